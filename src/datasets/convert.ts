@@ -1,0 +1,230 @@
+import { createReadStream, createWriteStream } from 'node:fs';
+import fs from 'node:fs/promises';
+import { Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type { XlsxLimitsConfig } from '../config.js';
+import type { Engine } from '../engine/duckdb.js';
+import { parquetSchema } from '../engine/profile.js';
+import { literal, type ColumnSchema } from '../engine/sql.js';
+import type { Scratch } from '../blobs/scratch.js';
+import { AppError, fileRejected } from '../errors.js';
+import { sniffCsvDialect, type CsvDialect } from './csv-dialect.js';
+import { checkJsonArrayHead, checkNdjsonHead, decodeHead, detectFormat, lineAt, type Detection } from './sniff.js';
+import type { ReceivedFile } from './receive.js';
+
+/**
+ * Turns a received file into the canonical Parquet file of a dataset version: detect, validate, transcode to
+ * UTF-8 where needed, then let DuckDB parse the whole file (strictly, with the sniffed dialect) and write
+ * Parquet. Every failure is a 4xx AppError naming the reason and, where DuckDB gives one, the line.
+ */
+
+export interface ConvertedVersion {
+  parquetPath: string;
+  detection: Detection;
+  csv: CsvDialect | null;
+  schema: ColumnSchema[];
+  rowCount: number;
+}
+
+export interface ConvertOptions {
+  engine: Engine;
+  scratch: Scratch;
+  xlsx: XlsxLimitsConfig;
+  onProgress?: (percent: number, message: string) => void;
+}
+
+const PARQUET_OPTIONS = '(FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 122880)';
+
+export async function convertToParquet(file: ReceivedFile, options: ConvertOptions): Promise<ConvertedVersion> {
+  const { engine, scratch } = options;
+  const progress = options.onProgress ?? (() => {});
+  const detection = await detectFormat(file.head, file.bytes, file.filename);
+  const partial = file.head.length < file.bytes;
+  const temps: string[] = [];
+  const parquetPath = scratch.file('.parquet');
+  try {
+    let source = file.path;
+    if (detection.encoding) {
+      if (detection.encoding === 'utf-8' || detection.encoding === 'windows-1252') {
+        if (file.firstNul !== -1) {
+          const line = await lineOfOffset(file.path, file.firstNul);
+          throw fileRejected('binary_content', `The file contains a NUL byte on line ${line}: it is binary, not text`, { line });
+        }
+      }
+      if (detection.encoding !== 'utf-8' || detection.bomBytes > 0) {
+        progress(5, `converting ${detection.encoding} to UTF-8`);
+        source = scratch.file('.utf8');
+        temps.push(source);
+        await transcodeToUtf8(file.path, source, detection);
+      }
+    }
+
+    let csv: CsvDialect | null = null;
+    let sourceSql: (fullTypeScan: boolean) => string;
+    const text = detection.encoding ? decodeHead(file.head, detection.encoding, detection.bomBytes) : '';
+    switch (detection.format) {
+      case 'csv': {
+        const dialect = sniffCsvDialect(text, !partial);
+        csv = dialect;
+        sourceSql = (full) => csvSource(source, dialect, full);
+        break;
+      }
+      case 'json':
+        checkJsonArrayHead(text);
+        sourceSql = (full) => `read_json(${literal(source)}, format = 'array', records = 'true'${full ? ', sample_size = -1' : ''})`;
+        break;
+      case 'ndjson':
+        checkNdjsonHead(text, partial);
+        sourceSql = (full) => `read_json(${literal(source)}, format = 'newline_delimited', records = 'true'${full ? ', sample_size = -1' : ''})`;
+        break;
+      case 'parquet':
+        await checkParquetFooter(file.path, file.bytes);
+        sourceSql = () => `read_parquet(${literal(source)})`;
+        break;
+      case 'xlsx': {
+        progress(5, 'reading workbook');
+        const { xlsxToNdjson } = await import('./xlsx.js');
+        const ndjson = scratch.file('.ndjson');
+        temps.push(ndjson);
+        await xlsxToNdjson(file.path, ndjson, options.xlsx);
+        source = ndjson;
+        sourceSql = (full) => `read_json(${literal(ndjson)}, format = 'newline_delimited', records = 'true'${full ? ', sample_size = -1' : ''})`;
+        break;
+      }
+    }
+
+    progress(10, 'converting to Parquet');
+    let rowCount: number;
+    try {
+      rowCount = await copyToParquet(engine, sourceSql(false), parquetPath);
+    } catch (e) {
+      // Types are guessed from a sample; a value later in the file that does not fit the guess is not an
+      // invalid file. Scan every row for the types instead (slower, so only when needed).
+      if (!isConversionError(e)) throw e;
+      progress(40, 'a value did not fit the sampled types; scanning all rows for types');
+      rowCount = await copyToParquet(engine, sourceSql(true), parquetPath);
+    }
+    if (rowCount === 0) {
+      if (csv?.header) throw fileRejected('header_only', `The file has a header row (${csv.columns.length} columns) but no data rows`, { line: 1 });
+      throw fileRejected('empty_file', 'The file has no data rows');
+    }
+    const schema = await parquetSchema(engine, parquetPath);
+    return { parquetPath, detection, csv, schema, rowCount };
+  } catch (e) {
+    await scratch.remove(parquetPath);
+    throw asFileError(e, [file.path, ...temps, parquetPath], file.filename, detection.format);
+  } finally {
+    await scratch.remove(...temps);
+  }
+}
+
+function csvSource(file: string, d: CsvDialect, fullTypeScan: boolean): string {
+  const names = `[${d.columns.map(literal).join(', ')}]`;
+  return `read_csv(${literal(file)}, delim = ${literal(d.delimiter)}, quote = ${literal(d.quote)}, escape = ${literal(d.escape)}, ` +
+    `header = ${d.header}, names = ${names}, strict_mode = true, null_padding = false, encoding = 'utf-8'` +
+    `${fullTypeScan ? ', sample_size = -1' : ''})`;
+}
+
+async function copyToParquet(engine: Engine, sourceSql: string, out: string): Promise<number> {
+  return engine.withConnection(async (c) => {
+    const result = await c.run(`COPY (SELECT * FROM ${sourceSql}) TO ${literal(out)} ${PARQUET_OPTIONS}`);
+    return result.rowsChanged;
+  });
+}
+
+async function checkParquetFooter(path: string, bytes: number): Promise<void> {
+  if (bytes < 12) throw fileRejected('invalid_parquet', `The Parquet file is truncated (${bytes} bytes)`);
+  const handle = await fs.open(path, 'r');
+  try {
+    const tail = Buffer.alloc(4);
+    await handle.read(tail, 0, 4, bytes - 4);
+    if (tail.toString('latin1') !== 'PAR1') {
+      throw fileRejected('invalid_parquet', 'The Parquet file is truncated or damaged: its footer does not end with the magic bytes PAR1');
+    }
+  } finally {
+    await handle.close();
+  }
+}
+
+async function transcodeToUtf8(from: string, to: string, detection: Detection): Promise<void> {
+  const decoder = new TextDecoder(detection.encoding!, { fatal: false });
+  let skip = detection.bomBytes;
+  let line = 1;
+  const transcode = new Transform({
+    transform(chunk: Buffer, _enc, done) {
+      let bytes = chunk;
+      if (skip > 0) {
+        const cut = Math.min(skip, bytes.length);
+        bytes = bytes.subarray(cut);
+        skip -= cut;
+      }
+      const text = decoder.decode(bytes, { stream: true });
+      const nul = text.indexOf('\0');
+      if (nul !== -1) {
+        const at = line + lineAt(text, nul) - 1;
+        done(fileRejected('binary_content', `The file contains a NUL character on line ${at}: it is binary, not text`, { line: at }));
+        return;
+      }
+      for (let i = text.indexOf('\n'); i !== -1; i = text.indexOf('\n', i + 1)) line++;
+      done(null, Buffer.from(text, 'utf8'));
+    },
+    flush(done) {
+      done(null, Buffer.from(decoder.decode(), 'utf8'));
+    },
+  });
+  await pipeline(createReadStream(from), transcode, createWriteStream(to));
+}
+
+async function lineOfOffset(path: string, offset: number): Promise<number> {
+  let line = 1;
+  let pos = 0;
+  for await (const chunk of createReadStream(path, { end: offset - 1 < 0 ? 0 : offset - 1 }) as AsyncIterable<Buffer>) {
+    if (pos >= offset) break;
+    for (let i = chunk.indexOf(10); i !== -1 && pos + i < offset; i = chunk.indexOf(10, i + 1)) line++;
+    pos += chunk.length;
+  }
+  return line;
+}
+
+const isConversionError = (e: unknown): boolean =>
+  e instanceof Error && !(e instanceof AppError) && /Could not convert|Conversion Error|could not be cast|Error when converting column/i.test(e.message);
+
+/** Maps a DuckDB error to a 4xx problem with the line, and scrubs server paths out of its text. */
+function asFileError(e: unknown, paths: string[], filename: string, format: Detection['format']): unknown {
+  if (e instanceof AppError || !(e instanceof Error)) return e;
+  let message = e.message;
+  for (const p of paths) message = message.replaceAll(p, filename);
+  // Anything path-like that is left (DuckDB temp files) is removed too.
+  message = message.replace(/(\/[\w.-]+){2,}/g, filename);
+  const lines = message.split('\n').map((l) => l.trim()).filter(Boolean);
+  const lineNo = /Line:\s*(\d+)/i.exec(message)?.[1];
+  const line = lineNo ? Number(lineNo) : undefined;
+  const columns = /Expected Number of Columns:\s*(\d+)\s*Found:\s*(\d+)/i.exec(message);
+  if (columns) {
+    return fileRejected('ragged_rows', `Line ${line ?? '?'} has ${columns[2]} fields; the file has ${columns[1]} columns`, line ? { line } : {});
+  }
+  if (/Invalid unicode|invalid UTF-8|byte sequence mismatch/i.test(message)) {
+    return fileRejected('unsupported_encoding', `The file is not valid UTF-8${line ? ` on line ${line}` : ''} although its start looked like UTF-8`, line ? { line } : {});
+  }
+  if (/quote|unterminated/i.test(message) && format === 'csv') {
+    return fileRejected('invalid_file', `Unterminated or misplaced quote${line ? ` on line ${line}` : ''}`, line ? { line } : {});
+  }
+  if (format === 'json' || format === 'ndjson' || format === 'xlsx') {
+    const rec = /record\/value (\d+)/.exec(message)?.[1];
+    const truncated = /unexpected end of data|unexpected end/i.test(message);
+    const detail = truncated
+      ? `The JSON is truncated${rec ? ` in element ${rec}` : ''}`
+      : /expected records|not an object|Expected OBJECT/i.test(message)
+        ? `The JSON contains a value that is not an object${rec ? ` (element ${rec})` : ''}: a dataset is an array of objects`
+        : `Invalid JSON${rec ? ` in element ${rec}` : ''}: ${lines[0]?.replace(/^[\w ]+Error:\s*/, '') ?? 'unreadable'}`;
+    return fileRejected('invalid_json', detail, rec ? { row: Number(rec) } : {});
+  }
+  if (format === 'parquet') {
+    return fileRejected('invalid_parquet', `The Parquet file cannot be read: ${lines[0]?.replace(/^[\w ]+Error:\s*/, '') ?? 'unreadable'}`);
+  }
+  if (/Error/.test(lines[0] ?? '') && /Invalid Input|Conversion|Parser/i.test(lines[0] ?? '')) {
+    return fileRejected('invalid_file', `The file cannot be parsed${line ? ` (line ${line})` : ''}: ${lines[0]!.replace(/^[\w ]+Error:\s*/, '')}`, line ? { line } : {});
+  }
+  return e;
+}
+

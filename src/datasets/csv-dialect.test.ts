@@ -1,0 +1,84 @@
+import { describe, expect, it } from 'vitest';
+import { AppError } from '../errors.js';
+import { cleanColumnNames, parseCsv, sniffCsvDialect } from './csv-dialect.js';
+
+function rejection(fn: () => unknown): AppError {
+  try {
+    fn();
+  } catch (e) {
+    if (e instanceof AppError) return e;
+    throw e;
+  }
+  throw new Error('expected a rejection');
+}
+
+describe('parseCsv', () => {
+  it('handles quotes, doubled quotes, delimiters and newlines in quotes, CRLF', () => {
+    const { records, openQuoteLine } = parseCsv('a,b\r\n"x, y","say ""hi"""\r\n"multi\nline",2\n', ',');
+    expect(openQuoteLine).toBeNull();
+    expect(records.map((r) => r.fields)).toEqual([['a', 'b'], ['x, y', 'say "hi"'], ['multi\nline', '2']]);
+    expect(records.map((r) => r.line)).toEqual([1, 2, 3]);
+  });
+
+  it('skips blank lines and reports an open quote with its line', () => {
+    const { records, openQuoteLine } = parseCsv('a\n\n1\n"open\n', ',');
+    expect(records.map((r) => r.fields)).toEqual([['a'], ['1']]);
+    expect(openQuoteLine).toBe(4);
+  });
+});
+
+describe('sniffCsvDialect', () => {
+  it.each([
+    [',', 'a,b,c\n1,2,3\n4,5,6\n'],
+    [';', 'a;b;c\n1,5;2;3\n4;5;6\n'],
+    ['\t', 'a\tb\tc\n1\t2\t3\n'],
+    ['|', 'a|b|c\n1|2|3\n'],
+  ])('finds the %j delimiter', (delimiter, text) => {
+    const d = sniffCsvDialect(text, true);
+    expect(d.delimiter).toBe(delimiter);
+    expect(d.columns).toEqual(['a', 'b', 'c']);
+    expect(d.header).toBe(true);
+  });
+
+  it('prefers the delimiter that gives a consistent width over one that only appears inside quotes', () => {
+    const d = sniffCsvDialect('name;note\n"Doe, J";"a, b, c"\n"Roe, R";x\n', true);
+    expect(d.delimiter).toBe(';');
+    expect(d.columns).toEqual(['name', 'note']);
+  });
+
+  it('a single column file', () => {
+    const d = sniffCsvDialect('value\n1\n2\n', true);
+    expect(d.columns).toEqual(['value']);
+    expect(d.header).toBe(true);
+  });
+
+  it('detects a missing header when the first row looks like the data', () => {
+    expect(sniffCsvDialect('1,2.5,2024-01-01\n3,4.5,2024-01-02\n', true)).toMatchObject({ header: false, columns: ['column_1', 'column_2', 'column_3'] });
+    expect(sniffCsvDialect('ts,value\n2024-01-01,1\n', true).header).toBe(true);
+    // All text: the first row is taken as the header.
+    expect(sniffCsvDialect('name,city\nann,paris\n', true).header).toBe(true);
+    // Quoted numbers are text, so a quoted numeric first row is a header over numeric data.
+    expect(sniffCsvDialect('"2019","2020"\n1,2\n', true).header).toBe(true);
+  });
+
+  it('ignores a cut-off last record in a partial sample', () => {
+    const d = sniffCsvDialect('a,b\n1,2\n3,', false);
+    expect(d.columns).toEqual(['a', 'b']);
+  });
+
+  it('rejects header-only, ragged rows (with line and row) and unterminated quotes', () => {
+    expect(rejection(() => sniffCsvDialect('a,b,c\n', true)).code).toBe('header_only');
+    const ragged = rejection(() => sniffCsvDialect('a,b\n1,2\n"x\ny",2\n3\n', true));
+    expect(ragged.code).toBe('ragged_rows');
+    expect(ragged.errors[0]).toMatchObject({ line: 5, row: 3 });
+    const open = rejection(() => sniffCsvDialect('a,b\n1,"2\n', true));
+    expect(open.code).toBe('invalid_file');
+    expect(open.errors[0]!.line).toBe(2);
+  });
+});
+
+describe('cleanColumnNames', () => {
+  it('fills blanks and makes names unique case-insensitively', () => {
+    expect(cleanColumnNames(['a', '', 'A', 'a', ' b ', 'a_2'])).toEqual(['a', 'column_2', 'A_2', 'a_3', 'b', 'a_2_2']);
+  });
+});

@@ -1,0 +1,52 @@
+import type { DatasetProfile } from '../engine/profile.js';
+import type { ColumnSchema } from '../engine/sql.js';
+import type { SourceFormat } from './sniff.js';
+
+/** A dataset as the API returns it. */
+export interface Dataset {
+  id: string;
+  workspaceId: string;
+  name: string;
+  description: string;
+  tags: string[];
+  format: SourceFormat;
+  versionCount: number;
+  latestVersion: DatasetVersion | null;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface DatasetVersion {
+  id: string;
+  datasetId: string;
+  workspaceId: string;
+  number: number;
+  sourceFilename: string;
+  sourceFormat: SourceFormat;
+  sourceEncoding: string | null;
+  sourceBytes: number;
+  sha256: string | null;
+  parquetBytes: number;
+  rowCount: number;
+  schema: ColumnSchema[];
+  createdAt: string;
+}
+
+export interface StoredVersion extends DatasetVersion {
+  blobKey: string;
+  profile: DatasetProfile;
+}
+
+export type DatasetSort = 'createdAt' | '-createdAt' | 'name' | '-name' | 'updatedAt' | '-updatedAt';
+
+export interface DatasetQuery {
+  workspaceId: string;
+  limit: number;
+  offset: number;
+  search?: string;
+  tag?: string;
+  format?: SourceFormat;
+  createdAfter?: string;
+  createdBefore?: string;
+  sort: DatasetSort;
+}

@@ -1,0 +1,259 @@
+import { sql } from 'kysely';
+import type { Db } from '../db/index.js';
+import { toIso, toNumber } from '../db/values.js';
+import type { DatasetVersionsTable } from '../db/types.js';
+import type { Dataset, DatasetQuery, DatasetVersion, StoredVersion } from './model.js';
+import type { SourceFormat } from './sniff.js';
+
+type VersionRow = { [K in keyof DatasetVersionsTable]: DatasetVersionsTable[K] extends { __select__: infer S } ? S : DatasetVersionsTable[K] };
+
+function toVersion(r: VersionRow): StoredVersion {
+  return {
+    id: r.id,
+    datasetId: r.dataset_id,
+    workspaceId: r.workspace_id,
+    number: r.number,
+    sourceFilename: r.source_filename,
+    sourceFormat: r.source_format as SourceFormat,
+    sourceEncoding: r.source_encoding,
+    sourceBytes: toNumber(r.source_bytes),
+    sha256: r.sha256,
+    parquetBytes: toNumber(r.parquet_bytes),
+    rowCount: toNumber(r.row_count),
+    schema: JSON.parse(r.schema_json),
+    profile: JSON.parse(r.profile_json),
+    blobKey: r.blob_key,
+    createdAt: toIso(r.created_at),
+  };
+}
+
+/** The public view of a version (no storage key, no profile). */
+export function publicVersion(v: StoredVersion): DatasetVersion {
+  const { blobKey: _b, profile: _p, ...rest } = v;
+  return rest;
+}
+
+export interface NewVersion {
+  id: string;
+  datasetId: string;
+  workspaceId: string;
+  sourceFilename: string;
+  sourceFormat: SourceFormat;
+  sourceEncoding: string | null;
+  sourceBytes: number;
+  sha256: string | null;
+  parquetBytes: number;
+  rowCount: number;
+  schemaJson: string;
+  profileJson: string;
+  blobKey: string;
+}
+
+export interface NewDataset {
+  id: string;
+  workspaceId: string;
+  name: string;
+  description: string;
+  tags: string[];
+}
+
+/** The only code that touches the datasets tables. */
+export class DatasetRepo {
+  constructor(private readonly db: Db) {}
+
+  async findVersionBySha(workspaceId: string, sha256: string): Promise<StoredVersion | null> {
+    const row = await this.db.selectFrom('dataset_versions').selectAll().where('workspace_id', '=', workspaceId).where('sha256', '=', sha256).executeTakeFirst();
+    return row ? toVersion(row) : null;
+  }
+
+  async getVersion(workspaceId: string, datasetId: string, versionId: string): Promise<StoredVersion | null> {
+    const row = await this.db
+      .selectFrom('dataset_versions')
+      .selectAll()
+      .where('workspace_id', '=', workspaceId)
+      .where('dataset_id', '=', datasetId)
+      .where('id', '=', versionId)
+      .executeTakeFirst();
+    return row ? toVersion(row) : null;
+  }
+
+  async listVersions(workspaceId: string, datasetId: string): Promise<StoredVersion[]> {
+    const rows = await this.db
+      .selectFrom('dataset_versions')
+      .selectAll()
+      .where('workspace_id', '=', workspaceId)
+      .where('dataset_id', '=', datasetId)
+      .orderBy('number', 'desc')
+      .execute();
+    return rows.map(toVersion);
+  }
+
+  async get(workspaceId: string, id: string): Promise<(Dataset & { latest: StoredVersion | null }) | null> {
+    const row = await this.db.selectFrom('datasets').selectAll().where('workspace_id', '=', workspaceId).where('id', '=', id).executeTakeFirst();
+    if (!row) return null;
+    const [tags, latest] = await Promise.all([
+      this.tagsOf([id]),
+      row.latest_version_id ? this.getVersion(workspaceId, id, row.latest_version_id) : Promise.resolve(null),
+    ]);
+    return {
+      id: row.id,
+      workspaceId: row.workspace_id,
+      name: row.name,
+      description: row.description,
+      tags: tags.get(id) ?? [],
+      format: row.format as SourceFormat,
+      versionCount: row.version_count,
+      latestVersion: latest ? publicVersion(latest) : null,
+      latest,
+      createdAt: toIso(row.created_at),
+      updatedAt: toIso(row.updated_at),
+    };
+  }
+
+  async list(q: DatasetQuery): Promise<{ items: Dataset[]; total: number }> {
+    let base = this.db.selectFrom('datasets').where('datasets.workspace_id', '=', q.workspaceId);
+    if (q.search) {
+      const pattern = `%${q.search.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+      base = base.where(sql<boolean>`lower(datasets.name) like ${pattern} escape '\\'`);
+    }
+    if (q.tag) {
+      const tag = q.tag;
+      base = base.where((eb) => eb.exists(eb.selectFrom('dataset_tags').select('dataset_tags.tag').whereRef('dataset_tags.dataset_id', '=', 'datasets.id').where('dataset_tags.tag', '=', tag)));
+    }
+    if (q.format) base = base.where('datasets.format', '=', q.format);
+    if (q.createdAfter) base = base.where('datasets.created_at', '>=', q.createdAfter);
+    if (q.createdBefore) base = base.where('datasets.created_at', '<', q.createdBefore);
+
+    const desc = q.sort.startsWith('-');
+    const column = ({ createdAt: 'datasets.created_at', name: 'datasets.name', updatedAt: 'datasets.updated_at' } as const)[q.sort.replace('-', '') as 'createdAt' | 'name' | 'updatedAt'];
+    const [rows, count] = await Promise.all([
+      base
+        .leftJoin('dataset_versions as v', 'v.id', 'datasets.latest_version_id')
+        .selectAll('datasets')
+        .select([
+          'v.id as v_id', 'v.number as v_number', 'v.source_filename as v_source_filename', 'v.source_format as v_source_format',
+          'v.source_encoding as v_source_encoding', 'v.source_bytes as v_source_bytes', 'v.sha256 as v_sha256',
+          'v.parquet_bytes as v_parquet_bytes', 'v.row_count as v_row_count', 'v.schema_json as v_schema_json', 'v.created_at as v_created_at',
+        ])
+        .orderBy(column, desc ? 'desc' : 'asc')
+        .orderBy('datasets.id', desc ? 'desc' : 'asc')
+        .limit(q.limit)
+        .offset(q.offset)
+        .execute(),
+      base.select((eb) => eb.fn.countAll<number | string>().as('n')).executeTakeFirstOrThrow(),
+    ]);
+    const tags = await this.tagsOf(rows.map((r) => r.id));
+    const items: Dataset[] = rows.map((r) => ({
+      id: r.id,
+      workspaceId: r.workspace_id,
+      name: r.name,
+      description: r.description,
+      tags: tags.get(r.id) ?? [],
+      format: r.format as SourceFormat,
+      versionCount: r.version_count,
+      latestVersion: r.v_id
+        ? {
+            id: r.v_id,
+            datasetId: r.id,
+            workspaceId: r.workspace_id,
+            number: r.v_number!,
+            sourceFilename: r.v_source_filename!,
+            sourceFormat: r.v_source_format as SourceFormat,
+            sourceEncoding: r.v_source_encoding ?? null,
+            sourceBytes: toNumber(r.v_source_bytes!),
+            sha256: r.v_sha256 ?? null,
+            parquetBytes: toNumber(r.v_parquet_bytes!),
+            rowCount: toNumber(r.v_row_count!),
+            schema: JSON.parse(r.v_schema_json!),
+            createdAt: toIso(r.v_created_at!),
+          }
+        : null,
+      createdAt: toIso(r.created_at),
+      updatedAt: toIso(r.updated_at),
+    }));
+    return { items, total: toNumber(count.n) };
+  }
+
+  private async tagsOf(ids: string[]): Promise<Map<string, string[]>> {
+    const out = new Map<string, string[]>();
+    if (ids.length === 0) return out;
+    const rows = await this.db.selectFrom('dataset_tags').select(['dataset_id', 'tag']).where('dataset_id', 'in', ids).orderBy('tag').execute();
+    for (const r of rows) out.set(r.dataset_id, [...(out.get(r.dataset_id) ?? []), r.tag]);
+    return out;
+  }
+
+  /** Creates the dataset (when new) and appends the version, in one transaction. */
+  async insertVersion(dataset: NewDataset | null, version: NewVersion): Promise<void> {
+    const now = new Date().toISOString();
+    await this.db.transaction().execute(async (trx) => {
+      if (dataset) {
+        await trx
+          .insertInto('datasets')
+          .values({
+            id: dataset.id, workspace_id: dataset.workspaceId, name: dataset.name, description: dataset.description,
+            format: version.sourceFormat, latest_version_id: null, version_count: 0, created_at: now, updated_at: now,
+          })
+          .execute();
+        if (dataset.tags.length > 0) await trx.insertInto('dataset_tags').values(dataset.tags.map((tag) => ({ dataset_id: dataset.id, tag }))).execute();
+      }
+      const current = await trx.selectFrom('datasets').select('version_count').where('id', '=', version.datasetId).executeTakeFirstOrThrow();
+      const number = current.version_count + 1;
+      await trx
+        .insertInto('dataset_versions')
+        .values({
+          id: version.id, dataset_id: version.datasetId, workspace_id: version.workspaceId, number,
+          source_filename: version.sourceFilename, source_format: version.sourceFormat, source_encoding: version.sourceEncoding,
+          source_bytes: version.sourceBytes, sha256: version.sha256, parquet_bytes: version.parquetBytes, row_count: version.rowCount,
+          schema_json: version.schemaJson, profile_json: version.profileJson, blob_key: version.blobKey, created_at: now,
+        })
+        .execute();
+      // The version_count guard makes a concurrent append lose with a unique violation instead of reusing a number.
+      await trx
+        .updateTable('datasets')
+        .set({ latest_version_id: version.id, version_count: number, format: version.sourceFormat, updated_at: now })
+        .where('id', '=', version.datasetId)
+        .execute();
+    });
+  }
+
+  async update(workspaceId: string, id: string, patch: { name?: string; description?: string; tags?: string[] }): Promise<boolean> {
+    return this.db.transaction().execute(async (trx) => {
+      const set: { name?: string; description?: string; updated_at: string } = { updated_at: new Date().toISOString() };
+      if (patch.name !== undefined) set.name = patch.name;
+      if (patch.description !== undefined) set.description = patch.description;
+      const res = await trx.updateTable('datasets').set(set).where('workspace_id', '=', workspaceId).where('id', '=', id).executeTakeFirst();
+      if (Number(res.numUpdatedRows) === 0) return false;
+      if (patch.tags) {
+        await trx.deleteFrom('dataset_tags').where('dataset_id', '=', id).execute();
+        if (patch.tags.length > 0) await trx.insertInto('dataset_tags').values(patch.tags.map((tag) => ({ dataset_id: id, tag }))).execute();
+      }
+      return true;
+    });
+  }
+
+  /** Deletes the dataset row, its tags and versions; returns the blob keys that were referenced. */
+  async delete(workspaceId: string, id: string): Promise<string[] | null> {
+    return this.db.transaction().execute(async (trx) => {
+      const versions = await trx.selectFrom('dataset_versions').select('blob_key').where('workspace_id', '=', workspaceId).where('dataset_id', '=', id).execute();
+      await trx.deleteFrom('dataset_versions').where('dataset_id', '=', id).where('workspace_id', '=', workspaceId).execute();
+      await trx.deleteFrom('dataset_tags').where('dataset_id', '=', id).execute();
+      const res = await trx.deleteFrom('datasets').where('workspace_id', '=', workspaceId).where('id', '=', id).executeTakeFirst();
+      return Number(res.numDeletedRows) === 0 ? null : versions.map((v) => v.blob_key);
+    });
+  }
+
+  async totals(): Promise<{ datasets: number; versions: number; parquetBytes: number; sourceBytes: number }> {
+    const [d, v] = await Promise.all([
+      this.db.selectFrom('datasets').select((eb) => eb.fn.countAll<number | string>().as('n')).executeTakeFirstOrThrow(),
+      this.db
+        .selectFrom('dataset_versions')
+        .select((eb) => [
+          eb.fn.countAll<number | string>().as('n'),
+          eb.fn.coalesce(eb.fn.sum<number | string>('parquet_bytes'), sql<number>`0`).as('parquet'),
+          eb.fn.coalesce(eb.fn.sum<number | string>('source_bytes'), sql<number>`0`).as('source'),
+        ])
+        .executeTakeFirstOrThrow(),
+    ]);
+    return { datasets: toNumber(d.n), versions: toNumber(v.n), parquetBytes: toNumber(v.parquet), sourceBytes: toNumber(v.source) };
+  }
+}

@@ -1,0 +1,150 @@
+import { Type, type Static } from 'typebox';
+
+const Format = Type.Union([Type.Literal('csv'), Type.Literal('ndjson'), Type.Literal('json'), Type.Literal('parquet'), Type.Literal('xlsx')]);
+
+const ColumnSchema = Type.Object({ name: Type.String(), type: Type.String(), nullable: Type.Boolean() });
+
+const Id = (prefix: string, description: string) => Type.String({ pattern: `^${prefix}_[0-9A-HJKMNP-TV-Z]{26}$`, description });
+
+export const VersionSchema = Type.Object(
+  {
+    id: Type.String(),
+    datasetId: Type.String(),
+    workspaceId: Type.String(),
+    number: Type.Integer({ description: '1 for the first version, then counting up' }),
+    sourceFilename: Type.String(),
+    sourceFormat: Format,
+    sourceEncoding: Type.Union([Type.String(), Type.Null()], { description: 'Detected text encoding of the upload (converted to UTF-8)' }),
+    sourceBytes: Type.Integer(),
+    sha256: Type.Union([Type.String(), Type.Null()]),
+    parquetBytes: Type.Integer(),
+    rowCount: Type.Integer(),
+    schema: Type.Array(ColumnSchema),
+    createdAt: Type.String({ format: 'date-time' }),
+  },
+  { $id: 'DatasetVersion' },
+);
+
+export const DatasetSchema = Type.Object(
+  {
+    id: Type.String(),
+    workspaceId: Type.String(),
+    name: Type.String(),
+    description: Type.String(),
+    tags: Type.Array(Type.String()),
+    format: Format,
+    versionCount: Type.Integer(),
+    latestVersion: Type.Union([Type.Ref('DatasetVersion'), Type.Null()]),
+    createdAt: Type.String({ format: 'date-time' }),
+    updatedAt: Type.String({ format: 'date-time' }),
+  },
+  { $id: 'Dataset' },
+);
+
+export const IngestResponse = Type.Object({
+  ...DatasetSchema.properties,
+  version: Type.Ref('DatasetVersion'),
+  duplicateOf: Type.Union([Type.Object({ datasetId: Type.String(), versionId: Type.String() }), Type.Null()], {
+    description: 'Set when identical bytes were already stored in this workspace; nothing new was written',
+  }),
+});
+
+export const DatasetParams = Type.Object({ id: Id('ds', 'Dataset id') });
+export const VersionQuery = Type.Object({ version: Type.Optional(Id('dv', 'Version id (default: the latest)')) }, { additionalProperties: false });
+
+export const UploadQuery = Type.Object(
+  { wait: Type.Boolean({ default: true, description: 'Answer when the version is stored (201). Ingest currently always completes within the request.' }) },
+  { additionalProperties: false },
+);
+
+export const MAX_TAGS = 20;
+export const TAG_PATTERN = '^[^\\u0000-\\u001f,]{1,64}$';
+const Name = Type.String({ minLength: 1, maxLength: 200, pattern: '\\S' });
+const Description = Type.String({ maxLength: 4000 });
+const Tag = Type.String({ pattern: TAG_PATTERN });
+
+/** The multipart form of an upload, for the OpenAPI document (the body is streamed, not validated by Ajv). */
+export const UploadForm = Type.Object({
+  file: Type.String({ format: 'binary', description: 'CSV/TSV, NDJSON, JSON array of objects, Parquet or XLSX' }),
+  name: Type.Optional(Type.String({ description: 'Dataset name (default: the file name)' })),
+  description: Type.Optional(Type.String()),
+  tags: Type.Optional(Type.String({ description: 'Comma-separated tags, or the field repeated' })),
+});
+
+export const ListQuery = Type.Object(
+  {
+    limit: Type.Integer({ minimum: 1, maximum: 500, default: 50 }),
+    offset: Type.Integer({ minimum: 0, default: 0 }),
+    search: Type.Optional(Type.String({ maxLength: 200, description: 'Case-insensitive substring of the name' })),
+    tag: Type.Optional(Type.String({ maxLength: 64 })),
+    format: Type.Optional(Format),
+    createdAfter: Type.Optional(Type.String({ format: 'date-time' })),
+    createdBefore: Type.Optional(Type.String({ format: 'date-time' })),
+    sort: Type.Union(
+      [Type.Literal('createdAt'), Type.Literal('-createdAt'), Type.Literal('name'), Type.Literal('-name'), Type.Literal('updatedAt'), Type.Literal('-updatedAt')],
+      { default: '-createdAt' },
+    ),
+  },
+  { additionalProperties: false },
+);
+export type ListQueryT = Static<typeof ListQuery>;
+
+export const ListResponse = Type.Object({
+  items: Type.Array(Type.Ref('Dataset')),
+  total: Type.Integer(),
+  limit: Type.Integer(),
+  offset: Type.Integer(),
+});
+
+export const PreviewQuery = Type.Object(
+  {
+    limit: Type.Integer({ minimum: 1, maximum: 100_000, default: 100 }),
+    offset: Type.Integer({ minimum: 0, default: 0 }),
+    columns: Type.Optional(Type.String({ description: 'Comma-separated column names (default: all)' })),
+    version: Type.Optional(Id('dv', 'Version id (default: the latest)')),
+  },
+  { additionalProperties: false },
+);
+
+export const PreviewResponse = Type.Object({
+  columns: Type.Array(Type.Object({ name: Type.String(), type: Type.String() })),
+  rows: Type.Array(Type.Array(Type.Unknown())),
+  total: Type.Integer({ description: 'Rows in the version' }),
+  versionId: Type.String(),
+});
+
+const Num = Type.Union([Type.Number(), Type.Null()]);
+export const ProfileResponse = Type.Object({
+  versionId: Type.String(),
+  rowCount: Type.Integer(),
+  columns: Type.Array(
+    Type.Object({
+      name: Type.String(),
+      type: Type.String(),
+      count: Type.Integer(),
+      nulls: Type.Integer(),
+      distinctEstimate: Type.Integer(),
+      min: Type.Union([Type.Number(), Type.String(), Type.Boolean(), Type.Null()]),
+      max: Type.Union([Type.Number(), Type.String(), Type.Boolean(), Type.Null()]),
+      mean: Num,
+      stddev: Num,
+      quantiles: Type.Union([Type.Object({ p05: Type.Number(), p25: Type.Number(), p50: Type.Number(), p75: Type.Number(), p95: Type.Number() }), Type.Null()]),
+      topValues: Type.Union([Type.Array(Type.Object({ value: Type.String(), count: Type.Integer() })), Type.Null()]),
+      histogram: Type.Union([Type.Array(Type.Object({ start: Type.Number(), end: Type.Number(), count: Type.Integer() })), Type.Null()]),
+      range: Type.Union([Type.Object({ min: Type.String(), max: Type.String() }), Type.Null()]),
+    }),
+  ),
+});
+
+export const DownloadQuery = Type.Object(
+  { format: Type.Union([Type.Literal('csv'), Type.Literal('ndjson'), Type.Literal('json'), Type.Literal('parquet'), Type.Literal('xlsx')], { default: 'csv' }), version: Type.Optional(Id('dv', 'Version id (default: the latest)')) },
+  { additionalProperties: false },
+);
+
+export const PatchBody = Type.Object(
+  { name: Type.Optional(Name), description: Type.Optional(Description), tags: Type.Optional(Type.Array(Tag, { maxItems: MAX_TAGS })) },
+  { additionalProperties: false, minProperties: 1 },
+);
+export type PatchBodyT = Static<typeof PatchBody>;
+
+export const UploadFields = { Name, Description, Tag };

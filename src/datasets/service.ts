@@ -1,0 +1,217 @@
+import type { Log } from '../logger.js';
+import type { Readable } from 'node:stream';
+import type { Config } from '../config.js';
+import type { BlobStore } from '../blobs/types.js';
+import { datasetPrefix, datasetVersionKey } from '../blobs/types.js';
+import type { Scratch } from '../blobs/scratch.js';
+import { isUniqueViolation } from '../db/index.js';
+import type { Engine } from '../engine/duckdb.js';
+import { parquetSource, profileParquet, type DatasetProfile } from '../engine/profile.js';
+import { jsonFriendly, type ColumnSchema } from '../engine/sql.js';
+import { errors } from '../errors.js';
+import { newId } from '../ids.js';
+import { convertToParquet } from './convert.js';
+import { exportVersion, type ExportFormat } from './export.js';
+import type { Dataset, DatasetQuery, DatasetVersion, StoredVersion } from './model.js';
+import type { ReceivedFile } from './receive.js';
+import { DatasetRepo, publicVersion } from './repo.js';
+
+/** Until identity lands every dataset lives in this workspace (created by the first migration). */
+export const DEFAULT_WORKSPACE_ID = 'ws_default';
+
+export interface IngestInput {
+  workspaceId: string;
+  /** Append a version to this dataset; otherwise a new dataset is created. */
+  datasetId?: string;
+  name?: string;
+  description?: string;
+  tags?: string[];
+  file: ReceivedFile;
+  log: Log;
+  onProgress?: (percent: number, message: string) => void;
+}
+
+export interface IngestResult {
+  dataset: Dataset;
+  version: DatasetVersion;
+  /** Set when the same bytes were already stored in the workspace: nothing new was written. */
+  duplicateOf: { datasetId: string; versionId: string } | null;
+}
+
+export interface Preview {
+  columns: { name: string; type: string }[];
+  rows: unknown[][];
+  total: number;
+  versionId: string;
+}
+
+export class DatasetService {
+  constructor(
+    private readonly repo: DatasetRepo,
+    private readonly blobs: BlobStore,
+    private readonly engine: Engine,
+    private readonly scratch: Scratch,
+    private readonly config: Pick<Config, 'xlsx' | 'previewMaxRows'>,
+  ) {}
+
+  /**
+   * Validates and converts a received file into a new immutable version. The received file is always removed;
+   * a rejected file leaves nothing behind (no blob, no row).
+   */
+  async ingest(input: IngestInput): Promise<IngestResult> {
+    const { file, workspaceId, log } = input;
+    try {
+      if (input.datasetId) await this.requireDataset(workspaceId, input.datasetId);
+      const existing = await this.repo.findVersionBySha(workspaceId, file.sha256);
+      if (existing) return await this.duplicate(existing);
+
+      const converted = await convertToParquet(file, { engine: this.engine, scratch: this.scratch, xlsx: this.config.xlsx, onProgress: input.onProgress });
+      let blobKey: string | null = null;
+      try {
+        input.onProgress?.(70, 'profiling');
+        const profile = await profileParquet(this.engine, converted.parquetPath, converted.schema);
+        const datasetId = input.datasetId ?? newId('ds');
+        const versionId = newId('dv');
+        blobKey = datasetVersionKey(workspaceId, datasetId, versionId);
+        input.onProgress?.(90, 'storing');
+        const stored = await this.blobs.putFile(blobKey, converted.parquetPath);
+        await this.repo.insertVersion(
+          input.datasetId ? null : { id: datasetId, workspaceId, name: input.name ?? file.filename, description: input.description ?? '', tags: input.tags ?? [] },
+          {
+            id: versionId, datasetId, workspaceId, sourceFilename: file.filename, sourceFormat: converted.detection.format,
+            sourceEncoding: converted.detection.encoding, sourceBytes: file.bytes, sha256: file.sha256, parquetBytes: stored.bytes,
+            rowCount: converted.rowCount, schemaJson: JSON.stringify(converted.schema), profileJson: JSON.stringify(profile), blobKey,
+          },
+        );
+        log.info({ datasetId, versionId, format: converted.detection.format, rows: converted.rowCount, bytes: file.bytes }, 'dataset version stored');
+        const dataset = await this.get(workspaceId, datasetId);
+        return { dataset, version: dataset.latestVersion!, duplicateOf: null };
+      } catch (e) {
+        await this.scratch.remove(converted.parquetPath);
+        if (blobKey) await this.blobs.delete(blobKey);
+        // Two uploads of the same bytes raced: the loser answers like any duplicate.
+        if (isUniqueViolation(e)) {
+          const winner = await this.repo.findVersionBySha(workspaceId, file.sha256);
+          if (winner) return await this.duplicate(winner);
+        }
+        throw e;
+      }
+    } finally {
+      await this.scratch.remove(file.path);
+    }
+  }
+
+  private async duplicate(existing: StoredVersion): Promise<IngestResult> {
+    const dataset = await this.get(existing.workspaceId, existing.datasetId);
+    return { dataset, version: publicVersion(existing), duplicateOf: { datasetId: existing.datasetId, versionId: existing.id } };
+  }
+
+  list(query: DatasetQuery): Promise<{ items: Dataset[]; total: number }> {
+    return this.repo.list(query);
+  }
+
+  async get(workspaceId: string, id: string): Promise<Dataset> {
+    const found = await this.repo.get(workspaceId, id);
+    if (!found) throw errors.notFound('Dataset', id);
+    const { latest: _latest, ...dataset } = found;
+    return dataset;
+  }
+
+  private async requireDataset(workspaceId: string, id: string) {
+    const found = await this.repo.get(workspaceId, id);
+    if (!found) throw errors.notFound('Dataset', id);
+    return found;
+  }
+
+  async versions(workspaceId: string, id: string): Promise<DatasetVersion[]> {
+    await this.requireDataset(workspaceId, id);
+    return (await this.repo.listVersions(workspaceId, id)).map(publicVersion);
+  }
+
+  /** The requested version, or the latest one. */
+  private async version(workspaceId: string, id: string, versionId?: string): Promise<StoredVersion> {
+    const dataset = await this.requireDataset(workspaceId, id);
+    if (versionId) {
+      const v = await this.repo.getVersion(workspaceId, id, versionId);
+      if (!v) throw errors.notFound('Version', versionId);
+      return v;
+    }
+    if (!dataset.latest) throw errors.notFound('Version of dataset', id);
+    return dataset.latest;
+  }
+
+  async preview(workspaceId: string, id: string, opts: { limit: number; offset: number; columns?: string[]; versionId?: string }): Promise<Preview> {
+    const v = await this.version(workspaceId, id, opts.versionId);
+    if (opts.limit > this.config.previewMaxRows) {
+      throw errors.validation(`limit must be at most ${this.config.previewMaxRows} (WEIR_PREVIEW_MAX_ROWS)`, [
+        { pointer: '/query/limit', message: `must be at most ${this.config.previewMaxRows}` },
+      ]);
+    }
+    const columns = selectColumns(v.schema, opts.columns);
+    const limit = opts.limit;
+    const blob = await this.blobs.localFile(v.blobKey);
+    try {
+      const { rows } = await this.engine.rows(
+        `SELECT ${columns.map((c) => jsonFriendly(c)).join(', ')} FROM ${parquetSource(blob.path)} LIMIT ${limit} OFFSET ${opts.offset}`,
+      );
+      return { columns: columns.map(({ name, type }) => ({ name, type })), rows, total: v.rowCount, versionId: v.id };
+    } finally {
+      await blob.release();
+    }
+  }
+
+  async profile(workspaceId: string, id: string, versionId?: string): Promise<DatasetProfile & { versionId: string }> {
+    const v = await this.version(workspaceId, id, versionId);
+    return { versionId: v.id, ...v.profile };
+  }
+
+  async download(workspaceId: string, id: string, format: ExportFormat, versionId?: string): Promise<{ stream: Readable; filename: string; version: DatasetVersion }> {
+    const v = await this.version(workspaceId, id, versionId);
+    const dataset = await this.requireDataset(workspaceId, id);
+    const blob = await this.blobs.localFile(v.blobKey);
+    try {
+      const stream = await exportVersion(this.engine, this.scratch, blob.path, v.schema, v.rowCount, format);
+      stream.once('close', () => void blob.release());
+      return { stream, filename: `${safeFilename(dataset.name)}-v${v.number}.${format}`, version: publicVersion(v) };
+    } catch (e) {
+      await blob.release();
+      throw e;
+    }
+  }
+
+  async update(workspaceId: string, id: string, patch: { name?: string; description?: string; tags?: string[] }): Promise<Dataset> {
+    const ok = await this.repo.update(workspaceId, id, { ...patch, tags: patch.tags ? normalizeTags(patch.tags) : undefined });
+    if (!ok) throw errors.notFound('Dataset', id);
+    return this.get(workspaceId, id);
+  }
+
+  /** Removes metadata first (the dataset disappears at once), then the blobs. */
+  async delete(workspaceId: string, id: string, log: Log): Promise<void> {
+    const keys = await this.repo.delete(workspaceId, id);
+    if (!keys) throw errors.notFound('Dataset', id);
+    const removed = await this.blobs.deletePrefix(datasetPrefix(workspaceId, id));
+    log.info({ datasetId: id, versions: keys.length, blobsRemoved: removed }, 'dataset deleted');
+  }
+
+  totals() {
+    return this.repo.totals();
+  }
+}
+
+export function normalizeTags(tags: string[]): string[] {
+  return [...new Set(tags.map((t) => t.trim()).filter(Boolean))].sort();
+}
+
+function selectColumns(schema: ColumnSchema[], wanted?: string[]): ColumnSchema[] {
+  if (!wanted || wanted.length === 0) return schema;
+  const byName = new Map(schema.map((c) => [c.name, c]));
+  const unknown = wanted.filter((w) => !byName.has(w));
+  if (unknown.length > 0) {
+    throw errors.validation(`Unknown column${unknown.length > 1 ? 's' : ''}: ${unknown.join(', ')}`, unknown.map((u) => ({ pointer: '/query/columns', message: `no column named '${u}'` })));
+  }
+  return wanted.map((w) => byName.get(w)!);
+}
+
+function safeFilename(name: string): string {
+  return name.replace(/\.[A-Za-z0-9]{1,8}$/, '').replace(/[^A-Za-z0-9._-]+/g, '_').slice(0, 100) || 'dataset';
+}

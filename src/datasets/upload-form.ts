@@ -1,0 +1,72 @@
+import type { FastifyRequest } from 'fastify';
+import type { Scratch } from '../blobs/scratch.js';
+import { errors, type FieldError } from '../errors.js';
+import { receiveToFile, type ReceivedFile } from './receive.js';
+import { MAX_TAGS } from './schemas.js';
+
+export interface UploadForm {
+  file: ReceivedFile;
+  name?: string;
+  description?: string;
+  tags: string[];
+}
+
+const FIELDS = new Set(['name', 'description', 'tags']);
+// eslint-disable-next-line no-control-regex -- control characters are exactly what names and tags may not contain
+const CONTROL = /[\u0000-\u001f\u007f]/;
+
+/**
+ * Reads a multipart upload: the file is streamed to scratch space as it arrives (fields may come before or after
+ * it), the text fields are checked like a JSON body would be. On any error the partial file is removed.
+ */
+export async function readUploadForm(request: FastifyRequest, scratch: Scratch, maxBytes: number): Promise<UploadForm> {
+  if (!request.isMultipart()) throw errors.unsupportedMediaType('Send the dataset as multipart/form-data with a "file" part');
+  const problems: FieldError[] = [];
+  const fields: Record<string, string[]> = {};
+  let file: ReceivedFile | undefined;
+  let partial: string | undefined;
+  try {
+    for await (const part of request.parts()) {
+      if (part.type === 'file') {
+        if (part.fieldname !== 'file' || file) {
+          part.file.resume();
+          problems.push({ pointer: `/${part.fieldname}`, message: part.fieldname === 'file' ? 'only one file per upload' : 'unexpected file part; send the dataset in the "file" part' });
+          continue;
+        }
+        partial = scratch.file('.upload');
+        file = await receiveToFile(part.file, partial, part.filename || 'upload', maxBytes);
+      } else {
+        if (!FIELDS.has(part.fieldname)) {
+          problems.push({ pointer: `/${part.fieldname}`, message: 'is not an allowed field (file, name, description, tags)' });
+          continue;
+        }
+        (fields[part.fieldname] ??= []).push(String(part.value));
+      }
+    }
+  } catch (e) {
+    await scratch.remove(partial);
+    throw e;
+  }
+  if (!file) problems.push({ pointer: '/file', message: 'is required' });
+
+  const single = (key: string, max: number): string | undefined => {
+    const values = fields[key];
+    if (!values) return undefined;
+    if (values.length > 1) problems.push({ pointer: `/${key}`, message: 'must be given once' });
+    const v = values[0]!.trim();
+    if (v.length > max) problems.push({ pointer: `/${key}`, message: `must be at most ${max} characters` });
+    return v;
+  };
+  const name = single('name', 200);
+  if (name !== undefined && (name === '' || CONTROL.test(name))) problems.push({ pointer: '/name', message: 'must be non-empty text without control characters' });
+  const description = single('description', 4000);
+  const tags = [...new Set((fields.tags ?? []).flatMap((t) => t.split(',')).map((t) => t.trim()).filter(Boolean))].sort();
+  if (tags.length > MAX_TAGS) problems.push({ pointer: '/tags', message: `at most ${MAX_TAGS} tags` });
+  for (const t of tags) if (t.length > 64 || CONTROL.test(t)) problems.push({ pointer: '/tags', message: `tag '${t.slice(0, 64)}' must be 1-64 characters without control characters` });
+
+  if (problems.length > 0) {
+    await scratch.remove(file?.path);
+    throw errors.validation(problems.map((p) => `${p.pointer} ${p.message}`).join('; '), problems);
+  }
+  return { file: file!, name, description, tags };
+}

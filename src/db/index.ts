@@ -1,0 +1,72 @@
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import SQLite from 'better-sqlite3';
+import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql, type Migration, type MigrationProvider } from 'kysely';
+import type { DatabaseConfig } from '../config.js';
+import * as m0001 from './migrations/0001_datasets.js';
+import type { Database } from './types.js';
+
+export type Dialect = DatabaseConfig['dialect'];
+export type Db = Kysely<Database>;
+
+export interface MetadataStore {
+  db: Db;
+  dialect: Dialect;
+  /** Cheap round trip used by readiness. */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** Migrations in order. Names sort; never rename or edit one that has shipped: add a new one. */
+const MIGRATIONS: Record<string, { up(db: Kysely<unknown>, dialect: Dialect): Promise<void> }> = {
+  '0001_datasets': m0001,
+};
+
+export async function openMetadataStore(config: DatabaseConfig): Promise<MetadataStore> {
+  let db: Db;
+  if (config.dialect === 'sqlite') {
+    mkdirSync(path.dirname(config.file), { recursive: true });
+    const database = new SQLite(config.file);
+    // WAL: readers never block the writer; NORMAL is durable across process crashes in WAL mode.
+    database.pragma('journal_mode = WAL');
+    database.pragma('synchronous = NORMAL');
+    database.pragma('foreign_keys = ON');
+    database.pragma('busy_timeout = 5000');
+    db = new Kysely<Database>({ dialect: new SqliteDialect({ database }) });
+  } else {
+    // Loaded only in PostgreSQL mode: the embedded default should not pay for it at start-up.
+    const { default: pg } = await import('pg');
+    const pool = new pg.Pool({ connectionString: config.url, max: 10 });
+    db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  }
+  return {
+    db,
+    dialect: config.dialect,
+    async ping() {
+      await sql`select 1`.execute(db);
+    },
+    async close() {
+      await db.destroy();
+    },
+  };
+}
+
+export async function migrateToLatest(store: MetadataStore): Promise<string[]> {
+  const provider: MigrationProvider = {
+    async getMigrations() {
+      const out: Record<string, Migration> = {};
+      for (const [name, m] of Object.entries(MIGRATIONS)) out[name] = { up: (db) => m.up(db, store.dialect) };
+      return out;
+    },
+  };
+  const migrator = new Migrator({ db: store.db, provider });
+  const { error, results } = await migrator.migrateToLatest();
+  if (error) throw error instanceof Error ? error : new Error(String(error));
+  return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
+}
+
+/** True when the error is a unique-constraint violation, in either dialect. */
+export function isUniqueViolation(e: unknown): boolean {
+  const err = e as { code?: unknown; message?: unknown } | null;
+  return err?.code === '23505' || err?.code === 'SQLITE_CONSTRAINT_UNIQUE' || err?.code === 'SQLITE_CONSTRAINT_PRIMARYKEY';
+}

@@ -1,0 +1,104 @@
+import { DuckDBInstance, type DuckDBConnection, type DuckDBValue } from '@duckdb/node-api';
+
+export interface EngineOptions {
+  memoryLimit: string;
+  threads: number;
+  /** Spill directory for operations larger than memory. */
+  tempDir: string;
+}
+
+/**
+ * One in-memory DuckDB instance per process, over Parquet files on disk. Each operation gets its own
+ * connection (cheap) so concurrent requests do not serialize on one connection; `close()` waits for none:
+ * callers stop issuing work first (graceful shutdown closes HTTP before the engine).
+ */
+export class Engine {
+  private closed = false;
+  private readonly active = new Set<DuckDBConnection>();
+
+  private constructor(private readonly instance: DuckDBInstance) {}
+
+  static async open(options: EngineOptions): Promise<Engine> {
+    const instance = await DuckDBInstance.create(':memory:', {
+      memory_limit: options.memoryLimit,
+      threads: String(options.threads),
+      temp_directory: options.tempDir,
+      // Nothing may be downloaded at run time: the extensions Weir uses (parquet, json, icu) are built in.
+      autoinstall_known_extensions: 'false',
+      autoload_known_extensions: 'true',
+      enable_external_access: 'true',
+    });
+    // TimeZone needs the built-in ICU extension, which is loaded after creation, so it is set here.
+    const setup = await instance.connect();
+    try {
+      await setup.run("SET GLOBAL TimeZone = 'UTC'");
+    } finally {
+      setup.closeSync();
+    }
+    return new Engine(instance);
+  }
+
+  async withConnection<T>(fn: (connection: DuckDBConnection) => Promise<T>): Promise<T> {
+    if (this.closed) throw new Error('engine is closed');
+    const connection = await this.instance.connect();
+    this.active.add(connection);
+    try {
+      return await fn(connection);
+    } finally {
+      this.active.delete(connection);
+      connection.closeSync();
+    }
+  }
+
+  async run(sql: string, params?: DuckDBValue[]): Promise<void> {
+    await this.withConnection(async (c) => {
+      await c.run(sql, params);
+    });
+  }
+
+  /** All rows as plain objects of JSON-safe values (see toPlain). For small results only. */
+  async all(sql: string, params?: DuckDBValue[]): Promise<Record<string, unknown>[]> {
+    return this.withConnection(async (c) => {
+      const reader = await c.runAndReadAll(sql, params);
+      return reader.getRowObjectsJS().map((row) => toPlainObject(row));
+    });
+  }
+
+  /** All rows as arrays, with column names. */
+  async rows(sql: string, params?: DuckDBValue[]): Promise<{ columns: string[]; rows: unknown[][] }> {
+    return this.withConnection(async (c) => {
+      const reader = await c.runAndReadAll(sql, params);
+      return { columns: reader.columnNames(), rows: reader.getRowsJS().map((r) => r.map(toPlain)) };
+    });
+  }
+
+  async ping(): Promise<void> {
+    const [row] = await this.all('SELECT 42 AS answer');
+    if (row?.answer !== 42) throw new Error('DuckDB did not answer');
+  }
+
+  /** Interrupts running queries and closes the instance. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    for (const c of this.active) c.interrupt();
+    this.instance.closeSync();
+  }
+}
+
+/** bigint → number when exact, else decimal string; Date → ISO; nested values recursively. */
+export function toPlain(value: unknown): unknown {
+  if (value === null || value === undefined) return null;
+  if (typeof value === 'bigint') return value >= BigInt(Number.MIN_SAFE_INTEGER) && value <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(value) : value.toString();
+  if (typeof value === 'number') return Number.isFinite(value) ? value : null;
+  if (value instanceof Date) return Number.isNaN(value.getTime()) ? null : value.toISOString();
+  if (Array.isArray(value)) return value.map(toPlain);
+  if (typeof value === 'object') return toPlainObject(value as Record<string, unknown>);
+  return value;
+}
+
+function toPlainObject(row: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(row)) out[k] = toPlain(v);
+  return out;
+}

@@ -1,0 +1,159 @@
+import type { Engine } from './duckdb.js';
+import { ident, isoTimestamp, literal, typeFamily, type ColumnSchema } from './sql.js';
+
+/** What GET /datasets/:id/profile answers, computed once when a version is written. */
+export interface ColumnProfile {
+  name: string;
+  type: string;
+  /** Non-null values. */
+  count: number;
+  nulls: number;
+  distinctEstimate: number;
+  /** Numbers as numbers, timestamps as ISO strings, text lexicographically; null when the column is empty. */
+  min: number | string | boolean | null;
+  max: number | string | boolean | null;
+  mean: number | null;
+  stddev: number | null;
+  /** Approximate quantiles of numeric columns. */
+  quantiles: { p05: number; p25: number; p50: number; p75: number; p95: number } | null;
+  /** Most frequent values of text and boolean columns. */
+  topValues: { value: string; count: number }[] | null;
+  /** Equal-width histogram of numeric columns. */
+  histogram: { start: number; end: number; count: number }[] | null;
+  /** First and last instant of timestamp and date columns, ISO 8601. */
+  range: { min: string; max: string } | null;
+}
+
+export interface DatasetProfile {
+  rowCount: number;
+  columns: ColumnProfile[];
+}
+
+export const HISTOGRAM_BINS = 20;
+export const TOP_VALUES = 10;
+
+const num = (v: unknown): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : typeof v === 'string' && v !== '' && Number.isFinite(Number(v)) ? Number(v) : null);
+
+/**
+ * Three kinds of scan over the Parquet file: one pass of summary aggregates for every column, one pass of
+ * histograms for all numeric columns together, and a grouped count per text column for its top values.
+ * Exported as SQL builders too, so the ingest benchmark can run exactly this work on bare DuckDB.
+ */
+export function summarySql(source: string, columns: ColumnSchema[]): string {
+  const parts: string[] = ['count(*) AS "__rows"'];
+  columns.forEach((col, i) => {
+    const c = ident(col.name);
+    const fam = typeFamily(col.type);
+    parts.push(`count(${c}) AS "c${i}_count"`);
+    if (fam === 'nested' || fam === 'binary') return;
+    parts.push(`approx_count_distinct(${c}) AS "c${i}_distinct"`);
+    if (fam === 'integer' || fam === 'float' || fam === 'decimal') {
+      const d = `CAST(${c} AS DOUBLE)`;
+      parts.push(`min(${d}) AS "c${i}_min"`, `max(${d}) AS "c${i}_max"`, `avg(${d}) AS "c${i}_mean"`, `stddev_samp(${d}) AS "c${i}_std"`);
+      parts.push(`approx_quantile(${d}, [0.05, 0.25, 0.5, 0.75, 0.95]) AS "c${i}_q"`);
+    } else if (fam === 'timestamp') {
+      parts.push(`${isoTimestamp(`min(${c})`)} AS "c${i}_min"`, `${isoTimestamp(`max(${c})`)} AS "c${i}_max"`);
+    } else if (fam === 'date') {
+      parts.push(`strftime(min(${c}), '%Y-%m-%d') AS "c${i}_min"`, `strftime(max(${c}), '%Y-%m-%d') AS "c${i}_max"`);
+    } else if (fam === 'boolean') {
+      parts.push(`bool_and(${c}) AS "c${i}_min"`, `bool_or(${c}) AS "c${i}_max"`);
+    } else {
+      parts.push(`CAST(min(${c}) AS VARCHAR) AS "c${i}_min"`, `CAST(max(${c}) AS VARCHAR) AS "c${i}_max"`);
+    }
+  });
+  return `SELECT ${parts.join(', ')} FROM ${source}`;
+}
+
+interface NumericRange {
+  index: number;
+  min: number;
+  max: number;
+}
+
+export function histogramSql(source: string, columns: ColumnSchema[], ranges: NumericRange[]): string | null {
+  if (ranges.length === 0) return null;
+  const parts = ranges.map(({ index, min, max }) => {
+    const c = `CAST(${ident(columns[index]!.name)} AS DOUBLE)`;
+    const width = (max - min) / HISTOGRAM_BINS;
+    // Bin i covers [min + i*width, min + (i+1)*width); the maximum falls in the last bin.
+    const bin = width > 0 ? `least(CAST(floor((${c} - ${min}) / ${width}) AS INTEGER), ${HISTOGRAM_BINS - 1})` : '0';
+    return `histogram(${bin}) FILTER (WHERE ${c} IS NOT NULL AND isfinite(${c})) AS "h${index}"`;
+  });
+  return `SELECT ${parts.join(', ')} FROM ${source}`;
+}
+
+export function topValuesSql(source: string, column: ColumnSchema): string {
+  const c = ident(column.name);
+  return `SELECT CAST(${c} AS VARCHAR) AS value, count(*) AS count FROM ${source} WHERE ${c} IS NOT NULL GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT ${TOP_VALUES}`;
+}
+
+export const parquetSource = (file: string): string => `read_parquet(${literal(file)})`;
+
+export async function profileParquet(engine: Engine, file: string, columns: ColumnSchema[]): Promise<DatasetProfile> {
+  const source = parquetSource(file);
+  const [summary = {}] = await engine.all(summarySql(source, columns));
+  const rowCount = num(summary.__rows) ?? 0;
+
+  const ranges: NumericRange[] = [];
+  const profiles: ColumnProfile[] = columns.map((col, i) => {
+    const fam = typeFamily(col.type);
+    const count = num(summary[`c${i}_count`]) ?? 0;
+    const isNum = fam === 'integer' || fam === 'float' || fam === 'decimal';
+    const rawMin = summary[`c${i}_min`];
+    const rawMax = summary[`c${i}_max`];
+    const q = summary[`c${i}_q`];
+    const qs = Array.isArray(q) ? q.map(num) : [];
+    if (isNum && num(rawMin) !== null && num(rawMax) !== null) ranges.push({ index: i, min: num(rawMin)!, max: num(rawMax)! });
+    const asValue = (v: unknown): ColumnProfile['min'] => (v === undefined || v === null ? null : isNum ? num(v) : typeof v === 'boolean' ? v : String(v));
+    return {
+      name: col.name,
+      type: col.type,
+      count,
+      nulls: rowCount - count,
+      distinctEstimate: num(summary[`c${i}_distinct`]) ?? 0,
+      min: asValue(rawMin),
+      max: asValue(rawMax),
+      mean: isNum ? num(summary[`c${i}_mean`]) : null,
+      stddev: isNum ? num(summary[`c${i}_std`]) : null,
+      quantiles: isNum && qs.length === 5 && qs.every((x) => x !== null)
+        ? { p05: qs[0]!, p25: qs[1]!, p50: qs[2]!, p75: qs[3]!, p95: qs[4]! }
+        : null,
+      topValues: null,
+      histogram: null,
+      range: (fam === 'timestamp' || fam === 'date') && typeof rawMin === 'string' && typeof rawMax === 'string' ? { min: rawMin, max: rawMax } : null,
+    };
+  });
+
+  const hSql = histogramSql(source, columns, ranges);
+  if (hSql) {
+    const [hist = {}] = await engine.all(hSql);
+    for (const { index, min, max } of ranges) {
+      const counts = new Array<number>(HISTOGRAM_BINS).fill(0);
+      const raw = hist[`h${index}`];
+      // DuckDB's histogram() returns a MAP, which reaches JS as [{key, value}].
+      if (Array.isArray(raw)) {
+        for (const entry of raw as { key: unknown; value: unknown }[]) {
+          const bin = num(entry.key);
+          if (bin !== null && bin >= 0 && bin < HISTOGRAM_BINS) counts[bin] = num(entry.value) ?? 0;
+        }
+      }
+      const width = (max - min) / HISTOGRAM_BINS;
+      profiles[index]!.histogram = width > 0
+        ? counts.map((count, b) => ({ start: min + b * width, end: b === HISTOGRAM_BINS - 1 ? max : min + (b + 1) * width, count }))
+        : [{ start: min, end: max, count: counts[0]! }];
+    }
+  }
+
+  for (const [i, col] of columns.entries()) {
+    const fam = typeFamily(col.type);
+    if (fam !== 'text' && fam !== 'boolean') continue;
+    const rows = await engine.all(topValuesSql(source, col));
+    profiles[i]!.topValues = rows.map((r) => ({ value: String(r.value), count: num(r.count) ?? 0 }));
+  }
+  return { rowCount, columns: profiles };
+}
+
+export async function parquetSchema(engine: Engine, file: string): Promise<ColumnSchema[]> {
+  const rows = await engine.all(`DESCRIBE SELECT * FROM ${parquetSource(file)}`);
+  return rows.map((r) => ({ name: String(r.column_name), type: String(r.column_type), nullable: r.null !== 'NO' }));
+}

@@ -1,0 +1,104 @@
+/**
+ * The one error family of Weir. Services throw `AppError`s built by the factories below; the HTTP layer
+ * (src/http/errors.ts) maps them to RFC 9457 problem+json. Anything that is not an AppError is an internal
+ * error and is answered as a plain 500 without details.
+ */
+
+export type ErrorCode =
+  | 'bad_request'
+  | 'validation_failed'
+  | 'not_found'
+  | 'route_not_found'
+  | 'method_not_allowed'
+  | 'conflict'
+  | 'payload_too_large'
+  | 'unsupported_media_type'
+  | 'unsupported_format'
+  | 'invalid_file'
+  | 'empty_file'
+  | 'header_only'
+  | 'ragged_rows'
+  | 'binary_content'
+  | 'unsupported_encoding'
+  | 'invalid_json'
+  | 'invalid_parquet'
+  | 'invalid_xlsx'
+  | 'xlsx_too_large'
+  | 'export_too_large'
+  | 'not_ready'
+  | 'internal';
+
+/** One entry of `errors[]`: where (a JSON pointer, a field or a line) and what. */
+export interface FieldError {
+  /** JSON pointer into the request (`/body/name`, `/query/limit`), a form field (`/file`) or a file position (`line 12`). */
+  pointer: string;
+  message: string;
+  /** 1-based line in the uploaded file, when the problem has one. */
+  line?: number;
+  /** 1-based data row in the uploaded file (header excluded), when the problem has one. */
+  row?: number;
+}
+
+const TITLES: Record<ErrorCode, string> = {
+  bad_request: 'Bad request',
+  validation_failed: 'Request validation failed',
+  not_found: 'Not found',
+  route_not_found: 'Route not found',
+  method_not_allowed: 'Method not allowed',
+  conflict: 'Conflict',
+  payload_too_large: 'Payload too large',
+  unsupported_media_type: 'Unsupported media type',
+  unsupported_format: 'Unsupported file format',
+  invalid_file: 'Invalid file',
+  empty_file: 'Empty file',
+  header_only: 'File has a header but no data rows',
+  ragged_rows: 'Rows have inconsistent numbers of fields',
+  binary_content: 'Binary content in a text file',
+  unsupported_encoding: 'Unsupported text encoding',
+  invalid_json: 'Invalid JSON dataset',
+  invalid_parquet: 'Invalid Parquet file',
+  invalid_xlsx: 'Invalid XLSX workbook',
+  xlsx_too_large: 'Workbook exceeds the configured limits',
+  export_too_large: 'Dataset too large for the requested format',
+  not_ready: 'Service not ready',
+  internal: 'Internal server error',
+};
+
+export class AppError extends Error {
+  readonly status: number;
+  readonly code: ErrorCode;
+  readonly title: string;
+  readonly errors: FieldError[];
+  /** Extra members copied into the problem document (RFC 9457 extension members). */
+  readonly extensions: Record<string, unknown>;
+
+  constructor(status: number, code: ErrorCode, detail: string, errors: FieldError[] = [], extensions: Record<string, unknown> = {}) {
+    super(detail);
+    this.name = 'AppError';
+    this.status = status;
+    this.code = code;
+    this.title = TITLES[code];
+    this.errors = errors;
+    this.extensions = extensions;
+  }
+}
+
+export const isAppError = (e: unknown): e is AppError => e instanceof AppError;
+
+/** A rejected upload: 422 unless the problem is the media type itself (415) or the size (413). */
+export function fileRejected(code: ErrorCode, detail: string, where: Partial<Omit<FieldError, 'message'>> = {}): AppError {
+  const status = code === 'unsupported_format' || code === 'unsupported_encoding' ? 415 : code === 'payload_too_large' || code === 'xlsx_too_large' ? 413 : 422;
+  const pointer = where.pointer ?? (where.line !== undefined ? `line ${where.line}` : '/file');
+  return new AppError(status, code, detail, [{ ...where, pointer, message: detail }]);
+}
+
+export const errors = {
+  badRequest: (detail: string, fieldErrors: FieldError[] = []) => new AppError(400, 'bad_request', detail, fieldErrors),
+  validation: (detail: string, fieldErrors: FieldError[]) => new AppError(400, 'validation_failed', detail, fieldErrors),
+  notFound: (what: string, id: string) => new AppError(404, 'not_found', `${what} '${id}' does not exist`),
+  conflict: (detail: string) => new AppError(409, 'conflict', detail),
+  payloadTooLarge: (limitBytes: number, what = 'upload') =>
+    new AppError(413, 'payload_too_large', `The ${what} exceeds the limit of ${limitBytes} bytes`, [], { limitBytes }),
+  unsupportedMediaType: (detail: string) => new AppError(415, 'unsupported_media_type', detail),
+  notReady: (detail: string, failing: string[]) => new AppError(503, 'not_ready', detail, [], { failing }),
+};

@@ -1,0 +1,114 @@
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { AppError, type ErrorCode, type FieldError } from '../errors.js';
+import { problemType, type Problem } from './problem.js';
+
+/** Fastify and plugin error codes that are the client's fault, with the code Weir reports them as. */
+const FASTIFY_CODES: Record<string, { status: number; code: ErrorCode }> = {
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: { status: 415, code: 'unsupported_media_type' },
+  FST_ERR_CTP_BODY_TOO_LARGE: { status: 413, code: 'payload_too_large' },
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: { status: 400, code: 'bad_request' },
+  FST_ERR_CTP_EMPTY_JSON_BODY: { status: 400, code: 'bad_request' },
+  FST_ERR_CTP_INVALID_JSON_BODY: { status: 400, code: 'bad_request' },
+  FST_INVALID_MULTIPART_CONTENT_TYPE: { status: 415, code: 'unsupported_media_type' },
+  FST_REQ_FILE_TOO_LARGE: { status: 413, code: 'payload_too_large' },
+  FST_PARTS_LIMIT: { status: 413, code: 'payload_too_large' },
+  FST_FILES_LIMIT: { status: 413, code: 'payload_too_large' },
+  FST_FIELDS_LIMIT: { status: 413, code: 'payload_too_large' },
+  FST_PROTO_VIOLATION: { status: 400, code: 'bad_request' },
+  FST_MULTIPART_INVALID_BOUNDARY: { status: 400, code: 'bad_request' },
+};
+
+const TITLES: Partial<Record<number, string>> = { 400: 'Bad request', 413: 'Payload too large', 415: 'Unsupported media type' };
+
+interface AjvError {
+  instancePath?: string;
+  message?: string;
+  keyword?: string;
+  params?: Record<string, unknown>;
+}
+
+function validationErrors(error: FastifyError & { validation?: AjvError[]; validationContext?: string }): FieldError[] {
+  const context = error.validationContext === 'querystring' ? 'query' : (error.validationContext ?? 'body');
+  return (error.validation ?? []).map((v) => {
+    let pointer = `/${context}${v.instancePath ?? ''}`;
+    let message = v.message ?? 'is invalid';
+    if (v.keyword === 'required' && typeof v.params?.missingProperty === 'string') {
+      pointer = `${pointer}/${v.params.missingProperty}`;
+      message = 'is required';
+    } else if (v.keyword === 'additionalProperties' && typeof v.params?.additionalProperty === 'string') {
+      pointer = `${pointer}/${v.params.additionalProperty}`;
+      message = 'is not an allowed property';
+    }
+    return { pointer, message };
+  });
+}
+
+function toProblem(error: unknown, requestId: string): Problem {
+  if (error instanceof AppError) {
+    return {
+      ...error.extensions,
+      type: problemType(error.code),
+      title: error.title,
+      status: error.status,
+      detail: error.message,
+      code: error.code,
+      errors: error.errors,
+      requestId,
+    };
+  }
+  const fe = error as FastifyError & { validation?: AjvError[] };
+  if (fe && Array.isArray(fe.validation)) {
+    const list = validationErrors(fe);
+    return {
+      type: problemType('validation_failed'),
+      title: 'Request validation failed',
+      status: 400,
+      detail: list.map((e) => `${e.pointer} ${e.message}`).join('; ') || 'The request is invalid',
+      code: 'validation_failed',
+      errors: list,
+      requestId,
+    };
+  }
+  const known = fe?.code ? FASTIFY_CODES[fe.code] : undefined;
+  const status = known?.status ?? (typeof fe?.statusCode === 'number' && fe.statusCode >= 400 && fe.statusCode < 500 ? fe.statusCode : 500);
+  if (status < 500) {
+    const code = known?.code ?? 'bad_request';
+    // Fastify's own 4xx messages describe the request, never the server (no paths, no stacks).
+    return { type: problemType(code), title: TITLES[status] ?? 'Bad request', status, detail: fe.message, code, errors: [], requestId };
+  }
+  return {
+    type: problemType('internal'),
+    title: 'Internal server error',
+    status: 500,
+    detail: `An unexpected error occurred. Quote request id ${requestId} when reporting it.`,
+    code: 'internal',
+    errors: [],
+    requestId,
+  };
+}
+
+export function sendProblem(reply: FastifyReply, problem: Problem): FastifyReply {
+  return reply.code(problem.status).type('application/problem+json; charset=utf-8').serializer((p: unknown) => JSON.stringify(p)).send(problem);
+}
+
+/** One error handler and one not-found handler for the whole app. */
+export function registerErrorHandling(app: FastifyInstance): void {
+  app.setErrorHandler((error: unknown, request: FastifyRequest, reply: FastifyReply) => {
+    const problem = toProblem(error, request.id);
+    if (problem.status >= 500) request.log.error({ err: error }, 'request failed');
+    else request.log.info({ code: problem.code, status: problem.status }, problem.detail);
+    if (problem.status === 503) reply.header('retry-after', '5');
+    return sendProblem(reply, problem);
+  });
+  app.setNotFoundHandler((request, reply) =>
+    sendProblem(reply, {
+      type: problemType('route_not_found'),
+      title: 'Route not found',
+      status: 404,
+      detail: `No route ${request.method} ${request.url.split('?')[0]}`,
+      code: 'route_not_found',
+      errors: [],
+      requestId: request.id,
+    }),
+  );
+}

@@ -1,0 +1,24 @@
+import AjvCompiler from '@fastify/ajv-compiler';
+import type { FastifyServerOptions } from 'fastify';
+
+/**
+ * Ajv settings per request part. Query strings and path parameters arrive as text, so they are coerced
+ * (`?limit=5` is the integer 5, a single `?tag=x` fits an array); JSON bodies are typed already and are
+ * validated strictly: `"tags": "x"` is an error, not silently ["x"]. Unknown properties are rejected, never
+ * stripped, wherever a schema says additionalProperties: false.
+ */
+const BASE = { removeAdditional: false, useDefaults: true, allErrors: true } as const;
+
+export function schemaController(): NonNullable<FastifyServerOptions['schemaController']> {
+  const factory = AjvCompiler();
+  return {
+    compilersFactory: {
+      buildValidator(externalSchemas: unknown, ajvServerOption: unknown) {
+        const plugins = (ajvServerOption as { plugins?: unknown[] } | undefined)?.plugins ?? [];
+        const strict = factory(externalSchemas as never, { customOptions: { ...BASE, coerceTypes: false }, plugins } as never);
+        const coercing = factory(externalSchemas as never, { customOptions: { ...BASE, coerceTypes: 'array' }, plugins } as never);
+        return (route: { httpPart?: string }) => (route.httpPart === 'body' ? strict(route as never) : coercing(route as never));
+      },
+    },
+  } as NonNullable<FastifyServerOptions['schemaController']>;
+}

@@ -1,0 +1,25 @@
+import { randomBytes } from 'node:crypto';
+
+/**
+ * Sortable, prefixed ids (`ds_01J…`): a ULID body, 48 bits of milliseconds then 80 random bits in Crockford
+ * base32, so ids sort by creation time as strings, in both SQLite and PostgreSQL.
+ */
+export type IdPrefix = 'ws' | 'ds' | 'dv' | 'job' | 'up' | 'mdl' | 'usr' | 'key' | 'req';
+
+const ALPHABET = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
+
+export function newId(prefix: IdPrefix, now = Date.now()): string {
+  let time = '';
+  let t = now;
+  for (let i = 0; i < 10; i++) {
+    time = ALPHABET[t % 32]! + time;
+    t = Math.floor(t / 32);
+  }
+  const bytes = randomBytes(16);
+  let rand = '';
+  for (let i = 0; i < 16; i++) rand += ALPHABET[bytes[i]! % 32]!;
+  return `${prefix}_${time}${rand}`;
+}
+
+const ID_PATTERN = /^[a-z]{2,3}_[0-9A-HJKMNP-TV-Z]{26}$/;
+export const isId = (prefix: IdPrefix, value: string): boolean => ID_PATTERN.test(value) && value.startsWith(`${prefix}_`);

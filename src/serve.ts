@@ -1,0 +1,56 @@
+import type { FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import { buildApp } from './app.js';
+import type { Config } from './config.js';
+import { createContext, type AppContext } from './context.js';
+
+export interface RunningServer {
+  app: FastifyInstance;
+  context: AppContext;
+  url: string;
+  /** Stops accepting connections, lets in-flight requests finish (up to the shutdown timeout), closes DB and DuckDB. */
+  stop(reason: string): Promise<void>;
+}
+
+export async function startServer(config: Config, log: Logger): Promise<RunningServer> {
+  const context = await createContext(config, log);
+  const app = await buildApp(context);
+  await app.listen({ host: config.host, port: config.port });
+  const address = app.server.address();
+  const url = typeof address === 'object' && address ? `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}` : String(address);
+  let stopping: Promise<void> | null = null;
+  const stop = (reason: string) =>
+    (stopping ??= (async () => {
+      context.shuttingDown = true;
+      log.info({ reason }, 'shutting down: no new connections, finishing in-flight requests');
+      const timer = setTimeout(() => {
+        log.warn({ timeoutMs: config.shutdownTimeoutMs }, 'in-flight requests did not finish in time; closing connections');
+        app.server.closeAllConnections();
+      }, config.shutdownTimeoutMs);
+      timer.unref();
+      try {
+        await app.close();
+      } finally {
+        clearTimeout(timer);
+      }
+      log.info('shutdown complete');
+    })());
+  return { app, context, url, stop };
+}
+
+/** `weir serve`: run until SIGTERM/SIGINT, then shut down gracefully. */
+export async function serve(config: Config, log: Logger): Promise<void> {
+  const server = await startServer(config, log);
+  log.info({ url: server.url, dataDir: config.dataDir, database: config.database.dialect, docs: `${server.url}/docs` }, 'weir is listening');
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+    process.once(signal, () => {
+      server.stop(signal).then(
+        () => process.exit(0),
+        (err: unknown) => {
+          log.error({ err }, 'shutdown failed');
+          process.exit(1);
+        },
+      );
+    });
+  }
+}

@@ -1,0 +1,87 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+export interface DatasetTotals {
+  datasets: number;
+  versions: number;
+  parquetBytes: number;
+  sourceBytes: number;
+}
+
+/**
+ * Prometheus metrics of one Weir process, in a registry of its own (not prom-client's global one) so that
+ * several apps in one process, as in the tests, never collide.
+ */
+export class Metrics {
+  readonly registry = new Registry();
+  readonly httpRequests: Counter<'method' | 'route' | 'status_code'>;
+  readonly httpDuration: Histogram<'method' | 'route' | 'status_code'>;
+  readonly ingests: Counter<'format' | 'outcome'>;
+  readonly ingestDuration: Histogram<'format'>;
+
+  constructor(datasetTotals: () => Promise<DatasetTotals>) {
+    collectDefaultMetrics({ register: this.registry });
+    this.httpRequests = new Counter({
+      name: 'weir_http_requests_total',
+      help: 'HTTP requests answered, by route template and status code.',
+      labelNames: ['method', 'route', 'status_code'],
+      registers: [this.registry],
+    });
+    this.httpDuration = new Histogram({
+      name: 'weir_http_request_duration_seconds',
+      help: 'Time from receiving a request to sending the response, in seconds.',
+      labelNames: ['method', 'route', 'status_code'],
+      buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+      registers: [this.registry],
+    });
+    this.ingests = new Counter({
+      name: 'weir_dataset_ingests_total',
+      help: 'Dataset uploads processed, by detected format and outcome (stored, duplicate, rejected, failed).',
+      labelNames: ['format', 'outcome'],
+      registers: [this.registry],
+    });
+    this.ingestDuration = new Histogram({
+      name: 'weir_dataset_ingest_duration_seconds',
+      help: 'Time to validate, convert and profile an accepted upload, in seconds.',
+      labelNames: ['format'],
+      buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300],
+      registers: [this.registry],
+    });
+
+    // Dataset gauges are read from the metadata store at scrape time, so every process reports the truth.
+    let pending: Promise<DatasetTotals> | null = null;
+    const totals = () => (pending ??= datasetTotals().finally(() => setTimeout(() => (pending = null), 0)));
+    new Gauge({
+      name: 'weir_datasets',
+      help: 'Datasets stored.',
+      registers: [this.registry],
+      async collect() {
+        this.set((await totals()).datasets);
+      },
+    });
+    new Gauge({
+      name: 'weir_dataset_versions',
+      help: 'Dataset versions stored.',
+      registers: [this.registry],
+      async collect() {
+        this.set((await totals()).versions);
+      },
+    });
+    new Gauge({
+      name: 'weir_dataset_bytes',
+      help: 'Bytes of dataset versions: kind="parquet" as stored, kind="source" as uploaded.',
+      labelNames: ['kind'],
+      registers: [this.registry],
+      async collect() {
+        const t = await totals();
+        this.set({ kind: 'parquet' }, t.parquetBytes);
+        this.set({ kind: 'source' }, t.sourceBytes);
+      },
+    });
+  }
+
+  observeRequest(method: string, route: string, statusCode: number, seconds: number): void {
+    const labels = { method, route, status_code: String(statusCode) };
+    this.httpRequests.inc(labels);
+    this.httpDuration.observe(labels, seconds);
+  }
+}

@@ -1,0 +1,45 @@
+/** Multipart uploads through a real HTTP client (undici's fetch + FormData). */
+export interface UploadOptions {
+  filename?: string;
+  name?: string;
+  description?: string;
+  tags?: string;
+  type?: string;
+  extraFields?: Record<string, string>;
+  path?: string;
+}
+
+export async function upload(api: string, content: Buffer | string, opts: UploadOptions = {}): Promise<Response> {
+  const form = new FormData();
+  if (opts.name !== undefined) form.append('name', opts.name);
+  if (opts.description !== undefined) form.append('description', opts.description);
+  if (opts.tags !== undefined) form.append('tags', opts.tags);
+  for (const [k, v] of Object.entries(opts.extraFields ?? {})) form.append(k, v);
+  const bytes = typeof content === 'string' ? Buffer.from(content, 'utf8') : content;
+  form.append('file', new Blob([new Uint8Array(bytes)], { type: opts.type ?? 'application/octet-stream' }), opts.filename ?? 'data.csv');
+  return fetch(`${api}${opts.path ?? '/datasets'}?wait=true`, { method: 'POST', body: form });
+}
+
+export interface Problem {
+  type: string;
+  title: string;
+  status: number;
+  detail: string;
+  code: string;
+  errors: { pointer: string; message: string; line?: number; row?: number }[];
+  requestId: string;
+}
+
+/** Reads a problem+json response and checks the envelope every error must have. */
+export async function problemOf(res: Response): Promise<Problem> {
+  const type = res.headers.get('content-type') ?? '';
+  if (!type.startsWith('application/problem+json')) throw new Error(`expected problem+json, got ${type}: ${await res.text()}`);
+  const body = (await res.json()) as Problem;
+  for (const key of ['type', 'title', 'status', 'detail', 'code', 'errors', 'requestId'] as const) {
+    if (!(key in body)) throw new Error(`problem lacks ${key}: ${JSON.stringify(body)}`);
+  }
+  if (body.status !== res.status) throw new Error(`problem status ${body.status} != HTTP ${res.status}`);
+  const text = JSON.stringify(body);
+  if (/\/tmp\/|\/work\/|node_modules|\bat .+\(.+:\d+:\d+\)/.test(text)) throw new Error(`problem leaks internals: ${text}`);
+  return body;
+}
