@@ -16,7 +16,7 @@ import { fileURLToPath } from 'node:url';
 export const BENCH_DIR = path.dirname(fileURLToPath(import.meta.url));
 export const ROOT = path.resolve(BENCH_DIR, '..');
 export const WORK_DIR = path.join(BENCH_DIR, '.work');
-export const RESULTS_DIR = path.join(BENCH_DIR, 'results');
+export const RESULTS_DIR = process.env.BENCH_RESULTS_DIR ? path.resolve(process.env.BENCH_RESULTS_DIR) : path.join(BENCH_DIR, 'results');
 export const MAIN_JS = path.join(ROOT, 'dist', 'main.js');
 
 export { performance, sleep };
@@ -270,7 +270,7 @@ export async function describeMachine() {
     const { DuckDBInstance } = await import('@duckdb/node-api');
     const instance = await DuckDBInstance.create(':memory:');
     const c = await instance.connect();
-    const reader = await c.runAndReadAll('SELECT version() AS v, source_id() AS s');
+    const reader = await c.runAndReadAll('SELECT library_version AS v, source_id AS s FROM pragma_version()');
     const row = reader.getRowObjectsJS()[0];
     duckdbVersion = `${row.v} (${row.s})`;
     c.closeSync();
@@ -331,7 +331,7 @@ export function writeResult(result) {
     '',
     `## ${result.title} — ${result.startedAt.slice(0, 16).replace('T', ' ')} UTC`,
     '',
-    `- Command: \`${result.command}\` (this section: \`${result.name}\`; results: \`bench/results/${path.basename(jsonPath)}\`)`,
+    `- Command: \`${result.command}\` (this section: \`${result.name}\`; results: \`${path.relative(ROOT, jsonPath)}\`)`,
     `- Machine: ${m.cpuModel}, ${m.cores} cores, ${m.memoryGiB} GiB RAM, ${m.os}; Node ${m.node}; DuckDB ${m.duckdb}, @duckdb/node-api ${m.duckdbNodeApi}; load average at start ${m.loadAvgAtStart.join(' / ')}`,
     `- Duration: ${result.durationS} s`,
     '',

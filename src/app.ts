@@ -8,7 +8,7 @@ import { Type } from 'typebox';
 import type { AppContext } from './context.js';
 import { datasetRoutes } from './datasets/routes.js';
 import { registerErrorHandling } from './http/errors.js';
-import { ProblemSchema } from './http/problem.js';
+import { ProblemSchema, problemResponses } from './http/problem.js';
 import { requestIdFrom } from './http/request-id.js';
 import { schemaController } from './http/validation.js';
 import { systemRoutes } from './system/routes.js';
@@ -68,7 +68,8 @@ export async function buildApp(context: AppContext): Promise<FastifyInstance> {
     // Multipart routes describe their body for the document only: the body is streamed, not validated by Ajv.
     transform: ({ schema, url, route }) => {
       const docBody = (route.config as { openapiBody?: unknown } | undefined)?.openapiBody;
-      return { schema: docBody ? { ...schema, body: docBody } : schema, url } as never;
+      const documented = { ...schema, response: { ...(schema?.response as object), ...problemResponses } };
+      return { schema: docBody ? { ...documented, body: docBody } : documented, url } as never;
     },
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });

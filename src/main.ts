@@ -2,12 +2,12 @@
 import { Command } from 'commander';
 import { registerClientCommands } from './cli/index.js';
 import { ConfigError, loadConfig } from './config.js';
-import { migrateOnly } from './context.js';
-import { createLogger } from './logger.js';
-import { serve } from './serve.js';
 import { readVersion } from './version.js';
 
-/** The `weir` command: parses arguments and hands over; nothing else happens here. */
+/**
+ * The `weir` command: parses arguments and hands over; nothing else happens here. Server modules are imported
+ * only by the commands that need them, so client commands start fast.
+ */
 const program = new Command('weir')
   .description('Weir: a self-hosted data-processing backend')
   .version(readVersion())
@@ -18,6 +18,7 @@ program
   .description('Start the Weir server (embedded default: SQLite, local disk, in-process engine). Configured by WEIR_* variables.')
   .action(async () => {
     const config = loadConfig();
+    const [{ serve }, { createLogger }] = await Promise.all([import('./serve.js'), import('./logger.js')]);
     await serve(config, createLogger(config.logLevel));
   });
 
@@ -27,6 +28,7 @@ program
   .option('--json', 'print the result as JSON')
   .action(async (opts: { json?: boolean }) => {
     const config = loadConfig();
+    const { migrateOnly } = await import('./context.js');
     const applied = await migrateOnly(config);
     if (opts.json) console.log(JSON.stringify({ applied, database: config.database.dialect }));
     else console.log(applied.length > 0 ? `applied ${applied.length} migration(s): ${applied.join(', ')}` : 'database is up to date');

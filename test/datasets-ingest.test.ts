@@ -185,6 +185,16 @@ describe('deduplication and versions', () => {
     expect((await preview(v1.id, `?version=${v1.version.id}`)).columns.map((c) => c.name)).toEqual(['x']);
   });
 
+  it('a version upload refuses dataset fields instead of ignoring them', async () => {
+    const d = await accepted(`f\n${unique()}\n`, 'f.csv');
+    const res = await upload(t.api, `f\n${unique()}\n`, { name: 'rename?', path: `/datasets/${d.id}/versions` });
+    expect(res.status).toBe(400);
+    const p = await problemOf(res);
+    expect(p.errors[0]).toMatchObject({ pointer: '/name' });
+    expect(p.errors[0]!.message).toContain('PATCH');
+    expect((await storedFiles(t.dataDir)).scratch).toEqual([]);
+  });
+
   it('a version for a dataset that does not exist is 404 and stores nothing', async () => {
     const res = await upload(t.api, `a\n${unique()}\n`, { path: '/datasets/ds_00000000000000000000000000/versions' });
     expect(res.status).toBe(404);
@@ -275,6 +285,18 @@ describe('rejected files leave nothing behind', () => {
       const problem = await problemOf(res);
       expect(problem.code).toBe('payload_too_large');
       expect(problem.detail).toContain('1000');
+      expect(await storedFiles(small.dataDir)).toEqual({ scratch: [], blobs: [] });
+    } finally {
+      await small.close();
+    }
+  });
+
+  it('a declared Content-Length far over the limit is refused before the body is read', async () => {
+    const small = await startTestApp({ WEIR_MAX_UPLOAD_BYTES: '1000' });
+    try {
+      const res = await upload(small.api, Buffer.alloc(3 * 1024 * 1024, 0x61), { filename: 'huge.csv' });
+      expect(res.status).toBe(413);
+      expect((await problemOf(res)).code).toBe('payload_too_large');
       expect(await storedFiles(small.dataDir)).toEqual({ scratch: [], blobs: [] });
     } finally {
       await small.close();

@@ -40,7 +40,7 @@ export function formatDate(iso: string): string {
  * cell values would otherwise move the cursor, recolour or rewrite the screen.
  */
 export function clean(text: string): string {
-  return text.replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => {
+  return text.replace(/\p{Cc}/gu, (c) => {
     if (c === '\n') return '\\n';
     if (c === '\t') return '\\t';
     if (c === '\r') return '\\r';

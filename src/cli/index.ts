@@ -1,4 +1,12 @@
 import type { Command } from 'commander';
+import { registerDatasets } from './datasets.js';
+import { registerUpload } from './upload.js';
 
-/** Client commands (they talk to a running server over HTTP). */
-export function registerClientCommands(_program: Command): void {}
+/** Client commands: they talk to a running Weir server over HTTP (WEIR_URL or --url). */
+export function registerClientCommands(program: Command): void {
+  // Without this the root's `-V, --version` also matches after a subcommand, so
+  // `weir datasets preview <id> --version dv_…` would print Weir's version instead of selecting a dataset version.
+  program.enablePositionalOptions();
+  registerUpload(program);
+  registerDatasets(program);
+}

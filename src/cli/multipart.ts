@@ -9,7 +9,7 @@ import { createReadStream } from 'node:fs';
 export interface MultipartUpload {
   contentType: string;
   contentLength: number;
-  /** Pulled by fetch as the socket drains; `onFile` is told how many file bytes have been handed over so far. */
+  /** Pulled by fetch as the socket drains, so at most one read-stream chunk (64 KiB) is in memory at a time. */
   body: AsyncIterable<Uint8Array>;
 }
 
@@ -21,6 +21,7 @@ function quoteParam(value: string): string {
   return `"${value.replace(/"/g, '%22').replace(/\r/g, '%0D').replace(/\n/g, '%0A')}"`;
 }
 
+/** `onFile` is called with the file bytes handed to fetch so far, after each chunk: the upload's progress. */
 export function multipartUpload(
   file: { path: string; filename: string; bytes: number },
   fields: Record<string, string | undefined>,

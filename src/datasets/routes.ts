@@ -3,7 +3,6 @@ import type { FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import type { AppContext } from '../context.js';
 import { AppError } from '../errors.js';
-import { problemResponses } from '../http/problem.js';
 import { EXPORT_CONTENT_TYPES } from './export.js';
 import type { DatasetSort } from './model.js';
 import {
@@ -22,7 +21,7 @@ export const datasetRoutes: FastifyPluginAsyncTypebox<{ context: AppContext }> =
   const workspaceOf = () => DEFAULT_WORKSPACE_ID;
 
   const ingest = async (request: FastifyRequest, datasetId?: string): Promise<IngestResult> => {
-    const form = await readUploadForm(request, scratch, config.maxUploadBytes);
+    const form = await readUploadForm(request, scratch, config.maxUploadBytes, datasetId ? 'version' : 'dataset');
     const started = performance.now();
     try {
       const result = await datasets.ingest({
@@ -47,7 +46,7 @@ export const datasetRoutes: FastifyPluginAsyncTypebox<{ context: AppContext }> =
       description: 'Validates the file (size, real type, encoding, structure), stores it as Parquet and profiles it. Identical bytes already in the workspace answer 200 with duplicateOf.',
       consumes: ['multipart/form-data'],
       querystring: UploadQuery,
-      response: { 200: IngestResponse, 201: IngestResponse, ...problemResponses },
+      response: { 200: IngestResponse, 201: IngestResponse },
     },
     config: { openapiBody: UploadForm },
   }, async (request, reply) => {
@@ -56,7 +55,7 @@ export const datasetRoutes: FastifyPluginAsyncTypebox<{ context: AppContext }> =
   });
 
   app.get('/', {
-    schema: { tags: ['datasets'], summary: 'List datasets', querystring: ListQuery, response: { 200: ListResponse, ...problemResponses } },
+    schema: { tags: ['datasets'], summary: 'List datasets', querystring: ListQuery, response: { 200: ListResponse } },
   }, async (request) => {
     const q = request.query;
     const { items, total } = await datasets.list({ ...q, sort: q.sort as DatasetSort, workspaceId: workspaceOf() });
@@ -64,20 +63,20 @@ export const datasetRoutes: FastifyPluginAsyncTypebox<{ context: AppContext }> =
   });
 
   app.get('/:id', {
-    schema: { tags: ['datasets'], summary: 'Get a dataset', params: DatasetParams, response: { 200: Type.Ref('Dataset'), ...problemResponses } },
+    schema: { tags: ['datasets'], summary: 'Get a dataset', params: DatasetParams, response: { 200: Type.Ref('Dataset') } },
   }, async (request) => datasets.get(workspaceOf(), request.params.id));
 
   app.get('/:id/versions', {
     schema: {
       tags: ['datasets'], summary: 'List the versions of a dataset, newest first', params: DatasetParams,
-      response: { 200: Type.Object({ items: Type.Array(Type.Ref('DatasetVersion')) }), ...problemResponses },
+      response: { 200: Type.Object({ items: Type.Array(Type.Ref('DatasetVersion')) }) },
     },
   }, async (request) => ({ items: await datasets.versions(workspaceOf(), request.params.id) }));
 
   app.post('/:id/versions', {
     schema: {
       tags: ['datasets'], summary: 'Upload a file as a new version of a dataset', consumes: ['multipart/form-data'],
-      params: DatasetParams, querystring: UploadQuery, response: { 200: IngestResponse, 201: IngestResponse, ...problemResponses },
+      params: DatasetParams, querystring: UploadQuery, response: { 200: IngestResponse, 201: IngestResponse },
     },
     config: { openapiBody: UploadForm },
   }, async (request, reply) => {
@@ -86,7 +85,7 @@ export const datasetRoutes: FastifyPluginAsyncTypebox<{ context: AppContext }> =
   });
 
   app.get('/:id/preview', {
-    schema: { tags: ['datasets'], summary: 'Rows of a version', params: DatasetParams, querystring: PreviewQuery, response: { 200: PreviewResponse, ...problemResponses } },
+    schema: { tags: ['datasets'], summary: 'Rows of a version', params: DatasetParams, querystring: PreviewQuery, response: { 200: PreviewResponse } },
   }, async (request) => {
     const { limit, offset, columns, version } = request.query;
     const wanted = columns?.split(',').map((c) => c.trim()).filter(Boolean);
@@ -94,14 +93,14 @@ export const datasetRoutes: FastifyPluginAsyncTypebox<{ context: AppContext }> =
   });
 
   app.get('/:id/profile', {
-    schema: { tags: ['datasets'], summary: 'Column profile of a version', params: DatasetParams, querystring: VersionQuery, response: { 200: ProfileResponse, ...problemResponses } },
+    schema: { tags: ['datasets'], summary: 'Column profile of a version', params: DatasetParams, querystring: VersionQuery, response: { 200: ProfileResponse } },
   }, async (request) => datasets.profile(workspaceOf(), request.params.id, request.query.version));
 
   app.get('/:id/download', {
     schema: {
       tags: ['datasets'], summary: 'Download a version as CSV, NDJSON, JSON, Parquet or XLSX (streamed)', params: DatasetParams, querystring: DownloadQuery,
       produces: Object.values(EXPORT_CONTENT_TYPES),
-      response: { 200: Type.String({ format: 'binary' }), ...problemResponses },
+      response: { 200: Type.Unsafe<unknown>({ type: 'string', format: 'binary', description: 'The file, streamed' }) },
     },
   }, async (request, reply) => {
     const { format, version } = request.query;
@@ -114,11 +113,11 @@ export const datasetRoutes: FastifyPluginAsyncTypebox<{ context: AppContext }> =
   });
 
   app.patch('/:id', {
-    schema: { tags: ['datasets'], summary: 'Rename, describe or tag a dataset', params: DatasetParams, body: PatchBody, response: { 200: Type.Ref('Dataset'), ...problemResponses } },
+    schema: { tags: ['datasets'], summary: 'Rename, describe or tag a dataset', params: DatasetParams, body: PatchBody, response: { 200: Type.Ref('Dataset') } },
   }, async (request) => datasets.update(workspaceOf(), request.params.id, request.body));
 
   app.delete('/:id', {
-    schema: { tags: ['datasets'], summary: 'Delete a dataset, its versions and their files', params: DatasetParams, response: { 204: Type.Null(), ...problemResponses } },
+    schema: { tags: ['datasets'], summary: 'Delete a dataset, its versions and their files', params: DatasetParams, response: { 204: Type.Null() } },
   }, async (request, reply) => {
     await datasets.delete(workspaceOf(), request.params.id, request.log);
     return reply.code(204).send(null);

@@ -59,7 +59,7 @@ export const UploadQuery = Type.Object(
 
 export const MAX_TAGS = 20;
 export const TAG_PATTERN = '^[^\\u0000-\\u001f,]{1,64}$';
-const Name = Type.String({ minLength: 1, maxLength: 200, pattern: '\\S' });
+const Name = Type.String({ minLength: 1, maxLength: 200, pattern: '^[^\\u0000-\\u001f\\u007f]*[^\\s\\u0000-\\u001f\\u007f][^\\u0000-\\u001f\\u007f]*$', description: 'Text without control characters' });
 const Description = Type.String({ maxLength: 4000 });
 const Tag = Type.String({ pattern: TAG_PATTERN });
 

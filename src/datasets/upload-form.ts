@@ -11,7 +11,10 @@ export interface UploadForm {
   tags: string[];
 }
 
-const FIELDS = new Set(['name', 'description', 'tags']);
+/** A new dataset takes its name, description and tags from the form; a new version only its file. */
+const FIELDS = { dataset: new Set(['name', 'description', 'tags']), version: new Set<string>() };
+/** Room for the multipart boundaries, part headers and text fields around the file. */
+const FORM_OVERHEAD_BYTES = 1024 * 1024;
 // eslint-disable-next-line no-control-regex -- control characters are exactly what names and tags may not contain
 const CONTROL = /[\u0000-\u001f\u007f]/;
 
@@ -19,8 +22,12 @@ const CONTROL = /[\u0000-\u001f\u007f]/;
  * Reads a multipart upload: the file is streamed to scratch space as it arrives (fields may come before or after
  * it), the text fields are checked like a JSON body would be. On any error the partial file is removed.
  */
-export async function readUploadForm(request: FastifyRequest, scratch: Scratch, maxBytes: number): Promise<UploadForm> {
+export async function readUploadForm(request: FastifyRequest, scratch: Scratch, maxBytes: number, kind: 'dataset' | 'version'): Promise<UploadForm> {
   if (!request.isMultipart()) throw errors.unsupportedMediaType('Send the dataset as multipart/form-data with a "file" part');
+  // A declared length far over the limit is refused before reading a byte; the form fields' overhead is small.
+  const declared = Number(request.headers['content-length']);
+  if (Number.isFinite(declared) && declared > maxBytes + FORM_OVERHEAD_BYTES) throw errors.payloadTooLarge(maxBytes, 'file');
+  const allowed = FIELDS[kind];
   const problems: FieldError[] = [];
   const fields: Record<string, string[]> = {};
   let file: ReceivedFile | undefined;
@@ -36,8 +43,11 @@ export async function readUploadForm(request: FastifyRequest, scratch: Scratch, 
         partial = scratch.file('.upload');
         file = await receiveToFile(part.file, partial, part.filename || 'upload', maxBytes);
       } else {
-        if (!FIELDS.has(part.fieldname)) {
-          problems.push({ pointer: `/${part.fieldname}`, message: 'is not an allowed field (file, name, description, tags)' });
+        if (!allowed.has(part.fieldname)) {
+          const message = kind === 'version' && FIELDS.dataset.has(part.fieldname)
+            ? 'belongs to the dataset, not a version: change it with PATCH /api/v1/datasets/:id'
+            : `is not an allowed field (file${[...allowed].map((f) => `, ${f}`).join('')})`;
+          problems.push({ pointer: `/${part.fieldname}`, message });
           continue;
         }
         (fields[part.fieldname] ??= []).push(String(part.value));

@@ -314,7 +314,7 @@ describe('inspectXlsxArchive', () => {
     expect(performance.now() - started).toBeLessThan(1000);
     expect([err.code, err.status]).toEqual(['xlsx_too_large', 413]);
     expect(err.message).toContain('xl/worksheets/sheet1.xml');
-    expect(err.message).toContain('32768 times');
+    expect(err.message).toContain('32,768 times');
     expect(err.message).toContain('limit is 200');
 
     const out = file('out.ndjson');
@@ -404,7 +404,7 @@ describe('writeXlsx', () => {
   });
 
   it('keeps memory flat: stops pulling rows while the destination does not drain', async () => {
-    const total = 300_000;
+    const total = 100_000;
     let pulled = 0;
     async function* rows(): AsyncGenerator<unknown[]> {
       for (let i = 0; i < total; i++) {
@@ -431,7 +431,7 @@ describe('writeXlsx', () => {
       quiet = pulled === settled ? quiet + 1 : 0;
       settled = pulled;
     }
-    expect(pulled).toBeLessThan(total / 10);
+    expect(pulled).toBeLessThan(total / 5);
     expect(received).toBeLessThan(64 * 1024);
     stalled = false;
     for (const done of waiting.splice(0)) done();

@@ -108,9 +108,6 @@ async function checkArchive(path: string, limits: XlsxLimits): Promise<CheckedAr
     let uncompressed = 0;
     let compressed = 0;
     await eachEntry(zip, (entry) => {
-      if (entries.size >= limits.maxEntries) {
-        throw fileRejected('xlsx_too_large', `The workbook contains more than ${count(limits.maxEntries)} internal files (the limit)`);
-      }
       if (entries.has(entry.fileName)) {
         throw fileRejected('invalid_xlsx', `The workbook is damaged: its part "${entry.fileName}" appears twice`);
       }
@@ -118,7 +115,7 @@ async function checkArchive(path: string, limits: XlsxLimits): Promise<CheckedAr
         throw fileRejected('invalid_xlsx', 'The workbook is encrypted; remove the password protection and upload it again');
       }
       if (entry.uncompressedSize > entry.compressedSize * limits.maxRatio) {
-        const ratio = entry.compressedSize === 0 ? 'infinitely' : `${Math.round(entry.uncompressedSize / entry.compressedSize)} times`;
+        const ratio = entry.compressedSize === 0 ? 'infinitely' : `${count(Math.round(entry.uncompressedSize / entry.compressedSize))} times`;
         throw fileRejected(
           'xlsx_too_large',
           `The workbook part "${entry.fileName}" expands ${ratio} (${bytes(entry.compressedSize)} to ${bytes(entry.uncompressedSize)}); ` +
@@ -135,7 +132,7 @@ async function checkArchive(path: string, limits: XlsxLimits): Promise<CheckedAr
     if (uncompressed > compressed * limits.maxRatio) {
       throw fileRejected(
         'xlsx_too_large',
-        `The workbook expands ${Math.round(uncompressed / Math.max(compressed, 1))} times when decompressed; the limit is ${count(limits.maxRatio)} times`,
+        `The workbook expands ${count(Math.round(uncompressed / Math.max(compressed, 1)))} times when decompressed; the limit is ${count(limits.maxRatio)} times`,
       );
     }
     for (const required of ['[Content_Types].xml', 'xl/workbook.xml']) {
@@ -174,7 +171,7 @@ const EMPTY_SHARED_STRINGS = Buffer.from(
 /**
  * The parts of the first worksheet, in the order that lets exceljs stream the sheet: relationships, workbook,
  * shared strings and styles before it. exceljs spools a sheet to a temporary file when it meets it before the
- * shared strings, so a workbook without shared strings gets an empty table. "First" is the lowest-numbered
+ * shared strings, so a workbook that has none gets an empty shared-string part. "First" is the lowest-numbered
  * `xl/worksheets/sheetN.xml` part, which is the first tab for files saved by Excel, LibreOffice and exceljs.
  */
 function partsToRead(entries: Map<string, Entry>): Part[] {
@@ -243,26 +240,51 @@ async function* storedZip(zip: ZipFile, parts: Part[]): AsyncGenerator<Buffer> {
 }
 
 /**
- * Iterates `source`, converting its failures (and `failure`, which settles when the input stream breaks, something
- * exceljs would otherwise wait on forever because `pipe` does not forward errors) into upload errors.
+ * Fails pending reads when the input stream breaks. exceljs would otherwise wait forever: it consumes the input
+ * through `pipe`, which does not forward errors. One pending promise per read and none kept afterwards (racing a
+ * shared never-settling promise would pile up one reaction per row).
  */
-async function* guarded<T>(source: AsyncIterable<T>, failure: Promise<never>): AsyncGenerator<T> {
-  const iterator = source[Symbol.asyncIterator]();
-  try {
-    for (;;) {
-      let step: IteratorResult<T>;
-      const next = iterator.next();
-      next.catch(() => undefined); // when `failure` wins the race, a late rejection must not go unhandled
-      try {
-        step = await Promise.race([next, failure]);
-      } catch (e) {
-        throw asUploadError(e);
-      }
-      if (step.done) return;
-      yield step.value;
-    }
-  } finally {
-    iterator.return?.(undefined).catch(() => undefined);
+class Tripwire {
+  private broken: unknown;
+  private readonly waiting = new Set<(e: unknown) => void>();
+
+  trip(e: unknown): void {
+    this.broken ??= asUploadError(e);
+    for (const reject of this.waiting) reject(this.broken);
+    this.waiting.clear();
+  }
+
+  /** Iterates `source`, turning its failures and the wire's into upload errors. */
+  guard<T>(source: AsyncIterable<T>): AsyncIterable<T> {
+    return {
+      [Symbol.asyncIterator]: () => {
+        const iterator = source[Symbol.asyncIterator]();
+        return {
+          next: () => this.watch(iterator.next()),
+          return: async (): Promise<IteratorResult<T>> => {
+            iterator.return?.().catch(() => undefined);
+            return { done: true, value: undefined };
+          },
+        };
+      },
+    };
+  }
+
+  private watch<T>(step: Promise<T>): Promise<T> {
+    if (this.broken !== undefined) return Promise.reject(this.broken);
+    return new Promise<T>((resolve, reject) => {
+      this.waiting.add(reject);
+      step.then(
+        (value) => {
+          this.waiting.delete(reject);
+          resolve(value);
+        },
+        (e: unknown) => {
+          this.waiting.delete(reject);
+          reject(asUploadError(e));
+        },
+      );
+    });
   }
 }
 
@@ -401,8 +423,8 @@ export async function xlsxToNdjson(
     const parts = partsToRead(archive.entries);
     const { default: ExcelJS } = await import('exceljs');
     source = Readable.from(storedZip(archive.zip, parts), { objectMode: false });
-    const failure = new Promise<never>((_, reject) => source?.once('error', reject));
-    failure.catch(() => undefined);
+    const wire = new Tripwire();
+    source.once('error', (e) => wire.trip(e));
     const reader = new ExcelJS.stream.xlsx.WorkbookReader(source, {
       sharedStrings: 'cache',
       hyperlinks: 'ignore',
@@ -412,18 +434,20 @@ export async function xlsxToNdjson(
     });
     output = new LineFile(outPath);
 
-    for await (const worksheet of guarded(reader, failure)) {
+    for await (const worksheet of wire.guard(reader)) {
       const named = (worksheet as unknown as { name?: unknown }).name;
       const sheet = typeof named === 'string' ? named : 'Sheet1';
+      // Parsed already: xl/workbook.xml comes before the sheet in the stream.
       const properties = (reader as unknown as { properties?: { model?: { date1904?: unknown } } }).properties;
+      const date1904 = properties?.model?.date1904 === true;
       let columns: string[] | undefined;
       let keys: string[] = [];
       let headerRow = 0;
       let cells = 0;
       let rows = 0;
 
-      for await (const row of guarded(worksheet, failure)) {
-        const values = rowValues(row, properties?.model?.date1904 === true);
+      for await (const row of wire.guard(worksheet)) {
+        const values = rowValues(row, date1904);
         cells += Math.max(values.length, keys.length);
         if (cells > limits.maxCells) {
           throw fileRejected(
@@ -511,16 +535,10 @@ export async function writeXlsx(columns: string[], rows: AsyncIterable<unknown[]
   }
   const { default: ExcelJS } = await import('exceljs');
   const tap = new PassThrough();
-  let broken: unknown;
   const delivered = pipeline(tap, out);
-  // Settles only when delivery fails: raced against every wait so that a dead `out` cannot leave us hanging.
-  const deliveryFailed = new Promise<never>((_, reject) => {
-    delivered.catch((e: unknown) => {
-      broken ??= e;
-      reject(e);
-    });
-  });
-  deliveryFailed.catch(() => undefined);
+  // Aborted with the error when delivery to `out` fails, so that no wait below can outlive a dead destination.
+  const delivery = new AbortController();
+  delivered.catch((e: unknown) => delivery.abort(e));
 
   try {
     const workbook = new ExcelJS.stream.xlsx.WorkbookWriter({ stream: tap, useStyles: false, useSharedStrings: false });
@@ -528,7 +546,7 @@ export async function writeXlsx(columns: string[], rows: AsyncIterable<unknown[]
     sheet.addRow(columns.map(neutralized)).commit();
     let n = 0;
     for await (const values of rows) {
-      if (broken) throw broken;
+      delivery.signal.throwIfAborted();
       n++;
       if (values.length > columns.length) throw new Error(`writeXlsx: row ${n} has ${values.length} values for ${columns.length} columns`);
       if (n >= EXCEL_MAX_ROWS) {
@@ -538,15 +556,15 @@ export async function writeXlsx(columns: string[], rows: AsyncIterable<unknown[]
       sheet.addRow(Array.from(values, cellOut)).commit();
       if (n % FLOW_CHECK_ROWS === 0) {
         await nextMacrotask();
-        while (tap.writableNeedDrain) await Promise.race([once(tap, 'drain'), deliveryFailed]);
+        while (tap.writableNeedDrain) await once(tap, 'drain', { signal: delivery.signal });
       }
     }
     sheet.commit();
-    await Promise.race([workbook.commit(), deliveryFailed]);
+    await Promise.race([workbook.commit(), delivered]);
     await delivered;
   } catch (e) {
     tap.destroy(e instanceof Error ? e : new Error(String(e)));
     await delivered.catch(() => undefined);
-    throw broken ?? e;
+    throw delivery.signal.aborted ? delivery.signal.reason : e;
   }
 }

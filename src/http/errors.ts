@@ -35,6 +35,10 @@ function validationErrors(error: FastifyError & { validation?: AjvError[]; valid
     if (v.keyword === 'required' && typeof v.params?.missingProperty === 'string') {
       pointer = `${pointer}/${v.params.missingProperty}`;
       message = 'is required';
+    } else if (v.keyword === 'pattern' && typeof v.params?.pattern === 'string' && /^\^[a-z]{2,3}_/.test(v.params.pattern)) {
+      // Id patterns read badly as regular expressions: say what an id looks like instead.
+      const prefix = /^\^([a-z]{2,3})_/.exec(v.params.pattern)![1];
+      message = `must be an id of the form ${prefix}_ followed by 26 characters`;
     } else if (v.keyword === 'additionalProperties' && typeof v.params?.additionalProperty === 'string') {
       pointer = `${pointer}/${v.params.additionalProperty}`;
       message = 'is not an allowed property';

@@ -27,8 +27,12 @@ export type Problem = Static<typeof ProblemSchema>;
 
 export const problemType = (code: string): string => `urn:weir:problem:${code}`;
 
-/** The error responses every route may give, for its schema (and so for the OpenAPI document). */
+/**
+ * The error responses every route may give, added to each operation of the OpenAPI document. They are not put
+ * in the route schemas themselves: the error handler serializes problems itself, and Fastify would otherwise
+ * compile two unused serializers per route at start-up.
+ */
 export const problemResponses = {
-  '4xx': Type.Ref('Problem'),
-  '5xx': Type.Ref('Problem'),
+  '4xx': { description: 'Client error', content: { 'application/problem+json': { schema: { $ref: 'Problem#' } } } },
+  '5xx': { description: 'Server error', content: { 'application/problem+json': { schema: { $ref: 'Problem#' } } } },
 };

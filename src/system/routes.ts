@@ -1,7 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { errors } from '../errors.js';
-import { problemResponses } from '../http/problem.js';
 import type { AppContext } from '../context.js';
 
 const CheckSchema = Type.Object({ ok: Type.Boolean(), ms: Type.Number(), error: Type.Optional(Type.String()) });
@@ -16,7 +15,7 @@ export const systemRoutes: FastifyPluginAsyncTypebox<{ context: AppContext }> = 
     schema: {
       tags: ['system'],
       summary: 'Readiness: metadata DB, blob store and DuckDB all answer',
-      response: { 200: Type.Object({ status: Type.Literal('ready'), checks: Type.Record(Type.String(), CheckSchema) }), ...problemResponses },
+      response: { 200: Type.Object({ status: Type.Literal('ready'), checks: Type.Record(Type.String(), CheckSchema) }) },
     },
   }, async () => {
     const checks: Record<string, { ok: boolean; ms: number; error?: string }> = {};

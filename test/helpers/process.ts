@@ -2,7 +2,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import path from 'node:path';
 
-export const MAIN = path.resolve('dist/main.js');
+/** The `weir` bin, as users run it (the bundle `npm run build` writes). */
+export const MAIN = path.resolve('dist/weir.mjs');
 
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {

@@ -1,0 +1,45 @@
+// Entry point of the Weir benchmarks (after `npm run build`):
+//   node bench/run.mjs                 all three: ingest, startup, api
+//   node bench/run.mjs ingest|startup|api [...]
+// Environment: BENCH_ROWS (ingest rows, default 12000000), BENCH_INGEST_REPEATS (default 2),
+// BENCH_DUCKDB_THREADS / BENCH_DUCKDB_MEMORY_LIMIT (default: cores / 512MB), BENCH_STARTUP_RUNS (default 5),
+// BENCH_API_DURATION / BENCH_API_WARMUP / BENCH_API_CONNECTIONS / BENCH_API_DATASETS (10 / 2 / 10 / 1000).
+// Results: bench/results/<name>-<YYYY-MM-DD>.json and a section in bench/results/README.md.
+// Generated data: bench/.work/ (gitignored).
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { RESULTS_DIR, ROOT, WORK_DIR, log } from './lib.mjs';
+
+const BENCHES = {
+  ingest: async () => (await import('./ingest.mjs')).runIngest(),
+  startup: async () => (await import('./startup.mjs')).runStartup(),
+  api: async () => (await import('./api.mjs')).runApi(),
+};
+
+const wanted = process.argv.slice(2);
+const unknown = wanted.filter((w) => !(w in BENCHES));
+if (unknown.length > 0) {
+  console.error(`unknown benchmark(s): ${unknown.join(', ')}; expected one or more of ${Object.keys(BENCHES).join(', ')}`);
+  process.exit(2);
+}
+const selected = wanted.length > 0 ? wanted : Object.keys(BENCHES);
+mkdirSync(WORK_DIR, { recursive: true });
+
+const summary = [];
+let failed = false;
+for (const name of selected) {
+  log(`=== ${name} ===`);
+  try {
+    const result = await BENCHES[name]();
+    for (const t of result.targets) summary.push(`${name}: ${t.what}: ${t.value ?? 'n/a'}${t.unit ? ` ${t.unit}` : ''} (target ${t.target}) ${t.value === null ? 'NOT MEASURED' : t.pass ? 'PASS' : 'MISS'}`);
+  } catch (e) {
+    failed = true;
+    console.error(`[bench] ${name} failed: ${e instanceof Error ? e.stack : String(e)}`);
+    summary.push(`${name}: FAILED (${e instanceof Error ? e.message.split('\n')[0] : String(e)})`);
+  }
+}
+console.log('\nSummary:');
+for (const line of summary) console.log(`  ${line}`);
+console.log(`Results: ${path.relative(ROOT, path.join(RESULTS_DIR, 'README.md'))}`);
+// Child processes are killed by lib.mjs's exit handler if any is left.
+process.exit(failed ? 1 : 0);
