@@ -17,7 +17,8 @@ export const BENCH_DIR = path.dirname(fileURLToPath(import.meta.url));
 export const ROOT = path.resolve(BENCH_DIR, '..');
 export const WORK_DIR = path.join(BENCH_DIR, '.work');
 export const RESULTS_DIR = process.env.BENCH_RESULTS_DIR ? path.resolve(process.env.BENCH_RESULTS_DIR) : path.join(BENCH_DIR, 'results');
-export const MAIN_JS = path.join(ROOT, 'dist', 'main.js');
+/** The server entry the benchmarks spawn (`node <entry> serve`): dist/main.js, or BENCH_WEIR_ENTRY (e.g. dist/weir.mjs). */
+export const MAIN_JS = path.resolve(ROOT, process.env.BENCH_WEIR_ENTRY || path.join('dist', 'main.js'));
 
 export { performance, sleep };
 
@@ -333,7 +334,7 @@ export function writeResult(result) {
     '',
     `- Command: \`${result.command}\` (this section: \`${result.name}\`; results: \`${path.relative(ROOT, jsonPath)}\`)`,
     `- Machine: ${m.cpuModel}, ${m.cores} cores, ${m.memoryGiB} GiB RAM, ${m.os}; Node ${m.node}; DuckDB ${m.duckdb}, @duckdb/node-api ${m.duckdbNodeApi}; load average at start ${m.loadAvgAtStart.join(' / ')}`,
-    `- Duration: ${result.durationS} s`,
+    `- Server under test: \`node ${path.relative(ROOT, MAIN_JS)} serve\`; duration of this benchmark: ${result.durationS} s`,
     '',
     '| Target | Figure | Target | Result |',
     '| --- | --- | --- | --- |',

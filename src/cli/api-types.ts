@@ -50,8 +50,13 @@ export interface IngestResponse extends Dataset {
   duplicateOf: { datasetId: string; versionId: string } | null;
 }
 
+/** A version in a listing: no column schema, its column count instead. */
+export type VersionSummary = Omit<Version, 'schema'> & { columnCount: number };
+
+export type DatasetSummary = Omit<Dataset, 'latestVersion'> & { latestVersion: VersionSummary | null };
+
 export interface DatasetList {
-  items: Dataset[];
+  items: DatasetSummary[];
   total: number;
   limit: number;
   offset: number;

@@ -32,6 +32,12 @@ export interface DatasetVersion {
   createdAt: string;
 }
 
+/** A version in a listing: everything but the column schema, which GET /datasets/:id has. */
+export type DatasetVersionSummary = Omit<DatasetVersion, 'schema'> & { columnCount: number };
+
+/** A dataset in a listing. */
+export type DatasetSummary = Omit<Dataset, 'latestVersion'> & { latestVersion: DatasetVersionSummary | null };
+
 export interface StoredVersion extends DatasetVersion {
   blobKey: string;
   profile: DatasetProfile;

@@ -2,8 +2,9 @@ import { sql } from 'kysely';
 import type { Db } from '../db/index.js';
 import { toIso, toNumber } from '../db/values.js';
 import type { DatasetVersionsTable } from '../db/types.js';
-import type { Dataset, DatasetQuery, DatasetVersion, StoredVersion } from './model.js';
+import type { Dataset, DatasetQuery, DatasetSummary, DatasetVersion, StoredVersion } from './model.js';
 import type { SourceFormat } from './sniff.js';
+import type { ColumnSchema } from '../engine/sql.js';
 
 type VersionRow = { [K in keyof DatasetVersionsTable]: DatasetVersionsTable[K] extends { __select__: infer S } ? S : DatasetVersionsTable[K] };
 
@@ -44,7 +45,7 @@ export interface NewVersion {
   sha256: string | null;
   parquetBytes: number;
   rowCount: number;
-  schemaJson: string;
+  schema: ColumnSchema[];
   profileJson: string;
   blobKey: string;
 }
@@ -110,7 +111,7 @@ export class DatasetRepo {
     };
   }
 
-  async list(q: DatasetQuery): Promise<{ items: Dataset[]; total: number }> {
+  async list(q: DatasetQuery): Promise<{ items: DatasetSummary[]; total: number }> {
     let base = this.db.selectFrom('datasets').where('datasets.workspace_id', '=', q.workspaceId);
     if (q.search) {
       const pattern = `%${q.search.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
@@ -133,7 +134,7 @@ export class DatasetRepo {
         .select([
           'v.id as v_id', 'v.number as v_number', 'v.source_filename as v_source_filename', 'v.source_format as v_source_format',
           'v.source_encoding as v_source_encoding', 'v.source_bytes as v_source_bytes', 'v.sha256 as v_sha256',
-          'v.parquet_bytes as v_parquet_bytes', 'v.row_count as v_row_count', 'v.schema_json as v_schema_json', 'v.created_at as v_created_at',
+          'v.parquet_bytes as v_parquet_bytes', 'v.row_count as v_row_count', 'v.column_count as v_column_count', 'v.created_at as v_created_at',
         ])
         .orderBy(column, desc ? 'desc' : 'asc')
         .orderBy('datasets.id', desc ? 'desc' : 'asc')
@@ -143,7 +144,7 @@ export class DatasetRepo {
       base.select((eb) => eb.fn.countAll<number | string>().as('n')).executeTakeFirstOrThrow(),
     ]);
     const tags = await this.tagsOf(rows.map((r) => r.id));
-    const items: Dataset[] = rows.map((r) => ({
+    const items: DatasetSummary[] = rows.map((r) => ({
       id: r.id,
       workspaceId: r.workspace_id,
       name: r.name,
@@ -164,7 +165,7 @@ export class DatasetRepo {
             sha256: r.v_sha256 ?? null,
             parquetBytes: toNumber(r.v_parquet_bytes!),
             rowCount: toNumber(r.v_row_count!),
-            schema: JSON.parse(r.v_schema_json!),
+            columnCount: r.v_column_count!,
             createdAt: toIso(r.v_created_at!),
           }
         : null,
@@ -204,7 +205,7 @@ export class DatasetRepo {
           id: version.id, dataset_id: version.datasetId, workspace_id: version.workspaceId, number,
           source_filename: version.sourceFilename, source_format: version.sourceFormat, source_encoding: version.sourceEncoding,
           source_bytes: version.sourceBytes, sha256: version.sha256, parquet_bytes: version.parquetBytes, row_count: version.rowCount,
-          schema_json: version.schemaJson, profile_json: version.profileJson, blob_key: version.blobKey, created_at: now,
+          column_count: version.schema.length, schema_json: JSON.stringify(version.schema), profile_json: version.profileJson, blob_key: version.blobKey, created_at: now,
         })
         .execute();
       // The version_count guard makes a concurrent append lose with a unique violation instead of reusing a number.

@@ -6,7 +6,7 @@ import { AppError } from '../errors.js';
 import { EXPORT_CONTENT_TYPES } from './export.js';
 import type { DatasetSort } from './model.js';
 import {
-  DatasetParams, DatasetSchema, DownloadQuery, IngestResponse, ListQuery, ListResponse, PatchBody, PreviewQuery,
+  DatasetParams, DatasetSchema, DatasetSummarySchema, VersionSummarySchema, DownloadQuery, IngestResponse, ListQuery, ListResponse, PatchBody, PreviewQuery,
   PreviewResponse, ProfileResponse, UploadForm, UploadQuery, VersionQuery, VersionSchema,
 } from './schemas.js';
 import { DEFAULT_WORKSPACE_ID, type IngestResult } from './service.js';
@@ -17,6 +17,8 @@ export const datasetRoutes: FastifyPluginAsyncTypebox<{ context: AppContext }> =
   const { datasets, metrics, scratch, config } = context;
   app.addSchema(VersionSchema);
   app.addSchema(DatasetSchema);
+  app.addSchema(VersionSummarySchema);
+  app.addSchema(DatasetSummarySchema);
   // Until identity lands, every caller works in the default workspace.
   const workspaceOf = () => DEFAULT_WORKSPACE_ID;
 

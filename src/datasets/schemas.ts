@@ -25,6 +25,12 @@ export const VersionSchema = Type.Object(
   { $id: 'DatasetVersion' },
 );
 
+const { schema: _schema, ...versionSummaryProperties } = VersionSchema.properties;
+export const VersionSummarySchema = Type.Object(
+  { ...versionSummaryProperties, columnCount: Type.Integer() },
+  { $id: 'DatasetVersionSummary', description: 'A version without its column schema (in listings)' },
+);
+
 export const DatasetSchema = Type.Object(
   {
     id: Type.String(),
@@ -89,8 +95,13 @@ export const ListQuery = Type.Object(
 );
 export type ListQueryT = Static<typeof ListQuery>;
 
+export const DatasetSummarySchema = Type.Object(
+  { ...DatasetSchema.properties, latestVersion: Type.Union([Type.Ref('DatasetVersionSummary'), Type.Null()]) },
+  { $id: 'DatasetSummary' },
+);
+
 export const ListResponse = Type.Object({
-  items: Type.Array(Type.Ref('Dataset')),
+  items: Type.Array(Type.Ref('DatasetSummary')),
   total: Type.Integer(),
   limit: Type.Integer(),
   offset: Type.Integer(),

@@ -12,7 +12,7 @@ import { errors } from '../errors.js';
 import { newId } from '../ids.js';
 import { convertToParquet } from './convert.js';
 import { exportVersion, type ExportFormat } from './export.js';
-import type { Dataset, DatasetQuery, DatasetVersion, StoredVersion } from './model.js';
+import type { Dataset, DatasetQuery, DatasetSummary, DatasetVersion, StoredVersion } from './model.js';
 import type { ReceivedFile } from './receive.js';
 import { DatasetRepo, publicVersion } from './repo.js';
 
@@ -80,7 +80,7 @@ export class DatasetService {
           {
             id: versionId, datasetId, workspaceId, sourceFilename: file.filename, sourceFormat: converted.detection.format,
             sourceEncoding: converted.detection.encoding, sourceBytes: file.bytes, sha256: file.sha256, parquetBytes: stored.bytes,
-            rowCount: converted.rowCount, schemaJson: JSON.stringify(converted.schema), profileJson: JSON.stringify(profile), blobKey,
+            rowCount: converted.rowCount, schema: converted.schema, profileJson: JSON.stringify(profile), blobKey,
           },
         );
         log.info({ datasetId, versionId, format: converted.detection.format, rows: converted.rowCount, bytes: file.bytes }, 'dataset version stored');
@@ -106,7 +106,7 @@ export class DatasetService {
     return { dataset, version: publicVersion(existing), duplicateOf: { datasetId: existing.datasetId, versionId: existing.id } };
   }
 
-  list(query: DatasetQuery): Promise<{ items: Dataset[]; total: number }> {
+  list(query: DatasetQuery): Promise<{ items: DatasetSummary[]; total: number }> {
     return this.repo.list(query);
   }
 

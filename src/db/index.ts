@@ -32,7 +32,7 @@ export async function openMetadataStore(config: DatabaseConfig): Promise<Metadat
     database.pragma('synchronous = NORMAL');
     database.pragma('foreign_keys = ON');
     database.pragma('busy_timeout = 5000');
-    db = new Kysely<Database>({ dialect: new SqliteDialect({ database }) });
+    db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(database) }) });
   } else {
     // Loaded only in PostgreSQL mode: the embedded default should not pay for it at start-up.
     const { default: pg } = await import('pg');
@@ -63,6 +63,34 @@ export async function migrateToLatest(store: MetadataStore): Promise<string[]> {
   const { error, results } = await migrator.migrateToLatest();
   if (error) throw error instanceof Error ? error : new Error(String(error));
   return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
+}
+
+/**
+ * Kysely prepares every query anew; with better-sqlite3 preparing costs about as much as running a small query.
+ * Statements are cached by their SQL text (Kysely binds values as parameters, so the texts repeat), bounded
+ * so that ad-hoc SQL cannot grow the cache without limit. Safe because better-sqlite3 runs statements
+ * synchronously: one statement is never in use twice at once.
+ */
+function withStatementCache(database: SQLite.Database, max = 500): SQLite.Database {
+  const cache = new Map<string, SQLite.Statement>();
+  return new Proxy(database, {
+    get(target, prop, receiver) {
+      if (prop !== 'prepare') {
+        const value = Reflect.get(target, prop, receiver) as unknown;
+        // Native methods must see the real database as `this`, not the proxy.
+        return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+      }
+      return (source: string) => {
+        let stmt = cache.get(source);
+        if (!stmt) {
+          stmt = target.prepare(source);
+          if (cache.size >= max) cache.delete(cache.keys().next().value!);
+          cache.set(source, stmt);
+        }
+        return stmt;
+      };
+    },
+  });
 }
 
 /** True when the error is a unique-constraint violation, in either dialect. */

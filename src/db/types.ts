@@ -46,6 +46,7 @@ export interface DatasetVersionsTable {
   sha256: string | null;
   parquet_bytes: BigCount;
   row_count: BigCount;
+  column_count: number;
   /** JSON: ColumnSchema[] */
   schema_json: string;
   /** JSON: DatasetProfile */

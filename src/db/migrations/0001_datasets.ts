@@ -26,7 +26,8 @@ export async function up(db: Kysely<unknown>, dialect: Dialect): Promise<void> {
     .addColumn('created_at', ts, (c) => c.notNull())
     .addColumn('updated_at', ts, (c) => c.notNull())
     .execute();
-  await db.schema.createIndex('datasets_workspace_created').on('datasets').columns(['workspace_id', 'created_at']).execute();
+  // The id breaks ties in the default order (newest first), so the index covers the whole ORDER BY.
+  await db.schema.createIndex('datasets_workspace_created').on('datasets').columns(['workspace_id', 'created_at', 'id']).execute();
   await db.schema.createIndex('datasets_workspace_name').on('datasets').columns(['workspace_id', 'name']).execute();
 
   await db.schema
@@ -50,6 +51,7 @@ export async function up(db: Kysely<unknown>, dialect: Dialect): Promise<void> {
     .addColumn('sha256', 'text')
     .addColumn('parquet_bytes', big, (c) => c.notNull())
     .addColumn('row_count', big, (c) => c.notNull())
+    .addColumn('column_count', 'integer', (c) => c.notNull())
     .addColumn('schema_json', 'text', (c) => c.notNull())
     .addColumn('profile_json', 'text', (c) => c.notNull())
     .addColumn('blob_key', 'text', (c) => c.notNull())
