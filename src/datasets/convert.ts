@@ -83,7 +83,7 @@ export async function convertToParquet(file: ReceivedFile, options: ConvertOptio
         break;
       case 'xlsx': {
         progress(5, 'reading workbook');
-        const { xlsxToNdjson } = await import('./xlsx.js');
+        const { xlsxToNdjson } = await import('./xlsx/read.js');
         const ndjson = scratch.file('.ndjson');
         temps.push(ndjson);
         await xlsxToNdjson(file.path, ndjson, options.xlsx);

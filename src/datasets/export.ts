@@ -70,7 +70,7 @@ function xlsxStream(engine: Engine, source: string, schema: ColumnSchema[]): Rea
   const out = new PassThrough();
   const select = `SELECT ${schema.map((c) => (typeFamily(c.type) === 'timestamp' || typeFamily(c.type) === 'date' ? `CAST(${ident(c.name)} AS TIMESTAMP) AS ${ident(c.name)}` : jsonFriendly(c))).join(', ')} FROM ${source}`;
   void (async () => {
-    const { writeXlsx } = await import('./xlsx.js');
+    const { writeXlsx } = await import('./xlsx/write.js');
     await engine.withConnection(async (c) => {
       const result = await c.stream(select);
       async function* rows(): AsyncGenerator<unknown[]> {

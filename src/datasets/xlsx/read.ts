@@ -1,166 +1,29 @@
 import { once } from 'node:events';
 import { createWriteStream, type WriteStream } from 'node:fs';
 import { rm } from 'node:fs/promises';
-import { PassThrough, Readable } from 'node:stream';
-import { finished, pipeline } from 'node:stream/promises';
-import { setImmediate as nextMacrotask } from 'node:timers/promises';
-import yauzl, { type Entry, type ZipFile } from 'yauzl';
+import { Readable } from 'node:stream';
+import { finished } from 'node:stream/promises';
+import type { Entry, ZipFile } from 'yauzl';
 import type { Cell, Row } from 'exceljs';
-import { AppError, fileRejected } from '../errors.js';
+import { fileRejected } from '../../errors.js';
+import { cleanColumnNames } from '../csv-dialect.js';
+import { asUploadError, checkArchive, type XlsxLimits } from './archive.js';
+import { count } from './units.js';
 
 /**
- * XLSX in and out. Reading is two-staged: the ZIP central directory is checked first without inflating anything
- * (decompression bombs, non-workbooks), then only the parts exceljs needs for the first worksheet are inflated by
- * yauzl, which enforces the declared sizes, and handed to exceljs's streaming reader as a rebuilt stored ZIP.
- * exceljs is loaded lazily: it takes hundreds of milliseconds to import.
+ * XLSX to NDJSON. Reading is two-staged: the ZIP central directory is checked first without inflating anything
+ * (archive.ts), then only the parts exceljs needs for the first worksheet are inflated by yauzl, which enforces the
+ * declared sizes, and handed to exceljs's streaming reader as a rebuilt stored ZIP. exceljs is loaded lazily: it
+ * takes hundreds of milliseconds to import.
  */
-
-export interface XlsxLimits {
-  /** Most entries in the ZIP central directory. */
-  maxEntries: number;
-  /** Most total declared uncompressed bytes of all entries. */
-  maxUncompressedBytes: number;
-  /** Highest uncompressed/compressed ratio of any entry, and of the whole archive. */
-  maxRatio: number;
-  /** Most cells read from the sheet; every row after the header counts at least the header's width. */
-  maxCells: number;
-}
 
 type Scalar = string | number | boolean | null;
 
-const ENCRYPTED_FLAG = 0x1;
 const WORKSHEET_PART = /^xl\/worksheets\/sheet(\d+)\.xml$/;
 const PROGRESS_EVERY_ROWS = 10_000;
-/** Excel's own grid limits; a bigger export would open truncated or not at all. */
-const EXCEL_MAX_ROWS = 1_048_576;
-const EXCEL_MAX_COLUMNS = 16_384;
-
-const damaged = (): AppError => fileRejected('invalid_xlsx', 'The workbook is damaged or is not a valid XLSX file');
-
-/** Errors of the file system (missing upload, disk) are ours, not the uploader's: they stay internal errors. */
-const isSystemError = (e: unknown): boolean => e instanceof Error && 'syscall' in e;
-
-function asUploadError(e: unknown): unknown {
-  if (e instanceof AppError || isSystemError(e)) return e;
-  const rejected = damaged();
-  Object.defineProperty(rejected, 'cause', { value: e, enumerable: false });
-  return rejected;
-}
-
-const count = (n: number): string => n.toLocaleString('en-US');
-
-function bytes(n: number): string {
-  const units = ['bytes', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let value = n;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit++;
-  }
-  return unit === 0 ? `${n} bytes` : `${value.toFixed(1)} ${units[unit]}`;
-}
 
 // ---------------------------------------------------------------------------------------------------------------
-// Archive checks
-
-interface CheckedArchive {
-  zip: ZipFile;
-  entries: Map<string, Entry>;
-  uncompressedBytes: number;
-}
-
-function openZip(path: string): Promise<ZipFile> {
-  return new Promise((resolve, reject) => {
-    // autoClose is off so that xlsxToNdjson can read from the handle it checked; callers close it.
-    yauzl.open(path, { lazyEntries: true, autoClose: false }, (err, zip) => (err ? reject(err) : resolve(zip)));
-  });
-}
-
-function eachEntry(zip: ZipFile, visit: (entry: Entry) => void): Promise<void> {
-  return new Promise((resolve, reject) => {
-    zip.on('entry', (entry: Entry) => {
-      try {
-        visit(entry);
-        zip.readEntry();
-      } catch (e) {
-        reject(e);
-      }
-    });
-    zip.once('end', () => resolve());
-    zip.once('error', reject);
-    zip.readEntry();
-  });
-}
-
-/** Reads the central directory only; the returned handle is open and the caller must close it. */
-async function checkArchive(path: string, limits: XlsxLimits): Promise<CheckedArchive> {
-  let zip: ZipFile;
-  try {
-    zip = await openZip(path);
-  } catch (e) {
-    throw isSystemError(e) ? e : fileRejected('invalid_xlsx', 'The file is not an XLSX workbook: it is not a ZIP archive, or its directory is damaged');
-  }
-  try {
-    if (zip.entryCount > limits.maxEntries) {
-      throw fileRejected('xlsx_too_large', `The workbook contains ${count(zip.entryCount)} internal files; the limit is ${count(limits.maxEntries)}`);
-    }
-    const entries = new Map<string, Entry>();
-    let uncompressed = 0;
-    let compressed = 0;
-    await eachEntry(zip, (entry) => {
-      if (entries.has(entry.fileName)) {
-        throw fileRejected('invalid_xlsx', `The workbook is damaged: its part "${entry.fileName}" appears twice`);
-      }
-      if ((entry.generalPurposeBitFlag & ENCRYPTED_FLAG) !== 0) {
-        throw fileRejected('invalid_xlsx', 'The workbook is encrypted; remove the password protection and upload it again');
-      }
-      if (entry.uncompressedSize > entry.compressedSize * limits.maxRatio) {
-        const ratio = entry.compressedSize === 0 ? 'infinitely' : `${count(Math.round(entry.uncompressedSize / entry.compressedSize))} times`;
-        throw fileRejected(
-          'xlsx_too_large',
-          `The workbook part "${entry.fileName}" expands ${ratio} (${bytes(entry.compressedSize)} to ${bytes(entry.uncompressedSize)}); ` +
-            `the limit is ${count(limits.maxRatio)} times. The file looks like a decompression bomb`,
-        );
-      }
-      entries.set(entry.fileName, entry);
-      uncompressed += entry.uncompressedSize;
-      compressed += entry.compressedSize;
-    });
-    if (uncompressed > limits.maxUncompressedBytes) {
-      throw fileRejected('xlsx_too_large', `The workbook expands to ${bytes(uncompressed)} when decompressed; the limit is ${bytes(limits.maxUncompressedBytes)}`);
-    }
-    if (uncompressed > compressed * limits.maxRatio) {
-      throw fileRejected(
-        'xlsx_too_large',
-        `The workbook expands ${count(Math.round(uncompressed / Math.max(compressed, 1)))} times when decompressed; the limit is ${count(limits.maxRatio)} times`,
-      );
-    }
-    for (const required of ['[Content_Types].xml', 'xl/workbook.xml']) {
-      if (!entries.has(required)) {
-        throw fileRejected('invalid_xlsx', `The file is a ZIP archive but not an XLSX workbook: it has no "${required}" part`);
-      }
-    }
-    return { zip, entries, uncompressedBytes: uncompressed };
-  } catch (e) {
-    zip.close();
-    throw asUploadError(e);
-  }
-}
-
-/**
- * Reads ONLY the ZIP central directory (nothing is inflated) and refuses decompression bombs and non-workbooks:
- * requires `[Content_Types].xml` and `xl/workbook.xml`, enforces maxEntries, maxUncompressedBytes and maxRatio
- * (per entry and overall), rejects encrypted and duplicate entries. Throws AppError ('invalid_xlsx',
- * 'xlsx_too_large'); file-system errors are rethrown as they are.
- */
-export async function inspectXlsxArchive(path: string, limits: XlsxLimits): Promise<{ entries: number; uncompressedBytes: number }> {
-  const archive = await checkArchive(path, limits);
-  archive.zip.close();
-  return { entries: archive.entries.size, uncompressedBytes: archive.uncompressedBytes };
-}
-
-// ---------------------------------------------------------------------------------------------------------------
-// Reading: the parts exceljs needs, as a stored ZIP stream
+// The parts exceljs needs, as a stored ZIP stream
 
 type Part = { name: string; entry: Entry } | { name: string; data: Buffer };
 
@@ -289,7 +152,7 @@ class Tripwire {
 }
 
 // ---------------------------------------------------------------------------------------------------------------
-// Reading: cell values
+// Cell values
 
 /** exceljs's own test for a date number format (it converts plain cells with it, but not formula results). */
 function isDateFormat(format: string | undefined): boolean {
@@ -344,25 +207,13 @@ function columnLetters(col: number): string {
   return letters;
 }
 
-/** Column names from the header row: blanks become `column_<n>`, repeats get `_2`, `_3`, … until unique. */
-function headerNames(values: Scalar[]): string[] {
-  const taken = new Set<string>();
-  return values.map((value, i) => {
-    const base = isBlank(value) ? `column_${i + 1}` : String(value);
-    let name = base;
-    for (let k = 2; taken.has(name); k++) name = `${base}_${k}`;
-    taken.add(name);
-    return name;
-  });
-}
-
 function jsonValue(value: Scalar | undefined): string {
   if (value === null || value === undefined) return 'null';
   return typeof value === 'string' ? JSON.stringify(value) : String(value);
 }
 
 // ---------------------------------------------------------------------------------------------------------------
-// Reading: NDJSON output
+// NDJSON output
 
 /** A file of lines, written in batches and waiting for 'drain' when the stream asks to. */
 class LineFile {
@@ -404,11 +255,11 @@ class LineFile {
 
 /**
  * Streams the first worksheet into NDJSON at `outPath`: one object per data row, keyed by the header row (the
- * first non-blank row). Checks the archive with the same rules as inspectXlsxArchive first. Values: numbers,
- * booleans, strings (rich text and hyperlinks flattened to their text, formulas to their cached result, errors to
- * null), dates as ISO 8601 UTC strings, blanks as null; short rows are padded with null, blank rows skipped, a
- * value right of the header is refused. Stops with 'xlsx_too_large' as soon as maxCells is exceeded. On failure
- * `outPath` is removed.
+ * first non-blank row, its names cleaned like a CSV header's). Checks the archive with the same rules as
+ * inspectXlsxArchive first. Values: numbers, booleans, strings (rich text and hyperlinks flattened to their text,
+ * formulas to their cached result, errors to null), dates as ISO 8601 UTC strings, blanks as null; short rows are
+ * padded with null, blank rows skipped, a value right of the header is refused. Stops with 'xlsx_too_large' as
+ * soon as maxCells is exceeded. On failure `outPath` is removed.
  */
 export async function xlsxToNdjson(
   path: string,
@@ -459,7 +310,9 @@ export async function xlsxToNdjson(
         if (!columns) {
           let width = values.length;
           while (width > 0 && isBlank(values[width - 1])) width--;
-          columns = headerNames(values.slice(0, width));
+          // The CSV rule, so that both formats name columns alike. Uniqueness must ignore case: DuckDB would
+          // otherwise rename "name" after "Name" itself, to "name_1", and a real "name_1" column to "name_1_1".
+          columns = cleanColumnNames(values.slice(0, width).map((v) => (v === null ? '' : String(v))));
           keys = columns.map((name) => `${JSON.stringify(name)}:`);
           headerRow = row.number;
           continue;
@@ -492,79 +345,5 @@ export async function xlsxToNdjson(
   } finally {
     source?.destroy();
     archive.zip.close();
-  }
-}
-
-// ---------------------------------------------------------------------------------------------------------------
-// Writing
-
-/** Characters that make a spreadsheet read text as a formula (OWASP "CSV injection"). */
-const FORMULA_TRIGGERS = new Set(['=', '+', '-', '@', '\t', '\r']);
-
-const neutralized = (text: string): string => (FORMULA_TRIGGERS.has(text.charAt(0)) ? `'${text}` : text);
-
-type CellOut = string | number | boolean | Date | null;
-
-/**
- * Only plain values reach exceljs: it would write an object such as `{ formula: '…' }` as a live formula. Values
- * outside the documented types degrade to text; non-finite numbers and invalid dates, which a cell cannot hold,
- * become empty cells.
- */
-function cellOut(value: unknown): CellOut {
-  if (value === null || value === undefined) return null;
-  if (typeof value === 'number') return Number.isFinite(value) ? value : null;
-  if (typeof value === 'boolean') return value;
-  if (typeof value === 'string') return neutralized(value);
-  if (value instanceof Date) return Number.isNaN(value.getTime()) ? null : value;
-  if (typeof value === 'bigint') return Number.isSafeInteger(Number(value)) ? Number(value) : value.toString();
-  return neutralized(typeof value === 'object' ? JSON.stringify(value, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v)) : String(value));
-}
-
-/** How often the writer yields to the event loop so that downstream congestion becomes visible. */
-const FLOW_CHECK_ROWS = 256;
-
-/**
- * Writes a one-sheet workbook (sheet "data": header row of `columns`, then `rows`) to `out` with exceljs's
- * streaming writer, committing each row. Text that starts with = + - @ tab or CR gets a leading `'` so that it
- * cannot run as a formula; numbers are untouched. exceljs ignores backpressure internally, so production pauses
- * while the stream towards `out` is congested. Resolves once `out` has finished; on failure `out` is destroyed.
- */
-export async function writeXlsx(columns: string[], rows: AsyncIterable<unknown[]>, out: NodeJS.WritableStream): Promise<void> {
-  if (columns.length > EXCEL_MAX_COLUMNS) {
-    throw new AppError(422, 'export_too_large', `XLSX holds at most ${count(EXCEL_MAX_COLUMNS)} columns; the dataset has ${count(columns.length)}`);
-  }
-  const { default: ExcelJS } = await import('exceljs');
-  const tap = new PassThrough();
-  const delivered = pipeline(tap, out);
-  // Aborted with the error when delivery to `out` fails, so that no wait below can outlive a dead destination.
-  const delivery = new AbortController();
-  delivered.catch((e: unknown) => delivery.abort(e));
-
-  try {
-    const workbook = new ExcelJS.stream.xlsx.WorkbookWriter({ stream: tap, useStyles: false, useSharedStrings: false });
-    const sheet = workbook.addWorksheet('data');
-    sheet.addRow(columns.map(neutralized)).commit();
-    let n = 0;
-    for await (const values of rows) {
-      delivery.signal.throwIfAborted();
-      n++;
-      if (values.length > columns.length) throw new Error(`writeXlsx: row ${n} has ${values.length} values for ${columns.length} columns`);
-      if (n >= EXCEL_MAX_ROWS) {
-        throw new AppError(422, 'export_too_large', `XLSX holds at most ${count(EXCEL_MAX_ROWS - 1)} data rows; the dataset has more`);
-      }
-      // Array.from: a sparse array starting with a hole would shift every value one column to the left in exceljs.
-      sheet.addRow(Array.from(values, cellOut)).commit();
-      if (n % FLOW_CHECK_ROWS === 0) {
-        await nextMacrotask();
-        while (tap.writableNeedDrain) await once(tap, 'drain', { signal: delivery.signal });
-      }
-    }
-    sheet.commit();
-    await Promise.race([workbook.commit(), delivered]);
-    await delivered;
-  } catch (e) {
-    tap.destroy(e instanceof Error ? e : new Error(String(e)));
-    await delivered.catch(() => undefined);
-    throw delivery.signal.aborted ? delivery.signal.reason : e;
   }
 }
