@@ -17,8 +17,8 @@ export const BENCH_DIR = path.dirname(fileURLToPath(import.meta.url));
 export const ROOT = path.resolve(BENCH_DIR, '..');
 export const WORK_DIR = path.join(BENCH_DIR, '.work');
 export const RESULTS_DIR = process.env.BENCH_RESULTS_DIR ? path.resolve(process.env.BENCH_RESULTS_DIR) : path.join(BENCH_DIR, 'results');
-/** The server entry the benchmarks spawn (`node <entry> serve`): dist/main.js, or BENCH_WEIR_ENTRY (e.g. dist/weir.mjs). */
-export const MAIN_JS = path.resolve(ROOT, process.env.BENCH_WEIR_ENTRY || path.join('dist', 'main.js'));
+/** The server entry the benchmarks spawn (`node <entry> serve`): the shipped `weir` bin dist/weir.mjs, or BENCH_WEIR_ENTRY. */
+export const MAIN_JS = path.resolve(ROOT, process.env.BENCH_WEIR_ENTRY || path.join('dist', 'weir.mjs'));
 
 export { performance, sleep };
 

@@ -4,7 +4,7 @@
 // Environment: BENCH_ROWS (ingest rows, default 12000000), BENCH_INGEST_REPEATS (default 2),
 // BENCH_DUCKDB_THREADS / BENCH_DUCKDB_MEMORY_LIMIT (default: cores / 512MB), BENCH_STARTUP_RUNS (default 5),
 // BENCH_API_DURATION / BENCH_API_WARMUP / BENCH_API_CONNECTIONS / BENCH_API_DATASETS (10 / 2 / 10 / 1000),
-// BENCH_WEIR_ENTRY (server entry spawned as `node <entry> serve`, default dist/main.js; e.g. dist/weir.mjs),
+// BENCH_WEIR_ENTRY (server entry spawned as `node <entry> serve`, default dist/weir.mjs, the shipped bin; e.g. dist/main.js for the unbundled build),
 // BENCH_RESULTS_DIR (default bench/results; point it elsewhere for smoke runs).
 // Results: bench/results/<name>-<YYYY-MM-DD>.json and a section in bench/results/README.md.
 // Generated data: bench/.work/ (gitignored).

@@ -11,7 +11,8 @@ export interface Dataset {
   tags: string[];
   format: SourceFormat;
   versionCount: number;
-  latestVersion: DatasetVersion | null;
+  /** Every dataset has at least one version: it is created together with its first. */
+  latestVersion: DatasetVersion;
   createdAt: string;
   updatedAt: string;
 }
@@ -36,7 +37,7 @@ export interface DatasetVersion {
 export type DatasetVersionSummary = Omit<DatasetVersion, 'schema'> & { columnCount: number };
 
 /** A dataset in a listing. */
-export type DatasetSummary = Omit<Dataset, 'latestVersion'> & { latestVersion: DatasetVersionSummary | null };
+export type DatasetSummary = Omit<Dataset, 'latestVersion'> & { latestVersion: DatasetVersionSummary };
 
 export interface StoredVersion extends DatasetVersion {
   blobKey: string;

@@ -89,13 +89,15 @@ export class DatasetRepo {
     return rows.map(toVersion);
   }
 
-  async get(workspaceId: string, id: string): Promise<(Dataset & { latest: StoredVersion | null }) | null> {
+  async get(workspaceId: string, id: string): Promise<(Dataset & { latest: StoredVersion }) | null> {
     const row = await this.db.selectFrom('datasets').selectAll().where('workspace_id', '=', workspaceId).where('id', '=', id).executeTakeFirst();
     if (!row) return null;
     const [tags, latest] = await Promise.all([
       this.tagsOf([id]),
-      row.latest_version_id ? this.getVersion(workspaceId, id, row.latest_version_id) : Promise.resolve(null),
+      this.getVersion(workspaceId, id, row.latest_version_id ?? ''),
     ]);
+    // A dataset is inserted with its first version in one transaction, so this only fails on a corrupt database.
+    if (!latest) throw new Error(`dataset ${id} has no latest version`);
     return {
       id: row.id,
       workspaceId: row.workspace_id,
@@ -104,7 +106,7 @@ export class DatasetRepo {
       tags: tags.get(id) ?? [],
       format: row.format as SourceFormat,
       versionCount: row.version_count,
-      latestVersion: latest ? publicVersion(latest) : null,
+      latestVersion: publicVersion(latest),
       latest,
       createdAt: toIso(row.created_at),
       updatedAt: toIso(row.updated_at),
@@ -129,7 +131,7 @@ export class DatasetRepo {
     const column = ({ createdAt: 'datasets.created_at', name: 'datasets.name', updatedAt: 'datasets.updated_at' } as const)[q.sort.replace('-', '') as 'createdAt' | 'name' | 'updatedAt'];
     const [rows, count] = await Promise.all([
       base
-        .leftJoin('dataset_versions as v', 'v.id', 'datasets.latest_version_id')
+        .innerJoin('dataset_versions as v', 'v.id', 'datasets.latest_version_id')
         .selectAll('datasets')
         .select([
           'v.id as v_id', 'v.number as v_number', 'v.source_filename as v_source_filename', 'v.source_format as v_source_format',
@@ -152,23 +154,21 @@ export class DatasetRepo {
       tags: tags.get(r.id) ?? [],
       format: r.format as SourceFormat,
       versionCount: r.version_count,
-      latestVersion: r.v_id
-        ? {
-            id: r.v_id,
-            datasetId: r.id,
-            workspaceId: r.workspace_id,
-            number: r.v_number!,
-            sourceFilename: r.v_source_filename!,
-            sourceFormat: r.v_source_format as SourceFormat,
-            sourceEncoding: r.v_source_encoding ?? null,
-            sourceBytes: toNumber(r.v_source_bytes!),
-            sha256: r.v_sha256 ?? null,
-            parquetBytes: toNumber(r.v_parquet_bytes!),
-            rowCount: toNumber(r.v_row_count!),
-            columnCount: r.v_column_count!,
-            createdAt: toIso(r.v_created_at!),
-          }
-        : null,
+      latestVersion: {
+        id: r.v_id,
+        datasetId: r.id,
+        workspaceId: r.workspace_id,
+        number: r.v_number,
+        sourceFilename: r.v_source_filename,
+        sourceFormat: r.v_source_format as SourceFormat,
+        sourceEncoding: r.v_source_encoding,
+        sourceBytes: toNumber(r.v_source_bytes),
+        sha256: r.v_sha256,
+        parquetBytes: toNumber(r.v_parquet_bytes),
+        rowCount: toNumber(r.v_row_count),
+        columnCount: r.v_column_count,
+        createdAt: toIso(r.v_created_at),
+      },
       createdAt: toIso(r.created_at),
       updatedAt: toIso(r.updated_at),
     }));

@@ -1,6 +1,17 @@
 import { Type, type Static } from 'typebox';
+import type { SourceFormat } from './sniff.js';
 
-const Format = Type.Union([Type.Literal('csv'), Type.Literal('ndjson'), Type.Literal('json'), Type.Literal('parquet'), Type.Literal('xlsx')]);
+/*
+ * Enums and nullable strings are written as plain JSON Schema (`enum`, `type: [..., 'null']`) rather than TypeBox
+ * unions: fast-json-stringify serializes those directly, while an anyOf makes it run Ajv on every value of every
+ * item of a listing.
+ */
+const StringEnum = <T extends string>(values: readonly T[], options: Record<string, unknown> = {}) =>
+  Type.Unsafe<T>({ type: 'string', enum: [...values], ...options });
+const NullableString = (options: Record<string, unknown> = {}) => Type.Unsafe<string | null>({ type: ['string', 'null'], ...options });
+
+const FORMATS: readonly SourceFormat[] = ['csv', 'ndjson', 'json', 'parquet', 'xlsx'];
+const Format = StringEnum(FORMATS);
 
 const ColumnSchema = Type.Object({ name: Type.String(), type: Type.String(), nullable: Type.Boolean() });
 
@@ -14,9 +25,9 @@ export const VersionSchema = Type.Object(
     number: Type.Integer({ description: '1 for the first version, then counting up' }),
     sourceFilename: Type.String(),
     sourceFormat: Format,
-    sourceEncoding: Type.Union([Type.String(), Type.Null()], { description: 'Detected text encoding of the upload (converted to UTF-8)' }),
+    sourceEncoding: NullableString({ description: 'Detected text encoding of the upload (converted to UTF-8)' }),
     sourceBytes: Type.Integer(),
-    sha256: Type.Union([Type.String(), Type.Null()]),
+    sha256: NullableString({ description: 'SHA-256 of the uploaded bytes (hex)' }),
     parquetBytes: Type.Integer(),
     rowCount: Type.Integer(),
     schema: Type.Array(ColumnSchema),
@@ -40,7 +51,7 @@ export const DatasetSchema = Type.Object(
     tags: Type.Array(Type.String()),
     format: Format,
     versionCount: Type.Integer(),
-    latestVersion: Type.Union([Type.Ref('DatasetVersion'), Type.Null()]),
+    latestVersion: Type.Ref('DatasetVersion'),
     createdAt: Type.String({ format: 'date-time' }),
     updatedAt: Type.String({ format: 'date-time' }),
   },
@@ -86,17 +97,14 @@ export const ListQuery = Type.Object(
     format: Type.Optional(Format),
     createdAfter: Type.Optional(Type.String({ format: 'date-time' })),
     createdBefore: Type.Optional(Type.String({ format: 'date-time' })),
-    sort: Type.Union(
-      [Type.Literal('createdAt'), Type.Literal('-createdAt'), Type.Literal('name'), Type.Literal('-name'), Type.Literal('updatedAt'), Type.Literal('-updatedAt')],
-      { default: '-createdAt' },
-    ),
+    sort: StringEnum(['createdAt', '-createdAt', 'name', '-name', 'updatedAt', '-updatedAt'] as const, { default: '-createdAt' }),
   },
   { additionalProperties: false },
 );
 export type ListQueryT = Static<typeof ListQuery>;
 
 export const DatasetSummarySchema = Type.Object(
-  { ...DatasetSchema.properties, latestVersion: Type.Union([Type.Ref('DatasetVersionSummary'), Type.Null()]) },
+  { ...DatasetSchema.properties, latestVersion: Type.Ref('DatasetVersionSummary') },
   { $id: 'DatasetSummary' },
 );
 
@@ -148,7 +156,7 @@ export const ProfileResponse = Type.Object({
 });
 
 export const DownloadQuery = Type.Object(
-  { format: Type.Union([Type.Literal('csv'), Type.Literal('ndjson'), Type.Literal('json'), Type.Literal('parquet'), Type.Literal('xlsx')], { default: 'csv' }), version: Type.Optional(Id('dv', 'Version id (default: the latest)')) },
+  { format: StringEnum(FORMATS, { default: 'csv' }), version: Type.Optional(Id('dv', 'Version id (default: the latest)')) },
   { additionalProperties: false },
 );
 

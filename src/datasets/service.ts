@@ -85,7 +85,7 @@ export class DatasetService {
         );
         log.info({ datasetId, versionId, format: converted.detection.format, rows: converted.rowCount, bytes: file.bytes }, 'dataset version stored');
         const dataset = await this.get(workspaceId, datasetId);
-        return { dataset, version: dataset.latestVersion!, duplicateOf: null };
+        return { dataset, version: dataset.latestVersion, duplicateOf: null };
       } catch (e) {
         await this.scratch.remove(converted.parquetPath);
         if (blobKey) await this.blobs.delete(blobKey);
@@ -136,7 +136,6 @@ export class DatasetService {
       if (!v) throw errors.notFound('Version', versionId);
       return v;
     }
-    if (!dataset.latest) throw errors.notFound('Version of dataset', id);
     return dataset.latest;
   }
 
