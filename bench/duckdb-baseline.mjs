@@ -1,7 +1,7 @@
 // The bare-DuckDB baseline of the ingest benchmark, run as its own Node process (so its memory is measured like
 // the Weir server's): the same engine settings as Weir (threads, memory_limit, temp_directory, TimeZone UTC),
 // read_csv → COPY to Parquet with Weir's options, then DESCRIBE and exactly the profile SQL Weir runs
-// (summarySql, histogramSql over the numeric columns' min/max, topValuesSql per text/boolean column).
+// (footerRangesSql, then summarySql with the numeric columns' histograms, topValuesSql per text/boolean column).
 //
 // Usage: node bench/duckdb-baseline.mjs '<json: {csv, outDir, threads, memoryLimit}>'  → one JSON line on stdout.
 import { readFileSync } from 'node:fs';
@@ -9,7 +9,7 @@ import { mkdir, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { DuckDBInstance } from '@duckdb/node-api';
-import { histogramSql, parquetSource, summarySql, topValuesSql } from '../dist/engine/profile.js';
+import { footerRangesSql, parquetSource, summarySql, topValuesSql } from '../dist/engine/profile.js';
 import { literal, typeFamily } from '../dist/engine/sql.js';
 
 const opts = JSON.parse(process.argv[2] ?? '{}');
@@ -55,19 +55,18 @@ const columns = (await all(`DESCRIBE SELECT * FROM ${parquetSource(parquet)}`)).
 lap('describe');
 
 const source = parquetSource(parquet);
-const [summary] = await all(summarySql(source, columns));
-lap('summary');
-
+// The same two steps as Weir's profileParquet: numeric ranges from the footer, then one pass of summary + histograms.
 const ranges = [];
+const footer = new Map((await all(footerRangesSql(parquet))).map((r) => [String(r.name), r]));
 columns.forEach((col, i) => {
   const fam = typeFamily(col.type);
-  const lo = num(summary[`c${i}_min`]);
-  const hi = num(summary[`c${i}_max`]);
+  const lo = num(footer.get(col.name)?.lo);
+  const hi = num(footer.get(col.name)?.hi);
   if ((fam === 'integer' || fam === 'float' || fam === 'decimal') && lo !== null && hi !== null && Number.isFinite(lo) && Number.isFinite(hi)) ranges.push({ index: i, min: lo, max: hi });
 });
-const hSql = histogramSql(source, columns, ranges);
-if (hSql) await all(hSql);
-lap('histogram');
+lap('footerRanges');
+const [summary] = await all(summarySql(source, columns, ranges));
+lap('summaryAndHistograms');
 
 const topColumns = columns.filter((col) => ['text', 'boolean'].includes(typeFamily(col.type)));
 for (const col of topColumns) await all(topValuesSql(source, col));

@@ -1,5 +1,5 @@
 import type { Engine } from './duckdb.js';
-import { ident, isoTimestamp, literal, typeFamily, type ColumnSchema } from './sql.js';
+import { ident, isNumeric, isoTimestamp, literal, typeFamily, type ColumnSchema } from './sql.js';
 
 /** What GET /datasets/:id/profile answers, computed once when a version is written. */
 export interface ColumnProfile {
@@ -35,11 +35,18 @@ export const TOP_VALUES = 10;
 const num = (v: unknown): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : typeof v === 'string' && v !== '' && Number.isFinite(Number(v)) ? Number(v) : null);
 
 /**
- * Three kinds of scan over the Parquet file: one pass of summary aggregates for every column, one pass of
- * histograms for all numeric columns together, and a grouped count per text column for its top values.
- * Exported as SQL builders too, so the ingest benchmark can run exactly this work on bare DuckDB.
+ * The work, as SQL builders the ingest benchmark replays on bare DuckDB:
+ * 1. the numeric columns' ranges from the Parquet footer's row-group statistics (no data is read);
+ * 2. one pass over the data: summary aggregates of every column plus the histograms of the numeric columns,
+ *    whose equal-width bins come from those ranges;
+ * 3. a grouped count per text or boolean column for its top values.
  */
-export function summarySql(source: string, columns: ColumnSchema[]): string {
+export function footerRangesSql(file: string): string {
+  return `SELECT path_in_schema AS name, min(TRY_CAST(stats_min_value AS DOUBLE)) AS lo, max(TRY_CAST(stats_max_value AS DOUBLE)) AS hi ` +
+    `FROM parquet_metadata(${literal(file)}) GROUP BY path_in_schema`;
+}
+
+export function summarySql(source: string, columns: ColumnSchema[], ranges: NumericRange[] = []): string {
   const parts: string[] = ['count(*) AS "__rows"'];
   columns.forEach((col, i) => {
     const c = ident(col.name);
@@ -61,25 +68,35 @@ export function summarySql(source: string, columns: ColumnSchema[]): string {
       parts.push(`CAST(min(${c}) AS VARCHAR) AS "c${i}_min"`, `CAST(max(${c}) AS VARCHAR) AS "c${i}_max"`);
     }
   });
+  for (const { index, min, max } of ranges) {
+    const c = `CAST(${ident(columns[index]!.name)} AS DOUBLE)`;
+    const width = (max - min) / HISTOGRAM_BINS;
+    // Bin i covers [min + i*width, min + (i+1)*width); the maximum falls in the last bin. Clamped both ways in
+    // case a footer statistic was rounded.
+    const bin = width > 0 ? `greatest(0, least(CAST(floor((${c} - ${min}) / ${width}) AS INTEGER), ${HISTOGRAM_BINS - 1}))` : '0';
+    parts.push(`histogram(${bin}) FILTER (WHERE ${c} IS NOT NULL AND isfinite(${c})) AS "h${index}"`);
+  }
   return `SELECT ${parts.join(', ')} FROM ${source}`;
 }
 
-interface NumericRange {
+export interface NumericRange {
+  /** Index of the column in the schema. */
   index: number;
   min: number;
   max: number;
 }
 
-export function histogramSql(source: string, columns: ColumnSchema[], ranges: NumericRange[]): string | null {
-  if (ranges.length === 0) return null;
-  const parts = ranges.map(({ index, min, max }) => {
-    const c = `CAST(${ident(columns[index]!.name)} AS DOUBLE)`;
-    const width = (max - min) / HISTOGRAM_BINS;
-    // Bin i covers [min + i*width, min + (i+1)*width); the maximum falls in the last bin.
-    const bin = width > 0 ? `least(CAST(floor((${c} - ${min}) / ${width}) AS INTEGER), ${HISTOGRAM_BINS - 1})` : '0';
-    return `histogram(${bin}) FILTER (WHERE ${c} IS NOT NULL AND isfinite(${c})) AS "h${index}"`;
+/** Finite ranges of the numeric columns, from the footer statistics DuckDB wrote with the file. */
+export async function footerRanges(engine: Engine, file: string, columns: ColumnSchema[]): Promise<NumericRange[]> {
+  const stats = new Map((await engine.all(footerRangesSql(file))).map((r) => [String(r.name), r]));
+  const ranges: NumericRange[] = [];
+  columns.forEach((col, index) => {
+    if (!isNumeric(col.type)) return;
+    const lo = num(stats.get(col.name)?.lo);
+    const hi = num(stats.get(col.name)?.hi);
+    if (lo !== null && hi !== null) ranges.push({ index, min: lo, max: hi });
   });
-  return `SELECT ${parts.join(', ')} FROM ${source}`;
+  return ranges;
 }
 
 export function topValuesSql(source: string, column: ColumnSchema): string {
@@ -91,10 +108,10 @@ export const parquetSource = (file: string): string => `read_parquet(${literal(f
 
 export async function profileParquet(engine: Engine, file: string, columns: ColumnSchema[]): Promise<DatasetProfile> {
   const source = parquetSource(file);
-  const [summary = {}] = await engine.all(summarySql(source, columns));
+  const ranges = await footerRanges(engine, file, columns);
+  const [summary = {}] = await engine.all(summarySql(source, columns, ranges));
   const rowCount = num(summary.__rows) ?? 0;
 
-  const ranges: NumericRange[] = [];
   const profiles: ColumnProfile[] = columns.map((col, i) => {
     const fam = typeFamily(col.type);
     const count = num(summary[`c${i}_count`]) ?? 0;
@@ -103,7 +120,6 @@ export async function profileParquet(engine: Engine, file: string, columns: Colu
     const rawMax = summary[`c${i}_max`];
     const q = summary[`c${i}_q`];
     const qs = Array.isArray(q) ? q.map(num) : [];
-    if (isNum && num(rawMin) !== null && num(rawMax) !== null) ranges.push({ index: i, min: num(rawMin)!, max: num(rawMax)! });
     const asValue = (v: unknown): ColumnProfile['min'] => (v === undefined || v === null ? null : isNum ? num(v) : typeof v === 'boolean' ? v : String(v));
     return {
       name: col.name,
@@ -124,24 +140,20 @@ export async function profileParquet(engine: Engine, file: string, columns: Colu
     };
   });
 
-  const hSql = histogramSql(source, columns, ranges);
-  if (hSql) {
-    const [hist = {}] = await engine.all(hSql);
-    for (const { index, min, max } of ranges) {
-      const counts = new Array<number>(HISTOGRAM_BINS).fill(0);
-      const raw = hist[`h${index}`];
-      // DuckDB's histogram() returns a MAP, which reaches JS as [{key, value}].
-      if (Array.isArray(raw)) {
-        for (const entry of raw as { key: unknown; value: unknown }[]) {
-          const bin = num(entry.key);
-          if (bin !== null && bin >= 0 && bin < HISTOGRAM_BINS) counts[bin] = num(entry.value) ?? 0;
-        }
+  for (const { index, min, max } of ranges) {
+    const counts = new Array<number>(HISTOGRAM_BINS).fill(0);
+    const raw = summary[`h${index}`];
+    // DuckDB's histogram() returns a MAP, which reaches JS as [{key, value}].
+    if (Array.isArray(raw)) {
+      for (const entry of raw as { key: unknown; value: unknown }[]) {
+        const bin = num(entry.key);
+        if (bin !== null && bin >= 0 && bin < HISTOGRAM_BINS) counts[bin] = num(entry.value) ?? 0;
       }
-      const width = (max - min) / HISTOGRAM_BINS;
-      profiles[index]!.histogram = width > 0
-        ? counts.map((count, b) => ({ start: min + b * width, end: b === HISTOGRAM_BINS - 1 ? max : min + (b + 1) * width, count }))
-        : [{ start: min, end: max, count: counts[0]! }];
     }
+    const width = (max - min) / HISTOGRAM_BINS;
+    profiles[index]!.histogram = width > 0
+      ? counts.map((count, b) => ({ start: min + b * width, end: b === HISTOGRAM_BINS - 1 ? max : min + (b + 1) * width, count }))
+      : [{ start: min, end: max, count: counts[0]! }];
   }
 
   for (const [i, col] of columns.entries()) {
