@@ -40,14 +40,18 @@ export async function createContext(config: Config, log: Logger): Promise<AppCon
   const store = await openMetadataStore(config.database);
   let engine: Engine | undefined;
   try {
-    const applied = await migrateToLatest(store);
-    if (applied.length > 0) log.info({ migrations: applied }, 'database migrated');
-    engine = await Engine.open({ ...config.duckdb, tempDir: path.join(scratch.dir, 'duckdb') });
-    const [versionRow] = await engine.all('SELECT version() AS v');
+    // DuckDB opens on libuv's thread pool while the migrations run: the two overlap at start-up.
+    const opening = Engine.open({ ...config.duckdb, tempDir: path.join(scratch.dir, 'duckdb') });
+    const [applied, opened] = await Promise.allSettled([migrateToLatest(store), opening]);
+    if (opened.status === 'fulfilled') engine = opened.value;
+    if (applied.status === 'rejected') throw applied.reason;
+    if (opened.status === 'rejected') throw opened.reason;
+    const openedEngine = opened.value;
+    if (applied.value.length > 0) log.info({ migrations: applied.value }, 'database migrated');
+    const [versionRow] = await openedEngine.all('SELECT version() AS v');
     const blobs = new LocalBlobStore(path.join(config.dataDir, 'blobs'));
-    const datasets = new DatasetService(new DatasetRepo(store.db), blobs, engine, scratch, config);
+    const datasets = new DatasetService(new DatasetRepo(store.db), blobs, openedEngine, scratch, config);
     const metrics = new Metrics(() => datasets.totals());
-    const openedEngine = engine;
     return {
       config,
       log,
@@ -57,7 +61,7 @@ export async function createContext(config: Config, log: Logger): Promise<AppCon
       store,
       blobs,
       scratch,
-      engine,
+      engine: openedEngine,
       metrics,
       datasets,
       shuttingDown: false,
