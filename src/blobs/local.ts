@@ -2,6 +2,7 @@ import { createReadStream } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
+import { fsyncPath } from './scratch.js';
 import { assertValidKey, type BlobStat, type BlobStore, type LocalBlob } from './types.js';
 
 /** Blobs as files under one root directory. Writes are durable: the file and its directory are fsynced. */
@@ -81,14 +82,5 @@ export class LocalBlobStore implements BlobStore {
     const back = await fs.readFile(probe, 'utf8');
     await fs.rm(probe, { force: true });
     if (back !== 'ok') throw new Error('blob store read-back mismatch');
-  }
-}
-
-async function fsyncPath(p: string): Promise<void> {
-  const handle = await fs.open(p, 'r');
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
   }
 }

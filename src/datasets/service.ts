@@ -3,7 +3,7 @@ import type { Readable } from 'node:stream';
 import type { Config } from '../config.js';
 import type { BlobStore } from '../blobs/types.js';
 import { datasetPrefix, datasetVersionKey } from '../blobs/types.js';
-import type { Scratch } from '../blobs/scratch.js';
+import { fsyncPath, type Scratch } from '../blobs/scratch.js';
 import { isUniqueViolation } from '../db/index.js';
 import type { Engine } from '../engine/duckdb.js';
 import { parquetSource, profileParquet, type DatasetProfile } from '../engine/profile.js';
@@ -69,7 +69,8 @@ export class DatasetService {
       let blobKey: string | null = null;
       try {
         input.onProgress?.(70, 'profiling');
-        const profile = await profileParquet(this.engine, converted.parquetPath, converted.schema);
+        // The Parquet file is flushed to disk while DuckDB profiles it, so storing it below costs no wait.
+        const [profile] = await Promise.all([profileParquet(this.engine, converted.parquetPath, converted.schema), fsyncPath(converted.parquetPath)]);
         const datasetId = input.datasetId ?? newId('ds');
         const versionId = newId('dv');
         blobKey = datasetVersionKey(workspaceId, datasetId, versionId);
