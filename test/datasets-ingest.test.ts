@@ -249,6 +249,11 @@ describe('rejected files leave nothing behind', () => {
     },
     { label: 'unterminated quote', content: () => 'a,b\n1,"open\n2,3\n', filename: 'q.csv', status: 422, code: 'invalid_file', line: 2 },
     {
+      label: 'unterminated quote beyond the sample (DuckDB finds it)',
+      content: () => `a,b\n${Array.from({ length: 30_000 }, (_, i) => `${i},x${i}`).join('\n')}\n1,"open\n2,3\n`,
+      filename: 'q2.csv', status: 422, code: 'invalid_file', detail: /quote/i,
+    },
+    {
       label: 'XLSX decompression bomb',
       content: () => makeZip([
         { name: '[Content_Types].xml', data: Buffer.from('<Types/>') },

@@ -206,7 +206,8 @@ function asFileError(e: unknown, paths: string[], filename: string, format: Dete
   if (/Invalid unicode|invalid UTF-8|byte sequence mismatch/i.test(message)) {
     return fileRejected('unsupported_encoding', `The file is not valid UTF-8${line ? ` on line ${line}` : ''} although its start looked like UTF-8`, line ? { line } : {});
   }
-  if (/quote|unterminated/i.test(message) && format === 'csv') {
+  // Only the error itself: DuckDB's "Possible fixes" list after it mentions quotes for every CSV error.
+  if (/quote|unterminated/i.test(message.split(/Possible fixes/i)[0]!) && format === 'csv') {
     return fileRejected('invalid_file', `Unterminated or misplaced quote${line ? ` on line ${line}` : ''}`, line ? { line } : {});
   }
   if (format === 'json' || format === 'ndjson' || format === 'xlsx') {

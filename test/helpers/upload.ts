@@ -1,3 +1,5 @@
+import type { Problem } from '../../src/cli/api-types.js';
+
 /** Multipart uploads through a real HTTP client (undici's fetch + FormData). */
 export interface UploadOptions {
   filename?: string;
@@ -20,15 +22,8 @@ export async function upload(api: string, content: Buffer | string, opts: Upload
   return fetch(`${api}${opts.path ?? '/datasets'}?wait=true`, { method: 'POST', body: form });
 }
 
-export interface Problem {
-  type: string;
-  title: string;
-  status: number;
-  detail: string;
-  code: string;
-  errors: { pointer: string; message: string; line?: number; row?: number }[];
-  requestId: string;
-}
+/** The problem document as a client sees it on the wire. */
+export type { Problem };
 
 /** Reads a problem+json response and checks the envelope every error must have. */
 export async function problemOf(res: Response): Promise<Problem> {
