@@ -85,8 +85,9 @@ export class DatasetService {
           },
         );
         log.info({ datasetId, versionId, format: converted.detection.format, rows: converted.rowCount, bytes: file.bytes }, 'dataset version stored');
-        const dataset = await this.get(workspaceId, datasetId);
-        return { dataset, version: dataset.latestVersion, duplicateOf: null };
+        // The version by id: another upload may already have appended a newer one to the same dataset.
+        const [dataset, version] = await Promise.all([this.get(workspaceId, datasetId), this.repo.getVersion(workspaceId, datasetId, versionId)]);
+        return { dataset, version: publicVersion(version!), duplicateOf: null };
       } catch (e) {
         await this.scratch.remove(converted.parquetPath);
         if (blobKey) await this.blobs.delete(blobKey);
