@@ -9,7 +9,7 @@ import { mkdir, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { DuckDBInstance } from '@duckdb/node-api';
-import { footerRangesSql, parquetSource, summarySql, topValuesSql } from '../dist/engine/profile.js';
+import { footerRanges, parquetSource, summarySql, topValuesSql } from '../dist/engine/profile.js';
 import { literal, typeFamily } from '../dist/engine/sql.js';
 
 const opts = JSON.parse(process.argv[2] ?? '{}');
@@ -56,14 +56,8 @@ lap('describe');
 
 const source = parquetSource(parquet);
 // The same two steps as Weir's profileParquet: numeric ranges from the footer, then one pass of summary + histograms.
-const ranges = [];
-const footer = new Map((await all(footerRangesSql(parquet))).map((r) => [String(r.name), r]));
-columns.forEach((col, i) => {
-  const fam = typeFamily(col.type);
-  const lo = num(footer.get(col.name)?.lo);
-  const hi = num(footer.get(col.name)?.hi);
-  if ((fam === 'integer' || fam === 'float' || fam === 'decimal') && lo !== null && hi !== null && Number.isFinite(lo) && Number.isFinite(hi)) ranges.push({ index: i, min: lo, max: hi });
-});
+// Weir's own footerRanges, over this bare connection (it only needs an `all(sql)`).
+const ranges = await footerRanges({ all }, parquet, columns);
 lap('footerRanges');
 const [summary] = await all(summarySql(source, columns, ranges));
 lap('summaryAndHistograms');

@@ -2,11 +2,10 @@ import { createReadStream } from 'node:fs';
 import fs from 'node:fs/promises';
 import { PassThrough, type Readable } from 'node:stream';
 import type { Scratch } from '../blobs/scratch.js';
-import type { Engine } from '../engine/duckdb.js';
+import { toPlain, type Engine } from '../engine/duckdb.js';
 import { parquetSource } from '../engine/profile.js';
 import { ident, isoTimestamp, jsonFriendly, literal, neutralizedText, typeFamily, type ColumnSchema } from '../engine/sql.js';
 import { AppError } from '../errors.js';
-import { toPlain } from '../engine/duckdb.js';
 
 export type ExportFormat = 'csv' | 'ndjson' | 'json' | 'parquet' | 'xlsx';
 

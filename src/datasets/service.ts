@@ -130,30 +130,27 @@ export class DatasetService {
     return (await this.repo.listVersions(workspaceId, id)).map(publicVersion);
   }
 
-  /** The requested version, or the latest one. */
-  private async version(workspaceId: string, id: string, versionId?: string): Promise<StoredVersion> {
+  /** The requested version (or the latest one) with its dataset, read once. */
+  private async version(workspaceId: string, id: string, versionId?: string): Promise<{ dataset: Dataset; version: StoredVersion }> {
     const dataset = await this.requireDataset(workspaceId, id);
-    if (versionId) {
-      const v = await this.repo.getVersion(workspaceId, id, versionId);
-      if (!v) throw errors.notFound('Version', versionId);
-      return v;
-    }
-    return dataset.latest;
+    if (!versionId) return { dataset, version: dataset.latest };
+    const version = await this.repo.getVersion(workspaceId, id, versionId);
+    if (!version) throw errors.notFound('Version', versionId);
+    return { dataset, version };
   }
 
   async preview(workspaceId: string, id: string, opts: { limit: number; offset: number; columns?: string[]; versionId?: string }): Promise<Preview> {
-    const v = await this.version(workspaceId, id, opts.versionId);
+    const { version: v } = await this.version(workspaceId, id, opts.versionId);
     if (opts.limit > this.config.previewMaxRows) {
       throw errors.validation(`limit must be at most ${this.config.previewMaxRows} (WEIR_PREVIEW_MAX_ROWS)`, [
         { pointer: '/query/limit', message: `must be at most ${this.config.previewMaxRows}` },
       ]);
     }
     const columns = selectColumns(v.schema, opts.columns);
-    const limit = opts.limit;
     const blob = await this.blobs.localFile(v.blobKey);
     try {
       const { rows } = await this.engine.rows(
-        `SELECT ${columns.map((c) => jsonFriendly(c)).join(', ')} FROM ${parquetSource(blob.path)} LIMIT ${limit} OFFSET ${opts.offset}`,
+        `SELECT ${columns.map((c) => jsonFriendly(c)).join(', ')} FROM ${parquetSource(blob.path)} LIMIT ${opts.limit} OFFSET ${opts.offset}`,
       );
       return { columns: columns.map(({ name, type }) => ({ name, type })), rows, total: v.rowCount, versionId: v.id };
     } finally {
@@ -162,13 +159,12 @@ export class DatasetService {
   }
 
   async profile(workspaceId: string, id: string, versionId?: string): Promise<DatasetProfile & { versionId: string }> {
-    const v = await this.version(workspaceId, id, versionId);
+    const { version: v } = await this.version(workspaceId, id, versionId);
     return { versionId: v.id, ...v.profile };
   }
 
   async download(workspaceId: string, id: string, format: ExportFormat, versionId?: string): Promise<{ stream: Readable; filename: string; version: DatasetVersion }> {
-    const v = await this.version(workspaceId, id, versionId);
-    const dataset = await this.requireDataset(workspaceId, id);
+    const { dataset, version: v } = await this.version(workspaceId, id, versionId);
     const blob = await this.blobs.localFile(v.blobKey);
     try {
       const stream = await exportVersion(this.engine, this.scratch, blob.path, v.schema, v.rowCount, format);

@@ -115,7 +115,7 @@ export async function profileParquet(engine: Engine, file: string, columns: Colu
   const profiles: ColumnProfile[] = columns.map((col, i) => {
     const fam = typeFamily(col.type);
     const count = num(summary[`c${i}_count`]) ?? 0;
-    const isNum = fam === 'integer' || fam === 'float' || fam === 'decimal';
+    const isNum = isNumeric(col.type);
     const rawMin = summary[`c${i}_min`];
     const rawMax = summary[`c${i}_max`];
     const q = summary[`c${i}_q`];
