@@ -15,8 +15,8 @@ const LIST_P99_TARGET_MS = 20;
 const SERVER_CPU = '1';
 const LOAD_CPU = '0';
 
-async function load(url, { connections, duration, warmup }) {
-  const r = await runChild(process.execPath, [path.join(BENCH_DIR, 'load.mjs'), JSON.stringify({ url, connections, duration, warmup })], { cpus: LOAD_CPU });
+export async function load(url, { connections, duration, warmup, headers = {} }) {
+  const r = await runChild(process.execPath, [path.join(BENCH_DIR, 'load.mjs'), JSON.stringify({ url, connections, duration, warmup, headers })], { cpus: LOAD_CPU });
   if (r.code !== 0) throw new Error(`autocannon run against ${url} failed (${r.code ?? r.signal}):\n${r.stderr.slice(-3000)}`);
   const out = JSON.parse(r.stdout.trim().split('\n').pop());
   if (out.non2xx > 0 || out.errors > 0) throw new Error(`autocannon against ${url}: ${out.non2xx} non-2xx answers, ${out.errors} errors`);
@@ -32,7 +32,7 @@ async function load(url, { connections, duration, warmup }) {
   };
 }
 
-async function populate(url, count, concurrency) {
+export async function populate(url, count, concurrency, headers = {}) {
   const agent = new http.Agent({ keepAlive: true, maxSockets: concurrency });
   let next = 0;
   let created = 0;
@@ -45,6 +45,7 @@ async function populate(url, count, concurrency) {
         filename: `tiny-${i}.csv`,
         fields: { name: `bench-dataset-${String(i).padStart(4, '0')}` },
         agent,
+        headers,
       });
       if (res.status !== 201) throw new Error(`upload ${i} answered ${res.status}: ${res.body.slice(0, 1000)}`);
       created++;
@@ -95,13 +96,13 @@ export async function runApi() {
     const healthRatio = round(weirBest.reqPerSec / bareBest.reqPerSec, 2);
 
     log(`uploading ${datasetCount} tiny datasets (concurrency 4) ...`);
-    const pop = await populate(weir.url, datasetCount, 4);
+    const pop = await populate(weir.url, datasetCount, 4, weir.auth);
     log(`  ${pop.created} datasets in ${pop.seconds} s (${pop.uploadsPerSec}/s)`);
-    const page = await httpGet(`${weir.url}/api/v1/datasets`);
+    const page = await httpGet(`${weir.url}/api/v1/datasets`, 5000, weir.auth);
     const pageJson = JSON.parse(page.body);
     if (page.status !== 200 || pageJson.total !== datasetCount) throw new Error(`list answered ${page.status} with total ${pageJson.total}, expected ${datasetCount}`);
     log('Weir GET /api/v1/datasets ...');
-    const list = await load(`${weir.url}/api/v1/datasets`, opts);
+    const list = await load(`${weir.url}/api/v1/datasets`, { ...opts, headers: weir.auth });
     log(`  list ${list.reqPerSec} req/s, p99 ${list.p99Ms} ms`);
 
     const result = {

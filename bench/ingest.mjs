@@ -80,7 +80,7 @@ async function runWeir({ csv, rows, threads, memoryLimit, round: r }) {
   try {
     const idle = procStatus(server.pid);
     const sampler = sampleRss(server.pid, 50);
-    const res = await postMultipart(`${server.url}/api/v1/datasets?wait=true`, { filePath: csv, fields: { name: `bench-ingest-${r}` } });
+    const res = await postMultipart(`${server.url}/api/v1/datasets?wait=true`, { filePath: csv, fields: { name: `bench-ingest-${r}` }, headers: server.auth });
     const rss = sampler.stop();
     const after = procStatus(server.pid);
     if (res.status !== 201) throw new Error(`Weir answered ${res.status} instead of 201: ${res.body.slice(0, 2000)}`);

@@ -131,9 +131,9 @@ export function freePort() {
 }
 
 /** One GET to 127.0.0.1 on a fresh connection: { status, body } or throws on a connection error. */
-export function httpGet(url, timeoutMs = 5000) {
+export function httpGet(url, timeoutMs = 5000, headers = {}) {
   return new Promise((resolve, reject) => {
-    const req = http.get(url, { agent: false, timeout: timeoutMs }, (res) => {
+    const req = http.get(url, { agent: false, timeout: timeoutMs, headers }, (res) => {
       const chunks = [];
       res.on('data', (c) => chunks.push(c));
       res.on('end', () => resolve({ status: res.statusCode, body: Buffer.concat(chunks).toString('utf8') }));
@@ -165,6 +165,16 @@ export async function waitFor200(url, proc, { intervalMs = 10, timeoutMs = 60_00
  * is false) and waits for GET /health/ready = 200. Returns the process handle plus url, dataDir and readyMs
  * (spawn → first 200, polled every 10 ms).
  */
+/** Every benchmarked server is bootstrapped with this owner; `startWeir` logs in and hands out `auth` headers. */
+export const BENCH_ADMIN = { email: 'bench@weir.local', password: 'bench password, loopback only' };
+
+/** POST /api/v1/auth/login → the access token. */
+export async function loginWeir(url, { email, password } = BENCH_ADMIN) {
+  const res = await fetch(`${url}/api/v1/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email, password }) });
+  if (res.status !== 200) throw new Error(`login answered ${res.status}: ${await res.text()}`);
+  return (await res.json()).accessToken;
+}
+
 export async function startWeir({ dataDir, env = {}, cpus, fresh = true, logLevel = 'warn' } = {}) {
   if (!existsSync(MAIN_JS)) throw new Error(`${MAIN_JS} is missing: run npm run build first`);
   const port = await freePort();
@@ -173,17 +183,24 @@ export async function startWeir({ dataDir, env = {}, cpus, fresh = true, logLeve
   const url = `http://127.0.0.1:${port}`;
   const spawnedAt = performance.now();
   const proc = startChild(process.execPath, [MAIN_JS, 'serve'], {
-    env: { WEIR_DATA_DIR: dataDir, WEIR_PORT: String(port), WEIR_HOST: '127.0.0.1', WEIR_LOG_LEVEL: logLevel, ...env },
+    env: {
+      WEIR_DATA_DIR: dataDir, WEIR_PORT: String(port), WEIR_HOST: '127.0.0.1', WEIR_LOG_LEVEL: logLevel,
+      WEIR_BOOTSTRAP_ADMIN_EMAIL: BENCH_ADMIN.email, WEIR_BOOTSTRAP_ADMIN_PASSWORD: BENCH_ADMIN.password, ...env,
+    },
     cpus,
     label: 'weir serve',
   });
+  let auth = {};
+  let readyMs;
   try {
     await waitFor200(`${url}/health/ready`, proc, { intervalMs: 10 });
+    readyMs = performance.now() - spawnedAt;
+    if (env.WEIR_INSECURE_DISABLE_AUTH !== 'true') auth = { authorization: `Bearer ${await loginWeir(url)}` };
   } catch (e) {
     await proc.stop();
     throw e;
   }
-  return Object.assign(proc, { url, port, dataDir, readyMs: performance.now() - spawnedAt });
+  return Object.assign(proc, { url, port, dataDir, readyMs, auth });
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -376,7 +393,7 @@ export function findPandasPython() {
  * `content` (a Buffer). Resolves { status, body, json, totalMs (request start → response end), sentMs (request
  * start → body fully handed to the socket), bytes }.
  */
-export async function postMultipart(url, { fields = {}, filePath, content, filename, contentType = 'text/csv', agent = false, timeoutMs = 30 * 60_000 }) {
+export async function postMultipart(url, { fields = {}, filePath, content, filename, contentType = 'text/csv', agent = false, timeoutMs = 30 * 60_000, headers = {} }) {
   const boundary = `----weir-bench-${randomBytes(12).toString('hex')}`;
   let pre = '';
   for (const [k, v] of Object.entries(fields)) pre += `--${boundary}\r\nContent-Disposition: form-data; name="${k}"\r\n\r\n${v}\r\n`;
@@ -392,7 +409,7 @@ export async function postMultipart(url, { fields = {}, filePath, content, filen
   const req = http.request(url, {
     method: 'POST',
     agent,
-    headers: { 'content-type': `multipart/form-data; boundary=${boundary}`, 'content-length': String(length) },
+    headers: { ...headers, 'content-type': `multipart/form-data; boundary=${boundary}`, 'content-length': String(length) },
   });
   const response = new Promise((resolve, reject) => {
     req.once('response', (res) => {

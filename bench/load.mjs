@@ -1,12 +1,13 @@
 // One autocannon run (programmatic API), in its own process so that it can be pinned to a core apart from the
-// server under test. Usage: node bench/load.mjs '<json: {url, connections, duration, warmup}>' → one JSON line.
+// server under test. Usage: node bench/load.mjs '<json: {url, connections, duration, warmup, headers?}>' → one JSON line.
 import autocannon from 'autocannon';
 
-const { url, connections = 10, duration = 10, warmup = 2 } = JSON.parse(process.argv[2] ?? '{}');
+const { url, connections = 10, duration = 10, warmup = 2, headers = {} } = JSON.parse(process.argv[2] ?? '{}');
 if (!url || !/^http:\/\/127\.0\.0\.1:\d+\//.test(url)) throw new Error(`load.mjs only targets http://127.0.0.1:<port>/..., got ${url}`);
 
 const result = await autocannon({
   url,
+  headers,
   connections,
   duration,
   warmup: warmup > 0 ? { connections, duration: warmup } : undefined,

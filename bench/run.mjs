@@ -4,6 +4,8 @@
 // Environment: BENCH_ROWS (ingest rows, default 12000000), BENCH_INGEST_REPEATS (default 2),
 // BENCH_DUCKDB_THREADS / BENCH_DUCKDB_MEMORY_LIMIT (default: cores / 512MB), BENCH_STARTUP_RUNS (default 5),
 // BENCH_API_DURATION / BENCH_API_WARMUP / BENCH_API_CONNECTIONS / BENCH_API_DATASETS (10 / 2 / 10 / 1000),
+// BENCH_WS_CLIENTS / BENCH_WS_ROUNDS / BENCH_WS_CLIENT_PROCS / BENCH_WS_PAYLOAD_BYTES / BENCH_REDIS_URL (ws-fanout: 10000 / 20 / 2 / 200 /
+// redis://127.0.0.1:6379; needs Redis and `ulimit -n` above the client count + 1024),
 // BENCH_WEIR_ENTRY (server entry spawned as `node <entry> serve`, default dist/weir.mjs, the shipped bin; e.g. dist/main.js for the unbundled build),
 // BENCH_RESULTS_DIR (default bench/results; point it elsewhere for smoke runs).
 // Results: bench/results/<name>-<YYYY-MM-DD>.json and a section in bench/results/README.md.
@@ -16,6 +18,9 @@ const BENCHES = {
   ingest: async () => (await import('./ingest.mjs')).runIngest(),
   startup: async () => (await import('./startup.mjs')).runStartup(),
   api: async () => (await import('./api.mjs')).runApi(),
+  jobs: async () => (await import('./jobs.mjs')).runJobs(),
+  auth: async () => (await import('./auth.mjs')).runAuth(),
+  'ws-fanout': async () => (await import('./ws-fanout.mjs')).runWsFanout(),
 };
 
 const wanted = process.argv.slice(2);

@@ -12,7 +12,7 @@ await build({
   target: 'node20',
   sourcemap: true,
   legalComments: 'linked',
-  external: ['better-sqlite3', '@duckdb/node-bindings*', 'pg-native', '@fastify/swagger-ui', 'exceljs'],
+  external: ['better-sqlite3', 'argon2', '@duckdb/node-bindings*', 'pg-native', '@fastify/swagger-ui', 'exceljs'],
   // CommonJS dependencies inside an ESM bundle still call require().
   banner: { js: "import { createRequire as __weirRequire } from 'node:module'; const require = __weirRequire(import.meta.url);" },
   logLevel: 'warning',

@@ -7,11 +7,42 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } 
 import { Type } from 'typebox';
 import type { AppContext } from './context.js';
 import { datasetRoutes } from './datasets/routes.js';
+import { jobRoutes } from './jobs/routes.js';
 import { registerErrorHandling } from './http/errors.js';
+import type { RouteAccess } from './http/access.js';
+import { registerAuth } from './http/auth.js';
+import { securityHeaders } from './http/security-headers.js';
+import { identityRoutes } from './identity/routes.js';
+import { auditRoutes } from './system/audit-routes.js';
 import { ProblemSchema, problemResponses } from './http/problem.js';
 import { requestIdFrom } from './http/request-id.js';
+import { jobEventRoutes } from './realtime/sse.js';
+import { websocketRoutes } from './realtime/ws-routes.js';
 import { schemaController } from './http/validation.js';
 import { systemRoutes } from './system/routes.js';
+
+export interface RouteEntry {
+  method: string;
+  url: string;
+  access: RouteAccess;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** Every registered route with its declared access: what the route-walk test covers. */
+    routeCatalog: RouteEntry[];
+  }
+}
+
+/** A hop count as proxy-addr reads it: trust the nearest `n` proxies (Fastify's types omit the number form). */
+function trustHops(n: number) {
+  return (_address: string, hop: number) => hop < n;
+}
+
+/** Tokens in query strings (SSE, WebSocket) never reach the logs. */
+function redactUrl(url: string): string {
+  return url.includes('access_token=') ? url.replace(/access_token=[^&]*/g, 'access_token=[redacted]') : url;
+}
 
 /** Builds the Fastify app over a context, without listening: tests and `weir serve` share it. */
 export async function buildApp(context: AppContext): Promise<FastifyInstance> {
@@ -22,29 +53,47 @@ export async function buildApp(context: AppContext): Promise<FastifyInstance> {
     logController: new LogController({ disableRequestLogging: true, requestIdLogLabel: 'requestId' }),
     genReqId: requestIdFrom,
     bodyLimit: config.maxBodyBytes,
-    trustProxy: false,
+    // Whether X-Forwarded-For is believed, and from whom (WEIR_TRUST_PROXY); request.ip follows it.
+    trustProxy: typeof config.trustProxy === 'number' ? trustHops(config.trustProxy) : config.trustProxy,
     return503OnClosing: true,
     schemaController: schemaController(),
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   app.addSchema(ProblemSchema);
-  // Every route documents what it answers; CORS preflight and the interactive docs' static files excepted.
+  // Every route documents what it answers and declares who may call it (src/http/access.ts); CORS preflight and
+  // the interactive docs' static files excepted. The catalog lets the access tests walk every route.
+  const catalog: RouteEntry[] = [];
+  app.decorate('routeCatalog', catalog);
   app.addHook('onRoute', (route) => {
+    if (route.method === 'OPTIONS' || route.url.startsWith('/docs')) return;
     const schema = route.schema as { response?: unknown } | undefined;
-    if (!schema?.response && route.method !== 'OPTIONS' && !route.url.startsWith('/docs')) throw new Error(`route ${String(route.method)} ${route.url} has no response schema`);
+    if (!schema?.response) throw new Error(`route ${String(route.method)} ${route.url} has no response schema`);
+    const access = (route.config as { access?: RouteAccess } | undefined)?.access;
+    if (!access) throw new Error(`route ${String(route.method)} ${route.url} declares no config.access`);
+    for (const method of [route.method].flat()) if (method !== 'HEAD') catalog.push({ method, url: route.url, access });
   });
   registerErrorHandling(app);
+
 
   // Callback-style hooks: they run on every request, and async hooks cost a promise each.
   app.addHook('onRequest', (request, reply, done) => {
     reply.header('x-request-id', request.id);
+    reply.headers(securityHeaders(config, request.url));
     done();
+  });
+  registerAuth(app, {
+    identity: context.identity,
+    audit: context.audit,
+    limits: context.requestLimits,
+    globalRules: context.globalNetworkRules,
+    workspaceRules: context.workspaceNetworkRules,
+    disabled: config.auth.insecureDisabled,
   });
   // The request log line and the HTTP metrics.
   app.addHook('onResponse', (request, reply, done) => {
     const route = request.routeOptions.url ?? 'unmatched';
     context.metrics.observeRequest(request.method, route, reply.statusCode, reply.elapsedTime / 1000);
-    request.log.info({ method: request.method, url: request.url, route, statusCode: reply.statusCode, ms: Math.round(reply.elapsedTime * 100) / 100 }, 'request completed');
+    request.log.info({ method: request.method, url: redactUrl(request.url), route, statusCode: reply.statusCode, ms: Math.round(reply.elapsedTime * 100) / 100 }, 'request completed');
     done();
   });
 
@@ -67,21 +116,46 @@ export async function buildApp(context: AppContext): Promise<FastifyInstance> {
       tags: [
         { name: 'system', description: 'Health, readiness, metrics, system information' },
         { name: 'datasets', description: 'Datasets and their immutable versions' },
+        { name: 'jobs', description: 'Background jobs (ingest, retention, …): status, progress, cancel, retry, statistics' },
+        { name: 'auth', description: 'Login, token refresh, logout, who am I, the permission matrix' },
+        { name: 'workspaces', description: 'Workspaces, members and roles, network rules' },
+        { name: 'keys', description: 'API keys of a workspace' },
+        { name: 'users', description: 'Instance administration' },
+        { name: 'audit', description: 'The audit log' },
       ],
+      components: {
+        securitySchemes: {
+          bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT access token or weir_… API key', description: 'Select a workspace with the x-weir-workspace header (default: your first workspace; an API key\'s own).' },
+        },
+      },
     },
     refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => (typeof json.$id === 'string' ? json.$id : `def-${i}`) },
     // Multipart routes describe their body for the document only: the body is streamed, not validated by Ajv.
     transform: ({ schema, url, route }) => {
       const docBody = (route.config as { openapiBody?: unknown } | undefined)?.openapiBody;
-      const documented = { ...schema, response: { ...(schema?.response as object), ...problemResponses } };
+      const access = (route.config as { access?: RouteAccess } | undefined)?.access;
+      const documented = {
+        ...schema,
+        response: { ...(schema?.response as object), ...problemResponses },
+        ...(access && access !== 'public' ? {
+          security: [{ bearer: [] }],
+          'x-weir-permission': access,
+          description: [schema?.description, access === 'authenticated' ? 'Requires: any authenticated caller.' : `Requires permission \`${access}\`.`].filter(Boolean).join('\n\n'),
+        } : {}),
+      };
       return { schema: docBody ? { ...documented, body: docBody } : documented, url } as never;
     },
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
-  app.get('/openapi.json', { schema: { hide: true, response: { 200: Type.Object({}, { additionalProperties: true }) } } }, async () => app.swagger());
+  app.get('/openapi.json', { config: { access: 'public' }, schema: { hide: true, response: { 200: Type.Object({}, { additionalProperties: true }) } } }, async () => app.swagger());
 
   await app.register(systemRoutes, { context });
+  await app.register(identityRoutes, { context });
+  await app.register(auditRoutes, { context });
   await app.register(datasetRoutes, { context, prefix: '/api/v1/datasets' });
+  await app.register(jobRoutes, { context, prefix: '/api/v1/jobs' });
+  await app.register(websocketRoutes, { context, prefix: '/api/v1' });
+  await app.register(jobEventRoutes, { context, prefix: '/api/v1/jobs' });
 
   app.addHook('onClose', async () => {
     await context.close();

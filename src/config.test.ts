@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadClientConfig, loadConfig, parseByteSize } from './config.js';
+import { ConfigError, loadClientConfig, loadConfig, parseByteSize, parseRateLimit } from './config.js';
 
 describe('loadConfig', () => {
   it('gives the embedded default with no variables', () => {
@@ -70,5 +70,120 @@ describe('loadClientConfig', () => {
     expect(loadClientConfig({}).url).toBe('http://127.0.0.1:8080');
     expect(loadClientConfig({ WEIR_URL: 'http://weir:9000/' }).url).toBe('http://weir:9000');
     expect(() => loadClientConfig({ WEIR_URL: 'not a url' })).toThrow(ConfigError);
+  });
+});
+
+describe('rate limits, lockout and network settings', () => {
+  it('defaults: generous budgets, lockout 5 per account / 20 per IP from 30 s to 1 h, no IP rules, no proxy, no HSTS', () => {
+    const c = loadConfig({});
+    expect(c.rateLimits).toEqual({
+      user: { points: 600, windowSeconds: 60 },
+      apiKey: { points: 1200, windowSeconds: 60 },
+      ip: { points: 300, windowSeconds: 60 },
+      login: { points: 10, windowSeconds: 60 },
+      lockout: { accountThreshold: 5, ipThreshold: 20, windowSeconds: 900, baseSeconds: 30, maxSeconds: 3600 },
+    });
+    expect(c.ipRules).toEqual({ allow: [], deny: [] });
+    expect(c.trustProxy).toBe(false);
+    expect(c.hsts).toBe(false);
+  });
+
+  it('reads every variable', () => {
+    const c = loadConfig({
+      WEIR_RATE_LIMIT_USER: '100/min', WEIR_RATE_LIMIT_API_KEY: '20/10s', WEIR_RATE_LIMIT_IP: 'off', WEIR_RATE_LIMIT_LOGIN: '5 / 2 minutes',
+      WEIR_LOGIN_LOCKOUT_THRESHOLD: '3', WEIR_LOGIN_LOCKOUT_IP_THRESHOLD: 'OFF', WEIR_LOGIN_LOCKOUT_WINDOW_SECONDS: '60',
+      WEIR_LOGIN_LOCKOUT_BASE_SECONDS: '10', WEIR_LOGIN_LOCKOUT_MAX_SECONDS: '600',
+      WEIR_IP_ALLOW: '10.0.0.0/8, 2001:db8::/32', WEIR_IP_DENY: '10.6.6.6', WEIR_TRUST_PROXY: '10.0.0.1, loopback, fd00::/8', WEIR_HSTS: 'true',
+    });
+    expect(c.rateLimits).toEqual({
+      user: { points: 100, windowSeconds: 60 },
+      apiKey: { points: 20, windowSeconds: 10 },
+      ip: null,
+      login: { points: 5, windowSeconds: 120 },
+      lockout: { accountThreshold: 3, ipThreshold: null, windowSeconds: 60, baseSeconds: 10, maxSeconds: 600 },
+    });
+    expect(c.ipRules).toEqual({ allow: ['10.0.0.0/8', '2001:db8::/32'], deny: ['10.6.6.6'] });
+    expect(c.trustProxy).toEqual(['10.0.0.1', 'loopback', 'fd00::/8']);
+    expect(c.hsts).toBe(true);
+  });
+
+  it.each([
+    ['false', false], ['FALSE', false], ['true', true], ['2', 2], ['127.0.0.1', ['127.0.0.1']], ['Loopback,::1', ['loopback', '::1']],
+  ])('WEIR_TRUST_PROXY=%s → %j (what Fastify trustProxy accepts)', (raw, expected) => {
+    expect(loadConfig({ WEIR_TRUST_PROXY: raw }).trustProxy).toEqual(expected);
+  });
+
+  it.each([
+    ['100/min', { points: 100, windowSeconds: 60 }], ['20/10s', { points: 20, windowSeconds: 10 }], ['5000/h', { points: 5000, windowSeconds: 3600 }],
+    ['1/sec', { points: 1, windowSeconds: 1 }], ['7/3hours', { points: 7, windowSeconds: 10_800 }], ['60 / 1 minute', { points: 60, windowSeconds: 60 }],
+    ['10/24h', { points: 10, windowSeconds: 86_400 }], ['off', null], [' OFF ', null],
+  ])('parseRateLimit(%j) → %j', (raw, expected) => expect(parseRateLimit(raw)).toEqual(expected));
+
+  it.each(['', '100', '0/min', '100/0s', '100/min/s', '-1/min', '10/day', '10/25h', '1.5/min', 'min/100'])('parseRateLimit refuses %j', (raw) => {
+    expect(parseRateLimit(raw)).toBeUndefined();
+  });
+
+  it.each([
+    ['WEIR_RATE_LIMIT_USER', '100 per minute', 'WEIR_RATE_LIMIT_USER: expected a rate such as 100/min, 20/10s or 5000/h (window up to 24h), or off, got "100 per minute"'],
+    ['WEIR_RATE_LIMIT_LOGIN', '0/min', 'WEIR_RATE_LIMIT_LOGIN: expected a rate such as 100/min'],
+    ['WEIR_LOGIN_LOCKOUT_THRESHOLD', '0', 'WEIR_LOGIN_LOCKOUT_THRESHOLD: expected an integer from 1 to 1000000, got "0"'],
+    ['WEIR_LOGIN_LOCKOUT_IP_THRESHOLD', 'never', 'WEIR_LOGIN_LOCKOUT_IP_THRESHOLD: expected an integer from 1 to 1000000, got "never"'],
+    ['WEIR_LOGIN_LOCKOUT_MAX_SECONDS', '10', 'WEIR_LOGIN_LOCKOUT_MAX_SECONDS: expected at least WEIR_LOGIN_LOCKOUT_BASE_SECONDS (30), got "10"'],
+    ['WEIR_IP_ALLOW', '10.0.0.0/8,10.0.0.0/40', 'WEIR_IP_ALLOW: expected comma-separated IPv4/IPv6 addresses or CIDR blocks (prefix length must be an integer from 0 to 32), got "10.0.0.0/40"'],
+    ['WEIR_IP_DENY', 'evil.example', 'WEIR_IP_DENY: expected comma-separated IPv4/IPv6 addresses or CIDR blocks ("evil.example" is not an IPv4 or IPv6 address), got "evil.example"'],
+    ['WEIR_TRUST_PROXY', '0', 'WEIR_TRUST_PROXY: expected an integer from 1 to 100, got "0"'],
+    ['WEIR_TRUST_PROXY', 'yes', 'WEIR_TRUST_PROXY: expected false, true, a hop count, or comma-separated proxy addresses/CIDRs ("yes" is not an IPv4 or IPv6 address), got "yes"'],
+    ['WEIR_HSTS', 'on', 'WEIR_HSTS: expected one of true, false, got "on"'],
+  ])('%s=%s stops start-up naming the variable', (name, value, message) => {
+    let error: unknown;
+    try {
+      loadConfig({ [name]: value });
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as ConfigError).variable).toBe(name);
+    expect((error as Error).message).toContain(message);
+  });
+});
+
+describe('loadClientConfig: credentials and workspace', () => {
+  const home = () => '/home/ada';
+
+  it('has no token or workspace by default and keeps credentials under ~/.config/weir', () => {
+    expect(loadClientConfig({}, home)).toEqual({ url: 'http://127.0.0.1:8080', token: null, configDir: '/home/ada/.config/weir', workspace: null });
+  });
+
+  it('reads WEIR_TOKEN and WEIR_WORKSPACE, treating blank values as unset', () => {
+    const c = loadClientConfig({ WEIR_TOKEN: ' weir_key_x_y ', WEIR_WORKSPACE: 'ws_team1' }, home);
+    expect(c.token).toBe('weir_key_x_y');
+    expect(c.workspace).toBe('ws_team1');
+    expect(loadClientConfig({ WEIR_TOKEN: '  ', WEIR_WORKSPACE: '' }, home)).toMatchObject({ token: null, workspace: null });
+  });
+
+  it('WEIR_CONFIG_DIR wins over XDG_CONFIG_HOME, which wins over the home directory', () => {
+    expect(loadClientConfig({ WEIR_CONFIG_DIR: '/etc/weir-cli', XDG_CONFIG_HOME: '/xdg' }, home).configDir).toBe('/etc/weir-cli');
+    expect(loadClientConfig({ WEIR_CONFIG_DIR: 'rel/dir' }, home).configDir).toBe(path.resolve('rel/dir'));
+    expect(loadClientConfig({ XDG_CONFIG_HOME: '/xdg' }, home).configDir).toBe('/xdg/weir');
+    // A relative XDG_CONFIG_HOME is invalid by the XDG spec and ignored.
+    expect(loadClientConfig({ XDG_CONFIG_HOME: 'xdg' }, home).configDir).toBe('/home/ada/.config/weir');
+  });
+
+  it.each([
+    ['WEIR_WORKSPACE', 'default', 'WEIR_WORKSPACE: expected a workspace id such as ws_default, got "default"'],
+    ['WEIR_WORKSPACE', 'ws_a-b', 'WEIR_WORKSPACE: expected a workspace id such as ws_default, got "ws_a-b"'],
+    ['WEIR_TOKEN', 'weir_a b', 'WEIR_TOKEN: expected a token without spaces'],
+  ])('%s=%s is a configuration error naming the variable', (name, value, message) => {
+    let error: unknown;
+    try {
+      loadClientConfig({ [name]: value }, home);
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as ConfigError).variable).toBe(name);
+    expect((error as Error).message).toContain(message);
+    // The token is a secret: never echoed in the error.
+    if (name === 'WEIR_TOKEN') expect((error as Error).message).not.toContain('weir_a');
   });
 });

@@ -5,10 +5,20 @@ import type { Config } from './config.js';
 import { LocalBlobStore } from './blobs/local.js';
 import { Scratch } from './blobs/scratch.js';
 import type { BlobStore } from './blobs/types.js';
+import { createEventBus } from './bus/index.js';
+import type { EventBus } from './bus/types.js';
 import { migrateToLatest, openMetadataStore, type MetadataStore } from './db/index.js';
+import { IngestSubmitter, ingestJob } from './datasets/jobs.js';
 import { DatasetRepo } from './datasets/repo.js';
 import { DatasetService } from './datasets/service.js';
 import { Engine } from './engine/duckdb.js';
+import { createJobSystem, type JobSystem } from './jobs/index.js';
+import type { JobService } from './jobs/service.js';
+import { createIdentity } from './identity/index.js';
+import type { IdentityService } from './identity/service.js';
+import { AuditLog } from './system/audit.js';
+import type { AddressRules, RequestLimits } from './http/auth.js';
+import { createGuards } from './http/guards.js';
 import { Metrics } from './system/metrics.js';
 import { readVersion } from './version.js';
 
@@ -28,12 +38,31 @@ export interface AppContext {
   engine: Engine;
   metrics: Metrics;
   datasets: DatasetService;
+  identity: IdentityService;
+  audit: AuditLog;
+  /** Per-user, per-key and per-address request limits; null when every limit is off. */
+  requestLimits: RequestLimits | null;
+  globalNetworkRules: AddressRules | null;
+  workspaceNetworkRules(allowJson: string, denyJson: string): AddressRules | null;
+  /** Progress and state events (in-process, or Redis pub/sub in cluster mode); the WebSocket hub and SSE listen. */
+  bus: EventBus;
+  /** The job queue of this process (embedded or BullMQ) and, unless started without them, its workers. */
+  queue: JobSystem;
+  /** Enqueue, list, cancel, retry jobs (what the API and domain code use). */
+  jobs: JobService;
+  /** Accepted uploads become ingest jobs (POST /datasets without ?wait=true). */
+  ingests: IngestSubmitter;
   /** Set when shutdown begins: readiness turns 503 so load balancers stop sending traffic. */
   shuttingDown: boolean;
   close(): Promise<void>;
 }
 
-export async function createContext(config: Config, log: Logger): Promise<AppContext> {
+export interface ContextOptions {
+  /** Run job workers in this process (default true; `weir serve --no-workers` says false). */
+  workers?: boolean;
+}
+
+export async function createContext(config: Config, log: Logger, options: ContextOptions = {}): Promise<AppContext> {
   await fs.mkdir(config.dataDir, { recursive: true });
   const scratch = new Scratch(path.join(config.dataDir, 'tmp'));
   await scratch.reset();
@@ -52,6 +81,14 @@ export async function createContext(config: Config, log: Logger): Promise<AppCon
     const blobs = new LocalBlobStore(path.join(config.dataDir, 'blobs'));
     const datasets = new DatasetService(new DatasetRepo(store.db), blobs, openedEngine, scratch, config);
     const metrics = new Metrics(() => datasets.totals());
+    const audit = new AuditLog(store.db, log);
+    const guards = await createGuards(config, log);
+    const identity = await createIdentity(config, store, audit, guards.loginGuard, log);
+    await identity.bootstrap(config.auth.bootstrapAdmin);
+    const bus = createEventBus(config, log);
+    const queue = createJobSystem({ config, log, store, bus, blobs, definitions: [ingestJob({ datasets, blobs, metrics })] });
+    const ingests = new IngestSubmitter(datasets, blobs, scratch, queue.service);
+    if (options.workers !== false) await queue.startWorkers();
     return {
       config,
       log,
@@ -64,8 +101,22 @@ export async function createContext(config: Config, log: Logger): Promise<AppCon
       engine: openedEngine,
       metrics,
       datasets,
+      identity,
+      audit,
+      requestLimits: guards.requestLimits,
+      globalNetworkRules: guards.globalNetworkRules,
+      workspaceNetworkRules: guards.workspaceNetworkRules,
+      bus,
+      queue,
+      jobs: queue.service,
+      ingests,
       shuttingDown: false,
       async close() {
+        // Running jobs finish (or are queued again) while the database, the bus and DuckDB are still open.
+        await queue.stopWorkers(config.shutdownTimeoutMs);
+        await queue.close();
+        await bus.close();
+        await guards.close();
         openedEngine.close();
         await store.close();
       },

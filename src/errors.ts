@@ -26,6 +26,12 @@ export type ErrorCode =
   | 'xlsx_too_large'
   | 'export_too_large'
   | 'not_ready'
+  | 'unauthorized'
+  | 'forbidden'
+  | 'rate_limited'
+  | 'ip_blocked'
+  | 'job_not_cancellable'
+  | 'job_not_retryable'
   | 'internal';
 
 /** One entry of `errors[]`: where (a JSON pointer, a field or a line) and what. */
@@ -61,6 +67,12 @@ const TITLES: Record<ErrorCode, string> = {
   xlsx_too_large: 'Workbook exceeds the configured limits',
   export_too_large: 'Dataset too large for the requested format',
   not_ready: 'Service not ready',
+  unauthorized: 'Authentication required',
+  forbidden: 'Permission denied',
+  rate_limited: 'Too many requests',
+  ip_blocked: 'Address not allowed',
+  job_not_cancellable: 'Job cannot be cancelled',
+  job_not_retryable: 'Job cannot be retried',
   internal: 'Internal server error',
 };
 
@@ -101,4 +113,8 @@ export const errors = {
     new AppError(413, 'payload_too_large', `The ${what} exceeds the limit of ${limitBytes} bytes`, [], { limitBytes }),
   unsupportedMediaType: (detail: string) => new AppError(415, 'unsupported_media_type', detail),
   notReady: (detail: string, failing: string[]) => new AppError(503, 'not_ready', detail, [], { failing }),
+  unauthorized: (detail = 'A valid access token or API key is required') => new AppError(401, 'unauthorized', detail),
+  forbidden: (permission: string) => new AppError(403, 'forbidden', `This action needs the permission '${permission}'`, [], { permission }),
+  rateLimited: (retryAfterSeconds: number, detail = 'Too many requests; retry later') => new AppError(429, 'rate_limited', detail, [], { retryAfter: retryAfterSeconds }),
+  ipBlocked: () => new AppError(403, 'ip_blocked', 'Requests from this address are not allowed'),
 };

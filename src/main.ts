@@ -1,7 +1,10 @@
 #!/usr/bin/env node
-import { Command } from 'commander';
+import { isMainThread, workerData } from 'node:worker_threads';
+import { Command, Option } from 'commander';
 import { registerClientCommands } from './cli/index.js';
 import { ConfigError, loadConfig } from './config.js';
+import { setJobThreadEntry } from './jobs/threads/entry-url.js';
+import { isJobThreadData } from './jobs/threads/protocol.js';
 import { readVersion } from './version.js';
 
 /**
@@ -16,10 +19,23 @@ const program = new Command('weir')
 program
   .command('serve')
   .description('Start the Weir server (embedded default: SQLite, local disk, in-process engine). Configured by WEIR_* variables.')
-  .action(async () => {
+  .option('--no-workers', 'serve the API only: run no job workers in this process (jobs run in `weir worker` processes)')
+  .action(async (opts: { workers: boolean }) => {
     const config = loadConfig();
     const [{ serve }, { createLogger }] = await Promise.all([import('./serve.js'), import('./logger.js')]);
-    await serve(config, createLogger(config.logLevel));
+    // Job threads load this very file (see src/jobs/threads/entry-url.ts).
+    setJobThreadEntry(new URL(import.meta.url));
+    await serve(config, createLogger(config.logLevel), { workers: opts.workers });
+  });
+
+program
+  .command('worker')
+  .description('Run job workers only (no HTTP): BullMQ when WEIR_REDIS_URL is set, else claiming from a PostgreSQL WEIR_DATABASE_URL. SIGTERM stops gracefully.')
+  .action(async () => {
+    const config = loadConfig();
+    const [{ runWorker }, { createLogger }] = await Promise.all([import('./jobs/worker-process.js'), import('./logger.js')]);
+    setJobThreadEntry(new URL(import.meta.url));
+    await runWorker(config, createLogger(config.logLevel));
   });
 
 program
@@ -34,13 +50,68 @@ program
     else console.log(applied.length > 0 ? `applied ${applied.length} migration(s): ${applied.join(', ')}` : 'database is up to date');
   });
 
+interface CreateUserOptions {
+  email: string;
+  password?: string;
+  passwordStdin?: boolean;
+  role?: string;
+  workspace: string;
+  instanceAdmin?: boolean;
+  name?: string;
+  json?: boolean;
+}
+
+program
+  .command('admin')
+  .description('Server administration over the metadata database (WEIR_DATA_DIR / WEIR_DATABASE_URL); no server needs to run')
+  .command('create-user')
+  .description('Create a user. The first user of an instance becomes an instance administrator and owner of ws_default (as WEIR_BOOTSTRAP_ADMIN_* would do).')
+  .requiredOption('--email <email>', 'email address (the login name)')
+  .option('--password-stdin', 'read the password from the first line of stdin')
+  .addOption(new Option('--password <password>', 'the password (visible to other users of this machine: prefer --password-stdin)').conflicts('passwordStdin'))
+  .option('--role <role>', 'role in the workspace (default: viewer)')
+  .option('--workspace <id>', 'workspace the user joins', 'ws_default')
+  .option('--instance-admin', 'also make the user an instance administrator (system:admin)')
+  .option('--name <display name>', 'display name (default: the part of the email before @)')
+  .option('--json', 'print the created user as JSON')
+  .action(async (opts: CreateUserOptions) => {
+    const config = loadConfig();
+    if (opts.email.length > 254 || !/^[^\s@]+@[^\s@]+$/.test(opts.email.trim())) throw new Error(`--email: expected an email address, got ${JSON.stringify(opts.email)}`);
+    const prompt = await import('./cli/prompt.js');
+    let password = opts.password;
+    if (password === undefined && opts.passwordStdin) password = await prompt.readStdinLine();
+    if (password === undefined) {
+      if (!process.stdin.isTTY) throw new Error('no password: give --password-stdin (or --password)');
+      password = await prompt.promptHidden('Password: ');
+      if ((await prompt.promptHidden('Repeat password: ')) !== password) throw new Error('the passwords do not match');
+    }
+    const [{ createUserOffline }, { createLogger }, { ROLES }] = await Promise.all([import('./identity/admin.js'), import('./logger.js'), import('./identity/permissions.js')]);
+    const role = ROLES.find((r) => r === (opts.role ?? 'viewer'));
+    if (!role) throw new Error(`--role: expected one of ${ROLES.join(', ')}, got ${JSON.stringify(opts.role)}`);
+    // Logs go to stderr: stdout carries only the user id (or JSON).
+    const log = createLogger(config.logLevel === 'info' ? 'warn' : config.logLevel, process.stderr);
+    const made = await createUserOffline(config, { email: opts.email, password, displayName: opts.name, role, workspaceId: opts.workspace, instanceAdmin: opts.instanceAdmin === true }, log);
+    if (made.first && (opts.role !== undefined || opts.workspace !== 'ws_default')) process.stderr.write('note: the first user is always owner of ws_default; --role and --workspace were ignored\n');
+    if (opts.json) console.log(JSON.stringify(made.user));
+    else {
+      console.log(made.user.id);
+      process.stderr.write(`created ${made.user.email}: ${made.role} of ${made.workspaceId}${made.instanceAdmin ? ', instance administrator' : ''}\n`);
+    }
+  });
+
 registerClientCommands(program);
 
-program.parseAsync(process.argv).catch((e: unknown) => {
-  if (e instanceof ConfigError) {
-    console.error(`weir: configuration error: ${e.message}`);
-    process.exit(2);
-  }
-  console.error(`weir: ${e instanceof Error ? e.message : String(e)}`);
-  process.exit(1);
-});
+if (!isMainThread && isJobThreadData(workerData)) {
+  // A job thread of the pool (src/jobs/threads/pool.ts) loaded this file: run jobs, not the CLI.
+  const { runJobThread } = await import('./jobs/threads/entry.js');
+  runJobThread(workerData);
+} else {
+  program.parseAsync(process.argv).catch((e: unknown) => {
+    if (e instanceof ConfigError) {
+      console.error(`weir: configuration error: ${e.message}`);
+      process.exit(2);
+    }
+    console.error(`weir: ${e instanceof Error ? e.message : String(e)}`);
+    process.exit(1);
+  });
+}

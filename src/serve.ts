@@ -12,8 +12,13 @@ export interface RunningServer {
   stop(reason: string): Promise<void>;
 }
 
-export async function startServer(config: Config, log: Logger): Promise<RunningServer> {
-  const context = await createContext(config, log);
+export interface ServeOptions {
+  /** Run job workers in this process (default true; `--no-workers` for API-only nodes). */
+  workers?: boolean;
+}
+
+export async function startServer(config: Config, log: Logger, options: ServeOptions = {}): Promise<RunningServer> {
+  const context = await createContext(config, log, { workers: options.workers });
   const app = await buildApp(context);
   await app.listen({ host: config.host, port: config.port });
   const address = app.server.address();
@@ -29,7 +34,8 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
       }, config.shutdownTimeoutMs);
       timer.unref();
       try {
-        await app.close();
+        // Running jobs finish (or are queued again) while in-flight requests finish, within the same timeout.
+        await Promise.all([context.queue.stopWorkers(config.shutdownTimeoutMs), app.close()]);
       } finally {
         clearTimeout(timer);
       }
@@ -39,8 +45,8 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
 }
 
 /** `weir serve`: run until SIGTERM/SIGINT, then shut down gracefully. */
-export async function serve(config: Config, log: Logger): Promise<void> {
-  const server = await startServer(config, log);
+export async function serve(config: Config, log: Logger, options: ServeOptions = {}): Promise<void> {
+  const server = await startServer(config, log, options);
   log.info({ url: server.url, dataDir: config.dataDir, database: config.database.dialect, docs: `${server.url}/docs` }, 'weir is listening');
   for (const signal of ['SIGTERM', 'SIGINT'] as const) {
     process.once(signal, () => {

@@ -23,12 +23,12 @@ const STACK_FRAME = /^\s+at .+:\d+:\d+\)?$/m;
 let server: TestServer;
 let dir: string;
 const file = (name: string) => path.join(dir, name);
-const weir = (...args: string[]): Promise<CliResult> => runCli(args, { url: server.url, cwd: dir });
+const weir = (...args: string[]): Promise<CliResult> => runCli(args, { url: server.url, token: server.token, cwd: dir });
 const parse = <T>(r: CliResult): T => JSON.parse(r.stdout) as T;
 
 /** The id of version `n` of a dataset, straight from the API (the CLI has no versions command). */
 async function versionId(dataset: string, n: number): Promise<string> {
-  const res = await fetch(`${server.url}/api/v1/datasets/${dataset}/versions`);
+  const res = await fetch(`${server.url}/api/v1/datasets/${dataset}/versions`, { headers: { authorization: `Bearer ${server.token}` } });
   const { items } = (await res.json()) as { items: { id: string; number: number }[] };
   const id = items.find((v) => v.number === n)?.id;
   if (!id) throw new Error(`dataset ${dataset} has no version ${n}`);

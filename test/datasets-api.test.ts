@@ -33,7 +33,7 @@ const SENSORS = [
 ].join('\n');
 
 async function make(name: string, content: string, filename: string, tags?: string): Promise<Dataset> {
-  const res = await upload(t.api, content, { filename, name, tags });
+  const res = await upload(t, content, { filename, name, tags });
   expect(res.status, await res.clone().text()).toBe(201);
   return (await res.json()) as Dataset;
 }
@@ -58,7 +58,7 @@ afterAll(async () => {
 
 describe('GET /datasets', () => {
   type List = { items: Dataset[]; total: number; limit: number; offset: number };
-  const list = (q = '') => fetch(`${t.api}/datasets${q}`).then((r) => json<List>(r));
+  const list = (q = '') => t.fetch(`${t.api}/datasets${q}`).then((r) => json<List>(r));
 
   it('lists newest first by default with the latest version', async () => {
     const l = await list();
@@ -103,7 +103,7 @@ describe('GET /datasets', () => {
     ['?createdAfter=yesterday', '/query/createdAfter'],
     ['?colour=red', '/query/colour'],
   ])('rejects %s naming %s', async (q, pointer) => {
-    const res = await fetch(`${t.api}/datasets${q}`);
+    const res = await t.fetch(`${t.api}/datasets${q}`);
     expect(res.status).toBe(400);
     const p = await problemOf(res);
     expect(p.code).toBe('validation_failed');
@@ -113,15 +113,15 @@ describe('GET /datasets', () => {
 
 describe('GET /datasets/:id', () => {
   it('returns the dataset', async () => {
-    const d = await json<Dataset>(await fetch(`${t.api}/datasets/${created.sensors!.id}`));
+    const d = await json<Dataset>(await t.fetch(`${t.api}/datasets/${created.sensors!.id}`));
     expect(d).toMatchObject({ id: created.sensors!.id, name: 'Sensors', tags: ['iot', 'weather'], format: 'csv' });
   });
 
   it('an unknown id is a 404 problem; a malformed one a 400', async () => {
-    const res = await fetch(`${t.api}/datasets/ds_00000000000000000000000000`);
+    const res = await t.fetch(`${t.api}/datasets/ds_00000000000000000000000000`);
     expect(res.status).toBe(404);
     expect((await problemOf(res)).code).toBe('not_found');
-    const bad = await fetch(`${t.api}/datasets/not-an-id`);
+    const bad = await t.fetch(`${t.api}/datasets/not-an-id`);
     expect(bad.status).toBe(400);
     expect((await problemOf(bad)).errors[0]).toEqual({ pointer: '/params/id', message: 'must be an id of the form ds_ followed by 26 characters' });
   });
@@ -129,7 +129,7 @@ describe('GET /datasets/:id', () => {
 
 describe('GET /datasets/:id/preview', () => {
   type Preview = { columns: { name: string; type: string }[]; rows: unknown[][]; total: number };
-  const preview = (q: string) => fetch(`${t.api}/datasets/${created.sensors!.id}/preview${q}`);
+  const preview = (q: string) => t.fetch(`${t.api}/datasets/${created.sensors!.id}/preview${q}`);
 
   it('returns typed columns, JSON values and the total', async () => {
     const p = await json<Preview>(await preview('?limit=2'));
@@ -178,7 +178,7 @@ describe('GET /datasets/:id/profile', () => {
   };
   let cols: Record<string, Col>;
   beforeAll(async () => {
-    const p = await json<{ rowCount: number; columns: Col[] }>(await fetch(`${t.api}/datasets/${created.sensors!.id}/profile`));
+    const p = await json<{ rowCount: number; columns: Col[] }>(await t.fetch(`${t.api}/datasets/${created.sensors!.id}/profile`));
     expect(p.rowCount).toBe(6);
     cols = Object.fromEntries(p.columns.map((c) => [c.name, c]));
   });
@@ -212,7 +212,7 @@ describe('GET /datasets/:id/profile', () => {
 });
 
 describe('GET /datasets/:id/download', () => {
-  const download = (format: string) => fetch(`${t.api}/datasets/${created.sensors!.id}/download?format=${format}`);
+  const download = (format: string) => t.fetch(`${t.api}/datasets/${created.sensors!.id}/download?format=${format}`);
 
   it('CSV: header, ISO timestamps, formula-like text neutralized, numbers untouched', async () => {
     const res = await download('csv');
@@ -230,7 +230,7 @@ describe('GET /datasets/:id/download', () => {
 
   it('CSV neutralizes tab and carriage-return prefixes too', async () => {
     const d = await make('ctl', 'k,v\n1,"\tTAB"\n2,"\rCR"\n3,ok\n', 'ctl.csv');
-    const text = await (await fetch(`${t.api}/datasets/${d.id}/download?format=csv`)).text();
+    const text = await (await t.fetch(`${t.api}/datasets/${d.id}/download?format=csv`)).text();
     expect(text).toContain(`1,'\tTAB`);
     expect(text).toContain(`2,"'\rCR"`);
     expect(text).toContain('3,ok');
@@ -292,13 +292,13 @@ describe('GET /datasets/:id/download', () => {
 describe('PATCH /datasets/:id', () => {
   it('renames, describes and retags', async () => {
     const d = await make('to-patch', 'p\n1\n', 'p.csv', 'old');
-    const res = await fetch(`${t.api}/datasets/${d.id}`, {
+    const res = await t.fetch(`${t.api}/datasets/${d.id}`, {
       method: 'PATCH', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: 'patched', description: 'now described', tags: ['z', 'a', 'a'] }),
     });
     const p = await json<Dataset>(res);
     expect(p).toMatchObject({ name: 'patched', description: 'now described', tags: ['a', 'z'] });
     expect(p.updatedAt >= d.updatedAt).toBe(true);
-    const again = await json<Dataset>(await fetch(`${t.api}/datasets/${d.id}`));
+    const again = await json<Dataset>(await t.fetch(`${t.api}/datasets/${d.id}`));
     expect(again.tags).toEqual(['a', 'z']);
   });
 
@@ -309,16 +309,16 @@ describe('PATCH /datasets/:id', () => {
     ['{"owner":"me"}', '/body/owner'],
     ['{"tags":"x"}', '/body/tags'],
   ])('rejects %s', async (body, pointer) => {
-    const res = await fetch(`${t.api}/datasets/${created.beta!.id}`, { method: 'PATCH', headers: { 'content-type': 'application/json' }, body });
+    const res = await t.fetch(`${t.api}/datasets/${created.beta!.id}`, { method: 'PATCH', headers: { 'content-type': 'application/json' }, body });
     expect(res.status).toBe(400);
     expect((await problemOf(res)).errors.map((e) => e.pointer)).toContain(pointer);
   });
 
   it('broken JSON is a 400 problem; unknown dataset 404', async () => {
-    const broken = await fetch(`${t.api}/datasets/${created.beta!.id}`, { method: 'PATCH', headers: { 'content-type': 'application/json' }, body: '{"name":' });
+    const broken = await t.fetch(`${t.api}/datasets/${created.beta!.id}`, { method: 'PATCH', headers: { 'content-type': 'application/json' }, body: '{"name":' });
     expect(broken.status).toBe(400);
     await problemOf(broken);
-    const missing = await fetch(`${t.api}/datasets/ds_00000000000000000000000000`, { method: 'PATCH', headers: { 'content-type': 'application/json' }, body: '{"name":"x"}' });
+    const missing = await t.fetch(`${t.api}/datasets/ds_00000000000000000000000000`, { method: 'PATCH', headers: { 'content-type': 'application/json' }, body: '{"name":"x"}' });
     expect(missing.status).toBe(404);
   });
 });
@@ -328,15 +328,15 @@ describe('DELETE /datasets/:id', () => {
     const d = await make('doomed', 'q\n1\n2\n', 'doomed.csv');
     const blobDir = path.join(t.dataDir, 'blobs', 'datasets', 'ws_default', d.id);
     expect(await filesUnder(blobDir)).toHaveLength(1);
-    const res = await fetch(`${t.api}/datasets/${d.id}`, { method: 'DELETE' });
+    const res = await t.fetch(`${t.api}/datasets/${d.id}`, { method: 'DELETE' });
     expect(res.status).toBe(204);
     expect(await filesUnder(blobDir)).toEqual([]);
-    expect((await fetch(`${t.api}/datasets/${d.id}`)).status).toBe(404);
-    expect((await fetch(`${t.api}/datasets/${d.id}/preview`)).status).toBe(404);
-    const again = await fetch(`${t.api}/datasets/${d.id}`, { method: 'DELETE' });
+    expect((await t.fetch(`${t.api}/datasets/${d.id}`)).status).toBe(404);
+    expect((await t.fetch(`${t.api}/datasets/${d.id}/preview`)).status).toBe(404);
+    const again = await t.fetch(`${t.api}/datasets/${d.id}`, { method: 'DELETE' });
     expect(again.status).toBe(404);
     // The same bytes can be uploaded again as a new dataset once deleted.
-    const back = await upload(t.api, 'q\n1\n2\n', { filename: 'doomed.csv' });
+    const back = await upload(t, 'q\n1\n2\n', { filename: 'doomed.csv' });
     expect(back.status).toBe(201);
   });
 });

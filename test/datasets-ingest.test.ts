@@ -23,14 +23,14 @@ afterAll(async () => {
 });
 
 async function accepted(content: Buffer | string, filename: string, extra: Parameters<typeof upload>[2] = {}): Promise<Ingested> {
-  const res = await upload(t.api, content, { filename, ...extra });
+  const res = await upload(t, content, { filename, ...extra });
   const body = await res.text();
   expect(res.status, body).toBe(201);
   return JSON.parse(body) as Ingested;
 }
 
 async function preview(id: string, query = ''): Promise<{ columns: { name: string; type: string }[]; rows: unknown[][]; total: number }> {
-  const res = await fetch(`${t.api}/datasets/${id}/preview${query}`);
+  const res = await t.fetch(`${t.api}/datasets/${id}/preview${query}`);
   expect(res.status).toBe(200);
   return (await res.json()) as { columns: { name: string; type: string }[]; rows: unknown[][]; total: number };
 }
@@ -162,7 +162,7 @@ describe('deduplication and versions', () => {
     const csv = `k,v\n1,${unique()}\n`;
     const first = await accepted(csv, 'dup.csv');
     const before = await storedFiles(t.dataDir);
-    const res = await upload(t.api, csv, { filename: 'again.csv', name: 'another name' });
+    const res = await upload(t, csv, { filename: 'again.csv', name: 'another name' });
     expect(res.status).toBe(200);
     const again = (await res.json()) as Ingested;
     expect(again.duplicateOf).toEqual({ datasetId: first.id, versionId: first.version.id });
@@ -173,13 +173,13 @@ describe('deduplication and versions', () => {
 
   it('a new version of a dataset, listed newest first; preview reads the latest or a pinned version', async () => {
     const v1 = await accepted(`x\n1\n${unique()}\n`, 'v.csv');
-    const res = await upload(t.api, `x,y\n2,3\n${unique()},4\n`, { filename: 'v2.csv', path: `/datasets/${v1.id}/versions` });
+    const res = await upload(t, `x,y\n2,3\n${unique()},4\n`, { filename: 'v2.csv', path: `/datasets/${v1.id}/versions` });
     expect(res.status).toBe(201);
     const v2 = (await res.json()) as Ingested;
     expect(v2.id).toBe(v1.id);
     expect(v2.version.number).toBe(2);
     expect(v2.versionCount).toBe(2);
-    const versions = (await (await fetch(`${t.api}/datasets/${v1.id}/versions`)).json()) as { items: { id: string; number: number }[] };
+    const versions = (await (await t.fetch(`${t.api}/datasets/${v1.id}/versions`)).json()) as { items: { id: string; number: number }[] };
     expect(versions.items.map((v) => v.number)).toEqual([2, 1]);
     expect((await preview(v1.id)).columns.map((c) => c.name)).toEqual(['x', 'y']);
     expect((await preview(v1.id, `?version=${v1.version.id}`)).columns.map((c) => c.name)).toEqual(['x']);
@@ -187,7 +187,7 @@ describe('deduplication and versions', () => {
 
   it('a version upload refuses dataset fields instead of ignoring them', async () => {
     const d = await accepted(`f\n${unique()}\n`, 'f.csv');
-    const res = await upload(t.api, `f\n${unique()}\n`, { name: 'rename?', path: `/datasets/${d.id}/versions` });
+    const res = await upload(t, `f\n${unique()}\n`, { name: 'rename?', path: `/datasets/${d.id}/versions` });
     expect(res.status).toBe(400);
     const p = await problemOf(res);
     expect(p.errors[0]).toMatchObject({ pointer: '/name' });
@@ -196,7 +196,7 @@ describe('deduplication and versions', () => {
   });
 
   it('a version for a dataset that does not exist is 404 and stores nothing', async () => {
-    const res = await upload(t.api, `a\n${unique()}\n`, { path: '/datasets/ds_00000000000000000000000000/versions' });
+    const res = await upload(t, `a\n${unique()}\n`, { path: '/datasets/ds_00000000000000000000000000/versions' });
     expect(res.status).toBe(404);
     expect((await problemOf(res)).code).toBe('not_found');
   });
@@ -266,15 +266,15 @@ describe('rejected files leave nothing behind', () => {
 
   for (const c of cases) {
     it(`${c.label}: ${c.status} ${c.code}`, async () => {
-      const before = (await (await fetch(`${t.api}/datasets?limit=1`)).json()) as { total: number };
+      const before = (await (await t.fetch(`${t.api}/datasets?limit=1`)).json()) as { total: number };
       const beforeFiles = await storedFiles(t.dataDir);
-      const res = await upload(t.api, await c.content(), { filename: c.filename });
+      const res = await upload(t, await c.content(), { filename: c.filename });
       expect(res.status).toBe(c.status);
       const problem = await problemOf(res);
       expect(problem.code).toBe(c.code);
       if (c.detail) expect(problem.detail).toMatch(c.detail);
       if (c.line !== undefined) expect(problem.errors[0]?.line).toBe(c.line);
-      const after = (await (await fetch(`${t.api}/datasets?limit=1`)).json()) as { total: number };
+      const after = (await (await t.fetch(`${t.api}/datasets?limit=1`)).json()) as { total: number };
       expect(after.total).toBe(before.total);
       const afterFiles = await storedFiles(t.dataDir);
       expect(afterFiles.blobs).toEqual(beforeFiles.blobs);
@@ -285,7 +285,7 @@ describe('rejected files leave nothing behind', () => {
   it('a file over WEIR_MAX_UPLOAD_BYTES is refused with 413 and leaves nothing', async () => {
     const small = await startTestApp({ WEIR_MAX_UPLOAD_BYTES: '1000' });
     try {
-      const res = await upload(small.api, 'a,b\n' + '1,2\n'.repeat(1000), { filename: 'big.csv' });
+      const res = await upload(small, 'a,b\n' + '1,2\n'.repeat(1000), { filename: 'big.csv' });
       expect(res.status).toBe(413);
       const problem = await problemOf(res);
       expect(problem.code).toBe('payload_too_large');
@@ -299,7 +299,7 @@ describe('rejected files leave nothing behind', () => {
   it('a declared Content-Length far over the limit is refused before the body is read', async () => {
     const small = await startTestApp({ WEIR_MAX_UPLOAD_BYTES: '1000' });
     try {
-      const res = await upload(small.api, Buffer.alloc(3 * 1024 * 1024, 0x61), { filename: 'huge.csv' });
+      const res = await upload(small, Buffer.alloc(3 * 1024 * 1024, 0x61), { filename: 'huge.csv' });
       expect(res.status).toBe(413);
       expect((await problemOf(res)).code).toBe('payload_too_large');
       expect(await storedFiles(small.dataDir)).toEqual({ scratch: [], blobs: [] });
@@ -313,7 +313,7 @@ describe('rejected files leave nothing behind', () => {
     try {
       const rows: unknown[][] = [['a', 'b', 'c']];
       for (let i = 0; i < 10; i++) rows.push([i, i, i]);
-      const res = await upload(small.api, await makeXlsx(rows), { filename: 'cells.xlsx' });
+      const res = await upload(small, await makeXlsx(rows), { filename: 'cells.xlsx' });
       expect(res.status).toBe(413);
       expect((await problemOf(res)).code).toBe('xlsx_too_large');
       expect(await storedFiles(small.dataDir)).toEqual({ scratch: [], blobs: [] });
@@ -327,7 +327,7 @@ describe('upload form validation', () => {
   it('missing file part', async () => {
     const form = new FormData();
     form.append('name', 'x');
-    const res = await fetch(`${t.api}/datasets`, { method: 'POST', body: form });
+    const res = await t.fetch(`${t.api}/datasets`, { method: 'POST', body: form });
     expect(res.status).toBe(400);
     const p = await problemOf(res);
     expect(p.code).toBe('validation_failed');
@@ -335,7 +335,7 @@ describe('upload form validation', () => {
   });
 
   it('unknown fields and an over-long name are named', async () => {
-    const res = await upload(t.api, `a\n${unique()}\n`, { name: 'n'.repeat(201), extraFields: { colour: 'red' } });
+    const res = await upload(t, `a\n${unique()}\n`, { name: 'n'.repeat(201), extraFields: { colour: 'red' } });
     expect(res.status).toBe(400);
     const pointers = (await problemOf(res)).errors.map((e) => e.pointer);
     expect(pointers).toEqual(expect.arrayContaining(['/colour', '/name']));
@@ -343,7 +343,7 @@ describe('upload form validation', () => {
   });
 
   it('a JSON body is 415', async () => {
-    const res = await fetch(`${t.api}/datasets`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"name":"x"}' });
+    const res = await t.fetch(`${t.api}/datasets`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"name":"x"}' });
     expect(res.status).toBe(415);
     expect((await problemOf(res)).code).toBe('unsupported_media_type');
   });
@@ -351,7 +351,7 @@ describe('upload form validation', () => {
   it('wait must be a boolean', async () => {
     const form = new FormData();
     form.append('file', new Blob(['a\n1\n']), 'a.csv');
-    const res = await fetch(`${t.api}/datasets?wait=maybe`, { method: 'POST', body: form });
+    const res = await t.fetch(`${t.api}/datasets?wait=maybe`, { method: 'POST', body: form });
     expect(res.status).toBe(400);
     expect((await problemOf(res)).errors[0]!.pointer).toBe('/query/wait');
   });

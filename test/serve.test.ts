@@ -42,7 +42,9 @@ describe('weir serve', () => {
   it('weir migrate applies migrations once', async () => {
     const env = { ...process.env, WEIR_DATA_DIR: dataDir, ...dbEnv };
     const first = await run(process.execPath, [MAIN, 'migrate', '--json'], { env });
-    expect(JSON.parse(first.stdout)).toMatchObject({ applied: ['0001_datasets'] });
+    const { applied } = JSON.parse(first.stdout) as { applied: string[] };
+    expect(applied[0]).toBe('0001_datasets');
+    expect(applied).toContain('0002_identity');
     const second = await run(process.execPath, [MAIN, 'migrate'], { env });
     expect(second.stdout.trim()).toBe('database is up to date');
   });
@@ -58,7 +60,7 @@ describe('weir serve', () => {
     const total = Buffer.byteLength(head) + rows.reduce((s, r) => s + Buffer.byteLength(r), 0) + Buffer.byteLength(tail);
     const response = new Promise<{ status: number; body: string }>((resolve, reject) => {
       const req = request(`${server.url}/api/v1/datasets?wait=true`, {
-        method: 'POST', headers: { 'content-type': `multipart/form-data; boundary=${boundary}`, 'content-length': total },
+        method: 'POST', headers: { ...server.auth, 'content-type': `multipart/form-data; boundary=${boundary}`, 'content-length': total },
       }, (res) => {
         let body = '';
         res.on('data', (d: Buffer) => (body += d.toString()));
@@ -88,11 +90,11 @@ describe('weir serve', () => {
 
     const again = await startServerProcess(env);
     try {
-      const res = await fetch(`${again.url}/api/v1/datasets/${created.id}/preview?limit=100`);
+      const res = await fetch(`${again.url}/api/v1/datasets/${created.id}/preview?limit=100`, { headers: again.auth });
       expect(res.status).toBe(200);
       expect(((await res.json()) as { total: number }).total).toBe(20);
       // Same bytes again after restart: still deduplicated.
-      const dup = await upload(`${again.url}/api/v1`, 'id,value\n' + Array.from({ length: 20 }, (_, i) => `${i},${i * 10}\n`).join(''), { filename: 'slow.csv' });
+      const dup = await upload({ api: `${again.url}/api/v1`, auth: again.auth }, 'id,value\n' + Array.from({ length: 20 }, (_, i) => `${i},${i * 10}\n`).join(''), { filename: 'slow.csv' });
       expect(dup.status).toBe(200);
     } finally {
       again.child.kill('SIGTERM');
@@ -104,7 +106,9 @@ describe('weir serve', () => {
     const env = { WEIR_DATA_DIR: dataDir, ...dbEnv };
     const server = await startServerProcess(env);
     const boundary = 'killboundary';
-    const req = request(`${server.url}/api/v1/datasets?wait=true`, { method: 'POST', headers: { 'content-type': `multipart/form-data; boundary=${boundary}`, 'content-length': 10_000_000 } });
+    const req = request(`${server.url}/api/v1/datasets?wait=true`, {
+      method: 'POST', headers: { ...server.auth, 'content-type': `multipart/form-data; boundary=${boundary}`, 'content-length': 10_000_000 },
+    });
     req.on('error', () => {});
     req.write(`--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="k.csv"\r\n\r\na,b\n`);
     for (let i = 0; i < 1000; i++) req.write(`${i},${i}\n`);
@@ -113,7 +117,7 @@ describe('weir serve', () => {
     await server.exited;
     const again = await startServerProcess(env);
     try {
-      const list = (await (await fetch(`${again.url}/api/v1/datasets`)).json()) as { total: number };
+      const list = (await (await fetch(`${again.url}/api/v1/datasets`, { headers: again.auth })).json()) as { total: number };
       expect(list.total).toBe(0);
       const { filesUnder } = await import('./helpers/disk.js');
       expect(await filesUnder(path.join(dataDir, 'tmp'))).toEqual([]);

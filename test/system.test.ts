@@ -27,7 +27,7 @@ describe('health', () => {
     expect(res.status).toBe(200);
     const body = (await res.json()) as { status: string; checks: Record<string, { ok: boolean }> };
     expect(body.status).toBe('ready');
-    expect(Object.keys(body.checks).sort()).toEqual(['blobs', 'database', 'duckdb']);
+    expect(Object.keys(body.checks).sort()).toEqual(['blobs', 'database', 'duckdb', 'queue']);
     expect(Object.values(body.checks).every((c) => c.ok)).toBe(true);
   });
 
@@ -59,7 +59,7 @@ describe('health', () => {
 
 describe('request ids and logs', () => {
   it('echoes a caller request id and puts it on the log lines of that request', async () => {
-    const res = await fetch(`${t.api}/datasets`, { headers: { 'x-request-id': 'trace-abc.123' } });
+    const res = await t.fetch(`${t.api}/datasets`, { headers: { 'x-request-id': 'trace-abc.123' } });
     expect(res.headers.get('x-request-id')).toBe('trace-abc.123');
     const lines = t.logs.filter((l) => l.requestId === 'trace-abc.123');
     expect(lines.length).toBeGreaterThan(0);
@@ -74,7 +74,7 @@ describe('request ids and logs', () => {
   });
 
   it('every request log line carries a request id', async () => {
-    await upload(t.api, 'z\n1\n2\n', { filename: 'log.csv' });
+    await upload(t, 'z\n1\n2\n', { filename: 'log.csv' });
     const requestLines = t.logs.filter((l) => 'statusCode' in l || l.msg === 'dataset version stored');
     expect(requestLines.length).toBeGreaterThan(1);
     for (const l of requestLines) expect(typeof l.requestId).toBe('string');
@@ -83,7 +83,7 @@ describe('request ids and logs', () => {
 
 describe('errors', () => {
   it('an unknown route is a problem+json 404', async () => {
-    const res = await fetch(`${t.api}/nothing-here`, { headers: { 'x-request-id': 'nf-1' } });
+    const res = await t.fetch(`${t.api}/nothing-here`, { headers: { 'x-request-id': 'nf-1' } });
     expect(res.status).toBe(404);
     const p = await problemOf(res);
     expect(p).toMatchObject({ code: 'route_not_found', type: 'urn:weir:problem:route_not_found', requestId: 'nf-1' });
@@ -95,7 +95,7 @@ describe('errors', () => {
     const config = loadConfig({ WEIR_DATA_DIR: dataDir });
     const context = await createContext(config, createLogger('info', { write: (s: string) => void logs.push(s) }));
     const app = await buildApp(context);
-    app.get('/boom', { schema: { response: { 200: { type: 'object' } } } }, async () => {
+    app.get('/boom', { config: { access: 'public' }, schema: { response: { 200: { type: 'object' } } } }, async () => {
       throw new Error(`secret failure at ${dataDir}/weir.db`);
     });
     try {
@@ -116,7 +116,7 @@ describe('errors', () => {
   it('a JSON body over WEIR_MAX_BODY_BYTES is 413', async () => {
     const small = await startTestApp({ WEIR_MAX_BODY_BYTES: '100' });
     try {
-      const res = await fetch(`${small.api}/datasets/ds_00000000000000000000000000`, {
+      const res = await small.fetch(`${small.api}/datasets/ds_00000000000000000000000000`, {
         method: 'PATCH', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ description: 'x'.repeat(500) }),
       });
       expect(res.status).toBe(413);
@@ -150,12 +150,14 @@ describe('OpenAPI and docs', () => {
     expect(doc.paths['/api/v1/datasets/']!.post!.requestBody!.content['multipart/form-data']).toBeDefined();
   });
 
-  it('a route without a response schema is refused when it is registered', async () => {
+  it('a route without a response schema or an access declaration is refused when it is registered', async () => {
     const dataDir = await mkdtemp(path.join(tmpdir(), 'weir-schema-'));
     const context = await createContext(loadConfig({ WEIR_DATA_DIR: dataDir }), createLogger('silent'));
     const app = await buildApp(context);
     try {
       expect(() => app.get('/undocumented', async () => ({}))).toThrow(/GET \/undocumented has no response schema/);
+      // …and so is one that does not say who may call it: access control cannot be forgotten.
+      expect(() => app.get('/unguarded', { schema: { response: { 200: { type: 'object' } } } }, async () => ({}))).toThrow(/GET \/unguarded declares no config.access/);
     } finally {
       await app.close();
       await rm(dataDir, { recursive: true, force: true });
@@ -171,8 +173,8 @@ describe('OpenAPI and docs', () => {
 
 describe('metrics', () => {
   it('exposes HTTP, process and dataset metrics in Prometheus text format', async () => {
-    await upload(t.api, 'm\n1\n2\n3\n', { filename: 'metrics.csv' });
-    await fetch(`${t.api}/datasets?limit=1`);
+    await upload(t, 'm\n1\n2\n3\n', { filename: 'metrics.csv' });
+    await t.fetch(`${t.api}/datasets?limit=1`);
     const res = await fetch(`${t.url}/metrics`);
     expect(res.headers.get('content-type')).toContain('text/plain');
     const text = await res.text();
@@ -205,7 +207,7 @@ describe('metrics', () => {
 
 describe('system info', () => {
   it('reports version, mode, drivers and uptime', async () => {
-    const info = (await (await fetch(`${t.api}/system/info`)).json()) as Record<string, unknown> & { drivers: Record<string, string> };
+    const info = (await (await t.fetch(`${t.api}/system/info`)).json()) as Record<string, unknown> & { drivers: Record<string, string> };
     expect(info).toMatchObject({ name: 'weir', version: '0.1.0', mode: dialectUnderTest === 'postgres' ? 'cluster' : 'embedded' });
     expect(info.drivers.metadata).toBe(dialectUnderTest);
     expect(info.drivers.blobs).toBe('local');
@@ -218,13 +220,13 @@ describe('CORS', () => {
   it('answers allowed origins only', async () => {
     const a = await startTestApp({ WEIR_CORS_ORIGINS: 'https://app.example.com' });
     try {
-      const pre = await fetch(`${a.api}/datasets`, { method: 'OPTIONS', headers: { origin: 'https://app.example.com', 'access-control-request-method': 'GET' } });
+      const pre = await a.fetch(`${a.api}/datasets`, { method: 'OPTIONS', headers: { origin: 'https://app.example.com', 'access-control-request-method': 'GET' } });
       expect(pre.status).toBe(204);
       expect(pre.headers.get('access-control-allow-origin')).toBe('https://app.example.com');
-      const ok = await fetch(`${a.api}/datasets`, { headers: { origin: 'https://app.example.com' } });
+      const ok = await a.fetch(`${a.api}/datasets`, { headers: { origin: 'https://app.example.com' } });
       expect(ok.headers.get('access-control-allow-origin')).toBe('https://app.example.com');
       expect(ok.headers.get('access-control-expose-headers')).toContain('x-request-id');
-      const other = await fetch(`${a.api}/datasets`, { headers: { origin: 'https://evil.example.net' } });
+      const other = await a.fetch(`${a.api}/datasets`, { headers: { origin: 'https://evil.example.net' } });
       expect(other.headers.get('access-control-allow-origin')).toBeNull();
     } finally {
       await a.close();

@@ -1,19 +1,32 @@
 import { InvalidArgumentError, type Command } from 'commander';
-import { ConfigError, loadClientConfig } from '../config.js';
+import { ConfigError, loadClientConfig, WORKSPACE_ID_PATTERN } from '../config.js';
 import type { Problem } from './api-types.js';
-import { ApiError, UnreachableError, WeirClient } from './client.js';
+import { ApiError, AuthRequiredError, UnreachableError, WeirClient } from './client.js';
+import { CredentialsStore, sessionTokens } from './credentials.js';
 import { clean } from './format.js';
 
 /** The options every client command takes. */
 export interface SharedOptions {
   json?: boolean;
   url?: string;
+  workspace?: string;
 }
 
 export interface ClientContext {
+  /** Authenticated: WEIR_TOKEN, else the credentials `weir login` stored for this server. */
   client: WeirClient;
   /** --json: stdout carries only machine-readable JSON. */
   json: boolean;
+  /** The server's base URL (no trailing slash): the key of its stored credentials. */
+  url: string;
+  credentials: CredentialsStore;
+  /** WEIR_TOKEN, which wins over stored credentials. */
+  envToken: string | null;
+}
+
+function parseWorkspace(value: string): string {
+  if (!WORKSPACE_ID_PATTERN.test(value)) throw new InvalidArgumentError('expected a workspace id such as ws_default');
+  return value;
 }
 
 function parseUrl(value: string): string {
@@ -56,7 +69,10 @@ function reportProblem(problem: Problem): void {
 
 /** Prints a failure the way every client command does: one `weir: …` line on stderr, never a stack trace. */
 function report(e: unknown, json: boolean): void {
-  if (e instanceof ApiError) {
+  if (e instanceof AuthRequiredError) {
+    if (json) printJson(e.problem);
+    process.stderr.write(`weir: ${clean(e.hint)}\n`);
+  } else if (e instanceof ApiError) {
     if (json) printJson(e.problem);
     reportProblem(e.problem);
   } else if (e instanceof UnreachableError) {
@@ -78,8 +94,9 @@ function guardStdout(): void {
 }
 
 /**
- * Adds the shared options (--json, --url) and the action to a client command. The handler gets a ready client;
- * whatever it throws is reported here (exit code 1), except a ConfigError (bad WEIR_URL), which main.ts reports.
+ * Adds the shared options (--json, --url, --workspace) and the action to a client command. The handler gets a
+ * ready, authenticated client; whatever it throws is reported here (exit code 1), except a ConfigError (bad
+ * WEIR_URL), which main.ts reports.
  */
 export function clientAction<O extends object>(
   command: Command,
@@ -88,14 +105,19 @@ export function clientAction<O extends object>(
   return command
     .option('--json', 'print machine-readable JSON (the API response) on stdout')
     .option('--url <url>', 'Weir server URL (default: $WEIR_URL, else http://127.0.0.1:8080)', parseUrl)
+    .option('--workspace <id>', 'workspace to act in (default: $WEIR_WORKSPACE, else your default workspace)', parseWorkspace)
     .action(async (...raw: unknown[]) => {
       const self = raw[raw.length - 1] as Command;
       const opts = self.opts<O & SharedOptions>();
       const json = opts.json === true;
       guardStdout();
       try {
-        const url = opts.url ?? loadClientConfig().url;
-        await handler({ client: new WeirClient(url), json }, self.args, opts);
+        const config = loadClientConfig();
+        const url = opts.url ?? config.url;
+        const credentials = new CredentialsStore(config.configDir);
+        const workspace = opts.workspace ?? config.workspace ?? undefined;
+        const client = new WeirClient(url, sessionTokens(url, credentials, config.token), { workspace });
+        await handler({ client, json, url, credentials, envToken: config.token }, self.args, opts);
       } catch (e) {
         if (e instanceof ConfigError) throw e;
         report(e, json);

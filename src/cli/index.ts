@@ -1,5 +1,8 @@
 import type { Command } from 'commander';
+import { registerAuthCommands } from './auth.js';
 import { registerDatasets } from './datasets.js';
+import { registerJobs } from './jobs.js';
+import { registerKeys } from './keys.js';
 import { registerUpload } from './upload.js';
 
 /** Client commands: they talk to a running Weir server over HTTP (WEIR_URL or --url). */
@@ -9,4 +12,7 @@ export function registerClientCommands(program: Command): void {
   program.enablePositionalOptions();
   registerUpload(program);
   registerDatasets(program);
+  registerJobs(program);
+  registerAuthCommands(program);
+  registerKeys(program);
 }

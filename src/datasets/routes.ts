@@ -1,15 +1,17 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import type { FastifyRequest } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import type { AppContext } from '../context.js';
 import { AppError } from '../errors.js';
+import { principalOf } from '../http/access.js';
 import { EXPORT_CONTENT_TYPES } from './export.js';
 import type { DatasetSort } from './model.js';
 import {
-  DatasetParams, DatasetSchema, DatasetSummarySchema, VersionSummarySchema, DownloadQuery, IngestResponse, ListQuery, ListResponse, PatchBody, PreviewQuery,
+  DatasetParams, DatasetSchema, DatasetSummarySchema, VersionSummarySchema, DownloadQuery, IngestAccepted, IngestResponse, ListQuery, ListResponse, PatchBody, PreviewQuery,
   PreviewResponse, ProfileResponse, UploadForm, UploadQuery, VersionQuery, VersionSchema,
 } from './schemas.js';
-import { DEFAULT_WORKSPACE_ID, type IngestResult } from './service.js';
+import { ingestResponse } from './jobs.js';
+import { type IngestResult } from './service.js';
 import { readUploadForm } from './upload-form.js';
 
 /** /api/v1/datasets: thin routes over DatasetService. */
@@ -19,15 +21,14 @@ export const datasetRoutes: FastifyPluginAsyncTypebox<{ context: AppContext }> =
   app.addSchema(DatasetSchema);
   app.addSchema(VersionSummarySchema);
   app.addSchema(DatasetSummarySchema);
-  // Until identity lands, every caller works in the default workspace.
-  const workspaceOf = () => DEFAULT_WORKSPACE_ID;
+  const workspaceOf = (request: FastifyRequest) => principalOf(request).workspaceId;
 
   const ingest = async (request: FastifyRequest, datasetId?: string): Promise<IngestResult> => {
     const form = await readUploadForm(request, scratch, config.maxUploadBytes, datasetId ? 'version' : 'dataset');
     const started = performance.now();
     try {
       const result = await datasets.ingest({
-        workspaceId: workspaceOf(), datasetId, name: form.name, description: form.description, tags: form.tags, file: form.file,
+        workspaceId: workspaceOf(request), datasetId, name: form.name, description: form.description, tags: form.tags, file: form.file,
         log: request.log,
       });
       const format = result.version.sourceFormat;
@@ -39,66 +40,88 @@ export const datasetRoutes: FastifyPluginAsyncTypebox<{ context: AppContext }> =
       throw e;
     }
   };
-  const ingestResponse = (r: IngestResult) => ({ ...r.dataset, version: r.version, duplicateOf: r.duplicateOf });
+
+  /** ?wait=true ingests within the request (201, or 200 for a duplicate); otherwise 202 and an ingest job. */
+  const upload = async (request: FastifyRequest, reply: FastifyReply, wait: boolean, datasetId?: string) => {
+    if (wait) {
+      const result = await ingest(request, datasetId);
+      return reply.code(result.duplicateOf ? 200 : 201).send(ingestResponse(result));
+    }
+    const form = await readUploadForm(request, scratch, config.maxUploadBytes, datasetId ? 'version' : 'dataset');
+    const principal = principalOf(request);
+    const submitted = await context.ingests.submit({
+      workspaceId: principal.workspaceId, createdBy: principal.userId, datasetId, name: form.name, description: form.description, tags: form.tags, file: form.file,
+      log: request.log,
+    });
+    if ('duplicate' in submitted) {
+      metrics.ingests.inc({ format: submitted.duplicate.version.sourceFormat, outcome: 'duplicate' });
+      return reply.code(200).send(ingestResponse(submitted.duplicate));
+    }
+    return reply.code(202).header('location', `/api/v1/jobs/${submitted.accepted.jobId}`).send(submitted.accepted);
+  };
 
   app.post('/', {
     schema: {
       tags: ['datasets'],
       summary: 'Upload a file as a new dataset',
-      description: 'Validates the file (size, real type, encoding, structure), stores it as Parquet and profiles it. Identical bytes already in the workspace answer 200 with duplicateOf.',
+      description:
+        'Stores the file durably and answers 202 with the dataset id and an ingest job, which validates the file (real type, encoding, structure), ' +
+        'stores it as Parquet and profiles it; a refused file fails the job with the validation code. With ?wait=true all of that happens within ' +
+        'the request (201). Identical bytes already in the workspace answer 200 with duplicateOf either way.',
       consumes: ['multipart/form-data'],
       querystring: UploadQuery,
-      response: { 200: IngestResponse, 201: IngestResponse },
+      response: { 200: IngestResponse, 201: IngestResponse, 202: IngestAccepted },
     },
-    config: { openapiBody: UploadForm },
-  }, async (request, reply) => {
-    const result = await ingest(request);
-    return reply.code(result.duplicateOf ? 200 : 201).send(ingestResponse(result));
-  });
+    config: { access: 'datasets:write', openapiBody: UploadForm },
+  }, async (request, reply) => upload(request, reply, request.query.wait));
 
   app.get('/', {
+    config: { access: 'datasets:read' },
     schema: { tags: ['datasets'], summary: 'List datasets', querystring: ListQuery, response: { 200: ListResponse } },
   }, async (request) => {
     const q = request.query;
-    const { items, total } = await datasets.list({ ...q, sort: q.sort as DatasetSort, workspaceId: workspaceOf() });
+    const { items, total } = await datasets.list({ ...q, sort: q.sort as DatasetSort, workspaceId: workspaceOf(request) });
     return { items, total, limit: q.limit, offset: q.offset };
   });
 
   app.get('/:id', {
+    config: { access: 'datasets:read' },
     schema: { tags: ['datasets'], summary: 'Get a dataset', params: DatasetParams, response: { 200: Type.Ref('Dataset') } },
-  }, async (request) => datasets.get(workspaceOf(), request.params.id));
+  }, async (request) => datasets.get(workspaceOf(request), request.params.id));
 
   app.get('/:id/versions', {
+    config: { access: 'datasets:read' },
     schema: {
       tags: ['datasets'], summary: 'List the versions of a dataset, newest first', params: DatasetParams,
       response: { 200: Type.Object({ items: Type.Array(Type.Ref('DatasetVersion')) }) },
     },
-  }, async (request) => ({ items: await datasets.versions(workspaceOf(), request.params.id) }));
+  }, async (request) => ({ items: await datasets.versions(workspaceOf(request), request.params.id) }));
 
   app.post('/:id/versions', {
     schema: {
       tags: ['datasets'], summary: 'Upload a file as a new version of a dataset', consumes: ['multipart/form-data'],
-      params: DatasetParams, querystring: UploadQuery, response: { 200: IngestResponse, 201: IngestResponse },
+      description: 'As POST /api/v1/datasets: 202 and an ingest job, or with ?wait=true 201 once the version is stored.',
+      params: DatasetParams, querystring: UploadQuery, response: { 200: IngestResponse, 201: IngestResponse, 202: IngestAccepted },
     },
-    config: { openapiBody: UploadForm },
-  }, async (request, reply) => {
-    const result = await ingest(request, request.params.id);
-    return reply.code(result.duplicateOf ? 200 : 201).send(ingestResponse(result));
-  });
+    config: { access: 'datasets:write', openapiBody: UploadForm },
+  }, async (request, reply) => upload(request, reply, request.query.wait, request.params.id));
 
   app.get('/:id/preview', {
+    config: { access: 'datasets:read' },
     schema: { tags: ['datasets'], summary: 'Rows of a version', params: DatasetParams, querystring: PreviewQuery, response: { 200: PreviewResponse } },
   }, async (request) => {
     const { limit, offset, columns, version } = request.query;
     const wanted = columns?.split(',').map((c) => c.trim()).filter(Boolean);
-    return datasets.preview(workspaceOf(), request.params.id, { limit, offset, columns: wanted, versionId: version });
+    return datasets.preview(workspaceOf(request), request.params.id, { limit, offset, columns: wanted, versionId: version });
   });
 
   app.get('/:id/profile', {
+    config: { access: 'datasets:read' },
     schema: { tags: ['datasets'], summary: 'Column profile of a version', params: DatasetParams, querystring: VersionQuery, response: { 200: ProfileResponse } },
-  }, async (request) => datasets.profile(workspaceOf(), request.params.id, request.query.version));
+  }, async (request) => datasets.profile(workspaceOf(request), request.params.id, request.query.version));
 
   app.get('/:id/download', {
+    config: { access: 'datasets:read' },
     schema: {
       tags: ['datasets'], summary: 'Download a version as CSV, NDJSON, JSON, Parquet or XLSX (streamed)', params: DatasetParams, querystring: DownloadQuery,
       produces: Object.values(EXPORT_CONTENT_TYPES),
@@ -106,7 +129,7 @@ export const datasetRoutes: FastifyPluginAsyncTypebox<{ context: AppContext }> =
     },
   }, async (request, reply) => {
     const { format, version } = request.query;
-    const { stream, filename } = await datasets.download(workspaceOf(), request.params.id, format, version);
+    const { stream, filename } = await datasets.download(workspaceOf(request), request.params.id, format, version);
     return reply
       .type(EXPORT_CONTENT_TYPES[format])
       .header('content-disposition', `attachment; filename="${filename}"; filename*=UTF-8''${encodeURIComponent(filename)}`)
@@ -115,13 +138,15 @@ export const datasetRoutes: FastifyPluginAsyncTypebox<{ context: AppContext }> =
   });
 
   app.patch('/:id', {
+    config: { access: 'datasets:write' },
     schema: { tags: ['datasets'], summary: 'Rename, describe or tag a dataset', params: DatasetParams, body: PatchBody, response: { 200: Type.Ref('Dataset') } },
-  }, async (request) => datasets.update(workspaceOf(), request.params.id, request.body));
+  }, async (request) => datasets.update(workspaceOf(request), request.params.id, request.body));
 
   app.delete('/:id', {
+    config: { access: 'datasets:delete' },
     schema: { tags: ['datasets'], summary: 'Delete a dataset, its versions and their files', params: DatasetParams, response: { 204: Type.Null() } },
   }, async (request, reply) => {
-    await datasets.delete(workspaceOf(), request.params.id, request.log);
+    await datasets.delete(workspaceOf(request), request.params.id, request.log);
     return reply.code(204).send(null);
   });
 };

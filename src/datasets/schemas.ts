@@ -1,21 +1,13 @@
 import { Type, type Static } from 'typebox';
+import { Id, NullableString, StringEnum } from '../http/schema-types.js';
 import type { SourceFormat } from './sniff.js';
 
-/*
- * Enums and nullable strings are written as plain JSON Schema (`enum`, `type: [..., 'null']`) rather than TypeBox
- * unions: fast-json-stringify serializes those directly, while an anyOf makes it run Ajv on every value of every
- * item of a listing.
- */
-const StringEnum = <T extends string>(values: readonly T[], options: Record<string, unknown> = {}) =>
-  Type.Unsafe<T>({ type: 'string', enum: [...values], ...options });
-const NullableString = (options: Record<string, unknown> = {}) => Type.Unsafe<string | null>({ type: ['string', 'null'], ...options });
 
 const FORMATS: readonly SourceFormat[] = ['csv', 'ndjson', 'json', 'parquet', 'xlsx'];
 const Format = StringEnum(FORMATS);
 
 const ColumnSchema = Type.Object({ name: Type.String(), type: Type.String(), nullable: Type.Boolean() });
 
-const Id = (prefix: string, description: string) => Type.String({ pattern: `^${prefix}_[0-9A-HJKMNP-TV-Z]{26}$`, description });
 
 export const VersionSchema = Type.Object(
   {
@@ -70,9 +62,20 @@ export const DatasetParams = Type.Object({ id: Id('ds', 'Dataset id') });
 export const VersionQuery = Type.Object({ version: Type.Optional(Id('dv', 'Version id (default: the latest)')) }, { additionalProperties: false });
 
 export const UploadQuery = Type.Object(
-  { wait: Type.Boolean({ default: true, description: 'Answer when the version is stored (201). Ingest currently always completes within the request.' }) },
+  {
+    wait: Type.Boolean({
+      default: false,
+      description: 'true: ingest within the request and answer 201 with the dataset. false (default): answer 202 once the file is stored durably, and ingest in a job (poll GET /api/v1/jobs/{jobId}).',
+    }),
+  },
   { additionalProperties: false },
 );
+
+export const IngestAccepted = Type.Object({
+  datasetId: Type.String({ description: 'The dataset the upload creates or extends (unless the job finds the bytes were a duplicate: see its result)' }),
+  jobId: Type.String({ description: 'The ingest job: GET /api/v1/jobs/{jobId}; its result is the dataset with the new version' }),
+  status: Type.Literal('queued'),
+});
 
 export const MAX_TAGS = 20;
 export const TAG_PATTERN = '^[^\\u0000-\\u001f,]{1,64}$';

@@ -16,8 +16,6 @@ import type { Dataset, DatasetQuery, DatasetSummary, DatasetVersion, StoredVersi
 import type { ReceivedFile } from './receive.js';
 import { DatasetRepo, publicVersion } from './repo.js';
 
-/** Until identity lands every dataset lives in this workspace (created by the first migration). */
-export const DEFAULT_WORKSPACE_ID = 'ws_default';
 
 export interface IngestInput {
   workspaceId: string;
@@ -29,6 +27,15 @@ export interface IngestInput {
   file: ReceivedFile;
   log: Log;
   onProgress?: (percent: number, message: string) => void;
+  /**
+   * Ids reserved before the ingest ran (the ingest job answers 202 with the dataset id). They make a retried
+   * attempt idempotent: the version it finds under its own id is its own, not a duplicate, and the Parquet blob
+   * key is the same on every attempt.
+   */
+  presetDatasetId?: string;
+  presetVersionId?: string;
+  /** The received file belongs to the caller (the ingest job keeps its upload until it succeeds). */
+  keepSource?: boolean;
 }
 
 export interface IngestResult {
@@ -63,7 +70,7 @@ export class DatasetService {
     try {
       if (input.datasetId) await this.requireDataset(workspaceId, input.datasetId);
       const existing = await this.repo.findVersionBySha(workspaceId, file.sha256);
-      if (existing) return await this.duplicate(existing);
+      if (existing) return await this.duplicate(existing, input.presetVersionId);
 
       const converted = await convertToParquet(file, { engine: this.engine, scratch: this.scratch, xlsx: this.config.xlsx, onProgress: input.onProgress });
       let blobKey: string | null = null;
@@ -71,8 +78,8 @@ export class DatasetService {
         input.onProgress?.(70, 'profiling');
         // The Parquet file is flushed to disk while DuckDB profiles it, so storing it below costs no wait.
         const [profile] = await Promise.all([profileParquet(this.engine, converted.parquetPath, converted.schema), fsyncPath(converted.parquetPath)]);
-        const datasetId = input.datasetId ?? newId('ds');
-        const versionId = newId('dv');
+        const datasetId = input.datasetId ?? input.presetDatasetId ?? newId('ds');
+        const versionId = input.presetVersionId ?? newId('dv');
         blobKey = datasetVersionKey(workspaceId, datasetId, versionId);
         input.onProgress?.(90, 'storing');
         const stored = await this.blobs.putFile(blobKey, converted.parquetPath);
@@ -90,22 +97,34 @@ export class DatasetService {
         return { dataset, version: publicVersion(version!), duplicateOf: null };
       } catch (e) {
         await this.scratch.remove(converted.parquetPath);
-        if (blobKey) await this.blobs.delete(blobKey);
-        // Two uploads of the same bytes raced: the loser answers like any duplicate.
-        if (isUniqueViolation(e)) {
-          const winner = await this.repo.findVersionBySha(workspaceId, file.sha256);
-          if (winner) return await this.duplicate(winner);
-        }
+        // Two uploads of the same bytes raced: the loser answers like any duplicate. The winner may be an
+        // earlier attempt of this very ingest (same reserved version id, same blob key): its blob stays.
+        const winner = isUniqueViolation(e) ? await this.repo.findVersionBySha(workspaceId, file.sha256) : null;
+        if (blobKey && winner?.blobKey !== blobKey) await this.blobs.delete(blobKey);
+        if (winner) return await this.duplicate(winner, input.presetVersionId);
         throw e;
       }
     } finally {
-      await this.scratch.remove(file.path);
+      if (!input.keepSource) await this.scratch.remove(file.path);
     }
   }
 
-  private async duplicate(existing: StoredVersion): Promise<IngestResult> {
+  /** Identical bytes are stored already; under the reserved version id that is this ingest's own earlier attempt. */
+  private async duplicate(existing: StoredVersion, ownVersionId?: string): Promise<IngestResult> {
     const dataset = await this.get(existing.workspaceId, existing.datasetId);
-    return { dataset, version: publicVersion(existing), duplicateOf: { datasetId: existing.datasetId, versionId: existing.id } };
+    const own = ownVersionId !== undefined && existing.id === ownVersionId;
+    return { dataset, version: publicVersion(existing), duplicateOf: own ? null : { datasetId: existing.datasetId, versionId: existing.id } };
+  }
+
+  /** Identical bytes already stored in the workspace, as an ingest would answer them; null when the bytes are new. */
+  async findDuplicate(workspaceId: string, sha256: string): Promise<IngestResult | null> {
+    const existing = await this.repo.findVersionBySha(workspaceId, sha256);
+    return existing ? this.duplicate(existing) : null;
+  }
+
+  /** 404 unless the dataset exists in the workspace (checked before a version upload is accepted). */
+  async assertExists(workspaceId: string, id: string): Promise<void> {
+    await this.requireDataset(workspaceId, id);
   }
 
   list(query: DatasetQuery): Promise<{ items: DatasetSummary[]; total: number }> {

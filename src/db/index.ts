@@ -4,6 +4,8 @@ import SQLite from 'better-sqlite3';
 import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql, type Migration, type MigrationProvider } from 'kysely';
 import type { DatabaseConfig } from '../config.js';
 import * as m0001 from './migrations/0001_datasets.js';
+import * as m0002 from './migrations/0002_identity.js';
+import * as m0003 from './migrations/0003_jobs.js';
 import type { Database } from './types.js';
 
 export type Dialect = DatabaseConfig['dialect'];
@@ -20,6 +22,8 @@ export interface MetadataStore {
 /** Migrations in order. Names sort; never rename or edit one that has shipped: add a new one. */
 const MIGRATIONS: Record<string, { up(db: Kysely<unknown>, dialect: Dialect): Promise<void> }> = {
   '0001_datasets': m0001,
+  '0002_identity': m0002,
+  '0003_jobs': m0003,
 };
 
 export async function openMetadataStore(config: DatabaseConfig): Promise<MetadataStore> {

@@ -12,7 +12,87 @@ export interface WorkspacesTable {
   id: string;
   slug: string;
   name: string;
+  /** JSON: string[] of CIDRs. */
+  ip_allow_json: ColumnType<string, string | undefined, string>;
+  ip_deny_json: ColumnType<string, string | undefined, string>;
   created_at: Timestamp;
+}
+
+export interface UsersTable {
+  id: string;
+  email: string;
+  display_name: string;
+  password_hash: string;
+  instance_admin: number;
+  disabled: number;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+  last_login_at: Timestamp | null;
+}
+
+export interface MembershipsTable {
+  workspace_id: string;
+  user_id: string;
+  role: string;
+  created_at: Timestamp;
+}
+
+export interface SessionsTable {
+  id: string;
+  user_id: string;
+  created_at: Timestamp;
+  expires_at: Timestamp;
+  revoked_at: Timestamp | null;
+  revoked_reason: string | null;
+  ip: string | null;
+  user_agent: string | null;
+}
+
+export interface RefreshTokensTable {
+  id: string;
+  session_id: string;
+  token_hash: string;
+  created_at: Timestamp;
+  expires_at: Timestamp;
+  used_at: Timestamp | null;
+}
+
+export interface ApiKeysTable {
+  id: string;
+  workspace_id: string;
+  name: string;
+  secret_hash: string;
+  /** JSON: Permission[] */
+  scopes_json: string;
+  created_by: string;
+  created_at: Timestamp;
+  expires_at: Timestamp | null;
+  revoked_at: Timestamp | null;
+  last_used_at: Timestamp | null;
+}
+
+export interface InstanceSecretsTable {
+  name: string;
+  value: string;
+  created_at: Timestamp;
+}
+
+export interface AuditEventsTable {
+  id: string;
+  at: Timestamp;
+  workspace_id: string | null;
+  actor_type: string;
+  actor_id: string | null;
+  api_key_id: string | null;
+  action: string;
+  target_type: string | null;
+  target_id: string | null;
+  outcome: string;
+  status_code: number | null;
+  ip: string | null;
+  user_agent: string | null;
+  request_id: string | null;
+  detail_json: string | null;
 }
 
 export interface DatasetsTable {
@@ -55,9 +135,48 @@ export interface DatasetVersionsTable {
   created_at: Timestamp;
 }
 
+export interface JobsTable {
+  id: string;
+  kind: string;
+  workspace_id: string;
+  created_by: string | null;
+  parent_id: string | null;
+  payload_json: string;
+  status: string;
+  priority: number;
+  progress: number;
+  progress_message: string | null;
+  progress_data_json: string | null;
+  attempts: number;
+  max_attempts: number;
+  timeout_ms: number;
+  result_json: string | null;
+  error_code: string | null;
+  error_message: string | null;
+  /** JSON FieldError[] or null. */
+  error_details_json: string | null;
+  /** 0 or 1 (SQLite has no boolean). */
+  cancel_requested: number;
+  worker_id: string | null;
+  lease_until: Timestamp | null;
+  run_after: Timestamp;
+  created_at: Timestamp;
+  started_at: Timestamp | null;
+  finished_at: Timestamp | null;
+  updated_at: Timestamp;
+}
+
 export interface Database {
   workspaces: WorkspacesTable;
   datasets: DatasetsTable;
   dataset_tags: DatasetTagsTable;
   dataset_versions: DatasetVersionsTable;
+  jobs: JobsTable;
+  users: UsersTable;
+  memberships: MembershipsTable;
+  sessions: SessionsTable;
+  refresh_tokens: RefreshTokensTable;
+  api_keys: ApiKeysTable;
+  instance_secrets: InstanceSecretsTable;
+  audit_events: AuditEventsTable;
 }

@@ -102,6 +102,9 @@ export function registerErrorHandling(app: FastifyInstance): void {
     if (problem.status >= 500) request.log.error({ err: error }, 'request failed');
     else request.log.info({ code: problem.code, status: problem.status }, problem.detail);
     if (problem.status === 503) reply.header('retry-after', '5');
+    // A 429 says when to come back (rate limits set it too; a lockout only says it in the problem).
+    const retryAfter = (problem as { retryAfter?: unknown }).retryAfter;
+    if (problem.status === 429 && typeof retryAfter === 'number') reply.header('retry-after', String(retryAfter));
     return sendProblem(reply, problem);
   });
   app.setNotFoundHandler((request, reply) =>

@@ -17,6 +17,10 @@ export class Metrics {
   readonly httpDuration: Histogram<'method' | 'route' | 'status_code'>;
   readonly ingests: Counter<'format' | 'outcome'>;
   readonly ingestDuration: Histogram<'format'>;
+  readonly wsConnections: Gauge;
+  readonly wsSubscriptions: Gauge;
+  readonly wsDisconnects: Counter<'reason'>;
+  readonly sseStreams: Gauge;
 
   constructor(datasetTotals: () => Promise<DatasetTotals>) {
     collectDefaultMetrics({ register: this.registry });
@@ -44,6 +48,28 @@ export class Metrics {
       help: 'Time to validate, convert and profile an accepted upload, in seconds.',
       labelNames: ['format'],
       buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300],
+      registers: [this.registry],
+    });
+
+    this.wsConnections = new Gauge({
+      name: 'weir_ws_connections',
+      help: 'Open WebSocket connections of this process.',
+      registers: [this.registry],
+    });
+    this.wsSubscriptions = new Gauge({
+      name: 'weir_ws_subscriptions',
+      help: 'Topic subscriptions held by the open WebSocket connections of this process (connections × topics).',
+      registers: [this.registry],
+    });
+    this.wsDisconnects = new Counter({
+      name: 'weir_ws_disconnects_total',
+      help: 'WebSocket connections the server closed, by reason (heartbeat, slow_consumer, shutdown).',
+      labelNames: ['reason'],
+      registers: [this.registry],
+    });
+    this.sseStreams = new Gauge({
+      name: 'weir_sse_streams',
+      help: 'Open server-sent event streams (job progress) of this process.',
       registers: [this.registry],
     });
 

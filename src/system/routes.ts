@@ -2,16 +2,19 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { errors } from '../errors.js';
 import type { AppContext } from '../context.js';
+import { bearerMatches } from '../identity/secrets.js';
 
 const CheckSchema = Type.Object({ ok: Type.Boolean(), ms: Type.Number(), error: Type.Optional(Type.String()) });
 
 /** Health, readiness, metrics and system information. */
 export const systemRoutes: FastifyPluginAsyncTypebox<{ context: AppContext }> = async (app, { context }) => {
   app.get('/health/live', {
+    config: { access: 'public', rateLimit: 'none' },
     schema: { tags: ['system'], summary: 'Liveness: the process is up', response: { 200: Type.Object({ status: Type.Literal('ok') }) } },
   }, async () => ({ status: 'ok' as const }));
 
   app.get('/health/ready', {
+    config: { access: 'public', rateLimit: 'none' },
     schema: {
       tags: ['system'],
       summary: 'Readiness: metadata DB, blob store and DuckDB all answer',
@@ -33,6 +36,7 @@ export const systemRoutes: FastifyPluginAsyncTypebox<{ context: AppContext }> = 
       probe('database', () => context.store.ping()),
       probe('blobs', () => context.blobs.ping()),
       probe('duckdb', () => context.engine.ping()),
+      probe('queue', () => context.queue.driver.ping()),
     ]);
     const failing = Object.entries(checks).filter(([, c]) => !c.ok).map(([n]) => n);
     if (context.shuttingDown) failing.push('shutdown');
@@ -40,14 +44,20 @@ export const systemRoutes: FastifyPluginAsyncTypebox<{ context: AppContext }> = 
     return { status: 'ready' as const, checks };
   });
 
+  // Public unless WEIR_METRICS_TOKEN is set; then a scraper sends it as a bearer token (Prometheus
+  // `authorization.credentials`). Checked here rather than by the auth hook: it is not a user or a key.
   app.get('/metrics', {
+    config: { access: 'public', rateLimit: 'none' },
     schema: { tags: ['system'], summary: 'Prometheus metrics (text exposition format)', response: { 200: Type.String() } },
-  }, async (_request, reply) => {
+  }, async (request, reply) => {
+    const token = context.config.auth.metricsToken;
+    if (token !== null && !bearerMatches(request.headers.authorization, token)) throw errors.unauthorized('The metrics endpoint needs the configured metrics token');
     const body = await context.metrics.registry.metrics();
     return reply.type(context.metrics.registry.contentType).send(body);
   });
 
   app.get('/api/v1/system/info', {
+    config: { access: 'authenticated' },
     schema: {
       tags: ['system'],
       summary: 'Version, mode, drivers and uptime',
@@ -67,7 +77,7 @@ export const systemRoutes: FastifyPluginAsyncTypebox<{ context: AppContext }> = 
     name: 'weir' as const,
     version: context.version,
     mode: context.store.dialect === 'postgres' ? ('cluster' as const) : ('embedded' as const),
-    drivers: { metadata: context.store.dialect, blobs: context.blobs.driver, queue: 'none', events: 'local', engine: `duckdb ${context.engineVersion}` },
+    drivers: { metadata: context.store.dialect, blobs: context.blobs.driver, queue: context.queue.driver.name, events: 'local', engine: `duckdb ${context.engineVersion}` },
     node: process.version,
     startedAt: context.startedAt.toISOString(),
     uptimeSeconds: round((Date.now() - context.startedAt.getTime()) / 1000),

@@ -21,9 +21,23 @@ export interface TestApp {
   context: AppContext;
   config: Config;
   dataDir: string;
+  /** Headers that authenticate as the bootstrap owner of the default workspace. */
+  auth: Record<string, string>;
+  /** `fetch` that adds `auth` unless the call sets its own authorization header. */
+  fetch: typeof fetch;
   /** Log lines written so far (parsed pino JSON). */
   logs: Record<string, unknown>[];
   close(): Promise<void>;
+}
+
+/** The owner every test app is bootstrapped with. */
+export const ADMIN = { email: 'owner@weir.test', password: 'correct horse battery staple' };
+
+/** Logs in through the API and answers the access token. */
+export async function login(api: string, email: string, password: string): Promise<string> {
+  const res = await fetch(`${api}/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email, password }) });
+  if (res.status !== 200) throw new Error(`login as ${email} failed: ${res.status} ${await res.text()}`);
+  return ((await res.json()) as { accessToken: string }).accessToken;
 }
 
 export const pgAdminUrl = process.env.WEIR_TEST_DATABASE_URL;
@@ -61,6 +75,15 @@ export async function startTestApp(env: Record<string, string> = {}): Promise<Te
     WEIR_DATA_DIR: dataDir,
     WEIR_LOG_LEVEL: 'info',
     WEIR_DUCKDB_THREADS: '2',
+    WEIR_BOOTSTRAP_ADMIN_EMAIL: ADMIN.email,
+    WEIR_BOOTSTRAP_ADMIN_PASSWORD: ADMIN.password,
+    // Plain-HTTP tests read the cookie back; browsers accept Secure cookies on localhost anyway.
+    WEIR_COOKIE_SECURE: 'false',
+    // Tests log in (and fail to) far more often than people: login limits and lockouts have their own tests
+    // (test/guards.test.ts) and are relaxed elsewhere.
+    WEIR_RATE_LIMIT_LOGIN: '10000/min',
+    WEIR_LOGIN_LOCKOUT_THRESHOLD: 'off',
+    WEIR_LOGIN_LOCKOUT_IP_THRESHOLD: 'off',
     ...(database ? { WEIR_DATABASE_URL: database.url } : {}),
     ...env,
   });
@@ -78,9 +101,13 @@ export async function startTestApp(env: Record<string, string> = {}): Promise<Te
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : 0;
   const url = `http://127.0.0.1:${port}`;
+  const auth: Record<string, string> = {};
+  if (config.auth.bootstrapAdmin) auth.authorization = `Bearer ${await login(`${url}/api/v1`, config.auth.bootstrapAdmin.email, config.auth.bootstrapAdmin.password)}`;
   return {
     url,
     api: `${url}/api/v1`,
+    auth,
+    fetch: authedFetch(auth),
     app,
     context,
     config,
@@ -91,5 +118,13 @@ export async function startTestApp(env: Record<string, string> = {}): Promise<Te
       await database?.drop();
       await rm(dataDir, { recursive: true, force: true });
     },
+  };
+}
+
+export function authedFetch(auth: Record<string, string>): typeof fetch {
+  return (input, init = {}) => {
+    const headers = new Headers(init.headers);
+    for (const [k, v] of Object.entries(auth)) if (!headers.has(k)) headers.set(k, v);
+    return fetch(input, { ...init, headers });
   };
 }

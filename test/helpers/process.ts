@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import path from 'node:path';
+import { ADMIN, login } from './app.js';
 
 /** The `weir` bin, as users run it (the bundle `npm run build` writes). */
 export const MAIN = path.resolve('dist/weir.mjs');
@@ -17,17 +18,42 @@ export async function freePort(): Promise<number> {
   });
 }
 
+/**
+ * Settings for server processes in tests: logins and lockouts relaxed (test/guards.test.ts covers them), so many
+ * logins and failed logins in a row never lock the shared owner out.
+ */
+export const TEST_SERVER_ENV = {
+  WEIR_RATE_LIMIT_LOGIN: '10000/min',
+  WEIR_LOGIN_LOCKOUT_THRESHOLD: 'off',
+  WEIR_LOGIN_LOCKOUT_IP_THRESHOLD: 'off',
+};
+
 export interface ServerProcess {
   child: ChildProcess;
   url: string;
+  /** An access token of the bootstrap owner (ADMIN). */
+  token: string;
+  /** Headers that authenticate as ADMIN. */
+  auth: Record<string, string>;
   output(): string;
   exited: Promise<number | null>;
 }
 
-/** Starts `weir serve` as a real process and waits until /health/ready answers 200. */
+/**
+ * Starts `weir serve` as a real process (bootstrapped with ADMIN on an empty database), waits until
+ * /health/ready answers 200 and logs ADMIN in.
+ */
 export async function startServerProcess(env: Record<string, string>): Promise<ServerProcess> {
   const port = await freePort();
-  const child = spawn(process.execPath, [MAIN, 'serve'], { env: { ...process.env, WEIR_PORT: String(port), WEIR_LOG_LEVEL: 'info', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [MAIN, 'serve'], {
+    env: {
+      ...process.env, WEIR_PORT: String(port), WEIR_LOG_LEVEL: 'info',
+      WEIR_BOOTSTRAP_ADMIN_EMAIL: ADMIN.email, WEIR_BOOTSTRAP_ADMIN_PASSWORD: ADMIN.password,
+      ...TEST_SERVER_ENV,
+      ...env,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let out = '';
   child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
@@ -47,5 +73,9 @@ export async function startServerProcess(env: Record<string, string>): Promise<S
     }
     await new Promise((r) => setTimeout(r, 50));
   }
-  return { child, url, output: () => out, exited };
+  const token = await login(`${url}/api/v1`, ADMIN.email, ADMIN.password).catch((e: unknown) => {
+    child.kill('SIGKILL');
+    throw e;
+  });
+  return { child, url, token, auth: { authorization: `Bearer ${token}` }, output: () => out, exited };
 }

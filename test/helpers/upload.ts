@@ -11,7 +11,10 @@ export interface UploadOptions {
   path?: string;
 }
 
-export async function upload(api: string, content: Buffer | string, opts: UploadOptions = {}): Promise<Response> {
+/** `target` is an API base URL (no credentials) or a test app, whose auth headers are sent. */
+export async function upload(target: string | { api: string; auth: Record<string, string> }, content: Buffer | string, opts: UploadOptions = {}): Promise<Response> {
+  const api = typeof target === 'string' ? target : target.api;
+  const headers = typeof target === 'string' ? {} : target.auth;
   const form = new FormData();
   if (opts.name !== undefined) form.append('name', opts.name);
   if (opts.description !== undefined) form.append('description', opts.description);
@@ -19,7 +22,7 @@ export async function upload(api: string, content: Buffer | string, opts: Upload
   for (const [k, v] of Object.entries(opts.extraFields ?? {})) form.append(k, v);
   const bytes = typeof content === 'string' ? Buffer.from(content, 'utf8') : content;
   form.append('file', new Blob([new Uint8Array(bytes)], { type: opts.type ?? 'application/octet-stream' }), opts.filename ?? 'data.csv');
-  return fetch(`${api}${opts.path ?? '/datasets'}?wait=true`, { method: 'POST', body: form });
+  return fetch(`${api}${opts.path ?? '/datasets'}?wait=true`, { method: 'POST', body: form, headers });
 }
 
 /** The problem document as a client sees it on the wire. */

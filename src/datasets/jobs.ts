@@ -1,0 +1,169 @@
+import { open } from 'node:fs/promises';
+import { Type } from 'typebox';
+import type { Scratch } from '../blobs/scratch.js';
+import type { BlobStore } from '../blobs/types.js';
+import { AppError } from '../errors.js';
+import { newId } from '../ids.js';
+import type { Log } from '../logger.js';
+import { JobFailure } from '../jobs/errors.js';
+import type { JobService } from '../jobs/service.js';
+import type { JobDefinition } from '../jobs/types.js';
+import type { Metrics } from '../system/metrics.js';
+import type { ReceivedFile } from './receive.js';
+import type { DatasetService, IngestResult } from './service.js';
+import { HEAD_BYTES } from './sniff.js';
+
+export const INGEST_KIND = 'ingest';
+
+/** What an ingest job carries: where the accepted upload waits, what was learned receiving it, the form fields. */
+export interface IngestPayload {
+  v: 1;
+  /** `uploads/<workspace>/<up_…>`: the accepted bytes, durable before the 202 answer. */
+  uploadKey: string;
+  filename: string;
+  bytes: number;
+  sha256: string;
+  firstNul: number;
+  /** Set for a new version of an existing dataset. */
+  datasetId?: string;
+  /** Reserved for a new dataset (the 202 answer names it). */
+  newDatasetId?: string;
+  /** Reserved version id: every attempt writes the same blob key and recognizes its own earlier success. */
+  versionId: string;
+  name?: string;
+  description?: string;
+  tags?: string[];
+}
+
+/** The ingest answer a client would have had synchronously (dataset, version, duplicateOf). */
+export type IngestJobResult = ReturnType<typeof ingestResponse>;
+
+export const ingestResponse = (r: IngestResult) => ({ ...r.dataset, version: r.version, duplicateOf: r.duplicateOf });
+
+const Str = (max: number) => Type.String({ maxLength: max });
+const IngestPayloadSchema = Type.Object(
+  {
+    v: Type.Literal(1),
+    uploadKey: Type.String({ pattern: '^uploads/[A-Za-z0-9_-]+/up_[0-9A-HJKMNP-TV-Z]{26}$' }),
+    filename: Str(1024),
+    bytes: Type.Integer({ minimum: 0 }),
+    sha256: Type.String({ pattern: '^[0-9a-f]{64}$' }),
+    firstNul: Type.Integer({ minimum: -1 }),
+    datasetId: Type.Optional(Type.String({ pattern: '^ds_[0-9A-HJKMNP-TV-Z]{26}$' })),
+    newDatasetId: Type.Optional(Type.String({ pattern: '^ds_[0-9A-HJKMNP-TV-Z]{26}$' })),
+    versionId: Type.String({ pattern: '^dv_[0-9A-HJKMNP-TV-Z]{26}$' }),
+    name: Type.Optional(Str(200)),
+    description: Type.Optional(Str(4000)),
+    tags: Type.Optional(Type.Array(Str(64), { maxItems: 20 })),
+  },
+  { additionalProperties: false },
+);
+
+async function readHead(path: string): Promise<Buffer> {
+  const handle = await open(path, 'r');
+  try {
+    const buf = Buffer.alloc(HEAD_BYTES);
+    const { bytesRead } = await handle.read(buf, 0, HEAD_BYTES, 0);
+    return buf.subarray(0, bytesRead);
+  } finally {
+    await handle.close();
+  }
+}
+
+/**
+ * The ingest job: DatasetService.ingest over the upload the request accepted. The upload is deleted once the
+ * version is stored or the file is refused (a refusal is final: the job fails with the validation code and
+ * its field errors); after any other failure it stays, so a retry can run, until the retention sweep.
+ */
+export function ingestJob(deps: { datasets: DatasetService; blobs: BlobStore; metrics: Metrics }): JobDefinition<IngestPayload, IngestJobResult> {
+  return {
+    kind: INGEST_KIND,
+    payload: IngestPayloadSchema,
+    concurrency: 2,
+    maxAttempts: 3,
+    timeoutMs: 6 * 60 * 60_000,
+    backoffMs: 5000,
+    artifacts: (p) => [p.uploadKey],
+    async handler(p, ctx) {
+      if ((await deps.blobs.stat(p.uploadKey)) === null) throw new JobFailure('upload_missing', 'The uploaded file is no longer stored; upload it again', false);
+      const blob = await deps.blobs.localFile(p.uploadKey);
+      const started = performance.now();
+      try {
+        const file: ReceivedFile = { path: blob.path, filename: p.filename, bytes: p.bytes, sha256: p.sha256, head: await readHead(blob.path), firstNul: p.firstNul };
+        ctx.progress(1, 'validating');
+        const result = await deps.datasets.ingest({
+          workspaceId: ctx.workspaceId, datasetId: p.datasetId, presetDatasetId: p.newDatasetId, presetVersionId: p.versionId,
+          name: p.name, description: p.description, tags: p.tags, file, keepSource: true, log: ctx.log,
+          onProgress: (percent, message) => ctx.progress(percent, message),
+        });
+        const format = result.version.sourceFormat;
+        deps.metrics.ingests.inc({ format, outcome: result.duplicateOf ? 'duplicate' : 'stored' });
+        if (!result.duplicateOf) deps.metrics.ingestDuration.observe({ format }, (performance.now() - started) / 1000);
+        await deps.blobs.delete(p.uploadKey);
+        return ingestResponse(result);
+      } catch (e) {
+        const refused = e instanceof AppError && e.status < 500;
+        deps.metrics.ingests.inc({ format: 'unknown', outcome: refused ? 'rejected' : 'failed' });
+        if (refused) await deps.blobs.delete(p.uploadKey);
+        throw e;
+      } finally {
+        await blob.release();
+      }
+    },
+  };
+}
+
+export interface IngestSubmission {
+  workspaceId: string;
+  createdBy: string | null;
+  /** A new version of this dataset; otherwise a new dataset. */
+  datasetId?: string;
+  name?: string;
+  description?: string;
+  tags?: string[];
+  file: ReceivedFile;
+  log: Log;
+}
+
+export type Submitted =
+  | { duplicate: IngestResult }
+  | { accepted: { datasetId: string; jobId: string; status: 'queued' } };
+
+/**
+ * The asynchronous upload: what can be answered at once is (a missing dataset is 404, identical bytes answer
+ * like a synchronous duplicate); otherwise the file is moved into the blob store (durable: fsynced) and an
+ * ingest job is queued before the 202. The scratch file is always gone afterwards.
+ */
+export class IngestSubmitter {
+  constructor(private readonly datasets: DatasetService, private readonly blobs: BlobStore, private readonly scratch: Scratch, private readonly jobs: JobService) {}
+
+  async submit(s: IngestSubmission): Promise<Submitted> {
+    let uploadKey: string | null = null;
+    try {
+      if (s.datasetId) await this.datasets.assertExists(s.workspaceId, s.datasetId);
+      const duplicate = await this.datasets.findDuplicate(s.workspaceId, s.file.sha256);
+      if (duplicate) return { duplicate };
+      uploadKey = `uploads/${s.workspaceId}/${newId('up')}`;
+      await this.blobs.putFile(uploadKey, s.file.path);
+      const newDatasetId = s.datasetId ? undefined : newId('ds');
+      const payload: IngestPayload = {
+        v: 1, uploadKey, filename: s.file.filename, bytes: s.file.bytes, sha256: s.file.sha256, firstNul: s.file.firstNul,
+        datasetId: s.datasetId, newDatasetId, versionId: newId('dv'), name: s.name, description: s.description, tags: s.datasetId ? undefined : s.tags,
+      };
+      const job = await this.jobs.enqueue(INGEST_KIND, withoutUndefined(payload), { workspaceId: s.workspaceId, createdBy: s.createdBy });
+      s.log.info({ jobId: job.id, datasetId: s.datasetId ?? newDatasetId, bytes: s.file.bytes }, 'upload accepted; ingest queued');
+      return { accepted: { datasetId: (s.datasetId ?? newDatasetId)!, jobId: job.id, status: 'queued' } };
+    } catch (e) {
+      if (uploadKey) await this.blobs.delete(uploadKey);
+      throw e;
+    } finally {
+      // Moved into the blob store when accepted; otherwise (duplicate, 404, failure) removed here.
+      await this.scratch.remove(s.file.path);
+    }
+  }
+}
+
+/** JSON has no undefined: keep payloads exactly what the table will store. */
+function withoutUndefined<T extends object>(o: T): T {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
+}

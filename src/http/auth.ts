@@ -1,0 +1,176 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { AppError, errors } from '../errors.js';
+import { permissionsOf } from '../identity/permissions.js';
+import { bearerToken } from '../identity/secrets.js';
+import { DEFAULT_WORKSPACE_ID, type IdentityService } from '../identity/service.js';
+import type { AuditLog, AuditOutcome } from '../system/audit.js';
+import type { Principal } from './access.js';
+
+/**
+ * The one gate every request passes: network rules, authentication (JWT or API key), rate limits, workspace
+ * resolution and the route's declared permission (src/http/access.ts). Routes never check access themselves.
+ * A second hook writes one audit row per mutating request.
+ */
+
+export interface RateDecision {
+  allowed: boolean;
+  limit: number;
+  remaining: number;
+  resetSeconds: number;
+  retryAfterSeconds: number;
+}
+
+/** Each answers null when that limit is off (no headers are sent then). */
+export interface RequestLimits {
+  user(userId: string): Promise<RateDecision | null>;
+  apiKey(keyId: string): Promise<RateDecision | null>;
+  /** Anonymous callers (public routes, requests without credentials), by address. */
+  ip(ip: string): Promise<RateDecision | null>;
+  /** Login attempts, by address (routes with `config.rateLimit: 'login'`). */
+  login(ip: string): Promise<RateDecision | null>;
+}
+
+export interface AddressRules {
+  allows(ip: string): boolean;
+}
+
+export interface AuthOptions {
+  identity: IdentityService;
+  audit: AuditLog;
+  limits: RequestLimits | null;
+  /** Instance-wide allow/deny lists (WEIR_IP_ALLOW / WEIR_IP_DENY). */
+  globalRules: AddressRules | null;
+  /** The rules of a workspace from their stored JSON (parsed once per distinct value, then cached). */
+  workspaceRules(allowJson: string, denyJson: string): AddressRules | null;
+  /** Benchmarks only (WEIR_INSECURE_DISABLE_AUTH): everyone is the owner of the default workspace. */
+  disabled: boolean;
+}
+
+const WORKSPACE_ID = /^ws_[A-Za-z0-9]{1,40}$/;
+const MUTATING = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+
+const OPEN_PRINCIPAL: Principal = {
+  kind: 'user', userId: 'usr_auth_disabled', email: null, apiKeyId: null, sessionId: null, workspaceId: DEFAULT_WORKSPACE_ID,
+  role: 'owner', permissions: new Set([...permissionsOf('owner'), 'system:admin']), instanceAdmin: true,
+};
+
+export function registerAuth(app: FastifyInstance, options: AuthOptions): void {
+  const { identity, limits, globalRules } = options;
+  app.decorateRequest('principal', null);
+  app.decorateRequest('audit', null);
+
+  app.addHook('onRequest', async (request, reply) => {
+    if (globalRules && !globalRules.allows(request.ip)) throw errors.ipBlocked();
+    if (options.disabled) {
+      request.principal = OPEN_PRINCIPAL;
+      return;
+    }
+    // Unmatched routes (404) and the interactive docs' static files declare nothing: they are public.
+    const access = request.routeOptions.config.access ?? 'public';
+    if (access === 'public') {
+      const kind = request.routeOptions.config.rateLimit;
+      if (limits && kind !== 'none') applyLimit(reply, await (kind === 'login' ? limits.login(request.ip) : limits.ip(request.ip)));
+      return;
+    }
+    const token = bearerToken(request.headers.authorization) ?? queryToken(request);
+    if (!token) {
+      if (limits) applyLimit(reply, await limits.ip(request.ip));
+      throw unauthorized(reply, errors.unauthorized());
+    }
+    const requested = requestedWorkspace(request);
+    let resolved;
+    try {
+      resolved = await identity.resolve(token, requested);
+    } catch (e) {
+      // Failed authentications count against the address, so guessing tokens is rate limited too.
+      if (limits) applyLimit(reply, await limits.ip(request.ip));
+      throw e instanceof AppError && e.status === 401 ? unauthorized(reply, e) : e;
+    }
+    const { principal, rules } = resolved;
+    request.principal = principal;
+    if (limits) applyLimit(reply, principal.apiKeyId ? await limits.apiKey(principal.apiKeyId) : await limits.user(principal.userId));
+    if (access === 'authenticated') return;
+    if (access === 'system:admin') {
+      if (!principal.instanceAdmin) throw errors.forbidden(access);
+      return;
+    }
+    // Not a member: the workspace, and so everything in it, does not exist for this caller.
+    if (principal.role === null) throw errors.notFound('Workspace', principal.workspaceId);
+    // A workspace's own IP rules guard what is inside it; who-am-I and workspace creation stay reachable.
+    if (rules) {
+      const workspaceRules = options.workspaceRules(rules.allowJson, rules.denyJson);
+      if (workspaceRules && !workspaceRules.allows(request.ip)) throw errors.ipBlocked();
+    }
+    if (!principal.permissions.has(access)) throw errors.forbidden(access);
+  });
+
+  app.addHook('onResponse', async (request, reply) => {
+    if (!MUTATING.has(request.method) || request.routeOptions.url === undefined) return;
+    const config = request.routeOptions.config;
+    const note = request.audit;
+    const principal = request.principal;
+    const status = reply.statusCode;
+    const outcome: AuditOutcome = status < 400 ? 'success' : status === 401 || status === 403 || status === 429 ? 'denied' : 'failure';
+    const params = request.params as Record<string, string | undefined> | undefined;
+    await options.audit.record({
+      workspaceId: note?.workspaceId ?? (principal && principal.role !== null ? principal.workspaceId : null),
+      actorType: principal ? principal.kind : note?.actorId ? 'user' : 'anonymous',
+      actorId: note?.actorId ?? principal?.userId ?? null,
+      apiKeyId: principal?.apiKeyId ?? null,
+      action: note?.action ?? config.audit ?? `${request.method} ${request.routeOptions.url}`,
+      targetType: note?.targetType ?? targetTypeOf(request.routeOptions.url),
+      targetId: note?.targetId ?? params?.id ?? params?.userId ?? null,
+      outcome,
+      statusCode: status,
+      ip: request.ip,
+      userAgent: request.headers['user-agent'] ?? null,
+      requestId: request.id,
+      detail: note?.detail && Object.keys(note.detail).length > 0 ? note.detail : null,
+    });
+  });
+}
+
+/** The workspace a request names: a `:workspaceId` route param wins over the `x-weir-workspace` header. */
+function requestedWorkspace(request: FastifyRequest): string | undefined {
+  const fromParams = (request.params as { workspaceId?: string } | undefined)?.workspaceId;
+  const header = request.headers['x-weir-workspace'];
+  const value = fromParams ?? (Array.isArray(header) ? header[0] : header);
+  if (value === undefined || value === '') return undefined;
+  if (!WORKSPACE_ID.test(value)) throw errors.notFound('Workspace', value.slice(0, 64));
+  return value;
+}
+
+/**
+ * Server-Sent Events and WebSocket clients in browsers cannot set headers; those routes (and only those) may
+ * carry the token as `?access_token=`.
+ */
+function queryToken(request: FastifyRequest): string | null {
+  if (!(request.routeOptions.config as { queryToken?: boolean }).queryToken) return null;
+  const value = (request.query as { access_token?: unknown } | undefined)?.access_token;
+  return typeof value === 'string' && value.length > 0 ? value : null;
+}
+
+function unauthorized(reply: FastifyReply, e: AppError): AppError {
+  reply.header('www-authenticate', 'Bearer realm="weir"');
+  return e;
+}
+
+function applyLimit(reply: FastifyReply, d: RateDecision | null): void {
+  if (d === null) return;
+  reply.header('ratelimit-limit', d.limit);
+  reply.header('ratelimit-remaining', Math.max(0, d.remaining));
+  reply.header('ratelimit-reset', d.resetSeconds);
+  if (!d.allowed) {
+    reply.header('retry-after', d.retryAfterSeconds);
+    throw errors.rateLimited(d.retryAfterSeconds);
+  }
+}
+
+/** `/api/v1/datasets/:id/versions` → `dataset`; `/api/v1/workspaces/:workspaceId/members/:userId` → `member`. */
+function targetTypeOf(url: string): string | null {
+  const parts = url.split('/').filter((p) => p && !p.startsWith(':') && p !== 'api' && p !== 'v1');
+  const last = parts.at(-1);
+  if (!last) return null;
+  const noun = ['cancel', 'retry', 'login', 'logout', 'refresh', 'revoke'].includes(last) && parts.length > 1 ? parts.at(-2)! : last;
+  return noun.endsWith('ies') ? `${noun.slice(0, -3)}y` : noun.endsWith('s') ? noun.slice(0, -1) : noun;
+}

@@ -1,0 +1,62 @@
+/**
+ * Static response headers that harden every answer. API responses are JSON nobody should render, frame or embed,
+ * so their CSP allows nothing. The interactive docs (@fastify/swagger-ui under /docs) load their own scripts, styles
+ * and favicons from /docs/static with no inline code (its static/csp.json lists no hashes), and draw icons from
+ * data: URIs; their CSP allows exactly that, plus fetching /openapi.json (connect-src 'self').
+ *
+ * Four frozen maps are built once; a request only picks one, so nothing is allocated per request.
+ */
+
+export interface SecurityHeadersConfig {
+  /** The server is reached over HTTPS only (config `hsts`, WEIR_HSTS). */
+  hsts: boolean;
+}
+
+export type HeaderMap = Readonly<Record<string, string>>;
+
+const COMMON = {
+  'X-Content-Type-Options': 'nosniff',
+  'X-Frame-Options': 'DENY',
+  'Referrer-Policy': 'no-referrer',
+  'Cross-Origin-Opener-Policy': 'same-origin',
+  'Cross-Origin-Resource-Policy': 'same-origin',
+} as const;
+
+export const API_CSP = "default-src 'none'; frame-ancestors 'none'";
+
+// Like swagger-ui's own `staticCSP`, minus what Weir does not need: no https: styles/fonts (all assets are local),
+// no validator.swagger.io badge, no upgrade-insecure-requests (it would break plain-HTTP installs on a LAN).
+export const DOCS_CSP = [
+  "default-src 'self'",
+  "base-uri 'self'",
+  "connect-src 'self'",
+  "font-src 'self' data:",
+  "form-action 'self'",
+  "frame-ancestors 'none'",
+  "img-src 'self' data:",
+  "object-src 'none'",
+  "script-src 'self'",
+  "script-src-attr 'none'",
+  "style-src 'self'",
+].join('; ');
+
+// One year; no includeSubDomains, since Weir does not own the other hosts of its domain.
+const HSTS = { 'Strict-Transport-Security': 'max-age=31536000' } as const;
+
+const API: HeaderMap = Object.freeze({ ...COMMON, 'Content-Security-Policy': API_CSP });
+const API_HSTS: HeaderMap = Object.freeze({ ...API, ...HSTS });
+const DOCS: HeaderMap = Object.freeze({ ...COMMON, 'Content-Security-Policy': DOCS_CSP });
+const DOCS_HSTS: HeaderMap = Object.freeze({ ...DOCS, ...HSTS });
+
+/** The docs pages and their assets: `/docs`, `/docs/…`, `/docs?…` (matches the swagger-ui routePrefix in app.ts). */
+function isDocs(url: string): boolean {
+  if (!url.startsWith('/docs')) return false;
+  const next = url.charCodeAt(5);
+  return Number.isNaN(next) || next === 0x2f /* / */ || next === 0x3f /* ? */;
+}
+
+/** The headers for a response to `url` (the request URL, path plus optional query). */
+export function securityHeaders(config: SecurityHeadersConfig, url: string): HeaderMap {
+  if (isDocs(url)) return config.hsts ? DOCS_HSTS : DOCS;
+  return config.hsts ? API_HSTS : API;
+}

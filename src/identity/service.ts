@@ -1,0 +1,379 @@
+import { AppError, errors } from '../errors.js';
+import type { AccessControl, Principal } from '../http/access.js';
+import { validateCidrs } from '../http/network-rules.js';
+import { newId } from '../ids.js';
+import type { Log } from '../logger.js';
+import type { AuditLog } from '../system/audit.js';
+import type { ApiKey, Member, TokenPair, User, Workspace, WorkspaceWithRole } from './model.js';
+import { burnVerification, hashPassword, passwordProblem, verifyPassword } from './passwords.js';
+import { ROLE_PERMISSIONS, ROLE_RANK, isPermission, permissionsOf, type Permission, type PrincipalRole, type Role } from './permissions.js';
+import type { IdentityRepo } from './repo.js';
+import { randomToken, safeEqual, sha256Hex } from './secrets.js';
+import { looksLikeJwt, type TokenSigner } from './tokens.js';
+
+/** The workspace the first migration creates; the first user owns it. */
+export const DEFAULT_WORKSPACE_ID = 'ws_default';
+
+/** Failed-login bookkeeping (src/http/rate-limit.ts implements it over memory or Redis). */
+export interface LoginGuard {
+  check(email: string, ip: string): Promise<{ locked: boolean; retryAfterSeconds: number }>;
+  recordFailure(email: string, ip: string): Promise<{ locked: boolean; retryAfterSeconds: number }>;
+  recordSuccess(email: string, ip: string): Promise<void>;
+}
+
+/** The network rules of the workspace a principal was resolved in (JSON arrays of CIDRs, as stored). */
+export interface ResolvedPrincipal {
+  principal: Principal;
+  rules: { allowJson: string; denyJson: string } | null;
+}
+
+const API_KEY_RE = /^weir_(key_[0-9A-HJKMNP-TV-Z]{26})_([A-Za-z0-9_-]{43})$/;
+const INVALID_LOGIN = 'Invalid email or password';
+// Writing last_used_at on every request would turn every read into a write; once a minute per key is enough.
+const KEY_TOUCH_INTERVAL_MS = 60_000;
+
+export interface ClientInfo {
+  ip: string;
+  userAgent: string | null;
+}
+
+/** Users, workspaces, memberships, sessions and API keys; and authentication of tokens for every entry point. */
+export class IdentityService implements AccessControl {
+  private readonly keyTouchedAt = new Map<string, number>();
+
+  constructor(
+    private readonly repo: IdentityRepo,
+    private readonly signer: TokenSigner,
+    private readonly refreshTtlSeconds: number,
+    private readonly loginGuard: LoginGuard,
+    private readonly audit: AuditLog,
+    private readonly log: Log,
+  ) {}
+
+  // --- first run
+
+  /** Creates the first owner from config on an empty database; says how to create one when there is none. */
+  async bootstrap(admin: { email: string; password: string } | null): Promise<void> {
+    if ((await this.repo.countUsers()) > 0) return;
+    if (!admin) {
+      this.log.warn('no users exist yet: create the first owner with `weir admin create-user --email you@example.com --role owner` '
+        + '(reads the password from stdin or --password), or start once with WEIR_BOOTSTRAP_ADMIN_EMAIL and WEIR_BOOTSTRAP_ADMIN_PASSWORD');
+      return;
+    }
+    const user = await this.createUser({ email: admin.email, password: admin.password, displayName: 'Administrator', instanceAdmin: true, workspaceId: DEFAULT_WORKSPACE_ID, role: 'owner' });
+    await this.audit.record({ ...systemEntry('user.bootstrap'), workspaceId: DEFAULT_WORKSPACE_ID, targetType: 'user', targetId: user.id });
+    this.log.info({ userId: user.id, email: user.email }, 'bootstrap owner created');
+  }
+
+  // --- users
+
+  async createUser(input: { email: string; password: string; displayName?: string; instanceAdmin?: boolean; workspaceId?: string; role?: Role }): Promise<User> {
+    const email = normalizeEmail(input.email);
+    const problem = passwordProblem(input.password);
+    if (problem) throw errors.validation(`password ${problem}`, [{ pointer: '/body/password', message: problem }]);
+    if (await this.repo.emailTaken(email)) throw errors.conflict(`A user with the email '${email}' already exists`);
+    const id = newId('usr');
+    const passwordHash = await hashPassword(input.password);
+    const now = new Date().toISOString();
+    await this.repo.transaction(async (repo) => {
+      await repo.insertUser({ id, email, displayName: input.displayName?.trim() || email.split('@')[0]!, passwordHash, instanceAdmin: input.instanceAdmin ?? false }, now);
+      if (input.workspaceId) await repo.upsertMembership(input.workspaceId, id, input.role ?? 'viewer', now);
+    });
+    return (await this.repo.userById(id))!;
+  }
+
+  async user(id: string): Promise<User> {
+    const user = await this.repo.userById(id);
+    if (!user) throw errors.unauthorized();
+    return user;
+  }
+
+  listUsers(limit: number, offset: number): Promise<{ items: User[]; total: number }> {
+    return this.repo.listUsers(limit, offset);
+  }
+
+  // --- login, refresh, logout
+
+  async login(emailInput: string, password: string, client: ClientInfo): Promise<{ user: User; tokens: TokenPair }> {
+    const email = normalizeEmail(emailInput);
+    const lock = await this.loginGuard.check(email, client.ip);
+    if (lock.locked) throw errors.rateLimited(lock.retryAfterSeconds, 'Too many failed logins; try again later');
+    const found = await this.repo.userByEmail(email);
+    let ok: boolean;
+    if (found) ok = await verifyPassword(found.passwordHash, password);
+    else {
+      await burnVerification(password);
+      ok = false;
+    }
+    if (!ok || !found || found.disabled) {
+      const after = await this.loginGuard.recordFailure(email, client.ip);
+      if (after.locked) throw errors.rateLimited(after.retryAfterSeconds, 'Too many failed logins; try again later');
+      throw errors.unauthorized(INVALID_LOGIN);
+    }
+    await this.loginGuard.recordSuccess(email, client.ip);
+    const now = new Date();
+    const sessionId = newId('ses');
+    const sessionEnds = new Date(now.getTime() + this.refreshTtlSeconds * 1000).toISOString();
+    await this.repo.insertSession({ id: sessionId, userId: found.id, expiresAt: sessionEnds, ip: client.ip, userAgent: client.userAgent }, now.toISOString());
+    await this.repo.touchLogin(found.id, now.toISOString());
+    const { passwordHash: _, ...user } = found;
+    return { user, tokens: await this.issue(found.id, sessionId, sessionEnds) };
+  }
+
+  /** Rotates a refresh token. Presenting one that was already rotated means it leaked: the whole session ends. */
+  async refresh(refreshToken: string): Promise<{ userId: string; sessionId: string; tokens: TokenPair } | { reuseDetected: true; userId: string; sessionId: string }> {
+    const row = await this.repo.refreshTokenByHash(sha256Hex(refreshToken));
+    if (!row) throw errors.unauthorized('The refresh token is not valid');
+    const now = new Date();
+    if (row.used_at !== null || !(await this.repo.useRefreshToken(row.id, now.toISOString()))) {
+      await this.repo.revokeSession(row.session_id, 'refresh token reuse', now.toISOString());
+      return { reuseDetected: true, userId: row.user_id, sessionId: row.session_id };
+    }
+    if (row.revoked_at !== null || row.disabled === 1 || new Date(row.expires_at).getTime() <= now.getTime()) throw errors.unauthorized('The refresh token is not valid');
+    return { userId: row.user_id, sessionId: row.session_id, tokens: await this.issue(row.user_id, row.session_id, new Date(row.expires_at).toISOString()) };
+  }
+
+  async logout(sessionId: string): Promise<void> {
+    await this.repo.revokeSession(sessionId, 'logout', new Date().toISOString());
+  }
+
+  private async issue(userId: string, sessionId: string, sessionEnds: string): Promise<TokenPair> {
+    const ws = (await this.repo.defaultWorkspaceOf(userId)) ?? '';
+    const refreshToken = randomToken();
+    await this.repo.insertRefreshToken({ id: newId('ses'), sessionId, tokenHash: sha256Hex(refreshToken), expiresAt: sessionEnds }, new Date().toISOString());
+    return { accessToken: await this.signer.sign({ sub: userId, sid: sessionId, ws }), tokenType: 'Bearer', expiresIn: this.signer.ttlSeconds, refreshToken, refreshExpiresAt: sessionEnds };
+  }
+
+  // --- authentication of every request
+
+  async authenticate(token: string, ip: string, workspaceId?: string): Promise<Principal> {
+    return (await this.resolve(token, workspaceId)).principal;
+  }
+
+  /** Token → principal in the requested workspace (or the default one), with that workspace's network rules. Throws 401. */
+  async resolve(token: string, requestedWorkspace?: string): Promise<ResolvedPrincipal> {
+    if (token.startsWith('weir_')) return this.resolveApiKey(token, requestedWorkspace);
+    if (!looksLikeJwt(token)) throw errors.unauthorized('The access token is not valid');
+    const verified = await this.signer.verify(token);
+    if (!('claims' in verified)) throw errors.unauthorized(verified.reason === 'expired' ? 'The access token has expired' : 'The access token is not valid');
+    const { sub, sid, ws } = verified.claims;
+    const workspaceId = requestedWorkspace ?? ws;
+    const row = await this.repo.sessionPrincipal(sub, sid, workspaceId);
+    // A revoked session (logout, refresh reuse) ends its access tokens at once, not when they expire.
+    if (!row || row.revoked_at !== null || row.disabled === 1) throw errors.unauthorized('The access token is no longer valid');
+    const role = (row.role ?? null) as Role | null;
+    return {
+      principal: {
+        kind: 'user', userId: sub, email: row.email, apiKeyId: null, sessionId: sid, workspaceId, role,
+        permissions: permissionsWith(role, row.instance_admin === 1), instanceAdmin: row.instance_admin === 1,
+      },
+      rules: row.ip_allow_json !== null && row.ip_deny_json !== null ? { allowJson: row.ip_allow_json, denyJson: row.ip_deny_json } : null,
+    };
+  }
+
+  private async resolveApiKey(token: string, requestedWorkspace?: string): Promise<ResolvedPrincipal> {
+    const m = API_KEY_RE.exec(token);
+    if (!m) throw errors.unauthorized('The API key is not valid');
+    const row = await this.repo.apiKeyPrincipal(m[1]!);
+    if (!row || !safeEqual(row.secret_hash, sha256Hex(m[2]!))) throw errors.unauthorized('The API key is not valid');
+    const now = Date.now();
+    if (row.revoked_at !== null) throw errors.unauthorized('The API key has been revoked');
+    if (row.expires_at !== null && new Date(row.expires_at).getTime() <= now) throw errors.unauthorized('The API key has expired');
+    // A key acts for its creator: it stops working when the creator leaves the workspace or is disabled, and it
+    // never holds more than the creator's current role grants.
+    if (row.disabled === 1 || row.role === null) throw errors.unauthorized('The API key is no longer valid');
+    this.touchKey(row.id, now);
+    const scopes = keyPermissions(row.scopes_json, row.role as Role);
+    const foreign = requestedWorkspace !== undefined && requestedWorkspace !== row.workspace_id;
+    return {
+      principal: {
+        kind: 'apiKey', userId: row.created_by, email: row.email, apiKeyId: row.id, sessionId: null,
+        workspaceId: foreign ? requestedWorkspace : row.workspace_id, role: foreign ? null : 'machine', permissions: foreign ? NO_PERMISSIONS : scopes, instanceAdmin: false,
+      },
+      rules: { allowJson: row.ip_allow_json, denyJson: row.ip_deny_json },
+    };
+  }
+
+  private touchKey(id: string, now: number): void {
+    const last = this.keyTouchedAt.get(id) ?? 0;
+    if (now - last < KEY_TOUCH_INTERVAL_MS) return;
+    this.keyTouchedAt.set(id, now);
+    if (this.keyTouchedAt.size > 10_000) this.keyTouchedAt.clear();
+    this.repo.touchApiKey(id, new Date(now).toISOString()).catch((e: unknown) => this.log.warn({ err: e, keyId: id }, 'could not record API key use'));
+  }
+
+  async can(principal: Principal, workspaceId: string, permission: Permission): Promise<boolean> {
+    if (permission === 'system:admin') return principal.instanceAdmin;
+    if (workspaceId === principal.workspaceId) return principal.permissions.has(permission);
+    if (principal.kind === 'apiKey') return false;
+    const role = await this.repo.roleOf(workspaceId, principal.userId);
+    return role !== undefined && permissionsOf(role).has(permission);
+  }
+
+  // --- workspaces and members
+
+  async me(principal: Principal): Promise<{ user: User; workspaces: WorkspaceWithRole[] }> {
+    return { user: await this.user(principal.userId), workspaces: await this.repo.workspacesOf(principal.userId) };
+  }
+
+  async createWorkspace(principal: Principal, input: { name: string; slug?: string }): Promise<WorkspaceWithRole> {
+    if (principal.kind !== 'user') throw errors.forbidden('workspaces:create (users only)');
+    const slug = (input.slug ?? slugify(input.name)) || 'workspace';
+    const id = newId('ws');
+    const now = new Date().toISOString();
+    try {
+      await this.repo.transaction(async (repo) => {
+        await repo.insertWorkspace({ id, slug, name: input.name.trim() }, now);
+        await repo.upsertMembership(id, principal.userId, 'owner', now);
+      });
+    } catch (e) {
+      if (await this.slugTaken(e)) throw errors.conflict(`A workspace with the slug '${slug}' already exists`);
+      throw e;
+    }
+    return { ...(await this.repo.workspace(id))!, role: 'owner' };
+  }
+
+  private async slugTaken(e: unknown): Promise<boolean> {
+    const { isUniqueViolation } = await import('../db/index.js');
+    return isUniqueViolation(e);
+  }
+
+  async workspace(workspaceId: string): Promise<Workspace> {
+    const ws = await this.repo.workspace(workspaceId);
+    if (!ws) throw errors.notFound('Workspace', workspaceId);
+    return ws;
+  }
+
+  async updateWorkspace(workspaceId: string, patch: { name?: string; ipAllow?: string[]; ipDeny?: string[] }): Promise<Workspace> {
+    for (const [field, list] of [['ipAllow', patch.ipAllow], ['ipDeny', patch.ipDeny]] as const) {
+      const check = list ? validateCidrs(list) : { ok: true as const };
+      if (!check.ok) throw errors.validation(`${field}: ${check.message}`, [{ pointer: `/body/${field}/${check.index}`, message: check.message }]);
+    }
+    await this.repo.updateWorkspace(workspaceId, { ...patch, name: patch.name?.trim() });
+    return this.workspace(workspaceId);
+  }
+
+  members(workspaceId: string): Promise<Member[]> {
+    return this.repo.members(workspaceId);
+  }
+
+  /** Adds an existing user by email, or creates the user when a password is given (admin-created accounts). */
+  async addMember(actor: Principal, workspaceId: string, input: { email: string; role: Role; password?: string; displayName?: string }): Promise<{ member: Member; created: boolean }> {
+    this.assertCanGrant(actor, input.role);
+    const email = normalizeEmail(input.email);
+    let user = await this.repo.userByEmail(email);
+    let created = false;
+    if (!user) {
+      if (input.password === undefined) throw new AppError(404, 'not_found', `No user has the email '${email}'; give a password to create the account`, [{ pointer: '/body/email', message: 'no such user' }]);
+      await this.createUser({ email, password: input.password, displayName: input.displayName });
+      user = (await this.repo.userByEmail(email))!;
+      created = true;
+    } else if (await this.repo.roleOf(workspaceId, user.id)) {
+      throw errors.conflict(`'${email}' is already a member of this workspace`);
+    }
+    await this.repo.upsertMembership(workspaceId, user.id, input.role, new Date().toISOString());
+    return { member: (await this.repo.members(workspaceId)).find((m) => m.userId === user.id)!, created };
+  }
+
+  async changeRole(actor: Principal, workspaceId: string, userId: string, role: Role): Promise<Member> {
+    const current = await this.repo.roleOf(workspaceId, userId);
+    if (!current) throw errors.notFound('Member', userId);
+    this.assertCanGrant(actor, role);
+    this.assertCanGrant(actor, current);
+    if (current === 'owner' && role !== 'owner' && (await this.repo.countOwners(workspaceId)) <= 1) throw errors.conflict('A workspace must keep at least one owner');
+    await this.repo.upsertMembership(workspaceId, userId, role, new Date().toISOString());
+    return (await this.repo.members(workspaceId)).find((m) => m.userId === userId)!;
+  }
+
+  async removeMember(actor: Principal, workspaceId: string, userId: string): Promise<void> {
+    const current = await this.repo.roleOf(workspaceId, userId);
+    if (!current) throw errors.notFound('Member', userId);
+    this.assertCanGrant(actor, current);
+    if (current === 'owner' && (await this.repo.countOwners(workspaceId)) <= 1) throw errors.conflict('A workspace must keep at least one owner');
+    await this.repo.deleteMembership(workspaceId, userId);
+  }
+
+  /** Nobody hands out, or takes away, a role above their own; only owners manage owners. */
+  private assertCanGrant(actor: Principal, role: Role): void {
+    const own = actor.role === null || actor.role === 'machine' ? 0 : ROLE_RANK[actor.role];
+    if (ROLE_RANK[role] > own) throw new AppError(403, 'forbidden', `A${actor.role === 'admin' ? 'n' : ''} ${actor.role ?? 'non-member'} cannot manage the role '${role}'`);
+  }
+
+  // --- API keys
+
+  async createApiKey(actor: Principal, input: { name: string; scopes?: string[]; expiresAt?: string }): Promise<{ key: ApiKey; token: string }> {
+    if (actor.kind !== 'user' || actor.role === null) throw errors.forbidden('keys:manage');
+    const grantable = new Set(ROLE_PERMISSIONS.machine.filter((p) => actor.permissions.has(p)));
+    const requested = input.scopes ?? [...grantable];
+    const bad = requested.map((s, i) => ({ s, i })).filter(({ s }) => !isPermission(s) || !grantable.has(s));
+    if (bad.length > 0) {
+      throw errors.validation('Some scopes cannot be granted to an API key by you', bad.map(({ s, i }) => ({
+        pointer: `/body/scopes/${i}`, message: isPermission(s) ? `'${s}' is not grantable (API keys hold at most: ${[...grantable].join(', ')})` : `'${s}' is not a permission`,
+      })));
+    }
+    if (input.expiresAt !== undefined && new Date(input.expiresAt).getTime() <= Date.now()) {
+      throw errors.validation('expiresAt must be in the future', [{ pointer: '/body/expiresAt', message: 'must be in the future' }]);
+    }
+    const id = newId('key');
+    const secret = randomToken();
+    await this.repo.insertApiKey({
+      id, workspaceId: actor.workspaceId, name: input.name.trim(), secretHash: sha256Hex(secret), scopes: [...new Set(requested)] as Permission[], createdBy: actor.userId,
+      expiresAt: input.expiresAt ? new Date(input.expiresAt).toISOString() : null,
+    }, new Date().toISOString());
+    return { key: (await this.repo.apiKey(actor.workspaceId, id))!, token: `weir_${id}_${secret}` };
+  }
+
+  apiKeys(workspaceId: string): Promise<ApiKey[]> {
+    return this.repo.apiKeys(workspaceId);
+  }
+
+  async revokeApiKey(workspaceId: string, id: string): Promise<ApiKey> {
+    const key = await this.repo.apiKey(workspaceId, id);
+    if (!key) throw errors.notFound('API key', id);
+    await this.repo.revokeApiKey(workspaceId, id, new Date().toISOString());
+    return (await this.repo.apiKey(workspaceId, id))!;
+  }
+}
+
+const NO_PERMISSIONS: ReadonlySet<Permission> = new Set();
+const ADMIN_SETS = new Map<PrincipalRole | null, ReadonlySet<Permission>>();
+
+/** A role's permissions, plus `system:admin` for instance admins; the sets are shared, never built per request. */
+function permissionsWith(role: PrincipalRole | null, instanceAdmin: boolean): ReadonlySet<Permission> {
+  const base = role ? permissionsOf(role) : NO_PERMISSIONS;
+  if (!instanceAdmin) return base;
+  let set = ADMIN_SETS.get(role);
+  if (!set) ADMIN_SETS.set(role, (set = new Set([...base, 'system:admin'])));
+  return set;
+}
+
+const KEY_SETS = new Map<string, ReadonlySet<Permission>>();
+
+/** What a key may do: its scopes, within the machine role and its creator's current role (cached per distinct pair). */
+function keyPermissions(scopesJson: string, creatorRole: Role): ReadonlySet<Permission> {
+  const cacheKey = `${creatorRole}|${scopesJson}`;
+  let set = KEY_SETS.get(cacheKey);
+  if (!set) {
+    const allowed = permissionsOf(creatorRole);
+    const machine = permissionsOf('machine');
+    set = new Set((JSON.parse(scopesJson) as string[]).filter((p): p is Permission => isPermission(p) && allowed.has(p) && machine.has(p)));
+    if (KEY_SETS.size > 10_000) KEY_SETS.clear();
+    KEY_SETS.set(cacheKey, set);
+  }
+  return set;
+}
+
+export function normalizeEmail(email: string): string {
+  return email.trim().toLowerCase();
+}
+
+function slugify(name: string): string {
+  return name.toLowerCase().normalize('NFKD').replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 48);
+}
+
+function systemEntry(action: string) {
+  return {
+    workspaceId: null, actorType: 'system' as const, actorId: null, apiKeyId: null, action, targetType: null, targetId: null, outcome: 'success' as const,
+    statusCode: null, ip: null, userAgent: null, requestId: null, detail: null,
+  };
+}

@@ -1,0 +1,178 @@
+import type { Log } from '../../logger.js';
+import type { AttemptStore } from '../attempts.js';
+import type { Job } from '../types.js';
+import type { Consumer, QueueDriver } from './types.js';
+
+export interface EmbeddedOptions {
+  leaseMs: number;
+  /** How often an idle loop looks for jobs other processes enqueued. */
+  pollMs: number;
+  log: Log;
+}
+
+const iso = (ms = Date.now()) => new Date(ms).toISOString();
+
+/**
+ * The embedded queue: the `jobs` rows are the queue. A worker claims runnable rows (a lease: worker id and
+ * lease end; on PostgreSQL with SKIP LOCKED so several worker processes share the table), the runtime
+ * renews the lease by heartbeat, and rows whose lease ran out (their worker died) are reclaimed.
+ */
+export class EmbeddedDriver implements QueueDriver {
+  readonly name = 'embedded' as const;
+  private consumer: Consumer | null = null;
+  private readonly inFlight = new Map<string, number>();
+  /** Kinds that may have runnable rows; a kind leaves when a claim comes back short, and returns on news. */
+  private readonly hungry = new Set<string>();
+  private wakeUp: (() => void) | null = null;
+  /** News that arrived while the loop was busy claiming: the next idle() returns at once. */
+  private pendingWake = false;
+  private stopped = false;
+  private loopDone: Promise<void> = Promise.resolve();
+  private reclaimTimer: NodeJS.Timeout | null = null;
+
+  constructor(private readonly attempts: AttemptStore, private readonly o: EmbeddedOptions) {}
+
+  announce(jobs: Job[]): Promise<void> {
+    const now = Date.now();
+    for (const j of jobs) {
+      const due = Date.parse(j.runAfter);
+      if (due <= now) this.hungry.add(j.kind);
+      else this.wakeAt(due, j.kind);
+    }
+    this.wake();
+    return Promise.resolve();
+  }
+
+  /** Delayed jobs this process knows of (scheduled, retrying): one timer for the earliest. Others are found by polling. */
+  private readonly due = new Map<string, number>();
+  private dueTimer: NodeJS.Timeout | null = null;
+
+  private wakeAt(at: number, kind: string): void {
+    this.due.set(kind, Math.min(this.due.get(kind) ?? Infinity, at));
+    const next = Math.min(...this.due.values());
+    if (this.dueTimer) clearTimeout(this.dueTimer);
+    this.dueTimer = setTimeout(() => {
+      this.dueTimer = null;
+      const now = Date.now();
+      for (const [k, t] of this.due) {
+        if (t > now) continue;
+        this.due.delete(k);
+        this.hungry.add(k);
+      }
+      if (this.due.size > 0) this.wakeAt(Math.min(...this.due.values()), [...this.due.keys()][0]!);
+      this.wake();
+    }, Math.max(0, next - Date.now()));
+    this.dueTimer.unref();
+  }
+
+  start(consumer: Consumer): Promise<void> {
+    this.consumer = consumer;
+    this.stopped = false;
+    for (const k of consumer.kinds) this.hungry.add(k.kind);
+    this.loopDone = this.loop(consumer);
+    const reclaimEvery = Math.max(100, Math.floor(this.o.leaseMs / 2));
+    this.reclaimTimer = setInterval(() => void this.reclaim(), reclaimEvery);
+    this.reclaimTimer.unref();
+    void this.reclaim();
+    return Promise.resolve();
+  }
+
+  private wake(): void {
+    const w = this.wakeUp;
+    this.wakeUp = null;
+    if (w) w();
+    else this.pendingWake = true;
+  }
+
+  private async reclaim(): Promise<void> {
+    try {
+      const jobs = await this.attempts.reclaimExpired(iso());
+      if (jobs.length === 0 || !this.consumer) return;
+      this.o.log.warn({ jobs: jobs.map((j) => ({ id: j.id, status: j.status, attempts: j.attempts })) }, 'reclaimed jobs whose worker stopped renewing its lease');
+      this.consumer.changed(jobs);
+      void this.announce(jobs.filter((j) => j.status === 'queued'));
+    } catch (err) {
+      this.o.log.warn({ err }, 'reclaiming expired job leases failed');
+    }
+  }
+
+  private async loop(consumer: Consumer): Promise<void> {
+    while (!this.stopped) {
+      let claimed = 0;
+      try {
+        for (const { kind, concurrency } of consumer.kinds) {
+          const free = concurrency - (this.inFlight.get(kind) ?? 0);
+          if (free <= 0 || !this.hungry.has(kind) || this.stopped) continue;
+          const jobs = await this.attempts.claim(kind, consumer.workerId, free, iso(), iso(Date.now() + this.o.leaseMs));
+          if (jobs.length < free) this.hungry.delete(kind);
+          claimed += jobs.length;
+          for (const job of jobs) this.dispatch(consumer, job);
+        }
+      } catch (err) {
+        this.o.log.error({ err }, 'claiming jobs failed');
+      }
+      if (claimed === 0 && !this.stopped) await this.idle(consumer);
+    }
+  }
+
+  private dispatch(consumer: Consumer, job: Job): void {
+    this.inFlight.set(job.kind, (this.inFlight.get(job.kind) ?? 0) + 1);
+    consumer
+      .run(job)
+      .then(
+        (outcome) => {
+          if (outcome.status === 'retry') this.wakeAt(Date.now() + outcome.delayMs, job.kind);
+        },
+        (err: unknown) => this.o.log.error({ err, jobId: job.id }, 'job attempt failed to record its end; its lease will expire and it will run again'),
+      )
+      .finally(() => {
+        this.inFlight.set(job.kind, (this.inFlight.get(job.kind) ?? 1) - 1);
+        this.hungry.add(job.kind);
+        // Deferred a turn, so that slots freed together are refilled by one claim.
+        setImmediate(() => this.wake());
+      });
+  }
+
+  /** Sleeps until news (a local enqueue, a slot freed, a delayed job due) or the poll interval. */
+  private async idle(consumer: Consumer): Promise<void> {
+    if (this.pendingWake) {
+      this.pendingWake = false;
+      return;
+    }
+    const waitMs = this.o.pollMs;
+    if (this.stopped || this.pendingWake) {
+      this.pendingWake = false;
+      return;
+    }
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(() => {
+        for (const k of consumer.kinds) this.hungry.add(k.kind);
+        this.wakeUp = null;
+        resolve();
+      }, waitMs);
+      timer.unref();
+      this.wakeUp = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+  }
+
+  async stopDelivering(): Promise<void> {
+    this.stopped = true;
+    if (this.reclaimTimer) clearInterval(this.reclaimTimer);
+    if (this.dueTimer) clearTimeout(this.dueTimer);
+    this.reclaimTimer = null;
+    this.dueTimer = null;
+    this.wake();
+    await this.loopDone;
+  }
+
+  ping(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  async close(): Promise<void> {
+    await this.stopDelivering();
+  }
+}

@@ -1,0 +1,131 @@
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import type { Logger } from 'pino';
+import type { BlobStore } from '../blobs/types.js';
+import type { EventBus } from '../bus/types.js';
+import type { Config } from '../config.js';
+import type { MetadataStore } from '../db/index.js';
+import { AttemptStore } from './attempts.js';
+import { BullmqDriver } from './drivers/bullmq.js';
+import { EmbeddedDriver } from './drivers/embedded.js';
+import type { QueueDriver } from './drivers/types.js';
+import { JobEvents } from './events.js';
+import { JobRegistry } from './registry.js';
+import { JobRepo } from './repo.js';
+import { JobRuntime } from './runtime.js';
+import { JobService } from './service.js';
+import { SWEEP_EVERY_MS, SWEEP_KIND, SYSTEM_WORKSPACE_ID, sweepJob } from './sweep.js';
+import { TEST_JOB_KINDS } from './test-kinds.js';
+import { threadDefinitions } from './threads/definitions.js';
+import { jobThreadEntry } from './threads/entry-url.js';
+import { ThreadPool } from './threads/pool.js';
+import type { JobDefinition } from './types.js';
+
+export interface JobSystemOptions {
+  config: Pick<Config, 'jobs' | 'redisUrl' | 'testJobKinds' | 'logLevel'>;
+  log: Logger;
+  store: MetadataStore;
+  bus: EventBus;
+  blobs: BlobStore;
+  /** The domains' job kinds (ingest, …); the sweep and, with WEIR_TEST_JOB_KINDS, the test kinds are added here. */
+  definitions: JobDefinition[];
+  /** Tests: a deterministic jitter source. */
+  random?: () => number;
+  /** Tests: progress write interval (default 250 ms). */
+  progressIntervalMs?: number;
+}
+
+/** The queue of a process: the service everyone enqueues through, and this process's workers. */
+export interface JobSystem {
+  service: JobService;
+  registry: JobRegistry;
+  driver: QueueDriver;
+  /** Starts consuming jobs in this process (`weir serve` unless --no-workers, `weir worker`); idempotent. */
+  startWorkers(): Promise<void>;
+  /** Stops taking jobs; running ones get `timeoutMs` to finish, then are queued again (the attempt not counted). */
+  stopWorkers(timeoutMs: number): Promise<void>;
+  /** Attempts running in this process now. */
+  readonly activeAttempts: number;
+  close(): Promise<void>;
+}
+
+/** Builds the driver chosen by config (BullMQ when WEIR_REDIS_URL is set), the registry, service and runtime. */
+export function createJobSystem(o: JobSystemOptions): JobSystem {
+  const { config, log, store } = o;
+  const repo = new JobRepo(store.db);
+  const attempts = new AttemptStore(store.db, store.dialect);
+  const events = new JobEvents(o.bus, log);
+  // The sweep looks kinds up (for their artifacts) when it runs, after the registry is complete.
+  const registry: JobRegistry = new JobRegistry([
+    ...o.definitions,
+    sweepJob({ repo, registry: () => registry, blobs: o.blobs, retentionMs: config.jobs.retentionMs }),
+    ...(config.testJobKinds ? TEST_JOB_KINDS : []),
+  ]);
+  const threadKinds = new Set(threadDefinitions({ testJobKinds: config.testJobKinds }).map((d) => d.kind));
+  for (const k of registry.all()) {
+    if (k.definition.thread && !threadKinds.has(k.kind)) throw new Error(`job kind '${k.kind}' runs in a thread but is missing from src/jobs/threads/definitions.ts`);
+  }
+
+  const leaseMs = config.jobs.leaseMs;
+  const driver: QueueDriver = config.redisUrl
+    ? new BullmqDriver(attempts, repo, { redisUrl: config.redisUrl, prefix: config.jobs.queuePrefix, leaseMs, log })
+    : new EmbeddedDriver(attempts, { leaseMs, pollMs: config.jobs.pollMs, log });
+  const service = new JobService({ db: store.db, dialect: store.dialect, registry, events, driver, log });
+
+  let runtime: JobRuntime | null = null;
+  let threads: ThreadPool | null = null;
+  let sweepTimer: NodeJS.Timeout | null = null;
+  let starting: Promise<void> | null = null;
+
+  const scheduleSweep = async () => {
+    try {
+      if ((await service.pendingCount(SWEEP_KIND)) === 0) await service.enqueue(SWEEP_KIND, { v: 1 }, { workspaceId: SYSTEM_WORKSPACE_ID, priority: -10 });
+    } catch (err) {
+      log.warn({ err }, 'scheduling the job retention sweep failed');
+    }
+  };
+
+  return {
+    service,
+    registry,
+    driver,
+    get activeAttempts() {
+      return runtime?.active ?? 0;
+    },
+    startWorkers() {
+      return (starting ??= (async () => {
+        const entry = jobThreadEntry();
+        if (entry && threadKinds.size > 0) threads = new ThreadPool(entry, { weirJobThread: 1, testJobKinds: config.testJobKinds, logLevel: config.logLevel });
+        runtime = new JobRuntime({
+          registry, attempts, events, log, threads, random: o.random, progressIntervalMs: o.progressIntervalMs,
+          workerId: `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`,
+          leaseMs,
+          heartbeatMs: Math.max(50, Math.min(2000, Math.floor(leaseMs / 3))),
+        });
+        await driver.start(runtime);
+        await scheduleSweep();
+        sweepTimer = setInterval(() => void scheduleSweep(), SWEEP_EVERY_MS);
+        sweepTimer.unref();
+        log.info({ driver: driver.name, workerId: runtime.workerId, kinds: runtime.kinds }, 'job workers started');
+      })());
+    },
+    async stopWorkers(timeoutMs) {
+      if (!starting) return;
+      await starting.catch(() => {});
+      if (sweepTimer) clearInterval(sweepTimer);
+      sweepTimer = null;
+      await driver.stopDelivering();
+      if (runtime && runtime.active > 0) log.info({ running: runtime.active, timeoutMs }, 'waiting for running jobs to finish');
+      await runtime?.drain(timeoutMs);
+      await threads?.close();
+      threads = null;
+    },
+    async close() {
+      await this.stopWorkers(0);
+      await driver.close();
+    },
+  };
+}
+
+export { JobService } from './service.js';
+export type { Job } from './types.js';

@@ -1,0 +1,187 @@
+import type { Logger } from 'pino';
+import { AttemptStore, type Completion, type Fence } from './attempts.js';
+import { backoffDelay } from './backoff.js';
+import type { AttemptOutcome, Consumer } from './drivers/types.js';
+import { classifyFailure, JobAborted, type AbortCause } from './errors.js';
+import type { JobEvents } from './events.js';
+import { ProgressThrottle } from './progress.js';
+import type { JobKind, JobRegistry } from './registry.js';
+import type { ThreadPool } from './threads/pool.js';
+import type { Job, JobContext, JobError } from './types.js';
+
+export interface RuntimeOptions {
+  registry: JobRegistry;
+  attempts: AttemptStore;
+  events: JobEvents;
+  log: Logger;
+  workerId: string;
+  /** A running attempt renews its lease this often… */
+  heartbeatMs: number;
+  /** …to this far ahead. */
+  leaseMs: number;
+  /** Progress reaches the DB and the bus at most this often per job (default 250 ms). */
+  progressIntervalMs?: number;
+  /** After a cancel or timeout, how long an attempt's slot stays taken by a handler that ignores its signal. */
+  abortGraceMs?: number;
+  threads: ThreadPool | null;
+  /** [0, 1) source for the backoff jitter (tests make it deterministic). */
+  random?: () => number;
+}
+
+const TIMEOUT_ERROR = (ms: number): JobError => ({ code: 'timeout', message: `The attempt ran longer than its timeout of ${ms} ms` });
+const iso = (ms = Date.now()) => new Date(ms).toISOString();
+
+/**
+ * The worker runtime shared by both drivers: runs one attempt at a time per call with its AbortSignal,
+ * timeout, heartbeat, throttled progress and events, and writes every transition of the attempt to the
+ * `jobs` table (fenced, see attempts.ts). Drivers decide only which job runs when.
+ */
+export class JobRuntime implements Consumer {
+  readonly workerId: string;
+  readonly kinds: { kind: string; concurrency: number }[];
+  /** Attempts in progress; `done` resolves once the attempt's end is written and its slot is free. */
+  private readonly running = new Map<string, { abort(cause: AbortCause): void; done: Promise<void> }>();
+  private draining = false;
+
+  constructor(private readonly o: RuntimeOptions) {
+    this.workerId = o.workerId;
+    this.kinds = o.registry.all().map((k) => ({ kind: k.kind, concurrency: k.concurrency }));
+  }
+
+  /** Attempts running in this process now. */
+  get active(): number {
+    return this.running.size;
+  }
+
+  changed(jobs: Job[]): void {
+    for (const j of jobs) this.o.events.state(j);
+  }
+
+  async run(job: Job): Promise<AttemptOutcome> {
+    const kind = this.o.registry.get(job.kind);
+    const fence: Fence = { id: job.id, workerId: this.workerId, attempt: job.attempts };
+    this.o.events.state(job);
+    if (!kind) return this.end(fence, { status: 'failed', error: { code: 'unknown_kind', message: `No handler for job kind '${job.kind}' in this worker` } }, job);
+    if (this.draining) return this.end(fence, { status: 'requeued' }, job);
+
+    const log = this.o.log.child({ jobId: job.id, kind: job.kind, workspaceId: job.workspaceId, attempt: job.attempts });
+    const controller = new AbortController();
+    let cause: AbortCause | null = null;
+    let ended: Promise<AttemptOutcome> | null = null;
+    let announceEnd!: (outcome: Promise<AttemptOutcome>) => void;
+    const endedOnce = new Promise<AttemptOutcome>((resolve) => (announceEnd = resolve));
+    const progress = new ProgressThrottle(this.o.progressIntervalMs ?? 250, async (r) => {
+      const written = await this.o.attempts.progress(fence, r.percent, r.message, r.data, iso());
+      if (written) this.o.events.progress(job.workspaceId, { id: job.id, progress: r.percent, message: r.message, data: r.data });
+    });
+
+    const finish = (completion: Completion | null): Promise<AttemptOutcome> => {
+      if (ended) return ended;
+      ended = (async () => {
+        clearTimeout(timeout);
+        clearInterval(heartbeat);
+        unsubscribe();
+        // The last report is never dropped: written before the attempt's end.
+        await progress.close({ flush: completion !== null });
+        if (completion === null) return { status: 'lost' } as const;
+        return this.end(fence, completion, job);
+      })();
+      announceEnd(ended);
+      return ended;
+    };
+    const failOrRetry = (error: JobError, retryable: boolean): Completion => {
+      if (!retryable || job.attempts >= job.maxAttempts) return { status: 'failed', error };
+      const delayMs = backoffDelay(job.attempts, kind.backoffMs, this.o.random);
+      return { status: 'retry', error, runAfter: iso(Date.now() + delayMs) };
+    };
+    const abort = (c: AbortCause) => {
+      if (cause || ended) return;
+      cause = c;
+      controller.abort(new JobAborted(c));
+      log.info({ cause: c }, 'job attempt aborted');
+      if (c === 'cancelled') void finish({ status: 'cancelled' });
+      else if (c === 'timeout') void finish(failOrRetry(TIMEOUT_ERROR(job.timeoutMs), true));
+      else if (c === 'shutdown') void finish({ status: 'requeued' });
+      else void finish(null);
+    };
+
+    const timeout = setTimeout(() => abort('timeout'), job.timeoutMs);
+    const heartbeat = setInterval(() => {
+      this.o.attempts.heartbeat(fence, iso(), iso(Date.now() + this.o.leaseMs)).then(
+        (h) => {
+          if (!h.owned) abort('lost');
+          else if (h.cancelRequested) abort('cancelled');
+        },
+        (err: unknown) => log.warn({ err }, 'job heartbeat failed'),
+      );
+    }, this.o.heartbeatMs);
+    const unsubscribe = this.o.events.onCancel(job.id, () => abort('cancelled'));
+    if (job.cancelRequested) abort('cancelled');
+
+    const ctx: JobContext = {
+      jobId: job.id, kind: job.kind, workspaceId: job.workspaceId, createdBy: job.createdBy, attempt: job.attempts, maxAttempts: job.maxAttempts,
+      signal: controller.signal, log, progress: (p, m, d) => progress.report(p, m, d),
+    };
+    const settled = this.invoke(kind, job, ctx).then(
+      (result) => {
+        if (!cause) void finish({ status: 'succeeded', result });
+      },
+      (e: unknown) => {
+        if (cause) return;
+        const { error, retryable } = classifyFailure(e);
+        if (error.code === 'internal') log.error({ err: e }, 'job handler failed');
+        void finish(failOrRetry(error, retryable));
+      },
+    );
+    let markDone!: () => void;
+    this.running.set(job.id, { abort, done: new Promise<void>((resolve) => (markDone = resolve)) });
+    try {
+      const outcome = await endedOnce;
+      // The slot stays taken while the handler still runs, up to a grace period after an abort.
+      if (cause) await Promise.race([settled, delay(this.o.abortGraceMs ?? 2000)]);
+      return outcome;
+    } finally {
+      this.running.delete(job.id);
+      markDone();
+    }
+  }
+
+  private invoke(kind: JobKind, job: Job, ctx: JobContext): Promise<unknown> {
+    if (kind.definition.thread && this.o.threads) {
+      const { jobId, kind: k, workspaceId, createdBy, attempt, maxAttempts } = ctx;
+      return this.o.threads.run(job.payload, { jobId, kind: k, workspaceId, createdBy, attempt, maxAttempts }, ctx.signal, ctx.progress);
+    }
+    return kind.definition.handler(job.payload, ctx);
+  }
+
+  /** Writes the end of an attempt and publishes it; `lost` when the attempt no longer owned the job. */
+  private async end(fence: Fence, completion: Completion, job: Job): Promise<AttemptOutcome> {
+    const written = await this.o.attempts.complete(fence, completion, iso());
+    if (!written) {
+      this.o.log.warn({ jobId: job.id, attempt: fence.attempt, wanted: completion.status }, 'job attempt ended after losing its job; nothing written');
+      return { status: 'lost' };
+    }
+    this.o.events.state(written);
+    if (completion.status === 'retry') return { status: 'retry', delayMs: Math.max(0, Date.parse(completion.runAfter) - Date.now()) };
+    return { status: completion.status };
+  }
+
+  /**
+   * Graceful stop: no new attempts start; running ones get until `timeoutMs` to finish, then are aborted and
+   * queued again without counting the attempt. Resolves once every attempt has ended.
+   */
+  async drain(timeoutMs: number): Promise<void> {
+    this.draining = true;
+    const all = () => Promise.all([...this.running.values()].map((r) => r.done));
+    if (this.running.size === 0) return;
+    const timer = delay(timeoutMs);
+    await Promise.race([all(), timer]);
+    for (const r of this.running.values()) r.abort('shutdown');
+    // Aborted attempts write their end at once; their slot waits for the handler up to the grace period.
+    await Promise.race([all(), delay((this.o.abortGraceMs ?? 2000) + 1000)]);
+  }
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms).unref());
+}

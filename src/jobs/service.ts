@@ -1,0 +1,145 @@
+import type { Db, Dialect } from '../db/index.js';
+import { AppError, errors } from '../errors.js';
+import { newId } from '../ids.js';
+import type { Log } from '../logger.js';
+import type { QueueDriver } from './drivers/types.js';
+import type { JobEvents } from './events.js';
+import type { JobRegistry } from './registry.js';
+import { JobRepo, type JobQuery, type NewJobRow } from './repo.js';
+import { jobStats, type JobStats } from './stats.js';
+import type { EnqueueOptions, Job } from './types.js';
+
+export interface EnqueueRequest {
+  kind: string;
+  payload: unknown;
+  options: EnqueueOptions;
+}
+
+const iso = (d = new Date()) => d.toISOString();
+
+/**
+ * Jobs as domain code and the API use them: enqueue (validated against the kind's schema), read, list,
+ * cancel, retry, statistics. Every read and change of a client is scoped to its workspace: a job of another
+ * workspace does not exist for it.
+ */
+export class JobService {
+  private readonly repo: JobRepo;
+
+  constructor(private readonly o: { db: Db; dialect: Dialect; registry: JobRegistry; events: JobEvents; driver: QueueDriver; log: Log }) {
+    this.repo = new JobRepo(o.db);
+  }
+
+  get driverName(): QueueDriver['name'] {
+    return this.o.driver.name;
+  }
+
+  async enqueue<P>(kind: string, payload: P, options: EnqueueOptions): Promise<Job> {
+    const [job] = await this.enqueueMany([{ kind, payload, options }]);
+    return job!;
+  }
+
+  /** Validates every request first (all or nothing), inserts the rows in one go, then hands them to the queue. */
+  async enqueueMany(requests: EnqueueRequest[]): Promise<Job[]> {
+    const now = new Date();
+    const rows: NewJobRow[] = requests.map((r, i) => this.row(r, now, requests.length > 1 ? `/${i}` : ''));
+    const jobs = await this.repo.insert(rows);
+    for (const j of jobs) this.o.events.state(j);
+    await this.announce(jobs);
+    return jobs;
+  }
+
+  private row({ kind, payload, options: o }: EnqueueRequest, now: Date, at: string): NewJobRow {
+    const k = this.o.registry.get(kind);
+    if (!k) throw errors.badRequest(`Unknown job kind '${kind}'`, [{ pointer: `${at}/kind`, message: `is not a registered job kind` }]);
+    const problems = k.validate(payload);
+    if (problems.length > 0) {
+      throw errors.validation(`Invalid payload for job kind '${kind}': ${problems.map((p) => `${p.pointer} ${p.message}`).join('; ')}`, problems.map((p) => ({ ...p, pointer: `${at}${p.pointer}` })));
+    }
+    const ts = iso(now);
+    return {
+      id: newId('job', now.getTime()),
+      kind,
+      workspace_id: o.workspaceId,
+      created_by: o.createdBy ?? null,
+      parent_id: o.parentId ?? null,
+      payload_json: JSON.stringify(payload),
+      status: 'queued',
+      priority: Math.trunc(o.priority ?? 0),
+      progress: 0,
+      attempts: 0,
+      max_attempts: o.maxAttempts ?? k.maxAttempts,
+      timeout_ms: o.timeoutMs ?? k.timeoutMs,
+      cancel_requested: 0,
+      run_after: o.runAfter ? iso(o.runAfter) : ts,
+      created_at: ts,
+      updated_at: ts,
+    };
+  }
+
+  /** The rows are committed: a queue that cannot be told now (Redis away) is told again by its resync. */
+  private async announce(jobs: Job[]): Promise<void> {
+    try {
+      await this.o.driver.announce(jobs);
+    } catch (err) {
+      this.o.log.error({ err, jobs: jobs.map((j) => j.id) }, 'queued jobs not yet handed to the queue; they are resent later');
+    }
+  }
+
+  async get(workspaceId: string, id: string): Promise<Job> {
+    const job = await this.repo.getInWorkspace(workspaceId, id);
+    if (!job) throw errors.notFound('Job', id);
+    return job;
+  }
+
+  list(query: JobQuery): Promise<{ items: Job[]; total: number }> {
+    return this.repo.list(query);
+  }
+
+  /**
+   * A queued job ends `cancelled` at once; a running one is flagged and its worker told, which aborts the
+   * attempt's signal and records `cancelled`. A finished job cannot be cancelled (409).
+   */
+  async cancel(workspaceId: string, id: string): Promise<Job> {
+    for (let round = 0; round < 3; round++) {
+      const job = await this.get(workspaceId, id);
+      const now = iso();
+      if (job.status === 'queued') {
+        const cancelled = await this.repo.cancelQueued(id, now);
+        if (cancelled) {
+          this.o.events.state(cancelled);
+          return cancelled;
+        }
+      } else if (job.status === 'running') {
+        const flagged = await this.repo.requestCancel(id, now);
+        if (flagged) {
+          this.o.events.state(flagged);
+          this.o.events.cancel(flagged);
+          return flagged;
+        }
+      } else {
+        throw new AppError(409, 'job_not_cancellable', `Job '${id}' has already finished (${job.status})`, [], { jobStatus: job.status });
+      }
+      // It changed state between the read and the write: look again.
+    }
+    throw errors.conflict(`Job '${id}' is changing state; try again`);
+  }
+
+  /** A failed or cancelled job runs again from its first attempt; any other is 409. */
+  async retry(workspaceId: string, id: string): Promise<Job> {
+    const job = await this.get(workspaceId, id);
+    const retried = job.status === 'failed' || job.status === 'cancelled' ? await this.repo.retry(id, iso()) : null;
+    if (!retried) throw new AppError(409, 'job_not_retryable', `Only failed or cancelled jobs can be retried; job '${id}' is ${job.status}`, [], { jobStatus: job.status });
+    this.o.events.state(retried);
+    await this.announce([retried]);
+    return retried;
+  }
+
+  stats(workspaceId: string, days: number): Promise<JobStats> {
+    return jobStats(this.o.db, this.o.dialect, workspaceId, days);
+  }
+
+  /** Queued or running jobs of a kind, across workspaces. */
+  pendingCount(kind: string): Promise<number> {
+    return this.repo.pendingCount(kind);
+  }
+}

@@ -1,0 +1,49 @@
+import type { TopicKind } from '../bus/types.js';
+import type { DatasetService } from '../datasets/service.js';
+import { isAppError } from '../errors.js';
+import type { RealtimeRepo } from './repo.js';
+import { TopicResolvers } from './topics.js';
+
+/** The current state of a topic's object, as the REST API shows it; null when it does not exist in that workspace. */
+export type StatusReader = (workspaceId: string, id: string) => Promise<unknown>;
+
+export interface TopicCatalog {
+  resolvers: TopicResolvers;
+  /** Kinds whose objects have a current state to answer `status` with (not `workspace`: it is a feed). */
+  status: ReadonlyMap<TopicKind, StatusReader>;
+}
+
+/**
+ * The topics Weir publishes today: jobs (progress and state), datasets (new versions) and the per-workspace
+ * feed. A `workspace:<id>` topic needs only membership with read access; `datasets:read` is granted to every
+ * workspace role.
+ */
+export function builtinTopics(repo: RealtimeRepo, datasets: DatasetService): TopicCatalog {
+  const resolvers = new TopicResolvers()
+    .register('job', async (id) => {
+      const workspaceId = await repo.jobWorkspace(id);
+      return workspaceId === null ? null : { workspaceId, permission: 'jobs:read' };
+    })
+    .register('dataset', async (id) => {
+      const workspaceId = await repo.datasetWorkspace(id);
+      return workspaceId === null ? null : { workspaceId, permission: 'datasets:read' };
+    })
+    .register('workspace', (id) => Promise.resolve({ workspaceId: id, permission: 'datasets:read' }));
+
+  const status = new Map<TopicKind, StatusReader>([
+    ['job', (workspaceId, id) => repo.job(workspaceId, id)],
+    [
+      'dataset',
+      async (workspaceId, id) => {
+        try {
+          return await datasets.get(workspaceId, id);
+        } catch (e) {
+          // Deleted between the access check and this read.
+          if (isAppError(e) && e.status === 404) return null;
+          throw e;
+        }
+      },
+    ],
+  ]);
+  return { resolvers, status };
+}

@@ -1,0 +1,118 @@
+import { PassThrough } from 'node:stream';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
+import { topics, type BusEvent } from '../bus/types.js';
+import type { AppContext } from '../context.js';
+import { errors } from '../errors.js';
+import { principalOf } from '../http/access.js';
+import { Id } from '../http/schema-types.js';
+import { isFinished, type Job, type JobStatus } from '../jobs/types.js';
+import { RealtimeRepo } from './repo.js';
+
+/** Bus event types of a job topic and the SSE event names they are sent as; other job events are not streamed. */
+const SSE_EVENT: Record<string, 'state' | 'progress'> = { 'job.state': 'state', 'job.progress': 'progress' };
+
+const finishedStatus = (data: unknown): boolean => {
+  const status = (data as { status?: unknown } | null)?.status;
+  return typeof status === 'string' && isFinished(status as JobStatus);
+};
+
+/** One SSE frame. JSON has no raw newlines, so `data` is always a single line. */
+const frame = (event: string, data: unknown): string => `event: ${event}\ndata: ${JSON.stringify(data)}\n\n`;
+
+/**
+ * GET /api/v1/jobs/:id/events: a job's state and progress as server-sent events, for clients that only want to
+ * watch one job (the CLI's `weir jobs watch`, a browser's EventSource). First `event: state` with the job as
+ * GET /jobs/:id returns it, then `state` and `progress` events as they happen, until the job is succeeded,
+ * failed or cancelled: the final `state` is sent and the stream ends. A comment line every
+ * WEIR_SSE_HEARTBEAT_MS keeps proxies from closing an idle stream.
+ */
+export const jobEventRoutes: FastifyPluginAsyncTypebox<{ context: AppContext }> = async (app, { context }) => {
+  const { bus, metrics, config } = context;
+  const repo = new RealtimeRepo(context.store.db);
+  const open = new Set<PassThrough>();
+
+  // Shutdown: end every stream, or the server would wait for them (they end only when their job does).
+  app.addHook('preClose', (done) => {
+    for (const stream of open) stream.end();
+    done();
+  });
+
+  app.get('/:id/events', {
+    schema: {
+      tags: ['jobs'],
+      summary: 'Watch a job: its state and progress as server-sent events until it ends',
+      params: Type.Object({ id: Id('job', 'Job id') }),
+      produces: ['text/event-stream'],
+      response: { 200: Type.Unsafe<unknown>({ type: 'string', description: 'text/event-stream: `event: state` (the job), then `state` and `progress` events; ends after the final state' }) },
+    },
+    // EventSource in browsers cannot set headers: `?access_token=` is accepted (and redacted from the logs).
+    config: { access: 'jobs:read', queryToken: true },
+  }, async (request, reply) => {
+    const { workspaceId } = principalOf(request);
+    const topic = topics.job(request.params.id);
+
+    // Subscribe before reading the job, so nothing published in between is missed; events are held until the
+    // current state has been sent.
+    let stream: PassThrough | null = null;
+    const early: BusEvent[] = [];
+    const unsubscribe = bus.subscribe(topic, (event) => (stream ? send(stream, event) : early.push(event)));
+    let job: Job | null;
+    try {
+      await bus.whenSubscribed?.(topic);
+      job = await repo.job(workspaceId, request.params.id);
+    } catch (e) {
+      unsubscribe();
+      throw e;
+    }
+    if (!job) {
+      unsubscribe();
+      throw errors.notFound('Job', request.params.id);
+    }
+
+    const out = new PassThrough();
+    open.add(out);
+    metrics.sseStreams.inc();
+    const heartbeat = setInterval(() => out.write(': keep-alive\n\n'), config.realtime.sseHeartbeatMs);
+    let closed = false;
+    const cleanup = () => {
+      if (closed) return;
+      closed = true;
+      clearInterval(heartbeat);
+      unsubscribe();
+      open.delete(out);
+      metrics.sseStreams.dec();
+    };
+    out.once('close', cleanup);
+    out.once('end', cleanup);
+    request.raw.once('close', () => {
+      cleanup();
+      out.destroy();
+    });
+
+    function send(target: PassThrough, event: BusEvent): void {
+      const name = SSE_EVENT[event.type];
+      if (!name || target.writableEnded) return;
+      // A client that stops reading is cut off rather than buffered for; it reconnects and gets the current state.
+      if (target.writableLength > config.realtime.wsMaxBufferBytes) {
+        target.destroy();
+        return;
+      }
+      target.write(frame(name, event.data));
+      if (name === 'state' && finishedStatus(event.data)) target.end();
+    }
+
+    out.write(frame('state', job));
+    if (isFinished(job.status)) out.end();
+    else {
+      stream = out;
+      for (const event of early) send(out, event);
+    }
+    return reply
+      .header('content-type', 'text/event-stream; charset=utf-8')
+      .header('cache-control', 'no-cache, no-transform')
+      // Proxies such as nginx would otherwise buffer the stream.
+      .header('x-accel-buffering', 'no')
+      .send(out);
+  });
+};

@@ -1,0 +1,81 @@
+import websocket from '@fastify/websocket';
+import type { FastifyPluginAsync } from 'fastify';
+import { Type } from 'typebox';
+import type { AppContext } from '../context.js';
+import { AppError } from '../errors.js';
+import { bearerToken } from '../identity/secrets.js';
+import type { AccessControl } from '../http/access.js';
+import { builtinTopics } from './builtin-topics.js';
+import { Connection, type ConnectionLimits } from './connection.js';
+import { Hub } from './hub.js';
+import { RealtimeRepo } from './repo.js';
+
+/** Client frames are small JSON requests; a larger frame is abuse and closes the connection (1009). */
+const MAX_CLIENT_FRAME_BYTES = 64 * 1024;
+/** Requests one connection may have waiting for an answer. */
+const MAX_PENDING_REQUESTS = 32;
+
+/** GET /api/v1/ws: the WebSocket hub (protocol: src/realtime/protocol.ts, README "Real-time"). */
+export const websocketRoutes: FastifyPluginAsync<{ context: AppContext }> = async (app, { context }) => {
+  const { config, metrics } = context;
+  const access: AccessControl = context.identity;
+  const hub = new Hub(context.bus, context.log, metrics, { heartbeatMs: config.realtime.wsHeartbeatMs });
+  const catalog = builtinTopics(new RealtimeRepo(context.store.db), context.datasets);
+  const limits: ConnectionLimits = { maxBufferBytes: config.realtime.wsMaxBufferBytes, maxSubscriptions: config.realtime.wsMaxSubscriptions, maxPending: MAX_PENDING_REQUESTS };
+
+  await app.register(websocket, {
+    // No compression: per-message deflate costs memory per connection and CPU per send, and events are small.
+    options: { maxPayload: MAX_CLIENT_FRAME_BYTES, perMessageDeflate: false, clientTracking: false },
+    // Instead of the plugin's default (close without a code): 1001 "going away" to every client.
+    preClose(done) {
+      hub.close();
+      done();
+    },
+    errorHandler(error, socket, request) {
+      // Mostly clients that vanish mid-frame; the socket is gone either way.
+      request.log.debug({ err: { message: error.message } }, 'websocket: socket error');
+      socket.terminate();
+    },
+  });
+
+  app.route({
+    method: 'GET',
+    url: '/ws',
+    schema: { hide: true, response: { 101: Type.Null({ description: 'Switching Protocols' }) } },
+    // Authenticated by the one auth hook (src/http/auth.ts) before the upgrade, like every route; browsers cannot
+    // set headers on a WebSocket, so `?access_token=` is accepted here (the request log redacts it). A failure
+    // answers a plain HTTP 401 problem and the socket is never upgraded. No cookies are involved, so cross-site
+    // pages cannot borrow a session: they would need the token itself.
+    config: { access: 'authenticated', queryToken: true },
+    // A refused handshake (401, 403, 429) ends the connection: an upgrade request's socket is never reused for
+    // HTTP. @fastify/websocket destroys it only when its own onRequest hook ran, which the auth hook (registered
+    // first, on the root) pre-empts when it refuses.
+    onSend: async (request, reply, payload) => {
+      if (request.headers.upgrade && reply.statusCode !== 101) reply.header('connection', 'close');
+      return payload;
+    },
+    onResponse: (request, reply, done) => {
+      if (request.headers.upgrade && reply.statusCode !== 101) request.raw.socket.destroy();
+      done();
+    },
+    handler: () => {
+      throw new AppError(426, 'bad_request', 'GET /api/v1/ws is a WebSocket endpoint: send an Upgrade: websocket request');
+    },
+    wsHandler: (socket, request) => {
+      const principal = request.principal;
+      if (!principal) {
+        socket.close(4401, 'unauthenticated');
+        return;
+      }
+      // The request's logger (it carries the request id); no child logger per connection: 10,000 of them add up.
+      const token = bearerToken(request.headers.authorization) ?? (request.query as { access_token?: string } | undefined)?.access_token;
+      const workspaceId = principal.workspaceId;
+      // Only a 401 ends the connection; a database hiccup is not the client's fault.
+      const credentialsValid = config.auth.insecureDisabled || !token ? undefined
+        : () => context.identity.authenticate(token, request.ip, workspaceId).then(() => true, (e: unknown) => (e instanceof AppError && e.status === 401 ? false : Promise.reject(e)));
+      const connection = new Connection(socket, principal, request.log, { hub, catalog, access, metrics, limits, credentialsValid });
+      connection.start();
+      request.log.debug({ userId: principal.userId, connections: hub.size }, 'websocket: connected');
+    },
+  });
+};

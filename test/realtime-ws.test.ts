@@ -1,0 +1,273 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { topics } from '../src/bus/types.js';
+import { newId } from '../src/ids.js';
+import { startTestApp, type TestApp } from './helpers/app.js';
+import { insertJobRow, insertWorkspace, TestClient, until, wsUrl } from './helpers/realtime.js';
+import { problemOf, upload } from './helpers/upload.js';
+
+const gauge = async (t: TestApp, name: 'wsConnections' | 'wsSubscriptions'): Promise<number> => (await t.context.metrics[name].get()).values[0]?.value ?? 0;
+
+describe('WebSocket hub', () => {
+  let t: TestApp;
+  let otherWorkspace: string;
+  const clients: TestClient[] = [];
+  const connect = async () => {
+    const c = await TestClient.open(wsUrl(t.url), { headers: t.auth });
+    clients.push(c);
+    return c;
+  };
+
+  beforeAll(async () => {
+    t = await startTestApp();
+    otherWorkspace = await insertWorkspace(t.context.store.db);
+  });
+  afterAll(async () => {
+    for (const c of clients) c.close();
+    await t?.close();
+  });
+
+  it('delivers bus events of a subscribed topic, in the documented shape, and stops after unsubscribe', async () => {
+    const jobId = await insertJobRow(t.context.store.db, { workspaceId: 'ws_default' });
+    const topic = topics.job(jobId);
+    const c = await connect();
+    expect(await c.request({ type: 'subscribe', topic, id: 's1' })).toEqual({ type: 'subscribed', topic, id: 's1' });
+
+    await t.context.bus.publish(topic, 'job.progress', { progress: 42, message: 'half way' });
+    const event = await c.next('event');
+    expect(event).toEqual({ type: 'event', topic, event: 'job.progress', data: { progress: 42, message: 'half way' }, ts: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/) });
+
+    expect(await c.request({ type: 'unsubscribe', topic, id: 'u1' })).toEqual({ type: 'unsubscribed', topic, id: 'u1' });
+    // A sentinel topic published after the job topic: once its event arrives, a job event would have too.
+    const sentinel = topics.workspace('ws_default');
+    expect((await c.request({ type: 'subscribe', topic: sentinel, id: 's2' })).type).toBe('subscribed');
+    await t.context.bus.publish(topic, 'job.progress', { progress: 60 });
+    await t.context.bus.publish(sentinel, 'workspace.ping', { n: 1 });
+    await c.next('event', (m) => m.topic === sentinel);
+    expect(c.events(topic)).toHaveLength(1);
+  });
+
+  it('serves many subscribers of one topic from one bus subscription, and releases it when they leave', async () => {
+    const jobId = await insertJobRow(t.context.store.db, { workspaceId: 'ws_default' });
+    const topic = topics.job(jobId);
+    const [a, b] = await Promise.all([connect(), connect()]);
+    await a.request({ type: 'subscribe', topic, id: 'a' });
+    await b.request({ type: 'subscribe', topic, id: 'b' });
+    // Subscribing twice is idempotent.
+    expect(await a.request({ type: 'subscribe', topic, id: 'a2' })).toEqual({ type: 'subscribed', topic, id: 'a2' });
+    const before = await gauge(t, 'wsSubscriptions');
+    await t.context.bus.publish(topic, 'job.state', { status: 'running' });
+    const [ea, eb] = await Promise.all([a.next('event', (m) => m.topic === topic), b.next('event', (m) => m.topic === topic)]);
+    expect(ea).toEqual(eb);
+    a.close();
+    b.close();
+    await Promise.all([a.closed, b.closed]);
+    await until(async () => (await gauge(t, 'wsSubscriptions')) === before - 2, 'subscriptions released');
+  });
+
+  it('answers status requests with the current job and dataset, and not_found for what does not exist', async () => {
+    const jobId = await insertJobRow(t.context.store.db, { workspaceId: 'ws_default', status: 'running', progress: 30 });
+    const res = await upload(t, 'a,b\n1,2\n3,4\n', { name: 'status-check' });
+    expect(res.status).toBe(201);
+    const dataset = (await res.json()) as { id: string; name: string };
+    const c = await connect();
+
+    const job = await c.request({ type: 'status', topic: `job:${jobId}`, id: 'j' });
+    expect(job).toMatchObject({ type: 'status', topic: `job:${jobId}`, id: 'j', data: { id: jobId, status: 'running', progress: 30, workspaceId: 'ws_default', kind: 'test.noop' } });
+    const ds = await c.request({ type: 'status', topic: `dataset:${dataset.id}`, id: 'd' });
+    expect(ds).toMatchObject({ type: 'status', id: 'd', data: { id: dataset.id, name: 'status-check', versionCount: 1 } });
+
+    const missing = newId('job');
+    expect(await c.request({ type: 'status', topic: `job:${missing}`, id: 'm' })).toEqual({ type: 'error', code: 'not_found', message: `job:${missing} does not exist`, id: 'm', topic: `job:${missing}` });
+    expect(await c.request({ type: 'status', topic: 'workspace:ws_default', id: 'w' })).toMatchObject({ type: 'error', code: 'unknown_topic', id: 'w' });
+  });
+
+  it('refuses topics of another workspace exactly like missing ones', async () => {
+    const foreignJob = await insertJobRow(t.context.store.db, { workspaceId: otherWorkspace });
+    const foreignDataset = newId('ds');
+    const now = new Date().toISOString();
+    await t.context.store.db.insertInto('datasets').values({ id: foreignDataset, workspace_id: otherWorkspace, name: 'secret', description: '', format: 'csv', latest_version_id: null, version_count: 0, created_at: now, updated_at: now }).execute();
+    const c = await connect();
+    const missingJob = newId('job');
+
+    const foreign = await c.request({ type: 'subscribe', topic: `job:${foreignJob}`, id: 'f' });
+    const absent = await c.request({ type: 'subscribe', topic: `job:${missingJob}`, id: 'f' + 'x' });
+    expect(foreign).toEqual({ type: 'error', code: 'not_found', message: `job:${foreignJob} does not exist`, id: 'f', topic: `job:${foreignJob}` });
+    expect(absent).toEqual({ type: 'error', code: 'not_found', message: `job:${missingJob} does not exist`, id: 'fx', topic: `job:${missingJob}` });
+    expect(await c.request({ type: 'status', topic: `job:${foreignJob}`, id: 'fs' })).toMatchObject({ type: 'error', code: 'not_found' });
+    expect(await c.request({ type: 'subscribe', topic: `dataset:${foreignDataset}`, id: 'fd' })).toMatchObject({ type: 'error', code: 'not_found' });
+    expect(await c.request({ type: 'subscribe', topic: `workspace:${otherWorkspace}`, id: 'fw' })).toMatchObject({ type: 'error', code: 'not_found' });
+
+    // Nothing published there reaches this client.
+    await t.context.bus.publish(topics.job(foreignJob), 'job.progress', { progress: 1 });
+    expect(await c.request({ type: 'ping', id: 'p' })).toEqual({ type: 'pong', id: 'p' });
+    expect(c.events()).toHaveLength(0);
+  });
+
+  it('answers bad messages with an error and keeps the connection working', async () => {
+    const c = await connect();
+    c.send('{not json');
+    expect(await c.next('error')).toEqual({ type: 'error', code: 'invalid_json', message: 'the message is not valid JSON' });
+    c.send('[1,2]');
+    expect(await c.next('error')).toMatchObject({ code: 'unknown_type' });
+    c.send({ type: 'shout', id: 'x1' });
+    expect(await c.next('error')).toMatchObject({ code: 'unknown_type', id: 'x1' });
+    c.send({ type: 'subscribe', id: 'x2' });
+    expect(await c.next('error')).toMatchObject({ code: 'invalid_message', id: 'x2', message: 'invalid "subscribe" message: missing field(s) topic' });
+    c.send({ type: 'ping', id: 'x3', extra: true });
+    expect(await c.next('error')).toMatchObject({ code: 'invalid_message', id: 'x3', message: 'invalid "ping" message: unknown field(s) extra' });
+    c.send({ type: 'subscribe', topic: 'no-colon', id: 'x4' });
+    expect(await c.next('error')).toMatchObject({ code: 'invalid_topic', id: 'x4', topic: 'no-colon' });
+    c.send({ type: 'subscribe', topic: 'job:../../etc', id: 'x5' });
+    expect(await c.next('error')).toMatchObject({ code: 'invalid_topic', id: 'x5' });
+    c.send({ type: 'subscribe', topic: `upload:${newId('up')}`, id: 'x6' });
+    expect(await c.next('error')).toMatchObject({ code: 'unknown_topic', id: 'x6' });
+    c.send({ type: 'unsubscribe', topic: 'bad topic', id: 'x7' });
+    expect(await c.next('error')).toMatchObject({ code: 'invalid_topic', id: 'x7' });
+    c.ws.send(Buffer.from([1, 2, 3]), { binary: true });
+    expect(await c.next('error')).toMatchObject({ code: 'invalid_json' });
+
+    expect(await c.request({ type: 'ping', id: 'still-there' })).toEqual({ type: 'pong', id: 'still-there' });
+    expect(c.ws.readyState).toBe(c.ws.OPEN);
+  });
+
+  it('refuses an upgrade without valid credentials with HTTP 401, before any WebSocket exists', async () => {
+    await expect(TestClient.open(wsUrl(t.url))).rejects.toThrow('unexpected response 401');
+    await expect(TestClient.open(wsUrl(t.url), { headers: { authorization: 'Bearer not-a-token' } })).rejects.toThrow('unexpected response 401');
+    await expect(TestClient.open(`${wsUrl(t.url)}?access_token=weir_bogus`)).rejects.toThrow('unexpected response 401');
+  });
+
+  it('accepts the token as ?access_token= (browsers cannot set headers) and keeps it out of the logs', async () => {
+    const token = t.auth.authorization!.replace(/^Bearer /, '');
+    const c = await TestClient.open(`${wsUrl(t.url)}?access_token=${encodeURIComponent(token)}`);
+    clients.push(c);
+    expect(await c.request({ type: 'ping', id: 'q' })).toEqual({ type: 'pong', id: 'q' });
+    await TestClient.open(`${wsUrl(t.url)}?access_token=${encodeURIComponent(token)}x`).catch(() => undefined);
+    expect(JSON.stringify(t.logs)).not.toContain(token);
+  });
+
+  it('answers a plain GET (no upgrade) with 426', async () => {
+    const res = await t.fetch(`${t.api}/ws`);
+    expect(res.status).toBe(426);
+    expect((await problemOf(res)).detail).toContain('WebSocket endpoint');
+  });
+
+  it('counts connections and subscriptions in /metrics', async () => {
+    const c = await connect();
+    await c.request({ type: 'subscribe', topic: 'workspace:ws_default', id: 'm' });
+    const text = await (await t.fetch(`${t.url}/metrics`)).text();
+    expect(text).toMatch(/^weir_ws_connections [1-9]\d*$/m);
+    expect(text).toMatch(/^weir_ws_subscriptions [1-9]\d*$/m);
+  });
+});
+
+describe('WebSocket credentials', () => {
+  it('closes a socket within a heartbeat once its session ends or its key is revoked', async () => {
+    const t = await startTestApp({ WEIR_WS_HEARTBEAT_MS: '200' });
+    try {
+      const login = await fetch(`${t.api}/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: 'owner@weir.test', password: 'correct horse battery staple' }) });
+      const { accessToken } = (await login.json()) as { accessToken: string };
+      const session = await TestClient.open(`${wsUrl(t.url)}?access_token=${accessToken}`);
+      const keyRes = await t.fetch(`${t.api}/keys`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"name":"ws","scopes":["jobs:read"]}' });
+      const { key, token } = (await keyRes.json()) as { key: { id: string }; token: string };
+      const keyed = await TestClient.open(wsUrl(t.url), { headers: { authorization: `Bearer ${token}` } });
+      const bystander = await TestClient.open(wsUrl(t.url), { headers: t.auth });
+      await new Promise((r) => setTimeout(r, 500));
+      expect(await session.request({ type: 'ping', id: 'before' })).toEqual({ type: 'pong', id: 'before' });
+
+      expect((await fetch(`${t.api}/auth/logout`, { method: 'POST', headers: { authorization: `Bearer ${accessToken}` } })).status).toBe(204);
+      expect(await session.closed).toEqual({ code: 4401, reason: 'credentials expired or revoked' });
+      expect((await t.fetch(`${t.api}/keys/${key.id}`, { method: 'DELETE' })).status).toBe(200);
+      expect((await keyed.closed).code).toBe(4401);
+      expect(await bystander.request({ type: 'ping', id: 'still' })).toEqual({ type: 'pong', id: 'still' });
+      bystander.close();
+    } finally {
+      await t.close();
+    }
+  });
+});
+
+describe('WebSocket hub limits', () => {
+  it('terminates a client that does not answer pings and cleans up its subscriptions', async () => {
+    const t = await startTestApp({ WEIR_WS_HEARTBEAT_MS: '200' });
+    try {
+      const silent = await TestClient.open(wsUrl(t.url), { headers: t.auth, autoPong: false });
+      const healthy = await TestClient.open(wsUrl(t.url), { headers: t.auth });
+      await silent.request({ type: 'subscribe', topic: 'workspace:ws_default', id: 's' });
+      expect(await gauge(t, 'wsSubscriptions')).toBe(1);
+      const started = Date.now();
+      const closed = await silent.closed;
+      // Terminated (no close frame): between one and two heartbeat periods after the first unanswered ping.
+      expect(closed.code).toBe(1006);
+      expect(Date.now() - started).toBeLessThan(2000);
+      await until(async () => (await gauge(t, 'wsSubscriptions')) === 0 && (await gauge(t, 'wsConnections')) === 1, 'cleanup of the dead connection');
+      // The client that answers pings outlives several heartbeats.
+      await new Promise((r) => setTimeout(r, 700));
+      expect(await healthy.request({ type: 'ping', id: 'alive' })).toEqual({ type: 'pong', id: 'alive' });
+      healthy.close();
+    } finally {
+      await t.close();
+    }
+  });
+
+  it('closes a slow consumer with 1013 instead of buffering without bound', async () => {
+    const cap = 256 * 1024;
+    const t = await startTestApp({ WEIR_WS_MAX_BUFFER_BYTES: String(cap) });
+    try {
+      const c = await TestClient.open(wsUrl(t.url), { headers: t.auth });
+      const topic = topics.workspace('ws_default');
+      await c.request({ type: 'subscribe', topic, id: 's' });
+      c.ws.pause();
+      const chunk = 'x'.repeat(64 * 1024);
+      let published = 0;
+      // Loopback socket buffers absorb several MB before the server's own buffer grows past the cap.
+      for (let i = 0; i < 4000 && (await gauge(t, 'wsConnections')) > 0; i++) {
+        await t.context.bus.publish(topic, 'workspace.blob', { i, chunk });
+        published += chunk.length;
+        if (i % 20 === 0) await new Promise((r) => setImmediate(r));
+      }
+      expect(await gauge(t, 'wsConnections')).toBe(0);
+      const line = t.logs.find((l) => l.msg === 'websocket: closing a slow consumer');
+      expect(line).toBeDefined();
+      // What the server held for this client when it gave up: the cap plus at most one event.
+      expect(line!.bufferedBytes as number).toBeGreaterThan(cap);
+      expect(line!.bufferedBytes as number).toBeLessThanOrEqual(cap + chunk.length + 1024);
+
+      c.ws.resume();
+      const closed = await c.closed;
+      expect(closed).toEqual({ code: 1013, reason: 'slow consumer' });
+      expect(c.receivedBytes).toBeLessThan(published);
+      // The connection left its topic: publishing more writes nothing anywhere.
+      expect(await gauge(t, 'wsSubscriptions')).toBe(0);
+    } finally {
+      await t.close();
+    }
+  });
+
+  it('closes every connection with 1001 when the app shuts down', async () => {
+    const t = await startTestApp();
+    const c = await TestClient.open(wsUrl(t.url), { headers: t.auth });
+    await c.request({ type: 'subscribe', topic: 'workspace:ws_default', id: 's' });
+    const closing = t.close();
+    expect(await c.closed).toEqual({ code: 1001, reason: 'server shutting down' });
+    await closing;
+  });
+});
+
+describe('WebSocket hub with the job runtime', () => {
+  it('streams a real job’s progress and final state to a subscriber, and status answers the finished job', async () => {
+    const t = await startTestApp({ WEIR_TEST_JOB_KINDS: '1' });
+    try {
+      const job = await t.context.jobs.enqueue('test.sleep', { v: 1, ms: 900, steps: 3 }, { workspaceId: 'ws_default', runAfter: new Date(Date.now() + 300) });
+      const c = await TestClient.open(wsUrl(t.url), { headers: t.auth });
+      const topic = `job:${job.id}`;
+      await c.request({ type: 'subscribe', topic, id: 's' });
+      const done = await c.next('event', (m) => m.event === 'job.state' && (m.data as { status: string }).status === 'succeeded', 10_000);
+      expect(done.data).toMatchObject({ id: job.id, progress: 100 });
+      expect(c.events(topic).some((e) => e.event === 'job.progress')).toBe(true);
+      expect(await c.request({ type: 'status', topic, id: 'st' })).toMatchObject({ type: 'status', data: { id: job.id, status: 'succeeded' } });
+      c.close();
+    } finally {
+      await t.close();
+    }
+  });
+});
