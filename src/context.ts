@@ -66,7 +66,7 @@ export async function createContext(config: Config, log: Logger, options: Contex
   await fs.mkdir(config.dataDir, { recursive: true });
   const scratch = new Scratch(path.join(config.dataDir, 'tmp'));
   await scratch.reset();
-  const store = await openMetadataStore(config.database);
+  const store = await openMetadataStore(config.database, (err) => log.warn({ err: { message: err.message } }, 'database connection lost; the pool reconnects on the next query'));
   let engine: Engine | undefined;
   try {
     // DuckDB opens on libuv's thread pool while the migrations run: the two overlap at start-up.

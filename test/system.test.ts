@@ -57,6 +57,25 @@ describe('health', () => {
   });
 });
 
+describe.runIf(dialectUnderTest === 'postgres')('PostgreSQL connections', () => {
+  it('survives the server terminating its idle connections: logged, then reconnected on the next query', async () => {
+    expect((await fetch(`${t.url}/health/ready`)).status).toBe(200);
+    const { default: pg } = await import('pg');
+    const admin = new pg.Client({ connectionString: process.env.WEIR_TEST_DATABASE_URL });
+    await admin.connect();
+    try {
+      const database = new URL(t.config.database.dialect === 'postgres' ? t.config.database.url : '').pathname.slice(1);
+      const killed = await admin.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()', [database]);
+      expect(killed.rowCount).toBeGreaterThan(0);
+    } finally {
+      await admin.end();
+    }
+    await expect.poll(() => t.logs.some((l) => l.msg === 'database connection lost; the pool reconnects on the next query')).toBe(true);
+    expect((await fetch(`${t.url}/health/ready`)).status).toBe(200);
+    expect((await t.fetch(`${t.api}/datasets`)).status).toBe(200);
+  });
+});
+
 describe('request ids and logs', () => {
   it('echoes a caller request id and puts it on the log lines of that request', async () => {
     const res = await t.fetch(`${t.api}/datasets`, { headers: { 'x-request-id': 'trace-abc.123' } });

@@ -26,7 +26,12 @@ const MIGRATIONS: Record<string, { up(db: Kysely<unknown>, dialect: Dialect): Pr
   '0003_jobs': m0003,
 };
 
-export async function openMetadataStore(config: DatabaseConfig): Promise<MetadataStore> {
+/**
+ * `onConnectionError` hears errors of idle pooled PostgreSQL connections (a server restart, an administrator
+ * terminating a backend): pg's pool re-emits them, and an unheard 'error' event would crash the process.
+ * The pool drops the broken connection and opens a new one on the next query, so logging is all there is to do.
+ */
+export async function openMetadataStore(config: DatabaseConfig, onConnectionError: (err: Error) => void = () => {}): Promise<MetadataStore> {
   let db: Db;
   if (config.dialect === 'sqlite') {
     mkdirSync(path.dirname(config.file), { recursive: true });
@@ -41,6 +46,7 @@ export async function openMetadataStore(config: DatabaseConfig): Promise<Metadat
     // Loaded only in PostgreSQL mode: the embedded default should not pay for it at start-up.
     const { default: pg } = await import('pg');
     const pool = new pg.Pool({ connectionString: config.url, max: 10 });
+    pool.on('error', onConnectionError);
     db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   }
   return {
