@@ -9,16 +9,32 @@ export type IdPrefix = 'ws' | 'ds' | 'dv' | 'job' | 'up' | 'mdl' | 'usr' | 'key'
 const ALPHABET = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
 
 export function newId(prefix: IdPrefix, now = Date.now()): string {
+  // Monotonic within the process, as ULID's monotonic mode: an id made in the same millisecond as the last one
+  // (or while the clock stepped back) keeps that millisecond and adds one to the random part, so ids made one
+  // after another sort in the order they were made. Queues rely on it for first-in-first-out at equal priority.
+  if (now <= lastTime) {
+    let i = lastRand.length - 1;
+    while (i >= 0 && lastRand[i] === 31) lastRand[i--] = 0;
+    // 80 random bits overflowing within one millisecond: start a fresh random part (order is lost, never uniqueness).
+    if (i < 0) for (let j = 0; j < lastRand.length; j++) lastRand[j] = randomByte() % 32;
+    else lastRand[i]! += 1;
+  } else {
+    lastTime = now;
+    for (let j = 0; j < lastRand.length; j++) lastRand[j] = randomByte() % 32;
+  }
   let time = '';
-  let t = now;
+  let t = lastTime;
   for (let i = 0; i < 10; i++) {
     time = ALPHABET[t % 32]! + time;
     t = Math.floor(t / 32);
   }
   let rand = '';
-  for (let i = 0; i < 16; i++) rand += ALPHABET[randomByte() % 32]!;
+  for (const digit of lastRand) rand += ALPHABET[digit]!;
   return `${prefix}_${time}${rand}`;
 }
+
+let lastTime = -1;
+const lastRand = new Array<number>(16).fill(0);
 
 // Random bytes are drawn from a pool refilled 4 KiB at a time: one id is made per request, and a call into
 // the CSPRNG per id showed up in request profiles.
