@@ -6,7 +6,7 @@ import { rmSync } from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import {
-  BENCH_DIR, WORK_DIR, commandLine, describeMachine, freePort, httpGet, log, performance, postMultipart, round, runChild, startChild,
+  BENCH_DIR, HIGH_RATE_LIMITS, WORK_DIR, commandLine, describeMachine, freePort, httpGet, log, performance, postMultipart, round, runChild, startChild,
   startWeir, waitFor200, writeResult,
 } from './lib.mjs';
 
@@ -77,7 +77,7 @@ export async function runApi() {
   try {
     const bareUrl = `http://127.0.0.1:${barePort}`;
     await waitFor200(`${bareUrl}/health/live`, bare);
-    weir = await startWeir({ dataDir, cpus: SERVER_CPU });
+    weir = await startWeir({ dataDir, cpus: SERVER_CPU, env: HIGH_RATE_LIMITS });
     const pinned = bare.pinned !== null && weir.pinned !== null;
 
     const bareRuns = [];

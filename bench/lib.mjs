@@ -166,6 +166,10 @@ export async function waitFor200(url, proc, { intervalMs = 10, timeoutMs = 60_00
  * (spawn → first 200, polled every 10 ms).
  */
 /** Every benchmarked server is bootstrapped with this owner; `startWeir` logs in and hands out `auth` headers. */
+// Rate limits stay on in the benchmarks (their cost is part of every request) but far above what one run sends:
+// a closed-loop load generator with one token would otherwise be answered 429 after the first second.
+export const HIGH_RATE_LIMITS = { WEIR_RATE_LIMIT_USER: '100000000/min', WEIR_RATE_LIMIT_API_KEY: '100000000/min', WEIR_RATE_LIMIT_IP: '100000000/min' };
+
 export const BENCH_ADMIN = { email: 'bench@weir.local', password: 'bench password, loopback only' };
 
 /** POST /api/v1/auth/login → the access token. */
