@@ -83,7 +83,7 @@ export async function createContext(config: Config, log: Logger, options: Contex
     const metrics = new Metrics(() => datasets.totals());
     const audit = new AuditLog(store.db, log);
     const guards = await createGuards(config, log);
-    const identity = await createIdentity(config, store, audit, guards.loginGuard, log);
+    const identity = await createIdentity(config, store, audit, guards.loginGuard, log, (rules, ip) => guards.workspaceNetworkRules(rules.allowJson, rules.denyJson)?.allows(ip) ?? true);
     await identity.bootstrap(config.auth.bootstrapAdmin);
     const bus = createEventBus(config, log);
     const queue = createJobSystem({ config, log, store, bus, blobs, definitions: [ingestJob({ datasets, blobs, metrics })] });

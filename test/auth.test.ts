@@ -315,8 +315,11 @@ describe('roles and workspaces', () => {
 
   it('nobody grants a role above their own, and a workspace keeps an owner', async () => {
     const admin = await actor(t, 'admin');
+    // An existing account (only instance admins create accounts), added by a workspace admin.
+    const email = `existing-${Date.now()}@weir.test`;
+    expect((await t.fetch(`${t.api}/users`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email, password: 'a long enough password' }) })).status).toBe(201);
     const add = (headers: Record<string, string>, role: string) => fetch(`${t.api}/workspaces/ws_default/members`, {
-      method: 'POST', headers: { ...headers, 'content-type': 'application/json' }, body: JSON.stringify({ email: `new-${role}-${Date.now()}@weir.test`, role, password: 'a long enough password' }),
+      method: 'POST', headers: { ...headers, 'content-type': 'application/json' }, body: JSON.stringify({ email, role }),
     });
     expect((await add(admin.headers, 'owner')).status).toBe(403);
     const made = await add(admin.headers, 'analyst');
@@ -333,6 +336,22 @@ describe('roles and workspaces', () => {
     expect(change.status).toBe(200);
     // The new role applies to the very next request of the same token.
     expect((await fetch(`${t.api}/workspaces/ws_default/members`, { method: 'POST', headers: { ...admin.headers, 'content-type': 'application/json' }, body: '{"email":"a@b.c","role":"viewer"}' })).status).toBe(403);
+  });
+
+  it('only an instance admin creates accounts through a workspace, so an owner cannot claim an address', async () => {
+    // Any user can create a workspace and own it; owning one must not let them choose another person's password.
+    const plain = await actor(t, 'viewer');
+    const ws = await (await fetch(`${t.api}/workspaces`, { method: 'POST', headers: { ...plain.headers, 'content-type': 'application/json' }, body: JSON.stringify({ name: `Own ${Date.now()}` }) })).json() as { id: string };
+    const victim = `victim-${Date.now()}@weir.test`;
+    const claim = await fetch(`${t.api}/workspaces/${ws.id}/members`, {
+      method: 'POST', headers: { ...plain.headers, 'content-type': 'application/json' }, body: JSON.stringify({ email: victim, role: 'viewer', password: 'chosen by somebody else' }),
+    });
+    expect(claim.status).toBe(403);
+    expect((await problemOf(claim)).detail).toMatch(/instance administrator/);
+    expect((await fetch(`${t.api}/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: victim, password: 'chosen by somebody else' }) })).status).toBe(401);
+    // The instance admin may.
+    const byAdmin = await t.fetch(`${t.api}/workspaces/ws_default/members`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: victim, role: 'viewer', password: 'a long enough password' }) });
+    expect(byAdmin.status).toBe(201);
   });
 
   it('instance administration is for instance admins only', async () => {

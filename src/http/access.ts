@@ -27,6 +27,11 @@ export interface Principal {
   permissions: ReadonlySet<Permission>;
   /** Instance administrator: holds `system:admin` in every workspace. */
   instanceAdmin: boolean;
+  /**
+   * The address the principal authenticated from. AccessControl.can() applies the target workspace's network
+   * rules to it: checks that outlive the request (a WebSocket connection's topic subscriptions) need them too.
+   */
+  ip?: string;
 }
 
 /**

@@ -9,7 +9,7 @@ import type { Principal } from './access.js';
 /**
  * The one gate every request passes: network rules, authentication (JWT or API key), rate limits, workspace
  * resolution and the route's declared permission (src/http/access.ts). Routes never check access themselves.
- * A second hook writes one audit row per mutating request.
+ * An onSend hook writes one audit row per mutating request.
  */
 
 export interface RateDecision {
@@ -80,7 +80,7 @@ export function registerAuth(app: FastifyInstance, options: AuthOptions): void {
     const requested = requestedWorkspace(request);
     let resolved;
     try {
-      resolved = await identity.resolve(token, requested);
+      resolved = await identity.resolve(token, requested, request.ip);
     } catch (e) {
       // Failed authentications count against the address, so guessing tokens is rate limited too.
       if (limits) applyLimit(reply, await limits.ip(request.ip));
@@ -104,8 +104,13 @@ export function registerAuth(app: FastifyInstance, options: AuthOptions): void {
     if (!principal.permissions.has(access)) throw errors.forbidden(access);
   });
 
-  app.addHook('onResponse', async (request, reply) => {
-    if (!MUTATING.has(request.method) || request.routeOptions.url === undefined) return;
+  // Written when the response is about to be sent, not after it was: a client that hangs up before the answer
+  // (after the handler did its work) ends the response without 'finish', and Fastify then skips onResponse.
+  // Awaited, so a client that sees the answer can also read its audit row.
+  app.addHook('onSend', async (request, reply, payload) => {
+    if (!MUTATING.has(request.method) || request.routeOptions.url === undefined || auditedRequests.has(request)) return payload;
+    // An onSend hook that throws sends again (the error): one row per request all the same.
+    auditedRequests.add(request);
     const config = request.routeOptions.config;
     const note = request.audit;
     const principal = request.principal;
@@ -127,8 +132,11 @@ export function registerAuth(app: FastifyInstance, options: AuthOptions): void {
       requestId: request.id,
       detail: note?.detail && Object.keys(note.detail).length > 0 ? note.detail : null,
     });
+    return payload;
   });
 }
+
+const auditedRequests = new WeakSet<FastifyRequest>();
 
 /** The workspace a request names: a `:workspaceId` route param wins over the `x-weir-workspace` header. */
 function requestedWorkspace(request: FastifyRequest): string | undefined {

@@ -19,12 +19,15 @@ export interface Guards {
 }
 
 const UNLIMITED: RateDecision | null = null;
+const REDIS_COMMAND_TIMEOUT_MS = 1_000;
 
 export async function createGuards(config: Config, log: Log): Promise<Guards> {
   let redis: Redis | null = null;
   if (config.redisUrl) {
     const { Redis: RedisClient } = await import('ioredis');
-    redis = new RedisClient(config.redisUrl, { maxRetriesPerRequest: 2, enableOfflineQueue: false, lazyConnect: true });
+    // commandTimeout: a Redis that accepts connections but stops answering must fail over to this node's limits,
+    // not hold every request (and every login) until the socket gives up.
+    redis = new RedisClient(config.redisUrl, { maxRetriesPerRequest: 2, enableOfflineQueue: false, lazyConnect: true, commandTimeout: REDIS_COMMAND_TIMEOUT_MS });
     redis.on('error', (e: Error) => log.warn({ err: e }, 'rate-limit Redis connection error (limits fall back to this node)'));
     // Connected before the first request: an unready client would make every node limit on its own.
     await redis.connect();
@@ -64,7 +67,7 @@ export async function createGuards(config: Config, log: Log): Promise<Guards> {
 
   return {
     requestLimits,
-    loginGuard: new LoginLockout(config.rateLimits.lockout, redis, config.redisPrefix),
+    loginGuard: new LoginLockout(config.rateLimits.lockout, redis, config.redisPrefix, { log }),
     globalNetworkRules: global.isOpen ? null : global,
     workspaceNetworkRules,
     async close() {

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { LoginLockoutConfig } from '../config.js';
+import type { Log } from '../logger.js';
 import { ipRateLimitKey } from './network-rules.js';
 
 /**
@@ -14,7 +15,18 @@ import { ipRateLimitKey } from './network-rules.js';
  * the Redis one runs as one Lua script per call, so concurrent nodes cannot both miss or double-count a lock.
  * Times are the caller's clock (passed into the script): API nodes are NTP-synced, and lock lengths are seconds to
  * hours, so skew of a few ms does not matter, while tests can drive both stores with a fake clock.
+ *
+ * Like the rate limiters (rate-limit.ts), the Redis store is insured by an in-process one: while Redis fails, each node
+ * counts and locks on its own rather than answering logins with a 500. The in-process store holds at most
+ * `maxEntries` keys, so a spray of accounts and addresses costs bounded memory.
  */
+
+/** About 300 bytes an entry (key, state, map slot; measured), so some 30 MB at the cap. */
+const DEFAULT_MAX_ENTRIES = 100_000;
+/** Expired entries of the in-process store are dropped at most this often (they are ignored on read before). */
+const SWEEP_INTERVAL_MS = 1000;
+/** A failing Redis is logged at most this often; the failures in between are counted into the next warning. */
+const STORE_WARNING_INTERVAL_MS = 60_000;
 
 export interface LockoutStatus {
   locked: boolean;
@@ -65,21 +77,37 @@ interface LockoutStore {
 class MemoryLockoutStore implements LockoutStore {
   /** Insertion order = order of last write, and expiry = last write + history, so expired entries sit at the front. */
   private readonly entries = new Map<string, LockState & { expiresAt: number }>();
+  private nextSweepAt = 0;
+
+  constructor(private readonly maxEntries: number) {}
 
   private live(key: string, now: number): (LockState & { expiresAt: number }) | undefined {
     const e = this.entries.get(key);
     return e !== undefined && e.expiresAt > now ? e : undefined;
   }
 
-  private sweep(now: number): void {
+  /**
+   * Drops the expired entries and, when `adding` more would pass the cap, the least recently written live ones after
+   * them, plus a tenth of the cap besides. A V8 Map keeps deleted slots until it rehashes, so every walk from the
+   * front steps over all earlier deletions: walking at most once a second, and evicting a batch at a time, keeps
+   * that cost constant per failure instead of growing with the map.
+   */
+  private sweep(now: number, adding: number): void {
+    const over = this.entries.size + adding - this.maxEntries;
+    if (over <= 0 && now < this.nextSweepAt) return;
+    this.nextSweepAt = now + SWEEP_INTERVAL_MS;
+    // A key written an hour ago may still be locked (locks last up to max); evicting it takes `maxEntries` fresh
+    // keys within that hour, each a failed login that the login rate limit and the IP lockout count too.
+    let evict = over > 0 ? over + Math.floor(this.maxEntries / 10) : 0;
     for (const [key, e] of this.entries) {
-      if (e.expiresAt > now) break;
+      if (evict <= 0 && e.expiresAt > now) break;
       this.entries.delete(key);
+      evict -= 1;
     }
   }
 
   fail(keys: readonly string[], thresholds: readonly number[], now: number, p: Omit<Policy, 'threshold'>): Promise<number[]> {
-    this.sweep(now);
+    this.sweep(now, keys.length);
     const out = keys.map((key, i) => {
       const s = this.live(key, now) ?? { failures: 0, windowEndsAt: 0, locks: 0, lockedUntil: 0, expiresAt: 0 };
       applyFailure(s, now, { ...p, threshold: thresholds[i]! });
@@ -165,20 +193,65 @@ class RedisLockoutStore implements LockoutStore {
   }
 }
 
+/**
+ * Redis, with an in-process store taking over while Redis calls fail (as the rate limiters' insuranceLimiter does).
+ * `check` also consults the in-process store, so locks taken during an outage still hold on this node after it.
+ */
+class InsuredLockoutStore implements LockoutStore {
+  constructor(private readonly primary: LockoutStore, private readonly insurance: LockoutStore, private readonly failed: (err: unknown) => void) {}
+
+  async fail(keys: readonly string[], thresholds: readonly number[], now: number, p: Omit<Policy, 'threshold'>): Promise<number[]> {
+    try {
+      return await this.primary.fail(keys, thresholds, now, p);
+    } catch (e) {
+      this.failed(e);
+      return this.insurance.fail(keys, thresholds, now, p);
+    }
+  }
+
+  async lockedMs(keys: readonly string[], now: number): Promise<number[]> {
+    const local = await this.insurance.lockedMs(keys, now);
+    try {
+      return (await this.primary.lockedMs(keys, now)).map((ms, i) => Math.max(ms, local[i]!));
+    } catch (e) {
+      this.failed(e);
+      return local;
+    }
+  }
+
+  async clear(key: string): Promise<void> {
+    await this.insurance.clear(key);
+    try {
+      await this.primary.clear(key);
+    } catch (e) {
+      this.failed(e);
+    }
+  }
+}
+
 export interface LoginLockoutOptions {
   /** Milliseconds since the epoch; tests pass a fake clock. */
   now?: () => number;
   /** Quiet time after which a key's lock count is forgotten; at least max lock + window. Default 24 h. */
   historySeconds?: number;
+  /** Most keys the in-process store (the store without Redis, or Redis's insurance) holds. Default 100,000. */
+  maxEntries?: number;
+  /** Hears Redis failures (rate-limited warnings); none are logged without it. */
+  log?: Log;
 }
 
 export class LoginLockout {
   private readonly store: LockoutStore;
   private readonly now: () => number;
   private readonly policy: Omit<Policy, 'threshold'>;
+  private readonly log: Log | undefined;
+  private warnedAt = -Infinity;
+  private unwarnedFailures = 0;
 
   constructor(private readonly config: LoginLockoutConfig, redis: Redis | null, private readonly prefix: string, options: LoginLockoutOptions = {}) {
-    this.store = redis === null ? new MemoryLockoutStore() : new RedisLockoutStore(redis);
+    const memory = new MemoryLockoutStore(options.maxEntries ?? DEFAULT_MAX_ENTRIES);
+    this.store = redis === null ? memory : new InsuredLockoutStore(new RedisLockoutStore(redis), memory, (e) => this.storeFailed(e));
+    this.log = options.log;
     this.now = options.now ?? Date.now;
     const windowMs = config.windowSeconds * 1000;
     const maxMs = config.maxSeconds * 1000;
@@ -208,6 +281,17 @@ export class LoginLockout {
   /** A correct password clears the account's failures and lock history; the IP's count stands (it may be sweeping accounts). */
   async recordSuccess(email: string, _ip: string): Promise<void> {
     if (this.config.accountThreshold !== null) await this.store.clear(this.accountKey(email));
+  }
+
+  private storeFailed(err: unknown): void {
+    const now = this.now();
+    if (now - this.warnedAt < STORE_WARNING_INTERVAL_MS) {
+      this.unwarnedFailures += 1;
+      return;
+    }
+    this.log?.warn({ err, failuresSinceLastWarning: this.unwarnedFailures }, 'login lockout: Redis failed; this node counts failed logins on its own meanwhile');
+    this.warnedAt = now;
+    this.unwarnedFailures = 0;
   }
 
   /** Account keys hold a hash, not the address: no personal data in Redis key names, and a bounded key length. */

@@ -8,7 +8,11 @@ import type { Permission, Role } from './permissions.js';
 
 /** The tables of identity: users, workspaces, memberships, sessions, refresh tokens, API keys, instance secrets. */
 export class IdentityRepo {
-  constructor(private readonly db: Db) {}
+  /**
+   * `changed` is called after every write that can change what a token resolves to (and again when a transaction
+   * commits): the service drops its principal cache then (src/identity/principal-cache.ts).
+   */
+  constructor(private readonly db: Db, private readonly changed: () => void = () => {}) {}
 
   // --- users
 
@@ -63,6 +67,22 @@ export class IdentityRepo {
     if (patch.ipAllow !== undefined) set.ip_allow_json = JSON.stringify(patch.ipAllow);
     if (patch.ipDeny !== undefined) set.ip_deny_json = JSON.stringify(patch.ipDeny);
     if (Object.keys(set).length > 0) await this.db.updateTable('workspaces').set(set).where('id', '=', id).execute();
+    this.changed();
+  }
+
+  /** The stored network rules of a workspace (JSON arrays of CIDRs), or undefined when it does not exist. */
+  async networkRulesOf(id: string): Promise<{ allowJson: string; denyJson: string } | undefined> {
+    const row = await this.db.selectFrom('workspaces').select(['ip_allow_json', 'ip_deny_json']).where('id', '=', id).executeTakeFirst();
+    return row && { allowJson: row.ip_allow_json, denyJson: row.ip_deny_json };
+  }
+
+  /**
+   * Inside a transaction: serializes membership changes of one workspace. A no-op update takes the row lock on
+   * PostgreSQL (SELECT … FOR UPDATE is not SQLite syntax; SQLite's single writer serializes anyway), so two
+   * concurrent demotions cannot both see "two owners" and leave none.
+   */
+  async lockWorkspace(id: string): Promise<void> {
+    await this.db.updateTable('workspaces').set((eb) => ({ slug: eb.ref('slug') })).where('id', '=', id).execute();
   }
 
   async workspacesOf(userId: string): Promise<WorkspaceWithRole[]> {
@@ -85,10 +105,12 @@ export class IdentityRepo {
   async upsertMembership(workspaceId: string, userId: string, role: Role, now: string): Promise<void> {
     await this.db.insertInto('memberships').values({ workspace_id: workspaceId, user_id: userId, role, created_at: now })
       .onConflict((oc) => oc.columns(['workspace_id', 'user_id']).doUpdateSet({ role })).execute();
+    this.changed();
   }
 
   async deleteMembership(workspaceId: string, userId: string): Promise<boolean> {
     const r = await this.db.deleteFrom('memberships').where('workspace_id', '=', workspaceId).where('user_id', '=', userId).executeTakeFirst();
+    this.changed();
     return Number(r.numDeletedRows) > 0;
   }
 
@@ -138,10 +160,12 @@ export class IdentityRepo {
 
   async revokeSession(id: string, reason: string, now: string): Promise<void> {
     await this.db.updateTable('sessions').set({ revoked_at: now, revoked_reason: reason }).where('id', '=', id).where('revoked_at', 'is', null).execute();
+    this.changed();
   }
 
   async revokeUserSessions(userId: string, reason: string, now: string): Promise<void> {
     await this.db.updateTable('sessions').set({ revoked_at: now, revoked_reason: reason }).where('user_id', '=', userId).where('revoked_at', 'is', null).execute();
+    this.changed();
   }
 
   async insertRefreshToken(t: { id: string; sessionId: string; tokenHash: string; expiresAt: string }, now: string): Promise<void> {
@@ -181,6 +205,7 @@ export class IdentityRepo {
 
   async revokeApiKey(workspaceId: string, id: string, now: string): Promise<void> {
     await this.db.updateTable('api_keys').set({ revoked_at: now }).where('workspace_id', '=', workspaceId).where('id', '=', id).where('revoked_at', 'is', null).execute();
+    this.changed();
   }
 
   async touchApiKey(id: string, now: string): Promise<void> {
@@ -197,7 +222,10 @@ export class IdentityRepo {
   }
 
   async transaction<T>(fn: (repo: IdentityRepo) => Promise<T>): Promise<T> {
-    return this.db.transaction().execute((trx) => fn(new IdentityRepo(trx)));
+    // Cleared again after the commit: a request resolved between a write and the commit would cache the old row.
+    const result = await this.db.transaction().execute((trx) => fn(new IdentityRepo(trx, this.changed)));
+    this.changed();
+    return result;
   }
 
   /** Lower-cased email uniqueness is enforced by storing lower case; this is the case-insensitive existence check. */

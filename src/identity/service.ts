@@ -7,6 +7,7 @@ import type { AuditLog } from '../system/audit.js';
 import type { ApiKey, Member, TokenPair, User, Workspace, WorkspaceWithRole } from './model.js';
 import { burnVerification, hashPassword, passwordProblem, verifyPassword } from './passwords.js';
 import { ROLE_PERMISSIONS, ROLE_RANK, isPermission, permissionsOf, type Permission, type PrincipalRole, type Role } from './permissions.js';
+import type { PrincipalCache } from './principal-cache.js';
 import type { IdentityRepo } from './repo.js';
 import { randomToken, safeEqual, sha256Hex } from './secrets.js';
 import { looksLikeJwt, type TokenSigner } from './tokens.js';
@@ -24,7 +25,28 @@ export interface LoginGuard {
 /** The network rules of the workspace a principal was resolved in (JSON arrays of CIDRs, as stored). */
 export interface ResolvedPrincipal {
   principal: Principal;
-  rules: { allowJson: string; denyJson: string } | null;
+  rules: StoredNetworkRules | null;
+}
+
+export interface StoredNetworkRules {
+  allowJson: string;
+  denyJson: string;
+}
+
+/** Stored rules → does this address pass them? (src/http/guards.ts parses and caches them.) */
+export type NetworkRulesCheck = (rules: StoredNetworkRules, ip: string) => boolean;
+
+type SessionRow = NonNullable<Awaited<ReturnType<IdentityRepo['sessionPrincipal']>>>;
+type ApiKeyRow = NonNullable<Awaited<ReturnType<IdentityRepo['apiKeyPrincipal']>>>;
+
+export interface IdentityOptions {
+  refreshTtlSeconds: number;
+  loginGuard: LoginGuard;
+  audit: AuditLog;
+  log: Log;
+  /** Null turns caching off (several API servers: an invalidation here would not reach the others). */
+  principals: PrincipalCache<SessionRow | ApiKeyRow> | null;
+  networkRules: NetworkRulesCheck;
 }
 
 const API_KEY_RE = /^weir_(key_[0-9A-HJKMNP-TV-Z]{26})_([A-Za-z0-9_-]{43})$/;
@@ -44,10 +66,7 @@ export class IdentityService implements AccessControl {
   constructor(
     private readonly repo: IdentityRepo,
     private readonly signer: TokenSigner,
-    private readonly refreshTtlSeconds: number,
-    private readonly loginGuard: LoginGuard,
-    private readonly audit: AuditLog,
-    private readonly log: Log,
+    private readonly options: IdentityOptions,
   ) {}
 
   // --- first run
@@ -56,13 +75,13 @@ export class IdentityService implements AccessControl {
   async bootstrap(admin: { email: string; password: string } | null): Promise<void> {
     if ((await this.repo.countUsers()) > 0) return;
     if (!admin) {
-      this.log.warn('no users exist yet: create the first owner with `weir admin create-user --email you@example.com --role owner` '
+      this.options.log.warn('no users exist yet: create the first owner with `weir admin create-user --email you@example.com --role owner` '
         + '(reads the password from stdin or --password), or start once with WEIR_BOOTSTRAP_ADMIN_EMAIL and WEIR_BOOTSTRAP_ADMIN_PASSWORD');
       return;
     }
     const user = await this.createUser({ email: admin.email, password: admin.password, displayName: 'Administrator', instanceAdmin: true, workspaceId: DEFAULT_WORKSPACE_ID, role: 'owner' });
-    await this.audit.record({ ...systemEntry('user.bootstrap'), workspaceId: DEFAULT_WORKSPACE_ID, targetType: 'user', targetId: user.id });
-    this.log.info({ userId: user.id, email: user.email }, 'bootstrap owner created');
+    await this.options.audit.record({ ...systemEntry('user.bootstrap'), workspaceId: DEFAULT_WORKSPACE_ID, targetType: 'user', targetId: user.id });
+    this.options.log.info({ userId: user.id, email: user.email }, 'bootstrap owner created');
   }
 
   // --- users
@@ -96,7 +115,7 @@ export class IdentityService implements AccessControl {
 
   async login(emailInput: string, password: string, client: ClientInfo): Promise<{ user: User; tokens: TokenPair }> {
     const email = normalizeEmail(emailInput);
-    const lock = await this.loginGuard.check(email, client.ip);
+    const lock = await this.options.loginGuard.check(email, client.ip);
     if (lock.locked) throw errors.rateLimited(lock.retryAfterSeconds, 'Too many failed logins; try again later');
     const found = await this.repo.userByEmail(email);
     let ok: boolean;
@@ -106,14 +125,18 @@ export class IdentityService implements AccessControl {
       ok = false;
     }
     if (!ok || !found || found.disabled) {
-      const after = await this.loginGuard.recordFailure(email, client.ip);
+      const after = await this.options.loginGuard.recordFailure(email, client.ip);
       if (after.locked) throw errors.rateLimited(after.retryAfterSeconds, 'Too many failed logins; try again later');
       throw errors.unauthorized(INVALID_LOGIN);
     }
-    await this.loginGuard.recordSuccess(email, client.ip);
+    // Guesses sent in parallel all pass the check above before any of them has failed; one that turns out right
+    // must not succeed once its siblings' failures have locked the account.
+    const after = await this.options.loginGuard.check(email, client.ip);
+    if (after.locked) throw errors.rateLimited(after.retryAfterSeconds, 'Too many failed logins; try again later');
+    await this.options.loginGuard.recordSuccess(email, client.ip);
     const now = new Date();
     const sessionId = newId('ses');
-    const sessionEnds = new Date(now.getTime() + this.refreshTtlSeconds * 1000).toISOString();
+    const sessionEnds = new Date(now.getTime() + this.options.refreshTtlSeconds * 1000).toISOString();
     await this.repo.insertSession({ id: sessionId, userId: found.id, expiresAt: sessionEnds, ip: client.ip, userAgent: client.userAgent }, now.toISOString());
     await this.repo.touchLogin(found.id, now.toISOString());
     const { passwordHash: _, ...user } = found;
@@ -146,35 +169,49 @@ export class IdentityService implements AccessControl {
 
   // --- authentication of every request
 
+  /** For the WebSocket hub and SSE: the principal, carrying `ip` so that topic checks apply workspace network rules. */
   async authenticate(token: string, ip: string, workspaceId?: string): Promise<Principal> {
-    return (await this.resolve(token, workspaceId)).principal;
+    return (await this.resolve(token, workspaceId, ip)).principal;
   }
 
   /** Token → principal in the requested workspace (or the default one), with that workspace's network rules. Throws 401. */
-  async resolve(token: string, requestedWorkspace?: string): Promise<ResolvedPrincipal> {
-    if (token.startsWith('weir_')) return this.resolveApiKey(token, requestedWorkspace);
+  async resolve(token: string, requestedWorkspace?: string, ip?: string): Promise<ResolvedPrincipal> {
+    if (token.startsWith('weir_')) return this.resolveApiKey(token, requestedWorkspace, ip);
     if (!looksLikeJwt(token)) throw errors.unauthorized('The access token is not valid');
     const verified = await this.signer.verify(token);
     if (!('claims' in verified)) throw errors.unauthorized(verified.reason === 'expired' ? 'The access token has expired' : 'The access token is not valid');
     const { sub, sid, ws } = verified.claims;
     const workspaceId = requestedWorkspace ?? ws;
-    const row = await this.repo.sessionPrincipal(sub, sid, workspaceId);
+    const cacheKey = `s\n${sid}\n${sub}\n${workspaceId}`;
+    let row = this.options.principals?.get(cacheKey) as SessionRow | undefined;
+    if (!row) {
+      row = await this.repo.sessionPrincipal(sub, sid, workspaceId);
+      if (row) this.options.principals?.set(cacheKey, row);
+    }
     // A revoked session (logout, refresh reuse) ends its access tokens at once, not when they expire.
     if (!row || row.revoked_at !== null || row.disabled === 1) throw errors.unauthorized('The access token is no longer valid');
+    // Access tokens outlive nothing: past the session's end (the refresh token's lifetime) they stop too.
+    if (new Date(row.expires_at).getTime() <= Date.now()) throw errors.unauthorized('The session has ended; log in again');
     const role = (row.role ?? null) as Role | null;
     return {
       principal: {
         kind: 'user', userId: sub, email: row.email, apiKeyId: null, sessionId: sid, workspaceId, role,
-        permissions: permissionsWith(role, row.instance_admin === 1), instanceAdmin: row.instance_admin === 1,
+        permissions: permissionsWith(role, row.instance_admin === 1), instanceAdmin: row.instance_admin === 1, ip,
       },
       rules: row.ip_allow_json !== null && row.ip_deny_json !== null ? { allowJson: row.ip_allow_json, denyJson: row.ip_deny_json } : null,
     };
   }
 
-  private async resolveApiKey(token: string, requestedWorkspace?: string): Promise<ResolvedPrincipal> {
+  private async resolveApiKey(token: string, requestedWorkspace?: string, ip?: string): Promise<ResolvedPrincipal> {
     const m = API_KEY_RE.exec(token);
     if (!m) throw errors.unauthorized('The API key is not valid');
-    const row = await this.repo.apiKeyPrincipal(m[1]!);
+    const cacheKey = `k\n${m[1]!}`;
+    let row = this.options.principals?.get(cacheKey) as ApiKeyRow | undefined;
+    if (!row) {
+      row = await this.repo.apiKeyPrincipal(m[1]!);
+      if (row) this.options.principals?.set(cacheKey, row);
+    }
+    // The secret is compared on every use, cached row or not: the cache is keyed by the key's id, which is public.
     if (!row || !safeEqual(row.secret_hash, sha256Hex(m[2]!))) throw errors.unauthorized('The API key is not valid');
     const now = Date.now();
     if (row.revoked_at !== null) throw errors.unauthorized('The API key has been revoked');
@@ -188,7 +225,7 @@ export class IdentityService implements AccessControl {
     return {
       principal: {
         kind: 'apiKey', userId: row.created_by, email: row.email, apiKeyId: row.id, sessionId: null,
-        workspaceId: foreign ? requestedWorkspace : row.workspace_id, role: foreign ? null : 'machine', permissions: foreign ? NO_PERMISSIONS : scopes, instanceAdmin: false,
+        workspaceId: foreign ? requestedWorkspace : row.workspace_id, role: foreign ? null : 'machine', permissions: foreign ? NO_PERMISSIONS : scopes, instanceAdmin: false, ip,
       },
       rules: { allowJson: row.ip_allow_json, denyJson: row.ip_deny_json },
     };
@@ -199,15 +236,25 @@ export class IdentityService implements AccessControl {
     if (now - last < KEY_TOUCH_INTERVAL_MS) return;
     this.keyTouchedAt.set(id, now);
     if (this.keyTouchedAt.size > 10_000) this.keyTouchedAt.clear();
-    this.repo.touchApiKey(id, new Date(now).toISOString()).catch((e: unknown) => this.log.warn({ err: e, keyId: id }, 'could not record API key use'));
+    this.repo.touchApiKey(id, new Date(now).toISOString()).catch((e: unknown) => this.options.log.warn({ err: e, keyId: id }, 'could not record API key use'));
   }
 
+  /**
+   * The WebSocket hub's check per topic. A principal that knows its address (from authenticate()) must also pass
+   * the workspace's network rules, as an HTTP request into that workspace would.
+   */
   async can(principal: Principal, workspaceId: string, permission: Permission): Promise<boolean> {
     if (permission === 'system:admin') return principal.instanceAdmin;
-    if (workspaceId === principal.workspaceId) return principal.permissions.has(permission);
-    if (principal.kind === 'apiKey') return false;
-    const role = await this.repo.roleOf(workspaceId, principal.userId);
-    return role !== undefined && permissionsOf(role).has(permission);
+    let allowed: boolean;
+    if (workspaceId === principal.workspaceId) allowed = principal.permissions.has(permission);
+    else if (principal.kind === 'apiKey') allowed = false;
+    else {
+      const role = await this.repo.roleOf(workspaceId, principal.userId);
+      allowed = role !== undefined && permissionsOf(role).has(permission);
+    }
+    if (!allowed || principal.ip === undefined) return allowed;
+    const rules = await this.repo.networkRulesOf(workspaceId);
+    return rules !== undefined && this.options.networkRules(rules, principal.ip);
   }
 
   // --- workspaces and members
@@ -263,8 +310,13 @@ export class IdentityService implements AccessControl {
     const email = normalizeEmail(input.email);
     let user = await this.repo.userByEmail(email);
     let created = false;
+    // Choosing someone's password is an instance administrator's act: a workspace owner (which any user can
+    // become by creating a workspace) could otherwise claim accounts for addresses that are not theirs.
+    if (input.password !== undefined && !actor.instanceAdmin) {
+      throw new AppError(403, 'forbidden', 'Only an instance administrator can create accounts; add an existing user by email without a password', [{ pointer: '/body/password', message: 'needs system:admin' }]);
+    }
     if (!user) {
-      if (input.password === undefined) throw new AppError(404, 'not_found', `No user has the email '${email}'; give a password to create the account`, [{ pointer: '/body/email', message: 'no such user' }]);
+      if (input.password === undefined) throw new AppError(404, 'not_found', `No user has the email '${email}'; an instance administrator can create the account (give a password)`, [{ pointer: '/body/email', message: 'no such user' }]);
       await this.createUser({ email, password: input.password, displayName: input.displayName });
       user = (await this.repo.userByEmail(email))!;
       created = true;
@@ -276,21 +328,27 @@ export class IdentityService implements AccessControl {
   }
 
   async changeRole(actor: Principal, workspaceId: string, userId: string, role: Role): Promise<Member> {
-    const current = await this.repo.roleOf(workspaceId, userId);
-    if (!current) throw errors.notFound('Member', userId);
-    this.assertCanGrant(actor, role);
-    this.assertCanGrant(actor, current);
-    if (current === 'owner' && role !== 'owner' && (await this.repo.countOwners(workspaceId)) <= 1) throw errors.conflict('A workspace must keep at least one owner');
-    await this.repo.upsertMembership(workspaceId, userId, role, new Date().toISOString());
+    await this.repo.transaction(async (repo) => {
+      await repo.lockWorkspace(workspaceId);
+      const current = await repo.roleOf(workspaceId, userId);
+      if (!current) throw errors.notFound('Member', userId);
+      this.assertCanGrant(actor, role);
+      this.assertCanGrant(actor, current);
+      if (current === 'owner' && role !== 'owner' && (await repo.countOwners(workspaceId)) <= 1) throw errors.conflict('A workspace must keep at least one owner');
+      await repo.upsertMembership(workspaceId, userId, role, new Date().toISOString());
+    });
     return (await this.repo.members(workspaceId)).find((m) => m.userId === userId)!;
   }
 
   async removeMember(actor: Principal, workspaceId: string, userId: string): Promise<void> {
-    const current = await this.repo.roleOf(workspaceId, userId);
-    if (!current) throw errors.notFound('Member', userId);
-    this.assertCanGrant(actor, current);
-    if (current === 'owner' && (await this.repo.countOwners(workspaceId)) <= 1) throw errors.conflict('A workspace must keep at least one owner');
-    await this.repo.deleteMembership(workspaceId, userId);
+    await this.repo.transaction(async (repo) => {
+      await repo.lockWorkspace(workspaceId);
+      const current = await repo.roleOf(workspaceId, userId);
+      if (!current) throw errors.notFound('Member', userId);
+      this.assertCanGrant(actor, current);
+      if (current === 'owner' && (await repo.countOwners(workspaceId)) <= 1) throw errors.conflict('A workspace must keep at least one owner');
+      await repo.deleteMembership(workspaceId, userId);
+    });
   }
 
   /** Nobody hands out, or takes away, a role above their own; only owners manage owners. */
