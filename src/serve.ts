@@ -44,12 +44,25 @@ export async function startServer(config: Config, log: Logger, options: ServeOpt
   return { app, context, url, stop };
 }
 
-/** `weir serve`: run until SIGTERM/SIGINT, then shut down gracefully. */
+/**
+ * After the graceful phase (WEIR_SHUTDOWN_TIMEOUT_MS), closing the database, Redis and DuckDB takes
+ * milliseconds when they answer; a service that does not (Redis down: its clients retry for ever) must not keep
+ * the process from exiting, or a supervisor waits on it until it sends SIGKILL.
+ */
+export const CLOSE_TIMEOUT_MS = 10_000;
+
+/** `weir serve`: run until SIGTERM/SIGINT, then shut down gracefully, within a bound. */
 export async function serve(config: Config, log: Logger, options: ServeOptions = {}): Promise<void> {
   const server = await startServer(config, log, options);
   log.info({ url: server.url, dataDir: config.dataDir, database: config.database.dialect, docs: `${server.url}/docs` }, 'weir is listening');
   for (const signal of ['SIGTERM', 'SIGINT'] as const) {
     process.once(signal, () => {
+      const limitMs = config.shutdownTimeoutMs + CLOSE_TIMEOUT_MS;
+      // Not unref'd: this timer is what ends a shutdown that hangs.
+      setTimeout(() => {
+        log.error({ limitMs }, 'shutdown did not finish in time (is a backing service such as Redis unreachable?); exiting');
+        process.exit(1);
+      }, limitMs);
       server.stop(signal).then(
         () => process.exit(0),
         (err: unknown) => {

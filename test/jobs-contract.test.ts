@@ -23,6 +23,8 @@ function probes() {
     running: 0,
     maxRunning: 0,
     release: null as (() => void) | null,
+    /** Sets the cancel flag on a job's row as POST /jobs/:id/cancel does (set once the harness exists). */
+    flagCancel: null as ((id: string) => Promise<void>) | null,
   };
 }
 
@@ -86,6 +88,21 @@ function kinds(p: ReturnType<typeof probes>): JobDefinition[] {
       },
     },
     {
+      kind: 'c.throws', payload: Payload, maxAttempts: 3,
+      handler() {
+        throw new JobFailure('thrown_sync', 'Thrown before any promise was returned', false);
+      },
+    },
+    {
+      kind: 'c.cancel-race', payload: Payload, backoffMs: 50, maxAttempts: 3,
+      async handler(_pl, ctx) {
+        started(ctx);
+        // A cancel lands just as the attempt fails: the flag is on the row, its event not yet here.
+        await p.flagCancel!(ctx.jobId);
+        throw new JobFailure('flaky', 'fails while a cancel is asked', true);
+      },
+    },
+    {
       kind: 'c.rejects', payload: Payload, maxAttempts: 3,
       handler: () => Promise.reject(new AppError(422, 'ragged_rows', 'Row 3 has 2 fields, expected 3', [{ pointer: 'line 4', message: 'Row 3 has 2 fields, expected 3', line: 4, row: 3 }])),
     },
@@ -101,6 +118,9 @@ describe.each(drivers)('job queue contract: %s', (driver) => {
     if (driver === 'bullmq' && !redisUp) throw new Error('WEIR_TEST_REQUIRE_REDIS=1 but Redis does not answer on 127.0.0.1:6379');
     useBuiltThreadEntry();
     h = await startJobHarness(driver, kinds(p));
+    p.flagCancel = async (id) => {
+      await h.store.db.updateTable('jobs').set({ cancel_requested: 1 }).where('id', '=', id).execute();
+    };
   });
   afterAll(async () => {
     p.release?.();
@@ -191,6 +211,24 @@ describe.each(drivers)('job queue contract: %s', (driver) => {
     await h.waitFor(job.id, ['running']);
     await h.system.service.cancel(h.workspaceId, job.id);
     await h.waitFor(job.id, ['cancelled']);
+  });
+
+  it('a cancel asked while a failing attempt ends wins: the job ends cancelled instead of being queued again', async () => {
+    const job = await h.enqueue('c.cancel-race', { v: 1 });
+    const done = await h.waitFor(job.id, ['cancelled', 'failed', 'succeeded']);
+    expect(done).toMatchObject({ status: 'cancelled', attempts: 1, error: { code: 'cancelled' } });
+    // Well past the 50 ms backoff: no second attempt starts.
+    await sleep(400);
+    expect(p.starts.get(job.id)).toHaveLength(1);
+    const states = h.events.filter((e) => e.type === 'job.state' && (e.data as { id: string }).id === job.id).map((e) => (e.data as { status: string }).status);
+    expect(states).toEqual(['queued', 'running', 'cancelled']);
+  });
+
+  it('a handler that throws instead of returning a promise fails its attempt like any other', async () => {
+    const job = await h.enqueue('c.throws', { v: 1 });
+    const done = await h.waitFor(job.id, ['failed', 'succeeded'], 5000);
+    expect(done).toMatchObject({ status: 'failed', attempts: 1, error: { code: 'thrown_sync', message: 'Thrown before any promise was returned' } });
+    await expect.poll(() => h.system.activeAttempts).toBe(0);
   });
 
   it('runs higher priority first (concurrency 1)', async () => {

@@ -1,5 +1,7 @@
+import { createWriteStream, openAsBlob } from 'node:fs';
 import { copyFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { once } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createHash, randomBytes } from 'node:crypto';
@@ -121,4 +123,61 @@ describe('asynchronous upload (202 + ingest job)', () => {
     expect(first).toMatchObject({ dataset: { id: presetDatasetId }, version: { id: presetVersionId }, duplicateOf: null });
     expect(second).toMatchObject({ dataset: { id: presetDatasetId, versionCount: 1 }, version: { id: presetVersionId }, duplicateOf: null });
   });
+});
+
+/** A CSV of `rows` rows written to `file` (streamed: the test never holds it in memory). */
+async function writeBigCsv(file: string, rows: number): Promise<void> {
+  const out = createWriteStream(file);
+  out.write('id,name,value,at\n');
+  for (let i = 0; i < rows; i += 10_000) {
+    let chunk = '';
+    for (let j = i; j < Math.min(rows, i + 10_000); j++) chunk += `${j},name-${j % 1000},${(j * 0.37).toFixed(2)},2026-01-${String(1 + (j % 28)).padStart(2, '0')}T10:00:00Z\n`;
+    if (!out.write(chunk)) await once(out, 'drain');
+  }
+  out.end();
+  await once(out, 'finish');
+}
+
+describe('cancelling an ingest job', () => {
+  it('stops the ingest mid-conversion: the job ends cancelled, no version is created, and a retry still has the upload', async () => {
+    const rows = 2_000_000;
+    const file = path.join(t.dataDir, `big-${unique()}.csv`);
+    await writeBigCsv(file, rows);
+    const form = new FormData();
+    form.append('file', await openAsBlob(file), 'big.csv');
+    const res = await t.fetch(`${t.api}/datasets`, { method: 'POST', body: form });
+    expect(res.status).toBe(202);
+    const accepted = (await res.json()) as { datasetId: string; jobId: string };
+
+    // DuckDB is converting (about a second of work for this file) when the cancel arrives.
+    const deadline = Date.now() + 20_000;
+    for (;;) {
+      const job = (await (await t.fetch(`${t.api}/jobs/${accepted.jobId}`)).json()) as Job;
+      expect(job.status === 'queued' || job.status === 'running', `job ${job.status} before it could be cancelled`).toBe(true);
+      if (job.progressMessage === 'converting to Parquet') break;
+      if (Date.now() > deadline) throw new Error('the ingest never started converting');
+      await sleep(10);
+    }
+    const cancelled = await t.fetch(`${t.api}/jobs/${accepted.jobId}/cancel`, { method: 'POST' });
+    expect(cancelled.status).toBe(200);
+    expect(await jobDone(accepted.jobId)).toMatchObject({ status: 'cancelled', attempts: 1, error: { code: 'cancelled' }, result: null });
+
+    // The attempt's slot is free only once its handler has returned: after that nothing more can be written.
+    const returned = Date.now() + 20_000;
+    while (t.context.queue.activeAttempts > 0) {
+      if (Date.now() > returned) throw new Error('the ingest handler never returned after its cancel');
+      await sleep(20);
+    }
+    expect(t.logs.some((l) => l.jobId === accepted.jobId && l.msg === 'job handler returned after its attempt was aborted')).toBe(true);
+    expect((await t.fetch(`${t.api}/datasets/${accepted.datasetId}`)).status).toBe(404);
+    expect(await t.context.store.db.selectFrom('dataset_versions').select('id').where('dataset_id', '=', accepted.datasetId).execute()).toEqual([]);
+    expect((await filesUnder(path.join(t.dataDir, 'blobs'))).filter((f) => f.includes(accepted.datasetId))).toEqual([]);
+    // The cancel is no refusal: the upload stays, so the job can run again.
+    expect(await uploadsLeft()).toHaveLength(1);
+
+    expect((await t.fetch(`${t.api}/jobs/${accepted.jobId}/retry`, { method: 'POST' })).status).toBe(200);
+    const retried = await jobDone(accepted.jobId);
+    expect(retried).toMatchObject({ status: 'succeeded', result: { id: accepted.datasetId, version: { rowCount: rows } } });
+    expect(await uploadsLeft()).toEqual([]);
+  }, 60_000);
 });

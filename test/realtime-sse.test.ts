@@ -119,6 +119,27 @@ describe('job events over SSE', () => {
     await sse.cancel();
   });
 
+  it('ends with the final state read from the database when the final event never arrives', async () => {
+    const jobId = await insertJobRow(t.context.store.db, { workspaceId: 'ws_default', status: 'running', progress: 40 });
+    const sse = new SseReader(await t.fetch(`${t.api}/jobs/${jobId}/events`));
+    expect(await sse.nextEvent()).toMatchObject({ event: 'state', data: { id: jobId, status: 'running' } });
+    // The job ends, but its event is lost (nothing is published).
+    const finishedAt = new Date().toISOString();
+    await t.context.store.db.updateTable('jobs').set({ status: 'succeeded', progress: 100, result_json: '{"rows":3}', finished_at: finishedAt, updated_at: finishedAt }).where('id', '=', jobId).execute();
+    // Keep-alives (every 100 ms) go on meanwhile; the final state must come within a few of them.
+    let final: SseMessage | null = null;
+    for (const deadline = Date.now() + 2000; Date.now() < deadline;) {
+      const m = await sse.next(2000);
+      if (m?.event !== null) {
+        final = m;
+        break;
+      }
+    }
+    expect(final).toMatchObject({ event: 'state', data: { id: jobId, status: 'succeeded', progress: 100, result: { rows: 3 } } });
+    expect(await sse.next(2000)).toBeNull();
+    await until(async () => (await streams(t)) === 0 && !listeners(t, topics.job(jobId)), 'stream cleanup');
+  });
+
   it('drops the bus subscription when the client goes away', async () => {
     const jobId = await insertJobRow(t.context.store.db, { workspaceId: 'ws_default', status: 'running' });
     const topic = topics.job(jobId);

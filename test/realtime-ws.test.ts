@@ -3,6 +3,7 @@ import { topics } from '../src/bus/types.js';
 import { newId } from '../src/ids.js';
 import { startTestApp, type TestApp } from './helpers/app.js';
 import { insertJobRow, insertWorkspace, TestClient, until, wsUrl } from './helpers/realtime.js';
+import { apiKey, bearer } from './helpers/identity.js';
 import { problemOf, upload } from './helpers/upload.js';
 
 const gauge = async (t: TestApp, name: 'wsConnections' | 'wsSubscriptions'): Promise<number> => (await t.context.metrics[name].get()).values[0]?.value ?? 0;
@@ -101,6 +102,25 @@ describe('WebSocket hub', () => {
     await t.context.bus.publish(topics.job(foreignJob), 'job.progress', { progress: 1 });
     expect(await c.request({ type: 'ping', id: 'p' })).toEqual({ type: 'pong', id: 'p' });
     expect(c.events()).toHaveLength(0);
+  });
+
+  it('the workspace feed carries job events: it needs jobs:read, and datasets:read alone is not enough', async () => {
+    const datasetsOnly = await apiKey(t, ['datasets:read']);
+    const jobsReader = await apiKey(t, ['jobs:read']);
+    const topic = topics.workspace('ws_default');
+    const refused = await TestClient.open(wsUrl(t.url), { headers: bearer(datasetsOnly.token) });
+    const allowed = await TestClient.open(wsUrl(t.url), { headers: bearer(jobsReader.token) });
+    clients.push(refused, allowed);
+    expect(await refused.request({ type: 'subscribe', topic, id: 'w1' })).toEqual({
+      type: 'error', code: 'forbidden', message: "watching workspace topics needs the permission 'jobs:read'", id: 'w1', topic,
+    });
+    expect(await allowed.request({ type: 'subscribe', topic, id: 'w2' })).toEqual({ type: 'subscribed', topic, id: 'w2' });
+    // Job events on the feed reach only the client allowed to read jobs.
+    const jobId = await insertJobRow(t.context.store.db, { workspaceId: 'ws_default' });
+    await t.context.bus.publish(topic, 'job.state', { id: jobId, status: 'running' });
+    expect(await allowed.next('event', (m) => m.topic === topic)).toMatchObject({ event: 'job.state', data: { id: jobId } });
+    expect(await refused.request({ type: 'ping', id: 'p' })).toEqual({ type: 'pong', id: 'p' });
+    expect(refused.events(topic)).toHaveLength(0);
   });
 
   it('answers bad messages with an error and keeps the connection working', async () => {

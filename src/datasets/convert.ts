@@ -31,12 +31,14 @@ export interface ConvertOptions {
   scratch: Scratch;
   xlsx: XlsxLimitsConfig;
   onProgress?: (percent: number, message: string) => void;
+  /** Stops the conversion (DuckDB queries are interrupted); the call then rejects with the signal's reason. */
+  signal?: AbortSignal;
 }
 
 const PARQUET_OPTIONS = '(FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 122880)';
 
 export async function convertToParquet(file: ReceivedFile, options: ConvertOptions): Promise<ConvertedVersion> {
-  const { engine, scratch } = options;
+  const { engine, scratch, signal } = options;
   const progress = options.onProgress ?? (() => {});
   const detection = await detectFormat(file.head, file.bytes, file.filename);
   const partial = file.head.length < file.bytes;
@@ -55,7 +57,7 @@ export async function convertToParquet(file: ReceivedFile, options: ConvertOptio
         progress(5, `converting ${detection.encoding} to UTF-8`);
         source = scratch.file('.utf8');
         temps.push(source);
-        await transcodeToUtf8(file.path, source, detection);
+        await transcodeToUtf8(file.path, source, detection, signal);
       }
     }
 
@@ -87,6 +89,8 @@ export async function convertToParquet(file: ReceivedFile, options: ConvertOptio
         const ndjson = scratch.file('.ndjson');
         temps.push(ndjson);
         await xlsxToNdjson(file.path, ndjson, options.xlsx);
+        // The workbook reader takes no signal; an abort during it is honoured as soon as it returns.
+        signal?.throwIfAborted();
         source = ndjson;
         sourceSql = (full) => `read_json(${literal(ndjson)}, format = 'newline_delimited', records = 'true'${full ? ', sample_size = -1' : ''})`;
         break;
@@ -96,22 +100,25 @@ export async function convertToParquet(file: ReceivedFile, options: ConvertOptio
     progress(10, 'converting to Parquet');
     let rowCount: number;
     try {
-      rowCount = await copyToParquet(engine, sourceSql(false), parquetPath);
+      rowCount = await copyToParquet(engine, sourceSql(false), parquetPath, signal);
     } catch (e) {
       // Types are guessed from a sample; a value later in the file that does not fit the guess is not an
       // invalid file. Scan every row for the types instead (slower, so only when needed).
-      if (!isConversionError(e)) throw e;
+      if (signal?.aborted || !isConversionError(e)) throw e;
       progress(40, 'a value did not fit the sampled types; scanning all rows for types');
-      rowCount = await copyToParquet(engine, sourceSql(true), parquetPath);
+      rowCount = await copyToParquet(engine, sourceSql(true), parquetPath, signal);
     }
     if (rowCount === 0) {
       if (csv?.header) throw fileRejected('header_only', `The file has a header row (${csv.columns.length} columns) but no data rows`, { line: 1 });
       throw fileRejected('empty_file', 'The file has no data rows');
     }
-    const schema = await parquetSchema(engine, parquetPath);
+    const schema = await parquetSchema(engine, parquetPath, signal);
     return { parquetPath, detection, csv, schema, rowCount };
   } catch (e) {
     await scratch.remove(parquetPath);
+    // An aborted conversion says nothing about the file: never turn it into a refusal (which would also
+    // delete the upload a retry needs).
+    if (signal?.aborted) throw signal.reason;
     throw asFileError(e, [file.path, ...temps, parquetPath], file.filename, detection.format);
   } finally {
     await scratch.remove(...temps);
@@ -125,11 +132,11 @@ function csvSource(file: string, d: CsvDialect, fullTypeScan: boolean): string {
     `${fullTypeScan ? ', sample_size = -1' : ''})`;
 }
 
-async function copyToParquet(engine: Engine, sourceSql: string, out: string): Promise<number> {
+async function copyToParquet(engine: Engine, sourceSql: string, out: string, signal: AbortSignal | undefined): Promise<number> {
   return engine.withConnection(async (c) => {
     const result = await c.run(`COPY (SELECT * FROM ${sourceSql}) TO ${literal(out)} ${PARQUET_OPTIONS}`);
     return result.rowsChanged;
-  });
+  }, signal);
 }
 
 async function checkParquetFooter(path: string, bytes: number): Promise<void> {
@@ -146,7 +153,7 @@ async function checkParquetFooter(path: string, bytes: number): Promise<void> {
   }
 }
 
-async function transcodeToUtf8(from: string, to: string, detection: Detection): Promise<void> {
+async function transcodeToUtf8(from: string, to: string, detection: Detection, signal: AbortSignal | undefined): Promise<void> {
   const decoder = new TextDecoder(detection.encoding!, { fatal: false });
   let skip = detection.bomBytes;
   let line = 1;
@@ -172,7 +179,7 @@ async function transcodeToUtf8(from: string, to: string, detection: Detection): 
       done(null, Buffer.from(decoder.decode(), 'utf8'));
     },
   });
-  await pipeline(createReadStream(from), transcode, createWriteStream(to));
+  await pipeline(createReadStream(from), transcode, createWriteStream(to), { signal });
 }
 
 async function lineOfOffset(path: string, offset: number): Promise<number> {

@@ -93,7 +93,7 @@ export function ingestJob(deps: { datasets: DatasetService; blobs: BlobStore; me
         ctx.progress(1, 'validating');
         const result = await deps.datasets.ingest({
           workspaceId: ctx.workspaceId, datasetId: p.datasetId, presetDatasetId: p.newDatasetId, presetVersionId: p.versionId,
-          name: p.name, description: p.description, tags: p.tags, file, keepSource: true, log: ctx.log,
+          name: p.name, description: p.description, tags: p.tags, file, keepSource: true, log: ctx.log, signal: ctx.signal,
           onProgress: (percent, message) => ctx.progress(percent, message),
         });
         const format = result.version.sourceFormat;
@@ -102,6 +102,8 @@ export function ingestJob(deps: { datasets: DatasetService; blobs: BlobStore; me
         await deps.blobs.delete(p.uploadKey);
         return ingestResponse(result);
       } catch (e) {
+        // A cancelled or timed-out ingest is neither refused nor failed: its upload stays for a retry.
+        if (ctx.signal.aborted) throw e;
         const refused = e instanceof AppError && e.status < 500;
         deps.metrics.ingests.inc({ format: 'unknown', outcome: refused ? 'rejected' : 'failed' });
         if (refused) await deps.blobs.delete(p.uploadKey);

@@ -36,6 +36,12 @@ export interface IngestInput {
   presetVersionId?: string;
   /** The received file belongs to the caller (the ingest job keeps its upload until it succeeds). */
   keepSource?: boolean;
+  /**
+   * Aborts the ingest (a cancelled or timed-out job): DuckDB work is interrupted and the call rejects with the
+   * signal's reason. Checked again before the blob is stored and before the version row is written, so an
+   * aborted ingest never creates a version.
+   */
+  signal?: AbortSignal;
 }
 
 export interface IngestResult {
@@ -66,23 +72,27 @@ export class DatasetService {
    * a rejected file leaves nothing behind (no blob, no row).
    */
   async ingest(input: IngestInput): Promise<IngestResult> {
-    const { file, workspaceId, log } = input;
+    const { file, workspaceId, log, signal } = input;
     try {
       if (input.datasetId) await this.requireDataset(workspaceId, input.datasetId);
       const existing = await this.repo.findVersionBySha(workspaceId, file.sha256);
       if (existing) return await this.duplicate(existing, input.presetVersionId);
 
-      const converted = await convertToParquet(file, { engine: this.engine, scratch: this.scratch, xlsx: this.config.xlsx, onProgress: input.onProgress });
+      const converted = await convertToParquet(file, { engine: this.engine, scratch: this.scratch, xlsx: this.config.xlsx, onProgress: input.onProgress, signal });
       let blobKey: string | null = null;
       try {
         input.onProgress?.(70, 'profiling');
         // The Parquet file is flushed to disk while DuckDB profiles it, so storing it below costs no wait.
-        const [profile] = await Promise.all([profileParquet(this.engine, converted.parquetPath, converted.schema), fsyncPath(converted.parquetPath)]);
+        const [profile] = await Promise.all([profileParquet(this.engine, converted.parquetPath, converted.schema, signal), fsyncPath(converted.parquetPath)]);
         const datasetId = input.datasetId ?? input.presetDatasetId ?? newId('ds');
         const versionId = input.presetVersionId ?? newId('dv');
         blobKey = datasetVersionKey(workspaceId, datasetId, versionId);
         input.onProgress?.(90, 'storing');
+        signal?.throwIfAborted();
         const stored = await this.blobs.putFile(blobKey, converted.parquetPath);
+        // The last check: once the row exists the version is public. An abort here leaves the blob just stored
+        // to the catch below, which deletes it.
+        signal?.throwIfAborted();
         await this.repo.insertVersion(
           input.datasetId ? null : { id: datasetId, workspaceId, name: input.name ?? file.filename, description: input.description ?? '', tags: input.tags ?? [] },
           {

@@ -38,30 +38,44 @@ export class Engine {
     return new Engine(instance);
   }
 
-  async withConnection<T>(fn: (connection: DuckDBConnection) => Promise<T>): Promise<T> {
+  /**
+   * Runs `fn` on a connection of its own. When `signal` aborts, the connection's running query is interrupted
+   * (DuckDB stops at its next check, within milliseconds even mid-COPY) and the call rejects with the signal's
+   * reason rather than DuckDB's "Interrupted" error, so callers see why their work stopped.
+   */
+  async withConnection<T>(fn: (connection: DuckDBConnection) => Promise<T>, signal?: AbortSignal): Promise<T> {
     if (this.closed) throw new Error('engine is closed');
+    signal?.throwIfAborted();
     const connection = await this.instance.connect();
     this.active.add(connection);
+    const interrupt = () => connection.interrupt();
+    signal?.addEventListener('abort', interrupt, { once: true });
     try {
+      // An abort while connecting has no query to interrupt yet: this check covers it.
+      signal?.throwIfAborted();
       return await fn(connection);
+    } catch (e) {
+      if (signal?.aborted) throw signal.reason;
+      throw e;
     } finally {
+      signal?.removeEventListener('abort', interrupt);
       this.active.delete(connection);
       connection.closeSync();
     }
   }
 
-  async run(sql: string, params?: DuckDBValue[]): Promise<void> {
+  async run(sql: string, params?: DuckDBValue[], signal?: AbortSignal): Promise<void> {
     await this.withConnection(async (c) => {
       await c.run(sql, params);
-    });
+    }, signal);
   }
 
   /** All rows as plain objects of JSON-safe values (see toPlain). For small results only. */
-  async all(sql: string, params?: DuckDBValue[]): Promise<Record<string, unknown>[]> {
+  async all(sql: string, params?: DuckDBValue[], signal?: AbortSignal): Promise<Record<string, unknown>[]> {
     return this.withConnection(async (c) => {
       const reader = await c.runAndReadAll(sql, params);
       return reader.getRowObjectsJS().map((row) => toPlainObject(row));
-    });
+    }, signal);
   }
 
   /** All rows as arrays, with column names. */

@@ -87,8 +87,8 @@ export interface NumericRange {
 }
 
 /** Finite ranges of the numeric columns, from the footer statistics DuckDB wrote with the file. */
-export async function footerRanges(engine: Engine, file: string, columns: ColumnSchema[]): Promise<NumericRange[]> {
-  const stats = new Map((await engine.all(footerRangesSql(file))).map((r) => [String(r.name), r]));
+export async function footerRanges(engine: Engine, file: string, columns: ColumnSchema[], signal?: AbortSignal): Promise<NumericRange[]> {
+  const stats = new Map((await engine.all(footerRangesSql(file), undefined, signal)).map((r) => [String(r.name), r]));
   const ranges: NumericRange[] = [];
   columns.forEach((col, index) => {
     if (!isNumeric(col.type)) return;
@@ -106,10 +106,11 @@ export function topValuesSql(source: string, column: ColumnSchema): string {
 
 export const parquetSource = (file: string): string => `read_parquet(${literal(file)})`;
 
-export async function profileParquet(engine: Engine, file: string, columns: ColumnSchema[]): Promise<DatasetProfile> {
+/** `signal` interrupts the profile's DuckDB queries (an ingest that is cancelled or times out). */
+export async function profileParquet(engine: Engine, file: string, columns: ColumnSchema[], signal?: AbortSignal): Promise<DatasetProfile> {
   const source = parquetSource(file);
-  const ranges = await footerRanges(engine, file, columns);
-  const [summary = {}] = await engine.all(summarySql(source, columns, ranges));
+  const ranges = await footerRanges(engine, file, columns, signal);
+  const [summary = {}] = await engine.all(summarySql(source, columns, ranges), undefined, signal);
   const rowCount = num(summary.__rows) ?? 0;
 
   const profiles: ColumnProfile[] = columns.map((col, i) => {
@@ -159,13 +160,13 @@ export async function profileParquet(engine: Engine, file: string, columns: Colu
   for (const [i, col] of columns.entries()) {
     const fam = typeFamily(col.type);
     if (fam !== 'text' && fam !== 'boolean') continue;
-    const rows = await engine.all(topValuesSql(source, col));
+    const rows = await engine.all(topValuesSql(source, col), undefined, signal);
     profiles[i]!.topValues = rows.map((r) => ({ value: String(r.value), count: num(r.count) ?? 0 }));
   }
   return { rowCount, columns: profiles };
 }
 
-export async function parquetSchema(engine: Engine, file: string): Promise<ColumnSchema[]> {
-  const rows = await engine.all(`DESCRIBE SELECT * FROM ${parquetSource(file)}`);
+export async function parquetSchema(engine: Engine, file: string, signal?: AbortSignal): Promise<ColumnSchema[]> {
+  const rows = await engine.all(`DESCRIBE SELECT * FROM ${parquetSource(file)}`, undefined, signal);
   return rows.map((r) => ({ name: String(r.column_name), type: String(r.column_type), nullable: r.null !== 'NO' }));
 }

@@ -95,28 +95,42 @@ export class AttemptStore {
     return Number(r.numUpdatedRows) > 0;
   }
 
-  /** Ends the attempt; null when the attempt no longer owned the job (nothing was written). */
+  /**
+   * Ends the attempt; null when the attempt no longer owned the job (nothing was written). A cancel asked for
+   * while the attempt ran wins over every ending but success: the job ends `cancelled` instead of failing or
+   * being queued again (the runtime may not have heard of the cancel yet, e.g. its event still on its way).
+   */
   async complete(f: Fence, c: Completion, now: string): Promise<Job | null> {
     const released = { worker_id: null, lease_until: null, updated_at: now };
+    // Only a row nobody asked to cancel may fail or go back to the queue.
+    const uncancelled = () => this.fenced(f).where('cancel_requested', '=', 0);
     let update;
     switch (c.status) {
       case 'succeeded':
         update = this.fenced(f).set({ ...released, status: 'succeeded', progress: 100, result_json: JSON.stringify(c.result ?? null), ...errorColumns(null), finished_at: now });
         break;
       case 'failed':
-        update = this.fenced(f).set({ ...released, status: 'failed', ...errorColumns(c.error), finished_at: now });
+        update = uncancelled().set({ ...released, status: 'failed', ...errorColumns(c.error), finished_at: now });
         break;
       case 'cancelled':
         update = this.fenced(f).set({ ...released, status: 'cancelled', ...errorColumns(CANCELLED), finished_at: now });
         break;
       case 'retry':
-        update = this.fenced(f).set({ ...released, status: 'queued', ...errorColumns(c.error), run_after: c.runAfter });
+        update = uncancelled().set({ ...released, status: 'queued', ...errorColumns(c.error), run_after: c.runAfter });
         break;
       case 'requeued':
-        update = this.fenced(f).set((eb) => ({ ...released, status: 'queued', attempts: eb('attempts', '-', 1), run_after: now }));
+        update = uncancelled().set((eb) => ({ ...released, status: 'queued', attempts: eb('attempts', '-', 1), run_after: now }));
         break;
     }
-    const row: JobRow | undefined = await update.returningAll().executeTakeFirst();
+    let row: JobRow | undefined = await update.returningAll().executeTakeFirst();
+    // Not written: the attempt lost the job, or a cancel was asked. The flag only ever goes from 0 to 1 while
+    // the row is running, so this second, fenced write settles which.
+    if (!row && c.status !== 'succeeded' && c.status !== 'cancelled') {
+      row = await this.fenced(f).where('cancel_requested', '=', 1)
+        .set({ ...released, status: 'cancelled', ...errorColumns(CANCELLED), finished_at: now })
+        .returningAll()
+        .executeTakeFirst();
+    }
     return row ? toJob(row) : null;
   }
 

@@ -21,7 +21,11 @@ export interface RuntimeOptions {
   leaseMs: number;
   /** Progress reaches the DB and the bus at most this often per job (default 250 ms). */
   progressIntervalMs?: number;
-  /** After a cancel or timeout, how long an attempt's slot stays taken by a handler that ignores its signal. */
+  /**
+   * An aborted attempt's slot stays taken until its handler returns, however long that is (its work still
+   * runs, so the kind's concurrency must count it). After this long a handler that ignores its signal is
+   * logged, and a draining worker stops waiting for it (default 2000 ms).
+   */
   abortGraceMs?: number;
   threads: ThreadPool | null;
   /** [0, 1) source for the backoff jitter (tests make it deterministic). */
@@ -39,8 +43,12 @@ const iso = (ms = Date.now()) => new Date(ms).toISOString();
 export class JobRuntime implements Consumer {
   readonly workerId: string;
   readonly kinds: { kind: string; concurrency: number }[];
-  /** Attempts in progress; `done` resolves once the attempt's end is written and its slot is free. */
-  private readonly running = new Map<string, { abort(cause: AbortCause): void; done: Promise<void> }>();
+  /**
+   * Attempts in progress; `done` resolves once the attempt's end is written and its handler has returned. One
+   * entry per attempt, never per job id: a stale attempt of a job (its lease lost, still unwinding) and the
+   * newer attempt running here side by side each remove only their own entry.
+   */
+  private readonly running = new Set<RunningAttempt>();
   private draining = false;
 
   constructor(private readonly o: RuntimeOptions) {
@@ -122,26 +130,39 @@ export class JobRuntime implements Consumer {
       jobId: job.id, kind: job.kind, workspaceId: job.workspaceId, createdBy: job.createdBy, attempt: job.attempts, maxAttempts: job.maxAttempts,
       signal: controller.signal, log, progress: (p, m, d) => progress.report(p, m, d),
     };
-    const settled = this.invoke(kind, job, ctx).then(
-      (result) => {
-        if (!cause) void finish({ status: 'succeeded', result });
-      },
-      (e: unknown) => {
-        if (cause) return;
-        const { error, retryable } = classifyFailure(e);
-        if (error.code === 'internal') log.error({ err: e }, 'job handler failed');
-        void finish(failOrRetry(error, retryable));
-      },
-    );
     let markDone!: () => void;
-    this.running.set(job.id, { abort, done: new Promise<void>((resolve) => (markDone = resolve)) });
+    const entry: RunningAttempt = { abort, done: new Promise<void>((resolve) => (markDone = resolve)) };
+    this.running.add(entry);
+    // Through a promise, so that a handler that throws before returning one fails the attempt like any other.
+    const settled = Promise.resolve()
+      .then(() => this.invoke(kind, job, ctx))
+      .then(
+        (result) => {
+          if (!cause) void finish({ status: 'succeeded', result });
+          else log.info({ cause }, 'job handler returned after its attempt was aborted');
+        },
+        (e: unknown) => {
+          if (cause) {
+            log.info({ cause }, 'job handler returned after its attempt was aborted');
+            return;
+          }
+          const { error, retryable } = classifyFailure(e);
+          if (error.code === 'internal') log.error({ err: e }, 'job handler failed');
+          void finish(failOrRetry(error, retryable));
+        },
+      );
     try {
       const outcome = await endedOnce;
-      // The slot stays taken while the handler still runs, up to a grace period after an abort.
-      if (cause) await Promise.race([settled, delay(this.o.abortGraceMs ?? 2000)]);
+      if (cause) {
+        const graceMs = this.o.abortGraceMs ?? 2000;
+        const slow = setTimeout(() => log.warn({ cause, graceMs }, 'job handler still running after its attempt was aborted; its slot stays taken until it returns'), graceMs);
+        slow.unref();
+        await settled;
+        clearTimeout(slow);
+      }
       return outcome;
     } finally {
-      this.running.delete(job.id);
+      this.running.delete(entry);
       markDone();
     }
   }
@@ -162,6 +183,10 @@ export class JobRuntime implements Consumer {
       return { status: 'lost' };
     }
     this.o.events.state(written);
+    if (written.status === 'cancelled' && completion.status !== 'cancelled') {
+      this.o.log.info({ jobId: job.id, attempt: fence.attempt, wanted: completion.status }, 'job was cancelled while its attempt ended; recorded as cancelled');
+      return { status: 'cancelled' };
+    }
     if (completion.status === 'retry') return { status: 'retry', delayMs: Math.max(0, Date.parse(completion.runAfter) - Date.now()) };
     return { status: completion.status };
   }
@@ -177,9 +202,15 @@ export class JobRuntime implements Consumer {
     const timer = delay(timeoutMs);
     await Promise.race([all(), timer]);
     for (const r of this.running.values()) r.abort('shutdown');
-    // Aborted attempts write their end at once; their slot waits for the handler up to the grace period.
+    // Aborted attempts write their end at once; shutdown waits for their handlers only up to the grace period
+    // (one that ignores its signal must not hold the process up).
     await Promise.race([all(), delay((this.o.abortGraceMs ?? 2000) + 1000)]);
   }
+}
+
+interface RunningAttempt {
+  abort(cause: AbortCause): void;
+  done: Promise<void>;
 }
 
 function delay(ms: number): Promise<void> {

@@ -2,6 +2,9 @@ import type { Logger } from 'pino';
 import type { Config } from '../config.js';
 import { createContext } from '../context.js';
 
+/** What closing the queue, the bus and the database may take after running jobs have ended or been queued again. */
+const WORKER_CLOSE_TIMEOUT_MS = 10_000;
+
 /**
  * `weir worker`: job workers only, no HTTP. Consumes from Redis (BullMQ) when WEIR_REDIS_URL is set, or claims
  * rows of a PostgreSQL metadata database (embedded driver; several workers share the table). SIGTERM/SIGINT
@@ -23,6 +26,12 @@ export async function runWorker(config: Config, log: Logger): Promise<void> {
       stopping = true;
       context.shuttingDown = true;
       log.info({ signal, running: context.queue.activeAttempts }, 'worker shutting down: no new jobs, finishing running ones');
+      // Closing Redis or the database hangs for as long as they do not answer: bounded like `weir serve`.
+      const limitMs = config.shutdownTimeoutMs + WORKER_CLOSE_TIMEOUT_MS;
+      setTimeout(() => {
+        log.error({ limitMs }, 'worker shutdown did not finish in time (is a backing service such as Redis unreachable?); exiting');
+        process.exit(1);
+      }, limitMs);
       context.queue
         .stopWorkers(config.shutdownTimeoutMs)
         .then(() => context.close())

@@ -15,8 +15,9 @@ export interface TopicCatalog {
 
 /**
  * The topics Weir publishes today: jobs (progress and state), datasets (new versions) and the per-workspace
- * feed. A `workspace:<id>` topic needs only membership with read access; `datasets:read` is granted to every
- * workspace role.
+ * feed. The `workspace:<id>` feed carries the state and progress of every job in the workspace (see
+ * src/jobs/events.ts), so it needs what watching any one of those jobs needs: `jobs:read`. A domain that starts
+ * publishing other events on the feed must either add their permission here or publish them elsewhere.
  */
 export function builtinTopics(repo: RealtimeRepo, datasets: DatasetService): TopicCatalog {
   const resolvers = new TopicResolvers()
@@ -28,7 +29,7 @@ export function builtinTopics(repo: RealtimeRepo, datasets: DatasetService): Top
       const workspaceId = await repo.datasetWorkspace(id);
       return workspaceId === null ? null : { workspaceId, permission: 'datasets:read' };
     })
-    .register('workspace', (id) => Promise.resolve({ workspaceId: id, permission: 'datasets:read' }));
+    .register('workspace', (id) => Promise.resolve({ workspaceId: id, permission: 'jobs:read' }));
 
   const status = new Map<TopicKind, StatusReader>([
     ['job', (workspaceId, id) => repo.job(workspaceId, id)],

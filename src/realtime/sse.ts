@@ -73,8 +73,31 @@ export const jobEventRoutes: FastifyPluginAsyncTypebox<{ context: AppContext }> 
     const out = new PassThrough();
     open.add(out);
     metrics.sseStreams.inc();
-    const heartbeat = setInterval(() => out.write(': keep-alive\n\n'), config.realtime.sseHeartbeatMs);
+    // Each keep-alive also re-reads the job: the bus does not promise delivery (a Redis reconnect, a worker
+    // that died before publishing), and a lost final state must not leave the stream open for ever.
+    let checking = false;
     let closed = false;
+    const gone = () => closed || out.writableEnded || out.destroyed;
+    const heartbeat = setInterval(() => {
+      if (gone()) return;
+      out.write(': keep-alive\n\n');
+      if (checking || !stream) return;
+      checking = true;
+      repo.job(workspaceId, request.params.id).then(
+        (current) => {
+          checking = false;
+          if (gone()) return;
+          if (current && !isFinished(current.status)) return;
+          // A job that no longer exists was deleted by the retention sweep, so it had finished: nothing more to tell.
+          if (current) out.write(frame('state', current));
+          out.end();
+        },
+        (err: unknown) => {
+          checking = false;
+          request.log.warn({ err, jobId: request.params.id }, 'reading a watched job failed');
+        },
+      );
+    }, config.realtime.sseHeartbeatMs);
     const cleanup = () => {
       if (closed) return;
       closed = true;
@@ -84,6 +107,8 @@ export const jobEventRoutes: FastifyPluginAsyncTypebox<{ context: AppContext }> 
       metrics.sseStreams.dec();
     };
     out.once('close', cleanup);
+    // 'finish' as soon as the stream is ended here, whether or not the client has read it all yet.
+    out.once('finish', cleanup);
     out.once('end', cleanup);
     request.raw.once('close', () => {
       cleanup();

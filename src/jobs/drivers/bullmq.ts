@@ -43,6 +43,7 @@ export class BullmqDriver implements QueueDriver {
   private readonly queues = new Map<string, Queue>();
   private workers: Worker[] = [];
   private resyncTimer: NodeJS.Timeout | null = null;
+  private lastResendAt = 0;
 
   constructor(
     private readonly attempts: AttemptStore,
@@ -103,7 +104,9 @@ export class BullmqDriver implements QueueDriver {
       this.workers.push(worker);
     }
     await Promise.all(this.workers.map((w) => w.waitUntilReady()));
-    this.resyncTimer = setInterval(() => void this.resync(), RESYNC_MS);
+    this.lastResendAt = Date.now();
+    // As often as the embedded driver reclaims: a row whose lease ran out is queued again within half a lease.
+    this.resyncTimer = setInterval(() => void this.resync(consumer), Math.max(100, Math.floor(this.o.leaseMs / 2)));
     this.resyncTimer.unref();
   }
 
@@ -123,7 +126,25 @@ export class BullmqDriver implements QueueDriver {
     return null;
   }
 
-  private async resync(): Promise<void> {
+  /**
+   * The table is the record, Redis only the delivery: whatever Redis lost is recovered from the table.
+   *  - A `running` row whose lease ran out has no live attempt (its worker died, or Redis lost the job and
+   *    with it BullMQ's stalled-job recovery): reclaimed like the embedded driver does, and queued rows sent again.
+   *  - Queued rows Redis may never have heard of are resent every RESYNC_MS (adding a job Redis holds is a no-op).
+   */
+  private async resync(consumer: Consumer): Promise<void> {
+    try {
+      const reclaimed = await this.attempts.reclaimExpired(iso());
+      if (reclaimed.length > 0) {
+        this.o.log.warn({ jobs: reclaimed.map((j) => ({ id: j.id, status: j.status, attempts: j.attempts })) }, 'reclaimed jobs whose worker stopped renewing its lease');
+        consumer.changed(reclaimed);
+        await this.announce(reclaimed);
+      }
+    } catch (err) {
+      this.o.log.warn({ err }, 'reclaiming expired job leases failed');
+    }
+    if (Date.now() - this.lastResendAt < RESYNC_MS) return;
+    this.lastResendAt = Date.now();
     try {
       const stale = await this.repo.queuedSince(iso(Date.now() - RESYNC_MS), 1000);
       if (stale.length > 0) await this.announce(stale);

@@ -27,6 +27,12 @@ export class EmbeddedDriver implements QueueDriver {
   /** News that arrived while the loop was busy claiming: the next idle() returns at once. */
   private pendingWake = false;
   private stopped = false;
+  /**
+   * When the loop next tries every kind, whatever news it had: rows other processes queued, and delayed rows
+   * (backoff, runAfter) this process has no timer for. A deadline rather than a timer restarted on each idle,
+   * so that frequent wake-ups (a busy kind) cannot postpone it forever.
+   */
+  private nextPollAt = 0;
   private loopDone: Promise<void> = Promise.resolve();
   private reclaimTimer: NodeJS.Timeout | null = null;
 
@@ -68,7 +74,7 @@ export class EmbeddedDriver implements QueueDriver {
   start(consumer: Consumer): Promise<void> {
     this.consumer = consumer;
     this.stopped = false;
-    for (const k of consumer.kinds) this.hungry.add(k.kind);
+    this.nextPollAt = 0;
     this.loopDone = this.loop(consumer);
     const reclaimEvery = Math.max(100, Math.floor(this.o.leaseMs / 2));
     this.reclaimTimer = setInterval(() => void this.reclaim(), reclaimEvery);
@@ -98,6 +104,11 @@ export class EmbeddedDriver implements QueueDriver {
 
   private async loop(consumer: Consumer): Promise<void> {
     while (!this.stopped) {
+      const now = Date.now();
+      if (now >= this.nextPollAt) {
+        for (const k of consumer.kinds) this.hungry.add(k.kind);
+        this.nextPollAt = now + this.o.pollMs;
+      }
       let claimed = 0;
       try {
         for (const { kind, concurrency } of consumer.kinds) {
@@ -111,7 +122,7 @@ export class EmbeddedDriver implements QueueDriver {
       } catch (err) {
         this.o.log.error({ err }, 'claiming jobs failed');
       }
-      if (claimed === 0 && !this.stopped) await this.idle(consumer);
+      if (claimed === 0 && !this.stopped) await this.idle();
     }
   }
 
@@ -133,23 +144,17 @@ export class EmbeddedDriver implements QueueDriver {
       });
   }
 
-  /** Sleeps until news (a local enqueue, a slot freed, a delayed job due) or the poll interval. */
-  private async idle(consumer: Consumer): Promise<void> {
-    if (this.pendingWake) {
-      this.pendingWake = false;
-      return;
-    }
-    const waitMs = this.o.pollMs;
-    if (this.stopped || this.pendingWake) {
+  /** Sleeps until news (a local enqueue, a slot freed, a delayed job due) or the next poll is due. */
+  private async idle(): Promise<void> {
+    if (this.pendingWake || this.stopped) {
       this.pendingWake = false;
       return;
     }
     await new Promise<void>((resolve) => {
       const timer = setTimeout(() => {
-        for (const k of consumer.kinds) this.hungry.add(k.kind);
         this.wakeUp = null;
         resolve();
-      }, waitMs);
+      }, Math.max(0, this.nextPollAt - Date.now()));
       timer.unref();
       this.wakeUp = () => {
         clearTimeout(timer);
