@@ -64,7 +64,7 @@ export async function runAuth() {
       ],
       notes: [
         `autocannon ${connections} connections, ${warmup} s warm-up + ${duration} s per run; servers pinned to core ${SERVER_CPU}, autocannon to the other; runs alternate (off, JWT, key) twice.`,
-        `Both servers read the same SQLite data directory (${datasetCount} datasets); the authenticated one verifies the JWT (HS256), looks up session + membership (or key + creator membership) in one query, applies the per-user/per-key rate limit (in-process) and writes no audit row (GET).`,
+        `Both servers read the same SQLite data directory (${datasetCount} datasets). The authenticated one checks the bearer on every request: a JWT's signature (HS256; a token already verified is remembered by its text until it expires) or an API key's secret (SHA-256), the session or key row with the caller's role and the workspace's IP rules (cached in-process up to 2 s, dropped on every identity write; without the cache this was one query per request), session/key expiry, the per-user or per-key rate limit (in-process) with its headers; it writes no audit row (GET).`,
       ],
       data: { connections, duration, warmup, datasetCount, runs },
     };

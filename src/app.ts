@@ -45,6 +45,9 @@ function redactUrl(url: string): string {
 }
 
 /** Builds the Fastify app over a context, without listening: tests and `weir serve` share it. */
+/** Levels at which the per-request `info` line is written. */
+const LOGS_INFO = new Set(['info', 'debug', 'trace']);
+
 export async function buildApp(context: AppContext): Promise<FastifyInstance> {
   const { config } = context;
   const app = Fastify({
@@ -93,7 +96,8 @@ export async function buildApp(context: AppContext): Promise<FastifyInstance> {
   app.addHook('onResponse', (request, reply, done) => {
     const route = request.routeOptions.url ?? 'unmatched';
     context.metrics.observeRequest(request.method, route, reply.statusCode, reply.elapsedTime / 1000);
-    request.log.info({ method: request.method, url: redactUrl(request.url), route, statusCode: reply.statusCode, ms: Math.round(reply.elapsedTime * 100) / 100 }, 'request completed');
+    // Checked first: building the line (and redacting the URL) costs even when the level drops it.
+    if (LOGS_INFO.has(request.log.level)) request.log.info({ method: request.method, url: redactUrl(request.url), route, statusCode: reply.statusCode, ms: Math.round(reply.elapsedTime * 100) / 100 }, 'request completed');
     done();
   });
 

@@ -1,10 +1,10 @@
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest, onSendHookHandler } from 'fastify';
 import { AppError, errors } from '../errors.js';
 import { permissionsOf } from '../identity/permissions.js';
 import { bearerToken } from '../identity/secrets.js';
 import { DEFAULT_WORKSPACE_ID, type IdentityService } from '../identity/service.js';
 import type { AuditLog, AuditOutcome } from '../system/audit.js';
-import type { Principal } from './access.js';
+import type { Principal, RouteAccess } from './access.js';
 
 /**
  * The one gate every request passes: network rules, authentication (JWT or API key), rate limits, workspace
@@ -59,14 +59,21 @@ export function registerAuth(app: FastifyInstance, options: AuthOptions): void {
   app.decorateRequest('principal', null);
   app.decorateRequest('audit', null);
 
-  app.addHook('onRequest', async (request, reply) => {
-    if (globalRules && !globalRules.allows(request.ip)) throw errors.ipBlocked();
+  // Callback-style, with the unlimited public routes (health, metrics) answered synchronously: they are polled
+  // hard by orchestrators and scrapers, and an async hook costs a promise per request.
+  app.addHook('onRequest', (request, reply, done) => {
+    if (globalRules && !globalRules.allows(request.ip)) return done(errors.ipBlocked());
     if (options.disabled) {
       request.principal = OPEN_PRINCIPAL;
-      return;
+      return done();
     }
     // Unmatched routes (404) and the interactive docs' static files declare nothing: they are public.
     const access = request.routeOptions.config.access ?? 'public';
+    if (access === 'public' && (!limits || request.routeOptions.config.rateLimit === 'none')) return done();
+    authorize(request, reply, access).then(() => done(), done);
+  });
+
+  async function authorize(request: FastifyRequest, reply: FastifyReply, access: RouteAccess): Promise<void> {
     if (access === 'public') {
       const kind = request.routeOptions.config.rateLimit;
       if (limits && kind !== 'none') applyLimit(reply, await (kind === 'login' ? limits.login(request.ip) : limits.ip(request.ip)));
@@ -102,15 +109,26 @@ export function registerAuth(app: FastifyInstance, options: AuthOptions): void {
       if (workspaceRules && !workspaceRules.allows(request.ip)) throw errors.ipBlocked();
     }
     if (!principal.permissions.has(access)) throw errors.forbidden(access);
-  });
+  }
 
   // Written when the response is about to be sent, not after it was: a client that hangs up before the answer
   // (after the handler did its work) ends the response without 'finish', and Fastify then skips onResponse.
   // Awaited, so a client that sees the answer can also read its audit row.
-  app.addHook('onSend', async (request, reply, payload) => {
-    if (!MUTATING.has(request.method) || request.routeOptions.url === undefined || auditedRequests.has(request)) return payload;
+  const audit: onSendHookHandler = (request, reply, payload, done) => {
+    const url = request.routeOptions.url;
+    if (!MUTATING.has(request.method) || url === undefined || auditedRequests.has(request)) return done(null, payload);
     // An onSend hook that throws sends again (the error): one row per request all the same.
     auditedRequests.add(request);
+    // AuditLog.record never throws.
+    void recordAudit(request, reply, url).then(() => done(null, payload));
+  };
+  // Only on routes that can mutate: reads do not pay for a hook per request.
+  app.addHook('onRoute', (route) => {
+    if (![route.method].flat().some((m) => MUTATING.has(m))) return;
+    route.onSend = [...[route.onSend ?? []].flat(), audit];
+  });
+
+  async function recordAudit(request: FastifyRequest, reply: FastifyReply, url: string): Promise<void> {
     const config = request.routeOptions.config;
     const note = request.audit;
     const principal = request.principal;
@@ -122,8 +140,8 @@ export function registerAuth(app: FastifyInstance, options: AuthOptions): void {
       actorType: principal ? principal.kind : note?.actorId ? 'user' : 'anonymous',
       actorId: note?.actorId ?? principal?.userId ?? null,
       apiKeyId: principal?.apiKeyId ?? null,
-      action: note?.action ?? config.audit ?? `${request.method} ${request.routeOptions.url}`,
-      targetType: note?.targetType ?? targetTypeOf(request.routeOptions.url),
+      action: note?.action ?? config.audit ?? `${request.method} ${url}`,
+      targetType: note?.targetType ?? targetTypeOf(url),
       targetId: note?.targetId ?? params?.id ?? params?.userId ?? null,
       outcome,
       statusCode: status,
@@ -132,8 +150,7 @@ export function registerAuth(app: FastifyInstance, options: AuthOptions): void {
       requestId: request.id,
       detail: note?.detail && Object.keys(note.detail).length > 0 ? note.detail : null,
     });
-    return payload;
-  });
+  }
 }
 
 const auditedRequests = new WeakSet<FastifyRequest>();
