@@ -44,10 +44,10 @@ function redactUrl(url: string): string {
   return url.includes('access_token=') ? url.replace(/access_token=[^&]*/g, 'access_token=[redacted]') : url;
 }
 
-/** Builds the Fastify app over a context, without listening: tests and `weir serve` share it. */
 /** Levels at which the per-request `info` line is written. */
 const LOGS_INFO = new Set(['info', 'debug', 'trace']);
 
+/** Builds the Fastify app over a context, without listening: tests and `weir serve` share it. */
 export async function buildApp(context: AppContext): Promise<FastifyInstance> {
   const { config } = context;
   const app = Fastify({

@@ -24,7 +24,7 @@ export class PrincipalCache<V> {
   }
 
   set(key: string, value: V, now = Date.now()): void {
-    // Oldest first (Map keeps insertion order): bounded memory however many tokens a caller invents.
+    // Oldest first (Map keeps insertion order): bounded memory however many sessions and keys are in use.
     if (this.entries.size >= this.maxEntries) this.entries.delete(this.entries.keys().next().value!);
     this.entries.set(key, { value, until: now + this.ttlMs });
   }

@@ -38,6 +38,8 @@ export type NetworkRulesCheck = (rules: StoredNetworkRules, ip: string) => boole
 
 type SessionRow = NonNullable<Awaited<ReturnType<IdentityRepo['sessionPrincipal']>>>;
 type ApiKeyRow = NonNullable<Awaited<ReturnType<IdentityRepo['apiKeyPrincipal']>>>;
+/** What the principal cache holds: the row a session or an API key resolved to. */
+export type ResolvedRow = SessionRow | ApiKeyRow;
 
 export interface IdentityOptions {
   refreshTtlSeconds: number;
@@ -45,7 +47,7 @@ export interface IdentityOptions {
   audit: AuditLog;
   log: Log;
   /** Null turns caching off (several API servers: an invalidation here would not reach the others). */
-  principals: PrincipalCache<SessionRow | ApiKeyRow> | null;
+  principals: PrincipalCache<ResolvedRow> | null;
   networkRules: NetworkRulesCheck;
 }
 
