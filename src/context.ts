@@ -14,6 +14,7 @@ import { DatasetService } from './datasets/service.js';
 import { Engine } from './engine/duckdb.js';
 import { createJobSystem, type JobSystem } from './jobs/index.js';
 import type { JobService } from './jobs/service.js';
+import { DatasetEvents } from './datasets/events.js';
 import { createIdentity } from './identity/index.js';
 import type { IdentityService } from './identity/service.js';
 import { AuditLog } from './system/audit.js';
@@ -68,6 +69,7 @@ export async function createContext(config: Config, log: Logger, options: Contex
   await scratch.reset();
   const store = await openMetadataStore(config.database, (err) => log.warn({ err: { message: err.message } }, 'database connection lost; the pool reconnects on the next query'));
   let engine: Engine | undefined;
+  let bus: EventBus | undefined;
   try {
     // DuckDB opens on libuv's thread pool while the migrations run: the two overlap at start-up.
     const opening = Engine.open({ ...config.duckdb, tempDir: path.join(scratch.dir, 'duckdb') });
@@ -79,14 +81,14 @@ export async function createContext(config: Config, log: Logger, options: Contex
     if (applied.value.length > 0) log.info({ migrations: applied.value }, 'database migrated');
     const [versionRow] = await openedEngine.all('SELECT version() AS v');
     const blobs = new LocalBlobStore(path.join(config.dataDir, 'blobs'));
-    const datasets = new DatasetService(new DatasetRepo(store.db), blobs, openedEngine, scratch, config);
+    const events = (bus = createEventBus(config, log));
+    const datasets = new DatasetService(new DatasetRepo(store.db), blobs, openedEngine, scratch, config, new DatasetEvents(events, log));
     const metrics = new Metrics(() => datasets.totals());
     const audit = new AuditLog(store.db, log);
     const guards = await createGuards(config, log);
     const identity = await createIdentity(config, store, audit, guards.loginGuard, log, (rules, ip) => guards.workspaceNetworkRules(rules.allowJson, rules.denyJson)?.allows(ip) ?? true);
     await identity.bootstrap(config.auth.bootstrapAdmin);
-    const bus = createEventBus(config, log);
-    const queue = createJobSystem({ config, log, store, bus, blobs, definitions: [ingestJob({ datasets, blobs, metrics })] });
+    const queue = createJobSystem({ config, log, store, bus: events, blobs, definitions: [ingestJob({ datasets, blobs, metrics })] });
     const ingests = new IngestSubmitter(datasets, blobs, scratch, queue.service);
     if (options.workers !== false) await queue.startWorkers();
     return {
@@ -106,7 +108,7 @@ export async function createContext(config: Config, log: Logger, options: Contex
       requestLimits: guards.requestLimits,
       globalNetworkRules: guards.globalNetworkRules,
       workspaceNetworkRules: guards.workspaceNetworkRules,
-      bus,
+      bus: events,
       queue,
       jobs: queue.service,
       ingests,
@@ -115,13 +117,14 @@ export async function createContext(config: Config, log: Logger, options: Contex
         // Running jobs finish (or are queued again) while the database, the bus and DuckDB are still open.
         await queue.stopWorkers(config.shutdownTimeoutMs);
         await queue.close();
-        await bus.close();
+        await events.close();
         await guards.close();
         openedEngine.close();
         await store.close();
       },
     };
   } catch (e) {
+    await bus?.close();
     engine?.close();
     await store.close();
     throw e;

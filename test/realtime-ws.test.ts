@@ -47,6 +47,37 @@ describe('WebSocket hub', () => {
     expect(c.events(topic)).toHaveLength(1);
   });
 
+  it('tells a dataset topic about new versions (from a synchronous upload and from an ingest job), edits and deletion', async () => {
+    const created = await upload(t, `a,b\n1,${Date.now()}\n`, { name: 'watched' });
+    expect(created.status).toBe(201);
+    const { id } = (await created.json()) as { id: string };
+    const topic = topics.dataset(id);
+    const c = await connect();
+    expect((await c.request({ type: 'subscribe', topic, id: 'ds' })).type).toBe('subscribed');
+
+    const secondBytes = `a,b\n2,${Date.now()}\n`;
+    const second = await upload(t, secondBytes, { path: `/datasets/${id}/versions` });
+    expect(second.status).toBe(201);
+    const v2 = await c.next('event', (m) => m.topic === topic);
+    expect(v2).toMatchObject({ event: 'dataset.version', data: { datasetId: id, version: { number: 2, datasetId: id, rowCount: 1 } } });
+
+    // Without ?wait=true the version is stored by the ingest job, possibly in another process: same event.
+    const form = new FormData();
+    form.append('file', new Blob([`a,b\n3,${Date.now()}\n`]), 'three.csv');
+    const accepted = await t.fetch(`${t.api}/datasets/${id}/versions`, { method: 'POST', body: form });
+    expect(accepted.status).toBe(202);
+    expect(await c.next('event', (m) => m.topic === topic, 15_000)).toMatchObject({ event: 'dataset.version', data: { version: { number: 3 } } });
+
+    // A duplicate stores nothing, so it says nothing (the count at the end shows it).
+    expect((await upload(t, secondBytes, { path: `/datasets/${id}/versions` })).status).toBe(200);
+    const patched = await t.fetch(`${t.api}/datasets/${id}`, { method: 'PATCH', headers: { 'content-type': 'application/json' }, body: '{"name":"renamed"}' });
+    expect(patched.status).toBe(200);
+    expect(await c.next('event', (m) => m.topic === topic)).toMatchObject({ event: 'dataset.updated', data: { id, name: 'renamed' } });
+    expect((await t.fetch(`${t.api}/datasets/${id}`, { method: 'DELETE' })).status).toBe(204);
+    expect(await c.next('event', (m) => m.topic === topic)).toMatchObject({ event: 'dataset.deleted', data: { id } });
+    expect(c.events(topic).map((e) => e.event)).toEqual(['dataset.version', 'dataset.version', 'dataset.updated', 'dataset.deleted']);
+  });
+
   it('serves many subscribers of one topic from one bus subscription, and releases it when they leave', async () => {
     const jobId = await insertJobRow(t.context.store.db, { workspaceId: 'ws_default' });
     const topic = topics.job(jobId);

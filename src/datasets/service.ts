@@ -11,6 +11,7 @@ import { jsonFriendly, type ColumnSchema } from '../engine/sql.js';
 import { errors } from '../errors.js';
 import { newId } from '../ids.js';
 import { convertToParquet } from './convert.js';
+import type { DatasetEvents } from './events.js';
 import { exportVersion, type ExportFormat } from './export.js';
 import type { Dataset, DatasetQuery, DatasetSummary, DatasetVersion, StoredVersion } from './model.js';
 import type { ReceivedFile } from './receive.js';
@@ -65,6 +66,7 @@ export class DatasetService {
     private readonly engine: Engine,
     private readonly scratch: Scratch,
     private readonly config: Pick<Config, 'xlsx' | 'previewMaxRows'>,
+    private readonly events: DatasetEvents | null = null,
   ) {}
 
   /**
@@ -104,7 +106,9 @@ export class DatasetService {
         log.info({ datasetId, versionId, format: converted.detection.format, rows: converted.rowCount, bytes: file.bytes }, 'dataset version stored');
         // The version by id: another upload may already have appended a newer one to the same dataset.
         const [dataset, version] = await Promise.all([this.get(workspaceId, datasetId), this.repo.getVersion(workspaceId, datasetId, versionId)]);
-        return { dataset, version: publicVersion(version!), duplicateOf: null };
+        const created = publicVersion(version!);
+        this.events?.versionStored(dataset, created);
+        return { dataset, version: created, duplicateOf: null };
       } catch (e) {
         await this.scratch.remove(converted.parquetPath);
         // Two uploads of the same bytes raced: the loser answers like any duplicate. The winner may be an
@@ -208,13 +212,16 @@ export class DatasetService {
   async update(workspaceId: string, id: string, patch: { name?: string; description?: string; tags?: string[] }): Promise<Dataset> {
     const ok = await this.repo.update(workspaceId, id, { ...patch, tags: patch.tags ? normalizeTags(patch.tags) : undefined });
     if (!ok) throw errors.notFound('Dataset', id);
-    return this.get(workspaceId, id);
+    const dataset = await this.get(workspaceId, id);
+    this.events?.updated(dataset);
+    return dataset;
   }
 
   /** Removes metadata first (the dataset disappears at once), then the blobs. */
   async delete(workspaceId: string, id: string, log: Log): Promise<void> {
     const keys = await this.repo.delete(workspaceId, id);
     if (!keys) throw errors.notFound('Dataset', id);
+    this.events?.deleted(id);
     const removed = await this.blobs.deletePrefix(datasetPrefix(workspaceId, id));
     log.info({ datasetId: id, versions: keys.length, blobsRemoved: removed }, 'dataset deleted');
   }

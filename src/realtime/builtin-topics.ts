@@ -14,9 +14,10 @@ export interface TopicCatalog {
 }
 
 /**
- * The topics Weir publishes today: jobs (progress and state), datasets (new versions) and the per-workspace
- * feed. The `workspace:<id>` feed carries the state and progress of every job in the workspace (see
- * src/jobs/events.ts), so it needs what watching any one of those jobs needs: `jobs:read`. A domain that starts
+ * The topics Weir publishes today: jobs (progress and state), datasets (new versions, edits, deletion: see
+ * src/datasets/events.ts) and the per-workspace feed. The `workspace:<id>` feed carries the state and progress
+ * of every job in the workspace (see src/jobs/events.ts), so it needs what watching any one of those jobs
+ * needs: `jobs:read`. A domain that starts
  * publishing other events on the feed must either add their permission here or publish them elsewhere.
  */
 export function builtinTopics(repo: RealtimeRepo, datasets: DatasetService): TopicCatalog {
