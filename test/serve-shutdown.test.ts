@@ -1,12 +1,9 @@
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createTestDatabase, pgAdminUrl } from './helpers/app.js';
+import { freshStore, type TestStore } from './helpers/cli-server.js';
 import { MAIN, startServerProcess, type ServerProcess } from './helpers/process.js';
 import { redisAvailable } from './helpers/realtime.js';
 
@@ -41,26 +38,16 @@ async function redisRelay(): Promise<{ url: string; cut(): void }> {
 const logLines = (output: string) => output.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { level: string; msg: string; limitMs?: number });
 
 describe.skipIf(!redisUp)('shutdown without Redis', () => {
-  let dataDir: string;
-  let dbEnv: Record<string, string>;
-  let dropDb: (() => Promise<void>) | undefined;
+  let store: TestStore;
   let server: ServerProcess | undefined;
 
   beforeEach(async () => {
-    dataDir = await mkdtemp(path.join(tmpdir(), 'weir-shutdown-'));
-    dbEnv = {};
-    dropDb = undefined;
-    if (pgAdminUrl) {
-      const db = await createTestDatabase(pgAdminUrl);
-      dbEnv = { WEIR_DATABASE_URL: db.url };
-      dropDb = db.drop;
-    }
+    store = await freshStore();
   });
   afterEach(async () => {
     if (server && server.child.exitCode === null && server.child.signalCode === null) server.child.kill('SIGKILL');
     server = undefined;
-    await dropDb?.();
-    await rm(dataDir, { recursive: true, force: true });
+    await store.remove();
   });
 
   it('SIGTERM while Redis is unreachable ends the process within its bound, with exit code 1 and an error line', async () => {
@@ -68,8 +55,8 @@ describe.skipIf(!redisUp)('shutdown without Redis', () => {
     const tag = randomBytes(4).toString('hex');
     const shutdownTimeoutMs = 500;
     server = await startServerProcess({
-      WEIR_DATA_DIR: dataDir, WEIR_REDIS_URL: relay.url, WEIR_SHUTDOWN_TIMEOUT_MS: String(shutdownTimeoutMs),
-      WEIR_JOB_QUEUE_PREFIX: `weirtest-${tag}`, WEIR_BUS_CHANNEL_PREFIX: `weirtest-${tag}:`, ...dbEnv,
+      ...store.env, WEIR_REDIS_URL: relay.url, WEIR_SHUTDOWN_TIMEOUT_MS: String(shutdownTimeoutMs),
+      WEIR_JOB_QUEUE_PREFIX: `weirtest-${tag}`, WEIR_BUS_CHANNEL_PREFIX: `weirtest-${tag}:`,
     });
     relay.cut();
     await sleep(200);
@@ -88,8 +75,8 @@ describe.skipIf(!redisUp)('shutdown without Redis', () => {
     const shutdownTimeoutMs = 500;
     const child = spawn(process.execPath, [MAIN, 'worker'], {
       env: {
-        ...process.env, WEIR_DATA_DIR: dataDir, WEIR_REDIS_URL: relay.url, WEIR_SHUTDOWN_TIMEOUT_MS: String(shutdownTimeoutMs), WEIR_LOG_LEVEL: 'info',
-        WEIR_JOB_QUEUE_PREFIX: `weirtest-${tag}`, WEIR_BUS_CHANNEL_PREFIX: `weirtest-${tag}:`, ...dbEnv,
+        ...process.env, ...store.env, WEIR_REDIS_URL: relay.url, WEIR_SHUTDOWN_TIMEOUT_MS: String(shutdownTimeoutMs), WEIR_LOG_LEVEL: 'info',
+        WEIR_JOB_QUEUE_PREFIX: `weirtest-${tag}`, WEIR_BUS_CHANNEL_PREFIX: `weirtest-${tag}:`,
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     });

@@ -1,37 +1,25 @@
 import { execFile } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
 import { request } from 'node:http';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createTestDatabase, pgAdminUrl } from './helpers/app.js';
+import { freshStore, type TestStore } from './helpers/cli-server.js';
 import { MAIN, startServerProcess } from './helpers/process.js';
 import { upload } from './helpers/upload.js';
 
 const run = promisify(execFile);
-let dataDir: string;
-let dbEnv: Record<string, string>;
-let dropDb: (() => Promise<void>) | undefined;
+let store: TestStore;
 
 beforeEach(async () => {
-  dataDir = await mkdtemp(path.join(tmpdir(), 'weir-serve-'));
-  dbEnv = {};
-  dropDb = undefined;
-  if (pgAdminUrl) {
-    const db = await createTestDatabase(pgAdminUrl);
-    dbEnv = { WEIR_DATABASE_URL: db.url };
-    dropDb = db.drop;
-  }
+  store = await freshStore();
 });
 afterEach(async () => {
-  await dropDb?.();
-  await rm(dataDir, { recursive: true, force: true });
+  await store.remove();
 });
 
 describe('weir serve', () => {
   it('a wrong variable stops start-up with one line naming it', async () => {
-    const err = await run(process.execPath, [MAIN, 'serve'], { env: { ...process.env, WEIR_DATA_DIR: dataDir, WEIR_PORT: 'eighty' } }).then(
+    const err = await run(process.execPath, [MAIN, 'serve'], { env: { ...process.env, WEIR_DATA_DIR: store.dataDir, WEIR_PORT: 'eighty' } }).then(
       () => null,
       (e: { code: number; stderr: string }) => e,
     );
@@ -40,7 +28,7 @@ describe('weir serve', () => {
   });
 
   it('weir migrate applies migrations once', async () => {
-    const env = { ...process.env, WEIR_DATA_DIR: dataDir, ...dbEnv };
+    const env = { ...process.env, ...store.env };
     const first = await run(process.execPath, [MAIN, 'migrate', '--json'], { env });
     const { applied } = JSON.parse(first.stdout) as { applied: string[] };
     expect(applied[0]).toBe('0001_datasets');
@@ -50,7 +38,7 @@ describe('weir serve', () => {
   });
 
   it('SIGTERM lets an in-flight upload finish, then exits 0; data survives a restart', async () => {
-    const env = { WEIR_DATA_DIR: dataDir, ...dbEnv };
+    const env = { ...store.env };
     const server = await startServerProcess(env);
     // A multipart upload sent slowly, so SIGTERM arrives while it is in flight.
     const boundary = 'weirtestboundary';
@@ -103,7 +91,7 @@ describe('weir serve', () => {
   });
 
   it('a SIGKILL mid-upload leaves no partial data behind after restart', async () => {
-    const env = { WEIR_DATA_DIR: dataDir, ...dbEnv };
+    const env = { ...store.env };
     const server = await startServerProcess(env);
     const boundary = 'killboundary';
     const req = request(`${server.url}/api/v1/datasets?wait=true`, {
@@ -120,8 +108,8 @@ describe('weir serve', () => {
       const list = (await (await fetch(`${again.url}/api/v1/datasets`, { headers: again.auth })).json()) as { total: number };
       expect(list.total).toBe(0);
       const { filesUnder } = await import('./helpers/disk.js');
-      expect(await filesUnder(path.join(dataDir, 'tmp'))).toEqual([]);
-      expect(await filesUnder(path.join(dataDir, 'blobs', 'datasets'))).toEqual([]);
+      expect(await filesUnder(path.join(store.dataDir, 'tmp'))).toEqual([]);
+      expect(await filesUnder(path.join(store.dataDir, 'blobs', 'datasets'))).toEqual([]);
     } finally {
       again.child.kill('SIGTERM');
       await again.exited;

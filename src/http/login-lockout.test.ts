@@ -3,6 +3,7 @@ import { createServer } from 'node:net';
 import { Writable } from 'node:stream';
 import { Redis, type RedisOptions } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
+import { redisAvailable } from '../../test/helpers/realtime.js';
 import type { LoginLockoutConfig } from '../config.js';
 import { createLogger } from '../logger.js';
 import { LoginLockout } from './login-lockout.js';
@@ -10,7 +11,6 @@ import { LoginLockout } from './login-lockout.js';
 // The lockout's state machine is tested on both stores in rate-limit.test.ts; this file covers the in-process
 // store's size cap and the fallback to it while Redis fails.
 
-const REDIS_URL = 'redis://127.0.0.1:6379';
 const ACCOUNTS_ONLY: LoginLockoutConfig = { accountThreshold: 1, ipThreshold: null, windowSeconds: 60, baseSeconds: 30, maxSeconds: 100 };
 const LOCKOUT: LoginLockoutConfig = { accountThreshold: 3, ipThreshold: 5, windowSeconds: 60, baseSeconds: 30, maxSeconds: 100 };
 const UNLOCKED = { locked: false, retryAfterSeconds: 0 };
@@ -55,23 +55,7 @@ async function closedPort(): Promise<number> {
   return address.port;
 }
 
-async function redisReachable(): Promise<boolean> {
-  const probe = new Redis(REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
-  probe.on('error', () => undefined);
-  try {
-    await probe.connect();
-    return (await probe.ping()) === 'PONG';
-  } catch {
-    return false;
-  } finally {
-    probe.disconnect();
-  }
-}
-
-const redisUp = await redisReachable();
-// Tests may read the environment; WEIR_TEST_REQUIRE_REDIS=1 (CI) turns "Redis unreachable" into a failure.
-// eslint-disable-next-line no-restricted-properties
-if (!redisUp && process.env.WEIR_TEST_REQUIRE_REDIS === '1') throw new Error(`WEIR_TEST_REQUIRE_REDIS=1 but Redis at ${REDIS_URL} is unreachable`);
+const redisUp = await redisAvailable();
 
 describe('login lockout in-process store size', () => {
   it('holds at most maxEntries keys, dropping the least recently written first', async () => {

@@ -1,13 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { REDIS_URL, redisAvailable } from '../../test/helpers/realtime.js';
 import type { LoginLockoutConfig, RateLimitsConfig } from '../config.js';
 import { LoginLockout, createRateLimiter, createRateLimiters, rateLimitHeaders, type RateLimitDecision } from './rate-limit.js';
-
-// Tests may read the environment; WEIR_TEST_REQUIRE_REDIS=1 (CI) turns "Redis unreachable" into a failure.
-// eslint-disable-next-line no-restricted-properties
-const requireRedis = process.env.WEIR_TEST_REQUIRE_REDIS === '1';
-const REDIS_URL = 'redis://127.0.0.1:6379';
 
 const clients: Redis[] = [];
 /**
@@ -21,20 +17,8 @@ async function redisClient(): Promise<Redis> {
   return client;
 }
 
-async function redisReachable(): Promise<boolean> {
-  const probe = new Redis(REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
-  try {
-    await probe.connect();
-    return (await probe.ping()) === 'PONG';
-  } catch {
-    return false;
-  } finally {
-    probe.disconnect();
-  }
-}
-
-const redisUp = await redisReachable();
-if (!redisUp && requireRedis) throw new Error(`WEIR_TEST_REQUIRE_REDIS=1 but Redis at ${REDIS_URL} is unreachable`);
+// Throws instead of answering false when WEIR_TEST_REQUIRE_REDIS=1 (CI).
+const redisUp = await redisAvailable();
 
 const prefixes: string[] = [];
 function newPrefix(): string {
