@@ -69,16 +69,16 @@ export function registerAuth(app: FastifyInstance, options: AuthOptions): void {
     }
     // Unmatched routes (404) and the interactive docs' static files declare nothing: they are public.
     const access = request.routeOptions.config.access ?? 'public';
-    if (access === 'public' && (!limits || request.routeOptions.config.rateLimit === 'none')) return done();
-    authorize(request, reply, access).then(() => done(), done);
-  });
-
-  async function authorize(request: FastifyRequest, reply: FastifyReply, access: RouteAccess): Promise<void> {
-    if (access === 'public') {
-      const kind = request.routeOptions.config.rateLimit;
-      if (limits && kind !== 'none') applyLimit(reply, await (kind === 'login' ? limits.login(request.ip) : limits.ip(request.ip)));
+    if (access !== 'public') {
+      authorize(request, reply, access).then(() => done(), done);
       return;
     }
+    const kind = request.routeOptions.config.rateLimit;
+    if (!limits || kind === 'none') return done();
+    (kind === 'login' ? limits.login(request.ip) : limits.ip(request.ip)).then((d) => done(limitError(reply, d)), done);
+  });
+
+  async function authorize(request: FastifyRequest, reply: FastifyReply, access: Exclude<RouteAccess, 'public'>): Promise<void> {
     const token = bearerToken(request.headers.authorization) ?? queryToken(request);
     if (!token) {
       if (limits) applyLimit(reply, await limits.ip(request.ip));
@@ -181,14 +181,19 @@ function unauthorized(reply: FastifyReply, e: AppError): AppError {
 }
 
 function applyLimit(reply: FastifyReply, d: RateDecision | null): void {
-  if (d === null) return;
+  const refused = limitError(reply, d);
+  if (refused) throw refused;
+}
+
+/** Sets the RateLimit headers of a decision; answers the 429 to send when it refuses, else undefined. */
+function limitError(reply: FastifyReply, d: RateDecision | null): AppError | undefined {
+  if (d === null) return undefined;
   reply.header('ratelimit-limit', d.limit);
   reply.header('ratelimit-remaining', Math.max(0, d.remaining));
   reply.header('ratelimit-reset', d.resetSeconds);
-  if (!d.allowed) {
-    reply.header('retry-after', d.retryAfterSeconds);
-    throw errors.rateLimited(d.retryAfterSeconds);
-  }
+  if (d.allowed) return undefined;
+  reply.header('retry-after', d.retryAfterSeconds);
+  return errors.rateLimited(d.retryAfterSeconds);
 }
 
 /** `/api/v1/datasets/:id/versions` → `dataset`; `/api/v1/workspaces/:workspaceId/members/:userId` → `member`. */

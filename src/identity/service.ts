@@ -184,12 +184,7 @@ export class IdentityService implements AccessControl {
     if (!('claims' in verified)) throw errors.unauthorized(verified.reason === 'expired' ? 'The access token has expired' : 'The access token is not valid');
     const { sub, sid, ws } = verified.claims;
     const workspaceId = requestedWorkspace ?? ws;
-    const cacheKey = `s\n${sid}\n${sub}\n${workspaceId}`;
-    let row = this.options.principals?.get(cacheKey) as SessionRow | undefined;
-    if (!row) {
-      row = await this.repo.sessionPrincipal(sub, sid, workspaceId);
-      if (row) this.options.principals?.set(cacheKey, row);
-    }
+    const row = await this.cached(`s\n${sid}\n${sub}\n${workspaceId}`, () => this.repo.sessionPrincipal(sub, sid, workspaceId));
     // A revoked session (logout, refresh reuse) ends its access tokens at once, not when they expire.
     if (!row || row.revoked_at !== null || row.disabled === 1) throw errors.unauthorized('The access token is no longer valid');
     // Access tokens outlive nothing: past the session's end (the refresh token's lifetime) they stop too.
@@ -207,12 +202,7 @@ export class IdentityService implements AccessControl {
   private async resolveApiKey(token: string, requestedWorkspace?: string, ip?: string): Promise<ResolvedPrincipal> {
     const m = API_KEY_RE.exec(token);
     if (!m) throw errors.unauthorized('The API key is not valid');
-    const cacheKey = `k\n${m[1]!}`;
-    let row = this.options.principals?.get(cacheKey) as ApiKeyRow | undefined;
-    if (!row) {
-      row = await this.repo.apiKeyPrincipal(m[1]!);
-      if (row) this.options.principals?.set(cacheKey, row);
-    }
+    const row = await this.cached(`k\n${m[1]!}`, () => this.repo.apiKeyPrincipal(m[1]!));
     // The secret is compared on every use, cached row or not: the cache is keyed by the key's id, which is public.
     if (!row || !safeEqual(row.secret_hash, sha256Hex(m[2]!))) throw errors.unauthorized('The API key is not valid');
     const now = Date.now();
@@ -231,6 +221,15 @@ export class IdentityService implements AccessControl {
       },
       rules: { allowJson: row.ip_allow_json, denyJson: row.ip_deny_json },
     };
+  }
+
+  /** A session's or key's row through the principal cache (when on); rows that do not exist are not cached. */
+  private async cached<T extends ResolvedRow>(key: string, load: () => Promise<T | undefined>): Promise<T | undefined> {
+    const hit = this.options.principals?.get(key) as T | undefined;
+    if (hit) return hit;
+    const row = await load();
+    if (row) this.options.principals?.set(key, row);
+    return row;
   }
 
   private touchKey(id: string, now: number): void {
