@@ -15,7 +15,6 @@ export class Metrics {
   readonly registry = new Registry();
   readonly httpRequests: Counter<'method' | 'route' | 'status_code'>;
   readonly httpDuration: Histogram<'method' | 'route' | 'status_code'>;
-  private readonly requestChildren = new Map<string, { count: { inc(): void }; duration: { observe(v: number): void } }>();
   readonly ingests: Counter<'format' | 'outcome'>;
   readonly ingestDuration: Histogram<'format'>;
   readonly wsConnections: Gauge;
@@ -107,16 +106,8 @@ export class Metrics {
   }
 
   observeRequest(method: string, route: string, statusCode: number, seconds: number): void {
-    // prom-client hashes a label object on every call; the children of each label set are looked up once.
-    // Routes are the registered patterns (or 'unmatched'), so the number of label sets stays small.
-    const key = `${method} ${statusCode} ${route}`;
-    let children = this.requestChildren.get(key);
-    if (!children) {
-      const labels = { method, route, status_code: String(statusCode) };
-      children = { count: this.httpRequests.labels(labels), duration: this.httpDuration.labels(labels) };
-      this.requestChildren.set(key, children);
-    }
-    children.count.inc();
-    children.duration.observe(seconds);
+    const labels = { method, route, status_code: String(statusCode) };
+    this.httpRequests.inc(labels);
+    this.httpDuration.observe(labels, seconds);
   }
 }
