@@ -7,6 +7,7 @@
 // BENCH_WS_CLIENTS / BENCH_WS_ROUNDS / BENCH_WS_CLIENT_PROCS / BENCH_WS_PAYLOAD_BYTES / BENCH_REDIS_URL (ws-fanout: 10000 / 20 / 2 / 200 /
 // redis://127.0.0.1:6379; needs Redis and `ulimit -n` above the client count + 1024),
 // BENCH_WEIR_ENTRY (server entry spawned as `node <entry> serve`, default dist/weir.mjs, the shipped bin; e.g. dist/main.js for the unbundled build),
+// BENCH_UPLOAD_BYTES / BENCH_UPLOAD_CHUNK / BENCH_UPLOAD_REPEATS (uploads: 2e9 / 8 MiB / 2),
 // BENCH_RESULTS_DIR (default bench/results; point it elsewhere for smoke runs).
 // Results: bench/results/<name>-<YYYY-MM-DD>.json and a section in bench/results/README.md.
 // Generated data: bench/.work/ (gitignored).
@@ -21,6 +22,7 @@ const BENCHES = {
   jobs: async () => (await import('./jobs.mjs')).runJobs(),
   auth: async () => (await import('./auth.mjs')).runAuth(),
   'ws-fanout': async () => (await import('./ws-fanout.mjs')).runWsFanout(),
+  uploads: async () => (await import('./uploads.mjs')).runUploads(),
 };
 
 const wanted = process.argv.slice(2);

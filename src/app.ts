@@ -20,11 +20,16 @@ import { jobEventRoutes } from './realtime/sse.js';
 import { websocketRoutes } from './realtime/ws-routes.js';
 import { schemaController } from './http/validation.js';
 import { systemRoutes } from './system/routes.js';
+import { storageRoutes } from './storage/routes.js';
+import { TUS_REQUEST_HEADERS, TUS_RESPONSE_HEADERS } from './uploads/protocol.js';
+import { uploadRoutes } from './uploads/routes.js';
 
 export interface RouteEntry {
   method: string;
   url: string;
   access: RouteAccess;
+  /** Mutating routes write an audit row per request unless they say `audit: false` (tus PATCH). */
+  audited: boolean;
 }
 
 declare module 'fastify' {
@@ -73,7 +78,8 @@ export async function buildApp(context: AppContext): Promise<FastifyInstance> {
     if (!schema?.response) throw new Error(`route ${String(route.method)} ${route.url} has no response schema`);
     const access = (route.config as { access?: RouteAccess } | undefined)?.access;
     if (!access) throw new Error(`route ${String(route.method)} ${route.url} declares no config.access`);
-    for (const method of [route.method].flat()) if (method !== 'HEAD') catalog.push({ method, url: route.url, access });
+    const audited = (route.config as { audit?: unknown } | undefined)?.audit !== false;
+    for (const method of [route.method].flat()) if (method !== 'HEAD') catalog.push({ method, url: route.url, access, audited });
   });
   registerErrorHandling(app);
 
@@ -105,7 +111,10 @@ export async function buildApp(context: AppContext): Promise<FastifyInstance> {
   if (config.corsOrigins.length > 0) {
     await app.register(cors, {
       origin: config.corsOrigins.includes('*') ? true : config.corsOrigins,
-      exposedHeaders: ['x-request-id', 'content-disposition'],
+      exposedHeaders: ['x-request-id', 'content-disposition', ...TUS_RESPONSE_HEADERS],
+      // Browsers ask before sending tus's own headers (a preflight names them).
+      allowedHeaders: ['authorization', 'content-type', 'x-weir-workspace', 'x-request-id', ...TUS_REQUEST_HEADERS],
+      methods: ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'],
       maxAge: 600,
     });
   }
@@ -120,12 +129,14 @@ export async function buildApp(context: AppContext): Promise<FastifyInstance> {
       tags: [
         { name: 'system', description: 'Health, readiness, metrics, system information' },
         { name: 'datasets', description: 'Datasets and their immutable versions' },
+        { name: 'uploads', description: 'Resumable uploads (tus 1.0.0) that become dataset versions' },
         { name: 'jobs', description: 'Background jobs (ingest, retention, …): status, progress, cancel, retry, statistics' },
         { name: 'auth', description: 'Login, token refresh, logout, who am I, the permission matrix' },
         { name: 'workspaces', description: 'Workspaces, members and roles, network rules' },
         { name: 'keys', description: 'API keys of a workspace' },
         { name: 'users', description: 'Instance administration' },
         { name: 'audit', description: 'The audit log' },
+        { name: 'storage', description: 'Storage use, retention policy and sweeps (instance administrators)' },
       ],
       components: {
         securitySchemes: {
@@ -156,7 +167,9 @@ export async function buildApp(context: AppContext): Promise<FastifyInstance> {
   await app.register(systemRoutes, { context });
   await app.register(identityRoutes, { context });
   await app.register(auditRoutes, { context });
+  await app.register(storageRoutes, { context, prefix: '/api/v1/system/storage' });
   await app.register(datasetRoutes, { context, prefix: '/api/v1/datasets' });
+  await app.register(uploadRoutes, { context, prefix: '/api/v1/uploads' });
   await app.register(jobRoutes, { context, prefix: '/api/v1/jobs' });
   await app.register(websocketRoutes, { context, prefix: '/api/v1' });
   await app.register(jobEventRoutes, { context, prefix: '/api/v1/jobs' });

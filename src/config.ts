@@ -53,6 +53,12 @@ export interface Config {
   realtime: RealtimeConfig;
   /** The job queue and its workers (src/jobs/). */
   jobs: JobsConfig;
+  /** Where blobs live: a local directory (default, `<dataDir>/blobs`) or an S3-compatible bucket (WEIR_S3_*). */
+  blobs: BlobsConfig;
+  /** Resumable (tus) uploads (src/uploads/). */
+  uploads: UploadsConfig;
+  /** Retention per blob area and the storage sweep's schedule (src/storage/). */
+  retention: RetentionConfig;
   /** TEST ONLY (WEIR_TEST_JOB_KINDS=1): registers the `test.*` job kinds the job tests use. Never set in production. */
   testJobKinds: boolean;
 }
@@ -102,6 +108,44 @@ export interface JobsConfig {
   pollMs: number;
   /** Prefix of the BullMQ keys in Redis (default `<WEIR_REDIS_PREFIX>:jobs`; deployments or test runs can share one Redis). */
   queuePrefix: string;
+}
+
+export type BlobsConfig =
+  | { driver: 'local'; root: string }
+  | {
+    driver: 's3';
+    /** `https://s3.eu-west-1.amazonaws.com`, `http://minio:9000`, …; null = the AWS endpoint of the region. */
+    endpoint: string | null;
+    bucket: string;
+    region: string;
+    /** null = the AWS SDK's default credential chain (environment, profile, instance role). */
+    credentials: { accessKeyId: string; secretAccessKey: string } | null;
+    /** Path-style URLs (`endpoint/bucket/key`): what MinIO, Ceph and most self-hosted stores need. */
+    forcePathStyle: boolean;
+    /** Prepended to every key, so several deployments can share a bucket (`weir/`, or empty). */
+    keyPrefix: string;
+  };
+
+export interface UploadsConfig {
+  /** An unfinished tus upload not touched for this long expires (Upload-Expires) and is swept, in ms. */
+  expiryMs: number;
+  /** Bytes a workspace may hold in datasets plus unfinished uploads; null = no quota. */
+  workspaceQuotaBytes: number | null;
+}
+
+/** How long each kind of stored thing is kept, in ms; null = until deleted. */
+export interface RetentionConfig {
+  /** Scratch files of this process (`<dataDir>/tmp`) that nothing holds open. */
+  tmpMs: number;
+  /** `uploads/` blobs no unfinished upload or job refers to. */
+  uploadsMs: number;
+  /** What finished jobs leave behind (their kind's artifacts, e.g. the upload a failed ingest kept). */
+  jobArtifactsMs: number;
+  logsMs: number;
+  cacheMs: number;
+  exportsMs: number;
+  /** When the storage sweep runs: a 5-field cron expression (UTC). */
+  sweepCron: string;
 }
 
 export class ConfigError extends Error {
@@ -370,6 +414,49 @@ function parseTrustProxy(r: Reader): TrustProxy {
   return list.map((entry) => (PROXY_RANGE_NAMES.includes(entry.toLowerCase()) ? entry.toLowerCase() : entry));
 }
 
+/** Five cron fields (minute hour day-of-month month day-of-week) of digits, `*`, `/`, `,` and `-` (croner checks the rest). */
+function parseCron(v: string): string {
+  const fields = v.trim().split(/\s+/);
+  if (fields.length !== 5 || !fields.every((f) => /^[\d*/,-]+$/.test(f))) throw new ConfigError('WEIR_STORAGE_SWEEP_CRON', 'a 5-field cron expression such as "17 * * * *"', v);
+  return fields.join(' ');
+}
+
+function parseBlobs(r: Reader, env: Env, dataDir: string): BlobsConfig {
+  const bucket = r.string('WEIR_S3_BUCKET', '');
+  const endpoint = r.string('WEIR_S3_ENDPOINT', '');
+  if (bucket === '') {
+    if (endpoint !== '') throw new ConfigError('WEIR_S3_BUCKET', 'a bucket name when WEIR_S3_ENDPOINT is set', '');
+    return { driver: 'local', root: path.join(dataDir, 'blobs') };
+  }
+  if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(bucket)) throw new ConfigError('WEIR_S3_BUCKET', 'an S3 bucket name (3-63 lowercase letters, digits, dots, hyphens)', bucket);
+  if (endpoint !== '') {
+    let ok = false;
+    try {
+      ok = ['http:', 'https:'].includes(new URL(endpoint).protocol);
+    } catch {
+      ok = false;
+    }
+    if (!ok) throw new ConfigError('WEIR_S3_ENDPOINT', 'an http(s):// URL such as http://127.0.0.1:9000', endpoint);
+  }
+  const accessKeyId = env.WEIR_S3_ACCESS_KEY_ID?.trim() ?? '';
+  const secretAccessKey = env.WEIR_S3_SECRET_ACCESS_KEY?.trim() ?? '';
+  if (!!accessKeyId !== !!secretAccessKey) throw new ConfigError(accessKeyId ? 'WEIR_S3_SECRET_ACCESS_KEY' : 'WEIR_S3_ACCESS_KEY_ID', 'to be set together with its pair', '');
+  const keyPrefix = r.string('WEIR_S3_PREFIX', '');
+  // Whole segments: no leading '/', no empty, '.' or '..' segment (`//`, `/weir/`, `../` would name odd keys).
+  const prefixOk = keyPrefix === '' || (/^([A-Za-z0-9_\-.]+\/)+$/.test(keyPrefix) && !keyPrefix.split('/').some((seg) => seg === '.' || seg === '..'));
+  if (!prefixOk) throw new ConfigError('WEIR_S3_PREFIX', 'a key prefix ending in / such as weir/', keyPrefix);
+  return {
+    driver: 's3',
+    endpoint: endpoint === '' ? null : endpoint.replace(/\/$/, ''),
+    bucket,
+    region: r.string('WEIR_S3_REGION', 'us-east-1'),
+    credentials: accessKeyId ? { accessKeyId, secretAccessKey } : null,
+    // Path style unless told otherwise when an endpoint is given (self-hosted stores); AWS itself prefers virtual-hosted.
+    forcePathStyle: r.oneOf('WEIR_S3_FORCE_PATH_STYLE', endpoint !== '' ? 'true' : 'false', ['true', 'false'] as const) === 'true',
+    keyPrefix,
+  };
+}
+
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
 export function loadConfig(env: Env = process.env): Config {
@@ -419,6 +506,20 @@ export function loadConfig(env: Env = process.env): Config {
       leaseMs: r.duration('WEIR_JOB_LEASE', 30_000, 300),
       pollMs: r.duration('WEIR_JOB_POLL_INTERVAL', 1000, 10),
       queuePrefix: r.string('WEIR_JOB_QUEUE_PREFIX', `${r.string('WEIR_REDIS_PREFIX', 'weir')}:jobs`),
+    },
+    blobs: parseBlobs(r, env, dataDir),
+    uploads: {
+      expiryMs: r.duration('WEIR_UPLOAD_EXPIRY', 24 * 3_600_000, 1000),
+      workspaceQuotaBytes: r.string('WEIR_WORKSPACE_QUOTA', 'off').toLowerCase() === 'off' ? null : r.bytes('WEIR_WORKSPACE_QUOTA', 1),
+    },
+    retention: {
+      tmpMs: r.duration('WEIR_RETENTION_TMP', 3_600_000, 1000),
+      uploadsMs: r.duration('WEIR_RETENTION_UPLOADS', 24 * 3_600_000, 1000),
+      jobArtifactsMs: r.duration('WEIR_RETENTION_JOB_ARTIFACTS', 72 * 3_600_000, 1000),
+      logsMs: r.duration('WEIR_RETENTION_LOGS', 7 * 86_400_000, 1000),
+      cacheMs: r.duration('WEIR_RETENTION_CACHE', 7 * 86_400_000, 1000),
+      exportsMs: r.duration('WEIR_RETENTION_EXPORTS', 72 * 3_600_000, 1000),
+      sweepCron: parseCron(r.string('WEIR_STORAGE_SWEEP_CRON', '17 * * * *')),
     },
     testJobKinds: ['1', 'true'].includes(r.oneOf('WEIR_TEST_JOB_KINDS', '0', ['0', '1', 'true', 'false'] as const)),
   };

@@ -2,7 +2,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from 'pino';
 import type { Config } from './config.js';
-import { LocalBlobStore } from './blobs/local.js';
+import { createBlobStore } from './blobs/index.js';
 import { Scratch } from './blobs/scratch.js';
 import type { BlobStore } from './blobs/types.js';
 import { createEventBus } from './bus/index.js';
@@ -21,6 +21,12 @@ import { AuditLog } from './system/audit.js';
 import type { AddressRules, RequestLimits } from './http/auth.js';
 import { createGuards } from './http/guards.js';
 import { Metrics } from './system/metrics.js';
+import { UploadEvents } from './uploads/events.js';
+import { uploadIngestJob } from './uploads/jobs.js';
+import { UploadRepo } from './uploads/repo.js';
+import { UploadService } from './uploads/service.js';
+import { FileStaging, PartStaging } from './uploads/staging.js';
+import { createStorage, type StorageService } from './storage/index.js';
 import { readVersion } from './version.js';
 
 /**
@@ -53,6 +59,10 @@ export interface AppContext {
   jobs: JobService;
   /** Accepted uploads become ingest jobs (POST /datasets without ?wait=true). */
   ingests: IngestSubmitter;
+  /** Resumable (tus) uploads at /api/v1/uploads. */
+  uploads: UploadService;
+  /** Storage statistics, retention sweeps and their once-per-cluster schedule (src/storage/). */
+  storage: StorageService;
   /** Set when shutdown begins: readiness turns 503 so load balancers stop sending traffic. */
   shuttingDown: boolean;
   close(): Promise<void>;
@@ -80,7 +90,7 @@ export async function createContext(config: Config, log: Logger, options: Contex
     const openedEngine = opened.value;
     if (applied.value.length > 0) log.info({ migrations: applied.value }, 'database migrated');
     const [versionRow] = await openedEngine.all('SELECT version() AS v');
-    const blobs = new LocalBlobStore(path.join(config.dataDir, 'blobs'));
+    const blobs = await createBlobStore(config.blobs, scratch);
     const events = (bus = createEventBus(config, log));
     const datasets = new DatasetService(new DatasetRepo(store.db), blobs, openedEngine, scratch, config, new DatasetEvents(events, log));
     const metrics = new Metrics(() => datasets.totals());
@@ -88,9 +98,27 @@ export async function createContext(config: Config, log: Logger, options: Contex
     const guards = await createGuards(config, log);
     const identity = await createIdentity(config, store, audit, guards.loginGuard, log, (rules, ip) => guards.workspaceNetworkRules(rules.allowJson, rules.denyJson)?.allows(ip) ?? true);
     await identity.bootstrap(config.auth.bootstrapAdmin);
-    const queue = createJobSystem({ config, log, store, bus: events, blobs, definitions: [ingestJob({ datasets, blobs, metrics })] });
+    // Local blobs: an upload is written in place, one file; any other store: one object per PATCH (src/uploads/staging.ts).
+    const staging = config.blobs.driver === 'local' ? new FileStaging(config.blobs.root, scratch) : new PartStaging(blobs, scratch);
+    const uploadRepo = new UploadRepo(store.db);
+    const uploadEvents = new UploadEvents(events, log);
+    const storage = createStorage({ config, log, store, blobs, scratch, queue: () => queue });
+    const queue = createJobSystem({
+      config, log, store, bus: events, blobs,
+      definitions: [
+        ingestJob({ datasets, blobs, metrics }),
+        ...storage.definitions,
+        uploadIngestJob({ repo: uploadRepo, staging, datasets, events: uploadEvents, metrics, publishState: (workspaceId, id) => uploads.publishState(workspaceId, id) }),
+      ],
+    });
+    // Built after the queue it enqueues into; the ingest job above reaches it only when it runs.
+    const uploads = new UploadService({
+      repo: uploadRepo, staging, datasets, jobs: queue.service, events: uploadEvents,
+      limits: { maxBytes: config.maxUploadBytes, expiryMs: config.uploads.expiryMs, quotaBytes: config.uploads.workspaceQuotaBytes },
+    });
     const ingests = new IngestSubmitter(datasets, blobs, scratch, queue.service);
     if (options.workers !== false) await queue.startWorkers();
+    storage.start({ scheduler: options.workers !== false });
     return {
       config,
       log,
@@ -112,8 +140,11 @@ export async function createContext(config: Config, log: Logger, options: Contex
       queue,
       jobs: queue.service,
       ingests,
+      storage: storage.service,
+      uploads,
       shuttingDown: false,
       async close() {
+        await storage.stop();
         // Running jobs finish (or are queued again) while the database, the bus and DuckDB are still open.
         await queue.stopWorkers(config.shutdownTimeoutMs);
         await queue.close();

@@ -32,6 +32,12 @@ export type ErrorCode =
   | 'ip_blocked'
   | 'job_not_cancellable'
   | 'job_not_retryable'
+  | 'precondition_failed'
+  | 'offset_mismatch'
+  | 'checksum_mismatch'
+  | 'upload_locked'
+  | 'upload_gone'
+  | 'quota_exceeded'
   | 'internal';
 
 /** One entry of `errors[]`: where (a JSON pointer, a field or a line) and what. */
@@ -73,6 +79,12 @@ const TITLES: Record<ErrorCode, string> = {
   ip_blocked: 'Address not allowed',
   job_not_cancellable: 'Job cannot be cancelled',
   job_not_retryable: 'Job cannot be retried',
+  precondition_failed: 'Precondition failed',
+  offset_mismatch: 'Upload offset mismatch',
+  checksum_mismatch: 'Checksum mismatch',
+  upload_locked: 'Upload is being written by another request',
+  upload_gone: 'Upload expired',
+  quota_exceeded: 'Workspace storage quota exceeded',
   internal: 'Internal server error',
 };
 

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from './helpers/app.js';
-import { filesUnder } from './helpers/disk.js';
+import { blobKeys } from './helpers/disk.js';
 import { problemOf, upload } from './helpers/upload.js';
 
 interface Dataset {
@@ -326,11 +326,11 @@ describe('PATCH /datasets/:id', () => {
 describe('DELETE /datasets/:id', () => {
   it('removes metadata and files; a second delete is 404', async () => {
     const d = await make('doomed', 'q\n1\n2\n', 'doomed.csv');
-    const blobDir = path.join(t.dataDir, 'blobs', 'datasets', 'ws_default', d.id);
-    expect(await filesUnder(blobDir)).toHaveLength(1);
+    const prefix = `datasets/ws_default/${d.id}/`;
+    expect(await blobKeys(t.context.blobs, prefix)).toHaveLength(1);
     const res = await t.fetch(`${t.api}/datasets/${d.id}`, { method: 'DELETE' });
     expect(res.status).toBe(204);
-    expect(await filesUnder(blobDir)).toEqual([]);
+    expect(await blobKeys(t.context.blobs, prefix)).toEqual([]);
     expect((await t.fetch(`${t.api}/datasets/${d.id}`)).status).toBe(404);
     expect((await t.fetch(`${t.api}/datasets/${d.id}/preview`)).status).toBe(404);
     const again = await t.fetch(`${t.api}/datasets/${d.id}`, { method: 'DELETE' });

@@ -161,14 +161,14 @@ describe('deduplication and versions', () => {
   it('identical bytes in the same workspace return the existing dataset and version', async () => {
     const csv = `k,v\n1,${unique()}\n`;
     const first = await accepted(csv, 'dup.csv');
-    const before = await storedFiles(t.dataDir);
+    const before = await storedFiles(t);
     const res = await upload(t, csv, { filename: 'again.csv', name: 'another name' });
     expect(res.status).toBe(200);
     const again = (await res.json()) as Ingested;
     expect(again.duplicateOf).toEqual({ datasetId: first.id, versionId: first.version.id });
     expect(again.id).toBe(first.id);
     expect(again.name).toBe(first.name);
-    expect((await storedFiles(t.dataDir)).blobs).toEqual(before.blobs);
+    expect((await storedFiles(t)).blobs).toEqual(before.blobs);
   });
 
   it('a new version of a dataset, listed newest first; preview reads the latest or a pinned version', async () => {
@@ -192,7 +192,7 @@ describe('deduplication and versions', () => {
     const p = await problemOf(res);
     expect(p.errors[0]).toMatchObject({ pointer: '/name' });
     expect(p.errors[0]!.message).toContain('PATCH');
-    expect((await storedFiles(t.dataDir)).scratch).toEqual([]);
+    expect((await storedFiles(t)).scratch).toEqual([]);
   });
 
   it('a version for a dataset that does not exist is 404 and stores nothing', async () => {
@@ -267,7 +267,7 @@ describe('rejected files leave nothing behind', () => {
   for (const c of cases) {
     it(`${c.label}: ${c.status} ${c.code}`, async () => {
       const before = (await (await t.fetch(`${t.api}/datasets?limit=1`)).json()) as { total: number };
-      const beforeFiles = await storedFiles(t.dataDir);
+      const beforeFiles = await storedFiles(t);
       const res = await upload(t, await c.content(), { filename: c.filename });
       expect(res.status).toBe(c.status);
       const problem = await problemOf(res);
@@ -276,7 +276,7 @@ describe('rejected files leave nothing behind', () => {
       if (c.line !== undefined) expect(problem.errors[0]?.line).toBe(c.line);
       const after = (await (await t.fetch(`${t.api}/datasets?limit=1`)).json()) as { total: number };
       expect(after.total).toBe(before.total);
-      const afterFiles = await storedFiles(t.dataDir);
+      const afterFiles = await storedFiles(t);
       expect(afterFiles.blobs).toEqual(beforeFiles.blobs);
       expect(afterFiles.scratch).toEqual([]);
     });
@@ -290,7 +290,7 @@ describe('rejected files leave nothing behind', () => {
       const problem = await problemOf(res);
       expect(problem.code).toBe('payload_too_large');
       expect(problem.detail).toContain('1000');
-      expect(await storedFiles(small.dataDir)).toEqual({ scratch: [], blobs: [] });
+      expect(await storedFiles(small)).toEqual({ scratch: [], blobs: [] });
     } finally {
       await small.close();
     }
@@ -302,7 +302,7 @@ describe('rejected files leave nothing behind', () => {
       const res = await upload(small, Buffer.alloc(3 * 1024 * 1024, 0x61), { filename: 'huge.csv' });
       expect(res.status).toBe(413);
       expect((await problemOf(res)).code).toBe('payload_too_large');
-      expect(await storedFiles(small.dataDir)).toEqual({ scratch: [], blobs: [] });
+      expect(await storedFiles(small)).toEqual({ scratch: [], blobs: [] });
     } finally {
       await small.close();
     }
@@ -316,7 +316,7 @@ describe('rejected files leave nothing behind', () => {
       const res = await upload(small, await makeXlsx(rows), { filename: 'cells.xlsx' });
       expect(res.status).toBe(413);
       expect((await problemOf(res)).code).toBe('xlsx_too_large');
-      expect(await storedFiles(small.dataDir)).toEqual({ scratch: [], blobs: [] });
+      expect(await storedFiles(small)).toEqual({ scratch: [], blobs: [] });
     } finally {
       await small.close();
     }
@@ -339,7 +339,7 @@ describe('upload form validation', () => {
     expect(res.status).toBe(400);
     const pointers = (await problemOf(res)).errors.map((e) => e.pointer);
     expect(pointers).toEqual(expect.arrayContaining(['/colour', '/name']));
-    expect((await storedFiles(t.dataDir)).scratch).toEqual([]);
+    expect((await storedFiles(t)).scratch).toEqual([]);
   });
 
   it('a JSON body is 415', async () => {

@@ -1,4 +1,4 @@
-import { mkdir, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -147,9 +147,10 @@ describe('stats', () => {
 describe('retention', () => {
   it('the sweep deletes finished jobs past the retention with their artifacts, and keeps the rest', async () => {
     const uploadKey = `uploads/${WS}/${newId('up')}`;
-    const blobPath = path.join(t.dataDir, 'blobs', ...uploadKey.split('/'));
-    await mkdir(path.dirname(blobPath), { recursive: true });
-    await writeFile(blobPath, 'a,b\n1,2\n');
+    const local = path.join(t.dataDir, 'upload.csv');
+    await writeFile(local, 'a,b\n1,2\n');
+    await t.context.blobs.putFile(uploadKey, local);
+    expect(await t.context.blobs.stat(uploadKey)).not.toBeNull();
     const payload = { v: 1, uploadKey, filename: 'x.csv', bytes: 8, sha256: 'a'.repeat(64), firstNul: -1, versionId: newId('dv'), newDatasetId: newId('ds') };
     const old = await t.context.jobs.enqueue('ingest', payload, { workspaceId: WS, runAfter: new Date(Date.now() + 3_600_000) });
     await t.context.jobs.cancel(WS, old.id);

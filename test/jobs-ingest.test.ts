@@ -8,7 +8,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { newId } from '../src/ids.js';
 import type { Job } from '../src/jobs/types.js';
 import { startTestApp, type TestApp } from './helpers/app.js';
-import { filesUnder } from './helpers/disk.js';
+import { blobKeys, filesUnder } from './helpers/disk.js';
 import { problemOf } from './helpers/upload.js';
 
 /** Upload without ?wait=true: 202 once the file is durable, then an ingest job does the work. */
@@ -43,7 +43,7 @@ async function jobDone(id: string): Promise<Job> {
   }
 }
 
-const uploadsLeft = () => filesUnder(path.join(t.dataDir, 'blobs', 'uploads'));
+const uploadsLeft = () => blobKeys(t.context.blobs, 'uploads/');
 
 describe('asynchronous upload (202 + ingest job)', () => {
   it('answers 202 with the dataset id and job; the job creates exactly that dataset', async () => {
@@ -171,7 +171,7 @@ describe('cancelling an ingest job', () => {
     expect(t.logs.some((l) => l.jobId === accepted.jobId && l.msg === 'job handler returned after its attempt was aborted')).toBe(true);
     expect((await t.fetch(`${t.api}/datasets/${accepted.datasetId}`)).status).toBe(404);
     expect(await t.context.store.db.selectFrom('dataset_versions').select('id').where('dataset_id', '=', accepted.datasetId).execute()).toEqual([]);
-    expect((await filesUnder(path.join(t.dataDir, 'blobs'))).filter((f) => f.includes(accepted.datasetId))).toEqual([]);
+    expect(await blobKeys(t.context.blobs, `datasets/ws_default/${accepted.datasetId}/`)).toEqual([]);
     // The cancel is no refusal: the upload stays, so the job can run again.
     expect(await uploadsLeft()).toHaveLength(1);
 

@@ -170,8 +170,10 @@ describe('WebSocket hub', () => {
     expect(await c.next('error')).toMatchObject({ code: 'invalid_topic', id: 'x4', topic: 'no-colon' });
     c.send({ type: 'subscribe', topic: 'job:../../etc', id: 'x5' });
     expect(await c.next('error')).toMatchObject({ code: 'invalid_topic', id: 'x5' });
-    c.send({ type: 'subscribe', topic: `upload:${newId('up')}`, id: 'x6' });
+    c.send({ type: 'subscribe', topic: `model:${newId('mdl')}`, id: 'x6' });
     expect(await c.next('error')).toMatchObject({ code: 'unknown_topic', id: 'x6' });
+    c.send({ type: 'subscribe', topic: `upload:${newId('up')}`, id: 'x6b' });
+    expect(await c.next('error')).toMatchObject({ code: 'not_found', id: 'x6b' });
     c.send({ type: 'unsubscribe', topic: 'bad topic', id: 'x7' });
     expect(await c.next('error')).toMatchObject({ code: 'invalid_topic', id: 'x7' });
     c.ws.send(Buffer.from([1, 2, 3]), { binary: true });

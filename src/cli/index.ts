@@ -3,6 +3,7 @@ import { registerAuthCommands } from './auth.js';
 import { registerDatasets } from './datasets.js';
 import { registerJobs } from './jobs.js';
 import { registerKeys } from './keys.js';
+import { registerStorage } from './storage.js';
 import { registerUpload } from './upload.js';
 
 /** Client commands: they talk to a running Weir server over HTTP (WEIR_URL or --url). */
@@ -15,4 +16,5 @@ export function registerClientCommands(program: Command): void {
   registerJobs(program);
   registerAuthCommands(program);
   registerKeys(program);
+  registerStorage(program);
 }

@@ -11,6 +11,8 @@ export interface Dataset {
   tags: string[];
   format: SourceFormat;
   versionCount: number;
+  /** Keep only this many newest versions (the storage sweep prunes older ones); null = keep all. */
+  keepVersions: number | null;
   /** Every dataset has at least one version: it is created together with its first. */
   latestVersion: DatasetVersion;
   createdAt: string;

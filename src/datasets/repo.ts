@@ -106,6 +106,7 @@ export class DatasetRepo {
       tags: tags.get(id) ?? [],
       format: row.format as SourceFormat,
       versionCount: row.version_count,
+      keepVersions: row.keep_versions === null ? null : toNumber(row.keep_versions),
       latestVersion: publicVersion(latest),
       latest,
       createdAt: toIso(row.created_at),
@@ -154,6 +155,7 @@ export class DatasetRepo {
       tags: tags.get(r.id) ?? [],
       format: r.format as SourceFormat,
       versionCount: r.version_count,
+      keepVersions: r.keep_versions === null ? null : toNumber(r.keep_versions),
       latestVersion: {
         id: r.v_id,
         datasetId: r.id,
@@ -217,11 +219,12 @@ export class DatasetRepo {
     });
   }
 
-  async update(workspaceId: string, id: string, patch: { name?: string; description?: string; tags?: string[] }): Promise<boolean> {
+  async update(workspaceId: string, id: string, patch: { name?: string; description?: string; tags?: string[]; keepVersions?: number | null }): Promise<boolean> {
     return this.db.transaction().execute(async (trx) => {
-      const set: { name?: string; description?: string; updated_at: string } = { updated_at: new Date().toISOString() };
+      const set: { name?: string; description?: string; keep_versions?: number | null; updated_at: string } = { updated_at: new Date().toISOString() };
       if (patch.name !== undefined) set.name = patch.name;
       if (patch.description !== undefined) set.description = patch.description;
+      if (patch.keepVersions !== undefined) set.keep_versions = patch.keepVersions;
       const res = await trx.updateTable('datasets').set(set).where('workspace_id', '=', workspaceId).where('id', '=', id).executeTakeFirst();
       if (Number(res.numUpdatedRows) === 0) return false;
       if (patch.tags) {

@@ -139,7 +139,10 @@ export const datasetRoutes: FastifyPluginAsyncTypebox<{ context: AppContext }> =
 
   app.patch('/:id', {
     config: { access: 'datasets:write' },
-    schema: { tags: ['datasets'], summary: 'Rename, describe or tag a dataset', params: DatasetParams, body: PatchBody, response: { 200: Type.Ref('Dataset') } },
+    schema: {
+      tags: ['datasets'], summary: 'Rename, describe or tag a dataset, or set how many versions to keep', params: DatasetParams, body: PatchBody, response: { 200: Type.Ref('Dataset') },
+      description: '`keepVersions`: N keeps the N newest versions; the storage sweep deletes older ones (never the latest). null keeps all.',
+    },
   }, async (request) => datasets.update(workspaceOf(request), request.params.id, request.body));
 
   app.delete('/:id', {

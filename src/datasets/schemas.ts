@@ -6,6 +6,9 @@ import type { SourceFormat } from './sniff.js';
 const FORMATS: readonly SourceFormat[] = ['csv', 'ndjson', 'json', 'parquet', 'xlsx'];
 const Format = StringEnum(FORMATS);
 
+/** Keep only the N newest versions (the storage sweep deletes older ones, never the latest); null = keep all. */
+const KeepVersions = Type.Unsafe<number | null>({ type: ['integer', 'null'], minimum: 1, maximum: 1_000_000, description: 'Keep only this many newest versions (older ones are deleted by the storage sweep, never the latest); null = keep all' });
+
 const ColumnSchema = Type.Object({ name: Type.String(), type: Type.String(), nullable: Type.Boolean() });
 
 
@@ -43,6 +46,7 @@ export const DatasetSchema = Type.Object(
     tags: Type.Array(Type.String()),
     format: Format,
     versionCount: Type.Integer(),
+    keepVersions: KeepVersions,
     latestVersion: Type.Ref('DatasetVersion'),
     createdAt: Type.String({ format: 'date-time' }),
     updatedAt: Type.String({ format: 'date-time' }),
@@ -164,7 +168,7 @@ export const DownloadQuery = Type.Object(
 );
 
 export const PatchBody = Type.Object(
-  { name: Type.Optional(Name), description: Type.Optional(Description), tags: Type.Optional(Type.Array(Tag, { maxItems: MAX_TAGS })) },
+  { name: Type.Optional(Name), description: Type.Optional(Description), tags: Type.Optional(Type.Array(Tag, { maxItems: MAX_TAGS })), keepVersions: Type.Optional(KeepVersions) },
   { additionalProperties: false, minProperties: 1 },
 );
 export type PatchBodyT = Static<typeof PatchBody>;

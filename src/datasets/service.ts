@@ -209,7 +209,7 @@ export class DatasetService {
     }
   }
 
-  async update(workspaceId: string, id: string, patch: { name?: string; description?: string; tags?: string[] }): Promise<Dataset> {
+  async update(workspaceId: string, id: string, patch: { name?: string; description?: string; tags?: string[]; keepVersions?: number | null }): Promise<Dataset> {
     const ok = await this.repo.update(workspaceId, id, { ...patch, tags: patch.tags ? normalizeTags(patch.tags) : undefined });
     if (!ok) throw errors.notFound('Dataset', id);
     const dataset = await this.get(workspaceId, id);

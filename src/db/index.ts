@@ -6,6 +6,8 @@ import type { DatabaseConfig } from '../config.js';
 import * as m0001 from './migrations/0001_datasets.js';
 import * as m0002 from './migrations/0002_identity.js';
 import * as m0003 from './migrations/0003_jobs.js';
+import * as m0004 from './migrations/0004_uploads.js';
+import * as m0005 from './migrations/0005_storage.js';
 import type { Database } from './types.js';
 
 export type Dialect = DatabaseConfig['dialect'];
@@ -24,6 +26,8 @@ const MIGRATIONS: Record<string, { up(db: Kysely<unknown>, dialect: Dialect): Pr
   '0001_datasets': m0001,
   '0002_identity': m0002,
   '0003_jobs': m0003,
+  '0004_uploads': m0004,
+  '0005_storage': m0005,
 };
 
 /**

@@ -104,6 +104,8 @@ export interface DatasetsTable {
   format: string;
   latest_version_id: string | null;
   version_count: number;
+  /** Keep only this many newest versions (the storage sweep deletes older ones); null = keep all. */
+  keep_versions: number | null;
   created_at: Timestamp;
   updated_at: Timestamp;
 }
@@ -166,12 +168,54 @@ export interface JobsTable {
   updated_at: Timestamp;
 }
 
+export interface UploadsTable {
+  id: string;
+  workspace_id: string;
+  created_by: string | null;
+  status: string;
+  length: number | string | null;
+  offset: number | string;
+  concat: string | null;
+  parts_json: string | null;
+  metadata_json: string;
+  filename: string;
+  dataset_id: string | null;
+  version_id: string | null;
+  job_id: string | null;
+  error_code: string | null;
+  error_message: string | null;
+  error_details_json: string | null;
+  lock_owner: string | null;
+  lock_until: Timestamp | null;
+  expires_at: Timestamp | null;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+  finished_at: Timestamp | null;
+}
+
+/** One storage sweep (src/storage/): scheduled (`scheduled_for` set, unique: one per cron fire time) or started by hand. */
+export interface StorageSweepsTable {
+  id: string;
+  scheduled_for: Timestamp | null;
+  started_at: Timestamp | null;
+  finished_at: Timestamp | null;
+  /** 0 or 1. */
+  dry_run: number;
+  /** queued | running | succeeded | failed | cancelled */
+  status: string;
+  /** JSON: the SweepResult (or `{error}` when it failed). */
+  result_json: string | null;
+  job_id: string | null;
+}
+
 export interface Database {
   workspaces: WorkspacesTable;
   datasets: DatasetsTable;
   dataset_tags: DatasetTagsTable;
   dataset_versions: DatasetVersionsTable;
   jobs: JobsTable;
+  uploads: UploadsTable;
+  storage_sweeps: StorageSweepsTable;
   users: UsersTable;
   memberships: MembershipsTable;
   sessions: SessionsTable;

@@ -57,8 +57,12 @@ declare module 'fastify' {
     rateLimit?: 'login' | 'none';
   }
   interface FastifyContextConfig {
-    /** Audit action name of a mutating route (`dataset.create`); default `<METHOD> <route>`. */
-    audit?: string;
+    /**
+     * Audit action name of a mutating route (`dataset.create`); default `<METHOD> <route>`. `false`: the route's
+     * requests are not audited one by one (tus PATCH: a multi-gigabyte upload is hundreds of chunks; its creation
+     * and termination are audited, and its ingest is a job).
+     */
+    audit?: string | false;
   }
   interface FastifyRequest {
     /** Set by the auth hook before the handler runs; null only on public routes. */

@@ -124,7 +124,7 @@ export function registerAuth(app: FastifyInstance, options: AuthOptions): void {
   };
   // Only on routes that can mutate: reads do not pay for a hook per request.
   app.addHook('onRoute', (route) => {
-    if (![route.method].flat().some((m) => MUTATING.has(m))) return;
+    if (![route.method].flat().some((m) => MUTATING.has(m)) || (route.config as { audit?: unknown } | undefined)?.audit === false) return;
     route.onSend = [...[route.onSend ?? []].flat(), audit];
   });
 
@@ -140,7 +140,7 @@ export function registerAuth(app: FastifyInstance, options: AuthOptions): void {
       actorType: principal ? principal.kind : note?.actorId ? 'user' : 'anonymous',
       actorId: note?.actorId ?? principal?.userId ?? null,
       apiKeyId: principal?.apiKeyId ?? null,
-      action: note?.action ?? config.audit ?? `${request.method} ${url}`,
+      action: note?.action ?? (config.audit || `${request.method} ${url}`),
       targetType: note?.targetType ?? targetTypeOf(url),
       targetId: note?.targetId ?? params?.id ?? params?.userId ?? null,
       outcome,

@@ -1,5 +1,6 @@
 import type { TopicKind } from '../bus/types.js';
 import type { DatasetService } from '../datasets/service.js';
+import type { UploadService } from '../uploads/service.js';
 import { isAppError } from '../errors.js';
 import type { RealtimeRepo } from './repo.js';
 import { TopicResolvers } from './topics.js';
@@ -15,12 +16,13 @@ export interface TopicCatalog {
 
 /**
  * The topics Weir publishes today: jobs (progress and state), datasets (new versions, edits, deletion: see
- * src/datasets/events.ts) and the per-workspace feed. The `workspace:<id>` feed carries the state and progress
+ * src/datasets/events.ts), uploads (bytes received, state, ingest progress: src/uploads/events.ts) and the
+ * per-workspace feed. The `workspace:<id>` feed carries the state and progress
  * of every job in the workspace (see src/jobs/events.ts), so it needs what watching any one of those jobs
  * needs: `jobs:read`. A domain that starts
  * publishing other events on the feed must either add their permission here or publish them elsewhere.
  */
-export function builtinTopics(repo: RealtimeRepo, datasets: DatasetService): TopicCatalog {
+export function builtinTopics(repo: RealtimeRepo, datasets: DatasetService, uploads: UploadService): TopicCatalog {
   const resolvers = new TopicResolvers()
     .register('job', async (id) => {
       const workspaceId = await repo.jobWorkspace(id);
@@ -30,22 +32,25 @@ export function builtinTopics(repo: RealtimeRepo, datasets: DatasetService): Top
       const workspaceId = await repo.datasetWorkspace(id);
       return workspaceId === null ? null : { workspaceId, permission: 'datasets:read' };
     })
+    .register('upload', async (id) => {
+      const workspaceId = await repo.uploadWorkspace(id);
+      return workspaceId === null ? null : { workspaceId, permission: 'datasets:read' };
+    })
     .register('workspace', (id) => Promise.resolve({ workspaceId: id, permission: 'jobs:read' }));
 
+  const orNull = (read: StatusReader): StatusReader => async (workspaceId, id) => {
+    try {
+      return await read(workspaceId, id);
+    } catch (e) {
+      // Deleted between the access check and this read.
+      if (isAppError(e) && e.status === 404) return null;
+      throw e;
+    }
+  };
   const status = new Map<TopicKind, StatusReader>([
     ['job', (workspaceId, id) => repo.job(workspaceId, id)],
-    [
-      'dataset',
-      async (workspaceId, id) => {
-        try {
-          return await datasets.get(workspaceId, id);
-        } catch (e) {
-          // Deleted between the access check and this read.
-          if (isAppError(e) && e.status === 404) return null;
-          throw e;
-        }
-      },
-    ],
+    ['upload', orNull((workspaceId, id) => uploads.view(workspaceId, id))],
+    ['dataset', orNull((workspaceId, id) => datasets.get(workspaceId, id))],
   ]);
   return { resolvers, status };
 }

@@ -20,6 +20,11 @@ export class RealtimeRepo {
     return row?.workspace_id ?? null;
   }
 
+  async uploadWorkspace(id: string): Promise<string | null> {
+    const row = await this.db.selectFrom('uploads').select('workspace_id').where('id', '=', id).executeTakeFirst();
+    return row?.workspace_id ?? null;
+  }
+
   /** The job, if it exists in that workspace. */
   async job(workspaceId: string, id: string): Promise<Job | null> {
     const row = await this.db.selectFrom('jobs').selectAll().where('id', '=', id).where('workspace_id', '=', workspaceId).executeTakeFirst();

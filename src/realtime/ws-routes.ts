@@ -20,7 +20,7 @@ export const websocketRoutes: FastifyPluginAsync<{ context: AppContext }> = asyn
   const { config, metrics } = context;
   const access: AccessControl = context.identity;
   const hub = new Hub(context.bus, context.log, metrics, { heartbeatMs: config.realtime.wsHeartbeatMs });
-  const catalog = builtinTopics(new RealtimeRepo(context.store.db), context.datasets);
+  const catalog = builtinTopics(new RealtimeRepo(context.store.db), context.datasets, context.uploads);
   const limits: ConnectionLimits = { maxBufferBytes: config.realtime.wsMaxBufferBytes, maxSubscriptions: config.realtime.wsMaxSubscriptions, maxPending: MAX_PENDING_REQUESTS };
 
   await app.register(websocket, {

@@ -9,10 +9,13 @@ import { buildApp } from '../../src/app.js';
 import { loadConfig, type Config } from '../../src/config.js';
 import { createContext, type AppContext } from '../../src/context.js';
 import { createLogger } from '../../src/logger.js';
+import { startS3Server } from './s3.js';
 
 /**
  * Boots a real Weir app on a loopback port with a fresh data dir. With WEIR_TEST_DATABASE_URL set
  * (postgres://…), each app gets a fresh PostgreSQL database, dropped again on close; otherwise SQLite.
+ * With WEIR_TEST_BLOBS=s3, each app stores blobs in a bucket of its own S3 server (s3rver on loopback),
+ * stopped again on close; otherwise in `<dataDir>/blobs`.
  */
 export interface TestApp {
   url: string;
@@ -42,6 +45,7 @@ export async function login(api: string, email: string, password: string): Promi
 
 export const pgAdminUrl = process.env.WEIR_TEST_DATABASE_URL;
 export const dialectUnderTest = pgAdminUrl ? 'postgres' : 'sqlite';
+export const blobsUnderTest = process.env.WEIR_TEST_BLOBS === 's3' ? 's3' : 'local';
 
 export async function createTestDatabase(adminUrl: string): Promise<{ url: string; drop(): Promise<void> }> {
   const name = `weir_t_${randomBytes(6).toString('hex')}`;
@@ -71,6 +75,7 @@ export async function createTestDatabase(adminUrl: string): Promise<{ url: strin
 export async function startTestApp(env: Record<string, string> = {}): Promise<TestApp> {
   const dataDir = await mkdtemp(path.join(tmpdir(), 'weir-test-'));
   const database = pgAdminUrl ? await createTestDatabase(pgAdminUrl) : null;
+  const s3 = blobsUnderTest === 's3' ? await startS3Server() : null;
   const config = loadConfig({
     WEIR_DATA_DIR: dataDir,
     WEIR_LOG_LEVEL: 'info',
@@ -85,6 +90,7 @@ export async function startTestApp(env: Record<string, string> = {}): Promise<Te
     WEIR_LOGIN_LOCKOUT_THRESHOLD: 'off',
     WEIR_LOGIN_LOCKOUT_IP_THRESHOLD: 'off',
     ...(database ? { WEIR_DATABASE_URL: database.url } : {}),
+    ...s3?.env,
     ...env,
   });
   const logs: Record<string, unknown>[] = [];
@@ -116,6 +122,7 @@ export async function startTestApp(env: Record<string, string> = {}): Promise<Te
     async close() {
       await app.close();
       await database?.drop();
+      await s3?.close();
       await rm(dataDir, { recursive: true, force: true });
     },
   };

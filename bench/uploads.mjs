@@ -1,0 +1,166 @@
+// Upload benchmark: one large file (default 2 GB, BENCH_UPLOAD_BYTES) over loopback, in one run, side by side:
+//   (a) the bare floor: `curl -T` streaming the file in one request to a plain node:http server that pipes it to disk;
+//   (b) Weir's tus endpoint with the official tus-js-client, 8 MiB chunks (BENCH_UPLOAD_CHUNK);
+//   (c) the same with parallelUploads: 4 (tus concatenation).
+// Each is timed from the first byte to the last acknowledgement (tus: onSuccess), BENCH_UPLOAD_REPEATS rounds
+// (default 2) in alternating order; the best of each is compared. Weir's RSS is sampled every 50 ms throughout.
+// The ingest job each tus upload queues is cancelled at once: this measures the transfer, not the conversion
+// (bench/ingest.mjs measures that). `cp` of the file is reported as the physical ceiling of the disk.
+import { spawn } from 'node:child_process';
+import { createReadStream, createWriteStream, existsSync, rmSync, statSync, openSync, writeSync, closeSync, copyFileSync } from 'node:fs';
+import http from 'node:http';
+import path from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import * as tus from 'tus-js-client';
+import { WORK_DIR, commandLine, describeMachine, formatBytes, freePort, kbToMiB, log, max, min, performance, procStatus, round, sampleRss, startWeir, writeResult, HIGH_RATE_LIMITS } from './lib.mjs';
+
+const RATIO_TARGET = 0.7;
+const RSS_TARGET_MIB = 200;
+
+/** A CSV of the requested size: a header, then one block of distinct-looking rows repeated (fast to write). */
+function ensureFile(bytes) {
+  const file = path.join(WORK_DIR, `upload-${bytes}.csv`);
+  if (existsSync(file) && statSync(file).size === bytes) return file;
+  log(`writing ${formatBytes(bytes)} test file`);
+  const lines = ['ts,sensor,value'];
+  for (let i = 0; i < 20_000; i++) lines.push(`2024-01-01T00:${String(Math.floor(i / 60) % 60).padStart(2, '0')}:${String(i % 60).padStart(2, '0')}Z,s${i % 97},${(i * 0.37).toFixed(2)}`);
+  const block = Buffer.from(lines.slice(1).join('\n') + '\n');
+  const fd = openSync(file, 'w');
+  let written = writeSync(fd, Buffer.from(`${lines[0]}\n`));
+  while (written < bytes) written += writeSync(fd, block, 0, Math.min(block.length, bytes - written));
+  closeSync(fd);
+  return file;
+}
+
+/** The bare floor's server: node:http piping each request body to a file. */
+async function startBareServer(dir) {
+  const server = http.createServer((req, res) => {
+    pipeline(req, createWriteStream(path.join(dir, 'bare-upload'))).then(
+      () => res.writeHead(201).end(),
+      () => res.writeHead(500).end(),
+    );
+  });
+  const port = await freePort();
+  await new Promise((resolve) => server.listen(port, '127.0.0.1', resolve));
+  return { url: `http://127.0.0.1:${port}/upload`, close: () => new Promise((resolve) => server.close(resolve)) };
+}
+
+function curlUpload(file, url) {
+  return new Promise((resolve, reject) => {
+    const started = performance.now();
+    const child = spawn('curl', ['-sS', '-o', '/dev/null', '-w', '%{http_code}', '-T', file, '-H', 'Expect:', url], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.on('error', reject);
+    child.on('exit', (code) => (code === 0 && out.trim() === '201' ? resolve(performance.now() - started) : reject(new Error(`curl exited ${code} with HTTP ${out}`))));
+  });
+}
+
+function tusUpload(file, endpoint, auth, { chunkSize, parallelUploads }) {
+  return new Promise((resolve, reject) => {
+    const started = performance.now();
+    const upload = new tus.Upload(createReadStream(file), {
+      endpoint, chunkSize, parallelUploads, headers: auth, retryDelays: [],
+      metadata: { filename: path.basename(file) },
+      onSuccess: () => resolve({ ms: performance.now() - started, url: upload.url }),
+      onError: reject,
+    });
+    upload.start();
+  });
+}
+
+/** Cancels the ingest a finished upload queued, and waits until it is no longer running. */
+async function cancelIngest(weir, uploadUrl) {
+  const view = await (await fetch(uploadUrl, { headers: weir.auth })).json();
+  if (!view.jobId) return;
+  await fetch(`${weir.url}/api/v1/jobs/${view.jobId}/cancel`, { method: 'POST', headers: weir.auth });
+  for (let i = 0; i < 200; i++) {
+    const job = await (await fetch(`${weir.url}/api/v1/jobs/${view.jobId}`, { headers: weir.auth })).json();
+    if (['cancelled', 'failed', 'succeeded'].includes(job.status)) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+export async function runUploads() {
+  const startedAt = new Date().toISOString();
+  const began = performance.now();
+  const bytes = Number(process.env.BENCH_UPLOAD_BYTES ?? 2e9);
+  const chunkSize = Number(process.env.BENCH_UPLOAD_CHUNK ?? 8 * 1024 * 1024);
+  const repeats = Number(process.env.BENCH_UPLOAD_REPEATS ?? 2);
+  const machine = await describeMachine();
+  const file = ensureFile(bytes);
+  const dir = path.join(WORK_DIR, 'uploads');
+  rmSync(dir, { recursive: true, force: true });
+
+  // The ceiling: the disk copying the file.
+  const cpStart = performance.now();
+  copyFileSync(file, path.join(WORK_DIR, 'upload-copy'));
+  const cpMs = performance.now() - cpStart;
+  rmSync(path.join(WORK_DIR, 'upload-copy'), { force: true });
+
+  const bare = await startBareServer(WORK_DIR);
+  const weir = await startWeir({ dataDir: path.join(dir, 'weir'), env: { ...HIGH_RATE_LIMITS, WEIR_MAX_UPLOAD_BYTES: String(bytes * 2) } });
+  await new Promise((r) => setTimeout(r, 1000));
+  const idleMiB = kbToMiB(procStatus(weir.child.pid).rssKB);
+  const rss = sampleRss(weir.child.pid, 50);
+  const times = { bare: [], tus: [], parallel: [] };
+  try {
+    const endpoint = `${weir.url}/api/v1/uploads`;
+    for (let round_ = 0; round_ < repeats; round_++) {
+      const order = round_ % 2 === 0 ? ['bare', 'tus', 'parallel'] : ['parallel', 'tus', 'bare'];
+      for (const what of order) {
+        if (what === 'bare') {
+          times.bare.push(await curlUpload(file, bare.url));
+          rmSync(path.join(WORK_DIR, 'bare-upload'), { force: true });
+        } else {
+          const r = await tusUpload(file, endpoint, weir.auth, { chunkSize, parallelUploads: what === 'parallel' ? 4 : 1 });
+          times[what].push(r.ms);
+          await cancelIngest(weir, r.url);
+        }
+        log(`${what}: ${round((bytes / 1e6) / (times[what].at(-1) / 1000), 1)} MB/s`);
+      }
+    }
+  } finally {
+    var memory = rss.stop();
+    await weir.stop();
+    await bare.close();
+    rmSync(path.join(WORK_DIR, 'bare-upload'), { force: true });
+    rmSync(dir, { recursive: true, force: true });
+  }
+  const rate = (ms) => round(bytes / 1e6 / (ms / 1000), 1);
+  const bareRate = rate(min(times.bare));
+  const tusRate = rate(min(times.tus));
+  const parallelRate = rate(min(times.parallel));
+  const ratio = round(tusRate / bareRate, 2);
+  const parallelRatio = round(parallelRate / bareRate, 2);
+  const result = {
+    name: 'uploads',
+    title: `Resumable upload of a ${formatBytes(bytes)} file: tus-js-client → Weir vs curl → bare node:http`,
+    startedAt,
+    durationS: round((performance.now() - began) / 1000, 1),
+    machine,
+    command: commandLine(),
+    targets: [
+      { what: `tus, ${chunkSize / 1024 / 1024} MiB chunks, vs bare floor`, value: ratio, unit: '×', target: `≥ ${RATIO_TARGET}×`, pass: ratio >= RATIO_TARGET },
+      { what: 'tus, parallelUploads 4, vs bare floor', value: parallelRatio, unit: '×', target: `≥ ${RATIO_TARGET}×`, pass: parallelRatio >= RATIO_TARGET },
+      { what: 'Weir server peak RSS during all uploads', value: memory.peakMiB, unit: 'MiB', target: `< ${RSS_TARGET_MIB} MiB`, pass: memory.peakMiB !== null && memory.peakMiB < RSS_TARGET_MIB },
+    ],
+    figures: [
+      ['File', `${formatBytes(bytes)} CSV`],
+      ['Bare floor (curl -T → node:http → disk), best', `${bareRate} MB/s (runs: ${times.bare.map(rate).join(', ')})`],
+      ['tus-js-client → Weir, best', `${tusRate} MB/s (runs: ${times.tus.map(rate).join(', ')})`],
+      ['tus-js-client parallelUploads 4 → Weir, best', `${parallelRate} MB/s (runs: ${times.parallel.map(rate).join(', ')})`],
+      ['cp of the file (disk ceiling)', `${rate(cpMs)} MB/s`],
+      ['Weir RSS idle before the first upload', `${idleMiB} MiB`],
+      ['Weir peak RSS', `${memory.peakMiB} MiB (${memory.samples} samples); growth over idle ${round(memory.peakMiB - idleMiB, 1)} MiB`],
+      ['Slowest run of each', `bare ${rate(max(times.bare))}, tus ${rate(max(times.tus))}, parallel ${rate(max(times.parallel))} MB/s`],
+    ],
+    notes: [
+      'Timed from the start of the transfer to the last acknowledgement; the ingest job each tus upload queues is cancelled at once, so the figures are the transfer alone.',
+      'Weir writes each PATCH in place into one staging file and fsyncs it before acknowledging the offset (the durability promise: an acknowledged byte survives kill -9); the bare floor does not fsync.',
+    ],
+    data: { bytes, chunkSize, times, cpMs, idleMiB, peakMiB: memory.peakMiB },
+  };
+  writeResult(result);
+  return result;
+}

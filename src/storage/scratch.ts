@@ -1,0 +1,70 @@
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { isPastRetention } from './policy.js';
+
+export interface ScratchSweepResult {
+  objects: number;
+  bytes: number;
+}
+
+/**
+ * Files this process opened and has not closed (Linux: the links in /proc/self/fd). A scratch file in use, such as
+ * a DuckDB spill file or an upload being received, is never removed however old. Elsewhere the set is empty and
+ * age alone decides.
+ */
+async function openFiles(): Promise<Set<string>> {
+  const open = new Set<string>();
+  let fds: string[];
+  try {
+    fds = await fs.readdir('/proc/self/fd');
+  } catch {
+    return open;
+  }
+  await Promise.all(fds.map(async (fd) => {
+    try {
+      open.add(await fs.readlink(path.join('/proc/self/fd', fd)));
+    } catch {
+      // Closed meanwhile.
+    }
+  }));
+  return open;
+}
+
+/**
+ * Removes the files of this process's scratch directory last modified more than `maxAgeMs` ago (strictly) and not
+ * open in this process. Scratch space is per process and per node: every process runs this for its own directory.
+ * Directories are left (DuckDB's spill directory lives here); `dryRun` only counts.
+ */
+export async function sweepScratch(dir: string, maxAgeMs: number, now: Date, dryRun: boolean): Promise<ScratchSweepResult> {
+  const result: ScratchSweepResult = { objects: 0, bytes: 0 };
+  let entries;
+  try {
+    entries = await fs.readdir(dir, { recursive: true, withFileTypes: true });
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return result;
+    throw e;
+  }
+  const open = await openFiles();
+  for (const entry of entries) {
+    if (!entry.isFile()) continue;
+    const full = path.join(entry.parentPath, entry.name);
+    if (open.has(full)) continue;
+    let st;
+    try {
+      st = await fs.stat(full);
+    } catch {
+      continue;
+    }
+    if (!isPastRetention(st.mtime, now, maxAgeMs)) continue;
+    if (!dryRun) {
+      try {
+        await fs.rm(full, { force: true });
+      } catch {
+        continue;
+      }
+    }
+    result.objects++;
+    result.bytes += st.size;
+  }
+  return result;
+}
