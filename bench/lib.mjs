@@ -179,14 +179,14 @@ export async function loginWeir(url, { email, password } = BENCH_ADMIN) {
   return (await res.json()).accessToken;
 }
 
-export async function startWeir({ dataDir, env = {}, cpus, fresh = true, logLevel = 'warn' } = {}) {
+export async function startWeir({ dataDir, env = {}, cpus, fresh = true, logLevel = 'warn', args = [] } = {}) {
   if (!existsSync(MAIN_JS)) throw new Error(`${MAIN_JS} is missing: run npm run build first`);
   const port = await freePort();
   if (fresh) rmSync(dataDir, { recursive: true, force: true });
   mkdirSync(path.dirname(dataDir), { recursive: true });
   const url = `http://127.0.0.1:${port}`;
   const spawnedAt = performance.now();
-  const proc = startChild(process.execPath, [MAIN_JS, 'serve'], {
+  const proc = startChild(process.execPath, [MAIN_JS, 'serve', ...args], {
     env: {
       WEIR_DATA_DIR: dataDir, WEIR_PORT: String(port), WEIR_HOST: '127.0.0.1', WEIR_LOG_LEVEL: logLevel,
       WEIR_BOOTSTRAP_ADMIN_EMAIL: BENCH_ADMIN.email, WEIR_BOOTSTRAP_ADMIN_PASSWORD: BENCH_ADMIN.password, ...env,

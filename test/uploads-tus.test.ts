@@ -1,7 +1,8 @@
+import http from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, blobsUnderTest, type TestApp } from './helpers/app.js';
 import { PNG } from './helpers/files.js';
-import { actor, bearer } from './helpers/identity.js';
+import { actor, bearer, eventually } from './helpers/identity.js';
 import { TestClient, wsUrl } from './helpers/realtime.js';
 import { problemOf } from './helpers/upload.js';
 import { TUS, checksum, csvOf, cuttingProxy, metadataHeader, tusUpload } from './helpers/tus.js';
@@ -142,8 +143,10 @@ describe(`tus uploads (${blobsUnderTest} blobs)`, () => {
     const preview = (await (await t.fetch(`${t.api}/datasets/${view.datasetId}/preview?limit=2&offset=24999`)).json()) as { rows: unknown[][]; total: number };
     expect(preview.total).toBe(50_000);
     expect(preview.rows[0]![0]).toBe(24_999);
-    for (const part of view.parts) expect((await settled(t, part)).status).toBe('done');
-    for (const id of [view.id, ...view.parts]) expect(await stagedObjects(t, id)).toEqual([]);
+    // The parts are cleaned up after the final upload is marked done (a retry still finds them until then).
+    const statuses = async () => Promise.all(view.parts.map(async (part) => ((await (await t.fetch(`${t.api}/uploads/${part}`)).json()) as UploadView).status));
+    await eventually(statuses, (all) => all.every((st) => st === 'done'));
+    await eventually(async () => (await Promise.all([view.id, ...view.parts].map((id) => stagedObjects(t, id)))).flat(), (left) => left.length === 0);
   });
 
   it('refuses a final upload over unfinished, foreign or non-partial parts', async () => {
@@ -211,6 +214,33 @@ describe(`tus uploads (${blobsUnderTest} blobs)`, () => {
     expect(view.error!.code).toBe('unsupported_format');
     expect(view.jobId).toBeNull();
     expect(await stagedObjects(t, id)).toEqual([]);
+    // Not resumable: HEAD and PATCH answer the refusal, not an offset a client would resume from.
+    expect((await t.fetch(`${t.api}/uploads/${id}`, { method: 'HEAD', headers: TUS })).status).toBe(415);
+    expect((await problemOf(await patch(t, id, 0, PNG))).code).toBe('unsupported_format');
+  });
+
+  it('closes the connection when it refuses a PATCH whose body it did not read, so the client is not left sending', async () => {
+    const body = Buffer.concat([PNG, Buffer.alloc(8 * 1024 * 1024)]);
+    const created = await create(t, { 'upload-length': String(body.length), 'upload-metadata': metadataHeader({ filename: 'big.csv' }) });
+    const id = idOf(created.headers.get('location'));
+    const answer = await new Promise<{ status: number; connection: string | undefined }>((resolve, reject) => {
+      const req = http.request(`${t.api}/uploads/${id}`, { method: 'PATCH', headers: { ...t.auth, ...TUS, 'content-type': 'application/offset+octet-stream', 'upload-offset': '0', 'content-length': String(body.length) } }, (res) => {
+        res.resume();
+        resolve({ status: res.statusCode!, connection: res.headers.connection });
+      });
+      req.on('error', (e) => ((e as NodeJS.ErrnoException).code === 'EPIPE' || (e as NodeJS.ErrnoException).code === 'ECONNRESET' ? undefined : reject(e)));
+      // Sent slowly, so the answer comes while most of the body is still to send.
+      let at = 0;
+      const next = () => {
+        if (at >= body.length) return req.end();
+        const piece = body.subarray(at, at + 256 * 1024);
+        at += piece.length;
+        if (req.write(piece)) setTimeout(next, 5);
+        else req.once('drain', next);
+      };
+      next();
+    });
+    expect(answer).toEqual({ status: 415, connection: 'close' });
   });
 
   it('marks an upload rejected when the ingest refuses what the first bytes did not show', async () => {
@@ -327,7 +357,7 @@ describe(`tus uploads (${blobsUnderTest} blobs)`, () => {
 describe(`tus upload limits (${blobsUnderTest} blobs)`, () => {
   let t: TestApp;
   beforeAll(async () => {
-    t = await startTestApp({ WEIR_WORKSPACE_QUOTA: '200KB', WEIR_UPLOAD_EXPIRY: '1s' });
+    t = await startTestApp({ WEIR_WORKSPACE_QUOTA: '200KB', WEIR_UPLOAD_EXPIRY: '1s', WEIR_RATE_LIMIT_USER: '30/min' });
   });
   afterAll(async () => t?.close());
 
@@ -351,6 +381,34 @@ describe(`tus upload limits (${blobsUnderTest} blobs)`, () => {
     expect(res.status).toBe(410);
     expect((await problemOf(res)).code).toBe('upload_gone');
     expect(((await (await t.fetch(`${t.api}/uploads/${id}`)).json()) as UploadView).status).toBe('expired');
+  });
+
+  it('sweeps the bytes of an expired upload and records it as expired', async () => {
+    const created = await create(t, { 'upload-length': '100' });
+    const id = idOf(created.headers.get('location'));
+    expect((await patch(t, id, 0, Buffer.from('a,b\n1,2\n'))).status).toBe(204);
+    expect(await stagedObjects(t, id)).not.toEqual([]);
+    await new Promise((r) => setTimeout(r, 1200));
+    const sweep = await t.fetch(`${t.api}/system/storage/sweep?wait=true`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+    expect(sweep.status).toBe(200);
+    const job = (await sweep.json()) as { result: { expiredUploads: { uploads: number; objects: number } } };
+    expect(job.result.expiredUploads.uploads).toBeGreaterThanOrEqual(1);
+    expect(await stagedObjects(t, id)).toEqual([]);
+    const row = await t.context.store.db.selectFrom('uploads').select('status').where('id', '=', id).executeTakeFirst();
+    expect(row?.status).toBe('expired');
+    expect((await t.fetch(`${t.api}/uploads/${id}`, { method: 'HEAD', headers: TUS })).status).toBe(410);
+  });
+
+  it('does not count tus PATCH and HEAD against the per-user request budget; other routes still are', async () => {
+    const created = await create(t, { 'upload-length': '40' });
+    const id = idOf(created.headers.get('location'));
+    for (let i = 0; i < 40; i++) {
+      expect((await patch(t, id, i, Buffer.from('x'))).status).toBe(204);
+      expect((await t.fetch(`${t.api}/uploads/${id}`, { method: 'HEAD', headers: TUS })).status).toBe(200);
+    }
+    let limited = false;
+    for (let i = 0; i < 31 && !limited; i++) limited = (await t.fetch(`${t.api}/uploads?limit=1`)).status === 429;
+    expect(limited).toBe(true);
   });
 });
 

@@ -11,9 +11,10 @@ const silent: Progress = { update: () => {}, stop: () => {} };
 
 /**
  * A bar on stderr with bytes done/total, average rate and ETA. Only on a terminal: piped or logged stderr gets
- * no bar (carriage-return redraws are noise in a file), and neither does --json.
+ * no bar (carriage-return redraws are noise in a file), and neither does --json. `from`: bytes already done before
+ * this run (a resumed upload); the bar starts there and the rate counts only what this run moves.
  */
-export function byteProgress(label: string, total: number, enabled: boolean): Progress {
+export function byteProgress(label: string, total: number, enabled: boolean, from = 0): Progress {
   if (!enabled || !process.stderr.isTTY) return silent;
   const bar = new cliProgress.SingleBar(
     {
@@ -29,12 +30,13 @@ export function byteProgress(label: string, total: number, enabled: boolean): Pr
   );
   const started = Date.now();
   const size = formatBytes(total);
-  bar.start(Math.max(total, 1), 0, { done: formatBytes(0), size, rate: '–' });
+  bar.start(Math.max(total, 1), from, { done: formatBytes(from), size, rate: '–' });
   let stopped = false;
   return {
     update(done) {
       const seconds = (Date.now() - started) / 1000;
-      bar.update(done, { done: formatBytes(done), size, rate: seconds > 0 ? `${formatBytes(done / seconds)}/s` : '–' });
+      const moved = Math.max(0, done - from);
+      bar.update(done, { done: formatBytes(done), size, rate: seconds > 0 ? `${formatBytes(moved / seconds)}/s` : '–' });
     },
     stop() {
       if (stopped) return;

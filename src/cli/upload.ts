@@ -1,52 +1,56 @@
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
-import { Option, type Command } from 'commander';
-import type { IngestResponse, Problem } from './api-types.js';
-import { ApiError } from './client.js';
-import { arg, clientAction, printJson, printLine, type ClientContext } from './command.js';
-import { waitForJob, type JobWire } from './jobs.js';
-import { clean, formatBytes, formatCount, keyValues, truncate } from './format.js';
+import { InvalidArgumentError, Option, type Command } from 'commander';
+import { parseByteSize } from '../config.js';
+import type { IngestResponse } from './api-types.js';
+import { arg, clientAction, type ClientContext, type SharedOptions } from './command.js';
+import { formatBytes } from './format.js';
 import { multipartUpload } from './multipart.js';
 import { byteProgress } from './progress.js';
+import { elapsed, followIngest, note, reportIngest, type IngestOptions } from './upload-ingest.js';
+import { resumeUpload, tusUpload } from './upload-tus.js';
 
-interface UploadOptions {
+export interface UploadOptions extends SharedOptions, IngestOptions {
   name?: string;
   description?: string;
   tags?: string;
-  dataset?: string;
-  /** --no-wait: print the ingest job and return. */
-  wait: boolean;
+  /** --tus / --no-tus; undefined: by size (tusThreshold). */
+  tus?: boolean;
+  /** Bytes; larger files go over tus. */
+  tusThreshold: number;
+  /** Bytes per tus PATCH. */
+  chunkSize: number;
+  /** --resume: continue the recorded tus upload of the file. */
+  resume?: boolean;
 }
 
-/** 202 answer of an upload: the ingest runs as a job. */
+/** 16 MB (decimal, as `--tus-threshold 16MB` reads): below it one request beats tus's extra round trips, and a retry costs little. */
+const DEFAULT_TUS_THRESHOLD = 16e6;
+const DEFAULT_CHUNK_SIZE = 8 * 1024 ** 2;
+
+/** A file about to be uploaded, as found on disk. */
+export interface LocalFile {
+  /** As the user typed it (for messages and the resume hint). */
+  given: string;
+  absolute: string;
+  filename: string;
+  bytes: number;
+  mtimeMs: number;
+}
+
+/** 202 answer of a multipart upload: the ingest runs as a job. */
 interface IngestAccepted {
   datasetId: string;
   jobId: string;
   status: 'queued';
 }
 
-/** The HTTP status the synchronous upload would have answered for a refused file (see fileRejected on the server). */
-function refusalStatus(code: string): number {
-  if (code === 'unsupported_format' || code === 'unsupported_encoding') return 415;
-  if (code === 'payload_too_large' || code === 'xlsx_too_large') return 413;
-  return code === 'internal' || code === 'timeout' || code === 'worker_lost' ? 500 : 422;
-}
-
-/** A failed ingest job reported like the problem a synchronous upload would have answered. */
-function jobProblem(job: JobWire): Problem {
-  const error = job.error ?? { code: job.status, message: `The ingest job ended ${job.status}` };
-  return {
-    type: 'about:blank', title: error.code, status: job.status === 'cancelled' ? 409 : refusalStatus(error.code), detail: error.message, code: error.code,
-    errors: error.details ?? [], requestId: job.id,
-  };
-}
-
-/** Size of a regular file, with a readable message for the usual mistakes (typo, directory). */
-async function fileSize(file: string): Promise<number> {
+/** The file's size and mtime, with a readable message for the usual mistakes (typo, directory). */
+async function localFile(file: string): Promise<LocalFile> {
   try {
     const s = await stat(file);
     if (!s.isFile()) throw new Error(`${file} is not a regular file`);
-    return s.size;
+    return { given: file, absolute: path.resolve(file), filename: path.basename(file), bytes: s.size, mtimeMs: s.mtimeMs };
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') throw new Error(`${file}: no such file`);
@@ -55,67 +59,48 @@ async function fileSize(file: string): Promise<number> {
   }
 }
 
-const MAX_LISTED_COLUMNS = 8;
-
-function summary(r: IngestResponse, target: string | undefined): string {
-  const v = r.version;
-  const dataset = `dataset ${r.id} "${clean(r.name)}"`;
-  // Duplicates are found across the whole workspace, so --dataset X may be answered with another dataset.
-  const elsewhere = target !== undefined && target !== r.id ? `Not added to dataset ${target}. ` : '';
-  const head = r.duplicateOf
-    ? `${elsewhere}Already stored: identical bytes are version ${v.number} of ${dataset}; nothing new was written.`
-    : target !== undefined
-      ? `Added version ${v.number} to ${dataset}.`
-      : `Created ${dataset}.`;
-  const cols = v.schema.slice(0, MAX_LISTED_COLUMNS).map((c) => `${clean(c.name)} ${c.type}`);
-  if (v.schema.length > MAX_LISTED_COLUMNS) cols.push(`… +${v.schema.length - MAX_LISTED_COLUMNS} more`);
-  const details = keyValues([
-    ['version', `${v.number} (${v.id})`],
-    ['rows', formatCount(v.rowCount)],
-    ['columns', `${v.schema.length}: ${truncate(cols.join(', '), 200)}`],
-    ['format', v.sourceEncoding ? `${v.sourceFormat}, ${v.sourceEncoding}` : v.sourceFormat],
-    ['size', `${formatBytes(v.sourceBytes)} uploaded, ${formatBytes(v.parquetBytes)} as Parquet`],
-  ]);
-  return `${head}\n${details.replace(/^/gm, '  ')}`;
-}
-
-async function upload({ client, json }: ClientContext, file: string, opts: UploadOptions): Promise<void> {
-  const bytes = await fileSize(file);
-  const filename = path.basename(file);
-  const progress = byteProgress('uploading', bytes, !json);
+/** One multipart POST: the file streamed from disk inside a form (no resume: a failure means sending it all again). */
+async function multipart(ctx: ClientContext, file: LocalFile, opts: UploadOptions): Promise<void> {
+  const { bytes } = file;
+  const progress = byteProgress('uploading', bytes, !ctx.json);
   const started = Date.now();
   let converting = false;
-  const body = multipartUpload({ path: file, filename, bytes }, { name: opts.name, description: opts.description, tags: opts.tags }, (sent) => {
+  const body = multipartUpload({ path: file.given, filename: file.filename, bytes }, { name: opts.name, description: opts.description, tags: opts.tags }, (sent) => {
     progress.update(sent);
     if (sent < bytes || converting) return;
     // Every byte is on its way; the server now sniffs, validates, converts to Parquet and profiles before answering.
     converting = true;
     progress.stop();
-    if (!json) process.stderr.write(`uploaded ${formatBytes(bytes)} in ${((Date.now() - started) / 1000).toFixed(1)} s; validating and converting…\n`);
+    note(ctx, `uploaded ${formatBytes(bytes)} in ${elapsed(started)}; validating and converting…`);
   });
   const target = opts.dataset ? `/api/v1/datasets/${encodeURIComponent(opts.dataset)}/versions` : '/api/v1/datasets';
   let answer: Response;
   try {
-    answer = await client.request('POST', target, { headers: { 'content-type': body.contentType, 'content-length': String(body.contentLength) }, body: body.body });
+    answer = await ctx.client.request('POST', target, { headers: { 'content-type': body.contentType, 'content-length': String(body.contentLength) }, body: body.body });
   } finally {
     progress.stop();
   }
   const answered = (await answer.json()) as IngestResponse | IngestAccepted;
-  if (answer.status !== 202) return report(answered as IngestResponse);
+  if (answer.status !== 202) return reportIngest(ctx, answered as IngestResponse, opts);
   const accepted = answered as IngestAccepted;
-  if (!opts.wait) {
-    if (json) printJson(accepted);
-    else printLine(`Upload stored; ingest job ${accepted.jobId} queued for dataset ${accepted.datasetId}.\nFollow it with: weir jobs show ${accepted.jobId}`);
-    return;
-  }
-  const job = await waitForJob(client, accepted.jobId, { label: 'ingesting', bar: !json });
-  if (job.status !== 'succeeded') throw new ApiError(jobProblem(job));
-  report(job.result as IngestResponse);
+  await followIngest(ctx, accepted, opts, accepted);
+}
 
-  function report(result: IngestResponse): void {
-    if (json) printJson(result);
-    else printLine(summary(result, opts.dataset));
-  }
+async function upload(ctx: ClientContext, given: string, opts: UploadOptions): Promise<void> {
+  if (opts.resume && opts.tus === false) throw new Error('--resume continues a tus upload; it cannot be combined with --no-tus');
+  const file = await localFile(given);
+  if (opts.resume) return resumeUpload(ctx, file, opts);
+  if (opts.tus ?? file.bytes > opts.tusThreshold) return tusUpload(ctx, file, opts);
+  return multipart(ctx, file, opts);
+}
+
+/** Commander parser for sizes such as `16MB`, `8MiB`, `65536`. */
+function size(min: number) {
+  return (value: string): number => {
+    const n = parseByteSize(value);
+    if (n === undefined || n < min) throw new InvalidArgumentError(`expected a size of at least ${formatBytes(min)}, such as 16MB or 8MiB`);
+    return n;
+  };
 }
 
 export function registerUpload(program: Command): void {
@@ -126,7 +111,10 @@ export function registerUpload(program: Command): void {
       'Upload a CSV/TSV, NDJSON, JSON array, Parquet or XLSX file. The file is streamed from disk (never read into ' +
         'memory) and stored; the server then validates it, converts it to Parquet and profiles it in an ingest job, ' +
         'which this command follows with a second progress bar (--no-wait prints the job id instead). Uploading bytes ' +
-        'that are already stored creates nothing and reports the existing version.',
+        'that are already stored creates nothing and reports the existing version.\n\n' +
+        'Files larger than --tus-threshold go over tus, the resumable upload protocol, in --chunk-size requests: a ' +
+        'broken connection is retried from the last byte the server stored, and after Ctrl-C or a crash ' +
+        '`weir upload --resume <file>` continues where the server stopped (with the same --url and --workspace).',
     )
     .argument('<file>', 'path of the file to upload')
     .option('--name <name>', 'dataset name (default: the file name)')
@@ -135,6 +123,11 @@ export function registerUpload(program: Command): void {
     .addOption(
       new Option('--dataset <id>', 'add the file as a new version of this dataset instead of creating one').conflicts(['name', 'description', 'tags']),
     )
-    .option('--no-wait', 'return once the file is stored, printing the ingest job (follow it with weir jobs show)');
+    .option('--no-wait', 'return once the file is stored, printing the ingest job (follow it with weir jobs show)')
+    .option('--tus', 'send the file over tus (resumable) whatever its size')
+    .option('--no-tus', 'send the file in one request whatever its size')
+    .addOption(new Option('--tus-threshold <size>', 'files larger than this go over tus').argParser(size(1)).default(DEFAULT_TUS_THRESHOLD, '16MB'))
+    .addOption(new Option('--chunk-size <size>', 'bytes per tus request').argParser(size(1024)).default(DEFAULT_CHUNK_SIZE, '8MiB'))
+    .option('--resume', 'continue the interrupted tus upload of <file> from the byte the server stopped at (--name and the like are those of the original upload)');
   clientAction<UploadOptions>(command, (ctx, args, opts) => upload(ctx, arg(args, 0), opts));
 }

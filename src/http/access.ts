@@ -52,7 +52,8 @@ declare module 'fastify' {
     queryToken?: boolean;
     /**
      * `login`: a tighter, dedicated limit per address instead of the anonymous one. `none`: not limited (health
-     * and metrics: cheap, and polled by orchestrators and scrapers that must never be turned away).
+     * and metrics: cheap, and polled by orchestrators and scrapers that must never be turned away; tus PATCH and
+     * HEAD: a multi-gigabyte upload is hundreds of requests, each bounded by the upload it writes).
      */
     rateLimit?: 'login' | 'none';
   }

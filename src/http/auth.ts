@@ -95,7 +95,8 @@ export function registerAuth(app: FastifyInstance, options: AuthOptions): void {
     }
     const { principal, rules } = resolved;
     request.principal = principal;
-    if (limits) applyLimit(reply, principal.apiKeyId ? await limits.apiKey(principal.apiKeyId) : await limits.user(principal.userId));
+    // `rateLimit: 'none'` exempts a route from the caller's budget too (tus PATCH/HEAD: one upload is hundreds of them).
+    if (limits && request.routeOptions.config.rateLimit !== 'none') applyLimit(reply, principal.apiKeyId ? await limits.apiKey(principal.apiKeyId) : await limits.user(principal.userId));
     if (access === 'authenticated') return;
     if (access === 'system:admin') {
       if (!principal.instanceAdmin) throw errors.forbidden(access);

@@ -32,9 +32,12 @@ export const uploadRoutes: FastifyPluginAsyncTypebox<{ context: AppContext }> = 
   // parsed or buffered; its size is bounded there (Upload-Length, WEIR_MAX_UPLOAD_BYTES), not by bodyLimit.
   app.addContentTypeParser(OFFSET_OCTET_STREAM, (_request, _payload, done) => done(null));
 
-  // Every answer of the protocol carries the version, errors included.
+  // Every answer of the protocol carries the version, errors included. An error answered before the request
+  // body was read (a refused first chunk, a wrong offset) closes the connection: a client still sending the
+  // body would otherwise wait on a keep-alive connection that nobody reads.
   app.addHook('onSend', (request, reply, payload, done) => {
     if (request.method !== 'GET') reply.header('tus-resumable', TUS_VERSION);
+    if (reply.statusCode >= 400 && (request.method === 'PATCH' || request.method === 'POST') && !request.raw.complete) reply.header('connection', 'close');
     done(null, payload);
   });
   // tus requests say which protocol version they speak; the JSON view (GET) and discovery (OPTIONS) need not.
@@ -107,7 +110,7 @@ export const uploadRoutes: FastifyPluginAsyncTypebox<{ context: AppContext }> = 
   });
 
   app.head('/:id', {
-    config: { access: 'datasets:read' },
+    config: { access: 'datasets:read', rateLimit: 'none' },
     schema: { tags: ['uploads'], summary: 'The stored offset of an upload (tus): where to resume', params: UploadParams, response: { 200: Type.Null() } },
   }, async (request, reply) => {
     tusHeaders(reply, await uploads.head(workspaceOf(request), request.params.id));
@@ -115,7 +118,7 @@ export const uploadRoutes: FastifyPluginAsyncTypebox<{ context: AppContext }> = 
   });
 
   app.patch('/:id', {
-    config: { access: 'datasets:write', audit: false },
+    config: { access: 'datasets:write', audit: false, rateLimit: 'none' },
     schema: {
       tags: ['uploads'],
       summary: 'Append bytes at Upload-Offset (tus); `Upload-Checksum` (sha1, sha256, md5) is verified before they count',

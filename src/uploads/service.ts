@@ -3,7 +3,7 @@ import { hostname } from 'node:os';
 import { Transform, type Readable } from 'node:stream';
 import { HEAD_BYTES, detectFormat } from '../datasets/sniff.js';
 import type { DatasetService } from '../datasets/service.js';
-import { AppError, errors, isAppError } from '../errors.js';
+import { AppError, errors, fileRejected, isAppError, type ErrorCode } from '../errors.js';
 import { newId } from '../ids.js';
 import { isFinished } from '../jobs/types.js';
 import type { JobService } from '../jobs/service.js';
@@ -145,7 +145,8 @@ export class UploadService {
   }
 
   /**
-   * What HEAD reports: the committed offset, which for every finished state is the whole length. A client asks
+   * What HEAD reports: the committed offset (the whole length once every byte is in). An upload refused from its
+   * first bytes answers its refusal instead: offering its offset would invite a client to resume it. A client asks
    * when it lost track of its last PATCH (a broken connection the server may not have noticed yet): a write
    * still running here for that upload is stopped and its bytes committed first, so the answer counts them and
    * the client does not send them again.
@@ -156,7 +157,7 @@ export class UploadService {
       running.stop();
       await Promise.race([running.done, new Promise((r) => setTimeout(r, HANDOVER_TIMEOUT_MS).unref())]);
     }
-    return this.get(workspaceId, id);
+    return refusedEarly(await this.get(workspaceId, id));
   }
 
   /**
@@ -167,6 +168,7 @@ export class UploadService {
   async write(workspaceId: string, id: string, w: WriteRequest): Promise<StoredUpload> {
     let upload = await this.get(workspaceId, id);
     if (upload.concat === 'final') throw new AppError(403, 'forbidden', 'A final upload is assembled from its parts and takes no PATCH');
+    refusedEarly(upload);
     if (RECEIVED.includes(upload.status)) throw new AppError(409, 'offset_mismatch', `Upload '${id}' is already complete`, [{ pointer: '/headers/upload-offset', message: `the upload has all ${upload.length} bytes` }], { offset: upload.offset });
 
     const owner = `${this.host}:${process.pid}:${randomBytes(6).toString('hex')}`;
@@ -364,6 +366,14 @@ export class UploadService {
       duplicateOf: result?.duplicateOf ?? null, error, expiresAt: u.expiresAt, createdAt: u.createdAt, updatedAt: u.updatedAt, finishedAt: u.finishedAt,
     };
   }
+}
+
+/** An upload refused before all its bytes arrived: its refusal (415/422 with the stored error) instead of an offset. */
+function refusedEarly(upload: StoredUpload): StoredUpload {
+  if (upload.status === 'rejected' && upload.offset !== upload.length && upload.error) {
+    throw fileRejected(upload.error.code as ErrorCode, `Upload '${upload.id}' was refused: ${upload.error.message}`);
+  }
+  return upload;
 }
 
 interface MeterOptions {

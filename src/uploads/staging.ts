@@ -1,7 +1,7 @@
 import { createReadStream, createWriteStream } from 'node:fs';
-import fs from 'node:fs/promises';
+import fs, { type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
-import type { Readable, Transform } from 'node:stream';
+import { PassThrough, type Readable, type Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { fsyncPath, type Scratch } from '../blobs/scratch.js';
 import type { BlobStore, LocalBlob } from '../blobs/types.js';
@@ -48,8 +48,45 @@ export interface UploadStaging {
   remove(u: StagedRef): Promise<void>;
 }
 
+/** Bytes written between background flushes while a PATCH streams in (see `flushing`). */
+const FLUSH_EVERY_BYTES = 4 * 1024 * 1024;
+
+/**
+ * Flushes a file to disk in the background while it is being written, one flush at a time, so that the fsync
+ * before the commit finds little left to write: the disk works while the network delivers the next bytes,
+ * instead of after the last one. (fsync is per file, so a second descriptor flushes the stream's writes.)
+ */
+function flushing(target: string): { transform: Transform; finish(): Promise<void> } {
+  let handle: FileHandle | null = null;
+  let inFlight: Promise<void> | null = null;
+  let sinceFlush = 0;
+  const flush = () => {
+    if (inFlight) return;
+    sinceFlush = 0;
+    inFlight = (async () => {
+      handle ??= await fs.open(target, 'r');
+      await handle.datasync();
+    })().catch(() => {}).finally(() => (inFlight = null));
+  };
+  const transform = new PassThrough({
+    highWaterMark: 1024 * 1024,
+    transform(chunk: Buffer, _enc, done) {
+      sinceFlush += chunk.length;
+      if (sinceFlush >= FLUSH_EVERY_BYTES) flush();
+      done(null, chunk);
+    },
+  });
+  return {
+    transform,
+    async finish() {
+      await inFlight;
+      await handle?.close();
+    },
+  };
+}
+
 /** Counts what the write stream actually wrote, which is what a cut-off request leaves committed. */
-function fileWrite(target: string, offset: number, onCommit: (bytes: number) => Promise<void>, onDiscard: () => Promise<void>): StagingWrite {
+function fileWrite(target: string, offset: number, o: { flushWhileWriting: boolean; onCommit(bytes: number): Promise<void>; onDiscard(): Promise<void> }): StagingWrite {
   let written = 0;
   return {
     get bytes() {
@@ -57,20 +94,20 @@ function fileWrite(target: string, offset: number, onCommit: (bytes: number) => 
     },
     async run(source, transforms) {
       const out = createWriteStream(target, { flags: 'r+', start: offset, highWaterMark: 1024 * 1024 });
+      const flusher = o.flushWhileWriting ? flushing(target) : null;
       try {
-        await pipeline([source, ...transforms, out]);
+        await pipeline([source, ...transforms, ...(flusher ? [flusher.transform] : []), out]);
       } finally {
         // A stream destroyed by a failure may still finish the write it had started: only once it closed does
         // bytesWritten say everything that reached the file.
         // (Not events.once: it rejects on the 'error' the destroyed stream emits first.)
         if (!out.closed) await new Promise<void>((resolve) => out.once('close', () => resolve()));
         written = out.bytesWritten;
+        await flusher?.finish();
       }
     },
-    async commit() {
-      await onCommit(written);
-    },
-    discard: onDiscard,
+    commit: () => o.onCommit(written),
+    discard: () => o.onDiscard(),
   };
 }
 
@@ -93,7 +130,7 @@ export class FileStaging implements UploadStaging {
   async write(u: StagedRef, offset: number): Promise<StagingWrite> {
     const file = this.fileOf(u);
     await fs.access(file);
-    return fileWrite(file, offset, async () => fsyncPath(file), async () => {});
+    return fileWrite(file, offset, { flushWhileWriting: true, onCommit: () => fsyncPath(file), onDiscard: async () => {} });
   }
 
   async readHead(u: StagedRef, bytes: number): Promise<Buffer> {
@@ -160,10 +197,10 @@ export class PartStaging implements UploadStaging {
   async write(u: StagedRef, offset: number): Promise<StagingWrite> {
     const local = this.scratch.file('.part');
     await fs.writeFile(local, '');
-    return fileWrite(
-      local,
-      0,
-      async (bytes) => {
+    // The part is durable once the store has it: the local copy needs no flush.
+    return fileWrite(local, 0, {
+      flushWhileWriting: false,
+      onCommit: async (bytes) => {
         if (bytes === 0) {
           await this.scratch.remove(local);
           return;
@@ -176,8 +213,8 @@ export class PartStaging implements UploadStaging {
         await fs.truncate(local, bytes);
         await this.blobs.putFile(`${uploadPrefix(u)}p${pad(offset)}-${pad(offset + bytes)}`, local);
       },
-      () => this.scratch.remove(local),
-    );
+      onDiscard: () => this.scratch.remove(local),
+    });
   }
 
   async readHead(u: StagedRef, bytes: number): Promise<Buffer> {
