@@ -11,6 +11,7 @@ import { spawn } from 'node:child_process';
 import { createReadStream, createWriteStream, existsSync, rmSync, statSync, openSync, writeSync, closeSync, copyFileSync } from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
+import { open } from 'node:fs/promises';
 import { pipeline } from 'node:stream/promises';
 import * as tus from 'tus-js-client';
 import { WORK_DIR, commandLine, describeMachine, formatBytes, freePort, kbToMiB, log, max, min, performance, procStatus, round, sampleRss, startWeir, writeResult, HIGH_RATE_LIMITS } from './lib.mjs';
@@ -33,13 +34,19 @@ function ensureFile(bytes) {
   return file;
 }
 
-/** The bare floor's server: node:http piping each request body to a file. */
+/** The bare floor's server: node:http piping each request body to a file (and, with ?fsync=1, flushing it to disk before answering). */
 async function startBareServer(dir) {
   const server = http.createServer((req, res) => {
-    pipeline(req, createWriteStream(path.join(dir, 'bare-upload'))).then(
-      () => res.writeHead(201).end(),
-      () => res.writeHead(500).end(),
-    );
+    const file = path.join(dir, 'bare-upload');
+    pipeline(req, createWriteStream(file))
+      .then(async () => {
+        if (req.url.includes('fsync=1')) {
+          const handle = await open(file, 'r');
+          await handle.sync();
+          await handle.close();
+        }
+      })
+      .then(() => res.writeHead(201).end(), () => res.writeHead(500).end());
   });
   const port = await freePort();
   await new Promise((resolve) => server.listen(port, '127.0.0.1', resolve));
@@ -100,14 +107,14 @@ export async function runUploads() {
   await new Promise((r) => setTimeout(r, 1000));
   const idleMiB = kbToMiB(procStatus(weir.child.pid).rssKB);
   const rss = sampleRss(weir.child.pid, 50);
-  const times = { bare: [], tus: [], parallel: [] };
+  const times = { bare: [], durable: [], tus: [], parallel: [] };
   try {
     const endpoint = `${weir.url}/api/v1/uploads`;
     for (let round_ = 0; round_ < repeats; round_++) {
-      const order = round_ % 2 === 0 ? ['bare', 'tus', 'parallel'] : ['parallel', 'tus', 'bare'];
+      const order = round_ % 2 === 0 ? ['bare', 'durable', 'tus', 'parallel'] : ['parallel', 'tus', 'durable', 'bare'];
       for (const what of order) {
-        if (what === 'bare') {
-          times.bare.push(await curlUpload(file, bare.url));
+        if (what === 'bare' || what === 'durable') {
+          times[what].push(await curlUpload(file, what === 'durable' ? `${bare.url}?fsync=1` : bare.url));
           rmSync(path.join(WORK_DIR, 'bare-upload'), { force: true });
         } else {
           const r = await tusUpload(file, endpoint, weir.auth, { chunkSize, parallelUploads: what === 'parallel' ? 4 : 1 });
@@ -145,6 +152,7 @@ export async function runUploads() {
     figures: [
       ['File', `${formatBytes(bytes)} CSV`],
       ['Bare floor (curl -T → node:http → disk), best', `${bareRate} MB/s (runs: ${times.bare.map(rate).join(', ')})`],
+      ['Durable floor (the same, fsync before answering), best', `${rate(min(times.durable))} MB/s (runs: ${times.durable.map(rate).join(', ')}); tus vs it: ${round(tusRate / rate(min(times.durable)), 2)}×`],
       ['tus-js-client → Weir, best', `${tusRate} MB/s (runs: ${times.tus.map(rate).join(', ')})`],
       ['tus-js-client parallelUploads 4 → Weir, best', `${parallelRate} MB/s (runs: ${times.parallel.map(rate).join(', ')})`],
       ['cp of the file (disk ceiling)', `${rate(cpMs)} MB/s`],
@@ -155,7 +163,7 @@ export async function runUploads() {
     notes: [
       'Timed from the start of the transfer to the last acknowledgement. Weir runs with --no-workers: the ingest job each upload queues is checked (upload complete, every byte counted) and cancelled, so figures and memory are the transfer alone.',
       'RSS counts about 80 MiB of shared, read-only code pages (the node binary, libduckdb) that every Weir process maps; the idle figure is the baseline the upload adds to.',
-      'Weir writes each PATCH in place into one staging file and fsyncs it before acknowledging the offset (the durability promise: an acknowledged byte survives kill -9); the bare floor does not fsync.',
+      'Weir writes each PATCH in place into one staging file, flushing it to disk in the background as it arrives, and fsyncs it before committing the offset it acknowledges (an acknowledged byte survives a crash of the machine, not only kill -9). The bare floor answers from the page cache without flushing; the durable floor flushes once at the end. With tus-js-client\'s sequential chunks the client waits for each PATCH, so that last flush of every chunk is on the critical path.',
     ],
     data: { bytes, chunkSize, times, cpMs, idleMiB, peakMiB: memory.peakMiB },
   };

@@ -49,7 +49,7 @@ export interface UploadStaging {
 }
 
 /** Bytes written between background flushes while a PATCH streams in (see `flushing`). */
-const FLUSH_EVERY_BYTES = 4 * 1024 * 1024;
+const FLUSH_EVERY_BYTES = 1024 * 1024;
 
 /**
  * Flushes a file to disk in the background while it is being written, one flush at a time, so that the fsync
