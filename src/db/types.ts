@@ -182,6 +182,7 @@ export interface UploadsTable {
   dataset_id: string | null;
   version_id: string | null;
   job_id: string | null;
+  duplicate_of_json: string | null;
   error_code: string | null;
   error_message: string | null;
   error_details_json: string | null;

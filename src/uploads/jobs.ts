@@ -105,7 +105,7 @@ export function uploadIngestJob(deps: { repo: UploadRepo; staging: UploadStaging
         });
         deps.metrics.ingests.inc({ format: result.version.sourceFormat, outcome: result.duplicateOf ? 'duplicate' : 'stored' });
         if (!result.duplicateOf) deps.metrics.ingestDuration.observe({ format: result.version.sourceFormat }, (performance.now() - started) / 1000);
-        await deps.repo.transition(upload.id, ['ingesting', 'uploading'], 'done', { datasetId: result.dataset.id, versionId: result.version.id, finished: true });
+        await deps.repo.transition(upload.id, ['ingesting', 'uploading'], 'done', { datasetId: result.dataset.id, versionId: result.version.id, duplicateOf: result.duplicateOf, finished: true });
         await removeBytes(deps, parts, ctx);
         for (const part of parts) if (part.id !== upload.id) await deps.repo.transition(part.id, ['complete'], 'done', { finished: true });
         await deps.publishState(upload.workspaceId, upload.id);

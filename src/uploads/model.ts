@@ -26,6 +26,8 @@ export interface StoredUpload {
   datasetId: string | null;
   versionId: string | null;
   jobId: string | null;
+  /** The version holding the same bytes, when the ingest found them stored already. */
+  duplicateOf: { datasetId: string; versionId: string } | null;
   error: JobError | null;
   lockOwner: string | null;
   lockUntil: string | null;

@@ -22,6 +22,7 @@ function toUpload(r: Row): StoredUpload {
     datasetId: r.dataset_id,
     versionId: r.version_id,
     jobId: r.job_id,
+    duplicateOf: r.duplicate_of_json ? (JSON.parse(r.duplicate_of_json) as StoredUpload['duplicateOf']) : null,
     error: r.error_code ? { code: r.error_code, message: r.error_message ?? '', ...(r.error_details_json ? { details: JSON.parse(r.error_details_json) as JobError['details'] } : {}) } : null,
     lockOwner: r.lock_owner,
     lockUntil: r.lock_until === null ? null : toIso(r.lock_until),
@@ -136,7 +137,7 @@ export class UploadRepo {
   }
 
   /** A status change, only from one of `from` (so a racing change is not overwritten). */
-  async transition(id: string, from: UploadStatus[], to: UploadStatus, patch: { jobId?: string; datasetId?: string | null; versionId?: string | null; error?: JobError | null; finished?: boolean } = {}): Promise<boolean> {
+  async transition(id: string, from: UploadStatus[], to: UploadStatus, patch: { jobId?: string; datasetId?: string | null; versionId?: string | null; duplicateOf?: StoredUpload['duplicateOf']; error?: JobError | null; finished?: boolean } = {}): Promise<boolean> {
     const now = iso();
     const res = await this.db.updateTable('uploads')
       .set({
@@ -145,6 +146,7 @@ export class UploadRepo {
         ...(patch.jobId !== undefined ? { job_id: patch.jobId } : {}),
         ...(patch.datasetId !== undefined ? { dataset_id: patch.datasetId } : {}),
         ...(patch.versionId !== undefined ? { version_id: patch.versionId } : {}),
+        ...(patch.duplicateOf !== undefined ? { duplicate_of_json: patch.duplicateOf ? JSON.stringify(patch.duplicateOf) : null } : {}),
         ...(patch.error !== undefined ? { error_code: patch.error?.code ?? null, error_message: patch.error?.message ?? null, error_details_json: patch.error?.details ? JSON.stringify(patch.error.details) : null } : {}),
         ...(patch.finished ? { finished_at: now, expires_at: null } : {}),
       })

@@ -357,13 +357,12 @@ export class UploadService {
       error = job.error ?? { code: job.status, message: `The ingest job was ${job.status}` };
     }
     if (status === 'uploading' && u.expiresAt !== null && u.expiresAt < new Date().toISOString()) status = 'expired';
-    const result = job?.status === 'succeeded' ? (job.result as { duplicateOf?: { datasetId: string; versionId: string } | null } | null) : null;
     return {
       id: u.id, status, filename: u.filename, length: u.length, offset: u.offset,
       percent: u.length === null ? null : u.length === 0 ? 100 : Math.floor((u.offset / u.length) * 1000) / 10,
       concat: u.concat, parts: u.parts, metadata: u.metadata, datasetId: u.datasetId, versionId: u.versionId, jobId: u.jobId,
       ingest: job ? { status: job.status, progress: job.progress, message: job.progressMessage } : null,
-      duplicateOf: result?.duplicateOf ?? null, error, expiresAt: u.expiresAt, createdAt: u.createdAt, updatedAt: u.updatedAt, finishedAt: u.finishedAt,
+      duplicateOf: u.duplicateOf, error, expiresAt: u.expiresAt, createdAt: u.createdAt, updatedAt: u.updatedAt, finishedAt: u.finishedAt,
     };
   }
 }

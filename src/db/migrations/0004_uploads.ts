@@ -31,6 +31,8 @@ export async function up(db: Kysely<unknown>, dialect: Dialect): Promise<void> {
     .addColumn('dataset_id', 'text')
     .addColumn('version_id', 'text')
     .addColumn('job_id', 'text')
+    // JSON {datasetId, versionId} when the ingest found the same bytes already stored
+    .addColumn('duplicate_of_json', 'text')
     .addColumn('error_code', 'text')
     .addColumn('error_message', 'text')
     .addColumn('error_details_json', 'text')
