@@ -119,6 +119,17 @@ describe(`tus uploads (${blobsUnderTest} blobs)`, () => {
     }
   });
 
+  it('takes the first bytes with the creation request (creation-with-upload), and refuses a body of another type before creating anything', async () => {
+    const data = csvOf(5000);
+    const run = tusUpload(`${t.api}/uploads`, data, { headers: t.auth, uploadDataDuringCreation: true, chunkSize: 50_000, metadata: { filename: 'early.csv' } });
+    await run.done;
+    expect((await settled(t, idOf(run.url))).status).toBe('done');
+    const before = (await t.context.store.db.selectFrom('uploads').select('id').execute()).length;
+    const json = await t.fetch(`${t.api}/uploads`, { method: 'POST', headers: { ...TUS, 'upload-length': '10', 'content-type': 'application/json' }, body: '{"a":1}' });
+    expect(json.status).toBe(415);
+    expect((await t.context.store.db.selectFrom('uploads').select('id').execute()).length).toBe(before);
+  });
+
   it('resumes an upload another client started, from the stored offset (tus-js-client with uploadUrl)', async () => {
     const data = csvOf(30_000);
     const created = await create(t, { 'upload-length': String(data.length), 'upload-metadata': metadataHeader({ filename: 'resume.csv' }) });

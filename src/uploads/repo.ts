@@ -76,11 +76,6 @@ export class UploadRepo {
     return rows.map(toUpload);
   }
 
-  async workspaceOf(id: string): Promise<string | null> {
-    const row = await this.db.selectFrom('uploads').select('workspace_id').where('id', '=', id).executeTakeFirst();
-    return row?.workspace_id ?? null;
-  }
-
   async list(workspaceId: string, limit: number, offset: number, status?: UploadStatus): Promise<{ items: StoredUpload[]; total: number }> {
     let q = this.db.selectFrom('uploads').where('workspace_id', '=', workspaceId);
     if (status) q = q.where('status', '=', status);

@@ -97,14 +97,17 @@ export const uploadRoutes: FastifyPluginAsyncTypebox<{ context: AppContext }> = 
       throw errors.validation('Send either Upload-Length or Upload-Defer-Length: 1', [{ pointer: '/headers/upload-length', message: 'required unless the length is deferred' }]);
     }
     if (concat?.kind === 'final' && length !== undefined) throw errors.validation('A final upload takes its length from its parts: omit Upload-Length', [{ pointer: '/headers/upload-length', message: 'not allowed with Upload-Concat: final' }]);
+    // creation-with-upload: a body, which must be the upload's first bytes. Everything is checked before the upload
+    // exists, so a refused request leaves nothing behind.
+    const hasBody = header(request, 'content-type') !== undefined && Number(header(request, 'content-length') ?? '1') > 0;
+    const body = hasBody ? readBody(request) : null;
+    if (body && concat?.kind === 'final') throw errors.validation('A final upload takes no bytes of its own', [{ pointer: '/body', message: 'must be empty with Upload-Concat: final' }]);
+    const checksum = parseChecksum(header(request, 'upload-checksum'));
     let upload = await uploads.create({
       workspaceId: principal.workspaceId, createdBy: principal.userId, length, metadata: parseMetadataHeader(header(request, 'upload-metadata')), concat, log: request.log,
     });
     request.audit = { targetType: 'upload', targetId: upload.id, detail: { length: upload.length, filename: upload.filename, concat: upload.concat } };
-    const hasBody = header(request, 'content-type') !== undefined && Number(header(request, 'content-length') ?? '1') > 0;
-    if (hasBody && upload.concat !== 'final') {
-      upload = await uploads.write(principal.workspaceId, upload.id, { offset: 0, checksum: parseChecksum(header(request, 'upload-checksum')), body: readBody(request), log: request.log });
-    }
+    if (body) upload = await uploads.write(principal.workspaceId, upload.id, { offset: 0, checksum, body, log: request.log });
     tusHeaders(reply, upload);
     return empty(reply.code(201).header('location', location(upload.id)));
   });

@@ -182,7 +182,7 @@ export class UploadService {
         previous.stop();
         await Promise.race([previous.done, new Promise((r) => setTimeout(r, HANDOVER_TIMEOUT_MS).unref())]);
       }
-      await this.acquire(id, owner);
+      await this.acquire(upload, owner);
       try {
         // Re-read under the lock: the request this one replaced may have committed more.
         upload = await this.get(workspaceId, id);
@@ -196,12 +196,12 @@ export class UploadService {
     }
   }
 
-  private async acquire(id: string, owner: string): Promise<void> {
-    if (await this.d.repo.lock(id, owner, LOCK_LEASE_MS)) return;
+  private async acquire(upload: StoredUpload, owner: string): Promise<void> {
+    if (await this.d.repo.lock(upload.id, owner, LOCK_LEASE_MS)) return;
     // A holder that died with the lock (kill -9 on this host) is replaced at once instead of after its lease.
-    const holder = (await this.d.repo.getMany((await this.d.repo.workspaceOf(id)) ?? '', [id]))[0]?.lockOwner ?? null;
-    if (holder && this.isDeadHolder(holder) && (await this.d.repo.lock(id, owner, LOCK_LEASE_MS, holder))) return;
-    throw new AppError(423, 'upload_locked', `Upload '${id}' is being written by another request; retry when it ends`);
+    const holder = (await this.d.repo.get(upload.workspaceId, upload.id))?.lockOwner ?? null;
+    if (holder && this.isDeadHolder(holder) && (await this.d.repo.lock(upload.id, owner, LOCK_LEASE_MS, holder))) return;
+    throw new AppError(423, 'upload_locked', `Upload '${upload.id}' is being written by another request; retry when it ends`);
   }
 
   private isDeadHolder(holder: string): boolean {
