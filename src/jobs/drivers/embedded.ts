@@ -53,6 +53,12 @@ export class EmbeddedDriver implements QueueDriver {
   private readonly due = new Map<string, number>();
   private dueTimer: NodeJS.Timeout | null = null;
 
+  /**
+   * The timer waits at most this long and then re-arms for the rest: Node fires a timeout above 2^31-1 ms (24.8
+   * days) after 1 ms, which would turn a job scheduled a month ahead into a timer firing every millisecond.
+   */
+  private static readonly MAX_WAIT_MS = 3_600_000;
+
   private wakeAt(at: number, kind: string): void {
     this.due.set(kind, Math.min(this.due.get(kind) ?? Infinity, at));
     const next = Math.min(...this.due.values());
@@ -67,7 +73,7 @@ export class EmbeddedDriver implements QueueDriver {
       }
       if (this.due.size > 0) this.wakeAt(Math.min(...this.due.values()), [...this.due.keys()][0]!);
       this.wake();
-    }, Math.max(0, next - Date.now()));
+    }, Math.min(Math.max(0, next - Date.now()), EmbeddedDriver.MAX_WAIT_MS));
     this.dueTimer.unref();
   }
 
