@@ -1,4 +1,3 @@
-import { open } from 'node:fs/promises';
 import { Type } from 'typebox';
 import type { Scratch } from '../blobs/scratch.js';
 import type { BlobStore } from '../blobs/types.js';
@@ -9,7 +8,7 @@ import { JobFailure } from '../jobs/errors.js';
 import type { JobService } from '../jobs/service.js';
 import type { JobDefinition } from '../jobs/types.js';
 import type { Metrics } from '../system/metrics.js';
-import type { ReceivedFile } from './receive.js';
+import { readFileHead, type ReceivedFile } from './receive.js';
 import type { DatasetService, IngestResult } from './service.js';
 import { HEAD_BYTES } from './sniff.js';
 
@@ -59,17 +58,6 @@ const IngestPayloadSchema = Type.Object(
   { additionalProperties: false },
 );
 
-async function readHead(path: string): Promise<Buffer> {
-  const handle = await open(path, 'r');
-  try {
-    const buf = Buffer.alloc(HEAD_BYTES);
-    const { bytesRead } = await handle.read(buf, 0, HEAD_BYTES, 0);
-    return buf.subarray(0, bytesRead);
-  } finally {
-    await handle.close();
-  }
-}
-
 /**
  * The ingest job: DatasetService.ingest over the upload the request accepted. The upload is deleted once the
  * version is stored or the file is refused (a refusal is final: the job fails with the validation code and
@@ -89,7 +77,7 @@ export function ingestJob(deps: { datasets: DatasetService; blobs: BlobStore; me
       const blob = await deps.blobs.localFile(p.uploadKey);
       const started = performance.now();
       try {
-        const file: ReceivedFile = { path: blob.path, filename: p.filename, bytes: p.bytes, sha256: p.sha256, head: await readHead(blob.path), firstNul: p.firstNul };
+        const file: ReceivedFile = { path: blob.path, filename: p.filename, bytes: p.bytes, sha256: p.sha256, head: await readFileHead(blob.path, HEAD_BYTES), firstNul: p.firstNul };
         ctx.progress(1, 'validating');
         const result = await deps.datasets.ingest({
           workspaceId: ctx.workspaceId, datasetId: p.datasetId, presetDatasetId: p.newDatasetId, presetVersionId: p.versionId,

@@ -1,10 +1,8 @@
-import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { Type } from 'typebox';
-import { HEAD_BYTES } from '../datasets/sniff.js';
 import type { DatasetService } from '../datasets/service.js';
 import { ingestResponse, type IngestJobResult } from '../datasets/jobs.js';
-import type { ReceivedFile } from '../datasets/receive.js';
+import { FileDigest, type ReceivedFile } from '../datasets/receive.js';
 import { AppError } from '../errors.js';
 import { JobFailure } from '../jobs/errors.js';
 import type { JobContext, JobDefinition } from '../jobs/types.js';
@@ -44,30 +42,16 @@ export type UploadIngestResult = IngestJobResult & { uploadId: string };
 
 /** One pass over the assembled file: what the plain upload path learns while receiving (hash, first NUL, head). */
 async function describe(path: string, bytes: number, filename: string, ctx: JobContext): Promise<ReceivedFile> {
-  const hash = createHash('sha256');
-  const head: Buffer[] = [];
-  let headLength = 0;
-  let seen = 0;
-  let firstNul = -1;
+  const digest = new FileDigest();
   let lastReport = 0;
   for await (const chunk of createReadStream(path, { highWaterMark: 1024 * 1024, signal: ctx.signal }) as AsyncIterable<Buffer>) {
-    hash.update(chunk);
-    if (firstNul === -1) {
-      const at = chunk.indexOf(0);
-      if (at !== -1) firstNul = seen + at;
-    }
-    if (headLength < HEAD_BYTES) {
-      const part = chunk.subarray(0, HEAD_BYTES - headLength);
-      head.push(Buffer.from(part));
-      headLength += part.length;
-    }
-    seen += chunk.length;
-    if (seen - lastReport > 64 * 1024 * 1024) {
-      lastReport = seen;
-      ctx.progress(1 + (seen / Math.max(bytes, 1)) * 9, 'hashing');
+    digest.update(chunk);
+    if (digest.bytes - lastReport > 64 * 1024 * 1024) {
+      lastReport = digest.bytes;
+      ctx.progress(1 + (digest.bytes / Math.max(bytes, 1)) * 9, 'hashing');
     }
   }
-  return { path, filename, bytes: seen, sha256: hash.digest('hex'), head: Buffer.concat(head), firstNul };
+  return digest.received(path, filename);
 }
 
 /**

@@ -152,11 +152,7 @@ export class UploadService {
    * the client does not send them again.
    */
   async head(workspaceId: string, id: string): Promise<StoredUpload> {
-    const running = this.writers.get(id);
-    if (running) {
-      running.stop();
-      await Promise.race([running.done, new Promise((r) => setTimeout(r, HANDOVER_TIMEOUT_MS).unref())]);
-    }
+    await supersede(this.writers.get(id));
     return refusedEarly(await this.get(workspaceId, id));
   }
 
@@ -178,10 +174,7 @@ export class UploadService {
     const me: ActiveWriter = { stop: () => w.body.destroy(new AppError(409, 'conflict', 'superseded by a newer request for this upload')), done };
     this.writers.set(id, me);
     try {
-      if (previous) {
-        previous.stop();
-        await Promise.race([previous.done, new Promise((r) => setTimeout(r, HANDOVER_TIMEOUT_MS).unref())]);
-      }
+      await supersede(previous);
       await this.acquire(upload, owner);
       try {
         // Re-read under the lock: the request this one replaced may have committed more.
@@ -365,6 +358,13 @@ export class UploadService {
       duplicateOf: u.duplicateOf, error, expiresAt: u.expiresAt, createdAt: u.createdAt, updatedAt: u.updatedAt, finishedAt: u.finishedAt,
     };
   }
+}
+
+/** Stops a request still writing this upload in this process and waits (bounded) until its bytes are committed. */
+async function supersede(writer: ActiveWriter | undefined): Promise<void> {
+  if (!writer) return;
+  writer.stop();
+  await Promise.race([writer.done, new Promise((r) => setTimeout(r, HANDOVER_TIMEOUT_MS).unref())]);
 }
 
 /** An upload refused before all its bytes arrived: its refusal (415/422 with the stored error) instead of an offset. */

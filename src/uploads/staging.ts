@@ -5,6 +5,7 @@ import { PassThrough, type Readable, type Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { fsyncPath, type Scratch } from '../blobs/scratch.js';
 import type { BlobStore, LocalBlob } from '../blobs/types.js';
+import { readFileHead } from '../datasets/receive.js';
 
 /**
  * Where the bytes of an unfinished upload live, between PATCH requests and across restarts. The committed
@@ -133,15 +134,8 @@ export class FileStaging implements UploadStaging {
     return fileWrite(file, offset, { flushWhileWriting: true, onCommit: () => fsyncPath(file), onDiscard: async () => {} });
   }
 
-  async readHead(u: StagedRef, bytes: number): Promise<Buffer> {
-    const handle = await fs.open(this.fileOf(u), 'r');
-    try {
-      const buf = Buffer.alloc(bytes);
-      const { bytesRead } = await handle.read(buf, 0, bytes, 0);
-      return buf.subarray(0, bytesRead);
-    } finally {
-      await handle.close();
-    }
+  readHead(u: StagedRef, bytes: number): Promise<Buffer> {
+    return readFileHead(this.fileOf(u), bytes);
   }
 
   async materialize(uploads: StagedRef[], lengths: number[]): Promise<LocalBlob> {
