@@ -23,6 +23,8 @@ import { systemRoutes } from './system/routes.js';
 import { storageRoutes } from './storage/routes.js';
 import { TUS_REQUEST_HEADERS, TUS_RESPONSE_HEADERS } from './uploads/protocol.js';
 import { uploadRoutes } from './uploads/routes.js';
+import { lineageRoutes, pipelineRoutes } from './pipelines/routes.js';
+import { analyticsRoutes, platformStatsRoutes } from './analytics/routes.js';
 
 export interface RouteEntry {
   method: string;
@@ -129,6 +131,8 @@ export async function buildApp(context: AppContext): Promise<FastifyInstance> {
       tags: [
         { name: 'system', description: 'Health, readiness, metrics, system information' },
         { name: 'datasets', description: 'Datasets and their immutable versions' },
+        { name: 'pipelines', description: 'Pipelines of typed steps: definitions, previews, saved pipelines with versions and templates, runs, lineage' },
+        { name: 'analytics', description: 'Statistics, histograms, value counts, time series and queries over a dataset, as JSON, Vega-Lite or SVG' },
         { name: 'uploads', description: 'Resumable uploads (tus 1.0.0) that become dataset versions' },
         { name: 'jobs', description: 'Background jobs (ingest, retention, …): status, progress, cancel, retry, statistics' },
         { name: 'auth', description: 'Login, token refresh, logout, who am I, the permission matrix' },
@@ -169,6 +173,10 @@ export async function buildApp(context: AppContext): Promise<FastifyInstance> {
   await app.register(auditRoutes, { context });
   await app.register(storageRoutes, { context, prefix: '/api/v1/system/storage' });
   await app.register(datasetRoutes, { context, prefix: '/api/v1/datasets' });
+  await app.register(lineageRoutes, { context, prefix: '/api/v1/datasets' });
+  await app.register(analyticsRoutes, { context, prefix: '/api/v1/datasets' });
+  await app.register(platformStatsRoutes, { context, prefix: '/api/v1/system/stats' });
+  await app.register(pipelineRoutes, { context, prefix: '/api/v1/pipelines' });
   await app.register(uploadRoutes, { context, prefix: '/api/v1/uploads' });
   await app.register(jobRoutes, { context, prefix: '/api/v1/jobs' });
   await app.register(websocketRoutes, { context, prefix: '/api/v1' });

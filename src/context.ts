@@ -28,6 +28,8 @@ import { UploadService } from './uploads/service.js';
 import { FileStaging, PartStaging } from './uploads/staging.js';
 import { createStorage, type StorageService } from './storage/index.js';
 import { readVersion } from './version.js';
+import { createPipelines, type PipelineService } from './pipelines/index.js';
+import { createAnalytics, type AnalyticsService } from './analytics/index.js';
 
 /**
  * The composition root: every driver and service of a Weir process, built once from Config. Domain code
@@ -63,6 +65,10 @@ export interface AppContext {
   uploads: UploadService;
   /** Storage statistics, retention sweeps and their once-per-cluster schedule (src/storage/). */
   storage: StorageService;
+  /** Saved pipelines, previews and pipeline runs (src/pipelines/). */
+  pipelines: PipelineService;
+  /** Statistics, histograms, value counts, time series, queries and charts over dataset versions (src/analytics/). */
+  analytics: AnalyticsService;
   /** Set when shutdown begins: readiness turns 503 so load balancers stop sending traffic. */
   shuttingDown: boolean;
   close(): Promise<void>;
@@ -103,11 +109,14 @@ export async function createContext(config: Config, log: Logger, options: Contex
     const uploadRepo = new UploadRepo(store.db);
     const uploadEvents = new UploadEvents(events, log);
     const storage = createStorage({ config, log, store, blobs, scratch, queue: () => queue });
+    const pipelines = createPipelines({ config, log, store, blobs, scratch, engine: openedEngine, datasets, bus: events, jobs: () => queue.service });
+    const analytics = createAnalytics({ config, log, store, blobs, scratch, engine: openedEngine, datasets });
     const queue = createJobSystem({
       config, log, store, bus: events, blobs,
       definitions: [
         ingestJob({ datasets, blobs, metrics }),
         ...storage.definitions,
+        ...pipelines.definitions,
         uploadIngestJob({ repo: uploadRepo, staging, datasets, events: uploadEvents, metrics, publishState: (workspaceId, id) => uploads.publishState(workspaceId, id) }),
       ],
     });
@@ -141,6 +150,8 @@ export async function createContext(config: Config, log: Logger, options: Contex
       jobs: queue.service,
       ingests,
       storage: storage.service,
+      pipelines: pipelines.service,
+      analytics,
       uploads,
       shuttingDown: false,
       async close() {

@@ -86,6 +86,18 @@ export class Engine {
     });
   }
 
+  /**
+   * The columns a query would answer, with DuckDB's type names, without computing its rows (the query is bound and
+   * planned under `LIMIT 0`; a Parquet source is read for its footer only).
+   */
+  async describe(sql: string, params?: DuckDBValue[], signal?: AbortSignal): Promise<{ name: string; type: string; nullable: boolean }[]> {
+    return this.withConnection(async (c) => {
+      const reader = await c.runAndReadAll(`SELECT * FROM (${sql}) AS described LIMIT 0`, params);
+      const names = reader.columnNames();
+      return reader.columnTypes().map((t, i) => ({ name: names[i]!, type: t.toString(), nullable: true }));
+    }, signal);
+  }
+
   async ping(): Promise<void> {
     const [row] = await this.all('SELECT 42 AS answer');
     if (row?.answer !== 42) throw new Error('DuckDB did not answer');

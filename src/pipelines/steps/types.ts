@@ -1,0 +1,60 @@
+import type { TSchema } from 'typebox';
+import type { DuckDBValue } from '@duckdb/node-api';
+import type { ColumnSchema } from '../../engine/sql.js';
+
+/**
+ * The contract every pipeline step follows. A step is one `{ "type": "...", ...fields }` object of a pipeline
+ * definition; its module exports a StepKind: the TypeBox schema of its fields and a compiler that turns the
+ * step into one SELECT over the previous step's relation.
+ *
+ * The SQL a step returns is made of its own constants, `ident()`-quoted column names and `$n` placeholders:
+ * user text (column names, values, expressions) never enters it any other way.
+ */
+export interface StepInput {
+  /** Quoted name of the relation holding the previous step's rows (a CTE such as `"s2"`): `SELECT … FROM ${from}`. */
+  from: string;
+  /** The columns of `from`, with their DuckDB types (read from DuckDB, not guessed). */
+  schema: ColumnSchema[];
+  /** JSON pointer of this step in the request, e.g. `/steps/3`; errors name `${pointer}/<field>`. */
+  pointer: string;
+  /** Placeholders already used by earlier steps: this step's first parameter is `$(paramOffset + 1)`. */
+  paramOffset: number;
+  /** The relation of another dataset (join): resolved and access-checked by the caller. */
+  resolveDataset(ref: DatasetRef, pointer: string): Promise<ResolvedDataset>;
+}
+
+export interface DatasetRef {
+  datasetId: string;
+  /** A pinned version; default the latest. */
+  versionId?: string;
+}
+
+export interface ResolvedDataset {
+  datasetId: string;
+  versionId: string;
+  /** A relation expression to put after FROM/JOIN, e.g. `read_parquet('…')`. */
+  relation: string;
+  schema: ColumnSchema[];
+}
+
+export interface CompiledStep {
+  /** One SELECT statement (no trailing semicolon) over `input.from` and, for a join, the resolved relation. */
+  sql: string;
+  /** Values of this step's placeholders, in order: `params[i]` is `$(paramOffset + i + 1)`. */
+  params: DuckDBValue[];
+  /** Datasets this step read besides its input (join): recorded in lineage. */
+  inputs?: ResolvedDataset[];
+}
+
+export interface StepKind<T extends { type: string } = { type: string }> {
+  type: T['type'];
+  /** One line for docs and error messages. */
+  summary: string;
+  /** The step's JSON schema (TypeBox), `type` included as a literal; additionalProperties false. */
+  schema: TSchema;
+  /**
+   * Checks the step against its input schema (unknown column → 400 with a pointer at the field and a
+   * did-you-mean; wrong type → 400) and compiles it. Throws AppError 400 `validation_failed`.
+   */
+  compile(step: T, input: StepInput): Promise<CompiledStep> | CompiledStep;
+}
