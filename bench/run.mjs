@@ -8,6 +8,7 @@
 // redis://127.0.0.1:6379; needs Redis and `ulimit -n` above the client count + 1024),
 // BENCH_WEIR_ENTRY (server entry spawned as `node <entry> serve`, default dist/weir.mjs, the shipped bin; e.g. dist/main.js for the unbundled build),
 // BENCH_UPLOAD_BYTES / BENCH_UPLOAD_CHUNK / BENCH_UPLOAD_REPEATS (uploads: 2e9 / 8 MiB / 2),
+// BENCH_PIPELINE_ROWS / BENCH_PIPELINE_ROUNDS / BENCH_TIMESERIES_REQUESTS (pipelines: 10000000 / 3 / 40),
 // BENCH_RESULTS_DIR (default bench/results; point it elsewhere for smoke runs).
 // Results: bench/results/<name>-<YYYY-MM-DD>.json and a section in bench/results/README.md.
 // Generated data: bench/.work/ (gitignored).
@@ -23,6 +24,7 @@ const BENCHES = {
   auth: async () => (await import('./auth.mjs')).runAuth(),
   'ws-fanout': async () => (await import('./ws-fanout.mjs')).runWsFanout(),
   uploads: async () => (await import('./uploads.mjs')).runUploads(),
+  pipelines: async () => (await import('./pipelines.mjs')).runPipelines(),
 };
 
 const wanted = process.argv.slice(2);

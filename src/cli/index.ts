@@ -3,6 +3,7 @@ import { registerAuthCommands } from './auth.js';
 import { registerDatasets } from './datasets.js';
 import { registerJobs } from './jobs.js';
 import { registerKeys } from './keys.js';
+import { registerPipelines } from './pipelines.js';
 import { registerStorage } from './storage.js';
 import { registerUpload } from './upload.js';
 
@@ -13,6 +14,7 @@ export function registerClientCommands(program: Command): void {
   program.enablePositionalOptions();
   registerUpload(program);
   registerDatasets(program);
+  registerPipelines(program);
   registerJobs(program);
   registerAuthCommands(program);
   registerKeys(program);

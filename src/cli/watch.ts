@@ -86,6 +86,34 @@ async function follow(client: WeirClient, id: string, onEvent: (e: SseEvent) => 
   }
 }
 
+/**
+ * Follows a job live with a progress bar on stderr (with `json`: one JSON event per line on stdout) and returns it
+ * finished; throws when it failed or was cancelled, so the command exits 1.
+ */
+export async function watchJob(client: WeirClient, id: string, json: boolean): Promise<Job> {
+  const bar = jobBar(id, !json);
+  let job: Job;
+  try {
+    job = await follow(client, id, (e) => {
+      if (json) process.stdout.write(`${JSON.stringify(e)}\n`);
+      if (e.event === 'state') {
+        const j = e.data as Job;
+        bar.update(j.progress, j.status, j.progressMessage);
+      } else if (e.event === 'progress') {
+        const p = e.data as { progress: number; message: string | null };
+        bar.update(p.progress, 'running', p.message);
+      }
+    });
+  } finally {
+    bar.stop();
+  }
+  if (job.status !== 'succeeded') {
+    const why = job.error ? `: ${job.error.message} (${job.error.code})` : '';
+    throw new Error(`job ${id} ${job.status}${why}`);
+  }
+  return job;
+}
+
 /** `weir jobs watch <id>`: a live progress bar; exit 0 when the job succeeds, 1 when it fails or is cancelled. */
 export function registerWatchCommand(jobs: Command): void {
   clientAction(
@@ -95,26 +123,7 @@ export function registerWatchCommand(jobs: Command): void {
       .description('Follow a job live until it ends: exit code 0 when it succeeds, 1 when it fails or is cancelled (--json: one JSON event per line)'),
     async ({ client, json }, args) => {
       const id = arg(args, 0);
-      const bar = jobBar(id, !json);
-      let job: Job;
-      try {
-        job = await follow(client, id, (e) => {
-          if (json) process.stdout.write(`${JSON.stringify(e)}\n`);
-          if (e.event === 'state') {
-            const j = e.data as Job;
-            bar.update(j.progress, j.status, j.progressMessage);
-          } else if (e.event === 'progress') {
-            const p = e.data as { progress: number; message: string | null };
-            bar.update(p.progress, 'running', p.message);
-          }
-        });
-      } finally {
-        bar.stop();
-      }
-      if (job.status !== 'succeeded') {
-        const why = job.error ? `: ${job.error.message} (${job.error.code})` : '';
-        throw new Error(`job ${id} ${job.status}${why}`);
-      }
+      await watchJob(client, id, json);
       if (!json) printLine(`job ${id} succeeded`);
     },
   );
