@@ -1,6 +1,6 @@
 // Bundles the CLI and server into one ESM file, dist/weir.mjs (the `weir` bin). Loading one file instead of
 // hundreds of modules halves start-up time (measured by `npm run bench -- startup`). Native addons, packages
-// that read their own files at run time and the lazily loaded spreadsheet library stay external.
+// that read their own files at run time and the lazily loaded spreadsheet and chart libraries stay external.
 import { build } from 'esbuild';
 
 await build({
@@ -12,7 +12,7 @@ await build({
   target: 'node20',
   sourcemap: true,
   legalComments: 'linked',
-  external: ['better-sqlite3', 'argon2', '@duckdb/node-bindings*', 'pg-native', '@fastify/swagger-ui', 'exceljs'],
+  external: ['better-sqlite3', 'argon2', '@duckdb/node-bindings*', 'pg-native', '@fastify/swagger-ui', 'exceljs', 'vega', 'vega-lite'],
   // CommonJS dependencies inside an ESM bundle still call require().
   banner: { js: "import { createRequire as __weirRequire } from 'node:module'; const require = __weirRequire(import.meta.url);" },
   logLevel: 'warning',

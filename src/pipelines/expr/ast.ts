@@ -33,6 +33,11 @@ export interface ColumnRef extends At {
   kind: 'column';
   name: string;
 }
+/** `$name`: a value of the template's parameters, bound at compile time. */
+export interface VariableRef extends At {
+  kind: 'variable';
+  name: string;
+}
 export interface Unary extends At {
   kind: 'unary';
   op: '-' | 'not';
@@ -87,7 +92,7 @@ export interface Call extends At {
   args: Expr[];
 }
 
-export type Expr = NumberLiteral | TextLiteral | BooleanLiteral | NullLiteral | ColumnRef | Unary | Binary | IsNull | InList | Between | Like | Case | Call;
+export type Expr = NumberLiteral | TextLiteral | BooleanLiteral | NullLiteral | ColumnRef | VariableRef | Unary | Binary | IsNull | InList | Between | Like | Case | Call;
 
 /** The direct sub-expressions of a node, in source order. */
 export function children(node: Expr): Expr[] {

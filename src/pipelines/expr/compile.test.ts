@@ -111,6 +111,34 @@ describe('compileExpression: SQL and parameters', () => {
     expect(c("qty > 1 and name = 'x'", { paramOffset: 3 })).toMatchObject({ sql: '(("qty" > CAST($4 AS BIGINT)) AND ("name" = CAST($5 AS VARCHAR)))', params: [1, 'x'] });
   });
 
+  it('binds $name template parameters as typed placeholders, a null value as a typed NULL', () => {
+    const variables = {
+      limit: { type: 'number', value: 2.5 },
+      who: { type: 'text', value: "x'); DROP TABLE t; --" },
+      since: { type: 'timestamp', value: '2024-03-31T01:30:00+01:00' },
+      day0: { type: 'date', value: null },
+      on: { type: 'boolean', value: true },
+    } as const;
+    expect(c('price > $limit and name = $who and ts >= $since and (day = $day0 or active = $on)', { variables, paramOffset: 2 })).toMatchObject({
+      sql: '(((("price" > CAST($3 AS DOUBLE)) AND ("name" = CAST($4 AS VARCHAR))) AND ("ts" >= CAST($5 AS TIMESTAMPTZ))) AND (("day" = CAST(NULL AS DATE)) OR ("active" = CAST($6 AS BOOLEAN))))',
+      params: [2.5, "x'); DROP TABLE t; --", '2024-03-31T01:30:00+01:00', true],
+      type: 'boolean',
+      columns: ['price', 'name', 'ts', 'day', 'active'],
+    });
+    expect(c('$limit', { variables }).type).toBe('number');
+    expect(c('$day0', { variables })).toMatchObject({ sql: 'CAST(NULL AS DATE)', params: [], type: 'date' });
+  });
+
+  it('type checks $name by its declared type and refuses unknown or ill-typed parameters', () => {
+    const variables = { threshold: { type: 'number', value: 1 }, label: { type: 'text', value: 'a' }, since: { type: 'date', value: '31.01.2024' } } as const;
+    expect(messageOf('price > $treshold', { variables })).toBe("unknown parameter '$treshold' at 8; did you mean '$threshold'?");
+    expect(messageOf('price > $x')).toBe("unknown parameter '$x' at 8; no template parameters are declared");
+    expect(messageOf('price > $zzz', { variables })).toBe("unknown parameter '$zzz' at 8");
+    expect(messageOf('price > $label', { variables })).toBe("cannot compare a number with text at 6");
+    expect(messageOf('day > $since', { variables })).toBe("parameter '$since' is not a date at 6");
+    expect(messageOf('$threshold', { variables: { threshold: { type: 'number', value: 'NaN' } }, pointer: '/steps/1/expression' })).toBe("parameter '$threshold' is not a number at 0");
+  });
+
   it('accepts columns of types the language has no operators for, deferring to DuckDB', () => {
     expect(c('payload').type).toBe('any');
     expect(c('to_text(payload)').type).toBe('text');

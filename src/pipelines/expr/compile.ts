@@ -12,7 +12,7 @@ import { KEYWORDS } from './lexer.js';
 import { FUNCTIONS } from './functions.js';
 import { didYouMean, nearMatches } from './suggest.js';
 import { temporalLiteral } from './temporal.js';
-import { describeType, fits, isTemporal, unify, type ValueType } from './types.js';
+import { describeType, fits, isTemporal, SQL_TYPE, unify, type ConcreteType, type ValueType } from './types.js';
 
 export type ExprParam = string | number | bigint | boolean;
 
@@ -24,9 +24,17 @@ export interface Compiled {
   param?: number;
 }
 
+/** A template parameter's value, already checked against the template's declared type by the caller. */
+export interface ExprVariable {
+  type: ConcreteType;
+  value: string | number | boolean | null;
+}
+
 export interface Scope {
   /** Column name → type of the language. */
   columns: ReadonlyMap<string, ValueType>;
+  /** Template parameter name (without `$`) → value; none when the expression is not part of a template. */
+  variables?: ReadonlyMap<string, ExprVariable>;
 }
 
 const SQL_OPERATOR: Readonly<Record<Binary['op'], string>> = {
@@ -84,6 +92,8 @@ export class Compiler {
         return { node, type: 'boolean', sql: this.param(node.value, 'BOOLEAN').sql };
       case 'null':
         return { node, type: 'null', sql: 'NULL' };
+      case 'variable':
+        return this.variable(node);
       case 'column': {
         const name = this.resolveColumn(node.name, node.offset);
         this.referenced.add(name);
@@ -220,6 +230,31 @@ export class Compiler {
       this.fail(`${what} expects ${types.map(describeType).join(' or ')}, but this is ${describeType(item.type)}`, item.node.offset, hint);
     }
     return item;
+  }
+
+  /**
+   * `$name` as a bound placeholder of the parameter's type, like a literal of that type; a null value is a typed
+   * NULL so the expression keeps its type. Dates and timestamps are checked here as literals are, so a bad value is
+   * a 400 rather than a DuckDB error mid-run.
+   */
+  private variable(node: Extract<Expr, { kind: 'variable' }>): Compiled {
+    const variables = this.scope.variables ?? new Map<string, ExprVariable>();
+    const variable = variables.get(node.name);
+    if (variable === undefined) {
+      const hint = didYouMean(nearMatches(node.name, variables.keys()), (n) => quoteForMessage(`$${n}`)) ?? (variables.size === 0 ? 'no template parameters are declared' : undefined);
+      return this.fail(`unknown parameter ${quoteForMessage(`$${node.name}`)}`, node.offset, hint);
+    }
+    const sqlType = SQL_TYPE[variable.type];
+    if (variable.value === null) return { node, type: variable.type, sql: `CAST(NULL AS ${sqlType})` };
+    const fitsType =
+      variable.type === 'number' ? typeof variable.value === 'number' && Number.isFinite(variable.value)
+      : variable.type === 'boolean' ? typeof variable.value === 'boolean'
+      : variable.type === 'text' ? typeof variable.value === 'string'
+      : typeof variable.value === 'string' && temporalLiteral(variable.value) !== undefined;
+    if (!fitsType) this.fail(`parameter ${quoteForMessage(`$${node.name}`)} is not ${describeType(variable.type)}`, node.offset);
+    // As for number literals: integral doubles from 2^63 on cannot be bound as a JS number, so they go as text.
+    const value = typeof variable.value === 'number' && Math.abs(variable.value) >= 2 ** 63 ? String(variable.value) : variable.value;
+    return { node, type: variable.type, sql: this.param(value, sqlType).sql };
   }
 
   private resolveColumn(name: string, offset: number): string {

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Engine } from '../../engine/duckdb.js';
-import { compileExpression, FUNCTIONS, type ExprColumn } from './index.js';
+import { compileExpression, FUNCTIONS, type CompileOptions, type ExprColumn } from './index.js';
 
 let dir: string;
 let engine: Engine;
@@ -229,6 +229,19 @@ describe('constant expressions on DuckDB', () => {
       const nulls = def.args.slice(0, Math.max(def.min, 1)).map((spec) => ({ unit: "'day'", format: "'%Y'", digits: '1', value: 'null', same: 'null' })[spec.kind]);
       await expect(scalar(`${name}(${def.min === 0 ? '' : nulls.join(', ')})`), `${name} with nulls`).resolves.toBeDefined();
     }
+  });
+
+  it('filters with $name template parameters bound to their values', async () => {
+    const run = async (source: string, variables: CompileOptions['variables']) => {
+      const e = compileExpression(source, schema, { expect: 'boolean', variables });
+      return (await engine.all(`SELECT id FROM t WHERE ${e.sql} ORDER BY id`, e.params)).map((r) => r.id);
+    };
+    expect(await run('qty >= $min', { min: { type: 'number', value: 5 } })).toEqual([1, 4]);
+    expect(await run('ts <= $before', { before: { type: 'timestamp', value: '2024-01-01T11:00:00+01:00' } })).toEqual([1, 4]);
+    expect(await run('day = $day', { day: { type: 'date', value: '2024-02-29' } })).toEqual([5]);
+    expect(await run('name = $who', { who: { type: 'text', value: "O'Brien" } })).toEqual([2]);
+    expect(await run('coalesce(name = $who, true)', { who: { type: 'text', value: null } })).toEqual([1, 2, 3, 4, 5]);
+    expect(await run('active = $on', { on: { type: 'boolean', value: false } })).toEqual([2, 5]);
   });
 
   it('runs expressions at the node and depth limits', async () => {

@@ -6,13 +6,13 @@
  * TIMESTAMP columns and timestamps rendered as text are UTC.
  */
 import type { ColumnSchema } from '../../engine/sql.js';
-import { Compiler, type ExprParam } from './compile.js';
+import { Compiler, type ExprParam, type ExprVariable } from './compile.js';
 import { DEFAULT_POINTER, ExprError } from './errors.js';
 import { parseExpression } from './parser.js';
 import { columnType, describeType, type ValueType } from './types.js';
 
 export type { Expr } from './ast.js';
-export type { ExprParam } from './compile.js';
+export type { ExprParam, ExprVariable } from './compile.js';
 export type { ValueType } from './types.js';
 export { caret, EXPR_LIMITS, ExprError } from './errors.js';
 export { FUNCTIONS, TIME_UNITS } from './functions.js';
@@ -27,6 +27,8 @@ export interface CompileOptions {
   pointer?: string;
   /** Parameters already used by the surrounding statement: the first one here is `$(paramOffset + 1)`. Default 0. */
   paramOffset?: number;
+  /** Values of the template parameters the expression may use as `$name`; an unknown `$name` is an error. */
+  variables?: Readonly<Record<string, ExprVariable>>;
 }
 
 export interface CompiledExpression {
@@ -43,7 +45,8 @@ export interface CompiledExpression {
 export function compileExpression(source: string, columns: readonly ExprColumn[], options: CompileOptions = {}): CompiledExpression {
   const pointer = options.pointer ?? DEFAULT_POINTER;
   const tree = parseExpression(source, { pointer });
-  const compiler = new Compiler({ columns: new Map(columns.map((c) => [c.name, columnType(c.type)])) }, pointer, options.paramOffset ?? 0);
+  const scope = { columns: new Map(columns.map((c) => [c.name, columnType(c.type)])), variables: new Map(Object.entries(options.variables ?? {})) };
+  const compiler = new Compiler(scope, pointer, options.paramOffset ?? 0);
   const result = compiler.compile(tree);
   if (options.expect === 'boolean' && result.type !== 'boolean' && result.type !== 'any') {
     throw new ExprError(`expected a condition (true/false), but the expression is ${describeType(result.type)}`, tree.offset, pointer);

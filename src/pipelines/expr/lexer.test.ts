@@ -75,6 +75,13 @@ describe('tokenize', () => {
     expect(errorOf(() => tokenize(source)).errors[0]?.message).toContain(message);
   });
 
+  it('reads $name as a template parameter, keywords included, and refuses a bare $', () => {
+    expect(kinds('$threshold >= $end_1')).toEqual(['variable:threshold', 'op:>=', 'variable:end_1', 'eof:']);
+    expect(tokenize('a + $x')[2]).toEqual({ kind: 'variable', value: 'x', offset: 4, raw: '$x' });
+    expect(errorOf(() => tokenize('a > $1')).errors[0]?.message).toBe("expected a template parameter name after '$' at 4; write it as $name");
+    expect(errorOf(() => tokenize('$')).errors[0]?.message).toBe("expected a template parameter name after '$' at 0; write it as $name");
+  });
+
   it('gives precise hints', () => {
     expect(errorOf(() => tokenize('a -- b')).errors[0]?.message).toBe('comments are not supported at 2; for a double minus put a space between the signs');
     expect(errorOf(() => tokenize('"a"')).errors[0]?.message).toBe(`unexpected '"' at 0; quote column names with backquotes (\`name\`) and text with single quotes`);

@@ -1,12 +1,12 @@
 import { DEFAULT_POINTER, EXPR_LIMITS, ExprError } from './errors.js';
 
-export type TokenKind = 'number' | 'text' | 'ident' | 'quoted' | 'keyword' | 'op' | 'eof';
+export type TokenKind = 'number' | 'text' | 'ident' | 'quoted' | 'variable' | 'keyword' | 'op' | 'eof';
 
 export interface Token {
   kind: TokenKind;
   /**
    * number: the digits as written; text / quoted: the unescaped content; ident: as written;
-   * keyword: lower-cased; op: the operator (`!=` kept as written); eof: ''.
+   * variable: the name after `$`, as written; keyword: lower-cased; op: the operator (`!=` kept as written); eof: ''.
    */
   value: string;
   /** 0-based UTF-16 index of the token's first character. */
@@ -84,6 +84,11 @@ export function tokenize(source: string, pointer = DEFAULT_POINTER): Token[] {
       const lower = word.toLowerCase();
       if (KEYWORDS.has(lower)) push('keyword', lower, start);
       else push('ident', word, start);
+    } else if (c === '$') {
+      i++;
+      if (!isIdentStart(source[i])) fail("expected a template parameter name after '$'", start, 'write it as $name');
+      while (isIdentPart(source[i])) i++;
+      push('variable', source.slice(start + 1, i), start);
     } else if (c === "'") {
       const value = quoted("'", 'text');
       push('text', value, start);

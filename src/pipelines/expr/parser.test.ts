@@ -16,6 +16,8 @@ function s(node: Expr): string {
       return 'null';
     case 'column':
       return /^\w+$/.test(node.name) ? node.name : `\`${node.name}\``;
+    case 'variable':
+      return `$${node.name}`;
     case 'unary':
       return `(${node.op} ${s(node.operand)})`;
     case 'binary':
@@ -68,6 +70,9 @@ describe('parseExpression: literals and names', () => {
     ['`select`', 'select'],
     ['select', 'select'],
     ['`a.b`', '`a.b`'],
+    ['$limit', '$limit'],
+    ['-$x * 2', '(* (- $x) 2)'],
+    ['$Case', '$Case'],
   ])('%s → %s', (source, tree) => {
     expect(p(source)).toBe(tree);
   });

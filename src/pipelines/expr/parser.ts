@@ -19,12 +19,14 @@
  *   primary        := number | text | 'true' | 'false' | 'null'
  *                   | name '(' [ expression ( ',' expression )* ] ')'                 -- function call
  *                   | name | quoted                                                 -- column reference
+ *                   | variable                                                      -- template parameter
  *                   | '(' expression ')'
  *                   | 'case' ( 'when' expression 'then' expression )+ [ 'else' expression ] 'end'
  *
  * Tokens: number := digits [ '.' digits ] [ ( 'e' | 'E' ) [ '+' | '-' ] digits ] (also '.' digits ...);
  * text := "'" any characters, '' for a quote "'"; name := [A-Za-z_][A-Za-z0-9_]* that is not a keyword;
- * quoted := '`' any characters, `` for a backquote '`' (for names with spaces, dots, keywords, unicode).
+ * quoted := '`' any characters, `` for a backquote '`' (for names with spaces, dots, keywords, unicode);
+ * variable := '$' [A-Za-z_][A-Za-z0-9_]* (a template parameter, keywords allowed: `$end`).
  * Whitespace is space, tab, CR, LF. Comments (`--`, `/*`), double quotes, `;` and every other character are errors.
  *
  * The precedence follows PostgreSQL/DuckDB, so an expression means here what it would mean in SQL. Left-associative
@@ -75,6 +77,8 @@ function describe(token: Token): string {
       return `text ${quoteForMessage(token.value)}`;
     case 'quoted':
       return `column ${quoteForMessage(token.value)}`;
+    case 'variable':
+      return `parameter ${quoteForMessage(`$${token.value}`)}`;
     default:
       return `'${token.raw}'`;
   }
@@ -233,6 +237,9 @@ class Parser {
       case 'quoted':
         this.next();
         return this.node({ kind: 'column', name: token.value, offset: token.offset });
+      case 'variable':
+        this.next();
+        return this.node({ kind: 'variable', name: token.value, offset: token.offset });
       case 'ident':
         this.next();
         return this.isOp('(') ? this.call(token) : this.node({ kind: 'column', name: token.value, offset: token.offset });

@@ -40,7 +40,7 @@ async function schemaOf(connection: DuckDBConnection, sql: string, params: DuckD
  * Compiles `step` with `kind` over a temporary table made by `table.sql` and runs it; `orderBy`, when given, is
  * appended so the test compares a fixed order (steps without an order of their own promise none).
  */
-export async function runStep<T extends { type: string }>(kind: StepKind<T>, step: T, table: StepTable, options: { orderBy?: string; paramOffset?: number } = {}): Promise<StepResult> {
+export async function runStep<T extends { type: string }>(kind: StepKind<T>, step: T, table: StepTable, options: { orderBy?: string } = {}): Promise<StepResult> {
   const connection = await connect();
   const suffix = Math.random().toString(36).slice(2);
   const from = `"t_${suffix}"`;
@@ -58,7 +58,7 @@ export async function runStep<T extends { type: string }>(kind: StepKind<T>, ste
       from,
       schema: await schemaOf(connection, `SELECT * FROM ${from}`),
       pointer: '/steps/0',
-      paramOffset: options.paramOffset ?? 0,
+      paramOffset: 0,
       async resolveDataset(ref: DatasetRef): Promise<ResolvedDataset> {
         const relation = others.get(ref.datasetId);
         if (!relation) throw new Error(`test table for dataset ${ref.datasetId} not given`);
@@ -66,8 +66,7 @@ export async function runStep<T extends { type: string }>(kind: StepKind<T>, ste
       },
     };
     const compiled = await kind.compile(step, input);
-    // Earlier steps' placeholders, if the test simulates an offset, are bound to NULL.
-    const params: DuckDBValue[] = [...new Array<DuckDBValue>(input.paramOffset).fill(null), ...compiled.params];
+    const params: DuckDBValue[] = compiled.params;
     const sql = options.orderBy ? `SELECT * FROM (${compiled.sql}) AS out ORDER BY ${options.orderBy}` : compiled.sql;
     const columns = await schemaOf(connection, compiled.sql, params);
     const reader = await connection.runAndReadAll(sql, params);

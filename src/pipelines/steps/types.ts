@@ -1,6 +1,7 @@
 import type { TSchema } from 'typebox';
 import type { DuckDBValue } from '@duckdb/node-api';
 import type { ColumnSchema } from '../../engine/sql.js';
+import type { ExprVariable } from '../expr/index.js';
 
 /**
  * The contract every pipeline step follows. A step is one `{ "type": "...", ...fields }` object of a pipeline
@@ -19,6 +20,8 @@ export interface StepInput {
   pointer: string;
   /** Placeholders already used by earlier steps: this step's first parameter is `$(paramOffset + 1)`. */
   paramOffset: number;
+  /** A template's values for `$name` in expressions (filter, derive); absent when the pipeline declares no parameters. */
+  variables?: Record<string, ExprVariable>;
   /** The relation of another dataset (join): resolved and access-checked by the caller. */
   resolveDataset(ref: DatasetRef, pointer: string): Promise<ResolvedDataset>;
 }

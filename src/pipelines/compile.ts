@@ -1,0 +1,124 @@
+/**
+ * Compiles a pipeline definition into ONE DuckDB statement: a chain of CTEs, `"s0"` reading the input and `"s<i+1>"`
+ * holding the rows after step i, so DuckDB plans the whole pipeline at once (filters pushed into the Parquet scan,
+ * no intermediate files). Each step is checked against the schema DuckDB itself derives for the step before it
+ * (`engine.describe`, which binds and plans without reading rows), so type errors surface here as 400s with the
+ * pointer of the step, not as a failed job later.
+ */
+import type { DuckDBValue } from '@duckdb/node-api';
+import type { Engine } from '../engine/duckdb.js';
+import type { ColumnSchema } from '../engine/sql.js';
+import { errors, isAppError, type FieldError } from '../errors.js';
+import { quoteForMessage } from './expr/errors.js';
+import type { ExprVariable } from './expr/index.js';
+import { didYouMean, nearMatches } from './expr/suggest.js';
+import { PipelineDefinitionSchema, type PipelineDefinition, type PipelineStep } from './definition.js';
+import { schemaErrors, stepError } from './steps/common.js';
+import { STEP_KINDS, stepKind } from './steps/index.js';
+import type { DatasetRef, ResolvedDataset, StepInput, StepKind } from './steps/types.js';
+
+export interface CompileContext {
+  engine: Engine;
+  /** Resolves (and access-checks) the input and any join dataset: relation text (e.g. read_parquet('…')) and schema. */
+  resolveDataset(ref: DatasetRef, pointer: string): Promise<ResolvedDataset>;
+  /** Template values for `$name` in expressions (already checked against `parameters` by the service). */
+  variables?: Record<string, ExprVariable>;
+  signal?: AbortSignal;
+  /** Prefix of every error pointer, e.g. '/definition' when the definition is nested in the body; default ''. */
+  pointerPrefix?: string;
+}
+
+export interface CompiledPipeline {
+  input: ResolvedDataset;
+  /** Datasets read by join steps, in step order. */
+  joins: ResolvedDataset[];
+  /** The columns after each step. */
+  steps: { index: number; type: string; schema: ColumnSchema[] }[];
+  /** Output columns (the input's when there are no steps). */
+  schema: ColumnSchema[];
+  /** `WITH "s0" AS (SELECT * FROM <input>), "s1" AS (<step 0>) … SELECT * FROM "sN"`. */
+  sql: string;
+  params: DuckDBValue[];
+  /** The rows after step `index` (-1: the input), for previews: the CTEs up to it and exactly their parameters. */
+  upTo(index: number): { sql: string; params: DuckDBValue[] };
+}
+
+/** The CTE holding the rows after step `index - 1` (`"s0"` is the input). */
+const cte = (index: number): string => `"s${index}"`;
+
+/** DuckDB errors that mean "this step does not fit its input", with what a client may be told about each. */
+const ENGINE_PROBLEMS: readonly [RegExp, string][] = [
+  [/^Binder Error/, 'does not fit the columns it receives (DuckDB cannot apply it to their types)'],
+  [/^Conversion Error/, 'has a value that cannot be converted to the type it needs'],
+  [/^Out of Range Error/, 'has a value out of range for its type'],
+  [/^Invalid Input Error/, 'has an input DuckDB cannot use'],
+];
+
+export async function compilePipeline(definition: PipelineDefinition, ctx: CompileContext): Promise<CompiledPipeline> {
+  const prefix = ctx.pointerPrefix ?? '';
+  const envelope = schemaErrors(PipelineDefinitionSchema, definition, prefix);
+  if (envelope.length > 0) throw invalid(envelope);
+
+  const input = await ctx.resolveDataset(definition.input, `${prefix}/input`);
+  const ctes = [`${cte(0)} AS (SELECT * FROM ${input.relation})`];
+  const params: DuckDBValue[] = [];
+  /** Number of parameters used up to and including step i. */
+  const paramsAfter: number[] = [];
+  const joins: ResolvedDataset[] = [];
+  const steps: CompiledPipeline['steps'] = [];
+  let schema = input.schema;
+
+  const upTo = (index: number) => {
+    if (!Number.isInteger(index) || index < -1 || index >= paramsAfter.length) throw new RangeError(`no step ${index} in a pipeline of ${paramsAfter.length}`);
+    return { sql: `WITH ${ctes.slice(0, index + 2).join(', ')} SELECT * FROM ${cte(index + 1)}`, params: params.slice(0, index === -1 ? 0 : paramsAfter[index]) };
+  };
+
+  for (const [index, step] of definition.steps.entries()) {
+    ctx.signal?.throwIfAborted();
+    const pointer = `${prefix}/steps/${index}`;
+    const kind = kindOf(step, pointer);
+    const problems = schemaErrors(kind.schema, step, pointer);
+    if (problems.length > 0) throw invalid(problems);
+    const stepInput: StepInput = { from: cte(index), schema, pointer, paramOffset: params.length, resolveDataset: (ref, at) => ctx.resolveDataset(ref, at), variables: ctx.variables };
+    const compiled = await kind.compile(step, stepInput);
+    ctes.push(`${cte(index + 1)} AS (${compiled.sql})`);
+    params.push(...compiled.params);
+    paramsAfter.push(params.length);
+    joins.push(...(compiled.inputs ?? []));
+    const statement = upTo(index);
+    schema = await describeStep(ctx, statement.sql, statement.params, pointer, kind.type);
+    steps.push({ index, type: kind.type, schema });
+  }
+
+  const whole = upTo(steps.length - 1);
+  return { input, joins, steps, schema, sql: whole.sql, params: whole.params, upTo };
+}
+
+function kindOf(step: PipelineStep, pointer: string): StepKind {
+  const kind = stepKind(step.type);
+  if (kind) return kind;
+  const types = STEP_KINDS.map((k) => k.type);
+  const hint = didYouMean(nearMatches(step.type, types), quoteForMessage);
+  throw stepError(`${pointer}/type`, `unknown step type ${quoteForMessage(step.type)}; ${hint ? `${hint} ` : ''}the step types are ${types.join(', ')}`);
+}
+
+/**
+ * The step's output columns as DuckDB binds them. A binding error is the step's fault (a cast with no conversion, a
+ * type DuckDB cannot combine): a 400 at the step. DuckDB's own message is not passed on, as it quotes the SQL and
+ * the input's file path; errors of any other kind are the engine's, so they stay 500s.
+ */
+async function describeStep(ctx: CompileContext, sql: string, params: DuckDBValue[], pointer: string, type: string): Promise<ColumnSchema[]> {
+  try {
+    return await ctx.engine.describe(sql, params, ctx.signal);
+  } catch (e) {
+    if (isAppError(e) || ctx.signal?.aborted === true || !(e instanceof Error)) throw e;
+    const problem = ENGINE_PROBLEMS.find(([pattern]) => pattern.test(e.message));
+    if (problem === undefined) throw e;
+    throw stepError(pointer, `this ${type} step ${problem[1]}`);
+  }
+}
+
+function invalid(problems: FieldError[]) {
+  const [first] = problems as [FieldError, ...FieldError[]];
+  return errors.validation(`Invalid pipeline: ${first.message} (at ${first.pointer})`, problems);
+}
