@@ -114,7 +114,7 @@ async function runWeirPipeline(server, datasetId) {
   const accepted = await api(server, 'POST', '/api/v1/pipelines/run', { definition: definition(datasetId) });
   for (;;) {
     const run = await api(server, 'GET', `/api/v1/pipelines/runs/${accepted.runId}`);
-    if (run.status === 'succeeded') return { runMs: run.durationMs, wallMs: round(performance.now() - started, 0), rows: run.rowCount, outputDatasetId: run.outputDatasetId, outputVersionId: run.outputVersionId };
+    if (run.status === 'succeeded') return { runMs: run.durationMs, wallMs: round(performance.now() - started, 0), rows: run.rowCount, outputDatasetId: run.output.datasetId, outputVersionId: run.output.versionId };
     if (run.status === 'failed' || run.status === 'cancelled') throw new Error(`pipeline run ${run.status}: ${JSON.stringify(run.error)}`);
     await sleep(20);
   }

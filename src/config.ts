@@ -34,6 +34,8 @@ export interface Config {
   maxBodyBytes: number;
   /** Most rows one preview request may return. */
   previewMaxRows: number;
+  /** Limits of the analytics endpoints (src/analytics/): how long one DuckDB query may run, how many rows a query may answer. */
+  analytics: { queryTimeoutMs: number; queryMaxRows: number };
   duckdb: { memoryLimit: string; threads: number };
   xlsx: XlsxLimitsConfig;
   rateLimits: RateLimitsConfig;
@@ -476,6 +478,10 @@ export function loadConfig(env: Env = process.env): Config {
     maxUploadBytes: r.bytes('WEIR_MAX_UPLOAD_BYTES', 5 * 1024 ** 3),
     maxBodyBytes: r.bytes('WEIR_MAX_BODY_BYTES', 1024 ** 2),
     previewMaxRows: r.int('WEIR_PREVIEW_MAX_ROWS', 1000, 1, 100_000),
+    analytics: {
+      queryTimeoutMs: r.duration('WEIR_QUERY_TIMEOUT', 10_000, 1),
+      queryMaxRows: r.int('WEIR_QUERY_MAX_ROWS', 10_000, 1, 1_000_000),
+    },
     duckdb: {
       memoryLimit,
       threads: r.int('WEIR_DUCKDB_THREADS', availableParallelism(), 1, 1024),

@@ -110,7 +110,7 @@ export async function createContext(config: Config, log: Logger, options: Contex
     const uploadEvents = new UploadEvents(events, log);
     const storage = createStorage({ config, log, store, blobs, scratch, queue: () => queue });
     const pipelines = createPipelines({ config, log, store, blobs, scratch, engine: openedEngine, datasets, bus: events, jobs: () => queue.service });
-    const analytics = createAnalytics({ config, log, store, blobs, scratch, engine: openedEngine, datasets });
+    const analytics = createAnalytics({ config, store, engine: openedEngine, datasets });
     const queue = createJobSystem({
       config, log, store, bus: events, blobs,
       definitions: [

@@ -38,6 +38,7 @@ export type ErrorCode =
   | 'upload_locked'
   | 'upload_gone'
   | 'quota_exceeded'
+  | 'query_timeout'
   | 'internal';
 
 /** One entry of `errors[]`: where (a JSON pointer, a field or a line) and what. */
@@ -85,6 +86,7 @@ const TITLES: Record<ErrorCode, string> = {
   upload_locked: 'Upload is being written by another request',
   upload_gone: 'Upload expired',
   quota_exceeded: 'Workspace storage quota exceeded',
+  query_timeout: 'Query took too long',
   internal: 'Internal server error',
 };
 

@@ -1,5 +1,8 @@
-// PLACEHOLDER (owned by the analytics helper): replaced by the real module.
-export class AnalyticsService {}
-export function createAnalytics(_deps: unknown): AnalyticsService {
-  return new AnalyticsService();
+import { AnalyticsService, type AnalyticsDeps } from './service.js';
+
+export { AnalyticsService } from './service.js';
+
+/** Statistics, histograms, value counts, time series, aggregate queries and charts over dataset versions, and instance-wide statistics. */
+export function createAnalytics(deps: AnalyticsDeps): AnalyticsService {
+  return new AnalyticsService(deps);
 }

@@ -1,8 +1,100 @@
-// PLACEHOLDER (owned by the analytics helper): replaced by the real module.
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { AppContext } from '../context.js';
+import { DatasetParams } from '../datasets/schemas.js';
+import { principalOf } from '../http/access.js';
+import { API_CSP } from '../http/security-headers.js';
+import { correlationChart, histogramChart, timeseriesChart, valueCountsChart } from './chart-data.js';
+import { renderSvg, vegaLiteSpec, type ChartData } from './charts.js';
+import {
+  HistogramQuery, HistogramResponse, PlatformStatsQuery, PlatformStatsResponse, QueryBody, QueryResponse, StatsQuery, StatsResponse,
+  TimeseriesQuery, TimeseriesResponse, ValueCountsQuery, ValueCountsResponse, type ChartFormat,
+} from './schemas.js';
 
-/** /api/v1/datasets/:id/{stats,histogram,value-counts,timeseries,query} */
-export const analyticsRoutes: FastifyPluginAsyncTypebox<{ context: AppContext }> = async () => {};
-/** /api/v1/system/stats */
-export const platformStatsRoutes: FastifyPluginAsyncTypebox<{ context: AppContext }> = async () => {};
+const CHART_TYPES = ['application/json', 'image/svg+xml'];
+const FORMATS_NOTE = ' `?format=vega-lite` answers a Vega-Lite spec of the chart, `?format=svg` the chart drawn on the server (image/svg+xml).';
+
+interface ChartRequest {
+  format: ChartFormat;
+  width?: number;
+  height?: number;
+  title?: string;
+}
+
+/**
+ * The answer in the format asked for. The spec and the SVG are sent as text, so the route's response schema (which
+ * describes the JSON) does not strip them. An SVG is a document a browser may render: it gets a CSP that lets it load
+ * and run nothing.
+ */
+async function answer<T>(reply: FastifyReply, q: ChartRequest, json: T, chart: (json: T) => ChartData): Promise<T | FastifyReply> {
+  if (q.format === 'json') return json;
+  const spec = vegaLiteSpec(chart(json), { title: q.title, width: q.width, height: q.height });
+  if (q.format === 'vega-lite') return reply.type('application/json; charset=utf-8').send(JSON.stringify(spec));
+  const svg = await renderSvg(spec);
+  return reply.type('image/svg+xml; charset=utf-8').header('content-security-policy', API_CSP).header('x-content-type-options', 'nosniff').send(svg);
+}
+
+/** /api/v1/datasets/:id/{stats,histogram,value-counts,timeseries,query}: thin routes over AnalyticsService. */
+export const analyticsRoutes: FastifyPluginAsyncTypebox<{ context: AppContext }> = async (app, { context }) => {
+  const { analytics } = context;
+  const workspaceOf = (request: FastifyRequest) => principalOf(request).workspaceId;
+
+  app.get('/:id/stats', {
+    config: { access: 'datasets:read' },
+    schema: {
+      tags: ['analytics'], summary: 'Profile, correlation matrix and missing values of a version',
+      description: 'The stored profile, plus Pearson correlations of the numeric columns (the first 50; null where undefined, e.g. a constant column) ' +
+        `and per-column null counts, computed in one pass.${FORMATS_NOTE} The chart is the correlation heatmap.`,
+      params: DatasetParams, querystring: StatsQuery, response: { 200: StatsResponse }, produces: CHART_TYPES,
+    },
+  }, async (request, reply) => answer(reply, request.query, await analytics.stats(workspaceOf(request), request.params.id, request.query.version), (s) => correlationChart(s.correlation)));
+
+  app.get('/:id/histogram', {
+    config: { access: 'datasets:read' },
+    schema: {
+      tags: ['analytics'], summary: 'Histogram of a numeric, timestamp or date column',
+      description: `Equal-width bins over [min, max]; nulls are counted apart.${FORMATS_NOTE}`,
+      params: DatasetParams, querystring: HistogramQuery, response: { 200: HistogramResponse }, produces: CHART_TYPES,
+    },
+  }, async (request, reply) => answer(reply, request.query, await analytics.histogram(workspaceOf(request), request.params.id, request.query), histogramChart));
+
+  app.get('/:id/value-counts', {
+    config: { access: 'datasets:read' },
+    schema: {
+      tags: ['analytics'], summary: 'Most frequent values of a column',
+      description: `Null is a value of its own; ties are ordered by value.${FORMATS_NOTE}`,
+      params: DatasetParams, querystring: ValueCountsQuery, response: { 200: ValueCountsResponse }, produces: CHART_TYPES,
+    },
+  }, async (request, reply) => answer(reply, request.query, await analytics.valueCounts(workspaceOf(request), request.params.id, request.query), valueCountsChart));
+
+  app.get('/:id/timeseries', {
+    config: { access: 'datasets:read' },
+    schema: {
+      tags: ['analytics'], summary: 'A value over time, at most `points` points',
+      description: 'The rows themselves, or with `bucket` one aggregate per bucket (and its min/max as `band`). A longer series is reduced on the ' +
+        `server: minmax keeps the lowest and highest point of each time slice, lttb the points Largest-Triangle-Three-Buckets picks.${FORMATS_NOTE}`,
+      params: DatasetParams, querystring: TimeseriesQuery, response: { 200: TimeseriesResponse }, produces: CHART_TYPES,
+    },
+  }, async (request, reply) => answer(reply, request.query, await analytics.timeseries(workspaceOf(request), request.params.id, request.query), timeseriesChart));
+
+  app.post('/:id/query', {
+    config: { access: 'datasets:read', audit: 'dataset.query' },
+    schema: {
+      tags: ['analytics'], summary: 'An aggregate query over a version',
+      description: 'Filter, group and aggregate with expressions of the pipeline expression language; read only. At most `limit` rows ' +
+        '(WEIR_QUERY_MAX_ROWS) are answered, `truncated` says when more matched; a query running past WEIR_QUERY_TIMEOUT is stopped (422 query_timeout).',
+      params: DatasetParams, body: QueryBody, response: { 200: QueryResponse },
+    },
+  }, async (request) => analytics.query(workspaceOf(request), request.params.id, request.body));
+};
+
+/** /api/v1/system/stats: instance-wide statistics (instance administrators only). */
+export const platformStatsRoutes: FastifyPluginAsyncTypebox<{ context: AppContext }> = async (app, { context }) => {
+  app.get('/', {
+    config: { access: 'system:admin' },
+    schema: {
+      tags: ['system'], summary: 'Datasets, versions, rows, bytes and jobs of the whole instance, with a daily series',
+      querystring: PlatformStatsQuery, response: { 200: PlatformStatsResponse },
+    },
+  }, async (request) => context.analytics.platform(request.query.days));
+};

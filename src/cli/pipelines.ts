@@ -17,11 +17,11 @@ export interface RunWire {
   id: string;
   pipelineId: string | null;
   pipelineVersion: number | null;
-  jobId: string;
+  pipelineName: string;
+  jobId: string | null;
   status: string;
-  inputVersionId: string | null;
-  outputDatasetId: string | null;
-  outputVersionId: string | null;
+  input: { datasetId: string; versionId: string | null };
+  output: { datasetId: string | null; versionId: string | null };
   rowCount: number | null;
   durationMs: number | null;
   error: { code: string; message: string } | null;
@@ -32,7 +32,7 @@ interface PreviewStep {
   index: number;
   type: string;
   columns: ColumnSchema[];
-  rows: unknown[][] | Record<string, unknown>[];
+  rows: unknown[][];
 }
 
 interface PreviewWire {
@@ -98,7 +98,7 @@ function splitFile(file: Record<string, unknown>): { definition: unknown; params
 
 export function describeRun(r: RunWire): string {
   const parts = [`run ${r.id} ${r.status}`];
-  if (r.outputDatasetId && r.outputVersionId) parts.push(`→ dataset ${r.outputDatasetId} version ${r.outputVersionId}`);
+  if (r.output.datasetId && r.output.versionId) parts.push(`→ dataset ${r.output.datasetId} version ${r.output.versionId}`);
   if (r.rowCount !== null) parts.push(`(${formatCount(r.rowCount)} rows${r.durationMs !== null ? `, ${(r.durationMs / 1000).toFixed(1)} s` : ''})`);
   if (r.error) parts.push(`: ${clean(r.error.message)} (${r.error.code})`);
   return parts.join(' ');
@@ -128,9 +128,8 @@ async function run(ctx: ClientContext, file: string, opts: { param?: Record<stri
 
 const fetchRun = (client: WeirClient, id: string) => client.getJson<RunWire>(`/api/v1/pipelines/runs/${encodeURIComponent(id)}`);
 
-/** Rows arrive as arrays or as objects keyed by column name: either way, cells in column order. */
 function cells(columns: ColumnSchema[], rows: PreviewStep['rows']): string[][] {
-  return rows.map((row) => columns.map((c, i) => truncate(formatValue(Array.isArray(row) ? row[i] : (row as Record<string, unknown>)[c.name]), CELL)));
+  return rows.map((row) => columns.map((_, i) => truncate(formatValue(row[i]), CELL)));
 }
 
 function stepTable(title: string, columns: ColumnSchema[], rows: PreviewStep['rows']): string {
@@ -164,7 +163,7 @@ async function runs({ client, json }: ClientContext, id: string, opts: { limit?:
   if (page.items.length === 0) return printLine('no runs');
   printLine(table(
     ['RUN', 'VERSION', 'STATUS', 'OUTPUT', 'ROWS', 'CREATED'],
-    page.items.map((r) => [r.id, String(r.pipelineVersion ?? '-'), r.status, r.outputVersionId ?? '-', r.rowCount === null ? '-' : formatCount(r.rowCount), formatDate(r.createdAt)]),
+    page.items.map((r) => [r.id, String(r.pipelineVersion ?? '-'), r.status, r.output.versionId ?? '-', r.rowCount === null ? '-' : formatCount(r.rowCount), formatDate(r.createdAt)]),
     ['left', 'right', 'left', 'left', 'right', 'left'],
   ));
 }

@@ -1,7 +1,7 @@
-import { sql } from 'kysely';
+import { sql, type Transaction } from 'kysely';
 import type { Db } from '../db/index.js';
 import { toIso, toNumber } from '../db/values.js';
-import type { DatasetVersionsTable } from '../db/types.js';
+import type { Database, DatasetVersionsTable } from '../db/types.js';
 import type { Dataset, DatasetQuery, DatasetSummary, DatasetVersion, StoredVersion } from './model.js';
 import type { SourceFormat } from './sniff.js';
 import type { ColumnSchema } from '../engine/sql.js';
@@ -48,6 +48,18 @@ export interface NewVersion {
   schema: ColumnSchema[];
   profileJson: string;
   blobKey: string;
+}
+
+/** How a derived version was made (the `dataset_lineage` row). */
+export interface NewLineage {
+  runId: string;
+  pipelineId: string | null;
+  pipelineVersion: number | null;
+  /** A snapshot: the pipeline may be renamed or deleted later. */
+  pipelineName: string;
+  inputs: { datasetId: string; versionId: string; role: 'input' | 'join'; stepIndex?: number }[];
+  steps: unknown[];
+  params: Record<string, unknown>;
 }
 
 export interface NewDataset {
@@ -187,34 +199,24 @@ export class DatasetRepo {
 
   /** Creates the dataset (when new) and appends the version, in one transaction. */
   async insertVersion(dataset: NewDataset | null, version: NewVersion): Promise<void> {
+    await this.db.transaction().execute((trx) => appendVersion(trx, dataset, version, new Date().toISOString()));
+  }
+
+  /**
+   * A version a pipeline run derived, with its lineage row, in one transaction: a derived version never exists
+   * without the record of how it was made.
+   */
+  async insertDerivedVersion(dataset: NewDataset | null, version: NewVersion, lineage: NewLineage): Promise<void> {
     const now = new Date().toISOString();
     await this.db.transaction().execute(async (trx) => {
-      if (dataset) {
-        await trx
-          .insertInto('datasets')
-          .values({
-            id: dataset.id, workspace_id: dataset.workspaceId, name: dataset.name, description: dataset.description,
-            format: version.sourceFormat, latest_version_id: null, version_count: 0, created_at: now, updated_at: now,
-          })
-          .execute();
-        if (dataset.tags.length > 0) await trx.insertInto('dataset_tags').values(dataset.tags.map((tag) => ({ dataset_id: dataset.id, tag }))).execute();
-      }
-      const current = await trx.selectFrom('datasets').select('version_count').where('id', '=', version.datasetId).executeTakeFirstOrThrow();
-      const number = current.version_count + 1;
+      await appendVersion(trx, dataset, version, now);
       await trx
-        .insertInto('dataset_versions')
+        .insertInto('dataset_lineage')
         .values({
-          id: version.id, dataset_id: version.datasetId, workspace_id: version.workspaceId, number,
-          source_filename: version.sourceFilename, source_format: version.sourceFormat, source_encoding: version.sourceEncoding,
-          source_bytes: version.sourceBytes, sha256: version.sha256, parquet_bytes: version.parquetBytes, row_count: version.rowCount,
-          column_count: version.schema.length, schema_json: JSON.stringify(version.schema), profile_json: version.profileJson, blob_key: version.blobKey, created_at: now,
+          version_id: version.id, dataset_id: version.datasetId, workspace_id: version.workspaceId, run_id: lineage.runId,
+          pipeline_id: lineage.pipelineId, pipeline_version: lineage.pipelineVersion, pipeline_name: lineage.pipelineName,
+          inputs_json: JSON.stringify(lineage.inputs), steps_json: JSON.stringify(lineage.steps), params_json: JSON.stringify(lineage.params), created_at: now,
         })
-        .execute();
-      // The version_count guard makes a concurrent append lose with a unique violation instead of reusing a number.
-      await trx
-        .updateTable('datasets')
-        .set({ latest_version_id: version.id, version_count: number, format: version.sourceFormat, updated_at: now })
-        .where('id', '=', version.datasetId)
         .execute();
     });
   }
@@ -260,4 +262,35 @@ export class DatasetRepo {
     ]);
     return { datasets: toNumber(d.n), versions: toNumber(v.n), parquetBytes: toNumber(v.parquet), sourceBytes: toNumber(v.source) };
   }
+}
+
+/** Creates the dataset (when new) and appends the version, within the caller's transaction. */
+async function appendVersion(trx: Transaction<Database>, dataset: NewDataset | null, version: NewVersion, now: string): Promise<void> {
+  if (dataset) {
+    await trx
+      .insertInto('datasets')
+      .values({
+        id: dataset.id, workspace_id: dataset.workspaceId, name: dataset.name, description: dataset.description,
+        format: version.sourceFormat, latest_version_id: null, version_count: 0, created_at: now, updated_at: now,
+      })
+      .execute();
+    if (dataset.tags.length > 0) await trx.insertInto('dataset_tags').values(dataset.tags.map((tag) => ({ dataset_id: dataset.id, tag }))).execute();
+  }
+  const current = await trx.selectFrom('datasets').select('version_count').where('id', '=', version.datasetId).executeTakeFirstOrThrow();
+  const number = current.version_count + 1;
+  await trx
+    .insertInto('dataset_versions')
+    .values({
+      id: version.id, dataset_id: version.datasetId, workspace_id: version.workspaceId, number,
+      source_filename: version.sourceFilename, source_format: version.sourceFormat, source_encoding: version.sourceEncoding,
+      source_bytes: version.sourceBytes, sha256: version.sha256, parquet_bytes: version.parquetBytes, row_count: version.rowCount,
+      column_count: version.schema.length, schema_json: JSON.stringify(version.schema), profile_json: version.profileJson, blob_key: version.blobKey, created_at: now,
+    })
+    .execute();
+  // The version_count guard makes a concurrent append lose with a unique violation instead of reusing a number.
+  await trx
+    .updateTable('datasets')
+    .set({ latest_version_id: version.id, version_count: number, format: version.sourceFormat, updated_at: now })
+    .where('id', '=', version.datasetId)
+    .execute();
 }

@@ -196,6 +196,16 @@ export class DatasetService {
     return { versionId: v.id, ...v.profile };
   }
 
+  /**
+   * The requested version (or the latest) with its Parquet file on local disk, for read-only queries (analytics).
+   * The caller must call `release()` when done: with S3 the file is a downloaded copy.
+   */
+  async openVersion(workspaceId: string, id: string, versionId?: string): Promise<{ dataset: Dataset; version: StoredVersion; path: string; release(): Promise<void> }> {
+    const { dataset, version } = await this.version(workspaceId, id, versionId);
+    const blob = await this.blobs.localFile(version.blobKey);
+    return { dataset, version, path: blob.path, release: () => blob.release() };
+  }
+
   async download(workspaceId: string, id: string, format: ExportFormat, versionId?: string): Promise<{ stream: Readable; filename: string; version: DatasetVersion }> {
     const { dataset, version: v } = await this.version(workspaceId, id, versionId);
     const blob = await this.blobs.localFile(v.blobKey);
@@ -228,6 +238,61 @@ export class DatasetService {
 
   totals() {
     return this.repo.totals();
+  }
+
+  /**
+   * Stores a Parquet file a pipeline run made as a new version, with its lineage, in one transaction: appended to
+   * `datasetId`, or as the first version of `newDataset`. The version id is reserved by the caller, so a retried
+   * run that finds its own version already stored answers it instead of writing a second one. The file is taken
+   * over (moved into the blob store, or removed); an aborted call leaves no blob and no row.
+   */
+  async storeDerived(input: {
+    workspaceId: string;
+    datasetId?: string;
+    newDataset?: { id: string; name: string; description: string };
+    versionId: string;
+    parquetPath: string;
+    sourceFilename: string;
+    schema: ColumnSchema[];
+    rowCount: number;
+    profile: DatasetProfile;
+    lineage: Parameters<DatasetRepo['insertDerivedVersion']>[2];
+    log: Log;
+    signal?: AbortSignal;
+  }): Promise<{ dataset: Dataset; version: DatasetVersion }> {
+    const { workspaceId, versionId, signal } = input;
+    const datasetId = input.datasetId ?? input.newDataset?.id;
+    if (!datasetId) throw new Error('storeDerived needs a datasetId or a newDataset');
+    let blobKey: string | null = null;
+    try {
+      const earlier = await this.repo.getVersion(workspaceId, datasetId, versionId);
+      if (earlier) return { dataset: await this.get(workspaceId, datasetId), version: publicVersion(earlier) };
+      if (input.datasetId) await this.requireDataset(workspaceId, input.datasetId);
+      blobKey = datasetVersionKey(workspaceId, datasetId, versionId);
+      signal?.throwIfAborted();
+      const stored = await this.blobs.putFile(blobKey, input.parquetPath);
+      signal?.throwIfAborted();
+      await this.repo.insertDerivedVersion(
+        input.datasetId ? null : { ...input.newDataset!, workspaceId, tags: [] },
+        {
+          id: versionId, datasetId, workspaceId, sourceFilename: input.sourceFilename, sourceFormat: 'parquet', sourceEncoding: null,
+          sourceBytes: stored.bytes, sha256: null, parquetBytes: stored.bytes, rowCount: input.rowCount, schema: input.schema,
+          profileJson: JSON.stringify(input.profile), blobKey,
+        },
+        input.lineage,
+      );
+      blobKey = null;
+      input.log.info({ datasetId, versionId, rows: input.rowCount, runId: input.lineage.runId }, 'derived dataset version stored');
+      const [dataset, version] = await Promise.all([this.get(workspaceId, datasetId), this.repo.getVersion(workspaceId, datasetId, versionId)]);
+      const created = publicVersion(version!);
+      this.events?.versionStored(dataset, created);
+      return { dataset, version: created };
+    } catch (e) {
+      if (blobKey) await this.blobs.delete(blobKey);
+      throw e;
+    } finally {
+      await this.scratch.remove(input.parquetPath);
+    }
   }
 }
 

@@ -209,6 +209,72 @@ export interface StorageSweepsTable {
   job_id: string | null;
 }
 
+/** A saved pipeline (src/pipelines/); its definitions are the immutable rows of `pipeline_versions`. */
+export interface PipelinesTable {
+  id: string;
+  workspace_id: string;
+  name: string;
+  description: string;
+  current_version: number;
+  /** The dataset the pipeline's runs append to, once the first run created it. */
+  output_dataset_id: string | null;
+  created_by: string | null;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+export interface PipelineVersionsTable {
+  pipeline_id: string;
+  version: number;
+  /** JSON: PipelineDefinition. */
+  definition_json: string;
+  created_by: string | null;
+  created_at: Timestamp;
+}
+
+/** One run of a saved (pipeline_id set) or ad-hoc pipeline; no foreign key: history outlives the pipeline. */
+export interface PipelineRunsTable {
+  id: string;
+  pipeline_id: string | null;
+  pipeline_version: number | null;
+  pipeline_name: string;
+  workspace_id: string;
+  job_id: string | null;
+  /** queued | running | succeeded | failed | cancelled */
+  status: string;
+  definition_json: string;
+  input_dataset_id: string;
+  input_version_id: string | null;
+  output_dataset_id: string | null;
+  output_version_id: string | null;
+  params_json: string;
+  /** JSON: JobError. */
+  error_json: string | null;
+  created_by: string | null;
+  created_at: Timestamp;
+  started_at: Timestamp | null;
+  finished_at: Timestamp | null;
+  row_count: BigCount | null;
+  duration_ms: number | null;
+}
+
+/** How a derived dataset version was made: one row per version a pipeline run stored. */
+export interface DatasetLineageTable {
+  version_id: string;
+  dataset_id: string;
+  workspace_id: string;
+  run_id: string;
+  pipeline_id: string | null;
+  pipeline_version: number | null;
+  pipeline_name: string;
+  /** JSON: LineageInput[]. */
+  inputs_json: string;
+  /** JSON: the steps run, template parameters substituted. */
+  steps_json: string;
+  params_json: string;
+  created_at: Timestamp;
+}
+
 export interface Database {
   workspaces: WorkspacesTable;
   datasets: DatasetsTable;
@@ -217,6 +283,10 @@ export interface Database {
   jobs: JobsTable;
   uploads: UploadsTable;
   storage_sweeps: StorageSweepsTable;
+  pipelines: PipelinesTable;
+  pipeline_versions: PipelineVersionsTable;
+  pipeline_runs: PipelineRunsTable;
+  dataset_lineage: DatasetLineageTable;
   users: UsersTable;
   memberships: MembershipsTable;
   sessions: SessionsTable;

@@ -1,0 +1,123 @@
+import type { Config } from '../config.js';
+import type { MetadataStore } from '../db/index.js';
+import type { DatasetService } from '../datasets/service.js';
+import type { StoredVersion } from '../datasets/model.js';
+import type { Engine } from '../engine/duckdb.js';
+import { parquetSource, type DatasetProfile } from '../engine/profile.js';
+import { AppError, errors } from '../errors.js';
+import { resolveColumn } from './columns.js';
+import { histogram, type Histogram } from './histogram.js';
+import { platformStats, type PlatformStats } from './platform.js';
+import { buildAggregateQuery, runAggregateQuery, type AggregateQuery } from './query.js';
+import { correlationAndMissing, type Correlation, type MissingValues } from './stats.js';
+import { timeseries, type Aggregate, type DownsampleMode, type Timeseries } from './timeseries.js';
+import { valueCounts, type ValueCounts } from './value-counts.js';
+
+export const DEFAULT_QUERY_ROWS = 1000;
+
+export interface AnalyticsDeps {
+  config: Pick<Config, 'analytics'>;
+  store: MetadataStore;
+  engine: Engine;
+  datasets: DatasetService;
+}
+
+type Versioned<T> = T & { versionId: string };
+
+export interface DatasetStats extends DatasetProfile {
+  correlation: Correlation;
+  missing: MissingValues;
+}
+
+export interface QueryAnswer {
+  columns: { name: string; type: string }[];
+  rows: unknown[][];
+  truncated: boolean;
+  elapsedMs: number;
+}
+
+/**
+ * Read-only analytics over one version of a dataset: each call opens the version's Parquet file, runs DuckDB over the
+ * columns it needs under the WEIR_QUERY_TIMEOUT limit, and releases the file. Column parameters are checked against
+ * the version's schema before any SQL is built.
+ */
+export class AnalyticsService {
+  constructor(private readonly deps: AnalyticsDeps) {}
+
+  async stats(workspaceId: string, id: string, versionId?: string): Promise<Versioned<DatasetStats>> {
+    return this.read(workspaceId, id, versionId, async (version, source, signal) => ({
+      ...version.profile,
+      ...(await correlationAndMissing(this.deps.engine, source, version.schema, signal)),
+    }));
+  }
+
+  async histogram(workspaceId: string, id: string, q: { version?: string; column: string; bins: number }): Promise<Versioned<Histogram>> {
+    return this.read(workspaceId, id, q.version, (version, source, signal) =>
+      histogram(this.deps.engine, source, resolveColumn(version.schema, q.column, '/query/column', ['numeric', 'temporal']), q.bins, signal));
+  }
+
+  async valueCounts(workspaceId: string, id: string, q: { version?: string; column: string; limit: number }): Promise<Versioned<ValueCounts>> {
+    return this.read(workspaceId, id, q.version, (version, source, signal) =>
+      valueCounts(this.deps.engine, source, resolveColumn(version.schema, q.column, '/query/column', ['scalar']), q.limit, signal));
+  }
+
+  async timeseries(
+    workspaceId: string, id: string,
+    q: { version?: string; time: string; value: string; agg: Aggregate; bucket?: string; points: number; mode: DownsampleMode },
+  ): Promise<Versioned<Timeseries>> {
+    return this.read(workspaceId, id, q.version, (version, source, signal) => {
+      const time = resolveColumn(version.schema, q.time, '/query/time', ['temporal']);
+      const value = resolveColumn(version.schema, q.value, '/query/value', ['numeric']);
+      const profiled = (name: string) => version.profile.columns.find((c) => c.name === name);
+      const range = profiled(time.name)?.range;
+      const lo = range ? Date.parse(range.min) : NaN;
+      const hi = range ? Date.parse(range.max) : NaN;
+      return timeseries(this.deps.engine, source, {
+        time, value, agg: q.agg, bucket: q.bucket, points: q.points, mode: q.mode,
+        // The profile's range is ISO with milliseconds: the bounds are within a millisecond of the data's, and the
+        // slicing clamps to them.
+        range: Number.isFinite(lo) && Number.isFinite(hi) ? { loUs: lo * 1000, hiUs: hi * 1000 } : null,
+        rowsAtMost: Math.min(profiled(time.name)?.count ?? version.rowCount, profiled(value.name)?.count ?? version.rowCount),
+      }, signal);
+    });
+  }
+
+  async query(workspaceId: string, id: string, q: Omit<AggregateQuery, 'limit'> & { version?: string; limit?: number }): Promise<Versioned<QueryAnswer>> {
+    const max = this.deps.config.analytics.queryMaxRows;
+    const limit = q.limit ?? Math.min(DEFAULT_QUERY_ROWS, max);
+    if (limit > max) throw errors.validation(`limit must be at most ${max} (WEIR_QUERY_MAX_ROWS)`, [{ pointer: '/body/limit', message: `must be at most ${max}` }]);
+    return this.read(workspaceId, id, q.version, async (version, source, signal) => {
+      const { sql, params } = buildAggregateQuery(source, version.schema, { ...q, limit });
+      const started = performance.now();
+      const { columns, rows } = await runAggregateQuery(this.deps.engine, sql, params, signal);
+      return { columns, rows: rows.slice(0, limit), truncated: rows.length > limit, elapsedMs: Math.round(performance.now() - started) };
+    });
+  }
+
+  platform(days: number): Promise<PlatformStats> {
+    return platformStats(this.deps.store.db, this.deps.store.dialect, days);
+  }
+
+  /**
+   * Runs `fn` over the version's Parquet file. The time limit starts once the file is local (with S3 it is
+   * downloaded first), so it bounds DuckDB's work, which the signal interrupts.
+   */
+  private async read<T>(
+    workspaceId: string, id: string, versionId: string | undefined,
+    fn: (version: StoredVersion, source: string, signal: AbortSignal) => Promise<T>,
+  ): Promise<Versioned<T>> {
+    const opened = await this.deps.datasets.openVersion(workspaceId, id, versionId);
+    const timeoutMs = this.deps.config.analytics.queryTimeoutMs;
+    const signal = AbortSignal.timeout(timeoutMs);
+    try {
+      return { versionId: opened.version.id, ...(await fn(opened.version, parquetSource(opened.path), signal)) };
+    } catch (e) {
+      if (signal.aborted && !(e instanceof AppError)) {
+        throw new AppError(422, 'query_timeout', `The query ran longer than the limit of ${timeoutMs} ms (WEIR_QUERY_TIMEOUT) and was stopped`, [], { timeoutMs });
+      }
+      throw e;
+    } finally {
+      await opened.release();
+    }
+  }
+}

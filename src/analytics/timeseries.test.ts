@@ -1,0 +1,86 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Engine } from '../engine/duckdb.js';
+import type { ColumnSchema } from '../engine/sql.js';
+import { correlationAndMissing, MAX_CORRELATION_COLUMNS } from './stats.js';
+import { timeseries, type TimeseriesRequest } from './timeseries.js';
+
+/** The series functions over real DuckDB, with inline tables as sources. */
+let dir: string;
+let engine: Engine;
+beforeAll(async () => {
+  dir = await mkdtemp(path.join(tmpdir(), 'weir-analytics-'));
+  engine = await Engine.open({ memoryLimit: '256MB', threads: 2, tempDir: dir });
+});
+afterAll(async () => {
+  engine?.close();
+  await rm(dir, { recursive: true, force: true });
+});
+
+const col = (name: string, type: string): ColumnSchema => ({ name, type, nullable: true });
+const request = (o: Partial<TimeseriesRequest>): TimeseriesRequest => ({
+  time: col('d', 'DATE'), value: col('v', 'BIGINT'), agg: 'sum', points: 1000, mode: 'minmax', range: null, rowsAtMost: 1_000_000, ...o,
+});
+
+describe('timeseries', () => {
+  it('buckets a date column by ISO week, from Monday, in UTC', async () => {
+    const source = "(SELECT * FROM (VALUES (DATE '2024-04-01', 1), (DATE '2024-04-07', 2), (DATE '2024-04-08', 5), (NULL, 9)) t(d, v))";
+    const s = await timeseries(engine, source, request({ bucket: '1w' }));
+    expect(s.points).toEqual([{ time: '2024-04-01T00:00:00.000Z', value: 3 }, { time: '2024-04-08T00:00:00.000Z', value: 5 }]);
+    expect(s.band).toEqual([{ time: '2024-04-01T00:00:00.000Z', min: 1, max: 2 }, { time: '2024-04-08T00:00:00.000Z', min: 5, max: 5 }]);
+    expect(s.rows).toBe(3);
+    expect(s.downsampled).toBe(false);
+  });
+
+  it('answers an empty series when no row has both a time and a value', async () => {
+    const source = "(SELECT * FROM (VALUES (DATE '2024-04-01', NULL), (NULL, 2)) t(d, v))";
+    expect(await timeseries(engine, source, request({}))).toEqual({
+      time: 'd', value: 'v', agg: 'sum', bucket: null, mode: 'minmax', rows: 0, points: [], downsampled: false,
+    });
+    expect((await timeseries(engine, source, request({ bucket: '1d' }))).band).toEqual([]);
+  });
+
+  it('answers sparse buckets as they are though their span could hold more than `points`', async () => {
+    // Two minutes a year apart: the span holds 500,000 one-minute buckets, the data two.
+    const source = "(SELECT * FROM (VALUES (TIMESTAMPTZ '2023-01-01 00:00:30+00', 1.5), (TIMESTAMPTZ '2024-01-01 00:00:10+00', 2.5)) t(ts, v))";
+    const s = await timeseries(engine, source, request({ time: col('ts', 'TIMESTAMP WITH TIME ZONE'), value: col('v', 'DECIMAL(2,1)'), agg: 'mean', bucket: '1m', points: 10 }));
+    expect(s.points).toEqual([{ time: '2023-01-01T00:00:00.000Z', value: 1.5 }, { time: '2024-01-01T00:00:00.000Z', value: 2.5 }]);
+    expect(s.downsampled).toBe(false);
+  });
+
+  it('answers the rows when the row estimate was high, and reduces them when it was right', async () => {
+    const source = "(SELECT DATE '2024-01-01' + CAST(i AS INTEGER) AS d, CASE WHEN i % 10 = 0 THEN i END AS v FROM range(50) r(i))";
+    const few = await timeseries(engine, source, request({ points: 5, rowsAtMost: 50 }));
+    expect(few.points.map((p) => p.value)).toEqual([0, 10, 20, 30, 40]);
+    expect(few.downsampled).toBe(false);
+    const reduced = await timeseries(engine, source, request({ points: 4, rowsAtMost: 50 }));
+    expect(reduced.downsampled).toBe(true);
+    expect(reduced.rows).toBe(5);
+    // Two slices of about 20 days (the range of the rows with a value): the lowest and highest of each.
+    expect(reduced.points.map((p) => p.value)).toEqual([0, 20, 30, 40]);
+  });
+});
+
+describe('correlationAndMissing', () => {
+  it(`keeps the first ${MAX_CORRELATION_COLUMNS} numeric columns and says how many there were`, async () => {
+    const names = Array.from({ length: 52 }, (_, i) => `c${i}`);
+    const source = `(SELECT ${names.map((n, i) => `i * ${i + 1} AS ${n}`).join(', ')}, 'x' AS label FROM range(3) r(i))`;
+    const schema = [...names.map((n) => col(n, 'BIGINT')), col('label', 'VARCHAR')];
+    const { correlation, missing } = await correlationAndMissing(engine, source, schema);
+    expect(correlation.columns).toEqual(names.slice(0, 50));
+    expect(correlation.numericColumns).toBe(52);
+    expect(correlation.truncated).toBe(true);
+    expect(correlation.matrix).toHaveLength(50);
+    expect(correlation.matrix[49]![0]).toBeCloseTo(1, 12);
+    expect(missing).toMatchObject({ rows: 3, rowsWithNulls: 0, totalNulls: 0 });
+    expect(missing.columns).toHaveLength(53);
+  });
+
+  it('answers an empty version without dividing by zero', async () => {
+    const { correlation, missing } = await correlationAndMissing(engine, '(SELECT 1.0 AS a, NULL AS b LIMIT 0)', [col('a', 'DOUBLE'), col('b', 'INTEGER')]);
+    expect(correlation.matrix).toEqual([[null, null], [null, null]]);
+    expect(missing).toEqual({ rows: 0, columns: [{ name: 'a', nulls: 0, fraction: 0 }, { name: 'b', nulls: 0, fraction: 0 }], rowsWithNulls: 0, rowsWithNullsFraction: 0, totalNulls: 0 });
+  });
+});

@@ -1,0 +1,233 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { isUniqueViolation } from '../db/index.js';
+import { AppError, errors } from '../errors.js';
+import { newId } from '../ids.js';
+import type { JobService } from '../jobs/service.js';
+import { isFinished } from '../jobs/types.js';
+import type { Log } from '../logger.js';
+import type { PipelineDefinition } from './definition.js';
+import { PIPELINE_RUN_KIND, type PipelineRunPayload } from './jobs.js';
+import { lineageGraph } from './lineage.js';
+import type { LineageGraph, Pipeline, PipelineRun, PipelineSummary, PipelineVersion, StoredRun } from './model.js';
+import type { PipelineRepo } from './repo.js';
+import type { PipelineExecutor, PreviewResult } from './run.js';
+import { applyDefaults, applyTemplate } from './template.js';
+
+export interface RunAccepted {
+  runId: string;
+  jobId: string;
+  status: 'queued' | 'running';
+}
+
+export interface RunRequest {
+  workspaceId: string;
+  createdBy: string | null;
+  params?: Record<string, unknown>;
+  log: Log;
+}
+
+export interface PipelineServiceOptions {
+  repo: PipelineRepo;
+  executor: PipelineExecutor;
+  jobs: () => JobService;
+  /** A preview's queries are interrupted after this long (ms). */
+  previewTimeoutMs: number;
+}
+
+/**
+ * Saved pipelines and their versions, previews, runs and lineage. A definition is compiled against the data it
+ * names whenever it is saved, previewed or queued, so a client hears about an unknown column or a bad expression
+ * at once, with a pointer into its request, instead of from a failed job.
+ */
+export class PipelineService {
+  constructor(private readonly o: PipelineServiceOptions) {}
+
+  async create(workspaceId: string, createdBy: string | null, body: { name: string; description?: string; definition: PipelineDefinition }): Promise<Pipeline> {
+    await this.validate(workspaceId, body.definition);
+    const id = newId('pl');
+    await this.o.repo.create({ id, workspaceId, name: body.name, description: body.description ?? '', definition: body.definition, createdBy }).catch((e: unknown) => {
+      throw isUniqueViolation(e) ? nameTaken(body.name) : e;
+    });
+    return this.get(workspaceId, id);
+  }
+
+  list(q: { workspaceId: string; limit: number; offset: number; search?: string }): Promise<{ items: PipelineSummary[]; total: number }> {
+    return this.o.repo.list(q);
+  }
+
+  async get(workspaceId: string, id: string): Promise<Pipeline> {
+    const found = await this.o.repo.get(workspaceId, id);
+    if (!found) throw errors.notFound('Pipeline', id);
+    return found;
+  }
+
+  /** A new immutable version; the earlier ones stay readable. */
+  async update(workspaceId: string, id: string, createdBy: string | null, body: { definition: PipelineDefinition; name?: string; description?: string }): Promise<Pipeline> {
+    await this.get(workspaceId, id);
+    await this.validate(workspaceId, body.definition);
+    const updated = await this.o.repo.addVersion(workspaceId, id, { ...body, createdBy }).catch((e: unknown) => {
+      if (!isUniqueViolation(e)) throw e;
+      // The name, or the version number another update took first.
+      throw body.name !== undefined ? nameTaken(body.name) : errors.conflict(`Pipeline '${id}' was changed by another request; try again`);
+    });
+    if (!updated) throw errors.notFound('Pipeline', id);
+    return this.get(workspaceId, id);
+  }
+
+  async versions(workspaceId: string, id: string): Promise<PipelineVersion[]> {
+    await this.get(workspaceId, id);
+    return this.o.repo.versions(id);
+  }
+
+  async version(workspaceId: string, id: string, version: number): Promise<PipelineVersion> {
+    await this.get(workspaceId, id);
+    const found = await this.o.repo.version(id, version);
+    if (!found) throw errors.notFound('Pipeline version', String(version));
+    return found;
+  }
+
+  /** The pipeline and its versions go; its runs and the lineage of what it made stay readable. */
+  async delete(workspaceId: string, id: string): Promise<void> {
+    if (!(await this.o.repo.delete(workspaceId, id))) throw errors.notFound('Pipeline', id);
+  }
+
+  /**
+   * The first `limit` rows of the input and after each step; nothing is written. The queries are interrupted
+   * after the preview time limit (422 `query_timeout`) or when the client goes away.
+   */
+  async preview(workspaceId: string, body: { definition: PipelineDefinition; params?: Record<string, unknown>; limit: number }, clientGone?: AbortSignal): Promise<PreviewResult> {
+    const applied = applyTemplate(body.definition, body.params);
+    const timeout = AbortSignal.timeout(this.o.previewTimeoutMs);
+    const signal = clientGone ? AbortSignal.any([timeout, clientGone]) : timeout;
+    try {
+      return await this.o.executor.withCompiled(
+        { workspaceId, definition: applied.definition, variables: applied.variables, signal },
+        ({ pipeline }) => this.o.executor.preview(pipeline, body.limit, signal),
+      );
+    } catch (e) {
+      if (timeout.aborted) {
+        throw new AppError(422, 'query_timeout', `The preview took longer than ${this.o.previewTimeoutMs / 1000} s and was stopped; preview fewer rows or fewer steps`);
+      }
+      throw e;
+    }
+  }
+
+  /** Queues a run of the pipeline's current version; `inputVersionId` runs it over another version of its input. */
+  async run(id: string, request: RunRequest & { inputVersionId?: string }): Promise<RunAccepted> {
+    const pipeline = await this.get(request.workspaceId, id);
+    const definition = request.inputVersionId ? { ...pipeline.definition, input: { ...pipeline.definition.input, versionId: request.inputVersionId } } : pipeline.definition;
+    return this.submit(request, { definition, pipeline, inputPointer: request.inputVersionId ? '/inputVersionId' : undefined });
+  }
+
+  /** Queues a run of a definition that is not saved (`weir pipelines run file.json`). */
+  runAdHoc(request: RunRequest & { definition: PipelineDefinition; name?: string }): Promise<RunAccepted> {
+    return this.submit(request, { definition: request.definition, name: request.name });
+  }
+
+  private async submit(
+    request: RunRequest,
+    what: { definition: PipelineDefinition; pipeline?: Pipeline; name?: string; inputPointer?: string },
+  ): Promise<RunAccepted> {
+    const { workspaceId } = request;
+    const applied = applyTemplate(what.definition, request.params);
+    // Checked now, so that a definition that does not fit its data is a 400 and not a failed job.
+    await this.o.executor.withCompiled({ workspaceId, definition: applied.definition, variables: applied.variables }, async () => undefined).catch((e: unknown) => {
+      // An overriding input version that does not exist is the request's fault, at its own field.
+      if (what.inputPointer && e instanceof AppError && e.status === 404 && e.errors[0]?.pointer === '/definition/input/versionId') {
+        throw new AppError(404, 'not_found', e.message, [{ pointer: what.inputPointer, message: e.message }]);
+      }
+      throw e;
+    });
+    const name = what.pipeline?.name ?? what.name ?? what.definition.output?.name ?? 'Ad-hoc pipeline';
+    const output = await this.outputOf(workspaceId, what.definition, what.pipeline, name);
+    const runId = newId('run');
+    await this.o.repo.insertRun({
+      id: runId, pipelineId: what.pipeline?.id ?? null, pipelineVersion: what.pipeline?.version ?? null, pipelineName: name, workspaceId,
+      definition: what.definition, inputDatasetId: what.definition.input.datasetId, inputVersionId: what.definition.input.versionId ?? null,
+      outputDatasetId: output.outputDatasetId, params: applied.params, createdBy: request.createdBy,
+    });
+    try {
+      const job = await this.o.jobs().enqueue(PIPELINE_RUN_KIND, { v: 1, runId, ...output } satisfies PipelineRunPayload, { workspaceId, createdBy: request.createdBy });
+      await this.o.repo.attachJob(runId, job.id);
+      request.log.info({ runId, jobId: job.id, pipelineId: what.pipeline?.id ?? null }, 'pipeline run queued');
+      return { runId, jobId: job.id, status: 'queued' };
+    } catch (e) {
+      await this.o.repo.deleteRun(runId);
+      throw e;
+    }
+  }
+
+  /**
+   * Where a run's output goes: the definition's `output.datasetId`, else the dataset the pipeline's earlier runs
+   * created (unless it has been deleted since), else a new dataset whose id is reserved here.
+   */
+  private async outputOf(workspaceId: string, definition: PipelineDefinition, pipeline: Pipeline | undefined, name: string): Promise<Omit<PipelineRunPayload, 'v' | 'runId'>> {
+    const outputVersionId = newId('dv');
+    const target = definition.output?.datasetId;
+    if (target) {
+      await this.requireOutput(workspaceId, definition);
+      return { outputDatasetId: target, outputVersionId };
+    }
+    if (pipeline?.outputDatasetId && (await this.o.repo.sourceVersion(workspaceId, pipeline.outputDatasetId)).exists) {
+      return { outputDatasetId: pipeline.outputDatasetId, outputVersionId };
+    }
+    const datasetName = definition.output?.name ?? (pipeline ? `${pipeline.name} output` : `${name} output`);
+    return { outputDatasetId: newId('ds'), outputVersionId, createDataset: { name: datasetName, description: definition.output?.description ?? '' } };
+  }
+
+  async getRun(workspaceId: string, runId: string): Promise<PipelineRun> {
+    const run = await this.o.repo.getRun(workspaceId, runId);
+    if (!run) throw errors.notFound('Pipeline run', runId);
+    return publicRun(run);
+  }
+
+  async runs(workspaceId: string, pipelineId: string, limit: number, offset: number): Promise<{ items: PipelineRun[]; total: number }> {
+    await this.get(workspaceId, pipelineId);
+    const { items, total } = await this.o.repo.listRuns(workspaceId, pipelineId, limit, offset);
+    return { items: items.map(publicRun), total };
+  }
+
+  /** The run once it has finished, or as it is when `timeoutMs` runs out (or `signal` aborts). */
+  async waitForRun(workspaceId: string, runId: string, timeoutMs: number, signal?: AbortSignal): Promise<PipelineRun> {
+    const deadline = Date.now() + timeoutMs;
+    let delay = 50;
+    for (;;) {
+      const run = await this.getRun(workspaceId, runId);
+      if (isFinished(run.status) || Date.now() >= deadline || signal?.aborted) return run;
+      await sleep(Math.min(delay, Math.max(1, deadline - Date.now())));
+      delay = Math.min(1000, Math.round(delay * 1.5));
+    }
+  }
+
+  lineage(workspaceId: string, datasetId: string, versionId?: string): Promise<LineageGraph> {
+    return lineageGraph(this.o.repo, workspaceId, datasetId, versionId);
+  }
+
+  /** 404 at `/definition/output/datasetId` unless the dataset the definition appends to exists in the workspace. */
+  private async requireOutput(workspaceId: string, definition: PipelineDefinition): Promise<void> {
+    const target = definition.output?.datasetId;
+    if (!target || (await this.o.repo.sourceVersion(workspaceId, target)).exists) return;
+    const message = `Dataset '${target}' does not exist`;
+    throw new AppError(404, 'not_found', message, [{ pointer: '/definition/output/datasetId', message }]);
+  }
+
+  /**
+   * Compiles a definition about to be saved against its input as it is now. A template is compiled with its
+   * defaults; one with a parameter that has no default can only be checked for structure until it runs.
+   */
+  private async validate(workspaceId: string, definition: PipelineDefinition): Promise<void> {
+    await this.requireOutput(workspaceId, definition);
+    const applied = applyDefaults(definition);
+    if (!applied) return;
+    await this.o.executor.withCompiled({ workspaceId, definition: applied.definition, variables: applied.variables }, async () => undefined);
+  }
+}
+
+function publicRun(run: StoredRun): PipelineRun {
+  const { definition: _definition, ...rest } = run;
+  return rest;
+}
+
+function nameTaken(name: string): AppError {
+  return new AppError(409, 'conflict', `A pipeline named '${name}' already exists in this workspace`, [{ pointer: '/name', message: 'is taken' }]);
+}
