@@ -2,6 +2,7 @@ import { createInterface } from 'node:readline/promises';
 import { Option, type Command } from 'commander';
 import { DATASET_FORMATS, type Dataset, type DatasetList, type Preview, type Profile } from './api-types.js';
 import { arg, clientAction, integer, printJson, printLine, type ClientContext } from './command.js';
+import { registerAnalytics } from './analytics.js';
 import { registerDownload } from './download.js';
 import { clean, formatBytes, formatCount, formatDate, formatValue, keyValues, table, truncate } from './format.js';
 
@@ -135,7 +136,7 @@ async function remove({ client, json }: ClientContext, id: string, opts: { yes?:
 const versionOption = () => new Option('--version <id>', 'version id (dv_…; default: the latest)');
 
 export function registerDatasets(program: Command): void {
-  const datasets = program.command('datasets').description('list, inspect, preview, profile, download and delete datasets');
+  const datasets = program.command('datasets').description('list, inspect, preview, profile, chart, download and delete datasets');
 
   clientAction<ListOptions>(
     datasets
@@ -177,6 +178,7 @@ export function registerDatasets(program: Command): void {
   );
 
   registerDownload(datasets);
+  registerAnalytics(datasets);
 
   clientAction<{ yes?: boolean }>(
     datasets
