@@ -4,8 +4,9 @@
 //       duration) against the same pipeline written by hand as one DuckDB statement, COPY'd to Parquet with the
 //       same options, in a bare @duckdb/node-api process with Weir's engine settings. Rounds alternate the order;
 //       the best time of each side is compared (target ≤ 1.2×).
-//   (b) GET /datasets/:id/timeseries to 1,000 points, sequential requests after a warm-up: p50/p95 (target p95
-//       < 500 ms), beside the bare hand-written min/max-per-bucket query for reference.
+//   (b) GET /datasets/:id/timeseries to ≤ 1,000 points, sequential requests after a warm-up, each with a different
+//       point count so that none is answered from the answer cache: p50/p95 (target p95 < 500 ms); then the same
+//       request repeated (cached); beside the bare hand-written min/max-per-bucket query for reference.
 import { existsSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -169,19 +170,30 @@ export async function runPipelines() {
     if (last.rows !== bare.at(-1).rows) throw new Error(`Weir wrote ${last.rows} rows, the hand-written SQL ${bare.at(-1).rows}`);
     check = await api(server, 'GET', `/api/v1/datasets/${last.outputDatasetId}/preview?limit=10`);
 
-    const url = `/api/v1/datasets/${datasetId}/timeseries?time=ts&value=temperature&points=${POINTS}`;
+    // Answers are kept by version (src/analytics/cache.ts), so each measured request asks for a different point
+    // count (1000, 999, …): every one is computed afresh, as the first view of a chart is. The repeated request
+    // (the cached answer) is measured apart.
+    const url = (points) => `/api/v1/datasets/${datasetId}/timeseries?time=ts&value=temperature&points=${points}`;
     const times = [];
     let answer;
     for (let i = 0; i < TS_WARMUP + TS_REQUESTS; i++) {
+      const points = i < TS_WARMUP ? POINTS - TS_REQUESTS - 1 - i : POINTS - (i - TS_WARMUP);
       const s = performance.now();
-      answer = await api(server, 'GET', url);
+      answer = await api(server, 'GET', url(points));
       if (i >= TS_WARMUP) times.push(performance.now() - s);
+      if (answer.points.length > points) throw new Error(`/timeseries answered ${answer.points.length} points for points=${points}`);
     }
-    if (answer.points.length > POINTS) throw new Error(`/timeseries answered ${answer.points.length} points for points=${POINTS}`);
+    const repeated = [];
+    for (let i = 0; i < TS_REQUESTS; i++) {
+      const s = performance.now();
+      await api(server, 'GET', url(POINTS));
+      repeated.push(performance.now() - s);
+    }
     const bareTs = await runBare(file, threads, memoryLimit, TS_REQUESTS);
     timeseries = {
       requests: TS_REQUESTS, points: answer.points.length, mode: answer.mode,
       p50Ms: round(percentile(times, 50), 1), p95Ms: round(percentile(times, 95), 1), maxMs: round(Math.max(...times), 1),
+      repeatedP50Ms: round(percentile(repeated, 50), 1), repeatedP95Ms: round(percentile(repeated, 95), 1),
       bareQueryP50Ms: round(percentile(bareTs.timeseriesMs, 50), 1), bareQueryP95Ms: round(percentile(bareTs.timeseriesMs, 95), 1),
     };
   } finally {
@@ -209,7 +221,8 @@ export async function runPipelines() {
       ['Weir pipeline runs (request → run finished, polled every 20 ms)', weir.map((w) => `${w.wallMs} ms`).join(', ')],
       ['bare DuckDB hand-written SQL → Parquet', bare.map((b) => `${b.pipelineMs} ms`).join(', ')],
       ['output rows (both)', String(weir.at(-1).rows)],
-      ['/timeseries p50 / p95 / max', `${timeseries.p50Ms} / ${timeseries.p95Ms} / ${timeseries.maxMs} ms (${timeseries.requests} sequential requests after ${TS_WARMUP} warm-up, mode ${timeseries.mode}, ${timeseries.points} points)`],
+      ['/timeseries computed afresh: p50 / p95 / max', `${timeseries.p50Ms} / ${timeseries.p95Ms} / ${timeseries.maxMs} ms (${timeseries.requests} sequential requests, points=1000…${POINTS - TS_REQUESTS + 1} so none is answered from the cache, after ${TS_WARMUP} warm-up, mode ${timeseries.mode})`],
+      ['/timeseries repeated (answer kept by version): p50 / p95', `${timeseries.repeatedP50Ms} / ${timeseries.repeatedP95Ms} ms`],
       ['bare min/max-per-bucket query p50 / p95', `${timeseries.bareQueryP50Ms} / ${timeseries.bareQueryP95Ms} ms`],
       ['threads / memory_limit', `${threads} / ${memoryLimit}`],
     ],

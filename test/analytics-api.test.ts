@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { startTestApp, type TestApp } from './helpers/app.js';
 import { actor, workspace } from './helpers/identity.js';
 import { problemOf, upload } from './helpers/upload.js';
@@ -299,6 +299,40 @@ describe('GET /datasets/:id/timeseries', () => {
     const svg = await t.fetch(`${t.api}/datasets/${ids.zoned}/timeseries?time=ts&value=v&bucket=1h&format=svg&width=400&height=200`);
     expect(svg.status).toBe(200);
     expect(await svg.text()).toContain('<svg');
+  });
+});
+
+describe('answers kept by version', () => {
+  it('answers a repeated chart request without DuckDB, a new version afresh, and a deleted dataset with 404', async () => {
+    const id = await make('cached', 'ts,v\n2024-01-01T00:00:00Z,1\n2024-01-01T01:00:00Z,2\n');
+    const engine = vi.spyOn(t.context.engine, 'all');
+    try {
+      type Series = { versionId: string; points: { value: number }[] };
+      const first = await get<Series>(`${id}/timeseries?time=ts&value=v`);
+      expect(engine).toHaveBeenCalled();
+      engine.mockClear();
+      expect(await get<Series>(`${id}/timeseries?value=v&time=ts`)).toEqual(first);
+      expect(engine).not.toHaveBeenCalled();
+      // Other parameters are another answer.
+      await get(`${id}/timeseries?time=ts&value=v&points=2`);
+      expect(engine).toHaveBeenCalled();
+
+      const res = await upload(t, 'ts,v\n2024-01-01T00:00:00Z,7\n', { filename: 'cached.csv', path: `/datasets/${id}/versions` });
+      expect(res.status).toBe(201);
+      engine.mockClear();
+      const latest = await get<Series>(`${id}/timeseries?time=ts&value=v`);
+      expect(engine).toHaveBeenCalled();
+      expect(latest.versionId).not.toBe(first.versionId);
+      expect(latest.points.map((p) => p.value)).toEqual([7]);
+      engine.mockClear();
+      expect(await get<Series>(`${id}/timeseries?time=ts&value=v&version=${first.versionId}`)).toEqual(first);
+      expect(engine).not.toHaveBeenCalled();
+
+      expect((await t.fetch(`${t.api}/datasets/${id}`, { method: 'DELETE' })).status).toBe(204);
+      expect((await t.fetch(`${t.api}/datasets/${id}/timeseries?time=ts&value=v&version=${first.versionId}`)).status).toBe(404);
+    } finally {
+      engine.mockRestore();
+    }
   });
 });
 

@@ -10,6 +10,7 @@ import { histogram, type Histogram } from './histogram.js';
 import { platformStats, type PlatformStats } from './platform.js';
 import { buildAggregateQuery, runAggregateQuery, type AggregateQuery } from './query.js';
 import { correlationAndMissing, type Correlation, type MissingValues } from './stats.js';
+import { AnswerCache } from './cache.js';
 import { timeseries, type Aggregate, type DownsampleMode, type Timeseries } from './timeseries.js';
 import { valueCounts, type ValueCounts } from './value-counts.js';
 
@@ -42,22 +43,25 @@ export interface QueryAnswer {
  * the version's schema before any SQL is built.
  */
 export class AnalyticsService {
+  /** Chart answers by version (src/analytics/cache.ts): at most 256 of them and about 32 MB of JSON. */
+  private readonly cache = new AnswerCache({ maxEntries: 256, maxBytes: 32 * 1024 * 1024 });
+
   constructor(private readonly deps: AnalyticsDeps) {}
 
   async stats(workspaceId: string, id: string, versionId?: string): Promise<Versioned<DatasetStats>> {
-    return this.read(workspaceId, id, versionId, async (version, source, signal) => ({
+    return this.read(workspaceId, id, versionId, { endpoint: 'stats' }, async (version, source, signal) => ({
       ...version.profile,
       ...(await correlationAndMissing(this.deps.engine, source, version.schema, signal)),
     }));
   }
 
   async histogram(workspaceId: string, id: string, q: { version?: string; column: string; bins: number }): Promise<Versioned<Histogram>> {
-    return this.read(workspaceId, id, q.version, (version, source, signal) =>
+    return this.read(workspaceId, id, q.version, { endpoint: 'histogram', column: q.column, bins: q.bins }, (version, source, signal) =>
       histogram(this.deps.engine, source, resolveColumn(version.schema, q.column, '/query/column', ['numeric', 'temporal']), q.bins, signal));
   }
 
   async valueCounts(workspaceId: string, id: string, q: { version?: string; column: string; limit: number }): Promise<Versioned<ValueCounts>> {
-    return this.read(workspaceId, id, q.version, (version, source, signal) =>
+    return this.read(workspaceId, id, q.version, { endpoint: 'value-counts', column: q.column, limit: q.limit }, (version, source, signal) =>
       valueCounts(this.deps.engine, source, resolveColumn(version.schema, q.column, '/query/column', ['scalar']), q.limit, signal));
   }
 
@@ -65,7 +69,8 @@ export class AnalyticsService {
     workspaceId: string, id: string,
     q: { version?: string; time: string; value: string; agg: Aggregate; bucket?: string; points: number; mode: DownsampleMode },
   ): Promise<Versioned<Timeseries>> {
-    return this.read(workspaceId, id, q.version, (version, source, signal) => {
+    const request = { endpoint: 'timeseries', time: q.time, value: q.value, agg: q.agg, bucket: q.bucket, points: q.points, mode: q.mode };
+    return this.read(workspaceId, id, q.version, request, (version, source, signal) => {
       const time = resolveColumn(version.schema, q.time, '/query/time', ['temporal']);
       const value = resolveColumn(version.schema, q.value, '/query/value', ['numeric']);
       const profiled = (name: string) => version.profile.columns.find((c) => c.name === name);
@@ -86,7 +91,8 @@ export class AnalyticsService {
     const max = this.deps.config.analytics.queryMaxRows;
     const limit = q.limit ?? Math.min(DEFAULT_QUERY_ROWS, max);
     if (limit > max) throw errors.validation(`limit must be at most ${max} (WEIR_QUERY_MAX_ROWS)`, [{ pointer: '/body/limit', message: `must be at most ${max}` }]);
-    return this.read(workspaceId, id, q.version, async (version, source, signal) => {
+    // Not cached: `elapsedMs` reports this request's work, and ad-hoc queries rarely repeat.
+    return this.read(workspaceId, id, q.version, null, async (version, source, signal) => {
       const { sql, params } = buildAggregateQuery(source, version.schema, { ...q, limit });
       const started = performance.now();
       const { columns, rows } = await runAggregateQuery(this.deps.engine, sql, params, signal);
@@ -99,25 +105,34 @@ export class AnalyticsService {
   }
 
   /**
-   * Runs `fn` over the version's Parquet file. The time limit starts once the file is local (with S3 it is
-   * downloaded first), so it bounds DuckDB's work, which the signal interrupts.
+   * Runs `fn` over the version's Parquet file, or answers from the cache when `request` (the endpoint and its
+   * parameters; null: never cached) was answered for this version before. The version is resolved first either
+   * way, so a deleted dataset or version, or another workspace's, is a 404 even with an answer cached. The time
+   * limit starts once the file is local (with S3 it is downloaded first), so it bounds DuckDB's work, which the
+   * signal interrupts.
    */
   private async read<T>(
-    workspaceId: string, id: string, versionId: string | undefined,
+    workspaceId: string, id: string, versionId: string | undefined, request: ({ endpoint: string } & Record<string, unknown>) | null,
     fn: (version: StoredVersion, source: string, signal: AbortSignal) => Promise<T>,
   ): Promise<Versioned<T>> {
-    const opened = await this.deps.datasets.openVersion(workspaceId, id, versionId);
+    const { version } = await this.deps.datasets.resolveVersion(workspaceId, id, versionId);
+    const key = request ? AnswerCache.key(version.id, request.endpoint, request) : null;
+    const cached = key ? this.cache.get<Versioned<T>>(key) : undefined;
+    if (cached) return cached;
+    const file = await this.deps.datasets.openFile(version);
     const timeoutMs = this.deps.config.analytics.queryTimeoutMs;
     const signal = AbortSignal.timeout(timeoutMs);
     try {
-      return { versionId: opened.version.id, ...(await fn(opened.version, parquetSource(opened.path), signal)) };
+      const answer = { versionId: version.id, ...(await fn(version, parquetSource(file.path), signal)) };
+      if (key) this.cache.set(key, answer);
+      return answer;
     } catch (e) {
       if (signal.aborted && !(e instanceof AppError)) {
         throw new AppError(422, 'query_timeout', `The query ran longer than the limit of ${timeoutMs} ms (WEIR_QUERY_TIMEOUT) and was stopped`, [], { timeoutMs });
       }
       throw e;
     } finally {
-      await opened.release();
+      await file.release();
     }
   }
 }

@@ -1,7 +1,7 @@
 import type { Log } from '../logger.js';
 import type { Readable } from 'node:stream';
 import type { Config } from '../config.js';
-import type { BlobStore } from '../blobs/types.js';
+import type { BlobStore, LocalBlob } from '../blobs/types.js';
 import { datasetPrefix, datasetVersionKey } from '../blobs/types.js';
 import { fsyncPath, type Scratch } from '../blobs/scratch.js';
 import { isUniqueViolation } from '../db/index.js';
@@ -196,14 +196,17 @@ export class DatasetService {
     return { versionId: v.id, ...v.profile };
   }
 
+  /** The requested version (or the latest) of a dataset in the workspace: 404 when either does not exist. */
+  resolveVersion(workspaceId: string, id: string, versionId?: string): Promise<{ dataset: Dataset; version: StoredVersion }> {
+    return this.version(workspaceId, id, versionId);
+  }
+
   /**
-   * The requested version (or the latest) with its Parquet file on local disk, for read-only queries (analytics).
-   * The caller must call `release()` when done: with S3 the file is a downloaded copy.
+   * A version's Parquet file on local disk, for read-only queries (analytics). The caller must call `release()` when
+   * done: with S3 the file is a downloaded copy.
    */
-  async openVersion(workspaceId: string, id: string, versionId?: string): Promise<{ dataset: Dataset; version: StoredVersion; path: string; release(): Promise<void> }> {
-    const { dataset, version } = await this.version(workspaceId, id, versionId);
-    const blob = await this.blobs.localFile(version.blobKey);
-    return { dataset, version, path: blob.path, release: () => blob.release() };
+  openFile(version: StoredVersion): Promise<LocalBlob> {
+    return this.blobs.localFile(version.blobKey);
   }
 
   async download(workspaceId: string, id: string, format: ExportFormat, versionId?: string): Promise<{ stream: Readable; filename: string; version: DatasetVersion }> {
