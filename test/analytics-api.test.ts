@@ -162,6 +162,9 @@ describe('GET /datasets/:id/histogram', () => {
       { start: '2024-01-01T12:00:00.000Z', end: '2024-01-02T00:00:00.000Z', count: 1 },
     ]);
     expect(h.nulls).toBe(10);
+    // Drawn on a UTC time axis, not as epoch milliseconds.
+    const spec = (await get<{ encoding: { x: { type: string; scale?: { type: string } } } }>(`${ids.histo}/histogram?column=t&bins=2&format=vega-lite`));
+    expect(spec.encoding.x).toMatchObject({ type: 'temporal', scale: { type: 'utc' } });
   });
 
   it('refuses an unknown column with a hint, a text column, and bins out of range', async () => {
@@ -293,6 +296,14 @@ describe('GET /datasets/:id/timeseries', () => {
       expect(p.status).toBe(400);
       expect(p.errors.map((e) => e.pointer), q).toEqual([pointer]);
     }
+  });
+
+  it('titles the value axis with the aggregate only when there is one', async () => {
+    const raw = JSON.stringify(await get(`${ids.zoned}/timeseries?time=ts&value=v&format=vega-lite`));
+    expect(raw).toContain('"axis":{"title":"v"}');
+    expect(raw).not.toContain('mean(v)');
+    const hourly = JSON.stringify(await get(`${ids.zoned}/timeseries?time=ts&value=v&bucket=1h&format=vega-lite`));
+    expect(hourly).toContain('"axis":{"title":"mean(v)"}');
   });
 
   it('draws the series as SVG', async () => {

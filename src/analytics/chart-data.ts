@@ -9,8 +9,10 @@ import type { ValueCounts } from './value-counts.js';
 /** Temporal bin edges (ISO 8601 in JSON) become epoch milliseconds, the numbers a time axis takes. */
 const edge = (v: number | string): number => (typeof v === 'number' ? v : Date.parse(v));
 
+/** Bins of a timestamp or date column have ISO edges: drawn on a UTC time axis, not as epoch milliseconds. */
 export const histogramChart = (h: Histogram): ChartData => ({
   kind: 'histogram', column: h.column, bins: h.bins.map((b) => ({ start: edge(b.start), end: edge(b.end), count: b.count })),
+  temporal: h.bins.some((b) => typeof b.start === 'string'),
 });
 
 export const valueCountsChart = (v: ValueCounts): ChartData => ({ kind: 'value-counts', column: v.column, values: v.values });

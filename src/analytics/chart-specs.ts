@@ -205,7 +205,8 @@ function timeseries(chart: Extract<ChartData, { kind: 'timeseries' }>): Body {
   checkRowCount(chart.points.length + band.length);
   // The `utc` scale makes Vega-Lite place ticks and format labels in UTC, not in the renderer's local zone.
   const x = { field: 'time', type: 'temporal', scale: { type: 'utc' }, title: 'Time', ...axisTitled(chart.time) } as const;
-  const y = { type: 'quantitative', title: 'Value', ...axisTitled(`${chart.agg}(${chart.value})`) } as const;
+  // Aggregated (a band comes with buckets): `mean(temperature)`; the rows themselves: just the column.
+  const y = { type: 'quantitative', title: 'Value', ...axisTitled(chart.band ? `${chart.agg}(${chart.value})` : chart.value) } as const;
   const timeTooltip = { field: 'time', type: 'temporal', title: 'Time (UTC)', format: '%Y-%m-%d %H:%M:%S', formatType: 'utc' } as const;
   const bandLayer: Layer = {
     data: { values: band.map(({ time, min, max }) => ({ time: utcIso(time), min, max })) },

@@ -138,7 +138,8 @@ describe('renderSvg', () => {
   });
 
   it('treats column names that look like expression code as literal titles', async () => {
-    const chart: ChartData = { kind: 'timeseries', time: EXPRESSION_LIKE, value: EXPRESSION_LIKE, agg: 'sum', points: hourly(2, (i) => i) };
+    const points = hourly(2, (i) => i);
+    const chart: ChartData = { kind: 'timeseries', time: EXPRESSION_LIKE, value: EXPRESSION_LIKE, agg: 'sum', points, band: points.map(({ time, value }) => ({ time, min: value, max: value })) };
     const root = parseSvg(await renderSvg(vegaLiteSpec(chart)));
     expect(texts(root, 'axis-title')).toEqual([EXPRESSION_LIKE, `sum(${EXPRESSION_LIKE})`]);
   });
