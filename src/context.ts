@@ -109,7 +109,7 @@ export async function createContext(config: Config, log: Logger, options: Contex
     const uploadRepo = new UploadRepo(store.db);
     const uploadEvents = new UploadEvents(events, log);
     const storage = createStorage({ config, log, store, blobs, scratch, queue: () => queue });
-    const pipelines = createPipelines({ config, log, store, blobs, scratch, engine: openedEngine, datasets, bus: events, jobs: () => queue.service });
+    const pipelines = createPipelines({ store, blobs, scratch, engine: openedEngine, datasets, jobs: () => queue.service });
     const analytics = createAnalytics({ config, store, engine: openedEngine, datasets });
     const queue = createJobSystem({
       config, log, store, bus: events, blobs,

@@ -1,13 +1,10 @@
 import type { Scratch } from '../blobs/scratch.js';
 import type { BlobStore } from '../blobs/types.js';
-import type { EventBus } from '../bus/types.js';
-import type { Config } from '../config.js';
 import type { DatasetService } from '../datasets/service.js';
 import type { MetadataStore } from '../db/index.js';
 import type { Engine } from '../engine/duckdb.js';
 import type { JobService } from '../jobs/service.js';
 import type { JobDefinition } from '../jobs/types.js';
-import type { Log } from '../logger.js';
 import { pipelineRunJob } from './jobs.js';
 import { PipelineRepo } from './repo.js';
 import { PipelineExecutor } from './run.js';
@@ -27,7 +24,7 @@ export interface Pipelines {
  * is called only once the API is used.
  */
 export function createPipelines(o: {
-  config: Config; log: Log; store: MetadataStore; blobs: BlobStore; scratch: Scratch; engine: Engine; datasets: DatasetService; bus: EventBus; jobs: () => JobService;
+  store: MetadataStore; blobs: BlobStore; scratch: Scratch; engine: Engine; datasets: DatasetService; jobs: () => JobService;
 }): Pipelines {
   const repo = new PipelineRepo(o.store.db);
   const executor = new PipelineExecutor({ engine: o.engine, blobs: o.blobs, scratch: o.scratch, repo });
