@@ -3,6 +3,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import type { AppContext } from '../context.js';
 import { noteAudit, principalOf } from '../http/access.js';
+import { clientGone } from '../http/client-gone.js';
 import { PipelineDefinitionSchema } from './definition.js';
 import { STEP_KINDS } from './steps/index.js';
 import type { RunAccepted } from './service.js';
@@ -30,9 +31,7 @@ export const pipelineRoutes: FastifyPluginAsyncTypebox<{ context: AppContext }> 
     noteAudit(request, { targetType: 'pipeline_run', targetId: accepted.runId, detail: { jobId: accepted.jobId } });
     reply.header('location', `/api/v1/pipelines/runs/${accepted.runId}`);
     if (!wait) return reply.code(202).send(accepted);
-    const closed = new AbortController();
-    reply.raw.once('close', () => closed.abort());
-    const run = await pipelines.waitForRun(principalOf(request).workspaceId, accepted.runId, WAIT_BOUND_MS, closed.signal);
+    const run = await pipelines.waitForRun(principalOf(request).workspaceId, accepted.runId, WAIT_BOUND_MS, clientGone(reply));
     if (run.status === 'queued' || run.status === 'running') return reply.code(202).send({ ...accepted, status: run.status });
     return reply.code(run.status === 'succeeded' ? 201 : 200).send(run);
   };
@@ -81,11 +80,7 @@ export const pipelineRoutes: FastifyPluginAsyncTypebox<{ context: AppContext }> 
       description: 'Nothing is written. The queries stop after 30 s (422 query_timeout).',
       body: PreviewBody, response: { 200: PreviewResponse },
     },
-  }, async (request, reply) => {
-    const closed = new AbortController();
-    reply.raw.once('close', () => closed.abort());
-    return pipelines.preview(principalOf(request).workspaceId, request.body, closed.signal);
-  });
+  }, async (request, reply) => pipelines.preview(principalOf(request).workspaceId, request.body, clientGone(reply)));
 
   app.post('/run', {
     config: { access: 'pipelines:run', audit: 'pipeline.run' },

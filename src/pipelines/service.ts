@@ -1,9 +1,8 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import { isUniqueViolation } from '../db/index.js';
 import { AppError, errors } from '../errors.js';
 import { newId } from '../ids.js';
 import type { JobService } from '../jobs/service.js';
-import { isFinished } from '../jobs/types.js';
+import { waitUntilFinished } from '../jobs/wait.js';
 import type { Log } from '../logger.js';
 import type { PipelineDefinition } from './definition.js';
 import { PIPELINE_RUN_KIND, type PipelineRunPayload } from './jobs.js';
@@ -188,15 +187,8 @@ export class PipelineService {
   }
 
   /** The run once it has finished, or as it is when `timeoutMs` runs out (or `signal` aborts). */
-  async waitForRun(workspaceId: string, runId: string, timeoutMs: number, signal?: AbortSignal): Promise<PipelineRun> {
-    const deadline = Date.now() + timeoutMs;
-    let delay = 50;
-    for (;;) {
-      const run = await this.getRun(workspaceId, runId);
-      if (isFinished(run.status) || Date.now() >= deadline || signal?.aborted) return run;
-      await sleep(Math.min(delay, Math.max(1, deadline - Date.now())));
-      delay = Math.min(1000, Math.round(delay * 1.5));
-    }
+  waitForRun(workspaceId: string, runId: string, timeoutMs: number, signal?: AbortSignal): Promise<PipelineRun> {
+    return waitUntilFinished(() => this.getRun(workspaceId, runId), timeoutMs, signal);
   }
 
   lineage(workspaceId: string, datasetId: string, versionId?: string): Promise<LineageGraph> {

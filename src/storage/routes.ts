@@ -1,6 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { AppContext } from '../context.js';
 import { noteAudit, principalOf } from '../http/access.js';
+import { clientGone } from '../http/client-gone.js';
 import { StatsQuery, StorageStatsResponse, SweepBody, SweepJob, SweepParams, SweepQuery } from './schemas.js';
 
 /** How long `POST /system/storage/sweep?wait=true` waits before answering 202 anyway. */
@@ -36,10 +37,8 @@ export const storageRoutes: FastifyPluginAsyncTypebox<{ context: AppContext }> =
     noteAudit(request, { targetType: 'job', targetId: job.id, detail: { dryRun: request.body.dryRun } });
     reply.header('location', `/api/v1/system/storage/sweeps/${job.id}`);
     if (!request.query.wait) return reply.code(202).send(job);
-    const closed = new AbortController();
     // The client hung up: stop waiting (the sweep itself goes on).
-    reply.raw.once('close', () => closed.abort());
-    const now = await storage.waitForSweep(job.id, WAIT_BOUND_MS, closed.signal);
+    const now = await storage.waitForSweep(job.id, WAIT_BOUND_MS, clientGone(reply));
     return reply.code(now.finishedAt ? 200 : 202).send(now);
   });
 

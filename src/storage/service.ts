@@ -1,10 +1,10 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { BlobStore } from '../blobs/types.js';
 import type { Config } from '../config.js';
 import { errors } from '../errors.js';
 import type { JobService } from '../jobs/service.js';
 import { SYSTEM_WORKSPACE_ID } from '../jobs/sweep.js';
-import { isFinished, type Job } from '../jobs/types.js';
+import type { Job } from '../jobs/types.js';
+import { waitUntilFinished } from '../jobs/wait.js';
 import { SWEEP_AREAS, maxAgeMs, type SweepArea } from './policy.js';
 import type { StorageRepo, SweepRecord } from './repo.js';
 import type { SweepScheduler } from './scheduler.js';
@@ -91,14 +91,7 @@ export class StorageService {
   }
 
   /** The sweep's job once it has finished, or as it is when `timeoutMs` runs out (or `signal` aborts). */
-  async waitForSweep(id: string, timeoutMs: number, signal?: AbortSignal): Promise<Job> {
-    const deadline = Date.now() + timeoutMs;
-    let delay = 50;
-    for (;;) {
-      const job = await this.sweepJob(id);
-      if (isFinished(job.status) || Date.now() >= deadline || signal?.aborted) return job;
-      await sleep(Math.min(delay, Math.max(1, deadline - Date.now())));
-      delay = Math.min(1000, Math.round(delay * 1.5));
-    }
+  waitForSweep(id: string, timeoutMs: number, signal?: AbortSignal): Promise<Job> {
+    return waitUntilFinished(() => this.sweepJob(id), timeoutMs, signal);
   }
 }
