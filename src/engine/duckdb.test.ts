@@ -2,7 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Engine } from './duckdb.js';
+import { Engine, inputError } from './duckdb.js';
 
 /** Minutes of work on two threads unless interrupted. */
 const ENDLESS = 'SELECT sum(hash(i)) AS s FROM range(100000000000) t(i)';
@@ -35,5 +35,25 @@ describe('Engine with an AbortSignal (real DuckDB)', () => {
     const controller = new AbortController();
     controller.abort(new Error('too late'));
     await expect(engine.withConnection(() => Promise.reject(new Error('ran anyway')), controller.signal)).rejects.toThrow('too late');
+  });
+});
+
+describe('inputError (real DuckDB messages)', () => {
+  it('names the kind and keeps only the first line of the message; other errors are not input errors', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'weir-engine-'));
+    const engine = await Engine.open({ memoryLimit: '256MB', threads: 1, tempDir: dir });
+    const failure = (sql: string) => engine.all(sql).then(() => null, (e: unknown) => e);
+    try {
+      expect(inputError(await failure("SELECT CAST('n/a' AS INTEGER)"))).toEqual({ kind: 'Conversion', detail: expect.stringContaining("'n/a'") });
+      const binder = inputError(await failure('SELECT missing FROM range(1)'));
+      expect(binder?.kind).toBe('Binder');
+      expect(binder?.detail).not.toContain('\n');
+      expect(inputError(await failure('SELECT * FROM no_such_table'))).toBeNull();
+      expect(inputError(new Error('IO Error: cannot open file'))).toBeNull();
+      expect(inputError('Conversion Error: not an Error')).toBeNull();
+    } finally {
+      engine.close();
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });

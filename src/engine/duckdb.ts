@@ -79,11 +79,11 @@ export class Engine {
   }
 
   /** All rows as arrays, with column names. */
-  async rows(sql: string, params?: DuckDBValue[]): Promise<{ columns: string[]; rows: unknown[][] }> {
+  async rows(sql: string, params?: DuckDBValue[], signal?: AbortSignal): Promise<{ columns: string[]; rows: unknown[][] }> {
     return this.withConnection(async (c) => {
       const reader = await c.runAndReadAll(sql, params);
       return { columns: reader.columnNames(), rows: reader.getRowsJS().map((r) => r.map(toPlain)) };
-    });
+    }, signal);
   }
 
   /**
@@ -110,6 +110,19 @@ export class Engine {
     for (const c of this.active) c.interrupt();
     this.instance.closeSync();
   }
+}
+
+/** The kinds of DuckDB error that the statement's input causes (a type, a value), as opposed to the engine's own. */
+export type InputErrorKind = 'Binder' | 'Conversion' | 'Out of Range' | 'Invalid Input';
+
+/**
+ * A DuckDB error caused by the statement's input, with the first line of DuckDB's message (later lines quote the
+ * SQL, which holds file paths); null for any other error.
+ */
+export function inputError(e: unknown): { kind: InputErrorKind; detail: string } | null {
+  if (!(e instanceof Error)) return null;
+  const match = /^(Binder|Conversion|Out of Range|Invalid Input) Error: (.*)$/.exec(e.message.split('\n', 1)[0] ?? '');
+  return match ? { kind: match[1] as InputErrorKind, detail: match[2]! } : null;
 }
 
 /** bigint → number when exact, else decimal string; Date → ISO; nested values recursively. */

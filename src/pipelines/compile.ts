@@ -6,7 +6,7 @@
  * pointer of the step, not as a failed job later.
  */
 import type { DuckDBValue } from '@duckdb/node-api';
-import type { Engine } from '../engine/duckdb.js';
+import { inputError, type Engine, type InputErrorKind } from '../engine/duckdb.js';
 import type { ColumnSchema } from '../engine/sql.js';
 import { errors, isAppError, type FieldError } from '../errors.js';
 import { quoteForMessage } from './expr/errors.js';
@@ -47,12 +47,12 @@ export interface CompiledPipeline {
 const cte = (index: number): string => `"s${index}"`;
 
 /** DuckDB errors that mean "this step does not fit its input", with what a client may be told about each. */
-const ENGINE_PROBLEMS: readonly [RegExp, string][] = [
-  [/^Binder Error/, 'does not fit the columns it receives (DuckDB cannot apply it to their types)'],
-  [/^Conversion Error/, 'has a value that cannot be converted to the type it needs'],
-  [/^Out of Range Error/, 'has a value out of range for its type'],
-  [/^Invalid Input Error/, 'has an input DuckDB cannot use'],
-];
+const ENGINE_PROBLEMS: Readonly<Record<InputErrorKind, string>> = {
+  Binder: 'does not fit the columns it receives (DuckDB cannot apply it to their types)',
+  Conversion: 'has a value that cannot be converted to the type it needs',
+  'Out of Range': 'has a value out of range for its type',
+  'Invalid Input': 'has an input DuckDB cannot use',
+};
 
 export async function compilePipeline(definition: PipelineDefinition, ctx: CompileContext): Promise<CompiledPipeline> {
   const prefix = ctx.pointerPrefix ?? '';
@@ -111,10 +111,10 @@ async function describeStep(ctx: CompileContext, sql: string, params: DuckDBValu
   try {
     return await ctx.engine.describe(sql, params, ctx.signal);
   } catch (e) {
-    if (isAppError(e) || ctx.signal?.aborted === true || !(e instanceof Error)) throw e;
-    const problem = ENGINE_PROBLEMS.find(([pattern]) => pattern.test(e.message));
-    if (problem === undefined) throw e;
-    throw stepError(pointer, `this ${type} step ${problem[1]}`);
+    if (isAppError(e) || ctx.signal?.aborted === true) throw e;
+    const problem = inputError(e);
+    if (problem === null) throw e;
+    throw stepError(pointer, `this ${type} step ${ENGINE_PROBLEMS[problem.kind]}`);
   }
 }
 

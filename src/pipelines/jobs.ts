@@ -1,5 +1,6 @@
 import { Type } from 'typebox';
 import type { DatasetService } from '../datasets/service.js';
+import { inputError } from '../engine/duckdb.js';
 import { AppError } from '../errors.js';
 import { JobAborted, JobFailure } from '../jobs/errors.js';
 import type { JobContext, JobDefinition } from '../jobs/types.js';
@@ -111,15 +112,15 @@ export function pipelineRunJob(deps: { repo: PipelineRepo; executor: PipelineExe
 /**
  * DuckDB errors raised by the data while the statement runs (a `cast` with `onError: 'fail'` meeting text that is
  * no number, an overflow): the same data fails the same way on every attempt, so the run fails for good, naming
- * the value. Only the first line is kept: later lines quote the SQL, which holds file paths.
+ * the value unless DuckDB's line quotes a file path. (A binder error cannot come from the data: the steps were bound
+ * while compiling.)
  */
-const DATA_ERRORS = /^(Conversion Error|Out of Range Error|Invalid Input Error): (.*)$/;
-
 function dataError(e: unknown): JobFailure | null {
-  if (!(e instanceof Error)) return null;
-  const match = DATA_ERRORS.exec(e.message.split('\n', 1)[0] ?? '');
-  if (!match || /\/|read_parquet/.test(match[2]!)) return match ? new JobFailure('pipeline_data_error', `${match[1]} while running the pipeline`, false) : null;
-  return new JobFailure('pipeline_data_error', `${match[1]} while running the pipeline: ${match[2]!.slice(0, 500)}`, false);
+  const problem = inputError(e);
+  if (problem === null || problem.kind === 'Binder') return null;
+  const what = `${problem.kind} Error while running the pipeline`;
+  const quotesPath = /\/|read_parquet/.test(problem.detail);
+  return new JobFailure('pipeline_data_error', quotesPath ? what : `${what}: ${problem.detail.slice(0, 500)}`, false);
 }
 
 function reportStep(ctx: JobContext, index: number, steps: number, type: string): void {

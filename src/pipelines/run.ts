@@ -1,7 +1,7 @@
-import type { DuckDBConnection, DuckDBValue } from '@duckdb/node-api';
+import type { DuckDBConnection } from '@duckdb/node-api';
 import type { Scratch } from '../blobs/scratch.js';
 import type { BlobStore, LocalBlob } from '../blobs/types.js';
-import { toPlain, type Engine } from '../engine/duckdb.js';
+import type { Engine } from '../engine/duckdb.js';
 import { profileParquet, type DatasetProfile } from '../engine/profile.js';
 import { jsonFriendly, literal, type ColumnSchema } from '../engine/sql.js';
 import { AppError } from '../errors.js';
@@ -99,7 +99,7 @@ export class PipelineExecutor {
   async preview(compiled: CompiledPipeline, limit: number, signal: AbortSignal): Promise<PreviewResult> {
     const first = (index: number, schema: ColumnSchema[]) => {
       const { sql, params } = compiled.upTo(index);
-      return this.rows(`SELECT ${schema.map((c) => jsonFriendly(c)).join(', ')} FROM (${sql}) AS step LIMIT ${limit}`, params, signal);
+      return this.deps.engine.rows(`SELECT ${schema.map((c) => jsonFriendly(c)).join(', ')} FROM (${sql}) AS step LIMIT ${limit}`, params, signal).then((r) => r.rows);
     };
     const columnsOf = (schema: ColumnSchema[]) => schema.map(({ name, type }) => ({ name, type }));
     const input = { datasetId: compiled.input.datasetId, versionId: compiled.input.versionId, columns: columnsOf(compiled.input.schema), rows: await first(-1, compiled.input.schema) };
@@ -141,12 +141,6 @@ export class PipelineExecutor {
     }
   }
 
-  private rows(sql: string, params: DuckDBValue[], signal: AbortSignal): Promise<unknown[][]> {
-    return this.deps.engine.withConnection(async (c) => {
-      const reader = await c.runAndReadAll(sql, params);
-      return reader.getRowsJS().map((r) => r.map(toPlain));
-    }, signal);
-  }
 }
 
 /** DuckDB's progress of the running query, or null when it has none yet (-1). */
