@@ -1,5 +1,6 @@
 import type { Engine } from '../engine/duckdb.js';
-import { ident, typeFamily, type ColumnSchema } from '../engine/sql.js';
+import { ident, literal, typeFamily, type ColumnSchema } from '../engine/sql.js';
+import { readDuration } from '../pipelines/steps/duration.js';
 import { isoOfMicros } from './columns.js';
 import { lttb } from './downsample.js';
 
@@ -13,23 +14,14 @@ export const BUCKET_PATTERN = '^[1-9][0-9]{0,5}(s|m|h|d|w|mo|y)$';
 
 const SQL_AGGREGATE: Record<Aggregate, string> = { mean: 'avg', sum: 'sum', min: 'min', max: 'max', count: 'count' };
 
-/** DuckDB's interval constructor per unit, and the unit's shortest length in µs (a month is at least 28 days). */
-const UNITS: Record<string, { fn: string; minUs: number }> = {
-  s: { fn: 'to_seconds', minUs: 1e6 },
-  m: { fn: 'to_minutes', minUs: 60e6 },
-  h: { fn: 'to_hours', minUs: 3600e6 },
-  d: { fn: 'to_days', minUs: 86_400e6 },
-  w: { fn: 'to_weeks', minUs: 7 * 86_400e6 },
-  mo: { fn: 'to_months', minUs: 28 * 86_400e6 },
-  y: { fn: 'to_years', minUs: 365 * 86_400e6 },
-};
-
-/** An interval of the bucket syntax as SQL (made of this file's constants and the digits the pattern allowed). */
+/**
+ * An interval of the bucket syntax (the pipelines' duration grammar, src/pipelines/steps/duration.ts) as SQL: a
+ * literal made from that grammar's own unit names and the digits it allowed, and its shortest length in µs.
+ */
 function interval(bucket: string): { sql: string; minUs: number } {
-  const m = /^(\d+)(mo|[smhdwy])$/.exec(bucket);
-  const unit = m ? UNITS[m[2]!] : undefined;
-  if (!m || !unit) throw new Error(`invalid bucket ${bucket}`);
-  return { sql: `${unit.fn}(${Number(m[1])})`, minUs: Number(m[1]) * unit.minUs };
+  const duration = readDuration(bucket);
+  if (!duration) throw new Error(`invalid bucket ${bucket}`);
+  return { sql: `CAST(${literal(duration.interval)} AS INTERVAL)`, minUs: duration.shortestSeconds * 1e6 };
 }
 
 export interface TimeseriesRequest {

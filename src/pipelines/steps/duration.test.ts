@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseDuration } from './duration.js';
+import { parseDuration, readDuration } from './duration.js';
 
 describe('parseDuration', () => {
   it.each([
@@ -23,4 +23,15 @@ describe('parseDuration', () => {
       expect(parseDuration(text)).toBeUndefined();
     },
   );
+});
+
+describe('readDuration (time series buckets: the grammar without the 1-year bound)', () => {
+  it('reads any length and knows the shortest it can be', () => {
+    expect(readDuration('2y')).toEqual({ amount: 2, unit: 'y', interval: '2 years', calendar: true, shortestSeconds: 2 * 365 * 86_400 });
+    expect(readDuration('3mo')?.shortestSeconds).toBe(3 * 28 * 86_400);
+    expect(readDuration('15m')?.shortestSeconds).toBe(900);
+    expect(parseDuration('2y')).toBeUndefined();
+    expect(readDuration('1 hour')).toBeUndefined();
+    expect(readDuration('0h')).toBeUndefined();
+  });
 });
