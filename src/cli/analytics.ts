@@ -1,8 +1,11 @@
-import fs from 'node:fs/promises';
+import { Readable } from 'node:stream';
+import type { ReadableStream as NodeReadableStream } from 'node:stream/web';
 import path from 'node:path';
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import type { Profile } from './api-types.js';
 import { arg, clientAction, integer, printJson, printLine, type ClientContext } from './command.js';
+import { datasetPath, versionOption } from './datasets.js';
+import { saveTo } from './download.js';
 import { clean, formatCount, formatValue, table, truncate } from './format.js';
 
 /** GET /datasets/:id/stats, as far as the CLI reads it (written by hand like the rest of the CLI's wire types). */
@@ -11,7 +14,6 @@ interface StatsWire extends Profile {
   missing: { rows: number; columns: { name: string; nulls: number; fraction: number }[]; rowsWithNulls: number; rowsWithNullsFraction: number; totalNulls: number };
 }
 
-const datasetPath = (id: string) => `/api/v1/datasets/${encodeURIComponent(id)}`;
 const CELL = 24;
 const percent = (fraction: number) => `${(fraction * 100).toFixed(fraction > 0 && fraction < 0.001 ? 3 : 1)}%`;
 
@@ -80,35 +82,25 @@ function chartFormat(o: ChartOptions): ChartFormat {
   return o.out && path.extname(o.out).toLowerCase() === '.json' ? 'vega-lite' : 'svg';
 }
 
-/** Written next to its destination and renamed, so an interrupted command never leaves half a chart behind. */
-async function writeAtomically(file: string, content: string): Promise<void> {
-  const partial = `${file}.${process.pid}.partial`;
-  try {
-    await fs.writeFile(partial, content);
-    await fs.rename(partial, file);
-  } catch (e) {
-    await fs.rm(partial, { force: true });
-    throw new Error(`cannot write ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, { cause: e });
-  }
-}
-
 async function chart({ client, json }: ClientContext, id: string, o: ChartOptions): Promise<void> {
   const { endpoint, query } = chartRequest(o);
   const format = chartFormat(o);
   const response = await client.request('GET', `${datasetPath(id)}/${endpoint}`, {
     query: { ...query, format, width: o.width, height: o.height, title: o.title, version: o.version },
   });
-  const body = await response.text();
   if (!o.out) {
+    const body = await response.text();
     process.stdout.write(body.endsWith('\n') ? body : `${body}\n`);
     return;
   }
-  await writeAtomically(o.out, body);
-  if (json) printJson({ out: o.out, format, bytes: Buffer.byteLength(body) });
-  else printLine(`wrote ${format === 'svg' ? 'an SVG chart' : 'a Vega-Lite spec'} to ${o.out} (${formatCount(Buffer.byteLength(body))} bytes)`);
+  // Written beside the destination and renamed, as downloads are: an interrupted command leaves no half chart.
+  const bytes = await saveTo(Readable.fromWeb(response.body as NodeReadableStream), o.out).catch((e: unknown) => {
+    throw new Error(`cannot write ${o.out}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, { cause: e });
+  });
+  if (json) printJson({ out: o.out, format, bytes });
+  else printLine(`wrote ${format === 'svg' ? 'an SVG chart' : 'a Vega-Lite spec'} to ${o.out} (${formatCount(bytes)} bytes)`);
 }
 
-const versionOption = () => new Option('--version <id>', 'version id (dv_…; default: the latest)');
 
 /** `weir datasets stats` and `weir datasets chart`, under the `datasets` command. */
 export function registerAnalytics(datasets: Command): void {

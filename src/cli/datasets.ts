@@ -2,11 +2,10 @@ import { createInterface } from 'node:readline/promises';
 import { Option, type Command } from 'commander';
 import { DATASET_FORMATS, type Dataset, type DatasetList, type Preview, type Profile } from './api-types.js';
 import { arg, clientAction, integer, printJson, printLine, type ClientContext } from './command.js';
-import { registerAnalytics } from './analytics.js';
 import { registerDownload } from './download.js';
 import { clean, formatBytes, formatCount, formatDate, formatValue, keyValues, table, truncate } from './format.js';
 
-const datasetPath = (id: string) => `/api/v1/datasets/${encodeURIComponent(id)}`;
+export const datasetPath = (id: string) => `/api/v1/datasets/${encodeURIComponent(id)}`;
 
 /** Widest a table cell may get before it is cut with "…". */
 const CELL = 40;
@@ -133,9 +132,10 @@ async function remove({ client, json }: ClientContext, id: string, opts: { yes?:
   else printLine(`deleted ${id}`);
 }
 
-const versionOption = () => new Option('--version <id>', 'version id (dv_…; default: the latest)');
+export const versionOption = () => new Option('--version <id>', 'version id (dv_…; default: the latest)');
 
-export function registerDatasets(program: Command): void {
+/** `weir datasets …`; answers the `datasets` command so other modules can add theirs (stats, chart). */
+export function registerDatasets(program: Command): Command {
   const datasets = program.command('datasets').description('list, inspect, preview, profile, chart, download and delete datasets');
 
   clientAction<ListOptions>(
@@ -178,7 +178,6 @@ export function registerDatasets(program: Command): void {
   );
 
   registerDownload(datasets);
-  registerAnalytics(datasets);
 
   clientAction<{ yes?: boolean }>(
     datasets
@@ -189,4 +188,5 @@ export function registerDatasets(program: Command): void {
       .option('-y, --yes', 'delete without asking'),
     (ctx, args, opts) => remove(ctx, arg(args, 0), opts),
   );
+  return datasets;
 }

@@ -38,7 +38,7 @@ export function filenameFromDisposition(header: string | null): string | undefin
 }
 
 /** Writes to `<dest>.part` and renames at the end, so an interrupted download never looks like a complete file. */
-async function saveTo(source: Readable, dest: string): Promise<number> {
+export async function saveTo(source: Readable, dest: string): Promise<number> {
   const partial = `${dest}.part`;
   let bytes = 0;
   source.on('data', (chunk: Buffer) => {

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { registerAuthCommands } from './auth.js';
+import { registerAnalytics } from './analytics.js';
 import { registerDatasets } from './datasets.js';
 import { registerJobs } from './jobs.js';
 import { registerKeys } from './keys.js';
@@ -13,7 +14,7 @@ export function registerClientCommands(program: Command): void {
   // `weir datasets preview <id> --version dv_…` would print Weir's version instead of selecting a dataset version.
   program.enablePositionalOptions();
   registerUpload(program);
-  registerDatasets(program);
+  registerAnalytics(registerDatasets(program));
   registerPipelines(program);
   registerJobs(program);
   registerAuthCommands(program);
