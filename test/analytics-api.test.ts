@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { startTestApp, type TestApp } from './helpers/app.js';
 import { actor, workspace } from './helpers/identity.js';
-import { problemOf, upload } from './helpers/upload.js';
+import { problemOf, upload, uploadDataset } from './helpers/upload.js';
 
 let t: TestApp;
 const ids: Record<string, string> = {};
@@ -50,9 +50,7 @@ function longSeries(): string {
 }
 
 async function make(name: string, content: string): Promise<string> {
-  const res = await upload(t, content, { filename: `${name}.csv`, name });
-  expect(res.status, await res.clone().text()).toBe(201);
-  return ((await res.json()) as { id: string }).id;
+  return (await uploadDataset(t, content, { filename: `${name}.csv`, name })).id;
 }
 
 async function get<T>(path: string, headers?: Record<string, string>): Promise<T> {

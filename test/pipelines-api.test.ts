@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from './helpers/app.js';
 import { actor, workspace } from './helpers/identity.js';
-import { problemOf, upload } from './helpers/upload.js';
+import { problemOf, uploadDataset } from './helpers/upload.js';
 
 /**
  * Saved pipelines through the HTTP API of a real server: creation (compiled against the data, so a bad definition
@@ -22,12 +22,7 @@ afterAll(async () => {
   await t?.close();
 });
 
-async function dataset(content: string, filename: string, headers = t.auth): Promise<{ id: string; versionId: string }> {
-  const res = await upload({ api: t.api, auth: headers }, content, { filename });
-  expect(res.status, await res.clone().text()).toBe(201);
-  const body = (await res.json()) as { id: string; version: { id: string } };
-  return { id: body.id, versionId: body.version.id };
-}
+const dataset = (content: string, filename: string, auth = t.auth) => uploadDataset({ api: t.api, auth }, content, { filename });
 
 function post(path: string, body: unknown, headers: Record<string, string> = {}) {
   return t.fetch(`${t.api}${path}`, { method: 'POST', headers: { ...json, ...headers }, body: JSON.stringify(body) });

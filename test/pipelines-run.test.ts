@@ -9,7 +9,7 @@ import { PipelineService } from '../src/pipelines/service.js';
 import { AppError } from '../src/errors.js';
 import { startTestApp, type TestApp } from './helpers/app.js';
 import { actor, eventually } from './helpers/identity.js';
-import { problemOf, upload } from './helpers/upload.js';
+import { problemOf, uploadDataset } from './helpers/upload.js';
 
 /**
  * Pipeline runs as jobs through the HTTP API of a real server: the output version's exact content, appending on
@@ -27,12 +27,7 @@ afterAll(async () => {
   await t?.close();
 });
 
-async function dataset(content: string, filename: string, path?: string): Promise<{ id: string; versionId: string }> {
-  const res = await upload({ api: t.api, auth: t.auth }, content, { filename, path });
-  expect(res.status, await res.clone().text()).toBe(201);
-  const body = (await res.json()) as { id: string; version: { id: string } };
-  return { id: body.id, versionId: body.version.id };
-}
+const dataset = (content: string, filename: string, path?: string) => uploadDataset(t, content, { filename, path });
 
 function post(path: string, body: unknown, headers: Record<string, string> = {}) {
   return t.fetch(`${t.api}${path}`, { method: 'POST', headers: { ...json, ...headers }, body: JSON.stringify(body) });

@@ -25,6 +25,14 @@ export async function upload(target: string | { api: string; auth: Record<string
   return fetch(`${api}${opts.path ?? '/datasets'}?wait=true`, { method: 'POST', body: form, headers });
 }
 
+/** `upload`, which must store a new version (201): the dataset's and the version's ids. */
+export async function uploadDataset(target: string | { api: string; auth: Record<string, string> }, content: Buffer | string, opts: UploadOptions = {}): Promise<{ id: string; versionId: string }> {
+  const res = await upload(target, content, opts);
+  if (res.status !== 201) throw new Error(`upload answered ${res.status} instead of 201: ${await res.text()}`);
+  const body = (await res.json()) as { id: string; version: { id: string } };
+  return { id: body.id, versionId: body.version.id };
+}
+
 /** The problem document as a client sees it on the wire. */
 export type { Problem };
 
