@@ -1,8 +1,7 @@
 import { ident, typeFamily, type ColumnSchema, type TypeFamily } from '../engine/sql.js';
 import { errors } from '../errors.js';
-import { didYouMean, nearMatches } from '../pipelines/expr/suggest.js';
-
-const quote = (name: string) => `'${name}'`;
+import { quoteForMessage } from '../pipelines/expr/errors.js';
+import { noSuchColumn } from '../pipelines/expr/suggest.js';
 
 /** What each analytics parameter accepts, for the message when a column does not fit. */
 export type ColumnRole = 'numeric' | 'temporal' | 'scalar';
@@ -20,13 +19,12 @@ const ACCEPTS: Record<ColumnRole, { families: readonly TypeFamily[]; noun: strin
 export function resolveColumn(schema: readonly ColumnSchema[], name: string, pointer: string, roles: readonly ColumnRole[]): ColumnSchema {
   const column = schema.find((c) => c.name === name);
   if (!column) {
-    const hint = didYouMean(nearMatches(name, schema.map((c) => c.name)), quote);
-    const message = `no column named ${quote(name)}${hint ? `; ${hint}` : ''}`;
+    const message = noSuchColumn(name, schema.map((c) => c.name));
     throw errors.validation(`Unknown column: ${message}`, [{ pointer, message }]);
   }
   const family = typeFamily(column.type);
   if (!roles.some((r) => ACCEPTS[r].families.includes(family))) {
-    const message = `column ${quote(name)} is ${column.type}; expected ${roles.map((r) => ACCEPTS[r].noun).join(' or ')}`;
+    const message = `column ${quoteForMessage(name)} is ${column.type}; expected ${roles.map((r) => ACCEPTS[r].noun).join(' or ')}`;
     throw errors.validation(message, [{ pointer, message }]);
   }
   return column;

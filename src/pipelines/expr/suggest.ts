@@ -1,3 +1,5 @@
+import { quoteForMessage } from './errors.js';
+
 /**
  * Names close to a misspelt one, for "did you mean" hints: within an edit distance of a third of its length,
  * or, when none is, names containing it or contained in it (`temp` → `temperature`).
@@ -35,6 +37,12 @@ function distance(a: string, b: string, budget: number): number {
     previous = current;
   }
   return previous[b.length] ?? budget + 1;
+}
+
+/** `no column named 'tmep'; did you mean 'temp'?`: what a step field or an analytics parameter naming no column is told. */
+export function noSuchColumn(name: string, columns: Iterable<string>): string {
+  const hint = didYouMean(nearMatches(name, columns), quoteForMessage);
+  return `no column named ${quoteForMessage(name)}${hint ? `; ${hint}` : ''}`;
 }
 
 /** `did you mean 'a' or 'b'?`, or undefined when nothing is close. */

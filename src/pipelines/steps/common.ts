@@ -4,7 +4,7 @@ import { Value } from 'typebox/value';
 import type { ColumnSchema } from '../../engine/sql.js';
 import { errors, type AppError, type FieldError } from '../../errors.js';
 import { quoteForMessage } from '../expr/errors.js';
-import { didYouMean, nearMatches } from '../expr/suggest.js';
+import { didYouMean, nearMatches, noSuchColumn } from '../expr/suggest.js';
 
 /**
  * Checks every step module shares: errors name the step's field by JSON pointer, so a client (and the dashboard)
@@ -20,8 +20,7 @@ export function stepError(pointer: string, message: string): AppError {
 export function requireColumn(schema: readonly ColumnSchema[], name: string, pointer: string): ColumnSchema {
   const found = schema.find((c) => c.name === name);
   if (found) return found;
-  const hint = didYouMean(nearMatches(name, schema.map((c) => c.name)), quoteForMessage);
-  throw stepError(pointer, `no column named ${quoteForMessage(name)}${hint ? `; ${hint}` : ''}`);
+  throw stepError(pointer, noSuchColumn(name, schema.map((c) => c.name)));
 }
 
 /** Each of `names` (pointer of item i: `${pointer}/${i}`); duplicates are refused too. */
