@@ -30,8 +30,8 @@ export interface CompileContext {
 
 export interface CompiledPipeline {
   input: ResolvedDataset;
-  /** Datasets read by join steps, in step order. */
-  joins: ResolvedDataset[];
+  /** Datasets read by join steps, in step order, with the index of the step that read each. */
+  joins: (ResolvedDataset & { stepIndex: number })[];
   /** The columns after each step. */
   steps: { index: number; type: string; schema: ColumnSchema[] }[];
   /** Output columns (the input's when there are no steps). */
@@ -64,7 +64,7 @@ export async function compilePipeline(definition: PipelineDefinition, ctx: Compi
   const params: DuckDBValue[] = [];
   /** Number of parameters used up to and including step i. */
   const paramsAfter: number[] = [];
-  const joins: ResolvedDataset[] = [];
+  const joins: CompiledPipeline['joins'] = [];
   const steps: CompiledPipeline['steps'] = [];
   let schema = input.schema;
 
@@ -84,7 +84,7 @@ export async function compilePipeline(definition: PipelineDefinition, ctx: Compi
     ctes.push(`${cte(index + 1)} AS (${compiled.sql})`);
     params.push(...compiled.params);
     paramsAfter.push(params.length);
-    joins.push(...(compiled.inputs ?? []));
+    joins.push(...(compiled.inputs ?? []).map((dataset) => ({ ...dataset, stepIndex: index })));
     const statement = upTo(index);
     schema = await describeStep(ctx, statement.sql, statement.params, pointer, kind.type);
     steps.push({ index, type: kind.type, schema });

@@ -58,9 +58,6 @@ export interface Materialized {
   profile: DatasetProfile;
 }
 
-/** The pointer a join step resolves its dataset at: `…/steps/<i>/dataset`. */
-const STEP_POINTER = /\/steps\/(\d+)\//;
-
 export class PipelineExecutor {
   constructor(private readonly deps: ExecutorDeps) {}
 
@@ -70,7 +67,6 @@ export class PipelineExecutor {
    */
   async withCompiled<T>(request: CompileRequest, fn: (compiled: Compiled) => Promise<T>): Promise<T> {
     const held: LocalBlob[] = [];
-    const inputs: LineageInput[] = [];
     const resolveDataset = async (ref: DatasetRef, pointer: string): Promise<ResolvedDataset> => {
       const found = await this.deps.repo.sourceVersion(request.workspaceId, ref.datasetId, ref.versionId);
       // Another workspace's dataset looks exactly like one that does not exist.
@@ -78,18 +74,17 @@ export class PipelineExecutor {
       if (!found.version) throw notFoundAt(`${pointer}/versionId`, `Version '${ref.versionId}' of dataset '${ref.datasetId}' does not exist`);
       const blob = await this.deps.blobs.localFile(found.version.blobKey);
       held.push(blob);
-      const stepIndex = STEP_POINTER.exec(pointer)?.[1];
-      const input: LineageInput = stepIndex === undefined
-        ? { datasetId: ref.datasetId, versionId: found.version.id, role: 'input' }
-        : { datasetId: ref.datasetId, versionId: found.version.id, role: 'join', stepIndex: Number(stepIndex) };
-      inputs.push(input);
       return { datasetId: ref.datasetId, versionId: found.version.id, relation: `read_parquet(${literal(blob.path)})`, schema: found.version.schema };
     };
     try {
       const pipeline = await compilePipeline(request.definition, {
         engine: this.deps.engine, resolveDataset, variables: request.variables, signal: request.signal, pointerPrefix: request.pointerPrefix ?? '/definition',
       });
-      return await fn({ pipeline, inputs: [...inputs.filter((i) => i.role === 'input'), ...inputs.filter((i) => i.role === 'join')] });
+      const inputs: LineageInput[] = [
+        { datasetId: pipeline.input.datasetId, versionId: pipeline.input.versionId, role: 'input' },
+        ...pipeline.joins.map((j): LineageInput => ({ datasetId: j.datasetId, versionId: j.versionId, role: 'join', stepIndex: j.stepIndex })),
+      ];
+      return await fn({ pipeline, inputs });
     } finally {
       await Promise.all(held.map((b) => b.release()));
     }
