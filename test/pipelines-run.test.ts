@@ -230,8 +230,9 @@ describe('long work', () => {
 
   it('stops a preview at its time limit with 422 query_timeout', async () => {
     const repo = new PipelineRepo(t.context.store.db);
-    const executor = new PipelineExecutor({ engine: t.context.engine, blobs: t.context.blobs, scratch: t.context.scratch, repo });
-    const impatient = new PipelineService({ repo, executor, jobs: () => t.context.jobs, previewTimeoutMs: 300 });
+    const datasets = t.context.datasets;
+    const executor = new PipelineExecutor({ engine: t.context.engine, blobs: t.context.blobs, scratch: t.context.scratch, datasets });
+    const impatient = new PipelineService({ repo, datasets, executor, jobs: () => t.context.jobs, previewTimeoutMs: 300 });
     const definition = {
       input: { datasetId: big.id },
       steps: [

@@ -34,6 +34,13 @@ export function publicVersion(v: StoredVersion): DatasetVersion {
   return rest;
 }
 
+/** A version as a pipeline reads it: where its Parquet file is and its columns. */
+export interface SourceVersion {
+  id: string;
+  blobKey: string;
+  schema: ColumnSchema[];
+}
+
 export interface NewVersion {
   id: string;
   datasetId: string;
@@ -88,6 +95,38 @@ export class DatasetRepo {
       .where('id', '=', versionId)
       .executeTakeFirst();
     return row ? toVersion(row) : null;
+  }
+
+  /**
+   * What a reader of a version (a pipeline) needs and nothing more: no profile is parsed. `exists` false: no such
+   * dataset in the workspace; `version` null: the dataset has no such version.
+   */
+  async findSource(workspaceId: string, datasetId: string, versionId?: string): Promise<{ exists: boolean; version: SourceVersion | null }> {
+    const dataset = await this.db.selectFrom('datasets').select(['id', 'latest_version_id']).where('workspace_id', '=', workspaceId).where('id', '=', datasetId).executeTakeFirst();
+    if (!dataset) return { exists: false, version: null };
+    const row = await this.db
+      .selectFrom('dataset_versions')
+      .select(['id', 'blob_key', 'schema_json'])
+      .where('workspace_id', '=', workspaceId)
+      .where('dataset_id', '=', datasetId)
+      .where('id', '=', versionId ?? dataset.latest_version_id ?? '')
+      .executeTakeFirst();
+    return { exists: true, version: row ? { id: row.id, blobKey: row.blob_key, schema: JSON.parse(row.schema_json) as ColumnSchema[] } : null };
+  }
+
+  /** Dataset name and version number of each of `versionIds` that still exists (lineage graphs). */
+  async versionLabels(workspaceId: string, versionIds: string[]): Promise<Map<string, { datasetName: string; versionNumber: number }>> {
+    const out = new Map<string, { datasetName: string; versionNumber: number }>();
+    if (versionIds.length === 0) return out;
+    const rows = await this.db
+      .selectFrom('dataset_versions as v')
+      .innerJoin('datasets as d', 'd.id', 'v.dataset_id')
+      .select(['v.id', 'v.number', 'd.name'])
+      .where('v.workspace_id', '=', workspaceId)
+      .where('v.id', 'in', versionIds)
+      .execute();
+    for (const r of rows) out.set(r.id, { datasetName: r.name, versionNumber: r.number });
+    return out;
   }
 
   async listVersions(workspaceId: string, datasetId: string): Promise<StoredVersion[]> {

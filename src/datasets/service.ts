@@ -196,6 +196,16 @@ export class DatasetService {
     return { versionId: v.id, ...v.profile };
   }
 
+  /** The version a pipeline reads (the latest when `versionId` is not given); see DatasetRepo.findSource. */
+  findSource(workspaceId: string, datasetId: string, versionId?: string) {
+    return this.repo.findSource(workspaceId, datasetId, versionId);
+  }
+
+  /** Dataset name and version number of each version that still exists. */
+  versionLabels(workspaceId: string, versionIds: string[]) {
+    return this.repo.versionLabels(workspaceId, versionIds);
+  }
+
   /** The requested version (or the latest) of a dataset in the workspace: 404 when either does not exist. */
   resolveVersion(workspaceId: string, id: string, versionId?: string): Promise<{ dataset: Dataset; version: StoredVersion }> {
     return this.version(workspaceId, id, versionId);

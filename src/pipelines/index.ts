@@ -27,8 +27,8 @@ export function createPipelines(o: {
   store: MetadataStore; blobs: BlobStore; scratch: Scratch; engine: Engine; datasets: DatasetService; jobs: () => JobService;
 }): Pipelines {
   const repo = new PipelineRepo(o.store.db);
-  const executor = new PipelineExecutor({ engine: o.engine, blobs: o.blobs, scratch: o.scratch, repo });
-  const service = new PipelineService({ repo, executor, jobs: o.jobs, previewTimeoutMs: PREVIEW_TIMEOUT_MS });
+  const executor = new PipelineExecutor({ engine: o.engine, blobs: o.blobs, scratch: o.scratch, datasets: o.datasets });
+  const service = new PipelineService({ repo, datasets: o.datasets, executor, jobs: o.jobs, previewTimeoutMs: PREVIEW_TIMEOUT_MS });
   return { service, definitions: [pipelineRunJob({ repo, executor, datasets: o.datasets }) as JobDefinition] };
 }
 

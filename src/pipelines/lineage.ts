@@ -1,5 +1,6 @@
 import { errors } from '../errors.js';
 import type { LineageEdge, LineageGraph, LineageNode } from './model.js';
+import type { DatasetService } from '../datasets/service.js';
 import type { PipelineRepo } from './repo.js';
 
 /** How many generations of ancestors a lineage answer walks: chains longer than this are cut (`truncated`). */
@@ -10,8 +11,9 @@ export const LINEAGE_MAX_DEPTH = 50;
  * one generation per round trip, to uploaded versions (which have no lineage). Every version is visited once,
  * so diamonds (one upload read by two pipelines joined later) appear as one node.
  */
-export async function lineageGraph(repo: PipelineRepo, workspaceId: string, datasetId: string, versionId?: string, maxDepth = LINEAGE_MAX_DEPTH): Promise<LineageGraph> {
-  const source = await repo.sourceVersion(workspaceId, datasetId, versionId);
+export async function lineageGraph(
+  repo: PipelineRepo, datasets: Pick<DatasetService, 'findSource' | 'versionLabels'>, workspaceId: string, datasetId: string, versionId?: string, maxDepth = LINEAGE_MAX_DEPTH): Promise<LineageGraph> {
+  const source = await datasets.findSource(workspaceId, datasetId, versionId);
   if (!source.exists) throw errors.notFound('Dataset', datasetId);
   if (!source.version) throw errors.notFound('Version', versionId ?? '');
   const root = source.version.id;
@@ -37,7 +39,7 @@ export async function lineageGraph(repo: PipelineRepo, workspaceId: string, data
     frontier = next;
     depth++;
   }
-  const info = await repo.versionInfo(workspaceId, [...datasetOf.keys()]);
+  const info = await datasets.versionLabels(workspaceId, [...datasetOf.keys()]);
   const nodes: LineageNode[] = [...datasetOf].map(([id, dataset]) => ({
     datasetId: dataset, versionId: id, datasetName: info.get(id)?.datasetName ?? null, versionNumber: info.get(id)?.versionNumber ?? null, runId: runOf.get(id) ?? null,
   }));

@@ -2,18 +2,12 @@ import { sql, type Selectable } from 'kysely';
 import type { Db } from '../db/index.js';
 import type { DatasetLineageTable, JobsTable, PipelineRunsTable, PipelinesTable } from '../db/types.js';
 import { toIso, toNumber } from '../db/values.js';
-import type { ColumnSchema } from '../engine/sql.js';
 import type { JobError, JobStatus } from '../jobs/types.js';
 import type { PipelineDefinition } from './definition.js';
-import type { Lineage, LineageNode, Pipeline, PipelineSummary, PipelineVersion, RunStatus, StoredRun } from './model.js';
+import type { Lineage, Pipeline, PipelineSummary, PipelineVersion, RunStatus, StoredRun } from './model.js';
 
 const FINISHED: readonly string[] = ['succeeded', 'failed', 'cancelled'];
 
-export interface SourceVersion {
-  id: string;
-  blobKey: string;
-  schema: ColumnSchema[];
-}
 
 export interface NewRun {
   id: string;
@@ -197,35 +191,6 @@ export class PipelineRepo {
     if (versionIds.length === 0) return [];
     const rows = await this.db.selectFrom('dataset_lineage').selectAll().where('workspace_id', '=', workspaceId).where('version_id', 'in', versionIds).execute();
     return rows.map(toLineage);
-  }
-
-  /** The version a pipeline reads (the latest when `versionId` is not given), with what DuckDB needs to read it. */
-  async sourceVersion(workspaceId: string, datasetId: string, versionId?: string): Promise<{ exists: boolean; version: SourceVersion | null }> {
-    const dataset = await this.db.selectFrom('datasets').select(['id', 'latest_version_id']).where('workspace_id', '=', workspaceId).where('id', '=', datasetId).executeTakeFirst();
-    if (!dataset) return { exists: false, version: null };
-    const row = await this.db
-      .selectFrom('dataset_versions')
-      .select(['id', 'blob_key', 'schema_json'])
-      .where('workspace_id', '=', workspaceId)
-      .where('dataset_id', '=', datasetId)
-      .where('id', '=', versionId ?? dataset.latest_version_id ?? '')
-      .executeTakeFirst();
-    return { exists: true, version: row ? { id: row.id, blobKey: row.blob_key, schema: JSON.parse(row.schema_json) as ColumnSchema[] } : null };
-  }
-
-  /** Name and number of each version that still exists. */
-  async versionInfo(workspaceId: string, versionIds: string[]): Promise<Map<string, Pick<LineageNode, 'datasetName' | 'versionNumber'>>> {
-    const out = new Map<string, Pick<LineageNode, 'datasetName' | 'versionNumber'>>();
-    if (versionIds.length === 0) return out;
-    const rows = await this.db
-      .selectFrom('dataset_versions as v')
-      .innerJoin('datasets as d', 'd.id', 'v.dataset_id')
-      .select(['v.id', 'v.number', 'd.name'])
-      .where('v.workspace_id', '=', workspaceId)
-      .where('v.id', 'in', versionIds)
-      .execute();
-    for (const r of rows) out.set(r.id, { datasetName: r.name, versionNumber: r.number });
-    return out;
   }
 }
 

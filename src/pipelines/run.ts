@@ -8,7 +8,7 @@ import { AppError } from '../errors.js';
 import { compilePipeline, type CompiledPipeline } from './compile.js';
 import type { PipelineDefinition } from './definition.js';
 import type { LineageInput } from './model.js';
-import type { PipelineRepo } from './repo.js';
+import type { DatasetService } from '../datasets/service.js';
 import type { DatasetRef, ResolvedDataset } from './steps/types.js';
 import type { Variables } from './template.js';
 
@@ -22,7 +22,7 @@ export interface ExecutorDeps {
   engine: Engine;
   blobs: BlobStore;
   scratch: Scratch;
-  repo: PipelineRepo;
+  datasets: Pick<DatasetService, 'findSource'>;
 }
 
 export interface CompileRequest {
@@ -68,7 +68,7 @@ export class PipelineExecutor {
   async withCompiled<T>(request: CompileRequest, fn: (compiled: Compiled) => Promise<T>): Promise<T> {
     const held: LocalBlob[] = [];
     const resolveDataset = async (ref: DatasetRef, pointer: string): Promise<ResolvedDataset> => {
-      const found = await this.deps.repo.sourceVersion(request.workspaceId, ref.datasetId, ref.versionId);
+      const found = await this.deps.datasets.findSource(request.workspaceId, ref.datasetId, ref.versionId);
       // Another workspace's dataset looks exactly like one that does not exist.
       if (!found.exists) throw notFoundAt(`${pointer}/datasetId`, `Dataset '${ref.datasetId}' does not exist`);
       if (!found.version) throw notFoundAt(`${pointer}/versionId`, `Version '${ref.versionId}' of dataset '${ref.datasetId}' does not exist`);

@@ -9,6 +9,7 @@ import { PIPELINE_RUN_KIND, type PipelineRunPayload } from './jobs.js';
 import { lineageGraph } from './lineage.js';
 import type { LineageGraph, Pipeline, PipelineRun, PipelineSummary, PipelineVersion, StoredRun } from './model.js';
 import type { PipelineRepo } from './repo.js';
+import type { DatasetService } from '../datasets/service.js';
 import type { PipelineExecutor, PreviewResult } from './run.js';
 import { applyDefaults, applyTemplate } from './template.js';
 
@@ -27,6 +28,7 @@ export interface RunRequest {
 
 export interface PipelineServiceOptions {
   repo: PipelineRepo;
+  datasets: Pick<DatasetService, 'findSource' | 'versionLabels'>;
   executor: PipelineExecutor;
   jobs: () => JobService;
   /** A preview's queries are interrupted after this long (ms). */
@@ -167,7 +169,7 @@ export class PipelineService {
       await this.requireOutput(workspaceId, definition);
       return { outputDatasetId: target, outputVersionId };
     }
-    if (pipeline?.outputDatasetId && (await this.o.repo.sourceVersion(workspaceId, pipeline.outputDatasetId)).exists) {
+    if (pipeline?.outputDatasetId && (await this.o.datasets.findSource(workspaceId, pipeline.outputDatasetId)).exists) {
       return { outputDatasetId: pipeline.outputDatasetId, outputVersionId };
     }
     const datasetName = definition.output?.name ?? (pipeline ? `${pipeline.name} output` : `${name} output`);
@@ -192,13 +194,13 @@ export class PipelineService {
   }
 
   lineage(workspaceId: string, datasetId: string, versionId?: string): Promise<LineageGraph> {
-    return lineageGraph(this.o.repo, workspaceId, datasetId, versionId);
+    return lineageGraph(this.o.repo, this.o.datasets, workspaceId, datasetId, versionId);
   }
 
   /** 404 at `/definition/output/datasetId` unless the dataset the definition appends to exists in the workspace. */
   private async requireOutput(workspaceId: string, definition: PipelineDefinition): Promise<void> {
     const target = definition.output?.datasetId;
-    if (!target || (await this.o.repo.sourceVersion(workspaceId, target)).exists) return;
+    if (!target || (await this.o.datasets.findSource(workspaceId, target)).exists) return;
     const message = `Dataset '${target}' does not exist`;
     throw new AppError(404, 'not_found', message, [{ pointer: '/definition/output/datasetId', message }]);
   }
