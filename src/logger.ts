@@ -22,3 +22,13 @@ export interface Log {
   error: LogFn;
   debug: LogFn;
 }
+
+/** `log` with `fields` on every line (a child logger for code that holds only a Log, such as a job's). */
+export function withFields(log: Log, fields: Record<string, unknown>): Log {
+  const wrap = (fn: LogFn): LogFn =>
+    ((first: unknown, ...rest: unknown[]) =>
+      typeof first === 'object' && first !== null && !(first instanceof Error)
+        ? fn.call(log, { ...fields, ...first }, ...(rest as [string]))
+        : fn.call(log, { ...fields, ...(first instanceof Error ? { err: first } : {}) }, ...((first instanceof Error ? rest : [first, ...rest]) as [string]))) as LogFn;
+  return { info: wrap(log.info), warn: wrap(log.warn), error: wrap(log.error), debug: wrap(log.debug) };
+}

@@ -13,12 +13,12 @@ export interface RunningServer {
 }
 
 export interface ServeOptions {
-  /** Run job workers in this process (default true; `--no-workers` for API-only nodes). */
+  /** Run jobs in a worker process this one supervises (default true; `--no-workers` for API-only nodes). */
   workers?: boolean;
 }
 
 export async function startServer(config: Config, log: Logger, options: ServeOptions = {}): Promise<RunningServer> {
-  const context = await createContext(config, log, { workers: options.workers });
+  const context = await createContext(config, log, { jobs: options.workers === false ? 'none' : 'supervised' });
   const app = await buildApp(context);
   await app.listen({ host: config.host, port: config.port });
   const address = app.server.address();
@@ -34,8 +34,9 @@ export async function startServer(config: Config, log: Logger, options: ServeOpt
       }, config.shutdownTimeoutMs);
       timer.unref();
       try {
-        // Running jobs finish (or are queued again) while in-flight requests finish, within the same timeout.
-        await Promise.all([context.queue.stopWorkers(config.shutdownTimeoutMs), app.close()]);
+        // In-flight requests first: one may be waiting for a job (`?wait=true`), which the worker must still run.
+        // Closing the app then closes the context, where running jobs get their time to finish (or are queued again).
+        await app.close();
       } finally {
         clearTimeout(timer);
       }

@@ -9,8 +9,9 @@ import { freePort, MAIN } from './helpers/process.js';
 /**
  * At-least-once, completed exactly once: a worker process is SIGKILLed in the middle of a job; the job is
  * detected (embedded: its lease runs out; BullMQ: stalled-job check), runs again, and completes exactly once.
- * Embedded on SQLite the worker is `weir serve`, restarted on the same data dir; on PostgreSQL and with BullMQ
- * it is `weir worker`.
+ * Embedded on SQLite the worker is the job worker process of `weir serve`, killed together with the server (as a
+ * power cut or an OOM kill of the whole service would) and restarted on the same data dir; on PostgreSQL and with
+ * BullMQ it is `weir worker`.
  */
 const redisUp = await redisAvailable();
 const drivers: DriverName[] = redisUp || requireRedis ? ['embedded', 'bullmq'] : ['embedded'];
@@ -26,6 +27,12 @@ afterEach(async () => {
   for (const p of started.splice(0)) {
     if (p.child.exitCode === null && p.child.signalCode === null) p.child.kill('SIGKILL');
     await p.exited;
+    // A detached server's worker process, if it outlived it.
+    try {
+      process.kill(-p.child.pid!, 'SIGKILL');
+    } catch {
+      // No such group (not detached, or already gone).
+    }
   }
 });
 
@@ -36,6 +43,8 @@ async function startWorkerProcess(driver: DriverName, db: SharedDb): Promise<Pro
   const child = spawn(process.execPath, [MAIN, serve ? 'serve' : 'worker'], {
     env: { ...process.env, ...db.env, WEIR_PORT: String(port), WEIR_LOG_LEVEL: 'info', WEIR_JOB_LEASE: '1s', WEIR_JOB_POLL_INTERVAL: '100ms', WEIR_SHUTDOWN_TIMEOUT_MS: '1000' },
     stdio: ['ignore', 'pipe', 'pipe'],
+    // A process group of its own: `weir serve` and the worker process it supervises are killed together.
+    detached: serve,
   });
   let out = '';
   child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
@@ -60,7 +69,9 @@ describe.each(drivers)('SIGKILL mid-job: %s', (driver) => {
       const first = await startWorkerProcess(driver, db);
       const job = await h.enqueue('test.sleep', { v: 1, ms: 3000, steps: 30, markFile: marks });
       await eventually(async () => ((await readFile(marks, 'utf8').catch(() => '')).includes('start') ? true : undefined), 'the first attempt to start');
-      first.child.kill('SIGKILL');
+      // The server and its worker process at once (the group), or `weir worker`.
+      if (driver === 'embedded' && !pgAdminUrl) process.kill(-first.child.pid!, 'SIGKILL');
+      else first.child.kill('SIGKILL');
       await first.exited;
       expect(await h.system.service.get(h.workspaceId, job.id)).toMatchObject({ status: 'running', attempts: 1 });
 

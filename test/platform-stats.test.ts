@@ -103,11 +103,12 @@ describe('GET /api/v1/system/stats', () => {
 
   it('counts jobs by status and kind, with the success rate', async () => {
     const { jobs } = await stats();
+    // Every upload is an ingest job, `?wait=true` ones included: the four stored by put() and the two above.
     expect(jobs.byKind).toEqual([
-      { kind: 'ingest', total: 2, byStatus: { queued: 0, running: 0, succeeded: 1, failed: 1, cancelled: 0 }, successRate: 0.5 },
+      { kind: 'ingest', total: 6, byStatus: { queued: 0, running: 0, succeeded: 5, failed: 1, cancelled: 0 }, successRate: 5 / 6 },
       { kind: 'jobs.sweep', total: 1, byStatus: { queued: 0, running: 0, succeeded: 1, failed: 0, cancelled: 0 }, successRate: 1 },
     ]);
-    expect(jobs).toMatchObject({ total: 3, byStatus: { queued: 0, running: 0, succeeded: 2, failed: 1, cancelled: 0 }, successRate: 2 / 3 });
+    expect(jobs).toMatchObject({ total: 7, byStatus: { queued: 0, running: 0, succeeded: 6, failed: 1, cancelled: 0 }, successRate: 6 / 7 });
   });
 
   it('answers a zero-filled daily series of UTC days ending today', async () => {
@@ -121,7 +122,7 @@ describe('GET /api/v1/system/stats', () => {
     expect(s.daily).toEqual([
       { date: day(2), ...zero },
       { date: day(1), ...zero },
-      { date: day(0), versions: 5, rows: 15, parquetBytes: all.parquetBytes, sourceBytes: all.sourceBytes, jobsFinished: 3, jobsFailed: 1 },
+      { date: day(0), versions: 5, rows: 15, parquetBytes: all.parquetBytes, sourceBytes: all.sourceBytes, jobsFinished: 7, jobsFailed: 1 },
     ]);
     expect((await stats()).daily).toHaveLength(30);
   });

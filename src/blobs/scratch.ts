@@ -11,7 +11,8 @@ import { randomBytes } from 'node:crypto';
 export class Scratch {
   readonly dir: string;
 
-  constructor(private readonly root: string) {
+  /** The directory of every process's own (`p<pid>`). */
+  constructor(readonly root: string) {
     this.dir = path.join(root, `p${process.pid}`);
   }
 

@@ -35,6 +35,10 @@ export class LocalEventBus implements EventBus {
     };
   }
 
+  hasListeners(topic: Topic): boolean {
+    return this.listeners.has(topic);
+  }
+
   /** Topics with at least one listener in this process. */
   activeTopics(): Topic[] {
     return [...this.listeners.keys()];

@@ -99,10 +99,12 @@ async function show({ client, json }: ClientContext, id: string): Promise<void> 
 }
 
 async function act({ client, json }: ClientContext, id: string, action: 'cancel' | 'retry'): Promise<void> {
-  const job = await client.postJson<JobWire>(`${jobPath(id)}/${action}`, { body: undefined });
+  const job = await client.postJson<JobWire & { previousError?: JobWire['error'] }>(`${jobPath(id)}/${action}`, { body: undefined });
   if (json) return printJson(job);
-  if (action === 'retry') printLine(`job ${job.id} queued again`);
-  else printLine(job.status === 'cancelled' ? `job ${job.id} cancelled` : `job ${job.id}: cancel requested; it stops shortly`);
+  if (action === 'retry') {
+    const before = job.previousError;
+    printLine(`job ${job.id} queued again${before ? ` (last time: ${before.code}: ${before.message})` : ''}`);
+  } else printLine(job.status === 'cancelled' ? `job ${job.id} cancelled` : `job ${job.id}: cancel requested; it stops shortly`);
 }
 
 /** A percent bar on stderr for a job, only on a terminal (like the upload bar) and never with --json. */

@@ -25,7 +25,10 @@ export type Completion =
   | { status: 'requeued' };
 
 const REQUEUED_AFTER_LOSS: JobError = { code: 'worker_lost', message: 'The worker running the job stopped (lease expired); the job was queued again' };
-export const WORKER_LOST: JobError = { code: 'worker_lost', message: 'The worker running the job stopped (lease expired) and no attempts are left' };
+export const WORKER_LOST: JobError = {
+  code: 'worker_lost',
+  message: 'The worker running the job stopped (lease expired) and the job has no attempts left; it runs again only when retried',
+};
 
 /** The transitions workers make on `jobs`: claim or start, heartbeat, progress, and the end of an attempt. */
 export class AttemptStore {
@@ -147,6 +150,25 @@ export class AttemptStore {
         .set({ ...released, status: 'failed', ...errorColumns(WORKER_LOST), finished_at: now }).returningAll().execute(),
       expired().where('cancel_requested', '=', 0).where((eb) => eb('attempts', '<', eb.ref('max_attempts')))
         .set({ ...released, status: 'queued', ...errorColumns(REQUEUED_AFTER_LOSS), run_after: now }).returningAll().execute(),
+    ]);
+    return [...cancelled, ...failed, ...queued].map(toJob);
+  }
+
+  /**
+   * The supervisor saw worker `workerId` die (killed, crashed): its running jobs are settled at once instead of
+   * when their leases run out. Each ends `cancelled` (a cancel was asked), `failed` with `lost.final` (no
+   * attempts left: quarantined, it runs again only when a client retries it) or is queued again not before
+   * `retryAt` with `lost.retrying` recorded, so that a job that keeps killing its worker says so while it waits.
+   */
+  async releaseWorker(workerId: string, lost: { retrying: JobError; final: JobError }, now: string, retryAt: string): Promise<Job[]> {
+    const held = () => this.db.updateTable('jobs').where('status', '=', 'running').where('worker_id', '=', workerId);
+    const released = { worker_id: null, lease_until: null, error_details_json: null, updated_at: now };
+    const [cancelled, failed, queued] = await Promise.all([
+      held().where('cancel_requested', '=', 1).set({ ...released, status: 'cancelled', ...errorColumns(CANCELLED), finished_at: now }).returningAll().execute(),
+      held().where('cancel_requested', '=', 0).where((eb) => eb('attempts', '>=', eb.ref('max_attempts')))
+        .set({ ...released, status: 'failed', ...errorColumns(lost.final), finished_at: now }).returningAll().execute(),
+      held().where('cancel_requested', '=', 0).where((eb) => eb('attempts', '<', eb.ref('max_attempts')))
+        .set({ ...released, status: 'queued', ...errorColumns(lost.retrying), run_after: retryAt }).returningAll().execute(),
     ]);
     return [...cancelled, ...failed, ...queued].map(toJob);
   }

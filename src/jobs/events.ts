@@ -40,6 +40,13 @@ export class JobEvents {
     });
   }
 
+  /** Calls `onState` on each state change of the job published anywhere; returns the unsubscribe function. */
+  onState(id: string, onState: () => void): () => void {
+    return this.bus.subscribe(topics.job(id), (event) => {
+      if (event.type === JOB_STATE) onState();
+    });
+  }
+
   private both(id: string, workspaceId: string, type: string, data: unknown): void {
     this.send(topics.job(id), type, data);
     this.send(topics.workspace(workspaceId), type, data);

@@ -9,6 +9,7 @@ import { AttemptStore } from './attempts.js';
 import { BullmqDriver } from './drivers/bullmq.js';
 import { EmbeddedDriver } from './drivers/embedded.js';
 import type { QueueDriver } from './drivers/types.js';
+import { ForwardingDriver } from './drivers/forwarding.js';
 import { JobEvents } from './events.js';
 import { JobRegistry } from './registry.js';
 import { JobRepo } from './repo.js';
@@ -20,9 +21,29 @@ import { threadDefinitions } from './threads/definitions.js';
 import { jobThreadEntry } from './threads/entry-url.js';
 import { ThreadPool } from './threads/pool.js';
 import type { JobDefinition } from './types.js';
+import { WorkerSupervisor } from './supervisor.js';
+import type { LinkedEventBus } from '../bus/process-link.js';
+
+/**
+ * Where this process's job attempts run: `inline` here (`weir worker`, the supervised worker itself, tests), or
+ * `supervised` in a worker process this one starts and restarts (`weir serve`: src/jobs/supervisor.ts).
+ */
+export type JobExecution =
+  | { mode: 'inline' }
+  | {
+    mode: 'supervised';
+    /** The server's whole configuration, handed to the worker. */
+    config: Config;
+    /** The API side of the event bus link; null when events travel through Redis. */
+    link: LinkedEventBus | null;
+    /** Where the worker's log lines go. */
+    writeLog(line: string): void;
+  };
 
 export interface JobSystemOptions {
   config: Pick<Config, 'jobs' | 'redisUrl' | 'testJobKinds' | 'logLevel'>;
+  /** Default inline. */
+  execution?: JobExecution;
   log: Logger;
   store: MetadataStore;
   bus: EventBus;
@@ -46,6 +67,10 @@ export interface JobSystem {
   stopWorkers(timeoutMs: number): Promise<void>;
   /** Attempts running in this process now. */
   readonly activeAttempts: number;
+  /** What this process's job attempts write into the rows they hold, once workers started here; else null. */
+  readonly workerId: string | null;
+  /** The worker process, when this process supervises one. */
+  readonly supervisor: WorkerSupervisor | null;
   close(): Promise<void>;
 }
 
@@ -67,10 +92,23 @@ export function createJobSystem(o: JobSystemOptions): JobSystem {
   }
 
   const leaseMs = config.jobs.leaseMs;
-  const driver: QueueDriver = config.redisUrl
-    ? new BullmqDriver(attempts, repo, { redisUrl: config.redisUrl, prefix: config.jobs.queuePrefix, leaseMs, log })
-    : new EmbeddedDriver(attempts, { leaseMs, pollMs: config.jobs.pollMs, log });
+  const execution = o.execution ?? { mode: 'inline' };
+  let supervisor: WorkerSupervisor | null = null;
+  let driver: QueueDriver;
+  if (config.redisUrl) driver = new BullmqDriver(attempts, repo, { redisUrl: config.redisUrl, prefix: config.jobs.queuePrefix, leaseMs, log });
+  // Supervised on the embedded queue: the worker process claims the rows; this process only tells it of new ones.
+  else if (execution.mode === 'supervised') driver = new ForwardingDriver((jobs) => supervisor?.announce(jobs));
+  else driver = new EmbeddedDriver(attempts, { leaseMs, pollMs: config.jobs.pollMs, log });
   const service = new JobService({ db: store.db, dialect: store.dialect, registry, events, driver, log });
+  if (execution.mode === 'supervised') {
+    const entry = jobThreadEntry();
+    if (!entry) throw new Error('supervised job execution needs the weir entry point (setJobThreadEntry)');
+    supervisor = new WorkerSupervisor({
+      config: execution.config, log, entry, attempts, events, bus: execution.link, writeLog: execution.writeLog,
+      // BullMQ's stalled-job check hands a dead worker's jobs back by itself; the embedded queue is told.
+      requeued: (jobs) => (config.redisUrl ? undefined : supervisor?.announce(jobs)),
+    });
+  }
 
   let runtime: JobRuntime | null = null;
   let threads: ThreadPool | null = null;
@@ -89,10 +127,18 @@ export function createJobSystem(o: JobSystemOptions): JobSystem {
     service,
     registry,
     driver,
+    supervisor,
     get activeAttempts() {
       return runtime?.active ?? 0;
     },
+    get workerId() {
+      return runtime?.workerId ?? null;
+    },
     startWorkers() {
+      if (supervisor) {
+        supervisor.start();
+        return Promise.resolve();
+      }
       return (starting ??= (async () => {
         const entry = jobThreadEntry();
         if (entry && threadKinds.size > 0) threads = new ThreadPool(entry, { weirJobThread: 1, testJobKinds: config.testJobKinds, logLevel: config.logLevel });
@@ -110,6 +156,7 @@ export function createJobSystem(o: JobSystemOptions): JobSystem {
       })());
     },
     async stopWorkers(timeoutMs) {
+      if (supervisor) return supervisor.stop(timeoutMs);
       if (!starting) return;
       await starting.catch(() => {});
       if (sweepTimer) clearInterval(sweepTimer);

@@ -2,7 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import type { AppContext } from '../context.js';
 import { principalOf } from '../http/access.js';
-import { JobListQuery, JobListResponse, JobParams, JobSchema, StatsQuery, StatsResponse } from './schemas.js';
+import { JobListQuery, JobListResponse, JobParams, JobSchema, RetriedJobSchema, StatsQuery, StatsResponse } from './schemas.js';
 
 /** /api/v1/jobs: thin routes over JobService, always scoped to the caller's workspace. */
 export const jobRoutes: FastifyPluginAsyncTypebox<{ context: AppContext }> = async (app, { context }) => {
@@ -45,8 +45,8 @@ export const jobRoutes: FastifyPluginAsyncTypebox<{ context: AppContext }> = asy
     config: { access: 'jobs:manage' },
     schema: {
       tags: ['jobs'], summary: 'Run a failed or cancelled job again',
-      description: 'Queues the job again with its attempts reset. 409 `job_not_retryable` unless it failed or was cancelled.',
-      params: JobParams, response: { 200: Type.Ref('Job') },
+      description: 'Queues the job again with its attempts reset, and answers how it ended before (`previousError`). 409 `job_not_retryable` unless it failed or was cancelled.',
+      params: JobParams, response: { 200: RetriedJobSchema },
     },
   }, async (request) => jobs.retry(principalOf(request).workspaceId, request.params.id));
 };

@@ -41,6 +41,14 @@ export const JobSchema = Type.Object(
   { $id: 'Job' },
 );
 
+/** The answer to a retry: the job queued again, and how it ended before (what the caller chose to run again). */
+export const RetriedJobSchema = Type.Object({
+  ...JobSchema.properties,
+  previousError: Type.Union([JobErrorSchema, Type.Null()], {
+    description: 'How the job ended before this retry (null when it was cancelled without error). `worker_lost`: its attempts kept ending with the worker process killed (e.g. past its memory limit)',
+  }),
+});
+
 export const JobParams = Type.Object({ id: Id('job', 'Job id') });
 
 export const JobListQuery = Type.Object(

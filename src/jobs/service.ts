@@ -7,7 +7,8 @@ import type { JobEvents } from './events.js';
 import type { JobRegistry } from './registry.js';
 import { JobRepo, type JobQuery, type NewJobRow } from './repo.js';
 import { jobStats, type JobStats } from './stats.js';
-import type { EnqueueOptions, Job } from './types.js';
+import { waitUntilFinished } from './wait.js';
+import type { EnqueueOptions, Job, JobError } from './types.js';
 
 export interface EnqueueRequest {
   kind: string;
@@ -124,14 +125,27 @@ export class JobService {
     throw errors.conflict(`Job '${id}' is changing state; try again`);
   }
 
-  /** A failed or cancelled job runs again from its first attempt; any other is 409. */
-  async retry(workspaceId: string, id: string): Promise<Job> {
+  /**
+   * A failed or cancelled job runs again from its first attempt; any other is 409. The answer carries how the
+   * job ended last time (`previousError`): retrying a job that was quarantined because it kept killing its
+   * worker (`worker_lost`) is a deliberate act, and the caller is told what it is retrying.
+   */
+  async retry(workspaceId: string, id: string): Promise<Job & { previousError: JobError | null }> {
     const job = await this.get(workspaceId, id);
     const retried = job.status === 'failed' || job.status === 'cancelled' ? await this.repo.retry(id, iso()) : null;
     if (!retried) throw new AppError(409, 'job_not_retryable', `Only failed or cancelled jobs can be retried; job '${id}' is ${job.status}`, [], { jobStatus: job.status });
+    this.o.log.info({ jobId: id, kind: job.kind, previousError: job.error }, 'job retried by a client');
     this.o.events.state(retried);
     await this.announce([retried]);
-    return retried;
+    return { ...retried, previousError: job.error };
+  }
+
+  /**
+   * The job once it has finished, or as it is when `timeoutMs` runs out or `signal` aborts: read again at each of
+   * its state events (from whichever process runs it), and at least every second.
+   */
+  waitUntilFinished(workspaceId: string, id: string, timeoutMs: number, signal?: AbortSignal): Promise<Job> {
+    return waitUntilFinished(() => this.get(workspaceId, id), timeoutMs, signal, (notify) => this.o.events.onState(id, notify));
   }
 
   stats(workspaceId: string, days: number): Promise<JobStats> {

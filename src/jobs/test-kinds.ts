@@ -93,4 +93,38 @@ export const testCpuJob: JobDefinition<{ v: 1; below: number }, { primes: number
   },
 };
 
-export const TEST_JOB_KINDS: JobDefinition[] = [testNoopJob, testSleepJob, testFailJob, testCpuJob] as JobDefinition[];
+export interface AllocatePayload {
+  v: 1;
+  /** Resident memory added per step, in MiB (pages are written, so the kernel really backs them). */
+  mibPerStep?: number;
+  markFile?: string;
+}
+
+/**
+ * Allocates memory without bound until its process is stopped: the job that takes a worker process down. With
+ * the supervised worker it must cost attempts, never the API (test/worker-supervision.test.ts).
+ */
+export const testAllocateJob: JobDefinition<AllocatePayload, never> = {
+  kind: 'test.allocate',
+  payload: Type.Object({ v: Type.Literal(1), mibPerStep: Type.Optional(Type.Integer({ minimum: 1, maximum: 256 })), markFile: MarkFile }, { additionalProperties: false }),
+  concurrency: 1,
+  maxAttempts: 2,
+  backoffMs: 100,
+  async handler(p, ctx) {
+    await mark(p.markFile, `start ${ctx.jobId} ${ctx.attempt} ${process.pid}`);
+    const held: Buffer[] = [];
+    for (;;) {
+      held.push(Buffer.alloc((p.mibPerStep ?? 16) * 1024 * 1024, 1));
+      await sleep(20, undefined, { signal: ctx.signal });
+    }
+  },
+};
+
+/** Answers the pid of the process that ran it: where jobs run (test/worker-supervision.test.ts). */
+export const testPidJob: JobDefinition<{ v: 1 }, { pid: number }> = {
+  kind: 'test.pid',
+  payload: Type.Object({ v: Type.Literal(1) }, { additionalProperties: false }),
+  handler: () => Promise.resolve({ pid: process.pid }),
+};
+
+export const TEST_JOB_KINDS: JobDefinition[] = [testNoopJob, testSleepJob, testFailJob, testCpuJob, testAllocateJob, testPidJob] as JobDefinition[];

@@ -14,10 +14,10 @@ export async function runWorker(config: Config, log: Logger): Promise<void> {
   if (!config.redisUrl && config.database.dialect === 'sqlite') {
     throw new Error(
       'weir worker needs a queue other processes can share: set WEIR_REDIS_URL (BullMQ) or a PostgreSQL WEIR_DATABASE_URL. ' +
-        'With the embedded SQLite default, jobs run inside `weir serve`.',
+        'With the embedded SQLite default, `weir serve` runs jobs in a worker process of its own.',
     );
   }
-  const context = await createContext(config, log, { workers: true });
+  const context = await createContext(config, log, { jobs: 'inline' });
   log.info({ queue: context.queue.driver.name, database: config.database.dialect, kinds: context.queue.registry.all().map((k) => k.kind) }, 'weir worker is running');
   let stopping = false;
   for (const signal of ['SIGTERM', 'SIGINT'] as const) {

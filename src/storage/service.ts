@@ -65,13 +65,20 @@ export class StorageService {
   }
 
   async stats(fresh = false): Promise<StorageStats> {
-    const [usage, disk, lastSweep] = await Promise.all([
-      this.walk.get(fresh),
+    const lastSweep = await this.o.repo.last();
+    // A sweep that ended since the cached walk changed the store, whichever process ran it (the job worker, another node).
+    const sweptAt = lastSweep?.finishedAt ?? null;
+    const swept = sweptAt !== this.walkedAfterSweep;
+    this.walkedAfterSweep = sweptAt;
+    const [usage, disk] = await Promise.all([
+      this.walk.get(fresh || swept),
       this.o.blobs.driver === 'local' ? diskOf(this.o.config.dataDir) : Promise.resolve(null),
-      this.o.repo.last(),
     ]);
     return { driver: this.o.blobs.driver, ...usage, disk, retention: this.policy(), lastSweep };
   }
+
+  /** The end of the last sweep when the cached walk was made. */
+  private walkedAfterSweep: string | null = null;
 
   /** A finished sweep changed the store: the next statistics walk it again. */
   invalidate(): void {

@@ -1,4 +1,5 @@
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { AggregatorRegistry, Counter, Gauge, Histogram, Registry, collectDefaultMetrics, type MetricObjectWithValues, type MetricValue } from 'prom-client';
+import type { WorkerSupervisor } from '../jobs/supervisor.js';
 
 export interface DatasetTotals {
   datasets: number;
@@ -103,6 +104,56 @@ export class Metrics {
         this.set({ kind: 'source' }, t.sourceBytes);
       },
     });
+  }
+
+  /**
+   * Reports the supervised job worker process (its state, memory and unexpected exits) and adds its counters and
+   * histograms (ingests and whatever else runs in jobs) to this process's exposition.
+   */
+  watchWorker(supervisor: WorkerSupervisor): void {
+    this.worker = supervisor;
+    const status = () => supervisor.status;
+    new Gauge({
+      name: 'weir_worker_up',
+      help: 'Whether the job worker process supervised by this server is running (1) or starting, restarting or stopped (0).',
+      registers: [this.registry],
+      collect() {
+        this.set(status().state === 'running' ? 1 : 0);
+      },
+    });
+    new Gauge({
+      name: 'weir_worker_resident_memory_bytes',
+      help: 'Resident memory of the job worker process at its last sample (killed past WEIR_WORKER_MEMORY_LIMIT).',
+      registers: [this.registry],
+      collect() {
+        const rss = status().rssBytes;
+        if (rss !== null) this.set(rss);
+      },
+    });
+    new Counter({
+      name: 'weir_worker_exits_total',
+      help: 'Unexpected exits of the job worker process, by cause: memory (killed past its limit) or crashed.',
+      labelNames: ['cause'],
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        this.inc({ cause: 'memory' }, status().exits.memory);
+        this.inc({ cause: 'crashed' }, status().exits.crashed);
+      },
+    });
+  }
+
+  private worker: WorkerSupervisor | null = null;
+
+  /**
+   * The text exposition: this process's metrics, plus the counters and histograms of the job worker process it
+   * supervises, summed into the same series (its gauges describe per-process state and are left out).
+   */
+  async exposition(): Promise<string> {
+    if (!this.worker) return this.registry.metrics();
+    const [own, worker] = await Promise.all([this.registry.getMetricsAsJSON(), this.worker.metrics()]);
+    const additive = (worker as MetricObjectWithValues<MetricValue<string>>[]).filter((m) => m.name.startsWith('weir_') && ['counter', 'histogram'].includes(String(m.type)));
+    return AggregatorRegistry.aggregate([own, additive]).metrics();
   }
 
   observeRequest(method: string, route: string, statusCode: number, seconds: number): void {

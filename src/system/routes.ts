@@ -52,7 +52,7 @@ export const systemRoutes: FastifyPluginAsyncTypebox<{ context: AppContext }> = 
   }, async (request, reply) => {
     const token = context.config.auth.metricsToken;
     if (token !== null && !bearerMatches(request.headers.authorization, token)) throw errors.unauthorized('The metrics endpoint needs the configured metrics token');
-    const body = await context.metrics.registry.metrics();
+    const body = await context.metrics.exposition();
     return reply.type(context.metrics.registry.contentType).send(body);
   });
 

@@ -2,12 +2,14 @@ import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { Writable } from 'node:stream';
 import pg from 'pg';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../../src/app.js';
 import { loadConfig, type Config } from '../../src/config.js';
 import { createContext, type AppContext } from '../../src/context.js';
+import { setJobThreadEntry } from '../../src/jobs/threads/entry-url.js';
 import { createLogger } from '../../src/logger.js';
 import { startS3Server } from './s3.js';
 
@@ -72,7 +74,15 @@ export async function createTestDatabase(adminUrl: string): Promise<{ url: strin
   };
 }
 
-export async function startTestApp(env: Record<string, string> = {}): Promise<TestApp> {
+export interface TestAppOptions {
+  /**
+   * Where jobs run: `inline` in the test process (default: fast, and what most tests need), or `supervised` in a
+   * worker process started from dist/weir.mjs, as `weir serve` runs them (test/worker-supervision.test.ts).
+   */
+  jobs?: 'inline' | 'supervised';
+}
+
+export async function startTestApp(env: Record<string, string> = {}, options: TestAppOptions = {}): Promise<TestApp> {
   const dataDir = await mkdtemp(path.join(tmpdir(), 'weir-test-'));
   const database = pgAdminUrl ? await createTestDatabase(pgAdminUrl) : null;
   const s3 = blobsUnderTest === 's3' ? await startS3Server() : null;
@@ -101,7 +111,10 @@ export async function startTestApp(env: Record<string, string> = {}): Promise<Te
     },
   });
   const log = createLogger(config.logLevel, sink);
-  const context = await createContext(config, log);
+  // WEIR_TEST_JOBS=supervised runs every test app's jobs in a worker process, as `weir serve` does.
+  const jobs = options.jobs ?? (process.env.WEIR_TEST_JOBS === 'supervised' ? 'supervised' : 'inline');
+  if (jobs === 'supervised') setJobThreadEntry(pathToFileURL(path.resolve('dist/weir.mjs')));
+  const context = await createContext(config, log, { jobs, workerLog: (line) => void sink.write(`${line}\n`) });
   const app = await buildApp(context);
   await app.listen({ host: '127.0.0.1', port: 0 });
   const address = app.server.address();
