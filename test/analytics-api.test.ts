@@ -463,6 +463,8 @@ describe('time limit', () => {
       expect(p.status).toBe(422);
       expect(p.code).toBe('query_timeout');
       expect(p.detail).toBe('The query ran longer than the limit of 1 ms (WEIR_QUERY_TIMEOUT) and was stopped');
+      // The answer comes once DuckDB has stopped: the query was interrupted, not left running.
+      expect(slow.context.engine.busyConnections).toBe(0);
     } finally {
       await slow.close();
     }

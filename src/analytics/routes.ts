@@ -3,6 +3,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { AppContext } from '../context.js';
 import { DatasetParams } from '../datasets/schemas.js';
 import { principalOf } from '../http/access.js';
+import { clientGone } from '../http/client-gone.js';
 import { API_CSP } from '../http/security-headers.js';
 import { correlationChart, histogramChart, timeseriesChart, valueCountsChart } from './chart-data.js';
 import { renderSvg, vegaLiteSpec, type ChartData } from './charts.js';
@@ -47,7 +48,7 @@ export const analyticsRoutes: FastifyPluginAsyncTypebox<{ context: AppContext }>
         `and per-column null counts, computed in one pass.${FORMATS_NOTE} The chart is the correlation heatmap.`,
       params: DatasetParams, querystring: StatsQuery, response: { 200: StatsResponse }, produces: CHART_TYPES,
     },
-  }, async (request, reply) => answer(reply, request.query, await analytics.stats(workspaceOf(request), request.params.id, request.query.version), (s) => correlationChart(s.correlation)));
+  }, async (request, reply) => answer(reply, request.query, await analytics.stats(workspaceOf(request), request.params.id, request.query.version, clientGone(reply)), (s) => correlationChart(s.correlation)));
 
   app.get('/:id/histogram', {
     config: { access: 'datasets:read' },
@@ -56,7 +57,7 @@ export const analyticsRoutes: FastifyPluginAsyncTypebox<{ context: AppContext }>
       description: `Equal-width bins over [min, max]; nulls are counted apart.${FORMATS_NOTE}`,
       params: DatasetParams, querystring: HistogramQuery, response: { 200: HistogramResponse }, produces: CHART_TYPES,
     },
-  }, async (request, reply) => answer(reply, request.query, await analytics.histogram(workspaceOf(request), request.params.id, request.query), histogramChart));
+  }, async (request, reply) => answer(reply, request.query, await analytics.histogram(workspaceOf(request), request.params.id, request.query, clientGone(reply)), histogramChart));
 
   app.get('/:id/value-counts', {
     config: { access: 'datasets:read' },
@@ -65,7 +66,7 @@ export const analyticsRoutes: FastifyPluginAsyncTypebox<{ context: AppContext }>
       description: `Null is a value of its own; ties are ordered by value.${FORMATS_NOTE}`,
       params: DatasetParams, querystring: ValueCountsQuery, response: { 200: ValueCountsResponse }, produces: CHART_TYPES,
     },
-  }, async (request, reply) => answer(reply, request.query, await analytics.valueCounts(workspaceOf(request), request.params.id, request.query), valueCountsChart));
+  }, async (request, reply) => answer(reply, request.query, await analytics.valueCounts(workspaceOf(request), request.params.id, request.query, clientGone(reply)), valueCountsChart));
 
   app.get('/:id/timeseries', {
     config: { access: 'datasets:read' },
@@ -75,17 +76,17 @@ export const analyticsRoutes: FastifyPluginAsyncTypebox<{ context: AppContext }>
         `server: minmax keeps the lowest and highest point of each time slice, lttb the points Largest-Triangle-Three-Buckets picks.${FORMATS_NOTE}`,
       params: DatasetParams, querystring: TimeseriesQuery, response: { 200: TimeseriesResponse }, produces: CHART_TYPES,
     },
-  }, async (request, reply) => answer(reply, request.query, await analytics.timeseries(workspaceOf(request), request.params.id, request.query), timeseriesChart));
+  }, async (request, reply) => answer(reply, request.query, await analytics.timeseries(workspaceOf(request), request.params.id, request.query, clientGone(reply)), timeseriesChart));
 
   app.post('/:id/query', {
-    config: { access: 'datasets:read', audit: 'dataset.query' },
+    config: { access: 'datasets:read', audit: 'dataset.query', datasets: { '/params/id': 'reads' } },
     schema: {
       tags: ['analytics'], summary: 'An aggregate query over a version',
       description: 'Filter, group and aggregate with expressions of the pipeline expression language; read only. At most `limit` rows ' +
         '(WEIR_QUERY_MAX_ROWS) are answered, `truncated` says when more matched; a query running past WEIR_QUERY_TIMEOUT is stopped (422 query_timeout).',
       params: DatasetParams, body: QueryBody, response: { 200: QueryResponse },
     },
-  }, async (request) => analytics.query(workspaceOf(request), request.params.id, request.body));
+  }, async (request, reply) => analytics.query(workspaceOf(request), request.params.id, request.body, clientGone(reply)));
 };
 
 /** /api/v1/system/stats: instance-wide statistics (instance administrators only). */

@@ -1,5 +1,5 @@
 import { Type, type Static, type TSchema } from 'typebox';
-import { Id, StringEnum } from '../http/schema-types.js';
+import { Id, NO_CONTROL_CHARACTERS, StringEnum } from '../http/schema-types.js';
 import { ProfileResponse } from '../datasets/schemas.js';
 import { CHART_SIZE } from './charts.js';
 import { AGGREGATE_FUNCTIONS } from './query.js';
@@ -8,7 +8,7 @@ import { AGGREGATES, BUCKET_PATTERN, DOWNSAMPLE_MODES } from './timeseries.js';
 const Count = Type.Integer({ minimum: 0 });
 const NullableNumber = Type.Unsafe<number | null>({ type: ['number', 'null'] });
 const Version = Type.Optional(Id('dv', 'Version id (default: the latest)'));
-const Column = (description: string) => Type.String({ minLength: 1, maxLength: 1000, description });
+const Column = (description: string) => Type.String({ minLength: 1, maxLength: 1000, pattern: NO_CONTROL_CHARACTERS, description });
 
 export const CHART_FORMATS = ['json', 'vega-lite', 'svg'] as const;
 export type ChartFormat = (typeof CHART_FORMATS)[number];
@@ -48,7 +48,7 @@ export const TimeseriesQuery = query({
   }),
 });
 
-const Name = Type.String({ minLength: 1, maxLength: 128, pattern: '^[^\\u0000-\\u001f]*$', description: 'Output column name' });
+const Name = Type.String({ minLength: 1, maxLength: 128, pattern: NO_CONTROL_CHARACTERS, description: 'Output column name' });
 const Expression = Type.String({ minLength: 1, maxLength: 10_000, description: 'An expression of the pipeline expression language' });
 export const QueryBody = Type.Object(
   {
@@ -63,7 +63,8 @@ export const QueryBody = Type.Object(
       { minItems: 1, maxItems: 50, description: '`count` without an expression counts rows; every other function needs one' },
     ),
     orderBy: Type.Optional(Type.Array(Type.Object({ column: Name, descending: Type.Optional(Type.Boolean()) }, { additionalProperties: false }), { maxItems: 20 })),
-    limit: Type.Optional(Type.Integer({ minimum: 1, description: 'Most rows answered (default 1000; at most WEIR_QUERY_MAX_ROWS)' })),
+    // The most WEIR_QUERY_MAX_ROWS may be; the configured value is checked by the service.
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1_000_000, description: 'Most rows answered (default 1000; at most WEIR_QUERY_MAX_ROWS)' })),
   },
   { additionalProperties: false },
 );

@@ -2,7 +2,8 @@ import type { Config } from '../config.js';
 import type { MetadataStore } from '../db/index.js';
 import type { DatasetService } from '../datasets/service.js';
 import type { StoredVersion } from '../datasets/model.js';
-import type { Engine } from '../engine/duckdb.js';
+import { isOutOfMemory, type Engine } from '../engine/duckdb.js';
+import { outputTooLarge } from '../engine/limits.js';
 import { parquetSource, type DatasetProfile } from '../engine/profile.js';
 import { AppError, errors } from '../errors.js';
 import { resolveColumn } from './columns.js';
@@ -17,7 +18,7 @@ import { valueCounts, type ValueCounts } from './value-counts.js';
 export const DEFAULT_QUERY_ROWS = 1000;
 
 export interface AnalyticsDeps {
-  config: Pick<Config, 'analytics'>;
+  config: Pick<Config, 'analytics' | 'work'>;
   store: MetadataStore;
   engine: Engine;
   datasets: DatasetService;
@@ -40,7 +41,8 @@ export interface QueryAnswer {
 /**
  * Read-only analytics over one version of a dataset: each call opens the version's Parquet file, runs DuckDB over the
  * columns it needs under the WEIR_QUERY_TIMEOUT limit, and releases the file. Column parameters are checked against
- * the version's schema before any SQL is built.
+ * the version's schema before any SQL is built; what an answer holds (bins, points) against WEIR_MAX_OUTPUT_ROWS
+ * before any SQL runs. `gone` aborts when the client hangs up: its queries are interrupted too.
  */
 export class AnalyticsService {
   /** Chart answers by version (src/analytics/cache.ts): at most 256 of them and about 32 MB of JSON. */
@@ -48,26 +50,29 @@ export class AnalyticsService {
 
   constructor(private readonly deps: AnalyticsDeps) {}
 
-  async stats(workspaceId: string, id: string, versionId?: string): Promise<Versioned<DatasetStats>> {
+  async stats(workspaceId: string, id: string, versionId?: string, gone?: AbortSignal): Promise<Versioned<DatasetStats>> {
     return this.read(workspaceId, id, versionId, { endpoint: 'stats' }, async (version, source, signal) => ({
       ...version.profile,
       ...(await correlationAndMissing(this.deps.engine, source, version.schema, signal)),
-    }));
+    }), gone);
   }
 
-  async histogram(workspaceId: string, id: string, q: { version?: string; column: string; bins: number }): Promise<Versioned<Histogram>> {
+  async histogram(workspaceId: string, id: string, q: { version?: string; column: string; bins: number }, gone?: AbortSignal): Promise<Versioned<Histogram>> {
+    const limit = this.deps.config.work.maxOutputRows;
+    if (q.bins > limit) throw outputTooLarge({ subject: 'The histogram', count: q.bins, what: 'bins', limit, hint: 'ask for fewer bins', pointer: '/query/bins' });
     return this.read(workspaceId, id, q.version, { endpoint: 'histogram', column: q.column, bins: q.bins }, (version, source, signal) =>
-      histogram(this.deps.engine, source, resolveColumn(version.schema, q.column, '/query/column', ['numeric', 'temporal']), q.bins, signal));
+      histogram(this.deps.engine, source, resolveColumn(version.schema, q.column, '/query/column', ['numeric', 'temporal']), q.bins, signal), gone);
   }
 
-  async valueCounts(workspaceId: string, id: string, q: { version?: string; column: string; limit: number }): Promise<Versioned<ValueCounts>> {
+  async valueCounts(workspaceId: string, id: string, q: { version?: string; column: string; limit: number }, gone?: AbortSignal): Promise<Versioned<ValueCounts>> {
     return this.read(workspaceId, id, q.version, { endpoint: 'value-counts', column: q.column, limit: q.limit }, (version, source, signal) =>
-      valueCounts(this.deps.engine, source, resolveColumn(version.schema, q.column, '/query/column', ['scalar']), q.limit, signal));
+      valueCounts(this.deps.engine, source, resolveColumn(version.schema, q.column, '/query/column', ['scalar']), q.limit, signal), gone);
   }
 
   async timeseries(
     workspaceId: string, id: string,
     q: { version?: string; time: string; value: string; agg: Aggregate; bucket?: string; points: number; mode: DownsampleMode },
+    gone?: AbortSignal,
   ): Promise<Versioned<Timeseries>> {
     const request = { endpoint: 'timeseries', time: q.time, value: q.value, agg: q.agg, bucket: q.bucket, points: q.points, mode: q.mode };
     return this.read(workspaceId, id, q.version, request, (version, source, signal) => {
@@ -83,11 +88,12 @@ export class AnalyticsService {
         // slicing clamps to them.
         range: Number.isFinite(lo) && Number.isFinite(hi) ? { loUs: lo * 1000, hiUs: hi * 1000 } : null,
         rowsAtMost: Math.min(profiled(time.name)?.count ?? version.rowCount, profiled(value.name)?.count ?? version.rowCount),
+        maxPoints: this.deps.config.work.maxOutputRows,
       }, signal);
-    });
+    }, gone);
   }
 
-  async query(workspaceId: string, id: string, q: Omit<AggregateQuery, 'limit'> & { version?: string; limit?: number }): Promise<Versioned<QueryAnswer>> {
+  async query(workspaceId: string, id: string, q: Omit<AggregateQuery, 'limit'> & { version?: string; limit?: number }, gone?: AbortSignal): Promise<Versioned<QueryAnswer>> {
     const max = this.deps.config.analytics.queryMaxRows;
     const limit = q.limit ?? Math.min(DEFAULT_QUERY_ROWS, max);
     if (limit > max) throw errors.validation(`limit must be at most ${max} (WEIR_QUERY_MAX_ROWS)`, [{ pointer: '/body/limit', message: `must be at most ${max}` }]);
@@ -97,7 +103,7 @@ export class AnalyticsService {
       const started = performance.now();
       const { columns, rows } = await runAggregateQuery(this.deps.engine, sql, params, signal);
       return { columns, rows: rows.slice(0, limit), truncated: rows.length > limit, elapsedMs: Math.round(performance.now() - started) };
-    });
+    }, gone);
   }
 
   platform(days: number): Promise<PlatformStats> {
@@ -109,11 +115,11 @@ export class AnalyticsService {
    * parameters; null: never cached) was answered for this version before. The version is resolved first either
    * way, so a deleted dataset or version, or another workspace's, is a 404 even with an answer cached. The time
    * limit starts once the file is local (with S3 it is downloaded first), so it bounds DuckDB's work, which the
-   * signal interrupts.
+   * signal interrupts (as it does when `gone` aborts).
    */
   private async read<T>(
     workspaceId: string, id: string, versionId: string | undefined, request: ({ endpoint: string } & Record<string, unknown>) | null,
-    fn: (version: StoredVersion, source: string, signal: AbortSignal) => Promise<T>,
+    fn: (version: StoredVersion, source: string, signal: AbortSignal) => Promise<T>, gone?: AbortSignal,
   ): Promise<Versioned<T>> {
     const { version } = await this.deps.datasets.resolveVersion(workspaceId, id, versionId);
     const key = request ? AnswerCache.key(version.id, request.endpoint, request) : null;
@@ -121,14 +127,18 @@ export class AnalyticsService {
     if (cached) return cached;
     const file = await this.deps.datasets.openFile(version);
     const timeoutMs = this.deps.config.analytics.queryTimeoutMs;
-    const signal = AbortSignal.timeout(timeoutMs);
+    const timeout = AbortSignal.timeout(timeoutMs);
+    const signal = gone ? AbortSignal.any([timeout, gone]) : timeout;
     try {
       const answer = { versionId: version.id, ...(await fn(version, parquetSource(file.path), signal)) };
       if (key) this.cache.set(key, answer);
       return answer;
     } catch (e) {
-      if (signal.aborted && !(e instanceof AppError)) {
+      if (timeout.aborted && !(e instanceof AppError)) {
         throw new AppError(422, 'query_timeout', `The query ran longer than the limit of ${timeoutMs} ms (WEIR_QUERY_TIMEOUT) and was stopped`, [], { timeoutMs });
+      }
+      if (isOutOfMemory(e)) {
+        throw new AppError(422, 'query_out_of_memory', 'The query needed more memory and temporary disk than this server allows (WEIR_DUCKDB_MEMORY_LIMIT, WEIR_DUCKDB_TEMP_LIMIT) and was stopped; group by fewer values or filter first');
       }
       throw e;
     } finally {

@@ -12,7 +12,7 @@ let dir: string;
 let engine: Engine;
 beforeAll(async () => {
   dir = await mkdtemp(path.join(tmpdir(), 'weir-analytics-'));
-  engine = await Engine.open({ memoryLimit: '256MB', threads: 2, tempDir: dir });
+  engine = await Engine.open({ memoryLimit: '256MB', threads: 2, tempDir: dir, tempLimitBytes: 1024 ** 3 });
 });
 afterAll(async () => {
   engine?.close();
@@ -21,7 +21,7 @@ afterAll(async () => {
 
 const col = (name: string, type: string): ColumnSchema => ({ name, type, nullable: true });
 const request = (o: Partial<TimeseriesRequest>): TimeseriesRequest => ({
-  time: col('d', 'DATE'), value: col('v', 'BIGINT'), agg: 'sum', points: 1000, mode: 'minmax', range: null, rowsAtMost: 1_000_000, ...o,
+  time: col('d', 'DATE'), value: col('v', 'BIGINT'), agg: 'sum', points: 1000, mode: 'minmax', range: null, rowsAtMost: 1_000_000, maxPoints: 10_000_000, ...o,
 });
 
 describe('timeseries', () => {
@@ -48,6 +48,19 @@ describe('timeseries', () => {
     const s = await timeseries(engine, source, request({ time: col('ts', 'TIMESTAMP WITH TIME ZONE'), value: col('v', 'DECIMAL(2,1)'), agg: 'mean', bucket: '1m', points: 10 }));
     expect(s.points).toEqual([{ time: '2023-01-01T00:00:00.000Z', value: 1.5 }, { time: '2024-01-01T00:00:00.000Z', value: 2.5 }]);
     expect(s.downsampled).toBe(false);
+  });
+
+  it('refuses a series that could answer more points than the output limit, before running anything but its range', async () => {
+    const source = "(SELECT DATE '2024-01-01' + CAST(i AS INTEGER) AS d, i AS v FROM range(50) r(i))";
+    await expect(timeseries(engine, source, request({ points: 40, maxPoints: 30 }))).rejects.toMatchObject({
+      status: 422, code: 'output_too_large', extensions: { rows: 40, limit: 30 },
+      message: 'The time series would make 40 points, more than the limit of 30 (WEIR_MAX_OUTPUT_ROWS); ask for fewer points (at /query/points)',
+      errors: [{ pointer: '/query/points' }],
+    });
+    // A series that cannot be that long is answered: 50 rows in at most 8 weekly buckets.
+    expect((await timeseries(engine, source, request({ points: 40, maxPoints: 30, bucket: '1w' }))).points).toHaveLength(8);
+    const thirty = "(SELECT DATE '2024-01-01' + CAST(i AS INTEGER) AS d, i AS v FROM range(30) r(i))";
+    expect((await timeseries(engine, thirty, request({ points: 40, maxPoints: 30, rowsAtMost: 30 }))).points).toHaveLength(30);
   });
 
   it('answers the rows when the row estimate was high, and reduces them when it was right', async () => {

@@ -1,4 +1,5 @@
 import type { Engine } from '../engine/duckdb.js';
+import { outputTooLarge } from '../engine/limits.js';
 import { ident, literal, typeFamily, type ColumnSchema } from '../engine/sql.js';
 import { readDuration } from '../pipelines/steps/duration.js';
 import { isoOfMicros } from './columns.js';
@@ -37,6 +38,8 @@ export interface TimeseriesRequest {
   range: { loUs: number; hiUs: number } | null;
   /** At least as many as the rows with both a time and a value (the profile's non-null counts): small series skip the grouping. */
   rowsAtMost: number;
+  /** The most points an answer may hold (WEIR_MAX_OUTPUT_ROWS): a series that could answer more is refused first. */
+  maxPoints: number;
 }
 
 export interface Timeseries {
@@ -110,6 +113,10 @@ export async function timeseries(engine: Engine, source: string, req: Timeseries
   const range = req.range ?? (await queryRange(engine, rows, us, signal));
   if (!range) return { ...base, rows: 0, points: [], ...(step ? { band: [] } : {}), downsampled: false };
   const lengthAtMost = step ? Math.floor((range.hiUs - range.loUs) / step.minUs) + 2 : req.rowsAtMost;
+  const answerAtMost = Math.min(req.points, lengthAtMost, req.rowsAtMost);
+  if (answerAtMost > req.maxPoints) {
+    throw outputTooLarge({ subject: 'The time series', count: answerAtMost, what: 'points', limit: req.maxPoints, hint: 'ask for fewer points', pointer: '/query/points' });
+  }
 
   // A short series is answered as it is (LIMIT points + 1 tells when the estimate was wrong).
   if (lengthAtMost <= req.points) {

@@ -2,7 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Engine, inputError } from './duckdb.js';
+import { Engine, inputError, isOutOfMemory } from './duckdb.js';
 
 /** Minutes of work on two threads unless interrupted. */
 const ENDLESS = 'SELECT sum(hash(i)) AS s FROM range(100000000000) t(i)';
@@ -12,7 +12,7 @@ describe('Engine with an AbortSignal (real DuckDB)', () => {
   let engine: Engine;
   beforeAll(async () => {
     dir = await mkdtemp(path.join(tmpdir(), 'weir-engine-'));
-    engine = await Engine.open({ memoryLimit: '256MB', threads: 2, tempDir: dir });
+    engine = await Engine.open({ memoryLimit: '256MB', threads: 2, tempDir: dir, tempLimitBytes: 1024 ** 3 });
   });
   afterAll(async () => {
     engine?.close();
@@ -27,6 +27,8 @@ describe('Engine with an AbortSignal (real DuckDB)', () => {
     const started = Date.now();
     await expect(running).rejects.toBe(reason);
     expect(Date.now() - started).toBeLessThan(3000);
+    // The rejection comes once DuckDB has stopped: no connection is left working.
+    expect(engine.busyConnections).toBe(0);
     // The engine is unharmed: the next query answers.
     await expect(engine.ping()).resolves.toBeUndefined();
   });
@@ -41,7 +43,7 @@ describe('Engine with an AbortSignal (real DuckDB)', () => {
 describe('inputError (real DuckDB messages)', () => {
   it('names the kind and keeps only the first line of the message; other errors are not input errors', async () => {
     const dir = await mkdtemp(path.join(tmpdir(), 'weir-engine-'));
-    const engine = await Engine.open({ memoryLimit: '256MB', threads: 1, tempDir: dir });
+    const engine = await Engine.open({ memoryLimit: '256MB', threads: 1, tempDir: dir, tempLimitBytes: 1024 ** 3 });
     const failure = (sql: string) => engine.all(sql).then(() => null, (e: unknown) => e);
     try {
       expect(inputError(await failure("SELECT CAST('n/a' AS INTEGER)"))).toEqual({ kind: 'Conversion', detail: expect.stringContaining("'n/a'") });
@@ -55,5 +57,36 @@ describe('inputError (real DuckDB messages)', () => {
       engine.close();
       await rm(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('memory and spill limits (real DuckDB)', () => {
+  let dir: string;
+  let engine: Engine;
+  beforeAll(async () => {
+    dir = await mkdtemp(path.join(tmpdir(), 'weir-engine-'));
+    engine = await Engine.open({ memoryLimit: '64MB', threads: 2, tempDir: dir, tempLimitBytes: 8 * 1024 ** 2 });
+  });
+  afterAll(async () => {
+    engine?.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('holds the memory limit and the spill limit on every connection', async () => {
+    const settings = "SELECT current_setting('memory_limit') AS memory, current_setting('max_temp_directory_size') AS temp";
+    const answers = await Promise.all([engine.all(settings), engine.all(settings)]);
+    for (const [row] of answers) expect(row).toEqual({ memory: '61.0 MiB', temp: '8.0 MiB' });
+  });
+
+  it('stops work that would spill past the limit with an error isOutOfMemory recognises', async () => {
+    // About 150 MB of rows in 64 MB of memory: the rest must go to the spill directory, which may hold 8 MiB.
+    const e = await engine.withConnection(async (c) => {
+      await c.run('CREATE TEMP TABLE spilled AS SELECT i, md5(CAST(i AS VARCHAR)) || md5(CAST(-i AS VARCHAR)) AS s FROM range(2000000) t(i)');
+    }).then(() => null, (err: unknown) => err);
+    expect((e as Error | null)?.message).toMatch(/^Out of Memory Error: failed to offload/);
+    expect(isOutOfMemory(e)).toBe(true);
+    expect(isOutOfMemory(new Error('IO Error: disk full'))).toBe(false);
+    expect(isOutOfMemory('Out of Memory Error: not an Error')).toBe(false);
+    await expect(engine.ping()).resolves.toBeUndefined();
   });
 });

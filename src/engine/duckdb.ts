@@ -5,6 +5,8 @@ export interface EngineOptions {
   threads: number;
   /** Spill directory for operations larger than memory. */
   tempDir: string;
+  /** Most bytes the spill directory may hold, for the whole instance: past it, work fails with an Out of Memory Error. */
+  tempLimitBytes: number;
 }
 
 /**
@@ -28,10 +30,13 @@ export class Engine {
       autoload_known_extensions: 'true',
       enable_external_access: 'true',
     });
-    // TimeZone needs the built-in ICU extension, which is loaded after creation, so it is set here.
+    // TimeZone needs the built-in ICU extension, which is loaded after creation, so it is set here. So is the spill
+    // limit: given at creation, DuckDB 1.5 reports it but does not enforce it (its spill grew 36× past it). GLOBAL
+    // settings hold for every connection, and no statement Weir runs changes them.
     const setup = await instance.connect();
     try {
       await setup.run("SET GLOBAL TimeZone = 'UTC'");
+      await setup.run(`SET GLOBAL max_temp_directory_size = '${options.tempLimitBytes}B'`);
     } finally {
       setup.closeSync();
     }
@@ -98,6 +103,11 @@ export class Engine {
     }, signal);
   }
 
+  /** Connections with work in progress (for tests and metrics: 0 once every interrupted query has stopped). */
+  get busyConnections(): number {
+    return this.active.size;
+  }
+
   async ping(): Promise<void> {
     const [row] = await this.all('SELECT 42 AS answer');
     if (row?.answer !== 42) throw new Error('DuckDB did not answer');
@@ -123,6 +133,14 @@ export function inputError(e: unknown): { kind: InputErrorKind; detail: string }
   if (!(e instanceof Error)) return null;
   const match = /^(Binder|Conversion|Out of Range|Invalid Input) Error: (.*)$/.exec(e.message.split('\n', 1)[0] ?? '');
   return match ? { kind: match[1] as InputErrorKind, detail: match[2]! } : null;
+}
+
+/**
+ * DuckDB ran out of what it may use: memory past WEIR_DUCKDB_MEMORY_LIMIT that could not be spilled, or a spill past
+ * the temp directory's limit (WEIR_DUCKDB_TEMP_LIMIT). The work was stopped and nothing of it is kept.
+ */
+export function isOutOfMemory(e: unknown): boolean {
+  return e instanceof Error && e.message.startsWith('Out of Memory Error');
 }
 
 /** bigint → number when exact, else decimal string; Date → ISO; nested values recursively. */

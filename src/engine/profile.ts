@@ -46,9 +46,14 @@ export function footerRangesSql(file: string): string {
     `FROM parquet_metadata(${literal(file)}) GROUP BY path_in_schema`;
 }
 
-export function summarySql(source: string, columns: ColumnSchema[], ranges: NumericRange[] = []): string {
+/**
+ * `columns` may be a slice of the schema starting at index `offset`: the aliases (`c<i>_…`, `h<i>`) and the ranges'
+ * indexes stay those of the whole schema.
+ */
+export function summarySql(source: string, columns: ColumnSchema[], ranges: NumericRange[] = [], offset = 0): string {
   const parts: string[] = ['count(*) AS "__rows"'];
-  columns.forEach((col, i) => {
+  columns.forEach((col, local) => {
+    const i = offset + local;
     const c = ident(col.name);
     const fam = typeFamily(col.type);
     parts.push(`count(${c}) AS "c${i}_count"`);
@@ -69,7 +74,7 @@ export function summarySql(source: string, columns: ColumnSchema[], ranges: Nume
     }
   });
   for (const { index, min, max } of ranges) {
-    const c = `CAST(${ident(columns[index]!.name)} AS DOUBLE)`;
+    const c = `CAST(${ident(columns[index - offset]!.name)} AS DOUBLE)`;
     const width = (max - min) / HISTOGRAM_BINS;
     // Bin i covers [min + i*width, min + (i+1)*width); the maximum falls in the last bin. Clamped both ways in
     // case a footer statistic was rounded.
@@ -106,11 +111,29 @@ export function topValuesSql(source: string, column: ColumnSchema): string {
 
 export const parquetSource = (file: string): string => `read_parquet(${literal(file)})`;
 
+/**
+ * Columns per summary query. Every aggregate keeps its state per thread until the pass ends: with the default 512MB
+ * DuckDB memory limit one pass over about 450 columns ran out of memory, whatever the row count (so did ingesting
+ * any file of 500 columns). Batches of 100 take the same reads (each reads only its own columns from Parquet).
+ */
+export const SUMMARY_BATCH_COLUMNS = 100;
+
+async function summaryOf(engine: Engine, source: string, columns: ColumnSchema[], ranges: NumericRange[], signal?: AbortSignal): Promise<Record<string, unknown>> {
+  const summary: Record<string, unknown> = {};
+  for (let first = 0; first === 0 || first < columns.length; first += SUMMARY_BATCH_COLUMNS) {
+    const last = first + SUMMARY_BATCH_COLUMNS;
+    const batch = ranges.filter((r) => r.index >= first && r.index < last);
+    const [part = {}] = await engine.all(summarySql(source, columns.slice(first, last), batch, first), undefined, signal);
+    Object.assign(summary, part);
+  }
+  return summary;
+}
+
 /** `signal` interrupts the profile's DuckDB queries (an ingest that is cancelled or times out). */
 export async function profileParquet(engine: Engine, file: string, columns: ColumnSchema[], signal?: AbortSignal): Promise<DatasetProfile> {
   const source = parquetSource(file);
   const ranges = await footerRanges(engine, file, columns, signal);
-  const [summary = {}] = await engine.all(summarySql(source, columns, ranges), undefined, signal);
+  const summary = await summaryOf(engine, source, columns, ranges, signal);
   const rowCount = num(summary.__rows) ?? 0;
 
   const profiles: ColumnProfile[] = columns.map((col, i) => {
