@@ -228,6 +228,43 @@ describe('preview', () => {
   });
 });
 
+describe('column names with control characters', () => {
+  const CONTROL = 'must not contain control characters (such as NUL, tab or a line break)';
+  const steps: [string, unknown, string][] = [
+    ['rename to a name with a NUL', { type: 'rename', columns: { city: 'ci\u0000ty' } }, '/steps/0/columns/city'],
+    ['derive a column named with a NUL', { type: 'derive', column: 'x\u0000', expression: 'amount + 1' }, '/steps/0/column'],
+    ['aggregate into a name with a line break', { type: 'aggregate', groupBy: ['city'], aggregations: [{ function: 'sum', column: 'amount', as: 'total\n' }] }, '/steps/0/aggregations/0/as'],
+    ['a window output named with an escape', { type: 'window', orderBy: 'day', functions: [{ function: 'lag', column: 'amount', as: 'prev\u001b[31m' }] }, '/steps/0/functions/0/as'],
+    ['select a column named with a DEL', { type: 'select', columns: ['city\u007f'] }, '/steps/0/columns/0'],
+    ['sort by a column named with a tab', { type: 'sort', by: [{ column: 'ci\tty' }] }, '/steps/0/by/0/column'],
+    ['a join suffix with a control character', { type: 'join', dataset: { datasetId: 'ds_00000000000000000000000000' }, on: ['city'], how: 'left', suffix: '_\u0001' }, '/steps/0/suffix'],
+  ];
+  for (const [label, step, pointer] of steps) {
+    it(`${label}: 400 at the field, for previews and saved pipelines alike`, async () => {
+      const definition = { input: { datasetId: sales.id }, steps: [step] };
+      for (const res of [await post('/pipelines/preview', { definition }), await post('/pipelines', { name: `ctl ${label}`, definition })]) {
+        expect(res.status, await res.clone().text()).toBe(400);
+        const problem = await problemOf(res);
+        expect(problem.code).toBe('validation_failed');
+        expect(problem.errors.find((e) => e.pointer.endsWith(pointer))?.message).toBe(CONTROL);
+      }
+    });
+  }
+
+  it('analytics parameters naming a column are refused the same way', async () => {
+    for (const path of [`histogram?column=${encodeURIComponent('amount\u0000')}`, `value-counts?column=${encodeURIComponent('ci\nty')}`, `timeseries?time=day&value=${encodeURIComponent('amount\u0000')}`]) {
+      const res = await t.fetch(`${t.api}/datasets/${sales.id}/${path}`);
+      expect(res.status, path).toBe(400);
+      const problem = await problemOf(res);
+      expect(problem.code).toBe('validation_failed');
+      expect(problem.errors[0]!.message, path).toBe(CONTROL);
+    }
+    const query = await post(`/datasets/${sales.id}/query`, { aggregations: [{ function: 'count', as: 'n\u007f' }] });
+    expect(query.status).toBe(400);
+    expect((await problemOf(query)).errors[0]).toMatchObject({ pointer: '/body/aggregations/0/as', message: CONTROL });
+  });
+});
+
 describe('workspaces and permissions', () => {
   it('treats another workspace\'s dataset as missing, at the input and at a join', async () => {
     const owner = await actor(t, 'owner', await workspace(t, 'Elsewhere'));

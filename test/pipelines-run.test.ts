@@ -8,13 +8,14 @@ import { PipelineExecutor } from '../src/pipelines/run.js';
 import { PipelineService } from '../src/pipelines/service.js';
 import { AppError } from '../src/errors.js';
 import { startTestApp, type TestApp } from './helpers/app.js';
-import { actor, eventually } from './helpers/identity.js';
+import { actor, apiKey, bearer, eventually } from './helpers/identity.js';
 import { problemOf, uploadDataset } from './helpers/upload.js';
 
 /**
  * Pipeline runs as jobs through the HTTP API of a real server: the output version's exact content, appending on
  * later runs, re-running over another input version, ad-hoc runs, template parameters, a run whose input no longer
- * fits, who may run, and a cancelled run that leaves nothing behind.
+ * fits, who may run, where a run may store (checked when it is asked for and again when it runs), and a cancelled
+ * run that leaves nothing behind.
  */
 let t: TestApp;
 const json = { 'content-type': 'application/json' };
@@ -231,7 +232,8 @@ describe('long work', () => {
   it('stops a preview at its time limit with 422 query_timeout', async () => {
     const repo = new PipelineRepo(t.context.store.db);
     const datasets = t.context.datasets;
-    const executor = new PipelineExecutor({ engine: t.context.engine, blobs: t.context.blobs, scratch: t.context.scratch, datasets });
+    const limits = { maxRows: t.config.work.maxOutputRows, maxBytes: t.config.work.maxOutputBytes };
+    const executor = new PipelineExecutor({ engine: t.context.engine, blobs: t.context.blobs, scratch: t.context.scratch, datasets, limits });
     const impatient = new PipelineService({ repo, datasets, executor, jobs: () => t.context.jobs, previewTimeoutMs: 300 });
     const definition = {
       input: { datasetId: big.id },
@@ -263,5 +265,106 @@ describe('long work', () => {
     expect((await t.fetch(`${t.api}/datasets/${payload.outputDatasetId}`)).status).toBe(404);
     const names = ((await (await t.fetch(`${t.api}/datasets?search=Too%20big`)).json()) as { total: number }).total;
     expect(names).toBe(0);
+  });
+});
+
+describe('where a run may store', () => {
+  const versionsOf = async (datasetId: string) => ((await (await t.fetch(`${t.api}/datasets/${datasetId}/versions`)).json()) as { items: { id: string }[] }).items.map((v) => v.id);
+  const keep = async (datasetId: string, keepVersions: number | null) => {
+    const res = await t.fetch(`${t.api}/datasets/${datasetId}`, { method: 'PATCH', headers: json, body: JSON.stringify({ keepVersions }) });
+    expect(res.status, await res.clone().text()).toBe(200);
+  };
+  const setRole = async (userId: string, role: string) => {
+    const res = await t.fetch(`${t.api}/workspaces/ws_default/members/${userId}`, { method: 'PATCH', headers: json, body: JSON.stringify({ role }) });
+    expect(res.status, await res.clone().text()).toBe(200);
+  };
+
+  it('an analyst may not add a version to an existing dataset, ad hoc, through a saved pipeline or into its earlier output; a new one she may', async () => {
+    const source = await dataset('city,amount\nBerlin,101\n', 'analyst-source.csv');
+    const target = await dataset('city,amount\nOslo,2\n', 'analyst-target.csv');
+    const analyst = await actor(t, 'analyst');
+    const before = await versionsOf(target.id);
+
+    const adHoc = await post('/pipelines/run?wait=true', { definition: { input: { datasetId: source.id }, steps: [], output: { datasetId: target.id } } }, analyst.headers);
+    expect(adHoc.status).toBe(403);
+    const problem = await problemOf(adHoc);
+    expect(problem).toMatchObject({ code: 'forbidden', permission: 'datasets:write', errors: [{ pointer: '/definition/output/datasetId' }] });
+    expect(problem.detail).toContain(target.id);
+
+    const named = await save('Into target', { input: { datasetId: source.id }, steps: [], output: { datasetId: target.id } });
+    const saved = await post(`/pipelines/${named}/run?wait=true`, {}, analyst.headers);
+    expect(saved.status).toBe(403);
+    expect(await problemOf(saved)).toMatchObject({ code: 'forbidden', permission: 'datasets:write' });
+    expect(((await (await t.fetch(`${t.api}/pipelines/${named}/runs`)).json()) as { total: number }).total).toBe(0);
+
+    // The pipeline's own output, made by an earlier run of someone who may write: appending to it is writing too.
+    const own = await save('Own output', { input: { datasetId: source.id }, steps: [] });
+    const first = await runAndWait(`/pipelines/${own}/run`);
+    const output = first.output.datasetId!;
+    const again = await post(`/pipelines/${own}/run?wait=true`, {}, analyst.headers);
+    expect(again.status).toBe(403);
+    expect(await versionsOf(output)).toEqual([first.output.versionId]);
+    expect(await versionsOf(target.id)).toEqual(before);
+
+    const fresh = await post('/pipelines/run?wait=true', { definition: { input: { datasetId: source.id }, steps: [], output: { name: 'Analyst own' } } }, analyst.headers);
+    expect(fresh.status, await fresh.clone().text()).toBe(201);
+  });
+
+  it('adding to a dataset that keeps only its newest versions needs datasets:delete too: the original survives the sweep', async () => {
+    const source = await dataset('city,amount\nRome,3\n', 'keep-source.csv');
+    const target = await dataset('city,amount\nLima,4\n', 'keep-target.csv');
+    await keep(target.id, 1);
+    // Holds datasets:write and pipelines:run, not datasets:delete.
+    const key = bearer((await apiKey(t, ['pipelines:run', 'datasets:read', 'datasets:write'])).token);
+    const definition = { input: { datasetId: source.id }, steps: [], output: { datasetId: target.id } };
+    for (let i = 0; i < 2; i++) {
+      const res = await post('/pipelines/run?wait=true', { definition }, key);
+      expect(res.status).toBe(403);
+      const problem = await problemOf(res);
+      expect(problem).toMatchObject({ code: 'forbidden', permission: 'datasets:delete' });
+      expect(problem.detail).toMatch(/keeps only its 1 newest versions/);
+    }
+    const sweep = await post('/system/storage/sweep?wait=true', {});
+    expect(sweep.status).toBe(200);
+    expect(await versionsOf(target.id)).toEqual([target.versionId]);
+    // Someone who may delete may add (and so prune).
+    expect((await post('/pipelines/run?wait=true', { definition })).status).toBe(201);
+  });
+
+  it('a run queued by someone who has since lost the permission fails forbidden when it runs, writing nothing', async () => {
+    const source = await dataset('city,amount\nQuito,5\n', 'lost-source.csv');
+    const target = await dataset('city,amount\nLyon,6\n', 'lost-target.csv');
+    const maintainer = await actor(t, 'maintainer');
+    const queue = async (createDataset: boolean) => {
+      const runId = newId('run');
+      const definition = { input: { datasetId: source.id }, steps: [], ...(createDataset ? {} : { output: { datasetId: target.id } }) };
+      await new PipelineRepo(t.context.store.db).insertRun({
+        id: runId, pipelineId: null, pipelineVersion: null, pipelineName: 'Queued earlier', workspaceId: 'ws_default', definition,
+        inputDatasetId: source.id, inputVersionId: null, outputDatasetId: createDataset ? null : target.id, params: {}, createdBy: maintainer.userId,
+      });
+      const outputDatasetId = createDataset ? newId('ds') : target.id;
+      const payload = { v: 1, runId, outputDatasetId, outputVersionId: newId('dv'), ...(createDataset ? { createDataset: { name: 'Never', description: '' } } : {}) };
+      const job = await t.context.jobs.enqueue('pipeline.run', payload, { workspaceId: 'ws_default', createdBy: maintainer.userId });
+      await t.context.store.db.updateTable('pipeline_runs').set({ job_id: job.id }).where('id', '=', runId).execute();
+      const run = await eventually(async () => (await (await t.fetch(`${t.api}/pipelines/runs/${runId}`)).json()) as PipelineRun, (r) => r.status !== 'queued' && r.status !== 'running', 20_000);
+      const failed = await eventually(async () => (await (await t.fetch(`${t.api}/jobs/${job.id}`)).json()) as Job, (j) => j.status !== 'running' && j.status !== 'queued');
+      return { run, job: failed, outputDatasetId };
+    };
+
+    // Demoted to analyst after queuing: may still run, may no longer add to the existing dataset.
+    await setRole(maintainer.userId, 'analyst');
+    const demoted = await queue(false);
+    expect(demoted.run).toMatchObject({ status: 'failed', output: { versionId: null }, error: { code: 'forbidden' } });
+    expect(demoted.run.error?.message).toMatch(/'datasets:write', which the user who queued this job no longer holds/);
+    expect(demoted.job).toMatchObject({ status: 'failed', attempts: 1, error: { code: 'forbidden' } });
+    expect(await versionsOf(target.id)).toEqual([target.versionId]);
+
+    // Removed from the workspace: may not even run into a new dataset.
+    const removed = await t.fetch(`${t.api}/workspaces/ws_default/members/${maintainer.userId}`, { method: 'DELETE' });
+    expect(removed.status).toBe(204);
+    const gone = await queue(true);
+    expect(gone.run).toMatchObject({ status: 'failed', error: { code: 'forbidden' } });
+    expect(gone.run.error?.message).toContain("'pipelines:run'");
+    expect((await t.fetch(`${t.api}/datasets/${gone.outputDatasetId}`)).status).toBe(404);
   });
 });

@@ -24,7 +24,7 @@ const resolved: { ref: DatasetRef; pointer: string }[] = [];
 
 beforeAll(async () => {
   dir = await mkdtemp(path.join(tmpdir(), 'weir-pipeline-'));
-  engine = await Engine.open({ memoryLimit: '1GB', threads: 2, tempDir: dir });
+  engine = await Engine.open({ memoryLimit: '1GB', threads: 2, tempDir: dir, tempLimitBytes: 1024 ** 3 });
   const file = path.join(dir, 'input.parquet');
   // Berlin readings around the autumn DST change, given with their local offsets.
   await engine.run(`COPY (SELECT * FROM (VALUES
@@ -145,6 +145,27 @@ describe('compilePipeline', () => {
     expect(compiled.sql).toContain('"s4" AS (SELECT * FROM "s3" ORDER BY hash("id", "city", "ts", "temp", "flag", """); DROP TABLE victim; --", "since", CAST($6 AS BIGINT)) LIMIT CAST($7 AS BIGINT))');
     expect(compiled.upTo(1).params).toEqual([10, 'Berlin', '0']);
     expect((await run(compiled)).map((r) => [r.id, r.temp, r.since])).toEqual([[1, 12.5, -30], [3, 14.5, 90]]);
+  });
+
+  it('keeps the count of a fill\'s buckets over the CTEs and parameters before it; a join is marked as multiplying rows', async () => {
+    const compiled = await compilePipeline(
+      definition(
+        { type: 'filter', expression: "city = 'Berlin'" },
+        { type: 'join', dataset: { datasetId: INPUT }, on: ['id'], how: 'inner' },
+        { type: 'resample', time: 'ts', every: '15m', fill: 'zero', aggregations: { temp: 'sum' } },
+        { type: 'resample', time: 'ts', every: '1d', timezone: 'Europe/Berlin', aggregations: { temp: 'sum' } },
+      ),
+      context({ pointerPrefix: '/definition' }),
+    );
+    expect(compiled.steps.map((s) => s.multipliesRows)).toEqual([false, true, false, false]);
+    // The resample without fill makes at most the rows it receives: nothing to count.
+    expect(compiled.knownWork).toHaveLength(1);
+    const [grid] = compiled.knownWork;
+    expect(grid).toMatchObject({ index: 2, type: 'resample', pointer: '/definition/steps/2/every', params: ['Berlin', '15 minutes'] });
+    expect(grid?.sql).toMatch(/^WITH "s0" AS .*"s2" AS .* SELECT rows FROM \(WITH weir_rows AS .* FROM "s2" .*\) AS counted$/);
+    // Berlin from 23:30Z to 01:30Z (ids 1 to 3): 9 quarter hours, as many rows as the step makes.
+    expect(await engine.all(grid!.sql, grid!.params)).toEqual([{ rows: 9 }]);
+    expect(await run(compiled.upTo(2))).toHaveLength(9);
   });
 
   it('points at the exact field of the failing step, under the pointer prefix', async () => {

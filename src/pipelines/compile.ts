@@ -28,12 +28,26 @@ export interface CompileContext {
   pointerPrefix?: string;
 }
 
+/** Rows a step will make, known before it runs (see CompiledStep.knownRows), and the statement that counts them. */
+export interface KnownWork {
+  index: number;
+  type: string;
+  /** `WITH <the CTEs up to the step's input> SELECT rows FROM (<its count>)`, one row with a DOUBLE `rows`. */
+  sql: string;
+  params: DuckDBValue[];
+  what: string;
+  hint: string;
+  pointer: string;
+}
+
 export interface CompiledPipeline {
   input: ResolvedDataset;
   /** Datasets read by join steps, in step order, with the index of the step that read each. */
   joins: (ResolvedDataset & { stepIndex: number })[];
-  /** The columns after each step. */
-  steps: { index: number; type: string; schema: ColumnSchema[] }[];
+  /** The columns after each step; `multipliesRows`: the step may make more rows than it receives, how many unknown. */
+  steps: { index: number; type: string; schema: ColumnSchema[]; multipliesRows: boolean }[];
+  /** The steps whose rows are counted before the pipeline runs, in step order. */
+  knownWork: KnownWork[];
   /** Output columns (the input's when there are no steps). */
   schema: ColumnSchema[];
   /** `WITH "s0" AS (SELECT * FROM <input>), "s1" AS (<step 0>) … SELECT * FROM "sN"`. */
@@ -66,6 +80,7 @@ export async function compilePipeline(definition: PipelineDefinition, ctx: Compi
   const paramsAfter: number[] = [];
   const joins: CompiledPipeline['joins'] = [];
   const steps: CompiledPipeline['steps'] = [];
+  const knownWork: KnownWork[] = [];
   let schema = input.schema;
 
   const upTo = (index: number) => {
@@ -81,17 +96,21 @@ export async function compilePipeline(definition: PipelineDefinition, ctx: Compi
     if (problems.length > 0) throw invalid(problems);
     const stepInput: StepInput = { from: cte(index), schema, pointer, paramOffset: params.length, resolveDataset: (ref, at) => ctx.resolveDataset(ref, at), variables: ctx.variables };
     const compiled = await kind.compile(step, stepInput);
+    if (compiled.knownRows) {
+      const { sql, params: own, ...about } = compiled.knownRows;
+      knownWork.push({ index, type: kind.type, sql: `WITH ${ctes.join(', ')} SELECT rows FROM (${sql}) AS counted`, params: [...params, ...own], ...about });
+    }
     ctes.push(`${cte(index + 1)} AS (${compiled.sql})`);
     params.push(...compiled.params);
     paramsAfter.push(params.length);
     joins.push(...(compiled.inputs ?? []).map((dataset) => ({ ...dataset, stepIndex: index })));
     const statement = upTo(index);
     schema = await describeStep(ctx, statement.sql, statement.params, pointer, kind.type);
-    steps.push({ index, type: kind.type, schema });
+    steps.push({ index, type: kind.type, schema, multipliesRows: kind.multipliesRows === true });
   }
 
   const whole = upTo(steps.length - 1);
-  return { input, joins, steps, schema, sql: whole.sql, params: whole.params, upTo };
+  return { input, joins, steps, knownWork, schema, sql: whole.sql, params: whole.params, upTo };
 }
 
 function kindOf(step: PipelineStep, pointer: string): StepKind {

@@ -1,7 +1,8 @@
 import { Type } from 'typebox';
 import type { DatasetService } from '../datasets/service.js';
-import { inputError } from '../engine/duckdb.js';
+import { inputError, isOutOfMemory } from '../engine/duckdb.js';
 import { AppError } from '../errors.js';
+import { requireJobPermission, type JobGrants } from '../identity/job-grants.js';
 import { JobAborted, JobFailure } from '../jobs/errors.js';
 import type { JobContext, JobDefinition } from '../jobs/types.js';
 import type { PipelineRepo } from './repo.js';
@@ -51,7 +52,7 @@ const PROGRESS = { compiled: 10, running: 80, profiling: 85, storing: 95 };
  * validation error), COPY the result to Parquet, profile it, store the version with its lineage. A cancelled
  * run leaves nothing: no scratch file, no blob, no version.
  */
-export function pipelineRunJob(deps: { repo: PipelineRepo; executor: PipelineExecutor; datasets: DatasetService }): JobDefinition<PipelineRunPayload, PipelineRunResult> {
+export function pipelineRunJob(deps: { repo: PipelineRepo; executor: PipelineExecutor; datasets: DatasetService; grants: JobGrants }): JobDefinition<PipelineRunPayload, PipelineRunResult> {
   return {
     kind: PIPELINE_RUN_KIND,
     payload: PayloadSchema,
@@ -65,6 +66,10 @@ export function pipelineRunJob(deps: { repo: PipelineRepo; executor: PipelineExe
       await deps.repo.markStarted(run.id);
       const started = performance.now();
       try {
+        // Whoever queued the run must still be allowed to run it, and to add to the dataset it stores into.
+        const grants = await deps.grants.of(ctx.workspaceId, ctx.createdBy);
+        requireJobPermission(grants, 'pipelines:run', 'Running a pipeline');
+        if (!p.createDataset) await deps.datasets.assertMayAppend(ctx.workspaceId, p.outputDatasetId, grants, { caller: 'job' });
         const applied = applyTemplate(run.definition, run.params);
         const steps = applied.definition.steps;
         ctx.progress(1, 'compiling', { step: 0, steps: steps.length });
@@ -93,7 +98,7 @@ export function pipelineRunJob(deps: { repo: PipelineRepo; executor: PipelineExe
         ctx.log.info({ runId: run.id, versionId: stored.version.id, rows: rowCount }, 'pipeline run stored its output');
         return { runId: run.id, datasetId: p.outputDatasetId, versionId: stored.version.id, rowCount };
       } catch (caught) {
-        const e = dataError(caught) ?? caught;
+        const e = dataError(caught) ?? limitError(caught) ?? caught;
         // A cancelled run ends cancelled; one refused by validation (the input changed) or by its data fails for
         // good. Anything else may be retried: the run reads as its job does until an attempt records the end.
         if (ctx.signal.aborted) {
@@ -101,7 +106,7 @@ export function pipelineRunJob(deps: { repo: PipelineRepo; executor: PipelineExe
         } else if (e instanceof AppError && e.status < 500) {
           await deps.repo.markEnded(run.id, 'failed', { code: e.code, message: e.message, ...(e.errors.length > 0 ? { details: e.errors } : {}) });
         } else if (e instanceof JobFailure) {
-          await deps.repo.markEnded(run.id, 'failed', { code: e.code, message: e.message });
+          await deps.repo.markEnded(run.id, 'failed', { code: e.code, message: e.message, ...(e.details ? { details: e.details } : {}) });
         }
         throw e;
       }
@@ -121,6 +126,21 @@ function dataError(e: unknown): JobFailure | null {
   const what = `${problem.kind} Error while running the pipeline`;
   const quotesPath = /\/|read_parquet/.test(problem.detail);
   return new JobFailure('pipeline_data_error', quotesPath ? what : `${what}: ${problem.detail.slice(0, 500)}`, false);
+}
+
+/**
+ * A run that passed a limit fails for good: the same definition over the same data passes it again.
+ * `pipeline_output_too_large`: its output (rows or bytes, counted before or while it was written) passed
+ * WEIR_MAX_OUTPUT_ROWS or WEIR_MAX_OUTPUT_BYTES; `pipeline_out_of_memory`: DuckDB needed more memory and spill space
+ * than WEIR_DUCKDB_MEMORY_LIMIT and WEIR_DUCKDB_TEMP_LIMIT allow.
+ */
+function limitError(e: unknown): JobFailure | null {
+  if (e instanceof AppError && e.code === 'output_too_large') return new JobFailure('pipeline_output_too_large', e.message, false, e.errors.length > 0 ? e.errors : undefined);
+  if (isOutOfMemory(e)) {
+    return new JobFailure('pipeline_out_of_memory', 'The pipeline needed more memory and temporary disk than this server allows (WEIR_DUCKDB_MEMORY_LIMIT, ' +
+      'WEIR_DUCKDB_TEMP_LIMIT) and was stopped; filter or aggregate earlier, join on keys that repeat less, or ask an administrator to raise the limits', false);
+  }
+  return null;
 }
 
 function reportStep(ctx: JobContext, index: number, steps: number, type: string): void {

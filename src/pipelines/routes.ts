@@ -16,10 +16,14 @@ import {
 /** How long a run with `wait` is waited for before the answer is 202 anyway. */
 const WAIT_BOUND_MS = 60_000;
 
+/** A definition that is saved or previewed: the datasets it names are read (or referred to), never written. */
+const SAVED_DEFINITION = { '/body/definition/input/datasetId': 'reads', '/body/definition/output/datasetId': 'reads' } as const;
+
 const RUN_RESPONSES = { 200: RunSchema, 201: RunSchema, 202: RunAcceptedSchema };
 const WAIT_DESCRIPTION =
   'Answers 202 with the run and its job. With ?wait=true (or `wait: true`) the answer comes when the run has finished: ' +
-  '201 with the run when it stored a version, 200 when it failed or was cancelled; after 60 s, 202 anyway.';
+  '201 with the run when it stored a version, 200 when it failed or was cancelled; after 60 s, 202 anyway. ' +
+  'A run that adds a version to an existing dataset needs `datasets:write` (and `datasets:delete` when that dataset keeps only its newest versions).';
 
 /** /api/v1/pipelines: thin routes over PipelineService. */
 export const pipelineRoutes: FastifyPluginAsyncTypebox<{ context: AppContext }> = async (app, { context }) => {
@@ -37,7 +41,7 @@ export const pipelineRoutes: FastifyPluginAsyncTypebox<{ context: AppContext }> 
   };
 
   app.post('/', {
-    config: { access: 'pipelines:write', audit: 'pipeline.create' },
+    config: { access: 'pipelines:write', audit: 'pipeline.create', datasets: SAVED_DEFINITION },
     schema: {
       tags: ['pipelines'], summary: 'Save a pipeline',
       description: 'The definition is compiled against its input as it is now: an unknown column, a bad expression or an unknown step type is a 400 ' +
@@ -74,16 +78,17 @@ export const pipelineRoutes: FastifyPluginAsyncTypebox<{ context: AppContext }> 
   }, async () => ({ items: STEP_KINDS.map((k) => ({ type: k.type, summary: k.summary, schema: k.schema as unknown as Record<string, unknown> })) }));
 
   app.post('/preview', {
-    config: { access: 'pipelines:run', audit: 'pipeline.preview' },
+    config: { access: 'pipelines:run', audit: 'pipeline.preview', datasets: SAVED_DEFINITION },
     schema: {
       tags: ['pipelines'], summary: 'Preview a definition: the first rows after each step',
-      description: 'Nothing is written. The queries stop after 30 s (422 query_timeout).',
+      description: 'Nothing is written. The queries stop after WEIR_PIPELINE_PREVIEW_TIMEOUT (default 30 s; 422 query_timeout). A step that would ' +
+        'make more rows than WEIR_MAX_OUTPUT_ROWS (a resample filling a long span with short buckets) is refused before it runs (422 output_too_large).',
       body: PreviewBody, response: { 200: PreviewResponse },
     },
   }, async (request, reply) => pipelines.preview(principalOf(request).workspaceId, request.body, clientGone(reply)));
 
   app.post('/run', {
-    config: { access: 'pipelines:run', audit: 'pipeline.run' },
+    config: { access: 'pipelines:run', audit: 'pipeline.run', datasets: { '/body/definition/input/datasetId': 'reads', '/body/definition/output/datasetId': 'appends' } },
     schema: {
       tags: ['pipelines'], summary: 'Run a definition that is not saved', description: WAIT_DESCRIPTION,
       querystring: WaitQuery, body: AdHocRunBody, response: RUN_RESPONSES,
@@ -91,7 +96,7 @@ export const pipelineRoutes: FastifyPluginAsyncTypebox<{ context: AppContext }> 
   }, async (request, reply) => {
     const principal = principalOf(request);
     const { definition, params, name, wait } = request.body;
-    const accepted = await pipelines.runAdHoc({ workspaceId: principal.workspaceId, createdBy: principal.userId, definition, params, name, log: request.log });
+    const accepted = await pipelines.runAdHoc({ workspaceId: principal.workspaceId, createdBy: principal.userId, grants: principal.permissions, definition, params, name, log: request.log });
     return answerRun(request, reply, accepted, request.query.wait || wait === true);
   });
 
@@ -106,7 +111,7 @@ export const pipelineRoutes: FastifyPluginAsyncTypebox<{ context: AppContext }> 
   }, async (request) => pipelines.get(principalOf(request).workspaceId, request.params.id));
 
   app.put('/:id', {
-    config: { access: 'pipelines:write', audit: 'pipeline.update' },
+    config: { access: 'pipelines:write', audit: 'pipeline.update', datasets: SAVED_DEFINITION },
     schema: {
       tags: ['pipelines'], summary: 'Save a new version of a pipeline', description: 'Earlier versions stay readable; the definition is checked as on creation.',
       params: PipelineParams, body: UpdateBody, response: { 200: PipelineSchema },
@@ -140,7 +145,8 @@ export const pipelineRoutes: FastifyPluginAsyncTypebox<{ context: AppContext }> 
   }, async (request) => pipelines.version(principalOf(request).workspaceId, request.params.id, request.params.version));
 
   app.post('/:id/run', {
-    config: { access: 'pipelines:run', audit: 'pipeline.run' },
+    // Where it stores is not in the request: the pipeline's definition names it, or its earlier runs created it.
+    config: { access: 'pipelines:run', audit: 'pipeline.run', datasets: { '/pipeline/output/datasetId': 'appends' } },
     schema: {
       tags: ['pipelines'], summary: 'Run a saved pipeline', description: `${WAIT_DESCRIPTION} \`inputVersionId\` runs it over another version of its input.`,
       params: PipelineParams, querystring: WaitQuery, body: RunBody, response: RUN_RESPONSES,
@@ -153,7 +159,7 @@ export const pipelineRoutes: FastifyPluginAsyncTypebox<{ context: AppContext }> 
   }, async (request, reply) => {
     const principal = principalOf(request);
     const { inputVersionId, params, wait } = request.body;
-    const accepted = await pipelines.run(request.params.id, { workspaceId: principal.workspaceId, createdBy: principal.userId, inputVersionId, params, log: request.log });
+    const accepted = await pipelines.run(request.params.id, { workspaceId: principal.workspaceId, createdBy: principal.userId, grants: principal.permissions, inputVersionId, params, log: request.log });
     return answerRun(request, reply, accepted, request.query.wait || wait === true);
   });
 

@@ -1,11 +1,13 @@
+import { stat } from 'node:fs/promises';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import type { Scratch } from '../blobs/scratch.js';
 import type { BlobStore, LocalBlob } from '../blobs/types.js';
 import type { Engine } from '../engine/duckdb.js';
+import { formatCount, outputTooLarge } from '../engine/limits.js';
 import { profileParquet, type DatasetProfile } from '../engine/profile.js';
 import { jsonFriendly, literal, type ColumnSchema } from '../engine/sql.js';
 import { AppError } from '../errors.js';
-import { compilePipeline, type CompiledPipeline } from './compile.js';
+import { compilePipeline, type CompiledPipeline, type KnownWork } from './compile.js';
 import type { PipelineDefinition } from './definition.js';
 import type { LineageInput } from './model.js';
 import type { DatasetService } from '../datasets/service.js';
@@ -16,6 +18,10 @@ import type { Variables } from './template.js';
  * Compiling and executing pipelines over DuckDB: the datasets a definition names are resolved in the caller's
  * workspace only and materialized as local files for as long as the work lasts; previews read the first rows
  * after each step, runs write the whole result to a Parquet file in scratch space.
+ *
+ * Bounds (WEIR_MAX_OUTPUT_ROWS, WEIR_MAX_OUTPUT_BYTES): rows a step makes that are known before it runs (a
+ * resample's filled grid) are counted first, and a preview or run over the limit is refused before its work starts;
+ * a run's output, which a join can make any size, is bounded while it is written.
  */
 
 export interface ExecutorDeps {
@@ -23,7 +29,18 @@ export interface ExecutorDeps {
   blobs: BlobStore;
   scratch: Scratch;
   datasets: Pick<DatasetService, 'findSource'>;
+  limits: OutputLimits;
 }
+
+export interface OutputLimits {
+  /** Rows a run may write, and rows known work may make (WEIR_MAX_OUTPUT_ROWS). */
+  maxRows: number;
+  /** Bytes of a run's output file (WEIR_MAX_OUTPUT_BYTES). */
+  maxBytes: number;
+}
+
+/** How often a run's output file is measured while it is written (ms): at 500 MB/s it passes its cap by 100 MB at most. */
+const SIZE_POLL_MS = 200;
 
 export interface CompileRequest {
   workspaceId: string;
@@ -90,8 +107,28 @@ export class PipelineExecutor {
     }
   }
 
-  /** The first `limit` rows of the input and after each step, values JSON-friendly (timestamps ISO 8601 UTC). */
+  /**
+   * Counts the rows of every step that knows its size before it runs (in step order; `signal` interrupts) and
+   * refuses the pipeline (422 output_too_large, pointing at the step) when one passes WEIR_MAX_OUTPUT_ROWS.
+   * Answers the counts by step index.
+   */
+  async countKnownWork(compiled: CompiledPipeline, signal?: AbortSignal): Promise<Map<number, number>> {
+    const counts = new Map<number, number>();
+    for (const work of compiled.knownWork) {
+      const [row] = await this.deps.engine.all(work.sql, work.params, signal);
+      const rows = Number(row?.rows ?? 0);
+      if (rows > this.deps.limits.maxRows) throw knownWorkTooLarge(work, rows, this.deps.limits.maxRows);
+      counts.set(work.index, rows);
+    }
+    return counts;
+  }
+
+  /**
+   * The first `limit` rows of the input and after each step, values JSON-friendly (timestamps ISO 8601 UTC). A
+   * step's rows are the whole of its input's worked through (a fill, a sort): known work over the limit is refused.
+   */
   async preview(compiled: CompiledPipeline, limit: number, signal: AbortSignal): Promise<PreviewResult> {
+    await this.countKnownWork(compiled, signal);
     const first = (index: number, schema: ColumnSchema[]) => {
       const { sql, params } = compiled.upTo(index);
       return this.deps.engine.rows(`SELECT ${schema.map((c) => jsonFriendly(c)).join(', ')} FROM (${sql}) AS step LIMIT ${limit}`, params, signal).then((r) => r.rows);
@@ -109,11 +146,21 @@ export class PipelineExecutor {
    * Writes the pipeline's result to a Parquet file in scratch space and profiles it. `onProgress` hears DuckDB's
    * own estimate (0–100) while the statement runs: the steps are fused into one statement, so there is no
    * per-step progress to report. The file is removed again on any failure (an abort included).
+   *
+   * The output is bounded (422 output_too_large): known work is counted first; more rows than the limit stop the
+   * run once written (the COPY takes at most one row more), a file growing past the byte limit stops it at once.
    */
   async materialize(compiled: CompiledPipeline, signal: AbortSignal, onProgress: (phase: 'running' | 'profiling', percent: number) => void): Promise<Materialized> {
+    const { maxRows, maxBytes } = this.deps.limits;
     const parquetPath = this.deps.scratch.file('.parquet');
+    const outgrown = new AbortController();
+    const watch = watchSize(parquetPath, maxBytes, () => outgrown.abort(outputPassed(`${formatCount(maxBytes)} bytes`, 'WEIR_MAX_OUTPUT_BYTES')));
     try {
-      await this.deps.engine.withConnection(async (c) => {
+      const counts = await this.countKnownWork(compiled, signal);
+      // A LIMIT makes DuckDB write with one thread (twice as slow): only where the rows cannot be known to fit.
+      const fits = (await this.rowsAtMost(compiled, counts, signal)) <= maxRows;
+      const statement = fits ? compiled.sql : `SELECT * FROM (${compiled.sql}) AS output LIMIT ${maxRows + 1}`;
+      const written = await this.deps.engine.withConnection(async (c) => {
         await c.run('SET enable_progress_bar = true');
         await c.run('SET enable_progress_bar_print = false');
         const poll = setInterval(() => {
@@ -121,11 +168,14 @@ export class PipelineExecutor {
           if (percent !== null) onProgress('running', percent);
         }, 500);
         try {
-          await c.run(`COPY (${compiled.sql}) TO ${literal(parquetPath)} (FORMAT parquet, COMPRESSION zstd)`, compiled.params);
+          return (await c.run(`COPY (${statement}) TO ${literal(parquetPath)} (FORMAT parquet, COMPRESSION zstd)`, compiled.params)).rowsChanged;
         } finally {
           clearInterval(poll);
         }
-      }, signal);
+      }, AbortSignal.any([signal, outgrown.signal]));
+      if (written > maxRows) throw outputPassed(`${formatCount(maxRows)} rows`, 'WEIR_MAX_OUTPUT_ROWS');
+      // The last bytes may have landed after the last measurement.
+      if ((await stat(parquetPath)).size > maxBytes) throw outputPassed(`${formatCount(maxBytes)} bytes`, 'WEIR_MAX_OUTPUT_BYTES');
       onProgress('profiling', 100);
       const schema = await this.deps.engine.describe(`SELECT * FROM read_parquet(${literal(parquetPath)})`, [], signal);
       const profile = await profileParquet(this.deps.engine, parquetPath, schema, signal);
@@ -133,9 +183,58 @@ export class PipelineExecutor {
     } catch (e) {
       await this.deps.scratch.remove(parquetPath);
       throw e;
+    } finally {
+      clearInterval(watch);
     }
   }
 
+  /**
+   * The most rows the pipeline can make: its input's, unless a step multiplies rows (Infinity) or makes a counted
+   * number (`counts`); every other step makes at most the rows it receives.
+   */
+  private async rowsAtMost(compiled: CompiledPipeline, counts: Map<number, number>, signal: AbortSignal): Promise<number> {
+    if (compiled.steps.some((s) => s.multipliesRows)) return Infinity;
+    let rows: number | null = null;
+    for (const step of compiled.steps) {
+      const counted = counts.get(step.index);
+      if (counted !== undefined) rows = counted;
+    }
+    if (rows !== null) return rows;
+    // Answered from the Parquet footer, without reading rows.
+    const [row] = await this.deps.engine.all(`SELECT count(*) AS n FROM ${compiled.input.relation}`, [], signal);
+    return Number(row?.n ?? Infinity);
+  }
+}
+
+/**
+ * Calls `onPast` once the file at `path` holds more than `maxBytes` (DuckDB writes a Parquet file row group by row
+ * group, so its size on disk follows the rows written). Answers the interval to clear.
+ */
+function watchSize(path: string, maxBytes: number, onPast: () => void): NodeJS.Timeout {
+  let measuring = false;
+  const timer = setInterval(() => {
+    if (measuring) return;
+    measuring = true;
+    stat(path).then(
+      (s) => {
+        if (s.size > maxBytes) {
+          clearInterval(timer);
+          onPast();
+        }
+      },
+      () => undefined, // Not created yet, or removed already.
+    ).finally(() => (measuring = false));
+  }, SIZE_POLL_MS);
+  return timer;
+}
+
+function knownWorkTooLarge(work: KnownWork, rows: number, limit: number) {
+  return outputTooLarge({ subject: `The ${work.type} step`, count: rows, what: `rows (${work.what})`, limit, hint: work.hint, pointer: work.pointer });
+}
+
+/** A run's output that passed a limit while it was written; nothing of it is kept. */
+function outputPassed(limit: string, setting: string): AppError {
+  return new AppError(422, 'output_too_large', `The pipeline's output passed the limit of ${limit} (${setting}) and was not stored; filter or aggregate the rows further, or check that join keys do not repeat on both sides`);
 }
 
 /** DuckDB's progress of the running query, or null when it has none yet (-1). */

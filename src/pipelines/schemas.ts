@@ -25,13 +25,13 @@ export const UpdateBody = Type.Object({ definition: Definition, name: Type.Optio
 export const ListQuery = Type.Object(
   {
     limit: Type.Integer({ minimum: 1, maximum: 500, default: 50 }),
-    offset: Type.Integer({ minimum: 0, default: 0 }),
+    offset: Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER, default: 0 }),
     search: Type.Optional(Type.String({ maxLength: 200, description: 'Case-insensitive substring of the name' })),
   },
   { additionalProperties: false },
 );
 export const RunsQuery = Type.Object(
-  { limit: Type.Integer({ minimum: 1, maximum: 500, default: 50 }), offset: Type.Integer({ minimum: 0, default: 0 }) },
+  { limit: Type.Integer({ minimum: 1, maximum: 500, default: 50 }), offset: Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER, default: 0 }) },
   { additionalProperties: false },
 );
 

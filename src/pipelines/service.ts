@@ -1,15 +1,18 @@
 import { isUniqueViolation } from '../db/index.js';
-import { AppError, errors } from '../errors.js';
+import { isOutOfMemory } from '../engine/duckdb.js';
+import { AppError, errors, isAppError } from '../errors.js';
 import { newId } from '../ids.js';
 import type { JobService } from '../jobs/service.js';
 import { waitUntilFinished } from '../jobs/wait.js';
 import type { Log } from '../logger.js';
+import type { Permission } from '../identity/permissions.js';
 import type { PipelineDefinition } from './definition.js';
 import { PIPELINE_RUN_KIND, type PipelineRunPayload } from './jobs.js';
 import { lineageGraph } from './lineage.js';
 import type { LineageGraph, Pipeline, PipelineRun, PipelineSummary, PipelineVersion, StoredRun } from './model.js';
 import type { PipelineRepo } from './repo.js';
 import type { DatasetService } from '../datasets/service.js';
+import type { CompiledPipeline } from './compile.js';
 import type { PipelineExecutor, PreviewResult } from './run.js';
 import { applyDefaults, applyTemplate } from './template.js';
 
@@ -22,13 +25,15 @@ export interface RunAccepted {
 export interface RunRequest {
   workspaceId: string;
   createdBy: string | null;
+  /** The caller's permissions: a run that adds a version to an existing dataset needs what appending to it takes. */
+  grants: ReadonlySet<Permission>;
   params?: Record<string, unknown>;
   log: Log;
 }
 
 export interface PipelineServiceOptions {
   repo: PipelineRepo;
-  datasets: Pick<DatasetService, 'findSource' | 'versionLabels'>;
+  datasets: Pick<DatasetService, 'findSource' | 'versionLabels' | 'assertMayAppend'>;
   executor: PipelineExecutor;
   jobs: () => JobService;
   /** A preview's queries are interrupted after this long (ms). */
@@ -109,6 +114,9 @@ export class PipelineService {
       if (timeout.aborted) {
         throw new AppError(422, 'query_timeout', `The preview took longer than ${this.o.previewTimeoutMs / 1000} s and was stopped; preview fewer rows or fewer steps`);
       }
+      if (isOutOfMemory(e)) {
+        throw new AppError(422, 'query_out_of_memory', 'The preview needed more memory and temporary disk than this server allows (WEIR_DUCKDB_MEMORY_LIMIT, WEIR_DUCKDB_TEMP_LIMIT) and was stopped; preview fewer steps, or filter or aggregate earlier');
+      }
       throw e;
     }
   }
@@ -132,7 +140,8 @@ export class PipelineService {
     const { workspaceId } = request;
     const applied = applyTemplate(what.definition, request.params);
     // Checked now, so that a definition that does not fit its data is a 400 and not a failed job.
-    await this.o.executor.withCompiled({ workspaceId, definition: applied.definition, variables: applied.variables }, async () => undefined).catch((e: unknown) => {
+    const check = { workspaceId, definition: applied.definition, variables: applied.variables };
+    await this.o.executor.withCompiled(check, ({ pipeline }) => this.refuseKnownOversize(pipeline)).catch((e: unknown) => {
       // An overriding input version that does not exist is the request's fault, at its own field.
       if (what.inputPointer && e instanceof AppError && e.status === 404 && e.errors[0]?.pointer === '/definition/input/versionId') {
         throw new AppError(404, 'not_found', e.message, [{ pointer: what.inputPointer, message: e.message }]);
@@ -141,6 +150,11 @@ export class PipelineService {
     });
     const name = what.pipeline?.name ?? what.name ?? what.definition.output?.name ?? 'Ad-hoc pipeline';
     const output = await this.outputOf(workspaceId, what.definition, what.pipeline, name);
+    if (!output.createDataset) {
+      // An ad-hoc run names its target in the request; a saved pipeline's comes from its definition or earlier runs.
+      const pointer = what.pipeline ? undefined : '/definition/output/datasetId';
+      await this.o.datasets.assertMayAppend(workspaceId, output.outputDatasetId, request.grants, { caller: 'request', pointer });
+    }
     const runId = newId('run');
     await this.o.repo.insertRun({
       id: runId, pipelineId: what.pipeline?.id ?? null, pipelineVersion: what.pipeline?.version ?? null, pipelineName: name, workspaceId,
@@ -213,7 +227,20 @@ export class PipelineService {
     await this.requireOutput(workspaceId, definition);
     const applied = applyDefaults(definition);
     if (!applied) return;
-    await this.o.executor.withCompiled({ workspaceId, definition: applied.definition, variables: applied.variables }, async () => undefined);
+    await this.o.executor.withCompiled({ workspaceId, definition: applied.definition, variables: applied.variables }, ({ pipeline }) => this.refuseKnownOversize(pipeline));
+  }
+
+  /**
+   * 422 when work the pipeline knows the size of would pass WEIR_MAX_OUTPUT_ROWS, as far as it can be counted within
+   * the preview time limit: a count that takes longer is left to the run, which counts again before it writes.
+   */
+  private async refuseKnownOversize(pipeline: CompiledPipeline): Promise<void> {
+    const budget = AbortSignal.timeout(this.o.previewTimeoutMs);
+    try {
+      await this.o.executor.countKnownWork(pipeline, budget);
+    } catch (e) {
+      if (isAppError(e) || !budget.aborted) throw e;
+    }
   }
 }
 

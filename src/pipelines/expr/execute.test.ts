@@ -12,7 +12,7 @@ let schema: ExprColumn[];
 
 beforeAll(async () => {
   dir = await mkdtemp(path.join(tmpdir(), 'weir-expr-'));
-  engine = await Engine.open({ memoryLimit: '256MB', threads: 1, tempDir: dir });
+  engine = await Engine.open({ memoryLimit: '256MB', threads: 1, tempDir: dir, tempLimitBytes: 1024 ** 3 });
   await engine.run(`CREATE TABLE t (
     id INTEGER, name VARCHAR, price DOUBLE, qty BIGINT, amount DECIMAL(10,2), active BOOLEAN,
     ts TIMESTAMPTZ, naive TIMESTAMP, day DATE, code VARCHAR, "unit price" DOUBLE, "it's" VARCHAR)`);

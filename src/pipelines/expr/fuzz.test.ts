@@ -80,7 +80,7 @@ let engine: Engine;
 
 beforeAll(async () => {
   dir = await mkdtemp(path.join(tmpdir(), 'weir-expr-fuzz-'));
-  engine = await Engine.open({ memoryLimit: '256MB', threads: 1, tempDir: dir });
+  engine = await Engine.open({ memoryLimit: '256MB', threads: 1, tempDir: dir, tempLimitBytes: 1024 ** 3 });
   await engine.run('CREATE TABLE f (n DOUBLE, s VARCHAR, b BOOLEAN, t TIMESTAMPTZ, d DATE)');
   await engine.run("INSERT INTO f VALUES (1.5, 'a''b', true, '2024-01-01 10:00:00+00', '2024-01-01'), (NULL, NULL, NULL, NULL, NULL), (0, '', false, '1970-01-01 00:00:00+00', '1970-01-01')");
 });

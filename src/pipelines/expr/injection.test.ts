@@ -19,7 +19,7 @@ let schema: ExprColumn[];
 
 beforeAll(async () => {
   dir = await mkdtemp(path.join(tmpdir(), 'weir-expr-inj-'));
-  engine = await Engine.open({ memoryLimit: '256MB', threads: 1, tempDir: dir });
+  engine = await Engine.open({ memoryLimit: '256MB', threads: 1, tempDir: dir, tempLimitBytes: 1024 ** 3 });
   await engine.run(`CREATE TABLE t (id INTEGER, v VARCHAR, ${HOSTILE_NAMES.map((n) => `${ident(n)} VARCHAR`).join(', ')})`);
   // Row i holds HOSTILE_VALUES[i] in v and the column's own name in every hostile column.
   for (const [i, value] of HOSTILE_VALUES.entries()) {

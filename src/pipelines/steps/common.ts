@@ -3,6 +3,7 @@ import type { TLocalizedValidationError } from 'typebox/error';
 import { Value } from 'typebox/value';
 import type { ColumnSchema } from '../../engine/sql.js';
 import { errors, type AppError, type FieldError } from '../../errors.js';
+import { NO_CONTROL_CHARACTERS, NO_CONTROL_CHARACTERS_MESSAGE } from '../../http/schema-types.js';
 import { quoteForMessage } from '../expr/errors.js';
 import { didYouMean, nearMatches, noSuchColumn } from '../expr/suggest.js';
 
@@ -45,8 +46,11 @@ export function requireNewName(schema: readonly ColumnSchema[], name: string, po
 /** Whether DuckDB takes two column names for the same column (it compares them ignoring case). */
 export const sameName = (a: string, b: string): boolean => a.toLowerCase() === b.toLowerCase();
 
-/** A column name in a step's fields: any text DuckDB could hold as a name (it only ever enters SQL through `ident()`). */
-export const ColumnName = Type.String({ minLength: 1, maxLength: 1024 });
+/**
+ * A column name in a step's fields: text DuckDB can hold as a name (it only ever enters SQL through `ident()`),
+ * without control characters, which ingest refuses in names too (a NUL breaks DuckDB's identifiers).
+ */
+export const ColumnName = Type.String({ minLength: 1, maxLength: 1024, pattern: NO_CONTROL_CHARACTERS });
 
 /** One reference token of a JSON pointer (RFC 6901): `~` and `/` escaped, so a key like `a/b` points at itself. */
 export const pointerToken = (key: string): string => key.replaceAll('~', '~0').replaceAll('/', '~1');
@@ -129,8 +133,10 @@ function describeProblem(at: string, all: readonly TLocalizedValidationError[]):
       return `must have at least ${String(limit)} entr${limit === 1 ? 'y' : 'ies'}`;
     case 'maxProperties':
       return `must have at most ${String(limit)} entries`;
-    case 'pattern':
-      return `must match ${String((first.params as { pattern?: unknown }).pattern)}`;
+    case 'pattern': {
+      const pattern = (first.params as { pattern?: unknown }).pattern;
+      return pattern === NO_CONTROL_CHARACTERS ? NO_CONTROL_CHARACTERS_MESSAGE : `must match ${String(pattern)}`;
+    }
     default:
       return first.message;
   }

@@ -1,5 +1,6 @@
 import { Type, type Static } from 'typebox';
 import { ident, typeFamily, type ColumnSchema, type TypeFamily } from '../../engine/sql.js';
+import { NO_CONTROL_CHARACTERS } from '../../http/schema-types.js';
 import { quoteForMessage } from '../expr/errors.js';
 import { ColumnName, requireColumn, stepError } from './common.js';
 import type { CompiledStep, StepInput, StepKind } from './types.js';
@@ -24,7 +25,7 @@ const JoinSchema = Type.Object(
       { minItems: 1 },
     ),
     how: Type.Union([Type.Literal('inner'), Type.Literal('left')]),
-    suffix: Type.Optional(Type.String({ minLength: 1, description: "Appended to a right column whose name the left already has (default '_right')" })),
+    suffix: Type.Optional(Type.String({ minLength: 1, pattern: NO_CONTROL_CHARACTERS, description: "Appended to a right column whose name the left already has (default '_right')" })),
   },
   { additionalProperties: false },
 );
@@ -88,6 +89,8 @@ async function compile(step: JoinStep, input: StepInput): Promise<CompiledStep> 
 export const joinStep: StepKind<JoinStep> = {
   type: 'join',
   summary: 'Join another dataset on equal key columns (inner or left)',
+  // A key that repeats on both sides makes every pair: n × m rows.
+  multipliesRows: true,
   schema: JoinSchema,
   compile,
 };

@@ -1,7 +1,11 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { Value } from 'typebox/value';
+import { Engine } from '../../engine/duckdb.js';
 import { resampleStep, type ResampleStep } from './resample.js';
-import { runStep } from './testing.js';
+import { countStep, runStep } from './testing.js';
 
 const step = (fields: Partial<ResampleStep>): ResampleStep => ({ type: 'resample', time: 'ts', every: '1h', aggregations: { x: 'sum' }, ...fields });
 const run = (fields: Partial<ResampleStep>, sql: string) => runStep(resampleStep, step(fields), { sql });
@@ -178,6 +182,71 @@ describe('resample step: time zones', () => {
     expect((await run({ every: '1d', timezone: 'America/New_York' }, date)).rows).toEqual([{ ts: '2024-03-31T04:00:00.000Z', x: 1 }]);
     const late = "SELECT TIMESTAMPTZ '2024-01-01 20:00:00+00' AS ts, 1 AS x";
     expect((await run({ every: '1d', timezone: 'Asia/Kolkata' }, late)).rows).toEqual([{ ts: '2024-01-01T18:30:00.000Z', x: 1 }]);
+  });
+});
+
+describe('resample step: the buckets a fill makes', () => {
+  const zoned = (rows: string[]) => `SELECT ts::TIMESTAMPTZ AS ts, x FROM (VALUES ${rows.join(', ')}) v(ts, x)`;
+  const MARCH = zoned(["('2024-03-29 12:00:00+00', 1)", "('2024-04-02 12:00:00+00', 5)"]);
+  const SPRING = zoned(["('2023-11-30 12:00:00+00', 1)", "('2025-06-15 12:00:00+00', 2)", "('2024-04-02 12:00:00+00', 5)"]);
+
+  it.each([
+    ['hours without groups', { fill: 'null' }, HOURLY, 4],
+    ['15-minute buckets', { every: '15m', fill: 'zero', aggregations: { label: 'count' } }, HOURLY, 16],
+    ['90-second buckets', { every: '90s', fill: 'zero' }, HOURLY, 154],
+    ['days per group, the null group too', { every: '1d', groupBy: ['g'], fill: 'zero', aggregations: { x: 'sum' } }, DAILY, 8],
+    ['Berlin days across the March change', { every: '1d', timezone: 'Europe/Berlin', fill: 'linear' }, MARCH, 5],
+    ['2-day buckets', { every: '2d', fill: 'forward' }, MARCH, 3],
+    ['Berlin weeks', { every: '1w', timezone: 'Europe/Berlin', fill: 'zero' }, SPRING, 81],
+    ['2-week buckets', { every: '2w', fill: 'zero' }, SPRING, 41],
+    ['Berlin months', { every: '1mo', timezone: 'Europe/Berlin', fill: 'zero' }, SPRING, 20],
+    ['quarters', { every: '3mo', fill: 'zero' }, SPRING, 7],
+    ['years', { every: '1y', fill: 'zero' }, SPRING, 3],
+    ['no rows', { fill: 'zero', groupBy: ['label'] }, `${HOURLY} WHERE false`, 0],
+  ] as const)('are counted exactly before the step runs: %s', async (_name, fields, sql, expected) => {
+    const { rows, counted } = await run(fields as Partial<ResampleStep>, sql);
+    expect(rows).toHaveLength(expected);
+    expect(counted).toBe(expected);
+  });
+
+  it('are not counted without fill: the buckets with rows are at most the rows', async () => {
+    expect((await run({ every: '1d', groupBy: ['g'] }, DAILY)).compiled.knownRows).toBeUndefined();
+  });
+
+  it('a century of seconds is counted, per group and summed, without building a bucket of it', async () => {
+    const century = "SELECT * FROM (VALUES (TIMESTAMP '1925-01-01 00:00:00', 'a', 1), (TIMESTAMP '2025-01-01 00:00:00', 'a', 2), (TIMESTAMP '2025-01-01 00:00:00', 'b', 3)) v(ts, g, x)";
+    // 36,525 days (25 leap years) of 86,400 seconds, both ends included; 'b' has one bucket.
+    expect(await countStep(resampleStep, step({ every: '1s', fill: 'zero', groupBy: ['g'] }), { sql: century })).toBe(3_155_760_001 + 1);
+    const compiled = await resampleStep.compile(step({ every: '1s', fill: 'zero' }), { from: '"t"', schema: [{ name: 'ts', type: 'TIMESTAMP', nullable: true }, { name: 'x', type: 'INTEGER', nullable: true }], pointer: '/steps/3', paramOffset: 2, resolveDataset: () => Promise.reject(new Error('unused')) });
+    expect(compiled.knownRows).toMatchObject({ params: ['1 seconds'], pointer: '/steps/3/every', what: "buckets from the first to the last, every '1s'" });
+    expect(new Set(compiled.knownRows!.sql.match(/\$\d+/g))).toEqual(new Set(['$3']));
+  });
+
+  it('stream out of DuckDB: a grid nobody counted is still stopped by the memory limit or an interrupt', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'weir-resample-'));
+    const engine = await Engine.open({ memoryLimit: '128MB', threads: 2, tempDir: dir, tempLimitBytes: 256 * 1024 ** 2 });
+    const rssBefore = process.memoryUsage().rss;
+    let peak = rssBefore;
+    const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 20);
+    try {
+      const started = Date.now();
+      const outcome = await engine.withConnection(async (c) => {
+        await c.run("CREATE TEMP TABLE century AS SELECT * FROM (VALUES (TIMESTAMP '1925-01-01', 1), (TIMESTAMP '2025-01-01', 2)) v(ts, x)");
+        const compiled = await resampleStep.compile(step({ every: '1s', fill: 'zero' }), {
+          from: 'century', schema: [{ name: 'ts', type: 'TIMESTAMP', nullable: true }, { name: 'x', type: 'INTEGER', nullable: true }], pointer: '/steps/0', paramOffset: 0,
+          resolveDataset: () => Promise.reject(new Error('unused')),
+        });
+        await c.run(`SELECT count(*) FROM (${compiled.sql})`, compiled.params);
+      }, AbortSignal.timeout(1000)).then(() => 'finished', (e: unknown) => (e instanceof Error ? e.name : String(e)));
+      // Interrupted at its time limit, or refused by the spill limit before: never finished, never unbounded.
+      expect(['TimeoutError', 'Error']).toContain(outcome);
+      expect(Date.now() - started).toBeLessThan(15_000);
+      expect(peak - rssBefore).toBeLessThan(1024 ** 3);
+    } finally {
+      clearInterval(sampler);
+      engine.close();
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
 

@@ -1,9 +1,9 @@
 import { Type, type Static } from 'typebox';
 import { ident, isNumeric, typeFamily, type ColumnSchema } from '../../engine/sql.js';
 import { quoteForMessage } from '../expr/errors.js';
-import { DURATION_HELP, parseDuration } from './duration.js';
+import { DURATION_HELP, parseDuration, type Duration, type DurationUnit } from './duration.js';
 import { ColumnName, pointerToken, requireColumn, requireColumns, stepError } from './common.js';
-import type { CompiledStep, StepInput, StepKind } from './types.js';
+import type { CompiledStep, KnownRows, StepInput, StepKind } from './types.js';
 
 /**
  * Time buckets of a timestamp or date column, one row per bucket (and group) with one aggregate per column.
@@ -22,7 +22,8 @@ import type { CompiledStep, StepInput, StepKind } from './types.js';
  * Fill (every mode but `none` adds the missing buckets between each group's first and last bucket): `null`, `zero`,
  * `forward` (the last value before), `linear` (between the nearest values before and after, by bucket position;
  * the column becomes DOUBLE). A count is 0 in an added bucket whatever the mode: an empty bucket's count is known.
- * Only added buckets are filled; a bucket with rows keeps its aggregate, null or not.
+ * Only added buckets are filled; a bucket with rows keeps its aggregate, null or not. The buckets a fill makes are
+ * counted before the step runs (`knownRows`): a grid over a wide span (a century of seconds) is refused, not started.
  */
 
 const ResampleSchema = Type.Object(
@@ -128,7 +129,10 @@ function filled(measure: Measure, i: number, fill: Fill): string {
 
 /**
  * Every bucket from each group's first to its last (`weir_grid`), joined to the buckets with rows (`seen`) and
- * numbered in time order (`n`, the position linear fill interpolates by).
+ * numbered in time order (`n`, the position linear fill interpolates by). The grid streams out of the
+ * generate_series TABLE function, joined laterally to each group's span: the scalar generate_series builds a LIST,
+ * one value allocated whole outside DuckDB's memory limit and out of reach of an interrupt (a century of seconds
+ * took 22 GB before the kernel stopped it).
  */
 function gridCtes(k: string[], measureCount: number, width: string): string[] {
   const partition = k.length > 0 ? `PARTITION BY ${k.map((x) => `weir_grid.${x}`).join(', ')} ` : '';
@@ -136,11 +140,46 @@ function gridCtes(k: string[], measureCount: number, width: string): string[] {
   // Without groups, min/max over no buckets is still one row (of nulls): HAVING keeps the grid empty then.
   const spans = `SELECT ${[...k, 'min(b) AS lo', 'max(b) AS hi'].join(', ')} FROM weir_buckets${k.length > 0 ? ` GROUP BY ${k.join(', ')}` : ' HAVING count(*) > 0'}`;
   const columns = ['weir_grid.b', ...k.map((x) => `weir_grid.${x}`), ...Array.from({ length: measureCount }, (_, i) => `a${i}`)];
+  const gridColumns = [...k.map((x) => `weir_spans.${x}`), 'weir_series.b'];
   return [
-    `weir_grid AS (SELECT ${[...k, `unnest(generate_series(lo, hi, ${width})) AS b`].join(', ')} FROM (${spans}))`,
+    `weir_spans AS (${spans})`,
+    `weir_grid AS (SELECT ${gridColumns.join(', ')} FROM weir_spans, generate_series(weir_spans.lo, weir_spans.hi, ${width}) AS weir_series(b))`,
     `weir_filled AS (SELECT ${columns.join(', ')}, weir_buckets.b IS NOT NULL AS seen, row_number() OVER (${partition}ORDER BY weir_grid.b) AS n ` +
       `FROM weir_grid LEFT JOIN weir_buckets ON weir_grid.b = weir_buckets.b${sameGroup})`,
   ];
+}
+
+/**
+ * Buckets from `lo` to `hi` (both bucket starts) as a count of the date part the width is made of: exact, since both
+ * are aligned to the same origin and the grid steps by whole widths of wall-clock time.
+ */
+const BUCKET_PART: Record<DurationUnit, { part: string; per: number }> = {
+  s: { part: 'second', per: 1 }, m: { part: 'second', per: 60 }, h: { part: 'second', per: 3600 },
+  d: { part: 'day', per: 1 }, w: { part: 'day', per: 7 }, mo: { part: 'month', per: 1 }, y: { part: 'month', per: 12 },
+};
+
+/**
+ * The rows a fill makes: per group, the buckets from its first to its last, summed. Reads the time and group columns
+ * only, grouped by the groups (not by bucket), so it costs a fraction of the step. Its placeholders are its own:
+ * the zone only when wall-clock time needs it.
+ */
+function knownRows(time: ColumnSchema, keys: ColumnSchema[], every: Duration, zoneName: string, input: StepInput, step: ResampleStep): KnownRows {
+  const utc = zoneName === 'UTC';
+  const zone = `$${input.paramOffset + 1}`;
+  const width = `CAST($${input.paramOffset + (utc ? 1 : 2)} AS INTERVAL)`;
+  const { part, per } = BUCKET_PART[every.unit];
+  // Integers of the closed duration grammar, not user text.
+  const buckets = `CAST(date_diff('${part}', time_bucket(${width}, lo), time_bucket(${width}, hi)) // ${per * every.amount} AS DOUBLE) + 1`;
+  const rows = [`${wallClock(time, zone, utc)} AS t`, ...keys.map((c, j) => `${ident(c.name)} AS k${j}`)];
+  const groups = keys.length > 0 ? ` GROUP BY ${keys.map((_, j) => `k${j}`).join(', ')}` : '';
+  return {
+    sql: `WITH weir_rows AS (SELECT ${rows.join(', ')} FROM ${input.from} WHERE ${ident(time.name)} IS NOT NULL) ` +
+      `SELECT coalesce(sum(${buckets}), 0) AS rows FROM (SELECT min(t) AS lo, max(t) AS hi FROM weir_rows${groups})`,
+    params: utc ? [every.interval] : [zoneName, every.interval],
+    what: `buckets from ${keys.length > 0 ? "each group's first to its last" : 'the first to the last'}, every ${quoteForMessage(step.every)}`,
+    hint: `use a wider 'every', filter the rows to a shorter time range first, or fill 'none'`,
+    pointer: `${input.pointer}/every`,
+  };
 }
 
 function compile(step: ResampleStep, input: StepInput): CompiledStep {
@@ -178,7 +217,8 @@ function compile(step: ResampleStep, input: StepInput): CompiledStep {
   // By position (groups are 2…, time is 1): in ORDER BY an output name (a user's column name) would win over ours.
   const order = [...keys.map((_, j) => String(j + 2)), '1'].join(', ');
   const sql = `WITH ${ctes.join(', ')} SELECT ${output.join(', ')} FROM ${fill === 'none' ? 'weir_buckets' : 'weir_filled'}${windows} ORDER BY ${order}`;
-  return { sql, params };
+  // Without fill, the buckets with rows are at most the rows.
+  return fill === 'none' ? { sql, params } : { sql, params, knownRows: knownRows(time, keys, every, zoneName, input, step) };
 }
 
 export const resampleStep: StepKind<ResampleStep> = {

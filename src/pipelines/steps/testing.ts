@@ -18,6 +18,8 @@ export interface StepResult {
   compiled: CompiledStep;
   columns: ColumnSchema[];
   rows: Record<string, unknown>[];
+  /** What the step's `knownRows` query counted, when it has one (it must equal `rows.length`). */
+  counted?: number;
 }
 
 let shared: Promise<DuckDBInstance> | null = null;
@@ -41,6 +43,33 @@ async function schemaOf(connection: DuckDBConnection, sql: string, params: DuckD
  * appended so the test compares a fixed order (steps without an order of their own promise none).
  */
 export async function runStep<T extends { type: string }>(kind: StepKind<T>, step: T, table: StepTable, options: { orderBy?: string } = {}): Promise<StepResult> {
+  return withTable(table, async (connection, input) => {
+    const compiled = await kind.compile(step, input);
+    const params: DuckDBValue[] = compiled.params;
+    const sql = options.orderBy ? `SELECT * FROM (${compiled.sql}) AS out ORDER BY ${options.orderBy}` : compiled.sql;
+    const columns = await schemaOf(connection, compiled.sql, params);
+    const reader = await connection.runAndReadAll(sql, params);
+    const rows = reader.getRowObjectsJS().map((row) => toPlain(row) as Record<string, unknown>);
+    if (!compiled.knownRows) return { compiled, columns, rows };
+    return { compiled, columns, rows, counted: await count(connection, compiled) };
+  });
+}
+
+/** Compiles `step` over `table` and runs only its `knownRows` count (the step itself could be far too big to run). */
+export async function countStep<T extends { type: string }>(kind: StepKind<T>, step: T, table: StepTable): Promise<number | undefined> {
+  return withTable(table, async (connection, input) => {
+    const compiled = await kind.compile(step, input);
+    return compiled.knownRows ? count(connection, compiled) : undefined;
+  });
+}
+
+async function count(connection: DuckDBConnection, compiled: CompiledStep): Promise<number> {
+  const reader = await connection.runAndReadAll(`SELECT rows FROM (${compiled.knownRows!.sql}) AS counted`, compiled.knownRows!.params);
+  return Number(reader.getRowObjectsJS()[0]?.rows);
+}
+
+/** `fn` with the step input of a temporary table made by `table.sql` (and the tables a join may read), dropped after. */
+async function withTable<R>(table: StepTable, fn: (connection: DuckDBConnection, input: StepInput) => Promise<R>): Promise<R> {
   const connection = await connect();
   const suffix = Math.random().toString(36).slice(2);
   const from = `"t_${suffix}"`;
@@ -65,13 +94,7 @@ export async function runStep<T extends { type: string }>(kind: StepKind<T>, ste
         return { datasetId: ref.datasetId, versionId: ref.versionId ?? 'dv_latest', relation, schema: await schemaOf(connection, `SELECT * FROM ${relation}`) };
       },
     };
-    const compiled = await kind.compile(step, input);
-    const params: DuckDBValue[] = compiled.params;
-    const sql = options.orderBy ? `SELECT * FROM (${compiled.sql}) AS out ORDER BY ${options.orderBy}` : compiled.sql;
-    const columns = await schemaOf(connection, compiled.sql, params);
-    const reader = await connection.runAndReadAll(sql, params);
-    const rows = reader.getRowObjectsJS().map((row) => toPlain(row) as Record<string, unknown>);
-    return { compiled, columns, rows };
+    return await fn(connection, input);
   } finally {
     for (const name of created) await connection.run(`DROP TABLE IF EXISTS ${name}`).catch(() => undefined);
     connection.closeSync();

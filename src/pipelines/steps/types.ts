@@ -47,12 +47,36 @@ export interface CompiledStep {
   params: DuckDBValue[];
   /** Datasets this step read besides its input (join): recorded in lineage. */
   inputs?: ResolvedDataset[];
+  /**
+   * The rows the step will make, when that is known before it runs and may far exceed its input (a resample's
+   * filled grid of buckets): counted first, the work is refused (422) if the count passes WEIR_MAX_OUTPUT_ROWS.
+   */
+  knownRows?: KnownRows;
+}
+
+export interface KnownRows {
+  /** One SELECT over `input.from` answering one row whose `rows` column is the count (a DOUBLE: it may pass BIGINT). */
+  sql: string;
+  /** Values of its placeholders, numbered like the step's own: `params[i]` is `$(paramOffset + i + 1)`. */
+  params: DuckDBValue[];
+  /** What the rows are, for the message: `buckets from each group's first to its last`. */
+  what: string;
+  /** How to ask for fewer, for the message: `use a wider 'every' or filter the time range first`. */
+  hint: string;
+  /** The field that decides the count (`${pointer}/every`): the error points there. */
+  pointer: string;
 }
 
 export interface StepKind<T extends { type: string } = { type: string }> {
   type: T['type'];
   /** One line for docs and error messages. */
   summary: string;
+  /**
+   * The step may make more rows than it receives, by how much nobody knows before it runs (a join): a run of a
+   * pipeline with such a step is bounded while it writes. Every other step makes at most its input's rows, or says
+   * how many it makes in `knownRows`.
+   */
+  multipliesRows?: boolean;
   /** The step's JSON schema (TypeBox), `type` included as a literal; additionalProperties false. */
   schema: TSchema;
   /**
