@@ -247,8 +247,12 @@ export async function runWsFanout() {
     log(`Weir: ${clients} clients subscribed to ${TOPIC}, ${rounds} rounds of one ${payloadBytes}-byte event`);
     weir = await startWeir({
       dataDir,
-      // Rate limits count every handshake from the one loopback address; 10,000 in a minute is the point here.
-      env: { WEIR_REDIS_URL: redisUrl, WEIR_REDIS_PREFIX: redisPrefix, WEIR_JOB_QUEUE_PREFIX: redisPrefix, WEIR_RATE_LIMIT_IP: 'off', WEIR_RATE_LIMIT_USER: 'off' },
+      // Rate limits count every handshake from the one loopback address; 10,000 in a minute is the point here. So does
+      // the connection cap per user: every client is the one benchmark user.
+      env: {
+        WEIR_REDIS_URL: redisUrl, WEIR_REDIS_PREFIX: redisPrefix, WEIR_JOB_QUEUE_PREFIX: redisPrefix, WEIR_RATE_LIMIT_IP: 'off', WEIR_RATE_LIMIT_USER: 'off',
+        WEIR_WS_MAX_CONNECTIONS_PER_USER: String(clients + 100),
+      },
     });
     const wsUrl = `${weir.url.replace(/^http/, 'ws')}/api/v1/ws`;
     const weirRun = await measure({ ...common, label: 'weir', url: wsUrl, headers: weir.auth, subscribe: TOPIC, pid: weir.pid, channel: `${prefix}${TOPIC}` });
@@ -297,7 +301,7 @@ export async function runWsFanout() {
         `Weir: every client authenticated with a JWT in the Authorization header and subscribed to ${TOPIC} (access checked). Weir encodes each event once and writes the same Buffer to every socket; ws, both sides without per-message deflate.`,
         `Clients: ${clientProcs} child processes with ${Math.ceil(clients / clientProcs)} ws clients each, unpinned: the server and the clients share the machine's ${machine.cores} cores, so the figures include client-side parsing time of every message (the last client of a process handles its message after all the others).`,
         `The machine is shared: the load average at the start was ${machine.loadAvgAtStart.join(' / ')}; compare Weir with the bare server of the same run rather than with the absolute target.`,
-        `Rate limits (per IP, per user) were turned off for the Weir run: every handshake comes from 127.0.0.1 with one token. ulimit -n was ${limit}.`,
+        `Rate limits (per IP, per user) were turned off and the connection cap per user raised above the client count for the Weir run: every handshake comes from 127.0.0.1 with one token. ulimit -n was ${limit}.`,
       ],
       data: { clients, rounds, clientProcs, payloadBytes, weir: weirRun, bare: bareRun },
     };

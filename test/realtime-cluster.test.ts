@@ -46,13 +46,15 @@ describe.skipIf(!haveRedis)('real-time over the Redis event bus (one app)', () =
     const c = await TestClient.open(wsUrl(t.url), { headers: t.auth });
     // `subscribed` is sent once Redis confirmed the channel: an event published right after must arrive.
     expect(await c.request({ type: 'subscribe', topic, id: 's' })).toEqual({ type: 'subscribed', topic, id: 's' });
-    expect(await admin.pubsub('CHANNELS', `${prefix}*`)).toEqual([`${prefix}${topic}`]);
+    // Besides the topic's channel, the one of identity changes that the hub and SSE hold for as long as they run.
+    const identity = `${prefix}internal:identity`;
+    expect(((await admin.pubsub('CHANNELS', `${prefix}*`)) as string[]).sort()).toEqual([identity, `${prefix}${topic}`].sort());
     await publisher.publish(topic, 'job.progress', { id: jobId, progress: 12 });
     expect(await c.next('event')).toMatchObject({ topic, event: 'job.progress', data: { progress: 12 } });
 
     c.close();
     await c.closed;
-    await until(async () => ((await admin.pubsub('CHANNELS', `${prefix}*`)) as string[]).length === 0, 'the channel to be released');
+    await until(async () => JSON.stringify(await admin.pubsub('CHANNELS', `${prefix}*`)) === JSON.stringify([identity]), 'the channel to be released');
   });
 
   it('streams SSE events published by another process', async () => {
@@ -166,6 +168,26 @@ describe.skipIf(!haveRedis)('real-time in cluster mode (two API nodes, one worke
     expect(eb).toEqual(ea);
     a!.close();
     b!.close();
+  });
+
+  it('a member removed through node B loses their subscriptions on node A at once', async () => {
+    const admin = { authorization: `Bearer ${token}` };
+    const email = `viewer-${Date.now()}@weir.test`;
+    const password = 'a long enough password';
+    const created = await fetch(`${nodes[1]!.url}/api/v1/users`, {
+      method: 'POST', headers: { ...admin, 'content-type': 'application/json' }, body: JSON.stringify({ email, password, workspaceId: 'ws_default', role: 'viewer' }),
+    });
+    expect(created.status).toBe(201);
+    const { id: userId } = (await created.json()) as { id: string };
+    const viewer = await TestClient.open(wsUrl(nodes[0]!.url), { headers: { authorization: `Bearer ${await login(`${nodes[0]!.url}/api/v1`, email, password)}` } });
+    const topic = topics.workspace('ws_default');
+    expect(await viewer.request({ type: 'subscribe', topic, id: 's' })).toEqual({ type: 'subscribed', topic, id: 's' });
+
+    const removed = await fetch(`${nodes[1]!.url}/api/v1/workspaces/ws_default/members/${userId}`, { method: 'DELETE', headers: admin });
+    expect(removed.status).toBe(204);
+    // Node A's heartbeat is 30 s away: the end comes from the identity change node B published over Redis.
+    expect(await viewer.next('unsubscribed', (m) => m.topic === topic)).toMatchObject({ reason: 'access_revoked' });
+    viewer.close();
   });
 
   it('a client on node A follows an ingest job submitted on node B and run by the worker process', async () => {

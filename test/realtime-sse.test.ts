@@ -5,6 +5,7 @@ import { topics } from '../src/bus/types.js';
 import { registerWatchCommand } from '../src/cli/watch.js';
 import { newId } from '../src/ids.js';
 import { startTestApp, type TestApp } from './helpers/app.js';
+import { actor, apiKey, bearer } from './helpers/identity.js';
 import { insertJobRow, insertWorkspace, until } from './helpers/realtime.js';
 import { problemOf } from './helpers/upload.js';
 
@@ -170,6 +171,102 @@ describe('job events over SSE', () => {
     const anonymous = await fetch(`${t.api}/jobs/${missing}/events`);
     expect(anonymous.status).toBe(401);
     expect((await t.fetch(`${t.api}/jobs/not-a-job/events`)).status).toBe(400);
+  });
+});
+
+describe('job events over SSE when the caller loses access', () => {
+  // The default SSE heartbeat (15 s): a stream that ends within these tests' few seconds ended on the change event.
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startTestApp();
+  });
+  afterAll(async () => {
+    await t?.close();
+  });
+
+  it('ends the stream of a member removed from the workspace at once, with a final event saying why', async () => {
+    const viewer = await actor(t, 'viewer');
+    const jobId = await insertJobRow(t.context.store.db, { workspaceId: 'ws_default', status: 'running' });
+    const sse = new SseReader(await fetch(`${t.api}/jobs/${jobId}/events`, { headers: viewer.headers }));
+    expect(await sse.nextEvent()).toMatchObject({ event: 'state', data: { id: jobId } });
+
+    expect((await t.fetch(`${t.api}/workspaces/ws_default/members/${viewer.userId}`, { method: 'DELETE' })).status).toBe(204);
+    expect(await sse.nextEvent()).toEqual({
+      event: 'revoked', comment: null,
+      data: { reason: 'access_revoked', message: expect.stringContaining('no longer allow this stream; open the stream again once access is restored') },
+    });
+    // Published after the end: never sent.
+    await t.context.bus.publish(topics.job(jobId), 'job.progress', { progress: 50 });
+    expect(await sse.nextEvent()).toBeNull();
+    await until(async () => (await streams(t)) === 0 && !listeners(t, topics.job(jobId)), 'stream cleanup');
+    expect((await fetch(`${t.api}/jobs/${jobId}/events`, { headers: viewer.headers })).status).toBe(404);
+  });
+
+  it('ends the stream of a revoked API key at once, saying the credentials are gone', async () => {
+    const key = await apiKey(t, ['jobs:read']);
+    const jobId = await insertJobRow(t.context.store.db, { workspaceId: 'ws_default', status: 'running' });
+    const sse = new SseReader(await fetch(`${t.api}/jobs/${jobId}/events`, { headers: bearer(key.token) }));
+    expect(await sse.nextEvent()).toMatchObject({ event: 'state' });
+    expect((await t.fetch(`${t.api}/keys/${key.id}`, { method: 'DELETE' })).status).toBe(200);
+    expect(await sse.nextEvent()).toMatchObject({ event: 'revoked', data: { reason: 'credentials_revoked', message: expect.stringMatching(/no longer valid/) } });
+    expect(await sse.nextEvent()).toBeNull();
+  });
+
+  it('keeps the stream of a member whose new role still reads jobs', async () => {
+    const member = await actor(t, 'maintainer');
+    const jobId = await insertJobRow(t.context.store.db, { workspaceId: 'ws_default', status: 'running' });
+    const sse = new SseReader(await fetch(`${t.api}/jobs/${jobId}/events`, { headers: member.headers }));
+    expect(await sse.nextEvent()).toMatchObject({ event: 'state' });
+    const demoted = await t.fetch(`${t.api}/workspaces/ws_default/members/${member.userId}`, { method: 'PATCH', headers: { 'content-type': 'application/json' }, body: '{"role":"viewer"}' });
+    expect(demoted.status).toBe(200);
+    await t.context.bus.publish(topics.job(jobId), 'job.progress', { progress: 30 });
+    expect(await sse.nextEvent()).toEqual({ event: 'progress', data: { progress: 30 }, comment: null });
+    await sse.cancel();
+  });
+});
+
+describe('job events over SSE: access on the heartbeat, and the cap per user', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startTestApp({ WEIR_SSE_HEARTBEAT_MS: '100', WEIR_SSE_MAX_STREAMS_PER_USER: '2' });
+  });
+  afterAll(async () => {
+    await t?.close();
+  });
+
+  it('ends a stream at a heartbeat when access was taken away without a change event (an operator’s SQL)', async () => {
+    const viewer = await actor(t, 'viewer');
+    const jobId = await insertJobRow(t.context.store.db, { workspaceId: 'ws_default', status: 'running' });
+    const sse = new SseReader(await fetch(`${t.api}/jobs/${jobId}/events`, { headers: viewer.headers }));
+    expect(await sse.nextEvent()).toMatchObject({ event: 'state' });
+    await t.context.store.db.deleteFrom('memberships').where('user_id', '=', viewer.userId).execute();
+    expect(await sse.nextEvent()).toMatchObject({ event: 'revoked', data: { reason: 'access_revoked' } });
+    expect(await sse.nextEvent()).toBeNull();
+  });
+
+  it('refuses a stream past the cap with a 429 problem, and accepts again once one ends', async () => {
+    const jobId = await insertJobRow(t.context.store.db, { workspaceId: 'ws_default', status: 'running' });
+    const first = new SseReader(await t.fetch(`${t.api}/jobs/${jobId}/events`));
+    const second = new SseReader(await t.fetch(`${t.api}/jobs/${jobId}/events`));
+    await Promise.all([first.nextEvent(), second.nextEvent()]);
+    const refused = await t.fetch(`${t.api}/jobs/${jobId}/events`);
+    expect(refused.status).toBe(429);
+    expect(await problemOf(refused)).toMatchObject({
+      code: 'too_many_connections', limit: 2, detail: 'You already hold 2 open job event streams on this server, the most allowed; close one before opening another',
+    });
+    // An API key of the same user has a count of its own.
+    const key = await apiKey(t, ['jobs:read']);
+    const keyed = await fetch(`${t.api}/jobs/${jobId}/events`, { headers: bearer(key.token) });
+    expect(keyed.status).toBe(200);
+    await keyed.body!.cancel();
+
+    await first.cancel();
+    await until(async () => (await streams(t)) === 1, 'the cancelled stream to be released');
+    const again = await t.fetch(`${t.api}/jobs/${jobId}/events`);
+    expect(again.status).toBe(200);
+    expect((await t.fetch(`${t.api}/jobs/${jobId}/events`)).status).toBe(429);
+    await again.body!.cancel();
+    await second.cancel();
   });
 });
 

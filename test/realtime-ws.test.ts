@@ -2,8 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { topics } from '../src/bus/types.js';
 import { newId } from '../src/ids.js';
 import { startTestApp, type TestApp } from './helpers/app.js';
-import { insertJobRow, insertWorkspace, TestClient, until, wsUrl } from './helpers/realtime.js';
-import { apiKey, bearer } from './helpers/identity.js';
+import { insertJobRow, insertWorkspace, refusedUpgrade, TestClient, until, wsUrl } from './helpers/realtime.js';
+import { actor, apiKey, bearer, workspace } from './helpers/identity.js';
 import { problemOf, upload } from './helpers/upload.js';
 
 const gauge = async (t: TestApp, name: 'wsConnections' | 'wsSubscriptions'): Promise<number> => (await t.context.metrics[name].get()).values[0]?.value ?? 0;
@@ -320,6 +320,184 @@ describe('WebSocket hub with the job runtime', () => {
       expect(await c.request({ type: 'status', topic, id: 'st' })).toMatchObject({ type: 'status', data: { id: job.id, status: 'succeeded' } });
       c.close();
     } finally {
+      await t.close();
+    }
+  });
+});
+
+/** Subscribes to each topic, expecting `subscribed`. */
+async function subscribeAll(c: TestClient, watched: string[]): Promise<void> {
+  for (const [i, topic] of watched.entries()) expect(await c.request({ type: 'subscribe', topic, id: `sub-${i}` })).toEqual({ type: 'subscribed', topic, id: `sub-${i}` });
+}
+
+/** The `unsubscribed` messages the server sent on its own (they carry a reason; answers to `unsubscribe` do not). */
+const revocations = (c: TestClient) => c.received.filter((m): m is Extract<typeof m, { type: 'unsubscribed' }> => m.type === 'unsubscribed' && m.reason !== undefined);
+
+/**
+ * A ping's answer: every event published (with the in-process bus, delivered during `publish`) before it was sent
+ * has arrived by then, since one socket keeps order.
+ */
+async function settled(c: TestClient, id: string): Promise<void> {
+  expect(await c.request({ type: 'ping', id })).toEqual({ type: 'pong', id });
+}
+
+describe('WebSocket access revocation', () => {
+  // The default heartbeat (30 s): whatever happens within these tests' few seconds came from the identity change.
+  let t: TestApp;
+  const clients: TestClient[] = [];
+  const open = async (headers: Record<string, string>) => {
+    const c = await TestClient.open(wsUrl(t.url), { headers });
+    clients.push(c);
+    return c;
+  };
+
+  beforeAll(async () => {
+    t = await startTestApp();
+  });
+  afterAll(async () => {
+    for (const c of clients) c.close();
+    await t?.close();
+  });
+
+  it('a demoted member keeps what the new role allows; a removed one loses every subscription at once, told why, and hears nothing more', async () => {
+    const member = await actor(t, 'analyst');
+    const created = await upload(t, `a,b\n1,${Date.now()}\n`, { name: 'revocation' });
+    expect(created.status).toBe(201);
+    const { id: datasetId } = (await created.json()) as { id: string };
+    const jobId = await insertJobRow(t.context.store.db, { workspaceId: 'ws_default' });
+    const watched = [topics.workspace('ws_default'), topics.dataset(datasetId), topics.job(jobId)];
+    const c = await open(member.headers);
+    const owner = await open(t.auth);
+    await subscribeAll(c, watched);
+    await subscribeAll(owner, watched);
+
+    // Every role may read jobs and datasets, so a demotion re-authorizes and ends nothing.
+    const demoted = await t.fetch(`${t.api}/workspaces/ws_default/members/${member.userId}`, { method: 'PATCH', headers: { 'content-type': 'application/json' }, body: '{"role":"viewer"}' });
+    expect(demoted.status).toBe(200);
+    for (const topic of watched) await t.context.bus.publish(topic, 'dataset.updated', { id: datasetId, n: 1 });
+    for (const topic of watched) expect(await c.next('event', (m) => m.topic === topic)).toMatchObject({ data: { n: 1 } });
+    expect(revocations(c)).toEqual([]);
+
+    const removed = await t.fetch(`${t.api}/workspaces/ws_default/members/${member.userId}`, { method: 'DELETE' });
+    expect(removed.status).toBe(204);
+    await until(() => revocations(c).length === watched.length, 'every subscription to be ended');
+    expect(revocations(c).map((m) => m.topic).sort()).toEqual([...watched].sort());
+    for (const m of revocations(c)) {
+      expect(m).toEqual({ type: 'unsubscribed', topic: m.topic, reason: 'access_revoked', message: expect.stringContaining('subscribe again once access is restored') });
+    }
+
+    // Published after: the owner hears it, the removed member does not.
+    const heard = c.events().length;
+    for (const topic of watched) await t.context.bus.publish(topic, 'dataset.updated', { id: datasetId, n: 2 });
+    for (const topic of watched) expect(await owner.next('event', (m) => m.topic === topic && (m.data as { n: number }).n === 2)).toBeDefined();
+    await settled(c, 'after-removal');
+    expect(c.events()).toHaveLength(heard);
+
+    // The connection is re-authenticated too: subscribing again is refused like the REST API refuses the dataset.
+    expect(await c.request({ type: 'subscribe', topic: topics.job(jobId), id: 'again' })).toMatchObject({ type: 'error', code: 'not_found', id: 'again' });
+    expect((await fetch(`${t.api}/datasets/${datasetId}`, { headers: member.headers })).status).toBe(404);
+    expect(await gauge(t, 'wsSubscriptions')).toBe(watched.length);
+  });
+
+  it('a revoked API key has each subscription ended (credentials_revoked) and its connection closed with 4401 at once', async () => {
+    const key = await apiKey(t, ['jobs:read', 'datasets:read']);
+    const jobId = await insertJobRow(t.context.store.db, { workspaceId: 'ws_default' });
+    const watched = [topics.job(jobId), topics.workspace('ws_default')];
+    const c = await open(bearer(key.token));
+    const bystander = await open(t.auth);
+    await subscribeAll(c, watched);
+    await subscribeAll(bystander, [topics.job(jobId)]);
+
+    const started = Date.now();
+    expect((await t.fetch(`${t.api}/keys/${key.id}`, { method: 'DELETE' })).status).toBe(200);
+    expect(await c.closed).toEqual({ code: 4401, reason: 'credentials expired or revoked' });
+    expect(Date.now() - started).toBeLessThan(5000);
+    expect(revocations(c).map((m) => [m.topic, m.reason])).toEqual(watched.map((topic) => [topic, 'credentials_revoked']));
+    expect(revocations(c)[0]!.message).toMatch(/no longer valid/);
+
+    await t.context.bus.publish(topics.job(jobId), 'job.progress', { progress: 5 });
+    expect(await bystander.next('event', (m) => m.topic === topics.job(jobId))).toMatchObject({ data: { progress: 5 } });
+  });
+
+  it('a workspace network rule that excludes the client ends its subscriptions in that workspace, and only there', async () => {
+    const guarded = await workspace(t, `Guarded ${Date.now()}`);
+    const inside = topics.job(await insertJobRow(t.context.store.db, { workspaceId: guarded }));
+    const outside = topics.job(await insertJobRow(t.context.store.db, { workspaceId: 'ws_default' }));
+    const c = await open(t.auth);
+    await subscribeAll(c, [inside, topics.workspace(guarded), outside]);
+
+    const deny = await t.fetch(`${t.api}/workspaces/${guarded}`, { method: 'PATCH', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ ipDeny: ['127.0.0.0/8', '::1/128'] }) });
+    expect(deny.status).toBe(200);
+    await until(() => revocations(c).length === 2, 'the guarded subscriptions to be ended');
+    expect(revocations(c).map((m) => [m.topic, m.reason]).sort()).toEqual([[inside, 'access_revoked'], [topics.workspace(guarded), 'access_revoked']].sort());
+
+    await t.context.bus.publish(inside, 'job.progress', { progress: 1 });
+    await t.context.bus.publish(outside, 'job.progress', { progress: 2 });
+    expect(await c.next('event', (m) => m.topic === outside)).toMatchObject({ data: { progress: 2 } });
+    await settled(c, 'after-rule');
+    expect(c.events(inside)).toHaveLength(0);
+  });
+});
+
+describe('WebSocket access on the heartbeat', () => {
+  it('ends a subscription at the next heartbeat when access was taken away without a change event (an operator’s SQL)', async () => {
+    const t = await startTestApp({ WEIR_WS_HEARTBEAT_MS: '200' });
+    try {
+      const viewer = await actor(t, 'viewer');
+      const topic = topics.job(await insertJobRow(t.context.store.db, { workspaceId: 'ws_default' }));
+      const c = await TestClient.open(wsUrl(t.url), { headers: viewer.headers });
+      await subscribeAll(c, [topic]);
+      // Straight in the database: no identity change is published.
+      await t.context.store.db.deleteFrom('memberships').where('user_id', '=', viewer.userId).execute();
+      expect(await c.next('unsubscribed', (m) => m.topic === topic)).toMatchObject({ reason: 'access_revoked' });
+      await t.context.bus.publish(topic, 'job.progress', { progress: 9 });
+      await settled(c, 'after');
+      expect(c.events()).toHaveLength(0);
+      expect(c.ws.readyState).toBe(c.ws.OPEN);
+      c.close();
+    } finally {
+      await t.close();
+    }
+  });
+});
+
+describe('WebSocket connection caps', () => {
+  it('refuses a connection past the cap per user and per API key with a 429 problem, and accepts again once one closes', async () => {
+    const t = await startTestApp({ WEIR_WS_MAX_CONNECTIONS_PER_USER: '2', WEIR_WS_MAX_CONNECTIONS_PER_KEY: '1' });
+    const clients: TestClient[] = [];
+    const open = async (headers: Record<string, string>) => {
+      const c = await TestClient.open(wsUrl(t.url), { headers });
+      clients.push(c);
+      return c;
+    };
+    try {
+      const first = await open(t.auth);
+      await open(t.auth);
+      const refused = await refusedUpgrade(wsUrl(t.url), { headers: t.auth });
+      expect(refused).toMatchObject({ status: 429, body: { status: 429, code: 'too_many_connections', limit: 2 } });
+      expect(refused.contentType).toMatch(/^application\/problem\+json/);
+      expect(refused.body.detail).toBe('You already hold 2 open WebSocket connections on this server, the most allowed; close one before opening another');
+      // The same user through ?access_token= (how browsers connect) counts against the same cap.
+      const token = t.auth.authorization!.replace(/^Bearer /, '');
+      expect((await refusedUpgrade(`${wsUrl(t.url)}?access_token=${encodeURIComponent(token)}`)).status).toBe(429);
+
+      // Another user, and an API key of this user, have counts of their own.
+      const other = await actor(t, 'viewer');
+      expect(await (await open(other.headers)).request({ type: 'ping', id: 'other' })).toEqual({ type: 'pong', id: 'other' });
+      const key = await apiKey(t, ['jobs:read']);
+      await open(bearer(key.token));
+      expect(await refusedUpgrade(wsUrl(t.url), { headers: bearer(key.token) })).toMatchObject({ status: 429, body: { limit: 1, detail: expect.stringMatching(/^This API key already holds 1 open/) } });
+
+      const open4 = await gauge(t, 'wsConnections');
+      first.close();
+      await first.closed;
+      await until(async () => (await gauge(t, 'wsConnections')) === open4 - 1, 'the closed connection to be released');
+      const again = await open(t.auth);
+      expect(await again.request({ type: 'ping', id: 'again' })).toEqual({ type: 'pong', id: 'again' });
+      // Refusals held no slot: the cap is exactly full again.
+      expect((await refusedUpgrade(wsUrl(t.url), { headers: t.auth })).status).toBe(429);
+    } finally {
+      for (const c of clients) c.close();
       await t.close();
     }
   });

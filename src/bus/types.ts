@@ -6,8 +6,14 @@
 
 export type TopicKind = 'job' | 'dataset' | 'upload' | 'model' | 'workspace';
 
-/** `job:<id>`, `dataset:<id>`, `upload:<id>`, `model:<id>`, `workspace:<id>`. */
-export type Topic = `${TopicKind}:${string}`;
+/**
+ * `job:<id>`, `dataset:<id>`, `upload:<id>`, `model:<id>`, `workspace:<id>`; and the internal topics between
+ * Weir's own processes, which `parseTopic` refuses so that no client can subscribe to them.
+ */
+export type Topic = `${TopicKind}:${string}` | InternalTopic;
+
+/** `internal:identity`: memberships, roles, keys, sessions or network rules changed (src/identity/changes.ts). */
+export type InternalTopic = 'internal:identity';
 
 export const topics = {
   job: (id: string): Topic => `job:${id}`,

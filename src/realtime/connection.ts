@@ -1,12 +1,14 @@
 import { WebSocket, type RawData } from 'ws';
 import { parseTopic, type Topic } from '../bus/types.js';
 import type { AccessControl, Principal } from '../http/access.js';
+import { affects, type IdentityChange } from '../identity/changes.js';
 import type { Log } from '../logger.js';
 import type { Metrics } from '../system/metrics.js';
 import type { TopicCatalog } from './builtin-topics.js';
 import type { Hub, HubMember } from './hub.js';
-import { encode, parseClientMessage, ProtocolError, type ClientMessage, type ServerMessage } from './protocol.js';
-import { authorizeTopic } from './topics.js';
+import { encode, parseClientMessage, ProtocolError, type ClientMessage, type ServerMessage, type UnsubscribeReason } from './protocol.js';
+import { lostTopics, revocationMessage, type Reauthenticate } from './reauthorize.js';
+import { authorizeTopic, type TopicOwner } from './topics.js';
 
 export interface ConnectionLimits {
   /** A connection whose unsent bytes exceed this is closed as a slow consumer (1013). */
@@ -23,31 +25,35 @@ export interface ConnectionDeps {
   metrics: Pick<Metrics, 'wsDisconnects'>;
   limits: ConnectionLimits;
   /**
-   * Are the credentials the socket connected with still good (not expired, revoked, logged out)? Asked on every
-   * heartbeat, so a revoked key or an ended session stops receiving events within one heartbeat period. Absent
-   * when authentication is off.
+   * The principal the socket's credentials give now, or null once they are no longer good (expired, revoked,
+   * logged out, user disabled). Asked on every heartbeat and on every identity change that may concern this
+   * connection; every subscription is then authorized again against it. Absent when authentication is off.
    */
-  credentialsValid?: () => Promise<boolean>;
+  reauthenticate?: Reauthenticate;
 }
 
 const idOf = (m: { id?: string }): { id?: string } => (m.id !== undefined ? { id: m.id } : {});
 
 /**
  * One client's WebSocket: its subscriptions, heartbeat state and the bounded send path. Messages of a
- * connection are handled one after another, so answers come in request order. Every failure of a request is
- * answered with an `error` message; nothing a client sends closes the connection.
+ * connection are handled one after another, so answers come in request order; re-authorizations run in the same
+ * line, so a subscribe never races one. Every failure of a request is answered with an `error` message; nothing
+ * a client sends closes the connection.
  */
 export class Connection implements HubMember {
   readonly topics = new Set<Topic>();
+  /** What each subscription needed when it was granted: its object's workspace never changes, so it is not resolved again. */
+  private readonly grants = new Map<Topic, TopicOwner>();
   private alive = true;
   private closed = false;
   private pending = 0;
-  private checkingCredentials = false;
+  private recheckQueued = false;
   private queue: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly socket: WebSocket,
-    private readonly principal: Principal,
+    /** Replaced by each re-authentication: roles and scopes change while the socket stays open. */
+    private principal: Principal,
     private readonly log: Log,
     private readonly deps: ConnectionDeps,
   ) {}
@@ -94,24 +100,56 @@ export class Connection implements HubMember {
     }
     this.alive = false;
     this.socket.ping();
-    this.recheckCredentials();
+    this.recheck();
     return true;
   }
 
-  private recheckCredentials(): void {
-    const check = this.deps.credentialsValid;
-    if (!check || this.checkingCredentials) return;
-    this.checkingCredentials = true;
-    check().then((valid) => {
-      this.checkingCredentials = false;
-      if (valid || this.closed) return;
-      this.deps.metrics.wsDisconnects.inc({ reason: 'credentials' });
-      // 4401 (an application code mirroring HTTP 401): reconnect with a fresh token.
-      this.close(4401, 'credentials expired or revoked');
-    }, (e: unknown) => {
-      this.checkingCredentials = false;
-      this.log.warn({ err: e }, 'websocket: could not recheck credentials');
+  accessChanged(change: IdentityChange): void {
+    if (this.closed) return;
+    const workspaces = new Set([...this.grants.values()].map((g) => g.workspaceId));
+    if (affects(change, this.principal, workspaces)) this.recheck();
+  }
+
+  /** Queues a re-authorization behind the requests waiting; one queued serves every trigger that comes meanwhile. */
+  private recheck(): void {
+    if (this.closed || this.recheckQueued || !this.deps.reauthenticate) return;
+    this.recheckQueued = true;
+    this.queue = this.queue.then(() => {
+      this.recheckQueued = false;
+      return this.reauthorize(this.deps.reauthenticate!);
     });
+  }
+
+  /** Never rejects: the request queue chains on it. */
+  private async reauthorize(reauthenticate: Reauthenticate): Promise<void> {
+    if (this.closed) return;
+    try {
+      const principal = await reauthenticate();
+      if (this.closed) return;
+      if (principal === null) {
+        for (const topic of [...this.grants.keys()]) this.end(topic, 'credentials_revoked');
+        this.deps.metrics.wsDisconnects.inc({ reason: 'credentials' });
+        // 4401 (an application code mirroring HTTP 401): reconnect with a fresh token.
+        this.close(4401, 'credentials expired or revoked');
+        return;
+      }
+      this.principal = principal;
+      if (this.grants.size === 0) return;
+      const lost = await lostTopics(this.deps.access, principal, this.grants);
+      if (this.closed) return;
+      for (const topic of lost) this.end(topic, 'access_revoked');
+      if (lost.length > 0) this.log.info({ userId: principal.userId, apiKeyId: principal.apiKeyId, topics: lost.length }, 'websocket: ended subscriptions whose access was revoked');
+    } catch (e) {
+      // A database hiccup is not the client's fault: keep everything until the next heartbeat asks again.
+      this.log.warn({ err: e }, 'websocket: could not re-authorize the connection');
+    }
+  }
+
+  /** Ends a subscription the client did not ask to end, telling it why. */
+  private end(topic: Topic, reason: UnsubscribeReason): void {
+    this.grants.delete(topic);
+    this.deps.hub.leave(this, topic);
+    this.reply({ type: 'unsubscribed', topic, reason, message: revocationMessage(reason, 'subscription') });
   }
 
   close(code: number, reason: string): void {
@@ -170,9 +208,10 @@ export class Connection implements HubMember {
           if (this.topics.size >= limits.maxSubscriptions) {
             throw new ProtocolError('too_many_subscriptions', `a connection may hold at most ${limits.maxSubscriptions} subscriptions`, message.id, message.topic);
           }
-          const { topic } = await authorizeTopic(catalog.resolvers, access, this.principal, message.topic, message.id);
+          const { topic, workspaceId, permission } = await authorizeTopic(catalog.resolvers, access, this.principal, message.topic, message.id);
           // Closed while the check ran: joining now would leave a subscription nobody removes.
           if (this.closed) return;
+          this.grants.set(topic, { workspaceId, permission });
           await hub.join(this, topic);
         }
         this.reply({ type: 'subscribed', topic: message.topic, ...idOf(message) });
@@ -181,6 +220,7 @@ export class Connection implements HubMember {
       case 'unsubscribe': {
         if (!parseTopic(message.topic)) throw new ProtocolError('invalid_topic', 'a topic is <kind>:<id>, e.g. job:job_01J…', message.id, message.topic);
         hub.leave(this, message.topic as Topic);
+        this.grants.delete(message.topic as Topic);
         this.reply({ type: 'unsubscribed', topic: message.topic, ...idOf(message) });
         return;
       }

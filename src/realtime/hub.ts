@@ -1,4 +1,5 @@
 import type { BusEvent, EventBus, Topic } from '../bus/types.js';
+import { IDENTITY_CHANGES, parseIdentityChange, type IdentityChange } from '../identity/changes.js';
 import type { Log } from '../logger.js';
 import type { Metrics } from '../system/metrics.js';
 import { encode } from './protocol.js';
@@ -9,8 +10,10 @@ export interface HubMember {
   readonly topics: Set<Topic>;
   /** Sends an already encoded frame, or closes the connection as a slow consumer; false when not sent. */
   sendFrame(frame: Buffer): boolean;
-  /** Heartbeat: false → terminated (no pong since the last ping), true → pinged. */
+  /** Heartbeat: false → terminated (no pong since the last ping), true → pinged (and authorized again). */
   heartbeat(): boolean;
+  /** A membership, role, key, session or network rule changed somewhere: re-authorize if it may concern this member. */
+  accessChanged(change: IdentityChange): void;
   close(code: number, reason: string): void;
 }
 
@@ -28,12 +31,15 @@ export interface HubOptions {
  * The WebSocket hub of one process: every open connection, and per topic the set of connections subscribed to
  * it. A topic holds exactly one bus subscription while at least one local connection watches it (so with the
  * Redis bus, exactly one Redis channel), and each event is serialized once and the same bytes are written to
- * every subscriber. One timer pings every connection; access checks happen before `join` (connection.ts).
+ * every subscriber. One timer pings every connection; access checks happen before `join` (connection.ts), and
+ * again on every heartbeat and whenever an identity change published by any API process may concern a
+ * connection (`internal:identity`, src/identity/changes.ts).
  */
 export class Hub {
   private readonly members = new Set<HubMember>();
   private readonly fanouts = new Map<Topic, Fanout>();
   private readonly timer: NodeJS.Timeout;
+  private readonly stopWatchingIdentity: () => void;
   private closing = false;
 
   constructor(
@@ -44,6 +50,22 @@ export class Hub {
   ) {
     this.timer = setInterval(() => this.beat(), options.heartbeatMs);
     this.timer.unref();
+    this.stopWatchingIdentity = bus.subscribe(IDENTITY_CHANGES, (event) => this.onIdentityChange(event));
+  }
+
+  /** Resolves once identity changes published anywhere reach this hub. */
+  watchingIdentity(): Promise<void> {
+    return this.bus.whenSubscribed?.(IDENTITY_CHANGES) ?? Promise.resolve();
+  }
+
+  private onIdentityChange(event: BusEvent): void {
+    const change = parseIdentityChange(event.type, event.data);
+    if (!change) {
+      this.log.warn({ type: event.type }, 'websocket: ignored a malformed identity change');
+      return;
+    }
+    // Changes are rare (people and keys being managed); each member decides cheaply whether it is concerned.
+    for (const member of this.members) member.accessChanged(change);
   }
 
   get size(): number {
@@ -118,6 +140,7 @@ export class Hub {
   close(): void {
     this.closing = true;
     clearInterval(this.timer);
+    this.stopWatchingIdentity();
     for (const member of [...this.members]) {
       member.close(1001, 'server shutting down');
       this.remove(member);

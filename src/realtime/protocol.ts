@@ -16,6 +16,9 @@ import { Compile } from 'typebox/compile';
  *   {type:'event', topic, event, data, ts}   one bus event: `event` is its type (`job.progress`, `job.state`,
  *                                            …), `data` its payload, `ts` when it was published (ISO 8601 UTC)
  *   {type:'subscribed'|'unsubscribed', topic, id?}
+ *   {type:'unsubscribed', topic, reason, message}
+ *                                            the server ended a subscription itself: the caller's access to it
+ *                                            was taken away (`reason`: UnsubscribeReason); no more events follow
  *   {type:'status', topic, data, id?}        `data` is the Job or the Dataset as the REST API returns it
  *   {type:'pong', id?}
  *   {type:'error', code, message, id?, topic?}
@@ -26,9 +29,11 @@ import { Compile } from 'typebox/compile';
  *
  * Nothing a client sends closes its connection except a frame over 64 KiB (close 1009). Close codes the server
  * uses: 1001 server shutting down, 1013 "slow consumer" (the client did not read fast enough; reconnect and
- * ask for `status`), 4401 authentication failed (only when the handshake could not be refused with HTTP 401).
- * The server pings every WEIR_WS_HEARTBEAT_MS (30 s); a client that has not answered the previous ping with a
- * pong (every WebSocket library does automatically) is disconnected.
+ * ask for `status`), 4401 the credentials expired or were revoked (each subscription is first ended with
+ * `unsubscribed`, reason `credentials_revoked`). The server pings every WEIR_WS_HEARTBEAT_MS (30 s); a client that
+ * has not answered the previous ping with a pong (every WebSocket library does automatically) is disconnected.
+ * Subscriptions are authorized again on every heartbeat and at once when a membership, role, API key, session or
+ * workspace network rule changes.
  */
 
 const Id = Type.String({ minLength: 1, maxLength: 64 });
@@ -63,9 +68,18 @@ export type ErrorCode =
   | 'too_many_requests'
   | 'internal';
 
+/** Why the server ended a subscription the client did not ask to end. */
+export type UnsubscribeReason =
+  /** Membership, role, the API key's scopes or the workspace's network rules no longer allow watching the topic. */
+  | 'access_revoked'
+  /** The session or API key itself is no longer valid: the connection closes next (4401). */
+  | 'credentials_revoked';
+
 export type ServerMessage =
   | { type: 'event'; topic: string; event: string; data: unknown; ts: string }
-  | { type: 'subscribed' | 'unsubscribed'; topic: string; id?: string }
+  | { type: 'subscribed'; topic: string; id?: string }
+  /** With `id`: the answer to an `unsubscribe`; with `reason` and `message`: the server ended the subscription. */
+  | { type: 'unsubscribed'; topic: string; id?: string; reason?: UnsubscribeReason; message?: string }
   | { type: 'status'; topic: string; data: unknown; id?: string }
   | { type: 'pong'; id?: string }
   | { type: 'error'; code: ErrorCode; message: string; id?: string; topic?: string };

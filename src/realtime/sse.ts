@@ -4,10 +4,14 @@ import { Type } from 'typebox';
 import { topics, type BusEvent } from '../bus/types.js';
 import type { AppContext } from '../context.js';
 import { errors } from '../errors.js';
-import { principalOf } from '../http/access.js';
+import { principalOf, type AccessControl, type Principal } from '../http/access.js';
 import { Id } from '../http/schema-types.js';
+import { affects, IDENTITY_CHANGES, parseIdentityChange } from '../identity/changes.js';
 import { isFinished, type Job, type JobStatus } from '../jobs/types.js';
+import type { UnsubscribeReason } from './protocol.js';
+import { reauthenticator, requestToken, revocationMessage, serially } from './reauthorize.js';
 import { RealtimeRepo } from './repo.js';
+import { StreamCaps } from './stream-caps.js';
 
 /** Bus event types of a job topic and the SSE event names they are sent as; other job events are not streamed. */
 const SSE_EVENT: Record<string, 'state' | 'progress'> = { 'job.state': 'state', 'job.progress': 'progress' };
@@ -20,21 +24,46 @@ const finishedStatus = (data: unknown): boolean => {
 /** One SSE frame. JSON has no raw newlines, so `data` is always a single line. */
 const frame = (event: string, data: unknown): string => `event: ${event}\ndata: ${JSON.stringify(data)}\n\n`;
 
+/** An open stream as identity changes see it. */
+interface OpenStream {
+  /** The principal as last authorized (roles and scopes change while the stream is open). */
+  holder(): Principal;
+  /** The job's workspace. */
+  workspaces: ReadonlySet<string>;
+  /** Authorizes the stream again; one that no longer passes ends with `event: revoked`. */
+  recheck(): void;
+}
+
 /**
  * GET /api/v1/jobs/:id/events: a job's state and progress as server-sent events, for clients that only want to
  * watch one job (the CLI's `weir jobs watch`, a browser's EventSource). First `event: state` with the job as
  * GET /jobs/:id returns it, then `state` and `progress` events as they happen, until the job is succeeded,
  * failed or cancelled: the final `state` is sent and the stream ends. A comment line every
  * WEIR_SSE_HEARTBEAT_MS keeps proxies from closing an idle stream.
+ *
+ * The caller's access is checked again on every heartbeat and at once on an identity change that may concern it;
+ * a stream whose caller lost it ends with `event: revoked` `{reason, message}` (reasons as the WebSocket's
+ * `unsubscribed`). Each user and each API key holds at most WEIR_SSE_MAX_STREAMS_PER_USER streams per process.
  */
 export const jobEventRoutes: FastifyPluginAsyncTypebox<{ context: AppContext }> = async (app, { context }) => {
   const { bus, metrics, config } = context;
+  const access: AccessControl = context.identity;
   const repo = new RealtimeRepo(context.store.db);
-  const open = new Set<PassThrough>();
+  const open = new Map<PassThrough, OpenStream>();
+  // With authentication off every caller is the same principal: a cap per user would be a cap on the server.
+  const caps = config.auth.insecureDisabled ? null : new StreamCaps({ perUser: config.realtime.sseMaxStreamsPerUser, perKey: config.realtime.sseMaxStreamsPerUser });
+
+  const stopWatching = bus.subscribe(IDENTITY_CHANGES, (event) => {
+    const change = parseIdentityChange(event.type, event.data);
+    if (!change) return;
+    for (const stream of open.values()) if (affects(change, stream.holder(), stream.workspaces)) stream.recheck();
+  });
+  await bus.whenSubscribed?.(IDENTITY_CHANGES);
 
   // Shutdown: end every stream, or the server would wait for them (they end only when their job does).
   app.addHook('preClose', (done) => {
-    for (const stream of open) stream.end();
+    stopWatching();
+    for (const stream of open.keys()) stream.end();
     done();
   });
 
@@ -44,12 +73,13 @@ export const jobEventRoutes: FastifyPluginAsyncTypebox<{ context: AppContext }> 
       summary: 'Watch a job: its state and progress as server-sent events until it ends',
       params: Type.Object({ id: Id('job', 'Job id') }),
       produces: ['text/event-stream'],
-      response: { 200: Type.Unsafe<unknown>({ type: 'string', description: 'text/event-stream: `event: state` (the job), then `state` and `progress` events; ends after the final state' }) },
+      response: { 200: Type.Unsafe<unknown>({ type: 'string', description: 'text/event-stream: `event: state` (the job), then `state` and `progress` events; ends after the final state, or with `event: revoked` `{reason, message}` once the caller loses access' }) },
     },
     // EventSource in browsers cannot set headers: `?access_token=` is accepted (and redacted from the logs).
     config: { access: 'jobs:read', queryToken: true },
   }, async (request, reply) => {
-    const { workspaceId } = principalOf(request);
+    const principal = principalOf(request);
+    const { workspaceId } = principal;
     const topic = topics.job(request.params.id);
 
     // Subscribe before reading the job, so nothing published in between is missed; events are held until the
@@ -69,18 +99,42 @@ export const jobEventRoutes: FastifyPluginAsyncTypebox<{ context: AppContext }> 
       unsubscribe();
       throw errors.notFound('Job', request.params.id);
     }
+    const release = caps ? caps.take(principal) : () => {};
+    if (!release) {
+      unsubscribe();
+      const { kind, limit } = caps!.holder(principal);
+      throw errors.tooManyConnections(`${kind === 'apiKey' ? 'This API key' : 'You'} already hold${kind === 'apiKey' ? 's' : ''} ${limit} open job event streams on this server, the most allowed; close one before opening another`, limit);
+    }
 
     const out = new PassThrough();
-    open.add(out);
     metrics.sseStreams.inc();
     // Each keep-alive also re-reads the job: the bus does not promise delivery (a Redis reconnect, a worker
     // that died before publishing), and a lost final state must not leave the stream open for ever.
     let checking = false;
     let closed = false;
     const gone = () => closed || out.writableEnded || out.destroyed;
+    const token = requestToken(request);
+    const reauthenticate = config.auth.insecureDisabled || !token ? null : reauthenticator(access, token, request.ip, workspaceId);
+    let holder = principal;
+    const endRevoked = (reason: UnsubscribeReason) => {
+      out.write(frame('revoked', { reason, message: revocationMessage(reason, 'stream') }));
+      out.end();
+    };
+    const recheck = serially(async () => {
+      if (!reauthenticate || gone()) return;
+      const fresh = await reauthenticate();
+      if (gone()) return;
+      if (fresh === null) return endRevoked('credentials_revoked');
+      holder = fresh;
+      const allowed = await access.can(fresh, workspaceId, 'jobs:read');
+      if (!allowed && !gone()) endRevoked('access_revoked');
+    }, (err: unknown) => request.log.warn({ err, jobId: request.params.id }, 'could not re-authorize a job event stream'));
+    open.set(out, { holder: () => holder, workspaces: new Set([workspaceId]), recheck });
+
     const heartbeat = setInterval(() => {
       if (gone()) return;
       out.write(': keep-alive\n\n');
+      recheck();
       if (checking || !stream) return;
       checking = true;
       repo.job(workspaceId, request.params.id).then(
@@ -104,6 +158,7 @@ export const jobEventRoutes: FastifyPluginAsyncTypebox<{ context: AppContext }> 
       clearInterval(heartbeat);
       unsubscribe();
       open.delete(out);
+      release();
       metrics.sseStreams.dec();
     };
     out.once('close', cleanup);

@@ -29,7 +29,7 @@ async function refusal(p: Principal, topic: string): Promise<{ code: string; mes
 
 describe('authorizeTopic', () => {
   it('authorizes a topic of the caller’s workspace when the role grants the permission', async () => {
-    await expect(authorizeTopic(resolvers, access, principal([...permissionsOf('viewer')]), 'job:job_mine')).resolves.toEqual({ topic: 'job:job_mine', kind: 'job', id: 'job_mine', workspaceId: 'ws_mine' });
+    await expect(authorizeTopic(resolvers, access, principal([...permissionsOf('viewer')]), 'job:job_mine')).resolves.toEqual({ topic: 'job:job_mine', kind: 'job', id: 'job_mine', workspaceId: 'ws_mine', permission: 'jobs:read' });
   });
 
   it('says forbidden in the caller’s own workspace when the permission is missing', async () => {

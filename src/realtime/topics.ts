@@ -30,11 +30,10 @@ export class TopicResolvers {
   }
 }
 
-export interface AuthorizedTopic {
+export interface AuthorizedTopic extends TopicOwner {
   topic: Topic;
   kind: TopicKind;
   id: string;
-  workspaceId: string;
 }
 
 /**
@@ -51,7 +50,7 @@ export async function authorizeTopic(resolvers: TopicResolvers, access: AccessCo
   const owner = await resolver(parsed.id);
   const notFound = new ProtocolError('not_found', `${topic} does not exist`, requestId, raw);
   if (!owner) throw notFound;
-  if (await access.can(principal, owner.workspaceId, owner.permission)) return { topic, kind: parsed.kind, id: parsed.id, workspaceId: owner.workspaceId };
+  if (await access.can(principal, owner.workspaceId, owner.permission)) return { topic, kind: parsed.kind, id: parsed.id, ...owner };
   const ownWorkspace = owner.workspaceId === principal.workspaceId && principal.role !== null;
   if (ownWorkspace) throw new ProtocolError('forbidden', `watching ${parsed.kind} topics needs the permission '${owner.permission}'`, requestId, raw);
   throw notFound;

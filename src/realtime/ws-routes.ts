@@ -2,13 +2,14 @@ import websocket from '@fastify/websocket';
 import type { FastifyPluginAsync } from 'fastify';
 import { Type } from 'typebox';
 import type { AppContext } from '../context.js';
-import { AppError } from '../errors.js';
-import { bearerToken } from '../identity/secrets.js';
-import type { AccessControl } from '../http/access.js';
+import { AppError, errors } from '../errors.js';
+import { principalOf, type AccessControl } from '../http/access.js';
 import { builtinTopics } from './builtin-topics.js';
 import { Connection, type ConnectionLimits } from './connection.js';
 import { Hub } from './hub.js';
+import { reauthenticator, requestToken } from './reauthorize.js';
 import { RealtimeRepo } from './repo.js';
+import { StreamCaps } from './stream-caps.js';
 
 /** Client frames are small JSON requests; a larger frame is abuse and closes the connection (1009). */
 const MAX_CLIENT_FRAME_BYTES = 64 * 1024;
@@ -22,6 +23,9 @@ export const websocketRoutes: FastifyPluginAsync<{ context: AppContext }> = asyn
   const hub = new Hub(context.bus, context.log, metrics, { heartbeatMs: config.realtime.wsHeartbeatMs });
   const catalog = builtinTopics(new RealtimeRepo(context.store.db), context.datasets, context.uploads);
   const limits: ConnectionLimits = { maxBufferBytes: config.realtime.wsMaxBufferBytes, maxSubscriptions: config.realtime.wsMaxSubscriptions, maxPending: MAX_PENDING_REQUESTS };
+  // With authentication off every caller is the same principal: a cap per user would be a cap on the server.
+  const caps = config.auth.insecureDisabled ? null : new StreamCaps({ perUser: config.realtime.wsMaxConnectionsPerUser, perKey: config.realtime.wsMaxConnectionsPerKey });
+  await hub.watchingIdentity();
 
   await app.register(websocket, {
     // No compression: per-message deflate costs memory per connection and CPU per send, and events are small.
@@ -58,6 +62,22 @@ export const websocketRoutes: FastifyPluginAsync<{ context: AppContext }> = asyn
       if (request.headers.upgrade && reply.statusCode !== 101) request.raw.socket.destroy();
       done();
     },
+    // The connection cap, answered as a 429 problem before the upgrade. The slot is held by the TCP socket, not by
+    // the WebSocket: every way the handshake or the connection can end closes it, so the slot always comes back.
+    preHandler: (request, _reply, done) => {
+      if (!caps || !request.ws) return done();
+      const principal = principalOf(request);
+      const release = caps.take(principal);
+      if (!release) {
+        const { kind, limit } = caps.holder(principal);
+        request.log.info({ userId: principal.userId, apiKeyId: principal.apiKeyId, limit }, 'websocket: connection refused, holder at its cap');
+        return done(errors.tooManyConnections(`${kind === 'apiKey' ? 'This API key' : 'You'} already hold${kind === 'apiKey' ? 's' : ''} ${limit} open WebSocket connections on this server, the most allowed; close one before opening another`, limit));
+      }
+      const socket = request.raw.socket;
+      if (socket.destroyed) release();
+      else socket.once('close', release);
+      done();
+    },
     handler: () => {
       throw new AppError(426, 'bad_request', 'GET /api/v1/ws is a WebSocket endpoint: send an Upgrade: websocket request');
     },
@@ -67,13 +87,10 @@ export const websocketRoutes: FastifyPluginAsync<{ context: AppContext }> = asyn
         socket.close(4401, 'unauthenticated');
         return;
       }
+      const token = requestToken(request);
+      const reauthenticate = config.auth.insecureDisabled || !token ? undefined : reauthenticator(access, token, request.ip, principal.workspaceId);
       // The request's logger (it carries the request id); no child logger per connection: 10,000 of them add up.
-      const token = bearerToken(request.headers.authorization) ?? (request.query as { access_token?: string } | undefined)?.access_token;
-      const workspaceId = principal.workspaceId;
-      // Only a 401 ends the connection; a database hiccup is not the client's fault.
-      const credentialsValid = config.auth.insecureDisabled || !token ? undefined
-        : () => context.identity.authenticate(token, request.ip, workspaceId).then(() => true, (e: unknown) => (e instanceof AppError && e.status === 401 ? false : Promise.reject(e)));
-      const connection = new Connection(socket, principal, request.log, { hub, catalog, access, metrics, limits, credentialsValid });
+      const connection = new Connection(socket, principal, request.log, { hub, catalog, access, metrics, limits, reauthenticate });
       connection.start();
       request.log.debug({ userId: principal.userId, connections: hub.size }, 'websocket: connected');
     },

@@ -132,6 +132,27 @@ export class TestClient {
 
 export const wsUrl = (httpUrl: string): string => `${httpUrl.replace(/^http/, 'ws')}/api/v1/ws`;
 
+/** An upgrade the server is expected to refuse: the HTTP status, content type and body it answered instead. */
+export function refusedUpgrade(url: string, options: ClientOptions = {}): Promise<{ status: number; contentType: string; body: Record<string, unknown> }> {
+  const ws = new WebSocket(url, options);
+  return new Promise((resolve, reject) => {
+    ws.once('open', () => {
+      ws.close();
+      reject(new Error('the upgrade was accepted'));
+    });
+    ws.once('error', reject);
+    ws.once('unexpected-response', (req, res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => (text += chunk));
+      res.once('end', () => {
+        req.destroy();
+        resolve({ status: res.statusCode ?? 0, contentType: String(res.headers['content-type'] ?? ''), body: JSON.parse(text) as Record<string, unknown> });
+      });
+    });
+  });
+}
+
 /** Inserts a `jobs` row directly (for topics of jobs in any workspace, without the job runtime). */
 export async function insertJobRow(db: Kysely<Database>, fields: { workspaceId: string; status?: string; progress?: number; id?: string }): Promise<string> {
   const id = fields.id ?? newId('job');
