@@ -4,7 +4,7 @@ import { randomFillSync } from 'node:crypto';
  * Sortable, prefixed ids (`ds_01J…`): a ULID body, 48 bits of milliseconds then 80 random bits in Crockford
  * base32, so ids sort by creation time as strings, in both SQLite and PostgreSQL.
  */
-export type IdPrefix = 'ws' | 'ds' | 'dv' | 'job' | 'up' | 'mdl' | 'usr' | 'key' | 'req' | 'ses' | 'aud' | 'pl' | 'run';
+export type IdPrefix = 'ws' | 'ds' | 'dv' | 'job' | 'up' | 'mdl' | 'usr' | 'key' | 'req' | 'ses' | 'aud' | 'pl' | 'run' | 'inv';
 
 const ALPHABET = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
 

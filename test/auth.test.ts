@@ -324,9 +324,10 @@ describe('roles and workspaces', () => {
       method: 'POST', headers: { ...headers, 'content-type': 'application/json' }, body: JSON.stringify({ email, role }),
     });
     expect((await add(admin.headers, 'owner')).status).toBe(403);
+    // Adding an existing account invites it (test/identity-hardening.test.ts covers the invitations themselves).
     const made = await add(admin.headers, 'analyst');
-    expect(made.status).toBe(201);
-    expect(await made.json()).toMatchObject({ role: 'analyst' });
+    expect(made.status).toBe(202);
+    expect(await made.json()).toMatchObject({ role: 'analyst', email, status: 'pending' });
 
     const owner = (await (await t.fetch(`${t.api}/auth/me`)).json()) as { user: { id: string } };
     expect((await fetch(`${t.api}/workspaces/ws_default/members/${owner.user.id}`, { method: 'DELETE', headers: admin.headers })).status).toBe(403);

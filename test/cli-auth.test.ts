@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Problem } from '../src/cli/api-types.js';
 import { ADMIN } from './helpers/app.js';
 import { freePort, freshStore, runCli, startTestServer, type CliResult, type TestServer } from './helpers/cli-server.js';
+import { eventually } from './helpers/identity.js';
 
 /** Credentials as `weir login` stores them (src/cli/credentials.ts). */
 interface Stored {
@@ -392,11 +393,74 @@ describe('weir admin create-user', () => {
   });
 });
 
+describe('weir invitations', () => {
+  const invitee = { email: `invitee-${Date.now()}@weir.test`, password: 'invitee password' };
+  interface Invitation { id: string; email: string; role: string; status: string; workspaceId: string }
+
+  it('send, sent and revoke as the inviter; ls, accept and decline as the invitee', async () => {
+    const admin = await loggedIn();
+    expect((await api('/users', { method: 'POST', body: JSON.stringify(invitee) })).status).toBe(201);
+    const sent = await weir(admin, 'invitations', 'send', '--email', invitee.email, '--role', 'analyst', '--json');
+    expect(sent.stderr).toBe('');
+    const invitation = parse<Invitation>(sent);
+    expect(invitation).toMatchObject({ email: invitee.email, role: 'analyst', status: 'pending', workspaceId: 'ws_default' });
+    const other = await weir(admin, 'invitations', 'send', '--email', `nobody-${Date.now()}@weir.test`, '--role', 'viewer');
+    expect(other.code).toBe(0);
+    const otherId = /: (inv_\w+), until /.exec(other.stdout)?.[1];
+    expect(other.stdout).toMatch(/^Invited nobody-\d+@weir\.test to .+ \(ws_default\) as viewer: inv_\w+, until .+\nNo email is sent: pass the id on\. .*`weir invitations accept inv_\w+`\.\n$/);
+    expect(parse<{ items: Invitation[] }>(await weir(admin, 'invitations', 'sent', '--json')).items.map((i) => i.id)).toEqual([otherId, invitation.id]);
+    expect((await weir(admin, 'invitations', 'revoke', otherId!)).stdout).toMatch(/^Revoked inv_\w+: nobody-\d+@weir\.test can no longer accept it\n$/);
+
+    const dir = configDir();
+    expect((await runCli(['login', '--email', invitee.email, '--password-stdin'], { url: server.url, configDir: dir, input: invitee.password })).code).toBe(0);
+    const listed = await weir(dir, 'invitations', 'ls');
+    expect(listed.stdout).toMatch(/^ID\s+WORKSPACE\s+ROLE\s+FROM\s+EXPIRES$/m);
+    expect(listed.stdout).toMatch(new RegExp(`^${invitation.id}\\s+.+ \\(ws_default\\)\\s+analyst\\s+${ADMIN.email}\\s+`, 'm'));
+    const accepted = await weir(dir, 'invitations', 'accept', invitation.id);
+    expect(accepted.stderr).toBe('');
+    expect(accepted.stdout).toMatch(/^Joined .+ \(ws_default\) as analyst\n$/);
+    expect((await weir(dir, 'invitations', 'ls')).stdout).toBe('no invitations to answer\n');
+    const again = await weir(dir, 'invitations', 'accept', invitation.id);
+    expect(again.code).toBe(1);
+    expect(again.stderr).toBe('weir: The invitation has already been accepted\n');
+
+    const team = ((await (await api('/workspaces', { method: 'POST', body: JSON.stringify({ name: 'Invites' }) })).json()) as { id: string }).id;
+    const toDecline = parse<Invitation>(await weir(admin, 'invitations', 'send', '--workspace', team, '--email', invitee.email, '--role', 'viewer', '--json'));
+    expect(toDecline.workspaceId).toBe(team);
+    expect((await weir(dir, 'invitations', 'decline', toDecline.id)).stdout).toBe(`Declined the invitation to Invites (${team})\n`);
+  });
+});
+
+describe('weir admin clear-ip-rules', () => {
+  it("empties a workspace's IP rules straight in the database, the way back when they shut everyone out", async () => {
+    const ws = ((await (await api('/workspaces', { method: 'POST', body: JSON.stringify({ name: 'Shut out' }) })).json()) as { id: string }).id;
+    expect((await api(`/workspaces/${ws}`, { method: 'PATCH', body: JSON.stringify({ ipAllow: ['10.0.0.0/8'], ipDeny: ['192.0.2.0/24'] }) })).status).toBe(200);
+    const inWs = () => fetch(`${server.url}/api/v1/datasets`, { headers: { authorization: `Bearer ${server.token}`, 'x-weir-workspace': ws } });
+    expect((await inWs()).status).toBe(403);
+
+    const admin = (...args: string[]) => runCli(['admin', 'clear-ip-rules', ...args], { url: null, env: { ...server.store.env, WEIR_LOG_LEVEL: 'warn' } });
+    const cleared = await admin(ws);
+    expect(cleared.stderr).toBe('');
+    expect(cleared.code).toBe(0);
+    expect(cleared.stdout).toBe(`cleared the IP rules of ${ws}: allow was 10.0.0.0/8; deny was 192.0.2.0/24\n`);
+    // The running server sees it once its principal cache (2 s) has let go of the old rules.
+    expect(await eventually(async () => (await inWs()).status, (s) => s === 200, 10_000)).toBe(200);
+    const rows = ((await (await api(`/audit?action=workspace.network_rules_clear&scope=instance`)).json()) as { items: { workspaceId: string; actorType: string; detail: unknown }[] }).items;
+    expect(rows.find((r) => r.workspaceId === ws)).toMatchObject({ actorType: 'system', detail: { via: 'cli', ipAllow: ['10.0.0.0/8'], ipDeny: ['192.0.2.0/24'] } });
+
+    const missing = await admin('ws_nosuchthing');
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toBe("weir: Workspace 'ws_nosuchthing' does not exist\n");
+  });
+});
+
 describe('help', () => {
   it.each([
     [['login'], ['--email', '--password-stdin', '--url', '--json']],
     [['keys', 'create'], ['--name', '--scope', '--expires', '--workspace']],
     [['admin', 'create-user'], ['--email', '--password-stdin', '--password', '--role', '--workspace', '--instance-admin', '--name']],
+    [['admin', 'clear-ip-rules'], ['<workspace>', '--json']],
+    [['invitations', 'send'], ['--email', '--role', '--workspace']],
   ])('weir %j --help', async (command, mentions) => {
     const r = await runCli([...command, '--help'], { url: null });
     expect(r.code).toBe(0);

@@ -2,7 +2,7 @@ import { Redis } from 'ioredis';
 import { randomBytes } from 'node:crypto';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ADMIN, startTestApp, type TestApp } from './helpers/app.js';
-import { actor, apiKey, bearer } from './helpers/identity.js';
+import { actor, apiKey, bearer, eventually } from './helpers/identity.js';
 import { problemOf } from './helpers/upload.js';
 
 /** Rate limits, login lockout, IP rules, trusted proxies and security headers, through real HTTP. */
@@ -105,6 +105,31 @@ describe.each(STORES)('rate limits and lockout ($store store)', ({ env }) => {
     expect(again.headers.get('retry-after')).toBe('2');
     await new Promise((r) => setTimeout(r, 2100));
     expect((await login(t, ADMIN.email, ADMIN.password)).status).toBe(200);
+  });
+
+  it("a stranger's failed logins from one address slow that address down, never the owner logging in from another", async () => {
+    const t = await app({ ...isolated(), WEIR_TRUST_PROXY: 'loopback', WEIR_LOGIN_LOCKOUT_THRESHOLD: '5', WEIR_LOGIN_LOCKOUT_BASE_SECONDS: '3', WEIR_LOGIN_LOCKOUT_MAX_SECONDS: '60' });
+    const from = (ip: string) => ({ 'x-forwarded-for': ip });
+    const stranger = from('203.0.113.66');
+    const statuses = [];
+    for (let i = 0; i < 5; i++) statuses.push((await login(t, ADMIN.email, `guess ${i}`, stranger)).status);
+    expect(statuses).toEqual([401, 401, 401, 401, 429]);
+    // The stranger is refused even with the right password; the owner, from an address without failures, is not.
+    expect((await login(t, ADMIN.email, ADMIN.password, stranger)).status).toBe(429);
+    expect((await login(t, ADMIN.email, ADMIN.password, from('192.0.2.10'))).status).toBe(200);
+    // An address that failed against the account while it is locked waits too (a guess spread over addresses).
+    const locked = await login(t, ADMIN.email, 'one guess', from('198.51.100.7'));
+    expect(locked.status).toBe(429);
+    expect((await login(t, ADMIN.email, ADMIN.password, from('198.51.100.7'))).status).toBe(429);
+
+    // The stranger keeps going once its lock ends: the next lock is twice as long.
+    // Probes while locked are refused before the password is checked, and do not count.
+    expect(await eventually(() => login(t, ADMIN.email, 'probe', stranger).then((r) => r.status), (s) => s === 401, 10_000)).toBe(401);
+    const again: Response[] = [];
+    for (let i = 0; i < 4; i++) again.push(await login(t, ADMIN.email, `guess again ${i}`, stranger));
+    expect(again.map((r) => r.status)).toEqual([401, 401, 401, 429]);
+    expect(again[3]!.headers.get('retry-after')).toBe('6');
+    expect((await login(t, ADMIN.email, ADMIN.password, from('192.0.2.10'))).status).toBe(200);
   });
 
   it('locks an address out after failures across accounts', async () => {

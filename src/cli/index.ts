@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { registerAuthCommands } from './auth.js';
 import { registerAnalytics } from './analytics.js';
 import { registerDatasets } from './datasets.js';
+import { registerInvitations } from './invitations.js';
 import { registerJobs } from './jobs.js';
 import { registerKeys } from './keys.js';
 import { registerPipelines } from './pipelines.js';
@@ -19,5 +20,6 @@ export function registerClientCommands(program: Command): void {
   registerJobs(program);
   registerAuthCommands(program);
   registerKeys(program);
+  registerInvitations(program);
   registerStorage(program);
 }

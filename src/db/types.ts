@@ -71,6 +71,20 @@ export interface ApiKeysTable {
   last_used_at: Timestamp | null;
 }
 
+export interface InvitationsTable {
+  id: string;
+  workspace_id: string;
+  /** Lower-cased. */
+  email: string;
+  role: string;
+  /** pending | accepted | declined | revoked; "expired" is pending past expires_at. */
+  status: string;
+  invited_by: string | null;
+  created_at: Timestamp;
+  expires_at: Timestamp;
+  responded_at: Timestamp | null;
+}
+
 export interface InstanceSecretsTable {
   name: string;
   value: string;
@@ -292,6 +306,7 @@ export interface Database {
   sessions: SessionsTable;
   refresh_tokens: RefreshTokensTable;
   api_keys: ApiKeysTable;
+  invitations: InvitationsTable;
   instance_secrets: InstanceSecretsTable;
   audit_events: AuditEventsTable;
 }

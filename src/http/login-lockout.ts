@@ -5,7 +5,16 @@ import type { Log } from '../logger.js';
 import { ipRateLimitKey } from './network-rules.js';
 
 /**
- * Exponential lockout after failed logins, counted per account and, separately, per client IP.
+ * Exponential lockout after failed logins, kept so that a stranger cannot lock a user out (OWASP's advice on
+ * account lockout): failures are counted on three keys, each with its own lock,
+ *
+ *   source   one account from one client address: the attacker's own guesses against it. Its lock refuses that
+ *            address only, and doubles while the address keeps failing.
+ *   account  one account from anywhere (a guess spread over many addresses). Its lock refuses only the addresses
+ *            with failures against the account on record (a failure in the window, or a source lock in the history);
+ *            an address without any still gets in with the right password, so the owner is never locked out by
+ *            someone else's guesses, while a botnet gets one guess per address per lock.
+ *   ip       one client address across accounts (credential stuffing): as before, locked for every account.
  *
  * Per key: `threshold` failures within `window` (counted from the window's first failure) lock the key for
  * base · 2^n (capped at max), n = locks so far; the lock ends by itself and the failure count starts again.
@@ -30,7 +39,7 @@ const STORE_WARNING_INTERVAL_MS = 60_000;
 
 export interface LockoutStatus {
   locked: boolean;
-  /** Seconds until the longest of the account's and the IP's locks ends; 0 when not locked. */
+  /** Seconds until this login would no longer be refused; 0 when not locked. */
   retryAfterSeconds: number;
 }
 
@@ -47,6 +56,14 @@ interface LockState {
   windowEndsAt: number;
   locks: number;
   lockedUntil: number;
+}
+
+/** What a store answers per key, in ms from now. */
+interface KeyState {
+  /** Until the key's lock ends; 0 = not locked. */
+  lockedMs: number;
+  /** Until the key holds no failure on record: its lock, its window's failures, its lock history; 0 = none. */
+  failedMs: number;
 }
 
 /** One key's next state after a failed login; mutates and returns `s`. */
@@ -67,12 +84,22 @@ function applyFailure(s: LockState, now: number, p: Policy): LockState {
   return s;
 }
 
+/** `expiresAt`: when the key's history is forgotten. Mirrored by STATE in the scripts. */
+function keyState(s: LockState, expiresAt: number, now: number): KeyState {
+  const lockedMs = Math.max(0, s.lockedUntil - now);
+  const windowMs = s.failures > 0 ? s.windowEndsAt - now : 0;
+  const historyMs = s.locks > 0 ? expiresAt - now : 0;
+  return { lockedMs, failedMs: Math.max(lockedMs, windowMs, historyMs, 0) };
+}
+
 interface LockoutStore {
-  /** Records a failure on each key (its own threshold); returns each key's remaining lock in ms (0 = not locked). */
-  fail(keys: readonly string[], thresholds: readonly number[], now: number, p: Omit<Policy, 'threshold'>): Promise<number[]>;
-  lockedMs(keys: readonly string[], now: number): Promise<number[]>;
+  /** Records a failure on each key (its own threshold); answers each key's state after it. */
+  fail(keys: readonly string[], thresholds: readonly number[], now: number, p: Omit<Policy, 'threshold'>): Promise<KeyState[]>;
+  state(keys: readonly string[], now: number): Promise<KeyState[]>;
   clear(key: string): Promise<void>;
 }
+
+const CLEAN: KeyState = Object.freeze({ lockedMs: 0, failedMs: 0 });
 
 class MemoryLockoutStore implements LockoutStore {
   /** Insertion order = order of last write, and expiry = last write + history, so expired entries sit at the front. */
@@ -106,7 +133,7 @@ class MemoryLockoutStore implements LockoutStore {
     }
   }
 
-  fail(keys: readonly string[], thresholds: readonly number[], now: number, p: Omit<Policy, 'threshold'>): Promise<number[]> {
+  fail(keys: readonly string[], thresholds: readonly number[], now: number, p: Omit<Policy, 'threshold'>): Promise<KeyState[]> {
     this.sweep(now, keys.length);
     const out = keys.map((key, i) => {
       const s = this.live(key, now) ?? { failures: 0, windowEndsAt: 0, locks: 0, lockedUntil: 0, expiresAt: 0 };
@@ -114,13 +141,16 @@ class MemoryLockoutStore implements LockoutStore {
       s.expiresAt = now + p.historyMs;
       this.entries.delete(key);
       this.entries.set(key, s);
-      return Math.max(0, s.lockedUntil - now);
+      return keyState(s, s.expiresAt, now);
     });
     return Promise.resolve(out);
   }
 
-  lockedMs(keys: readonly string[], now: number): Promise<number[]> {
-    return Promise.resolve(keys.map((key) => Math.max(0, (this.live(key, now)?.lockedUntil ?? 0) - now)));
+  state(keys: readonly string[], now: number): Promise<KeyState[]> {
+    return Promise.resolve(keys.map((key) => {
+      const s = this.live(key, now);
+      return s ? keyState(s, s.expiresAt, now) : CLEAN;
+    }));
   }
 
   clear(key: string): Promise<void> {
@@ -129,14 +159,28 @@ class MemoryLockoutStore implements LockoutStore {
   }
 }
 
+// The Lua twin of keyState: a key's state as two numbers, appended to `out`. `ttl` is the key's remaining history.
+const STATE = `
+local function state(out, f, fx, n, lu, ttl, now)
+  local locked = math.max(0, lu - now)
+  local failed = locked
+  if f > 0 then failed = math.max(failed, fx - now) end
+  if n > 0 then failed = math.max(failed, ttl) end
+  out[#out + 1] = locked
+  out[#out + 1] = math.max(0, failed)
+end
+`;
+
 // KEYS: the keys. ARGV: now, windowMs, baseMs, maxMs, historyMs, then one threshold per key. Mirrors applyFailure.
-const FAIL_SCRIPT = `
+// Answers lockedMs, failedMs per key, flattened.
+const FAIL_SCRIPT = `${STATE}
 local now, window, base, max, history = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
 local out = {}
 for i, key in ipairs(KEYS) do
   local threshold = tonumber(ARGV[5 + i])
   local v = redis.call('HMGET', key, 'f', 'fx', 'n', 'lu')
   local f, fx, n, lu = tonumber(v[1]) or 0, tonumber(v[2]) or 0, tonumber(v[3]) or 0, tonumber(v[4]) or 0
+  local ttl
   if lu <= now then
     if fx <= now then f = 0; fx = now + window end
     f = f + 1
@@ -146,23 +190,33 @@ for i, key in ipairs(KEYS) do
     end
     redis.call('HSET', key, 'f', f, 'fx', fx, 'n', n, 'lu', lu)
     redis.call('PEXPIRE', key, history)
+    ttl = history
+  else
+    ttl = redis.call('PTTL', key)
   end
-  out[i] = math.max(0, lu - now)
+  state(out, f, fx, n, lu, ttl, now)
 end
 return out
 `;
 
-// KEYS: the keys. ARGV: now.
-const CHECK_SCRIPT = `
+// KEYS: the keys. ARGV: now. Answers lockedMs, failedMs per key, flattened.
+const CHECK_SCRIPT = `${STATE}
 local now = tonumber(ARGV[1])
 local out = {}
 for i, key in ipairs(KEYS) do
-  out[i] = math.max(0, (tonumber(redis.call('HGET', key, 'lu')) or 0) - now)
+  local v = redis.call('HMGET', key, 'f', 'fx', 'n', 'lu')
+  state(out, tonumber(v[1]) or 0, tonumber(v[2]) or 0, tonumber(v[3]) or 0, tonumber(v[4]) or 0, redis.call('PTTL', key), now)
 end
 return out
 `;
 
 const sha1 = (text: string): string => createHash('sha1').update(text).digest('hex');
+
+function pairs(flat: readonly number[]): KeyState[] {
+  const out: KeyState[] = [];
+  for (let i = 0; i + 1 < flat.length; i += 2) out.push({ lockedMs: flat[i]!, failedMs: flat[i + 1]! });
+  return out;
+}
 
 class RedisLockoutStore implements LockoutStore {
   private readonly failSha = sha1(FAIL_SCRIPT);
@@ -171,20 +225,20 @@ class RedisLockoutStore implements LockoutStore {
   constructor(private readonly redis: Redis) {}
 
   /** EVALSHA, loading the script on NOSCRIPT (first use, or after a Redis restart or SCRIPT FLUSH). */
-  private async run(script: string, sha: string, keys: readonly string[], args: readonly (string | number)[]): Promise<number[]> {
+  private async run(script: string, sha: string, keys: readonly string[], args: readonly (string | number)[]): Promise<KeyState[]> {
     try {
-      return (await this.redis.evalsha(sha, keys.length, ...keys, ...args)) as number[];
+      return pairs((await this.redis.evalsha(sha, keys.length, ...keys, ...args)) as number[]);
     } catch (e) {
       if (!(e instanceof Error) || !e.message.startsWith('NOSCRIPT')) throw e;
-      return (await this.redis.eval(script, keys.length, ...keys, ...args)) as number[];
+      return pairs((await this.redis.eval(script, keys.length, ...keys, ...args)) as number[]);
     }
   }
 
-  fail(keys: readonly string[], thresholds: readonly number[], now: number, p: Omit<Policy, 'threshold'>): Promise<number[]> {
+  fail(keys: readonly string[], thresholds: readonly number[], now: number, p: Omit<Policy, 'threshold'>): Promise<KeyState[]> {
     return this.run(FAIL_SCRIPT, this.failSha, keys, [now, p.windowMs, p.baseMs, p.maxMs, p.historyMs, ...thresholds]);
   }
 
-  lockedMs(keys: readonly string[], now: number): Promise<number[]> {
+  state(keys: readonly string[], now: number): Promise<KeyState[]> {
     return this.run(CHECK_SCRIPT, this.checkSha, keys, [now]);
   }
 
@@ -195,12 +249,12 @@ class RedisLockoutStore implements LockoutStore {
 
 /**
  * Redis, with an in-process store taking over while Redis calls fail (as the rate limiters' insuranceLimiter does).
- * `check` also consults the in-process store, so locks taken during an outage still hold on this node after it.
+ * `state` also consults the in-process store, so locks taken during an outage still hold on this node after it.
  */
 class InsuredLockoutStore implements LockoutStore {
   constructor(private readonly primary: LockoutStore, private readonly insurance: LockoutStore, private readonly failed: (err: unknown) => void) {}
 
-  async fail(keys: readonly string[], thresholds: readonly number[], now: number, p: Omit<Policy, 'threshold'>): Promise<number[]> {
+  async fail(keys: readonly string[], thresholds: readonly number[], now: number, p: Omit<Policy, 'threshold'>): Promise<KeyState[]> {
     try {
       return await this.primary.fail(keys, thresholds, now, p);
     } catch (e) {
@@ -209,10 +263,12 @@ class InsuredLockoutStore implements LockoutStore {
     }
   }
 
-  async lockedMs(keys: readonly string[], now: number): Promise<number[]> {
-    const local = await this.insurance.lockedMs(keys, now);
+  async state(keys: readonly string[], now: number): Promise<KeyState[]> {
+    const local = await this.insurance.state(keys, now);
     try {
-      return (await this.primary.lockedMs(keys, now)).map((ms, i) => Math.max(ms, local[i]!));
+      return (await this.primary.state(keys, now)).map((s, i) => ({
+        lockedMs: Math.max(s.lockedMs, local[i]!.lockedMs), failedMs: Math.max(s.failedMs, local[i]!.failedMs),
+      }));
     } catch (e) {
       this.failed(e);
       return local;
@@ -240,6 +296,14 @@ export interface LoginLockoutOptions {
   log?: Log;
 }
 
+type KeyRole = 'account' | 'source' | 'ip';
+
+interface LockoutKey {
+  role: KeyRole;
+  key: string;
+  threshold: number;
+}
+
 export class LoginLockout {
   private readonly store: LockoutStore;
   private readonly now: () => number;
@@ -265,22 +329,24 @@ export class LoginLockout {
 
   /** Whether a login for this account from this IP must be refused (429) before the password is even checked. */
   async check(email: string, ip: string): Promise<LockoutStatus> {
-    const keys = this.keys(email, ip).map((k) => k.key);
+    const keys = this.keys(email, ip);
     if (keys.length === 0) return UNLOCKED;
-    return status(await this.store.lockedMs(keys, this.now()));
+    return status(keys, await this.store.state(keys.map((k) => k.key), this.now()));
   }
 
-  /** Counts a failed login against the account and the IP; says whether that (or an earlier failure) locked either. */
+  /** Counts a failed login on every key; says whether that (or an earlier failure) now refuses this source. */
   async recordFailure(email: string, ip: string): Promise<LockoutStatus> {
     const keys = this.keys(email, ip);
     if (keys.length === 0) return UNLOCKED;
-    const ms = await this.store.fail(keys.map((k) => k.key), keys.map((k) => k.threshold), this.now(), this.policy);
-    return status(ms);
+    return status(keys, await this.store.fail(keys.map((k) => k.key), keys.map((k) => k.threshold), this.now(), this.policy));
   }
 
-  /** A correct password clears the account's failures and lock history; the IP's count stands (it may be sweeping accounts). */
-  async recordSuccess(email: string, _ip: string): Promise<void> {
-    if (this.config.accountThreshold !== null) await this.store.clear(this.accountKey(email));
+  /**
+   * A correct password clears this source's record against the account: it proved it knows the password. The
+   * account's count stands (others may still be guessing it), and so does the IP's (it may be sweeping accounts).
+   */
+  async recordSuccess(email: string, ip: string): Promise<void> {
+    if (this.config.accountThreshold !== null) await this.store.clear(this.sourceKey(email, ip));
   }
 
   private storeFailed(err: unknown): void {
@@ -295,22 +361,42 @@ export class LoginLockout {
   }
 
   /** Account keys hold a hash, not the address: no personal data in Redis key names, and a bounded key length. */
-  private accountKey(email: string): string {
-    const digest = createHash('sha256').update(email.trim().toLowerCase()).digest('base64url').slice(0, 32);
-    return `${this.prefix}:lockout:account:${digest}`;
+  private accountDigest(email: string): string {
+    return createHash('sha256').update(email.trim().toLowerCase()).digest('base64url').slice(0, 32);
   }
 
-  private keys(email: string, ip: string): { key: string; threshold: number }[] {
-    const keys: { key: string; threshold: number }[] = [];
-    if (this.config.accountThreshold !== null) keys.push({ key: this.accountKey(email), threshold: this.config.accountThreshold });
-    if (this.config.ipThreshold !== null) keys.push({ key: `${this.prefix}:lockout:ip:${ipRateLimitKey(ip)}`, threshold: this.config.ipThreshold });
+  private sourceKey(email: string, ip: string): string {
+    return `${this.prefix}:lockout:source:${this.accountDigest(email)}:${ipRateLimitKey(ip)}`;
+  }
+
+  private keys(email: string, ip: string): LockoutKey[] {
+    const keys: LockoutKey[] = [];
+    const { accountThreshold, ipThreshold } = this.config;
+    if (accountThreshold !== null) {
+      keys.push({ role: 'account', key: `${this.prefix}:lockout:account:${this.accountDigest(email)}`, threshold: accountThreshold });
+      keys.push({ role: 'source', key: this.sourceKey(email, ip), threshold: accountThreshold });
+    }
+    if (ipThreshold !== null) keys.push({ role: 'ip', key: `${this.prefix}:lockout:ip:${ipRateLimitKey(ip)}`, threshold: ipThreshold });
     return keys;
   }
 }
 
 const UNLOCKED: LockoutStatus = Object.freeze({ locked: false, retryAfterSeconds: 0 });
 
-function status(remainingMs: readonly number[]): LockoutStatus {
-  const ms = Math.max(0, ...remainingMs);
-  return ms > 0 ? { locked: true, retryAfterSeconds: Math.ceil(ms / 1000) } : UNLOCKED;
+/**
+ * The source's own locks (account+source, IP) always refuse; the account's lock refuses only while the source has
+ * failures on record against the account, and only until that record is forgotten.
+ */
+function status(keys: readonly LockoutKey[], states: readonly KeyState[]): LockoutStatus {
+  let waitMs = 0;
+  let accountLockedMs = 0;
+  let sourceFailedMs = 0;
+  keys.forEach(({ role }, i) => {
+    const s = states[i] ?? CLEAN;
+    if (role === 'account') accountLockedMs = s.lockedMs;
+    else waitMs = Math.max(waitMs, s.lockedMs);
+    if (role === 'source') sourceFailedMs = s.failedMs;
+  });
+  if (accountLockedMs > 0 && sourceFailedMs > 0) waitMs = Math.max(waitMs, Math.min(accountLockedMs, sourceFailedMs));
+  return waitMs > 0 ? { locked: true, retryAfterSeconds: Math.ceil(waitMs / 1000) } : UNLOCKED;
 }

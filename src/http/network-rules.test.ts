@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { InvalidCidrError, NetworkRules, ipRateLimitKey, normalizeIp, validateCidrs } from './network-rules.js';
+import { InvalidCidrError, NetworkRules, ipRateLimitKey, normalizeIp, refusalOf, validateCidrs } from './network-rules.js';
 
 describe('normalizeIp', () => {
   it.each([
@@ -125,5 +125,17 @@ describe('NetworkRules', () => {
       expect(e).toMatchObject({ index: 2, value: 'nope', reason: '"nope" is not an IPv4 or IPv6 address' });
       expect((e as Error).message).toBe('entry 2 ("nope"): "nope" is not an IPv4 or IPv6 address');
     }
+  });
+});
+
+describe('refusalOf', () => {
+  it('names the first deny entry that matches, or the allow list the address is not on', () => {
+    expect(refusalOf([], [], '203.0.113.5')).toBeNull();
+    expect(refusalOf(['203.0.113.0/24'], ['10.0.0.0/8'], '203.0.113.5')).toBeNull();
+    expect(refusalOf([], ['10.0.0.0/8', '203.0.113.0/24', '203.0.113.5'], '::ffff:203.0.113.5')).toEqual({ list: 'ipDeny', index: 1, rule: '203.0.113.0/24' });
+    expect(refusalOf(['10.0.0.0/8'], ['2001:db8::/32'], '203.0.113.5')).toEqual({ list: 'ipAllow' });
+    // Deny wins over allow, so a denied address on the allow list is refused by the deny entry.
+    expect(refusalOf(['203.0.113.0/24'], ['203.0.113.5'], '203.0.113.5')).toEqual({ list: 'ipDeny', index: 0, rule: '203.0.113.5' });
+    expect(refusalOf(['fd00::/8'], [], '2001:db8::1')).toEqual({ list: 'ipAllow' });
   });
 });

@@ -198,3 +198,13 @@ export class NetworkRules {
     return this.allowList.empty || this.allowList.has(ip);
   }
 }
+
+/** Why rules refuse an address: the first deny entry that matches it, or an allow list it is not on. */
+export type RuleRefusal = { list: 'ipDeny'; index: number; rule: string } | { list: 'ipAllow' };
+
+/** Null when these (valid) rules let `rawIp` in; else the rule that keeps it out, for a message that names it. */
+export function refusalOf(allow: readonly string[], deny: readonly string[], rawIp: string): RuleRefusal | null {
+  if (NetworkRules.parse(allow, deny).allows(rawIp)) return null;
+  const index = deny.findIndex((rule) => !NetworkRules.parse([], [rule]).allows(rawIp));
+  return index >= 0 ? { list: 'ipDeny', index, rule: deny[index]! } : { list: 'ipAllow' };
+}

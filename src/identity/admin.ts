@@ -3,9 +3,9 @@ import { isUniqueViolation, migrateToLatest, openMetadataStore } from '../db/ind
 import type { Log } from '../logger.js';
 import { AuditLog } from '../system/audit.js';
 import { createIdentity } from './index.js';
-import type { User } from './model.js';
+import type { User, Workspace } from './model.js';
 import type { Role } from './permissions.js';
-import { DEFAULT_WORKSPACE_ID } from './service.js';
+import { DEFAULT_WORKSPACE_ID, type IdentityService, type LoginGuard } from './service.js';
 
 export interface OfflineUserInput {
   email: string;
@@ -30,13 +30,7 @@ export interface OfflineUserResult {
  * The first user is the instance's way in, the same account WEIR_BOOTSTRAP_ADMIN_* would create.
  */
 export async function createUserOffline(config: Config, input: OfflineUserInput, log: Log): Promise<OfflineUserResult> {
-  const store = await openMetadataStore(config.database);
-  try {
-    await migrateToLatest(store);
-    const audit = new AuditLog(store.db, log);
-    // createUser never consults the login guard; one that never locks keeps the rate-limit machinery out.
-    const neverLocked = { check: async () => ({ locked: false, retryAfterSeconds: 0 }), recordFailure: async () => ({ locked: false, retryAfterSeconds: 0 }), recordSuccess: async () => {} };
-    const identity = await createIdentity(config, store, audit, neverLocked, log);
+  return offline(config, log, async (identity, audit) => {
     const first = (await identity.listUsers(1, 0)).total === 0;
     const workspaceId = first ? DEFAULT_WORKSPACE_ID : input.workspaceId;
     const role: Role = first ? 'owner' : input.role;
@@ -50,6 +44,37 @@ export async function createUserOffline(config: Config, input: OfflineUserInput,
       statusCode: null, ip: null, userAgent: null, requestId: null, detail: { via: 'cli', role, instanceAdmin, firstUser: first },
     });
     return { user, role, workspaceId, instanceAdmin, first };
+  });
+}
+
+/**
+ * `weir admin clear-ip-rules`: empties a workspace's allow and deny lists, the way back for rules that shut out
+ * everyone who could change them. Answers the workspace as it was. A running server sees the change within
+ * seconds (its principal cache lasts 2 s).
+ */
+export async function clearNetworkRulesOffline(config: Config, workspaceId: string, log: Log): Promise<Workspace> {
+  return offline(config, log, async (identity, audit) => {
+    const before = await identity.clearNetworkRules(workspaceId);
+    await audit.record({
+      workspaceId, actorType: 'system', actorId: null, apiKeyId: null, action: 'workspace.network_rules_clear', targetType: 'workspace', targetId: workspaceId,
+      outcome: 'success', statusCode: null, ip: null, userAgent: null, requestId: null, detail: { via: 'cli', ipAllow: before.ipAllow, ipDeny: before.ipDeny },
+    });
+    return before;
+  });
+}
+
+// The offline commands never log anyone in; a guard that never locks keeps the rate-limit machinery out.
+const NEVER_LOCKED: LoginGuard = {
+  check: async () => ({ locked: false, retryAfterSeconds: 0 }), recordFailure: async () => ({ locked: false, retryAfterSeconds: 0 }), recordSuccess: async () => {},
+};
+
+/** Runs `fn` over the migrated metadata database, with no server (and no DuckDB). */
+async function offline<T>(config: Config, log: Log, fn: (identity: IdentityService, audit: AuditLog) => Promise<T>): Promise<T> {
+  const store = await openMetadataStore(config.database);
+  try {
+    await migrateToLatest(store);
+    const audit = new AuditLog(store.db, log);
+    return await fn(await createIdentity(config, store, audit, NEVER_LOCKED, log), audit);
   } finally {
     await store.close();
   }

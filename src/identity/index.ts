@@ -1,16 +1,23 @@
+import type { EventBus } from '../bus/types.js';
 import type { Config } from '../config.js';
 import type { MetadataStore } from '../db/index.js';
 import type { Log } from '../logger.js';
 import type { AuditLog } from '../system/audit.js';
+import { busChangePublisher } from './changes.js';
+import { InvitationRepo } from './invitation-repo.js';
+import { InvitationService } from './invitations.js';
 import { PrincipalCache } from './principal-cache.js';
 import { IdentityRepo } from './repo.js';
 import { randomToken } from './secrets.js';
 import { IdentityService, type LoginGuard, type NetworkRulesCheck, type ResolvedRow } from './service.js';
 import { TokenSigner } from './tokens.js';
 
-/** Builds the identity service: the signing secret from config, or the one generated on first run and shared through the DB. */
+/**
+ * Builds the identity service: the signing secret from config, or the one generated on first run and shared through
+ * the DB. `bus` carries identity changes to open streams; without it (the offline CLI) there are none to tell.
+ */
 export async function createIdentity(
-  config: Config, store: MetadataStore, audit: AuditLog, loginGuard: LoginGuard, log: Log, networkRules: NetworkRulesCheck = () => true,
+  config: Config, store: MetadataStore, audit: AuditLog, loginGuard: LoginGuard, log: Log, networkRules: NetworkRulesCheck = () => true, bus: EventBus | null = null,
 ): Promise<IdentityService> {
   // With Redis configured several API servers may share the database; a write on one could not clear the others'
   // caches, so resolving stays a database read there (see principal-cache.ts).
@@ -18,7 +25,12 @@ export async function createIdentity(
   const repo = new IdentityRepo(store.db, () => principals?.clear());
   const secret = config.auth.jwtSecret ?? (await repo.secret('jwt_hs256', randomToken(48), new Date().toISOString()));
   const signer = new TokenSigner(secret, config.auth.accessTokenTtlSeconds);
-  return new IdentityService(repo, signer, { refreshTtlSeconds: config.auth.refreshTokenTtlSeconds, loginGuard, audit, log, principals, networkRules });
+  const changes = bus ? busChangePublisher(bus, log) : undefined;
+  return new IdentityService(repo, signer, { refreshTtlSeconds: config.auth.refreshTokenTtlSeconds, loginGuard, audit, log, principals, networkRules, changes });
+}
+
+export function createInvitations(config: Config, store: MetadataStore, identity: IdentityService): InvitationService {
+  return new InvitationService(new InvitationRepo(store.db), identity, config.auth.invitationTtlSeconds);
 }
 
 const PRINCIPAL_CACHE_TTL_MS = 2_000;

@@ -56,3 +56,26 @@ export interface TokenPair {
   refreshToken: string;
   refreshExpiresAt: string;
 }
+
+/** `expired` is a pending invitation past its `expiresAt`. */
+export type InvitationStatus = 'pending' | 'accepted' | 'declined' | 'revoked' | 'expired';
+
+/**
+ * An invitation to join a workspace. It says nothing about whether an account has the address: the inviter sees
+ * the same answer either way.
+ */
+export interface Invitation {
+  id: string;
+  workspaceId: string;
+  workspaceName: string;
+  email: string;
+  role: Role;
+  status: InvitationStatus;
+  /** The member who sent it (null once that account is gone), so the invitee knows who asks. */
+  invitedBy: string | null;
+  invitedByEmail: string | null;
+  createdAt: string;
+  expiresAt: string;
+  /** When it was accepted, declined or revoked. */
+  respondedAt: string | null;
+}

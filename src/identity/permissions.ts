@@ -6,8 +6,8 @@
 
 export const PERMISSIONS = {
   'datasets:read': 'List, read, preview, profile, chart and download datasets',
-  'datasets:write': 'Upload datasets and versions, edit dataset metadata',
-  'datasets:delete': 'Delete datasets and versions',
+  'datasets:write': 'Upload datasets and versions (also by pipeline runs into an existing dataset), edit dataset metadata',
+  'datasets:delete': 'Delete datasets and versions; set keepVersions or add versions to a dataset that has it (the sweep prunes)',
   'pipelines:read': 'Read pipelines and their run history',
   'pipelines:write': 'Create, edit and delete pipelines',
   'pipelines:run': 'Run and preview pipelines',
@@ -52,6 +52,12 @@ export const ROLE_PERMISSIONS: Record<PrincipalRole, readonly Permission[]> = {
 
 /** What one role may do to another's membership: only owners touch owners. */
 export const ROLE_RANK: Record<Role, number> = { owner: 6, admin: 5, maintainer: 4, analyst: 3, uploader: 2, viewer: 1 };
+
+/** Whether a holder of `own` may hand out, or take away, `role`: nobody above their own; only owners manage owners. */
+export function mayGrant(own: PrincipalRole | null, role: Role): boolean {
+  const rank = own === null || own === 'machine' ? 0 : ROLE_RANK[own];
+  return ROLE_RANK[role] <= rank;
+}
 
 const SETS = Object.fromEntries(Object.entries(ROLE_PERMISSIONS).map(([role, list]) => [role, new Set(list)])) as unknown as Record<PrincipalRole, ReadonlySet<Permission>>;
 

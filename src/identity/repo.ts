@@ -102,6 +102,15 @@ export class IdentityRepo {
     return row?.role as Role | undefined;
   }
 
+  /** A user's standing in a workspace now: disabled, instance admin, and role there (null when not a member); undefined when no such user. */
+  async standing(workspaceId: string, userId: string) {
+    return this.db.selectFrom('users as u')
+      .leftJoin('memberships as m', (j) => j.onRef('m.user_id', '=', 'u.id').on('m.workspace_id', '=', workspaceId))
+      .select(['u.disabled', 'u.instance_admin', 'm.role'])
+      .where('u.id', '=', userId)
+      .executeTakeFirst();
+  }
+
   async upsertMembership(workspaceId: string, userId: string, role: Role, now: string): Promise<void> {
     await this.db.insertInto('memberships').values({ workspace_id: workspaceId, user_id: userId, role, created_at: now })
       .onConflict((oc) => oc.columns(['workspace_id', 'user_id']).doUpdateSet({ role })).execute();

@@ -5,19 +5,20 @@ import type { AppContext } from '../context.js';
 import { errors } from '../errors.js';
 import { noteAudit, principalOf } from '../http/access.js';
 import { PERMISSIONS, ROLE_PERMISSIONS, ALL_PERMISSIONS } from '../identity/permissions.js';
+import { invitationRoutes } from './invitation-routes.js';
 import {
-  AddMemberBody, ApiKeySchema, ChangeRoleBody, CreatedKeyResponse, CreateKeyBody, CreateUserBody, CreateWorkspaceBody, KeyParams, LoginBody, MemberParams,
-  MemberSchema, MeResponse, PageQuery, PatchWorkspaceBody, PermissionsResponse, RefreshBody, TokenResponse, UserSchema, WorkspaceParams, WorkspaceSchema,
-  WorkspaceWithRoleSchema,
+  AddMemberBody, ApiKeySchema, ChangeRoleBody, CreatedKeyResponse, CreateKeyBody, CreateUserBody, CreateWorkspaceBody, InvitationSchema, KeyParams, LoginBody,
+  MemberParams, MemberSchema, MeResponse, PageQuery, PatchWorkspaceBody, PermissionsResponse, RefreshBody, TokenResponse, UserSchema, WorkspaceParams,
+  WorkspaceSchema, WorkspaceWithRoleSchema,
 } from './schemas.js';
 
 const REFRESH_COOKIE = 'weir_refresh';
 const COOKIE_PATH = '/api/v1/auth';
 
-/** /api/v1/auth, /workspaces, /keys, /users, /permissions. */
+/** /api/v1/auth, /workspaces, /invitations, /keys, /users, /permissions. */
 export const identityRoutes: FastifyPluginAsyncTypebox<{ context: AppContext }> = async (app, { context }) => {
-  const { identity, config } = context;
-  for (const schema of [UserSchema, WorkspaceSchema, WorkspaceWithRoleSchema, MemberSchema, ApiKeySchema]) app.addSchema(schema);
+  const { identity, invitations, config } = context;
+  for (const schema of [UserSchema, WorkspaceSchema, WorkspaceWithRoleSchema, MemberSchema, InvitationSchema, ApiKeySchema]) app.addSchema(schema);
 
   const setRefreshCookie = (reply: FastifyReply, token: string, expiresAt: string) => {
     const maxAge = Math.max(0, Math.floor((new Date(expiresAt).getTime() - Date.now()) / 1000));
@@ -33,7 +34,7 @@ export const identityRoutes: FastifyPluginAsyncTypebox<{ context: AppContext }> 
     config: { access: 'public', audit: 'auth.login', rateLimit: 'login' },
     schema: {
       tags: ['auth'], summary: 'Log in with email and password',
-      description: 'Answers a 15-minute access token (JWT) and a rotating refresh token (also as an httpOnly cookie). Wrong email and wrong password answer the same 401; repeated failures lock the account and the address out for a growing time (429 with Retry-After).',
+      description: 'Answers a 15-minute access token (JWT) and a rotating refresh token (also as an httpOnly cookie). Wrong email and wrong password answer the same 401; repeated failures lock out, for a growing time (429 with Retry-After), the address that failed against the account, and an address failing across accounts; an address without failures still gets in with the right password.',
       body: LoginBody, response: { 200: TokenResponse },
     },
   }, async (request, reply) => {
@@ -128,17 +129,24 @@ export const identityRoutes: FastifyPluginAsyncTypebox<{ context: AppContext }> 
     return reply.code(201).send(ws);
   });
 
+  // The workspace-settings routes: an instance admin reaches them whatever the workspace's network rules, so
+  // rules that shut everyone out can be undone through the API too.
   app.get('/api/v1/workspaces/:workspaceId', {
-    config: { access: 'members:read' },
+    config: { access: 'members:read', instanceAdminBypassesNetworkRules: true },
     schema: { tags: ['workspaces'], summary: 'A workspace', params: WorkspaceParams, response: { 200: Type.Ref('Workspace') } },
   }, async (request) => identity.workspace(request.params.workspaceId));
 
   app.patch('/api/v1/workspaces/:workspaceId', {
-    config: { access: 'workspace:manage', audit: 'workspace.update' },
-    schema: { tags: ['workspaces'], summary: 'Rename a workspace or set its IP allow/deny lists', params: WorkspaceParams, body: PatchWorkspaceBody, response: { 200: Type.Ref('Workspace') } },
+    config: { access: 'workspace:manage', audit: 'workspace.update', instanceAdminBypassesNetworkRules: true },
+    schema: {
+      tags: ['workspaces'], summary: 'Rename a workspace or set its IP allow/deny lists',
+      description: 'Rules that would refuse your own address are refused (409 self_lockout) unless you are an instance administrator: '
+        + 'instance administrators are not subject to a workspace\'s rules on this route and GET /api/v1/workspaces/{workspaceId}.',
+      params: WorkspaceParams, body: PatchWorkspaceBody, response: { 200: Type.Ref('Workspace') },
+    },
   }, async (request) => {
     noteAudit(request, { targetType: 'workspace', targetId: request.params.workspaceId, detail: { ...request.body } });
-    return identity.updateWorkspace(request.params.workspaceId, request.body);
+    return identity.updateWorkspace(principalOf(request), request.params.workspaceId, request.body);
   });
 
   app.get('/api/v1/workspaces/:workspaceId/members', {
@@ -149,13 +157,21 @@ export const identityRoutes: FastifyPluginAsyncTypebox<{ context: AppContext }> 
   app.post('/api/v1/workspaces/:workspaceId/members', {
     config: { access: 'members:manage', audit: 'member.add' },
     schema: {
-      tags: ['workspaces'], summary: 'Add a member (an existing user, or a new account when a password is given)',
-      description: 'Nobody can grant a role above their own; only owners add owners.',
-      params: WorkspaceParams, body: AddMemberBody, response: { 201: Type.Ref('Member') },
+      tags: ['workspaces'], summary: 'Invite a person by email (202), or, as an instance admin giving a password, create their account as a member (201)',
+      description: 'Without a password this is POST /api/v1/workspaces/{workspaceId}/invitations: the person becomes a member only by accepting, '
+        + 'and the answer is the same whether or not an account has the address. Nobody can grant a role above their own; only owners add owners.',
+      params: WorkspaceParams, body: AddMemberBody, response: { 201: Type.Ref('Member'), 202: Type.Ref('Invitation') },
     },
   }, async (request, reply) => {
-    const { member, created } = await identity.addMember(principalOf(request), request.params.workspaceId, request.body);
-    noteAudit(request, { targetType: 'user', targetId: member.userId, detail: { role: member.role, userCreated: created } });
+    const { email, role, password, displayName } = request.body;
+    if (password === undefined) {
+      if (displayName !== undefined) throw errors.validation('displayName names a new account: give it with a password, or leave it out', [{ pointer: '/body/displayName', message: 'only with password' }]);
+      const invitation = await invitations.invite(principalOf(request), request.params.workspaceId, { email, role });
+      noteAudit(request, { action: 'invitation.create', targetType: 'invitation', targetId: invitation.id, detail: { email: invitation.email, role } });
+      return reply.code(202).send(invitation);
+    }
+    const member = await identity.createMember(principalOf(request), request.params.workspaceId, { email, role, password, displayName });
+    noteAudit(request, { targetType: 'user', targetId: member.userId, detail: { role: member.role, userCreated: true } });
     return reply.code(201).send(member);
   });
 
@@ -222,6 +238,8 @@ export const identityRoutes: FastifyPluginAsyncTypebox<{ context: AppContext }> 
     noteAudit(request, { targetType: 'user', targetId: user.id, detail: { workspaceId, role, instanceAdmin: user.instanceAdmin } });
     return reply.code(201).send(user);
   });
+
+  await app.register(invitationRoutes, { context });
 };
 
 function cookie(header: string | undefined, name: string): string | undefined {

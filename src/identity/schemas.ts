@@ -26,6 +26,14 @@ export const MemberSchema = Type.Object({
   userId: Type.String(), email: Type.String(), displayName: Type.String(), role: RoleSchema, addedAt: Type.String({ format: 'date-time' }),
 }, { $id: 'Member' });
 
+export const InvitationSchema = Type.Object({
+  id: Type.String(), workspaceId: Type.String(), workspaceName: Type.String(), email: Type.String(), role: RoleSchema,
+  status: StringEnum(['pending', 'accepted', 'declined', 'revoked', 'expired'] as const, { description: '`expired`: pending past expiresAt' }),
+  invitedBy: NullableString({ description: 'User id of the member who sent it' }), invitedByEmail: NullableString(),
+  createdAt: Type.String({ format: 'date-time' }), expiresAt: Type.String({ format: 'date-time' }),
+  respondedAt: NullableString({ format: 'date-time', description: 'When it was accepted, declined or revoked' }),
+}, { $id: 'Invitation' });
+
 export const ApiKeySchema = Type.Object({
   id: Type.String(), workspaceId: Type.String(), name: Type.String(), prefix: Type.String({ description: 'Recognizable start of the key' }),
   scopes: Type.Array(PermissionSchema), createdBy: Type.String(), createdAt: Type.String({ format: 'date-time' }),
@@ -52,6 +60,8 @@ export const MeResponse = Type.Object({
 export const WorkspaceParams = Type.Object({ workspaceId: Type.String({ pattern: '^ws_[A-Za-z0-9]{1,40}$' }) });
 export const MemberParams = Type.Object({ workspaceId: Type.String({ pattern: '^ws_[A-Za-z0-9]{1,40}$' }), userId: Type.String({ pattern: '^usr_[A-Za-z0-9]{1,40}$' }) });
 export const KeyParams = Type.Object({ id: Id('key', 'API key id') });
+export const InvitationParams = Type.Object({ id: Id('inv', 'Invitation id') });
+export const WorkspaceInvitationParams = Type.Object({ workspaceId: Type.String({ pattern: '^ws_[A-Za-z0-9]{1,40}$' }), id: Id('inv', 'Invitation id') });
 
 export const CreateWorkspaceBody = Type.Object({
   name: Type.String({ minLength: 1, maxLength: 200 }),
@@ -66,8 +76,11 @@ export const PatchWorkspaceBody = Type.Object({
 
 export const AddMemberBody = Type.Object({
   email: Email, role: RoleSchema,
-  password: Type.Optional(NewPassword), displayName: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
+  password: Type.Optional(Type.String({ minLength: 10, maxLength: MAX_PASSWORD_LENGTH, description: 'At least 10 characters: creates the account (instance admins only); without it, the person is invited' })),
+  displayName: Type.Optional(Type.String({ minLength: 1, maxLength: 200, description: 'With password: the new account\'s display name' })),
 }, { additionalProperties: false });
+export const InviteBody = Type.Object({ email: Email, role: RoleSchema }, { additionalProperties: false });
+export const AcceptedInvitationResponse = Type.Object({ invitation: Type.Ref('Invitation'), workspace: Type.Ref('WorkspaceWithRole') });
 export const ChangeRoleBody = Type.Object({ role: RoleSchema }, { additionalProperties: false });
 
 export const CreateUserBody = Type.Object({

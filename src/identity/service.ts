@@ -1,12 +1,13 @@
 import { AppError, errors } from '../errors.js';
 import type { AccessControl, Principal } from '../http/access.js';
-import { validateCidrs } from '../http/network-rules.js';
+import { refusalOf, validateCidrs, type RuleRefusal } from '../http/network-rules.js';
 import { newId } from '../ids.js';
 import type { Log } from '../logger.js';
 import type { AuditLog } from '../system/audit.js';
+import { NO_CHANGE_PUBLISHER, type IdentityChangePublisher } from './changes.js';
 import type { ApiKey, Member, TokenPair, User, Workspace, WorkspaceWithRole } from './model.js';
 import { burnVerification, hashPassword, passwordProblem, verifyPassword } from './passwords.js';
-import { ROLE_PERMISSIONS, ROLE_RANK, isPermission, permissionsOf, type Permission, type PrincipalRole, type Role } from './permissions.js';
+import { ROLE_PERMISSIONS, isPermission, mayGrant, permissionsOf, type Permission, type PrincipalRole, type Role } from './permissions.js';
 import type { PrincipalCache } from './principal-cache.js';
 import type { IdentityRepo } from './repo.js';
 import { randomToken, safeEqual, sha256Hex } from './secrets.js';
@@ -49,6 +50,8 @@ export interface IdentityOptions {
   /** Null turns caching off (several API servers: an invalidation here would not reach the others). */
   principals: PrincipalCache<ResolvedRow> | null;
   networkRules: NetworkRulesCheck;
+  /** Tells every API process's open WebSocket and SSE streams to re-authorize (src/identity/changes.ts); default: nobody. */
+  changes?: IdentityChangePublisher;
 }
 
 const API_KEY_RE = /^weir_(key_[0-9A-HJKMNP-TV-Z]{26})_([A-Za-z0-9_-]{43})$/;
@@ -64,12 +67,15 @@ export interface ClientInfo {
 /** Users, workspaces, memberships, sessions and API keys; and authentication of tokens for every entry point. */
 export class IdentityService implements AccessControl {
   private readonly keyTouchedAt = new Map<string, number>();
+  private readonly changes: IdentityChangePublisher;
 
   constructor(
     private readonly repo: IdentityRepo,
     private readonly signer: TokenSigner,
     private readonly options: IdentityOptions,
-  ) {}
+  ) {
+    this.changes = options.changes ?? NO_CHANGE_PUBLISHER;
+  }
 
   // --- first run
 
@@ -152,6 +158,7 @@ export class IdentityService implements AccessControl {
     const now = new Date();
     if (row.used_at !== null || !(await this.repo.useRefreshToken(row.id, now.toISOString()))) {
       await this.repo.revokeSession(row.session_id, 'refresh token reuse', now.toISOString());
+      await this.changes.publish({ kind: 'session.revoked', sessionId: row.session_id });
       return { reuseDetected: true, userId: row.user_id, sessionId: row.session_id };
     }
     if (row.revoked_at !== null || row.disabled === 1 || new Date(row.expires_at).getTime() <= now.getTime()) throw errors.unauthorized('The refresh token is not valid');
@@ -160,6 +167,7 @@ export class IdentityService implements AccessControl {
 
   async logout(sessionId: string): Promise<void> {
     await this.repo.revokeSession(sessionId, 'logout', new Date().toISOString());
+    await this.changes.publish({ kind: 'session.revoked', sessionId });
   }
 
   private async issue(userId: string, sessionId: string, sessionEnds: string): Promise<TokenPair> {
@@ -258,6 +266,16 @@ export class IdentityService implements AccessControl {
     return rules !== undefined && this.options.networkRules(rules, principal.ip);
   }
 
+  /**
+   * What `userId` may do in `workspaceId` now, read from the database (no cache): the check a job makes before it
+   * writes, for the user who queued it. A disabled user, a user who left the workspace and a deleted one hold nothing.
+   */
+  async currentPermissions(workspaceId: string, userId: string): Promise<ReadonlySet<Permission>> {
+    const row = await this.repo.standing(workspaceId, userId);
+    if (!row || row.disabled === 1) return NO_PERMISSIONS;
+    return permissionsWith((row.role ?? null) as Role | null, row.instance_admin === 1);
+  }
+
   // --- workspaces and members
 
   async me(principal: Principal): Promise<{ user: User; workspaces: WorkspaceWithRole[] }> {
@@ -292,40 +310,57 @@ export class IdentityService implements AccessControl {
     return ws;
   }
 
-  async updateWorkspace(workspaceId: string, patch: { name?: string; ipAllow?: string[]; ipDeny?: string[] }): Promise<Workspace> {
+  async updateWorkspace(actor: Principal, workspaceId: string, patch: { name?: string; ipAllow?: string[]; ipDeny?: string[] }): Promise<Workspace> {
     for (const [field, list] of [['ipAllow', patch.ipAllow], ['ipDeny', patch.ipDeny]] as const) {
       const check = list ? validateCidrs(list) : { ok: true as const };
       if (!check.ok) throw errors.validation(`${field}: ${check.message}`, [{ pointer: `/body/${field}/${check.index}`, message: check.message }]);
     }
+    // Rules that shut out the caller's own address could not be changed back through the API by that caller.
+    // Instance admins are exempt: the workspace-settings routes ignore the rules for them (src/http/auth.ts).
+    if ((patch.ipAllow !== undefined || patch.ipDeny !== undefined) && !actor.instanceAdmin && actor.ip !== undefined) {
+      const current = await this.workspace(workspaceId);
+      const refusal = refusalOf(patch.ipAllow ?? current.ipAllow, patch.ipDeny ?? current.ipDeny, actor.ip);
+      if (refusal) throw selfLockout(actor.ip, refusal);
+    }
     await this.repo.updateWorkspace(workspaceId, { ...patch, name: patch.name?.trim() });
+    if (patch.ipAllow !== undefined || patch.ipDeny !== undefined) await this.changes.publish({ kind: 'workspace.network_rules_changed', workspaceId });
     return this.workspace(workspaceId);
+  }
+
+  /** `weir admin clear-ip-rules`: the way back from rules that shut everyone out. Answers the workspace as it was. */
+  async clearNetworkRules(workspaceId: string): Promise<Workspace> {
+    const before = await this.workspace(workspaceId);
+    await this.repo.updateWorkspace(workspaceId, { ipAllow: [], ipDeny: [] });
+    await this.changes.publish({ kind: 'workspace.network_rules_changed', workspaceId });
+    return before;
   }
 
   members(workspaceId: string): Promise<Member[]> {
     return this.repo.members(workspaceId);
   }
 
-  /** Adds an existing user by email, or creates the user when a password is given (admin-created accounts). */
-  async addMember(actor: Principal, workspaceId: string, input: { email: string; role: Role; password?: string; displayName?: string }): Promise<{ member: Member; created: boolean }> {
-    this.assertCanGrant(actor, input.role);
-    const email = normalizeEmail(input.email);
-    let user = await this.repo.userByEmail(email);
-    let created = false;
+  /**
+   * An instance administrator creates an account straight into a workspace. Existing accounts are invited instead
+   * (src/identity/invitations.ts): nobody becomes a member of a workspace without accepting.
+   */
+  async createMember(actor: Principal, workspaceId: string, input: { email: string; role: Role; password: string; displayName?: string }): Promise<Member> {
+    assertCanGrant(actor, input.role);
     // Choosing someone's password is an instance administrator's act: a workspace owner (which any user can
     // become by creating a workspace) could otherwise claim accounts for addresses that are not theirs.
-    if (input.password !== undefined && !actor.instanceAdmin) {
-      throw new AppError(403, 'forbidden', 'Only an instance administrator can create accounts; add an existing user by email without a password', [{ pointer: '/body/password', message: 'needs system:admin' }]);
+    if (!actor.instanceAdmin) {
+      throw new AppError(403, 'forbidden', 'Only an instance administrator can create accounts; invite the person by email without a password', [{ pointer: '/body/password', message: 'needs system:admin' }]);
     }
-    if (!user) {
-      if (input.password === undefined) throw new AppError(404, 'not_found', `No user has the email '${email}'; an instance administrator can create the account (give a password)`, [{ pointer: '/body/email', message: 'no such user' }]);
-      await this.createUser({ email, password: input.password, displayName: input.displayName });
-      user = (await this.repo.userByEmail(email))!;
-      created = true;
-    } else if (await this.repo.roleOf(workspaceId, user.id)) {
-      throw errors.conflict(`'${email}' is already a member of this workspace`);
-    }
-    await this.repo.upsertMembership(workspaceId, user.id, input.role, new Date().toISOString());
-    return { member: (await this.repo.members(workspaceId)).find((m) => m.userId === user.id)!, created };
+    const user = await this.createUser({ ...input, workspaceId });
+    return (await this.repo.members(workspaceId)).find((m) => m.userId === user.id)!;
+  }
+
+  /** Makes a user a member with `role` (an accepted invitation); a user who already is one keeps their role. */
+  async joinWorkspace(workspaceId: string, userId: string, role: Role): Promise<WorkspaceWithRole> {
+    await this.repo.transaction(async (repo) => {
+      await repo.lockWorkspace(workspaceId);
+      if ((await repo.roleOf(workspaceId, userId)) === undefined) await repo.upsertMembership(workspaceId, userId, role, new Date().toISOString());
+    });
+    return (await this.repo.workspacesOf(userId)).find((w) => w.id === workspaceId)!;
   }
 
   async changeRole(actor: Principal, workspaceId: string, userId: string, role: Role): Promise<Member> {
@@ -333,11 +368,12 @@ export class IdentityService implements AccessControl {
       await repo.lockWorkspace(workspaceId);
       const current = await repo.roleOf(workspaceId, userId);
       if (!current) throw errors.notFound('Member', userId);
-      this.assertCanGrant(actor, role);
-      this.assertCanGrant(actor, current);
+      assertCanGrant(actor, role);
+      assertCanGrant(actor, current);
       if (current === 'owner' && role !== 'owner' && (await repo.countOwners(workspaceId)) <= 1) throw errors.conflict('A workspace must keep at least one owner');
       await repo.upsertMembership(workspaceId, userId, role, new Date().toISOString());
     });
+    await this.changes.publish({ kind: 'member.role_changed', workspaceId, userId });
     return (await this.repo.members(workspaceId)).find((m) => m.userId === userId)!;
   }
 
@@ -346,16 +382,11 @@ export class IdentityService implements AccessControl {
       await repo.lockWorkspace(workspaceId);
       const current = await repo.roleOf(workspaceId, userId);
       if (!current) throw errors.notFound('Member', userId);
-      this.assertCanGrant(actor, current);
+      assertCanGrant(actor, current);
       if (current === 'owner' && (await repo.countOwners(workspaceId)) <= 1) throw errors.conflict('A workspace must keep at least one owner');
       await repo.deleteMembership(workspaceId, userId);
     });
-  }
-
-  /** Nobody hands out, or takes away, a role above their own; only owners manage owners. */
-  private assertCanGrant(actor: Principal, role: Role): void {
-    const own = actor.role === null || actor.role === 'machine' ? 0 : ROLE_RANK[actor.role];
-    if (ROLE_RANK[role] > own) throw new AppError(403, 'forbidden', `A${actor.role === 'admin' ? 'n' : ''} ${actor.role ?? 'non-member'} cannot manage the role '${role}'`);
+    await this.changes.publish({ kind: 'member.removed', workspaceId, userId });
   }
 
   // --- API keys
@@ -390,6 +421,7 @@ export class IdentityService implements AccessControl {
     const key = await this.repo.apiKey(workspaceId, id);
     if (!key) throw errors.notFound('API key', id);
     await this.repo.revokeApiKey(workspaceId, id, new Date().toISOString());
+    await this.changes.publish({ kind: 'apikey.revoked', workspaceId, apiKeyId: id });
     return (await this.repo.apiKey(workspaceId, id))!;
   }
 }
@@ -422,12 +454,26 @@ function keyPermissions(scopesJson: string, creatorRole: Role): ReadonlySet<Perm
   return set;
 }
 
+/** Nobody hands out, or takes away, a role above their own; only owners manage owners. */
+export function assertCanGrant(actor: Principal, role: Role): void {
+  if (!mayGrant(actor.role, role)) throw new AppError(403, 'forbidden', `A${actor.role === 'admin' ? 'n' : ''} ${actor.role ?? 'non-member'} cannot manage the role '${role}'`);
+}
+
 export function normalizeEmail(email: string): string {
   return email.trim().toLowerCase();
 }
 
 function slugify(name: string): string {
   return name.toLowerCase().normalize('NFKD').replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 48);
+}
+
+/** 409 naming the caller's address and the rule that would shut it out. */
+function selfLockout(ip: string, refusal: RuleRefusal): AppError {
+  const [pointer, reason] = refusal.list === 'ipDeny'
+    ? [`/body/ipDeny/${refusal.index}`, `the ipDeny entry '${refusal.rule}' matches your address ${ip}`]
+    : ['/body/ipAllow', `ipAllow does not include your address ${ip}`];
+  return new AppError(409, 'self_lockout', `These network rules would lock you out of this workspace: ${reason}, and you could not change them back. Keep your own address allowed, or ask an instance administrator to set the rules.`,
+    [{ pointer, message: reason }], { address: ip });
 }
 
 function systemEntry(action: string) {
