@@ -236,6 +236,15 @@ describe('GET /datasets/:id/download', () => {
     expect(text).toContain('3,ok');
   });
 
+  it('CSV neutralizes header cells like data cells; JSON keeps the names as they are', async () => {
+    const d = await make('formula names', "=cmd|' /C calc'!A0,+sum,-neg,@at,plain\n1,2,3,4,5\n", 'formula-names.csv');
+    const text = await (await t.fetch(`${t.api}/datasets/${d.id}/download?format=csv`)).text();
+    expect(text.split('\n')[0]).toBe("'=cmd|' /C calc'!A0,'+sum,'-neg,'@at,plain");
+    expect(text.split('\n')[1]).toBe('1,2,3,4,5');
+    const json = (await (await t.fetch(`${t.api}/datasets/${d.id}/download?format=json`)).json()) as Record<string, unknown>[];
+    expect(Object.keys(json[0]!)).toEqual(["=cmd|' /C calc'!A0", '+sum', '-neg', '@at', 'plain']);
+  });
+
   it('NDJSON and JSON: one object per row, values typed, text unchanged', async () => {
     const nd = (await (await download('ndjson')).text()).trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(nd).toHaveLength(6);

@@ -253,6 +253,24 @@ describe('rejected files leave nothing behind', () => {
       content: () => `a,b\n${Array.from({ length: 30_000 }, (_, i) => `${i},x${i}`).join('\n')}\n1,"open\n2,3\n`,
       filename: 'q2.csv', status: 422, code: 'invalid_file', detail: /quote/i,
     },
+    { label: 'a JSON key with a NUL', content: () => '[{"a\\u0000b":1}]', filename: 'nul-key.json', status: 422, code: 'invalid_column_name', detail: /column named "a\\u0000b" contains the control character U\+0000/ },
+    { label: 'an NDJSON key with an escape character', content: () => '{"ok":1,"a\\u001bb":1}\n{"ok":2,"a\\u001bb":2}\n', filename: 'esc-key.ndjson', status: 422, code: 'invalid_column_name', detail: /U\+001B/ },
+    { label: 'a CSV header name with a line break', content: () => 'id,"two\nlines"\n1,2\n', filename: 'lf-header.csv', status: 422, code: 'invalid_column_name', line: 1 },
+    { label: 'an XLSX header with a line break', content: () => makeXlsx([['id', 'two\nlines'], [1, 2]]), filename: 'lf-header.xlsx', status: 422, code: 'invalid_column_name' },
+    { label: 'a Parquet column name with a control character', content: () => duckdbFile((out) => `COPY (SELECT 1 AS ok, 2 AS "bad\u0001name") TO '${out}' (FORMAT parquet)`, 'parquet'), filename: 'ctl.parquet', status: 422, code: 'invalid_column_name' },
+    {
+      label: 'a CSV of 100,000 columns',
+      content: () => {
+        const names = Array.from({ length: 100_000 }, (_, i) => `c${i}`);
+        return `${names.join(',')}\n${names.map((_, i) => i % 10).join(',')}\n`;
+      },
+      filename: 'wide.csv', status: 422, code: 'too_many_columns', detail: /100000 columns; a dataset may have at most 200 \(WEIR_MAX_COLUMNS\)/,
+    },
+    {
+      label: 'a CSV line of 17 MB, over WEIR_CSV_MAX_LINE_BYTES',
+      content: () => `id,text\n1,short\n2,"${'x'.repeat(17_000_000)}"\n3,short\n`,
+      filename: 'long-line.csv', status: 422, code: 'line_too_long', detail: /is 1700\d{4} bytes long, over the limit of 16777216 bytes \(WEIR_CSV_MAX_LINE_BYTES\)/,
+    },
     {
       label: 'XLSX decompression bomb',
       content: () => makeZip([
@@ -319,6 +337,99 @@ describe('rejected files leave nothing behind', () => {
       expect(await storedFiles(small)).toEqual({ scratch: [], blobs: [] });
     } finally {
       await small.close();
+    }
+  });
+});
+
+describe('wide files and long lines', () => {
+  it('a 3 MB quoted field (with a delimiter and a line break) is accepted, in a row longer than the sniffed sample', async () => {
+    const field = `${'y'.repeat(1_500_000)},\n${'z'.repeat(1_500_000)}`;
+    const d = await accepted(`id,text,n\n1,"${field}",${unique()}\n2,short,3\n`, 'long-field.csv');
+    expect(d.version.rowCount).toBe(2);
+    expect(d.version.schema.map((c) => c.name)).toEqual(['id', 'text', 'n']);
+    const res = await t.fetch(`${t.api}/datasets/${d.id}/download?format=ndjson`);
+    const rows = (await res.text()).trim().split('\n').map((l) => JSON.parse(l) as { text: string });
+    expect(rows[0]!.text).toBe(field);
+  });
+
+  it('a file whose first row is longer than the sample is sniffed from enough of the file', async () => {
+    // No header: the first row is data, and alone it is 3 MB, with a line break (and a ';') in a quoted field.
+    const d = await accepted(`1,"${'w'.repeat(1_500_000)};\n${'w'.repeat(1_500_000)}",2.5\n2,v,${unique()}\n`, 'long-first-row.csv');
+    expect(d.version.schema.map((c) => c.name)).toEqual(['column_1', 'column_2', 'column_3']);
+    expect(d.version.rowCount).toBe(2);
+  });
+
+  it('JSON objects with as many keys as WEIR_MAX_COLUMNS are columns, not refused as "not an object"', async () => {
+    const keys = Array.from({ length: 200 }, (_, i) => `k${i}`);
+    const rows = [0, 1, 2].map((r) => Object.fromEntries(keys.map((k, i) => [k, r * i + Number(unique().slice(-3))])));
+    const d = await accepted(JSON.stringify(rows), 'wide.json');
+    expect(d.version.schema).toHaveLength(200);
+    expect(d.version.rowCount).toBe(3);
+  });
+
+  it('WEIR_MAX_COLUMNS is the cap for CSV, JSON, NDJSON, XLSX and Parquet alike', async () => {
+    const narrow = await startTestApp({ WEIR_MAX_COLUMNS: '3' });
+    try {
+      const four: [string, () => Buffer | string | Promise<Buffer>][] = [
+        ['four.csv', () => 'a,b,c,d\n1,2,3,4\n'],
+        ['four.json', () => '[{"a":1,"b":2,"c":3,"d":4}]'],
+        // The fourth key appears in a later record only: the keys of every sampled record count.
+        ['four.ndjson', () => '{"a":1,"b":2,"c":3}\n{"a":1,"d":4}\n'],
+        ['four.xlsx', () => makeXlsx([['a', 'b', 'c', 'd'], [1, 2, 3, 4]])],
+        ['four.parquet', () => duckdbFile((out) => `COPY (SELECT 1 AS a, 2 AS b, 3 AS c, 4 AS d) TO '${out}' (FORMAT parquet)`, 'parquet')],
+      ];
+      for (const [filename, content] of four) {
+        const res = await upload(narrow, await content(), { filename });
+        expect(res.status, filename).toBe(422);
+        const problem = await problemOf(res);
+        expect(problem.code, filename).toBe('too_many_columns');
+        expect(problem.detail, filename).toContain('The file has 4 columns; a dataset may have at most 3 (WEIR_MAX_COLUMNS)');
+      }
+      for (const [filename, content] of [['three.csv', 'a,b,c\n1,2,3\n'], ['three.json', '[{"a":1,"b":2,"c":3}]']] as const) {
+        expect((await upload(narrow, content, { filename })).status, filename).toBe(201);
+      }
+      expect(await storedFiles(narrow)).toMatchObject({ scratch: [] });
+    } finally {
+      await narrow.close();
+    }
+  });
+
+  it('a file of 500 numeric columns is profiled within the DuckDB memory limit when the cap allows it', async () => {
+    const wide = await startTestApp({ WEIR_MAX_COLUMNS: '500' });
+    try {
+      const names = Array.from({ length: 500 }, (_, i) => `c${i}`);
+      const rows = Array.from({ length: 100 }, (_, r) => names.map((_, i) => r * 1000 + i).join(','));
+      const res = await upload(wide, `${names.join(',')}\n${rows.join('\n')}\n`, { filename: 'wide500.csv' });
+      expect(res.status, await res.clone().text()).toBe(201);
+      const { id } = (await res.json()) as { id: string };
+      const profile = (await (await wide.fetch(`${wide.api}/datasets/${id}/profile`)).json()) as { columns: { name: string; min: number; max: number; count: number }[] };
+      expect(profile.columns).toHaveLength(500);
+      // A column of the last batch, with the aggregates of its own.
+      expect(profile.columns[457]).toMatchObject({ name: 'c457', count: 100, min: 457, max: 99_457 });
+    } finally {
+      await wide.close();
+    }
+  });
+
+  it('WEIR_CSV_MAX_LINE_BYTES bounds a line, the first one included', async () => {
+    const short = await startTestApp({ WEIR_CSV_MAX_LINE_BYTES: '64KiB' });
+    try {
+      const within = await upload(short, `id,text\n1,"${'a'.repeat(60_000)}"\n2,b\n`, { filename: 'within.csv' });
+      expect(within.status).toBe(201);
+      const later = await upload(short, `id,text\n1,b\n2,"${'a'.repeat(100_000)}"\n`, { filename: 'later.csv' });
+      expect(later.status).toBe(422);
+      const laterProblem = await problemOf(later);
+      expect(laterProblem.code).toBe('line_too_long');
+      expect(laterProblem.detail).toMatch(/A line of the file is 1000\d\d bytes long, over the limit of 65536 bytes \(WEIR_CSV_MAX_LINE_BYTES\)/);
+      // A first line longer than the limit: the sniffer stops reading at twice the limit and names the line.
+      const first = await upload(short, `${'h'.repeat(300_000)},x\n1,2\n`, { filename: 'first.csv' });
+      expect(first.status).toBe(422);
+      const firstProblem = await problemOf(first);
+      expect(firstProblem.code).toBe('line_too_long');
+      expect(firstProblem.detail).toContain('Line 1 is longer than the limit of 65536 bytes (WEIR_CSV_MAX_LINE_BYTES)');
+      expect(firstProblem.errors[0]?.line).toBe(1);
+    } finally {
+      await short.close();
     }
   });
 });

@@ -1,8 +1,8 @@
 import http from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestApp, blobsUnderTest, type TestApp } from './helpers/app.js';
+import { ADMIN, login, startTestApp, blobsUnderTest, type TestApp } from './helpers/app.js';
 import { PNG } from './helpers/files.js';
-import { actor, bearer, eventually } from './helpers/identity.js';
+import { actor, bearer, eventually, workspace } from './helpers/identity.js';
 import { TestClient, wsUrl } from './helpers/realtime.js';
 import { problemOf } from './helpers/upload.js';
 import { TUS, checksum, csvOf, cuttingProxy, metadataHeader, tusUpload } from './helpers/tus.js';
@@ -410,17 +410,164 @@ describe(`tus upload limits (${blobsUnderTest} blobs)`, () => {
     expect((await t.fetch(`${t.api}/uploads/${id}`, { method: 'HEAD', headers: TUS })).status).toBe(410);
   });
 
-  it('does not count tus PATCH and HEAD against the per-user request budget; other routes still are', async () => {
+  it('does not count tus PATCH against the per-user request budget; HEAD and other routes are counted', async () => {
     const created = await create(t, { 'upload-length': '40' });
     const id = idOf(created.headers.get('location'));
     for (let i = 0; i < 40; i++) {
-      expect((await patch(t, id, i, Buffer.from('x'))).status).toBe(204);
-      expect((await t.fetch(`${t.api}/uploads/${id}`, { method: 'HEAD', headers: TUS })).status).toBe(200);
+      const res = await patch(t, id, i, Buffer.from('x'));
+      expect(res.status).toBe(204);
+      expect(res.headers.get('ratelimit-limit')).toBeNull();
     }
+    // A client sends HEAD once per resume, not per chunk: it draws on the budget like any read, and runs out.
+    const first = await t.fetch(`${t.api}/uploads/${id}`, { method: 'HEAD', headers: TUS });
+    expect(first.headers.get('ratelimit-limit')).toBe('30');
     let limited = false;
-    for (let i = 0; i < 31 && !limited; i++) limited = (await t.fetch(`${t.api}/uploads?limit=1`)).status === 429;
+    for (let i = 0; i < 31 && !limited; i++) limited = (await t.fetch(`${t.api}/uploads/${id}`, { method: 'HEAD', headers: TUS })).status === 429;
     expect(limited).toBe(true);
+    expect((await t.fetch(`${t.api}/uploads?limit=1`)).status).toBe(429);
   });
 });
 
 
+
+/** A PATCH of the whole upload whose body the test sends piece by piece, as a slow client would. */
+function slowPatch(t: TestApp, id: string, total: number, headers: Record<string, string> = t.auth) {
+  const req = http.request(`${t.api}/uploads/${id}`, {
+    method: 'PATCH', headers: { ...TUS, ...headers, 'content-type': 'application/offset+octet-stream', 'upload-offset': '0', 'content-length': String(total) },
+  });
+  const answer = new Promise<{ status: number; offset: string | undefined }>((resolve, reject) => {
+    req.on('response', (res) => {
+      res.resume();
+      res.on('end', () => resolve({ status: res.statusCode!, offset: res.headers['upload-offset'] as string | undefined }));
+    });
+    req.on('error', reject);
+  });
+  return {
+    answer,
+    send: (bytes: Buffer) => new Promise<void>((resolve) => req.write(bytes, () => resolve())),
+    end: (bytes: Buffer) => new Promise<void>((resolve) => req.end(bytes, () => resolve())),
+  };
+}
+
+describe(`who may touch an upload (${blobsUnderTest} blobs)`, () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startTestApp();
+  });
+  afterAll(async () => t?.close());
+
+  const versionsOf = async (datasetId: string) => ((await (await t.fetch(`${t.api}/datasets/${datasetId}/versions`)).json()) as { items: { id: string }[] }).items.map((v) => v.id);
+  const lockHeld = async (id: string) => (await t.context.store.db.selectFrom('uploads').select('lock_owner').where('id', '=', id).executeTakeFirstOrThrow()).lock_owner !== null;
+
+  it('a slow PATCH completes while another workspace\'s HEAD gets 404 and other members can neither stop, write nor delete it', async () => {
+    const outsider = await actor(t, 'owner', await workspace(t, `Elsewhere ${Date.now()}`));
+    const viewer = await actor(t, 'viewer');
+    const uploader = await actor(t, 'uploader');
+    const data = csvOf(50_000);
+    const created = await create(t, { 'upload-length': String(data.length), 'upload-metadata': metadataHeader({ filename: 'slow.csv' }) });
+    const id = idOf(created.headers.get('location'));
+
+    const slow = slowPatch(t, id, data.length);
+    const pieces = 8;
+    const piece = Math.ceil(data.length / pieces);
+    await slow.send(data.subarray(0, piece));
+    // The PATCH holds the upload and waits for the rest of its body.
+    await eventually(() => lockHeld(id), (held) => held);
+
+    const foreign = await fetch(`${t.api}/uploads/${id}`, { method: 'HEAD', headers: { ...TUS, ...outsider.headers } });
+    expect(foreign.status).toBe(404);
+    const named = await fetch(`${t.api}/uploads/${id}`, { method: 'HEAD', headers: { ...TUS, ...outsider.headers, 'x-weir-workspace': 'ws_default' } });
+    expect(named.status).toBe(404);
+    // A member who may read sees the offset committed so far, and stops nothing.
+    const read = await fetch(`${t.api}/uploads/${id}`, { method: 'HEAD', headers: { ...TUS, ...viewer.headers } });
+    expect(read.status).toBe(200);
+    expect(read.headers.get('upload-offset')).toBe('0');
+    const write = await fetch(`${t.api}/uploads/${id}`, {
+      method: 'PATCH', headers: { ...TUS, ...uploader.headers, 'content-type': 'application/offset+octet-stream', 'upload-offset': '0' }, body: new Uint8Array(data.subarray(0, 10)),
+    });
+    expect(write.status).toBe(403);
+    expect((await problemOf(write)).code).toBe('forbidden');
+    const del = await fetch(`${t.api}/uploads/${id}`, { method: 'DELETE', headers: { ...TUS, ...uploader.headers } });
+    expect(del.status).toBe(403);
+    expect(await problemOf(del)).toMatchObject({ code: 'forbidden', permission: 'datasets:delete' });
+
+    for (let i = 1; i < pieces - 1; i++) await slow.send(data.subarray(i * piece, (i + 1) * piece));
+    await slow.end(data.subarray((pieces - 1) * piece));
+    expect(await slow.answer).toEqual({ status: 204, offset: String(data.length) });
+    expect((await settled(t, id)).status).toBe('done');
+  });
+
+  it('another session of the same user reads the offset but does not take the write over', async () => {
+    const data = csvOf(20_000);
+    const created = await create(t, { 'upload-length': String(data.length), 'upload-metadata': metadataHeader({ filename: 'sessions.csv' }) });
+    const id = idOf(created.headers.get('location'));
+    const slow = slowPatch(t, id, data.length);
+    await slow.send(data.subarray(0, 1000));
+    await eventually(() => lockHeld(id), (held) => held);
+    const otherSession = bearer(await login(t.api, ADMIN.email, ADMIN.password));
+    expect((await fetch(`${t.api}/uploads/${id}`, { method: 'HEAD', headers: { ...TUS, ...otherSession } })).status).toBe(200);
+    const competing = await patch(t, id, 0, data.subarray(0, 10), otherSession);
+    expect(competing.status).toBe(423);
+    await slow.end(data.subarray(1000));
+    expect(await slow.answer).toEqual({ status: 204, offset: String(data.length) });
+  });
+
+  it('deleting another member\'s upload, or using their partial upload, needs datasets:delete', async () => {
+    const uploader = await actor(t, 'uploader');
+    const maintainer = await actor(t, 'maintainer');
+    const created = await create(t, { 'upload-length': '100', 'upload-concat': 'partial' });
+    const id = idOf(created.headers.get('location'));
+    expect((await patch(t, id, 0, Buffer.alloc(100, 0x61))).status).toBe(204);
+    const concat = await fetch(`${t.api}/uploads`, { method: 'POST', headers: { ...TUS, ...uploader.headers, 'upload-concat': `final;/api/v1/uploads/${id}` } });
+    expect(concat.status).toBe(403);
+    expect(await problemOf(concat)).toMatchObject({ code: 'forbidden', permission: 'datasets:delete' });
+    expect((await fetch(`${t.api}/uploads/${id}`, { method: 'DELETE', headers: { ...TUS, ...uploader.headers } })).status).toBe(403);
+    expect(((await (await t.fetch(`${t.api}/uploads/${id}`)).json()) as UploadView).status).toBe('complete');
+    expect((await fetch(`${t.api}/uploads/${id}`, { method: 'DELETE', headers: { ...TUS, ...maintainer.headers } })).status).toBe(204);
+    expect((await t.fetch(`${t.api}/uploads/${id}`)).status).toBe(404);
+  });
+
+  it('adding to a dataset that keeps only its newest versions needs datasets:delete, at creation and again when the ingest runs', async () => {
+    const uploader = await actor(t, 'uploader');
+    const first = tusUpload(`${t.api}/uploads`, csvOf(12), { headers: t.auth, metadata: { filename: 'kept.csv' } });
+    await first.done;
+    const { datasetId, versionId } = await settled(t, idOf(first.url));
+    const setKeep = (keepVersions: number | null) => t.fetch(`${t.api}/datasets/${datasetId}`, { method: 'PATCH', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ keepVersions }) });
+    const data = csvOf(13);
+
+    expect((await setKeep(1)).status).toBe(200);
+    const refused = await fetch(`${t.api}/uploads`, { method: 'POST', headers: { ...TUS, ...uploader.headers, 'upload-length': String(data.length), 'upload-metadata': metadataHeader({ filename: 'more.csv', datasetId: datasetId! }) } });
+    expect(refused.status).toBe(403);
+    expect(await problemOf(refused)).toMatchObject({ code: 'forbidden', permission: 'datasets:delete', errors: [{ pointer: '/headers/upload-metadata/datasetId' }] });
+
+    // Allowed when created; the dataset starts keeping only its newest version before the last byte arrives.
+    expect((await setKeep(null)).status).toBe(200);
+    const created = await fetch(`${t.api}/uploads`, { method: 'POST', headers: { ...TUS, ...uploader.headers, 'upload-length': String(data.length), 'upload-metadata': metadataHeader({ filename: 'more.csv', datasetId: datasetId! }) } });
+    expect(created.status).toBe(201);
+    const id = idOf(created.headers.get('location'));
+    expect((await setKeep(1)).status).toBe(200);
+    expect((await patch(t, id, 0, data, uploader.headers)).status).toBe(204);
+    const view = await settled(t, id);
+    expect(view).toMatchObject({ status: 'failed', versionId: null, error: { code: 'forbidden' } });
+    expect(view.error!.message).toMatch(/keeps only its 1 newest versions.*'datasets:delete', which the user who queued this job no longer holds/);
+    expect(await versionsOf(datasetId!)).toEqual([versionId]);
+    expect(await stagedObjects(t, id)).toEqual([]);
+  });
+
+  it('refuses a NUL or a path in the name or file name, over tus and the upload form alike, naming the field', async () => {
+    const tus = async (pairs: Record<string, string>) => problemOf(await create(t, { 'upload-length': '10', 'upload-metadata': metadataHeader(pairs) }));
+    expect(await tus({ filename: '../../etc/passwd' })).toMatchObject({ status: 400, errors: [{ pointer: '/headers/upload-metadata/filename', message: 'must be a file name, not a path (no / or \\)' }] });
+    expect(await tus({ filename: 'data\u0000.csv' })).toMatchObject({ status: 400, errors: [{ pointer: '/headers/upload-metadata/filename' }] });
+    expect(await tus({ filename: 'ok.csv', name: 'bad\u0000name' })).toMatchObject({ status: 400, errors: [{ pointer: '/headers/upload-metadata/name', message: 'must be non-empty text without control characters' }] });
+
+    const form = async (disposition: string, fields = '') => {
+      const boundary = 'weirnames';
+      const body = `${fields}--${boundary}\r\ncontent-disposition: form-data; name="file"; ${disposition}\r\ncontent-type: text/csv\r\n\r\nid,v\n1,2\n\r\n--${boundary}--\r\n`;
+      return problemOf(await t.fetch(`${t.api}/datasets?wait=true`, { method: 'POST', headers: { 'content-type': `multipart/form-data; boundary=${boundary}` }, body }));
+    };
+    expect(await form('filename="../../etc/passwd"')).toMatchObject({ status: 400, errors: [{ pointer: '/file', message: 'must be a file name, not a path (no / or \\)' }] });
+    expect(await form('filename="data\u0000.csv"')).toMatchObject({ status: 400, errors: [{ pointer: '/file' }] });
+    const nameField = `--weirnames\r\ncontent-disposition: form-data; name="name"\r\n\r\nbad\u0000name\r\n`;
+    expect(await form('filename="ok.csv"', nameField)).toMatchObject({ status: 400, errors: [{ pointer: '/name', message: 'must be non-empty text without control characters' }] });
+  });
+});

@@ -2,15 +2,16 @@ import { createReadStream, createWriteStream } from 'node:fs';
 import fs from 'node:fs/promises';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import type { XlsxLimitsConfig } from '../config.js';
+import type { IngestLimitsConfig, XlsxLimitsConfig } from '../config.js';
 import type { Engine } from '../engine/duckdb.js';
 import { parquetSchema } from '../engine/profile.js';
 import { literal, type ColumnSchema } from '../engine/sql.js';
 import type { Scratch } from '../blobs/scratch.js';
 import { AppError, fileRejected } from '../errors.js';
-import { sniffCsvDialect, type CsvDialect } from './csv-dialect.js';
-import { checkJsonArrayHead, checkNdjsonHead, decodeHead, detectFormat, lineAt, type Detection } from './sniff.js';
-import type { ReceivedFile } from './receive.js';
+import { checkColumnCount, checkColumnNames, rowGroupRows } from './columns.js';
+import { holdsRecords, sniffCsvDialect, type CsvDialect } from './csv-dialect.js';
+import { HEAD_BYTES, checkJsonArrayHead, checkNdjsonHead, decodeHead, detectFormat, lineAt, type Detection, type TextEncoding } from './sniff.js';
+import { readFileHead, type ReceivedFile } from './receive.js';
 
 /**
  * Turns a received file into the canonical Parquet file of a dataset version: detect, validate, transcode to
@@ -30,15 +31,21 @@ export interface ConvertOptions {
   engine: Engine;
   scratch: Scratch;
   xlsx: XlsxLimitsConfig;
+  /** WEIR_MAX_COLUMNS and WEIR_CSV_MAX_LINE_BYTES. */
+  limits: IngestLimitsConfig;
   onProgress?: (percent: number, message: string) => void;
   /** Stops the conversion (DuckDB queries are interrupted); the call then rejects with the signal's reason. */
   signal?: AbortSignal;
 }
 
-const PARQUET_OPTIONS = '(FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 122880)';
+/** Row groups shrink with the width of the file, so that one group of a wide file fits DuckDB's memory limit. */
+const parquetOptions = (columns: number) => `(FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE ${rowGroupRows(columns)})`;
+
+/** Records DuckDB's JSON reader samples to guess the columns and their types (its `sample_size` default). */
+const JSON_SAMPLE_RECORDS = 20_480;
 
 export async function convertToParquet(file: ReceivedFile, options: ConvertOptions): Promise<ConvertedVersion> {
-  const { engine, scratch, signal } = options;
+  const { engine, scratch, signal, limits } = options;
   const progress = options.onProgress ?? (() => {});
   const detection = await detectFormat(file.head, file.bytes, file.filename);
   const partial = file.head.length < file.bytes;
@@ -63,24 +70,33 @@ export async function convertToParquet(file: ReceivedFile, options: ConvertOptio
 
     let csv: CsvDialect | null = null;
     let sourceSql: (fullTypeScan: boolean) => string;
+    /** The column count once known, before any copy: it sizes the row groups. */
+    let columns: number;
     const text = detection.encoding ? decodeHead(file.head, detection.encoding, detection.bomBytes) : '';
     switch (detection.format) {
       case 'csv': {
-        const dialect = sniffCsvDialect(text, !partial);
+        // A transcoded source is UTF-8 without a BOM; the head sample is still the original bytes.
+        const sample = await csvSniffSample(text, partial, source === file.path ? detection : { encoding: 'utf-8', bomBytes: 0 }, source, limits.csvMaxLineBytes);
+        const dialect = sniffCsvDialect(sample.text, sample.complete, limits.maxColumns);
+        if (dialect.header) checkColumnNames(dialect.columns, { line: 1 });
         csv = dialect;
-        sourceSql = (full) => csvSource(source, dialect, full);
+        columns = dialect.columns.length;
+        sourceSql = (full) => csvSource(source, dialect, limits.csvMaxLineBytes, full);
         break;
       }
       case 'json':
         checkJsonArrayHead(text);
-        sourceSql = (full) => `read_json(${literal(source)}, format = 'array', records = 'true'${full ? ', sample_size = -1' : ''})`;
+        columns = await checkJsonKeys(engine, source, 'array', limits.maxColumns, signal);
+        sourceSql = (full) => jsonSource(source, 'array', limits.maxColumns, full);
         break;
       case 'ndjson':
         checkNdjsonHead(text, partial);
-        sourceSql = (full) => `read_json(${literal(source)}, format = 'newline_delimited', records = 'true'${full ? ', sample_size = -1' : ''})`;
+        columns = await checkJsonKeys(engine, source, 'newline_delimited', limits.maxColumns, signal);
+        sourceSql = (full) => jsonSource(source, 'newline_delimited', limits.maxColumns, full);
         break;
       case 'parquet':
         await checkParquetFooter(file.path, file.bytes);
+        columns = await checkParquetColumns(engine, source, limits.maxColumns, signal);
         sourceSql = () => `read_parquet(${literal(source)})`;
         break;
       case 'xlsx': {
@@ -88,11 +104,11 @@ export async function convertToParquet(file: ReceivedFile, options: ConvertOptio
         const { xlsxToNdjson } = await import('./xlsx/read.js');
         const ndjson = scratch.file('.ndjson');
         temps.push(ndjson);
-        await xlsxToNdjson(file.path, ndjson, options.xlsx);
+        columns = (await xlsxToNdjson(file.path, ndjson, { ...options.xlsx, maxColumns: limits.maxColumns })).columns.length;
         // The workbook reader takes no signal; an abort during it is honoured as soon as it returns.
         signal?.throwIfAborted();
         source = ndjson;
-        sourceSql = (full) => `read_json(${literal(ndjson)}, format = 'newline_delimited', records = 'true'${full ? ', sample_size = -1' : ''})`;
+        sourceSql = (full) => jsonSource(ndjson, 'newline_delimited', limits.maxColumns, full);
         break;
       }
     }
@@ -100,13 +116,17 @@ export async function convertToParquet(file: ReceivedFile, options: ConvertOptio
     progress(10, 'converting to Parquet');
     let rowCount: number;
     try {
-      rowCount = await copyToParquet(engine, sourceSql(false), parquetPath, signal);
+      rowCount = await copyToParquet(engine, sourceSql(false), parquetPath, columns, signal);
     } catch (e) {
       // Types are guessed from a sample; a value later in the file that does not fit the guess is not an
       // invalid file. Scan every row for the types instead (slower, so only when needed).
       if (signal?.aborted || !isConversionError(e)) throw e;
       progress(40, 'a value did not fit the sampled types; scanning all rows for types');
-      rowCount = await copyToParquet(engine, sourceSql(true), parquetPath, signal);
+      // Every record's keys count now, not the sample's: refuse more than the cap before DuckDB reads them as one MAP.
+      if (detection.format === 'json' || detection.format === 'ndjson') {
+        columns = await checkJsonKeys(engine, source, detection.format === 'json' ? 'array' : 'newline_delimited', limits.maxColumns, signal, null);
+      }
+      rowCount = await copyToParquet(engine, sourceSql(true), parquetPath, columns, signal);
     }
     if (rowCount === 0) {
       if (csv?.header) throw fileRejected('header_only', `The file has a header row (${csv.columns.length} columns) but no data rows`, { line: 1 });
@@ -119,22 +139,94 @@ export async function convertToParquet(file: ReceivedFile, options: ConvertOptio
     // An aborted conversion says nothing about the file: never turn it into a refusal (which would also
     // delete the upload a retry needs).
     if (signal?.aborted) throw signal.reason;
-    throw asFileError(e, [file.path, ...temps, parquetPath], file.filename, detection.format);
+    throw asFileError(e, [file.path, ...temps, parquetPath], file.filename, detection.format, limits.csvMaxLineBytes);
   } finally {
     await scratch.remove(...temps);
   }
 }
 
-function csvSource(file: string, d: CsvDialect, fullTypeScan: boolean): string {
+/**
+ * DuckDB sizes its CSV read buffer at 16 lines of `max_line_size` per thread by default: 256 MiB each for a 16 MiB
+ * limit. Two lines' worth is what a line crossing a buffer boundary needs, and fits the memory limit.
+ */
+function csvSource(file: string, d: CsvDialect, maxLineBytes: number, fullTypeScan: boolean): string {
   const names = `[${d.columns.map(literal).join(', ')}]`;
   return `read_csv(${literal(file)}, delim = ${literal(d.delimiter)}, quote = ${literal(d.quote)}, escape = ${literal(d.escape)}, ` +
-    `header = ${d.header}, names = ${names}, strict_mode = true, null_padding = false, encoding = 'utf-8'` +
-    `${fullTypeScan ? ', sample_size = -1' : ''})`;
+    `header = ${d.header}, names = ${names}, strict_mode = true, null_padding = false, encoding = 'utf-8', ` +
+    `max_line_size = ${maxLineBytes}, buffer_size = ${2 * maxLineBytes}${fullTypeScan ? ', sample_size = -1' : ''})`;
 }
 
-async function copyToParquet(engine: Engine, sourceSql: string, out: string, signal: AbortSignal | undefined): Promise<number> {
+/**
+ * DuckDB reads an object with `map_inference_threshold` keys or more as one MAP value instead of columns (default
+ * 200, which refused wide but valid files as "not an object"): above the column cap, where checkJsonKeys refuses
+ * the file first anyway.
+ */
+function jsonSource(file: string, format: 'array' | 'newline_delimited', maxColumns: number, fullTypeScan: boolean): string {
+  return `read_json(${literal(file)}, format = '${format}', records = 'true', map_inference_threshold = ${maxColumns + 1}${fullTypeScan ? ', sample_size = -1' : ''})`;
+}
+
+/**
+ * The distinct top-level keys of the objects DuckDB will take the columns from (its detection sample, or every
+ * record when `records` is null): a 422 when there are more than `maxColumns` or a name holds a control character.
+ * Each object is read as raw JSON, so this costs a fraction of the column detection it spares (a third of a second
+ * for 100,000 keys, where detecting them as columns takes half a minute). Answers the number of keys.
+ */
+async function checkJsonKeys(engine: Engine, file: string, format: 'array' | 'newline_delimited', maxColumns: number, signal: AbortSignal | undefined, records: number | null = JSON_SAMPLE_RECORDS): Promise<number> {
+  const objects = `SELECT json FROM read_json(${literal(file)}, format = '${format}', records = 'false', columns = {json: 'JSON'})${records === null ? '' : ` LIMIT ${records}`}`;
+  const keys = `SELECT DISTINCT unnest(json_keys(json)) AS k FROM (${objects})`;
+  const names = await engine.withConnection(async (c) => (await c.runAndReadAll(`${keys} LIMIT ${maxColumns + 1}`)).getColumnsJS()[0] ?? [], signal);
+  if (names.length > maxColumns) {
+    const count = await engine.withConnection(async (c) => Number((await c.runAndReadAll(`SELECT count(*) FROM (${keys})`)).getColumnsJS()[0]?.[0]), signal);
+    checkColumnCount(count, maxColumns);
+  }
+  checkColumnNames(names.map(String));
+  return names.length;
+}
+
+/** A Parquet file's top-level columns, from its footer: the count within `maxColumns`, the names without control characters. */
+async function checkParquetColumns(engine: Engine, file: string, maxColumns: number, signal: AbortSignal | undefined): Promise<number> {
+  const names = await engine.withConnection(async (c) => (await c.runAndReadAll(`SELECT column_name FROM (DESCRIBE SELECT * FROM read_parquet(${literal(file)}))`)).getColumnsJS()[0] ?? [], signal);
+  checkColumnCount(names.length, maxColumns);
+  checkColumnNames(names.map(String));
+  return names.length;
+}
+
+/**
+ * The text the CSV sniffer reads: the head sample, or more of the file when the head does not hold the first two
+ * records (a header and a row, either longer than the sample). It grows fourfold up to two lines of the line limit;
+ * a first record that does not end within that is longer than the limit.
+ */
+async function csvSniffSample(
+  headText: string, partial: boolean, decoding: { encoding: TextEncoding | null; bomBytes: number }, path: string, maxLineBytes: number,
+): Promise<{ text: string; complete: boolean }> {
+  if (!partial || holdsRecords(headText, 2)) return { text: headText, complete: !partial };
+  const { size } = await fs.stat(path);
+  const limit = decoding.bomBytes + 2 * maxLineBytes;
+  for (let bytes = HEAD_BYTES * 4; ; bytes *= 4) {
+    const sample = await readFileHead(path, Math.min(bytes, limit, size));
+    const text = decodeHead(sample, decoding.encoding ?? 'utf-8', decoding.bomBytes);
+    if (sample.length >= size) return { text, complete: true };
+    if (holdsRecords(text, 2)) return { text, complete: false };
+    if (sample.length >= limit) {
+      if (holdsRecords(text, 1)) return { text, complete: false };
+      throw lineTooLong(maxLineBytes, { line: 1 });
+    }
+  }
+}
+
+/** A 422 naming the line (when the sniffer found it) or the size DuckDB measured, and the setting. */
+function lineTooLong(maxLineBytes: number, at: { line: number } | { bytes: number }): AppError {
+  const what = 'line' in at ? `Line ${at.line} is longer than` : `A line of the file is ${at.bytes} bytes long, over`;
+  return fileRejected(
+    'line_too_long',
+    `${what} the limit of ${maxLineBytes} bytes (WEIR_CSV_MAX_LINE_BYTES): shorten its fields, or have the limit raised`,
+    'line' in at ? { line: at.line } : {},
+  );
+}
+
+async function copyToParquet(engine: Engine, sourceSql: string, out: string, columns: number, signal: AbortSignal | undefined): Promise<number> {
   return engine.withConnection(async (c) => {
-    const result = await c.run(`COPY (SELECT * FROM ${sourceSql}) TO ${literal(out)} ${PARQUET_OPTIONS}`);
+    const result = await c.run(`COPY (SELECT * FROM ${sourceSql}) TO ${literal(out)} ${parquetOptions(columns)}`);
     return result.rowsChanged;
   }, signal);
 }
@@ -197,8 +289,11 @@ const isConversionError = (e: unknown): boolean =>
   e instanceof Error && !(e instanceof AppError) && /Could not convert|Conversion Error|could not be cast|Error when converting column/i.test(e.message);
 
 /** Maps a DuckDB error to a 4xx problem with the line, and scrubs server paths out of its text. */
-function asFileError(e: unknown, paths: string[], filename: string, format: Detection['format']): unknown {
+function asFileError(e: unknown, paths: string[], filename: string, format: Detection['format'], maxLineBytes: number): unknown {
   if (e instanceof AppError || !(e instanceof Error)) return e;
+  // DuckDB's line number is that of its buffer, not of the file: only the size is worth repeating.
+  const tooLong = /Maximum line size of \d+ bytes exceeded\. Actual Size:\s*(\d+)/i.exec(e.message);
+  if (tooLong && format === 'csv') return lineTooLong(maxLineBytes, { bytes: Number(tooLong[1]) });
   let message = e.message;
   for (const p of paths) message = message.replaceAll(p, filename);
   // Anything path-like that is left (DuckDB temp files) is removed too.

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { AppError } from '../errors.js';
-import { cleanColumnNames, parseCsv, sniffCsvDialect } from './csv-dialect.js';
+import { cleanColumnNames, holdsRecords, parseCsv, sniffCsvDialect } from './csv-dialect.js';
 
 function rejection(fn: () => unknown): AppError {
   try {
@@ -18,6 +18,21 @@ describe('parseCsv', () => {
     expect(openQuoteLine).toBeNull();
     expect(records.map((r) => r.fields)).toEqual([['a', 'b'], ['x, y', 'say "hi"'], ['multi\nline', '2']]);
     expect(records.map((r) => r.line)).toEqual([1, 2, 3]);
+  });
+
+  it('keeps fields of megabytes whole, quoted or not, and counts the lines inside quotes', () => {
+    const quoted = `${'q'.repeat(3_000_000)},\n"\n${'r'.repeat(10)}`;
+    const plain = 'p'.repeat(3_000_000);
+    const { records, terminated } = parseCsv(`a,b\n"${quoted.replaceAll('"', '""')}",${plain}\nx,y\n`, ',');
+    expect(records.map((r) => r.fields.map((f) => f.length))).toEqual([[1, 1], [quoted.length, plain.length], [1, 1]]);
+    expect(records[1]!.fields[0]).toBe(quoted);
+    expect(records.map((r) => r.line)).toEqual([1, 2, 5]);
+    expect(terminated).toBe(3);
+  });
+
+  it('counts only records ended by a line break as terminated', () => {
+    expect(parseCsv('a,b\n1,2', ',').terminated).toBe(1);
+    expect(parseCsv('a,b\n1,"open', ',')).toMatchObject({ terminated: 1, openQuoteLine: 2 });
   });
 
   it('skips blank lines and reports an open quote with its line', () => {
@@ -74,6 +89,27 @@ describe('sniffCsvDialect', () => {
     const open = rejection(() => sniffCsvDialect('a,b\n1,"2\n', true));
     expect(open.code).toBe('invalid_file');
     expect(open.errors[0]!.line).toBe(2);
+  });
+});
+
+describe('holdsRecords', () => {
+  it('says whether a sample holds whole records, a quoted line break not ending one', () => {
+    expect(holdsRecords('a,b\n1,2\n', 2)).toBe(true);
+    expect(holdsRecords('a,b\n1,2', 2)).toBe(false);
+    expect(holdsRecords('a,b\n1,"x\ny', 2)).toBe(false);
+    expect(holdsRecords('a;b\n1;"x\ny"\n', 2)).toBe(true);
+    expect(holdsRecords('aaaa', 1)).toBe(false);
+    // Read with ';' the quoted line break would end a second record; the sniffer reads this file with ','.
+    expect(holdsRecords('id,text\n1,"a;b\nc', 2)).toBe(false);
+  });
+});
+
+describe('sniffCsvDialect column cap', () => {
+  it('refuses more fields than maxColumns before looking at the header', () => {
+    const e = rejection(() => sniffCsvDialect('a,b,c,d\n1,2,3,4\n', true, 3));
+    expect(e.code).toBe('too_many_columns');
+    expect(e.message).toContain('4 columns; a dataset may have at most 3');
+    expect(sniffCsvDialect('a,b,c\n1,2,3\n', true, 3).columns).toEqual(['a', 'b', 'c']);
   });
 });
 

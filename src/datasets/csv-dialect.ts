@@ -1,4 +1,5 @@
 import { fileRejected } from '../errors.js';
+import { checkColumnCount } from './columns.js';
 
 /**
  * CSV dialect sniffing on a decoded head sample: delimiter, quoting, header, column names, and a check of
@@ -25,6 +26,8 @@ interface CsvRecord {
 
 interface ParseResult {
   records: CsvRecord[];
+  /** Records ended by a line break; a last record cut off by the end of the text is not among them. */
+  terminated: number;
   /** Line of a quote still open at the end of the text, if any. */
   openQuoteLine: number | null;
 }
@@ -32,7 +35,11 @@ interface ParseResult {
 const DELIMITERS = [',', ';', '\t', '|'];
 const MAX_SAMPLE_RECORDS = 1000;
 
-/** RFC 4180 tokenizer: quoted fields may hold delimiters, doubled quotes and newlines; CRLF or LF ends a record. */
+/**
+ * RFC 4180 tokenizer: quoted fields may hold delimiters, doubled quotes and newlines; CRLF or LF ends a record.
+ * Field text is taken in slices (a quoted field up to its next quote, plain text up to the next delimiter or line
+ * break), never character by character: a sample may hold a field of many megabytes.
+ */
 export function parseCsv(text: string, delimiter: string, quote = '"', limit = MAX_SAMPLE_RECORDS): ParseResult {
   const records: CsvRecord[] = [];
   let fields: string[] = [];
@@ -54,40 +61,65 @@ export function parseCsv(text: string, delimiter: string, quote = '"', limit = M
     field = '';
     fieldQuoted = false;
   };
-  for (let i = 0; i < n && records.length < limit; i++) {
-    const ch = text[i]!;
+  let i = 0;
+  while (i < n && records.length < limit) {
     if (inQuotes) {
-      if (ch === quote) {
-        if (text[i + 1] === quote) {
-          field += quote;
-          i++;
-        } else inQuotes = false;
+      const close = text.indexOf(quote, i);
+      const end = close === -1 ? n : close;
+      for (let nl = text.indexOf('\n', i); nl !== -1 && nl < end; nl = text.indexOf('\n', nl + 1)) line++;
+      field += text.slice(i, end);
+      if (close === -1) {
+        i = n;
+      } else if (text[close + 1] === quote) {
+        field += quote;
+        i = close + 2;
       } else {
-        if (ch === '\n') line++;
-        field += ch;
+        inQuotes = false;
+        i = close + 1;
       }
       continue;
     }
+    const ch = text[i]!;
     if (ch === quote && field === '' && !fieldQuoted) {
       inQuotes = true;
       fieldQuoted = true;
       quoteLine = line;
+      i++;
     } else if (ch === delimiter) {
       fields.push(field);
       quotedFlags.push(fieldQuoted);
       field = '';
       fieldQuoted = false;
+      i++;
     } else if (ch === '\n' || ch === '\r') {
-      if (ch === '\r' && text[i + 1] === '\n') i++;
+      i += ch === '\r' && text[i + 1] === '\n' ? 2 : 1;
       endRecord();
       line++;
       recordLine = line;
     } else {
-      field += ch;
+      // Plain text up to the next delimiter or line break; a quote inside it is literal.
+      let j = i + 1;
+      while (j < n) {
+        const c = text[j];
+        if (c === delimiter || c === '\n' || c === '\r') break;
+        j++;
+      }
+      field += text.slice(i, j);
+      i = j;
     }
   }
+  const terminated = records.length;
   if (records.length < limit && !inQuotes && (field !== '' || fields.length > 0 || fieldQuoted)) endRecord();
-  return { records, openQuoteLine: inQuotes ? quoteLine : null };
+  return { records, terminated, openQuoteLine: inQuotes ? quoteLine : null };
+}
+
+/**
+ * Whether `text`, the start of a file, holds `count` whole records as the sniffer would parse it (with the delimiter
+ * it would choose: under another one a quoted line break may look like the end of a record). When it does not, the
+ * sniffer needs a longer sample: a header or a row is longer than the head sample.
+ */
+export function holdsRecords(text: string, count: number): boolean {
+  return chooseDelimiter(text, false).parsed.terminated >= count;
 }
 
 type CellKind = 'empty' | 'number' | 'boolean' | 'date' | 'text';
@@ -153,10 +185,10 @@ function scoreDelimiter(records: CsvRecord[]): { consistent: number; width: numb
 }
 
 /**
- * @param text decoded sample from the start of the file
- * @param complete whether the sample is the whole file (else its last, possibly cut record is ignored)
+ * The delimiter whose records have the most consistent width (the widest on a tie), and its parse of `text`; a
+ * partial sample's last, possibly cut record is left out.
  */
-export function sniffCsvDialect(text: string, complete: boolean): CsvDialect {
+function chooseDelimiter(text: string, complete: boolean): { delimiter: string; parsed: ParseResult } {
   let best: { delimiter: string; parsed: ParseResult; consistent: number; width: number } | null = null;
   for (const delimiter of DELIMITERS) {
     const parsed = parseCsv(text, delimiter);
@@ -167,16 +199,27 @@ export function sniffCsvDialect(text: string, complete: boolean): CsvDialect {
       best = { delimiter, parsed, consistent, width };
     }
   }
-  const delimiter = best?.delimiter ?? ',';
-  const parsed = best?.parsed ?? parseCsv(text, ',');
-  if (!best && !complete && parsed.records.length > 1) parsed.records.pop();
+  if (best) return best;
+  const parsed = parseCsv(text, ',');
+  if (!complete && parsed.records.length > 1) parsed.records.pop();
+  return { delimiter: ',', parsed };
+}
+
+/**
+ * @param text decoded sample from the start of the file
+ * @param complete whether the sample is the whole file (else its last, possibly cut record is ignored)
+ * @param maxColumns more fields in the first record is a 422 `too_many_columns`, before any per-column work
+ */
+export function sniffCsvDialect(text: string, complete: boolean, maxColumns = Number.POSITIVE_INFINITY): CsvDialect {
+  const { delimiter, parsed } = chooseDelimiter(text, complete);
   if (complete && parsed.openQuoteLine !== null) {
     throw fileRejected('invalid_file', `A quoted field opened on line ${parsed.openQuoteLine} is never closed`, { line: parsed.openQuoteLine });
   }
   const records = parsed.records;
   if (records.length === 0) throw fileRejected('empty_file', 'The file has no rows');
-  const header = looksLikeHeader(records);
   const width = records[0]!.fields.length;
+  checkColumnCount(width, maxColumns);
+  const header = looksLikeHeader(records);
   const columns = header ? cleanColumnNames(records[0]!.fields) : records[0]!.fields.map((_, i) => `column_${i + 1}`);
   const data = header ? records.slice(1) : records;
   if (header && data.length === 0 && complete) {

@@ -4,7 +4,7 @@ import { PassThrough, type Readable } from 'node:stream';
 import type { Scratch } from '../blobs/scratch.js';
 import { toPlain, type Engine } from '../engine/duckdb.js';
 import { parquetSource } from '../engine/profile.js';
-import { ident, isoTimestamp, jsonFriendly, literal, neutralizedText, typeFamily, type ColumnSchema } from '../engine/sql.js';
+import { FORMULA_TRIGGER_REGEX, ident, isoTimestamp, jsonFriendly, literal, neutralizedText, typeFamily, type ColumnSchema } from '../engine/sql.js';
 import { AppError } from '../errors.js';
 
 export type ExportFormat = 'csv' | 'ndjson' | 'json' | 'parquet' | 'xlsx';
@@ -29,6 +29,14 @@ function csvProjection(col: ColumnSchema): string {
   return ident(col.name);
 }
 
+const FORMULA_TRIGGER = new RegExp(FORMULA_TRIGGER_REGEX);
+
+/**
+ * A CSV header cell: a column name is user text like any cell, so a name a spreadsheet would run as a formula gets
+ * the same ' prefix as a text value (two names that then collide are told apart by DuckDB with a _1 suffix).
+ */
+export const csvHeaderName = (name: string): string => (FORMULA_TRIGGER.test(name) ? `'${name}` : name);
+
 /** JSON: ISO timestamps and base64 binary; nested values stay nested. */
 function jsonProjection(col: ColumnSchema): string {
   const fam = typeFamily(col.type);
@@ -51,7 +59,8 @@ export async function exportVersion(engine: Engine, scratch: Scratch, parquetFil
     return xlsxStream(engine, source, schema);
   }
   const out = scratch.file(`.${format}`);
-  const select = `SELECT ${schema.map(format === 'csv' ? csvProjection : jsonProjection).join(', ')} FROM ${source}`;
+  const values = `SELECT ${schema.map(format === 'csv' ? csvProjection : jsonProjection).join(', ')} FROM ${source}`;
+  const select = format === 'csv' ? `SELECT ${schema.map((c) => `${ident(c.name)} AS ${ident(csvHeaderName(c.name))}`).join(', ')} FROM (${values})` : values;
   const options = format === 'csv' ? "(FORMAT csv, HEADER true, DELIMITER ',', QUOTE '\"')" : format === 'json' ? '(FORMAT json, ARRAY true)' : '(FORMAT json)';
   try {
     await engine.run(`COPY (${select}) TO ${literal(out)} ${options}`);

@@ -1,12 +1,13 @@
 import { Type } from 'typebox';
 import type { Scratch } from '../blobs/scratch.js';
 import type { BlobStore } from '../blobs/types.js';
-import { AppError } from '../errors.js';
+import { AppError, rejectionStatus, type ErrorCode } from '../errors.js';
 import { newId } from '../ids.js';
-import type { Log } from '../logger.js';
+import { withFields, type Log } from '../logger.js';
 import { JobFailure } from '../jobs/errors.js';
 import type { JobService } from '../jobs/service.js';
-import type { JobDefinition } from '../jobs/types.js';
+import { requireJobPermission, type JobGrants } from '../identity/job-grants.js';
+import type { Job, JobDefinition } from '../jobs/types.js';
 import type { Metrics } from '../system/metrics.js';
 import { readFileHead, type ReceivedFile } from './receive.js';
 import type { DatasetService, IngestResult } from './service.js';
@@ -32,6 +33,8 @@ export interface IngestPayload {
   name?: string;
   description?: string;
   tags?: string[];
+  /** The upload request's id: the job's log lines carry it beside the job id, so one id follows an upload through. */
+  requestId?: string;
 }
 
 /** The ingest answer a client would have had synchronously (dataset, version, duplicateOf). */
@@ -54,6 +57,7 @@ const IngestPayloadSchema = Type.Object(
     name: Type.Optional(Str(200)),
     description: Type.Optional(Str(4000)),
     tags: Type.Optional(Type.Array(Str(64), { maxItems: 20 })),
+    requestId: Type.Optional(Str(128)),
   },
   { additionalProperties: false },
 );
@@ -63,7 +67,7 @@ const IngestPayloadSchema = Type.Object(
  * version is stored or the file is refused (a refusal is final: the job fails with the validation code and
  * its field errors); after any other failure it stays, so a retry can run, until the retention sweep.
  */
-export function ingestJob(deps: { datasets: DatasetService; blobs: BlobStore; metrics: Metrics }): JobDefinition<IngestPayload, IngestJobResult> {
+export function ingestJob(deps: { datasets: DatasetService; blobs: BlobStore; metrics: Metrics; grants: JobGrants }): JobDefinition<IngestPayload, IngestJobResult> {
   return {
     kind: INGEST_KIND,
     payload: IngestPayloadSchema,
@@ -73,6 +77,11 @@ export function ingestJob(deps: { datasets: DatasetService; blobs: BlobStore; me
     backoffMs: 5000,
     artifacts: (p) => [p.uploadKey],
     async handler(p, ctx) {
+      // Its creator may have lost the permission since the upload was accepted: then nothing is stored (the upload
+      // stays an artifact of the failed job until the job retention sweep).
+      const grants = await deps.grants.of(ctx.workspaceId, ctx.createdBy);
+      if (p.datasetId) await deps.datasets.assertMayAppend(ctx.workspaceId, p.datasetId, grants, { caller: 'job' });
+      else requireJobPermission(grants, 'datasets:write', 'Storing an upload as a new dataset');
       if ((await deps.blobs.stat(p.uploadKey)) === null) throw new JobFailure('upload_missing', 'The uploaded file is no longer stored; upload it again', false);
       const blob = await deps.blobs.localFile(p.uploadKey);
       const started = performance.now();
@@ -81,7 +90,7 @@ export function ingestJob(deps: { datasets: DatasetService; blobs: BlobStore; me
         ctx.progress(1, 'validating');
         const result = await deps.datasets.ingest({
           workspaceId: ctx.workspaceId, datasetId: p.datasetId, presetDatasetId: p.newDatasetId, presetVersionId: p.versionId,
-          name: p.name, description: p.description, tags: p.tags, file, keepSource: true, log: ctx.log, signal: ctx.signal,
+          name: p.name, description: p.description, tags: p.tags, file, keepSource: true, log: p.requestId ? withFields(ctx.log, { requestId: p.requestId }) : ctx.log, signal: ctx.signal,
           onProgress: (percent, message) => ctx.progress(percent, message),
         });
         const format = result.version.sourceFormat;
@@ -103,6 +112,21 @@ export function ingestJob(deps: { datasets: DatasetService; blobs: BlobStore; me
   };
 }
 
+/** Statuses of the ingest failures that are not refusals of the file (those follow rejectionStatus). */
+const FAILURE_STATUS: Record<string, number> = {
+  bad_request: 400, validation_failed: 400, forbidden: 403, not_found: 404, conflict: 409, internal: 500, timeout: 500, worker_lost: 500,
+};
+
+/**
+ * What a synchronous upload (`?wait=true`) answers when its ingest job did not store a version: the problem the
+ * job recorded, with the HTTP status its code has (a job keeps the code, not the status).
+ */
+export function ingestFailure(job: Job): AppError {
+  if (job.status === 'cancelled') return new AppError(409, 'conflict', 'The ingest job was cancelled before the version was stored; upload the file again');
+  const error = job.error ?? { code: 'internal', message: `The ingest job ended ${job.status}` };
+  return new AppError(FAILURE_STATUS[error.code] ?? rejectionStatus(error.code), error.code as ErrorCode, error.message, error.details ?? []);
+}
+
 export interface IngestSubmission {
   workspaceId: string;
   createdBy: string | null;
@@ -113,6 +137,8 @@ export interface IngestSubmission {
   tags?: string[];
   file: ReceivedFile;
   log: Log;
+  /** The upload request's id, carried into the job's log lines. */
+  requestId?: string;
 }
 
 export type Submitted =
@@ -138,7 +164,7 @@ export class IngestSubmitter {
       const newDatasetId = s.datasetId ? undefined : newId('ds');
       const payload: IngestPayload = {
         v: 1, uploadKey, filename: s.file.filename, bytes: s.file.bytes, sha256: s.file.sha256, firstNul: s.file.firstNul,
-        datasetId: s.datasetId, newDatasetId, versionId: newId('dv'), name: s.name, description: s.description, tags: s.datasetId ? undefined : s.tags,
+        datasetId: s.datasetId, newDatasetId, versionId: newId('dv'), name: s.name, description: s.description, tags: s.datasetId ? undefined : s.tags, requestId: s.requestId,
       };
       const job = await this.jobs.enqueue(INGEST_KIND, withoutUndefined(payload), { workspaceId: s.workspaceId, createdBy: s.createdBy });
       s.log.info({ jobId: job.id, datasetId: s.datasetId ?? newDatasetId, bytes: s.file.bytes }, 'upload accepted; ingest queued');

@@ -2,17 +2,20 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import type { AppContext } from '../context.js';
-import { AppError } from '../errors.js';
 import { principalOf } from '../http/access.js';
+import { clientGone } from '../http/client-gone.js';
+import { isFinished } from '../jobs/types.js';
 import { EXPORT_CONTENT_TYPES } from './export.js';
 import type { DatasetSort } from './model.js';
 import {
   DatasetParams, DatasetSchema, DatasetSummarySchema, VersionSummarySchema, DownloadQuery, IngestAccepted, IngestResponse, ListQuery, ListResponse, PatchBody, PreviewQuery,
   PreviewResponse, ProfileResponse, UploadForm, UploadQuery, VersionQuery, VersionSchema,
 } from './schemas.js';
-import { ingestResponse } from './jobs.js';
-import { type IngestResult } from './service.js';
+import { ingestFailure, ingestResponse, type IngestJobResult } from './jobs.js';
 import { readUploadForm } from './upload-form.js';
+
+/** How long `?wait=true` waits for an ingest before answering 202 with the job (a very large file). */
+const INGEST_WAIT_MS = 30 * 60_000;
 
 /** /api/v1/datasets: thin routes over DatasetService. */
 export const datasetRoutes: FastifyPluginAsyncTypebox<{ context: AppContext }> = async (app, { context }) => {
@@ -23,41 +26,34 @@ export const datasetRoutes: FastifyPluginAsyncTypebox<{ context: AppContext }> =
   app.addSchema(DatasetSummarySchema);
   const workspaceOf = (request: FastifyRequest) => principalOf(request).workspaceId;
 
-  const ingest = async (request: FastifyRequest, datasetId?: string): Promise<IngestResult> => {
-    const form = await readUploadForm(request, scratch, config.maxUploadBytes, datasetId ? 'version' : 'dataset');
-    const started = performance.now();
-    try {
-      const result = await datasets.ingest({
-        workspaceId: workspaceOf(request), datasetId, name: form.name, description: form.description, tags: form.tags, file: form.file,
-        log: request.log,
-      });
-      const format = result.version.sourceFormat;
-      metrics.ingests.inc({ format, outcome: result.duplicateOf ? 'duplicate' : 'stored' });
-      if (!result.duplicateOf) metrics.ingestDuration.observe({ format }, (performance.now() - started) / 1000);
-      return result;
-    } catch (e) {
-      metrics.ingests.inc({ format: 'unknown', outcome: e instanceof AppError && e.status < 500 ? 'rejected' : 'failed' });
-      throw e;
-    }
-  };
-
-  /** ?wait=true ingests within the request (201, or 200 for a duplicate); otherwise 202 and an ingest job. */
+  /**
+   * The file is stored durably and an ingest job queued (202); with ?wait=true the answer is the job's outcome (201,
+   * 200 for a duplicate, or the refusal). Either way the ingest runs in the job worker process, never in the API's.
+   */
   const upload = async (request: FastifyRequest, reply: FastifyReply, wait: boolean, datasetId?: string) => {
-    if (wait) {
-      const result = await ingest(request, datasetId);
-      return reply.code(result.duplicateOf ? 200 : 201).send(ingestResponse(result));
-    }
+    // Before a byte of the file is read: a version the caller may not add is refused at once (the job checks again).
+    if (datasetId) await datasets.assertMayAppend(workspaceOf(request), datasetId, principalOf(request).permissions, { caller: 'request', pointer: '/params/id' });
     const form = await readUploadForm(request, scratch, config.maxUploadBytes, datasetId ? 'version' : 'dataset');
     const principal = principalOf(request);
     const submitted = await context.ingests.submit({
       workspaceId: principal.workspaceId, createdBy: principal.userId, datasetId, name: form.name, description: form.description, tags: form.tags, file: form.file,
-      log: request.log,
+      log: request.log, requestId: request.id,
     });
     if ('duplicate' in submitted) {
       metrics.ingests.inc({ format: submitted.duplicate.version.sourceFormat, outcome: 'duplicate' });
       return reply.code(200).send(ingestResponse(submitted.duplicate));
     }
-    return reply.code(202).header('location', `/api/v1/jobs/${submitted.accepted.jobId}`).send(submitted.accepted);
+    const { jobId } = submitted.accepted;
+    const accepted = () => reply.code(202).header('location', `/api/v1/jobs/${jobId}`).send(submitted.accepted);
+    if (!wait) return accepted();
+    const job = await context.jobs.waitUntilFinished(principal.workspaceId, jobId, INGEST_WAIT_MS, clientGone(reply));
+    if (job.status === 'succeeded') {
+      const result = job.result as IngestJobResult;
+      return reply.code(result.duplicateOf ? 200 : 201).send(result);
+    }
+    // Still running when the wait ran out (or nobody is listening any more): the job goes on.
+    if (!isFinished(job.status)) return accepted();
+    throw ingestFailure(job);
   };
 
   app.post('/', {
@@ -66,13 +62,14 @@ export const datasetRoutes: FastifyPluginAsyncTypebox<{ context: AppContext }> =
       summary: 'Upload a file as a new dataset',
       description:
         'Stores the file durably and answers 202 with the dataset id and an ingest job, which validates the file (real type, encoding, structure), ' +
-        'stores it as Parquet and profiles it; a refused file fails the job with the validation code. With ?wait=true all of that happens within ' +
-        'the request (201). Identical bytes already in the workspace answer 200 with duplicateOf either way.',
+        'stores it as Parquet and profiles it; a refused file fails the job with the validation code. With ?wait=true the request waits for the job ' +
+        'and answers its outcome: 201 with the dataset, or the refusal as a problem (202 still, after 30 minutes). Identical bytes already in the ' +
+        'workspace answer 200 with duplicateOf either way.',
       consumes: ['multipart/form-data'],
       querystring: UploadQuery,
       response: { 200: IngestResponse, 201: IngestResponse, 202: IngestAccepted },
     },
-    config: { access: 'datasets:write', openapiBody: UploadForm },
+    config: { access: 'datasets:write', openapiBody: UploadForm, uploadBody: true },
   }, async (request, reply) => upload(request, reply, request.query.wait));
 
   app.get('/', {
@@ -100,10 +97,11 @@ export const datasetRoutes: FastifyPluginAsyncTypebox<{ context: AppContext }> =
   app.post('/:id/versions', {
     schema: {
       tags: ['datasets'], summary: 'Upload a file as a new version of a dataset', consumes: ['multipart/form-data'],
-      description: 'As POST /api/v1/datasets: 202 and an ingest job, or with ?wait=true 201 once the version is stored.',
+      description: 'As POST /api/v1/datasets: 202 and an ingest job, or with ?wait=true 201 once the version is stored. ' +
+        'A dataset that keeps only its newest versions (`keepVersions`) loses its oldest to each new one: adding to it needs `datasets:delete` too.',
       params: DatasetParams, querystring: UploadQuery, response: { 200: IngestResponse, 201: IngestResponse, 202: IngestAccepted },
     },
-    config: { access: 'datasets:write', openapiBody: UploadForm },
+    config: { access: 'datasets:write', datasets: { '/params/id': 'appends' }, openapiBody: UploadForm, uploadBody: true },
   }, async (request, reply) => upload(request, reply, request.query.wait, request.params.id));
 
   app.get('/:id/preview', {
@@ -138,15 +136,15 @@ export const datasetRoutes: FastifyPluginAsyncTypebox<{ context: AppContext }> =
   });
 
   app.patch('/:id', {
-    config: { access: 'datasets:write' },
+    config: { access: 'datasets:write', datasets: { '/params/id': 'edits' } },
     schema: {
       tags: ['datasets'], summary: 'Rename, describe or tag a dataset, or set how many versions to keep', params: DatasetParams, body: PatchBody, response: { 200: Type.Ref('Dataset') },
-      description: '`keepVersions`: N keeps the N newest versions; the storage sweep deletes older ones (never the latest). null keeps all.',
+      description: '`keepVersions`: N keeps the N newest versions; the storage sweep deletes older ones (never the latest), so setting a number needs `datasets:delete`. null keeps all.',
     },
-  }, async (request) => datasets.update(workspaceOf(request), request.params.id, request.body));
+  }, async (request) => datasets.update(workspaceOf(request), request.params.id, request.body, principalOf(request).permissions));
 
   app.delete('/:id', {
-    config: { access: 'datasets:delete' },
+    config: { access: 'datasets:delete', datasets: { '/params/id': 'deletes' } },
     schema: { tags: ['datasets'], summary: 'Delete a dataset, its versions and their files', params: DatasetParams, response: { 204: Type.Null() } },
   }, async (request, reply) => {
     await datasets.delete(workspaceOf(request), request.params.id, request.log);

@@ -69,7 +69,7 @@ export const UploadQuery = Type.Object(
   {
     wait: Type.Boolean({
       default: false,
-      description: 'true: ingest within the request and answer 201 with the dataset. false (default): answer 202 once the file is stored durably, and ingest in a job (poll GET /api/v1/jobs/{jobId}).',
+      description: 'true: wait for the ingest job and answer 201 with the dataset (or the refusal). false (default): answer 202 once the file is stored durably, and ingest in a job (poll GET /api/v1/jobs/{jobId}).',
     }),
   },
   { additionalProperties: false },
@@ -125,7 +125,8 @@ export const ListResponse = Type.Object({
 export const PreviewQuery = Type.Object(
   {
     limit: Type.Integer({ minimum: 1, maximum: 100_000, default: 100 }),
-    offset: Type.Integer({ minimum: 0, default: 0 }),
+    // Past 2^53 a number is no longer exact (and DuckDB's OFFSET is a BIGINT): a bound, not a row count anyone has.
+    offset: Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER, default: 0, description: 'Rows to skip; past the end the page is empty' }),
     columns: Type.Optional(Type.String({ description: 'Comma-separated column names (default: all)' })),
     version: Type.Optional(Id('dv', 'Version id (default: the latest)')),
   },

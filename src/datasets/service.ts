@@ -16,6 +16,8 @@ import { exportVersion, type ExportFormat } from './export.js';
 import type { Dataset, DatasetQuery, DatasetSummary, DatasetVersion, StoredVersion } from './model.js';
 import type { ReceivedFile } from './receive.js';
 import { DatasetRepo, publicVersion } from './repo.js';
+import { appendForbidden, editForbidden, firstMissing, permissionsToAppend, permissionsToEdit, type Refused } from './version-access.js';
+import type { Permission } from '../identity/permissions.js';
 
 
 export interface IngestInput {
@@ -65,7 +67,7 @@ export class DatasetService {
     private readonly blobs: BlobStore,
     private readonly engine: Engine,
     private readonly scratch: Scratch,
-    private readonly config: Pick<Config, 'xlsx' | 'previewMaxRows'>,
+    private readonly config: Pick<Config, 'xlsx' | 'ingest' | 'previewMaxRows'>,
     private readonly events: DatasetEvents | null = null,
   ) {}
 
@@ -80,7 +82,7 @@ export class DatasetService {
       const existing = await this.repo.findVersionBySha(workspaceId, file.sha256);
       if (existing) return await this.duplicate(existing, input.presetVersionId);
 
-      const converted = await convertToParquet(file, { engine: this.engine, scratch: this.scratch, xlsx: this.config.xlsx, onProgress: input.onProgress, signal });
+      const converted = await convertToParquet(file, { engine: this.engine, scratch: this.scratch, xlsx: this.config.xlsx, limits: this.config.ingest, onProgress: input.onProgress, signal });
       let blobKey: string | null = null;
       try {
         input.onProgress?.(70, 'profiling');
@@ -141,6 +143,16 @@ export class DatasetService {
     await this.requireDataset(workspaceId, id);
   }
 
+  /**
+   * 404 unless the dataset exists in the workspace; 403 unless `grants` allow adding a version to it (see
+   * version-access.ts). `refused` says whose grants they are: the request's caller, or the creator of a job.
+   */
+  async assertMayAppend(workspaceId: string, id: string, grants: ReadonlySet<Permission>, refused: Refused): Promise<void> {
+    const dataset = await this.requireDataset(workspaceId, id);
+    const missing = firstMissing(grants, permissionsToAppend(dataset));
+    if (missing) throw appendForbidden(dataset, missing, refused);
+  }
+
   list(query: DatasetQuery): Promise<{ items: DatasetSummary[]; total: number }> {
     return this.repo.list(query);
   }
@@ -180,6 +192,8 @@ export class DatasetService {
       ]);
     }
     const columns = selectColumns(v.schema, opts.columns);
+    // Past the end is an empty page, answered without fetching the file or scanning it to skip every row.
+    if (opts.offset >= v.rowCount) return { columns: columns.map(({ name, type }) => ({ name, type })), rows: [], total: v.rowCount, versionId: v.id };
     const blob = await this.blobs.localFile(v.blobKey);
     try {
       const { rows } = await this.engine.rows(
@@ -232,7 +246,10 @@ export class DatasetService {
     }
   }
 
-  async update(workspaceId: string, id: string, patch: { name?: string; description?: string; tags?: string[]; keepVersions?: number | null }): Promise<Dataset> {
+  /** `grants`: the caller's; a number of versions to keep needs `datasets:delete` (it makes the sweep prune). */
+  async update(workspaceId: string, id: string, patch: { name?: string; description?: string; tags?: string[]; keepVersions?: number | null }, grants: ReadonlySet<Permission>): Promise<Dataset> {
+    const missing = firstMissing(grants, permissionsToEdit(patch));
+    if (missing) throw editForbidden(missing);
     const ok = await this.repo.update(workspaceId, id, { ...patch, tags: patch.tags ? normalizeTags(patch.tags) : undefined });
     if (!ok) throw errors.notFound('Dataset', id);
     const dataset = await this.get(workspaceId, id);

@@ -3,6 +3,7 @@ import type { Scratch } from '../blobs/scratch.js';
 import { errors, type FieldError } from '../errors.js';
 import { receiveToFile, type ReceivedFile } from './receive.js';
 import { MAX_TAGS } from './schemas.js';
+import { uploadNameErrors } from './upload-names.js';
 
 export interface UploadForm {
   file: ReceivedFile;
@@ -13,6 +14,8 @@ export interface UploadForm {
 
 /** A new dataset takes its name, description and tags from the form; a new version only its file. */
 const FIELDS = { dataset: new Set(['name', 'description', 'tags']), version: new Set<string>() };
+/** Where the shared name rules (upload-names.ts) report in a form: the file part carries the file name. */
+const NAME_POINTERS = { name: '/name', filename: '/file' };
 /** Room for the multipart boundaries, part headers and text fields around the file. */
 const FORM_OVERHEAD_BYTES = 1024 * 1024;
 // eslint-disable-next-line no-control-regex -- control characters are exactly what names and tags may not contain
@@ -40,6 +43,13 @@ export async function readUploadForm(request: FastifyRequest, scratch: Scratch, 
           problems.push({ pointer: `/${part.fieldname}`, message: part.fieldname === 'file' ? 'only one file per upload' : 'unexpected file part; send the dataset in the "file" part' });
           continue;
         }
+        // The form's own file name (sent with its path, if the client sent one: multipart preservePath).
+        const named = uploadNameErrors({ filename: part.filename || undefined }, NAME_POINTERS);
+        if (named.length > 0) {
+          part.file.resume();
+          problems.push(...named);
+          continue;
+        }
         partial = scratch.file('.upload');
         file = await receiveToFile(part.file, partial, part.filename || 'upload', maxBytes);
       } else {
@@ -57,18 +67,19 @@ export async function readUploadForm(request: FastifyRequest, scratch: Scratch, 
     await scratch.remove(partial);
     throw e;
   }
-  if (!file) problems.push({ pointer: '/file', message: 'is required' });
+  if (!file && !problems.some((p) => p.pointer === '/file')) problems.push({ pointer: '/file', message: 'is required' });
 
-  const single = (key: string, max: number): string | undefined => {
+  /** `max`: the length limit, unless a shared rule checks the field. */
+  const single = (key: string, max?: number): string | undefined => {
     const values = fields[key];
     if (!values) return undefined;
     if (values.length > 1) problems.push({ pointer: `/${key}`, message: 'must be given once' });
     const v = values[0]!.trim();
-    if (v.length > max) problems.push({ pointer: `/${key}`, message: `must be at most ${max} characters` });
+    if (max !== undefined && v.length > max) problems.push({ pointer: `/${key}`, message: `must be at most ${max} characters` });
     return v;
   };
-  const name = single('name', 200);
-  if (name !== undefined && (name === '' || CONTROL.test(name))) problems.push({ pointer: '/name', message: 'must be non-empty text without control characters' });
+  const name = single('name');
+  problems.push(...uploadNameErrors({ name }, NAME_POINTERS));
   const description = single('description', 4000);
   const tags = [...new Set((fields.tags ?? []).flatMap((t) => t.split(',')).map((t) => t.trim()).filter(Boolean))].sort();
   if (tags.length > MAX_TAGS) problems.push({ pointer: '/tags', message: `at most ${MAX_TAGS} tags` });

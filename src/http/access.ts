@@ -11,6 +11,18 @@ import type { Permission, PrincipalRole } from '../identity/permissions.js';
  */
 export type RouteAccess = 'public' | 'authenticated' | Permission;
 
+/**
+ * What a route does to a dataset its request names: `reads` it (or only keeps a reference, as a saved pipeline's
+ * output), `appends` a version to it (datasets:write, plus datasets:delete when it keeps only its newest N), `edits`
+ * its metadata (keepVersions: datasets:delete), `deletes` it or its versions. Routes declare every such field in
+ * `config.datasets`, keyed by a pointer into the request (`/params/id`, `/body/definition/output/datasetId`,
+ * `/headers/upload-metadata/datasetId`) or into what the request names (`/pipeline/output/datasetId`: where a saved
+ * pipeline stores). app.ts refuses a mutating route whose schema names a dataset it does not declare; the
+ * route-walk test exercises every declared write against a caller without the permission it needs.
+ */
+export type DatasetUse = 'reads' | 'appends' | 'edits' | 'deletes';
+export type DatasetUses = Readonly<Record<string, DatasetUse>>;
+
 /** The authenticated caller of a request, bound to the workspace the request works in. */
 export interface Principal {
   kind: 'user' | 'apiKey';
@@ -48,12 +60,19 @@ export interface AccessControl {
 declare module 'fastify' {
   interface FastifyContextConfig {
     access?: RouteAccess;
+    /** What the route does to each dataset its request names (see DatasetUse). */
+    datasets?: DatasetUses;
     /** The route accepts the token as `?access_token=` too (SSE and WebSocket: browsers cannot set headers there). */
     queryToken?: boolean;
     /**
+     * Instance administrators reach this route whatever the workspace's network rules (the workspace-settings
+     * routes: rules that shut everyone out must stay reversible through the API).
+     */
+    instanceAdminBypassesNetworkRules?: boolean;
+    /**
      * `login`: a tighter, dedicated limit per address instead of the anonymous one. `none`: not limited (health
-     * and metrics: cheap, and polled by orchestrators and scrapers that must never be turned away; tus PATCH and
-     * HEAD: a multi-gigabyte upload is hundreds of requests, each bounded by the upload it writes).
+     * and metrics: cheap, and polled by orchestrators and scrapers that must never be turned away; tus PATCH: a
+     * multi-gigabyte upload is hundreds of requests, each bounded by the bytes it writes).
      */
     rateLimit?: 'login' | 'none';
   }

@@ -2,6 +2,7 @@ import type { Scratch } from '../blobs/scratch.js';
 import type { BlobStore } from '../blobs/types.js';
 import type { Config } from '../config.js';
 import type { MetadataStore } from '../db/index.js';
+import type { JobGrants } from '../identity/job-grants.js';
 import type { JobSystem } from '../jobs/index.js';
 import type { JobDefinition } from '../jobs/types.js';
 import type { Log } from '../logger.js';
@@ -32,15 +33,15 @@ export interface Storage {
  * called only once jobs run or the API is used.
  */
 export function createStorage(o: {
-  config: Pick<Config, 'retention' | 'dataDir'>; log: Log; store: MetadataStore; blobs: BlobStore; scratch: Scratch; queue: () => JobSystem;
+  config: Pick<Config, 'retention' | 'dataDir'>; log: Log; store: MetadataStore; blobs: BlobStore; scratch: Scratch; grants: JobGrants; queue: () => JobSystem;
 }): Storage {
   const repo = new StorageRepo(o.store.db);
   const system = o.queue;
   const scheduler = new SweepScheduler({ cron: o.config.retention.sweepCron, repo, jobs: () => system().service, log: o.log });
   const service = new StorageService({ config: o.config, blobs: o.blobs, repo, jobs: () => system().service, scheduler });
   const definition = storageSweepJob({
-    repo, blobs: o.blobs, registry: () => system().registry, retention: o.config.retention, scratchDir: o.scratch.dir, log: o.log,
-    onFinished: () => service.invalidate(),
+    repo, blobs: o.blobs, registry: () => system().registry, retention: o.config.retention, scratchRoot: o.scratch.root, log: o.log,
+    grants: o.grants, onFinished: () => service.invalidate(),
   });
   let scratchTimer: NodeJS.Timeout | null = null;
 

@@ -1,6 +1,7 @@
 import { Type } from 'typebox';
 import type { BlobEntry, BlobStore } from '../blobs/types.js';
 import type { RetentionConfig } from '../config.js';
+import { requireJobPermission, type JobGrants } from '../identity/job-grants.js';
 import type { JobRegistry } from '../jobs/registry.js';
 import type { JobDefinition } from '../jobs/types.js';
 import type { Log } from '../logger.js';
@@ -9,7 +10,7 @@ import {
   type AgedArea, type SweepArea, type UploadRef,
 } from './policy.js';
 import type { StorageRepo } from './repo.js';
-import { sweepScratch } from './scratch.js';
+import { sweepScratchRoot } from './scratch.js';
 
 export const STORAGE_SWEEP_KIND = 'storage.sweep';
 
@@ -54,8 +55,8 @@ export interface SweeperDeps {
   /** The process's job registry, looked up when a sweep runs (for each kind's artifacts). */
   registry: () => JobRegistry;
   retention: RetentionConfig;
-  /** This process's scratch directory (Scratch.dir). */
-  scratchDir: string;
+  /** Where every process of this node keeps its scratch directory (src/blobs/scratch.ts). */
+  scratchRoot: string;
   log: Log;
   now?: () => Date;
 }
@@ -137,7 +138,7 @@ export class Sweeper {
     }
 
     progress('tmp');
-    const tmp = await sweepScratch(this.d.scratchDir, this.d.retention.tmpMs, now, o.dryRun);
+    const tmp = await sweepScratchRoot(this.d.scratchRoot, this.d.retention.tmpMs, now, o.dryRun);
     r.areas.tmp = tmp;
     r.total.objects += tmp.objects;
     r.total.bytes += tmp.bytes;
@@ -325,7 +326,7 @@ class LazyRefs {
 }
 
 /** The `storage.sweep` job: one Sweeper run, recorded in `storage_sweeps`. Runs in the system workspace. */
-export function storageSweepJob(deps: SweeperDeps & { onFinished?: () => void }): JobDefinition<StorageSweepPayload, SweepResult> {
+export function storageSweepJob(deps: SweeperDeps & { onFinished?: () => void; grants: JobGrants }): JobDefinition<StorageSweepPayload, SweepResult> {
   const sweeper = new Sweeper(deps);
   return {
     kind: STORAGE_SWEEP_KIND,
@@ -342,6 +343,8 @@ export function storageSweepJob(deps: SweeperDeps & { onFinished?: () => void })
     timeoutMs: 2 * 60 * 60_000,
     backoffMs: 30_000,
     async handler(p, ctx) {
+      // It deletes for good: one an administrator started runs only while they still are one (scheduled ones act for nobody).
+      if (!p.dryRun) requireJobPermission(await deps.grants.of(ctx.workspaceId, ctx.createdBy), 'system:admin', 'A storage sweep');
       const recordId = await deps.repo.startRun(ctx.jobId, p.scheduledFor ?? null, p.dryRun);
       try {
         const result = await sweeper.run({ dryRun: p.dryRun, scheduledFor: p.scheduledFor ?? null, signal: ctx.signal, progress: (pc, m, d) => ctx.progress(pc, m, d) });

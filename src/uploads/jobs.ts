@@ -4,6 +4,7 @@ import type { DatasetService } from '../datasets/service.js';
 import { ingestResponse, type IngestJobResult } from '../datasets/jobs.js';
 import { FileDigest, type ReceivedFile } from '../datasets/receive.js';
 import { AppError } from '../errors.js';
+import { requireJobPermission, type JobGrants } from '../identity/job-grants.js';
 import { JobFailure } from '../jobs/errors.js';
 import type { JobContext, JobDefinition } from '../jobs/types.js';
 import type { Metrics } from '../system/metrics.js';
@@ -60,7 +61,9 @@ async function describe(path: string, bytes: number, filename: string, ctx: JobC
  * `rejected` with the validation error (final: no retry); the bytes go once the version is stored or refused,
  * and stay for a retry after any other failure (the sweep removes them with the expired upload).
  */
-export function uploadIngestJob(deps: { repo: UploadRepo; staging: UploadStaging; datasets: DatasetService; events: UploadEvents; metrics: Metrics; publishState(workspaceId: string, id: string): Promise<void> }): JobDefinition<UploadIngestPayload, UploadIngestResult> {
+export function uploadIngestJob(deps: {
+  repo: UploadRepo; staging: UploadStaging; datasets: DatasetService; events: UploadEvents; metrics: Metrics; grants: JobGrants; publishState(workspaceId: string, id: string): Promise<void>;
+}): JobDefinition<UploadIngestPayload, UploadIngestResult> {
   return {
     kind: UPLOAD_INGEST_KIND,
     payload: PayloadSchema,
@@ -72,6 +75,7 @@ export function uploadIngestJob(deps: { repo: UploadRepo; staging: UploadStaging
       const upload = await deps.repo.get(ctx.workspaceId, p.uploadId);
       if (!upload) throw new JobFailure('upload_missing', 'The upload no longer exists (terminated or expired); upload the file again', false);
       const parts = upload.concat === 'final' ? await orderedParts(deps.repo, upload) : [upload];
+      await refuseUnlessAllowed(deps, p, ctx, parts);
       const report = (percent: number, message: string) => {
         ctx.progress(percent, message);
         deps.events.ingest(upload.id, ctx.jobId, percent, message);
@@ -111,6 +115,24 @@ export function uploadIngestJob(deps: { repo: UploadRepo; staging: UploadStaging
       }
     },
   };
+}
+
+/**
+ * The upload's creator may have lost the permission to add this version since the upload was created: then the
+ * upload fails for good with `forbidden` and its bytes go, before anything is assembled or stored.
+ */
+async function refuseUnlessAllowed(deps: Parameters<typeof uploadIngestJob>[0], p: UploadIngestPayload, ctx: JobContext, parts: StoredUpload[]): Promise<void> {
+  const grants = await deps.grants.of(ctx.workspaceId, ctx.createdBy);
+  try {
+    if (p.datasetId) await deps.datasets.assertMayAppend(ctx.workspaceId, p.datasetId, grants, { caller: 'job' });
+    else requireJobPermission(grants, 'datasets:write', 'Storing an upload as a new dataset');
+  } catch (e) {
+    if (!(e instanceof AppError) || e.status >= 500) throw e;
+    await deps.repo.transition(p.uploadId, ['ingesting', 'uploading'], 'failed', { error: { code: e.code, message: e.message }, finished: true });
+    await removeBytes(deps, parts, ctx);
+    await deps.publishState(ctx.workspaceId, p.uploadId);
+    throw e;
+  }
 }
 
 async function orderedParts(repo: UploadRepo, upload: StoredUpload): Promise<StoredUpload[]> {

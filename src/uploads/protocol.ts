@@ -1,3 +1,4 @@
+import { uploadNameErrors } from '../datasets/upload-names.js';
 import { AppError, errors } from '../errors.js';
 
 /**
@@ -34,6 +35,9 @@ const MAX_METADATA_BYTES = 16 * 1024;
 const KEY_RE = /^[\x21-\x2b\x2d-\x7e]+$/; // printable ASCII without space and comma
 const DATASET_ID_RE = /^ds_[0-9A-HJKMNP-TV-Z]{26}$/;
 
+/** Where the shared name rules (datasets/upload-names.ts) report a metadata key. */
+const METADATA_NAME_POINTERS = { name: '/headers/upload-metadata/name', filename: '/headers/upload-metadata/filename' };
+
 const bad = (pointer: string, message: string) => errors.validation(`Invalid ${pointer}: ${message}`, [{ pointer: `/headers/${pointer}`, message }]);
 
 /** `key base64,key2 base64,key3` → pairs (a key may have no value). Keys must be unique. */
@@ -55,15 +59,20 @@ export function parseMetadataHeader(raw: string | undefined): Map<string, string
   return pairs;
 }
 
-/** The metadata Weir understands, validated like the plain upload form's fields. */
+/** The metadata Weir understands, validated like the plain upload form's fields (`name` and `filename` by the same rules). */
 export function readUploadMetadata(pairs: Map<string, string>): UploadMetadata {
-  const str = (key: string, max: number): string | undefined => {
+  /** A key's trimmed value (none when empty); `max`: its length limit, unless a shared rule checks it. */
+  const str = (key: string, max?: number): string | undefined => {
     const v = pairs.get(key)?.trim();
     if (v === undefined || v === '') return undefined;
-    if (v.length > max) throw bad('upload-metadata', `'${key}' must be at most ${max} characters`);
+    if (max !== undefined && v.length > max) throw bad('upload-metadata', `'${key}' must be at most ${max} characters`);
     return v;
   };
-  const filename = str('filename', 1024) ?? str('name', 200) ?? 'upload';
+  const names = { name: str('name'), filename: str('filename') };
+  const problems = uploadNameErrors(names, METADATA_NAME_POINTERS);
+  if (problems.length > 0) throw errors.validation(`Invalid upload-metadata: ${problems.map((p) => `'${p.pointer.split('/').pop()}' ${p.message}`).join('; ')}`, problems);
+  // Without a file name the dataset name stands in, as a single name.
+  const filename = names.filename ?? names.name?.replace(/[/\\]/g, '_') ?? 'upload';
   const datasetId = str('datasetId', 40);
   if (datasetId !== undefined && !DATASET_ID_RE.test(datasetId)) throw bad('upload-metadata', `'datasetId' must be a dataset id (ds_…)`);
   const tagsRaw = str('tags', 2000);
@@ -72,7 +81,7 @@ export function readUploadMetadata(pairs: Map<string, string>): UploadMetadata {
     tags = tagsRaw.split(',').map((t) => t.trim()).filter(Boolean);
     if (tags.length > 20 || tags.some((t) => t.length > 64)) throw bad('upload-metadata', `'tags' takes at most 20 comma-separated tags of up to 64 characters`);
   }
-  return { filename: filename.replace(/^.*[\\/]/, '') || 'upload', name: str('name', 200), description: str('description', 4000), tags, datasetId, filetype: str('filetype', 200) };
+  return { filename, name: names.name, description: str('description', 4000), tags, datasetId, filetype: str('filetype', 200) };
 }
 
 /** A non-negative integer header (`Upload-Length`, `Upload-Offset`); undefined when absent. */

@@ -5,6 +5,7 @@ import type { AppContext } from '../context.js';
 import { errors } from '../errors.js';
 import { principalOf } from '../http/access.js';
 import type { StoredUpload } from './model.js';
+import type { UploadCaller } from './service.js';
 import {
   CHECKSUM_ALGORITHMS, OFFSET_OCTET_STREAM, TUS_EXTENSIONS, TUS_VERSION, httpDate, parseChecksum, parseConcat, parseMetadataHeader, parseSize,
   versionMismatch,
@@ -21,7 +22,8 @@ const Created = { 201: Type.Null({ description: 'Created; `Location` names the u
  * /api/v1/uploads: the tus 1.0.0 resumable-upload protocol (creation, creation-with-upload, creation-defer-length,
  * expiration, checksum, termination, concatenation) implemented on Fastify, plus a JSON view of each upload and
  * its ingest. Authentication and permissions are the API's own: creating and writing need `datasets:write`,
- * reading `datasets:read`.
+ * reading `datasets:read`. An upload belongs to its creator: only they write to it (and only the session writing it
+ * may take a write over); terminating another member's needs `datasets:delete`.
  */
 export const uploadRoutes: FastifyPluginAsyncTypebox<{ context: AppContext }> = async (app, { context }) => {
   const { uploads, config } = context;
@@ -48,6 +50,10 @@ export const uploadRoutes: FastifyPluginAsyncTypebox<{ context: AppContext }> = 
   });
 
   const workspaceOf = (request: FastifyRequest) => principalOf(request).workspaceId;
+  const callerOf = (request: FastifyRequest): UploadCaller => {
+    const p = principalOf(request);
+    return { userId: p.userId, session: p.apiKeyId ?? p.sessionId ?? p.userId, permissions: p.permissions };
+  };
   const header = (request: FastifyRequest, name: string): string | undefined => {
     const v = request.headers[name];
     return Array.isArray(v) ? v.join(',') : v;
@@ -80,11 +86,12 @@ export const uploadRoutes: FastifyPluginAsyncTypebox<{ context: AppContext }> = 
   });
 
   app.post('/', {
-    config: { access: 'datasets:write', audit: 'upload.create' },
+    // The metadata's `datasetId` names the dataset the finished upload adds a version to.
+    config: { access: 'datasets:write', audit: 'upload.create', datasets: { '/headers/upload-metadata/datasetId': 'appends' }, uploadBody: true },
     schema: {
       tags: ['uploads'],
       summary: 'Create an upload (tus creation; optionally with its first bytes, a deferred length, or as the concatenation of partial uploads)',
-      description: 'Headers: `Upload-Length` (or `Upload-Defer-Length: 1`), `Upload-Metadata` (base64 pairs: `filename`, `name`, `description`, `tags` comma-separated, `datasetId` for a new version of an existing dataset, `filetype`), `Upload-Concat` (`partial` or `final;<urls>`). Over the size limit or the workspace quota: 413 before any byte is stored.',
+      description: 'Headers: `Upload-Length` (or `Upload-Defer-Length: 1`), `Upload-Metadata` (base64 pairs: `filename`, `name`, `description`, `tags` comma-separated, `datasetId` for a new version of an existing dataset, `filetype`), `Upload-Concat` (`partial` or `final;<urls>`). Over the size limit or the workspace quota: 413 before any byte is stored. `name` and `filename` follow the upload form\'s rules (no control characters; a file name, not a path).',
       response: Created,
     },
   }, async (request, reply) => {
@@ -103,25 +110,27 @@ export const uploadRoutes: FastifyPluginAsyncTypebox<{ context: AppContext }> = 
     const body = hasBody ? readBody(request) : null;
     if (body && concat?.kind === 'final') throw errors.validation('A final upload takes no bytes of its own', [{ pointer: '/body', message: 'must be empty with Upload-Concat: final' }]);
     const checksum = parseChecksum(header(request, 'upload-checksum'));
+    const caller = callerOf(request);
     let upload = await uploads.create({
-      workspaceId: principal.workspaceId, createdBy: principal.userId, length, metadata: parseMetadataHeader(header(request, 'upload-metadata')), concat, log: request.log,
+      workspaceId: principal.workspaceId, caller, length, metadata: parseMetadataHeader(header(request, 'upload-metadata')), concat, log: request.log,
     });
     request.audit = { targetType: 'upload', targetId: upload.id, detail: { length: upload.length, filename: upload.filename, concat: upload.concat } };
-    if (body) upload = await uploads.write(principal.workspaceId, upload.id, { offset: 0, checksum, body, log: request.log });
+    if (body) upload = await uploads.write(principal.workspaceId, upload.id, { offset: 0, checksum, body, log: request.log }, caller);
     tusHeaders(reply, upload);
     return empty(reply.code(201).header('location', location(upload.id)));
   });
 
+  // HEAD counts against the caller's budget like any read: a client sends one per resume, not per chunk.
   app.head('/:id', {
-    config: { access: 'datasets:read', rateLimit: 'none' },
+    config: { access: 'datasets:read' },
     schema: { tags: ['uploads'], summary: 'The stored offset of an upload (tus): where to resume', params: UploadParams, response: { 200: Type.Null() } },
   }, async (request, reply) => {
-    tusHeaders(reply, await uploads.head(workspaceOf(request), request.params.id));
+    tusHeaders(reply, await uploads.head(workspaceOf(request), request.params.id, callerOf(request)));
     return empty(reply.code(200));
   });
 
   app.patch('/:id', {
-    config: { access: 'datasets:write', audit: false, rateLimit: 'none' },
+    config: { access: 'datasets:write', audit: false, rateLimit: 'none', uploadBody: true },
     schema: {
       tags: ['uploads'],
       summary: 'Append bytes at Upload-Offset (tus); `Upload-Checksum` (sha1, sha256, md5) is verified before they count',
@@ -133,17 +142,17 @@ export const uploadRoutes: FastifyPluginAsyncTypebox<{ context: AppContext }> = 
     if (offset === undefined) throw errors.validation('Upload-Offset is required', [{ pointer: '/headers/upload-offset', message: 'required' }]);
     const upload = await uploads.write(workspaceOf(request), request.params.id, {
       offset, length: parseSize(header(request, 'upload-length'), 'upload-length'), checksum: parseChecksum(header(request, 'upload-checksum')), body: readBody(request), log: request.log,
-    });
+    }, callerOf(request));
     tusHeaders(reply, upload);
     return empty(reply.code(204));
   });
 
   app.delete('/:id', {
     config: { access: 'datasets:write', audit: 'upload.terminate' },
-    schema: { tags: ['uploads'], summary: 'Terminate an upload (tus): its bytes are deleted', params: UploadParams, response: NoContent },
+    schema: { tags: ['uploads'], summary: 'Terminate an upload (tus): its bytes are deleted', description: 'Another member\'s upload needs `datasets:delete`.', params: UploadParams, response: NoContent },
   }, async (request, reply) => {
     request.audit = { targetType: 'upload', targetId: request.params.id };
-    await uploads.terminate(workspaceOf(request), request.params.id, request.log);
+    await uploads.terminate(workspaceOf(request), request.params.id, request.log, callerOf(request));
     return empty(reply.code(204));
   });
 

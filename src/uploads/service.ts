@@ -8,6 +8,7 @@ import { newId } from '../ids.js';
 import { isFinished } from '../jobs/types.js';
 import type { JobService } from '../jobs/service.js';
 import type { Log } from '../logger.js';
+import type { Permission } from '../identity/permissions.js';
 import type { UploadEvents } from './events.js';
 import { PROGRESS_EVERY_MS } from './events.js';
 import { UPLOAD_INGEST_KIND, type UploadIngestPayload } from './jobs.js';
@@ -25,9 +26,17 @@ export interface UploadLimits {
   quotaBytes: number | null;
 }
 
+/** Who asks, as the upload rules need it: an upload belongs to its creator. */
+export interface UploadCaller {
+  userId: string;
+  /** The login session or API key the request came with: only the session writing an upload may take its write over. */
+  session: string;
+  permissions: ReadonlySet<Permission>;
+}
+
 export interface CreateUpload {
   workspaceId: string;
-  createdBy: string | null;
+  caller: UploadCaller;
   /** Upload-Length; undefined with Upload-Defer-Length: 1. */
   length: number | undefined;
   metadata: Map<string, string>;
@@ -52,8 +61,9 @@ const HANDOVER_TIMEOUT_MS = 10_000;
 /** Statuses in which the upload's bytes are all in: HEAD reports them complete and PATCH refuses more. */
 const RECEIVED: UploadStatus[] = ['complete', 'ingesting', 'done', 'rejected', 'failed'];
 
-/** A PATCH in progress in this process: the next PATCH of the same upload stops it and waits for it. */
+/** A PATCH in progress in this process: the next PATCH (or HEAD) of the same upload from the same session stops it and waits for it. */
 interface ActiveWriter {
+  session: string;
   stop(): void;
   done: Promise<void>;
 }
@@ -84,10 +94,10 @@ export class UploadService {
     const { maxBytes } = this.d.limits;
     if (c.concat?.kind === 'final') return this.createFinal(c, meta.filename, meta.datasetId);
     if (c.length !== undefined && c.length > maxBytes) throw errors.payloadTooLarge(maxBytes, 'upload');
-    if (meta.datasetId) await this.d.datasets.assertExists(c.workspaceId, meta.datasetId);
+    if (meta.datasetId) await this.assertMayAppend(c, meta.datasetId);
     if (c.length !== undefined) await this.checkQuota(c.workspaceId, c.length);
     const upload = await this.d.repo.insert({
-      id: newId('up'), workspaceId: c.workspaceId, createdBy: c.createdBy, status: 'uploading', length: c.length ?? null,
+      id: newId('up'), workspaceId: c.workspaceId, createdBy: c.caller.userId, status: 'uploading', length: c.length ?? null,
       concat: c.concat?.kind === 'partial' ? 'partial' : null, parts: [], metadata: Object.fromEntries(c.metadata), filename: meta.filename,
       datasetId: meta.datasetId ?? null, expiresAt: this.expiry(),
     });
@@ -100,6 +110,11 @@ export class UploadService {
     c.log.info({ uploadId: upload.id, length: upload.length, concat: upload.concat, filename: upload.filename }, 'upload created');
     // An empty upload has all its bytes already.
     return upload.length === 0 ? this.complete(upload, c.log) : upload;
+  }
+
+  /** The version the upload will add (metadata `datasetId`) is the caller's to add; the ingest job checks again for its creator. */
+  private assertMayAppend(c: CreateUpload, datasetId: string): Promise<void> {
+    return this.d.datasets.assertMayAppend(c.workspaceId, datasetId, c.caller.permissions, { caller: 'request', pointer: '/headers/upload-metadata/datasetId' });
   }
 
   private async checkQuota(workspaceId: string, adding: number): Promise<void> {
@@ -115,19 +130,21 @@ export class UploadService {
   private async createFinal(c: CreateUpload, filename: string, datasetId: string | undefined): Promise<StoredUpload> {
     const ids = (c.concat as { parts: string[] }).parts;
     if (new Set(ids).size !== ids.length) throw errors.validation('Upload-Concat names a part twice', [{ pointer: '/headers/upload-concat', message: 'each part may appear once' }]);
-    if (datasetId) await this.d.datasets.assertExists(c.workspaceId, datasetId);
+    if (datasetId) await this.assertMayAppend(c, datasetId);
     const found = new Map((await this.d.repo.getMany(c.workspaceId, ids)).map((u) => [u.id, u]));
     const parts = ids.map((id) => {
       const part = found.get(id);
       if (!part) throw errors.notFound('Upload', id);
       if (part.concat !== 'partial') throw errors.validation(`Upload '${id}' is not a partial upload (create it with Upload-Concat: partial)`, [{ pointer: '/headers/upload-concat', message: `'${id}' is not partial` }]);
       if (part.status !== 'complete') throw errors.conflict(`Partial upload '${id}' is not finished (${part.offset} of ${part.length ?? '?'} bytes)`);
+      // The final upload consumes its parts (their bytes go once it is ingested).
+      assertOwnerOr(part, c.caller, 'datasets:delete', 'using it in a final upload');
       return part;
     });
     const length = parts.reduce((sum, p) => sum + p.offset, 0);
     if (length > this.d.limits.maxBytes) throw errors.payloadTooLarge(this.d.limits.maxBytes, 'upload');
     const upload = await this.d.repo.insert({
-      id: newId('up'), workspaceId: c.workspaceId, createdBy: c.createdBy, status: 'uploading', length, offset: length,
+      id: newId('up'), workspaceId: c.workspaceId, createdBy: c.caller.userId, status: 'uploading', length, offset: length,
       concat: 'final', parts: ids, metadata: Object.fromEntries(c.metadata), filename, datasetId: datasetId ?? null, expiresAt: this.expiry(),
     });
     c.log.info({ uploadId: upload.id, parts: ids.length, length }, 'final upload created from partial uploads');
@@ -149,29 +166,36 @@ export class UploadService {
    * first bytes answers its refusal instead: offering its offset would invite a client to resume it. A client asks
    * when it lost track of its last PATCH (a broken connection the server may not have noticed yet): a write
    * still running here for that upload is stopped and its bytes committed first, so the answer counts them and
-   * the client does not send them again.
+   * the client does not send them again. Only a request of the writing session does that: the upload is looked up
+   * in the caller's workspace first, and anyone else (another member, another workspace) only reads.
    */
-  async head(workspaceId: string, id: string): Promise<StoredUpload> {
-    await supersede(this.writers.get(id));
+  async head(workspaceId: string, id: string, caller: UploadCaller): Promise<StoredUpload> {
+    const upload = await this.get(workspaceId, id);
+    const writer = this.writers.get(id);
+    if (!writer || writer.session !== caller.session) return refusedEarly(upload);
+    await supersede(writer);
     return refusedEarly(await this.get(workspaceId, id));
   }
 
   /**
    * Writes one PATCH (or a creation-with-upload body) at the committed offset and commits what arrived: all of
    * it, or, when the client was cut off, the bytes that reached storage (unless a checksum was sent: bytes that
-   * cannot be verified are discarded). Answers the new offset.
+   * cannot be verified are discarded). Answers the new offset. Only the upload's creator writes to it; a request of
+   * the session already writing it takes over from that request, one of any other session waits its turn (423).
    */
-  async write(workspaceId: string, id: string, w: WriteRequest): Promise<StoredUpload> {
+  async write(workspaceId: string, id: string, w: WriteRequest, caller: UploadCaller): Promise<StoredUpload> {
     let upload = await this.get(workspaceId, id);
+    if (upload.createdBy !== caller.userId) throw new AppError(403, 'forbidden', `Upload '${id}' belongs to another member; only they can write to it (start an upload of your own)`);
     if (upload.concat === 'final') throw new AppError(403, 'forbidden', 'A final upload is assembled from its parts and takes no PATCH');
     refusedEarly(upload);
     if (RECEIVED.includes(upload.status)) throw new AppError(409, 'offset_mismatch', `Upload '${id}' is already complete`, [{ pointer: '/headers/upload-offset', message: `the upload has all ${upload.length} bytes` }], { offset: upload.offset });
 
     const owner = `${this.host}:${process.pid}:${randomBytes(6).toString('hex')}`;
     const previous = this.writers.get(id);
+    if (previous && previous.session !== caller.session) throw locked(id);
     let release!: () => void;
     const done = new Promise<void>((resolve) => (release = resolve));
-    const me: ActiveWriter = { stop: () => w.body.destroy(new AppError(409, 'conflict', 'superseded by a newer request for this upload')), done };
+    const me: ActiveWriter = { session: caller.session, stop: () => w.body.destroy(new AppError(409, 'conflict', 'superseded by a newer request for this upload')), done };
     this.writers.set(id, me);
     try {
       await supersede(previous);
@@ -194,7 +218,7 @@ export class UploadService {
     // A holder that died with the lock (kill -9 on this host) is replaced at once instead of after its lease.
     const holder = (await this.d.repo.get(upload.workspaceId, upload.id))?.lockOwner ?? null;
     if (holder && this.isDeadHolder(holder) && (await this.d.repo.lock(upload.id, owner, LOCK_LEASE_MS, holder))) return;
-    throw new AppError(423, 'upload_locked', `Upload '${upload.id}' is being written by another request; retry when it ends`);
+    throw locked(upload.id);
   }
 
   private isDeadHolder(holder: string): boolean {
@@ -312,10 +336,14 @@ export class UploadService {
     return (await this.d.repo.get(upload.workspaceId, upload.id))!;
   }
 
-  /** tus termination: the bytes go and the upload is forgotten. An ingest in progress is not interrupted: cancel its job. */
-  async terminate(workspaceId: string, id: string, log: Log): Promise<void> {
+  /**
+   * tus termination: the bytes go and the upload is forgotten. An ingest in progress is not interrupted: cancel its
+   * job. Another member's upload takes `datasets:delete`, checked before anything is touched.
+   */
+  async terminate(workspaceId: string, id: string, log: Log, caller: UploadCaller): Promise<void> {
     const upload = await this.d.repo.get(workspaceId, id);
     if (!upload) throw errors.notFound('Upload', id);
+    assertOwnerOr(upload, caller, 'datasets:delete', 'deleting it');
     if (upload.status === 'ingesting') throw errors.conflict(`Upload '${id}' is being ingested (job ${upload.jobId}); cancel that job, then delete the upload`);
     this.writers.get(id)?.stop();
     await this.d.repo.delete(id);
@@ -358,6 +386,16 @@ export class UploadService {
       duplicateOf: u.duplicateOf, error, expiresAt: u.expiresAt, createdAt: u.createdAt, updatedAt: u.updatedAt, finishedAt: u.finishedAt,
     };
   }
+}
+
+function locked(id: string): AppError {
+  return new AppError(423, 'upload_locked', `Upload '${id}' is being written by another request; retry when it ends`);
+}
+
+/** Uploads belong to their creator: anyone else needs `permission` to `what` (e.g. 'deleting it'). */
+function assertOwnerOr(upload: StoredUpload, caller: UploadCaller, permission: Permission, what: string): void {
+  if (upload.createdBy === caller.userId || caller.permissions.has(permission)) return;
+  throw new AppError(403, 'forbidden', `Upload '${upload.id}' belongs to another member: ${what} needs the permission '${permission}'`, [], { permission });
 }
 
 /** Stops a request still writing this upload in this process and waits (bounded) until its bytes are committed. */

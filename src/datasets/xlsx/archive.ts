@@ -16,6 +16,8 @@ export interface XlsxLimits {
   maxRatio: number;
   /** Most cells read from the sheet; every row after the header counts at least the header's width. */
   maxCells: number;
+  /** Most header columns (WEIR_MAX_COLUMNS when the ingest reads the sheet); checked as soon as the header row is read. */
+  maxColumns?: number;
 }
 
 export interface CheckedArchive {

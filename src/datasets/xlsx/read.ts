@@ -6,6 +6,7 @@ import { finished } from 'node:stream/promises';
 import type { Entry, ZipFile } from 'yauzl';
 import type { Cell, Row } from 'exceljs';
 import { fileRejected } from '../../errors.js';
+import { checkColumnCount, checkColumnNames } from '../columns.js';
 import { cleanColumnNames } from '../csv-dialect.js';
 import { asUploadError, checkArchive, type XlsxLimits } from './archive.js';
 import { count } from './units.js';
@@ -313,6 +314,8 @@ export async function xlsxToNdjson(
           // The CSV rule, so that both formats name columns alike. Uniqueness must ignore case: DuckDB would
           // otherwise rename "name" after "Name" itself, to "name_1", and a real "name_1" column to "name_1_1".
           columns = cleanColumnNames(values.slice(0, width).map((v) => (v === null ? '' : String(v))));
+          if (limits.maxColumns !== undefined) checkColumnCount(columns.length, limits.maxColumns);
+          checkColumnNames(columns);
           keys = columns.map((name) => `${JSON.stringify(name)}:`);
           headerRow = row.number;
           continue;
