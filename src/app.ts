@@ -9,8 +9,11 @@ import type { AppContext } from './context.js';
 import { datasetRoutes } from './datasets/routes.js';
 import { jobRoutes } from './jobs/routes.js';
 import { registerErrorHandling } from './http/errors.js';
-import type { RouteAccess } from './http/access.js';
+import type { DatasetUses, RouteAccess } from './http/access.js';
+import { datasetIdFields } from './http/dataset-fields.js';
 import { registerAuth } from './http/auth.js';
+import { capConnectionsPerAddress } from './http/connection-cap.js';
+import { registerBodyDeadlines, serverTimeouts } from './http/slow-clients.js';
 import { securityHeaders } from './http/security-headers.js';
 import { identityRoutes } from './identity/routes.js';
 import { auditRoutes } from './system/audit-routes.js';
@@ -32,6 +35,8 @@ export interface RouteEntry {
   access: RouteAccess;
   /** Mutating routes write an audit row per request unless they say `audit: false` (tus PATCH). */
   audited: boolean;
+  /** What the route does to each dataset its request names (`config.datasets`); the route walk exercises the writes. */
+  datasets: DatasetUses;
 }
 
 declare module 'fastify' {
@@ -51,6 +56,8 @@ function redactUrl(url: string): string {
   return url.includes('access_token=') ? url.replace(/access_token=[^&]*/g, 'access_token=[redacted]') : url;
 }
 
+const MUTATING_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+
 /** Levels at which the per-request `info` line is written. */
 const LOGS_INFO = new Set(['info', 'debug', 'trace']);
 
@@ -67,23 +74,35 @@ export async function buildApp(context: AppContext): Promise<FastifyInstance> {
     trustProxy: typeof config.trustProxy === 'number' ? trustHops(config.trustProxy) : config.trustProxy,
     return503OnClosing: true,
     schemaController: schemaController(),
+    // Headers, keep-alive and (not) Node's whole-request timeout; bodies are bounded per route below.
+    ...serverTimeouts(config.http),
   }).withTypeProvider<TypeBoxTypeProvider>();
+  if (config.http.maxConnectionsPerAddress !== null) capConnectionsPerAddress(app.server, config.http.maxConnectionsPerAddress, config.trustProxy, context.log);
 
   app.addSchema(ProblemSchema);
   // Every route documents what it answers and declares who may call it (src/http/access.ts); CORS preflight and
   // the interactive docs' static files excepted. The catalog lets the access tests walk every route.
   const catalog: RouteEntry[] = [];
   app.decorate('routeCatalog', catalog);
-  app.addHook('onRoute', (route) => {
+  // A mutating route whose request names a dataset (a `ds_…` id in its schema) must also say what it does to it
+  // (`config.datasets`, src/http/access.ts): schemas are read in the plugin that registers the route (`this`).
+  app.addHook('onRoute', function (route) {
     if (route.method === 'OPTIONS' || route.url.startsWith('/docs')) return;
     const schema = route.schema as { response?: unknown } | undefined;
     if (!schema?.response) throw new Error(`route ${String(route.method)} ${route.url} has no response schema`);
     const access = (route.config as { access?: RouteAccess } | undefined)?.access;
     if (!access) throw new Error(`route ${String(route.method)} ${route.url} declares no config.access`);
     const audited = (route.config as { audit?: unknown } | undefined)?.audit !== false;
-    for (const method of [route.method].flat()) if (method !== 'HEAD') catalog.push({ method, url: route.url, access, audited });
+    const datasets = (route.config as { datasets?: DatasetUses } | undefined)?.datasets ?? {};
+    if ([route.method].flat().some((m) => MUTATING_METHODS.has(m))) {
+      const undeclared = datasetIdFields(route.schema, (id) => this.getSchema(id)).filter((pointer) => !Object.hasOwn(datasets, pointer));
+      if (undeclared.length > 0) throw new Error(`route ${String(route.method)} ${route.url} names a dataset at ${undeclared.join(', ')} but declares no config.datasets entry for it`);
+    }
+    for (const method of [route.method].flat()) if (method !== 'HEAD') catalog.push({ method, url: route.url, access, audited, datasets });
   });
   registerErrorHandling(app);
+  // First of the onRequest hooks: a request refused early (401, 429) may still be sent its body slowly.
+  registerBodyDeadlines(app, config.http);
 
 
   // Callback-style hooks: they run on every request, and async hooks cost a promise each.
@@ -121,6 +140,8 @@ export async function buildApp(context: AppContext): Promise<FastifyInstance> {
     });
   }
   await app.register(multipart, {
+    // The file name as sent, path included: upload-names.ts refuses a path instead of quietly cutting it (as tus does).
+    preservePath: true,
     limits: { fileSize: config.maxUploadBytes, files: 1, fields: 20, fieldSize: 64 * 1024, parts: 21, headerPairs: 100 },
   });
 

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadClientConfig, loadConfig, parseByteSize, parseRateLimit } from './config.js';
+import { ConfigError, loadClientConfig, loadConfig, parseByteSize, parseMinRate, parseRateLimit } from './config.js';
 
 describe('loadConfig', () => {
   it('gives the embedded default with no variables', () => {
@@ -55,6 +55,66 @@ describe('loadConfig', () => {
 
   it('treats empty values as unset', () => {
     expect(loadConfig({ WEIR_PORT: '  ' }).port).toBe(8080);
+  });
+
+  it('bounds DuckDB work: output rows and bytes, preview time, spill space', () => {
+    expect(loadConfig({}).work).toEqual({ maxOutputRows: 100_000_000, maxOutputBytes: 10 * 1024 ** 3, previewTimeoutMs: 30_000 });
+    expect(loadConfig({}).duckdb.tempLimitBytes).toBe(20 * 1024 ** 3);
+    const c = loadConfig({ WEIR_MAX_OUTPUT_ROWS: '1000', WEIR_MAX_OUTPUT_BYTES: '64MiB', WEIR_PIPELINE_PREVIEW_TIMEOUT: '5s', WEIR_DUCKDB_TEMP_LIMIT: '2GB' });
+    expect(c.work).toEqual({ maxOutputRows: 1000, maxOutputBytes: 64 * 1024 ** 2, previewTimeoutMs: 5000 });
+    expect(c.duckdb.tempLimitBytes).toBe(2e9);
+    expect(() => loadConfig({ WEIR_MAX_OUTPUT_ROWS: '0' })).toThrow(/WEIR_MAX_OUTPUT_ROWS: expected an integer from 1 to 9007199254740991, got "0"/);
+    expect(() => loadConfig({ WEIR_MAX_OUTPUT_ROWS: '1e9' })).toThrow(/WEIR_MAX_OUTPUT_ROWS: expected an integer/);
+    expect(() => loadConfig({ WEIR_MAX_OUTPUT_BYTES: 'lots' })).toThrow(/WEIR_MAX_OUTPUT_BYTES: expected a positive byte size/);
+    expect(() => loadConfig({ WEIR_DUCKDB_TEMP_LIMIT: '90%' })).toThrow(/WEIR_DUCKDB_TEMP_LIMIT: expected a positive byte size/);
+    expect(() => loadConfig({ WEIR_PIPELINE_PREVIEW_TIMEOUT: '30' })).toThrow(/WEIR_PIPELINE_PREVIEW_TIMEOUT: expected a duration/);
+  });
+
+  it('invitations last 7 days unless WEIR_INVITATION_TTL says otherwise (1 minute to 365 days)', () => {
+    expect(loadConfig({}).auth.invitationTtlSeconds).toBe(7 * 86_400);
+    expect(loadConfig({ WEIR_INVITATION_TTL: '36h' }).auth.invitationTtlSeconds).toBe(36 * 3600);
+    expect(() => loadConfig({ WEIR_INVITATION_TTL: '30s' })).toThrow(/WEIR_INVITATION_TTL: expected a duration of at least 60000 ms/);
+    expect(() => loadConfig({ WEIR_INVITATION_TTL: '400d' })).toThrow(/WEIR_INVITATION_TTL: expected a duration of at most 365d, got "400d"/);
+  });
+});
+
+describe('slow clients and ingest limits', () => {
+  it('defaults: headers 20 s, bodies 30 s, uploads at least 32 KiB per 30 s, keep-alive 72 s, 64 connections per address, 200 columns, 16 MiB lines', () => {
+    const c = loadConfig({});
+    expect(c.http).toEqual({ headersTimeoutMs: 20_000, bodyTimeoutMs: 30_000, uploadMinRate: { bytes: 32 * 1024, windowMs: 30_000 }, keepAliveTimeoutMs: 72_000, maxConnectionsPerAddress: 64 });
+    expect(c.ingest).toEqual({ maxColumns: 200, csvMaxLineBytes: 16 * 1024 ** 2 });
+  });
+
+  it('reads every variable; off turns the rate and the cap off', () => {
+    const c = loadConfig({
+      WEIR_HTTP_HEADERS_TIMEOUT: '5s', WEIR_HTTP_BODY_TIMEOUT: '2m', WEIR_UPLOAD_MIN_RATE: '1MB/1m', WEIR_HTTP_KEEPALIVE_TIMEOUT: '500ms',
+      WEIR_HTTP_MAX_CONNECTIONS_PER_ADDRESS: '10', WEIR_MAX_COLUMNS: '5000', WEIR_CSV_MAX_LINE_BYTES: '64MiB',
+    });
+    expect(c.http).toEqual({ headersTimeoutMs: 5000, bodyTimeoutMs: 120_000, uploadMinRate: { bytes: 1_000_000, windowMs: 60_000 }, keepAliveTimeoutMs: 500, maxConnectionsPerAddress: 10 });
+    expect(c.ingest).toEqual({ maxColumns: 5000, csvMaxLineBytes: 64 * 1024 ** 2 });
+    const off = loadConfig({ WEIR_UPLOAD_MIN_RATE: 'off', WEIR_HTTP_MAX_CONNECTIONS_PER_ADDRESS: 'OFF' });
+    expect(off.http).toMatchObject({ uploadMinRate: null, maxConnectionsPerAddress: null });
+  });
+
+  it.each([
+    ['WEIR_UPLOAD_MIN_RATE', '32KiB', 'a size per duration'],
+    ['WEIR_UPLOAD_MIN_RATE', '32KiB/10', 'a size per duration'],
+    ['WEIR_UPLOAD_MIN_RATE', '1KiB/50ms', 'window at least 100ms'],
+    ['WEIR_HTTP_BODY_TIMEOUT', '30', 'a duration'],
+    ['WEIR_HTTP_HEADERS_TIMEOUT', '10ms', 'at least 100 ms'],
+    ['WEIR_HTTP_MAX_CONNECTIONS_PER_ADDRESS', '0', 'an integer from 1'],
+    ['WEIR_MAX_COLUMNS', '0', 'an integer from 1'],
+    ['WEIR_CSV_MAX_LINE_BYTES', '1GiB', 'at most 256MiB'],
+  ])('%s=%s is refused, naming the variable', (name, value, expected) => {
+    expect(() => loadConfig({ [name]: value })).toThrow(ConfigError);
+    expect(() => loadConfig({ [name]: value })).toThrow(new RegExp(`^${name}: .*${expected.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`));
+  });
+
+  it('parseMinRate reads a size per duration', () => {
+    expect(parseMinRate('32KiB/30s')).toEqual({ bytes: 32 * 1024, windowMs: 30_000 });
+    expect(parseMinRate(' 1 MB / 1m ')).toEqual({ bytes: 1_000_000, windowMs: 60_000 });
+    expect(parseMinRate('off')).toBeNull();
+    expect(parseMinRate('fast')).toBeUndefined();
   });
 });
 

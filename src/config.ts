@@ -1,4 +1,4 @@
-import { availableParallelism, homedir } from 'node:os';
+import { availableParallelism, homedir, totalmem } from 'node:os';
 import path from 'node:path';
 import { validateCidrs } from './http/network-rules.js';
 
@@ -36,8 +36,15 @@ export interface Config {
   previewMaxRows: number;
   /** Limits of the analytics endpoints (src/analytics/): how long one DuckDB query may run, how many rows a query may answer. */
   analytics: { queryTimeoutMs: number; queryMaxRows: number };
-  duckdb: { memoryLimit: string; threads: number };
+  /** DuckDB's own bounds: `tempLimitBytes` caps its spill directory (`max_temp_directory_size`) for the whole instance. */
+  duckdb: { memoryLimit: string; threads: number; tempLimitBytes: number };
+  /** Bounds on the DuckDB work of pipelines, previews and analytics (src/pipelines/bounds.ts). */
+  work: WorkLimitsConfig;
   xlsx: XlsxLimitsConfig;
+  /** What an ingested file may hold, whatever its format (src/datasets/convert.ts). */
+  ingest: IngestLimitsConfig;
+  /** Slow and greedy HTTP clients: timeouts, the upload data rate, connections per address (src/http/slow-clients.ts). */
+  http: HttpLimitsConfig;
   rateLimits: RateLimitsConfig;
   /** Global IP rules (CIDR blocks or addresses, validated); deny wins, an empty allow list allows all. */
   ipRules: { allow: string[]; deny: string[] };
@@ -55,6 +62,8 @@ export interface Config {
   realtime: RealtimeConfig;
   /** The job queue and its workers (src/jobs/). */
   jobs: JobsConfig;
+  /** The job worker process `weir serve` supervises (src/jobs/supervisor.ts). */
+  worker: WorkerConfig;
   /** Where blobs live: a local directory (default, `<dataDir>/blobs`) or an S3-compatible bucket (WEIR_S3_*). */
   blobs: BlobsConfig;
   /** Resumable (tus) uploads (src/uploads/). */
@@ -65,11 +74,51 @@ export interface Config {
   testJobKinds: boolean;
 }
 
+export interface WorkLimitsConfig {
+  /**
+   * Rows one pipeline run may write, and the most rows work of a size known before it starts may make (a resample's
+   * filled bucket grid, histogram bins, time series points): such work over it is refused (422) before it runs.
+   */
+  maxOutputRows: number;
+  /** Bytes of one pipeline run's output file in scratch space: a run that writes more is stopped. */
+  maxOutputBytes: number;
+  /** How long a pipeline preview's queries may run before they are interrupted, in ms. */
+  previewTimeoutMs: number;
+}
+
+export interface IngestLimitsConfig {
+  /** Columns a dataset may have (CSV fields, JSON keys, XLSX header cells, Parquet columns). */
+  maxColumns: number;
+  /** Longest CSV line (one record, quoted line breaks included) accepted, in bytes. */
+  csvMaxLineBytes: number;
+}
+
+/** A minimum data rate: at least `bytes` in every `windowMs`. */
+export interface MinRate {
+  bytes: number;
+  windowMs: number;
+}
+
+export interface HttpLimitsConfig {
+  /** The request line and headers must arrive within this long, in ms (Node's `headersTimeout`). */
+  headersTimeoutMs: number;
+  /** A request body other than a file upload must arrive within this long of its headers, in ms. */
+  bodyTimeoutMs: number;
+  /** A file upload's body (tus PATCH, multipart) must keep up this rate instead; null = no minimum. */
+  uploadMinRate: MinRate | null;
+  /** An idle keep-alive connection is closed after this long, in ms. */
+  keepAliveTimeoutMs: number;
+  /** Open connections one client address (the socket's) may hold, WebSocket and SSE included; null = no cap. */
+  maxConnectionsPerAddress: number | null;
+}
+
 export interface AuthConfig {
   /** HS256 signing secret for access tokens; null = generated on first run and kept in the metadata DB. */
   jwtSecret: string | null;
   accessTokenTtlSeconds: number;
   refreshTokenTtlSeconds: number;
+  /** How long a workspace invitation can be accepted, in seconds (WEIR_INVITATION_TTL, default 7 days). */
+  invitationTtlSeconds: number;
   /** Creates the first owner on an empty database; ignored once any user exists. */
   bootstrapAdmin: { email: string; password: string } | null;
   /** When set, /metrics needs it as a bearer token; null = /metrics is public. */
@@ -91,6 +140,12 @@ export interface RealtimeConfig {
   wsMaxBufferBytes: number;
   /** Topics one WebSocket connection may subscribe to. */
   wsMaxSubscriptions: number;
+  /** Open WebSocket connections one user (all of their sessions) may hold on one API process. */
+  wsMaxConnectionsPerUser: number;
+  /** Open WebSocket connections one API key may hold on one API process. */
+  wsMaxConnectionsPerKey: number;
+  /** Open SSE job streams one user, and separately one API key, may hold on one API process. */
+  sseMaxStreamsPerUser: number;
   /** Interval of SSE comment lines that keep idle proxies from closing the stream. */
   sseHeartbeatMs: number;
   /** Prefix of the event bus's Redis pub/sub channels (`<prefix>job:job_…`); default `<WEIR_REDIS_PREFIX>:events:`. */
@@ -110,6 +165,11 @@ export interface JobsConfig {
   pollMs: number;
   /** Prefix of the BullMQ keys in Redis (default `<WEIR_REDIS_PREFIX>:jobs`; deployments or test runs can share one Redis). */
   queuePrefix: string;
+}
+
+export interface WorkerConfig {
+  /** Resident memory past which the supervisor kills the worker process (its jobs lose that attempt), in bytes. */
+  memoryLimitBytes: number;
 }
 
 export type BlobsConfig =
@@ -283,10 +343,13 @@ function parseAuth(r: Reader, env: Env): AuthConfig {
   if (insecureDisabled && !['127.0.0.1', '::1', 'localhost'].includes(host)) {
     throw new ConfigError('WEIR_INSECURE_DISABLE_AUTH', 'WEIR_HOST to be a loopback address when authentication is disabled', host);
   }
+  const invitationTtlMs = r.duration('WEIR_INVITATION_TTL', 7 * 86_400_000, 60_000);
+  if (invitationTtlMs > 365 * 86_400_000) throw new ConfigError('WEIR_INVITATION_TTL', 'a duration of at most 365d', env.WEIR_INVITATION_TTL ?? '');
   return {
     jwtSecret,
     accessTokenTtlSeconds: r.int('WEIR_ACCESS_TOKEN_TTL_SECONDS', 900, 10, 86_400),
     refreshTokenTtlSeconds: r.int('WEIR_REFRESH_TOKEN_TTL_SECONDS', 30 * 86_400, 60, 365 * 86_400),
+    invitationTtlSeconds: Math.round(invitationTtlMs / 1000),
     bootstrapAdmin: email && password ? { email: email.toLowerCase(), password } : null,
     metricsToken: env.WEIR_METRICS_TOKEN?.trim() || null,
     cookieSecure: r.oneOf('WEIR_COOKIE_SECURE', 'true', ['true', 'false'] as const) === 'true',
@@ -325,7 +388,11 @@ export interface RateLimitsConfig {
 }
 
 export interface LoginLockoutConfig {
-  /** Failed logins of one account (within `windowSeconds`) that lock it; null = accounts never lock. */
+  /**
+   * Failed logins against one account (within `windowSeconds`) that lock it: from one address, for that address;
+   * from anywhere, for every address with failures against it on record (one without any still gets in with the
+   * right password, so nobody locks the owner out). null = accounts never lock.
+   */
   accountThreshold: number | null;
   /** Failed logins from one IP (any account) that lock that IP; null = IPs never lock. */
   ipThreshold: number | null;
@@ -361,6 +428,47 @@ function rateLimit(r: Reader, name: string, fallback: RateLimitRule): RateLimitR
   return rule;
 }
 
+/** `32KiB/30s`, `1MB/1m` → a minimum rate; `off` → null; anything else → undefined. */
+export function parseMinRate(raw: string): MinRate | null | undefined {
+  if (raw.trim().toLowerCase() === 'off') return null;
+  const slash = raw.indexOf('/');
+  if (slash === -1) return undefined;
+  const bytes = parseByteSize(raw.slice(0, slash));
+  const windowMs = parseDuration(raw.slice(slash + 1));
+  return bytes === undefined || windowMs === undefined || windowMs < 100 ? undefined : { bytes, windowMs };
+}
+
+/*
+ * Slow clients. Node's own `requestTimeout` counts the whole request, body included, on every route: it would cut
+ * a multi-gigabyte upload, so it stays off and the body is bounded per route instead (src/http/slow-clients.ts).
+ * 20 s for the headers and 30 s for a body of at most WEIR_MAX_BODY_BYTES (1 MiB: 35 kB/s) leave room for a bad
+ * mobile link; an upload must bring 32 KiB per 30 s (about 1 KiB/s), which a trickle of one byte per few seconds
+ * never does. 64 connections per address are a few busy browser tabs (6 each, plus a WebSocket) and a CLI.
+ */
+function parseHttpLimits(r: Reader): HttpLimitsConfig {
+  const rate = r.string('WEIR_UPLOAD_MIN_RATE', '32KiB/30s');
+  const uploadMinRate = parseMinRate(rate);
+  if (uploadMinRate === undefined) throw new ConfigError('WEIR_UPLOAD_MIN_RATE', 'a size per duration such as 32KiB/30s or 1MB/1m (window at least 100ms), or off', rate);
+  const cap = r.string('WEIR_HTTP_MAX_CONNECTIONS_PER_ADDRESS', '64');
+  return {
+    headersTimeoutMs: r.duration('WEIR_HTTP_HEADERS_TIMEOUT', 20_000, 100),
+    bodyTimeoutMs: r.duration('WEIR_HTTP_BODY_TIMEOUT', 30_000, 100),
+    uploadMinRate,
+    keepAliveTimeoutMs: r.duration('WEIR_HTTP_KEEPALIVE_TIMEOUT', 72_000, 100),
+    maxConnectionsPerAddress: cap.toLowerCase() === 'off' ? null : r.int('WEIR_HTTP_MAX_CONNECTIONS_PER_ADDRESS', 64, 1, 1_000_000),
+  };
+}
+
+/**
+ * DuckDB's own default is 2 MB. Its CSV reader holds two lines' worth per thread (src/datasets/convert.ts), so the
+ * limit stays far below the DuckDB memory limit: 256 MiB at most.
+ */
+function csvMaxLineBytes(r: Reader): number {
+  const bytes = r.bytes('WEIR_CSV_MAX_LINE_BYTES', 16 * 1024 ** 2);
+  if (bytes > 256 * 1024 ** 2) throw new ConfigError('WEIR_CSV_MAX_LINE_BYTES', 'a byte size of at most 256MiB', String(bytes));
+  return bytes;
+}
+
 function thresholdOrOff(r: Reader, name: string, fallback: number): number | null {
   return r.string(name, '').toLowerCase() === 'off' ? null : r.int(name, fallback, 1, 1_000_000);
 }
@@ -371,7 +479,8 @@ function thresholdOrOff(r: Reader, name: string, fallback: number): number | nul
  * normal use. The defaults stop runaway clients and brute force, not heavy users: 600/min per user (10/s sustained),
  * 1200/min per API key (machine clients), 300/min per IP for requests without credentials (health checks, docs,
  * logins), and 10 logins/min per IP. Lockout: 5 failed logins lock an account for 30 s, doubling per repeat up to
- * 1 h; 20 failures from one IP (a credential-stuffing sweep across accounts) lock that IP the same way.
+ * 1 h, for the addresses that failed (see LoginLockoutConfig); 20 failures from one IP (a credential-stuffing sweep
+ * across accounts) lock that IP the same way.
  */
 function parseRateLimits(r: Reader): RateLimitsConfig {
   const baseSeconds = r.int('WEIR_LOGIN_LOCKOUT_BASE_SECONDS', 30, 1, 86_400);
@@ -485,6 +594,15 @@ export function loadConfig(env: Env = process.env): Config {
     duckdb: {
       memoryLimit,
       threads: r.int('WEIR_DUCKDB_THREADS', availableParallelism(), 1, 1024),
+      // DuckDB's default is 90% of the free disk, which a spilling join could take from the metadata DB and blobs.
+      tempLimitBytes: r.bytes('WEIR_DUCKDB_TEMP_LIMIT', 20 * 1024 ** 3),
+    },
+    // 100M rows: a pipeline must be able to rewrite the largest dataset ingest stores (a 5 GiB CSV is about that
+    // many rows), and DuckDB makes that many in a couple of minutes on 2 cores within its memory limit.
+    work: {
+      maxOutputRows: r.int('WEIR_MAX_OUTPUT_ROWS', 100_000_000, 1, Number.MAX_SAFE_INTEGER),
+      maxOutputBytes: r.bytes('WEIR_MAX_OUTPUT_BYTES', 10 * 1024 ** 3),
+      previewTimeoutMs: r.duration('WEIR_PIPELINE_PREVIEW_TIMEOUT', 30_000, 1),
     },
     xlsx: {
       maxEntries: r.int('WEIR_XLSX_MAX_ENTRIES', 10_000, 1, 1_000_000),
@@ -492,6 +610,12 @@ export function loadConfig(env: Env = process.env): Config {
       maxRatio: r.int('WEIR_XLSX_MAX_RATIO', 200, 1, 100_000),
       maxCells: r.int('WEIR_XLSX_MAX_CELLS', 50_000_000, 1, 2_000_000_000),
     },
+    ingest: {
+      // What the default 512MB DuckDB memory limit converts at any row count, text columns included (src/datasets/columns.ts).
+      maxColumns: r.int('WEIR_MAX_COLUMNS', 200, 1, 100_000),
+      csvMaxLineBytes: csvMaxLineBytes(r),
+    },
+    http: parseHttpLimits(r),
     shutdownTimeoutMs: r.int('WEIR_SHUTDOWN_TIMEOUT_MS', 30_000, 0, 600_000),
     rateLimits: parseRateLimits(r),
     ipRules: { allow: cidrList(r, 'WEIR_IP_ALLOW'), deny: cidrList(r, 'WEIR_IP_DENY') },
@@ -503,6 +627,10 @@ export function loadConfig(env: Env = process.env): Config {
       wsHeartbeatMs: r.int('WEIR_WS_HEARTBEAT_MS', 30_000, 50, 3_600_000),
       wsMaxBufferBytes: r.bytes('WEIR_WS_MAX_BUFFER_BYTES', 1024 ** 2),
       wsMaxSubscriptions: r.int('WEIR_WS_MAX_SUBSCRIPTIONS', 256, 1, 100_000),
+      // A person has a few tabs and a CLI open; a service a handful of workers. Far below what exhausts a process.
+      wsMaxConnectionsPerUser: r.int('WEIR_WS_MAX_CONNECTIONS_PER_USER', 32, 1, 1_000_000),
+      wsMaxConnectionsPerKey: r.int('WEIR_WS_MAX_CONNECTIONS_PER_KEY', 32, 1, 1_000_000),
+      sseMaxStreamsPerUser: r.int('WEIR_SSE_MAX_STREAMS_PER_USER', 16, 1, 1_000_000),
       sseHeartbeatMs: r.int('WEIR_SSE_HEARTBEAT_MS', 15_000, 50, 3_600_000),
       busChannelPrefix: r.string('WEIR_BUS_CHANNEL_PREFIX', `${r.string('WEIR_REDIS_PREFIX', 'weir')}:events:`),
     },
@@ -512,6 +640,10 @@ export function loadConfig(env: Env = process.env): Config {
       leaseMs: r.duration('WEIR_JOB_LEASE', 30_000, 300),
       pollMs: r.duration('WEIR_JOB_POLL_INTERVAL', 1000, 10),
       queuePrefix: r.string('WEIR_JOB_QUEUE_PREFIX', `${r.string('WEIR_REDIS_PREFIX', 'weir')}:jobs`),
+    },
+    worker: {
+      // 60% of the machine: the API, the database and the page cache keep the rest.
+      memoryLimitBytes: r.bytes('WEIR_WORKER_MEMORY_LIMIT', Math.floor(totalmem() * 0.6)),
     },
     blobs: parseBlobs(r, env, dataDir),
     uploads: {

@@ -7,6 +7,7 @@ import { Scratch } from './blobs/scratch.js';
 import type { BlobStore } from './blobs/types.js';
 import { createEventBus } from './bus/index.js';
 import type { EventBus } from './bus/types.js';
+import { LinkedEventBus } from './bus/process-link.js';
 import { migrateToLatest, openMetadataStore, type MetadataStore } from './db/index.js';
 import { IngestSubmitter, ingestJob } from './datasets/jobs.js';
 import { DatasetRepo } from './datasets/repo.js';
@@ -15,7 +16,9 @@ import { Engine } from './engine/duckdb.js';
 import { createJobSystem, type JobSystem } from './jobs/index.js';
 import type { JobService } from './jobs/service.js';
 import { DatasetEvents } from './datasets/events.js';
-import { createIdentity } from './identity/index.js';
+import { createIdentity, createInvitations } from './identity/index.js';
+import type { InvitationService } from './identity/invitations.js';
+import { jobGrants } from './identity/job-grants.js';
 import type { IdentityService } from './identity/service.js';
 import { AuditLog } from './system/audit.js';
 import type { AddressRules, RequestLimits } from './http/auth.js';
@@ -48,6 +51,7 @@ export interface AppContext {
   metrics: Metrics;
   datasets: DatasetService;
   identity: IdentityService;
+  invitations: InvitationService;
   audit: AuditLog;
   /** Per-user, per-key and per-address request limits; null when every limit is off. */
   requestLimits: RequestLimits | null;
@@ -75,8 +79,16 @@ export interface AppContext {
 }
 
 export interface ContextOptions {
-  /** Run job workers in this process (default true; `weir serve --no-workers` says false). */
-  workers?: boolean;
+  /**
+   * Where job attempts run: `supervised` in a worker process this one starts and restarts (`weir serve`: a job
+   * that exhausts memory costs an attempt, never the API), `inline` in this process (`weir worker`, the
+   * supervised worker itself; the default, which tests use), `none` nowhere here (`weir serve --no-workers`).
+   */
+  jobs?: 'supervised' | 'inline' | 'none';
+  /** Supervised: where the worker process's log lines go (default: this process's stdout). */
+  workerLog?: (line: string) => void;
+  /** The event bus to use instead of the configured one (the supervised worker's end of its IPC link). */
+  bus?: EventBus;
 }
 
 export async function createContext(config: Config, log: Logger, options: ContextOptions = {}): Promise<AppContext> {
@@ -97,37 +109,47 @@ export async function createContext(config: Config, log: Logger, options: Contex
     if (applied.value.length > 0) log.info({ migrations: applied.value }, 'database migrated');
     const [versionRow] = await openedEngine.all('SELECT version() AS v');
     const blobs = await createBlobStore(config.blobs, scratch);
-    const events = (bus = createEventBus(config, log));
+    const jobsMode = options.jobs ?? 'inline';
+    // Embedded and supervised: events cross to and from the worker process over IPC (Redis carries them otherwise).
+    const link = jobsMode === 'supervised' && !config.redisUrl ? new LinkedEventBus('api', log) : null;
+    const events = (bus = options.bus ?? link ?? createEventBus(config, log));
     const datasets = new DatasetService(new DatasetRepo(store.db), blobs, openedEngine, scratch, config, new DatasetEvents(events, log));
     const metrics = new Metrics(() => datasets.totals());
     const audit = new AuditLog(store.db, log);
     const guards = await createGuards(config, log);
-    const identity = await createIdentity(config, store, audit, guards.loginGuard, log, (rules, ip) => guards.workspaceNetworkRules(rules.allowJson, rules.denyJson)?.allows(ip) ?? true);
+    const identity = await createIdentity(config, store, audit, guards.loginGuard, log, (rules, ip) => guards.workspaceNetworkRules(rules.allowJson, rules.denyJson)?.allows(ip) ?? true, events);
     await identity.bootstrap(config.auth.bootstrapAdmin);
+    const invitations = createInvitations(config, store, identity);
+    // What a job's creator may do when the job runs: handlers check it again before they store or prune anything.
+    const grants = jobGrants(identity, config.auth.insecureDisabled);
     // Local blobs: an upload is written in place, one file; any other store: one object per PATCH (src/uploads/staging.ts).
     const staging = config.blobs.driver === 'local' ? new FileStaging(config.blobs.root, scratch) : new PartStaging(blobs, scratch);
     const uploadRepo = new UploadRepo(store.db);
     const uploadEvents = new UploadEvents(events, log);
-    const storage = createStorage({ config, log, store, blobs, scratch, queue: () => queue });
-    const pipelines = createPipelines({ store, blobs, scratch, engine: openedEngine, datasets, jobs: () => queue.service });
+    const storage = createStorage({ config, log, store, blobs, scratch, grants, queue: () => queue });
+    const pipelines = createPipelines({ store, blobs, scratch, engine: openedEngine, datasets, grants, jobs: () => queue.service, limits: config.work });
     const analytics = createAnalytics({ config, store, engine: openedEngine, datasets });
+    const writeWorkerLog = options.workerLog ?? ((line: string) => void process.stdout.write(`${line}\n`));
     const queue = createJobSystem({
       config, log, store, bus: events, blobs,
+      execution: jobsMode === 'supervised' ? { mode: 'supervised', config, link, writeLog: writeWorkerLog } : { mode: 'inline' },
       definitions: [
-        ingestJob({ datasets, blobs, metrics }),
+        ingestJob({ datasets, blobs, metrics, grants }),
         ...storage.definitions,
         ...pipelines.definitions,
-        uploadIngestJob({ repo: uploadRepo, staging, datasets, events: uploadEvents, metrics, publishState: (workspaceId, id) => uploads.publishState(workspaceId, id) }),
+        uploadIngestJob({ repo: uploadRepo, staging, datasets, events: uploadEvents, metrics, grants, publishState: (workspaceId, id) => uploads.publishState(workspaceId, id) }),
       ],
     });
+    if (queue.supervisor) metrics.watchWorker(queue.supervisor);
     // Built after the queue it enqueues into; the ingest job above reaches it only when it runs.
     const uploads = new UploadService({
       repo: uploadRepo, staging, datasets, jobs: queue.service, events: uploadEvents,
       limits: { maxBytes: config.maxUploadBytes, expiryMs: config.uploads.expiryMs, quotaBytes: config.uploads.workspaceQuotaBytes },
     });
     const ingests = new IngestSubmitter(datasets, blobs, scratch, queue.service);
-    if (options.workers !== false) await queue.startWorkers();
-    storage.start({ scheduler: options.workers !== false });
+    if (jobsMode !== 'none') await queue.startWorkers();
+    // Sweeps are scheduled where jobs run (once per cluster: the scheduler takes a lock).
+    storage.start({ scheduler: jobsMode === 'inline' });
     return {
       config,
       log,
@@ -141,6 +163,7 @@ export async function createContext(config: Config, log: Logger, options: Contex
       metrics,
       datasets,
       identity,
+      invitations,
       audit,
       requestLimits: guards.requestLimits,
       globalNetworkRules: guards.globalNetworkRules,

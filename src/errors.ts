@@ -24,12 +24,20 @@ export type ErrorCode =
   | 'invalid_parquet'
   | 'invalid_xlsx'
   | 'xlsx_too_large'
+  | 'too_many_columns'
+  | 'invalid_column_name'
+  | 'line_too_long'
   | 'export_too_large'
   | 'not_ready'
   | 'unauthorized'
   | 'forbidden'
   | 'rate_limited'
+  | 'request_timeout'
+  | 'too_many_connections'
   | 'ip_blocked'
+  | 'self_lockout'
+  | 'invitation_expired'
+  | 'invitation_not_pending'
   | 'job_not_cancellable'
   | 'job_not_retryable'
   | 'precondition_failed'
@@ -39,6 +47,8 @@ export type ErrorCode =
   | 'upload_gone'
   | 'quota_exceeded'
   | 'query_timeout'
+  | 'output_too_large'
+  | 'query_out_of_memory'
   | 'internal';
 
 /** One entry of `errors[]`: where (a JSON pointer, a field or a line) and what. */
@@ -72,12 +82,20 @@ const TITLES: Record<ErrorCode, string> = {
   invalid_parquet: 'Invalid Parquet file',
   invalid_xlsx: 'Invalid XLSX workbook',
   xlsx_too_large: 'Workbook exceeds the configured limits',
+  too_many_columns: 'Too many columns',
+  invalid_column_name: 'Invalid column name',
+  line_too_long: 'Line too long',
   export_too_large: 'Dataset too large for the requested format',
   not_ready: 'Service not ready',
   unauthorized: 'Authentication required',
   forbidden: 'Permission denied',
   rate_limited: 'Too many requests',
+  request_timeout: 'Request not received in time',
+  too_many_connections: 'Too many open connections',
   ip_blocked: 'Address not allowed',
+  self_lockout: 'The change would lock you out',
+  invitation_expired: 'Invitation expired',
+  invitation_not_pending: 'Invitation already answered or withdrawn',
   job_not_cancellable: 'Job cannot be cancelled',
   job_not_retryable: 'Job cannot be retried',
   precondition_failed: 'Precondition failed',
@@ -87,6 +105,8 @@ const TITLES: Record<ErrorCode, string> = {
   upload_gone: 'Upload expired',
   quota_exceeded: 'Workspace storage quota exceeded',
   query_timeout: 'Query took too long',
+  output_too_large: 'The work would make more rows than allowed',
+  query_out_of_memory: 'The query needed more memory than allowed',
   internal: 'Internal server error',
 };
 
@@ -112,8 +132,13 @@ export class AppError extends Error {
 export const isAppError = (e: unknown): e is AppError => e instanceof AppError;
 
 /** A rejected upload: 422 unless the problem is the media type itself (415) or the size (413). */
+/** The HTTP status of a refused file by its code: 415 what Weir cannot read, 413 what is too large, else 422. */
+export function rejectionStatus(code: string): number {
+  return code === 'unsupported_format' || code === 'unsupported_encoding' ? 415 : code === 'payload_too_large' || code === 'xlsx_too_large' ? 413 : 422;
+}
+
 export function fileRejected(code: ErrorCode, detail: string, where: Partial<Omit<FieldError, 'message'>> = {}): AppError {
-  const status = code === 'unsupported_format' || code === 'unsupported_encoding' ? 415 : code === 'payload_too_large' || code === 'xlsx_too_large' ? 413 : 422;
+  const status = rejectionStatus(code);
   const pointer = where.pointer ?? (where.line !== undefined ? `line ${where.line}` : '/file');
   return new AppError(status, code, detail, [{ ...where, pointer, message: detail }]);
 }
@@ -130,5 +155,7 @@ export const errors = {
   unauthorized: (detail = 'A valid access token or API key is required') => new AppError(401, 'unauthorized', detail),
   forbidden: (permission: string) => new AppError(403, 'forbidden', `This action needs the permission '${permission}'`, [], { permission }),
   rateLimited: (retryAfterSeconds: number, detail = 'Too many requests; retry later') => new AppError(429, 'rate_limited', detail, [], { retryAfter: retryAfterSeconds }),
+  /** A user or API key holds as many WebSocket connections or event streams as allowed: another must close first. */
+  tooManyConnections: (detail: string, limit: number) => new AppError(429, 'too_many_connections', detail, [], { limit }),
   ipBlocked: () => new AppError(403, 'ip_blocked', 'Requests from this address are not allowed'),
 };

@@ -19,7 +19,7 @@ const program = new Command('weir')
 program
   .command('serve')
   .description('Start the Weir server (embedded default: SQLite, local disk, in-process engine). Configured by WEIR_* variables.')
-  .option('--no-workers', 'serve the API only: run no job workers in this process (jobs run in `weir worker` processes)')
+  .option('--no-workers', 'serve the API only: start no job worker process (jobs run in `weir worker` processes)')
   .action(async (opts: { workers: boolean }) => {
     const config = loadConfig();
     const [{ serve }, { createLogger }] = await Promise.all([import('./serve.js'), import('./logger.js')]);
@@ -36,6 +36,16 @@ program
     const [{ runWorker }, { createLogger }] = await Promise.all([import('./jobs/worker-process.js'), import('./logger.js')]);
     setJobThreadEntry(new URL(import.meta.url));
     await runWorker(config, createLogger(config.logLevel));
+  });
+
+// Started by `weir serve` with an IPC channel (src/jobs/supervisor.ts); hidden from help.
+program
+  .command('supervised-worker', { hidden: true })
+  .description('the job worker process `weir serve` starts and supervises')
+  .action(async () => {
+    const { runSupervisedWorker } = await import('./jobs/supervised-worker.js');
+    setJobThreadEntry(new URL(import.meta.url));
+    runSupervisedWorker();
   });
 
 program
@@ -61,9 +71,11 @@ interface CreateUserOptions {
   json?: boolean;
 }
 
-program
+const admin = program
   .command('admin')
-  .description('Server administration over the metadata database (WEIR_DATA_DIR / WEIR_DATABASE_URL); no server needs to run')
+  .description('Server administration over the metadata database (WEIR_DATA_DIR / WEIR_DATABASE_URL); no server needs to run');
+
+admin
   .command('create-user')
   .description('Create a user. The first user of an instance becomes an instance administrator and owner of ws_default (as WEIR_BOOTSTRAP_ADMIN_* would do).')
   .requiredOption('--email <email>', 'email address (the login name)')
@@ -96,6 +108,23 @@ program
     else {
       console.log(made.user.id);
       process.stderr.write(`created ${made.user.email}: ${made.role} of ${made.workspaceId}${made.instanceAdmin ? ', instance administrator' : ''}\n`);
+    }
+  });
+
+admin
+  .command('clear-ip-rules')
+  .description("Empty a workspace's IP allow and deny lists: the way back when they shut out everyone who could change them")
+  .argument('<workspace>', 'workspace id, e.g. ws_default')
+  .option('--json', 'print the workspace as it was (with the rules removed) as JSON')
+  .action(async (workspaceId: string, opts: { json?: boolean }) => {
+    const config = loadConfig();
+    const [{ clearNetworkRulesOffline }, { createLogger }] = await Promise.all([import('./identity/admin.js'), import('./logger.js')]);
+    const log = createLogger(config.logLevel === 'info' ? 'warn' : config.logLevel, process.stderr);
+    const before = await clearNetworkRulesOffline(config, workspaceId, log);
+    if (opts.json) console.log(JSON.stringify(before));
+    else {
+      const list = (rules: string[]) => (rules.length > 0 ? rules.join(', ') : 'none');
+      console.log(`cleared the IP rules of ${before.id}: allow was ${list(before.ipAllow)}; deny was ${list(before.ipDeny)}`);
     }
   });
 

@@ -95,7 +95,7 @@ export function registerAuth(app: FastifyInstance, options: AuthOptions): void {
     }
     const { principal, rules } = resolved;
     request.principal = principal;
-    // `rateLimit: 'none'` exempts a route from the caller's budget too (tus PATCH/HEAD: one upload is hundreds of them).
+    // `rateLimit: 'none'` exempts a route from the caller's budget too (tus PATCH: one upload is hundreds of them).
     if (limits && request.routeOptions.config.rateLimit !== 'none') applyLimit(reply, principal.apiKeyId ? await limits.apiKey(principal.apiKeyId) : await limits.user(principal.userId));
     if (access === 'authenticated') return;
     if (access === 'system:admin') {
@@ -104,8 +104,9 @@ export function registerAuth(app: FastifyInstance, options: AuthOptions): void {
     }
     // Not a member: the workspace, and so everything in it, does not exist for this caller.
     if (principal.role === null) throw errors.notFound('Workspace', principal.workspaceId);
-    // A workspace's own IP rules guard what is inside it; who-am-I and workspace creation stay reachable.
-    if (rules) {
+    // A workspace's own IP rules guard what is inside it; who-am-I and workspace creation stay reachable, and
+    // instance admins keep the workspace-settings routes.
+    if (rules && !(principal.instanceAdmin && request.routeOptions.config.instanceAdminBypassesNetworkRules === true)) {
       const workspaceRules = options.workspaceRules(rules.allowJson, rules.denyJson);
       if (workspaceRules && !workspaceRules.allows(request.ip)) throw errors.ipBlocked();
     }

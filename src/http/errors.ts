@@ -1,6 +1,7 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { AppError, type ErrorCode, type FieldError } from '../errors.js';
 import { problemType, type Problem } from './problem.js';
+import { NO_CONTROL_CHARACTERS, NO_CONTROL_CHARACTERS_MESSAGE } from './schema-types.js';
 
 /** Fastify and plugin error codes that are the client's fault, with the code Weir reports them as. */
 const FASTIFY_CODES: Record<string, { status: number; code: ErrorCode }> = {
@@ -39,6 +40,8 @@ function validationErrors(error: FastifyError & { validation?: AjvError[]; valid
       // Id patterns read badly as regular expressions: say what an id looks like instead.
       const prefix = /^\^([a-z]{2,3})_/.exec(v.params.pattern)![1];
       message = `must be an id of the form ${prefix}_ followed by 26 characters`;
+    } else if (v.keyword === 'pattern' && v.params?.pattern === NO_CONTROL_CHARACTERS) {
+      message = NO_CONTROL_CHARACTERS_MESSAGE;
     } else if (v.keyword === 'additionalProperties' && typeof v.params?.additionalProperty === 'string') {
       pointer = `${pointer}/${v.params.additionalProperty}`;
       message = 'is not an allowed property';
