@@ -2,6 +2,7 @@ import { createReadStream } from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Upload, type DetailedError, type HttpRequest, type HttpResponse } from 'tus-js-client';
+import { TusHttpStack } from './tus-http-stack.js';
 import { loadClientConfig } from '../config.js';
 import type { Problem } from './api-types.js';
 import { ApiError, AuthRequiredError, UnreachableError } from './client.js';
@@ -162,6 +163,7 @@ function transfer(ctx: ClientContext, target: TusTarget, opts: UploadOptions, re
     const upload: Upload = new Upload(createReadStream(file.absolute), {
       // Resuming: no endpoint, so an upload the server no longer has is an error rather than a silent fresh start.
       endpoint: resume ? null : client.url(UPLOADS_PATH).toString(),
+      httpStack: new TusHttpStack(),
       metadata,
       chunkSize: opts.chunkSize,
       retryDelays: RETRY_DELAYS_MS,
