@@ -1,7 +1,8 @@
 // The bare-DuckDB baseline of the ingest benchmark, run as its own Node process (so its memory is measured like
 // the Weir server's): the same engine settings as Weir (threads, memory_limit, temp_directory, TimeZone UTC),
 // read_csv → COPY to Parquet with Weir's options, then DESCRIBE and exactly the profile SQL Weir runs
-// (footerRangesSql, then summarySql with the numeric columns' histograms, topValuesSql per text/boolean column).
+// (footerRangesSql, then summarySql with the numeric columns' histograms, topValuesSql per text/boolean column,
+// exactDistinctSql per column whose distinct count is cheap to make exact).
 //
 // Usage: node bench/duckdb-baseline.mjs '<json: {csv, outDir, threads, memoryLimit}>'  → one JSON line on stdout.
 import { readFileSync } from 'node:fs';
@@ -9,7 +10,9 @@ import { mkdir, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { DuckDBInstance } from '@duckdb/node-api';
-import { footerRanges, parquetSource, summarySql, topValuesSql } from '../dist/engine/profile.js';
+import {
+  EXACT_DISTINCT_BATCH, EXACT_DISTINCT_VALUES, countedExactly, exactDistinctSql, footerRanges, parquetRowsSql, parquetSource, summarySql, topValuesSql,
+} from '../dist/engine/profile.js';
 import { literal, typeFamily } from '../dist/engine/sql.js';
 
 const opts = JSON.parse(process.argv[2] ?? '{}');
@@ -58,13 +61,24 @@ const source = parquetSource(parquet);
 // The same two steps as Weir's profileParquet: numeric ranges from the footer, then one pass of summary + histograms.
 // Weir's own footerRanges, over this bare connection (it only needs an `all(sql)`).
 const ranges = await footerRanges({ all }, parquet, columns);
+const [footer] = await all(parquetRowsSql(parquet));
+const apart = countedExactly(columns, num(footer.n), ranges);
 lap('footerRanges');
-const [summary] = await all(summarySql(source, columns, ranges));
+const [summary] = await all(summarySql(source, columns, ranges, 0, apart));
 lap('summaryAndHistograms');
 
 const topColumns = columns.filter((col) => ['text', 'boolean'].includes(typeFamily(col.type)));
 for (const col of topColumns) await all(topValuesSql(source, col));
 lap('topValues');
+
+const exact = [...columns.keys()].filter((i) => {
+  const estimate = num(summary[`c${i}_distinct`]);
+  return apart.has(i) || (estimate !== null && estimate <= EXACT_DISTINCT_VALUES);
+});
+for (let first = 0; first < exact.length; first += EXACT_DISTINCT_BATCH) {
+  await all(exactDistinctSql(source, columns, exact.slice(first, first + EXACT_DISTINCT_BATCH)));
+}
+lap('exactDistinct');
 
 const totalMs = Math.round(performance.now() - t0);
 const parquetBytes = (await stat(parquet)).size;

@@ -311,6 +311,80 @@ describe('GET /datasets/:id/timeseries', () => {
   });
 });
 
+describe('timeseries split by a column, and chart titles', () => {
+  /** Hourly temperatures between 8 and 30 of five devices with 40, 30, 20, 10 and 5 rows, and 3 rows of no device. */
+  const DEVICES = (() => {
+    const lines = ['ts,device,temp'];
+    for (const [device, rows] of [['d1', 40], ['d2', 30], ['d3', 20], ['d4', 10], ['d5', 5], ['', 3]] as const) {
+      for (let h = 0; h < rows; h++) lines.push(`${new Date(Date.UTC(2024, 0, 1, h)).toISOString()},${device},${8 + ((h * 7) % 23)}`);
+    }
+    return lines.join('\n');
+  })();
+  interface Split {
+    rows: number;
+    points: { time: string; value: number | null; series: string | null }[];
+    series: { column: string; limit: number; total: number; shown: { key: string | null; rows: number; downsampled: boolean }[]; omitted: number; omittedRows: number };
+  }
+  let devices: string;
+  beforeAll(async () => {
+    devices = await make('devices', DEVICES);
+  });
+
+  it('answers one series per value of the column, the largest first, and says what was left out', async () => {
+    const s = await get<Split>(`${devices}/timeseries?time=ts&value=temp&series=device&seriesLimit=3`);
+    expect(s.series).toEqual({
+      column: 'device', limit: 3, total: 6, omitted: 3, omittedRows: 18,
+      shown: [{ key: 'd1', rows: 40, downsampled: false }, { key: 'd2', rows: 30, downsampled: false }, { key: 'd3', rows: 20, downsampled: false }],
+    });
+    expect(s.rows).toBe(90);
+    expect(s.points.filter((p) => p.series === 'd2')).toHaveLength(30);
+    expect(s.points[0]).toEqual({ time: '2024-01-01T00:00:00.000Z', value: 8, series: 'd1' });
+    // Null is a series of its own; `points` is shared: 12 for each of the 6.
+    const all = await get<Split>(`${devices}/timeseries?time=ts&value=temp&series=device&seriesLimit=20&points=72`);
+    expect(all.series.shown.map((x) => [x.key, x.downsampled])).toEqual([['d1', true], ['d2', true], ['d3', true], ['d4', false], ['d5', false], [null, false]]);
+    expect(all.series.omitted).toBe(0);
+    expect(all.points.length).toBeLessThanOrEqual(72);
+    expect(all.points.filter((p) => p.series === null)).toHaveLength(3);
+    // Without a split the answer is as before: no series anywhere.
+    expect(JSON.stringify(await get(`${devices}/timeseries?time=ts&value=temp`))).not.toContain('series');
+  });
+
+  it('draws the split as one line per series, titled by default with what is drawn and the dataset', async () => {
+    const spec = await get<{ title: { text: string }; layer: { encoding: { color?: { legend: { title: string } }; y: { scale: unknown } } }[] }>(
+      `${devices}/timeseries?time=ts&value=temp&series=device&seriesLimit=3&bucket=2h&format=vega-lite`,
+    );
+    expect(spec.title.text).toBe('Mean of temp per 2h by device (3 of 6) — devices');
+    expect(spec.layer.map((l) => l.encoding.color?.legend.title)).toEqual(['device', 'device', 'device']);
+    // Values between 8 and 30: the line's axis is not pinned to zero.
+    expect(spec.layer.map((l) => l.encoding.y.scale)).toEqual([{ zero: false }, { zero: false }, { zero: false }]);
+    const svg = await (await t.fetch(`${t.api}/datasets/${devices}/timeseries?time=ts&value=temp&series=device&seriesLimit=3&format=svg`)).text();
+    for (const text of ['temp over ts by device (3 of 6) — devices', '>d1<', '>d2<', '>d3<', '2024-01-01']) expect(svg).toContain(text);
+    expect(svg).not.toContain('>d4<');
+  });
+
+  it('titles every chart by default, follows a renamed dataset, and takes an empty title for none', async () => {
+    const title = async (path: string) => (await get<{ title?: { text: string } }>(`${path}&format=vega-lite`)).title?.text;
+    expect(await title(`${devices}/histogram?column=temp`)).toBe('Distribution of temp — devices');
+    expect(await title(`${devices}/value-counts?column=device`)).toBe('Most frequent values of device — devices');
+    expect(await title(`${devices}/stats?`)).toBe('Correlation of the numeric columns — devices');
+    expect(await title(`${devices}/timeseries?time=ts&value=temp&title=Mine`)).toBe('Mine');
+    expect(await title(`${devices}/timeseries?time=ts&value=temp&title=`)).toBeUndefined();
+    // The answer is cached by version; the dataset's name is not.
+    const renamed = await t.fetch(`${t.api}/datasets/${devices}`, { method: 'PATCH', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: 'sensors' }) });
+    expect(renamed.status).toBe(200);
+    expect(await title(`${devices}/histogram?column=temp`)).toBe('Distribution of temp — sensors');
+  });
+
+  it('refuses an unknown series column, a limit over the cap, and too few points for the series', async () => {
+    const unknown = await problemOf(await t.fetch(`${t.api}/datasets/${devices}/timeseries?time=ts&value=temp&series=devise`));
+    expect(unknown.errors).toEqual([{ pointer: '/query/series', message: "no column named 'devise'; did you mean 'device'?" }]);
+    const cap = await problemOf(await t.fetch(`${t.api}/datasets/${devices}/timeseries?time=ts&value=temp&series=device&seriesLimit=21`));
+    expect(cap.errors.map((e) => e.pointer)).toEqual(['/query/seriesLimit']);
+    const few = await problemOf(await t.fetch(`${t.api}/datasets/${devices}/timeseries?time=ts&value=temp&series=device&seriesLimit=10&points=19`));
+    expect(few).toMatchObject({ status: 400, code: 'validation_failed', errors: [{ pointer: '/query/points', message: 'must be at least 2 per series: 20 for seriesLimit 10' }] });
+  });
+});
+
 describe('answers kept by version', () => {
   it('answers a repeated chart request without DuckDB, a new version afresh, and a deleted dataset with 404', async () => {
     const id = await make('cached', 'ts,v\n2024-01-01T00:00:00Z,1\n2024-01-01T01:00:00Z,2\n');

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from './helpers/app.js';
 import { ELF, PNG, duckdbFile, makeXlsx, makeZip } from './helpers/files.js';
 import { storedFiles } from './helpers/disk.js';
+import { eventually } from './helpers/jobs.js';
 import { problemOf, upload } from './helpers/upload.js';
 
 interface Ingested {
@@ -154,6 +155,25 @@ describe('accepted formats', () => {
     const d = await accepted(lines.join('\n'), 'late-type.csv');
     expect(d.version.rowCount).toBe(30_001);
     expect(d.version.schema.find((c) => c.name === 'code')!.type).toBe('VARCHAR');
+  });
+
+  it('a semicolon CSV with decimal commas and dot-grouped thousands has number columns', async () => {
+    const csv = `device;temp;energy;note\nd1;12,5;1.234,5;a.b\nd2;8;12;x\nd3;-0,25;2.000.000;${unique()}\nd4;;;y\n`;
+    const d = await accepted(csv, 'decimal-comma.csv');
+    expect(d.version.schema.map((c) => [c.name, c.type])).toEqual([['device', 'VARCHAR'], ['temp', 'DOUBLE'], ['energy', 'DOUBLE'], ['note', 'VARCHAR']]);
+    expect((await preview(d.id)).rows.map((r) => r.slice(0, 3))).toEqual([['d1', 12.5, 1234.5], ['d2', 8, 12], ['d3', -0.25, 2_000_000], ['d4', null, null]]);
+  });
+
+  it('a decimal-comma value that does not fit later in the file widens its column to text, keeping every value', async () => {
+    const lines = ['id;temp;energy;other'];
+    for (let i = 0; i < 30_000; i++) lines.push(`${i};${i},5;${i}.000,25;${i},5`);
+    // A decimal point in a comma file, and a dot group that is not three digits: neither may become null or 12.
+    lines.push(`30000;12.5;1.2;7,5`, `30001;1;2;${unique().slice(0, 8)},5`);
+    const d = await accepted(lines.join('\n'), 'decimal-comma-late.csv');
+    expect(d.version.rowCount).toBe(30_002);
+    expect(d.version.schema.map((c) => [c.name, c.type])).toEqual([['id', 'BIGINT'], ['temp', 'VARCHAR'], ['energy', 'VARCHAR'], ['other', 'DOUBLE']]);
+    const late = await preview(d.id, '?offset=29999&limit=2');
+    expect(late.rows).toEqual([[29_999, '29999,5', '29999.000,25', 29_999.5], [30_000, '12.5', '1.2', 7.5]]);
   });
 });
 
@@ -465,5 +485,29 @@ describe('upload form validation', () => {
     const res = await t.fetch(`${t.api}/datasets?wait=maybe`, { method: 'POST', body: form });
     expect(res.status).toBe(400);
     expect((await problemOf(res)).errors[0]!.pointer).toBe('/query/wait');
+  });
+});
+
+describe('ingest progress', () => {
+  it('follows DuckDB through the conversion instead of sitting at one figure, in figures of one decimal at most', async () => {
+    const lines = ['id,device,v'];
+    for (let i = 0; i < 2_000_000; i++) lines.push(`${i},d${i % 20},${i % 977}`);
+    lines.push(`2000000,${unique()},1`);
+    const form = new FormData();
+    form.append('file', new Blob([lines.join('\n')]), 'progress.csv');
+    const res = await t.fetch(`${t.api}/datasets`, { method: 'POST', body: form });
+    expect(res.status, await res.clone().text()).toBe(202);
+    const { jobId } = (await res.json()) as { jobId: string };
+    const seen: { progress: number; message: string | null }[] = [];
+    const job = await eventually(async () => {
+      const j = (await (await t.fetch(`${t.api}/jobs/${jobId}`)).json()) as { status: string; progress: number; progressMessage: string | null };
+      seen.push({ progress: j.progress, message: j.progressMessage });
+      return ['succeeded', 'failed', 'cancelled'].includes(j.status) ? j : undefined;
+    }, 'the ingest job to end', 120_000);
+    expect(job.status).toBe('succeeded');
+    // The conversion's share (up to 70%, where profiling starts) is walked through, not jumped over.
+    const converting = new Set(seen.filter((s) => s.message === 'converting to Parquet').map((s) => s.progress));
+    expect([...converting].filter((p) => p > 0 && p < 70).length, JSON.stringify(seen.filter((s, i) => i === 0 || s.progress !== seen[i - 1]!.progress))).toBeGreaterThanOrEqual(2);
+    for (const { progress } of seen) expect(Math.round(progress * 10) / 10, String(progress)).toBe(progress);
   });
 });

@@ -1,5 +1,6 @@
 import type { TopLevelSpec } from 'vega-lite';
 import { errors } from '../errors.js';
+import { timeAxis } from './time-axis.js';
 
 /**
  * Vega-Lite specs for the analytics charts. Each spec is self-contained (data inlined as `data.values`) so that a
@@ -27,9 +28,14 @@ export type ChartData =
       time: string;
       value: string;
       agg: string;
-      /** `time` is ISO 8601; one without a UTC offset is read as UTC. Charts show UTC whatever the server's zone. */
-      points: { time: string; value: number | null }[];
-      band?: { time: string; min: number | null; max: number | null }[];
+      /**
+       * `time` is ISO 8601; one without a UTC offset is read as UTC. Charts show UTC whatever the server's zone.
+       * `series`: the value of the split column the point belongs to (with `series` below), null for null.
+       */
+      points: { time: string; value: number | null; series?: string | null }[];
+      band?: { time: string; min: number | null; max: number | null; series?: string | null }[];
+      /** One line per value of this column, in the order of `keys` (legend and colours). */
+      series?: { column: string; keys: (string | null)[] };
     }
   | { kind: 'correlation'; columns: string[]; matrix: (number | null)[][] /* Pearson r, symmetric, null where undefined */ };
 
@@ -55,18 +61,20 @@ export const MAX_CHART_ROWS = 20_000;
 /** Names the layers that only carry tooltips: a static rendering leaves them out (see svg.ts). */
 export const TOOLTIP_LAYER = 'tooltips';
 
-/** The label a null category gets on the value-counts axis. */
+/** The label a null category gets on the value-counts axis and in a series legend. */
 export const NULL_LABEL = '(null)';
 
 const FONT = 'system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif';
 const ACCENT = '#4c78a8';
 const MUTED = '#9aa5b1';
 
+const PADDING = 8;
+
 /** A quiet house style: white background (the SVG is also opened on its own), light grid, no frame. */
 const CONFIG = {
   background: 'white',
   font: FONT,
-  padding: 8,
+  padding: PADDING,
   view: { stroke: null },
   title: { anchor: 'start', fontSize: 14, fontWeight: 600, color: '#1f2933', offset: 12 },
   axis: {
@@ -96,16 +104,20 @@ function checkRowCount(rows: number): void {
   if (rows > MAX_CHART_ROWS) throw new Error(`vegaLiteSpec: ${rows} data rows exceed the limit of ${MAX_CHART_ROWS}`);
 }
 
-/** The Vega-Lite spec of a chart: `width`/`height` are the size of the whole chart (autosize `fit`). */
+/**
+ * The Vega-Lite spec of a chart: `width`/`height` are the size of the whole chart (autosize `fit`). A title longer
+ * than the chart is wide is cut with an ellipsis; an empty one is none.
+ */
 export function vegaLiteSpec(chart: ChartData, options: ChartOptions = {}): VegaLiteSpec {
+  const size = chartSize(options);
   const frame = {
     $schema: VEGA_LITE_SCHEMA,
-    ...(options.title === undefined ? {} : { title: { text: options.title } }),
-    ...chartSize(options),
+    ...(options.title ? { title: { text: options.title, limit: size.width - 2 * PADDING } } : {}),
+    ...size,
     autosize: { type: 'fit', contains: 'padding' },
     config: CONFIG,
   } as const;
-  const spec: TopLevelSpec = { ...frame, ...body(chart) };
+  const spec: TopLevelSpec = { ...frame, ...body(chart, size.width) };
   // Handed on as plain JSON: the Vega-Lite types have no index signature, so the cast goes through unknown.
   return spec as unknown as VegaLiteSpec;
 }
@@ -114,14 +126,15 @@ type LayeredSpec = Extract<TopLevelSpec, { layer: unknown }>;
 type Layer = LayeredSpec['layer'][number];
 type Body = Omit<LayeredSpec, 'width' | 'height'> | Omit<Extract<TopLevelSpec, { mark: unknown }>, 'width' | 'height'>;
 
-function body(chart: ChartData): Body {
+/** `width`: of the whole chart, which the time axes space their labels in. */
+function body(chart: ChartData, width: number): Body {
   switch (chart.kind) {
     case 'histogram':
-      return histogram(chart);
+      return histogram(chart, width);
     case 'value-counts':
       return valueCounts(chart);
     case 'timeseries':
-      return timeseries(chart);
+      return timeseries(chart, width);
     case 'correlation':
       return correlation(chart);
   }
@@ -134,18 +147,36 @@ const COUNT_AXIS = { ...COUNT_FIELD, axis: { tickMinStep: 1 } } as const;
 /** An axis titled by user text; see the top of this file for why the title is not the encoding's. */
 const axisTitled = (title: string) => ({ axis: { title } }) as const;
 
-function histogram(chart: Extract<ChartData, { kind: 'histogram' }>): Body {
+/** Room the y axis and the padding take from the chart's width, which is what the time axis has for its labels. */
+const Y_AXIS_PX = 70;
+
+/**
+ * A UTC time axis over [loMs, hiMs] titled by the column (and the day, when the labels are its hours); see
+ * time-axis.ts. Without data, Vega's defaults. The labels are formatted by an expression, not `format`: on a binned
+ * axis Vega-Lite also hands `format` to a number formatter, which fails; the expression holds only the fixed format.
+ */
+function utcAxis(title: string, loMs: number, hiMs: number, width: number) {
+  if (!Number.isFinite(loMs) || !Number.isFinite(hiMs)) return { title };
+  const axis = timeAxis(loMs, hiMs, width - Y_AXIS_PX);
+  const labelExpr = `utcFormat(datum.value, '${axis.format}')`;
+  return { title: axis.day ? `${title} (${axis.day})` : title, values: axis.values, labelExpr, labelOverlap: true } as const;
+}
+
+function histogram(chart: Extract<ChartData, { kind: 'histogram' }>, width: number): Body {
   checkRowCount(chart.bins.length);
   const edge = chart.temporal
     ? ({ type: 'temporal', scale: { type: 'utc' } } as const)
     : ({ type: 'quantitative' } as const);
   const edgeTooltip = chart.temporal ? ({ format: '%Y-%m-%d %H:%M:%S', formatType: 'utc' } as const) : {};
+  const axis = chart.temporal
+    ? { axis: utcAxis(chart.column, Math.min(...chart.bins.map((b) => b.start)), Math.max(...chart.bins.map((b) => b.end)), width) }
+    : axisTitled(chart.column);
   return {
     data: { values: chart.bins.map(({ start, end, count }) => ({ start, end, count })) },
     mark: { type: 'bar', color: ACCENT, binSpacing: 1 },
     encoding: {
       // `binned`: the bins come computed; Vega-Lite only draws them and puts the axis ticks on their edges.
-      x: { field: 'start', ...edge, bin: { binned: true }, title: 'Range', ...axisTitled(chart.column) },
+      x: { field: 'start', ...edge, bin: { binned: true }, title: 'Range', ...axis },
       x2: { field: 'end' },
       y: COUNT_AXIS,
       tooltip: [
@@ -200,37 +231,64 @@ export function utcIso(time: string): string {
   return new Date(ms).toISOString();
 }
 
-function timeseries(chart: Extract<ChartData, { kind: 'timeseries' }>): Body {
+/** Up to 10 series the default palette tells apart; up to 20 (the most a series split answers), its paired one. */
+const seriesScheme = (count: number) => (count > 10 ? 'tableau20' : 'tableau10');
+
+/**
+ * A line over its band (the bucket's min and max) when aggregated; with `series`, one coloured line (and band) per
+ * series and a legend titled by the split column. The value axis fits the data, not zero: a line's level is its
+ * message, and 8–30 drawn from 0 is a flat line (bars, whose length is the message, keep zero).
+ */
+function timeseries(chart: Extract<ChartData, { kind: 'timeseries' }>, width: number): Body {
   const band = chart.band ?? [];
   checkRowCount(chart.points.length + band.length);
+  const split = chart.series;
+  const label = (key: string | null | undefined) => (key === null ? NULL_LABEL : key);
+  const times = chart.points.map((p) => Date.parse(utcIso(p.time)));
   // The `utc` scale makes Vega-Lite place ticks and format labels in UTC, not in the renderer's local zone.
-  const x = { field: 'time', type: 'temporal', scale: { type: 'utc' }, title: 'Time', ...axisTitled(chart.time) } as const;
+  const x = {
+    field: 'time', type: 'temporal', scale: { type: 'utc' }, title: 'Time', axis: utcAxis(chart.time, Math.min(...times), Math.max(...times), width),
+  } as const;
   // Aggregated (a band comes with buckets): `mean(temperature)`; the rows themselves: just the column.
-  const y = { type: 'quantitative', title: 'Value', ...axisTitled(chart.band ? `${chart.agg}(${chart.value})` : chart.value) } as const;
+  const y = { type: 'quantitative', title: 'Value', scale: { zero: false }, ...axisTitled(chart.band ? `${chart.agg}(${chart.value})` : chart.value) } as const;
   const timeTooltip = { field: 'time', type: 'temporal', title: 'Time (UTC)', format: '%Y-%m-%d %H:%M:%S', formatType: 'utc' } as const;
+  // The legend's title is the split column; the encoding's stays a fixed word (see the top of this file).
+  const color = split
+    ? ({
+        color: {
+          field: 'series', type: 'nominal', title: 'Series', sort: null,
+          scale: { domain: split.keys.map(label), scheme: seriesScheme(split.keys.length) },
+          // Line swatches: the band layer would make them its pale areas.
+          legend: { title: split.column, symbolType: 'stroke', symbolOpacity: 1, symbolStrokeWidth: 2 },
+        },
+      } as const)
+    : {};
+  const seriesTooltip = split ? [{ field: 'series', type: 'nominal', title: 'Series' } as const] : [];
+  const withSeries = <T extends { series?: string | null }>(row: T) => (split ? { series: label(row.series) } : {});
   const bandLayer: Layer = {
-    data: { values: band.map(({ time, min, max }) => ({ time: utcIso(time), min, max })) },
-    mark: { type: 'area', color: ACCENT, opacity: 0.18 },
+    data: { values: band.map((b) => ({ time: utcIso(b.time), min: b.min, max: b.max, ...withSeries(b) })) },
+    mark: { type: 'area', color: ACCENT, opacity: split ? 0.12 : 0.18 },
     encoding: {
       x,
       y: { ...y, field: 'min', title: 'Min' },
       y2: { field: 'max' },
-      tooltip: [timeTooltip, { field: 'min', type: 'quantitative', title: 'Min' }, { field: 'max', type: 'quantitative', title: 'Max' }],
+      ...color,
+      tooltip: [timeTooltip, ...seriesTooltip, { field: 'min', type: 'quantitative', title: 'Min' }, { field: 'max', type: 'quantitative', title: 'Max' }],
     },
   };
   const lineLayer: Layer = {
-    mark: { type: 'line', color: ACCENT, strokeWidth: 2, interpolate: 'monotone' },
-    encoding: { x, y: { ...y, field: 'value' } },
+    mark: { type: 'line', color: ACCENT, strokeWidth: split ? 1.5 : 2, interpolate: 'monotone' },
+    encoding: { x, y: { ...y, field: 'value' }, ...color },
   };
   // Invisible points carry the tooltips: a line is one path and would only ever show its first row.
   const hoverLayer: Layer = {
     name: TOOLTIP_LAYER,
     // aria: false — the line already describes the series.
     mark: { type: 'point', opacity: 0, size: 60, aria: false },
-    encoding: { x, y: { ...y, field: 'value' }, tooltip: [timeTooltip, { field: 'value', type: 'quantitative', title: 'Value' }] },
+    encoding: { x, y: { ...y, field: 'value' }, ...color, tooltip: [timeTooltip, ...seriesTooltip, { field: 'value', type: 'quantitative', title: 'Value' }] },
   };
   return {
-    data: { values: chart.points.map(({ time, value }) => ({ time: utcIso(time), value })) },
+    data: { values: chart.points.map((p) => ({ time: utcIso(p.time), value: p.value, ...withSeries(p) })) },
     layer: chart.band === undefined ? [lineLayer, hoverLayer] : [bandLayer, lineLayer, hoverLayer],
   };
 }

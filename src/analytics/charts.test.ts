@@ -47,6 +47,22 @@ const CHARTS: Record<ChartData['kind'], ChartData> = {
   correlation: { kind: 'correlation', columns: ['a', PATH_LIKE], matrix: [[1, -0.004], [-0.004, null]] },
 };
 
+/** A timeseries split by a column: two series and the null one, each with its band. */
+const SPLIT: ChartData = {
+  kind: 'timeseries',
+  time: 'ts',
+  value: 'temp',
+  agg: 'mean',
+  points: [
+    { time: '2024-01-01T00:00:00Z', value: 8, series: 'b' },
+    { time: '2024-01-02T00:00:00Z', value: 30, series: 'b' },
+    { time: '2024-01-01T00:00:00Z', value: 12, series: PATH_LIKE },
+    { time: '2024-01-01T00:00:00Z', value: 20, series: null },
+  ],
+  band: [{ time: '2024-01-01T00:00:00Z', min: 7, max: 9, series: 'b' }],
+  series: { column: PATH_LIKE, keys: ['b', PATH_LIKE, null] },
+};
+
 let validate: ValidateFunction;
 
 beforeAll(() => {
@@ -88,14 +104,15 @@ describe('vegaLiteSpec', () => {
     expect(validate(wrongType)).toBe(false);
   });
 
-  it.each(Object.values(CHARTS))('makes a $kind spec that validates, compiles cleanly and keys data by fixed fields', (chart) => {
+  it.each([...Object.values(CHARTS), SPLIT])('makes a $kind spec that validates, compiles cleanly and keys data by fixed fields', (chart) => {
     const spec = vegaLiteSpec(chart, { title: 'T' });
     expect(validate(spec), JSON.stringify(validate.errors?.slice(0, 3))).toBe(true);
     expect(compileWarnings(spec)).toEqual([]);
     expect(spec.$schema).toBe(VEGA_LITE_SCHEMA);
-    expect(spec.title).toEqual({ text: 'T' });
+    // A title longer than the chart is cut to its width less the padding.
+    expect(spec.title).toEqual({ text: 'T', limit: CHART_SIZE.defaultWidth - 16 });
     expect(spec.autosize).toEqual({ type: 'fit', contains: 'padding' });
-    const allowed = new Set(['start', 'end', 'count', 'label', 'time', 'value', 'min', 'max', 'x', 'y', 'r']);
+    const allowed = new Set(['start', 'end', 'count', 'label', 'time', 'value', 'min', 'max', 'x', 'y', 'r', 'series']);
     for (const field of fieldsOf(spec)) expect(allowed, field).toContain(field);
     expect(JSON.stringify(spec)).toContain(PATH_LIKE);
   });
@@ -147,14 +164,53 @@ describe('vegaLiteSpec', () => {
     expect(spec.data).toEqual({ values: [{ time: '2024-01-01T00:00:00.000Z', value: 1.5 }, { time: '2024-01-01T01:00:00.000Z', value: null }] });
     expect(spec.layer.map((layer) => layer.mark.type)).toEqual(['area', 'line', 'point']);
     expect(spec.layer[0]?.data).toEqual({ values: [{ time: '2023-12-31T22:00:00.000Z', min: 1, max: null }] });
+    // Two points an hour apart on one day: quarter-hour ticks labelled with the time, the day in the axis title.
+    const quarters = [0, 15, 30, 45, 60].map((m) => Date.UTC(2024, 0, 1, 0, m));
     expect(spec.layer[1]?.encoding).toEqual({
-      x: { field: 'time', type: 'temporal', scale: { type: 'utc' }, title: 'Time', axis: { title: 'created.at' } },
-      y: { field: 'value', type: 'quantitative', title: 'Value', axis: { title: `avg(${PATH_LIKE})` } },
+      x: {
+        field: 'time', type: 'temporal', scale: { type: 'utc' }, title: 'Time',
+        axis: { title: 'created.at (2024-01-01)', values: quarters, labelExpr: "utcFormat(datum.value, '%H:%M')", labelOverlap: true },
+      },
+      // A line's axis fits its values instead of starting at zero.
+      y: { field: 'value', type: 'quantitative', title: 'Value', scale: { zero: false }, axis: { title: `avg(${PATH_LIKE})` } },
     });
 
     const { band: _band, ...withoutBand } = CHARTS.timeseries as Extract<ChartData, { kind: 'timeseries' }>;
     const plain = vegaLiteSpec(withoutBand) as { layer: { mark: { type: string } }[] };
     expect(plain.layer.map((layer) => layer.mark.type)).toEqual(['line', 'point']);
+  });
+
+  it('draws one coloured line per series, in the order of the keys, the legend titled by the split column', () => {
+    const spec = vegaLiteSpec(SPLIT) as { data: { values: unknown[] }; layer: { mark: { type: string }; data?: { values: unknown[] }; encoding: Record<string, unknown> }[] };
+    expect(spec.data.values).toEqual([
+      { time: '2024-01-01T00:00:00.000Z', value: 8, series: 'b' },
+      { time: '2024-01-02T00:00:00.000Z', value: 30, series: 'b' },
+      { time: '2024-01-01T00:00:00.000Z', value: 12, series: PATH_LIKE },
+      { time: '2024-01-01T00:00:00.000Z', value: 20, series: '(null)' },
+    ]);
+    expect(spec.layer[0]?.data?.values).toEqual([{ time: '2024-01-01T00:00:00.000Z', min: 7, max: 9, series: 'b' }]);
+    for (const layer of spec.layer) {
+      expect(layer.encoding.color).toMatchObject({
+        field: 'series', type: 'nominal', title: 'Series', scale: { domain: ['b', PATH_LIKE, '(null)'], scheme: 'tableau10' }, legend: { title: PATH_LIKE },
+      });
+    }
+    // More series than ten colours tell apart get the paired palette.
+    const keys = Array.from({ length: 11 }, (_, i) => `k${i}`);
+    const many = vegaLiteSpec({ ...SPLIT, points: keys.map((k) => ({ time: '2024-01-01', value: 1, series: k })), band: undefined, series: { column: 'c', keys } }) as typeof spec;
+    expect(many.layer[0]?.encoding.color).toMatchObject({ scale: { scheme: 'tableau20' } });
+  });
+
+  it('fits the value axis of a line to its values, while bars keep zero', () => {
+    const line = vegaLiteSpec(CHARTS.timeseries) as { layer: { encoding: { y: { scale?: unknown } } }[] };
+    for (const layer of line.layer) expect(layer.encoding.y.scale).toEqual({ zero: false });
+    for (const bars of [CHARTS.histogram, CHARTS['value-counts']]) {
+      expect(JSON.stringify(vegaLiteSpec(bars))).not.toContain('"zero"');
+    }
+  });
+
+  it('cuts a long title to the chart width, and leaves an empty one out', () => {
+    expect(vegaLiteSpec(CHARTS.histogram, { title: 'x'.repeat(200), width: 300 }).title).toEqual({ text: 'x'.repeat(200), limit: 284 });
+    expect(vegaLiteSpec(CHARTS.histogram, { title: '' })).not.toHaveProperty('title');
   });
 
   it('lays the correlation matrix out row by row with r to two decimals, "–" for null and no "-0.00"', () => {
@@ -236,6 +292,10 @@ describe('user text in the compiled Vega spec', () => {
     { kind: 'histogram', column: MARKER, bins: [{ start: 0, end: 1, count: 1 }] },
     { kind: 'value-counts', column: MARKER, values: [{ value: MARKER, count: 1 }, { value: null, count: 1 }] },
     { kind: 'timeseries', time: MARKER, value: MARKER, agg: MARKER, points: [{ time: '2024-01-01', value: 1 }], band: [{ time: '2024-01-01', min: 0, max: 2 }] },
+    {
+      kind: 'timeseries', time: MARKER, value: MARKER, agg: MARKER, points: [{ time: '2024-01-01', value: 1, series: MARKER }],
+      band: [{ time: '2024-01-01', min: 0, max: 2, series: MARKER }], series: { column: MARKER, keys: [MARKER] },
+    },
     { kind: 'correlation', columns: [MARKER, 'b'], matrix: [[1, 0], [0, 1]] },
   ];
 

@@ -3,7 +3,7 @@ import { Id, NO_CONTROL_CHARACTERS, StringEnum } from '../http/schema-types.js';
 import { ProfileResponse } from '../datasets/schemas.js';
 import { CHART_SIZE } from './charts.js';
 import { AGGREGATE_FUNCTIONS } from './query.js';
-import { AGGREGATES, BUCKET_PATTERN, DOWNSAMPLE_MODES } from './timeseries.js';
+import { AGGREGATES, BUCKET_PATTERN, DEFAULT_SERIES, DOWNSAMPLE_MODES, MAX_SERIES } from './timeseries.js';
 
 const Count = Type.Integer({ minimum: 0 });
 const NullableNumber = Type.Unsafe<number | null>({ type: ['number', 'null'] });
@@ -22,7 +22,10 @@ const ChartQuery = {
   }),
   width: Type.Optional(Type.Integer({ minimum: CHART_SIZE.min, maximum: CHART_SIZE.max, description: `Chart width in px (default ${CHART_SIZE.defaultWidth})` })),
   height: Type.Optional(Type.Integer({ minimum: CHART_SIZE.min, maximum: CHART_SIZE.max, description: `Chart height in px (default ${CHART_SIZE.defaultHeight})` })),
-  title: Type.Optional(Type.String({ maxLength: 200, pattern: '^[^\\u0000-\\u001f]*$' })),
+  title: Type.Optional(Type.String({
+    maxLength: 200, pattern: '^[^\\u0000-\\u001f]*$',
+    description: 'Chart title (default: what is drawn, of which column, and the dataset name; empty: no title)',
+  })),
 };
 
 const query = <P extends Record<string, TSchema>>(properties: P) => Type.Object({ ...ChartQuery, ...properties }, { additionalProperties: false });
@@ -45,6 +48,11 @@ export const TimeseriesQuery = query({
   mode: StringEnum(DOWNSAMPLE_MODES, {
     default: 'minmax',
     description: 'How a longer series is reduced: minmax keeps the lowest and highest point of each time slice; lttb keeps the points of Largest-Triangle-Three-Buckets',
+  }),
+  series: Type.Optional(Column('One line per value of this column (any column of single values; null is a value): the `seriesLimit` values with the most rows share `points`')),
+  seriesLimit: Type.Integer({
+    minimum: 1, maximum: MAX_SERIES, default: DEFAULT_SERIES,
+    description: 'With `series`: at most this many series; the others are left out, and the answer says how many and their rows',
   }),
 });
 
@@ -79,6 +87,8 @@ export const QueryResponse = Type.Object({
 });
 
 const Edge = Type.Unsafe<number | string>({ type: ['number', 'string'] });
+/** A series' value of the split column as text; null for null. */
+const SeriesKey = Type.Unsafe<string | null>({ type: ['string', 'null'] });
 
 export const HistogramResponse = Type.Object({
   versionId: Type.String(),
@@ -109,9 +119,17 @@ export const TimeseriesResponse = Type.Object({
   bucket: Type.Unsafe<string | null>({ type: ['string', 'null'] }),
   mode: StringEnum(DOWNSAMPLE_MODES),
   rows: Count,
-  points: Type.Array(Type.Object({ time: Type.String({ format: 'date-time' }), value: NullableNumber })),
-  band: Type.Optional(Type.Array(Type.Object({ time: Type.String({ format: 'date-time' }), min: NullableNumber, max: NullableNumber }))),
+  points: Type.Array(Type.Object({ time: Type.String({ format: 'date-time' }), value: NullableNumber, series: Type.Optional(SeriesKey) })),
+  band: Type.Optional(Type.Array(Type.Object({ time: Type.String({ format: 'date-time' }), min: NullableNumber, max: NullableNumber, series: Type.Optional(SeriesKey) }))),
   downsampled: Type.Boolean(),
+  series: Type.Optional(Type.Object({
+    column: Type.String(),
+    limit: Count,
+    total: Type.Integer({ minimum: 0, description: 'Distinct values of the column among the rows with a time and a value' }),
+    shown: Type.Array(Type.Object({ key: SeriesKey, rows: Count, downsampled: Type.Boolean() }), { description: 'The series answered, most rows first; each point names its series by `key`' }),
+    omitted: Type.Integer({ minimum: 0, description: 'Series left out (those with the fewest rows)' }),
+    omittedRows: Type.Integer({ minimum: 0, description: 'Rows of the series left out' }),
+  }, { description: 'Only with `series`: how the rows were split' })),
 });
 
 export const StatsResponse = Type.Object({

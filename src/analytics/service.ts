@@ -24,7 +24,11 @@ export interface AnalyticsDeps {
   datasets: DatasetService;
 }
 
-type Versioned<T> = T & { versionId: string };
+/**
+ * An answer about one version. `datasetName` titles its charts; it is read afresh on every call (a cached answer
+ * keeps the name it was computed under out), and is not part of the JSON answers, whose schemas do not list it.
+ */
+type Versioned<T> = T & { versionId: string; datasetName: string };
 
 export interface DatasetStats extends DatasetProfile {
   correlation: Correlation;
@@ -71,13 +75,19 @@ export class AnalyticsService {
 
   async timeseries(
     workspaceId: string, id: string,
-    q: { version?: string; time: string; value: string; agg: Aggregate; bucket?: string; points: number; mode: DownsampleMode },
+    q: { version?: string; time: string; value: string; agg: Aggregate; bucket?: string; points: number; mode: DownsampleMode; series?: string; seriesLimit: number },
     gone?: AbortSignal,
   ): Promise<Versioned<Timeseries>> {
-    const request = { endpoint: 'timeseries', time: q.time, value: q.value, agg: q.agg, bucket: q.bucket, points: q.points, mode: q.mode };
+    if (q.series !== undefined && q.points < 2 * q.seriesLimit) {
+      const message = `must be at least 2 per series: ${2 * q.seriesLimit} for seriesLimit ${q.seriesLimit}`;
+      throw errors.validation(`points ${message}; ask for more points or fewer series`, [{ pointer: '/query/points', message }]);
+    }
+    const split = q.series === undefined ? {} : { series: q.series, seriesLimit: q.seriesLimit };
+    const request = { endpoint: 'timeseries', time: q.time, value: q.value, agg: q.agg, bucket: q.bucket, points: q.points, mode: q.mode, ...split };
     return this.read(workspaceId, id, q.version, request, (version, source, signal) => {
       const time = resolveColumn(version.schema, q.time, '/query/time', ['temporal']);
       const value = resolveColumn(version.schema, q.value, '/query/value', ['numeric']);
+      const series = q.series === undefined ? undefined : { column: resolveColumn(version.schema, q.series, '/query/series', ['scalar']), limit: q.seriesLimit };
       const profiled = (name: string) => version.profile.columns.find((c) => c.name === name);
       const range = profiled(time.name)?.range;
       const lo = range ? Date.parse(range.min) : NaN;
@@ -89,6 +99,7 @@ export class AnalyticsService {
         range: Number.isFinite(lo) && Number.isFinite(hi) ? { loUs: lo * 1000, hiUs: hi * 1000 } : null,
         rowsAtMost: Math.min(profiled(time.name)?.count ?? version.rowCount, profiled(value.name)?.count ?? version.rowCount),
         maxPoints: this.deps.config.work.maxOutputRows,
+        series,
       }, signal);
     }, gone);
   }
@@ -121,10 +132,10 @@ export class AnalyticsService {
     workspaceId: string, id: string, versionId: string | undefined, request: ({ endpoint: string } & Record<string, unknown>) | null,
     fn: (version: StoredVersion, source: string, signal: AbortSignal) => Promise<T>, gone?: AbortSignal,
   ): Promise<Versioned<T>> {
-    const { version } = await this.deps.datasets.resolveVersion(workspaceId, id, versionId);
+    const { dataset, version } = await this.deps.datasets.resolveVersion(workspaceId, id, versionId);
     const key = request ? AnswerCache.key(version.id, request.endpoint, request) : null;
-    const cached = key ? this.cache.get<Versioned<T>>(key) : undefined;
-    if (cached) return cached;
+    const cached = key ? this.cache.get<T & { versionId: string }>(key) : undefined;
+    if (cached) return { ...cached, datasetName: dataset.name };
     const file = await this.deps.datasets.openFile(version);
     const timeoutMs = this.deps.config.analytics.queryTimeoutMs;
     const timeout = AbortSignal.timeout(timeoutMs);
@@ -132,7 +143,7 @@ export class AnalyticsService {
     try {
       const answer = { versionId: version.id, ...(await fn(version, parquetSource(file.path), signal)) };
       if (key) this.cache.set(key, answer);
-      return answer;
+      return { ...answer, datasetName: dataset.name };
     } catch (e) {
       if (timeout.aborted && !(e instanceof AppError)) {
         throw new AppError(422, 'query_timeout', `The query ran longer than the limit of ${timeoutMs} ms (WEIR_QUERY_TIMEOUT) and was stopped`, [], { timeoutMs });

@@ -79,7 +79,8 @@ describe('renderSvg', () => {
     const chart: ChartData = { kind: 'histogram', column: 'created', temporal: true, bins: [1, 2, 3].map((d) => ({ start: day(d), end: day(d + 1), count: d })) };
     const root = parseSvg(await renderSvg(vegaLiteSpec(chart)));
     expect(markItems(root, 'mark-rect')).toHaveLength(3);
-    expect(texts(root, 'axis-label').filter((label) => !/ [AP]M$/.test(label))).toEqual(['2024', 'Tue 02', 'Wed 03', 'Thu 04', '0', '1', '2', '3']);
+    // One format, with the year, on every date label.
+    expect(texts(root, 'axis-label')).toEqual(['2024-01-01', '2024-01-02', '2024-01-03', '2024-01-04', '0', '1', '2', '3']);
   });
 
   it('draws value counts as bars sorted by count, the null bar greyed and labelled "(null)"', async () => {
@@ -104,6 +105,23 @@ describe('renderSvg', () => {
     expect(line?.attrs.d?.match(/M/g)).toHaveLength(2);
     expect(descendants(root).filter((e) => (e.attrs.class ?? '').startsWith('mark-symbol'))).toEqual([]);
     expect(texts(root, 'axis-title')).toEqual(['ts', 'avg(amount)']);
+  });
+
+  it('draws one line per series with a legend, on a value axis fitted to values between 8 and 30', async () => {
+    const keys = ['north', 'south', null];
+    const points = keys.flatMap((series, k) => hourly(24, (i) => 8 + k * 8 + (i % 7)).map((p) => ({ ...p, series })));
+    const root = parseSvg(await renderSvg(vegaLiteSpec({ kind: 'timeseries', time: 'ts', value: 'temp', agg: 'avg', points, series: { column: 'site', keys } })));
+    // Vega draws each series in a group of its own: three line marks of one path each.
+    const lines = descendants(root).filter((e) => e.name === 'g' && (e.attrs.class ?? '').startsWith('mark-line role-mark'));
+    expect(lines.map((g) => g.children.length)).toEqual([1, 1, 1]);
+    expect(texts(root, 'legend-title')).toEqual(['site']);
+    expect(texts(root, 'legend-label')).toEqual(['north', 'south', '(null)']);
+    const yLabels = texts(root, 'axis-label').slice(-4).map(Number);
+    // The axis starts near the lowest value (8), not at 0, which would flatten the lines.
+    expect(Math.min(...yLabels)).toBeGreaterThanOrEqual(8);
+    // Bars keep their zero.
+    const bars = parseSvg(await renderSvg(vegaLiteSpec({ kind: 'histogram', column: 'temp', bins: [{ start: 0, end: 1, count: 20 }, { start: 1, end: 2, count: 30 }] })));
+    expect(texts(bars, 'axis-label')).toContain('0');
   });
 
   it('draws a correlation cell and its r label per pair, null cells grey', async () => {
@@ -141,7 +159,8 @@ describe('renderSvg', () => {
     const points = hourly(2, (i) => i);
     const chart: ChartData = { kind: 'timeseries', time: EXPRESSION_LIKE, value: EXPRESSION_LIKE, agg: 'sum', points, band: points.map(({ time, value }) => ({ time, min: value, max: value })) };
     const root = parseSvg(await renderSvg(vegaLiteSpec(chart)));
-    expect(texts(root, 'axis-title')).toEqual([EXPRESSION_LIKE, `sum(${EXPRESSION_LIKE})`]);
+    // Two hours of one day: the day is in the time axis's title, its labels are the hours.
+    expect(texts(root, 'axis-title')).toEqual([`${EXPRESSION_LIKE} (2024-01-01)`, `sum(${EXPRESSION_LIKE})`]);
   });
 
   it.each<ChartData>([
@@ -188,8 +207,9 @@ describe('renderSvg', () => {
       const spec = vegaLiteSpec({ kind: 'timeseries', time: 't', value: 'v', agg: 'sum', points: hourly(13, (i) => i) });
       env.TZ = 'America/New_York';
       expect(new Date(Date.UTC(2024, 0, 1)).getHours()).toBe(19);
-      const labels = texts(parseSvg(await renderSvg(spec)), 'axis-label');
-      expect(labels.slice(0, 13)).toEqual(['2024', '01 AM', '02 AM', '03 AM', '04 AM', '05 AM', '06 AM', '07 AM', '08 AM', '09 AM', '10 AM', '11 AM', '12 PM']);
+      const root = parseSvg(await renderSvg(spec));
+      expect(texts(root, 'axis-label').slice(0, 5)).toEqual(['00:00', '03:00', '06:00', '09:00', '12:00']);
+      expect(texts(root, 'axis-title')[0]).toBe('t (2024-01-01)');
     });
   });
 

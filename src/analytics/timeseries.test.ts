@@ -76,6 +76,57 @@ describe('timeseries', () => {
   });
 });
 
+describe('timeseries split by a column', () => {
+  /** Hourly rows of three devices with 30, 20 and 10 rows, and 5 rows of no device; values tell device and hour apart. */
+  const DEVICES = `(SELECT TIMESTAMP '2024-01-01' + to_hours(h) AS ts, dev, CAST(d * 100 + h AS DOUBLE) AS v FROM (VALUES ('a', 1, 30), ('b', 2, 20), ('c', 3, 10), (NULL, 4, 5)) devs(dev, d, n), range(n) r(h))`;
+  const split = (o: Partial<TimeseriesRequest>, limit: number) =>
+    request({ time: col('ts', 'TIMESTAMP'), value: col('v', 'DOUBLE'), rowsAtMost: 65, series: { column: col('dev', 'VARCHAR'), limit }, ...o });
+
+  it('answers the largest series, each line whole when it fits its share, and says what was left out', async () => {
+    const s = await timeseries(engine, DEVICES, split({ points: 100 }, 2));
+    expect(s.series).toEqual({
+      column: 'dev', limit: 2, total: 4, omitted: 2, omittedRows: 15,
+      shown: [{ key: 'a', rows: 30, downsampled: false }, { key: 'b', rows: 20, downsampled: false }],
+    });
+    expect(s.rows).toBe(50);
+    expect(s.points).toHaveLength(50);
+    expect(s.points.slice(0, 2)).toEqual([{ time: '2024-01-01T00:00:00.000Z', value: 100, series: 'a' }, { time: '2024-01-01T01:00:00.000Z', value: 101, series: 'a' }]);
+    expect(s.points.filter((p) => p.series === 'b').map((p) => p.value)).toEqual(Array.from({ length: 20 }, (_, h) => 200 + h));
+    expect(s.downsampled).toBe(false);
+  });
+
+  it('keeps null as a series of its own and shares `points` among the series, reducing only those over their share', async () => {
+    const s = await timeseries(engine, DEVICES, split({ points: 40 }, 4));
+    expect(s.series!.shown.map((x) => [x.key, x.rows, x.downsampled])).toEqual([['a', 30, true], ['b', 20, true], ['c', 10, false], [null, 5, false]]);
+    expect(s.series).toMatchObject({ total: 4, omitted: 0, omittedRows: 0 });
+    const of = (key: string | null) => s.points.filter((p) => p.series === key);
+    // Ten points each at most; minmax keeps the extremes of each series.
+    expect(of('a').length).toBeLessThanOrEqual(10);
+    expect(of('a').map((p) => p.value)).toEqual(expect.arrayContaining([100, 129]));
+    expect(of('c').map((p) => p.value)).toEqual(Array.from({ length: 10 }, (_, h) => 300 + h));
+    expect(of(null).map((p) => p.value)).toEqual([400, 401, 402, 403, 404]);
+    expect(s.points.length).toBeLessThanOrEqual(40);
+    expect(s.downsampled).toBe(true);
+  });
+
+  it('splits buckets too, band and points alike, and treats keys as data', async () => {
+    const hostile = `(SELECT TIMESTAMP '2024-01-01' + to_hours(h) AS ts, CASE WHEN h % 2 = 0 THEN 'x'' OR 1=1 --' ELSE '?' END AS dev, CAST(h AS DOUBLE) AS v FROM range(48) r(h))`;
+    const s = await timeseries(engine, hostile, split({ bucket: '1d', agg: 'max', rowsAtMost: 48 }, 5));
+    // 24 rows each: a tie, ordered by the value.
+    expect(s.series!.shown.map((x) => x.key)).toEqual(['?', "x' OR 1=1 --"]);
+    expect(s.points).toEqual([
+      { time: '2024-01-01T00:00:00.000Z', value: 23, series: '?' }, { time: '2024-01-02T00:00:00.000Z', value: 47, series: '?' },
+      { time: '2024-01-01T00:00:00.000Z', value: 22, series: "x' OR 1=1 --" }, { time: '2024-01-02T00:00:00.000Z', value: 46, series: "x' OR 1=1 --" },
+    ]);
+    expect(s.band![2]).toEqual({ time: '2024-01-01T00:00:00.000Z', min: 0, max: 22, series: "x' OR 1=1 --" });
+  });
+
+  it('answers no series when no row has a time and a value', async () => {
+    const s = await timeseries(engine, "(SELECT TIMESTAMP '2024-01-01' AS ts, 'a' AS dev, CAST(NULL AS DOUBLE) AS v)", split({}, 3));
+    expect(s).toMatchObject({ rows: 0, points: [], series: { total: 0, shown: [], omitted: 0, omittedRows: 0 } });
+  });
+});
+
 describe('correlationAndMissing', () => {
   it(`keeps the first ${MAX_CORRELATION_COLUMNS} numeric columns and says how many there were`, async () => {
     const names = Array.from({ length: 52 }, (_, i) => `c${i}`);

@@ -3,8 +3,8 @@ import type { ReadableStream as NodeReadableStream } from 'node:stream/web';
 import path from 'node:path';
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import type { Profile } from './api-types.js';
-import { arg, clientAction, integer, printJson, printLine, type ClientContext } from './command.js';
-import { datasetPath, versionOption } from './datasets.js';
+import { clientAction, integer, printJson, printLine, type ClientContext } from './command.js';
+import { datasetArgument, datasetOf, datasetPath, formatDistinct, versionOption } from './datasets.js';
 import { saveTo } from './download.js';
 import { clean, formatCount, formatValue, table, truncate } from './format.js';
 
@@ -19,11 +19,11 @@ const percent = (fraction: number) => `${(fraction * 100).toFixed(fraction > 0 &
 
 function describeStats(s: StatsWire): string {
   const profile = table(
-    ['COLUMN', 'TYPE', 'NULLS', 'MISSING', 'DISTINCT≈', 'MIN', 'MAX', 'MEAN', 'STDDEV'],
+    ['COLUMN', 'TYPE', 'NULLS', 'MISSING', 'DISTINCT', 'MIN', 'MAX', 'MEAN', 'STDDEV'],
     s.columns.map((c) => {
       const missing = s.missing.columns.find((m) => m.name === c.name);
       return [
-        truncate(clean(c.name), CELL), c.type, formatCount(c.nulls), missing ? percent(missing.fraction) : '', formatCount(c.distinctEstimate),
+        truncate(clean(c.name), CELL), c.type, formatCount(c.nulls), missing ? percent(missing.fraction) : '', formatDistinct(c),
         truncate(formatValue(c.min), CELL), truncate(formatValue(c.max), CELL), c.mean === null ? '' : formatValue(c.mean), c.stddev === null ? '' : formatValue(c.stddev),
       ];
     }),
@@ -54,6 +54,8 @@ interface ChartOptions {
   bucket?: string;
   points?: number;
   mode?: string;
+  series?: string;
+  seriesLimit?: number;
   histogram?: string;
   bins?: number;
   valueCounts?: string;
@@ -73,7 +75,11 @@ function chartRequest(o: ChartOptions): { endpoint: string; query: Record<string
   if (o.histogram !== undefined) return { endpoint: 'histogram', query: { column: o.histogram, bins: o.bins } };
   if (o.valueCounts !== undefined) return { endpoint: 'value-counts', query: { column: o.valueCounts, limit: o.limit } };
   if (o.time === undefined || o.value === undefined) throw new InvalidArgumentError('a time series needs both --time <column> and --value <column>');
-  return { endpoint: 'timeseries', query: { time: o.time, value: o.value, agg: o.agg, bucket: o.bucket, points: o.points, mode: o.mode } };
+  if (o.seriesLimit !== undefined && o.series === undefined) throw new InvalidArgumentError('--series-limit needs --series <column>');
+  return {
+    endpoint: 'timeseries',
+    query: { time: o.time, value: o.value, agg: o.agg, bucket: o.bucket, points: o.points, mode: o.mode, series: o.series, seriesLimit: o.seriesLimit },
+  };
 }
 
 /** --format, else from --out's extension (.json → the Vega-Lite spec), else SVG. */
@@ -108,22 +114,24 @@ export function registerAnalytics(datasets: Command): void {
     datasets
       .command('stats')
       .description('profile of a version with missing values per column and the correlation matrix of its numeric columns')
-      .argument('<id>', 'dataset id (ds_…)')
+      .addArgument(datasetArgument())
       .addOption(versionOption()),
-    (ctx, args, opts) => stats(ctx, arg(args, 0), opts),
+    async (ctx, args, opts) => stats(ctx, await datasetOf(ctx, args), opts),
   );
 
   clientAction<ChartOptions>(
     datasets
       .command('chart')
       .description('render a chart of a version on the server: a time series (--time, --value), a histogram or value counts; SVG or Vega-Lite')
-      .argument('<id>', 'dataset id (ds_…)')
+      .addArgument(datasetArgument())
       .option('--time <column>', 'time series: the timestamp or date column')
       .option('--value <column>', 'time series: the numeric column')
       .addOption(new Option('--agg <function>', 'time series: aggregate per bucket').choices(['mean', 'sum', 'min', 'max', 'count']))
       .option('--bucket <size>', 'time series: aggregate per bucket of this size (30s, 15m, 1h, 1d, 1w, 1mo, 1y)')
       .option('--points <n>', 'time series: at most this many points (server default 1000)', integer(2))
       .addOption(new Option('--mode <mode>', 'time series: how a long series is reduced').choices(['minmax', 'lttb']))
+      .option('--series <column>', 'time series: one line per value of this column (the largest ones, see --series-limit)')
+      .option('--series-limit <n>', 'time series: at most this many lines with --series (1-20; server default 10)', integer(1))
       .option('--histogram <column>', 'a histogram of this numeric or time column')
       .option('--bins <n>', 'histogram: number of bins (server default 20)', integer(1))
       .option('--value-counts <column>', 'the most frequent values of this column')
@@ -132,8 +140,11 @@ export function registerAnalytics(datasets: Command): void {
       .option('--out <file>', 'write the chart to this file (default: stdout)')
       .option('--width <px>', 'chart width (100-4000)', integer(100))
       .option('--height <px>', 'chart height (100-4000)', integer(100))
-      .option('--title <text>', 'chart title')
+      .option('--title <text>', 'chart title (default: what is drawn and the dataset name; "" for none)')
       .addOption(versionOption()),
-    (ctx, args, opts) => chart(ctx, arg(args, 0), opts),
+    async (ctx, args, opts) => {
+      chartRequest(opts);
+      return chart(ctx, await datasetOf(ctx, args), opts);
+    },
   );
 }

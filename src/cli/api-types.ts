@@ -81,7 +81,9 @@ export interface ColumnProfile {
   type: string;
   count: number;
   nulls: number;
+  /** Exact when `distinctExact`, else an estimate. */
   distinctEstimate: number;
+  distinctExact: boolean;
   min: ProfileValue;
   max: ProfileValue;
   mean: number | null;

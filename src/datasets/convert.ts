@@ -5,11 +5,13 @@ import { pipeline } from 'node:stream/promises';
 import type { IngestLimitsConfig, XlsxLimitsConfig } from '../config.js';
 import type { Engine } from '../engine/duckdb.js';
 import { parquetSchema } from '../engine/profile.js';
-import { literal, type ColumnSchema } from '../engine/sql.js';
+import { withQueryProgress } from '../engine/query-progress.js';
+import { ident, literal, type ColumnSchema } from '../engine/sql.js';
 import type { Scratch } from '../blobs/scratch.js';
 import { AppError, fileRejected } from '../errors.js';
 import { checkColumnCount, checkColumnNames, rowGroupRows } from './columns.js';
 import { holdsRecords, sniffCsvDialect, type CsvDialect } from './csv-dialect.js';
+import { thousandsNumberSql, thousandsParseableSql } from './decimal-comma.js';
 import { HEAD_BYTES, checkJsonArrayHead, checkNdjsonHead, decodeHead, detectFormat, lineAt, type Detection, type TextEncoding } from './sniff.js';
 import { readFileHead, type ReceivedFile } from './receive.js';
 
@@ -33,6 +35,7 @@ export interface ConvertOptions {
   xlsx: XlsxLimitsConfig;
   /** WEIR_MAX_COLUMNS and WEIR_CSV_MAX_LINE_BYTES. */
   limits: IngestLimitsConfig;
+  /** Progress of the conversion itself, 0–100 (the caller maps it into its own share). */
   onProgress?: (percent: number, message: string) => void;
   /** Stops the conversion (DuckDB queries are interrupted); the call then rejects with the signal's reason. */
   signal?: AbortSignal;
@@ -43,6 +46,9 @@ const parquetOptions = (columns: number) => `(FORMAT parquet, COMPRESSION zstd, 
 
 /** Records DuckDB's JSON reader samples to guess the columns and their types (its `sample_size` default). */
 const JSON_SAMPLE_RECORDS = 20_480;
+
+/** The share of the conversion's progress a transcoding to UTF-8 takes (it reads and writes the file once, as the COPY reads it once). */
+const TRANSCODED = 20;
 
 export async function convertToParquet(file: ReceivedFile, options: ConvertOptions): Promise<ConvertedVersion> {
   const { engine, scratch, signal, limits } = options;
@@ -61,10 +67,11 @@ export async function convertToParquet(file: ReceivedFile, options: ConvertOptio
         }
       }
       if (detection.encoding !== 'utf-8' || detection.bomBytes > 0) {
-        progress(5, `converting ${detection.encoding} to UTF-8`);
+        const message = `converting ${detection.encoding} to UTF-8`;
+        progress(0, message);
         source = scratch.file('.utf8');
         temps.push(source);
-        await transcodeToUtf8(file.path, source, detection, signal);
+        await transcodeToUtf8(file.path, source, detection, signal, (bytes) => progress((TRANSCODED * bytes) / Math.max(file.bytes, 1), message));
       }
     }
 
@@ -81,7 +88,8 @@ export async function convertToParquet(file: ReceivedFile, options: ConvertOptio
         if (dialect.header) checkColumnNames(dialect.columns, { line: 1 });
         csv = dialect;
         columns = dialect.columns.length;
-        sourceSql = (full) => csvSource(source, dialect, limits.csvMaxLineBytes, full);
+        // `csv`, not `dialect`: the full type scan may take columns out of its thousands columns.
+        sourceSql = (full) => csvSource(source, csv ?? dialect, limits.csvMaxLineBytes, full);
         break;
       }
       case 'json':
@@ -100,7 +108,7 @@ export async function convertToParquet(file: ReceivedFile, options: ConvertOptio
         sourceSql = () => `read_parquet(${literal(source)})`;
         break;
       case 'xlsx': {
-        progress(5, 'reading workbook');
+        progress(0, 'reading workbook');
         const { xlsxToNdjson } = await import('./xlsx/read.js');
         const ndjson = scratch.file('.ndjson');
         temps.push(ndjson);
@@ -113,20 +121,32 @@ export async function convertToParquet(file: ReceivedFile, options: ConvertOptio
       }
     }
 
-    progress(10, 'converting to Parquet');
+    // DuckDB's estimate of the COPY, mapped into what is left of the conversion: after a transcoding, and after
+    // the first attempt for the full type scan (so the bar does not sit where the first attempt stopped).
+    let reached = source === file.path ? 0 : TRANSCODED;
+    const copyProgress = (message: string) => {
+      const from = reached;
+      progress(from, message);
+      return (percent: number) => {
+        reached = from + ((100 - from) * percent) / 100;
+        progress(reached, message);
+      };
+    };
     let rowCount: number;
     try {
-      rowCount = await copyToParquet(engine, sourceSql(false), parquetPath, columns, signal);
+      rowCount = await copyToParquet(engine, sourceSql(false), parquetPath, columns, signal, copyProgress('converting to Parquet'));
     } catch (e) {
       // Types are guessed from a sample; a value later in the file that does not fit the guess is not an
       // invalid file. Scan every row for the types instead (slower, so only when needed).
       if (signal?.aborted || !isConversionError(e)) throw e;
-      progress(40, 'a value did not fit the sampled types; scanning all rows for types');
+      const rescan = copyProgress('a value did not fit the sampled types; scanning all rows for types');
+      // Dot-grouped numbers were converted by a pattern: the columns with a value it does not take stay text.
+      if (csv && csv.thousandsColumns.length > 0) csv = await keepConvertibleThousands(engine, source, csv, limits.csvMaxLineBytes, signal);
       // Every record's keys count now, not the sample's: refuse more than the cap before DuckDB reads them as one MAP.
       if (detection.format === 'json' || detection.format === 'ndjson') {
         columns = await checkJsonKeys(engine, source, detection.format === 'json' ? 'array' : 'newline_delimited', limits.maxColumns, signal, null);
       }
-      rowCount = await copyToParquet(engine, sourceSql(true), parquetPath, columns, signal);
+      rowCount = await copyToParquet(engine, sourceSql(true), parquetPath, columns, signal, rescan);
     }
     if (rowCount === 0) {
       if (csv?.header) throw fileRejected('header_only', `The file has a header row (${csv.columns.length} columns) but no data rows`, { line: 1 });
@@ -150,10 +170,24 @@ export async function convertToParquet(file: ReceivedFile, options: ConvertOptio
  * limit. Two lines' worth is what a line crossing a buffer boundary needs, and fits the memory limit.
  */
 function csvSource(file: string, d: CsvDialect, maxLineBytes: number, fullTypeScan: boolean): string {
+  const types = d.thousandsColumns.map((name) => `${literal(name)}: 'VARCHAR'`);
+  const read = csvRead(file, d, maxLineBytes, `${types.length > 0 ? `, types = {${types.join(', ')}}` : ''}${fullTypeScan ? ', sample_size = -1' : ''}`);
+  if (d.thousandsColumns.length === 0) return read;
+  return `(SELECT * REPLACE (${d.thousandsColumns.map((name) => `${thousandsNumberSql(name)} AS ${ident(name)}`).join(', ')}) FROM ${read})`;
+}
+
+function csvRead(file: string, d: CsvDialect, maxLineBytes: number, extra: string): string {
   const names = `[${d.columns.map(literal).join(', ')}]`;
   return `read_csv(${literal(file)}, delim = ${literal(d.delimiter)}, quote = ${literal(d.quote)}, escape = ${literal(d.escape)}, ` +
     `header = ${d.header}, names = ${names}, strict_mode = true, null_padding = false, encoding = 'utf-8', ` +
-    `max_line_size = ${maxLineBytes}, buffer_size = ${2 * maxLineBytes}${fullTypeScan ? ', sample_size = -1' : ''})`;
+    `max_line_size = ${maxLineBytes}, buffer_size = ${2 * maxLineBytes}${d.decimal === ',' ? ", decimal_separator = ','" : ''}${extra})`;
+}
+
+/** The dialect with only the thousands columns whose every value (not only the sampled ones) converts; one scan. */
+async function keepConvertibleThousands(engine: Engine, file: string, d: CsvDialect, maxLineBytes: number, signal: AbortSignal | undefined): Promise<CsvDialect> {
+  const checks = d.thousandsColumns.map((name, i) => `${thousandsParseableSql(name)} AS "t${i}"`);
+  const [row = {}] = await engine.all(`SELECT ${checks.join(', ')} FROM ${csvRead(file, d, maxLineBytes, ', all_varchar = true')}`, undefined, signal);
+  return { ...d, thousandsColumns: d.thousandsColumns.filter((_, i) => row[`t${i}`] === true) };
 }
 
 /**
@@ -224,11 +258,13 @@ function lineTooLong(maxLineBytes: number, at: { line: number } | { bytes: numbe
   );
 }
 
-async function copyToParquet(engine: Engine, sourceSql: string, out: string, columns: number, signal: AbortSignal | undefined): Promise<number> {
-  return engine.withConnection(async (c) => {
+async function copyToParquet(engine: Engine, sourceSql: string, out: string, columns: number, signal: AbortSignal | undefined, onPercent: (percent: number) => void): Promise<number> {
+  return engine.withConnection((c) => withQueryProgress(c, onPercent, async () => {
+    // An abort while the progress settings ran interrupted them, not the COPY.
+    signal?.throwIfAborted();
     const result = await c.run(`COPY (SELECT * FROM ${sourceSql}) TO ${literal(out)} ${parquetOptions(columns)}`);
     return result.rowsChanged;
-  }, signal);
+  }), signal);
 }
 
 async function checkParquetFooter(path: string, bytes: number): Promise<void> {
@@ -245,12 +281,16 @@ async function checkParquetFooter(path: string, bytes: number): Promise<void> {
   }
 }
 
-async function transcodeToUtf8(from: string, to: string, detection: Detection, signal: AbortSignal | undefined): Promise<void> {
+/** `onBytes` hears the bytes of `from` read so far. */
+async function transcodeToUtf8(from: string, to: string, detection: Detection, signal: AbortSignal | undefined, onBytes: (bytes: number) => void): Promise<void> {
   const decoder = new TextDecoder(detection.encoding!, { fatal: false });
   let skip = detection.bomBytes;
   let line = 1;
+  let read = 0;
   const transcode = new Transform({
     transform(chunk: Buffer, _enc, done) {
+      read += chunk.length;
+      onBytes(read);
       let bytes = chunk;
       if (skip > 0) {
         const cut = Math.min(skip, bytes.length);

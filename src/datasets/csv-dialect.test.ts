@@ -118,3 +118,32 @@ describe('cleanColumnNames', () => {
     expect(cleanColumnNames(['a', '', 'A', 'a', ' b ', 'a_2'])).toEqual(['a', 'column_2', 'A_2', 'a_3', 'b', 'a_2_2']);
   });
 });
+
+describe('sniffCsvDialect decimal comma', () => {
+  const sniff = (text: string) => sniffCsvDialect(text, true);
+
+  it('finds decimal commas when the fields are not comma-separated, and dot-grouped thousands per column', () => {
+    const d = sniff('device;temp;energy;code\nd1;12,5;1.234,5;A.1\nd2;8;12;B\nd3;-0,25;2.000.000;C\n');
+    expect(d).toMatchObject({ delimiter: ';', decimal: ',', thousandsColumns: ['energy'] });
+    // A column of dot groups only is thousands too once the file writes decimals with a comma.
+    expect(sniff('a\tb\n1,5\t1.234\n2\t5.000\n')).toMatchObject({ delimiter: '\t', decimal: ',', thousandsColumns: ['b'] });
+  });
+
+  it('keeps the decimal point for comma-separated files, files without comma decimals, and files with both', () => {
+    expect(sniff('a,b\n1,2\n3,4\n')).toMatchObject({ decimal: '.', thousandsColumns: [] });
+    expect(sniff('a;b\n1.5;2\n3;4\n')).toMatchObject({ decimal: '.', thousandsColumns: [] });
+    // 12.5 cannot be a thousands group: the comma column stays text rather than guessing.
+    expect(sniff('a;b\n12,5;12.5\n3;4\n')).toMatchObject({ decimal: '.', thousandsColumns: [] });
+    // Text that merely holds dots or commas decides nothing.
+    expect(sniff('a;b\nv1.2.3;x,y\n2024.01;z\n')).toMatchObject({ decimal: '.', thousandsColumns: [] });
+  });
+
+  it('does not take a column for thousands when one sampled value is not a grouped number', () => {
+    expect(sniff('a;b\n1,5;1.234\n2;n/a\n')).toMatchObject({ decimal: ',', thousandsColumns: [] });
+    expect(sniff('a;b\n1,5;12.05.2024\n2;13.05.2024\n')).toMatchObject({ decimal: ',', thousandsColumns: [] });
+  });
+
+  it('reads a grouped decimal-comma number as a number when it decides about the header', () => {
+    expect(sniff('1.234,5;x;1\n2,5;y;2\n')).toMatchObject({ delimiter: ';', header: false, decimal: ',', thousandsColumns: ['column_1'] });
+  });
+});

@@ -1,5 +1,6 @@
 import { fileRejected } from '../errors.js';
 import { checkColumnCount } from './columns.js';
+import { sniffDecimalFormat } from './decimal-comma.js';
 
 /**
  * CSV dialect sniffing on a decoded head sample: delimiter, quoting, header, column names, and a check of
@@ -14,6 +15,10 @@ export interface CsvDialect {
   header: boolean;
   /** Column names Weir will use: the header cleaned up, or column_1..n without a header. */
   columns: string[];
+  /** The decimal separator of the numbers (a comma only when the delimiter is not one); see decimal-comma.ts. */
+  decimal: '.' | ',';
+  /** Columns (names) of dot-grouped decimal-comma numbers (`1.234,5`), which Weir converts itself. */
+  thousandsColumns: string[];
 }
 
 interface CsvRecord {
@@ -124,7 +129,7 @@ export function holdsRecords(text: string, count: number): boolean {
 
 type CellKind = 'empty' | 'number' | 'boolean' | 'date' | 'text';
 
-const NUMBER = /^[-+]?(\d+([.,]\d*)?|[.,]\d+)([eE][-+]?\d+)?$/;
+const NUMBER = /^[-+]?(\d+([.,]\d*)?|[.,]\d+|\d{1,3}(\.\d{3})+(,\d+)?)([eE][-+]?\d+)?$/;
 const BOOLEAN = /^(true|false)$/i;
 const DATE = /^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?(Z|[+-]\d{2}(:?\d{2})?)?$/;
 
@@ -231,5 +236,6 @@ export function sniffCsvDialect(text: string, complete: boolean, maxColumns = Nu
       throw fileRejected('ragged_rows', `Row ${row} (line ${r.line}) has ${r.fields.length} fields; the ${header ? 'header has' : 'first row has'} ${width}`, { line: r.line, row });
     }
   }
-  return { delimiter, quote: '"', escape: '"', header, columns };
+  const { decimal, thousandsColumns } = sniffDecimalFormat(data.map((r) => r.fields), delimiter);
+  return { delimiter, quote: '"', escape: '"', header, columns, decimal, thousandsColumns: thousandsColumns.map((i) => columns[i]!) };
 }

@@ -53,6 +53,8 @@ export interface DatasetQuery {
   limit: number;
   offset: number;
   search?: string;
+  /** Exactly this name (case-sensitive): how clients resolve a name to an id. */
+  name?: string;
   tag?: string;
   format?: SourceFormat;
   createdAfter?: string;

@@ -5,6 +5,7 @@ import type { Database, DatasetVersionsTable } from '../db/types.js';
 import type { Dataset, DatasetQuery, DatasetSummary, DatasetVersion, StoredVersion } from './model.js';
 import type { SourceFormat } from './sniff.js';
 import type { ColumnSchema } from '../engine/sql.js';
+import { storedProfile } from '../engine/profile.js';
 
 type VersionRow = { [K in keyof DatasetVersionsTable]: DatasetVersionsTable[K] extends { __select__: infer S } ? S : DatasetVersionsTable[K] };
 
@@ -22,7 +23,7 @@ function toVersion(r: VersionRow): StoredVersion {
     parquetBytes: toNumber(r.parquet_bytes),
     rowCount: toNumber(r.row_count),
     schema: JSON.parse(r.schema_json),
-    profile: JSON.parse(r.profile_json),
+    profile: storedProfile(r.profile_json),
     blobKey: r.blob_key,
     createdAt: toIso(r.created_at),
   };
@@ -171,6 +172,7 @@ export class DatasetRepo {
       const pattern = `%${q.search.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
       base = base.where(sql<boolean>`lower(datasets.name) like ${pattern} escape '\\'`);
     }
+    if (q.name !== undefined) base = base.where('datasets.name', '=', q.name);
     if (q.tag) {
       const tag = q.tag;
       base = base.where((eb) => eb.exists(eb.selectFrom('dataset_tags').select('dataset_tags.tag').whereRef('dataset_tags.dataset_id', '=', 'datasets.id').where('dataset_tags.tag', '=', tag)));

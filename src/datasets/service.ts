@@ -20,6 +20,12 @@ import { appendForbidden, editForbidden, firstMissing, permissionsToAppend, perm
 import type { Permission } from '../identity/permissions.js';
 
 
+/**
+ * Shares of an ingest's progress (percent): the conversion up to `converted` (its own 0–100 mapped in: most of an
+ * ingest's time is DuckDB's COPY), profiling up to `profiled`, then storing.
+ */
+const INGEST_PROGRESS = { converted: 70, profiled: 90 } as const;
+
 export interface IngestInput {
   workspaceId: string;
   /** Append a version to this dataset; otherwise a new dataset is created. */
@@ -82,16 +88,20 @@ export class DatasetService {
       const existing = await this.repo.findVersionBySha(workspaceId, file.sha256);
       if (existing) return await this.duplicate(existing, input.presetVersionId);
 
-      const converted = await convertToParquet(file, { engine: this.engine, scratch: this.scratch, xlsx: this.config.xlsx, limits: this.config.ingest, onProgress: input.onProgress, signal });
+      const onProgress = input.onProgress;
+      const converted = await convertToParquet(file, {
+        engine: this.engine, scratch: this.scratch, xlsx: this.config.xlsx, limits: this.config.ingest, signal,
+        onProgress: onProgress && ((percent, message) => onProgress((INGEST_PROGRESS.converted * percent) / 100, message)),
+      });
       let blobKey: string | null = null;
       try {
-        input.onProgress?.(70, 'profiling');
+        input.onProgress?.(INGEST_PROGRESS.converted, 'profiling');
         // The Parquet file is flushed to disk while DuckDB profiles it, so storing it below costs no wait.
         const [profile] = await Promise.all([profileParquet(this.engine, converted.parquetPath, converted.schema, signal), fsyncPath(converted.parquetPath)]);
         const datasetId = input.datasetId ?? input.presetDatasetId ?? newId('ds');
         const versionId = input.presetVersionId ?? newId('dv');
         blobKey = datasetVersionKey(workspaceId, datasetId, versionId);
-        input.onProgress?.(90, 'storing');
+        input.onProgress?.(INGEST_PROGRESS.profiled, 'storing');
         signal?.throwIfAborted();
         const stored = await this.blobs.putFile(blobKey, converted.parquetPath);
         // The last check: once the row exists the version is public. An abort here leaves the blob just stored

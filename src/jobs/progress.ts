@@ -8,7 +8,8 @@ export interface ProgressReport {
 /**
  * Rate-limits progress on its way to the database and the bus: at most one write per `intervalMs` per job,
  * the latest report wins, and the last one is never dropped (a trailing write, or `close({ flush: true })`).
- * Percent is clamped to 0–100 and never goes backwards within an attempt.
+ * Percent is clamped to 0–100, rounded to one decimal (a share of a share, such as DuckDB's estimate mapped into
+ * a phase, has a dozen meaningless digits), and never goes backwards within an attempt.
  */
 export class ProgressThrottle {
   private latest: ProgressReport | null = null;
@@ -22,7 +23,7 @@ export class ProgressThrottle {
 
   report(percent: number, message?: string, data?: unknown): void {
     if (this.closed) return;
-    const clamped = Number.isFinite(percent) ? Math.min(100, Math.max(0, percent)) : this.percent;
+    const clamped = Number.isFinite(percent) ? Math.min(100, Math.max(0, Math.round(percent * 10) / 10)) : this.percent;
     this.percent = Math.max(this.percent, clamped);
     this.latest = { percent: this.percent, message: message ?? null, data: data ?? null };
     if (this.timer) return;
