@@ -66,6 +66,19 @@ describe('login', () => {
     expect(median(unknown)).toBeGreaterThan(median(known) * 0.4);
   });
 
+  it('refuses a form or a text body with the content type it takes', async () => {
+    const form = await fetch(`${t.api}/auth/login`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ email: ADMIN.email, password: ADMIN.password }) });
+    expect(form.status).toBe(415);
+    expect(await problemOf(form)).toMatchObject({
+      code: 'unsupported_media_type', accepts: ['application/json'],
+      detail: 'POST /api/v1/auth/login takes an application/json body, not application/x-www-form-urlencoded: send it as application/json (`Content-Type: application/json`)',
+    });
+    // text/plain has a parser (the body arrives as a string): still the body's type is what is wrong, not its fields.
+    const text = await fetch(`${t.api}/auth/login`, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: JSON.stringify({ email: ADMIN.email, password: ADMIN.password }) });
+    expect(text.status).toBe(415);
+    expect((await problemOf(text)).detail).toMatch(/^POST \/api\/v1\/auth\/login takes an application\/json body, not text\/plain/);
+  });
+
   it('validates the body', async () => {
     const res = await post('/auth/login', { email: 'x@y', password: 'p', extra: 1 });
     expect(res.status).toBe(400);
@@ -93,6 +106,34 @@ describe('access tokens', () => {
       expect(res.headers.get('www-authenticate')).toBe('Bearer realm="weir"');
       expect((await problemOf(res)).code).toBe('unauthorized');
     }
+  });
+
+  it('says what is wrong with a malformed Authorization header, never repeating it', async () => {
+    const token = t.auth.authorization!.slice('Bearer '.length);
+    const { token: key } = await apiKey(t, ['datasets:read']);
+    const cases: [Record<string, string>, RegExp][] = [
+      [{}, /^This request needs an access token or API key: send it as `Authorization: Bearer <token>`/],
+      [{ authorization: token }, /^The Authorization header lacks the `Bearer ` prefix: send it as `Authorization: Bearer <token>`$/],
+      [{ authorization: key }, /lacks the `Bearer ` prefix/],
+      [{ authorization: 'Basic b3duZXJAd2Vpci50ZXN0OnNlY3JldA==' }, /^Weir does not take `Basic` credentials: use an access token \(POST \/api\/v1\/auth\/login\) or an API key/],
+      [{ authorization: '' }, /^The Authorization header is empty/],
+      [{ authorization: 'Bearer ' }, /^The Authorization header has no token after `Bearer`/],
+      [{ authorization: `Bearer ${token} ${key}` }, /^The Authorization header carries more than one token: send exactly one/],
+    ];
+    for (const [headers, detail] of cases) {
+      const res = await me(headers);
+      expect(res.status).toBe(401);
+      expect(res.headers.get('www-authenticate')).toBe('Bearer realm="weir"');
+      const problem = await problemOf(res);
+      expect(problem.code).toBe('unauthorized');
+      expect(problem.detail, JSON.stringify(headers)).toMatch(detail);
+      expect(problem.detail).not.toContain(token);
+      expect(problem.detail).not.toContain(key);
+      expect(problem.detail).not.toContain('b3duZXJAd2Vpci50ZXN0');
+    }
+    // The streaming routes also take ?access_token=, and say so.
+    const events = await fetch(`${t.api}/jobs/job_01J00000000000000000000000/events`);
+    expect((await problemOf(events)).detail).toContain('(or as ?access_token=<token> on this route)');
   });
 
   it('refuses an expired token', async () => {
@@ -210,6 +251,41 @@ describe('API keys', () => {
       (k) => k?.lastUsedAt !== null,
     );
     expect(mine?.lastUsedAt).not.toBeNull();
+  });
+
+  it('answers who am I as the key: its name and scopes, its creator, none of the creator\'s instance-wide rights', async () => {
+    const { id, token } = await apiKey(t, ['datasets:read'], t.auth, { name: 'nightly export' });
+    const res = await me(bearer(token));
+    expect(res.status).toBe(200);
+    const body = (await res.json()) as { user: { email: string }; workspace: { permissions: string[] }; apiKey: Record<string, unknown> | null };
+    expect(body).toMatchObject({
+      via: 'apiKey', apiKeyId: id, user: { email: ADMIN.email },
+      workspace: { id: 'ws_default', role: 'machine', permissions: ['datasets:read'] },
+      apiKey: { id, name: 'nightly export', scopes: ['datasets:read'], workspaceId: 'ws_default', expiresAt: null },
+    });
+    // The creator is an instance administrator; the key is not.
+    expect(body.workspace.permissions).not.toContain('system:admin');
+    expect((await fetch(`${t.api}/users`, { headers: bearer(token) })).status).toBe(403);
+    expect(JSON.stringify(body)).not.toContain(token);
+    const session = (await (await me(t.auth)).json()) as { apiKey: unknown; workspace: { permissions: string[] } };
+    expect(session.apiKey).toBeNull();
+    expect(session.workspace.permissions).toContain('system:admin');
+  });
+
+  it('tells a scope that does not exist apart from one that cannot be granted, and suggests the nearest', async () => {
+    const post = (scopes: string[]) => t.fetch(`${t.api}/keys`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: 'typo', scopes }) });
+    const typo = await post(['datasets:raed']);
+    expect(typo.status).toBe(400);
+    expect(await problemOf(typo)).toMatchObject({
+      code: 'validation_failed',
+      detail: "Scope 'datasets:raed' does not exist; did you mean 'datasets:read' or 'datasets:write'?",
+      errors: [{ pointer: '/body/scopes/0', message: "Scope 'datasets:raed' does not exist; did you mean 'datasets:read' or 'datasets:write'?" }],
+    });
+    // members:manage exists but no key may hold it: that is a refusal, not a typo.
+    const refused = await post(['members:manage']);
+    expect((await problemOf(refused)).detail).toBe('Some scopes cannot be granted to an API key by you');
+    const keys = (await (await t.fetch(`${t.api}/keys`)).json()) as { items: { name: string }[] };
+    expect(keys.items.filter((k) => k.name === 'typo')).toEqual([]);
   });
 
   it('holds only its scopes', async () => {

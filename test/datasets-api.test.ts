@@ -89,6 +89,14 @@ describe('GET /datasets', () => {
     expect((await list(`?createdBefore=${after}`)).items.map((d) => d.name)).toEqual(['Sensors']);
   });
 
+  it('filters by exact name, case-sensitive: how clients resolve a name to an id', async () => {
+    expect((await list('?name=Beta')).items.map((d) => d.id)).toEqual([created.beta!.id]);
+    expect((await list('?name=beta')).total).toBe(0);
+    expect((await list('?name=alpha')).total).toBe(0);
+    expect((await list('?name=alpha%20readings&search=READ')).items.map((d) => d.id)).toEqual([created.alpha!.id]);
+    expect((await problemOf(await t.fetch(`${t.api}/datasets?name=`))).errors[0]!.pointer).toBe('/query/name');
+  });
+
   it('sorts by name both ways', async () => {
     expect((await list('?sort=name')).items.map((d) => d.name)).toEqual(['Beta', 'Sensors', 'alpha readings']);
     expect((await list('?sort=-name')).items.map((d) => d.name)).toEqual(['alpha readings', 'Sensors', 'Beta']);
@@ -347,5 +355,55 @@ describe('DELETE /datasets/:id', () => {
     // The same bytes can be uploaded again as a new dataset once deleted.
     const back = await upload(t, 'q\n1\n2\n', { filename: 'doomed.csv' });
     expect(back.status).toBe(201);
+  });
+});
+
+describe('a body of a type the route does not take', () => {
+  it('POST /datasets with a raw CSV body: 415 naming multipart/form-data and its "file" part', async () => {
+    const res = await t.fetch(`${t.api}/datasets`, { method: 'POST', headers: { 'content-type': 'text/csv; charset=utf-8' }, body: 'a,b\n1,2\n' });
+    expect(res.status).toBe(415);
+    expect(await problemOf(res)).toMatchObject({
+      code: 'unsupported_media_type', accepts: ['multipart/form-data'],
+      detail: 'POST /api/v1/datasets takes a multipart/form-data body, not text/csv: send it as multipart/form-data with a "file" part',
+      errors: [{ pointer: '/headers/content-type', message: 'must be multipart/form-data' }],
+    });
+    // JSON has a parser, so the handler finds the body is not a form: it answers alike.
+    const asJson = await t.fetch(`${t.api}/datasets/${created.alpha!.id}/versions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"file":"a,b"}' });
+    expect(asJson.status).toBe(415);
+    expect((await problemOf(asJson)).detail).toBe('POST /api/v1/datasets/:id/versions takes a multipart/form-data body, not application/json: send it as multipart/form-data with a "file" part');
+    // The type as sent is named only when it looks like one: the header is the client's text.
+    const odd = await t.fetch(`${t.api}/datasets`, { method: 'POST', headers: { 'content-type': '<script>alert(1)</script>' }, body: 'x' });
+    expect(odd.status).toBe(415);
+    expect((await problemOf(odd)).detail).toContain('not an unrecognised Content-Type');
+  });
+
+  it('every route names the types it takes, and each named type is one it really takes', async () => {
+    const mutating = t.app.routeCatalog.filter((r) => ['POST', 'PUT', 'PATCH', 'DELETE'].includes(r.method));
+    expect(mutating.length).toBeGreaterThan(20);
+    const readable: Record<string, { type: string; body: string }> = {
+      'application/json': { type: 'application/json', body: '[]' },
+      'multipart/form-data': { type: 'multipart/form-data; boundary=x', body: '--x--\r\n' },
+      'application/offset+octet-stream': { type: 'application/offset+octet-stream', body: 'abc' },
+    };
+    for (const route of mutating) {
+      const url = `${t.url}${route.url.replace(':workspaceId', 'ws_default').replace(/:\w+/g, 'x')}`;
+      const res = await t.fetch(url, { method: route.method, headers: { 'content-type': 'text/csv' }, body: 'a,b\n1,2\n' });
+      const label = `${route.method} ${route.url}`;
+      expect(res.status, label).toBe(415);
+      const problem = (await problemOf(res)) as Awaited<ReturnType<typeof problemOf>> & { accepts: string[] };
+      expect(problem.code, label).toBe('unsupported_media_type');
+      expect(problem.detail.startsWith(`${label} takes `), problem.detail).toBe(true);
+      if (problem.accepts.length === 0) {
+        expect(problem.detail, label).toBe(`${label} takes no request body; send the request without one`);
+        continue;
+      }
+      for (const type of problem.accepts) {
+        const sample = readable[type];
+        expect(sample, `${label} names ${type}`).toBeDefined();
+        const again = await t.fetch(url, { method: route.method, headers: { 'content-type': sample!.type }, body: sample!.body });
+        expect(again.status, `${label} as ${type}: ${await again.clone().text()}`).not.toBe(415);
+        await again.body?.cancel();
+      }
+    }
   });
 });

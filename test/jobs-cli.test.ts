@@ -65,6 +65,27 @@ describe('weir upload with ingest jobs', () => {
     expect(JSON.parse(j.stdout)).toMatchObject({ status: 422, code: 'ragged_rows' });
   });
 
+  it('a refused file reads as final: the upload says nothing was stored, jobs show says it stopped and is not retried', async () => {
+    const file = await csv('final.csv', `a,b,c\n1,2,3\n4,5\n6,7,${randomBytes(4).toString('hex')}\n`);
+    const r = await weir('upload', file);
+    expect(r.code).toBe(1);
+    const jobId = /ingest job (job_\w+) failed for good, and no version was stored; fix the file and upload it again: it would be refused the same way\n/.exec(r.stderr)?.[1];
+    expect(jobId, r.stderr).toBeDefined();
+    expect(r.stderr).toMatch(/^weir: Row 2 \(line 3\) has 2 fields/m);
+    const show = await weir('jobs', 'show', jobId!);
+    expect(show.code).toBe(0);
+    expect(show.stdout).toMatch(/^status\s+failed$/m);
+    expect(show.stdout).toMatch(/^progress\s+stopped at \d+%$/m);
+    expect(show.stdout).toMatch(/^attempts\s+1 of 3; not retried, as the failure is permanent$/m);
+    expect(show.stdout).toMatch(/^error\s+ragged_rows: Row 2 \(line 3\) has 2 fields/m);
+    expect(show.stdout).toMatch(/^next\s+fix the file and upload it again: it would be refused the same way$/m);
+    expect(show.stdout).not.toMatch(/validating|converting/);
+    // The record itself, for every client: its progress message is the failure, not the step it stopped at.
+    const job = JSON.parse((await weir('jobs', 'show', jobId!, '--json')).stdout) as { status: string; attempts: number; progressMessage: string };
+    expect(job).toMatchObject({ status: 'failed', attempts: 1 });
+    expect(job.progressMessage).toMatch(/^Failed: Row 2 \(line 3\) has 2 fields.* \(a permanent failure: not retried\)$/);
+  });
+
   it('cancel and retry of a finished job are refused with the reason', async () => {
     const r = await weir('upload', await csv('c.csv', `x\n${randomBytes(4).toString('hex')}\n`), '--no-wait', '--json');
     const { jobId } = JSON.parse(r.stdout) as { jobId: string };

@@ -180,6 +180,19 @@ describe.each(drivers)('job queue contract: %s', (driver) => {
     expect(done).toMatchObject({ attempts: 1, error: { code: 'ragged_rows', message: 'Row 3 has 2 fields, expected 3', details: [{ pointer: 'line 4', line: 4, row: 3 }] } });
   });
 
+  it('an attempt that fails leaves a progress message saying how it ended, never its last step', async () => {
+    const refused = await h.waitFor((await h.enqueue('c.rejects', { v: 1 })).id, ['failed']);
+    expect(refused.progressMessage).toBe('Failed: Row 3 has 2 fields, expected 3 (a permanent failure: not retried)');
+    const exhausted = await h.enqueue('c.flaky', { v: 1 }, { maxAttempts: 2 });
+    const done = await h.waitFor(exhausted.id, ['succeeded', 'failed']);
+    expect(done).toMatchObject({ status: 'failed', progressMessage: 'Failed after 2 attempts: attempt 2 fails' });
+    // While it waited for its second attempt, the job said the first had failed.
+    const queuedAgain = h.events.filter((e) => e.type === 'job.state' && (e.data as { id: string; status: string }).id === exhausted.id && (e.data as { status: string }).status === 'queued');
+    expect(queuedAgain.map((e) => (e.data as { progressMessage: string | null }).progressMessage)).toEqual([null, 'Attempt 1 of 2 failed: attempt 1 fails; retrying']);
+    const cancelled = await h.enqueue('c.hang', { v: 1 }, { runAfter: new Date(Date.now() + 60_000) });
+    expect(await h.system.service.cancel(h.workspaceId, cancelled.id)).toMatchObject({ status: 'cancelled', progressMessage: 'The job was cancelled' });
+  });
+
   it('an attempt over its timeout fails with `timeout` and its signal is aborted', async () => {
     const job = await h.enqueue('c.hang', { v: 1 }, { timeoutMs: 300, maxAttempts: 1 });
     const done = await h.waitFor(job.id, ['failed', 'succeeded']);

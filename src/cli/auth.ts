@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { ApiError, WeirClient } from './client.js';
 import { clientAction, printJson, printLine, type ClientContext } from './command.js';
 import { credentialsFrom, SessionEndedError, sessionTokens, type TokenAnswer } from './credentials.js';
-import { clean, keyValues } from './format.js';
+import { clean, formatDate, keyValues } from './format.js';
 import { promptHidden, promptLine, readStdinLine } from './prompt.js';
 
 /** `weir login`, `weir logout`, `weir whoami`: the session the other client commands use. */
@@ -14,12 +14,23 @@ interface User {
   instanceAdmin: boolean;
 }
 
+interface ApiKey {
+  id: string;
+  name: string;
+  scopes: string[];
+  createdBy: string;
+  expiresAt: string | null;
+}
+
 interface Me {
+  /** For an API key, the user who created it. */
   user: User;
   workspace: { id: string; role: string | null; permissions: string[] };
   workspaces: { id: string; name: string; role: string }[];
   via: 'jwt' | 'apiKey';
   apiKeyId: string | null;
+  /** Servers before issue 14 do not send it. */
+  apiKey?: ApiKey | null;
 }
 
 interface LoginOptions {
@@ -85,19 +96,47 @@ async function logout({ url, credentials, json }: ClientContext): Promise<void> 
 async function whoami({ client, json, envToken }: ClientContext): Promise<void> {
   const me = await client.getJson<Me>('/api/v1/auth/me');
   if (json) return printJson(me);
+  printLine(keyValues(me.via === 'apiKey' ? describeKey(me) : describeUser(me, envToken)));
+}
+
+const permissionList = (permissions: string[]) => (permissions.length > 0 ? permissions.join(', ') : '-');
+
+function describeUser(me: Me, envToken: string | null): [string, string][] {
   const ws = me.workspace;
   const pairs: [string, string][] = [
     ['email', clean(me.user.email)],
     ['name', clean(me.user.displayName)],
     ['user', me.user.id],
     ['workspace', `${ws.id} (${ws.role ?? 'not a member'})`],
-    ['permissions', ws.permissions.length > 0 ? ws.permissions.join(', ') : '-'],
-    ['via', me.via === 'apiKey' ? `API key ${me.apiKeyId ?? '?'} (WEIR_TOKEN)` : envToken ? 'access token (WEIR_TOKEN)' : 'login session (stored credentials)'],
+    ['permissions', permissionList(ws.permissions)],
+    ['via', envToken ? 'access token (WEIR_TOKEN)' : 'login session (stored credentials)'],
   ];
   if (me.user.instanceAdmin) pairs.push(['instance', 'administrator']);
   const others = me.workspaces.filter((w) => w.id !== ws.id);
   if (others.length > 0) pairs.push(['also in', others.map((w) => `${w.id} (${w.role})`).join(', ')]);
-  printLine(keyValues(pairs));
+  return pairs;
+}
+
+/**
+ * An API key is not its creator: it holds its scopes (within the creator's current role) in its own workspace
+ * only, and none of the creator's instance-wide rights, so that is what is shown.
+ */
+function describeKey(me: Me): [string, string][] {
+  const key = me.apiKey;
+  const ws = me.workspace;
+  const id = key?.id ?? me.apiKeyId ?? '?';
+  const pairs: [string, string][] = [
+    ['key', key ? `${key.id} "${clean(key.name)}"` : id],
+    ['workspace', `${ws.id} (${ws.role ?? 'not a member'})`],
+    ['permissions', permissionList(ws.permissions)],
+  ];
+  const held = new Set(ws.permissions);
+  const idle = key?.scopes.filter((s) => !held.has(s)) ?? [];
+  if (idle.length > 0) pairs.push(['', `its scopes ${idle.join(', ')} are beyond its creator's current role, so it cannot use them`]);
+  pairs.push(['created by', `${clean(me.user.email)} (${me.user.id})`]);
+  if (key) pairs.push(['expires', key.expiresAt ? formatDate(key.expiresAt) : 'never']);
+  pairs.push(['via', `API key ${id} (WEIR_TOKEN)`]);
+  return pairs;
 }
 
 export function registerAuthCommands(program: Command): void {

@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import cliProgress from 'cli-progress';
 import type { Command } from 'commander';
+import { weirCommand } from '../weir-command.js';
 import type { WeirClient } from './client.js';
 import { arg, clientAction, integer, printJson, printLine, type ClientContext } from './command.js';
 import { clean, formatDate, keyValues, table, truncate } from './format.js';
@@ -72,13 +73,43 @@ async function list({ client, json }: ClientContext, opts: ListOptions): Promise
   if (page.total > page.offset + page.items.length) printLine(`\n${page.offset + 1}–${page.offset + page.items.length} of ${page.total}; see more with --offset ${page.offset + page.items.length}`);
 }
 
+/**
+ * What becomes of a failed job: a failure the runtime does not retry (refused input) ends a job before its last
+ * attempt, so a failed job with attempts left failed for good; one that used them all may succeed if run again.
+ */
+export function failureOutlook(j: JobWire): { attempts: string; next: string } | null {
+  if (j.status !== 'failed') return null;
+  const retry = weirCommand(`jobs retry ${j.id}`);
+  if (j.attempts < j.maxAttempts) {
+    return {
+      attempts: `${j.attempts} of ${j.maxAttempts}; not retried, as the failure is permanent`,
+      next: j.kind === 'ingest' ? 'fix the file and upload it again: it would be refused the same way' : `it would fail the same way: fix the cause first, then ${retry}`,
+    };
+  }
+  return { attempts: `${j.attempts} of ${j.maxAttempts}; none left`, next: `${retry} runs it again` };
+}
+
+/** The progress line: where a job that ended without success stopped, not a step it no longer runs. */
+function progressLine(j: JobWire): string {
+  const percent = `${Math.round(j.progress)}%`;
+  if (j.status === 'failed' || j.status === 'cancelled') return `stopped at ${percent}`;
+  return `${percent}${j.progressMessage ? ` ${clean(j.progressMessage)}` : ''}`;
+}
+
+function attemptsLine(j: JobWire): string {
+  const outlook = failureOutlook(j);
+  if (outlook) return outlook.attempts;
+  if (j.status === 'queued' && j.error && j.attempts > 0) return `${j.attempts} of ${j.maxAttempts} so far; the next starts after ${formatDate(j.runAfter)}`;
+  return `${j.attempts} of ${j.maxAttempts}`;
+}
+
 export function describeJob(j: JobWire): string {
   const pairs: [string, string][] = [
     ['id', j.id],
     ['kind', clean(j.kind)],
     ['status', j.status + (j.cancelRequested && !finished(j) ? ' (cancel requested)' : '')],
-    ['progress', `${Math.round(j.progress)}%${j.progressMessage ? ` ${clean(j.progressMessage)}` : ''}`],
-    ['attempts', `${j.attempts} of ${j.maxAttempts}`],
+    ['progress', progressLine(j)],
+    ['attempts', attemptsLine(j)],
     ['priority', String(j.priority)],
     ['created', formatDate(j.createdAt)],
     ['started', j.startedAt ? formatDate(j.startedAt) : '-'],
@@ -86,8 +117,10 @@ export function describeJob(j: JobWire): string {
     ['duration', duration(j)],
   ];
   if (j.parentId) pairs.push(['parent', j.parentId]);
-  if (j.error) pairs.push(['error', `${clean(j.error.code)}: ${clean(j.error.message)}`]);
+  if (j.error) pairs.push([j.status === 'queued' ? 'last error' : 'error', `${clean(j.error.code)}: ${clean(j.error.message)}`]);
   for (const d of j.error?.details ?? []) pairs.push(['', `${clean(d.pointer)}: ${clean(d.message)}`]);
+  const outlook = failureOutlook(j);
+  if (outlook) pairs.push(['next', outlook.next]);
   if (j.result !== null && j.status === 'succeeded') pairs.push(['result', truncate(clean(JSON.stringify(j.result)), 200)]);
   return keyValues(pairs);
 }

@@ -1,8 +1,9 @@
+import { weirCommand } from '../weir-command.js';
 import type { IngestResponse, Problem } from './api-types.js';
 import { ApiError } from './client.js';
 import { printJson, printLine, type ClientContext } from './command.js';
 import { clean, formatBytes, formatCount, keyValues, truncate } from './format.js';
-import { waitForJob, type JobWire } from './jobs.js';
+import { failureOutlook, waitForJob, type JobWire } from './jobs.js';
 
 /**
  * What `weir upload` does once the server holds the file, whichever way it was sent (one multipart request or
@@ -87,10 +88,13 @@ export async function followIngest(ctx: ClientContext, queued: { jobId: string; 
   const { jobId, datasetId, uploadId } = queued;
   if (!opts.wait) {
     if (ctx.json) printJson(accepted);
-    else printLine(`${uploadId ? `Upload ${uploadId}` : 'Upload'} stored; ingest job ${jobId} queued for dataset ${datasetId}.\nFollow it with: weir jobs show ${jobId}`);
+    else printLine(`${uploadId ? `Upload ${uploadId}` : 'Upload'} stored; ingest job ${jobId} queued for dataset ${datasetId}.\nFollow it with: ${weirCommand(`jobs show ${jobId}`)}`);
     return;
   }
   const job = await waitForJob(ctx.client, jobId, { label: 'ingesting', bar: !ctx.json });
+  const outlook = failureOutlook(job);
+  // Said before the refusal itself, which ends the command: nothing is left running, and nothing was stored.
+  if (outlook) note(ctx, `ingest job ${job.id} failed for good, and no version was stored; ${outlook.next}`);
   if (job.status !== 'succeeded') throw new ApiError(jobProblem(job));
   reportIngest(ctx, job.result as IngestResponse, opts);
 }

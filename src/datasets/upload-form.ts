@@ -1,6 +1,7 @@
 import type { FastifyRequest } from 'fastify';
 import type { Scratch } from '../blobs/scratch.js';
 import { errors, type FieldError } from '../errors.js';
+import { unsupportedMediaType } from '../http/media-types.js';
 import { receiveToFile, type ReceivedFile } from './receive.js';
 import { MAX_TAGS } from './schemas.js';
 import { uploadNameErrors } from './upload-names.js';
@@ -26,7 +27,8 @@ const CONTROL = /[\u0000-\u001f\u007f]/;
  * it), the text fields are checked like a JSON body would be. On any error the partial file is removed.
  */
 export async function readUploadForm(request: FastifyRequest, scratch: Scratch, maxBytes: number, kind: 'dataset' | 'version'): Promise<UploadForm> {
-  if (!request.isMultipart()) throw errors.unsupportedMediaType('Send the dataset as multipart/form-data with a "file" part');
+  // A body some other parser took (JSON, text): refused like one no parser took, naming what the route takes.
+  if (!request.isMultipart()) throw unsupportedMediaType(request);
   // A declared length far over the limit is refused before reading a byte; the form fields' overhead is small.
   const declared = Number(request.headers['content-length']);
   if (Number.isFinite(declared) && declared > maxBytes + FORM_OVERHEAD_BYTES) throw errors.payloadTooLarge(maxBytes, 'file');

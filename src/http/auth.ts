@@ -1,10 +1,11 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest, onSendHookHandler } from 'fastify';
 import { AppError, errors } from '../errors.js';
 import { permissionsOf } from '../identity/permissions.js';
-import { bearerToken } from '../identity/secrets.js';
 import { DEFAULT_WORKSPACE_ID, type IdentityService } from '../identity/service.js';
 import type { AuditLog, AuditOutcome } from '../system/audit.js';
+import { weirCommand } from '../weir-command.js';
 import type { Principal, RouteAccess } from './access.js';
+import { readAuthorization } from './authorization-header.js';
 
 /**
  * The one gate every request passes: network rules, authentication (JWT or API key), rate limits, workspace
@@ -79,10 +80,11 @@ export function registerAuth(app: FastifyInstance, options: AuthOptions): void {
   });
 
   async function authorize(request: FastifyRequest, reply: FastifyReply, access: Exclude<RouteAccess, 'public'>): Promise<void> {
-    const token = bearerToken(request.headers.authorization) ?? queryToken(request);
+    const header = readAuthorization(request.headers.authorization);
+    const token = ('token' in header ? header.token : null) ?? queryToken(request);
     if (!token) {
       if (limits) applyLimit(reply, await limits.ip(request.ip));
-      throw unauthorized(reply, errors.unauthorized());
+      throw unauthorized(reply, errors.unauthorized('malformed' in header ? header.malformed : missingCredentials(request)));
     }
     const requested = requestedWorkspace(request);
     let resolved;
@@ -175,6 +177,12 @@ function queryToken(request: FastifyRequest): string | null {
   if (!(request.routeOptions.config as { queryToken?: boolean }).queryToken) return null;
   const value = (request.query as { access_token?: unknown } | undefined)?.access_token;
   return typeof value === 'string' && value.length > 0 ? value : null;
+}
+
+/** What a request without credentials is told: how to send them, here. */
+function missingCredentials(request: FastifyRequest): string {
+  const viaQuery = (request.routeOptions.config as { queryToken?: boolean }).queryToken ? ' (or as ?access_token=<token> on this route)' : '';
+  return `This request needs an access token or API key: send it as \`Authorization: Bearer <token>\`${viaQuery}. Log in with POST /api/v1/auth/login (or \`${weirCommand('login')}\`) for a token`;
 }
 
 function unauthorized(reply: FastifyReply, e: AppError): AppError {

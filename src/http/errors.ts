@@ -1,5 +1,6 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { AppError, type ErrorCode, type FieldError } from '../errors.js';
+import { isWrongBodyType, unsupportedMediaType } from './media-types.js';
 import { problemType, type Problem } from './problem.js';
 import { NO_CONTROL_CHARACTERS, NO_CONTROL_CHARACTERS_MESSAGE } from './schema-types.js';
 
@@ -101,7 +102,7 @@ export function sendProblem(reply: FastifyReply, problem: Problem): FastifyReply
 /** One error handler and one not-found handler for the whole app. */
 export function registerErrorHandling(app: FastifyInstance): void {
   app.setErrorHandler((error: unknown, request: FastifyRequest, reply: FastifyReply) => {
-    const problem = toProblem(error, request.id);
+    const problem = toProblem(isWrongBodyType(error, request) ? unsupportedMediaType(request) : error, request.id);
     if (problem.status >= 500) request.log.error({ err: error }, 'request failed');
     else request.log.info({ code: problem.code, status: problem.status }, problem.detail);
     if (problem.status === 503) reply.header('retry-after', '5');

@@ -88,16 +88,17 @@ export const identityRoutes: FastifyPluginAsyncTypebox<{ context: AppContext }> 
 
   app.get('/api/v1/auth/me', {
     config: { access: 'authenticated' },
-    schema: { tags: ['auth'], summary: 'Who am I: user, current workspace and permissions, all workspaces', response: { 200: MeResponse } },
+    schema: { tags: ['auth'], summary: 'Who am I: user (or API key and its creator), current workspace and permissions, all workspaces', response: { 200: MeResponse } },
   }, async (request) => {
     const principal = principalOf(request);
-    const { user, workspaces } = await identity.me(principal);
+    const { user, workspaces, apiKey } = await identity.me(principal);
     return {
       user,
       workspace: { id: principal.workspaceId, role: principal.role, permissions: ALL_PERMISSIONS.filter((p) => principal.permissions.has(p)) },
       workspaces: principal.kind === 'apiKey' ? workspaces.filter((w) => w.id === principal.workspaceId) : workspaces,
       via: principal.kind === 'apiKey' ? ('apiKey' as const) : ('jwt' as const),
       apiKeyId: principal.apiKeyId,
+      apiKey,
     };
   });
 

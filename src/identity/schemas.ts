@@ -50,11 +50,15 @@ export const LoginBody = Type.Object({ email: Email, password: Password }, { add
 export const RefreshBody = Type.Object({ refreshToken: Type.Optional(Type.String({ minLength: 1, maxLength: 200, description: 'Omit to use the cookie' })) }, { additionalProperties: false });
 
 export const MeResponse = Type.Object({
-  user: Type.Ref('User'),
-  workspace: Type.Object({ id: Type.String(), role: Type.Union([RoleSchema, Type.Literal('machine'), Type.Null()]), permissions: Type.Array(PermissionSchema) }),
+  user: Type.Ref('User', { description: 'The signed-in user; for an API key, the user who created it (the key holds none of their instance-wide rights)' }),
+  workspace: Type.Object({
+    id: Type.String(), role: Type.Union([RoleSchema, Type.Literal('machine'), Type.Null()]),
+    permissions: Type.Array(PermissionSchema, { description: 'What this caller may do here: for an API key, its scopes within its creator\'s current role' }),
+  }),
   workspaces: Type.Array(Type.Ref('WorkspaceWithRole')),
   via: StringEnum(['jwt', 'apiKey'] as const),
   apiKeyId: NullableString(),
+  apiKey: Type.Union([Type.Ref('ApiKey'), Type.Null()], { description: 'The API key the request authenticated with (never its secret); null for a login session' }),
 });
 
 export const WorkspaceParams = Type.Object({ workspaceId: Type.String({ pattern: '^ws_[A-Za-z0-9]{1,40}$' }) });

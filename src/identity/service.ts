@@ -4,12 +4,14 @@ import { refusalOf, validateCidrs, type RuleRefusal } from '../http/network-rule
 import { newId } from '../ids.js';
 import type { Log } from '../logger.js';
 import type { AuditLog } from '../system/audit.js';
+import { weirCommand } from '../weir-command.js';
 import { NO_CHANGE_PUBLISHER, type IdentityChangePublisher } from './changes.js';
 import type { ApiKey, Member, TokenPair, User, Workspace, WorkspaceWithRole } from './model.js';
 import { burnVerification, hashPassword, passwordProblem, verifyPassword } from './passwords.js';
 import { ROLE_PERMISSIONS, isPermission, mayGrant, permissionsOf, type Permission, type PrincipalRole, type Role } from './permissions.js';
 import type { PrincipalCache } from './principal-cache.js';
 import type { IdentityRepo } from './repo.js';
+import { scopeError } from './scopes.js';
 import { randomToken, safeEqual, sha256Hex } from './secrets.js';
 import { looksLikeJwt, type TokenSigner } from './tokens.js';
 
@@ -79,12 +81,17 @@ export class IdentityService implements AccessControl {
 
   // --- first run
 
-  /** Creates the first owner from config on an empty database; says how to create one when there is none. */
-  async bootstrap(admin: { email: string; password: string } | null): Promise<void> {
-    if ((await this.repo.countUsers()) > 0) return;
+  /**
+   * Creates the first owner from config on an empty database; says how to create one when there is none (unless
+   * `hint` is false: the supervised worker leaves that to the server it runs for, which says it once).
+   */
+  async bootstrap(admin: { email: string; password: string } | null, { hint = true }: { hint?: boolean } = {}): Promise<void> {
+    if (await this.hasUsers()) return;
     if (!admin) {
-      this.options.log.warn('no users exist yet: create the first owner with `weir admin create-user --email you@example.com --role owner` '
-        + '(reads the password from stdin or --password), or start once with WEIR_BOOTSTRAP_ADMIN_EMAIL and WEIR_BOOTSTRAP_ADMIN_PASSWORD');
+      if (hint) {
+        this.options.log.warn(`no users exist yet: create the first owner with \`${weirCommand('admin create-user --email you@example.com')}\` `
+          + '(it asks for the password, or reads it with --password-stdin), or start once with WEIR_BOOTSTRAP_ADMIN_EMAIL and WEIR_BOOTSTRAP_ADMIN_PASSWORD');
+      }
       return;
     }
     const user = await this.createUser({ email: admin.email, password: admin.password, displayName: 'Administrator', instanceAdmin: true, workspaceId: DEFAULT_WORKSPACE_ID, role: 'owner' });
@@ -93,6 +100,10 @@ export class IdentityService implements AccessControl {
   }
 
   // --- users
+
+  async hasUsers(): Promise<boolean> {
+    return (await this.repo.countUsers()) > 0;
+  }
 
   async createUser(input: { email: string; password: string; displayName?: string; instanceAdmin?: boolean; workspaceId?: string; role?: Role }): Promise<User> {
     const email = normalizeEmail(input.email);
@@ -278,8 +289,10 @@ export class IdentityService implements AccessControl {
 
   // --- workspaces and members
 
-  async me(principal: Principal): Promise<{ user: User; workspaces: WorkspaceWithRole[] }> {
-    return { user: await this.user(principal.userId), workspaces: await this.repo.workspacesOf(principal.userId) };
+  /** Who the caller is: the user (for an API key, its creator), their workspaces, and the key itself when it is one. */
+  async me(principal: Principal): Promise<{ user: User; workspaces: WorkspaceWithRole[]; apiKey: ApiKey | null }> {
+    const apiKey = principal.apiKeyId === null ? null : ((await this.repo.apiKey(principal.workspaceId, principal.apiKeyId)) ?? null);
+    return { user: await this.user(principal.userId), workspaces: await this.repo.workspacesOf(principal.userId), apiKey };
   }
 
   async createWorkspace(principal: Principal, input: { name: string; slug?: string }): Promise<WorkspaceWithRole> {
@@ -395,12 +408,8 @@ export class IdentityService implements AccessControl {
     if (actor.kind !== 'user' || actor.role === null) throw errors.forbidden('keys:manage');
     const grantable = new Set(ROLE_PERMISSIONS.machine.filter((p) => actor.permissions.has(p)));
     const requested = input.scopes ?? [...grantable];
-    const bad = requested.map((s, i) => ({ s, i })).filter(({ s }) => !isPermission(s) || !grantable.has(s));
-    if (bad.length > 0) {
-      throw errors.validation('Some scopes cannot be granted to an API key by you', bad.map(({ s, i }) => ({
-        pointer: `/body/scopes/${i}`, message: isPermission(s) ? `'${s}' is not grantable (API keys hold at most: ${[...grantable].join(', ')})` : `'${s}' is not a permission`,
-      })));
-    }
+    const refused = scopeError(requested, grantable);
+    if (refused) throw refused;
     if (input.expiresAt !== undefined && new Date(input.expiresAt).getTime() <= Date.now()) {
       throw errors.validation('expiresAt must be in the future', [{ pointer: '/body/expiresAt', message: 'must be in the future' }]);
     }

@@ -1,6 +1,6 @@
 import type { Db, Dialect } from '../db/index.js';
 import { CANCELLED } from './repo.js';
-import { errorColumns, toJob, type JobRow } from './rows.js';
+import { endedProgress, errorColumns, toJob, type JobRow } from './rows.js';
 import type { Job, JobError } from './types.js';
 
 /**
@@ -15,12 +15,13 @@ export interface Fence {
   attempt: number;
 }
 
+/** `progress`: the progress message the job is left with (default: one made from the error, see endedProgress). */
 export type Completion =
   | { status: 'succeeded'; result: unknown }
-  | { status: 'failed'; error: JobError }
+  | { status: 'failed'; error: JobError; progress?: string }
   | { status: 'cancelled' }
   /** Another attempt later: back to `queued`, not before `runAfter`; the error of this attempt is kept. */
-  | { status: 'retry'; error: JobError; runAfter: string }
+  | { status: 'retry'; error: JobError; runAfter: string; progress?: string }
   /** Shutdown: back to `queued` at once, and the attempt does not count. */
   | { status: 'requeued' };
 
@@ -70,7 +71,9 @@ export class AttemptStore {
     if (!row || (row.status !== 'queued' && row.status !== 'running')) return { started: null, settled: null };
     const current = this.db.updateTable('jobs').where('id', '=', id).where('status', '=', row.status).where('attempts', '=', row.attempts);
     if (row.status === 'running' && (Number(row.cancel_requested) === 1 || row.attempts >= row.max_attempts)) {
-      const ending = Number(row.cancel_requested) === 1 ? { status: 'cancelled', ...errorColumns(CANCELLED) } : { status: 'failed', ...errorColumns(WORKER_LOST) };
+      const ending = Number(row.cancel_requested) === 1
+        ? { status: 'cancelled', ...errorColumns(CANCELLED), ...endedProgress('cancelled', CANCELLED) }
+        : { status: 'failed', ...errorColumns(WORKER_LOST), ...endedProgress('failed', WORKER_LOST) };
       const settled = await current.set({ ...ending, worker_id: null, lease_until: null, finished_at: now, updated_at: now }).returningAll().executeTakeFirst();
       return { started: null, settled: settled ? toJob(settled) : null };
     }
@@ -113,13 +116,13 @@ export class AttemptStore {
         update = this.fenced(f).set({ ...released, status: 'succeeded', progress: 100, result_json: JSON.stringify(c.result ?? null), ...errorColumns(null), finished_at: now });
         break;
       case 'failed':
-        update = uncancelled().set({ ...released, status: 'failed', ...errorColumns(c.error), finished_at: now });
+        update = uncancelled().set({ ...released, status: 'failed', ...errorColumns(c.error), ...endedProgress('failed', c.error, c.progress), finished_at: now });
         break;
       case 'cancelled':
-        update = this.fenced(f).set({ ...released, status: 'cancelled', ...errorColumns(CANCELLED), finished_at: now });
+        update = this.fenced(f).set({ ...released, status: 'cancelled', ...errorColumns(CANCELLED), ...endedProgress('cancelled', CANCELLED), finished_at: now });
         break;
       case 'retry':
-        update = uncancelled().set({ ...released, status: 'queued', ...errorColumns(c.error), run_after: c.runAfter });
+        update = uncancelled().set({ ...released, status: 'queued', ...errorColumns(c.error), ...endedProgress('queued', c.error, c.progress), run_after: c.runAfter });
         break;
       case 'requeued':
         update = uncancelled().set((eb) => ({ ...released, status: 'queued', attempts: eb('attempts', '-', 1), run_after: now }));
@@ -130,7 +133,7 @@ export class AttemptStore {
     // the row is running, so this second, fenced write settles which.
     if (!row && c.status !== 'succeeded' && c.status !== 'cancelled') {
       row = await this.fenced(f).where('cancel_requested', '=', 1)
-        .set({ ...released, status: 'cancelled', ...errorColumns(CANCELLED), finished_at: now })
+        .set({ ...released, status: 'cancelled', ...errorColumns(CANCELLED), ...endedProgress('cancelled', CANCELLED), finished_at: now })
         .returningAll()
         .executeTakeFirst();
     }
@@ -145,11 +148,11 @@ export class AttemptStore {
     const expired = () => this.db.updateTable('jobs').where('status', '=', 'running').where('lease_until', '<', now);
     const released = { worker_id: null, lease_until: null, error_details_json: null, updated_at: now };
     const [cancelled, failed, queued] = await Promise.all([
-      expired().where('cancel_requested', '=', 1).set({ ...released, status: 'cancelled', ...errorColumns(CANCELLED), finished_at: now }).returningAll().execute(),
+      expired().where('cancel_requested', '=', 1).set({ ...released, status: 'cancelled', ...errorColumns(CANCELLED), ...endedProgress('cancelled', CANCELLED), finished_at: now }).returningAll().execute(),
       expired().where('cancel_requested', '=', 0).where((eb) => eb('attempts', '>=', eb.ref('max_attempts')))
-        .set({ ...released, status: 'failed', ...errorColumns(WORKER_LOST), finished_at: now }).returningAll().execute(),
+        .set({ ...released, status: 'failed', ...errorColumns(WORKER_LOST), ...endedProgress('failed', WORKER_LOST), finished_at: now }).returningAll().execute(),
       expired().where('cancel_requested', '=', 0).where((eb) => eb('attempts', '<', eb.ref('max_attempts')))
-        .set({ ...released, status: 'queued', ...errorColumns(REQUEUED_AFTER_LOSS), run_after: now }).returningAll().execute(),
+        .set({ ...released, status: 'queued', ...errorColumns(REQUEUED_AFTER_LOSS), ...endedProgress('queued', REQUEUED_AFTER_LOSS), run_after: now }).returningAll().execute(),
     ]);
     return [...cancelled, ...failed, ...queued].map(toJob);
   }
@@ -164,11 +167,11 @@ export class AttemptStore {
     const held = () => this.db.updateTable('jobs').where('status', '=', 'running').where('worker_id', '=', workerId);
     const released = { worker_id: null, lease_until: null, error_details_json: null, updated_at: now };
     const [cancelled, failed, queued] = await Promise.all([
-      held().where('cancel_requested', '=', 1).set({ ...released, status: 'cancelled', ...errorColumns(CANCELLED), finished_at: now }).returningAll().execute(),
+      held().where('cancel_requested', '=', 1).set({ ...released, status: 'cancelled', ...errorColumns(CANCELLED), ...endedProgress('cancelled', CANCELLED), finished_at: now }).returningAll().execute(),
       held().where('cancel_requested', '=', 0).where((eb) => eb('attempts', '>=', eb.ref('max_attempts')))
-        .set({ ...released, status: 'failed', ...errorColumns(lost.final), finished_at: now }).returningAll().execute(),
+        .set({ ...released, status: 'failed', ...errorColumns(lost.final), ...endedProgress('failed', lost.final), finished_at: now }).returningAll().execute(),
       held().where('cancel_requested', '=', 0).where((eb) => eb('attempts', '<', eb.ref('max_attempts')))
-        .set({ ...released, status: 'queued', ...errorColumns(lost.retrying), run_after: retryAt }).returningAll().execute(),
+        .set({ ...released, status: 'queued', ...errorColumns(lost.retrying), ...endedProgress('queued', lost.retrying), run_after: retryAt }).returningAll().execute(),
     ]);
     return [...cancelled, ...failed, ...queued].map(toJob);
   }

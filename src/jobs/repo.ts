@@ -1,7 +1,7 @@
 import type { Insertable } from 'kysely';
 import type { Db } from '../db/index.js';
 import type { JobsTable } from '../db/types.js';
-import { errorColumns, FINISHED, toJob } from './rows.js';
+import { endedProgress, errorColumns, FINISHED, toJob } from './rows.js';
 import type { Job, JobStatus } from './types.js';
 
 export type NewJobRow = Insertable<JobsTable>;
@@ -69,7 +69,7 @@ export class JobRepo {
   async cancelQueued(id: string, now: string): Promise<Job | null> {
     const row = await this.db
       .updateTable('jobs')
-      .set({ status: 'cancelled', cancel_requested: 1, finished_at: now, updated_at: now, ...errorColumns(CANCELLED) })
+      .set({ status: 'cancelled', cancel_requested: 1, finished_at: now, updated_at: now, ...errorColumns(CANCELLED), ...endedProgress('cancelled', CANCELLED) })
       .where('id', '=', id)
       .where('status', '=', 'queued')
       .returningAll()

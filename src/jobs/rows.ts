@@ -49,4 +49,14 @@ export function errorColumns(error: JobError | null): Pick<JobsTable, 'error_cod
   };
 }
 
+/**
+ * The progress message an attempt that ends without success leaves on its job. The last step's message
+ * ("validating") would read as work still going on; this says how the attempt ended: `message` when the runtime
+ * has a more precise one (a permanent failure, a retry), else one made from the error.
+ */
+export function endedProgress(ending: 'failed' | 'cancelled' | 'queued', error: JobError, message?: string): Pick<JobsTable, 'progress_message'> {
+  const made = ending === 'failed' ? `Failed: ${error.message}` : ending === 'cancelled' ? error.message : `Queued again: ${error.message}`;
+  return { progress_message: message ?? made };
+}
+
 export const FINISHED: JobStatus[] = ['succeeded', 'failed', 'cancelled'];

@@ -34,6 +34,7 @@ export interface RuntimeOptions {
 
 const TIMEOUT_ERROR = (ms: number): JobError => ({ code: 'timeout', message: `The attempt ran longer than its timeout of ${ms} ms` });
 const iso = (ms = Date.now()) => new Date(ms).toISOString();
+const attemptCount = (n: number) => `${n} attempt${n === 1 ? '' : 's'}`;
 
 /**
  * The worker runtime shared by both drivers: runs one attempt at a time per call with its AbortSignal,
@@ -98,9 +99,10 @@ export class JobRuntime implements Consumer {
       return ended;
     };
     const failOrRetry = (error: JobError, retryable: boolean): Completion => {
-      if (!retryable || job.attempts >= job.maxAttempts) return { status: 'failed', error };
+      if (!retryable) return { status: 'failed', error, progress: `Failed: ${error.message} (a permanent failure: not retried)` };
+      if (job.attempts >= job.maxAttempts) return { status: 'failed', error, progress: `Failed after ${attemptCount(job.attempts)}: ${error.message}` };
       const delayMs = backoffDelay(job.attempts, kind.backoffMs, this.o.random);
-      return { status: 'retry', error, runAfter: iso(Date.now() + delayMs) };
+      return { status: 'retry', error, runAfter: iso(Date.now() + delayMs), progress: `Attempt ${job.attempts} of ${job.maxAttempts} failed: ${error.message}; retrying` };
     };
     const abort = (c: AbortCause) => {
       if (cause || ended) return;

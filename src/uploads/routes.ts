@@ -4,6 +4,7 @@ import { Type } from 'typebox';
 import type { AppContext } from '../context.js';
 import { errors } from '../errors.js';
 import { principalOf } from '../http/access.js';
+import { unsupportedMediaType } from '../http/media-types.js';
 import type { StoredUpload } from './model.js';
 import type { UploadCaller } from './service.js';
 import {
@@ -72,7 +73,7 @@ export const uploadRoutes: FastifyPluginAsyncTypebox<{ context: AppContext }> = 
 
   const readBody = (request: FastifyRequest) => {
     const type = header(request, 'content-type')?.split(';')[0]?.trim().toLowerCase();
-    if (type !== OFFSET_OCTET_STREAM) throw errors.unsupportedMediaType(`A PATCH body must be sent as ${OFFSET_OCTET_STREAM}`);
+    if (type !== OFFSET_OCTET_STREAM) throw unsupportedMediaType(request);
     return request.raw;
   };
 
@@ -91,6 +92,7 @@ export const uploadRoutes: FastifyPluginAsyncTypebox<{ context: AppContext }> = 
     schema: {
       tags: ['uploads'],
       summary: 'Create an upload (tus creation; optionally with its first bytes, a deferred length, or as the concatenation of partial uploads)',
+      consumes: [OFFSET_OCTET_STREAM],
       description: 'Headers: `Upload-Length` (or `Upload-Defer-Length: 1`), `Upload-Metadata` (base64 pairs: `filename`, `name`, `description`, `tags` comma-separated, `datasetId` for a new version of an existing dataset, `filetype`), `Upload-Concat` (`partial` or `final;<urls>`). Over the size limit or the workspace quota: 413 before any byte is stored. `name` and `filename` follow the upload form\'s rules (no control characters; a file name, not a path).',
       response: Created,
     },
@@ -134,6 +136,7 @@ export const uploadRoutes: FastifyPluginAsyncTypebox<{ context: AppContext }> = 
     schema: {
       tags: ['uploads'],
       summary: 'Append bytes at Upload-Offset (tus); `Upload-Checksum` (sha1, sha256, md5) is verified before they count',
+      consumes: [OFFSET_OCTET_STREAM],
       params: UploadParams,
       response: NoContent,
     },

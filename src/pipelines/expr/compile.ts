@@ -10,6 +10,7 @@ import { compileCall } from './calls.js';
 import { ExprError, quoteForMessage } from './errors.js';
 import { KEYWORDS } from './lexer.js';
 import { FUNCTIONS } from './functions.js';
+import { valueHint } from './sql-habits.js';
 import { didYouMean, nearMatches } from './suggest.js';
 import { temporalLiteral } from './temporal.js';
 import { describeType, fits, isTemporal, SQL_TYPE, unify, type ConcreteType, type ValueType } from './types.js';
@@ -148,7 +149,8 @@ export class Compiler {
         for (const side of [left, right]) this.expectType(side, ['boolean'], `'${node.op}'`);
         return { node, type: 'boolean', sql: sql(left, right) };
       case '||':
-        for (const side of [left, right]) this.expectType(side, ['text'], "'||'", 'convert it with to_text() or use concat()');
+        // `||` is concatenation, as in SQL; people coming from C or JavaScript mean `or` by it.
+        for (const side of [left, right]) this.expectType(side, ['text'], "'||'", side.type === 'boolean' ? "for a logical or write 'or'; '||' joins text" : 'convert it with to_text() or use concat()');
         return { node, type: 'text', sql: sql(left, right) };
       case '+':
       case '-':
@@ -264,7 +266,7 @@ export class Compiler {
     if (folded.length > 1) this.fail(`column ${quoteForMessage(name)} is ambiguous`, offset, `it matches ${folded.map(columnSyntax).join(' and ')} ignoring case`);
     const hint = FUNCTIONS.has(name.toLowerCase())
       ? `to call the function write ${name}(…)`
-      : (didYouMean(nearMatches(name, this.scope.columns.keys()), columnSyntax) ?? (this.scope.columns.size === 0 ? 'the data has no columns' : undefined));
+      : (didYouMean(nearMatches(name, this.scope.columns.keys()), columnSyntax) ?? valueHint(name) ?? (this.scope.columns.size === 0 ? 'the data has no columns' : undefined));
     return this.fail(`unknown column ${quoteForMessage(name)}`, offset, hint);
   }
 }

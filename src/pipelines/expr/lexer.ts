@@ -1,4 +1,5 @@
 import { DEFAULT_POINTER, EXPR_LIMITS, ExprError } from './errors.js';
+import { castHabit, NO_REGEX } from './sql-habits.js';
 
 export type TokenKind = 'number' | 'text' | 'ident' | 'quoted' | 'variable' | 'keyword' | 'op' | 'eof';
 
@@ -25,6 +26,18 @@ const isDigit = (c: string | undefined) => c !== undefined && c >= '0' && c <= '
 const isIdentStart = (c: string | undefined) => c !== undefined && /^[A-Za-z_]$/.test(c);
 const isIdentPart = (c: string | undefined) => c !== undefined && /^[A-Za-z0-9_]$/.test(c);
 const isSpace = (c: string) => c === ' ' || c === '\t' || c === '\n' || c === '\r';
+
+/** What a stray character usually meant: a typo, or the spelling of another language. */
+const STRAY_HINTS: Readonly<Record<string, string>> = {
+  '|': "did you mean '||'?",
+  '!': "did you mean '!=' or 'not'?",
+  '.': 'column names with dots must be backquoted',
+  '&': "write 'and'",
+  '?': 'for a choice write case when condition then a else b end',
+  '[': 'a list of values is written in (a, b, …)',
+  '{': 'a list of values is written in (a, b, …)',
+  '~': NO_REGEX,
+};
 
 /** How a stray character is shown in a message: itself when visible, else its code point (controls, spaces, bidi and zero-width marks). */
 export function showChar(c: string): string {
@@ -101,10 +114,17 @@ export function tokenize(source: string, pointer = DEFAULT_POINTER): Token[] {
     } else if (c === '"') {
       fail(`unexpected '"'`, start, 'quote column names with backquotes (`name`) and text with single quotes');
     } else {
+      if (source.startsWith('==', i)) fail("unexpected '=='", start, "compare with a single '='");
+      if (source.startsWith('::', i)) {
+        const type = /^[A-Za-z_]\w*/.exec(source.slice(i + 2).trimStart())?.[0];
+        const before = tokens.at(-1);
+        const operand = before && (before.kind === 'ident' || before.kind === 'quoted' || before.kind === 'number' || before.kind === 'text') ? before.raw : undefined;
+        const habit = castHabit("the '::' cast", type, operand);
+        fail(habit.reason, start, habit.hint);
+      }
       const op = OPERATORS.find((o) => source.startsWith(o, i));
       if (op === undefined) {
-        const hint = c === '|' ? "did you mean '||'?" : c === '!' ? "did you mean '!=' or 'not'?" : c === '.' ? 'column names with dots must be backquoted' : undefined;
-        fail(`unexpected ${showChar(String.fromCodePoint(source.codePointAt(i) ?? 0))}`, start, hint);
+        fail(`unexpected ${showChar(String.fromCodePoint(source.codePointAt(i) ?? 0))}`, start, STRAY_HINTS[c]);
       } else {
         i += op.length;
         push('op', op, start);

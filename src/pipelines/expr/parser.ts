@@ -36,11 +36,13 @@
  * exists) and in the tree, where each operator of a chain like `a + b + c` is a level but a chain of `and` (or of
  * `or`) is one. The tree depth bounds DuckDB: binding a 500-deep chain of `+` or `||` takes it seconds (measured with
  * DuckDB 1.5: 5 s), while `and`/`or` chains it flattens itself. Errors are ExprErrors carrying the 0-based offset of
- * the offending token.
+ * the offending token. Spellings of other SQL dialects (CAST, `::`, IF(), DATE '…', IS TRUE, …) are refused with the
+ * spelling to use here (sql-habits.ts).
  */
 import { children, type BinaryOp, type ComparisonOp, type Expr, type NumberLiteral } from './ast.js';
 import { DEFAULT_POINTER, EXPR_LIMITS, ExprError, quoteForMessage } from './errors.js';
 import { tokenize, type Token } from './lexer.js';
+import { callHabit, isForeignCall, typedLiteralHabit, wordHint } from './sql-habits.js';
 
 export interface ParseOptions {
   /** JSON pointer of the expression in the request, for `errors[]`. */
@@ -52,7 +54,7 @@ const INT64_MIN = -(2n ** 63n);
 const INT64_MAX = 2n ** 63n - 1n;
 
 export function parseExpression(source: string, options: ParseOptions = {}): Expr {
-  return new Parser(tokenize(source, options.pointer), options.pointer ?? DEFAULT_POINTER).parse();
+  return new Parser(source, tokenize(source, options.pointer), options.pointer ?? DEFAULT_POINTER).parse();
 }
 
 /** A number literal's value: exact integers within int64 (number when safe, else bigint), otherwise a double. */
@@ -92,6 +94,7 @@ class Parser {
   private readonly depths = new WeakMap<Expr, number>();
 
   constructor(
+    private readonly source: string,
     private readonly tokens: Token[],
     private readonly pointer: string,
   ) {}
@@ -138,6 +141,10 @@ class Parser {
       const op = this.next();
       const negated = this.isKeyword('not');
       if (negated) this.next();
+      const what = this.peek();
+      if (what.kind === 'keyword' && (what.value === 'true' || what.value === 'false')) {
+        this.fail(`unexpected ${describe(what)}`, what.offset, "'is' tests only for null: compare with = true or = false");
+      }
       this.expectKeyword('null');
       operand = this.node({ kind: 'isNull', negated, operand, opOffset: op.offset, offset: operand.offset });
     }
@@ -159,6 +166,7 @@ class Parser {
     const negated = this.isKeyword('not');
     const keyword = negated ? this.peek(1) : start;
     if (keyword.kind !== 'keyword' || !['in', 'between', 'like', 'ilike'].includes(keyword.value)) {
+      if (negated && keyword.kind === 'keyword' && keyword.value === 'null') this.fail(`unexpected ${describe(keyword)}`, keyword.offset, "write 'is not null'");
       if (negated) this.unexpected(keyword, "'in', 'between', 'like' or 'ilike' after 'not'");
       return operand;
     }
@@ -271,6 +279,10 @@ class Parser {
   }
 
   private call(name: Token): Expr {
+    if (isForeignCall(name.value)) {
+      const habit = this.foreignCall(name);
+      if (habit) this.fail(habit.reason, name.offset, habit.hint);
+    }
     return this.nested(name, () => {
       this.next();
       const args: Expr[] = [];
@@ -288,6 +300,10 @@ class Parser {
 
   private caseExpression(): Expr {
     const start = this.next();
+    const first = this.peek();
+    if (!this.isKeyword('when') && first.kind !== 'eof') {
+      this.fail(`unexpected ${describe(first)}`, first.offset, "expected 'when': write each test out in full, as in case when x = 1 then 'a' when x = 2 then 'b' end");
+    }
     return this.nested(start, () => {
       const whens: { when: Expr; then: Expr }[] = [];
       do {
@@ -371,7 +387,38 @@ class Parser {
   }
 
   private unexpected(token: Token, expected: string): never {
-    return this.fail(`unexpected ${describe(token)}`, token.offset, `expected ${expected}`);
+    const previous = this.tokens[this.tokens.indexOf(token) - 1];
+    if (previous?.kind === 'ident' && (token.kind === 'text' || token.kind === 'number')) {
+      const typed = typedLiteralHabit(previous.raw, { raw: token.raw, text: token.kind === 'text' });
+      if (typed) this.fail(typed.reason, previous.offset, typed.hint);
+    }
+    const habit = token.kind === 'ident' ? wordHint(token.value) : undefined;
+    return this.fail(`unexpected ${describe(token)}`, token.offset, habit ?? `expected ${expected}`);
+  }
+
+  /**
+   * A call spelt as in another SQL dialect (`CAST(x AS INT)`, `ifnull(a, b)`, `count(*)`), read ahead without
+   * parsing its arguments, which may not parse (`AS`, `FROM`, `*`). `this.peek()` is the call's '('.
+   */
+  private foreignCall(name: Token): ReturnType<typeof callHabit> {
+    const open = this.position;
+    let depth = 0;
+    let as: number | undefined;
+    let comma: number | undefined;
+    let close: number | undefined;
+    for (let i = open + 1; i < this.tokens.length && close === undefined; i++) {
+      const t = this.tokens[i] as Token;
+      if (t.kind === 'op' && t.value === '(') depth++;
+      else if (t.kind === 'op' && t.value === ')') {
+        if (depth === 0) close = i;
+        depth--;
+      } else if (depth === 0 && as === undefined && t.kind === 'ident' && t.value.toLowerCase() === 'as') as = i;
+      else if (depth === 0 && comma === undefined && t.kind === 'op' && t.value === ',') comma = i;
+    }
+    const end = this.tokens[as ?? comma ?? close ?? this.tokens.length - 1] as Token;
+    const operand = this.source.slice((this.tokens[open] as Token).offset + 1, end.offset).trim();
+    const type = as === undefined ? undefined : this.tokens[as + 1];
+    return callHabit(name.value, type?.kind === 'ident' ? type.value : undefined, operand === '' ? undefined : operand);
   }
 
   private fail(reason: string, offset: number, hint?: string): never {
