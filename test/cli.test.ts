@@ -6,7 +6,7 @@ import { once } from 'node:events';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DatasetList, IngestResponse, Dataset, Preview, Problem, Profile } from '../src/cli/api-types.js';
 import { filenameFromDisposition } from '../src/cli/download.js';
-import { clean, formatBytes, table } from '../src/cli/format.js';
+import { clean, formatBytes, formatDate, table } from '../src/cli/format.js';
 import { freePort, runCli, startTestServer, type CliResult, type TestServer } from './helpers/cli-server.js';
 
 const CSV = 'id,name,score\n1,alice,3.5\n2,bob,4.25\n3,carol,\n';
@@ -223,9 +223,22 @@ describe('weir upload and weir datasets', () => {
     expect(p.columns.find((c) => c.name === 'id')).toMatchObject({ min: 1, max: 4, mean: 2.5 });
 
     const human = await weir('datasets', 'profile', datasetId);
-    expect(human.stdout).toMatch(/^COLUMN\s+TYPE\s+NULLS\s+DISTINCT≈\s+MIN\s+MAX\s+MEAN$/m);
+    expect(human.stdout).toMatch(/^COLUMN\s+TYPE\s+NULLS\s+DISTINCT\s+MIN\s+MAX\s+MEAN$/m);
     expect(human.stdout).toMatch(/^id\s+BIGINT\s+0\s+4\s+1\s+4\s+2\.5$/m);
     expect(human.stdout).toMatch(/^name\s+VARCHAR\s+0\s+4\s+alice\s+dave$/m);
+    // The quantiles and top values the API answers are printed too.
+    const id = p.columns.find((c) => c.name === 'id')!;
+    expect(id.quantiles).not.toBeNull();
+    const q = id.quantiles!;
+    expect(human.stdout).toMatch(/^quantiles \(approximate\)\nCOLUMN\s+P5\s+P25\s+P50\s+P75\s+P95$/m);
+    expect(human.stdout).toMatch(new RegExp(`^id\\s+${[q.p05, q.p25, q.p50, q.p75, q.p95].join('\\s+')}$`, 'm'));
+    const name = p.columns.find((c) => c.name === 'name')!;
+    expect(name.topValues).toHaveLength(4);
+    expect(human.stdout).toMatch(new RegExp(`^top values\\nCOLUMN\\s+VALUE\\s+COUNT\\nname\\s+${name.topValues![0]!.value}\\s+1$`, 'm'));
+    for (const { value } of name.topValues!.slice(1)) expect(human.stdout).toMatch(new RegExp(`^\\s+${value}\\s+1$`, 'm'));
+    // Every count of so small a version is exact: no ≈ anywhere.
+    expect(p.columns.every((c) => c.distinctExact)).toBe(true);
+    expect(human.stdout).not.toContain('≈');
   });
 
   it('downloads CSV to a file', async () => {
@@ -292,16 +305,117 @@ describe('weir upload and weir datasets', () => {
   });
 });
 
+describe('weir datasets chart --series', () => {
+  it('draws one line per value of a column, the largest --series-limit of them', async () => {
+    const lines = ['ts,site,temperature'];
+    for (const [site, hours] of [['north', 6], ['south', 4], ['east', 2]] as const) {
+      for (let h = 0; h < hours; h++) lines.push(`2024-05-01T0${h}:00:00Z,${site},${10 + h}`);
+    }
+    await writeFile(file('sites.csv'), lines.join('\n'));
+    const { id } = parse<IngestResponse>(await weir('upload', file('sites.csv'), '--name', 'Sites', '--json'));
+    const r = await weir('datasets', 'chart', id, '--time', 'ts', '--value', 'temperature', '--series', 'site', '--series-limit', '2', '--format', 'vega-lite');
+    expect(r.stderr).toBe('');
+    const spec = JSON.parse(r.stdout) as { title: { text: string }; data: { values: { series: string }[] }; layer: { encoding: { color: { legend: { title: string } } } }[] };
+    expect(spec.title.text).toBe('temperature over ts by site (2 of 3) — Sites');
+    expect(new Set(spec.data.values.map((v) => v.series))).toEqual(new Set(['north', 'south']));
+    expect(spec.layer[0]!.encoding.color.legend.title).toBe('site');
+
+    const svg = await weir('datasets', 'chart', id, '--time', 'ts', '--value', 'temperature', '--series', 'site', '--out', 'sites.svg');
+    expect(svg.code).toBe(0);
+    const drawn = await readFile(file('sites.svg'), 'utf8');
+    for (const site of ['north', 'south', 'east']) expect(drawn).toContain(`>${site}<`);
+
+    const alone = await weir('datasets', 'chart', id, '--time', 'ts', '--value', 'temperature', '--series-limit', '2', '--out', 'x.svg');
+    expect(alone.code).not.toBe(0);
+    expect(alone.stderr).toContain('--series-limit needs --series <column>');
+  });
+});
+
+describe('names instead of ids', () => {
+  const upload = async (content: string, name: string) => {
+    await writeFile(file('named.csv'), content);
+    const r = await weir('upload', file('named.csv'), '--name', name, '--json');
+    expect(r.stderr).toBe('');
+    return parse<IngestResponse>(r);
+  };
+
+  it('every dataset command takes a unique name, exactly or in another case; upload --dataset too', async () => {
+    const readings = await upload('site,temperature\nnorth,10\nsouth,20\n', 'Readings');
+    expect(parse<Dataset>(await weir('datasets', 'show', 'Readings', '--json')).id).toBe(readings.id);
+    expect(parse<Preview>(await weir('datasets', 'preview', 'readings', '--json')).versionId).toBe(readings.version.id);
+    expect(parse<Profile>(await weir('datasets', 'profile', 'READINGS', '--json')).versionId).toBe(readings.version.id);
+    expect(parse<{ versionId: string }>(await weir('datasets', 'stats', 'Readings', '--json')).versionId).toBe(readings.version.id);
+    expect(parse<{ datasetId: string }>(await weir('datasets', 'lineage', 'Readings', '--json')).datasetId).toBe(readings.id);
+    expect((await weir('datasets', 'download', 'Readings', '--out', '-')).stdout).toBe('site,temperature\nnorth,10\nsouth,20\n');
+    expect((await weir('datasets', 'chart', 'Readings', '--histogram', 'temperature', '--format', 'vega-lite')).stdout).toContain('vega-lite');
+
+    await writeFile(file('readings-v2.csv'), 'site,temperature\nwest,30\n');
+    const added = await weir('upload', file('readings-v2.csv'), '--dataset', 'Readings', '--json');
+    expect(added.stderr).toBe('');
+    expect(parse<IngestResponse>(added)).toMatchObject({ id: readings.id, version: { number: 2 } });
+    const versions = await weir('datasets', 'versions', 'Readings');
+    expect(versions.stdout.trimEnd().split('\n').map((l) => l.trim().split(/\s+/).slice(0, 3))).toEqual([
+      ['VERSION', 'ID', 'ROWS'], ['2', parse<IngestResponse>(added).version.id, '1'], ['1', readings.version.id, '2'],
+    ]);
+
+    // An id is taken as an id: no lookup, and a dataset named like another's id cannot hijack it.
+    await upload('a\n1\n', readings.id);
+    expect(parse<Dataset>(await weir('datasets', 'show', readings.id, '--json')).name).toBe('Readings');
+    const removed = await weir('datasets', 'rm', 'Readings', '--yes');
+    expect(removed.stdout).toBe(`deleted ${readings.id}\n`);
+  });
+
+  it('refuses an ambiguous name, listing the candidates newest first, before sending anything', async () => {
+    const older = await upload('k\n1\n', 'twin');
+    const newer = await upload('k\n2\n', 'twin');
+    const expected = [
+      'weir: 2 datasets are named "twin"; give the id of the one you mean:',
+      `  ${'ID'.padEnd(older.id.length)}  NAME  CREATED`,
+      `  ${newer.id}  twin  ${formatDate(newer.createdAt)}`,
+      `  ${older.id}  twin  ${formatDate(older.createdAt)}`,
+      '',
+    ].join('\n');
+    for (const command of [['datasets', 'preview', 'twin'], ['datasets', 'rm', 'twin', '--yes'], ['datasets', 'lineage', 'twin']]) {
+      const r = await weir(...command);
+      expect(r.code).toBe(1);
+      expect(r.stdout).toBe('');
+      expect(r.stderr).toBe(expected);
+    }
+    await writeFile(file('twin-v2.csv'), 'k\n3\n');
+    const upload2 = await weir('upload', file('twin-v2.csv'), '--dataset', 'twin', '--json');
+    expect(upload2.code).toBe(1);
+    expect(parse<{ code: string; candidates: { id: string }[] }>(upload2)).toMatchObject({ code: 'ambiguous_name', candidates: [{ id: newer.id }, { id: older.id }] });
+    for (const d of [older, newer]) expect(parse<Dataset>(await weir('datasets', 'show', d.id, '--json')).versionCount).toBe(1);
+  });
+
+  it('refuses a name that matches nothing, suggesting the nearest', async () => {
+    const r = await weir('datasets', 'preview', 'twni');
+    expect(r.code).toBe(1);
+    expect(r.stderr).toBe('weir: no dataset is named "twni" in this workspace; did you mean "twin"? (see npx weir datasets ls)\n');
+    const far = await weir('datasets', 'show', 'nothing like it', '--json');
+    expect(far.code).toBe(1);
+    expect(parse(far)).toEqual({ code: 'name_not_found', detail: 'no dataset is named "nothing like it"', suggestions: [] });
+  });
+});
+
 describe('help', () => {
   const cases: [string[], string[]][] = [
-    [['upload'], ['<file>', '--name', '--description', '--tags', '--dataset', '--json', '--url']],
+    [['upload'], ['<file>', '--name', '--description', '--tags', '--dataset <dataset>', '--json', '--url']],
     [['datasets', 'ls'], ['--search', '--tag', '--format', '--limit', '--offset', '--json', '--url']],
-    [['datasets', 'show'], ['<id>', '--json', '--url']],
-    [['datasets', 'preview'], ['<id>', '--limit', '--offset', '--columns', '--version', '--json', '--url']],
-    [['datasets', 'profile'], ['<id>', '--version', '--json', '--url']],
-    [['datasets', 'download'], ['<id>', '--format', '--out', '--version', '--json', '--url']],
-    [['datasets', 'rm'], ['<id>', '--yes', '--json', '--url']],
-    [['datasets'], ['ls', 'show', 'preview', 'profile', 'download', 'rm']],
+    [['datasets', 'show'], ['<dataset>', 'dataset name or id (ds_…)', '--json', '--url']],
+    [['datasets', 'versions'], ['<dataset>', 'dataset name or id (ds_…)', '--json', '--url']],
+    [['datasets', 'preview'], ['<dataset>', 'dataset name or id (ds_…)', '--limit', '--offset', '--columns', '--version', '--json', '--url']],
+    [['datasets', 'profile'], ['<dataset>', 'dataset name or id (ds_…)', '--version', '--json', '--url']],
+    [['datasets', 'download'], ['<dataset>', 'dataset name or id (ds_…)', '--format', '--out', '--version', '--json', '--url']],
+    [['datasets', 'rm'], ['<dataset>', 'dataset name or id (ds_…)', '--yes', '--json', '--url']],
+    [['datasets', 'stats'], ['<dataset>', 'dataset name or id (ds_…)', '--version', '--json']],
+    [['datasets', 'chart'], ['<dataset>', 'dataset name or id (ds_…)', '--histogram', '--out']],
+    [['datasets', 'lineage'], ['<dataset>', 'dataset name or id (ds_…)', '--version', '--json']],
+    [['datasets'], ['ls', 'show', 'versions', 'preview', 'profile', 'download', 'rm', 'stats', 'chart', 'lineage']],
+    [['pipelines'], ['run', 'preview', 'ls', 'runs', 'save', 'update', 'show', 'versions']],
+    [['pipelines', 'run'], ['<file|pipeline>', '--param', '--name', '--watch']],
+    [['pipelines', 'show'], ['<pipeline>', 'saved pipeline name or id (pl_…)', '--version', '--json']],
+    [['pipelines', 'update'], ['<pipeline>', '<file>', '--name', '--description']],
   ];
   it.each(cases)('weir %j --help', async (command, mentions) => {
     const r = await runCli([...command, '--help'], { url: null });

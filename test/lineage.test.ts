@@ -93,9 +93,9 @@ describe('lineage', () => {
     expect(byVersion(orders.versionId)).toEqual({ datasetId: orders.id, versionId: orders.versionId, datasetName: 'orders.csv', versionNumber: 1, runId: null });
     expect(byVersion(cities.versionId)).toEqual({ datasetId: cities.id, versionId: cities.versionId, datasetName: 'cities.csv', versionNumber: 1, runId: null });
     expect(graph.edges).toEqual(expect.arrayContaining([
-      { from: aOut.versionId, to: bOut.versionId, role: 'input', pipelineId: b, runId: runB.id },
-      { from: orders.versionId, to: aOut.versionId, role: 'input', pipelineId: a, runId: runA.id },
-      { from: cities.versionId, to: aOut.versionId, role: 'join', pipelineId: a, runId: runA.id },
+      { from: aOut.versionId, to: bOut.versionId, role: 'input', pipelineId: b, pipelineVersion: 1, pipelineName: 'B: doubled', runId: runB.id },
+      { from: orders.versionId, to: aOut.versionId, role: 'input', pipelineId: a, pipelineVersion: 1, pipelineName: 'A: enrich', runId: runA.id },
+      { from: cities.versionId, to: aOut.versionId, role: 'join', stepIndex: 1, pipelineId: a, pipelineVersion: 1, pipelineName: 'A: enrich', runId: runA.id },
     ]));
     expect(graph.edges).toHaveLength(3);
     expect(graph.truncated).toBe(false);

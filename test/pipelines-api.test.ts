@@ -89,6 +89,10 @@ describe('saved pipelines', () => {
     const again = await post('/pipelines', { name: 'Twice', definition: bigSpenders() });
     expect(again.status).toBe(409);
     expect((await problemOf(again)).errors).toEqual([{ pointer: '/name', message: 'is taken' }]);
+    const named = async (name: string) => ((await (await t.fetch(`${t.api}/pipelines?name=${encodeURIComponent(name)}`)).json()) as { items: { name: string }[]; total: number });
+    expect((await named('Twice')).items.map((p) => p.name)).toEqual(['Twice']);
+    expect((await named('twice')).total).toBe(0);
+    expect((await named('Twic')).total).toBe(0);
     const missing = await t.fetch(`${t.api}/pipelines/pl_01J00000000000000000000000`);
     expect(missing.status).toBe(404);
     expect((await problemOf(missing)).detail).toBe("Pipeline 'pl_01J00000000000000000000000' does not exist");
@@ -101,6 +105,10 @@ describe('saved pipelines', () => {
     ['an expression smuggling SQL', [{ type: 'filter', expression: "amount > 1; DROP TABLE datasets; --" }], '/definition/steps/0/expression', /./],
     ['a column name smuggling SQL', [{ type: 'select', columns: ['city" FROM read_csv(\'/etc/passwd\') --'] }], '/definition/steps/0/columns/0', /no column named/],
     ['a condition that is not boolean', [{ type: 'filter', expression: 'amount + 1' }], '/definition/steps/0/expression', /condition/],
+    ['a SQL cast', [{ type: 'derive', column: 'whole', expression: 'CAST(amount AS INT)' }], '/definition/steps/0/expression',
+      /^CAST is not supported at 0; write round\(to_number\(amount\)\) instead; the conversion functions are to_number\(\), to_text\(\), to_boolean\(\), to_date\(\), to_timestamp\(\)$/],
+    ['a SQL CASE with an operand', [{ type: 'derive', column: 'size', expression: "CASE amount WHEN 10 THEN 'ten' END" }], '/definition/steps/0/expression', /expected 'when': write each test out in full/],
+    ['a SQL function of another dialect', [{ type: 'filter', expression: 'ifnull(amount, 0) > 1' }], '/definition/steps/0/expression', /^ifnull\(\) is not supported at 0; write coalesce\(x, fallback\)$/],
   ])('refuses %s with a 400 and a pointer, saving nothing', async (_label, steps, pointer, message) => {
     const before = await pipelineCount();
     const res = await post('/pipelines', { name: `bad ${pointer} ${Math.random()}`, definition: { input: { datasetId: sales.id }, steps } });

@@ -310,6 +310,53 @@ describe('where a run may store', () => {
     expect(fresh.status, await fresh.clone().text()).toBe(201);
   });
 
+  it('an output name that exists adds a version to that dataset, if the caller may; a name two datasets share is refused, listing them', async () => {
+    const source = await dataset('city,amount\nBerlin,7\n', 'named-source.csv');
+    const definition = { input: { datasetId: source.id }, steps: [], output: { name: 'device summary' } };
+    const first = await runAndWait('/pipelines/run', { definition });
+    const second = await runAndWait('/pipelines/run', { definition });
+    const target = first.output.datasetId!;
+    expect(second.output.datasetId).toBe(target);
+    const saved = await save('Device summary, saved', definition);
+    expect((await runAndWait(`/pipelines/${saved}/run`)).output.datasetId).toBe(target);
+    const stored = await versionsOf(target);
+    expect(stored).toHaveLength(3);
+    expect(((await (await t.fetch(`${t.api}/datasets?name=device%20summary`)).json()) as { total: number }).total).toBe(1);
+
+    // Adding to it is writing to it: refused for an analyst, who is told why and how to store elsewhere.
+    const analyst = await actor(t, 'analyst');
+    const refused = await post('/pipelines/run?wait=true', { definition }, analyst.headers);
+    expect(refused.status).toBe(403);
+    const problem = await problemOf(refused);
+    expect(problem).toMatchObject({ code: 'forbidden', permission: 'datasets:write', errors: [{ pointer: '/definition/output/name', message: "needs 'datasets:write'" }] });
+    expect(problem.detail).toBe(`The output name 'device summary' is taken by dataset '${target}', so the run would add a version to it; that needs the permission ` +
+      "'datasets:write'. Ask a workspace admin for it, or choose another output.name to store the result as a new dataset");
+    // One that keeps only its newest versions needs datasets:delete too.
+    await keep(target, 5);
+    const writer = bearer((await apiKey(t, ['pipelines:run', 'datasets:read', 'datasets:write'])).token);
+    const pruning = await post('/pipelines/run?wait=true', { definition }, writer);
+    expect(pruning.status).toBe(403);
+    expect((await problemOf(pruning)).detail).toMatch(/^The output name 'device summary' is taken by dataset '\w+', so the run would add a version to it; it keeps only its 5 newest versions, so adding one deletes an older one: that needs the permission 'datasets:delete'/);
+    await keep(target, null);
+    expect(await versionsOf(target)).toEqual(stored);
+
+    // An upload of the same name makes it ambiguous: refused with both listed (oldest first), until output.datasetId picks one.
+    const twin = await uploadDataset(t, 'city,amount\nLima,1\n', { filename: 'twin.csv', name: 'device summary' });
+    const ambiguous = await post('/pipelines/run?wait=true', { definition });
+    expect(ambiguous.status).toBe(409);
+    const conflict = (await problemOf(ambiguous)) as Awaited<ReturnType<typeof problemOf>> & { candidates: { id: string; name: string }[] };
+    expect(conflict).toMatchObject({ code: 'conflict', errors: [{ pointer: '/definition/output/name', message: 'names 2 datasets' }] });
+    expect(conflict.candidates.map((c) => [c.id, c.name])).toEqual([[target, 'device summary'], [twin.id, 'device summary']]);
+    expect(conflict.detail).toBe(`2 datasets are named 'device summary' (${target}, ${twin.id}), so the run cannot tell which to add a version to; ` +
+      'set output.datasetId to the one you mean, or choose another output.name for a new dataset');
+    const savedAmbiguous = await post(`/pipelines/${saved}/run?wait=true`, {});
+    expect(savedAmbiguous.status).toBe(409);
+    expect((await problemOf(savedAmbiguous)).errors).toEqual([]);
+    const chosen = await runAndWait('/pipelines/run', { definition: { ...definition, output: { name: 'device summary', datasetId: twin.id } } });
+    expect(chosen.output.datasetId).toBe(twin.id);
+    expect(await versionsOf(target)).toEqual(stored);
+  });
+
   it('adding to a dataset that keeps only its newest versions needs datasets:delete too: the original survives the sweep', async () => {
     const source = await dataset('city,amount\nRome,3\n', 'keep-source.csv');
     const target = await dataset('city,amount\nLima,4\n', 'keep-target.csv');

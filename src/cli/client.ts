@@ -126,6 +126,10 @@ export class WeirClient {
     return readJson<T>(await this.request('POST', path, init));
   }
 
+  async putJson<T>(path: string, init: { headers?: Record<string, string>; body: RequestInit['body'] }): Promise<T> {
+    return readJson<T>(await this.request('PUT', path, init));
+  }
+
   async deleteJson<T>(path: string): Promise<T> {
     return readJson<T>(await this.request('DELETE', path));
   }

@@ -67,9 +67,23 @@ function reportProblem(problem: Problem): void {
   process.stderr.write(`${lines.join('\n')}\n`);
 }
 
+/**
+ * A failure the CLI finds itself that needs more than its `weir: …` line (an ambiguous name and its candidates):
+ * `lines` are printed indented below it, already made safe for the terminal; `body` is printed on stdout with --json.
+ */
+export class CliFailure extends Error {
+  constructor(message: string, readonly lines: string[] = [], readonly body?: unknown) {
+    super(message);
+    this.name = 'CliFailure';
+  }
+}
+
 /** Prints a failure the way every client command does: one `weir: …` line on stderr, never a stack trace. */
 function report(e: unknown, json: boolean): void {
-  if (e instanceof AuthRequiredError) {
+  if (e instanceof CliFailure) {
+    if (json && e.body !== undefined) printJson(e.body);
+    process.stderr.write([`weir: ${clean(e.message)}`, ...e.lines.map((l) => `  ${l}`)].join('\n') + '\n');
+  } else if (e instanceof AuthRequiredError) {
     if (json) printJson(e.problem);
     process.stderr.write(`weir: ${clean(e.hint)}\n`);
   } else if (e instanceof ApiError) {

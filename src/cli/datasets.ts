@@ -1,11 +1,18 @@
 import { createInterface } from 'node:readline/promises';
-import { Option, type Command } from 'commander';
-import { DATASET_FORMATS, type Dataset, type DatasetList, type Preview, type Profile } from './api-types.js';
+import { Argument, Option, type Command } from 'commander';
+import { DATASET_FORMATS, type ColumnProfile, type Dataset, type DatasetList, type Preview, type Profile, type VersionList } from './api-types.js';
 import { arg, clientAction, integer, printJson, printLine, type ClientContext } from './command.js';
 import { registerDownload } from './download.js';
 import { clean, formatBytes, formatCount, formatDate, formatValue, keyValues, table, truncate } from './format.js';
+import { DATASETS, resolveId } from './resolve.js';
 
 export const datasetPath = (id: string) => `/api/v1/datasets/${encodeURIComponent(id)}`;
+
+/** The `<dataset>` argument of every command that acts on one: its name or its id. */
+export const datasetArgument = () => new Argument('<dataset>', 'dataset name or id (ds_…)');
+
+/** The dataset id the command's first argument stands for (see resolve.ts). */
+export const datasetOf = (ctx: ClientContext, args: string[]) => resolveId(ctx.client, DATASETS, arg(args, 0));
 
 /** Widest a table cell may get before it is cut with "…". */
 const CELL = 40;
@@ -99,13 +106,36 @@ async function profile({ client, json }: ClientContext, id: string, opts: { vers
     truncate(clean(c.name), CELL),
     c.type,
     formatCount(c.nulls),
-    formatCount(c.distinctEstimate),
+    formatDistinct(c),
     truncate(formatValue(c.min), 24),
     truncate(formatValue(c.max), 24),
     c.mean === null ? '' : formatValue(c.mean),
   ]);
-  printLine(table(['COLUMN', 'TYPE', 'NULLS', 'DISTINCT≈', 'MIN', 'MAX', 'MEAN'], rows, ['left', 'left', 'right', 'right', 'left', 'left', 'right']));
-  printLine(`\n${formatCount(p.rowCount)} rows (version ${p.versionId})`);
+  const parts = [table(['COLUMN', 'TYPE', 'NULLS', 'DISTINCT', 'MIN', 'MAX', 'MEAN'], rows, ['left', 'left', 'right', 'right', 'left', 'left', 'right'])];
+  const quantiles = p.columns.flatMap((c) => (c.quantiles ? [[truncate(clean(c.name), CELL), ...QUANTILES.map((q) => formatValue(c.quantiles![q]))]] : []));
+  if (quantiles.length > 0) {
+    parts.push(`quantiles (approximate)\n${table(['COLUMN', 'P5', 'P25', 'P50', 'P75', 'P95'], quantiles, ['left', 'right', 'right', 'right', 'right', 'right'])}`);
+  }
+  // The column's name heads its first value only, so the values read as a group.
+  const top = p.columns.flatMap((c) => (c.topValues ?? []).map((v, i) => [i === 0 ? truncate(clean(c.name), CELL) : '', truncate(formatValue(v.value), CELL), formatCount(v.count)]));
+  if (top.length > 0) parts.push(`top values\n${table(['COLUMN', 'VALUE', 'COUNT'], top, ['left', 'left', 'right'])}`);
+  const estimated = p.columns.some((c) => !c.distinctExact);
+  parts.push(`${formatCount(p.rowCount)} rows (version ${p.versionId})${estimated ? '; ≈ marks an estimated distinct count' : ''}`);
+  printLine(parts.join('\n\n'));
+}
+
+const QUANTILES = ['p05', 'p25', 'p50', 'p75', 'p95'] as const;
+
+/** A distinct count, `≈` before an estimate. */
+export const formatDistinct = (c: Pick<ColumnProfile, 'distinctEstimate' | 'distinctExact'>): string => `${c.distinctExact ? '' : '≈'}${formatCount(c.distinctEstimate)}`;
+
+async function versions({ client, json }: ClientContext, id: string): Promise<void> {
+  const list = await client.getJson<VersionList>(`${datasetPath(id)}/versions`);
+  if (json) return printJson(list);
+  const rows = list.items.map((v) => [
+    String(v.number), v.id, formatCount(v.rowCount), String(v.schema.length), formatBytes(v.parquetBytes), truncate(clean(v.sourceFilename), CELL), formatDate(v.createdAt),
+  ]);
+  printLine(table(['VERSION', 'ID', 'ROWS', 'COLUMNS', 'STORED', 'SOURCE', 'CREATED'], rows, ['right', 'left', 'right', 'right', 'right', 'left', 'left']));
 }
 
 async function confirm(question: string): Promise<boolean> {
@@ -134,9 +164,9 @@ async function remove({ client, json }: ClientContext, id: string, opts: { yes?:
 
 export const versionOption = () => new Option('--version <id>', 'version id (dv_…; default: the latest)');
 
-/** `weir datasets …`; answers the `datasets` command so other modules can add theirs (stats, chart). */
+/** `weir datasets …`; answers the `datasets` command so other modules can add theirs (stats, chart, lineage). */
 export function registerDatasets(program: Command): Command {
-  const datasets = program.command('datasets').description('list, inspect, preview, profile, chart, download and delete datasets');
+  const datasets = program.command('datasets').description('list, inspect, preview, profile, chart, download and delete datasets, and trace their lineage');
 
   clientAction<ListOptions>(
     datasets
@@ -152,29 +182,34 @@ export function registerDatasets(program: Command): Command {
   );
 
   clientAction(
-    datasets.command('show').description('show a dataset: metadata, latest version and its schema').argument('<id>', 'dataset id (ds_…)'),
-    (ctx, args) => show(ctx, arg(args, 0)),
+    datasets.command('show').description('show a dataset: metadata, latest version and its schema').addArgument(datasetArgument()),
+    async (ctx, args) => show(ctx, await datasetOf(ctx, args)),
+  );
+
+  clientAction(
+    datasets.command('versions').description('list the versions of a dataset, newest first').addArgument(datasetArgument()),
+    async (ctx, args) => versions(ctx, await datasetOf(ctx, args)),
   );
 
   clientAction<PreviewOptions>(
     datasets
       .command('preview')
       .description('print rows of a dataset version as an aligned table')
-      .argument('<id>', 'dataset id (ds_…)')
+      .addArgument(datasetArgument())
       .option('--limit <n>', 'at most this many rows (server default 100)', integer(1))
       .option('--offset <n>', 'skip this many rows', integer(0))
       .option('--columns <names>', 'comma-separated column names to show (default: all)')
       .addOption(versionOption()),
-    (ctx, args, opts) => preview(ctx, arg(args, 0), opts),
+    async (ctx, args, opts) => preview(ctx, await datasetOf(ctx, args), opts),
   );
 
   clientAction<{ version?: string }>(
     datasets
       .command('profile')
-      .description('print the column profile of a version: type, nulls, distinct values, min, max, mean')
-      .argument('<id>', 'dataset id (ds_…)')
+      .description('print the column profile of a version: type, nulls, distinct values, min, max, mean, quantiles and top values')
+      .addArgument(datasetArgument())
       .addOption(versionOption()),
-    (ctx, args, opts) => profile(ctx, arg(args, 0), opts),
+    async (ctx, args, opts) => profile(ctx, await datasetOf(ctx, args), opts),
   );
 
   registerDownload(datasets);
@@ -184,9 +219,9 @@ export function registerDatasets(program: Command): Command {
       .command('rm')
       .alias('delete')
       .description('delete a dataset with all its versions and files (asks first on a terminal; elsewhere needs --yes)')
-      .argument('<id>', 'dataset id (ds_…)')
+      .addArgument(datasetArgument())
       .option('-y, --yes', 'delete without asking'),
-    (ctx, args, opts) => remove(ctx, arg(args, 0), opts),
+    async (ctx, args, opts) => remove(ctx, await datasetOf(ctx, args), opts),
   );
   return datasets;
 }

@@ -4,10 +4,11 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
-import { Option, type Command } from 'commander';
+import { Argument, Option, type Command } from 'commander';
 import { DATASET_FORMATS, type DatasetFormat } from './api-types.js';
 import { arg, clientAction, printJson, printLine, type ClientContext } from './command.js';
 import { clean, formatBytes } from './format.js';
+import { DATASETS, resolveId } from './resolve.js';
 
 interface DownloadOptions {
   format: DatasetFormat;
@@ -96,10 +97,10 @@ export function registerDownload(datasets: Command): void {
       'Stream a dataset version to a file. Without --out the file is named after the server\'s suggestion ' +
         '(e.g. sales-v3.csv) in the current directory, or written to stdout when stdout is not a terminal.',
     )
-    .argument('<id>', 'dataset id (ds_…)')
+    .addArgument(new Argument('<dataset>', 'dataset name or id (ds_…)'))
     .addOption(new Option('--format <format>', 'file format').choices(DATASET_FORMATS).default('csv'))
     .option('--out <path>', 'write to this file ("-" for stdout)')
     .option('--version <id>', 'version id (dv_…; default: the latest)')
     .option('--force', 'overwrite an existing file named after the server\'s suggestion');
-  clientAction<DownloadOptions>(command, (ctx, args, opts) => download(ctx, arg(args, 0), opts));
+  clientAction<DownloadOptions>(command, async (ctx, args, opts) => download(ctx, await resolveId(ctx.client, DATASETS, arg(args, 0)), opts));
 }

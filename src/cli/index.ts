@@ -5,6 +5,7 @@ import { registerDatasets } from './datasets.js';
 import { registerInvitations } from './invitations.js';
 import { registerJobs } from './jobs.js';
 import { registerKeys } from './keys.js';
+import { registerLineage } from './lineage.js';
 import { registerPipelines } from './pipelines.js';
 import { registerStorage } from './storage.js';
 import { registerUpload } from './upload.js';
@@ -15,7 +16,9 @@ export function registerClientCommands(program: Command): void {
   // `weir datasets preview <id> --version dv_…` would print Weir's version instead of selecting a dataset version.
   program.enablePositionalOptions();
   registerUpload(program);
-  registerAnalytics(registerDatasets(program));
+  const datasets = registerDatasets(program);
+  registerAnalytics(datasets);
+  registerLineage(datasets);
   registerPipelines(program);
   registerJobs(program);
   registerAuthCommands(program);

@@ -1,9 +1,12 @@
-import fs from 'node:fs/promises';
-import { InvalidArgumentError, type Command } from 'commander';
+import { Argument, type Command } from 'commander';
+import { weirCommand } from '../weir-command.js';
 import type { ColumnSchema } from './api-types.js';
 import type { WeirClient } from './client.js';
-import { arg, clientAction, integer, printJson, printLine, type ClientContext } from './command.js';
+import { arg, CliFailure, clientAction, integer, printJson, printLine, type ClientContext } from './command.js';
 import { clean, formatCount, formatDate, formatValue, table, truncate } from './format.js';
+import { collectParam, isFileArgument, readDefinitionFile, withOutputName, type DefinitionFile } from './pipeline-files.js';
+import { pipelineArgument, pipelineOf, pipelinePath, registerSavedPipelines } from './pipelines-saved.js';
+import { looksLikeId, PIPELINES, resolveId } from './resolve.js';
 import { watchJob } from './watch.js';
 
 /** The pipeline API's answers, as far as the CLI reads them (written by hand like the rest of the CLI's wire types). */
@@ -51,49 +54,18 @@ interface PipelineSummary {
 /** Widest a table cell may get before it is cut with "…". */
 const CELL = 32;
 
-/** A pipeline definition file (`-` reads stdin): JSON, either the definition itself or `{ definition, params }`. */
-async function readDefinition(file: string): Promise<Record<string, unknown>> {
-  let text: string;
+/** What `<file|pipeline>` names: a definition file, or a saved pipeline (by name or id). */
+type Source = { file: DefinitionFile } | { pipelineId: string };
+
+async function sourceOf(ctx: ClientContext, given: string): Promise<Source> {
+  if (!looksLikeId(PIPELINES, given) && (await isFileArgument(given))) return { file: await readDefinitionFile(given) };
   try {
-    text = file === '-' ? await readStdin() : await fs.readFile(file, 'utf8');
+    return { pipelineId: await resolveId(ctx.client, PIPELINES, given) };
   } catch (e) {
-    throw new Error(`cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, { cause: e });
+    // Not a file either: say so, or a mistyped file name reads as a question about pipelines only.
+    if (e instanceof CliFailure && e.lines.length === 0) throw new CliFailure(`${given}: no such file, and ${e.message}`, e.lines, e.body);
+    throw e;
   }
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch (e) {
-    throw new Error(`${file} is not valid JSON: ${(e as Error).message}`, { cause: e });
-  }
-  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new Error(`${file} must hold a JSON object (a pipeline definition)`);
-  return parsed as Record<string, unknown>;
-}
-
-async function readStdin(): Promise<string> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks).toString('utf8');
-}
-
-/** `--param name=value` (repeatable): the value is read as JSON when it parses (20, true, "x"), else as text. */
-function collectParam(value: string, previous: Record<string, unknown> = {}): Record<string, unknown> {
-  const eq = value.indexOf('=');
-  if (eq <= 0) throw new InvalidArgumentError('expected name=value');
-  const name = value.slice(0, eq);
-  const raw = value.slice(eq + 1);
-  let parsed: unknown = raw;
-  try {
-    parsed = JSON.parse(raw);
-  } catch {
-    // Plain text: `--param site=north` needs no quotes.
-  }
-  return { ...previous, [name]: parsed };
-}
-
-/** A file holding `{ definition, params }` (what `--json` of preview accepts back) or a bare definition. */
-function splitFile(file: Record<string, unknown>): { definition: unknown; params: Record<string, unknown> } {
-  if ('definition' in file) return { definition: file.definition, params: (file.params as Record<string, unknown> | undefined) ?? {} };
-  return { definition: file, params: {} };
 }
 
 export function describeRun(r: RunWire): string {
@@ -104,16 +76,32 @@ export function describeRun(r: RunWire): string {
   return parts.join(' ');
 }
 
-async function run(ctx: ClientContext, file: string, opts: { param?: Record<string, unknown>; watch?: boolean; name?: string }): Promise<void> {
+const JSON_BODY = { 'content-type': 'application/json' };
+
+/** Queues a run of a definition file (ad hoc) or of a saved pipeline. */
+async function queueRun(ctx: ClientContext, given: string, opts: RunOptions): Promise<RunAccepted> {
+  const source = await sourceOf(ctx, given);
+  if ('pipelineId' in source) {
+    if (opts.name !== undefined) throw new Error(`--name applies to a definition file; a saved pipeline stores where its definition says (change it with ${weirCommand('pipelines update')})`);
+    return ctx.client.postJson<RunAccepted>(`${pipelinePath(source.pipelineId)}/run`, { headers: JSON_BODY, body: JSON.stringify({ params: opts.param ?? {} }) });
+  }
+  const { params } = source.file;
+  const definition = opts.name === undefined ? source.file.definition : withOutputName(source.file.definition, opts.name);
+  return ctx.client.postJson<RunAccepted>('/api/v1/pipelines/run', { headers: JSON_BODY, body: JSON.stringify({ definition, params: { ...params, ...opts.param } }) });
+}
+
+interface RunOptions {
+  param?: Record<string, unknown>;
+  watch?: boolean;
+  name?: string;
+}
+
+async function run(ctx: ClientContext, given: string, opts: RunOptions): Promise<void> {
   const { client, json } = ctx;
-  const { definition, params } = splitFile(await readDefinition(file));
-  const accepted = await client.postJson<RunAccepted>('/api/v1/pipelines/run', {
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ definition, params: { ...params, ...opts.param }, ...(opts.name ? { name: opts.name } : {}) }),
-  });
+  const accepted = await queueRun(ctx, given, opts);
   if (!opts.watch) {
     if (json) return printJson(accepted);
-    printLine(`run ${accepted.runId} ${accepted.status} (job ${accepted.jobId}); follow it with: weir jobs watch ${accepted.jobId}`);
+    printLine(`run ${accepted.runId} ${accepted.status} (job ${accepted.jobId}); follow it with: ${weirCommand(`jobs watch ${accepted.jobId}`)}`);
     return;
   }
   try {
@@ -138,10 +126,14 @@ function stepTable(title: string, columns: ColumnSchema[], rows: PreviewStep['ro
   return `${title}\n${body}`;
 }
 
-async function preview({ client, json }: ClientContext, file: string, opts: { param?: Record<string, unknown>; limit?: number }): Promise<void> {
-  const { definition, params } = splitFile(await readDefinition(file));
+async function preview(ctx: ClientContext, given: string, opts: { param?: Record<string, unknown>; limit?: number }): Promise<void> {
+  const { client, json } = ctx;
+  const source = await sourceOf(ctx, given);
+  const { definition, params } = 'file' in source
+    ? source.file
+    : { definition: (await client.getJson<{ definition: unknown }>(pipelinePath(source.pipelineId))).definition, params: {} };
   const answer = await client.postJson<PreviewWire>('/api/v1/pipelines/preview', {
-    headers: { 'content-type': 'application/json' },
+    headers: JSON_BODY,
     body: JSON.stringify({ definition, params: { ...params, ...opts.param }, ...(opts.limit ? { limit: opts.limit } : {}) }),
   });
   if (json) return printJson(answer);
@@ -158,7 +150,7 @@ async function list({ client, json }: ClientContext, opts: { search?: string; li
 }
 
 async function runs({ client, json }: ClientContext, id: string, opts: { limit?: number }): Promise<void> {
-  const page = await client.getJson<{ items: RunWire[] }>(`/api/v1/pipelines/${encodeURIComponent(id)}/runs`, { limit: opts.limit });
+  const page = await client.getJson<{ items: RunWire[] }>(`${pipelinePath(id)}/runs`, { limit: opts.limit });
   if (json) return printJson(page);
   if (page.items.length === 0) return printLine('no runs');
   printLine(table(
@@ -169,15 +161,15 @@ async function runs({ client, json }: ClientContext, id: string, opts: { limit?:
 }
 
 export function registerPipelines(program: Command): void {
-  const pipelines = program.command('pipelines').description('preview and run pipeline definitions; list saved pipelines and their runs');
+  const pipelines = program.command('pipelines').description('preview, run, save and inspect pipelines; list their versions and runs');
 
-  clientAction<{ param?: Record<string, unknown>; watch?: boolean; name?: string }>(
+  clientAction<RunOptions>(
     pipelines
       .command('run')
-      .description('run a pipeline definition (JSON file, or - for stdin) as a job that writes a new dataset version')
-      .argument('<file>', 'pipeline definition (.json), or `{ "definition": …, "params": … }`')
+      .description('run a pipeline definition (JSON file, or - for stdin) or a saved pipeline as a job that writes a new dataset version')
+      .addArgument(sourceArgument())
       .option('--param <name=value>', 'a template parameter (repeatable; JSON values such as 20 or true, else text)', collectParam)
-      .option('--name <name>', 'name of the output dataset when the definition names none')
+      .option('--name <name>', 'output dataset (sets output.name): adds a version to the dataset of this name, or creates it')
       .option('--watch', 'follow the run live and exit 0 only when it succeeds'),
     (ctx, args, opts) => run(ctx, arg(args, 0), opts),
   );
@@ -185,8 +177,8 @@ export function registerPipelines(program: Command): void {
   clientAction<{ param?: Record<string, unknown>; limit?: number }>(
     pipelines
       .command('preview')
-      .description('print the schema and first rows after each step of a pipeline definition, writing nothing')
-      .argument('<file>', 'pipeline definition (.json), or - for stdin')
+      .description('print the schema and first rows after each step of a pipeline definition or saved pipeline, writing nothing')
+      .addArgument(sourceArgument())
       .option('--param <name=value>', 'a template parameter (repeatable)', collectParam)
       .option('--limit <n>', 'rows shown per step (server default 20)', integer(1)),
     (ctx, args, opts) => preview(ctx, arg(args, 0), opts),
@@ -207,8 +199,13 @@ export function registerPipelines(program: Command): void {
     pipelines
       .command('runs')
       .description('run history of a saved pipeline, newest first')
-      .argument('<id>', 'pipeline id (pl_…)')
+      .addArgument(pipelineArgument())
       .option('--limit <n>', 'at most this many', integer(1)),
-    (ctx, args, opts) => runs(ctx, arg(args, 0), opts),
+    async (ctx, args, opts) => runs(ctx, await pipelineOf(ctx, args), opts),
   );
+
+  registerSavedPipelines(pipelines);
 }
+
+const sourceArgument = () =>
+  new Argument('<file|pipeline>', 'pipeline definition (.json, - for stdin, or `{ "definition": …, "params": … }`), or a saved pipeline\'s name or id (pl_…)');

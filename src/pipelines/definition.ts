@@ -40,11 +40,20 @@ export const TemplateParameterSchema = Type.Object(
 
 export const PipelineOutputSchema = Type.Object(
   {
-    name: Type.Optional(Type.String({ minLength: 1, maxLength: 200, description: 'Name of the new dataset' })),
-    description: Type.Optional(Type.String({ maxLength: 4000 })),
-    datasetId: Type.Optional(Id('ds', 'Append the result as a new version of this dataset instead')),
+    name: Type.Optional(Type.String({
+      minLength: 1, maxLength: 200,
+      description: 'The dataset to store into, by name: when one dataset of the workspace has exactly this name, the run adds a version to it ' +
+        '(which needs `datasets:write`, and `datasets:delete` when it keeps only its newest versions); when none has, the run creates it; ' +
+        'when several have, the run is refused (409, listing them in `candidates`): name one with `datasetId`',
+    })),
+    description: Type.Optional(Type.String({ maxLength: 4000, description: 'Description of a dataset the run creates' })),
+    datasetId: Type.Optional(Id('ds', 'Add the result as a new version of this dataset (wins over `name`; needs what `name` needs to add a version)')),
   },
-  { additionalProperties: false },
+  {
+    additionalProperties: false,
+    description: 'Where the result goes. Without `datasetId` or `name`, a saved pipeline adds to the dataset its first run created ' +
+      '("<pipeline name> output"), and an ad-hoc run creates a new dataset on every run',
+  },
 );
 
 export const PipelineDefinitionSchema = Type.Object(

@@ -30,7 +30,10 @@ export async function lineageGraph(
       if (lineage.versionId === root) rootLineage = lineage;
       runOf.set(lineage.versionId, lineage.runId);
       for (const input of lineage.inputs) {
-        edges.push({ from: input.versionId, to: lineage.versionId, role: input.role, pipelineId: lineage.pipeline.id, runId: lineage.runId });
+        edges.push({
+          from: input.versionId, to: lineage.versionId, role: input.role, ...(input.stepIndex !== undefined ? { stepIndex: input.stepIndex } : {}),
+          pipelineId: lineage.pipeline.id, pipelineVersion: lineage.pipeline.version, pipelineName: lineage.pipeline.name, runId: lineage.runId,
+        });
         if (datasetOf.has(input.versionId)) continue;
         datasetOf.set(input.versionId, input.datasetId);
         next.push(input.versionId);

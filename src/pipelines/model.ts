@@ -86,11 +86,17 @@ export interface LineageNode {
   runId: string | null;
 }
 
+/** One input of one run: `from` (an input version) was read to make `to` (the version the run stored). */
 export interface LineageEdge {
   from: string;
   to: string;
   role: 'input' | 'join';
+  /** The join step that read it. */
+  stepIndex?: number;
   pipelineId: string | null;
+  pipelineVersion: number | null;
+  /** As it was named when it ran (an ad-hoc run's name, too). */
+  pipelineName: string;
   runId: string;
 }
 

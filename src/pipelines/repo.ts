@@ -71,12 +71,13 @@ export class PipelineRepo {
     return row ? { ...toPipeline(row), definition: JSON.parse(row.definition_json) as PipelineDefinition } : null;
   }
 
-  async list(q: { workspaceId: string; limit: number; offset: number; search?: string }): Promise<{ items: PipelineSummary[]; total: number }> {
+  async list(q: { workspaceId: string; limit: number; offset: number; search?: string; name?: string }): Promise<{ items: PipelineSummary[]; total: number }> {
     let base = this.db.selectFrom('pipelines as p').where('p.workspace_id', '=', q.workspaceId);
     if (q.search) {
       const pattern = `%${q.search.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
       base = base.where(sql<boolean>`lower(p.name) like ${pattern} escape '\\'`);
     }
+    if (q.name !== undefined) base = base.where('p.name', '=', q.name);
     const [rows, count] = await Promise.all([
       base
         .innerJoin('pipeline_versions as v', (j) => j.onRef('v.pipeline_id', '=', 'p.id').onRef('v.version', '=', 'p.current_version'))

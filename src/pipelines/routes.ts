@@ -59,8 +59,8 @@ export const pipelineRoutes: FastifyPluginAsyncTypebox<{ context: AppContext }> 
     config: { access: 'pipelines:read' },
     schema: { tags: ['pipelines'], summary: 'List pipelines, newest first', querystring: ListQuery, response: { 200: PipelineListResponse } },
   }, async (request) => {
-    const { limit, offset, search } = request.query;
-    const { items, total } = await pipelines.list({ workspaceId: principalOf(request).workspaceId, limit, offset, search });
+    const { limit, offset, search, name } = request.query;
+    const { items, total } = await pipelines.list({ workspaceId: principalOf(request).workspaceId, limit, offset, search, name });
     return { items, total, limit, offset };
   });
 

@@ -27,6 +27,7 @@ export const ListQuery = Type.Object(
     limit: Type.Integer({ minimum: 1, maximum: 500, default: 50 }),
     offset: Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER, default: 0 }),
     search: Type.Optional(Type.String({ maxLength: 200, description: 'Case-insensitive substring of the name' })),
+    name: Type.Optional(Type.String({ minLength: 1, maxLength: 200, description: 'Exactly this name, case-sensitive (a pipeline name is unique in its workspace)' })),
   },
   { additionalProperties: false },
 );
@@ -52,7 +53,14 @@ export const RunBody = Type.Object(
   { additionalProperties: false },
 );
 export const AdHocRunBody = Type.Object(
-  { definition: Definition, params: Type.Optional(Params), name: Type.Optional(Name), wait: Wait },
+  {
+    definition: Definition, params: Type.Optional(Params),
+    name: Type.Optional(Type.String({
+      minLength: 1, maxLength: 200,
+      description: 'Name of the run (default: `output.name`, else "Ad-hoc pipeline"); without `output.name` a new dataset "<name> output" is created',
+    })),
+    wait: Wait,
+  },
   { additionalProperties: false },
 );
 
@@ -143,7 +151,9 @@ export const LineageResponse = Type.Object({
   })),
   edges: Type.Array(Type.Object({
     from: Type.String({ description: 'Input version id' }), to: Type.String({ description: 'Output version id' }), role: StringEnum(['input', 'join'] as const),
-    pipelineId: NullableString(), runId: Type.String(),
+    stepIndex: Type.Optional(Type.Integer({ description: 'The join step that read it (0-based)' })),
+    pipelineId: NullableString({ description: 'null for an ad-hoc run' }), pipelineVersion: NullableInteger(),
+    pipelineName: Type.String({ description: 'The pipeline (or ad-hoc run) as it was named when it ran' }), runId: Type.String(),
   })),
   truncated: Type.Boolean({ description: 'The walk stopped at its depth bound (50 generations)' }),
 });

@@ -9,6 +9,7 @@ import type { Permission } from '../identity/permissions.js';
 import type { PipelineDefinition } from './definition.js';
 import { PIPELINE_RUN_KIND, type PipelineRunPayload } from './jobs.js';
 import { lineageGraph } from './lineage.js';
+import { outputTarget, requireOutputDataset } from './output.js';
 import type { LineageGraph, Pipeline, PipelineRun, PipelineSummary, PipelineVersion, StoredRun } from './model.js';
 import type { PipelineRepo } from './repo.js';
 import type { DatasetService } from '../datasets/service.js';
@@ -33,7 +34,7 @@ export interface RunRequest {
 
 export interface PipelineServiceOptions {
   repo: PipelineRepo;
-  datasets: Pick<DatasetService, 'findSource' | 'versionLabels' | 'assertMayAppend'>;
+  datasets: Pick<DatasetService, 'findSource' | 'versionLabels' | 'assertMayAppend' | 'list'>;
   executor: PipelineExecutor;
   jobs: () => JobService;
   /** A preview's queries are interrupted after this long (ms). */
@@ -57,7 +58,7 @@ export class PipelineService {
     return this.get(workspaceId, id);
   }
 
-  list(q: { workspaceId: string; limit: number; offset: number; search?: string }): Promise<{ items: PipelineSummary[]; total: number }> {
+  list(q: { workspaceId: string; limit: number; offset: number; search?: string; name?: string }): Promise<{ items: PipelineSummary[]; total: number }> {
     return this.o.repo.list(q);
   }
 
@@ -149,12 +150,7 @@ export class PipelineService {
       throw e;
     });
     const name = what.pipeline?.name ?? what.name ?? what.definition.output?.name ?? 'Ad-hoc pipeline';
-    const output = await this.outputOf(workspaceId, what.definition, what.pipeline, name);
-    if (!output.createDataset) {
-      // An ad-hoc run names its target in the request; a saved pipeline's comes from its definition or earlier runs.
-      const pointer = what.pipeline ? undefined : '/definition/output/datasetId';
-      await this.o.datasets.assertMayAppend(workspaceId, output.outputDatasetId, request.grants, { caller: 'request', pointer });
-    }
+    const output = await outputTarget(this.o.datasets, { workspaceId, grants: request.grants, definition: what.definition, pipeline: what.pipeline, name });
     const runId = newId('run');
     await this.o.repo.insertRun({
       id: runId, pipelineId: what.pipeline?.id ?? null, pipelineVersion: what.pipeline?.version ?? null, pipelineName: name, workspaceId,
@@ -170,24 +166,6 @@ export class PipelineService {
       await this.o.repo.deleteRun(runId);
       throw e;
     }
-  }
-
-  /**
-   * Where a run's output goes: the definition's `output.datasetId`, else the dataset the pipeline's earlier runs
-   * created (unless it has been deleted since), else a new dataset whose id is reserved here.
-   */
-  private async outputOf(workspaceId: string, definition: PipelineDefinition, pipeline: Pipeline | undefined, name: string): Promise<Omit<PipelineRunPayload, 'v' | 'runId'>> {
-    const outputVersionId = newId('dv');
-    const target = definition.output?.datasetId;
-    if (target) {
-      await this.requireOutput(workspaceId, definition);
-      return { outputDatasetId: target, outputVersionId };
-    }
-    if (pipeline?.outputDatasetId && (await this.o.datasets.findSource(workspaceId, pipeline.outputDatasetId)).exists) {
-      return { outputDatasetId: pipeline.outputDatasetId, outputVersionId };
-    }
-    const datasetName = definition.output?.name ?? (pipeline ? `${pipeline.name} output` : `${name} output`);
-    return { outputDatasetId: newId('ds'), outputVersionId, createDataset: { name: datasetName, description: definition.output?.description ?? '' } };
   }
 
   async getRun(workspaceId: string, runId: string): Promise<PipelineRun> {
@@ -211,20 +189,12 @@ export class PipelineService {
     return lineageGraph(this.o.repo, this.o.datasets, workspaceId, datasetId, versionId);
   }
 
-  /** 404 at `/definition/output/datasetId` unless the dataset the definition appends to exists in the workspace. */
-  private async requireOutput(workspaceId: string, definition: PipelineDefinition): Promise<void> {
-    const target = definition.output?.datasetId;
-    if (!target || (await this.o.datasets.findSource(workspaceId, target)).exists) return;
-    const message = `Dataset '${target}' does not exist`;
-    throw new AppError(404, 'not_found', message, [{ pointer: '/definition/output/datasetId', message }]);
-  }
-
   /**
    * Compiles a definition about to be saved against its input as it is now. A template is compiled with its
    * defaults; one with a parameter that has no default can only be checked for structure until it runs.
    */
   private async validate(workspaceId: string, definition: PipelineDefinition): Promise<void> {
-    await this.requireOutput(workspaceId, definition);
+    await requireOutputDataset(this.o.datasets, workspaceId, definition);
     const applied = applyDefaults(definition);
     if (!applied) return;
     await this.o.executor.withCompiled({ workspaceId, definition: applied.definition, variables: applied.variables }, ({ pipeline }) => this.refuseKnownOversize(pipeline));
