@@ -10,6 +10,7 @@ describe('loadConfig', () => {
     expect(c.dataDir).toBe(path.resolve('./data'));
     expect(c.database).toEqual({ dialect: 'sqlite', file: path.resolve('./data/weir.db') });
     expect(c.logLevel).toBe('info');
+    expect(c.logFormat).toBe('auto');
     expect(c.corsOrigins).toEqual([]);
     expect(c.maxUploadBytes).toBe(5 * 1024 ** 3);
   });
@@ -27,6 +28,8 @@ describe('loadConfig', () => {
       duckdb: { memoryLimit: '2GB', threads: 4 }, previewMaxRows: 50, shutdownTimeoutMs: 1000,
       xlsx: { maxCells: 100, maxRatio: 50, maxEntries: 10, maxUncompressedBytes: 1_000_000 },
     });
+    expect(loadConfig({ WEIR_LOG_FORMAT: 'pretty' }).logFormat).toBe('pretty');
+    expect(loadConfig({ WEIR_LOG_FORMAT: 'JSON' }).logFormat).toBe('json');
     expect(loadConfig({ WEIR_DATABASE_URL: 'sqlite:/var/lib/weir/meta.db' }).database).toEqual({ dialect: 'sqlite', file: '/var/lib/weir/meta.db' });
   });
 
@@ -34,6 +37,7 @@ describe('loadConfig', () => {
     ['WEIR_PORT', 'abc', 'WEIR_PORT: expected an integer from 0 to 65535, got "abc"'],
     ['WEIR_PORT', '70000', 'WEIR_PORT: expected an integer from 0 to 65535, got "70000"'],
     ['WEIR_LOG_LEVEL', 'loud', 'WEIR_LOG_LEVEL: expected one of fatal, error, warn, info, debug, trace, silent, got "loud"'],
+    ['WEIR_LOG_FORMAT', 'colour', 'WEIR_LOG_FORMAT: expected one of auto, json, pretty, got "colour"'],
     ['WEIR_MAX_UPLOAD_BYTES', '10 parsecs', 'WEIR_MAX_UPLOAD_BYTES: expected a positive byte size such as 1048576, 512MB or 5GiB, got "10 parsecs"'],
     ['WEIR_MAX_UPLOAD_BYTES', '0', 'WEIR_MAX_UPLOAD_BYTES: expected a positive byte size'],
     ['WEIR_DATABASE_URL', 'mysql://x', 'WEIR_DATABASE_URL: expected a postgres://… or sqlite:<path> URL, got "mysql://x"'],

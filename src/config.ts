@@ -8,6 +8,7 @@ import { validateCidrs } from './http/network-rules.js';
  */
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+export type LogFormat = 'auto' | 'json' | 'pretty';
 
 export type DatabaseConfig =
   | { dialect: 'sqlite'; file: string }
@@ -26,6 +27,11 @@ export interface Config {
   dataDir: string;
   database: DatabaseConfig;
   logLevel: LogLevel;
+  /**
+   * How log lines are written: `json` lines, `pretty` (one readable line each, for people), or `auto`: pretty when
+   * the output is a terminal, JSON otherwise (pipes, files, CI, tests). Resolved by the entry point (src/log-output.ts).
+   */
+  logFormat: LogFormat;
   /** Allowed CORS origins; empty = no cross-origin access, ['*'] = any origin. */
   corsOrigins: string[];
   /** Largest accepted dataset file, in bytes. */
@@ -583,6 +589,7 @@ export function loadConfig(env: Env = process.env): Config {
     dataDir,
     database: parseDatabase(env.WEIR_DATABASE_URL, dataDir),
     logLevel: r.oneOf<LogLevel>('WEIR_LOG_LEVEL', 'info', LOG_LEVELS),
+    logFormat: r.oneOf<LogFormat>('WEIR_LOG_FORMAT', 'auto', ['auto', 'json', 'pretty'] as const),
     corsOrigins: parseOrigins(r.list('WEIR_CORS_ORIGINS')),
     maxUploadBytes: r.bytes('WEIR_MAX_UPLOAD_BYTES', 5 * 1024 ** 3),
     maxBodyBytes: r.bytes('WEIR_MAX_BODY_BYTES', 1024 ** 2),

@@ -89,6 +89,8 @@ export interface ContextOptions {
   workerLog?: (line: string) => void;
   /** The event bus to use instead of the configured one (the supervised worker's end of its IPC link). */
   bus?: EventBus;
+  /** Log how to create the first user when none exists (default true; the supervised worker leaves it to its server). */
+  firstRunHint?: boolean;
 }
 
 export async function createContext(config: Config, log: Logger, options: ContextOptions = {}): Promise<AppContext> {
@@ -118,7 +120,7 @@ export async function createContext(config: Config, log: Logger, options: Contex
     const audit = new AuditLog(store.db, log);
     const guards = await createGuards(config, log);
     const identity = await createIdentity(config, store, audit, guards.loginGuard, log, (rules, ip) => guards.workspaceNetworkRules(rules.allowJson, rules.denyJson)?.allows(ip) ?? true, events);
-    await identity.bootstrap(config.auth.bootstrapAdmin);
+    await identity.bootstrap(config.auth.bootstrapAdmin, { hint: options.firstRunHint });
     const invitations = createInvitations(config, store, identity);
     // What a job's creator may do when the job runs: handlers check it again before they store or prune anything.
     const grants = jobGrants(identity, config.auth.insecureDisabled);

@@ -22,10 +22,16 @@ program
   .option('--no-workers', 'serve the API only: start no job worker process (jobs run in `weir worker` processes)')
   .action(async (opts: { workers: boolean }) => {
     const config = loadConfig();
-    const [{ serve }, { createLogger }] = await Promise.all([import('./serve.js'), import('./logger.js')]);
+    const [{ serve }, { createLogger }, { logOutput }] = await Promise.all([import('./serve.js'), import('./logger.js'), import('./log-output.js')]);
     // Job threads load this very file (see src/jobs/threads/entry-url.ts).
     setJobThreadEntry(new URL(import.meta.url));
-    await serve(config, createLogger(config.logLevel), { workers: opts.workers });
+    const output = logOutput(config.logFormat, process.stdout);
+    await serve(config, createLogger(config.logLevel, output.destination), {
+      workers: opts.workers,
+      workerLog: output.writeLine,
+      // On a terminal, the URL and the next steps as a block of text; in JSON they are fields of the ready line.
+      announce: output.pretty ? (text) => void process.stdout.write(`${text}\n`) : undefined,
+    });
   });
 
 program
@@ -33,9 +39,9 @@ program
   .description('Run job workers only (no HTTP): BullMQ when WEIR_REDIS_URL is set, else claiming from a PostgreSQL WEIR_DATABASE_URL. SIGTERM stops gracefully.')
   .action(async () => {
     const config = loadConfig();
-    const [{ runWorker }, { createLogger }] = await Promise.all([import('./jobs/worker-process.js'), import('./logger.js')]);
+    const [{ runWorker }, { createLogger }, { logOutput }] = await Promise.all([import('./jobs/worker-process.js'), import('./logger.js'), import('./log-output.js')]);
     setJobThreadEntry(new URL(import.meta.url));
-    await runWorker(config, createLogger(config.logLevel));
+    await runWorker(config, createLogger(config.logLevel, logOutput(config.logFormat, process.stdout).destination));
   });
 
 // Started by `weir serve` with an IPC channel (src/jobs/supervisor.ts); hidden from help.
@@ -97,11 +103,13 @@ admin
       password = await prompt.promptHidden('Password: ');
       if ((await prompt.promptHidden('Repeat password: ')) !== password) throw new Error('the passwords do not match');
     }
-    const [{ createUserOffline }, { createLogger }, { ROLES }] = await Promise.all([import('./identity/admin.js'), import('./logger.js'), import('./identity/permissions.js')]);
+    const [{ createUserOffline }, { createLogger }, { ROLES }, { logOutput }] = await Promise.all([
+      import('./identity/admin.js'), import('./logger.js'), import('./identity/permissions.js'), import('./log-output.js'),
+    ]);
     const role = ROLES.find((r) => r === (opts.role ?? 'viewer'));
     if (!role) throw new Error(`--role: expected one of ${ROLES.join(', ')}, got ${JSON.stringify(opts.role)}`);
     // Logs go to stderr: stdout carries only the user id (or JSON).
-    const log = createLogger(config.logLevel === 'info' ? 'warn' : config.logLevel, process.stderr);
+    const log = createLogger(config.logLevel === 'info' ? 'warn' : config.logLevel, logOutput(config.logFormat, process.stderr).destination);
     const made = await createUserOffline(config, { email: opts.email, password, displayName: opts.name, role, workspaceId: opts.workspace, instanceAdmin: opts.instanceAdmin === true }, log);
     if (made.first && (opts.role !== undefined || opts.workspace !== 'ws_default')) process.stderr.write('note: the first user is always owner of ws_default; --role and --workspace were ignored\n');
     if (opts.json) console.log(JSON.stringify(made.user));
@@ -118,8 +126,8 @@ admin
   .option('--json', 'print the workspace as it was (with the rules removed) as JSON')
   .action(async (workspaceId: string, opts: { json?: boolean }) => {
     const config = loadConfig();
-    const [{ clearNetworkRulesOffline }, { createLogger }] = await Promise.all([import('./identity/admin.js'), import('./logger.js')]);
-    const log = createLogger(config.logLevel === 'info' ? 'warn' : config.logLevel, process.stderr);
+    const [{ clearNetworkRulesOffline }, { createLogger }, { logOutput }] = await Promise.all([import('./identity/admin.js'), import('./logger.js'), import('./log-output.js')]);
+    const log = createLogger(config.logLevel === 'info' ? 'warn' : config.logLevel, logOutput(config.logFormat, process.stderr).destination);
     const before = await clearNetworkRulesOffline(config, workspaceId, log);
     if (opts.json) console.log(JSON.stringify(before));
     else {

@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import { buildApp } from './app.js';
 import type { Config } from './config.js';
 import { createContext, type AppContext } from './context.js';
+import { readyNotice } from './ready-notice.js';
 
 export interface RunningServer {
   app: FastifyInstance;
@@ -15,10 +16,14 @@ export interface RunningServer {
 export interface ServeOptions {
   /** Run jobs in a worker process this one supervises (default true; `--no-workers` for API-only nodes). */
   workers?: boolean;
+  /** Where the worker process's JSON log lines go (default: stdout as they are; on a terminal, made readable). */
+  workerLog?: (line: string) => void;
+  /** Shows people the ready notice as text (a terminal); without it the notice is fields of the ready log line. */
+  announce?: (text: string) => void;
 }
 
 export async function startServer(config: Config, log: Logger, options: ServeOptions = {}): Promise<RunningServer> {
-  const context = await createContext(config, log, { jobs: options.workers === false ? 'none' : 'supervised' });
+  const context = await createContext(config, log, { jobs: options.workers === false ? 'none' : 'supervised', workerLog: options.workerLog });
   const app = await buildApp(context);
   await app.listen({ host: config.host, port: config.port });
   const address = app.server.address();
@@ -55,7 +60,12 @@ export const CLOSE_TIMEOUT_MS = 10_000;
 /** `weir serve`: run until SIGTERM/SIGINT, then shut down gracefully, within a bound. */
 export async function serve(config: Config, log: Logger, options: ServeOptions = {}): Promise<void> {
   const server = await startServer(config, log, options);
-  log.info({ url: server.url, dataDir: config.dataDir, database: config.database.dialect, docs: `${server.url}/docs` }, 'weir is listening');
+  const notice = readyNotice(config, server.url, !(await server.context.identity.hasUsers()), process.cwd());
+  const ready = { url: server.url, dataDir: config.dataDir, database: config.database.dialect, docs: notice.next.docs };
+  if (options.announce) {
+    log.info(ready, 'weir is listening');
+    options.announce(notice.text);
+  } else log.info({ ...ready, next: notice.next }, 'weir is listening');
   for (const signal of ['SIGTERM', 'SIGINT'] as const) {
     process.once(signal, () => {
       const limitMs = config.shutdownTimeoutMs + CLOSE_TIMEOUT_MS;

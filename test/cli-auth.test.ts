@@ -32,8 +32,8 @@ interface ApiKey {
   revokedAt: string | null;
 }
 
-const NOT_LOGGED_IN = 'weir: not logged in: run `weir login` or set WEIR_TOKEN\n';
-const SESSION_ENDED = 'weir: your session has ended; run `weir login`\n';
+const NOT_LOGGED_IN = 'weir: not logged in: run `npx weir login` or set WEIR_TOKEN\n';
+const SESSION_ENDED = 'weir: your session has ended; run `npx weir login`\n';
 
 let server: TestServer;
 let scratch: string;
@@ -306,6 +306,34 @@ describe('WEIR_TOKEN, API keys and workspaces', () => {
     expect(past.stderr).toContain('must be in the future');
   });
 
+  it('keys create with a scope that does not exist: says so and suggests the nearest, creating nothing', async () => {
+    const dir = await loggedIn();
+    const r = await weir(dir, 'keys', 'create', '--name', 'typo', '--scope', 'datasets:raed');
+    expect(r.code).toBe(1);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toBe("weir: Scope 'datasets:raed' does not exist; did you mean 'datasets:read' or 'datasets:write'?\n  at /body/scopes/0\n");
+    expect(parse<{ items: ApiKey[] }>(await weir(dir, 'keys', 'ls', '--json')).items.filter((k) => k.name === 'typo')).toEqual([]);
+  });
+
+  it('whoami with an API key shows the key (name, scopes, creator), not its creator\'s instance-wide rights', async () => {
+    const dir = await loggedIn();
+    const created = parse<{ key: ApiKey; token: string }>(await weir(dir, 'keys', 'create', '--name', 'read only', '--scope', 'datasets:read', '--json'));
+    const r = await runCli(['whoami'], { url: server.url, token: created.token });
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(new RegExp(`^key\\s+${created.key.id} "read only"$`, 'm'));
+    expect(r.stdout).toMatch(/^workspace\s+ws_default \(machine\)$/m);
+    expect(r.stdout).toMatch(/^permissions\s+datasets:read$/m);
+    expect(r.stdout).toMatch(new RegExp(`^created by\\s+${ADMIN.email} \\(usr_\\w+\\)$`, 'm'));
+    expect(r.stdout).toMatch(/^expires\s+never$/m);
+    // The creator is an instance administrator: the key is not, and whoami must not say it is.
+    expect(r.stdout).not.toMatch(/administrator/);
+    expect(r.stdout).not.toMatch(/keys:manage|system:admin/);
+    expect(r.stdout).not.toContain(created.token);
+    const json = parse<Me & { apiKey: { id: string; scopes: string[] } }>(await runCli(['whoami', '--json'], { url: server.url, token: created.token }));
+    expect(json).toMatchObject({ via: 'apiKey', apiKeyId: created.key.id, apiKey: { id: created.key.id, scopes: ['datasets:read'] } });
+  });
+
   it('WEIR_TOKEN wins over stored credentials', async () => {
     const dir = await loggedIn();
     const created = parse<{ key: ApiKey; token: string }>(await weir(dir, 'keys', 'create', '--name', 'wins', '--json'));
@@ -407,7 +435,7 @@ describe('weir invitations', () => {
     const other = await weir(admin, 'invitations', 'send', '--email', `nobody-${Date.now()}@weir.test`, '--role', 'viewer');
     expect(other.code).toBe(0);
     const otherId = /: (inv_\w+), until /.exec(other.stdout)?.[1];
-    expect(other.stdout).toMatch(/^Invited nobody-\d+@weir\.test to .+ \(ws_default\) as viewer: inv_\w+, until .+\nNo email is sent: pass the id on\. .*`weir invitations accept inv_\w+`\.\n$/);
+    expect(other.stdout).toMatch(/^Invited nobody-\d+@weir\.test to .+ \(ws_default\) as viewer: inv_\w+, until .+\nNo email is sent: pass the id on\. .*`npx weir invitations accept inv_\w+`\.\n$/);
     expect(parse<{ items: Invitation[] }>(await weir(admin, 'invitations', 'sent', '--json')).items.map((i) => i.id)).toEqual([otherId, invitation.id]);
     expect((await weir(admin, 'invitations', 'revoke', otherId!)).stdout).toMatch(/^Revoked inv_\w+: nobody-\d+@weir\.test can no longer accept it\n$/);
 

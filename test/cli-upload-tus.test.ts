@@ -150,7 +150,7 @@ describe('weir upload over tus', () => {
     run.child.kill('SIGINT');
     const interrupted = await run.settled;
     expect(interrupted.code).toBe(130);
-    expect(interrupted.stderr).toContain(`weir upload --resume ${file('big.csv')}`);
+    expect(interrupted.stderr).toContain(`npx weir upload --resume ${file('big.csv')}`);
     expect(interrupted.stderr).not.toMatch(STACK_FRAME);
 
     const offset = await headOffset(id);
@@ -163,7 +163,7 @@ describe('weir upload over tus', () => {
     // Without --resume: a hint, then a new upload (here refused at creation: the dataset does not exist).
     const fresh = await weir('upload', file('big.csv'), '--tus', '--dataset', 'ds_00000000000000000000000000');
     expect(fresh.code).toBe(1);
-    expect(fresh.stderr).toContain(`(${id}) can be continued with \`weir upload --resume ${file('big.csv')}\``);
+    expect(fresh.stderr).toContain(`(${id}) can be continued with \`npx weir upload --resume ${file('big.csv')}\``);
     expect(fresh.stderr).toMatch(/^weir: Dataset 'ds_0+' does not exist/m);
 
     const resumed = await weir('upload', '--resume', file('big.csv'), '--chunk-size', '8MiB');
@@ -189,7 +189,7 @@ describe('weir upload over tus', () => {
 
     const r = await weir('upload', '--resume', file('gone.csv'));
     expect(r.code).toBe(1);
-    expect(r.stderr).toBe(`weir: upload ${u!.id} is no longer on the server (deleted), so there is nothing to resume; run \`weir upload ${file('gone.csv')}\` to upload the file again\n`);
+    expect(r.stderr).toBe(`weir: upload ${u!.id} is no longer on the server (deleted), so there is nothing to resume; run \`npx weir upload ${file('gone.csv')}\` to upload the file again\n`);
     expect(await records()).toEqual([]);
   });
 
@@ -225,7 +225,7 @@ describe('weir upload over tus', () => {
     await writeFile(file('small.csv'), 'a,b\n1,2\n');
     const r = await weir('upload', '--resume', file('small.csv'));
     expect(r.code).toBe(1);
-    expect(r.stderr).toBe(`weir: nothing to resume: no interrupted upload of ${file('small.csv')} to ${server.url} is recorded; run \`weir upload ${file('small.csv')}\` to start one\n`);
+    expect(r.stderr).toBe(`weir: nothing to resume: no interrupted upload of ${file('small.csv')} to ${server.url} is recorded; run \`npx weir upload ${file('small.csv')}\` to start one\n`);
   });
 
   it('keeps the single multipart request below the threshold', async () => {

@@ -69,7 +69,7 @@ describe('SessionTokens', () => {
   it('sends nothing without credentials, and says how to log in', async () => {
     const { source } = tokens(() => Promise.resolve(answer('new')));
     expect(await source.authorization()).toBeUndefined();
-    expect(source.rejected('Authentication required')).toBe('not logged in: run `weir login` or set WEIR_TOKEN');
+    expect(source.rejected('Authentication required')).toBe('not logged in: run `npx weir login` or set WEIR_TOKEN');
   });
 
   it('uses a token with more than 30 s left as it is, and refreshes one with less', async () => {
@@ -90,7 +90,7 @@ describe('SessionTokens', () => {
 
     await store.set(URL_A, session('old', 0, -1));
     const expired = tokens(() => Promise.resolve(answer('never')));
-    await expect(expired.source.authorization()).rejects.toThrow('your session has ended; run `weir login`');
+    await expect(expired.source.authorization()).rejects.toThrow('your session has ended; run `npx weir login`');
     expect(expired.calls).toEqual([]);
     expect(await store.get(URL_A)).toBeUndefined();
   });
@@ -110,7 +110,7 @@ describe('SessionTokens', () => {
     expect(await source.authorization()).toBe('Bearer renewed');
     expect(await source.renew('Bearer rejected')).toBe(true);
     expect(calls).toEqual(['r-rejected']);
-    expect(source.rejected('The access token is no longer valid')).toBe('the server refused your session (The access token is no longer valid); run `weir login`');
+    expect(source.rejected('The access token is no longer valid')).toBe('the server refused your session (The access token is no longer valid); run `npx weir login`');
   });
 });
 

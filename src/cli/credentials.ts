@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { chmod, mkdir, open, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { weirCommand } from '../weir-command.js';
 import { ApiError, WeirClient, type TokenSource } from './client.js';
 
 /**
@@ -129,9 +130,9 @@ export class CredentialsStore {
     try {
       parsed = JSON.parse(text);
     } catch {
-      throw new Error(`${this.file} is not valid JSON; delete it and run \`weir login\``);
+      throw new Error(`${this.file} is not valid JSON; delete it and run \`${weirCommand('login')}\``);
     }
-    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new Error(`${this.file} is not a credentials file; delete it and run \`weir login\``);
+    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new Error(`${this.file} is not a credentials file; delete it and run \`${weirCommand('login')}\``);
     const all: CredentialsFile = {};
     for (const [key, value] of Object.entries(parsed)) if (isCredentials(value)) all[key] = value;
     return all;
@@ -157,7 +158,7 @@ export class CredentialsStore {
 /** The stored session is gone for good (refresh refused, or past its end): the user must log in again. */
 export class SessionEndedError extends Error {
   constructor() {
-    super('your session has ended; run `weir login`');
+    super(`your session has ended; run \`${weirCommand('login')}\``);
     this.name = 'SessionEndedError';
   }
 }
@@ -205,8 +206,8 @@ export class SessionTokens implements TokenSource {
 
   rejected(detail: string): string {
     if (this.options.envToken) return `WEIR_TOKEN was refused: ${detail}`;
-    if (this.usedStored) return `the server refused your session (${detail}); run \`weir login\``;
-    return 'not logged in: run `weir login` or set WEIR_TOKEN';
+    if (this.usedStored) return `the server refused your session (${detail}); run \`${weirCommand('login')}\``;
+    return `not logged in: run \`${weirCommand('login')}\` or set WEIR_TOKEN`;
   }
 
   /**

@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { weirCommand } from '../weir-command.js';
 import { arg, clientAction, integer, printJson, printLine, type ClientContext } from './command.js';
 import { clean, formatDate, table, truncate } from './format.js';
 
@@ -41,7 +42,7 @@ async function send(ctx: ClientContext, opts: { email: string; role: string }): 
   });
   if (ctx.json) return printJson(invitation);
   printLine(`Invited ${clean(invitation.email)} to ${clean(invitation.workspaceName)} (${invitation.workspaceId}) as ${invitation.role}: ${invitation.id}, until ${formatDate(invitation.expiresAt)}`);
-  printLine(`No email is sent: pass the id on. Logged in with that address, they run \`weir invitations accept ${invitation.id}\`.`);
+  printLine(`No email is sent: pass the id on. Logged in with that address, they run \`${weirCommand(`invitations accept ${invitation.id}`)}\`.`);
 }
 
 async function sent(ctx: ClientContext, opts: { limit: number }): Promise<void> {

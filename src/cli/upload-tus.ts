@@ -2,6 +2,7 @@ import { createReadStream } from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Upload, type DetailedError, type HttpRequest, type HttpResponse } from 'tus-js-client';
+import { weirCommand } from '../weir-command.js';
 import { TusHttpStack } from './tus-http-stack.js';
 import { loadClientConfig } from '../config.js';
 import type { Problem } from './api-types.js';
@@ -61,7 +62,7 @@ function tusTarget(ctx: ClientContext, file: LocalFile, opts: UploadOptions): Tu
   const flags = [opts.url ? ` --url ${shellQuote(opts.url)}` : '', opts.workspace ? ` --workspace ${opts.workspace}` : ''].join('');
   return {
     file, workspace, identity, key: ResumeRecords.key(identity), records: new ResumeRecords(path.join(ctx.credentials.dir, 'uploads')),
-    resumeCommand: `weir upload --resume ${shellQuote(file.given)}${flags}`,
+    resumeCommand: weirCommand(`upload --resume ${shellQuote(file.given)}${flags}`),
   };
 }
 
@@ -116,7 +117,7 @@ function problemOf(res: HttpResponse): Problem {
 
 class UploadGoneError extends Error {
   constructor(id: string, why: string, file: LocalFile) {
-    super(`upload ${id} is no longer on the server (${why}), so there is nothing to resume; run \`weir upload ${shellQuote(file.given)}\` to upload the file again`);
+    super(`upload ${id} is no longer on the server (${why}), so there is nothing to resume; run \`${weirCommand(`upload ${shellQuote(file.given)}`)}\` to upload the file again`);
     this.name = 'UploadGoneError';
   }
 }
@@ -323,7 +324,7 @@ async function afterTransfer(ctx: ClientContext, id: string, opts: UploadOptions
     view = await getView(ctx, id);
   }
   if (view.status === 'rejected') throw refusedError(view);
-  if (!view.jobId || !view.datasetId) throw new Error(`upload ${id} is ${view.status} and has no ingest job; see weir jobs ls --kind upload.ingest`);
+  if (!view.jobId || !view.datasetId) throw new Error(`upload ${id} is ${view.status} and has no ingest job; see ${weirCommand('jobs ls --kind upload.ingest')}`);
   await followIngest(ctx, { jobId: view.jobId, datasetId: view.datasetId, uploadId: id }, opts, { uploadId: id, datasetId: view.datasetId, jobId: view.jobId, status: 'queued' });
 }
 
@@ -347,9 +348,9 @@ export async function resumeUpload(ctx: ClientContext, file: LocalFile, opts: Up
   if (!record) {
     const stale = await records.forPath(target.identity);
     for (const k of stale) await records.remove(k);
-    if (stale.length > 0) throw new Error(`${file.given} has changed (size or modification time) since its upload was interrupted, so it cannot be resumed; run \`weir upload ${shellQuote(file.given)}\` to upload it again`);
+    if (stale.length > 0) throw new Error(`${file.given} has changed (size or modification time) since its upload was interrupted, so it cannot be resumed; run \`${weirCommand(`upload ${shellQuote(file.given)}`)}\` to upload it again`);
     const where = `${ctx.url}${target.workspace ? ` (workspace ${target.workspace})` : ''}`;
-    throw new Error(`nothing to resume: no interrupted upload of ${file.given} to ${where} is recorded; run \`weir upload ${shellQuote(file.given)}\` to start one`);
+    throw new Error(`nothing to resume: no interrupted upload of ${file.given} to ${where} is recorded; run \`${weirCommand(`upload ${shellQuote(file.given)}`)}\` to start one`);
   }
   const id = uploadIdOf(record.uploadUrl);
   let view: UploadView;

@@ -2,12 +2,14 @@ import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { parseByteSize } from '../config.js';
+import { weirCommand } from '../weir-command.js';
 import type { IngestResponse } from './api-types.js';
 import { arg, clientAction, type ClientContext, type SharedOptions } from './command.js';
 import { formatBytes } from './format.js';
 import { multipartUpload } from './multipart.js';
 import { byteProgress } from './progress.js';
 import { elapsed, followIngest, note, reportIngest, type IngestOptions } from './upload-ingest.js';
+import { DATASETS, resolveId } from './resolve.js';
 import { resumeUpload, tusUpload } from './upload-tus.js';
 
 export interface UploadOptions extends SharedOptions, IngestOptions {
@@ -89,6 +91,8 @@ async function multipart(ctx: ClientContext, file: LocalFile, opts: UploadOption
 async function upload(ctx: ClientContext, given: string, opts: UploadOptions): Promise<void> {
   if (opts.resume && opts.tus === false) throw new Error('--resume continues a tus upload; it cannot be combined with --no-tus');
   const file = await localFile(given);
+  // Resolved before any byte is sent: a name that is ambiguous or unknown costs nothing.
+  if (opts.dataset !== undefined) opts = { ...opts, dataset: await resolveId(ctx.client, DATASETS, opts.dataset) };
   if (opts.resume) return resumeUpload(ctx, file, opts);
   if (opts.tus ?? file.bytes > opts.tusThreshold) return tusUpload(ctx, file, opts);
   return multipart(ctx, file, opts);
@@ -114,16 +118,16 @@ export function registerUpload(program: Command): void {
         'that are already stored creates nothing and reports the existing version.\n\n' +
         'Files larger than --tus-threshold go over tus, the resumable upload protocol, in --chunk-size requests: a ' +
         'broken connection is retried from the last byte the server stored, and after Ctrl-C or a crash ' +
-        '`weir upload --resume <file>` continues where the server stopped (with the same --url and --workspace).',
+        `\`${weirCommand('upload --resume <file>')}\` continues where the server stopped (with the same --url and --workspace).`,
     )
     .argument('<file>', 'path of the file to upload')
     .option('--name <name>', 'dataset name (default: the file name)')
     .option('--description <text>', 'dataset description')
     .option('--tags <tags>', 'comma-separated tags, e.g. sales,2024')
     .addOption(
-      new Option('--dataset <id>', 'add the file as a new version of this dataset instead of creating one').conflicts(['name', 'description', 'tags']),
+      new Option('--dataset <dataset>', 'add the file as a new version of this dataset (its name or id) instead of creating one').conflicts(['name', 'description', 'tags']),
     )
-    .option('--no-wait', 'return once the file is stored, printing the ingest job (follow it with weir jobs show)')
+    .option('--no-wait', `return once the file is stored, printing the ingest job (follow it with ${weirCommand('jobs show')})`)
     .option('--tus', 'send the file over tus (resumable) whatever its size')
     .option('--no-tus', 'send the file in one request whatever its size')
     .addOption(new Option('--tus-threshold <size>', 'files larger than this go over tus').argParser(size(1)).default(DEFAULT_TUS_THRESHOLD, '16MB'))

@@ -4,10 +4,10 @@ import { permissionTable, withPermissionTable } from './permission-table.js';
 import { ROLE_PERMISSIONS, permissionsOf } from './permissions.js';
 
 describe('permission matrix', () => {
-  it('the README shows the matrix the code enforces (run `npm run docs:permissions` after changing it)', () => {
-    const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
-    expect(withPermissionTable(readme)).toBe(readme);
-    expect(readme).toContain(permissionTable());
+  it('docs/identity.md shows the matrix the code enforces (run `npm run docs:permissions` after changing it)', () => {
+    const doc = readFileSync(new URL('../../docs/identity.md', import.meta.url), 'utf8');
+    expect(withPermissionTable(doc)).toBe(doc);
+    expect(doc).toContain(permissionTable());
   });
 
   it('keeps its invariants', () => {

@@ -3,7 +3,7 @@ import { ALL_PERMISSIONS, PERMISSIONS, ROLE_PERMISSIONS, type PrincipalRole } fr
 export const TABLE_START = '<!-- permission-matrix:start (generated from src/identity/permissions.ts by `npm run docs:permissions`) -->';
 export const TABLE_END = '<!-- permission-matrix:end -->';
 
-/** The permission matrix as a Markdown table: the README's copy is generated from this and checked by a test. */
+/** The permission matrix as a Markdown table: the copy in docs/identity.md is generated from this and checked by a test. */
 export function permissionTable(): string {
   const roles = Object.keys(ROLE_PERMISSIONS) as PrincipalRole[];
   const lines = [
@@ -14,10 +14,10 @@ export function permissionTable(): string {
   return lines.join('\n');
 }
 
-/** Replaces the generated block of a README with the current table. */
-export function withPermissionTable(readme: string): string {
-  const start = readme.indexOf(TABLE_START);
-  const end = readme.indexOf(TABLE_END);
-  if (start < 0 || end < start) throw new Error('README has no permission-matrix markers');
-  return `${readme.slice(0, start)}${TABLE_START}\n${permissionTable()}\n${readme.slice(end)}`;
+/** Replaces the generated block of a document with the current table. */
+export function withPermissionTable(doc: string): string {
+  const start = doc.indexOf(TABLE_START);
+  const end = doc.indexOf(TABLE_END);
+  if (start < 0 || end < start) throw new Error('the document has no permission-matrix markers');
+  return `${doc.slice(0, start)}${TABLE_START}\n${permissionTable()}\n${doc.slice(end)}`;
 }

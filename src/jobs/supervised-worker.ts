@@ -2,6 +2,7 @@ import { LinkedEventBus, isBusLinkMessage } from '../bus/process-link.js';
 import type { Config } from '../config.js';
 import type { AppContext } from '../context.js';
 import { createLogger } from '../logger.js';
+import { weirCommand } from '../weir-command.js';
 import { messageType, type FromWorker, type ToWorker } from './worker-protocol.js';
 
 /** What closing the queue, the bus and the database may take after running jobs ended or were queued again. */
@@ -18,7 +19,7 @@ export function runSupervisedWorker(): void {
     if (process.connected) process.send!(m);
   };
   if (!process.send) {
-    console.error('weir supervised-worker is started by `weir serve`; to run job workers yourself, use `weir worker`');
+    console.error(`weir supervised-worker is started by \`weir serve\`; to run job workers yourself, use \`${weirCommand('worker')}\``);
     process.exit(2);
   }
   let context: AppContext | null = null;
@@ -89,7 +90,7 @@ export function runSupervisedWorker(): void {
         link = new LinkedEventBus('worker', log);
         link.attach((bm) => send(bm));
       }
-      const built = await createContext(config, log, { jobs: 'inline', bus: link ?? undefined });
+      const built = await createContext(config, log, { jobs: 'inline', bus: link ?? undefined, firstRunHint: false });
       if (stopping) {
         await built.close();
         return;

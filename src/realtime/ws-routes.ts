@@ -16,7 +16,7 @@ const MAX_CLIENT_FRAME_BYTES = 64 * 1024;
 /** Requests one connection may have waiting for an answer. */
 const MAX_PENDING_REQUESTS = 32;
 
-/** GET /api/v1/ws: the WebSocket hub (protocol: src/realtime/protocol.ts, README "Real-time"). */
+/** GET /api/v1/ws: the WebSocket hub (protocol: src/realtime/protocol.ts, docs/realtime.md). */
 export const websocketRoutes: FastifyPluginAsync<{ context: AppContext }> = async (app, { context }) => {
   const { config, metrics } = context;
   const access: AccessControl = context.identity;
