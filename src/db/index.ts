@@ -93,6 +93,15 @@ function withStatementCache(database: SQLite.Database, max = 500): SQLite.Databa
   const cache = new Map<string, SQLite.Statement>();
   return new Proxy(database, {
     get(target, prop, receiver) {
+      // Closing drops the cached statements with the database: a statement object that outlives it would be
+      // collected whenever GC runs, possibly while a worker's environment is being torn down (better-sqlite3's
+      // "Assertion failed: (env) != nullptr" in ~Statement, reported on Node 24 test workers).
+      if (prop === 'close') {
+        return () => {
+          cache.clear();
+          return target.close();
+        };
+      }
       if (prop !== 'prepare') {
         const value = Reflect.get(target, prop, receiver) as unknown;
         // Native methods must see the real database as `this`, not the proxy.
