@@ -1,16 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { AppError } from '../errors.js';
+import { rejection } from '../test-support.js';
 import { checkColumnCount, checkColumnNames, rowGroupRows } from './columns.js';
-
-function rejection(fn: () => unknown): AppError {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof AppError) return e;
-    throw e;
-  }
-  throw new Error('expected a rejection');
-}
 
 describe('checkColumnCount', () => {
   it('allows up to the cap and names the count and the cap over it', () => {

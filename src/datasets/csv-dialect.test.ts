@@ -1,16 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { AppError } from '../errors.js';
+import { rejection } from '../test-support.js';
 import { cleanColumnNames, holdsRecords, parseCsv, sniffCsvDialect } from './csv-dialect.js';
-
-function rejection(fn: () => unknown): AppError {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof AppError) return e;
-    throw e;
-  }
-  throw new Error('expected a rejection');
-}
 
 describe('parseCsv', () => {
   it('handles quotes, doubled quotes, delimiters and newlines in quotes, CRLF', () => {
