@@ -6,8 +6,22 @@ import { rmSync } from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import {
-  BENCH_DIR, HIGH_RATE_LIMITS, WORK_DIR, commandLine, describeMachine, freePort, httpGet, log, performance, postMultipart, round, runChild, startChild,
-  startWeir, waitFor200, writeResult,
+  BENCH_DIR,
+  HIGH_RATE_LIMITS,
+  WORK_DIR,
+  commandLine,
+  describeMachine,
+  freePort,
+  httpGet,
+  log,
+  performance,
+  postMultipart,
+  round,
+  runChild,
+  startChild,
+  startWeir,
+  waitFor200,
+  writeResult,
 } from './lib.mjs';
 
 const HEALTH_RATIO_TARGET = 0.7;
@@ -16,10 +30,16 @@ const SERVER_CPU = '1';
 const LOAD_CPU = '0';
 
 export async function load(url, { connections, duration, warmup, headers = {} }) {
-  const r = await runChild(process.execPath, [path.join(BENCH_DIR, 'load.mjs'), JSON.stringify({ url, connections, duration, warmup, headers })], { cpus: LOAD_CPU });
-  if (r.code !== 0) throw new Error(`autocannon run against ${url} failed (${r.code ?? r.signal}):\n${r.stderr.slice(-3000)}`);
+  const r = await runChild(
+    process.execPath,
+    [path.join(BENCH_DIR, 'load.mjs'), JSON.stringify({ url, connections, duration, warmup, headers })],
+    { cpus: LOAD_CPU },
+  );
+  if (r.code !== 0)
+    throw new Error(`autocannon run against ${url} failed (${r.code ?? r.signal}):\n${r.stderr.slice(-3000)}`);
   const out = JSON.parse(r.stdout.trim().split('\n').pop());
-  if (out.non2xx > 0 || out.errors > 0) throw new Error(`autocannon against ${url}: ${out.non2xx} non-2xx answers, ${out.errors} errors`);
+  if (out.non2xx > 0 || out.errors > 0)
+    throw new Error(`autocannon against ${url}: ${out.non2xx} non-2xx answers, ${out.errors} errors`);
   return {
     reqPerSec: round(out.reqPerSec, 0),
     reqPerSecStddev: round(out.reqPerSecStddev, 0),
@@ -71,7 +91,11 @@ export async function runApi() {
   const opts = { connections, duration, warmup };
 
   const barePort = await freePort();
-  const bare = startChild(process.execPath, [path.join(BENCH_DIR, 'bare-fastify.mjs')], { env: { PORT: String(barePort) }, cpus: SERVER_CPU, label: 'bare fastify' });
+  const bare = startChild(process.execPath, [path.join(BENCH_DIR, 'bare-fastify.mjs')], {
+    env: { PORT: String(barePort) },
+    cpus: SERVER_CPU,
+    label: 'bare fastify',
+  });
   const dataDir = path.join(WORK_DIR, 'api-weir-data');
   let weir;
   try {
@@ -100,7 +124,8 @@ export async function runApi() {
     log(`  ${pop.created} datasets in ${pop.seconds} s (${pop.uploadsPerSec}/s)`);
     const page = await httpGet(`${weir.url}/api/v1/datasets`, 5000, weir.auth);
     const pageJson = JSON.parse(page.body);
-    if (page.status !== 200 || pageJson.total !== datasetCount) throw new Error(`list answered ${page.status} with total ${pageJson.total}, expected ${datasetCount}`);
+    if (page.status !== 200 || pageJson.total !== datasetCount)
+      throw new Error(`list answered ${page.status} with total ${pageJson.total}, expected ${datasetCount}`);
     log('Weir GET /api/v1/datasets ...');
     const list = await load(`${weir.url}/api/v1/datasets`, { ...opts, headers: weir.auth });
     log(`  list ${list.reqPerSec} req/s, p99 ${list.p99Ms} ms`);
@@ -113,15 +138,39 @@ export async function runApi() {
       command: commandLine(),
       machine,
       targets: [
-        { what: 'Weir /health/live req/s ÷ bare Fastify (best of 2 each)', value: healthRatio, unit: '×', target: `≥ ${HEALTH_RATIO_TARGET}×`, pass: healthRatio >= HEALTH_RATIO_TARGET },
-        { what: `Weir GET /api/v1/datasets p99 (${datasetCount} datasets, page of ${pageJson.limit})`, value: list.p99Ms, unit: 'ms', target: `< ${LIST_P99_TARGET_MS} ms`, pass: list.p99Ms < LIST_P99_TARGET_MS },
+        {
+          what: 'Weir /health/live req/s ÷ bare Fastify (best of 2 each)',
+          value: healthRatio,
+          unit: '×',
+          target: `≥ ${HEALTH_RATIO_TARGET}×`,
+          pass: healthRatio >= HEALTH_RATIO_TARGET,
+        },
+        {
+          what: `Weir GET /api/v1/datasets p99 (${datasetCount} datasets, page of ${pageJson.limit})`,
+          value: list.p99Ms,
+          unit: 'ms',
+          target: `< ${LIST_P99_TARGET_MS} ms`,
+          pass: list.p99Ms < LIST_P99_TARGET_MS,
+        },
       ],
       figures: [
-        ['Bare Fastify /health/live (each run)', bareRuns.map((x) => `${x.reqPerSec} req/s, p99 ${x.p99Ms} ms`).join('; ')],
+        [
+          'Bare Fastify /health/live (each run)',
+          bareRuns.map((x) => `${x.reqPerSec} req/s, p99 ${x.p99Ms} ms`).join('; '),
+        ],
         ['Weir /health/live (each run)', weirRuns.map((x) => `${x.reqPerSec} req/s, p99 ${x.p99Ms} ms`).join('; ')],
-        ['Best: bare / Weir', `${bareBest.reqPerSec} / ${weirBest.reqPerSec} req/s (p99 ${bareBest.p99Ms} / ${weirBest.p99Ms} ms)`],
-        [`Weir GET /api/v1/datasets (${datasetCount} datasets)`, `${list.reqPerSec} req/s, p50 ${list.p50Ms} ms, p99 ${list.p99Ms} ms, max ${list.maxMs} ms, ${round(page.body.length / 1024, 1)} KiB per response`],
-        [`Creating ${datasetCount} datasets via POST (concurrency 4)`, `${pop.seconds} s (${pop.uploadsPerSec} uploads/s)`],
+        [
+          'Best: bare / Weir',
+          `${bareBest.reqPerSec} / ${weirBest.reqPerSec} req/s (p99 ${bareBest.p99Ms} / ${weirBest.p99Ms} ms)`,
+        ],
+        [
+          `Weir GET /api/v1/datasets (${datasetCount} datasets)`,
+          `${list.reqPerSec} req/s, p50 ${list.p50Ms} ms, p99 ${list.p99Ms} ms, max ${list.maxMs} ms, ${round(page.body.length / 1024, 1)} KiB per response`,
+        ],
+        [
+          `Creating ${datasetCount} datasets via POST (concurrency 4)`,
+          `${pop.seconds} s (${pop.uploadsPerSec} uploads/s)`,
+        ],
       ],
       notes: [
         `autocannon ${connections} connections, ${warmup} s warm-up (discarded) + ${duration} s measured per run, run from its own process (bench/load.mjs).`,
@@ -131,10 +180,22 @@ export async function runApi() {
         'Weir runs with WEIR_LOG_LEVEL=warn (the per-request log line is not written) and its default metrics hooks on. Its /health/live is the full app (CORS, request-id, metrics, response schema); the bare server is Fastify with one route and no plugins.',
         `Datasets were created by uploading ${datasetCount} distinct tiny CSVs (a,b\\n<i>,x\\n) through POST /api/v1/datasets?wait=true; the list request is the default page (limit 50, sort -createdAt).`,
       ],
-      data: { connections, duration, warmup, pinned, bareRuns, weirRuns, list, populate: pop, listResponseBytes: page.body.length },
+      data: {
+        connections,
+        duration,
+        warmup,
+        pinned,
+        bareRuns,
+        weirRuns,
+        list,
+        populate: pop,
+        listResponseBytes: page.body.length,
+      },
     };
     writeResult(result);
-    log(`api: health ratio ${healthRatio}× (target ≥ ${HEALTH_RATIO_TARGET}×); list p99 ${list.p99Ms} ms (target < ${LIST_P99_TARGET_MS} ms)`);
+    log(
+      `api: health ratio ${healthRatio}× (target ≥ ${HEALTH_RATIO_TARGET}×); list p99 ${list.p99Ms} ms (target < ${LIST_P99_TARGET_MS} ms)`,
+    );
     return result;
   } finally {
     await bare.stop();

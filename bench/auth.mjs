@@ -7,7 +7,17 @@
 import { rmSync } from 'node:fs';
 import path from 'node:path';
 import { load, populate } from './api.mjs';
-import { HIGH_RATE_LIMITS, WORK_DIR, commandLine, describeMachine, log, performance, round, startWeir, writeResult } from './lib.mjs';
+import {
+  HIGH_RATE_LIMITS,
+  WORK_DIR,
+  commandLine,
+  describeMachine,
+  log,
+  performance,
+  round,
+  startWeir,
+  writeResult,
+} from './lib.mjs';
 
 const SLOWDOWN_TARGET = 0.1;
 const SERVER_CPU = '1';
@@ -27,7 +37,11 @@ export async function runAuth() {
     secured = await startWeir({ dataDir, cpus: SERVER_CPU, env: HIGH_RATE_LIMITS });
     log(`uploading ${datasetCount} tiny datasets ...`);
     await populate(secured.url, datasetCount, 4, secured.auth);
-    const keyRes = await fetch(`${secured.url}/api/v1/keys`, { method: 'POST', headers: { ...secured.auth, 'content-type': 'application/json' }, body: JSON.stringify({ name: 'bench', scopes: ['datasets:read'] }) });
+    const keyRes = await fetch(`${secured.url}/api/v1/keys`, {
+      method: 'POST',
+      headers: { ...secured.auth, 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'bench', scopes: ['datasets:read'] }),
+    });
     if (keyRes.status !== 201) throw new Error(`creating an API key answered ${keyRes.status}`);
     const apiKey = { authorization: `Bearer ${(await keyRes.json()).token}` };
     open = await startWeir({ dataDir, cpus: SERVER_CPU, fresh: false, env: { WEIR_INSECURE_DISABLE_AUTH: 'true' } });
@@ -35,7 +49,11 @@ export async function runAuth() {
     const opts = { connections, duration, warmup };
     const runs = { open: [], jwt: [], apiKey: [] };
     for (let r = 0; r < 2; r++) {
-      for (const [name, url, headers] of [['open', open.url, {}], ['jwt', secured.url, secured.auth], ['apiKey', secured.url, apiKey]]) {
+      for (const [name, url, headers] of [
+        ['open', open.url, {}],
+        ['jwt', secured.url, secured.auth],
+        ['apiKey', secured.url, apiKey],
+      ]) {
         log(`auth round ${r + 1}/2: ${name} ...`);
         runs[name].push(await load(`${url}/api/v1/datasets`, { ...opts, headers }));
         log(`  ${runs[name].at(-1).reqPerSec} req/s, p99 ${runs[name].at(-1).p99Ms} ms`);
@@ -54,8 +72,20 @@ export async function runAuth() {
       command: commandLine(),
       machine,
       targets: [
-        { what: 'JWT: throughput lost vs auth off (best of 2 each)', value: round(slowdown(bJwt) * 100, 1), unit: '%', target: `≤ ${SLOWDOWN_TARGET * 100}%`, pass: slowdown(bJwt) <= SLOWDOWN_TARGET },
-        { what: 'API key: throughput lost vs auth off (best of 2 each)', value: round(slowdown(bKey) * 100, 1), unit: '%', target: `≤ ${SLOWDOWN_TARGET * 100}%`, pass: slowdown(bKey) <= SLOWDOWN_TARGET },
+        {
+          what: 'JWT: throughput lost vs auth off (best of 2 each)',
+          value: round(slowdown(bJwt) * 100, 1),
+          unit: '%',
+          target: `≤ ${SLOWDOWN_TARGET * 100}%`,
+          pass: slowdown(bJwt) <= SLOWDOWN_TARGET,
+        },
+        {
+          what: 'API key: throughput lost vs auth off (best of 2 each)',
+          value: round(slowdown(bKey) * 100, 1),
+          unit: '%',
+          target: `≤ ${SLOWDOWN_TARGET * 100}%`,
+          pass: slowdown(bKey) <= SLOWDOWN_TARGET,
+        },
       ],
       figures: [
         ['Auth off (each run)', runs.open.map((x) => `${x.reqPerSec} req/s, p99 ${x.p99Ms} ms`).join('; ')],
@@ -69,7 +99,9 @@ export async function runAuth() {
       data: { connections, duration, warmup, datasetCount, runs },
     };
     writeResult(result);
-    log(`auth: JWT -${result.targets[0].value}%, API key -${result.targets[1].value}% (target ≤ ${SLOWDOWN_TARGET * 100}%)`);
+    log(
+      `auth: JWT -${result.targets[0].value}%, API key -${result.targets[1].value}% (target ≤ ${SLOWDOWN_TARGET * 100}%)`,
+    );
     return result;
   } finally {
     if (open) await open.stop();

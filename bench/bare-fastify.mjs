@@ -7,6 +7,9 @@ app.get('/health/live', async () => ({ status: 'ok' }));
 await app.listen({ host: '127.0.0.1', port: Number(process.env.PORT ?? 0) });
 for (const signal of ['SIGTERM', 'SIGINT']) {
   process.once(signal, () => {
-    app.close().then(() => process.exit(0), () => process.exit(1));
+    app.close().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
   });
 }

@@ -11,7 +11,15 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { DuckDBInstance } from '@duckdb/node-api';
 import {
-  EXACT_DISTINCT_BATCH, EXACT_DISTINCT_VALUES, countedExactly, exactDistinctSql, footerRanges, parquetRowsSql, parquetSource, summarySql, topValuesSql,
+  EXACT_DISTINCT_BATCH,
+  EXACT_DISTINCT_VALUES,
+  countedExactly,
+  exactDistinctSql,
+  footerRanges,
+  parquetRowsSql,
+  parquetSource,
+  summarySql,
+  topValuesSql,
 } from '../dist/engine/profile.js';
 import { literal, typeFamily } from '../dist/engine/sql.js';
 
@@ -20,7 +28,8 @@ const { csv, outDir, threads, memoryLimit } = opts;
 if (!csv || !outDir) throw new Error('usage: duckdb-baseline.mjs {"csv","outDir","threads","memoryLimit"}');
 
 const hwmKB = () => Number(/^VmHWM:\s+(\d+)/m.exec(readFileSync('/proc/self/status', 'utf8'))?.[1] ?? NaN);
-const num = (v) => (typeof v === 'bigint' ? Number(v) : typeof v === 'number' ? v : typeof v === 'string' && v !== '' ? Number(v) : null);
+const num = (v) =>
+  typeof v === 'bigint' ? Number(v) : typeof v === 'number' ? v : typeof v === 'string' && v !== '' ? Number(v) : null;
 
 await rm(outDir, { recursive: true, force: true });
 await mkdir(outDir, { recursive: true });
@@ -49,12 +58,16 @@ const lap = (name) => {
 // Weir reads with its sniffed dialect in strict mode; here the dialect is given the same way.
 const copy = await c.run(
   `COPY (SELECT * FROM read_csv(${literal(csv)}, delim = ',', quote = '"', escape = '"', header = true, strict_mode = true, null_padding = false, encoding = 'utf-8')) ` +
-  `TO ${literal(parquet)} (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 122880)`,
+    `TO ${literal(parquet)} (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 122880)`,
 );
 const rowsCopied = Number(copy.rowsChanged);
 lap('copyToParquet');
 
-const columns = (await all(`DESCRIBE SELECT * FROM ${parquetSource(parquet)}`)).map((r) => ({ name: String(r.column_name), type: String(r.column_type), nullable: r.null !== 'NO' }));
+const columns = (await all(`DESCRIBE SELECT * FROM ${parquetSource(parquet)}`)).map((r) => ({
+  name: String(r.column_name),
+  type: String(r.column_type),
+  nullable: r.null !== 'NO',
+}));
 lap('describe');
 
 const source = parquetSource(parquet);
@@ -86,14 +99,16 @@ c.closeSync();
 instance.closeSync();
 await rm(outDir, { recursive: true, force: true });
 
-process.stdout.write(`${JSON.stringify({
-  totalMs,
-  ms,
-  rows: num(summary.__rows),
-  rowsCopied,
-  columns: columns.map((col) => `${col.name} ${col.type}`),
-  numericColumns: ranges.length,
-  topValueColumns: topColumns.length,
-  parquetBytes,
-  hwmKB: hwmKB(),
-})}\n`);
+process.stdout.write(
+  `${JSON.stringify({
+    totalMs,
+    ms,
+    rows: num(summary.__rows),
+    rowsCopied,
+    columns: columns.map((col) => `${col.name} ${col.type}`),
+    numericColumns: ranges.length,
+    topValueColumns: topColumns.length,
+    parquetBytes,
+    hwmKB: hwmKB(),
+  })}\n`,
+);

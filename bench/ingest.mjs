@@ -7,8 +7,25 @@ import { createReadStream, existsSync, readFileSync, renameSync, rmSync, statSyn
 import os from 'node:os';
 import path from 'node:path';
 import {
-  WORK_DIR, commandLine, describeMachine, findPandasPython, formatBytes, freshDir, kbToMiB, log, min, max, performance, postMultipart,
-  procStatus, round, runChild, sampleRss, startWeir, writeResult, BENCH_DIR,
+  WORK_DIR,
+  commandLine,
+  describeMachine,
+  findPandasPython,
+  formatBytes,
+  freshDir,
+  kbToMiB,
+  log,
+  min,
+  max,
+  performance,
+  postMultipart,
+  procStatus,
+  round,
+  runChild,
+  sampleRss,
+  startWeir,
+  writeResult,
+  BENCH_DIR,
 } from './lib.mjs';
 
 const GENERATOR_VERSION = 2;
@@ -49,7 +66,10 @@ async function ensureCsv(rows) {
   const { DuckDBInstance } = await import('@duckdb/node-api');
   const tmp = `${file}.tmp`;
   const started = performance.now();
-  const instance = await DuckDBInstance.create(':memory:', { threads: String(os.availableParallelism()), memory_limit: '2GB' });
+  const instance = await DuckDBInstance.create(':memory:', {
+    threads: String(os.availableParallelism()),
+    memory_limit: '2GB',
+  });
   const c = await instance.connect();
   try {
     await c.run(generatorSql(rows, tmp));
@@ -76,11 +96,18 @@ async function warmPageCache(file) {
 
 async function runWeir({ csv, rows, threads, memoryLimit, round: r }) {
   const dataDir = path.join(WORK_DIR, 'ingest-weir-data');
-  const server = await startWeir({ dataDir, env: { WEIR_DUCKDB_THREADS: String(threads), WEIR_DUCKDB_MEMORY_LIMIT: memoryLimit } });
+  const server = await startWeir({
+    dataDir,
+    env: { WEIR_DUCKDB_THREADS: String(threads), WEIR_DUCKDB_MEMORY_LIMIT: memoryLimit },
+  });
   try {
     const idle = procStatus(server.pid);
     const sampler = sampleRss(server.pid, 50);
-    const res = await postMultipart(`${server.url}/api/v1/datasets?wait=true`, { filePath: csv, fields: { name: `bench-ingest-${r}` }, headers: server.auth });
+    const res = await postMultipart(`${server.url}/api/v1/datasets?wait=true`, {
+      filePath: csv,
+      fields: { name: `bench-ingest-${r}` },
+      headers: server.auth,
+    });
     const rss = sampler.stop();
     const after = procStatus(server.pid);
     if (res.status !== 201) throw new Error(`Weir answered ${res.status} instead of 201: ${res.body.slice(0, 2000)}`);
@@ -109,11 +136,15 @@ async function runDuckdb({ csv, rows, threads, memoryLimit }) {
   const outDir = freshDir(path.join(WORK_DIR, 'ingest-duckdb'));
   let sampler;
   const started = performance.now();
-  const r = await runChild(process.execPath, [path.join(BENCH_DIR, 'duckdb-baseline.mjs'), JSON.stringify({ csv, outDir, threads, memoryLimit })], {
-    onSpawn: (proc) => {
-      sampler = sampleRss(proc.pid, 50);
+  const r = await runChild(
+    process.execPath,
+    [path.join(BENCH_DIR, 'duckdb-baseline.mjs'), JSON.stringify({ csv, outDir, threads, memoryLimit })],
+    {
+      onSpawn: (proc) => {
+        sampler = sampleRss(proc.pid, 50);
+      },
     },
-  });
+  );
   const wallMs = performance.now() - started;
   const rss = sampler.stop();
   rmSync(outDir, { recursive: true, force: true });
@@ -145,15 +176,22 @@ print(json.dumps({'readS': t1 - t0, 'describeS': t2 - t1, 'rows': int(len(df)), 
 
 async function runPandas({ csv, rows }) {
   const found = findPandasPython();
-  if (!found) return { skipped: true, note: 'pandas is not installed (python3 -c "import pandas" failed): comparison skipped. Install with apt-get install -y python3-pandas.' };
+  if (!found)
+    return {
+      skipped: true,
+      note: 'pandas is not installed (python3 -c "import pandas" failed): comparison skipped. Install with apt-get install -y python3-pandas.',
+    };
   const useTime = existsSync('/usr/bin/time');
   const started = performance.now();
   const args = [found.python, '-c', PANDAS_SCRIPT, csv];
   const r = useTime ? await runChild('/usr/bin/time', ['-v', ...args]) : await runChild(args[0], args.slice(1));
   const wallMs = performance.now() - started;
-  if (r.code !== 0) return { skipped: true, note: `pandas run failed (exit ${r.code ?? r.signal}): ${r.stderr.slice(-1500)}` };
+  if (r.code !== 0)
+    return { skipped: true, note: `pandas run failed (exit ${r.code ?? r.signal}): ${r.stderr.slice(-1500)}` };
   const out = JSON.parse(r.stdout.trim().split('\n').pop());
-  const timeMaxRssKB = useTime ? Number(/Maximum resident set size \(kbytes\):\s*(\d+)/.exec(r.stderr)?.[1] ?? NaN) : NaN;
+  const timeMaxRssKB = useTime
+    ? Number(/Maximum resident set size \(kbytes\):\s*(\d+)/.exec(r.stderr)?.[1] ?? NaN)
+    : NaN;
   if (out.rows !== rows) throw new Error(`pandas read ${out.rows} rows, expected ${rows}`);
   return {
     skipped: false,
@@ -164,7 +202,9 @@ async function runPandas({ csv, rows }) {
     totalMs: round((out.readS + out.describeS) * 1000, 0),
     processWallMs: round(wallMs, 0),
     peakRssMiB: Number.isFinite(timeMaxRssKB) ? kbToMiB(timeMaxRssKB) : kbToMiB(out.maxrssKB),
-    peakRssSource: Number.isFinite(timeMaxRssKB) ? '/usr/bin/time -v (Maximum resident set size)' : 'resource.getrusage ru_maxrss',
+    peakRssSource: Number.isFinite(timeMaxRssKB)
+      ? '/usr/bin/time -v (Maximum resident set size)'
+      : 'resource.getrusage ru_maxrss',
   };
 }
 
@@ -175,7 +215,8 @@ export async function runIngest() {
   const repeats = Math.max(1, Number(process.env.BENCH_INGEST_REPEATS ?? 2));
   const threads = Number(process.env.BENCH_DUCKDB_THREADS ?? os.availableParallelism());
   const memoryLimit = process.env.BENCH_DUCKDB_MEMORY_LIMIT ?? '512MB';
-  if (!Number.isSafeInteger(rows) || rows < 1) throw new Error(`BENCH_ROWS must be a positive integer, got ${process.env.BENCH_ROWS}`);
+  if (!Number.isSafeInteger(rows) || rows < 1)
+    throw new Error(`BENCH_ROWS must be a positive integer, got ${process.env.BENCH_ROWS}`);
   const machine = await describeMachine();
 
   const { file: csv, bytes, generatedS, reused } = await ensureCsv(rows);
@@ -192,7 +233,9 @@ export async function runIngest() {
       if (who === 'weir') {
         log(`round ${r + 1}/${repeats}: Weir upload ...`);
         const w = await runWeir({ csv, rows, threads, memoryLimit, round: r });
-        log(`  Weir ${w.totalMs} ms (body sent after ${w.uploadSentMs} ms), peak RSS ${w.peakRssSampledMiB} MiB, VmHWM ${w.vmHwmMiB} MiB`);
+        log(
+          `  Weir ${w.totalMs} ms (body sent after ${w.uploadSentMs} ms), peak RSS ${w.peakRssSampledMiB} MiB, VmHWM ${w.vmHwmMiB} MiB`,
+        );
         weir.push(w);
       } else {
         log(`round ${r + 1}/${repeats}: bare DuckDB ...`);
@@ -204,7 +247,11 @@ export async function runIngest() {
   }
   log('pandas ...');
   const pandas = await runPandas({ csv, rows });
-  log(pandas.skipped ? `  pandas skipped: ${pandas.note}` : `  pandas ${pandas.totalMs} ms (read ${pandas.readMs}, describe ${pandas.describeMs}), peak RSS ${pandas.peakRssMiB} MiB`);
+  log(
+    pandas.skipped
+      ? `  pandas skipped: ${pandas.note}`
+      : `  pandas ${pandas.totalMs} ms (read ${pandas.readMs}, describe ${pandas.describeMs}), peak RSS ${pandas.peakRssMiB} MiB`,
+  );
 
   const weirBest = min(weir.map((w) => w.totalMs));
   const duckBest = min(duckdb.map((d) => d.totalMs));
@@ -221,7 +268,9 @@ export async function runIngest() {
     'Weir time = request start → 201 received, measured by the client (the bench process, streaming the multipart body from disk over loopback on the same 2 cores). It includes receiving and hashing the upload into scratch space, sniffing, COPY to Parquet, profiling, fsync and the SQLite insert. The baseline time covers read_csv → Parquet and the profile SQL only (DuckDB instance creation excluded).',
     `Weir split (best run): the body was fully sent after ${bestWeir.uploadSentMs} ms (upload spooled to scratch with SHA-256 as it arrives), then ${bestWeir.afterUploadMs} ms until 201 (convert + profile + store); baseline phases (best run): ${JSON.stringify(duckdb.find((d) => d.totalMs === duckBest).phasesMs)}.`,
     'Weir RSS: VmRSS of the server process sampled every 50 ms from /proc during the request, and VmHWM (kernel high-water mark) read at the end; the figure is the larger. Page cache is not RSS.',
-    pandas.skipped ? `pandas: ${pandas.note}` : `pandas ${pandas.pandasVersion} (${pandas.python}): pd.read_csv(file) + df.describe(include='all'), single-threaded; time measured inside the script, peak RSS from ${pandas.peakRssSource}.`,
+    pandas.skipped
+      ? `pandas: ${pandas.note}`
+      : `pandas ${pandas.pandasVersion} (${pandas.python}): pd.read_csv(file) + df.describe(include='all'), single-threaded; time measured inside the script, peak RSS from ${pandas.peakRssSource}.`,
   ];
 
   const result = {
@@ -232,8 +281,20 @@ export async function runIngest() {
     command: commandLine(),
     machine,
     targets: [
-      { what: 'Weir / bare DuckDB time ratio (best of each)', value: ratio, unit: '×', target: `≤ ${RATIO_TARGET}×`, pass: ratio <= RATIO_TARGET },
-      { what: 'Weir server peak RSS during ingest', value: weirPeakMiB, unit: 'MiB', target: `< 1 GB (${rssLimitMiB} MiB)`, pass: weirPeakMiB < rssLimitMiB },
+      {
+        what: 'Weir / bare DuckDB time ratio (best of each)',
+        value: ratio,
+        unit: '×',
+        target: `≤ ${RATIO_TARGET}×`,
+        pass: ratio <= RATIO_TARGET,
+      },
+      {
+        what: 'Weir server peak RSS during ingest',
+        value: weirPeakMiB,
+        unit: 'MiB',
+        target: `< 1 GB (${rssLimitMiB} MiB)`,
+        pass: weirPeakMiB < rssLimitMiB,
+      },
     ],
     figures: [
       ['Rows / CSV size', `${rows} / ${formatBytes(bytes)}`],
@@ -244,17 +305,38 @@ export async function runIngest() {
       ['Bare DuckDB best', `${round(duckBest / 1000, 2)} s (${mbps(duckBest)} MB/s)`],
       ['Ratio weir/duckdb (best of each; per round)', `${ratio}× (${pairRatios.map((x) => `${x}×`).join(', ')})`],
       ['Weir server RSS idle before upload', `${max(weir.map((w) => w.idleRssMiB))} MiB`],
-      ['Weir server peak RSS (sampled 50 ms / VmHWM, each round)', weir.map((w) => `${w.peakRssSampledMiB} / ${w.vmHwmMiB} MiB`).join(', ')],
-      ['Bare DuckDB process peak RSS (sampled / VmHWM, each round)', duckdb.map((d) => `${d.peakRssSampledMiB} / ${d.vmHwmMiB} MiB`).join(', ')],
-      ['Parquet size (Weir / baseline)', `${formatBytes(weir[0].parquetBytes)} / ${formatBytes(duckdb[0].parquetBytes)}`],
-      ['pandas read_csv + describe', pandas.skipped ? 'skipped' : `${round(pandas.totalMs / 1000, 2)} s (read ${round(pandas.readMs / 1000, 2)} s, describe ${round(pandas.describeMs / 1000, 2)} s; process wall ${round(pandas.processWallMs / 1000, 2)} s)`],
+      [
+        'Weir server peak RSS (sampled 50 ms / VmHWM, each round)',
+        weir.map((w) => `${w.peakRssSampledMiB} / ${w.vmHwmMiB} MiB`).join(', '),
+      ],
+      [
+        'Bare DuckDB process peak RSS (sampled / VmHWM, each round)',
+        duckdb.map((d) => `${d.peakRssSampledMiB} / ${d.vmHwmMiB} MiB`).join(', '),
+      ],
+      [
+        'Parquet size (Weir / baseline)',
+        `${formatBytes(weir[0].parquetBytes)} / ${formatBytes(duckdb[0].parquetBytes)}`,
+      ],
+      [
+        'pandas read_csv + describe',
+        pandas.skipped
+          ? 'skipped'
+          : `${round(pandas.totalMs / 1000, 2)} s (read ${round(pandas.readMs / 1000, 2)} s, describe ${round(pandas.describeMs / 1000, 2)} s; process wall ${round(pandas.processWallMs / 1000, 2)} s)`,
+      ],
       ['pandas peak RSS', pandas.skipped ? 'skipped' : `${pandas.peakRssMiB} MiB`],
-      ['pandas ÷ Weir (time; peak memory)', pandas.skipped ? 'skipped' : `${round(pandas.totalMs / weirBest, 2)}× the time; ${round(pandas.peakRssMiB / weirPeakMiB, 2)}× the peak RSS (pandas only parses and describes: no Parquet, no validation, nothing stored)`],
+      [
+        'pandas ÷ Weir (time; peak memory)',
+        pandas.skipped
+          ? 'skipped'
+          : `${round(pandas.totalMs / weirBest, 2)}× the time; ${round(pandas.peakRssMiB / weirPeakMiB, 2)}× the peak RSS (pandas only parses and describes: no Parquet, no validation, nothing stored)`,
+      ],
     ],
     notes,
     data: { rows, bytes, threads, memoryLimit, repeats, order, weir, duckdb, pandas, columns: duckdb[0].columns },
   };
   const jsonPath = writeResult(result);
-  log(`ingest: ratio ${ratio}× (target ≤ ${RATIO_TARGET}×) ${ratio <= RATIO_TARGET ? 'PASS' : 'MISS'}; Weir peak RSS ${weirPeakMiB} MiB ${weirPeakMiB < rssLimitMiB ? 'PASS' : 'MISS'} → ${path.relative(process.cwd(), jsonPath)}`);
+  log(
+    `ingest: ratio ${ratio}× (target ≤ ${RATIO_TARGET}×) ${ratio <= RATIO_TARGET ? 'PASS' : 'MISS'}; Weir peak RSS ${weirPeakMiB} MiB ${weirPeakMiB < rssLimitMiB ? 'PASS' : 'MISS'} → ${path.relative(process.cwd(), jsonPath)}`,
+  );
   return result;
 }

@@ -9,7 +9,18 @@ import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { Writable } from 'node:stream';
 import { setImmediate } from 'node:timers';
-import { ROOT, WORK_DIR, commandLine, describeMachine, freshDir, log, performance, round, sleep, writeResult } from './lib.mjs';
+import {
+  ROOT,
+  WORK_DIR,
+  commandLine,
+  describeMachine,
+  freshDir,
+  log,
+  performance,
+  round,
+  sleep,
+  writeResult,
+} from './lib.mjs';
 
 const EMBEDDED_TARGET = 1000;
 const BULLMQ_TARGET = 500;
@@ -18,27 +29,66 @@ const CONCURRENCY = 8;
 const dist = (p) => import(path.join(ROOT, 'dist', p));
 
 async function weirRun(driver, n) {
-  const [{ loadConfig }, { openMetadataStore, migrateToLatest }, { createEventBus }, { LocalBlobStore }, { createJobSystem }, { createLogger }] = await Promise.all([
-    dist('config.js'), dist('db/index.js'), dist('bus/index.js'), dist('blobs/local.js'), dist('jobs/index.js'), dist('logger.js'),
+  const [
+    { loadConfig },
+    { openMetadataStore, migrateToLatest },
+    { createEventBus },
+    { LocalBlobStore },
+    { createJobSystem },
+    { createLogger },
+  ] = await Promise.all([
+    dist('config.js'),
+    dist('db/index.js'),
+    dist('bus/index.js'),
+    dist('blobs/local.js'),
+    dist('jobs/index.js'),
+    dist('logger.js'),
   ]);
   const dataDir = freshDir(path.join(WORK_DIR, `jobs-${driver}`));
   const tag = randomBytes(4).toString('hex');
   const config = loadConfig({
-    WEIR_DATA_DIR: dataDir, WEIR_TEST_JOB_KINDS: '1', WEIR_LOG_LEVEL: 'warn', WEIR_JOB_QUEUE_PREFIX: `weirbench-${tag}`, WEIR_BUS_CHANNEL_PREFIX: `weirbench-${tag}:`,
+    WEIR_DATA_DIR: dataDir,
+    WEIR_TEST_JOB_KINDS: '1',
+    WEIR_LOG_LEVEL: 'warn',
+    WEIR_JOB_QUEUE_PREFIX: `weirbench-${tag}`,
+    WEIR_BUS_CHANNEL_PREFIX: `weirbench-${tag}:`,
     ...(driver === 'bullmq' ? { WEIR_REDIS_URL: process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379' } : {}),
   });
   const logger = createLogger('warn', new Writable({ write: (_c, _e, done) => done() }));
   const store = await openMetadataStore(config.database);
   await migrateToLatest(store);
   const bus = createEventBus(config, logger);
-  const system = createJobSystem({ config, log: logger, store, bus, blobs: new LocalBlobStore(path.join(dataDir, 'blobs')), definitions: [] });
+  const system = createJobSystem({
+    config,
+    log: logger,
+    store,
+    bus,
+    blobs: new LocalBlobStore(path.join(dataDir, 'blobs')),
+    definitions: [],
+  });
   await system.startWorkers();
   const workspaceId = 'ws_bench';
-  const succeeded = async () => Number((await store.db.selectFrom('jobs').select((eb) => eb.fn.countAll().as('n')).where('workspace_id', '=', workspaceId).where('status', '=', 'succeeded').executeTakeFirst()).n);
+  const succeeded = async () =>
+    Number(
+      (
+        await store.db
+          .selectFrom('jobs')
+          .select((eb) => eb.fn.countAll().as('n'))
+          .where('workspace_id', '=', workspaceId)
+          .where('status', '=', 'succeeded')
+          .executeTakeFirst()
+      ).n,
+    );
   try {
     const t0 = performance.now();
     for (let i = 0; i < n; i += BATCH) {
-      await system.service.enqueueMany(Array.from({ length: Math.min(BATCH, n - i) }, () => ({ kind: 'test.noop', payload: { v: 1 }, options: { workspaceId } })));
+      await system.service.enqueueMany(
+        Array.from({ length: Math.min(BATCH, n - i) }, () => ({
+          kind: 'test.noop',
+          payload: { v: 1 },
+          options: { workspaceId },
+        })),
+      );
     }
     const enqueuedMs = performance.now() - t0;
     for (;;) {
@@ -47,7 +97,12 @@ async function weirRun(driver, n) {
       await sleep(20);
     }
     const totalMs = performance.now() - t0;
-    return { jobs: n, enqueuePerSec: round(n / (enqueuedMs / 1000), 0), perSec: round(n / (totalMs / 1000), 0), totalS: round(totalMs / 1000, 2) };
+    return {
+      jobs: n,
+      enqueuePerSec: round(n / (enqueuedMs / 1000), 0),
+      perSec: round(n / (totalMs / 1000), 0),
+      totalS: round(totalMs / 1000, 2),
+    };
   } finally {
     await system.stopWorkers(0);
     await system.close();
@@ -67,17 +122,22 @@ async function bareSqlite(n) {
     priority INTEGER NOT NULL DEFAULT 0, attempts INTEGER NOT NULL DEFAULT 0, worker_id TEXT, lease_until TEXT, result_json TEXT,
     run_after TEXT NOT NULL, created_at TEXT NOT NULL, started_at TEXT, finished_at TEXT, updated_at TEXT NOT NULL);
     CREATE INDEX jobs_claim ON jobs (status, kind, priority DESC, id);`);
-  const insert = db.prepare(`INSERT INTO jobs (id, kind, workspace_id, payload_json, status, run_after, created_at, updated_at) VALUES (?, 'noop', 'ws', '{"v":1}', 'queued', ?, ?, ?)`);
+  const insert = db.prepare(
+    `INSERT INTO jobs (id, kind, workspace_id, payload_json, status, run_after, created_at, updated_at) VALUES (?, 'noop', 'ws', '{"v":1}', 'queued', ?, ?, ?)`,
+  );
   const insertMany = db.transaction((rows) => {
     for (const r of rows) insert.run(r, new Date().toISOString(), new Date().toISOString(), new Date().toISOString());
   });
-  const claim = db.prepare(`UPDATE jobs SET status = 'running', attempts = attempts + 1, worker_id = 'w', lease_until = ?, started_at = ?, updated_at = ?
+  const claim =
+    db.prepare(`UPDATE jobs SET status = 'running', attempts = attempts + 1, worker_id = 'w', lease_until = ?, started_at = ?, updated_at = ?
     WHERE id IN (SELECT id FROM jobs WHERE status = 'queued' AND kind = 'noop' AND run_after <= ? ORDER BY priority DESC, id LIMIT ?) RETURNING *`);
-  const finish = db.prepare(`UPDATE jobs SET status = 'succeeded', result_json = '{"ok":true}', finished_at = ?, updated_at = ?, worker_id = NULL, lease_until = NULL
+  const finish =
+    db.prepare(`UPDATE jobs SET status = 'succeeded', result_json = '{"ok":true}', finished_at = ?, updated_at = ?, worker_id = NULL, lease_until = NULL
     WHERE id = ? AND status = 'running' AND worker_id = 'w' AND attempts = ? RETURNING *`);
   const t0 = performance.now();
   let seq = 0;
-  for (let i = 0; i < n; i += BATCH) insertMany(Array.from({ length: Math.min(BATCH, n - i) }, () => `job_${String(seq++).padStart(10, '0')}`));
+  for (let i = 0; i < n; i += BATCH)
+    insertMany(Array.from({ length: Math.min(BATCH, n - i) }, () => `job_${String(seq++).padStart(10, '0')}`));
   let done = 0;
   while (done < n) {
     const now = new Date().toISOString();
@@ -110,7 +170,13 @@ async function bareBullmq(n) {
   const t0 = performance.now();
   try {
     for (let i = 0; i < n; i += BATCH) {
-      await queue.addBulk(Array.from({ length: Math.min(BATCH, n - i) }, () => ({ name: 'noop', data: {}, opts: { removeOnComplete: true, removeOnFail: true, priority: 1_048_576 } })));
+      await queue.addBulk(
+        Array.from({ length: Math.min(BATCH, n - i) }, () => ({
+          name: 'noop',
+          data: {},
+          opts: { removeOnComplete: true, removeOnFail: true, priority: 1_048_576 },
+        })),
+      );
     }
     await allDone;
     const totalMs = performance.now() - t0;
@@ -154,15 +220,41 @@ export async function runJobs() {
     machine,
     command: commandLine(),
     targets: [
-      { what: `Weir embedded (SQLite), ${n} no-op jobs end to end`, value: embedded.perSec, unit: 'jobs/s', target: `≥ ${EMBEDDED_TARGET} jobs/s`, pass: embedded.perSec >= EMBEDDED_TARGET },
-      { what: `Weir BullMQ (Redis, SQLite metadata), ${nb} no-op jobs end to end`, value: bullmq?.perSec ?? null, unit: 'jobs/s', target: `≥ ${BULLMQ_TARGET} jobs/s`, pass: (bullmq?.perSec ?? 0) >= BULLMQ_TARGET },
+      {
+        what: `Weir embedded (SQLite), ${n} no-op jobs end to end`,
+        value: embedded.perSec,
+        unit: 'jobs/s',
+        target: `≥ ${EMBEDDED_TARGET} jobs/s`,
+        pass: embedded.perSec >= EMBEDDED_TARGET,
+      },
+      {
+        what: `Weir BullMQ (Redis, SQLite metadata), ${nb} no-op jobs end to end`,
+        value: bullmq?.perSec ?? null,
+        unit: 'jobs/s',
+        target: `≥ ${BULLMQ_TARGET} jobs/s`,
+        pass: (bullmq?.perSec ?? 0) >= BULLMQ_TARGET,
+      },
     ],
     figures: [
-      ['Weir embedded', `${embedded.perSec} jobs/s (${embedded.totalS} s; enqueue alone ${embedded.enqueuePerSec} jobs/s)`],
-      ['bare better-sqlite3 (insert + claim 8 + update, same row shape)', `${bareSql.perSec} jobs/s (${bareSql.totalS} s)`],
+      [
+        'Weir embedded',
+        `${embedded.perSec} jobs/s (${embedded.totalS} s; enqueue alone ${embedded.enqueuePerSec} jobs/s)`,
+      ],
+      [
+        'bare better-sqlite3 (insert + claim 8 + update, same row shape)',
+        `${bareSql.perSec} jobs/s (${bareSql.totalS} s)`,
+      ],
       ['ratio Weir embedded / bare better-sqlite3', String(ratio(embedded.perSec, bareSql.perSec))],
-      ['Weir BullMQ', bullmq ? `${bullmq.perSec} jobs/s (${bullmq.totalS} s; enqueue alone ${bullmq.enqueuePerSec} jobs/s)` : `not measured: ${bullError}`],
-      ['bare BullMQ (addBulk + Worker, no-op processor, concurrency 8)', bareBull ? `${bareBull.perSec} jobs/s (${bareBull.totalS} s)` : 'not measured'],
+      [
+        'Weir BullMQ',
+        bullmq
+          ? `${bullmq.perSec} jobs/s (${bullmq.totalS} s; enqueue alone ${bullmq.enqueuePerSec} jobs/s)`
+          : `not measured: ${bullError}`,
+      ],
+      [
+        'bare BullMQ (addBulk + Worker, no-op processor, concurrency 8)',
+        bareBull ? `${bareBull.perSec} jobs/s (${bareBull.totalS} s)` : 'not measured',
+      ],
       ['ratio Weir BullMQ / bare BullMQ', String(ratio(bullmq?.perSec, bareBull?.perSec))],
     ],
     notes: [

@@ -2,7 +2,16 @@
 // through /proc, a description of the machine, and writing results (JSON + a section of bench/results/README.md).
 import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { appendFileSync, createReadStream, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  appendFileSync,
+  createReadStream,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
 import os from 'node:os';
@@ -16,7 +25,9 @@ import { fileURLToPath } from 'node:url';
 export const BENCH_DIR = path.dirname(fileURLToPath(import.meta.url));
 export const ROOT = path.resolve(BENCH_DIR, '..');
 export const WORK_DIR = path.join(BENCH_DIR, '.work');
-export const RESULTS_DIR = process.env.BENCH_RESULTS_DIR ? path.resolve(process.env.BENCH_RESULTS_DIR) : path.join(BENCH_DIR, 'results');
+export const RESULTS_DIR = process.env.BENCH_RESULTS_DIR
+  ? path.resolve(process.env.BENCH_RESULTS_DIR)
+  : path.join(BENCH_DIR, 'results');
 /** The server entry the benchmarks spawn (`node <entry> serve`): the shipped `weir` bin dist/weir.mjs, or BENCH_WEIR_ENTRY. */
 export const MAIN_JS = path.resolve(ROOT, process.env.BENCH_WEIR_ENTRY || path.join('dist', 'weir.mjs'));
 
@@ -66,7 +77,11 @@ export function pinPrefix(cpus) {
 export function startChild(command, args, { env = {}, cwd = ROOT, cpus, label = command } = {}) {
   const prefix = pinPrefix(cpus);
   const argv = [...prefix, command, ...args];
-  const child = spawn(argv[0], argv.slice(1), { cwd, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(argv[0], argv.slice(1), {
+    cwd,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   children.add(child);
   let tail = '';
   const keep = (chunk) => {
@@ -155,7 +170,8 @@ export async function waitFor200(url, proc, { intervalMs = 10, timeoutMs = 60_00
     } catch {
       // not listening yet
     }
-    if (performance.now() - start > timeoutMs) throw new Error(`${url} did not answer 200 within ${timeoutMs} ms:\n${proc?.output() ?? ''}`);
+    if (performance.now() - start > timeoutMs)
+      throw new Error(`${url} did not answer 200 within ${timeoutMs} ms:\n${proc?.output() ?? ''}`);
     await sleep(intervalMs);
   }
 }
@@ -168,13 +184,21 @@ export async function waitFor200(url, proc, { intervalMs = 10, timeoutMs = 60_00
 /** Every benchmarked server is bootstrapped with this owner; `startWeir` logs in and hands out `auth` headers. */
 // Rate limits stay on in the benchmarks (their cost is part of every request) but far above what one run sends:
 // a closed-loop load generator with one token would otherwise be answered 429 after the first second.
-export const HIGH_RATE_LIMITS = { WEIR_RATE_LIMIT_USER: '100000000/min', WEIR_RATE_LIMIT_API_KEY: '100000000/min', WEIR_RATE_LIMIT_IP: '100000000/min' };
+export const HIGH_RATE_LIMITS = {
+  WEIR_RATE_LIMIT_USER: '100000000/min',
+  WEIR_RATE_LIMIT_API_KEY: '100000000/min',
+  WEIR_RATE_LIMIT_IP: '100000000/min',
+};
 
 export const BENCH_ADMIN = { email: 'bench@weir.local', password: 'bench password, loopback only' };
 
 /** POST /api/v1/auth/login → the access token. */
 export async function loginWeir(url, { email, password } = BENCH_ADMIN) {
-  const res = await fetch(`${url}/api/v1/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email, password }) });
+  const res = await fetch(`${url}/api/v1/auth/login`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ email, password }),
+  });
   if (res.status !== 200) throw new Error(`login answered ${res.status}: ${await res.text()}`);
   return (await res.json()).accessToken;
 }
@@ -188,8 +212,13 @@ export async function startWeir({ dataDir, env = {}, cpus, fresh = true, logLeve
   const spawnedAt = performance.now();
   const proc = startChild(process.execPath, [MAIN_JS, 'serve', ...args], {
     env: {
-      WEIR_DATA_DIR: dataDir, WEIR_PORT: String(port), WEIR_HOST: '127.0.0.1', WEIR_LOG_LEVEL: logLevel,
-      WEIR_BOOTSTRAP_ADMIN_EMAIL: BENCH_ADMIN.email, WEIR_BOOTSTRAP_ADMIN_PASSWORD: BENCH_ADMIN.password, ...env,
+      WEIR_DATA_DIR: dataDir,
+      WEIR_PORT: String(port),
+      WEIR_HOST: '127.0.0.1',
+      WEIR_LOG_LEVEL: logLevel,
+      WEIR_BOOTSTRAP_ADMIN_EMAIL: BENCH_ADMIN.email,
+      WEIR_BOOTSTRAP_ADMIN_PASSWORD: BENCH_ADMIN.password,
+      ...env,
     },
     cpus,
     label: 'weir serve',
@@ -252,7 +281,8 @@ export function sampleRss(pid, intervalMs = 50) {
 // ---------------------------------------------------------------------------------------------------------------
 // Statistics and formatting.
 
-export const round = (n, digits = 2) => (n === null || n === undefined || !Number.isFinite(n) ? null : Math.round(n * 10 ** digits) / 10 ** digits);
+export const round = (n, digits = 2) =>
+  n === null || n === undefined || !Number.isFinite(n) ? null : Math.round(n * 10 ** digits) / 10 ** digits;
 
 export function median(xs) {
   const s = [...xs].sort((a, b) => a - b);
@@ -297,7 +327,9 @@ export async function describeMachine() {
     duckdbVersion = `${row.v} (${row.s})`;
     c.closeSync();
     instance.closeSync();
-    duckdbNodeApi = JSON.parse(readFileSync(path.join(ROOT, 'node_modules', '@duckdb', 'node-api', 'package.json'), 'utf8')).version;
+    duckdbNodeApi = JSON.parse(
+      readFileSync(path.join(ROOT, 'node_modules', '@duckdb', 'node-api', 'package.json'), 'utf8'),
+    ).version;
   } catch (e) {
     duckdbVersion = `unavailable: ${e.message}`;
   }
@@ -320,7 +352,10 @@ export function commandLine() {
     .filter(([k]) => k.startsWith('BENCH_'))
     .map(([k, v]) => `${k}=${v}`)
     .sort();
-  const base = process.env.npm_lifecycle_event === 'bench' ? 'npm run bench' : ['node', 'bench/run.mjs', ...process.argv.slice(2)].join(' ');
+  const base =
+    process.env.npm_lifecycle_event === 'bench'
+      ? 'npm run bench'
+      : ['node', 'bench/run.mjs', ...process.argv.slice(2)].join(' ');
   return [...envs, base].join(' ');
 }
 
@@ -359,7 +394,10 @@ export function writeResult(result) {
     '',
     '| Target | Figure | Target | Result |',
     '| --- | --- | --- | --- |',
-    ...result.targets.map((t) => `| ${t.what} | ${t.value === null ? 'n/a' : `${t.value}${t.unit ? ` ${t.unit}` : ''}`} | ${t.target} | ${t.value === null ? 'NOT MEASURED' : verdict(t.pass)} |`),
+    ...result.targets.map(
+      (t) =>
+        `| ${t.what} | ${t.value === null ? 'n/a' : `${t.value}${t.unit ? ` ${t.unit}` : ''}`} | ${t.target} | ${t.value === null ? 'NOT MEASURED' : verdict(t.pass)} |`,
+    ),
     '',
     '| Figure | Value |',
     '| --- | --- |',
@@ -380,7 +418,9 @@ export function freshDir(dir) {
 /** Path of a Debian/pyenv python3 that can import pandas, or null. */
 export function findPandasPython() {
   for (const candidate of [process.env.BENCH_PYTHON, 'python3', '/usr/bin/python3'].filter(Boolean)) {
-    const r = spawnSync(candidate, ['-c', 'import pandas, sys; print(pandas.__version__); print(sys.executable)'], { encoding: 'utf8' });
+    const r = spawnSync(candidate, ['-c', 'import pandas, sys; print(pandas.__version__); print(sys.executable)'], {
+      encoding: 'utf8',
+    });
     if (r.status === 0) {
       const [version, executable] = r.stdout.trim().split('\n');
       return { python: executable || candidate, pandasVersion: version };
@@ -397,10 +437,23 @@ export function findPandasPython() {
  * `content` (a Buffer). Resolves { status, body, json, totalMs (request start → response end), sentMs (request
  * start → body fully handed to the socket), bytes }.
  */
-export async function postMultipart(url, { fields = {}, filePath, content, filename, contentType = 'text/csv', agent = false, timeoutMs = 30 * 60_000, headers = {} }) {
+export async function postMultipart(
+  url,
+  {
+    fields = {},
+    filePath,
+    content,
+    filename,
+    contentType = 'text/csv',
+    agent = false,
+    timeoutMs = 30 * 60_000,
+    headers = {},
+  },
+) {
   const boundary = `----weir-bench-${randomBytes(12).toString('hex')}`;
   let pre = '';
-  for (const [k, v] of Object.entries(fields)) pre += `--${boundary}\r\nContent-Disposition: form-data; name="${k}"\r\n\r\n${v}\r\n`;
+  for (const [k, v] of Object.entries(fields))
+    pre += `--${boundary}\r\nContent-Disposition: form-data; name="${k}"\r\n\r\n${v}\r\n`;
   const name = filename ?? (filePath ? path.basename(filePath) : 'upload.csv');
   pre += `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="${name}"\r\nContent-Type: ${contentType}\r\n\r\n`;
   const head = Buffer.from(pre, 'utf8');
@@ -413,7 +466,11 @@ export async function postMultipart(url, { fields = {}, filePath, content, filen
   const req = http.request(url, {
     method: 'POST',
     agent,
-    headers: { ...headers, 'content-type': `multipart/form-data; boundary=${boundary}`, 'content-length': String(length) },
+    headers: {
+      ...headers,
+      'content-type': `multipart/form-data; boundary=${boundary}`,
+      'content-length': String(length),
+    },
   });
   const response = new Promise((resolve, reject) => {
     req.once('response', (res) => {

@@ -3,7 +3,8 @@
 import autocannon from 'autocannon';
 
 const { url, connections = 10, duration = 10, warmup = 2, headers = {} } = JSON.parse(process.argv[2] ?? '{}');
-if (!url || !/^http:\/\/127\.0\.0\.1:\d+\//.test(url)) throw new Error(`load.mjs only targets http://127.0.0.1:<port>/..., got ${url}`);
+if (!url || !/^http:\/\/127\.0\.0\.1:\d+\//.test(url))
+  throw new Error(`load.mjs only targets http://127.0.0.1:<port>/..., got ${url}`);
 
 const result = await autocannon({
   url,
@@ -16,24 +17,26 @@ const result = await autocannon({
   renderLatencyTable: false,
 });
 
-process.stdout.write(`${JSON.stringify({
-  url,
-  connections,
-  durationS: duration,
-  warmupS: warmup,
-  requestsTotal: result.requests.total,
-  reqPerSec: result.requests.average,
-  reqPerSecStddev: result.requests.stddev,
-  latencyMs: {
-    mean: result.latency.mean,
-    p50: result.latency.p50,
-    p90: result.latency.p90,
-    p97_5: result.latency.p97_5,
-    p99: result.latency.p99,
-    max: result.latency.max,
-  },
-  throughputBytesPerSec: result.throughput.average,
-  non2xx: result.non2xx,
-  errors: result.errors,
-  timeouts: result.timeouts,
-})}\n`);
+process.stdout.write(
+  `${JSON.stringify({
+    url,
+    connections,
+    durationS: duration,
+    warmupS: warmup,
+    requestsTotal: result.requests.total,
+    reqPerSec: result.requests.average,
+    reqPerSecStddev: result.requests.stddev,
+    latencyMs: {
+      mean: result.latency.mean,
+      p50: result.latency.p50,
+      p90: result.latency.p90,
+      p97_5: result.latency.p97_5,
+      p99: result.latency.p99,
+      max: result.latency.max,
+    },
+    throughputBytesPerSec: result.throughput.average,
+    non2xx: result.non2xx,
+    errors: result.errors,
+    timeouts: result.timeouts,
+  })}\n`,
+);

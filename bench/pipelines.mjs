@@ -11,8 +11,21 @@ import { existsSync, readFileSync, renameSync, rmSync, statSync, writeFileSync }
 import os from 'node:os';
 import path from 'node:path';
 import {
-  BENCH_DIR, WORK_DIR, commandLine, describeMachine, formatBytes, freshDir, log, min, performance, postMultipart, round, runChild,
-  sleep, startWeir, writeResult,
+  BENCH_DIR,
+  WORK_DIR,
+  commandLine,
+  describeMachine,
+  formatBytes,
+  freshDir,
+  log,
+  min,
+  performance,
+  postMultipart,
+  round,
+  runChild,
+  sleep,
+  startWeir,
+  writeResult,
 } from './lib.mjs';
 
 const GENERATOR_VERSION = 1;
@@ -43,11 +56,15 @@ async function ensureParquet(rows) {
   const metaFile = `${file}.meta.json`;
   if (existsSync(file) && existsSync(metaFile)) {
     const meta = JSON.parse(readFileSync(metaFile, 'utf8'));
-    if (meta.rows === rows && meta.generator === GENERATOR_VERSION && statSync(file).size === meta.bytes) return { file, bytes: meta.bytes };
+    if (meta.rows === rows && meta.generator === GENERATOR_VERSION && statSync(file).size === meta.bytes)
+      return { file, bytes: meta.bytes };
   }
   log(`generating ${rows} rows with DuckDB into ${path.relative(process.cwd(), file)} ...`);
   const { DuckDBInstance } = await import('@duckdb/node-api');
-  const instance = await DuckDBInstance.create(':memory:', { threads: String(os.availableParallelism()), memory_limit: '2GB' });
+  const instance = await DuckDBInstance.create(':memory:', {
+    threads: String(os.availableParallelism()),
+    memory_limit: '2GB',
+  });
   const c = await instance.connect();
   try {
     await c.run("SET TimeZone = 'UTC'");
@@ -68,13 +85,28 @@ const definition = (datasetId) => ({
   steps: [
     { type: 'filter', expression: "temperature is not null and category <> 'zeta'" },
     { type: 'derive', column: 'temp_f', expression: 'temperature * 9 / 5 + 32' },
-    { type: 'resample', time: 'ts', every: '1h', groupBy: ['category'], aggregations: { temp_f: 'mean', pressure: 'mean', humidity: 'max' } },
-    { type: 'fill_nulls', columns: ['pressure', 'humidity'], method: 'forward', orderBy: 'ts', partitionBy: ['category'] },
     {
-      type: 'aggregate', groupBy: ['category'],
+      type: 'resample',
+      time: 'ts',
+      every: '1h',
+      groupBy: ['category'],
+      aggregations: { temp_f: 'mean', pressure: 'mean', humidity: 'max' },
+    },
+    {
+      type: 'fill_nulls',
+      columns: ['pressure', 'humidity'],
+      method: 'forward',
+      orderBy: 'ts',
+      partitionBy: ['category'],
+    },
+    {
+      type: 'aggregate',
+      groupBy: ['category'],
       aggregations: [
-        { function: 'count', as: 'hours' }, { function: 'mean', column: 'temp_f', as: 'mean_temp_f' },
-        { function: 'max', column: 'pressure', as: 'max_pressure' }, { function: 'p95', column: 'humidity', as: 'p95_humidity' },
+        { function: 'count', as: 'hours' },
+        { function: 'mean', column: 'temp_f', as: 'mean_temp_f' },
+        { function: 'max', column: 'pressure', as: 'max_pressure' },
+        { function: 'p95', column: 'humidity', as: 'p95_humidity' },
       ],
     },
   ],
@@ -103,7 +135,9 @@ FROM $SOURCE WHERE temperature IS NOT NULL GROUP BY 1 ORDER BY 1`;
 
 async function api(server, method, url, body) {
   const res = await fetch(`${server.url}${url}`, {
-    method, headers: { ...server.auth, ...(body ? { 'content-type': 'application/json' } : {}) }, body: body ? JSON.stringify(body) : undefined,
+    method,
+    headers: { ...server.auth, ...(body ? { 'content-type': 'application/json' } : {}) },
+    body: body ? JSON.stringify(body) : undefined,
   });
   const text = await res.text();
   if (res.status >= 300) throw new Error(`${method} ${url} answered ${res.status}: ${text.slice(0, 2000)}`);
@@ -115,8 +149,16 @@ async function runWeirPipeline(server, datasetId) {
   const accepted = await api(server, 'POST', '/api/v1/pipelines/run', { definition: definition(datasetId) });
   for (;;) {
     const run = await api(server, 'GET', `/api/v1/pipelines/runs/${accepted.runId}`);
-    if (run.status === 'succeeded') return { runMs: run.durationMs, wallMs: round(performance.now() - started, 0), rows: run.rowCount, outputDatasetId: run.output.datasetId, outputVersionId: run.output.versionId };
-    if (run.status === 'failed' || run.status === 'cancelled') throw new Error(`pipeline run ${run.status}: ${JSON.stringify(run.error)}`);
+    if (run.status === 'succeeded')
+      return {
+        runMs: run.durationMs,
+        wallMs: round(performance.now() - started, 0),
+        rows: run.rowCount,
+        outputDatasetId: run.output.datasetId,
+        outputVersionId: run.output.versionId,
+      };
+    if (run.status === 'failed' || run.status === 'cancelled')
+      throw new Error(`pipeline run ${run.status}: ${JSON.stringify(run.error)}`);
     await sleep(20);
   }
 }
@@ -125,7 +167,15 @@ async function runBare(parquet, threads, memoryLimit, timeseriesRuns) {
   const outDir = freshDir(path.join(WORK_DIR, 'pipelines-duckdb'));
   const r = await runChild(process.execPath, [
     path.join(BENCH_DIR, 'pipeline-baseline.mjs'),
-    JSON.stringify({ parquet, outDir, threads, memoryLimit, pipelineSql: HAND_SQL, timeseriesSql: timeseriesSql(ROWS), timeseriesRuns }),
+    JSON.stringify({
+      parquet,
+      outDir,
+      threads,
+      memoryLimit,
+      pipelineSql: HAND_SQL,
+      timeseriesSql: timeseriesSql(ROWS),
+      timeseriesRuns,
+    }),
   ]);
   if (r.code !== 0) throw new Error(`pipeline-baseline failed (${r.code ?? r.signal}):\n${r.stderr.slice(-4000)}`);
   return JSON.parse(r.stdout.trim().split('\n').pop());
@@ -146,13 +196,21 @@ export async function runPipelines() {
   log(`dataset: ${ROWS} rows, ${formatBytes(bytes)} Parquet`);
 
   const dataDir = path.join(WORK_DIR, 'pipelines-weir-data');
-  const server = await startWeir({ dataDir, env: { WEIR_DUCKDB_THREADS: String(threads), WEIR_DUCKDB_MEMORY_LIMIT: memoryLimit } });
+  const server = await startWeir({
+    dataDir,
+    env: { WEIR_DUCKDB_THREADS: String(threads), WEIR_DUCKDB_MEMORY_LIMIT: memoryLimit },
+  });
   const weir = [];
   const bare = [];
   let timeseries;
   let check;
   try {
-    const up = await postMultipart(`${server.url}/api/v1/datasets?wait=true`, { filePath: file, fields: { name: 'bench-pipelines' }, contentType: 'application/vnd.apache.parquet', headers: server.auth });
+    const up = await postMultipart(`${server.url}/api/v1/datasets?wait=true`, {
+      filePath: file,
+      fields: { name: 'bench-pipelines' },
+      contentType: 'application/vnd.apache.parquet',
+      headers: server.auth,
+    });
     if (up.status !== 201) throw new Error(`upload answered ${up.status}: ${up.body.slice(0, 1000)}`);
     const datasetId = up.json.id;
     log(`uploaded as ${datasetId} in ${round(up.totalMs / 1000, 1)} s`);
@@ -167,7 +225,8 @@ export async function runPipelines() {
     }
     // Same answer both ways: the rows Weir stored against the bare statement's row count.
     const last = weir.at(-1);
-    if (last.rows !== bare.at(-1).rows) throw new Error(`Weir wrote ${last.rows} rows, the hand-written SQL ${bare.at(-1).rows}`);
+    if (last.rows !== bare.at(-1).rows)
+      throw new Error(`Weir wrote ${last.rows} rows, the hand-written SQL ${bare.at(-1).rows}`);
     check = await api(server, 'GET', `/api/v1/datasets/${last.outputDatasetId}/preview?limit=10`);
 
     // Answers are kept by version (src/analytics/cache.ts), so each measured request asks for a different point
@@ -181,7 +240,8 @@ export async function runPipelines() {
       const s = performance.now();
       answer = await api(server, 'GET', url(points));
       if (i >= TS_WARMUP) times.push(performance.now() - s);
-      if (answer.points.length > points) throw new Error(`/timeseries answered ${answer.points.length} points for points=${points}`);
+      if (answer.points.length > points)
+        throw new Error(`/timeseries answered ${answer.points.length} points for points=${points}`);
     }
     const repeated = [];
     for (let i = 0; i < TS_REQUESTS; i++) {
@@ -191,10 +251,16 @@ export async function runPipelines() {
     }
     const bareTs = await runBare(file, threads, memoryLimit, TS_REQUESTS);
     timeseries = {
-      requests: TS_REQUESTS, points: answer.points.length, mode: answer.mode,
-      p50Ms: round(percentile(times, 50), 1), p95Ms: round(percentile(times, 95), 1), maxMs: round(Math.max(...times), 1),
-      repeatedP50Ms: round(percentile(repeated, 50), 1), repeatedP95Ms: round(percentile(repeated, 95), 1),
-      bareQueryP50Ms: round(percentile(bareTs.timeseriesMs, 50), 1), bareQueryP95Ms: round(percentile(bareTs.timeseriesMs, 95), 1),
+      requests: TS_REQUESTS,
+      points: answer.points.length,
+      mode: answer.mode,
+      p50Ms: round(percentile(times, 50), 1),
+      p95Ms: round(percentile(times, 95), 1),
+      maxMs: round(Math.max(...times), 1),
+      repeatedP50Ms: round(percentile(repeated, 50), 1),
+      repeatedP95Ms: round(percentile(repeated, 95), 1),
+      bareQueryP50Ms: round(percentile(bareTs.timeseriesMs, 50), 1),
+      bareQueryP95Ms: round(percentile(bareTs.timeseriesMs, 95), 1),
     };
   } finally {
     await server.stop();
@@ -212,8 +278,20 @@ export async function runPipelines() {
     machine,
     command: commandLine(),
     targets: [
-      { what: '5-step pipeline, Weir run ÷ hand-written DuckDB SQL (best of each)', value: ratio, unit: '×', target: `≤ ${RATIO_TARGET}×`, pass: ratio <= RATIO_TARGET },
-      { what: `/timeseries ${ROWS.toLocaleString('en-US')} rows → ≤ ${POINTS} points, p95`, value: timeseries.p95Ms, unit: 'ms', target: `< ${P95_TARGET_MS} ms`, pass: timeseries.p95Ms < P95_TARGET_MS },
+      {
+        what: '5-step pipeline, Weir run ÷ hand-written DuckDB SQL (best of each)',
+        value: ratio,
+        unit: '×',
+        target: `≤ ${RATIO_TARGET}×`,
+        pass: ratio <= RATIO_TARGET,
+      },
+      {
+        what: `/timeseries ${ROWS.toLocaleString('en-US')} rows → ≤ ${POINTS} points, p95`,
+        value: timeseries.p95Ms,
+        unit: 'ms',
+        target: `< ${P95_TARGET_MS} ms`,
+        pass: timeseries.p95Ms < P95_TARGET_MS,
+      },
     ],
     figures: [
       ['input', `${ROWS} rows, ${formatBytes(bytes)} Parquet`],
@@ -221,17 +299,25 @@ export async function runPipelines() {
       ['Weir pipeline runs (request → run finished, polled every 20 ms)', weir.map((w) => `${w.wallMs} ms`).join(', ')],
       ['bare DuckDB hand-written SQL → Parquet', bare.map((b) => `${b.pipelineMs} ms`).join(', ')],
       ['output rows (both)', String(weir.at(-1).rows)],
-      ['/timeseries computed afresh: p50 / p95 / max', `${timeseries.p50Ms} / ${timeseries.p95Ms} / ${timeseries.maxMs} ms (${timeseries.requests} sequential requests, points=1000…${POINTS - TS_REQUESTS + 1} so none is answered from the cache, after ${TS_WARMUP} warm-up, mode ${timeseries.mode})`],
-      ['/timeseries repeated (answer kept by version): p50 / p95', `${timeseries.repeatedP50Ms} / ${timeseries.repeatedP95Ms} ms`],
+      [
+        '/timeseries computed afresh: p50 / p95 / max',
+        `${timeseries.p50Ms} / ${timeseries.p95Ms} / ${timeseries.maxMs} ms (${timeseries.requests} sequential requests, points=1000…${POINTS - TS_REQUESTS + 1} so none is answered from the cache, after ${TS_WARMUP} warm-up, mode ${timeseries.mode})`,
+      ],
+      [
+        '/timeseries repeated (answer kept by version): p50 / p95',
+        `${timeseries.repeatedP50Ms} / ${timeseries.repeatedP95Ms} ms`,
+      ],
       ['bare min/max-per-bucket query p50 / p95', `${timeseries.bareQueryP50Ms} / ${timeseries.bareQueryP95Ms} ms`],
       ['threads / memory_limit', `${threads} / ${memoryLimit}`],
     ],
     notes: [
-      'Weir\'s figure is the run\'s own duration: compiling the steps (DuckDB DESCRIBE per step), the statement, writing Parquet, profiling the output, storing the blob and the version row with lineage. The bare side runs only the statement and writes Parquet.',
+      "Weir's figure is the run's own duration: compiling the steps (DuckDB DESCRIBE per step), the statement, writing Parquet, profiling the output, storing the blob and the version row with lineage. The bare side runs only the statement and writes Parquet.",
     ],
     data: { weir, bare, timeseries, outputPreview: check },
   };
   const written = writeResult(result);
-  log(`pipeline ratio ${ratio}× (Weir ${bestWeir} ms, bare ${bestBare} ms); /timeseries p95 ${timeseries.p95Ms} ms → ${written}`);
+  log(
+    `pipeline ratio ${ratio}× (Weir ${bestWeir} ms, bare ${bestBare} ms); /timeseries p95 ${timeseries.p95Ms} ms → ${written}`,
+  );
   return result;
 }

@@ -30,7 +30,9 @@ const BENCHES = {
 const wanted = process.argv.slice(2);
 const unknown = wanted.filter((w) => !(w in BENCHES));
 if (unknown.length > 0) {
-  console.error(`unknown benchmark(s): ${unknown.join(', ')}; expected one or more of ${Object.keys(BENCHES).join(', ')}`);
+  console.error(
+    `unknown benchmark(s): ${unknown.join(', ')}; expected one or more of ${Object.keys(BENCHES).join(', ')}`,
+  );
   process.exit(2);
 }
 const selected = wanted.length > 0 ? wanted : Object.keys(BENCHES);
@@ -42,7 +44,10 @@ for (const name of selected) {
   log(`=== ${name} ===`);
   try {
     const result = await BENCHES[name]();
-    for (const t of result.targets) summary.push(`${name}: ${t.what}: ${t.value ?? 'n/a'}${t.unit ? ` ${t.unit}` : ''} (target ${t.target}) ${t.value === null ? 'NOT MEASURED' : t.pass ? 'PASS' : 'MISS'}`);
+    for (const t of result.targets)
+      summary.push(
+        `${name}: ${t.what}: ${t.value ?? 'n/a'}${t.unit ? ` ${t.unit}` : ''} (target ${t.target}) ${t.value === null ? 'NOT MEASURED' : t.pass ? 'PASS' : 'MISS'}`,
+      );
   } catch (e) {
     failed = true;
     console.error(`[bench] ${name} failed: ${e instanceof Error ? e.stack : String(e)}`);

@@ -2,7 +2,19 @@
 // GET /health/ready (polled every 10 ms), then RSS after 2 s idle. BENCH_STARTUP_RUNS times (default 5).
 import path from 'node:path';
 import {
-  WORK_DIR, commandLine, describeMachine, kbToMiB, log, max, median, performance, procStatus, round, sleep, startWeir, writeResult,
+  WORK_DIR,
+  commandLine,
+  describeMachine,
+  kbToMiB,
+  log,
+  max,
+  median,
+  performance,
+  procStatus,
+  round,
+  sleep,
+  startWeir,
+  writeResult,
 } from './lib.mjs';
 import { rmSync } from 'node:fs';
 
@@ -23,7 +35,9 @@ export async function runStartup() {
       await sleep(2000);
       const s = procStatus(server.pid);
       samples.push({ readyMs: round(server.readyMs, 1), idleRssMiB: kbToMiB(s.rssKB), vmHwmMiB: kbToMiB(s.hwmKB) });
-      log(`startup run ${i + 1}/${runs}: ready after ${round(server.readyMs, 0)} ms, RSS after 2 s idle ${kbToMiB(s.rssKB)} MiB (VmHWM ${kbToMiB(s.hwmKB)} MiB)`);
+      log(
+        `startup run ${i + 1}/${runs}: ready after ${round(server.readyMs, 0)} ms, RSS after 2 s idle ${kbToMiB(s.rssKB)} MiB (VmHWM ${kbToMiB(s.hwmKB)} MiB)`,
+      );
     } finally {
       await server.stop();
       rmSync(dataDir, { recursive: true, force: true });
@@ -43,10 +57,34 @@ export async function runStartup() {
     command: commandLine(),
     machine,
     targets: [
-      { what: `Spawn → first 200 of /health/ready, median of ${runs}`, value: readyMedian, unit: 'ms', target: `< ${READY_TARGET_MS} ms`, pass: readyMedian < READY_TARGET_MS },
-      { what: `Spawn → first 200 of /health/ready, max of ${runs}`, value: readyMax, unit: 'ms', target: `< ${READY_TARGET_MS} ms`, pass: readyMax < READY_TARGET_MS },
-      { what: 'RSS after 2 s idle, median', value: rssMedian, unit: 'MiB', target: `< 150 MB (${RSS_TARGET_MIB} MiB)`, pass: rssMedian < RSS_TARGET_MIB },
-      { what: 'RSS after 2 s idle, max', value: rssMax, unit: 'MiB', target: `< 150 MB (${RSS_TARGET_MIB} MiB)`, pass: rssMax < RSS_TARGET_MIB },
+      {
+        what: `Spawn → first 200 of /health/ready, median of ${runs}`,
+        value: readyMedian,
+        unit: 'ms',
+        target: `< ${READY_TARGET_MS} ms`,
+        pass: readyMedian < READY_TARGET_MS,
+      },
+      {
+        what: `Spawn → first 200 of /health/ready, max of ${runs}`,
+        value: readyMax,
+        unit: 'ms',
+        target: `< ${READY_TARGET_MS} ms`,
+        pass: readyMax < READY_TARGET_MS,
+      },
+      {
+        what: 'RSS after 2 s idle, median',
+        value: rssMedian,
+        unit: 'MiB',
+        target: `< 150 MB (${RSS_TARGET_MIB} MiB)`,
+        pass: rssMedian < RSS_TARGET_MIB,
+      },
+      {
+        what: 'RSS after 2 s idle, max',
+        value: rssMax,
+        unit: 'MiB',
+        target: `< 150 MB (${RSS_TARGET_MIB} MiB)`,
+        pass: rssMax < RSS_TARGET_MIB,
+      },
     ],
     figures: [
       ['Ready times (each run)', ready.map((x) => `${round(x, 0)} ms`).join(', ')],
@@ -60,6 +98,8 @@ export async function runStartup() {
     data: { runs: samples },
   };
   writeResult(result);
-  log(`startup: ready median ${readyMedian} ms / max ${readyMax} ms; idle RSS median ${rssMedian} MiB / max ${rssMax} MiB`);
+  log(
+    `startup: ready median ${readyMedian} ms / max ${readyMax} ms; idle RSS median ${rssMedian} MiB / max ${rssMax} MiB`,
+  );
   return result;
 }

@@ -20,7 +20,21 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Redis } from 'ioredis';
 import WebSocket, { WebSocketServer } from 'ws';
 import {
-  WORK_DIR, commandLine, describeMachine, freePort, kbToMiB, log, median, performance, procStatus, round, sampleRss, sleep, startChild, startWeir, writeResult,
+  WORK_DIR,
+  commandLine,
+  describeMachine,
+  freePort,
+  kbToMiB,
+  log,
+  median,
+  performance,
+  procStatus,
+  round,
+  sampleRss,
+  sleep,
+  startChild,
+  startWeir,
+  writeResult,
 } from './lib.mjs';
 
 const THIS_FILE = fileURLToPath(import.meta.url);
@@ -125,9 +139,23 @@ async function runBare(port, redisUrl, channel) {
 // ---------------------------------------------------------------------------------------------------------------
 // The measurement, the same for both servers.
 
-async function measure({ label, url, headers, subscribe, pid, channel, redis, clients, rounds, clientProcs, payloadBytes }) {
+async function measure({
+  label,
+  url,
+  headers,
+  subscribe,
+  pid,
+  channel,
+  redis,
+  clients,
+  rounds,
+  clientProcs,
+  payloadBytes,
+}) {
   const idleKB = procStatus(pid).rssKB;
-  const children = Array.from({ length: clientProcs }, () => fork(THIS_FILE, ['--role', 'clients'], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }));
+  const children = Array.from({ length: clientProcs }, () =>
+    fork(THIS_FILE, ['--role', 'clients'], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }),
+  );
   const exits = children.map((c) => new Promise((resolve) => c.once('exit', resolve)));
   const pending = new Map();
   const latencies = [];
@@ -154,7 +182,9 @@ async function measure({ label, url, headers, subscribe, pid, channel, redis, cl
   try {
     const connectStarted = performance.now();
     const share = Math.ceil(clients / clientProcs);
-    children.forEach((c, i) => c.send({ cmd: 'connect', url, headers, subscribe, count: Math.min(share, clients - i * share) }));
+    children.forEach((c, i) =>
+      c.send({ cmd: 'connect', url, headers, subscribe, count: Math.min(share, clients - i * share) }),
+    );
     const deadline = Date.now() + 300_000;
     while (readyCount < clientProcs) {
       if (Date.now() > deadline) throw new Error(`${label}: clients not connected within 300 s`);
@@ -167,7 +197,9 @@ async function measure({ label, url, headers, subscribe, pid, channel, redis, cl
     const connectS = (performance.now() - connectStarted) / 1000;
     await sleep(1000);
     const connectedKB = procStatus(pid).rssKB;
-    log(`  ${label}: ${clients} clients connected${subscribe ? ' and subscribed' : ''} in ${round(connectS, 1)} s; server RSS ${kbToMiB(connectedKB)} MiB`);
+    log(
+      `  ${label}: ${clients} clients connected${subscribe ? ' and subscribed' : ''} in ${round(connectS, 1)} s; server RSS ${kbToMiB(connectedKB)} MiB`,
+    );
 
     const rss = sampleRss(pid, 20);
     const pad = 'x'.repeat(Math.max(0, payloadBytes - 60));
@@ -176,7 +208,10 @@ async function measure({ label, url, headers, subscribe, pid, channel, redis, cl
     for (let round_ = 0; round_ <= rounds; round_++) {
       const done = new Promise((resolve) => pending.set(round_, { latencies: [], reports: 0, resolve }));
       const sentAt = nowMs();
-      await redis.publish(channel, JSON.stringify({ type: 'bench.tick', data: { round: round_, sentAt, pad }, ts: new Date().toISOString() }));
+      await redis.publish(
+        channel,
+        JSON.stringify({ type: 'bench.tick', data: { round: round_, sentAt, pad }, ts: new Date().toISOString() }),
+      );
       const timedOut = await Promise.race([done.then(() => false), sleep(15_000).then(() => true)]);
       const got = pending.get(round_).latencies;
       pending.delete(round_);
@@ -184,7 +219,12 @@ async function measure({ label, url, headers, subscribe, pid, channel, redis, cl
       if (round_ > 0) {
         latencies.push(...got);
         const sorted = [...got].sort((a, b) => a - b);
-        perRound.push({ p50: round(percentile(sorted, 50), 1), p99: round(percentile(sorted, 99), 1), max: round(sorted[sorted.length - 1], 1), delivered: got.length });
+        perRound.push({
+          p50: round(percentile(sorted, 50), 1),
+          p99: round(percentile(sorted, 99), 1),
+          max: round(sorted[sorted.length - 1], 1),
+          delivered: got.length,
+        });
       }
       await sleep(250);
     }
@@ -223,7 +263,10 @@ export async function runWsFanout() {
   const payloadBytes = Number(process.env.BENCH_WS_PAYLOAD_BYTES ?? 200);
   const redisUrl = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379';
   const limit = openFileLimit();
-  if (limit < clients + 1024) throw new Error(`ulimit -n is ${limit}: raise it above ${clients + 1024} (e.g. \`ulimit -n 65536\`) for ${clients} connections`);
+  if (limit < clients + 1024)
+    throw new Error(
+      `ulimit -n is ${limit}: raise it above ${clients + 1024} (e.g. \`ulimit -n 65536\`) for ${clients} connections`,
+    );
 
   const redis = new Redis(redisUrl, { lazyConnect: true, maxRetriesPerRequest: 1, retryStrategy: () => null });
   redis.on('error', () => {});
@@ -250,12 +293,24 @@ export async function runWsFanout() {
       // Rate limits count every handshake from the one loopback address; 10,000 in a minute is the point here. So does
       // the connection cap per user: every client is the one benchmark user.
       env: {
-        WEIR_REDIS_URL: redisUrl, WEIR_REDIS_PREFIX: redisPrefix, WEIR_JOB_QUEUE_PREFIX: redisPrefix, WEIR_RATE_LIMIT_IP: 'off', WEIR_RATE_LIMIT_USER: 'off',
+        WEIR_REDIS_URL: redisUrl,
+        WEIR_REDIS_PREFIX: redisPrefix,
+        WEIR_JOB_QUEUE_PREFIX: redisPrefix,
+        WEIR_RATE_LIMIT_IP: 'off',
+        WEIR_RATE_LIMIT_USER: 'off',
         WEIR_WS_MAX_CONNECTIONS_PER_USER: String(clients + 100),
       },
     });
     const wsUrl = `${weir.url.replace(/^http/, 'ws')}/api/v1/ws`;
-    const weirRun = await measure({ ...common, label: 'weir', url: wsUrl, headers: weir.auth, subscribe: TOPIC, pid: weir.pid, channel: `${prefix}${TOPIC}` });
+    const weirRun = await measure({
+      ...common,
+      label: 'weir',
+      url: wsUrl,
+      headers: weir.auth,
+      subscribe: TOPIC,
+      pid: weir.pid,
+      channel: `${prefix}${TOPIC}`,
+    });
     log(`  weir: p50 ${weirRun.p50} ms, p99 ${weirRun.p99} ms, max ${weirRun.max} ms; RSS peak ${weirRun.peakMiB} MiB`);
     await weir.stop();
     weir = null;
@@ -263,13 +318,23 @@ export async function runWsFanout() {
     log(`bare ws: ${clients} clients, same events`);
     const port = await freePort();
     const channel = `${prefix}bare`;
-    bare = startChild(process.execPath, [THIS_FILE, '--role', 'bare', String(port), redisUrl, channel], { label: 'bare ws server' });
+    bare = startChild(process.execPath, [THIS_FILE, '--role', 'bare', String(port), redisUrl, channel], {
+      label: 'bare ws server',
+    });
     const deadline = Date.now() + 10_000;
     while (!bare.output().includes('listening')) {
       if (!bare.running || Date.now() > deadline) throw new Error(`bare ws server did not start: ${bare.output()}`);
       await sleep(20);
     }
-    const bareRun = await measure({ ...common, label: 'bare', url: `ws://127.0.0.1:${port}`, headers: {}, subscribe: null, pid: bare.pid, channel });
+    const bareRun = await measure({
+      ...common,
+      label: 'bare',
+      url: `ws://127.0.0.1:${port}`,
+      headers: {},
+      subscribe: null,
+      pid: bare.pid,
+      channel,
+    });
     log(`  bare: p50 ${bareRun.p50} ms, p99 ${bareRun.p99} ms, max ${bareRun.max} ms; RSS peak ${bareRun.peakMiB} MiB`);
 
     const ratio = round(weirRun.p99 / bareRun.p99, 2);
@@ -281,19 +346,49 @@ export async function runWsFanout() {
       command: commandLine(),
       machine,
       targets: [
-        { what: `Weir p99 delivery latency, ${clients} subscribers`, value: weirRun.p99, unit: 'ms', target: `< ${P99_TARGET_MS} ms`, pass: weirRun.p99 < P99_TARGET_MS && weirRun.missing === 0 },
-        { what: `Weir server peak RSS with ${clients} subscribers`, value: weirRun.peakMiB, unit: 'MiB', target: `< ${RSS_TARGET_MB} MB (${round((RSS_TARGET_MB * 1e6) / 1024 ** 2, 1)} MiB)`, pass: weirRun.peakMiB < (RSS_TARGET_MB * 1e6) / 1024 ** 2 },
-        { what: 'Weir p99 ÷ bare ws p99', value: ratio, unit: '×', target: `≤ ${RATIO_TARGET}×`, pass: ratio <= RATIO_TARGET },
+        {
+          what: `Weir p99 delivery latency, ${clients} subscribers`,
+          value: weirRun.p99,
+          unit: 'ms',
+          target: `< ${P99_TARGET_MS} ms`,
+          pass: weirRun.p99 < P99_TARGET_MS && weirRun.missing === 0,
+        },
+        {
+          what: `Weir server peak RSS with ${clients} subscribers`,
+          value: weirRun.peakMiB,
+          unit: 'MiB',
+          target: `< ${RSS_TARGET_MB} MB (${round((RSS_TARGET_MB * 1e6) / 1024 ** 2, 1)} MiB)`,
+          pass: weirRun.peakMiB < (RSS_TARGET_MB * 1e6) / 1024 ** 2,
+        },
+        {
+          what: 'Weir p99 ÷ bare ws p99',
+          value: ratio,
+          unit: '×',
+          target: `≤ ${RATIO_TARGET}×`,
+          pass: ratio <= RATIO_TARGET,
+        },
       ],
       figures: [
-        ['Weir latency p50 / p99 / max', `${weirRun.p50} / ${weirRun.p99} / ${weirRun.max} ms (${weirRun.delivered} of ${weirRun.expected} deliveries)`],
-        ['Bare ws latency p50 / p99 / max', `${bareRun.p50} / ${bareRun.p99} / ${bareRun.max} ms (${bareRun.delivered} of ${bareRun.expected} deliveries)`],
-        ['Median of the per-round p99s (Weir / bare)', `${median(weirRun.perRound.map((r) => r.p99))} / ${median(bareRun.perRound.map((r) => r.p99))} ms`],
+        [
+          'Weir latency p50 / p99 / max',
+          `${weirRun.p50} / ${weirRun.p99} / ${weirRun.max} ms (${weirRun.delivered} of ${weirRun.expected} deliveries)`,
+        ],
+        [
+          'Bare ws latency p50 / p99 / max',
+          `${bareRun.p50} / ${bareRun.p99} / ${bareRun.max} ms (${bareRun.delivered} of ${bareRun.expected} deliveries)`,
+        ],
+        [
+          'Median of the per-round p99s (Weir / bare)',
+          `${median(weirRun.perRound.map((r) => r.p99))} / ${median(bareRun.perRound.map((r) => r.p99))} ms`,
+        ],
         ['Weir p99 per round', weirRun.perRound.map((r) => r.p99).join(', ')],
         ['Bare p99 per round', bareRun.perRound.map((r) => r.p99).join(', ')],
         ['Connect (+ subscribe for Weir) of all clients', `Weir ${weirRun.connectS} s, bare ${bareRun.connectS} s`],
         ['Weir RSS idle / connected / peak', `${weirRun.idleMiB} / ${weirRun.connectedMiB} / ${weirRun.peakMiB} MiB`],
-        ['Bare ws RSS idle / connected / peak', `${bareRun.idleMiB} / ${bareRun.connectedMiB} / ${bareRun.peakMiB} MiB`],
+        [
+          'Bare ws RSS idle / connected / peak',
+          `${bareRun.idleMiB} / ${bareRun.connectedMiB} / ${bareRun.peakMiB} MiB`,
+        ],
       ],
       notes: [
         `Latency = client wall clock when its message handler runs − publisher wall clock just before PUBLISH (performance.timeOrigin + now(), one machine). ${rounds} rounds 250 ms apart after one warm-up round; the percentiles are over all ${clients} × ${rounds} deliveries.`,

@@ -7,7 +7,14 @@ import { readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 
 /** What the bundle is built from, relative to the package root: sources, dependencies, the build itself. */
-export const BUNDLE_INPUTS = ['src', 'package.json', 'package-lock.json', 'node_modules/.package-lock.json', 'tsconfig.json', 'scripts/bundle.mjs'];
+export const BUNDLE_INPUTS = [
+  'src',
+  'package.json',
+  'package-lock.json',
+  'node_modules/.package-lock.json',
+  'tsconfig.json',
+  'scripts/bundle.mjs',
+];
 
 /** Tests and test helpers beside the sources are never bundled. */
 const NOT_BUNDLED = /\.test\.ts$|(^|\/)test-support\.ts$/;

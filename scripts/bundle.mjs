@@ -17,9 +17,20 @@ await build({
   target: 'node20',
   sourcemap: true,
   legalComments: 'linked',
-  external: ['better-sqlite3', 'argon2', '@duckdb/node-bindings*', 'pg-native', '@fastify/swagger-ui', 'exceljs', 'vega', 'vega-lite'],
+  external: [
+    'better-sqlite3',
+    'argon2',
+    '@duckdb/node-bindings*',
+    'pg-native',
+    '@fastify/swagger-ui',
+    'exceljs',
+    'vega',
+    'vega-lite',
+  ],
   // CommonJS dependencies inside an ESM bundle still call require().
-  banner: { js: "import { createRequire as __weirRequire } from 'node:module'; const require = __weirRequire(import.meta.url);" },
+  banner: {
+    js: "import { createRequire as __weirRequire } from 'node:module'; const require = __weirRequire(import.meta.url);",
+  },
   logLevel: 'warning',
 });
 await utimes(outfile, started, started);

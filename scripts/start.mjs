@@ -25,7 +25,9 @@ if (reason !== null) {
     await import('./bundle.mjs');
   } catch (e) {
     // esbuild has printed the errors with their files and lines.
-    console.error(`weir: the build failed${e instanceof Error && !('errors' in e) ? `: ${e.message}` : ''}; fix the errors above and run \`npm start\` again`);
+    console.error(
+      `weir: the build failed${e instanceof Error && !('errors' in e) ? `: ${e.message}` : ''}; fix the errors above and run \`npm start\` again`,
+    );
     process.exit(1);
   }
   console.error(`built dist/weir.mjs in ${((performance.now() - started) / 1000).toFixed(1)} s; starting the server`);

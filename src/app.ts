@@ -77,7 +77,8 @@ export async function buildApp(context: AppContext): Promise<FastifyInstance> {
     // Headers, keep-alive and (not) Node's whole-request timeout; bodies are bounded per route below.
     ...serverTimeouts(config.http),
   }).withTypeProvider<TypeBoxTypeProvider>();
-  if (config.http.maxConnectionsPerAddress !== null) capConnectionsPerAddress(app.server, config.http.maxConnectionsPerAddress, config.trustProxy, context.log);
+  if (config.http.maxConnectionsPerAddress !== null)
+    capConnectionsPerAddress(app.server, config.http.maxConnectionsPerAddress, config.trustProxy, context.log);
 
   app.addSchema(ProblemSchema);
   // Every route documents what it answers and declares who may call it (src/http/access.ts); CORS preflight and
@@ -95,15 +96,20 @@ export async function buildApp(context: AppContext): Promise<FastifyInstance> {
     const audited = (route.config as { audit?: unknown } | undefined)?.audit !== false;
     const datasets = (route.config as { datasets?: DatasetUses } | undefined)?.datasets ?? {};
     if ([route.method].flat().some((m) => MUTATING_METHODS.has(m))) {
-      const undeclared = datasetIdFields(route.schema, (id) => this.getSchema(id)).filter((pointer) => !Object.hasOwn(datasets, pointer));
-      if (undeclared.length > 0) throw new Error(`route ${String(route.method)} ${route.url} names a dataset at ${undeclared.join(', ')} but declares no config.datasets entry for it`);
+      const undeclared = datasetIdFields(route.schema, (id) => this.getSchema(id)).filter(
+        (pointer) => !Object.hasOwn(datasets, pointer),
+      );
+      if (undeclared.length > 0)
+        throw new Error(
+          `route ${String(route.method)} ${route.url} names a dataset at ${undeclared.join(', ')} but declares no config.datasets entry for it`,
+        );
     }
-    for (const method of [route.method].flat()) if (method !== 'HEAD') catalog.push({ method, url: route.url, access, audited, datasets });
+    for (const method of [route.method].flat())
+      if (method !== 'HEAD') catalog.push({ method, url: route.url, access, audited, datasets });
   });
   registerErrorHandling(app);
   // First of the onRequest hooks: a request refused early (401, 429) may still be sent its body slowly.
   registerBodyDeadlines(app, config.http);
-
 
   // Callback-style hooks: they run on every request, and async hooks cost a promise each.
   app.addHook('onRequest', (request, reply, done) => {
@@ -124,7 +130,17 @@ export async function buildApp(context: AppContext): Promise<FastifyInstance> {
     const route = request.routeOptions.url ?? 'unmatched';
     context.metrics.observeRequest(request.method, route, reply.statusCode, reply.elapsedTime / 1000);
     // Checked first: building the line (and redacting the URL) costs even when the level drops it.
-    if (LOGS_INFO.has(request.log.level)) request.log.info({ method: request.method, url: redactUrl(request.url), route, statusCode: reply.statusCode, ms: Math.round(reply.elapsedTime * 100) / 100 }, 'request completed');
+    if (LOGS_INFO.has(request.log.level))
+      request.log.info(
+        {
+          method: request.method,
+          url: redactUrl(request.url),
+          route,
+          statusCode: reply.statusCode,
+          ms: Math.round(reply.elapsedTime * 100) / 100,
+        },
+        'request completed',
+      );
     done();
   });
 
@@ -142,20 +158,43 @@ export async function buildApp(context: AppContext): Promise<FastifyInstance> {
   await app.register(multipart, {
     // The file name as sent, path included: upload-names.ts refuses a path instead of quietly cutting it (as tus does).
     preservePath: true,
-    limits: { fileSize: config.maxUploadBytes, files: 1, fields: 20, fieldSize: 64 * 1024, parts: 21, headerPairs: 100 },
+    limits: {
+      fileSize: config.maxUploadBytes,
+      files: 1,
+      fields: 20,
+      fieldSize: 64 * 1024,
+      parts: 21,
+      headerPairs: 100,
+    },
   });
 
   await app.register(swagger, {
     openapi: {
       openapi: '3.1.0',
-      info: { title: 'Weir API', version: context.version, description: 'Ingest, validate, store, profile and serve datasets. Errors are RFC 9457 application/problem+json.' },
+      info: {
+        title: 'Weir API',
+        version: context.version,
+        description:
+          'Ingest, validate, store, profile and serve datasets. Errors are RFC 9457 application/problem+json.',
+      },
       tags: [
         { name: 'system', description: 'Health, readiness, metrics, system information' },
         { name: 'datasets', description: 'Datasets and their immutable versions' },
-        { name: 'pipelines', description: 'Pipelines of typed steps: definitions, previews, saved pipelines with versions and templates, runs, lineage' },
-        { name: 'analytics', description: 'Statistics, histograms, value counts, time series and queries over a dataset, as JSON, Vega-Lite or SVG' },
+        {
+          name: 'pipelines',
+          description:
+            'Pipelines of typed steps: definitions, previews, saved pipelines with versions and templates, runs, lineage',
+        },
+        {
+          name: 'analytics',
+          description:
+            'Statistics, histograms, value counts, time series and queries over a dataset, as JSON, Vega-Lite or SVG',
+        },
         { name: 'uploads', description: 'Resumable uploads (tus 1.0.0) that become dataset versions' },
-        { name: 'jobs', description: 'Background jobs (ingest, retention, …): status, progress, cancel, retry, statistics' },
+        {
+          name: 'jobs',
+          description: 'Background jobs (ingest, retention, …): status, progress, cancel, retry, statistics',
+        },
         { name: 'auth', description: 'Login, token refresh, logout, who am I, the permission matrix' },
         { name: 'workspaces', description: 'Workspaces, members and roles, network rules' },
         { name: 'keys', description: 'API keys of a workspace' },
@@ -165,11 +204,19 @@ export async function buildApp(context: AppContext): Promise<FastifyInstance> {
       ],
       components: {
         securitySchemes: {
-          bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT access token or weir_… API key', description: 'Select a workspace with the x-weir-workspace header (default: your first workspace; an API key\'s own).' },
+          bearer: {
+            type: 'http',
+            scheme: 'bearer',
+            bearerFormat: 'JWT access token or weir_… API key',
+            description:
+              "Select a workspace with the x-weir-workspace header (default: your first workspace; an API key's own).",
+          },
         },
       },
     },
-    refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => (typeof json.$id === 'string' ? json.$id : `def-${i}`) },
+    refResolver: {
+      buildLocalReference: (json, _baseUri, _fragment, i) => (typeof json.$id === 'string' ? json.$id : `def-${i}`),
+    },
     // Multipart routes describe their body for the document only: the body is streamed, not validated by Ajv.
     transform: ({ schema, url, route }) => {
       const docBody = (route.config as { openapiBody?: unknown } | undefined)?.openapiBody;
@@ -177,17 +224,33 @@ export async function buildApp(context: AppContext): Promise<FastifyInstance> {
       const documented = {
         ...schema,
         response: { ...(schema?.response as object), ...problemResponses },
-        ...(access && access !== 'public' ? {
-          security: [{ bearer: [] }],
-          'x-weir-permission': access,
-          description: [schema?.description, access === 'authenticated' ? 'Requires: any authenticated caller.' : `Requires permission \`${access}\`.`].filter(Boolean).join('\n\n'),
-        } : {}),
+        ...(access && access !== 'public'
+          ? {
+              security: [{ bearer: [] }],
+              'x-weir-permission': access,
+              description: [
+                schema?.description,
+                access === 'authenticated'
+                  ? 'Requires: any authenticated caller.'
+                  : `Requires permission \`${access}\`.`,
+              ]
+                .filter(Boolean)
+                .join('\n\n'),
+            }
+          : {}),
       };
       return { schema: docBody ? { ...documented, body: docBody } : documented, url } as never;
     },
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
-  app.get('/openapi.json', { config: { access: 'public' }, schema: { hide: true, response: { 200: Type.Object({}, { additionalProperties: true }) } } }, async () => app.swagger());
+  app.get(
+    '/openapi.json',
+    {
+      config: { access: 'public' },
+      schema: { hide: true, response: { 200: Type.Object({}, { additionalProperties: true }) } },
+    },
+    async () => app.swagger(),
+  );
 
   await app.register(systemRoutes, { context });
   await app.register(identityRoutes, { context });

@@ -10,9 +10,7 @@ import { validateCidrs } from './http/network-rules.js';
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 export type LogFormat = 'auto' | 'json' | 'pretty';
 
-export type DatabaseConfig =
-  | { dialect: 'sqlite'; file: string }
-  | { dialect: 'postgres'; url: string };
+export type DatabaseConfig = { dialect: 'sqlite'; file: string } | { dialect: 'postgres'; url: string };
 
 export interface XlsxLimitsConfig {
   maxEntries: number;
@@ -181,18 +179,18 @@ export interface WorkerConfig {
 export type BlobsConfig =
   | { driver: 'local'; root: string }
   | {
-    driver: 's3';
-    /** `https://s3.eu-west-1.amazonaws.com`, `http://minio:9000`, …; null = the AWS endpoint of the region. */
-    endpoint: string | null;
-    bucket: string;
-    region: string;
-    /** null = the AWS SDK's default credential chain (environment, profile, instance role). */
-    credentials: { accessKeyId: string; secretAccessKey: string } | null;
-    /** Path-style URLs (`endpoint/bucket/key`): what MinIO, Ceph and most self-hosted stores need. */
-    forcePathStyle: boolean;
-    /** Prepended to every key, so several deployments can share a bucket (`weir/`, or empty). */
-    keyPrefix: string;
-  };
+      driver: 's3';
+      /** `https://s3.eu-west-1.amazonaws.com`, `http://minio:9000`, …; null = the AWS endpoint of the region. */
+      endpoint: string | null;
+      bucket: string;
+      region: string;
+      /** null = the AWS SDK's default credential chain (environment, profile, instance role). */
+      credentials: { accessKeyId: string; secretAccessKey: string } | null;
+      /** Path-style URLs (`endpoint/bucket/key`): what MinIO, Ceph and most self-hosted stores need. */
+      forcePathStyle: boolean;
+      /** Prepended to every key, so several deployments can share a bucket (`weir/`, or empty). */
+      keyPrefix: string;
+    };
 
 export interface UploadsConfig {
   /** An unfinished tus upload not touched for this long expires (Upload-Expires) and is swept, in ms. */
@@ -217,7 +215,11 @@ export interface RetentionConfig {
 }
 
 export class ConfigError extends Error {
-  constructor(readonly variable: string, expected: string, got: string) {
+  constructor(
+    readonly variable: string,
+    expected: string,
+    got: string,
+  ) {
     super(`${variable}: expected ${expected}, got ${JSON.stringify(got)}`);
     this.name = 'ConfigError';
   }
@@ -226,9 +228,16 @@ export class ConfigError extends Error {
 type Env = Record<string, string | undefined>;
 
 const SIZE_UNITS: Record<string, number> = {
-  '': 1, b: 1,
-  kb: 1e3, mb: 1e6, gb: 1e9, tb: 1e12,
-  kib: 1024, mib: 1024 ** 2, gib: 1024 ** 3, tib: 1024 ** 4,
+  '': 1,
+  b: 1,
+  kb: 1e3,
+  mb: 1e6,
+  gb: 1e9,
+  tb: 1e12,
+  kib: 1024,
+  mib: 1024 ** 2,
+  gib: 1024 ** 3,
+  tib: 1024 ** 4,
 };
 
 /** `1048576`, `512MB`, `5 GiB` → bytes. */
@@ -267,7 +276,8 @@ class Reader {
     const v = this.raw(name);
     if (v === undefined) return fallback;
     const n = /^-?\d+$/.test(v) ? Number(v) : NaN;
-    if (!Number.isSafeInteger(n) || n < min || n > max) throw new ConfigError(name, `an integer from ${min} to ${max}`, v);
+    if (!Number.isSafeInteger(n) || n < min || n > max)
+      throw new ConfigError(name, `an integer from ${min} to ${max}`, v);
     return n;
   }
 
@@ -284,7 +294,8 @@ class Reader {
     const v = this.raw(name);
     if (v === undefined) return fallback;
     const n = parseDuration(v);
-    if (n === undefined || n < minMs) throw new ConfigError(name, `a duration of at least ${minMs} ms such as 500ms, 30s, 15m, 72h or 7d`, v);
+    if (n === undefined || n < minMs)
+      throw new ConfigError(name, `a duration of at least ${minMs} ms such as 500ms, 30s, 15m, 72h or 7d`, v);
     return n;
   }
 
@@ -298,7 +309,12 @@ class Reader {
 
   list(name: string): string[] {
     const v = this.raw(name);
-    return v === undefined ? [] : v.split(',').map((s) => s.trim()).filter(Boolean);
+    return v === undefined
+      ? []
+      : v
+          .split(',')
+          .map((s) => s.trim())
+          .filter(Boolean);
   }
 }
 
@@ -331,26 +347,44 @@ function parseOrigins(values: string[]): string[] {
     } catch {
       ok = false;
     }
-    if (!ok) throw new ConfigError('WEIR_CORS_ORIGINS', 'a comma-separated list of origins such as https://app.example.com, or *', o);
+    if (!ok)
+      throw new ConfigError(
+        'WEIR_CORS_ORIGINS',
+        'a comma-separated list of origins such as https://app.example.com, or *',
+        o,
+      );
   }
   return values.map((o) => o.replace(/\/$/, ''));
 }
 
 function parseAuth(r: Reader, env: Env): AuthConfig {
   const jwtSecret = env.WEIR_JWT_SECRET?.trim() || null;
-  if (jwtSecret !== null && Buffer.byteLength(jwtSecret) < 32) throw new ConfigError('WEIR_JWT_SECRET', 'at least 32 characters (256 bits) of secret', '<hidden>');
+  if (jwtSecret !== null && Buffer.byteLength(jwtSecret) < 32)
+    throw new ConfigError('WEIR_JWT_SECRET', 'at least 32 characters (256 bits) of secret', '<hidden>');
   const email = env.WEIR_BOOTSTRAP_ADMIN_EMAIL?.trim();
   const password = env.WEIR_BOOTSTRAP_ADMIN_PASSWORD;
-  if (!!email !== !!password) throw new ConfigError(email ? 'WEIR_BOOTSTRAP_ADMIN_PASSWORD' : 'WEIR_BOOTSTRAP_ADMIN_EMAIL', 'to be set together with its pair', '');
-  if (email && !/^[^\s@]+@[^\s@]+$/.test(email)) throw new ConfigError('WEIR_BOOTSTRAP_ADMIN_EMAIL', 'an email address', email);
-  if (password !== undefined && password.length > 0 && password.length < 10) throw new ConfigError('WEIR_BOOTSTRAP_ADMIN_PASSWORD', 'at least 10 characters', '<hidden>');
+  if (!!email !== !!password)
+    throw new ConfigError(
+      email ? 'WEIR_BOOTSTRAP_ADMIN_PASSWORD' : 'WEIR_BOOTSTRAP_ADMIN_EMAIL',
+      'to be set together with its pair',
+      '',
+    );
+  if (email && !/^[^\s@]+@[^\s@]+$/.test(email))
+    throw new ConfigError('WEIR_BOOTSTRAP_ADMIN_EMAIL', 'an email address', email);
+  if (password !== undefined && password.length > 0 && password.length < 10)
+    throw new ConfigError('WEIR_BOOTSTRAP_ADMIN_PASSWORD', 'at least 10 characters', '<hidden>');
   const insecureDisabled = r.oneOf('WEIR_INSECURE_DISABLE_AUTH', 'false', ['true', 'false'] as const) === 'true';
   const host = r.string('WEIR_HOST', '127.0.0.1');
   if (insecureDisabled && !['127.0.0.1', '::1', 'localhost'].includes(host)) {
-    throw new ConfigError('WEIR_INSECURE_DISABLE_AUTH', 'WEIR_HOST to be a loopback address when authentication is disabled', host);
+    throw new ConfigError(
+      'WEIR_INSECURE_DISABLE_AUTH',
+      'WEIR_HOST to be a loopback address when authentication is disabled',
+      host,
+    );
   }
   const invitationTtlMs = r.duration('WEIR_INVITATION_TTL', 7 * 86_400_000, 60_000);
-  if (invitationTtlMs > 365 * 86_400_000) throw new ConfigError('WEIR_INVITATION_TTL', 'a duration of at most 365d', env.WEIR_INVITATION_TTL ?? '');
+  if (invitationTtlMs > 365 * 86_400_000)
+    throw new ConfigError('WEIR_INVITATION_TTL', 'a duration of at most 365d', env.WEIR_INVITATION_TTL ?? '');
   return {
     jwtSecret,
     accessTokenTtlSeconds: r.int('WEIR_ACCESS_TOKEN_TTL_SECONDS', 900, 10, 86_400),
@@ -412,7 +446,17 @@ export interface LoginLockoutConfig {
 /** Exactly what Fastify's `trustProxy` accepts: none/all, a hop count, or the trusted proxies' addresses/CIDRs. */
 export type TrustProxy = boolean | number | string[];
 
-const RATE_UNITS: Record<string, number> = { s: 1, sec: 1, second: 1, m: 60, min: 60, minute: 60, h: 3600, hr: 3600, hour: 3600 };
+const RATE_UNITS: Record<string, number> = {
+  s: 1,
+  sec: 1,
+  second: 1,
+  m: 60,
+  min: 60,
+  minute: 60,
+  h: 3600,
+  hr: 3600,
+  hour: 3600,
+};
 
 /** `100/min`, `20/10s`, `5000/h` → a rule; `off` → null; anything else → undefined. */
 export function parseRateLimit(raw: string): RateLimitRule | null | undefined {
@@ -422,7 +466,14 @@ export function parseRateLimit(raw: string): RateLimitRule | null | undefined {
   const unit = RATE_UNITS[m[3]!.toLowerCase()];
   const points = Number(m[1]);
   const windowSeconds = (m[2] === '' ? 1 : Number(m[2])) * (unit ?? NaN);
-  if (!Number.isSafeInteger(points) || points < 1 || !Number.isSafeInteger(windowSeconds) || windowSeconds < 1 || windowSeconds > 86_400) return undefined;
+  if (
+    !Number.isSafeInteger(points) ||
+    points < 1 ||
+    !Number.isSafeInteger(windowSeconds) ||
+    windowSeconds < 1 ||
+    windowSeconds > 86_400
+  )
+    return undefined;
   return { points, windowSeconds };
 }
 
@@ -430,7 +481,8 @@ function rateLimit(r: Reader, name: string, fallback: RateLimitRule): RateLimitR
   const v = r.string(name, '');
   if (v === '') return fallback;
   const rule = parseRateLimit(v);
-  if (rule === undefined) throw new ConfigError(name, 'a rate such as 100/min, 20/10s or 5000/h (window up to 24h), or off', v);
+  if (rule === undefined)
+    throw new ConfigError(name, 'a rate such as 100/min, 20/10s or 5000/h (window up to 24h), or off', v);
   return rule;
 }
 
@@ -454,14 +506,20 @@ export function parseMinRate(raw: string): MinRate | null | undefined {
 function parseHttpLimits(r: Reader): HttpLimitsConfig {
   const rate = r.string('WEIR_UPLOAD_MIN_RATE', '32KiB/30s');
   const uploadMinRate = parseMinRate(rate);
-  if (uploadMinRate === undefined) throw new ConfigError('WEIR_UPLOAD_MIN_RATE', 'a size per duration such as 32KiB/30s or 1MB/1m (window at least 100ms), or off', rate);
+  if (uploadMinRate === undefined)
+    throw new ConfigError(
+      'WEIR_UPLOAD_MIN_RATE',
+      'a size per duration such as 32KiB/30s or 1MB/1m (window at least 100ms), or off',
+      rate,
+    );
   const cap = r.string('WEIR_HTTP_MAX_CONNECTIONS_PER_ADDRESS', '64');
   return {
     headersTimeoutMs: r.duration('WEIR_HTTP_HEADERS_TIMEOUT', 20_000, 100),
     bodyTimeoutMs: r.duration('WEIR_HTTP_BODY_TIMEOUT', 30_000, 100),
     uploadMinRate,
     keepAliveTimeoutMs: r.duration('WEIR_HTTP_KEEPALIVE_TIMEOUT', 72_000, 100),
-    maxConnectionsPerAddress: cap.toLowerCase() === 'off' ? null : r.int('WEIR_HTTP_MAX_CONNECTIONS_PER_ADDRESS', 64, 1, 1_000_000),
+    maxConnectionsPerAddress:
+      cap.toLowerCase() === 'off' ? null : r.int('WEIR_HTTP_MAX_CONNECTIONS_PER_ADDRESS', 64, 1, 1_000_000),
   };
 }
 
@@ -471,7 +529,8 @@ function parseHttpLimits(r: Reader): HttpLimitsConfig {
  */
 function csvMaxLineBytes(r: Reader): number {
   const bytes = r.bytes('WEIR_CSV_MAX_LINE_BYTES', 16 * 1024 ** 2);
-  if (bytes > 256 * 1024 ** 2) throw new ConfigError('WEIR_CSV_MAX_LINE_BYTES', 'a byte size of at most 256MiB', String(bytes));
+  if (bytes > 256 * 1024 ** 2)
+    throw new ConfigError('WEIR_CSV_MAX_LINE_BYTES', 'a byte size of at most 256MiB', String(bytes));
   return bytes;
 }
 
@@ -491,7 +550,12 @@ function thresholdOrOff(r: Reader, name: string, fallback: number): number | nul
 function parseRateLimits(r: Reader): RateLimitsConfig {
   const baseSeconds = r.int('WEIR_LOGIN_LOCKOUT_BASE_SECONDS', 30, 1, 86_400);
   const maxSeconds = r.int('WEIR_LOGIN_LOCKOUT_MAX_SECONDS', 3600, 1, 7 * 86_400);
-  if (maxSeconds < baseSeconds) throw new ConfigError('WEIR_LOGIN_LOCKOUT_MAX_SECONDS', `at least WEIR_LOGIN_LOCKOUT_BASE_SECONDS (${baseSeconds})`, String(maxSeconds));
+  if (maxSeconds < baseSeconds)
+    throw new ConfigError(
+      'WEIR_LOGIN_LOCKOUT_MAX_SECONDS',
+      `at least WEIR_LOGIN_LOCKOUT_BASE_SECONDS (${baseSeconds})`,
+      String(maxSeconds),
+    );
   return {
     user: rateLimit(r, 'WEIR_RATE_LIMIT_USER', { points: 600, windowSeconds: 60 }),
     apiKey: rateLimit(r, 'WEIR_RATE_LIMIT_API_KEY', { points: 1200, windowSeconds: 60 }),
@@ -510,7 +574,8 @@ function parseRateLimits(r: Reader): RateLimitsConfig {
 function cidrList(r: Reader, name: string): string[] {
   const list = r.list(name);
   const check = validateCidrs(list);
-  if (!check.ok) throw new ConfigError(name, `comma-separated IPv4/IPv6 addresses or CIDR blocks (${check.message})`, check.value);
+  if (!check.ok)
+    throw new ConfigError(name, `comma-separated IPv4/IPv6 addresses or CIDR blocks (${check.message})`, check.value);
   return list;
 }
 
@@ -526,7 +591,11 @@ function parseTrustProxy(r: Reader): TrustProxy {
   const list = r.list('WEIR_TRUST_PROXY');
   const check = validateCidrs(list.filter((entry) => !PROXY_RANGE_NAMES.includes(entry.toLowerCase())));
   if (!check.ok) {
-    throw new ConfigError('WEIR_TRUST_PROXY', `false, true, a hop count, or comma-separated proxy addresses/CIDRs (${check.message})`, check.value);
+    throw new ConfigError(
+      'WEIR_TRUST_PROXY',
+      `false, true, a hop count, or comma-separated proxy addresses/CIDRs (${check.message})`,
+      check.value,
+    );
   }
   return list.map((entry) => (PROXY_RANGE_NAMES.includes(entry.toLowerCase()) ? entry.toLowerCase() : entry));
 }
@@ -534,7 +603,8 @@ function parseTrustProxy(r: Reader): TrustProxy {
 /** Five cron fields (minute hour day-of-month month day-of-week) of digits, `*`, `/`, `,` and `-` (croner checks the rest). */
 function parseCron(v: string): string {
   const fields = v.trim().split(/\s+/);
-  if (fields.length !== 5 || !fields.every((f) => /^[\d*/,-]+$/.test(f))) throw new ConfigError('WEIR_STORAGE_SWEEP_CRON', 'a 5-field cron expression such as "17 * * * *"', v);
+  if (fields.length !== 5 || !fields.every((f) => /^[\d*/,-]+$/.test(f)))
+    throw new ConfigError('WEIR_STORAGE_SWEEP_CRON', 'a 5-field cron expression such as "17 * * * *"', v);
   return fields.join(' ');
 }
 
@@ -545,7 +615,12 @@ function parseBlobs(r: Reader, env: Env, dataDir: string): BlobsConfig {
     if (endpoint !== '') throw new ConfigError('WEIR_S3_BUCKET', 'a bucket name when WEIR_S3_ENDPOINT is set', '');
     return { driver: 'local', root: path.join(dataDir, 'blobs') };
   }
-  if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(bucket)) throw new ConfigError('WEIR_S3_BUCKET', 'an S3 bucket name (3-63 lowercase letters, digits, dots, hyphens)', bucket);
+  if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(bucket))
+    throw new ConfigError(
+      'WEIR_S3_BUCKET',
+      'an S3 bucket name (3-63 lowercase letters, digits, dots, hyphens)',
+      bucket,
+    );
   if (endpoint !== '') {
     let ok = false;
     try {
@@ -557,10 +632,17 @@ function parseBlobs(r: Reader, env: Env, dataDir: string): BlobsConfig {
   }
   const accessKeyId = env.WEIR_S3_ACCESS_KEY_ID?.trim() ?? '';
   const secretAccessKey = env.WEIR_S3_SECRET_ACCESS_KEY?.trim() ?? '';
-  if (!!accessKeyId !== !!secretAccessKey) throw new ConfigError(accessKeyId ? 'WEIR_S3_SECRET_ACCESS_KEY' : 'WEIR_S3_ACCESS_KEY_ID', 'to be set together with its pair', '');
+  if (!!accessKeyId !== !!secretAccessKey)
+    throw new ConfigError(
+      accessKeyId ? 'WEIR_S3_SECRET_ACCESS_KEY' : 'WEIR_S3_ACCESS_KEY_ID',
+      'to be set together with its pair',
+      '',
+    );
   const keyPrefix = r.string('WEIR_S3_PREFIX', '');
   // Whole segments: no leading '/', no empty, '.' or '..' segment (`//`, `/weir/`, `../` would name odd keys).
-  const prefixOk = keyPrefix === '' || (/^([A-Za-z0-9_\-.]+\/)+$/.test(keyPrefix) && !keyPrefix.split('/').some((seg) => seg === '.' || seg === '..'));
+  const prefixOk =
+    keyPrefix === '' ||
+    (/^([A-Za-z0-9_\-.]+\/)+$/.test(keyPrefix) && !keyPrefix.split('/').some((seg) => seg === '.' || seg === '..'));
   if (!prefixOk) throw new ConfigError('WEIR_S3_PREFIX', 'a key prefix ending in / such as weir/', keyPrefix);
   return {
     driver: 's3',
@@ -569,7 +651,8 @@ function parseBlobs(r: Reader, env: Env, dataDir: string): BlobsConfig {
     region: r.string('WEIR_S3_REGION', 'us-east-1'),
     credentials: accessKeyId ? { accessKeyId, secretAccessKey } : null,
     // Path style unless told otherwise when an endpoint is given (self-hosted stores); AWS itself prefers virtual-hosted.
-    forcePathStyle: r.oneOf('WEIR_S3_FORCE_PATH_STYLE', endpoint !== '' ? 'true' : 'false', ['true', 'false'] as const) === 'true',
+    forcePathStyle:
+      r.oneOf('WEIR_S3_FORCE_PATH_STYLE', endpoint !== '' ? 'true' : 'false', ['true', 'false'] as const) === 'true',
     keyPrefix,
   };
 }
@@ -655,7 +738,8 @@ export function loadConfig(env: Env = process.env): Config {
     blobs: parseBlobs(r, env, dataDir),
     uploads: {
       expiryMs: r.duration('WEIR_UPLOAD_EXPIRY', 24 * 3_600_000, 1000),
-      workspaceQuotaBytes: r.string('WEIR_WORKSPACE_QUOTA', 'off').toLowerCase() === 'off' ? null : r.bytes('WEIR_WORKSPACE_QUOTA', 1),
+      workspaceQuotaBytes:
+        r.string('WEIR_WORKSPACE_QUOTA', 'off').toLowerCase() === 'off' ? null : r.bytes('WEIR_WORKSPACE_QUOTA', 1),
     },
     retention: {
       tmpMs: r.duration('WEIR_RETENTION_TMP', 3_600_000, 1000),
@@ -692,9 +776,11 @@ export function loadClientConfig(env: Env = process.env, home: () => string = ho
     throw new ConfigError('WEIR_URL', 'a URL such as http://127.0.0.1:8080', url);
   }
   const token = env.WEIR_TOKEN?.trim() || null;
-  if (token !== null && /\s/.test(token)) throw new ConfigError('WEIR_TOKEN', 'a token without spaces (an API key weir_… or an access token)', '<hidden>');
+  if (token !== null && /\s/.test(token))
+    throw new ConfigError('WEIR_TOKEN', 'a token without spaces (an API key weir_… or an access token)', '<hidden>');
   const workspace = env.WEIR_WORKSPACE?.trim() || null;
-  if (workspace !== null && !WORKSPACE_ID_PATTERN.test(workspace)) throw new ConfigError('WEIR_WORKSPACE', 'a workspace id such as ws_default', workspace);
+  if (workspace !== null && !WORKSPACE_ID_PATTERN.test(workspace))
+    throw new ConfigError('WEIR_WORKSPACE', 'a workspace id such as ws_default', workspace);
   return { url: url.replace(/\/$/, ''), token, configDir: clientConfigDir(env, home), workspace };
 }
 

@@ -97,7 +97,9 @@ export async function createContext(config: Config, log: Logger, options: Contex
   await fs.mkdir(config.dataDir, { recursive: true });
   const scratch = new Scratch(path.join(config.dataDir, 'tmp'));
   await scratch.reset();
-  const store = await openMetadataStore(config.database, (err) => log.warn({ err: { message: err.message } }, 'database connection lost; the pool reconnects on the next query'));
+  const store = await openMetadataStore(config.database, (err) =>
+    log.warn({ err: { message: err.message } }, 'database connection lost; the pool reconnects on the next query'),
+  );
   let engine: Engine | undefined;
   let bus: EventBus | undefined;
   try {
@@ -115,38 +117,84 @@ export async function createContext(config: Config, log: Logger, options: Contex
     // Embedded and supervised: events cross to and from the worker process over IPC (Redis carries them otherwise).
     const link = jobsMode === 'supervised' && !config.redisUrl ? new LinkedEventBus('api', log) : null;
     const events = (bus = options.bus ?? link ?? createEventBus(config, log));
-    const datasets = new DatasetService(new DatasetRepo(store.db), blobs, openedEngine, scratch, config, new DatasetEvents(events, log));
+    const datasets = new DatasetService(
+      new DatasetRepo(store.db),
+      blobs,
+      openedEngine,
+      scratch,
+      config,
+      new DatasetEvents(events, log),
+    );
     const metrics = new Metrics(() => datasets.totals());
     const audit = new AuditLog(store.db, log);
     const guards = await createGuards(config, log);
-    const identity = await createIdentity(config, store, audit, guards.loginGuard, log, (rules, ip) => guards.workspaceNetworkRules(rules.allowJson, rules.denyJson)?.allows(ip) ?? true, events);
+    const identity = await createIdentity(
+      config,
+      store,
+      audit,
+      guards.loginGuard,
+      log,
+      (rules, ip) => guards.workspaceNetworkRules(rules.allowJson, rules.denyJson)?.allows(ip) ?? true,
+      events,
+    );
     await identity.bootstrap(config.auth.bootstrapAdmin, { hint: options.firstRunHint });
     const invitations = createInvitations(config, store, identity);
     // What a job's creator may do when the job runs: handlers check it again before they store or prune anything.
     const grants = jobGrants(identity, config.auth.insecureDisabled);
     // Local blobs: an upload is written in place, one file; any other store: one object per PATCH (src/uploads/staging.ts).
-    const staging = config.blobs.driver === 'local' ? new FileStaging(config.blobs.root, scratch) : new PartStaging(blobs, scratch);
+    const staging =
+      config.blobs.driver === 'local' ? new FileStaging(config.blobs.root, scratch) : new PartStaging(blobs, scratch);
     const uploadRepo = new UploadRepo(store.db);
     const uploadEvents = new UploadEvents(events, log);
     const storage = createStorage({ config, log, store, blobs, scratch, grants, queue: () => queue });
-    const pipelines = createPipelines({ store, blobs, scratch, engine: openedEngine, datasets, grants, jobs: () => queue.service, limits: config.work });
+    const pipelines = createPipelines({
+      store,
+      blobs,
+      scratch,
+      engine: openedEngine,
+      datasets,
+      grants,
+      jobs: () => queue.service,
+      limits: config.work,
+    });
     const analytics = createAnalytics({ config, store, engine: openedEngine, datasets });
     const writeWorkerLog = options.workerLog ?? ((line: string) => void process.stdout.write(`${line}\n`));
     const queue = createJobSystem({
-      config, log, store, bus: events, blobs,
-      execution: jobsMode === 'supervised' ? { mode: 'supervised', config, link, writeLog: writeWorkerLog } : { mode: 'inline' },
+      config,
+      log,
+      store,
+      bus: events,
+      blobs,
+      execution:
+        jobsMode === 'supervised' ? { mode: 'supervised', config, link, writeLog: writeWorkerLog } : { mode: 'inline' },
       definitions: [
         ingestJob({ datasets, blobs, metrics, grants }),
         ...storage.definitions,
         ...pipelines.definitions,
-        uploadIngestJob({ repo: uploadRepo, staging, datasets, events: uploadEvents, metrics, grants, publishState: (workspaceId, id) => uploads.publishState(workspaceId, id) }),
+        uploadIngestJob({
+          repo: uploadRepo,
+          staging,
+          datasets,
+          events: uploadEvents,
+          metrics,
+          grants,
+          publishState: (workspaceId, id) => uploads.publishState(workspaceId, id),
+        }),
       ],
     });
     if (queue.supervisor) metrics.watchWorker(queue.supervisor);
     // Built after the queue it enqueues into; the ingest job above reaches it only when it runs.
     const uploads = new UploadService({
-      repo: uploadRepo, staging, datasets, jobs: queue.service, events: uploadEvents,
-      limits: { maxBytes: config.maxUploadBytes, expiryMs: config.uploads.expiryMs, quotaBytes: config.uploads.workspaceQuotaBytes },
+      repo: uploadRepo,
+      staging,
+      datasets,
+      jobs: queue.service,
+      events: uploadEvents,
+      limits: {
+        maxBytes: config.maxUploadBytes,
+        expiryMs: config.uploads.expiryMs,
+        quotaBytes: config.uploads.workspaceQuotaBytes,
+      },
     });
     const ingests = new IngestSubmitter(datasets, blobs, scratch, queue.service);
     if (jobsMode !== 'none') await queue.startWorkers();

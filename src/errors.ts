@@ -118,7 +118,13 @@ export class AppError extends Error {
   /** Extra members copied into the problem document (RFC 9457 extension members). */
   readonly extensions: Record<string, unknown>;
 
-  constructor(status: number, code: ErrorCode, detail: string, errors: FieldError[] = [], extensions: Record<string, unknown> = {}) {
+  constructor(
+    status: number,
+    code: ErrorCode,
+    detail: string,
+    errors: FieldError[] = [],
+    extensions: Record<string, unknown> = {},
+  ) {
     super(detail);
     this.name = 'AppError';
     this.status = status;
@@ -134,10 +140,18 @@ export const isAppError = (e: unknown): e is AppError => e instanceof AppError;
 /** A rejected upload: 422 unless the problem is the media type itself (415) or the size (413). */
 /** The HTTP status of a refused file by its code: 415 what Weir cannot read, 413 what is too large, else 422. */
 export function rejectionStatus(code: string): number {
-  return code === 'unsupported_format' || code === 'unsupported_encoding' ? 415 : code === 'payload_too_large' || code === 'xlsx_too_large' ? 413 : 422;
+  return code === 'unsupported_format' || code === 'unsupported_encoding'
+    ? 415
+    : code === 'payload_too_large' || code === 'xlsx_too_large'
+      ? 413
+      : 422;
 }
 
-export function fileRejected(code: ErrorCode, detail: string, where: Partial<Omit<FieldError, 'message'>> = {}): AppError {
+export function fileRejected(
+  code: ErrorCode,
+  detail: string,
+  where: Partial<Omit<FieldError, 'message'>> = {},
+): AppError {
   const status = rejectionStatus(code);
   const pointer = where.pointer ?? (where.line !== undefined ? `line ${where.line}` : '/file');
   return new AppError(status, code, detail, [{ ...where, pointer, message: detail }]);
@@ -145,7 +159,8 @@ export function fileRejected(code: ErrorCode, detail: string, where: Partial<Omi
 
 export const errors = {
   badRequest: (detail: string, fieldErrors: FieldError[] = []) => new AppError(400, 'bad_request', detail, fieldErrors),
-  validation: (detail: string, fieldErrors: FieldError[]) => new AppError(400, 'validation_failed', detail, fieldErrors),
+  validation: (detail: string, fieldErrors: FieldError[]) =>
+    new AppError(400, 'validation_failed', detail, fieldErrors),
   notFound: (what: string, id: string) => new AppError(404, 'not_found', `${what} '${id}' does not exist`),
   conflict: (detail: string) => new AppError(409, 'conflict', detail),
   payloadTooLarge: (limitBytes: number, what = 'upload') =>
@@ -153,9 +168,12 @@ export const errors = {
   unsupportedMediaType: (detail: string) => new AppError(415, 'unsupported_media_type', detail),
   notReady: (detail: string, failing: string[]) => new AppError(503, 'not_ready', detail, [], { failing }),
   unauthorized: (detail = 'A valid access token or API key is required') => new AppError(401, 'unauthorized', detail),
-  forbidden: (permission: string) => new AppError(403, 'forbidden', `This action needs the permission '${permission}'`, [], { permission }),
-  rateLimited: (retryAfterSeconds: number, detail = 'Too many requests; retry later') => new AppError(429, 'rate_limited', detail, [], { retryAfter: retryAfterSeconds }),
+  forbidden: (permission: string) =>
+    new AppError(403, 'forbidden', `This action needs the permission '${permission}'`, [], { permission }),
+  rateLimited: (retryAfterSeconds: number, detail = 'Too many requests; retry later') =>
+    new AppError(429, 'rate_limited', detail, [], { retryAfter: retryAfterSeconds }),
   /** A user or API key holds as many WebSocket connections or event streams as allowed: another must close first. */
-  tooManyConnections: (detail: string, limit: number) => new AppError(429, 'too_many_connections', detail, [], { limit }),
+  tooManyConnections: (detail: string, limit: number) =>
+    new AppError(429, 'too_many_connections', detail, [], { limit }),
   ipBlocked: () => new AppError(403, 'ip_blocked', 'Requests from this address are not allowed'),
 };

@@ -4,7 +4,8 @@ import { randomFillSync } from 'node:crypto';
  * Sortable, prefixed ids (`ds_01J…`): a ULID body, 48 bits of milliseconds then 80 random bits in Crockford
  * base32, so ids sort by creation time as strings, in both SQLite and PostgreSQL.
  */
-export type IdPrefix = 'ws' | 'ds' | 'dv' | 'job' | 'up' | 'mdl' | 'usr' | 'key' | 'req' | 'ses' | 'aud' | 'pl' | 'run' | 'inv';
+export type IdPrefix =
+  'ws' | 'ds' | 'dv' | 'job' | 'up' | 'mdl' | 'usr' | 'key' | 'req' | 'ses' | 'aud' | 'pl' | 'run' | 'inv';
 
 const ALPHABET = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
 
@@ -50,4 +51,5 @@ function randomByte(): number {
 }
 
 const ID_PATTERN = /^[a-z]{2,3}_[0-9A-HJKMNP-TV-Z]{26}$/;
-export const isId = (prefix: IdPrefix, value: string): boolean => ID_PATTERN.test(value) && value.startsWith(`${prefix}_`);
+export const isId = (prefix: IdPrefix, value: string): boolean =>
+  ID_PATTERN.test(value) && value.startsWith(`${prefix}_`);

@@ -6,7 +6,12 @@ function stream(isTTY: boolean, colors = isTTY): LogStream & { written: string }
   return s;
 }
 
-const json = JSON.stringify({ level: 'info', time: '2026-12-06T02:45:33.504Z', service: 'weir', msg: 'weir is listening' });
+const json = JSON.stringify({
+  level: 'info',
+  time: '2026-12-06T02:45:33.504Z',
+  service: 'weir',
+  msg: 'weir is listening',
+});
 
 describe('logOutput', () => {
   it('auto: JSON lines into a pipe or file, unchanged', () => {

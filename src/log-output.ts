@@ -26,7 +26,10 @@ export function logOutput(format: LogFormat, stream: LogStream): LogOutput {
   if (!pretty) {
     return {
       pretty,
-      destination: stream.fd !== undefined ? pino.destination({ fd: stream.fd, sync: true }) : { write: (chunk: string) => void stream.write(chunk) },
+      destination:
+        stream.fd !== undefined
+          ? pino.destination({ fd: stream.fd, sync: true })
+          : { write: (chunk: string) => void stream.write(chunk) },
       writeLine: (line) => void stream.write(`${line}\n`),
     };
   }

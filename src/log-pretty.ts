@@ -10,8 +10,22 @@ export interface PrettyOptions {
   color: boolean;
 }
 
-const LEVEL_NAMES: Record<number, string> = { 10: 'trace', 20: 'debug', 30: 'info', 40: 'warn', 50: 'error', 60: 'fatal' };
-const LEVEL_COLORS: Record<string, string> = { trace: '90', debug: '90', info: '32', warn: '33', error: '31', fatal: '35' };
+const LEVEL_NAMES: Record<number, string> = {
+  10: 'trace',
+  20: 'debug',
+  30: 'info',
+  40: 'warn',
+  50: 'error',
+  60: 'fatal',
+};
+const LEVEL_COLORS: Record<string, string> = {
+  trace: '90',
+  debug: '90',
+  info: '32',
+  warn: '33',
+  error: '31',
+  fatal: '35',
+};
 /** Fields the line shows in its head, or that every line carries (`service`). */
 const HEAD_FIELDS = new Set(['level', 'time', 'msg', 'service', 'process']);
 /** Request summary fields: `GET /path 200 4ms` instead of four key=value pairs (`route` repeats `url` as a pattern). */
@@ -21,16 +35,21 @@ export function prettyLogLine(line: string, options: PrettyOptions): string {
   const entry = parseObject(line);
   if (!entry) return line;
   const paint = (code: string, text: string) => (options.color ? `\u001b[${code}m${text}\u001b[0m` : text);
-  const level = typeof entry.level === 'number' ? (LEVEL_NAMES[entry.level] ?? String(entry.level)) : String(entry.level ?? '');
+  const level =
+    typeof entry.level === 'number' ? (LEVEL_NAMES[entry.level] ?? String(entry.level)) : String(entry.level ?? '');
   const head = [
-    typeof entry.time === 'string' && /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/.test(entry.time) ? paint('90', entry.time.slice(11, 23)) : null,
+    typeof entry.time === 'string' && /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/.test(entry.time)
+      ? paint('90', entry.time.slice(11, 23))
+      : null,
     paint(LEVEL_COLORS[level] ?? '0', level.toUpperCase().padEnd(5)),
     typeof entry.process === 'string' ? paint('36', `[${entry.process}]`) : null,
   ];
   const isRequest = typeof entry.method === 'string' && typeof entry.url === 'string' && entry.statusCode !== undefined;
   const message = [
     typeof entry.msg === 'string' && !(isRequest && entry.msg === 'request completed') ? entry.msg : null,
-    isRequest ? `${String(entry.method)} ${String(entry.url)} ${String(entry.statusCode)}${typeof entry.ms === 'number' ? ` ${entry.ms}ms` : ''}` : null,
+    isRequest
+      ? `${String(entry.method)} ${String(entry.url)} ${String(entry.statusCode)}${typeof entry.ms === 'number' ? ` ${entry.ms}ms` : ''}`
+      : null,
   ];
   const skip = new Set([...HEAD_FIELDS, ...(isRequest ? REQUEST_FIELDS : []), 'err']);
   const fields = Object.entries(entry)
@@ -39,14 +58,19 @@ export function prettyLogLine(line: string, options: PrettyOptions): string {
   const err = formatError(entry.err);
   if (err.inline) fields.push(`${paint('90', 'err=')}${err.inline}`);
   const text = [...head, ...message].filter((part) => part !== null && part !== '').join(' ');
-  return (fields.length > 0 ? `${text}  ${fields.join(' ')}` : text) + (err.stack ? `\n${paint('90', indent(err.stack))}` : '');
+  return (
+    (fields.length > 0 ? `${text}  ${fields.join(' ')}` : text) +
+    (err.stack ? `\n${paint('90', indent(err.stack))}` : '')
+  );
 }
 
 function parseObject(line: string): Record<string, unknown> | null {
   if (!line.startsWith('{')) return null;
   try {
     const parsed: unknown = JSON.parse(line);
-    return typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed) ? (parsed as Record<string, unknown>) : null;
+    return typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed)
+      ? (parsed as Record<string, unknown>)
+      : null;
   } catch {
     return null;
   }
@@ -69,5 +93,8 @@ function formatError(err: unknown): { inline?: string; stack?: string } {
 }
 
 function indent(text: string): string {
-  return text.split('\n').map((l) => `    ${l}`).join('\n');
+  return text
+    .split('\n')
+    .map((l) => `    ${l}`)
+    .join('\n');
 }

@@ -9,7 +9,10 @@ export function createLogger(level: LogLevel, destination?: DestinationStream): 
       base: { service: 'weir' },
       timestamp: pino.stdTimeFunctions.isoTime,
       formatters: { level: (label) => ({ level: label }) },
-      redact: { paths: ['req.headers.authorization', 'req.headers.cookie', 'headers.authorization', 'headers.cookie'], censor: '[redacted]' },
+      redact: {
+        paths: ['req.headers.authorization', 'req.headers.cookie', 'headers.authorization', 'headers.cookie'],
+        censor: '[redacted]',
+      },
     },
     destination,
   );
@@ -29,6 +32,10 @@ export function withFields(log: Log, fields: Record<string, unknown>): Log {
     ((first: unknown, ...rest: unknown[]) =>
       typeof first === 'object' && first !== null && !(first instanceof Error)
         ? fn.call(log, { ...fields, ...first }, ...(rest as [string]))
-        : fn.call(log, { ...fields, ...(first instanceof Error ? { err: first } : {}) }, ...((first instanceof Error ? rest : [first, ...rest]) as [string]))) as LogFn;
+        : fn.call(
+            log,
+            { ...fields, ...(first instanceof Error ? { err: first } : {}) },
+            ...((first instanceof Error ? rest : [first, ...rest]) as [string]),
+          )) as LogFn;
   return { info: wrap(log.info), warn: wrap(log.warn), error: wrap(log.error), debug: wrap(log.debug) };
 }

@@ -17,20 +17,32 @@ export interface ReadyNotice {
  */
 export function readyNotice(config: Config, url: string, firstRun: boolean, cwd: string): ReadyNotice {
   const docs = `${url}/docs`;
-  const firstUser = firstRun ? `${storeEnv(config, cwd)}${weirCommand('admin create-user --email you@example.com')}` : undefined;
+  const firstUser = firstRun
+    ? `${storeEnv(config, cwd)}${weirCommand('admin create-user --email you@example.com')}`
+    : undefined;
   // A PostgreSQL URL may hold a password: the hint names the variable, never its value.
-  const firstUserNote = config.database.dialect === 'postgres' ? 'with the server\'s WEIR_DATABASE_URL set; ' : '';
+  const firstUserNote = config.database.dialect === 'postgres' ? "with the server's WEIR_DATABASE_URL set; " : '';
   // The CLI talks to its default server unless told otherwise (WEIR_URL unset): a server elsewhere needs `--url`.
   const login = weirCommand(`login${url === loadClientConfig({}).url ? '' : ` --url ${url}`} --email you@example.com`);
   const walkthrough = 'README.md, "Walkthrough"';
   const rows: [string, string][] = [
-    ...(firstUser ? [['first user', `${firstUser}   (${firstUserNote}no user exists yet; it asks for a password)`] as [string, string]] : []),
+    ...(firstUser
+      ? [
+          ['first user', `${firstUser}   (${firstUserNote}no user exists yet; it asks for a password)`] as [
+            string,
+            string,
+          ],
+        ]
+      : []),
     ['log in', login],
     ['API docs', docs],
     ['next', `the walkthrough in ${walkthrough}; Ctrl-C stops the server`],
   ];
   const store = config.database.dialect === 'postgres' ? 'PostgreSQL' : `data in ${config.dataDir}`;
-  const text = [`Weir is ready at ${url} (${store})`, ...rows.map(([label, value]) => `  ${label.padEnd(11)} ${value}`)].join('\n');
+  const text = [
+    `Weir is ready at ${url} (${store})`,
+    ...rows.map(([label, value]) => `  ${label.padEnd(11)} ${value}`),
+  ].join('\n');
   return { next: { ...(firstUser ? { firstUser } : {}), login, docs, walkthrough }, text };
 }
 
@@ -39,7 +51,9 @@ function storeEnv(config: Config, cwd: string): string {
   if (config.database.dialect === 'postgres') return '';
   const defaultFile = path.join(config.dataDir, 'weir.db');
   const dataDir = config.dataDir === path.resolve(cwd, 'data') ? '' : `WEIR_DATA_DIR=${shellWord(config.dataDir)} `;
-  return config.database.file === defaultFile ? dataDir : `${dataDir}WEIR_DATABASE_URL=${shellWord(`sqlite:${config.database.file}`)} `;
+  return config.database.file === defaultFile
+    ? dataDir
+    : `${dataDir}WEIR_DATABASE_URL=${shellWord(`sqlite:${config.database.file}`)} `;
 }
 
 function shellWord(word: string): string {

@@ -23,18 +23,27 @@ export interface ServeOptions {
 }
 
 export async function startServer(config: Config, log: Logger, options: ServeOptions = {}): Promise<RunningServer> {
-  const context = await createContext(config, log, { jobs: options.workers === false ? 'none' : 'supervised', workerLog: options.workerLog });
+  const context = await createContext(config, log, {
+    jobs: options.workers === false ? 'none' : 'supervised',
+    workerLog: options.workerLog,
+  });
   const app = await buildApp(context);
   await app.listen({ host: config.host, port: config.port });
   const address = app.server.address();
-  const url = typeof address === 'object' && address ? `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}` : String(address);
+  const url =
+    typeof address === 'object' && address
+      ? `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`
+      : String(address);
   let stopping: Promise<void> | null = null;
   const stop = (reason: string) =>
     (stopping ??= (async () => {
       context.shuttingDown = true;
       log.info({ reason }, 'shutting down: no new connections, finishing in-flight requests');
       const timer = setTimeout(() => {
-        log.warn({ timeoutMs: config.shutdownTimeoutMs }, 'in-flight requests did not finish in time; closing connections');
+        log.warn(
+          { timeoutMs: config.shutdownTimeoutMs },
+          'in-flight requests did not finish in time; closing connections',
+        );
         app.server.closeAllConnections();
       }, config.shutdownTimeoutMs);
       timer.unref();
@@ -71,7 +80,10 @@ export async function serve(config: Config, log: Logger, options: ServeOptions =
       const limitMs = config.shutdownTimeoutMs + CLOSE_TIMEOUT_MS;
       // Not unref'd: this timer is what ends a shutdown that hangs.
       setTimeout(() => {
-        log.error({ limitMs }, 'shutdown did not finish in time (is a backing service such as Redis unreachable?); exiting');
+        log.error(
+          { limitMs },
+          'shutdown did not finish in time (is a backing service such as Redis unreachable?); exiting',
+        );
         process.exit(1);
       }, limitMs);
       server.stop(signal).then(

@@ -38,7 +38,16 @@ beforeAll(async () => {
   owner = await actor(t, 'owner');
   outsider = await actor(t, 'owner', await workspace(t, 'Outside'));
   const machine = permissionsOf('machine');
-  for (const p of machine) keyWithout.set(p, (await apiKey(t, [...machine].filter((q) => q !== p))).token);
+  for (const p of machine)
+    keyWithout.set(
+      p,
+      (
+        await apiKey(
+          t,
+          [...machine].filter((q) => q !== p),
+        )
+      ).token,
+    );
 });
 afterAll(async () => {
   await t?.close();
@@ -54,7 +63,11 @@ function concrete(url: string): string {
 
 function call(method: string, url: string, headers: Record<string, string> = {}) {
   const withBody = method === 'POST' || method === 'PUT' || method === 'PATCH';
-  return fetch(`${t.url}${concrete(url)}`, { method, headers: { ...headers, ...(withBody ? { 'content-type': 'application/json' } : {}) }, body: withBody ? '{}' : undefined });
+  return fetch(`${t.url}${concrete(url)}`, {
+    method,
+    headers: { ...headers, ...(withBody ? { 'content-type': 'application/json' } : {}) },
+    body: withBody ? '{}' : undefined,
+  });
 }
 
 describe('every route is protected', () => {
@@ -63,7 +76,8 @@ describe('every route is protected', () => {
     expect(declared.filter((r) => !PUBLIC.has(r))).toEqual([]);
     expect(t.app.routeCatalog.length).toBeGreaterThan(20);
     // The matrix names only known permissions.
-    for (const r of t.app.routeCatalog) if (r.access !== 'public' && r.access !== 'authenticated') expect(ALL_PERMISSIONS).toContain(r.access);
+    for (const r of t.app.routeCatalog)
+      if (r.access !== 'public' && r.access !== 'authenticated') expect(ALL_PERMISSIONS).toContain(r.access);
   });
 
   it('answers 401 to unauthenticated and badly authenticated calls on every non-public route', async () => {
@@ -116,12 +130,18 @@ describe('every mutating route is audited', () => {
     for (const [i, r] of mutating.entries()) {
       const requestId = `walk-${i}-${Date.now()}`;
       // Logging out would end the session the other calls use: that one gets its own login.
-      const headers = r.url === '/api/v1/auth/logout' ? bearer(await login(t.api, ADMIN.email, ADMIN.password)) : t.auth;
+      const headers =
+        r.url === '/api/v1/auth/logout' ? bearer(await login(t.api, ADMIN.email, ADMIN.password)) : t.auth;
       await call(r.method, r.url, { ...headers, 'x-request-id': requestId });
       ids.push(requestId);
     }
     const found = await eventually(
-      async () => ((await (await t.fetch(`${t.api}/audit?scope=instance&limit=500`)).json()) as { items: { requestId: string; action: string; outcome: string; ip: string }[] }).items,
+      async () =>
+        (
+          (await (await t.fetch(`${t.api}/audit?scope=instance&limit=500`)).json()) as {
+            items: { requestId: string; action: string; outcome: string; ip: string }[];
+          }
+        ).items,
       (items) => ids.every((id) => items.some((a) => a.requestId === id)),
     );
     for (const [i, id] of ids.entries()) {
@@ -142,44 +162,86 @@ describe('every mutating route is audited', () => {
 type WriteCall = (datasetId: string, headers: Record<string, string>) => Promise<Response>;
 
 const json = { 'content-type': 'application/json' };
-const postJson = (url: string, body: unknown, headers: Record<string, string>) => fetch(`${t.api}${url}`, { method: 'POST', headers: { ...json, ...headers }, body: JSON.stringify(body) });
+const postJson = (url: string, body: unknown, headers: Record<string, string>) =>
+  fetch(`${t.api}${url}`, { method: 'POST', headers: { ...json, ...headers }, body: JSON.stringify(body) });
 let sourceId: string;
 let rows = 0;
 /** A dataset with one version of its own (distinct bytes: no upload is a duplicate of another). */
 const freshDataset = async (keepVersions: number | null) => {
   const made = await uploadDataset(t, `id,n\n${++rows},${Date.now()}\n`, { filename: `walk-${rows}.csv` });
-  if (keepVersions !== null) expect((await t.fetch(`${t.api}/datasets/${made.id}`, { method: 'PATCH', headers: json, body: JSON.stringify({ keepVersions }) })).status).toBe(200);
+  if (keepVersions !== null)
+    expect(
+      (
+        await t.fetch(`${t.api}/datasets/${made.id}`, {
+          method: 'PATCH',
+          headers: json,
+          body: JSON.stringify({ keepVersions }),
+        })
+      ).status,
+    ).toBe(200);
   return made.id;
 };
 
 const WRITES: Record<string, WriteCall> = {
-  'POST /api/v1/datasets/:id/versions /params/id': (id, headers) => upload({ api: t.api, auth: headers }, `id,n\n${++rows},more\n`, { path: `/datasets/${id}/versions` }),
-  'PATCH /api/v1/datasets/:id /params/id': (id, headers) => fetch(`${t.api}/datasets/${id}`, { method: 'PATCH', headers: { ...json, ...headers }, body: JSON.stringify({ keepVersions: 1 }) }),
-  'DELETE /api/v1/datasets/:id /params/id': (id, headers) => fetch(`${t.api}/datasets/${id}`, { method: 'DELETE', headers }),
+  'POST /api/v1/datasets/:id/versions /params/id': (id, headers) =>
+    upload({ api: t.api, auth: headers }, `id,n\n${++rows},more\n`, { path: `/datasets/${id}/versions` }),
+  'PATCH /api/v1/datasets/:id /params/id': (id, headers) =>
+    fetch(`${t.api}/datasets/${id}`, {
+      method: 'PATCH',
+      headers: { ...json, ...headers },
+      body: JSON.stringify({ keepVersions: 1 }),
+    }),
+  'DELETE /api/v1/datasets/:id /params/id': (id, headers) =>
+    fetch(`${t.api}/datasets/${id}`, { method: 'DELETE', headers }),
   'POST /api/v1/pipelines/run /body/definition/output/datasetId': (id, headers) =>
-    postJson('/pipelines/run?wait=true', { definition: { input: { datasetId: sourceId }, steps: [], output: { datasetId: id } } }, headers),
+    postJson(
+      '/pipelines/run?wait=true',
+      { definition: { input: { datasetId: sourceId }, steps: [], output: { datasetId: id } } },
+      headers,
+    ),
   'POST /api/v1/pipelines/:id/run /pipeline/output/datasetId': async (id, headers) => {
-    const saved = await postJson('/pipelines', { name: `walk ${++rows}`, definition: { input: { datasetId: sourceId }, steps: [], output: { datasetId: id } } }, t.auth);
+    const saved = await postJson(
+      '/pipelines',
+      { name: `walk ${++rows}`, definition: { input: { datasetId: sourceId }, steps: [], output: { datasetId: id } } },
+      t.auth,
+    );
     expect(saved.status).toBe(201);
     return postJson(`/pipelines/${((await saved.json()) as { id: string }).id}/run?wait=true`, {}, headers);
   },
   'POST /api/v1/uploads /headers/upload-metadata/datasetId': (id, headers) =>
-    fetch(`${t.api}/uploads`, { method: 'POST', headers: { ...TUS, ...headers, 'upload-length': '12', 'upload-metadata': metadataHeader({ filename: 'walk.csv', datasetId: id }) } }),
+    fetch(`${t.api}/uploads`, {
+      method: 'POST',
+      headers: {
+        ...TUS,
+        ...headers,
+        'upload-length': '12',
+        'upload-metadata': metadataHeader({ filename: 'walk.csv', datasetId: id }),
+      },
+    }),
 };
 
 /** The refusals a declared use must produce: which permission the caller lacks, and whether the dataset keeps only its newest N. */
 function refusalsOf(use: DatasetUse, access: string): { lacks: Permission; keepVersions: number | null }[] {
   switch (use) {
-    case 'appends': return [...(access === 'datasets:write' ? [] : [{ lacks: 'datasets:write' as const, keepVersions: null }]), { lacks: 'datasets:delete', keepVersions: 1 }];
-    case 'edits': return [{ lacks: 'datasets:delete', keepVersions: null }];
-    case 'deletes': return [{ lacks: 'datasets:delete', keepVersions: null }];
-    case 'reads': return [];
+    case 'appends':
+      return [
+        ...(access === 'datasets:write' ? [] : [{ lacks: 'datasets:write' as const, keepVersions: null }]),
+        { lacks: 'datasets:delete', keepVersions: 1 },
+      ];
+    case 'edits':
+      return [{ lacks: 'datasets:delete', keepVersions: null }];
+    case 'deletes':
+      return [{ lacks: 'datasets:delete', keepVersions: null }];
+    case 'reads':
+      return [];
   }
 }
 
 const snapshot = async (datasetId: string) => ({
-  dataset: await (await t.fetch(`${t.api}/datasets/${datasetId}`)).json() as unknown,
-  versions: ((await (await t.fetch(`${t.api}/datasets/${datasetId}/versions`)).json()) as { items: { id: string }[] }).items.map((v) => v.id),
+  dataset: (await (await t.fetch(`${t.api}/datasets/${datasetId}`)).json()) as unknown,
+  versions: (
+    (await (await t.fetch(`${t.api}/datasets/${datasetId}/versions`)).json()) as { items: { id: string }[] }
+  ).items.map((v) => v.id),
   jobs: ((await (await t.fetch(`${t.api}/jobs?limit=1`)).json()) as { total: number }).total,
   uploads: ((await (await t.fetch(`${t.api}/uploads?limit=1`)).json()) as { total: number }).total,
 });
@@ -189,10 +251,19 @@ describe('what routes write', () => {
     sourceId = await freshDataset(null);
   });
 
-  const declaredWrites = () => t.app.routeCatalog.flatMap((r) => Object.entries(r.datasets).filter(([, use]) => use !== 'reads').map(([pointer, use]) => ({ route: r, pointer, use, key: `${r.method} ${r.url} ${pointer}` })));
+  const declaredWrites = () =>
+    t.app.routeCatalog.flatMap((r) =>
+      Object.entries(r.datasets)
+        .filter(([, use]) => use !== 'reads')
+        .map(([pointer, use]) => ({ route: r, pointer, use, key: `${r.method} ${r.url} ${pointer}` })),
+    );
 
   it('has a case for every declared write, and declares writes only on routes that can mutate', () => {
-    expect(declaredWrites().map((w) => w.key).sort()).toEqual(Object.keys(WRITES).sort());
+    expect(
+      declaredWrites()
+        .map((w) => w.key)
+        .sort(),
+    ).toEqual(Object.keys(WRITES).sort());
     for (const w of declaredWrites()) expect(['POST', 'PUT', 'PATCH', 'DELETE'], w.key).toContain(w.route.method);
   });
 
@@ -222,7 +293,10 @@ describe('what routes write', () => {
  */
 const JOBS_WITHOUT_VERSION_WRITES = ['jobs.sweep'];
 /** Queues the job for `createdBy`, its work aimed at dataset `target`; `untouched` checks what else it must have left alone. */
-type JobCase = (createdBy: string, target: string) => Promise<{ workspaceId: string; jobId: string; untouched?: () => Promise<void> }>;
+type JobCase = (
+  createdBy: string,
+  target: string,
+) => Promise<{ workspaceId: string; jobId: string; untouched?: () => Promise<void> }>;
 const JOB_WRITES: Record<string, JobCase> = {
   ingest: async (createdBy, target) => {
     const bytes = Buffer.from(`id,n\n${++rows},queued\n`);
@@ -230,37 +304,88 @@ const JOB_WRITES: Record<string, JobCase> = {
     await writeFile(file, bytes);
     const uploadKey = `uploads/ws_default/${newId('up')}`;
     await t.context.blobs.putFile(uploadKey, file);
-    const payload = { v: 1, uploadKey, filename: 'queued.csv', bytes: bytes.length, sha256: createHash('sha256').update(bytes).digest('hex'), firstNul: -1, datasetId: target, versionId: newId('dv') };
-    return { workspaceId: 'ws_default', jobId: (await t.context.jobs.enqueue('ingest', payload, { workspaceId: 'ws_default', createdBy })).id };
+    const payload = {
+      v: 1,
+      uploadKey,
+      filename: 'queued.csv',
+      bytes: bytes.length,
+      sha256: createHash('sha256').update(bytes).digest('hex'),
+      firstNul: -1,
+      datasetId: target,
+      versionId: newId('dv'),
+    };
+    return {
+      workspaceId: 'ws_default',
+      jobId: (await t.context.jobs.enqueue('ingest', payload, { workspaceId: 'ws_default', createdBy })).id,
+    };
   },
   'upload.ingest': async (createdBy, target) => {
-    const created = await fetch(`${t.api}/uploads`, { method: 'POST', headers: { ...TUS, ...t.auth, 'upload-length': '12', 'upload-metadata': metadataHeader({ filename: 'queued.csv', datasetId: target }) } });
+    const created = await fetch(`${t.api}/uploads`, {
+      method: 'POST',
+      headers: {
+        ...TUS,
+        ...t.auth,
+        'upload-length': '12',
+        'upload-metadata': metadataHeader({ filename: 'queued.csv', datasetId: target }),
+      },
+    });
     expect(created.status).toBe(201);
     const uploadId = created.headers.get('location')!.split('/').pop()!;
     const payload = { v: 1, uploadId, versionId: newId('dv'), datasetId: target };
-    const untouched = async () => expect(await (await t.fetch(`${t.api}/uploads/${uploadId}`)).json()).toMatchObject({ status: 'failed', versionId: null, error: { code: 'forbidden' } });
-    return { workspaceId: 'ws_default', jobId: (await t.context.jobs.enqueue('upload.ingest', payload, { workspaceId: 'ws_default', createdBy })).id, untouched };
+    const untouched = async () =>
+      expect(await (await t.fetch(`${t.api}/uploads/${uploadId}`)).json()).toMatchObject({
+        status: 'failed',
+        versionId: null,
+        error: { code: 'forbidden' },
+      });
+    return {
+      workspaceId: 'ws_default',
+      jobId: (await t.context.jobs.enqueue('upload.ingest', payload, { workspaceId: 'ws_default', createdBy })).id,
+      untouched,
+    };
   },
   'pipeline.run': async (createdBy, target) => {
     const runId = newId('run');
     await new PipelineRepo(t.context.store.db).insertRun({
-      id: runId, pipelineId: null, pipelineVersion: null, pipelineName: 'Queued', workspaceId: 'ws_default', definition: { input: { datasetId: sourceId }, steps: [], output: { datasetId: target } },
-      inputDatasetId: sourceId, inputVersionId: null, outputDatasetId: target, params: {}, createdBy,
+      id: runId,
+      pipelineId: null,
+      pipelineVersion: null,
+      pipelineName: 'Queued',
+      workspaceId: 'ws_default',
+      definition: { input: { datasetId: sourceId }, steps: [], output: { datasetId: target } },
+      inputDatasetId: sourceId,
+      inputVersionId: null,
+      outputDatasetId: target,
+      params: {},
+      createdBy,
     });
     const payload = { v: 1, runId, outputDatasetId: target, outputVersionId: newId('dv') };
-    return { workspaceId: 'ws_default', jobId: (await t.context.jobs.enqueue('pipeline.run', payload, { workspaceId: 'ws_default', createdBy })).id };
+    return {
+      workspaceId: 'ws_default',
+      jobId: (await t.context.jobs.enqueue('pipeline.run', payload, { workspaceId: 'ws_default', createdBy })).id,
+    };
   },
   'storage.sweep': async (createdBy) => {
-    const { id } = await t.context.jobs.enqueue('storage.sweep', { v: 1, dryRun: false }, { workspaceId: 'ws_system', createdBy });
+    const { id } = await t.context.jobs.enqueue(
+      'storage.sweep',
+      { v: 1, dryRun: false },
+      { workspaceId: 'ws_system', createdBy },
+    );
     // It never started: no sweep record, nothing deleted.
-    const untouched = async () => expect(await t.context.store.db.selectFrom('storage_sweeps').select('id').where('job_id', '=', id).execute()).toEqual([]);
+    const untouched = async () =>
+      expect(
+        await t.context.store.db.selectFrom('storage_sweeps').select('id').where('job_id', '=', id).execute(),
+      ).toEqual([]);
     return { workspaceId: 'ws_system', jobId: id, untouched };
   },
 };
 
 describe('what jobs write', () => {
   it('places every registered job kind', () => {
-    const kinds = t.context.queue.registry.all().map((k) => k.kind).sort();
+    const kinds = t.context.queue.registry
+      .all()
+      .map((k) => k.kind)
+      .sort();
     expect(kinds).toEqual([...Object.keys(JOB_WRITES), ...JOBS_WITHOUT_VERSION_WRITES].sort());
   });
 
@@ -269,12 +394,21 @@ describe('what jobs write', () => {
     const creator = await actor(t, 'viewer');
     for (const [kind, queue] of Object.entries(JOB_WRITES)) {
       const target = await freshDataset(null);
-      const versions = async () => ((await (await t.fetch(`${t.api}/datasets/${target}/versions`)).json()) as { items: { id: string }[] }).items.map((v) => v.id);
+      const versions = async () =>
+        (
+          (await (await t.fetch(`${t.api}/datasets/${target}/versions`)).json()) as { items: { id: string }[] }
+        ).items.map((v) => v.id);
       const before = await versions();
       const { workspaceId, jobId, untouched } = await queue(creator.userId, target);
-      const job = await eventually(() => t.context.jobs.get(workspaceId, jobId) as Promise<Job>, (j) => j.status === 'failed' || j.status === 'succeeded', 20_000);
+      const job = await eventually(
+        () => t.context.jobs.get(workspaceId, jobId) as Promise<Job>,
+        (j) => j.status === 'failed' || j.status === 'succeeded',
+        20_000,
+      );
       expect(job, kind).toMatchObject({ status: 'failed', attempts: 1, error: { code: 'forbidden' } });
-      expect(job.error?.message, kind).toMatch(/which the user who queued this job no longer holds in this workspace; nothing was written/);
+      expect(job.error?.message, kind).toMatch(
+        /which the user who queued this job no longer holds in this workspace; nothing was written/,
+      );
       expect(await versions(), kind).toEqual(before);
       await untouched?.();
     }

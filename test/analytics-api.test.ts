@@ -24,7 +24,14 @@ const HISTO = [
 const COLORS = ['color,n', 'red,10', 'blue,9', 'red,10', ',9', 'green,1', 'blue,3', ',4'].join('\n');
 
 /** Instants with offsets: 00:30Z, 00:45Z, 01:10Z, a row without a value, 02:59:59Z. */
-const ZONED = ['ts,v', '2024-03-31T01:30:00+01:00,1', '2024-03-31T00:45:00Z,3', '2024-03-31T03:10:00+02:00,5', '2024-03-31T01:20:00Z,', '2024-03-31T02:59:59Z,10'].join('\n');
+const ZONED = [
+  'ts,v',
+  '2024-03-31T01:30:00+01:00,1',
+  '2024-03-31T00:45:00Z,3',
+  '2024-03-31T03:10:00+02:00,5',
+  '2024-03-31T01:20:00Z,',
+  '2024-03-31T02:59:59Z,10',
+].join('\n');
 
 const SALES = [
   'region,product,amount,qty',
@@ -60,7 +67,11 @@ async function get<T>(path: string, headers?: Record<string, string>): Promise<T
 }
 
 function query(id: string, body: unknown, headers: Record<string, string> = {}) {
-  return t.fetch(`${t.api}/datasets/${id}/query`, { method: 'POST', headers: { ...headers, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  return t.fetch(`${t.api}/datasets/${id}/query`, {
+    method: 'POST',
+    headers: { ...headers, 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
 }
 
 beforeAll(async () => {
@@ -81,14 +92,33 @@ describe('GET /datasets/:id/stats', () => {
     versionId: string;
     rowCount: number;
     columns: { name: string; nulls: number }[];
-    correlation: { method: string; columns: string[]; matrix: (number | null)[][]; numericColumns: number; truncated: boolean };
-    missing: { rows: number; columns: { name: string; nulls: number; fraction: number }[]; rowsWithNulls: number; rowsWithNullsFraction: number; totalNulls: number };
+    correlation: {
+      method: string;
+      columns: string[];
+      matrix: (number | null)[][];
+      numericColumns: number;
+      truncated: boolean;
+    };
+    missing: {
+      rows: number;
+      columns: { name: string; nulls: number; fraction: number }[];
+      rowsWithNulls: number;
+      rowsWithNullsFraction: number;
+      totalNulls: number;
+    };
   }
 
   it('answers the profile, the Pearson matrix of the numeric columns and the missing values', async () => {
     const s = await get<Stats>(`${ids.corr}/stats`);
     expect(s.rowCount).toBe(4);
-    expect(s.columns.map((c) => [c.name, c.nulls])).toEqual([['a', 0], ['b', 0], ['c', 0], ['k', 0], ['n', 2], ['label', 1]]);
+    expect(s.columns.map((c) => [c.name, c.nulls])).toEqual([
+      ['a', 0],
+      ['b', 0],
+      ['c', 0],
+      ['k', 0],
+      ['n', 2],
+      ['label', 1],
+    ]);
     expect(s.correlation.method).toBe('pearson');
     expect(s.correlation.columns).toEqual(['a', 'b', 'c', 'k', 'n']);
     expect(s.correlation.numericColumns).toBe(5);
@@ -109,8 +139,12 @@ describe('GET /datasets/:id/stats', () => {
     expect(s.missing).toEqual({
       rows: 4,
       columns: [
-        { name: 'a', nulls: 0, fraction: 0 }, { name: 'b', nulls: 0, fraction: 0 }, { name: 'c', nulls: 0, fraction: 0 },
-        { name: 'k', nulls: 0, fraction: 0 }, { name: 'n', nulls: 2, fraction: 0.5 }, { name: 'label', nulls: 1, fraction: 0.25 },
+        { name: 'a', nulls: 0, fraction: 0 },
+        { name: 'b', nulls: 0, fraction: 0 },
+        { name: 'c', nulls: 0, fraction: 0 },
+        { name: 'k', nulls: 0, fraction: 0 },
+        { name: 'n', nulls: 2, fraction: 0.5 },
+        { name: 'label', nulls: 1, fraction: 0.25 },
       ],
       rowsWithNulls: 3,
       rowsWithNullsFraction: 0.75,
@@ -135,12 +169,21 @@ describe('GET /datasets/:id/stats', () => {
 });
 
 describe('GET /datasets/:id/histogram', () => {
-  interface Hist { column: string; bins: { start: number | string; end: number | string; count: number }[]; count: number; nulls: number }
+  interface Hist {
+    column: string;
+    bins: { start: number | string; end: number | string; count: number }[];
+    count: number;
+    nulls: number;
+  }
 
   it('bins a numeric column over [min, max] with the maximum in the last bin, nulls apart', async () => {
     const h = await get<Hist>(`${ids.histo}/histogram?column=x&bins=5`);
     expect(h.bins).toEqual([
-      { start: 0, end: 2, count: 2 }, { start: 2, end: 4, count: 2 }, { start: 4, end: 6, count: 2 }, { start: 6, end: 8, count: 2 }, { start: 8, end: 10, count: 3 },
+      { start: 0, end: 2, count: 2 },
+      { start: 2, end: 4, count: 2 },
+      { start: 4, end: 6, count: 2 },
+      { start: 6, end: 8, count: 2 },
+      { start: 8, end: 10, count: 3 },
     ]);
     expect(h.count).toBe(11);
     expect(h.nulls).toBe(2);
@@ -161,7 +204,9 @@ describe('GET /datasets/:id/histogram', () => {
     ]);
     expect(h.nulls).toBe(10);
     // Drawn on a UTC time axis, not as epoch milliseconds.
-    const spec = (await get<{ encoding: { x: { type: string; scale?: { type: string } } } }>(`${ids.histo}/histogram?column=t&bins=2&format=vega-lite`));
+    const spec = await get<{ encoding: { x: { type: string; scale?: { type: string } } } }>(
+      `${ids.histo}/histogram?column=t&bins=2&format=vega-lite`,
+    );
     expect(spec.encoding.x).toMatchObject({ type: 'temporal', scale: { type: 'utc' } });
   });
 
@@ -171,7 +216,10 @@ describe('GET /datasets/:id/histogram', () => {
     expect(unknown.errors).toEqual([{ pointer: '/query/column', message: "no column named 'X1'; did you mean 'x'?" }]);
     const text = await problemOf(await t.fetch(`${t.api}/datasets/${ids.colors}/histogram?column=color`));
     expect(text.status).toBe(400);
-    expect(text.errors[0]).toEqual({ pointer: '/query/column', message: "column 'color' is VARCHAR; expected a numeric column or a timestamp or date column" });
+    expect(text.errors[0]).toEqual({
+      pointer: '/query/column',
+      message: "column 'color' is VARCHAR; expected a numeric column or a timestamp or date column",
+    });
     for (const bins of [0, 201]) {
       const p = await problemOf(await t.fetch(`${t.api}/datasets/${ids.histo}/histogram?column=x&bins=${bins}`));
       expect(p.errors.map((e) => e.pointer)).toEqual(['/query/bins']);
@@ -187,11 +235,20 @@ describe('GET /datasets/:id/histogram', () => {
 });
 
 describe('GET /datasets/:id/value-counts', () => {
-  interface Counts { values: { value: string | null; count: number }[]; distinct: number; otherCount: number; rows: number }
+  interface Counts {
+    values: { value: string | null; count: number }[];
+    distinct: number;
+    otherCount: number;
+    rows: number;
+  }
 
   it('counts null as a value, breaks ties by value and reports the rest', async () => {
     const c = await get<Counts>(`${ids.colors}/value-counts?column=color&limit=3`);
-    expect(c.values).toEqual([{ value: 'blue', count: 2 }, { value: 'red', count: 2 }, { value: null, count: 2 }]);
+    expect(c.values).toEqual([
+      { value: 'blue', count: 2 },
+      { value: 'red', count: 2 },
+      { value: null, count: 2 },
+    ]);
     expect(c.distinct).toBe(4);
     expect(c.otherCount).toBe(1);
     expect(c.rows).toBe(7);
@@ -199,7 +256,13 @@ describe('GET /datasets/:id/value-counts', () => {
 
   it('orders tied numbers numerically', async () => {
     const c = await get<Counts>(`${ids.colors}/value-counts?column=n`);
-    expect(c.values).toEqual([{ value: '9', count: 2 }, { value: '10', count: 2 }, { value: '1', count: 1 }, { value: '3', count: 1 }, { value: '4', count: 1 }]);
+    expect(c.values).toEqual([
+      { value: '9', count: 2 },
+      { value: '10', count: 2 },
+      { value: '1', count: 1 },
+      { value: '3', count: 1 },
+      { value: '4', count: 1 },
+    ]);
     expect(c.otherCount).toBe(0);
     expect(c.distinct).toBe(5);
   });
@@ -215,7 +278,13 @@ describe('GET /datasets/:id/value-counts', () => {
 
 describe('GET /datasets/:id/timeseries', () => {
   interface Series {
-    time: string; value: string; agg: string; bucket: string | null; mode: string; rows: number; downsampled: boolean;
+    time: string;
+    value: string;
+    agg: string;
+    bucket: string | null;
+    mode: string;
+    rows: number;
+    downsampled: boolean;
     points: { time: string; value: number | null }[];
     band?: { time: string; min: number | null; max: number | null }[];
   }
@@ -223,10 +292,19 @@ describe('GET /datasets/:id/timeseries', () => {
   it('answers a short series as it is, in UTC whatever the offsets of the input', async () => {
     const s = await get<Series>(`${ids.zoned}/timeseries?time=ts&value=v`);
     expect(s).toEqual({
-      versionId: expect.any(String), time: 'ts', value: 'v', agg: 'mean', bucket: null, mode: 'minmax', rows: 4, downsampled: false,
+      versionId: expect.any(String),
+      time: 'ts',
+      value: 'v',
+      agg: 'mean',
+      bucket: null,
+      mode: 'minmax',
+      rows: 4,
+      downsampled: false,
       points: [
-        { time: '2024-03-31T00:30:00.000Z', value: 1 }, { time: '2024-03-31T00:45:00.000Z', value: 3 },
-        { time: '2024-03-31T01:10:00.000Z', value: 5 }, { time: '2024-03-31T02:59:59.000Z', value: 10 },
+        { time: '2024-03-31T00:30:00.000Z', value: 1 },
+        { time: '2024-03-31T00:45:00.000Z', value: 3 },
+        { time: '2024-03-31T01:10:00.000Z', value: 5 },
+        { time: '2024-03-31T02:59:59.000Z', value: 10 },
       ],
     });
   });
@@ -234,16 +312,26 @@ describe('GET /datasets/:id/timeseries', () => {
   it('aggregates per UTC hour with a min/max band', async () => {
     const mean = await get<Series>(`${ids.zoned}/timeseries?time=ts&value=v&bucket=1h`);
     expect(mean.points).toEqual([
-      { time: '2024-03-31T00:00:00.000Z', value: 2 }, { time: '2024-03-31T01:00:00.000Z', value: 5 }, { time: '2024-03-31T02:00:00.000Z', value: 10 },
+      { time: '2024-03-31T00:00:00.000Z', value: 2 },
+      { time: '2024-03-31T01:00:00.000Z', value: 5 },
+      { time: '2024-03-31T02:00:00.000Z', value: 10 },
     ]);
     expect(mean.band).toEqual([
-      { time: '2024-03-31T00:00:00.000Z', min: 1, max: 3 }, { time: '2024-03-31T01:00:00.000Z', min: 5, max: 5 }, { time: '2024-03-31T02:00:00.000Z', min: 10, max: 10 },
+      { time: '2024-03-31T00:00:00.000Z', min: 1, max: 3 },
+      { time: '2024-03-31T01:00:00.000Z', min: 5, max: 5 },
+      { time: '2024-03-31T02:00:00.000Z', min: 10, max: 10 },
     ]);
     expect(mean.rows).toBe(4);
     expect(mean.downsampled).toBe(false);
-    expect((await get<Series>(`${ids.zoned}/timeseries?time=ts&value=v&bucket=1h&agg=sum`)).points.map((p) => p.value)).toEqual([4, 5, 10]);
-    expect((await get<Series>(`${ids.zoned}/timeseries?time=ts&value=v&bucket=1h&agg=count`)).points.map((p) => p.value)).toEqual([2, 1, 1]);
-    expect((await get<Series>(`${ids.zoned}/timeseries?time=ts&value=v&bucket=1d&agg=max`)).points).toEqual([{ time: '2024-03-31T00:00:00.000Z', value: 10 }]);
+    expect(
+      (await get<Series>(`${ids.zoned}/timeseries?time=ts&value=v&bucket=1h&agg=sum`)).points.map((p) => p.value),
+    ).toEqual([4, 5, 10]);
+    expect(
+      (await get<Series>(`${ids.zoned}/timeseries?time=ts&value=v&bucket=1h&agg=count`)).points.map((p) => p.value),
+    ).toEqual([2, 1, 1]);
+    expect((await get<Series>(`${ids.zoned}/timeseries?time=ts&value=v&bucket=1d&agg=max`)).points).toEqual([
+      { time: '2024-03-31T00:00:00.000Z', value: 10 },
+    ]);
   });
 
   it('keeps a 100k-row series within `points` with minmax, global extremes included', async () => {
@@ -286,13 +374,24 @@ describe('GET /datasets/:id/timeseries', () => {
 
   it('refuses a text time column, an unknown value column, a bad bucket and points out of range', async () => {
     const time = await problemOf(await t.fetch(`${t.api}/datasets/${ids.sales}/timeseries?time=region&value=amount`));
-    expect(time.errors).toEqual([{ pointer: '/query/time', message: "column 'region' is VARCHAR; expected a timestamp or date column" }]);
+    expect(time.errors).toEqual([
+      { pointer: '/query/time', message: "column 'region' is VARCHAR; expected a timestamp or date column" },
+    ]);
     const value = await problemOf(await t.fetch(`${t.api}/datasets/${ids.zoned}/timeseries?time=ts&value=vv`));
     expect(value.errors).toEqual([{ pointer: '/query/value', message: "no column named 'vv'; did you mean 'v'?" }]);
-    for (const [q, pointer] of [['bucket=1q', '/query/bucket'], ['points=1', '/query/points'], ['points=10001', '/query/points'], ['mode=avg', '/query/mode'], ['agg=median', '/query/agg']]) {
+    for (const [q, pointer] of [
+      ['bucket=1q', '/query/bucket'],
+      ['points=1', '/query/points'],
+      ['points=10001', '/query/points'],
+      ['mode=avg', '/query/mode'],
+      ['agg=median', '/query/agg'],
+    ]) {
       const p = await problemOf(await t.fetch(`${t.api}/datasets/${ids.zoned}/timeseries?time=ts&value=v&${q}`));
       expect(p.status).toBe(400);
-      expect(p.errors.map((e) => e.pointer), q).toEqual([pointer]);
+      expect(
+        p.errors.map((e) => e.pointer),
+        q,
+      ).toEqual([pointer]);
     }
   });
 
@@ -305,7 +404,9 @@ describe('GET /datasets/:id/timeseries', () => {
   });
 
   it('draws the series as SVG', async () => {
-    const svg = await t.fetch(`${t.api}/datasets/${ids.zoned}/timeseries?time=ts&value=v&bucket=1h&format=svg&width=400&height=200`);
+    const svg = await t.fetch(
+      `${t.api}/datasets/${ids.zoned}/timeseries?time=ts&value=v&bucket=1h&format=svg&width=400&height=200`,
+    );
     expect(svg.status).toBe(200);
     expect(await svg.text()).toContain('<svg');
   });
@@ -315,15 +416,30 @@ describe('timeseries split by a column, and chart titles', () => {
   /** Hourly temperatures between 8 and 30 of five devices with 40, 30, 20, 10 and 5 rows, and 3 rows of no device. */
   const DEVICES = (() => {
     const lines = ['ts,device,temp'];
-    for (const [device, rows] of [['d1', 40], ['d2', 30], ['d3', 20], ['d4', 10], ['d5', 5], ['', 3]] as const) {
-      for (let h = 0; h < rows; h++) lines.push(`${new Date(Date.UTC(2024, 0, 1, h)).toISOString()},${device},${8 + ((h * 7) % 23)}`);
+    for (const [device, rows] of [
+      ['d1', 40],
+      ['d2', 30],
+      ['d3', 20],
+      ['d4', 10],
+      ['d5', 5],
+      ['', 3],
+    ] as const) {
+      for (let h = 0; h < rows; h++)
+        lines.push(`${new Date(Date.UTC(2024, 0, 1, h)).toISOString()},${device},${8 + ((h * 7) % 23)}`);
     }
     return lines.join('\n');
   })();
   interface Split {
     rows: number;
     points: { time: string; value: number | null; series: string | null }[];
-    series: { column: string; limit: number; total: number; shown: { key: string | null; rows: number; downsampled: boolean }[]; omitted: number; omittedRows: number };
+    series: {
+      column: string;
+      limit: number;
+      total: number;
+      shown: { key: string | null; rows: number; downsampled: boolean }[];
+      omitted: number;
+      omittedRows: number;
+    };
   }
   let devices: string;
   beforeAll(async () => {
@@ -333,15 +449,30 @@ describe('timeseries split by a column, and chart titles', () => {
   it('answers one series per value of the column, the largest first, and says what was left out', async () => {
     const s = await get<Split>(`${devices}/timeseries?time=ts&value=temp&series=device&seriesLimit=3`);
     expect(s.series).toEqual({
-      column: 'device', limit: 3, total: 6, omitted: 3, omittedRows: 18,
-      shown: [{ key: 'd1', rows: 40, downsampled: false }, { key: 'd2', rows: 30, downsampled: false }, { key: 'd3', rows: 20, downsampled: false }],
+      column: 'device',
+      limit: 3,
+      total: 6,
+      omitted: 3,
+      omittedRows: 18,
+      shown: [
+        { key: 'd1', rows: 40, downsampled: false },
+        { key: 'd2', rows: 30, downsampled: false },
+        { key: 'd3', rows: 20, downsampled: false },
+      ],
     });
     expect(s.rows).toBe(90);
     expect(s.points.filter((p) => p.series === 'd2')).toHaveLength(30);
     expect(s.points[0]).toEqual({ time: '2024-01-01T00:00:00.000Z', value: 8, series: 'd1' });
     // Null is a series of its own; `points` is shared: 12 for each of the 6.
     const all = await get<Split>(`${devices}/timeseries?time=ts&value=temp&series=device&seriesLimit=20&points=72`);
-    expect(all.series.shown.map((x) => [x.key, x.downsampled])).toEqual([['d1', true], ['d2', true], ['d3', true], ['d4', false], ['d5', false], [null, false]]);
+    expect(all.series.shown.map((x) => [x.key, x.downsampled])).toEqual([
+      ['d1', true],
+      ['d2', true],
+      ['d3', true],
+      ['d4', false],
+      ['d5', false],
+      [null, false],
+    ]);
     expect(all.series.omitted).toBe(0);
     expect(all.points.length).toBeLessThanOrEqual(72);
     expect(all.points.filter((p) => p.series === null)).toHaveLength(3);
@@ -350,38 +481,61 @@ describe('timeseries split by a column, and chart titles', () => {
   });
 
   it('draws the split as one line per series, titled by default with what is drawn and the dataset', async () => {
-    const spec = await get<{ title: { text: string }; layer: { encoding: { color?: { legend: { title: string } }; y: { scale: unknown } } }[] }>(
-      `${devices}/timeseries?time=ts&value=temp&series=device&seriesLimit=3&bucket=2h&format=vega-lite`,
-    );
+    const spec = await get<{
+      title: { text: string };
+      layer: { encoding: { color?: { legend: { title: string } }; y: { scale: unknown } } }[];
+    }>(`${devices}/timeseries?time=ts&value=temp&series=device&seriesLimit=3&bucket=2h&format=vega-lite`);
     expect(spec.title.text).toBe('Mean of temp per 2h by device (3 of 6) — devices');
     expect(spec.layer.map((l) => l.encoding.color?.legend.title)).toEqual(['device', 'device', 'device']);
     // Values between 8 and 30: the line's axis is not pinned to zero.
     expect(spec.layer.map((l) => l.encoding.y.scale)).toEqual([{ zero: false }, { zero: false }, { zero: false }]);
-    const svg = await (await t.fetch(`${t.api}/datasets/${devices}/timeseries?time=ts&value=temp&series=device&seriesLimit=3&format=svg`)).text();
-    for (const text of ['temp over ts by device (3 of 6) — devices', '>d1<', '>d2<', '>d3<', '2024-01-01']) expect(svg).toContain(text);
+    const svg = await (
+      await t.fetch(`${t.api}/datasets/${devices}/timeseries?time=ts&value=temp&series=device&seriesLimit=3&format=svg`)
+    ).text();
+    for (const text of ['temp over ts by device (3 of 6) — devices', '>d1<', '>d2<', '>d3<', '2024-01-01'])
+      expect(svg).toContain(text);
     expect(svg).not.toContain('>d4<');
   });
 
   it('titles every chart by default, follows a renamed dataset, and takes an empty title for none', async () => {
-    const title = async (path: string) => (await get<{ title?: { text: string } }>(`${path}&format=vega-lite`)).title?.text;
+    const title = async (path: string) =>
+      (await get<{ title?: { text: string } }>(`${path}&format=vega-lite`)).title?.text;
     expect(await title(`${devices}/histogram?column=temp`)).toBe('Distribution of temp — devices');
     expect(await title(`${devices}/value-counts?column=device`)).toBe('Most frequent values of device — devices');
     expect(await title(`${devices}/stats?`)).toBe('Correlation of the numeric columns — devices');
     expect(await title(`${devices}/timeseries?time=ts&value=temp&title=Mine`)).toBe('Mine');
     expect(await title(`${devices}/timeseries?time=ts&value=temp&title=`)).toBeUndefined();
     // The answer is cached by version; the dataset's name is not.
-    const renamed = await t.fetch(`${t.api}/datasets/${devices}`, { method: 'PATCH', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: 'sensors' }) });
+    const renamed = await t.fetch(`${t.api}/datasets/${devices}`, {
+      method: 'PATCH',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'sensors' }),
+    });
     expect(renamed.status).toBe(200);
     expect(await title(`${devices}/histogram?column=temp`)).toBe('Distribution of temp — sensors');
   });
 
   it('refuses an unknown series column, a limit over the cap, and too few points for the series', async () => {
-    const unknown = await problemOf(await t.fetch(`${t.api}/datasets/${devices}/timeseries?time=ts&value=temp&series=devise`));
-    expect(unknown.errors).toEqual([{ pointer: '/query/series', message: "no column named 'devise'; did you mean 'device'?" }]);
-    const cap = await problemOf(await t.fetch(`${t.api}/datasets/${devices}/timeseries?time=ts&value=temp&series=device&seriesLimit=21`));
+    const unknown = await problemOf(
+      await t.fetch(`${t.api}/datasets/${devices}/timeseries?time=ts&value=temp&series=devise`),
+    );
+    expect(unknown.errors).toEqual([
+      { pointer: '/query/series', message: "no column named 'devise'; did you mean 'device'?" },
+    ]);
+    const cap = await problemOf(
+      await t.fetch(`${t.api}/datasets/${devices}/timeseries?time=ts&value=temp&series=device&seriesLimit=21`),
+    );
     expect(cap.errors.map((e) => e.pointer)).toEqual(['/query/seriesLimit']);
-    const few = await problemOf(await t.fetch(`${t.api}/datasets/${devices}/timeseries?time=ts&value=temp&series=device&seriesLimit=10&points=19`));
-    expect(few).toMatchObject({ status: 400, code: 'validation_failed', errors: [{ pointer: '/query/points', message: 'must be at least 2 per series: 20 for seriesLimit 10' }] });
+    const few = await problemOf(
+      await t.fetch(
+        `${t.api}/datasets/${devices}/timeseries?time=ts&value=temp&series=device&seriesLimit=10&points=19`,
+      ),
+    );
+    expect(few).toMatchObject({
+      status: 400,
+      code: 'validation_failed',
+      errors: [{ pointer: '/query/points', message: 'must be at least 2 per series: 20 for seriesLimit 10' }],
+    });
   });
 });
 
@@ -400,7 +554,10 @@ describe('answers kept by version', () => {
       await get(`${id}/timeseries?time=ts&value=v&points=2`);
       expect(engine).toHaveBeenCalled();
 
-      const res = await upload(t, 'ts,v\n2024-01-01T00:00:00Z,7\n', { filename: 'cached.csv', path: `/datasets/${id}/versions` });
+      const res = await upload(t, 'ts,v\n2024-01-01T00:00:00Z,7\n', {
+        filename: 'cached.csv',
+        path: `/datasets/${id}/versions`,
+      });
       expect(res.status).toBe(201);
       engine.mockClear();
       const latest = await get<Series>(`${id}/timeseries?time=ts&value=v`);
@@ -412,7 +569,9 @@ describe('answers kept by version', () => {
       expect(engine).not.toHaveBeenCalled();
 
       expect((await t.fetch(`${t.api}/datasets/${id}`, { method: 'DELETE' })).status).toBe(204);
-      expect((await t.fetch(`${t.api}/datasets/${id}/timeseries?time=ts&value=v&version=${first.versionId}`)).status).toBe(404);
+      expect(
+        (await t.fetch(`${t.api}/datasets/${id}/timeseries?time=ts&value=v&version=${first.versionId}`)).status,
+      ).toBe(404);
     } finally {
       engine.mockRestore();
     }
@@ -420,37 +579,69 @@ describe('answers kept by version', () => {
 });
 
 describe('POST /datasets/:id/query', () => {
-  interface Answer { columns: { name: string; type: string }[]; rows: unknown[][]; truncated: boolean; elapsedMs: number }
+  interface Answer {
+    columns: { name: string; type: string }[];
+    rows: unknown[][];
+    truncated: boolean;
+    elapsedMs: number;
+  }
   const answer = async (res: Response) => {
     expect(res.status, await res.clone().text()).toBe(200);
     return (await res.json()) as Answer;
   };
 
   it('groups, aggregates and orders', async () => {
-    const a = await answer(await query(ids.sales!, {
-      groupBy: [{ expression: 'region', as: 'region' }],
-      aggregations: [{ function: 'count', as: 'n' }, { function: 'sum', expression: 'amount', as: 'total' }, { function: 'mean', expression: 'qty', as: 'qty' }],
-      orderBy: [{ column: 'total', descending: true }],
-    }));
+    const a = await answer(
+      await query(ids.sales!, {
+        groupBy: [{ expression: 'region', as: 'region' }],
+        aggregations: [
+          { function: 'count', as: 'n' },
+          { function: 'sum', expression: 'amount', as: 'total' },
+          { function: 'mean', expression: 'qty', as: 'qty' },
+        ],
+        orderBy: [{ column: 'total', descending: true }],
+      }),
+    );
     expect(a.columns.map((c) => c.name)).toEqual(['region', 'n', 'total', 'qty']);
-    expect(a.rows).toEqual([['north', 2, 30, 1.5], ['south', 2, 20, 2], ['east', 1, 7, null]]);
+    expect(a.rows).toEqual([
+      ['north', 2, 30, 1.5],
+      ['south', 2, 20, 2],
+      ['east', 1, 7, null],
+    ]);
     expect(a.truncated).toBe(false);
     expect(a.elapsedMs).toBeGreaterThanOrEqual(0);
   });
 
   it('filters with an expression and computes percentiles without groups', async () => {
-    const a = await answer(await query(ids.sales!, {
-      filter: "amount > 8 and product = 'a'",
-      aggregations: [{ function: 'count', as: 'n' }, { function: 'median', expression: 'amount', as: 'median' }, { function: 'count_distinct', expression: 'region', as: 'regions' }],
-    }));
+    const a = await answer(
+      await query(ids.sales!, {
+        filter: "amount > 8 and product = 'a'",
+        aggregations: [
+          { function: 'count', as: 'n' },
+          { function: 'median', expression: 'amount', as: 'median' },
+          { function: 'count_distinct', expression: 'region', as: 'regions' },
+        ],
+      }),
+    );
     expect(a.rows).toEqual([[2, 12.5, 2]]);
   });
 
   it('cuts the answer at `limit` and says so', async () => {
-    const a = await answer(await query(ids.sales!, { groupBy: [{ expression: 'region', as: 'r' }], aggregations: [{ function: 'count', as: 'n' }], limit: 2 }));
-    expect(a.rows).toEqual([['east', 1], ['north', 2]]);
+    const a = await answer(
+      await query(ids.sales!, {
+        groupBy: [{ expression: 'region', as: 'r' }],
+        aggregations: [{ function: 'count', as: 'n' }],
+        limit: 2,
+      }),
+    );
+    expect(a.rows).toEqual([
+      ['east', 1],
+      ['north', 2],
+    ]);
     expect(a.truncated).toBe(true);
-    const over = await problemOf(await query(ids.sales!, { aggregations: [{ function: 'count', as: 'n' }], limit: 10_001 }));
+    const over = await problemOf(
+      await query(ids.sales!, { aggregations: [{ function: 'count', as: 'n' }], limit: 10_001 }),
+    );
     expect(over.errors).toEqual([{ pointer: '/body/limit', message: 'must be at most 10000' }]);
   });
 
@@ -459,25 +650,67 @@ describe('POST /datasets/:id/query', () => {
     const named = await answer(await query(ids.sales!, { aggregations: [{ function: 'count', as: evil }] }));
     expect(named.columns).toEqual([{ name: evil, type: 'BIGINT' }]);
     expect(named.rows).toEqual([[5]]);
-    const literal = await answer(await query(ids.sales!, { filter: `region = '${evil.replaceAll("'", "''")}'`, aggregations: [{ function: 'count', as: 'n' }] }));
+    const literal = await answer(
+      await query(ids.sales!, {
+        filter: `region = '${evil.replaceAll("'", "''")}'`,
+        aggregations: [{ function: 'count', as: 'n' }],
+      }),
+    );
     expect(literal.rows).toEqual([[0]]);
-    const column = await problemOf(await query(ids.sales!, { aggregations: [{ function: 'sum', expression: `\`${evil}\``, as: 'n' }] }));
+    const column = await problemOf(
+      await query(ids.sales!, { aggregations: [{ function: 'sum', expression: `\`${evil}\``, as: 'n' }] }),
+    );
     expect(column.status).toBe(400);
     expect(column.errors[0]!.pointer).toBe('/body/aggregations/0/expression');
     expect(column.errors[0]!.message).toMatch(/^unknown column/);
     // The data is all still there.
-    expect((await answer(await query(ids.sales!, { aggregations: [{ function: 'count', as: 'n' }] }))).rows).toEqual([[5]]);
+    expect((await answer(await query(ids.sales!, { aggregations: [{ function: 'count', as: 'n' }] }))).rows).toEqual([
+      [5],
+    ]);
   });
 
   it('points at the part of the body that is wrong', async () => {
     const cases: [unknown, string, RegExp][] = [
-      [{ aggregations: [{ function: 'count', as: 'n' }, { function: 'sum', expression: 'amout', as: 's' }] }, '/body/aggregations/1/expression', /unknown column 'amout'.*did you mean 'amount'\?/],
-      [{ aggregations: [{ function: 'sum', expression: 'region', as: 's' }] }, '/body/aggregations/0/expression', /sum needs a number, but the expression is text/],
-      [{ aggregations: [{ function: 'mean', as: 's' }] }, '/body/aggregations/0/expression', /mean needs an expression/],
-      [{ filter: 'amount + 1', aggregations: [{ function: 'count', as: 'n' }] }, '/body/filter', /expected a condition/],
-      [{ groupBy: [{ expression: 'regoin', as: 'r' }], aggregations: [{ function: 'count', as: 'n' }] }, '/body/groupBy/0/expression', /unknown column 'regoin'/],
-      [{ groupBy: [{ expression: 'region', as: 'n' }], aggregations: [{ function: 'count', as: 'n' }] }, '/body/aggregations/0/as', /output name 'n' is used twice/],
-      [{ aggregations: [{ function: 'count', as: 'total' }], orderBy: [{ column: 'totl' }] }, '/body/orderBy/0/column', /no output column named 'totl'; did you mean 'total'\?/],
+      [
+        {
+          aggregations: [
+            { function: 'count', as: 'n' },
+            { function: 'sum', expression: 'amout', as: 's' },
+          ],
+        },
+        '/body/aggregations/1/expression',
+        /unknown column 'amout'.*did you mean 'amount'\?/,
+      ],
+      [
+        { aggregations: [{ function: 'sum', expression: 'region', as: 's' }] },
+        '/body/aggregations/0/expression',
+        /sum needs a number, but the expression is text/,
+      ],
+      [
+        { aggregations: [{ function: 'mean', as: 's' }] },
+        '/body/aggregations/0/expression',
+        /mean needs an expression/,
+      ],
+      [
+        { filter: 'amount + 1', aggregations: [{ function: 'count', as: 'n' }] },
+        '/body/filter',
+        /expected a condition/,
+      ],
+      [
+        { groupBy: [{ expression: 'regoin', as: 'r' }], aggregations: [{ function: 'count', as: 'n' }] },
+        '/body/groupBy/0/expression',
+        /unknown column 'regoin'/,
+      ],
+      [
+        { groupBy: [{ expression: 'region', as: 'n' }], aggregations: [{ function: 'count', as: 'n' }] },
+        '/body/aggregations/0/as',
+        /output name 'n' is used twice/,
+      ],
+      [
+        { aggregations: [{ function: 'count', as: 'total' }], orderBy: [{ column: 'totl' }] },
+        '/body/orderBy/0/column',
+        /no output column named 'totl'; did you mean 'total'\?/,
+      ],
       [{ aggregations: [] }, '/body/aggregations', /./],
       [{ aggregations: [{ function: 'avg', expression: 'amount', as: 'a' }] }, '/body/aggregations/0/function', /./],
     ];
@@ -485,7 +718,10 @@ describe('POST /datasets/:id/query', () => {
       const p = await problemOf(await query(ids.sales!, body));
       expect(p.status, JSON.stringify(body)).toBe(400);
       expect(p.code).toBe('validation_failed');
-      expect(p.errors.map((e) => e.pointer), JSON.stringify(body)).toContain(pointer);
+      expect(
+        p.errors.map((e) => e.pointer),
+        JSON.stringify(body),
+      ).toContain(pointer);
       expect(p.errors.find((e) => e.pointer === pointer)!.message).toMatch(message);
     }
   });
@@ -503,7 +739,9 @@ describe('access', () => {
     expect((await problemOf(anonymous)).status).toBe(401);
 
     const other = await workspace(t, 'Elsewhere');
-    const res = await upload({ api: t.api, auth: { ...t.auth, 'x-weir-workspace': other } }, 'p,q\n1,2\n', { name: 'theirs' });
+    const res = await upload({ api: t.api, auth: { ...t.auth, 'x-weir-workspace': other } }, 'p,q\n1,2\n', {
+      name: 'theirs',
+    });
     expect(res.status).toBe(201);
     const theirs = ((await res.json()) as { id: string }).id;
     for (const path of [`${theirs}/stats`, `${theirs}/histogram?column=p`, `${theirs}/value-counts?column=p`]) {
@@ -514,7 +752,9 @@ describe('access', () => {
   });
 
   it('an unknown version is a 404', async () => {
-    const p = await problemOf(await t.fetch(`${t.api}/datasets/${ids.histo}/histogram?column=x&version=dv_01J00000000000000000000000`));
+    const p = await problemOf(
+      await t.fetch(`${t.api}/datasets/${ids.histo}/histogram?column=x&version=dv_01J00000000000000000000000`),
+    );
     expect(p.status).toBe(404);
   });
 });
@@ -527,10 +767,14 @@ describe('time limit', () => {
       expect(res.status).toBe(201);
       const id = ((await res.json()) as { id: string }).id;
       const heavy = await fetch(`${slow.api}/datasets/${id}/query`, {
-        method: 'POST', headers: { ...slow.auth, 'content-type': 'application/json' },
+        method: 'POST',
+        headers: { ...slow.auth, 'content-type': 'application/json' },
         body: JSON.stringify({
           groupBy: [{ expression: "concat(to_text(v), '-', to_text(ts))", as: 'k' }],
-          aggregations: [{ function: 'median', expression: 'v', as: 'm' }, { function: 'count_distinct', expression: "concat(to_text(ts), 'x')", as: 'd' }],
+          aggregations: [
+            { function: 'median', expression: 'v', as: 'm' },
+            { function: 'count_distinct', expression: "concat(to_text(ts), 'x')", as: 'd' },
+          ],
         }),
       });
       const p = await problemOf(heavy);

@@ -28,7 +28,10 @@ beforeAll(async () => {
   store = await openMetadataStore(config);
   await migrateToLatest(store);
   for (const id of ['aud_1', 'aud_2']) {
-    await store.db.insertInto('audit_events').values({ id, at: new Date().toISOString(), actor_type: 'system', action: 'test.append', outcome: 'success' }).execute();
+    await store.db
+      .insertInto('audit_events')
+      .values({ id, at: new Date().toISOString(), actor_type: 'system', action: 'test.append', outcome: 'success' })
+      .execute();
   }
 });
 
@@ -37,7 +40,15 @@ afterAll(async () => {
   await cleanup?.();
 });
 
-const rowCount = async (): Promise<number> => Number((await store.db.selectFrom('audit_events').select((eb) => eb.fn.countAll<number | string>().as('n')).executeTakeFirstOrThrow()).n);
+const rowCount = async (): Promise<number> =>
+  Number(
+    (
+      await store.db
+        .selectFrom('audit_events')
+        .select((eb) => eb.fn.countAll<number | string>().as('n'))
+        .executeTakeFirstOrThrow()
+    ).n,
+  );
 
 describe(`audit_events is append-only (${dialectUnderTest})`, () => {
   it('refuses a raw UPDATE', async () => {
@@ -57,7 +68,16 @@ describe(`audit_events is append-only (${dialectUnderTest})`, () => {
 
   it('still takes new rows', async () => {
     const before = await rowCount();
-    await store.db.insertInto('audit_events').values({ id: 'aud_3', at: new Date().toISOString(), actor_type: 'system', action: 'test.append', outcome: 'success' }).execute();
+    await store.db
+      .insertInto('audit_events')
+      .values({
+        id: 'aud_3',
+        at: new Date().toISOString(),
+        actor_type: 'system',
+        action: 'test.append',
+        outcome: 'success',
+      })
+      .execute();
     expect(await rowCount()).toBe(before + 1);
   });
 });

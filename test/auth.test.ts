@@ -16,11 +16,18 @@ afterAll(async () => {
 
 const me = (headers: Record<string, string>) => fetch(`${t.api}/auth/me`, { headers });
 const post = (path: string, body: unknown, headers: Record<string, string> = {}) =>
-  fetch(`${t.api}${path}`, { method: 'POST', headers: { ...headers, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  fetch(`${t.api}${path}`, {
+    method: 'POST',
+    headers: { ...headers, 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
 
 async function loginBody(email: string, password: string) {
   const res = await post('/auth/login', { email, password });
-  return { res, body: (await res.json()) as { accessToken: string; refreshToken: string; expiresIn: number; user: { id: string } } };
+  return {
+    res,
+    body: (await res.json()) as { accessToken: string; refreshToken: string; expiresIn: number; user: { id: string } },
+  };
 }
 
 describe('login', () => {
@@ -31,11 +38,17 @@ describe('login', () => {
     expect(body.accessToken.split('.')).toHaveLength(3);
     expect(res.headers.get('cache-control')).toBe('no-store');
     const cookie = res.headers.get('set-cookie') ?? '';
-    expect(cookie).toMatch(/^weir_refresh=[A-Za-z0-9_-]{43}; Path=\/api\/v1\/auth; Max-Age=\d+; HttpOnly; SameSite=Strict/);
+    expect(cookie).toMatch(
+      /^weir_refresh=[A-Za-z0-9_-]{43}; Path=\/api\/v1\/auth; Max-Age=\d+; HttpOnly; SameSite=Strict/,
+    );
     expect(cookie).toContain(body.refreshToken);
     const who = await me(bearer(body.accessToken));
     expect(who.status).toBe(200);
-    expect(await who.json()).toMatchObject({ user: { email: ADMIN.email, instanceAdmin: true }, workspace: { id: 'ws_default', role: 'owner' }, via: 'jwt' });
+    expect(await who.json()).toMatchObject({
+      user: { email: ADMIN.email, instanceAdmin: true },
+      workspace: { id: 'ws_default', role: 'owner' },
+      via: 'jwt',
+    });
   });
 
   it('answers the same 401 for an unknown email and a wrong password', async () => {
@@ -67,16 +80,28 @@ describe('login', () => {
   });
 
   it('refuses a form or a text body with the content type it takes', async () => {
-    const form = await fetch(`${t.api}/auth/login`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ email: ADMIN.email, password: ADMIN.password }) });
+    const form = await fetch(`${t.api}/auth/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ email: ADMIN.email, password: ADMIN.password }),
+    });
     expect(form.status).toBe(415);
     expect(await problemOf(form)).toMatchObject({
-      code: 'unsupported_media_type', accepts: ['application/json'],
-      detail: 'POST /api/v1/auth/login takes an application/json body, not application/x-www-form-urlencoded: send it as application/json (`Content-Type: application/json`)',
+      code: 'unsupported_media_type',
+      accepts: ['application/json'],
+      detail:
+        'POST /api/v1/auth/login takes an application/json body, not application/x-www-form-urlencoded: send it as application/json (`Content-Type: application/json`)',
     });
     // text/plain has a parser (the body arrives as a string): still the body's type is what is wrong, not its fields.
-    const text = await fetch(`${t.api}/auth/login`, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: JSON.stringify({ email: ADMIN.email, password: ADMIN.password }) });
+    const text = await fetch(`${t.api}/auth/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'text/plain' },
+      body: JSON.stringify({ email: ADMIN.email, password: ADMIN.password }),
+    });
     expect(text.status).toBe(415);
-    expect((await problemOf(text)).detail).toMatch(/^POST \/api\/v1\/auth\/login takes an application\/json body, not text\/plain/);
+    expect((await problemOf(text)).detail).toMatch(
+      /^POST \/api\/v1\/auth\/login takes an application\/json body, not text\/plain/,
+    );
   });
 
   it('validates the body', async () => {
@@ -91,15 +116,27 @@ describe('access tokens', () => {
   beforeAll(async () => {
     userId = (await loginBody(ADMIN.email, ADMIN.password)).body.user.id;
   });
-  const sign = (claims: Record<string, unknown>, opts: { secret?: string; alg?: string; iss?: string; aud?: string; exp?: number } = {}) =>
+  const sign = (
+    claims: Record<string, unknown>,
+    opts: { secret?: string; alg?: string; iss?: string; aud?: string; exp?: number } = {},
+  ) =>
     new SignJWT({ sid: 'ses_x', ws: 'ws_default', ...claims })
       .setProtectedHeader({ alg: opts.alg ?? 'HS256' })
-      .setSubject(userId).setIssuer(opts.iss ?? 'weir').setAudience(opts.aud ?? 'weir-api')
-      .setIssuedAt().setExpirationTime(opts.exp ?? Math.floor(Date.now() / 1000) + 600)
+      .setSubject(userId)
+      .setIssuer(opts.iss ?? 'weir')
+      .setAudience(opts.aud ?? 'weir-api')
+      .setIssuedAt()
+      .setExpirationTime(opts.exp ?? Math.floor(Date.now() / 1000) + 600)
       .sign(new TextEncoder().encode(opts.secret ?? SECRET));
 
   it('refuses missing, malformed and garbage tokens with 401 and WWW-Authenticate', async () => {
-    const cases: Record<string, string>[] = [{}, { authorization: 'Bearer' }, { authorization: 'Bearer not-a-token' }, { authorization: 'Basic Zm9vOmJhcg==' }, { authorization: 'Bearer a.b.c' }];
+    const cases: Record<string, string>[] = [
+      {},
+      { authorization: 'Bearer' },
+      { authorization: 'Bearer not-a-token' },
+      { authorization: 'Basic Zm9vOmJhcg==' },
+      { authorization: 'Bearer a.b.c' },
+    ];
     for (const headers of cases) {
       const res = await me(headers);
       expect(res.status).toBe(401);
@@ -113,12 +150,21 @@ describe('access tokens', () => {
     const { token: key } = await apiKey(t, ['datasets:read']);
     const cases: [Record<string, string>, RegExp][] = [
       [{}, /^This request needs an access token or API key: send it as `Authorization: Bearer <token>`/],
-      [{ authorization: token }, /^The Authorization header lacks the `Bearer ` prefix: send it as `Authorization: Bearer <token>`$/],
+      [
+        { authorization: token },
+        /^The Authorization header lacks the `Bearer ` prefix: send it as `Authorization: Bearer <token>`$/,
+      ],
       [{ authorization: key }, /lacks the `Bearer ` prefix/],
-      [{ authorization: 'Basic b3duZXJAd2Vpci50ZXN0OnNlY3JldA==' }, /^Weir does not take `Basic` credentials: use an access token \(POST \/api\/v1\/auth\/login\) or an API key/],
+      [
+        { authorization: 'Basic b3duZXJAd2Vpci50ZXN0OnNlY3JldA==' },
+        /^Weir does not take `Basic` credentials: use an access token \(POST \/api\/v1\/auth\/login\) or an API key/,
+      ],
       [{ authorization: '' }, /^The Authorization header is empty/],
       [{ authorization: 'Bearer ' }, /^The Authorization header has no token after `Bearer`/],
-      [{ authorization: `Bearer ${token} ${key}` }, /^The Authorization header carries more than one token: send exactly one/],
+      [
+        { authorization: `Bearer ${token} ${key}` },
+        /^The Authorization header carries more than one token: send exactly one/,
+      ],
     ];
     for (const [headers, detail] of cases) {
       const res = await me(headers);
@@ -152,14 +198,31 @@ describe('access tokens', () => {
     const fresh = (await loginBody(ADMIN.email, ADMIN.password)).body.accessToken;
     const sid = JSON.parse(Buffer.from(fresh.split('.')[1]!, 'base64url').toString()).sid as string;
     const forged = await sign({ sid }, { secret: 'another-secret-that-is-long-enough-to-sign-with' });
-    const none = new UnsecuredJWT({ sid, ws: 'ws_default' }).setSubject(userId).setIssuer('weir').setAudience('weir-api').setExpirationTime('10m').encode();
+    const none = new UnsecuredJWT({ sid, ws: 'ws_default' })
+      .setSubject(userId)
+      .setIssuer('weir')
+      .setAudience('weir-api')
+      .setExpirationTime('10m')
+      .encode();
     const { privateKey, publicKey } = await generateKeyPair('RS256');
-    const rs = await new SignJWT({ sid, ws: 'ws_default' }).setProtectedHeader({ alg: 'RS256' }).setSubject(userId).setIssuer('weir').setAudience('weir-api').setExpirationTime('10m').sign(privateKey);
+    const rs = await new SignJWT({ sid, ws: 'ws_default' })
+      .setProtectedHeader({ alg: 'RS256' })
+      .setSubject(userId)
+      .setIssuer('weir')
+      .setAudience('weir-api')
+      .setExpirationTime('10m')
+      .sign(privateKey);
     // The classic confusion: HS256 keyed with the public key's PEM, hoping the server verifies with "its" key.
     const confused = await sign({ sid }, { secret: await exportSPKI(publicKey) });
     const wrongAud = await sign({ sid }, { aud: 'someone-else' });
     const wrongIss = await sign({ sid }, { iss: 'evil' });
-    const hs512 = await new SignJWT({ sid, ws: 'ws_default' }).setProtectedHeader({ alg: 'HS512' }).setSubject(userId).setIssuer('weir').setAudience('weir-api').setExpirationTime('10m').sign(new TextEncoder().encode(SECRET));
+    const hs512 = await new SignJWT({ sid, ws: 'ws_default' })
+      .setProtectedHeader({ alg: 'HS512' })
+      .setSubject(userId)
+      .setIssuer('weir')
+      .setAudience('weir-api')
+      .setExpirationTime('10m')
+      .sign(new TextEncoder().encode(SECRET));
     for (const token of [forged, none, rs, confused, wrongAud, wrongIss, hs512]) {
       const res = await me(bearer(token));
       expect(res.status, token).toBe(401);
@@ -212,7 +275,10 @@ describe('sessions: logout and refresh rotation', () => {
     expect((await post('/auth/refresh', { refreshToken: second.refreshToken })).status).toBe(401);
 
     const audit = await eventually(
-      async () => (await (await t.fetch(`${t.api}/audit?action=auth.refresh_reuse&scope=instance`)).json()) as { items: { outcome: string; detail: unknown }[] },
+      async () =>
+        (await (await t.fetch(`${t.api}/audit?action=auth.refresh_reuse&scope=instance`)).json()) as {
+          items: { outcome: string; detail: unknown }[];
+        },
       (b) => b.items.length > 0,
     );
     expect(audit.items[0]).toMatchObject({ outcome: 'denied', detail: { sessionRevoked: true } });
@@ -230,9 +296,16 @@ describe('sessions: logout and refresh rotation', () => {
 
 describe('API keys', () => {
   it('is shown once, stored hashed, works as a bearer, and records its last use', async () => {
-    const res = await t.fetch(`${t.api}/keys`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: 'ci', scopes: ['datasets:read'] }) });
+    const res = await t.fetch(`${t.api}/keys`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'ci', scopes: ['datasets:read'] }),
+    });
     expect(res.status).toBe(201);
-    const { key, token } = (await res.json()) as { key: { id: string; prefix: string; scopes: string[]; lastUsedAt: string | null }; token: string };
+    const { key, token } = (await res.json()) as {
+      key: { id: string; prefix: string; scopes: string[]; lastUsedAt: string | null };
+      token: string;
+    };
     expect(token).toMatch(/^weir_key_[0-9A-Z]{26}_[A-Za-z0-9_-]{43}$/);
     expect(token.startsWith(key.prefix)).toBe(true);
     expect(key.scopes).toEqual(['datasets:read']);
@@ -243,23 +316,38 @@ describe('API keys', () => {
 
     const who = await me(bearer(token));
     expect(who.status).toBe(200);
-    expect(await who.json()).toMatchObject({ via: 'apiKey', apiKeyId: key.id, workspace: { id: 'ws_default', role: 'machine', permissions: ['datasets:read'] } });
-    const listed = (await (await t.fetch(`${t.api}/keys`)).json()) as { items: { id: string; lastUsedAt: string | null }[] };
+    expect(await who.json()).toMatchObject({
+      via: 'apiKey',
+      apiKeyId: key.id,
+      workspace: { id: 'ws_default', role: 'machine', permissions: ['datasets:read'] },
+    });
+    const listed = (await (await t.fetch(`${t.api}/keys`)).json()) as {
+      items: { id: string; lastUsedAt: string | null }[];
+    };
     expect(JSON.stringify(listed)).not.toContain(token);
     const mine = await eventually(
-      async () => ((await (await t.fetch(`${t.api}/keys`)).json()) as { items: { id: string; lastUsedAt: string | null }[] }).items.find((k) => k.id === key.id),
+      async () =>
+        (
+          (await (await t.fetch(`${t.api}/keys`)).json()) as { items: { id: string; lastUsedAt: string | null }[] }
+        ).items.find((k) => k.id === key.id),
       (k) => k?.lastUsedAt !== null,
     );
     expect(mine?.lastUsedAt).not.toBeNull();
   });
 
-  it('answers who am I as the key: its name and scopes, its creator, none of the creator\'s instance-wide rights', async () => {
+  it("answers who am I as the key: its name and scopes, its creator, none of the creator's instance-wide rights", async () => {
     const { id, token } = await apiKey(t, ['datasets:read'], t.auth, { name: 'nightly export' });
     const res = await me(bearer(token));
     expect(res.status).toBe(200);
-    const body = (await res.json()) as { user: { email: string }; workspace: { permissions: string[] }; apiKey: Record<string, unknown> | null };
+    const body = (await res.json()) as {
+      user: { email: string };
+      workspace: { permissions: string[] };
+      apiKey: Record<string, unknown> | null;
+    };
     expect(body).toMatchObject({
-      via: 'apiKey', apiKeyId: id, user: { email: ADMIN.email },
+      via: 'apiKey',
+      apiKeyId: id,
+      user: { email: ADMIN.email },
       workspace: { id: 'ws_default', role: 'machine', permissions: ['datasets:read'] },
       apiKey: { id, name: 'nightly export', scopes: ['datasets:read'], workspaceId: 'ws_default', expiresAt: null },
     });
@@ -273,13 +361,23 @@ describe('API keys', () => {
   });
 
   it('tells a scope that does not exist apart from one that cannot be granted, and suggests the nearest', async () => {
-    const post = (scopes: string[]) => t.fetch(`${t.api}/keys`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: 'typo', scopes }) });
+    const post = (scopes: string[]) =>
+      t.fetch(`${t.api}/keys`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ name: 'typo', scopes }),
+      });
     const typo = await post(['datasets:raed']);
     expect(typo.status).toBe(400);
     expect(await problemOf(typo)).toMatchObject({
       code: 'validation_failed',
       detail: "Scope 'datasets:raed' does not exist; did you mean 'datasets:read' or 'datasets:write'?",
-      errors: [{ pointer: '/body/scopes/0', message: "Scope 'datasets:raed' does not exist; did you mean 'datasets:read' or 'datasets:write'?" }],
+      errors: [
+        {
+          pointer: '/body/scopes/0',
+          message: "Scope 'datasets:raed' does not exist; did you mean 'datasets:read' or 'datasets:write'?",
+        },
+      ],
     });
     // members:manage exists but no key may hold it: that is a refusal, not a typo.
     const refused = await post(['members:manage']);
@@ -297,12 +395,24 @@ describe('API keys', () => {
   });
 
   it('refuses scopes beyond the machine role or the creator, naming them', async () => {
-    const res = await t.fetch(`${t.api}/keys`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: 'x', scopes: ['datasets:read', 'members:manage', 'nope:nope'] }) });
+    const res = await t.fetch(`${t.api}/keys`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'x', scopes: ['datasets:read', 'members:manage', 'nope:nope'] }),
+    });
     expect(res.status).toBe(400);
     const p = await problemOf(res);
     expect(p.errors.map((e) => e.pointer)).toEqual(['/body/scopes/1', '/body/scopes/2']);
     const viewer = await actor(t, 'viewer');
-    expect((await fetch(`${t.api}/keys`, { method: 'POST', headers: { ...viewer.headers, 'content-type': 'application/json' }, body: '{"name":"v"}' })).status).toBe(403);
+    expect(
+      (
+        await fetch(`${t.api}/keys`, {
+          method: 'POST',
+          headers: { ...viewer.headers, 'content-type': 'application/json' },
+          body: '{"name":"v"}',
+        })
+      ).status,
+    ).toBe(403);
   });
 
   it('revocation takes effect on the next request', async () => {
@@ -317,7 +427,9 @@ describe('API keys', () => {
   });
 
   it('expires', async () => {
-    const { token } = await apiKey(t, ['datasets:read'], t.auth, { expiresAt: new Date(Date.now() + 1500).toISOString() });
+    const { token } = await apiKey(t, ['datasets:read'], t.auth, {
+      expiresAt: new Date(Date.now() + 1500).toISOString(),
+    });
     expect((await fetch(`${t.api}/datasets`, { headers: bearer(token) })).status).toBe(200);
     await new Promise((r) => setTimeout(r, 1700));
     expect((await fetch(`${t.api}/datasets`, { headers: bearer(token) })).status).toBe(401);
@@ -327,7 +439,9 @@ describe('API keys', () => {
     const maint = await actor(t, 'admin');
     const { token } = await apiKey(t, ['datasets:read'], maint.headers);
     expect((await fetch(`${t.api}/datasets`, { headers: bearer(token) })).status).toBe(200);
-    expect((await t.fetch(`${t.api}/workspaces/ws_default/members/${maint.userId}`, { method: 'DELETE' })).status).toBe(204);
+    expect((await t.fetch(`${t.api}/workspaces/ws_default/members/${maint.userId}`, { method: 'DELETE' })).status).toBe(
+      204,
+    );
     expect((await fetch(`${t.api}/datasets`, { headers: bearer(token) })).status).toBe(401);
   });
 
@@ -356,24 +470,48 @@ describe('roles and workspaces', () => {
     const outsider = await actor(t, 'owner', await workspace(t, `Other ${Date.now()}`));
     const res = await upload(t, `secret\n${Date.now()}\n`, { name: 'private' });
     const { id } = (await res.json()) as { id: string };
-    for (const path of [`/datasets/${id}`, `/datasets/${id}/preview`, `/datasets/${id}/profile`, `/datasets/${id}/versions`, `/datasets/${id}/download`]) {
+    for (const path of [
+      `/datasets/${id}`,
+      `/datasets/${id}/preview`,
+      `/datasets/${id}/profile`,
+      `/datasets/${id}/versions`,
+      `/datasets/${id}/download`,
+    ]) {
       const r = await fetch(`${t.api}${path}`, { headers: outsider.headers });
       expect(r.status, path).toBe(404);
     }
     expect((await fetch(`${t.api}/datasets/${id}`, { method: 'DELETE', headers: outsider.headers })).status).toBe(404);
-    expect((await fetch(`${t.api}/datasets/${id}`, { method: 'PATCH', headers: { ...outsider.headers, 'content-type': 'application/json' }, body: '{"name":"x"}' })).status).toBe(404);
+    expect(
+      (
+        await fetch(`${t.api}/datasets/${id}`, {
+          method: 'PATCH',
+          headers: { ...outsider.headers, 'content-type': 'application/json' },
+          body: '{"name":"x"}',
+        })
+      ).status,
+    ).toBe(404);
     // Naming the workspace explicitly does not help.
-    const named = await fetch(`${t.api}/datasets/${id}`, { headers: { ...outsider.headers, 'x-weir-workspace': 'ws_default' } });
+    const named = await fetch(`${t.api}/datasets/${id}`, {
+      headers: { ...outsider.headers, 'x-weir-workspace': 'ws_default' },
+    });
     expect(named.status).toBe(404);
-    for (const path of ['/workspaces/ws_default', '/workspaces/ws_default/members']) expect((await fetch(`${t.api}${path}`, { headers: outsider.headers })).status).toBe(404);
+    for (const path of ['/workspaces/ws_default', '/workspaces/ws_default/members'])
+      expect((await fetch(`${t.api}${path}`, { headers: outsider.headers })).status).toBe(404);
     // Nor for an API key of the other workspace.
     const { token } = await apiKey(t, ['datasets:read'], outsider.headers);
     expect((await fetch(`${t.api}/datasets/${id}`, { headers: bearer(token) })).status).toBe(404);
-    expect((await fetch(`${t.api}/datasets/${id}`, { headers: { ...bearer(token), 'x-weir-workspace': 'ws_default' } })).status).toBe(404);
+    expect(
+      (await fetch(`${t.api}/datasets/${id}`, { headers: { ...bearer(token), 'x-weir-workspace': 'ws_default' } }))
+        .status,
+    ).toBe(404);
     // Keys and audit rows are per workspace too.
-    const keys = (await (await fetch(`${t.api}/keys`, { headers: outsider.headers })).json()) as { items: { workspaceId: string }[] };
+    const keys = (await (await fetch(`${t.api}/keys`, { headers: outsider.headers })).json()) as {
+      items: { workspaceId: string }[];
+    };
     expect(keys.items.every((k) => k.workspaceId !== 'ws_default')).toBe(true);
-    const audit = (await (await fetch(`${t.api}/audit`, { headers: outsider.headers })).json()) as { items: { workspaceId: string }[] };
+    const audit = (await (await fetch(`${t.api}/audit`, { headers: outsider.headers })).json()) as {
+      items: { workspaceId: string }[];
+    };
     expect(audit.items.length).toBeGreaterThan(0);
     expect(audit.items.every((a) => a.workspaceId !== 'ws_default')).toBe(true);
     expect((await fetch(`${t.api}/audit?scope=instance`, { headers: outsider.headers })).status).toBe(403);
@@ -381,7 +519,11 @@ describe('roles and workspaces', () => {
 
   it('a member of two workspaces switches with x-weir-workspace', async () => {
     const second = await workspace(t, `Second ${Date.now()}`);
-    const inSecond = await upload({ api: t.api, auth: { ...t.auth, 'x-weir-workspace': second } }, `w2\n${Date.now()}\n`, { name: 'in second' });
+    const inSecond = await upload(
+      { api: t.api, auth: { ...t.auth, 'x-weir-workspace': second } },
+      `w2\n${Date.now()}\n`,
+      { name: 'in second' },
+    );
     expect(inSecond.status).toBe(201);
     const { id, workspaceId } = (await inSecond.json()) as { id: string; workspaceId: string };
     expect(workspaceId).toBe(second);
@@ -395,10 +537,21 @@ describe('roles and workspaces', () => {
     const admin = await actor(t, 'admin');
     // An existing account (only instance admins create accounts), added by a workspace admin.
     const email = `existing-${Date.now()}@weir.test`;
-    expect((await t.fetch(`${t.api}/users`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email, password: 'a long enough password' }) })).status).toBe(201);
-    const add = (headers: Record<string, string>, role: string) => fetch(`${t.api}/workspaces/ws_default/members`, {
-      method: 'POST', headers: { ...headers, 'content-type': 'application/json' }, body: JSON.stringify({ email, role }),
-    });
+    expect(
+      (
+        await t.fetch(`${t.api}/users`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ email, password: 'a long enough password' }),
+        })
+      ).status,
+    ).toBe(201);
+    const add = (headers: Record<string, string>, role: string) =>
+      fetch(`${t.api}/workspaces/ws_default/members`, {
+        method: 'POST',
+        headers: { ...headers, 'content-type': 'application/json' },
+        body: JSON.stringify({ email, role }),
+      });
     expect((await add(admin.headers, 'owner')).status).toBe(403);
     // Adding an existing account invites it (test/identity-hardening.test.ts covers the invitations themselves).
     const made = await add(admin.headers, 'analyst');
@@ -406,30 +559,73 @@ describe('roles and workspaces', () => {
     expect(await made.json()).toMatchObject({ role: 'analyst', email, status: 'pending' });
 
     const owner = (await (await t.fetch(`${t.api}/auth/me`)).json()) as { user: { id: string } };
-    expect((await fetch(`${t.api}/workspaces/ws_default/members/${owner.user.id}`, { method: 'DELETE', headers: admin.headers })).status).toBe(403);
-    const demote = await t.fetch(`${t.api}/workspaces/ws_default/members/${owner.user.id}`, { method: 'PATCH', headers: { 'content-type': 'application/json' }, body: '{"role":"viewer"}' });
+    expect(
+      (
+        await fetch(`${t.api}/workspaces/ws_default/members/${owner.user.id}`, {
+          method: 'DELETE',
+          headers: admin.headers,
+        })
+      ).status,
+    ).toBe(403);
+    const demote = await t.fetch(`${t.api}/workspaces/ws_default/members/${owner.user.id}`, {
+      method: 'PATCH',
+      headers: { 'content-type': 'application/json' },
+      body: '{"role":"viewer"}',
+    });
     expect(demote.status).toBe(409);
     expect((await problemOf(demote)).detail).toMatch(/at least one owner/);
 
-    const change = await t.fetch(`${t.api}/workspaces/ws_default/members/${admin.userId}`, { method: 'PATCH', headers: { 'content-type': 'application/json' }, body: '{"role":"viewer"}' });
+    const change = await t.fetch(`${t.api}/workspaces/ws_default/members/${admin.userId}`, {
+      method: 'PATCH',
+      headers: { 'content-type': 'application/json' },
+      body: '{"role":"viewer"}',
+    });
     expect(change.status).toBe(200);
     // The new role applies to the very next request of the same token.
-    expect((await fetch(`${t.api}/workspaces/ws_default/members`, { method: 'POST', headers: { ...admin.headers, 'content-type': 'application/json' }, body: '{"email":"a@b.c","role":"viewer"}' })).status).toBe(403);
+    expect(
+      (
+        await fetch(`${t.api}/workspaces/ws_default/members`, {
+          method: 'POST',
+          headers: { ...admin.headers, 'content-type': 'application/json' },
+          body: '{"email":"a@b.c","role":"viewer"}',
+        })
+      ).status,
+    ).toBe(403);
   });
 
   it('only an instance admin creates accounts through a workspace, so an owner cannot claim an address', async () => {
     // Any user can create a workspace and own it; owning one must not let them choose another person's password.
     const plain = await actor(t, 'viewer');
-    const ws = await (await fetch(`${t.api}/workspaces`, { method: 'POST', headers: { ...plain.headers, 'content-type': 'application/json' }, body: JSON.stringify({ name: `Own ${Date.now()}` }) })).json() as { id: string };
+    const ws = (await (
+      await fetch(`${t.api}/workspaces`, {
+        method: 'POST',
+        headers: { ...plain.headers, 'content-type': 'application/json' },
+        body: JSON.stringify({ name: `Own ${Date.now()}` }),
+      })
+    ).json()) as { id: string };
     const victim = `victim-${Date.now()}@weir.test`;
     const claim = await fetch(`${t.api}/workspaces/${ws.id}/members`, {
-      method: 'POST', headers: { ...plain.headers, 'content-type': 'application/json' }, body: JSON.stringify({ email: victim, role: 'viewer', password: 'chosen by somebody else' }),
+      method: 'POST',
+      headers: { ...plain.headers, 'content-type': 'application/json' },
+      body: JSON.stringify({ email: victim, role: 'viewer', password: 'chosen by somebody else' }),
     });
     expect(claim.status).toBe(403);
     expect((await problemOf(claim)).detail).toMatch(/instance administrator/);
-    expect((await fetch(`${t.api}/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: victim, password: 'chosen by somebody else' }) })).status).toBe(401);
+    expect(
+      (
+        await fetch(`${t.api}/auth/login`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ email: victim, password: 'chosen by somebody else' }),
+        })
+      ).status,
+    ).toBe(401);
     // The instance admin may.
-    const byAdmin = await t.fetch(`${t.api}/workspaces/ws_default/members`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: victim, role: 'viewer', password: 'a long enough password' }) });
+    const byAdmin = await t.fetch(`${t.api}/workspaces/ws_default/members`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ email: victim, role: 'viewer', password: 'a long enough password' }),
+    });
     expect(byAdmin.status).toBe(201);
   });
 
@@ -444,26 +640,50 @@ describe('roles and workspaces', () => {
   });
 
   it('duplicate emails are refused case-insensitively', async () => {
-    const res = await t.fetch(`${t.api}/users`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: ADMIN.email.toUpperCase(), password: 'a long enough password' }) });
+    const res = await t.fetch(`${t.api}/users`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ email: ADMIN.email.toUpperCase(), password: 'a long enough password' }),
+    });
     expect(res.status).toBe(409);
   });
 });
 
 describe('audit', () => {
   it('records auth events with actor, ip, user agent, request id and outcome; filters and pages', async () => {
-    await post('/auth/login', { email: ADMIN.email, password: 'wrong password!' }, { 'user-agent': 'audit-test/1', 'x-request-id': 'audit-fail-1' });
+    await post(
+      '/auth/login',
+      { email: ADMIN.email, password: 'wrong password!' },
+      { 'user-agent': 'audit-test/1', 'x-request-id': 'audit-fail-1' },
+    );
     await post('/auth/login', { email: ADMIN.email, password: ADMIN.password }, { 'x-request-id': 'audit-ok-1' });
     const rows = await eventually(
-      async () => ((await (await t.fetch(`${t.api}/audit?action=auth.login&scope=instance&limit=500`)).json()) as { items: Record<string, unknown>[] }).items,
+      async () =>
+        (
+          (await (await t.fetch(`${t.api}/audit?action=auth.login&scope=instance&limit=500`)).json()) as {
+            items: Record<string, unknown>[];
+          }
+        ).items,
       (items) => items.some((i) => i.requestId === 'audit-ok-1'),
     );
     const failed = rows.find((r) => r.requestId === 'audit-fail-1');
-    expect(failed).toMatchObject({ action: 'auth.login', outcome: 'denied', statusCode: 401, ip: '127.0.0.1', userAgent: 'audit-test/1', detail: { email: ADMIN.email } });
+    expect(failed).toMatchObject({
+      action: 'auth.login',
+      outcome: 'denied',
+      statusCode: 401,
+      ip: '127.0.0.1',
+      userAgent: 'audit-test/1',
+      detail: { email: ADMIN.email },
+    });
     const ok = rows.find((r) => r.requestId === 'audit-ok-1');
     expect(ok).toMatchObject({ outcome: 'success', actorType: 'user', targetType: 'user' });
     expect(ok?.actorId).toMatch(/^usr_/);
 
-    const page = (await (await t.fetch(`${t.api}/audit?action=auth.*&scope=instance&limit=1&offset=1`)).json()) as { items: unknown[]; total: number; limit: number };
+    const page = (await (await t.fetch(`${t.api}/audit?action=auth.*&scope=instance&limit=1&offset=1`)).json()) as {
+      items: unknown[];
+      total: number;
+      limit: number;
+    };
     expect(page.items).toHaveLength(1);
     expect(page.total).toBeGreaterThanOrEqual(2);
     expect((await t.fetch(`${t.api}/audit?outcome=maybe`)).status).toBe(400);
@@ -472,6 +692,8 @@ describe('audit', () => {
   it('cannot be changed: no route writes it, and the database refuses updates', async () => {
     const routes = t.app.routeCatalog.filter((r) => r.url.startsWith('/api/v1/audit'));
     expect(routes.map((r) => r.method)).toEqual(['GET']);
-    await expect(t.context.store.db.updateTable('audit_events').set({ outcome: 'success' }).execute()).rejects.toThrow(/append-only/);
+    await expect(t.context.store.db.updateTable('audit_events').set({ outcome: 'success' }).execute()).rejects.toThrow(
+      /append-only/,
+    );
   });
 });

@@ -43,7 +43,9 @@ async function localHarness(): Promise<Harness> {
     keyPrefix: '',
     async rawKeys() {
       const entries = await readdir(root, { recursive: true, withFileTypes: true }).catch(() => []);
-      return entries.filter((e) => e.isFile()).map((e) => path.relative(root, path.join(e.parentPath, e.name)).split(path.sep).join('/'));
+      return entries
+        .filter((e) => e.isFile())
+        .map((e) => path.relative(root, path.join(e.parentPath, e.name)).split(path.sep).join('/'));
     },
     close: () => rm(dir, { recursive: true, force: true }),
   };
@@ -72,8 +74,12 @@ async function s3Harness(): Promise<Harness> {
 
 function rawClient(s3: TestS3): S3Client {
   return new S3Client({
-    endpoint: s3.endpoint, region: 'us-east-1', forcePathStyle: true, credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
-    requestChecksumCalculation: 'WHEN_REQUIRED', responseChecksumValidation: 'WHEN_REQUIRED',
+    endpoint: s3.endpoint,
+    region: 'us-east-1',
+    forcePathStyle: true,
+    credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
+    requestChecksumCalculation: 'WHEN_REQUIRED',
+    responseChecksumValidation: 'WHEN_REQUIRED',
   });
 }
 
@@ -174,7 +180,10 @@ describe.each([
     expect(err).toBeInstanceOf(BlobNotFoundError);
     expect(err).toMatchObject({ code: 'ENOENT', key: 'models/ws_a/nothing' });
     await expect(h.store.localFile('models/ws_a/nothing')).rejects.toBeInstanceOf(BlobNotFoundError);
-    await expect(h.store.localFile('models/ws_a/nothing')).rejects.toMatchObject({ code: 'ENOENT', key: 'models/ws_a/nothing' });
+    await expect(h.store.localFile('models/ws_a/nothing')).rejects.toMatchObject({
+      code: 'ENOENT',
+      key: 'models/ws_a/nothing',
+    });
     await h.store.delete('models/ws_a/nothing');
   });
 
@@ -192,7 +201,19 @@ describe.each([
 
   it('rejects invalid keys and prefixes on every call', async () => {
     const src = await file('x');
-    for (const key of ['', 'datasets', 'datasets/', 'secrets/x', '/datasets/x', 'datasets//x', 'datasets/../x', 'datasets/./x', 'datasets/a b', 'datasets/x\\y', '../etc/passwd']) {
+    for (const key of [
+      '',
+      'datasets',
+      'datasets/',
+      'secrets/x',
+      '/datasets/x',
+      'datasets//x',
+      'datasets/../x',
+      'datasets/./x',
+      'datasets/a b',
+      'datasets/x\\y',
+      '../etc/passwd',
+    ]) {
       await expect(h.store.putFile(key, src), key).rejects.toThrow(/invalid blob key/);
       await expect(h.store.read(key), key).rejects.toThrow(/invalid blob key/);
       await expect(h.store.stat(key), key).rejects.toThrow(/invalid blob key/);
@@ -218,9 +239,14 @@ describe.each([
       { key: 'uploads/ws_l/up_2/deeper/still/p5-9', bytes: 4, modifiedAt: expect.any(Date) },
       { key: 'uploads/ws_l/up_2/p0-5', bytes: 5, modifiedAt: expect.any(Date) },
     ]);
-    expect(await listed(h.store, 'uploads/ws_l/up_2/')).toEqual(['uploads/ws_l/up_2/deeper/still/p5-9', 'uploads/ws_l/up_2/p0-5']);
+    expect(await listed(h.store, 'uploads/ws_l/up_2/')).toEqual([
+      'uploads/ws_l/up_2/deeper/still/p5-9',
+      'uploads/ws_l/up_2/p0-5',
+    ]);
     // A whole area.
-    expect(await listed(h.store, 'uploads/')).toEqual(expect.arrayContaining(['uploads/ws_l/up_1', 'uploads/ws_l/up_2/p0-5']));
+    expect(await listed(h.store, 'uploads/')).toEqual(
+      expect.arrayContaining(['uploads/ws_l/up_1', 'uploads/ws_l/up_2/p0-5']),
+    );
   });
 
   it('list of a prefix with nothing under it is empty', async () => {
@@ -323,22 +349,36 @@ describe.each([
 });
 
 /** A loopback HTTP proxy in front of an S3 server that records every request (small bodies included). */
-async function recordingProxy(target: string): Promise<{ endpoint: string; requests: { method: string; url: string; headers: http.IncomingHttpHeaders; body: Buffer }[]; close(): Promise<void> }> {
+async function recordingProxy(target: string): Promise<{
+  endpoint: string;
+  requests: { method: string; url: string; headers: http.IncomingHttpHeaders; body: Buffer }[];
+  close(): Promise<void>;
+}> {
   const requests: { method: string; url: string; headers: http.IncomingHttpHeaders; body: Buffer }[] = [];
   const to = new URL(target);
   const server = http.createServer((req, res) => {
     const chunks: Buffer[] = [];
     let kept = 0;
-    const upstream = http.request({ host: to.hostname, port: to.port, method: req.method, path: req.url, headers: req.headers }, (up) => {
-      res.writeHead(up.statusCode ?? 502, up.headers);
-      up.pipe(res);
-    });
+    const upstream = http.request(
+      { host: to.hostname, port: to.port, method: req.method, path: req.url, headers: req.headers },
+      (up) => {
+        res.writeHead(up.statusCode ?? 502, up.headers);
+        up.pipe(res);
+      },
+    );
     upstream.on('error', () => res.destroy());
     req.on('data', (chunk: Buffer) => {
       if (kept < 65536) chunks.push(chunk);
       kept += chunk.length;
     });
-    req.on('end', () => requests.push({ method: req.method ?? '', url: req.url ?? '', headers: req.headers, body: Buffer.concat(chunks) }));
+    req.on('end', () =>
+      requests.push({
+        method: req.method ?? '',
+        url: req.url ?? '',
+        headers: req.headers,
+        body: Buffer.concat(chunks),
+      }),
+    );
     req.pipe(upstream);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -379,12 +419,17 @@ describe('S3 driver against the wire', () => {
 
       for (const r of proxy.requests) {
         const names = Object.keys(r.headers);
-        expect(names.filter((h) => h.startsWith('x-amz-checksum-') || h === 'x-amz-trailer'), `${r.method} ${r.url}`).toEqual([]);
+        expect(
+          names.filter((h) => h.startsWith('x-amz-checksum-') || h === 'x-amz-trailer'),
+          `${r.method} ${r.url}`,
+        ).toEqual([]);
         expect(r.headers['content-encoding'] ?? '', `${r.method} ${r.url}`).not.toContain('aws-chunked');
         expect(r.headers['x-amz-content-sha256'] ?? '', `${r.method} ${r.url}`).not.toMatch(/^STREAMING-/);
       }
       const parts = proxy.requests.filter((r) => r.method === 'PUT' && /[?&]partNumber=/.test(r.url));
-      expect(parts.map((r) => Number(r.headers['content-length']))).toEqual(expect.arrayContaining([16 * 1024 * 1024, 4 * 1024 * 1024]));
+      expect(parts.map((r) => Number(r.headers['content-length']))).toEqual(
+        expect.arrayContaining([16 * 1024 * 1024, 4 * 1024 * 1024]),
+      );
       expect(parts).toHaveLength(2);
       const deletes = proxy.requests.filter((r) => r.method === 'POST' && /[?&]delete(=|&|$)/.test(r.url));
       // One DeleteObjects call (the SDK may send it again after a transient failure on a loaded machine: each

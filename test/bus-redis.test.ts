@@ -9,7 +9,12 @@ import { REDIS_URL, redisAvailable, until } from './helpers/realtime.js';
 const haveRedis = await redisAvailable();
 
 const warnings: unknown[] = [];
-const log: Log = { info: () => {}, debug: () => {}, warn: (...a: unknown[]) => void warnings.push(a), error: (...a: unknown[]) => void warnings.push(a) } as unknown as Log;
+const log: Log = {
+  info: () => {},
+  debug: () => {},
+  warn: (...a: unknown[]) => void warnings.push(a),
+  error: (...a: unknown[]) => void warnings.push(a),
+} as unknown as Log;
 
 describe.skipIf(!haveRedis)('Redis event bus', () => {
   let admin: Redis;
@@ -56,10 +61,19 @@ describe.skipIf(!haveRedis)('Redis event bus', () => {
     await b.publish(topic, 'job.progress', { progress: 2 });
     await a.publish(topic, 'job.state', { status: 'succeeded' });
     await until(() => first.got.length === 3 && own.got.length === 3, 'three events everywhere');
-    expect(first.got.map((e) => [e.type, e.data])).toEqual([['job.progress', { progress: 1 }], ['job.progress', { progress: 2 }], ['job.state', { status: 'succeeded' }]]);
+    expect(first.got.map((e) => [e.type, e.data])).toEqual([
+      ['job.progress', { progress: 1 }],
+      ['job.progress', { progress: 2 }],
+      ['job.state', { status: 'succeeded' }],
+    ]);
     expect(second.got).toEqual(first.got);
     expect(own.got).toEqual(first.got);
-    expect(first.got[0]).toEqual({ topic, type: 'job.progress', data: { progress: 1 }, ts: expect.stringMatching(/Z$/) });
+    expect(first.got[0]).toEqual({
+      topic,
+      type: 'job.progress',
+      data: { progress: 1 },
+      ts: expect.stringMatching(/Z$/),
+    });
   });
 
   it('holds one Redis subscription per topic while it has listeners, and none after', async () => {
@@ -112,10 +126,14 @@ describe.skipIf(!haveRedis)('Redis event bus', () => {
 
     // Events published while it reconnects are lost (documented); keep publishing until one arrives.
     let n = 0;
-    await until(async () => {
-      await b.publish(topic, 'job.progress', { n: n++ });
-      return got.length > 0;
-    }, 'delivery after the reconnect', 10_000);
+    await until(
+      async () => {
+        await b.publish(topic, 'job.progress', { n: n++ });
+        return got.length > 0;
+      },
+      'delivery after the reconnect',
+      10_000,
+    );
     expect(await admin.pubsub('NUMSUB', `${prefix}${topic}`)).toEqual([`${prefix}${topic}`, 1]);
   });
 
@@ -127,7 +145,10 @@ describe.skipIf(!haveRedis)('Redis event bus', () => {
     await a.whenSubscribed(topic);
     await admin.publish(`${prefix}${topic}`, 'not json');
     await admin.publish(`${prefix}${topic}`, JSON.stringify({ data: 1 }));
-    await admin.publish(`${prefix}${topic}`, JSON.stringify({ type: 'job.progress', data: { ok: true }, ts: '2026-11-22T00:00:00.000Z' }));
+    await admin.publish(
+      `${prefix}${topic}`,
+      JSON.stringify({ type: 'job.progress', data: { ok: true }, ts: '2026-11-22T00:00:00.000Z' }),
+    );
     await until(() => got.length === 1, 'the valid event');
     expect(got[0]).toEqual({ topic, type: 'job.progress', data: { ok: true }, ts: '2026-11-22T00:00:00.000Z' });
   });

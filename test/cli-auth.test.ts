@@ -4,7 +4,14 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Problem } from '../src/cli/api-types.js';
 import { ADMIN } from './helpers/app.js';
-import { freePort, freshStore, runCli, startTestServer, type CliResult, type TestServer } from './helpers/cli-server.js';
+import {
+  freePort,
+  freshStore,
+  runCli,
+  startTestServer,
+  type CliResult,
+  type TestServer,
+} from './helpers/cli-server.js';
 import { eventually } from './helpers/identity.js';
 
 /** Credentials as `weir login` stores them (src/cli/credentials.ts). */
@@ -42,16 +49,24 @@ let dirCount = 0;
 /** A fresh, empty WEIR_CONFIG_DIR (it does not exist yet: the CLI creates it). */
 const configDir = () => path.join(scratch, `config-${++dirCount}`);
 const credentialsFile = (dir: string) => path.join(dir, 'credentials.json');
-const readStored = async (dir: string) => JSON.parse(await readFile(credentialsFile(dir), 'utf8')) as Record<string, Stored>;
+const readStored = async (dir: string) =>
+  JSON.parse(await readFile(credentialsFile(dir), 'utf8')) as Record<string, Stored>;
 const api = (p: string, init: RequestInit = {}, token = server.token) =>
-  fetch(`${server.url}/api/v1${p}`, { ...init, headers: { authorization: `Bearer ${token}`, ...(init.body ? { 'content-type': 'application/json' } : {}) } });
+  fetch(`${server.url}/api/v1${p}`, {
+    ...init,
+    headers: { authorization: `Bearer ${token}`, ...(init.body ? { 'content-type': 'application/json' } : {}) },
+  });
 const parse = <T>(r: CliResult): T => JSON.parse(r.stdout) as T;
 
 /** `weir <args>` against the test server with this config dir and no WEIR_TOKEN. */
 const weir = (dir: string, ...args: string[]) => runCli(args, { url: server.url, configDir: dir });
 
 async function loggedIn(dir = configDir()): Promise<string> {
-  const r = await runCli(['login', '--email', ADMIN.email, '--password-stdin'], { url: server.url, configDir: dir, input: `${ADMIN.password}\n` });
+  const r = await runCli(['login', '--email', ADMIN.email, '--password-stdin'], {
+    url: server.url,
+    configDir: dir,
+    input: `${ADMIN.password}\n`,
+  });
   if (r.code !== 0) throw new Error(`login failed: ${r.stderr}`);
   return dir;
 }
@@ -75,7 +90,11 @@ afterAll(async () => {
 describe('weir login, whoami, logout', () => {
   it('logs in with --password-stdin, stores the session 0600 in a 0700 directory, and whoami then needs no WEIR_TOKEN', async () => {
     const dir = configDir();
-    const r = await runCli(['login', '--email', ADMIN.email, '--password-stdin'], { url: server.url, configDir: dir, input: `${ADMIN.password}\n` });
+    const r = await runCli(['login', '--email', ADMIN.email, '--password-stdin'], {
+      url: server.url,
+      configDir: dir,
+      input: `${ADMIN.password}\n`,
+    });
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     expect(r.stdout).toBe(`Logged in to ${server.url} as ${ADMIN.email}\n`);
@@ -96,18 +115,34 @@ describe('weir login, whoami, logout', () => {
     expect(who.stdout).toMatch(/^instance\s+administrator$/m);
 
     const json = parse<Me>(await weir(dir, 'whoami', '--json'));
-    expect(json).toMatchObject({ user: { email: ADMIN.email, instanceAdmin: true }, workspace: { id: 'ws_default', role: 'owner' }, via: 'jwt', apiKeyId: null });
+    expect(json).toMatchObject({
+      user: { email: ADMIN.email, instanceAdmin: true },
+      workspace: { id: 'ws_default', role: 'owner' },
+      via: 'jwt',
+      apiKeyId: null,
+    });
   });
 
   it('login --json prints the user', async () => {
-    const r = await runCli(['login', '--email', ADMIN.email, '--password-stdin', '--json'], { url: server.url, configDir: configDir(), input: ADMIN.password });
+    const r = await runCli(['login', '--email', ADMIN.email, '--password-stdin', '--json'], {
+      url: server.url,
+      configDir: configDir(),
+      input: ADMIN.password,
+    });
     expect(r.code).toBe(0);
-    expect(parse<{ email: string; instanceAdmin: boolean }>(r)).toMatchObject({ email: ADMIN.email, instanceAdmin: true });
+    expect(parse<{ email: string; instanceAdmin: boolean }>(r)).toMatchObject({
+      email: ADMIN.email,
+      instanceAdmin: true,
+    });
   });
 
   it('a wrong password fails with the server message and stores nothing', async () => {
     const dir = configDir();
-    const r = await runCli(['login', '--email', ADMIN.email, '--password-stdin'], { url: server.url, configDir: dir, input: 'not the password\n' });
+    const r = await runCli(['login', '--email', ADMIN.email, '--password-stdin'], {
+      url: server.url,
+      configDir: dir,
+      input: 'not the password\n',
+    });
     expect(r.code).toBe(1);
     expect(r.stderr).toBe('weir: Invalid email or password\n');
     expect(r.stdout).toBe('');
@@ -117,7 +152,9 @@ describe('weir login, whoami, logout', () => {
   it('refuses to prompt when stdin is not a terminal, and needs --email with --password-stdin', async () => {
     const noTty = await runCli(['login', '--email', ADMIN.email], { url: server.url });
     expect(noTty.code).toBe(1);
-    expect(noTty.stderr).toBe('weir: cannot prompt for a password: stdin is not a terminal (use --email and --password-stdin)\n');
+    expect(noTty.stderr).toBe(
+      'weir: cannot prompt for a password: stdin is not a terminal (use --email and --password-stdin)\n',
+    );
     const noEmail = await runCli(['login', '--password-stdin'], { url: server.url, input: 'x\n' });
     expect(noEmail.code).toBe(1);
     expect(noEmail.stderr).toBe('weir: --email is required with --password-stdin\n');
@@ -164,7 +201,11 @@ describe('weir login, whoami, logout', () => {
     expect(Date.parse(after.accessExpiresAt)).toBeGreaterThan(Date.now() + 60_000);
     expect((await stat(credentialsFile(dir))).mode & 0o777).toBe(0o600);
     // The old refresh token was rotated away.
-    const reuse = await fetch(`${server.url}/api/v1/auth/refresh`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ refreshToken: before.refreshToken }) });
+    const reuse = await fetch(`${server.url}/api/v1/auth/refresh`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ refreshToken: before.refreshToken }),
+    });
     expect(reuse.status).toBe(401);
   });
 
@@ -182,7 +223,9 @@ describe('weir login, whoami, logout', () => {
     const dir = await loggedIn();
     const before = (await readStored(dir))[server.url]!;
     // Looks fresh locally, but the server does not accept it (as after a change of WEIR_JWT_SECRET).
-    await editStored(dir, { accessToken: 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA' });
+    await editStored(dir, {
+      accessToken: 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA',
+    });
     const r = await weir(dir, 'whoami', '--json');
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
@@ -243,7 +286,20 @@ describe('without credentials', () => {
 describe('WEIR_TOKEN, API keys and workspaces', () => {
   it('keys create / ls / revoke: the token works until it is revoked', async () => {
     const dir = await loggedIn();
-    const created = await weir(dir, 'keys', 'create', '--name', 'nightly export', '--scope', 'datasets:read', '--scope', 'jobs:read', '--expires', '30d', '--json');
+    const created = await weir(
+      dir,
+      'keys',
+      'create',
+      '--name',
+      'nightly export',
+      '--scope',
+      'datasets:read',
+      '--scope',
+      'jobs:read',
+      '--expires',
+      '30d',
+      '--json',
+    );
     expect(created.stderr).toBe('');
     expect(created.code).toBe(0);
     const { key, token } = parse<{ key: ApiKey; token: string }>(created);
@@ -269,7 +325,9 @@ describe('WEIR_TOKEN, API keys and workspaces', () => {
     expect(lines[0]).toMatch(/^ID\s+NAME\s+PREFIX\s+SCOPES\s+CREATED\s+EXPIRES\s+REVOKED\s+LAST USED$/);
     const row = lines.find((l) => l.startsWith(key.id));
     expect(row).toMatch(new RegExp(`^${key.id}\\s+nightly export\\s+${key.prefix}\\s+datasets:read,jobs:read\\s+`));
-    const listed = parse<{ items: ApiKey[] }>(await weir(dir, 'keys', 'ls', '--json')).items.find((k) => k.id === key.id);
+    const listed = parse<{ items: ApiKey[] }>(await weir(dir, 'keys', 'ls', '--json')).items.find(
+      (k) => k.id === key.id,
+    );
     expect(listed).toMatchObject({ name: 'nightly export', revokedAt: null });
 
     const revoked = await weir(dir, 'keys', 'revoke', key.id);
@@ -278,7 +336,9 @@ describe('WEIR_TOKEN, API keys and workspaces', () => {
     const after = await runCli(['datasets', 'ls'], { url: server.url, token });
     expect(after.code).toBe(1);
     expect(after.stderr).toBe('weir: WEIR_TOKEN was refused: The API key has been revoked\n');
-    const revokedRow = parse<{ items: ApiKey[] }>(await weir(dir, 'keys', 'ls', '--json')).items.find((k) => k.id === key.id);
+    const revokedRow = parse<{ items: ApiKey[] }>(await weir(dir, 'keys', 'ls', '--json')).items.find(
+      (k) => k.id === key.id,
+    );
     expect(revokedRow?.revokedAt).not.toBeNull();
   });
 
@@ -297,7 +357,9 @@ describe('WEIR_TOKEN, API keys and workspaces', () => {
     const dir = await loggedIn();
     const scope = await weir(dir, 'keys', 'create', '--name', 'x', '--scope', 'members:manage');
     expect(scope.code).toBe(1);
-    expect(scope.stderr).toMatch(/^weir: Some scopes cannot be granted to an API key by you\n {2}\/body\/scopes\/0: 'members:manage' is not grantable/);
+    expect(scope.stderr).toMatch(
+      /^weir: Some scopes cannot be granted to an API key by you\n {2}\/body\/scopes\/0: 'members:manage' is not grantable/,
+    );
     const expiry = await weir(dir, 'keys', 'create', '--name', 'x', '--expires', 'tomorrow');
     expect(expiry.code).toBe(1);
     expect(expiry.stderr).toContain("option '--expires <when>' argument 'tomorrow' is invalid");
@@ -311,13 +373,19 @@ describe('WEIR_TOKEN, API keys and workspaces', () => {
     const r = await weir(dir, 'keys', 'create', '--name', 'typo', '--scope', 'datasets:raed');
     expect(r.code).toBe(1);
     expect(r.stdout).toBe('');
-    expect(r.stderr).toBe("weir: Scope 'datasets:raed' does not exist; did you mean 'datasets:read' or 'datasets:write'?\n  at /body/scopes/0\n");
-    expect(parse<{ items: ApiKey[] }>(await weir(dir, 'keys', 'ls', '--json')).items.filter((k) => k.name === 'typo')).toEqual([]);
+    expect(r.stderr).toBe(
+      "weir: Scope 'datasets:raed' does not exist; did you mean 'datasets:read' or 'datasets:write'?\n  at /body/scopes/0\n",
+    );
+    expect(
+      parse<{ items: ApiKey[] }>(await weir(dir, 'keys', 'ls', '--json')).items.filter((k) => k.name === 'typo'),
+    ).toEqual([]);
   });
 
-  it('whoami with an API key shows the key (name, scopes, creator), not its creator\'s instance-wide rights', async () => {
+  it("whoami with an API key shows the key (name, scopes, creator), not its creator's instance-wide rights", async () => {
     const dir = await loggedIn();
-    const created = parse<{ key: ApiKey; token: string }>(await weir(dir, 'keys', 'create', '--name', 'read only', '--scope', 'datasets:read', '--json'));
+    const created = parse<{ key: ApiKey; token: string }>(
+      await weir(dir, 'keys', 'create', '--name', 'read only', '--scope', 'datasets:read', '--json'),
+    );
     const r = await runCli(['whoami'], { url: server.url, token: created.token });
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
@@ -330,13 +398,21 @@ describe('WEIR_TOKEN, API keys and workspaces', () => {
     expect(r.stdout).not.toMatch(/administrator/);
     expect(r.stdout).not.toMatch(/keys:manage|system:admin/);
     expect(r.stdout).not.toContain(created.token);
-    const json = parse<Me & { apiKey: { id: string; scopes: string[] } }>(await runCli(['whoami', '--json'], { url: server.url, token: created.token }));
-    expect(json).toMatchObject({ via: 'apiKey', apiKeyId: created.key.id, apiKey: { id: created.key.id, scopes: ['datasets:read'] } });
+    const json = parse<Me & { apiKey: { id: string; scopes: string[] } }>(
+      await runCli(['whoami', '--json'], { url: server.url, token: created.token }),
+    );
+    expect(json).toMatchObject({
+      via: 'apiKey',
+      apiKeyId: created.key.id,
+      apiKey: { id: created.key.id, scopes: ['datasets:read'] },
+    });
   });
 
   it('WEIR_TOKEN wins over stored credentials', async () => {
     const dir = await loggedIn();
-    const created = parse<{ key: ApiKey; token: string }>(await weir(dir, 'keys', 'create', '--name', 'wins', '--json'));
+    const created = parse<{ key: ApiKey; token: string }>(
+      await weir(dir, 'keys', 'create', '--name', 'wins', '--json'),
+    );
     const r = await runCli(['whoami', '--json'], { url: server.url, configDir: dir, token: created.token });
     expect(parse<Me>(r)).toMatchObject({ via: 'apiKey', apiKeyId: created.key.id });
   });
@@ -347,8 +423,15 @@ describe('WEIR_TOKEN, API keys and workspaces', () => {
     expect(res.status).toBe(201);
     const ws = ((await res.json()) as { id: string }).id;
     expect(parse<Me>(await weir(dir, 'whoami', '--json')).workspace.id).toBe('ws_default');
-    expect(parse<Me>(await weir(dir, 'whoami', '--json', '--workspace', ws)).workspace).toMatchObject({ id: ws, role: 'owner' });
-    const fromEnv = await runCli(['whoami', '--json'], { url: server.url, configDir: dir, env: { WEIR_WORKSPACE: ws } });
+    expect(parse<Me>(await weir(dir, 'whoami', '--json', '--workspace', ws)).workspace).toMatchObject({
+      id: ws,
+      role: 'owner',
+    });
+    const fromEnv = await runCli(['whoami', '--json'], {
+      url: server.url,
+      configDir: dir,
+      env: { WEIR_WORKSPACE: ws },
+    });
     expect(parse<Me>(fromEnv).workspace.id).toBe(ws);
     const unknown = await weir(dir, 'datasets', 'ls', '--workspace', 'ws_nosuchthing');
     expect(unknown.code).toBe(1);
@@ -363,7 +446,8 @@ describe('weir admin create-user', () => {
   it('makes the first user an instance admin and owner of ws_default who can log in; refuses a duplicate email', async () => {
     const store = await freshStore();
     const first = { email: 'First@Weir.test', password: 'first user password' };
-    const admin = (args: string[], input?: string) => runCli(['admin', 'create-user', ...args], { url: null, input, env: { ...store.env, WEIR_LOG_LEVEL: 'warn' } });
+    const admin = (args: string[], input?: string) =>
+      runCli(['admin', 'create-user', ...args], { url: null, input, env: { ...store.env, WEIR_LOG_LEVEL: 'warn' } });
     try {
       const created = await admin(['--email', first.email, '--password-stdin'], `${first.password}\n`);
       expect(created.code).toBe(0);
@@ -377,7 +461,15 @@ describe('weir admin create-user', () => {
       const short = await admin(['--email', 'short@weir.test', '--password-stdin'], 'short\n');
       expect(short.code).toBe(1);
       expect(short.stderr).toBe('weir: password must be at least 10 characters\n');
-      const analyst = await admin(['--email', 'ana@weir.test', '--password', 'analyst password', '--role', 'analyst', '--json']);
+      const analyst = await admin([
+        '--email',
+        'ana@weir.test',
+        '--password',
+        'analyst password',
+        '--role',
+        'analyst',
+        '--json',
+      ]);
       expect(analyst.code).toBe(0);
       expect(JSON.parse(analyst.stdout)).toMatchObject({ email: 'ana@weir.test', instanceAdmin: false });
 
@@ -385,18 +477,40 @@ describe('weir admin create-user', () => {
       const served = await startTestServer({ store, loginAs: first });
       try {
         const dir = configDir();
-        const login = await runCli(['login', '--email', first.email, '--password-stdin'], { url: served.url, configDir: dir, input: first.password });
+        const login = await runCli(['login', '--email', first.email, '--password-stdin'], {
+          url: served.url,
+          configDir: dir,
+          input: first.password,
+        });
         expect(login.stdout).toBe(`Logged in to ${served.url} as first@weir.test\n`);
         const me = parse<Me>(await runCli(['whoami', '--json'], { url: served.url, configDir: dir }));
-        expect(me).toMatchObject({ user: { id: userId, instanceAdmin: true }, workspace: { id: 'ws_default', role: 'owner' } });
-        const ana = await fetch(`${served.url}/api/v1/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: 'ana@weir.test', password: 'analyst password' }) });
+        expect(me).toMatchObject({
+          user: { id: userId, instanceAdmin: true },
+          workspace: { id: 'ws_default', role: 'owner' },
+        });
+        const ana = await fetch(`${served.url}/api/v1/auth/login`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ email: 'ana@weir.test', password: 'analyst password' }),
+        });
         expect(ana.status).toBe(200);
         // Nobody logged in as ADMIN: the bootstrap variables did nothing on a database with users.
-        const bootstrap = await fetch(`${served.url}/api/v1/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(ADMIN) });
+        const bootstrap = await fetch(`${served.url}/api/v1/auth/login`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify(ADMIN),
+        });
         expect(bootstrap.status).toBe(401);
-        const audit = await fetch(`${served.url}/api/v1/audit?action=user.create`, { headers: { authorization: `Bearer ${served.token}` } });
-        const rows = ((await audit.json()) as { items: { actorType: string; targetId: string; detail: Record<string, unknown> }[] }).items;
-        expect(rows.find((a) => a.targetId === userId)).toMatchObject({ actorType: 'system', detail: { via: 'cli', role: 'owner', instanceAdmin: true, firstUser: true } });
+        const audit = await fetch(`${served.url}/api/v1/audit?action=user.create`, {
+          headers: { authorization: `Bearer ${served.token}` },
+        });
+        const rows = (
+          (await audit.json()) as { items: { actorType: string; targetId: string; detail: Record<string, unknown> }[] }
+        ).items;
+        expect(rows.find((a) => a.targetId === userId)).toMatchObject({
+          actorType: 'system',
+          detail: { via: 'cli', role: 'owner', instanceAdmin: true, firstUser: true },
+        });
       } finally {
         await served.stop();
       }
@@ -412,9 +526,14 @@ describe('weir admin create-user', () => {
       const noPassword = await runCli(['admin', 'create-user', '--email', 'a@weir.test'], { url: null, env });
       expect(noPassword.code).toBe(1);
       expect(noPassword.stderr).toBe('weir: no password: give --password-stdin (or --password)\n');
-      const role = await runCli(['admin', 'create-user', '--email', 'a@weir.test', '--password', 'long enough pw', '--role', 'boss'], { url: null, env });
+      const role = await runCli(
+        ['admin', 'create-user', '--email', 'a@weir.test', '--password', 'long enough pw', '--role', 'boss'],
+        { url: null, env },
+      );
       expect(role.code).toBe(1);
-      expect(role.stderr).toBe('weir: --role: expected one of owner, admin, maintainer, analyst, uploader, viewer, got "boss"\n');
+      expect(role.stderr).toBe(
+        'weir: --role: expected one of owner, admin, maintainer, analyst, uploader, viewer, got "boss"\n',
+      );
     } finally {
       await store.remove();
     }
@@ -423,7 +542,13 @@ describe('weir admin create-user', () => {
 
 describe('weir invitations', () => {
   const invitee = { email: `invitee-${Date.now()}@weir.test`, password: 'invitee password' };
-  interface Invitation { id: string; email: string; role: string; status: string; workspaceId: string }
+  interface Invitation {
+    id: string;
+    email: string;
+    role: string;
+    status: string;
+    workspaceId: string;
+  }
 
   it('send, sent and revoke as the inviter; ls, accept and decline as the invitee', async () => {
     const admin = await loggedIn();
@@ -431,19 +556,48 @@ describe('weir invitations', () => {
     const sent = await weir(admin, 'invitations', 'send', '--email', invitee.email, '--role', 'analyst', '--json');
     expect(sent.stderr).toBe('');
     const invitation = parse<Invitation>(sent);
-    expect(invitation).toMatchObject({ email: invitee.email, role: 'analyst', status: 'pending', workspaceId: 'ws_default' });
-    const other = await weir(admin, 'invitations', 'send', '--email', `nobody-${Date.now()}@weir.test`, '--role', 'viewer');
+    expect(invitation).toMatchObject({
+      email: invitee.email,
+      role: 'analyst',
+      status: 'pending',
+      workspaceId: 'ws_default',
+    });
+    const other = await weir(
+      admin,
+      'invitations',
+      'send',
+      '--email',
+      `nobody-${Date.now()}@weir.test`,
+      '--role',
+      'viewer',
+    );
     expect(other.code).toBe(0);
     const otherId = /: (inv_\w+), until /.exec(other.stdout)?.[1];
-    expect(other.stdout).toMatch(/^Invited nobody-\d+@weir\.test to .+ \(ws_default\) as viewer: inv_\w+, until .+\nNo email is sent: pass the id on\. .*`npx weir invitations accept inv_\w+`\.\n$/);
-    expect(parse<{ items: Invitation[] }>(await weir(admin, 'invitations', 'sent', '--json')).items.map((i) => i.id)).toEqual([otherId, invitation.id]);
-    expect((await weir(admin, 'invitations', 'revoke', otherId!)).stdout).toMatch(/^Revoked inv_\w+: nobody-\d+@weir\.test can no longer accept it\n$/);
+    expect(other.stdout).toMatch(
+      /^Invited nobody-\d+@weir\.test to .+ \(ws_default\) as viewer: inv_\w+, until .+\nNo email is sent: pass the id on\. .*`npx weir invitations accept inv_\w+`\.\n$/,
+    );
+    expect(
+      parse<{ items: Invitation[] }>(await weir(admin, 'invitations', 'sent', '--json')).items.map((i) => i.id),
+    ).toEqual([otherId, invitation.id]);
+    expect((await weir(admin, 'invitations', 'revoke', otherId!)).stdout).toMatch(
+      /^Revoked inv_\w+: nobody-\d+@weir\.test can no longer accept it\n$/,
+    );
 
     const dir = configDir();
-    expect((await runCli(['login', '--email', invitee.email, '--password-stdin'], { url: server.url, configDir: dir, input: invitee.password })).code).toBe(0);
+    expect(
+      (
+        await runCli(['login', '--email', invitee.email, '--password-stdin'], {
+          url: server.url,
+          configDir: dir,
+          input: invitee.password,
+        })
+      ).code,
+    ).toBe(0);
     const listed = await weir(dir, 'invitations', 'ls');
     expect(listed.stdout).toMatch(/^ID\s+WORKSPACE\s+ROLE\s+FROM\s+EXPIRES$/m);
-    expect(listed.stdout).toMatch(new RegExp(`^${invitation.id}\\s+.+ \\(ws_default\\)\\s+analyst\\s+${ADMIN.email}\\s+`, 'm'));
+    expect(listed.stdout).toMatch(
+      new RegExp(`^${invitation.id}\\s+.+ \\(ws_default\\)\\s+analyst\\s+${ADMIN.email}\\s+`, 'm'),
+    );
     const accepted = await weir(dir, 'invitations', 'accept', invitation.id);
     expect(accepted.stderr).toBe('');
     expect(accepted.stdout).toMatch(/^Joined .+ \(ws_default\) as analyst\n$/);
@@ -452,29 +606,76 @@ describe('weir invitations', () => {
     expect(again.code).toBe(1);
     expect(again.stderr).toBe('weir: The invitation has already been accepted\n');
 
-    const team = ((await (await api('/workspaces', { method: 'POST', body: JSON.stringify({ name: 'Invites' }) })).json()) as { id: string }).id;
-    const toDecline = parse<Invitation>(await weir(admin, 'invitations', 'send', '--workspace', team, '--email', invitee.email, '--role', 'viewer', '--json'));
+    const team = (
+      (await (await api('/workspaces', { method: 'POST', body: JSON.stringify({ name: 'Invites' }) })).json()) as {
+        id: string;
+      }
+    ).id;
+    const toDecline = parse<Invitation>(
+      await weir(
+        admin,
+        'invitations',
+        'send',
+        '--workspace',
+        team,
+        '--email',
+        invitee.email,
+        '--role',
+        'viewer',
+        '--json',
+      ),
+    );
     expect(toDecline.workspaceId).toBe(team);
-    expect((await weir(dir, 'invitations', 'decline', toDecline.id)).stdout).toBe(`Declined the invitation to Invites (${team})\n`);
+    expect((await weir(dir, 'invitations', 'decline', toDecline.id)).stdout).toBe(
+      `Declined the invitation to Invites (${team})\n`,
+    );
   });
 });
 
 describe('weir admin clear-ip-rules', () => {
   it("empties a workspace's IP rules straight in the database, the way back when they shut everyone out", async () => {
-    const ws = ((await (await api('/workspaces', { method: 'POST', body: JSON.stringify({ name: 'Shut out' }) })).json()) as { id: string }).id;
-    expect((await api(`/workspaces/${ws}`, { method: 'PATCH', body: JSON.stringify({ ipAllow: ['10.0.0.0/8'], ipDeny: ['192.0.2.0/24'] }) })).status).toBe(200);
-    const inWs = () => fetch(`${server.url}/api/v1/datasets`, { headers: { authorization: `Bearer ${server.token}`, 'x-weir-workspace': ws } });
+    const ws = (
+      (await (await api('/workspaces', { method: 'POST', body: JSON.stringify({ name: 'Shut out' }) })).json()) as {
+        id: string;
+      }
+    ).id;
+    expect(
+      (
+        await api(`/workspaces/${ws}`, {
+          method: 'PATCH',
+          body: JSON.stringify({ ipAllow: ['10.0.0.0/8'], ipDeny: ['192.0.2.0/24'] }),
+        })
+      ).status,
+    ).toBe(200);
+    const inWs = () =>
+      fetch(`${server.url}/api/v1/datasets`, {
+        headers: { authorization: `Bearer ${server.token}`, 'x-weir-workspace': ws },
+      });
     expect((await inWs()).status).toBe(403);
 
-    const admin = (...args: string[]) => runCli(['admin', 'clear-ip-rules', ...args], { url: null, env: { ...server.store.env, WEIR_LOG_LEVEL: 'warn' } });
+    const admin = (...args: string[]) =>
+      runCli(['admin', 'clear-ip-rules', ...args], { url: null, env: { ...server.store.env, WEIR_LOG_LEVEL: 'warn' } });
     const cleared = await admin(ws);
     expect(cleared.stderr).toBe('');
     expect(cleared.code).toBe(0);
     expect(cleared.stdout).toBe(`cleared the IP rules of ${ws}: allow was 10.0.0.0/8; deny was 192.0.2.0/24\n`);
     // The running server sees it once its principal cache (2 s) has let go of the old rules.
-    expect(await eventually(async () => (await inWs()).status, (s) => s === 200, 10_000)).toBe(200);
-    const rows = ((await (await api(`/audit?action=workspace.network_rules_clear&scope=instance`)).json()) as { items: { workspaceId: string; actorType: string; detail: unknown }[] }).items;
-    expect(rows.find((r) => r.workspaceId === ws)).toMatchObject({ actorType: 'system', detail: { via: 'cli', ipAllow: ['10.0.0.0/8'], ipDeny: ['192.0.2.0/24'] } });
+    expect(
+      await eventually(
+        async () => (await inWs()).status,
+        (s) => s === 200,
+        10_000,
+      ),
+    ).toBe(200);
+    const rows = (
+      (await (await api(`/audit?action=workspace.network_rules_clear&scope=instance`)).json()) as {
+        items: { workspaceId: string; actorType: string; detail: unknown }[];
+      }
+    ).items;
+    expect(rows.find((r) => r.workspaceId === ws)).toMatchObject({
+      actorType: 'system',
+      detail: { via: 'cli', ipAllow: ['10.0.0.0/8'], ipDeny: ['192.0.2.0/24'] },
+    });
 
     const missing = await admin('ws_nosuchthing');
     expect(missing.code).toBe(1);
@@ -485,10 +686,22 @@ describe('weir admin clear-ip-rules', () => {
 describe('help', () => {
   it.each([
     [['login'], ['--email', '--password-stdin', '--url', '--json']],
-    [['keys', 'create'], ['--name', '--scope', '--expires', '--workspace']],
-    [['admin', 'create-user'], ['--email', '--password-stdin', '--password', '--role', '--workspace', '--instance-admin', '--name']],
-    [['admin', 'clear-ip-rules'], ['<workspace>', '--json']],
-    [['invitations', 'send'], ['--email', '--role', '--workspace']],
+    [
+      ['keys', 'create'],
+      ['--name', '--scope', '--expires', '--workspace'],
+    ],
+    [
+      ['admin', 'create-user'],
+      ['--email', '--password-stdin', '--password', '--role', '--workspace', '--instance-admin', '--name'],
+    ],
+    [
+      ['admin', 'clear-ip-rules'],
+      ['<workspace>', '--json'],
+    ],
+    [
+      ['invitations', 'send'],
+      ['--email', '--role', '--workspace'],
+    ],
   ])('weir %j --help', async (command, mentions) => {
     const r = await runCli([...command, '--help'], { url: null });
     expect(r.code).toBe(0);

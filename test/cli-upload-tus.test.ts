@@ -35,20 +35,30 @@ const weir = (...args: string[]): Promise<CliResult> => runCli(args, cliEnv());
 const parse = <T>(r: CliResult): T => JSON.parse(r.stdout) as T;
 
 async function api<T>(p: string, init: RequestInit = {}): Promise<{ status: number; body: T; headers: Headers }> {
-  const res = await fetch(`${server.url}/api/v1${p}`, { ...init, headers: { authorization: `Bearer ${server.token}`, ...init.headers } });
+  const res = await fetch(`${server.url}/api/v1${p}`, {
+    ...init,
+    headers: { authorization: `Bearer ${server.token}`, ...init.headers },
+  });
   const text = await res.text();
   return { status: res.status, body: (text ? JSON.parse(text) : null) as T, headers: res.headers };
 }
 
 const uploads = async () => (await api<{ items: UploadView[]; total: number }>('/uploads?limit=500')).body;
 const uploadOf = async (filename: string) => (await uploads()).items.filter((u) => u.filename === filename);
-const records = async () => (await readdir(path.join(configDir, 'uploads')).catch(() => [] as string[])).filter((n) => n.endsWith('.json'));
+const records = async () =>
+  (await readdir(path.join(configDir, 'uploads')).catch(() => [] as string[])).filter((n) => n.endsWith('.json'));
 
 /** `weir upload …` as a child process we can signal; `settled` resolves with its exit code and output. */
 function startCli(args: string[]) {
   const child = spawn(process.execPath, [MAIN, 'upload', ...args], {
     cwd: dir,
-    env: { ...process.env, WEIR_URL: server.url, WEIR_TOKEN: server.token, WEIR_CONFIG_DIR: configDir, WEIR_WORKSPACE: '' },
+    env: {
+      ...process.env,
+      WEIR_URL: server.url,
+      WEIR_TOKEN: server.token,
+      WEIR_CONFIG_DIR: configDir,
+      WEIR_WORKSPACE: '',
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stdout = '';
@@ -94,7 +104,18 @@ describe('weir upload over tus', () => {
     await writeFile(file('sensors.csv'), data);
     expect(data.length).toBeGreaterThan(2e6);
 
-    const r = await weir('upload', file('sensors.csv'), '--tus-threshold', '1MB', '--chunk-size', '1MiB', '--name', 'Sensors', '--tags', 'iot,raw');
+    const r = await weir(
+      'upload',
+      file('sensors.csv'),
+      '--tus-threshold',
+      '1MB',
+      '--chunk-size',
+      '1MiB',
+      '--name',
+      'Sensors',
+      '--tags',
+      'iot,raw',
+    );
     expect(r.stderr).not.toMatch(STACK_FRAME);
     expect(r.code).toBe(0);
     const created = /^Created dataset (ds_\w+) "Sensors"\./.exec(r.stdout);
@@ -129,7 +150,11 @@ describe('weir upload over tus', () => {
     const again = await weir('upload', file('readings.csv'), '--tus', '--no-wait', '--json');
     expect(again.code).toBe(0);
     const queued = parse<{ uploadId: string; jobId: string; datasetId: string; status: string }>(again);
-    expect(queued).toMatchObject({ uploadId: expect.stringMatching(/^up_/), jobId: expect.stringMatching(/^job_/), status: 'queued' });
+    expect(queued).toMatchObject({
+      uploadId: expect.stringMatching(/^up_/),
+      jobId: expect.stringMatching(/^job_/),
+      status: 'queued',
+    });
     expect(queued.uploadId).not.toBe(body.uploadId);
 
     // The same bytes again, in words: a duplicate is still exit code 0.
@@ -189,7 +214,9 @@ describe('weir upload over tus', () => {
 
     const r = await weir('upload', '--resume', file('gone.csv'));
     expect(r.code).toBe(1);
-    expect(r.stderr).toBe(`weir: upload ${u!.id} is no longer on the server (deleted), so there is nothing to resume; run \`npx weir upload ${file('gone.csv')}\` to upload the file again\n`);
+    expect(r.stderr).toBe(
+      `weir: upload ${u!.id} is no longer on the server (deleted), so there is nothing to resume; run \`npx weir upload ${file('gone.csv')}\` to upload the file again\n`,
+    );
     expect(await records()).toEqual([]);
   });
 
@@ -206,7 +233,10 @@ describe('weir upload over tus', () => {
     expect(parse<Problem>(json)).toMatchObject({ status: 415, code: 'unsupported_format' });
 
     const refused = await uploadOf('image.csv');
-    expect(refused.map((u) => [u.status, u.error?.code])).toEqual([['rejected', 'unsupported_format'], ['rejected', 'unsupported_format']]);
+    expect(refused.map((u) => [u.status, u.error?.code])).toEqual([
+      ['rejected', 'unsupported_format'],
+      ['rejected', 'unsupported_format'],
+    ]);
     expect(await records()).toEqual([]);
   });
 
@@ -225,7 +255,9 @@ describe('weir upload over tus', () => {
     await writeFile(file('small.csv'), 'a,b\n1,2\n');
     const r = await weir('upload', '--resume', file('small.csv'));
     expect(r.code).toBe(1);
-    expect(r.stderr).toBe(`weir: nothing to resume: no interrupted upload of ${file('small.csv')} to ${server.url} is recorded; run \`npx weir upload ${file('small.csv')}\` to start one\n`);
+    expect(r.stderr).toBe(
+      `weir: nothing to resume: no interrupted upload of ${file('small.csv')} to ${server.url} is recorded; run \`npx weir upload ${file('small.csv')}\` to start one\n`,
+    );
   });
 
   it('keeps the single multipart request below the threshold', async () => {
@@ -251,7 +283,11 @@ describe('weir upload over tus under a tight API rate limit', () => {
     const limited = await startTestServer({ env: { WEIR_RATE_LIMIT_USER: '25/1s' } });
     try {
       await writeFile(file('paced.csv'), csvOf(25_000));
-      const r = await runCli(['upload', file('paced.csv'), '--tus', '--chunk-size', '16KiB'], { url: limited.url, token: limited.token, cwd: dir });
+      const r = await runCli(['upload', file('paced.csv'), '--tus', '--chunk-size', '16KiB'], {
+        url: limited.url,
+        token: limited.token,
+        cwd: dir,
+      });
       expect(r.stderr).not.toMatch(STACK_FRAME);
       expect(r.code).toBe(0);
       expect(r.stdout).toMatch(/rows\s+25,000\n/);

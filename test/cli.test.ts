@@ -23,12 +23,15 @@ const STACK_FRAME = /^\s+at .+:\d+:\d+\)?$/m;
 let server: TestServer;
 let dir: string;
 const file = (name: string) => path.join(dir, name);
-const weir = (...args: string[]): Promise<CliResult> => runCli(args, { url: server.url, token: server.token, cwd: dir });
+const weir = (...args: string[]): Promise<CliResult> =>
+  runCli(args, { url: server.url, token: server.token, cwd: dir });
 const parse = <T>(r: CliResult): T => JSON.parse(r.stdout) as T;
 
 /** The id of version `n` of a dataset, straight from the API (the CLI has no versions command). */
 async function versionId(dataset: string, n: number): Promise<string> {
-  const res = await fetch(`${server.url}/api/v1/datasets/${dataset}/versions`, { headers: { authorization: `Bearer ${server.token}` } });
+  const res = await fetch(`${server.url}/api/v1/datasets/${dataset}/versions`, {
+    headers: { authorization: `Bearer ${server.token}` },
+  });
   const { items } = (await res.json()) as { items: { id: string; number: number }[] };
   const id = items.find((v) => v.number === n)?.id;
   if (!id) throw new Error(`dataset ${dataset} has no version ${n}`);
@@ -64,7 +67,11 @@ describe('weir upload and weir datasets', () => {
     expect(body.version.rowCount).toBe(3);
     expect(body.version.sourceFilename).toBe('people.csv');
     expect(body.version.sourceBytes).toBe(Buffer.byteLength(CSV));
-    expect(body.version.schema.map((c) => [c.name, c.type])).toEqual([['id', 'BIGINT'], ['name', 'VARCHAR'], ['score', 'DOUBLE']]);
+    expect(body.version.schema.map((c) => [c.name, c.type])).toEqual([
+      ['id', 'BIGINT'],
+      ['name', 'VARCHAR'],
+      ['score', 'DOUBLE'],
+    ]);
     datasetId = body.id;
   });
 
@@ -110,7 +117,11 @@ describe('weir upload and weir datasets', () => {
   it('says so when --dataset gets bytes another dataset already holds', async () => {
     const r = await weir('upload', file('cities.csv'), '--dataset', datasetId);
     expect(r.code).toBe(0);
-    expect(r.stdout).toMatch(new RegExp(`^Not added to dataset ${datasetId}\\. Already stored: identical bytes are version 1 of dataset ${citiesId} `));
+    expect(r.stdout).toMatch(
+      new RegExp(
+        `^Not added to dataset ${datasetId}\\. Already stored: identical bytes are version 1 of dataset ${citiesId} `,
+      ),
+    );
   });
 
   it('refuses --name together with --dataset (the server would ignore it)', async () => {
@@ -186,7 +197,18 @@ describe('weir upload and weir datasets', () => {
   });
 
   it('previews a subset of rows and columns', async () => {
-    const json = await weir('datasets', 'preview', datasetId, '--limit', '1', '--offset', '1', '--columns', 'name,score', '--json');
+    const json = await weir(
+      'datasets',
+      'preview',
+      datasetId,
+      '--limit',
+      '1',
+      '--offset',
+      '1',
+      '--columns',
+      'name,score',
+      '--json',
+    );
     expect(json.code).toBe(0);
     const p = parse<Preview>(json);
     expect(p.columns.map((c) => c.name)).toEqual(['name', 'score']);
@@ -234,8 +256,11 @@ describe('weir upload and weir datasets', () => {
     expect(human.stdout).toMatch(new RegExp(`^id\\s+${[q.p05, q.p25, q.p50, q.p75, q.p95].join('\\s+')}$`, 'm'));
     const name = p.columns.find((c) => c.name === 'name')!;
     expect(name.topValues).toHaveLength(4);
-    expect(human.stdout).toMatch(new RegExp(`^top values\\nCOLUMN\\s+VALUE\\s+COUNT\\nname\\s+${name.topValues![0]!.value}\\s+1$`, 'm'));
-    for (const { value } of name.topValues!.slice(1)) expect(human.stdout).toMatch(new RegExp(`^\\s+${value}\\s+1$`, 'm'));
+    expect(human.stdout).toMatch(
+      new RegExp(`^top values\\nCOLUMN\\s+VALUE\\s+COUNT\\nname\\s+${name.topValues![0]!.value}\\s+1$`, 'm'),
+    );
+    for (const { value } of name.topValues!.slice(1))
+      expect(human.stdout).toMatch(new RegExp(`^\\s+${value}\\s+1$`, 'm'));
     // Every count of so small a version is exact: no ≈ anywhere.
     expect(p.columns.every((c) => c.distinctExact)).toBe(true);
     expect(human.stdout).not.toContain('≈');
@@ -243,7 +268,17 @@ describe('weir upload and weir datasets', () => {
 
   it('downloads CSV to a file', async () => {
     const v1 = await versionId(datasetId, 1);
-    const r = await weir('datasets', 'download', datasetId, '--format', 'csv', '--version', v1, '--out', file('out.csv'));
+    const r = await weir(
+      'datasets',
+      'download',
+      datasetId,
+      '--format',
+      'csv',
+      '--version',
+      v1,
+      '--out',
+      file('out.csv'),
+    );
     expect(r.code).toBe(0);
     expect(r.stdout).toContain('saved');
     expect(await readFile(file('out.csv'), 'utf8')).toBe(CSV);
@@ -261,7 +296,10 @@ describe('weir upload and weir datasets', () => {
   it('downloads NDJSON with --out - (stdout)', async () => {
     const r = await weir('datasets', 'download', datasetId, '--format', 'ndjson', '--out', '-');
     expect(r.code).toBe(0);
-    const rows = r.stdout.trimEnd().split('\n').map((l) => JSON.parse(l) as { name: string });
+    const rows = r.stdout
+      .trimEnd()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { name: string });
     expect(rows.map((x) => x.name)).toEqual(['alice', 'bob', 'carol', 'dave']);
   });
 
@@ -308,24 +346,70 @@ describe('weir upload and weir datasets', () => {
 describe('weir datasets chart --series', () => {
   it('draws one line per value of a column, the largest --series-limit of them', async () => {
     const lines = ['ts,site,temperature'];
-    for (const [site, hours] of [['north', 6], ['south', 4], ['east', 2]] as const) {
+    for (const [site, hours] of [
+      ['north', 6],
+      ['south', 4],
+      ['east', 2],
+    ] as const) {
       for (let h = 0; h < hours; h++) lines.push(`2024-05-01T0${h}:00:00Z,${site},${10 + h}`);
     }
     await writeFile(file('sites.csv'), lines.join('\n'));
     const { id } = parse<IngestResponse>(await weir('upload', file('sites.csv'), '--name', 'Sites', '--json'));
-    const r = await weir('datasets', 'chart', id, '--time', 'ts', '--value', 'temperature', '--series', 'site', '--series-limit', '2', '--format', 'vega-lite');
+    const r = await weir(
+      'datasets',
+      'chart',
+      id,
+      '--time',
+      'ts',
+      '--value',
+      'temperature',
+      '--series',
+      'site',
+      '--series-limit',
+      '2',
+      '--format',
+      'vega-lite',
+    );
     expect(r.stderr).toBe('');
-    const spec = JSON.parse(r.stdout) as { title: { text: string }; data: { values: { series: string }[] }; layer: { encoding: { color: { legend: { title: string } } } }[] };
+    const spec = JSON.parse(r.stdout) as {
+      title: { text: string };
+      data: { values: { series: string }[] };
+      layer: { encoding: { color: { legend: { title: string } } } }[];
+    };
     expect(spec.title.text).toBe('temperature over ts by site (2 of 3) — Sites');
     expect(new Set(spec.data.values.map((v) => v.series))).toEqual(new Set(['north', 'south']));
     expect(spec.layer[0]!.encoding.color.legend.title).toBe('site');
 
-    const svg = await weir('datasets', 'chart', id, '--time', 'ts', '--value', 'temperature', '--series', 'site', '--out', 'sites.svg');
+    const svg = await weir(
+      'datasets',
+      'chart',
+      id,
+      '--time',
+      'ts',
+      '--value',
+      'temperature',
+      '--series',
+      'site',
+      '--out',
+      'sites.svg',
+    );
     expect(svg.code).toBe(0);
     const drawn = await readFile(file('sites.svg'), 'utf8');
     for (const site of ['north', 'south', 'east']) expect(drawn).toContain(`>${site}<`);
 
-    const alone = await weir('datasets', 'chart', id, '--time', 'ts', '--value', 'temperature', '--series-limit', '2', '--out', 'x.svg');
+    const alone = await weir(
+      'datasets',
+      'chart',
+      id,
+      '--time',
+      'ts',
+      '--value',
+      'temperature',
+      '--series-limit',
+      '2',
+      '--out',
+      'x.svg',
+    );
     expect(alone.code).not.toBe(0);
     expect(alone.stderr).toContain('--series-limit needs --series <column>');
   });
@@ -344,18 +428,33 @@ describe('names instead of ids', () => {
     expect(parse<Dataset>(await weir('datasets', 'show', 'Readings', '--json')).id).toBe(readings.id);
     expect(parse<Preview>(await weir('datasets', 'preview', 'readings', '--json')).versionId).toBe(readings.version.id);
     expect(parse<Profile>(await weir('datasets', 'profile', 'READINGS', '--json')).versionId).toBe(readings.version.id);
-    expect(parse<{ versionId: string }>(await weir('datasets', 'stats', 'Readings', '--json')).versionId).toBe(readings.version.id);
-    expect(parse<{ datasetId: string }>(await weir('datasets', 'lineage', 'Readings', '--json')).datasetId).toBe(readings.id);
-    expect((await weir('datasets', 'download', 'Readings', '--out', '-')).stdout).toBe('site,temperature\nnorth,10\nsouth,20\n');
-    expect((await weir('datasets', 'chart', 'Readings', '--histogram', 'temperature', '--format', 'vega-lite')).stdout).toContain('vega-lite');
+    expect(parse<{ versionId: string }>(await weir('datasets', 'stats', 'Readings', '--json')).versionId).toBe(
+      readings.version.id,
+    );
+    expect(parse<{ datasetId: string }>(await weir('datasets', 'lineage', 'Readings', '--json')).datasetId).toBe(
+      readings.id,
+    );
+    expect((await weir('datasets', 'download', 'Readings', '--out', '-')).stdout).toBe(
+      'site,temperature\nnorth,10\nsouth,20\n',
+    );
+    expect(
+      (await weir('datasets', 'chart', 'Readings', '--histogram', 'temperature', '--format', 'vega-lite')).stdout,
+    ).toContain('vega-lite');
 
     await writeFile(file('readings-v2.csv'), 'site,temperature\nwest,30\n');
     const added = await weir('upload', file('readings-v2.csv'), '--dataset', 'Readings', '--json');
     expect(added.stderr).toBe('');
     expect(parse<IngestResponse>(added)).toMatchObject({ id: readings.id, version: { number: 2 } });
     const versions = await weir('datasets', 'versions', 'Readings');
-    expect(versions.stdout.trimEnd().split('\n').map((l) => l.trim().split(/\s+/).slice(0, 3))).toEqual([
-      ['VERSION', 'ID', 'ROWS'], ['2', parse<IngestResponse>(added).version.id, '1'], ['1', readings.version.id, '2'],
+    expect(
+      versions.stdout
+        .trimEnd()
+        .split('\n')
+        .map((l) => l.trim().split(/\s+/).slice(0, 3)),
+    ).toEqual([
+      ['VERSION', 'ID', 'ROWS'],
+      ['2', parse<IngestResponse>(added).version.id, '1'],
+      ['1', readings.version.id, '2'],
     ]);
 
     // An id is taken as an id: no lookup, and a dataset named like another's id cannot hijack it.
@@ -375,7 +474,11 @@ describe('names instead of ids', () => {
       `  ${older.id}  twin  ${formatDate(older.createdAt)}`,
       '',
     ].join('\n');
-    for (const command of [['datasets', 'preview', 'twin'], ['datasets', 'rm', 'twin', '--yes'], ['datasets', 'lineage', 'twin']]) {
+    for (const command of [
+      ['datasets', 'preview', 'twin'],
+      ['datasets', 'rm', 'twin', '--yes'],
+      ['datasets', 'lineage', 'twin'],
+    ]) {
       const r = await weir(...command);
       expect(r.code).toBe(1);
       expect(r.stdout).toBe('');
@@ -384,38 +487,87 @@ describe('names instead of ids', () => {
     await writeFile(file('twin-v2.csv'), 'k\n3\n');
     const upload2 = await weir('upload', file('twin-v2.csv'), '--dataset', 'twin', '--json');
     expect(upload2.code).toBe(1);
-    expect(parse<{ code: string; candidates: { id: string }[] }>(upload2)).toMatchObject({ code: 'ambiguous_name', candidates: [{ id: newer.id }, { id: older.id }] });
-    for (const d of [older, newer]) expect(parse<Dataset>(await weir('datasets', 'show', d.id, '--json')).versionCount).toBe(1);
+    expect(parse<{ code: string; candidates: { id: string }[] }>(upload2)).toMatchObject({
+      code: 'ambiguous_name',
+      candidates: [{ id: newer.id }, { id: older.id }],
+    });
+    for (const d of [older, newer])
+      expect(parse<Dataset>(await weir('datasets', 'show', d.id, '--json')).versionCount).toBe(1);
   });
 
   it('refuses a name that matches nothing, suggesting the nearest', async () => {
     const r = await weir('datasets', 'preview', 'twni');
     expect(r.code).toBe(1);
-    expect(r.stderr).toBe('weir: no dataset is named "twni" in this workspace; did you mean "twin"? (see npx weir datasets ls)\n');
+    expect(r.stderr).toBe(
+      'weir: no dataset is named "twni" in this workspace; did you mean "twin"? (see npx weir datasets ls)\n',
+    );
     const far = await weir('datasets', 'show', 'nothing like it', '--json');
     expect(far.code).toBe(1);
-    expect(parse(far)).toEqual({ code: 'name_not_found', detail: 'no dataset is named "nothing like it"', suggestions: [] });
+    expect(parse(far)).toEqual({
+      code: 'name_not_found',
+      detail: 'no dataset is named "nothing like it"',
+      suggestions: [],
+    });
   });
 });
 
 describe('help', () => {
   const cases: [string[], string[]][] = [
     [['upload'], ['<file>', '--name', '--description', '--tags', '--dataset <dataset>', '--json', '--url']],
-    [['datasets', 'ls'], ['--search', '--tag', '--format', '--limit', '--offset', '--json', '--url']],
-    [['datasets', 'show'], ['<dataset>', 'dataset name or id (ds_…)', '--json', '--url']],
-    [['datasets', 'versions'], ['<dataset>', 'dataset name or id (ds_…)', '--json', '--url']],
-    [['datasets', 'preview'], ['<dataset>', 'dataset name or id (ds_…)', '--limit', '--offset', '--columns', '--version', '--json', '--url']],
-    [['datasets', 'profile'], ['<dataset>', 'dataset name or id (ds_…)', '--version', '--json', '--url']],
-    [['datasets', 'download'], ['<dataset>', 'dataset name or id (ds_…)', '--format', '--out', '--version', '--json', '--url']],
-    [['datasets', 'rm'], ['<dataset>', 'dataset name or id (ds_…)', '--yes', '--json', '--url']],
-    [['datasets', 'stats'], ['<dataset>', 'dataset name or id (ds_…)', '--version', '--json']],
-    [['datasets', 'chart'], ['<dataset>', 'dataset name or id (ds_…)', '--histogram', '--out']],
-    [['datasets', 'lineage'], ['<dataset>', 'dataset name or id (ds_…)', '--version', '--json']],
+    [
+      ['datasets', 'ls'],
+      ['--search', '--tag', '--format', '--limit', '--offset', '--json', '--url'],
+    ],
+    [
+      ['datasets', 'show'],
+      ['<dataset>', 'dataset name or id (ds_…)', '--json', '--url'],
+    ],
+    [
+      ['datasets', 'versions'],
+      ['<dataset>', 'dataset name or id (ds_…)', '--json', '--url'],
+    ],
+    [
+      ['datasets', 'preview'],
+      ['<dataset>', 'dataset name or id (ds_…)', '--limit', '--offset', '--columns', '--version', '--json', '--url'],
+    ],
+    [
+      ['datasets', 'profile'],
+      ['<dataset>', 'dataset name or id (ds_…)', '--version', '--json', '--url'],
+    ],
+    [
+      ['datasets', 'download'],
+      ['<dataset>', 'dataset name or id (ds_…)', '--format', '--out', '--version', '--json', '--url'],
+    ],
+    [
+      ['datasets', 'rm'],
+      ['<dataset>', 'dataset name or id (ds_…)', '--yes', '--json', '--url'],
+    ],
+    [
+      ['datasets', 'stats'],
+      ['<dataset>', 'dataset name or id (ds_…)', '--version', '--json'],
+    ],
+    [
+      ['datasets', 'chart'],
+      ['<dataset>', 'dataset name or id (ds_…)', '--histogram', '--out'],
+    ],
+    [
+      ['datasets', 'lineage'],
+      ['<dataset>', 'dataset name or id (ds_…)', '--version', '--json'],
+    ],
     [['datasets'], ['ls', 'show', 'versions', 'preview', 'profile', 'download', 'rm', 'stats', 'chart', 'lineage']],
     [['pipelines'], ['run', 'preview', 'ls', 'runs', 'save', 'update', 'show', 'versions']],
-    [['pipelines', 'run'], ['<file|pipeline>', '--param', '--name', '--watch']],
-    [['pipelines', 'show'], ['<pipeline>', 'saved pipeline name or id (pl_…)', '--version', '--json']],
-    [['pipelines', 'update'], ['<pipeline>', '<file>', '--name', '--description']],
+    [
+      ['pipelines', 'run'],
+      ['<file|pipeline>', '--param', '--name', '--watch'],
+    ],
+    [
+      ['pipelines', 'show'],
+      ['<pipeline>', 'saved pipeline name or id (pl_…)', '--version', '--json'],
+    ],
+    [
+      ['pipelines', 'update'],
+      ['<pipeline>', '<file>', '--name', '--description'],
+    ],
   ];
   it.each(cases)('weir %j --help', async (command, mentions) => {
     const r = await runCli([...command, '--help'], { url: null });
@@ -450,7 +602,9 @@ describe('errors without a server', () => {
 
 describe('CLI helpers', () => {
   it('takes a safe base name from content-disposition', () => {
-    expect(filenameFromDisposition(`attachment; filename="a-v1.csv"; filename*=UTF-8''s%C3%B8k-v1.csv`)).toBe('søk-v1.csv');
+    expect(filenameFromDisposition(`attachment; filename="a-v1.csv"; filename*=UTF-8''s%C3%B8k-v1.csv`)).toBe(
+      'søk-v1.csv',
+    );
     expect(filenameFromDisposition('attachment; filename="../../etc/passwd"')).toBe('passwd');
     expect(filenameFromDisposition(`attachment; filename*=UTF-8''..%2F.bashrc`)).toBe('bashrc');
     expect(filenameFromDisposition('attachment')).toBeUndefined();
@@ -459,7 +613,16 @@ describe('CLI helpers', () => {
 
   it('escapes terminal control characters and aligns tables', () => {
     expect(clean('evil\u001b[31mred\nline')).toBe('evil\\u001b[31mred\\nline');
-    expect(table(['A', 'NUM'], [['xx', '1'], ['y', '100']], ['left', 'right'])).toBe('A   NUM\nxx    1\ny   100');
+    expect(
+      table(
+        ['A', 'NUM'],
+        [
+          ['xx', '1'],
+          ['y', '100'],
+        ],
+        ['left', 'right'],
+      ),
+    ).toBe('A   NUM\nxx    1\ny   100');
     expect(formatBytes(512)).toBe('512 B');
     expect(formatBytes(1536)).toBe('1.5 KiB');
     expect(formatBytes(20 * 1024 ** 2)).toBe('20 MiB');

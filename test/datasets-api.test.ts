@@ -131,7 +131,10 @@ describe('GET /datasets/:id', () => {
     expect((await problemOf(res)).code).toBe('not_found');
     const bad = await t.fetch(`${t.api}/datasets/not-an-id`);
     expect(bad.status).toBe(400);
-    expect((await problemOf(bad)).errors[0]).toEqual({ pointer: '/params/id', message: 'must be an id of the form ds_ followed by 26 characters' });
+    expect((await problemOf(bad)).errors[0]).toEqual({
+      pointer: '/params/id',
+      message: 'must be an id of the form ds_ followed by 26 characters',
+    });
   });
 });
 
@@ -158,7 +161,10 @@ describe('GET /datasets/:id/preview', () => {
   it('offset and a column subset, in the requested order', async () => {
     const p = await json<Preview>(await preview('?offset=2&limit=2&columns=label,temp'));
     expect(p.columns.map((c) => c.name)).toEqual(['label', 'temp']);
-    expect(p.rows).toEqual([['-x', null], ['@at', 4]]);
+    expect(p.rows).toEqual([
+      ['-x', null],
+      ['@at', 4],
+    ]);
   });
 
   it('offset past the end gives no rows', async () => {
@@ -181,12 +187,25 @@ describe('GET /datasets/:id/preview', () => {
 
 describe('GET /datasets/:id/profile', () => {
   type Col = {
-    name: string; type: string; count: number; nulls: number; distinctEstimate: number; min: unknown; max: unknown; mean: number | null; stddev: number | null;
-    quantiles: Record<string, number> | null; topValues: { value: string; count: number }[] | null; histogram: { start: number; end: number; count: number }[] | null; range: { min: string; max: string } | null;
+    name: string;
+    type: string;
+    count: number;
+    nulls: number;
+    distinctEstimate: number;
+    min: unknown;
+    max: unknown;
+    mean: number | null;
+    stddev: number | null;
+    quantiles: Record<string, number> | null;
+    topValues: { value: string; count: number }[] | null;
+    histogram: { start: number; end: number; count: number }[] | null;
+    range: { min: string; max: string } | null;
   };
   let cols: Record<string, Col>;
   beforeAll(async () => {
-    const p = await json<{ rowCount: number; columns: Col[] }>(await t.fetch(`${t.api}/datasets/${created.sensors!.id}/profile`));
+    const p = await json<{ rowCount: number; columns: Col[] }>(
+      await t.fetch(`${t.api}/datasets/${created.sensors!.id}/profile`),
+    );
     expect(p.rowCount).toBe(6);
     cols = Object.fromEntries(p.columns.map((c) => [c.name, c]));
   });
@@ -195,7 +214,10 @@ describe('GET /datasets/:id/profile', () => {
     const temp = cols.temp!;
     expect(temp).toMatchObject({ count: 5, nulls: 1, min: 1, max: 6, distinctEstimate: 5 });
     expect(temp.mean).toBeCloseTo(3.6, 10);
-    expect(temp.stddev).toBeCloseTo(Math.sqrt(((1 - 3.6) ** 2 + (2 - 3.6) ** 2 + (4 - 3.6) ** 2 + (5 - 3.6) ** 2 + (6 - 3.6) ** 2) / 4), 10);
+    expect(temp.stddev).toBeCloseTo(
+      Math.sqrt(((1 - 3.6) ** 2 + (2 - 3.6) ** 2 + (4 - 3.6) ** 2 + (5 - 3.6) ** 2 + (6 - 3.6) ** 2) / 4),
+      10,
+    );
     expect(temp.quantiles!.p50).toBeGreaterThanOrEqual(2);
     expect(temp.quantiles!.p50).toBeLessThanOrEqual(5);
     expect(temp.histogram!.reduce((s, b) => s + b.count, 0)).toBe(5);
@@ -209,7 +231,10 @@ describe('GET /datasets/:id/profile', () => {
   it('text: top values with counts; booleans too', () => {
     expect(cols.label!.topValues![0]).toEqual({ value: 'plain', count: 2 });
     expect(cols.label!.histogram).toBeNull();
-    expect(cols.flag!.topValues).toEqual([{ value: 'true', count: 3 }, { value: 'false', count: 2 }]);
+    expect(cols.flag!.topValues).toEqual([
+      { value: 'true', count: 3 },
+      { value: 'false', count: 2 },
+    ]);
     expect(cols.flag!.nulls).toBe(1);
   });
 
@@ -249,12 +274,18 @@ describe('GET /datasets/:id/download', () => {
     const text = await (await t.fetch(`${t.api}/datasets/${d.id}/download?format=csv`)).text();
     expect(text.split('\n')[0]).toBe("'=cmd|' /C calc'!A0,'+sum,'-neg,'@at,plain");
     expect(text.split('\n')[1]).toBe('1,2,3,4,5');
-    const json = (await (await t.fetch(`${t.api}/datasets/${d.id}/download?format=json`)).json()) as Record<string, unknown>[];
+    const json = (await (await t.fetch(`${t.api}/datasets/${d.id}/download?format=json`)).json()) as Record<
+      string,
+      unknown
+    >[];
     expect(Object.keys(json[0]!)).toEqual(["=cmd|' /C calc'!A0", '+sum', '-neg', '@at', 'plain']);
   });
 
   it('NDJSON and JSON: one object per row, values typed, text unchanged', async () => {
-    const nd = (await (await download('ndjson')).text()).trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    const nd = (await (await download('ndjson')).text())
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(nd).toHaveLength(6);
     expect(nd[0]).toEqual({ ts: '2024-01-01T00:00:00.000Z', temp: 1, count: 10, label: '=SUM(A1)', flag: true });
     const res = await download('json');
@@ -274,7 +305,9 @@ describe('GET /datasets/:id/download', () => {
       await writeFile(file, buf);
       const db = await DuckDBInstance.create(':memory:');
       const c = await db.connect();
-      const r = await c.runAndReadAll(`SELECT count(*)::INTEGER AS n, sum(count)::INTEGER AS s FROM read_parquet('${file}')`);
+      const r = await c.runAndReadAll(
+        `SELECT count(*)::INTEGER AS n, sum(count)::INTEGER AS s FROM read_parquet('${file}')`,
+      );
       expect(r.getRowObjectsJS()[0]).toEqual({ n: 6, s: 165 });
       c.closeSync();
       db.closeSync();
@@ -310,7 +343,9 @@ describe('PATCH /datasets/:id', () => {
   it('renames, describes and retags', async () => {
     const d = await make('to-patch', 'p\n1\n', 'p.csv', 'old');
     const res = await t.fetch(`${t.api}/datasets/${d.id}`, {
-      method: 'PATCH', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: 'patched', description: 'now described', tags: ['z', 'a', 'a'] }),
+      method: 'PATCH',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'patched', description: 'now described', tags: ['z', 'a', 'a'] }),
     });
     const p = await json<Dataset>(res);
     expect(p).toMatchObject({ name: 'patched', description: 'now described', tags: ['a', 'z'] });
@@ -326,16 +361,28 @@ describe('PATCH /datasets/:id', () => {
     ['{"owner":"me"}', '/body/owner'],
     ['{"tags":"x"}', '/body/tags'],
   ])('rejects %s', async (body, pointer) => {
-    const res = await t.fetch(`${t.api}/datasets/${created.beta!.id}`, { method: 'PATCH', headers: { 'content-type': 'application/json' }, body });
+    const res = await t.fetch(`${t.api}/datasets/${created.beta!.id}`, {
+      method: 'PATCH',
+      headers: { 'content-type': 'application/json' },
+      body,
+    });
     expect(res.status).toBe(400);
     expect((await problemOf(res)).errors.map((e) => e.pointer)).toContain(pointer);
   });
 
   it('broken JSON is a 400 problem; unknown dataset 404', async () => {
-    const broken = await t.fetch(`${t.api}/datasets/${created.beta!.id}`, { method: 'PATCH', headers: { 'content-type': 'application/json' }, body: '{"name":' });
+    const broken = await t.fetch(`${t.api}/datasets/${created.beta!.id}`, {
+      method: 'PATCH',
+      headers: { 'content-type': 'application/json' },
+      body: '{"name":',
+    });
     expect(broken.status).toBe(400);
     await problemOf(broken);
-    const missing = await t.fetch(`${t.api}/datasets/ds_00000000000000000000000000`, { method: 'PATCH', headers: { 'content-type': 'application/json' }, body: '{"name":"x"}' });
+    const missing = await t.fetch(`${t.api}/datasets/ds_00000000000000000000000000`, {
+      method: 'PATCH',
+      headers: { 'content-type': 'application/json' },
+      body: '{"name":"x"}',
+    });
     expect(missing.status).toBe(404);
   });
 });
@@ -360,19 +407,35 @@ describe('DELETE /datasets/:id', () => {
 
 describe('a body of a type the route does not take', () => {
   it('POST /datasets with a raw CSV body: 415 naming multipart/form-data and its "file" part', async () => {
-    const res = await t.fetch(`${t.api}/datasets`, { method: 'POST', headers: { 'content-type': 'text/csv; charset=utf-8' }, body: 'a,b\n1,2\n' });
+    const res = await t.fetch(`${t.api}/datasets`, {
+      method: 'POST',
+      headers: { 'content-type': 'text/csv; charset=utf-8' },
+      body: 'a,b\n1,2\n',
+    });
     expect(res.status).toBe(415);
     expect(await problemOf(res)).toMatchObject({
-      code: 'unsupported_media_type', accepts: ['multipart/form-data'],
-      detail: 'POST /api/v1/datasets takes a multipart/form-data body, not text/csv: send it as multipart/form-data with a "file" part',
+      code: 'unsupported_media_type',
+      accepts: ['multipart/form-data'],
+      detail:
+        'POST /api/v1/datasets takes a multipart/form-data body, not text/csv: send it as multipart/form-data with a "file" part',
       errors: [{ pointer: '/headers/content-type', message: 'must be multipart/form-data' }],
     });
     // JSON has a parser, so the handler finds the body is not a form: it answers alike.
-    const asJson = await t.fetch(`${t.api}/datasets/${created.alpha!.id}/versions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"file":"a,b"}' });
+    const asJson = await t.fetch(`${t.api}/datasets/${created.alpha!.id}/versions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{"file":"a,b"}',
+    });
     expect(asJson.status).toBe(415);
-    expect((await problemOf(asJson)).detail).toBe('POST /api/v1/datasets/:id/versions takes a multipart/form-data body, not application/json: send it as multipart/form-data with a "file" part');
+    expect((await problemOf(asJson)).detail).toBe(
+      'POST /api/v1/datasets/:id/versions takes a multipart/form-data body, not application/json: send it as multipart/form-data with a "file" part',
+    );
     // The type as sent is named only when it looks like one: the header is the client's text.
-    const odd = await t.fetch(`${t.api}/datasets`, { method: 'POST', headers: { 'content-type': '<script>alert(1)</script>' }, body: 'x' });
+    const odd = await t.fetch(`${t.api}/datasets`, {
+      method: 'POST',
+      headers: { 'content-type': '<script>alert(1)</script>' },
+      body: 'x',
+    });
     expect(odd.status).toBe(415);
     expect((await problemOf(odd)).detail).toContain('not an unrecognised Content-Type');
   });
@@ -387,7 +450,11 @@ describe('a body of a type the route does not take', () => {
     };
     for (const route of mutating) {
       const url = `${t.url}${route.url.replace(':workspaceId', 'ws_default').replace(/:\w+/g, 'x')}`;
-      const res = await t.fetch(url, { method: route.method, headers: { 'content-type': 'text/csv' }, body: 'a,b\n1,2\n' });
+      const res = await t.fetch(url, {
+        method: route.method,
+        headers: { 'content-type': 'text/csv' },
+        body: 'a,b\n1,2\n',
+      });
       const label = `${route.method} ${route.url}`;
       expect(res.status, label).toBe(415);
       const problem = (await problemOf(res)) as Awaited<ReturnType<typeof problemOf>> & { accepts: string[] };
@@ -400,7 +467,11 @@ describe('a body of a type the route does not take', () => {
       for (const type of problem.accepts) {
         const sample = readable[type];
         expect(sample, `${label} names ${type}`).toBeDefined();
-        const again = await t.fetch(url, { method: route.method, headers: { 'content-type': sample!.type }, body: sample!.body });
+        const again = await t.fetch(url, {
+          method: route.method,
+          headers: { 'content-type': sample!.type },
+          body: sample!.body,
+        });
         expect(again.status, `${label} as ${type}: ${await again.clone().text()}`).not.toBe(415);
         await again.body?.cancel();
       }

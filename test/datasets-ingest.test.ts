@@ -12,7 +12,15 @@ interface Ingested {
   format: string;
   versionCount: number;
   duplicateOf: { datasetId: string; versionId: string } | null;
-  version: { id: string; number: number; rowCount: number; sourceEncoding: string | null; sourceFormat: string; sha256: string; schema: { name: string; type: string }[] };
+  version: {
+    id: string;
+    number: number;
+    rowCount: number;
+    sourceEncoding: string | null;
+    sourceFormat: string;
+    sha256: string;
+    schema: { name: string; type: string }[];
+  };
 }
 
 let t: TestApp;
@@ -23,14 +31,21 @@ afterAll(async () => {
   await t?.close();
 });
 
-async function accepted(content: Buffer | string, filename: string, extra: Parameters<typeof upload>[2] = {}): Promise<Ingested> {
+async function accepted(
+  content: Buffer | string,
+  filename: string,
+  extra: Parameters<typeof upload>[2] = {},
+): Promise<Ingested> {
   const res = await upload(t, content, { filename, ...extra });
   const body = await res.text();
   expect(res.status, body).toBe(201);
   return JSON.parse(body) as Ingested;
 }
 
-async function preview(id: string, query = ''): Promise<{ columns: { name: string; type: string }[]; rows: unknown[][]; total: number }> {
+async function preview(
+  id: string,
+  query = '',
+): Promise<{ columns: { name: string; type: string }[]; rows: unknown[][]; total: number }> {
   const res = await t.fetch(`${t.api}/datasets/${id}/preview${query}`);
   expect(res.status).toBe(200);
   return (await res.json()) as { columns: { name: string; type: string }[]; rows: unknown[][]; total: number };
@@ -84,7 +99,10 @@ describe('accepted formats', () => {
   });
 
   it('UTF-8 with a byte-order mark: the BOM is not part of the first column name', async () => {
-    const d = await accepted(Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(`name,v\nZoë,${unique()}\n`)]), 'bom.csv');
+    const d = await accepted(
+      Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(`name,v\nZoë,${unique()}\n`)]),
+      'bom.csv',
+    );
     expect(d.version.sourceEncoding).toBe('utf-8');
     expect(d.version.schema[0]!.name).toBe('name');
     expect((await preview(d.id)).rows[0]![0]).toBe('Zoë');
@@ -106,7 +124,13 @@ describe('accepted formats', () => {
 
   it('Windows-1252 / Latin-1 text is detected and converted', async () => {
     // 0x80 is € in Windows-1252 (a control character in ISO-8859-1), 0xE9 is é.
-    const bytes = Buffer.concat([Buffer.from('item,price\ncaf'), Buffer.from([0xe9]), Buffer.from(','), Buffer.from([0x80]), Buffer.from(`5\nx,${unique()}\n`)]);
+    const bytes = Buffer.concat([
+      Buffer.from('item,price\ncaf'),
+      Buffer.from([0xe9]),
+      Buffer.from(','),
+      Buffer.from([0x80]),
+      Buffer.from(`5\nx,${unique()}\n`),
+    ]);
     const d = await accepted(bytes, 'latin.csv');
     expect(d.version.sourceEncoding).toBe('windows-1252');
     expect((await preview(d.id)).rows[0]).toEqual(['café', '€5']);
@@ -120,7 +144,17 @@ describe('accepted formats', () => {
   });
 
   it('JSON array of objects, whatever the file is named', async () => {
-    const d = await accepted(JSON.stringify([{ t: '2024-03-01T10:00:00Z', v: 1.5 }, { t: '2024-03-01T11:00:00Z', v: Date.now() }], null, 2), 'rows.txt');
+    const d = await accepted(
+      JSON.stringify(
+        [
+          { t: '2024-03-01T10:00:00Z', v: 1.5 },
+          { t: '2024-03-01T11:00:00Z', v: Date.now() },
+        ],
+        null,
+        2,
+      ),
+      'rows.txt',
+    );
     expect(d.format).toBe('json');
     expect(d.version.rowCount).toBe(2);
     expect(d.version.schema.find((c) => c.name === 't')!.type).toMatch(/^TIMESTAMP/);
@@ -129,16 +163,26 @@ describe('accepted formats', () => {
 
   it('Parquet', async () => {
     const n = 1000 + Math.floor(Math.random() * 1000);
-    const parquet = await duckdbFile((out) => `COPY (SELECT range AS i, 'k' || (range % 3) AS k FROM range(${n})) TO '${out}' (FORMAT parquet)`, 'parquet');
+    const parquet = await duckdbFile(
+      (out) => `COPY (SELECT range AS i, 'k' || (range % 3) AS k FROM range(${n})) TO '${out}' (FORMAT parquet)`,
+      'parquet',
+    );
     const d = await accepted(parquet, 'data.parquet');
     expect(d.format).toBe('parquet');
     expect(d.version.sourceEncoding).toBeNull();
     expect(d.version.rowCount).toBe(n);
-    expect(d.version.schema).toEqual([{ name: 'i', type: 'BIGINT', nullable: true }, { name: 'k', type: 'VARCHAR', nullable: true }]);
+    expect(d.version.schema).toEqual([
+      { name: 'i', type: 'BIGINT', nullable: true },
+      { name: 'k', type: 'VARCHAR', nullable: true },
+    ]);
   });
 
   it('XLSX (first sheet, first row is the header)', async () => {
-    const xlsx = await makeXlsx([['name', 'qty', 'when'], ['bolt', 3, new Date('2024-05-01T00:00:00Z')], ['nut', Math.floor(Math.random() * 1e6), new Date('2024-05-02T00:00:00Z')]]);
+    const xlsx = await makeXlsx([
+      ['name', 'qty', 'when'],
+      ['bolt', 3, new Date('2024-05-01T00:00:00Z')],
+      ['nut', Math.floor(Math.random() * 1e6), new Date('2024-05-02T00:00:00Z')],
+    ]);
     const d = await accepted(xlsx, 'book.xlsx');
     expect(d.format).toBe('xlsx');
     expect(d.version.rowCount).toBe(2);
@@ -160,8 +204,18 @@ describe('accepted formats', () => {
   it('a semicolon CSV with decimal commas and dot-grouped thousands has number columns', async () => {
     const csv = `device;temp;energy;note\nd1;12,5;1.234,5;a.b\nd2;8;12;x\nd3;-0,25;2.000.000;${unique()}\nd4;;;y\n`;
     const d = await accepted(csv, 'decimal-comma.csv');
-    expect(d.version.schema.map((c) => [c.name, c.type])).toEqual([['device', 'VARCHAR'], ['temp', 'DOUBLE'], ['energy', 'DOUBLE'], ['note', 'VARCHAR']]);
-    expect((await preview(d.id)).rows.map((r) => r.slice(0, 3))).toEqual([['d1', 12.5, 1234.5], ['d2', 8, 12], ['d3', -0.25, 2_000_000], ['d4', null, null]]);
+    expect(d.version.schema.map((c) => [c.name, c.type])).toEqual([
+      ['device', 'VARCHAR'],
+      ['temp', 'DOUBLE'],
+      ['energy', 'DOUBLE'],
+      ['note', 'VARCHAR'],
+    ]);
+    expect((await preview(d.id)).rows.map((r) => r.slice(0, 3))).toEqual([
+      ['d1', 12.5, 1234.5],
+      ['d2', 8, 12],
+      ['d3', -0.25, 2_000_000],
+      ['d4', null, null],
+    ]);
   });
 
   it('a decimal-comma value that does not fit later in the file widens its column to text, keeping every value', async () => {
@@ -171,9 +225,17 @@ describe('accepted formats', () => {
     lines.push(`30000;12.5;1.2;7,5`, `30001;1;2;${unique().slice(0, 8)},5`);
     const d = await accepted(lines.join('\n'), 'decimal-comma-late.csv');
     expect(d.version.rowCount).toBe(30_002);
-    expect(d.version.schema.map((c) => [c.name, c.type])).toEqual([['id', 'BIGINT'], ['temp', 'VARCHAR'], ['energy', 'VARCHAR'], ['other', 'DOUBLE']]);
+    expect(d.version.schema.map((c) => [c.name, c.type])).toEqual([
+      ['id', 'BIGINT'],
+      ['temp', 'VARCHAR'],
+      ['energy', 'VARCHAR'],
+      ['other', 'DOUBLE'],
+    ]);
     const late = await preview(d.id, '?offset=29999&limit=2');
-    expect(late.rows).toEqual([[29_999, '29999,5', '29999.000,25', 29_999.5], [30_000, '12.5', '1.2', 7.5]]);
+    expect(late.rows).toEqual([
+      [29_999, '29999,5', '29999.000,25', 29_999.5],
+      [30_000, '12.5', '1.2', 7.5],
+    ]);
   });
 });
 
@@ -193,13 +255,18 @@ describe('deduplication and versions', () => {
 
   it('a new version of a dataset, listed newest first; preview reads the latest or a pinned version', async () => {
     const v1 = await accepted(`x\n1\n${unique()}\n`, 'v.csv');
-    const res = await upload(t, `x,y\n2,3\n${unique()},4\n`, { filename: 'v2.csv', path: `/datasets/${v1.id}/versions` });
+    const res = await upload(t, `x,y\n2,3\n${unique()},4\n`, {
+      filename: 'v2.csv',
+      path: `/datasets/${v1.id}/versions`,
+    });
     expect(res.status).toBe(201);
     const v2 = (await res.json()) as Ingested;
     expect(v2.id).toBe(v1.id);
     expect(v2.version.number).toBe(2);
     expect(v2.versionCount).toBe(2);
-    const versions = (await (await t.fetch(`${t.api}/datasets/${v1.id}/versions`)).json()) as { items: { id: string; number: number }[] };
+    const versions = (await (await t.fetch(`${t.api}/datasets/${v1.id}/versions`)).json()) as {
+      items: { id: string; number: number }[];
+    };
     expect(versions.items.map((v) => v.number)).toEqual([2, 1]);
     expect((await preview(v1.id)).columns.map((c) => c.name)).toEqual(['x', 'y']);
     expect((await preview(v1.id, `?version=${v1.version.id}`)).columns.map((c) => c.name)).toEqual(['x']);
@@ -240,65 +307,236 @@ describe('rejected files leave nothing behind', () => {
     return Buffer.concat([Buffer.from(lines.join('\n') + '\n1,caf'), Buffer.from([0xe9, 0x0a])]);
   };
 
-  const cases: { label: string; content: () => Buffer | string | Promise<Buffer>; filename: string; status: number; code: string; line?: number; detail?: RegExp }[] = [
+  const cases: {
+    label: string;
+    content: () => Buffer | string | Promise<Buffer>;
+    filename: string;
+    status: number;
+    code: string;
+    line?: number;
+    detail?: RegExp;
+  }[] = [
     { label: 'empty file', content: () => '', filename: 'e.csv', status: 422, code: 'empty_file' },
     { label: 'whitespace only', content: () => ' \n\n  \n', filename: 'w.csv', status: 422, code: 'empty_file' },
     { label: 'header only', content: () => 'a,b,c\n', filename: 'h.csv', status: 422, code: 'header_only', line: 1 },
-    { label: 'ragged row in the sample', content: () => 'a,b,c\n1,2,3\n4,5\n6,7,8\n', filename: 'r.csv', status: 422, code: 'ragged_rows', line: 3, detail: /Row 2 \(line 3\) has 2 fields/ },
-    { label: 'ragged row beyond the sample (DuckDB finds it)', content: bigRaggedCsv, filename: 'r2.csv', status: 422, code: 'ragged_rows', line: 20_002 },
-    { label: 'NUL byte at the start', content: () => Buffer.from('a,b\n1,\u0000\n'), filename: 'n.csv', status: 422, code: 'binary_content', line: 2 },
-    { label: 'NUL byte deep in the file', content: nulDeep, filename: 'n2.csv', status: 422, code: 'binary_content', line: 30_002 },
-    { label: 'invalid UTF-8 deep in a UTF-8 file', content: badUtf8Deep, filename: 'u.csv', status: 415, code: 'unsupported_encoding' },
-    { label: 'PNG renamed .csv', content: () => PNG, filename: 'image.csv', status: 415, code: 'unsupported_format', detail: /image\/png/ },
-    { label: 'ELF binary renamed .csv', content: () => ELF, filename: 'prog.csv', status: 415, code: 'unsupported_format', detail: /elf/i },
-    { label: 'ZIP that is not a workbook renamed .csv', content: () => makeZip([{ name: 'a.txt', data: Buffer.from('hello') }]), filename: 'z.csv', status: 422, code: 'invalid_xlsx' },
-    { label: 'JSON array of scalars', content: () => '[1, 2, 3]', filename: 'a.json', status: 422, code: 'invalid_json', detail: /not an array of objects/ },
-    { label: 'a single pretty-printed JSON object', content: () => '{\n  "a": 1\n}\n', filename: 'o.json', status: 422, code: 'invalid_json' },
-    { label: 'truncated JSON array', content: () => '[{"a": 1}, {"a": 2', filename: 't.json', status: 422, code: 'invalid_json', detail: /truncated/ },
-    { label: 'JSON array mixing objects and scalars', content: () => '[{"a": 1}, 5]', filename: 'm.json', status: 422, code: 'invalid_json' },
-    { label: 'NDJSON with a broken line', content: () => '{"a":1}\n{"a":\n', filename: 'b.ndjson', status: 422, code: 'invalid_json', line: 2 },
-    { label: '.json file with CSV content', content: () => 'a,b\n1,2\n', filename: 'x.json', status: 422, code: 'invalid_json' },
-    { label: 'text renamed .parquet', content: () => 'a,b\n1,2\n', filename: 'x.parquet', status: 422, code: 'invalid_parquet' },
+    {
+      label: 'ragged row in the sample',
+      content: () => 'a,b,c\n1,2,3\n4,5\n6,7,8\n',
+      filename: 'r.csv',
+      status: 422,
+      code: 'ragged_rows',
+      line: 3,
+      detail: /Row 2 \(line 3\) has 2 fields/,
+    },
+    {
+      label: 'ragged row beyond the sample (DuckDB finds it)',
+      content: bigRaggedCsv,
+      filename: 'r2.csv',
+      status: 422,
+      code: 'ragged_rows',
+      line: 20_002,
+    },
+    {
+      label: 'NUL byte at the start',
+      content: () => Buffer.from('a,b\n1,\u0000\n'),
+      filename: 'n.csv',
+      status: 422,
+      code: 'binary_content',
+      line: 2,
+    },
+    {
+      label: 'NUL byte deep in the file',
+      content: nulDeep,
+      filename: 'n2.csv',
+      status: 422,
+      code: 'binary_content',
+      line: 30_002,
+    },
+    {
+      label: 'invalid UTF-8 deep in a UTF-8 file',
+      content: badUtf8Deep,
+      filename: 'u.csv',
+      status: 415,
+      code: 'unsupported_encoding',
+    },
+    {
+      label: 'PNG renamed .csv',
+      content: () => PNG,
+      filename: 'image.csv',
+      status: 415,
+      code: 'unsupported_format',
+      detail: /image\/png/,
+    },
+    {
+      label: 'ELF binary renamed .csv',
+      content: () => ELF,
+      filename: 'prog.csv',
+      status: 415,
+      code: 'unsupported_format',
+      detail: /elf/i,
+    },
+    {
+      label: 'ZIP that is not a workbook renamed .csv',
+      content: () => makeZip([{ name: 'a.txt', data: Buffer.from('hello') }]),
+      filename: 'z.csv',
+      status: 422,
+      code: 'invalid_xlsx',
+    },
+    {
+      label: 'JSON array of scalars',
+      content: () => '[1, 2, 3]',
+      filename: 'a.json',
+      status: 422,
+      code: 'invalid_json',
+      detail: /not an array of objects/,
+    },
+    {
+      label: 'a single pretty-printed JSON object',
+      content: () => '{\n  "a": 1\n}\n',
+      filename: 'o.json',
+      status: 422,
+      code: 'invalid_json',
+    },
+    {
+      label: 'truncated JSON array',
+      content: () => '[{"a": 1}, {"a": 2',
+      filename: 't.json',
+      status: 422,
+      code: 'invalid_json',
+      detail: /truncated/,
+    },
+    {
+      label: 'JSON array mixing objects and scalars',
+      content: () => '[{"a": 1}, 5]',
+      filename: 'm.json',
+      status: 422,
+      code: 'invalid_json',
+    },
+    {
+      label: 'NDJSON with a broken line',
+      content: () => '{"a":1}\n{"a":\n',
+      filename: 'b.ndjson',
+      status: 422,
+      code: 'invalid_json',
+      line: 2,
+    },
+    {
+      label: '.json file with CSV content',
+      content: () => 'a,b\n1,2\n',
+      filename: 'x.json',
+      status: 422,
+      code: 'invalid_json',
+    },
+    {
+      label: 'text renamed .parquet',
+      content: () => 'a,b\n1,2\n',
+      filename: 'x.parquet',
+      status: 422,
+      code: 'invalid_parquet',
+    },
     {
       label: 'truncated Parquet',
       content: async () => {
-        const full = await duckdbFile((out) => `COPY (SELECT range AS i FROM range(5000)) TO '${out}' (FORMAT parquet)`, 'parquet');
+        const full = await duckdbFile(
+          (out) => `COPY (SELECT range AS i FROM range(5000)) TO '${out}' (FORMAT parquet)`,
+          'parquet',
+        );
         return full.subarray(0, full.length - 100);
       },
-      filename: 'cut.parquet', status: 422, code: 'invalid_parquet', detail: /truncated|damaged/,
+      filename: 'cut.parquet',
+      status: 422,
+      code: 'invalid_parquet',
+      detail: /truncated|damaged/,
     },
-    { label: 'unterminated quote', content: () => 'a,b\n1,"open\n2,3\n', filename: 'q.csv', status: 422, code: 'invalid_file', line: 2 },
+    {
+      label: 'unterminated quote',
+      content: () => 'a,b\n1,"open\n2,3\n',
+      filename: 'q.csv',
+      status: 422,
+      code: 'invalid_file',
+      line: 2,
+    },
     {
       label: 'unterminated quote beyond the sample (DuckDB finds it)',
       content: () => `a,b\n${Array.from({ length: 30_000 }, (_, i) => `${i},x${i}`).join('\n')}\n1,"open\n2,3\n`,
-      filename: 'q2.csv', status: 422, code: 'invalid_file', detail: /quote/i,
+      filename: 'q2.csv',
+      status: 422,
+      code: 'invalid_file',
+      detail: /quote/i,
     },
-    { label: 'a JSON key with a NUL', content: () => '[{"a\\u0000b":1}]', filename: 'nul-key.json', status: 422, code: 'invalid_column_name', detail: /column named "a\\u0000b" contains the control character U\+0000/ },
-    { label: 'an NDJSON key with an escape character', content: () => '{"ok":1,"a\\u001bb":1}\n{"ok":2,"a\\u001bb":2}\n', filename: 'esc-key.ndjson', status: 422, code: 'invalid_column_name', detail: /U\+001B/ },
-    { label: 'a CSV header name with a line break', content: () => 'id,"two\nlines"\n1,2\n', filename: 'lf-header.csv', status: 422, code: 'invalid_column_name', line: 1 },
-    { label: 'an XLSX header with a line break', content: () => makeXlsx([['id', 'two\nlines'], [1, 2]]), filename: 'lf-header.xlsx', status: 422, code: 'invalid_column_name' },
-    { label: 'a Parquet column name with a control character', content: () => duckdbFile((out) => `COPY (SELECT 1 AS ok, 2 AS "bad\u0001name") TO '${out}' (FORMAT parquet)`, 'parquet'), filename: 'ctl.parquet', status: 422, code: 'invalid_column_name' },
+    {
+      label: 'a JSON key with a NUL',
+      content: () => '[{"a\\u0000b":1}]',
+      filename: 'nul-key.json',
+      status: 422,
+      code: 'invalid_column_name',
+      detail: /column named "a\\u0000b" contains the control character U\+0000/,
+    },
+    {
+      label: 'an NDJSON key with an escape character',
+      content: () => '{"ok":1,"a\\u001bb":1}\n{"ok":2,"a\\u001bb":2}\n',
+      filename: 'esc-key.ndjson',
+      status: 422,
+      code: 'invalid_column_name',
+      detail: /U\+001B/,
+    },
+    {
+      label: 'a CSV header name with a line break',
+      content: () => 'id,"two\nlines"\n1,2\n',
+      filename: 'lf-header.csv',
+      status: 422,
+      code: 'invalid_column_name',
+      line: 1,
+    },
+    {
+      label: 'an XLSX header with a line break',
+      content: () =>
+        makeXlsx([
+          ['id', 'two\nlines'],
+          [1, 2],
+        ]),
+      filename: 'lf-header.xlsx',
+      status: 422,
+      code: 'invalid_column_name',
+    },
+    {
+      label: 'a Parquet column name with a control character',
+      content: () =>
+        duckdbFile((out) => `COPY (SELECT 1 AS ok, 2 AS "bad\u0001name") TO '${out}' (FORMAT parquet)`, 'parquet'),
+      filename: 'ctl.parquet',
+      status: 422,
+      code: 'invalid_column_name',
+    },
     {
       label: 'a CSV of 100,000 columns',
       content: () => {
         const names = Array.from({ length: 100_000 }, (_, i) => `c${i}`);
         return `${names.join(',')}\n${names.map((_, i) => i % 10).join(',')}\n`;
       },
-      filename: 'wide.csv', status: 422, code: 'too_many_columns', detail: /100000 columns; a dataset may have at most 200 \(WEIR_MAX_COLUMNS\)/,
+      filename: 'wide.csv',
+      status: 422,
+      code: 'too_many_columns',
+      detail: /100000 columns; a dataset may have at most 200 \(WEIR_MAX_COLUMNS\)/,
     },
     {
       label: 'a CSV line of 17 MB, over WEIR_CSV_MAX_LINE_BYTES',
       content: () => `id,text\n1,short\n2,"${'x'.repeat(17_000_000)}"\n3,short\n`,
-      filename: 'long-line.csv', status: 422, code: 'line_too_long', detail: /is 1700\d{4} bytes long, over the limit of 16777216 bytes \(WEIR_CSV_MAX_LINE_BYTES\)/,
+      filename: 'long-line.csv',
+      status: 422,
+      code: 'line_too_long',
+      detail: /is 1700\d{4} bytes long, over the limit of 16777216 bytes \(WEIR_CSV_MAX_LINE_BYTES\)/,
     },
     {
       label: 'XLSX decompression bomb',
-      content: () => makeZip([
-        { name: '[Content_Types].xml', data: Buffer.from('<Types/>') },
-        { name: 'xl/workbook.xml', data: Buffer.from('<workbook/>') },
-        { name: 'xl/worksheets/sheet1.xml', data: Buffer.alloc(16 * 1024 * 1024, 0x20) },
-      ]),
-      filename: 'bomb.xlsx', status: 413, code: 'xlsx_too_large',
+      content: () =>
+        makeZip([
+          { name: '[Content_Types].xml', data: Buffer.from('<Types/>') },
+          { name: 'xl/workbook.xml', data: Buffer.from('<workbook/>') },
+          { name: 'xl/worksheets/sheet1.xml', data: Buffer.alloc(16 * 1024 * 1024, 0x20) },
+        ]),
+      filename: 'bomb.xlsx',
+      status: 413,
+      code: 'xlsx_too_large',
     },
   ];
 
@@ -368,13 +606,19 @@ describe('wide files and long lines', () => {
     expect(d.version.rowCount).toBe(2);
     expect(d.version.schema.map((c) => c.name)).toEqual(['id', 'text', 'n']);
     const res = await t.fetch(`${t.api}/datasets/${d.id}/download?format=ndjson`);
-    const rows = (await res.text()).trim().split('\n').map((l) => JSON.parse(l) as { text: string });
+    const rows = (await res.text())
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { text: string });
     expect(rows[0]!.text).toBe(field);
   });
 
   it('a file whose first row is longer than the sample is sniffed from enough of the file', async () => {
     // No header: the first row is data, and alone it is 3 MB, with a line break (and a ';') in a quoted field.
-    const d = await accepted(`1,"${'w'.repeat(1_500_000)};\n${'w'.repeat(1_500_000)}",2.5\n2,v,${unique()}\n`, 'long-first-row.csv');
+    const d = await accepted(
+      `1,"${'w'.repeat(1_500_000)};\n${'w'.repeat(1_500_000)}",2.5\n2,v,${unique()}\n`,
+      'long-first-row.csv',
+    );
     expect(d.version.schema.map((c) => c.name)).toEqual(['column_1', 'column_2', 'column_3']);
     expect(d.version.rowCount).toBe(2);
   });
@@ -395,17 +639,33 @@ describe('wide files and long lines', () => {
         ['four.json', () => '[{"a":1,"b":2,"c":3,"d":4}]'],
         // The fourth key appears in a later record only: the keys of every sampled record count.
         ['four.ndjson', () => '{"a":1,"b":2,"c":3}\n{"a":1,"d":4}\n'],
-        ['four.xlsx', () => makeXlsx([['a', 'b', 'c', 'd'], [1, 2, 3, 4]])],
-        ['four.parquet', () => duckdbFile((out) => `COPY (SELECT 1 AS a, 2 AS b, 3 AS c, 4 AS d) TO '${out}' (FORMAT parquet)`, 'parquet')],
+        [
+          'four.xlsx',
+          () =>
+            makeXlsx([
+              ['a', 'b', 'c', 'd'],
+              [1, 2, 3, 4],
+            ]),
+        ],
+        [
+          'four.parquet',
+          () =>
+            duckdbFile((out) => `COPY (SELECT 1 AS a, 2 AS b, 3 AS c, 4 AS d) TO '${out}' (FORMAT parquet)`, 'parquet'),
+        ],
       ];
       for (const [filename, content] of four) {
         const res = await upload(narrow, await content(), { filename });
         expect(res.status, filename).toBe(422);
         const problem = await problemOf(res);
         expect(problem.code, filename).toBe('too_many_columns');
-        expect(problem.detail, filename).toContain('The file has 4 columns; a dataset may have at most 3 (WEIR_MAX_COLUMNS)');
+        expect(problem.detail, filename).toContain(
+          'The file has 4 columns; a dataset may have at most 3 (WEIR_MAX_COLUMNS)',
+        );
       }
-      for (const [filename, content] of [['three.csv', 'a,b,c\n1,2,3\n'], ['three.json', '[{"a":1,"b":2,"c":3}]']] as const) {
+      for (const [filename, content] of [
+        ['three.csv', 'a,b,c\n1,2,3\n'],
+        ['three.json', '[{"a":1,"b":2,"c":3}]'],
+      ] as const) {
         expect((await upload(narrow, content, { filename })).status, filename).toBe(201);
       }
       expect(await storedFiles(narrow)).toMatchObject({ scratch: [] });
@@ -422,7 +682,9 @@ describe('wide files and long lines', () => {
       const res = await upload(wide, `${names.join(',')}\n${rows.join('\n')}\n`, { filename: 'wide500.csv' });
       expect(res.status, await res.clone().text()).toBe(201);
       const { id } = (await res.json()) as { id: string };
-      const profile = (await (await wide.fetch(`${wide.api}/datasets/${id}/profile`)).json()) as { columns: { name: string; min: number; max: number; count: number }[] };
+      const profile = (await (await wide.fetch(`${wide.api}/datasets/${id}/profile`)).json()) as {
+        columns: { name: string; min: number; max: number; count: number }[];
+      };
       expect(profile.columns).toHaveLength(500);
       // A column of the last batch, with the aggregates of its own.
       expect(profile.columns[457]).toMatchObject({ name: 'c457', count: 100, min: 457, max: 99_457 });
@@ -440,7 +702,9 @@ describe('wide files and long lines', () => {
       expect(later.status).toBe(422);
       const laterProblem = await problemOf(later);
       expect(laterProblem.code).toBe('line_too_long');
-      expect(laterProblem.detail).toMatch(/A line of the file is 1000\d\d bytes long, over the limit of 65536 bytes \(WEIR_CSV_MAX_LINE_BYTES\)/);
+      expect(laterProblem.detail).toMatch(
+        /A line of the file is 1000\d\d bytes long, over the limit of 65536 bytes \(WEIR_CSV_MAX_LINE_BYTES\)/,
+      );
       // A first line longer than the limit: the sniffer stops reading at twice the limit and names the line.
       const first = await upload(short, `${'h'.repeat(300_000)},x\n1,2\n`, { filename: 'first.csv' });
       expect(first.status).toBe(422);
@@ -474,7 +738,11 @@ describe('upload form validation', () => {
   });
 
   it('a JSON body is 415', async () => {
-    const res = await t.fetch(`${t.api}/datasets`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"name":"x"}' });
+    const res = await t.fetch(`${t.api}/datasets`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{"name":"x"}',
+    });
     expect(res.status).toBe(415);
     expect((await problemOf(res)).code).toBe('unsupported_media_type');
   });
@@ -499,15 +767,26 @@ describe('ingest progress', () => {
     expect(res.status, await res.clone().text()).toBe(202);
     const { jobId } = (await res.json()) as { jobId: string };
     const seen: { progress: number; message: string | null }[] = [];
-    const job = await eventually(async () => {
-      const j = (await (await t.fetch(`${t.api}/jobs/${jobId}`)).json()) as { status: string; progress: number; progressMessage: string | null };
-      seen.push({ progress: j.progress, message: j.progressMessage });
-      return ['succeeded', 'failed', 'cancelled'].includes(j.status) ? j : undefined;
-    }, 'the ingest job to end', 120_000);
+    const job = await eventually(
+      async () => {
+        const j = (await (await t.fetch(`${t.api}/jobs/${jobId}`)).json()) as {
+          status: string;
+          progress: number;
+          progressMessage: string | null;
+        };
+        seen.push({ progress: j.progress, message: j.progressMessage });
+        return ['succeeded', 'failed', 'cancelled'].includes(j.status) ? j : undefined;
+      },
+      'the ingest job to end',
+      120_000,
+    );
     expect(job.status).toBe('succeeded');
     // The conversion's share (up to 70%, where profiling starts) is walked through, not jumped over.
     const converting = new Set(seen.filter((s) => s.message === 'converting to Parquet').map((s) => s.progress));
-    expect([...converting].filter((p) => p > 0 && p < 70).length, JSON.stringify(seen.filter((s, i) => i === 0 || s.progress !== seen[i - 1]!.progress))).toBeGreaterThanOrEqual(2);
+    expect(
+      [...converting].filter((p) => p > 0 && p < 70).length,
+      JSON.stringify(seen.filter((s, i) => i === 0 || s.progress !== seen[i - 1]!.progress)),
+    ).toBeGreaterThanOrEqual(2);
     for (const { progress } of seen) expect(Math.round(progress * 10) / 10, String(progress)).toBe(progress);
   });
 });

@@ -21,7 +21,8 @@ async function redisUp(): Promise<boolean> {
   }
 }
 const haveRedis = await redisUp();
-if (!haveRedis && process.env.WEIR_TEST_REQUIRE_REDIS === '1') throw new Error('Redis at 127.0.0.1:6379 is required (WEIR_TEST_REQUIRE_REDIS=1) but does not answer');
+if (!haveRedis && process.env.WEIR_TEST_REQUIRE_REDIS === '1')
+  throw new Error('Redis at 127.0.0.1:6379 is required (WEIR_TEST_REQUIRE_REDIS=1) but does not answer');
 
 const apps: TestApp[] = [];
 afterAll(async () => {
@@ -33,7 +34,11 @@ async function app(env: Record<string, string>): Promise<TestApp> {
   return t;
 }
 const login = (t: TestApp, email: string, password: string, headers: Record<string, string> = {}) =>
-  fetch(`${t.api}/auth/login`, { method: 'POST', headers: { ...headers, 'content-type': 'application/json' }, body: JSON.stringify({ email, password }) });
+  fetch(`${t.api}/auth/login`, {
+    method: 'POST',
+    headers: { ...headers, 'content-type': 'application/json' },
+    body: JSON.stringify({ email, password }),
+  });
 
 const STORES = [
   { store: 'memory', env: {} as Record<string, string> },
@@ -83,7 +88,12 @@ describe.each(STORES)('rate limits and lockout ($store store)', ({ env }) => {
   });
 
   it('locks an account out after repeated failures, for a doubling time, and lets it back in after', async () => {
-    const t = await app({ ...isolated(), WEIR_LOGIN_LOCKOUT_THRESHOLD: '3', WEIR_LOGIN_LOCKOUT_BASE_SECONDS: '1', WEIR_LOGIN_LOCKOUT_MAX_SECONDS: '60' });
+    const t = await app({
+      ...isolated(),
+      WEIR_LOGIN_LOCKOUT_THRESHOLD: '3',
+      WEIR_LOGIN_LOCKOUT_BASE_SECONDS: '1',
+      WEIR_LOGIN_LOCKOUT_MAX_SECONDS: '60',
+    });
     const fail = () => login(t, ADMIN.email, 'wrong password');
     expect((await fail()).status).toBe(401);
     expect((await fail()).status).toBe(401);
@@ -108,7 +118,13 @@ describe.each(STORES)('rate limits and lockout ($store store)', ({ env }) => {
   });
 
   it("a stranger's failed logins from one address slow that address down, never the owner logging in from another", async () => {
-    const t = await app({ ...isolated(), WEIR_TRUST_PROXY: 'loopback', WEIR_LOGIN_LOCKOUT_THRESHOLD: '5', WEIR_LOGIN_LOCKOUT_BASE_SECONDS: '3', WEIR_LOGIN_LOCKOUT_MAX_SECONDS: '60' });
+    const t = await app({
+      ...isolated(),
+      WEIR_TRUST_PROXY: 'loopback',
+      WEIR_LOGIN_LOCKOUT_THRESHOLD: '5',
+      WEIR_LOGIN_LOCKOUT_BASE_SECONDS: '3',
+      WEIR_LOGIN_LOCKOUT_MAX_SECONDS: '60',
+    });
     const from = (ip: string) => ({ 'x-forwarded-for': ip });
     const stranger = from('203.0.113.66');
     const statuses = [];
@@ -124,7 +140,13 @@ describe.each(STORES)('rate limits and lockout ($store store)', ({ env }) => {
 
     // The stranger keeps going once its lock ends: the next lock is twice as long.
     // Probes while locked are refused before the password is checked, and do not count.
-    expect(await eventually(() => login(t, ADMIN.email, 'probe', stranger).then((r) => r.status), (s) => s === 401, 10_000)).toBe(401);
+    expect(
+      await eventually(
+        () => login(t, ADMIN.email, 'probe', stranger).then((r) => r.status),
+        (s) => s === 401,
+        10_000,
+      ),
+    ).toBe(401);
     const again: Response[] = [];
     for (let i = 0; i < 4; i++) again.push(await login(t, ADMIN.email, `guess again ${i}`, stranger));
     expect(again.map((r) => r.status)).toEqual([401, 401, 401, 429]);
@@ -177,23 +199,43 @@ describe('network rules', () => {
 
   it('believes X-Forwarded-For only from trusted proxies', async () => {
     const untrusting = await app({ WEIR_IP_DENY: '203.0.113.7' });
-    expect((await fetch(`${untrusting.url}/health/live`, { headers: { 'x-forwarded-for': '203.0.113.7' } })).status).toBe(200);
+    expect(
+      (await fetch(`${untrusting.url}/health/live`, { headers: { 'x-forwarded-for': '203.0.113.7' } })).status,
+    ).toBe(200);
     const trusting = await app({ WEIR_IP_DENY: '203.0.113.7', WEIR_TRUST_PROXY: '127.0.0.1' });
-    expect((await fetch(`${trusting.url}/health/live`, { headers: { 'x-forwarded-for': '203.0.113.7' } })).status).toBe(403);
-    expect((await fetch(`${trusting.url}/health/live`, { headers: { 'x-forwarded-for': '203.0.113.8' } })).status).toBe(200);
+    expect((await fetch(`${trusting.url}/health/live`, { headers: { 'x-forwarded-for': '203.0.113.7' } })).status).toBe(
+      403,
+    );
+    expect((await fetch(`${trusting.url}/health/live`, { headers: { 'x-forwarded-for': '203.0.113.8' } })).status).toBe(
+      200,
+    );
     // The audit log records the client address the proxy reported.
-    await trusting.fetch(`${trusting.api}/keys`, { method: 'POST', headers: { 'x-forwarded-for': '198.51.100.4', 'content-type': 'application/json', 'x-request-id': 'xff-1' }, body: '{"name":"k"}' });
-    const rows = (await (await trusting.fetch(`${trusting.api}/audit?action=apikey.create`)).json()) as { items: { requestId: string; ip: string }[] };
+    await trusting.fetch(`${trusting.api}/keys`, {
+      method: 'POST',
+      headers: { 'x-forwarded-for': '198.51.100.4', 'content-type': 'application/json', 'x-request-id': 'xff-1' },
+      body: '{"name":"k"}',
+    });
+    const rows = (await (await trusting.fetch(`${trusting.api}/audit?action=apikey.create`)).json()) as {
+      items: { requestId: string; ip: string }[];
+    };
     expect(rows.items.find((r) => r.requestId === 'xff-1')?.ip).toBe('198.51.100.4');
   });
 
   it('applies a workspace allow list to that workspace only, and validates it', async () => {
     const t = await app({});
-    const bad = await t.fetch(`${t.api}/workspaces/ws_default`, { method: 'PATCH', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ ipAllow: ['10.0.0.0/8', '300.1.1.1'] }) });
+    const bad = await t.fetch(`${t.api}/workspaces/ws_default`, {
+      method: 'PATCH',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ ipAllow: ['10.0.0.0/8', '300.1.1.1'] }),
+    });
     expect(bad.status).toBe(400);
     expect((await problemOf(bad)).errors[0]?.pointer).toBe('/body/ipAllow/1');
     const other = await actor(t, 'owner');
-    const set = await t.fetch(`${t.api}/workspaces/ws_default`, { method: 'PATCH', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ ipAllow: ['10.0.0.0/8', 'fd00::/8'] }) });
+    const set = await t.fetch(`${t.api}/workspaces/ws_default`, {
+      method: 'PATCH',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ ipAllow: ['10.0.0.0/8', 'fd00::/8'] }),
+    });
     expect(set.status).toBe(200);
     expect(await set.json()).toMatchObject({ ipAllow: ['10.0.0.0/8', 'fd00::/8'] });
     const blocked = await fetch(`${t.api}/datasets`, { headers: other.headers });
@@ -201,11 +243,19 @@ describe('network rules', () => {
     expect((await problemOf(blocked)).code).toBe('ip_blocked');
     expect((await fetch(`${t.api}/workspaces/ws_default/members`, { headers: other.headers })).status).toBe(403);
     // Requests outside the workspace (who am I, my workspaces, a new workspace) still work, so people can find out why.
-    expect((await fetch(`${t.api}/auth/me`, { headers: { ...other.headers, 'x-weir-workspace': 'ws_default' } })).status).toBe(200);
-    const own = await fetch(`${t.api}/workspaces`, { method: 'POST', headers: { ...other.headers, 'content-type': 'application/json' }, body: '{"name":"Elsewhere"}' });
+    expect(
+      (await fetch(`${t.api}/auth/me`, { headers: { ...other.headers, 'x-weir-workspace': 'ws_default' } })).status,
+    ).toBe(200);
+    const own = await fetch(`${t.api}/workspaces`, {
+      method: 'POST',
+      headers: { ...other.headers, 'content-type': 'application/json' },
+      body: '{"name":"Elsewhere"}',
+    });
     expect(own.status).toBe(201);
     const elsewhere = ((await own.json()) as { id: string }).id;
-    expect((await fetch(`${t.api}/datasets`, { headers: { ...other.headers, 'x-weir-workspace': elsewhere } })).status).toBe(200);
+    expect(
+      (await fetch(`${t.api}/datasets`, { headers: { ...other.headers, 'x-weir-workspace': elsewhere } })).status,
+    ).toBe(200);
   });
 });
 

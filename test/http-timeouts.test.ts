@@ -57,15 +57,20 @@ async function responseOf(raw: Raw, from = 0): Promise<RawResponse> {
       return undefined;
     }
     const [statusLine, ...lines] = text.slice(0, end).split('\r\n');
-    const headers = Object.fromEntries(lines.map((l) => [l.slice(0, l.indexOf(':')).toLowerCase(), l.slice(l.indexOf(':') + 1).trim()]));
+    const headers = Object.fromEntries(
+      lines.map((l) => [l.slice(0, l.indexOf(':')).toLowerCase(), l.slice(l.indexOf(':') + 1).trim()]),
+    );
     const body = text.slice(end + 4);
-    if (headers['content-length'] !== undefined && body.length < Number(headers['content-length']) && !closed) return undefined;
+    if (headers['content-length'] !== undefined && body.length < Number(headers['content-length']) && !closed)
+      return undefined;
     return { status: Number(statusLine!.split(' ')[1]), headers, body };
   }, 'a response');
 }
 
 const requestHead = (method: string, path: string, headers: Record<string, string | number>): string =>
-  `${method} ${path} HTTP/1.1\r\nhost: 127.0.0.1\r\n${Object.entries(headers).map(([k, v]) => `${k}: ${v}\r\n`).join('')}\r\n`;
+  `${method} ${path} HTTP/1.1\r\nhost: 127.0.0.1\r\n${Object.entries(headers)
+    .map(([k, v]) => `${k}: ${v}\r\n`)
+    .join('')}\r\n`;
 
 /** Sends `bytes` one byte every `everyMs` until the connection closes or they run out. */
 function trickle(raw: Raw, bytes: Buffer, everyMs: number): { sent(): number } {
@@ -83,7 +88,10 @@ function trickle(raw: Raw, bytes: Buffer, everyMs: number): { sent(): number } {
 }
 
 async function createUpload(t: TestApp, length: number): Promise<string> {
-  const res = await t.fetch(`${t.api}/uploads`, { method: 'POST', headers: { ...TUS, 'upload-length': String(length), 'upload-metadata': metadataHeader({ filename: 'slow.csv' }) } });
+  const res = await t.fetch(`${t.api}/uploads`, {
+    method: 'POST',
+    headers: { ...TUS, 'upload-length': String(length), 'upload-metadata': metadataHeader({ filename: 'slow.csv' }) },
+  });
   expect(res.status, await res.clone().text()).toBe(201);
   return res.headers.get('location')!;
 }
@@ -119,14 +127,19 @@ describe('timeouts (headers 1 s, body 1 s, uploads at least 16 KiB per 1 s, keep
     const answer = await responseOf(slow);
     expect(answer.status).toBe(408);
     expect(answer.headers['content-type']).toBe('application/problem+json');
-    expect(JSON.parse(answer.body)).toMatchObject({ code: 'request_timeout', detail: expect.stringContaining('WEIR_HTTP_HEADERS_TIMEOUT') as unknown });
+    expect(JSON.parse(answer.body)).toMatchObject({
+      code: 'request_timeout',
+      detail: expect.stringContaining('WEIR_HTTP_HEADERS_TIMEOUT') as unknown,
+    });
     expect(await silent.closed).toBeLessThan(5000);
   });
 
   it('50 unauthenticated refreshes sending a 100,000-byte body a byte at a time are all answered 408 and closed', async () => {
     const clients = await Promise.all(Array.from({ length: 50 }, () => connect(t.url)));
     for (const c of clients) {
-      c.socket.write(requestHead('POST', '/api/v1/auth/refresh', { 'content-type': 'application/json', 'content-length': 100_000 }));
+      c.socket.write(
+        requestHead('POST', '/api/v1/auth/refresh', { 'content-type': 'application/json', 'content-length': 100_000 }),
+      );
       trickle(c, Buffer.from('{'.padEnd(100_000, ' ')), 200);
     }
     const lifetimes = await Promise.all(clients.map((c) => c.closed));
@@ -143,14 +156,24 @@ describe('timeouts (headers 1 s, body 1 s, uploads at least 16 KiB per 1 s, keep
   it('5 tus PATCHes below the minimum rate are cut; the bytes each delivered are kept and the upload resumes from them', async () => {
     const length = 100_000;
     const data = csvOf(10_000).subarray(0, length);
-    const patches = await Promise.all(Array.from({ length: 5 }, async () => {
-      const location = await createUpload(t, length);
-      const raw = await connect(t.url);
-      raw.socket.write(requestHead('PATCH', location, { ...t.auth, ...TUS, 'upload-offset': 0, 'content-type': 'application/offset+octet-stream', 'content-length': length }));
-      raw.socket.write(data.subarray(0, 3000));
-      const rest = trickle(raw, data.subarray(3000), 200);
-      return { location, raw, sent: () => 3000 + rest.sent() };
-    }));
+    const patches = await Promise.all(
+      Array.from({ length: 5 }, async () => {
+        const location = await createUpload(t, length);
+        const raw = await connect(t.url);
+        raw.socket.write(
+          requestHead('PATCH', location, {
+            ...t.auth,
+            ...TUS,
+            'upload-offset': 0,
+            'content-type': 'application/offset+octet-stream',
+            'content-length': length,
+          }),
+        );
+        raw.socket.write(data.subarray(0, 3000));
+        const rest = trickle(raw, data.subarray(3000), 200);
+        return { location, raw, sent: () => 3000 + rest.sent() };
+      }),
+    );
     for (const p of patches) {
       expect(await p.raw.closed).toBeLessThan(6000);
       const kept = await eventually(async () => {
@@ -163,7 +186,9 @@ describe('timeouts (headers 1 s, body 1 s, uploads at least 16 KiB per 1 s, keep
     const first = patches[0]!;
     const offset = await offsetOf(t, first.location);
     const res = await t.fetch(`${t.url}${first.location}`, {
-      method: 'PATCH', headers: { ...TUS, 'upload-offset': String(offset), 'content-type': 'application/offset+octet-stream' }, body: data.subarray(offset),
+      method: 'PATCH',
+      headers: { ...TUS, 'upload-offset': String(offset), 'content-type': 'application/offset+octet-stream' },
+      body: data.subarray(offset),
     });
     expect(res.status).toBe(204);
     expect(res.headers.get('upload-offset')).toBe(String(length));
@@ -175,7 +200,15 @@ describe('timeouts (headers 1 s, body 1 s, uploads at least 16 KiB per 1 s, keep
     const data = csvOf(40_000).subarray(0, length);
     const location = await createUpload(t, length);
     const raw = await connect(t.url);
-    raw.socket.write(requestHead('PATCH', location, { ...t.auth, ...TUS, 'upload-offset': 0, 'content-type': 'application/offset+octet-stream', 'content-length': length }));
+    raw.socket.write(
+      requestHead('PATCH', location, {
+        ...t.auth,
+        ...TUS,
+        'upload-offset': 0,
+        'content-type': 'application/offset+octet-stream',
+        'content-length': length,
+      }),
+    );
     for (let i = 0; i < 12; i++) {
       raw.socket.write(data.subarray(i * chunk, (i + 1) * chunk));
       await new Promise((r) => setTimeout(r, 250));
@@ -191,12 +224,20 @@ describe('timeouts (headers 1 s, body 1 s, uploads at least 16 KiB per 1 s, keep
     const boundary = 'weirslowboundary';
     const csv = csvOf(20_000);
     const body = Buffer.concat([
-      Buffer.from(`--${boundary}\r\ncontent-disposition: form-data; name="file"; filename="slow-multipart.csv"\r\ncontent-type: text/csv\r\n\r\n`),
+      Buffer.from(
+        `--${boundary}\r\ncontent-disposition: form-data; name="file"; filename="slow-multipart.csv"\r\ncontent-type: text/csv\r\n\r\n`,
+      ),
       csv,
       Buffer.from(`\r\n--${boundary}--\r\n`),
     ]);
     const raw = await connect(t.url);
-    raw.socket.write(requestHead('POST', '/api/v1/datasets?wait=true', { ...t.auth, 'content-type': `multipart/form-data; boundary=${boundary}`, 'content-length': body.length }));
+    raw.socket.write(
+      requestHead('POST', '/api/v1/datasets?wait=true', {
+        ...t.auth,
+        'content-type': `multipart/form-data; boundary=${boundary}`,
+        'content-length': body.length,
+      }),
+    );
     const parts = 10;
     const size = Math.ceil(body.length / parts);
     for (let i = 0; i < parts; i++) {
@@ -211,7 +252,11 @@ describe('timeouts (headers 1 s, body 1 s, uploads at least 16 KiB per 1 s, keep
 
   it('uploads at full speed are unaffected: tus-js-client and a multipart form', async () => {
     const data = csvOf(150_000);
-    const run = tusUpload(`${t.api}/uploads`, data, { headers: t.auth, chunkSize: 1024 * 1024, metadata: { filename: 'fast.csv' } });
+    const run = tusUpload(`${t.api}/uploads`, data, {
+      headers: t.auth,
+      chunkSize: 1024 * 1024,
+      metadata: { filename: 'fast.csv' },
+    });
     await run.done;
     expect(await offsetOf(t, new URL(run.url!).pathname)).toBe(data.length);
     const res = await upload(t, csvOf(50_000), { filename: 'fast-form.csv' });
@@ -226,7 +271,11 @@ describe('timeouts (headers 1 s, body 1 s, uploads at least 16 KiB per 1 s, keep
       ws.once('open', resolve);
       ws.once('error', reject);
     });
-    const jobId = await insertJobRow(t.context.store.db, { workspaceId: 'ws_default', status: 'running', progress: 10 });
+    const jobId = await insertJobRow(t.context.store.db, {
+      workspaceId: 'ws_default',
+      status: 'running',
+      progress: 10,
+    });
     const sse = await t.fetch(`${t.api}/jobs/${jobId}/events`);
     expect(sse.status).toBe(200);
     const reader = sse.body!.getReader();
@@ -311,10 +360,26 @@ describe('connections per address (at most 3)', () => {
       ws.once('open', resolve);
       ws.once('error', reject);
     });
-    const jobId = await insertJobRow(t.context.store.db, { workspaceId: 'ws_default', status: 'running', progress: 10 });
+    const jobId = await insertJobRow(t.context.store.db, {
+      workspaceId: 'ws_default',
+      status: 'running',
+      progress: 10,
+    });
     const sse = await new Promise<http.IncomingMessage>((resolve, reject) => {
       const { hostname, port } = new URL(t.url);
-      http.get({ host: hostname, port, path: `/api/v1/jobs/${jobId}/events`, headers: t.auth, localAddress: address, agent: false }, resolve).once('error', reject);
+      http
+        .get(
+          {
+            host: hostname,
+            port,
+            path: `/api/v1/jobs/${jobId}/events`,
+            headers: t.auth,
+            localAddress: address,
+            agent: false,
+          },
+          resolve,
+        )
+        .once('error', reject);
     });
     expect(sse.statusCode).toBe(200);
     const third = await held(address);

@@ -12,7 +12,12 @@ let t: TestApp;
 const WS = 'ws_default';
 
 beforeAll(async () => {
-  t = await startTestApp({ WEIR_TEST_JOB_KINDS: '1', WEIR_SHUTDOWN_TIMEOUT_MS: '500', WEIR_JOB_RETENTION: '1s', WEIR_JOB_POLL_INTERVAL: '100ms' });
+  t = await startTestApp({
+    WEIR_TEST_JOB_KINDS: '1',
+    WEIR_SHUTDOWN_TIMEOUT_MS: '500',
+    WEIR_JOB_RETENTION: '1s',
+    WEIR_JOB_POLL_INTERVAL: '100ms',
+  });
 });
 afterAll(async () => {
   await t?.close();
@@ -34,19 +39,48 @@ async function waitStatus(id: string, statuses: string[]): Promise<Job> {
 }
 
 /** A job row written straight to the table (another workspace, fixed times): what the API must scope and count. */
-async function insertRow(row: Partial<{ id: string; workspace_id: string; kind: string; status: string; created_at: string; started_at: string | null; finished_at: string | null; parent_id: string | null }>) {
+async function insertRow(
+  row: Partial<{
+    id: string;
+    workspace_id: string;
+    kind: string;
+    status: string;
+    created_at: string;
+    started_at: string | null;
+    finished_at: string | null;
+    parent_id: string | null;
+  }>,
+) {
   const now = new Date().toISOString();
   const id = row.id ?? newId('job');
-  await t.context.store.db.insertInto('jobs').values({
-    id, kind: row.kind ?? 'test.noop', workspace_id: row.workspace_id ?? WS, created_by: null, parent_id: row.parent_id ?? null, payload_json: '{"v":1}',
-    status: row.status ?? 'succeeded', priority: 0, progress: 0, attempts: 1, max_attempts: 3, timeout_ms: 1000, cancel_requested: 0,
-    run_after: row.created_at ?? now, created_at: row.created_at ?? now, started_at: row.started_at ?? null, finished_at: row.finished_at ?? null, updated_at: now,
-  }).execute();
+  await t.context.store.db
+    .insertInto('jobs')
+    .values({
+      id,
+      kind: row.kind ?? 'test.noop',
+      workspace_id: row.workspace_id ?? WS,
+      created_by: null,
+      parent_id: row.parent_id ?? null,
+      payload_json: '{"v":1}',
+      status: row.status ?? 'succeeded',
+      priority: 0,
+      progress: 0,
+      attempts: 1,
+      max_attempts: 3,
+      timeout_ms: 1000,
+      cancel_requested: 0,
+      run_after: row.created_at ?? now,
+      created_at: row.created_at ?? now,
+      started_at: row.started_at ?? null,
+      finished_at: row.finished_at ?? null,
+      updated_at: now,
+    })
+    .execute();
   return id;
 }
 
 describe('reading jobs', () => {
-  it('answers 404 for an unknown job and for another workspace\'s job, 400 for a malformed id', async () => {
+  it("answers 404 for an unknown job and for another workspace's job, 400 for a malformed id", async () => {
     const res = await getJob(newId('job'));
     expect(res.status).toBe(404);
     expect((await problemOf(res)).code).toBe('not_found');
@@ -62,16 +96,33 @@ describe('reading jobs', () => {
     const parent = await insertRow({ kind: 'x.parent', created_at: '2026-01-01T00:00:00.000Z' });
     const kids = [];
     for (let i = 0; i < 5; i++) {
-      kids.push(await insertRow({ kind: 'x.child', parent_id: parent, status: i % 2 ? 'failed' : 'succeeded', created_at: `2026-01-02T00:00:0${i}.000Z` }));
+      kids.push(
+        await insertRow({
+          kind: 'x.child',
+          parent_id: parent,
+          status: i % 2 ? 'failed' : 'succeeded',
+          created_at: `2026-01-02T00:00:0${i}.000Z`,
+        }),
+      );
     }
-    const page = await json<{ items: Job[]; total: number; limit: number; offset: number }>(await t.fetch(`${t.api}/jobs?parentId=${parent}&limit=2&offset=1`));
+    const page = await json<{ items: Job[]; total: number; limit: number; offset: number }>(
+      await t.fetch(`${t.api}/jobs?parentId=${parent}&limit=2&offset=1`),
+    );
     expect(page).toMatchObject({ total: 5, limit: 2, offset: 1 });
     expect(page.items.map((j) => j.id)).toEqual([kids[3], kids[2]]);
-    const failed = await json<{ items: Job[]; total: number }>(await t.fetch(`${t.api}/jobs?kind=x.child&status=failed`));
+    const failed = await json<{ items: Job[]; total: number }>(
+      await t.fetch(`${t.api}/jobs?kind=x.child&status=failed`),
+    );
     expect(failed.items.map((j) => j.id).sort()).toEqual([kids[1], kids[3]].sort());
-    const both = await json<{ total: number }>(await t.fetch(`${t.api}/jobs?kind=x.child&status=failed&status=succeeded`));
+    const both = await json<{ total: number }>(
+      await t.fetch(`${t.api}/jobs?kind=x.child&status=failed&status=succeeded`),
+    );
     expect(both.total).toBe(5);
-    const window = await json<{ items: Job[] }>(await t.fetch(`${t.api}/jobs?kind=x.child&createdAfter=2026-01-02T00:00:01.000Z&createdBefore=2026-01-02T00:00:03.000Z`));
+    const window = await json<{ items: Job[] }>(
+      await t.fetch(
+        `${t.api}/jobs?kind=x.child&createdAfter=2026-01-02T00:00:01.000Z&createdBefore=2026-01-02T00:00:03.000Z`,
+      ),
+    );
     expect(window.items.map((j) => j.id)).toEqual([kids[2], kids[1]]);
     const bad = await t.fetch(`${t.api}/jobs?status=lost`);
     expect(bad.status).toBe(400);
@@ -80,7 +131,11 @@ describe('reading jobs', () => {
 
 describe('cancel and retry', () => {
   it('cancels a queued job, refuses to cancel it twice (409), retries it, and refuses to retry a running job (409)', async () => {
-    const job = await t.context.jobs.enqueue('test.sleep', { v: 1, ms: 5000, steps: 50 }, { workspaceId: WS, runAfter: new Date(Date.now() + 60_000) });
+    const job = await t.context.jobs.enqueue(
+      'test.sleep',
+      { v: 1, ms: 5000, steps: 50 },
+      { workspaceId: WS, runAfter: new Date(Date.now() + 60_000) },
+    );
     const cancelled = await json<Job>(await t.fetch(`${t.api}/jobs/${job.id}/cancel`, { method: 'POST' }));
     expect(cancelled).toMatchObject({ id: job.id, status: 'cancelled' });
     const again = await t.fetch(`${t.api}/jobs/${job.id}/cancel`, { method: 'POST' });
@@ -92,7 +147,9 @@ describe('cancel and retry', () => {
     const notRetryable = await t.fetch(`${t.api}/jobs/${job.id}/retry`, { method: 'POST' });
     expect(notRetryable.status).toBe(409);
     expect((await problemOf(notRetryable)).code).toBe('job_not_retryable');
-    expect((await json<Job>(await t.fetch(`${t.api}/jobs/${job.id}/cancel`, { method: 'POST' }))).cancelRequested).toBe(true);
+    expect((await json<Job>(await t.fetch(`${t.api}/jobs/${job.id}/cancel`, { method: 'POST' }))).cancelRequested).toBe(
+      true,
+    );
     expect(await waitStatus(job.id, ['cancelled', 'succeeded'])).toMatchObject({ status: 'cancelled' });
   });
 
@@ -107,10 +164,20 @@ describe('cancel and retry', () => {
 describe('stats', () => {
   it('counts, success rate, percentiles and the zero-filled daily series are exact', async () => {
     const ws = `ws_stats${Date.now()}`;
-    const day = (offset: number, time: string) => new Date(Date.UTC(new Date().getUTCFullYear(), new Date().getUTCMonth(), new Date().getUTCDate() - offset)).toISOString().slice(0, 10) + time;
+    const day = (offset: number, time: string) =>
+      new Date(Date.UTC(new Date().getUTCFullYear(), new Date().getUTCMonth(), new Date().getUTCDate() - offset))
+        .toISOString()
+        .slice(0, 10) + time;
     // Today: 3 succeeded (1 s, 2 s, 10 s), 1 failed (4 s), 1 queued; two days ago: 1 succeeded (3 s); 10 days ago: outside a 7-day window.
     const finished = (status: string, offset: number, seconds: number, kind = 'k.a') =>
-      insertRow({ workspace_id: ws, kind, status, created_at: day(offset, 'T00:00:00.000Z'), started_at: day(offset, 'T00:00:00.000Z'), finished_at: day(offset, `T00:00:${String(seconds).padStart(2, '0')}.000Z`) });
+      insertRow({
+        workspace_id: ws,
+        kind,
+        status,
+        created_at: day(offset, 'T00:00:00.000Z'),
+        started_at: day(offset, 'T00:00:00.000Z'),
+        finished_at: day(offset, `T00:00:${String(seconds).padStart(2, '0')}.000Z`),
+      });
     await finished('succeeded', 0, 1);
     await finished('succeeded', 0, 2);
     await finished('succeeded', 0, 10, 'k.b');
@@ -135,8 +202,10 @@ describe('stats', () => {
     expect(stats.since).toBe(day(6, 'T00:00:00.000Z'));
   });
 
-  it('GET /jobs/stats answers for the caller\'s workspace', async () => {
-    const res = await json<{ days: number; daily: unknown[]; byStatus: Record<string, number> }>(await t.fetch(`${t.api}/jobs/stats?days=3`));
+  it("GET /jobs/stats answers for the caller's workspace", async () => {
+    const res = await json<{ days: number; daily: unknown[]; byStatus: Record<string, number> }>(
+      await t.fetch(`${t.api}/jobs/stats?days=3`),
+    );
     expect(res.days).toBe(3);
     expect(res.daily).toHaveLength(3);
     expect(Object.keys(res.byStatus).sort()).toEqual(['cancelled', 'failed', 'queued', 'running', 'succeeded']);
@@ -151,10 +220,26 @@ describe('retention', () => {
     await writeFile(local, 'a,b\n1,2\n');
     await t.context.blobs.putFile(uploadKey, local);
     expect(await t.context.blobs.stat(uploadKey)).not.toBeNull();
-    const payload = { v: 1, uploadKey, filename: 'x.csv', bytes: 8, sha256: 'a'.repeat(64), firstNul: -1, versionId: newId('dv'), newDatasetId: newId('ds') };
-    const old = await t.context.jobs.enqueue('ingest', payload, { workspaceId: WS, runAfter: new Date(Date.now() + 3_600_000) });
+    const payload = {
+      v: 1,
+      uploadKey,
+      filename: 'x.csv',
+      bytes: 8,
+      sha256: 'a'.repeat(64),
+      firstNul: -1,
+      versionId: newId('dv'),
+      newDatasetId: newId('ds'),
+    };
+    const old = await t.context.jobs.enqueue('ingest', payload, {
+      workspaceId: WS,
+      runAfter: new Date(Date.now() + 3_600_000),
+    });
     await t.context.jobs.cancel(WS, old.id);
-    const pending = await t.context.jobs.enqueue('test.noop', { v: 1 }, { workspaceId: WS, runAfter: new Date(Date.now() + 3_600_000) });
+    const pending = await t.context.jobs.enqueue(
+      'test.noop',
+      { v: 1 },
+      { workspaceId: WS, runAfter: new Date(Date.now() + 3_600_000) },
+    );
     await sleep(1200);
     const recent = await t.context.jobs.enqueue('test.noop', { v: 1 }, { workspaceId: WS });
     await waitStatus(recent.id, ['succeeded']);

@@ -8,7 +8,8 @@ import { runCli, startTestServer, type CliResult, type TestServer } from './help
 /** `weir upload` following its ingest job, and `weir jobs ls|show|cancel|retry`, against a real `weir serve`. */
 let server: TestServer;
 let dir: string;
-const weir = (...args: string[]): Promise<CliResult> => runCli(args, { url: server.url, token: server.token, cwd: dir });
+const weir = (...args: string[]): Promise<CliResult> =>
+  runCli(args, { url: server.url, token: server.token, cwd: dir });
 
 beforeAll(async () => {
   server = await startTestServer();
@@ -37,7 +38,11 @@ describe('weir upload with ingest jobs', () => {
     const r = await weir('upload', await csv('b.csv', `x\n${randomBytes(4).toString('hex')}\n`), '--no-wait', '--json');
     expect(r.code).toBe(0);
     const accepted = JSON.parse(r.stdout) as { datasetId: string; jobId: string; status: string };
-    expect(accepted).toMatchObject({ datasetId: expect.stringMatching(/^ds_/), jobId: expect.stringMatching(/^job_/), status: 'queued' });
+    expect(accepted).toMatchObject({
+      datasetId: expect.stringMatching(/^ds_/),
+      jobId: expect.stringMatching(/^job_/),
+      status: 'queued',
+    });
     let job: { status: string; result: { id: string } } | undefined;
     for (let i = 0; i < 100 && job?.status !== 'succeeded'; i++) {
       job = JSON.parse((await weir('jobs', 'show', accepted.jobId, '--json')).stdout) as typeof job;
@@ -47,7 +52,9 @@ describe('weir upload with ingest jobs', () => {
     const human = await weir('jobs', 'show', accepted.jobId);
     expect(human.stdout).toMatch(/status\s+succeeded/);
     expect(human.stdout).toMatch(/attempts\s+1 of 3/);
-    const listed = JSON.parse((await weir('jobs', 'ls', '--status', 'succeeded', '--kind', 'ingest', '--json')).stdout) as { items: { id: string }[] };
+    const listed = JSON.parse(
+      (await weir('jobs', 'ls', '--status', 'succeeded', '--kind', 'ingest', '--json')).stdout,
+    ) as { items: { id: string }[] };
     expect(listed.items.map((j) => j.id)).toContain(accepted.jobId);
     const table = await weir('jobs', 'ls', '--kind', 'ingest');
     expect(table.stdout).toMatch(/^ID\s+KIND\s+STATUS/);
@@ -69,7 +76,10 @@ describe('weir upload with ingest jobs', () => {
     const file = await csv('final.csv', `a,b,c\n1,2,3\n4,5\n6,7,${randomBytes(4).toString('hex')}\n`);
     const r = await weir('upload', file);
     expect(r.code).toBe(1);
-    const jobId = /ingest job (job_\w+) failed for good, and no version was stored; fix the file and upload it again: it would be refused the same way\n/.exec(r.stderr)?.[1];
+    const jobId =
+      /ingest job (job_\w+) failed for good, and no version was stored; fix the file and upload it again: it would be refused the same way\n/.exec(
+        r.stderr,
+      )?.[1];
     expect(jobId, r.stderr).toBeDefined();
     expect(r.stderr).toMatch(/^weir: Row 2 \(line 3\) has 2 fields/m);
     const show = await weir('jobs', 'show', jobId!);
@@ -81,16 +91,25 @@ describe('weir upload with ingest jobs', () => {
     expect(show.stdout).toMatch(/^next\s+fix the file and upload it again: it would be refused the same way$/m);
     expect(show.stdout).not.toMatch(/validating|converting/);
     // The record itself, for every client: its progress message is the failure, not the step it stopped at.
-    const job = JSON.parse((await weir('jobs', 'show', jobId!, '--json')).stdout) as { status: string; attempts: number; progressMessage: string };
+    const job = JSON.parse((await weir('jobs', 'show', jobId!, '--json')).stdout) as {
+      status: string;
+      attempts: number;
+      progressMessage: string;
+    };
     expect(job).toMatchObject({ status: 'failed', attempts: 1 });
-    expect(job.progressMessage).toMatch(/^Failed: Row 2 \(line 3\) has 2 fields.* \(a permanent failure: not retried\)$/);
+    expect(job.progressMessage).toMatch(
+      /^Failed: Row 2 \(line 3\) has 2 fields.* \(a permanent failure: not retried\)$/,
+    );
   });
 
   it('cancel and retry of a finished job are refused with the reason', async () => {
     const r = await weir('upload', await csv('c.csv', `x\n${randomBytes(4).toString('hex')}\n`), '--no-wait', '--json');
     const { jobId } = JSON.parse(r.stdout) as { jobId: string };
     for (let i = 0; i < 100; i++) {
-      if ((JSON.parse((await weir('jobs', 'show', jobId, '--json')).stdout) as { status: string }).status === 'succeeded') break;
+      if (
+        (JSON.parse((await weir('jobs', 'show', jobId, '--json')).stdout) as { status: string }).status === 'succeeded'
+      )
+        break;
       await new Promise((res) => setTimeout(res, 100));
     }
     const cancel = await weir('jobs', 'cancel', jobId);

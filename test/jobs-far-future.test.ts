@@ -15,7 +15,11 @@ describe('a job scheduled a month ahead', () => {
   it('waits without spinning and stays queued', async () => {
     const spy = vi.spyOn(globalThis, 'setTimeout');
     try {
-      const job = await t.context.jobs.enqueue('test.noop', { v: 1 }, { workspaceId: 'ws_default', runAfter: new Date(Date.now() + 30 * 86_400_000) });
+      const job = await t.context.jobs.enqueue(
+        'test.noop',
+        { v: 1 },
+        { workspaceId: 'ws_default', runAfter: new Date(Date.now() + 30 * 86_400_000) },
+      );
       await new Promise((r) => setTimeout(r, 300));
       // Long timers armed meanwhile: one wake-up timer. One armed beyond Node's limit fires after 1 ms and is
       // armed again, hundreds of times in 300 ms.

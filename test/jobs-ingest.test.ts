@@ -23,7 +23,10 @@ afterAll(async () => {
 
 const unique = () => randomBytes(6).toString('hex');
 
-async function post(content: string, opts: { path?: string; name?: string; tags?: string; filename?: string } = {}): Promise<Response> {
+async function post(
+  content: string,
+  opts: { path?: string; name?: string; tags?: string; filename?: string } = {},
+): Promise<Response> {
   const form = new FormData();
   if (opts.name) form.append('name', opts.name);
   if (opts.tags) form.append('tags', opts.tags);
@@ -50,12 +53,35 @@ describe('asynchronous upload (202 + ingest job)', () => {
     const res = await post(`city,temp\nOslo,3\nLima,${unique()}\n`, { name: 'cities', tags: 'geo,2026' });
     expect(res.status).toBe(202);
     const accepted = (await res.json()) as { datasetId: string; jobId: string; status: string };
-    expect(accepted).toEqual({ datasetId: expect.stringMatching(/^ds_/), jobId: expect.stringMatching(/^job_/), status: 'queued' });
+    expect(accepted).toEqual({
+      datasetId: expect.stringMatching(/^ds_/),
+      jobId: expect.stringMatching(/^job_/),
+      status: 'queued',
+    });
     expect(res.headers.get('location')).toBe(`/api/v1/jobs/${accepted.jobId}`);
     const job = await jobDone(accepted.jobId);
-    expect(job).toMatchObject({ kind: 'ingest', status: 'succeeded', progress: 100, attempts: 1, error: null, workspaceId: 'ws_default' });
-    const result = job.result as { id: string; name: string; tags: string[]; version: { id: string; rowCount: number; number: number }; duplicateOf: unknown };
-    expect(result).toMatchObject({ id: accepted.datasetId, name: 'cities', tags: ['2026', 'geo'], duplicateOf: null, version: { number: 1, rowCount: 2 } });
+    expect(job).toMatchObject({
+      kind: 'ingest',
+      status: 'succeeded',
+      progress: 100,
+      attempts: 1,
+      error: null,
+      workspaceId: 'ws_default',
+    });
+    const result = job.result as {
+      id: string;
+      name: string;
+      tags: string[];
+      version: { id: string; rowCount: number; number: number };
+      duplicateOf: unknown;
+    };
+    expect(result).toMatchObject({
+      id: accepted.datasetId,
+      name: 'cities',
+      tags: ['2026', 'geo'],
+      duplicateOf: null,
+      version: { number: 1, rowCount: 2 },
+    });
     const dataset = await t.fetch(`${t.api}/datasets/${accepted.datasetId}`);
     expect(dataset.status).toBe(200);
     expect(((await dataset.json()) as { latestVersion: { id: string } }).latestVersion.id).toBe(result.version.id);
@@ -74,11 +100,18 @@ describe('asynchronous upload (202 + ingest job)', () => {
     expect(job.result).toMatchObject({ id: first.datasetId, versionCount: 2, version: { number: 2 } });
     const dup = await post(content);
     expect(dup.status).toBe(200);
-    expect(((await dup.json()) as { duplicateOf: unknown }).duplicateOf).toEqual({ datasetId: first.datasetId, versionId: (job.result as { version: { id: string } }).version.id });
+    expect(((await dup.json()) as { duplicateOf: unknown }).duplicateOf).toEqual({
+      datasetId: first.datasetId,
+      versionId: (job.result as { version: { id: string } }).version.id,
+    });
     const missing = await post('a\n1\n', { path: `/datasets/${newId('ds')}/versions` });
     expect(missing.status).toBe(404);
     expect(await uploadsLeft()).toEqual([]);
-    expect(await filesUnder(path.join(t.dataDir, 'tmp')).then((f) => f.filter((x) => !x.startsWith(`p${process.pid}/duckdb`)))).toEqual([]);
+    expect(
+      await filesUnder(path.join(t.dataDir, 'tmp')).then((f) =>
+        f.filter((x) => !x.startsWith(`p${process.pid}/duckdb`)),
+      ),
+    ).toEqual([]);
   });
 
   it('a refused file fails the job with the validation code and its field errors; nothing is left', async () => {
@@ -86,7 +119,12 @@ describe('asynchronous upload (202 + ingest job)', () => {
     expect(res.status).toBe(202);
     const accepted = (await res.json()) as { datasetId: string; jobId: string };
     const job = await jobDone(accepted.jobId);
-    expect(job).toMatchObject({ status: 'failed', attempts: 1, result: null, error: { code: 'ragged_rows', message: expect.stringMatching(/Row 2 \(line 3\) has 2 fields/) } });
+    expect(job).toMatchObject({
+      status: 'failed',
+      attempts: 1,
+      result: null,
+      error: { code: 'ragged_rows', message: expect.stringMatching(/Row 2 \(line 3\) has 2 fields/) },
+    });
     expect(job.error!.details).toEqual([expect.objectContaining({ line: 3 })]);
     expect((await t.fetch(`${t.api}/datasets/${accepted.datasetId}`)).status).toBe(404);
     expect(await uploadsLeft()).toEqual([]);
@@ -98,7 +136,14 @@ describe('asynchronous upload (202 + ingest job)', () => {
     const res = await t.fetch(`${t.api}/datasets?wait=true`, { method: 'POST', body: form });
     expect(res.status).toBe(201);
     expect(((await res.json()) as { version: { rowCount: number } }).version.rowCount).toBe(1);
-    const bad = await t.fetch(`${t.api}/datasets?wait=true`, { method: 'POST', body: (() => { const f = new FormData(); f.append('file', new Blob(['']), 'e.csv'); return f; })() });
+    const bad = await t.fetch(`${t.api}/datasets?wait=true`, {
+      method: 'POST',
+      body: (() => {
+        const f = new FormData();
+        f.append('file', new Blob(['']), 'e.csv');
+        return f;
+      })(),
+    });
     expect(bad.status).toBe(422);
     expect((await problemOf(bad)).code).toBe('empty_file');
   });
@@ -114,14 +159,33 @@ describe('asynchronous upload (202 + ingest job)', () => {
       const copy = `${file}.${unique()}`;
       await copyFile(file, copy);
       return t.context.datasets.ingest({
-        workspaceId: 'ws_default', presetDatasetId, presetVersionId, name: 'retried', file: { path: copy, filename: 'r.csv', bytes: content.length, sha256, head: Buffer.from(content), firstNul: -1 },
+        workspaceId: 'ws_default',
+        presetDatasetId,
+        presetVersionId,
+        name: 'retried',
+        file: {
+          path: copy,
+          filename: 'r.csv',
+          bytes: content.length,
+          sha256,
+          head: Buffer.from(content),
+          firstNul: -1,
+        },
         log: t.context.log,
       });
     };
     const first = await attempt();
     const second = await attempt();
-    expect(first).toMatchObject({ dataset: { id: presetDatasetId }, version: { id: presetVersionId }, duplicateOf: null });
-    expect(second).toMatchObject({ dataset: { id: presetDatasetId, versionCount: 1 }, version: { id: presetVersionId }, duplicateOf: null });
+    expect(first).toMatchObject({
+      dataset: { id: presetDatasetId },
+      version: { id: presetVersionId },
+      duplicateOf: null,
+    });
+    expect(second).toMatchObject({
+      dataset: { id: presetDatasetId, versionCount: 1 },
+      version: { id: presetVersionId },
+      duplicateOf: null,
+    });
   });
 });
 
@@ -131,7 +195,8 @@ async function writeBigCsv(file: string, rows: number): Promise<void> {
   out.write('id,name,value,at\n');
   for (let i = 0; i < rows; i += 10_000) {
     let chunk = '';
-    for (let j = i; j < Math.min(rows, i + 10_000); j++) chunk += `${j},name-${j % 1000},${(j * 0.37).toFixed(2)},2026-01-${String(1 + (j % 28)).padStart(2, '0')}T10:00:00Z\n`;
+    for (let j = i; j < Math.min(rows, i + 10_000); j++)
+      chunk += `${j},name-${j % 1000},${(j * 0.37).toFixed(2)},2026-01-${String(1 + (j % 28)).padStart(2, '0')}T10:00:00Z\n`;
     if (!out.write(chunk)) await once(out, 'drain');
   }
   out.end();
@@ -153,14 +218,22 @@ describe('cancelling an ingest job', () => {
     const deadline = Date.now() + 20_000;
     for (;;) {
       const job = (await (await t.fetch(`${t.api}/jobs/${accepted.jobId}`)).json()) as Job;
-      expect(job.status === 'queued' || job.status === 'running', `job ${job.status} before it could be cancelled`).toBe(true);
+      expect(
+        job.status === 'queued' || job.status === 'running',
+        `job ${job.status} before it could be cancelled`,
+      ).toBe(true);
       if (job.progressMessage === 'converting to Parquet') break;
       if (Date.now() > deadline) throw new Error('the ingest never started converting');
       await sleep(10);
     }
     const cancelled = await t.fetch(`${t.api}/jobs/${accepted.jobId}/cancel`, { method: 'POST' });
     expect(cancelled.status).toBe(200);
-    expect(await jobDone(accepted.jobId)).toMatchObject({ status: 'cancelled', attempts: 1, error: { code: 'cancelled' }, result: null });
+    expect(await jobDone(accepted.jobId)).toMatchObject({
+      status: 'cancelled',
+      attempts: 1,
+      error: { code: 'cancelled' },
+      result: null,
+    });
 
     // The attempt's slot is free only once its handler has returned: after that nothing more can be written.
     const returned = Date.now() + 20_000;
@@ -168,16 +241,27 @@ describe('cancelling an ingest job', () => {
       if (Date.now() > returned) throw new Error('the ingest handler never returned after its cancel');
       await sleep(20);
     }
-    expect(t.logs.some((l) => l.jobId === accepted.jobId && l.msg === 'job handler returned after its attempt was aborted')).toBe(true);
+    expect(
+      t.logs.some((l) => l.jobId === accepted.jobId && l.msg === 'job handler returned after its attempt was aborted'),
+    ).toBe(true);
     expect((await t.fetch(`${t.api}/datasets/${accepted.datasetId}`)).status).toBe(404);
-    expect(await t.context.store.db.selectFrom('dataset_versions').select('id').where('dataset_id', '=', accepted.datasetId).execute()).toEqual([]);
+    expect(
+      await t.context.store.db
+        .selectFrom('dataset_versions')
+        .select('id')
+        .where('dataset_id', '=', accepted.datasetId)
+        .execute(),
+    ).toEqual([]);
     expect(await blobKeys(t.context.blobs, `datasets/ws_default/${accepted.datasetId}/`)).toEqual([]);
     // The cancel is no refusal: the upload stays, so the job can run again.
     expect(await uploadsLeft()).toHaveLength(1);
 
     expect((await t.fetch(`${t.api}/jobs/${accepted.jobId}/retry`, { method: 'POST' })).status).toBe(200);
     const retried = await jobDone(accepted.jobId);
-    expect(retried).toMatchObject({ status: 'succeeded', result: { id: accepted.datasetId, version: { rowCount: rows } } });
+    expect(retried).toMatchObject({
+      status: 'succeeded',
+      result: { id: accepted.datasetId, version: { rowCount: rows } },
+    });
     expect(await uploadsLeft()).toEqual([]);
   }, 60_000);
 });

@@ -3,7 +3,15 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { pgAdminUrl } from './helpers/app.js';
-import { eventually, redisAvailable, requireRedis, sharedDb, startJobHarness, type DriverName, type SharedDb } from './helpers/jobs.js';
+import {
+  eventually,
+  redisAvailable,
+  requireRedis,
+  sharedDb,
+  startJobHarness,
+  type DriverName,
+  type SharedDb,
+} from './helpers/jobs.js';
 import { freePort, MAIN } from './helpers/process.js';
 
 /**
@@ -41,7 +49,15 @@ async function startWorkerProcess(driver: DriverName, db: SharedDb): Promise<Pro
   const serve = driver === 'embedded' && !pgAdminUrl;
   const port = await freePort();
   const child = spawn(process.execPath, [MAIN, serve ? 'serve' : 'worker'], {
-    env: { ...process.env, ...db.env, WEIR_PORT: String(port), WEIR_LOG_LEVEL: 'info', WEIR_JOB_LEASE: '1s', WEIR_JOB_POLL_INTERVAL: '100ms', WEIR_SHUTDOWN_TIMEOUT_MS: '1000' },
+    env: {
+      ...process.env,
+      ...db.env,
+      WEIR_PORT: String(port),
+      WEIR_LOG_LEVEL: 'info',
+      WEIR_JOB_LEASE: '1s',
+      WEIR_JOB_POLL_INTERVAL: '100ms',
+      WEIR_SHUTDOWN_TIMEOUT_MS: '1000',
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
     // A process group of its own: `weir serve` and the worker process it supervises are killed together.
     detached: serve,
@@ -49,18 +65,27 @@ async function startWorkerProcess(driver: DriverName, db: SharedDb): Promise<Pro
   let out = '';
   child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
-  const proc: Proc = { child, output: () => out, exited: new Promise((resolve) => child.once('exit', (code) => resolve(code))) };
+  const proc: Proc = {
+    child,
+    output: () => out,
+    exited: new Promise((resolve) => child.once('exit', (code) => resolve(code))),
+  };
   started.push(proc);
-  await eventually(() => {
-    if (child.exitCode !== null) throw new Error(`worker process exited early:\n${out}`);
-    return out.includes('job workers started') ? true : undefined;
-  }, `worker process ready:\n${out}`, 30_000);
+  await eventually(
+    () => {
+      if (child.exitCode !== null) throw new Error(`worker process exited early:\n${out}`);
+      return out.includes('job workers started') ? true : undefined;
+    },
+    `worker process ready:\n${out}`,
+    30_000,
+  );
   return proc;
 }
 
 describe.each(drivers)('SIGKILL mid-job: %s', (driver) => {
   it('the job runs again and completes exactly once with its result', { timeout: 90_000 }, async () => {
-    if (driver === 'bullmq' && !redisUp) throw new Error('WEIR_TEST_REQUIRE_REDIS=1 but Redis does not answer on 127.0.0.1:6379');
+    if (driver === 'bullmq' && !redisUp)
+      throw new Error('WEIR_TEST_REQUIRE_REDIS=1 but Redis does not answer on 127.0.0.1:6379');
     const db = await sharedDb(driver);
     // This process only enqueues and reads; the worker processes run the job.
     const h = await startJobHarness(driver, [], { db, workers: false });
@@ -68,7 +93,10 @@ describe.each(drivers)('SIGKILL mid-job: %s', (driver) => {
       const marks = path.join(db.dataDir, 'marks.log');
       const first = await startWorkerProcess(driver, db);
       const job = await h.enqueue('test.sleep', { v: 1, ms: 3000, steps: 30, markFile: marks });
-      await eventually(async () => ((await readFile(marks, 'utf8').catch(() => '')).includes('start') ? true : undefined), 'the first attempt to start');
+      await eventually(
+        async () => ((await readFile(marks, 'utf8').catch(() => '')).includes('start') ? true : undefined),
+        'the first attempt to start',
+      );
       // The server and its worker process at once (the group), or `weir worker`.
       if (driver === 'embedded' && !pgAdminUrl) process.kill(-first.child.pid!, 'SIGKILL');
       else first.child.kill('SIGKILL');
@@ -77,7 +105,13 @@ describe.each(drivers)('SIGKILL mid-job: %s', (driver) => {
 
       await startWorkerProcess(driver, db);
       const done = await h.waitFor(job.id, ['succeeded', 'failed', 'cancelled'], 45_000);
-      expect(done).toMatchObject({ status: 'succeeded', attempts: 2, result: { sleptMs: 3000, attempt: 2 }, error: null, progress: 100 });
+      expect(done).toMatchObject({
+        status: 'succeeded',
+        attempts: 2,
+        result: { sleptMs: 3000, attempt: 2 },
+        error: null,
+        progress: 100,
+      });
       const lines = (await readFile(marks, 'utf8')).trim().split('\n');
       expect(lines).toEqual([`start ${job.id} 1`, `start ${job.id} 2`, `done ${job.id} 2`]);
     } finally {
@@ -93,12 +127,17 @@ describe('weir worker', () => {
     try {
       const env: Record<string, string | undefined> = { ...process.env, ...db.env };
       delete env.WEIR_REDIS_URL;
-      const child = spawn(process.execPath, [MAIN, 'worker'], { env: { ...env, WEIR_DATABASE_URL: '' }, stdio: ['ignore', 'pipe', 'pipe'] });
+      const child = spawn(process.execPath, [MAIN, 'worker'], {
+        env: { ...env, WEIR_DATABASE_URL: '' },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
       let err = '';
       child.stderr.on('data', (d: Buffer) => (err += d.toString()));
       const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
       expect(code).toBe(1);
-      expect(err).toContain('weir worker needs a queue other processes can share: set WEIR_REDIS_URL (BullMQ) or a PostgreSQL WEIR_DATABASE_URL');
+      expect(err).toContain(
+        'weir worker needs a queue other processes can share: set WEIR_REDIS_URL (BullMQ) or a PostgreSQL WEIR_DATABASE_URL',
+      );
     } finally {
       await db.drop();
     }

@@ -19,7 +19,8 @@ afterAll(async () => {
   await t?.close();
 });
 
-const dataset = (content: string, filename: string, auth = t.auth) => uploadDataset({ api: t.api, auth }, content, { filename });
+const dataset = (content: string, filename: string, auth = t.auth) =>
+  uploadDataset({ api: t.api, auth }, content, { filename });
 
 function post(path: string, body: unknown) {
   return t.fetch(`${t.api}${path}`, { method: 'POST', headers: json, body: JSON.stringify(body) });
@@ -47,7 +48,11 @@ describe('lineage', () => {
   it('is null for an uploaded version, with the version as the only node', async () => {
     const up = await dataset('a\n1\n', 'plain.csv');
     expect(await lineage(up.id)).toEqual({
-      datasetId: up.id, versionId: up.versionId, lineage: null, truncated: false, edges: [],
+      datasetId: up.id,
+      versionId: up.versionId,
+      lineage: null,
+      truncated: false,
+      edges: [],
       nodes: [{ datasetId: up.id, versionId: up.versionId, datasetName: 'plain.csv', versionNumber: 1, runId: null }],
     });
   });
@@ -67,44 +72,117 @@ describe('lineage', () => {
     const aOut = runA.output as { datasetId: string; versionId: string };
     const b = await save('B: doubled', {
       input: { datasetId: aOut.datasetId },
-      parameters: [{ name: 'factor', type: 'integer', default: 2 }, { name: 'col', type: 'column', default: 'amount' }],
-      steps: [{ type: 'derive', column: 'scaled', expression: 'amount * $factor' }, { type: 'select', columns: ['country', { $param: 'col' }, 'scaled'] }],
+      parameters: [
+        { name: 'factor', type: 'integer', default: 2 },
+        { name: 'col', type: 'column', default: 'amount' },
+      ],
+      steps: [
+        { type: 'derive', column: 'scaled', expression: 'amount * $factor' },
+        { type: 'select', columns: ['country', { $param: 'col' }, 'scaled'] },
+      ],
     });
     const runB = await run(b);
     const bOut = runB.output as { datasetId: string; versionId: string };
 
-    const preview = (await (await t.fetch(`${t.api}/datasets/${bOut.datasetId}/preview`)).json()) as { rows: unknown[][] };
-    expect(preview.rows.sort()).toEqual([['DE', 10, 20], ['FR', 25, 50]]);
+    const preview = (await (await t.fetch(`${t.api}/datasets/${bOut.datasetId}/preview`)).json()) as {
+      rows: unknown[][];
+    };
+    expect(preview.rows.sort()).toEqual([
+      ['DE', 10, 20],
+      ['FR', 25, 50],
+    ]);
 
     const graph = await lineage(bOut.datasetId);
     expect(graph.versionId).toBe(bOut.versionId);
     expect(graph.lineage).toEqual({
-      versionId: bOut.versionId, datasetId: bOut.datasetId, runId: runB.id,
+      versionId: bOut.versionId,
+      datasetId: bOut.datasetId,
+      runId: runB.id,
       pipeline: { id: b, version: 1, name: 'B: doubled' },
       inputs: [{ datasetId: aOut.datasetId, versionId: aOut.versionId, role: 'input' }],
-      steps: [{ type: 'derive', column: 'scaled', expression: 'amount * $factor' }, { type: 'select', columns: ['country', 'amount', 'scaled'] }],
+      steps: [
+        { type: 'derive', column: 'scaled', expression: 'amount * $factor' },
+        { type: 'select', columns: ['country', 'amount', 'scaled'] },
+      ],
       params: { factor: 2, col: 'amount' },
       createdAt: expect.any(String),
     });
     const byVersion = (id: string) => graph.nodes.find((n) => n.versionId === id);
     expect(graph.nodes).toHaveLength(4);
-    expect(byVersion(bOut.versionId)).toEqual({ datasetId: bOut.datasetId, versionId: bOut.versionId, datasetName: 'B: doubled output', versionNumber: 1, runId: runB.id });
-    expect(byVersion(aOut.versionId)).toEqual({ datasetId: aOut.datasetId, versionId: aOut.versionId, datasetName: 'A: enrich output', versionNumber: 1, runId: runA.id });
-    expect(byVersion(orders.versionId)).toEqual({ datasetId: orders.id, versionId: orders.versionId, datasetName: 'orders.csv', versionNumber: 1, runId: null });
-    expect(byVersion(cities.versionId)).toEqual({ datasetId: cities.id, versionId: cities.versionId, datasetName: 'cities.csv', versionNumber: 1, runId: null });
-    expect(graph.edges).toEqual(expect.arrayContaining([
-      { from: aOut.versionId, to: bOut.versionId, role: 'input', pipelineId: b, pipelineVersion: 1, pipelineName: 'B: doubled', runId: runB.id },
-      { from: orders.versionId, to: aOut.versionId, role: 'input', pipelineId: a, pipelineVersion: 1, pipelineName: 'A: enrich', runId: runA.id },
-      { from: cities.versionId, to: aOut.versionId, role: 'join', stepIndex: 1, pipelineId: a, pipelineVersion: 1, pipelineName: 'A: enrich', runId: runA.id },
-    ]));
+    expect(byVersion(bOut.versionId)).toEqual({
+      datasetId: bOut.datasetId,
+      versionId: bOut.versionId,
+      datasetName: 'B: doubled output',
+      versionNumber: 1,
+      runId: runB.id,
+    });
+    expect(byVersion(aOut.versionId)).toEqual({
+      datasetId: aOut.datasetId,
+      versionId: aOut.versionId,
+      datasetName: 'A: enrich output',
+      versionNumber: 1,
+      runId: runA.id,
+    });
+    expect(byVersion(orders.versionId)).toEqual({
+      datasetId: orders.id,
+      versionId: orders.versionId,
+      datasetName: 'orders.csv',
+      versionNumber: 1,
+      runId: null,
+    });
+    expect(byVersion(cities.versionId)).toEqual({
+      datasetId: cities.id,
+      versionId: cities.versionId,
+      datasetName: 'cities.csv',
+      versionNumber: 1,
+      runId: null,
+    });
+    expect(graph.edges).toEqual(
+      expect.arrayContaining([
+        {
+          from: aOut.versionId,
+          to: bOut.versionId,
+          role: 'input',
+          pipelineId: b,
+          pipelineVersion: 1,
+          pipelineName: 'B: doubled',
+          runId: runB.id,
+        },
+        {
+          from: orders.versionId,
+          to: aOut.versionId,
+          role: 'input',
+          pipelineId: a,
+          pipelineVersion: 1,
+          pipelineName: 'A: enrich',
+          runId: runA.id,
+        },
+        {
+          from: cities.versionId,
+          to: aOut.versionId,
+          role: 'join',
+          stepIndex: 1,
+          pipelineId: a,
+          pipelineVersion: 1,
+          pipelineName: 'A: enrich',
+          runId: runA.id,
+        },
+      ]),
+    );
     expect(graph.edges).toHaveLength(3);
     expect(graph.truncated).toBe(false);
 
     const ofA = await lineage(aOut.datasetId, aOut.versionId);
     expect(ofA.lineage).toMatchObject({
-      inputs: [{ datasetId: orders.id, versionId: orders.versionId, role: 'input' }, { datasetId: cities.id, versionId: cities.versionId, role: 'join', stepIndex: 1 }],
+      inputs: [
+        { datasetId: orders.id, versionId: orders.versionId, role: 'input' },
+        { datasetId: cities.id, versionId: cities.versionId, role: 'join', stepIndex: 1 },
+      ],
       params: { min: 4 },
-      steps: [{ type: 'filter', expression: 'amount >= $min' }, { type: 'join', dataset: { datasetId: cities.id }, on: ['city'], how: 'inner' }],
+      steps: [
+        { type: 'filter', expression: 'amount >= $min' },
+        { type: 'join', dataset: { datasetId: cities.id }, on: ['city'], how: 'inner' },
+      ],
     });
 
     // Deleting the pipelines keeps the history: lineage keeps their id and the name they had.

@@ -50,7 +50,9 @@ async function runAndWait(path: string, body: unknown = {}): Promise<PipelineRun
 
 /** Every row of a dataset version, as the dataset preview answers them. */
 async function rowsOf(datasetId: string, versionId?: string): Promise<{ columns: string[]; rows: unknown[][] }> {
-  const res = await t.fetch(`${t.api}/datasets/${datasetId}/preview?limit=100${versionId ? `&version=${versionId}` : ''}`);
+  const res = await t.fetch(
+    `${t.api}/datasets/${datasetId}/preview?limit=100${versionId ? `&version=${versionId}` : ''}`,
+  );
   expect(res.status, await res.clone().text()).toBe(200);
   const body = (await res.json()) as { columns: { name: string }[]; rows: unknown[][] };
   return { columns: body.columns.map((c) => c.name), rows: body.rows };
@@ -74,7 +76,11 @@ describe('running a saved pipeline', () => {
     const queued = await post(`/pipelines/${id}/run`, {});
     expect(queued.status, await queued.clone().text()).toBe(202);
     const accepted = (await queued.json()) as { runId: string; jobId: string; status: string };
-    expect(accepted).toEqual({ runId: expect.stringMatching(/^run_/), jobId: expect.stringMatching(/^job_/), status: 'queued' });
+    expect(accepted).toEqual({
+      runId: expect.stringMatching(/^run_/),
+      jobId: expect.stringMatching(/^job_/),
+      status: 'queued',
+    });
     expect(queued.headers.get('location')).toBe(`/api/v1/pipelines/runs/${accepted.runId}`);
     const first = await eventually(
       async () => (await (await t.fetch(`${t.api}/pipelines/runs/${accepted.runId}`)).json()) as PipelineRun,
@@ -82,51 +88,119 @@ describe('running a saved pipeline', () => {
       20_000,
     );
     expect(first).toMatchObject({
-      id: accepted.runId, pipelineId: id, pipelineVersion: 1, pipelineName: 'Doubled', jobId: accepted.jobId, status: 'succeeded',
-      input: { datasetId: sales.id, versionId: sales.versionId }, rowCount: 2, error: null, params: {},
+      id: accepted.runId,
+      pipelineId: id,
+      pipelineVersion: 1,
+      pipelineName: 'Doubled',
+      jobId: accepted.jobId,
+      status: 'succeeded',
+      input: { datasetId: sales.id, versionId: sales.versionId },
+      rowCount: 2,
+      error: null,
+      params: {},
     });
     expect(first.durationMs).toBeGreaterThanOrEqual(0);
     expect(first.output.versionId).toMatch(/^dv_/);
     const outputId = first.output.datasetId!;
-    expect(await rowsOf(outputId)).toEqual({ columns: ['city', 'amount', 'doubled'], rows: [['Berlin', 10, 20], ['Paris', 25, 50]] });
-    const output = (await (await t.fetch(`${t.api}/datasets/${outputId}`)).json()) as { name: string; versionCount: number; latestVersion: { sourceFormat: string; rowCount: number } };
-    expect(output).toMatchObject({ name: 'Doubled output', versionCount: 1, latestVersion: { sourceFormat: 'parquet', rowCount: 2 } });
-    expect((await (await t.fetch(`${t.api}/pipelines/${id}`)).json()) as { outputDatasetId: string }).toMatchObject({ outputDatasetId: outputId });
-    const job = await eventually(async () => (await (await t.fetch(`${t.api}/jobs/${accepted.jobId}`)).json()) as Job, (j) => j.status !== 'running');
-    expect(job).toMatchObject({ kind: 'pipeline.run', status: 'succeeded', progress: 100, result: { runId: accepted.runId, datasetId: outputId, versionId: first.output.versionId, rowCount: 2 } });
+    expect(await rowsOf(outputId)).toEqual({
+      columns: ['city', 'amount', 'doubled'],
+      rows: [
+        ['Berlin', 10, 20],
+        ['Paris', 25, 50],
+      ],
+    });
+    const output = (await (await t.fetch(`${t.api}/datasets/${outputId}`)).json()) as {
+      name: string;
+      versionCount: number;
+      latestVersion: { sourceFormat: string; rowCount: number };
+    };
+    expect(output).toMatchObject({
+      name: 'Doubled output',
+      versionCount: 1,
+      latestVersion: { sourceFormat: 'parquet', rowCount: 2 },
+    });
+    expect((await (await t.fetch(`${t.api}/pipelines/${id}`)).json()) as { outputDatasetId: string }).toMatchObject({
+      outputDatasetId: outputId,
+    });
+    const job = await eventually(
+      async () => (await (await t.fetch(`${t.api}/jobs/${accepted.jobId}`)).json()) as Job,
+      (j) => j.status !== 'running',
+    );
+    expect(job).toMatchObject({
+      kind: 'pipeline.run',
+      status: 'succeeded',
+      progress: 100,
+      result: { runId: accepted.runId, datasetId: outputId, versionId: first.output.versionId, rowCount: 2 },
+    });
 
     // New data: the next run reads the latest version and appends a version to the same output.
     const v2 = await dataset(SALES_V2, 'sales2.csv', `/datasets/${sales.id}/versions`);
     const second = await runAndWait(`/pipelines/${id}/run`);
-    expect(second).toMatchObject({ input: { datasetId: sales.id, versionId: v2.versionId }, output: { datasetId: outputId }, rowCount: 1 });
+    expect(second).toMatchObject({
+      input: { datasetId: sales.id, versionId: v2.versionId },
+      output: { datasetId: outputId },
+      rowCount: 1,
+    });
     expect(await rowsOf(outputId)).toEqual({ columns: ['city', 'amount', 'doubled'], rows: [['Oslo', 40, 80]] });
 
     // Re-running over the first version on request.
     const third = await runAndWait(`/pipelines/${id}/run`, { inputVersionId: sales.versionId });
-    expect(third).toMatchObject({ input: { versionId: sales.versionId }, output: { datasetId: outputId }, rowCount: 2 });
-    expect(await rowsOf(outputId, third.output.versionId!)).toEqual({ columns: ['city', 'amount', 'doubled'], rows: [['Berlin', 10, 20], ['Paris', 25, 50]] });
-    const versions = (await (await t.fetch(`${t.api}/datasets/${outputId}/versions`)).json()) as { items: { id: string; number: number }[] };
-    expect(versions.items.map((v) => [v.number, v.id])).toEqual([[3, third.output.versionId], [2, second.output.versionId], [1, first.output.versionId]]);
+    expect(third).toMatchObject({
+      input: { versionId: sales.versionId },
+      output: { datasetId: outputId },
+      rowCount: 2,
+    });
+    expect(await rowsOf(outputId, third.output.versionId!)).toEqual({
+      columns: ['city', 'amount', 'doubled'],
+      rows: [
+        ['Berlin', 10, 20],
+        ['Paris', 25, 50],
+      ],
+    });
+    const versions = (await (await t.fetch(`${t.api}/datasets/${outputId}/versions`)).json()) as {
+      items: { id: string; number: number }[];
+    };
+    expect(versions.items.map((v) => [v.number, v.id])).toEqual([
+      [3, third.output.versionId],
+      [2, second.output.versionId],
+      [1, first.output.versionId],
+    ]);
 
-    const history = (await (await t.fetch(`${t.api}/pipelines/${id}/runs`)).json()) as { items: PipelineRun[]; total: number };
+    const history = (await (await t.fetch(`${t.api}/pipelines/${id}/runs`)).json()) as {
+      items: PipelineRun[];
+      total: number;
+    };
     expect(history.total).toBe(3);
     expect(history.items.map((r) => r.id)).toEqual([third.id, second.id, first.id]);
 
     const missing = await post(`/pipelines/${id}/run`, { inputVersionId: 'dv_01J00000000000000000000000' });
     expect(missing.status).toBe(404);
-    expect((await problemOf(missing)).errors).toEqual([{ pointer: '/inputVersionId', message: `Version 'dv_01J00000000000000000000000' of dataset '${sales.id}' does not exist` }]);
+    expect((await problemOf(missing)).errors).toEqual([
+      {
+        pointer: '/inputVersionId',
+        message: `Version 'dv_01J00000000000000000000000' of dataset '${sales.id}' does not exist`,
+      },
+    ]);
   });
 
   it('runs a template with parameters, recording them', async () => {
     const sales = await dataset('city,amount\nBerlin,1\nParis,2\nRome,3\n', 'tmpl.csv');
     const id = await save('Above', {
       input: { datasetId: sales.id },
-      parameters: [{ name: 'min', type: 'integer' }, { name: 'keep', type: 'column', default: 'city' }],
-      steps: [{ type: 'filter', expression: 'amount > $min' }, { type: 'select', columns: [{ $param: 'keep' }] }],
+      parameters: [
+        { name: 'min', type: 'integer' },
+        { name: 'keep', type: 'column', default: 'city' },
+      ],
+      steps: [
+        { type: 'filter', expression: 'amount > $min' },
+        { type: 'select', columns: [{ $param: 'keep' }] },
+      ],
     });
     const refused = await post(`/pipelines/${id}/run`, {});
     expect(refused.status).toBe(400);
-    expect((await problemOf(refused)).errors).toEqual([{ pointer: '/params/min', message: "parameter 'min' is required (it has no default)" }]);
+    expect((await problemOf(refused)).errors).toEqual([
+      { pointer: '/params/min', message: "parameter 'min' is required (it has no default)" },
+    ]);
     expect(((await (await t.fetch(`${t.api}/pipelines/${id}/runs`)).json()) as { total: number }).total).toBe(0);
 
     const run = await runAndWait(`/pipelines/${id}/run`, { params: { min: 1 } });
@@ -136,7 +210,10 @@ describe('running a saved pipeline', () => {
 
   it('fails a run for good when the input no longer fits the definition', async () => {
     const sales = await dataset('city,amount\nBerlin,1\n', 'fits.csv');
-    const id = await save('Needs amount', { input: { datasetId: sales.id }, steps: [{ type: 'select', columns: ['amount'] }] });
+    const id = await save('Needs amount', {
+      input: { datasetId: sales.id },
+      steps: [{ type: 'select', columns: ['amount'] }],
+    });
     await dataset('city,total\nBerlin,1\n', 'renamed.csv', `/datasets/${sales.id}/versions`);
     // Saved against the old version; queuing it against the new one is refused at once.
     const refused = await post(`/pipelines/${id}/run`, {});
@@ -148,10 +225,25 @@ describe('running a saved pipeline', () => {
     const sales2 = await dataset('city,total\nParis,2\n', 'fits2.csv');
     const runId = newId('run');
     await new PipelineRepo(t.context.store.db).insertRun({
-      id: runId, pipelineId: null, pipelineVersion: null, pipelineName: 'Stale', workspaceId: 'ws_default', definition: { input: { datasetId: sales2.id }, steps: [{ type: 'select', columns: ['amount'] }] },
-      inputDatasetId: sales2.id, inputVersionId: null, outputDatasetId: null, params: {}, createdBy: null,
+      id: runId,
+      pipelineId: null,
+      pipelineVersion: null,
+      pipelineName: 'Stale',
+      workspaceId: 'ws_default',
+      definition: { input: { datasetId: sales2.id }, steps: [{ type: 'select', columns: ['amount'] }] },
+      inputDatasetId: sales2.id,
+      inputVersionId: null,
+      outputDatasetId: null,
+      params: {},
+      createdBy: null,
     });
-    const payload = { v: 1, runId, outputDatasetId: newId('ds'), outputVersionId: newId('dv'), createDataset: { name: 'Stale output', description: '' } };
+    const payload = {
+      v: 1,
+      runId,
+      outputDatasetId: newId('ds'),
+      outputVersionId: newId('dv'),
+      createDataset: { name: 'Stale output', description: '' },
+    };
     const job = await t.context.jobs.enqueue('pipeline.run', payload, { workspaceId: 'ws_default' });
     await t.context.store.db.updateTable('pipeline_runs').set({ job_id: job.id }).where('id', '=', runId).execute();
     const run = await eventually(
@@ -160,22 +252,37 @@ describe('running a saved pipeline', () => {
       20_000,
     );
     expect(run).toMatchObject({
-      status: 'failed', output: { versionId: null },
-      error: { code: 'validation_failed', details: [{ pointer: '/definition/steps/0/columns/0', message: "no column named 'amount'" }] },
+      status: 'failed',
+      output: { versionId: null },
+      error: {
+        code: 'validation_failed',
+        details: [{ pointer: '/definition/steps/0/columns/0', message: "no column named 'amount'" }],
+      },
     });
     // The run records its end just before the job does.
-    const failed = await eventually(async () => (await (await t.fetch(`${t.api}/jobs/${job.id}`)).json()) as Job, (j) => j.status !== 'running');
+    const failed = await eventually(
+      async () => (await (await t.fetch(`${t.api}/jobs/${job.id}`)).json()) as Job,
+      (j) => j.status !== 'running',
+    );
     expect(failed).toMatchObject({ status: 'failed', attempts: 1, error: { code: 'validation_failed' } });
     expect((await t.fetch(`${t.api}/datasets/${payload.outputDatasetId}`)).status).toBe(404);
   });
   it('fails a run for good, naming the value, when its data cannot be converted', async () => {
     const readings = await dataset('sensor,value\na,1\nb,2\nc,n/a\n', 'unconvertible.csv');
     const res = await post('/pipelines/run?wait=true', {
-      definition: { input: { datasetId: readings.id }, steps: [{ type: 'cast', columns: { sensor: 'integer' } }], output: { name: 'never stored' } },
+      definition: {
+        input: { datasetId: readings.id },
+        steps: [{ type: 'cast', columns: { sensor: 'integer' } }],
+        output: { name: 'never stored' },
+      },
     });
     expect(res.status, await res.clone().text()).toBe(200);
     const run = (await res.json()) as PipelineRun;
-    expect(run).toMatchObject({ status: 'failed', output: { versionId: null }, error: { code: 'pipeline_data_error' } });
+    expect(run).toMatchObject({
+      status: 'failed',
+      output: { versionId: null },
+      error: { code: 'pipeline_data_error' },
+    });
     expect(run.error?.message).toMatch(/^Conversion Error while running the pipeline: .*'a'/);
     expect(run.error?.message).not.toMatch(/read_parquet|\/tmp|\.parquet/);
     const job = (await (await t.fetch(`${t.api}/jobs/${run.jobId}`)).json()) as Job;
@@ -187,18 +294,39 @@ describe('running a saved pipeline', () => {
 describe('ad-hoc runs', () => {
   it('runs a definition that is not saved, into a dataset named by the definition or appended to one it names', async () => {
     const sales = await dataset('city,amount\nBerlin,7\nParis,8\n', 'adhoc.csv');
-    const definition = { input: { datasetId: sales.id }, steps: [{ type: 'derive', column: 'plus', expression: 'amount + 1' }], output: { name: 'Plus one', description: 'made ad hoc' } };
+    const definition = {
+      input: { datasetId: sales.id },
+      steps: [{ type: 'derive', column: 'plus', expression: 'amount + 1' }],
+      output: { name: 'Plus one', description: 'made ad hoc' },
+    };
     const run = await runAndWait('/pipelines/run', { definition });
     expect(run).toMatchObject({ pipelineId: null, pipelineVersion: null, pipelineName: 'Plus one', rowCount: 2 });
-    const out = (await (await t.fetch(`${t.api}/datasets/${run.output.datasetId}`)).json()) as { name: string; description: string };
+    const out = (await (await t.fetch(`${t.api}/datasets/${run.output.datasetId}`)).json()) as {
+      name: string;
+      description: string;
+    };
     expect(out).toMatchObject({ name: 'Plus one', description: 'made ad hoc' });
-    expect(await rowsOf(run.output.datasetId!)).toEqual({ columns: ['city', 'amount', 'plus'], rows: [['Berlin', 7, 8], ['Paris', 8, 9]] });
+    expect(await rowsOf(run.output.datasetId!)).toEqual({
+      columns: ['city', 'amount', 'plus'],
+      rows: [
+        ['Berlin', 7, 8],
+        ['Paris', 8, 9],
+      ],
+    });
 
-    const appended = await runAndWait('/pipelines/run', { definition: { ...definition, output: { datasetId: run.output.datasetId } }, wait: true });
+    const appended = await runAndWait('/pipelines/run', {
+      definition: { ...definition, output: { datasetId: run.output.datasetId } },
+      wait: true,
+    });
     expect(appended.output.datasetId).toBe(run.output.datasetId);
-    expect(((await (await t.fetch(`${t.api}/datasets/${run.output.datasetId}`)).json()) as { versionCount: number }).versionCount).toBe(2);
+    expect(
+      ((await (await t.fetch(`${t.api}/datasets/${run.output.datasetId}`)).json()) as { versionCount: number })
+        .versionCount,
+    ).toBe(2);
 
-    const nowhere = await post('/pipelines/run', { definition: { ...definition, output: { datasetId: 'ds_01J00000000000000000000000' } } });
+    const nowhere = await post('/pipelines/run', {
+      definition: { ...definition, output: { datasetId: 'ds_01J00000000000000000000000' } },
+    });
     expect(nowhere.status).toBe(404);
     expect((await problemOf(nowhere)).errors[0]!.pointer).toBe('/definition/output/datasetId');
   });
@@ -233,8 +361,20 @@ describe('long work', () => {
     const repo = new PipelineRepo(t.context.store.db);
     const datasets = t.context.datasets;
     const limits = { maxRows: t.config.work.maxOutputRows, maxBytes: t.config.work.maxOutputBytes };
-    const executor = new PipelineExecutor({ engine: t.context.engine, blobs: t.context.blobs, scratch: t.context.scratch, datasets, limits });
-    const impatient = new PipelineService({ repo, datasets, executor, jobs: () => t.context.jobs, previewTimeoutMs: 300 });
+    const executor = new PipelineExecutor({
+      engine: t.context.engine,
+      blobs: t.context.blobs,
+      scratch: t.context.scratch,
+      datasets,
+      limits,
+    });
+    const impatient = new PipelineService({
+      repo,
+      datasets,
+      executor,
+      jobs: () => t.context.jobs,
+      previewTimeoutMs: 300,
+    });
     const definition = {
       input: { datasetId: big.id },
       steps: [
@@ -243,25 +383,48 @@ describe('long work', () => {
       ],
     };
     const started = Date.now();
-    const e = await impatient.preview('ws_default', { definition, limit: 5 }).then(() => null, (err: unknown) => err);
+    const e = await impatient.preview('ws_default', { definition, limit: 5 }).then(
+      () => null,
+      (err: unknown) => err,
+    );
     expect(e).toBeInstanceOf(AppError);
-    expect(e).toMatchObject({ status: 422, code: 'query_timeout', message: 'The preview took longer than 0.3 s and was stopped; preview fewer rows or fewer steps' });
+    expect(e).toMatchObject({
+      status: 422,
+      code: 'query_timeout',
+      message: 'The preview took longer than 0.3 s and was stopped; preview fewer rows or fewer steps',
+    });
     expect(Date.now() - started).toBeLessThan(10_000);
   });
 
   it('cancelling a run leaves no version, no dataset and no scratch file behind', async () => {
-    const definition = { input: { datasetId: big.id }, steps: [{ type: 'join', dataset: { datasetId: big.id }, on: ['k'], how: 'inner' }] };
-    const accepted = (await (await post('/pipelines/run', { definition, name: 'Too big' })).json()) as { runId: string; jobId: string };
-    const running = await eventually(async () => (await (await t.fetch(`${t.api}/jobs/${accepted.jobId}`)).json()) as Job, (j) => j.status === 'running' && j.progress >= 10, 20_000);
+    const definition = {
+      input: { datasetId: big.id },
+      steps: [{ type: 'join', dataset: { datasetId: big.id }, on: ['k'], how: 'inner' }],
+    };
+    const accepted = (await (await post('/pipelines/run', { definition, name: 'Too big' })).json()) as {
+      runId: string;
+      jobId: string;
+    };
+    const running = await eventually(
+      async () => (await (await t.fetch(`${t.api}/jobs/${accepted.jobId}`)).json()) as Job,
+      (j) => j.status === 'running' && j.progress >= 10,
+      20_000,
+    );
     expect(running.status).toBe('running');
     const scratchFiles = async () => (await readdir(t.context.scratch.dir)).filter((f) => f.endsWith('.parquet'));
     const cancel = await post(`/jobs/${accepted.jobId}/cancel`, {});
     expect(cancel.status, await cancel.clone().text()).toBe(200);
-    const run = await eventually(async () => (await (await t.fetch(`${t.api}/pipelines/runs/${accepted.runId}`)).json()) as PipelineRun, (r) => r.status === 'cancelled', 20_000);
+    const run = await eventually(
+      async () => (await (await t.fetch(`${t.api}/pipelines/runs/${accepted.runId}`)).json()) as PipelineRun,
+      (r) => r.status === 'cancelled',
+      20_000,
+    );
     expect(run).toMatchObject({ status: 'cancelled', output: { versionId: null } });
     // The handler finishes its clean-up just after the job is recorded cancelled.
     expect(await eventually(scratchFiles, (f) => f.length === 0)).toEqual([]);
-    const payload = ((await (await t.fetch(`${t.api}/jobs/${accepted.jobId}`)).json()) as Job<{ outputDatasetId: string }>).payload;
+    const payload = (
+      (await (await t.fetch(`${t.api}/jobs/${accepted.jobId}`)).json()) as Job<{ outputDatasetId: string }>
+    ).payload;
     expect((await t.fetch(`${t.api}/datasets/${payload.outputDatasetId}`)).status).toBe(404);
     const names = ((await (await t.fetch(`${t.api}/datasets?search=Too%20big`)).json()) as { total: number }).total;
     expect(names).toBe(0);
@@ -269,13 +432,24 @@ describe('long work', () => {
 });
 
 describe('where a run may store', () => {
-  const versionsOf = async (datasetId: string) => ((await (await t.fetch(`${t.api}/datasets/${datasetId}/versions`)).json()) as { items: { id: string }[] }).items.map((v) => v.id);
+  const versionsOf = async (datasetId: string) =>
+    (
+      (await (await t.fetch(`${t.api}/datasets/${datasetId}/versions`)).json()) as { items: { id: string }[] }
+    ).items.map((v) => v.id);
   const keep = async (datasetId: string, keepVersions: number | null) => {
-    const res = await t.fetch(`${t.api}/datasets/${datasetId}`, { method: 'PATCH', headers: json, body: JSON.stringify({ keepVersions }) });
+    const res = await t.fetch(`${t.api}/datasets/${datasetId}`, {
+      method: 'PATCH',
+      headers: json,
+      body: JSON.stringify({ keepVersions }),
+    });
     expect(res.status, await res.clone().text()).toBe(200);
   };
   const setRole = async (userId: string, role: string) => {
-    const res = await t.fetch(`${t.api}/workspaces/ws_default/members/${userId}`, { method: 'PATCH', headers: json, body: JSON.stringify({ role }) });
+    const res = await t.fetch(`${t.api}/workspaces/ws_default/members/${userId}`, {
+      method: 'PATCH',
+      headers: json,
+      body: JSON.stringify({ role }),
+    });
     expect(res.status, await res.clone().text()).toBe(200);
   };
 
@@ -285,13 +459,25 @@ describe('where a run may store', () => {
     const analyst = await actor(t, 'analyst');
     const before = await versionsOf(target.id);
 
-    const adHoc = await post('/pipelines/run?wait=true', { definition: { input: { datasetId: source.id }, steps: [], output: { datasetId: target.id } } }, analyst.headers);
+    const adHoc = await post(
+      '/pipelines/run?wait=true',
+      { definition: { input: { datasetId: source.id }, steps: [], output: { datasetId: target.id } } },
+      analyst.headers,
+    );
     expect(adHoc.status).toBe(403);
     const problem = await problemOf(adHoc);
-    expect(problem).toMatchObject({ code: 'forbidden', permission: 'datasets:write', errors: [{ pointer: '/definition/output/datasetId' }] });
+    expect(problem).toMatchObject({
+      code: 'forbidden',
+      permission: 'datasets:write',
+      errors: [{ pointer: '/definition/output/datasetId' }],
+    });
     expect(problem.detail).toContain(target.id);
 
-    const named = await save('Into target', { input: { datasetId: source.id }, steps: [], output: { datasetId: target.id } });
+    const named = await save('Into target', {
+      input: { datasetId: source.id },
+      steps: [],
+      output: { datasetId: target.id },
+    });
     const saved = await post(`/pipelines/${named}/run?wait=true`, {}, analyst.headers);
     expect(saved.status).toBe(403);
     expect(await problemOf(saved)).toMatchObject({ code: 'forbidden', permission: 'datasets:write' });
@@ -306,7 +492,11 @@ describe('where a run may store', () => {
     expect(await versionsOf(output)).toEqual([first.output.versionId]);
     expect(await versionsOf(target.id)).toEqual(before);
 
-    const fresh = await post('/pipelines/run?wait=true', { definition: { input: { datasetId: source.id }, steps: [], output: { name: 'Analyst own' } } }, analyst.headers);
+    const fresh = await post(
+      '/pipelines/run?wait=true',
+      { definition: { input: { datasetId: source.id }, steps: [], output: { name: 'Analyst own' } } },
+      analyst.headers,
+    );
     expect(fresh.status, await fresh.clone().text()).toBe(201);
   });
 
@@ -321,22 +511,32 @@ describe('where a run may store', () => {
     expect((await runAndWait(`/pipelines/${saved}/run`)).output.datasetId).toBe(target);
     const stored = await versionsOf(target);
     expect(stored).toHaveLength(3);
-    expect(((await (await t.fetch(`${t.api}/datasets?name=device%20summary`)).json()) as { total: number }).total).toBe(1);
+    expect(((await (await t.fetch(`${t.api}/datasets?name=device%20summary`)).json()) as { total: number }).total).toBe(
+      1,
+    );
 
     // Adding to it is writing to it: refused for an analyst, who is told why and how to store elsewhere.
     const analyst = await actor(t, 'analyst');
     const refused = await post('/pipelines/run?wait=true', { definition }, analyst.headers);
     expect(refused.status).toBe(403);
     const problem = await problemOf(refused);
-    expect(problem).toMatchObject({ code: 'forbidden', permission: 'datasets:write', errors: [{ pointer: '/definition/output/name', message: "needs 'datasets:write'" }] });
-    expect(problem.detail).toBe(`The output name 'device summary' is taken by dataset '${target}', so the run would add a version to it; that needs the permission ` +
-      "'datasets:write'. Ask a workspace admin for it, or choose another output.name to store the result as a new dataset");
+    expect(problem).toMatchObject({
+      code: 'forbidden',
+      permission: 'datasets:write',
+      errors: [{ pointer: '/definition/output/name', message: "needs 'datasets:write'" }],
+    });
+    expect(problem.detail).toBe(
+      `The output name 'device summary' is taken by dataset '${target}', so the run would add a version to it; that needs the permission ` +
+        "'datasets:write'. Ask a workspace admin for it, or choose another output.name to store the result as a new dataset",
+    );
     // One that keeps only its newest versions needs datasets:delete too.
     await keep(target, 5);
     const writer = bearer((await apiKey(t, ['pipelines:run', 'datasets:read', 'datasets:write'])).token);
     const pruning = await post('/pipelines/run?wait=true', { definition }, writer);
     expect(pruning.status).toBe(403);
-    expect((await problemOf(pruning)).detail).toMatch(/^The output name 'device summary' is taken by dataset '\w+', so the run would add a version to it; it keeps only its 5 newest versions, so adding one deletes an older one: that needs the permission 'datasets:delete'/);
+    expect((await problemOf(pruning)).detail).toMatch(
+      /^The output name 'device summary' is taken by dataset '\w+', so the run would add a version to it; it keeps only its 5 newest versions, so adding one deletes an older one: that needs the permission 'datasets:delete'/,
+    );
     await keep(target, null);
     expect(await versionsOf(target)).toEqual(stored);
 
@@ -344,15 +544,27 @@ describe('where a run may store', () => {
     const twin = await uploadDataset(t, 'city,amount\nLima,1\n', { filename: 'twin.csv', name: 'device summary' });
     const ambiguous = await post('/pipelines/run?wait=true', { definition });
     expect(ambiguous.status).toBe(409);
-    const conflict = (await problemOf(ambiguous)) as Awaited<ReturnType<typeof problemOf>> & { candidates: { id: string; name: string }[] };
-    expect(conflict).toMatchObject({ code: 'conflict', errors: [{ pointer: '/definition/output/name', message: 'names 2 datasets' }] });
-    expect(conflict.candidates.map((c) => [c.id, c.name])).toEqual([[target, 'device summary'], [twin.id, 'device summary']]);
-    expect(conflict.detail).toBe(`2 datasets are named 'device summary' (${target}, ${twin.id}), so the run cannot tell which to add a version to; ` +
-      'set output.datasetId to the one you mean, or choose another output.name for a new dataset');
+    const conflict = (await problemOf(ambiguous)) as Awaited<ReturnType<typeof problemOf>> & {
+      candidates: { id: string; name: string }[];
+    };
+    expect(conflict).toMatchObject({
+      code: 'conflict',
+      errors: [{ pointer: '/definition/output/name', message: 'names 2 datasets' }],
+    });
+    expect(conflict.candidates.map((c) => [c.id, c.name])).toEqual([
+      [target, 'device summary'],
+      [twin.id, 'device summary'],
+    ]);
+    expect(conflict.detail).toBe(
+      `2 datasets are named 'device summary' (${target}, ${twin.id}), so the run cannot tell which to add a version to; ` +
+        'set output.datasetId to the one you mean, or choose another output.name for a new dataset',
+    );
     const savedAmbiguous = await post(`/pipelines/${saved}/run?wait=true`, {});
     expect(savedAmbiguous.status).toBe(409);
     expect((await problemOf(savedAmbiguous)).errors).toEqual([]);
-    const chosen = await runAndWait('/pipelines/run', { definition: { ...definition, output: { name: 'device summary', datasetId: twin.id } } });
+    const chosen = await runAndWait('/pipelines/run', {
+      definition: { ...definition, output: { name: 'device summary', datasetId: twin.id } },
+    });
     expect(chosen.output.datasetId).toBe(twin.id);
     expect(await versionsOf(target)).toEqual(stored);
   });
@@ -384,17 +596,46 @@ describe('where a run may store', () => {
     const maintainer = await actor(t, 'maintainer');
     const queue = async (createDataset: boolean) => {
       const runId = newId('run');
-      const definition = { input: { datasetId: source.id }, steps: [], ...(createDataset ? {} : { output: { datasetId: target.id } }) };
+      const definition = {
+        input: { datasetId: source.id },
+        steps: [],
+        ...(createDataset ? {} : { output: { datasetId: target.id } }),
+      };
       await new PipelineRepo(t.context.store.db).insertRun({
-        id: runId, pipelineId: null, pipelineVersion: null, pipelineName: 'Queued earlier', workspaceId: 'ws_default', definition,
-        inputDatasetId: source.id, inputVersionId: null, outputDatasetId: createDataset ? null : target.id, params: {}, createdBy: maintainer.userId,
+        id: runId,
+        pipelineId: null,
+        pipelineVersion: null,
+        pipelineName: 'Queued earlier',
+        workspaceId: 'ws_default',
+        definition,
+        inputDatasetId: source.id,
+        inputVersionId: null,
+        outputDatasetId: createDataset ? null : target.id,
+        params: {},
+        createdBy: maintainer.userId,
       });
       const outputDatasetId = createDataset ? newId('ds') : target.id;
-      const payload = { v: 1, runId, outputDatasetId, outputVersionId: newId('dv'), ...(createDataset ? { createDataset: { name: 'Never', description: '' } } : {}) };
-      const job = await t.context.jobs.enqueue('pipeline.run', payload, { workspaceId: 'ws_default', createdBy: maintainer.userId });
+      const payload = {
+        v: 1,
+        runId,
+        outputDatasetId,
+        outputVersionId: newId('dv'),
+        ...(createDataset ? { createDataset: { name: 'Never', description: '' } } : {}),
+      };
+      const job = await t.context.jobs.enqueue('pipeline.run', payload, {
+        workspaceId: 'ws_default',
+        createdBy: maintainer.userId,
+      });
       await t.context.store.db.updateTable('pipeline_runs').set({ job_id: job.id }).where('id', '=', runId).execute();
-      const run = await eventually(async () => (await (await t.fetch(`${t.api}/pipelines/runs/${runId}`)).json()) as PipelineRun, (r) => r.status !== 'queued' && r.status !== 'running', 20_000);
-      const failed = await eventually(async () => (await (await t.fetch(`${t.api}/jobs/${job.id}`)).json()) as Job, (j) => j.status !== 'running' && j.status !== 'queued');
+      const run = await eventually(
+        async () => (await (await t.fetch(`${t.api}/pipelines/runs/${runId}`)).json()) as PipelineRun,
+        (r) => r.status !== 'queued' && r.status !== 'running',
+        20_000,
+      );
+      const failed = await eventually(
+        async () => (await (await t.fetch(`${t.api}/jobs/${job.id}`)).json()) as Job,
+        (j) => j.status !== 'running' && j.status !== 'queued',
+      );
       return { run, job: failed, outputDatasetId };
     };
 

@@ -48,13 +48,18 @@ describe.skipIf(!haveRedis)('real-time over the Redis event bus (one app)', () =
     expect(await c.request({ type: 'subscribe', topic, id: 's' })).toEqual({ type: 'subscribed', topic, id: 's' });
     // Besides the topic's channel, the one of identity changes that the hub and SSE hold for as long as they run.
     const identity = `${prefix}internal:identity`;
-    expect(((await admin.pubsub('CHANNELS', `${prefix}*`)) as string[]).sort()).toEqual([identity, `${prefix}${topic}`].sort());
+    expect(((await admin.pubsub('CHANNELS', `${prefix}*`)) as string[]).sort()).toEqual(
+      [identity, `${prefix}${topic}`].sort(),
+    );
     await publisher.publish(topic, 'job.progress', { id: jobId, progress: 12 });
     expect(await c.next('event')).toMatchObject({ topic, event: 'job.progress', data: { progress: 12 } });
 
     c.close();
     await c.closed;
-    await until(async () => JSON.stringify(await admin.pubsub('CHANNELS', `${prefix}*`)) === JSON.stringify([identity]), 'the channel to be released');
+    await until(
+      async () => JSON.stringify(await admin.pubsub('CHANNELS', `${prefix}*`)) === JSON.stringify([identity]),
+      'the channel to be released',
+    );
   });
 
   it('streams SSE events published by another process', async () => {
@@ -84,9 +89,16 @@ interface Node {
 }
 
 /** Spawns `weir <args…>` and waits until `ready(output, url)` holds (20 s at most). */
-async function startNode(args: string[], env: Record<string, string>, ready: (output: string, url: string) => Promise<boolean>): Promise<Node> {
+async function startNode(
+  args: string[],
+  env: Record<string, string>,
+  ready: (output: string, url: string) => Promise<boolean>,
+): Promise<Node> {
   const port = await freePort();
-  const child = spawn(process.execPath, [MAIN, ...args], { env: { ...process.env, WEIR_PORT: String(port), ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [MAIN, ...args], {
+    env: { ...process.env, WEIR_PORT: String(port), ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let out = '';
   child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
@@ -130,8 +142,14 @@ describe.skipIf(!haveRedis)('real-time in cluster mode (two API nodes, one worke
     const env = () => ({
       // One data directory (blobs): the API node stores the upload, the worker ingests it. Each process clears
       // its scratch space at start, which is why they start before anything is uploaded.
-      WEIR_DATA_DIR: path.join(shared, 'data'), WEIR_DATABASE_URL: databaseUrl, WEIR_REDIS_URL: REDIS_URL, WEIR_REDIS_PREFIX: ns.redisPrefix,
-      WEIR_JOB_QUEUE_PREFIX: ns.redisPrefix, WEIR_BOOTSTRAP_ADMIN_EMAIL: ADMIN.email, WEIR_BOOTSTRAP_ADMIN_PASSWORD: ADMIN.password, WEIR_LOG_LEVEL: 'info',
+      WEIR_DATA_DIR: path.join(shared, 'data'),
+      WEIR_DATABASE_URL: databaseUrl,
+      WEIR_REDIS_URL: REDIS_URL,
+      WEIR_REDIS_PREFIX: ns.redisPrefix,
+      WEIR_JOB_QUEUE_PREFIX: ns.redisPrefix,
+      WEIR_BOOTSTRAP_ADMIN_EMAIL: ADMIN.email,
+      WEIR_BOOTSTRAP_ADMIN_PASSWORD: ADMIN.password,
+      WEIR_LOG_LEVEL: 'info',
     });
     // One after the other: the first applies the migrations and creates the owner. The API nodes run no
     // workers, so every job runs in the third process.
@@ -153,7 +171,10 @@ describe.skipIf(!haveRedis)('real-time in cluster mode (two API nodes, one worke
     const [a, b] = await Promise.all(nodes.map((n) => TestClient.open(wsUrl(n.url), { headers })));
     const topic = topics.workspace('ws_default');
     // A token issued by node A is accepted by node B: one database, one signing secret.
-    await Promise.all([a!.request({ type: 'subscribe', topic, id: 'a' }), b!.request({ type: 'subscribe', topic, id: 'b' })]);
+    await Promise.all([
+      a!.request({ type: 'subscribe', topic, id: 'a' }),
+      b!.request({ type: 'subscribe', topic, id: 'b' }),
+    ]);
     expect(a!.received[0]).toEqual({ type: 'subscribed', topic, id: 'a' });
     expect(b!.received[0]).toEqual({ type: 'subscribed', topic, id: 'b' });
 
@@ -175,15 +196,22 @@ describe.skipIf(!haveRedis)('real-time in cluster mode (two API nodes, one worke
     const email = `viewer-${Date.now()}@weir.test`;
     const password = 'a long enough password';
     const created = await fetch(`${nodes[1]!.url}/api/v1/users`, {
-      method: 'POST', headers: { ...admin, 'content-type': 'application/json' }, body: JSON.stringify({ email, password, workspaceId: 'ws_default', role: 'viewer' }),
+      method: 'POST',
+      headers: { ...admin, 'content-type': 'application/json' },
+      body: JSON.stringify({ email, password, workspaceId: 'ws_default', role: 'viewer' }),
     });
     expect(created.status).toBe(201);
     const { id: userId } = (await created.json()) as { id: string };
-    const viewer = await TestClient.open(wsUrl(nodes[0]!.url), { headers: { authorization: `Bearer ${await login(`${nodes[0]!.url}/api/v1`, email, password)}` } });
+    const viewer = await TestClient.open(wsUrl(nodes[0]!.url), {
+      headers: { authorization: `Bearer ${await login(`${nodes[0]!.url}/api/v1`, email, password)}` },
+    });
     const topic = topics.workspace('ws_default');
     expect(await viewer.request({ type: 'subscribe', topic, id: 's' })).toEqual({ type: 'subscribed', topic, id: 's' });
 
-    const removed = await fetch(`${nodes[1]!.url}/api/v1/workspaces/ws_default/members/${userId}`, { method: 'DELETE', headers: admin });
+    const removed = await fetch(`${nodes[1]!.url}/api/v1/workspaces/ws_default/members/${userId}`, {
+      method: 'DELETE',
+      headers: admin,
+    });
     expect(removed.status).toBe(204);
     // Node A's heartbeat is 30 s away: the end comes from the identity change node B published over Redis.
     expect(await viewer.next('unsubscribed', (m) => m.topic === topic)).toMatchObject({ reason: 'access_revoked' });
@@ -202,9 +230,18 @@ describe.skipIf(!haveRedis)('real-time in cluster mode (two API nodes, one worke
     const res = await fetch(`${nodes[1]!.url}/api/v1/datasets`, { method: 'POST', headers, body: form });
     expect(res.status).toBe(202);
     const { jobId } = (await res.json()) as { jobId: string };
-    const done = await a.next('event', (m) => m.event === 'job.state' && (m.data as { id: string; status: string }).id === jobId && (m.data as { status: string }).status === 'succeeded', 20_000);
+    const done = await a.next(
+      'event',
+      (m) =>
+        m.event === 'job.state' &&
+        (m.data as { id: string; status: string }).id === jobId &&
+        (m.data as { status: string }).status === 'succeeded',
+      20_000,
+    );
     expect(done.data).toMatchObject({ id: jobId, kind: 'ingest', status: 'succeeded' });
-    expect(a.events(topic).some((e) => e.event === 'job.progress' && (e.data as { id: string }).id === jobId)).toBe(true);
+    expect(a.events(topic).some((e) => e.event === 'job.progress' && (e.data as { id: string }).id === jobId)).toBe(
+      true,
+    );
     expect(worker!.output()).toContain(jobId);
     a.close();
   });

@@ -45,7 +45,10 @@ class SseReader {
       if (this.ended) return null;
       const left = deadline - Date.now();
       if (left <= 0) throw new Error(`no SSE frame within ${timeoutMs} ms (buffer: ${JSON.stringify(this.buffer)})`);
-      const read = await Promise.race([this.reader.read(), new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), left))]);
+      const read = await Promise.race([
+        this.reader.read(),
+        new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), left)),
+      ]);
       if (read === 'timeout') continue;
       if (read.done) this.ended = true;
       else this.buffer += this.decoder.decode(read.value, { stream: true });
@@ -66,7 +69,8 @@ class SseReader {
 }
 
 const streams = async (t: TestApp): Promise<number> => (await t.context.metrics.sseStreams.get()).values[0]?.value ?? 0;
-const listeners = (t: TestApp, topic: string): boolean => (t.context.bus as LocalEventBus).activeTopics().includes(topic as never);
+const listeners = (t: TestApp, topic: string): boolean =>
+  (t.context.bus as LocalEventBus).activeTopics().includes(topic as never);
 
 describe('job events over SSE', () => {
   let t: TestApp;
@@ -79,7 +83,11 @@ describe('job events over SSE', () => {
   });
 
   it('streams the current state, then progress and state events, and ends after the final state', async () => {
-    const jobId = await insertJobRow(t.context.store.db, { workspaceId: 'ws_default', status: 'running', progress: 10 });
+    const jobId = await insertJobRow(t.context.store.db, {
+      workspaceId: 'ws_default',
+      status: 'running',
+      progress: 10,
+    });
     const topic = topics.job(jobId);
     const res = await t.fetch(`${t.api}/jobs/${jobId}/events`);
     expect(res.status).toBe(200);
@@ -88,7 +96,10 @@ describe('job events over SSE', () => {
     const sse = new SseReader(res);
 
     const first = await sse.nextEvent();
-    expect(first).toMatchObject({ event: 'state', data: { id: jobId, status: 'running', progress: 10, workspaceId: 'ws_default' } });
+    expect(first).toMatchObject({
+      event: 'state',
+      data: { id: jobId, status: 'running', progress: 10, workspaceId: 'ws_default' },
+    });
 
     await t.context.bus.publish(topic, 'job.progress', { progress: 50, message: 'half' });
     await t.context.bus.publish(topic, 'job.log', { line: 'not streamed' });
@@ -96,8 +107,16 @@ describe('job events over SSE', () => {
     // Published after the end: never sent.
     await t.context.bus.publish(topic, 'job.progress', { progress: 99 });
 
-    expect(await sse.nextEvent()).toEqual({ event: 'progress', data: { progress: 50, message: 'half' }, comment: null });
-    expect(await sse.nextEvent()).toEqual({ event: 'state', data: { id: jobId, status: 'succeeded', progress: 100 }, comment: null });
+    expect(await sse.nextEvent()).toEqual({
+      event: 'progress',
+      data: { progress: 50, message: 'half' },
+      comment: null,
+    });
+    expect(await sse.nextEvent()).toEqual({
+      event: 'state',
+      data: { id: jobId, status: 'succeeded', progress: 100 },
+      comment: null,
+    });
     expect(await sse.nextEvent()).toBeNull();
     expect(sse.ended).toBe(true);
     await until(async () => (await streams(t)) === 0 && !listeners(t, topic), 'stream cleanup');
@@ -105,9 +124,16 @@ describe('job events over SSE', () => {
 
   it('sends the final state of a finished job and closes at once', async () => {
     const jobId = await insertJobRow(t.context.store.db, { workspaceId: 'ws_default', status: 'failed' });
-    await t.context.store.db.updateTable('jobs').set({ error_code: 'boom', error_message: 'it broke' }).where('id', '=', jobId).execute();
+    await t.context.store.db
+      .updateTable('jobs')
+      .set({ error_code: 'boom', error_message: 'it broke' })
+      .where('id', '=', jobId)
+      .execute();
     const sse = new SseReader(await t.fetch(`${t.api}/jobs/${jobId}/events`));
-    expect(await sse.nextEvent()).toMatchObject({ event: 'state', data: { id: jobId, status: 'failed', error: { code: 'boom', message: 'it broke' } } });
+    expect(await sse.nextEvent()).toMatchObject({
+      event: 'state',
+      data: { id: jobId, status: 'failed', error: { code: 'boom', message: 'it broke' } },
+    });
     expect(await sse.nextEvent()).toBeNull();
     expect(listeners(t, topics.job(jobId))).toBe(false);
   });
@@ -121,12 +147,26 @@ describe('job events over SSE', () => {
   });
 
   it('ends with the final state read from the database when the final event never arrives', async () => {
-    const jobId = await insertJobRow(t.context.store.db, { workspaceId: 'ws_default', status: 'running', progress: 40 });
+    const jobId = await insertJobRow(t.context.store.db, {
+      workspaceId: 'ws_default',
+      status: 'running',
+      progress: 40,
+    });
     const sse = new SseReader(await t.fetch(`${t.api}/jobs/${jobId}/events`));
     expect(await sse.nextEvent()).toMatchObject({ event: 'state', data: { id: jobId, status: 'running' } });
     // The job ends, but its event is lost (nothing is published).
     const finishedAt = new Date().toISOString();
-    await t.context.store.db.updateTable('jobs').set({ status: 'succeeded', progress: 100, result_json: '{"rows":3}', finished_at: finishedAt, updated_at: finishedAt }).where('id', '=', jobId).execute();
+    await t.context.store.db
+      .updateTable('jobs')
+      .set({
+        status: 'succeeded',
+        progress: 100,
+        result_json: '{"rows":3}',
+        finished_at: finishedAt,
+        updated_at: finishedAt,
+      })
+      .where('id', '=', jobId)
+      .execute();
     // Keep-alives (every 100 ms) go on meanwhile; the final state must come within a few of them.
     let final: SseMessage | null = null;
     for (const deadline = Date.now() + 2000; Date.now() < deadline;) {
@@ -136,7 +176,10 @@ describe('job events over SSE', () => {
         break;
       }
     }
-    expect(final).toMatchObject({ event: 'state', data: { id: jobId, status: 'succeeded', progress: 100, result: { rows: 3 } } });
+    expect(final).toMatchObject({
+      event: 'state',
+      data: { id: jobId, status: 'succeeded', progress: 100, result: { rows: 3 } },
+    });
     expect(await sse.next(2000)).toBeNull();
     await until(async () => (await streams(t)) === 0 && !listeners(t, topics.job(jobId)), 'stream cleanup');
   });
@@ -190,10 +233,16 @@ describe('job events over SSE when the caller loses access', () => {
     const sse = new SseReader(await fetch(`${t.api}/jobs/${jobId}/events`, { headers: viewer.headers }));
     expect(await sse.nextEvent()).toMatchObject({ event: 'state', data: { id: jobId } });
 
-    expect((await t.fetch(`${t.api}/workspaces/ws_default/members/${viewer.userId}`, { method: 'DELETE' })).status).toBe(204);
+    expect(
+      (await t.fetch(`${t.api}/workspaces/ws_default/members/${viewer.userId}`, { method: 'DELETE' })).status,
+    ).toBe(204);
     expect(await sse.nextEvent()).toEqual({
-      event: 'revoked', comment: null,
-      data: { reason: 'access_revoked', message: expect.stringContaining('no longer allow this stream; open the stream again once access is restored') },
+      event: 'revoked',
+      comment: null,
+      data: {
+        reason: 'access_revoked',
+        message: expect.stringContaining('no longer allow this stream; open the stream again once access is restored'),
+      },
     });
     // Published after the end: never sent.
     await t.context.bus.publish(topics.job(jobId), 'job.progress', { progress: 50 });
@@ -208,7 +257,10 @@ describe('job events over SSE when the caller loses access', () => {
     const sse = new SseReader(await fetch(`${t.api}/jobs/${jobId}/events`, { headers: bearer(key.token) }));
     expect(await sse.nextEvent()).toMatchObject({ event: 'state' });
     expect((await t.fetch(`${t.api}/keys/${key.id}`, { method: 'DELETE' })).status).toBe(200);
-    expect(await sse.nextEvent()).toMatchObject({ event: 'revoked', data: { reason: 'credentials_revoked', message: expect.stringMatching(/no longer valid/) } });
+    expect(await sse.nextEvent()).toMatchObject({
+      event: 'revoked',
+      data: { reason: 'credentials_revoked', message: expect.stringMatching(/no longer valid/) },
+    });
     expect(await sse.nextEvent()).toBeNull();
   });
 
@@ -217,7 +269,11 @@ describe('job events over SSE when the caller loses access', () => {
     const jobId = await insertJobRow(t.context.store.db, { workspaceId: 'ws_default', status: 'running' });
     const sse = new SseReader(await fetch(`${t.api}/jobs/${jobId}/events`, { headers: member.headers }));
     expect(await sse.nextEvent()).toMatchObject({ event: 'state' });
-    const demoted = await t.fetch(`${t.api}/workspaces/ws_default/members/${member.userId}`, { method: 'PATCH', headers: { 'content-type': 'application/json' }, body: '{"role":"viewer"}' });
+    const demoted = await t.fetch(`${t.api}/workspaces/ws_default/members/${member.userId}`, {
+      method: 'PATCH',
+      headers: { 'content-type': 'application/json' },
+      body: '{"role":"viewer"}',
+    });
     expect(demoted.status).toBe(200);
     await t.context.bus.publish(topics.job(jobId), 'job.progress', { progress: 30 });
     expect(await sse.nextEvent()).toEqual({ event: 'progress', data: { progress: 30 }, comment: null });
@@ -252,7 +308,10 @@ describe('job events over SSE: access on the heartbeat, and the cap per user', (
     const refused = await t.fetch(`${t.api}/jobs/${jobId}/events`);
     expect(refused.status).toBe(429);
     expect(await problemOf(refused)).toMatchObject({
-      code: 'too_many_connections', limit: 2, detail: 'You already hold 2 open job event streams on this server, the most allowed; close one before opening another',
+      code: 'too_many_connections',
+      limit: 2,
+      detail:
+        'You already hold 2 open job event streams on this server, the most allowed; close one before opening another',
     });
     // An API key of the same user has a count of its own.
     const key = await apiKey(t, ['jobs:read']);
@@ -294,7 +353,11 @@ describe('weir jobs watch', () => {
   });
 
   /** Runs `weir jobs watch <id> …` in-process while `during` publishes; returns its output and exit code. */
-  async function watch(id: string, extra: string[], during: () => Promise<void>): Promise<{ stdout: string; stderr: string; exitCode: number }> {
+  async function watch(
+    id: string,
+    extra: string[],
+    during: () => Promise<void>,
+  ): Promise<{ stdout: string; stderr: string; exitCode: number }> {
     const program = new Command('weir').exitOverride();
     registerWatchCommand(program.command('jobs'));
     let stdout = '';
@@ -320,12 +383,30 @@ describe('weir jobs watch', () => {
     const topic = topics.job(jobId);
     const result = await watch(jobId, ['--json'], async () => {
       await until(() => listeners(t, topic), 'the CLI stream');
-      await t.context.bus.publish(topic, 'job.progress', { id: jobId, progress: 70, message: 'converting', data: null });
-      await t.context.bus.publish(topic, 'job.state', { id: jobId, status: 'succeeded', progress: 100, progressMessage: null, error: null });
+      await t.context.bus.publish(topic, 'job.progress', {
+        id: jobId,
+        progress: 70,
+        message: 'converting',
+        data: null,
+      });
+      await t.context.bus.publish(topic, 'job.state', {
+        id: jobId,
+        status: 'succeeded',
+        progress: 100,
+        progressMessage: null,
+        error: null,
+      });
     });
     expect(result.exitCode).toBe(0);
-    const lines = result.stdout.trim().split('\n').map((l) => JSON.parse(l) as { event: string; data: { status?: string; progress: number } });
-    expect(lines.map((l) => [l.event, l.data.status ?? null, l.data.progress])).toEqual([['state', 'running', 5], ['progress', null, 70], ['state', 'succeeded', 100]]);
+    const lines = result.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { event: string; data: { status?: string; progress: number } });
+    expect(lines.map((l) => [l.event, l.data.status ?? null, l.data.progress])).toEqual([
+      ['state', 'running', 5],
+      ['progress', null, 70],
+      ['state', 'succeeded', 100],
+    ]);
   });
 
   it('exits 1 with the error when the job fails, and at once for a job that already ended', async () => {
@@ -333,7 +414,12 @@ describe('weir jobs watch', () => {
     const topic = topics.job(jobId);
     const failed = await watch(jobId, [], async () => {
       await until(() => listeners(t, topic), 'the CLI stream');
-      await t.context.bus.publish(topic, 'job.state', { id: jobId, status: 'failed', progress: 40, error: { code: 'invalid_file', message: 'row 3 is ragged' } });
+      await t.context.bus.publish(topic, 'job.state', {
+        id: jobId,
+        status: 'failed',
+        progress: 40,
+        error: { code: 'invalid_file', message: 'row 3 is ragged' },
+      });
     });
     expect(failed.exitCode).toBe(1);
     expect(failed.stderr).toBe(`weir: job ${jobId} failed: row 3 is ragged (invalid_file)\n`);
@@ -360,7 +446,11 @@ describe('job events over SSE with the job runtime', () => {
   it('follows a real job from its current state through progress to success', async () => {
     const t = await startTestApp({ WEIR_TEST_JOB_KINDS: '1' });
     try {
-      const job = await t.context.jobs.enqueue('test.sleep', { v: 1, ms: 900, steps: 3 }, { workspaceId: 'ws_default' });
+      const job = await t.context.jobs.enqueue(
+        'test.sleep',
+        { v: 1, ms: 900, steps: 3 },
+        { workspaceId: 'ws_default' },
+      );
       const sse = new SseReader(await t.fetch(`${t.api}/jobs/${job.id}/events`));
       const seen: SseMessage[] = [];
       for (let m = await sse.nextEvent(10_000); m !== null; m = await sse.nextEvent(10_000)) seen.push(m);
@@ -369,7 +459,9 @@ describe('job events over SSE with the job runtime', () => {
       expect(progress.length).toBeGreaterThan(0);
       expect(progress).toEqual([...progress].sort((a, b) => a - b));
       expect(seen.at(-1)).toMatchObject({ event: 'state', data: { id: job.id, status: 'succeeded', progress: 100 } });
-      expect(seen.filter((m) => m.event === 'state' && (m.data as { status: string }).status === 'succeeded')).toHaveLength(1);
+      expect(
+        seen.filter((m) => m.event === 'state' && (m.data as { status: string }).status === 'succeeded'),
+      ).toHaveLength(1);
     } finally {
       await t.close();
     }

@@ -35,7 +35,11 @@ async function redisRelay(): Promise<{ url: string; cut(): void }> {
 }
 
 /** JSON log lines of a process's output. */
-const logLines = (output: string) => output.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { level: string; msg: string; limitMs?: number });
+const logLines = (output: string) =>
+  output
+    .split('\n')
+    .filter((l) => l.startsWith('{'))
+    .map((l) => JSON.parse(l) as { level: string; msg: string; limitMs?: number });
 
 describe.skipIf(!redisUp)('shutdown without Redis', () => {
   let store: TestStore;
@@ -55,18 +59,30 @@ describe.skipIf(!redisUp)('shutdown without Redis', () => {
     const tag = randomBytes(4).toString('hex');
     const shutdownTimeoutMs = 500;
     server = await startServerProcess({
-      ...store.env, WEIR_REDIS_URL: relay.url, WEIR_SHUTDOWN_TIMEOUT_MS: String(shutdownTimeoutMs),
-      WEIR_JOB_QUEUE_PREFIX: `weirtest-${tag}`, WEIR_BUS_CHANNEL_PREFIX: `weirtest-${tag}:`,
+      ...store.env,
+      WEIR_REDIS_URL: relay.url,
+      WEIR_SHUTDOWN_TIMEOUT_MS: String(shutdownTimeoutMs),
+      WEIR_JOB_QUEUE_PREFIX: `weirtest-${tag}`,
+      WEIR_BUS_CHANNEL_PREFIX: `weirtest-${tag}:`,
     });
     relay.cut();
     await sleep(200);
     const asked = Date.now();
     server.child.kill('SIGTERM');
     // The bound is WEIR_SHUTDOWN_TIMEOUT_MS plus 10 s for closing connections (src/serve.ts CLOSE_TIMEOUT_MS).
-    const code = await Promise.race([server.exited, sleep(shutdownTimeoutMs + 10_000 + 5000).then(() => 'still running' as const)]);
+    const code = await Promise.race([
+      server.exited,
+      sleep(shutdownTimeoutMs + 10_000 + 5000).then(() => 'still running' as const),
+    ]);
     expect(code, server.output().slice(-2000)).toBe(1);
     expect(Date.now() - asked).toBeGreaterThanOrEqual(shutdownTimeoutMs + 10_000 - 100);
-    expect(logLines(server.output())).toContainEqual(expect.objectContaining({ level: 'error', msg: 'shutdown did not finish in time (is a backing service such as Redis unreachable?); exiting', limitMs: shutdownTimeoutMs + 10_000 }));
+    expect(logLines(server.output())).toContainEqual(
+      expect.objectContaining({
+        level: 'error',
+        msg: 'shutdown did not finish in time (is a backing service such as Redis unreachable?); exiting',
+        limitMs: shutdownTimeoutMs + 10_000,
+      }),
+    );
   }, 60_000);
 
   it('weir worker: SIGTERM while Redis is unreachable ends the process within its bound, with exit code 1', async () => {
@@ -75,8 +91,13 @@ describe.skipIf(!redisUp)('shutdown without Redis', () => {
     const shutdownTimeoutMs = 500;
     const child = spawn(process.execPath, [MAIN, 'worker'], {
       env: {
-        ...process.env, ...store.env, WEIR_REDIS_URL: relay.url, WEIR_SHUTDOWN_TIMEOUT_MS: String(shutdownTimeoutMs), WEIR_LOG_LEVEL: 'info',
-        WEIR_JOB_QUEUE_PREFIX: `weirtest-${tag}`, WEIR_BUS_CHANNEL_PREFIX: `weirtest-${tag}:`,
+        ...process.env,
+        ...store.env,
+        WEIR_REDIS_URL: relay.url,
+        WEIR_SHUTDOWN_TIMEOUT_MS: String(shutdownTimeoutMs),
+        WEIR_LOG_LEVEL: 'info',
+        WEIR_JOB_QUEUE_PREFIX: `weirtest-${tag}`,
+        WEIR_BUS_CHANNEL_PREFIX: `weirtest-${tag}:`,
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -93,10 +114,18 @@ describe.skipIf(!redisUp)('shutdown without Redis', () => {
       await sleep(200);
       const asked = Date.now();
       child.kill('SIGTERM');
-      const code = await Promise.race([exited, sleep(shutdownTimeoutMs + 10_000 + 5000).then(() => 'still running' as const)]);
+      const code = await Promise.race([
+        exited,
+        sleep(shutdownTimeoutMs + 10_000 + 5000).then(() => 'still running' as const),
+      ]);
       expect(code, out.slice(-2000)).toBe(1);
       expect(Date.now() - asked).toBeGreaterThanOrEqual(shutdownTimeoutMs + 10_000 - 100);
-      expect(logLines(out)).toContainEqual(expect.objectContaining({ level: 'error', msg: 'worker shutdown did not finish in time (is a backing service such as Redis unreachable?); exiting' }));
+      expect(logLines(out)).toContainEqual(
+        expect.objectContaining({
+          level: 'error',
+          msg: 'worker shutdown did not finish in time (is a backing service such as Redis unreachable?); exiting',
+        }),
+      );
     } finally {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
       await exited;

@@ -57,7 +57,11 @@ async function stats(fresh = true): Promise<StorageStats> {
 }
 
 async function sweep(dryRun: boolean): Promise<SweepResult> {
-  const res = await t.fetch(`${t.api}/system/storage/sweep?wait=true`, { method: 'POST', headers: json, body: JSON.stringify({ dryRun }) });
+  const res = await t.fetch(`${t.api}/system/storage/sweep?wait=true`, {
+    method: 'POST',
+    headers: json,
+    body: JSON.stringify({ dryRun }),
+  });
   expect(res.status, await res.clone().text()).toBe(200);
   const job = (await res.json()) as Job<unknown, SweepResult>;
   expect(job).toMatchObject({ kind: 'storage.sweep', status: 'succeeded', workspaceId: 'ws_system' });
@@ -73,13 +77,32 @@ async function csvDataset(content: string, headers = t.auth): Promise<{ id: stri
 
 /** An ingest job naming `uploadKey` as its artifact, left queued until tomorrow or marked finished at `finishedAt`. */
 async function ingestJobFor(uploadKey: string, finishedAt?: Date): Promise<string> {
-  const job = await t.context.jobs.enqueue('ingest', {
-    v: 1, uploadKey, filename: 'x.csv', bytes: 1, sha256: randomBytes(32).toString('hex'), firstNul: -1, versionId: newId('dv'), newDatasetId: newId('ds'),
-  }, { workspaceId: 'ws_default', runAfter: new Date(Date.now() + DAY) });
+  const job = await t.context.jobs.enqueue(
+    'ingest',
+    {
+      v: 1,
+      uploadKey,
+      filename: 'x.csv',
+      bytes: 1,
+      sha256: randomBytes(32).toString('hex'),
+      firstNul: -1,
+      versionId: newId('dv'),
+      newDatasetId: newId('ds'),
+    },
+    { workspaceId: 'ws_default', runAfter: new Date(Date.now() + DAY) },
+  );
   if (finishedAt) {
-    await t.context.store.db.updateTable('jobs')
-      .set({ status: 'failed', finished_at: finishedAt.toISOString(), error_code: 'internal', error_message: 'failed in a test', updated_at: finishedAt.toISOString() })
-      .where('id', '=', job.id).execute();
+    await t.context.store.db
+      .updateTable('jobs')
+      .set({
+        status: 'failed',
+        finished_at: finishedAt.toISOString(),
+        error_code: 'internal',
+        error_message: 'failed in a test',
+        updated_at: finishedAt.toISOString(),
+      })
+      .where('id', '=', job.id)
+      .execute();
   }
   return job.id;
 }
@@ -88,15 +111,39 @@ async function ingestJobFor(uploadKey: string, finishedAt?: Date): Promise<strin
 async function uploadRow(status: string, expiresAt: Date | null): Promise<string> {
   const id = newId('up');
   const now = new Date().toISOString();
-  await t.context.store.db.insertInto('uploads').values({
-    id, workspace_id: 'ws_default', created_by: null, status, length: 100, offset: status === 'uploading' ? 50 : 100, concat: null, parts_json: null,
-    metadata_json: '{}', filename: 'x.csv', dataset_id: null, version_id: null, job_id: null, error_code: null, error_message: null,
-    error_details_json: null, lock_owner: null, lock_until: null, expires_at: expiresAt?.toISOString() ?? null, created_at: now, updated_at: now, finished_at: null,
-  }).execute();
+  await t.context.store.db
+    .insertInto('uploads')
+    .values({
+      id,
+      workspace_id: 'ws_default',
+      created_by: null,
+      status,
+      length: 100,
+      offset: status === 'uploading' ? 50 : 100,
+      concat: null,
+      parts_json: null,
+      metadata_json: '{}',
+      filename: 'x.csv',
+      dataset_id: null,
+      version_id: null,
+      job_id: null,
+      error_code: null,
+      error_message: null,
+      error_details_json: null,
+      lock_owner: null,
+      lock_until: null,
+      expires_at: expiresAt?.toISOString() ?? null,
+      created_at: now,
+      updated_at: now,
+      finished_at: null,
+    })
+    .execute();
   return id;
 }
 
-const uploadStatus = async (id: string) => (await t.context.store.db.selectFrom('uploads').select('status').where('id', '=', id).executeTakeFirstOrThrow()).status;
+const uploadStatus = async (id: string) =>
+  (await t.context.store.db.selectFrom('uploads').select('status').where('id', '=', id).executeTakeFirstOrThrow())
+    .status;
 
 describe('GET /api/v1/system/storage', () => {
   it('counts objects and bytes per area and workspace as stored', async () => {
@@ -110,20 +157,35 @@ describe('GET /api/v1/system/storage', () => {
 
     const s = await stats();
     expect(s.driver).toBe(blobsUnderTest);
-    const versions = await t.context.store.db.selectFrom('dataset_versions').select(['workspace_id', 'parquet_bytes']).execute();
+    const versions = await t.context.store.db
+      .selectFrom('dataset_versions')
+      .select(['workspace_id', 'parquet_bytes'])
+      .execute();
     const datasets = s.areas.find((a) => a.area === 'datasets')!;
     for (const ws of ['ws_default', other]) {
       const mine = versions.filter((v) => v.workspace_id === ws);
       const row = datasets.workspaces.find((w) => w.workspaceId === ws);
-      expect(row, ws).toMatchObject({ objects: mine.length, bytes: mine.reduce((n, v) => n + Number(v.parquet_bytes), 0) });
+      expect(row, ws).toMatchObject({
+        objects: mine.length,
+        bytes: mine.reduce((n, v) => n + Number(v.parquet_bytes), 0),
+      });
     }
     expect(datasets.objects).toBe(versions.length);
     const cache = s.areas.find((a) => a.area === 'cache')!;
-    expect(cache).toMatchObject({ objects: 2, bytes: 1024, workspaces: [{ workspaceId: other, objects: 2, bytes: 1024 }] });
+    expect(cache).toMatchObject({
+      objects: 2,
+      bytes: 1024,
+      workspaces: [{ workspaceId: other, objects: 2, bytes: 1024 }],
+    });
     // The oldest object is the one aged two hours (to the second: file systems keep what utimes was given).
     expect(Math.abs(Date.parse(cache.oldest!) - (Date.now() - (canAge ? 2 * H : 0)))).toBeLessThan(60_000);
     expect(s.areas.find((a) => a.area === 'logs')).toMatchObject({ objects: 1, bytes: 7 });
-    expect(s.areas.find((a) => a.area === 'models')).toMatchObject({ objects: 0, bytes: 0, oldest: null, workspaces: [] });
+    expect(s.areas.find((a) => a.area === 'models')).toMatchObject({
+      objects: 0,
+      bytes: 0,
+      oldest: null,
+      workspaces: [],
+    });
     expect(s.areas.map((a) => a.area).sort()).toEqual(['cache', 'datasets', 'exports', 'logs', 'models', 'uploads']);
     expect(s.totals.objects).toBe(s.areas.reduce((n, a) => n + a.objects, 0));
     expect(s.totals.bytes).toBe(s.areas.reduce((n, a) => n + a.bytes, 0));
@@ -135,7 +197,9 @@ describe('GET /api/v1/system/storage', () => {
     }
     expect(s.retention).toMatchObject({
       areas: { tmp: H, uploads: DAY, exports: 3 * DAY, cache: 7 * DAY, logs: 7 * DAY, datasets: null, models: null },
-      jobArtifactsMs: 3 * DAY, cron: '0 0 1 1 *', timezone: 'UTC',
+      jobArtifactsMs: 3 * DAY,
+      cron: '0 0 1 1 *',
+      timezone: 'UTC',
     });
     expect(s.retention.nextRun).toMatch(/^\d{4}-01-01T00:00:00\.000Z$/);
   });
@@ -204,14 +268,20 @@ describe('storage sweep', () => {
     const first = await csvDataset(`v\n1-${randomBytes(4).toString('hex')}\n`);
     const versions = [first.versionId];
     for (let i = 2; i <= 3; i++) {
-      const res = await upload(t, `v\n${i}-${randomBytes(4).toString('hex')}\n`, { path: `/datasets/${first.id}/versions` });
+      const res = await upload(t, `v\n${i}-${randomBytes(4).toString('hex')}\n`, {
+        path: `/datasets/${first.id}/versions`,
+      });
       expect(res.status, await res.clone().text()).toBe(201);
       versions.push(((await res.json()) as { version: { id: string } }).version.id);
     }
     kept = { id: first.id, versions };
     // An ancient dataset file is never aged out.
     await age(`datasets/ws_default/${first.id}/${versions[0]}.parquet`, 400 * DAY);
-    const patched = await t.fetch(`${t.api}/datasets/${first.id}`, { method: 'PATCH', headers: json, body: JSON.stringify({ keepVersions: 1 }) });
+    const patched = await t.fetch(`${t.api}/datasets/${first.id}`, {
+      method: 'PATCH',
+      headers: json,
+      body: JSON.stringify({ keepVersions: 1 }),
+    });
     expect(patched.status, await patched.clone().text()).toBe(200);
     expect(await patched.json()).toMatchObject({ keepVersions: 1, versionCount: 3 });
 
@@ -228,9 +298,21 @@ describe('storage sweep', () => {
   // Deleted by age only where objects can be aged; by expiry and as job artifacts everywhere.
   const byAge = ['oldCache', 'oldExport', 'oldLog', 'orphanUpload', 'done'];
   const doomedBlobs = ['expired', 'staleArtifact', ...(canAge ? byAge : [])];
-  const keptBlobs = ['youngCache', 'youngExport', 'oldModel', 'queuedUpload', 'live', 'ingesting', 'recentArtifact', ...(canAge ? [] : byAge)];
+  const keptBlobs = [
+    'youngCache',
+    'youngExport',
+    'oldModel',
+    'queuedUpload',
+    'live',
+    'ingesting',
+    'recentArtifact',
+    ...(canAge ? [] : byAge),
+  ];
   const aged = (objects: number, bytes: number) => (canAge ? { objects, bytes } : { objects: 0, bytes: 0 });
-  const versionBytes = async (ids: string[]) => (await t.context.store.db.selectFrom('dataset_versions').select('parquet_bytes').where('id', 'in', ids).execute()).reduce((n, r) => n + Number(r.parquet_bytes), 0);
+  const versionBytes = async (ids: string[]) =>
+    (
+      await t.context.store.db.selectFrom('dataset_versions').select('parquet_bytes').where('id', 'in', ids).execute()
+    ).reduce((n, r) => n + Number(r.parquet_bytes), 0);
 
   it('a dry run reports what would go and deletes nothing', async () => {
     const oldVersionBytes = await versionBytes(kept.versions.slice(0, 2));
@@ -240,7 +322,9 @@ describe('storage sweep', () => {
     expect(dry.areas.exports).toEqual(aged(1, 200));
     expect(dry.areas.logs).toEqual(aged(1, 300));
     expect(dry.areas.models).toEqual({ objects: 0, bytes: 0 });
-    expect(dry.areas.uploads).toEqual(canAge ? { objects: 4, bytes: 500 + 800 + 1000 + 1100 } : { objects: 2, bytes: 800 + 1100 });
+    expect(dry.areas.uploads).toEqual(
+      canAge ? { objects: 4, bytes: 500 + 800 + 1000 + 1100 } : { objects: 2, bytes: 800 + 1100 },
+    );
     expect(dry.areas.datasets).toEqual({ objects: 2, bytes: oldVersionBytes });
     expect(dry.areas.tmp).toEqual({ objects: 1, bytes: 50 });
     expect(dry.expiredUploads).toEqual({ uploads: 1, objects: 1, bytes: 800 });
@@ -260,7 +344,8 @@ describe('storage sweep', () => {
   it('a real sweep deletes exactly what the dry run reported', async () => {
     const real = await sweep(false);
     expect(real.dryRun).toBe(false);
-    for (const part of ['areas', 'total', 'expiredUploads', 'prunedVersions'] as const) expect(real[part], part).toEqual(dry[part]);
+    for (const part of ['areas', 'total', 'expiredUploads', 'prunedVersions'] as const)
+      expect(real[part], part).toEqual(dry[part]);
     expect(real.jobArtifacts).toMatchObject({ jobs: 1, objects: 1, bytes: 1100, since: null });
 
     for (const k of doomedBlobs) expect(await exists(keys[k]!), k).toBe(false);
@@ -270,10 +355,13 @@ describe('storage sweep', () => {
     expect(await uploadStatus(rows.ingesting!)).toBe('ingesting');
 
     // Keep-last-N kept the newest version, which still reads; the older ones' rows and files are gone.
-    const versions = (await (await t.fetch(`${t.api}/datasets/${kept.id}/versions`)).json()) as { items: { id: string; number: number }[] };
+    const versions = (await (await t.fetch(`${t.api}/datasets/${kept.id}/versions`)).json()) as {
+      items: { id: string; number: number }[];
+    };
     expect(versions.items.map((v) => v.id)).toEqual([kept.versions[2]]);
     expect(versions.items[0]!.number).toBe(3);
-    for (const v of kept.versions.slice(0, 2)) expect(await exists(`datasets/ws_default/${kept.id}/${v}.parquet`)).toBe(false);
+    for (const v of kept.versions.slice(0, 2))
+      expect(await exists(`datasets/ws_default/${kept.id}/${v}.parquet`)).toBe(false);
     expect(await exists(`datasets/ws_default/${kept.id}/${kept.versions[2]}.parquet`)).toBe(true);
     const preview = await t.fetch(`${t.api}/datasets/${kept.id}/preview`);
     expect(preview.status).toBe(200);
@@ -283,10 +371,16 @@ describe('storage sweep', () => {
     await expect(import('node:fs/promises').then((fs) => fs.stat(keys.youngScratch!))).resolves.toBeTruthy();
 
     const s = await stats(false);
-    expect(s.lastSweep).toMatchObject({ status: 'succeeded', dryRun: false, result: { total: real.total, jobArtifacts: { until: real.jobArtifacts.until } } });
+    expect(s.lastSweep).toMatchObject({
+      status: 'succeeded',
+      dryRun: false,
+      result: { total: real.total, jobArtifacts: { until: real.jobArtifacts.until } },
+    });
     expect(s.lastSweep!.finishedAt).not.toBeNull();
     // The finished sweep invalidated the cached walk: the deleted objects are no longer counted.
-    expect(s.areas.find((a) => a.area === 'cache')!.workspaces.find((w) => w.workspaceId === 'ws_default')).toMatchObject(canAge ? { objects: 1, bytes: 100 } : { objects: 2, bytes: 200 });
+    expect(
+      s.areas.find((a) => a.area === 'cache')!.workspaces.find((w) => w.workspaceId === 'ws_default'),
+    ).toMatchObject(canAge ? { objects: 1, bytes: 100 } : { objects: 2, bytes: 200 });
   });
 
   it('handles each finished job once: the next sweep starts where the last one stopped', async () => {
@@ -309,7 +403,11 @@ describe('storage sweep', () => {
   });
 
   it('answers 202 with the job without ?wait, and the job can be followed', async () => {
-    const res = await t.fetch(`${t.api}/system/storage/sweep`, { method: 'POST', headers: json, body: JSON.stringify({ dryRun: true }) });
+    const res = await t.fetch(`${t.api}/system/storage/sweep`, {
+      method: 'POST',
+      headers: json,
+      body: JSON.stringify({ dryRun: true }),
+    });
     expect(res.status).toBe(202);
     const job = (await res.json()) as Job;
     expect(job).toMatchObject({ kind: 'storage.sweep', payload: { v: 1, dryRun: true } });
@@ -330,18 +428,25 @@ describe('storage sweep', () => {
 describe('keepVersions on datasets', () => {
   it('is shown, set and cleared; bad values are 400 problems', async () => {
     const ds = await csvDataset(`k\n${randomBytes(6).toString('hex')}\n`);
-    const get = async () => (await (await t.fetch(`${t.api}/datasets/${ds.id}`)).json()) as { keepVersions: number | null };
+    const get = async () =>
+      (await (await t.fetch(`${t.api}/datasets/${ds.id}`)).json()) as { keepVersions: number | null };
     expect((await get()).keepVersions).toBeNull();
-    const patch = (body: unknown) => t.fetch(`${t.api}/datasets/${ds.id}`, { method: 'PATCH', headers: json, body: JSON.stringify(body) });
+    const patch = (body: unknown) =>
+      t.fetch(`${t.api}/datasets/${ds.id}`, { method: 'PATCH', headers: json, body: JSON.stringify(body) });
     expect((await patch({ keepVersions: 5 })).status).toBe(200);
     expect((await get()).keepVersions).toBe(5);
-    const listed = (await (await t.fetch(`${t.api}/datasets?limit=500`)).json()) as { items: { id: string; keepVersions: number | null }[] };
+    const listed = (await (await t.fetch(`${t.api}/datasets?limit=500`)).json()) as {
+      items: { id: string; keepVersions: number | null }[];
+    };
     expect(listed.items.find((d) => d.id === ds.id)?.keepVersions).toBe(5);
     for (const bad of [0, -1, 1.5, '2', true]) {
       const res = await patch({ keepVersions: bad });
       expect(res.status, JSON.stringify(bad)).toBe(400);
       const p = await problemOf(res);
-      expect(p.errors.some((e) => e.pointer.includes('keepVersions')), JSON.stringify(p)).toBe(true);
+      expect(
+        p.errors.some((e) => e.pointer.includes('keepVersions')),
+        JSON.stringify(p),
+      ).toBe(true);
     }
     const cleared = await patch({ keepVersions: null });
     expect(cleared.status).toBe(200);
@@ -351,15 +456,24 @@ describe('keepVersions on datasets', () => {
 
 describe('access and input', () => {
   it('is for instance administrators only', async () => {
-    for (const [method, url] of [['GET', '/system/storage'], ['POST', '/system/storage/sweep'], ['GET', `/system/storage/sweeps/${newId('job')}`]] as const) {
-      const res = await fetch(`${t.api}${url}`, { method, headers: { ...owner.headers, ...(method === 'POST' ? json : {}) }, body: method === 'POST' ? '{}' : undefined });
+    for (const [method, url] of [
+      ['GET', '/system/storage'],
+      ['POST', '/system/storage/sweep'],
+      ['GET', `/system/storage/sweeps/${newId('job')}`],
+    ] as const) {
+      const res = await fetch(`${t.api}${url}`, {
+        method,
+        headers: { ...owner.headers, ...(method === 'POST' ? json : {}) },
+        body: method === 'POST' ? '{}' : undefined,
+      });
       expect(res.status, url).toBe(403);
       expect((await problemOf(res)).code).toBe('forbidden');
     }
   });
 
   it('refuses bad input with 400 problems', async () => {
-    const post = (body: string, query = '') => t.fetch(`${t.api}/system/storage/sweep${query}`, { method: 'POST', headers: json, body });
+    const post = (body: string, query = '') =>
+      t.fetch(`${t.api}/system/storage/sweep${query}`, { method: 'POST', headers: json, body });
     for (const body of ['{"dryRun":"yes"}', '{"dryRun":true,"extra":1}', '[]']) {
       const res = await post(body);
       expect(res.status, body).toBe(400);

@@ -9,7 +9,8 @@ import { runCli, startTestServer, type CliResult, type TestServer } from './help
 /** `weir storage stats|sweep` against a real `weir serve`, as an instance administrator and as a workspace owner. */
 let server: TestServer;
 let dir: string;
-const weir = (...args: string[]): Promise<CliResult> => runCli(args, { url: server.url, token: server.token, cwd: dir });
+const weir = (...args: string[]): Promise<CliResult> =>
+  runCli(args, { url: server.url, token: server.token, cwd: dir });
 const DAY = 86_400_000;
 
 beforeAll(async () => {
@@ -45,7 +46,9 @@ describe('weir storage', () => {
     expect(r.stdout).toMatch(/^cache\s+ws_default\s+1\s+2\.0 KiB/m);
     expect(r.stdout).toMatch(/^models\s+-\s+0\s+0 B\s+-$/m);
     expect(r.stdout).toMatch(/^store\s+local; disk .+ free of .+$/m);
-    expect(r.stdout).toMatch(/^retention\s+uploads 1 d, exports 3 d, cache 7 d, logs 7 d, tmp 1 h; job artifacts 3 d; datasets, models kept$/m);
+    expect(r.stdout).toMatch(
+      /^retention\s+uploads 1 d, exports 3 d, cache 7 d, logs 7 d, tmp 1 h; job artifacts 3 d; datasets, models kept$/m,
+    );
     expect(r.stdout).toMatch(/^sweeps\s+0 0 1 1 \* \(UTC\), next /m);
     expect(r.stdout).toMatch(/^last sweep\s+never$/m);
 
@@ -70,7 +73,11 @@ describe('weir storage', () => {
 
     const json = await weir('storage', 'sweep', '--dry-run', '--json');
     expect(json.code).toBe(0);
-    expect(JSON.parse(json.stdout)).toMatchObject({ dryRun: true, total: { objects: 2, bytes: 2148 }, areas: { cache: { objects: 1 }, logs: { objects: 1 } } });
+    expect(JSON.parse(json.stdout)).toMatchObject({
+      dryRun: true,
+      total: { objects: 2, bytes: 2148 },
+      areas: { cache: { objects: 1 }, logs: { objects: 1 } },
+    });
 
     const real = await weir('storage', 'sweep');
     expect(real.code, real.stderr).toBe(0);
@@ -87,12 +94,16 @@ describe('weir storage', () => {
   it('needs an instance administrator: a workspace owner gets the reason and exit 1', async () => {
     const email = `storage-owner-${Date.now()}@weir.test`;
     const res = await fetch(`${server.url}/api/v1/users`, {
-      method: 'POST', headers: { authorization: `Bearer ${server.token}`, 'content-type': 'application/json' },
+      method: 'POST',
+      headers: { authorization: `Bearer ${server.token}`, 'content-type': 'application/json' },
       body: JSON.stringify({ email, password: 'a long enough password', workspaceId: 'ws_default', role: 'owner' }),
     });
     expect(res.status).toBe(201);
     const token = await login(`${server.url}/api/v1`, email, 'a long enough password');
-    for (const args of [['storage', 'stats'], ['storage', 'sweep', '--dry-run']]) {
+    for (const args of [
+      ['storage', 'stats'],
+      ['storage', 'sweep', '--dry-run'],
+    ]) {
       const r = await runCli(args, { url: server.url, token, cwd: dir });
       expect(r.code, args.join(' ')).toBe(1);
       expect(r.stderr).toContain("weir: This action needs the permission 'system:admin'");

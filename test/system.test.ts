@@ -36,10 +36,17 @@ describe('health', () => {
     ['database', (a: TestApp) => void a.context.store.close()],
     // Local blobs are broken here by replacing their directory; an unreachable S3 endpoint failing the probe is
     // test/blobs.test.ts's.
-    ...(blobsUnderTest === 'local' ? [['blobs', async (a: TestApp) => {
-      await rm(path.join(a.dataDir, 'blobs'), { recursive: true, force: true });
-      await writeFile(path.join(a.dataDir, 'blobs'), 'not a directory');
-    }] as const] : []),
+    ...(blobsUnderTest === 'local'
+      ? [
+          [
+            'blobs',
+            async (a: TestApp) => {
+              await rm(path.join(a.dataDir, 'blobs'), { recursive: true, force: true });
+              await writeFile(path.join(a.dataDir, 'blobs'), 'not a directory');
+            },
+          ] as const,
+        ]
+      : []),
   ] as [string, (a: TestApp) => unknown][])('ready is 503 naming %s when it fails', async (name, breakIt) => {
     const a = await startTestApp();
     try {
@@ -67,12 +74,17 @@ describe.runIf(dialectUnderTest === 'postgres')('PostgreSQL connections', () => 
     await admin.connect();
     try {
       const database = new URL(t.config.database.dialect === 'postgres' ? t.config.database.url : '').pathname.slice(1);
-      const killed = await admin.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()', [database]);
+      const killed = await admin.query(
+        'SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()',
+        [database],
+      );
       expect(killed.rowCount).toBeGreaterThan(0);
     } finally {
       await admin.end();
     }
-    await expect.poll(() => t.logs.some((l) => l.msg === 'database connection lost; the pool reconnects on the next query')).toBe(true);
+    await expect
+      .poll(() => t.logs.some((l) => l.msg === 'database connection lost; the pool reconnects on the next query'))
+      .toBe(true);
     expect((await fetch(`${t.url}/health/ready`)).status).toBe(200);
     expect((await t.fetch(`${t.api}/datasets`)).status).toBe(200);
   });
@@ -84,7 +96,12 @@ describe('request ids and logs', () => {
     expect(res.headers.get('x-request-id')).toBe('trace-abc.123');
     const lines = t.logs.filter((l) => l.requestId === 'trace-abc.123');
     expect(lines.length).toBeGreaterThan(0);
-    expect(lines.at(-1)).toMatchObject({ msg: 'request completed', statusCode: 200, route: '/api/v1/datasets', level: 'info' });
+    expect(lines.at(-1)).toMatchObject({
+      msg: 'request completed',
+      statusCode: 200,
+      route: '/api/v1/datasets',
+      level: 'info',
+    });
   });
 
   it('generates an id when none (or an unsafe one) is given', async () => {
@@ -138,7 +155,9 @@ describe('errors', () => {
     const small = await startTestApp({ WEIR_MAX_BODY_BYTES: '100' });
     try {
       const res = await small.fetch(`${small.api}/datasets/ds_00000000000000000000000000`, {
-        method: 'PATCH', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ description: 'x'.repeat(500) }),
+        method: 'PATCH',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ description: 'x'.repeat(500) }),
       });
       expect(res.status).toBe(413);
       expect((await problemOf(res)).code).toBe('payload_too_large');
@@ -152,21 +171,37 @@ describe('OpenAPI and docs', () => {
   it('/openapi.json documents every route with its responses and the problem schema', async () => {
     const doc = (await (await fetch(`${t.url}/openapi.json`)).json()) as {
       openapi: string;
-      paths: Record<string, Record<string, { responses: Record<string, unknown>; requestBody?: { content: Record<string, unknown> } }>>;
+      paths: Record<
+        string,
+        Record<string, { responses: Record<string, unknown>; requestBody?: { content: Record<string, unknown> } }>
+      >;
       components: { schemas: Record<string, unknown> };
     };
     expect(doc.openapi).toBe('3.1.0');
     expect(doc.components.schemas.Problem).toBeDefined();
     const expected = [
-      ['get', '/health/live'], ['get', '/health/ready'], ['get', '/metrics'], ['get', '/api/v1/system/info'],
-      ['post', '/api/v1/datasets/'], ['get', '/api/v1/datasets/'], ['get', '/api/v1/datasets/{id}'], ['patch', '/api/v1/datasets/{id}'],
-      ['delete', '/api/v1/datasets/{id}'], ['get', '/api/v1/datasets/{id}/versions'], ['post', '/api/v1/datasets/{id}/versions'],
-      ['get', '/api/v1/datasets/{id}/preview'], ['get', '/api/v1/datasets/{id}/profile'], ['get', '/api/v1/datasets/{id}/download'],
+      ['get', '/health/live'],
+      ['get', '/health/ready'],
+      ['get', '/metrics'],
+      ['get', '/api/v1/system/info'],
+      ['post', '/api/v1/datasets/'],
+      ['get', '/api/v1/datasets/'],
+      ['get', '/api/v1/datasets/{id}'],
+      ['patch', '/api/v1/datasets/{id}'],
+      ['delete', '/api/v1/datasets/{id}'],
+      ['get', '/api/v1/datasets/{id}/versions'],
+      ['post', '/api/v1/datasets/{id}/versions'],
+      ['get', '/api/v1/datasets/{id}/preview'],
+      ['get', '/api/v1/datasets/{id}/profile'],
+      ['get', '/api/v1/datasets/{id}/download'],
     ];
     for (const [method, p] of expected) {
       const op = doc.paths[p!]?.[method!];
       expect(op, `${method} ${p}`).toBeDefined();
-      expect(Object.keys(op!.responses).some((s) => s.startsWith('2')), `${method} ${p} documents a success response`).toBe(true);
+      expect(
+        Object.keys(op!.responses).some((s) => s.startsWith('2')),
+        `${method} ${p} documents a success response`,
+      ).toBe(true);
     }
     expect(doc.paths['/api/v1/datasets/']!.post!.requestBody!.content['multipart/form-data']).toBeDefined();
   });
@@ -178,7 +213,9 @@ describe('OpenAPI and docs', () => {
     try {
       expect(() => app.get('/undocumented', async () => ({}))).toThrow(/GET \/undocumented has no response schema/);
       // …and so is one that does not say who may call it: access control cannot be forgotten.
-      expect(() => app.get('/unguarded', { schema: { response: { 200: { type: 'object' } } } }, async () => ({}))).toThrow(/GET \/unguarded declares no config.access/);
+      expect(() =>
+        app.get('/unguarded', { schema: { response: { 200: { type: 'object' } } } }, async () => ({})),
+      ).toThrow(/GET \/unguarded declares no config.access/);
     } finally {
       await app.close();
       await rm(dataDir, { recursive: true, force: true });
@@ -200,7 +237,9 @@ describe('metrics', () => {
     expect(res.headers.get('content-type')).toContain('text/plain');
     const text = await res.text();
     expect(text).toMatch(/weir_http_requests_total\{method="GET",route="\/api\/v1\/datasets",status_code="200"\} \d+/);
-    expect(text).toMatch(/weir_http_request_duration_seconds_bucket\{le="0.005",method="GET",route="\/api\/v1\/datasets",status_code="200"\} \d+/);
+    expect(text).toMatch(
+      /weir_http_request_duration_seconds_bucket\{le="0.005",method="GET",route="\/api\/v1\/datasets",status_code="200"\} \d+/,
+    );
     expect(text).toMatch(/^process_resident_memory_bytes \d+/m);
     expect(text).toMatch(/^weir_datasets [1-9]\d*$/m);
     expect(text).toMatch(/^weir_dataset_versions [1-9]\d*$/m);
@@ -209,7 +248,10 @@ describe('metrics', () => {
   });
 
   it('passes promtool check metrics (apart from prom-client default-metric naming warnings)', async () => {
-    const promtool = await run('sh', ['-c', 'command -v promtool']).then((r) => r.stdout.trim(), () => '');
+    const promtool = await run('sh', ['-c', 'command -v promtool']).then(
+      (r) => r.stdout.trim(),
+      () => '',
+    );
     if (!promtool) {
       // .ci/run installs Debian's prometheus package, so in CI this check always runs.
       if (process.env.CI) throw new Error('promtool is not installed but CI is set');
@@ -218,7 +260,9 @@ describe('metrics', () => {
     }
     const text = await (await fetch(`${t.url}/metrics`)).text();
     const result = await new Promise<{ code: number; out: string }>((resolve) => {
-      const child = execFile(promtool, ['check', 'metrics'], (err, stdout, stderr) => resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, out: stdout + stderr }));
+      const child = execFile(promtool, ['check', 'metrics'], (err, stdout, stderr) =>
+        resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, out: stdout + stderr }),
+      );
       child.stdin!.end(text);
     });
     const problems = result.out.split('\n').filter((l) => l.trim() && !/^(nodejs_|process_)/.test(l.trim()));
@@ -228,8 +272,14 @@ describe('metrics', () => {
 
 describe('system info', () => {
   it('reports version, mode, drivers and uptime', async () => {
-    const info = (await (await t.fetch(`${t.api}/system/info`)).json()) as Record<string, unknown> & { drivers: Record<string, string> };
-    expect(info).toMatchObject({ name: 'weir', version: '0.1.0', mode: dialectUnderTest === 'postgres' ? 'cluster' : 'embedded' });
+    const info = (await (await t.fetch(`${t.api}/system/info`)).json()) as Record<string, unknown> & {
+      drivers: Record<string, string>;
+    };
+    expect(info).toMatchObject({
+      name: 'weir',
+      version: '0.1.0',
+      mode: dialectUnderTest === 'postgres' ? 'cluster' : 'embedded',
+    });
     expect(info.drivers.metadata).toBe(dialectUnderTest);
     expect(info.drivers.blobs).toBe(blobsUnderTest);
     expect(info.drivers.engine).toMatch(/^duckdb v\d/);
@@ -241,7 +291,10 @@ describe('CORS', () => {
   it('answers allowed origins only', async () => {
     const a = await startTestApp({ WEIR_CORS_ORIGINS: 'https://app.example.com' });
     try {
-      const pre = await a.fetch(`${a.api}/datasets`, { method: 'OPTIONS', headers: { origin: 'https://app.example.com', 'access-control-request-method': 'GET' } });
+      const pre = await a.fetch(`${a.api}/datasets`, {
+        method: 'OPTIONS',
+        headers: { origin: 'https://app.example.com', 'access-control-request-method': 'GET' },
+      });
       expect(pre.status).toBe(204);
       expect(pre.headers.get('access-control-allow-origin')).toBe('https://app.example.com');
       const ok = await a.fetch(`${a.api}/datasets`, { headers: { origin: 'https://app.example.com' } });

@@ -34,11 +34,25 @@ async function settled(t: TestApp, id: string, timeoutMs = 20_000): Promise<Uplo
 const idOf = (url: string | null) => url!.split('/').pop()!;
 
 async function create(t: TestApp, headers: Record<string, string>, body?: Buffer): Promise<Response> {
-  return t.fetch(`${t.api}/uploads`, { method: 'POST', headers: { ...TUS, ...headers, ...(body ? { 'content-type': 'application/offset+octet-stream' } : {}) }, body: body ? new Uint8Array(body) : undefined });
+  return t.fetch(`${t.api}/uploads`, {
+    method: 'POST',
+    headers: { ...TUS, ...headers, ...(body ? { 'content-type': 'application/offset+octet-stream' } : {}) },
+    body: body ? new Uint8Array(body) : undefined,
+  });
 }
 
-async function patch(t: TestApp, id: string, offset: number, body: Buffer, headers: Record<string, string> = {}): Promise<Response> {
-  return t.fetch(`${t.api}/uploads/${id}`, { method: 'PATCH', headers: { ...TUS, 'content-type': 'application/offset+octet-stream', 'upload-offset': String(offset), ...headers }, body: new Uint8Array(body) });
+async function patch(
+  t: TestApp,
+  id: string,
+  offset: number,
+  body: Buffer,
+  headers: Record<string, string> = {},
+): Promise<Response> {
+  return t.fetch(`${t.api}/uploads/${id}`, {
+    method: 'PATCH',
+    headers: { ...TUS, 'content-type': 'application/offset+octet-stream', 'upload-offset': String(offset), ...headers },
+    body: new Uint8Array(body),
+  });
 }
 
 /** Files of an upload's staging (local blob driver), or its part objects (S3). */
@@ -60,7 +74,17 @@ describe(`tus uploads (${blobsUnderTest} blobs)`, () => {
     expect(res.status).toBe(204);
     expect(res.headers.get('tus-resumable')).toBe('1.0.0');
     expect(res.headers.get('tus-version')).toBe('1.0.0');
-    expect(res.headers.get('tus-extension')!.split(',')).toEqual(expect.arrayContaining(['creation', 'creation-with-upload', 'creation-defer-length', 'expiration', 'checksum', 'termination', 'concatenation']));
+    expect(res.headers.get('tus-extension')!.split(',')).toEqual(
+      expect.arrayContaining([
+        'creation',
+        'creation-with-upload',
+        'creation-defer-length',
+        'expiration',
+        'checksum',
+        'termination',
+        'concatenation',
+      ]),
+    );
     expect(res.headers.get('tus-max-size')).toBe(String(50e6));
     expect(res.headers.get('tus-checksum-algorithm')!.split(',')).toEqual(expect.arrayContaining(['sha1', 'sha256']));
   });
@@ -70,7 +94,9 @@ describe(`tus uploads (${blobsUnderTest} blobs)`, () => {
     const ws = await TestClient.open(wsUrl(t.url), { headers: t.auth });
     let subscribed: Promise<unknown> | null = null;
     const run = tusUpload(`${t.api}/uploads`, data, {
-      headers: t.auth, chunkSize: 64 * 1024, metadata: { filename: 'sensors.csv', name: 'Sensors', description: 'from tus', tags: 'iot,raw' },
+      headers: t.auth,
+      chunkSize: 64 * 1024,
+      metadata: { filename: 'sensors.csv', name: 'Sensors', description: 'from tus', tags: 'iot,raw' },
       onUploadUrlAvailable: () => {
         subscribed = ws.request({ type: 'subscribe', topic: `upload:${idOf(run.upload.url)}`, id: 'sub' });
       },
@@ -80,13 +106,23 @@ describe(`tus uploads (${blobsUnderTest} blobs)`, () => {
     const id = idOf(run.url);
     const view = await settled(t, id);
     expect(view).toMatchObject({ status: 'done', offset: data.length, length: data.length, error: null });
-    const dataset = (await (await t.fetch(`${t.api}/datasets/${view.datasetId}`)).json()) as { name: string; description: string; tags: string[]; latestVersion: { rowCount: number; id: string } };
+    const dataset = (await (await t.fetch(`${t.api}/datasets/${view.datasetId}`)).json()) as {
+      name: string;
+      description: string;
+      tags: string[];
+      latestVersion: { rowCount: number; id: string };
+    };
     expect(dataset).toMatchObject({ name: 'Sensors', description: 'from tus', tags: ['iot', 'raw'] });
-    const versions = (await (await t.fetch(`${t.api}/datasets/${view.datasetId}/versions`)).json()) as { items?: { id: string; rowCount: number }[] } | { id: string; rowCount: number }[];
+    const versions = (await (await t.fetch(`${t.api}/datasets/${view.datasetId}/versions`)).json()) as
+      { items?: { id: string; rowCount: number }[] } | { id: string; rowCount: number }[];
     const list = Array.isArray(versions) ? versions : versions.items!;
     expect(list[0]).toMatchObject({ id: view.versionId, rowCount: 20_000 });
     // Byte progress, then the ingest's progress, then the final state, all on the upload's topic.
-    await ws.next('event', (m) => m.topic === `upload:${id}` && (m as { data: { status?: string } }).data.status === 'done', 10_000);
+    await ws.next(
+      'event',
+      (m) => m.topic === `upload:${id}` && (m as { data: { status?: string } }).data.status === 'done',
+      10_000,
+    );
     const types = new Set(ws.events(`upload:${id}`).map((e) => e.event));
     expect([...types]).toEqual(expect.arrayContaining(['upload.progress', 'upload.ingest', 'upload.state']));
     ws.close();
@@ -100,18 +136,26 @@ describe(`tus uploads (${blobsUnderTest} blobs)`, () => {
     try {
       // One PATCH for the whole file: the cut lands in its middle; the client retries from HEAD's offset.
       // The first retry waits a little: the server must notice the cut before HEAD can report the bytes it kept.
-      const run = tusUpload(`${proxy.url}/api/v1/uploads`, data, { headers: t.auth, metadata: { filename: 'cut.csv' }, retryDelays: [300, 500, 1000, 2000] });
+      const run = tusUpload(`${proxy.url}/api/v1/uploads`, data, {
+        headers: t.auth,
+        metadata: { filename: 'cut.csv' },
+        retryDelays: [300, 500, 1000, 2000],
+      });
       await run.done;
       expect(proxy.cuts).toBe(1);
       const view = await settled(t, idOf(run.url));
       expect(view.status).toBe('done');
-      const kept = t.logs.find((l) => l.msg === 'upload request cut off; bytes received so far kept' && l.uploadId === view.id);
+      const kept = t.logs.find(
+        (l) => l.msg === 'upload request cut off; bytes received so far kept' && l.uploadId === view.id,
+      );
       expect(kept?.committed).toBeGreaterThan(0);
       // The retry resumed from what the server had stored, not from zero: about the file went through once.
       expect(kept!.offset).toBeGreaterThan(data.length / 4);
       // (Starting over would have sent 1.5 times the file; what was in flight when the link broke is sent again.)
       expect(proxy.bytesUp).toBeLessThan(data.length * 1.25);
-      const rows = (await (await t.fetch(`${t.api}/datasets/${view.datasetId}/preview?limit=1&offset=999999`)).json()) as { rows: unknown[][]; total: number };
+      const rows = (await (
+        await t.fetch(`${t.api}/datasets/${view.datasetId}/preview?limit=1&offset=999999`)
+      ).json()) as { rows: unknown[][]; total: number };
       expect(rows.total).toBe(1_000_000);
       expect(rows.rows[0]).toEqual([999_999, 'row-999999', 1499998.5]);
     } finally {
@@ -121,24 +165,40 @@ describe(`tus uploads (${blobsUnderTest} blobs)`, () => {
 
   it('takes the first bytes with the creation request (creation-with-upload), and refuses a body of another type before creating anything', async () => {
     const data = csvOf(5000);
-    const run = tusUpload(`${t.api}/uploads`, data, { headers: t.auth, uploadDataDuringCreation: true, chunkSize: 50_000, metadata: { filename: 'early.csv' } });
+    const run = tusUpload(`${t.api}/uploads`, data, {
+      headers: t.auth,
+      uploadDataDuringCreation: true,
+      chunkSize: 50_000,
+      metadata: { filename: 'early.csv' },
+    });
     await run.done;
     expect((await settled(t, idOf(run.url))).status).toBe('done');
     const before = (await t.context.store.db.selectFrom('uploads').select('id').execute()).length;
-    const json = await t.fetch(`${t.api}/uploads`, { method: 'POST', headers: { ...TUS, 'upload-length': '10', 'content-type': 'application/json' }, body: '{"a":1}' });
+    const json = await t.fetch(`${t.api}/uploads`, {
+      method: 'POST',
+      headers: { ...TUS, 'upload-length': '10', 'content-type': 'application/json' },
+      body: '{"a":1}',
+    });
     expect(json.status).toBe(415);
     expect((await t.context.store.db.selectFrom('uploads').select('id').execute()).length).toBe(before);
   });
 
   it('resumes an upload another client started, from the stored offset (tus-js-client with uploadUrl)', async () => {
     const data = csvOf(30_000);
-    const created = await create(t, { 'upload-length': String(data.length), 'upload-metadata': metadataHeader({ filename: 'resume.csv' }) });
+    const created = await create(t, {
+      'upload-length': String(data.length),
+      'upload-metadata': metadataHeader({ filename: 'resume.csv' }),
+    });
     const id = idOf(created.headers.get('location'));
     const half = 100_000;
     expect((await patch(t, id, 0, data.subarray(0, half))).status).toBe(204);
     const head = await t.fetch(`${t.api}/uploads/${id}`, { method: 'HEAD', headers: TUS });
     expect(head.headers.get('upload-offset')).toBe(String(half));
-    const run = tusUpload(`${t.api}/uploads`, data, { headers: t.auth, uploadUrl: `${t.api}/uploads/${id}`, chunkSize: 32 * 1024 });
+    const run = tusUpload(`${t.api}/uploads`, data, {
+      headers: t.auth,
+      uploadUrl: `${t.api}/uploads/${id}`,
+      chunkSize: 32 * 1024,
+    });
     await run.done;
     expect(run.progress[0]).toBeGreaterThanOrEqual(half);
     expect((await settled(t, id)).status).toBe('done');
@@ -146,18 +206,32 @@ describe(`tus uploads (${blobsUnderTest} blobs)`, () => {
 
   it('concatenates parallel partial uploads (tus-js-client parallelUploads) into one dataset', async () => {
     const data = csvOf(50_000);
-    const run = tusUpload(`${t.api}/uploads`, data, { headers: t.auth, parallelUploads: 4, metadata: { filename: 'parallel.csv', name: 'Parallel' } });
+    const run = tusUpload(`${t.api}/uploads`, data, {
+      headers: t.auth,
+      parallelUploads: 4,
+      metadata: { filename: 'parallel.csv', name: 'Parallel' },
+    });
     await run.done;
     const view = await settled(t, idOf(run.url));
     expect(view).toMatchObject({ status: 'done', concat: 'final', length: data.length });
     expect(view.parts).toHaveLength(4);
-    const preview = (await (await t.fetch(`${t.api}/datasets/${view.datasetId}/preview?limit=2&offset=24999`)).json()) as { rows: unknown[][]; total: number };
+    const preview = (await (
+      await t.fetch(`${t.api}/datasets/${view.datasetId}/preview?limit=2&offset=24999`)
+    ).json()) as { rows: unknown[][]; total: number };
     expect(preview.total).toBe(50_000);
     expect(preview.rows[0]![0]).toBe(24_999);
     // The parts are cleaned up after the final upload is marked done (a retry still finds them until then).
-    const statuses = async () => Promise.all(view.parts.map(async (part) => ((await (await t.fetch(`${t.api}/uploads/${part}`)).json()) as UploadView).status));
+    const statuses = async () =>
+      Promise.all(
+        view.parts.map(
+          async (part) => ((await (await t.fetch(`${t.api}/uploads/${part}`)).json()) as UploadView).status,
+        ),
+      );
     await eventually(statuses, (all) => all.every((st) => st === 'done'));
-    await eventually(async () => (await Promise.all([view.id, ...view.parts].map((id) => stagedObjects(t, id)))).flat(), (left) => left.length === 0);
+    await eventually(
+      async () => (await Promise.all([view.id, ...view.parts].map((id) => stagedObjects(t, id)))).flat(),
+      (left) => left.length === 0,
+    );
   });
 
   it('refuses a final upload over unfinished, foreign or non-partial parts', async () => {
@@ -166,7 +240,9 @@ describe(`tus uploads (${blobsUnderTest} blobs)`, () => {
     const unfinished = await create(t, { 'upload-concat': `final;/api/v1/uploads/${partialId}` });
     expect(unfinished.status).toBe(409);
     const plain = await create(t, { 'upload-length': '10' });
-    const notPartial = await create(t, { 'upload-concat': `final;${t.api}/uploads/${idOf(plain.headers.get('location'))}` });
+    const notPartial = await create(t, {
+      'upload-concat': `final;${t.api}/uploads/${idOf(plain.headers.get('location'))}`,
+    });
     expect(notPartial.status).toBe(400);
     const missing = await create(t, { 'upload-concat': 'final;/api/v1/uploads/up_00000000000000000000000000' });
     expect(missing.status).toBe(404);
@@ -181,14 +257,19 @@ describe(`tus uploads (${blobsUnderTest} blobs)`, () => {
 
   it('verifies Upload-Checksum: a match counts, a mismatch is 460 and its bytes are discarded', async () => {
     const data = csvOf(1000);
-    const created = await create(t, { 'upload-length': String(data.length), 'upload-metadata': metadataHeader({ filename: 'sum.csv' }) });
+    const created = await create(t, {
+      'upload-length': String(data.length),
+      'upload-metadata': metadataHeader({ filename: 'sum.csv' }),
+    });
     const id = idOf(created.headers.get('location'));
     const first = data.subarray(0, 4000);
     const good = await patch(t, id, 0, first, { 'upload-checksum': checksum('sha1', first) });
     expect(good.status).toBe(204);
     expect(good.headers.get('upload-offset')).toBe('4000');
     const second = data.subarray(4000);
-    const bad = await patch(t, id, 4000, second, { 'upload-checksum': checksum('sha256', Buffer.from('something else')) });
+    const bad = await patch(t, id, 4000, second, {
+      'upload-checksum': checksum('sha256', Buffer.from('something else')),
+    });
     expect(bad.status).toBe(460);
     expect((await problemOf(bad)).code).toBe('checksum_mismatch');
     const head = await t.fetch(`${t.api}/uploads/${id}`, { method: 'HEAD', headers: TUS });
@@ -215,7 +296,10 @@ describe(`tus uploads (${blobsUnderTest} blobs)`, () => {
   });
 
   it('refuses a PNG named .csv from its first bytes, with the reason on the upload', async () => {
-    const created = await create(t, { 'upload-length': String(PNG.length + 300_000), 'upload-metadata': metadataHeader({ filename: 'photo.csv' }) });
+    const created = await create(t, {
+      'upload-length': String(PNG.length + 300_000),
+      'upload-metadata': metadataHeader({ filename: 'photo.csv' }),
+    });
     const id = idOf(created.headers.get('location'));
     const res = await patch(t, id, 0, Buffer.concat([PNG, Buffer.alloc(300_000)]));
     expect(res.status).toBe(415);
@@ -232,14 +316,34 @@ describe(`tus uploads (${blobsUnderTest} blobs)`, () => {
 
   it('closes the connection when it refuses a PATCH whose body it did not read, so the client is not left sending', async () => {
     const body = Buffer.concat([PNG, Buffer.alloc(8 * 1024 * 1024)]);
-    const created = await create(t, { 'upload-length': String(body.length), 'upload-metadata': metadataHeader({ filename: 'big.csv' }) });
+    const created = await create(t, {
+      'upload-length': String(body.length),
+      'upload-metadata': metadataHeader({ filename: 'big.csv' }),
+    });
     const id = idOf(created.headers.get('location'));
     const answer = await new Promise<{ status: number; connection: string | undefined }>((resolve, reject) => {
-      const req = http.request(`${t.api}/uploads/${id}`, { method: 'PATCH', headers: { ...t.auth, ...TUS, 'content-type': 'application/offset+octet-stream', 'upload-offset': '0', 'content-length': String(body.length) } }, (res) => {
-        res.resume();
-        resolve({ status: res.statusCode!, connection: res.headers.connection });
-      });
-      req.on('error', (e) => ((e as NodeJS.ErrnoException).code === 'EPIPE' || (e as NodeJS.ErrnoException).code === 'ECONNRESET' ? undefined : reject(e)));
+      const req = http.request(
+        `${t.api}/uploads/${id}`,
+        {
+          method: 'PATCH',
+          headers: {
+            ...t.auth,
+            ...TUS,
+            'content-type': 'application/offset+octet-stream',
+            'upload-offset': '0',
+            'content-length': String(body.length),
+          },
+        },
+        (res) => {
+          res.resume();
+          resolve({ status: res.statusCode!, connection: res.headers.connection });
+        },
+      );
+      req.on('error', (e) =>
+        (e as NodeJS.ErrnoException).code === 'EPIPE' || (e as NodeJS.ErrnoException).code === 'ECONNRESET'
+          ? undefined
+          : reject(e),
+      );
       // Sent slowly, so the answer comes while most of the body is still to send.
       let at = 0;
       const next = () => {
@@ -267,13 +371,20 @@ describe(`tus uploads (${blobsUnderTest} blobs)`, () => {
     const first = tusUpload(`${t.api}/uploads`, csvOf(10), { headers: t.auth, metadata: { filename: 'v1.csv' } });
     await first.done;
     const { datasetId } = await settled(t, idOf(first.url));
-    const second = tusUpload(`${t.api}/uploads`, csvOf(11), { headers: t.auth, metadata: { filename: 'v2.csv', datasetId: datasetId! } });
+    const second = tusUpload(`${t.api}/uploads`, csvOf(11), {
+      headers: t.auth,
+      metadata: { filename: 'v2.csv', datasetId: datasetId! },
+    });
     await second.done;
     const view = await settled(t, idOf(second.url));
     expect(view).toMatchObject({ status: 'done', datasetId });
-    const versions = (await (await t.fetch(`${t.api}/datasets/${datasetId}/versions`)).json()) as unknown[] | { items: unknown[] };
+    const versions = (await (await t.fetch(`${t.api}/datasets/${datasetId}/versions`)).json()) as
+      unknown[] | { items: unknown[] };
     expect(Array.isArray(versions) ? versions : versions.items).toHaveLength(2);
-    const unknown = await create(t, { 'upload-length': '5', 'upload-metadata': metadataHeader({ filename: 'x.csv', datasetId: 'ds_00000000000000000000000000' }) });
+    const unknown = await create(t, {
+      'upload-length': '5',
+      'upload-metadata': metadataHeader({ filename: 'x.csv', datasetId: 'ds_00000000000000000000000000' }),
+    });
     expect(unknown.status).toBe(404);
   });
 
@@ -309,10 +420,18 @@ describe(`tus uploads (${blobsUnderTest} blobs)`, () => {
     const mismatchProblem = await problemOf(mismatch);
     expect(mismatchProblem.code).toBe('offset_mismatch');
     expect(mismatchProblem.detail).toContain('offset 0');
-    const noVersion = await t.fetch(`${t.api}/uploads/${id}`, { method: 'PATCH', headers: { 'content-type': 'application/offset+octet-stream', 'upload-offset': '0' }, body: 'abc' });
+    const noVersion = await t.fetch(`${t.api}/uploads/${id}`, {
+      method: 'PATCH',
+      headers: { 'content-type': 'application/offset+octet-stream', 'upload-offset': '0' },
+      body: 'abc',
+    });
     expect(noVersion.status).toBe(412);
     expect(noVersion.headers.get('tus-resumable')).toBe('1.0.0');
-    const wrongType = await t.fetch(`${t.api}/uploads/${id}`, { method: 'PATCH', headers: { ...TUS, 'content-type': 'text/plain', 'upload-offset': '0' }, body: 'abc' });
+    const wrongType = await t.fetch(`${t.api}/uploads/${id}`, {
+      method: 'PATCH',
+      headers: { ...TUS, 'content-type': 'text/plain', 'upload-offset': '0' },
+      body: 'abc',
+    });
     expect(wrongType.status).toBe(415);
     expect(JSON.stringify(await problemOf(wrongType))).not.toMatch(/\/tmp|node_modules|at .*\.ts/);
     expect((await create(t, {})).status).toBe(400);
@@ -325,25 +444,53 @@ describe(`tus uploads (${blobsUnderTest} blobs)`, () => {
   });
 
   it('needs credentials and the right permission; other workspaces see nothing', async () => {
-    expect((await fetch(`${t.api}/uploads`, { method: 'POST', headers: { ...TUS, 'upload-length': '10' } })).status).toBe(401);
+    expect(
+      (await fetch(`${t.api}/uploads`, { method: 'POST', headers: { ...TUS, 'upload-length': '10' } })).status,
+    ).toBe(401);
     const viewer = await actor(t, 'viewer');
-    expect((await fetch(`${t.api}/uploads`, { method: 'POST', headers: { ...TUS, ...bearer(viewer.token), 'upload-length': '10' } })).status).toBe(403);
+    expect(
+      (
+        await fetch(`${t.api}/uploads`, {
+          method: 'POST',
+          headers: { ...TUS, ...bearer(viewer.token), 'upload-length': '10' },
+        })
+      ).status,
+    ).toBe(403);
     const created = await create(t, { 'upload-length': '10' });
     const id = idOf(created.headers.get('location'));
     expect((await fetch(`${t.api}/uploads/${id}`, { headers: bearer(viewer.token) })).status).toBe(200);
-    const outsider = await t.fetch(`${t.api}/workspaces`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: 'elsewhere' }) });
+    const outsider = await t.fetch(`${t.api}/workspaces`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'elsewhere' }),
+    });
     const wsId = ((await outsider.json()) as { id: string }).id;
-    const foreign = await t.fetch(`${t.api}/uploads/${id}`, { method: 'HEAD', headers: { ...TUS, 'x-weir-workspace': wsId } });
+    const foreign = await t.fetch(`${t.api}/uploads/${id}`, {
+      method: 'HEAD',
+      headers: { ...TUS, 'x-weir-workspace': wsId },
+    });
     expect(foreign.status).toBe(404);
   });
 
   it('serializes concurrent PATCH requests on one upload: the bytes stay consistent', async () => {
     const data = csvOf(100_000);
-    const created = await create(t, { 'upload-length': String(data.length), 'upload-metadata': metadataHeader({ filename: 'race.csv' }) });
+    const created = await create(t, {
+      'upload-length': String(data.length),
+      'upload-metadata': metadataHeader({ filename: 'race.csv' }),
+    });
     const id = idOf(created.headers.get('location'));
     // The second request supersedes the first (its connection is dropped: a client that started over is taken
     // to have given up on it), or finds the offset moved (409); never do both write.
-    const results = await Promise.all([patch(t, id, 0, data).then((r) => r.status, () => 'reset'), patch(t, id, 0, data).then((r) => r.status, () => 'reset')]);
+    const results = await Promise.all([
+      patch(t, id, 0, data).then(
+        (r) => r.status,
+        () => 'reset',
+      ),
+      patch(t, id, 0, data).then(
+        (r) => r.status,
+        () => 'reset',
+      ),
+    ]);
     expect(results.filter((r) => r === 204).length).toBeLessThanOrEqual(1);
     for (const r of results) expect([204, 409, 423, 'reset']).toContain(r);
     const head = await t.fetch(`${t.api}/uploads/${id}`, { method: 'HEAD', headers: TUS });
@@ -351,7 +498,9 @@ describe(`tus uploads (${blobsUnderTest} blobs)`, () => {
     if (offset < data.length) expect((await patch(t, id, offset, data.subarray(offset))).status).toBe(204);
     const view = await settled(t, id);
     expect(view.status).toBe('done');
-    const preview = (await (await t.fetch(`${t.api}/datasets/${view.datasetId}/preview?limit=1&offset=99999`)).json()) as { total: number; rows: unknown[][] };
+    const preview = (await (
+      await t.fetch(`${t.api}/datasets/${view.datasetId}/preview?limit=1&offset=99999`)
+    ).json()) as { total: number; rows: unknown[][] };
     expect(preview.total).toBe(100_000);
   });
 
@@ -400,7 +549,11 @@ describe(`tus upload limits (${blobsUnderTest} blobs)`, () => {
     expect((await patch(t, id, 0, Buffer.from('a,b\n1,2\n'))).status).toBe(204);
     expect(await stagedObjects(t, id)).not.toEqual([]);
     await new Promise((r) => setTimeout(r, 1200));
-    const sweep = await t.fetch(`${t.api}/system/storage/sweep?wait=true`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+    const sweep = await t.fetch(`${t.api}/system/storage/sweep?wait=true`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{}',
+    });
     expect(sweep.status).toBe(200);
     const job = (await sweep.json()) as { result: { expiredUploads: { uploads: number; objects: number } } };
     expect(job.result.expiredUploads.uploads).toBeGreaterThanOrEqual(1);
@@ -422,23 +575,31 @@ describe(`tus upload limits (${blobsUnderTest} blobs)`, () => {
     const first = await t.fetch(`${t.api}/uploads/${id}`, { method: 'HEAD', headers: TUS });
     expect(first.headers.get('ratelimit-limit')).toBe('30');
     let limited = false;
-    for (let i = 0; i < 31 && !limited; i++) limited = (await t.fetch(`${t.api}/uploads/${id}`, { method: 'HEAD', headers: TUS })).status === 429;
+    for (let i = 0; i < 31 && !limited; i++)
+      limited = (await t.fetch(`${t.api}/uploads/${id}`, { method: 'HEAD', headers: TUS })).status === 429;
     expect(limited).toBe(true);
     expect((await t.fetch(`${t.api}/uploads?limit=1`)).status).toBe(429);
   });
 });
 
-
-
 /** A PATCH of the whole upload whose body the test sends piece by piece, as a slow client would. */
 function slowPatch(t: TestApp, id: string, total: number, headers: Record<string, string> = t.auth) {
   const req = http.request(`${t.api}/uploads/${id}`, {
-    method: 'PATCH', headers: { ...TUS, ...headers, 'content-type': 'application/offset+octet-stream', 'upload-offset': '0', 'content-length': String(total) },
+    method: 'PATCH',
+    headers: {
+      ...TUS,
+      ...headers,
+      'content-type': 'application/offset+octet-stream',
+      'upload-offset': '0',
+      'content-length': String(total),
+    },
   });
   const answer = new Promise<{ status: number; offset: string | undefined }>((resolve, reject) => {
     req.on('response', (res) => {
       res.resume();
-      res.on('end', () => resolve({ status: res.statusCode!, offset: res.headers['upload-offset'] as string | undefined }));
+      res.on('end', () =>
+        resolve({ status: res.statusCode!, offset: res.headers['upload-offset'] as string | undefined }),
+      );
     });
     req.on('error', reject);
   });
@@ -456,15 +617,23 @@ describe(`who may touch an upload (${blobsUnderTest} blobs)`, () => {
   });
   afterAll(async () => t?.close());
 
-  const versionsOf = async (datasetId: string) => ((await (await t.fetch(`${t.api}/datasets/${datasetId}/versions`)).json()) as { items: { id: string }[] }).items.map((v) => v.id);
-  const lockHeld = async (id: string) => (await t.context.store.db.selectFrom('uploads').select('lock_owner').where('id', '=', id).executeTakeFirstOrThrow()).lock_owner !== null;
+  const versionsOf = async (datasetId: string) =>
+    (
+      (await (await t.fetch(`${t.api}/datasets/${datasetId}/versions`)).json()) as { items: { id: string }[] }
+    ).items.map((v) => v.id);
+  const lockHeld = async (id: string) =>
+    (await t.context.store.db.selectFrom('uploads').select('lock_owner').where('id', '=', id).executeTakeFirstOrThrow())
+      .lock_owner !== null;
 
-  it('a slow PATCH completes while another workspace\'s HEAD gets 404 and other members can neither stop, write nor delete it', async () => {
+  it("a slow PATCH completes while another workspace's HEAD gets 404 and other members can neither stop, write nor delete it", async () => {
     const outsider = await actor(t, 'owner', await workspace(t, `Elsewhere ${Date.now()}`));
     const viewer = await actor(t, 'viewer');
     const uploader = await actor(t, 'uploader');
     const data = csvOf(50_000);
-    const created = await create(t, { 'upload-length': String(data.length), 'upload-metadata': metadataHeader({ filename: 'slow.csv' }) });
+    const created = await create(t, {
+      'upload-length': String(data.length),
+      'upload-metadata': metadataHeader({ filename: 'slow.csv' }),
+    });
     const id = idOf(created.headers.get('location'));
 
     const slow = slowPatch(t, id, data.length);
@@ -472,18 +641,26 @@ describe(`who may touch an upload (${blobsUnderTest} blobs)`, () => {
     const piece = Math.ceil(data.length / pieces);
     await slow.send(data.subarray(0, piece));
     // The PATCH holds the upload and waits for the rest of its body.
-    await eventually(() => lockHeld(id), (held) => held);
+    await eventually(
+      () => lockHeld(id),
+      (held) => held,
+    );
 
     const foreign = await fetch(`${t.api}/uploads/${id}`, { method: 'HEAD', headers: { ...TUS, ...outsider.headers } });
     expect(foreign.status).toBe(404);
-    const named = await fetch(`${t.api}/uploads/${id}`, { method: 'HEAD', headers: { ...TUS, ...outsider.headers, 'x-weir-workspace': 'ws_default' } });
+    const named = await fetch(`${t.api}/uploads/${id}`, {
+      method: 'HEAD',
+      headers: { ...TUS, ...outsider.headers, 'x-weir-workspace': 'ws_default' },
+    });
     expect(named.status).toBe(404);
     // A member who may read sees the offset committed so far, and stops nothing.
     const read = await fetch(`${t.api}/uploads/${id}`, { method: 'HEAD', headers: { ...TUS, ...viewer.headers } });
     expect(read.status).toBe(200);
     expect(read.headers.get('upload-offset')).toBe('0');
     const write = await fetch(`${t.api}/uploads/${id}`, {
-      method: 'PATCH', headers: { ...TUS, ...uploader.headers, 'content-type': 'application/offset+octet-stream', 'upload-offset': '0' }, body: new Uint8Array(data.subarray(0, 10)),
+      method: 'PATCH',
+      headers: { ...TUS, ...uploader.headers, 'content-type': 'application/offset+octet-stream', 'upload-offset': '0' },
+      body: new Uint8Array(data.subarray(0, 10)),
     });
     expect(write.status).toBe(403);
     expect((await problemOf(write)).code).toBe('forbidden');
@@ -499,31 +676,46 @@ describe(`who may touch an upload (${blobsUnderTest} blobs)`, () => {
 
   it('another session of the same user reads the offset but does not take the write over', async () => {
     const data = csvOf(20_000);
-    const created = await create(t, { 'upload-length': String(data.length), 'upload-metadata': metadataHeader({ filename: 'sessions.csv' }) });
+    const created = await create(t, {
+      'upload-length': String(data.length),
+      'upload-metadata': metadataHeader({ filename: 'sessions.csv' }),
+    });
     const id = idOf(created.headers.get('location'));
     const slow = slowPatch(t, id, data.length);
     await slow.send(data.subarray(0, 1000));
-    await eventually(() => lockHeld(id), (held) => held);
+    await eventually(
+      () => lockHeld(id),
+      (held) => held,
+    );
     const otherSession = bearer(await login(t.api, ADMIN.email, ADMIN.password));
-    expect((await fetch(`${t.api}/uploads/${id}`, { method: 'HEAD', headers: { ...TUS, ...otherSession } })).status).toBe(200);
+    expect(
+      (await fetch(`${t.api}/uploads/${id}`, { method: 'HEAD', headers: { ...TUS, ...otherSession } })).status,
+    ).toBe(200);
     const competing = await patch(t, id, 0, data.subarray(0, 10), otherSession);
     expect(competing.status).toBe(423);
     await slow.end(data.subarray(1000));
     expect(await slow.answer).toEqual({ status: 204, offset: String(data.length) });
   });
 
-  it('deleting another member\'s upload, or using their partial upload, needs datasets:delete', async () => {
+  it("deleting another member's upload, or using their partial upload, needs datasets:delete", async () => {
     const uploader = await actor(t, 'uploader');
     const maintainer = await actor(t, 'maintainer');
     const created = await create(t, { 'upload-length': '100', 'upload-concat': 'partial' });
     const id = idOf(created.headers.get('location'));
     expect((await patch(t, id, 0, Buffer.alloc(100, 0x61))).status).toBe(204);
-    const concat = await fetch(`${t.api}/uploads`, { method: 'POST', headers: { ...TUS, ...uploader.headers, 'upload-concat': `final;/api/v1/uploads/${id}` } });
+    const concat = await fetch(`${t.api}/uploads`, {
+      method: 'POST',
+      headers: { ...TUS, ...uploader.headers, 'upload-concat': `final;/api/v1/uploads/${id}` },
+    });
     expect(concat.status).toBe(403);
     expect(await problemOf(concat)).toMatchObject({ code: 'forbidden', permission: 'datasets:delete' });
-    expect((await fetch(`${t.api}/uploads/${id}`, { method: 'DELETE', headers: { ...TUS, ...uploader.headers } })).status).toBe(403);
+    expect(
+      (await fetch(`${t.api}/uploads/${id}`, { method: 'DELETE', headers: { ...TUS, ...uploader.headers } })).status,
+    ).toBe(403);
     expect(((await (await t.fetch(`${t.api}/uploads/${id}`)).json()) as UploadView).status).toBe('complete');
-    expect((await fetch(`${t.api}/uploads/${id}`, { method: 'DELETE', headers: { ...TUS, ...maintainer.headers } })).status).toBe(204);
+    expect(
+      (await fetch(`${t.api}/uploads/${id}`, { method: 'DELETE', headers: { ...TUS, ...maintainer.headers } })).status,
+    ).toBe(204);
     expect((await t.fetch(`${t.api}/uploads/${id}`)).status).toBe(404);
   });
 
@@ -532,42 +724,95 @@ describe(`who may touch an upload (${blobsUnderTest} blobs)`, () => {
     const first = tusUpload(`${t.api}/uploads`, csvOf(12), { headers: t.auth, metadata: { filename: 'kept.csv' } });
     await first.done;
     const { datasetId, versionId } = await settled(t, idOf(first.url));
-    const setKeep = (keepVersions: number | null) => t.fetch(`${t.api}/datasets/${datasetId}`, { method: 'PATCH', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ keepVersions }) });
+    const setKeep = (keepVersions: number | null) =>
+      t.fetch(`${t.api}/datasets/${datasetId}`, {
+        method: 'PATCH',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ keepVersions }),
+      });
     const data = csvOf(13);
 
     expect((await setKeep(1)).status).toBe(200);
-    const refused = await fetch(`${t.api}/uploads`, { method: 'POST', headers: { ...TUS, ...uploader.headers, 'upload-length': String(data.length), 'upload-metadata': metadataHeader({ filename: 'more.csv', datasetId: datasetId! }) } });
+    const refused = await fetch(`${t.api}/uploads`, {
+      method: 'POST',
+      headers: {
+        ...TUS,
+        ...uploader.headers,
+        'upload-length': String(data.length),
+        'upload-metadata': metadataHeader({ filename: 'more.csv', datasetId: datasetId! }),
+      },
+    });
     expect(refused.status).toBe(403);
-    expect(await problemOf(refused)).toMatchObject({ code: 'forbidden', permission: 'datasets:delete', errors: [{ pointer: '/headers/upload-metadata/datasetId' }] });
+    expect(await problemOf(refused)).toMatchObject({
+      code: 'forbidden',
+      permission: 'datasets:delete',
+      errors: [{ pointer: '/headers/upload-metadata/datasetId' }],
+    });
 
     // Allowed when created; the dataset starts keeping only its newest version before the last byte arrives.
     expect((await setKeep(null)).status).toBe(200);
-    const created = await fetch(`${t.api}/uploads`, { method: 'POST', headers: { ...TUS, ...uploader.headers, 'upload-length': String(data.length), 'upload-metadata': metadataHeader({ filename: 'more.csv', datasetId: datasetId! }) } });
+    const created = await fetch(`${t.api}/uploads`, {
+      method: 'POST',
+      headers: {
+        ...TUS,
+        ...uploader.headers,
+        'upload-length': String(data.length),
+        'upload-metadata': metadataHeader({ filename: 'more.csv', datasetId: datasetId! }),
+      },
+    });
     expect(created.status).toBe(201);
     const id = idOf(created.headers.get('location'));
     expect((await setKeep(1)).status).toBe(200);
     expect((await patch(t, id, 0, data, uploader.headers)).status).toBe(204);
     const view = await settled(t, id);
     expect(view).toMatchObject({ status: 'failed', versionId: null, error: { code: 'forbidden' } });
-    expect(view.error!.message).toMatch(/keeps only its 1 newest versions.*'datasets:delete', which the user who queued this job no longer holds/);
+    expect(view.error!.message).toMatch(
+      /keeps only its 1 newest versions.*'datasets:delete', which the user who queued this job no longer holds/,
+    );
     expect(await versionsOf(datasetId!)).toEqual([versionId]);
     expect(await stagedObjects(t, id)).toEqual([]);
   });
 
   it('refuses a NUL or a path in the name or file name, over tus and the upload form alike, naming the field', async () => {
-    const tus = async (pairs: Record<string, string>) => problemOf(await create(t, { 'upload-length': '10', 'upload-metadata': metadataHeader(pairs) }));
-    expect(await tus({ filename: '../../etc/passwd' })).toMatchObject({ status: 400, errors: [{ pointer: '/headers/upload-metadata/filename', message: 'must be a file name, not a path (no / or \\)' }] });
-    expect(await tus({ filename: 'data\u0000.csv' })).toMatchObject({ status: 400, errors: [{ pointer: '/headers/upload-metadata/filename' }] });
-    expect(await tus({ filename: 'ok.csv', name: 'bad\u0000name' })).toMatchObject({ status: 400, errors: [{ pointer: '/headers/upload-metadata/name', message: 'must be non-empty text without control characters' }] });
+    const tus = async (pairs: Record<string, string>) =>
+      problemOf(await create(t, { 'upload-length': '10', 'upload-metadata': metadataHeader(pairs) }));
+    expect(await tus({ filename: '../../etc/passwd' })).toMatchObject({
+      status: 400,
+      errors: [
+        { pointer: '/headers/upload-metadata/filename', message: 'must be a file name, not a path (no / or \\)' },
+      ],
+    });
+    expect(await tus({ filename: 'data\u0000.csv' })).toMatchObject({
+      status: 400,
+      errors: [{ pointer: '/headers/upload-metadata/filename' }],
+    });
+    expect(await tus({ filename: 'ok.csv', name: 'bad\u0000name' })).toMatchObject({
+      status: 400,
+      errors: [
+        { pointer: '/headers/upload-metadata/name', message: 'must be non-empty text without control characters' },
+      ],
+    });
 
     const form = async (disposition: string, fields = '') => {
       const boundary = 'weirnames';
       const body = `${fields}--${boundary}\r\ncontent-disposition: form-data; name="file"; ${disposition}\r\ncontent-type: text/csv\r\n\r\nid,v\n1,2\n\r\n--${boundary}--\r\n`;
-      return problemOf(await t.fetch(`${t.api}/datasets?wait=true`, { method: 'POST', headers: { 'content-type': `multipart/form-data; boundary=${boundary}` }, body }));
+      return problemOf(
+        await t.fetch(`${t.api}/datasets?wait=true`, {
+          method: 'POST',
+          headers: { 'content-type': `multipart/form-data; boundary=${boundary}` },
+          body,
+        }),
+      );
     };
-    expect(await form('filename="../../etc/passwd"')).toMatchObject({ status: 400, errors: [{ pointer: '/file', message: 'must be a file name, not a path (no / or \\)' }] });
+    expect(await form('filename="../../etc/passwd"')).toMatchObject({
+      status: 400,
+      errors: [{ pointer: '/file', message: 'must be a file name, not a path (no / or \\)' }],
+    });
     expect(await form('filename="data\u0000.csv"')).toMatchObject({ status: 400, errors: [{ pointer: '/file' }] });
     const nameField = `--weirnames\r\ncontent-disposition: form-data; name="name"\r\n\r\nbad\u0000name\r\n`;
-    expect(await form('filename="ok.csv"', nameField)).toMatchObject({ status: 400, errors: [{ pointer: '/name', message: 'must be non-empty text without control characters' }] });
+    expect(await form('filename="ok.csv"', nameField)).toMatchObject({
+      status: 400,
+      errors: [{ pointer: '/name', message: 'must be non-empty text without control characters' }],
+    });
   });
 });

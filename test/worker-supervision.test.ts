@@ -16,16 +16,23 @@ import { TestClient, wsUrl } from './helpers/realtime.js';
 const ws = 'ws_default';
 
 async function waitJob(t: TestApp, id: string, statuses: Job['status'][], timeoutMs = 20_000): Promise<Job> {
-  return eventually(async () => {
-    const job = await t.context.jobs.get(ws, id);
-    return statuses.includes(job.status) ? job : undefined;
-  }, `job ${id} to be ${statuses.join('|')}`, timeoutMs);
+  return eventually(
+    async () => {
+      const job = await t.context.jobs.get(ws, id);
+      return statuses.includes(job.status) ? job : undefined;
+    },
+    `job ${id} to be ${statuses.join('|')}`,
+    timeoutMs,
+  );
 }
 
 describe('the supervised worker process', () => {
   let t: TestApp;
   beforeAll(async () => {
-    t = await startTestApp({ WEIR_TEST_JOB_KINDS: '1', WEIR_WORKER_MEMORY_LIMIT: '256MiB', WEIR_JOB_LEASE: '60s' }, { jobs: 'supervised' });
+    t = await startTestApp(
+      { WEIR_TEST_JOB_KINDS: '1', WEIR_WORKER_MEMORY_LIMIT: '256MiB', WEIR_JOB_LEASE: '60s' },
+      { jobs: 'supervised' },
+    );
     await t.context.queue.supervisor!.whenReady();
   });
   afterAll(async () => {
@@ -54,10 +61,20 @@ describe('the supervised worker process', () => {
       const accepted = await t.fetch(`${t.api}/datasets`, { method: 'POST', body: form });
       expect(accepted.status).toBe(202);
       const { jobId } = (await accepted.json()) as { jobId: string };
-      const ended = await client.next('event', (m) => m.event === 'job.state' && (m.data as Job).id === jobId && (m.data as Job).status !== 'queued' && (m.data as Job).status !== 'running', 20_000);
+      const ended = await client.next(
+        'event',
+        (m) =>
+          m.event === 'job.state' &&
+          (m.data as Job).id === jobId &&
+          (m.data as Job).status !== 'queued' &&
+          (m.data as Job).status !== 'running',
+        20_000,
+      );
       expect(ended.data).toMatchObject({ status: 'succeeded' });
       const { id } = (ended.data as Job<unknown, { id: string }>).result!;
-      expect((await (await t.fetch(`${t.api}/datasets/${id}`)).json()) as { name: string }).toMatchObject({ name: 'supervised-ingest' });
+      expect((await (await t.fetch(`${t.api}/datasets/${id}`)).json()) as { name: string }).toMatchObject({
+        name: 'supervised-ingest',
+      });
     } finally {
       client.close();
     }
@@ -70,7 +87,10 @@ describe('the supervised worker process', () => {
   it('hears a cancel at once, not at the next heartbeat', async () => {
     const job = await t.context.jobs.enqueue('test.sleep', { v: 1, ms: 30_000, steps: 300 }, { workspaceId: ws });
     await waitJob(t, job.id, ['running']);
-    await eventually(async () => ((await t.context.jobs.get(ws, job.id)).progress > 0 ? true : undefined), 'the attempt to report progress');
+    await eventually(
+      async () => ((await t.context.jobs.get(ws, job.id)).progress > 0 ? true : undefined),
+      'the attempt to report progress',
+    );
     const asked = Date.now();
     expect((await t.fetch(`${t.api}/jobs/${job.id}/cancel`, { method: 'POST' })).status).toBe(200);
     expect(await waitJob(t, job.id, ['cancelled', 'succeeded', 'failed'])).toMatchObject({ status: 'cancelled' });
@@ -90,7 +110,8 @@ describe('the supervised worker process', () => {
       expect(live.status).toBe(200);
       probes++;
       const current = await t.context.jobs.get(ws, job.id);
-      if (current.status === 'failed' || current.status === 'succeeded' || current.status === 'cancelled') finished = current;
+      if (current.status === 'failed' || current.status === 'succeeded' || current.status === 'cancelled')
+        finished = current;
       else await new Promise((r) => setTimeout(r, 50));
     }
     expect(probes).toBeGreaterThan(5);
@@ -104,7 +125,9 @@ describe('the supervised worker process', () => {
     expect((await waitJob(t, next.id, ['succeeded', 'failed'])).status).toBe('succeeded');
     expect(await t.context.jobs.get(ws, job.id)).toMatchObject({ status: 'failed', attempts: 2 });
     const metrics = await (await fetch(`${t.url}/metrics`)).text();
-    expect(metrics).toMatch(new RegExp(`^weir_worker_exits_total\\{cause="memory"\\} ${supervisor.status.exits.memory}$`, 'm'));
+    expect(metrics).toMatch(
+      new RegExp(`^weir_worker_exits_total\\{cause="memory"\\} ${supervisor.status.exits.memory}$`, 'm'),
+    );
 
     // Retrying it is explicit and says what happened last time.
     const retry = await t.fetch(`${t.api}/jobs/${job.id}/retry`, { method: 'POST' });
@@ -142,12 +165,21 @@ async function startServe(env: Record<string, string>): Promise<ServeProcess> {
   let out = '';
   child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
-  const p: ServeProcess = { child, url: `http://127.0.0.1:${port}`, output: () => out, exited: new Promise((resolve) => child.once('exit', () => resolve())) };
+  const p: ServeProcess = {
+    child,
+    url: `http://127.0.0.1:${port}`,
+    output: () => out,
+    exited: new Promise((resolve) => child.once('exit', () => resolve())),
+  };
   running.push(p);
-  await eventually(() => {
-    if (child.exitCode !== null) throw new Error(`weir serve exited early:\n${out}`);
-    return out.includes('job worker process ready') ? true : undefined;
-  }, `weir serve and its worker to be ready:\n${out}`, 30_000);
+  await eventually(
+    () => {
+      if (child.exitCode !== null) throw new Error(`weir serve exited early:\n${out}`);
+      return out.includes('job worker process ready') ? true : undefined;
+    },
+    `weir serve and its worker to be ready:\n${out}`,
+    30_000,
+  );
   return p;
 }
 
@@ -173,45 +205,57 @@ const isRunning = (pid: number) => {
 };
 
 describe('weir serve', () => {
-  it('keeps answering while a job kills its worker; the quarantined job is not picked up again after a restart', { timeout: 120_000 }, async () => {
-    const db = await sharedDb('embedded');
-    const h = await startJobHarness('embedded', [], { db, workers: false });
-    try {
-      const env = { ...db.env, WEIR_WORKER_MEMORY_LIMIT: '256MiB', WEIR_JOB_POLL_INTERVAL: '100ms', WEIR_SHUTDOWN_TIMEOUT_MS: '2000' };
-      const first = await startServe(env);
-      const marks = path.join(db.dataDir, 'allocate.log');
-      const job = await h.enqueue('test.allocate', { v: 1, mibPerStep: 16, markFile: marks });
-      let done: Job | undefined;
-      while (!done) {
-        expect((await fetch(`${first.url}/health/live`)).status).toBe(200);
-        const current = await h.system.service.get(h.workspaceId, job.id);
-        if (current.status === 'failed' || current.status === 'succeeded') done = current;
-        else await new Promise((r) => setTimeout(r, 50));
-      }
-      expect(done).toMatchObject({ status: 'failed', attempts: 2, error: { code: 'worker_lost' } });
-      expect(first.child.exitCode).toBeNull();
-      // Each attempt ran in a worker process of its own, none in the server.
-      const attemptPids = (await readFile(marks, 'utf8')).trim().split('\n').map((l) => Number(l.split(' ')[3]));
-      expect(attemptPids).toHaveLength(2);
-      expect(attemptPids).not.toContain(first.child.pid);
-      expect(new Set(attemptPids).size).toBe(2);
+  it(
+    'keeps answering while a job kills its worker; the quarantined job is not picked up again after a restart',
+    { timeout: 120_000 },
+    async () => {
+      const db = await sharedDb('embedded');
+      const h = await startJobHarness('embedded', [], { db, workers: false });
+      try {
+        const env = {
+          ...db.env,
+          WEIR_WORKER_MEMORY_LIMIT: '256MiB',
+          WEIR_JOB_POLL_INTERVAL: '100ms',
+          WEIR_SHUTDOWN_TIMEOUT_MS: '2000',
+        };
+        const first = await startServe(env);
+        const marks = path.join(db.dataDir, 'allocate.log');
+        const job = await h.enqueue('test.allocate', { v: 1, mibPerStep: 16, markFile: marks });
+        let done: Job | undefined;
+        while (!done) {
+          expect((await fetch(`${first.url}/health/live`)).status).toBe(200);
+          const current = await h.system.service.get(h.workspaceId, job.id);
+          if (current.status === 'failed' || current.status === 'succeeded') done = current;
+          else await new Promise((r) => setTimeout(r, 50));
+        }
+        expect(done).toMatchObject({ status: 'failed', attempts: 2, error: { code: 'worker_lost' } });
+        expect(first.child.exitCode).toBeNull();
+        // Each attempt ran in a worker process of its own, none in the server.
+        const attemptPids = (await readFile(marks, 'utf8'))
+          .trim()
+          .split('\n')
+          .map((l) => Number(l.split(' ')[3]));
+        expect(attemptPids).toHaveLength(2);
+        expect(attemptPids).not.toContain(first.child.pid);
+        expect(new Set(attemptPids).size).toBe(2);
 
-      first.child.kill('SIGTERM');
-      await first.exited;
-      expect(first.child.exitCode).toBe(0);
-      const second = await startServe(env);
-      // A job queued after the restart runs: the new worker has claimed what it would claim.
-      const probe = await h.enqueue('test.pid', { v: 1 });
-      expect(await h.waitFor(probe.id, ['succeeded', 'failed'], 30_000)).toMatchObject({ status: 'succeeded' });
-      expect(await h.system.service.get(h.workspaceId, job.id)).toMatchObject({ status: 'failed', attempts: 2 });
-      expect((await readFile(marks, 'utf8')).trim().split('\n')).toHaveLength(2);
-      second.child.kill('SIGTERM');
-      await second.exited;
-    } finally {
-      await h.close();
-      await db.drop();
-    }
-  });
+        first.child.kill('SIGTERM');
+        await first.exited;
+        expect(first.child.exitCode).toBe(0);
+        const second = await startServe(env);
+        // A job queued after the restart runs: the new worker has claimed what it would claim.
+        const probe = await h.enqueue('test.pid', { v: 1 });
+        expect(await h.waitFor(probe.id, ['succeeded', 'failed'], 30_000)).toMatchObject({ status: 'succeeded' });
+        expect(await h.system.service.get(h.workspaceId, job.id)).toMatchObject({ status: 'failed', attempts: 2 });
+        expect((await readFile(marks, 'utf8')).trim().split('\n')).toHaveLength(2);
+        second.child.kill('SIGTERM');
+        await second.exited;
+      } finally {
+        await h.close();
+        await db.drop();
+      }
+    },
+  );
 
   it('a SIGKILLed server leaves no worker process behind', { timeout: 60_000 }, async () => {
     const db = await sharedDb('embedded');

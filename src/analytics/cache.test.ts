@@ -3,10 +3,18 @@ import { AnswerCache } from './cache.js';
 
 describe('AnswerCache', () => {
   it('keys by version, endpoint and parameters in any order, ignoring absent ones', () => {
-    expect(AnswerCache.key('dv_1', 'timeseries', { time: 't', value: 'v', bucket: undefined })).toBe(AnswerCache.key('dv_1', 'timeseries', { value: 'v', time: 't' }));
-    expect(AnswerCache.key('dv_1', 'timeseries', { time: 't' })).not.toBe(AnswerCache.key('dv_2', 'timeseries', { time: 't' }));
-    expect(AnswerCache.key('dv_1', 'histogram', { column: 'a' })).not.toBe(AnswerCache.key('dv_1', 'value-counts', { column: 'a' }));
-    expect(AnswerCache.key('dv_1', 'histogram', { column: 'a', bins: 10 })).not.toBe(AnswerCache.key('dv_1', 'histogram', { column: 'a', bins: 11 }));
+    expect(AnswerCache.key('dv_1', 'timeseries', { time: 't', value: 'v', bucket: undefined })).toBe(
+      AnswerCache.key('dv_1', 'timeseries', { value: 'v', time: 't' }),
+    );
+    expect(AnswerCache.key('dv_1', 'timeseries', { time: 't' })).not.toBe(
+      AnswerCache.key('dv_2', 'timeseries', { time: 't' }),
+    );
+    expect(AnswerCache.key('dv_1', 'histogram', { column: 'a' })).not.toBe(
+      AnswerCache.key('dv_1', 'value-counts', { column: 'a' }),
+    );
+    expect(AnswerCache.key('dv_1', 'histogram', { column: 'a', bins: 10 })).not.toBe(
+      AnswerCache.key('dv_1', 'histogram', { column: 'a', bins: 11 }),
+    );
   });
 
   it('drops the least recently used answer past the entry limit', () => {
@@ -32,7 +40,10 @@ describe('AnswerCache', () => {
     const before = cache.size;
     cache.set('k19', 'y');
     // Replacing an answer counts its new size only.
-    expect(cache.size).toEqual({ entries: before.entries, bytes: before.bytes - JSON.stringify('x'.repeat(90)).length + JSON.stringify('y').length });
+    expect(cache.size).toEqual({
+      entries: before.entries,
+      bytes: before.bytes - JSON.stringify('x'.repeat(90)).length + JSON.stringify('y').length,
+    });
     expect(cache.get('k19')).toBe('y');
   });
 });

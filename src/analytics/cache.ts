@@ -14,7 +14,10 @@ export class AnswerCache {
 
   /** `versionId` first: the rest (endpoint and its parameters) is whatever identifies the answer within a version. */
   static key(versionId: string, endpoint: string, request: Record<string, unknown>): string {
-    const canonical = Object.keys(request).sort().filter((k) => request[k] !== undefined).map((k) => [k, request[k]]);
+    const canonical = Object.keys(request)
+      .sort()
+      .filter((k) => request[k] !== undefined)
+      .map((k) => [k, request[k]]);
     return `${versionId}\u0000${endpoint}\u0000${JSON.stringify(canonical)}`;
   }
 

@@ -14,20 +14,41 @@ const edge = (v: number | string): number => (typeof v === 'number' ? v : Date.p
 
 /** Bins of a timestamp or date column have ISO edges: drawn on a UTC time axis, not as epoch milliseconds. */
 export const histogramChart = (h: Histogram): ChartData => ({
-  kind: 'histogram', column: h.column, bins: h.bins.map((b) => ({ start: edge(b.start), end: edge(b.end), count: b.count })),
+  kind: 'histogram',
+  column: h.column,
+  bins: h.bins.map((b) => ({ start: edge(b.start), end: edge(b.end), count: b.count })),
   temporal: h.bins.some((b) => typeof b.start === 'string'),
 });
 
-export const valueCountsChart = (v: ValueCounts): ChartData => ({ kind: 'value-counts', column: v.column, values: v.values });
+export const valueCountsChart = (v: ValueCounts): ChartData => ({
+  kind: 'value-counts',
+  column: v.column,
+  values: v.values,
+});
 
 export const timeseriesChart = (t: Timeseries): ChartData => ({
-  kind: 'timeseries', time: t.time, value: t.value, agg: t.agg, points: t.points, ...(t.band ? { band: t.band } : {}),
+  kind: 'timeseries',
+  time: t.time,
+  value: t.value,
+  agg: t.agg,
+  points: t.points,
+  ...(t.band ? { band: t.band } : {}),
   ...(t.series ? { series: { column: t.series.column, keys: t.series.shown.map((s) => s.key) } } : {}),
 });
 
-export const correlationChart = (c: Correlation): ChartData => ({ kind: 'correlation', columns: c.columns, matrix: c.matrix });
+export const correlationChart = (c: Correlation): ChartData => ({
+  kind: 'correlation',
+  columns: c.columns,
+  matrix: c.matrix,
+});
 
-const AGGREGATE_NOUN: Record<Timeseries['agg'], string> = { mean: 'Mean', sum: 'Sum', min: 'Minimum', max: 'Maximum', count: 'Count' };
+const AGGREGATE_NOUN: Record<Timeseries['agg'], string> = {
+  mean: 'Mean',
+  sum: 'Sum',
+  min: 'Minimum',
+  max: 'Maximum',
+  count: 'Count',
+};
 
 const of = (title: string, dataset: string) => `${title} — ${dataset}`;
 
@@ -43,6 +64,8 @@ export const correlationTitle = (_c: Correlation, dataset: string) => of('Correl
  */
 export function timeseriesTitle(t: Timeseries, dataset: string): string {
   const what = t.bucket ? `${AGGREGATE_NOUN[t.agg]} of ${t.value} per ${t.bucket}` : `${t.value} over ${t.time}`;
-  const split = t.series ? ` by ${t.series.column}${t.series.omitted > 0 ? ` (${t.series.shown.length} of ${t.series.total})` : ''}` : '';
+  const split = t.series
+    ? ` by ${t.series.column}${t.series.omitted > 0 ? ` (${t.series.shown.length} of ${t.series.total})` : ''}`
+    : '';
   return of(`${what}${split}`, dataset);
 }

@@ -37,7 +37,11 @@ export type ChartData =
       /** One line per value of this column, in the order of `keys` (legend and colours). */
       series?: { column: string; keys: (string | null)[] };
     }
-  | { kind: 'correlation'; columns: string[]; matrix: (number | null)[][] /* Pearson r, symmetric, null where undefined */ };
+  | {
+      kind: 'correlation';
+      columns: string[];
+      matrix: (number | null)[][]; /* Pearson r, symmetric, null where undefined */
+    };
 
 export interface ChartOptions {
   title?: string;
@@ -159,7 +163,12 @@ function utcAxis(title: string, loMs: number, hiMs: number, width: number) {
   if (!Number.isFinite(loMs) || !Number.isFinite(hiMs)) return { title };
   const axis = timeAxis(loMs, hiMs, width - Y_AXIS_PX);
   const labelExpr = `utcFormat(datum.value, '${axis.format}')`;
-  return { title: axis.day ? `${title} (${axis.day})` : title, values: axis.values, labelExpr, labelOverlap: true } as const;
+  return {
+    title: axis.day ? `${title} (${axis.day})` : title,
+    values: axis.values,
+    labelExpr,
+    labelOverlap: true,
+  } as const;
 }
 
 function histogram(chart: Extract<ChartData, { kind: 'histogram' }>, width: number): Body {
@@ -169,7 +178,14 @@ function histogram(chart: Extract<ChartData, { kind: 'histogram' }>, width: numb
     : ({ type: 'quantitative' } as const);
   const edgeTooltip = chart.temporal ? ({ format: '%Y-%m-%d %H:%M:%S', formatType: 'utc' } as const) : {};
   const axis = chart.temporal
-    ? { axis: utcAxis(chart.column, Math.min(...chart.bins.map((b) => b.start)), Math.max(...chart.bins.map((b) => b.end)), width) }
+    ? {
+        axis: utcAxis(
+          chart.column,
+          Math.min(...chart.bins.map((b) => b.start)),
+          Math.max(...chart.bins.map((b) => b.end)),
+          width,
+        ),
+      }
     : axisTitled(chart.column);
   return {
     data: { values: chart.bins.map(({ start, end, count }) => ({ start, end, count })) },
@@ -224,7 +240,9 @@ export function utcIso(time: string): string {
   let iso = time.trim().replace(' ', 'T');
   // A date without a time of day is UTC in JavaScript already.
   if (TIME_OF_DAY.test(time) && !/Z$/i.test(iso)) {
-    iso = NUMERIC_OFFSET.test(iso) ? iso.replace(NUMERIC_OFFSET, (_all, hours: string, minutes?: string) => `${hours}:${minutes ?? '00'}`) : `${iso}Z`;
+    iso = NUMERIC_OFFSET.test(iso)
+      ? iso.replace(NUMERIC_OFFSET, (_all, hours: string, minutes?: string) => `${hours}:${minutes ?? '00'}`)
+      : `${iso}Z`;
   }
   const ms = Date.parse(iso);
   if (Number.isNaN(ms)) throw new Error(`vegaLiteSpec: '${time}' is not an ISO 8601 timestamp`);
@@ -247,16 +265,34 @@ function timeseries(chart: Extract<ChartData, { kind: 'timeseries' }>, width: nu
   const times = chart.points.map((p) => Date.parse(utcIso(p.time)));
   // The `utc` scale makes Vega-Lite place ticks and format labels in UTC, not in the renderer's local zone.
   const x = {
-    field: 'time', type: 'temporal', scale: { type: 'utc' }, title: 'Time', axis: utcAxis(chart.time, Math.min(...times), Math.max(...times), width),
+    field: 'time',
+    type: 'temporal',
+    scale: { type: 'utc' },
+    title: 'Time',
+    axis: utcAxis(chart.time, Math.min(...times), Math.max(...times), width),
   } as const;
   // Aggregated (a band comes with buckets): `mean(temperature)`; the rows themselves: just the column.
-  const y = { type: 'quantitative', title: 'Value', scale: { zero: false }, ...axisTitled(chart.band ? `${chart.agg}(${chart.value})` : chart.value) } as const;
-  const timeTooltip = { field: 'time', type: 'temporal', title: 'Time (UTC)', format: '%Y-%m-%d %H:%M:%S', formatType: 'utc' } as const;
+  const y = {
+    type: 'quantitative',
+    title: 'Value',
+    scale: { zero: false },
+    ...axisTitled(chart.band ? `${chart.agg}(${chart.value})` : chart.value),
+  } as const;
+  const timeTooltip = {
+    field: 'time',
+    type: 'temporal',
+    title: 'Time (UTC)',
+    format: '%Y-%m-%d %H:%M:%S',
+    formatType: 'utc',
+  } as const;
   // The legend's title is the split column; the encoding's stays a fixed word (see the top of this file).
   const color = split
     ? ({
         color: {
-          field: 'series', type: 'nominal', title: 'Series', sort: null,
+          field: 'series',
+          type: 'nominal',
+          title: 'Series',
+          sort: null,
           scale: { domain: split.keys.map(label), scheme: seriesScheme(split.keys.length) },
           // Line swatches: the band layer would make them its pale areas.
           legend: { title: split.column, symbolType: 'stroke', symbolOpacity: 1, symbolStrokeWidth: 2 },
@@ -273,7 +309,12 @@ function timeseries(chart: Extract<ChartData, { kind: 'timeseries' }>, width: nu
       y: { ...y, field: 'min', title: 'Min' },
       y2: { field: 'max' },
       ...color,
-      tooltip: [timeTooltip, ...seriesTooltip, { field: 'min', type: 'quantitative', title: 'Min' }, { field: 'max', type: 'quantitative', title: 'Max' }],
+      tooltip: [
+        timeTooltip,
+        ...seriesTooltip,
+        { field: 'min', type: 'quantitative', title: 'Min' },
+        { field: 'max', type: 'quantitative', title: 'Max' },
+      ],
     },
   };
   const lineLayer: Layer = {
@@ -285,7 +326,12 @@ function timeseries(chart: Extract<ChartData, { kind: 'timeseries' }>, width: nu
     name: TOOLTIP_LAYER,
     // aria: false — the line already describes the series.
     mark: { type: 'point', opacity: 0, size: 60, aria: false },
-    encoding: { x, y: { ...y, field: 'value' }, ...color, tooltip: [timeTooltip, ...seriesTooltip, { field: 'value', type: 'quantitative', title: 'Value' }] },
+    encoding: {
+      x,
+      y: { ...y, field: 'value' },
+      ...color,
+      tooltip: [timeTooltip, ...seriesTooltip, { field: 'value', type: 'quantitative', title: 'Value' }],
+    },
   };
   return {
     data: { values: chart.points.map((p) => ({ time: utcIso(p.time), value: p.value, ...withSeries(p) })) },
@@ -344,6 +390,10 @@ function correlation(chart: Extract<ChartData, { kind: 'correlation' }>): Body {
         },
       },
     ],
-    config: { ...CONFIG, scale: { invalid: { color: { value: '#e4e7eb' } } }, axis: { ...CONFIG.axis, grid: false, domain: false, ticks: false } },
+    config: {
+      ...CONFIG,
+      scale: { invalid: { color: { value: '#e4e7eb' } } },
+      axis: { ...CONFIG.axis, grid: false, domain: false, ticks: false },
+    },
   };
 }

@@ -44,7 +44,14 @@ const CHARTS: Record<ChartData['kind'], ChartData> = {
     ],
     band: [{ time: '2024-01-01T00:00:00+02:00', min: 1, max: null }],
   },
-  correlation: { kind: 'correlation', columns: ['a', PATH_LIKE], matrix: [[1, -0.004], [-0.004, null]] },
+  correlation: {
+    kind: 'correlation',
+    columns: ['a', PATH_LIKE],
+    matrix: [
+      [1, -0.004],
+      [-0.004, null],
+    ],
+  },
 };
 
 /** A timeseries split by a column: two series and the null one, each with its band. */
@@ -104,28 +111,54 @@ describe('vegaLiteSpec', () => {
     expect(validate(wrongType)).toBe(false);
   });
 
-  it.each([...Object.values(CHARTS), SPLIT])('makes a $kind spec that validates, compiles cleanly and keys data by fixed fields', (chart) => {
-    const spec = vegaLiteSpec(chart, { title: 'T' });
-    expect(validate(spec), JSON.stringify(validate.errors?.slice(0, 3))).toBe(true);
-    expect(compileWarnings(spec)).toEqual([]);
-    expect(spec.$schema).toBe(VEGA_LITE_SCHEMA);
-    // A title longer than the chart is cut to its width less the padding.
-    expect(spec.title).toEqual({ text: 'T', limit: CHART_SIZE.defaultWidth - 16 });
-    expect(spec.autosize).toEqual({ type: 'fit', contains: 'padding' });
-    const allowed = new Set(['start', 'end', 'count', 'label', 'time', 'value', 'min', 'max', 'x', 'y', 'r', 'series']);
-    for (const field of fieldsOf(spec)) expect(allowed, field).toContain(field);
-    expect(JSON.stringify(spec)).toContain(PATH_LIKE);
-  });
+  it.each([...Object.values(CHARTS), SPLIT])(
+    'makes a $kind spec that validates, compiles cleanly and keys data by fixed fields',
+    (chart) => {
+      const spec = vegaLiteSpec(chart, { title: 'T' });
+      expect(validate(spec), JSON.stringify(validate.errors?.slice(0, 3))).toBe(true);
+      expect(compileWarnings(spec)).toEqual([]);
+      expect(spec.$schema).toBe(VEGA_LITE_SCHEMA);
+      // A title longer than the chart is cut to its width less the padding.
+      expect(spec.title).toEqual({ text: 'T', limit: CHART_SIZE.defaultWidth - 16 });
+      expect(spec.autosize).toEqual({ type: 'fit', contains: 'padding' });
+      const allowed = new Set([
+        'start',
+        'end',
+        'count',
+        'label',
+        'time',
+        'value',
+        'min',
+        'max',
+        'x',
+        'y',
+        'r',
+        'series',
+      ]);
+      for (const field of fieldsOf(spec)) expect(allowed, field).toContain(field);
+      expect(JSON.stringify(spec)).toContain(PATH_LIKE);
+    },
+  );
 
   it('matches the installed vega-lite major in $schema', () => {
     const require = createRequire(import.meta.url);
-    const { version } = JSON.parse(readFileSync(require.resolve('vega-lite/vega-lite-schema.json').replace(/build\/vega-lite-schema\.json$/, 'package.json'), 'utf8')) as { version: string };
+    const { version } = JSON.parse(
+      readFileSync(
+        require.resolve('vega-lite/vega-lite-schema.json').replace(/build\/vega-lite-schema\.json$/, 'package.json'),
+        'utf8',
+      ),
+    ) as { version: string };
     expect(VEGA_LITE_SCHEMA).toBe(`https://vega.github.io/schema/vega-lite/v${version.split('.')[0]}.json`);
   });
 
   it('draws a histogram from the given bins, titled by the column', () => {
     const spec = vegaLiteSpec(CHARTS.histogram);
-    expect(spec.data).toEqual({ values: [{ start: 0, end: 10, count: 5 }, { start: 10, end: 20, count: 12 }] });
+    expect(spec.data).toEqual({
+      values: [
+        { start: 0, end: 10, count: 5 },
+        { start: 10, end: 20, count: 12 },
+      ],
+    });
     expect(spec.mark).toMatchObject({ type: 'bar' });
     expect(spec.encoding).toMatchObject({
       x: { field: 'start', type: 'quantitative', bin: { binned: true }, title: 'Range', axis: { title: PATH_LIKE } },
@@ -136,13 +169,22 @@ describe('vegaLiteSpec', () => {
   });
 
   it('puts a temporal histogram on a UTC time axis', () => {
-    const chart: ChartData = { kind: 'histogram', column: 'ts', temporal: true, bins: [{ start: Date.UTC(2024, 0, 1), end: Date.UTC(2024, 0, 2), count: 4 }] };
+    const chart: ChartData = {
+      kind: 'histogram',
+      column: 'ts',
+      temporal: true,
+      bins: [{ start: Date.UTC(2024, 0, 1), end: Date.UTC(2024, 0, 2), count: 4 }],
+    };
     const spec = vegaLiteSpec(chart);
     expect(validate(spec), JSON.stringify(validate.errors?.slice(0, 3))).toBe(true);
     expect(compileWarnings(spec)).toEqual([]);
     expect(spec.encoding).toMatchObject({
       x: { field: 'start', type: 'temporal', scale: { type: 'utc' }, bin: { binned: true }, axis: { title: 'ts' } },
-      tooltip: [{ field: 'start', type: 'temporal', formatType: 'utc' }, { field: 'end', type: 'temporal', formatType: 'utc' }, { field: 'count' }],
+      tooltip: [
+        { field: 'start', type: 'temporal', formatType: 'utc' },
+        { field: 'end', type: 'temporal', formatType: 'utc' },
+        { field: 'count' },
+      ],
     });
   });
 
@@ -156,23 +198,48 @@ describe('vegaLiteSpec', () => {
         { label: 'c', isNull: false, count: 3 },
       ],
     });
-    expect(spec.encoding).toMatchObject({ y: { field: 'label', type: 'nominal', sort: null, title: 'Value', axis: { title: PATH_LIKE } }, x: { field: 'count' } });
+    expect(spec.encoding).toMatchObject({
+      y: { field: 'label', type: 'nominal', sort: null, title: 'Value', axis: { title: PATH_LIKE } },
+      x: { field: 'count' },
+    });
   });
 
   it('puts the timeseries on a UTC time scale, zoneless timestamps read as UTC, with the band layer first', () => {
-    const spec = vegaLiteSpec(CHARTS.timeseries) as { data: unknown; layer: { mark: { type: string }; data?: unknown; encoding: Record<string, unknown> }[] };
-    expect(spec.data).toEqual({ values: [{ time: '2024-01-01T00:00:00.000Z', value: 1.5 }, { time: '2024-01-01T01:00:00.000Z', value: null }] });
+    const spec = vegaLiteSpec(CHARTS.timeseries) as {
+      data: unknown;
+      layer: { mark: { type: string }; data?: unknown; encoding: Record<string, unknown> }[];
+    };
+    expect(spec.data).toEqual({
+      values: [
+        { time: '2024-01-01T00:00:00.000Z', value: 1.5 },
+        { time: '2024-01-01T01:00:00.000Z', value: null },
+      ],
+    });
     expect(spec.layer.map((layer) => layer.mark.type)).toEqual(['area', 'line', 'point']);
     expect(spec.layer[0]?.data).toEqual({ values: [{ time: '2023-12-31T22:00:00.000Z', min: 1, max: null }] });
     // Two points an hour apart on one day: quarter-hour ticks labelled with the time, the day in the axis title.
     const quarters = [0, 15, 30, 45, 60].map((m) => Date.UTC(2024, 0, 1, 0, m));
     expect(spec.layer[1]?.encoding).toEqual({
       x: {
-        field: 'time', type: 'temporal', scale: { type: 'utc' }, title: 'Time',
-        axis: { title: 'created.at (2024-01-01)', values: quarters, labelExpr: "utcFormat(datum.value, '%H:%M')", labelOverlap: true },
+        field: 'time',
+        type: 'temporal',
+        scale: { type: 'utc' },
+        title: 'Time',
+        axis: {
+          title: 'created.at (2024-01-01)',
+          values: quarters,
+          labelExpr: "utcFormat(datum.value, '%H:%M')",
+          labelOverlap: true,
+        },
       },
       // A line's axis fits its values instead of starting at zero.
-      y: { field: 'value', type: 'quantitative', title: 'Value', scale: { zero: false }, axis: { title: `avg(${PATH_LIKE})` } },
+      y: {
+        field: 'value',
+        type: 'quantitative',
+        title: 'Value',
+        scale: { zero: false },
+        axis: { title: `avg(${PATH_LIKE})` },
+      },
     });
 
     const { band: _band, ...withoutBand } = CHARTS.timeseries as Extract<ChartData, { kind: 'timeseries' }>;
@@ -181,7 +248,10 @@ describe('vegaLiteSpec', () => {
   });
 
   it('draws one coloured line per series, in the order of the keys, the legend titled by the split column', () => {
-    const spec = vegaLiteSpec(SPLIT) as { data: { values: unknown[] }; layer: { mark: { type: string }; data?: { values: unknown[] }; encoding: Record<string, unknown> }[] };
+    const spec = vegaLiteSpec(SPLIT) as {
+      data: { values: unknown[] };
+      layer: { mark: { type: string }; data?: { values: unknown[] }; encoding: Record<string, unknown> }[];
+    };
     expect(spec.data.values).toEqual([
       { time: '2024-01-01T00:00:00.000Z', value: 8, series: 'b' },
       { time: '2024-01-02T00:00:00.000Z', value: 30, series: 'b' },
@@ -191,12 +261,21 @@ describe('vegaLiteSpec', () => {
     expect(spec.layer[0]?.data?.values).toEqual([{ time: '2024-01-01T00:00:00.000Z', min: 7, max: 9, series: 'b' }]);
     for (const layer of spec.layer) {
       expect(layer.encoding.color).toMatchObject({
-        field: 'series', type: 'nominal', title: 'Series', scale: { domain: ['b', PATH_LIKE, '(null)'], scheme: 'tableau10' }, legend: { title: PATH_LIKE },
+        field: 'series',
+        type: 'nominal',
+        title: 'Series',
+        scale: { domain: ['b', PATH_LIKE, '(null)'], scheme: 'tableau10' },
+        legend: { title: PATH_LIKE },
       });
     }
     // More series than ten colours tell apart get the paired palette.
     const keys = Array.from({ length: 11 }, (_, i) => `k${i}`);
-    const many = vegaLiteSpec({ ...SPLIT, points: keys.map((k) => ({ time: '2024-01-01', value: 1, series: k })), band: undefined, series: { column: 'c', keys } }) as typeof spec;
+    const many = vegaLiteSpec({
+      ...SPLIT,
+      points: keys.map((k) => ({ time: '2024-01-01', value: 1, series: k })),
+      band: undefined,
+      series: { column: 'c', keys },
+    }) as typeof spec;
     expect(many.layer[0]?.encoding.color).toMatchObject({ scale: { scheme: 'tableau20' } });
   });
 
@@ -209,7 +288,10 @@ describe('vegaLiteSpec', () => {
   });
 
   it('cuts a long title to the chart width, and leaves an empty one out', () => {
-    expect(vegaLiteSpec(CHARTS.histogram, { title: 'x'.repeat(200), width: 300 }).title).toEqual({ text: 'x'.repeat(200), limit: 284 });
+    expect(vegaLiteSpec(CHARTS.histogram, { title: 'x'.repeat(200), width: 300 }).title).toEqual({
+      text: 'x'.repeat(200),
+      limit: 284,
+    });
     expect(vegaLiteSpec(CHARTS.histogram, { title: '' })).not.toHaveProperty('title');
   });
 
@@ -227,12 +309,19 @@ describe('vegaLiteSpec', () => {
   });
 
   it('rejects a correlation matrix whose shape does not match the columns', () => {
-    expect(() => vegaLiteSpec({ kind: 'correlation', columns: ['a', 'b'], matrix: [[1, 0]] })).toThrow('the correlation matrix must be 2×2');
-    expect(() => vegaLiteSpec({ kind: 'correlation', columns: ['a', 'b'], matrix: [[1, 0], [0]] })).toThrow('the correlation matrix must be 2×2');
+    expect(() => vegaLiteSpec({ kind: 'correlation', columns: ['a', 'b'], matrix: [[1, 0]] })).toThrow(
+      'the correlation matrix must be 2×2',
+    );
+    expect(() => vegaLiteSpec({ kind: 'correlation', columns: ['a', 'b'], matrix: [[1, 0], [0]] })).toThrow(
+      'the correlation matrix must be 2×2',
+    );
   });
 
   it('uses 640×320 by default and the requested size within 100..4000 px', () => {
-    expect(vegaLiteSpec(CHARTS.histogram)).toMatchObject({ width: CHART_SIZE.defaultWidth, height: CHART_SIZE.defaultHeight });
+    expect(vegaLiteSpec(CHARTS.histogram)).toMatchObject({
+      width: CHART_SIZE.defaultWidth,
+      height: CHART_SIZE.defaultHeight,
+    });
     expect(vegaLiteSpec(CHARTS.histogram, { width: 100, height: 4000 })).toMatchObject({ width: 100, height: 4000 });
   });
 
@@ -259,14 +348,23 @@ describe('vegaLiteSpec', () => {
 
   it(`accepts ${MAX_CHART_ROWS} data rows and refuses one more`, () => {
     const bins = (n: number) => Array.from({ length: n }, (_, i) => ({ start: i, end: i + 1, count: 1 }));
-    expect((vegaLiteSpec({ kind: 'histogram', column: 'c', bins: bins(MAX_CHART_ROWS) }).data as { values: unknown[] }).values).toHaveLength(MAX_CHART_ROWS);
-    expect(() => vegaLiteSpec({ kind: 'histogram', column: 'c', bins: bins(MAX_CHART_ROWS + 1) })).toThrow('20001 data rows exceed the limit of 20000');
+    expect(
+      (vegaLiteSpec({ kind: 'histogram', column: 'c', bins: bins(MAX_CHART_ROWS) }).data as { values: unknown[] })
+        .values,
+    ).toHaveLength(MAX_CHART_ROWS);
+    expect(() => vegaLiteSpec({ kind: 'histogram', column: 'c', bins: bins(MAX_CHART_ROWS + 1) })).toThrow(
+      '20001 data rows exceed the limit of 20000',
+    );
     // A timeseries counts its band too; a correlation counts its n² cells.
     const points = Array.from({ length: 10_001 }, () => ({ time: '2024-01-01', value: 1 }));
     const band = Array.from({ length: 10_000 }, () => ({ time: '2024-01-01', min: 0, max: 1 }));
-    expect(() => vegaLiteSpec({ kind: 'timeseries', time: 't', value: 'v', agg: 'sum', points, band })).toThrow('20001 data rows');
+    expect(() => vegaLiteSpec({ kind: 'timeseries', time: 't', value: 'v', agg: 'sum', points, band })).toThrow(
+      '20001 data rows',
+    );
     const columns = Array.from({ length: 142 }, (_, i) => `c${i}`);
-    expect(() => vegaLiteSpec({ kind: 'correlation', columns, matrix: columns.map(() => columns.map(() => 0)) })).toThrow('20164 data rows');
+    expect(() =>
+      vegaLiteSpec({ kind: 'correlation', columns, matrix: columns.map(() => columns.map(() => 0)) }),
+    ).toThrow('20164 data rows');
   });
 });
 
@@ -290,13 +388,39 @@ describe('user text in the compiled Vega spec', () => {
   const MARKER = 'Zq\\" + 1 + "\\';
   const charts: ChartData[] = [
     { kind: 'histogram', column: MARKER, bins: [{ start: 0, end: 1, count: 1 }] },
-    { kind: 'value-counts', column: MARKER, values: [{ value: MARKER, count: 1 }, { value: null, count: 1 }] },
-    { kind: 'timeseries', time: MARKER, value: MARKER, agg: MARKER, points: [{ time: '2024-01-01', value: 1 }], band: [{ time: '2024-01-01', min: 0, max: 2 }] },
     {
-      kind: 'timeseries', time: MARKER, value: MARKER, agg: MARKER, points: [{ time: '2024-01-01', value: 1, series: MARKER }],
-      band: [{ time: '2024-01-01', min: 0, max: 2, series: MARKER }], series: { column: MARKER, keys: [MARKER] },
+      kind: 'value-counts',
+      column: MARKER,
+      values: [
+        { value: MARKER, count: 1 },
+        { value: null, count: 1 },
+      ],
     },
-    { kind: 'correlation', columns: [MARKER, 'b'], matrix: [[1, 0], [0, 1]] },
+    {
+      kind: 'timeseries',
+      time: MARKER,
+      value: MARKER,
+      agg: MARKER,
+      points: [{ time: '2024-01-01', value: 1 }],
+      band: [{ time: '2024-01-01', min: 0, max: 2 }],
+    },
+    {
+      kind: 'timeseries',
+      time: MARKER,
+      value: MARKER,
+      agg: MARKER,
+      points: [{ time: '2024-01-01', value: 1, series: MARKER }],
+      band: [{ time: '2024-01-01', min: 0, max: 2, series: MARKER }],
+      series: { column: MARKER, keys: [MARKER] },
+    },
+    {
+      kind: 'correlation',
+      columns: [MARKER, 'b'],
+      matrix: [
+        [1, 0],
+        [0, 1],
+      ],
+    },
   ];
 
   it.each(charts)('stays out of every expression of a $kind chart', (chart) => {

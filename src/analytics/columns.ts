@@ -9,17 +9,28 @@ export type ColumnRole = 'numeric' | 'temporal' | 'scalar';
 const ACCEPTS: Record<ColumnRole, { families: readonly TypeFamily[]; noun: string }> = {
   numeric: { families: ['integer', 'float', 'decimal'], noun: 'a numeric column' },
   temporal: { families: ['timestamp', 'date'], noun: 'a timestamp or date column' },
-  scalar: { families: ['integer', 'float', 'decimal', 'boolean', 'text', 'timestamp', 'date', 'time', 'other'], noun: 'a column of single values (not a list, struct or binary)' },
+  scalar: {
+    families: ['integer', 'float', 'decimal', 'boolean', 'text', 'timestamp', 'date', 'time', 'other'],
+    noun: 'a column of single values (not a list, struct or binary)',
+  },
 };
 
 /**
  * The column `name` of the version, of one of `roles`; otherwise a 400 naming the request parameter (`/query/column`)
  * with the nearest column names as a hint.
  */
-export function resolveColumn(schema: readonly ColumnSchema[], name: string, pointer: string, roles: readonly ColumnRole[]): ColumnSchema {
+export function resolveColumn(
+  schema: readonly ColumnSchema[],
+  name: string,
+  pointer: string,
+  roles: readonly ColumnRole[],
+): ColumnSchema {
   const column = schema.find((c) => c.name === name);
   if (!column) {
-    const message = noSuchColumn(name, schema.map((c) => c.name));
+    const message = noSuchColumn(
+      name,
+      schema.map((c) => c.name),
+    );
     throw errors.validation(`Unknown column: ${message}`, [{ pointer, message }]);
   }
   const family = typeFamily(column.type);

@@ -32,9 +32,26 @@ export interface PlatformStats {
   /** Jobs still on record (finished jobs are deleted after WEIR_JOB_RETENTION). */
   jobs: JobCounts & { byKind: (JobCounts & { kind: string })[] };
   /** One entry per UTC day, oldest first, zero-filled. `jobsFinished` counts succeeded and failed jobs. */
-  daily: { date: string; versions: number; rows: number; parquetBytes: number; sourceBytes: number; jobsFinished: number; jobsFailed: number }[];
+  daily: {
+    date: string;
+    versions: number;
+    rows: number;
+    parquetBytes: number;
+    sourceBytes: number;
+    jobsFinished: number;
+    jobsFailed: number;
+  }[];
   /** The 10 datasets holding the most Parquet bytes (all versions); `rows` is the latest version's. */
-  largestDatasets: { id: string; name: string; workspaceId: string; workspaceName: string; versions: number; rows: number; parquetBytes: number; sourceBytes: number }[];
+  largestDatasets: {
+    id: string;
+    name: string;
+    workspaceId: string;
+    workspaceName: string;
+    versions: number;
+    rows: number;
+    parquetBytes: number;
+    sourceBytes: number;
+  }[];
 }
 
 const LARGEST = 10;
@@ -43,9 +60,14 @@ const emptyTotals = (): StoredTotals => ({ datasets: 0, versions: 0, rows: 0, pa
 
 function jobCounts(byStatus: Record<JobStatus, number>): JobCounts {
   const ran = byStatus.succeeded + byStatus.failed;
-  return { total: Object.values(byStatus).reduce((a, b) => a + b, 0), byStatus, successRate: ran === 0 ? null : byStatus.succeeded / ran };
+  return {
+    total: Object.values(byStatus).reduce((a, b) => a + b, 0),
+    byStatus,
+    successRate: ran === 0 ? null : byStatus.succeeded / ran,
+  };
 }
-const zeroStatuses = (): Record<JobStatus, number> => Object.fromEntries(JOB_STATUSES.map((s) => [s, 0])) as Record<JobStatus, number>;
+const zeroStatuses = (): Record<JobStatus, number> =>
+  Object.fromEntries(JOB_STATUSES.map((s) => [s, 0])) as Record<JobStatus, number>;
 
 /** Instance-wide statistics of the metadata store, the same in SQLite and PostgreSQL. */
 export async function platformStats(db: Db, dialect: Dialect, days: number, now = new Date()): Promise<PlatformStats> {
@@ -53,7 +75,9 @@ export async function platformStats(db: Db, dialect: Dialect, days: number, now 
   const since = `${dates[0]}T00:00:00.000Z`;
   // Timestamps are ISO text in SQLite (the day is its first 10 characters) and timestamptz in PostgreSQL.
   const day = (column: 'created_at' | 'finished_at'): RawBuilder<string> =>
-    dialect === 'postgres' ? sql<string>`to_char(${sql.ref(column)} at time zone 'UTC', 'YYYY-MM-DD')` : sql<string>`substr(${sql.ref(column)}, 1, 10)`;
+    dialect === 'postgres'
+      ? sql<string>`to_char(${sql.ref(column)} at time zone 'UTC', 'YYYY-MM-DD')`
+      : sql<string>`substr(${sql.ref(column)}, 1, 10)`;
   const sums = [
     sql<number | string>`count(*)`.as('versions'),
     sql<number | string | null>`sum(row_count)`.as('rows'),
@@ -62,14 +86,42 @@ export async function platformStats(db: Db, dialect: Dialect, days: number, now 
   ] as const;
 
   const [versions, datasets, jobs, dailyVersions, dailyJobs, largest] = await Promise.all([
-    db.selectFrom('dataset_versions').select(['workspace_id', 'source_format', ...sums]).groupBy(['workspace_id', 'source_format']).execute(),
-    db.selectFrom('datasets').select(['workspace_id', 'format', sql<number | string>`count(*)`.as('n')]).groupBy(['workspace_id', 'format']).execute(),
-    db.selectFrom('jobs').select(['kind', 'status', sql<number | string>`count(*)`.as('n')]).groupBy(['kind', 'status']).execute(),
-    db.selectFrom('dataset_versions').select([day('created_at').as('d'), ...sums]).where('created_at', '>=', since).groupBy(sql`1`).execute(),
-    db.selectFrom('jobs').select([day('finished_at').as('d'), 'status', sql<number | string>`count(*)`.as('n')])
-      .where('finished_at', '>=', since).where('status', 'in', ['succeeded', 'failed']).groupBy([sql`1`, 'status']).execute(),
-    db.selectFrom('dataset_versions').select(['dataset_id', ...sums]).groupBy('dataset_id')
-      .orderBy(sql`sum(parquet_bytes)`, 'desc').orderBy('dataset_id').limit(LARGEST).execute(),
+    db
+      .selectFrom('dataset_versions')
+      .select(['workspace_id', 'source_format', ...sums])
+      .groupBy(['workspace_id', 'source_format'])
+      .execute(),
+    db
+      .selectFrom('datasets')
+      .select(['workspace_id', 'format', sql<number | string>`count(*)`.as('n')])
+      .groupBy(['workspace_id', 'format'])
+      .execute(),
+    db
+      .selectFrom('jobs')
+      .select(['kind', 'status', sql<number | string>`count(*)`.as('n')])
+      .groupBy(['kind', 'status'])
+      .execute(),
+    db
+      .selectFrom('dataset_versions')
+      .select([day('created_at').as('d'), ...sums])
+      .where('created_at', '>=', since)
+      .groupBy(sql`1`)
+      .execute(),
+    db
+      .selectFrom('jobs')
+      .select([day('finished_at').as('d'), 'status', sql<number | string>`count(*)`.as('n')])
+      .where('finished_at', '>=', since)
+      .where('status', 'in', ['succeeded', 'failed'])
+      .groupBy([sql`1`, 'status'])
+      .execute(),
+    db
+      .selectFrom('dataset_versions')
+      .select(['dataset_id', ...sums])
+      .groupBy('dataset_id')
+      .orderBy(sql`sum(parquet_bytes)`, 'desc')
+      .orderBy('dataset_id')
+      .limit(LARGEST)
+      .execute(),
   ]);
 
   const totals = emptyTotals();
@@ -95,10 +147,17 @@ export async function platformStats(db: Db, dialect: Dialect, days: number, now 
   const workspaceIds = [...byWorkspace.keys()];
   const largestIds = largest.map((r) => r.dataset_id);
   const [workspaces, largestRows] = await Promise.all([
-    workspaceIds.length > 0 ? db.selectFrom('workspaces').select(['id', 'name']).where('id', 'in', workspaceIds).execute() : [],
+    workspaceIds.length > 0
+      ? db.selectFrom('workspaces').select(['id', 'name']).where('id', 'in', workspaceIds).execute()
+      : [],
     largestIds.length > 0
-      ? db.selectFrom('datasets as d').innerJoin('dataset_versions as v', 'v.id', 'd.latest_version_id').innerJoin('workspaces as w', 'w.id', 'd.workspace_id')
-        .select(['d.id', 'd.name', 'd.workspace_id', 'w.name as workspace_name', 'v.row_count']).where('d.id', 'in', largestIds).execute()
+      ? db
+          .selectFrom('datasets as d')
+          .innerJoin('dataset_versions as v', 'v.id', 'd.latest_version_id')
+          .innerJoin('workspaces as w', 'w.id', 'd.workspace_id')
+          .select(['d.id', 'd.name', 'd.workspace_id', 'w.name as workspace_name', 'v.row_count'])
+          .where('d.id', 'in', largestIds)
+          .execute()
       : [],
   ]);
   const workspaceName = new Map(workspaces.map((w) => [w.id, w.name]));
@@ -114,7 +173,12 @@ export async function platformStats(db: Db, dialect: Dialect, days: number, now 
     statuses[status] = (statuses[status] ?? 0) + n(r.n);
   }
 
-  const daily = new Map(dates.map((date) => [date, { date, versions: 0, rows: 0, parquetBytes: 0, sourceBytes: 0, jobsFinished: 0, jobsFailed: 0 }]));
+  const daily = new Map(
+    dates.map((date) => [
+      date,
+      { date, versions: 0, rows: 0, parquetBytes: 0, sourceBytes: 0, jobsFinished: 0, jobsFailed: 0 },
+    ]),
+  );
   for (const r of dailyVersions) {
     const d = daily.get(r.d);
     if (!d) continue;
@@ -136,21 +200,37 @@ export async function platformStats(db: Db, dialect: Dialect, days: number, now 
     days,
     since,
     totals,
-    byFormat: sorted([...byFormat].map(([format, t]) => ({ format, ...t })), (t) => t.format),
-    byWorkspace: sorted([...byWorkspace].map(([workspaceId, t]) => ({ workspaceId, name: workspaceName.get(workspaceId) ?? '', ...t })), (t) => t.workspaceId),
+    byFormat: sorted(
+      [...byFormat].map(([format, t]) => ({ format, ...t })),
+      (t) => t.format,
+    ),
+    byWorkspace: sorted(
+      [...byWorkspace].map(([workspaceId, t]) => ({ workspaceId, name: workspaceName.get(workspaceId) ?? '', ...t })),
+      (t) => t.workspaceId,
+    ),
     jobs: {
       ...jobCounts(statuses),
-      byKind: [...kinds].map(([kind, c]) => ({ kind, ...jobCounts(c) })).sort((a, b) => b.total - a.total || a.kind.localeCompare(b.kind)),
+      byKind: [...kinds]
+        .map(([kind, c]) => ({ kind, ...jobCounts(c) }))
+        .sort((a, b) => b.total - a.total || a.kind.localeCompare(b.kind)),
     },
     daily: [...daily.values()],
     largestDatasets: largest.flatMap((r) => {
       const d = largestById.get(r.dataset_id);
       // A dataset deleted between the two reads is left out.
       if (!d) return [];
-      return [{
-        id: d.id, name: d.name, workspaceId: d.workspace_id, workspaceName: d.workspace_name,
-        versions: n(r.versions), rows: n(d.row_count), parquetBytes: n(r.parquet), sourceBytes: n(r.source),
-      }];
+      return [
+        {
+          id: d.id,
+          name: d.name,
+          workspaceId: d.workspace_id,
+          workspaceName: d.workspace_name,
+          versions: n(r.versions),
+          rows: n(d.row_count),
+          parquetBytes: n(r.parquet),
+          sourceBytes: n(r.source),
+        },
+      ];
     }),
   };
 }

@@ -6,7 +6,21 @@ import { compileExpression, type ExprParam, type ValueType } from '../pipelines/
 import { describeType } from '../pipelines/expr/types.js';
 import { didYouMean, nearMatches } from '../pipelines/expr/suggest.js';
 
-export const AGGREGATE_FUNCTIONS = ['count', 'count_distinct', 'sum', 'mean', 'min', 'max', 'median', 'stddev', 'p25', 'p75', 'p90', 'p95', 'p99'] as const;
+export const AGGREGATE_FUNCTIONS = [
+  'count',
+  'count_distinct',
+  'sum',
+  'mean',
+  'min',
+  'max',
+  'median',
+  'stddev',
+  'p25',
+  'p75',
+  'p90',
+  'p95',
+  'p99',
+] as const;
 export type AggregateFunction = (typeof AGGREGATE_FUNCTIONS)[number];
 
 export interface AggregateQuery {
@@ -44,7 +58,11 @@ const NUMERIC_OK: readonly ValueType[] = ['number', 'null', 'any'];
  * (columns quoted, literals as `$n` parameters) or `ident()` (output names); functions come from the table above.
  * Asks for `limit + 1` rows, so the caller can tell the answer was cut.
  */
-export function buildAggregateQuery(source: string, schema: readonly ColumnSchema[], q: AggregateQuery): { sql: string; params: DuckDBValue[] } {
+export function buildAggregateQuery(
+  source: string,
+  schema: readonly ColumnSchema[],
+  q: AggregateQuery,
+): { sql: string; params: DuckDBValue[] } {
   const params: ExprParam[] = [];
   const compile = (text: string, pointer: string, expect?: 'boolean') => {
     const compiled = compileExpression(text, schema, { expect, pointer, paramOffset: params.length });
@@ -73,14 +91,21 @@ export function buildAggregateQuery(source: string, schema: readonly ColumnSchem
       return `count(*) AS ${ident(a.as)}`;
     }
     const x = compile(a.expression, `${pointer}/expression`);
-    if (fn.numeric && !NUMERIC_OK.includes(x.type)) throw invalid(`${a.function} needs a number, but the expression is ${describeType(x.type)}`, `${pointer}/expression`);
+    if (fn.numeric && !NUMERIC_OK.includes(x.type))
+      throw invalid(
+        `${a.function} needs a number, but the expression is ${describeType(x.type)}`,
+        `${pointer}/expression`,
+      );
     return `${fn.sql(x.sql)} AS ${ident(a.as)}`;
   });
 
   const order = (q.orderBy ?? []).map((o, i) => {
     if (!names.has(o.column)) {
       const hint = didYouMean(nearMatches(o.column, names.keys()), (s) => `'${s}'`);
-      throw invalid(`no output column named '${o.column}'${hint ? `; ${hint}` : ''} (order by the \`as\` name of a group or an aggregation)`, `/body/orderBy/${i}/column`);
+      throw invalid(
+        `no output column named '${o.column}'${hint ? `; ${hint}` : ''} (order by the \`as\` name of a group or an aggregation)`,
+        `/body/orderBy/${i}/column`,
+      );
     }
     return `${ident(o.column)} ${o.descending ? 'DESC' : 'ASC'} NULLS LAST`;
   });
@@ -100,7 +125,12 @@ function invalid(message: string, pointer: string) {
 }
 
 /** Runs the built query; `signal` interrupts it. Values as JSON-safe as the preview's (timestamps ISO, big integers exact). */
-export async function runAggregateQuery(engine: Engine, sql: string, params: DuckDBValue[], signal: AbortSignal): Promise<{ columns: { name: string; type: string }[]; rows: unknown[][] }> {
+export async function runAggregateQuery(
+  engine: Engine,
+  sql: string,
+  params: DuckDBValue[],
+  signal: AbortSignal,
+): Promise<{ columns: { name: string; type: string }[]; rows: unknown[][] }> {
   return engine.withConnection(async (connection) => {
     const reader = await connection.runAndReadAll(sql, params);
     const names = reader.columnNames();

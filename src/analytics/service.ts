@@ -54,67 +54,188 @@ export class AnalyticsService {
 
   constructor(private readonly deps: AnalyticsDeps) {}
 
-  async stats(workspaceId: string, id: string, versionId?: string, gone?: AbortSignal): Promise<Versioned<DatasetStats>> {
-    return this.read(workspaceId, id, versionId, { endpoint: 'stats' }, async (version, source, signal) => ({
-      ...version.profile,
-      ...(await correlationAndMissing(this.deps.engine, source, version.schema, signal)),
-    }), gone);
+  async stats(
+    workspaceId: string,
+    id: string,
+    versionId?: string,
+    gone?: AbortSignal,
+  ): Promise<Versioned<DatasetStats>> {
+    return this.read(
+      workspaceId,
+      id,
+      versionId,
+      { endpoint: 'stats' },
+      async (version, source, signal) => ({
+        ...version.profile,
+        ...(await correlationAndMissing(this.deps.engine, source, version.schema, signal)),
+      }),
+      gone,
+    );
   }
 
-  async histogram(workspaceId: string, id: string, q: { version?: string; column: string; bins: number }, gone?: AbortSignal): Promise<Versioned<Histogram>> {
+  async histogram(
+    workspaceId: string,
+    id: string,
+    q: { version?: string; column: string; bins: number },
+    gone?: AbortSignal,
+  ): Promise<Versioned<Histogram>> {
     const limit = this.deps.config.work.maxOutputRows;
-    if (q.bins > limit) throw outputTooLarge({ subject: 'The histogram', count: q.bins, what: 'bins', limit, hint: 'ask for fewer bins', pointer: '/query/bins' });
-    return this.read(workspaceId, id, q.version, { endpoint: 'histogram', column: q.column, bins: q.bins }, (version, source, signal) =>
-      histogram(this.deps.engine, source, resolveColumn(version.schema, q.column, '/query/column', ['numeric', 'temporal']), q.bins, signal), gone);
+    if (q.bins > limit)
+      throw outputTooLarge({
+        subject: 'The histogram',
+        count: q.bins,
+        what: 'bins',
+        limit,
+        hint: 'ask for fewer bins',
+        pointer: '/query/bins',
+      });
+    return this.read(
+      workspaceId,
+      id,
+      q.version,
+      { endpoint: 'histogram', column: q.column, bins: q.bins },
+      (version, source, signal) =>
+        histogram(
+          this.deps.engine,
+          source,
+          resolveColumn(version.schema, q.column, '/query/column', ['numeric', 'temporal']),
+          q.bins,
+          signal,
+        ),
+      gone,
+    );
   }
 
-  async valueCounts(workspaceId: string, id: string, q: { version?: string; column: string; limit: number }, gone?: AbortSignal): Promise<Versioned<ValueCounts>> {
-    return this.read(workspaceId, id, q.version, { endpoint: 'value-counts', column: q.column, limit: q.limit }, (version, source, signal) =>
-      valueCounts(this.deps.engine, source, resolveColumn(version.schema, q.column, '/query/column', ['scalar']), q.limit, signal), gone);
+  async valueCounts(
+    workspaceId: string,
+    id: string,
+    q: { version?: string; column: string; limit: number },
+    gone?: AbortSignal,
+  ): Promise<Versioned<ValueCounts>> {
+    return this.read(
+      workspaceId,
+      id,
+      q.version,
+      { endpoint: 'value-counts', column: q.column, limit: q.limit },
+      (version, source, signal) =>
+        valueCounts(
+          this.deps.engine,
+          source,
+          resolveColumn(version.schema, q.column, '/query/column', ['scalar']),
+          q.limit,
+          signal,
+        ),
+      gone,
+    );
   }
 
   async timeseries(
-    workspaceId: string, id: string,
-    q: { version?: string; time: string; value: string; agg: Aggregate; bucket?: string; points: number; mode: DownsampleMode; series?: string; seriesLimit: number },
+    workspaceId: string,
+    id: string,
+    q: {
+      version?: string;
+      time: string;
+      value: string;
+      agg: Aggregate;
+      bucket?: string;
+      points: number;
+      mode: DownsampleMode;
+      series?: string;
+      seriesLimit: number;
+    },
     gone?: AbortSignal,
   ): Promise<Versioned<Timeseries>> {
     if (q.series !== undefined && q.points < 2 * q.seriesLimit) {
       const message = `must be at least 2 per series: ${2 * q.seriesLimit} for seriesLimit ${q.seriesLimit}`;
-      throw errors.validation(`points ${message}; ask for more points or fewer series`, [{ pointer: '/query/points', message }]);
+      throw errors.validation(`points ${message}; ask for more points or fewer series`, [
+        { pointer: '/query/points', message },
+      ]);
     }
     const split = q.series === undefined ? {} : { series: q.series, seriesLimit: q.seriesLimit };
-    const request = { endpoint: 'timeseries', time: q.time, value: q.value, agg: q.agg, bucket: q.bucket, points: q.points, mode: q.mode, ...split };
-    return this.read(workspaceId, id, q.version, request, (version, source, signal) => {
-      const time = resolveColumn(version.schema, q.time, '/query/time', ['temporal']);
-      const value = resolveColumn(version.schema, q.value, '/query/value', ['numeric']);
-      const series = q.series === undefined ? undefined : { column: resolveColumn(version.schema, q.series, '/query/series', ['scalar']), limit: q.seriesLimit };
-      const profiled = (name: string) => version.profile.columns.find((c) => c.name === name);
-      const range = profiled(time.name)?.range;
-      const lo = range ? Date.parse(range.min) : NaN;
-      const hi = range ? Date.parse(range.max) : NaN;
-      return timeseries(this.deps.engine, source, {
-        time, value, agg: q.agg, bucket: q.bucket, points: q.points, mode: q.mode,
-        // The profile's range is ISO with milliseconds: the bounds are within a millisecond of the data's, and the
-        // slicing clamps to them.
-        range: Number.isFinite(lo) && Number.isFinite(hi) ? { loUs: lo * 1000, hiUs: hi * 1000 } : null,
-        rowsAtMost: Math.min(profiled(time.name)?.count ?? version.rowCount, profiled(value.name)?.count ?? version.rowCount),
-        maxPoints: this.deps.config.work.maxOutputRows,
-        series,
-      }, signal);
-    }, gone);
+    const request = {
+      endpoint: 'timeseries',
+      time: q.time,
+      value: q.value,
+      agg: q.agg,
+      bucket: q.bucket,
+      points: q.points,
+      mode: q.mode,
+      ...split,
+    };
+    return this.read(
+      workspaceId,
+      id,
+      q.version,
+      request,
+      (version, source, signal) => {
+        const time = resolveColumn(version.schema, q.time, '/query/time', ['temporal']);
+        const value = resolveColumn(version.schema, q.value, '/query/value', ['numeric']);
+        const series =
+          q.series === undefined
+            ? undefined
+            : { column: resolveColumn(version.schema, q.series, '/query/series', ['scalar']), limit: q.seriesLimit };
+        const profiled = (name: string) => version.profile.columns.find((c) => c.name === name);
+        const range = profiled(time.name)?.range;
+        const lo = range ? Date.parse(range.min) : NaN;
+        const hi = range ? Date.parse(range.max) : NaN;
+        return timeseries(
+          this.deps.engine,
+          source,
+          {
+            time,
+            value,
+            agg: q.agg,
+            bucket: q.bucket,
+            points: q.points,
+            mode: q.mode,
+            // The profile's range is ISO with milliseconds: the bounds are within a millisecond of the data's, and the
+            // slicing clamps to them.
+            range: Number.isFinite(lo) && Number.isFinite(hi) ? { loUs: lo * 1000, hiUs: hi * 1000 } : null,
+            rowsAtMost: Math.min(
+              profiled(time.name)?.count ?? version.rowCount,
+              profiled(value.name)?.count ?? version.rowCount,
+            ),
+            maxPoints: this.deps.config.work.maxOutputRows,
+            series,
+          },
+          signal,
+        );
+      },
+      gone,
+    );
   }
 
-  async query(workspaceId: string, id: string, q: Omit<AggregateQuery, 'limit'> & { version?: string; limit?: number }, gone?: AbortSignal): Promise<Versioned<QueryAnswer>> {
+  async query(
+    workspaceId: string,
+    id: string,
+    q: Omit<AggregateQuery, 'limit'> & { version?: string; limit?: number },
+    gone?: AbortSignal,
+  ): Promise<Versioned<QueryAnswer>> {
     const max = this.deps.config.analytics.queryMaxRows;
     const limit = q.limit ?? Math.min(DEFAULT_QUERY_ROWS, max);
-    if (limit > max) throw errors.validation(`limit must be at most ${max} (WEIR_QUERY_MAX_ROWS)`, [{ pointer: '/body/limit', message: `must be at most ${max}` }]);
+    if (limit > max)
+      throw errors.validation(`limit must be at most ${max} (WEIR_QUERY_MAX_ROWS)`, [
+        { pointer: '/body/limit', message: `must be at most ${max}` },
+      ]);
     // Not cached: `elapsedMs` reports this request's work, and ad-hoc queries rarely repeat.
-    return this.read(workspaceId, id, q.version, null, async (version, source, signal) => {
-      const { sql, params } = buildAggregateQuery(source, version.schema, { ...q, limit });
-      const started = performance.now();
-      const { columns, rows } = await runAggregateQuery(this.deps.engine, sql, params, signal);
-      return { columns, rows: rows.slice(0, limit), truncated: rows.length > limit, elapsedMs: Math.round(performance.now() - started) };
-    }, gone);
+    return this.read(
+      workspaceId,
+      id,
+      q.version,
+      null,
+      async (version, source, signal) => {
+        const { sql, params } = buildAggregateQuery(source, version.schema, { ...q, limit });
+        const started = performance.now();
+        const { columns, rows } = await runAggregateQuery(this.deps.engine, sql, params, signal);
+        return {
+          columns,
+          rows: rows.slice(0, limit),
+          truncated: rows.length > limit,
+          elapsedMs: Math.round(performance.now() - started),
+        };
+      },
+      gone,
+    );
   }
 
   platform(days: number): Promise<PlatformStats> {
@@ -129,8 +250,12 @@ export class AnalyticsService {
    * signal interrupts (as it does when `gone` aborts).
    */
   private async read<T>(
-    workspaceId: string, id: string, versionId: string | undefined, request: ({ endpoint: string } & Record<string, unknown>) | null,
-    fn: (version: StoredVersion, source: string, signal: AbortSignal) => Promise<T>, gone?: AbortSignal,
+    workspaceId: string,
+    id: string,
+    versionId: string | undefined,
+    request: ({ endpoint: string } & Record<string, unknown>) | null,
+    fn: (version: StoredVersion, source: string, signal: AbortSignal) => Promise<T>,
+    gone?: AbortSignal,
   ): Promise<Versioned<T>> {
     const { dataset, version } = await this.deps.datasets.resolveVersion(workspaceId, id, versionId);
     const key = request ? AnswerCache.key(version.id, request.endpoint, request) : null;
@@ -146,10 +271,20 @@ export class AnalyticsService {
       return { ...answer, datasetName: dataset.name };
     } catch (e) {
       if (timeout.aborted && !(e instanceof AppError)) {
-        throw new AppError(422, 'query_timeout', `The query ran longer than the limit of ${timeoutMs} ms (WEIR_QUERY_TIMEOUT) and was stopped`, [], { timeoutMs });
+        throw new AppError(
+          422,
+          'query_timeout',
+          `The query ran longer than the limit of ${timeoutMs} ms (WEIR_QUERY_TIMEOUT) and was stopped`,
+          [],
+          { timeoutMs },
+        );
       }
       if (isOutOfMemory(e)) {
-        throw new AppError(422, 'query_out_of_memory', 'The query needed more memory and temporary disk than this server allows (WEIR_DUCKDB_MEMORY_LIMIT, WEIR_DUCKDB_TEMP_LIMIT) and was stopped; group by fewer values or filter first');
+        throw new AppError(
+          422,
+          'query_out_of_memory',
+          'The query needed more memory and temporary disk than this server allows (WEIR_DUCKDB_MEMORY_LIMIT, WEIR_DUCKDB_TEMP_LIMIT) and was stopped; group by fewer values or filter first',
+        );
       }
       throw e;
     } finally {

@@ -30,16 +30,24 @@ const num = (v: unknown): number => (typeof v === 'number' ? v : Number(v ?? 0))
 const fraction = (part: number, whole: number) => (whole === 0 ? 0 : part / whole);
 
 /** The correlation matrix of the numeric columns and the missing-value summary of every column, in one pass. */
-export async function correlationAndMissing(engine: Engine, source: string, schema: readonly ColumnSchema[], signal?: AbortSignal): Promise<{ correlation: Correlation; missing: MissingValues }> {
+export async function correlationAndMissing(
+  engine: Engine,
+  source: string,
+  schema: readonly ColumnSchema[],
+  signal?: AbortSignal,
+): Promise<{ correlation: Correlation; missing: MissingValues }> {
   const numeric = schema.filter((c) => isNumeric(c.type));
   const inMatrix = numeric.slice(0, MAX_CORRELATION_COLUMNS);
   const d = (c: ColumnSchema) => `CAST(${ident(c.name)} AS DOUBLE)`;
   const parts = ['count(*) AS "rows"'];
-  parts.push(`count(*) FILTER (WHERE ${schema.length > 0 ? schema.map((c) => `${ident(c.name)} IS NULL`).join(' OR ') : 'false'}) AS "incomplete"`);
+  parts.push(
+    `count(*) FILTER (WHERE ${schema.length > 0 ? schema.map((c) => `${ident(c.name)} IS NULL`).join(' OR ') : 'false'}) AS "incomplete"`,
+  );
   schema.forEach((c, i) => parts.push(`count(${ident(c.name)}) AS "n${i}"`));
   // The diagonal too: corr(x, x) is 1, or null for a column without variance.
   for (let i = 0; i < inMatrix.length; i++) {
-    for (let j = i; j < inMatrix.length; j++) parts.push(`corr(${d(inMatrix[i]!)}, ${d(inMatrix[j]!)}) AS "r${i}_${j}"`);
+    for (let j = i; j < inMatrix.length; j++)
+      parts.push(`corr(${d(inMatrix[i]!)}, ${d(inMatrix[j]!)}) AS "r${i}_${j}"`);
   }
   const [row = {}] = await engine.all(`SELECT ${parts.join(', ')} FROM ${source}`, undefined, signal);
 
@@ -58,7 +66,19 @@ export async function correlationAndMissing(engine: Engine, source: string, sche
   });
   const rowsWithNulls = num(row.incomplete);
   return {
-    correlation: { method: 'pearson', columns: inMatrix.map((c) => c.name), matrix, numericColumns: numeric.length, truncated: numeric.length > inMatrix.length },
-    missing: { rows, columns, rowsWithNulls, rowsWithNullsFraction: fraction(rowsWithNulls, rows), totalNulls: columns.reduce((a, c) => a + c.nulls, 0) },
+    correlation: {
+      method: 'pearson',
+      columns: inMatrix.map((c) => c.name),
+      matrix,
+      numericColumns: numeric.length,
+      truncated: numeric.length > inMatrix.length,
+    },
+    missing: {
+      rows,
+      columns,
+      rowsWithNulls,
+      rowsWithNullsFraction: fraction(rowsWithNulls, rows),
+      totalNulls: columns.reduce((a, c) => a + c.nulls, 0),
+    },
   };
 }

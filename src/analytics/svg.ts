@@ -50,12 +50,15 @@ export async function renderSvg(spec: VegaLiteSpec): Promise<string> {
   // are routine and would flood the console.
   const problems: string[] = [];
   const refusedUrls: string[] = [];
-  const logger = vega.logger(vega.Error, undefined, (_method, _level, args) => problems.push(args.map(messageOf).join(' ')));
+  const logger = vega.logger(vega.Error, undefined, (_method, _level, args) =>
+    problems.push(args.map(messageOf).join(' ')),
+  );
   const { spec: vegaSpec } = vegaLite.compile(withoutTooltipLayers(spec) as unknown as TopLevelSpec, { logger });
   const view = new vega.View(vega.parse(vegaSpec), { renderer: 'none', loader: closedLoader(refusedUrls), logger });
   try {
     const svg = await view.toSVG();
-    if (refusedUrls.length > 0) throw new Error(`renderSvg: the spec refers to URLs, and charts load nothing: ${refusedUrls.join(', ')}`);
+    if (refusedUrls.length > 0)
+      throw new Error(`renderSvg: the spec refers to URLs, and charts load nothing: ${refusedUrls.join(', ')}`);
     if (problems.length > 0) throw new Error(`renderSvg: ${problems.join('; ')}`);
     return svg;
   } finally {

@@ -30,7 +30,11 @@ const STEPS: { interval: TimeInterval; step: number; ms: number }[] = [
   ...[1, 2].map((step) => ({ interval: 'day' as const, step, ms: step * DAY })),
   { interval: 'week', step: 1, ms: 7 * DAY },
   ...[1, 3].map((step) => ({ interval: 'month' as const, step, ms: step * 30.44 * DAY })),
-  ...[1, 2, 5, 10, 25, 50, 100, 250, 500, 1000].map((step) => ({ interval: 'year' as const, step, ms: step * 365.25 * DAY })),
+  ...[1, 2, 5, 10, 25, 50, 100, 250, 500, 1000].map((step) => ({
+    interval: 'year' as const,
+    step,
+    ms: step * 365.25 * DAY,
+  })),
 ];
 
 /** Width of a label in px per character at Vega's default 10px axis font, and the gap kept between two labels. */
@@ -60,14 +64,16 @@ export function timeAxis(loMs: number, hiMs: number, widthPx: number): TimeAxis 
   for (const s of STEPS) {
     const format = formatFor(s.interval, oneDay);
     const fits = Math.max(2, Math.floor(widthPx / (labelChars(format) * CHAR_PX + LABEL_GAP_PX)));
-    if (span / s.ms <= fits) return { values: ticks(loMs, hiMs, s.interval, s.step), format, day: oneDay && s.ms < DAY ? isoDay(loMs) : null };
+    if (span / s.ms <= fits)
+      return { values: ticks(loMs, hiMs, s.interval, s.step), format, day: oneDay && s.ms < DAY ? isoDay(loMs) : null };
   }
   // More than a thousand years a tick: none but the ends.
   return { values: [loMs, hiMs], format: '%Y', day: null };
 }
 
 /** The first tick at or after `ms`: a multiple of `step` units counted from the epoch (whole UTC seconds, minutes…). */
-const fixedTick = (ms: number, unitMs: number, step: number, shiftMs = 0) => Math.ceil((ms - shiftMs) / (unitMs * step)) * unitMs * step + shiftMs;
+const fixedTick = (ms: number, unitMs: number, step: number, shiftMs = 0) =>
+  Math.ceil((ms - shiftMs) / (unitMs * step)) * unitMs * step + shiftMs;
 
 /** 1970-01-05, the first Monday of the epoch: weeks start on Monday, as the weekly buckets do. */
 const FIRST_MONDAY_MS = 4 * DAY;
@@ -87,7 +93,12 @@ export function ticks(loMs: number, hiMs: number, interval: TimeInterval, step: 
   const unit = UNIT_MS[interval];
   if (unit !== undefined || interval === 'week') {
     const every = interval === 'week' ? 7 * DAY : unit! * step;
-    for (let t = interval === 'week' ? fixedTick(loMs, 7 * DAY, 1, FIRST_MONDAY_MS) : fixedTick(loMs, unit!, step); t <= hiMs; t += every) out.push(t);
+    for (
+      let t = interval === 'week' ? fixedTick(loMs, 7 * DAY, 1, FIRST_MONDAY_MS) : fixedTick(loMs, unit!, step);
+      t <= hiMs;
+      t += every
+    )
+      out.push(t);
     return out;
   }
   const start = new Date(loMs);

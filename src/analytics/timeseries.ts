@@ -117,7 +117,8 @@ interface SeriesPoint {
   hi: number | null;
 }
 
-const num = (v: unknown): number | null => (typeof v === 'number' ? v : v === null || v === undefined ? null : Number(v));
+const num = (v: unknown): number | null =>
+  typeof v === 'number' ? v : v === null || v === undefined ? null : Number(v);
 
 /**
  * A time series of at most `points` points, whatever the number of rows. The series is the rows themselves or, with
@@ -127,19 +128,35 @@ const num = (v: unknown): number | null => (typeof v === 'number' ? v : v === nu
  * With `series`, the rows of the largest series are split by their rank (`s`) in every query, and each series gets an
  * equal share of `points`, reduced on its own.
  */
-export async function timeseries(engine: Engine, source: string, req: TimeseriesRequest, signal?: AbortSignal): Promise<Timeseries> {
+export async function timeseries(
+  engine: Engine,
+  source: string,
+  req: TimeseriesRequest,
+  signal?: AbortSignal,
+): Promise<Timeseries> {
   const t = typeFamily(req.time.type) === 'date' ? `CAST(${ident(req.time.name)} AS TIMESTAMP)` : ident(req.time.name);
   const v = req.value.type === 'DOUBLE' ? ident(req.value.name) : `CAST(${ident(req.value.name)} AS DOUBLE)`;
   // No isfinite() filter: it would double the cost of the pass. A NaN sorts above every number in DuckDB (a slice's
   // highest point) and is answered as null.
   const present = `${t} IS NOT NULL AND ${v} IS NOT NULL`;
   const base = { time: req.time.name, value: req.value.name, agg: req.agg, bucket: req.bucket ?? null, mode: req.mode };
-  const empty = (): Timeseries => ({ ...base, rows: 0, points: [], ...(req.bucket ? { band: [] } : {}), downsampled: false });
+  const empty = (): Timeseries => ({
+    ...base,
+    rows: 0,
+    points: [],
+    ...(req.bucket ? { band: [] } : {}),
+    downsampled: false,
+  });
 
   const split = req.series ? await largestSeries(engine, source, present, req.series, signal) : null;
   if (split && split.shown.length === 0) return { ...empty(), series: split };
   // The keys are bound as parameters: they are data, and may hold anything.
-  const rank = split ? seriesRank(req.series!.column, split.shown.map((s) => s.key)) : null;
+  const rank = split
+    ? seriesRank(
+        req.series!.column,
+        split.shown.map((s) => s.key),
+      )
+    : null;
   const params = rank?.params;
   // The rank is computed once per row (its parameters appear once in every query), then the other series dropped.
   const rows = rank
@@ -155,16 +172,31 @@ export async function timeseries(engine: Engine, source: string, req: Timeseries
   const count = split ? split.shown.length : 1;
 
   const whole = (where = '', limit = '') =>
-    engine.all(`SELECT ${split ? 's' : '0'} AS s, us, v${step ? ', lo, hi, n' : ', 1 AS n'} FROM (${series})${where} ORDER BY s, us${limit}`, params, signal);
+    engine.all(
+      `SELECT ${split ? 's' : '0'} AS s, us, v${step ? ', lo, hi, n' : ', 1 AS n'} FROM (${series})${where} ORDER BY s, us${limit}`,
+      params,
+      signal,
+    );
   const range = req.range ?? (await queryRange(engine, rows, us, params, signal));
   if (!range) return split ? { ...empty(), series: split } : empty();
   // Rows per series: counted exactly for a split, else at most the profile's count.
   const rowsOf = split ? split.shown.map((x) => x.rows) : [req.rowsAtMost];
   const buckets = step ? Math.floor((range.hiUs - range.loUs) / step.minUs) + 2 : Infinity;
   const lengthAtMost = rowsOf.reduce((a, n) => a + Math.min(n, buckets), 0);
-  const answerAtMost = Math.min(req.points, lengthAtMost, rowsOf.reduce((a, n) => a + n, 0));
+  const answerAtMost = Math.min(
+    req.points,
+    lengthAtMost,
+    rowsOf.reduce((a, n) => a + n, 0),
+  );
   if (answerAtMost > req.maxPoints) {
-    throw outputTooLarge({ subject: 'The time series', count: answerAtMost, what: 'points', limit: req.maxPoints, hint: 'ask for fewer points', pointer: '/query/points' });
+    throw outputTooLarge({
+      subject: 'The time series',
+      count: answerAtMost,
+      what: 'points',
+      limit: req.maxPoints,
+      hint: 'ask for fewer points',
+      pointer: '/query/points',
+    });
   }
   const done = (points: SeriesPoint[], total: number, reduced: Set<number>) => {
     const shown = split && { ...split, shown: split.shown.map((x, i) => ({ ...x, downsampled: reduced.has(i) })) };
@@ -174,7 +206,12 @@ export async function timeseries(engine: Engine, source: string, req: Timeseries
   // A short series is answered as it is (LIMIT points + 1 tells when the estimate was wrong).
   if (lengthAtMost <= req.points) {
     const direct = await whole('', ` LIMIT ${req.points + 1}`);
-    if (direct.length <= req.points) return done(direct.map(toPoint), direct.reduce((a, r) => a + (num(r.n) ?? 0), 0), new Set());
+    if (direct.length <= req.points)
+      return done(
+        direct.map(toPoint),
+        direct.reduce((a, r) => a + (num(r.n) ?? 0), 0),
+        new Set(),
+      );
   }
 
   // Each series' share. minmax: two points per slice, so share / 2 slices. lttb: up to four candidates per slice (M4:
@@ -189,15 +226,17 @@ export async function timeseries(engine: Engine, source: string, req: Timeseries
   const slice = `greatest(0, least((us - ${bigint(range.loUs)}) // ${bigint(width)}, ${slices - 1}))`;
   const grouped = await engine.all(
     `SELECT ${split ? 's' : '0'} AS s, ${slice} AS slice, ${step ? 'sum(n)' : 'count(*)'} AS n, count(*) AS length, ${picks.join(', ')} ` +
-    `FROM (${series}) GROUP BY ${split ? 's, 2' : '2'} ORDER BY 1, 2`,
-    params, signal,
+      `FROM (${series}) GROUP BY ${split ? 's, 2' : '2'} ORDER BY 1, 2`,
+    params,
+    signal,
   );
   const total = grouped.reduce((a, r) => a + (num(r.n) ?? 0), 0);
   const bySeries = Array.from({ length: count }, () => [] as Record<string, unknown>[]);
   for (const r of grouped) bySeries[num(r.s)!]?.push(r);
   // A series within its share after all (rows without a value, sparse buckets) is answered as it is.
   const short = bySeries.flatMap((g, i) => (g.reduce((a, r) => a + (num(r.length) ?? 0), 0) <= share ? [i] : []));
-  const shortPoints = short.length === 0 ? [] : (await whole(split ? ` WHERE s IN (${short.join(', ')})` : '')).map(toPoint);
+  const shortPoints =
+    short.length === 0 ? [] : (await whole(split ? ` WHERE s IN (${short.join(', ')})` : '')).map(toPoint);
   const points: SeriesPoint[] = [];
   const reduced = new Set<number>();
   for (const [i, g] of bySeries.entries()) {
@@ -209,12 +248,27 @@ export async function timeseries(engine: Engine, source: string, req: Timeseries
     for (const r of g) {
       const kept = new Map<number, SeriesPoint>();
       for (const k of kinds) {
-        const p = { s: i, us: num(r[`${k.name}_us`])!, v: num(r[`${k.name}_v`]), lo: num(r[`${k.name}_lo`]), hi: num(r[`${k.name}_hi`]) };
+        const p = {
+          s: i,
+          us: num(r[`${k.name}_us`])!,
+          v: num(r[`${k.name}_v`]),
+          lo: num(r[`${k.name}_lo`]),
+          hi: num(r[`${k.name}_hi`]),
+        };
         kept.set(p.us, p);
       }
       candidates.push(...[...kept.values()].sort((a, b) => a.us - b.us));
     }
-    points.push(...(req.mode === 'lttb' ? lttb(candidates, share, (p) => p.us, (p) => p.v ?? 0) : candidates));
+    points.push(
+      ...(req.mode === 'lttb'
+        ? lttb(
+            candidates,
+            share,
+            (p) => p.us,
+            (p) => p.v ?? 0,
+          )
+        : candidates),
+    );
     reduced.add(i);
   }
   return done(points, total, reduced);
@@ -224,19 +278,34 @@ export async function timeseries(engine: Engine, source: string, req: Timeseries
  * The `limit` values of `column` with the most rows that have a time and a value (ties by value, null last), how
  * many values there are, and the rows of the rest: one grouped pass.
  */
-async function largestSeries(engine: Engine, source: string, present: string, req: { column: ColumnSchema; limit: number }, signal?: AbortSignal): Promise<SeriesSplit> {
+async function largestSeries(
+  engine: Engine,
+  source: string,
+  present: string,
+  req: { column: ColumnSchema; limit: number },
+  signal?: AbortSignal,
+): Promise<SeriesSplit> {
   const key = `CAST(${ident(req.column.name)} AS VARCHAR)`;
   const groups = `SELECT ${key} AS k, count(*) AS n FROM ${source} WHERE ${present} GROUP BY 1`;
   const top = await engine.all(
     `SELECT k, n, count(*) OVER () AS total, sum(n) OVER () AS all_rows FROM (${groups}) ORDER BY n DESC, k NULLS LAST LIMIT ${req.limit}`,
-    undefined, signal,
+    undefined,
+    signal,
   );
-  const shown = top.map((r) => ({ key: r.k === null || r.k === undefined ? null : String(r.k), rows: num(r.n) ?? 0, downsampled: false }));
+  const shown = top.map((r) => ({
+    key: r.k === null || r.k === undefined ? null : String(r.k),
+    rows: num(r.n) ?? 0,
+    downsampled: false,
+  }));
   const total = num(top[0]?.total) ?? 0;
   const allRows = num(top[0]?.all_rows) ?? 0;
   return {
-    column: req.column.name, limit: req.limit, total, shown,
-    omitted: total - shown.length, omittedRows: allRows - shown.reduce((a, x) => a + x.rows, 0),
+    column: req.column.name,
+    limit: req.limit,
+    total,
+    shown,
+    omitted: total - shown.length,
+    omittedRows: allRows - shown.reduce((a, x) => a + x.rows, 0),
   };
 }
 
@@ -256,7 +325,13 @@ function toPoint(r: Record<string, unknown>): SeriesPoint {
   return { s: num(r.s) ?? 0, us: num(r.us)!, v: num(r.v), lo: num(r.lo), hi: num(r.hi) };
 }
 
-async function queryRange(engine: Engine, rows: string, us: string, params: string[] | undefined, signal?: AbortSignal): Promise<{ loUs: number; hiUs: number } | null> {
+async function queryRange(
+  engine: Engine,
+  rows: string,
+  us: string,
+  params: string[] | undefined,
+  signal?: AbortSignal,
+): Promise<{ loUs: number; hiUs: number } | null> {
   const [r] = await engine.all(`SELECT min(${us}) AS lo, max(${us}) AS hi FROM (${rows})`, params, signal);
   const lo = num(r?.lo);
   const hi = num(r?.hi);
@@ -264,11 +339,20 @@ async function queryRange(engine: Engine, rows: string, us: string, params: stri
 }
 
 function answer(
-  base: Omit<Timeseries, 'rows' | 'points' | 'band' | 'downsampled' | 'series'>, points: SeriesPoint[], rows: number, withBand: boolean,
-  split: SeriesSplit | null, downsampled: boolean,
+  base: Omit<Timeseries, 'rows' | 'points' | 'band' | 'downsampled' | 'series'>,
+  points: SeriesPoint[],
+  rows: number,
+  withBand: boolean,
+  split: SeriesSplit | null,
+  downsampled: boolean,
 ): Timeseries {
   const key = (p: SeriesPoint) => (split ? { series: split.shown[p.s]?.key ?? null } : {});
-  const out: Timeseries = { ...base, rows, points: points.map((p) => ({ time: isoOfMicros(p.us), value: p.v, ...key(p) })), downsampled };
+  const out: Timeseries = {
+    ...base,
+    rows,
+    points: points.map((p) => ({ time: isoOfMicros(p.us), value: p.v, ...key(p) })),
+    downsampled,
+  };
   if (withBand) out.band = points.map((p) => ({ time: isoOfMicros(p.us), min: p.lo, max: p.hi, ...key(p) }));
   if (split) out.series = split;
   return out;

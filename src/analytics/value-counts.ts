@@ -26,12 +26,19 @@ function asText(column: ColumnSchema, expr: string): string {
 }
 
 /** The `limit` most frequent values of a column, in one grouped pass (the window runs over the groups, not the rows). */
-export async function valueCounts(engine: Engine, source: string, column: ColumnSchema, limit: number, signal?: AbortSignal): Promise<ValueCounts> {
+export async function valueCounts(
+  engine: Engine,
+  source: string,
+  column: ColumnSchema,
+  limit: number,
+  signal?: AbortSignal,
+): Promise<ValueCounts> {
   const c = ident(column.name);
   const rows = await engine.all(
     `SELECT ${asText(column, 'v')} AS value, n, count(*) OVER () AS distinct_values, sum(n) OVER () AS total ` +
-    `FROM (SELECT ${c} AS v, count(*) AS n FROM ${source} GROUP BY 1) ORDER BY n DESC, v ASC NULLS LAST LIMIT ${limit}`,
-    undefined, signal,
+      `FROM (SELECT ${c} AS v, count(*) AS n FROM ${source} GROUP BY 1) ORDER BY n DESC, v ASC NULLS LAST LIMIT ${limit}`,
+    undefined,
+    signal,
   );
   const values = rows.map((r) => ({ value: r.value === null ? null : String(r.value), count: Number(r.n) }));
   const total = rows.length > 0 ? Number(rows[0]!.total) : 0;

@@ -4,7 +4,15 @@ import fs, { type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { fsyncPath } from './scratch.js';
-import { assertValidKey, assertValidPrefix, BlobNotFoundError, type BlobEntry, type BlobStat, type BlobStore, type LocalBlob } from './types.js';
+import {
+  assertValidKey,
+  assertValidPrefix,
+  BlobNotFoundError,
+  type BlobEntry,
+  type BlobStat,
+  type BlobStore,
+  type LocalBlob,
+} from './types.js';
 
 /** Blobs as files under one root directory. Writes are durable: the file and its directory are fsynced. */
 export class LocalBlobStore implements BlobStore {

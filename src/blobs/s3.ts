@@ -17,7 +17,15 @@ import {
 import { Upload } from '@aws-sdk/lib-storage';
 import type { BlobsConfig } from '../config.js';
 import type { Scratch } from './scratch.js';
-import { assertValidKey, assertValidPrefix, BlobNotFoundError, type BlobEntry, type BlobStat, type BlobStore, type LocalBlob } from './types.js';
+import {
+  assertValidKey,
+  assertValidPrefix,
+  BlobNotFoundError,
+  type BlobEntry,
+  type BlobStat,
+  type BlobStore,
+  type LocalBlob,
+} from './types.js';
 
 export type S3BlobsConfig = Extract<BlobsConfig, { driver: 's3' }>;
 
@@ -42,7 +50,10 @@ export class S3BlobStore implements BlobStore {
   private readonly bucket: string;
   private readonly keyPrefix: string;
 
-  constructor(config: S3BlobsConfig, private readonly scratch: Scratch) {
+  constructor(
+    config: S3BlobsConfig,
+    private readonly scratch: Scratch,
+  ) {
     this.bucket = config.bucket;
     this.keyPrefix = config.keyPrefix;
     this.client = new S3Client({
@@ -82,7 +93,8 @@ export class S3BlobStore implements BlobStore {
       body.destroy();
     }
     const stored = await this.stat(key);
-    if (stored?.bytes !== size) throw new Error(`blob ${key}: stored ${size} bytes but the store reports ${stored ? stored.bytes : 'no object'}`);
+    if (stored?.bytes !== size)
+      throw new Error(`blob ${key}: stored ${size} bytes but the store reports ${stored ? stored.bytes : 'no object'}`);
     await fs.rm(localPath, { force: true });
     return stored;
   }
@@ -130,11 +142,18 @@ export class S3BlobStore implements BlobStore {
     for await (const page of this.pages(this.keyPrefix + prefix)) {
       const keys = page.flatMap((o) => (o.Key === undefined ? [] : [o.Key]));
       if (keys.length === 0) continue;
-      const out = await this.client.send(new DeleteObjectsCommand({ Bucket: this.bucket, Delete: { Objects: keys.map((Key) => ({ Key })), Quiet: true } }));
+      const out = await this.client.send(
+        new DeleteObjectsCommand({
+          Bucket: this.bucket,
+          Delete: { Objects: keys.map((Key) => ({ Key })), Quiet: true },
+        }),
+      );
       const failed = (out.Errors ?? []).filter((err) => err.Code !== 'NoSuchKey');
       if (failed.length > 0) {
         const first = failed[0]!;
-        throw new Error(`deleting ${prefix}: ${failed.length} of ${keys.length} objects not deleted (${first.Key}: ${first.Code} ${first.Message ?? ''})`.trim());
+        throw new Error(
+          `deleting ${prefix}: ${failed.length} of ${keys.length} objects not deleted (${first.Key}: ${first.Code} ${first.Message ?? ''})`.trim(),
+        );
       }
       count += keys.length;
     }
@@ -160,7 +179,11 @@ export class S3BlobStore implements BlobStore {
       for (const o of page) {
         // A key ending in '/' is a "folder" marker some consoles create, not a blob (the local driver has none).
         if (o.Key === undefined || o.Key.endsWith('/')) continue;
-        yield { key: o.Key.slice(this.keyPrefix.length), bytes: o.Size ?? 0, modifiedAt: o.LastModified ?? new Date(0) };
+        yield {
+          key: o.Key.slice(this.keyPrefix.length),
+          bytes: o.Size ?? 0,
+          modifiedAt: o.LastModified ?? new Date(0),
+        };
       }
     }
   }
@@ -184,7 +207,9 @@ export class S3BlobStore implements BlobStore {
   private async *pages(wirePrefix: string): AsyncGenerator<_Object[]> {
     let ContinuationToken: string | undefined;
     do {
-      const out = await this.client.send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix: wirePrefix, MaxKeys: PAGE_KEYS, ContinuationToken }));
+      const out = await this.client.send(
+        new ListObjectsV2Command({ Bucket: this.bucket, Prefix: wirePrefix, MaxKeys: PAGE_KEYS, ContinuationToken }),
+      );
       yield (out.Contents ?? []).filter((o) => o.Key?.startsWith(wirePrefix));
       ContinuationToken = out.IsTruncated ? out.NextContinuationToken : undefined;
     } while (ContinuationToken);
@@ -215,7 +240,8 @@ function useContentMd5ForDeleteObjects(client: S3Client): void {
       if (!headers || (typeof request.body !== 'string' && !(request.body instanceof Uint8Array))) return next(args);
       for (const name of Object.keys(headers)) {
         const lower = name.toLowerCase();
-        if (lower.startsWith('x-amz-checksum-') || lower.startsWith('x-amz-sdk-checksum-') || lower === 'content-md5') delete headers[name];
+        if (lower.startsWith('x-amz-checksum-') || lower.startsWith('x-amz-sdk-checksum-') || lower === 'content-md5')
+          delete headers[name];
       }
       headers['content-md5'] = createHash('md5').update(request.body).digest('base64');
       return next(args);

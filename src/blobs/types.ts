@@ -51,7 +51,10 @@ export interface BlobStore {
 export class BlobNotFoundError extends Error {
   readonly code = 'ENOENT';
 
-  constructor(readonly key: string, options?: ErrorOptions) {
+  constructor(
+    readonly key: string,
+    options?: ErrorOptions,
+  ) {
     super(`blob not found: ${key}`, options);
     this.name = 'BlobNotFoundError';
   }
@@ -70,10 +73,12 @@ export function assertValidKey(key: string): void {
 export function assertValidPrefix(prefix: string): void {
   if (!prefix.endsWith('/')) throw new Error(`blob prefix must end with '/': ${prefix}`);
   const head = prefix.slice(0, -1);
-  if (!(BLOB_AREAS as readonly string[]).includes(head) && !isValidKey(head)) throw new Error(`invalid blob prefix: ${prefix}`);
+  if (!(BLOB_AREAS as readonly string[]).includes(head) && !isValidKey(head))
+    throw new Error(`invalid blob prefix: ${prefix}`);
 }
 
 export const datasetVersionKey = (workspaceId: string, datasetId: string, versionId: string): string =>
   `datasets/${workspaceId}/${datasetId}/${versionId}.parquet`;
 
-export const datasetPrefix = (workspaceId: string, datasetId: string): string => `datasets/${workspaceId}/${datasetId}/`;
+export const datasetPrefix = (workspaceId: string, datasetId: string): string =>
+  `datasets/${workspaceId}/${datasetId}/`;

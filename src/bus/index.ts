@@ -6,6 +6,7 @@ import type { EventBus } from './types.js';
 
 /** The event bus driver of this process: Redis pub/sub when WEIR_REDIS_URL is set (cluster mode), else in-process. */
 export function createEventBus(config: Config, log: Log): EventBus {
-  if (config.redisUrl) return new RedisEventBus(config.redisUrl, log, { channelPrefix: config.realtime.busChannelPrefix });
+  if (config.redisUrl)
+    return new RedisEventBus(config.redisUrl, log, { channelPrefix: config.realtime.busChannelPrefix });
   return new LocalEventBus(log);
 }

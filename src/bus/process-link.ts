@@ -32,7 +32,10 @@ export class LinkedEventBus implements EventBus {
   private readonly workerTopics = new Set<Topic>();
   private send: ((m: BusLinkMessage) => void) | null = null;
 
-  constructor(private readonly side: LinkSide, log: Log) {
+  constructor(
+    private readonly side: LinkSide,
+    log: Log,
+  ) {
     this.local = new LocalEventBus(log);
   }
 
@@ -43,7 +46,8 @@ export class LinkedEventBus implements EventBus {
   attach(send: ((m: BusLinkMessage) => void) | null): void {
     this.send = send;
     this.workerTopics.clear();
-    if (send && this.side === 'worker') for (const topic of this.local.activeTopics()) send({ type: 'bus.subscribe', topic });
+    if (send && this.side === 'worker')
+      for (const topic of this.local.activeTopics()) send({ type: 'bus.subscribe', topic });
   }
 
   /** A message of the bus from the other side. */

@@ -54,14 +54,22 @@ export class RedisEventBus implements EventBus {
   private readonly prefix: string;
   private closed = false;
 
-  constructor(url: string, private readonly log: Log, options: RedisEventBusOptions) {
+  constructor(
+    url: string,
+    private readonly log: Log,
+    options: RedisEventBusOptions,
+  ) {
     this.prefix = options.channelPrefix;
     this.local = new LocalEventBus(log);
     const name = options.connectionName ?? 'weir-bus';
     // A publish waits for at most one reconnect before it is dropped: stale progress is worth little.
     this.publisher = new Redis(url, { connectionName: `${name}:pub`, maxRetriesPerRequest: 1, lazyConnect: false });
     // SUBSCRIBE must never be given up on: the reference count says the channel is subscribed.
-    this.subscriber = new Redis(url, { connectionName: `${name}:sub`, maxRetriesPerRequest: null, autoResubscribe: true });
+    this.subscriber = new Redis(url, {
+      connectionName: `${name}:sub`,
+      maxRetriesPerRequest: null,
+      autoResubscribe: true,
+    });
     this.watchConnection(this.publisher, 'publisher');
     this.watchConnection(this.subscriber, 'subscriber');
     this.subscriber.on('message', (channel: string, message: string) => this.onMessage(channel, message));
@@ -105,7 +113,10 @@ export class RedisEventBus implements EventBus {
     try {
       await this.publisher.publish(this.prefix + topic, JSON.stringify(wire));
     } catch (e) {
-      this.log.warn({ err: { message: (e as Error).message }, topic, type }, 'event bus: event dropped, Redis did not take it');
+      this.log.warn(
+        { err: { message: (e as Error).message }, topic, type },
+        'event bus: event dropped, Redis did not take it',
+      );
     }
   }
 
@@ -127,7 +138,12 @@ export class RedisEventBus implements EventBus {
       if (--current.listeners === 0) {
         this.channels.delete(topic);
         // Commands on one connection run in order, so a SUBSCRIBE issued after this UNSUBSCRIBE wins.
-        if (!this.closed) this.subscriber.unsubscribe(this.prefix + topic).catch((e: unknown) => this.log.warn({ err: { message: (e as Error).message }, topic }, 'event bus: UNSUBSCRIBE failed'));
+        if (!this.closed)
+          this.subscriber
+            .unsubscribe(this.prefix + topic)
+            .catch((e: unknown) =>
+              this.log.warn({ err: { message: (e as Error).message }, topic }, 'event bus: UNSUBSCRIBE failed'),
+            );
       }
     };
   }
@@ -136,7 +152,8 @@ export class RedisEventBus implements EventBus {
     return this.subscriber.subscribe(this.prefix + topic).then(
       () => undefined,
       (e: unknown) => {
-        if (!this.closed) this.log.error({ err: { message: (e as Error).message }, topic }, 'event bus: SUBSCRIBE failed');
+        if (!this.closed)
+          this.log.error({ err: { message: (e as Error).message }, topic }, 'event bus: SUBSCRIBE failed');
       },
     );
   }

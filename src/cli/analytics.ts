@@ -11,7 +11,13 @@ import { clean, formatCount, formatValue, table, truncate } from './format.js';
 /** GET /datasets/:id/stats, as far as the CLI reads it (written by hand like the rest of the CLI's wire types). */
 interface StatsWire extends Profile {
   correlation: { method: string; columns: string[]; matrix: (number | null)[][]; truncated: boolean };
-  missing: { rows: number; columns: { name: string; nulls: number; fraction: number }[]; rowsWithNulls: number; rowsWithNullsFraction: number; totalNulls: number };
+  missing: {
+    rows: number;
+    columns: { name: string; nulls: number; fraction: number }[];
+    rowsWithNulls: number;
+    rowsWithNullsFraction: number;
+    totalNulls: number;
+  };
 }
 
 const CELL = 24;
@@ -23,18 +29,33 @@ function describeStats(s: StatsWire): string {
     s.columns.map((c) => {
       const missing = s.missing.columns.find((m) => m.name === c.name);
       return [
-        truncate(clean(c.name), CELL), c.type, formatCount(c.nulls), missing ? percent(missing.fraction) : '', formatDistinct(c),
-        truncate(formatValue(c.min), CELL), truncate(formatValue(c.max), CELL), c.mean === null ? '' : formatValue(c.mean), c.stddev === null ? '' : formatValue(c.stddev),
+        truncate(clean(c.name), CELL),
+        c.type,
+        formatCount(c.nulls),
+        missing ? percent(missing.fraction) : '',
+        formatDistinct(c),
+        truncate(formatValue(c.min), CELL),
+        truncate(formatValue(c.max), CELL),
+        c.mean === null ? '' : formatValue(c.mean),
+        c.stddev === null ? '' : formatValue(c.stddev),
       ];
     }),
     ['left', 'left', 'right', 'right', 'right', 'left', 'left', 'right', 'right'],
   );
-  const parts = [profile, `\n${formatCount(s.rowCount)} rows; ${formatCount(s.missing.rowsWithNulls)} (${percent(s.missing.rowsWithNullsFraction)}) with a missing value`];
+  const parts = [
+    profile,
+    `\n${formatCount(s.rowCount)} rows; ${formatCount(s.missing.rowsWithNulls)} (${percent(s.missing.rowsWithNullsFraction)}) with a missing value`,
+  ];
   const names = s.correlation.columns;
   if (names.length >= 2) {
     const short = names.map((n) => truncate(clean(n), 12));
-    const rows = s.correlation.matrix.map((row, i) => [short[i]!, ...row.map((r) => (r === null ? '–' : r.toFixed(2)))]);
-    parts.push(`\ncorrelation (Pearson)${s.correlation.truncated ? `, first ${names.length} numeric columns` : ''}\n${table(['', ...short], rows, ['left', ...names.map(() => 'right' as const)])}`);
+    const rows = s.correlation.matrix.map((row, i) => [
+      short[i]!,
+      ...row.map((r) => (r === null ? '–' : r.toFixed(2))),
+    ]);
+    parts.push(
+      `\ncorrelation (Pearson)${s.correlation.truncated ? `, first ${names.length} numeric columns` : ''}\n${table(['', ...short], rows, ['left', ...names.map(() => 'right' as const)])}`,
+    );
   }
   return parts.join('\n');
 }
@@ -70,15 +91,34 @@ interface ChartOptions {
 
 /** Which chart the options ask for: exactly one of a time series, a histogram or value counts. */
 function chartRequest(o: ChartOptions): { endpoint: string; query: Record<string, string | number | undefined> } {
-  const kinds = [o.time !== undefined || o.value !== undefined, o.histogram !== undefined, o.valueCounts !== undefined].filter(Boolean).length;
-  if (kinds !== 1) throw new InvalidArgumentError('choose one chart: --time and --value (a time series), --histogram <column> or --value-counts <column>');
+  const kinds = [
+    o.time !== undefined || o.value !== undefined,
+    o.histogram !== undefined,
+    o.valueCounts !== undefined,
+  ].filter(Boolean).length;
+  if (kinds !== 1)
+    throw new InvalidArgumentError(
+      'choose one chart: --time and --value (a time series), --histogram <column> or --value-counts <column>',
+    );
   if (o.histogram !== undefined) return { endpoint: 'histogram', query: { column: o.histogram, bins: o.bins } };
-  if (o.valueCounts !== undefined) return { endpoint: 'value-counts', query: { column: o.valueCounts, limit: o.limit } };
-  if (o.time === undefined || o.value === undefined) throw new InvalidArgumentError('a time series needs both --time <column> and --value <column>');
-  if (o.seriesLimit !== undefined && o.series === undefined) throw new InvalidArgumentError('--series-limit needs --series <column>');
+  if (o.valueCounts !== undefined)
+    return { endpoint: 'value-counts', query: { column: o.valueCounts, limit: o.limit } };
+  if (o.time === undefined || o.value === undefined)
+    throw new InvalidArgumentError('a time series needs both --time <column> and --value <column>');
+  if (o.seriesLimit !== undefined && o.series === undefined)
+    throw new InvalidArgumentError('--series-limit needs --series <column>');
   return {
     endpoint: 'timeseries',
-    query: { time: o.time, value: o.value, agg: o.agg, bucket: o.bucket, points: o.points, mode: o.mode, series: o.series, seriesLimit: o.seriesLimit },
+    query: {
+      time: o.time,
+      value: o.value,
+      agg: o.agg,
+      bucket: o.bucket,
+      points: o.points,
+      mode: o.mode,
+      series: o.series,
+      seriesLimit: o.seriesLimit,
+    },
   };
 }
 
@@ -101,19 +141,25 @@ async function chart({ client, json }: ClientContext, id: string, o: ChartOption
   }
   // Written beside the destination and renamed, as downloads are: an interrupted command leaves no half chart.
   const bytes = await saveTo(Readable.fromWeb(response.body as NodeReadableStream), o.out).catch((e: unknown) => {
-    throw new Error(`cannot write ${o.out}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, { cause: e });
+    throw new Error(`cannot write ${o.out}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, {
+      cause: e,
+    });
   });
   if (json) printJson({ out: o.out, format, bytes });
-  else printLine(`wrote ${format === 'svg' ? 'an SVG chart' : 'a Vega-Lite spec'} to ${o.out} (${formatCount(bytes)} bytes)`);
+  else
+    printLine(
+      `wrote ${format === 'svg' ? 'an SVG chart' : 'a Vega-Lite spec'} to ${o.out} (${formatCount(bytes)} bytes)`,
+    );
 }
-
 
 /** `weir datasets stats` and `weir datasets chart`, under the `datasets` command. */
 export function registerAnalytics(datasets: Command): void {
   clientAction<{ version?: string }>(
     datasets
       .command('stats')
-      .description('profile of a version with missing values per column and the correlation matrix of its numeric columns')
+      .description(
+        'profile of a version with missing values per column and the correlation matrix of its numeric columns',
+      )
       .addArgument(datasetArgument())
       .addOption(versionOption()),
     async (ctx, args, opts) => stats(ctx, await datasetOf(ctx, args), opts),
@@ -122,21 +168,43 @@ export function registerAnalytics(datasets: Command): void {
   clientAction<ChartOptions>(
     datasets
       .command('chart')
-      .description('render a chart of a version on the server: a time series (--time, --value), a histogram or value counts; SVG or Vega-Lite')
+      .description(
+        'render a chart of a version on the server: a time series (--time, --value), a histogram or value counts; SVG or Vega-Lite',
+      )
       .addArgument(datasetArgument())
       .option('--time <column>', 'time series: the timestamp or date column')
       .option('--value <column>', 'time series: the numeric column')
-      .addOption(new Option('--agg <function>', 'time series: aggregate per bucket').choices(['mean', 'sum', 'min', 'max', 'count']))
+      .addOption(
+        new Option('--agg <function>', 'time series: aggregate per bucket').choices([
+          'mean',
+          'sum',
+          'min',
+          'max',
+          'count',
+        ]),
+      )
       .option('--bucket <size>', 'time series: aggregate per bucket of this size (30s, 15m, 1h, 1d, 1w, 1mo, 1y)')
       .option('--points <n>', 'time series: at most this many points (server default 1000)', integer(2))
       .addOption(new Option('--mode <mode>', 'time series: how a long series is reduced').choices(['minmax', 'lttb']))
-      .option('--series <column>', 'time series: one line per value of this column (the largest ones, see --series-limit)')
-      .option('--series-limit <n>', 'time series: at most this many lines with --series (1-20; server default 10)', integer(1))
+      .option(
+        '--series <column>',
+        'time series: one line per value of this column (the largest ones, see --series-limit)',
+      )
+      .option(
+        '--series-limit <n>',
+        'time series: at most this many lines with --series (1-20; server default 10)',
+        integer(1),
+      )
       .option('--histogram <column>', 'a histogram of this numeric or time column')
       .option('--bins <n>', 'histogram: number of bins (server default 20)', integer(1))
       .option('--value-counts <column>', 'the most frequent values of this column')
       .option('--limit <n>', 'value counts: at most this many values (server default 20)', integer(1))
-      .addOption(new Option('--format <format>', 'svg, or vega-lite for the spec (default: from --out\'s extension, .json → vega-lite; else svg)').choices(['svg', 'vega-lite']))
+      .addOption(
+        new Option(
+          '--format <format>',
+          "svg, or vega-lite for the spec (default: from --out's extension, .json → vega-lite; else svg)",
+        ).choices(['svg', 'vega-lite']),
+      )
       .option('--out <file>', 'write the chart to this file (default: stdout)')
       .option('--width <px>', 'chart width (100-4000)', integer(100))
       .option('--height <px>', 'chart height (100-4000)', integer(100))

@@ -45,7 +45,8 @@ async function askCredentials(opts: LoginOptions): Promise<{ email: string; pass
     if (password === '') throw new Error('no password on stdin');
     return { email: opts.email, password };
   }
-  if (!process.stdin.isTTY) throw new Error('cannot prompt for a password: stdin is not a terminal (use --email and --password-stdin)');
+  if (!process.stdin.isTTY)
+    throw new Error('cannot prompt for a password: stdin is not a terminal (use --email and --password-stdin)');
   const email = opts.email ?? (await promptLine('Email: '));
   if (email === '') throw new Error('no email given');
   return { email, password: await promptHidden('Password: ') };
@@ -64,11 +65,14 @@ async function login({ url, credentials, envToken, json }: ClientContext, opts: 
   if (previous) await endSession(url, previous.accessToken).catch(() => {});
   if (json) printJson(answer.user);
   else printLine(`Logged in to ${url} as ${clean(answer.user.email)}`);
-  if (envToken) process.stderr.write('note: WEIR_TOKEN is set, and it is what client commands use while it stays set\n');
+  if (envToken)
+    process.stderr.write('note: WEIR_TOKEN is set, and it is what client commands use while it stays set\n');
 }
 
 function endSession(url: string, accessToken: string): Promise<Response> {
-  return new WeirClient(url).request('POST', '/api/v1/auth/logout', { headers: { authorization: `Bearer ${accessToken}` } });
+  return new WeirClient(url).request('POST', '/api/v1/auth/logout', {
+    headers: { authorization: `Bearer ${accessToken}` },
+  });
 }
 
 async function logout({ url, credentials, json }: ClientContext): Promise<void> {
@@ -132,7 +136,8 @@ function describeKey(me: Me): [string, string][] {
   ];
   const held = new Set(ws.permissions);
   const idle = key?.scopes.filter((s) => !held.has(s)) ?? [];
-  if (idle.length > 0) pairs.push(['', `its scopes ${idle.join(', ')} are beyond its creator's current role, so it cannot use them`]);
+  if (idle.length > 0)
+    pairs.push(['', `its scopes ${idle.join(', ')} are beyond its creator's current role, so it cannot use them`]);
   pairs.push(['created by', `${clean(me.user.email)} (${me.user.id})`]);
   if (key) pairs.push(['expires', key.expiresAt ? formatDate(key.expiresAt) : 'never']);
   pairs.push(['via', `API key ${id} (WEIR_TOKEN)`]);
@@ -143,7 +148,9 @@ export function registerAuthCommands(program: Command): void {
   clientAction<LoginOptions>(
     program
       .command('login')
-      .description('log in to a Weir server; the session is kept in the credentials file (see WEIR_CONFIG_DIR) and refreshed as it runs')
+      .description(
+        'log in to a Weir server; the session is kept in the credentials file (see WEIR_CONFIG_DIR) and refreshed as it runs',
+      )
       .option('--email <email>', 'account email (asked for on a terminal when missing)')
       .option('--password-stdin', 'read the password from the first line of stdin instead of asking'),
     (ctx, _args, opts) => login(ctx, opts),

@@ -10,7 +10,10 @@ export class ApiError extends Error {
 
 /** A 401 on an authenticated client: `hint` tells the user what to do (log in, fix WEIR_TOKEN). */
 export class AuthRequiredError extends ApiError {
-  constructor(problem: Problem, readonly hint: string) {
+  constructor(
+    problem: Problem,
+    readonly hint: string,
+  ) {
     super(problem);
     this.name = 'AuthRequiredError';
   }
@@ -33,14 +36,30 @@ export interface ClientOptions {
 
 /** Bodies fetch can send twice: everything except streams and async iterables. */
 function isReplayable(body: RequestInit['body']): boolean {
-  return body === undefined || body === null || typeof body === 'string' || body instanceof Uint8Array || body instanceof ArrayBuffer
-    || body instanceof URLSearchParams || body instanceof Blob || body instanceof FormData;
+  return (
+    body === undefined ||
+    body === null ||
+    typeof body === 'string' ||
+    body instanceof Uint8Array ||
+    body instanceof ArrayBuffer ||
+    body instanceof URLSearchParams ||
+    body instanceof Blob ||
+    body instanceof FormData
+  );
 }
 
 /** No HTTP exchange happened: connection refused, unknown host, reset, TLS failure… */
 export class UnreachableError extends Error {
-  constructor(readonly baseUrl: string, readonly reason: string, readonly refused: boolean) {
-    super(refused ? `cannot reach Weir at ${baseUrl} (is the server running? set --url or WEIR_URL)` : `request to ${baseUrl} failed: ${reason}`);
+  constructor(
+    readonly baseUrl: string,
+    readonly reason: string,
+    readonly refused: boolean,
+  ) {
+    super(
+      refused
+        ? `cannot reach Weir at ${baseUrl} (is the server running? set --url or WEIR_URL)`
+        : `request to ${baseUrl} failed: ${reason}`,
+    );
     this.name = 'UnreachableError';
   }
 }
@@ -48,7 +67,14 @@ export class UnreachableError extends Error {
 export type Query = Record<string, string | number | undefined>;
 
 /** Network error codes that mean "nothing is listening there" rather than "the exchange broke". */
-const UNREACHABLE_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'UND_ERR_CONNECT_TIMEOUT']);
+const UNREACHABLE_CODES = new Set([
+  'ECONNREFUSED',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'UND_ERR_CONNECT_TIMEOUT',
+]);
 
 /** fetch() wraps the socket error as `TypeError('fetch failed', { cause })`; dig out the code and message. */
 function networkCause(e: unknown): { code: string | undefined; message: string } {
@@ -74,7 +100,11 @@ function isProblem(v: unknown): v is Problem {
  * with a renewed token when the body can be sent again.
  */
 export class WeirClient {
-  constructor(readonly baseUrl: string, readonly tokens?: TokenSource, private readonly options: ClientOptions = {}) {}
+  constructor(
+    readonly baseUrl: string,
+    readonly tokens?: TokenSource,
+    private readonly options: ClientOptions = {},
+  ) {}
 
   url(path: string, query: Query = {}): URL {
     const u = new URL(`${this.baseUrl}${path}`);
@@ -83,7 +113,11 @@ export class WeirClient {
   }
 
   /** Any request; resolves only for 2xx answers. */
-  async request(method: string, path: string, init: { query?: Query; headers?: Record<string, string>; body?: RequestInit['body'] } = {}): Promise<Response> {
+  async request(
+    method: string,
+    path: string,
+    init: { query?: Query; headers?: Record<string, string>; body?: RequestInit['body'] } = {},
+  ): Promise<Response> {
     const authorization = await this.tokens?.authorization();
     const response = await this.send(method, path, init, authorization);
     if (response.status !== 401 || !this.tokens) {
@@ -91,16 +125,28 @@ export class WeirClient {
       return response;
     }
     const problem = await problemOf(response);
-    if (authorization === undefined || !(await this.tokens.renew(authorization))) throw new AuthRequiredError(problem, this.tokens.rejected(problem.detail));
+    if (authorization === undefined || !(await this.tokens.renew(authorization)))
+      throw new AuthRequiredError(problem, this.tokens.rejected(problem.detail));
     // A streamed body (an upload) is spent: renewing the token is all that can be done for it.
-    if (!isReplayable(init.body)) throw new AuthRequiredError(problem, 'the server refused the access token; it has been renewed, so run the command again');
+    if (!isReplayable(init.body))
+      throw new AuthRequiredError(
+        problem,
+        'the server refused the access token; it has been renewed, so run the command again',
+      );
     const retried = await this.send(method, path, init, await this.tokens.authorization());
     if (retried.ok) return retried;
     const again = await problemOf(retried);
-    throw retried.status === 401 ? new AuthRequiredError(again, this.tokens.rejected(again.detail)) : new ApiError(again);
+    throw retried.status === 401
+      ? new AuthRequiredError(again, this.tokens.rejected(again.detail))
+      : new ApiError(again);
   }
 
-  private async send(method: string, path: string, init: { query?: Query; headers?: Record<string, string>; body?: RequestInit['body'] }, authorization: string | undefined): Promise<Response> {
+  private async send(
+    method: string,
+    path: string,
+    init: { query?: Query; headers?: Record<string, string>; body?: RequestInit['body'] },
+    authorization: string | undefined,
+  ): Promise<Response> {
     const headers: Record<string, string> = { accept: 'application/json, application/problem+json;q=0.9, */*;q=0.1' };
     if (authorization) headers.authorization = authorization;
     if (this.options.workspace) headers['x-weir-workspace'] = this.options.workspace;
@@ -114,7 +160,11 @@ export class WeirClient {
       });
     } catch (e) {
       const { code, message } = networkCause(e);
-      throw new UnreachableError(this.baseUrl, code ? `${message} (${code})` : message, code !== undefined && UNREACHABLE_CODES.has(code));
+      throw new UnreachableError(
+        this.baseUrl,
+        code ? `${message} (${code})` : message,
+        code !== undefined && UNREACHABLE_CODES.has(code),
+      );
     }
   }
 
@@ -122,7 +172,10 @@ export class WeirClient {
     return readJson<T>(await this.request('GET', path, { query }));
   }
 
-  async postJson<T>(path: string, init: { query?: Query; headers?: Record<string, string>; body: RequestInit['body'] }): Promise<T> {
+  async postJson<T>(
+    path: string,
+    init: { query?: Query; headers?: Record<string, string>; body: RequestInit['body'] },
+  ): Promise<T> {
     return readJson<T>(await this.request('POST', path, init));
   }
 

@@ -36,7 +36,8 @@ function parseUrl(value: string): string {
   } catch {
     throw new InvalidArgumentError('expected a URL such as http://127.0.0.1:8080');
   }
-  if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new InvalidArgumentError('expected an http:// or https:// URL');
+  if (u.protocol !== 'http:' && u.protocol !== 'https:')
+    throw new InvalidArgumentError('expected an http:// or https:// URL');
   return value.trim().replace(/\/+$/, '');
 }
 
@@ -72,7 +73,11 @@ function reportProblem(problem: Problem): void {
  * `lines` are printed indented below it, already made safe for the terminal; `body` is printed on stdout with --json.
  */
 export class CliFailure extends Error {
-  constructor(message: string, readonly lines: string[] = [], readonly body?: unknown) {
+  constructor(
+    message: string,
+    readonly lines: string[] = [],
+    readonly body?: unknown,
+  ) {
     super(message);
     this.name = 'CliFailure';
   }
@@ -119,7 +124,11 @@ export function clientAction<O extends object>(
   return command
     .option('--json', 'print machine-readable JSON (the API response) on stdout')
     .option('--url <url>', 'Weir server URL (default: $WEIR_URL, else http://127.0.0.1:8080)', parseUrl)
-    .option('--workspace <id>', 'workspace to act in (default: $WEIR_WORKSPACE, else your default workspace)', parseWorkspace)
+    .option(
+      '--workspace <id>',
+      'workspace to act in (default: $WEIR_WORKSPACE, else your default workspace)',
+      parseWorkspace,
+    )
     .action(async (...raw: unknown[]) => {
       const self = raw[raw.length - 1] as Command;
       const opts = self.opts<O & SharedOptions>();

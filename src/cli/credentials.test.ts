@@ -3,7 +3,14 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ApiError } from './client.js';
-import { CredentialsStore, SessionEndedError, SessionTokens, serverKey, type StoredCredentials, type TokenAnswer } from './credentials.js';
+import {
+  CredentialsStore,
+  SessionEndedError,
+  SessionTokens,
+  serverKey,
+  type StoredCredentials,
+  type TokenAnswer,
+} from './credentials.js';
 import { parseExpiry } from './keys.js';
 
 const URL_A = 'http://127.0.0.1:8080';
@@ -21,21 +28,43 @@ afterEach(async () => {
 });
 
 const session = (accessToken: string, accessInMs: number, refreshInMs = 86_400_000): StoredCredentials => ({
-  accessToken, refreshToken: `r-${accessToken}`, accessExpiresAt: new Date(NOW + accessInMs).toISOString(),
-  refreshExpiresAt: new Date(NOW + refreshInMs).toISOString(), email: 'a@weir.test',
+  accessToken,
+  refreshToken: `r-${accessToken}`,
+  accessExpiresAt: new Date(NOW + accessInMs).toISOString(),
+  refreshExpiresAt: new Date(NOW + refreshInMs).toISOString(),
+  email: 'a@weir.test',
 });
 
 function tokens(refresh: (token: string) => Promise<TokenAnswer>, envToken: string | null = null) {
   const calls: string[] = [];
-  const source = new SessionTokens({ url: URL_A, store, envToken, now: () => NOW, refresh: (t) => (calls.push(t), refresh(t)) });
+  const source = new SessionTokens({
+    url: URL_A,
+    store,
+    envToken,
+    now: () => NOW,
+    refresh: (t) => (calls.push(t), refresh(t)),
+  });
   return { source, calls };
 }
 
 const answer = (accessToken: string): TokenAnswer => ({
-  accessToken, expiresIn: 900, refreshToken: `r-${accessToken}`, refreshExpiresAt: new Date(NOW + 86_400_000).toISOString(), user: { email: 'a@weir.test' },
+  accessToken,
+  expiresIn: 900,
+  refreshToken: `r-${accessToken}`,
+  refreshExpiresAt: new Date(NOW + 86_400_000).toISOString(),
+  user: { email: 'a@weir.test' },
 });
 
-const unauthorized = () => new ApiError({ type: 'about:blank', title: 'Unauthorized', status: 401, detail: 'The refresh token is not valid', code: 'unauthorized', errors: [], requestId: 'r' });
+const unauthorized = () =>
+  new ApiError({
+    type: 'about:blank',
+    title: 'Unauthorized',
+    status: 401,
+    detail: 'The refresh token is not valid',
+    code: 'unauthorized',
+    errors: [],
+    requestId: 'r',
+  });
 
 describe('CredentialsStore', () => {
   it('keeps one session per server, in a 0600 file inside a 0700 directory, leaving no temp files', async () => {
@@ -62,7 +91,9 @@ describe('SessionTokens', () => {
     const { source, calls } = tokens(() => Promise.resolve(answer('new')), 'weir_key_x');
     expect(await source.authorization()).toBe('Bearer weir_key_x');
     expect(await source.renew('Bearer weir_key_x')).toBe(false);
-    expect(source.rejected('The API key has been revoked')).toBe('WEIR_TOKEN was refused: The API key has been revoked');
+    expect(source.rejected('The API key has been revoked')).toBe(
+      'WEIR_TOKEN was refused: The API key has been revoked',
+    );
     expect(calls).toEqual([]);
   });
 
@@ -79,7 +110,10 @@ describe('SessionTokens', () => {
     await store.set(URL_A, session('old', 29_000));
     expect(await source.authorization()).toBe('Bearer next');
     expect(calls).toEqual(['r-old']);
-    expect(await store.get(URL_A)).toEqual({ ...session('next', 900_000), refreshExpiresAt: answer('next').refreshExpiresAt });
+    expect(await store.get(URL_A)).toEqual({
+      ...session('next', 900_000),
+      refreshExpiresAt: answer('next').refreshExpiresAt,
+    });
   });
 
   it('forgets the session when the refresh token is refused, or already past its end', async () => {
@@ -110,7 +144,9 @@ describe('SessionTokens', () => {
     expect(await source.authorization()).toBe('Bearer renewed');
     expect(await source.renew('Bearer rejected')).toBe(true);
     expect(calls).toEqual(['r-rejected']);
-    expect(source.rejected('The access token is no longer valid')).toBe('the server refused your session (The access token is no longer valid); run `npx weir login`');
+    expect(source.rejected('The access token is no longer valid')).toBe(
+      'the server refused your session (The access token is no longer valid); run `npx weir login`',
+    );
   });
 });
 
@@ -122,7 +158,11 @@ describe('parseExpiry', () => {
     expect(parseExpiry('2031-06-01T10:00:00+02:00', NOW)).toBe('2031-06-01T08:00:00.000Z');
   });
 
-  it.each([['tomorrow', 'expected a duration'], ['30', 'expected a duration'], ['2029-12-31', 'must be in the future']])('refuses %j', (raw, message) => {
+  it.each([
+    ['tomorrow', 'expected a duration'],
+    ['30', 'expected a duration'],
+    ['2029-12-31', 'must be in the future'],
+  ])('refuses %j', (raw, message) => {
     expect(() => parseExpiry(raw, NOW)).toThrow(message);
   });
 });

@@ -49,7 +49,9 @@ export function serverKey(url: string): string {
 function isCredentials(v: unknown): v is StoredCredentials {
   if (typeof v !== 'object' || v === null) return false;
   const c = v as Record<string, unknown>;
-  return ['accessToken', 'refreshToken', 'accessExpiresAt', 'refreshExpiresAt', 'email'].every((k) => typeof c[k] === 'string');
+  return ['accessToken', 'refreshToken', 'accessExpiresAt', 'refreshExpiresAt', 'email'].every(
+    (k) => typeof c[k] === 'string',
+  );
 }
 
 const LOCK_WAIT_MS = 10_000;
@@ -102,9 +104,13 @@ export class CredentialsStore {
         break;
       } catch (e) {
         if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
-        const age = await stat(this.lockFile).then((s) => Date.now() - s.mtimeMs, () => 0);
+        const age = await stat(this.lockFile).then(
+          (s) => Date.now() - s.mtimeMs,
+          () => 0,
+        );
         if (age > LOCK_STALE_MS) await unlink(this.lockFile).catch(() => {});
-        else if (Date.now() > deadline) throw new Error(`${this.lockFile} is held by another weir process; delete it if none is running`);
+        else if (Date.now() > deadline)
+          throw new Error(`${this.lockFile} is held by another weir process; delete it if none is running`);
         else await new Promise((r) => setTimeout(r, 50));
       }
     }
@@ -132,7 +138,8 @@ export class CredentialsStore {
     } catch {
       throw new Error(`${this.file} is not valid JSON; delete it and run \`${weirCommand('login')}\``);
     }
-    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new Error(`${this.file} is not a credentials file; delete it and run \`${weirCommand('login')}\``);
+    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed))
+      throw new Error(`${this.file} is not a credentials file; delete it and run \`${weirCommand('login')}\``);
     const all: CredentialsFile = {};
     for (const [key, value] of Object.entries(parsed)) if (isCredentials(value)) all[key] = value;
     return all;
@@ -245,7 +252,13 @@ export class SessionTokens implements TokenSource {
 export function sessionTokens(url: string, store: CredentialsStore, envToken: string | null): SessionTokens {
   const anonymous = new WeirClient(url);
   return new SessionTokens({
-    url, store, envToken,
-    refresh: (refreshToken) => anonymous.postJson<TokenAnswer>('/api/v1/auth/refresh', { headers: { 'content-type': 'application/json' }, body: JSON.stringify({ refreshToken }) }),
+    url,
+    store,
+    envToken,
+    refresh: (refreshToken) =>
+      anonymous.postJson<TokenAnswer>('/api/v1/auth/refresh', {
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ refreshToken }),
+      }),
   });
 }

@@ -1,6 +1,14 @@
 import { createInterface } from 'node:readline/promises';
 import { Argument, Option, type Command } from 'commander';
-import { DATASET_FORMATS, type ColumnProfile, type Dataset, type DatasetList, type Preview, type Profile, type VersionList } from './api-types.js';
+import {
+  DATASET_FORMATS,
+  type ColumnProfile,
+  type Dataset,
+  type DatasetList,
+  type Preview,
+  type Profile,
+  type VersionList,
+} from './api-types.js';
 import { arg, clientAction, integer, printJson, printLine, type ClientContext } from './command.js';
 import { registerDownload } from './download.js';
 import { clean, formatBytes, formatCount, formatDate, formatValue, keyValues, table, truncate } from './format.js';
@@ -27,7 +35,11 @@ interface ListOptions {
 
 async function list({ client, json }: ClientContext, opts: ListOptions): Promise<void> {
   const page = await client.getJson<DatasetList>('/api/v1/datasets', {
-    search: opts.search, tag: opts.tag, format: opts.format, limit: opts.limit, offset: opts.offset,
+    search: opts.search,
+    tag: opts.tag,
+    format: opts.format,
+    limit: opts.limit,
+    offset: opts.offset,
   });
   if (json) return printJson(page);
   if (page.items.length === 0) {
@@ -43,9 +55,20 @@ async function list({ client, json }: ClientContext, opts: ListOptions): Promise
     d.latestVersion ? formatBytes(d.latestVersion.sourceBytes) : '-',
     formatDate(d.createdAt),
   ]);
-  printLine(table(['ID', 'NAME', 'FORMAT', 'ROWS', 'VERSIONS', 'SIZE', 'CREATED'], rows, ['left', 'left', 'left', 'right', 'right', 'right']));
+  printLine(
+    table(['ID', 'NAME', 'FORMAT', 'ROWS', 'VERSIONS', 'SIZE', 'CREATED'], rows, [
+      'left',
+      'left',
+      'left',
+      'right',
+      'right',
+      'right',
+    ]),
+  );
   if (page.total > page.items.length) {
-    printLine(`\n${page.offset + 1}–${page.offset + page.items.length} of ${page.total}; see more with --offset ${page.offset + page.items.length}`);
+    printLine(
+      `\n${page.offset + 1}–${page.offset + page.items.length} of ${page.total}; see more with --offset ${page.offset + page.items.length}`,
+    );
   }
 }
 
@@ -64,12 +87,18 @@ function describe(d: Dataset): string {
   if (!v) return keyValues(pairs);
   pairs.push(
     ['latest', `version ${v.number} (${v.id}), ${formatDate(v.createdAt)}`],
-    ['source', `${clean(v.sourceFilename)}, ${v.sourceFormat}${v.sourceEncoding ? `, ${v.sourceEncoding}` : ''}, ${formatBytes(v.sourceBytes)}`],
+    [
+      'source',
+      `${clean(v.sourceFilename)}, ${v.sourceFormat}${v.sourceEncoding ? `, ${v.sourceEncoding}` : ''}, ${formatBytes(v.sourceBytes)}`,
+    ],
     ['stored', `${formatBytes(v.parquetBytes)} Parquet`],
     ['rows', formatCount(v.rowCount)],
     ['sha256', v.sha256 ?? '-'],
   );
-  const schema = table(['COLUMN', 'TYPE', 'NULLABLE'], v.schema.map((c) => [clean(c.name), c.type, c.nullable ? 'yes' : 'no']));
+  const schema = table(
+    ['COLUMN', 'TYPE', 'NULLABLE'],
+    v.schema.map((c) => [clean(c.name), c.type, c.nullable ? 'yes' : 'no']),
+  );
   return `${keyValues(pairs)}\n\n${schema}`;
 }
 
@@ -88,15 +117,28 @@ interface PreviewOptions {
 
 async function preview({ client, json }: ClientContext, id: string, opts: PreviewOptions): Promise<void> {
   const page = await client.getJson<Preview>(`${datasetPath(id)}/preview`, {
-    limit: opts.limit, offset: opts.offset, columns: opts.columns, version: opts.version,
+    limit: opts.limit,
+    offset: opts.offset,
+    columns: opts.columns,
+    version: opts.version,
   });
   if (json) return printJson(page);
-  const numeric = page.columns.map((c) => (/INT|DOUBLE|FLOAT|DECIMAL|REAL|NUMERIC/i.test(c.type) ? 'right' : 'left') as 'left' | 'right');
+  const numeric = page.columns.map(
+    (c) => (/INT|DOUBLE|FLOAT|DECIMAL|REAL|NUMERIC/i.test(c.type) ? 'right' : 'left') as 'left' | 'right',
+  );
   const rows = page.rows.map((r) => page.columns.map((_, i) => truncate(formatValue(r[i]), CELL)));
-  printLine(table(page.columns.map((c) => clean(c.name)), rows, numeric));
+  printLine(
+    table(
+      page.columns.map((c) => clean(c.name)),
+      rows,
+      numeric,
+    ),
+  );
   const first = page.rows.length === 0 ? 0 : (opts.offset ?? 0) + 1;
   const last = (opts.offset ?? 0) + page.rows.length;
-  printLine(`\nrows ${formatCount(first)}–${formatCount(last)} of ${formatCount(page.total)} (version ${page.versionId})`);
+  printLine(
+    `\nrows ${formatCount(first)}–${formatCount(last)} of ${formatCount(page.total)} (version ${page.versionId})`,
+  );
 }
 
 async function profile({ client, json }: ClientContext, id: string, opts: { version?: string }): Promise<void> {
@@ -111,31 +153,70 @@ async function profile({ client, json }: ClientContext, id: string, opts: { vers
     truncate(formatValue(c.max), 24),
     c.mean === null ? '' : formatValue(c.mean),
   ]);
-  const parts = [table(['COLUMN', 'TYPE', 'NULLS', 'DISTINCT', 'MIN', 'MAX', 'MEAN'], rows, ['left', 'left', 'right', 'right', 'left', 'left', 'right'])];
-  const quantiles = p.columns.flatMap((c) => (c.quantiles ? [[truncate(clean(c.name), CELL), ...QUANTILES.map((q) => formatValue(c.quantiles![q]))]] : []));
+  const parts = [
+    table(['COLUMN', 'TYPE', 'NULLS', 'DISTINCT', 'MIN', 'MAX', 'MEAN'], rows, [
+      'left',
+      'left',
+      'right',
+      'right',
+      'left',
+      'left',
+      'right',
+    ]),
+  ];
+  const quantiles = p.columns.flatMap((c) =>
+    c.quantiles ? [[truncate(clean(c.name), CELL), ...QUANTILES.map((q) => formatValue(c.quantiles![q]))]] : [],
+  );
   if (quantiles.length > 0) {
-    parts.push(`quantiles (approximate)\n${table(['COLUMN', 'P5', 'P25', 'P50', 'P75', 'P95'], quantiles, ['left', 'right', 'right', 'right', 'right', 'right'])}`);
+    parts.push(
+      `quantiles (approximate)\n${table(['COLUMN', 'P5', 'P25', 'P50', 'P75', 'P95'], quantiles, ['left', 'right', 'right', 'right', 'right', 'right'])}`,
+    );
   }
   // The column's name heads its first value only, so the values read as a group.
-  const top = p.columns.flatMap((c) => (c.topValues ?? []).map((v, i) => [i === 0 ? truncate(clean(c.name), CELL) : '', truncate(formatValue(v.value), CELL), formatCount(v.count)]));
+  const top = p.columns.flatMap((c) =>
+    (c.topValues ?? []).map((v, i) => [
+      i === 0 ? truncate(clean(c.name), CELL) : '',
+      truncate(formatValue(v.value), CELL),
+      formatCount(v.count),
+    ]),
+  );
   if (top.length > 0) parts.push(`top values\n${table(['COLUMN', 'VALUE', 'COUNT'], top, ['left', 'left', 'right'])}`);
   const estimated = p.columns.some((c) => !c.distinctExact);
-  parts.push(`${formatCount(p.rowCount)} rows (version ${p.versionId})${estimated ? '; ≈ marks an estimated distinct count' : ''}`);
+  parts.push(
+    `${formatCount(p.rowCount)} rows (version ${p.versionId})${estimated ? '; ≈ marks an estimated distinct count' : ''}`,
+  );
   printLine(parts.join('\n\n'));
 }
 
 const QUANTILES = ['p05', 'p25', 'p50', 'p75', 'p95'] as const;
 
 /** A distinct count, `≈` before an estimate. */
-export const formatDistinct = (c: Pick<ColumnProfile, 'distinctEstimate' | 'distinctExact'>): string => `${c.distinctExact ? '' : '≈'}${formatCount(c.distinctEstimate)}`;
+export const formatDistinct = (c: Pick<ColumnProfile, 'distinctEstimate' | 'distinctExact'>): string =>
+  `${c.distinctExact ? '' : '≈'}${formatCount(c.distinctEstimate)}`;
 
 async function versions({ client, json }: ClientContext, id: string): Promise<void> {
   const list = await client.getJson<VersionList>(`${datasetPath(id)}/versions`);
   if (json) return printJson(list);
   const rows = list.items.map((v) => [
-    String(v.number), v.id, formatCount(v.rowCount), String(v.schema.length), formatBytes(v.parquetBytes), truncate(clean(v.sourceFilename), CELL), formatDate(v.createdAt),
+    String(v.number),
+    v.id,
+    formatCount(v.rowCount),
+    String(v.schema.length),
+    formatBytes(v.parquetBytes),
+    truncate(clean(v.sourceFilename), CELL),
+    formatDate(v.createdAt),
   ]);
-  printLine(table(['VERSION', 'ID', 'ROWS', 'COLUMNS', 'STORED', 'SOURCE', 'CREATED'], rows, ['right', 'left', 'right', 'right', 'right', 'left', 'left']));
+  printLine(
+    table(['VERSION', 'ID', 'ROWS', 'COLUMNS', 'STORED', 'SOURCE', 'CREATED'], rows, [
+      'right',
+      'left',
+      'right',
+      'right',
+      'right',
+      'left',
+      'left',
+    ]),
+  );
 }
 
 async function confirm(question: string): Promise<boolean> {
@@ -149,9 +230,12 @@ async function confirm(question: string): Promise<boolean> {
 
 async function remove({ client, json }: ClientContext, id: string, opts: { yes?: boolean }): Promise<void> {
   if (!opts.yes) {
-    if (!process.stdin.isTTY || !process.stderr.isTTY) throw new Error('refusing to delete without --yes (not running on a terminal, so cannot ask)');
+    if (!process.stdin.isTTY || !process.stderr.isTTY)
+      throw new Error('refusing to delete without --yes (not running on a terminal, so cannot ask)');
     const d = await client.getJson<Dataset>(datasetPath(id));
-    const ok = await confirm(`Delete dataset ${d.id} "${clean(d.name)}" and its ${d.versionCount} version(s)? This cannot be undone.`);
+    const ok = await confirm(
+      `Delete dataset ${d.id} "${clean(d.name)}" and its ${d.versionCount} version(s)? This cannot be undone.`,
+    );
     if (!ok) {
       process.stderr.write('not deleted\n');
       return;
@@ -166,7 +250,9 @@ export const versionOption = () => new Option('--version <id>', 'version id (dv_
 
 /** `weir datasets …`; answers the `datasets` command so other modules can add theirs (stats, chart, lineage). */
 export function registerDatasets(program: Command): Command {
-  const datasets = program.command('datasets').description('list, inspect, preview, profile, chart, download and delete datasets, and trace their lineage');
+  const datasets = program
+    .command('datasets')
+    .description('list, inspect, preview, profile, chart, download and delete datasets, and trace their lineage');
 
   clientAction<ListOptions>(
     datasets
@@ -182,12 +268,18 @@ export function registerDatasets(program: Command): Command {
   );
 
   clientAction(
-    datasets.command('show').description('show a dataset: metadata, latest version and its schema').addArgument(datasetArgument()),
+    datasets
+      .command('show')
+      .description('show a dataset: metadata, latest version and its schema')
+      .addArgument(datasetArgument()),
     async (ctx, args) => show(ctx, await datasetOf(ctx, args)),
   );
 
   clientAction(
-    datasets.command('versions').description('list the versions of a dataset, newest first').addArgument(datasetArgument()),
+    datasets
+      .command('versions')
+      .description('list the versions of a dataset, newest first')
+      .addArgument(datasetArgument()),
     async (ctx, args) => versions(ctx, await datasetOf(ctx, args)),
   );
 
@@ -206,7 +298,9 @@ export function registerDatasets(program: Command): Command {
   clientAction<{ version?: string }>(
     datasets
       .command('profile')
-      .description('print the column profile of a version: type, nulls, distinct values, min, max, mean, quantiles and top values')
+      .description(
+        'print the column profile of a version: type, nulls, distinct values, min, max, mean, quantiles and top values',
+      )
       .addArgument(datasetArgument())
       .addOption(versionOption()),
     async (ctx, args, opts) => profile(ctx, await datasetOf(ctx, args), opts),

@@ -32,9 +32,14 @@ export function filenameFromDisposition(header: string | null): string | undefin
       name = undefined;
     }
   }
-  name ??= /filename\s*=\s*"((?:[^"\\]|\\.)*)"/.exec(header)?.[1]?.replace(/\\(.)/g, '$1') ?? /filename\s*=\s*([^;\s]+)/.exec(header)?.[1];
+  name ??=
+    /filename\s*=\s*"((?:[^"\\]|\\.)*)"/.exec(header)?.[1]?.replace(/\\(.)/g, '$1') ??
+    /filename\s*=\s*([^;\s]+)/.exec(header)?.[1];
   if (!name) return undefined;
-  const base = path.basename(name.replace(/\\/g, '/')).replace(/\p{Cc}/gu, '').replace(/^\.+/, '');
+  const base = path
+    .basename(name.replace(/\\/g, '/'))
+    .replace(/\p{Cc}/gu, '')
+    .replace(/^\.+/, '');
   return base === '' ? undefined : base;
 }
 
@@ -85,7 +90,13 @@ async function download({ client, json }: ClientContext, id: string, opts: Downl
     }
   }
   const bytes = await saveTo(source, dest);
-  if (json) printJson({ path: path.resolve(dest), bytes, format: opts.format, contentType: response.headers.get('content-type') });
+  if (json)
+    printJson({
+      path: path.resolve(dest),
+      bytes,
+      format: opts.format,
+      contentType: response.headers.get('content-type'),
+    });
   else printLine(`saved ${clean(dest)} (${formatBytes(bytes)})`);
 }
 
@@ -94,13 +105,15 @@ export function registerDownload(datasets: Command): void {
     .command('download')
     .summary('download a dataset version as CSV, NDJSON, JSON, Parquet or XLSX')
     .description(
-      'Stream a dataset version to a file. Without --out the file is named after the server\'s suggestion ' +
+      "Stream a dataset version to a file. Without --out the file is named after the server's suggestion " +
         '(e.g. sales-v3.csv) in the current directory, or written to stdout when stdout is not a terminal.',
     )
     .addArgument(new Argument('<dataset>', 'dataset name or id (ds_…)'))
     .addOption(new Option('--format <format>', 'file format').choices(DATASET_FORMATS).default('csv'))
     .option('--out <path>', 'write to this file ("-" for stdout)')
     .option('--version <id>', 'version id (dv_…; default: the latest)')
-    .option('--force', 'overwrite an existing file named after the server\'s suggestion');
-  clientAction<DownloadOptions>(command, async (ctx, args, opts) => download(ctx, await resolveId(ctx.client, DATASETS, arg(args, 0)), opts));
+    .option('--force', "overwrite an existing file named after the server's suggestion");
+  clientAction<DownloadOptions>(command, async (ctx, args, opts) =>
+    download(ctx, await resolveId(ctx.client, DATASETS, arg(args, 0)), opts),
+  );
 }

@@ -24,7 +24,11 @@ export interface JobWire {
   maxAttempts: number;
   timeoutMs: number;
   result: unknown;
-  error: { code: string; message: string; details?: { pointer: string; message: string; line?: number; row?: number }[] } | null;
+  error: {
+    code: string;
+    message: string;
+    details?: { pointer: string; message: string; line?: number; row?: number }[];
+  } | null;
   cancelRequested: boolean;
   createdAt: string;
   startedAt: string | null;
@@ -57,20 +61,46 @@ interface ListOptions {
 }
 
 async function list({ client, json }: ClientContext, opts: ListOptions): Promise<void> {
-  const statuses = opts.status?.split(',').map((s) => s.trim()).filter(Boolean) ?? [];
+  const statuses =
+    opts.status
+      ?.split(',')
+      .map((s) => s.trim())
+      .filter(Boolean) ?? [];
   const unknown = statuses.filter((s) => !(STATUSES as readonly string[]).includes(s));
-  if (unknown.length > 0) throw new Error(`--status: expected ${STATUSES.join(', ')} (comma-separated), got ${unknown.join(', ')}`);
+  if (unknown.length > 0)
+    throw new Error(`--status: expected ${STATUSES.join(', ')} (comma-separated), got ${unknown.join(', ')}`);
   const url = client.url('/api/v1/jobs', { kind: opts.kind, limit: opts.limit, offset: opts.offset });
   for (const s of statuses) url.searchParams.append('status', s);
   const page = await client.getJson<JobList>(url.pathname + url.search);
   if (json) return printJson(page);
-  if (page.items.length === 0) return printLine(page.total === 0 ? 'no jobs' : `no jobs at offset ${page.offset} (${page.total} in all)`);
+  if (page.items.length === 0)
+    return printLine(page.total === 0 ? 'no jobs' : `no jobs at offset ${page.offset} (${page.total} in all)`);
   const rows = page.items.map((j) => [
-    j.id, truncate(clean(j.kind), 24), j.status + (j.cancelRequested && j.status === 'running' ? ' (cancelling)' : ''), `${Math.round(j.progress)}%`,
-    `${j.attempts}/${j.maxAttempts}`, duration(j), formatDate(j.createdAt), j.error ? truncate(clean(j.error.code), 24) : '',
+    j.id,
+    truncate(clean(j.kind), 24),
+    j.status + (j.cancelRequested && j.status === 'running' ? ' (cancelling)' : ''),
+    `${Math.round(j.progress)}%`,
+    `${j.attempts}/${j.maxAttempts}`,
+    duration(j),
+    formatDate(j.createdAt),
+    j.error ? truncate(clean(j.error.code), 24) : '',
   ]);
-  printLine(table(['ID', 'KIND', 'STATUS', 'PROGRESS', 'ATTEMPTS', 'DURATION', 'CREATED', 'ERROR'], rows, ['left', 'left', 'left', 'right', 'right', 'right', 'left', 'left']));
-  if (page.total > page.offset + page.items.length) printLine(`\n${page.offset + 1}–${page.offset + page.items.length} of ${page.total}; see more with --offset ${page.offset + page.items.length}`);
+  printLine(
+    table(['ID', 'KIND', 'STATUS', 'PROGRESS', 'ATTEMPTS', 'DURATION', 'CREATED', 'ERROR'], rows, [
+      'left',
+      'left',
+      'left',
+      'right',
+      'right',
+      'right',
+      'left',
+      'left',
+    ]),
+  );
+  if (page.total > page.offset + page.items.length)
+    printLine(
+      `\n${page.offset + 1}–${page.offset + page.items.length} of ${page.total}; see more with --offset ${page.offset + page.items.length}`,
+    );
 }
 
 /**
@@ -83,7 +113,10 @@ export function failureOutlook(j: JobWire): { attempts: string; next: string } |
   if (j.attempts < j.maxAttempts) {
     return {
       attempts: `${j.attempts} of ${j.maxAttempts}; not retried, as the failure is permanent`,
-      next: j.kind === 'ingest' ? 'fix the file and upload it again: it would be refused the same way' : `it would fail the same way: fix the cause first, then ${retry}`,
+      next:
+        j.kind === 'ingest'
+          ? 'fix the file and upload it again: it would be refused the same way'
+          : `it would fail the same way: fix the cause first, then ${retry}`,
     };
   }
   return { attempts: `${j.attempts} of ${j.maxAttempts}; none left`, next: `${retry} runs it again` };
@@ -99,7 +132,8 @@ function progressLine(j: JobWire): string {
 function attemptsLine(j: JobWire): string {
   const outlook = failureOutlook(j);
   if (outlook) return outlook.attempts;
-  if (j.status === 'queued' && j.error && j.attempts > 0) return `${j.attempts} of ${j.maxAttempts} so far; the next starts after ${formatDate(j.runAfter)}`;
+  if (j.status === 'queued' && j.error && j.attempts > 0)
+    return `${j.attempts} of ${j.maxAttempts} so far; the next starts after ${formatDate(j.runAfter)}`;
   return `${j.attempts} of ${j.maxAttempts}`;
 }
 
@@ -117,11 +151,13 @@ export function describeJob(j: JobWire): string {
     ['duration', duration(j)],
   ];
   if (j.parentId) pairs.push(['parent', j.parentId]);
-  if (j.error) pairs.push([j.status === 'queued' ? 'last error' : 'error', `${clean(j.error.code)}: ${clean(j.error.message)}`]);
+  if (j.error)
+    pairs.push([j.status === 'queued' ? 'last error' : 'error', `${clean(j.error.code)}: ${clean(j.error.message)}`]);
   for (const d of j.error?.details ?? []) pairs.push(['', `${clean(d.pointer)}: ${clean(d.message)}`]);
   const outlook = failureOutlook(j);
   if (outlook) pairs.push(['next', outlook.next]);
-  if (j.result !== null && j.status === 'succeeded') pairs.push(['result', truncate(clean(JSON.stringify(j.result)), 200)]);
+  if (j.result !== null && j.status === 'succeeded')
+    pairs.push(['result', truncate(clean(JSON.stringify(j.result)), 200)]);
   return keyValues(pairs);
 }
 
@@ -132,19 +168,30 @@ async function show({ client, json }: ClientContext, id: string): Promise<void> 
 }
 
 async function act({ client, json }: ClientContext, id: string, action: 'cancel' | 'retry'): Promise<void> {
-  const job = await client.postJson<JobWire & { previousError?: JobWire['error'] }>(`${jobPath(id)}/${action}`, { body: undefined });
+  const job = await client.postJson<JobWire & { previousError?: JobWire['error'] }>(`${jobPath(id)}/${action}`, {
+    body: undefined,
+  });
   if (json) return printJson(job);
   if (action === 'retry') {
     const before = job.previousError;
     printLine(`job ${job.id} queued again${before ? ` (last time: ${before.code}: ${before.message})` : ''}`);
-  } else printLine(job.status === 'cancelled' ? `job ${job.id} cancelled` : `job ${job.id}: cancel requested; it stops shortly`);
+  } else
+    printLine(
+      job.status === 'cancelled' ? `job ${job.id} cancelled` : `job ${job.id}: cancel requested; it stops shortly`,
+    );
 }
 
 /** A percent bar on stderr for a job, only on a terminal (like the upload bar) and never with --json. */
 function percentBar(label: string, enabled: boolean) {
   if (!enabled || !process.stderr.isTTY) return { update: (_p: number, _m: string) => {}, stop: () => {} };
   const bar = new cliProgress.SingleBar(
-    { stream: process.stderr, format: `${label} {bar} {percentage}% | {message}`, barsize: 30, hideCursor: false, clearOnComplete: true },
+    {
+      stream: process.stderr,
+      format: `${label} {bar} {percentage}% | {message}`,
+      barsize: 30,
+      hideCursor: false,
+      clearOnComplete: true,
+    },
     cliProgress.Presets.shades_classic,
   );
   bar.start(100, 0, { message: 'queued' });
@@ -162,7 +209,11 @@ function percentBar(label: string, enabled: boolean) {
  * Waits for a job to finish by polling GET /jobs/:id (backing off from 100 ms to 1 s), showing its progress.
  * (`weir jobs watch` and a server-sent-events variant of this belong to the realtime work.)
  */
-export async function waitForJob(client: WeirClient, id: string, opts: { label: string; bar: boolean }): Promise<JobWire> {
+export async function waitForJob(
+  client: WeirClient,
+  id: string,
+  opts: { label: string; bar: boolean },
+): Promise<JobWire> {
   const bar = percentBar(opts.label, opts.bar);
   let delay = 100;
   try {
@@ -179,7 +230,10 @@ export async function waitForJob(client: WeirClient, id: string, opts: { label: 
 }
 
 export function registerJobs(program: Command): void {
-  const jobs = program.command('jobs').summary('list, inspect, cancel and retry background jobs').description('Background jobs of your workspace (ingest, retention, …).');
+  const jobs = program
+    .command('jobs')
+    .summary('list, inspect, cancel and retry background jobs')
+    .description('Background jobs of your workspace (ingest, retention, …).');
 
   clientAction<ListOptions>(
     jobs
@@ -191,8 +245,20 @@ export function registerJobs(program: Command): void {
       .option('--offset <n>', 'skip this many', integer(0)),
     (ctx, _args, opts) => list(ctx, opts),
   );
-  clientAction(jobs.command('show').description('Show one job: status, progress, attempts, error, result').argument('<id>', 'job id'), (ctx, args) => show(ctx, arg(args, 0)));
-  clientAction(jobs.command('cancel').description('Cancel a queued or running job').argument('<id>', 'job id'), (ctx, args) => act(ctx, arg(args, 0), 'cancel'));
-  clientAction(jobs.command('retry').description('Run a failed or cancelled job again').argument('<id>', 'job id'), (ctx, args) => act(ctx, arg(args, 0), 'retry'));
+  clientAction(
+    jobs
+      .command('show')
+      .description('Show one job: status, progress, attempts, error, result')
+      .argument('<id>', 'job id'),
+    (ctx, args) => show(ctx, arg(args, 0)),
+  );
+  clientAction(
+    jobs.command('cancel').description('Cancel a queued or running job').argument('<id>', 'job id'),
+    (ctx, args) => act(ctx, arg(args, 0), 'cancel'),
+  );
+  clientAction(
+    jobs.command('retry').description('Run a failed or cancelled job again').argument('<id>', 'job id'),
+    (ctx, args) => act(ctx, arg(args, 0), 'retry'),
+  );
   registerWatchCommand(jobs);
 }

@@ -31,13 +31,20 @@ export function parseExpiry(value: string, now = Date.now()): string {
   const ms = parseDuration(value);
   if (ms !== undefined) return new Date(now + ms).toISOString();
   const at = /^\d{4}-\d{2}-\d{2}/.test(value.trim()) ? Date.parse(value.trim()) : NaN;
-  if (Number.isNaN(at)) throw new InvalidArgumentError('expected a duration such as 30d or 12h, or an ISO date such as 2027-01-31');
+  if (Number.isNaN(at))
+    throw new InvalidArgumentError('expected a duration such as 30d or 12h, or an ISO date such as 2027-01-31');
   if (at <= now) throw new InvalidArgumentError('must be in the future');
   return new Date(at).toISOString();
 }
 
 function collect(value: string, previous: string[] = []): string[] {
-  return [...previous, ...value.split(',').map((s) => s.trim()).filter(Boolean)];
+  return [
+    ...previous,
+    ...value
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean),
+  ];
 }
 
 async function create({ client, json }: ClientContext, opts: CreateOptions): Promise<void> {
@@ -53,7 +60,9 @@ async function create({ client, json }: ClientContext, opts: CreateOptions): Pro
   printLine();
   printLine(token);
   printLine();
-  printLine('This is the only time the token is shown: it cannot be shown again. Store it now (e.g. in a secret manager);');
+  printLine(
+    'This is the only time the token is shown: it cannot be shown again. Store it now (e.g. in a secret manager);',
+  );
   printLine('use it as WEIR_TOKEN or as the header `Authorization: Bearer <token>`.');
 }
 
@@ -63,7 +72,14 @@ async function list({ client, json }: ClientContext): Promise<void> {
   if (items.length === 0) return printLine('no API keys');
   const when = (iso: string | null) => (iso ? formatDate(iso) : '-');
   const rows = items.map((k) => [
-    k.id, truncate(clean(k.name), 30), k.prefix, truncate(k.scopes.join(','), 60), formatDate(k.createdAt), when(k.expiresAt), when(k.revokedAt), when(k.lastUsedAt),
+    k.id,
+    truncate(clean(k.name), 30),
+    k.prefix,
+    truncate(k.scopes.join(','), 60),
+    formatDate(k.createdAt),
+    when(k.expiresAt),
+    when(k.revokedAt),
+    when(k.lastUsedAt),
   ]);
   printLine(table(['ID', 'NAME', 'PREFIX', 'SCOPES', 'CREATED', 'EXPIRES', 'REVOKED', 'LAST USED'], rows));
 }
@@ -81,13 +97,25 @@ export function registerKeys(program: Command): void {
       .command('create')
       .description('create an API key; its token is printed once and never again')
       .requiredOption('--name <name>', 'what the key is for, e.g. "nightly export"')
-      .option('--scope <permission>', 'a permission the key holds (repeat, or comma-separate); default: all a key may hold that you hold', collect)
-      .option('--expires <when>', 'expiry: a duration from now (30d, 12h) or an ISO date; default: never', (v) => parseExpiry(v)),
+      .option(
+        '--scope <permission>',
+        'a permission the key holds (repeat, or comma-separate); default: all a key may hold that you hold',
+        collect,
+      )
+      .option('--expires <when>', 'expiry: a duration from now (30d, 12h) or an ISO date; default: never', (v) =>
+        parseExpiry(v),
+      ),
     (ctx, _args, opts) => create(ctx, opts),
   );
-  clientAction(keys.command('ls').alias('list').description('list the API keys of the workspace (never their tokens)'), (ctx) => list(ctx));
   clientAction(
-    keys.command('revoke').description('revoke an API key: refused from the next request on').argument('<id>', 'key id (key_…)'),
+    keys.command('ls').alias('list').description('list the API keys of the workspace (never their tokens)'),
+    (ctx) => list(ctx),
+  );
+  clientAction(
+    keys
+      .command('revoke')
+      .description('revoke an API key: refused from the next request on')
+      .argument('<id>', 'key id (key_…)'),
     (ctx, args) => revoke(ctx, arg(args, 0)),
   );
 }

@@ -4,23 +4,50 @@ import { lineageTree, type LineageWire } from './lineage.js';
 type Node = LineageWire['nodes'][number];
 type Edge = LineageWire['edges'][number];
 
-const node = (versionId: string, datasetName: string | null, versionNumber: number | null, runId: string | null): Node =>
-  ({ datasetId: `ds_${versionId}`, versionId, datasetName, versionNumber, runId });
-const run = (runId: string, pipelineName: string, pipelineId: string | null = null, pipelineVersion: number | null = null) =>
-  (from: string, to: string, role: Edge['role'] = 'input', stepIndex?: number): Edge =>
-    ({ from, to, role, ...(stepIndex === undefined ? {} : { stepIndex }), pipelineId, pipelineVersion, pipelineName, runId });
+const node = (
+  versionId: string,
+  datasetName: string | null,
+  versionNumber: number | null,
+  runId: string | null,
+): Node => ({ datasetId: `ds_${versionId}`, versionId, datasetName, versionNumber, runId });
+const run =
+  (runId: string, pipelineName: string, pipelineId: string | null = null, pipelineVersion: number | null = null) =>
+  (from: string, to: string, role: Edge['role'] = 'input', stepIndex?: number): Edge => ({
+    from,
+    to,
+    role,
+    ...(stepIndex === undefined ? {} : { stepIndex }),
+    pipelineId,
+    pipelineVersion,
+    pipelineName,
+    runId,
+  });
 
 describe('lineageTree', () => {
   it('draws an uploaded version as one line', () => {
-    expect(lineageTree({ datasetId: 'ds_a', versionId: 'a', nodes: [node('a', 'readings', 1, null)], edges: [], truncated: false })).toEqual(['readings v1  ds_a/a  uploaded']);
+    expect(
+      lineageTree({
+        datasetId: 'ds_a',
+        versionId: 'a',
+        nodes: [node('a', 'readings', 1, null)],
+        edges: [],
+        truncated: false,
+      }),
+    ).toEqual(['readings v1  ds_a/a  uploaded']);
   });
 
   it('draws runs under the versions they made and their inputs under them, joins with their step, a shared input once', () => {
     const summary = run('run_2', 'summary');
     const enrich = run('run_1', 'enrich', 'pl_1', 3);
     const graph: LineageWire = {
-      datasetId: 'ds_c', versionId: 'c',
-      nodes: [node('c', 'report', 2, 'run_2'), node('b', 'enriched', 1, 'run_1'), node('u', 'readings', 4, null), node('d', null, null, null)],
+      datasetId: 'ds_c',
+      versionId: 'c',
+      nodes: [
+        node('c', 'report', 2, 'run_2'),
+        node('b', 'enriched', 1, 'run_1'),
+        node('u', 'readings', 4, null),
+        node('d', null, null, null),
+      ],
       edges: [summary('b', 'c'), summary('u', 'c', 'join', 2), enrich('u', 'b'), enrich('d', 'b', 'join', 1)],
       truncated: false,
     };
@@ -39,7 +66,8 @@ describe('lineageTree', () => {
     const twice = run('run_9', 'both');
     const made = run('run_8', 'made');
     const graph: LineageWire = {
-      datasetId: 'ds_z', versionId: 'z',
+      datasetId: 'ds_z',
+      versionId: 'z',
       nodes: [node('z', 'z', 1, 'run_9'), node('m', 'm\nx', 1, 'run_8'), node('old', 'old', 7, 'run_7')],
       edges: [twice('m', 'z'), twice('m', 'z', 'join', 0), made('old', 'm')],
       truncated: true,

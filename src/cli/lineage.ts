@@ -7,7 +7,13 @@ import { clean, truncate } from './format.js';
 export interface LineageWire {
   datasetId: string;
   versionId: string;
-  nodes: { datasetId: string; versionId: string; datasetName: string | null; versionNumber: number | null; runId: string | null }[];
+  nodes: {
+    datasetId: string;
+    versionId: string;
+    datasetName: string | null;
+    versionNumber: number | null;
+    runId: string | null;
+  }[];
   edges: {
     from: string;
     to: string;
@@ -64,7 +70,9 @@ export function lineageTree(graph: LineageWire): string[] {
       const last = i === inputs.length - 1;
       const seen = drawn.has(e.from);
       const note = uploaded(e.from) ? '  uploaded' : seen ? '  (its lineage is drawn above)' : '';
-      lines.push(`${under}${last ? '└─' : '├─'} ← ${e.role === 'join' ? `join${e.stepIndex === undefined ? '' : ` (step ${e.stepIndex})`}: ` : ''}${label(e.from)}${note}`);
+      lines.push(
+        `${under}${last ? '└─' : '├─'} ← ${e.role === 'join' ? `join${e.stepIndex === undefined ? '' : ` (step ${e.stepIndex})`}: ` : ''}${label(e.from)}${note}`,
+      );
       if (seen) return;
       drawn.add(e.from);
       walk(e.from, `${under}${last ? '   ' : '│  '}`);
@@ -92,7 +100,9 @@ export function registerLineage(datasets: Command): void {
   clientAction<{ version?: string }>(
     datasets
       .command('lineage')
-      .description('draw how a version was made: the run that made it, the versions it read, and theirs, back to the uploads')
+      .description(
+        'draw how a version was made: the run that made it, the versions it read, and theirs, back to the uploads',
+      )
       .addArgument(datasetArgument())
       .addOption(versionOption()),
     async (ctx, args, opts) => lineage(ctx, await datasetOf(ctx, args), opts),

@@ -49,7 +49,8 @@ export function multipartUpload(
       sent += buf.length;
       onFile(sent);
     }
-    if (sent !== file.bytes) throw new Error(`${file.filename} changed size while it was being uploaded (${file.bytes} → ${sent} bytes)`);
+    if (sent !== file.bytes)
+      throw new Error(`${file.filename} changed size while it was being uploaded (${file.bytes} → ${sent} bytes)`);
     yield epilogue;
   }
 

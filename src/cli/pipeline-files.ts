@@ -31,7 +31,12 @@ export async function readDefinitionFile(file: string): Promise<DefinitionFile> 
   if (!isObject(parsed)) throw new Error(`${file} must hold a JSON object (a pipeline definition)`);
   if (!('definition' in parsed)) return { definition: parsed, params: {} };
   const field = (key: string) => (typeof parsed[key] === 'string' ? parsed[key] : undefined);
-  return { definition: parsed.definition, params: isObject(parsed.params) ? parsed.params : {}, name: field('name'), description: field('description') };
+  return {
+    definition: parsed.definition,
+    params: isObject(parsed.params) ? parsed.params : {},
+    name: field('name'),
+    description: field('description'),
+  };
 }
 
 async function readStdin(): Promise<string> {
@@ -58,7 +63,9 @@ export function withOutputName(definition: unknown, name: string): unknown {
   if (!isObject(definition)) return definition;
   const output = isObject(definition.output) ? definition.output : {};
   if (output.datasetId !== undefined) {
-    throw new Error('--name cannot be used with a definition whose output.datasetId names the dataset to add to; remove one of them');
+    throw new Error(
+      '--name cannot be used with a definition whose output.datasetId names the dataset to add to; remove one of them',
+    );
   }
   return { ...definition, output: { ...output, name } };
 }

@@ -61,10 +61,17 @@ async function save(ctx: ClientContext, file: string, opts: SaveOptions): Promis
   const name = opts.name ?? f.name;
   if (name === undefined) throw new Error(`name the pipeline with --name (or a "name" beside "definition" in ${file})`);
   const description = opts.description ?? f.description;
-  const existing = (await ctx.client.getJson<{ items: { id: string }[] }>('/api/v1/pipelines', { name, limit: 1 })).items[0];
+  const existing = (await ctx.client.getJson<{ items: { id: string }[] }>('/api/v1/pipelines', { name, limit: 1 }))
+    .items[0];
   const saved = existing
-    ? await ctx.client.putJson<PipelineWire>(pipelinePath(existing.id), { headers: JSON_BODY, body: JSON.stringify({ definition: f.definition, description }) })
-    : await ctx.client.postJson<PipelineWire>('/api/v1/pipelines', { headers: JSON_BODY, body: JSON.stringify({ name, description, definition: f.definition }) });
+    ? await ctx.client.putJson<PipelineWire>(pipelinePath(existing.id), {
+        headers: JSON_BODY,
+        body: JSON.stringify({ definition: f.definition, description }),
+      })
+    : await ctx.client.postJson<PipelineWire>('/api/v1/pipelines', {
+        headers: JSON_BODY,
+        body: JSON.stringify({ name, description, definition: f.definition }),
+      });
   reportSaved(ctx, saved);
 }
 
@@ -72,7 +79,10 @@ async function save(ctx: ClientContext, file: string, opts: SaveOptions): Promis
 async function update(ctx: ClientContext, id: string, file: string, opts: SaveOptions): Promise<void> {
   const f = await readDefinitionFile(file);
   const body = { definition: f.definition, name: opts.name ?? f.name, description: opts.description ?? f.description };
-  reportSaved(ctx, await ctx.client.putJson<PipelineWire>(pipelinePath(id), { headers: JSON_BODY, body: JSON.stringify(body) }));
+  reportSaved(
+    ctx,
+    await ctx.client.putJson<PipelineWire>(pipelinePath(id), { headers: JSON_BODY, body: JSON.stringify(body) }),
+  );
 }
 
 /** Where the runs of a pipeline (at this definition) store, in words. */
@@ -85,7 +95,11 @@ function outputOf(p: PipelineWire, d: DefinitionWire): string {
 
 function parameters(d: DefinitionWire): string {
   if (!d.parameters?.length) return '-';
-  return d.parameters.map((x) => `${clean(x.name)} (${x.type}${x.default === undefined ? '' : ` = ${clean(JSON.stringify(x.default))}`})`).join(', ');
+  return d.parameters
+    .map(
+      (x) => `${clean(x.name)} (${x.type}${x.default === undefined ? '' : ` = ${clean(JSON.stringify(x.default))}`})`,
+    )
+    .join(', ');
 }
 
 function describe(p: PipelineWire, shown: VersionWire | null): string {
@@ -95,7 +109,10 @@ function describe(p: PipelineWire, shown: VersionWire | null): string {
     ['name', clean(p.name)],
     ['description', clean(p.description) || '-'],
     ['version', shown ? `${shown.version} of ${p.version}, saved ${formatDate(shown.createdAt)}` : `${p.version}`],
-    ['input', `dataset ${clean(d.input.datasetId)}${d.input.versionId ? ` version ${clean(d.input.versionId)} (pinned)` : ' (its latest version when run)'}`],
+    [
+      'input',
+      `dataset ${clean(d.input.datasetId)}${d.input.versionId ? ` version ${clean(d.input.versionId)} (pinned)` : ' (its latest version when run)'}`,
+    ],
     ['output', outputOf(p, d)],
     ['parameters', parameters(d)],
     ['created', formatDate(p.createdAt)],
@@ -110,7 +127,10 @@ function describe(p: PipelineWire, shown: VersionWire | null): string {
 
 async function show({ client, json }: ClientContext, id: string, opts: { version?: number }): Promise<void> {
   const pipeline = await client.getJson<PipelineWire>(pipelinePath(id));
-  const version = opts.version === undefined ? null : await client.getJson<VersionWire>(`${pipelinePath(id)}/versions/${opts.version}`);
+  const version =
+    opts.version === undefined
+      ? null
+      : await client.getJson<VersionWire>(`${pipelinePath(id)}/versions/${opts.version}`);
   if (json) return printJson(version ?? pipeline);
   printLine(describe(pipeline, version));
 }
@@ -118,7 +138,12 @@ async function show({ client, json }: ClientContext, id: string, opts: { version
 async function versions({ client, json }: ClientContext, id: string): Promise<void> {
   const list = await client.getJson<{ items: VersionWire[] }>(`${pipelinePath(id)}/versions`);
   if (json) return printJson(list);
-  const rows = list.items.map((v) => [String(v.version), String(v.definition.steps.length), clean(v.definition.input.datasetId), formatDate(v.createdAt)]);
+  const rows = list.items.map((v) => [
+    String(v.version),
+    String(v.definition.steps.length),
+    clean(v.definition.input.datasetId),
+    formatDate(v.createdAt),
+  ]);
   printLine(table(['VERSION', 'STEPS', 'INPUT', 'SAVED'], rows, ['right', 'right', 'left', 'left']));
 }
 
@@ -127,7 +152,10 @@ export function registerSavedPipelines(pipelines: Command): void {
     pipelines
       .command('save')
       .description('save a definition file as a pipeline, or as a new version of the pipeline that has its name')
-      .argument('<file>', 'pipeline definition (.json, or - for stdin), or `{ "name": …, "description": …, "definition": … }` as show --json prints it')
+      .argument(
+        '<file>',
+        'pipeline definition (.json, or - for stdin), or `{ "name": …, "description": …, "definition": … }` as show --json prints it',
+      )
       .option('--name <name>', 'pipeline name (default: the file\'s "name")')
       .option('--description <text>', 'pipeline description'),
     (ctx, args, opts) => save(ctx, arg(args, 0), opts),
@@ -154,7 +182,10 @@ export function registerSavedPipelines(pipelines: Command): void {
   );
 
   clientAction(
-    pipelines.command('versions').description('list the versions of a saved pipeline, newest first').addArgument(pipelineArgument()),
+    pipelines
+      .command('versions')
+      .description('list the versions of a saved pipeline, newest first')
+      .addArgument(pipelineArgument()),
     async (ctx, args) => versions(ctx, await pipelineOf(ctx, args)),
   );
 }

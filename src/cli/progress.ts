@@ -36,7 +36,11 @@ export function byteProgress(label: string, total: number, enabled: boolean, fro
     update(done) {
       const seconds = (Date.now() - started) / 1000;
       const moved = Math.max(0, done - from);
-      bar.update(done, { done: formatBytes(done), size, rate: seconds > 0 ? `${formatBytes(moved / seconds)}/s` : '–' });
+      bar.update(done, {
+        done: formatBytes(done),
+        size,
+        rate: seconds > 0 ? `${formatBytes(moved / seconds)}/s` : '–',
+      });
     },
     stop() {
       if (stopped) return;

@@ -20,7 +20,8 @@ export async function promptLine(question: string): Promise<string> {
  */
 export function promptHidden(question: string): Promise<string> {
   const stdin = process.stdin;
-  if (!stdin.isTTY) return Promise.reject(new Error('cannot prompt for a password: stdin is not a terminal (use --password-stdin)'));
+  if (!stdin.isTTY)
+    return Promise.reject(new Error('cannot prompt for a password: stdin is not a terminal (use --password-stdin)'));
   process.stderr.write(question);
   return new Promise((resolve, reject) => {
     let value = '';

@@ -25,15 +25,29 @@ describe('names or ids on the command line', () => {
       'ds_01J00000000000000000000002  device summary\\u001b[2J  not a date',
       '… and 1 more (npx weir datasets ls --search)',
     ]);
-    expect(failure.body).toEqual({ code: 'ambiguous_name', detail: '3 datasets are named "device summary"', candidates });
+    expect(failure.body).toEqual({
+      code: 'ambiguous_name',
+      detail: '3 datasets are named "device summary"',
+      candidates,
+    });
   });
 
   it('suggests the nearest names for one that matches nothing, and none when nothing is near', () => {
     const names = ['readings', 'Readings 2024', 'devices', 'sales'];
     const typo = notFound(DATASETS, 'readngs', names);
-    expect(typo.message).toBe('no dataset is named "readngs" in this workspace; did you mean "readings"? (see npx weir datasets ls)');
-    expect(typo.body).toEqual({ code: 'name_not_found', detail: 'no dataset is named "readngs"', suggestions: ['readings'] });
-    expect(notFound(PIPELINES, 'device', names).message).toBe('no pipeline is named "device" in this workspace; did you mean "devices"? (see npx weir pipelines ls)');
-    expect(notFound(DATASETS, 'zzz', names).message).toBe('no dataset is named "zzz" in this workspace (see npx weir datasets ls)');
+    expect(typo.message).toBe(
+      'no dataset is named "readngs" in this workspace; did you mean "readings"? (see npx weir datasets ls)',
+    );
+    expect(typo.body).toEqual({
+      code: 'name_not_found',
+      detail: 'no dataset is named "readngs"',
+      suggestions: ['readings'],
+    });
+    expect(notFound(PIPELINES, 'device', names).message).toBe(
+      'no pipeline is named "device" in this workspace; did you mean "devices"? (see npx weir pipelines ls)',
+    );
+    expect(notFound(DATASETS, 'zzz', names).message).toBe(
+      'no dataset is named "zzz" in this workspace (see npx weir datasets ls)',
+    );
   });
 });

@@ -21,8 +21,18 @@ export interface ResourceKind {
   listCommand: string;
 }
 
-export const DATASETS: ResourceKind = { noun: 'dataset', prefix: 'ds', path: '/api/v1/datasets', listCommand: weirCommand('datasets ls') };
-export const PIPELINES: ResourceKind = { noun: 'pipeline', prefix: 'pl', path: '/api/v1/pipelines', listCommand: weirCommand('pipelines ls') };
+export const DATASETS: ResourceKind = {
+  noun: 'dataset',
+  prefix: 'ds',
+  path: '/api/v1/datasets',
+  listCommand: weirCommand('datasets ls'),
+};
+export const PIPELINES: ResourceKind = {
+  noun: 'pipeline',
+  prefix: 'pl',
+  path: '/api/v1/pipelines',
+  listCommand: weirCommand('pipelines ls'),
+};
 
 /** What the list endpoints answer about each item, as far as resolving reads it. */
 export interface Named {
@@ -71,7 +81,11 @@ export async function resolveName(client: WeirClient, kind: ResourceKind, given:
   if (folded.length > 1) throw ambiguous(kind, given, folded, folded.length);
   // A misspelling contains no substring of the name: the newest names are what it is held against.
   const recent = await client.getJson<Page>(kind.path, { limit: SUGGESTION_POOL });
-  throw notFound(kind, given, [...similar.items, ...recent.items].map((i) => i.name));
+  throw notFound(
+    kind,
+    given,
+    [...similar.items, ...recent.items].map((i) => i.name),
+  );
 }
 
 function sameIgnoringCase(a: string, b: string): boolean {
@@ -85,14 +99,22 @@ export function ambiguous(kind: ResourceKind, given: string, candidates: Named[]
   const lines = table(['ID', 'NAME', 'CREATED'], rows).split('\n');
   if (total > candidates.length) lines.push(`… and ${total - candidates.length} more (${kind.listCommand} --search)`);
   return new CliFailure(`${total} ${kind.noun}s are named ${quote(given)}; give the id of the one you mean:`, lines, {
-    code: 'ambiguous_name', detail: `${total} ${kind.noun}s are named "${given}"`, candidates: candidates.map(({ id, name, createdAt }) => ({ id, name, createdAt })),
+    code: 'ambiguous_name',
+    detail: `${total} ${kind.noun}s are named "${given}"`,
+    candidates: candidates.map(({ id, name, createdAt }) => ({ id, name, createdAt })),
   });
 }
 
 export function notFound(kind: ResourceKind, given: string, names: string[]): CliFailure {
   const suggestions = nearMatches(given, new Set(names));
   const hint = suggestions.length > 0 ? `; did you mean ${suggestions.map(quote).join(' or ')}?` : '';
-  return new CliFailure(`no ${kind.noun} is named ${quote(given)} in this workspace${hint} (see ${kind.listCommand})`, [], {
-    code: 'name_not_found', detail: `no ${kind.noun} is named "${given}"`, suggestions,
-  });
+  return new CliFailure(
+    `no ${kind.noun} is named ${quote(given)} in this workspace${hint} (see ${kind.listCommand})`,
+    [],
+    {
+      code: 'name_not_found',
+      detail: `no ${kind.noun} is named "${given}"`,
+      suggestions,
+    },
+  );
 }

@@ -26,7 +26,10 @@ class TusRequest implements HttpRequest {
   private onProgress: (bytesSent: number) => void = () => {};
   private request: ClientRequest | null = null;
 
-  constructor(private readonly method: string, private readonly url: string) {}
+  constructor(
+    private readonly method: string,
+    private readonly url: string,
+  ) {}
 
   getMethod(): string {
     return this.method;
@@ -87,18 +90,26 @@ class TusRequest implements HttpRequest {
   }
 }
 
-async function writeWithProgress(request: ClientRequest, body: Uint8Array, onProgress: (bytesSent: number) => void): Promise<void> {
+async function writeWithProgress(
+  request: ClientRequest,
+  body: Uint8Array,
+  onProgress: (bytesSent: number) => void,
+): Promise<void> {
   for (let offset = 0; offset < body.byteLength; offset += WRITE_BYTES) {
     const piece = body.subarray(offset, Math.min(body.byteLength, offset + WRITE_BYTES));
     if (request.destroyed) return;
-    if (!request.write(piece)) await new Promise<void>((resolve) => request.once('drain', resolve).once('close', resolve));
+    if (!request.write(piece))
+      await new Promise<void>((resolve) => request.once('drain', resolve).once('close', resolve));
     onProgress(offset + piece.byteLength);
   }
   request.end();
 }
 
 class TusResponse implements HttpResponse {
-  constructor(private readonly response: IncomingMessage, private readonly body: string) {}
+  constructor(
+    private readonly response: IncomingMessage,
+    private readonly body: string,
+  ) {}
 
   getStatus(): number {
     return this.response.statusCode ?? 0;

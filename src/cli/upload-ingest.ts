@@ -35,7 +35,15 @@ function refusalStatus(code: string): number {
 
 /** A refusal recorded on a job or an upload (`requestId`: its id), reported like a synchronous upload's problem. */
 export function refusalProblem(error: Refusal, requestId: string, status = refusalStatus(error.code)): Problem {
-  return { type: 'about:blank', title: error.code, status, detail: error.message, code: error.code, errors: error.details ?? [], requestId };
+  return {
+    type: 'about:blank',
+    title: error.code,
+    status,
+    detail: error.message,
+    code: error.code,
+    errors: error.details ?? [],
+    requestId,
+  };
 }
 
 function jobProblem(job: JobWire): Problem {
@@ -84,11 +92,19 @@ export function reportIngest({ json }: ClientContext, result: IngestResponse, op
  * Every byte is stored and an ingest job queued: --no-wait prints `accepted` (with --json) or the ids, otherwise
  * the job is followed to its result. A failed job is thrown as its problem (exit code 1).
  */
-export async function followIngest(ctx: ClientContext, queued: { jobId: string; datasetId: string; uploadId?: string }, opts: IngestOptions, accepted: unknown): Promise<void> {
+export async function followIngest(
+  ctx: ClientContext,
+  queued: { jobId: string; datasetId: string; uploadId?: string },
+  opts: IngestOptions,
+  accepted: unknown,
+): Promise<void> {
   const { jobId, datasetId, uploadId } = queued;
   if (!opts.wait) {
     if (ctx.json) printJson(accepted);
-    else printLine(`${uploadId ? `Upload ${uploadId}` : 'Upload'} stored; ingest job ${jobId} queued for dataset ${datasetId}.\nFollow it with: ${weirCommand(`jobs show ${jobId}`)}`);
+    else
+      printLine(
+        `${uploadId ? `Upload ${uploadId}` : 'Upload'} stored; ingest job ${jobId} queued for dataset ${datasetId}.\nFollow it with: ${weirCommand(`jobs show ${jobId}`)}`,
+      );
     return;
   }
   const job = await waitForJob(ctx.client, jobId, { label: 'ingesting', bar: !ctx.json });

@@ -28,8 +28,16 @@ export type RecordIdentity = Pick<ResumeRecord, 'file' | 'size' | 'mtimeMs' | 's
 function isRecord(v: unknown): v is ResumeRecord {
   if (typeof v !== 'object' || v === null) return false;
   const r = v as Record<string, unknown>;
-  return r.v === 1 && typeof r.uploadUrl === 'string' && typeof r.file === 'string' && typeof r.size === 'number' && typeof r.mtimeMs === 'number'
-    && typeof r.server === 'string' && (r.workspace === null || typeof r.workspace === 'string') && typeof r.createdAt === 'string';
+  return (
+    r.v === 1 &&
+    typeof r.uploadUrl === 'string' &&
+    typeof r.file === 'string' &&
+    typeof r.size === 'number' &&
+    typeof r.mtimeMs === 'number' &&
+    typeof r.server === 'string' &&
+    (r.workspace === null || typeof r.workspace === 'string') &&
+    typeof r.createdAt === 'string'
+  );
 }
 
 const KEY_FILE = /^[0-9a-f]{40}\.json$/;
@@ -44,7 +52,10 @@ export class ResumeRecords {
   constructor(private readonly dir: string) {}
 
   static key(id: RecordIdentity): string {
-    return createHash('sha256').update(JSON.stringify([id.file, id.size, id.mtimeMs, id.server, id.workspace])).digest('hex').slice(0, 40);
+    return createHash('sha256')
+      .update(JSON.stringify([id.file, id.size, id.mtimeMs, id.server, id.workspace]))
+      .digest('hex')
+      .slice(0, 40);
   }
 
   private fileOf(key: string): string {
@@ -77,9 +88,11 @@ export class ResumeRecords {
   }
 
   remove(key: string): Promise<void> {
-    return this.track(() => unlink(this.fileOf(key)).catch((e: NodeJS.ErrnoException) => {
-      if (e.code !== 'ENOENT') throw e;
-    }));
+    return this.track(() =>
+      unlink(this.fileOf(key)).catch((e: NodeJS.ErrnoException) => {
+        if (e.code !== 'ENOENT') throw e;
+      }),
+    );
   }
 
   /** Records of this path on this server and workspace whatever its size and mtime: left by a file that has changed since. */
@@ -108,11 +121,23 @@ export class ResumeRecords {
       findAllUploads: () => Promise.resolve([]),
       findUploadsByFingerprint: async (key): Promise<PreviousUpload[]> => {
         const r = await this.get(key);
-        return r ? [{ size: r.size, metadata: {}, creationTime: r.createdAt, urlStorageKey: key, uploadUrl: r.uploadUrl, parallelUploadUrls: null }] : [];
+        return r
+          ? [
+              {
+                size: r.size,
+                metadata: {},
+                creationTime: r.createdAt,
+                urlStorageKey: key,
+                uploadUrl: r.uploadUrl,
+                parallelUploadUrls: null,
+              },
+            ]
+          : [];
       },
       removeUpload: (key) => this.remove(key),
       addUpload: async (key, upload) => {
-        if (upload.uploadUrl) await this.put(key, { v: 1, uploadUrl: upload.uploadUrl, ...identity, createdAt: new Date().toISOString() });
+        if (upload.uploadUrl)
+          await this.put(key, { v: 1, uploadUrl: upload.uploadUrl, ...identity, createdAt: new Date().toISOString() });
         return key;
       },
     };

@@ -58,15 +58,29 @@ function shellQuote(s: string): string {
 function tusTarget(ctx: ClientContext, file: LocalFile, opts: UploadOptions): TusTarget {
   // clientAction picks the same: --workspace, else WEIR_WORKSPACE (it is sent as x-weir-workspace and keys the record).
   const workspace = opts.workspace ?? loadClientConfig().workspace;
-  const identity: RecordIdentity = { file: file.absolute, size: file.bytes, mtimeMs: file.mtimeMs, server: serverKey(ctx.url), workspace };
-  const flags = [opts.url ? ` --url ${shellQuote(opts.url)}` : '', opts.workspace ? ` --workspace ${opts.workspace}` : ''].join('');
+  const identity: RecordIdentity = {
+    file: file.absolute,
+    size: file.bytes,
+    mtimeMs: file.mtimeMs,
+    server: serverKey(ctx.url),
+    workspace,
+  };
+  const flags = [
+    opts.url ? ` --url ${shellQuote(opts.url)}` : '',
+    opts.workspace ? ` --workspace ${opts.workspace}` : '',
+  ].join('');
   return {
-    file, workspace, identity, key: ResumeRecords.key(identity), records: new ResumeRecords(path.join(ctx.credentials.dir, 'uploads')),
+    file,
+    workspace,
+    identity,
+    key: ResumeRecords.key(identity),
+    records: new ResumeRecords(path.join(ctx.credentials.dir, 'uploads')),
     resumeCommand: weirCommand(`upload --resume ${shellQuote(file.given)}${flags}`),
   };
 }
 
-const uploadIdOf = (url: string): string => decodeURIComponent(new URL(url).pathname.split('/').filter(Boolean).pop() ?? '');
+const uploadIdOf = (url: string): string =>
+  decodeURIComponent(new URL(url).pathname.split('/').filter(Boolean).pop() ?? '');
 
 /**
  * GET /uploads/:id, waiting out a 429 (its `retryAfter`, seconds) up to three times: a transfer in small chunks
@@ -77,7 +91,10 @@ async function getView(ctx: ClientContext, id: string): Promise<UploadView> {
     try {
       return await ctx.client.getJson<UploadView>(`${UPLOADS_PATH}/${encodeURIComponent(id)}`);
     } catch (e) {
-      const after = e instanceof ApiError && e.problem.status === 429 ? Number((e.problem as { retryAfter?: unknown }).retryAfter) : NaN;
+      const after =
+        e instanceof ApiError && e.problem.status === 429
+          ? Number((e.problem as { retryAfter?: unknown }).retryAfter)
+          : NaN;
       if (attempt >= 3 || !(after > 0)) throw e;
       note(ctx, `rate limited by the server; retrying in ${after} s…`);
       await sleep(Math.min(after, 120) * 1000);
@@ -86,7 +103,18 @@ async function getView(ctx: ClientContext, id: string): Promise<UploadView> {
 }
 
 /** Socket-level failures: worth retrying once the link (or the server) is back. */
-const NETWORK_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT', 'ECONNABORTED', 'EHOSTUNREACH', 'ENETUNREACH', 'ENETDOWN', 'EAI_AGAIN', 'ENOTFOUND']);
+const NETWORK_CODES = new Set([
+  'ECONNRESET',
+  'ECONNREFUSED',
+  'EPIPE',
+  'ETIMEDOUT',
+  'ECONNABORTED',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENETDOWN',
+  'EAI_AGAIN',
+  'ENOTFOUND',
+]);
 /** …of which these mean "nothing listens there": before the upload exists, report that at once instead of retrying. */
 const UNREACHABLE_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH']);
 
@@ -100,7 +128,12 @@ function isDetailed(e: unknown): e is DetailedError {
 }
 
 function isProblem(v: unknown): v is Problem {
-  return typeof v === 'object' && v !== null && typeof (v as Problem).detail === 'string' && typeof (v as Problem).status === 'number';
+  return (
+    typeof v === 'object' &&
+    v !== null &&
+    typeof (v as Problem).detail === 'string' &&
+    typeof (v as Problem).status === 'number'
+  );
 }
 
 /** The problem document of a tus answer (HEAD answers have no body: one is made up). */
@@ -112,12 +145,22 @@ function problemOf(res: HttpResponse): Problem {
     // Not JSON.
   }
   const status = res.getStatus();
-  return { type: 'about:blank', title: `HTTP ${status}`, status, detail: `the server answered ${status}`, code: 'http_error', errors: [], requestId: res.getHeader('x-request-id') ?? '' };
+  return {
+    type: 'about:blank',
+    title: `HTTP ${status}`,
+    status,
+    detail: `the server answered ${status}`,
+    code: 'http_error',
+    errors: [],
+    requestId: res.getHeader('x-request-id') ?? '',
+  };
 }
 
 class UploadGoneError extends Error {
   constructor(id: string, why: string, file: LocalFile) {
-    super(`upload ${id} is no longer on the server (${why}), so there is nothing to resume; run \`${weirCommand(`upload ${shellQuote(file.given)}`)}\` to upload the file again`);
+    super(
+      `upload ${id} is no longer on the server (${why}), so there is nothing to resume; run \`${weirCommand(`upload ${shellQuote(file.given)}`)}\` to upload the file again`,
+    );
     this.name = 'UploadGoneError';
   }
 }
@@ -137,7 +180,12 @@ const FOLLOW_UP_REQUESTS = 20;
  * rest of a recorded one. Network failures are retried (RETRY_DELAYS_MS); Ctrl-C aborts, says how to resume and
  * exits 130. Resolves once the server holds every byte.
  */
-function transfer(ctx: ClientContext, target: TusTarget, opts: UploadOptions, resume?: { record: ResumeRecord; offset: number }): Promise<Transferred> {
+function transfer(
+  ctx: ClientContext,
+  target: TusTarget,
+  opts: UploadOptions,
+  resume?: { record: ResumeRecord; offset: number },
+): Promise<Transferred> {
   const { client } = ctx;
   const { file, records, key } = target;
   const from = resume?.offset ?? 0;
@@ -188,7 +236,10 @@ function transfer(ctx: ClientContext, target: TusTarget, opts: UploadOptions, re
       onAfterResponse: (_req, res) => {
         const remaining = Number(res.getHeader('ratelimit-remaining'));
         const reset = Number(res.getHeader('ratelimit-reset'));
-        rateLimitedUntil = Number.isFinite(remaining) && remaining < FOLLOW_UP_REQUESTS && reset > 0 ? Date.now() + Math.min(reset, 120) * 1000 : 0;
+        rateLimitedUntil =
+          Number.isFinite(remaining) && remaining < FOLLOW_UP_REQUESTS && reset > 0
+            ? Date.now() + Math.min(reset, 120) * 1000
+            : 0;
       },
       onShouldRetry: (err) => {
         const status = err.originalResponse?.getStatus() ?? 0;
@@ -243,9 +294,11 @@ function transfer(ctx: ClientContext, target: TusTarget, opts: UploadOptions, re
         progress.stop();
         await records.idle();
         const where = `the server holds at least ${formatBytes(confirmed)} of ${formatBytes(file.bytes)}`;
-        process.stderr.write(upload.url
-          ? `\nweir: upload interrupted (${signal}); ${where}. Continue it with:\n  ${target.resumeCommand}\n`
-          : `\nweir: upload interrupted (${signal}) before the server created it; nothing to resume\n`);
+        process.stderr.write(
+          upload.url
+            ? `\nweir: upload interrupted (${signal}); ${where}. Continue it with:\n  ${target.resumeCommand}\n`
+            : `\nweir: upload interrupted (${signal}) before the server created it; nothing to resume\n`,
+        );
         process.exit(signal === 'SIGINT' ? 130 : 143);
       })();
     };
@@ -259,7 +312,12 @@ function transfer(ctx: ClientContext, target: TusTarget, opts: UploadOptions, re
 
     if (resume) {
       upload.resumeFromPreviousUpload({
-        size: file.bytes, metadata: {}, creationTime: resume.record.createdAt, urlStorageKey: key, uploadUrl: resume.record.uploadUrl, parallelUploadUrls: null,
+        size: file.bytes,
+        metadata: {},
+        creationTime: resume.record.createdAt,
+        urlStorageKey: key,
+        uploadUrl: resume.record.uploadUrl,
+        parallelUploadUrls: null,
       });
     }
     upload.start();
@@ -275,7 +333,12 @@ const TRANSIENT_STATUSES = new Set([401, 409, 423, 429]);
  * What to tell the user when tus gave up (`uploadUrl`: the upload this run created or resumed, if any): the
  * server's own verdict when there is one, else why and how to resume.
  */
-async function transferFailure(ctx: ClientContext, target: TusTarget, e: unknown, run: { uploadUrl: string | null; confirmed: number }): Promise<Error> {
+async function transferFailure(
+  ctx: ClientContext,
+  target: TusTarget,
+  e: unknown,
+  run: { uploadUrl: string | null; confirmed: number },
+): Promise<Error> {
   const { records, key, file } = target;
   const { uploadUrl, confirmed } = run;
   const detailed = isDetailed(e) ? e : null;
@@ -296,7 +359,8 @@ async function transferFailure(ctx: ClientContext, target: TusTarget, e: unknown
   if (view?.status === 'expired') return new UploadGoneError(view.id, 'it expired', file);
   if (response) {
     const problem = problemOf(response);
-    if (status === 401 && ctx.client.tokens) return new AuthRequiredError(problem, ctx.client.tokens.rejected(problem.detail));
+    if (status === 401 && ctx.client.tokens)
+      return new AuthRequiredError(problem, ctx.client.tokens.rejected(problem.detail));
     if (!uploadUrl) return new ApiError(problem);
     return new Error(`${clean(problem.detail)}; ${held}. Continue later with: ${target.resumeCommand}`);
   }
@@ -306,7 +370,9 @@ async function transferFailure(ctx: ClientContext, target: TusTarget, e: unknown
   if (code === undefined || !NETWORK_CODES.has(code)) return cause instanceof Error ? cause : new Error(String(cause));
   const reason = cause instanceof Error ? cause.message : String(cause);
   if (!uploadUrl) return new UnreachableError(ctx.url, `${reason} (${code})`, UNREACHABLE_CODES.has(code));
-  return new Error(`the upload stopped (${reason}) and ${RETRY_DELAYS_MS.length} retries did not get through; ${held}. Continue it with: ${target.resumeCommand}`);
+  return new Error(
+    `the upload stopped (${reason}) and ${RETRY_DELAYS_MS.length} retries did not get through; ${held}. Continue it with: ${target.resumeCommand}`,
+  );
 }
 
 /** Every byte is in: the upload's ingest job (queued by the request that brought the last byte) is followed. */
@@ -324,15 +390,27 @@ async function afterTransfer(ctx: ClientContext, id: string, opts: UploadOptions
     view = await getView(ctx, id);
   }
   if (view.status === 'rejected') throw refusedError(view);
-  if (!view.jobId || !view.datasetId) throw new Error(`upload ${id} is ${view.status} and has no ingest job; see ${weirCommand('jobs ls --kind upload.ingest')}`);
-  await followIngest(ctx, { jobId: view.jobId, datasetId: view.datasetId, uploadId: id }, opts, { uploadId: id, datasetId: view.datasetId, jobId: view.jobId, status: 'queued' });
+  if (!view.jobId || !view.datasetId)
+    throw new Error(
+      `upload ${id} is ${view.status} and has no ingest job; see ${weirCommand('jobs ls --kind upload.ingest')}`,
+    );
+  await followIngest(ctx, { jobId: view.jobId, datasetId: view.datasetId, uploadId: id }, opts, {
+    uploadId: id,
+    datasetId: view.datasetId,
+    jobId: view.jobId,
+    status: 'queued',
+  });
 }
 
 /** A new upload of `file` over tus, then its ingest. */
 export async function tusUpload(ctx: ClientContext, file: LocalFile, opts: UploadOptions): Promise<void> {
   const target = tusTarget(ctx, file, opts);
   const existing = await target.records.get(target.key);
-  if (existing) note(ctx, `an interrupted upload of this file (${uploadIdOf(existing.uploadUrl)}) can be continued with \`${target.resumeCommand}\`; starting a new upload instead`);
+  if (existing)
+    note(
+      ctx,
+      `an interrupted upload of this file (${uploadIdOf(existing.uploadUrl)}) can be continued with \`${target.resumeCommand}\`; starting a new upload instead`,
+    );
   const started = Date.now();
   const done = await transfer(ctx, target, opts);
   await target.records.remove(target.key);
@@ -348,9 +426,14 @@ export async function resumeUpload(ctx: ClientContext, file: LocalFile, opts: Up
   if (!record) {
     const stale = await records.forPath(target.identity);
     for (const k of stale) await records.remove(k);
-    if (stale.length > 0) throw new Error(`${file.given} has changed (size or modification time) since its upload was interrupted, so it cannot be resumed; run \`${weirCommand(`upload ${shellQuote(file.given)}`)}\` to upload it again`);
+    if (stale.length > 0)
+      throw new Error(
+        `${file.given} has changed (size or modification time) since its upload was interrupted, so it cannot be resumed; run \`${weirCommand(`upload ${shellQuote(file.given)}`)}\` to upload it again`,
+      );
     const where = `${ctx.url}${target.workspace ? ` (workspace ${target.workspace})` : ''}`;
-    throw new Error(`nothing to resume: no interrupted upload of ${file.given} to ${where} is recorded; run \`${weirCommand(`upload ${shellQuote(file.given)}`)}\` to start one`);
+    throw new Error(
+      `nothing to resume: no interrupted upload of ${file.given} to ${where} is recorded; run \`${weirCommand(`upload ${shellQuote(file.given)}`)}\` to start one`,
+    );
   }
   const id = uploadIdOf(record.uploadUrl);
   let view: UploadView;
@@ -375,7 +458,9 @@ export async function resumeUpload(ctx: ClientContext, file: LocalFile, opts: Up
   const started = Date.now();
   const done = await transfer(ctx, target, opts, { record, offset: view.offset });
   await records.remove(key);
-  note(ctx, `uploaded the remaining ${formatBytes(file.bytes - view.offset)} in ${elapsed(started)}; validating and converting…`);
+  note(
+    ctx,
+    `uploaded the remaining ${formatBytes(file.bytes - view.offset)} in ${elapsed(started)}; validating and converting…`,
+  );
   await afterTransfer(ctx, id, opts, done.rateLimitedUntil);
 }
-

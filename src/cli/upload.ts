@@ -52,7 +52,13 @@ async function localFile(file: string): Promise<LocalFile> {
   try {
     const s = await stat(file);
     if (!s.isFile()) throw new Error(`${file} is not a regular file`);
-    return { given: file, absolute: path.resolve(file), filename: path.basename(file), bytes: s.size, mtimeMs: s.mtimeMs };
+    return {
+      given: file,
+      absolute: path.resolve(file),
+      filename: path.basename(file),
+      bytes: s.size,
+      mtimeMs: s.mtimeMs,
+    };
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') throw new Error(`${file}: no such file`);
@@ -67,18 +73,25 @@ async function multipart(ctx: ClientContext, file: LocalFile, opts: UploadOption
   const progress = byteProgress('uploading', bytes, !ctx.json);
   const started = Date.now();
   let converting = false;
-  const body = multipartUpload({ path: file.given, filename: file.filename, bytes }, { name: opts.name, description: opts.description, tags: opts.tags }, (sent) => {
-    progress.update(sent);
-    if (sent < bytes || converting) return;
-    // Every byte is on its way; the server now sniffs, validates, converts to Parquet and profiles before answering.
-    converting = true;
-    progress.stop();
-    note(ctx, `uploaded ${formatBytes(bytes)} in ${elapsed(started)}; validating and converting…`);
-  });
+  const body = multipartUpload(
+    { path: file.given, filename: file.filename, bytes },
+    { name: opts.name, description: opts.description, tags: opts.tags },
+    (sent) => {
+      progress.update(sent);
+      if (sent < bytes || converting) return;
+      // Every byte is on its way; the server now sniffs, validates, converts to Parquet and profiles before answering.
+      converting = true;
+      progress.stop();
+      note(ctx, `uploaded ${formatBytes(bytes)} in ${elapsed(started)}; validating and converting…`);
+    },
+  );
   const target = opts.dataset ? `/api/v1/datasets/${encodeURIComponent(opts.dataset)}/versions` : '/api/v1/datasets';
   let answer: Response;
   try {
-    answer = await ctx.client.request('POST', target, { headers: { 'content-type': body.contentType, 'content-length': String(body.contentLength) }, body: body.body });
+    answer = await ctx.client.request('POST', target, {
+      headers: { 'content-type': body.contentType, 'content-length': String(body.contentLength) },
+      body: body.body,
+    });
   } finally {
     progress.stop();
   }
@@ -89,7 +102,8 @@ async function multipart(ctx: ClientContext, file: LocalFile, opts: UploadOption
 }
 
 async function upload(ctx: ClientContext, given: string, opts: UploadOptions): Promise<void> {
-  if (opts.resume && opts.tus === false) throw new Error('--resume continues a tus upload; it cannot be combined with --no-tus');
+  if (opts.resume && opts.tus === false)
+    throw new Error('--resume continues a tus upload; it cannot be combined with --no-tus');
   const file = await localFile(given);
   // Resolved before any byte is sent: a name that is ambiguous or unknown costs nothing.
   if (opts.dataset !== undefined) opts = { ...opts, dataset: await resolveId(ctx.client, DATASETS, opts.dataset) };
@@ -102,7 +116,8 @@ async function upload(ctx: ClientContext, given: string, opts: UploadOptions): P
 function size(min: number) {
   return (value: string): number => {
     const n = parseByteSize(value);
-    if (n === undefined || n < min) throw new InvalidArgumentError(`expected a size of at least ${formatBytes(min)}, such as 16MB or 8MiB`);
+    if (n === undefined || n < min)
+      throw new InvalidArgumentError(`expected a size of at least ${formatBytes(min)}, such as 16MB or 8MiB`);
     return n;
   };
 }
@@ -125,13 +140,30 @@ export function registerUpload(program: Command): void {
     .option('--description <text>', 'dataset description')
     .option('--tags <tags>', 'comma-separated tags, e.g. sales,2024')
     .addOption(
-      new Option('--dataset <dataset>', 'add the file as a new version of this dataset (its name or id) instead of creating one').conflicts(['name', 'description', 'tags']),
+      new Option(
+        '--dataset <dataset>',
+        'add the file as a new version of this dataset (its name or id) instead of creating one',
+      ).conflicts(['name', 'description', 'tags']),
     )
-    .option('--no-wait', `return once the file is stored, printing the ingest job (follow it with ${weirCommand('jobs show')})`)
+    .option(
+      '--no-wait',
+      `return once the file is stored, printing the ingest job (follow it with ${weirCommand('jobs show')})`,
+    )
     .option('--tus', 'send the file over tus (resumable) whatever its size')
     .option('--no-tus', 'send the file in one request whatever its size')
-    .addOption(new Option('--tus-threshold <size>', 'files larger than this go over tus').argParser(size(1)).default(DEFAULT_TUS_THRESHOLD, '16MB'))
-    .addOption(new Option('--chunk-size <size>', 'bytes per tus request').argParser(size(1024)).default(DEFAULT_CHUNK_SIZE, '8MiB'))
-    .option('--resume', 'continue the interrupted tus upload of <file> from the byte the server stopped at (--name and the like are those of the original upload)');
+    .addOption(
+      new Option('--tus-threshold <size>', 'files larger than this go over tus')
+        .argParser(size(1))
+        .default(DEFAULT_TUS_THRESHOLD, '16MB'),
+    )
+    .addOption(
+      new Option('--chunk-size <size>', 'bytes per tus request')
+        .argParser(size(1024))
+        .default(DEFAULT_CHUNK_SIZE, '8MiB'),
+    )
+    .option(
+      '--resume',
+      'continue the interrupted tus upload of <file> from the byte the server stopped at (--name and the like are those of the original upload)',
+    );
   clientAction<UploadOptions>(command, (ctx, args, opts) => upload(ctx, arg(args, 0), opts));
 }

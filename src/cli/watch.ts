@@ -5,7 +5,8 @@ import { arg, clientAction, printLine } from './command.js';
 import { clean } from './format.js';
 import type { JobWire as Job } from './jobs.js';
 
-const isFinished = (status: Job['status']): boolean => status === 'succeeded' || status === 'failed' || status === 'cancelled';
+const isFinished = (status: Job['status']): boolean =>
+  status === 'succeeded' || status === 'failed' || status === 'cancelled';
 
 /** One server-sent event: its name and parsed JSON data. */
 export interface SseEvent {
@@ -43,13 +44,20 @@ interface JobBar {
 function jobBar(id: string, enabled: boolean): JobBar {
   if (!enabled || !process.stderr.isTTY) return { update: () => {}, stop: () => {} };
   const bar = new cliProgress.SingleBar(
-    { stream: process.stderr, format: `${id} {bar} {percentage}% | {status} {message}`, barsize: 30, hideCursor: false, clearOnComplete: true },
+    {
+      stream: process.stderr,
+      format: `${id} {bar} {percentage}% | {status} {message}`,
+      barsize: 30,
+      hideCursor: false,
+      clearOnComplete: true,
+    },
     cliProgress.Presets.shades_classic,
   );
   bar.start(100, 0, { status: '', message: '' });
   let stopped = false;
   return {
-    update: (percent, status, message) => bar.update(Math.max(0, Math.min(100, percent)), { status, message: clean(message ?? '') }),
+    update: (percent, status, message) =>
+      bar.update(Math.max(0, Math.min(100, percent)), { status, message: clean(message ?? '') }),
     stop: () => {
       if (stopped) return;
       stopped = true;
@@ -70,7 +78,9 @@ async function follow(client: WeirClient, id: string, onEvent: (e: SseEvent) => 
   let last: Job | null = null;
   for (let attempt = 0; ; attempt++) {
     try {
-      const response = await client.request('GET', `/api/v1/jobs/${encodeURIComponent(id)}/events`, { headers: { accept: 'text/event-stream' } });
+      const response = await client.request('GET', `/api/v1/jobs/${encodeURIComponent(id)}/events`, {
+        headers: { accept: 'text/event-stream' },
+      });
       if (!response.body) throw new Error('the server sent no event stream');
       for await (const e of readSse(response.body)) {
         onEvent(e);
@@ -79,7 +89,8 @@ async function follow(client: WeirClient, id: string, onEvent: (e: SseEvent) => 
       if (last && isFinished(last.status)) return last;
     } catch (e) {
       // An answer such as 404 or 401, or no server at all on the first try, ends the watch; a stream that broke is reopened.
-      if (e instanceof ApiError || (e instanceof UnreachableError && attempt === 0) || attempt >= MAX_RECONNECTS) throw e;
+      if (e instanceof ApiError || (e instanceof UnreachableError && attempt === 0) || attempt >= MAX_RECONNECTS)
+        throw e;
     }
     if (attempt >= MAX_RECONNECTS) throw new Error(`the event stream of job ${id} ended before the job did`);
     await new Promise((r) => setTimeout(r, RECONNECT_DELAY_MS));
@@ -120,7 +131,9 @@ export function registerWatchCommand(jobs: Command): void {
     jobs
       .command('watch')
       .argument('<id>', 'job id (job_…)')
-      .description('Follow a job live until it ends: exit code 0 when it succeeds, 1 when it fails or is cancelled (--json: one JSON event per line)'),
+      .description(
+        'Follow a job live until it ends: exit code 0 when it succeeds, 1 when it fails or is cancelled (--json: one JSON event per line)',
+      ),
     async ({ client, json }, args) => {
       const id = arg(args, 0);
       await watchJob(client, id, json);

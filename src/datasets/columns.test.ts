@@ -13,7 +13,13 @@ describe('checkColumnCount', () => {
 
 describe('checkColumnNames', () => {
   it('refuses C0 controls and DEL, showing the character escaped', () => {
-    for (const [name, code] of [['a\u0000b', '0000'], ['tab\there', '0009'], ['two\nlines', '000A'], ['esc\u001b[31m', '001B'], ['del\u007f', '007F']] as const) {
+    for (const [name, code] of [
+      ['a\u0000b', '0000'],
+      ['tab\there', '0009'],
+      ['two\nlines', '000A'],
+      ['esc\u001b[31m', '001B'],
+      ['del\u007f', '007F'],
+    ] as const) {
       const e = rejection(() => checkColumnNames(['fine', name]));
       expect(e).toMatchObject({ status: 422, code: 'invalid_column_name' });
       expect(e.message).toContain(`U+${code}`);
@@ -23,7 +29,10 @@ describe('checkColumnNames', () => {
 
   it('accepts any other text, and points at the header line when given one', () => {
     expect(() => checkColumnNames(['Temperatur °C', 'naïve', '価格', 'a b', '"quoted"', '=formula'])).not.toThrow();
-    expect(rejection(() => checkColumnNames(['a\u0001'], { line: 1 })).errors[0]).toMatchObject({ pointer: 'line 1', line: 1 });
+    expect(rejection(() => checkColumnNames(['a\u0001'], { line: 1 })).errors[0]).toMatchObject({
+      pointer: 'line 1',
+      line: 1,
+    });
   });
 
   it('shortens a very long name in the message', () => {
@@ -33,7 +42,7 @@ describe('checkColumnNames', () => {
 });
 
 describe('rowGroupRows', () => {
-  it('keeps DuckDB\'s default up to 64 columns and shrinks in whole vectors for wider files', () => {
+  it("keeps DuckDB's default up to 64 columns and shrinks in whole vectors for wider files", () => {
     expect(rowGroupRows(1)).toBe(122_880);
     expect(rowGroupRows(64)).toBe(122_880);
     expect(rowGroupRows(200)).toBe(38_912);

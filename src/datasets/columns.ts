@@ -19,7 +19,10 @@ export const CONTROL_CHARACTER = /[\u0000-\u001f\u007f]/;
 /** A 422 `too_many_columns` unless `count` is within `maxColumns`. */
 export function checkColumnCount(count: number, maxColumns: number): void {
   if (count <= maxColumns) return;
-  throw fileRejected('too_many_columns', `The file has ${count} columns; a dataset may have at most ${maxColumns} (WEIR_MAX_COLUMNS). Split it into narrower files or drop columns before uploading.`);
+  throw fileRejected(
+    'too_many_columns',
+    `The file has ${count} columns; a dataset may have at most ${maxColumns} (WEIR_MAX_COLUMNS). Split it into narrower files or drop columns before uploading.`,
+  );
 }
 
 /** A 422 `invalid_column_name` naming the first column name that holds a control character (the JSON escape shows which). */
@@ -28,7 +31,11 @@ export function checkColumnNames(names: readonly string[], where: { line?: numbe
   if (name === undefined) return;
   const code = name.charCodeAt(name.search(CONTROL_CHARACTER)).toString(16).toUpperCase().padStart(4, '0');
   const shown = JSON.stringify(name.length > 64 ? `${name.slice(0, 64)}…` : name);
-  throw fileRejected('invalid_column_name', `The column named ${shown} contains the control character U+${code}; rename it without control characters (such as NUL, tab or a line break) and upload again.`, where);
+  throw fileRejected(
+    'invalid_column_name',
+    `The column named ${shown} contains the control character U+${code}; rename it without control characters (such as NUL, tab or a line break) and upload again.`,
+    where,
+  );
 }
 
 /**

@@ -12,7 +12,16 @@ import { AppError, fileRejected } from '../errors.js';
 import { checkColumnCount, checkColumnNames, rowGroupRows } from './columns.js';
 import { holdsRecords, sniffCsvDialect, type CsvDialect } from './csv-dialect.js';
 import { thousandsNumberSql, thousandsParseableSql } from './decimal-comma.js';
-import { HEAD_BYTES, checkJsonArrayHead, checkNdjsonHead, decodeHead, detectFormat, lineAt, type Detection, type TextEncoding } from './sniff.js';
+import {
+  HEAD_BYTES,
+  checkJsonArrayHead,
+  checkNdjsonHead,
+  decodeHead,
+  detectFormat,
+  lineAt,
+  type Detection,
+  type TextEncoding,
+} from './sniff.js';
 import { readFileHead, type ReceivedFile } from './receive.js';
 
 /**
@@ -42,7 +51,8 @@ export interface ConvertOptions {
 }
 
 /** Row groups shrink with the width of the file, so that one group of a wide file fits DuckDB's memory limit. */
-const parquetOptions = (columns: number) => `(FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE ${rowGroupRows(columns)})`;
+const parquetOptions = (columns: number) =>
+  `(FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE ${rowGroupRows(columns)})`;
 
 /** Records DuckDB's JSON reader samples to guess the columns and their types (its `sample_size` default). */
 const JSON_SAMPLE_RECORDS = 20_480;
@@ -63,7 +73,9 @@ export async function convertToParquet(file: ReceivedFile, options: ConvertOptio
       if (detection.encoding === 'utf-8' || detection.encoding === 'windows-1252') {
         if (file.firstNul !== -1) {
           const line = await lineOfOffset(file.path, file.firstNul);
-          throw fileRejected('binary_content', `The file contains a NUL byte on line ${line}: it is binary, not text`, { line });
+          throw fileRejected('binary_content', `The file contains a NUL byte on line ${line}: it is binary, not text`, {
+            line,
+          });
         }
       }
       if (detection.encoding !== 'utf-8' || detection.bomBytes > 0) {
@@ -71,7 +83,9 @@ export async function convertToParquet(file: ReceivedFile, options: ConvertOptio
         progress(0, message);
         source = scratch.file('.utf8');
         temps.push(source);
-        await transcodeToUtf8(file.path, source, detection, signal, (bytes) => progress((TRANSCODED * bytes) / Math.max(file.bytes, 1), message));
+        await transcodeToUtf8(file.path, source, detection, signal, (bytes) =>
+          progress((TRANSCODED * bytes) / Math.max(file.bytes, 1), message),
+        );
       }
     }
 
@@ -83,7 +97,13 @@ export async function convertToParquet(file: ReceivedFile, options: ConvertOptio
     switch (detection.format) {
       case 'csv': {
         // A transcoded source is UTF-8 without a BOM; the head sample is still the original bytes.
-        const sample = await csvSniffSample(text, partial, source === file.path ? detection : { encoding: 'utf-8', bomBytes: 0 }, source, limits.csvMaxLineBytes);
+        const sample = await csvSniffSample(
+          text,
+          partial,
+          source === file.path ? detection : { encoding: 'utf-8', bomBytes: 0 },
+          source,
+          limits.csvMaxLineBytes,
+        );
         const dialect = sniffCsvDialect(sample.text, sample.complete, limits.maxColumns);
         if (dialect.header) checkColumnNames(dialect.columns, { line: 1 });
         csv = dialect;
@@ -112,7 +132,8 @@ export async function convertToParquet(file: ReceivedFile, options: ConvertOptio
         const { xlsxToNdjson } = await import('./xlsx/read.js');
         const ndjson = scratch.file('.ndjson');
         temps.push(ndjson);
-        columns = (await xlsxToNdjson(file.path, ndjson, { ...options.xlsx, maxColumns: limits.maxColumns })).columns.length;
+        columns = (await xlsxToNdjson(file.path, ndjson, { ...options.xlsx, maxColumns: limits.maxColumns })).columns
+          .length;
         // The workbook reader takes no signal; an abort during it is honoured as soon as it returns.
         signal?.throwIfAborted();
         source = ndjson;
@@ -134,22 +155,42 @@ export async function convertToParquet(file: ReceivedFile, options: ConvertOptio
     };
     let rowCount: number;
     try {
-      rowCount = await copyToParquet(engine, sourceSql(false), parquetPath, columns, signal, copyProgress('converting to Parquet'));
+      rowCount = await copyToParquet(
+        engine,
+        sourceSql(false),
+        parquetPath,
+        columns,
+        signal,
+        copyProgress('converting to Parquet'),
+      );
     } catch (e) {
       // Types are guessed from a sample; a value later in the file that does not fit the guess is not an
       // invalid file. Scan every row for the types instead (slower, so only when needed).
       if (signal?.aborted || !isConversionError(e)) throw e;
       const rescan = copyProgress('a value did not fit the sampled types; scanning all rows for types');
       // Dot-grouped numbers were converted by a pattern: the columns with a value it does not take stay text.
-      if (csv && csv.thousandsColumns.length > 0) csv = await keepConvertibleThousands(engine, source, csv, limits.csvMaxLineBytes, signal);
+      if (csv && csv.thousandsColumns.length > 0)
+        csv = await keepConvertibleThousands(engine, source, csv, limits.csvMaxLineBytes, signal);
       // Every record's keys count now, not the sample's: refuse more than the cap before DuckDB reads them as one MAP.
       if (detection.format === 'json' || detection.format === 'ndjson') {
-        columns = await checkJsonKeys(engine, source, detection.format === 'json' ? 'array' : 'newline_delimited', limits.maxColumns, signal, null);
+        columns = await checkJsonKeys(
+          engine,
+          source,
+          detection.format === 'json' ? 'array' : 'newline_delimited',
+          limits.maxColumns,
+          signal,
+          null,
+        );
       }
       rowCount = await copyToParquet(engine, sourceSql(true), parquetPath, columns, signal, rescan);
     }
     if (rowCount === 0) {
-      if (csv?.header) throw fileRejected('header_only', `The file has a header row (${csv.columns.length} columns) but no data rows`, { line: 1 });
+      if (csv?.header)
+        throw fileRejected(
+          'header_only',
+          `The file has a header row (${csv.columns.length} columns) but no data rows`,
+          { line: 1 },
+        );
       throw fileRejected('empty_file', 'The file has no data rows');
     }
     const schema = await parquetSchema(engine, parquetPath, signal);
@@ -171,22 +212,39 @@ export async function convertToParquet(file: ReceivedFile, options: ConvertOptio
  */
 function csvSource(file: string, d: CsvDialect, maxLineBytes: number, fullTypeScan: boolean): string {
   const types = d.thousandsColumns.map((name) => `${literal(name)}: 'VARCHAR'`);
-  const read = csvRead(file, d, maxLineBytes, `${types.length > 0 ? `, types = {${types.join(', ')}}` : ''}${fullTypeScan ? ', sample_size = -1' : ''}`);
+  const read = csvRead(
+    file,
+    d,
+    maxLineBytes,
+    `${types.length > 0 ? `, types = {${types.join(', ')}}` : ''}${fullTypeScan ? ', sample_size = -1' : ''}`,
+  );
   if (d.thousandsColumns.length === 0) return read;
   return `(SELECT * REPLACE (${d.thousandsColumns.map((name) => `${thousandsNumberSql(name)} AS ${ident(name)}`).join(', ')}) FROM ${read})`;
 }
 
 function csvRead(file: string, d: CsvDialect, maxLineBytes: number, extra: string): string {
   const names = `[${d.columns.map(literal).join(', ')}]`;
-  return `read_csv(${literal(file)}, delim = ${literal(d.delimiter)}, quote = ${literal(d.quote)}, escape = ${literal(d.escape)}, ` +
+  return (
+    `read_csv(${literal(file)}, delim = ${literal(d.delimiter)}, quote = ${literal(d.quote)}, escape = ${literal(d.escape)}, ` +
     `header = ${d.header}, names = ${names}, strict_mode = true, null_padding = false, encoding = 'utf-8', ` +
-    `max_line_size = ${maxLineBytes}, buffer_size = ${2 * maxLineBytes}${d.decimal === ',' ? ", decimal_separator = ','" : ''}${extra})`;
+    `max_line_size = ${maxLineBytes}, buffer_size = ${2 * maxLineBytes}${d.decimal === ',' ? ", decimal_separator = ','" : ''}${extra})`
+  );
 }
 
 /** The dialect with only the thousands columns whose every value (not only the sampled ones) converts; one scan. */
-async function keepConvertibleThousands(engine: Engine, file: string, d: CsvDialect, maxLineBytes: number, signal: AbortSignal | undefined): Promise<CsvDialect> {
+async function keepConvertibleThousands(
+  engine: Engine,
+  file: string,
+  d: CsvDialect,
+  maxLineBytes: number,
+  signal: AbortSignal | undefined,
+): Promise<CsvDialect> {
   const checks = d.thousandsColumns.map((name, i) => `${thousandsParseableSql(name)} AS "t${i}"`);
-  const [row = {}] = await engine.all(`SELECT ${checks.join(', ')} FROM ${csvRead(file, d, maxLineBytes, ', all_varchar = true')}`, undefined, signal);
+  const [row = {}] = await engine.all(
+    `SELECT ${checks.join(', ')} FROM ${csvRead(file, d, maxLineBytes, ', all_varchar = true')}`,
+    undefined,
+    signal,
+  );
   return { ...d, thousandsColumns: d.thousandsColumns.filter((_, i) => row[`t${i}`] === true) };
 }
 
@@ -195,7 +253,12 @@ async function keepConvertibleThousands(engine: Engine, file: string, d: CsvDial
  * 200, which refused wide but valid files as "not an object"): above the column cap, where checkJsonKeys refuses
  * the file first anyway.
  */
-function jsonSource(file: string, format: 'array' | 'newline_delimited', maxColumns: number, fullTypeScan: boolean): string {
+function jsonSource(
+  file: string,
+  format: 'array' | 'newline_delimited',
+  maxColumns: number,
+  fullTypeScan: boolean,
+): string {
   return `read_json(${literal(file)}, format = '${format}', records = 'true', map_inference_threshold = ${maxColumns + 1}${fullTypeScan ? ', sample_size = -1' : ''})`;
 }
 
@@ -205,12 +268,25 @@ function jsonSource(file: string, format: 'array' | 'newline_delimited', maxColu
  * Each object is read as raw JSON, so this costs a fraction of the column detection it spares (a third of a second
  * for 100,000 keys, where detecting them as columns takes half a minute). Answers the number of keys.
  */
-async function checkJsonKeys(engine: Engine, file: string, format: 'array' | 'newline_delimited', maxColumns: number, signal: AbortSignal | undefined, records: number | null = JSON_SAMPLE_RECORDS): Promise<number> {
+async function checkJsonKeys(
+  engine: Engine,
+  file: string,
+  format: 'array' | 'newline_delimited',
+  maxColumns: number,
+  signal: AbortSignal | undefined,
+  records: number | null = JSON_SAMPLE_RECORDS,
+): Promise<number> {
   const objects = `SELECT json FROM read_json(${literal(file)}, format = '${format}', records = 'false', columns = {json: 'JSON'})${records === null ? '' : ` LIMIT ${records}`}`;
   const keys = `SELECT DISTINCT unnest(json_keys(json)) AS k FROM (${objects})`;
-  const names = await engine.withConnection(async (c) => (await c.runAndReadAll(`${keys} LIMIT ${maxColumns + 1}`)).getColumnsJS()[0] ?? [], signal);
+  const names = await engine.withConnection(
+    async (c) => (await c.runAndReadAll(`${keys} LIMIT ${maxColumns + 1}`)).getColumnsJS()[0] ?? [],
+    signal,
+  );
   if (names.length > maxColumns) {
-    const count = await engine.withConnection(async (c) => Number((await c.runAndReadAll(`SELECT count(*) FROM (${keys})`)).getColumnsJS()[0]?.[0]), signal);
+    const count = await engine.withConnection(
+      async (c) => Number((await c.runAndReadAll(`SELECT count(*) FROM (${keys})`)).getColumnsJS()[0]?.[0]),
+      signal,
+    );
     checkColumnCount(count, maxColumns);
   }
   checkColumnNames(names.map(String));
@@ -218,8 +294,19 @@ async function checkJsonKeys(engine: Engine, file: string, format: 'array' | 'ne
 }
 
 /** A Parquet file's top-level columns, from its footer: the count within `maxColumns`, the names without control characters. */
-async function checkParquetColumns(engine: Engine, file: string, maxColumns: number, signal: AbortSignal | undefined): Promise<number> {
-  const names = await engine.withConnection(async (c) => (await c.runAndReadAll(`SELECT column_name FROM (DESCRIBE SELECT * FROM read_parquet(${literal(file)}))`)).getColumnsJS()[0] ?? [], signal);
+async function checkParquetColumns(
+  engine: Engine,
+  file: string,
+  maxColumns: number,
+  signal: AbortSignal | undefined,
+): Promise<number> {
+  const names = await engine.withConnection(
+    async (c) =>
+      (
+        await c.runAndReadAll(`SELECT column_name FROM (DESCRIBE SELECT * FROM read_parquet(${literal(file)}))`)
+      ).getColumnsJS()[0] ?? [],
+    signal,
+  );
   checkColumnCount(names.length, maxColumns);
   checkColumnNames(names.map(String));
   return names.length;
@@ -231,7 +318,11 @@ async function checkParquetColumns(engine: Engine, file: string, maxColumns: num
  * a first record that does not end within that is longer than the limit.
  */
 async function csvSniffSample(
-  headText: string, partial: boolean, decoding: { encoding: TextEncoding | null; bomBytes: number }, path: string, maxLineBytes: number,
+  headText: string,
+  partial: boolean,
+  decoding: { encoding: TextEncoding | null; bomBytes: number },
+  path: string,
+  maxLineBytes: number,
 ): Promise<{ text: string; complete: boolean }> {
   if (!partial || holdsRecords(headText, 2)) return { text: headText, complete: !partial };
   const { size } = await fs.stat(path);
@@ -258,13 +349,24 @@ function lineTooLong(maxLineBytes: number, at: { line: number } | { bytes: numbe
   );
 }
 
-async function copyToParquet(engine: Engine, sourceSql: string, out: string, columns: number, signal: AbortSignal | undefined, onPercent: (percent: number) => void): Promise<number> {
-  return engine.withConnection((c) => withQueryProgress(c, onPercent, async () => {
-    // An abort while the progress settings ran interrupted them, not the COPY.
-    signal?.throwIfAborted();
-    const result = await c.run(`COPY (SELECT * FROM ${sourceSql}) TO ${literal(out)} ${parquetOptions(columns)}`);
-    return result.rowsChanged;
-  }), signal);
+async function copyToParquet(
+  engine: Engine,
+  sourceSql: string,
+  out: string,
+  columns: number,
+  signal: AbortSignal | undefined,
+  onPercent: (percent: number) => void,
+): Promise<number> {
+  return engine.withConnection(
+    (c) =>
+      withQueryProgress(c, onPercent, async () => {
+        // An abort while the progress settings ran interrupted them, not the COPY.
+        signal?.throwIfAborted();
+        const result = await c.run(`COPY (SELECT * FROM ${sourceSql}) TO ${literal(out)} ${parquetOptions(columns)}`);
+        return result.rowsChanged;
+      }),
+    signal,
+  );
 }
 
 async function checkParquetFooter(path: string, bytes: number): Promise<void> {
@@ -274,7 +376,10 @@ async function checkParquetFooter(path: string, bytes: number): Promise<void> {
     const tail = Buffer.alloc(4);
     await handle.read(tail, 0, 4, bytes - 4);
     if (tail.toString('latin1') !== 'PAR1') {
-      throw fileRejected('invalid_parquet', 'The Parquet file is truncated or damaged: its footer does not end with the magic bytes PAR1');
+      throw fileRejected(
+        'invalid_parquet',
+        'The Parquet file is truncated or damaged: its footer does not end with the magic bytes PAR1',
+      );
     }
   } finally {
     await handle.close();
@@ -282,7 +387,13 @@ async function checkParquetFooter(path: string, bytes: number): Promise<void> {
 }
 
 /** `onBytes` hears the bytes of `from` read so far. */
-async function transcodeToUtf8(from: string, to: string, detection: Detection, signal: AbortSignal | undefined, onBytes: (bytes: number) => void): Promise<void> {
+async function transcodeToUtf8(
+  from: string,
+  to: string,
+  detection: Detection,
+  signal: AbortSignal | undefined,
+  onBytes: (bytes: number) => void,
+): Promise<void> {
   const decoder = new TextDecoder(detection.encoding!, { fatal: false });
   let skip = detection.bomBytes;
   let line = 1;
@@ -301,7 +412,11 @@ async function transcodeToUtf8(from: string, to: string, detection: Detection, s
       const nul = text.indexOf('\0');
       if (nul !== -1) {
         const at = line + lineAt(text, nul) - 1;
-        done(fileRejected('binary_content', `The file contains a NUL character on line ${at}: it is binary, not text`, { line: at }));
+        done(
+          fileRejected('binary_content', `The file contains a NUL character on line ${at}: it is binary, not text`, {
+            line: at,
+          }),
+        );
         return;
       }
       for (let i = text.indexOf('\n'); i !== -1; i = text.indexOf('\n', i + 1)) line++;
@@ -326,10 +441,18 @@ async function lineOfOffset(path: string, offset: number): Promise<number> {
 }
 
 const isConversionError = (e: unknown): boolean =>
-  e instanceof Error && !(e instanceof AppError) && /Could not convert|Conversion Error|could not be cast|Error when converting column/i.test(e.message);
+  e instanceof Error &&
+  !(e instanceof AppError) &&
+  /Could not convert|Conversion Error|could not be cast|Error when converting column/i.test(e.message);
 
 /** Maps a DuckDB error to a 4xx problem with the line, and scrubs server paths out of its text. */
-function asFileError(e: unknown, paths: string[], filename: string, format: Detection['format'], maxLineBytes: number): unknown {
+function asFileError(
+  e: unknown,
+  paths: string[],
+  filename: string,
+  format: Detection['format'],
+  maxLineBytes: number,
+): unknown {
   if (e instanceof AppError || !(e instanceof Error)) return e;
   // DuckDB's line number is that of its buffer, not of the file: only the size is worth repeating.
   const tooLong = /Maximum line size of \d+ bytes exceeded\. Actual Size:\s*(\d+)/i.exec(e.message);
@@ -338,19 +461,34 @@ function asFileError(e: unknown, paths: string[], filename: string, format: Dete
   for (const p of paths) message = message.replaceAll(p, filename);
   // Anything path-like that is left (DuckDB temp files) is removed too.
   message = message.replace(/(\/[\w.-]+){2,}/g, filename);
-  const lines = message.split('\n').map((l) => l.trim()).filter(Boolean);
+  const lines = message
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean);
   const lineNo = /Line:\s*(\d+)/i.exec(message)?.[1];
   const line = lineNo ? Number(lineNo) : undefined;
   const columns = /Expected Number of Columns:\s*(\d+)\s*Found:\s*(\d+)/i.exec(message);
   if (columns) {
-    return fileRejected('ragged_rows', `Line ${line ?? '?'} has ${columns[2]} fields; the file has ${columns[1]} columns`, line ? { line } : {});
+    return fileRejected(
+      'ragged_rows',
+      `Line ${line ?? '?'} has ${columns[2]} fields; the file has ${columns[1]} columns`,
+      line ? { line } : {},
+    );
   }
   if (/Invalid unicode|invalid UTF-8|byte sequence mismatch/i.test(message)) {
-    return fileRejected('unsupported_encoding', `The file is not valid UTF-8${line ? ` on line ${line}` : ''} although its start looked like UTF-8`, line ? { line } : {});
+    return fileRejected(
+      'unsupported_encoding',
+      `The file is not valid UTF-8${line ? ` on line ${line}` : ''} although its start looked like UTF-8`,
+      line ? { line } : {},
+    );
   }
   // Only the error itself: DuckDB's "Possible fixes" list after it mentions quotes for every CSV error.
   if (/quote|unterminated/i.test(message.split(/Possible fixes/i)[0]!) && format === 'csv') {
-    return fileRejected('invalid_file', `Unterminated or misplaced quote${line ? ` on line ${line}` : ''}`, line ? { line } : {});
+    return fileRejected(
+      'invalid_file',
+      `Unterminated or misplaced quote${line ? ` on line ${line}` : ''}`,
+      line ? { line } : {},
+    );
   }
   if (format === 'json' || format === 'ndjson' || format === 'xlsx') {
     const rec = /record\/value (\d+)/.exec(message)?.[1];
@@ -363,11 +501,17 @@ function asFileError(e: unknown, paths: string[], filename: string, format: Dete
     return fileRejected('invalid_json', detail, rec ? { row: Number(rec) } : {});
   }
   if (format === 'parquet') {
-    return fileRejected('invalid_parquet', `The Parquet file cannot be read: ${lines[0]?.replace(/^[\w ]+Error:\s*/, '') ?? 'unreadable'}`);
+    return fileRejected(
+      'invalid_parquet',
+      `The Parquet file cannot be read: ${lines[0]?.replace(/^[\w ]+Error:\s*/, '') ?? 'unreadable'}`,
+    );
   }
   if (/Error/.test(lines[0] ?? '') && /Invalid Input|Conversion|Parser/i.test(lines[0] ?? '')) {
-    return fileRejected('invalid_file', `The file cannot be parsed${line ? ` (line ${line})` : ''}: ${lines[0]!.replace(/^[\w ]+Error:\s*/, '')}`, line ? { line } : {});
+    return fileRejected(
+      'invalid_file',
+      `The file cannot be parsed${line ? ` (line ${line})` : ''}: ${lines[0]!.replace(/^[\w ]+Error:\s*/, '')}`,
+      line ? { line } : {},
+    );
   }
   return e;
 }
-

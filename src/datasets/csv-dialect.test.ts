@@ -6,7 +6,11 @@ describe('parseCsv', () => {
   it('handles quotes, doubled quotes, delimiters and newlines in quotes, CRLF', () => {
     const { records, openQuoteLine } = parseCsv('a,b\r\n"x, y","say ""hi"""\r\n"multi\nline",2\n', ',');
     expect(openQuoteLine).toBeNull();
-    expect(records.map((r) => r.fields)).toEqual([['a', 'b'], ['x, y', 'say "hi"'], ['multi\nline', '2']]);
+    expect(records.map((r) => r.fields)).toEqual([
+      ['a', 'b'],
+      ['x, y', 'say "hi"'],
+      ['multi\nline', '2'],
+    ]);
     expect(records.map((r) => r.line)).toEqual([1, 2, 3]);
   });
 
@@ -14,7 +18,11 @@ describe('parseCsv', () => {
     const quoted = `${'q'.repeat(3_000_000)},\n"\n${'r'.repeat(10)}`;
     const plain = 'p'.repeat(3_000_000);
     const { records, terminated } = parseCsv(`a,b\n"${quoted.replaceAll('"', '""')}",${plain}\nx,y\n`, ',');
-    expect(records.map((r) => r.fields.map((f) => f.length))).toEqual([[1, 1], [quoted.length, plain.length], [1, 1]]);
+    expect(records.map((r) => r.fields.map((f) => f.length))).toEqual([
+      [1, 1],
+      [quoted.length, plain.length],
+      [1, 1],
+    ]);
     expect(records[1]!.fields[0]).toBe(quoted);
     expect(records.map((r) => r.line)).toEqual([1, 2, 5]);
     expect(terminated).toBe(3);
@@ -58,7 +66,10 @@ describe('sniffCsvDialect', () => {
   });
 
   it('detects a missing header when the first row looks like the data', () => {
-    expect(sniffCsvDialect('1,2.5,2024-01-01\n3,4.5,2024-01-02\n', true)).toMatchObject({ header: false, columns: ['column_1', 'column_2', 'column_3'] });
+    expect(sniffCsvDialect('1,2.5,2024-01-01\n3,4.5,2024-01-02\n', true)).toMatchObject({
+      header: false,
+      columns: ['column_1', 'column_2', 'column_3'],
+    });
     expect(sniffCsvDialect('ts,value\n2024-01-01,1\n', true).header).toBe(true);
     // All text: the first row is taken as the header.
     expect(sniffCsvDialect('name,city\nann,paris\n', true).header).toBe(true);
@@ -116,7 +127,11 @@ describe('sniffCsvDialect decimal comma', () => {
     const d = sniff('device;temp;energy;code\nd1;12,5;1.234,5;A.1\nd2;8;12;B\nd3;-0,25;2.000.000;C\n');
     expect(d).toMatchObject({ delimiter: ';', decimal: ',', thousandsColumns: ['energy'] });
     // A column of dot groups only is thousands too once the file writes decimals with a comma.
-    expect(sniff('a\tb\n1,5\t1.234\n2\t5.000\n')).toMatchObject({ delimiter: '\t', decimal: ',', thousandsColumns: ['b'] });
+    expect(sniff('a\tb\n1,5\t1.234\n2\t5.000\n')).toMatchObject({
+      delimiter: '\t',
+      decimal: ',',
+      thousandsColumns: ['b'],
+    });
   });
 
   it('keeps the decimal point for comma-separated files, files without comma decimals, and files with both', () => {
@@ -134,6 +149,11 @@ describe('sniffCsvDialect decimal comma', () => {
   });
 
   it('reads a grouped decimal-comma number as a number when it decides about the header', () => {
-    expect(sniff('1.234,5;x;1\n2,5;y;2\n')).toMatchObject({ delimiter: ';', header: false, decimal: ',', thousandsColumns: ['column_1'] });
+    expect(sniff('1.234,5;x;1\n2,5;y;2\n')).toMatchObject({
+      delimiter: ';',
+      header: false,
+      decimal: ',',
+      thousandsColumns: ['column_1'],
+    });
   });
 });

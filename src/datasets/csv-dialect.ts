@@ -60,7 +60,8 @@ export function parseCsv(text: string, delimiter: string, quote = '"', limit = M
     fields.push(field);
     quotedFlags.push(fieldQuoted);
     // A blank line is not a record.
-    if (!(fields.length === 1 && fields[0] === '' && !fieldQuoted)) records.push({ fields, line: recordLine, quoted: quotedFlags });
+    if (!(fields.length === 1 && fields[0] === '' && !fieldQuoted))
+      records.push({ fields, line: recordLine, quoted: quotedFlags });
     fields = [];
     quotedFlags = [];
     field = '';
@@ -200,7 +201,11 @@ function chooseDelimiter(text: string, complete: boolean): { delimiter: string; 
     if (!complete && parsed.records.length > 1) parsed.records.pop();
     const { consistent, width } = scoreDelimiter(parsed.records);
     if (width < 2) continue;
-    if (!best || consistent > best.consistent + 1e-9 || (Math.abs(consistent - best.consistent) < 1e-9 && width > best.width)) {
+    if (
+      !best ||
+      consistent > best.consistent + 1e-9 ||
+      (Math.abs(consistent - best.consistent) < 1e-9 && width > best.width)
+    ) {
       best = { delimiter, parsed, consistent, width };
     }
   }
@@ -218,7 +223,9 @@ function chooseDelimiter(text: string, complete: boolean): { delimiter: string; 
 export function sniffCsvDialect(text: string, complete: boolean, maxColumns = Number.POSITIVE_INFINITY): CsvDialect {
   const { delimiter, parsed } = chooseDelimiter(text, complete);
   if (complete && parsed.openQuoteLine !== null) {
-    throw fileRejected('invalid_file', `A quoted field opened on line ${parsed.openQuoteLine} is never closed`, { line: parsed.openQuoteLine });
+    throw fileRejected('invalid_file', `A quoted field opened on line ${parsed.openQuoteLine} is never closed`, {
+      line: parsed.openQuoteLine,
+    });
   }
   const records = parsed.records;
   if (records.length === 0) throw fileRejected('empty_file', 'The file has no rows');
@@ -228,14 +235,31 @@ export function sniffCsvDialect(text: string, complete: boolean, maxColumns = Nu
   const columns = header ? cleanColumnNames(records[0]!.fields) : records[0]!.fields.map((_, i) => `column_${i + 1}`);
   const data = header ? records.slice(1) : records;
   if (header && data.length === 0 && complete) {
-    throw fileRejected('header_only', `The file has a header row (${columns.length} columns) but no data rows`, { line: 1 });
+    throw fileRejected('header_only', `The file has a header row (${columns.length} columns) but no data rows`, {
+      line: 1,
+    });
   }
   for (const [i, r] of data.entries()) {
     if (r.fields.length !== width) {
       const row = i + 1;
-      throw fileRejected('ragged_rows', `Row ${row} (line ${r.line}) has ${r.fields.length} fields; the ${header ? 'header has' : 'first row has'} ${width}`, { line: r.line, row });
+      throw fileRejected(
+        'ragged_rows',
+        `Row ${row} (line ${r.line}) has ${r.fields.length} fields; the ${header ? 'header has' : 'first row has'} ${width}`,
+        { line: r.line, row },
+      );
     }
   }
-  const { decimal, thousandsColumns } = sniffDecimalFormat(data.map((r) => r.fields), delimiter);
-  return { delimiter, quote: '"', escape: '"', header, columns, decimal, thousandsColumns: thousandsColumns.map((i) => columns[i]!) };
+  const { decimal, thousandsColumns } = sniffDecimalFormat(
+    data.map((r) => r.fields),
+    delimiter,
+  );
+  return {
+    delimiter,
+    quote: '"',
+    escape: '"',
+    header,
+    columns,
+    decimal,
+    thousandsColumns: thousandsColumns.map((i) => columns[i]!),
+  };
 }

@@ -58,9 +58,11 @@ const trimmed = (column: string) => `trim(${ident(column)})`;
  */
 export function thousandsNumberSql(column: string): string {
   const v = trimmed(column);
-  return `CASE WHEN ${v} IS NULL OR ${v} = '' THEN NULL ` +
+  return (
+    `CASE WHEN ${v} IS NULL OR ${v} = '' THEN NULL ` +
     `WHEN regexp_full_match(${v}, ${literal(GROUPED_NUMBER)}) THEN CAST(replace(replace(${v}, '.', ''), ',', '.') AS DOUBLE) ` +
-    `ELSE error('Could not convert a value with a decimal comma to a number') END`;
+    `ELSE error('Could not convert a value with a decimal comma to a number') END`
+  );
 }
 
 /** Whether every value of a text column is empty or a number `thousandsNumberSql` converts (one boolean per column, in a scan). */

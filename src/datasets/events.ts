@@ -15,7 +15,10 @@ export const DATASET_DELETED = 'dataset.deleted';
  * committed already, and the database stays the truth a client can re-read with a `status` request.
  */
 export class DatasetEvents {
-  constructor(private readonly bus: EventBus, private readonly log: Log) {}
+  constructor(
+    private readonly bus: EventBus,
+    private readonly log: Log,
+  ) {}
 
   versionStored(dataset: Dataset, version: DatasetVersion): void {
     this.send(dataset.id, DATASET_VERSION, { datasetId: dataset.id, version });
@@ -31,6 +34,8 @@ export class DatasetEvents {
 
   private send(id: string, type: string, data: unknown): void {
     const topic = topics.dataset(id);
-    this.bus.publish(topic, type, data).catch((err: unknown) => this.log.warn({ err, topic, type }, 'dataset event not published'));
+    this.bus
+      .publish(topic, type, data)
+      .catch((err: unknown) => this.log.warn({ err, topic, type }, 'dataset event not published'));
   }
 }

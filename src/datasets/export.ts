@@ -4,7 +4,16 @@ import { PassThrough, type Readable } from 'node:stream';
 import type { Scratch } from '../blobs/scratch.js';
 import { toPlain, type Engine } from '../engine/duckdb.js';
 import { parquetSource } from '../engine/profile.js';
-import { FORMULA_TRIGGER_REGEX, ident, isoTimestamp, jsonFriendly, literal, neutralizedText, typeFamily, type ColumnSchema } from '../engine/sql.js';
+import {
+  FORMULA_TRIGGER_REGEX,
+  ident,
+  isoTimestamp,
+  jsonFriendly,
+  literal,
+  neutralizedText,
+  typeFamily,
+  type ColumnSchema,
+} from '../engine/sql.js';
 import { AppError } from '../errors.js';
 
 export type ExportFormat = 'csv' | 'ndjson' | 'json' | 'parquet' | 'xlsx';
@@ -49,19 +58,38 @@ function jsonProjection(col: ColumnSchema): string {
  * DuckDB into scratch space at native speed and streamed from there (removed when the stream ends); XLSX is
  * written row by row from a DuckDB result stream.
  */
-export async function exportVersion(engine: Engine, scratch: Scratch, parquetFile: string, schema: ColumnSchema[], rowCount: number, format: ExportFormat): Promise<Readable> {
+export async function exportVersion(
+  engine: Engine,
+  scratch: Scratch,
+  parquetFile: string,
+  schema: ColumnSchema[],
+  rowCount: number,
+  format: ExportFormat,
+): Promise<Readable> {
   const source = parquetSource(parquetFile);
   if (format === 'parquet') return createReadStream(parquetFile);
   if (format === 'xlsx') {
     if (rowCount > XLSX_MAX_ROWS) {
-      throw new AppError(422, 'export_too_large', `The dataset has ${rowCount} rows; an XLSX sheet holds at most ${XLSX_MAX_ROWS}. Download it as CSV or Parquet.`);
+      throw new AppError(
+        422,
+        'export_too_large',
+        `The dataset has ${rowCount} rows; an XLSX sheet holds at most ${XLSX_MAX_ROWS}. Download it as CSV or Parquet.`,
+      );
     }
     return xlsxStream(engine, source, schema);
   }
   const out = scratch.file(`.${format}`);
   const values = `SELECT ${schema.map(format === 'csv' ? csvProjection : jsonProjection).join(', ')} FROM ${source}`;
-  const select = format === 'csv' ? `SELECT ${schema.map((c) => `${ident(c.name)} AS ${ident(csvHeaderName(c.name))}`).join(', ')} FROM (${values})` : values;
-  const options = format === 'csv' ? "(FORMAT csv, HEADER true, DELIMITER ',', QUOTE '\"')" : format === 'json' ? '(FORMAT json, ARRAY true)' : '(FORMAT json)';
+  const select =
+    format === 'csv'
+      ? `SELECT ${schema.map((c) => `${ident(c.name)} AS ${ident(csvHeaderName(c.name))}`).join(', ')} FROM (${values})`
+      : values;
+  const options =
+    format === 'csv'
+      ? "(FORMAT csv, HEADER true, DELIMITER ',', QUOTE '\"')"
+      : format === 'json'
+        ? '(FORMAT json, ARRAY true)'
+        : '(FORMAT json)';
   try {
     await engine.run(`COPY (${select}) TO ${literal(out)} ${options}`);
   } catch (e) {
@@ -86,7 +114,11 @@ function xlsxStream(engine: Engine, source: string, schema: ColumnSchema[]): Rea
           for (const row of batch) yield row.map((v) => (v instanceof Date ? v : toPlain(v)));
         }
       }
-      await writeXlsx(schema.map((s) => s.name), rows(), out);
+      await writeXlsx(
+        schema.map((s) => s.name),
+        rows(),
+        out,
+      );
     });
   })().catch((e: unknown) => out.destroy(e instanceof Error ? e : new Error(String(e))));
   return out;

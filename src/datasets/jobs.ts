@@ -67,7 +67,12 @@ const IngestPayloadSchema = Type.Object(
  * version is stored or the file is refused (a refusal is final: the job fails with the validation code and
  * its field errors); after any other failure it stays, so a retry can run, until the retention sweep.
  */
-export function ingestJob(deps: { datasets: DatasetService; blobs: BlobStore; metrics: Metrics; grants: JobGrants }): JobDefinition<IngestPayload, IngestJobResult> {
+export function ingestJob(deps: {
+  datasets: DatasetService;
+  blobs: BlobStore;
+  metrics: Metrics;
+  grants: JobGrants;
+}): JobDefinition<IngestPayload, IngestJobResult> {
   return {
     kind: INGEST_KIND,
     payload: IngestPayloadSchema,
@@ -82,15 +87,32 @@ export function ingestJob(deps: { datasets: DatasetService; blobs: BlobStore; me
       const grants = await deps.grants.of(ctx.workspaceId, ctx.createdBy);
       if (p.datasetId) await deps.datasets.assertMayAppend(ctx.workspaceId, p.datasetId, grants, { caller: 'job' });
       else requireJobPermission(grants, 'datasets:write', 'Storing an upload as a new dataset');
-      if ((await deps.blobs.stat(p.uploadKey)) === null) throw new JobFailure('upload_missing', 'The uploaded file is no longer stored; upload it again', false);
+      if ((await deps.blobs.stat(p.uploadKey)) === null)
+        throw new JobFailure('upload_missing', 'The uploaded file is no longer stored; upload it again', false);
       const blob = await deps.blobs.localFile(p.uploadKey);
       const started = performance.now();
       try {
-        const file: ReceivedFile = { path: blob.path, filename: p.filename, bytes: p.bytes, sha256: p.sha256, head: await readFileHead(blob.path, HEAD_BYTES), firstNul: p.firstNul };
+        const file: ReceivedFile = {
+          path: blob.path,
+          filename: p.filename,
+          bytes: p.bytes,
+          sha256: p.sha256,
+          head: await readFileHead(blob.path, HEAD_BYTES),
+          firstNul: p.firstNul,
+        };
         ctx.progress(1, 'validating');
         const result = await deps.datasets.ingest({
-          workspaceId: ctx.workspaceId, datasetId: p.datasetId, presetDatasetId: p.newDatasetId, presetVersionId: p.versionId,
-          name: p.name, description: p.description, tags: p.tags, file, keepSource: true, log: p.requestId ? withFields(ctx.log, { requestId: p.requestId }) : ctx.log, signal: ctx.signal,
+          workspaceId: ctx.workspaceId,
+          datasetId: p.datasetId,
+          presetDatasetId: p.newDatasetId,
+          presetVersionId: p.versionId,
+          name: p.name,
+          description: p.description,
+          tags: p.tags,
+          file,
+          keepSource: true,
+          log: p.requestId ? withFields(ctx.log, { requestId: p.requestId }) : ctx.log,
+          signal: ctx.signal,
           onProgress: (percent, message) => ctx.progress(percent, message),
         });
         const format = result.version.sourceFormat;
@@ -114,7 +136,14 @@ export function ingestJob(deps: { datasets: DatasetService; blobs: BlobStore; me
 
 /** Statuses of the ingest failures that are not refusals of the file (those follow rejectionStatus). */
 const FAILURE_STATUS: Record<string, number> = {
-  bad_request: 400, validation_failed: 400, forbidden: 403, not_found: 404, conflict: 409, internal: 500, timeout: 500, worker_lost: 500,
+  bad_request: 400,
+  validation_failed: 400,
+  forbidden: 403,
+  not_found: 404,
+  conflict: 409,
+  internal: 500,
+  timeout: 500,
+  worker_lost: 500,
 };
 
 /**
@@ -122,9 +151,19 @@ const FAILURE_STATUS: Record<string, number> = {
  * job recorded, with the HTTP status its code has (a job keeps the code, not the status).
  */
 export function ingestFailure(job: Job): AppError {
-  if (job.status === 'cancelled') return new AppError(409, 'conflict', 'The ingest job was cancelled before the version was stored; upload the file again');
+  if (job.status === 'cancelled')
+    return new AppError(
+      409,
+      'conflict',
+      'The ingest job was cancelled before the version was stored; upload the file again',
+    );
   const error = job.error ?? { code: 'internal', message: `The ingest job ended ${job.status}` };
-  return new AppError(FAILURE_STATUS[error.code] ?? rejectionStatus(error.code), error.code as ErrorCode, error.message, error.details ?? []);
+  return new AppError(
+    FAILURE_STATUS[error.code] ?? rejectionStatus(error.code),
+    error.code as ErrorCode,
+    error.message,
+    error.details ?? [],
+  );
 }
 
 export interface IngestSubmission {
@@ -142,8 +181,7 @@ export interface IngestSubmission {
 }
 
 export type Submitted =
-  | { duplicate: IngestResult }
-  | { accepted: { datasetId: string; jobId: string; status: 'queued' } };
+  { duplicate: IngestResult } | { accepted: { datasetId: string; jobId: string; status: 'queued' } };
 
 /**
  * The asynchronous upload: what can be answered at once is (a missing dataset is 404, identical bytes answer
@@ -151,7 +189,12 @@ export type Submitted =
  * ingest job is queued before the 202. The scratch file is always gone afterwards.
  */
 export class IngestSubmitter {
-  constructor(private readonly datasets: DatasetService, private readonly blobs: BlobStore, private readonly scratch: Scratch, private readonly jobs: JobService) {}
+  constructor(
+    private readonly datasets: DatasetService,
+    private readonly blobs: BlobStore,
+    private readonly scratch: Scratch,
+    private readonly jobs: JobService,
+  ) {}
 
   async submit(s: IngestSubmission): Promise<Submitted> {
     let uploadKey: string | null = null;
@@ -163,11 +206,28 @@ export class IngestSubmitter {
       await this.blobs.putFile(uploadKey, s.file.path);
       const newDatasetId = s.datasetId ? undefined : newId('ds');
       const payload: IngestPayload = {
-        v: 1, uploadKey, filename: s.file.filename, bytes: s.file.bytes, sha256: s.file.sha256, firstNul: s.file.firstNul,
-        datasetId: s.datasetId, newDatasetId, versionId: newId('dv'), name: s.name, description: s.description, tags: s.datasetId ? undefined : s.tags, requestId: s.requestId,
+        v: 1,
+        uploadKey,
+        filename: s.file.filename,
+        bytes: s.file.bytes,
+        sha256: s.file.sha256,
+        firstNul: s.file.firstNul,
+        datasetId: s.datasetId,
+        newDatasetId,
+        versionId: newId('dv'),
+        name: s.name,
+        description: s.description,
+        tags: s.datasetId ? undefined : s.tags,
+        requestId: s.requestId,
       };
-      const job = await this.jobs.enqueue(INGEST_KIND, withoutUndefined(payload), { workspaceId: s.workspaceId, createdBy: s.createdBy });
-      s.log.info({ jobId: job.id, datasetId: s.datasetId ?? newDatasetId, bytes: s.file.bytes }, 'upload accepted; ingest queued');
+      const job = await this.jobs.enqueue(INGEST_KIND, withoutUndefined(payload), {
+        workspaceId: s.workspaceId,
+        createdBy: s.createdBy,
+      });
+      s.log.info(
+        { jobId: job.id, datasetId: s.datasetId ?? newDatasetId, bytes: s.file.bytes },
+        'upload accepted; ingest queued',
+      );
       return { accepted: { datasetId: (s.datasetId ?? newDatasetId)!, jobId: job.id, status: 'queued' } };
     } catch (e) {
       if (uploadKey) await this.blobs.delete(uploadKey);

@@ -47,7 +47,14 @@ export class FileDigest {
 
   /** The file as received at `path`; call once, after the last chunk. */
   received(path: string, filename: string): ReceivedFile {
-    return { path, filename, bytes: this.bytes, sha256: this.hash.digest('hex'), head: Buffer.concat(this.headChunks), firstNul: this.firstNul };
+    return {
+      path,
+      filename,
+      bytes: this.bytes,
+      sha256: this.hash.digest('hex'),
+      head: Buffer.concat(this.headChunks),
+      firstNul: this.firstNul,
+    };
   }
 }
 
@@ -55,7 +62,12 @@ export class FileDigest {
  * Streams an upload to `dest`, hashing and counting on the way, never holding more than one chunk in memory.
  * Exceeding `maxBytes` aborts with 413 (the caller removes the partial file).
  */
-export async function receiveToFile(source: Readable, dest: string, filename: string, maxBytes: number): Promise<ReceivedFile> {
+export async function receiveToFile(
+  source: Readable,
+  dest: string,
+  filename: string,
+  maxBytes: number,
+): Promise<ReceivedFile> {
   const digest = new FileDigest();
   const meter = new Transform({
     transform(chunk: Buffer, _enc, done) {

@@ -7,7 +7,11 @@ import type { SourceFormat } from './sniff.js';
 import type { ColumnSchema } from '../engine/sql.js';
 import { storedProfile } from '../engine/profile.js';
 
-type VersionRow = { [K in keyof DatasetVersionsTable]: DatasetVersionsTable[K] extends { __select__: infer S } ? S : DatasetVersionsTable[K] };
+type VersionRow = {
+  [K in keyof DatasetVersionsTable]: DatasetVersionsTable[K] extends { __select__: infer S }
+    ? S
+    : DatasetVersionsTable[K];
+};
 
 function toVersion(r: VersionRow): StoredVersion {
   return {
@@ -83,7 +87,12 @@ export class DatasetRepo {
   constructor(private readonly db: Db) {}
 
   async findVersionBySha(workspaceId: string, sha256: string): Promise<StoredVersion | null> {
-    const row = await this.db.selectFrom('dataset_versions').selectAll().where('workspace_id', '=', workspaceId).where('sha256', '=', sha256).executeTakeFirst();
+    const row = await this.db
+      .selectFrom('dataset_versions')
+      .selectAll()
+      .where('workspace_id', '=', workspaceId)
+      .where('sha256', '=', sha256)
+      .executeTakeFirst();
     return row ? toVersion(row) : null;
   }
 
@@ -102,8 +111,17 @@ export class DatasetRepo {
    * What a reader of a version (a pipeline) needs and nothing more: no profile is parsed. `exists` false: no such
    * dataset in the workspace; `version` null: the dataset has no such version.
    */
-  async findSource(workspaceId: string, datasetId: string, versionId?: string): Promise<{ exists: boolean; version: SourceVersion | null }> {
-    const dataset = await this.db.selectFrom('datasets').select(['id', 'latest_version_id']).where('workspace_id', '=', workspaceId).where('id', '=', datasetId).executeTakeFirst();
+  async findSource(
+    workspaceId: string,
+    datasetId: string,
+    versionId?: string,
+  ): Promise<{ exists: boolean; version: SourceVersion | null }> {
+    const dataset = await this.db
+      .selectFrom('datasets')
+      .select(['id', 'latest_version_id'])
+      .where('workspace_id', '=', workspaceId)
+      .where('id', '=', datasetId)
+      .executeTakeFirst();
     if (!dataset) return { exists: false, version: null };
     const row = await this.db
       .selectFrom('dataset_versions')
@@ -112,11 +130,19 @@ export class DatasetRepo {
       .where('dataset_id', '=', datasetId)
       .where('id', '=', versionId ?? dataset.latest_version_id ?? '')
       .executeTakeFirst();
-    return { exists: true, version: row ? { id: row.id, blobKey: row.blob_key, schema: JSON.parse(row.schema_json) as ColumnSchema[] } : null };
+    return {
+      exists: true,
+      version: row
+        ? { id: row.id, blobKey: row.blob_key, schema: JSON.parse(row.schema_json) as ColumnSchema[] }
+        : null,
+    };
   }
 
   /** Dataset name and version number of each of `versionIds` that still exists (lineage graphs). */
-  async versionLabels(workspaceId: string, versionIds: string[]): Promise<Map<string, { datasetName: string; versionNumber: number }>> {
+  async versionLabels(
+    workspaceId: string,
+    versionIds: string[],
+  ): Promise<Map<string, { datasetName: string; versionNumber: number }>> {
     const out = new Map<string, { datasetName: string; versionNumber: number }>();
     if (versionIds.length === 0) return out;
     const rows = await this.db
@@ -142,7 +168,12 @@ export class DatasetRepo {
   }
 
   async get(workspaceId: string, id: string): Promise<(Dataset & { latest: StoredVersion }) | null> {
-    const row = await this.db.selectFrom('datasets').selectAll().where('workspace_id', '=', workspaceId).where('id', '=', id).executeTakeFirst();
+    const row = await this.db
+      .selectFrom('datasets')
+      .selectAll()
+      .where('workspace_id', '=', workspaceId)
+      .where('id', '=', id)
+      .executeTakeFirst();
     if (!row) return null;
     const [tags, latest] = await Promise.all([
       this.tagsOf([id]),
@@ -175,22 +206,40 @@ export class DatasetRepo {
     if (q.name !== undefined) base = base.where('datasets.name', '=', q.name);
     if (q.tag) {
       const tag = q.tag;
-      base = base.where((eb) => eb.exists(eb.selectFrom('dataset_tags').select('dataset_tags.tag').whereRef('dataset_tags.dataset_id', '=', 'datasets.id').where('dataset_tags.tag', '=', tag)));
+      base = base.where((eb) =>
+        eb.exists(
+          eb
+            .selectFrom('dataset_tags')
+            .select('dataset_tags.tag')
+            .whereRef('dataset_tags.dataset_id', '=', 'datasets.id')
+            .where('dataset_tags.tag', '=', tag),
+        ),
+      );
     }
     if (q.format) base = base.where('datasets.format', '=', q.format);
     if (q.createdAfter) base = base.where('datasets.created_at', '>=', q.createdAfter);
     if (q.createdBefore) base = base.where('datasets.created_at', '<', q.createdBefore);
 
     const desc = q.sort.startsWith('-');
-    const column = ({ createdAt: 'datasets.created_at', name: 'datasets.name', updatedAt: 'datasets.updated_at' } as const)[q.sort.replace('-', '') as 'createdAt' | 'name' | 'updatedAt'];
+    const column = (
+      { createdAt: 'datasets.created_at', name: 'datasets.name', updatedAt: 'datasets.updated_at' } as const
+    )[q.sort.replace('-', '') as 'createdAt' | 'name' | 'updatedAt'];
     const [rows, count] = await Promise.all([
       base
         .innerJoin('dataset_versions as v', 'v.id', 'datasets.latest_version_id')
         .selectAll('datasets')
         .select([
-          'v.id as v_id', 'v.number as v_number', 'v.source_filename as v_source_filename', 'v.source_format as v_source_format',
-          'v.source_encoding as v_source_encoding', 'v.source_bytes as v_source_bytes', 'v.sha256 as v_sha256',
-          'v.parquet_bytes as v_parquet_bytes', 'v.row_count as v_row_count', 'v.column_count as v_column_count', 'v.created_at as v_created_at',
+          'v.id as v_id',
+          'v.number as v_number',
+          'v.source_filename as v_source_filename',
+          'v.source_format as v_source_format',
+          'v.source_encoding as v_source_encoding',
+          'v.source_bytes as v_source_bytes',
+          'v.sha256 as v_sha256',
+          'v.parquet_bytes as v_parquet_bytes',
+          'v.row_count as v_row_count',
+          'v.column_count as v_column_count',
+          'v.created_at as v_created_at',
         ])
         .orderBy(column, desc ? 'desc' : 'asc')
         .orderBy('datasets.id', desc ? 'desc' : 'asc')
@@ -233,7 +282,12 @@ export class DatasetRepo {
   private async tagsOf(ids: string[]): Promise<Map<string, string[]>> {
     const out = new Map<string, string[]>();
     if (ids.length === 0) return out;
-    const rows = await this.db.selectFrom('dataset_tags').select(['dataset_id', 'tag']).where('dataset_id', 'in', ids).orderBy('tag').execute();
+    const rows = await this.db
+      .selectFrom('dataset_tags')
+      .select(['dataset_id', 'tag'])
+      .where('dataset_id', 'in', ids)
+      .orderBy('tag')
+      .execute();
     for (const r of rows) out.set(r.dataset_id, [...(out.get(r.dataset_id) ?? []), r.tag]);
     return out;
   }
@@ -254,25 +308,48 @@ export class DatasetRepo {
       await trx
         .insertInto('dataset_lineage')
         .values({
-          version_id: version.id, dataset_id: version.datasetId, workspace_id: version.workspaceId, run_id: lineage.runId,
-          pipeline_id: lineage.pipelineId, pipeline_version: lineage.pipelineVersion, pipeline_name: lineage.pipelineName,
-          inputs_json: JSON.stringify(lineage.inputs), steps_json: JSON.stringify(lineage.steps), params_json: JSON.stringify(lineage.params), created_at: now,
+          version_id: version.id,
+          dataset_id: version.datasetId,
+          workspace_id: version.workspaceId,
+          run_id: lineage.runId,
+          pipeline_id: lineage.pipelineId,
+          pipeline_version: lineage.pipelineVersion,
+          pipeline_name: lineage.pipelineName,
+          inputs_json: JSON.stringify(lineage.inputs),
+          steps_json: JSON.stringify(lineage.steps),
+          params_json: JSON.stringify(lineage.params),
+          created_at: now,
         })
         .execute();
     });
   }
 
-  async update(workspaceId: string, id: string, patch: { name?: string; description?: string; tags?: string[]; keepVersions?: number | null }): Promise<boolean> {
+  async update(
+    workspaceId: string,
+    id: string,
+    patch: { name?: string; description?: string; tags?: string[]; keepVersions?: number | null },
+  ): Promise<boolean> {
     return this.db.transaction().execute(async (trx) => {
-      const set: { name?: string; description?: string; keep_versions?: number | null; updated_at: string } = { updated_at: new Date().toISOString() };
+      const set: { name?: string; description?: string; keep_versions?: number | null; updated_at: string } = {
+        updated_at: new Date().toISOString(),
+      };
       if (patch.name !== undefined) set.name = patch.name;
       if (patch.description !== undefined) set.description = patch.description;
       if (patch.keepVersions !== undefined) set.keep_versions = patch.keepVersions;
-      const res = await trx.updateTable('datasets').set(set).where('workspace_id', '=', workspaceId).where('id', '=', id).executeTakeFirst();
+      const res = await trx
+        .updateTable('datasets')
+        .set(set)
+        .where('workspace_id', '=', workspaceId)
+        .where('id', '=', id)
+        .executeTakeFirst();
       if (Number(res.numUpdatedRows) === 0) return false;
       if (patch.tags) {
         await trx.deleteFrom('dataset_tags').where('dataset_id', '=', id).execute();
-        if (patch.tags.length > 0) await trx.insertInto('dataset_tags').values(patch.tags.map((tag) => ({ dataset_id: id, tag }))).execute();
+        if (patch.tags.length > 0)
+          await trx
+            .insertInto('dataset_tags')
+            .values(patch.tags.map((tag) => ({ dataset_id: id, tag })))
+            .execute();
       }
       return true;
     });
@@ -281,17 +358,33 @@ export class DatasetRepo {
   /** Deletes the dataset row, its tags and versions; returns the blob keys that were referenced. */
   async delete(workspaceId: string, id: string): Promise<string[] | null> {
     return this.db.transaction().execute(async (trx) => {
-      const versions = await trx.selectFrom('dataset_versions').select('blob_key').where('workspace_id', '=', workspaceId).where('dataset_id', '=', id).execute();
-      await trx.deleteFrom('dataset_versions').where('dataset_id', '=', id).where('workspace_id', '=', workspaceId).execute();
+      const versions = await trx
+        .selectFrom('dataset_versions')
+        .select('blob_key')
+        .where('workspace_id', '=', workspaceId)
+        .where('dataset_id', '=', id)
+        .execute();
+      await trx
+        .deleteFrom('dataset_versions')
+        .where('dataset_id', '=', id)
+        .where('workspace_id', '=', workspaceId)
+        .execute();
       await trx.deleteFrom('dataset_tags').where('dataset_id', '=', id).execute();
-      const res = await trx.deleteFrom('datasets').where('workspace_id', '=', workspaceId).where('id', '=', id).executeTakeFirst();
+      const res = await trx
+        .deleteFrom('datasets')
+        .where('workspace_id', '=', workspaceId)
+        .where('id', '=', id)
+        .executeTakeFirst();
       return Number(res.numDeletedRows) === 0 ? null : versions.map((v) => v.blob_key);
     });
   }
 
   async totals(): Promise<{ datasets: number; versions: number; parquetBytes: number; sourceBytes: number }> {
     const [d, v] = await Promise.all([
-      this.db.selectFrom('datasets').select((eb) => eb.fn.countAll<number | string>().as('n')).executeTakeFirstOrThrow(),
+      this.db
+        .selectFrom('datasets')
+        .select((eb) => eb.fn.countAll<number | string>().as('n'))
+        .executeTakeFirstOrThrow(),
       this.db
         .selectFrom('dataset_versions')
         .select((eb) => [
@@ -301,31 +394,68 @@ export class DatasetRepo {
         ])
         .executeTakeFirstOrThrow(),
     ]);
-    return { datasets: toNumber(d.n), versions: toNumber(v.n), parquetBytes: toNumber(v.parquet), sourceBytes: toNumber(v.source) };
+    return {
+      datasets: toNumber(d.n),
+      versions: toNumber(v.n),
+      parquetBytes: toNumber(v.parquet),
+      sourceBytes: toNumber(v.source),
+    };
   }
 }
 
 /** Creates the dataset (when new) and appends the version, within the caller's transaction. */
-async function appendVersion(trx: Transaction<Database>, dataset: NewDataset | null, version: NewVersion, now: string): Promise<void> {
+async function appendVersion(
+  trx: Transaction<Database>,
+  dataset: NewDataset | null,
+  version: NewVersion,
+  now: string,
+): Promise<void> {
   if (dataset) {
     await trx
       .insertInto('datasets')
       .values({
-        id: dataset.id, workspace_id: dataset.workspaceId, name: dataset.name, description: dataset.description,
-        format: version.sourceFormat, latest_version_id: null, version_count: 0, created_at: now, updated_at: now,
+        id: dataset.id,
+        workspace_id: dataset.workspaceId,
+        name: dataset.name,
+        description: dataset.description,
+        format: version.sourceFormat,
+        latest_version_id: null,
+        version_count: 0,
+        created_at: now,
+        updated_at: now,
       })
       .execute();
-    if (dataset.tags.length > 0) await trx.insertInto('dataset_tags').values(dataset.tags.map((tag) => ({ dataset_id: dataset.id, tag }))).execute();
+    if (dataset.tags.length > 0)
+      await trx
+        .insertInto('dataset_tags')
+        .values(dataset.tags.map((tag) => ({ dataset_id: dataset.id, tag })))
+        .execute();
   }
-  const current = await trx.selectFrom('datasets').select('version_count').where('id', '=', version.datasetId).executeTakeFirstOrThrow();
+  const current = await trx
+    .selectFrom('datasets')
+    .select('version_count')
+    .where('id', '=', version.datasetId)
+    .executeTakeFirstOrThrow();
   const number = current.version_count + 1;
   await trx
     .insertInto('dataset_versions')
     .values({
-      id: version.id, dataset_id: version.datasetId, workspace_id: version.workspaceId, number,
-      source_filename: version.sourceFilename, source_format: version.sourceFormat, source_encoding: version.sourceEncoding,
-      source_bytes: version.sourceBytes, sha256: version.sha256, parquet_bytes: version.parquetBytes, row_count: version.rowCount,
-      column_count: version.schema.length, schema_json: JSON.stringify(version.schema), profile_json: version.profileJson, blob_key: version.blobKey, created_at: now,
+      id: version.id,
+      dataset_id: version.datasetId,
+      workspace_id: version.workspaceId,
+      number,
+      source_filename: version.sourceFilename,
+      source_format: version.sourceFormat,
+      source_encoding: version.sourceEncoding,
+      source_bytes: version.sourceBytes,
+      sha256: version.sha256,
+      parquet_bytes: version.parquetBytes,
+      row_count: version.rowCount,
+      column_count: version.schema.length,
+      schema_json: JSON.stringify(version.schema),
+      profile_json: version.profileJson,
+      blob_key: version.blobKey,
+      created_at: now,
     })
     .execute();
   // The version_count guard makes a concurrent append lose with a unique violation instead of reusing a number.

@@ -16,9 +16,15 @@ import { exportVersion, type ExportFormat } from './export.js';
 import type { Dataset, DatasetQuery, DatasetSummary, DatasetVersion, StoredVersion } from './model.js';
 import type { ReceivedFile } from './receive.js';
 import { DatasetRepo, publicVersion } from './repo.js';
-import { appendForbidden, editForbidden, firstMissing, permissionsToAppend, permissionsToEdit, type Refused } from './version-access.js';
+import {
+  appendForbidden,
+  editForbidden,
+  firstMissing,
+  permissionsToAppend,
+  permissionsToEdit,
+  type Refused,
+} from './version-access.js';
 import type { Permission } from '../identity/permissions.js';
-
 
 /**
  * Shares of an ingest's progress (percent): the conversion up to `converted` (its own 0–100 mapped in: most of an
@@ -90,14 +96,22 @@ export class DatasetService {
 
       const onProgress = input.onProgress;
       const converted = await convertToParquet(file, {
-        engine: this.engine, scratch: this.scratch, xlsx: this.config.xlsx, limits: this.config.ingest, signal,
-        onProgress: onProgress && ((percent, message) => onProgress((INGEST_PROGRESS.converted * percent) / 100, message)),
+        engine: this.engine,
+        scratch: this.scratch,
+        xlsx: this.config.xlsx,
+        limits: this.config.ingest,
+        signal,
+        onProgress:
+          onProgress && ((percent, message) => onProgress((INGEST_PROGRESS.converted * percent) / 100, message)),
       });
       let blobKey: string | null = null;
       try {
         input.onProgress?.(INGEST_PROGRESS.converted, 'profiling');
         // The Parquet file is flushed to disk while DuckDB profiles it, so storing it below costs no wait.
-        const [profile] = await Promise.all([profileParquet(this.engine, converted.parquetPath, converted.schema, signal), fsyncPath(converted.parquetPath)]);
+        const [profile] = await Promise.all([
+          profileParquet(this.engine, converted.parquetPath, converted.schema, signal),
+          fsyncPath(converted.parquetPath),
+        ]);
         const datasetId = input.datasetId ?? input.presetDatasetId ?? newId('ds');
         const versionId = input.presetVersionId ?? newId('dv');
         blobKey = datasetVersionKey(workspaceId, datasetId, versionId);
@@ -108,16 +122,40 @@ export class DatasetService {
         // to the catch below, which deletes it.
         signal?.throwIfAborted();
         await this.repo.insertVersion(
-          input.datasetId ? null : { id: datasetId, workspaceId, name: input.name ?? file.filename, description: input.description ?? '', tags: input.tags ?? [] },
+          input.datasetId
+            ? null
+            : {
+                id: datasetId,
+                workspaceId,
+                name: input.name ?? file.filename,
+                description: input.description ?? '',
+                tags: input.tags ?? [],
+              },
           {
-            id: versionId, datasetId, workspaceId, sourceFilename: file.filename, sourceFormat: converted.detection.format,
-            sourceEncoding: converted.detection.encoding, sourceBytes: file.bytes, sha256: file.sha256, parquetBytes: stored.bytes,
-            rowCount: converted.rowCount, schema: converted.schema, profileJson: JSON.stringify(profile), blobKey,
+            id: versionId,
+            datasetId,
+            workspaceId,
+            sourceFilename: file.filename,
+            sourceFormat: converted.detection.format,
+            sourceEncoding: converted.detection.encoding,
+            sourceBytes: file.bytes,
+            sha256: file.sha256,
+            parquetBytes: stored.bytes,
+            rowCount: converted.rowCount,
+            schema: converted.schema,
+            profileJson: JSON.stringify(profile),
+            blobKey,
           },
         );
-        log.info({ datasetId, versionId, format: converted.detection.format, rows: converted.rowCount, bytes: file.bytes }, 'dataset version stored');
+        log.info(
+          { datasetId, versionId, format: converted.detection.format, rows: converted.rowCount, bytes: file.bytes },
+          'dataset version stored',
+        );
         // The version by id: another upload may already have appended a newer one to the same dataset.
-        const [dataset, version] = await Promise.all([this.get(workspaceId, datasetId), this.repo.getVersion(workspaceId, datasetId, versionId)]);
+        const [dataset, version] = await Promise.all([
+          this.get(workspaceId, datasetId),
+          this.repo.getVersion(workspaceId, datasetId, versionId),
+        ]);
         const created = publicVersion(version!);
         this.events?.versionStored(dataset, created);
         return { dataset, version: created, duplicateOf: null };
@@ -139,7 +177,11 @@ export class DatasetService {
   private async duplicate(existing: StoredVersion, ownVersionId?: string): Promise<IngestResult> {
     const dataset = await this.get(existing.workspaceId, existing.datasetId);
     const own = ownVersionId !== undefined && existing.id === ownVersionId;
-    return { dataset, version: publicVersion(existing), duplicateOf: own ? null : { datasetId: existing.datasetId, versionId: existing.id } };
+    return {
+      dataset,
+      version: publicVersion(existing),
+      duplicateOf: own ? null : { datasetId: existing.datasetId, versionId: existing.id },
+    };
   }
 
   /** Identical bytes already stored in the workspace, as an ingest would answer them; null when the bytes are new. */
@@ -157,7 +199,12 @@ export class DatasetService {
    * 404 unless the dataset exists in the workspace; 403 unless `grants` allow adding a version to it (see
    * version-access.ts). `refused` says whose grants they are: the request's caller, or the creator of a job.
    */
-  async assertMayAppend(workspaceId: string, id: string, grants: ReadonlySet<Permission>, refused: Refused): Promise<void> {
+  async assertMayAppend(
+    workspaceId: string,
+    id: string,
+    grants: ReadonlySet<Permission>,
+    refused: Refused,
+  ): Promise<void> {
     const dataset = await this.requireDataset(workspaceId, id);
     const missing = firstMissing(grants, permissionsToAppend(dataset));
     if (missing) throw appendForbidden(dataset, missing, refused);
@@ -186,7 +233,11 @@ export class DatasetService {
   }
 
   /** The requested version (or the latest one) with its dataset, read once. */
-  private async version(workspaceId: string, id: string, versionId?: string): Promise<{ dataset: Dataset; version: StoredVersion }> {
+  private async version(
+    workspaceId: string,
+    id: string,
+    versionId?: string,
+  ): Promise<{ dataset: Dataset; version: StoredVersion }> {
     const dataset = await this.requireDataset(workspaceId, id);
     if (!versionId) return { dataset, version: dataset.latest };
     const version = await this.repo.getVersion(workspaceId, id, versionId);
@@ -194,7 +245,11 @@ export class DatasetService {
     return { dataset, version };
   }
 
-  async preview(workspaceId: string, id: string, opts: { limit: number; offset: number; columns?: string[]; versionId?: string }): Promise<Preview> {
+  async preview(
+    workspaceId: string,
+    id: string,
+    opts: { limit: number; offset: number; columns?: string[]; versionId?: string },
+  ): Promise<Preview> {
     const { version: v } = await this.version(workspaceId, id, opts.versionId);
     if (opts.limit > this.config.previewMaxRows) {
       throw errors.validation(`limit must be at most ${this.config.previewMaxRows} (WEIR_PREVIEW_MAX_ROWS)`, [
@@ -203,7 +258,13 @@ export class DatasetService {
     }
     const columns = selectColumns(v.schema, opts.columns);
     // Past the end is an empty page, answered without fetching the file or scanning it to skip every row.
-    if (opts.offset >= v.rowCount) return { columns: columns.map(({ name, type }) => ({ name, type })), rows: [], total: v.rowCount, versionId: v.id };
+    if (opts.offset >= v.rowCount)
+      return {
+        columns: columns.map(({ name, type }) => ({ name, type })),
+        rows: [],
+        total: v.rowCount,
+        versionId: v.id,
+      };
     const blob = await this.blobs.localFile(v.blobKey);
     try {
       const { rows } = await this.engine.rows(
@@ -231,7 +292,11 @@ export class DatasetService {
   }
 
   /** The requested version (or the latest) of a dataset in the workspace: 404 when either does not exist. */
-  resolveVersion(workspaceId: string, id: string, versionId?: string): Promise<{ dataset: Dataset; version: StoredVersion }> {
+  resolveVersion(
+    workspaceId: string,
+    id: string,
+    versionId?: string,
+  ): Promise<{ dataset: Dataset; version: StoredVersion }> {
     return this.version(workspaceId, id, versionId);
   }
 
@@ -243,7 +308,12 @@ export class DatasetService {
     return this.blobs.localFile(version.blobKey);
   }
 
-  async download(workspaceId: string, id: string, format: ExportFormat, versionId?: string): Promise<{ stream: Readable; filename: string; version: DatasetVersion }> {
+  async download(
+    workspaceId: string,
+    id: string,
+    format: ExportFormat,
+    versionId?: string,
+  ): Promise<{ stream: Readable; filename: string; version: DatasetVersion }> {
     const { dataset, version: v } = await this.version(workspaceId, id, versionId);
     const blob = await this.blobs.localFile(v.blobKey);
     try {
@@ -257,10 +327,18 @@ export class DatasetService {
   }
 
   /** `grants`: the caller's; a number of versions to keep needs `datasets:delete` (it makes the sweep prune). */
-  async update(workspaceId: string, id: string, patch: { name?: string; description?: string; tags?: string[]; keepVersions?: number | null }, grants: ReadonlySet<Permission>): Promise<Dataset> {
+  async update(
+    workspaceId: string,
+    id: string,
+    patch: { name?: string; description?: string; tags?: string[]; keepVersions?: number | null },
+    grants: ReadonlySet<Permission>,
+  ): Promise<Dataset> {
     const missing = firstMissing(grants, permissionsToEdit(patch));
     if (missing) throw editForbidden(missing);
-    const ok = await this.repo.update(workspaceId, id, { ...patch, tags: patch.tags ? normalizeTags(patch.tags) : undefined });
+    const ok = await this.repo.update(workspaceId, id, {
+      ...patch,
+      tags: patch.tags ? normalizeTags(patch.tags) : undefined,
+    });
     if (!ok) throw errors.notFound('Dataset', id);
     const dataset = await this.get(workspaceId, id);
     this.events?.updated(dataset);
@@ -315,15 +393,31 @@ export class DatasetService {
       await this.repo.insertDerivedVersion(
         input.datasetId ? null : { ...input.newDataset!, workspaceId, tags: [] },
         {
-          id: versionId, datasetId, workspaceId, sourceFilename: input.sourceFilename, sourceFormat: 'parquet', sourceEncoding: null,
-          sourceBytes: stored.bytes, sha256: null, parquetBytes: stored.bytes, rowCount: input.rowCount, schema: input.schema,
-          profileJson: JSON.stringify(input.profile), blobKey,
+          id: versionId,
+          datasetId,
+          workspaceId,
+          sourceFilename: input.sourceFilename,
+          sourceFormat: 'parquet',
+          sourceEncoding: null,
+          sourceBytes: stored.bytes,
+          sha256: null,
+          parquetBytes: stored.bytes,
+          rowCount: input.rowCount,
+          schema: input.schema,
+          profileJson: JSON.stringify(input.profile),
+          blobKey,
         },
         input.lineage,
       );
       blobKey = null;
-      input.log.info({ datasetId, versionId, rows: input.rowCount, runId: input.lineage.runId }, 'derived dataset version stored');
-      const [dataset, version] = await Promise.all([this.get(workspaceId, datasetId), this.repo.getVersion(workspaceId, datasetId, versionId)]);
+      input.log.info(
+        { datasetId, versionId, rows: input.rowCount, runId: input.lineage.runId },
+        'derived dataset version stored',
+      );
+      const [dataset, version] = await Promise.all([
+        this.get(workspaceId, datasetId),
+        this.repo.getVersion(workspaceId, datasetId, versionId),
+      ]);
       const created = publicVersion(version!);
       this.events?.versionStored(dataset, created);
       return { dataset, version: created };
@@ -345,11 +439,19 @@ function selectColumns(schema: ColumnSchema[], wanted?: string[]): ColumnSchema[
   const byName = new Map(schema.map((c) => [c.name, c]));
   const unknown = wanted.filter((w) => !byName.has(w));
   if (unknown.length > 0) {
-    throw errors.validation(`Unknown column${unknown.length > 1 ? 's' : ''}: ${unknown.join(', ')}`, unknown.map((u) => ({ pointer: '/query/columns', message: `no column named '${u}'` })));
+    throw errors.validation(
+      `Unknown column${unknown.length > 1 ? 's' : ''}: ${unknown.join(', ')}`,
+      unknown.map((u) => ({ pointer: '/query/columns', message: `no column named '${u}'` })),
+    );
   }
   return wanted.map((w) => byName.get(w)!);
 }
 
 function safeFilename(name: string): string {
-  return name.replace(/\.[A-Za-z0-9]{1,8}$/, '').replace(/[^A-Za-z0-9._-]+/g, '_').slice(0, 100) || 'dataset';
+  return (
+    name
+      .replace(/\.[A-Za-z0-9]{1,8}$/, '')
+      .replace(/[^A-Za-z0-9._-]+/g, '_')
+      .slice(0, 100) || 'dataset'
+  );
 }

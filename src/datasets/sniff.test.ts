@@ -44,11 +44,19 @@ describe('detectFormat', () => {
   it('rejects empty, whitespace-only, binary and NUL-bearing files', async () => {
     expect((await rejected(detect(''))).code).toBe('empty_file');
     expect((await rejected(detect(' \n\t\n'))).code).toBe('empty_file');
-    expect((await rejected(detect(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 0x0d, 0x49, 0x48, 0x44, 0x52])))).code).toBe('unsupported_format');
+    expect(
+      (
+        await rejected(
+          detect(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 0x0d, 0x49, 0x48, 0x44, 0x52])),
+        )
+      ).code,
+    ).toBe('unsupported_format');
     const nul = await rejected(detect('a,b\n1,2\n3,\u0000\n'));
     expect(nul.code).toBe('binary_content');
     expect(nul.errors[0]!.line).toBe(3);
-    const control = await rejected(detect(Buffer.from(Array.from({ length: 200 }, (_, i) => (i % 3 === 0 ? 0x01 : 0x41)))));
+    const control = await rejected(
+      detect(Buffer.from(Array.from({ length: 200 }, (_, i) => (i % 3 === 0 ? 0x01 : 0x41)))),
+    );
     expect(control.code).toBe('binary_content');
   });
 
@@ -71,7 +79,12 @@ describe('isUtf8', () => {
 describe('JSON structure checks', () => {
   it('an array must hold objects', () => {
     expect(() => checkJsonArrayHead('[{"a":1}]')).not.toThrow();
-    for (const [text, code] of [['[1,2]', 'invalid_json'], ['[["a"]]', 'invalid_json'], ['[ ]', 'empty_file'], ['[', 'invalid_json']] as const) {
+    for (const [text, code] of [
+      ['[1,2]', 'invalid_json'],
+      ['[["a"]]', 'invalid_json'],
+      ['[ ]', 'empty_file'],
+      ['[', 'invalid_json'],
+    ] as const) {
       try {
         checkJsonArrayHead(text);
         throw new Error(`accepted ${text}`);

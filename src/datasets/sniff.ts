@@ -22,9 +22,16 @@ export interface Detection {
 export const HEAD_BYTES = 256 * 1024;
 
 const EXTENSION_FORMAT: Record<string, SourceFormat> = {
-  csv: 'csv', tsv: 'csv', txt: 'csv', tab: 'csv', psv: 'csv',
-  json: 'json', ndjson: 'ndjson', jsonl: 'ndjson',
-  parquet: 'parquet', pq: 'parquet',
+  csv: 'csv',
+  tsv: 'csv',
+  txt: 'csv',
+  tab: 'csv',
+  psv: 'csv',
+  json: 'json',
+  ndjson: 'ndjson',
+  jsonl: 'ndjson',
+  parquet: 'parquet',
+  pq: 'parquet',
   xlsx: 'xlsx',
 };
 
@@ -72,7 +79,10 @@ function detectEncoding(head: Buffer, partial: boolean): TextEncoding {
   const guesses = chardet.analyse(head);
   const top = guesses[0];
   if (top && MULTIBYTE_LEGACY.test(top.name) && top.confidence >= 50) {
-    throw fileRejected('unsupported_encoding', `The file looks like ${top.name} text; Weir accepts UTF-8, UTF-16 with a byte-order mark, and Latin-1/Windows-1252. Convert it to UTF-8 and upload again.`);
+    throw fileRejected(
+      'unsupported_encoding',
+      `The file looks like ${top.name} text; Weir accepts UTF-8, UTF-16 with a byte-order mark, and Latin-1/Windows-1252. Convert it to UTF-8 and upload again.`,
+    );
   }
   // Not UTF-8 and not a recognised multibyte encoding: Windows-1252 is the superset of Latin-1 that
   // spreadsheet exports on Windows use.
@@ -92,7 +102,11 @@ function checkTextIsText(head: Buffer, encoding: TextEncoding): void {
   if (encoding === 'utf-16le' || encoding === 'utf-16be') return; // NULs are normal there; checked after decoding
   const nul = head.indexOf(0);
   if (nul !== -1) {
-    throw fileRejected('binary_content', `The file contains a NUL byte on line ${lineAt(head, nul)}: it is binary, not text`, { line: lineAt(head, nul) });
+    throw fileRejected(
+      'binary_content',
+      `The file contains a NUL byte on line ${lineAt(head, nul)}: it is binary, not text`,
+      { line: lineAt(head, nul) },
+    );
   }
   let control = 0;
   for (const b of head) if (b < 0x09 || (b > 0x0d && b < 0x20) || b === 0x7f) control++;
@@ -114,13 +128,22 @@ export async function detectFormat(head: Buffer, totalBytes: number, filename: s
 
   if (!bom) {
     if (head.subarray(0, 4).toString('latin1') === 'PAR1') return { format: 'parquet', encoding: null, bomBytes: 0 };
-    if (head[0] === 0x50 && head[1] === 0x4b && head[2] === 0x03 && head[3] === 0x04) return { format: 'xlsx', encoding: null, bomBytes: 0 };
+    if (head[0] === 0x50 && head[1] === 0x4b && head[2] === 0x03 && head[3] === 0x04)
+      return { format: 'xlsx', encoding: null, bomBytes: 0 };
     const type = await fileTypeFromBuffer(head);
     if (type) {
-      throw fileRejected('unsupported_format', `The file content is ${type.mime} (.${type.ext})${byName ? `, not ${byName.toUpperCase()} as its name says` : ''}; Weir accepts CSV/TSV, NDJSON, JSON arrays, Parquet and XLSX`);
+      throw fileRejected(
+        'unsupported_format',
+        `The file content is ${type.mime} (.${type.ext})${byName ? `, not ${byName.toUpperCase()} as its name says` : ''}; Weir accepts CSV/TSV, NDJSON, JSON arrays, Parquet and XLSX`,
+      );
     }
-    if (byName === 'parquet') throw fileRejected('invalid_parquet', 'The file is named .parquet but does not start with the Parquet magic bytes PAR1');
-    if (byName === 'xlsx') throw fileRejected('invalid_xlsx', 'The file is named .xlsx but is not a ZIP-based workbook');
+    if (byName === 'parquet')
+      throw fileRejected(
+        'invalid_parquet',
+        'The file is named .parquet but does not start with the Parquet magic bytes PAR1',
+      );
+    if (byName === 'xlsx')
+      throw fileRejected('invalid_xlsx', 'The file is named .xlsx but is not a ZIP-based workbook');
   }
 
   const encoding = bom?.encoding ?? detectEncoding(head, partial);
@@ -128,7 +151,11 @@ export async function detectFormat(head: Buffer, totalBytes: number, filename: s
   checkTextIsText(head, encoding);
   const text = decodeHead(head, encoding, bomBytes);
   if (encoding.startsWith('utf-16') && text.includes('\0')) {
-    throw fileRejected('binary_content', `The file contains a NUL character on line ${lineAt(text, text.indexOf('\0'))}: it is binary, not text`, { line: lineAt(text, text.indexOf('\0')) });
+    throw fileRejected(
+      'binary_content',
+      `The file contains a NUL character on line ${lineAt(text, text.indexOf('\0'))}: it is binary, not text`,
+      { line: lineAt(text, text.indexOf('\0')) },
+    );
   }
   const first = /\S/.exec(text);
   if (!first) throw fileRejected('empty_file', 'The file contains only whitespace');
@@ -136,7 +163,11 @@ export async function detectFormat(head: Buffer, totalBytes: number, filename: s
   if (lead === '[') return { format: 'json', encoding, bomBytes };
   if (lead === '{') return { format: 'ndjson', encoding, bomBytes };
   if (byName === 'json' || byName === 'ndjson') {
-    throw fileRejected('invalid_json', `The file is named .${byName} but does not start with '[' or '{' (found ${JSON.stringify(lead)} on line ${lineAt(text, first.index)})`, { line: lineAt(text, first.index) });
+    throw fileRejected(
+      'invalid_json',
+      `The file is named .${byName} but does not start with '[' or '{' (found ${JSON.stringify(lead)} on line ${lineAt(text, first.index)})`,
+      { line: lineAt(text, first.index) },
+    );
   }
   return { format: 'csv', encoding, bomBytes };
 }
@@ -148,9 +179,15 @@ export async function detectFormat(head: Buffer, totalBytes: number, filename: s
 export function checkJsonArrayHead(text: string): void {
   const m = /^\s*\[\s*(\S)?/.exec(text);
   const next = m?.[1];
-  if (next === undefined) throw fileRejected('invalid_json', 'The JSON array is truncated right after its opening bracket');
+  if (next === undefined)
+    throw fileRejected('invalid_json', 'The JSON array is truncated right after its opening bracket');
   if (next === ']') throw fileRejected('empty_file', 'The JSON array has no elements');
-  if (next !== '{') throw fileRejected('invalid_json', `The JSON document is an array of ${next === '[' ? 'arrays' : next === '"' ? 'strings' : 'scalars'}, not an array of objects`, { row: 1 });
+  if (next !== '{')
+    throw fileRejected(
+      'invalid_json',
+      `The JSON document is an array of ${next === '[' ? 'arrays' : next === '"' ? 'strings' : 'scalars'}, not an array of objects`,
+      { row: 1 },
+    );
 }
 
 /** An NDJSON file has one JSON object per line; a pretty-printed single object is not a dataset. */
@@ -167,9 +204,10 @@ export function checkNdjsonHead(text: string, partial: boolean): void {
       }
     } catch (e) {
       if (e instanceof SyntaxError) {
-        const detail = i === 0 && line === '{'
-          ? 'The file is a single multi-line JSON object, not an array of objects or NDJSON (one object per line)'
-          : `Line ${i + 1} is not valid JSON: ${e.message}`;
+        const detail =
+          i === 0 && line === '{'
+            ? 'The file is a single multi-line JSON object, not an array of objects or NDJSON (one object per line)'
+            : `Line ${i + 1} is not valid JSON: ${e.message}`;
         throw fileRejected('invalid_json', detail, { line: i + 1 });
       }
       throw e;

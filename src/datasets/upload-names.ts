@@ -24,13 +24,21 @@ export function uploadNameErrors(names: UploadNames, pointers: { name: string; f
   const problems: FieldError[] = [];
   const { name, filename } = names;
   if (name !== undefined) {
-    if (name.trim() === '' || CONTROL.test(name)) problems.push({ pointer: pointers.name, message: 'must be non-empty text without control characters' });
-    else if (name.length > MAX_NAME_CHARS) problems.push({ pointer: pointers.name, message: `must be at most ${MAX_NAME_CHARS} characters` });
+    if (name.trim() === '' || CONTROL.test(name))
+      problems.push({ pointer: pointers.name, message: 'must be non-empty text without control characters' });
+    else if (name.length > MAX_NAME_CHARS)
+      problems.push({ pointer: pointers.name, message: `must be at most ${MAX_NAME_CHARS} characters` });
   }
   if (filename !== undefined) {
-    if (filename.trim() === '' || CONTROL.test(filename)) problems.push({ pointer: pointers.filename, message: 'must be a non-empty file name without control characters' });
-    else if (SEPARATOR.test(filename) || filename === '.' || filename === '..') problems.push({ pointer: pointers.filename, message: 'must be a file name, not a path (no / or \\)' });
-    else if (filename.length > MAX_FILENAME_CHARS) problems.push({ pointer: pointers.filename, message: `must be at most ${MAX_FILENAME_CHARS} characters` });
+    if (filename.trim() === '' || CONTROL.test(filename))
+      problems.push({
+        pointer: pointers.filename,
+        message: 'must be a non-empty file name without control characters',
+      });
+    else if (SEPARATOR.test(filename) || filename === '.' || filename === '..')
+      problems.push({ pointer: pointers.filename, message: 'must be a file name, not a path (no / or \\)' });
+    else if (filename.length > MAX_FILENAME_CHARS)
+      problems.push({ pointer: pointers.filename, message: `must be at most ${MAX_FILENAME_CHARS} characters` });
   }
   return problems;
 }

@@ -26,16 +26,33 @@ export function firstMissing(held: ReadonlySet<Permission>, needed: readonly Per
 /** Who is refused: the request's caller (at `pointer` in the request), or the creator of the running job. */
 export type Refused = { caller: 'request'; pointer?: string } | { caller: 'job' };
 
-export function appendForbidden(dataset: { id: string; keepVersions: number | null }, permission: Permission, refused: Refused): AppError {
-  const what = permission === 'datasets:delete'
-    ? `Dataset '${dataset.id}' keeps only its ${dataset.keepVersions} newest versions, so adding one deletes an older one: that`
-    : `Adding a version to dataset '${dataset.id}'`;
+export function appendForbidden(
+  dataset: { id: string; keepVersions: number | null },
+  permission: Permission,
+  refused: Refused,
+): AppError {
+  const what =
+    permission === 'datasets:delete'
+      ? `Dataset '${dataset.id}' keeps only its ${dataset.keepVersions} newest versions, so adding one deletes an older one: that`
+      : `Adding a version to dataset '${dataset.id}'`;
   if (refused.caller === 'job') return jobForbidden(permission, what);
   const message = `${what} needs the permission '${permission}'; ask a workspace admin for it, or store the result as a new dataset`;
-  return new AppError(403, 'forbidden', message, refused.pointer ? [{ pointer: refused.pointer, message: `needs '${permission}'` }] : [], { permission });
+  return new AppError(
+    403,
+    'forbidden',
+    message,
+    refused.pointer ? [{ pointer: refused.pointer, message: `needs '${permission}'` }] : [],
+    { permission },
+  );
 }
 
 export function editForbidden(permission: Permission): AppError {
   const message = `Setting keepVersions lets the storage sweep delete this dataset's older versions: that needs the permission '${permission}'; ask a workspace admin for it`;
-  return new AppError(403, 'forbidden', message, [{ pointer: '/body/keepVersions', message: `needs '${permission}'` }], { permission });
+  return new AppError(
+    403,
+    'forbidden',
+    message,
+    [{ pointer: '/body/keepVersions', message: `needs '${permission}'` }],
+    { permission },
+  );
 }

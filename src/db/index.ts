@@ -39,7 +39,10 @@ const MIGRATIONS: Record<string, { up(db: Kysely<unknown>, dialect: Dialect): Pr
  * terminating a backend): pg's pool re-emits them, and an unheard 'error' event would crash the process.
  * The pool drops the broken connection and opens a new one on the next query, so logging is all there is to do.
  */
-export async function openMetadataStore(config: DatabaseConfig, onConnectionError: (err: Error) => void = () => {}): Promise<MetadataStore> {
+export async function openMetadataStore(
+  config: DatabaseConfig,
+  onConnectionError: (err: Error) => void = () => {},
+): Promise<MetadataStore> {
   let db: Db;
   if (config.dialect === 'sqlite') {
     mkdirSync(path.dirname(config.file), { recursive: true });
@@ -123,5 +126,7 @@ function withStatementCache(database: SQLite.Database, max = 500): SQLite.Databa
 /** True when the error is a unique-constraint violation, in either dialect. */
 export function isUniqueViolation(e: unknown): boolean {
   const err = e as { code?: unknown; message?: unknown } | null;
-  return err?.code === '23505' || err?.code === 'SQLITE_CONSTRAINT_UNIQUE' || err?.code === 'SQLITE_CONSTRAINT_PRIMARYKEY';
+  return (
+    err?.code === '23505' || err?.code === 'SQLITE_CONSTRAINT_UNIQUE' || err?.code === 'SQLITE_CONSTRAINT_PRIMARYKEY'
+  );
 }

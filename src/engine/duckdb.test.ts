@@ -36,7 +36,9 @@ describe('Engine with an AbortSignal (real DuckDB)', () => {
   it('starts nothing for a signal that has already aborted', async () => {
     const controller = new AbortController();
     controller.abort(new Error('too late'));
-    await expect(engine.withConnection(() => Promise.reject(new Error('ran anyway')), controller.signal)).rejects.toThrow('too late');
+    await expect(
+      engine.withConnection(() => Promise.reject(new Error('ran anyway')), controller.signal),
+    ).rejects.toThrow('too late');
   });
 });
 
@@ -44,9 +46,16 @@ describe('inputError (real DuckDB messages)', () => {
   it('names the kind and keeps only the first line of the message; other errors are not input errors', async () => {
     const dir = await mkdtemp(path.join(tmpdir(), 'weir-engine-'));
     const engine = await Engine.open({ memoryLimit: '256MB', threads: 1, tempDir: dir, tempLimitBytes: 1024 ** 3 });
-    const failure = (sql: string) => engine.all(sql).then(() => null, (e: unknown) => e);
+    const failure = (sql: string) =>
+      engine.all(sql).then(
+        () => null,
+        (e: unknown) => e,
+      );
     try {
-      expect(inputError(await failure("SELECT CAST('n/a' AS INTEGER)"))).toEqual({ kind: 'Conversion', detail: expect.stringContaining("'n/a'") });
+      expect(inputError(await failure("SELECT CAST('n/a' AS INTEGER)"))).toEqual({
+        kind: 'Conversion',
+        detail: expect.stringContaining("'n/a'"),
+      });
       const binder = inputError(await failure('SELECT missing FROM range(1)'));
       expect(binder?.kind).toBe('Binder');
       expect(binder?.detail).not.toContain('\n');
@@ -73,16 +82,24 @@ describe('memory and spill limits (real DuckDB)', () => {
   });
 
   it('holds the memory limit and the spill limit on every connection', async () => {
-    const settings = "SELECT current_setting('memory_limit') AS memory, current_setting('max_temp_directory_size') AS temp";
+    const settings =
+      "SELECT current_setting('memory_limit') AS memory, current_setting('max_temp_directory_size') AS temp";
     const answers = await Promise.all([engine.all(settings), engine.all(settings)]);
     for (const [row] of answers) expect(row).toEqual({ memory: '61.0 MiB', temp: '8.0 MiB' });
   });
 
   it('stops work that would spill past the limit with an error isOutOfMemory recognises', async () => {
     // About 150 MB of rows in 64 MB of memory: the rest must go to the spill directory, which may hold 8 MiB.
-    const e = await engine.withConnection(async (c) => {
-      await c.run('CREATE TEMP TABLE spilled AS SELECT i, md5(CAST(i AS VARCHAR)) || md5(CAST(-i AS VARCHAR)) AS s FROM range(2000000) t(i)');
-    }).then(() => null, (err: unknown) => err);
+    const e = await engine
+      .withConnection(async (c) => {
+        await c.run(
+          'CREATE TEMP TABLE spilled AS SELECT i, md5(CAST(i AS VARCHAR)) || md5(CAST(-i AS VARCHAR)) AS s FROM range(2000000) t(i)',
+        );
+      })
+      .then(
+        () => null,
+        (err: unknown) => err,
+      );
     expect((e as Error | null)?.message).toMatch(/^Out of Memory Error: failed to offload/);
     expect(isOutOfMemory(e)).toBe(true);
     expect(isOutOfMemory(new Error('IO Error: disk full'))).toBe(false);

@@ -84,7 +84,11 @@ export class Engine {
   }
 
   /** All rows as arrays, with column names. */
-  async rows(sql: string, params?: DuckDBValue[], signal?: AbortSignal): Promise<{ columns: string[]; rows: unknown[][] }> {
+  async rows(
+    sql: string,
+    params?: DuckDBValue[],
+    signal?: AbortSignal,
+  ): Promise<{ columns: string[]; rows: unknown[][] }> {
     return this.withConnection(async (c) => {
       const reader = await c.runAndReadAll(sql, params);
       return { columns: reader.columnNames(), rows: reader.getRowsJS().map((r) => r.map(toPlain)) };
@@ -95,7 +99,11 @@ export class Engine {
    * The columns a query would answer, with DuckDB's type names, without computing its rows (the query is bound and
    * planned under `LIMIT 0`; a Parquet source is read for its footer only).
    */
-  async describe(sql: string, params?: DuckDBValue[], signal?: AbortSignal): Promise<{ name: string; type: string; nullable: boolean }[]> {
+  async describe(
+    sql: string,
+    params?: DuckDBValue[],
+    signal?: AbortSignal,
+  ): Promise<{ name: string; type: string; nullable: boolean }[]> {
     return this.withConnection(async (c) => {
       const reader = await c.runAndReadAll(`SELECT * FROM (${sql}) AS described LIMIT 0`, params);
       const names = reader.columnNames();
@@ -146,7 +154,10 @@ export function isOutOfMemory(e: unknown): boolean {
 /** bigint → number when exact, else decimal string; Date → ISO; nested values recursively. */
 export function toPlain(value: unknown): unknown {
   if (value === null || value === undefined) return null;
-  if (typeof value === 'bigint') return value >= BigInt(Number.MIN_SAFE_INTEGER) && value <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(value) : value.toString();
+  if (typeof value === 'bigint')
+    return value >= BigInt(Number.MIN_SAFE_INTEGER) && value <= BigInt(Number.MAX_SAFE_INTEGER)
+      ? Number(value)
+      : value.toString();
   if (typeof value === 'number') return Number.isFinite(value) ? value : null;
   if (value instanceof Date) return Number.isNaN(value.getTime()) ? null : value.toISOString();
   if (Array.isArray(value)) return value.map(toPlain);

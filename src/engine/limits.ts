@@ -5,9 +5,22 @@ import { AppError } from '../errors.js';
  * before it runs; a run's output) and analytics (histogram bins, time series points): 422 `output_too_large` with
  * the count, the limit and what to ask for instead. `rows` and `limit` are also members of the problem document.
  */
-export function outputTooLarge(o: { subject: string; count: number; what: string; limit: number; hint: string; pointer?: string }): AppError {
+export function outputTooLarge(o: {
+  subject: string;
+  count: number;
+  what: string;
+  limit: number;
+  hint: string;
+  pointer?: string;
+}): AppError {
   const detail = `${o.subject} would make ${formatCount(o.count)} ${o.what}, more than the limit of ${formatCount(o.limit)} (WEIR_MAX_OUTPUT_ROWS); ${o.hint}`;
-  return new AppError(422, 'output_too_large', o.pointer ? `${detail} (at ${o.pointer})` : detail, o.pointer ? [{ pointer: o.pointer, message: detail }] : [], { rows: o.count, limit: o.limit });
+  return new AppError(
+    422,
+    'output_too_large',
+    o.pointer ? `${detail} (at ${o.pointer})` : detail,
+    o.pointer ? [{ pointer: o.pointer, message: detail }] : [],
+    { rows: o.count, limit: o.limit },
+  );
 }
 
 /** `3155760001` → `3,155,760,001`: counts in messages. */

@@ -49,7 +49,12 @@ export const EXACT_DISTINCT_ROWS = 100_000;
 export const EXACT_DISTINCT_VALUES = 10_000;
 export const EXACT_DISTINCT_BATCH = 10;
 
-const num = (v: unknown): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : typeof v === 'string' && v !== '' && Number.isFinite(Number(v)) ? Number(v) : null);
+const num = (v: unknown): number | null =>
+  typeof v === 'number' && Number.isFinite(v)
+    ? v
+    : typeof v === 'string' && v !== '' && Number.isFinite(Number(v))
+      ? Number(v)
+      : null;
 
 /**
  * The work, as SQL builders the ingest benchmark replays on bare DuckDB:
@@ -60,8 +65,10 @@ const num = (v: unknown): number | null => (typeof v === 'number' && Number.isFi
  * 4. exact distinct counts of the other columns whose estimate was small (reads only those columns).
  */
 export function footerRangesSql(file: string): string {
-  return `SELECT path_in_schema AS name, min(TRY_CAST(stats_min_value AS DOUBLE)) AS lo, max(TRY_CAST(stats_max_value AS DOUBLE)) AS hi ` +
-    `FROM parquet_metadata(${literal(file)}) GROUP BY path_in_schema`;
+  return (
+    `SELECT path_in_schema AS name, min(TRY_CAST(stats_min_value AS DOUBLE)) AS lo, max(TRY_CAST(stats_max_value AS DOUBLE)) AS hi ` +
+    `FROM parquet_metadata(${literal(file)}) GROUP BY path_in_schema`
+  );
 }
 
 /**
@@ -69,7 +76,13 @@ export function footerRangesSql(file: string): string {
  * indexes stay those of the whole schema. `countedApart`: columns (schema indexes) that get an exact distinct count
  * of their own, so need no estimate here; text and boolean columns get theirs from their top values.
  */
-export function summarySql(source: string, columns: ColumnSchema[], ranges: NumericRange[] = [], offset = 0, countedApart: ReadonlySet<number> = new Set()): string {
+export function summarySql(
+  source: string,
+  columns: ColumnSchema[],
+  ranges: NumericRange[] = [],
+  offset = 0,
+  countedApart: ReadonlySet<number> = new Set(),
+): string {
   const parts: string[] = ['count(*) AS "__rows"'];
   columns.forEach((col, local) => {
     const i = offset + local;
@@ -80,7 +93,12 @@ export function summarySql(source: string, columns: ColumnSchema[], ranges: Nume
     if (!countedByTopValues(col) && !countedApart.has(i)) parts.push(`approx_count_distinct(${c}) AS "c${i}_distinct"`);
     if (fam === 'integer' || fam === 'float' || fam === 'decimal') {
       const d = `CAST(${c} AS DOUBLE)`;
-      parts.push(`min(${d}) AS "c${i}_min"`, `max(${d}) AS "c${i}_max"`, `avg(${d}) AS "c${i}_mean"`, `stddev_samp(${d}) AS "c${i}_std"`);
+      parts.push(
+        `min(${d}) AS "c${i}_min"`,
+        `max(${d}) AS "c${i}_max"`,
+        `avg(${d}) AS "c${i}_mean"`,
+        `stddev_samp(${d}) AS "c${i}_std"`,
+      );
       parts.push(`approx_quantile(${d}, [0.05, 0.25, 0.5, 0.75, 0.95]) AS "c${i}_q"`);
     } else if (fam === 'timestamp') {
       parts.push(`${isoTimestamp(`min(${c})`)} AS "c${i}_min"`, `${isoTimestamp(`max(${c})`)} AS "c${i}_max"`);
@@ -97,7 +115,8 @@ export function summarySql(source: string, columns: ColumnSchema[], ranges: Nume
     const width = (max - min) / HISTOGRAM_BINS;
     // Bin i covers [min + i*width, min + (i+1)*width); the maximum falls in the last bin. Clamped both ways in
     // case a footer statistic was rounded.
-    const bin = width > 0 ? `greatest(0, least(CAST(floor((${c} - ${min}) / ${width}) AS INTEGER), ${HISTOGRAM_BINS - 1}))` : '0';
+    const bin =
+      width > 0 ? `greatest(0, least(CAST(floor((${c} - ${min}) / ${width}) AS INTEGER), ${HISTOGRAM_BINS - 1}))` : '0';
     parts.push(`histogram(${bin}) FILTER (WHERE ${c} IS NOT NULL AND isfinite(${c})) AS "h${index}"`);
   }
   return `SELECT ${parts.join(', ')} FROM ${source}`;
@@ -111,7 +130,12 @@ export interface NumericRange {
 }
 
 /** Finite ranges of the numeric columns, from the footer statistics DuckDB wrote with the file. */
-export async function footerRanges(engine: Engine, file: string, columns: ColumnSchema[], signal?: AbortSignal): Promise<NumericRange[]> {
+export async function footerRanges(
+  engine: Engine,
+  file: string,
+  columns: ColumnSchema[],
+  signal?: AbortSignal,
+): Promise<NumericRange[]> {
   const stats = new Map((await engine.all(footerRangesSql(file), undefined, signal)).map((r) => [String(r.name), r]));
   const ranges: NumericRange[] = [];
   columns.forEach((col, index) => {
@@ -151,12 +175,23 @@ export const parquetSource = (file: string): string => `read_parquet(${literal(f
  */
 export const SUMMARY_BATCH_COLUMNS = 100;
 
-async function summaryOf(engine: Engine, source: string, columns: ColumnSchema[], ranges: NumericRange[], countedApart: ReadonlySet<number>, signal?: AbortSignal): Promise<Record<string, unknown>> {
+async function summaryOf(
+  engine: Engine,
+  source: string,
+  columns: ColumnSchema[],
+  ranges: NumericRange[],
+  countedApart: ReadonlySet<number>,
+  signal?: AbortSignal,
+): Promise<Record<string, unknown>> {
   const summary: Record<string, unknown> = {};
   for (let first = 0; first === 0 || first < columns.length; first += SUMMARY_BATCH_COLUMNS) {
     const last = first + SUMMARY_BATCH_COLUMNS;
     const batch = ranges.filter((r) => r.index >= first && r.index < last);
-    const [part = {}] = await engine.all(summarySql(source, columns.slice(first, last), batch, first, countedApart), undefined, signal);
+    const [part = {}] = await engine.all(
+      summarySql(source, columns.slice(first, last), batch, first, countedApart),
+      undefined,
+      signal,
+    );
     Object.assign(summary, part);
   }
   return summary;
@@ -169,11 +204,20 @@ async function summaryOf(engine: Engine, source: string, columns: ColumnSchema[]
 export function countedExactly(columns: ColumnSchema[], rows: number, ranges: NumericRange[]): Set<number> {
   const countable = (c: ColumnSchema) => !['nested', 'binary'].includes(typeFamily(c.type)) && !countedByTopValues(c);
   if (rows <= EXACT_DISTINCT_ROWS) return new Set([...columns.keys()].filter((i) => countable(columns[i]!)));
-  return new Set(ranges.filter((r) => typeFamily(columns[r.index]!.type) === 'integer' && r.max - r.min < EXACT_DISTINCT_VALUES).map((r) => r.index));
+  return new Set(
+    ranges
+      .filter((r) => typeFamily(columns[r.index]!.type) === 'integer' && r.max - r.min < EXACT_DISTINCT_VALUES)
+      .map((r) => r.index),
+  );
 }
 
 /** `signal` interrupts the profile's DuckDB queries (an ingest that is cancelled or times out). */
-export async function profileParquet(engine: Engine, file: string, columns: ColumnSchema[], signal?: AbortSignal): Promise<DatasetProfile> {
+export async function profileParquet(
+  engine: Engine,
+  file: string,
+  columns: ColumnSchema[],
+  signal?: AbortSignal,
+): Promise<DatasetProfile> {
   const source = parquetSource(file);
   const ranges = await footerRanges(engine, file, columns, signal);
   const [footer] = await engine.all(parquetRowsSql(file), undefined, signal);
@@ -189,7 +233,8 @@ export async function profileParquet(engine: Engine, file: string, columns: Colu
     const rawMax = summary[`c${i}_max`];
     const q = summary[`c${i}_q`];
     const qs = Array.isArray(q) ? q.map(num) : [];
-    const asValue = (v: unknown): ColumnProfile['min'] => (v === undefined || v === null ? null : isNum ? num(v) : typeof v === 'boolean' ? v : String(v));
+    const asValue = (v: unknown): ColumnProfile['min'] =>
+      v === undefined || v === null ? null : isNum ? num(v) : typeof v === 'boolean' ? v : String(v);
     return {
       name: col.name,
       type: col.type,
@@ -202,12 +247,16 @@ export async function profileParquet(engine: Engine, file: string, columns: Colu
       max: asValue(rawMax),
       mean: isNum ? num(summary[`c${i}_mean`]) : null,
       stddev: isNum ? num(summary[`c${i}_std`]) : null,
-      quantiles: isNum && qs.length === 5 && qs.every((x) => x !== null)
-        ? { p05: qs[0]!, p25: qs[1]!, p50: qs[2]!, p75: qs[3]!, p95: qs[4]! }
-        : null,
+      quantiles:
+        isNum && qs.length === 5 && qs.every((x) => x !== null)
+          ? { p05: qs[0]!, p25: qs[1]!, p50: qs[2]!, p75: qs[3]!, p95: qs[4]! }
+          : null,
       topValues: null,
       histogram: null,
-      range: (fam === 'timestamp' || fam === 'date') && typeof rawMin === 'string' && typeof rawMax === 'string' ? { min: rawMin, max: rawMax } : null,
+      range:
+        (fam === 'timestamp' || fam === 'date') && typeof rawMin === 'string' && typeof rawMax === 'string'
+          ? { min: rawMin, max: rawMax }
+          : null,
     };
   });
 
@@ -222,9 +271,14 @@ export async function profileParquet(engine: Engine, file: string, columns: Colu
       }
     }
     const width = (max - min) / HISTOGRAM_BINS;
-    profiles[index]!.histogram = width > 0
-      ? counts.map((count, b) => ({ start: min + b * width, end: b === HISTOGRAM_BINS - 1 ? max : min + (b + 1) * width, count }))
-      : [{ start: min, end: max, count: counts[0]! }];
+    profiles[index]!.histogram =
+      width > 0
+        ? counts.map((count, b) => ({
+            start: min + b * width,
+            end: b === HISTOGRAM_BINS - 1 ? max : min + (b + 1) * width,
+            count,
+          }))
+        : [{ start: min, end: max, count: counts[0]! }];
   }
 
   for (const [i, col] of columns.entries()) {
@@ -235,7 +289,9 @@ export async function profileParquet(engine: Engine, file: string, columns: Colu
     profiles[i]!.distinctExact = true;
   }
 
-  const exact = [...columns.keys()].filter((i) => apart.has(i) || (`c${i}_distinct` in summary && profiles[i]!.distinctEstimate <= EXACT_DISTINCT_VALUES));
+  const exact = [...columns.keys()].filter(
+    (i) => apart.has(i) || (`c${i}_distinct` in summary && profiles[i]!.distinctEstimate <= EXACT_DISTINCT_VALUES),
+  );
   for (let first = 0; first < exact.length; first += EXACT_DISTINCT_BATCH) {
     const batch = exact.slice(first, first + EXACT_DISTINCT_BATCH);
     const [counts = {}] = await engine.all(exactDistinctSql(source, columns, batch), undefined, signal);

@@ -8,7 +8,11 @@ const POLL_MS = 250;
  * it runs. DuckDB estimates from how much of its sources the query has read, so a COPY from a file moves evenly; a
  * query it cannot estimate reports nothing.
  */
-export async function withQueryProgress<T>(connection: DuckDBConnection, onPercent: (percent: number) => void, run: () => Promise<T>): Promise<T> {
+export async function withQueryProgress<T>(
+  connection: DuckDBConnection,
+  onPercent: (percent: number) => void,
+  run: () => Promise<T>,
+): Promise<T> {
   await connection.run('SET enable_progress_bar = true');
   await connection.run('SET enable_progress_bar_print = false');
   const poll = setInterval(() => {

@@ -17,11 +17,13 @@ export interface ColumnSchema {
   nullable: boolean;
 }
 
-export type TypeFamily = 'integer' | 'float' | 'decimal' | 'boolean' | 'text' | 'timestamp' | 'date' | 'time' | 'binary' | 'nested' | 'other';
+export type TypeFamily =
+  'integer' | 'float' | 'decimal' | 'boolean' | 'text' | 'timestamp' | 'date' | 'time' | 'binary' | 'nested' | 'other';
 
 export function typeFamily(type: string): TypeFamily {
   const t = type.toUpperCase();
-  if (/^(TINYINT|SMALLINT|INTEGER|BIGINT|HUGEINT|UTINYINT|USMALLINT|UINTEGER|UBIGINT|UHUGEINT)$/.test(t)) return 'integer';
+  if (/^(TINYINT|SMALLINT|INTEGER|BIGINT|HUGEINT|UTINYINT|USMALLINT|UINTEGER|UBIGINT|UHUGEINT)$/.test(t))
+    return 'integer';
   if (t === 'FLOAT' || t === 'DOUBLE') return 'float';
   if (t.startsWith('DECIMAL')) return 'decimal';
   if (t === 'BOOLEAN') return 'boolean';
@@ -30,7 +32,8 @@ export function typeFamily(type: string): TypeFamily {
   if (t === 'DATE') return 'date';
   if (t.startsWith('TIME')) return 'time';
   if (t === 'BLOB' || t === 'BIT') return 'binary';
-  if (t.endsWith('[]') || t.startsWith('STRUCT') || t.startsWith('MAP') || t.startsWith('UNION') || /\[\d+\]$/.test(t)) return 'nested';
+  if (t.endsWith('[]') || t.startsWith('STRUCT') || t.startsWith('MAP') || t.startsWith('UNION') || /\[\d+\]$/.test(t))
+    return 'nested';
   return 'other';
 }
 

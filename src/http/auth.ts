@@ -51,8 +51,15 @@ const WORKSPACE_ID = /^ws_[A-Za-z0-9]{1,40}$/;
 const MUTATING = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 
 const OPEN_PRINCIPAL: Principal = {
-  kind: 'user', userId: 'usr_auth_disabled', email: null, apiKeyId: null, sessionId: null, workspaceId: DEFAULT_WORKSPACE_ID,
-  role: 'owner', permissions: new Set([...permissionsOf('owner'), 'system:admin']), instanceAdmin: true,
+  kind: 'user',
+  userId: 'usr_auth_disabled',
+  email: null,
+  apiKeyId: null,
+  sessionId: null,
+  workspaceId: DEFAULT_WORKSPACE_ID,
+  role: 'owner',
+  permissions: new Set([...permissionsOf('owner'), 'system:admin']),
+  instanceAdmin: true,
 };
 
 export function registerAuth(app: FastifyInstance, options: AuthOptions): void {
@@ -79,12 +86,19 @@ export function registerAuth(app: FastifyInstance, options: AuthOptions): void {
     (kind === 'login' ? limits.login(request.ip) : limits.ip(request.ip)).then((d) => done(limitError(reply, d)), done);
   });
 
-  async function authorize(request: FastifyRequest, reply: FastifyReply, access: Exclude<RouteAccess, 'public'>): Promise<void> {
+  async function authorize(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    access: Exclude<RouteAccess, 'public'>,
+  ): Promise<void> {
     const header = readAuthorization(request.headers.authorization);
     const token = ('token' in header ? header.token : null) ?? queryToken(request);
     if (!token) {
       if (limits) applyLimit(reply, await limits.ip(request.ip));
-      throw unauthorized(reply, errors.unauthorized('malformed' in header ? header.malformed : missingCredentials(request)));
+      throw unauthorized(
+        reply,
+        errors.unauthorized('malformed' in header ? header.malformed : missingCredentials(request)),
+      );
     }
     const requested = requestedWorkspace(request);
     let resolved;
@@ -98,7 +112,11 @@ export function registerAuth(app: FastifyInstance, options: AuthOptions): void {
     const { principal, rules } = resolved;
     request.principal = principal;
     // `rateLimit: 'none'` exempts a route from the caller's budget too (tus PATCH: one upload is hundreds of them).
-    if (limits && request.routeOptions.config.rateLimit !== 'none') applyLimit(reply, principal.apiKeyId ? await limits.apiKey(principal.apiKeyId) : await limits.user(principal.userId));
+    if (limits && request.routeOptions.config.rateLimit !== 'none')
+      applyLimit(
+        reply,
+        principal.apiKeyId ? await limits.apiKey(principal.apiKeyId) : await limits.user(principal.userId),
+      );
     if (access === 'authenticated') return;
     if (access === 'system:admin') {
       if (!principal.instanceAdmin) throw errors.forbidden(access);
@@ -128,7 +146,11 @@ export function registerAuth(app: FastifyInstance, options: AuthOptions): void {
   };
   // Only on routes that can mutate: reads do not pay for a hook per request.
   app.addHook('onRoute', (route) => {
-    if (![route.method].flat().some((m) => MUTATING.has(m)) || (route.config as { audit?: unknown } | undefined)?.audit === false) return;
+    if (
+      ![route.method].flat().some((m) => MUTATING.has(m)) ||
+      (route.config as { audit?: unknown } | undefined)?.audit === false
+    )
+      return;
     route.onSend = [...[route.onSend ?? []].flat(), audit];
   });
 
@@ -137,7 +159,8 @@ export function registerAuth(app: FastifyInstance, options: AuthOptions): void {
     const note = request.audit;
     const principal = request.principal;
     const status = reply.statusCode;
-    const outcome: AuditOutcome = status < 400 ? 'success' : status === 401 || status === 403 || status === 429 ? 'denied' : 'failure';
+    const outcome: AuditOutcome =
+      status < 400 ? 'success' : status === 401 || status === 403 || status === 429 ? 'denied' : 'failure';
     const params = request.params as Record<string, string | undefined> | undefined;
     await options.audit.record({
       workspaceId: note?.workspaceId ?? (principal && principal.role !== null ? principal.workspaceId : null),
@@ -181,7 +204,9 @@ function queryToken(request: FastifyRequest): string | null {
 
 /** What a request without credentials is told: how to send them, here. */
 function missingCredentials(request: FastifyRequest): string {
-  const viaQuery = (request.routeOptions.config as { queryToken?: boolean }).queryToken ? ' (or as ?access_token=<token> on this route)' : '';
+  const viaQuery = (request.routeOptions.config as { queryToken?: boolean }).queryToken
+    ? ' (or as ?access_token=<token> on this route)'
+    : '';
   return `This request needs an access token or API key: send it as \`Authorization: Bearer <token>\`${viaQuery}. Log in with POST /api/v1/auth/login (or \`${weirCommand('login')}\`) for a token`;
 }
 
@@ -211,6 +236,9 @@ function targetTypeOf(url: string): string | null {
   const parts = url.split('/').filter((p) => p && !p.startsWith(':') && p !== 'api' && p !== 'v1');
   const last = parts.at(-1);
   if (!last) return null;
-  const noun = ['cancel', 'retry', 'login', 'logout', 'refresh', 'revoke'].includes(last) && parts.length > 1 ? parts.at(-2)! : last;
+  const noun =
+    ['cancel', 'retry', 'login', 'logout', 'refresh', 'revoke'].includes(last) && parts.length > 1
+      ? parts.at(-2)!
+      : last;
   return noun.endsWith('ies') ? `${noun.slice(0, -3)}y` : noun.endsWith('s') ? noun.slice(0, -1) : noun;
 }

@@ -31,7 +31,10 @@ const RANGE_NAMES: Record<string, string[]> = {
 export function trustedPeers(trustProxy: TrustProxy): ((address: string) => boolean) | null {
   if (trustProxy === false) return () => false;
   if (trustProxy === true || typeof trustProxy === 'number') return null;
-  const rules = NetworkRules.parse(trustProxy.flatMap((entry) => RANGE_NAMES[entry] ?? [entry]), []);
+  const rules = NetworkRules.parse(
+    trustProxy.flatMap((entry) => RANGE_NAMES[entry] ?? [entry]),
+    [],
+  );
   return (address) => rules.allows(address);
 }
 
@@ -66,7 +69,10 @@ export class ConnectionCounts {
 export function capConnectionsPerAddress(server: Server, max: number, trustProxy: TrustProxy, log: Log): void {
   const exempt = trustedPeers(trustProxy);
   if (exempt === null) {
-    log.info({ maxConnectionsPerAddress: max }, 'every peer is a trusted proxy (WEIR_TRUST_PROXY): connections per address are not capped here');
+    log.info(
+      { maxConnectionsPerAddress: max },
+      'every peer is a trusted proxy (WEIR_TRUST_PROXY): connections per address are not capped here',
+    );
     return;
   }
   const counts = new ConnectionCounts(max);
@@ -89,8 +95,17 @@ export function capConnectionsPerAddress(server: Server, max: number, trustProxy
 
 function refuse(socket: Socket, max: number, log: Log, key: string): void {
   const requestId = newId('req');
-  log.info({ requestId, address: key, maxConnectionsPerAddress: max }, 'connection refused: too many open connections from this address');
-  const error = new AppError(429, 'too_many_connections', `This address already holds ${max} open connections, the most allowed (WEIR_HTTP_MAX_CONNECTIONS_PER_ADDRESS); close some or reuse them (keep-alive), then retry`, [], { limit: max });
+  log.info(
+    { requestId, address: key, maxConnectionsPerAddress: max },
+    'connection refused: too many open connections from this address',
+  );
+  const error = new AppError(
+    429,
+    'too_many_connections',
+    `This address already holds ${max} open connections, the most allowed (WEIR_HTTP_MAX_CONNECTIONS_PER_ADDRESS); close some or reuse them (keep-alive), then retry`,
+    [],
+    { limit: max },
+  );
   socket.on('error', () => {});
   socket.end(rawProblemResponse(error, requestId));
   // Read and drop whatever the client sends: closing with unread bytes would reset the connection before it reads the answer.

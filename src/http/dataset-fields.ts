@@ -11,7 +11,10 @@ const PARTS = { params: '/params', querystring: '/query', body: '/body', headers
 type Schema = Record<string, unknown>;
 
 /** `resolve` answers a schema registered with addSchema by its `$id`, or undefined. */
-export function datasetIdFields(schema: Partial<Record<keyof typeof PARTS, unknown>> | undefined, resolve: (id: string) => unknown): string[] {
+export function datasetIdFields(
+  schema: Partial<Record<keyof typeof PARTS, unknown>> | undefined,
+  resolve: (id: string) => unknown,
+): string[] {
   const found = new Set<string>();
   const visit = (node: unknown, pointer: string, seen: ReadonlySet<string>): void => {
     if (!isSchema(node)) return;
@@ -22,10 +25,13 @@ export function datasetIdFields(schema: Partial<Record<keyof typeof PARTS, unkno
       if (id !== '' && !seen.has(id)) visit(resolve(id), pointer, new Set([...seen, id]));
     }
     if (typeof node.pattern === 'string' && node.pattern.startsWith('^ds_')) found.add(pointer);
-    if (isSchema(node.properties)) for (const [key, child] of Object.entries(node.properties)) visit(child, `${pointer}/${key}`, seen);
+    if (isSchema(node.properties))
+      for (const [key, child] of Object.entries(node.properties)) visit(child, `${pointer}/${key}`, seen);
     const patterned = isSchema(node.patternProperties) ? Object.values(node.patternProperties) : [];
-    for (const child of [node.items, node.additionalProperties, ...patterned].flat()) visit(child, `${pointer}/*`, seen);
-    for (const key of ['anyOf', 'oneOf', 'allOf'] as const) if (Array.isArray(node[key])) for (const child of node[key]) visit(child, pointer, seen);
+    for (const child of [node.items, node.additionalProperties, ...patterned].flat())
+      visit(child, `${pointer}/*`, seen);
+    for (const key of ['anyOf', 'oneOf', 'allOf'] as const)
+      if (Array.isArray(node[key])) for (const child of node[key]) visit(child, pointer, seen);
   };
   for (const [part, prefix] of Object.entries(PARTS)) visit(schema?.[part as keyof typeof PARTS], prefix, new Set());
   return [...found];

@@ -20,7 +20,11 @@ const FASTIFY_CODES: Record<string, { status: number; code: ErrorCode }> = {
   FST_MULTIPART_INVALID_BOUNDARY: { status: 400, code: 'bad_request' },
 };
 
-const TITLES: Partial<Record<number, string>> = { 400: 'Bad request', 413: 'Payload too large', 415: 'Unsupported media type' };
+const TITLES: Partial<Record<number, string>> = {
+  400: 'Bad request',
+  413: 'Payload too large',
+  415: 'Unsupported media type',
+};
 
 interface AjvError {
   instancePath?: string;
@@ -37,7 +41,11 @@ function validationErrors(error: FastifyError & { validation?: AjvError[]; valid
     if (v.keyword === 'required' && typeof v.params?.missingProperty === 'string') {
       pointer = `${pointer}/${v.params.missingProperty}`;
       message = 'is required';
-    } else if (v.keyword === 'pattern' && typeof v.params?.pattern === 'string' && /^\^[a-z]{2,3}_/.test(v.params.pattern)) {
+    } else if (
+      v.keyword === 'pattern' &&
+      typeof v.params?.pattern === 'string' &&
+      /^\^[a-z]{2,3}_/.test(v.params.pattern)
+    ) {
       // Id patterns read badly as regular expressions: say what an id looks like instead.
       const prefix = /^\^([a-z]{2,3})_/.exec(v.params.pattern)![1];
       message = `must be an id of the form ${prefix}_ followed by 26 characters`;
@@ -78,11 +86,21 @@ function toProblem(error: unknown, requestId: string): Problem {
     };
   }
   const known = fe?.code ? FASTIFY_CODES[fe.code] : undefined;
-  const status = known?.status ?? (typeof fe?.statusCode === 'number' && fe.statusCode >= 400 && fe.statusCode < 500 ? fe.statusCode : 500);
+  const status =
+    known?.status ??
+    (typeof fe?.statusCode === 'number' && fe.statusCode >= 400 && fe.statusCode < 500 ? fe.statusCode : 500);
   if (status < 500) {
     const code = known?.code ?? 'bad_request';
     // Fastify's own 4xx messages describe the request, never the server (no paths, no stacks).
-    return { type: problemType(code), title: TITLES[status] ?? 'Bad request', status, detail: fe.message, code, errors: [], requestId };
+    return {
+      type: problemType(code),
+      title: TITLES[status] ?? 'Bad request',
+      status,
+      detail: fe.message,
+      code,
+      errors: [],
+      requestId,
+    };
   }
   return {
     type: problemType('internal'),
@@ -96,7 +114,11 @@ function toProblem(error: unknown, requestId: string): Problem {
 }
 
 export function sendProblem(reply: FastifyReply, problem: Problem): FastifyReply {
-  return reply.code(problem.status).type('application/problem+json; charset=utf-8').serializer((p: unknown) => JSON.stringify(p)).send(problem);
+  return reply
+    .code(problem.status)
+    .type('application/problem+json; charset=utf-8')
+    .serializer((p: unknown) => JSON.stringify(p))
+    .send(problem);
 }
 
 /** One error handler and one not-found handler for the whole app. */

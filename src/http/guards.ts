@@ -27,21 +27,29 @@ export async function createGuards(config: Config, log: Log): Promise<Guards> {
     const { Redis: RedisClient } = await import('ioredis');
     // commandTimeout: a Redis that accepts connections but stops answering must fail over to this node's limits,
     // not hold every request (and every login) until the socket gives up.
-    redis = new RedisClient(config.redisUrl, { maxRetriesPerRequest: 2, enableOfflineQueue: false, lazyConnect: true, commandTimeout: REDIS_COMMAND_TIMEOUT_MS });
-    redis.on('error', (e: Error) => log.warn({ err: e }, 'rate-limit Redis connection error (limits fall back to this node)'));
+    redis = new RedisClient(config.redisUrl, {
+      maxRetriesPerRequest: 2,
+      enableOfflineQueue: false,
+      lazyConnect: true,
+      commandTimeout: REDIS_COMMAND_TIMEOUT_MS,
+    });
+    redis.on('error', (e: Error) =>
+      log.warn({ err: e }, 'rate-limit Redis connection error (limits fall back to this node)'),
+    );
     // Connected before the first request: an unready client would make every node limit on its own.
     await redis.connect();
   }
   const limiters = createRateLimiters(config.rateLimits, redis, config.redisPrefix);
-  const consume = (limiter: RateLimiter | null) => (key: string) => (limiter ? limiter.consume(key) : Promise.resolve(UNLIMITED));
+  const consume = (limiter: RateLimiter | null) => (key: string) =>
+    limiter ? limiter.consume(key) : Promise.resolve(UNLIMITED);
   const anyLimit = limiters.user || limiters.apiKey || limiters.ip || limiters.login;
   const requestLimits: RequestLimits | null = anyLimit
     ? {
-      user: consume(limiters.user),
-      apiKey: consume(limiters.apiKey),
-      ip: (ip) => consume(limiters.ip)(ipRateLimitKey(ip)),
-      login: (ip) => consume(limiters.login)(ipRateLimitKey(ip)),
-    }
+        user: consume(limiters.user),
+        apiKey: consume(limiters.apiKey),
+        ip: (ip) => consume(limiters.ip)(ipRateLimitKey(ip)),
+        login: (ip) => consume(limiters.login)(ipRateLimitKey(ip)),
+      }
     : null;
 
   const global = NetworkRules.parse(config.ipRules.allow, config.ipRules.deny);

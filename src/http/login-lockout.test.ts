@@ -12,13 +12,30 @@ import { LoginLockout } from './login-lockout.js';
 // (the address that failed, never the owner elsewhere), the in-process store's size cap and the fallback to it
 // while Redis fails.
 
-const ACCOUNTS_ONLY: LoginLockoutConfig = { accountThreshold: 1, ipThreshold: null, windowSeconds: 60, baseSeconds: 30, maxSeconds: 100 };
-const LOCKOUT: LoginLockoutConfig = { accountThreshold: 3, ipThreshold: 5, windowSeconds: 60, baseSeconds: 30, maxSeconds: 100 };
+const ACCOUNTS_ONLY: LoginLockoutConfig = {
+  accountThreshold: 1,
+  ipThreshold: null,
+  windowSeconds: 60,
+  baseSeconds: 30,
+  maxSeconds: 100,
+};
+const LOCKOUT: LoginLockoutConfig = {
+  accountThreshold: 3,
+  ipThreshold: 5,
+  windowSeconds: 60,
+  baseSeconds: 30,
+  maxSeconds: 100,
+};
 const UNLOCKED = { locked: false, retryAfterSeconds: 0 };
 
 function fakeClock(): { now: () => number; advance: (seconds: number) => void } {
   let t = Date.UTC(2026, 0, 1);
-  return { now: () => t, advance: (seconds) => { t += seconds * 1000; } };
+  return {
+    now: () => t,
+    advance: (seconds) => {
+      t += seconds * 1000;
+    },
+  };
 }
 
 /** A logger whose lines the test reads back. */
@@ -26,7 +43,8 @@ function capturedLog() {
   const lines: Record<string, unknown>[] = [];
   const sink = new Writable({
     write(chunk: Buffer, _enc, done) {
-      for (const line of chunk.toString('utf8').split('\n')) if (line.trim()) lines.push(JSON.parse(line) as Record<string, unknown>);
+      for (const line of chunk.toString('utf8').split('\n'))
+        if (line.trim()) lines.push(JSON.parse(line) as Record<string, unknown>);
       done();
     },
   });
@@ -40,7 +58,14 @@ afterAll(() => {
 
 /** The client options of src/http/guards.ts, with short timeouts so an unreachable Redis fails fast. */
 function redisClient(options: RedisOptions): Redis {
-  const client = new Redis({ maxRetriesPerRequest: 2, enableOfflineQueue: false, lazyConnect: true, connectTimeout: 200, retryStrategy: () => 100, ...options });
+  const client = new Redis({
+    maxRetriesPerRequest: 2,
+    enableOfflineQueue: false,
+    lazyConnect: true,
+    connectTimeout: 200,
+    retryStrategy: () => 100,
+    ...options,
+  });
   client.on('error', () => undefined);
   clients.push(client);
   return client;
@@ -103,47 +128,63 @@ describe.each(stores)('whom a login lockout holds ($name store)', ({ redis, skip
     expect(await lock.check('owner@example.com', '203.0.113.66')).toEqual({ locked: true, retryAfterSeconds: 30 });
   });
 
-  it.skipIf(skip)('slows an address that keeps failing against an account exponentially, up to the maximum', async () => {
-    const { lock, clock } = await lockout();
-    const waits: number[] = [];
-    for (let round = 0; round < 4; round++) {
-      const status = await fail(lock, 3, 'owner@example.com', '203.0.113.66');
-      waits.push(status.retryAfterSeconds);
-      // Guesses while locked are refused before the password is checked, and do not count.
-      expect(await lock.check('owner@example.com', '203.0.113.66')).toEqual(status);
-      clock.advance(status.retryAfterSeconds);
-    }
-    expect(waits).toEqual([30, 60, 100, 100]);
-    expect(await lock.check('owner@example.com', '192.0.2.10')).toEqual(UNLOCKED);
-  });
+  it.skipIf(skip)(
+    'slows an address that keeps failing against an account exponentially, up to the maximum',
+    async () => {
+      const { lock, clock } = await lockout();
+      const waits: number[] = [];
+      for (let round = 0; round < 4; round++) {
+        const status = await fail(lock, 3, 'owner@example.com', '203.0.113.66');
+        waits.push(status.retryAfterSeconds);
+        // Guesses while locked are refused before the password is checked, and do not count.
+        expect(await lock.check('owner@example.com', '203.0.113.66')).toEqual(status);
+        clock.advance(status.retryAfterSeconds);
+      }
+      expect(waits).toEqual([30, 60, 100, 100]);
+      expect(await lock.check('owner@example.com', '192.0.2.10')).toEqual(UNLOCKED);
+    },
+  );
 
-  it.skipIf(skip)('while an account is locked, every address with failures against it waits; a new address gets one guess', async () => {
-    const { lock, clock } = await lockout();
-    // A guesser spread over addresses: below the per-address threshold on each, the account locks all the same.
-    expect(await lock.recordFailure('owner@example.com', '198.51.100.1')).toEqual(UNLOCKED);
-    expect(await lock.recordFailure('owner@example.com', '198.51.100.2')).toEqual(UNLOCKED);
-    expect(await lock.recordFailure('owner@example.com', '198.51.100.3')).toEqual({ locked: true, retryAfterSeconds: 30 });
-    for (const ip of ['198.51.100.1', '198.51.100.2']) expect(await lock.check('owner@example.com', ip)).toEqual({ locked: true, retryAfterSeconds: 30 });
-    // A fresh address passes the check; its first wrong guess puts it on record, and it waits too.
-    expect(await lock.check('owner@example.com', '198.51.100.4')).toEqual(UNLOCKED);
-    expect(await lock.recordFailure('owner@example.com', '198.51.100.4')).toEqual({ locked: true, retryAfterSeconds: 30 });
-    clock.advance(30);
-    expect(await lock.check('owner@example.com', '198.51.100.1')).toEqual(UNLOCKED);
-  });
+  it.skipIf(skip)(
+    'while an account is locked, every address with failures against it waits; a new address gets one guess',
+    async () => {
+      const { lock, clock } = await lockout();
+      // A guesser spread over addresses: below the per-address threshold on each, the account locks all the same.
+      expect(await lock.recordFailure('owner@example.com', '198.51.100.1')).toEqual(UNLOCKED);
+      expect(await lock.recordFailure('owner@example.com', '198.51.100.2')).toEqual(UNLOCKED);
+      expect(await lock.recordFailure('owner@example.com', '198.51.100.3')).toEqual({
+        locked: true,
+        retryAfterSeconds: 30,
+      });
+      for (const ip of ['198.51.100.1', '198.51.100.2'])
+        expect(await lock.check('owner@example.com', ip)).toEqual({ locked: true, retryAfterSeconds: 30 });
+      // A fresh address passes the check; its first wrong guess puts it on record, and it waits too.
+      expect(await lock.check('owner@example.com', '198.51.100.4')).toEqual(UNLOCKED);
+      expect(await lock.recordFailure('owner@example.com', '198.51.100.4')).toEqual({
+        locked: true,
+        retryAfterSeconds: 30,
+      });
+      clock.advance(30);
+      expect(await lock.check('owner@example.com', '198.51.100.1')).toEqual(UNLOCKED);
+    },
+  );
 
-  it.skipIf(skip)("holds an address with only failures in its window no longer than that window, whatever the account's lock", async () => {
-    const { lock, clock } = await lockout({ ...LOCKOUT, baseSeconds: 100, maxSeconds: 100 });
-    // The owner mistypes once at home; a stranger then locks the account for 100 s.
-    await lock.recordFailure('owner@example.com', '192.0.2.10');
-    clock.advance(10);
-    // The stranger's two failures are below the per-address threshold: held until its own window ends, in 60 s.
-    expect(await fail(lock, 2, 'owner@example.com', '203.0.113.66')).toEqual({ locked: true, retryAfterSeconds: 60 });
-    // The owner's failure is forgotten when its window ends, 50 s from now, though the account stays locked for 100 s.
-    expect(await lock.check('owner@example.com', '192.0.2.10')).toEqual({ locked: true, retryAfterSeconds: 50 });
-    clock.advance(50);
-    expect(await lock.check('owner@example.com', '192.0.2.10')).toEqual(UNLOCKED);
-    expect(await lock.check('owner@example.com', '203.0.113.66')).toEqual({ locked: true, retryAfterSeconds: 10 });
-  });
+  it.skipIf(skip)(
+    "holds an address with only failures in its window no longer than that window, whatever the account's lock",
+    async () => {
+      const { lock, clock } = await lockout({ ...LOCKOUT, baseSeconds: 100, maxSeconds: 100 });
+      // The owner mistypes once at home; a stranger then locks the account for 100 s.
+      await lock.recordFailure('owner@example.com', '192.0.2.10');
+      clock.advance(10);
+      // The stranger's two failures are below the per-address threshold: held until its own window ends, in 60 s.
+      expect(await fail(lock, 2, 'owner@example.com', '203.0.113.66')).toEqual({ locked: true, retryAfterSeconds: 60 });
+      // The owner's failure is forgotten when its window ends, 50 s from now, though the account stays locked for 100 s.
+      expect(await lock.check('owner@example.com', '192.0.2.10')).toEqual({ locked: true, retryAfterSeconds: 50 });
+      clock.advance(50);
+      expect(await lock.check('owner@example.com', '192.0.2.10')).toEqual(UNLOCKED);
+      expect(await lock.check('owner@example.com', '203.0.113.66')).toEqual({ locked: true, retryAfterSeconds: 10 });
+    },
+  );
 });
 
 describe('login lockout in-process store size', () => {
@@ -168,16 +209,23 @@ describe('login lockout in-process store size', () => {
   it('drops expired keys before live ones', async () => {
     const clock = fakeClock();
     // History is at least max lock + window: 160 s here.
-    const lock = new LoginLockout(ACCOUNTS_ONLY, null, 'weir-test', { now: clock.now, maxEntries: 8, historySeconds: 0 });
+    const lock = new LoginLockout(ACCOUNTS_ONLY, null, 'weir-test', {
+      now: clock.now,
+      maxEntries: 8,
+      historySeconds: 0,
+    });
     await lock.recordFailure('old1@example.com', '192.0.2.1');
     await lock.recordFailure('old2@example.com', '192.0.2.1');
     clock.advance(161);
-    for (const who of ['a', 'b', 'c', 'd']) expect((await lock.recordFailure(`${who}@example.com`, '192.0.2.1')).locked).toBe(true);
-    for (const who of ['a', 'b', 'c', 'd']) expect((await lock.check(`${who}@example.com`, '192.0.2.1')).locked).toBe(true);
+    for (const who of ['a', 'b', 'c', 'd'])
+      expect((await lock.recordFailure(`${who}@example.com`, '192.0.2.1')).locked).toBe(true);
+    for (const who of ['a', 'b', 'c', 'd'])
+      expect((await lock.check(`${who}@example.com`, '192.0.2.1')).locked).toBe(true);
     // With the expired keys gone, the oldest live one makes room.
     await lock.recordFailure('e@example.com', '192.0.2.1');
     expect(await lock.check('a@example.com', '192.0.2.1')).toEqual(UNLOCKED);
-    for (const who of ['b', 'c', 'd', 'e']) expect((await lock.check(`${who}@example.com`, '192.0.2.1')).locked).toBe(true);
+    for (const who of ['b', 'c', 'd', 'e'])
+      expect((await lock.check(`${who}@example.com`, '192.0.2.1')).locked).toBe(true);
   });
 
   it('caps a spray of accounts at 100,000 keys (two per account) by default', async () => {
@@ -210,7 +258,10 @@ describe('login lockout while Redis fails', () => {
     expect(await lock.check('ann@example.com', '198.51.100.7')).toEqual(UNLOCKED);
     await lock.recordSuccess('bob@example.com', '198.51.100.7');
     expect(warnings()).toHaveLength(1);
-    expect(warnings()[0]).toMatchObject({ msg: expect.stringContaining('Redis') as unknown, failuresSinceLastWarning: 0 });
+    expect(warnings()[0]).toMatchObject({
+      msg: expect.stringContaining('Redis') as unknown,
+      failuresSinceLastWarning: 0,
+    });
 
     clock.advance(61);
     expect(await lock.check('ann@example.com', '192.0.2.1')).toEqual(UNLOCKED);

@@ -94,7 +94,12 @@ function keyState(s: LockState, expiresAt: number, now: number): KeyState {
 
 interface LockoutStore {
   /** Records a failure on each key (its own threshold); answers each key's state after it. */
-  fail(keys: readonly string[], thresholds: readonly number[], now: number, p: Omit<Policy, 'threshold'>): Promise<KeyState[]>;
+  fail(
+    keys: readonly string[],
+    thresholds: readonly number[],
+    now: number,
+    p: Omit<Policy, 'threshold'>,
+  ): Promise<KeyState[]>;
   state(keys: readonly string[], now: number): Promise<KeyState[]>;
   clear(key: string): Promise<void>;
 }
@@ -133,7 +138,12 @@ class MemoryLockoutStore implements LockoutStore {
     }
   }
 
-  fail(keys: readonly string[], thresholds: readonly number[], now: number, p: Omit<Policy, 'threshold'>): Promise<KeyState[]> {
+  fail(
+    keys: readonly string[],
+    thresholds: readonly number[],
+    now: number,
+    p: Omit<Policy, 'threshold'>,
+  ): Promise<KeyState[]> {
     this.sweep(now, keys.length);
     const out = keys.map((key, i) => {
       const s = this.live(key, now) ?? { failures: 0, windowEndsAt: 0, locks: 0, lockedUntil: 0, expiresAt: 0 };
@@ -147,10 +157,12 @@ class MemoryLockoutStore implements LockoutStore {
   }
 
   state(keys: readonly string[], now: number): Promise<KeyState[]> {
-    return Promise.resolve(keys.map((key) => {
-      const s = this.live(key, now);
-      return s ? keyState(s, s.expiresAt, now) : CLEAN;
-    }));
+    return Promise.resolve(
+      keys.map((key) => {
+        const s = this.live(key, now);
+        return s ? keyState(s, s.expiresAt, now) : CLEAN;
+      }),
+    );
   }
 
   clear(key: string): Promise<void> {
@@ -225,7 +237,12 @@ class RedisLockoutStore implements LockoutStore {
   constructor(private readonly redis: Redis) {}
 
   /** EVALSHA, loading the script on NOSCRIPT (first use, or after a Redis restart or SCRIPT FLUSH). */
-  private async run(script: string, sha: string, keys: readonly string[], args: readonly (string | number)[]): Promise<KeyState[]> {
+  private async run(
+    script: string,
+    sha: string,
+    keys: readonly string[],
+    args: readonly (string | number)[],
+  ): Promise<KeyState[]> {
     try {
       return pairs((await this.redis.evalsha(sha, keys.length, ...keys, ...args)) as number[]);
     } catch (e) {
@@ -234,7 +251,12 @@ class RedisLockoutStore implements LockoutStore {
     }
   }
 
-  fail(keys: readonly string[], thresholds: readonly number[], now: number, p: Omit<Policy, 'threshold'>): Promise<KeyState[]> {
+  fail(
+    keys: readonly string[],
+    thresholds: readonly number[],
+    now: number,
+    p: Omit<Policy, 'threshold'>,
+  ): Promise<KeyState[]> {
     return this.run(FAIL_SCRIPT, this.failSha, keys, [now, p.windowMs, p.baseMs, p.maxMs, p.historyMs, ...thresholds]);
   }
 
@@ -252,9 +274,18 @@ class RedisLockoutStore implements LockoutStore {
  * `state` also consults the in-process store, so locks taken during an outage still hold on this node after it.
  */
 class InsuredLockoutStore implements LockoutStore {
-  constructor(private readonly primary: LockoutStore, private readonly insurance: LockoutStore, private readonly failed: (err: unknown) => void) {}
+  constructor(
+    private readonly primary: LockoutStore,
+    private readonly insurance: LockoutStore,
+    private readonly failed: (err: unknown) => void,
+  ) {}
 
-  async fail(keys: readonly string[], thresholds: readonly number[], now: number, p: Omit<Policy, 'threshold'>): Promise<KeyState[]> {
+  async fail(
+    keys: readonly string[],
+    thresholds: readonly number[],
+    now: number,
+    p: Omit<Policy, 'threshold'>,
+  ): Promise<KeyState[]> {
     try {
       return await this.primary.fail(keys, thresholds, now, p);
     } catch (e) {
@@ -267,7 +298,8 @@ class InsuredLockoutStore implements LockoutStore {
     const local = await this.insurance.state(keys, now);
     try {
       return (await this.primary.state(keys, now)).map((s, i) => ({
-        lockedMs: Math.max(s.lockedMs, local[i]!.lockedMs), failedMs: Math.max(s.failedMs, local[i]!.failedMs),
+        lockedMs: Math.max(s.lockedMs, local[i]!.lockedMs),
+        failedMs: Math.max(s.failedMs, local[i]!.failedMs),
       }));
     } catch (e) {
       this.failed(e);
@@ -312,9 +344,17 @@ export class LoginLockout {
   private warnedAt = -Infinity;
   private unwarnedFailures = 0;
 
-  constructor(private readonly config: LoginLockoutConfig, redis: Redis | null, private readonly prefix: string, options: LoginLockoutOptions = {}) {
+  constructor(
+    private readonly config: LoginLockoutConfig,
+    redis: Redis | null,
+    private readonly prefix: string,
+    options: LoginLockoutOptions = {},
+  ) {
     const memory = new MemoryLockoutStore(options.maxEntries ?? DEFAULT_MAX_ENTRIES);
-    this.store = redis === null ? memory : new InsuredLockoutStore(new RedisLockoutStore(redis), memory, (e) => this.storeFailed(e));
+    this.store =
+      redis === null
+        ? memory
+        : new InsuredLockoutStore(new RedisLockoutStore(redis), memory, (e) => this.storeFailed(e));
     this.log = options.log;
     this.now = options.now ?? Date.now;
     const windowMs = config.windowSeconds * 1000;
@@ -331,14 +371,28 @@ export class LoginLockout {
   async check(email: string, ip: string): Promise<LockoutStatus> {
     const keys = this.keys(email, ip);
     if (keys.length === 0) return UNLOCKED;
-    return status(keys, await this.store.state(keys.map((k) => k.key), this.now()));
+    return status(
+      keys,
+      await this.store.state(
+        keys.map((k) => k.key),
+        this.now(),
+      ),
+    );
   }
 
   /** Counts a failed login on every key; says whether that (or an earlier failure) now refuses this source. */
   async recordFailure(email: string, ip: string): Promise<LockoutStatus> {
     const keys = this.keys(email, ip);
     if (keys.length === 0) return UNLOCKED;
-    return status(keys, await this.store.fail(keys.map((k) => k.key), keys.map((k) => k.threshold), this.now(), this.policy));
+    return status(
+      keys,
+      await this.store.fail(
+        keys.map((k) => k.key),
+        keys.map((k) => k.threshold),
+        this.now(),
+        this.policy,
+      ),
+    );
   }
 
   /**
@@ -355,7 +409,10 @@ export class LoginLockout {
       this.unwarnedFailures += 1;
       return;
     }
-    this.log?.warn({ err, failuresSinceLastWarning: this.unwarnedFailures }, 'login lockout: Redis failed; this node counts failed logins on its own meanwhile');
+    this.log?.warn(
+      { err, failuresSinceLastWarning: this.unwarnedFailures },
+      'login lockout: Redis failed; this node counts failed logins on its own meanwhile',
+    );
     this.warnedAt = now;
     this.unwarnedFailures = 0;
   }
@@ -373,10 +430,15 @@ export class LoginLockout {
     const keys: LockoutKey[] = [];
     const { accountThreshold, ipThreshold } = this.config;
     if (accountThreshold !== null) {
-      keys.push({ role: 'account', key: `${this.prefix}:lockout:account:${this.accountDigest(email)}`, threshold: accountThreshold });
+      keys.push({
+        role: 'account',
+        key: `${this.prefix}:lockout:account:${this.accountDigest(email)}`,
+        threshold: accountThreshold,
+      });
       keys.push({ role: 'source', key: this.sourceKey(email, ip), threshold: accountThreshold });
     }
-    if (ipThreshold !== null) keys.push({ role: 'ip', key: `${this.prefix}:lockout:ip:${ipRateLimitKey(ip)}`, threshold: ipThreshold });
+    if (ipThreshold !== null)
+      keys.push({ role: 'ip', key: `${this.prefix}:lockout:ip:${ipRateLimitKey(ip)}`, threshold: ipThreshold });
     return keys;
   }
 }

@@ -11,10 +11,22 @@ export function unsupportedMediaType(request: FastifyRequest): AppError {
   const route = `${request.method} ${request.routeOptions.url ?? request.url.split('?')[0]}`;
   const sent = sentMediaType(request.headers['content-type']);
   const [first] = accepted;
-  const detail = first === undefined
-    ? `${route} takes no request body; send the request without one`
-    : `${route} takes ${article(first)} ${accepted.join(' or ')} body, not ${sent}: send it as ${first}${first === 'multipart/form-data' ? formParts(request) : ` (\`Content-Type: ${first}\`)`}`;
-  return new AppError(415, 'unsupported_media_type', detail, [{ pointer: '/headers/content-type', message: accepted.length === 0 ? 'no body expected' : `must be ${accepted.join(' or ')}` }], { accepts: accepted });
+  const detail =
+    first === undefined
+      ? `${route} takes no request body; send the request without one`
+      : `${route} takes ${article(first)} ${accepted.join(' or ')} body, not ${sent}: send it as ${first}${first === 'multipart/form-data' ? formParts(request) : ` (\`Content-Type: ${first}\`)`}`;
+  return new AppError(
+    415,
+    'unsupported_media_type',
+    detail,
+    [
+      {
+        pointer: '/headers/content-type',
+        message: accepted.length === 0 ? 'no body expected' : `must be ${accepted.join(' or ')}`,
+      },
+    ],
+    { accepts: accepted },
+  );
 }
 
 /** Fastify's and the multipart plugin's "no parser for this body type". */
@@ -36,7 +48,8 @@ export function isWrongBodyType(error: unknown, request: FastifyRequest): boolea
 export function acceptedMediaTypes(request: FastifyRequest): string[] {
   const schema = request.routeOptions.schema as { consumes?: readonly string[]; body?: unknown } | undefined;
   const documentedBody = (request.routeOptions.config as { openapiBody?: unknown } | undefined)?.openapiBody;
-  const declared = schema?.consumes ?? (schema?.body !== undefined || documentedBody !== undefined ? ['application/json'] : []);
+  const declared =
+    schema?.consumes ?? (schema?.body !== undefined || documentedBody !== undefined ? ['application/json'] : []);
   return declared.filter((type) => request.server.hasContentTypeParser(type));
 }
 

@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { InvalidCidrError, NetworkRules, ipRateLimitKey, normalizeIp, refusalOf, validateCidrs } from './network-rules.js';
+import {
+  InvalidCidrError,
+  NetworkRules,
+  ipRateLimitKey,
+  normalizeIp,
+  refusalOf,
+  validateCidrs,
+} from './network-rules.js';
 
 describe('normalizeIp', () => {
   it.each([
@@ -14,7 +21,9 @@ describe('normalizeIp', () => {
     ['::ffff:0:10.0.0.1', { address: '::ffff:0:10.0.0.1', family: 'ipv6' }],
   ])('%s → %j', (raw, expected) => expect(normalizeIp(raw)).toEqual(expected));
 
-  it.each(['', 'localhost', '10.0.0.256', '1.2.3', 'gggg::1'])('refuses %j', (raw) => expect(normalizeIp(raw)).toBeNull());
+  it.each(['', 'localhost', '10.0.0.256', '1.2.3', 'gggg::1'])('refuses %j', (raw) =>
+    expect(normalizeIp(raw)).toBeNull(),
+  );
 });
 
 describe('ipRateLimitKey', () => {
@@ -30,7 +39,19 @@ describe('ipRateLimitKey', () => {
 
 describe('validateCidrs', () => {
   it('accepts addresses and CIDR blocks of both families, /0 to full length', () => {
-    expect(validateCidrs(['10.0.0.0/8', '192.168.1.7', '0.0.0.0/0', '10.1.2.3/32', '2001:db8::/32', '::1', '::/0', '::1/128', '::ffff:10.0.0.0/104'])).toEqual({ ok: true });
+    expect(
+      validateCidrs([
+        '10.0.0.0/8',
+        '192.168.1.7',
+        '0.0.0.0/0',
+        '10.1.2.3/32',
+        '2001:db8::/32',
+        '::1',
+        '::/0',
+        '::1/128',
+        '::ffff:10.0.0.0/104',
+      ]),
+    ).toEqual({ ok: true });
     expect(validateCidrs([])).toEqual({ ok: true });
   });
 
@@ -132,10 +153,18 @@ describe('refusalOf', () => {
   it('names the first deny entry that matches, or the allow list the address is not on', () => {
     expect(refusalOf([], [], '203.0.113.5')).toBeNull();
     expect(refusalOf(['203.0.113.0/24'], ['10.0.0.0/8'], '203.0.113.5')).toBeNull();
-    expect(refusalOf([], ['10.0.0.0/8', '203.0.113.0/24', '203.0.113.5'], '::ffff:203.0.113.5')).toEqual({ list: 'ipDeny', index: 1, rule: '203.0.113.0/24' });
+    expect(refusalOf([], ['10.0.0.0/8', '203.0.113.0/24', '203.0.113.5'], '::ffff:203.0.113.5')).toEqual({
+      list: 'ipDeny',
+      index: 1,
+      rule: '203.0.113.0/24',
+    });
     expect(refusalOf(['10.0.0.0/8'], ['2001:db8::/32'], '203.0.113.5')).toEqual({ list: 'ipAllow' });
     // Deny wins over allow, so a denied address on the allow list is refused by the deny entry.
-    expect(refusalOf(['203.0.113.0/24'], ['203.0.113.5'], '203.0.113.5')).toEqual({ list: 'ipDeny', index: 0, rule: '203.0.113.5' });
+    expect(refusalOf(['203.0.113.0/24'], ['203.0.113.5'], '203.0.113.5')).toEqual({
+      list: 'ipDeny',
+      index: 0,
+      rule: '203.0.113.5',
+    });
     expect(refusalOf(['fd00::/8'], [], '2001:db8::1')).toEqual({ list: 'ipAllow' });
   });
 });

@@ -24,7 +24,11 @@ interface ParsedRule {
 export type CidrValidation = { ok: true } | { ok: false; index: number; value: string; message: string };
 
 export class InvalidCidrError extends Error {
-  constructor(readonly index: number, readonly value: string, readonly reason: string) {
+  constructor(
+    readonly index: number,
+    readonly value: string,
+    readonly reason: string,
+  ) {
     super(`entry ${index} (${JSON.stringify(value)}): ${reason}`);
     this.name = 'InvalidCidrError';
   }
@@ -49,7 +53,9 @@ function ipv6Groups(address: string): number[] | undefined {
 }
 
 function isMapped(groups: number[]): boolean {
-  return groups[0] === 0 && groups[1] === 0 && groups[2] === 0 && groups[3] === 0 && groups[4] === 0 && groups[5] === 0xffff;
+  return (
+    groups[0] === 0 && groups[1] === 0 && groups[2] === 0 && groups[3] === 0 && groups[4] === 0 && groups[5] === 0xffff
+  );
 }
 
 function mappedToIpv4(groups: number[]): string {

@@ -3,7 +3,13 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REDIS_URL, redisAvailable } from '../../test/helpers/realtime.js';
 import type { LoginLockoutConfig, RateLimitsConfig } from '../config.js';
-import { LoginLockout, createRateLimiter, createRateLimiters, rateLimitHeaders, type RateLimitDecision } from './rate-limit.js';
+import {
+  LoginLockout,
+  createRateLimiter,
+  createRateLimiters,
+  rateLimitHeaders,
+  type RateLimitDecision,
+} from './rate-limit.js';
 
 const clients: Redis[] = [];
 /**
@@ -60,7 +66,12 @@ describe.each(stores)('rate limiter ($name store)', ({ redis, skip }) => {
     const limiter = createRateLimiter('user', { points: 3, windowSeconds: 10 }, client, prefix);
     const decisions: RateLimitDecision[] = [];
     for (let i = 0; i < 4; i++) decisions.push(await limiter.consume('usr_1'));
-    expect(decisions.map((d) => [d.allowed, d.remaining, d.limit])).toEqual([[true, 2, 3], [true, 1, 3], [true, 0, 3], [false, 0, 3]]);
+    expect(decisions.map((d) => [d.allowed, d.remaining, d.limit])).toEqual([
+      [true, 2, 3],
+      [true, 1, 3],
+      [true, 0, 3],
+      [false, 0, 3],
+    ]);
     for (const d of decisions.slice(0, 3)) {
       expect(d.resetSeconds).toBeGreaterThanOrEqual(9);
       expect(d.resetSeconds).toBeLessThanOrEqual(10);
@@ -83,7 +94,12 @@ describe.each(stores)('rate limiter ($name store)', ({ redis, skip }) => {
     expect((await limiter.consume('198.51.100.1')).allowed).toBe(true);
     const denied = await limiter.consume('198.51.100.1');
     expect(denied).toMatchObject({ allowed: false, remaining: 0, retryAfterSeconds: 1 });
-    const again = await pollUntil('the window to reset', () => limiter.consume('198.51.100.1'), (d) => d.allowed, 3000);
+    const again = await pollUntil(
+      'the window to reset',
+      () => limiter.consume('198.51.100.1'),
+      (d) => d.allowed,
+      3000,
+    );
     expect(again).toMatchObject({ allowed: true, remaining: 0, limit: 1 });
     expect(Date.now() - started).toBeGreaterThanOrEqual(900);
   });
@@ -123,7 +139,12 @@ describe.skipIf(!redisUp)('rate limiter across nodes (redis)', () => {
   });
 
   it('falls back to limiting in memory while Redis is unreachable', async () => {
-    const down = new Redis('redis://127.0.0.1:1', { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, enableOfflineQueue: false });
+    const down = new Redis('redis://127.0.0.1:1', {
+      lazyConnect: true,
+      maxRetriesPerRequest: 0,
+      retryStrategy: () => null,
+      enableOfflineQueue: false,
+    });
     down.on('error', () => undefined);
     clients.push(down);
     const limiter = createRateLimiter('user', { points: 2, windowSeconds: 30 }, down, newPrefix());
@@ -134,7 +155,16 @@ describe.skipIf(!redisUp)('rate limiter across nodes (redis)', () => {
 
 describe('rateLimitHeaders', () => {
   it('describes an allowed request without Retry-After', () => {
-    expect(rateLimitHeaders({ allowed: true, limit: 100, remaining: 42, resetSeconds: 17, retryAfterSeconds: 0, windowSeconds: 60 })).toEqual({
+    expect(
+      rateLimitHeaders({
+        allowed: true,
+        limit: 100,
+        remaining: 42,
+        resetSeconds: 17,
+        retryAfterSeconds: 0,
+        windowSeconds: 60,
+      }),
+    ).toEqual({
       'RateLimit-Limit': '100',
       'RateLimit-Remaining': '42',
       'RateLimit-Reset': '17',
@@ -143,7 +173,16 @@ describe('rateLimitHeaders', () => {
   });
 
   it('adds Retry-After to a refusal', () => {
-    expect(rateLimitHeaders({ allowed: false, limit: 10, remaining: 0, resetSeconds: 5, retryAfterSeconds: 5, windowSeconds: 60 })).toEqual({
+    expect(
+      rateLimitHeaders({
+        allowed: false,
+        limit: 10,
+        remaining: 0,
+        resetSeconds: 5,
+        retryAfterSeconds: 5,
+        windowSeconds: 60,
+      }),
+    ).toEqual({
       'RateLimit-Limit': '10',
       'RateLimit-Remaining': '0',
       'RateLimit-Reset': '5',
@@ -153,12 +192,23 @@ describe('rateLimitHeaders', () => {
   });
 });
 
-const LOCKOUT: LoginLockoutConfig = { accountThreshold: 3, ipThreshold: 5, windowSeconds: 60, baseSeconds: 30, maxSeconds: 100 };
+const LOCKOUT: LoginLockoutConfig = {
+  accountThreshold: 3,
+  ipThreshold: 5,
+  windowSeconds: 60,
+  baseSeconds: 30,
+  maxSeconds: 100,
+};
 
 /** A clock the test moves; realistic epoch milliseconds so the Lua arithmetic sees real magnitudes. */
 function fakeClock(): { now: () => number; advance: (seconds: number) => void } {
   let t = Date.UTC(2026, 0, 1);
-  return { now: () => t, advance: (seconds) => { t += seconds * 1000; } };
+  return {
+    now: () => t,
+    advance: (seconds) => {
+      t += seconds * 1000;
+    },
+  };
 }
 
 describe.each(stores)('login lockout ($name store)', ({ redis, skip }) => {
@@ -172,21 +222,24 @@ describe.each(stores)('login lockout ($name store)', ({ redis, skip }) => {
     return last;
   };
 
-  it.skipIf(skip)('locks an account at the threshold for the address that failed, for base seconds, and unlocks by itself', async () => {
-    const { lock, clock } = await lockout();
-    expect(await fail(lock, 2, 'ann@example.com', '192.0.2.1')).toEqual({ locked: false, retryAfterSeconds: 0 });
-    expect(await lock.check('ann@example.com', '192.0.2.1')).toEqual({ locked: false, retryAfterSeconds: 0 });
-    expect(await lock.recordFailure('ann@example.com', '192.0.2.1')).toEqual({ locked: true, retryAfterSeconds: 30 });
-    // The account is locked for the address that failed, however the email is spelled; an address without failures
-    // against it is not (a stranger's guesses must not lock the owner out), nor are other accounts from that address.
-    expect(await lock.check('ANN@example.com ', '192.0.2.1')).toEqual({ locked: true, retryAfterSeconds: 30 });
-    expect(await lock.check('ann@example.com', '198.51.100.9')).toEqual({ locked: false, retryAfterSeconds: 0 });
-    expect(await lock.check('bob@example.com', '192.0.2.1')).toEqual({ locked: false, retryAfterSeconds: 0 });
-    clock.advance(10.5);
-    expect(await lock.check('ann@example.com', '192.0.2.1')).toEqual({ locked: true, retryAfterSeconds: 20 });
-    clock.advance(19.5);
-    expect(await lock.check('ann@example.com', '192.0.2.1')).toEqual({ locked: false, retryAfterSeconds: 0 });
-  });
+  it.skipIf(skip)(
+    'locks an account at the threshold for the address that failed, for base seconds, and unlocks by itself',
+    async () => {
+      const { lock, clock } = await lockout();
+      expect(await fail(lock, 2, 'ann@example.com', '192.0.2.1')).toEqual({ locked: false, retryAfterSeconds: 0 });
+      expect(await lock.check('ann@example.com', '192.0.2.1')).toEqual({ locked: false, retryAfterSeconds: 0 });
+      expect(await lock.recordFailure('ann@example.com', '192.0.2.1')).toEqual({ locked: true, retryAfterSeconds: 30 });
+      // The account is locked for the address that failed, however the email is spelled; an address without failures
+      // against it is not (a stranger's guesses must not lock the owner out), nor are other accounts from that address.
+      expect(await lock.check('ANN@example.com ', '192.0.2.1')).toEqual({ locked: true, retryAfterSeconds: 30 });
+      expect(await lock.check('ann@example.com', '198.51.100.9')).toEqual({ locked: false, retryAfterSeconds: 0 });
+      expect(await lock.check('bob@example.com', '192.0.2.1')).toEqual({ locked: false, retryAfterSeconds: 0 });
+      clock.advance(10.5);
+      expect(await lock.check('ann@example.com', '192.0.2.1')).toEqual({ locked: true, retryAfterSeconds: 20 });
+      clock.advance(19.5);
+      expect(await lock.check('ann@example.com', '192.0.2.1')).toEqual({ locked: false, retryAfterSeconds: 0 });
+    },
+  );
 
   it.skipIf(skip)('doubles each further lock up to the maximum', async () => {
     const { lock, clock } = await lockout();
@@ -212,25 +265,35 @@ describe.each(stores)('login lockout ($name store)', ({ redis, skip }) => {
     expect(await lock.recordFailure('ann@example.com', '192.0.2.1')).toEqual({ locked: true, retryAfterSeconds: 60 });
   });
 
-  it.skipIf(skip)("a success clears that address's record against the account, history included, but not the account's nor the IP's", async () => {
-    const { lock, clock } = await lockout();
-    expect(await fail(lock, 3, 'ann@example.com', '192.0.2.1')).toEqual({ locked: true, retryAfterSeconds: 30 });
-    clock.advance(30);
-    await lock.recordSuccess('Ann@Example.com', '192.0.2.1');
-    // The account's history stands (others may still be guessing): its second lock lasts 60 s.
-    expect(await fail(lock, 3, 'ann@example.com', '192.0.2.2')).toEqual({ locked: true, retryAfterSeconds: 60 });
-    // 192.0.2.1's lock history went with the success, so the account's lock does not hold it.
-    expect(await lock.check('ann@example.com', '192.0.2.1')).toEqual({ locked: false, retryAfterSeconds: 0 });
-    // 192.0.2.1 kept its 3 failures through the success: 2 more (any accounts) reach its threshold of 5.
-    expect(await lock.recordFailure('x@example.com', '192.0.2.1')).toEqual({ locked: false, retryAfterSeconds: 0 });
-    expect(await lock.recordFailure('y@example.com', '192.0.2.1')).toEqual({ locked: true, retryAfterSeconds: 30 });
-    expect(await lock.check('someone-else@example.com', '192.0.2.1')).toEqual({ locked: true, retryAfterSeconds: 30 });
-  });
+  it.skipIf(skip)(
+    "a success clears that address's record against the account, history included, but not the account's nor the IP's",
+    async () => {
+      const { lock, clock } = await lockout();
+      expect(await fail(lock, 3, 'ann@example.com', '192.0.2.1')).toEqual({ locked: true, retryAfterSeconds: 30 });
+      clock.advance(30);
+      await lock.recordSuccess('Ann@Example.com', '192.0.2.1');
+      // The account's history stands (others may still be guessing): its second lock lasts 60 s.
+      expect(await fail(lock, 3, 'ann@example.com', '192.0.2.2')).toEqual({ locked: true, retryAfterSeconds: 60 });
+      // 192.0.2.1's lock history went with the success, so the account's lock does not hold it.
+      expect(await lock.check('ann@example.com', '192.0.2.1')).toEqual({ locked: false, retryAfterSeconds: 0 });
+      // 192.0.2.1 kept its 3 failures through the success: 2 more (any accounts) reach its threshold of 5.
+      expect(await lock.recordFailure('x@example.com', '192.0.2.1')).toEqual({ locked: false, retryAfterSeconds: 0 });
+      expect(await lock.recordFailure('y@example.com', '192.0.2.1')).toEqual({ locked: true, retryAfterSeconds: 30 });
+      expect(await lock.check('someone-else@example.com', '192.0.2.1')).toEqual({
+        locked: true,
+        retryAfterSeconds: 30,
+      });
+    },
+  );
 
   it.skipIf(skip)('locks an IP that fails across many accounts, IPv6 per /64', async () => {
     const { lock } = await lockout();
-    for (let i = 0; i < 4; i++) expect((await lock.recordFailure(`user${i}@example.com`, `2001:db8:0:1::${i + 1}`)).locked).toBe(false);
-    expect(await lock.recordFailure('user4@example.com', '2001:db8:0:1:ffff::9')).toEqual({ locked: true, retryAfterSeconds: 30 });
+    for (let i = 0; i < 4; i++)
+      expect((await lock.recordFailure(`user${i}@example.com`, `2001:db8:0:1::${i + 1}`)).locked).toBe(false);
+    expect(await lock.recordFailure('user4@example.com', '2001:db8:0:1:ffff::9')).toEqual({
+      locked: true,
+      retryAfterSeconds: 30,
+    });
     expect(await lock.check('new@example.com', '2001:db8:0:1::77')).toEqual({ locked: true, retryAfterSeconds: 30 });
     expect(await lock.check('new@example.com', '2001:db8:0:2::1')).toEqual({ locked: false, retryAfterSeconds: 0 });
     expect(await lock.check('user0@example.com', '203.0.113.1')).toEqual({ locked: false, retryAfterSeconds: 0 });
@@ -248,7 +311,12 @@ describe.each(stores)('login lockout ($name store)', ({ redis, skip }) => {
   it.skipIf(skip)('ends a lock on the real clock', async () => {
     const lock = new LoginLockout({ ...LOCKOUT, accountThreshold: 1, baseSeconds: 1 }, await redis(), newPrefix());
     expect(await lock.recordFailure('ann@example.com', '192.0.2.1')).toEqual({ locked: true, retryAfterSeconds: 1 });
-    await pollUntil('the lock to end', () => lock.check('ann@example.com', '192.0.2.1'), (s) => !s.locked, 3000);
+    await pollUntil(
+      'the lock to end',
+      () => lock.check('ann@example.com', '192.0.2.1'),
+      (s) => !s.locked,
+      3000,
+    );
   });
 });
 
@@ -287,7 +355,9 @@ describe.skipIf(!redisUp)('login lockout across nodes (redis)', () => {
     const keys = (await admin.keys(`${prefix}:*`)).sort();
     expect(keys).toHaveLength(7);
     expect(keys.join(' ')).not.toContain('ann');
-    expect(keys.filter((k) => k.startsWith(`${prefix}:lockout:ip:`)).sort()).toEqual(['192.0.2.1', '192.0.2.2', '192.0.2.3'].map((ip) => `${prefix}:lockout:ip:${ip}`));
+    expect(keys.filter((k) => k.startsWith(`${prefix}:lockout:ip:`)).sort()).toEqual(
+      ['192.0.2.1', '192.0.2.2', '192.0.2.3'].map((ip) => `${prefix}:lockout:ip:${ip}`),
+    );
     for (const key of keys) {
       const ttl = await admin.pttl(key);
       expect(ttl).toBeGreaterThan(86_000_000);

@@ -42,7 +42,10 @@ export interface RateLimiters {
 }
 
 class FlexibleRateLimiter implements RateLimiter {
-  constructor(private readonly impl: RateLimiterAbstract, readonly rule: RateLimitRule) {}
+  constructor(
+    private readonly impl: RateLimiterAbstract,
+    readonly rule: RateLimitRule,
+  ) {}
 
   consume(key: string): Promise<RateLimitDecision> {
     return this.impl.consume(key).then(this.allowed, this.denied);
@@ -99,7 +102,8 @@ export function createRateLimiter(name: string, rule: RateLimitRule, redis: Redi
 }
 
 export function createRateLimiters(config: RateLimitsConfig, redis: Redis | null, prefix: string): RateLimiters {
-  const make = (name: string, rule: RateLimitRule | null): RateLimiter | null => (rule === null ? null : createRateLimiter(name, rule, redis, prefix));
+  const make = (name: string, rule: RateLimitRule | null): RateLimiter | null =>
+    rule === null ? null : createRateLimiter(name, rule, redis, prefix);
   return {
     user: make('user', config.user),
     apiKey: make('key', config.apiKey),

@@ -9,8 +9,17 @@ import { problemType } from './problem.js';
  */
 export function rawProblemResponse(error: AppError, requestId: string): string {
   const body = JSON.stringify({
-    ...error.extensions, type: problemType(error.code), title: error.title, status: error.status, detail: error.message, code: error.code, errors: error.errors, requestId,
+    ...error.extensions,
+    type: problemType(error.code),
+    title: error.title,
+    status: error.status,
+    detail: error.message,
+    code: error.code,
+    errors: error.errors,
+    requestId,
   });
-  return `HTTP/1.1 ${error.status} ${STATUS_CODES[error.status] ?? ''}\r\ncontent-type: application/problem+json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n` +
-    `x-request-id: ${requestId}\r\nconnection: close\r\n\r\n${body}`;
+  return (
+    `HTTP/1.1 ${error.status} ${STATUS_CODES[error.status] ?? ''}\r\ncontent-type: application/problem+json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n` +
+    `x-request-id: ${requestId}\r\nconnection: close\r\n\r\n${body}`
+  );
 }

@@ -11,19 +11,25 @@ const COMMON = {
 
 describe('securityHeaders', () => {
   it('locks API responses down completely', () => {
-    expect(securityHeaders({ hsts: false }, '/api/v1/datasets?limit=5')).toEqual({ ...COMMON, 'Content-Security-Policy': "default-src 'none'; frame-ancestors 'none'" });
+    expect(securityHeaders({ hsts: false }, '/api/v1/datasets?limit=5')).toEqual({
+      ...COMMON,
+      'Content-Security-Policy': "default-src 'none'; frame-ancestors 'none'",
+    });
     expect(API_CSP).toBe("default-src 'none'; frame-ancestors 'none'");
   });
 
-  it.each(['/docs', '/docs/', '/docs/static/swagger-ui-bundle.js', '/docs?x=1', '/docs/json'])('lets the docs page %s load its own assets', (url) => {
-    const headers = securityHeaders({ hsts: false }, url);
-    expect(headers).toEqual({ ...COMMON, 'Content-Security-Policy': DOCS_CSP });
-    expect(DOCS_CSP).toContain("script-src 'self'");
-    expect(DOCS_CSP).toContain("style-src 'self'");
-    expect(DOCS_CSP).toContain("img-src 'self' data:");
-    expect(DOCS_CSP).toContain("frame-ancestors 'none'");
-    expect(DOCS_CSP).not.toContain('unsafe');
-  });
+  it.each(['/docs', '/docs/', '/docs/static/swagger-ui-bundle.js', '/docs?x=1', '/docs/json'])(
+    'lets the docs page %s load its own assets',
+    (url) => {
+      const headers = securityHeaders({ hsts: false }, url);
+      expect(headers).toEqual({ ...COMMON, 'Content-Security-Policy': DOCS_CSP });
+      expect(DOCS_CSP).toContain("script-src 'self'");
+      expect(DOCS_CSP).toContain("style-src 'self'");
+      expect(DOCS_CSP).toContain("img-src 'self' data:");
+      expect(DOCS_CSP).toContain("frame-ancestors 'none'");
+      expect(DOCS_CSP).not.toContain('unsafe');
+    },
+  );
 
   it.each(['/docsx', '/documents', '/api/v1/docs'])('treats %s as API, not docs', (url) => {
     expect(securityHeaders({ hsts: false }, url)['Content-Security-Policy']).toBe(API_CSP);

@@ -52,7 +52,7 @@ const DOCS_HSTS: HeaderMap = Object.freeze({ ...DOCS, ...HSTS });
 function isDocs(url: string): boolean {
   if (!url.startsWith('/docs')) return false;
   const next = url.charCodeAt(5);
-  return Number.isNaN(next) || next === 0x2f /* / */ || next === 0x3f /* ? */;
+  return Number.isNaN(next) || next === 0x2f /* / */ || next === 0x3f; /* ? */
 }
 
 /** The headers for a response to `url` (the request URL, path plus optional query). */

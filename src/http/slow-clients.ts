@@ -28,7 +28,10 @@ declare module 'fastify' {
   }
 }
 
-type ServerTimeouts = Pick<FastifyServerOptions, 'keepAliveTimeout' | 'requestTimeout' | 'connectionTimeout' | 'clientErrorHandler'> & {
+type ServerTimeouts = Pick<
+  FastifyServerOptions,
+  'keepAliveTimeout' | 'requestTimeout' | 'connectionTimeout' | 'clientErrorHandler'
+> & {
   http: { headersTimeout: number; connectionsCheckingInterval: number };
 };
 
@@ -40,7 +43,10 @@ export function serverTimeouts(limits: HttpLimitsConfig): ServerTimeouts {
     connectionTimeout: 0,
     clientErrorHandler: (error, socket) => answerClientError(error, socket, limits),
     // Node checks headers only this often (default 30 s): a quarter of the timeout keeps the overrun small.
-    http: { headersTimeout: limits.headersTimeoutMs, connectionsCheckingInterval: Math.min(5000, Math.max(25, Math.floor(limits.headersTimeoutMs / 4))) },
+    http: {
+      headersTimeout: limits.headersTimeoutMs,
+      connectionsCheckingInterval: Math.min(5000, Math.max(25, Math.floor(limits.headersTimeoutMs / 4))),
+    },
   };
 }
 
@@ -50,11 +56,16 @@ export function serverTimeouts(limits: HttpLimitsConfig): ServerTimeouts {
  */
 function answerClientError(error: Error & { code?: string }, socket: Socket, limits: HttpLimitsConfig): void {
   if (error.code === 'ECONNRESET' || socket.destroyed) return;
-  const problem = error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
-    ? new AppError(408, 'request_timeout', `The request headers did not arrive within ${limits.headersTimeoutMs} ms (WEIR_HTTP_HEADERS_TIMEOUT); the connection is closed`)
-    : error.code === 'HPE_HEADER_OVERFLOW'
-      ? new AppError(431, 'bad_request', 'The request headers are larger than the server accepts')
-      : new AppError(400, 'bad_request', 'The request is not valid HTTP/1.1');
+  const problem =
+    error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+      ? new AppError(
+          408,
+          'request_timeout',
+          `The request headers did not arrive within ${limits.headersTimeoutMs} ms (WEIR_HTTP_HEADERS_TIMEOUT); the connection is closed`,
+        )
+      : error.code === 'HPE_HEADER_OVERFLOW'
+        ? new AppError(431, 'bad_request', 'The request headers are larger than the server accepts')
+        : new AppError(400, 'bad_request', 'The request is not valid HTTP/1.1');
   if (socket.writable) socket.write(rawProblemResponse(problem, newId('req')));
   socket.destroy(error);
 }
@@ -78,7 +89,11 @@ export function registerBodyDeadlines(app: FastifyInstance, limits: HttpLimitsCo
 function watchDeadline(request: FastifyRequest, reply: FastifyReply, timeoutMs: number): void {
   const timer = setTimeout(() => {
     if (request.raw.complete) return;
-    cut(request, reply, `The request body did not arrive within ${timeoutMs} ms of its headers (WEIR_HTTP_BODY_TIMEOUT); the connection is closed`);
+    cut(
+      request,
+      reply,
+      `The request body did not arrive within ${timeoutMs} ms of its headers (WEIR_HTTP_BODY_TIMEOUT); the connection is closed`,
+    );
   }, timeoutMs);
   timer.unref();
   // 'close': the body was read to its end, or the request was aborted.
@@ -110,7 +125,11 @@ function watchRate(request: FastifyRequest, reply: FastifyReply, rate: MinRate):
     const received = socket.bytesRead - from;
     if (received < rate.bytes) {
       clearInterval(timer);
-      cut(request, reply, `The upload sent ${received} bytes in ${rate.windowMs} ms, below the minimum of ${rate.bytes} bytes per ${rate.windowMs} ms (WEIR_UPLOAD_MIN_RATE); the connection is closed, resume the upload from its offset`);
+      cut(
+        request,
+        reply,
+        `The upload sent ${received} bytes in ${rate.windowMs} ms, below the minimum of ${rate.bytes} bytes per ${rate.windowMs} ms (WEIR_UPLOAD_MIN_RATE); the connection is closed, resume the upload from its offset`,
+      );
       return;
     }
     from = socket.bytesRead;
@@ -128,7 +147,10 @@ function cut(request: FastifyRequest, reply: FastifyReply, detail: string): void
   const socket = request.raw.socket;
   if (socket.destroyed) return;
   const error = new AppError(408, 'request_timeout', detail);
-  request.log.info({ bytesRead: socket.bytesRead, route: request.routeOptions.url }, 'request body too slow; connection closed');
+  request.log.info(
+    { bytesRead: socket.bytesRead, route: request.routeOptions.url },
+    'request body too slow; connection closed',
+  );
   if (!reply.raw.headersSent && socket.writable) socket.write(rawProblemResponse(error, request.id));
   request.raw.destroy(error);
 }

@@ -17,9 +17,16 @@ export function schemaController(): NonNullable<FastifyServerOptions['schemaCont
     compilersFactory: {
       buildValidator(externalSchemas: unknown, ajvServerOption: unknown) {
         const plugins = (ajvServerOption as { plugins?: unknown[] } | undefined)?.plugins ?? [];
-        const strict = factory(externalSchemas as never, { customOptions: { ...BASE, coerceTypes: false }, plugins } as never);
-        const coercing = factory(externalSchemas as never, { customOptions: { ...BASE, coerceTypes: 'array' }, plugins } as never);
-        return (route: { httpPart?: string }) => (route.httpPart === 'body' ? strict(route as never) : coercing(route as never));
+        const strict = factory(
+          externalSchemas as never,
+          { customOptions: { ...BASE, coerceTypes: false }, plugins } as never,
+        );
+        const coercing = factory(
+          externalSchemas as never,
+          { customOptions: { ...BASE, coerceTypes: 'array' }, plugins } as never,
+        );
+        return (route: { httpPart?: string }) =>
+          route.httpPart === 'body' ? strict(route as never) : coercing(route as never);
       },
     },
   } as NonNullable<FastifyServerOptions['schemaController']>;

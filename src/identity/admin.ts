@@ -36,12 +36,33 @@ export async function createUserOffline(config: Config, input: OfflineUserInput,
     const role: Role = first ? 'owner' : input.role;
     const instanceAdmin = first || input.instanceAdmin;
     await identity.workspace(workspaceId);
-    const user = await identity.createUser({ ...input, displayName: input.displayName ?? (first ? 'Administrator' : undefined), workspaceId, role, instanceAdmin }).catch((e: unknown) => {
-      throw isUniqueViolation(e) ? new Error(`A user with the email '${input.email.trim().toLowerCase()}' already exists`) : e;
-    });
+    const user = await identity
+      .createUser({
+        ...input,
+        displayName: input.displayName ?? (first ? 'Administrator' : undefined),
+        workspaceId,
+        role,
+        instanceAdmin,
+      })
+      .catch((e: unknown) => {
+        throw isUniqueViolation(e)
+          ? new Error(`A user with the email '${input.email.trim().toLowerCase()}' already exists`)
+          : e;
+      });
     await audit.record({
-      workspaceId, actorType: 'system', actorId: null, apiKeyId: null, action: 'user.create', targetType: 'user', targetId: user.id, outcome: 'success',
-      statusCode: null, ip: null, userAgent: null, requestId: null, detail: { via: 'cli', role, instanceAdmin, firstUser: first },
+      workspaceId,
+      actorType: 'system',
+      actorId: null,
+      apiKeyId: null,
+      action: 'user.create',
+      targetType: 'user',
+      targetId: user.id,
+      outcome: 'success',
+      statusCode: null,
+      ip: null,
+      userAgent: null,
+      requestId: null,
+      detail: { via: 'cli', role, instanceAdmin, firstUser: first },
     });
     return { user, role, workspaceId, instanceAdmin, first };
   });
@@ -56,8 +77,19 @@ export async function clearNetworkRulesOffline(config: Config, workspaceId: stri
   return offline(config, log, async (identity, audit) => {
     const before = await identity.clearNetworkRules(workspaceId);
     await audit.record({
-      workspaceId, actorType: 'system', actorId: null, apiKeyId: null, action: 'workspace.network_rules_clear', targetType: 'workspace', targetId: workspaceId,
-      outcome: 'success', statusCode: null, ip: null, userAgent: null, requestId: null, detail: { via: 'cli', ipAllow: before.ipAllow, ipDeny: before.ipDeny },
+      workspaceId,
+      actorType: 'system',
+      actorId: null,
+      apiKeyId: null,
+      action: 'workspace.network_rules_clear',
+      targetType: 'workspace',
+      targetId: workspaceId,
+      outcome: 'success',
+      statusCode: null,
+      ip: null,
+      userAgent: null,
+      requestId: null,
+      detail: { via: 'cli', ipAllow: before.ipAllow, ipDeny: before.ipDeny },
     });
     return before;
   });
@@ -65,11 +97,17 @@ export async function clearNetworkRulesOffline(config: Config, workspaceId: stri
 
 // The offline commands never log anyone in; a guard that never locks keeps the rate-limit machinery out.
 const NEVER_LOCKED: LoginGuard = {
-  check: async () => ({ locked: false, retryAfterSeconds: 0 }), recordFailure: async () => ({ locked: false, retryAfterSeconds: 0 }), recordSuccess: async () => {},
+  check: async () => ({ locked: false, retryAfterSeconds: 0 }),
+  recordFailure: async () => ({ locked: false, retryAfterSeconds: 0 }),
+  recordSuccess: async () => {},
 };
 
 /** Runs `fn` over the migrated metadata database, with no server (and no DuckDB). */
-async function offline<T>(config: Config, log: Log, fn: (identity: IdentityService, audit: AuditLog) => Promise<T>): Promise<T> {
+async function offline<T>(
+  config: Config,
+  log: Log,
+  fn: (identity: IdentityService, audit: AuditLog) => Promise<T>,
+): Promise<T> {
   const store = await openMetadataStore(config.database);
   try {
     await migrateToLatest(store);

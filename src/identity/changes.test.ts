@@ -24,7 +24,8 @@ describe('identity changes', () => {
       [{ kind: 'workspace.network_rules_changed', workspaceId: 'ws_a' }, stranger, watching, true],
       [{ kind: 'workspace.network_rules_changed', workspaceId: 'ws_b' }, stranger, watching, false],
     ];
-    for (const [change, holder, workspaces, expected] of cases) expect(affects(change, holder, workspaces), JSON.stringify([change, holder])).toBe(expected);
+    for (const [change, holder, workspaces, expected] of cases)
+      expect(affects(change, holder, workspaces), JSON.stringify([change, holder])).toBe(expected);
   });
 
   it('are read back only from well-formed events (they may come from another node)', () => {
@@ -35,7 +36,9 @@ describe('identity changes', () => {
     expect(parseIdentityChange('identity.changed', 'member.removed')).toBeNull();
     expect(parseIdentityChange('identity.changed', { kind: 'member.promoted', userId: 'usr_v' })).toBeNull();
     expect(parseIdentityChange('identity.changed', { kind: 'member.removed', workspaceId: 'ws_a' })).toBeNull();
-    expect(parseIdentityChange('identity.changed', { kind: 'apikey.revoked', workspaceId: 'ws_a', apiKeyId: 7 })).toBeNull();
+    expect(
+      parseIdentityChange('identity.changed', { kind: 'apikey.revoked', workspaceId: 'ws_a', apiKeyId: 7 }),
+    ).toBeNull();
     expect(parseIdentityChange('identity.changed', { kind: 'toString', userId: 'usr_v' })).toBeNull();
   });
 });

@@ -62,7 +62,9 @@ export function parseIdentityChange(type: string, data: unknown): IdentityChange
   const record = data as Record<string, unknown>;
   const kind = record.kind;
   if (typeof kind !== 'string' || !Object.hasOwn(REQUIRED, kind)) return null;
-  return REQUIRED[kind as IdentityChange['kind']].every((f) => typeof record[f] === 'string') ? (record as unknown as IdentityChange) : null;
+  return REQUIRED[kind as IdentityChange['kind']].every((f) => typeof record[f] === 'string')
+    ? (record as unknown as IdentityChange)
+    : null;
 }
 
 export interface IdentityChangePublisher {
@@ -75,6 +77,11 @@ export const NO_CHANGE_PUBLISHER: IdentityChangePublisher = { publish: () => Pro
 
 export function busChangePublisher(bus: EventBus, log: Log): IdentityChangePublisher {
   return {
-    publish: (change) => bus.publish(IDENTITY_CHANGES, EVENT_TYPE, change).catch((err: unknown) => log.warn({ err, change }, 'identity change not published; open streams learn of it at their next heartbeat')),
+    publish: (change) =>
+      bus
+        .publish(IDENTITY_CHANGES, EVENT_TYPE, change)
+        .catch((err: unknown) =>
+          log.warn({ err, change }, 'identity change not published; open streams learn of it at their next heartbeat'),
+        ),
   };
 }

@@ -17,7 +17,13 @@ import { TokenSigner } from './tokens.js';
  * the DB. `bus` carries identity changes to open streams; without it (the offline CLI) there are none to tell.
  */
 export async function createIdentity(
-  config: Config, store: MetadataStore, audit: AuditLog, loginGuard: LoginGuard, log: Log, networkRules: NetworkRulesCheck = () => true, bus: EventBus | null = null,
+  config: Config,
+  store: MetadataStore,
+  audit: AuditLog,
+  loginGuard: LoginGuard,
+  log: Log,
+  networkRules: NetworkRulesCheck = () => true,
+  bus: EventBus | null = null,
 ): Promise<IdentityService> {
   // With Redis configured several API servers may share the database; a write on one could not clear the others'
   // caches, so resolving stays a database read there (see principal-cache.ts).
@@ -26,7 +32,15 @@ export async function createIdentity(
   const secret = config.auth.jwtSecret ?? (await repo.secret('jwt_hs256', randomToken(48), new Date().toISOString()));
   const signer = new TokenSigner(secret, config.auth.accessTokenTtlSeconds);
   const changes = bus ? busChangePublisher(bus, log) : undefined;
-  return new IdentityService(repo, signer, { refreshTtlSeconds: config.auth.refreshTokenTtlSeconds, loginGuard, audit, log, principals, networkRules, changes });
+  return new IdentityService(repo, signer, {
+    refreshTtlSeconds: config.auth.refreshTokenTtlSeconds,
+    loginGuard,
+    audit,
+    log,
+    principals,
+    networkRules,
+    changes,
+  });
 }
 
 export function createInvitations(config: Config, store: MetadataStore, identity: IdentityService): InvitationService {

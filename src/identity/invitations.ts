@@ -25,9 +25,14 @@ export class InvitationService {
   async invite(actor: Principal, workspaceId: string, input: { email: string; role: Role }): Promise<Invitation> {
     assertCanGrant(actor, input.role);
     const email = normalizeEmail(input.email);
-    if (await this.repo.isMember(workspaceId, email)) throw errors.conflict(`'${email}' is already a member of this workspace`);
+    if (await this.repo.isMember(workspaceId, email))
+      throw errors.conflict(`'${email}' is already a member of this workspace`);
     const now = Date.now();
-    const renewal = { role: input.role, invitedBy: actor.userId, expiresAt: new Date(now + this.ttlSeconds * 1000).toISOString() };
+    const renewal = {
+      role: input.role,
+      invitedBy: actor.userId,
+      expiresAt: new Date(now + this.ttlSeconds * 1000).toISOString(),
+    };
     let id = await this.repo.renewOpen(workspaceId, email, renewal);
     if (id === undefined) {
       id = newId('inv', now);
@@ -52,7 +57,8 @@ export class InvitationService {
     const found = await this.repo.byId(id, Date.now());
     if (!found || found.invitation.workspaceId !== workspaceId) throw errors.notFound('Invitation', id);
     assertCanGrant(actor, found.invitation.role);
-    if (!(await this.repo.answer(id, 'revoked', new Date().toISOString()))) throw notPending((await this.repo.byId(id, Date.now()))!.invitation);
+    if (!(await this.repo.answer(id, 'revoked', new Date().toISOString())))
+      throw notPending((await this.repo.byId(id, Date.now()))!.invitation);
     return (await this.repo.byId(id, Date.now()))!.invitation;
   }
 
@@ -64,11 +70,18 @@ export class InvitationService {
   async accept(caller: Principal, id: string): Promise<{ invitation: Invitation; workspace: WorkspaceWithRole }> {
     const { invitation, inviterRole } = await this.openFor(caller, id);
     // The invitation carries its sender's authority: it lapses once they could no longer grant the role themselves.
-    if (inviterRole === null || !permissionsOf(inviterRole).has('members:manage') || !mayGrant(inviterRole, invitation.role)) {
-      throw errors.conflict(`The invitation to '${invitation.workspaceName}' is no longer valid: whoever sent it can no longer grant the role '${invitation.role}'. Ask a member of the workspace for a new invitation.`);
+    if (
+      inviterRole === null ||
+      !permissionsOf(inviterRole).has('members:manage') ||
+      !mayGrant(inviterRole, invitation.role)
+    ) {
+      throw errors.conflict(
+        `The invitation to '${invitation.workspaceName}' is no longer valid: whoever sent it can no longer grant the role '${invitation.role}'. Ask a member of the workspace for a new invitation.`,
+      );
     }
     const now = new Date().toISOString();
-    if (!(await this.repo.answer(id, 'accepted', now, now))) throw closed((await this.repo.byId(id, Date.now()))!.invitation);
+    if (!(await this.repo.answer(id, 'accepted', now, now)))
+      throw closed((await this.repo.byId(id, Date.now()))!.invitation);
     const workspace = await this.identity.joinWorkspace(invitation.workspaceId, caller.userId, invitation.role);
     return { invitation: (await this.repo.byId(id, Date.now()))!.invitation, workspace };
   }
@@ -76,7 +89,8 @@ export class InvitationService {
   async decline(caller: Principal, id: string): Promise<Invitation> {
     await this.openFor(caller, id);
     const now = new Date().toISOString();
-    if (!(await this.repo.answer(id, 'declined', now, now))) throw closed((await this.repo.byId(id, Date.now()))!.invitation);
+    if (!(await this.repo.answer(id, 'declined', now, now)))
+      throw closed((await this.repo.byId(id, Date.now()))!.invitation);
     return (await this.repo.byId(id, Date.now()))!.invitation;
   }
 
@@ -92,17 +106,24 @@ export class InvitationService {
 
 /** Invitations are answered by people: an API key acts for its creator, but joining a workspace is not its business. */
 function personEmail(caller: Principal): string {
-  if (caller.kind !== 'user' || caller.email === null) throw new AppError(403, 'forbidden', 'Invitations are answered by people: log in instead of using an API key');
+  if (caller.kind !== 'user' || caller.email === null)
+    throw new AppError(403, 'forbidden', 'Invitations are answered by people: log in instead of using an API key');
   return normalizeEmail(caller.email);
 }
 
 function closed(invitation: Invitation): AppError {
   if (invitation.status === 'expired') {
-    return new AppError(410, 'invitation_expired', `The invitation to '${invitation.workspaceName}' expired at ${invitation.expiresAt}; ask a member of the workspace to invite you again.`);
+    return new AppError(
+      410,
+      'invitation_expired',
+      `The invitation to '${invitation.workspaceName}' expired at ${invitation.expiresAt}; ask a member of the workspace to invite you again.`,
+    );
   }
   return notPending(invitation);
 }
 
 function notPending(invitation: Invitation): AppError {
-  return new AppError(409, 'invitation_not_pending', `The invitation has already been ${invitation.status}`, [], { invitationStatus: invitation.status });
+  return new AppError(409, 'invitation_not_pending', `The invitation has already been ${invitation.status}`, [], {
+    invitationStatus: invitation.status,
+  });
 }

@@ -17,7 +17,10 @@ const EVERYTHING: ReadonlySet<Permission> = new Set(ALL_PERMISSIONS);
 /** `authDisabled` (WEIR_INSECURE_DISABLE_AUTH, benchmarks): every caller was the owner, so every job may everything. */
 export function jobGrants(identity: Pick<IdentityService, 'currentPermissions'>, authDisabled: boolean): JobGrants {
   return {
-    of: (workspaceId, createdBy) => (authDisabled || createdBy === null ? Promise.resolve(EVERYTHING) : identity.currentPermissions(workspaceId, createdBy)),
+    of: (workspaceId, createdBy) =>
+      authDisabled || createdBy === null
+        ? Promise.resolve(EVERYTHING)
+        : identity.currentPermissions(workspaceId, createdBy),
   };
 }
 
@@ -26,7 +29,13 @@ export function jobGrants(identity: Pick<IdentityService, 'currentPermissions'>,
  * cannot help until someone with the permission starts the work again).
  */
 export function jobForbidden(permission: Permission, what: string): AppError {
-  return new AppError(403, 'forbidden', `${what} needs the permission '${permission}', which the user who queued this job no longer holds in this workspace; nothing was written. Someone who holds it can start the work again.`, [], { permission });
+  return new AppError(
+    403,
+    'forbidden',
+    `${what} needs the permission '${permission}', which the user who queued this job no longer holds in this workspace; nothing was written. Someone who holds it can start the work again.`,
+    [],
+    { permission },
+  );
 }
 
 /** Throws jobForbidden unless `grants` holds `permission`. */

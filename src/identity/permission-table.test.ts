@@ -15,8 +15,11 @@ describe('permission matrix', () => {
     for (const list of Object.values(ROLE_PERMISSIONS)) expect(list).not.toContain('system:admin');
     // Each role holds at least what the role below it holds.
     const order = ['viewer', 'uploader', 'maintainer', 'admin', 'owner'] as const;
-    for (let i = 1; i < order.length; i++) for (const p of permissionsOf(order[i - 1]!)) expect(permissionsOf(order[i]!).has(p), `${order[i]} ⊇ ${order[i - 1]}: ${p}`).toBe(true);
+    for (let i = 1; i < order.length; i++)
+      for (const p of permissionsOf(order[i - 1]!))
+        expect(permissionsOf(order[i]!).has(p), `${order[i]} ⊇ ${order[i - 1]}: ${p}`).toBe(true);
     // API keys never manage people, keys, settings or read the audit log.
-    for (const p of ['members:manage', 'keys:manage', 'workspace:manage', 'audit:read'] as const) expect(permissionsOf('machine').has(p)).toBe(false);
+    for (const p of ['members:manage', 'keys:manage', 'workspace:manage', 'audit:read'] as const)
+      expect(permissionsOf('machine').has(p)).toBe(false);
   });
 });

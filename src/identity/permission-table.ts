@@ -1,6 +1,7 @@
 import { ALL_PERMISSIONS, PERMISSIONS, ROLE_PERMISSIONS, type PrincipalRole } from './permissions.js';
 
-export const TABLE_START = '<!-- permission-matrix:start (generated from src/identity/permissions.ts by `npm run docs:permissions`) -->';
+export const TABLE_START =
+  '<!-- permission-matrix:start (generated from src/identity/permissions.ts by `npm run docs:permissions`) -->';
 export const TABLE_END = '<!-- permission-matrix:end -->';
 
 /** The permission matrix as a Markdown table: the copy in docs/identity.md is generated from this and checked by a test. */
@@ -9,7 +10,10 @@ export function permissionTable(): string {
   const lines = [
     `| permission | what it allows | ${roles.join(' | ')} |`,
     `| --- | --- | ${roles.map(() => ':---:').join(' | ')} |`,
-    ...ALL_PERMISSIONS.map((p) => `| \`${p}\` | ${PERMISSIONS[p]} | ${roles.map((r) => (ROLE_PERMISSIONS[r].includes(p) ? '✓' : '')).join(' | ')} |`),
+    ...ALL_PERMISSIONS.map(
+      (p) =>
+        `| \`${p}\` | ${PERMISSIONS[p]} | ${roles.map((r) => (ROLE_PERMISSIONS[r].includes(p) ? '✓' : '')).join(' | ')} |`,
+    ),
   ];
   return lines.join('\n');
 }

@@ -6,8 +6,10 @@
 
 export const PERMISSIONS = {
   'datasets:read': 'List, read, preview, profile, chart and download datasets',
-  'datasets:write': 'Upload datasets and versions (also by pipeline runs into an existing dataset), edit dataset metadata',
-  'datasets:delete': 'Delete datasets and versions; set keepVersions or add versions to a dataset that has it (the sweep prunes)',
+  'datasets:write':
+    'Upload datasets and versions (also by pipeline runs into an existing dataset), edit dataset metadata',
+  'datasets:delete':
+    'Delete datasets and versions; set keepVersions or add versions to a dataset that has it (the sweep prunes)',
   'pipelines:read': 'Read pipelines and their run history',
   'pipelines:write': 'Create, edit and delete pipelines',
   'pipelines:run': 'Run and preview pipelines',
@@ -35,23 +37,58 @@ export const ROLES = ['owner', 'admin', 'maintainer', 'analyst', 'uploader', 'vi
 export type Role = (typeof ROLES)[number];
 export type PrincipalRole = Role | 'machine';
 
-const READ: Permission[] = ['datasets:read', 'pipelines:read', 'models:read', 'connectors:read', 'alerts:read', 'jobs:read', 'members:read'];
+const READ: Permission[] = [
+  'datasets:read',
+  'pipelines:read',
+  'models:read',
+  'connectors:read',
+  'alerts:read',
+  'jobs:read',
+  'members:read',
+];
 // `system:admin` is never granted by a workspace role: it comes from the user's instance-admin flag.
 const WORKSPACE_ALL = ALL_PERMISSIONS.filter((p) => p !== 'system:admin');
 
 export const ROLE_PERMISSIONS: Record<PrincipalRole, readonly Permission[]> = {
   owner: WORKSPACE_ALL,
   admin: WORKSPACE_ALL,
-  maintainer: [...READ, 'datasets:write', 'datasets:delete', 'pipelines:write', 'pipelines:run', 'models:train', 'connectors:manage', 'alerts:manage', 'jobs:manage'],
+  maintainer: [
+    ...READ,
+    'datasets:write',
+    'datasets:delete',
+    'pipelines:write',
+    'pipelines:run',
+    'models:train',
+    'connectors:manage',
+    'alerts:manage',
+    'jobs:manage',
+  ],
   analyst: [...READ, 'pipelines:write', 'pipelines:run', 'models:train'],
   uploader: [...READ, 'datasets:write'],
   viewer: READ,
   // Everything a program may sensibly do; never people management, keys, workspace settings or the audit log.
-  machine: [...READ, 'datasets:write', 'datasets:delete', 'pipelines:write', 'pipelines:run', 'models:train', 'connectors:manage', 'alerts:manage', 'jobs:manage'],
+  machine: [
+    ...READ,
+    'datasets:write',
+    'datasets:delete',
+    'pipelines:write',
+    'pipelines:run',
+    'models:train',
+    'connectors:manage',
+    'alerts:manage',
+    'jobs:manage',
+  ],
 };
 
 /** What one role may do to another's membership: only owners touch owners. */
-export const ROLE_RANK: Record<Role, number> = { owner: 6, admin: 5, maintainer: 4, analyst: 3, uploader: 2, viewer: 1 };
+export const ROLE_RANK: Record<Role, number> = {
+  owner: 6,
+  admin: 5,
+  maintainer: 4,
+  analyst: 3,
+  uploader: 2,
+  viewer: 1,
+};
 
 /** Whether a holder of `own` may hand out, or take away, `role`: nobody above their own; only owners manage owners. */
 export function mayGrant(own: PrincipalRole | null, role: Role): boolean {
@@ -59,7 +96,9 @@ export function mayGrant(own: PrincipalRole | null, role: Role): boolean {
   return ROLE_RANK[role] <= rank;
 }
 
-const SETS = Object.fromEntries(Object.entries(ROLE_PERMISSIONS).map(([role, list]) => [role, new Set(list)])) as unknown as Record<PrincipalRole, ReadonlySet<Permission>>;
+const SETS = Object.fromEntries(
+  Object.entries(ROLE_PERMISSIONS).map(([role, list]) => [role, new Set(list)]),
+) as unknown as Record<PrincipalRole, ReadonlySet<Permission>>;
 
 export function permissionsOf(role: PrincipalRole): ReadonlySet<Permission> {
   return SETS[role];

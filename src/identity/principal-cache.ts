@@ -13,7 +13,10 @@
 export class PrincipalCache<V> {
   private readonly entries = new Map<string, { value: V; until: number }>();
 
-  constructor(private readonly ttlMs: number, private readonly maxEntries = 10_000) {}
+  constructor(
+    private readonly ttlMs: number,
+    private readonly maxEntries = 10_000,
+  ) {}
 
   get(key: string, now = Date.now()): V | undefined {
     const entry = this.entries.get(key);

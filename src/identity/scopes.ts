@@ -16,16 +16,20 @@ export function scopeError(requested: readonly string[], grantable: ReadonlySet<
       unknown.push({ scope, message });
       fieldErrors.push({ pointer, message });
     } else if (!grantable.has(scope)) {
-      fieldErrors.push({ pointer, message: `'${scope}' is not grantable (API keys hold at most: ${[...grantable].join(', ')})` });
+      fieldErrors.push({
+        pointer,
+        message: `'${scope}' is not grantable (API keys hold at most: ${[...grantable].join(', ')})`,
+      });
     }
   });
   if (fieldErrors.length === 0) return null;
   if (unknown.length === 0) return errors.validation('Some scopes cannot be granted to an API key by you', fieldErrors);
   const [first] = unknown;
   // One unknown scope: the headline is its field's message (the CLI then shows only where it is).
-  const headline = unknown.length === 1 && first
-    ? first.message
-    : `Scopes ${listed(unknown.map((u) => u.scope))} do not exist: a scope is a permission name (GET /api/v1/permissions lists them)`;
+  const headline =
+    unknown.length === 1 && first
+      ? first.message
+      : `Scopes ${listed(unknown.map((u) => u.scope))} do not exist: a scope is a permission name (GET /api/v1/permissions lists them)`;
   const alsoRefused = fieldErrors.length > unknown.length ? '; some others cannot be granted to an API key by you' : '';
   return errors.validation(`${headline}${alsoRefused}`, fieldErrors);
 }

@@ -8,7 +8,15 @@ import { weirCommand } from '../weir-command.js';
 import { NO_CHANGE_PUBLISHER, type IdentityChangePublisher } from './changes.js';
 import type { ApiKey, Member, TokenPair, User, Workspace, WorkspaceWithRole } from './model.js';
 import { burnVerification, hashPassword, passwordProblem, verifyPassword } from './passwords.js';
-import { ROLE_PERMISSIONS, isPermission, mayGrant, permissionsOf, type Permission, type PrincipalRole, type Role } from './permissions.js';
+import {
+  ROLE_PERMISSIONS,
+  isPermission,
+  mayGrant,
+  permissionsOf,
+  type Permission,
+  type PrincipalRole,
+  type Role,
+} from './permissions.js';
 import type { PrincipalCache } from './principal-cache.js';
 import type { IdentityRepo } from './repo.js';
 import { scopeError } from './scopes.js';
@@ -85,17 +93,34 @@ export class IdentityService implements AccessControl {
    * Creates the first owner from config on an empty database; says how to create one when there is none (unless
    * `hint` is false: the supervised worker leaves that to the server it runs for, which says it once).
    */
-  async bootstrap(admin: { email: string; password: string } | null, { hint = true }: { hint?: boolean } = {}): Promise<void> {
+  async bootstrap(
+    admin: { email: string; password: string } | null,
+    { hint = true }: { hint?: boolean } = {},
+  ): Promise<void> {
     if (await this.hasUsers()) return;
     if (!admin) {
       if (hint) {
-        this.options.log.warn(`no users exist yet: create the first owner with \`${weirCommand('admin create-user --email you@example.com')}\` `
-          + '(it asks for the password, or reads it with --password-stdin), or start once with WEIR_BOOTSTRAP_ADMIN_EMAIL and WEIR_BOOTSTRAP_ADMIN_PASSWORD');
+        this.options.log.warn(
+          `no users exist yet: create the first owner with \`${weirCommand('admin create-user --email you@example.com')}\` ` +
+            '(it asks for the password, or reads it with --password-stdin), or start once with WEIR_BOOTSTRAP_ADMIN_EMAIL and WEIR_BOOTSTRAP_ADMIN_PASSWORD',
+        );
       }
       return;
     }
-    const user = await this.createUser({ email: admin.email, password: admin.password, displayName: 'Administrator', instanceAdmin: true, workspaceId: DEFAULT_WORKSPACE_ID, role: 'owner' });
-    await this.options.audit.record({ ...systemEntry('user.bootstrap'), workspaceId: DEFAULT_WORKSPACE_ID, targetType: 'user', targetId: user.id });
+    const user = await this.createUser({
+      email: admin.email,
+      password: admin.password,
+      displayName: 'Administrator',
+      instanceAdmin: true,
+      workspaceId: DEFAULT_WORKSPACE_ID,
+      role: 'owner',
+    });
+    await this.options.audit.record({
+      ...systemEntry('user.bootstrap'),
+      workspaceId: DEFAULT_WORKSPACE_ID,
+      targetType: 'user',
+      targetId: user.id,
+    });
     this.options.log.info({ userId: user.id, email: user.email }, 'bootstrap owner created');
   }
 
@@ -105,7 +130,14 @@ export class IdentityService implements AccessControl {
     return (await this.repo.countUsers()) > 0;
   }
 
-  async createUser(input: { email: string; password: string; displayName?: string; instanceAdmin?: boolean; workspaceId?: string; role?: Role }): Promise<User> {
+  async createUser(input: {
+    email: string;
+    password: string;
+    displayName?: string;
+    instanceAdmin?: boolean;
+    workspaceId?: string;
+    role?: Role;
+  }): Promise<User> {
     const email = normalizeEmail(input.email);
     const problem = passwordProblem(input.password);
     if (problem) throw errors.validation(`password ${problem}`, [{ pointer: '/body/password', message: problem }]);
@@ -114,7 +146,16 @@ export class IdentityService implements AccessControl {
     const passwordHash = await hashPassword(input.password);
     const now = new Date().toISOString();
     await this.repo.transaction(async (repo) => {
-      await repo.insertUser({ id, email, displayName: input.displayName?.trim() || email.split('@')[0]!, passwordHash, instanceAdmin: input.instanceAdmin ?? false }, now);
+      await repo.insertUser(
+        {
+          id,
+          email,
+          displayName: input.displayName?.trim() || email.split('@')[0]!,
+          passwordHash,
+          instanceAdmin: input.instanceAdmin ?? false,
+        },
+        now,
+      );
       if (input.workspaceId) await repo.upsertMembership(input.workspaceId, id, input.role ?? 'viewer', now);
     });
     return (await this.repo.userById(id))!;
@@ -156,14 +197,22 @@ export class IdentityService implements AccessControl {
     const now = new Date();
     const sessionId = newId('ses');
     const sessionEnds = new Date(now.getTime() + this.options.refreshTtlSeconds * 1000).toISOString();
-    await this.repo.insertSession({ id: sessionId, userId: found.id, expiresAt: sessionEnds, ip: client.ip, userAgent: client.userAgent }, now.toISOString());
+    await this.repo.insertSession(
+      { id: sessionId, userId: found.id, expiresAt: sessionEnds, ip: client.ip, userAgent: client.userAgent },
+      now.toISOString(),
+    );
     await this.repo.touchLogin(found.id, now.toISOString());
     const { passwordHash: _, ...user } = found;
     return { user, tokens: await this.issue(found.id, sessionId, sessionEnds) };
   }
 
   /** Rotates a refresh token. Presenting one that was already rotated means it leaked: the whole session ends. */
-  async refresh(refreshToken: string): Promise<{ userId: string; sessionId: string; tokens: TokenPair } | { reuseDetected: true; userId: string; sessionId: string }> {
+  async refresh(
+    refreshToken: string,
+  ): Promise<
+    | { userId: string; sessionId: string; tokens: TokenPair }
+    | { reuseDetected: true; userId: string; sessionId: string }
+  > {
     const row = await this.repo.refreshTokenByHash(sha256Hex(refreshToken));
     if (!row) throw errors.unauthorized('The refresh token is not valid');
     const now = new Date();
@@ -172,8 +221,13 @@ export class IdentityService implements AccessControl {
       await this.changes.publish({ kind: 'session.revoked', sessionId: row.session_id });
       return { reuseDetected: true, userId: row.user_id, sessionId: row.session_id };
     }
-    if (row.revoked_at !== null || row.disabled === 1 || new Date(row.expires_at).getTime() <= now.getTime()) throw errors.unauthorized('The refresh token is not valid');
-    return { userId: row.user_id, sessionId: row.session_id, tokens: await this.issue(row.user_id, row.session_id, new Date(row.expires_at).toISOString()) };
+    if (row.revoked_at !== null || row.disabled === 1 || new Date(row.expires_at).getTime() <= now.getTime())
+      throw errors.unauthorized('The refresh token is not valid');
+    return {
+      userId: row.user_id,
+      sessionId: row.session_id,
+      tokens: await this.issue(row.user_id, row.session_id, new Date(row.expires_at).toISOString()),
+    };
   }
 
   async logout(sessionId: string): Promise<void> {
@@ -184,8 +238,17 @@ export class IdentityService implements AccessControl {
   private async issue(userId: string, sessionId: string, sessionEnds: string): Promise<TokenPair> {
     const ws = (await this.repo.defaultWorkspaceOf(userId)) ?? '';
     const refreshToken = randomToken();
-    await this.repo.insertRefreshToken({ id: newId('ses'), sessionId, tokenHash: sha256Hex(refreshToken), expiresAt: sessionEnds }, new Date().toISOString());
-    return { accessToken: await this.signer.sign({ sub: userId, sid: sessionId, ws }), tokenType: 'Bearer', expiresIn: this.signer.ttlSeconds, refreshToken, refreshExpiresAt: sessionEnds };
+    await this.repo.insertRefreshToken(
+      { id: newId('ses'), sessionId, tokenHash: sha256Hex(refreshToken), expiresAt: sessionEnds },
+      new Date().toISOString(),
+    );
+    return {
+      accessToken: await this.signer.sign({ sub: userId, sid: sessionId, ws }),
+      tokenType: 'Bearer',
+      expiresIn: this.signer.ttlSeconds,
+      refreshToken,
+      refreshExpiresAt: sessionEnds,
+    };
   }
 
   // --- authentication of every request
@@ -200,21 +263,39 @@ export class IdentityService implements AccessControl {
     if (token.startsWith('weir_')) return this.resolveApiKey(token, requestedWorkspace, ip);
     if (!looksLikeJwt(token)) throw errors.unauthorized('The access token is not valid');
     const verified = await this.signer.verify(token);
-    if (!('claims' in verified)) throw errors.unauthorized(verified.reason === 'expired' ? 'The access token has expired' : 'The access token is not valid');
+    if (!('claims' in verified))
+      throw errors.unauthorized(
+        verified.reason === 'expired' ? 'The access token has expired' : 'The access token is not valid',
+      );
     const { sub, sid, ws } = verified.claims;
     const workspaceId = requestedWorkspace ?? ws;
-    const row = await this.cached(`s\n${sid}\n${sub}\n${workspaceId}`, () => this.repo.sessionPrincipal(sub, sid, workspaceId));
+    const row = await this.cached(`s\n${sid}\n${sub}\n${workspaceId}`, () =>
+      this.repo.sessionPrincipal(sub, sid, workspaceId),
+    );
     // A revoked session (logout, refresh reuse) ends its access tokens at once, not when they expire.
-    if (!row || row.revoked_at !== null || row.disabled === 1) throw errors.unauthorized('The access token is no longer valid');
+    if (!row || row.revoked_at !== null || row.disabled === 1)
+      throw errors.unauthorized('The access token is no longer valid');
     // Access tokens outlive nothing: past the session's end (the refresh token's lifetime) they stop too.
-    if (new Date(row.expires_at).getTime() <= Date.now()) throw errors.unauthorized('The session has ended; log in again');
+    if (new Date(row.expires_at).getTime() <= Date.now())
+      throw errors.unauthorized('The session has ended; log in again');
     const role = (row.role ?? null) as Role | null;
     return {
       principal: {
-        kind: 'user', userId: sub, email: row.email, apiKeyId: null, sessionId: sid, workspaceId, role,
-        permissions: permissionsWith(role, row.instance_admin === 1), instanceAdmin: row.instance_admin === 1, ip,
+        kind: 'user',
+        userId: sub,
+        email: row.email,
+        apiKeyId: null,
+        sessionId: sid,
+        workspaceId,
+        role,
+        permissions: permissionsWith(role, row.instance_admin === 1),
+        instanceAdmin: row.instance_admin === 1,
+        ip,
       },
-      rules: row.ip_allow_json !== null && row.ip_deny_json !== null ? { allowJson: row.ip_allow_json, denyJson: row.ip_deny_json } : null,
+      rules:
+        row.ip_allow_json !== null && row.ip_deny_json !== null
+          ? { allowJson: row.ip_allow_json, denyJson: row.ip_deny_json }
+          : null,
     };
   }
 
@@ -226,7 +307,8 @@ export class IdentityService implements AccessControl {
     if (!row || !safeEqual(row.secret_hash, sha256Hex(m[2]!))) throw errors.unauthorized('The API key is not valid');
     const now = Date.now();
     if (row.revoked_at !== null) throw errors.unauthorized('The API key has been revoked');
-    if (row.expires_at !== null && new Date(row.expires_at).getTime() <= now) throw errors.unauthorized('The API key has expired');
+    if (row.expires_at !== null && new Date(row.expires_at).getTime() <= now)
+      throw errors.unauthorized('The API key has expired');
     // A key acts for its creator: it stops working when the creator leaves the workspace or is disabled, and it
     // never holds more than the creator's current role grants.
     if (row.disabled === 1 || row.role === null) throw errors.unauthorized('The API key is no longer valid');
@@ -235,8 +317,16 @@ export class IdentityService implements AccessControl {
     const foreign = requestedWorkspace !== undefined && requestedWorkspace !== row.workspace_id;
     return {
       principal: {
-        kind: 'apiKey', userId: row.created_by, email: row.email, apiKeyId: row.id, sessionId: null,
-        workspaceId: foreign ? requestedWorkspace : row.workspace_id, role: foreign ? null : 'machine', permissions: foreign ? NO_PERMISSIONS : scopes, instanceAdmin: false, ip,
+        kind: 'apiKey',
+        userId: row.created_by,
+        email: row.email,
+        apiKeyId: row.id,
+        sessionId: null,
+        workspaceId: foreign ? requestedWorkspace : row.workspace_id,
+        role: foreign ? null : 'machine',
+        permissions: foreign ? NO_PERMISSIONS : scopes,
+        instanceAdmin: false,
+        ip,
       },
       rules: { allowJson: row.ip_allow_json, denyJson: row.ip_deny_json },
     };
@@ -256,7 +346,9 @@ export class IdentityService implements AccessControl {
     if (now - last < KEY_TOUCH_INTERVAL_MS) return;
     this.keyTouchedAt.set(id, now);
     if (this.keyTouchedAt.size > 10_000) this.keyTouchedAt.clear();
-    this.repo.touchApiKey(id, new Date(now).toISOString()).catch((e: unknown) => this.options.log.warn({ err: e, keyId: id }, 'could not record API key use'));
+    this.repo
+      .touchApiKey(id, new Date(now).toISOString())
+      .catch((e: unknown) => this.options.log.warn({ err: e, keyId: id }, 'could not record API key use'));
   }
 
   /**
@@ -291,8 +383,15 @@ export class IdentityService implements AccessControl {
 
   /** Who the caller is: the user (for an API key, its creator), their workspaces, and the key itself when it is one. */
   async me(principal: Principal): Promise<{ user: User; workspaces: WorkspaceWithRole[]; apiKey: ApiKey | null }> {
-    const apiKey = principal.apiKeyId === null ? null : ((await this.repo.apiKey(principal.workspaceId, principal.apiKeyId)) ?? null);
-    return { user: await this.user(principal.userId), workspaces: await this.repo.workspacesOf(principal.userId), apiKey };
+    const apiKey =
+      principal.apiKeyId === null
+        ? null
+        : ((await this.repo.apiKey(principal.workspaceId, principal.apiKeyId)) ?? null);
+    return {
+      user: await this.user(principal.userId),
+      workspaces: await this.repo.workspacesOf(principal.userId),
+      apiKey,
+    };
   }
 
   async createWorkspace(principal: Principal, input: { name: string; slug?: string }): Promise<WorkspaceWithRole> {
@@ -323,10 +422,20 @@ export class IdentityService implements AccessControl {
     return ws;
   }
 
-  async updateWorkspace(actor: Principal, workspaceId: string, patch: { name?: string; ipAllow?: string[]; ipDeny?: string[] }): Promise<Workspace> {
-    for (const [field, list] of [['ipAllow', patch.ipAllow], ['ipDeny', patch.ipDeny]] as const) {
+  async updateWorkspace(
+    actor: Principal,
+    workspaceId: string,
+    patch: { name?: string; ipAllow?: string[]; ipDeny?: string[] },
+  ): Promise<Workspace> {
+    for (const [field, list] of [
+      ['ipAllow', patch.ipAllow],
+      ['ipDeny', patch.ipDeny],
+    ] as const) {
       const check = list ? validateCidrs(list) : { ok: true as const };
-      if (!check.ok) throw errors.validation(`${field}: ${check.message}`, [{ pointer: `/body/${field}/${check.index}`, message: check.message }]);
+      if (!check.ok)
+        throw errors.validation(`${field}: ${check.message}`, [
+          { pointer: `/body/${field}/${check.index}`, message: check.message },
+        ]);
     }
     // Rules that shut out the caller's own address could not be changed back through the API by that caller.
     // Instance admins are exempt: the workspace-settings routes ignore the rules for them (src/http/auth.ts).
@@ -336,7 +445,8 @@ export class IdentityService implements AccessControl {
       if (refusal) throw selfLockout(actor.ip, refusal);
     }
     await this.repo.updateWorkspace(workspaceId, { ...patch, name: patch.name?.trim() });
-    if (patch.ipAllow !== undefined || patch.ipDeny !== undefined) await this.changes.publish({ kind: 'workspace.network_rules_changed', workspaceId });
+    if (patch.ipAllow !== undefined || patch.ipDeny !== undefined)
+      await this.changes.publish({ kind: 'workspace.network_rules_changed', workspaceId });
     return this.workspace(workspaceId);
   }
 
@@ -356,12 +466,21 @@ export class IdentityService implements AccessControl {
    * An instance administrator creates an account straight into a workspace. Existing accounts are invited instead
    * (src/identity/invitations.ts): nobody becomes a member of a workspace without accepting.
    */
-  async createMember(actor: Principal, workspaceId: string, input: { email: string; role: Role; password: string; displayName?: string }): Promise<Member> {
+  async createMember(
+    actor: Principal,
+    workspaceId: string,
+    input: { email: string; role: Role; password: string; displayName?: string },
+  ): Promise<Member> {
     assertCanGrant(actor, input.role);
     // Choosing someone's password is an instance administrator's act: a workspace owner (which any user can
     // become by creating a workspace) could otherwise claim accounts for addresses that are not theirs.
     if (!actor.instanceAdmin) {
-      throw new AppError(403, 'forbidden', 'Only an instance administrator can create accounts; invite the person by email without a password', [{ pointer: '/body/password', message: 'needs system:admin' }]);
+      throw new AppError(
+        403,
+        'forbidden',
+        'Only an instance administrator can create accounts; invite the person by email without a password',
+        [{ pointer: '/body/password', message: 'needs system:admin' }],
+      );
     }
     const user = await this.createUser({ ...input, workspaceId });
     return (await this.repo.members(workspaceId)).find((m) => m.userId === user.id)!;
@@ -371,7 +490,8 @@ export class IdentityService implements AccessControl {
   async joinWorkspace(workspaceId: string, userId: string, role: Role): Promise<WorkspaceWithRole> {
     await this.repo.transaction(async (repo) => {
       await repo.lockWorkspace(workspaceId);
-      if ((await repo.roleOf(workspaceId, userId)) === undefined) await repo.upsertMembership(workspaceId, userId, role, new Date().toISOString());
+      if ((await repo.roleOf(workspaceId, userId)) === undefined)
+        await repo.upsertMembership(workspaceId, userId, role, new Date().toISOString());
     });
     return (await this.repo.workspacesOf(userId)).find((w) => w.id === workspaceId)!;
   }
@@ -383,7 +503,8 @@ export class IdentityService implements AccessControl {
       if (!current) throw errors.notFound('Member', userId);
       assertCanGrant(actor, role);
       assertCanGrant(actor, current);
-      if (current === 'owner' && role !== 'owner' && (await repo.countOwners(workspaceId)) <= 1) throw errors.conflict('A workspace must keep at least one owner');
+      if (current === 'owner' && role !== 'owner' && (await repo.countOwners(workspaceId)) <= 1)
+        throw errors.conflict('A workspace must keep at least one owner');
       await repo.upsertMembership(workspaceId, userId, role, new Date().toISOString());
     });
     await this.changes.publish({ kind: 'member.role_changed', workspaceId, userId });
@@ -396,7 +517,8 @@ export class IdentityService implements AccessControl {
       const current = await repo.roleOf(workspaceId, userId);
       if (!current) throw errors.notFound('Member', userId);
       assertCanGrant(actor, current);
-      if (current === 'owner' && (await repo.countOwners(workspaceId)) <= 1) throw errors.conflict('A workspace must keep at least one owner');
+      if (current === 'owner' && (await repo.countOwners(workspaceId)) <= 1)
+        throw errors.conflict('A workspace must keep at least one owner');
       await repo.deleteMembership(workspaceId, userId);
     });
     await this.changes.publish({ kind: 'member.removed', workspaceId, userId });
@@ -404,21 +526,34 @@ export class IdentityService implements AccessControl {
 
   // --- API keys
 
-  async createApiKey(actor: Principal, input: { name: string; scopes?: string[]; expiresAt?: string }): Promise<{ key: ApiKey; token: string }> {
+  async createApiKey(
+    actor: Principal,
+    input: { name: string; scopes?: string[]; expiresAt?: string },
+  ): Promise<{ key: ApiKey; token: string }> {
     if (actor.kind !== 'user' || actor.role === null) throw errors.forbidden('keys:manage');
     const grantable = new Set(ROLE_PERMISSIONS.machine.filter((p) => actor.permissions.has(p)));
     const requested = input.scopes ?? [...grantable];
     const refused = scopeError(requested, grantable);
     if (refused) throw refused;
     if (input.expiresAt !== undefined && new Date(input.expiresAt).getTime() <= Date.now()) {
-      throw errors.validation('expiresAt must be in the future', [{ pointer: '/body/expiresAt', message: 'must be in the future' }]);
+      throw errors.validation('expiresAt must be in the future', [
+        { pointer: '/body/expiresAt', message: 'must be in the future' },
+      ]);
     }
     const id = newId('key');
     const secret = randomToken();
-    await this.repo.insertApiKey({
-      id, workspaceId: actor.workspaceId, name: input.name.trim(), secretHash: sha256Hex(secret), scopes: [...new Set(requested)] as Permission[], createdBy: actor.userId,
-      expiresAt: input.expiresAt ? new Date(input.expiresAt).toISOString() : null,
-    }, new Date().toISOString());
+    await this.repo.insertApiKey(
+      {
+        id,
+        workspaceId: actor.workspaceId,
+        name: input.name.trim(),
+        secretHash: sha256Hex(secret),
+        scopes: [...new Set(requested)] as Permission[],
+        createdBy: actor.userId,
+        expiresAt: input.expiresAt ? new Date(input.expiresAt).toISOString() : null,
+      },
+      new Date().toISOString(),
+    );
     return { key: (await this.repo.apiKey(actor.workspaceId, id))!, token: `weir_${id}_${secret}` };
   }
 
@@ -456,7 +591,11 @@ function keyPermissions(scopesJson: string, creatorRole: Role): ReadonlySet<Perm
   if (!set) {
     const allowed = permissionsOf(creatorRole);
     const machine = permissionsOf('machine');
-    set = new Set((JSON.parse(scopesJson) as string[]).filter((p): p is Permission => isPermission(p) && allowed.has(p) && machine.has(p)));
+    set = new Set(
+      (JSON.parse(scopesJson) as string[]).filter(
+        (p): p is Permission => isPermission(p) && allowed.has(p) && machine.has(p),
+      ),
+    );
     if (KEY_SETS.size > 10_000) KEY_SETS.clear();
     KEY_SETS.set(cacheKey, set);
   }
@@ -465,7 +604,12 @@ function keyPermissions(scopesJson: string, creatorRole: Role): ReadonlySet<Perm
 
 /** Nobody hands out, or takes away, a role above their own; only owners manage owners. */
 export function assertCanGrant(actor: Principal, role: Role): void {
-  if (!mayGrant(actor.role, role)) throw new AppError(403, 'forbidden', `A${actor.role === 'admin' ? 'n' : ''} ${actor.role ?? 'non-member'} cannot manage the role '${role}'`);
+  if (!mayGrant(actor.role, role))
+    throw new AppError(
+      403,
+      'forbidden',
+      `A${actor.role === 'admin' ? 'n' : ''} ${actor.role ?? 'non-member'} cannot manage the role '${role}'`,
+    );
 }
 
 export function normalizeEmail(email: string): string {
@@ -473,21 +617,43 @@ export function normalizeEmail(email: string): string {
 }
 
 function slugify(name: string): string {
-  return name.toLowerCase().normalize('NFKD').replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 48);
+  return name
+    .toLowerCase()
+    .normalize('NFKD')
+    .replace(/[^a-z0-9]+/g, '-')
+    .replace(/^-+|-+$/g, '')
+    .slice(0, 48);
 }
 
 /** 409 naming the caller's address and the rule that would shut it out. */
 function selfLockout(ip: string, refusal: RuleRefusal): AppError {
-  const [pointer, reason] = refusal.list === 'ipDeny'
-    ? [`/body/ipDeny/${refusal.index}`, `the ipDeny entry '${refusal.rule}' matches your address ${ip}`]
-    : ['/body/ipAllow', `ipAllow does not include your address ${ip}`];
-  return new AppError(409, 'self_lockout', `These network rules would lock you out of this workspace: ${reason}, and you could not change them back. Keep your own address allowed, or ask an instance administrator to set the rules.`,
-    [{ pointer, message: reason }], { address: ip });
+  const [pointer, reason] =
+    refusal.list === 'ipDeny'
+      ? [`/body/ipDeny/${refusal.index}`, `the ipDeny entry '${refusal.rule}' matches your address ${ip}`]
+      : ['/body/ipAllow', `ipAllow does not include your address ${ip}`];
+  return new AppError(
+    409,
+    'self_lockout',
+    `These network rules would lock you out of this workspace: ${reason}, and you could not change them back. Keep your own address allowed, or ask an instance administrator to set the rules.`,
+    [{ pointer, message: reason }],
+    { address: ip },
+  );
 }
 
 function systemEntry(action: string) {
   return {
-    workspaceId: null, actorType: 'system' as const, actorId: null, apiKeyId: null, action, targetType: null, targetId: null, outcome: 'success' as const,
-    statusCode: null, ip: null, userAgent: null, requestId: null, detail: null,
+    workspaceId: null,
+    actorType: 'system' as const,
+    actorId: null,
+    apiKeyId: null,
+    action,
+    targetType: null,
+    targetId: null,
+    outcome: 'success' as const,
+    statusCode: null,
+    ip: null,
+    userAgent: null,
+    requestId: null,
+    detail: null,
   };
 }

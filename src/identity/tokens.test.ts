@@ -29,7 +29,9 @@ describe('TokenSigner', () => {
   it('refuses crit headers, other types, future nbf, missing exp and missing claims', async () => {
     expect(await signer.verify(await jwt({ crit: ['b64'], b64: true }, base()))).toHaveProperty('reason');
     expect(await signer.verify(await jwt({ typ: 'at+jwt' }, base()))).toEqual({ reason: 'algorithm not allowed' });
-    expect(await signer.verify(await jwt({}, { ...base(), nbf: Math.floor(Date.now() / 1000) + 600 }))).toEqual({ reason: 'not yet valid' });
+    expect(await signer.verify(await jwt({}, { ...base(), nbf: Math.floor(Date.now() / 1000) + 600 }))).toEqual({
+      reason: 'not yet valid',
+    });
     const { exp: _exp, ...noExp } = base();
     expect(await signer.verify(await jwt({}, noExp))).toEqual({ reason: 'expired' });
     const { sid: _sid, ...noSid } = base();
@@ -43,6 +45,7 @@ describe('TokenSigner', () => {
     expect(await signer.verify(`${h}.${forgedPayload}.${s}`)).toEqual({ reason: 'bad signature' });
     expect(await signer.verify(`${h}.${p}.${s.slice(0, -2)}`)).toEqual({ reason: 'bad signature' });
     expect(await signer.verify(`${h}.${p}.`)).toEqual({ reason: 'bad signature' });
-    for (const garbage of ['', 'a.b', 'a.b.c.d', '..', `${Buffer.from('[]').toString('base64url')}.${p}.${s}`]) expect(await signer.verify(garbage)).toHaveProperty('reason');
+    for (const garbage of ['', 'a.b', 'a.b.c.d', '..', `${Buffer.from('[]').toString('base64url')}.${p}.${s}`])
+      expect(await signer.verify(garbage)).toHaveProperty('reason');
   });
 });

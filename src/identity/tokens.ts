@@ -36,22 +36,27 @@ export class TokenSigner {
   private readonly key: Uint8Array;
   private readonly verified = new Map<string, VerifiedToken>();
 
-  constructor(secret: string, readonly ttlSeconds: number) {
+  constructor(
+    secret: string,
+    readonly ttlSeconds: number,
+  ) {
     this.key = new TextEncoder().encode(secret);
   }
 
   sign(claims: AccessClaims, now = Date.now()): Promise<string> {
     const iat = Math.floor(now / 1000);
-    return new SignJWT({ sid: claims.sid, ws: claims.ws })
-      .setProtectedHeader({ alg: ALGORITHM, typ: 'JWT' })
-      .setSubject(claims.sub)
-      .setIssuer(ISSUER)
-      .setAudience(AUDIENCE)
-      .setIssuedAt(iat)
-      // Unique per token: two tokens of one session issued within a second still differ.
-      .setJti(randomBytes(12).toString('base64url'))
-      .setExpirationTime(iat + this.ttlSeconds)
-      .sign(this.key);
+    return (
+      new SignJWT({ sid: claims.sid, ws: claims.ws })
+        .setProtectedHeader({ alg: ALGORITHM, typ: 'JWT' })
+        .setSubject(claims.sub)
+        .setIssuer(ISSUER)
+        .setAudience(AUDIENCE)
+        .setIssuedAt(iat)
+        // Unique per token: two tokens of one session issued within a second still differ.
+        .setJti(randomBytes(12).toString('base64url'))
+        .setExpirationTime(iat + this.ttlSeconds)
+        .sign(this.key)
+    );
   }
 
   /** The claims of a valid token, or the reason it is not (for logs only; clients get one generic 401). */
@@ -74,7 +79,13 @@ export class TokenSigner {
     const [head, body, signature] = parts as [string, string, string];
     const header = parseSegment(head);
     // Only the one algorithm: `none`, RS256 (key confusion), HS384/512 and anything else end here.
-    if (!header || header.alg !== ALGORITHM || (header.typ !== undefined && header.typ !== 'JWT') || header.crit !== undefined) return { reason: 'algorithm not allowed' };
+    if (
+      !header ||
+      header.alg !== ALGORITHM ||
+      (header.typ !== undefined && header.typ !== 'JWT') ||
+      header.crit !== undefined
+    )
+      return { reason: 'algorithm not allowed' };
     const expected = createHmac('sha256', this.key).update(`${head}.${body}`).digest();
     const given = Buffer.from(signature, 'base64url');
     if (given.length !== expected.length || !timingSafeEqual(given, expected)) return { reason: 'bad signature' };
@@ -84,8 +95,10 @@ export class TokenSigner {
     if (typeof p.exp !== 'number' || p.exp <= seconds) return { reason: 'expired' };
     if (typeof p.nbf === 'number' && p.nbf > seconds + CLOCK_TOLERANCE_S) return { reason: 'not yet valid' };
     if (p.iss !== ISSUER) return { reason: 'claim iss invalid' };
-    if (!(p.aud === AUDIENCE || (Array.isArray(p.aud) && p.aud.includes(AUDIENCE)))) return { reason: 'claim aud invalid' };
-    if (typeof p.sub !== 'string' || typeof p.sid !== 'string' || typeof p.ws !== 'string') return { reason: 'claims missing' };
+    if (!(p.aud === AUDIENCE || (Array.isArray(p.aud) && p.aud.includes(AUDIENCE))))
+      return { reason: 'claim aud invalid' };
+    if (typeof p.sub !== 'string' || typeof p.sid !== 'string' || typeof p.ws !== 'string')
+      return { reason: 'claims missing' };
     return { claims: { sub: p.sub, sid: p.sid, ws: p.ws }, exp: p.exp };
   }
 }
@@ -95,7 +108,9 @@ const CLOCK_TOLERANCE_S = 5;
 function parseSegment(segment: string): Record<string, unknown> | null {
   try {
     const value: unknown = JSON.parse(Buffer.from(segment, 'base64url').toString('utf8'));
-    return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : null;
+    return typeof value === 'object' && value !== null && !Array.isArray(value)
+      ? (value as Record<string, unknown>)
+      : null;
   } catch {
     return null;
   }

@@ -25,15 +25,22 @@ export type Completion =
   /** Shutdown: back to `queued` at once, and the attempt does not count. */
   | { status: 'requeued' };
 
-const REQUEUED_AFTER_LOSS: JobError = { code: 'worker_lost', message: 'The worker running the job stopped (lease expired); the job was queued again' };
+const REQUEUED_AFTER_LOSS: JobError = {
+  code: 'worker_lost',
+  message: 'The worker running the job stopped (lease expired); the job was queued again',
+};
 export const WORKER_LOST: JobError = {
   code: 'worker_lost',
-  message: 'The worker running the job stopped (lease expired) and the job has no attempts left; it runs again only when retried',
+  message:
+    'The worker running the job stopped (lease expired) and the job has no attempts left; it runs again only when retried',
 };
 
 /** The transitions workers make on `jobs`: claim or start, heartbeat, progress, and the end of an attempt. */
 export class AttemptStore {
-  constructor(private readonly db: Db, private readonly dialect: Dialect) {}
+  constructor(
+    private readonly db: Db,
+    private readonly dialect: Dialect,
+  ) {}
 
   /** Embedded driver: moves up to `limit` runnable jobs of a kind to `running` for this worker, best first. */
   async claim(kind: string, workerId: string, limit: number, now: string, leaseUntil: string): Promise<Job[]> {
@@ -51,9 +58,22 @@ export class AttemptStore {
     // A materialized CTE runs the pick once: PostgreSQL may otherwise re-run a LIMIT subquery of the IN list
     // and (with SKIP LOCKED) claim more rows than asked for.
     const rows = await this.db
-      .with((w) => w('next').materialized(), () => next)
+      .with(
+        (w) => w('next').materialized(),
+        () => next,
+      )
       .updateTable('jobs')
-      .set((eb) => ({ status: 'running', attempts: eb('attempts', '+', 1), worker_id: workerId, lease_until: leaseUntil, started_at: now, updated_at: now, progress: 0, progress_message: null, progress_data_json: null }))
+      .set((eb) => ({
+        status: 'running',
+        attempts: eb('attempts', '+', 1),
+        worker_id: workerId,
+        lease_until: leaseUntil,
+        started_at: now,
+        updated_at: now,
+        progress: 0,
+        progress_message: null,
+        progress_data_json: null,
+      }))
       .where('id', 'in', (eb) => eb.selectFrom('next').select('next.id'))
       .where('status', '=', 'queued')
       .returningAll()
@@ -66,37 +86,73 @@ export class AttemptStore {
    * previous holder stalled (BullMQ moved the job back after its lock ran out). Answers the started job, or
    * null when there is nothing to run (finished, cancelled, unknown), having settled what the row needed.
    */
-  async startDelivered(id: string, workerId: string, now: string, leaseUntil: string): Promise<{ started: Job | null; settled: Job | null }> {
+  async startDelivered(
+    id: string,
+    workerId: string,
+    now: string,
+    leaseUntil: string,
+  ): Promise<{ started: Job | null; settled: Job | null }> {
     const row = await this.db.selectFrom('jobs').selectAll().where('id', '=', id).executeTakeFirst();
     if (!row || (row.status !== 'queued' && row.status !== 'running')) return { started: null, settled: null };
-    const current = this.db.updateTable('jobs').where('id', '=', id).where('status', '=', row.status).where('attempts', '=', row.attempts);
+    const current = this.db
+      .updateTable('jobs')
+      .where('id', '=', id)
+      .where('status', '=', row.status)
+      .where('attempts', '=', row.attempts);
     if (row.status === 'running' && (Number(row.cancel_requested) === 1 || row.attempts >= row.max_attempts)) {
-      const ending = Number(row.cancel_requested) === 1
-        ? { status: 'cancelled', ...errorColumns(CANCELLED), ...endedProgress('cancelled', CANCELLED) }
-        : { status: 'failed', ...errorColumns(WORKER_LOST), ...endedProgress('failed', WORKER_LOST) };
-      const settled = await current.set({ ...ending, worker_id: null, lease_until: null, finished_at: now, updated_at: now }).returningAll().executeTakeFirst();
+      const ending =
+        Number(row.cancel_requested) === 1
+          ? { status: 'cancelled', ...errorColumns(CANCELLED), ...endedProgress('cancelled', CANCELLED) }
+          : { status: 'failed', ...errorColumns(WORKER_LOST), ...endedProgress('failed', WORKER_LOST) };
+      const settled = await current
+        .set({ ...ending, worker_id: null, lease_until: null, finished_at: now, updated_at: now })
+        .returningAll()
+        .executeTakeFirst();
       return { started: null, settled: settled ? toJob(settled) : null };
     }
     const started = await current
-      .set((eb) => ({ status: 'running', attempts: eb('attempts', '+', 1), worker_id: workerId, lease_until: leaseUntil, started_at: now, updated_at: now, progress: 0, progress_message: null, progress_data_json: null }))
+      .set((eb) => ({
+        status: 'running',
+        attempts: eb('attempts', '+', 1),
+        worker_id: workerId,
+        lease_until: leaseUntil,
+        started_at: now,
+        updated_at: now,
+        progress: 0,
+        progress_message: null,
+        progress_data_json: null,
+      }))
       .returningAll()
       .executeTakeFirst();
     return { started: started ? toJob(started) : null, settled: null };
   }
 
   private fenced(f: Fence) {
-    return this.db.updateTable('jobs').where('id', '=', f.id).where('status', '=', 'running').where('worker_id', '=', f.workerId).where('attempts', '=', f.attempt);
+    return this.db
+      .updateTable('jobs')
+      .where('id', '=', f.id)
+      .where('status', '=', 'running')
+      .where('worker_id', '=', f.workerId)
+      .where('attempts', '=', f.attempt);
   }
 
   /** Renews the lease; `owned: false` means the attempt lost the job (reclaimed, finished or cancelled by someone else). */
   async heartbeat(f: Fence, now: string, leaseUntil: string): Promise<{ owned: boolean; cancelRequested: boolean }> {
-    const row = await this.fenced(f).set({ lease_until: leaseUntil, updated_at: now }).returning('cancel_requested').executeTakeFirst();
+    const row = await this.fenced(f)
+      .set({ lease_until: leaseUntil, updated_at: now })
+      .returning('cancel_requested')
+      .executeTakeFirst();
     return { owned: row !== undefined, cancelRequested: Number(row?.cancel_requested) === 1 };
   }
 
   async progress(f: Fence, percent: number, message: string | null, data: unknown, now: string): Promise<boolean> {
     const r = await this.fenced(f)
-      .set({ progress: percent, progress_message: message, progress_data_json: data === undefined ? null : JSON.stringify(data), updated_at: now })
+      .set({
+        progress: percent,
+        progress_message: message,
+        progress_data_json: data === undefined ? null : JSON.stringify(data),
+        updated_at: now,
+      })
       .executeTakeFirst();
     return Number(r.numUpdatedRows) > 0;
   }
@@ -113,27 +169,64 @@ export class AttemptStore {
     let update;
     switch (c.status) {
       case 'succeeded':
-        update = this.fenced(f).set({ ...released, status: 'succeeded', progress: 100, result_json: JSON.stringify(c.result ?? null), ...errorColumns(null), finished_at: now });
+        update = this.fenced(f).set({
+          ...released,
+          status: 'succeeded',
+          progress: 100,
+          result_json: JSON.stringify(c.result ?? null),
+          ...errorColumns(null),
+          finished_at: now,
+        });
         break;
       case 'failed':
-        update = uncancelled().set({ ...released, status: 'failed', ...errorColumns(c.error), ...endedProgress('failed', c.error, c.progress), finished_at: now });
+        update = uncancelled().set({
+          ...released,
+          status: 'failed',
+          ...errorColumns(c.error),
+          ...endedProgress('failed', c.error, c.progress),
+          finished_at: now,
+        });
         break;
       case 'cancelled':
-        update = this.fenced(f).set({ ...released, status: 'cancelled', ...errorColumns(CANCELLED), ...endedProgress('cancelled', CANCELLED), finished_at: now });
+        update = this.fenced(f).set({
+          ...released,
+          status: 'cancelled',
+          ...errorColumns(CANCELLED),
+          ...endedProgress('cancelled', CANCELLED),
+          finished_at: now,
+        });
         break;
       case 'retry':
-        update = uncancelled().set({ ...released, status: 'queued', ...errorColumns(c.error), ...endedProgress('queued', c.error, c.progress), run_after: c.runAfter });
+        update = uncancelled().set({
+          ...released,
+          status: 'queued',
+          ...errorColumns(c.error),
+          ...endedProgress('queued', c.error, c.progress),
+          run_after: c.runAfter,
+        });
         break;
       case 'requeued':
-        update = uncancelled().set((eb) => ({ ...released, status: 'queued', attempts: eb('attempts', '-', 1), run_after: now }));
+        update = uncancelled().set((eb) => ({
+          ...released,
+          status: 'queued',
+          attempts: eb('attempts', '-', 1),
+          run_after: now,
+        }));
         break;
     }
     let row: JobRow | undefined = await update.returningAll().executeTakeFirst();
     // Not written: the attempt lost the job, or a cancel was asked. The flag only ever goes from 0 to 1 while
     // the row is running, so this second, fenced write settles which.
     if (!row && c.status !== 'succeeded' && c.status !== 'cancelled') {
-      row = await this.fenced(f).where('cancel_requested', '=', 1)
-        .set({ ...released, status: 'cancelled', ...errorColumns(CANCELLED), ...endedProgress('cancelled', CANCELLED), finished_at: now })
+      row = await this.fenced(f)
+        .where('cancel_requested', '=', 1)
+        .set({
+          ...released,
+          status: 'cancelled',
+          ...errorColumns(CANCELLED),
+          ...endedProgress('cancelled', CANCELLED),
+          finished_at: now,
+        })
         .returningAll()
         .executeTakeFirst();
     }
@@ -148,11 +241,41 @@ export class AttemptStore {
     const expired = () => this.db.updateTable('jobs').where('status', '=', 'running').where('lease_until', '<', now);
     const released = { worker_id: null, lease_until: null, error_details_json: null, updated_at: now };
     const [cancelled, failed, queued] = await Promise.all([
-      expired().where('cancel_requested', '=', 1).set({ ...released, status: 'cancelled', ...errorColumns(CANCELLED), ...endedProgress('cancelled', CANCELLED), finished_at: now }).returningAll().execute(),
-      expired().where('cancel_requested', '=', 0).where((eb) => eb('attempts', '>=', eb.ref('max_attempts')))
-        .set({ ...released, status: 'failed', ...errorColumns(WORKER_LOST), ...endedProgress('failed', WORKER_LOST), finished_at: now }).returningAll().execute(),
-      expired().where('cancel_requested', '=', 0).where((eb) => eb('attempts', '<', eb.ref('max_attempts')))
-        .set({ ...released, status: 'queued', ...errorColumns(REQUEUED_AFTER_LOSS), ...endedProgress('queued', REQUEUED_AFTER_LOSS), run_after: now }).returningAll().execute(),
+      expired()
+        .where('cancel_requested', '=', 1)
+        .set({
+          ...released,
+          status: 'cancelled',
+          ...errorColumns(CANCELLED),
+          ...endedProgress('cancelled', CANCELLED),
+          finished_at: now,
+        })
+        .returningAll()
+        .execute(),
+      expired()
+        .where('cancel_requested', '=', 0)
+        .where((eb) => eb('attempts', '>=', eb.ref('max_attempts')))
+        .set({
+          ...released,
+          status: 'failed',
+          ...errorColumns(WORKER_LOST),
+          ...endedProgress('failed', WORKER_LOST),
+          finished_at: now,
+        })
+        .returningAll()
+        .execute(),
+      expired()
+        .where('cancel_requested', '=', 0)
+        .where((eb) => eb('attempts', '<', eb.ref('max_attempts')))
+        .set({
+          ...released,
+          status: 'queued',
+          ...errorColumns(REQUEUED_AFTER_LOSS),
+          ...endedProgress('queued', REQUEUED_AFTER_LOSS),
+          run_after: now,
+        })
+        .returningAll()
+        .execute(),
     ]);
     return [...cancelled, ...failed, ...queued].map(toJob);
   }
@@ -163,15 +286,50 @@ export class AttemptStore {
    * attempts left: quarantined, it runs again only when a client retries it) or is queued again not before
    * `retryAt` with `lost.retrying` recorded, so that a job that keeps killing its worker says so while it waits.
    */
-  async releaseWorker(workerId: string, lost: { retrying: JobError; final: JobError }, now: string, retryAt: string): Promise<Job[]> {
+  async releaseWorker(
+    workerId: string,
+    lost: { retrying: JobError; final: JobError },
+    now: string,
+    retryAt: string,
+  ): Promise<Job[]> {
     const held = () => this.db.updateTable('jobs').where('status', '=', 'running').where('worker_id', '=', workerId);
     const released = { worker_id: null, lease_until: null, error_details_json: null, updated_at: now };
     const [cancelled, failed, queued] = await Promise.all([
-      held().where('cancel_requested', '=', 1).set({ ...released, status: 'cancelled', ...errorColumns(CANCELLED), ...endedProgress('cancelled', CANCELLED), finished_at: now }).returningAll().execute(),
-      held().where('cancel_requested', '=', 0).where((eb) => eb('attempts', '>=', eb.ref('max_attempts')))
-        .set({ ...released, status: 'failed', ...errorColumns(lost.final), ...endedProgress('failed', lost.final), finished_at: now }).returningAll().execute(),
-      held().where('cancel_requested', '=', 0).where((eb) => eb('attempts', '<', eb.ref('max_attempts')))
-        .set({ ...released, status: 'queued', ...errorColumns(lost.retrying), ...endedProgress('queued', lost.retrying), run_after: retryAt }).returningAll().execute(),
+      held()
+        .where('cancel_requested', '=', 1)
+        .set({
+          ...released,
+          status: 'cancelled',
+          ...errorColumns(CANCELLED),
+          ...endedProgress('cancelled', CANCELLED),
+          finished_at: now,
+        })
+        .returningAll()
+        .execute(),
+      held()
+        .where('cancel_requested', '=', 0)
+        .where((eb) => eb('attempts', '>=', eb.ref('max_attempts')))
+        .set({
+          ...released,
+          status: 'failed',
+          ...errorColumns(lost.final),
+          ...endedProgress('failed', lost.final),
+          finished_at: now,
+        })
+        .returningAll()
+        .execute(),
+      held()
+        .where('cancel_requested', '=', 0)
+        .where((eb) => eb('attempts', '<', eb.ref('max_attempts')))
+        .set({
+          ...released,
+          status: 'queued',
+          ...errorColumns(lost.retrying),
+          ...endedProgress('queued', lost.retrying),
+          run_after: retryAt,
+        })
+        .returningAll()
+        .execute(),
     ]);
     return [...cancelled, ...failed, ...queued].map(toJob);
   }

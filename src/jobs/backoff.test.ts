@@ -22,7 +22,12 @@ describe('stats helpers', () => {
     expect(percentile([7], 95)).toBe(7);
     expect(percentile([1, 2, 3, 4, 10], 50)).toBe(3);
     expect(percentile([1, 2, 3, 4, 10], 95)).toBe(10);
-    expect(percentile(Array.from({ length: 100 }, (_, i) => i + 1), 95)).toBe(95);
+    expect(
+      percentile(
+        Array.from({ length: 100 }, (_, i) => i + 1),
+        95,
+      ),
+    ).toBe(95);
   });
   it('UTC days of a window, oldest first', () => {
     expect(windowDays(3, new Date('2026-03-01T23:59:59.999Z'))).toEqual(['2026-02-27', '2026-02-28', '2026-03-01']);

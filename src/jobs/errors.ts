@@ -40,9 +40,18 @@ export interface ClassifiedFailure {
 export function classifyFailure(e: unknown): ClassifiedFailure {
   if (e instanceof JobFailure) return { error: withDetails(e.code, e.message, e.details), retryable: e.retryable };
   if (e instanceof AppError) {
-    return { error: withDetails(e.code, e.message, e.errors.length > 0 ? e.errors : undefined), retryable: e.status >= 500 };
+    return {
+      error: withDetails(e.code, e.message, e.errors.length > 0 ? e.errors : undefined),
+      retryable: e.status >= 500,
+    };
   }
-  return { error: { code: 'internal', message: 'The job handler failed unexpectedly; the server log has the details under this job id' }, retryable: true };
+  return {
+    error: {
+      code: 'internal',
+      message: 'The job handler failed unexpectedly; the server log has the details under this job id',
+    },
+    retryable: true,
+  };
 }
 
 function withDetails(code: string, message: string, details: JobError['details']): JobError {

@@ -19,7 +19,10 @@ export interface JobProgressEvent {
  * cannot be sent is logged (the table stays the truth; clients re-read it).
  */
 export class JobEvents {
-  constructor(private readonly bus: EventBus, private readonly log: Log) {}
+  constructor(
+    private readonly bus: EventBus,
+    private readonly log: Log,
+  ) {}
 
   state(job: Job): void {
     this.both(job.id, job.workspaceId, JOB_STATE, job);
@@ -53,6 +56,8 @@ export class JobEvents {
   }
 
   private send(topic: ReturnType<typeof topics.job>, type: string, data: unknown): void {
-    this.bus.publish(topic, type, data).catch((err: unknown) => this.log.warn({ err, topic, type }, 'job event not published'));
+    this.bus
+      .publish(topic, type, data)
+      .catch((err: unknown) => this.log.warn({ err, topic, type }, 'job event not published'));
   }
 }

@@ -31,14 +31,14 @@ import type { LinkedEventBus } from '../bus/process-link.js';
 export type JobExecution =
   | { mode: 'inline' }
   | {
-    mode: 'supervised';
-    /** The server's whole configuration, handed to the worker. */
-    config: Config;
-    /** The API side of the event bus link; null when events travel through Redis. */
-    link: LinkedEventBus | null;
-    /** Where the worker's log lines go. */
-    writeLog(line: string): void;
-  };
+      mode: 'supervised';
+      /** The server's whole configuration, handed to the worker. */
+      config: Config;
+      /** The API side of the event bus link; null when events travel through Redis. */
+      link: LinkedEventBus | null;
+      /** Where the worker's log lines go. */
+      writeLog(line: string): void;
+    };
 
 export interface JobSystemOptions {
   config: Pick<Config, 'jobs' | 'redisUrl' | 'testJobKinds' | 'logLevel'>;
@@ -88,14 +88,21 @@ export function createJobSystem(o: JobSystemOptions): JobSystem {
   ]);
   const threadKinds = new Set(threadDefinitions({ testJobKinds: config.testJobKinds }).map((d) => d.kind));
   for (const k of registry.all()) {
-    if (k.definition.thread && !threadKinds.has(k.kind)) throw new Error(`job kind '${k.kind}' runs in a thread but is missing from src/jobs/threads/definitions.ts`);
+    if (k.definition.thread && !threadKinds.has(k.kind))
+      throw new Error(`job kind '${k.kind}' runs in a thread but is missing from src/jobs/threads/definitions.ts`);
   }
 
   const leaseMs = config.jobs.leaseMs;
   const execution = o.execution ?? { mode: 'inline' };
   let supervisor: WorkerSupervisor | null = null;
   let driver: QueueDriver;
-  if (config.redisUrl) driver = new BullmqDriver(attempts, repo, { redisUrl: config.redisUrl, prefix: config.jobs.queuePrefix, leaseMs, log });
+  if (config.redisUrl)
+    driver = new BullmqDriver(attempts, repo, {
+      redisUrl: config.redisUrl,
+      prefix: config.jobs.queuePrefix,
+      leaseMs,
+      log,
+    });
   // Supervised on the embedded queue: the worker process claims the rows; this process only tells it of new ones.
   else if (execution.mode === 'supervised') driver = new ForwardingDriver((jobs) => supervisor?.announce(jobs));
   else driver = new EmbeddedDriver(attempts, { leaseMs, pollMs: config.jobs.pollMs, log });
@@ -104,7 +111,13 @@ export function createJobSystem(o: JobSystemOptions): JobSystem {
     const entry = jobThreadEntry();
     if (!entry) throw new Error('supervised job execution needs the weir entry point (setJobThreadEntry)');
     supervisor = new WorkerSupervisor({
-      config: execution.config, log, entry, attempts, events, bus: execution.link, writeLog: execution.writeLog,
+      config: execution.config,
+      log,
+      entry,
+      attempts,
+      events,
+      bus: execution.link,
+      writeLog: execution.writeLog,
       // BullMQ's stalled-job check hands a dead worker's jobs back by itself; the embedded queue is told.
       requeued: (jobs) => (config.redisUrl ? undefined : supervisor?.announce(jobs)),
     });
@@ -117,7 +130,8 @@ export function createJobSystem(o: JobSystemOptions): JobSystem {
 
   const scheduleSweep = async () => {
     try {
-      if ((await service.pendingCount(SWEEP_KIND)) === 0) await service.enqueue(SWEEP_KIND, { v: 1 }, { workspaceId: SYSTEM_WORKSPACE_ID, priority: -10 });
+      if ((await service.pendingCount(SWEEP_KIND)) === 0)
+        await service.enqueue(SWEEP_KIND, { v: 1 }, { workspaceId: SYSTEM_WORKSPACE_ID, priority: -10 });
     } catch (err) {
       log.warn({ err }, 'scheduling the job retention sweep failed');
     }
@@ -141,9 +155,20 @@ export function createJobSystem(o: JobSystemOptions): JobSystem {
       }
       return (starting ??= (async () => {
         const entry = jobThreadEntry();
-        if (entry && threadKinds.size > 0) threads = new ThreadPool(entry, { weirJobThread: 1, testJobKinds: config.testJobKinds, logLevel: config.logLevel });
+        if (entry && threadKinds.size > 0)
+          threads = new ThreadPool(entry, {
+            weirJobThread: 1,
+            testJobKinds: config.testJobKinds,
+            logLevel: config.logLevel,
+          });
         runtime = new JobRuntime({
-          registry, attempts, events, log, threads, random: o.random, progressIntervalMs: o.progressIntervalMs,
+          registry,
+          attempts,
+          events,
+          log,
+          threads,
+          random: o.random,
+          progressIntervalMs: o.progressIntervalMs,
           workerId: `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`,
           leaseMs,
           heartbeatMs: Math.max(50, Math.min(2000, Math.floor(leaseMs / 3))),
@@ -162,7 +187,8 @@ export function createJobSystem(o: JobSystemOptions): JobSystem {
       if (sweepTimer) clearInterval(sweepTimer);
       sweepTimer = null;
       await driver.stopDelivering();
-      if (runtime && runtime.active > 0) log.info({ running: runtime.active, timeoutMs }, 'waiting for running jobs to finish');
+      if (runtime && runtime.active > 0)
+        log.info({ running: runtime.active, timeoutMs }, 'waiting for running jobs to finish');
       await runtime?.drain(timeoutMs);
       await threads?.close();
       threads = null;

@@ -19,7 +19,10 @@ export class ProgressThrottle {
   private writing: Promise<void> = Promise.resolve();
   private closed = false;
 
-  constructor(private readonly intervalMs: number, private readonly write: (report: ProgressReport) => Promise<void>) {}
+  constructor(
+    private readonly intervalMs: number,
+    private readonly write: (report: ProgressReport) => Promise<void>,
+  ) {}
 
   report(percent: number, message?: string, data?: unknown): void {
     if (this.closed) return;

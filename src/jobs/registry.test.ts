@@ -5,19 +5,35 @@ import { JobRegistry } from './registry.js';
 import type { JobDefinition } from './types.js';
 
 const def = (kind: string, extra: Partial<JobDefinition> = {}): JobDefinition => ({
-  kind, payload: Type.Object({ v: Type.Literal(1), n: Type.Integer() }, { additionalProperties: false }), handler: () => Promise.resolve(null), ...extra,
+  kind,
+  payload: Type.Object({ v: Type.Literal(1), n: Type.Integer() }, { additionalProperties: false }),
+  handler: () => Promise.resolve(null),
+  ...extra,
 });
 
 describe('JobRegistry', () => {
   it('fills defaults and validates payloads with pointers under /payload', () => {
     const r = new JobRegistry([def('a.b', { concurrency: 4 })]);
-    expect(r.get('a.b')).toMatchObject({ kind: 'a.b', maxAttempts: 3, timeoutMs: 600_000, concurrency: 4, backoffMs: 1000 });
+    expect(r.get('a.b')).toMatchObject({
+      kind: 'a.b',
+      maxAttempts: 3,
+      timeoutMs: 600_000,
+      concurrency: 4,
+      backoffMs: 1000,
+    });
     expect(r.get('a.b')!.validate({ v: 1, n: 2 })).toEqual([]);
-    expect(r.get('a.b')!.validate({ v: 1, n: 'x' }).map((e) => e.pointer)).toEqual(['/payload/n']);
+    expect(
+      r
+        .get('a.b')!
+        .validate({ v: 1, n: 'x' })
+        .map((e) => e.pointer),
+    ).toEqual(['/payload/n']);
   });
   it('refuses a duplicate kind, a missing handler, a bad name or a bad setting at start-up', () => {
     expect(() => new JobRegistry([def('a'), def('a')])).toThrow("job kind 'a' is registered twice");
-    expect(() => new JobRegistry([{ ...def('b'), handler: undefined as never }])).toThrow("job kind 'b' has no handler");
+    expect(() => new JobRegistry([{ ...def('b'), handler: undefined as never }])).toThrow(
+      "job kind 'b' has no handler",
+    );
     expect(() => new JobRegistry([def('Bad Kind')])).toThrow('not a valid kind name');
     expect(() => new JobRegistry([def('c', { concurrency: 0 })])).toThrow('concurrency must be a positive integer');
   });

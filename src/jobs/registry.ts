@@ -31,8 +31,10 @@ export class JobRegistry {
 
   register(definition: JobDefinition): void {
     const { kind } = definition;
-    if (!KIND_PATTERN.test(kind) || kind.length > 64) throw new Error(`job kind '${kind}' is not a valid kind name (${KIND_PATTERN.source})`);
-    if (this.byKind.has(kind)) throw new Error(`job kind '${kind}' is registered twice: a kind has exactly one handler`);
+    if (!KIND_PATTERN.test(kind) || kind.length > 64)
+      throw new Error(`job kind '${kind}' is not a valid kind name (${KIND_PATTERN.source})`);
+    if (this.byKind.has(kind))
+      throw new Error(`job kind '${kind}' is registered twice: a kind has exactly one handler`);
     if (typeof definition.handler !== 'function') throw new Error(`job kind '${kind}' has no handler`);
     const check = Compile(definition.payload);
     this.byKind.set(kind, {
@@ -45,7 +47,9 @@ export class JobRegistry {
       validate: (payload) =>
         check.Check(payload)
           ? []
-          : [...check.Errors(payload)].slice(0, 20).map((e) => ({ pointer: `/payload${e.instancePath}`, message: e.message })),
+          : [...check.Errors(payload)]
+              .slice(0, 20)
+              .map((e) => ({ pointer: `/payload${e.instancePath}`, message: e.message })),
     });
   }
 
@@ -60,6 +64,7 @@ export class JobRegistry {
 
 function positive(value: number | undefined, fallback: number, kind: string, name: string): number {
   if (value === undefined) return fallback;
-  if (!Number.isSafeInteger(value) || value < 1) throw new Error(`job kind '${kind}': ${name} must be a positive integer`);
+  if (!Number.isSafeInteger(value) || value < 1)
+    throw new Error(`job kind '${kind}': ${name} must be a positive integer`);
   return value;
 }

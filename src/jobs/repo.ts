@@ -30,11 +30,16 @@ export class JobRepo {
 
   async insert(rows: NewJobRow[]): Promise<Job[]> {
     if (rows.length === 0) return [];
-    if (rows.length <= INSERT_CHUNK) return (await this.db.insertInto('jobs').values(rows).returningAll().execute()).map(toJob);
+    if (rows.length <= INSERT_CHUNK)
+      return (await this.db.insertInto('jobs').values(rows).returningAll().execute()).map(toJob);
     return this.db.transaction().execute(async (trx) => {
       const out: Job[] = [];
       for (let i = 0; i < rows.length; i += INSERT_CHUNK) {
-        const inserted = await trx.insertInto('jobs').values(rows.slice(i, i + INSERT_CHUNK)).returningAll().execute();
+        const inserted = await trx
+          .insertInto('jobs')
+          .values(rows.slice(i, i + INSERT_CHUNK))
+          .returningAll()
+          .execute();
         for (const r of inserted) out.push(toJob(r));
       }
       return out;
@@ -47,7 +52,12 @@ export class JobRepo {
   }
 
   async getInWorkspace(workspaceId: string, id: string): Promise<Job | null> {
-    const row = await this.db.selectFrom('jobs').selectAll().where('id', '=', id).where('workspace_id', '=', workspaceId).executeTakeFirst();
+    const row = await this.db
+      .selectFrom('jobs')
+      .selectAll()
+      .where('id', '=', id)
+      .where('workspace_id', '=', workspaceId)
+      .executeTakeFirst();
     return row ? toJob(row) : null;
   }
 
@@ -69,7 +79,14 @@ export class JobRepo {
   async cancelQueued(id: string, now: string): Promise<Job | null> {
     const row = await this.db
       .updateTable('jobs')
-      .set({ status: 'cancelled', cancel_requested: 1, finished_at: now, updated_at: now, ...errorColumns(CANCELLED), ...endedProgress('cancelled', CANCELLED) })
+      .set({
+        status: 'cancelled',
+        cancel_requested: 1,
+        finished_at: now,
+        updated_at: now,
+        ...errorColumns(CANCELLED),
+        ...endedProgress('cancelled', CANCELLED),
+      })
       .where('id', '=', id)
       .where('status', '=', 'queued')
       .returningAll()
@@ -94,8 +111,20 @@ export class JobRepo {
     const row = await this.db
       .updateTable('jobs')
       .set({
-        status: 'queued', attempts: 0, cancel_requested: 0, progress: 0, progress_message: null, progress_data_json: null,
-        result_json: null, ...errorColumns(null), worker_id: null, lease_until: null, run_after: now, started_at: null, finished_at: null, updated_at: now,
+        status: 'queued',
+        attempts: 0,
+        cancel_requested: 0,
+        progress: 0,
+        progress_message: null,
+        progress_data_json: null,
+        result_json: null,
+        ...errorColumns(null),
+        worker_id: null,
+        lease_until: null,
+        run_after: now,
+        started_at: null,
+        finished_at: null,
+        updated_at: now,
       })
       .where('id', '=', id)
       .where('status', 'in', ['failed', 'cancelled'])
@@ -117,7 +146,14 @@ export class JobRepo {
 
   /** Queued jobs not touched since `before`: the BullMQ driver announces them again in case Redis never got them. */
   async queuedSince(before: string, limit: number): Promise<Job[]> {
-    const rows = await this.db.selectFrom('jobs').selectAll().where('status', '=', 'queued').where('updated_at', '<', before).orderBy('id').limit(limit).execute();
+    const rows = await this.db
+      .selectFrom('jobs')
+      .selectAll()
+      .where('status', '=', 'queued')
+      .where('updated_at', '<', before)
+      .orderBy('id')
+      .limit(limit)
+      .execute();
     return rows.map(toJob);
   }
 
@@ -137,7 +173,11 @@ export class JobRepo {
   /** Deletes these jobs if they are still finished (a retried one is not); answers how many went. */
   async deleteFinished(ids: string[]): Promise<number> {
     if (ids.length === 0) return 0;
-    const r = await this.db.deleteFrom('jobs').where('id', 'in', ids).where('status', 'in', FINISHED).executeTakeFirst();
+    const r = await this.db
+      .deleteFrom('jobs')
+      .where('id', 'in', ids)
+      .where('status', 'in', FINISHED)
+      .executeTakeFirst();
     return Number(r.numDeletedRows);
   }
 }

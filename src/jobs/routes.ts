@@ -2,51 +2,93 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import type { AppContext } from '../context.js';
 import { principalOf } from '../http/access.js';
-import { JobListQuery, JobListResponse, JobParams, JobSchema, RetriedJobSchema, StatsQuery, StatsResponse } from './schemas.js';
+import {
+  JobListQuery,
+  JobListResponse,
+  JobParams,
+  JobSchema,
+  RetriedJobSchema,
+  StatsQuery,
+  StatsResponse,
+} from './schemas.js';
 
 /** /api/v1/jobs: thin routes over JobService, always scoped to the caller's workspace. */
 export const jobRoutes: FastifyPluginAsyncTypebox<{ context: AppContext }> = async (app, { context }) => {
   const { jobs } = context;
   app.addSchema(JobSchema);
 
-  app.get('/', {
-    config: { access: 'jobs:read' },
-    schema: { tags: ['jobs'], summary: 'List jobs, newest first', querystring: JobListQuery, response: { 200: JobListResponse } },
-  }, async (request) => {
-    const q = request.query;
-    const { items, total } = await jobs.list({ ...q, workspaceId: principalOf(request).workspaceId });
-    return { items, total, limit: q.limit, offset: q.offset };
-  });
-
-  app.get('/stats', {
-    config: { access: 'jobs:read' },
-    schema: {
-      tags: ['jobs'], summary: 'Job statistics of the last N days',
-      description: 'Counts by status and kind of the jobs created in the window, success rate, run-time percentiles, and a zero-filled daily series (UTC days).',
-      querystring: StatsQuery, response: { 200: StatsResponse },
+  app.get(
+    '/',
+    {
+      config: { access: 'jobs:read' },
+      schema: {
+        tags: ['jobs'],
+        summary: 'List jobs, newest first',
+        querystring: JobListQuery,
+        response: { 200: JobListResponse },
+      },
     },
-  }, async (request) => jobs.stats(principalOf(request).workspaceId, request.query.days));
-
-  app.get('/:id', {
-    config: { access: 'jobs:read' },
-    schema: { tags: ['jobs'], summary: 'Get a job', params: JobParams, response: { 200: Type.Ref('Job') } },
-  }, async (request) => jobs.get(principalOf(request).workspaceId, request.params.id));
-
-  app.post('/:id/cancel', {
-    config: { access: 'jobs:manage' },
-    schema: {
-      tags: ['jobs'], summary: 'Cancel a job',
-      description: 'A queued job is cancelled at once; a running one is flagged (cancelRequested) and its attempt aborted, and ends `cancelled` shortly. 409 `job_not_cancellable` once finished.',
-      params: JobParams, response: { 200: Type.Ref('Job') },
+    async (request) => {
+      const q = request.query;
+      const { items, total } = await jobs.list({ ...q, workspaceId: principalOf(request).workspaceId });
+      return { items, total, limit: q.limit, offset: q.offset };
     },
-  }, async (request) => jobs.cancel(principalOf(request).workspaceId, request.params.id));
+  );
 
-  app.post('/:id/retry', {
-    config: { access: 'jobs:manage' },
-    schema: {
-      tags: ['jobs'], summary: 'Run a failed or cancelled job again',
-      description: 'Queues the job again with its attempts reset, and answers how it ended before (`previousError`). 409 `job_not_retryable` unless it failed or was cancelled.',
-      params: JobParams, response: { 200: RetriedJobSchema },
+  app.get(
+    '/stats',
+    {
+      config: { access: 'jobs:read' },
+      schema: {
+        tags: ['jobs'],
+        summary: 'Job statistics of the last N days',
+        description:
+          'Counts by status and kind of the jobs created in the window, success rate, run-time percentiles, and a zero-filled daily series (UTC days).',
+        querystring: StatsQuery,
+        response: { 200: StatsResponse },
+      },
     },
-  }, async (request) => jobs.retry(principalOf(request).workspaceId, request.params.id));
+    async (request) => jobs.stats(principalOf(request).workspaceId, request.query.days),
+  );
+
+  app.get(
+    '/:id',
+    {
+      config: { access: 'jobs:read' },
+      schema: { tags: ['jobs'], summary: 'Get a job', params: JobParams, response: { 200: Type.Ref('Job') } },
+    },
+    async (request) => jobs.get(principalOf(request).workspaceId, request.params.id),
+  );
+
+  app.post(
+    '/:id/cancel',
+    {
+      config: { access: 'jobs:manage' },
+      schema: {
+        tags: ['jobs'],
+        summary: 'Cancel a job',
+        description:
+          'A queued job is cancelled at once; a running one is flagged (cancelRequested) and its attempt aborted, and ends `cancelled` shortly. 409 `job_not_cancellable` once finished.',
+        params: JobParams,
+        response: { 200: Type.Ref('Job') },
+      },
+    },
+    async (request) => jobs.cancel(principalOf(request).workspaceId, request.params.id),
+  );
+
+  app.post(
+    '/:id/retry',
+    {
+      config: { access: 'jobs:manage' },
+      schema: {
+        tags: ['jobs'],
+        summary: 'Run a failed or cancelled job again',
+        description:
+          'Queues the job again with its attempts reset, and answers how it ended before (`previousError`). 409 `job_not_retryable` unless it failed or was cancelled.',
+        params: JobParams,
+        response: { 200: RetriedJobSchema },
+      },
+    },
+    async (request) => jobs.retry(principalOf(request).workspaceId, request.params.id),
+  );
 };

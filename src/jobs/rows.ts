@@ -41,7 +41,9 @@ export function toJob(row: JobRow): Job {
 }
 
 /** The columns a failure writes. */
-export function errorColumns(error: JobError | null): Pick<JobsTable, 'error_code' | 'error_message' | 'error_details_json'> {
+export function errorColumns(
+  error: JobError | null,
+): Pick<JobsTable, 'error_code' | 'error_message' | 'error_details_json'> {
   return {
     error_code: error?.code ?? null,
     error_message: error?.message ?? null,
@@ -54,8 +56,17 @@ export function errorColumns(error: JobError | null): Pick<JobsTable, 'error_cod
  * ("validating") would read as work still going on; this says how the attempt ended: `message` when the runtime
  * has a more precise one (a permanent failure, a retry), else one made from the error.
  */
-export function endedProgress(ending: 'failed' | 'cancelled' | 'queued', error: JobError, message?: string): Pick<JobsTable, 'progress_message'> {
-  const made = ending === 'failed' ? `Failed: ${error.message}` : ending === 'cancelled' ? error.message : `Queued again: ${error.message}`;
+export function endedProgress(
+  ending: 'failed' | 'cancelled' | 'queued',
+  error: JobError,
+  message?: string,
+): Pick<JobsTable, 'progress_message'> {
+  const made =
+    ending === 'failed'
+      ? `Failed: ${error.message}`
+      : ending === 'cancelled'
+        ? error.message
+        : `Queued again: ${error.message}`;
   return { progress_message: message ?? made };
 }
 

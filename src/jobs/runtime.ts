@@ -32,7 +32,10 @@ export interface RuntimeOptions {
   random?: () => number;
 }
 
-const TIMEOUT_ERROR = (ms: number): JobError => ({ code: 'timeout', message: `The attempt ran longer than its timeout of ${ms} ms` });
+const TIMEOUT_ERROR = (ms: number): JobError => ({
+  code: 'timeout',
+  message: `The attempt ran longer than its timeout of ${ms} ms`,
+});
 const iso = (ms = Date.now()) => new Date(ms).toISOString();
 const attemptCount = (n: number) => `${n} attempt${n === 1 ? '' : 's'}`;
 
@@ -70,10 +73,23 @@ export class JobRuntime implements Consumer {
     const kind = this.o.registry.get(job.kind);
     const fence: Fence = { id: job.id, workerId: this.workerId, attempt: job.attempts };
     this.o.events.state(job);
-    if (!kind) return this.end(fence, { status: 'failed', error: { code: 'unknown_kind', message: `No handler for job kind '${job.kind}' in this worker` } }, job);
+    if (!kind)
+      return this.end(
+        fence,
+        {
+          status: 'failed',
+          error: { code: 'unknown_kind', message: `No handler for job kind '${job.kind}' in this worker` },
+        },
+        job,
+      );
     if (this.draining) return this.end(fence, { status: 'requeued' }, job);
 
-    const log = this.o.log.child({ jobId: job.id, kind: job.kind, workspaceId: job.workspaceId, attempt: job.attempts });
+    const log = this.o.log.child({
+      jobId: job.id,
+      kind: job.kind,
+      workspaceId: job.workspaceId,
+      attempt: job.attempts,
+    });
     const controller = new AbortController();
     let cause: AbortCause | null = null;
     let ended: Promise<AttemptOutcome> | null = null;
@@ -81,7 +97,8 @@ export class JobRuntime implements Consumer {
     const endedOnce = new Promise<AttemptOutcome>((resolve) => (announceEnd = resolve));
     const progress = new ProgressThrottle(this.o.progressIntervalMs ?? 250, async (r) => {
       const written = await this.o.attempts.progress(fence, r.percent, r.message, r.data, iso());
-      if (written) this.o.events.progress(job.workspaceId, { id: job.id, progress: r.percent, message: r.message, data: r.data });
+      if (written)
+        this.o.events.progress(job.workspaceId, { id: job.id, progress: r.percent, message: r.message, data: r.data });
     });
 
     const finish = (completion: Completion | null): Promise<AttemptOutcome> => {
@@ -99,10 +116,17 @@ export class JobRuntime implements Consumer {
       return ended;
     };
     const failOrRetry = (error: JobError, retryable: boolean): Completion => {
-      if (!retryable) return { status: 'failed', error, progress: `Failed: ${error.message} (a permanent failure: not retried)` };
-      if (job.attempts >= job.maxAttempts) return { status: 'failed', error, progress: `Failed after ${attemptCount(job.attempts)}: ${error.message}` };
+      if (!retryable)
+        return { status: 'failed', error, progress: `Failed: ${error.message} (a permanent failure: not retried)` };
+      if (job.attempts >= job.maxAttempts)
+        return { status: 'failed', error, progress: `Failed after ${attemptCount(job.attempts)}: ${error.message}` };
       const delayMs = backoffDelay(job.attempts, kind.backoffMs, this.o.random);
-      return { status: 'retry', error, runAfter: iso(Date.now() + delayMs), progress: `Attempt ${job.attempts} of ${job.maxAttempts} failed: ${error.message}; retrying` };
+      return {
+        status: 'retry',
+        error,
+        runAfter: iso(Date.now() + delayMs),
+        progress: `Attempt ${job.attempts} of ${job.maxAttempts} failed: ${error.message}; retrying`,
+      };
     };
     const abort = (c: AbortCause) => {
       if (cause || ended) return;
@@ -129,8 +153,15 @@ export class JobRuntime implements Consumer {
     if (job.cancelRequested) abort('cancelled');
 
     const ctx: JobContext = {
-      jobId: job.id, kind: job.kind, workspaceId: job.workspaceId, createdBy: job.createdBy, attempt: job.attempts, maxAttempts: job.maxAttempts,
-      signal: controller.signal, log, progress: (p, m, d) => progress.report(p, m, d),
+      jobId: job.id,
+      kind: job.kind,
+      workspaceId: job.workspaceId,
+      createdBy: job.createdBy,
+      attempt: job.attempts,
+      maxAttempts: job.maxAttempts,
+      signal: controller.signal,
+      log,
+      progress: (p, m, d) => progress.report(p, m, d),
     };
     let markDone!: () => void;
     const entry: RunningAttempt = { abort, done: new Promise<void>((resolve) => (markDone = resolve)) };
@@ -157,7 +188,14 @@ export class JobRuntime implements Consumer {
       const outcome = await endedOnce;
       if (cause) {
         const graceMs = this.o.abortGraceMs ?? 2000;
-        const slow = setTimeout(() => log.warn({ cause, graceMs }, 'job handler still running after its attempt was aborted; its slot stays taken until it returns'), graceMs);
+        const slow = setTimeout(
+          () =>
+            log.warn(
+              { cause, graceMs },
+              'job handler still running after its attempt was aborted; its slot stays taken until it returns',
+            ),
+          graceMs,
+        );
         slow.unref();
         await settled;
         clearTimeout(slow);
@@ -172,7 +210,12 @@ export class JobRuntime implements Consumer {
   private invoke(kind: JobKind, job: Job, ctx: JobContext): Promise<unknown> {
     if (kind.definition.thread && this.o.threads) {
       const { jobId, kind: k, workspaceId, createdBy, attempt, maxAttempts } = ctx;
-      return this.o.threads.run(job.payload, { jobId, kind: k, workspaceId, createdBy, attempt, maxAttempts }, ctx.signal, ctx.progress);
+      return this.o.threads.run(
+        job.payload,
+        { jobId, kind: k, workspaceId, createdBy, attempt, maxAttempts },
+        ctx.signal,
+        ctx.progress,
+      );
     }
     return kind.definition.handler(job.payload, ctx);
   }
@@ -181,15 +224,22 @@ export class JobRuntime implements Consumer {
   private async end(fence: Fence, completion: Completion, job: Job): Promise<AttemptOutcome> {
     const written = await this.o.attempts.complete(fence, completion, iso());
     if (!written) {
-      this.o.log.warn({ jobId: job.id, attempt: fence.attempt, wanted: completion.status }, 'job attempt ended after losing its job; nothing written');
+      this.o.log.warn(
+        { jobId: job.id, attempt: fence.attempt, wanted: completion.status },
+        'job attempt ended after losing its job; nothing written',
+      );
       return { status: 'lost' };
     }
     this.o.events.state(written);
     if (written.status === 'cancelled' && completion.status !== 'cancelled') {
-      this.o.log.info({ jobId: job.id, attempt: fence.attempt, wanted: completion.status }, 'job was cancelled while its attempt ended; recorded as cancelled');
+      this.o.log.info(
+        { jobId: job.id, attempt: fence.attempt, wanted: completion.status },
+        'job was cancelled while its attempt ended; recorded as cancelled',
+      );
       return { status: 'cancelled' };
     }
-    if (completion.status === 'retry') return { status: 'retry', delayMs: Math.max(0, Date.parse(completion.runAfter) - Date.now()) };
+    if (completion.status === 'retry')
+      return { status: 'retry', delayMs: Math.max(0, Date.parse(completion.runAfter) - Date.now()) };
     return { status: completion.status };
   }
 

@@ -8,9 +8,17 @@ export const JobErrorSchema = Type.Object({
   code: Type.String(),
   message: Type.String(),
   details: Type.Optional(
-    Type.Array(Type.Object({ pointer: Type.String(), message: Type.String(), line: Type.Optional(Type.Integer()), row: Type.Optional(Type.Integer()) }), {
-      description: 'Where a rejected input went wrong (as in a problem document\'s errors[])',
-    }),
+    Type.Array(
+      Type.Object({
+        pointer: Type.String(),
+        message: Type.String(),
+        line: Type.Optional(Type.Integer()),
+        row: Type.Optional(Type.Integer()),
+      }),
+      {
+        description: "Where a rejected input went wrong (as in a problem document's errors[])",
+      },
+    ),
   ),
 });
 
@@ -31,7 +39,9 @@ export const JobSchema = Type.Object(
     maxAttempts: Type.Integer(),
     timeoutMs: Type.Integer(),
     result: Type.Unknown({ description: 'What the handler returned (succeeded jobs)' }),
-    error: Type.Union([JobErrorSchema, Type.Null()], { description: 'The failure of the last attempt: a stable code and a message' }),
+    error: Type.Union([JobErrorSchema, Type.Null()], {
+      description: 'The failure of the last attempt: a stable code and a message',
+    }),
     cancelRequested: Type.Boolean(),
     createdAt: Type.String({ format: 'date-time' }),
     startedAt: NullableString({ format: 'date-time', description: 'Start of the latest attempt' }),
@@ -45,7 +55,8 @@ export const JobSchema = Type.Object(
 export const RetriedJobSchema = Type.Object({
   ...JobSchema.properties,
   previousError: Type.Union([JobErrorSchema, Type.Null()], {
-    description: 'How the job ended before this retry (null when it was cancelled without error). `worker_lost`: its attempts kept ending with the worker process killed (e.g. past its memory limit)',
+    description:
+      'How the job ended before this retry (null when it was cancelled without error). `worker_lost`: its attempts kept ending with the worker process killed (e.g. past its memory limit)',
   }),
 });
 
@@ -53,7 +64,9 @@ export const JobParams = Type.Object({ id: Id('job', 'Job id') });
 
 export const JobListQuery = Type.Object(
   {
-    status: Type.Optional(Type.Array(Status, { maxItems: 5, description: 'Repeat for several: ?status=failed&status=cancelled' })),
+    status: Type.Optional(
+      Type.Array(Status, { maxItems: 5, description: 'Repeat for several: ?status=failed&status=cancelled' }),
+    ),
     kind: Type.Optional(Type.String({ maxLength: 64 })),
     parentId: Type.Optional(Id('job', 'Only children of this job')),
     createdAfter: Type.Optional(Type.String({ format: 'date-time' })),
@@ -64,11 +77,24 @@ export const JobListQuery = Type.Object(
   { additionalProperties: false },
 );
 
-export const JobListResponse = Type.Object({ items: Type.Array(Type.Ref('Job')), total: Type.Integer(), limit: Type.Integer(), offset: Type.Integer() });
+export const JobListResponse = Type.Object({
+  items: Type.Array(Type.Ref('Job')),
+  total: Type.Integer(),
+  limit: Type.Integer(),
+  offset: Type.Integer(),
+});
 
-export const StatsQuery = Type.Object({ days: Type.Integer({ minimum: 1, maximum: 366, default: 7 }) }, { additionalProperties: false });
+export const StatsQuery = Type.Object(
+  { days: Type.Integer({ minimum: 1, maximum: 366, default: 7 }) },
+  { additionalProperties: false },
+);
 
-const StatusCounts = Type.Object(Object.fromEntries(JOB_STATUSES.map((s) => [s, Type.Integer()])) as Record<(typeof JOB_STATUSES)[number], ReturnType<typeof Type.Integer>>);
+const StatusCounts = Type.Object(
+  Object.fromEntries(JOB_STATUSES.map((s) => [s, Type.Integer()])) as Record<
+    (typeof JOB_STATUSES)[number],
+    ReturnType<typeof Type.Integer>
+  >,
+);
 const NullableNumber = Type.Unsafe<number | null>({ type: ['number', 'null'] });
 
 export const StatsResponse = Type.Object({
@@ -77,7 +103,21 @@ export const StatsResponse = Type.Object({
   total: Type.Integer({ description: 'Jobs created in the window' }),
   byStatus: StatusCounts,
   byKind: Type.Array(Type.Object({ kind: Type.String(), total: Type.Integer(), byStatus: StatusCounts })),
-  successRate: Type.Unsafe<number | null>({ type: ['number', 'null'], description: 'succeeded / (succeeded + failed); null when none' }),
-  durationMs: Type.Object({ p50: NullableNumber, p95: NullableNumber, count: Type.Integer({ description: 'Succeeded and failed jobs measured' }) }),
-  daily: Type.Array(Type.Object({ date: Type.String({ description: 'YYYY-MM-DD (UTC)' }), created: Type.Integer(), succeeded: Type.Integer(), failed: Type.Integer() })),
+  successRate: Type.Unsafe<number | null>({
+    type: ['number', 'null'],
+    description: 'succeeded / (succeeded + failed); null when none',
+  }),
+  durationMs: Type.Object({
+    p50: NullableNumber,
+    p95: NullableNumber,
+    count: Type.Integer({ description: 'Succeeded and failed jobs measured' }),
+  }),
+  daily: Type.Array(
+    Type.Object({
+      date: Type.String({ description: 'YYYY-MM-DD (UTC)' }),
+      created: Type.Integer(),
+      succeeded: Type.Integer(),
+      failed: Type.Integer(),
+    }),
+  ),
 });

@@ -26,7 +26,16 @@ const iso = (d = new Date()) => d.toISOString();
 export class JobService {
   private readonly repo: JobRepo;
 
-  constructor(private readonly o: { db: Db; dialect: Dialect; registry: JobRegistry; events: JobEvents; driver: QueueDriver; log: Log }) {
+  constructor(
+    private readonly o: {
+      db: Db;
+      dialect: Dialect;
+      registry: JobRegistry;
+      events: JobEvents;
+      driver: QueueDriver;
+      log: Log;
+    },
+  ) {
     this.repo = new JobRepo(o.db);
   }
 
@@ -51,10 +60,16 @@ export class JobService {
 
   private row({ kind, payload, options: o }: EnqueueRequest, now: Date, at: string): NewJobRow {
     const k = this.o.registry.get(kind);
-    if (!k) throw errors.badRequest(`Unknown job kind '${kind}'`, [{ pointer: `${at}/kind`, message: `is not a registered job kind` }]);
+    if (!k)
+      throw errors.badRequest(`Unknown job kind '${kind}'`, [
+        { pointer: `${at}/kind`, message: `is not a registered job kind` },
+      ]);
     const problems = k.validate(payload);
     if (problems.length > 0) {
-      throw errors.validation(`Invalid payload for job kind '${kind}': ${problems.map((p) => `${p.pointer} ${p.message}`).join('; ')}`, problems.map((p) => ({ ...p, pointer: `${at}${p.pointer}` })));
+      throw errors.validation(
+        `Invalid payload for job kind '${kind}': ${problems.map((p) => `${p.pointer} ${p.message}`).join('; ')}`,
+        problems.map((p) => ({ ...p, pointer: `${at}${p.pointer}` })),
+      );
     }
     const ts = iso(now);
     return {
@@ -82,7 +97,10 @@ export class JobService {
     try {
       await this.o.driver.announce(jobs);
     } catch (err) {
-      this.o.log.error({ err, jobs: jobs.map((j) => j.id) }, 'queued jobs not yet handed to the queue; they are resent later');
+      this.o.log.error(
+        { err, jobs: jobs.map((j) => j.id) },
+        'queued jobs not yet handed to the queue; they are resent later',
+      );
     }
   }
 
@@ -118,7 +136,9 @@ export class JobService {
           return flagged;
         }
       } else {
-        throw new AppError(409, 'job_not_cancellable', `Job '${id}' has already finished (${job.status})`, [], { jobStatus: job.status });
+        throw new AppError(409, 'job_not_cancellable', `Job '${id}' has already finished (${job.status})`, [], {
+          jobStatus: job.status,
+        });
       }
       // It changed state between the read and the write: look again.
     }
@@ -133,7 +153,14 @@ export class JobService {
   async retry(workspaceId: string, id: string): Promise<Job & { previousError: JobError | null }> {
     const job = await this.get(workspaceId, id);
     const retried = job.status === 'failed' || job.status === 'cancelled' ? await this.repo.retry(id, iso()) : null;
-    if (!retried) throw new AppError(409, 'job_not_retryable', `Only failed or cancelled jobs can be retried; job '${id}' is ${job.status}`, [], { jobStatus: job.status });
+    if (!retried)
+      throw new AppError(
+        409,
+        'job_not_retryable',
+        `Only failed or cancelled jobs can be retried; job '${id}' is ${job.status}`,
+        [],
+        { jobStatus: job.status },
+      );
     this.o.log.info({ jobId: id, kind: job.kind, previousError: job.error }, 'job retried by a client');
     this.o.events.state(retried);
     await this.announce([retried]);
@@ -145,7 +172,12 @@ export class JobService {
    * its state events (from whichever process runs it), and at least every second.
    */
   waitUntilFinished(workspaceId: string, id: string, timeoutMs: number, signal?: AbortSignal): Promise<Job> {
-    return waitUntilFinished(() => this.get(workspaceId, id), timeoutMs, signal, (notify) => this.o.events.onState(id, notify));
+    return waitUntilFinished(
+      () => this.get(workspaceId, id),
+      timeoutMs,
+      signal,
+      (notify) => this.o.events.onState(id, notify),
+    );
   }
 
   stats(workspaceId: string, days: number): Promise<JobStats> {

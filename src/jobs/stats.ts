@@ -22,7 +22,8 @@ export interface JobStats {
 const MAX_DURATIONS = 10_000;
 const DAY_MS = 86_400_000;
 
-const zeroCounts = (): Record<JobStatus, number> => Object.fromEntries(JOB_STATUSES.map((s) => [s, 0])) as Record<JobStatus, number>;
+const zeroCounts = (): Record<JobStatus, number> =>
+  Object.fromEntries(JOB_STATUSES.map((s) => [s, 0])) as Record<JobStatus, number>;
 
 /** Nearest-rank percentile of ascending values. */
 export function percentile(sorted: number[], p: number): number | null {
@@ -38,16 +39,27 @@ export function windowDays(days: number, now = new Date()): string[] {
 }
 
 /** Job statistics of one workspace over the last `days` UTC days, computed the same way in SQLite and PostgreSQL. */
-export async function jobStats(db: Db, dialect: Dialect, workspaceId: string, days: number, now = new Date()): Promise<JobStats> {
+export async function jobStats(
+  db: Db,
+  dialect: Dialect,
+  workspaceId: string,
+  days: number,
+  now = new Date(),
+): Promise<JobStats> {
   const dates = windowDays(days, now);
   const since = `${dates[0]}T00:00:00.000Z`;
   // Timestamps are ISO text in SQLite (the day is its first 10 characters) and timestamptz in PostgreSQL.
   const day = (column: 'created_at' | 'finished_at'): RawBuilder<string> =>
-    dialect === 'postgres' ? sql<string>`to_char(${sql.ref(column)} at time zone 'UTC', 'YYYY-MM-DD')` : sql<string>`substr(${sql.ref(column)}, 1, 10)`;
+    dialect === 'postgres'
+      ? sql<string>`to_char(${sql.ref(column)} at time zone 'UTC', 'YYYY-MM-DD')`
+      : sql<string>`substr(${sql.ref(column)}, 1, 10)`;
 
   const inWindow = db.selectFrom('jobs').where('workspace_id', '=', workspaceId).where('created_at', '>=', since);
   const [counts, durations, created, finished] = await Promise.all([
-    inWindow.select(['kind', 'status', (eb) => eb.fn.countAll<number | string>().as('n')]).groupBy(['kind', 'status']).execute(),
+    inWindow
+      .select(['kind', 'status', (eb) => eb.fn.countAll<number | string>().as('n')])
+      .groupBy(['kind', 'status'])
+      .execute(),
     inWindow
       .select(['started_at', 'finished_at'])
       .where('status', 'in', ['succeeded', 'failed'])
@@ -56,11 +68,21 @@ export async function jobStats(db: Db, dialect: Dialect, workspaceId: string, da
       .orderBy('finished_at', 'desc')
       .limit(MAX_DURATIONS)
       .execute(),
-    db.selectFrom('jobs').select([day('created_at').as('d'), (eb) => eb.fn.countAll<number | string>().as('n')])
-      .where('workspace_id', '=', workspaceId).where('created_at', '>=', since).groupBy(sql`1`).execute(),
-    db.selectFrom('jobs').select([day('finished_at').as('d'), 'status', (eb) => eb.fn.countAll<number | string>().as('n')])
-      .where('workspace_id', '=', workspaceId).where('finished_at', '>=', since).where('status', 'in', ['succeeded', 'failed'])
-      .groupBy([sql`1`, 'status']).execute(),
+    db
+      .selectFrom('jobs')
+      .select([day('created_at').as('d'), (eb) => eb.fn.countAll<number | string>().as('n')])
+      .where('workspace_id', '=', workspaceId)
+      .where('created_at', '>=', since)
+      .groupBy(sql`1`)
+      .execute(),
+    db
+      .selectFrom('jobs')
+      .select([day('finished_at').as('d'), 'status', (eb) => eb.fn.countAll<number | string>().as('n')])
+      .where('workspace_id', '=', workspaceId)
+      .where('finished_at', '>=', since)
+      .where('status', 'in', ['succeeded', 'failed'])
+      .groupBy([sql`1`, 'status'])
+      .execute(),
   ]);
 
   const byStatus = zeroCounts();
@@ -96,7 +118,9 @@ export async function jobStats(db: Db, dialect: Dialect, workspaceId: string, da
     since,
     total: sum(byStatus),
     byStatus,
-    byKind: [...kinds].map(([kind, c]) => ({ kind, total: sum(c), byStatus: c })).sort((a, b) => b.total - a.total || a.kind.localeCompare(b.kind)),
+    byKind: [...kinds]
+      .map(([kind, c]) => ({ kind, total: sum(c), byStatus: c }))
+      .sort((a, b) => b.total - a.total || a.kind.localeCompare(b.kind)),
     successRate: finishedRuns === 0 ? null : byStatus.succeeded / finishedRuns,
     durationMs: { p50: percentile(ms, 50), p95: percentile(ms, 95), count: ms.length },
     daily: [...daily.values()],

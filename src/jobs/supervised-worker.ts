@@ -19,7 +19,9 @@ export function runSupervisedWorker(): void {
     if (process.connected) process.send!(m);
   };
   if (!process.send) {
-    console.error(`weir supervised-worker is started by \`weir serve\`; to run job workers yourself, use \`${weirCommand('worker')}\``);
+    console.error(
+      `weir supervised-worker is started by \`weir serve\`; to run job workers yourself, use \`${weirCommand('worker')}\``,
+    );
     process.exit(2);
   }
   let context: AppContext | null = null;

@@ -83,7 +83,14 @@ export class WorkerSupervisor {
   private readyWaiters: (() => void)[] = [];
   private nextMetricsRequest = 1;
   private readonly metricsRequests = new Map<number, (metrics: unknown[]) => void>();
-  readonly status: WorkerStatus = { state: 'stopped', pid: null, starts: 0, exits: { memory: 0, crashed: 0 }, lastExit: null, rssBytes: null };
+  readonly status: WorkerStatus = {
+    state: 'stopped',
+    pid: null,
+    starts: 0,
+    exits: { memory: 0, crashed: 0 },
+    lastExit: null,
+    rssBytes: null,
+  };
 
   constructor(private readonly o: SupervisorOptions) {}
 
@@ -160,7 +167,8 @@ export class WorkerSupervisor {
     if (!child?.connected) return;
     // An IPC channel closing mid-send reports through the callback; the exit handler deals with the worker.
     child.send(m, (err) => {
-      if (err && child === this.child && child.connected) this.o.log.warn({ err, type: m.type }, 'message to the job worker process not sent');
+      if (err && child === this.child && child.connected)
+        this.o.log.warn({ err, type: m.type }, 'message to the job worker process not sent');
     });
   }
 
@@ -197,14 +205,22 @@ export class WorkerSupervisor {
         this.status.rssBytes = rss;
         if (rss === null || rss <= limit || this.killedFor) return;
         this.killedFor = `it used ${mib(rss)} of memory, more than WEIR_WORKER_MEMORY_LIMIT (${mib(limit)})`;
-        this.o.log.error({ pid, rssBytes: rss, limitBytes: limit }, 'job worker process passed its memory limit; killing it');
+        this.o.log.error(
+          { pid, rssBytes: rss, limitBytes: limit },
+          'job worker process passed its memory limit; killing it',
+        );
         child.kill('SIGKILL');
       });
     }, this.o.memoryPollMs ?? 500);
     this.memoryTimer.unref();
   }
 
-  private async onExit(child: ChildProcess, code: number | null, signal: NodeJS.Signals | null, stderrTail: string): Promise<void> {
+  private async onExit(
+    child: ChildProcess,
+    code: number | null,
+    signal: NodeJS.Signals | null,
+    stderrTail: string,
+  ): Promise<void> {
     if (child !== this.child) return;
     if (this.memoryTimer) clearInterval(this.memoryTimer);
     this.memoryTimer = null;
@@ -223,7 +239,10 @@ export class WorkerSupervisor {
     this.status.lastExit = { at: new Date().toISOString(), cause };
     if (this.killedFor) this.status.exits.memory++;
     else this.status.exits.crashed++;
-    this.o.log.error({ code, signal, cause, stderr: stderrTail.trim().split('\n').slice(-5).join('\n') || undefined }, 'job worker process exited unexpectedly');
+    this.o.log.error(
+      { code, signal, cause, stderr: stderrTail.trim().split('\n').slice(-5).join('\n') || undefined },
+      'job worker process exited unexpectedly',
+    );
     if (workerId) await this.releaseJobsOf(workerId, cause);
     if (this.stopping) {
       this.status.state = 'stopped';
@@ -241,9 +260,17 @@ export class WorkerSupervisor {
         : `The worker process running this job exited (${cause}); the job was queued again`,
     });
     try {
-      const jobs = await this.o.attempts.releaseWorker(workerId, { retrying: lost(false), final: lost(true) }, new Date(now).toISOString(), new Date(now + REQUEUE_DELAY_MS).toISOString());
+      const jobs = await this.o.attempts.releaseWorker(
+        workerId,
+        { retrying: lost(false), final: lost(true) },
+        new Date(now).toISOString(),
+        new Date(now + REQUEUE_DELAY_MS).toISOString(),
+      );
       if (jobs.length === 0) return;
-      this.o.log.warn({ jobs: jobs.map((j) => ({ id: j.id, kind: j.kind, status: j.status, attempts: j.attempts })) }, 'settled the jobs of the worker process that exited');
+      this.o.log.warn(
+        { jobs: jobs.map((j) => ({ id: j.id, kind: j.kind, status: j.status, attempts: j.attempts })) },
+        'settled the jobs of the worker process that exited',
+      );
       for (const job of jobs) this.o.events.state(job);
       this.o.requeued?.(jobs.filter((j) => j.status === 'queued'));
     } catch (err) {

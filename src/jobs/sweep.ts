@@ -21,7 +21,12 @@ export interface SweepResult {
  * kind names, e.g. the upload a failed ingest kept). Artifacts go first, so a crash leaves rows to sweep
  * again rather than orphaned blobs. Idempotent; stops between batches when aborted.
  */
-export function sweepJob(deps: { repo: JobRepo; registry: () => JobRegistry; blobs: BlobStore; retentionMs: number }): JobDefinition<{ v: 1 }, SweepResult> {
+export function sweepJob(deps: {
+  repo: JobRepo;
+  registry: () => JobRegistry;
+  blobs: BlobStore;
+  retentionMs: number;
+}): JobDefinition<{ v: 1 }, SweepResult> {
   return {
     kind: SWEEP_KIND,
     payload: Type.Object({ v: Type.Literal(1) }, { additionalProperties: false }),

@@ -11,7 +11,9 @@ import type { JobDefinition } from './types.js';
  * process see each attempt start and finish (one line each).
  */
 
-const MarkFile = Type.Optional(Type.String({ minLength: 1, maxLength: 4096, description: 'File that gets one line per attempt start and finish' }));
+const MarkFile = Type.Optional(
+  Type.String({ minLength: 1, maxLength: 4096, description: 'File that gets one line per attempt start and finish' }),
+);
 
 async function mark(file: string | undefined, line: string): Promise<void> {
   if (file) await appendFile(file, `${line}\n`);
@@ -27,7 +29,15 @@ export interface SleepPayload {
 /** Sleeps `ms` in `steps` steps (default 10), reporting progress after each; honours its signal. */
 export const testSleepJob: JobDefinition<SleepPayload, { sleptMs: number; attempt: number }> = {
   kind: 'test.sleep',
-  payload: Type.Object({ v: Type.Literal(1), ms: Type.Integer({ minimum: 0, maximum: 600_000 }), steps: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })), markFile: MarkFile }, { additionalProperties: false }),
+  payload: Type.Object(
+    {
+      v: Type.Literal(1),
+      ms: Type.Integer({ minimum: 0, maximum: 600_000 }),
+      steps: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })),
+      markFile: MarkFile,
+    },
+    { additionalProperties: false },
+  ),
   concurrency: 2,
   backoffMs: 100,
   async handler(p, ctx) {
@@ -53,12 +63,24 @@ export interface FailPayload {
 
 export const testFailJob: JobDefinition<FailPayload, { attempt: number }> = {
   kind: 'test.fail',
-  payload: Type.Object({ v: Type.Literal(1), failures: Type.Integer({ minimum: 0, maximum: 100 }), permanent: Type.Optional(Type.Boolean()), markFile: MarkFile }, { additionalProperties: false }),
+  payload: Type.Object(
+    {
+      v: Type.Literal(1),
+      failures: Type.Integer({ minimum: 0, maximum: 100 }),
+      permanent: Type.Optional(Type.Boolean()),
+      markFile: MarkFile,
+    },
+    { additionalProperties: false },
+  ),
   backoffMs: 100,
   async handler(p, ctx) {
     await mark(p.markFile, `start ${ctx.jobId} ${ctx.attempt} ${Date.now()}`);
-    if (p.permanent) throw new JobFailure('test_rejected', 'Rejected on purpose (permanent)', false, [{ pointer: '/payload/permanent', message: 'is true' }]);
-    if (ctx.attempt <= p.failures) throw new JobFailure('test_failure', `Attempt ${ctx.attempt} failed on purpose`, true);
+    if (p.permanent)
+      throw new JobFailure('test_rejected', 'Rejected on purpose (permanent)', false, [
+        { pointer: '/payload/permanent', message: 'is true' },
+      ]);
+    if (ctx.attempt <= p.failures)
+      throw new JobFailure('test_failure', `Attempt ${ctx.attempt} failed on purpose`, true);
     return { attempt: ctx.attempt };
   },
 };
@@ -73,7 +95,10 @@ export const testNoopJob: JobDefinition<{ v: 1 }, { ok: true }> = {
 /** Counts primes below `below` by trial division: pure CPU, run in a job thread. */
 export const testCpuJob: JobDefinition<{ v: 1; below: number }, { primes: number; threadId: number }> = {
   kind: 'test.cpu',
-  payload: Type.Object({ v: Type.Literal(1), below: Type.Integer({ minimum: 2, maximum: 50_000_000 }) }, { additionalProperties: false }),
+  payload: Type.Object(
+    { v: Type.Literal(1), below: Type.Integer({ minimum: 2, maximum: 50_000_000 }) },
+    { additionalProperties: false },
+  ),
   thread: true,
   handler(p, ctx) {
     let primes = 0;
@@ -106,7 +131,10 @@ export interface AllocatePayload {
  */
 export const testAllocateJob: JobDefinition<AllocatePayload, never> = {
   kind: 'test.allocate',
-  payload: Type.Object({ v: Type.Literal(1), mibPerStep: Type.Optional(Type.Integer({ minimum: 1, maximum: 256 })), markFile: MarkFile }, { additionalProperties: false }),
+  payload: Type.Object(
+    { v: Type.Literal(1), mibPerStep: Type.Optional(Type.Integer({ minimum: 1, maximum: 256 })), markFile: MarkFile },
+    { additionalProperties: false },
+  ),
   concurrency: 1,
   maxAttempts: 2,
   backoffMs: 100,
@@ -127,4 +155,11 @@ export const testPidJob: JobDefinition<{ v: 1 }, { pid: number }> = {
   handler: () => Promise.resolve({ pid: process.pid }),
 };
 
-export const TEST_JOB_KINDS: JobDefinition[] = [testNoopJob, testSleepJob, testFailJob, testCpuJob, testAllocateJob, testPidJob] as JobDefinition[];
+export const TEST_JOB_KINDS: JobDefinition[] = [
+  testNoopJob,
+  testSleepJob,
+  testFailJob,
+  testCpuJob,
+  testAllocateJob,
+  testPidJob,
+] as JobDefinition[];

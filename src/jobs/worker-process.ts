@@ -18,18 +18,31 @@ export async function runWorker(config: Config, log: Logger): Promise<void> {
     );
   }
   const context = await createContext(config, log, { jobs: 'inline' });
-  log.info({ queue: context.queue.driver.name, database: config.database.dialect, kinds: context.queue.registry.all().map((k) => k.kind) }, 'weir worker is running');
+  log.info(
+    {
+      queue: context.queue.driver.name,
+      database: config.database.dialect,
+      kinds: context.queue.registry.all().map((k) => k.kind),
+    },
+    'weir worker is running',
+  );
   let stopping = false;
   for (const signal of ['SIGTERM', 'SIGINT'] as const) {
     process.once(signal, () => {
       if (stopping) return;
       stopping = true;
       context.shuttingDown = true;
-      log.info({ signal, running: context.queue.activeAttempts }, 'worker shutting down: no new jobs, finishing running ones');
+      log.info(
+        { signal, running: context.queue.activeAttempts },
+        'worker shutting down: no new jobs, finishing running ones',
+      );
       // Closing Redis or the database hangs for as long as they do not answer: bounded like `weir serve`.
       const limitMs = config.shutdownTimeoutMs + WORKER_CLOSE_TIMEOUT_MS;
       setTimeout(() => {
-        log.error({ limitMs }, 'worker shutdown did not finish in time (is a backing service such as Redis unreachable?); exiting');
+        log.error(
+          { limitMs },
+          'worker shutdown did not finish in time (is a backing service such as Redis unreachable?); exiting',
+        );
         process.exit(1);
       }, limitMs);
       context.queue

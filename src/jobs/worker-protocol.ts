@@ -20,11 +20,11 @@ export type ToWorker =
 
 export type FromWorker =
   /** Jobs are being taken; `workerId` is what the worker writes into the rows it claims. */
-  | { type: 'ready'; workerId: string }
-  | { type: 'metrics'; requestId: number; metrics: unknown[] }
-  | BusLinkMessage;
+  { type: 'ready'; workerId: string } | { type: 'metrics'; requestId: number; metrics: unknown[] } | BusLinkMessage;
 
 /** The fields of a message every peer can rely on before looking closer (IPC carries whatever was sent). */
 export function messageType(m: unknown): string | null {
-  return typeof m === 'object' && m !== null && typeof (m as { type?: unknown }).type === 'string' ? (m as { type: string }).type : null;
+  return typeof m === 'object' && m !== null && typeof (m as { type?: unknown }).type === 'string'
+    ? (m as { type: string }).type
+    : null;
 }

@@ -84,8 +84,12 @@ export async function compilePipeline(definition: PipelineDefinition, ctx: Compi
   let schema = input.schema;
 
   const upTo = (index: number) => {
-    if (!Number.isInteger(index) || index < -1 || index >= paramsAfter.length) throw new RangeError(`no step ${index} in a pipeline of ${paramsAfter.length}`);
-    return { sql: `WITH ${ctes.slice(0, index + 2).join(', ')} SELECT * FROM ${cte(index + 1)}`, params: params.slice(0, index === -1 ? 0 : paramsAfter[index]) };
+    if (!Number.isInteger(index) || index < -1 || index >= paramsAfter.length)
+      throw new RangeError(`no step ${index} in a pipeline of ${paramsAfter.length}`);
+    return {
+      sql: `WITH ${ctes.slice(0, index + 2).join(', ')} SELECT * FROM ${cte(index + 1)}`,
+      params: params.slice(0, index === -1 ? 0 : paramsAfter[index]),
+    };
   };
 
   for (const [index, step] of definition.steps.entries()) {
@@ -94,11 +98,24 @@ export async function compilePipeline(definition: PipelineDefinition, ctx: Compi
     const kind = kindOf(step, pointer);
     const problems = schemaErrors(kind.schema, step, pointer);
     if (problems.length > 0) throw invalid(problems);
-    const stepInput: StepInput = { from: cte(index), schema, pointer, paramOffset: params.length, resolveDataset: (ref, at) => ctx.resolveDataset(ref, at), variables: ctx.variables };
+    const stepInput: StepInput = {
+      from: cte(index),
+      schema,
+      pointer,
+      paramOffset: params.length,
+      resolveDataset: (ref, at) => ctx.resolveDataset(ref, at),
+      variables: ctx.variables,
+    };
     const compiled = await kind.compile(step, stepInput);
     if (compiled.knownRows) {
       const { sql, params: own, ...about } = compiled.knownRows;
-      knownWork.push({ index, type: kind.type, sql: `WITH ${ctes.join(', ')} SELECT rows FROM (${sql}) AS counted`, params: [...params, ...own], ...about });
+      knownWork.push({
+        index,
+        type: kind.type,
+        sql: `WITH ${ctes.join(', ')} SELECT rows FROM (${sql}) AS counted`,
+        params: [...params, ...own],
+        ...about,
+      });
     }
     ctes.push(`${cte(index + 1)} AS (${compiled.sql})`);
     params.push(...compiled.params);
@@ -118,7 +135,10 @@ function kindOf(step: PipelineStep, pointer: string): StepKind {
   if (kind) return kind;
   const types = STEP_KINDS.map((k) => k.type);
   const hint = didYouMean(nearMatches(step.type, types), quoteForMessage);
-  throw stepError(`${pointer}/type`, `unknown step type ${quoteForMessage(step.type)}; ${hint ? `${hint} ` : ''}the step types are ${types.join(', ')}`);
+  throw stepError(
+    `${pointer}/type`,
+    `unknown step type ${quoteForMessage(step.type)}; ${hint ? `${hint} ` : ''}the step types are ${types.join(', ')}`,
+  );
 }
 
 /**
@@ -126,7 +146,13 @@ function kindOf(step: PipelineStep, pointer: string): StepKind {
  * type DuckDB cannot combine): a 400 at the step. DuckDB's own message is not passed on, as it quotes the SQL and
  * the input's file path; errors of any other kind are the engine's, so they stay 500s.
  */
-async function describeStep(ctx: CompileContext, sql: string, params: DuckDBValue[], pointer: string, type: string): Promise<ColumnSchema[]> {
+async function describeStep(
+  ctx: CompileContext,
+  sql: string,
+  params: DuckDBValue[],
+  pointer: string,
+  type: string,
+): Promise<ColumnSchema[]> {
   try {
     return await ctx.engine.describe(sql, params, ctx.signal);
   } catch (e) {

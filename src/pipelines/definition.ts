@@ -25,7 +25,15 @@ export const PipelineStepSchema = Type.Object(
   { additionalProperties: true, description: 'One step: its type and the fields of that kind' },
 );
 
-export const TEMPLATE_PARAMETER_TYPES = ['number', 'integer', 'text', 'boolean', 'timestamp', 'date', 'column'] as const;
+export const TEMPLATE_PARAMETER_TYPES = [
+  'number',
+  'integer',
+  'text',
+  'boolean',
+  'timestamp',
+  'date',
+  'column',
+] as const;
 export type TemplateParameterType = (typeof TEMPLATE_PARAMETER_TYPES)[number];
 
 export const TemplateParameterSchema = Type.Object(
@@ -40,18 +48,30 @@ export const TemplateParameterSchema = Type.Object(
 
 export const PipelineOutputSchema = Type.Object(
   {
-    name: Type.Optional(Type.String({
-      minLength: 1, maxLength: 200,
-      description: 'The dataset to store into, by name: when one dataset of the workspace has exactly this name, the run adds a version to it ' +
-        '(which needs `datasets:write`, and `datasets:delete` when it keeps only its newest versions); when none has, the run creates it; ' +
-        'when several have, the run is refused (409, listing them in `candidates`): name one with `datasetId`',
-    })),
-    description: Type.Optional(Type.String({ maxLength: 4000, description: 'Description of a dataset the run creates' })),
-    datasetId: Type.Optional(Id('ds', 'Add the result as a new version of this dataset (wins over `name`; needs what `name` needs to add a version)')),
+    name: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: 200,
+        description:
+          'The dataset to store into, by name: when one dataset of the workspace has exactly this name, the run adds a version to it ' +
+          '(which needs `datasets:write`, and `datasets:delete` when it keeps only its newest versions); when none has, the run creates it; ' +
+          'when several have, the run is refused (409, listing them in `candidates`): name one with `datasetId`',
+      }),
+    ),
+    description: Type.Optional(
+      Type.String({ maxLength: 4000, description: 'Description of a dataset the run creates' }),
+    ),
+    datasetId: Type.Optional(
+      Id(
+        'ds',
+        'Add the result as a new version of this dataset (wins over `name`; needs what `name` needs to add a version)',
+      ),
+    ),
   },
   {
     additionalProperties: false,
-    description: 'Where the result goes. Without `datasetId` or `name`, a saved pipeline adds to the dataset its first run created ' +
+    description:
+      'Where the result goes. Without `datasetId` or `name`, a saved pipeline adds to the dataset its first run created ' +
       '("<pipeline name> output"), and an ad-hoc run creates a new dataset on every run',
   },
 );

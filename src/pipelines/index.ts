@@ -23,15 +23,36 @@ export interface Pipelines {
  * is called only once the API is used.
  */
 export function createPipelines(o: {
-  store: MetadataStore; blobs: BlobStore; scratch: Scratch; engine: Engine; datasets: DatasetService; grants: JobGrants; jobs: () => JobService;
+  store: MetadataStore;
+  blobs: BlobStore;
+  scratch: Scratch;
+  engine: Engine;
+  datasets: DatasetService;
+  grants: JobGrants;
+  jobs: () => JobService;
   /** WEIR_MAX_OUTPUT_ROWS, WEIR_MAX_OUTPUT_BYTES, WEIR_PIPELINE_PREVIEW_TIMEOUT. */
   limits: WorkLimitsConfig;
 }): Pipelines {
   const repo = new PipelineRepo(o.store.db);
   const limits = { maxRows: o.limits.maxOutputRows, maxBytes: o.limits.maxOutputBytes };
-  const executor = new PipelineExecutor({ engine: o.engine, blobs: o.blobs, scratch: o.scratch, datasets: o.datasets, limits });
-  const service = new PipelineService({ repo, datasets: o.datasets, executor, jobs: o.jobs, previewTimeoutMs: o.limits.previewTimeoutMs });
-  return { service, definitions: [pipelineRunJob({ repo, executor, datasets: o.datasets, grants: o.grants }) as JobDefinition] };
+  const executor = new PipelineExecutor({
+    engine: o.engine,
+    blobs: o.blobs,
+    scratch: o.scratch,
+    datasets: o.datasets,
+    limits,
+  });
+  const service = new PipelineService({
+    repo,
+    datasets: o.datasets,
+    executor,
+    jobs: o.jobs,
+    previewTimeoutMs: o.limits.previewTimeoutMs,
+  });
+  return {
+    service,
+    definitions: [pipelineRunJob({ repo, executor, datasets: o.datasets, grants: o.grants }) as JobDefinition],
+  };
 }
 
 export { PipelineService } from './service.js';

@@ -12,7 +12,13 @@ export const LINEAGE_MAX_DEPTH = 50;
  * so diamonds (one upload read by two pipelines joined later) appear as one node.
  */
 export async function lineageGraph(
-  repo: PipelineRepo, datasets: Pick<DatasetService, 'findSource' | 'versionLabels'>, workspaceId: string, datasetId: string, versionId?: string, maxDepth = LINEAGE_MAX_DEPTH): Promise<LineageGraph> {
+  repo: PipelineRepo,
+  datasets: Pick<DatasetService, 'findSource' | 'versionLabels'>,
+  workspaceId: string,
+  datasetId: string,
+  versionId?: string,
+  maxDepth = LINEAGE_MAX_DEPTH,
+): Promise<LineageGraph> {
   const source = await datasets.findSource(workspaceId, datasetId, versionId);
   if (!source.exists) throw errors.notFound('Dataset', datasetId);
   if (!source.version) throw errors.notFound('Version', versionId ?? '');
@@ -31,8 +37,14 @@ export async function lineageGraph(
       runOf.set(lineage.versionId, lineage.runId);
       for (const input of lineage.inputs) {
         edges.push({
-          from: input.versionId, to: lineage.versionId, role: input.role, ...(input.stepIndex !== undefined ? { stepIndex: input.stepIndex } : {}),
-          pipelineId: lineage.pipeline.id, pipelineVersion: lineage.pipeline.version, pipelineName: lineage.pipeline.name, runId: lineage.runId,
+          from: input.versionId,
+          to: lineage.versionId,
+          role: input.role,
+          ...(input.stepIndex !== undefined ? { stepIndex: input.stepIndex } : {}),
+          pipelineId: lineage.pipeline.id,
+          pipelineVersion: lineage.pipeline.version,
+          pipelineName: lineage.pipeline.name,
+          runId: lineage.runId,
         });
         if (datasetOf.has(input.versionId)) continue;
         datasetOf.set(input.versionId, input.datasetId);
@@ -44,7 +56,11 @@ export async function lineageGraph(
   }
   const info = await datasets.versionLabels(workspaceId, [...datasetOf.keys()]);
   const nodes: LineageNode[] = [...datasetOf].map(([id, dataset]) => ({
-    datasetId: dataset, versionId: id, datasetName: info.get(id)?.datasetName ?? null, versionNumber: info.get(id)?.versionNumber ?? null, runId: runOf.get(id) ?? null,
+    datasetId: dataset,
+    versionId: id,
+    datasetName: info.get(id)?.datasetName ?? null,
+    versionNumber: info.get(id)?.versionNumber ?? null,
+    runId: runOf.get(id) ?? null,
   }));
   return { datasetId, versionId: root, lineage: rootLineage, nodes, edges, truncated: frontier.length > 0 };
 }

@@ -51,7 +51,13 @@ export async function outputTarget(datasets: OutputDatasets, r: OutputRequest): 
   }
   const named = definition.output?.name;
   if (named !== undefined) {
-    const same = await datasets.list({ workspaceId, name: named, limit: LISTED_CANDIDATES, offset: 0, sort: 'createdAt' });
+    const same = await datasets.list({
+      workspaceId,
+      name: named,
+      limit: LISTED_CANDIDATES,
+      offset: 0,
+      sort: 'createdAt',
+    });
     if (same.total > 1) throw ambiguousName(named, same.items, same.total, pointer('name'));
     const existing = same.items[0];
     if (existing) {
@@ -61,31 +67,56 @@ export async function outputTarget(datasets: OutputDatasets, r: OutputRequest): 
     }
   }
   const datasetName = named ?? `${pipeline?.name ?? r.name} output`;
-  return { outputDatasetId: newId('ds'), outputVersionId, createDataset: { name: datasetName, description: definition.output?.description ?? '' } };
+  return {
+    outputDatasetId: newId('ds'),
+    outputVersionId,
+    createDataset: { name: datasetName, description: definition.output?.description ?? '' },
+  };
 }
 
 /** 404 at `/definition/output/datasetId` unless the dataset the definition appends to exists in the workspace. */
-export async function requireOutputDataset(datasets: Pick<DatasetService, 'findSource'>, workspaceId: string, definition: PipelineDefinition): Promise<void> {
+export async function requireOutputDataset(
+  datasets: Pick<DatasetService, 'findSource'>,
+  workspaceId: string,
+  definition: PipelineDefinition,
+): Promise<void> {
   const target = definition.output?.datasetId;
   if (!target || (await datasets.findSource(workspaceId, target)).exists) return;
   const message = `Dataset '${target}' does not exist`;
   throw new AppError(404, 'not_found', message, [{ pointer: '/definition/output/datasetId', message }]);
 }
 
-function ambiguousName(name: string, candidates: { id: string; name: string; createdAt: string }[], total: number, pointer: string | undefined): AppError {
-  const ids = candidates.map((d) => d.id).join(', ') + (total > candidates.length ? `, … (${total - candidates.length} more)` : '');
-  const message = `${total} datasets are named '${name}' (${ids}), so the run cannot tell which to add a version to; ` +
+function ambiguousName(
+  name: string,
+  candidates: { id: string; name: string; createdAt: string }[],
+  total: number,
+  pointer: string | undefined,
+): AppError {
+  const ids =
+    candidates.map((d) => d.id).join(', ') +
+    (total > candidates.length ? `, … (${total - candidates.length} more)` : '');
+  const message =
+    `${total} datasets are named '${name}' (${ids}), so the run cannot tell which to add a version to; ` +
     'set output.datasetId to the one you mean, or choose another output.name for a new dataset';
   return new AppError(409, 'conflict', message, pointer ? [{ pointer, message: `names ${total} datasets` }] : [], {
     candidates: candidates.map(({ id, name: n, createdAt }) => ({ id, name: n, createdAt })),
   });
 }
 
-function nameTakenForbidden(name: string, dataset: { id: string; keepVersions: number | null }, permission: Permission, pointer: string | undefined): AppError {
-  const why = permission === 'datasets:delete'
-    ? `it keeps only its ${dataset.keepVersions} newest versions, so adding one deletes an older one: that needs`
-    : 'that needs';
-  const message = `The output name '${name}' is taken by dataset '${dataset.id}', so the run would add a version to it; ${why} the permission ` +
+function nameTakenForbidden(
+  name: string,
+  dataset: { id: string; keepVersions: number | null },
+  permission: Permission,
+  pointer: string | undefined,
+): AppError {
+  const why =
+    permission === 'datasets:delete'
+      ? `it keeps only its ${dataset.keepVersions} newest versions, so adding one deletes an older one: that needs`
+      : 'that needs';
+  const message =
+    `The output name '${name}' is taken by dataset '${dataset.id}', so the run would add a version to it; ${why} the permission ` +
     `'${permission}'. Ask a workspace admin for it, or choose another output.name to store the result as a new dataset`;
-  return new AppError(403, 'forbidden', message, pointer ? [{ pointer, message: `needs '${permission}'` }] : [], { permission });
+  return new AppError(403, 'forbidden', message, pointer ? [{ pointer, message: `needs '${permission}'` }] : [], {
+    permission,
+  });
 }

@@ -88,18 +88,36 @@ export class PipelineExecutor {
       const found = await this.deps.datasets.findSource(request.workspaceId, ref.datasetId, ref.versionId);
       // Another workspace's dataset looks exactly like one that does not exist.
       if (!found.exists) throw notFoundAt(`${pointer}/datasetId`, `Dataset '${ref.datasetId}' does not exist`);
-      if (!found.version) throw notFoundAt(`${pointer}/versionId`, `Version '${ref.versionId}' of dataset '${ref.datasetId}' does not exist`);
+      if (!found.version)
+        throw notFoundAt(
+          `${pointer}/versionId`,
+          `Version '${ref.versionId}' of dataset '${ref.datasetId}' does not exist`,
+        );
       const blob = await this.deps.blobs.localFile(found.version.blobKey);
       held.push(blob);
-      return { datasetId: ref.datasetId, versionId: found.version.id, relation: `read_parquet(${literal(blob.path)})`, schema: found.version.schema };
+      return {
+        datasetId: ref.datasetId,
+        versionId: found.version.id,
+        relation: `read_parquet(${literal(blob.path)})`,
+        schema: found.version.schema,
+      };
     };
     try {
       const pipeline = await compilePipeline(request.definition, {
-        engine: this.deps.engine, resolveDataset, variables: request.variables, signal: request.signal, pointerPrefix: request.pointerPrefix ?? '/definition',
+        engine: this.deps.engine,
+        resolveDataset,
+        variables: request.variables,
+        signal: request.signal,
+        pointerPrefix: request.pointerPrefix ?? '/definition',
       });
       const inputs: LineageInput[] = [
         { datasetId: pipeline.input.datasetId, versionId: pipeline.input.versionId, role: 'input' },
-        ...pipeline.joins.map((j): LineageInput => ({ datasetId: j.datasetId, versionId: j.versionId, role: 'join', stepIndex: j.stepIndex })),
+        ...pipeline.joins.map((j): LineageInput => ({
+          datasetId: j.datasetId,
+          versionId: j.versionId,
+          role: 'join',
+          stepIndex: j.stepIndex,
+        })),
       ];
       return await fn({ pipeline, inputs });
     } finally {
@@ -131,13 +149,29 @@ export class PipelineExecutor {
     await this.countKnownWork(compiled, signal);
     const first = (index: number, schema: ColumnSchema[]) => {
       const { sql, params } = compiled.upTo(index);
-      return this.deps.engine.rows(`SELECT ${schema.map((c) => jsonFriendly(c)).join(', ')} FROM (${sql}) AS step LIMIT ${limit}`, params, signal).then((r) => r.rows);
+      return this.deps.engine
+        .rows(
+          `SELECT ${schema.map((c) => jsonFriendly(c)).join(', ')} FROM (${sql}) AS step LIMIT ${limit}`,
+          params,
+          signal,
+        )
+        .then((r) => r.rows);
     };
     const columnsOf = (schema: ColumnSchema[]) => schema.map(({ name, type }) => ({ name, type }));
-    const input = { datasetId: compiled.input.datasetId, versionId: compiled.input.versionId, columns: columnsOf(compiled.input.schema), rows: await first(-1, compiled.input.schema) };
+    const input = {
+      datasetId: compiled.input.datasetId,
+      versionId: compiled.input.versionId,
+      columns: columnsOf(compiled.input.schema),
+      rows: await first(-1, compiled.input.schema),
+    };
     const steps: StepPreview[] = [];
     for (const step of compiled.steps) {
-      steps.push({ index: step.index, type: step.type, columns: columnsOf(step.schema), rows: await first(step.index, step.schema) });
+      steps.push({
+        index: step.index,
+        type: step.type,
+        columns: columnsOf(step.schema),
+        rows: await first(step.index, step.schema),
+      });
     }
     return { input, steps };
   }
@@ -150,32 +184,47 @@ export class PipelineExecutor {
    * The output is bounded (422 output_too_large): known work is counted first; more rows than the limit stop the
    * run once written (the COPY takes at most one row more), a file growing past the byte limit stops it at once.
    */
-  async materialize(compiled: CompiledPipeline, signal: AbortSignal, onProgress: (phase: 'running' | 'profiling', percent: number) => void): Promise<Materialized> {
+  async materialize(
+    compiled: CompiledPipeline,
+    signal: AbortSignal,
+    onProgress: (phase: 'running' | 'profiling', percent: number) => void,
+  ): Promise<Materialized> {
     const { maxRows, maxBytes } = this.deps.limits;
     const parquetPath = this.deps.scratch.file('.parquet');
     const outgrown = new AbortController();
-    const watch = watchSize(parquetPath, maxBytes, () => outgrown.abort(outputPassed(`${formatCount(maxBytes)} bytes`, 'WEIR_MAX_OUTPUT_BYTES')));
+    const watch = watchSize(parquetPath, maxBytes, () =>
+      outgrown.abort(outputPassed(`${formatCount(maxBytes)} bytes`, 'WEIR_MAX_OUTPUT_BYTES')),
+    );
     try {
       const counts = await this.countKnownWork(compiled, signal);
       // A LIMIT makes DuckDB write with one thread (twice as slow): only where the rows cannot be known to fit.
       const fits = (await this.rowsAtMost(compiled, counts, signal)) <= maxRows;
       const statement = fits ? compiled.sql : `SELECT * FROM (${compiled.sql}) AS output LIMIT ${maxRows + 1}`;
-      const written = await this.deps.engine.withConnection(async (c) => {
-        await c.run('SET enable_progress_bar = true');
-        await c.run('SET enable_progress_bar_print = false');
-        const poll = setInterval(() => {
-          const percent = queryPercent(c);
-          if (percent !== null) onProgress('running', percent);
-        }, 500);
-        try {
-          return (await c.run(`COPY (${statement}) TO ${literal(parquetPath)} (FORMAT parquet, COMPRESSION zstd)`, compiled.params)).rowsChanged;
-        } finally {
-          clearInterval(poll);
-        }
-      }, AbortSignal.any([signal, outgrown.signal]));
+      const written = await this.deps.engine.withConnection(
+        async (c) => {
+          await c.run('SET enable_progress_bar = true');
+          await c.run('SET enable_progress_bar_print = false');
+          const poll = setInterval(() => {
+            const percent = queryPercent(c);
+            if (percent !== null) onProgress('running', percent);
+          }, 500);
+          try {
+            return (
+              await c.run(
+                `COPY (${statement}) TO ${literal(parquetPath)} (FORMAT parquet, COMPRESSION zstd)`,
+                compiled.params,
+              )
+            ).rowsChanged;
+          } finally {
+            clearInterval(poll);
+          }
+        },
+        AbortSignal.any([signal, outgrown.signal]),
+      );
       if (written > maxRows) throw outputPassed(`${formatCount(maxRows)} rows`, 'WEIR_MAX_OUTPUT_ROWS');
       // The last bytes may have landed after the last measurement.
-      if ((await stat(parquetPath)).size > maxBytes) throw outputPassed(`${formatCount(maxBytes)} bytes`, 'WEIR_MAX_OUTPUT_BYTES');
+      if ((await stat(parquetPath)).size > maxBytes)
+        throw outputPassed(`${formatCount(maxBytes)} bytes`, 'WEIR_MAX_OUTPUT_BYTES');
       onProgress('profiling', 100);
       const schema = await this.deps.engine.describe(`SELECT * FROM read_parquet(${literal(parquetPath)})`, [], signal);
       const profile = await profileParquet(this.deps.engine, parquetPath, schema, signal);
@@ -192,7 +241,11 @@ export class PipelineExecutor {
    * The most rows the pipeline can make: its input's, unless a step multiplies rows (Infinity) or makes a counted
    * number (`counts`); every other step makes at most the rows it receives.
    */
-  private async rowsAtMost(compiled: CompiledPipeline, counts: Map<number, number>, signal: AbortSignal): Promise<number> {
+  private async rowsAtMost(
+    compiled: CompiledPipeline,
+    counts: Map<number, number>,
+    signal: AbortSignal,
+  ): Promise<number> {
     if (compiled.steps.some((s) => s.multipliesRows)) return Infinity;
     let rows: number | null = null;
     for (const step of compiled.steps) {
@@ -215,26 +268,39 @@ function watchSize(path: string, maxBytes: number, onPast: () => void): NodeJS.T
   const timer = setInterval(() => {
     if (measuring) return;
     measuring = true;
-    stat(path).then(
-      (s) => {
-        if (s.size > maxBytes) {
-          clearInterval(timer);
-          onPast();
-        }
-      },
-      () => undefined, // Not created yet, or removed already.
-    ).finally(() => (measuring = false));
+    stat(path)
+      .then(
+        (s) => {
+          if (s.size > maxBytes) {
+            clearInterval(timer);
+            onPast();
+          }
+        },
+        () => undefined, // Not created yet, or removed already.
+      )
+      .finally(() => (measuring = false));
   }, SIZE_POLL_MS);
   return timer;
 }
 
 function knownWorkTooLarge(work: KnownWork, rows: number, limit: number) {
-  return outputTooLarge({ subject: `The ${work.type} step`, count: rows, what: `rows (${work.what})`, limit, hint: work.hint, pointer: work.pointer });
+  return outputTooLarge({
+    subject: `The ${work.type} step`,
+    count: rows,
+    what: `rows (${work.what})`,
+    limit,
+    hint: work.hint,
+    pointer: work.pointer,
+  });
 }
 
 /** A run's output that passed a limit while it was written; nothing of it is kept. */
 function outputPassed(limit: string, setting: string): AppError {
-  return new AppError(422, 'output_too_large', `The pipeline's output passed the limit of ${limit} (${setting}) and was not stored; filter or aggregate the rows further, or check that join keys do not repeat on both sides`);
+  return new AppError(
+    422,
+    'output_too_large',
+    `The pipeline's output passed the limit of ${limit} (${setting}) and was not stored; filter or aggregate the rows further, or check that join keys do not repeat on both sides`,
+  );
 }
 
 /** DuckDB's progress of the running query, or null when it has none yet (-1). */

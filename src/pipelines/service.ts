@@ -49,16 +49,35 @@ export interface PipelineServiceOptions {
 export class PipelineService {
   constructor(private readonly o: PipelineServiceOptions) {}
 
-  async create(workspaceId: string, createdBy: string | null, body: { name: string; description?: string; definition: PipelineDefinition }): Promise<Pipeline> {
+  async create(
+    workspaceId: string,
+    createdBy: string | null,
+    body: { name: string; description?: string; definition: PipelineDefinition },
+  ): Promise<Pipeline> {
     await this.validate(workspaceId, body.definition);
     const id = newId('pl');
-    await this.o.repo.create({ id, workspaceId, name: body.name, description: body.description ?? '', definition: body.definition, createdBy }).catch((e: unknown) => {
-      throw isUniqueViolation(e) ? nameTaken(body.name) : e;
-    });
+    await this.o.repo
+      .create({
+        id,
+        workspaceId,
+        name: body.name,
+        description: body.description ?? '',
+        definition: body.definition,
+        createdBy,
+      })
+      .catch((e: unknown) => {
+        throw isUniqueViolation(e) ? nameTaken(body.name) : e;
+      });
     return this.get(workspaceId, id);
   }
 
-  list(q: { workspaceId: string; limit: number; offset: number; search?: string; name?: string }): Promise<{ items: PipelineSummary[]; total: number }> {
+  list(q: {
+    workspaceId: string;
+    limit: number;
+    offset: number;
+    search?: string;
+    name?: string;
+  }): Promise<{ items: PipelineSummary[]; total: number }> {
     return this.o.repo.list(q);
   }
 
@@ -69,13 +88,20 @@ export class PipelineService {
   }
 
   /** A new immutable version; the earlier ones stay readable. */
-  async update(workspaceId: string, id: string, createdBy: string | null, body: { definition: PipelineDefinition; name?: string; description?: string }): Promise<Pipeline> {
+  async update(
+    workspaceId: string,
+    id: string,
+    createdBy: string | null,
+    body: { definition: PipelineDefinition; name?: string; description?: string },
+  ): Promise<Pipeline> {
     await this.get(workspaceId, id);
     await this.validate(workspaceId, body.definition);
     const updated = await this.o.repo.addVersion(workspaceId, id, { ...body, createdBy }).catch((e: unknown) => {
       if (!isUniqueViolation(e)) throw e;
       // The name, or the version number another update took first.
-      throw body.name !== undefined ? nameTaken(body.name) : errors.conflict(`Pipeline '${id}' was changed by another request; try again`);
+      throw body.name !== undefined
+        ? nameTaken(body.name)
+        : errors.conflict(`Pipeline '${id}' was changed by another request; try again`);
     });
     if (!updated) throw errors.notFound('Pipeline', id);
     return this.get(workspaceId, id);
@@ -102,7 +128,11 @@ export class PipelineService {
    * The first `limit` rows of the input and after each step; nothing is written. The queries are interrupted
    * after the preview time limit (422 `query_timeout`) or when the client goes away.
    */
-  async preview(workspaceId: string, body: { definition: PipelineDefinition; params?: Record<string, unknown>; limit: number }, clientGone?: AbortSignal): Promise<PreviewResult> {
+  async preview(
+    workspaceId: string,
+    body: { definition: PipelineDefinition; params?: Record<string, unknown>; limit: number },
+    clientGone?: AbortSignal,
+  ): Promise<PreviewResult> {
     const applied = applyTemplate(body.definition, body.params);
     const timeout = AbortSignal.timeout(this.o.previewTimeoutMs);
     const signal = clientGone ? AbortSignal.any([timeout, clientGone]) : timeout;
@@ -113,10 +143,18 @@ export class PipelineService {
       );
     } catch (e) {
       if (timeout.aborted) {
-        throw new AppError(422, 'query_timeout', `The preview took longer than ${this.o.previewTimeoutMs / 1000} s and was stopped; preview fewer rows or fewer steps`);
+        throw new AppError(
+          422,
+          'query_timeout',
+          `The preview took longer than ${this.o.previewTimeoutMs / 1000} s and was stopped; preview fewer rows or fewer steps`,
+        );
       }
       if (isOutOfMemory(e)) {
-        throw new AppError(422, 'query_out_of_memory', 'The preview needed more memory and temporary disk than this server allows (WEIR_DUCKDB_MEMORY_LIMIT, WEIR_DUCKDB_TEMP_LIMIT) and was stopped; preview fewer steps, or filter or aggregate earlier');
+        throw new AppError(
+          422,
+          'query_out_of_memory',
+          'The preview needed more memory and temporary disk than this server allows (WEIR_DUCKDB_MEMORY_LIMIT, WEIR_DUCKDB_TEMP_LIMIT) and was stopped; preview fewer steps, or filter or aggregate earlier',
+        );
       }
       throw e;
     }
@@ -125,8 +163,14 @@ export class PipelineService {
   /** Queues a run of the pipeline's current version; `inputVersionId` runs it over another version of its input. */
   async run(id: string, request: RunRequest & { inputVersionId?: string }): Promise<RunAccepted> {
     const pipeline = await this.get(request.workspaceId, id);
-    const definition = request.inputVersionId ? { ...pipeline.definition, input: { ...pipeline.definition.input, versionId: request.inputVersionId } } : pipeline.definition;
-    return this.submit(request, { definition, pipeline, inputPointer: request.inputVersionId ? '/inputVersionId' : undefined });
+    const definition = request.inputVersionId
+      ? { ...pipeline.definition, input: { ...pipeline.definition.input, versionId: request.inputVersionId } }
+      : pipeline.definition;
+    return this.submit(request, {
+      definition,
+      pipeline,
+      inputPointer: request.inputVersionId ? '/inputVersionId' : undefined,
+    });
   }
 
   /** Queues a run of a definition that is not saved (`weir pipelines run file.json`). */
@@ -142,23 +186,49 @@ export class PipelineService {
     const applied = applyTemplate(what.definition, request.params);
     // Checked now, so that a definition that does not fit its data is a 400 and not a failed job.
     const check = { workspaceId, definition: applied.definition, variables: applied.variables };
-    await this.o.executor.withCompiled(check, ({ pipeline }) => this.refuseKnownOversize(pipeline)).catch((e: unknown) => {
-      // An overriding input version that does not exist is the request's fault, at its own field.
-      if (what.inputPointer && e instanceof AppError && e.status === 404 && e.errors[0]?.pointer === '/definition/input/versionId') {
-        throw new AppError(404, 'not_found', e.message, [{ pointer: what.inputPointer, message: e.message }]);
-      }
-      throw e;
-    });
+    await this.o.executor
+      .withCompiled(check, ({ pipeline }) => this.refuseKnownOversize(pipeline))
+      .catch((e: unknown) => {
+        // An overriding input version that does not exist is the request's fault, at its own field.
+        if (
+          what.inputPointer &&
+          e instanceof AppError &&
+          e.status === 404 &&
+          e.errors[0]?.pointer === '/definition/input/versionId'
+        ) {
+          throw new AppError(404, 'not_found', e.message, [{ pointer: what.inputPointer, message: e.message }]);
+        }
+        throw e;
+      });
     const name = what.pipeline?.name ?? what.name ?? what.definition.output?.name ?? 'Ad-hoc pipeline';
-    const output = await outputTarget(this.o.datasets, { workspaceId, grants: request.grants, definition: what.definition, pipeline: what.pipeline, name });
+    const output = await outputTarget(this.o.datasets, {
+      workspaceId,
+      grants: request.grants,
+      definition: what.definition,
+      pipeline: what.pipeline,
+      name,
+    });
     const runId = newId('run');
     await this.o.repo.insertRun({
-      id: runId, pipelineId: what.pipeline?.id ?? null, pipelineVersion: what.pipeline?.version ?? null, pipelineName: name, workspaceId,
-      definition: what.definition, inputDatasetId: what.definition.input.datasetId, inputVersionId: what.definition.input.versionId ?? null,
-      outputDatasetId: output.outputDatasetId, params: applied.params, createdBy: request.createdBy,
+      id: runId,
+      pipelineId: what.pipeline?.id ?? null,
+      pipelineVersion: what.pipeline?.version ?? null,
+      pipelineName: name,
+      workspaceId,
+      definition: what.definition,
+      inputDatasetId: what.definition.input.datasetId,
+      inputVersionId: what.definition.input.versionId ?? null,
+      outputDatasetId: output.outputDatasetId,
+      params: applied.params,
+      createdBy: request.createdBy,
     });
     try {
-      const job = await this.o.jobs().enqueue(PIPELINE_RUN_KIND, { v: 1, runId, ...output } satisfies PipelineRunPayload, { workspaceId, createdBy: request.createdBy });
+      const job = await this.o
+        .jobs()
+        .enqueue(PIPELINE_RUN_KIND, { v: 1, runId, ...output } satisfies PipelineRunPayload, {
+          workspaceId,
+          createdBy: request.createdBy,
+        });
       await this.o.repo.attachJob(runId, job.id);
       request.log.info({ runId, jobId: job.id, pipelineId: what.pipeline?.id ?? null }, 'pipeline run queued');
       return { runId, jobId: job.id, status: 'queued' };
@@ -174,7 +244,12 @@ export class PipelineService {
     return publicRun(run);
   }
 
-  async runs(workspaceId: string, pipelineId: string, limit: number, offset: number): Promise<{ items: PipelineRun[]; total: number }> {
+  async runs(
+    workspaceId: string,
+    pipelineId: string,
+    limit: number,
+    offset: number,
+  ): Promise<{ items: PipelineRun[]; total: number }> {
     await this.get(workspaceId, pipelineId);
     const { items, total } = await this.o.repo.listRuns(workspaceId, pipelineId, limit, offset);
     return { items: items.map(publicRun), total };
@@ -197,7 +272,10 @@ export class PipelineService {
     await requireOutputDataset(this.o.datasets, workspaceId, definition);
     const applied = applyDefaults(definition);
     if (!applied) return;
-    await this.o.executor.withCompiled({ workspaceId, definition: applied.definition, variables: applied.variables }, ({ pipeline }) => this.refuseKnownOversize(pipeline));
+    await this.o.executor.withCompiled(
+      { workspaceId, definition: applied.definition, variables: applied.variables },
+      ({ pipeline }) => this.refuseKnownOversize(pipeline),
+    );
   }
 
   /**
@@ -220,5 +298,7 @@ function publicRun(run: StoredRun): PipelineRun {
 }
 
 function nameTaken(name: string): AppError {
-  return new AppError(409, 'conflict', `A pipeline named '${name}' already exists in this workspace`, [{ pointer: '/name', message: 'is taken' }]);
+  return new AppError(409, 'conflict', `A pipeline named '${name}' already exists in this workspace`, [
+    { pointer: '/name', message: 'is taken' },
+  ]);
 }

@@ -32,10 +32,18 @@ const PARAM_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;
  * Checks `given` against the declared parameters and substitutes them. Throws 400 `validation_failed` for an
  * unknown name, a value of the wrong type, a missing value without a default, or a `$param` naming nothing.
  */
-export function applyTemplate(definition: PipelineDefinition, given: Record<string, unknown> = {}, options: TemplateOptions = {}): AppliedTemplate {
+export function applyTemplate(
+  definition: PipelineDefinition,
+  given: Record<string, unknown> = {},
+  options: TemplateOptions = {},
+): AppliedTemplate {
   const params = resolveParams(definition, given, options);
   const missing = declared(definition).find((p) => !(p.name in params));
-  if (missing) throw paramError(`${options.paramsPointer ?? '/params'}/${missing.name}`, `parameter '${missing.name}' is required (it has no default)`);
+  if (missing)
+    throw paramError(
+      `${options.paramsPointer ?? '/params'}/${missing.name}`,
+      `parameter '${missing.name}' is required (it has no default)`,
+    );
   return substitute(definition, params, options);
 }
 
@@ -56,14 +64,22 @@ function declared(definition: PipelineDefinition): TemplateParameter[] {
 }
 
 /** Given values checked by type, defaults filled in; parameters with neither are absent from the result. */
-function resolveParams(definition: PipelineDefinition, given: Record<string, unknown>, options: TemplateOptions): Record<string, unknown> {
+function resolveParams(
+  definition: PipelineDefinition,
+  given: Record<string, unknown>,
+  options: TemplateOptions,
+): Record<string, unknown> {
   const definitionPointer = options.definitionPointer ?? '/definition';
   const paramsPointer = options.paramsPointer ?? '/params';
   const parameters = declared(definition);
   const seen = new Set<string>();
   parameters.forEach((p, i) => {
     const at = `${definitionPointer}/parameters/${i}`;
-    if (!PARAM_NAME.test(p.name)) throw paramError(`${at}/name`, 'a parameter name is a letter or _ followed by letters, digits or _ (at most 64 characters)');
+    if (!PARAM_NAME.test(p.name))
+      throw paramError(
+        `${at}/name`,
+        'a parameter name is a letter or _ followed by letters, digits or _ (at most 64 characters)',
+      );
     if (seen.has(p.name)) throw paramError(`${at}/name`, `parameter '${p.name}' is declared twice`);
     seen.add(p.name);
     if (p.default !== undefined) checkValue(p, p.default, `${at}/default`);
@@ -72,7 +88,10 @@ function resolveParams(definition: PipelineDefinition, given: Record<string, unk
   for (const name of Object.keys(given)) {
     if (!byName.has(name)) {
       const known = parameters.map((p) => `'${p.name}'`).join(', ');
-      throw paramError(`${paramsPointer}/${escapePointer(name)}`, `no parameter named '${name}'${known ? ` (declared: ${known})` : ' (the definition declares none)'}`);
+      throw paramError(
+        `${paramsPointer}/${escapePointer(name)}`,
+        `no parameter named '${name}'${known ? ` (declared: ${known})` : ' (the definition declares none)'}`,
+      );
     }
   }
   const out: Record<string, unknown> = {};
@@ -88,7 +107,8 @@ const TIMESTAMP = /^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?)?(Z|[
 
 /** The value when it fits the parameter's type; a 400 at `pointer` otherwise. Null stands for SQL NULL (not for columns). */
 function checkValue(p: TemplateParameter, value: unknown, pointer: string): unknown {
-  const fail = (expected: string) => paramError(pointer, `parameter '${p.name}' must be ${expected}, got ${describe(value)}`);
+  const fail = (expected: string) =>
+    paramError(pointer, `parameter '${p.name}' must be ${expected}, got ${describe(value)}`);
   if (value === null) {
     if (p.type === 'column') throw fail('a column name');
     return null;
@@ -113,7 +133,8 @@ function checkValue(p: TemplateParameter, value: unknown, pointer: string): unkn
       if (typeof value !== 'string' || !isDate(value)) throw fail('a date (YYYY-MM-DD)');
       return value;
     case 'timestamp':
-      if (typeof value !== 'string' || !TIMESTAMP.test(value) || Number.isNaN(Date.parse(value.replace(' ', 'T')))) throw fail('an ISO 8601 timestamp');
+      if (typeof value !== 'string' || !TIMESTAMP.test(value) || Number.isNaN(Date.parse(value.replace(' ', 'T'))))
+        throw fail('an ISO 8601 timestamp');
       return value;
   }
 }
@@ -130,16 +151,25 @@ function placeholders(definition: PipelineDefinition): Record<string, unknown> {
   return Object.fromEntries(declared(definition).map((p) => [p.name, p.default ?? null]));
 }
 
-function substitute(definition: PipelineDefinition, params: Record<string, unknown>, options: TemplateOptions): AppliedTemplate {
+function substitute(
+  definition: PipelineDefinition,
+  params: Record<string, unknown>,
+  options: TemplateOptions,
+): AppliedTemplate {
   const parameters = declared(definition);
   const known = new Set(parameters.map((p) => p.name));
   const stepsPointer = `${options.definitionPointer ?? '/definition'}/steps`;
-  const steps = definition.steps.map((step, i) => replaceParams(step, `${stepsPointer}/${i}`, params, known) as typeof step);
+  const steps = definition.steps.map(
+    (step, i) => replaceParams(step, `${stepsPointer}/${i}`, params, known) as typeof step,
+  );
   const { parameters: _declared, ...rest } = definition;
   const variables: Variables = {};
   for (const p of parameters) {
     if (p.type === 'column' || !(p.name in params)) continue;
-    variables[p.name] = { type: p.type === 'integer' ? 'number' : p.type, value: params[p.name] as string | number | boolean | null };
+    variables[p.name] = {
+      type: p.type === 'integer' ? 'number' : p.type,
+      value: params[p.name] as string | number | boolean | null,
+    };
   }
   return { definition: { ...rest, steps }, params, variables };
 }
@@ -150,11 +180,15 @@ function replaceParams(value: unknown, pointer: string, params: Record<string, u
   const entries = Object.entries(value);
   if (entries.some(([k]) => k === '$param')) {
     const name = (value as { $param: unknown }).$param;
-    if (entries.length !== 1 || typeof name !== 'string') throw paramError(pointer, 'a parameter reference is exactly { "$param": "<name>" }');
-    if (!known.has(name)) throw paramError(`${pointer}/$param`, `no parameter named '${name}' is declared in parameters`);
+    if (entries.length !== 1 || typeof name !== 'string')
+      throw paramError(pointer, 'a parameter reference is exactly { "$param": "<name>" }');
+    if (!known.has(name))
+      throw paramError(`${pointer}/$param`, `no parameter named '${name}' is declared in parameters`);
     return params[name];
   }
-  return Object.fromEntries(entries.map(([k, v]) => [k, replaceParams(v, `${pointer}/${escapePointer(k)}`, params, known)]));
+  return Object.fromEntries(
+    entries.map(([k, v]) => [k, replaceParams(v, `${pointer}/${escapePointer(k)}`, params, known)]),
+  );
 }
 
 function paramError(pointer: string, message: string) {

@@ -38,15 +38,17 @@ export function builtinTopics(repo: RealtimeRepo, datasets: DatasetService, uplo
     })
     .register('workspace', (id) => Promise.resolve({ workspaceId: id, permission: 'jobs:read' }));
 
-  const orNull = (read: StatusReader): StatusReader => async (workspaceId, id) => {
-    try {
-      return await read(workspaceId, id);
-    } catch (e) {
-      // Deleted between the access check and this read.
-      if (isAppError(e) && e.status === 404) return null;
-      throw e;
-    }
-  };
+  const orNull =
+    (read: StatusReader): StatusReader =>
+    async (workspaceId, id) => {
+      try {
+        return await read(workspaceId, id);
+      } catch (e) {
+        // Deleted between the access check and this read.
+        if (isAppError(e) && e.status === 404) return null;
+        throw e;
+      }
+    };
   const status = new Map<TopicKind, StatusReader>([
     ['job', (workspaceId, id) => repo.job(workspaceId, id)],
     ['upload', orNull((workspaceId, id) => uploads.view(workspaceId, id))],

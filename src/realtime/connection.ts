@@ -6,7 +6,14 @@ import type { Log } from '../logger.js';
 import type { Metrics } from '../system/metrics.js';
 import type { TopicCatalog } from './builtin-topics.js';
 import type { Hub, HubMember } from './hub.js';
-import { encode, parseClientMessage, ProtocolError, type ClientMessage, type ServerMessage, type UnsubscribeReason } from './protocol.js';
+import {
+  encode,
+  parseClientMessage,
+  ProtocolError,
+  type ClientMessage,
+  type ServerMessage,
+  type UnsubscribeReason,
+} from './protocol.js';
 import { lostTopics, revocationMessage, type Reauthenticate } from './reauthorize.js';
 import { authorizeTopic, type TopicOwner } from './topics.js';
 
@@ -81,7 +88,10 @@ export class Connection implements HubMember {
     // the cap the connection is dropped rather than holding more of its backlog in memory.
     if (this.socket.bufferedAmount > this.deps.limits.maxBufferBytes) {
       this.deps.metrics.wsDisconnects.inc({ reason: 'slow_consumer' });
-      this.log.warn({ userId: this.principal.userId, bufferedBytes: this.socket.bufferedAmount, topics: this.topics.size }, 'websocket: closing a slow consumer');
+      this.log.warn(
+        { userId: this.principal.userId, bufferedBytes: this.socket.bufferedAmount, topics: this.topics.size },
+        'websocket: closing a slow consumer',
+      );
       this.close(1013, 'slow consumer');
       return false;
     }
@@ -138,7 +148,11 @@ export class Connection implements HubMember {
       const lost = await lostTopics(this.deps.access, principal, this.grants);
       if (this.closed) return;
       for (const topic of lost) this.end(topic, 'access_revoked');
-      if (lost.length > 0) this.log.info({ userId: principal.userId, apiKeyId: principal.apiKeyId, topics: lost.length }, 'websocket: ended subscriptions whose access was revoked');
+      if (lost.length > 0)
+        this.log.info(
+          { userId: principal.userId, apiKeyId: principal.apiKeyId, topics: lost.length },
+          'websocket: ended subscriptions whose access was revoked',
+        );
     } catch (e) {
       // A database hiccup is not the client's fault: keep everything until the next heartbeat asks again.
       this.log.warn({ err: e }, 'websocket: could not re-authorize the connection');
@@ -156,7 +170,8 @@ export class Connection implements HubMember {
     if (code === 1001) this.deps.metrics.wsDisconnects.inc({ reason: 'shutdown' });
     this.closed = true;
     this.deps.hub.remove(this);
-    if (this.socket.readyState === WebSocket.OPEN || this.socket.readyState === WebSocket.CONNECTING) this.socket.close(code, reason);
+    if (this.socket.readyState === WebSocket.OPEN || this.socket.readyState === WebSocket.CONNECTING)
+      this.socket.close(code, reason);
   }
 
   private reply(message: ServerMessage): void {
@@ -170,10 +185,17 @@ export class Connection implements HubMember {
       return;
     }
     if (this.pending >= this.deps.limits.maxPending) {
-      this.reply(new ProtocolError('too_many_requests', `more than ${this.deps.limits.maxPending} requests are waiting for an answer`).toMessage());
+      this.reply(
+        new ProtocolError(
+          'too_many_requests',
+          `more than ${this.deps.limits.maxPending} requests are waiting for an answer`,
+        ).toMessage(),
+      );
       return;
     }
-    const text = Array.isArray(data) ? Buffer.concat(data).toString('utf8') : Buffer.from(data as ArrayBuffer).toString('utf8');
+    const text = Array.isArray(data)
+      ? Buffer.concat(data).toString('utf8')
+      : Buffer.from(data as ArrayBuffer).toString('utf8');
     this.pending++;
     this.queue = this.queue
       .then(() => this.handle(text))
@@ -206,9 +228,20 @@ export class Connection implements HubMember {
       case 'subscribe': {
         if (!this.topics.has(message.topic as Topic)) {
           if (this.topics.size >= limits.maxSubscriptions) {
-            throw new ProtocolError('too_many_subscriptions', `a connection may hold at most ${limits.maxSubscriptions} subscriptions`, message.id, message.topic);
+            throw new ProtocolError(
+              'too_many_subscriptions',
+              `a connection may hold at most ${limits.maxSubscriptions} subscriptions`,
+              message.id,
+              message.topic,
+            );
           }
-          const { topic, workspaceId, permission } = await authorizeTopic(catalog.resolvers, access, this.principal, message.topic, message.id);
+          const { topic, workspaceId, permission } = await authorizeTopic(
+            catalog.resolvers,
+            access,
+            this.principal,
+            message.topic,
+            message.id,
+          );
           // Closed while the check ran: joining now would leave a subscription nobody removes.
           if (this.closed) return;
           this.grants.set(topic, { workspaceId, permission });
@@ -218,18 +251,37 @@ export class Connection implements HubMember {
         return;
       }
       case 'unsubscribe': {
-        if (!parseTopic(message.topic)) throw new ProtocolError('invalid_topic', 'a topic is <kind>:<id>, e.g. job:job_01J…', message.id, message.topic);
+        if (!parseTopic(message.topic))
+          throw new ProtocolError(
+            'invalid_topic',
+            'a topic is <kind>:<id>, e.g. job:job_01J…',
+            message.id,
+            message.topic,
+          );
         hub.leave(this, message.topic as Topic);
         this.grants.delete(message.topic as Topic);
         this.reply({ type: 'unsubscribed', topic: message.topic, ...idOf(message) });
         return;
       }
       case 'status': {
-        const { kind, id, workspaceId, topic } = await authorizeTopic(catalog.resolvers, access, this.principal, message.topic, message.id);
+        const { kind, id, workspaceId, topic } = await authorizeTopic(
+          catalog.resolvers,
+          access,
+          this.principal,
+          message.topic,
+          message.id,
+        );
         const read = catalog.status.get(kind);
-        if (!read) throw new ProtocolError('unknown_topic', `'${kind}' topics have no status; subscribe to them instead`, message.id, topic);
+        if (!read)
+          throw new ProtocolError(
+            'unknown_topic',
+            `'${kind}' topics have no status; subscribe to them instead`,
+            message.id,
+            topic,
+          );
         const data = await read(workspaceId, id);
-        if (data === null || data === undefined) throw new ProtocolError('not_found', `${topic} does not exist`, message.id, topic);
+        if (data === null || data === undefined)
+          throw new ProtocolError('not_found', `${topic} does not exist`, message.id, topic);
         this.reply({ type: 'status', topic, data, ...idOf(message) });
         return;
       }

@@ -125,7 +125,9 @@ export class Hub {
   private broadcast(members: Set<HubMember>, event: BusEvent): void {
     if (members.size === 0) return;
     // Encoded once per event: the same Buffer goes to every socket (ws does not copy unmasked server frames).
-    const frame = Buffer.from(encode({ type: 'event', topic: event.topic, event: event.type, data: event.data, ts: event.ts }));
+    const frame = Buffer.from(
+      encode({ type: 'event', topic: event.topic, event: event.type, data: event.data, ts: event.ts }),
+    );
     // A slow consumer leaves `members` during this loop; deleting the current element of a Set mid-iteration is safe.
     for (const member of members) member.sendFrame(frame);
   }

@@ -39,10 +39,22 @@ import { Compile } from 'typebox/compile';
 const Id = Type.String({ minLength: 1, maxLength: 64 });
 const TopicString = Type.String({ minLength: 1, maxLength: 200 });
 
-export const SubscribeMessage = Type.Object({ type: Type.Literal('subscribe'), topic: TopicString, id: Type.Optional(Id) }, { additionalProperties: false });
-export const UnsubscribeMessage = Type.Object({ type: Type.Literal('unsubscribe'), topic: TopicString, id: Type.Optional(Id) }, { additionalProperties: false });
-export const StatusMessage = Type.Object({ type: Type.Literal('status'), topic: TopicString, id: Type.Optional(Id) }, { additionalProperties: false });
-export const PingMessage = Type.Object({ type: Type.Literal('ping'), id: Type.Optional(Id) }, { additionalProperties: false });
+export const SubscribeMessage = Type.Object(
+  { type: Type.Literal('subscribe'), topic: TopicString, id: Type.Optional(Id) },
+  { additionalProperties: false },
+);
+export const UnsubscribeMessage = Type.Object(
+  { type: Type.Literal('unsubscribe'), topic: TopicString, id: Type.Optional(Id) },
+  { additionalProperties: false },
+);
+export const StatusMessage = Type.Object(
+  { type: Type.Literal('status'), topic: TopicString, id: Type.Optional(Id) },
+  { additionalProperties: false },
+);
+export const PingMessage = Type.Object(
+  { type: Type.Literal('ping'), id: Type.Optional(Id) },
+  { additionalProperties: false },
+);
 
 export const ClientMessageSchema = Type.Union([SubscribeMessage, UnsubscribeMessage, StatusMessage, PingMessage]);
 export type ClientMessage = Static<typeof ClientMessageSchema>;
@@ -86,13 +98,24 @@ export type ServerMessage =
 
 /** An `error` message, with the request's `id` (and `topic`) when they could be read. */
 export class ProtocolError extends Error {
-  constructor(readonly code: ErrorCode, message: string, readonly requestId?: string, readonly topic?: string) {
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly requestId?: string,
+    readonly topic?: string,
+  ) {
     super(message);
     this.name = 'ProtocolError';
   }
 
   toMessage(): ServerMessage {
-    return { type: 'error', code: this.code, message: this.message, ...(this.requestId !== undefined ? { id: this.requestId } : {}), ...(this.topic !== undefined ? { topic: this.topic } : {}) };
+    return {
+      type: 'error',
+      code: this.code,
+      message: this.message,
+      ...(this.requestId !== undefined ? { id: this.requestId } : {}),
+      ...(this.topic !== undefined ? { topic: this.topic } : {}),
+    };
   }
 }
 
@@ -108,8 +131,10 @@ function describeError(errors: { keyword: string; instancePath: string; params: 
   const first = errors.find((e) => e.keyword !== 'boolean') ?? errors[0];
   if (!first) return 'does not match the protocol';
   const params = first.params as { additionalProperties?: string[]; requiredProperties?: string[] };
-  if (first.keyword === 'additionalProperties' && params.additionalProperties) return `unknown field(s) ${params.additionalProperties.join(', ')}`;
-  if (first.keyword === 'required' && params.requiredProperties) return `missing field(s) ${params.requiredProperties.join(', ')}`;
+  if (first.keyword === 'additionalProperties' && params.additionalProperties)
+    return `unknown field(s) ${params.additionalProperties.join(', ')}`;
+  if (first.keyword === 'required' && params.requiredProperties)
+    return `missing field(s) ${params.requiredProperties.join(', ')}`;
   return `${first.instancePath.slice(1) || 'message'} ${first.message}`;
 }
 
@@ -121,7 +146,8 @@ export function parseClientMessage(text: string): ClientMessage {
   } catch {
     throw new ProtocolError('invalid_json', 'the message is not valid JSON');
   }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new ProtocolError('unknown_type', 'a message is a JSON object with a "type"');
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    throw new ProtocolError('unknown_type', 'a message is a JSON object with a "type"');
   const record = value as Record<string, unknown>;
   const id = typeof record.id === 'string' && record.id.length <= 64 ? record.id : undefined;
   const topic = typeof record.topic === 'string' && record.topic.length <= 200 ? record.topic : undefined;
@@ -130,7 +156,13 @@ export function parseClientMessage(text: string): ClientMessage {
     throw new ProtocolError('unknown_type', `"type" must be one of ${Object.keys(VALIDATORS).join(', ')}`, id);
   }
   const validator = VALIDATORS[type as ClientMessageType];
-  if (!validator.Check(value)) throw new ProtocolError('invalid_message', `invalid "${type}" message: ${describeError(validator.Errors(value))}`, id, topic);
+  if (!validator.Check(value))
+    throw new ProtocolError(
+      'invalid_message',
+      `invalid "${type}" message: ${describeError(validator.Errors(value))}`,
+      id,
+      topic,
+    );
   return value as ClientMessage;
 }
 

@@ -7,8 +7,16 @@ import { lostTopics, reauthenticator, serially } from './reauthorize.js';
 import type { TopicOwner } from './topics.js';
 
 const principal: Principal = {
-  kind: 'user', userId: 'usr_1', email: null, apiKeyId: null, sessionId: 'ses_1', workspaceId: 'ws_a', role: 'viewer',
-  permissions: new Set<Permission>(['jobs:read']), instanceAdmin: false, ip: '10.0.0.1',
+  kind: 'user',
+  userId: 'usr_1',
+  email: null,
+  apiKeyId: null,
+  sessionId: 'ses_1',
+  workspaceId: 'ws_a',
+  role: 'viewer',
+  permissions: new Set<Permission>(['jobs:read']),
+  instanceAdmin: false,
+  ip: '10.0.0.1',
 };
 
 describe('lostTopics', () => {
@@ -34,12 +42,36 @@ describe('lostTopics', () => {
 });
 
 describe('reauthenticator', () => {
-  const accessThat = (outcome: () => Promise<Principal>): AccessControl => ({ authenticate: outcome, can: () => Promise.resolve(true) });
+  const accessThat = (outcome: () => Promise<Principal>): AccessControl => ({
+    authenticate: outcome,
+    can: () => Promise.resolve(true),
+  });
 
   it('answers the fresh principal, null for a 401, and rejects on anything else', async () => {
-    expect(await reauthenticator(accessThat(() => Promise.resolve(principal)), 't', '10.0.0.1', 'ws_a')()).toBe(principal);
-    expect(await reauthenticator(accessThat(() => Promise.reject(new AppError(401, 'unauthorized', 'revoked'))), 't', '10.0.0.1', 'ws_a')()).toBeNull();
-    await expect(reauthenticator(accessThat(() => Promise.reject(new Error('connection reset'))), 't', '10.0.0.1', 'ws_a')()).rejects.toThrow('connection reset');
+    expect(
+      await reauthenticator(
+        accessThat(() => Promise.resolve(principal)),
+        't',
+        '10.0.0.1',
+        'ws_a',
+      )(),
+    ).toBe(principal);
+    expect(
+      await reauthenticator(
+        accessThat(() => Promise.reject(new AppError(401, 'unauthorized', 'revoked'))),
+        't',
+        '10.0.0.1',
+        'ws_a',
+      )(),
+    ).toBeNull();
+    await expect(
+      reauthenticator(
+        accessThat(() => Promise.reject(new Error('connection reset'))),
+        't',
+        '10.0.0.1',
+        'ws_a',
+      )(),
+    ).rejects.toThrow('connection reset');
   });
 });
 
@@ -49,12 +81,15 @@ describe('serially', () => {
     let most = 0;
     let runs = 0;
     const gates: (() => void)[] = [];
-    const trigger = serially(async () => {
-      runs++;
-      most = Math.max(most, ++running);
-      await new Promise<void>((resolve) => gates.push(resolve));
-      running--;
-    }, () => {});
+    const trigger = serially(
+      async () => {
+        runs++;
+        most = Math.max(most, ++running);
+        await new Promise<void>((resolve) => gates.push(resolve));
+        running--;
+      },
+      () => {},
+    );
     trigger();
     trigger();
     trigger();
@@ -72,10 +107,13 @@ describe('serially', () => {
     const failures: unknown[] = [];
     let fail = true;
     let done = 0;
-    const trigger = serially(async () => {
-      if (fail) throw new Error('boom');
-      done++;
-    }, (e) => failures.push(e));
+    const trigger = serially(
+      async () => {
+        if (fail) throw new Error('boom');
+        done++;
+      },
+      (e) => failures.push(e),
+    );
     trigger();
     await new Promise((r) => setImmediate(r));
     fail = false;

@@ -25,23 +25,29 @@ export function requestToken(request: FastifyRequest): string | null {
  * database hiccup is not the client's fault and rejects, so the stream is kept until the next try.
  */
 export function reauthenticator(access: AccessControl, token: string, ip: string, workspaceId: string): Reauthenticate {
-  return () => access.authenticate(token, ip, workspaceId).then(
-    (principal) => principal,
-    (e: unknown) => (isAppError(e) && e.status === 401 ? null : Promise.reject(e)),
-  );
+  return () =>
+    access.authenticate(token, ip, workspaceId).then(
+      (principal) => principal,
+      (e: unknown) => (isAppError(e) && e.status === 401 ? null : Promise.reject(e)),
+    );
 }
 
 /**
  * The topics among `grants` that `principal` may no longer watch. Each distinct workspace and permission is asked
  * once: a connection's topics mostly share one workspace, and each question may cost a database read.
  */
-export async function lostTopics(access: AccessControl, principal: Principal, grants: ReadonlyMap<Topic, TopicOwner>): Promise<Topic[]> {
+export async function lostTopics(
+  access: AccessControl,
+  principal: Principal,
+  grants: ReadonlyMap<Topic, TopicOwner>,
+): Promise<Topic[]> {
   const answers = new Map<string, boolean>();
   const lost: Topic[] = [];
   for (const [topic, owner] of grants) {
     const key = `${owner.workspaceId}\n${owner.permission}`;
     let allowed = answers.get(key);
-    if (allowed === undefined) answers.set(key, (allowed = await access.can(principal, owner.workspaceId, owner.permission)));
+    if (allowed === undefined)
+      answers.set(key, (allowed = await access.can(principal, owner.workspaceId, owner.permission)));
     if (!allowed) lost.push(topic);
   }
   return lost;
@@ -64,12 +70,14 @@ export function serially(task: () => Promise<void>, onError: (e: unknown) => voi
   let again = false;
   const run = (): void => {
     running = true;
-    task().catch(onError).finally(() => {
-      running = false;
-      if (!again) return;
-      again = false;
-      run();
-    });
+    task()
+      .catch(onError)
+      .finally(() => {
+        running = false;
+        if (!again) return;
+        again = false;
+        run();
+      });
   };
   return () => {
     if (running) again = true;

@@ -27,7 +27,12 @@ export class RealtimeRepo {
 
   /** The job, if it exists in that workspace. */
   async job(workspaceId: string, id: string): Promise<Job | null> {
-    const row = await this.db.selectFrom('jobs').selectAll().where('id', '=', id).where('workspace_id', '=', workspaceId).executeTakeFirst();
+    const row = await this.db
+      .selectFrom('jobs')
+      .selectAll()
+      .where('id', '=', id)
+      .where('workspace_id', '=', workspaceId)
+      .executeTakeFirst();
     return row ? toJob(row) : null;
   }
 }

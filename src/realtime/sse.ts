@@ -51,7 +51,9 @@ export const jobEventRoutes: FastifyPluginAsyncTypebox<{ context: AppContext }> 
   const repo = new RealtimeRepo(context.store.db);
   const open = new Map<PassThrough, OpenStream>();
   // With authentication off every caller is the same principal: a cap per user would be a cap on the server.
-  const caps = config.auth.insecureDisabled ? null : new StreamCaps({ perUser: config.realtime.sseMaxStreamsPerUser, perKey: config.realtime.sseMaxStreamsPerUser });
+  const caps = config.auth.insecureDisabled
+    ? null
+    : new StreamCaps({ perUser: config.realtime.sseMaxStreamsPerUser, perKey: config.realtime.sseMaxStreamsPerUser });
 
   const stopWatching = bus.subscribe(IDENTITY_CHANGES, (event) => {
     const change = parseIdentityChange(event.type, event.data);
@@ -67,132 +69,152 @@ export const jobEventRoutes: FastifyPluginAsyncTypebox<{ context: AppContext }> 
     done();
   });
 
-  app.get('/:id/events', {
-    schema: {
-      tags: ['jobs'],
-      summary: 'Watch a job: its state and progress as server-sent events until it ends',
-      params: Type.Object({ id: Id('job', 'Job id') }),
-      produces: ['text/event-stream'],
-      response: { 200: Type.Unsafe<unknown>({ type: 'string', description: 'text/event-stream: `event: state` (the job), then `state` and `progress` events; ends after the final state, or with `event: revoked` `{reason, message}` once the caller loses access' }) },
+  app.get(
+    '/:id/events',
+    {
+      schema: {
+        tags: ['jobs'],
+        summary: 'Watch a job: its state and progress as server-sent events until it ends',
+        params: Type.Object({ id: Id('job', 'Job id') }),
+        produces: ['text/event-stream'],
+        response: {
+          200: Type.Unsafe<unknown>({
+            type: 'string',
+            description:
+              'text/event-stream: `event: state` (the job), then `state` and `progress` events; ends after the final state, or with `event: revoked` `{reason, message}` once the caller loses access',
+          }),
+        },
+      },
+      // EventSource in browsers cannot set headers: `?access_token=` is accepted (and redacted from the logs).
+      config: { access: 'jobs:read', queryToken: true },
     },
-    // EventSource in browsers cannot set headers: `?access_token=` is accepted (and redacted from the logs).
-    config: { access: 'jobs:read', queryToken: true },
-  }, async (request, reply) => {
-    const principal = principalOf(request);
-    const { workspaceId } = principal;
-    const topic = topics.job(request.params.id);
+    async (request, reply) => {
+      const principal = principalOf(request);
+      const { workspaceId } = principal;
+      const topic = topics.job(request.params.id);
 
-    // Subscribe before reading the job, so nothing published in between is missed; events are held until the
-    // current state has been sent.
-    let stream: PassThrough | null = null;
-    const early: BusEvent[] = [];
-    const unsubscribe = bus.subscribe(topic, (event) => (stream ? send(stream, event) : early.push(event)));
-    let job: Job | null;
-    try {
-      await bus.whenSubscribed?.(topic);
-      job = await repo.job(workspaceId, request.params.id);
-    } catch (e) {
-      unsubscribe();
-      throw e;
-    }
-    if (!job) {
-      unsubscribe();
-      throw errors.notFound('Job', request.params.id);
-    }
-    const release = caps ? caps.take(principal) : () => {};
-    if (!release) {
-      unsubscribe();
-      const { kind, limit } = caps!.holder(principal);
-      throw errors.tooManyConnections(`${kind === 'apiKey' ? 'This API key' : 'You'} already hold${kind === 'apiKey' ? 's' : ''} ${limit} open job event streams on this server, the most allowed; close one before opening another`, limit);
-    }
-
-    const out = new PassThrough();
-    metrics.sseStreams.inc();
-    // Each keep-alive also re-reads the job: the bus does not promise delivery (a Redis reconnect, a worker
-    // that died before publishing), and a lost final state must not leave the stream open for ever.
-    let checking = false;
-    let closed = false;
-    const gone = () => closed || out.writableEnded || out.destroyed;
-    const token = requestToken(request);
-    const reauthenticate = config.auth.insecureDisabled || !token ? null : reauthenticator(access, token, request.ip, workspaceId);
-    let holder = principal;
-    const endRevoked = (reason: UnsubscribeReason) => {
-      out.write(frame('revoked', { reason, message: revocationMessage(reason, 'stream') }));
-      out.end();
-    };
-    const recheck = serially(async () => {
-      if (!reauthenticate || gone()) return;
-      const fresh = await reauthenticate();
-      if (gone()) return;
-      if (fresh === null) return endRevoked('credentials_revoked');
-      holder = fresh;
-      const allowed = await access.can(fresh, workspaceId, 'jobs:read');
-      if (!allowed && !gone()) endRevoked('access_revoked');
-    }, (err: unknown) => request.log.warn({ err, jobId: request.params.id }, 'could not re-authorize a job event stream'));
-    open.set(out, { holder: () => holder, workspaces: new Set([workspaceId]), recheck });
-
-    const heartbeat = setInterval(() => {
-      if (gone()) return;
-      out.write(': keep-alive\n\n');
-      recheck();
-      if (checking || !stream) return;
-      checking = true;
-      repo.job(workspaceId, request.params.id).then(
-        (current) => {
-          checking = false;
-          if (gone()) return;
-          if (current && !isFinished(current.status)) return;
-          // A job that no longer exists was deleted by the retention sweep, so it had finished: nothing more to tell.
-          if (current) out.write(frame('state', current));
-          out.end();
-        },
-        (err: unknown) => {
-          checking = false;
-          request.log.warn({ err, jobId: request.params.id }, 'reading a watched job failed');
-        },
-      );
-    }, config.realtime.sseHeartbeatMs);
-    const cleanup = () => {
-      if (closed) return;
-      closed = true;
-      clearInterval(heartbeat);
-      unsubscribe();
-      open.delete(out);
-      release();
-      metrics.sseStreams.dec();
-    };
-    out.once('close', cleanup);
-    // 'finish' as soon as the stream is ended here, whether or not the client has read it all yet.
-    out.once('finish', cleanup);
-    out.once('end', cleanup);
-    request.raw.once('close', () => {
-      cleanup();
-      out.destroy();
-    });
-
-    function send(target: PassThrough, event: BusEvent): void {
-      const name = SSE_EVENT[event.type];
-      if (!name || target.writableEnded) return;
-      // A client that stops reading is cut off rather than buffered for; it reconnects and gets the current state.
-      if (target.writableLength > config.realtime.wsMaxBufferBytes) {
-        target.destroy();
-        return;
+      // Subscribe before reading the job, so nothing published in between is missed; events are held until the
+      // current state has been sent.
+      let stream: PassThrough | null = null;
+      const early: BusEvent[] = [];
+      const unsubscribe = bus.subscribe(topic, (event) => (stream ? send(stream, event) : early.push(event)));
+      let job: Job | null;
+      try {
+        await bus.whenSubscribed?.(topic);
+        job = await repo.job(workspaceId, request.params.id);
+      } catch (e) {
+        unsubscribe();
+        throw e;
       }
-      target.write(frame(name, event.data));
-      if (name === 'state' && finishedStatus(event.data)) target.end();
-    }
+      if (!job) {
+        unsubscribe();
+        throw errors.notFound('Job', request.params.id);
+      }
+      const release = caps ? caps.take(principal) : () => {};
+      if (!release) {
+        unsubscribe();
+        const { kind, limit } = caps!.holder(principal);
+        throw errors.tooManyConnections(
+          `${kind === 'apiKey' ? 'This API key' : 'You'} already hold${kind === 'apiKey' ? 's' : ''} ${limit} open job event streams on this server, the most allowed; close one before opening another`,
+          limit,
+        );
+      }
 
-    out.write(frame('state', job));
-    if (isFinished(job.status)) out.end();
-    else {
-      stream = out;
-      for (const event of early) send(out, event);
-    }
-    return reply
-      .header('content-type', 'text/event-stream; charset=utf-8')
-      .header('cache-control', 'no-cache, no-transform')
-      // Proxies such as nginx would otherwise buffer the stream.
-      .header('x-accel-buffering', 'no')
-      .send(out);
-  });
+      const out = new PassThrough();
+      metrics.sseStreams.inc();
+      // Each keep-alive also re-reads the job: the bus does not promise delivery (a Redis reconnect, a worker
+      // that died before publishing), and a lost final state must not leave the stream open for ever.
+      let checking = false;
+      let closed = false;
+      const gone = () => closed || out.writableEnded || out.destroyed;
+      const token = requestToken(request);
+      const reauthenticate =
+        config.auth.insecureDisabled || !token ? null : reauthenticator(access, token, request.ip, workspaceId);
+      let holder = principal;
+      const endRevoked = (reason: UnsubscribeReason) => {
+        out.write(frame('revoked', { reason, message: revocationMessage(reason, 'stream') }));
+        out.end();
+      };
+      const recheck = serially(
+        async () => {
+          if (!reauthenticate || gone()) return;
+          const fresh = await reauthenticate();
+          if (gone()) return;
+          if (fresh === null) return endRevoked('credentials_revoked');
+          holder = fresh;
+          const allowed = await access.can(fresh, workspaceId, 'jobs:read');
+          if (!allowed && !gone()) endRevoked('access_revoked');
+        },
+        (err: unknown) =>
+          request.log.warn({ err, jobId: request.params.id }, 'could not re-authorize a job event stream'),
+      );
+      open.set(out, { holder: () => holder, workspaces: new Set([workspaceId]), recheck });
+
+      const heartbeat = setInterval(() => {
+        if (gone()) return;
+        out.write(': keep-alive\n\n');
+        recheck();
+        if (checking || !stream) return;
+        checking = true;
+        repo.job(workspaceId, request.params.id).then(
+          (current) => {
+            checking = false;
+            if (gone()) return;
+            if (current && !isFinished(current.status)) return;
+            // A job that no longer exists was deleted by the retention sweep, so it had finished: nothing more to tell.
+            if (current) out.write(frame('state', current));
+            out.end();
+          },
+          (err: unknown) => {
+            checking = false;
+            request.log.warn({ err, jobId: request.params.id }, 'reading a watched job failed');
+          },
+        );
+      }, config.realtime.sseHeartbeatMs);
+      const cleanup = () => {
+        if (closed) return;
+        closed = true;
+        clearInterval(heartbeat);
+        unsubscribe();
+        open.delete(out);
+        release();
+        metrics.sseStreams.dec();
+      };
+      out.once('close', cleanup);
+      // 'finish' as soon as the stream is ended here, whether or not the client has read it all yet.
+      out.once('finish', cleanup);
+      out.once('end', cleanup);
+      request.raw.once('close', () => {
+        cleanup();
+        out.destroy();
+      });
+
+      function send(target: PassThrough, event: BusEvent): void {
+        const name = SSE_EVENT[event.type];
+        if (!name || target.writableEnded) return;
+        // A client that stops reading is cut off rather than buffered for; it reconnects and gets the current state.
+        if (target.writableLength > config.realtime.wsMaxBufferBytes) {
+          target.destroy();
+          return;
+        }
+        target.write(frame(name, event.data));
+        if (name === 'state' && finishedStatus(event.data)) target.end();
+      }
+
+      out.write(frame('state', job));
+      if (isFinished(job.status)) out.end();
+      else {
+        stream = out;
+        for (const event of early) send(out, event);
+      }
+      return (
+        reply
+          .header('content-type', 'text/event-stream; charset=utf-8')
+          .header('cache-control', 'no-cache, no-transform')
+          // Proxies such as nginx would otherwise buffer the stream.
+          .header('x-accel-buffering', 'no')
+          .send(out)
+      );
+    },
+  );
 };

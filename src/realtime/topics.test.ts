@@ -5,7 +5,15 @@ import { ProtocolError } from './protocol.js';
 import { authorizeTopic, TopicResolvers } from './topics.js';
 
 const principal = (permissions: Permission[], role: Principal['role'] = 'viewer'): Principal => ({
-  kind: 'apiKey', userId: 'usr_1', email: null, apiKeyId: 'key_1', sessionId: null, workspaceId: 'ws_mine', role, permissions: new Set(permissions), instanceAdmin: false,
+  kind: 'apiKey',
+  userId: 'usr_1',
+  email: null,
+  apiKeyId: 'key_1',
+  sessionId: null,
+  workspaceId: 'ws_mine',
+  role,
+  permissions: new Set(permissions),
+  instanceAdmin: false,
 });
 
 /** Members of ws_mine hold exactly their permissions there; nobody is a member anywhere else. */
@@ -14,8 +22,15 @@ const access: AccessControl = {
   can: (p, workspaceId, permission) => Promise.resolve(workspaceId === p.workspaceId && p.permissions.has(permission)),
 };
 
-const resolvers = new TopicResolvers()
-  .register('job', (id) => Promise.resolve(id === 'job_mine' ? { workspaceId: 'ws_mine', permission: 'jobs:read' } : id === 'job_theirs' ? { workspaceId: 'ws_theirs', permission: 'jobs:read' } : null));
+const resolvers = new TopicResolvers().register('job', (id) =>
+  Promise.resolve(
+    id === 'job_mine'
+      ? { workspaceId: 'ws_mine', permission: 'jobs:read' }
+      : id === 'job_theirs'
+        ? { workspaceId: 'ws_theirs', permission: 'jobs:read' }
+        : null,
+  ),
+);
 
 async function refusal(p: Principal, topic: string): Promise<{ code: string; message: string }> {
   try {
@@ -29,11 +44,22 @@ async function refusal(p: Principal, topic: string): Promise<{ code: string; mes
 
 describe('authorizeTopic', () => {
   it('authorizes a topic of the caller’s workspace when the role grants the permission', async () => {
-    await expect(authorizeTopic(resolvers, access, principal([...permissionsOf('viewer')]), 'job:job_mine')).resolves.toEqual({ topic: 'job:job_mine', kind: 'job', id: 'job_mine', workspaceId: 'ws_mine', permission: 'jobs:read' });
+    await expect(
+      authorizeTopic(resolvers, access, principal([...permissionsOf('viewer')]), 'job:job_mine'),
+    ).resolves.toEqual({
+      topic: 'job:job_mine',
+      kind: 'job',
+      id: 'job_mine',
+      workspaceId: 'ws_mine',
+      permission: 'jobs:read',
+    });
   });
 
   it('says forbidden in the caller’s own workspace when the permission is missing', async () => {
-    expect(await refusal(principal(['datasets:read']), 'job:job_mine')).toEqual({ code: 'forbidden', message: "watching job topics needs the permission 'jobs:read'" });
+    expect(await refusal(principal(['datasets:read']), 'job:job_mine')).toEqual({
+      code: 'forbidden',
+      message: "watching job topics needs the permission 'jobs:read'",
+    });
   });
 
   it('answers another workspace’s object exactly like a missing one, whatever the caller’s permissions', async () => {
@@ -53,6 +79,8 @@ describe('authorizeTopic', () => {
   });
 
   it('registers each kind once', () => {
-    expect(() => new TopicResolvers().register('job', () => Promise.resolve(null)).register('job', () => Promise.resolve(null))).toThrow("a resolver for 'job' topics is already registered");
+    expect(() =>
+      new TopicResolvers().register('job', () => Promise.resolve(null)).register('job', () => Promise.resolve(null)),
+    ).toThrow("a resolver for 'job' topics is already registered");
   });
 });

@@ -41,7 +41,13 @@ export interface AuthorizedTopic extends TopicOwner {
  * object in a workspace the caller does not belong to are the same `not_found`; `forbidden` is only said in
  * the caller's own workspace (where its membership is no secret), for a role that lacks the permission.
  */
-export async function authorizeTopic(resolvers: TopicResolvers, access: AccessControl, principal: Principal, raw: string, requestId?: string): Promise<AuthorizedTopic> {
+export async function authorizeTopic(
+  resolvers: TopicResolvers,
+  access: AccessControl,
+  principal: Principal,
+  raw: string,
+  requestId?: string,
+): Promise<AuthorizedTopic> {
   const parsed = parseTopic(raw);
   if (!parsed) throw new ProtocolError('invalid_topic', 'a topic is <kind>:<id>, e.g. job:job_01J…', requestId, raw);
   const topic = raw as Topic;
@@ -50,8 +56,15 @@ export async function authorizeTopic(resolvers: TopicResolvers, access: AccessCo
   const owner = await resolver(parsed.id);
   const notFound = new ProtocolError('not_found', `${topic} does not exist`, requestId, raw);
   if (!owner) throw notFound;
-  if (await access.can(principal, owner.workspaceId, owner.permission)) return { topic, kind: parsed.kind, id: parsed.id, ...owner };
+  if (await access.can(principal, owner.workspaceId, owner.permission))
+    return { topic, kind: parsed.kind, id: parsed.id, ...owner };
   const ownWorkspace = owner.workspaceId === principal.workspaceId && principal.role !== null;
-  if (ownWorkspace) throw new ProtocolError('forbidden', `watching ${parsed.kind} topics needs the permission '${owner.permission}'`, requestId, raw);
+  if (ownWorkspace)
+    throw new ProtocolError(
+      'forbidden',
+      `watching ${parsed.kind} topics needs the permission '${owner.permission}'`,
+      requestId,
+      raw,
+    );
   throw notFound;
 }

@@ -22,9 +22,18 @@ export const websocketRoutes: FastifyPluginAsync<{ context: AppContext }> = asyn
   const access: AccessControl = context.identity;
   const hub = new Hub(context.bus, context.log, metrics, { heartbeatMs: config.realtime.wsHeartbeatMs });
   const catalog = builtinTopics(new RealtimeRepo(context.store.db), context.datasets, context.uploads);
-  const limits: ConnectionLimits = { maxBufferBytes: config.realtime.wsMaxBufferBytes, maxSubscriptions: config.realtime.wsMaxSubscriptions, maxPending: MAX_PENDING_REQUESTS };
+  const limits: ConnectionLimits = {
+    maxBufferBytes: config.realtime.wsMaxBufferBytes,
+    maxSubscriptions: config.realtime.wsMaxSubscriptions,
+    maxPending: MAX_PENDING_REQUESTS,
+  };
   // With authentication off every caller is the same principal: a cap per user would be a cap on the server.
-  const caps = config.auth.insecureDisabled ? null : new StreamCaps({ perUser: config.realtime.wsMaxConnectionsPerUser, perKey: config.realtime.wsMaxConnectionsPerKey });
+  const caps = config.auth.insecureDisabled
+    ? null
+    : new StreamCaps({
+        perUser: config.realtime.wsMaxConnectionsPerUser,
+        perKey: config.realtime.wsMaxConnectionsPerKey,
+      });
   await hub.watchingIdentity();
 
   await app.register(websocket, {
@@ -70,8 +79,16 @@ export const websocketRoutes: FastifyPluginAsync<{ context: AppContext }> = asyn
       const release = caps.take(principal);
       if (!release) {
         const { kind, limit } = caps.holder(principal);
-        request.log.info({ userId: principal.userId, apiKeyId: principal.apiKeyId, limit }, 'websocket: connection refused, holder at its cap');
-        return done(errors.tooManyConnections(`${kind === 'apiKey' ? 'This API key' : 'You'} already hold${kind === 'apiKey' ? 's' : ''} ${limit} open WebSocket connections on this server, the most allowed; close one before opening another`, limit));
+        request.log.info(
+          { userId: principal.userId, apiKeyId: principal.apiKeyId, limit },
+          'websocket: connection refused, holder at its cap',
+        );
+        return done(
+          errors.tooManyConnections(
+            `${kind === 'apiKey' ? 'This API key' : 'You'} already hold${kind === 'apiKey' ? 's' : ''} ${limit} open WebSocket connections on this server, the most allowed; close one before opening another`,
+            limit,
+          ),
+        );
       }
       const socket = request.raw.socket;
       if (socket.destroyed) release();
@@ -79,7 +96,11 @@ export const websocketRoutes: FastifyPluginAsync<{ context: AppContext }> = asyn
       done();
     },
     handler: () => {
-      throw new AppError(426, 'bad_request', 'GET /api/v1/ws is a WebSocket endpoint: send an Upgrade: websocket request');
+      throw new AppError(
+        426,
+        'bad_request',
+        'GET /api/v1/ws is a WebSocket endpoint: send an Upgrade: websocket request',
+      );
     },
     wsHandler: (socket, request) => {
       const principal = request.principal;
@@ -88,9 +109,19 @@ export const websocketRoutes: FastifyPluginAsync<{ context: AppContext }> = asyn
         return;
       }
       const token = requestToken(request);
-      const reauthenticate = config.auth.insecureDisabled || !token ? undefined : reauthenticator(access, token, request.ip, principal.workspaceId);
+      const reauthenticate =
+        config.auth.insecureDisabled || !token
+          ? undefined
+          : reauthenticator(access, token, request.ip, principal.workspaceId);
       // The request's logger (it carries the request id); no child logger per connection: 10,000 of them add up.
-      const connection = new Connection(socket, principal, request.log, { hub, catalog, access, metrics, limits, reauthenticate });
+      const connection = new Connection(socket, principal, request.log, {
+        hub,
+        catalog,
+        access,
+        metrics,
+        limits,
+        reauthenticate,
+      });
       connection.start();
       request.log.debug({ userId: principal.userId, connections: hub.size }, 'websocket: connected');
     },

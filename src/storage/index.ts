@@ -33,15 +33,38 @@ export interface Storage {
  * called only once jobs run or the API is used.
  */
 export function createStorage(o: {
-  config: Pick<Config, 'retention' | 'dataDir'>; log: Log; store: MetadataStore; blobs: BlobStore; scratch: Scratch; grants: JobGrants; queue: () => JobSystem;
+  config: Pick<Config, 'retention' | 'dataDir'>;
+  log: Log;
+  store: MetadataStore;
+  blobs: BlobStore;
+  scratch: Scratch;
+  grants: JobGrants;
+  queue: () => JobSystem;
 }): Storage {
   const repo = new StorageRepo(o.store.db);
   const system = o.queue;
-  const scheduler = new SweepScheduler({ cron: o.config.retention.sweepCron, repo, jobs: () => system().service, log: o.log });
-  const service = new StorageService({ config: o.config, blobs: o.blobs, repo, jobs: () => system().service, scheduler });
+  const scheduler = new SweepScheduler({
+    cron: o.config.retention.sweepCron,
+    repo,
+    jobs: () => system().service,
+    log: o.log,
+  });
+  const service = new StorageService({
+    config: o.config,
+    blobs: o.blobs,
+    repo,
+    jobs: () => system().service,
+    scheduler,
+  });
   const definition = storageSweepJob({
-    repo, blobs: o.blobs, registry: () => system().registry, retention: o.config.retention, scratchRoot: o.scratch.root, log: o.log,
-    grants: o.grants, onFinished: () => service.invalidate(),
+    repo,
+    blobs: o.blobs,
+    registry: () => system().registry,
+    retention: o.config.retention,
+    scratchRoot: o.scratch.root,
+    log: o.log,
+    grants: o.grants,
+    onFinished: () => service.invalidate(),
   });
   let scratchTimer: NodeJS.Timeout | null = null;
 

@@ -1,6 +1,16 @@
 import { describe, expect, it } from 'vitest';
 import {
-  ArtifactRefs, ageDecision, artifactWindow, isPastRetention, maxAgeMs, parseKey, protectedUploadIds, uploadIdOf, uploadKeepsBytes, versionsToPrune, type AgeContext,
+  ArtifactRefs,
+  ageDecision,
+  artifactWindow,
+  isPastRetention,
+  maxAgeMs,
+  parseKey,
+  protectedUploadIds,
+  uploadIdOf,
+  uploadKeepsBytes,
+  versionsToPrune,
+  type AgeContext,
 } from './policy.js';
 
 const H = 3_600_000;
@@ -35,13 +45,21 @@ describe('retention per area', () => {
   });
 
   it('decides per area by age', () => {
-    for (const [area, ms] of [['exports', 72 * H], ['cache', 7 * 24 * H], ['logs', 7 * 24 * H]] as const) {
+    for (const [area, ms] of [
+      ['exports', 72 * H],
+      ['cache', 7 * 24 * H],
+      ['logs', 7 * 24 * H],
+    ] as const) {
       const key = `${area}/ws_default/x/file.bin`;
       expect(ageDecision({ key, modifiedAt: ago(ms) }, ctx()), `${area} at cutoff`).toBe('young');
       expect(ageDecision({ key, modifiedAt: ago(ms + 1) }, ctx()), `${area} past cutoff`).toBe('delete');
     }
-    expect(ageDecision({ key: 'datasets/ws_default/ds_1/dv_1.parquet', modifiedAt: ago(1000 * 24 * H) }, ctx())).toBe('kept-area');
-    expect(ageDecision({ key: 'models/ws_default/mdl_1/model.bin', modifiedAt: ago(1000 * 24 * H) }, ctx())).toBe('kept-area');
+    expect(ageDecision({ key: 'datasets/ws_default/ds_1/dv_1.parquet', modifiedAt: ago(1000 * 24 * H) }, ctx())).toBe(
+      'kept-area',
+    );
+    expect(ageDecision({ key: 'models/ws_default/mdl_1/model.bin', modifiedAt: ago(1000 * 24 * H) }, ctx())).toBe(
+      'kept-area',
+    );
     expect(ageDecision({ key: 'elsewhere/x', modifiedAt: ago(1000 * 24 * H) }, ctx())).toBe('kept-area');
   });
 });
@@ -53,7 +71,11 @@ describe('uploads', () => {
     expect(uploadIdOf(`uploads/ws_default/${up}/p0-100`)).toBe(up);
     expect(uploadIdOf(`cache/ws_default/${up}`)).toBeNull();
     expect(uploadIdOf('uploads/ws_default')).toBeNull();
-    expect(parseKey('uploads/ws_a/up_1/data')).toEqual({ area: 'uploads', workspaceId: 'ws_a', rest: ['up_1', 'data'] });
+    expect(parseKey('uploads/ws_a/up_1/data')).toEqual({
+      area: 'uploads',
+      workspaceId: 'ws_a',
+      rest: ['up_1', 'data'],
+    });
     expect(parseKey('nothing')).toBeNull();
   });
 
@@ -66,8 +88,12 @@ describe('uploads', () => {
     expect(ageDecision({ key: `uploads/ws_default/${up}`, modifiedAt: old }, ctx({ artifacts }))).toBe('job-artifact');
     expect(ageDecision({ key: `uploads/ws_default/${up2}`, modifiedAt: old }, ctx({ artifacts }))).toBe('delete');
     const live = new Set([up2]);
-    expect(ageDecision({ key: `uploads/ws_default/${up2}/data`, modifiedAt: old }, ctx({ liveUploads: live }))).toBe('live-upload');
-    expect(ageDecision({ key: `uploads/ws_default/${up2}/p0-99`, modifiedAt: old }, ctx({ liveUploads: live }))).toBe('live-upload');
+    expect(ageDecision({ key: `uploads/ws_default/${up2}/data`, modifiedAt: old }, ctx({ liveUploads: live }))).toBe(
+      'live-upload',
+    );
+    expect(ageDecision({ key: `uploads/ws_default/${up2}/p0-99`, modifiedAt: old }, ctx({ liveUploads: live }))).toBe(
+      'live-upload',
+    );
   });
 
   it('a job artifact protects its key, keys under an artifact prefix, and the rest of its upload', () => {
@@ -84,7 +110,12 @@ describe('uploads', () => {
   });
 
   it('which upload rows keep their bytes', () => {
-    const row = (status: string, expiresAt: string | null = null, parts: string[] = []) => ({ id: up, status, expiresAt, parts });
+    const row = (status: string, expiresAt: string | null = null, parts: string[] = []) => ({
+      id: up,
+      status,
+      expiresAt,
+      parts,
+    });
     expect(uploadKeepsBytes(row('uploading', ago(-H).toISOString()), now)).toBe(true);
     // Past its expiry it is the expiry rule's (a conditional update), never the age rule's.
     expect(uploadKeepsBytes(row('uploading', ago(H).toISOString()), now)).toBe(true);
@@ -122,7 +153,10 @@ describe('job artifact window', () => {
     const first = artifactWindow(null, now, 72 * H);
     expect(first).toEqual({ since: null, until: ago(72 * H).toISOString() });
     const later = new Date(now.getTime() + H);
-    expect(artifactWindow(first!.until, later, 72 * H)).toEqual({ since: first!.until, until: new Date(later.getTime() - 72 * H).toISOString() });
+    expect(artifactWindow(first!.until, later, 72 * H)).toEqual({
+      since: first!.until,
+      until: new Date(later.getTime() - 72 * H).toISOString(),
+    });
   });
 
   it('is empty when the previous cutoff is not before the new one', () => {

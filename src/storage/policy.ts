@@ -16,13 +16,21 @@ export const AGED_AREAS = ['uploads', 'exports', 'cache', 'logs'] as const satis
 export type AgedArea = (typeof AGED_AREAS)[number];
 
 /** The retention of an area in ms; null = never deleted by age. */
-export function maxAgeMs(area: SweepArea, r: Pick<RetentionConfig, 'tmpMs' | 'uploadsMs' | 'exportsMs' | 'cacheMs' | 'logsMs'>): number | null {
+export function maxAgeMs(
+  area: SweepArea,
+  r: Pick<RetentionConfig, 'tmpMs' | 'uploadsMs' | 'exportsMs' | 'cacheMs' | 'logsMs'>,
+): number | null {
   switch (area) {
-    case 'tmp': return r.tmpMs;
-    case 'uploads': return r.uploadsMs;
-    case 'exports': return r.exportsMs;
-    case 'cache': return r.cacheMs;
-    case 'logs': return r.logsMs;
+    case 'tmp':
+      return r.tmpMs;
+    case 'uploads':
+      return r.uploadsMs;
+    case 'exports':
+      return r.exportsMs;
+    case 'cache':
+      return r.cacheMs;
+    case 'logs':
+      return r.logsMs;
     case 'datasets':
     case 'models':
       return null;
@@ -37,7 +45,13 @@ export function isPastRetention(modifiedAt: Date, now: Date, maxAge: number | nu
 /** `<area>/<workspaceId>/…` → its parts; null for a key outside the known layout. */
 export function parseKey(key: string): { area: BlobArea; workspaceId: string; rest: string[] } | null {
   const [area, workspaceId, ...rest] = key.split('/');
-  if (area === undefined || workspaceId === undefined || workspaceId === '' || !(BLOB_AREAS as readonly string[]).includes(area)) return null;
+  if (
+    area === undefined ||
+    workspaceId === undefined ||
+    workspaceId === '' ||
+    !(BLOB_AREAS as readonly string[]).includes(area)
+  )
+    return null;
   return { area: area as BlobArea, workspaceId, rest };
 }
 
@@ -133,9 +147,16 @@ export function ageDecision(entry: { key: string; modifiedAt: Date }, c: AgeCont
 }
 
 /** The versions keep-last-N removes: all but the `keep` newest (by number), never the dataset's latest. */
-export function versionsToPrune<V extends { id: string; number: number }>(versions: readonly V[], keep: number, latestVersionId: string | null): V[] {
+export function versionsToPrune<V extends { id: string; number: number }>(
+  versions: readonly V[],
+  keep: number,
+  latestVersionId: string | null,
+): V[] {
   if (!Number.isInteger(keep) || keep < 1) return [];
-  return [...versions].sort((a, b) => b.number - a.number).slice(keep).filter((v) => v.id !== latestVersionId);
+  return [...versions]
+    .sort((a, b) => b.number - a.number)
+    .slice(keep)
+    .filter((v) => v.id !== latestVersionId);
 }
 
 /**
@@ -143,7 +164,11 @@ export function versionsToPrune<V extends { id: string; number: number }>(versio
  * is now minus the retention and `since` the previous successful sweep's `until` (null: from the beginning).
  * Null when there is nothing new to handle (a clock that stepped back, or two sweeps within one instant).
  */
-export function artifactWindow(previousUntil: string | null, now: Date, jobArtifactsMs: number): { since: string | null; until: string } | null {
+export function artifactWindow(
+  previousUntil: string | null,
+  now: Date,
+  jobArtifactsMs: number,
+): { since: string | null; until: string } | null {
   const until = new Date(now.getTime() - jobArtifactsMs).toISOString();
   if (previousUntil !== null && Date.parse(previousUntil) >= Date.parse(until)) return null;
   return { since: previousUntil, until };

@@ -39,7 +39,10 @@ export class StorageRepo {
   async claimSchedule(scheduledFor: string): Promise<string | null> {
     const id = sweepId();
     try {
-      await this.db.insertInto('storage_sweeps').values({ id, scheduled_for: scheduledFor, status: 'queued', dry_run: 0 }).execute();
+      await this.db
+        .insertInto('storage_sweeps')
+        .values({ id, scheduled_for: scheduledFor, status: 'queued', dry_run: 0 })
+        .execute();
       return id;
     } catch (e) {
       if (isUniqueViolation(e)) return null;
@@ -48,7 +51,12 @@ export class StorageRepo {
   }
 
   async attachJob(id: string, jobId: string): Promise<void> {
-    await this.db.updateTable('storage_sweeps').set({ job_id: jobId }).where('id', '=', id).where('job_id', 'is', null).execute();
+    await this.db
+      .updateTable('storage_sweeps')
+      .set({ job_id: jobId })
+      .where('id', '=', id)
+      .where('job_id', 'is', null)
+      .execute();
   }
 
   /**
@@ -57,30 +65,56 @@ export class StorageRepo {
    */
   async startRun(jobId: string, scheduledFor: string | null, dryRun: boolean): Promise<string> {
     const set = { status: 'running', started_at: iso(), finished_at: null, dry_run: dryRun ? 1 : 0, job_id: jobId };
-    const own = await this.db.updateTable('storage_sweeps').set(set).where('job_id', '=', jobId).returning('id').executeTakeFirst();
+    const own = await this.db
+      .updateTable('storage_sweeps')
+      .set(set)
+      .where('job_id', '=', jobId)
+      .returning('id')
+      .executeTakeFirst();
     if (own) return own.id;
     if (scheduledFor !== null) {
-      const scheduled = await this.db.updateTable('storage_sweeps').set(set)
+      const scheduled = await this.db
+        .updateTable('storage_sweeps')
+        .set(set)
         // The scheduler attaches the job id right after enqueueing it, perhaps just after the query above.
-        .where('scheduled_for', '=', scheduledFor).where((eb) => eb.or([eb('job_id', 'is', null), eb('job_id', '=', jobId)])).returning('id').executeTakeFirst();
+        .where('scheduled_for', '=', scheduledFor)
+        .where((eb) => eb.or([eb('job_id', 'is', null), eb('job_id', '=', jobId)]))
+        .returning('id')
+        .executeTakeFirst();
       if (scheduled) return scheduled.id;
     }
     const id = sweepId();
-    await this.db.insertInto('storage_sweeps').values({ id, scheduled_for: null, ...set }).execute();
+    await this.db
+      .insertInto('storage_sweeps')
+      .values({ id, scheduled_for: null, ...set })
+      .execute();
     return id;
   }
 
   async finishRun(id: string, status: Exclude<SweepStatus, 'queued' | 'running'>, result: unknown): Promise<void> {
-    await this.db.updateTable('storage_sweeps').set({ status, finished_at: iso(), result_json: JSON.stringify(result) }).where('id', '=', id).execute();
+    await this.db
+      .updateTable('storage_sweeps')
+      .set({ status, finished_at: iso(), result_json: JSON.stringify(result) })
+      .where('id', '=', id)
+      .execute();
   }
 
   async failSchedule(id: string, message: string): Promise<void> {
-    await this.db.updateTable('storage_sweeps').set({ status: 'failed', finished_at: iso(), result_json: JSON.stringify({ error: message }) }).where('id', '=', id).execute();
+    await this.db
+      .updateTable('storage_sweeps')
+      .set({ status: 'failed', finished_at: iso(), result_json: JSON.stringify({ error: message }) })
+      .where('id', '=', id)
+      .execute();
   }
 
   /** The most recent sweep (ids sort by creation: a scheduled row is created at its fire time, another when it starts). */
   async last(): Promise<SweepRecord | null> {
-    const row = await this.db.selectFrom('storage_sweeps').selectAll().orderBy('id', 'desc').limit(1).executeTakeFirst();
+    const row = await this.db
+      .selectFrom('storage_sweeps')
+      .selectAll()
+      .orderBy('id', 'desc')
+      .limit(1)
+      .executeTakeFirst();
     if (!row) return null;
     return {
       id: row.id,
@@ -99,11 +133,19 @@ export class StorageRepo {
    * recent successful sweeps (two that overlapped may finish in either order).
    */
   async artifactWatermark(): Promise<{ until: string; sweepId: string } | null> {
-    const rows = await this.db.selectFrom('storage_sweeps').select(['id', 'result_json'])
-      .where('status', '=', 'succeeded').where('dry_run', '=', 0).orderBy('finished_at', 'desc').limit(10).execute();
+    const rows = await this.db
+      .selectFrom('storage_sweeps')
+      .select(['id', 'result_json'])
+      .where('status', '=', 'succeeded')
+      .where('dry_run', '=', 0)
+      .orderBy('finished_at', 'desc')
+      .limit(10)
+      .execute();
     let best: { until: string; sweepId: string } | null = null;
     for (const r of rows) {
-      const until = (r.result_json ? (JSON.parse(r.result_json) as { jobArtifacts?: { until?: unknown } }).jobArtifacts?.until : undefined);
+      const until = r.result_json
+        ? (JSON.parse(r.result_json) as { jobArtifacts?: { until?: unknown } }).jobArtifacts?.until
+        : undefined;
       if (typeof until === 'string' && (best === null || until > best.until)) best = { until, sweepId: r.id };
     }
     return best;
@@ -111,10 +153,14 @@ export class StorageRepo {
 
   /** Forgets sweeps that ended (or never started) before `before`, except `keepId` (the watermark's). */
   async pruneRecords(before: string, keepId: string | null): Promise<number> {
-    let q = this.db.deleteFrom('storage_sweeps').where((eb) => eb.or([
-      eb.and([eb('status', 'in', FINISHED), eb('finished_at', '<', before)]),
-      eb.and([eb('started_at', 'is', null), eb('scheduled_for', '<', before)]),
-    ]));
+    let q = this.db
+      .deleteFrom('storage_sweeps')
+      .where((eb) =>
+        eb.or([
+          eb.and([eb('status', 'in', FINISHED), eb('finished_at', '<', before)]),
+          eb.and([eb('started_at', 'is', null), eb('scheduled_for', '<', before)]),
+        ]),
+      );
     if (keepId !== null) q = q.where('id', '!=', keepId);
     const r = await q.executeTakeFirst();
     return Number(r.numDeletedRows);
@@ -124,18 +170,33 @@ export class StorageRepo {
 
   /** Unfinished uploads past their expiry that no request holds right now, in id order after `afterId`. */
   async expiredUploads(now: string, afterId: string, limit: number): Promise<{ id: string; workspaceId: string }[]> {
-    const rows = await this.db.selectFrom('uploads').select(['id', 'workspace_id'])
-      .where('status', '=', 'uploading').where('expires_at', '<', now)
+    const rows = await this.db
+      .selectFrom('uploads')
+      .select(['id', 'workspace_id'])
+      .where('status', '=', 'uploading')
+      .where('expires_at', '<', now)
       .where((eb) => eb.or([eb('lock_until', 'is', null), eb('lock_until', '<', now)]))
-      .where('id', '>', afterId).orderBy('id').limit(limit).execute();
+      .where('id', '>', afterId)
+      .orderBy('id')
+      .limit(limit)
+      .execute();
     return rows.map((r) => ({ id: r.id, workspaceId: r.workspace_id }));
   }
 
   /** Marks an upload expired only if it is still unfinished and past its expiry: a PATCH that extended it wins. */
   async markExpired(id: string, now: string): Promise<boolean> {
-    const r = await this.db.updateTable('uploads')
-      .set({ status: 'expired', updated_at: now, finished_at: now, error_code: 'upload_expired', error_message: 'The upload was not finished before it expired' })
-      .where('id', '=', id).where('status', '=', 'uploading').where('expires_at', '<', now)
+    const r = await this.db
+      .updateTable('uploads')
+      .set({
+        status: 'expired',
+        updated_at: now,
+        finished_at: now,
+        error_code: 'upload_expired',
+        error_message: 'The upload was not finished before it expired',
+      })
+      .where('id', '=', id)
+      .where('status', '=', 'uploading')
+      .where('expires_at', '<', now)
       .where((eb) => eb.or([eb('lock_until', 'is', null), eb('lock_until', '<', now)]))
       .executeTakeFirst();
     return Number(r.numUpdatedRows) === 1;
@@ -143,26 +204,58 @@ export class StorageRepo {
 
   /** Uploads whose rows may keep bytes (policy.uploadKeepsBytes decides), paged by id. */
   async unfinishedUploads(afterId: string, limit: number): Promise<UploadRef[]> {
-    const rows = await this.db.selectFrom('uploads').select(['id', 'status', 'expires_at', 'parts_json'])
-      .where('status', 'in', ['uploading', 'ingesting', 'complete']).where('id', '>', afterId).orderBy('id').limit(limit).execute();
-    return rows.map((r) => ({ id: r.id, status: r.status, expiresAt: isoOrNull(r.expires_at), parts: r.parts_json ? (JSON.parse(r.parts_json) as string[]) : [] }));
+    const rows = await this.db
+      .selectFrom('uploads')
+      .select(['id', 'status', 'expires_at', 'parts_json'])
+      .where('status', 'in', ['uploading', 'ingesting', 'complete'])
+      .where('id', '>', afterId)
+      .orderBy('id')
+      .limit(limit)
+      .execute();
+    return rows.map((r) => ({
+      id: r.id,
+      status: r.status,
+      expiresAt: isoOrNull(r.expires_at),
+      parts: r.parts_json ? (JSON.parse(r.parts_json) as string[]) : [],
+    }));
   }
 
   // --- jobs ---
 
   /** Jobs of these kinds (any status), paged by id: what their artifacts protect. */
-  async jobsOfKinds(kinds: string[], afterId: string, limit: number): Promise<{ id: string; kind: string; payload: unknown }[]> {
+  async jobsOfKinds(
+    kinds: string[],
+    afterId: string,
+    limit: number,
+  ): Promise<{ id: string; kind: string; payload: unknown }[]> {
     if (kinds.length === 0) return [];
-    const rows = await this.db.selectFrom('jobs').select(['id', 'kind', 'payload_json'])
-      .where('kind', 'in', kinds).where('id', '>', afterId).orderBy('id').limit(limit).execute();
+    const rows = await this.db
+      .selectFrom('jobs')
+      .select(['id', 'kind', 'payload_json'])
+      .where('kind', 'in', kinds)
+      .where('id', '>', afterId)
+      .orderBy('id')
+      .limit(limit)
+      .execute();
     return rows.map((r) => ({ id: r.id, kind: r.kind, payload: JSON.parse(r.payload_json) as unknown }));
   }
 
   /** Jobs of these kinds that finished in [since, until), paged by id. */
-  async finishedBetween(kinds: string[], since: string | null, until: string, afterId: string, limit: number): Promise<{ id: string; kind: string; payload: unknown }[]> {
+  async finishedBetween(
+    kinds: string[],
+    since: string | null,
+    until: string,
+    afterId: string,
+    limit: number,
+  ): Promise<{ id: string; kind: string; payload: unknown }[]> {
     if (kinds.length === 0) return [];
-    let q = this.db.selectFrom('jobs').select(['id', 'kind', 'payload_json'])
-      .where('status', 'in', FINISHED).where('kind', 'in', kinds).where('finished_at', '<', until).where('id', '>', afterId);
+    let q = this.db
+      .selectFrom('jobs')
+      .select(['id', 'kind', 'payload_json'])
+      .where('status', 'in', FINISHED)
+      .where('kind', 'in', kinds)
+      .where('finished_at', '<', until)
+      .where('id', '>', afterId);
     if (since !== null) q = q.where('finished_at', '>=', since);
     const rows = await q.orderBy('id').limit(limit).execute();
     return rows.map((r) => ({ id: r.id, kind: r.kind, payload: JSON.parse(r.payload_json) as unknown }));
@@ -170,24 +263,55 @@ export class StorageRepo {
 
   // --- dataset versions (keep-last-N) ---
 
-  async datasetsKeepingVersions(afterId: string, limit: number): Promise<{ id: string; workspaceId: string; keep: number; latestVersionId: string | null }[]> {
-    const rows = await this.db.selectFrom('datasets').select(['id', 'workspace_id', 'keep_versions', 'latest_version_id'])
-      .where('keep_versions', 'is not', null).where('id', '>', afterId).orderBy('id').limit(limit).execute();
-    return rows.map((r) => ({ id: r.id, workspaceId: r.workspace_id, keep: Number(r.keep_versions), latestVersionId: r.latest_version_id }));
+  async datasetsKeepingVersions(
+    afterId: string,
+    limit: number,
+  ): Promise<{ id: string; workspaceId: string; keep: number; latestVersionId: string | null }[]> {
+    const rows = await this.db
+      .selectFrom('datasets')
+      .select(['id', 'workspace_id', 'keep_versions', 'latest_version_id'])
+      .where('keep_versions', 'is not', null)
+      .where('id', '>', afterId)
+      .orderBy('id')
+      .limit(limit)
+      .execute();
+    return rows.map((r) => ({
+      id: r.id,
+      workspaceId: r.workspace_id,
+      keep: Number(r.keep_versions),
+      latestVersionId: r.latest_version_id,
+    }));
   }
 
   async versionsOf(datasetId: string): Promise<{ id: string; number: number; blobKey: string }[]> {
-    const rows = await this.db.selectFrom('dataset_versions').select(['id', 'number', 'blob_key']).where('dataset_id', '=', datasetId).execute();
+    const rows = await this.db
+      .selectFrom('dataset_versions')
+      .select(['id', 'number', 'blob_key'])
+      .where('dataset_id', '=', datasetId)
+      .execute();
     return rows.map((r) => ({ id: r.id, number: Number(r.number), blobKey: r.blob_key }));
   }
 
   /** Deletes these versions unless one became the dataset's latest; answers the ids deleted here. */
   async deleteVersions(datasetId: string, ids: string[]): Promise<string[]> {
     if (ids.length === 0) return [];
-    const rows = await this.db.deleteFrom('dataset_versions')
-      .where('dataset_id', '=', datasetId).where('id', 'in', ids)
-      .where((eb) => eb.not(eb.exists(eb.selectFrom('datasets').select('datasets.id').where('datasets.id', '=', datasetId).whereRef('datasets.latest_version_id', '=', 'dataset_versions.id'))))
-      .returning('id').execute();
+    const rows = await this.db
+      .deleteFrom('dataset_versions')
+      .where('dataset_id', '=', datasetId)
+      .where('id', 'in', ids)
+      .where((eb) =>
+        eb.not(
+          eb.exists(
+            eb
+              .selectFrom('datasets')
+              .select('datasets.id')
+              .where('datasets.id', '=', datasetId)
+              .whereRef('datasets.latest_version_id', '=', 'dataset_versions.id'),
+          ),
+        ),
+      )
+      .returning('id')
+      .execute();
     return rows.map((r) => r.id);
   }
 

@@ -54,7 +54,9 @@ export class SweepScheduler {
       claimed = await this.o.repo.claimSchedule(scheduledFor);
       if (claimed === null) return null;
       const payload: StorageSweepPayload = { v: 1, dryRun: false, scheduledFor };
-      const job = await this.o.jobs().enqueue(STORAGE_SWEEP_KIND, payload, { workspaceId: SYSTEM_WORKSPACE_ID, priority: -10 });
+      const job = await this.o
+        .jobs()
+        .enqueue(STORAGE_SWEEP_KIND, payload, { workspaceId: SYSTEM_WORKSPACE_ID, priority: -10 });
       await this.o.repo.attachJob(claimed, job.id);
       this.o.log.info({ jobId: job.id, scheduledFor }, 'storage sweep scheduled');
       return job;

@@ -58,25 +58,29 @@ describe('sweepScratch', () => {
 });
 
 describe('sweepScratchRoot', () => {
-  it.runIf(process.platform === 'linux')("sweeps every process's directory, keeping what a living process holds open", async () => {
-    // Another process (as the job worker is to the server) holds one of its old scratch files open.
-    const script = 'process.stdin.once("data", (d) => { require("fs").openSync(String(d).trim(), "r"); process.stdout.write("open\\n"); }); setInterval(() => {}, 1000);';
-    const holder = spawn(process.execPath, ['-e', script], { stdio: ['pipe', 'pipe', 'ignore'] });
-    try {
-      const held = await file(`p${holder.pid}/held.bin`, 10, 5 * H);
-      const opened = new Promise((resolve) => holder.stdout!.once('data', resolve));
-      holder.stdin!.write(`${held}\n`);
-      await opened;
-      const old = await file(`p${holder.pid}/old.bin`, 20, 2 * H);
-      const mine = await file(`p${process.pid}/mine.bin`, 30, 2 * H);
-      const orphan = await file('p999999999/left-by-a-crash.bin', 40, 2 * H);
-      const other = await file('not-a-process/other.bin', 50, 2 * H);
-      expect(await sweepScratchRoot(dir, H, new Date(), true)).toEqual({ objects: 3, bytes: 90 });
-      expect(await sweepScratchRoot(dir, H, new Date(), false)).toEqual({ objects: 3, bytes: 90 });
-      expect([old, mine, orphan].map((p) => existsSync(p))).toEqual([false, false, false]);
-      expect([held, other].map((p) => existsSync(p))).toEqual([true, true]);
-    } finally {
-      holder.kill();
-    }
-  });
+  it.runIf(process.platform === 'linux')(
+    "sweeps every process's directory, keeping what a living process holds open",
+    async () => {
+      // Another process (as the job worker is to the server) holds one of its old scratch files open.
+      const script =
+        'process.stdin.once("data", (d) => { require("fs").openSync(String(d).trim(), "r"); process.stdout.write("open\\n"); }); setInterval(() => {}, 1000);';
+      const holder = spawn(process.execPath, ['-e', script], { stdio: ['pipe', 'pipe', 'ignore'] });
+      try {
+        const held = await file(`p${holder.pid}/held.bin`, 10, 5 * H);
+        const opened = new Promise((resolve) => holder.stdout!.once('data', resolve));
+        holder.stdin!.write(`${held}\n`);
+        await opened;
+        const old = await file(`p${holder.pid}/old.bin`, 20, 2 * H);
+        const mine = await file(`p${process.pid}/mine.bin`, 30, 2 * H);
+        const orphan = await file('p999999999/left-by-a-crash.bin', 40, 2 * H);
+        const other = await file('not-a-process/other.bin', 50, 2 * H);
+        expect(await sweepScratchRoot(dir, H, new Date(), true)).toEqual({ objects: 3, bytes: 90 });
+        expect(await sweepScratchRoot(dir, H, new Date(), false)).toEqual({ objects: 3, bytes: 90 });
+        expect([old, mine, orphan].map((p) => existsSync(p))).toEqual([false, false, false]);
+        expect([held, other].map((p) => existsSync(p))).toEqual([true, true]);
+      } finally {
+        holder.kill();
+      }
+    },
+  );
 });

@@ -21,13 +21,15 @@ async function openFiles(pid: number | 'self' = 'self'): Promise<Set<string>> {
   } catch {
     return open;
   }
-  await Promise.all(fds.map(async (fd) => {
-    try {
-      open.add(await fs.readlink(path.join(fdDir, fd)));
-    } catch {
-      // Closed meanwhile.
-    }
-  }));
+  await Promise.all(
+    fds.map(async (fd) => {
+      try {
+        open.add(await fs.readlink(path.join(fdDir, fd)));
+      } catch {
+        // Closed meanwhile.
+      }
+    }),
+  );
   return open;
 }
 
@@ -36,7 +38,12 @@ async function openFiles(pid: number | 'self' = 'self'): Promise<Set<string>> {
  * and its job worker's (the sweep runs in the worker), and what processes that died left behind. Files open in
  * their (living) process are kept, as in sweepScratch.
  */
-export async function sweepScratchRoot(root: string, maxAgeMs: number, now: Date, dryRun: boolean): Promise<ScratchSweepResult> {
+export async function sweepScratchRoot(
+  root: string,
+  maxAgeMs: number,
+  now: Date,
+  dryRun: boolean,
+): Promise<ScratchSweepResult> {
   const result: ScratchSweepResult = { objects: 0, bytes: 0 };
   let entries: string[];
   try {
@@ -48,7 +55,13 @@ export async function sweepScratchRoot(root: string, maxAgeMs: number, now: Date
   for (const entry of entries) {
     const pid = /^p(\d+)$/.exec(entry)?.[1];
     if (pid === undefined) continue;
-    const swept = await sweepScratch(path.join(root, entry), maxAgeMs, now, dryRun, Number(pid) === process.pid ? 'self' : Number(pid));
+    const swept = await sweepScratch(
+      path.join(root, entry),
+      maxAgeMs,
+      now,
+      dryRun,
+      Number(pid) === process.pid ? 'self' : Number(pid),
+    );
     result.objects += swept.objects;
     result.bytes += swept.bytes;
   }
@@ -60,7 +73,13 @@ export async function sweepScratchRoot(root: string, maxAgeMs: number, now: Date
  * open in this process. Scratch space is per process and per node: every process runs this for its own directory.
  * Directories are left (DuckDB's spill directory lives here); `dryRun` only counts.
  */
-export async function sweepScratch(dir: string, maxAgeMs: number, now: Date, dryRun: boolean, owner: number | 'self' = 'self'): Promise<ScratchSweepResult> {
+export async function sweepScratch(
+  dir: string,
+  maxAgeMs: number,
+  now: Date,
+  dryRun: boolean,
+  owner: number | 'self' = 'self',
+): Promise<ScratchSweepResult> {
   const result: ScratchSweepResult = { objects: 0, bytes: 0 };
   let entries;
   try {

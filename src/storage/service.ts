@@ -38,14 +38,16 @@ const WALK_TTL_MS = 30_000;
 export class StorageService {
   private readonly walk: CachedWalk;
 
-  constructor(private readonly o: {
-    config: Pick<Config, 'retention' | 'dataDir'>;
-    blobs: BlobStore;
-    repo: StorageRepo;
-    jobs: () => JobService;
-    /** This process's schedule (running only where workers run); tests drive its fire times. */
-    scheduler: SweepScheduler;
-  }) {
+  constructor(
+    private readonly o: {
+      config: Pick<Config, 'retention' | 'dataDir'>;
+      blobs: BlobStore;
+      repo: StorageRepo;
+      jobs: () => JobService;
+      /** This process's schedule (running only where workers run); tests drive its fire times. */
+      scheduler: SweepScheduler;
+    },
+  ) {
     this.walk = new CachedWalk(() => walkStore(o.blobs), WALK_TTL_MS);
   }
 
@@ -92,7 +94,10 @@ export class StorageService {
 
   /** A sweep's job; 404 for any other job id. */
   async sweepJob(id: string): Promise<Job> {
-    const job = await this.o.jobs().get(SYSTEM_WORKSPACE_ID, id).catch(() => null);
+    const job = await this.o
+      .jobs()
+      .get(SYSTEM_WORKSPACE_ID, id)
+      .catch(() => null);
     if (!job || job.kind !== STORAGE_SWEEP_KIND) throw errors.notFound('Storage sweep', id);
     return job;
   }

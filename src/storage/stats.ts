@@ -48,7 +48,9 @@ export async function walkStore(blobs: BlobStore): Promise<StoreUsage> {
       add(a, e.bytes, e.modifiedAt);
       add(totals, e.bytes, e.modifiedAt);
     }
-    const workspaces = [...byWorkspace].map(([workspaceId, t]) => ({ workspaceId, ...t })).sort((x, y) => y.bytes - x.bytes || x.workspaceId.localeCompare(y.workspaceId));
+    const workspaces = [...byWorkspace]
+      .map(([workspaceId, t]) => ({ workspaceId, ...t }))
+      .sort((x, y) => y.bytes - x.bytes || x.workspaceId.localeCompare(y.workspaceId));
     areas.push({ area, ...a, workspaces });
   }
   return { walkedAt: new Date().toISOString(), walkMs: Math.round(performance.now() - started), areas, totals };
@@ -67,7 +69,10 @@ export async function diskOf(dir: string): Promise<{ freeBytes: number; totalByt
 export class CachedWalk {
   private cached: { at: number; value: Promise<StoreUsage> } | null = null;
 
-  constructor(private readonly walk: () => Promise<StoreUsage>, private readonly ttlMs: number) {}
+  constructor(
+    private readonly walk: () => Promise<StoreUsage>,
+    private readonly ttlMs: number,
+  ) {}
 
   get(fresh = false): Promise<StoreUsage> {
     const now = Date.now();

@@ -6,8 +6,19 @@ import type { JobRegistry } from '../jobs/registry.js';
 import type { JobDefinition } from '../jobs/types.js';
 import type { Log } from '../logger.js';
 import {
-  AGED_AREAS, ArtifactRefs, SWEEP_AREAS, ageDecision, artifactWindow, isPastRetention, maxAgeMs, protectedUploadIds, uploadIdOf, versionsToPrune,
-  type AgedArea, type SweepArea, type UploadRef,
+  AGED_AREAS,
+  ArtifactRefs,
+  SWEEP_AREAS,
+  ageDecision,
+  artifactWindow,
+  isPastRetention,
+  maxAgeMs,
+  protectedUploadIds,
+  uploadIdOf,
+  versionsToPrune,
+  type AgedArea,
+  type SweepArea,
+  type UploadRef,
 } from './policy.js';
 import type { StorageRepo } from './repo.js';
 import { sweepScratchRoot } from './scratch.js';
@@ -91,7 +102,10 @@ export class Sweeper {
   async run(o: SweepRun): Promise<SweepResult> {
     const now = this.d.now?.() ?? new Date();
     const r: SweepResult = {
-      dryRun: o.dryRun, scheduledFor: o.scheduledFor ?? null, startedAt: now.toISOString(), finishedAt: now.toISOString(),
+      dryRun: o.dryRun,
+      scheduledFor: o.scheduledFor ?? null,
+      startedAt: now.toISOString(),
+      finishedAt: now.toISOString(),
       areas: Object.fromEntries(SWEEP_AREAS.map((a) => [a, zero()])) as Record<SweepArea, Totals>,
       total: zero(),
       expiredUploads: { ...zero(), uploads: 0 },
@@ -102,7 +116,8 @@ export class Sweeper {
     const handledUploads = new Set<string>();
     const steps = 3 + AGED_AREAS.length + 1;
     let step = 0;
-    const progress = (message: string) => o.progress?.(Math.round((step++ / steps) * 100), message, { step, steps, areas: r.areas });
+    const progress = (message: string) =>
+      o.progress?.(Math.round((step++ / steps) * 100), message, { step, steps, areas: r.areas });
     /** One object of blob key `key` deleted (or that would be): into its rule's totals, its area's and the sum. */
     const count = (key: string, bytes: number, into: Totals) => {
       const area = key.split('/')[0] as SweepArea;
@@ -116,20 +131,37 @@ export class Sweeper {
     };
 
     progress('expired uploads');
-    await this.expiredUploads(o, now, handledUploads, (key, bytes) => count(key, bytes, r.expiredUploads), () => r.expiredUploads.uploads++);
+    await this.expiredUploads(
+      o,
+      now,
+      handledUploads,
+      (key, bytes) => count(key, bytes, r.expiredUploads),
+      () => r.expiredUploads.uploads++,
+    );
 
     progress('job artifacts');
     const watermark = await this.d.repo.artifactWatermark();
     const window = artifactWindow(watermark?.until ?? null, now, this.d.retention.jobArtifactsMs);
     r.jobArtifacts.since = window?.since ?? null;
     r.jobArtifacts.until = window?.until ?? watermark?.until ?? null;
-    if (window) await this.jobArtifacts(o, window, handledKeys, (key, bytes) => count(key, bytes, r.jobArtifacts), () => r.jobArtifacts.jobs++);
+    if (window)
+      await this.jobArtifacts(
+        o,
+        window,
+        handledKeys,
+        (key, bytes) => count(key, bytes, r.jobArtifacts),
+        () => r.jobArtifacts.jobs++,
+      );
 
     progress('dataset versions');
-    await this.pruneVersions(o, (key, bytes) => count(key, bytes, r.prunedVersions), (versions) => {
-      r.prunedVersions.versions += versions;
-      r.prunedVersions.datasets++;
-    });
+    await this.pruneVersions(
+      o,
+      (key, bytes) => count(key, bytes, r.prunedVersions),
+      (versions) => {
+        r.prunedVersions.versions += versions;
+        r.prunedVersions.datasets++;
+      },
+    );
 
     const refs = new LazyRefs(this.d, now);
     for (const area of AGED_AREAS) {
@@ -143,7 +175,11 @@ export class Sweeper {
     r.total.objects += tmp.objects;
     r.total.bytes += tmp.bytes;
 
-    if (!o.dryRun) await this.d.repo.pruneRecords(new Date(now.getTime() - RECORD_RETENTION_MS).toISOString(), watermark?.sweepId ?? null);
+    if (!o.dryRun)
+      await this.d.repo.pruneRecords(
+        new Date(now.getTime() - RECORD_RETENTION_MS).toISOString(),
+        watermark?.sweepId ?? null,
+      );
     r.finishedAt = new Date().toISOString();
     o.progress?.(100, 'done', { step: steps, steps, areas: r.areas });
     return r;
@@ -156,7 +192,13 @@ export class Sweeper {
     return out;
   }
 
-  private async expiredUploads(o: SweepRun, now: Date, handled: Set<string>, count: (key: string, bytes: number) => void, counted: () => void): Promise<void> {
+  private async expiredUploads(
+    o: SweepRun,
+    now: Date,
+    handled: Set<string>,
+    count: (key: string, bytes: number) => void,
+    counted: () => void,
+  ): Promise<void> {
     const nowIso = now.toISOString();
     let after = '';
     for (;;) {
@@ -185,9 +227,18 @@ export class Sweeper {
     }
   }
 
-  private async jobArtifacts(o: SweepRun, window: { since: string | null; until: string }, handled: Set<string>, count: (key: string, bytes: number) => void, counted: () => void): Promise<void> {
+  private async jobArtifacts(
+    o: SweepRun,
+    window: { since: string | null; until: string },
+    handled: Set<string>,
+    count: (key: string, bytes: number) => void,
+    counted: () => void,
+  ): Promise<void> {
     const registry = this.d.registry();
-    const kinds = registry.all().filter((k) => k.definition.artifacts).map((k) => k.kind);
+    const kinds = registry
+      .all()
+      .filter((k) => k.definition.artifacts)
+      .map((k) => k.kind);
     let after = '';
     for (;;) {
       o.signal.throwIfAborted();
@@ -195,7 +246,8 @@ export class Sweeper {
       const work: { key: string; job: string }[] = [];
       for (const job of batch) {
         after = job.id;
-        for (const key of artifactsOf(registry, job, this.d.log)) if (!handled.has(key)) work.push({ key, job: job.id });
+        for (const key of artifactsOf(registry, job, this.d.log))
+          if (!handled.has(key)) work.push({ key, job: job.id });
       }
       const jobsWithArtifacts = new Set<string>();
       await inParallel(work, async ({ key, job }) => {
@@ -215,7 +267,11 @@ export class Sweeper {
     }
   }
 
-  private async pruneVersions(o: SweepRun, count: (key: string, bytes: number) => void, counted: (versions: number) => void): Promise<void> {
+  private async pruneVersions(
+    o: SweepRun,
+    count: (key: string, bytes: number) => void,
+    counted: (versions: number) => void,
+  ): Promise<void> {
     let after = '';
     for (;;) {
       o.signal.throwIfAborted();
@@ -234,7 +290,12 @@ export class Sweeper {
         if (!o.dryRun) {
           // Rows first: a version disappears from the API before its file does. A version another sweep deleted
           // (its blob perhaps not yet) is gone too; one that became the latest meanwhile stays.
-          versions = (await this.d.repo.deleteVersions(ds.id, doomed.map((v) => v.id))).length;
+          versions = (
+            await this.d.repo.deleteVersions(
+              ds.id,
+              doomed.map((v) => v.id),
+            )
+          ).length;
           const still = await this.d.repo.existingVersions(doomed.map((v) => v.id));
           gone = doomed.filter((v) => !still.has(v.id));
           await inParallel(gone, (v) => this.d.blobs.delete(v.blobKey));
@@ -244,13 +305,24 @@ export class Sweeper {
           if (bytes !== null && bytes !== undefined) count(v.blobKey, bytes);
         }
         if (versions > 0) counted(versions);
-        this.d.log.info({ datasetId: ds.id, workspaceId: ds.workspaceId, keep: ds.keep, versions, dryRun: o.dryRun }, 'dataset versions beyond keep-last-N pruned');
+        this.d.log.info(
+          { datasetId: ds.id, workspaceId: ds.workspaceId, keep: ds.keep, versions, dryRun: o.dryRun },
+          'dataset versions beyond keep-last-N pruned',
+        );
       }
       if (datasets.length < BATCH) return;
     }
   }
 
-  private async byAge(o: SweepRun, area: AgedArea, now: Date, refs: LazyRefs, handledKeys: Set<string>, handledUploads: Set<string>, count: (key: string, bytes: number) => void): Promise<void> {
+  private async byAge(
+    o: SweepRun,
+    area: AgedArea,
+    now: Date,
+    refs: LazyRefs,
+    handledKeys: Set<string>,
+    handledUploads: Set<string>,
+    count: (key: string, bytes: number) => void,
+  ): Promise<void> {
     let batch: BlobEntry[] = [];
     const flush = async () => {
       o.signal.throwIfAborted();
@@ -296,7 +368,10 @@ function artifactsOf(registry: JobRegistry, job: { id: string; kind: string; pay
 class LazyRefs {
   private loaded: Promise<{ artifacts: ArtifactRefs; liveUploads: Set<string> }> | null = null;
 
-  constructor(private readonly d: SweeperDeps, private readonly now: Date) {}
+  constructor(
+    private readonly d: SweeperDeps,
+    private readonly now: Date,
+  ) {}
 
   get() {
     return (this.loaded ??= this.load());
@@ -304,7 +379,10 @@ class LazyRefs {
 
   private async load() {
     const registry = this.d.registry();
-    const kinds = registry.all().filter((k) => k.definition.artifacts).map((k) => k.kind);
+    const kinds = registry
+      .all()
+      .filter((k) => k.definition.artifacts)
+      .map((k) => k.kind);
     const artifacts = new ArtifactRefs();
     for (let after = ''; ;) {
       const jobs = await this.d.repo.jobsOfKinds(kinds, after, 1000);
@@ -326,7 +404,9 @@ class LazyRefs {
 }
 
 /** The `storage.sweep` job: one Sweeper run, recorded in `storage_sweeps`. Runs in the system workspace. */
-export function storageSweepJob(deps: SweeperDeps & { onFinished?: () => void; grants: JobGrants }): JobDefinition<StorageSweepPayload, SweepResult> {
+export function storageSweepJob(
+  deps: SweeperDeps & { onFinished?: () => void; grants: JobGrants },
+): JobDefinition<StorageSweepPayload, SweepResult> {
   const sweeper = new Sweeper(deps);
   return {
     kind: STORAGE_SWEEP_KIND,
@@ -344,16 +424,38 @@ export function storageSweepJob(deps: SweeperDeps & { onFinished?: () => void; g
     backoffMs: 30_000,
     async handler(p, ctx) {
       // It deletes for good: one an administrator started runs only while they still are one (scheduled ones act for nobody).
-      if (!p.dryRun) requireJobPermission(await deps.grants.of(ctx.workspaceId, ctx.createdBy), 'system:admin', 'A storage sweep');
+      if (!p.dryRun)
+        requireJobPermission(await deps.grants.of(ctx.workspaceId, ctx.createdBy), 'system:admin', 'A storage sweep');
       const recordId = await deps.repo.startRun(ctx.jobId, p.scheduledFor ?? null, p.dryRun);
       try {
-        const result = await sweeper.run({ dryRun: p.dryRun, scheduledFor: p.scheduledFor ?? null, signal: ctx.signal, progress: (pc, m, d) => ctx.progress(pc, m, d) });
+        const result = await sweeper.run({
+          dryRun: p.dryRun,
+          scheduledFor: p.scheduledFor ?? null,
+          signal: ctx.signal,
+          progress: (pc, m, d) => ctx.progress(pc, m, d),
+        });
         await deps.repo.finishRun(recordId, 'succeeded', result);
-        ctx.log.info({ dryRun: p.dryRun, objects: result.total.objects, bytes: result.total.bytes, expiredUploads: result.expiredUploads.uploads, prunedVersions: result.prunedVersions.versions, jobArtifacts: result.jobArtifacts.jobs }, 'storage sweep finished');
+        ctx.log.info(
+          {
+            dryRun: p.dryRun,
+            objects: result.total.objects,
+            bytes: result.total.bytes,
+            expiredUploads: result.expiredUploads.uploads,
+            prunedVersions: result.prunedVersions.versions,
+            jobArtifacts: result.jobArtifacts.jobs,
+          },
+          'storage sweep finished',
+        );
         return result;
       } catch (e) {
         const status = ctx.signal.aborted ? 'cancelled' : 'failed';
-        await deps.repo.finishRun(recordId, status, { error: status === 'cancelled' ? 'The sweep was stopped' : 'The sweep failed; the server log has the details under its job id' })
+        await deps.repo
+          .finishRun(recordId, status, {
+            error:
+              status === 'cancelled'
+                ? 'The sweep was stopped'
+                : 'The sweep failed; the server log has the details under its job id',
+          })
           .catch((err: unknown) => ctx.log.warn({ err }, 'storage sweep record not updated'));
         throw e;
       } finally {

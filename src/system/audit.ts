@@ -45,17 +45,34 @@ export interface AuditQuery {
 }
 
 export class AuditLog {
-  constructor(private readonly db: Db, private readonly log: Log) {}
+  constructor(
+    private readonly db: Db,
+    private readonly log: Log,
+  ) {}
 
   /** Never throws: a failed audit write is logged as an error rather than failing the request it describes. */
   async record(entry: AuditEntry, now = new Date()): Promise<void> {
     try {
-      await this.db.insertInto('audit_events').values({
-        id: newId('aud', now.getTime()), at: now.toISOString(), workspace_id: entry.workspaceId, actor_type: entry.actorType, actor_id: entry.actorId,
-        api_key_id: entry.apiKeyId, action: entry.action, target_type: entry.targetType, target_id: entry.targetId, outcome: entry.outcome,
-        status_code: entry.statusCode, ip: entry.ip, user_agent: entry.userAgent?.slice(0, 512) ?? null, request_id: entry.requestId,
-        detail_json: entry.detail ? JSON.stringify(entry.detail) : null,
-      }).execute();
+      await this.db
+        .insertInto('audit_events')
+        .values({
+          id: newId('aud', now.getTime()),
+          at: now.toISOString(),
+          workspace_id: entry.workspaceId,
+          actor_type: entry.actorType,
+          actor_id: entry.actorId,
+          api_key_id: entry.apiKeyId,
+          action: entry.action,
+          target_type: entry.targetType,
+          target_id: entry.targetId,
+          outcome: entry.outcome,
+          status_code: entry.statusCode,
+          ip: entry.ip,
+          user_agent: entry.userAgent?.slice(0, 512) ?? null,
+          request_id: entry.requestId,
+          detail_json: entry.detail ? JSON.stringify(entry.detail) : null,
+        })
+        .execute();
     } catch (e) {
       this.log.error({ err: e, action: entry.action }, 'audit write failed');
     }
@@ -64,7 +81,10 @@ export class AuditLog {
   async list(q: AuditQuery): Promise<{ items: AuditEvent[]; total: number }> {
     let query = this.db.selectFrom('audit_events');
     if (q.workspaceId !== null) query = query.where('workspace_id', '=', q.workspaceId);
-    if (q.action) query = q.action.endsWith('.*') ? query.where('action', 'like', `${q.action.slice(0, -1).replace(/[%_]/g, '')}%`) : query.where('action', '=', q.action);
+    if (q.action)
+      query = q.action.endsWith('.*')
+        ? query.where('action', 'like', `${q.action.slice(0, -1).replace(/[%_]/g, '')}%`)
+        : query.where('action', '=', q.action);
     if (q.actorId) query = query.where('actor_id', '=', q.actorId);
     if (q.targetId) query = query.where('target_id', '=', q.targetId);
     if (q.outcome) query = query.where('outcome', '=', q.outcome);
@@ -77,9 +97,21 @@ export class AuditLog {
     return {
       total: Number(count.n),
       items: rows.map((r) => ({
-        id: r.id, at: toIso(r.at), workspaceId: r.workspace_id, actorType: r.actor_type as AuditEntry['actorType'], actorId: r.actor_id, apiKeyId: r.api_key_id,
-        action: r.action, targetType: r.target_type, targetId: r.target_id, outcome: r.outcome as AuditOutcome, statusCode: r.status_code, ip: r.ip,
-        userAgent: r.user_agent, requestId: r.request_id, detail: r.detail_json ? (JSON.parse(r.detail_json) as Record<string, unknown>) : null,
+        id: r.id,
+        at: toIso(r.at),
+        workspaceId: r.workspace_id,
+        actorType: r.actor_type as AuditEntry['actorType'],
+        actorId: r.actor_id,
+        apiKeyId: r.api_key_id,
+        action: r.action,
+        targetType: r.target_type,
+        targetId: r.target_id,
+        outcome: r.outcome as AuditOutcome,
+        statusCode: r.status_code,
+        ip: r.ip,
+        userAgent: r.user_agent,
+        requestId: r.request_id,
+        detail: r.detail_json ? (JSON.parse(r.detail_json) as Record<string, unknown>) : null,
       })),
     };
   }

@@ -1,4 +1,13 @@
-import { AggregatorRegistry, Counter, Gauge, Histogram, Registry, collectDefaultMetrics, type MetricObjectWithValues, type MetricValue } from 'prom-client';
+import {
+  AggregatorRegistry,
+  Counter,
+  Gauge,
+  Histogram,
+  Registry,
+  collectDefaultMetrics,
+  type MetricObjectWithValues,
+  type MetricValue,
+} from 'prom-client';
 import type { WorkerSupervisor } from '../jobs/supervisor.js';
 
 export interface DatasetTotals {
@@ -152,7 +161,9 @@ export class Metrics {
   async exposition(): Promise<string> {
     if (!this.worker) return this.registry.metrics();
     const [own, worker] = await Promise.all([this.registry.getMetricsAsJSON(), this.worker.metrics()]);
-    const additive = (worker as MetricObjectWithValues<MetricValue<string>>[]).filter((m) => m.name.startsWith('weir_') && ['counter', 'histogram'].includes(String(m.type)));
+    const additive = (worker as MetricObjectWithValues<MetricValue<string>>[]).filter(
+      (m) => m.name.startsWith('weir_') && ['counter', 'histogram'].includes(String(m.type)),
+    );
     return AggregatorRegistry.aggregate([own, additive]).metrics();
   }
 

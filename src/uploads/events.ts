@@ -16,7 +16,10 @@ export const PROGRESS_EVERY_MS = 250;
  * the database holds the truth, which `GET /uploads/:id` (or a `status` request on the socket) reads.
  */
 export class UploadEvents {
-  constructor(private readonly bus: EventBus, private readonly log: Log) {}
+  constructor(
+    private readonly bus: EventBus,
+    private readonly log: Log,
+  ) {}
 
   progress(uploadId: string, offset: number, length: number | null): void {
     this.send(uploadId, UPLOAD_PROGRESS, { uploadId, offset, length });
@@ -32,6 +35,8 @@ export class UploadEvents {
 
   private send(id: string, type: string, data: unknown): void {
     const topic = topics.upload(id);
-    this.bus.publish(topic, type, data).catch((err: unknown) => this.log.warn({ err, topic, type }, 'upload event not published'));
+    this.bus
+      .publish(topic, type, data)
+      .catch((err: unknown) => this.log.warn({ err, topic, type }, 'upload event not published'));
   }
 }

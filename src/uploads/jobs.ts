@@ -45,7 +45,10 @@ export type UploadIngestResult = IngestJobResult & { uploadId: string };
 async function describe(path: string, bytes: number, filename: string, ctx: JobContext): Promise<ReceivedFile> {
   const digest = new FileDigest();
   let lastReport = 0;
-  for await (const chunk of createReadStream(path, { highWaterMark: 1024 * 1024, signal: ctx.signal }) as AsyncIterable<Buffer>) {
+  for await (const chunk of createReadStream(path, {
+    highWaterMark: 1024 * 1024,
+    signal: ctx.signal,
+  }) as AsyncIterable<Buffer>) {
     digest.update(chunk);
     if (digest.bytes - lastReport > 64 * 1024 * 1024) {
       lastReport = digest.bytes;
@@ -62,7 +65,13 @@ async function describe(path: string, bytes: number, filename: string, ctx: JobC
  * and stay for a retry after any other failure (the sweep removes them with the expired upload).
  */
 export function uploadIngestJob(deps: {
-  repo: UploadRepo; staging: UploadStaging; datasets: DatasetService; events: UploadEvents; metrics: Metrics; grants: JobGrants; publishState(workspaceId: string, id: string): Promise<void>;
+  repo: UploadRepo;
+  staging: UploadStaging;
+  datasets: DatasetService;
+  events: UploadEvents;
+  metrics: Metrics;
+  grants: JobGrants;
+  publishState(workspaceId: string, id: string): Promise<void>;
 }): JobDefinition<UploadIngestPayload, UploadIngestResult> {
   return {
     kind: UPLOAD_INGEST_KIND,
@@ -73,7 +82,12 @@ export function uploadIngestJob(deps: {
     backoffMs: 5000,
     async handler(p, ctx) {
       const upload = await deps.repo.get(ctx.workspaceId, p.uploadId);
-      if (!upload) throw new JobFailure('upload_missing', 'The upload no longer exists (terminated or expired); upload the file again', false);
+      if (!upload)
+        throw new JobFailure(
+          'upload_missing',
+          'The upload no longer exists (terminated or expired); upload the file again',
+          false,
+        );
       const parts = upload.concat === 'final' ? await orderedParts(deps.repo, upload) : [upload];
       await refuseUnlessAllowed(deps, p, ctx, parts);
       const report = (percent: number, message: string) => {
@@ -81,32 +95,68 @@ export function uploadIngestJob(deps: {
         deps.events.ingest(upload.id, ctx.jobId, percent, message);
       };
       report(1, 'assembling');
-      const blob = await deps.staging.materialize(parts, parts.map((u) => u.offset));
+      const blob = await deps.staging.materialize(
+        parts,
+        parts.map((u) => u.offset),
+      );
       const started = performance.now();
       try {
-        const file = await describe(blob.path, upload.offset, declaredFilename(upload.filename, upload.metadata.filetype), ctx);
+        const file = await describe(
+          blob.path,
+          upload.offset,
+          declaredFilename(upload.filename, upload.metadata.filetype),
+          ctx,
+        );
         const meta = readUploadMetadata(new Map(Object.entries(upload.metadata)));
         const result = await deps.datasets.ingest({
-          workspaceId: ctx.workspaceId, datasetId: p.datasetId, presetDatasetId: p.newDatasetId, presetVersionId: p.versionId,
-          name: meta.name ?? meta.filename, description: meta.description, tags: p.datasetId ? undefined : meta.tags, file, keepSource: true, log: ctx.log, signal: ctx.signal,
+          workspaceId: ctx.workspaceId,
+          datasetId: p.datasetId,
+          presetDatasetId: p.newDatasetId,
+          presetVersionId: p.versionId,
+          name: meta.name ?? meta.filename,
+          description: meta.description,
+          tags: p.datasetId ? undefined : meta.tags,
+          file,
+          keepSource: true,
+          log: ctx.log,
+          signal: ctx.signal,
           onProgress: (percent, message) => report(10 + percent * 0.9, message),
         });
-        deps.metrics.ingests.inc({ format: result.version.sourceFormat, outcome: result.duplicateOf ? 'duplicate' : 'stored' });
-        if (!result.duplicateOf) deps.metrics.ingestDuration.observe({ format: result.version.sourceFormat }, (performance.now() - started) / 1000);
-        await deps.repo.transition(upload.id, ['ingesting', 'uploading'], 'done', { datasetId: result.dataset.id, versionId: result.version.id, duplicateOf: result.duplicateOf, finished: true });
+        deps.metrics.ingests.inc({
+          format: result.version.sourceFormat,
+          outcome: result.duplicateOf ? 'duplicate' : 'stored',
+        });
+        if (!result.duplicateOf)
+          deps.metrics.ingestDuration.observe(
+            { format: result.version.sourceFormat },
+            (performance.now() - started) / 1000,
+          );
+        await deps.repo.transition(upload.id, ['ingesting', 'uploading'], 'done', {
+          datasetId: result.dataset.id,
+          versionId: result.version.id,
+          duplicateOf: result.duplicateOf,
+          finished: true,
+        });
         await removeBytes(deps, parts, ctx);
-        for (const part of parts) if (part.id !== upload.id) await deps.repo.transition(part.id, ['complete'], 'done', { finished: true });
+        for (const part of parts)
+          if (part.id !== upload.id) await deps.repo.transition(part.id, ['complete'], 'done', { finished: true });
         await deps.publishState(upload.workspaceId, upload.id);
         return { ...ingestResponse(result), uploadId: upload.id };
       } catch (e) {
         if (ctx.signal.aborted) throw e;
         if (e instanceof AppError && e.status < 500) {
           deps.metrics.ingests.inc({ format: 'unknown', outcome: 'rejected' });
-          await deps.repo.transition(upload.id, ['ingesting', 'uploading'], 'rejected', { error: { code: e.code, message: e.message, ...(e.errors.length > 0 ? { details: e.errors } : {}) }, finished: true });
+          await deps.repo.transition(upload.id, ['ingesting', 'uploading'], 'rejected', {
+            error: { code: e.code, message: e.message, ...(e.errors.length > 0 ? { details: e.errors } : {}) },
+            finished: true,
+          });
           await removeBytes(deps, parts, ctx);
           await deps.publishState(upload.workspaceId, upload.id);
         } else if (ctx.attempt >= ctx.maxAttempts) {
-          await deps.repo.transition(upload.id, ['ingesting'], 'failed', { error: { code: 'ingest_failed', message: e instanceof Error ? e.message : String(e) }, finished: true });
+          await deps.repo.transition(upload.id, ['ingesting'], 'failed', {
+            error: { code: 'ingest_failed', message: e instanceof Error ? e.message : String(e) },
+            finished: true,
+          });
           await deps.publishState(upload.workspaceId, upload.id);
         }
         throw e;
@@ -121,14 +171,22 @@ export function uploadIngestJob(deps: {
  * The upload's creator may have lost the permission to add this version since the upload was created: then the
  * upload fails for good with `forbidden` and its bytes go, before anything is assembled or stored.
  */
-async function refuseUnlessAllowed(deps: Parameters<typeof uploadIngestJob>[0], p: UploadIngestPayload, ctx: JobContext, parts: StoredUpload[]): Promise<void> {
+async function refuseUnlessAllowed(
+  deps: Parameters<typeof uploadIngestJob>[0],
+  p: UploadIngestPayload,
+  ctx: JobContext,
+  parts: StoredUpload[],
+): Promise<void> {
   const grants = await deps.grants.of(ctx.workspaceId, ctx.createdBy);
   try {
     if (p.datasetId) await deps.datasets.assertMayAppend(ctx.workspaceId, p.datasetId, grants, { caller: 'job' });
     else requireJobPermission(grants, 'datasets:write', 'Storing an upload as a new dataset');
   } catch (e) {
     if (!(e instanceof AppError) || e.status >= 500) throw e;
-    await deps.repo.transition(p.uploadId, ['ingesting', 'uploading'], 'failed', { error: { code: e.code, message: e.message }, finished: true });
+    await deps.repo.transition(p.uploadId, ['ingesting', 'uploading'], 'failed', {
+      error: { code: e.code, message: e.message },
+      finished: true,
+    });
     await removeBytes(deps, parts, ctx);
     await deps.publishState(ctx.workspaceId, p.uploadId);
     throw e;
@@ -139,11 +197,17 @@ async function orderedParts(repo: UploadRepo, upload: StoredUpload): Promise<Sto
   const byId = new Map((await repo.getMany(upload.workspaceId, upload.parts)).map((u) => [u.id, u]));
   return upload.parts.map((id) => {
     const part = byId.get(id);
-    if (!part) throw new JobFailure('upload_missing', `Partial upload '${id}' no longer exists; upload the file again`, false);
+    if (!part)
+      throw new JobFailure('upload_missing', `Partial upload '${id}' no longer exists; upload the file again`, false);
     return part;
   });
 }
 
 async function removeBytes(deps: { staging: UploadStaging }, uploads: StoredUpload[], ctx: JobContext): Promise<void> {
-  for (const u of uploads) await deps.staging.remove(u).catch((err: unknown) => ctx.log.warn({ err, uploadId: u.id }, 'removing ingested upload bytes failed; the sweep removes them'));
+  for (const u of uploads)
+    await deps.staging
+      .remove(u)
+      .catch((err: unknown) =>
+        ctx.log.warn({ err, uploadId: u.id }, 'removing ingested upload bytes failed; the sweep removes them'),
+      );
 }

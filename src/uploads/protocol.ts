@@ -7,7 +7,15 @@ import { AppError, errors } from '../errors.js';
  */
 
 export const TUS_VERSION = '1.0.0';
-export const TUS_EXTENSIONS = ['creation', 'creation-with-upload', 'creation-defer-length', 'expiration', 'checksum', 'termination', 'concatenation'];
+export const TUS_EXTENSIONS = [
+  'creation',
+  'creation-with-upload',
+  'creation-defer-length',
+  'expiration',
+  'checksum',
+  'termination',
+  'concatenation',
+];
 /** `Upload-Checksum` algorithms: sha1 is the one the protocol requires; sha256 and md5 cost nothing more to offer. */
 export const CHECKSUM_ALGORITHMS = ['sha1', 'sha256', 'md5'] as const;
 export type ChecksumAlgorithm = (typeof CHECKSUM_ALGORITHMS)[number];
@@ -15,8 +23,30 @@ export type ChecksumAlgorithm = (typeof CHECKSUM_ALGORITHMS)[number];
 export const OFFSET_OCTET_STREAM = 'application/offset+octet-stream';
 
 /** Headers a browser client must be allowed to send and to read (CORS). */
-export const TUS_REQUEST_HEADERS = ['tus-resumable', 'upload-length', 'upload-offset', 'upload-metadata', 'upload-defer-length', 'upload-concat', 'upload-checksum', 'x-http-method-override'];
-export const TUS_RESPONSE_HEADERS = ['tus-resumable', 'tus-version', 'tus-extension', 'tus-max-size', 'tus-checksum-algorithm', 'upload-offset', 'upload-length', 'upload-metadata', 'upload-defer-length', 'upload-concat', 'upload-expires', 'location'];
+export const TUS_REQUEST_HEADERS = [
+  'tus-resumable',
+  'upload-length',
+  'upload-offset',
+  'upload-metadata',
+  'upload-defer-length',
+  'upload-concat',
+  'upload-checksum',
+  'x-http-method-override',
+];
+export const TUS_RESPONSE_HEADERS = [
+  'tus-resumable',
+  'tus-version',
+  'tus-extension',
+  'tus-max-size',
+  'tus-checksum-algorithm',
+  'upload-offset',
+  'upload-length',
+  'upload-metadata',
+  'upload-defer-length',
+  'upload-concat',
+  'upload-expires',
+  'location',
+];
 
 /** The 460 status tus defines for a checksum mismatch. */
 export const CHECKSUM_MISMATCH_STATUS = 460;
@@ -38,7 +68,8 @@ const DATASET_ID_RE = /^ds_[0-9A-HJKMNP-TV-Z]{26}$/;
 /** Where the shared name rules (datasets/upload-names.ts) report a metadata key. */
 const METADATA_NAME_POINTERS = { name: '/headers/upload-metadata/name', filename: '/headers/upload-metadata/filename' };
 
-const bad = (pointer: string, message: string) => errors.validation(`Invalid ${pointer}: ${message}`, [{ pointer: `/headers/${pointer}`, message }]);
+const bad = (pointer: string, message: string) =>
+  errors.validation(`Invalid ${pointer}: ${message}`, [{ pointer: `/headers/${pointer}`, message }]);
 
 /** `key base64,key2 base64,key3` → pairs (a key may have no value). Keys must be unique. */
 export function parseMetadataHeader(raw: string | undefined): Map<string, string> {
@@ -48,10 +79,12 @@ export function parseMetadataHeader(raw: string | undefined): Map<string, string
   for (const item of raw.split(',')) {
     const parts = item.trim().split(' ');
     const key = parts[0] ?? '';
-    if (parts.length > 2 || !KEY_RE.test(key)) throw bad('upload-metadata', `'${item.trim().slice(0, 40)}' is not a 'key base64value' pair`);
+    if (parts.length > 2 || !KEY_RE.test(key))
+      throw bad('upload-metadata', `'${item.trim().slice(0, 40)}' is not a 'key base64value' pair`);
     if (pairs.has(key)) throw bad('upload-metadata', `key '${key}' appears twice`);
     const encoded = parts[1] ?? '';
-    if (!/^[A-Za-z0-9+/]*={0,2}$/.test(encoded) || encoded.length % 4 !== 0) throw bad('upload-metadata', `the value of '${key}' is not base64`);
+    if (!/^[A-Za-z0-9+/]*={0,2}$/.test(encoded) || encoded.length % 4 !== 0)
+      throw bad('upload-metadata', `the value of '${key}' is not base64`);
     const value = Buffer.from(encoded, 'base64').toString('utf8');
     if (value.includes('\uFFFD')) throw bad('upload-metadata', `the value of '${key}' is not UTF-8`);
     pairs.set(key, value);
@@ -70,24 +103,41 @@ export function readUploadMetadata(pairs: Map<string, string>): UploadMetadata {
   };
   const names = { name: str('name'), filename: str('filename') };
   const problems = uploadNameErrors(names, METADATA_NAME_POINTERS);
-  if (problems.length > 0) throw errors.validation(`Invalid upload-metadata: ${problems.map((p) => `'${p.pointer.split('/').pop()}' ${p.message}`).join('; ')}`, problems);
+  if (problems.length > 0)
+    throw errors.validation(
+      `Invalid upload-metadata: ${problems.map((p) => `'${p.pointer.split('/').pop()}' ${p.message}`).join('; ')}`,
+      problems,
+    );
   // Without a file name the dataset name stands in, as a single name.
   const filename = names.filename ?? names.name?.replace(/[/\\]/g, '_') ?? 'upload';
   const datasetId = str('datasetId', 40);
-  if (datasetId !== undefined && !DATASET_ID_RE.test(datasetId)) throw bad('upload-metadata', `'datasetId' must be a dataset id (ds_…)`);
+  if (datasetId !== undefined && !DATASET_ID_RE.test(datasetId))
+    throw bad('upload-metadata', `'datasetId' must be a dataset id (ds_…)`);
   const tagsRaw = str('tags', 2000);
   let tags: string[] | undefined;
   if (tagsRaw !== undefined) {
-    tags = tagsRaw.split(',').map((t) => t.trim()).filter(Boolean);
-    if (tags.length > 20 || tags.some((t) => t.length > 64)) throw bad('upload-metadata', `'tags' takes at most 20 comma-separated tags of up to 64 characters`);
+    tags = tagsRaw
+      .split(',')
+      .map((t) => t.trim())
+      .filter(Boolean);
+    if (tags.length > 20 || tags.some((t) => t.length > 64))
+      throw bad('upload-metadata', `'tags' takes at most 20 comma-separated tags of up to 64 characters`);
   }
-  return { filename, name: names.name, description: str('description', 4000), tags, datasetId, filetype: str('filetype', 200) };
+  return {
+    filename,
+    name: names.name,
+    description: str('description', 4000),
+    tags,
+    datasetId,
+    filetype: str('filetype', 200),
+  };
 }
 
 /** A non-negative integer header (`Upload-Length`, `Upload-Offset`); undefined when absent. */
 export function parseSize(raw: string | undefined, header: string): number | undefined {
   if (raw === undefined) return undefined;
-  if (!/^\d{1,16}$/.test(raw.trim()) || !Number.isSafeInteger(Number(raw))) throw bad(header, 'must be a non-negative integer');
+  if (!/^\d{1,16}$/.test(raw.trim()) || !Number.isSafeInteger(Number(raw)))
+    throw bad(header, 'must be a non-negative integer');
   return Number(raw);
 }
 
@@ -104,7 +154,10 @@ export function parseChecksum(raw: string | undefined): ChecksumHeader | undefin
   if (!m) throw bad('upload-checksum', `must be '<algorithm> <base64 digest>'`);
   const algorithm = m[1]!.toLowerCase();
   if (!(CHECKSUM_ALGORITHMS as readonly string[]).includes(algorithm)) {
-    throw errors.badRequest(`Unsupported checksum algorithm '${algorithm}'; supported: ${CHECKSUM_ALGORITHMS.join(', ')}`, [{ pointer: '/headers/upload-checksum', message: `supported: ${CHECKSUM_ALGORITHMS.join(', ')}` }]);
+    throw errors.badRequest(
+      `Unsupported checksum algorithm '${algorithm}'; supported: ${CHECKSUM_ALGORITHMS.join(', ')}`,
+      [{ pointer: '/headers/upload-checksum', message: `supported: ${CHECKSUM_ALGORITHMS.join(', ')}` }],
+    );
   }
   return { algorithm: algorithm as ChecksumAlgorithm, digest: Buffer.from(m[2]!, 'base64') };
 }
@@ -118,11 +171,14 @@ export function parseConcat(raw: string | undefined): ConcatHeader | undefined {
   if (v === 'partial') return { kind: 'partial' };
   const m = /^final;(.+)$/.exec(v);
   if (!m) throw bad('upload-concat', `must be 'partial' or 'final;<upload URL> …'`);
-  const parts = m[1]!.trim().split(/\s+/).map((u) => {
-    const id = /(?:^|\/)(up_[0-9A-HJKMNP-TV-Z]{26})\/?$/.exec(u)?.[1];
-    if (!id) throw bad('upload-concat', `'${u.slice(0, 100)}' is not an upload URL`);
-    return id;
-  });
+  const parts = m[1]!
+    .trim()
+    .split(/\s+/)
+    .map((u) => {
+      const id = /(?:^|\/)(up_[0-9A-HJKMNP-TV-Z]{26})\/?$/.exec(u)?.[1];
+      if (!id) throw bad('upload-concat', `'${u.slice(0, 100)}' is not an upload URL`);
+      return id;
+    });
   if (parts.length > 1000) throw bad('upload-concat', 'at most 1000 parts');
   return { kind: 'final', parts };
 }
@@ -132,12 +188,22 @@ export const httpDate = (d: Date): string => d.toUTCString();
 
 /** The tus error for a wrong or missing `Tus-Resumable` header. */
 export function versionMismatch(got: string | undefined): AppError {
-  return new AppError(412, 'precondition_failed', `This server speaks tus ${TUS_VERSION}; the request said ${got === undefined ? 'nothing (Tus-Resumable header missing)' : `'${got}'`}`, [{ pointer: '/headers/tus-resumable', message: `must be ${TUS_VERSION}` }]);
+  return new AppError(
+    412,
+    'precondition_failed',
+    `This server speaks tus ${TUS_VERSION}; the request said ${got === undefined ? 'nothing (Tus-Resumable header missing)' : `'${got}'`}`,
+    [{ pointer: '/headers/tus-resumable', message: `must be ${TUS_VERSION}` }],
+  );
 }
 
 const MIME_EXTENSIONS: Record<string, string> = {
-  'text/csv': '.csv', 'text/tab-separated-values': '.tsv', 'application/json': '.json', 'application/x-ndjson': '.ndjson',
-  'application/jsonl': '.jsonl', 'application/vnd.apache.parquet': '.parquet', 'application/x-parquet': '.parquet',
+  'text/csv': '.csv',
+  'text/tab-separated-values': '.tsv',
+  'application/json': '.json',
+  'application/x-ndjson': '.ndjson',
+  'application/jsonl': '.jsonl',
+  'application/vnd.apache.parquet': '.parquet',
+  'application/x-parquet': '.parquet',
   'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet': '.xlsx',
 };
 

@@ -23,7 +23,13 @@ function toUpload(r: Row): StoredUpload {
     versionId: r.version_id,
     jobId: r.job_id,
     duplicateOf: r.duplicate_of_json ? (JSON.parse(r.duplicate_of_json) as StoredUpload['duplicateOf']) : null,
-    error: r.error_code ? { code: r.error_code, message: r.error_message ?? '', ...(r.error_details_json ? { details: JSON.parse(r.error_details_json) as JobError['details'] } : {}) } : null,
+    error: r.error_code
+      ? {
+          code: r.error_code,
+          message: r.error_message ?? '',
+          ...(r.error_details_json ? { details: JSON.parse(r.error_details_json) as JobError['details'] } : {}),
+        }
+      : null,
     lockOwner: r.lock_owner,
     lockUntil: r.lock_until === null ? null : toIso(r.lock_until),
     expiresAt: r.expires_at === null ? null : toIso(r.expires_at),
@@ -57,26 +63,55 @@ export class UploadRepo {
 
   async insert(u: NewUpload): Promise<StoredUpload> {
     const now = iso();
-    await this.db.insertInto('uploads').values({
-      id: u.id, workspace_id: u.workspaceId, created_by: u.createdBy, status: u.status, length: u.length, offset: u.offset ?? 0,
-      concat: u.concat, parts_json: u.parts.length > 0 ? JSON.stringify(u.parts) : null, metadata_json: JSON.stringify(u.metadata),
-      filename: u.filename, dataset_id: u.datasetId, expires_at: u.expiresAt, created_at: now, updated_at: now,
-    }).execute();
+    await this.db
+      .insertInto('uploads')
+      .values({
+        id: u.id,
+        workspace_id: u.workspaceId,
+        created_by: u.createdBy,
+        status: u.status,
+        length: u.length,
+        offset: u.offset ?? 0,
+        concat: u.concat,
+        parts_json: u.parts.length > 0 ? JSON.stringify(u.parts) : null,
+        metadata_json: JSON.stringify(u.metadata),
+        filename: u.filename,
+        dataset_id: u.datasetId,
+        expires_at: u.expiresAt,
+        created_at: now,
+        updated_at: now,
+      })
+      .execute();
     return (await this.get(u.workspaceId, u.id))!;
   }
 
   async get(workspaceId: string, id: string): Promise<StoredUpload | null> {
-    const row = await this.db.selectFrom('uploads').selectAll().where('id', '=', id).where('workspace_id', '=', workspaceId).executeTakeFirst();
+    const row = await this.db
+      .selectFrom('uploads')
+      .selectAll()
+      .where('id', '=', id)
+      .where('workspace_id', '=', workspaceId)
+      .executeTakeFirst();
     return row ? toUpload(row) : null;
   }
 
   async getMany(workspaceId: string, ids: string[]): Promise<StoredUpload[]> {
     if (ids.length === 0) return [];
-    const rows = await this.db.selectFrom('uploads').selectAll().where('workspace_id', '=', workspaceId).where('id', 'in', ids).execute();
+    const rows = await this.db
+      .selectFrom('uploads')
+      .selectAll()
+      .where('workspace_id', '=', workspaceId)
+      .where('id', 'in', ids)
+      .execute();
     return rows.map(toUpload);
   }
 
-  async list(workspaceId: string, limit: number, offset: number, status?: UploadStatus): Promise<{ items: StoredUpload[]; total: number }> {
+  async list(
+    workspaceId: string,
+    limit: number,
+    offset: number,
+    status?: UploadStatus,
+  ): Promise<{ items: StoredUpload[]; total: number }> {
     let q = this.db.selectFrom('uploads').where('workspace_id', '=', workspaceId);
     if (status) q = q.where('status', '=', status);
     const [rows, count] = await Promise.all([
@@ -92,9 +127,20 @@ export class UploadRepo {
    */
   async committedBytes(workspaceId: string): Promise<number> {
     const [stored, pending] = await Promise.all([
-      this.db.selectFrom('dataset_versions').where('workspace_id', '=', workspaceId).select((eb) => eb.fn.coalesce(eb.fn.sum<number | string>('parquet_bytes'), sql<number>`0`).as('n')).executeTakeFirst(),
-      this.db.selectFrom('uploads').where('workspace_id', '=', workspaceId).where('status', 'in', ['uploading', 'complete', 'ingesting']).where((eb) => eb.or([eb('concat', 'is', null), eb('concat', '=', 'partial')]))
-        .select((eb) => eb.fn.coalesce(eb.fn.sum<number | string>(eb.fn.coalesce('length', 'offset')), sql<number>`0`).as('n')).executeTakeFirst(),
+      this.db
+        .selectFrom('dataset_versions')
+        .where('workspace_id', '=', workspaceId)
+        .select((eb) => eb.fn.coalesce(eb.fn.sum<number | string>('parquet_bytes'), sql<number>`0`).as('n'))
+        .executeTakeFirst(),
+      this.db
+        .selectFrom('uploads')
+        .where('workspace_id', '=', workspaceId)
+        .where('status', 'in', ['uploading', 'complete', 'ingesting'])
+        .where((eb) => eb.or([eb('concat', 'is', null), eb('concat', '=', 'partial')]))
+        .select((eb) =>
+          eb.fn.coalesce(eb.fn.sum<number | string>(eb.fn.coalesce('length', 'offset')), sql<number>`0`).as('n'),
+        )
+        .executeTakeFirst(),
     ]);
     return toNumber(stored?.n ?? 0) + toNumber(pending?.n ?? 0);
   }
@@ -102,50 +148,104 @@ export class UploadRepo {
   /** Takes the write lock unless another live writer holds it (`stale` names a dead holder that may be replaced). */
   async lock(id: string, owner: string, leaseMs: number, stale: string | null = null): Promise<boolean> {
     const now = new Date();
-    const res = await this.db.updateTable('uploads')
+    const res = await this.db
+      .updateTable('uploads')
       .set({ lock_owner: owner, lock_until: iso(new Date(now.getTime() + leaseMs)) })
       .where('id', '=', id)
-      .where((eb) => eb.or([eb('lock_owner', 'is', null), eb('lock_until', '<', iso(now)), ...(stale ? [eb('lock_owner', '=', stale)] : [])]))
+      .where((eb) =>
+        eb.or([
+          eb('lock_owner', 'is', null),
+          eb('lock_until', '<', iso(now)),
+          ...(stale ? [eb('lock_owner', '=', stale)] : []),
+        ]),
+      )
       .executeTakeFirst();
     return Number(res.numUpdatedRows) === 1;
   }
 
   async renewLock(id: string, owner: string, leaseMs: number): Promise<boolean> {
-    const res = await this.db.updateTable('uploads').set({ lock_until: iso(new Date(Date.now() + leaseMs)) }).where('id', '=', id).where('lock_owner', '=', owner).executeTakeFirst();
+    const res = await this.db
+      .updateTable('uploads')
+      .set({ lock_until: iso(new Date(Date.now() + leaseMs)) })
+      .where('id', '=', id)
+      .where('lock_owner', '=', owner)
+      .executeTakeFirst();
     return Number(res.numUpdatedRows) === 1;
   }
 
   async unlock(id: string, owner: string): Promise<void> {
-    await this.db.updateTable('uploads').set({ lock_owner: null, lock_until: null }).where('id', '=', id).where('lock_owner', '=', owner).execute();
+    await this.db
+      .updateTable('uploads')
+      .set({ lock_owner: null, lock_until: null })
+      .where('id', '=', id)
+      .where('lock_owner', '=', owner)
+      .execute();
   }
 
   /**
    * Advances the committed offset from `from` by `bytes` while the caller still holds the lock (and, with
    * `length`, fixes a deferred length). False when the lock was lost: the bytes were not committed.
    */
-  async commitBytes(id: string, owner: string, from: number, bytes: number, patch: { length?: number; expiresAt: string }): Promise<boolean> {
-    const res = await this.db.updateTable('uploads')
-      .set({ offset: from + bytes, ...(patch.length !== undefined ? { length: patch.length } : {}), expires_at: patch.expiresAt, updated_at: iso() })
-      .where('id', '=', id).where('lock_owner', '=', owner).where('offset', '=', from).where('status', '=', 'uploading')
+  async commitBytes(
+    id: string,
+    owner: string,
+    from: number,
+    bytes: number,
+    patch: { length?: number; expiresAt: string },
+  ): Promise<boolean> {
+    const res = await this.db
+      .updateTable('uploads')
+      .set({
+        offset: from + bytes,
+        ...(patch.length !== undefined ? { length: patch.length } : {}),
+        expires_at: patch.expiresAt,
+        updated_at: iso(),
+      })
+      .where('id', '=', id)
+      .where('lock_owner', '=', owner)
+      .where('offset', '=', from)
+      .where('status', '=', 'uploading')
       .executeTakeFirst();
     return Number(res.numUpdatedRows) === 1;
   }
 
   /** A status change, only from one of `from` (so a racing change is not overwritten). */
-  async transition(id: string, from: UploadStatus[], to: UploadStatus, patch: { jobId?: string; datasetId?: string | null; versionId?: string | null; duplicateOf?: StoredUpload['duplicateOf']; error?: JobError | null; finished?: boolean } = {}): Promise<boolean> {
+  async transition(
+    id: string,
+    from: UploadStatus[],
+    to: UploadStatus,
+    patch: {
+      jobId?: string;
+      datasetId?: string | null;
+      versionId?: string | null;
+      duplicateOf?: StoredUpload['duplicateOf'];
+      error?: JobError | null;
+      finished?: boolean;
+    } = {},
+  ): Promise<boolean> {
     const now = iso();
-    const res = await this.db.updateTable('uploads')
+    const res = await this.db
+      .updateTable('uploads')
       .set({
         status: to,
         updated_at: now,
         ...(patch.jobId !== undefined ? { job_id: patch.jobId } : {}),
         ...(patch.datasetId !== undefined ? { dataset_id: patch.datasetId } : {}),
         ...(patch.versionId !== undefined ? { version_id: patch.versionId } : {}),
-        ...(patch.duplicateOf !== undefined ? { duplicate_of_json: patch.duplicateOf ? JSON.stringify(patch.duplicateOf) : null } : {}),
-        ...(patch.error !== undefined ? { error_code: patch.error?.code ?? null, error_message: patch.error?.message ?? null, error_details_json: patch.error?.details ? JSON.stringify(patch.error.details) : null } : {}),
+        ...(patch.duplicateOf !== undefined
+          ? { duplicate_of_json: patch.duplicateOf ? JSON.stringify(patch.duplicateOf) : null }
+          : {}),
+        ...(patch.error !== undefined
+          ? {
+              error_code: patch.error?.code ?? null,
+              error_message: patch.error?.message ?? null,
+              error_details_json: patch.error?.details ? JSON.stringify(patch.error.details) : null,
+            }
+          : {}),
         ...(patch.finished ? { finished_at: now, expires_at: null } : {}),
       })
-      .where('id', '=', id).where('status', 'in', from)
+      .where('id', '=', id)
+      .where('status', 'in', from)
       .executeTakeFirst();
     return Number(res.numUpdatedRows) === 1;
   }

@@ -13,7 +13,13 @@ import type { UploadEvents } from './events.js';
 import { PROGRESS_EVERY_MS } from './events.js';
 import { UPLOAD_INGEST_KIND, type UploadIngestPayload } from './jobs.js';
 import type { StoredUpload, UploadStatus, UploadView } from './model.js';
-import { CHECKSUM_MISMATCH_STATUS, declaredFilename, readUploadMetadata, type ChecksumHeader, type ConcatHeader } from './protocol.js';
+import {
+  CHECKSUM_MISMATCH_STATUS,
+  declaredFilename,
+  readUploadMetadata,
+  type ChecksumHeader,
+  type ConcatHeader,
+} from './protocol.js';
 import type { UploadRepo } from './repo.js';
 import type { UploadStaging } from './staging.js';
 
@@ -76,14 +82,16 @@ export class UploadService {
   private readonly writers = new Map<string, ActiveWriter>();
   private readonly host = hostname();
 
-  constructor(private readonly d: {
-    repo: UploadRepo;
-    staging: UploadStaging;
-    datasets: DatasetService;
-    jobs: JobService;
-    events: UploadEvents;
-    limits: UploadLimits;
-  }) {}
+  constructor(
+    private readonly d: {
+      repo: UploadRepo;
+      staging: UploadStaging;
+      datasets: DatasetService;
+      jobs: JobService;
+      events: UploadEvents;
+      limits: UploadLimits;
+    },
+  ) {}
 
   private expiry(): string {
     return new Date(Date.now() + this.d.limits.expiryMs).toISOString();
@@ -97,9 +105,17 @@ export class UploadService {
     if (meta.datasetId) await this.assertMayAppend(c, meta.datasetId);
     if (c.length !== undefined) await this.checkQuota(c.workspaceId, c.length);
     const upload = await this.d.repo.insert({
-      id: newId('up'), workspaceId: c.workspaceId, createdBy: c.caller.userId, status: 'uploading', length: c.length ?? null,
-      concat: c.concat?.kind === 'partial' ? 'partial' : null, parts: [], metadata: Object.fromEntries(c.metadata), filename: meta.filename,
-      datasetId: meta.datasetId ?? null, expiresAt: this.expiry(),
+      id: newId('up'),
+      workspaceId: c.workspaceId,
+      createdBy: c.caller.userId,
+      status: 'uploading',
+      length: c.length ?? null,
+      concat: c.concat?.kind === 'partial' ? 'partial' : null,
+      parts: [],
+      metadata: Object.fromEntries(c.metadata),
+      filename: meta.filename,
+      datasetId: meta.datasetId ?? null,
+      expiresAt: this.expiry(),
     });
     try {
       await this.d.staging.create(upload);
@@ -107,14 +123,20 @@ export class UploadService {
       await this.d.repo.delete(upload.id);
       throw e;
     }
-    c.log.info({ uploadId: upload.id, length: upload.length, concat: upload.concat, filename: upload.filename }, 'upload created');
+    c.log.info(
+      { uploadId: upload.id, length: upload.length, concat: upload.concat, filename: upload.filename },
+      'upload created',
+    );
     // An empty upload has all its bytes already.
     return upload.length === 0 ? this.complete(upload, c.log) : upload;
   }
 
   /** The version the upload will add (metadata `datasetId`) is the caller's to add; the ingest job checks again for its creator. */
   private assertMayAppend(c: CreateUpload, datasetId: string): Promise<void> {
-    return this.d.datasets.assertMayAppend(c.workspaceId, datasetId, c.caller.permissions, { caller: 'request', pointer: '/headers/upload-metadata/datasetId' });
+    return this.d.datasets.assertMayAppend(c.workspaceId, datasetId, c.caller.permissions, {
+      caller: 'request',
+      pointer: '/headers/upload-metadata/datasetId',
+    });
   }
 
   private async checkQuota(workspaceId: string, adding: number): Promise<void> {
@@ -122,21 +144,34 @@ export class UploadService {
     if (quota === null) return;
     const used = await this.d.repo.committedBytes(workspaceId);
     if (used + adding > quota) {
-      throw new AppError(413, 'quota_exceeded', `The workspace would hold ${used + adding} bytes, over its quota of ${quota} bytes (${used} used or promised to unfinished uploads)`, [{ pointer: '/headers/upload-length', message: `at most ${Math.max(0, quota - used)} bytes fit in the quota` }], { quotaBytes: quota, usedBytes: used });
+      throw new AppError(
+        413,
+        'quota_exceeded',
+        `The workspace would hold ${used + adding} bytes, over its quota of ${quota} bytes (${used} used or promised to unfinished uploads)`,
+        [{ pointer: '/headers/upload-length', message: `at most ${Math.max(0, quota - used)} bytes fit in the quota` }],
+        { quotaBytes: quota, usedBytes: used },
+      );
     }
   }
 
   /** A final upload concatenates finished partial uploads of the same workspace; it is complete at once. */
   private async createFinal(c: CreateUpload, filename: string, datasetId: string | undefined): Promise<StoredUpload> {
     const ids = (c.concat as { parts: string[] }).parts;
-    if (new Set(ids).size !== ids.length) throw errors.validation('Upload-Concat names a part twice', [{ pointer: '/headers/upload-concat', message: 'each part may appear once' }]);
+    if (new Set(ids).size !== ids.length)
+      throw errors.validation('Upload-Concat names a part twice', [
+        { pointer: '/headers/upload-concat', message: 'each part may appear once' },
+      ]);
     if (datasetId) await this.assertMayAppend(c, datasetId);
     const found = new Map((await this.d.repo.getMany(c.workspaceId, ids)).map((u) => [u.id, u]));
     const parts = ids.map((id) => {
       const part = found.get(id);
       if (!part) throw errors.notFound('Upload', id);
-      if (part.concat !== 'partial') throw errors.validation(`Upload '${id}' is not a partial upload (create it with Upload-Concat: partial)`, [{ pointer: '/headers/upload-concat', message: `'${id}' is not partial` }]);
-      if (part.status !== 'complete') throw errors.conflict(`Partial upload '${id}' is not finished (${part.offset} of ${part.length ?? '?'} bytes)`);
+      if (part.concat !== 'partial')
+        throw errors.validation(`Upload '${id}' is not a partial upload (create it with Upload-Concat: partial)`, [
+          { pointer: '/headers/upload-concat', message: `'${id}' is not partial` },
+        ]);
+      if (part.status !== 'complete')
+        throw errors.conflict(`Partial upload '${id}' is not finished (${part.offset} of ${part.length ?? '?'} bytes)`);
       // The final upload consumes its parts (their bytes go once it is ingested).
       assertOwnerOr(part, c.caller, 'datasets:delete', 'using it in a final upload');
       return part;
@@ -144,8 +179,18 @@ export class UploadService {
     const length = parts.reduce((sum, p) => sum + p.offset, 0);
     if (length > this.d.limits.maxBytes) throw errors.payloadTooLarge(this.d.limits.maxBytes, 'upload');
     const upload = await this.d.repo.insert({
-      id: newId('up'), workspaceId: c.workspaceId, createdBy: c.caller.userId, status: 'uploading', length, offset: length,
-      concat: 'final', parts: ids, metadata: Object.fromEntries(c.metadata), filename, datasetId: datasetId ?? null, expiresAt: this.expiry(),
+      id: newId('up'),
+      workspaceId: c.workspaceId,
+      createdBy: c.caller.userId,
+      status: 'uploading',
+      length,
+      offset: length,
+      concat: 'final',
+      parts: ids,
+      metadata: Object.fromEntries(c.metadata),
+      filename,
+      datasetId: datasetId ?? null,
+      expiresAt: this.expiry(),
     });
     c.log.info({ uploadId: upload.id, parts: ids.length, length }, 'final upload created from partial uploads');
     return this.complete(upload, c.log);
@@ -155,8 +200,15 @@ export class UploadService {
   async get(workspaceId: string, id: string): Promise<StoredUpload> {
     const upload = await this.d.repo.get(workspaceId, id);
     if (!upload) throw errors.notFound('Upload', id);
-    if (upload.status === 'expired' || (upload.status === 'uploading' && upload.expiresAt !== null && upload.expiresAt < new Date().toISOString())) {
-      throw new AppError(410, 'upload_gone', `Upload '${id}' expired: it was not written to for ${Math.round(this.d.limits.expiryMs / 60_000)} minutes; start a new upload`);
+    if (
+      upload.status === 'expired' ||
+      (upload.status === 'uploading' && upload.expiresAt !== null && upload.expiresAt < new Date().toISOString())
+    ) {
+      throw new AppError(
+        410,
+        'upload_gone',
+        `Upload '${id}' expired: it was not written to for ${Math.round(this.d.limits.expiryMs / 60_000)} minutes; start a new upload`,
+      );
     }
     return upload;
   }
@@ -185,17 +237,34 @@ export class UploadService {
    */
   async write(workspaceId: string, id: string, w: WriteRequest, caller: UploadCaller): Promise<StoredUpload> {
     let upload = await this.get(workspaceId, id);
-    if (upload.createdBy !== caller.userId) throw new AppError(403, 'forbidden', `Upload '${id}' belongs to another member; only they can write to it (start an upload of your own)`);
-    if (upload.concat === 'final') throw new AppError(403, 'forbidden', 'A final upload is assembled from its parts and takes no PATCH');
+    if (upload.createdBy !== caller.userId)
+      throw new AppError(
+        403,
+        'forbidden',
+        `Upload '${id}' belongs to another member; only they can write to it (start an upload of your own)`,
+      );
+    if (upload.concat === 'final')
+      throw new AppError(403, 'forbidden', 'A final upload is assembled from its parts and takes no PATCH');
     refusedEarly(upload);
-    if (RECEIVED.includes(upload.status)) throw new AppError(409, 'offset_mismatch', `Upload '${id}' is already complete`, [{ pointer: '/headers/upload-offset', message: `the upload has all ${upload.length} bytes` }], { offset: upload.offset });
+    if (RECEIVED.includes(upload.status))
+      throw new AppError(
+        409,
+        'offset_mismatch',
+        `Upload '${id}' is already complete`,
+        [{ pointer: '/headers/upload-offset', message: `the upload has all ${upload.length} bytes` }],
+        { offset: upload.offset },
+      );
 
     const owner = `${this.host}:${process.pid}:${randomBytes(6).toString('hex')}`;
     const previous = this.writers.get(id);
     if (previous && previous.session !== caller.session) throw locked(id);
     let release!: () => void;
     const done = new Promise<void>((resolve) => (release = resolve));
-    const me: ActiveWriter = { session: caller.session, stop: () => w.body.destroy(new AppError(409, 'conflict', 'superseded by a newer request for this upload')), done };
+    const me: ActiveWriter = {
+      session: caller.session,
+      stop: () => w.body.destroy(new AppError(409, 'conflict', 'superseded by a newer request for this upload')),
+      done,
+    };
     this.writers.set(id, me);
     try {
       await supersede(previous);
@@ -205,7 +274,11 @@ export class UploadService {
         upload = await this.get(workspaceId, id);
         return await this.writeLocked(upload, owner, w);
       } finally {
-        await this.d.repo.unlock(id, owner).catch((err: unknown) => w.log.warn({ err, uploadId: id }, 'releasing the upload lock failed; it expires by itself'));
+        await this.d.repo
+          .unlock(id, owner)
+          .catch((err: unknown) =>
+            w.log.warn({ err, uploadId: id }, 'releasing the upload lock failed; it expires by itself'),
+          );
       }
     } finally {
       if (this.writers.get(id) === me) this.writers.delete(id);
@@ -217,7 +290,8 @@ export class UploadService {
     if (await this.d.repo.lock(upload.id, owner, LOCK_LEASE_MS)) return;
     // A holder that died with the lock (kill -9 on this host) is replaced at once instead of after its lease.
     const holder = (await this.d.repo.get(upload.workspaceId, upload.id))?.lockOwner ?? null;
-    if (holder && this.isDeadHolder(holder) && (await this.d.repo.lock(upload.id, owner, LOCK_LEASE_MS, holder))) return;
+    if (holder && this.isDeadHolder(holder) && (await this.d.repo.lock(upload.id, owner, LOCK_LEASE_MS, holder)))
+      return;
     throw locked(upload.id);
   }
 
@@ -238,25 +312,51 @@ export class UploadService {
   private async writeLocked(upload: StoredUpload, owner: string, w: WriteRequest): Promise<StoredUpload> {
     const from = upload.offset;
     if (w.offset !== from) {
-      throw new AppError(409, 'offset_mismatch', `Upload-Offset ${w.offset} does not match the upload's offset ${from}; ask for it with HEAD and resume from there`, [{ pointer: '/headers/upload-offset', message: `must be ${from}` }], { offset: from });
+      throw new AppError(
+        409,
+        'offset_mismatch',
+        `Upload-Offset ${w.offset} does not match the upload's offset ${from}; ask for it with HEAD and resume from there`,
+        [{ pointer: '/headers/upload-offset', message: `must be ${from}` }],
+        { offset: from },
+      );
     }
     let length = upload.length;
     if (w.length !== undefined) {
-      if (length !== null && w.length !== length) throw errors.validation(`Upload-Length ${w.length} differs from the length declared before (${length})`, [{ pointer: '/headers/upload-length', message: `the length is already ${length}` }]);
+      if (length !== null && w.length !== length)
+        throw errors.validation(`Upload-Length ${w.length} differs from the length declared before (${length})`, [
+          { pointer: '/headers/upload-length', message: `the length is already ${length}` },
+        ]);
       if (length === null) {
-        if (w.length < from) throw errors.validation(`Upload-Length ${w.length} is below the bytes already received (${from})`, [{ pointer: '/headers/upload-length', message: `must be at least ${from}` }]);
+        if (w.length < from)
+          throw errors.validation(`Upload-Length ${w.length} is below the bytes already received (${from})`, [
+            { pointer: '/headers/upload-length', message: `must be at least ${from}` },
+          ]);
         if (w.length > this.d.limits.maxBytes) throw errors.payloadTooLarge(this.d.limits.maxBytes, 'upload');
         await this.checkQuota(upload.workspaceId, w.length - from);
       }
       length = w.length;
     }
     const limit = length ?? this.d.limits.maxBytes;
-    const renew = setInterval(() => void this.d.repo.renewLock(upload.id, owner, LOCK_LEASE_MS).catch(() => {}), LOCK_LEASE_MS / 3);
+    const renew = setInterval(
+      () => void this.d.repo.renewLock(upload.id, owner, LOCK_LEASE_MS).catch(() => {}),
+      LOCK_LEASE_MS / 3,
+    );
     renew.unref();
     const meter = new WriteMeter({
-      from, limit, deferred: length === null, maxBytes: this.d.limits.maxBytes, checksum: w.checksum,
+      from,
+      limit,
+      deferred: length === null,
+      maxBytes: this.d.limits.maxBytes,
+      checksum: w.checksum,
       // The early content check: only a file's own first bytes say what it is (a partial upload may be any slice).
-      head: upload.concat === null && from < Math.min(HEAD_BYTES, limit) ? { need: Math.min(HEAD_BYTES, limit), before: from > 0 ? await this.d.staging.readHead(upload, from) : Buffer.alloc(0), check: (head) => this.checkHead(upload, head, length) } : null,
+      head:
+        upload.concat === null && from < Math.min(HEAD_BYTES, limit)
+          ? {
+              need: Math.min(HEAD_BYTES, limit),
+              before: from > 0 ? await this.d.staging.readHead(upload, from) : Buffer.alloc(0),
+              check: (head) => this.checkHead(upload, head, length),
+            }
+          : null,
       onProgress: (offset) => this.d.events.progress(upload.id, offset, length),
     });
     const sink = await this.d.staging.write(upload, from);
@@ -268,7 +368,16 @@ export class UploadService {
     } finally {
       clearInterval(renew);
     }
-    const refused = isAppError(failure) && (failure.code === 'unsupported_format' || failure.status === 422 || failure.code === 'invalid_parquet' || failure.code === 'invalid_xlsx' || failure.code === 'empty_file' || failure.code === 'binary_content' || failure.code === 'unsupported_encoding' || failure.code === 'invalid_json');
+    const refused =
+      isAppError(failure) &&
+      (failure.code === 'unsupported_format' ||
+        failure.status === 422 ||
+        failure.code === 'invalid_parquet' ||
+        failure.code === 'invalid_xlsx' ||
+        failure.code === 'empty_file' ||
+        failure.code === 'binary_content' ||
+        failure.code === 'unsupported_encoding' ||
+        failure.code === 'invalid_json');
     if (refused) {
       await sink.discard();
       await this.reject(upload, failure as AppError, w.log);
@@ -282,20 +391,38 @@ export class UploadService {
     if (w.checksum && (failure !== null || !meter.checksumMatches())) {
       await sink.discard();
       if (failure !== null) throw failure;
-      throw new AppError(CHECKSUM_MISMATCH_STATUS, 'checksum_mismatch', `The ${w.checksum.algorithm} checksum of the ${meter.bytes} bytes received does not match Upload-Checksum; they were discarded, send them again`, [{ pointer: '/headers/upload-checksum', message: 'does not match the body' }], { offset: from });
+      throw new AppError(
+        CHECKSUM_MISMATCH_STATUS,
+        'checksum_mismatch',
+        `The ${w.checksum.algorithm} checksum of the ${meter.bytes} bytes received does not match Upload-Checksum; they were discarded, send them again`,
+        [{ pointer: '/headers/upload-checksum', message: 'does not match the body' }],
+        { offset: from },
+      );
     }
     const bytes = sink.bytes;
     if (bytes > 0 || w.length !== undefined) {
       await sink.commit();
-      if (!(await this.d.repo.commitBytes(upload.id, owner, from, bytes, { length: w.length !== undefined && upload.length === null ? w.length : undefined, expiresAt: this.expiry() }))) {
-        throw new AppError(423, 'upload_locked', `Upload '${upload.id}' was taken over by another request while this one wrote; resume from HEAD`);
+      if (
+        !(await this.d.repo.commitBytes(upload.id, owner, from, bytes, {
+          length: w.length !== undefined && upload.length === null ? w.length : undefined,
+          expiresAt: this.expiry(),
+        }))
+      ) {
+        throw new AppError(
+          423,
+          'upload_locked',
+          `Upload '${upload.id}' was taken over by another request while this one wrote; resume from HEAD`,
+        );
       }
     } else {
       await sink.discard();
     }
     this.d.events.progress(upload.id, from + bytes, length);
     if (failure !== null) {
-      w.log.info({ uploadId: upload.id, committed: bytes, offset: from + bytes, reason: (failure as Error).message }, 'upload request cut off; bytes received so far kept');
+      w.log.info(
+        { uploadId: upload.id, committed: bytes, offset: from + bytes, reason: (failure as Error).message },
+        'upload request cut off; bytes received so far kept',
+      );
       throw failure;
     }
     const after: StoredUpload = { ...upload, offset: from + bytes, length };
@@ -303,13 +430,21 @@ export class UploadService {
   }
 
   private async checkHead(upload: StoredUpload, head: Buffer, length: number | null): Promise<void> {
-    await detectFormat(head, length ?? Number.MAX_SAFE_INTEGER, declaredFilename(upload.filename, upload.metadata.filetype));
+    await detectFormat(
+      head,
+      length ?? Number.MAX_SAFE_INTEGER,
+      declaredFilename(upload.filename, upload.metadata.filetype),
+    );
   }
 
   private async reject(upload: StoredUpload, e: AppError, log: Log): Promise<void> {
     const error = { code: e.code, message: e.message, details: e.errors.length > 0 ? e.errors : undefined };
     await this.d.repo.transition(upload.id, ['uploading'], 'rejected', { error, finished: true });
-    await this.d.staging.remove(upload).catch((err: unknown) => log.warn({ err, uploadId: upload.id }, 'removing a refused upload failed; the sweep removes it'));
+    await this.d.staging
+      .remove(upload)
+      .catch((err: unknown) =>
+        log.warn({ err, uploadId: upload.id }, 'removing a refused upload failed; the sweep removes it'),
+      );
     log.info({ uploadId: upload.id, code: e.code }, 'upload refused from its first bytes');
     await this.publishState(upload.workspaceId, upload.id);
   }
@@ -322,9 +457,20 @@ export class UploadService {
     if (upload.concat === 'partial') {
       await this.d.repo.transition(upload.id, ['uploading'], 'complete', { finished: true });
     } else {
-      const payload: UploadIngestPayload = { v: 1, uploadId: upload.id, versionId: newId('dv'), ...(upload.datasetId ? { datasetId: upload.datasetId } : { newDatasetId: newId('ds') }) };
-      const job = await this.d.jobs.enqueue(UPLOAD_INGEST_KIND, payload, { workspaceId: upload.workspaceId, createdBy: upload.createdBy });
-      const moved = await this.d.repo.transition(upload.id, ['uploading'], 'ingesting', { jobId: job.id, datasetId: upload.datasetId ?? payload.newDatasetId });
+      const payload: UploadIngestPayload = {
+        v: 1,
+        uploadId: upload.id,
+        versionId: newId('dv'),
+        ...(upload.datasetId ? { datasetId: upload.datasetId } : { newDatasetId: newId('ds') }),
+      };
+      const job = await this.d.jobs.enqueue(UPLOAD_INGEST_KIND, payload, {
+        workspaceId: upload.workspaceId,
+        createdBy: upload.createdBy,
+      });
+      const moved = await this.d.repo.transition(upload.id, ['uploading'], 'ingesting', {
+        jobId: job.id,
+        datasetId: upload.datasetId ?? payload.newDatasetId,
+      });
       if (!moved) {
         // Someone else completed (or terminated) it first: this job is surplus.
         await this.d.jobs.cancel(upload.workspaceId, job.id).catch(() => {});
@@ -344,10 +490,17 @@ export class UploadService {
     const upload = await this.d.repo.get(workspaceId, id);
     if (!upload) throw errors.notFound('Upload', id);
     assertOwnerOr(upload, caller, 'datasets:delete', 'deleting it');
-    if (upload.status === 'ingesting') throw errors.conflict(`Upload '${id}' is being ingested (job ${upload.jobId}); cancel that job, then delete the upload`);
+    if (upload.status === 'ingesting')
+      throw errors.conflict(
+        `Upload '${id}' is being ingested (job ${upload.jobId}); cancel that job, then delete the upload`,
+      );
     this.writers.get(id)?.stop();
     await this.d.repo.delete(id);
-    await this.d.staging.remove(upload).catch((err: unknown) => log.warn({ err, uploadId: id }, 'removing a terminated upload\'s bytes failed; the sweep removes them'));
+    await this.d.staging
+      .remove(upload)
+      .catch((err: unknown) =>
+        log.warn({ err, uploadId: id }, "removing a terminated upload's bytes failed; the sweep removes them"),
+      );
     log.info({ uploadId: id, offset: upload.offset }, 'upload terminated');
     this.d.events.state({ id, status: 'terminated' });
   }
@@ -358,7 +511,12 @@ export class UploadService {
     return this.toView(upload);
   }
 
-  async list(workspaceId: string, limit: number, offset: number, status?: UploadStatus): Promise<{ items: UploadView[]; total: number }> {
+  async list(
+    workspaceId: string,
+    limit: number,
+    offset: number,
+    status?: UploadStatus,
+  ): Promise<{ items: UploadView[]; total: number }> {
     const { items, total } = await this.d.repo.list(workspaceId, limit, offset, status);
     return { items: await Promise.all(items.map((u) => this.toView(u))), total };
   }
@@ -379,11 +537,25 @@ export class UploadService {
     }
     if (status === 'uploading' && u.expiresAt !== null && u.expiresAt < new Date().toISOString()) status = 'expired';
     return {
-      id: u.id, status, filename: u.filename, length: u.length, offset: u.offset,
+      id: u.id,
+      status,
+      filename: u.filename,
+      length: u.length,
+      offset: u.offset,
       percent: u.length === null ? null : u.length === 0 ? 100 : Math.floor((u.offset / u.length) * 1000) / 10,
-      concat: u.concat, parts: u.parts, metadata: u.metadata, datasetId: u.datasetId, versionId: u.versionId, jobId: u.jobId,
+      concat: u.concat,
+      parts: u.parts,
+      metadata: u.metadata,
+      datasetId: u.datasetId,
+      versionId: u.versionId,
+      jobId: u.jobId,
       ingest: job ? { status: job.status, progress: job.progress, message: job.progressMessage } : null,
-      duplicateOf: u.duplicateOf, error, expiresAt: u.expiresAt, createdAt: u.createdAt, updatedAt: u.updatedAt, finishedAt: u.finishedAt,
+      duplicateOf: u.duplicateOf,
+      error,
+      expiresAt: u.expiresAt,
+      createdAt: u.createdAt,
+      updatedAt: u.updatedAt,
+      finishedAt: u.finishedAt,
     };
   }
 }
@@ -395,7 +567,13 @@ function locked(id: string): AppError {
 /** Uploads belong to their creator: anyone else needs `permission` to `what` (e.g. 'deleting it'). */
 function assertOwnerOr(upload: StoredUpload, caller: UploadCaller, permission: Permission, what: string): void {
   if (upload.createdBy === caller.userId || caller.permissions.has(permission)) return;
-  throw new AppError(403, 'forbidden', `Upload '${upload.id}' belongs to another member: ${what} needs the permission '${permission}'`, [], { permission });
+  throw new AppError(
+    403,
+    'forbidden',
+    `Upload '${upload.id}' belongs to another member: ${what} needs the permission '${permission}'`,
+    [],
+    { permission },
+  );
 }
 
 /** Stops a request still writing this upload in this process and waits (bounded) until its bytes are committed. */
@@ -448,7 +626,13 @@ class WriteMeter extends Transform {
 
   override _transform(chunk: Buffer, _enc: BufferEncoding, done: (err?: Error | null, data?: Buffer) => void): void {
     if (this.o.from + this.bytes + chunk.length > this.o.limit) {
-      done(this.o.deferred ? errors.payloadTooLarge(this.o.maxBytes, 'upload') : errors.validation(`The body runs past Upload-Length (${this.o.limit} bytes)`, [{ pointer: '/body', message: `at most ${this.o.limit - this.o.from} more bytes` }]));
+      done(
+        this.o.deferred
+          ? errors.payloadTooLarge(this.o.maxBytes, 'upload')
+          : errors.validation(`The body runs past Upload-Length (${this.o.limit} bytes)`, [
+              { pointer: '/body', message: `at most ${this.o.limit - this.o.from} more bytes` },
+            ]),
+      );
       return;
     }
     this.bytes += chunk.length;
@@ -482,10 +666,17 @@ class WriteMeter extends Transform {
     done();
   }
 
-  private decideHead(head: NonNullable<MeterOptions['head']>, chunk: Buffer | null, done: (err?: Error | null, data?: Buffer) => void): void {
+  private decideHead(
+    head: NonNullable<MeterOptions['head']>,
+    chunk: Buffer | null,
+    done: (err?: Error | null, data?: Buffer) => void,
+  ): void {
     const sample = Buffer.concat(this.headParts).subarray(0, head.need);
     this.headParts = [];
     this.o.head = null;
-    head.check(sample).then(() => done(null, chunk ?? undefined), (e: unknown) => done(e as Error));
+    head.check(sample).then(
+      () => done(null, chunk ?? undefined),
+      (e: unknown) => done(e as Error),
+    );
   }
 }

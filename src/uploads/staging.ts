@@ -67,7 +67,9 @@ function flushing(target: string): { transform: Transform; finish(): Promise<voi
     inFlight = (async () => {
       handle ??= await fs.open(target, 'r');
       await handle.datasync();
-    })().catch(() => {}).finally(() => (inFlight = null));
+    })()
+      .catch(() => {})
+      .finally(() => (inFlight = null));
   };
   const transform = new PassThrough({
     highWaterMark: 1024 * 1024,
@@ -87,7 +89,11 @@ function flushing(target: string): { transform: Transform; finish(): Promise<voi
 }
 
 /** Counts what the write stream actually wrote, which is what a cut-off request leaves committed. */
-function fileWrite(target: string, offset: number, o: { flushWhileWriting: boolean; onCommit(bytes: number): Promise<void>; onDiscard(): Promise<void> }): StagingWrite {
+function fileWrite(
+  target: string,
+  offset: number,
+  o: { flushWhileWriting: boolean; onCommit(bytes: number): Promise<void>; onDiscard(): Promise<void> },
+): StagingWrite {
   let written = 0;
   return {
     get bytes() {
@@ -115,7 +121,10 @@ function fileWrite(target: string, offset: number, o: { flushWhileWriting: boole
 export class FileStaging implements UploadStaging {
   readonly kind = 'file' as const;
 
-  constructor(private readonly blobRoot: string, private readonly scratch: Scratch) {}
+  constructor(
+    private readonly blobRoot: string,
+    private readonly scratch: Scratch,
+  ) {}
 
   private fileOf(u: StagedRef): string {
     return path.join(this.blobRoot, 'uploads', u.workspaceId, u.id, 'data');
@@ -131,7 +140,11 @@ export class FileStaging implements UploadStaging {
   async write(u: StagedRef, offset: number): Promise<StagingWrite> {
     const file = this.fileOf(u);
     await fs.access(file);
-    return fileWrite(file, offset, { flushWhileWriting: true, onCommit: () => fsyncPath(file), onDiscard: async () => {} });
+    return fileWrite(file, offset, {
+      flushWhileWriting: true,
+      onCommit: () => fsyncPath(file),
+      onDiscard: async () => {},
+    });
   }
 
   readHead(u: StagedRef, bytes: number): Promise<Buffer> {
@@ -147,7 +160,11 @@ export class FileStaging implements UploadStaging {
       return { path: files[0]!, release: async () => {} };
     }
     // Empty parts are skipped: a read stream's `end` is inclusive, so `end: -1` would not mean "nothing".
-    const sources = files.flatMap((f, i) => (lengths[i]! > 0 ? [() => createReadStream(f, { start: 0, end: lengths[i]! - 1, highWaterMark: 1024 * 1024 })] : []));
+    const sources = files.flatMap((f, i) =>
+      lengths[i]! > 0
+        ? [() => createReadStream(f, { start: 0, end: lengths[i]! - 1, highWaterMark: 1024 * 1024 })]
+        : [],
+    );
     return concatenate(sources, lengths, this.scratch);
   }
 
@@ -162,7 +179,10 @@ const PART_RE = /\/p(\d{16})-(\d{16})$/;
 export class PartStaging implements UploadStaging {
   readonly kind = 'parts' as const;
 
-  constructor(private readonly blobs: BlobStore, private readonly scratch: Scratch) {}
+  constructor(
+    private readonly blobs: BlobStore,
+    private readonly scratch: Scratch,
+  ) {}
 
   async create(): Promise<void> {
     // Nothing to prepare: an upload's first part creates its prefix.
@@ -239,7 +259,11 @@ export class PartStaging implements UploadStaging {
 }
 
 /** Streams the sources one after another into a scratch file. */
-async function concatenate(sources: (() => Readable | Promise<Readable>)[], lengths: number[], scratch: Scratch): Promise<LocalBlob> {
+async function concatenate(
+  sources: (() => Readable | Promise<Readable>)[],
+  lengths: number[],
+  scratch: Scratch,
+): Promise<LocalBlob> {
   const target = scratch.file('.upload');
   const out = createWriteStream(target, { highWaterMark: 1024 * 1024 });
   try {

@@ -40,7 +40,11 @@ export const ADMIN = { email: 'owner@weir.test', password: 'correct horse batter
 
 /** Logs in through the API and answers the access token. */
 export async function login(api: string, email: string, password: string): Promise<string> {
-  const res = await fetch(`${api}/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email, password }) });
+  const res = await fetch(`${api}/auth/login`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ email, password }),
+  });
   if (res.status !== 200) throw new Error(`login as ${email} failed: ${res.status} ${await res.text()}`);
   return ((await res.json()) as { accessToken: string }).accessToken;
 }
@@ -89,7 +93,11 @@ export interface TestAppOptions {
  * overrides either.
  */
 const defaultJobs: 'inline' | 'supervised' =
-  process.env.WEIR_TEST_JOBS === 'inline' || process.env.WEIR_TEST_JOBS === 'supervised' ? process.env.WEIR_TEST_JOBS : pgAdminUrl ? 'inline' : 'supervised';
+  process.env.WEIR_TEST_JOBS === 'inline' || process.env.WEIR_TEST_JOBS === 'supervised'
+    ? process.env.WEIR_TEST_JOBS
+    : pgAdminUrl
+      ? 'inline'
+      : 'supervised';
 
 export async function startTestApp(env: Record<string, string> = {}, options: TestAppOptions = {}): Promise<TestApp> {
   const dataDir = await mkdtemp(path.join(tmpdir(), 'weir-test-'));
@@ -115,7 +123,8 @@ export async function startTestApp(env: Record<string, string> = {}, options: Te
   const logs: Record<string, unknown>[] = [];
   const sink = new Writable({
     write(chunk: Buffer, _enc, done) {
-      for (const line of chunk.toString('utf8').split('\n')) if (line.trim()) logs.push(JSON.parse(line) as Record<string, unknown>);
+      for (const line of chunk.toString('utf8').split('\n'))
+        if (line.trim()) logs.push(JSON.parse(line) as Record<string, unknown>);
       done();
     },
   });
@@ -129,7 +138,8 @@ export async function startTestApp(env: Record<string, string> = {}, options: Te
   const port = typeof address === 'object' && address ? address.port : 0;
   const url = `http://127.0.0.1:${port}`;
   const auth: Record<string, string> = {};
-  if (config.auth.bootstrapAdmin) auth.authorization = `Bearer ${await login(`${url}/api/v1`, config.auth.bootstrapAdmin.email, config.auth.bootstrapAdmin.password)}`;
+  if (config.auth.bootstrapAdmin)
+    auth.authorization = `Bearer ${await login(`${url}/api/v1`, config.auth.bootstrapAdmin.email, config.auth.bootstrapAdmin.password)}`;
   return {
     url,
     api: `${url}/api/v1`,

@@ -56,8 +56,16 @@ export async function startTestServer(opts: TestServerOptions = {}): Promise<Tes
   const store = opts.store ?? (await freshStore());
   const port = await freePort();
   const env: Record<string, string | undefined> = {
-    ...process.env, WEIR_PORT: String(port), WEIR_HOST: '127.0.0.1', WEIR_LOG_LEVEL: 'warn', WEIR_URL: '',
-    WEIR_BOOTSTRAP_ADMIN_EMAIL: ADMIN.email, WEIR_BOOTSTRAP_ADMIN_PASSWORD: ADMIN.password, ...TEST_SERVER_ENV, ...store.env, ...opts.env,
+    ...process.env,
+    WEIR_PORT: String(port),
+    WEIR_HOST: '127.0.0.1',
+    WEIR_LOG_LEVEL: 'warn',
+    WEIR_URL: '',
+    WEIR_BOOTSTRAP_ADMIN_EMAIL: ADMIN.email,
+    WEIR_BOOTSTRAP_ADMIN_PASSWORD: ADMIN.password,
+    ...TEST_SERVER_ENV,
+    ...store.env,
+    ...opts.env,
   };
   const child: ChildProcess = spawn(process.execPath, [MAIN, 'serve'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let log = '';
@@ -126,7 +134,12 @@ export interface CliOptions {
  */
 export async function runCli(args: string[], opts: CliOptions): Promise<CliResult> {
   const ownConfigDir = opts.configDir === undefined ? await mkdtemp(path.join(tmpdir(), 'weir-cli-config-')) : null;
-  const env: Record<string, string | undefined> = { ...process.env, WEIR_URL: opts.url ?? undefined, WEIR_CONFIG_DIR: opts.configDir ?? ownConfigDir!, ...opts.env };
+  const env: Record<string, string | undefined> = {
+    ...process.env,
+    WEIR_URL: opts.url ?? undefined,
+    WEIR_CONFIG_DIR: opts.configDir ?? ownConfigDir!,
+    ...opts.env,
+  };
   if (opts.url === null) delete env.WEIR_URL;
   delete env.WEIR_TOKEN;
   delete env.WEIR_WORKSPACE;

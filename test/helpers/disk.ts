@@ -21,7 +21,10 @@ export async function blobKeys(blobs: BlobStore, prefix: string): Promise<string
 }
 
 /** What a request may have left behind: files in scratch space and objects in the blob store. */
-export async function storedFiles(app: { dataDir: string; context: { blobs: BlobStore } }): Promise<{ scratch: string[]; blobs: string[] }> {
+export async function storedFiles(app: {
+  dataDir: string;
+  context: { blobs: BlobStore };
+}): Promise<{ scratch: string[]; blobs: string[] }> {
   const blobs: string[] = [];
   for (const area of BLOB_AREAS) blobs.push(...(await blobKeys(app.context.blobs, `${area}/`)));
   return { scratch: await filesUnder(path.join(app.dataDir, 'tmp')), blobs: blobs.sort() };

@@ -19,7 +19,12 @@ export const PNG = Buffer.concat([
 ]);
 
 /** An ELF header (x86-64 executable). */
-export const ELF = Buffer.concat([Buffer.from([0x7f, 0x45, 0x4c, 0x46, 2, 1, 1, 0]), Buffer.alloc(8), Buffer.from([2, 0, 0x3e, 0, 1, 0, 0, 0]), Buffer.alloc(100)]);
+export const ELF = Buffer.concat([
+  Buffer.from([0x7f, 0x45, 0x4c, 0x46, 2, 1, 1, 0]),
+  Buffer.alloc(8),
+  Buffer.from([2, 0, 0x3e, 0, 1, 0, 0, 0]),
+  Buffer.alloc(100),
+]);
 
 /** Runs SQL in a throwaway DuckDB and returns the file it wrote (for Parquet fixtures). */
 export async function duckdbFile(sqlFor: (out: string) => string, ext: string): Promise<Buffer> {

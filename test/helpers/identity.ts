@@ -13,10 +13,16 @@ export interface Actor {
 let counter = 0;
 
 /** A new user with `role` in `workspaceId` (default: the default workspace), logged in. */
-export async function actor(t: TestApp, role: string, workspaceId = 'ws_default', password = 'a long enough password'): Promise<Actor> {
+export async function actor(
+  t: TestApp,
+  role: string,
+  workspaceId = 'ws_default',
+  password = 'a long enough password',
+): Promise<Actor> {
   const email = `${role}-${++counter}-${Date.now()}@weir.test`;
   const res = await t.fetch(`${t.api}/users`, {
-    method: 'POST', headers: { 'content-type': 'application/json' },
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
     body: JSON.stringify({ email, password, workspaceId, role }),
   });
   expect(res.status, await res.clone().text()).toBe(201);
@@ -27,15 +33,25 @@ export async function actor(t: TestApp, role: string, workspaceId = 'ws_default'
 
 /** A workspace owned by `owner` (default: the bootstrap owner). */
 export async function workspace(t: TestApp, name: string, headers: Record<string, string> = t.auth): Promise<string> {
-  const res = await fetch(`${t.api}/workspaces`, { method: 'POST', headers: { ...headers, 'content-type': 'application/json' }, body: JSON.stringify({ name }) });
+  const res = await fetch(`${t.api}/workspaces`, {
+    method: 'POST',
+    headers: { ...headers, 'content-type': 'application/json' },
+    body: JSON.stringify({ name }),
+  });
   expect(res.status, await res.clone().text()).toBe(201);
   return ((await res.json()) as { id: string }).id;
 }
 
 /** An API key of the caller's workspace with the given scopes; answers the bearer token. */
-export async function apiKey(t: TestApp, scopes?: string[], headers: Record<string, string> = t.auth, extra: Record<string, unknown> = {}): Promise<{ id: string; token: string }> {
+export async function apiKey(
+  t: TestApp,
+  scopes?: string[],
+  headers: Record<string, string> = t.auth,
+  extra: Record<string, unknown> = {},
+): Promise<{ id: string; token: string }> {
   const res = await fetch(`${t.api}/keys`, {
-    method: 'POST', headers: { ...headers, 'content-type': 'application/json' },
+    method: 'POST',
+    headers: { ...headers, 'content-type': 'application/json' },
     body: JSON.stringify({ name: `key ${++counter}`, ...(scopes ? { scopes } : {}), ...extra }),
   });
   expect(res.status, await res.clone().text()).toBe(201);

@@ -82,7 +82,11 @@ export interface JobHarness {
   /** Events of `workspace:<workspaceId>` seen so far. */
   events: BusEvent[];
   workspaceId: string;
-  enqueue(kind: string, payload: unknown, options?: Partial<Parameters<JobSystem['service']['enqueue']>[2]>): Promise<Job>;
+  enqueue(
+    kind: string,
+    payload: unknown,
+    options?: Partial<Parameters<JobSystem['service']['enqueue']>[2]>,
+  ): Promise<Job>;
   waitFor(id: string, statuses: JobStatus[], timeoutMs?: number): Promise<Job>;
   close(): Promise<void>;
 }
@@ -107,7 +111,12 @@ export async function startJobHarness(
   await bus.whenSubscribed?.(topics.workspace(workspaceId));
   if (opts.workers !== false) await system.startWorkers();
   return {
-    system, store, bus, config, events, workspaceId,
+    system,
+    store,
+    bus,
+    config,
+    events,
+    workspaceId,
     enqueue: (kind, payload, options = {}) => system.service.enqueue(kind, payload, { workspaceId, ...options }),
     async waitFor(id, statuses, timeoutMs = 15_000) {
       const deadline = Date.now() + timeoutMs;
@@ -131,7 +140,11 @@ export async function startJobHarness(
 }
 
 /** Polls `check` until it returns a value that is not undefined, or fails after `timeoutMs`. */
-export async function eventually<T>(check: () => Promise<T | undefined> | T | undefined, what: string, timeoutMs = 15_000): Promise<T> {
+export async function eventually<T>(
+  check: () => Promise<T | undefined> | T | undefined,
+  what: string,
+  timeoutMs = 15_000,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const v = await check();

@@ -47,8 +47,11 @@ export async function startServerProcess(env: Record<string, string>): Promise<S
   const port = await freePort();
   const child = spawn(process.execPath, [MAIN, 'serve'], {
     env: {
-      ...process.env, WEIR_PORT: String(port), WEIR_LOG_LEVEL: 'info',
-      WEIR_BOOTSTRAP_ADMIN_EMAIL: ADMIN.email, WEIR_BOOTSTRAP_ADMIN_PASSWORD: ADMIN.password,
+      ...process.env,
+      WEIR_PORT: String(port),
+      WEIR_LOG_LEVEL: 'info',
+      WEIR_BOOTSTRAP_ADMIN_EMAIL: ADMIN.email,
+      WEIR_BOOTSTRAP_ADMIN_PASSWORD: ADMIN.password,
       ...TEST_SERVER_ENV,
       ...env,
     },

@@ -12,13 +12,19 @@ export const REDIS_URL = 'redis://127.0.0.1:6379';
  * (CI), where its absence is a failure.
  */
 export async function redisAvailable(): Promise<boolean> {
-  const probe = new Redis(REDIS_URL, { lazyConnect: true, connectTimeout: 1000, maxRetriesPerRequest: 0, retryStrategy: () => null });
+  const probe = new Redis(REDIS_URL, {
+    lazyConnect: true,
+    connectTimeout: 1000,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+  });
   probe.on('error', () => {});
   try {
     await probe.connect();
     return (await probe.ping()) === 'PONG';
   } catch {
-    if (process.env.WEIR_TEST_REQUIRE_REDIS === '1') throw new Error(`WEIR_TEST_REQUIRE_REDIS=1 but Redis does not answer at ${REDIS_URL}`);
+    if (process.env.WEIR_TEST_REQUIRE_REDIS === '1')
+      throw new Error(`WEIR_TEST_REQUIRE_REDIS=1 but Redis does not answer at ${REDIS_URL}`);
     return false;
   } finally {
     probe.disconnect();
@@ -54,10 +60,12 @@ export class TestClient {
       this.received.push(JSON.parse(data.toString('utf8')) as ServerMessage);
       for (const w of this.waiters.splice(0)) w();
     });
-    this.closed = new Promise((resolve) => ws.once('close', (code, reason) => {
-      for (const w of this.waiters.splice(0)) w();
-      resolve({ code, reason: reason.toString() });
-    }));
+    this.closed = new Promise((resolve) =>
+      ws.once('close', (code, reason) => {
+        for (const w of this.waiters.splice(0)) w();
+        resolve({ code, reason: reason.toString() });
+      }),
+    );
   }
 
   static open(url: string, options: ClientOptions = {}): Promise<TestClient> {
@@ -79,7 +87,11 @@ export class TestClient {
   }
 
   /** The next message (after those already taken) matching `match`; messages skipped over stay available to `all`. */
-  async next<T extends ServerMessage['type']>(type: T, match: (m: Extract<ServerMessage, { type: T }>) => boolean = () => true, timeoutMs = 5000): Promise<Extract<ServerMessage, { type: T }>> {
+  async next<T extends ServerMessage['type']>(
+    type: T,
+    match: (m: Extract<ServerMessage, { type: T }>) => boolean = () => true,
+    timeoutMs = 5000,
+  ): Promise<Extract<ServerMessage, { type: T }>> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       for (let i = this.cursor; i < this.received.length; i++) {
@@ -89,9 +101,13 @@ export class TestClient {
           return m as Extract<ServerMessage, { type: T }>;
         }
       }
-      if (this.ws.readyState === WebSocket.CLOSED) throw new Error(`connection closed while waiting for a "${type}" message`);
+      if (this.ws.readyState === WebSocket.CLOSED)
+        throw new Error(`connection closed while waiting for a "${type}" message`);
       const left = deadline - Date.now();
-      if (left <= 0) throw new Error(`no "${type}" message within ${timeoutMs} ms; got ${JSON.stringify(this.received.slice(this.cursor)).slice(0, 500)}`);
+      if (left <= 0)
+        throw new Error(
+          `no "${type}" message within ${timeoutMs} ms; got ${JSON.stringify(this.received.slice(this.cursor)).slice(0, 500)}`,
+        );
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, left);
         this.waiters.push(() => {
@@ -122,7 +138,10 @@ export class TestClient {
   }
 
   events(topic?: string): Extract<ServerMessage, { type: 'event' }>[] {
-    return this.received.filter((m): m is Extract<ServerMessage, { type: 'event' }> => m.type === 'event' && (topic === undefined || m.topic === topic));
+    return this.received.filter(
+      (m): m is Extract<ServerMessage, { type: 'event' }> =>
+        m.type === 'event' && (topic === undefined || m.topic === topic),
+    );
   }
 
   close(): void {
@@ -133,7 +152,10 @@ export class TestClient {
 export const wsUrl = (httpUrl: string): string => `${httpUrl.replace(/^http/, 'ws')}/api/v1/ws`;
 
 /** An upgrade the server is expected to refuse: the HTTP status, content type and body it answered instead. */
-export function refusedUpgrade(url: string, options: ClientOptions = {}): Promise<{ status: number; contentType: string; body: Record<string, unknown> }> {
+export function refusedUpgrade(
+  url: string,
+  options: ClientOptions = {},
+): Promise<{ status: number; contentType: string; body: Record<string, unknown> }> {
   const ws = new WebSocket(url, options);
   return new Promise((resolve, reject) => {
     ws.once('open', () => {
@@ -147,28 +169,62 @@ export function refusedUpgrade(url: string, options: ClientOptions = {}): Promis
       res.on('data', (chunk: string) => (text += chunk));
       res.once('end', () => {
         req.destroy();
-        resolve({ status: res.statusCode ?? 0, contentType: String(res.headers['content-type'] ?? ''), body: JSON.parse(text) as Record<string, unknown> });
+        resolve({
+          status: res.statusCode ?? 0,
+          contentType: String(res.headers['content-type'] ?? ''),
+          body: JSON.parse(text) as Record<string, unknown>,
+        });
       });
     });
   });
 }
 
 /** Inserts a `jobs` row directly (for topics of jobs in any workspace, without the job runtime). */
-export async function insertJobRow(db: Kysely<Database>, fields: { workspaceId: string; status?: string; progress?: number; id?: string }): Promise<string> {
+export async function insertJobRow(
+  db: Kysely<Database>,
+  fields: { workspaceId: string; status?: string; progress?: number; id?: string },
+): Promise<string> {
   const id = fields.id ?? newId('job');
   const now = new Date().toISOString();
-  await db.insertInto('jobs').values({
-    id, kind: 'test.noop', workspace_id: fields.workspaceId, created_by: null, parent_id: null, payload_json: '{"v":1}', status: fields.status ?? 'running',
-    priority: 0, progress: fields.progress ?? 0, progress_message: null, progress_data_json: null, attempts: 1, max_attempts: 3, timeout_ms: 60_000,
-    result_json: null, error_code: null, error_message: null, cancel_requested: 0, worker_id: null, lease_until: null, run_after: now, created_at: now,
-    started_at: now, finished_at: null, updated_at: now,
-  }).execute();
+  await db
+    .insertInto('jobs')
+    .values({
+      id,
+      kind: 'test.noop',
+      workspace_id: fields.workspaceId,
+      created_by: null,
+      parent_id: null,
+      payload_json: '{"v":1}',
+      status: fields.status ?? 'running',
+      priority: 0,
+      progress: fields.progress ?? 0,
+      progress_message: null,
+      progress_data_json: null,
+      attempts: 1,
+      max_attempts: 3,
+      timeout_ms: 60_000,
+      result_json: null,
+      error_code: null,
+      error_message: null,
+      cancel_requested: 0,
+      worker_id: null,
+      lease_until: null,
+      run_after: now,
+      created_at: now,
+      started_at: now,
+      finished_at: null,
+      updated_at: now,
+    })
+    .execute();
   return id;
 }
 
 /** Inserts a workspace (for cross-workspace checks). */
 export async function insertWorkspace(db: Kysely<Database>): Promise<string> {
   const id = newId('ws');
-  await db.insertInto('workspaces').values({ id, slug: id.toLowerCase(), name: `other ${id}`, created_at: new Date().toISOString() }).execute();
+  await db
+    .insertInto('workspaces')
+    .values({ id, slug: id.toLowerCase(), name: `other ${id}`, created_at: new Date().toISOString() })
+    .execute();
   return id;
 }

@@ -43,7 +43,9 @@ export interface TestS3 {
 export async function startS3Server(opts: { keyPrefix?: string } = {}): Promise<TestS3> {
   const directory = await mkdtemp(path.join(tmpdir(), 'weir-s3-'));
   const bucket = `weir-${randomBytes(6).toString('hex')}`;
-  const child = spawn(process.execPath, ['--openssl-legacy-provider', '-e', CHILD, S3RVER_MAIN, directory, bucket], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, ['--openssl-legacy-provider', '-e', CHILD, S3RVER_MAIN, directory, bucket], {
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
   const stop = async () => {
     if (child.exitCode !== null || child.signalCode !== null) return;
     const exited = once(child, 'exit');

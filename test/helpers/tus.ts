@@ -4,7 +4,9 @@ import * as tus from 'tus-js-client';
 
 /** `key base64,key base64` as tus sends metadata. */
 export function metadataHeader(pairs: Record<string, string>): string {
-  return Object.entries(pairs).map(([k, v]) => `${k} ${Buffer.from(v).toString('base64')}`).join(',');
+  return Object.entries(pairs)
+    .map(([k, v]) => `${k} ${Buffer.from(v).toString('base64')}`)
+    .join(',');
 }
 
 export const TUS = { 'tus-resumable': '1.0.0' };
@@ -66,7 +68,10 @@ export function tusUpload(endpoint: string, data: Buffer, options: Partial<tus.U
  * A loopback TCP proxy in front of a server that cuts the first connection carrying a request body once
  * `cutAfter` bytes went upstream (a network failure in the middle of a PATCH); later connections pass.
  */
-export async function cuttingProxy(target: string, cutAfter: number): Promise<{ url: string; cuts: number; bytesUp: number; close(): Promise<void> }> {
+export async function cuttingProxy(
+  target: string,
+  cutAfter: number,
+): Promise<{ url: string; cuts: number; bytesUp: number; close(): Promise<void> }> {
   const { hostname, port } = new URL(target);
   const sockets = new Set<net.Socket>();
   const state = { cuts: 0, bytesUp: 0 };

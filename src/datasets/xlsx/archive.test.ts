@@ -1,7 +1,16 @@
 import { writeFile } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
 import { inspectXlsxArchive } from './archive.js';
-import { deflated, directoryBomb, handWorkbook, LIMITS, numberRows, rejection, stored, useScratch } from './test-support.js';
+import {
+  deflated,
+  directoryBomb,
+  handWorkbook,
+  LIMITS,
+  numberRows,
+  rejection,
+  stored,
+  useScratch,
+} from './test-support.js';
 
 const tmp = useScratch();
 const { file, saveWorkbook, saveZip } = tmp;
@@ -48,14 +57,20 @@ describe('inspectXlsxArchive', () => {
   });
 
   it('refuses a real deflate bomb by its ratio', async () => {
-    const path = await saveZip([...handWorkbook(numberRows(1, 3)), deflated('xl/media/zeros.bin', Buffer.alloc(16 * 1024 ** 2))]);
+    const path = await saveZip([
+      ...handWorkbook(numberRows(1, 3)),
+      deflated('xl/media/zeros.bin', Buffer.alloc(16 * 1024 ** 2)),
+    ]);
     const err = await rejection(inspectXlsxArchive(path, LIMITS));
     expect([err.code, err.status]).toEqual(['xlsx_too_large', 413]);
     expect(err.message).toContain('xl/media/zeros.bin');
   });
 
   it('refuses more entries than maxEntries', async () => {
-    const path = await saveZip([...handWorkbook(numberRows(1, 3)), ...Array.from({ length: 10 }, (_, i) => stored(`extra/${i}.txt`, 'x'))]);
+    const path = await saveZip([
+      ...handWorkbook(numberRows(1, 3)),
+      ...Array.from({ length: 10 }, (_, i) => stored(`extra/${i}.txt`, 'x')),
+    ]);
     await expect(inspectXlsxArchive(path, { ...LIMITS, maxEntries: 14 })).resolves.toMatchObject({ entries: 14 });
     const err = await rejection(inspectXlsxArchive(path, { ...LIMITS, maxEntries: 13 }));
     expect([err.code, err.status]).toEqual(['xlsx_too_large', 413]);
@@ -66,7 +81,9 @@ describe('inspectXlsxArchive', () => {
   it('refuses more declared bytes than maxUncompressedBytes', async () => {
     const path = await saveZip(handWorkbook(numberRows(1, 1000)));
     const { uncompressedBytes } = await inspectXlsxArchive(path, LIMITS);
-    await expect(inspectXlsxArchive(path, { ...LIMITS, maxUncompressedBytes: uncompressedBytes })).resolves.toBeDefined();
+    await expect(
+      inspectXlsxArchive(path, { ...LIMITS, maxUncompressedBytes: uncompressedBytes }),
+    ).resolves.toBeDefined();
     const err = await rejection(inspectXlsxArchive(path, { ...LIMITS, maxUncompressedBytes: uncompressedBytes - 1 }));
     expect([err.code, err.status]).toEqual(['xlsx_too_large', 413]);
   });

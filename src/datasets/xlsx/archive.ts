@@ -71,11 +71,19 @@ export async function checkArchive(path: string, limits: XlsxLimits): Promise<Ch
   try {
     zip = await openZip(path);
   } catch (e) {
-    throw isSystemError(e) ? e : fileRejected('invalid_xlsx', 'The file is not an XLSX workbook: it is not a ZIP archive, or its directory is damaged');
+    throw isSystemError(e)
+      ? e
+      : fileRejected(
+          'invalid_xlsx',
+          'The file is not an XLSX workbook: it is not a ZIP archive, or its directory is damaged',
+        );
   }
   try {
     if (zip.entryCount > limits.maxEntries) {
-      throw fileRejected('xlsx_too_large', `The workbook contains ${count(zip.entryCount)} internal files; the limit is ${count(limits.maxEntries)}`);
+      throw fileRejected(
+        'xlsx_too_large',
+        `The workbook contains ${count(zip.entryCount)} internal files; the limit is ${count(limits.maxEntries)}`,
+      );
     }
     const entries = new Map<string, Entry>();
     let uncompressed = 0;
@@ -85,10 +93,16 @@ export async function checkArchive(path: string, limits: XlsxLimits): Promise<Ch
         throw fileRejected('invalid_xlsx', `The workbook is damaged: its part "${entry.fileName}" appears twice`);
       }
       if ((entry.generalPurposeBitFlag & ENCRYPTED_FLAG) !== 0) {
-        throw fileRejected('invalid_xlsx', 'The workbook is encrypted; remove the password protection and upload it again');
+        throw fileRejected(
+          'invalid_xlsx',
+          'The workbook is encrypted; remove the password protection and upload it again',
+        );
       }
       if (entry.uncompressedSize > entry.compressedSize * limits.maxRatio) {
-        const ratio = entry.compressedSize === 0 ? 'infinitely' : `${count(Math.round(entry.uncompressedSize / entry.compressedSize))} times`;
+        const ratio =
+          entry.compressedSize === 0
+            ? 'infinitely'
+            : `${count(Math.round(entry.uncompressedSize / entry.compressedSize))} times`;
         throw fileRejected(
           'xlsx_too_large',
           `The workbook part "${entry.fileName}" expands ${ratio} (${bytes(entry.compressedSize)} to ${bytes(entry.uncompressedSize)}); ` +
@@ -100,7 +114,10 @@ export async function checkArchive(path: string, limits: XlsxLimits): Promise<Ch
       compressed += entry.compressedSize;
     });
     if (uncompressed > limits.maxUncompressedBytes) {
-      throw fileRejected('xlsx_too_large', `The workbook expands to ${bytes(uncompressed)} when decompressed; the limit is ${bytes(limits.maxUncompressedBytes)}`);
+      throw fileRejected(
+        'xlsx_too_large',
+        `The workbook expands to ${bytes(uncompressed)} when decompressed; the limit is ${bytes(limits.maxUncompressedBytes)}`,
+      );
     }
     if (uncompressed > compressed * limits.maxRatio) {
       throw fileRejected(
@@ -110,7 +127,10 @@ export async function checkArchive(path: string, limits: XlsxLimits): Promise<Ch
     }
     for (const required of ['[Content_Types].xml', 'xl/workbook.xml']) {
       if (!entries.has(required)) {
-        throw fileRejected('invalid_xlsx', `The file is a ZIP archive but not an XLSX workbook: it has no "${required}" part`);
+        throw fileRejected(
+          'invalid_xlsx',
+          `The file is a ZIP archive but not an XLSX workbook: it has no "${required}" part`,
+        );
       }
     }
     return { zip, entries, uncompressedBytes: uncompressed };
@@ -126,7 +146,10 @@ export async function checkArchive(path: string, limits: XlsxLimits): Promise<Ch
  * (per entry and overall), rejects encrypted and duplicate entries. Throws AppError ('invalid_xlsx',
  * 'xlsx_too_large'); file-system errors are rethrown as they are.
  */
-export async function inspectXlsxArchive(path: string, limits: XlsxLimits): Promise<{ entries: number; uncompressedBytes: number }> {
+export async function inspectXlsxArchive(
+  path: string,
+  limits: XlsxLimits,
+): Promise<{ entries: number; uncompressedBytes: number }> {
   const archive = await checkArchive(path, limits);
   archive.zip.close();
   return { entries: archive.entries.size, uncompressedBytes: archive.uncompressedBytes };

@@ -36,15 +36,48 @@ describe('xlsxToNdjson', () => {
     const out = file('out.ndjson');
     const result = await xlsxToNdjson(path, out, LIMITS);
 
-    const columns = ['id', 'name', 'column_3', 'name_2', 'name_3', 'when', 'ok', 'rich', 'calc', 'link', 'err', 'due', 'label'];
+    const columns = [
+      'id',
+      'name',
+      'column_3',
+      'name_2',
+      'name_3',
+      'when',
+      'ok',
+      'rich',
+      'calc',
+      'link',
+      'err',
+      'due',
+      'label',
+    ];
     expect(result).toEqual({ sheet: 'People', columns, rows: 3 });
     const nulls = (n: number): null[] => new Array<null>(n).fill(null);
     expect(await readLines(out)).toEqual([
       Object.fromEntries(
-        columns.map((c, i) => [c, [1, 'Alice', 'x', 'a2', 'a3', '2024-01-01T00:00:00.000Z', true, 'Hello World', 2, 'Weir', null, '2024-01-02T00:00:00.000Z', 'Alice!'][i]]),
+        columns.map((c, i) => [
+          c,
+          [
+            1,
+            'Alice',
+            'x',
+            'a2',
+            'a3',
+            '2024-01-01T00:00:00.000Z',
+            true,
+            'Hello World',
+            2,
+            'Weir',
+            null,
+            '2024-01-02T00:00:00.000Z',
+            'Alice!',
+          ][i],
+        ]),
       ),
       Object.fromEntries(columns.map((c, i) => [c, [2, 'Bob', ...nulls(11)][i]])),
-      Object.fromEntries(columns.map((c, i) => [c, [-3.25, null, null, null, null, '2024-06-15T13:45:30.123Z', false, ...nulls(6)][i]])),
+      Object.fromEntries(
+        columns.map((c, i) => [c, [-3.25, null, null, null, null, '2024-06-15T13:45:30.123Z', false, ...nulls(6)][i]]),
+      ),
     ]);
   });
 
@@ -58,9 +91,12 @@ describe('xlsxToNdjson', () => {
     expect(result.columns).toEqual(['Name', 'name_2', 'id', 'column_4', 'NAME_3', 'name_2_2', '7']);
   });
 
-
   it('takes the first non-blank row as the header and reports progress every 10,000 rows', async () => {
-    const path = await saveZip(handWorkbook(`<row r="1"><c r="A1" s="0"/></row><row r="2"><c r="A2" t="inlineStr"><is><t>n</t></is></c></row>${numberRows(3, 25_002)}`));
+    const path = await saveZip(
+      handWorkbook(
+        `<row r="1"><c r="A1" s="0"/></row><row r="2"><c r="A2" t="inlineStr"><is><t>n</t></is></c></row>${numberRows(3, 25_002)}`,
+      ),
+    );
     const progress: number[] = [];
     const result = await xlsxToNdjson(path, file('out.ndjson'), LIMITS, (rows) => progress.push(rows));
     expect(result).toEqual({ sheet: 'Hand', columns: ['n'], rows: 25_000 });
@@ -113,7 +149,9 @@ describe('xlsxToNdjson', () => {
 
   it('reads a sheet whose cells are well within maxCells', async () => {
     const path = await saveZip(handWorkbook(numberRows(1, 100)));
-    await expect(xlsxToNdjson(path, file('out.ndjson'), { ...LIMITS, maxCells: 100 })).resolves.toMatchObject({ rows: 99 });
+    await expect(xlsxToNdjson(path, file('out.ndjson'), { ...LIMITS, maxCells: 100 })).resolves.toMatchObject({
+      rows: 99,
+    });
   });
 
   it('refuses a part that inflates beyond the size its directory declares (a disguised bomb)', async () => {

@@ -47,10 +47,18 @@ function partsToRead(entries: Map<string, Entry>): Part[] {
   if (!sheet) throw fileRejected('empty_file', 'The workbook contains no worksheet');
   const rels = entries.get('xl/_rels/workbook.xml.rels');
   const workbook = entries.get('xl/workbook.xml');
-  if (!rels || !workbook) throw fileRejected('invalid_xlsx', 'The workbook is damaged: it has no list of its worksheets');
-  const parts: Part[] = [{ name: rels.fileName, entry: rels }, { name: workbook.fileName, entry: workbook }];
+  if (!rels || !workbook)
+    throw fileRejected('invalid_xlsx', 'The workbook is damaged: it has no list of its worksheets');
+  const parts: Part[] = [
+    { name: rels.fileName, entry: rels },
+    { name: workbook.fileName, entry: workbook },
+  ];
   const sharedStrings = entries.get('xl/sharedStrings.xml');
-  parts.push(sharedStrings ? { name: sharedStrings.fileName, entry: sharedStrings } : { name: 'xl/sharedStrings.xml', data: EMPTY_SHARED_STRINGS });
+  parts.push(
+    sharedStrings
+      ? { name: sharedStrings.fileName, entry: sharedStrings }
+      : { name: 'xl/sharedStrings.xml', data: EMPTY_SHARED_STRINGS },
+  );
   const styles = entries.get('xl/styles.xml');
   if (styles) parts.push({ name: styles.fileName, entry: styles });
   parts.push({ name: sheet.entry.fileName, entry: sheet.entry });
@@ -91,7 +99,8 @@ async function* storedZip(zip: ZipFile, parts: Part[]): AsyncGenerator<Buffer> {
       yield part.data;
       continue;
     }
-    if (part.entry.uncompressedSize > 0xffffffff) throw fileRejected('xlsx_too_large', `The workbook part "${part.name}" is larger than 4 GiB`);
+    if (part.entry.uncompressedSize > 0xffffffff)
+      throw fileRejected('xlsx_too_large', `The workbook part "${part.name}" is larger than 4 GiB`);
     yield storedHeader(part.name, part.entry.uncompressedSize, part.entry.crc32);
     const content = await zip.openReadStreamPromise(part.entry);
     try {
@@ -179,13 +188,18 @@ function scalar(value: unknown, cell: Cell, date1904: boolean): Scalar {
   if (typeof value !== 'object') return null;
   const v = value as Record<string, unknown>;
   if (Array.isArray(v.richText)) {
-    const text = v.richText.map((run: unknown) => (run && typeof run === 'object' && 'text' in run && typeof run.text === 'string' ? run.text : '')).join('');
+    const text = v.richText
+      .map((run: unknown) =>
+        run && typeof run === 'object' && 'text' in run && typeof run.text === 'string' ? run.text : '',
+      )
+      .join('');
     return text === '' ? null : text;
   }
   if ('error' in v) return null;
   if ('formula' in v || 'sharedFormula' in v || 'result' in v) {
     // exceljs's streaming reader returns formula results raw: a date-formatted result is still a serial.
-    if (typeof v.result === 'number' && Number.isFinite(v.result) && isDateFormat(cell.numFmt)) return serialToIso(v.result, date1904);
+    if (typeof v.result === 'number' && Number.isFinite(v.result) && isDateFormat(cell.numFmt))
+      return serialToIso(v.result, date1904);
     return scalar(v.result, cell, date1904);
   }
   if ('text' in v) return scalar(v.text, cell, date1904); // hyperlink
@@ -200,7 +214,8 @@ function rowValues(row: Row, date1904: boolean): Scalar[] {
   return values;
 }
 
-const isBlank = (v: Scalar | undefined): boolean => v === null || v === undefined || (typeof v === 'string' && v.trim() === '');
+const isBlank = (v: Scalar | undefined): boolean =>
+  v === null || v === undefined || (typeof v === 'string' && v.trim() === '');
 
 function columnLetters(col: number): string {
   let letters = '';

@@ -9,7 +9,12 @@ import type { XlsxLimits } from './archive.js';
 
 /** Shared by the XLSX unit tests: workbooks made on the spot, including archives no honest library would write. */
 
-export const LIMITS: XlsxLimits = { maxEntries: 100, maxUncompressedBytes: 64 * 1024 ** 2, maxRatio: 200, maxCells: 1_000_000 };
+export const LIMITS: XlsxLimits = {
+  maxEntries: 100,
+  maxUncompressedBytes: 64 * 1024 ** 2,
+  maxRatio: 200,
+  maxCells: 1_000_000,
+};
 
 export interface Scratch {
   /** The folder; set once the file's tests start. */
@@ -56,13 +61,17 @@ export async function rejection(promise: Promise<unknown>): Promise<AppError> {
     () => undefined,
     (e: unknown) => e,
   );
-  if (!(outcome instanceof AppError)) throw new Error(`expected an AppError, got ${outcome instanceof Error ? outcome.stack : String(outcome)}`);
+  if (!(outcome instanceof AppError))
+    throw new Error(`expected an AppError, got ${outcome instanceof Error ? outcome.stack : String(outcome)}`);
   return outcome;
 }
 
 export async function readLines(path: string): Promise<unknown[]> {
   const text = await readFile(path, 'utf8');
-  return text.split('\n').filter(Boolean).map((line) => JSON.parse(line) as unknown);
+  return text
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => JSON.parse(line) as unknown);
 }
 
 // The hand-made ZIP writer lives with the other test helpers; the XLSX tests use it through here.
@@ -71,8 +80,15 @@ export { buildZip, deflated, stored, type ZipPart };
 const MAIN_NS = 'http://schemas.openxmlformats.org/spreadsheetml/2006/main';
 
 /** The smallest workbook exceljs reads: one sheet named "Hand" whose <sheetData> is `sheetData`. */
-export function handWorkbook(sheetData: string | Buffer, sheetPart: (name: string, xml: Buffer) => ZipPart = deflated): ZipPart[] {
-  const sheet = Buffer.concat([Buffer.from(`<?xml version="1.0" encoding="UTF-8"?><worksheet xmlns="${MAIN_NS}"><sheetData>`), Buffer.from(sheetData), Buffer.from('</sheetData></worksheet>')]);
+export function handWorkbook(
+  sheetData: string | Buffer,
+  sheetPart: (name: string, xml: Buffer) => ZipPart = deflated,
+): ZipPart[] {
+  const sheet = Buffer.concat([
+    Buffer.from(`<?xml version="1.0" encoding="UTF-8"?><worksheet xmlns="${MAIN_NS}"><sheetData>`),
+    Buffer.from(sheetData),
+    Buffer.from('</sheetData></worksheet>'),
+  ]);
   return [
     deflated(
       '[Content_Types].xml',

@@ -34,7 +34,11 @@ function cellOut(value: unknown): CellOut {
   if (typeof value === 'string') return neutralized(value);
   if (value instanceof Date) return Number.isNaN(value.getTime()) ? null : value;
   if (typeof value === 'bigint') return Number.isSafeInteger(Number(value)) ? Number(value) : value.toString();
-  return neutralized(typeof value === 'object' ? JSON.stringify(value, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v)) : String(value));
+  return neutralized(
+    typeof value === 'object'
+      ? JSON.stringify(value, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v))
+      : String(value),
+  );
 }
 
 /**
@@ -43,9 +47,17 @@ function cellOut(value: unknown): CellOut {
  * cannot run as a formula; numbers are untouched. exceljs ignores backpressure internally, so production pauses
  * while the stream towards `out` is congested. Resolves once `out` has finished; on failure `out` is destroyed.
  */
-export async function writeXlsx(columns: string[], rows: AsyncIterable<unknown[]>, out: NodeJS.WritableStream): Promise<void> {
+export async function writeXlsx(
+  columns: string[],
+  rows: AsyncIterable<unknown[]>,
+  out: NodeJS.WritableStream,
+): Promise<void> {
   if (columns.length > EXCEL_MAX_COLUMNS) {
-    throw new AppError(422, 'export_too_large', `XLSX holds at most ${count(EXCEL_MAX_COLUMNS)} columns; the dataset has ${count(columns.length)}`);
+    throw new AppError(
+      422,
+      'export_too_large',
+      `XLSX holds at most ${count(EXCEL_MAX_COLUMNS)} columns; the dataset has ${count(columns.length)}`,
+    );
   }
   const { default: ExcelJS } = await import('exceljs');
   const tap = new PassThrough();
@@ -62,9 +74,14 @@ export async function writeXlsx(columns: string[], rows: AsyncIterable<unknown[]
     for await (const values of rows) {
       delivery.signal.throwIfAborted();
       n++;
-      if (values.length > columns.length) throw new Error(`writeXlsx: row ${n} has ${values.length} values for ${columns.length} columns`);
+      if (values.length > columns.length)
+        throw new Error(`writeXlsx: row ${n} has ${values.length} values for ${columns.length} columns`);
       if (n >= EXCEL_MAX_ROWS) {
-        throw new AppError(422, 'export_too_large', `XLSX holds at most ${count(EXCEL_MAX_ROWS - 1)} data rows; the dataset has more`);
+        throw new AppError(
+          422,
+          'export_too_large',
+          `XLSX holds at most ${count(EXCEL_MAX_ROWS - 1)} data rows; the dataset has more`,
+        );
       }
       // Array.from: a sparse array starting with a hole would shift every value one column to the left in exceljs.
       sheet.addRow(Array.from(values, cellOut)).commit();

@@ -27,7 +27,11 @@ export async function up(db: Kysely<unknown>, dialect: Dialect): Promise<void> {
     .addColumn('updated_at', ts, (c) => c.notNull())
     .execute();
   // The id breaks ties in the default order (newest first), so the index covers the whole ORDER BY.
-  await db.schema.createIndex('datasets_workspace_created').on('datasets').columns(['workspace_id', 'created_at', 'id']).execute();
+  await db.schema
+    .createIndex('datasets_workspace_created')
+    .on('datasets')
+    .columns(['workspace_id', 'created_at', 'id'])
+    .execute();
   await db.schema.createIndex('datasets_workspace_name').on('datasets').columns(['workspace_id', 'name']).execute();
 
   await db.schema
@@ -59,7 +63,12 @@ export async function up(db: Kysely<unknown>, dialect: Dialect): Promise<void> {
     .addUniqueConstraint('dataset_versions_number', ['dataset_id', 'number'])
     .execute();
   // Deduplication: one stored copy of given bytes per workspace. NULL (not from an upload) never collides.
-  await db.schema.createIndex('dataset_versions_sha256').on('dataset_versions').columns(['workspace_id', 'sha256']).unique().execute();
+  await db.schema
+    .createIndex('dataset_versions_sha256')
+    .on('dataset_versions')
+    .columns(['workspace_id', 'sha256'])
+    .unique()
+    .execute();
 
   await db
     .insertInto('workspaces' as never)

@@ -6,8 +6,14 @@ export async function up(db: Kysely<unknown>, dialect: Dialect): Promise<void> {
   const ts = dialect === 'postgres' ? sql`timestamptz` : sql`text`;
 
   // Per-workspace network rules: JSON arrays of CIDRs.
-  await db.schema.alterTable('workspaces').addColumn('ip_allow_json', 'text', (c) => c.notNull().defaultTo('[]')).execute();
-  await db.schema.alterTable('workspaces').addColumn('ip_deny_json', 'text', (c) => c.notNull().defaultTo('[]')).execute();
+  await db.schema
+    .alterTable('workspaces')
+    .addColumn('ip_allow_json', 'text', (c) => c.notNull().defaultTo('[]'))
+    .execute();
+  await db.schema
+    .alterTable('workspaces')
+    .addColumn('ip_deny_json', 'text', (c) => c.notNull().defaultTo('[]'))
+    .execute();
 
   await db.schema
     .createTable('users')
@@ -104,14 +110,26 @@ export async function up(db: Kysely<unknown>, dialect: Dialect): Promise<void> {
   // The audit log is append-only at the database level too: no code path, and no ad-hoc SQL through the app's
   // connection, may rewrite or erase history. (The table's owner can still drop or disable the triggers: that takes DDL.)
   if (dialect === 'postgres') {
-    await sql`CREATE FUNCTION weir_audit_append_only() RETURNS trigger AS $$ BEGIN RAISE EXCEPTION 'audit_events is append-only (% refused)', TG_OP; END $$ LANGUAGE plpgsql`.execute(db);
-    await sql`CREATE TRIGGER audit_events_no_update BEFORE UPDATE ON audit_events FOR EACH ROW EXECUTE FUNCTION weir_audit_append_only()`.execute(db);
-    await sql`CREATE TRIGGER audit_events_no_delete BEFORE DELETE ON audit_events FOR EACH ROW EXECUTE FUNCTION weir_audit_append_only()`.execute(db);
+    await sql`CREATE FUNCTION weir_audit_append_only() RETURNS trigger AS $$ BEGIN RAISE EXCEPTION 'audit_events is append-only (% refused)', TG_OP; END $$ LANGUAGE plpgsql`.execute(
+      db,
+    );
+    await sql`CREATE TRIGGER audit_events_no_update BEFORE UPDATE ON audit_events FOR EACH ROW EXECUTE FUNCTION weir_audit_append_only()`.execute(
+      db,
+    );
+    await sql`CREATE TRIGGER audit_events_no_delete BEFORE DELETE ON audit_events FOR EACH ROW EXECUTE FUNCTION weir_audit_append_only()`.execute(
+      db,
+    );
     // TRUNCATE fires no row triggers, only statement-level ones.
-    await sql`CREATE TRIGGER audit_events_no_truncate BEFORE TRUNCATE ON audit_events FOR EACH STATEMENT EXECUTE FUNCTION weir_audit_append_only()`.execute(db);
+    await sql`CREATE TRIGGER audit_events_no_truncate BEFORE TRUNCATE ON audit_events FOR EACH STATEMENT EXECUTE FUNCTION weir_audit_append_only()`.execute(
+      db,
+    );
   } else {
-    await sql`CREATE TRIGGER audit_events_no_update BEFORE UPDATE ON audit_events BEGIN SELECT RAISE(ABORT, 'audit_events is append-only'); END`.execute(db);
+    await sql`CREATE TRIGGER audit_events_no_update BEFORE UPDATE ON audit_events BEGIN SELECT RAISE(ABORT, 'audit_events is append-only'); END`.execute(
+      db,
+    );
     // A trigger also turns off SQLite's truncate optimisation, so an unqualified DELETE runs (and aborts) row by row.
-    await sql`CREATE TRIGGER audit_events_no_delete BEFORE DELETE ON audit_events BEGIN SELECT RAISE(ABORT, 'audit_events is append-only'); END`.execute(db);
+    await sql`CREATE TRIGGER audit_events_no_delete BEFORE DELETE ON audit_events BEGIN SELECT RAISE(ABORT, 'audit_events is append-only'); END`.execute(
+      db,
+    );
   }
 }

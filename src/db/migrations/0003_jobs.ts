@@ -43,7 +43,11 @@ export async function up(db: Kysely<unknown>, dialect: Dialect): Promise<void> {
   // order so a claim stops at its LIMIT however long the backlog; `run_after` is checked on the rows walked.
   await db.schema.createIndex('jobs_claim').on('jobs').columns(['status', 'kind', 'priority desc', 'id']).execute();
   // Listing a workspace's jobs newest first, and the stats' time windows.
-  await db.schema.createIndex('jobs_workspace_created').on('jobs').columns(['workspace_id', 'created_at', 'id']).execute();
+  await db.schema
+    .createIndex('jobs_workspace_created')
+    .on('jobs')
+    .columns(['workspace_id', 'created_at', 'id'])
+    .execute();
   await db.schema.createIndex('jobs_finished').on('jobs').columns(['status', 'finished_at']).execute();
   await db.schema.createIndex('jobs_parent').on('jobs').column('parent_id').execute();
 }

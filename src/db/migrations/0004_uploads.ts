@@ -43,7 +43,11 @@ export async function up(db: Kysely<unknown>, dialect: Dialect): Promise<void> {
     .addColumn('updated_at', ts, (c) => c.notNull())
     .addColumn('finished_at', ts)
     .execute();
-  await db.schema.createIndex('uploads_workspace_created').on('uploads').columns(['workspace_id', 'created_at', 'id']).execute();
+  await db.schema
+    .createIndex('uploads_workspace_created')
+    .on('uploads')
+    .columns(['workspace_id', 'created_at', 'id'])
+    .execute();
   // The sweep: unfinished uploads past their expiry.
   await db.schema.createIndex('uploads_status_expires').on('uploads').columns(['status', 'expires_at']).execute();
 }

@@ -24,7 +24,11 @@ export async function up(db: Kysely<unknown>, dialect: Dialect): Promise<void> {
     .addColumn('updated_at', ts, (c) => c.notNull())
     .addUniqueConstraint('pipelines_workspace_name', ['workspace_id', 'name'])
     .execute();
-  await db.schema.createIndex('pipelines_workspace_created').on('pipelines').columns(['workspace_id', 'created_at', 'id']).execute();
+  await db.schema
+    .createIndex('pipelines_workspace_created')
+    .on('pipelines')
+    .columns(['workspace_id', 'created_at', 'id'])
+    .execute();
 
   await db.schema
     .createTable('pipeline_versions')
@@ -63,7 +67,11 @@ export async function up(db: Kysely<unknown>, dialect: Dialect): Promise<void> {
     .addColumn('row_count', big)
     .addColumn('duration_ms', 'integer')
     .execute();
-  await db.schema.createIndex('pipeline_runs_pipeline_created').on('pipeline_runs').columns(['pipeline_id', 'created_at', 'id']).execute();
+  await db.schema
+    .createIndex('pipeline_runs_pipeline_created')
+    .on('pipeline_runs')
+    .columns(['pipeline_id', 'created_at', 'id'])
+    .execute();
   await db.schema.createIndex('pipeline_runs_job').on('pipeline_runs').column('job_id').execute();
 
   await db.schema

@@ -25,7 +25,17 @@ export async function up(db: Kysely<unknown>, dialect: Dialect): Promise<void> {
     .addColumn('responded_at', ts)
     .execute();
   // One open invitation per address and workspace: inviting again renews it (and decides concurrent invitations).
-  await db.schema.createIndex('invitations_open').on('invitations').columns(['workspace_id', 'email']).unique().where(sql.ref('status'), '=', 'pending').execute();
+  await db.schema
+    .createIndex('invitations_open')
+    .on('invitations')
+    .columns(['workspace_id', 'email'])
+    .unique()
+    .where(sql.ref('status'), '=', 'pending')
+    .execute();
   await db.schema.createIndex('invitations_email').on('invitations').columns(['email', 'status']).execute();
-  await db.schema.createIndex('invitations_workspace_created').on('invitations').columns(['workspace_id', 'created_at', 'id']).execute();
+  await db.schema
+    .createIndex('invitations_workspace_created')
+    .on('invitations')
+    .columns(['workspace_id', 'created_at', 'id'])
+    .execute();
 }

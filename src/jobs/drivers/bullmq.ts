@@ -80,7 +80,15 @@ export class BullmqDriver implements QueueDriver {
             name: kind,
             data: {},
             // The job id is the table's: adding a job Redis already holds is a no-op, so announcing twice is safe.
-            opts: { jobId: j.id, priority: bullPriority(j.priority), delay: Math.max(0, Date.parse(j.runAfter) - now), attempts: 1_000_000, backoff: { type: 'weir' }, removeOnComplete: true, removeOnFail: true },
+            opts: {
+              jobId: j.id,
+              priority: bullPriority(j.priority),
+              delay: Math.max(0, Date.parse(j.runAfter) - now),
+              attempts: 1_000_000,
+              backoff: { type: 'weir' },
+              removeOnComplete: true,
+              removeOnFail: true,
+            },
           })),
         ),
       ),
@@ -113,7 +121,12 @@ export class BullmqDriver implements QueueDriver {
   private async process(consumer: Consumer, bullJob: BullJob, token: string | undefined): Promise<null> {
     const id = bullJob.id;
     if (!id) return null;
-    const { started, settled } = await this.attempts.startDelivered(id, consumer.workerId, iso(), iso(Date.now() + this.o.leaseMs));
+    const { started, settled } = await this.attempts.startDelivered(
+      id,
+      consumer.workerId,
+      iso(),
+      iso(Date.now() + this.o.leaseMs),
+    );
     if (settled) consumer.changed([settled]);
     if (!started) return null;
     const outcome = await consumer.run(started);
@@ -136,7 +149,10 @@ export class BullmqDriver implements QueueDriver {
     try {
       const reclaimed = await this.attempts.reclaimExpired(iso());
       if (reclaimed.length > 0) {
-        this.o.log.warn({ jobs: reclaimed.map((j) => ({ id: j.id, status: j.status, attempts: j.attempts })) }, 'reclaimed jobs whose worker stopped renewing its lease');
+        this.o.log.warn(
+          { jobs: reclaimed.map((j) => ({ id: j.id, status: j.status, attempts: j.attempts })) },
+          'reclaimed jobs whose worker stopped renewing its lease',
+        );
         consumer.changed(reclaimed);
         await this.announce(reclaimed);
       }

@@ -36,7 +36,10 @@ export class EmbeddedDriver implements QueueDriver {
   private loopDone: Promise<void> = Promise.resolve();
   private reclaimTimer: NodeJS.Timeout | null = null;
 
-  constructor(private readonly attempts: AttemptStore, private readonly o: EmbeddedOptions) {}
+  constructor(
+    private readonly attempts: AttemptStore,
+    private readonly o: EmbeddedOptions,
+  ) {}
 
   announce(jobs: Job[]): Promise<void> {
     const now = Date.now();
@@ -63,17 +66,20 @@ export class EmbeddedDriver implements QueueDriver {
     this.due.set(kind, Math.min(this.due.get(kind) ?? Infinity, at));
     const next = Math.min(...this.due.values());
     if (this.dueTimer) clearTimeout(this.dueTimer);
-    this.dueTimer = setTimeout(() => {
-      this.dueTimer = null;
-      const now = Date.now();
-      for (const [k, t] of this.due) {
-        if (t > now) continue;
-        this.due.delete(k);
-        this.hungry.add(k);
-      }
-      if (this.due.size > 0) this.wakeAt(Math.min(...this.due.values()), [...this.due.keys()][0]!);
-      this.wake();
-    }, Math.min(Math.max(0, next - Date.now()), EmbeddedDriver.MAX_WAIT_MS));
+    this.dueTimer = setTimeout(
+      () => {
+        this.dueTimer = null;
+        const now = Date.now();
+        for (const [k, t] of this.due) {
+          if (t > now) continue;
+          this.due.delete(k);
+          this.hungry.add(k);
+        }
+        if (this.due.size > 0) this.wakeAt(Math.min(...this.due.values()), [...this.due.keys()][0]!);
+        this.wake();
+      },
+      Math.min(Math.max(0, next - Date.now()), EmbeddedDriver.MAX_WAIT_MS),
+    );
     this.dueTimer.unref();
   }
 
@@ -100,7 +106,10 @@ export class EmbeddedDriver implements QueueDriver {
     try {
       const jobs = await this.attempts.reclaimExpired(iso());
       if (jobs.length === 0 || !this.consumer) return;
-      this.o.log.warn({ jobs: jobs.map((j) => ({ id: j.id, status: j.status, attempts: j.attempts })) }, 'reclaimed jobs whose worker stopped renewing its lease');
+      this.o.log.warn(
+        { jobs: jobs.map((j) => ({ id: j.id, status: j.status, attempts: j.attempts })) },
+        'reclaimed jobs whose worker stopped renewing its lease',
+      );
       this.consumer.changed(jobs);
       void this.announce(jobs.filter((j) => j.status === 'queued'));
     } catch (err) {
@@ -120,7 +129,13 @@ export class EmbeddedDriver implements QueueDriver {
         for (const { kind, concurrency } of consumer.kinds) {
           const free = concurrency - (this.inFlight.get(kind) ?? 0);
           if (free <= 0 || !this.hungry.has(kind) || this.stopped) continue;
-          const jobs = await this.attempts.claim(kind, consumer.workerId, free, iso(), iso(Date.now() + this.o.leaseMs));
+          const jobs = await this.attempts.claim(
+            kind,
+            consumer.workerId,
+            free,
+            iso(),
+            iso(Date.now() + this.o.leaseMs),
+          );
           if (jobs.length < free) this.hungry.delete(kind);
           claimed += jobs.length;
           for (const job of jobs) this.dispatch(consumer, job);
@@ -140,7 +155,11 @@ export class EmbeddedDriver implements QueueDriver {
         (outcome) => {
           if (outcome.status === 'retry') this.wakeAt(Date.now() + outcome.delayMs, job.kind);
         },
-        (err: unknown) => this.o.log.error({ err, jobId: job.id }, 'job attempt failed to record its end; its lease will expire and it will run again'),
+        (err: unknown) =>
+          this.o.log.error(
+            { err, jobId: job.id },
+            'job attempt failed to record its end; its lease will expire and it will run again',
+          ),
       )
       .finally(() => {
         this.inFlight.set(job.kind, (this.inFlight.get(job.kind) ?? 1) - 1);
@@ -157,10 +176,13 @@ export class EmbeddedDriver implements QueueDriver {
       return;
     }
     await new Promise<void>((resolve) => {
-      const timer = setTimeout(() => {
-        this.wakeUp = null;
-        resolve();
-      }, Math.max(0, this.nextPollAt - Date.now()));
+      const timer = setTimeout(
+        () => {
+          this.wakeUp = null;
+          resolve();
+        },
+        Math.max(0, this.nextPollAt - Date.now()),
+      );
       timer.unref();
       this.wakeUp = () => {
         clearTimeout(timer);

@@ -14,7 +14,9 @@ export function runJobThread(data: JobThreadData): void {
   const port = parentPort;
   if (!port) throw new Error('runJobThread outside a worker thread');
   const log = createLogger(data.logLevel as LogLevel);
-  const byKind = new Map<string, JobDefinition>(threadDefinitions({ testJobKinds: data.testJobKinds }).map((d) => [d.kind, d]));
+  const byKind = new Map<string, JobDefinition>(
+    threadDefinitions({ testJobKinds: data.testJobKinds }).map((d) => [d.kind, d]),
+  );
   const post = (m: FromThread) => port.postMessage(m);
   port.on('message', (m: ToThread) => {
     const def = byKind.get(m.info.kind);
@@ -25,7 +27,8 @@ export function runJobThread(data: JobThreadData): void {
         ...m.info,
         signal: never,
         log: log.child({ jobId: m.info.jobId, kind: m.info.kind, workspaceId: m.info.workspaceId, thread: true }),
-        progress: (percent, message, progressData) => post({ type: 'progress', taskId: m.taskId, percent, message, data: progressData }),
+        progress: (percent, message, progressData) =>
+          post({ type: 'progress', taskId: m.taskId, percent, message, data: progressData }),
       });
     };
     run().then(

@@ -79,7 +79,8 @@ export class ThreadPool {
       if (!this.slots.delete(slot)) return;
       const task = slot.task;
       slot.task = null;
-      if (task && !task.signal.aborted) task.reject(err instanceof Error ? err : new Error(`job thread exited (${String(err)})`));
+      if (task && !task.signal.aborted)
+        task.reject(err instanceof Error ? err : new Error(`job thread exited (${String(err)})`));
       this.dispatch();
     };
     worker.on('error', gone);

@@ -8,7 +8,8 @@ export interface JobThreadData {
   logLevel: string;
 }
 
-export const isJobThreadData = (v: unknown): v is JobThreadData => typeof v === 'object' && v !== null && (v as { weirJobThread?: unknown }).weirJobThread === 1;
+export const isJobThreadData = (v: unknown): v is JobThreadData =>
+  typeof v === 'object' && v !== null && (v as { weirJobThread?: unknown }).weirJobThread === 1;
 
 /** The job context fields that cross into a thread (the signal and the callbacks are rebuilt there). */
 export interface ThreadJobInfo {

@@ -92,7 +92,21 @@ export interface Call extends At {
   args: Expr[];
 }
 
-export type Expr = NumberLiteral | TextLiteral | BooleanLiteral | NullLiteral | ColumnRef | VariableRef | Unary | Binary | IsNull | InList | Between | Like | Case | Call;
+export type Expr =
+  | NumberLiteral
+  | TextLiteral
+  | BooleanLiteral
+  | NullLiteral
+  | ColumnRef
+  | VariableRef
+  | Unary
+  | Binary
+  | IsNull
+  | InList
+  | Between
+  | Like
+  | Case
+  | Call;
 
 /** The direct sub-expressions of a node, in source order. */
 export function children(node: Expr): Expr[] {

@@ -39,14 +39,27 @@ export interface Scope {
 }
 
 const SQL_OPERATOR: Readonly<Record<Binary['op'], string>> = {
-  '+': '+', '-': '-', '*': '*', '/': '/', '%': '%', '||': '||',
-  '=': '=', '<>': '<>', '<': '<', '<=': '<=', '>': '>', '>=': '>=',
-  and: 'AND', or: 'OR',
+  '+': '+',
+  '-': '-',
+  '*': '*',
+  '/': '/',
+  '%': '%',
+  '||': '||',
+  '=': '=',
+  '<>': '<>',
+  '<': '<',
+  '<=': '<=',
+  '>': '>',
+  '>=': '>=',
+  and: 'AND',
+  or: 'OR',
 };
 
 /** How a column is written in this language: bare when it can be, else backquoted. */
 export function columnSyntax(name: string): string {
-  return /^[A-Za-z_][A-Za-z0-9_]*$/.test(name) && !KEYWORDS.has(name.toLowerCase()) ? quoteForMessage(name) : `\`${name.replaceAll('`', '``')}\``;
+  return /^[A-Za-z_][A-Za-z0-9_]*$/.test(name) && !KEYWORDS.has(name.toLowerCase())
+    ? quoteForMessage(name)
+    : `\`${name.replaceAll('`', '``')}\``;
 }
 
 export class Compiler {
@@ -116,12 +129,26 @@ export class Compiler {
         return { node, type: 'boolean', sql: `(${operand.sql} IS ${node.negated ? 'NOT ' : ''}NULL)` };
       }
       case 'in': {
-        const [operand, ...items] = this.comparable([node.operand, ...node.items].map((n) => this.compile(n)), node.opOffset);
-        return { node, type: 'boolean', sql: `(${operand?.sql} ${node.negated ? 'NOT IN' : 'IN'} (${items.map((i) => i.sql).join(', ')}))` };
+        const [operand, ...items] = this.comparable(
+          [node.operand, ...node.items].map((n) => this.compile(n)),
+          node.opOffset,
+        );
+        return {
+          node,
+          type: 'boolean',
+          sql: `(${operand?.sql} ${node.negated ? 'NOT IN' : 'IN'} (${items.map((i) => i.sql).join(', ')}))`,
+        };
       }
       case 'between': {
-        const [operand, low, high] = this.comparable([node.operand, node.low, node.high].map((n) => this.compile(n)), node.opOffset);
-        return { node, type: 'boolean', sql: `(${operand?.sql} ${node.negated ? 'NOT BETWEEN' : 'BETWEEN'} ${low?.sql} AND ${high?.sql})` };
+        const [operand, low, high] = this.comparable(
+          [node.operand, node.low, node.high].map((n) => this.compile(n)),
+          node.opOffset,
+        );
+        return {
+          node,
+          type: 'boolean',
+          sql: `(${operand?.sql} ${node.negated ? 'NOT BETWEEN' : 'BETWEEN'} ${low?.sql} AND ${high?.sql})`,
+        };
       }
       case 'like': {
         const keyword = `${node.negated ? 'NOT ' : ''}${node.caseInsensitive ? 'ILIKE' : 'LIKE'}`;
@@ -150,7 +177,15 @@ export class Compiler {
         return { node, type: 'boolean', sql: sql(left, right) };
       case '||':
         // `||` is concatenation, as in SQL; people coming from C or JavaScript mean `or` by it.
-        for (const side of [left, right]) this.expectType(side, ['text'], "'||'", side.type === 'boolean' ? "for a logical or write 'or'; '||' joins text" : 'convert it with to_text() or use concat()');
+        for (const side of [left, right])
+          this.expectType(
+            side,
+            ['text'],
+            "'||'",
+            side.type === 'boolean'
+              ? "for a logical or write 'or'; '||' joins text"
+              : 'convert it with to_text() or use concat()',
+          );
         return { node, type: 'text', sql: sql(left, right) };
       case '+':
       case '-':
@@ -158,7 +193,12 @@ export class Compiler {
       case '/':
       case '%':
         for (const side of [left, right]) {
-          const hint = side.type === 'text' && node.op === '+' ? 'join text with || or concat()' : isTemporal(side.type) && node.op === '-' ? 'use date_diff(unit, start, end)' : undefined;
+          const hint =
+            side.type === 'text' && node.op === '+'
+              ? 'join text with || or concat()'
+              : isTemporal(side.type) && node.op === '-'
+                ? 'use date_diff(unit, start, end)'
+                : undefined;
           this.expectType(side, ['number'], `'${node.op}'`, hint);
         }
         return { node, type: 'number', sql: sql(left, node.op === '/' || node.op === '%' ? divisor(right) : right) };
@@ -179,7 +219,10 @@ export class Compiler {
     if (node.else) results.push(this.compile(node.else));
     // Results are emitted after unifying, which may re-cast text literals among them to dates or timestamps.
     const { items, type } = this.unifyAll(results, (item, earlier) =>
-      this.fail(`case results must share one type, but this one is ${describeType(item.type)} and an earlier one is ${describeType(earlier)}`, item.node.offset),
+      this.fail(
+        `case results must share one type, but this one is ${describeType(item.type)} and an earlier one is ${describeType(earlier)}`,
+        item.node.offset,
+      ),
     );
     const whens = conditions.map((condition, i) => `WHEN ${condition} THEN ${items[i]?.sql}`);
     const otherwise = node.else ? ` ELSE ${items[conditions.length]?.sql}` : '';
@@ -189,7 +232,10 @@ export class Compiler {
   /** Items that are compared with one another (=, in, between): one common type, text literals read as dates when needed. */
   comparable(items: Compiled[], opOffset: number): Compiled[] {
     return this.unifyAll(items, (item, earlier) =>
-      this.fail(`cannot compare ${describeType(earlier)} with ${describeType(item.type)}`, items.length === 2 ? opOffset : item.node.offset),
+      this.fail(
+        `cannot compare ${describeType(earlier)} with ${describeType(item.type)}`,
+        items.length === 2 ? opOffset : item.node.offset,
+      ),
     ).items;
   }
 
@@ -197,7 +243,10 @@ export class Compiler {
    * Finds the common type of `items`. When the others are dates or timestamps, text literals among them are
    * checked as ISO 8601 and cast (`ts > '2024-01-31'`), so a typo is a 400 now, not a DuckDB error mid-run.
    */
-  unifyAll(items: Compiled[], mismatch: (item: Compiled, earlier: ValueType) => never): { items: Compiled[]; type: ValueType } {
+  unifyAll(
+    items: Compiled[],
+    mismatch: (item: Compiled, earlier: ValueType) => never,
+  ): { items: Compiled[]; type: ValueType } {
     let target: ValueType = 'null';
     for (const item of items) {
       if (item.param !== undefined) continue;
@@ -205,7 +254,9 @@ export class Compiler {
       if (next === undefined) mismatch(item, target);
       target = next;
     }
-    const coerced = isTemporal(target) ? items.map((item) => this.asTemporal(item, target as 'timestamp' | 'date')) : items;
+    const coerced = isTemporal(target)
+      ? items.map((item) => this.asTemporal(item, target as 'timestamp' | 'date'))
+      : items;
     let type: ValueType = 'null';
     for (const item of coerced) {
       const next = unify(type, item.type);
@@ -220,7 +271,11 @@ export class Compiler {
     if (item.param === undefined || item.node.kind !== 'text') return item;
     const form = temporalLiteral(item.node.value);
     if (form === undefined) {
-      this.fail(`invalid ${target} ${quoteForMessage(item.node.value)}`, item.node.offset, "write it as ISO 8601, such as '2024-01-31' or '2024-01-31T12:00:00Z'");
+      this.fail(
+        `invalid ${target} ${quoteForMessage(item.node.value)}`,
+        item.node.offset,
+        "write it as ISO 8601, such as '2024-01-31' or '2024-01-31T12:00:00Z'",
+      );
     }
     const type = target === 'date' && form === 'date' ? 'date' : 'timestamp';
     return { node: item.node, type, sql: `CAST($${item.param} AS ${type === 'date' ? 'DATE' : 'TIMESTAMPTZ'})` };
@@ -229,7 +284,11 @@ export class Compiler {
   /** Fails unless `item` fits one of `types`; returns it for chaining. */
   expectType(item: Compiled, types: readonly ValueType[], what: string, hint?: string): Compiled {
     if (!fits(item.type, types)) {
-      this.fail(`${what} expects ${types.map(describeType).join(' or ')}, but this is ${describeType(item.type)}`, item.node.offset, hint);
+      this.fail(
+        `${what} expects ${types.map(describeType).join(' or ')}, but this is ${describeType(item.type)}`,
+        item.node.offset,
+        hint,
+      );
     }
     return item;
   }
@@ -243,19 +302,28 @@ export class Compiler {
     const variables = this.scope.variables ?? new Map<string, ExprVariable>();
     const variable = variables.get(node.name);
     if (variable === undefined) {
-      const hint = didYouMean(nearMatches(node.name, variables.keys()), (n) => quoteForMessage(`$${n}`)) ?? (variables.size === 0 ? 'no template parameters are declared' : undefined);
+      const hint =
+        didYouMean(nearMatches(node.name, variables.keys()), (n) => quoteForMessage(`$${n}`)) ??
+        (variables.size === 0 ? 'no template parameters are declared' : undefined);
       return this.fail(`unknown parameter ${quoteForMessage(`$${node.name}`)}`, node.offset, hint);
     }
     const sqlType = SQL_TYPE[variable.type];
     if (variable.value === null) return { node, type: variable.type, sql: `CAST(NULL AS ${sqlType})` };
     const fitsType =
-      variable.type === 'number' ? typeof variable.value === 'number' && Number.isFinite(variable.value)
-      : variable.type === 'boolean' ? typeof variable.value === 'boolean'
-      : variable.type === 'text' ? typeof variable.value === 'string'
-      : typeof variable.value === 'string' && temporalLiteral(variable.value) !== undefined;
-    if (!fitsType) this.fail(`parameter ${quoteForMessage(`$${node.name}`)} is not ${describeType(variable.type)}`, node.offset);
+      variable.type === 'number'
+        ? typeof variable.value === 'number' && Number.isFinite(variable.value)
+        : variable.type === 'boolean'
+          ? typeof variable.value === 'boolean'
+          : variable.type === 'text'
+            ? typeof variable.value === 'string'
+            : typeof variable.value === 'string' && temporalLiteral(variable.value) !== undefined;
+    if (!fitsType)
+      this.fail(`parameter ${quoteForMessage(`$${node.name}`)} is not ${describeType(variable.type)}`, node.offset);
     // As for number literals: integral doubles from 2^63 on cannot be bound as a JS number, so they go as text.
-    const value = typeof variable.value === 'number' && Math.abs(variable.value) >= 2 ** 63 ? String(variable.value) : variable.value;
+    const value =
+      typeof variable.value === 'number' && Math.abs(variable.value) >= 2 ** 63
+        ? String(variable.value)
+        : variable.value;
     return { node, type: variable.type, sql: this.param(value, sqlType).sql };
   }
 
@@ -263,10 +331,17 @@ export class Compiler {
     if (this.scope.columns.has(name)) return name;
     const folded = this.lowerCase.get(name.toLowerCase()) ?? [];
     if (folded.length === 1) return folded[0] as string;
-    if (folded.length > 1) this.fail(`column ${quoteForMessage(name)} is ambiguous`, offset, `it matches ${folded.map(columnSyntax).join(' and ')} ignoring case`);
+    if (folded.length > 1)
+      this.fail(
+        `column ${quoteForMessage(name)} is ambiguous`,
+        offset,
+        `it matches ${folded.map(columnSyntax).join(' and ')} ignoring case`,
+      );
     const hint = FUNCTIONS.has(name.toLowerCase())
       ? `to call the function write ${name}(…)`
-      : (didYouMean(nearMatches(name, this.scope.columns.keys()), columnSyntax) ?? valueHint(name) ?? (this.scope.columns.size === 0 ? 'the data has no columns' : undefined));
+      : (didYouMean(nearMatches(name, this.scope.columns.keys()), columnSyntax) ??
+        valueHint(name) ??
+        (this.scope.columns.size === 0 ? 'the data has no columns' : undefined));
     return this.fail(`unknown column ${quoteForMessage(name)}`, offset, hint);
   }
 }

@@ -131,27 +131,90 @@ describe('derived values (SELECT) on DuckDB', () => {
     ["replace(name, '''', '')", ['apple', 'OBrien', null, 'Ünïcödé 😀', '50% off_']],
     ["concat(name, '-', qty)", ['apple-10', "O'Brien-0", '-', 'Ünïcödé 😀-5', '50% off_-3']],
     ["name || '!'", ['apple!', "O'Brien!", null, 'Ünïcödé 😀!', '50% off_!']],
-    ["case when qty > 5 then 'many' when qty > 0 then 'some' else 'none' end", ['many', 'none', 'none', 'some', 'some']],
-    ['to_text(ts)', ['2024-01-01T10:00:00.000Z', '2024-01-02T23:30:00.000Z', null, '2023-12-31T23:59:59.500Z', '2024-02-29T12:00:00.000Z']],
-    ['to_text(naive)', ['2024-01-01T10:00:00.000Z', '2024-01-02T23:30:00.000Z', null, '2023-12-31T23:59:59.500Z', '2024-02-29T12:00:00.000Z']],
+    [
+      "case when qty > 5 then 'many' when qty > 0 then 'some' else 'none' end",
+      ['many', 'none', 'none', 'some', 'some'],
+    ],
+    [
+      'to_text(ts)',
+      [
+        '2024-01-01T10:00:00.000Z',
+        '2024-01-02T23:30:00.000Z',
+        null,
+        '2023-12-31T23:59:59.500Z',
+        '2024-02-29T12:00:00.000Z',
+      ],
+    ],
+    [
+      'to_text(naive)',
+      [
+        '2024-01-01T10:00:00.000Z',
+        '2024-01-02T23:30:00.000Z',
+        null,
+        '2023-12-31T23:59:59.500Z',
+        '2024-02-29T12:00:00.000Z',
+      ],
+    ],
     ['to_text(day)', ['2024-01-01', '2024-01-02', null, '2023-12-31', '2024-02-29']],
     ['to_text(price)', ['1.5', '2.25', null, '-3.0', '0.0']],
     ['to_text(active)', ['true', 'false', null, 'true', 'false']],
-    ["strftime(ts, '%Y/%m/%d %H:%M')", ['2024/01/01 10:00', '2024/01/02 23:30', null, '2023/12/31 23:59', '2024/02/29 12:00']],
+    [
+      "strftime(ts, '%Y/%m/%d %H:%M')",
+      ['2024/01/01 10:00', '2024/01/02 23:30', null, '2023/12/31 23:59', '2024/02/29 12:00'],
+    ],
     ['hour(ts)', [10, 23, null, 23, 12]],
     ['minute(ts)', [0, 30, null, 59, 0]],
     ['month(day)', [1, 1, null, 12, 2]],
     ['day(day)', [1, 2, null, 31, 29]],
-    ["date_trunc('hour', ts)", ['2024-01-01T10:00:00.000Z', '2024-01-02T23:00:00.000Z', null, '2023-12-31T23:00:00.000Z', '2024-02-29T12:00:00.000Z']],
+    [
+      "date_trunc('hour', ts)",
+      [
+        '2024-01-01T10:00:00.000Z',
+        '2024-01-02T23:00:00.000Z',
+        null,
+        '2023-12-31T23:00:00.000Z',
+        '2024-02-29T12:00:00.000Z',
+      ],
+    ],
     ["date_diff('day', day, '2024-03-01')", [60, 59, null, 61, 1]],
     ["date_diff('minute', naive, ts)", [0, 0, null, 0, 0]],
     ['to_number(code)', [12, null, null, -0.5, 1_700_000_000]],
-    ['to_timestamp(to_number(code))', ['1970-01-01T00:00:12.000Z', null, null, '1969-12-31T23:59:59.500Z', '2023-11-14T22:13:20.000Z']],
-    ['to_timestamp(qty * 86400)', ['1970-01-11T00:00:00.000Z', '1970-01-01T00:00:00.000Z', null, '1970-01-06T00:00:00.000Z', '1970-01-04T00:00:00.000Z']],
-    ['to_timestamp(to_text(day))', ['2024-01-01T00:00:00.000Z', '2024-01-02T00:00:00.000Z', null, '2023-12-31T00:00:00.000Z', '2024-02-29T00:00:00.000Z']],
+    [
+      'to_timestamp(to_number(code))',
+      ['1970-01-01T00:00:12.000Z', null, null, '1969-12-31T23:59:59.500Z', '2023-11-14T22:13:20.000Z'],
+    ],
+    [
+      'to_timestamp(qty * 86400)',
+      [
+        '1970-01-11T00:00:00.000Z',
+        '1970-01-01T00:00:00.000Z',
+        null,
+        '1970-01-06T00:00:00.000Z',
+        '1970-01-04T00:00:00.000Z',
+      ],
+    ],
+    [
+      'to_timestamp(to_text(day))',
+      [
+        '2024-01-01T00:00:00.000Z',
+        '2024-01-02T00:00:00.000Z',
+        null,
+        '2023-12-31T00:00:00.000Z',
+        '2024-02-29T00:00:00.000Z',
+      ],
+    ],
     ['to_date(code)', [null, null, null, null, null]],
     ['to_boolean(qty)', [true, false, null, true, true]],
-    ['case when active then ts else day end', ['2024-01-01T10:00:00.000Z', '2024-01-02T00:00:00.000Z', null, '2023-12-31T23:59:59.500Z', '2024-02-29T00:00:00.000Z']],
+    [
+      'case when active then ts else day end',
+      [
+        '2024-01-01T10:00:00.000Z',
+        '2024-01-02T00:00:00.000Z',
+        null,
+        '2023-12-31T23:59:59.500Z',
+        '2024-02-29T00:00:00.000Z',
+      ],
+    ],
     ['`unit price` * 2', [4, null, null, 2, 0]],
   ])('%s', async (source, expected) => {
     expect(await values(source)).toEqual(expected);
@@ -214,20 +277,55 @@ describe('constant expressions on DuckDB', () => {
 
   it('runs every function of the table, on columns and on null arguments', async () => {
     const sample: Record<string, string> = {
-      abs: 'abs(qty)', round: 'round(amount, 1)', floor: 'floor(price)', ceil: 'ceil(amount)', sqrt: 'sqrt(qty)', ln: 'ln(price)', log10: 'log10(qty)',
-      exp: 'exp(price)', power: 'power(price, qty)', least: "least(day, ts, '2024-01-01')", greatest: 'greatest(amount, price, qty)',
-      coalesce: "coalesce(name, code, 'x')", nullif: 'nullif(active, true)', lower: 'lower(name)', upper: 'upper(code)', trim: 'trim(name)',
-      length: 'length(code)', substr: 'substr(name, qty)', replace: "replace(name, 'p', code)", starts_with: 'starts_with(name, code)',
-      ends_with: "ends_with(name, 'e')", contains: 'contains(code, name)', concat: 'concat(ts, day, qty, active, name, amount)',
-      year: 'year(naive)', month: 'month(ts)', day: 'day(naive)', hour: 'hour(day)', minute: 'minute(naive)', second: 'second(ts)',
-      date_trunc: "date_trunc('week', naive)", date_diff: "date_diff('quarter', ts, day)", now: 'now()', strftime: "strftime(day, '%A %B %j')",
-      to_number: 'to_number(active)', to_text: 'to_text(amount)', to_boolean: 'to_boolean(code)', to_date: 'to_date(naive)', to_timestamp: 'to_timestamp(day)',
+      abs: 'abs(qty)',
+      round: 'round(amount, 1)',
+      floor: 'floor(price)',
+      ceil: 'ceil(amount)',
+      sqrt: 'sqrt(qty)',
+      ln: 'ln(price)',
+      log10: 'log10(qty)',
+      exp: 'exp(price)',
+      power: 'power(price, qty)',
+      least: "least(day, ts, '2024-01-01')",
+      greatest: 'greatest(amount, price, qty)',
+      coalesce: "coalesce(name, code, 'x')",
+      nullif: 'nullif(active, true)',
+      lower: 'lower(name)',
+      upper: 'upper(code)',
+      trim: 'trim(name)',
+      length: 'length(code)',
+      substr: 'substr(name, qty)',
+      replace: "replace(name, 'p', code)",
+      starts_with: 'starts_with(name, code)',
+      ends_with: "ends_with(name, 'e')",
+      contains: 'contains(code, name)',
+      concat: 'concat(ts, day, qty, active, name, amount)',
+      year: 'year(naive)',
+      month: 'month(ts)',
+      day: 'day(naive)',
+      hour: 'hour(day)',
+      minute: 'minute(naive)',
+      second: 'second(ts)',
+      date_trunc: "date_trunc('week', naive)",
+      date_diff: "date_diff('quarter', ts, day)",
+      now: 'now()',
+      strftime: "strftime(day, '%A %B %j')",
+      to_number: 'to_number(active)',
+      to_text: 'to_text(amount)',
+      to_boolean: 'to_boolean(code)',
+      to_date: 'to_date(naive)',
+      to_timestamp: 'to_timestamp(day)',
     };
     expect(Object.keys(sample).sort()).toEqual([...FUNCTIONS.keys()].sort());
     for (const [name, def] of FUNCTIONS) {
       await expect(values(sample[name] as string), name).resolves.toHaveLength(5);
-      const nulls = def.args.slice(0, Math.max(def.min, 1)).map((spec) => ({ unit: "'day'", format: "'%Y'", digits: '1', value: 'null', same: 'null' })[spec.kind]);
-      await expect(scalar(`${name}(${def.min === 0 ? '' : nulls.join(', ')})`), `${name} with nulls`).resolves.toBeDefined();
+      const nulls = def.args
+        .slice(0, Math.max(def.min, 1))
+        .map((spec) => ({ unit: "'day'", format: "'%Y'", digits: '1', value: 'null', same: 'null' })[spec.kind]);
+      await expect(
+        scalar(`${name}(${def.min === 0 ? '' : nulls.join(', ')})`),
+        `${name} with nulls`,
+      ).resolves.toBeDefined();
     }
   });
 
@@ -237,7 +335,9 @@ describe('constant expressions on DuckDB', () => {
       return (await engine.all(`SELECT id FROM t WHERE ${e.sql} ORDER BY id`, e.params)).map((r) => r.id);
     };
     expect(await run('qty >= $min', { min: { type: 'number', value: 5 } })).toEqual([1, 4]);
-    expect(await run('ts <= $before', { before: { type: 'timestamp', value: '2024-01-01T11:00:00+01:00' } })).toEqual([1, 4]);
+    expect(await run('ts <= $before', { before: { type: 'timestamp', value: '2024-01-01T11:00:00+01:00' } })).toEqual([
+      1, 4,
+    ]);
     expect(await run('day = $day', { day: { type: 'date', value: '2024-02-29' } })).toEqual([5]);
     expect(await run('name = $who', { who: { type: 'text', value: "O'Brien" } })).toEqual([2]);
     expect(await run('coalesce(name = $who, true)', { who: { type: 'text', value: null } })).toEqual([1, 2, 3, 4, 5]);

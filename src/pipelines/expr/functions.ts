@@ -35,7 +35,17 @@ export interface FunctionDef {
   sql: (args: readonly string[], types: readonly ValueType[]) => string;
 }
 
-export const TIME_UNITS = ['year', 'quarter', 'month', 'week', 'day', 'hour', 'minute', 'second', 'millisecond'] as const;
+export const TIME_UNITS = [
+  'year',
+  'quarter',
+  'month',
+  'week',
+  'day',
+  'hour',
+  'minute',
+  'second',
+  'millisecond',
+] as const;
 
 const num: ArgSpec = { kind: 'value', types: ['number'] };
 const text: ArgSpec = { kind: 'value', types: ['text'] };
@@ -63,7 +73,13 @@ export function toTextSql(arg: string, type: ValueType): string {
   return type === 'text' ? arg : `CAST(${arg} AS VARCHAR)`;
 }
 
-const fn = (usage: string, args: readonly ArgSpec[], returns: FunctionDef['returns'], sql: FunctionDef['sql'], extra: Partial<Pick<FunctionDef, 'min' | 'variadic'>> = {}): FunctionDef => ({
+const fn = (
+  usage: string,
+  args: readonly ArgSpec[],
+  returns: FunctionDef['returns'],
+  sql: FunctionDef['sql'],
+  extra: Partial<Pick<FunctionDef, 'min' | 'variadic'>> = {},
+): FunctionDef => ({
   usage,
   args,
   min: extra.min ?? args.length,
@@ -93,13 +109,25 @@ const table: Record<string, FunctionDef> = {
   upper: fn('upper(s)', [text], 'text', plain('upper')),
   trim: fn('trim(s)', [text], 'text', plain('trim')),
   length: fn('length(s)', [text], 'number', plain('length')),
-  substr: fn('substr(s, start[, length])', [text, num, num], 'text', ([s, ...rest]) => `substr(${[s, ...rest.map((a) => `TRY_CAST(${a} AS BIGINT)`)].join(', ')})`, { min: 2 }),
+  substr: fn(
+    'substr(s, start[, length])',
+    [text, num, num],
+    'text',
+    ([s, ...rest]) => `substr(${[s, ...rest.map((a) => `TRY_CAST(${a} AS BIGINT)`)].join(', ')})`,
+    { min: 2 },
+  ),
   replace: fn('replace(s, from, to)', [text, text, text], 'text', plain('replace')),
   starts_with: fn('starts_with(s, prefix)', [text, text], 'boolean', plain('starts_with')),
   ends_with: fn('ends_with(s, suffix)', [text, text], 'boolean', plain('ends_with')),
   contains: fn('contains(s, part)', [text, text], 'boolean', plain('contains')),
   // concat skips nulls (unlike ||) and writes timestamps and dates as ISO 8601
-  concat: fn('concat(a, b, …)', [anything], 'text', (a, t) => `concat(${a.map((x, i) => toTextSql(x, t[i] ?? 'any')).join(', ')})`, { min: 1, variadic: true }),
+  concat: fn(
+    'concat(a, b, …)',
+    [anything],
+    'text',
+    (a, t) => `concat(${a.map((x, i) => toTextSql(x, t[i] ?? 'any')).join(', ')})`,
+    { min: 1, variadic: true },
+  ),
   // dates and times (TIMESTAMPTZ results are in UTC: the engine's session time zone)
   year: fn('year(t)', [temporal], 'number', plain('year')),
   month: fn('month(t)', [temporal], 'number', plain('month')),
@@ -112,14 +140,28 @@ const table: Record<string, FunctionDef> = {
   now: fn('now()', [], 'timestamp', () => 'now()'),
   strftime: fn('strftime(t, format)', [temporal, { kind: 'format' }], 'text', plain('strftime')),
   // conversions: text that does not parse becomes null
-  to_number: fn('to_number(x)', [{ kind: 'value', types: ['number', 'text', 'boolean'] }], 'number', ([a], [t]) => (t === 'number' ? `${a}` : `TRY_CAST(${a} AS DOUBLE)`)),
+  to_number: fn('to_number(x)', [{ kind: 'value', types: ['number', 'text', 'boolean'] }], 'number', ([a], [t]) =>
+    t === 'number' ? `${a}` : `TRY_CAST(${a} AS DOUBLE)`,
+  ),
   to_text: fn('to_text(x)', [anything], 'text', ([a], [t]) => toTextSql(`${a}`, t ?? 'any')),
-  to_boolean: fn('to_boolean(x)', [{ kind: 'value', types: ['boolean', 'text', 'number'] }], 'boolean', ([a]) => `TRY_CAST(${a} AS BOOLEAN)`),
-  to_date: fn('to_date(x)', [{ kind: 'value', types: ['text', 'timestamp', 'date'] }], 'date', ([a], [t]) => (t === 'text' || t === 'any' ? `TRY_CAST(${a} AS DATE)` : `CAST(${a} AS DATE)`)),
-  to_timestamp: fn('to_timestamp(epoch_seconds | text)', [{ kind: 'value', types: ['number', 'text', 'timestamp', 'date'] }], 'timestamp', ([a], [t]) => {
-    if (t === 'number') return `try(to_timestamp(CAST(${a} AS DOUBLE)))`;
-    return t === 'text' || t === 'any' ? `TRY_CAST(${a} AS TIMESTAMPTZ)` : `CAST(${a} AS TIMESTAMPTZ)`;
-  }),
+  to_boolean: fn(
+    'to_boolean(x)',
+    [{ kind: 'value', types: ['boolean', 'text', 'number'] }],
+    'boolean',
+    ([a]) => `TRY_CAST(${a} AS BOOLEAN)`,
+  ),
+  to_date: fn('to_date(x)', [{ kind: 'value', types: ['text', 'timestamp', 'date'] }], 'date', ([a], [t]) =>
+    t === 'text' || t === 'any' ? `TRY_CAST(${a} AS DATE)` : `CAST(${a} AS DATE)`,
+  ),
+  to_timestamp: fn(
+    'to_timestamp(epoch_seconds | text)',
+    [{ kind: 'value', types: ['number', 'text', 'timestamp', 'date'] }],
+    'timestamp',
+    ([a], [t]) => {
+      if (t === 'number') return `try(to_timestamp(CAST(${a} AS DOUBLE)))`;
+      return t === 'text' || t === 'any' ? `TRY_CAST(${a} AS TIMESTAMPTZ)` : `CAST(${a} AS TIMESTAMPTZ)`;
+    },
+  ),
 };
 
 /** Looked up by lower-case name; a Map so that names like `constructor` or `__proto__` find nothing. */

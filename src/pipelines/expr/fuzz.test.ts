@@ -18,9 +18,62 @@ const columns: ExprColumn[] = [
 ];
 
 const FRAGMENTS = [
-  'n', 's', 'b', 't', 'd', '`n`', '1', '2.5', '0', '-', '+', '*', '/', '%', '||', '=', '<>', '<', '>=', '(', ')', ',', 'and', 'or', 'not', 'is', 'null',
-  'true', 'in', 'between', 'like', 'case', 'when', 'then', 'else', 'end', "'x'", "'2024-01-01'", 'abs(', 'coalesce(', 'lower(', "date_trunc('day',",
-  'year(', 'to_text(', 'concat(', 'nullif(', 'least(', ';', '--', '"', '`', "'", '$1', '?', 'é', '\u0000',
+  'n',
+  's',
+  'b',
+  't',
+  'd',
+  '`n`',
+  '1',
+  '2.5',
+  '0',
+  '-',
+  '+',
+  '*',
+  '/',
+  '%',
+  '||',
+  '=',
+  '<>',
+  '<',
+  '>=',
+  '(',
+  ')',
+  ',',
+  'and',
+  'or',
+  'not',
+  'is',
+  'null',
+  'true',
+  'in',
+  'between',
+  'like',
+  'case',
+  'when',
+  'then',
+  'else',
+  'end',
+  "'x'",
+  "'2024-01-01'",
+  'abs(',
+  'coalesce(',
+  'lower(',
+  "date_trunc('day',",
+  'year(',
+  'to_text(',
+  'concat(',
+  'nullif(',
+  'least(',
+  ';',
+  '--',
+  '"',
+  '`',
+  "'",
+  '$1',
+  '?',
+  'é',
+  '\u0000',
 ];
 
 /** Mulberry32: a small deterministic generator, so failures reproduce. */
@@ -44,7 +97,26 @@ function grammar(next: () => number, depth: number): string {
   const pick = <T>(items: readonly T[]): T => items[Math.floor(next() * items.length)] as T;
   const sub = () => `(${grammar(next, depth - 1)})`;
   if (depth <= 0 || next() < 0.25) {
-    return pick(['n', 's', 'b', 't', 'd', '`n`', '0', '3', '-2', '2.5', '1e3', "'a''b'", "''", "'2024-01-01'", "'2024-01-01T12:00:00Z'", 'true', 'false', 'null']);
+    return pick([
+      'n',
+      's',
+      'b',
+      't',
+      'd',
+      '`n`',
+      '0',
+      '3',
+      '-2',
+      '2.5',
+      '1e3',
+      "'a''b'",
+      "''",
+      "'2024-01-01'",
+      "'2024-01-01T12:00:00Z'",
+      'true',
+      'false',
+      'null',
+    ]);
   }
   switch (Math.floor(next() * 10)) {
     case 0:
@@ -67,9 +139,11 @@ function grammar(next: () => number, depth: number): string {
       return `case when ${sub()} then ${sub()}${pick(['', ` else ${sub()}`])} end`;
     default: {
       const [name, def] = pick([...FUNCTIONS]);
-      const args = def.args.slice(0, def.min + Math.floor(next() * 2)).map((spec) =>
-        spec.kind === 'unit' ? "'day'" : spec.kind === 'format' ? "'%Y-%m'" : spec.kind === 'digits' ? '1' : sub(),
-      );
+      const args = def.args
+        .slice(0, def.min + Math.floor(next() * 2))
+        .map((spec) =>
+          spec.kind === 'unit' ? "'day'" : spec.kind === 'format' ? "'%Y-%m'" : spec.kind === 'digits' ? '1' : sub(),
+        );
       return `${name}(${args.join(', ')})`;
     }
   }
@@ -82,7 +156,9 @@ beforeAll(async () => {
   dir = await mkdtemp(path.join(tmpdir(), 'weir-expr-fuzz-'));
   engine = await Engine.open({ memoryLimit: '256MB', threads: 1, tempDir: dir, tempLimitBytes: 1024 ** 3 });
   await engine.run('CREATE TABLE f (n DOUBLE, s VARCHAR, b BOOLEAN, t TIMESTAMPTZ, d DATE)');
-  await engine.run("INSERT INTO f VALUES (1.5, 'a''b', true, '2024-01-01 10:00:00+00', '2024-01-01'), (NULL, NULL, NULL, NULL, NULL), (0, '', false, '1970-01-01 00:00:00+00', '1970-01-01')");
+  await engine.run(
+    "INSERT INTO f VALUES (1.5, 'a''b', true, '2024-01-01 10:00:00+00', '2024-01-01'), (NULL, NULL, NULL, NULL, NULL), (0, '', false, '1970-01-01 00:00:00+00', '1970-01-01')",
+  );
 });
 
 afterAll(async () => {
@@ -120,7 +196,8 @@ describe('fuzz', () => {
       try {
         sql = compileExpression(`(${source})`, columns);
       } catch (e) {
-        if (!(e instanceof ExprError) || e.reason.startsWith('unexpected')) throw new Error(`${JSON.stringify(source)} threw ${String(e)}`);
+        if (!(e instanceof ExprError) || e.reason.startsWith('unexpected'))
+          throw new Error(`${JSON.stringify(source)} threw ${String(e)}`);
         continue;
       }
       compiled++;
@@ -130,7 +207,14 @@ describe('fuzz', () => {
   });
 
   it('survives the limits on every construct', () => {
-    for (const [open, close] of [['(', ')'], ['abs(', ')'], ['not ', ''], ['- ', ''], ['case when b then ', ' end'], ['n in (', ')']]) {
+    for (const [open, close] of [
+      ['(', ')'],
+      ['abs(', ')'],
+      ['not ', ''],
+      ['- ', ''],
+      ['case when b then ', ' end'],
+      ['n in (', ')'],
+    ]) {
       const source = `${(open as string).repeat(5_000)}n${(close as string).repeat(5_000)}`.slice(0, 10_000);
       expect(() => compileExpression(source, columns)).toThrow(ExprError);
     }

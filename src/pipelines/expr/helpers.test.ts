@@ -19,8 +19,26 @@ describe('temporalLiteral', () => {
     expect(temporalLiteral(text)).toBe(form);
   });
 
-  it.each(['2023-02-29', '1900-02-29', '2024-04-31', '2024-13-01', '2024-00-10', '0000-01-01', '2024-1-5', '2024-01-31T24:00', '2024-01-31T12:60', '2024-01-31T12:00:60',
-    '2024-01-31Z', '2024-01-31T12:00+16:00', '2024-01-31T12:00+05:60', '31/01/2024', 'today', '', ' 2024-01-31', '2024-01-31T12:00:00.'])('rejects %j', (text) => {
+  it.each([
+    '2023-02-29',
+    '1900-02-29',
+    '2024-04-31',
+    '2024-13-01',
+    '2024-00-10',
+    '0000-01-01',
+    '2024-1-5',
+    '2024-01-31T24:00',
+    '2024-01-31T12:60',
+    '2024-01-31T12:00:60',
+    '2024-01-31Z',
+    '2024-01-31T12:00+16:00',
+    '2024-01-31T12:00+05:60',
+    '31/01/2024',
+    'today',
+    '',
+    ' 2024-01-31',
+    '2024-01-31T12:00:00.',
+  ])('rejects %j', (text) => {
     expect(temporalLiteral(text)).toBeUndefined();
   });
 });
@@ -31,7 +49,14 @@ describe('badFormatSpecifier', () => {
     expect(badFormatSpecifier('no specifiers at all')).toBeUndefined();
   });
 
-  it.each([['%Q', '%Q'], ['100%', '%'], ['%Y %-q', '%-q'], ['%-', '%-'], ['%e', '%e'], ['%%%', '%']])('%j → %j', (format, bad) => {
+  it.each([
+    ['%Q', '%Q'],
+    ['100%', '%'],
+    ['%Y %-q', '%-q'],
+    ['%-', '%-'],
+    ['%e', '%e'],
+    ['%%%', '%'],
+  ])('%j → %j', (format, bad) => {
     expect(badFormatSpecifier(format)).toBe(bad);
   });
 });
@@ -61,8 +86,17 @@ describe('nearMatches', () => {
 describe('ExprError', () => {
   it('puts the offset in the message, the errors entry and the extensions', () => {
     const e = new ExprError("unexpected ')'", 14, '/steps/0/expression', 'expected an expression');
-    expect(e).toMatchObject({ status: 400, code: 'validation_failed', title: 'Request validation failed', offset: 14, reason: "unexpected ')'", extensions: { offset: 14 } });
-    expect(e.errors).toEqual([{ pointer: '/steps/0/expression', message: "unexpected ')' at 14; expected an expression" }]);
+    expect(e).toMatchObject({
+      status: 400,
+      code: 'validation_failed',
+      title: 'Request validation failed',
+      offset: 14,
+      reason: "unexpected ')'",
+      extensions: { offset: 14 },
+    });
+    expect(e.errors).toEqual([
+      { pointer: '/steps/0/expression', message: "unexpected ')' at 14; expected an expression" },
+    ]);
   });
 
   it('draws a caret under the offset, on the right line', () => {

@@ -42,14 +42,25 @@ export interface CompiledExpression {
 }
 
 /** Parses, checks and compiles `source`; throws ExprError (400 validation_failed) when it is not a valid expression. */
-export function compileExpression(source: string, columns: readonly ExprColumn[], options: CompileOptions = {}): CompiledExpression {
+export function compileExpression(
+  source: string,
+  columns: readonly ExprColumn[],
+  options: CompileOptions = {},
+): CompiledExpression {
   const pointer = options.pointer ?? DEFAULT_POINTER;
   const tree = parseExpression(source, { pointer });
-  const scope = { columns: new Map(columns.map((c) => [c.name, columnType(c.type)])), variables: new Map(Object.entries(options.variables ?? {})) };
+  const scope = {
+    columns: new Map(columns.map((c) => [c.name, columnType(c.type)])),
+    variables: new Map(Object.entries(options.variables ?? {})),
+  };
   const compiler = new Compiler(scope, pointer, options.paramOffset ?? 0);
   const result = compiler.compile(tree);
   if (options.expect === 'boolean' && result.type !== 'boolean' && result.type !== 'any') {
-    throw new ExprError(`expected a condition (true/false), but the expression is ${describeType(result.type)}`, tree.offset, pointer);
+    throw new ExprError(
+      `expected a condition (true/false), but the expression is ${describeType(result.type)}`,
+      tree.offset,
+      pointer,
+    );
   }
   return { sql: result.sql, params: compiler.params, type: result.type, columns: [...compiler.referenced] };
 }

@@ -10,8 +10,29 @@ import { Engine } from '../../engine/duckdb.js';
 import { ident } from '../../engine/sql.js';
 import { compileExpression, ExprError, type ExprColumn } from './index.js';
 
-const HOSTILE_NAMES = ['"); DROP TABLE t; --', 'a"b', 'x;y', '--c', '/*d*/', "it's", '名前', 'back`tick', 'sp ace', 'SELECT'];
-const HOSTILE_VALUES = ["'; DROP TABLE t; --", '"); DROP TABLE t; --', "' OR '1'='1", '$1', '?', '\\', '/* x */', '-- x', 'é😀\u202e'];
+const HOSTILE_NAMES = [
+  '"); DROP TABLE t; --',
+  'a"b',
+  'x;y',
+  '--c',
+  '/*d*/',
+  "it's",
+  '名前',
+  'back`tick',
+  'sp ace',
+  'SELECT',
+];
+const HOSTILE_VALUES = [
+  "'; DROP TABLE t; --",
+  '"); DROP TABLE t; --',
+  "' OR '1'='1",
+  '$1',
+  '?',
+  '\\',
+  '/* x */',
+  '-- x',
+  'é😀\u202e',
+];
 
 let dir: string;
 let engine: Engine;
@@ -20,12 +41,21 @@ let schema: ExprColumn[];
 beforeAll(async () => {
   dir = await mkdtemp(path.join(tmpdir(), 'weir-expr-inj-'));
   engine = await Engine.open({ memoryLimit: '256MB', threads: 1, tempDir: dir, tempLimitBytes: 1024 ** 3 });
-  await engine.run(`CREATE TABLE t (id INTEGER, v VARCHAR, ${HOSTILE_NAMES.map((n) => `${ident(n)} VARCHAR`).join(', ')})`);
+  await engine.run(
+    `CREATE TABLE t (id INTEGER, v VARCHAR, ${HOSTILE_NAMES.map((n) => `${ident(n)} VARCHAR`).join(', ')})`,
+  );
   // Row i holds HOSTILE_VALUES[i] in v and the column's own name in every hostile column.
   for (const [i, value] of HOSTILE_VALUES.entries()) {
-    await engine.run(`INSERT INTO t VALUES ($1, $2, ${HOSTILE_NAMES.map((_, k) => `$${k + 3}`).join(', ')})`, [i, value, ...HOSTILE_NAMES]);
+    await engine.run(`INSERT INTO t VALUES ($1, $2, ${HOSTILE_NAMES.map((_, k) => `$${k + 3}`).join(', ')})`, [
+      i,
+      value,
+      ...HOSTILE_NAMES,
+    ]);
   }
-  schema = (await engine.all('DESCRIBE t')).map((row) => ({ name: String(row.column_name), type: String(row.column_type) }));
+  schema = (await engine.all('DESCRIBE t')).map((row) => ({
+    name: String(row.column_name),
+    type: String(row.column_type),
+  }));
 });
 
 afterAll(async () => {
@@ -57,7 +87,9 @@ describe('hostile column names are quoted identifiers', () => {
 
   it('rejects an unknown hostile name without echoing it into SQL', () => {
     expect(() => compileExpression('`"); DROP TABLE u; --` = 1', schema)).toThrow(ExprError);
-    expect(() => compileExpression('`"); DROP TABLE u; --` = 1', schema)).toThrow(`unknown column '"); DROP TABLE u; --' at 0`);
+    expect(() => compileExpression('`"); DROP TABLE u; --` = 1', schema)).toThrow(
+      `unknown column '"); DROP TABLE u; --' at 0`,
+    );
   });
 });
 
@@ -67,12 +99,17 @@ describe('hostile values are bound parameters', () => {
     expect(e.sql).toBe('("v" = CAST($1 AS VARCHAR))');
     expect(e.params).toEqual([value]);
     expect(await ids(`v = ${quoteText(value)}`)).toEqual([i]);
-    expect(await ids(`v like ${quoteText(`%${value}%`)} or v in (${quoteText(value)}) or contains(v, ${quoteText(value)})`)).toContain(i);
+    expect(
+      await ids(`v like ${quoteText(`%${value}%`)} or v in (${quoteText(value)}) or contains(v, ${quoteText(value)})`),
+    ).toContain(i);
     await tableIsIntact();
   });
 
   it('keeps the SQL text free of every literal', () => {
-    const e = compileExpression(`v = ${quoteText("x'); DROP TABLE t; --")} or ${backquote('x;y')} like 'DROP%' or strftime(now(), '%Y DROP') = 'DROP'`, schema);
+    const e = compileExpression(
+      `v = ${quoteText("x'); DROP TABLE t; --")} or ${backquote('x;y')} like 'DROP%' or strftime(now(), '%Y DROP') = 'DROP'`,
+      schema,
+    );
     expect(e.sql).not.toMatch(/DROP|--|'x/);
     expect(e.params).toEqual(["x'); DROP TABLE t; --", 'DROP%', '%Y DROP', 'DROP']);
   });
@@ -93,15 +130,15 @@ describe('hostile expressions are rejected precisely', () => {
     ["getenv('HOME') = 'x'", "unknown function 'getenv' at 0"],
     ["query('DROP TABLE t') is null", "unknown function 'query' at 0"],
     ["current_setting('threads') = 1", "unknown function 'current_setting' at 0"],
-    ["v = $1", "expected a template parameter name after '$' at 4"],
-    ["v = $getenv", "unknown parameter '$getenv' at 4"],
+    ['v = $1', "expected a template parameter name after '$' at 4"],
+    ['v = $getenv', "unknown parameter '$getenv' at 4"],
     ['v = ?', "unexpected '?' at 4"],
-    ["v::INTEGER = 1", "the '::' cast is not supported at 1; write round(to_number(v)) instead"],
+    ['v::INTEGER = 1', "the '::' cast is not supported at 1; write round(to_number(v)) instead"],
     ["v = 'a' \u202e", 'unexpected U+202E at 8'],
     ["v = 'a\0'", 'NUL character is not allowed at 6'],
     ["v = 'unterminated", 'unterminated text at 4'],
     ['`v = 1', 'unterminated quoted column name at 0'],
-    ['v = E\'\\x27\'', "unexpected text '\\x27' at 5"],
+    ["v = E'\\x27'", "unexpected text '\\x27' at 5"],
   ])('%j → %s', async (source, message) => {
     let caught: unknown;
     try {

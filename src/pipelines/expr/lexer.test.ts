@@ -17,7 +17,16 @@ function errorOf(fn: () => unknown): ExprError {
 
 describe('tokenize', () => {
   it('reads numbers: integers, decimals, exponents, leading dot', () => {
-    expect(kinds('1 23 4.5 6e7 8.9E-10 1e+2 .5')).toEqual(['number:1', 'number:23', 'number:4.5', 'number:6e7', 'number:8.9E-10', 'number:1e+2', 'number:.5', 'eof:']);
+    expect(kinds('1 23 4.5 6e7 8.9E-10 1e+2 .5')).toEqual([
+      'number:1',
+      'number:23',
+      'number:4.5',
+      'number:6e7',
+      'number:8.9E-10',
+      'number:1e+2',
+      'number:.5',
+      'eof:',
+    ]);
   });
 
   it('reads text with doubled quotes, keeping everything else verbatim', () => {
@@ -38,7 +47,24 @@ describe('tokenize', () => {
 
   it('lower-cases keywords and keeps identifiers as written', () => {
     expect(kinds('AND Or nOt IS NULL True FALSE In BETWEEN Like ILIKE Case When Then Else End Price')).toEqual([
-      ...['and', 'or', 'not', 'is', 'null', 'true', 'false', 'in', 'between', 'like', 'ilike', 'case', 'when', 'then', 'else', 'end'].map((k) => `keyword:${k}`),
+      ...[
+        'and',
+        'or',
+        'not',
+        'is',
+        'null',
+        'true',
+        'false',
+        'in',
+        'between',
+        'like',
+        'ilike',
+        'case',
+        'when',
+        'then',
+        'else',
+        'end',
+      ].map((k) => `keyword:${k}`),
       'ident:Price',
       'eof:',
     ]);
@@ -46,7 +72,9 @@ describe('tokenize', () => {
 
   it('reads every operator, longest first', () => {
     expect(kinds('( ) , + - * / % || = != <> < <= > >=')).toEqual(
-      ['(', ')', ',', '+', '-', '*', '/', '%', '||', '=', '!=', '<>', '<', '<=', '>', '>='].map((o) => `op:${o}`).concat('eof:'),
+      ['(', ')', ',', '+', '-', '*', '/', '%', '||', '=', '!=', '<>', '<', '<=', '>', '>=']
+        .map((o) => `op:${o}`)
+        .concat('eof:'),
     );
     expect(kinds('a<=b')).toEqual(['ident:a', 'op:<=', 'ident:b', 'eof:']);
   });
@@ -78,13 +106,21 @@ describe('tokenize', () => {
   it('reads $name as a template parameter, keywords included, and refuses a bare $', () => {
     expect(kinds('$threshold >= $end_1')).toEqual(['variable:threshold', 'op:>=', 'variable:end_1', 'eof:']);
     expect(tokenize('a + $x')[2]).toEqual({ kind: 'variable', value: 'x', offset: 4, raw: '$x' });
-    expect(errorOf(() => tokenize('a > $1')).errors[0]?.message).toBe("expected a template parameter name after '$' at 4; write it as $name");
-    expect(errorOf(() => tokenize('$')).errors[0]?.message).toBe("expected a template parameter name after '$' at 0; write it as $name");
+    expect(errorOf(() => tokenize('a > $1')).errors[0]?.message).toBe(
+      "expected a template parameter name after '$' at 4; write it as $name",
+    );
+    expect(errorOf(() => tokenize('$')).errors[0]?.message).toBe(
+      "expected a template parameter name after '$' at 0; write it as $name",
+    );
   });
 
   it('gives precise hints', () => {
-    expect(errorOf(() => tokenize('a -- b')).errors[0]?.message).toBe('comments are not supported at 2; for a double minus put a space between the signs');
-    expect(errorOf(() => tokenize('"a"')).errors[0]?.message).toBe(`unexpected '"' at 0; quote column names with backquotes (\`name\`) and text with single quotes`);
+    expect(errorOf(() => tokenize('a -- b')).errors[0]?.message).toBe(
+      'comments are not supported at 2; for a double minus put a space between the signs',
+    );
+    expect(errorOf(() => tokenize('"a"')).errors[0]?.message).toBe(
+      `unexpected '"' at 0; quote column names with backquotes (\`name\`) and text with single quotes`,
+    );
     expect(errorOf(() => tokenize('a | b')).errors[0]?.message).toBe("unexpected '|' at 2; did you mean '||'?");
   });
 

@@ -17,7 +17,22 @@ export interface Token {
 }
 
 export const KEYWORDS: ReadonlySet<string> = new Set([
-  'and', 'or', 'not', 'is', 'null', 'true', 'false', 'in', 'between', 'like', 'ilike', 'case', 'when', 'then', 'else', 'end',
+  'and',
+  'or',
+  'not',
+  'is',
+  'null',
+  'true',
+  'false',
+  'in',
+  'between',
+  'like',
+  'ilike',
+  'case',
+  'when',
+  'then',
+  'else',
+  'end',
 ]);
 
 const OPERATORS = ['||', '!=', '<>', '<=', '>=', '(', ')', ',', '+', '-', '*', '/', '%', '=', '<', '>'] as const;
@@ -50,13 +65,15 @@ export function tokenize(source: string, pointer = DEFAULT_POINTER): Token[] {
   const fail = (reason: string, offset: number, hint?: string): never => {
     throw new ExprError(reason, offset, pointer, hint);
   };
-  if (source.length > EXPR_LIMITS.maxLength) fail(`expression is longer than ${EXPR_LIMITS.maxLength} characters`, EXPR_LIMITS.maxLength);
+  if (source.length > EXPR_LIMITS.maxLength)
+    fail(`expression is longer than ${EXPR_LIMITS.maxLength} characters`, EXPR_LIMITS.maxLength);
   const nul = source.indexOf('\0');
   if (nul !== -1) fail('NUL character is not allowed', nul);
 
   const tokens: Token[] = [];
   let i = 0;
-  const push = (kind: TokenKind, value: string, start: number) => tokens.push({ kind, value, offset: start, raw: source.slice(start, i) });
+  const push = (kind: TokenKind, value: string, start: number) =>
+    tokens.push({ kind, value, offset: start, raw: source.slice(start, i) });
 
   /** Reads a `q`-delimited run where `qq` stands for one `q`; `i` is on the opening quote. */
   const quoted = (q: string, what: string): string => {
@@ -85,7 +102,10 @@ export function tokenize(source: string, pointer = DEFAULT_POINTER): Token[] {
         i++;
         while (isDigit(source[i])) i++;
       }
-      if ((source[i] === 'e' || source[i] === 'E') && (isDigit(source[i + 1]) || ((source[i + 1] === '+' || source[i + 1] === '-') && isDigit(source[i + 2])))) {
+      if (
+        (source[i] === 'e' || source[i] === 'E') &&
+        (isDigit(source[i + 1]) || ((source[i + 1] === '+' || source[i + 1] === '-') && isDigit(source[i + 2])))
+      ) {
         i += 2;
         while (isDigit(source[i])) i++;
       }
@@ -110,7 +130,11 @@ export function tokenize(source: string, pointer = DEFAULT_POINTER): Token[] {
       if (value === '') fail('empty column name', start);
       push('quoted', value, start);
     } else if (source.startsWith('--', i) || source.startsWith('/*', i)) {
-      fail('comments are not supported', start, c === '-' ? 'for a double minus put a space between the signs' : undefined);
+      fail(
+        'comments are not supported',
+        start,
+        c === '-' ? 'for a double minus put a space between the signs' : undefined,
+      );
     } else if (c === '"') {
       fail(`unexpected '"'`, start, 'quote column names with backquotes (`name`) and text with single quotes');
     } else {
@@ -118,7 +142,11 @@ export function tokenize(source: string, pointer = DEFAULT_POINTER): Token[] {
       if (source.startsWith('::', i)) {
         const type = /^[A-Za-z_]\w*/.exec(source.slice(i + 2).trimStart())?.[0];
         const before = tokens.at(-1);
-        const operand = before && (before.kind === 'ident' || before.kind === 'quoted' || before.kind === 'number' || before.kind === 'text') ? before.raw : undefined;
+        const operand =
+          before &&
+          (before.kind === 'ident' || before.kind === 'quoted' || before.kind === 'number' || before.kind === 'text')
+            ? before.raw
+            : undefined;
         const habit = castHabit("the '::' cast", type, operand);
         fail(habit.reason, start, habit.hint);
       }

@@ -79,7 +79,14 @@ describe('parseExpression: literals and names', () => {
 
   it('keeps offsets of every node', () => {
     const tree = parseExpression("  a + `b c` * 'x'");
-    expect(tree).toMatchObject({ kind: 'binary', op: '+', offset: 2, opOffset: 4, left: { offset: 2 }, right: { kind: 'binary', offset: 6, opOffset: 12, right: { offset: 14 } } });
+    expect(tree).toMatchObject({
+      kind: 'binary',
+      op: '+',
+      offset: 2,
+      opOffset: 4,
+      left: { offset: 2 },
+      right: { kind: 'binary', offset: 6, opOffset: 12, right: { offset: 14 } },
+    });
     expect(parseExpression('x - -3')).toMatchObject({ right: { kind: 'number', value: -3, offset: 4 } });
   });
 });
@@ -97,7 +104,7 @@ describe('parseExpression: precedence and associativity', () => {
     ['- - a', '(- (- a))'],
     ['-(1)', '(- 1)'],
     ["a || b || 'c'", "(|| (|| a b) 'c')"],
-    ["a || 1 + 2", '(|| a (+ 1 2))'],
+    ['a || 1 + 2', '(|| a (+ 1 2))'],
     ['a + 1 = b * 2', '(= (+ a 1) (* b 2))'],
     ['a != b', '(<> a b)'],
     ['a <> b', '(<> a b)'],
@@ -130,9 +137,13 @@ describe('parseExpression: precedence and associativity', () => {
   });
 
   it('parses case, with and without else, nested', () => {
-    expect(p("case when a > 1 then 'x' when a > 0 then 'y' else 'z' end")).toBe("(case (when (> a 1) 'x') (when (> a 0) 'y') (else 'z'))");
+    expect(p("case when a > 1 then 'x' when a > 0 then 'y' else 'z' end")).toBe(
+      "(case (when (> a 1) 'x') (when (> a 0) 'y') (else 'z'))",
+    );
     expect(p('CASE WHEN a THEN 1 END')).toBe('(case (when a 1))');
-    expect(p('case when case when a then b end then 1 else case when c then 2 end end + 1')).toBe('(+ (case (when (case (when a b)) 1) (else (case (when c 2)))) 1)');
+    expect(p('case when case when a then b end then 1 else case when c then 2 end end + 1')).toBe(
+      '(+ (case (when (case (when a b)) 1) (else (case (when c 2)))) 1)',
+    );
   });
 
   it('parses function calls: no arguments, many, nested, case-insensitive names', () => {
@@ -188,7 +199,9 @@ describe('parseExpression: errors', () => {
   it('is a 400 validation_failed AppError with the caller’s pointer', () => {
     const error = errorOf('a +');
     expect(error).toMatchObject({ status: 400, code: 'validation_failed', offset: 3, extensions: { offset: 3 } });
-    expect(error.errors).toEqual([{ pointer: '/steps/2/expression', message: 'unexpected end of expression at 3; expected an expression' }]);
+    expect(error.errors).toEqual([
+      { pointer: '/steps/2/expression', message: 'unexpected end of expression at 3; expected an expression' },
+    ]);
     expect(error.message).toBe('Invalid expression: unexpected end of expression at 3; expected an expression');
   });
 });
@@ -198,7 +211,10 @@ describe('parseExpression: limits', () => {
 
   it('allows 64 levels of nesting and rejects the 65th where it starts', () => {
     expect(() => parseExpression(nest(64, '(', ')'))).not.toThrow();
-    expect(errorOf(nest(65, '(', ')'))).toMatchObject({ offset: 64, reason: 'expression is nested deeper than 64 levels' });
+    expect(errorOf(nest(65, '(', ')'))).toMatchObject({
+      offset: 64,
+      reason: 'expression is nested deeper than 64 levels',
+    });
     expect(() => parseExpression(nest(64, 'abs(', ')'))).not.toThrow();
     expect(errorOf(nest(65, 'abs(', ')')).offset).toBe(256);
     expect(errorOf(nest(65, 'not ', '')).offset).toBe(256);
@@ -210,12 +226,17 @@ describe('parseExpression: limits', () => {
   it('counts each operator of an arithmetic or || chain as a level, and a chain of and / or as one', () => {
     const chain = (terms: number, op: string) => Array.from({ length: terms }, () => 'a').join(op);
     expect(() => parseExpression(chain(65, '+'))).not.toThrow(); // 64 operators
-    expect(errorOf(chain(66, '+'))).toMatchObject({ offset: 129, reason: 'expression is nested deeper than 64 levels' }); // the 65th '+'
+    expect(errorOf(chain(66, '+'))).toMatchObject({
+      offset: 129,
+      reason: 'expression is nested deeper than 64 levels',
+    }); // the 65th '+'
     expect(errorOf(chain(66, '||')).offset).toBe(65 * 3 - 2);
     expect(() => parseExpression(`${'abs('.repeat(9)}${chain(56, '+')}${')'.repeat(9)}`)).not.toThrow(); // 9 calls + 55 operators
     expect(errorOf(`x * ${'abs('.repeat(10)}${chain(56, '+')}${')'.repeat(10)}`).offset).toBe(4); // the outermost call is the 65th level
     expect(() => parseExpression(Array.from({ length: 200 }, (_, i) => `a = ${i}`).join(' or '))).not.toThrow();
-    expect(() => parseExpression(Array.from({ length: 120 }, (_, i) => `a <> ${i} and (b or c)`).join(' and '))).not.toThrow();
+    expect(() =>
+      parseExpression(Array.from({ length: 120 }, (_, i) => `a <> ${i} and (b or c)`).join(' and ')),
+    ).not.toThrow();
     // x and y or x and y or …: each and-pair is one level under one flat or-chain.
     expect(() => parseExpression(Array.from({ length: 100 }, () => 'x and y').join(' or '))).not.toThrow();
   });

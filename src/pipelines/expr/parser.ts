@@ -49,7 +49,15 @@ export interface ParseOptions {
   pointer?: string;
 }
 
-const COMPARISONS: Readonly<Record<string, ComparisonOp>> = { '=': '=', '!=': '<>', '<>': '<>', '<': '<', '<=': '<=', '>': '>', '>=': '>=' };
+const COMPARISONS: Readonly<Record<string, ComparisonOp>> = {
+  '=': '=',
+  '!=': '<>',
+  '<>': '<>',
+  '<': '<',
+  '<=': '<=',
+  '>': '>',
+  '>=': '>=',
+};
 const INT64_MIN = -(2n ** 63n);
 const INT64_MAX = 2n ** 63n - 1n;
 
@@ -58,11 +66,17 @@ export function parseExpression(source: string, options: ParseOptions = {}): Exp
 }
 
 /** A number literal's value: exact integers within int64 (number when safe, else bigint), otherwise a double. */
-export function numberValue(digits: string, negative: boolean): { value: number | bigint; integer: boolean } | undefined {
+export function numberValue(
+  digits: string,
+  negative: boolean,
+): { value: number | bigint; integer: boolean } | undefined {
   if (/^\d+$/.test(digits)) {
     const n = negative ? -BigInt(digits) : BigInt(digits);
     if (n >= INT64_MIN && n <= INT64_MAX) {
-      return { value: n >= BigInt(Number.MIN_SAFE_INTEGER) && n <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(n) : n, integer: true };
+      return {
+        value: n >= BigInt(Number.MIN_SAFE_INTEGER) && n <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(n) : n,
+        integer: true,
+      };
     }
   }
   const value = Number(digits) * (negative ? -1 : 1);
@@ -102,7 +116,8 @@ class Parser {
   parse(): Expr {
     const expr = this.expression();
     const next = this.peek();
-    if (next.kind === 'op' && next.value in COMPARISONS) this.fail('comparisons cannot be chained', next.offset, "combine them with 'and'");
+    if (next.kind === 'op' && next.value in COMPARISONS)
+      this.fail('comparisons cannot be chained', next.offset, "combine them with 'and'");
     if (next.kind !== 'eof') this.unexpected(next, 'an operator or the end of the expression');
     return expr;
   }
@@ -143,7 +158,11 @@ class Parser {
       if (negated) this.next();
       const what = this.peek();
       if (what.kind === 'keyword' && (what.value === 'true' || what.value === 'false')) {
-        this.fail(`unexpected ${describe(what)}`, what.offset, "'is' tests only for null: compare with = true or = false");
+        this.fail(
+          `unexpected ${describe(what)}`,
+          what.offset,
+          "'is' tests only for null: compare with = true or = false",
+        );
       }
       this.expectKeyword('null');
       operand = this.node({ kind: 'isNull', negated, operand, opOffset: op.offset, offset: operand.offset });
@@ -166,7 +185,8 @@ class Parser {
     const negated = this.isKeyword('not');
     const keyword = negated ? this.peek(1) : start;
     if (keyword.kind !== 'keyword' || !['in', 'between', 'like', 'ilike'].includes(keyword.value)) {
-      if (negated && keyword.kind === 'keyword' && keyword.value === 'null') this.fail(`unexpected ${describe(keyword)}`, keyword.offset, "write 'is not null'");
+      if (negated && keyword.kind === 'keyword' && keyword.value === 'null')
+        this.fail(`unexpected ${describe(keyword)}`, keyword.offset, "write 'is not null'");
       if (negated) this.unexpected(keyword, "'in', 'between', 'like' or 'ilike' after 'not'");
       return operand;
     }
@@ -191,7 +211,12 @@ class Parser {
         return this.node({ kind: 'between', ...common, low, high: this.concat() });
       }
       default:
-        return this.node({ kind: 'like', ...common, caseInsensitive: keyword.value === 'ilike', pattern: this.concat() });
+        return this.node({
+          kind: 'like',
+          ...common,
+          caseInsensitive: keyword.value === 'ilike',
+          pattern: this.concat(),
+        });
     }
   }
 
@@ -250,7 +275,9 @@ class Parser {
         return this.node({ kind: 'variable', name: token.value, offset: token.offset });
       case 'ident':
         this.next();
-        return this.isOp('(') ? this.call(token) : this.node({ kind: 'column', name: token.value, offset: token.offset });
+        return this.isOp('(')
+          ? this.call(token)
+          : this.node({ kind: 'column', name: token.value, offset: token.offset });
       case 'keyword':
         if (token.value === 'true' || token.value === 'false') {
           this.next();
@@ -302,7 +329,11 @@ class Parser {
     const start = this.next();
     const first = this.peek();
     if (!this.isKeyword('when') && first.kind !== 'eof') {
-      this.fail(`unexpected ${describe(first)}`, first.offset, "expected 'when': write each test out in full, as in case when x = 1 then 'a' when x = 2 then 'b' end");
+      this.fail(
+        `unexpected ${describe(first)}`,
+        first.offset,
+        "expected 'when': write each test out in full, as in case when x = 1 then 'a' when x = 2 then 'b' end",
+      );
     }
     return this.nested(start, () => {
       const whens: { when: Expr; then: Expr }[] = [];
@@ -335,13 +366,22 @@ class Parser {
   /** Counts every node against the node limit and measures its depth against the depth limit. */
   private node<T extends Expr>(node: T): T {
     this.nodes++;
-    if (this.nodes > EXPR_LIMITS.maxNodes) this.fail(`expression is too complex (more than ${EXPR_LIMITS.maxNodes} nodes)`, node.offset);
-    const flat = (child: Expr) => node.kind === 'binary' && (node.op === 'and' || node.op === 'or') && child.kind === 'binary' && child.op === node.op;
+    if (this.nodes > EXPR_LIMITS.maxNodes)
+      this.fail(`expression is too complex (more than ${EXPR_LIMITS.maxNodes} nodes)`, node.offset);
+    const flat = (child: Expr) =>
+      node.kind === 'binary' &&
+      (node.op === 'and' || node.op === 'or') &&
+      child.kind === 'binary' &&
+      child.op === node.op;
     // Leaves are level 0, so 64 nested calls or a chain of 64 operators is the most allowed, as for the syntax.
     const levels = children(node).map((child) => (this.depths.get(child) ?? 0) - (flat(child) ? 1 : 0));
     const depth = levels.length === 0 ? 0 : 1 + Math.max(...levels);
     if (depth > EXPR_LIMITS.maxDepth) {
-      this.fail(`expression is nested deeper than ${EXPR_LIMITS.maxDepth} levels`, 'opOffset' in node ? node.opOffset : node.offset, 'split long chains of operators, or use in (…) for many alternatives');
+      this.fail(
+        `expression is nested deeper than ${EXPR_LIMITS.maxDepth} levels`,
+        'opOffset' in node ? node.opOffset : node.offset,
+        'split long chains of operators, or use in (…) for many alternatives',
+      );
     }
     this.depths.set(node, depth);
     return node;
@@ -350,7 +390,8 @@ class Parser {
   /** Runs one level of syntactic nesting; the depth limit also bounds this parser's recursion. */
   private nested<T>(at: Token, parse: () => T): T {
     this.depth++;
-    if (this.depth > EXPR_LIMITS.maxDepth) this.fail(`expression is nested deeper than ${EXPR_LIMITS.maxDepth} levels`, at.offset);
+    if (this.depth > EXPR_LIMITS.maxDepth)
+      this.fail(`expression is nested deeper than ${EXPR_LIMITS.maxDepth} levels`, at.offset);
     const result = parse();
     this.depth--;
     return result;

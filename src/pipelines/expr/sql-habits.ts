@@ -12,15 +12,50 @@ const conversionList = () => `the conversion functions are ${CONVERSIONS.map((f)
 
 /** SQL type names (DuckDB, PostgreSQL, MySQL, SQLite spellings) → the conversion function to that kind of value. */
 const CONVERSION_FOR_TYPE: ReadonlyMap<string, string> = new Map([
-  ...['int', 'integer', 'int2', 'int4', 'int8', 'bigint', 'smallint', 'tinyint', 'hugeint', 'ubigint', 'uinteger', 'double', 'float', 'float4', 'float8', 'real',
-    'decimal', 'numeric', 'number', 'signed', 'unsigned'].map((t) => [t, 'to_number'] as const),
+  ...[
+    'int',
+    'integer',
+    'int2',
+    'int4',
+    'int8',
+    'bigint',
+    'smallint',
+    'tinyint',
+    'hugeint',
+    'ubigint',
+    'uinteger',
+    'double',
+    'float',
+    'float4',
+    'float8',
+    'real',
+    'decimal',
+    'numeric',
+    'number',
+    'signed',
+    'unsigned',
+  ].map((t) => [t, 'to_number'] as const),
   ...['varchar', 'text', 'string', 'char', 'nvarchar', 'bpchar'].map((t) => [t, 'to_text'] as const),
   ...['boolean', 'bool', 'logical'].map((t) => [t, 'to_boolean'] as const),
   ['date', 'to_date'],
   ...['timestamp', 'timestamptz', 'datetime'].map((t) => [t, 'to_timestamp'] as const),
 ]);
 
-const WHOLE_NUMBER_TYPES = new Set(['int', 'integer', 'int2', 'int4', 'int8', 'bigint', 'smallint', 'tinyint', 'hugeint', 'ubigint', 'uinteger', 'signed', 'unsigned']);
+const WHOLE_NUMBER_TYPES = new Set([
+  'int',
+  'integer',
+  'int2',
+  'int4',
+  'int8',
+  'bigint',
+  'smallint',
+  'tinyint',
+  'hugeint',
+  'ubigint',
+  'uinteger',
+  'signed',
+  'unsigned',
+]);
 
 /** A refusal: what is not supported and what to write instead. */
 export interface Habit {
@@ -35,7 +70,8 @@ export interface Habit {
 export function castHabit(what: string, typeName: string | undefined, operand: string | undefined): Habit {
   const type = typeName?.toLowerCase();
   const conversion = type === undefined ? undefined : CONVERSION_FOR_TYPE.get(type);
-  if (conversion === undefined) return { reason: `${what} is not supported`, hint: `convert values with a function: ${conversionList()}` };
+  if (conversion === undefined)
+    return { reason: `${what} is not supported`, hint: `convert values with a function: ${conversionList()}` };
   const call = `${conversion}(${operand !== undefined && operand.length <= 40 ? operand : '…'})`;
   // CAST to an integer type rounds; to_number keeps the fraction.
   const rewrite = type !== undefined && WHOLE_NUMBER_TYPES.has(type) ? `round(${call})` : call;
@@ -44,7 +80,8 @@ export function castHabit(what: string, typeName: string | undefined, operand: s
 
 const TIME_PARTS = 'year(t), month(t), day(t), hour(t), minute(t) or second(t)';
 const AGGREGATE = 'aggregates work on groups of rows: use the aggregate step; an expression sees one row at a time';
-export const NO_REGEX = "there are no regular expressions: use like or ilike ('%' any text, '_' one character), contains(), starts_with() or ends_with()";
+export const NO_REGEX =
+  "there are no regular expressions: use like or ilike ('%' any text, '_' one character), contains(), starts_with() or ends_with()";
 
 /**
  * Functions of SQL dialects and spreadsheets that are spelt differently here (none of them is a function here:
@@ -97,7 +134,19 @@ const FOREIGN_FUNCTIONS: ReadonlyMap<string, string> = new Map([
 ]);
 
 /** Type-named "functions" (`int(x)`, `to_integer(x)`) and SQL's converting calls: answered with the conversion. */
-const CONVERTING_CALLS = new Set(['cast', 'try_cast', 'convert', 'to_int', 'to_integer', 'to_double', 'to_float', 'to_varchar', 'to_string', 'str', ...CONVERSION_FOR_TYPE.keys()]);
+const CONVERTING_CALLS = new Set([
+  'cast',
+  'try_cast',
+  'convert',
+  'to_int',
+  'to_integer',
+  'to_double',
+  'to_float',
+  'to_varchar',
+  'to_string',
+  'str',
+  ...CONVERSION_FOR_TYPE.keys(),
+]);
 
 /** The refusal of a call to `name(…)` that is not a function here, when another dialect has it; `operand`: its first argument's text. */
 export function callHabit(name: string, castType: string | undefined, operand: string | undefined): Habit | undefined {
@@ -138,7 +187,11 @@ const TYPED_LITERALS: ReadonlyMap<string, (literal: string) => string> = new Map
   ['date', (l: string) => `write to_date(${l}), or compare a date column with the text ${l} directly`],
   ['timestamp', (l: string) => `write to_timestamp(${l}), or compare a timestamp column with the text ${l} directly`],
   ['timestamptz', (l: string) => `write to_timestamp(${l})`],
-  ['interval', () => 'there are no intervals: compare date_diff(unit, start, end) with a number, e.g. date_diff(\'day\', t, now()) <= 7'],
+  [
+    'interval',
+    () =>
+      "there are no intervals: compare date_diff(unit, start, end) with a number, e.g. date_diff('day', t, now()) <= 7",
+  ],
 ]);
 
 /** A typed literal such as `DATE '2024-01-31'`: `word` is the identifier before the literal, `literal` its source text. */

@@ -13,8 +13,26 @@ export function temporalLiteral(text: string): 'date' | 'timestamp' | undefined 
   const m = ISO.exec(text);
   if (!m) return undefined;
   const [year, month, day, hour, minute, second] = m.slice(1, 7).map((part) => Number(part ?? 0));
-  if (year === undefined || month === undefined || day === undefined || hour === undefined || minute === undefined || second === undefined) return undefined;
-  if (year < 1 || month < 1 || month > 12 || day < 1 || day > daysIn(year, month) || hour > 23 || minute > 59 || second > 59) return undefined;
+  if (
+    year === undefined ||
+    month === undefined ||
+    day === undefined ||
+    hour === undefined ||
+    minute === undefined ||
+    second === undefined
+  )
+    return undefined;
+  if (
+    year < 1 ||
+    month < 1 ||
+    month > 12 ||
+    day < 1 ||
+    day > daysIn(year, month) ||
+    hour > 23 ||
+    minute > 59 ||
+    second > 59
+  )
+    return undefined;
   const zone = m[7] === undefined || m[7] === 'Z' ? undefined : /^[+-](\d{2}):?(\d{2})?$/.exec(m[7]);
   if (zone && (Number(zone[1]) > 15 || Number(zone[2] ?? 0) > 59)) return undefined;
   return m[4] === undefined ? 'date' : 'timestamp';

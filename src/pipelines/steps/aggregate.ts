@@ -18,8 +18,30 @@ const AggregateSchema = Type.Object(
     aggregations: Type.Array(
       Type.Object(
         {
-          column: Type.Optional(Type.String({ ...ColumnName, description: 'Input column; only count may leave it out (rows, where count of a column counts its non-null values)' })),
-          function: Type.Union([Type.Literal('count'), Type.Literal('count_distinct'), Type.Literal('sum'), Type.Literal('mean'), Type.Literal('min'), Type.Literal('max'), Type.Literal('median'), Type.Literal('stddev'), Type.Literal('first'), Type.Literal('last'), Type.Literal('p25'), Type.Literal('p75'), Type.Literal('p90'), Type.Literal('p95'), Type.Literal('p99')]),
+          column: Type.Optional(
+            Type.String({
+              ...ColumnName,
+              description:
+                'Input column; only count may leave it out (rows, where count of a column counts its non-null values)',
+            }),
+          ),
+          function: Type.Union([
+            Type.Literal('count'),
+            Type.Literal('count_distinct'),
+            Type.Literal('sum'),
+            Type.Literal('mean'),
+            Type.Literal('min'),
+            Type.Literal('max'),
+            Type.Literal('median'),
+            Type.Literal('stddev'),
+            Type.Literal('first'),
+            Type.Literal('last'),
+            Type.Literal('p25'),
+            Type.Literal('p75'),
+            Type.Literal('p90'),
+            Type.Literal('p95'),
+            Type.Literal('p99'),
+          ]),
           as: Type.String({ ...ColumnName, description: 'Output column name' }),
         },
         { additionalProperties: false },
@@ -58,7 +80,8 @@ function compile(step: AggregateStep, input: StepInput): CompiledStep {
   const outputs = new Set(keys.map((k) => k.name.toLowerCase()));
   const measures = step.aggregations.map((a, i) => {
     const at = `${input.pointer}/aggregations/${i}`;
-    if (outputs.has(a.as.toLowerCase())) throw stepError(`${at}/as`, `the output column ${quoteForMessage(a.as)} already exists`);
+    if (outputs.has(a.as.toLowerCase()))
+      throw stepError(`${at}/as`, `the output column ${quoteForMessage(a.as)} already exists`);
     outputs.add(a.as.toLowerCase());
     const fn = SQL[a.function];
     if (a.column === undefined) {
@@ -66,7 +89,11 @@ function compile(step: AggregateStep, input: StepInput): CompiledStep {
       return `count(*) AS ${ident(a.as)}`;
     }
     const column = requireColumn(input.schema, a.column, `${at}/column`);
-    if (fn.numeric && !isNumeric(column.type)) throw stepError(`${at}/column`, `column ${quoteForMessage(column.name)} is ${column.type}; ${a.function} needs a numeric column`);
+    if (fn.numeric && !isNumeric(column.type))
+      throw stepError(
+        `${at}/column`,
+        `column ${quoteForMessage(column.name)} is ${column.type}; ${a.function} needs a numeric column`,
+      );
     return `${fn.sql(ident(column.name))} AS ${ident(a.as)}`;
   });
   const select = [...keys.map((k) => ident(k.name)), ...measures].join(', ');

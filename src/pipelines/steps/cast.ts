@@ -12,7 +12,14 @@ import type { CompiledStep, StepInput, StepKind } from './types.js';
  * refused when the pipeline is compiled: DuckDB itself would only notice while running. Doubles cast to integers are
  * rounded (half to even); timestamps cast to dates use UTC.
  */
-export const CAST_TYPES = { integer: 'BIGINT', number: 'DOUBLE', text: 'VARCHAR', boolean: 'BOOLEAN', timestamp: 'TIMESTAMPTZ', date: 'DATE' } as const;
+export const CAST_TYPES = {
+  integer: 'BIGINT',
+  number: 'DOUBLE',
+  text: 'VARCHAR',
+  boolean: 'BOOLEAN',
+  timestamp: 'TIMESTAMPTZ',
+  date: 'DATE',
+} as const;
 export type CastType = keyof typeof CAST_TYPES;
 
 /** The type families DuckDB converts to each target (text converts to and from everything, checked per value). */
@@ -28,8 +35,16 @@ const CONVERTS_FROM: Readonly<Record<CastType, readonly TypeFamily[]>> = {
 const CastSchema = Type.Object(
   {
     type: Type.Literal('cast'),
-    columns: Type.Record(Type.String(), StringEnum(Object.keys(CAST_TYPES) as CastType[]), { minProperties: 1, maxProperties: 1000, description: 'Column → new type' }),
-    onError: Type.Optional(StringEnum(['fail', 'null'] as const, { description: "What a value that does not convert becomes: 'fail' (default) stops the run, 'null' gives null" })),
+    columns: Type.Record(Type.String(), StringEnum(Object.keys(CAST_TYPES) as CastType[]), {
+      minProperties: 1,
+      maxProperties: 1000,
+      description: 'Column → new type',
+    }),
+    onError: Type.Optional(
+      StringEnum(['fail', 'null'] as const, {
+        description: "What a value that does not convert becomes: 'fail' (default) stops the run, 'null' gives null",
+      }),
+    ),
   },
   { additionalProperties: false },
 );
@@ -42,7 +57,8 @@ function compile(step: CastStep, input: StepInput): CompiledStep {
   for (const [name, type] of Object.entries(step.columns)) {
     const at = `${input.pointer}/columns/${pointerToken(name)}`;
     const column = requireColumn(input.schema, name, at);
-    if (!CONVERTS_FROM[type].includes(typeFamily(column.type))) throw stepError(at, `column ${quoteForMessage(name)} is ${column.type}, which cannot be converted to ${type}`);
+    if (!CONVERTS_FROM[type].includes(typeFamily(column.type)))
+      throw stepError(at, `column ${quoteForMessage(name)} is ${column.type}, which cannot be converted to ${type}`);
     targets.set(column.name, CAST_TYPES[type]);
   }
   const select = input.schema.map((c) => {

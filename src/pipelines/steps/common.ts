@@ -21,11 +21,21 @@ export function stepError(pointer: string, message: string): AppError {
 export function requireColumn(schema: readonly ColumnSchema[], name: string, pointer: string): ColumnSchema {
   const found = schema.find((c) => c.name === name);
   if (found) return found;
-  throw stepError(pointer, noSuchColumn(name, schema.map((c) => c.name)));
+  throw stepError(
+    pointer,
+    noSuchColumn(
+      name,
+      schema.map((c) => c.name),
+    ),
+  );
 }
 
 /** Each of `names` (pointer of item i: `${pointer}/${i}`); duplicates are refused too. */
-export function requireColumns(schema: readonly ColumnSchema[], names: readonly string[], pointer: string): ColumnSchema[] {
+export function requireColumns(
+  schema: readonly ColumnSchema[],
+  names: readonly string[],
+  pointer: string,
+): ColumnSchema[] {
   const seen = new Set<string>();
   return names.map((name, i) => {
     if (seen.has(name)) throw stepError(`${pointer}/${i}`, `column ${quoteForMessage(name)} is listed twice`);
@@ -40,7 +50,8 @@ export function requireColumns(schema: readonly ColumnSchema[], names: readonly 
  */
 export function requireNewName(schema: readonly ColumnSchema[], name: string, pointer: string, except?: string): void {
   const existing = schema.find((c) => sameName(c.name, name));
-  if (name !== except && existing) throw stepError(pointer, `a column named ${quoteForMessage(existing.name)} already exists`);
+  if (name !== except && existing)
+    throw stepError(pointer, `a column named ${quoteForMessage(existing.name)} already exists`);
 }
 
 /** Whether DuckDB takes two column names for the same column (it compares them ignoring case). */
@@ -55,7 +66,6 @@ export const ColumnName = Type.String({ minLength: 1, maxLength: 1024, pattern: 
 /** One reference token of a JSON pointer (RFC 6901): `~` and `/` escaped, so a key like `a/b` points at itself. */
 export const pointerToken = (key: string): string => key.replaceAll('~', '~0').replaceAll('/', '~1');
 
-
 /**
  * `column`'s DuckDB type as SQL text, for casts that must keep a column's type (fill_nulls). Type names come from
  * DuckDB, not the user, but an ENUM's carries its values: only plain names like `DECIMAL(10,2)` or
@@ -63,10 +73,21 @@ export const pointerToken = (key: string): string => key.replaceAll('~', '~0').r
  */
 export function sqlTypeOf(column: ColumnSchema, pointer: string): string {
   if (/^[A-Z][A-Z0-9_ ]*(\(\d+(, ?\d+)?\))?$/.test(column.type)) return column.type;
-  throw stepError(pointer, `column ${quoteForMessage(column.name)} has type ${quoteForMessage(column.type)}, which this step cannot keep`);
+  throw stepError(
+    pointer,
+    `column ${quoteForMessage(column.name)} has type ${quoteForMessage(column.type)}, which this step cannot keep`,
+  );
 }
 
-const TYPE_NOUN: Readonly<Record<string, string>> = { string: 'a string', number: 'a number', integer: 'an integer', boolean: 'true or false', object: 'an object', array: 'an array', null: 'null' };
+const TYPE_NOUN: Readonly<Record<string, string>> = {
+  string: 'a string',
+  number: 'a number',
+  integer: 'an integer',
+  boolean: 'true or false',
+  object: 'an object',
+  array: 'an array',
+  null: 'null',
+};
 
 /**
  * The problems of `value` against a TypeBox `schema`, as `errors[]` entries at `pointer` + the field's path, worded
@@ -89,13 +110,19 @@ export function schemaErrors(schema: TSchema, value: unknown, pointer: string, l
       case 'boolean':
         break;
       case 'required':
-        for (const name of params.requiredProperties as string[]) add(`${at}/${pointerToken(name)}`, `missing required field ${quoteForMessage(name)}`);
+        for (const name of params.requiredProperties as string[])
+          add(`${at}/${pointerToken(name)}`, `missing required field ${quoteForMessage(name)}`);
         break;
       case 'additionalProperties': {
-        const known = Object.keys((schemaAt(schema, e.schemaPath) as { properties?: object } | undefined)?.properties ?? {});
+        const known = Object.keys(
+          (schemaAt(schema, e.schemaPath) as { properties?: object } | undefined)?.properties ?? {},
+        );
         for (const name of params.additionalProperties as string[]) {
           const hint = didYouMean(nearMatches(name, known), quoteForMessage);
-          add(`${at}/${pointerToken(name)}`, `unknown field ${quoteForMessage(name)}${hint ? `; ${hint}` : known.length > 0 ? `; the fields are ${known.map((k) => quoteForMessage(k)).join(', ')}` : ''}`);
+          add(
+            `${at}/${pointerToken(name)}`,
+            `unknown field ${quoteForMessage(name)}${hint ? `; ${hint}` : known.length > 0 ? `; the fields are ${known.map((k) => quoteForMessage(k)).join(', ')}` : ''}`,
+          );
         }
         break;
       }
@@ -114,9 +141,15 @@ function describeProblem(at: string, all: readonly TLocalizedValidationError[]):
     const p = e.params as { allowedValue?: unknown; allowedValues?: unknown[] };
     return e.keyword === 'const' ? [p.allowedValue] : e.keyword === 'enum' ? (p.allowedValues ?? []) : [];
   });
-  if (allowed.length > 0) return `must be one of ${allowed.map((v) => (typeof v === 'string' ? quoteForMessage(v) : JSON.stringify(v))).join(', ')}`;
-  const types = here.filter((e) => e.keyword === 'type').map((e) => TYPE_NOUN[String((e.params as { type: unknown }).type)] ?? String((e.params as { type: unknown }).type));
-  if (types.length > 0) return `must be ${types.length > 1 ? `${types.slice(0, -1).join(', ')} or ${types.at(-1)}` : types[0]}`;
+  if (allowed.length > 0)
+    return `must be one of ${allowed.map((v) => (typeof v === 'string' ? quoteForMessage(v) : JSON.stringify(v))).join(', ')}`;
+  const types = here
+    .filter((e) => e.keyword === 'type')
+    .map(
+      (e) => TYPE_NOUN[String((e.params as { type: unknown }).type)] ?? String((e.params as { type: unknown }).type),
+    );
+  if (types.length > 0)
+    return `must be ${types.length > 1 ? `${types.slice(0, -1).join(', ')} or ${types.at(-1)}` : types[0]}`;
   const first = here[0];
   if (first === undefined) return 'is invalid';
   const limit = (first.params as { limit?: unknown }).limit;
@@ -145,7 +178,10 @@ function describeProblem(at: string, all: readonly TLocalizedValidationError[]):
 /** The sub-schema at a TypeBox error's `schemaPath` (`#/properties/by/items`). */
 function schemaAt(schema: TSchema, path: string): unknown {
   let node: unknown = schema;
-  for (const raw of path.replace(/^#\/?/, '').split('/').filter((s) => s !== '')) {
+  for (const raw of path
+    .replace(/^#\/?/, '')
+    .split('/')
+    .filter((s) => s !== '')) {
     const key = decodeURIComponent(raw).replaceAll('~1', '/').replaceAll('~0', '~');
     node = node !== null && typeof node === 'object' ? (node as Record<string, unknown>)[key] : undefined;
   }

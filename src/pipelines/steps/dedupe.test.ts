@@ -14,7 +14,8 @@ const TABLE = {
     (NULL, TIMESTAMPTZ '2024-01-01T00:00:00Z', 5)) v(k, ts, n)`,
 };
 
-const run = async (step: Omit<DedupeStep, 'type'>, table = TABLE) => (await runStep(dedupeStep, { type: 'dedupe', ...step }, table, { orderBy: 'n' })).rows;
+const run = async (step: Omit<DedupeStep, 'type'>, table = TABLE) =>
+  (await runStep(dedupeStep, { type: 'dedupe', ...step }, table, { orderBy: 'n' })).rows;
 
 async function failure(step: Omit<DedupeStep, 'type'>): Promise<AppError> {
   try {
@@ -50,11 +51,17 @@ describe('dedupe step', () => {
   });
 
   it('refuses inconsistent fields and unknown columns with pointers', async () => {
-    expect((await failure({ columns: ['k'], keep: 'last' })).errors).toEqual([{ pointer: '/steps/0/orderBy', message: "missing required field 'orderBy' (for keep 'last')" }]);
+    expect((await failure({ columns: ['k'], keep: 'last' })).errors).toEqual([
+      { pointer: '/steps/0/orderBy', message: "missing required field 'orderBy' (for keep 'last')" },
+    ]);
     expect((await failure({ keep: 'first', orderBy: 'ts' })).errors[0]?.pointer).toBe('/steps/0/orderBy');
     expect((await failure({ columns: ['k'], keep: 'any', orderBy: 'ts' })).errors[0]?.pointer).toBe('/steps/0/keep');
-    expect((await failure({ columns: ['k', 'kk'] })).errors).toEqual([{ pointer: '/steps/0/columns/1', message: "no column named 'kk'; did you mean 'k'?" }]);
+    expect((await failure({ columns: ['k', 'kk'] })).errors).toEqual([
+      { pointer: '/steps/0/columns/1', message: "no column named 'kk'; did you mean 'k'?" },
+    ]);
     expect((await failure({ columns: ['k'], orderBy: 'time' })).errors[0]?.pointer).toBe('/steps/0/orderBy');
-    expect(schemaErrors(dedupeStep.schema, { type: 'dedupe', keep: 'latest' }, '/steps/0')).toEqual([{ pointer: '/steps/0/keep', message: "must be one of 'first', 'last', 'any'" }]);
+    expect(schemaErrors(dedupeStep.schema, { type: 'dedupe', keep: 'latest' }, '/steps/0')).toEqual([
+      { pointer: '/steps/0/keep', message: "must be one of 'first', 'last', 'any'" },
+    ]);
   });
 });

@@ -24,9 +24,16 @@ export type DeriveStep = Static<typeof DeriveSchema>;
 function compile(step: DeriveStep, input: StepInput): CompiledStep {
   if (step.replace === true) requireColumn(input.schema, step.column, `${input.pointer}/column`);
   else requireNewName(input.schema, step.column, `${input.pointer}/column`);
-  const value = compileExpression(step.expression, input.schema, { pointer: `${input.pointer}/expression`, paramOffset: input.paramOffset, variables: input.variables });
+  const value = compileExpression(step.expression, input.schema, {
+    pointer: `${input.pointer}/expression`,
+    paramOffset: input.paramOffset,
+    variables: input.variables,
+  });
   const derived = `${value.sql} AS ${ident(step.column)}`;
-  const select = step.replace === true ? input.schema.map((c) => (c.name === step.column ? derived : ident(c.name))) : [...input.schema.map((c) => ident(c.name)), derived];
+  const select =
+    step.replace === true
+      ? input.schema.map((c) => (c.name === step.column ? derived : ident(c.name)))
+      : [...input.schema.map((c) => ident(c.name)), derived];
   return { sql: `SELECT ${select.join(', ')} FROM ${input.from}`, params: value.params };
 }
 

@@ -8,8 +8,14 @@ import type { CompiledStep, StepInput, StepKind } from './types.js';
 const DropNullsSchema = Type.Object(
   {
     type: Type.Literal('drop_nulls'),
-    columns: Type.Optional(Type.Array(ColumnName, { minItems: 1, maxItems: 1000, description: 'Columns to look at (default all)' })),
-    how: Type.Optional(StringEnum(['any', 'all'] as const, { description: "'any' (default): drop a row with a null in any of the columns; 'all': only when all are null" })),
+    columns: Type.Optional(
+      Type.Array(ColumnName, { minItems: 1, maxItems: 1000, description: 'Columns to look at (default all)' }),
+    ),
+    how: Type.Optional(
+      StringEnum(['any', 'all'] as const, {
+        description: "'any' (default): drop a row with a null in any of the columns; 'all': only when all are null",
+      }),
+    ),
   },
   { additionalProperties: false },
 );
@@ -17,7 +23,8 @@ const DropNullsSchema = Type.Object(
 export type DropNullsStep = Static<typeof DropNullsSchema>;
 
 function compile(step: DropNullsStep, input: StepInput): CompiledStep {
-  const columns = step.columns === undefined ? input.schema : requireColumns(input.schema, step.columns, `${input.pointer}/columns`);
+  const columns =
+    step.columns === undefined ? input.schema : requireColumns(input.schema, step.columns, `${input.pointer}/columns`);
   const nulls = columns.map((c) => `${ident(c.name)} IS NULL`).join(step.how === 'all' ? ' AND ' : ' OR ');
   return { sql: `SELECT * FROM ${input.from} WHERE NOT (${nulls})`, params: [] };
 }

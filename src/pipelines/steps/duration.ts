@@ -35,7 +35,8 @@ const MAX_MONTHS = 12;
 
 const GRAMMAR = /^([1-9][0-9]{0,7})(s|m|h|d|w|mo|y)$/;
 
-export const DURATION_HELP = "a whole number and a unit (s, m, h, d, w, mo, y) between 1s and 1y, e.g. '15m', '1h', '1d', '1mo'";
+export const DURATION_HELP =
+  "a whole number and a unit (s, m, h, d, w, mo, y) between 1s and 1y, e.g. '15m', '1h', '1d', '1mo'";
 
 /** The duration `text` denotes in the grammar, of any length (time series buckets); undefined when it is not one. */
 export function readDuration(text: string): Duration | undefined {
@@ -44,7 +45,13 @@ export function readDuration(text: string): Duration | undefined {
   const amount = Number(match[1]);
   const unit = match[2] as DurationUnit;
   const { name, shortest } = UNITS[unit];
-  return { amount, unit, interval: `${amount} ${name}`, calendar: !['s', 'm', 'h'].includes(unit), shortestSeconds: amount * shortest };
+  return {
+    amount,
+    unit,
+    interval: `${amount} ${name}`,
+    calendar: !['s', 'm', 'h'].includes(unit),
+    shortestSeconds: amount * shortest,
+  };
 }
 
 /** The duration `text` denotes, or undefined when it is not in the grammar or not within 1 second … 1 year. */

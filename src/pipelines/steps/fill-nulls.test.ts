@@ -20,7 +20,8 @@ const SERIES = {
     (8, 't', TIMESTAMPTZ '2024-10-27T03:00:00+01:00', NULL, 2, NULL)) v(id, station, ts, temp, count, label)`,
 };
 
-const run = async (step: Omit<FillNullsStep, 'type'>, table = SERIES) => runStep(fillNullsStep, { type: 'fill_nulls', ...step }, table, { orderBy: 'id' });
+const run = async (step: Omit<FillNullsStep, 'type'>, table = SERIES) =>
+  runStep(fillNullsStep, { type: 'fill_nulls', ...step }, table, { orderBy: 'id' });
 const column = (rows: Record<string, unknown>[], name: string) => rows.map((r) => r[name]);
 
 async function failure(step: Omit<FillNullsStep, 'type'>): Promise<AppError> {
@@ -37,7 +38,14 @@ describe('fill_nulls step', () => {
     const { rows, columns, compiled } = await run({ columns: ['label', 'count'], method: 'constant', value: '7' });
     expect(column(rows, 'label')).toEqual(['x', '7', 'y', '7', '7', '7', 'z', '7']);
     expect(column(rows, 'count')).toEqual([7, 10, 7, 15, 7, 1, 7, 2]);
-    expect(columns.map((c) => [c.name, c.type])).toEqual([['id', 'INTEGER'], ['station', 'VARCHAR'], ['ts', 'TIMESTAMP WITH TIME ZONE'], ['temp', 'DOUBLE'], ['count', 'BIGINT'], ['label', 'VARCHAR']]);
+    expect(columns.map((c) => [c.name, c.type])).toEqual([
+      ['id', 'INTEGER'],
+      ['station', 'VARCHAR'],
+      ['ts', 'TIMESTAMP WITH TIME ZONE'],
+      ['temp', 'DOUBLE'],
+      ['count', 'BIGINT'],
+      ['label', 'VARCHAR'],
+    ]);
     expect(compiled.params).toEqual(['7', '7']);
   });
 
@@ -47,7 +55,12 @@ describe('fill_nulls step', () => {
   });
 
   it('fills forward and backward in time order within partitions; rows without a time are left alone', async () => {
-    const forward = await run({ columns: ['temp', 'label'], method: 'forward', orderBy: 'ts', partitionBy: ['station'] });
+    const forward = await run({
+      columns: ['temp', 'label'],
+      method: 'forward',
+      orderBy: 'ts',
+      partitionBy: ['station'],
+    });
     expect(column(forward.rows, 'temp')).toEqual([null, 10, 10, 40, 40, 1, null, 1]);
     expect(column(forward.rows, 'label')).toEqual(['x', 'x', 'y', 'y', 'y', null, 'z', null]);
     const backward = await run({ columns: ['temp'], method: 'backward', orderBy: 'ts', partitionBy: ['station'] });
@@ -55,7 +68,12 @@ describe('fill_nulls step', () => {
   });
 
   it('interpolates linearly by time, across the DST change, leaving the ends null and rounding integers', async () => {
-    const { rows, columns } = await run({ columns: ['temp', 'count'], method: 'linear', orderBy: 'ts', partitionBy: ['station'] });
+    const { rows, columns } = await run({
+      columns: ['temp', 'count'],
+      method: 'linear',
+      orderBy: 'ts',
+      partitionBy: ['station'],
+    });
     // 02:30+01:00 is 1 h after 10.0 at 02:30+02:00 and 2 h before 40.0 at 04:30+01:00.
     expect(column(rows, 'temp')).toEqual([null, 10, 20, 40, null, 1, null, null]);
     // count: 10 → 15 over 3 h, one hour in: 11.67 rounds to 12; it stays BIGINT.
@@ -64,7 +82,10 @@ describe('fill_nulls step', () => {
   });
 
   it('interpolates by a numeric order column', async () => {
-    const { rows } = await run({ columns: ['v'], method: 'linear', orderBy: 'x' }, { sql: 'SELECT * FROM (VALUES (1, 0, 0.0), (2, 1, NULL), (3, 4, 8.0), (4, 5, NULL)) t(id, x, v)' });
+    const { rows } = await run(
+      { columns: ['v'], method: 'linear', orderBy: 'x' },
+      { sql: 'SELECT * FROM (VALUES (1, 0, 0.0), (2, 1, NULL), (3, 4, 8.0), (4, 5, NULL)) t(id, x, v)' },
+    );
     expect(column(rows, 'v')).toEqual([0, 2, 8, null]);
   });
 
@@ -78,29 +99,61 @@ describe('fill_nulls step', () => {
   });
 
   it('works on an empty input', async () => {
-    const { rows } = await run({ columns: ['temp'], method: 'linear', orderBy: 'ts' }, { sql: `${SERIES.sql} WHERE false` });
+    const { rows } = await run(
+      { columns: ['temp'], method: 'linear', orderBy: 'ts' },
+      { sql: `${SERIES.sql} WHERE false` },
+    );
     expect(rows).toEqual([]);
   });
 
   it('refuses constants that do not fit the column type, at /value', async () => {
-    expect((await failure({ columns: ['count'], method: 'constant', value: 'abc' })).errors).toEqual([{ pointer: '/steps/0/value', message: "'abc' is not a whole number (column 'count' is BIGINT)" }]);
-    expect((await failure({ columns: ['temp'], method: 'constant', value: true })).errors).toEqual([{ pointer: '/steps/0/value', message: "true is not a number (column 'temp' is DOUBLE)" }]);
-    expect((await failure({ columns: ['ts'], method: 'constant', value: 'yesterday' })).errors[0]?.pointer).toBe('/steps/0/value');
-    expect((await failure({ columns: ['count'], method: 'constant', value: '99999999999999999999' })).errors[0]?.message).toBe("'99999999999999999999' is out of range for BIGINT (column 'count' is BIGINT)");
+    expect((await failure({ columns: ['count'], method: 'constant', value: 'abc' })).errors).toEqual([
+      { pointer: '/steps/0/value', message: "'abc' is not a whole number (column 'count' is BIGINT)" },
+    ]);
+    expect((await failure({ columns: ['temp'], method: 'constant', value: true })).errors).toEqual([
+      { pointer: '/steps/0/value', message: "true is not a number (column 'temp' is DOUBLE)" },
+    ]);
+    expect((await failure({ columns: ['ts'], method: 'constant', value: 'yesterday' })).errors[0]?.pointer).toBe(
+      '/steps/0/value',
+    );
+    expect(
+      (await failure({ columns: ['count'], method: 'constant', value: '99999999999999999999' })).errors[0]?.message,
+    ).toBe("'99999999999999999999' is out of range for BIGINT (column 'count' is BIGINT)");
   });
 
   it('refuses missing or misplaced fields and non-numeric columns for numeric methods', async () => {
-    expect((await failure({ columns: ['temp'], method: 'constant' })).errors).toEqual([{ pointer: '/steps/0/value', message: "missing required field 'value' (for method 'constant')" }]);
-    expect((await failure({ columns: ['temp'], method: 'forward' })).errors).toEqual([{ pointer: '/steps/0/orderBy', message: "missing required field 'orderBy' (for method 'forward')" }]);
-    expect((await failure({ columns: ['temp'], method: 'mean', orderBy: 'ts' })).errors[0]?.pointer).toBe('/steps/0/orderBy');
-    expect((await failure({ columns: ['temp', 'label'], method: 'median' })).errors).toEqual([{ pointer: '/steps/0/columns/1', message: "column 'label' is VARCHAR: method 'median' needs a numeric column" }]);
-    expect((await failure({ columns: ['temp'], method: 'linear', orderBy: 'label' })).errors[0]?.pointer).toBe('/steps/0/orderBy');
-    expect((await failure({ columns: ['temp'], method: 'forward', orderBy: 'tz' })).errors).toEqual([{ pointer: '/steps/0/orderBy', message: "no column named 'tz'; did you mean 'ts'?" }]);
-    expect(schemaErrors(fillNullsStep.schema, { type: 'fill_nulls', columns: ['a'], method: 'zero' }, '/steps/0')).toEqual([
-      { pointer: '/steps/0/method', message: "must be one of 'constant', 'forward', 'backward', 'linear', 'mean', 'median'" },
+    expect((await failure({ columns: ['temp'], method: 'constant' })).errors).toEqual([
+      { pointer: '/steps/0/value', message: "missing required field 'value' (for method 'constant')" },
     ]);
-    expect(schemaErrors(fillNullsStep.schema, { type: 'fill_nulls', columns: ['a'], method: 'constant', value: null }, '/steps/0')).toEqual([
-      { pointer: '/steps/0/value', message: 'must be a string, a number or true or false' },
+    expect((await failure({ columns: ['temp'], method: 'forward' })).errors).toEqual([
+      { pointer: '/steps/0/orderBy', message: "missing required field 'orderBy' (for method 'forward')" },
     ]);
+    expect((await failure({ columns: ['temp'], method: 'mean', orderBy: 'ts' })).errors[0]?.pointer).toBe(
+      '/steps/0/orderBy',
+    );
+    expect((await failure({ columns: ['temp', 'label'], method: 'median' })).errors).toEqual([
+      { pointer: '/steps/0/columns/1', message: "column 'label' is VARCHAR: method 'median' needs a numeric column" },
+    ]);
+    expect((await failure({ columns: ['temp'], method: 'linear', orderBy: 'label' })).errors[0]?.pointer).toBe(
+      '/steps/0/orderBy',
+    );
+    expect((await failure({ columns: ['temp'], method: 'forward', orderBy: 'tz' })).errors).toEqual([
+      { pointer: '/steps/0/orderBy', message: "no column named 'tz'; did you mean 'ts'?" },
+    ]);
+    expect(
+      schemaErrors(fillNullsStep.schema, { type: 'fill_nulls', columns: ['a'], method: 'zero' }, '/steps/0'),
+    ).toEqual([
+      {
+        pointer: '/steps/0/method',
+        message: "must be one of 'constant', 'forward', 'backward', 'linear', 'mean', 'median'",
+      },
+    ]);
+    expect(
+      schemaErrors(
+        fillNullsStep.schema,
+        { type: 'fill_nulls', columns: ['a'], method: 'constant', value: null },
+        '/steps/0',
+      ),
+    ).toEqual([{ pointer: '/steps/0/value', message: 'must be a string, a number or true or false' }]);
   });
 });

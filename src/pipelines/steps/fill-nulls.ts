@@ -29,7 +29,11 @@ const FillNullsSchema = Type.Object(
     type: Type.Literal('fill_nulls'),
     columns: Type.Array(ColumnName, { minItems: 1, maxItems: 1000 }),
     method: StringEnum(FILL_METHODS),
-    value: Type.Optional(Type.Union([Type.String({ maxLength: 10_000 }), Type.Number(), Type.Boolean()], { description: "The constant (method 'constant')" })),
+    value: Type.Optional(
+      Type.Union([Type.String({ maxLength: 10_000 }), Type.Number(), Type.Boolean()], {
+        description: "The constant (method 'constant')",
+      }),
+    ),
     orderBy: Type.Optional(ColumnName),
     partitionBy: Type.Optional(Type.Array(ColumnName, { minItems: 1, maxItems: 100 })),
   },
@@ -40,11 +44,19 @@ export type FillNullsStep = Static<typeof FillNullsSchema>;
 
 function checkFields(step: FillNullsStep, pointer: string): void {
   const method = quoteForMessage(step.method);
-  if (step.method === 'constant' && step.value === undefined) throw stepError(`${pointer}/value`, "missing required field 'value' (for method 'constant')");
-  if (step.method !== 'constant' && step.value !== undefined) throw stepError(`${pointer}/value`, `'value' is only used by method 'constant', not ${method}`);
-  if (ORDERED.includes(step.method) && step.orderBy === undefined) throw stepError(`${pointer}/orderBy`, `missing required field 'orderBy' (for method ${method})`);
-  if (!ORDERED.includes(step.method) && step.orderBy !== undefined) throw stepError(`${pointer}/orderBy`, `'orderBy' is only used by methods 'forward', 'backward' and 'linear', not ${method}`);
-  if (step.method === 'constant' && step.partitionBy !== undefined) throw stepError(`${pointer}/partitionBy`, "'partitionBy' is not used by method 'constant'");
+  if (step.method === 'constant' && step.value === undefined)
+    throw stepError(`${pointer}/value`, "missing required field 'value' (for method 'constant')");
+  if (step.method !== 'constant' && step.value !== undefined)
+    throw stepError(`${pointer}/value`, `'value' is only used by method 'constant', not ${method}`);
+  if (ORDERED.includes(step.method) && step.orderBy === undefined)
+    throw stepError(`${pointer}/orderBy`, `missing required field 'orderBy' (for method ${method})`);
+  if (!ORDERED.includes(step.method) && step.orderBy !== undefined)
+    throw stepError(
+      `${pointer}/orderBy`,
+      `'orderBy' is only used by methods 'forward', 'backward' and 'linear', not ${method}`,
+    );
+  if (step.method === 'constant' && step.partitionBy !== undefined)
+    throw stepError(`${pointer}/partitionBy`, "'partitionBy' is not used by method 'constant'");
 }
 
 const INTEGER_RANGE: Readonly<Record<string, readonly [bigint, bigint]>> = {
@@ -67,23 +79,41 @@ const DECIMAL_TEXT = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
  * lose digits (integers, decimals); timestamps are read as TIMESTAMPTZ first so an offset is honoured for naive
  * columns too (which hold UTC).
  */
-function constantFor(column: ColumnSchema, value: string | number | boolean, pointer: string): { value: DuckDBValue; sql: (index: number, type: string) => string } {
+function constantFor(
+  column: ColumnSchema,
+  value: string | number | boolean,
+  pointer: string,
+): { value: DuckDBValue; sql: (index: number, type: string) => string } {
   const refuse = (why: string): never => {
-    throw stepError(pointer, `${typeof value === 'string' ? quoteForMessage(value) : JSON.stringify(value)} ${why} (column ${quoteForMessage(column.name)} is ${column.type})`);
+    throw stepError(
+      pointer,
+      `${typeof value === 'string' ? quoteForMessage(value) : JSON.stringify(value)} ${why} (column ${quoteForMessage(column.name)} is ${column.type})`,
+    );
   };
   const plain = (v: DuckDBValue) => ({ value: v, sql: (n: number, type: string) => `CAST($${n} AS ${type})` });
   switch (typeFamily(column.type)) {
     case 'integer': {
-      const text = typeof value === 'number' && Number.isSafeInteger(value) ? String(value) : typeof value === 'string' && /^[+-]?\d{1,40}$/.test(value) ? value : refuse('is not a whole number');
+      const text =
+        typeof value === 'number' && Number.isSafeInteger(value)
+          ? String(value)
+          : typeof value === 'string' && /^[+-]?\d{1,40}$/.test(value)
+            ? value
+            : refuse('is not a whole number');
       const [min, max] = INTEGER_RANGE[column.type.toUpperCase()] ?? INTEGER_RANGE.BIGINT!;
       if (BigInt(text) < min || BigInt(text) > max) refuse(`is out of range for ${column.type}`);
       return plain(text);
     }
     case 'float':
     case 'decimal': {
-      const text = typeof value === 'number' ? String(value) : typeof value === 'string' && DECIMAL_TEXT.test(value) ? value : refuse('is not a number');
+      const text =
+        typeof value === 'number'
+          ? String(value)
+          : typeof value === 'string' && DECIMAL_TEXT.test(value)
+            ? value
+            : refuse('is not a number');
       const digits = /^DECIMAL\((\d+), ?(\d+)\)$/i.exec(column.type);
-      if (digits && Math.abs(Number(text)) >= 10 ** (Number(digits[1]) - Number(digits[2]))) refuse(`is out of range for ${column.type}`);
+      if (digits && Math.abs(Number(text)) >= 10 ** (Number(digits[1]) - Number(digits[2])))
+        refuse(`is out of range for ${column.type}`);
       if (!Number.isFinite(Number(text))) refuse('is out of range');
       return plain(text);
     }
@@ -94,13 +124,16 @@ function constantFor(column: ColumnSchema, value: string | number | boolean, poi
     case 'text':
       return plain(String(value));
     case 'timestamp':
-      if (typeof value !== 'string' || temporalLiteral(value) === undefined) refuse("is not an ISO 8601 timestamp such as '2024-01-31T12:00:00Z'");
+      if (typeof value !== 'string' || temporalLiteral(value) === undefined)
+        refuse("is not an ISO 8601 timestamp such as '2024-01-31T12:00:00Z'");
       return { value, sql: (n, type) => `CAST(CAST($${n} AS TIMESTAMPTZ) AS ${type})` };
     case 'date':
       if (typeof value !== 'string' || temporalLiteral(value) !== 'date') refuse("is not a date such as '2024-01-31'");
       return plain(value);
     default:
-      return refuse('cannot fill this column: only number, text, true/false, timestamp and date columns take a constant');
+      return refuse(
+        'cannot fill this column: only number, text, true/false, timestamp and date columns take a constant',
+      );
   }
 }
 
@@ -117,7 +150,10 @@ function position(order: ColumnSchema, pointer: string): string {
     case 'date':
       return `CAST(date_diff('day', DATE '1970-01-01', ${o}) AS DOUBLE)`;
     default:
-      throw stepError(pointer, `column ${quoteForMessage(order.name)} is ${order.type}: linear interpolation needs a number, timestamp or date column to order by`);
+      throw stepError(
+        pointer,
+        `column ${quoteForMessage(order.name)} is ${order.type}: linear interpolation needs a number, timestamp or date column to order by`,
+      );
   }
 }
 
@@ -131,18 +167,26 @@ function compile(step: FillNullsStep, input: StepInput): CompiledStep {
   const { pointer } = input;
   checkFields(step, pointer);
   const columns = requireColumns(input.schema, step.columns, `${pointer}/columns`);
-  const order = step.orderBy === undefined ? undefined : requireColumn(input.schema, step.orderBy, `${pointer}/orderBy`);
-  const partition = (step.partitionBy === undefined ? [] : requireColumns(input.schema, step.partitionBy, `${pointer}/partitionBy`)).map((c) => ident(c.name));
+  const order =
+    step.orderBy === undefined ? undefined : requireColumn(input.schema, step.orderBy, `${pointer}/orderBy`);
+  const partition = (
+    step.partitionBy === undefined ? [] : requireColumns(input.schema, step.partitionBy, `${pointer}/partitionBy`)
+  ).map((c) => ident(c.name));
   if (step.method === 'mean' || step.method === 'median' || step.method === 'linear') {
     columns.forEach((c, i) => {
-      if (!isNumeric(c.type)) throw stepError(`${pointer}/columns/${i}`, `column ${quoteForMessage(c.name)} is ${c.type}: method ${quoteForMessage(step.method)} needs a numeric column`);
+      if (!isNumeric(c.type))
+        throw stepError(
+          `${pointer}/columns/${i}`,
+          `column ${quoteForMessage(c.name)} is ${c.type}: method ${quoteForMessage(step.method)} needs a numeric column`,
+        );
     });
   }
 
   const params: DuckDBValue[] = [];
   const o = order === undefined ? '' : ident(order.name);
   // Rows without an order value get a partition of their own, so they never feed the ordered rows.
-  const over = (frame: string) => `OVER (PARTITION BY ${[...partition, `(${o} IS NULL)`].join(', ')} ORDER BY ${o} ASC ${frame})`;
+  const over = (frame: string) =>
+    `OVER (PARTITION BY ${[...partition, `(${o} IS NULL)`].join(', ')} ORDER BY ${o} ASC ${frame})`;
   const before = over('ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW');
   const after = over('ROWS BETWEEN CURRENT ROW AND UNBOUNDED FOLLOWING');
   const group = `OVER (${partition.length > 0 ? `PARTITION BY ${partition.join(', ')}` : ''})`;

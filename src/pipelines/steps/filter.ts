@@ -6,7 +6,11 @@ import type { CompiledStep, StepInput, StepKind } from './types.js';
 const FilterSchema = Type.Object(
   {
     type: Type.Literal('filter'),
-    expression: Type.String({ minLength: 1, maxLength: EXPR_LIMITS.maxLength, description: 'A condition, e.g. temperature > 30 and city = \'Berlin\'' }),
+    expression: Type.String({
+      minLength: 1,
+      maxLength: EXPR_LIMITS.maxLength,
+      description: "A condition, e.g. temperature > 30 and city = 'Berlin'",
+    }),
   },
   { additionalProperties: false },
 );

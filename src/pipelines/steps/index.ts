@@ -19,8 +19,21 @@ import { windowStep } from './window.js';
 export type { CompiledStep, DatasetRef, ResolvedDataset, StepInput, StepKind } from './types.js';
 
 export const STEP_KINDS: readonly StepKind[] = [
-  selectStep, renameStep, castStep, filterStep, deriveStep, dropNullsStep, fillNullsStep, dedupeStep, sortStep, sampleStep,
-  outliersStep, resampleStep, aggregateStep, joinStep, windowStep,
+  selectStep,
+  renameStep,
+  castStep,
+  filterStep,
+  deriveStep,
+  dropNullsStep,
+  fillNullsStep,
+  dedupeStep,
+  sortStep,
+  sampleStep,
+  outliersStep,
+  resampleStep,
+  aggregateStep,
+  joinStep,
+  windowStep,
 ];
 
 const BY_TYPE: ReadonlyMap<string, StepKind> = new Map(STEP_KINDS.map((k) => [k.type, k]));

@@ -4,9 +4,16 @@ import { joinStep, type JoinStep } from './join.js';
 import { runStep } from './testing.js';
 
 const LEFT = "SELECT * FROM (VALUES (1, 'a', 'x'), (2, 'b', 'y'), (3, NULL, 'z'), (4, 'c', 'w')) v(id, k, name)";
-const RIGHT = "SELECT * FROM (VALUES ('a', 'A', 1), ('a', 'A2', 2), ('b', 'B', 3), (NULL, 'N', 4), ('d', 'D', 5)) v(k, name, score)";
+const RIGHT =
+  "SELECT * FROM (VALUES ('a', 'A', 1), ('a', 'A2', 2), ('b', 'B', 3), (NULL, 'N', 4), ('d', 'D', 5)) v(k, name, score)";
 
-const step = (fields: Partial<JoinStep>): JoinStep => ({ type: 'join', dataset: { datasetId: 'ds_right' }, on: ['k'], how: 'inner', ...fields });
+const step = (fields: Partial<JoinStep>): JoinStep => ({
+  type: 'join',
+  dataset: { datasetId: 'ds_right' },
+  on: ['k'],
+  how: 'inner',
+  ...fields,
+});
 const run = (fields: Partial<JoinStep>, left = LEFT, right = RIGHT) =>
   runStep(joinStep, step(fields), { sql: left, others: { ds_right: right } }, { orderBy: 'ALL' });
 
@@ -24,7 +31,11 @@ describe('join step', () => {
   });
 
   it('left: unmatched left rows (null key included) kept with nulls', async () => {
-    const { rows } = await run({ how: 'left', suffix: '_r', dataset: { datasetId: 'ds_right', versionId: 'dv_pinned' } });
+    const { rows } = await run({
+      how: 'left',
+      suffix: '_r',
+      dataset: { datasetId: 'ds_right', versionId: 'dv_pinned' },
+    });
     expect(rows).toEqual([
       { id: 1, k: 'a', name: 'x', name_r: 'A', score: 1 },
       { id: 1, k: 'a', name: 'x', name_r: 'A2', score: 2 },
@@ -35,41 +46,86 @@ describe('join step', () => {
   });
 
   it('many-to-many: 2 × 2 rows for one key', async () => {
-    const { rows } = await run({}, "SELECT * FROM (VALUES (1, 'a'), (2, 'a')) v(id, k)", "SELECT * FROM (VALUES ('a', 10), ('a', 20)) v(k, score)");
-    expect(rows.map((r) => [r.id, r.score])).toEqual([[1, 10], [1, 20], [2, 10], [2, 20]]);
+    const { rows } = await run(
+      {},
+      "SELECT * FROM (VALUES (1, 'a'), (2, 'a')) v(id, k)",
+      "SELECT * FROM (VALUES ('a', 10), ('a', 20)) v(k, score)",
+    );
+    expect(rows.map((r) => [r.id, r.score])).toEqual([
+      [1, 10],
+      [1, 20],
+      [2, 10],
+      [2, 20],
+    ]);
   });
 
   it('keys with different names and several keys; the right keys are left out of the output', async () => {
     const right = "SELECT * FROM (VALUES ('a', 'x', 100), ('a', 'other', 200), ('b', 'y', 300)) v(code, label, amount)";
-    const { rows, columns } = await run({ on: [{ left: 'k', right: 'code' }, { left: 'name', right: 'label' }] }, LEFT, right);
+    const { rows, columns } = await run(
+      {
+        on: [
+          { left: 'k', right: 'code' },
+          { left: 'name', right: 'label' },
+        ],
+      },
+      LEFT,
+      right,
+    );
     expect(columns.map((c) => c.name)).toEqual(['id', 'k', 'name', 'amount']);
-    expect(rows).toEqual([{ id: 1, k: 'a', name: 'x', amount: 100 }, { id: 2, k: 'b', name: 'y', amount: 300 }]);
+    expect(rows).toEqual([
+      { id: 1, k: 'a', name: 'x', amount: 100 },
+      { id: 2, k: 'b', name: 'y', amount: 300 },
+    ]);
   });
 
   it('comparable key types: integer with double, date with timestamp, UUID with arbitrary text', async () => {
-    const numbers = await run({ on: ['n'] }, 'SELECT * FROM (VALUES (1::INTEGER), (2)) v(n)', 'SELECT * FROM (VALUES (1.0::DOUBLE, 10), (2.5, 20)) v(n, v)');
+    const numbers = await run(
+      { on: ['n'] },
+      'SELECT * FROM (VALUES (1::INTEGER), (2)) v(n)',
+      'SELECT * FROM (VALUES (1.0::DOUBLE, 10), (2.5, 20)) v(n, v)',
+    );
     expect(numbers.rows).toEqual([{ n: 1, v: 10 }]);
-    const times = await run({ on: ['t'] }, "SELECT * FROM (VALUES (DATE '2024-03-31')) v(t)", "SELECT * FROM (VALUES (TIMESTAMP '2024-03-31 00:00', 'midnight'), (TIMESTAMP '2024-03-31 00:01', 'later')) v(t, v)");
+    const times = await run(
+      { on: ['t'] },
+      "SELECT * FROM (VALUES (DATE '2024-03-31')) v(t)",
+      "SELECT * FROM (VALUES (TIMESTAMP '2024-03-31 00:00', 'midnight'), (TIMESTAMP '2024-03-31 00:01', 'later')) v(t, v)",
+    );
     expect(times.rows).toEqual([{ t: '2024-03-31T00:00:00.000Z', v: 'midnight' }]);
-    const text = await run({ on: ['u'] }, "SELECT * FROM (VALUES ('00000000-0000-0000-0000-000000000001'::UUID)) v(u)", "SELECT * FROM (VALUES ('00000000-0000-0000-0000-000000000001', 1), ('not a uuid', 2)) v(u, v)");
+    const text = await run(
+      { on: ['u'] },
+      "SELECT * FROM (VALUES ('00000000-0000-0000-0000-000000000001'::UUID)) v(u)",
+      "SELECT * FROM (VALUES ('00000000-0000-0000-0000-000000000001', 1), ('not a uuid', 2)) v(u, v)",
+    );
     expect(text.rows).toEqual([{ u: '00000000-0000-0000-0000-000000000001', v: 1 }]);
   });
 
   it('empty inputs give no rows', async () => {
     expect((await run({}, `${LEFT} WHERE false`)).rows).toEqual([]);
-    expect((await run({ how: 'left' }, LEFT, `${RIGHT} WHERE false`)).rows.map((r) => [r.id, r.score])).toEqual([[1, null], [2, null], [3, null], [4, null]]);
+    expect((await run({ how: 'left' }, LEFT, `${RIGHT} WHERE false`)).rows.map((r) => [r.id, r.score])).toEqual([
+      [1, null],
+      [2, null],
+      [3, null],
+      [4, null],
+    ]);
   });
 
   it('key type mismatch: 400 at the key', async () => {
     await expect(run({ on: ['k', { left: 'id', right: 'name' }] })).rejects.toMatchObject({
       status: 400,
       code: 'validation_failed',
-      errors: [{ pointer: '/steps/0/on/1', message: "key 'id' (INTEGER) cannot be compared with 'name' (VARCHAR) of the joined dataset" }],
+      errors: [
+        {
+          pointer: '/steps/0/on/1',
+          message: "key 'id' (INTEGER) cannot be compared with 'name' (VARCHAR) of the joined dataset",
+        },
+      ],
     });
   });
 
   it('unknown keys: 400 at the key (or its side) with a did-you-mean from that side', async () => {
-    await expect(run({ on: ['kk'] })).rejects.toMatchObject({ errors: [{ pointer: '/steps/0/on/0', message: "no column named 'kk'; did you mean 'k'?" }] });
+    await expect(run({ on: ['kk'] })).rejects.toMatchObject({
+      errors: [{ pointer: '/steps/0/on/0', message: "no column named 'kk'; did you mean 'k'?" }],
+    });
     await expect(run({ on: [{ left: 'k', right: 'scor' }] })).rejects.toMatchObject({
       errors: [{ pointer: '/steps/0/on/0/right', message: "no column named 'scor'; did you mean 'score'?" }],
     });
@@ -81,7 +137,12 @@ describe('join step', () => {
   it('a suffixed name that collides too: 400 at the suffix', async () => {
     const left = "SELECT * FROM (VALUES ('a', 'x', 'y')) v(k, name, name_right)";
     await expect(run({}, left)).rejects.toMatchObject({
-      errors: [{ pointer: '/steps/0/suffix', message: "the joined column 'name' would be named 'name_right', which already exists; choose another suffix" }],
+      errors: [
+        {
+          pointer: '/steps/0/suffix',
+          message: "the joined column 'name' would be named 'name_right', which already exists; choose another suffix",
+        },
+      ],
     });
   });
 
@@ -103,7 +164,11 @@ describe('join step', () => {
 
   it('an injection-shaped column name is a literal key and column', async () => {
     const evil = '"); DROP TABLE x; --';
-    const { rows } = await run({ on: [evil] }, `SELECT 1 AS """); DROP TABLE x; --", 'l' AS v`, `SELECT 1 AS """); DROP TABLE x; --", 'r' AS v`);
+    const { rows } = await run(
+      { on: [evil] },
+      `SELECT 1 AS """); DROP TABLE x; --", 'l' AS v`,
+      `SELECT 1 AS """); DROP TABLE x; --", 'r' AS v`,
+    );
     expect(rows).toEqual([{ [evil]: 1, v: 'l', v_right: 'r' }]);
     await expect(run({ on: [evil] })).rejects.toMatchObject({ status: 400, errors: [{ pointer: '/steps/0/on/0' }] });
   });

@@ -16,7 +16,10 @@ import type { CompiledStep, StepInput, StepKind } from './types.js';
 const JoinSchema = Type.Object(
   {
     type: Type.Literal('join'),
-    dataset: Type.Object({ datasetId: Type.String({ minLength: 1 }), versionId: Type.Optional(Type.String({ minLength: 1 })) }, { additionalProperties: false }),
+    dataset: Type.Object(
+      { datasetId: Type.String({ minLength: 1 }), versionId: Type.Optional(Type.String({ minLength: 1 })) },
+      { additionalProperties: false },
+    ),
     on: Type.Array(
       Type.Union([
         Type.String({ ...ColumnName, description: 'A key with the same name on both sides' }),
@@ -25,7 +28,13 @@ const JoinSchema = Type.Object(
       { minItems: 1 },
     ),
     how: Type.Union([Type.Literal('inner'), Type.Literal('left')]),
-    suffix: Type.Optional(Type.String({ minLength: 1, pattern: NO_CONTROL_CHARACTERS, description: "Appended to a right column whose name the left already has (default '_right')" })),
+    suffix: Type.Optional(
+      Type.String({
+        minLength: 1,
+        pattern: NO_CONTROL_CHARACTERS,
+        description: "Appended to a right column whose name the left already has (default '_right')",
+      }),
+    ),
   },
   { additionalProperties: false },
 );
@@ -49,12 +58,16 @@ interface Key {
 function requireKeys(step: JoinStep, input: StepInput, right: readonly ColumnSchema[]): Key[] {
   return step.on.map((key, j) => {
     const at = `${input.pointer}/on/${j}`;
-    const [leftName, rightName, leftAt, rightAt] = typeof key === 'string' ? [key, key, at, at] : [key.left, key.right, `${at}/left`, `${at}/right`];
+    const [leftName, rightName, leftAt, rightAt] =
+      typeof key === 'string' ? [key, key, at, at] : [key.left, key.right, `${at}/left`, `${at}/right`];
     const left = requireColumn(input.schema, leftName, leftAt);
     const other = requireColumn(right, rightName, rightAt);
     const [lf, rf] = [typeFamily(left.type), typeFamily(other.type)];
     if (comparable(lf) !== comparable(rf) || ['nested', 'other'].includes(lf)) {
-      throw stepError(at, `key ${quoteForMessage(left.name)} (${left.type}) cannot be compared with ${quoteForMessage(other.name)} (${other.type}) of the joined dataset`);
+      throw stepError(
+        at,
+        `key ${quoteForMessage(left.name)} (${left.type}) cannot be compared with ${quoteForMessage(other.name)} (${other.type}) of the joined dataset`,
+      );
     }
     return { left, right: other };
   });
@@ -63,7 +76,8 @@ function requireKeys(step: JoinStep, input: StepInput, right: readonly ColumnSch
 /** `l = r`; text of different types (UUID, ENUM, VARCHAR) is compared as VARCHAR so no value fails a cast. */
 function condition({ left, right }: Key): string {
   const [l, r] = [`weir_left.${ident(left.name)}`, `weir_right.${ident(right.name)}`];
-  if (typeFamily(left.type) === 'text' && left.type !== right.type) return `CAST(${l} AS VARCHAR) = CAST(${r} AS VARCHAR)`;
+  if (typeFamily(left.type) === 'text' && left.type !== right.type)
+    return `CAST(${l} AS VARCHAR) = CAST(${r} AS VARCHAR)`;
   return `${l} = ${r}`;
 }
 
@@ -74,16 +88,26 @@ async function compile(step: JoinStep, input: StepInput): Promise<CompiledStep> 
   // Lower-cased: DuckDB takes names that differ only in case for the same column.
   const taken = new Set(input.schema.map((c) => c.name.toLowerCase()));
   const rightKeys = new Set(keys.map((k) => k.right.name));
-  const rightColumns = resolved.schema.filter((c) => !rightKeys.has(c.name)).map((c) => {
-    const name = taken.has(c.name.toLowerCase()) ? `${c.name}${suffix}` : c.name;
-    if (taken.has(name.toLowerCase())) throw stepError(`${input.pointer}/suffix`, `the joined column ${quoteForMessage(c.name)} would be named ${quoteForMessage(name)}, which already exists; choose another suffix`);
-    taken.add(name.toLowerCase());
-    return `weir_right.${ident(c.name)} AS ${ident(name)}`;
-  });
+  const rightColumns = resolved.schema
+    .filter((c) => !rightKeys.has(c.name))
+    .map((c) => {
+      const name = taken.has(c.name.toLowerCase()) ? `${c.name}${suffix}` : c.name;
+      if (taken.has(name.toLowerCase()))
+        throw stepError(
+          `${input.pointer}/suffix`,
+          `the joined column ${quoteForMessage(c.name)} would be named ${quoteForMessage(name)}, which already exists; choose another suffix`,
+        );
+      taken.add(name.toLowerCase());
+      return `weir_right.${ident(c.name)} AS ${ident(name)}`;
+    });
   const columns = [...input.schema.map((c) => `weir_left.${ident(c.name)}`), ...rightColumns].join(', ');
   const how = step.how === 'inner' ? 'INNER JOIN' : 'LEFT JOIN';
   const on = keys.map(condition).join(' AND ');
-  return { sql: `SELECT ${columns} FROM ${input.from} AS weir_left ${how} ${resolved.relation} AS weir_right ON ${on}`, params: [], inputs: [resolved] };
+  return {
+    sql: `SELECT ${columns} FROM ${input.from} AS weir_left ${how} ${resolved.relation} AS weir_right ON ${on}`,
+    params: [],
+    inputs: [resolved],
+  };
 }
 
 export const joinStep: StepKind<JoinStep> = {

@@ -19,7 +19,9 @@ const OutliersSchema = Type.Object(
     type: Type.Literal('outliers'),
     columns: Type.Array(ColumnName, { minItems: 1 }),
     method: Type.Union([Type.Literal('iqr'), Type.Literal('zscore')]),
-    threshold: Type.Optional(Type.Number({ minimum: 0, description: 'k: IQR multiplier (default 1.5) or z-score limit (default 3)' })),
+    threshold: Type.Optional(
+      Type.Number({ minimum: 0, description: 'k: IQR multiplier (default 1.5) or z-score limit (default 3)' }),
+    ),
     action: Type.Union([Type.Literal('clip'), Type.Literal('drop')]),
   },
   { additionalProperties: false },
@@ -41,7 +43,10 @@ function boundsSql(method: OutliersStep['method'], columns: ColumnSchema[], from
     return `SELECT ${bounds.join(', ')} FROM (SELECT ${stats} FROM ${from})`;
   }
   const stats = columns.map((c, i) => `avg(${value(c)}) AS m${i}, stddev_samp(${value(c)}) AS sd${i}`).join(', ');
-  const bounds = columns.map((_, i) => `CASE WHEN sd${i} > 0 THEN m${i} - ${k} * sd${i} END AS lo${i}, CASE WHEN sd${i} > 0 THEN m${i} + ${k} * sd${i} END AS hi${i}`);
+  const bounds = columns.map(
+    (_, i) =>
+      `CASE WHEN sd${i} > 0 THEN m${i} - ${k} * sd${i} END AS lo${i}, CASE WHEN sd${i} > 0 THEN m${i} + ${k} * sd${i} END AS hi${i}`,
+  );
   return `SELECT ${bounds.join(', ')} FROM (SELECT ${stats} FROM ${from})`;
 }
 
@@ -56,20 +61,35 @@ function clipped(column: ColumnSchema, i: number, type: string): string {
 function compile(step: OutliersStep, input: StepInput): CompiledStep {
   const columns = requireColumns(input.schema, step.columns, `${input.pointer}/columns`);
   columns.forEach((c, i) => {
-    if (!isNumeric(c.type)) throw stepError(`${input.pointer}/columns/${i}`, `column ${quoteForMessage(c.name)} is ${c.type}; outliers needs a numeric column`);
+    if (!isNumeric(c.type))
+      throw stepError(
+        `${input.pointer}/columns/${i}`,
+        `column ${quoteForMessage(c.name)} is ${c.type}; outliers needs a numeric column`,
+      );
   });
   const k = `CAST($${input.paramOffset + 1} AS DOUBLE)`;
   const bounds = `WITH weir_bounds AS (${boundsSql(step.method, columns, input.from, k)})`;
   const params = [step.threshold ?? DEFAULT_THRESHOLD[step.method]];
   if (step.action === 'drop') {
-    const outlier = columns.map((c, i) => `coalesce(weir_in.${ident(c.name)} < weir_bounds.lo${i} OR weir_in.${ident(c.name)} > weir_bounds.hi${i}, false)`);
-    return { sql: `${bounds} SELECT weir_in.* FROM ${input.from} AS weir_in CROSS JOIN weir_bounds WHERE NOT (${outlier.join(' OR ')})`, params };
+    const outlier = columns.map(
+      (c, i) =>
+        `coalesce(weir_in.${ident(c.name)} < weir_bounds.lo${i} OR weir_in.${ident(c.name)} > weir_bounds.hi${i}, false)`,
+    );
+    return {
+      sql: `${bounds} SELECT weir_in.* FROM ${input.from} AS weir_in CROSS JOIN weir_bounds WHERE NOT (${outlier.join(' OR ')})`,
+      params,
+    };
   }
   const projection = input.schema.map((c) => {
     const i = columns.indexOf(c);
-    return i === -1 ? `weir_in.${ident(c.name)}` : `${clipped(c, i, sqlTypeOf(c, `${input.pointer}/columns/${i}`))} AS ${ident(c.name)}`;
+    return i === -1
+      ? `weir_in.${ident(c.name)}`
+      : `${clipped(c, i, sqlTypeOf(c, `${input.pointer}/columns/${i}`))} AS ${ident(c.name)}`;
   });
-  return { sql: `${bounds} SELECT ${projection.join(', ')} FROM ${input.from} AS weir_in CROSS JOIN weir_bounds`, params };
+  return {
+    sql: `${bounds} SELECT ${projection.join(', ')} FROM ${input.from} AS weir_in CROSS JOIN weir_bounds`,
+    params,
+  };
 }
 
 export const outliersStep: StepKind<OutliersStep> = {

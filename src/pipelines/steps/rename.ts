@@ -11,7 +11,11 @@ import type { CompiledStep, StepInput, StepKind } from './types.js';
 const RenameSchema = Type.Object(
   {
     type: Type.Literal('rename'),
-    columns: Type.Record(Type.String(), ColumnName, { minProperties: 1, maxProperties: 1000, description: 'Old name → new name' }),
+    columns: Type.Record(Type.String(), ColumnName, {
+      minProperties: 1,
+      maxProperties: 1000,
+      description: 'Old name → new name',
+    }),
   },
   { additionalProperties: false },
 );
@@ -20,7 +24,8 @@ export type RenameStep = Static<typeof RenameSchema>;
 
 function compile(step: RenameStep, input: StepInput): CompiledStep {
   const renames = new Map<string, string>();
-  for (const [from, to] of Object.entries(step.columns)) renames.set(requireColumn(input.schema, from, `${input.pointer}/columns/${pointerToken(from)}`).name, to);
+  for (const [from, to] of Object.entries(step.columns))
+    renames.set(requireColumn(input.schema, from, `${input.pointer}/columns/${pointerToken(from)}`).name, to);
   const owners = new Map<string, string>();
   const select = input.schema.map((c) => {
     const name = renames.get(c.name) ?? c.name;
@@ -28,7 +33,10 @@ function compile(step: RenameStep, input: StepInput): CompiledStep {
     if (earlier !== undefined) {
       // Point at whichever of the two was renamed (the other may be an untouched column).
       const renamed = renames.has(c.name) ? c.name : earlier;
-      throw stepError(`${input.pointer}/columns/${pointerToken(renamed)}`, `renaming gives two columns named ${quoteForMessage(name)} (names are compared ignoring case)`);
+      throw stepError(
+        `${input.pointer}/columns/${pointerToken(renamed)}`,
+        `renaming gives two columns named ${quoteForMessage(name)} (names are compared ignoring case)`,
+      );
     }
     owners.set(name.toLowerCase(), c.name);
     return name === c.name ? ident(c.name) : `${ident(c.name)} AS ${ident(name)}`;

@@ -31,10 +31,37 @@ const ResampleSchema = Type.Object(
     type: Type.Literal('resample'),
     time: Type.String({ ...ColumnName, description: 'Timestamp or date column' }),
     every: Type.String({ minLength: 1, maxLength: 16, description: `Bucket width: ${DURATION_HELP}` }),
-    aggregations: Type.Record(ColumnName, Type.Union([Type.Literal('mean'), Type.Literal('sum'), Type.Literal('min'), Type.Literal('max'), Type.Literal('count'), Type.Literal('first'), Type.Literal('last'), Type.Literal('median')]), { minProperties: 1 }),
-    fill: Type.Optional(Type.Union([Type.Literal('none'), Type.Literal('null'), Type.Literal('zero'), Type.Literal('forward'), Type.Literal('linear')])),
+    aggregations: Type.Record(
+      ColumnName,
+      Type.Union([
+        Type.Literal('mean'),
+        Type.Literal('sum'),
+        Type.Literal('min'),
+        Type.Literal('max'),
+        Type.Literal('count'),
+        Type.Literal('first'),
+        Type.Literal('last'),
+        Type.Literal('median'),
+      ]),
+      { minProperties: 1 },
+    ),
+    fill: Type.Optional(
+      Type.Union([
+        Type.Literal('none'),
+        Type.Literal('null'),
+        Type.Literal('zero'),
+        Type.Literal('forward'),
+        Type.Literal('linear'),
+      ]),
+    ),
     groupBy: Type.Optional(Type.Array(ColumnName)),
-    timezone: Type.Optional(Type.String({ minLength: 1, maxLength: 64, description: "IANA time zone of day, week, month and year boundaries (default 'UTC')" })),
+    timezone: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: 64,
+        description: "IANA time zone of day, week, month and year boundaries (default 'UTC')",
+      }),
+    ),
   },
   { additionalProperties: false },
 );
@@ -94,15 +121,28 @@ interface Measure {
   aggregation: Aggregation;
 }
 
-function requireMeasures(step: ResampleStep, input: StepInput, time: ColumnSchema, keys: ColumnSchema[], fill: Fill): Measure[] {
+function requireMeasures(
+  step: ResampleStep,
+  input: StepInput,
+  time: ColumnSchema,
+  keys: ColumnSchema[],
+  fill: Fill,
+): Measure[] {
   return Object.entries(step.aggregations).map(([name, aggregation]) => {
     const at = `${input.pointer}/aggregations/${pointerToken(name)}`;
     const column = requireColumn(input.schema, name, at);
-    if (column === time) throw stepError(at, `${quoteForMessage(name)} is the time column; its buckets are the output's time`);
-    if (keys.includes(column)) throw stepError(at, `${quoteForMessage(name)} is a group column; it cannot also be aggregated`);
-    if (NUMERIC_ONLY.has(aggregation) && !isNumeric(column.type)) throw stepError(at, `column ${quoteForMessage(name)} is ${column.type}; ${aggregation} needs a numeric column`);
+    if (column === time)
+      throw stepError(at, `${quoteForMessage(name)} is the time column; its buckets are the output's time`);
+    if (keys.includes(column))
+      throw stepError(at, `${quoteForMessage(name)} is a group column; it cannot also be aggregated`);
+    if (NUMERIC_ONLY.has(aggregation) && !isNumeric(column.type))
+      throw stepError(at, `column ${quoteForMessage(name)} is ${column.type}; ${aggregation} needs a numeric column`);
     const numericResult = aggregation === 'count' || isNumeric(column.type);
-    if ((fill === 'zero' || fill === 'linear') && !numericResult) throw stepError(at, `fill '${fill}' needs numbers, and ${aggregation} of ${quoteForMessage(name)} is ${column.type}`);
+    if ((fill === 'zero' || fill === 'linear') && !numericResult)
+      throw stepError(
+        at,
+        `fill '${fill}' needs numbers, and ${aggregation} of ${quoteForMessage(name)} is ${column.type}`,
+      );
     return { column, aggregation };
   });
 }
@@ -120,8 +160,14 @@ function filled(measure: Measure, i: number, fill: Fill): string {
     case 'forward':
       return `CASE WHEN seen THEN ${a} ELSE last_value(${a} IGNORE NULLS) OVER weir_before END`;
     case 'linear': {
-      const [before, after] = [`CAST(last_value(${a} IGNORE NULLS) OVER weir_before AS DOUBLE)`, `CAST(first_value(${a} IGNORE NULLS) OVER weir_after AS DOUBLE)`];
-      const [nBefore, nAfter] = [`last_value(CASE WHEN ${a} IS NOT NULL THEN n END IGNORE NULLS) OVER weir_before`, `first_value(CASE WHEN ${a} IS NOT NULL THEN n END IGNORE NULLS) OVER weir_after`];
+      const [before, after] = [
+        `CAST(last_value(${a} IGNORE NULLS) OVER weir_before AS DOUBLE)`,
+        `CAST(first_value(${a} IGNORE NULLS) OVER weir_after AS DOUBLE)`,
+      ];
+      const [nBefore, nAfter] = [
+        `last_value(CASE WHEN ${a} IS NOT NULL THEN n END IGNORE NULLS) OVER weir_before`,
+        `first_value(CASE WHEN ${a} IS NOT NULL THEN n END IGNORE NULLS) OVER weir_after`,
+      ];
       return `CASE WHEN seen THEN CAST(${a} AS DOUBLE) ELSE ${before} + (${after} - ${before}) * (n - ${nBefore}) / (${nAfter} - ${nBefore}) END`;
     }
   }
@@ -139,7 +185,11 @@ function gridCtes(k: string[], measureCount: number, width: string): string[] {
   const sameGroup = k.map((x) => ` AND weir_grid.${x} IS NOT DISTINCT FROM weir_buckets.${x}`).join('');
   // Without groups, min/max over no buckets is still one row (of nulls): HAVING keeps the grid empty then.
   const spans = `SELECT ${[...k, 'min(b) AS lo', 'max(b) AS hi'].join(', ')} FROM weir_buckets${k.length > 0 ? ` GROUP BY ${k.join(', ')}` : ' HAVING count(*) > 0'}`;
-  const columns = ['weir_grid.b', ...k.map((x) => `weir_grid.${x}`), ...Array.from({ length: measureCount }, (_, i) => `a${i}`)];
+  const columns = [
+    'weir_grid.b',
+    ...k.map((x) => `weir_grid.${x}`),
+    ...Array.from({ length: measureCount }, (_, i) => `a${i}`),
+  ];
   const gridColumns = [...k.map((x) => `weir_spans.${x}`), 'weir_series.b'];
   return [
     `weir_spans AS (${spans})`,
@@ -154,8 +204,13 @@ function gridCtes(k: string[], measureCount: number, width: string): string[] {
  * are aligned to the same origin and the grid steps by whole widths of wall-clock time.
  */
 const BUCKET_PART: Record<DurationUnit, { part: string; per: number }> = {
-  s: { part: 'second', per: 1 }, m: { part: 'second', per: 60 }, h: { part: 'second', per: 3600 },
-  d: { part: 'day', per: 1 }, w: { part: 'day', per: 7 }, mo: { part: 'month', per: 1 }, y: { part: 'month', per: 12 },
+  s: { part: 'second', per: 1 },
+  m: { part: 'second', per: 60 },
+  h: { part: 'second', per: 3600 },
+  d: { part: 'day', per: 1 },
+  w: { part: 'day', per: 7 },
+  mo: { part: 'month', per: 1 },
+  y: { part: 'month', per: 12 },
 };
 
 /**
@@ -163,7 +218,14 @@ const BUCKET_PART: Record<DurationUnit, { part: string; per: number }> = {
  * only, grouped by the groups (not by bucket), so it costs a fraction of the step. Its placeholders are its own:
  * the zone only when wall-clock time needs it.
  */
-function knownRows(time: ColumnSchema, keys: ColumnSchema[], every: Duration, zoneName: string, input: StepInput, step: ResampleStep): KnownRows {
+function knownRows(
+  time: ColumnSchema,
+  keys: ColumnSchema[],
+  every: Duration,
+  zoneName: string,
+  input: StepInput,
+  step: ResampleStep,
+): KnownRows {
   const utc = zoneName === 'UTC';
   const zone = `$${input.paramOffset + 1}`;
   const width = `CAST($${input.paramOffset + (utc ? 1 : 2)} AS INTERVAL)`;
@@ -173,7 +235,8 @@ function knownRows(time: ColumnSchema, keys: ColumnSchema[], every: Duration, zo
   const rows = [`${wallClock(time, zone, utc)} AS t`, ...keys.map((c, j) => `${ident(c.name)} AS k${j}`)];
   const groups = keys.length > 0 ? ` GROUP BY ${keys.map((_, j) => `k${j}`).join(', ')}` : '';
   return {
-    sql: `WITH weir_rows AS (SELECT ${rows.join(', ')} FROM ${input.from} WHERE ${ident(time.name)} IS NOT NULL) ` +
+    sql:
+      `WITH weir_rows AS (SELECT ${rows.join(', ')} FROM ${input.from} WHERE ${ident(time.name)} IS NOT NULL) ` +
       `SELECT coalesce(sum(${buckets}), 0) AS rows FROM (SELECT min(t) AS lo, max(t) AS hi FROM weir_rows${groups})`,
     params: utc ? [every.interval] : [zoneName, every.interval],
     what: `buckets from ${keys.length > 0 ? "each group's first to its last" : 'the first to the last'}, every ${quoteForMessage(step.every)}`,
@@ -185,14 +248,27 @@ function knownRows(time: ColumnSchema, keys: ColumnSchema[], every: Duration, zo
 function compile(step: ResampleStep, input: StepInput): CompiledStep {
   const { pointer } = input;
   const time = requireColumn(input.schema, step.time, `${pointer}/time`);
-  if (!['timestamp', 'date'].includes(typeFamily(time.type))) throw stepError(`${pointer}/time`, `column ${quoteForMessage(time.name)} is ${time.type}; resample needs a timestamp or date column`);
+  if (!['timestamp', 'date'].includes(typeFamily(time.type)))
+    throw stepError(
+      `${pointer}/time`,
+      `column ${quoteForMessage(time.name)} is ${time.type}; resample needs a timestamp or date column`,
+    );
   const every = parseDuration(step.every);
-  if (!every) throw stepError(`${pointer}/every`, `${quoteForMessage(step.every)} is not a bucket width; use ${DURATION_HELP}`);
+  if (!every)
+    throw stepError(`${pointer}/every`, `${quoteForMessage(step.every)} is not a bucket width; use ${DURATION_HELP}`);
   const timezone = step.timezone ?? 'UTC';
-  if (!isTimeZone(timezone)) throw stepError(`${pointer}/timezone`, `${quoteForMessage(timezone)} is not a known IANA time zone, e.g. 'Europe/Berlin' or 'UTC'`);
+  if (!isTimeZone(timezone))
+    throw stepError(
+      `${pointer}/timezone`,
+      `${quoteForMessage(timezone)} is not a known IANA time zone, e.g. 'Europe/Berlin' or 'UTC'`,
+    );
   const keys = requireColumns(input.schema, step.groupBy ?? [], `${pointer}/groupBy`);
   keys.forEach((k, j) => {
-    if (k === time) throw stepError(`${pointer}/groupBy/${j}`, `${quoteForMessage(k.name)} is the time column; it cannot also be a group column`);
+    if (k === time)
+      throw stepError(
+        `${pointer}/groupBy/${j}`,
+        `${quoteForMessage(k.name)} is the time column; it cannot also be a group column`,
+      );
   });
   const fill = step.fill ?? 'none';
   const measures = requireMeasures(step, input, time, keys, fill);
@@ -202,23 +278,34 @@ function compile(step: ResampleStep, input: StepInput): CompiledStep {
   const zoneName = every.calendar ? timezone : 'UTC';
   const params = [zoneName, every.interval];
   const k = keys.map((_, j) => `k${j}`);
-  const rows = [`${wallClock(time, zone, zoneName === 'UTC')} AS t`, ...keys.map((c, j) => `${ident(c.name)} AS k${j}`), ...measures.map((m, i) => `${ident(m.column.name)} AS v${i}`)];
+  const rows = [
+    `${wallClock(time, zone, zoneName === 'UTC')} AS t`,
+    ...keys.map((c, j) => `${ident(c.name)} AS k${j}`),
+    ...measures.map((m, i) => `${ident(m.column.name)} AS v${i}`),
+  ];
   const aggregates = measures.map((m, i) => `${AGGREGATE_SQL[m.aggregation](`v${i}`, 't')} AS a${i}`);
   const ctes = [
     `weir_rows AS (SELECT ${rows.join(', ')} FROM ${input.from} WHERE ${ident(time.name)} IS NOT NULL)`,
     `weir_buckets AS (SELECT time_bucket(${width}, t) AS b, ${[...k, ...aggregates].join(', ')} FROM weir_rows GROUP BY ${['b', ...k].join(', ')})`,
   ];
   if (fill !== 'none') ctes.push(...gridCtes(k, measures.length, width));
-  const output = [`timezone(${zone}, b) AS ${ident(time.name)}`, ...keys.map((c, j) => `k${j} AS ${ident(c.name)}`), ...measures.map((m, i) => `${filled(m, i, fill)} AS ${ident(m.column.name)}`)];
+  const output = [
+    `timezone(${zone}, b) AS ${ident(time.name)}`,
+    ...keys.map((c, j) => `k${j} AS ${ident(c.name)}`),
+    ...measures.map((m, i) => `${filled(m, i, fill)} AS ${ident(m.column.name)}`),
+  ];
   const windowPartition = k.length > 0 ? `PARTITION BY ${k.join(', ')} ` : '';
-  const windows = fill === 'forward' || fill === 'linear'
-    ? ` WINDOW weir_before AS (${windowPartition}ORDER BY b ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW), weir_after AS (${windowPartition}ORDER BY b ROWS BETWEEN CURRENT ROW AND UNBOUNDED FOLLOWING)`
-    : '';
+  const windows =
+    fill === 'forward' || fill === 'linear'
+      ? ` WINDOW weir_before AS (${windowPartition}ORDER BY b ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW), weir_after AS (${windowPartition}ORDER BY b ROWS BETWEEN CURRENT ROW AND UNBOUNDED FOLLOWING)`
+      : '';
   // By position (groups are 2…, time is 1): in ORDER BY an output name (a user's column name) would win over ours.
   const order = [...keys.map((_, j) => String(j + 2)), '1'].join(', ');
   const sql = `WITH ${ctes.join(', ')} SELECT ${output.join(', ')} FROM ${fill === 'none' ? 'weir_buckets' : 'weir_filled'}${windows} ORDER BY ${order}`;
   // Without fill, the buckets with rows are at most the rows.
-  return fill === 'none' ? { sql, params } : { sql, params, knownRows: knownRows(time, keys, every, zoneName, input, step) };
+  return fill === 'none'
+    ? { sql, params }
+    : { sql, params, knownRows: knownRows(time, keys, every, zoneName, input, step) };
 }
 
 export const resampleStep: StepKind<ResampleStep> = {

@@ -9,7 +9,8 @@ const TABLE = {
   sql: `SELECT i AS id, TIMESTAMPTZ '2024-03-31T01:00:00+01:00' + i * INTERVAL 1 MINUTE AS ts, CASE WHEN i % 7 = 0 THEN NULL ELSE i * 0.5 END AS v FROM range(1000) r(i)`,
 };
 
-const ids = async (step: Omit<SampleStep, 'type'>, table = TABLE) => (await runStep(sampleStep, { type: 'sample', ...step }, table, { orderBy: 'id' })).rows.map((r) => r.id as number);
+const ids = async (step: Omit<SampleStep, 'type'>, table = TABLE) =>
+  (await runStep(sampleStep, { type: 'sample', ...step }, table, { orderBy: 'id' })).rows.map((r) => r.id as number);
 
 describe('sample step', () => {
   it('keeps exactly `rows` rows, the same ones for the same seed, whatever the input order', async () => {
@@ -39,14 +40,27 @@ describe('sample step', () => {
 
   it('binds its numbers as parameters and refuses ambiguous or missing sizes', async () => {
     const { compiled } = await runStep(sampleStep, { type: 'sample', rows: 2, seed: 9 }, TABLE);
-    expect(compiled.sql).toMatch(/^SELECT \* FROM "t_\w+" ORDER BY hash\("id", "ts", "v", CAST\(\$1 AS BIGINT\)\) LIMIT CAST\(\$2 AS BIGINT\)$/);
+    expect(compiled.sql).toMatch(
+      /^SELECT \* FROM "t_\w+" ORDER BY hash\("id", "ts", "v", CAST\(\$1 AS BIGINT\)\) LIMIT CAST\(\$2 AS BIGINT\)$/,
+    );
     expect(compiled.params).toEqual([9, 2]);
     const both = (await ids({ rows: 2, fraction: 0.5 }).catch((e: unknown) => e)) as AppError;
-    expect([both.status, both.errors]).toEqual([400, [{ pointer: '/steps/0/fraction', message: "give either 'rows' or 'fraction', not both" }]]);
+    expect([both.status, both.errors]).toEqual([
+      400,
+      [{ pointer: '/steps/0/fraction', message: "give either 'rows' or 'fraction', not both" }],
+    ]);
     const none = (await ids({ seed: 1 }).catch((e: unknown) => e)) as AppError;
-    expect(none.errors).toEqual([{ pointer: '/steps/0/rows', message: "missing required field 'rows' (or 'fraction')" }]);
-    expect(schemaErrors(sampleStep.schema, { type: 'sample', fraction: 1.5 }, '/steps/0')).toEqual([{ pointer: '/steps/0/fraction', message: 'must be <= 1' }]);
-    expect(schemaErrors(sampleStep.schema, { type: 'sample', rows: 2.5 }, '/steps/0')).toEqual([{ pointer: '/steps/0/rows', message: 'must be an integer' }]);
-    expect(schemaErrors(sampleStep.schema, { type: 'sample', rows: '2' }, '/steps/0')).toEqual([{ pointer: '/steps/0/rows', message: 'must be an integer' }]);
+    expect(none.errors).toEqual([
+      { pointer: '/steps/0/rows', message: "missing required field 'rows' (or 'fraction')" },
+    ]);
+    expect(schemaErrors(sampleStep.schema, { type: 'sample', fraction: 1.5 }, '/steps/0')).toEqual([
+      { pointer: '/steps/0/fraction', message: 'must be <= 1' },
+    ]);
+    expect(schemaErrors(sampleStep.schema, { type: 'sample', rows: 2.5 }, '/steps/0')).toEqual([
+      { pointer: '/steps/0/rows', message: 'must be an integer' },
+    ]);
+    expect(schemaErrors(sampleStep.schema, { type: 'sample', rows: '2' }, '/steps/0')).toEqual([
+      { pointer: '/steps/0/rows', message: 'must be an integer' },
+    ]);
   });
 });

@@ -7,8 +7,12 @@ import type { CompiledStep, StepInput, StepKind } from './types.js';
 const SelectSchema = Type.Object(
   {
     type: Type.Literal('select'),
-    columns: Type.Optional(Type.Array(ColumnName, { minItems: 1, maxItems: 1000, description: 'Columns to keep, in this order' })),
-    exclude: Type.Optional(Type.Array(ColumnName, { minItems: 1, maxItems: 1000, description: 'Columns to drop (instead of columns)' })),
+    columns: Type.Optional(
+      Type.Array(ColumnName, { minItems: 1, maxItems: 1000, description: 'Columns to keep, in this order' }),
+    ),
+    exclude: Type.Optional(
+      Type.Array(ColumnName, { minItems: 1, maxItems: 1000, description: 'Columns to drop (instead of columns)' }),
+    ),
   },
   { additionalProperties: false },
 );
@@ -16,7 +20,8 @@ const SelectSchema = Type.Object(
 export type SelectStep = Static<typeof SelectSchema>;
 
 function compile(step: SelectStep, input: StepInput): CompiledStep {
-  if (step.columns !== undefined && step.exclude !== undefined) throw stepError(`${input.pointer}/exclude`, "give either 'columns' or 'exclude', not both");
+  if (step.columns !== undefined && step.exclude !== undefined)
+    throw stepError(`${input.pointer}/exclude`, "give either 'columns' or 'exclude', not both");
   let kept: string[];
   if (step.columns !== undefined) {
     kept = requireColumns(input.schema, step.columns, `${input.pointer}/columns`).map((c) => c.name);

@@ -18,7 +18,9 @@ const SortSchema = Type.Object(
         {
           column: ColumnName,
           descending: Type.Optional(Type.Boolean()),
-          nulls: Type.Optional(StringEnum(['first', 'last'] as const, { description: "Where nulls go (default 'last')" })),
+          nulls: Type.Optional(
+            StringEnum(['first', 'last'] as const, { description: "Where nulls go (default 'last')" }),
+          ),
         },
         { additionalProperties: false },
       ),

@@ -32,7 +32,11 @@ async function connect(): Promise<DuckDBConnection> {
   return connection;
 }
 
-async function schemaOf(connection: DuckDBConnection, sql: string, params: DuckDBValue[] = []): Promise<ColumnSchema[]> {
+async function schemaOf(
+  connection: DuckDBConnection,
+  sql: string,
+  params: DuckDBValue[] = [],
+): Promise<ColumnSchema[]> {
   const reader = await connection.runAndReadAll(`SELECT * FROM (${sql}) AS described LIMIT 0`, params);
   const names = reader.columnNames();
   return reader.columnTypes().map((t, i) => ({ name: names[i]!, type: t.toString(), nullable: true }));
@@ -42,7 +46,12 @@ async function schemaOf(connection: DuckDBConnection, sql: string, params: DuckD
  * Compiles `step` with `kind` over a temporary table made by `table.sql` and runs it; `orderBy`, when given, is
  * appended so the test compares a fixed order (steps without an order of their own promise none).
  */
-export async function runStep<T extends { type: string }>(kind: StepKind<T>, step: T, table: StepTable, options: { orderBy?: string } = {}): Promise<StepResult> {
+export async function runStep<T extends { type: string }>(
+  kind: StepKind<T>,
+  step: T,
+  table: StepTable,
+  options: { orderBy?: string } = {},
+): Promise<StepResult> {
   return withTable(table, async (connection, input) => {
     const compiled = await kind.compile(step, input);
     const params: DuckDBValue[] = compiled.params;
@@ -56,7 +65,11 @@ export async function runStep<T extends { type: string }>(kind: StepKind<T>, ste
 }
 
 /** Compiles `step` over `table` and runs only its `knownRows` count (the step itself could be far too big to run). */
-export async function countStep<T extends { type: string }>(kind: StepKind<T>, step: T, table: StepTable): Promise<number | undefined> {
+export async function countStep<T extends { type: string }>(
+  kind: StepKind<T>,
+  step: T,
+  table: StepTable,
+): Promise<number | undefined> {
   return withTable(table, async (connection, input) => {
     const compiled = await kind.compile(step, input);
     return compiled.knownRows ? count(connection, compiled) : undefined;
@@ -64,12 +77,18 @@ export async function countStep<T extends { type: string }>(kind: StepKind<T>, s
 }
 
 async function count(connection: DuckDBConnection, compiled: CompiledStep): Promise<number> {
-  const reader = await connection.runAndReadAll(`SELECT rows FROM (${compiled.knownRows!.sql}) AS counted`, compiled.knownRows!.params);
+  const reader = await connection.runAndReadAll(
+    `SELECT rows FROM (${compiled.knownRows!.sql}) AS counted`,
+    compiled.knownRows!.params,
+  );
   return Number(reader.getRowObjectsJS()[0]?.rows);
 }
 
 /** `fn` with the step input of a temporary table made by `table.sql` (and the tables a join may read), dropped after. */
-async function withTable<R>(table: StepTable, fn: (connection: DuckDBConnection, input: StepInput) => Promise<R>): Promise<R> {
+async function withTable<R>(
+  table: StepTable,
+  fn: (connection: DuckDBConnection, input: StepInput) => Promise<R>,
+): Promise<R> {
   const connection = await connect();
   const suffix = Math.random().toString(36).slice(2);
   const from = `"t_${suffix}"`;
@@ -91,7 +110,12 @@ async function withTable<R>(table: StepTable, fn: (connection: DuckDBConnection,
       async resolveDataset(ref: DatasetRef): Promise<ResolvedDataset> {
         const relation = others.get(ref.datasetId);
         if (!relation) throw new Error(`test table for dataset ${ref.datasetId} not given`);
-        return { datasetId: ref.datasetId, versionId: ref.versionId ?? 'dv_latest', relation, schema: await schemaOf(connection, `SELECT * FROM ${relation}`) };
+        return {
+          datasetId: ref.datasetId,
+          versionId: ref.versionId ?? 'dv_latest',
+          relation,
+          schema: await schemaOf(connection, `SELECT * FROM ${relation}`),
+        };
       },
     };
     return await fn(connection, input);

@@ -25,10 +25,31 @@ const WindowSchema = Type.Object(
     functions: Type.Array(
       Type.Object(
         {
-          function: Type.Union([Type.Literal('rolling_mean'), Type.Literal('rolling_sum'), Type.Literal('rolling_min'), Type.Literal('rolling_max'), Type.Literal('lag'), Type.Literal('lead'), Type.Literal('diff'), Type.Literal('pct_change')]),
+          function: Type.Union([
+            Type.Literal('rolling_mean'),
+            Type.Literal('rolling_sum'),
+            Type.Literal('rolling_min'),
+            Type.Literal('rolling_max'),
+            Type.Literal('lag'),
+            Type.Literal('lead'),
+            Type.Literal('diff'),
+            Type.Literal('pct_change'),
+          ]),
           column: ColumnName,
-          size: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_ROWS, description: 'rolling_*: rows in the window, ending at the current one (default 3)' })),
-          offset: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_ROWS, description: 'lag, lead, diff, pct_change: rows back or ahead (default 1)' })),
+          size: Type.Optional(
+            Type.Integer({
+              minimum: 1,
+              maximum: MAX_ROWS,
+              description: 'rolling_*: rows in the window, ending at the current one (default 3)',
+            }),
+          ),
+          offset: Type.Optional(
+            Type.Integer({
+              minimum: 1,
+              maximum: MAX_ROWS,
+              description: 'lag, lead, diff, pct_change: rows back or ahead (default 1)',
+            }),
+          ),
           as: Type.String({ ...ColumnName, description: 'Name of the appended column' }),
         },
         { additionalProperties: false },
@@ -43,7 +64,12 @@ export type WindowStep = Static<typeof WindowSchema>;
 type WindowCall = WindowStep['functions'][number];
 type WindowFunction = WindowCall['function'];
 
-const ROLLING: Partial<Record<WindowFunction, string>> = { rolling_mean: 'avg', rolling_sum: 'sum', rolling_min: 'min', rolling_max: 'max' };
+const ROLLING: Partial<Record<WindowFunction, string>> = {
+  rolling_mean: 'avg',
+  rolling_sum: 'sum',
+  rolling_min: 'min',
+  rolling_max: 'max',
+};
 const DEFAULT_SIZE = 3;
 const DEFAULT_OFFSET = 1;
 
@@ -51,12 +77,14 @@ const DEFAULT_OFFSET = 1;
 function callSql(call: WindowCall, column: ColumnSchema, over: string, param: (value: number) => string): string {
   const c = ident(column.name);
   const rolling = ROLLING[call.function];
-  if (rolling) return `${rolling}(${c}) OVER (${over} ROWS BETWEEN ${param((call.size ?? DEFAULT_SIZE) - 1)} PRECEDING AND CURRENT ROW)`;
+  if (rolling)
+    return `${rolling}(${c}) OVER (${over} ROWS BETWEEN ${param((call.size ?? DEFAULT_SIZE) - 1)} PRECEDING AND CURRENT ROW)`;
   const offset = param(call.offset ?? DEFAULT_OFFSET);
   if (call.function === 'lag' || call.function === 'lead') return `${call.function}(${c}, ${offset}) OVER (${over})`;
   if (call.function === 'diff') {
     // Unsigned columns would fail on a negative difference: subtract as HUGEINT.
-    const value = typeFamily(column.type) === 'integer' && column.type.toUpperCase().startsWith('U') ? `CAST(${c} AS HUGEINT)` : c;
+    const value =
+      typeFamily(column.type) === 'integer' && column.type.toUpperCase().startsWith('U') ? `CAST(${c} AS HUGEINT)` : c;
     return `${value} - lag(${value}, ${offset}) OVER (${over})`;
   }
   const previous = `CAST(lag(${c}, ${offset}) OVER (${over}) AS DOUBLE)`;
@@ -79,10 +107,15 @@ function compile(step: WindowStep, input: StepInput): CompiledStep {
     const column = requireColumn(input.schema, call.column, `${at}/column`);
     const rolling = call.function in ROLLING;
     if (call.function !== 'lag' && call.function !== 'lead' && !isNumeric(column.type)) {
-      throw stepError(`${at}/column`, `column ${quoteForMessage(column.name)} is ${column.type}; ${call.function} needs a numeric column`);
+      throw stepError(
+        `${at}/column`,
+        `column ${quoteForMessage(column.name)} is ${column.type}; ${call.function} needs a numeric column`,
+      );
     }
-    if (rolling && call.offset !== undefined) throw stepError(`${at}/offset`, `offset does not apply to ${call.function}; use size`);
-    if (!rolling && call.size !== undefined) throw stepError(`${at}/size`, `size applies to rolling functions only; use offset`);
+    if (rolling && call.offset !== undefined)
+      throw stepError(`${at}/offset`, `offset does not apply to ${call.function}; use size`);
+    if (!rolling && call.size !== undefined)
+      throw stepError(`${at}/size`, `size applies to rolling functions only; use offset`);
     requireNewName([...input.schema, ...added], call.as, `${at}/as`);
     added.push({ name: call.as, type: '', nullable: true });
     return `${callSql(call, column, over, param)} AS ${ident(call.as)}`;
