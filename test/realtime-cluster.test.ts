@@ -40,6 +40,11 @@ describe.skipIf(!haveRedis)('real-time over the Redis event bus (one app)', () =
     await t?.close();
   });
 
+  it('says in /system/info that events travel over Redis', async () => {
+    const info = (await (await t.fetch(`${t.api}/system/info`)).json()) as { drivers: Record<string, string> };
+    expect(info.drivers.events).toBe('redis');
+  });
+
   it('delivers events published by another process to a WebSocket client, and releases the channel after', async () => {
     const jobId = await insertJobRow(t.context.store.db, { workspaceId: 'ws_default' });
     const topic = topics.job(jobId);

@@ -283,6 +283,8 @@ describe('system info', () => {
     expect(info.drivers.metadata).toBe(dialectUnderTest);
     expect(info.drivers.blobs).toBe(blobsUnderTest);
     expect(info.drivers.engine).toMatch(/^duckdb v\d/);
+    // Without Redis, events cross to the supervised worker process over IPC, or stay in this process.
+    expect(info.drivers.events).toBe(t.context.queue.supervisor ? 'ipc' : 'local');
     expect(info.uptimeSeconds).toBeGreaterThanOrEqual(0);
   });
 });

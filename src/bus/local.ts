@@ -3,6 +3,7 @@ import type { BusEvent, BusListener, EventBus, Topic } from './types.js';
 
 /** The embedded driver: one process, delivery by direct call. Listeners are isolated from each other's errors. */
 export class LocalEventBus implements EventBus {
+  readonly driver = 'local' as const;
   private readonly listeners = new Map<Topic, Set<BusListener>>();
 
   constructor(private readonly log: Log) {}

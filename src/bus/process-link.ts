@@ -27,6 +27,7 @@ export function isBusLinkMessage(m: { type: string }): m is BusLinkMessage {
 export type LinkSide = 'api' | 'worker';
 
 export class LinkedEventBus implements EventBus {
+  readonly driver = 'ipc' as const;
   private readonly local: LocalEventBus;
   /** API side: the topics the worker listens to. */
   private readonly workerTopics = new Set<Topic>();

@@ -47,6 +47,7 @@ interface ChannelState {
  * connection is back; events published while it was down are lost (see above).
  */
 export class RedisEventBus implements EventBus {
+  readonly driver = 'redis' as const;
   private readonly local: LocalEventBus;
   private readonly publisher: Redis;
   private readonly subscriber: Redis;

@@ -43,6 +43,11 @@ export interface BusEvent<T = unknown> {
 export type BusListener = (event: BusEvent) => void;
 
 export interface EventBus {
+  /**
+   * What carries events between processes: `local` (this process only), `ipc` (this process and its supervised
+   * worker process), `redis` (every process of a cluster). `GET /system/info` reports it.
+   */
+  readonly driver: 'local' | 'ipc' | 'redis';
   /** Delivers to every subscriber of the topic in every process of the deployment. Never throws for "no listeners". */
   publish(topic: Topic, type: string, data: unknown): Promise<void>;
   /** Returns the function that unsubscribes. Listeners must not throw; a throwing listener is logged and skipped. */

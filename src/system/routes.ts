@@ -115,7 +115,7 @@ export const systemRoutes: FastifyPluginAsyncTypebox<{ context: AppContext }> = 
         metadata: context.store.dialect,
         blobs: context.blobs.driver,
         queue: context.queue.driver.name,
-        events: 'local',
+        events: context.bus.driver,
         engine: `duckdb ${context.engineVersion}`,
       },
       node: process.version,
