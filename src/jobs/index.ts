@@ -6,7 +6,7 @@ import type { EventBus } from '../bus/types.js';
 import type { Config } from '../config.js';
 import type { MetadataStore } from '../db/index.js';
 import { AttemptStore } from './attempts.js';
-import { BullmqDriver } from './drivers/bullmq.js';
+import { bullmqDriver } from './drivers/bullmq-on-demand.js';
 import { EmbeddedDriver } from './drivers/embedded.js';
 import type { QueueDriver } from './drivers/types.js';
 import { ForwardingDriver } from './drivers/forwarding.js';
@@ -97,7 +97,7 @@ export function createJobSystem(o: JobSystemOptions): JobSystem {
   let supervisor: WorkerSupervisor | null = null;
   let driver: QueueDriver;
   if (config.redisUrl)
-    driver = new BullmqDriver(attempts, repo, {
+    driver = bullmqDriver(attempts, repo, {
       redisUrl: config.redisUrl,
       prefix: config.jobs.queuePrefix,
       leaseMs,
