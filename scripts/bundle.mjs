@@ -34,6 +34,8 @@ await build({
   external: [
     'better-sqlite3',
     'argon2',
+    // Imported when the engine first opens (src/engine/duckdb.ts); esbuild's interop would hide its named exports.
+    '@duckdb/node-api',
     '@duckdb/node-bindings*',
     'pg-native',
     '@fastify/swagger-ui',

@@ -42,7 +42,6 @@ export interface AppContext {
   config: Config;
   log: Logger;
   version: string;
-  engineVersion: string;
   startedAt: Date;
   store: MetadataStore;
   blobs: BlobStore;
@@ -100,18 +99,12 @@ export async function createContext(config: Config, log: Logger, options: Contex
   const store = await openMetadataStore(config.database, (err) =>
     log.warn({ err: { message: err.message } }, 'database connection lost; the pool reconnects on the next query'),
   );
-  let engine: Engine | undefined;
+  // DuckDB opens on first use (a preview, a query, an ingest): start-up and an idle process do without it.
+  const engine = Engine.lazy({ ...config.duckdb, tempDir: path.join(scratch.dir, 'duckdb') });
   let bus: EventBus | undefined;
   try {
-    // DuckDB opens on libuv's thread pool while the migrations run: the two overlap at start-up.
-    const opening = Engine.open({ ...config.duckdb, tempDir: path.join(scratch.dir, 'duckdb') });
-    const [applied, opened] = await Promise.allSettled([migrateToLatest(store), opening]);
-    if (opened.status === 'fulfilled') engine = opened.value;
-    if (applied.status === 'rejected') throw applied.reason;
-    if (opened.status === 'rejected') throw opened.reason;
-    const openedEngine = opened.value;
-    if (applied.value.length > 0) log.info({ migrations: applied.value }, 'database migrated');
-    const [versionRow] = await openedEngine.all('SELECT version() AS v');
+    const applied = await migrateToLatest(store);
+    if (applied.length > 0) log.info({ migrations: applied }, 'database migrated');
     const blobs = await createBlobStore(config.blobs, scratch);
     const jobsMode = options.jobs ?? 'inline';
     // Embedded and supervised: events cross to and from the worker process over IPC (Redis carries them otherwise).
@@ -120,7 +113,7 @@ export async function createContext(config: Config, log: Logger, options: Contex
     const datasets = new DatasetService(
       new DatasetRepo(store.db),
       blobs,
-      openedEngine,
+      engine,
       scratch,
       config,
       new DatasetEvents(events, log),
@@ -151,13 +144,13 @@ export async function createContext(config: Config, log: Logger, options: Contex
       store,
       blobs,
       scratch,
-      engine: openedEngine,
+      engine,
       datasets,
       grants,
       jobs: () => queue.service,
       limits: config.work,
     });
-    const analytics = createAnalytics({ config, store, engine: openedEngine, datasets });
+    const analytics = createAnalytics({ config, store, engine, datasets });
     const writeWorkerLog = options.workerLog ?? ((line: string) => void process.stdout.write(`${line}\n`));
     const queue = createJobSystem({
       config,
@@ -204,12 +197,11 @@ export async function createContext(config: Config, log: Logger, options: Contex
       config,
       log,
       version: readVersion(),
-      engineVersion: String(versionRow?.v ?? 'unknown'),
       startedAt: new Date(),
       store,
       blobs,
       scratch,
-      engine: openedEngine,
+      engine,
       metrics,
       datasets,
       identity,
@@ -234,13 +226,13 @@ export async function createContext(config: Config, log: Logger, options: Contex
         await queue.close();
         await events.close();
         await guards.close();
-        openedEngine.close();
+        engine.close();
         await store.close();
       },
     };
   } catch (e) {
     await bus?.close();
-    engine?.close();
+    engine.close();
     await store.close();
     throw e;
   }

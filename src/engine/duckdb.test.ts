@@ -42,6 +42,39 @@ describe('Engine with an AbortSignal (real DuckDB)', () => {
   });
 });
 
+describe('Engine opened on first use (real DuckDB)', () => {
+  it('opens on the first query, not for a readiness ping; a bad setting fails that query and the next one retries', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'weir-engine-'));
+    const options = { memoryLimit: '256MB', threads: 1, tempDir: dir, tempLimitBytes: 1024 ** 3 };
+    try {
+      const engine = Engine.lazy(options);
+      await expect(engine.ping()).resolves.toBeUndefined();
+      expect(engine.opened).toBe(false);
+      // Two operations at once share one opening.
+      const [a, b] = await Promise.all([engine.all('SELECT 1 AS n'), engine.all('SELECT 2 AS n')]);
+      expect([a[0]?.n, b[0]?.n]).toEqual([1, 2]);
+      expect(engine.opened).toBe(true);
+      expect(await engine.version()).toMatch(/^v\d/);
+      engine.close();
+      await expect(engine.ping()).rejects.toThrow('engine is closed');
+
+      const bad = Engine.lazy({ ...options, memoryLimit: 'not a size' });
+      await expect(bad.all('SELECT 1')).rejects.toThrow();
+      await expect(bad.all('SELECT 1')).rejects.toThrow();
+      expect(bad.opened).toBe(false);
+      bad.close();
+
+      // Closed before it was ever used: nothing opens afterwards.
+      const unused = Engine.lazy(options);
+      unused.close();
+      await expect(unused.all('SELECT 1')).rejects.toThrow('engine is closed');
+      expect(unused.opened).toBe(false);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('inputError (real DuckDB messages)', () => {
   it('names the kind and keeps only the first line of the message; other errors are not input errors', async () => {
     const dir = await mkdtemp(path.join(tmpdir(), 'weir-engine-'));

@@ -1,4 +1,4 @@
-import { DuckDBInstance, type DuckDBConnection, type DuckDBValue } from '@duckdb/node-api';
+import type { DuckDBConnection, DuckDBInstance, DuckDBValue } from '@duckdb/node-api';
 
 export interface EngineOptions {
   memoryLimit: string;
@@ -13,34 +13,53 @@ export interface EngineOptions {
  * One in-memory DuckDB instance per process, over Parquet files on disk. Each operation gets its own
  * connection (cheap) so concurrent requests do not serialize on one connection; `close()` waits for none:
  * callers stop issuing work first (graceful shutdown closes HTTP before the engine).
+ *
+ * The instance opens on first use (`Engine.lazy`): DuckDB and its native library cost a process about 40 MiB and
+ * a few hundred milliseconds, which an API process that serves no preview, query or ingest never needs to pay.
  */
 export class Engine {
   private closed = false;
   private readonly active = new Set<DuckDBConnection>();
+  private instance: DuckDBInstance | null = null;
+  private opening: Promise<DuckDBInstance> | null = null;
+  private cachedVersion: string | null = null;
 
-  private constructor(private readonly instance: DuckDBInstance) {}
+  private constructor(private readonly options: EngineOptions) {}
 
+  /** An engine that opens its instance when the first operation needs it (an invalid setting fails that operation). */
+  static lazy(options: EngineOptions): Engine {
+    return new Engine(options);
+  }
+
+  /** An engine whose instance is open (an invalid setting fails here). */
   static async open(options: EngineOptions): Promise<Engine> {
-    const instance = await DuckDBInstance.create(':memory:', {
-      memory_limit: options.memoryLimit,
-      threads: String(options.threads),
-      temp_directory: options.tempDir,
-      // Nothing may be downloaded at run time: the extensions Weir uses (parquet, json, icu) are built in.
-      autoinstall_known_extensions: 'false',
-      autoload_known_extensions: 'true',
-      enable_external_access: 'true',
-    });
-    // TimeZone needs the built-in ICU extension, which is loaded after creation, so it is set here. So is the spill
-    // limit: given at creation, DuckDB 1.5 reports it but does not enforce it (its spill grew 36× past it). GLOBAL
-    // settings hold for every connection, and no statement Weir runs changes them.
-    const setup = await instance.connect();
-    try {
-      await setup.run("SET GLOBAL TimeZone = 'UTC'");
-      await setup.run(`SET GLOBAL max_temp_directory_size = '${options.tempLimitBytes}B'`);
-    } finally {
-      setup.closeSync();
-    }
-    return new Engine(instance);
+    const engine = new Engine(options);
+    await engine.connectable();
+    return engine;
+  }
+
+  /** Whether the instance has been opened (it opens on first use). */
+  get opened(): boolean {
+    return this.instance !== null;
+  }
+
+  private connectable(): Promise<DuckDBInstance> {
+    if (this.instance) return Promise.resolve(this.instance);
+    // A failed open is not cached: the next operation tries again (a full spill disk may have been freed).
+    this.opening ??= openInstance(this.options).then(
+      (instance) => {
+        if (this.closed) {
+          instance.closeSync();
+          throw new Error('engine is closed');
+        }
+        return (this.instance = instance);
+      },
+      (e: unknown) => {
+        this.opening = null;
+        throw e;
+      },
+    );
+    return this.opening;
   }
 
   /**
@@ -51,7 +70,7 @@ export class Engine {
   async withConnection<T>(fn: (connection: DuckDBConnection) => Promise<T>, signal?: AbortSignal): Promise<T> {
     if (this.closed) throw new Error('engine is closed');
     signal?.throwIfAborted();
-    const connection = await this.instance.connect();
+    const connection = await (await this.connectable()).connect();
     this.active.add(connection);
     const interrupt = () => connection.interrupt();
     signal?.addEventListener('abort', interrupt, { once: true });
@@ -116,18 +135,60 @@ export class Engine {
     return this.active.size;
   }
 
+  /** Readiness: an open instance answers a query; one not opened yet is not opened for this (nothing can fail yet). */
   async ping(): Promise<void> {
+    if (this.closed) throw new Error('engine is closed');
+    if (!this.instance) return;
     const [row] = await this.all('SELECT 42 AS answer');
     if (row?.answer !== 42) throw new Error('DuckDB did not answer');
   }
 
-  /** Interrupts running queries and closes the instance. */
+  /** DuckDB's version (`v1.5.6`); opens the instance if needed. */
+  async version(): Promise<string> {
+    if (this.cachedVersion === null) {
+      const [row] = await this.all('SELECT version() AS v');
+      this.cachedVersion = String(row?.v ?? 'unknown');
+    }
+    return this.cachedVersion;
+  }
+
+  /** Interrupts running queries and closes the instance (if it was opened). */
   close(): void {
     if (this.closed) return;
     this.closed = true;
     for (const c of this.active) c.interrupt();
-    this.instance.closeSync();
+    this.instance?.closeSync();
+    this.instance = null;
   }
+}
+
+async function openInstance(options: EngineOptions): Promise<DuckDBInstance> {
+  const { DuckDBInstance } = await import('@duckdb/node-api');
+  const instance = await DuckDBInstance.create(':memory:', {
+    memory_limit: options.memoryLimit,
+    threads: String(options.threads),
+    temp_directory: options.tempDir,
+    // Nothing may be downloaded at run time: the extensions Weir uses (parquet, json, icu) are built in.
+    autoinstall_known_extensions: 'false',
+    autoload_known_extensions: 'true',
+    enable_external_access: 'true',
+  });
+  // TimeZone needs the built-in ICU extension, which is loaded after creation, so it is set here. So is the spill
+  // limit: given at creation, DuckDB 1.5 reports it but does not enforce it (its spill grew 36× past it). GLOBAL
+  // settings hold for every connection, and no statement Weir runs changes them.
+  try {
+    const setup = await instance.connect();
+    try {
+      await setup.run("SET GLOBAL TimeZone = 'UTC'");
+      await setup.run(`SET GLOBAL max_temp_directory_size = '${options.tempLimitBytes}B'`);
+    } finally {
+      setup.closeSync();
+    }
+  } catch (e) {
+    instance.closeSync();
+    throw e;
+  }
+  return instance;
 }
 
 /** The kinds of DuckDB error that the statement's input causes (a type, a value), as opposed to the engine's own. */

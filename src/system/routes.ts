@@ -27,7 +27,7 @@ export const systemRoutes: FastifyPluginAsyncTypebox<{ context: AppContext }> = 
       config: { access: 'public', rateLimit: 'none' },
       schema: {
         tags: ['system'],
-        summary: 'Readiness: metadata DB, blob store and DuckDB all answer',
+        summary: 'Readiness: metadata DB, blob store and DuckDB (once opened: it opens on first use) all answer',
         response: {
           200: Type.Object({ status: Type.Literal('ready'), checks: Type.Record(Type.String(), CheckSchema) }),
         },
@@ -116,7 +116,7 @@ export const systemRoutes: FastifyPluginAsyncTypebox<{ context: AppContext }> = 
         blobs: context.blobs.driver,
         queue: context.queue.driver.name,
         events: context.bus.driver,
-        engine: `duckdb ${context.engineVersion}`,
+        engine: `duckdb ${await context.engine.version()}`,
       },
       node: process.version,
       startedAt: context.startedAt.toISOString(),
