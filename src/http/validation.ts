@@ -1,4 +1,5 @@
 import AjvCompiler from '@fastify/ajv-compiler';
+import { SerializerSelector } from '@fastify/fast-json-stringify-compiler';
 import type { FastifyServerOptions } from 'fastify';
 
 /**
@@ -11,23 +12,55 @@ import type { FastifyServerOptions } from 'fastify';
 // come from TypeBox and are checked by the type system, not by users.
 const BASE = { removeAdditional: false, useDefaults: true, allErrors: true, validateSchema: false } as const;
 
+type Validate = ((...args: unknown[]) => unknown) & { errors?: unknown };
+type Serialize = (doc: unknown) => string;
+
+/**
+ * Route schemas are compiled on their route's first request, not at start-up: compiling the validators and
+ * response serializers of every route up front took most of `weir serve`'s start-up time (about 1 s of CPU) and
+ * kept code in memory for routes an instance may never serve. A route's first request pays its own compilation
+ * (milliseconds); an invalid schema fails that route's requests (500) rather than start-up (TypeBox types them).
+ */
 export function schemaController(): NonNullable<FastifyServerOptions['schemaController']> {
   const factory = AjvCompiler();
+  const serializerFactory = SerializerSelector();
   return {
     compilersFactory: {
       buildValidator(externalSchemas: unknown, ajvServerOption: unknown) {
         const plugins = (ajvServerOption as { plugins?: unknown[] } | undefined)?.plugins ?? [];
-        const strict = factory(
-          externalSchemas as never,
-          { customOptions: { ...BASE, coerceTypes: false }, plugins } as never,
-        );
-        const coercing = factory(
-          externalSchemas as never,
-          { customOptions: { ...BASE, coerceTypes: 'array' }, plugins } as never,
-        );
+        const ajv = (coerceTypes: false | 'array') =>
+          factory(externalSchemas as never, { customOptions: { ...BASE, coerceTypes }, plugins } as never);
+        let strict: ReturnType<typeof ajv> | undefined;
+        let coercing: ReturnType<typeof ajv> | undefined;
         return (route: { httpPart?: string }) =>
-          route.httpPart === 'body' ? strict(route as never) : coercing(route as never);
+          onFirstCallValidator(() =>
+            route.httpPart === 'body'
+              ? (strict ??= ajv(false))(route as never)
+              : (coercing ??= ajv('array'))(route as never),
+          );
+      },
+      buildSerializer(externalSchemas: unknown, serializerOpts: unknown) {
+        let compile: ReturnType<typeof serializerFactory> | undefined;
+        return (route: unknown) => {
+          let serialize: Serialize | undefined;
+          return (doc: unknown) =>
+            (serialize ??= (compile ??= serializerFactory(externalSchemas as never, serializerOpts as never))(
+              route as never,
+            ))(doc);
+        };
       },
     },
   } as NonNullable<FastifyServerOptions['schemaController']>;
+}
+
+/** A validator compiled on its first call; Ajv reports errors through the function's own `errors`, copied here. */
+function onFirstCallValidator(compile: () => unknown): Validate {
+  let validate: Validate | undefined;
+  const first: Validate = (...args: unknown[]) => {
+    validate ??= compile() as Validate;
+    const result = validate(...args);
+    first.errors = validate.errors;
+    return result;
+  };
+  return first;
 }
