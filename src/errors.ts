@@ -1,6 +1,6 @@
 /**
- * The one error family of Weir. Services throw `AppError`s built by the factories below; the HTTP layer
- * (src/http/errors.ts) maps them to RFC 9457 problem+json. Anything that is not an AppError is an internal
+ * The one error family of Weir. Services throw `AppError`s built by the factories below; a code says what went
+ * wrong and ERROR_CODES gives its HTTP status. The HTTP layer (src/http/errors.ts) maps them to RFC 9457 problem+json. Anything that is not an AppError is an internal
  * error and is answered as a plain 500 without details.
  */
 
@@ -12,6 +12,8 @@ export type ErrorCode =
   | 'method_not_allowed'
   | 'conflict'
   | 'payload_too_large'
+  | 'headers_too_large'
+  | 'upgrade_required'
   | 'unsupported_media_type'
   | 'unsupported_format'
   | 'invalid_file'
@@ -49,6 +51,10 @@ export type ErrorCode =
   | 'query_timeout'
   | 'output_too_large'
   | 'query_out_of_memory'
+  | 'upload_missing'
+  | 'timeout'
+  | 'worker_lost'
+  | 'job_failed'
   | 'internal';
 
 /** One entry of `errors[]`: where (a JSON pointer, a field or a line) and what. */
@@ -62,53 +68,71 @@ export interface FieldError {
   row?: number;
 }
 
-const TITLES: Record<ErrorCode, string> = {
-  bad_request: 'Bad request',
-  validation_failed: 'Request validation failed',
-  not_found: 'Not found',
-  route_not_found: 'Route not found',
-  method_not_allowed: 'Method not allowed',
-  conflict: 'Conflict',
-  payload_too_large: 'Payload too large',
-  unsupported_media_type: 'Unsupported media type',
-  unsupported_format: 'Unsupported file format',
-  invalid_file: 'Invalid file',
-  empty_file: 'Empty file',
-  header_only: 'File has a header but no data rows',
-  ragged_rows: 'Rows have inconsistent numbers of fields',
-  binary_content: 'Binary content in a text file',
-  unsupported_encoding: 'Unsupported text encoding',
-  invalid_json: 'Invalid JSON dataset',
-  invalid_parquet: 'Invalid Parquet file',
-  invalid_xlsx: 'Invalid XLSX workbook',
-  xlsx_too_large: 'Workbook exceeds the configured limits',
-  too_many_columns: 'Too many columns',
-  invalid_column_name: 'Invalid column name',
-  line_too_long: 'Line too long',
-  export_too_large: 'Dataset too large for the requested format',
-  not_ready: 'Service not ready',
-  unauthorized: 'Authentication required',
-  forbidden: 'Permission denied',
-  rate_limited: 'Too many requests',
-  request_timeout: 'Request not received in time',
-  too_many_connections: 'Too many open connections',
-  ip_blocked: 'Address not allowed',
-  self_lockout: 'The change would lock you out',
-  invitation_expired: 'Invitation expired',
-  invitation_not_pending: 'Invitation already answered or withdrawn',
-  job_not_cancellable: 'Job cannot be cancelled',
-  job_not_retryable: 'Job cannot be retried',
-  precondition_failed: 'Precondition failed',
-  offset_mismatch: 'Upload offset mismatch',
-  checksum_mismatch: 'Checksum mismatch',
-  upload_locked: 'Upload is being written by another request',
-  upload_gone: 'Upload expired',
-  quota_exceeded: 'Workspace storage quota exceeded',
-  query_timeout: 'Query took too long',
-  output_too_large: 'The work would make more rows than allowed',
-  query_out_of_memory: 'The query needed more memory than allowed',
-  internal: 'Internal server error',
+/**
+ * The HTTP status and title of every code: the one place a status is chosen, so a code always answers the same
+ * status wherever it is thrown. A refused file is 415 when Weir cannot read its kind, 413 when it is too large and
+ * 422 otherwise. docs/api.md lists this table (src/errors.test.ts keeps the two equal).
+ */
+export const ERROR_CODES: Readonly<Record<ErrorCode, { status: number; title: string }>> = {
+  bad_request: { status: 400, title: 'Bad request' },
+  validation_failed: { status: 400, title: 'Request validation failed' },
+  not_found: { status: 404, title: 'Not found' },
+  route_not_found: { status: 404, title: 'Route not found' },
+  method_not_allowed: { status: 405, title: 'Method not allowed' },
+  conflict: { status: 409, title: 'Conflict' },
+  payload_too_large: { status: 413, title: 'Payload too large' },
+  headers_too_large: { status: 431, title: 'Request headers too large' },
+  upgrade_required: { status: 426, title: 'Upgrade required' },
+  unsupported_media_type: { status: 415, title: 'Unsupported media type' },
+  unsupported_format: { status: 415, title: 'Unsupported file format' },
+  invalid_file: { status: 422, title: 'Invalid file' },
+  empty_file: { status: 422, title: 'Empty file' },
+  header_only: { status: 422, title: 'File has a header but no data rows' },
+  ragged_rows: { status: 422, title: 'Rows have inconsistent numbers of fields' },
+  binary_content: { status: 422, title: 'Binary content in a text file' },
+  unsupported_encoding: { status: 415, title: 'Unsupported text encoding' },
+  invalid_json: { status: 422, title: 'Invalid JSON dataset' },
+  invalid_parquet: { status: 422, title: 'Invalid Parquet file' },
+  invalid_xlsx: { status: 422, title: 'Invalid XLSX workbook' },
+  xlsx_too_large: { status: 413, title: 'Workbook exceeds the configured limits' },
+  too_many_columns: { status: 422, title: 'Too many columns' },
+  invalid_column_name: { status: 422, title: 'Invalid column name' },
+  line_too_long: { status: 422, title: 'Line too long' },
+  export_too_large: { status: 422, title: 'Dataset too large for the requested format' },
+  not_ready: { status: 503, title: 'Service not ready' },
+  unauthorized: { status: 401, title: 'Authentication required' },
+  forbidden: { status: 403, title: 'Permission denied' },
+  rate_limited: { status: 429, title: 'Too many requests' },
+  request_timeout: { status: 408, title: 'Request not received in time' },
+  too_many_connections: { status: 429, title: 'Too many open connections' },
+  ip_blocked: { status: 403, title: 'Address not allowed' },
+  self_lockout: { status: 409, title: 'The change would lock you out' },
+  invitation_expired: { status: 410, title: 'Invitation expired' },
+  invitation_not_pending: { status: 409, title: 'Invitation already answered or withdrawn' },
+  job_not_cancellable: { status: 409, title: 'Job cannot be cancelled' },
+  job_not_retryable: { status: 409, title: 'Job cannot be retried' },
+  precondition_failed: { status: 412, title: 'Precondition failed' },
+  offset_mismatch: { status: 409, title: 'Upload offset mismatch' },
+  // 460 is the status tus clients (tus-js-client, Uppy) know as a checksum mismatch.
+  checksum_mismatch: { status: 460, title: 'Checksum mismatch' },
+  upload_locked: { status: 423, title: 'Upload is being written by another request' },
+  upload_gone: { status: 410, title: 'Upload expired' },
+  quota_exceeded: { status: 413, title: 'Workspace storage quota exceeded' },
+  query_timeout: { status: 422, title: 'Query took too long' },
+  output_too_large: { status: 422, title: 'The work would make more rows than allowed' },
+  query_out_of_memory: { status: 422, title: 'The query needed more memory than allowed' },
+  // Codes a job records when it fails, answered by a request that waited for the job (upload with ?wait=true).
+  upload_missing: { status: 422, title: 'The uploaded file is no longer stored' },
+  timeout: { status: 500, title: 'The job took longer than its timeout' },
+  worker_lost: { status: 500, title: 'The worker running the job was lost' },
+  job_failed: { status: 422, title: 'The job failed' },
+  internal: { status: 500, title: 'Internal server error' },
 };
+
+export const isErrorCode = (code: string): code is ErrorCode => Object.hasOwn(ERROR_CODES, code);
+
+/** The HTTP status a code answers. */
+export const statusOf = (code: ErrorCode): number => ERROR_CODES[code].status;
 
 export class AppError extends Error {
   readonly status: number;
@@ -118,18 +142,12 @@ export class AppError extends Error {
   /** Extra members copied into the problem document (RFC 9457 extension members). */
   readonly extensions: Record<string, unknown>;
 
-  constructor(
-    status: number,
-    code: ErrorCode,
-    detail: string,
-    errors: FieldError[] = [],
-    extensions: Record<string, unknown> = {},
-  ) {
+  constructor(code: ErrorCode, detail: string, errors: FieldError[] = [], extensions: Record<string, unknown> = {}) {
     super(detail);
     this.name = 'AppError';
-    this.status = status;
     this.code = code;
-    this.title = TITLES[code];
+    this.status = ERROR_CODES[code].status;
+    this.title = ERROR_CODES[code].title;
     this.errors = errors;
     this.extensions = extensions;
   }
@@ -137,43 +155,31 @@ export class AppError extends Error {
 
 export const isAppError = (e: unknown): e is AppError => e instanceof AppError;
 
-/** A rejected upload: 422 unless the problem is the media type itself (415) or the size (413). */
-/** The HTTP status of a refused file by its code: 415 what Weir cannot read, 413 what is too large, else 422. */
-export function rejectionStatus(code: string): number {
-  return code === 'unsupported_format' || code === 'unsupported_encoding'
-    ? 415
-    : code === 'payload_too_large' || code === 'xlsx_too_large'
-      ? 413
-      : 422;
-}
-
+/** A refused file; `where` points at the line or field, by default the uploaded `/file`. */
 export function fileRejected(
   code: ErrorCode,
   detail: string,
   where: Partial<Omit<FieldError, 'message'>> = {},
 ): AppError {
-  const status = rejectionStatus(code);
   const pointer = where.pointer ?? (where.line !== undefined ? `line ${where.line}` : '/file');
-  return new AppError(status, code, detail, [{ ...where, pointer, message: detail }]);
+  return new AppError(code, detail, [{ ...where, pointer, message: detail }]);
 }
 
 export const errors = {
-  badRequest: (detail: string, fieldErrors: FieldError[] = []) => new AppError(400, 'bad_request', detail, fieldErrors),
-  validation: (detail: string, fieldErrors: FieldError[]) =>
-    new AppError(400, 'validation_failed', detail, fieldErrors),
-  notFound: (what: string, id: string) => new AppError(404, 'not_found', `${what} '${id}' does not exist`),
-  conflict: (detail: string) => new AppError(409, 'conflict', detail),
+  badRequest: (detail: string, fieldErrors: FieldError[] = []) => new AppError('bad_request', detail, fieldErrors),
+  validation: (detail: string, fieldErrors: FieldError[]) => new AppError('validation_failed', detail, fieldErrors),
+  notFound: (what: string, id: string) => new AppError('not_found', `${what} '${id}' does not exist`),
+  conflict: (detail: string) => new AppError('conflict', detail),
   payloadTooLarge: (limitBytes: number, what = 'upload') =>
-    new AppError(413, 'payload_too_large', `The ${what} exceeds the limit of ${limitBytes} bytes`, [], { limitBytes }),
-  unsupportedMediaType: (detail: string) => new AppError(415, 'unsupported_media_type', detail),
-  notReady: (detail: string, failing: string[]) => new AppError(503, 'not_ready', detail, [], { failing }),
-  unauthorized: (detail = 'A valid access token or API key is required') => new AppError(401, 'unauthorized', detail),
+    new AppError('payload_too_large', `The ${what} exceeds the limit of ${limitBytes} bytes`, [], { limitBytes }),
+  unsupportedMediaType: (detail: string) => new AppError('unsupported_media_type', detail),
+  notReady: (detail: string, failing: string[]) => new AppError('not_ready', detail, [], { failing }),
+  unauthorized: (detail = 'A valid access token or API key is required') => new AppError('unauthorized', detail),
   forbidden: (permission: string) =>
-    new AppError(403, 'forbidden', `This action needs the permission '${permission}'`, [], { permission }),
+    new AppError('forbidden', `This action needs the permission '${permission}'`, [], { permission }),
   rateLimited: (retryAfterSeconds: number, detail = 'Too many requests; retry later') =>
-    new AppError(429, 'rate_limited', detail, [], { retryAfter: retryAfterSeconds }),
+    new AppError('rate_limited', detail, [], { retryAfter: retryAfterSeconds }),
   /** A user or API key holds as many WebSocket connections or event streams as allowed: another must close first. */
-  tooManyConnections: (detail: string, limit: number) =>
-    new AppError(429, 'too_many_connections', detail, [], { limit }),
-  ipBlocked: () => new AppError(403, 'ip_blocked', 'Requests from this address are not allowed'),
+  tooManyConnections: (detail: string, limit: number) => new AppError('too_many_connections', detail, [], { limit }),
+  ipBlocked: () => new AppError('ip_blocked', 'Requests from this address are not allowed'),
 };

@@ -134,6 +134,21 @@ describe('timeouts (headers 1 s, body 1 s, uploads at least 16 KiB per 1 s, keep
     expect(await silent.closed).toBeLessThan(5000);
   });
 
+  it('headers over the size limit get a 431 headers_too_large, bytes that are not HTTP a 400 bad_request; both close', async () => {
+    const large = await connect(t.url);
+    large.socket.write(requestHead('GET', '/health/live', { 'x-large': 'a'.repeat(64 * 1024) }));
+    const answer = await responseOf(large);
+    expect(answer.status).toBe(431);
+    expect(JSON.parse(answer.body)).toMatchObject({ status: 431, code: 'headers_too_large' });
+    expect(await large.closed).toBeLessThan(5000);
+    const garbage = await connect(t.url);
+    garbage.socket.write('NOT HTTP AT ALL\r\n\r\n');
+    const refused = await responseOf(garbage);
+    expect(refused.status).toBe(400);
+    expect(JSON.parse(refused.body)).toMatchObject({ status: 400, code: 'bad_request' });
+    expect(await garbage.closed).toBeLessThan(5000);
+  });
+
   it('50 unauthenticated refreshes sending a 100,000-byte body a byte at a time are all answered 408 and closed', async () => {
     const clients = await Promise.all(Array.from({ length: 50 }, () => connect(t.url)));
     for (const c of clients) {

@@ -138,7 +138,7 @@ function kinds(p: ReturnType<typeof probes>): JobDefinition[] {
       maxAttempts: 3,
       handler: () =>
         Promise.reject(
-          new AppError(422, 'ragged_rows', 'Row 3 has 2 fields, expected 3', [
+          new AppError('ragged_rows', 'Row 3 has 2 fields, expected 3', [
             { pointer: 'line 4', message: 'Row 3 has 2 fields, expected 3', line: 4, row: 3 },
           ]),
         ),

@@ -315,7 +315,9 @@ describe('WebSocket hub', () => {
   it('answers a plain GET (no upgrade) with 426', async () => {
     const res = await t.fetch(`${t.api}/ws`);
     expect(res.status).toBe(426);
-    expect((await problemOf(res)).detail).toContain('WebSocket endpoint');
+    const problem = await problemOf(res);
+    expect(problem.code).toBe('upgrade_required');
+    expect(problem.detail).toContain('WebSocket endpoint');
   });
 
   it('counts connections and subscriptions in /metrics', async () => {

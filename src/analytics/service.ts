@@ -272,7 +272,6 @@ export class AnalyticsService {
     } catch (e) {
       if (timeout.aborted && !(e instanceof AppError)) {
         throw new AppError(
-          422,
           'query_timeout',
           `The query ran longer than the limit of ${timeoutMs} ms (WEIR_QUERY_TIMEOUT) and was stopped`,
           [],
@@ -281,7 +280,6 @@ export class AnalyticsService {
       }
       if (isOutOfMemory(e)) {
         throw new AppError(
-          422,
           'query_out_of_memory',
           'The query needed more memory and temporary disk than this server allows (WEIR_DUCKDB_MEMORY_LIMIT, WEIR_DUCKDB_TEMP_LIMIT) and was stopped; group by fewer values or filter first',
         );

@@ -1,3 +1,4 @@
+import { isErrorCode, statusOf } from '../errors.js';
 import { weirCommand } from '../weir-command.js';
 import type { IngestResponse, Problem } from './api-types.js';
 import { ApiError } from './client.js';
@@ -26,12 +27,8 @@ export interface Refusal {
   details?: Problem['errors'];
 }
 
-/** The HTTP status the synchronous upload would have answered for a refused file (see fileRejected on the server). */
-function refusalStatus(code: string): number {
-  if (code === 'unsupported_format' || code === 'unsupported_encoding') return 415;
-  if (code === 'payload_too_large' || code === 'xlsx_too_large') return 413;
-  return code === 'internal' || code === 'timeout' || code === 'worker_lost' ? 500 : 422;
-}
+/** The HTTP status the synchronous upload would have answered (see ingestFailure on the server). */
+const refusalStatus = (code: string): number => statusOf(isErrorCode(code) ? code : 'job_failed');
 
 /** A refusal recorded on a job or an upload (`requestId`: its id), reported like a synchronous upload's problem. */
 export function refusalProblem(error: Refusal, requestId: string, status = refusalStatus(error.code)): Problem {

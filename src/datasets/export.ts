@@ -71,7 +71,6 @@ export async function exportVersion(
   if (format === 'xlsx') {
     if (rowCount > XLSX_MAX_ROWS) {
       throw new AppError(
-        422,
         'export_too_large',
         `The dataset has ${rowCount} rows; an XLSX sheet holds at most ${XLSX_MAX_ROWS}. Download it as CSV or Parquet.`,
       );

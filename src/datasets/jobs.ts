@@ -1,7 +1,7 @@
 import { Type } from 'typebox';
 import type { Scratch } from '../blobs/scratch.js';
 import type { BlobStore } from '../blobs/types.js';
-import { AppError, rejectionStatus, type ErrorCode } from '../errors.js';
+import { AppError, isErrorCode } from '../errors.js';
 import { newId } from '../ids.js';
 import { withFields, type Log } from '../logger.js';
 import { JobFailure } from '../jobs/errors.js';
@@ -134,36 +134,21 @@ export function ingestJob(deps: {
   };
 }
 
-/** Statuses of the ingest failures that are not refusals of the file (those follow rejectionStatus). */
-const FAILURE_STATUS: Record<string, number> = {
-  bad_request: 400,
-  validation_failed: 400,
-  forbidden: 403,
-  not_found: 404,
-  conflict: 409,
-  internal: 500,
-  timeout: 500,
-  worker_lost: 500,
-};
-
 /**
  * What a synchronous upload (`?wait=true`) answers when its ingest job did not store a version: the problem the
- * job recorded, with the HTTP status its code has (a job keeps the code, not the status).
+ * job recorded, with the HTTP status its code has (a job keeps the code, not the status). A code outside the
+ * table (a job kind's own failure code) is answered as `job_failed`, naming the recorded code.
  */
 export function ingestFailure(job: Job): AppError {
   if (job.status === 'cancelled')
     return new AppError(
-      409,
       'conflict',
       'The ingest job was cancelled before the version was stored; upload the file again',
     );
   const error = job.error ?? { code: 'internal', message: `The ingest job ended ${job.status}` };
-  return new AppError(
-    FAILURE_STATUS[error.code] ?? rejectionStatus(error.code),
-    error.code as ErrorCode,
-    error.message,
-    error.details ?? [],
-  );
+  return isErrorCode(error.code)
+    ? new AppError(error.code, error.message, error.details ?? [])
+    : new AppError('job_failed', error.message, error.details ?? [], { jobErrorCode: error.code });
 }
 
 export interface IngestSubmission {

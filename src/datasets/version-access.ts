@@ -38,7 +38,6 @@ export function appendForbidden(
   if (refused.caller === 'job') return jobForbidden(permission, what);
   const message = `${what} needs the permission '${permission}'; ask a workspace admin for it, or store the result as a new dataset`;
   return new AppError(
-    403,
     'forbidden',
     message,
     refused.pointer ? [{ pointer: refused.pointer, message: `needs '${permission}'` }] : [],
@@ -48,11 +47,7 @@ export function appendForbidden(
 
 export function editForbidden(permission: Permission): AppError {
   const message = `Setting keepVersions lets the storage sweep delete this dataset's older versions: that needs the permission '${permission}'; ask a workspace admin for it`;
-  return new AppError(
-    403,
-    'forbidden',
-    message,
-    [{ pointer: '/body/keepVersions', message: `needs '${permission}'` }],
-    { permission },
-  );
+  return new AppError('forbidden', message, [{ pointer: '/body/keepVersions', message: `needs '${permission}'` }], {
+    permission,
+  });
 }

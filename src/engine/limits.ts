@@ -15,7 +15,6 @@ export function outputTooLarge(o: {
 }): AppError {
   const detail = `${o.subject} would make ${formatCount(o.count)} ${o.what}, more than the limit of ${formatCount(o.limit)} (WEIR_MAX_OUTPUT_ROWS); ${o.hint}`;
   return new AppError(
-    422,
     'output_too_large',
     o.pointer ? `${detail} (at ${o.pointer})` : detail,
     o.pointer ? [{ pointer: o.pointer, message: detail }] : [],

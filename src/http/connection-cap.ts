@@ -100,7 +100,6 @@ function refuse(socket: Socket, max: number, log: Log, key: string): void {
     'connection refused: too many open connections from this address',
   );
   const error = new AppError(
-    429,
     'too_many_connections',
     `This address already holds ${max} open connections, the most allowed (WEIR_HTTP_MAX_CONNECTIONS_PER_ADDRESS); close some or reuse them (keep-alive), then retry`,
     [],

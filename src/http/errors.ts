@@ -5,25 +5,19 @@ import { problemType, type Problem } from './problem.js';
 import { NO_CONTROL_CHARACTERS, NO_CONTROL_CHARACTERS_MESSAGE } from './schema-types.js';
 
 /** Fastify and plugin error codes that are the client's fault, with the code Weir reports them as. */
-const FASTIFY_CODES: Record<string, { status: number; code: ErrorCode }> = {
-  FST_ERR_CTP_INVALID_MEDIA_TYPE: { status: 415, code: 'unsupported_media_type' },
-  FST_ERR_CTP_BODY_TOO_LARGE: { status: 413, code: 'payload_too_large' },
-  FST_ERR_CTP_INVALID_CONTENT_LENGTH: { status: 400, code: 'bad_request' },
-  FST_ERR_CTP_EMPTY_JSON_BODY: { status: 400, code: 'bad_request' },
-  FST_ERR_CTP_INVALID_JSON_BODY: { status: 400, code: 'bad_request' },
-  FST_INVALID_MULTIPART_CONTENT_TYPE: { status: 415, code: 'unsupported_media_type' },
-  FST_REQ_FILE_TOO_LARGE: { status: 413, code: 'payload_too_large' },
-  FST_PARTS_LIMIT: { status: 413, code: 'payload_too_large' },
-  FST_FILES_LIMIT: { status: 413, code: 'payload_too_large' },
-  FST_FIELDS_LIMIT: { status: 413, code: 'payload_too_large' },
-  FST_PROTO_VIOLATION: { status: 400, code: 'bad_request' },
-  FST_MULTIPART_INVALID_BOUNDARY: { status: 400, code: 'bad_request' },
-};
-
-const TITLES: Partial<Record<number, string>> = {
-  400: 'Bad request',
-  413: 'Payload too large',
-  415: 'Unsupported media type',
+const FASTIFY_CODES: Record<string, ErrorCode> = {
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: 'unsupported_media_type',
+  FST_ERR_CTP_BODY_TOO_LARGE: 'payload_too_large',
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'bad_request',
+  FST_ERR_CTP_EMPTY_JSON_BODY: 'bad_request',
+  FST_ERR_CTP_INVALID_JSON_BODY: 'bad_request',
+  FST_INVALID_MULTIPART_CONTENT_TYPE: 'unsupported_media_type',
+  FST_REQ_FILE_TOO_LARGE: 'payload_too_large',
+  FST_PARTS_LIMIT: 'payload_too_large',
+  FST_FILES_LIMIT: 'payload_too_large',
+  FST_FIELDS_LIMIT: 'payload_too_large',
+  FST_PROTO_VIOLATION: 'bad_request',
+  FST_MULTIPART_INVALID_BOUNDARY: 'bad_request',
 };
 
 interface AjvError {
@@ -75,42 +69,18 @@ function toProblem(error: unknown, requestId: string): Problem {
   const fe = error as FastifyError & { validation?: AjvError[] };
   if (fe && Array.isArray(fe.validation)) {
     const list = validationErrors(fe);
-    return {
-      type: problemType('validation_failed'),
-      title: 'Request validation failed',
-      status: 400,
-      detail: list.map((e) => `${e.pointer} ${e.message}`).join('; ') || 'The request is invalid',
-      code: 'validation_failed',
-      errors: list,
-      requestId,
-    };
+    const detail = list.map((e) => `${e.pointer} ${e.message}`).join('; ') || 'The request is invalid';
+    return toProblem(new AppError('validation_failed', detail, list), requestId);
   }
   const known = fe?.code ? FASTIFY_CODES[fe.code] : undefined;
-  const status =
-    known?.status ??
-    (typeof fe?.statusCode === 'number' && fe.statusCode >= 400 && fe.statusCode < 500 ? fe.statusCode : 500);
-  if (status < 500) {
-    const code = known?.code ?? 'bad_request';
-    // Fastify's own 4xx messages describe the request, never the server (no paths, no stacks).
-    return {
-      type: problemType(code),
-      title: TITLES[status] ?? 'Bad request',
-      status,
-      detail: fe.message,
-      code,
-      errors: [],
-      requestId,
-    };
+  // Fastify's own 4xx messages describe the request, never the server (no paths, no stacks).
+  if (known) return toProblem(new AppError(known, fe.message), requestId);
+  if (typeof fe?.statusCode === 'number' && fe.statusCode >= 400 && fe.statusCode < 500) {
+    // A client error Fastify or a plugin raised that FASTIFY_CODES does not name: its own status, told as a bad request.
+    return { ...toProblem(new AppError('bad_request', fe.message), requestId), status: fe.statusCode };
   }
-  return {
-    type: problemType('internal'),
-    title: 'Internal server error',
-    status: 500,
-    detail: `An unexpected error occurred. Quote request id ${requestId} when reporting it.`,
-    code: 'internal',
-    errors: [],
-    requestId,
-  };
+  const detail = `An unexpected error occurred. Quote request id ${requestId} when reporting it.`;
+  return toProblem(new AppError('internal', detail), requestId);
 }
 
 export function sendProblem(reply: FastifyReply, problem: Problem): FastifyReply {
@@ -134,14 +104,9 @@ export function registerErrorHandling(app: FastifyInstance): void {
     return sendProblem(reply, problem);
   });
   app.setNotFoundHandler((request, reply) =>
-    sendProblem(reply, {
-      type: problemType('route_not_found'),
-      title: 'Route not found',
-      status: 404,
-      detail: `No route ${request.method} ${request.url.split('?')[0]}`,
-      code: 'route_not_found',
-      errors: [],
-      requestId: request.id,
-    }),
+    sendProblem(
+      reply,
+      toProblem(new AppError('route_not_found', `No route ${request.method} ${request.url.split('?')[0]}`), request.id),
+    ),
   );
 }

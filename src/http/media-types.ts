@@ -16,7 +16,6 @@ export function unsupportedMediaType(request: FastifyRequest): AppError {
       ? `${route} takes no request body; send the request without one`
       : `${route} takes ${article(first)} ${accepted.join(' or ')} body, not ${sent}: send it as ${first}${first === 'multipart/form-data' ? formParts(request) : ` (\`Content-Type: ${first}\`)`}`;
   return new AppError(
-    415,
     'unsupported_media_type',
     detail,
     [

@@ -7,7 +7,9 @@ export const ProblemSchema = Type.Object(
     title: Type.String(),
     status: Type.Integer(),
     detail: Type.String(),
-    code: Type.String({ description: 'Stable machine-readable error code' }),
+    code: Type.String({
+      description: 'Stable machine-readable error code; docs/api.md lists each with its HTTP status',
+    }),
     errors: Type.Array(
       Type.Object(
         {

@@ -59,13 +59,12 @@ function answerClientError(error: Error & { code?: string }, socket: Socket, lim
   const problem =
     error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
       ? new AppError(
-          408,
           'request_timeout',
           `The request headers did not arrive within ${limits.headersTimeoutMs} ms (WEIR_HTTP_HEADERS_TIMEOUT); the connection is closed`,
         )
       : error.code === 'HPE_HEADER_OVERFLOW'
-        ? new AppError(431, 'bad_request', 'The request headers are larger than the server accepts')
-        : new AppError(400, 'bad_request', 'The request is not valid HTTP/1.1');
+        ? new AppError('headers_too_large', 'The request headers are larger than the server accepts')
+        : new AppError('bad_request', 'The request is not valid HTTP/1.1');
   if (socket.writable) socket.write(rawProblemResponse(problem, newId('req')));
   socket.destroy(error);
 }
@@ -146,7 +145,7 @@ function watchRate(request: FastifyRequest, reply: FastifyReply, rate: MinRate):
 function cut(request: FastifyRequest, reply: FastifyReply, detail: string): void {
   const socket = request.raw.socket;
   if (socket.destroyed) return;
-  const error = new AppError(408, 'request_timeout', detail);
+  const error = new AppError('request_timeout', detail);
   request.log.info(
     { bytesRead: socket.bytesRead, route: request.routeOptions.url },
     'request body too slow; connection closed',

@@ -107,14 +107,13 @@ export class InvitationService {
 /** Invitations are answered by people: an API key acts for its creator, but joining a workspace is not its business. */
 function personEmail(caller: Principal): string {
   if (caller.kind !== 'user' || caller.email === null)
-    throw new AppError(403, 'forbidden', 'Invitations are answered by people: log in instead of using an API key');
+    throw new AppError('forbidden', 'Invitations are answered by people: log in instead of using an API key');
   return normalizeEmail(caller.email);
 }
 
 function closed(invitation: Invitation): AppError {
   if (invitation.status === 'expired') {
     return new AppError(
-      410,
       'invitation_expired',
       `The invitation to '${invitation.workspaceName}' expired at ${invitation.expiresAt}; ask a member of the workspace to invite you again.`,
     );
@@ -123,7 +122,7 @@ function closed(invitation: Invitation): AppError {
 }
 
 function notPending(invitation: Invitation): AppError {
-  return new AppError(409, 'invitation_not_pending', `The invitation has already been ${invitation.status}`, [], {
+  return new AppError('invitation_not_pending', `The invitation has already been ${invitation.status}`, [], {
     invitationStatus: invitation.status,
   });
 }

@@ -30,7 +30,6 @@ export function jobGrants(identity: Pick<IdentityService, 'currentPermissions'>,
  */
 export function jobForbidden(permission: Permission, what: string): AppError {
   return new AppError(
-    403,
     'forbidden',
     `${what} needs the permission '${permission}', which the user who queued this job no longer holds in this workspace; nothing was written. Someone who holds it can start the work again.`,
     [],

@@ -476,7 +476,6 @@ export class IdentityService implements AccessControl {
     // become by creating a workspace) could otherwise claim accounts for addresses that are not theirs.
     if (!actor.instanceAdmin) {
       throw new AppError(
-        403,
         'forbidden',
         'Only an instance administrator can create accounts; invite the person by email without a password',
         [{ pointer: '/body/password', message: 'needs system:admin' }],
@@ -606,7 +605,6 @@ function keyPermissions(scopesJson: string, creatorRole: Role): ReadonlySet<Perm
 export function assertCanGrant(actor: Principal, role: Role): void {
   if (!mayGrant(actor.role, role))
     throw new AppError(
-      403,
       'forbidden',
       `A${actor.role === 'admin' ? 'n' : ''} ${actor.role ?? 'non-member'} cannot manage the role '${role}'`,
     );
@@ -632,7 +630,6 @@ function selfLockout(ip: string, refusal: RuleRefusal): AppError {
       ? [`/body/ipDeny/${refusal.index}`, `the ipDeny entry '${refusal.rule}' matches your address ${ip}`]
       : ['/body/ipAllow', `ipAllow does not include your address ${ip}`];
   return new AppError(
-    409,
     'self_lockout',
     `These network rules would lock you out of this workspace: ${reason}, and you could not change them back. Keep your own address allowed, or ask an instance administrator to set the rules.`,
     [{ pointer, message: reason }],

@@ -136,7 +136,7 @@ export class JobService {
           return flagged;
         }
       } else {
-        throw new AppError(409, 'job_not_cancellable', `Job '${id}' has already finished (${job.status})`, [], {
+        throw new AppError('job_not_cancellable', `Job '${id}' has already finished (${job.status})`, [], {
           jobStatus: job.status,
         });
       }
@@ -155,7 +155,6 @@ export class JobService {
     const retried = job.status === 'failed' || job.status === 'cancelled' ? await this.repo.retry(id, iso()) : null;
     if (!retried)
       throw new AppError(
-        409,
         'job_not_retryable',
         `Only failed or cancelled jobs can be retried; job '${id}' is ${job.status}`,
         [],

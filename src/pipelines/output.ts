@@ -83,7 +83,7 @@ export async function requireOutputDataset(
   const target = definition.output?.datasetId;
   if (!target || (await datasets.findSource(workspaceId, target)).exists) return;
   const message = `Dataset '${target}' does not exist`;
-  throw new AppError(404, 'not_found', message, [{ pointer: '/definition/output/datasetId', message }]);
+  throw new AppError('not_found', message, [{ pointer: '/definition/output/datasetId', message }]);
 }
 
 function ambiguousName(
@@ -98,7 +98,7 @@ function ambiguousName(
   const message =
     `${total} datasets are named '${name}' (${ids}), so the run cannot tell which to add a version to; ` +
     'set output.datasetId to the one you mean, or choose another output.name for a new dataset';
-  return new AppError(409, 'conflict', message, pointer ? [{ pointer, message: `names ${total} datasets` }] : [], {
+  return new AppError('conflict', message, pointer ? [{ pointer, message: `names ${total} datasets` }] : [], {
     candidates: candidates.map(({ id, name: n, createdAt }) => ({ id, name: n, createdAt })),
   });
 }
@@ -116,7 +116,7 @@ function nameTakenForbidden(
   const message =
     `The output name '${name}' is taken by dataset '${dataset.id}', so the run would add a version to it; ${why} the permission ` +
     `'${permission}'. Ask a workspace admin for it, or choose another output.name to store the result as a new dataset`;
-  return new AppError(403, 'forbidden', message, pointer ? [{ pointer, message: `needs '${permission}'` }] : [], {
+  return new AppError('forbidden', message, pointer ? [{ pointer, message: `needs '${permission}'` }] : [], {
     permission,
   });
 }

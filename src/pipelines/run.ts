@@ -297,7 +297,6 @@ function knownWorkTooLarge(work: KnownWork, rows: number, limit: number) {
 /** A run's output that passed a limit while it was written; nothing of it is kept. */
 function outputPassed(limit: string, setting: string): AppError {
   return new AppError(
-    422,
     'output_too_large',
     `The pipeline's output passed the limit of ${limit} (${setting}) and was not stored; filter or aggregate the rows further, or check that join keys do not repeat on both sides`,
   );
@@ -310,5 +309,5 @@ function queryPercent(c: DuckDBConnection): number | null {
 }
 
 function notFoundAt(pointer: string, message: string): AppError {
-  return new AppError(404, 'not_found', message, [{ pointer, message }]);
+  return new AppError('not_found', message, [{ pointer, message }]);
 }

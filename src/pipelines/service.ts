@@ -144,14 +144,12 @@ export class PipelineService {
     } catch (e) {
       if (timeout.aborted) {
         throw new AppError(
-          422,
           'query_timeout',
           `The preview took longer than ${this.o.previewTimeoutMs / 1000} s and was stopped; preview fewer rows or fewer steps`,
         );
       }
       if (isOutOfMemory(e)) {
         throw new AppError(
-          422,
           'query_out_of_memory',
           'The preview needed more memory and temporary disk than this server allows (WEIR_DUCKDB_MEMORY_LIMIT, WEIR_DUCKDB_TEMP_LIMIT) and was stopped; preview fewer steps, or filter or aggregate earlier',
         );
@@ -196,7 +194,7 @@ export class PipelineService {
           e.status === 404 &&
           e.errors[0]?.pointer === '/definition/input/versionId'
         ) {
-          throw new AppError(404, 'not_found', e.message, [{ pointer: what.inputPointer, message: e.message }]);
+          throw new AppError('not_found', e.message, [{ pointer: what.inputPointer, message: e.message }]);
         }
         throw e;
       });
@@ -298,7 +296,7 @@ function publicRun(run: StoredRun): PipelineRun {
 }
 
 function nameTaken(name: string): AppError {
-  return new AppError(409, 'conflict', `A pipeline named '${name}' already exists in this workspace`, [
+  return new AppError('conflict', `A pipeline named '${name}' already exists in this workspace`, [
     { pointer: '/name', message: 'is taken' },
   ]);
 }

@@ -58,7 +58,7 @@ describe('reauthenticator', () => {
     ).toBe(principal);
     expect(
       await reauthenticator(
-        accessThat(() => Promise.reject(new AppError(401, 'unauthorized', 'revoked'))),
+        accessThat(() => Promise.reject(new AppError('unauthorized', 'revoked'))),
         't',
         '10.0.0.1',
         'ws_a',

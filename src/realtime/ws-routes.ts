@@ -97,8 +97,7 @@ export const websocketRoutes: FastifyPluginAsync<{ context: AppContext }> = asyn
     },
     handler: () => {
       throw new AppError(
-        426,
-        'bad_request',
+        'upgrade_required',
         'GET /api/v1/ws is a WebSocket endpoint: send an Upgrade: websocket request',
       );
     },

@@ -48,9 +48,6 @@ export const TUS_RESPONSE_HEADERS = [
   'location',
 ];
 
-/** The 460 status tus defines for a checksum mismatch. */
-export const CHECKSUM_MISMATCH_STATUS = 460;
-
 /** Metadata keys Weir reads; other keys are kept and echoed, never interpreted. */
 export interface UploadMetadata {
   filename: string;
@@ -189,7 +186,6 @@ export const httpDate = (d: Date): string => d.toUTCString();
 /** The tus error for a wrong or missing `Tus-Resumable` header. */
 export function versionMismatch(got: string | undefined): AppError {
   return new AppError(
-    412,
     'precondition_failed',
     `This server speaks tus ${TUS_VERSION}; the request said ${got === undefined ? 'nothing (Tus-Resumable header missing)' : `'${got}'`}`,
     [{ pointer: '/headers/tus-resumable', message: `must be ${TUS_VERSION}` }],

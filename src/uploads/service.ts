@@ -3,7 +3,7 @@ import { hostname } from 'node:os';
 import { Transform, type Readable } from 'node:stream';
 import { HEAD_BYTES, detectFormat } from '../datasets/sniff.js';
 import type { DatasetService } from '../datasets/service.js';
-import { AppError, errors, fileRejected, isAppError, type ErrorCode } from '../errors.js';
+import { AppError, errors, fileRejected, isAppError, isErrorCode } from '../errors.js';
 import { newId } from '../ids.js';
 import { isFinished } from '../jobs/types.js';
 import type { JobService } from '../jobs/service.js';
@@ -13,13 +13,7 @@ import type { UploadEvents } from './events.js';
 import { PROGRESS_EVERY_MS } from './events.js';
 import { UPLOAD_INGEST_KIND, type UploadIngestPayload } from './jobs.js';
 import type { StoredUpload, UploadStatus, UploadView } from './model.js';
-import {
-  CHECKSUM_MISMATCH_STATUS,
-  declaredFilename,
-  readUploadMetadata,
-  type ChecksumHeader,
-  type ConcatHeader,
-} from './protocol.js';
+import { declaredFilename, readUploadMetadata, type ChecksumHeader, type ConcatHeader } from './protocol.js';
 import type { UploadRepo } from './repo.js';
 import type { UploadStaging } from './staging.js';
 
@@ -145,7 +139,6 @@ export class UploadService {
     const used = await this.d.repo.committedBytes(workspaceId);
     if (used + adding > quota) {
       throw new AppError(
-        413,
         'quota_exceeded',
         `The workspace would hold ${used + adding} bytes, over its quota of ${quota} bytes (${used} used or promised to unfinished uploads)`,
         [{ pointer: '/headers/upload-length', message: `at most ${Math.max(0, quota - used)} bytes fit in the quota` }],
@@ -205,7 +198,6 @@ export class UploadService {
       (upload.status === 'uploading' && upload.expiresAt !== null && upload.expiresAt < new Date().toISOString())
     ) {
       throw new AppError(
-        410,
         'upload_gone',
         `Upload '${id}' expired: it was not written to for ${Math.round(this.d.limits.expiryMs / 60_000)} minutes; start a new upload`,
       );
@@ -239,16 +231,14 @@ export class UploadService {
     let upload = await this.get(workspaceId, id);
     if (upload.createdBy !== caller.userId)
       throw new AppError(
-        403,
         'forbidden',
         `Upload '${id}' belongs to another member; only they can write to it (start an upload of your own)`,
       );
     if (upload.concat === 'final')
-      throw new AppError(403, 'forbidden', 'A final upload is assembled from its parts and takes no PATCH');
+      throw new AppError('forbidden', 'A final upload is assembled from its parts and takes no PATCH');
     refusedEarly(upload);
     if (RECEIVED.includes(upload.status))
       throw new AppError(
-        409,
         'offset_mismatch',
         `Upload '${id}' is already complete`,
         [{ pointer: '/headers/upload-offset', message: `the upload has all ${upload.length} bytes` }],
@@ -262,7 +252,7 @@ export class UploadService {
     const done = new Promise<void>((resolve) => (release = resolve));
     const me: ActiveWriter = {
       session: caller.session,
-      stop: () => w.body.destroy(new AppError(409, 'conflict', 'superseded by a newer request for this upload')),
+      stop: () => w.body.destroy(new AppError('conflict', 'superseded by a newer request for this upload')),
       done,
     };
     this.writers.set(id, me);
@@ -313,7 +303,6 @@ export class UploadService {
     const from = upload.offset;
     if (w.offset !== from) {
       throw new AppError(
-        409,
         'offset_mismatch',
         `Upload-Offset ${w.offset} does not match the upload's offset ${from}; ask for it with HEAD and resume from there`,
         [{ pointer: '/headers/upload-offset', message: `must be ${from}` }],
@@ -392,7 +381,6 @@ export class UploadService {
       await sink.discard();
       if (failure !== null) throw failure;
       throw new AppError(
-        CHECKSUM_MISMATCH_STATUS,
         'checksum_mismatch',
         `The ${w.checksum.algorithm} checksum of the ${meter.bytes} bytes received does not match Upload-Checksum; they were discarded, send them again`,
         [{ pointer: '/headers/upload-checksum', message: 'does not match the body' }],
@@ -409,7 +397,6 @@ export class UploadService {
         }))
       ) {
         throw new AppError(
-          423,
           'upload_locked',
           `Upload '${upload.id}' was taken over by another request while this one wrote; resume from HEAD`,
         );
@@ -561,14 +548,13 @@ export class UploadService {
 }
 
 function locked(id: string): AppError {
-  return new AppError(423, 'upload_locked', `Upload '${id}' is being written by another request; retry when it ends`);
+  return new AppError('upload_locked', `Upload '${id}' is being written by another request; retry when it ends`);
 }
 
 /** Uploads belong to their creator: anyone else needs `permission` to `what` (e.g. 'deleting it'). */
 function assertOwnerOr(upload: StoredUpload, caller: UploadCaller, permission: Permission, what: string): void {
   if (upload.createdBy === caller.userId || caller.permissions.has(permission)) return;
   throw new AppError(
-    403,
     'forbidden',
     `Upload '${upload.id}' belongs to another member: ${what} needs the permission '${permission}'`,
     [],
@@ -586,7 +572,9 @@ async function supersede(writer: ActiveWriter | undefined): Promise<void> {
 /** An upload refused before all its bytes arrived: its refusal (415/422 with the stored error) instead of an offset. */
 function refusedEarly(upload: StoredUpload): StoredUpload {
   if (upload.status === 'rejected' && upload.offset !== upload.length && upload.error) {
-    throw fileRejected(upload.error.code as ErrorCode, `Upload '${upload.id}' was refused: ${upload.error.message}`);
+    // Refusals are stored with an AppError's code; a code this version no longer knows still says the file was refused.
+    const code = isErrorCode(upload.error.code) ? upload.error.code : 'invalid_file';
+    throw fileRejected(code, `Upload '${upload.id}' was refused: ${upload.error.message}`);
   }
   return upload;
 }

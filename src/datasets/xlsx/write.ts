@@ -54,7 +54,6 @@ export async function writeXlsx(
 ): Promise<void> {
   if (columns.length > EXCEL_MAX_COLUMNS) {
     throw new AppError(
-      422,
       'export_too_large',
       `XLSX holds at most ${count(EXCEL_MAX_COLUMNS)} columns; the dataset has ${count(columns.length)}`,
     );
@@ -78,7 +77,6 @@ export async function writeXlsx(
         throw new Error(`writeXlsx: row ${n} has ${values.length} values for ${columns.length} columns`);
       if (n >= EXCEL_MAX_ROWS) {
         throw new AppError(
-          422,
           'export_too_large',
           `XLSX holds at most ${count(EXCEL_MAX_ROWS - 1)} data rows; the dataset has more`,
         );

@@ -19,7 +19,7 @@ export class ExprError extends AppError {
 
   constructor(reason: string, offset: number, pointer: string = DEFAULT_POINTER, hint?: string) {
     const message = `${reason} at ${offset}${hint ? `; ${hint}` : ''}`;
-    super(400, 'validation_failed', `Invalid expression: ${message}`, [{ pointer, message }], { offset });
+    super('validation_failed', `Invalid expression: ${message}`, [{ pointer, message }], { offset });
     this.name = 'ExprError';
     this.offset = offset;
     this.reason = reason;
