@@ -7,9 +7,10 @@ import { busChangePublisher } from './changes.js';
 import { InvitationRepo } from './invitation-repo.js';
 import { InvitationService } from './invitations.js';
 import { PrincipalCache } from './principal-cache.js';
+import type { PrincipalGrant } from './records.js';
 import { IdentityRepo } from './repo.js';
 import { randomToken } from './secrets.js';
-import { IdentityService, type LoginGuard, type NetworkRulesCheck, type ResolvedRow } from './service.js';
+import { IdentityService, type LoginGuard, type NetworkRulesCheck } from './service.js';
 import { TokenSigner } from './tokens.js';
 
 /**
@@ -27,7 +28,7 @@ export async function createIdentity(
 ): Promise<IdentityService> {
   // With Redis configured several API servers may share the database; a write on one could not clear the others'
   // caches, so resolving stays a database read there (see principal-cache.ts).
-  const principals = config.redisUrl === null ? new PrincipalCache<ResolvedRow>(PRINCIPAL_CACHE_TTL_MS) : null;
+  const principals = config.redisUrl === null ? new PrincipalCache<PrincipalGrant>(PRINCIPAL_CACHE_TTL_MS) : null;
   const repo = new IdentityRepo(store.db, () => principals?.clear());
   const secret = config.auth.jwtSecret ?? (await repo.secret('jwt_hs256', randomToken(48), new Date().toISOString()));
   const signer = new TokenSigner(secret, config.auth.accessTokenTtlSeconds);

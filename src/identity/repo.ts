@@ -5,6 +5,7 @@ import type { ApiKeysTable, UsersTable, WorkspacesTable } from '../db/types.js';
 import type { Selectable } from 'kysely';
 import type { ApiKey, Member, User, Workspace, WorkspaceWithRole } from './model.js';
 import type { Permission, Role } from './permissions.js';
+import type { ApiKeyGrant, RefreshTokenRecord, SessionGrant, Standing, StoredNetworkRules } from './records.js';
 
 /** The tables of identity: users, workspaces, memberships, sessions, refresh tokens, API keys, instance secrets. */
 export class IdentityRepo {
@@ -93,7 +94,7 @@ export class IdentityRepo {
   }
 
   /** The stored network rules of a workspace (JSON arrays of CIDRs), or undefined when it does not exist. */
-  async networkRulesOf(id: string): Promise<{ allowJson: string; denyJson: string } | undefined> {
+  async networkRulesOf(id: string): Promise<StoredNetworkRules | undefined> {
     const row = await this.db
       .selectFrom('workspaces')
       .select(['ip_allow_json', 'ip_deny_json'])
@@ -151,13 +152,20 @@ export class IdentityRepo {
   }
 
   /** A user's standing in a workspace now: disabled, instance admin, and role there (null when not a member); undefined when no such user. */
-  async standing(workspaceId: string, userId: string) {
-    return this.db
+  async standing(workspaceId: string, userId: string): Promise<Standing | undefined> {
+    const row = await this.db
       .selectFrom('users as u')
       .leftJoin('memberships as m', (j) => j.onRef('m.user_id', '=', 'u.id').on('m.workspace_id', '=', workspaceId))
       .select(['u.disabled', 'u.instance_admin', 'm.role'])
       .where('u.id', '=', userId)
       .executeTakeFirst();
+    return (
+      row && {
+        disabled: row.disabled === 1,
+        instanceAdmin: row.instance_admin === 1,
+        role: (row.role ?? null) as Role | null,
+      }
+    );
   }
 
   async upsertMembership(workspaceId: string, userId: string, role: Role, now: string): Promise<void> {
@@ -211,8 +219,8 @@ export class IdentityRepo {
    * Everything one authenticated request needs about a JWT's user, in one round trip: the user, the session's
    * state and the user's role in the requested workspace (null when not a member) with its network rules.
    */
-  async sessionPrincipal(userId: string, sessionId: string, workspaceId: string) {
-    return this.db
+  async sessionPrincipal(userId: string, sessionId: string, workspaceId: string): Promise<SessionGrant | undefined> {
+    const row = await this.db
       .selectFrom('sessions as s')
       .innerJoin('users as u', 'u.id', 's.user_id')
       .leftJoin('memberships as m', (j) => j.onRef('m.user_id', '=', 'u.id').on('m.workspace_id', '=', workspaceId))
@@ -230,11 +238,25 @@ export class IdentityRepo {
       .where('s.id', '=', sessionId)
       .where('s.user_id', '=', userId)
       .executeTakeFirst();
+    return (
+      row && {
+        email: row.email,
+        instanceAdmin: row.instance_admin === 1,
+        disabled: row.disabled === 1,
+        sessionRevokedAt: isoOrNull(row.revoked_at),
+        sessionExpiresAt: toIso(row.expires_at),
+        role: (row.role ?? null) as Role | null,
+        rules:
+          row.ip_allow_json !== null && row.ip_deny_json !== null
+            ? { allowJson: row.ip_allow_json, denyJson: row.ip_deny_json }
+            : null,
+      }
+    );
   }
 
   /** The same for an API key: the key, its workspace's rules, and its creator's current role there. */
-  async apiKeyPrincipal(keyId: string) {
-    return this.db
+  async apiKeyPrincipal(keyId: string): Promise<ApiKeyGrant | undefined> {
+    const row = await this.db
       .selectFrom('api_keys as k')
       .innerJoin('workspaces as w', 'w.id', 'k.workspace_id')
       .innerJoin('users as u', 'u.id', 'k.created_by')
@@ -257,6 +279,21 @@ export class IdentityRepo {
       ])
       .where('k.id', '=', keyId)
       .executeTakeFirst();
+    return (
+      row && {
+        id: row.id,
+        workspaceId: row.workspace_id,
+        secretHash: row.secret_hash,
+        scopes: JSON.parse(row.scopes_json) as string[],
+        createdBy: row.created_by,
+        creatorEmail: row.email,
+        creatorDisabled: row.disabled === 1,
+        creatorRole: (row.role ?? null) as Role | null,
+        expiresAt: isoOrNull(row.expires_at),
+        revokedAt: isoOrNull(row.revoked_at),
+        rules: { allowJson: row.ip_allow_json, denyJson: row.ip_deny_json },
+      }
+    );
   }
 
   // --- sessions and refresh tokens
@@ -317,14 +354,25 @@ export class IdentityRepo {
       .execute();
   }
 
-  async refreshTokenByHash(tokenHash: string) {
-    return this.db
+  async refreshTokenByHash(tokenHash: string): Promise<RefreshTokenRecord | undefined> {
+    const row = await this.db
       .selectFrom('refresh_tokens as r')
       .innerJoin('sessions as s', 's.id', 'r.session_id')
       .innerJoin('users as u', 'u.id', 's.user_id')
       .select(['r.id', 'r.session_id', 'r.expires_at', 'r.used_at', 's.user_id', 's.revoked_at', 'u.disabled'])
       .where('r.token_hash', '=', tokenHash)
       .executeTakeFirst();
+    return (
+      row && {
+        id: row.id,
+        sessionId: row.session_id,
+        userId: row.user_id,
+        expiresAt: toIso(row.expires_at),
+        usedAt: isoOrNull(row.used_at),
+        sessionRevokedAt: isoOrNull(row.revoked_at),
+        userDisabled: row.disabled === 1,
+      }
+    );
   }
 
   /** Marks a refresh token used; false when another request used it first (the rotation race is decided here). */
@@ -448,7 +496,7 @@ function toUser(row: Selectable<UsersTable>): User {
     instanceAdmin: row.instance_admin === 1,
     disabled: row.disabled === 1,
     createdAt: toIso(row.created_at),
-    lastLoginAt: row.last_login_at === null ? null : toIso(row.last_login_at),
+    lastLoginAt: isoOrNull(row.last_login_at),
   };
 }
 
@@ -472,8 +520,14 @@ function toApiKey(row: Selectable<ApiKeysTable>): ApiKey {
     scopes: JSON.parse(row.scopes_json) as Permission[],
     createdBy: row.created_by,
     createdAt: toIso(row.created_at),
-    expiresAt: row.expires_at === null ? null : toIso(row.expires_at),
-    revokedAt: row.revoked_at === null ? null : toIso(row.revoked_at),
-    lastUsedAt: row.last_used_at === null ? null : toIso(row.last_used_at),
+    expiresAt: isoOrNull(row.expires_at),
+    revokedAt: isoOrNull(row.revoked_at),
+    lastUsedAt: isoOrNull(row.last_used_at),
   };
+}
+
+// Both dialects store flags as integers 0/1 (the columns are `integer` in PostgreSQL too) and timestamps as ISO
+// strings in SQLite, Date in PostgreSQL: these rows become the domain objects above and go no further.
+function isoOrNull(value: Date | string | null): string | null {
+  return value === null ? null : toIso(value);
 }

@@ -18,6 +18,7 @@ import {
   type Role,
 } from './permissions.js';
 import type { PrincipalCache } from './principal-cache.js';
+import type { PrincipalGrant, StoredNetworkRules } from './records.js';
 import type { IdentityRepo } from './repo.js';
 import { scopeError } from './scopes.js';
 import { randomToken, safeEqual, sha256Hex } from './secrets.js';
@@ -39,18 +40,8 @@ export interface ResolvedPrincipal {
   rules: StoredNetworkRules | null;
 }
 
-export interface StoredNetworkRules {
-  allowJson: string;
-  denyJson: string;
-}
-
 /** Stored rules → does this address pass them? (src/http/guards.ts parses and caches them.) */
 export type NetworkRulesCheck = (rules: StoredNetworkRules, ip: string) => boolean;
-
-type SessionRow = NonNullable<Awaited<ReturnType<IdentityRepo['sessionPrincipal']>>>;
-type ApiKeyRow = NonNullable<Awaited<ReturnType<IdentityRepo['apiKeyPrincipal']>>>;
-/** What the principal cache holds: the row a session or an API key resolved to. */
-export type ResolvedRow = SessionRow | ApiKeyRow;
 
 export interface IdentityOptions {
   refreshTtlSeconds: number;
@@ -58,7 +49,7 @@ export interface IdentityOptions {
   audit: AuditLog;
   log: Log;
   /** Null turns caching off (several API servers: an invalidation here would not reach the others). */
-  principals: PrincipalCache<ResolvedRow> | null;
+  principals: PrincipalCache<PrincipalGrant> | null;
   networkRules: NetworkRulesCheck;
   /** Tells every API process's open WebSocket and SSE streams to re-authorize (src/identity/changes.ts); default: nobody. */
   changes?: IdentityChangePublisher;
@@ -216,17 +207,17 @@ export class IdentityService implements AccessControl {
     const row = await this.repo.refreshTokenByHash(sha256Hex(refreshToken));
     if (!row) throw errors.unauthorized('The refresh token is not valid');
     const now = new Date();
-    if (row.used_at !== null || !(await this.repo.useRefreshToken(row.id, now.toISOString()))) {
-      await this.repo.revokeSession(row.session_id, 'refresh token reuse', now.toISOString());
-      await this.changes.publish({ kind: 'session.revoked', sessionId: row.session_id });
-      return { reuseDetected: true, userId: row.user_id, sessionId: row.session_id };
+    if (row.usedAt !== null || !(await this.repo.useRefreshToken(row.id, now.toISOString()))) {
+      await this.repo.revokeSession(row.sessionId, 'refresh token reuse', now.toISOString());
+      await this.changes.publish({ kind: 'session.revoked', sessionId: row.sessionId });
+      return { reuseDetected: true, userId: row.userId, sessionId: row.sessionId };
     }
-    if (row.revoked_at !== null || row.disabled === 1 || new Date(row.expires_at).getTime() <= now.getTime())
+    if (row.sessionRevokedAt !== null || row.userDisabled || Date.parse(row.expiresAt) <= now.getTime())
       throw errors.unauthorized('The refresh token is not valid');
     return {
-      userId: row.user_id,
-      sessionId: row.session_id,
-      tokens: await this.issue(row.user_id, row.session_id, new Date(row.expires_at).toISOString()),
+      userId: row.userId,
+      sessionId: row.sessionId,
+      tokens: await this.issue(row.userId, row.sessionId, row.expiresAt),
     };
   }
 
@@ -269,76 +260,75 @@ export class IdentityService implements AccessControl {
       );
     const { sub, sid, ws } = verified.claims;
     const workspaceId = requestedWorkspace ?? ws;
-    const row = await this.cached(`s\n${sid}\n${sub}\n${workspaceId}`, () =>
+    const grant = await this.cached(`s\n${sid}\n${sub}\n${workspaceId}`, () =>
       this.repo.sessionPrincipal(sub, sid, workspaceId),
     );
     // A revoked session (logout, refresh reuse) ends its access tokens at once, not when they expire.
-    if (!row || row.revoked_at !== null || row.disabled === 1)
+    if (!grant || grant.sessionRevokedAt !== null || grant.disabled)
       throw errors.unauthorized('The access token is no longer valid');
     // Access tokens outlive nothing: past the session's end (the refresh token's lifetime) they stop too.
-    if (new Date(row.expires_at).getTime() <= Date.now())
+    if (Date.parse(grant.sessionExpiresAt) <= Date.now())
       throw errors.unauthorized('The session has ended; log in again');
-    const role = (row.role ?? null) as Role | null;
     return {
       principal: {
         kind: 'user',
         userId: sub,
-        email: row.email,
+        email: grant.email,
         apiKeyId: null,
         sessionId: sid,
         workspaceId,
-        role,
-        permissions: permissionsWith(role, row.instance_admin === 1),
-        instanceAdmin: row.instance_admin === 1,
+        role: grant.role,
+        permissions: permissionsWith(grant.role, grant.instanceAdmin),
+        instanceAdmin: grant.instanceAdmin,
         ip,
       },
-      rules:
-        row.ip_allow_json !== null && row.ip_deny_json !== null
-          ? { allowJson: row.ip_allow_json, denyJson: row.ip_deny_json }
-          : null,
+      rules: grant.rules,
     };
   }
 
   private async resolveApiKey(token: string, requestedWorkspace?: string, ip?: string): Promise<ResolvedPrincipal> {
     const m = API_KEY_RE.exec(token);
     if (!m) throw errors.unauthorized('The API key is not valid');
-    const row = await this.cached(`k\n${m[1]!}`, () => this.repo.apiKeyPrincipal(m[1]!));
-    // The secret is compared on every use, cached row or not: the cache is keyed by the key's id, which is public.
-    if (!row || !safeEqual(row.secret_hash, sha256Hex(m[2]!))) throw errors.unauthorized('The API key is not valid');
+    const key = await this.cached(`k\n${m[1]!}`, () => this.repo.apiKeyPrincipal(m[1]!));
+    // The secret is compared on every use, cached or not: the cache is keyed by the key's id, which is public.
+    if (!key || !safeEqual(key.secretHash, sha256Hex(m[2]!))) throw errors.unauthorized('The API key is not valid');
     const now = Date.now();
-    if (row.revoked_at !== null) throw errors.unauthorized('The API key has been revoked');
-    if (row.expires_at !== null && new Date(row.expires_at).getTime() <= now)
+    if (key.revokedAt !== null) throw errors.unauthorized('The API key has been revoked');
+    if (key.expiresAt !== null && Date.parse(key.expiresAt) <= now)
       throw errors.unauthorized('The API key has expired');
     // A key acts for its creator: it stops working when the creator leaves the workspace or is disabled, and it
     // never holds more than the creator's current role grants.
-    if (row.disabled === 1 || row.role === null) throw errors.unauthorized('The API key is no longer valid');
-    this.touchKey(row.id, now);
-    const scopes = keyPermissions(row.scopes_json, row.role as Role);
-    const foreign = requestedWorkspace !== undefined && requestedWorkspace !== row.workspace_id;
+    if (key.creatorDisabled || key.creatorRole === null) throw errors.unauthorized('The API key is no longer valid');
+    this.touchKey(key.id, now);
+    const scopes = keyPermissions(key.scopes, key.creatorRole);
+    const foreign = requestedWorkspace !== undefined && requestedWorkspace !== key.workspaceId;
     return {
       principal: {
         kind: 'apiKey',
-        userId: row.created_by,
-        email: row.email,
-        apiKeyId: row.id,
+        userId: key.createdBy,
+        email: key.creatorEmail,
+        apiKeyId: key.id,
         sessionId: null,
-        workspaceId: foreign ? requestedWorkspace : row.workspace_id,
+        workspaceId: foreign ? requestedWorkspace : key.workspaceId,
         role: foreign ? null : 'machine',
         permissions: foreign ? NO_PERMISSIONS : scopes,
         instanceAdmin: false,
         ip,
       },
-      rules: { allowJson: row.ip_allow_json, denyJson: row.ip_deny_json },
+      rules: key.rules,
     };
   }
 
-  /** A session's or key's row through the principal cache (when on); rows that do not exist are not cached. */
-  private async cached<T extends ResolvedRow>(key: string, load: () => Promise<T | undefined>): Promise<T | undefined> {
+  /** What a session or key resolves to, through the principal cache (when on); misses that find nothing are not cached. */
+  private async cached<T extends PrincipalGrant>(
+    key: string,
+    load: () => Promise<T | undefined>,
+  ): Promise<T | undefined> {
     const hit = this.options.principals?.get(key) as T | undefined;
     if (hit) return hit;
-    const row = await load();
-    if (row) this.options.principals?.set(key, row);
-    return row;
+    const grant = await load();
+    if (grant) this.options.principals?.set(key, grant);
+    return grant;
   }
 
   private touchKey(id: string, now: number): void {
@@ -374,9 +364,9 @@ export class IdentityService implements AccessControl {
    * writes, for the user who queued it. A disabled user, a user who left the workspace and a deleted one hold nothing.
    */
   async currentPermissions(workspaceId: string, userId: string): Promise<ReadonlySet<Permission>> {
-    const row = await this.repo.standing(workspaceId, userId);
-    if (!row || row.disabled === 1) return NO_PERMISSIONS;
-    return permissionsWith((row.role ?? null) as Role | null, row.instance_admin === 1);
+    const standing = await this.repo.standing(workspaceId, userId);
+    if (!standing || standing.disabled) return NO_PERMISSIONS;
+    return permissionsWith(standing.role, standing.instanceAdmin);
   }
 
   // --- workspaces and members
@@ -584,17 +574,13 @@ function permissionsWith(role: PrincipalRole | null, instanceAdmin: boolean): Re
 const KEY_SETS = new Map<string, ReadonlySet<Permission>>();
 
 /** What a key may do: its scopes, within the machine role and its creator's current role (cached per distinct pair). */
-function keyPermissions(scopesJson: string, creatorRole: Role): ReadonlySet<Permission> {
-  const cacheKey = `${creatorRole}|${scopesJson}`;
+function keyPermissions(scopes: readonly string[], creatorRole: Role): ReadonlySet<Permission> {
+  const cacheKey = `${creatorRole}|${scopes.join(',')}`;
   let set = KEY_SETS.get(cacheKey);
   if (!set) {
     const allowed = permissionsOf(creatorRole);
     const machine = permissionsOf('machine');
-    set = new Set(
-      (JSON.parse(scopesJson) as string[]).filter(
-        (p): p is Permission => isPermission(p) && allowed.has(p) && machine.has(p),
-      ),
-    );
+    set = new Set(scopes.filter((p): p is Permission => isPermission(p) && allowed.has(p) && machine.has(p)));
     if (KEY_SETS.size > 10_000) KEY_SETS.clear();
     KEY_SETS.set(cacheKey, set);
   }
