@@ -139,7 +139,17 @@ export async function createContext(config: Config, log: Logger, options: Contex
       config.blobs.driver === 'local' ? new FileStaging(config.blobs.root, scratch) : new PartStaging(blobs, scratch);
     const uploadRepo = new UploadRepo(store.db);
     const uploadEvents = new UploadEvents(events, log);
-    const storage = createStorage({ config, log, store, blobs, scratch, grants, queue: () => queue });
+    const storage = createStorage({
+      config,
+      log,
+      store,
+      blobs,
+      scratch,
+      grants,
+      uploads: uploadRepo,
+      versions: datasets.versionRetention,
+      queue: () => queue,
+    });
     const pipelines = createPipelines({
       store,
       blobs,

@@ -33,6 +33,15 @@ function toVersion(r: VersionRow): StoredVersion {
   };
 }
 
+/**
+ * What the storage sweep reads and deletes of datasets to apply keep-last-N: the datasets that keep fewer versions,
+ * their versions, and a deletion that never takes a dataset's latest.
+ */
+export type VersionRetention = Pick<
+  DatasetRepo,
+  'datasetsKeepingVersions' | 'versionBlobs' | 'deleteVersionsExceptLatest' | 'existingVersionIds'
+>;
+
 /** The public view of a version (no storage key, no profile). */
 export function publicVersion(v: StoredVersion): DatasetVersion {
   const { blobKey: _b, profile: _p, ...rest } = v;
@@ -377,6 +386,69 @@ export class DatasetRepo {
         .executeTakeFirst();
       return Number(res.numDeletedRows) === 0 ? null : versions.map((v) => v.blob_key);
     });
+  }
+
+  // --- keep-last-N (the storage sweep) ---
+
+  /** Datasets that keep only their newest versions, paged by id. */
+  async datasetsKeepingVersions(
+    afterId: string,
+    limit: number,
+  ): Promise<{ id: string; workspaceId: string; keep: number; latestVersionId: string | null }[]> {
+    const rows = await this.db
+      .selectFrom('datasets')
+      .select(['id', 'workspace_id', 'keep_versions', 'latest_version_id'])
+      .where('keep_versions', 'is not', null)
+      .where('id', '>', afterId)
+      .orderBy('id')
+      .limit(limit)
+      .execute();
+    return rows.map((r) => ({
+      id: r.id,
+      workspaceId: r.workspace_id,
+      keep: Number(r.keep_versions),
+      latestVersionId: r.latest_version_id,
+    }));
+  }
+
+  /** Every version of a dataset, with its number and blob. */
+  async versionBlobs(datasetId: string): Promise<{ id: string; number: number; blobKey: string }[]> {
+    const rows = await this.db
+      .selectFrom('dataset_versions')
+      .select(['id', 'number', 'blob_key'])
+      .where('dataset_id', '=', datasetId)
+      .execute();
+    return rows.map((r) => ({ id: r.id, number: Number(r.number), blobKey: r.blob_key }));
+  }
+
+  /** Deletes these versions unless one became the dataset's latest; answers the ids deleted here. */
+  async deleteVersionsExceptLatest(datasetId: string, ids: string[]): Promise<string[]> {
+    if (ids.length === 0) return [];
+    const rows = await this.db
+      .deleteFrom('dataset_versions')
+      .where('dataset_id', '=', datasetId)
+      .where('id', 'in', ids)
+      .where((eb) =>
+        eb.not(
+          eb.exists(
+            eb
+              .selectFrom('datasets')
+              .select('datasets.id')
+              .where('datasets.id', '=', datasetId)
+              .whereRef('datasets.latest_version_id', '=', 'dataset_versions.id'),
+          ),
+        ),
+      )
+      .returning('id')
+      .execute();
+    return rows.map((r) => r.id);
+  }
+
+  /** Which of these version ids still have rows. */
+  async existingVersionIds(ids: string[]): Promise<Set<string>> {
+    if (ids.length === 0) return new Set();
+    const rows = await this.db.selectFrom('dataset_versions').select('id').where('id', 'in', ids).execute();
+    return new Set(rows.map((r) => r.id));
   }
 
   async totals(): Promise<{ datasets: number; versions: number; parquetBytes: number; sourceBytes: number }> {

@@ -15,7 +15,7 @@ import type { DatasetEvents } from './events.js';
 import { exportVersion, type ExportFormat } from './export.js';
 import type { Dataset, DatasetQuery, DatasetSummary, DatasetVersion, StoredVersion } from './model.js';
 import type { ReceivedFile } from './receive.js';
-import { DatasetRepo, publicVersion } from './repo.js';
+import { DatasetRepo, publicVersion, type VersionRetention } from './repo.js';
 import {
   appendForbidden,
   editForbidden,
@@ -352,6 +352,11 @@ export class DatasetService {
     this.events?.deleted(id);
     const removed = await this.blobs.deletePrefix(datasetPrefix(workspaceId, id));
     log.info({ datasetId: id, versions: keys.length, blobsRemoved: removed }, 'dataset deleted');
+  }
+
+  /** The datasets' side of the storage sweep's keep-last-N (src/storage/sweep.ts). */
+  get versionRetention(): VersionRetention {
+    return this.repo;
   }
 
   totals() {

@@ -170,6 +170,45 @@ export class JobRepo {
     return rows.map((v) => ({ id: v.id, kind: v.kind, payload: JSON.parse(v.payload_json) as unknown }));
   }
 
+  /** Jobs of these kinds (any status), paged by id: what the storage sweep keeps their artifacts for. */
+  async ofKinds(
+    kinds: string[],
+    afterId: string,
+    limit: number,
+  ): Promise<{ id: string; kind: string; payload: unknown }[]> {
+    if (kinds.length === 0) return [];
+    const rows = await this.db
+      .selectFrom('jobs')
+      .select(['id', 'kind', 'payload_json'])
+      .where('kind', 'in', kinds)
+      .where('id', '>', afterId)
+      .orderBy('id')
+      .limit(limit)
+      .execute();
+    return rows.map((r) => ({ id: r.id, kind: r.kind, payload: JSON.parse(r.payload_json) as unknown }));
+  }
+
+  /** Jobs of these kinds that finished in [since, until), paged by id (the storage sweep's artifact window). */
+  async finishedBetween(
+    kinds: string[],
+    since: string | null,
+    until: string,
+    afterId: string,
+    limit: number,
+  ): Promise<{ id: string; kind: string; payload: unknown }[]> {
+    if (kinds.length === 0) return [];
+    let q = this.db
+      .selectFrom('jobs')
+      .select(['id', 'kind', 'payload_json'])
+      .where('status', 'in', FINISHED)
+      .where('kind', 'in', kinds)
+      .where('finished_at', '<', until)
+      .where('id', '>', afterId);
+    if (since !== null) q = q.where('finished_at', '>=', since);
+    const rows = await q.orderBy('id').limit(limit).execute();
+    return rows.map((r) => ({ id: r.id, kind: r.kind, payload: JSON.parse(r.payload_json) as unknown }));
+  }
+
   /** Deletes these jobs if they are still finished (a retried one is not); answers how many went. */
   async deleteFinished(ids: string[]): Promise<number> {
     if (ids.length === 0) return 0;

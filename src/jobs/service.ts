@@ -183,6 +183,22 @@ export class JobService {
     return jobStats(this.o.db, this.o.dialect, workspaceId, days);
   }
 
+  /** Jobs of these kinds in any workspace and status, paged by id (whose artifacts the storage sweep keeps). */
+  ofKinds(kinds: string[], afterId: string, limit: number): Promise<{ id: string; kind: string; payload: unknown }[]> {
+    return this.repo.ofKinds(kinds, afterId, limit);
+  }
+
+  /** Jobs of these kinds in any workspace that finished in [since, until), paged by id. */
+  finishedBetween(
+    kinds: string[],
+    since: string | null,
+    until: string,
+    afterId: string,
+    limit: number,
+  ): Promise<{ id: string; kind: string; payload: unknown }[]> {
+    return this.repo.finishedBetween(kinds, since, until, afterId, limit);
+  }
+
   /** Queued or running jobs of a kind, across workspaces. */
   pendingCount(kind: string): Promise<number> {
     return this.repo.pendingCount(kind);

@@ -1,6 +1,7 @@
 import type { Scratch } from '../blobs/scratch.js';
 import type { BlobStore } from '../blobs/types.js';
 import type { Config } from '../config.js';
+import type { VersionRetention } from '../datasets/repo.js';
 import type { MetadataStore } from '../db/index.js';
 import type { JobGrants } from '../identity/job-grants.js';
 import type { JobSystem } from '../jobs/index.js';
@@ -11,6 +12,7 @@ import { sweepScratch } from './scratch.js';
 import { SweepScheduler } from './scheduler.js';
 import { StorageService } from './service.js';
 import { storageSweepJob } from './sweep.js';
+import type { UploadRetention } from '../uploads/repo.js';
 
 /** How often every process clears its own scratch files past WEIR_RETENTION_TMP. */
 export const SCRATCH_SWEEP_EVERY_MS = 60 * 60_000;
@@ -39,6 +41,9 @@ export function createStorage(o: {
   blobs: BlobStore;
   scratch: Scratch;
   grants: JobGrants;
+  /** The uploads and dataset versions retention decides about, read and changed through their own domains. */
+  uploads: UploadRetention;
+  versions: VersionRetention;
   queue: () => JobSystem;
 }): Storage {
   const repo = new StorageRepo(o.store.db);
@@ -58,6 +63,9 @@ export function createStorage(o: {
   });
   const definition = storageSweepJob({
     repo,
+    uploads: o.uploads,
+    versions: o.versions,
+    jobs: () => system().service,
     blobs: o.blobs,
     registry: () => system().registry,
     retention: o.config.retention,

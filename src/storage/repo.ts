@@ -2,7 +2,6 @@ import type { Db } from '../db/index.js';
 import { isUniqueViolation } from '../db/index.js';
 import { toIso } from '../db/values.js';
 import { newId } from '../ids.js';
-import type { UploadRef } from './policy.js';
 
 export type SweepStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';
 
@@ -25,10 +24,8 @@ const isoOrNull = (v: Date | string | null) => (v === null ? null : toIso(v));
 const sweepId = () => `swp_${newId('run').slice(4)}`;
 
 /**
- * The storage sweep's reads and writes: its own `storage_sweeps` record, and the rows retention decides by
- * (uploads, jobs, dataset versions). Writes to other domains' tables are conditional, so they never overwrite
- * what a concurrent request changed: an upload is expired only while still unfinished and past its expiry, a
- * version is deleted only when it is not its dataset's latest.
+ * The `storage_sweeps` table: the record of each sweep and its schedule. The rows retention decides by (uploads,
+ * jobs, dataset versions) are read and changed through their own domains (see SweeperDeps in sweep.ts).
  */
 export class StorageRepo {
   constructor(private readonly db: Db) {}
@@ -164,161 +161,5 @@ export class StorageRepo {
     if (keepId !== null) q = q.where('id', '!=', keepId);
     const r = await q.executeTakeFirst();
     return Number(r.numDeletedRows);
-  }
-
-  // --- uploads ---
-
-  /** Unfinished uploads past their expiry that no request holds right now, in id order after `afterId`. */
-  async expiredUploads(now: string, afterId: string, limit: number): Promise<{ id: string; workspaceId: string }[]> {
-    const rows = await this.db
-      .selectFrom('uploads')
-      .select(['id', 'workspace_id'])
-      .where('status', '=', 'uploading')
-      .where('expires_at', '<', now)
-      .where((eb) => eb.or([eb('lock_until', 'is', null), eb('lock_until', '<', now)]))
-      .where('id', '>', afterId)
-      .orderBy('id')
-      .limit(limit)
-      .execute();
-    return rows.map((r) => ({ id: r.id, workspaceId: r.workspace_id }));
-  }
-
-  /** Marks an upload expired only if it is still unfinished and past its expiry: a PATCH that extended it wins. */
-  async markExpired(id: string, now: string): Promise<boolean> {
-    const r = await this.db
-      .updateTable('uploads')
-      .set({
-        status: 'expired',
-        updated_at: now,
-        finished_at: now,
-        error_code: 'upload_expired',
-        error_message: 'The upload was not finished before it expired',
-      })
-      .where('id', '=', id)
-      .where('status', '=', 'uploading')
-      .where('expires_at', '<', now)
-      .where((eb) => eb.or([eb('lock_until', 'is', null), eb('lock_until', '<', now)]))
-      .executeTakeFirst();
-    return Number(r.numUpdatedRows) === 1;
-  }
-
-  /** Uploads whose rows may keep bytes (policy.uploadKeepsBytes decides), paged by id. */
-  async unfinishedUploads(afterId: string, limit: number): Promise<UploadRef[]> {
-    const rows = await this.db
-      .selectFrom('uploads')
-      .select(['id', 'status', 'expires_at', 'parts_json'])
-      .where('status', 'in', ['uploading', 'ingesting', 'complete'])
-      .where('id', '>', afterId)
-      .orderBy('id')
-      .limit(limit)
-      .execute();
-    return rows.map((r) => ({
-      id: r.id,
-      status: r.status,
-      expiresAt: isoOrNull(r.expires_at),
-      parts: r.parts_json ? (JSON.parse(r.parts_json) as string[]) : [],
-    }));
-  }
-
-  // --- jobs ---
-
-  /** Jobs of these kinds (any status), paged by id: what their artifacts protect. */
-  async jobsOfKinds(
-    kinds: string[],
-    afterId: string,
-    limit: number,
-  ): Promise<{ id: string; kind: string; payload: unknown }[]> {
-    if (kinds.length === 0) return [];
-    const rows = await this.db
-      .selectFrom('jobs')
-      .select(['id', 'kind', 'payload_json'])
-      .where('kind', 'in', kinds)
-      .where('id', '>', afterId)
-      .orderBy('id')
-      .limit(limit)
-      .execute();
-    return rows.map((r) => ({ id: r.id, kind: r.kind, payload: JSON.parse(r.payload_json) as unknown }));
-  }
-
-  /** Jobs of these kinds that finished in [since, until), paged by id. */
-  async finishedBetween(
-    kinds: string[],
-    since: string | null,
-    until: string,
-    afterId: string,
-    limit: number,
-  ): Promise<{ id: string; kind: string; payload: unknown }[]> {
-    if (kinds.length === 0) return [];
-    let q = this.db
-      .selectFrom('jobs')
-      .select(['id', 'kind', 'payload_json'])
-      .where('status', 'in', FINISHED)
-      .where('kind', 'in', kinds)
-      .where('finished_at', '<', until)
-      .where('id', '>', afterId);
-    if (since !== null) q = q.where('finished_at', '>=', since);
-    const rows = await q.orderBy('id').limit(limit).execute();
-    return rows.map((r) => ({ id: r.id, kind: r.kind, payload: JSON.parse(r.payload_json) as unknown }));
-  }
-
-  // --- dataset versions (keep-last-N) ---
-
-  async datasetsKeepingVersions(
-    afterId: string,
-    limit: number,
-  ): Promise<{ id: string; workspaceId: string; keep: number; latestVersionId: string | null }[]> {
-    const rows = await this.db
-      .selectFrom('datasets')
-      .select(['id', 'workspace_id', 'keep_versions', 'latest_version_id'])
-      .where('keep_versions', 'is not', null)
-      .where('id', '>', afterId)
-      .orderBy('id')
-      .limit(limit)
-      .execute();
-    return rows.map((r) => ({
-      id: r.id,
-      workspaceId: r.workspace_id,
-      keep: Number(r.keep_versions),
-      latestVersionId: r.latest_version_id,
-    }));
-  }
-
-  async versionsOf(datasetId: string): Promise<{ id: string; number: number; blobKey: string }[]> {
-    const rows = await this.db
-      .selectFrom('dataset_versions')
-      .select(['id', 'number', 'blob_key'])
-      .where('dataset_id', '=', datasetId)
-      .execute();
-    return rows.map((r) => ({ id: r.id, number: Number(r.number), blobKey: r.blob_key }));
-  }
-
-  /** Deletes these versions unless one became the dataset's latest; answers the ids deleted here. */
-  async deleteVersions(datasetId: string, ids: string[]): Promise<string[]> {
-    if (ids.length === 0) return [];
-    const rows = await this.db
-      .deleteFrom('dataset_versions')
-      .where('dataset_id', '=', datasetId)
-      .where('id', 'in', ids)
-      .where((eb) =>
-        eb.not(
-          eb.exists(
-            eb
-              .selectFrom('datasets')
-              .select('datasets.id')
-              .where('datasets.id', '=', datasetId)
-              .whereRef('datasets.latest_version_id', '=', 'dataset_versions.id'),
-          ),
-        ),
-      )
-      .returning('id')
-      .execute();
-    return rows.map((r) => r.id);
-  }
-
-  /** Which of these version ids still have rows. */
-  async existingVersions(ids: string[]): Promise<Set<string>> {
-    if (ids.length === 0) return new Set();
-    const rows = await this.db.selectFrom('dataset_versions').select('id').where('id', 'in', ids).execute();
-    return new Set(rows.map((r) => r.id));
   }
 }

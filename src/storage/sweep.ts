@@ -2,7 +2,9 @@ import { Type } from 'typebox';
 import type { BlobEntry, BlobStore } from '../blobs/types.js';
 import type { RetentionConfig } from '../config.js';
 import { requireJobPermission, type JobGrants } from '../identity/job-grants.js';
+import type { VersionRetention } from '../datasets/repo.js';
 import type { JobRegistry } from '../jobs/registry.js';
+import type { JobService } from '../jobs/service.js';
 import type { JobDefinition } from '../jobs/types.js';
 import type { Log } from '../logger.js';
 import {
@@ -22,6 +24,7 @@ import {
 } from './policy.js';
 import type { StorageRepo } from './repo.js';
 import { sweepScratchRoot } from './scratch.js';
+import type { UploadRetention } from '../uploads/repo.js';
 
 export const STORAGE_SWEEP_KIND = 'storage.sweep';
 
@@ -61,7 +64,14 @@ const PARALLEL = 8;
 const RECORD_RETENTION_MS = 30 * 86_400_000;
 
 export interface SweeperDeps {
+  /** The sweep's own records. */
   repo: StorageRepo;
+  /** Expired and live uploads (the uploads domain's rows). */
+  uploads: UploadRetention;
+  /** Keep-last-N over dataset versions (the datasets domain's rows). */
+  versions: VersionRetention;
+  /** The process's jobs, looked up when a sweep runs: which jobs' artifacts are kept, which are due. */
+  jobs: () => Pick<JobService, 'ofKinds' | 'finishedBetween'>;
   blobs: BlobStore;
   /** The process's job registry, looked up when a sweep runs (for each kind's artifacts). */
   registry: () => JobRegistry;
@@ -203,7 +213,7 @@ export class Sweeper {
     let after = '';
     for (;;) {
       o.signal.throwIfAborted();
-      const batch = await this.d.repo.expiredUploads(nowIso, after, BATCH);
+      const batch = await this.d.uploads.expiredUploads(nowIso, after, BATCH);
       for (const u of batch) {
         after = u.id;
         // Either way its bytes are this rule's: if the update lost to a PATCH that extended the upload, it is live.
@@ -217,7 +227,7 @@ export class Sweeper {
           continue;
         }
         if (!o.dryRun) {
-          if (!(await this.d.repo.markExpired(u.id, nowIso))) continue;
+          if (!(await this.d.uploads.markExpired(u.id, nowIso))) continue;
           await this.d.blobs.deletePrefix(prefix);
         }
         counted();
@@ -242,7 +252,7 @@ export class Sweeper {
     let after = '';
     for (;;) {
       o.signal.throwIfAborted();
-      const batch = await this.d.repo.finishedBetween(kinds, window.since, window.until, after, BATCH);
+      const batch = await this.d.jobs().finishedBetween(kinds, window.since, window.until, after, BATCH);
       const work: { key: string; job: string }[] = [];
       for (const job of batch) {
         after = job.id;
@@ -275,10 +285,10 @@ export class Sweeper {
     let after = '';
     for (;;) {
       o.signal.throwIfAborted();
-      const datasets = await this.d.repo.datasetsKeepingVersions(after, BATCH);
+      const datasets = await this.d.versions.datasetsKeepingVersions(after, BATCH);
       for (const ds of datasets) {
         after = ds.id;
-        const doomed = versionsToPrune(await this.d.repo.versionsOf(ds.id), ds.keep, ds.latestVersionId);
+        const doomed = versionsToPrune(await this.d.versions.versionBlobs(ds.id), ds.keep, ds.latestVersionId);
         if (doomed.length === 0) continue;
         o.signal.throwIfAborted();
         const sizes = new Map<string, number | null>();
@@ -291,12 +301,12 @@ export class Sweeper {
           // Rows first: a version disappears from the API before its file does. A version another sweep deleted
           // (its blob perhaps not yet) is gone too; one that became the latest meanwhile stays.
           versions = (
-            await this.d.repo.deleteVersions(
+            await this.d.versions.deleteVersionsExceptLatest(
               ds.id,
               doomed.map((v) => v.id),
             )
           ).length;
-          const still = await this.d.repo.existingVersions(doomed.map((v) => v.id));
+          const still = await this.d.versions.existingVersionIds(doomed.map((v) => v.id));
           gone = doomed.filter((v) => !still.has(v.id));
           await inParallel(gone, (v) => this.d.blobs.delete(v.blobKey));
         }
@@ -385,7 +395,7 @@ class LazyRefs {
       .map((k) => k.kind);
     const artifacts = new ArtifactRefs();
     for (let after = ''; ;) {
-      const jobs = await this.d.repo.jobsOfKinds(kinds, after, 1000);
+      const jobs = await this.d.jobs().ofKinds(kinds, after, 1000);
       for (const job of jobs) {
         after = job.id;
         for (const key of artifactsOf(registry, job, this.d.log)) artifacts.add(key);
@@ -394,7 +404,7 @@ class LazyRefs {
     }
     const rows: UploadRef[] = [];
     for (let after = ''; ;) {
-      const page = await this.d.repo.unfinishedUploads(after, 1000);
+      const page = await this.d.uploads.unfinishedUploads(after, 1000);
       rows.push(...page);
       if (page.length < 1000) break;
       after = page[page.length - 1]!.id;

@@ -57,6 +57,9 @@ export interface NewUpload {
 
 const iso = (d = new Date()) => d.toISOString();
 
+/** What the storage sweep reads and changes of uploads: which ones expired, and which still keep their bytes. */
+export type UploadRetention = Pick<UploadRepo, 'expiredUploads' | 'markExpired' | 'unfinishedUploads'>;
+
 /** The `uploads` table. Offsets and locks change only through conditional updates, so concurrent nodes agree. */
 export class UploadRepo {
   constructor(private readonly db: Db) {}
@@ -248,6 +251,61 @@ export class UploadRepo {
       .where('status', 'in', from)
       .executeTakeFirst();
     return Number(res.numUpdatedRows) === 1;
+  }
+
+  /** Unfinished uploads past their expiry that no request holds right now, in id order after `afterId`. */
+  async expiredUploads(now: string, afterId: string, limit: number): Promise<{ id: string; workspaceId: string }[]> {
+    const rows = await this.db
+      .selectFrom('uploads')
+      .select(['id', 'workspace_id'])
+      .where('status', '=', 'uploading')
+      .where('expires_at', '<', now)
+      .where((eb) => eb.or([eb('lock_until', 'is', null), eb('lock_until', '<', now)]))
+      .where('id', '>', afterId)
+      .orderBy('id')
+      .limit(limit)
+      .execute();
+    return rows.map((r) => ({ id: r.id, workspaceId: r.workspace_id }));
+  }
+
+  /** Marks an upload expired only if it is still unfinished and past its expiry: a PATCH that extended it wins. */
+  async markExpired(id: string, now: string): Promise<boolean> {
+    const r = await this.db
+      .updateTable('uploads')
+      .set({
+        status: 'expired',
+        updated_at: now,
+        finished_at: now,
+        error_code: 'upload_expired',
+        error_message: 'The upload was not finished before it expired',
+      })
+      .where('id', '=', id)
+      .where('status', '=', 'uploading')
+      .where('expires_at', '<', now)
+      .where((eb) => eb.or([eb('lock_until', 'is', null), eb('lock_until', '<', now)]))
+      .executeTakeFirst();
+    return Number(r.numUpdatedRows) === 1;
+  }
+
+  /** Uploads whose rows may keep bytes (the storage sweep's policy decides), paged by id. */
+  async unfinishedUploads(
+    afterId: string,
+    limit: number,
+  ): Promise<{ id: string; status: string; expiresAt: string | null; parts: string[] }[]> {
+    const rows = await this.db
+      .selectFrom('uploads')
+      .select(['id', 'status', 'expires_at', 'parts_json'])
+      .where('status', 'in', ['uploading', 'ingesting', 'complete'])
+      .where('id', '>', afterId)
+      .orderBy('id')
+      .limit(limit)
+      .execute();
+    return rows.map((r) => ({
+      id: r.id,
+      status: r.status,
+      expiresAt: r.expires_at === null ? null : toIso(r.expires_at),
+      parts: r.parts_json ? (JSON.parse(r.parts_json) as string[]) : [],
+    }));
   }
 
   async delete(id: string): Promise<void> {
