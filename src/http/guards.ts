@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import type { Config } from '../config.js';
-import type { LoginGuard } from '../identity/service.js';
+import type { LoginGuard } from '../identity/sessions.js';
 import type { Log } from '../logger.js';
 import type { AddressRules, RateDecision, RequestLimits } from './auth.js';
 import { NetworkRules } from './network-rules.js';
@@ -24,7 +24,9 @@ const REDIS_COMMAND_TIMEOUT_MS = 1_000;
 export async function createGuards(config: Config, log: Log): Promise<Guards> {
   let redis: Redis | null = null;
   if (config.redisUrl) {
-    const { Redis: RedisClient } = await import('ioredis');
+    // Through `default` (its module.exports): ioredis is CommonJS, and the bundle's chunk for a dynamic import of it
+    // has only a default export, where Node would also offer the named ones.
+    const { Redis: RedisClient } = (await import('ioredis')).default;
     // commandTimeout: a Redis that accepts connections but stops answering must fail over to this node's limits,
     // not hold every request (and every login) until the socket gives up.
     redis = new RedisClient(config.redisUrl, {
