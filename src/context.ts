@@ -130,7 +130,7 @@ export async function createContext(config: Config, log: Logger, options: Contex
       (rules, ip) => guards.workspaceNetworkRules(rules.allowJson, rules.denyJson)?.allows(ip) ?? true,
       events,
     );
-    await identity.bootstrap(config.auth.bootstrapAdmin, { hint: options.firstRunHint });
+    await identity.users.bootstrap(config.auth.bootstrapAdmin, { hint: options.firstRunHint });
     const invitations = createInvitations(config, store, identity);
     // What a job's creator may do when the job runs: handlers check it again before they store or prune anything.
     const grants = jobGrants(identity, config.auth.insecureDisabled);

@@ -69,7 +69,7 @@ export const CLOSE_TIMEOUT_MS = 10_000;
 /** `weir serve`: run until SIGTERM/SIGINT, then shut down gracefully, within a bound. */
 export async function serve(config: Config, log: Logger, options: ServeOptions = {}): Promise<void> {
   const server = await startServer(config, log, options);
-  const notice = readyNotice(config, server.url, !(await server.context.identity.hasUsers()), process.cwd());
+  const notice = readyNotice(config, server.url, !(await server.context.identity.users.hasAny()), process.cwd());
   const ready = { url: server.url, dataDir: config.dataDir, database: config.database.dialect, docs: notice.next.docs };
   if (options.announce) {
     log.info(ready, 'weir is listening');

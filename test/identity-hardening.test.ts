@@ -4,7 +4,8 @@ import { AppError } from '../src/errors.js';
 import { PrincipalCache } from '../src/identity/principal-cache.js';
 import { IdentityRepo } from '../src/identity/repo.js';
 import { jobGrants } from '../src/identity/job-grants.js';
-import { IdentityService, type LoginGuard } from '../src/identity/service.js';
+import { IdentityService } from '../src/identity/service.js';
+import type { LoginGuard } from '../src/identity/sessions.js';
 import { TokenSigner } from '../src/identity/tokens.js';
 import { ADMIN, login, startTestApp, type TestApp } from './helpers/app.js';
 import { actor, apiKey, bearer, eventually, workspace } from './helpers/identity.js';
@@ -41,7 +42,7 @@ describe('identity hardening', () => {
       principals: null,
       networkRules: () => true,
     });
-    const attempt = identity.login(ADMIN.email, ADMIN.password, { ip: '127.0.0.1', userAgent: null });
+    const attempt = identity.sessions.login(ADMIN.email, ADMIN.password, { ip: '127.0.0.1', userAgent: null });
     await expect(attempt).rejects.toBeInstanceOf(AppError);
     await expect(attempt).rejects.toMatchObject({ status: 429 });
   });

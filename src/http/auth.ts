@@ -1,7 +1,8 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest, onSendHookHandler } from 'fastify';
 import { AppError, errors } from '../errors.js';
 import { permissionsOf } from '../identity/permissions.js';
-import { DEFAULT_WORKSPACE_ID, type IdentityService } from '../identity/service.js';
+import type { IdentityService } from '../identity/service.js';
+import { DEFAULT_WORKSPACE_ID } from '../identity/users.js';
 import type { AuditLog, AuditOutcome } from '../system/audit.js';
 import { weirCommand } from '../weir-command.js';
 import type { Principal, RouteAccess } from './access.js';

@@ -5,7 +5,9 @@ import { AuditLog } from '../system/audit.js';
 import { createIdentity } from './index.js';
 import type { User, Workspace } from './model.js';
 import type { Role } from './permissions.js';
-import { DEFAULT_WORKSPACE_ID, type IdentityService, type LoginGuard } from './service.js';
+import type { IdentityService } from './service.js';
+import type { LoginGuard } from './sessions.js';
+import { DEFAULT_WORKSPACE_ID } from './users.js';
 
 export interface OfflineUserInput {
   email: string;
@@ -31,13 +33,13 @@ export interface OfflineUserResult {
  */
 export async function createUserOffline(config: Config, input: OfflineUserInput, log: Log): Promise<OfflineUserResult> {
   return offline(config, log, async (identity, audit) => {
-    const first = (await identity.listUsers(1, 0)).total === 0;
+    const first = (await identity.users.list(1, 0)).total === 0;
     const workspaceId = first ? DEFAULT_WORKSPACE_ID : input.workspaceId;
     const role: Role = first ? 'owner' : input.role;
     const instanceAdmin = first || input.instanceAdmin;
-    await identity.workspace(workspaceId);
-    const user = await identity
-      .createUser({
+    await identity.workspaces.get(workspaceId);
+    const user = await identity.users
+      .create({
         ...input,
         displayName: input.displayName ?? (first ? 'Administrator' : undefined),
         workspaceId,
@@ -75,7 +77,7 @@ export async function createUserOffline(config: Config, input: OfflineUserInput,
  */
 export async function clearNetworkRulesOffline(config: Config, workspaceId: string, log: Log): Promise<Workspace> {
   return offline(config, log, async (identity, audit) => {
-    const before = await identity.clearNetworkRules(workspaceId);
+    const before = await identity.workspaces.clearNetworkRules(workspaceId);
     await audit.record({
       workspaceId,
       actorType: 'system',

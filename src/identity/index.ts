@@ -3,6 +3,7 @@ import type { Config } from '../config.js';
 import type { MetadataStore } from '../db/index.js';
 import type { Log } from '../logger.js';
 import type { AuditLog } from '../system/audit.js';
+import type { NetworkRulesCheck } from './access.js';
 import { busChangePublisher } from './changes.js';
 import { InvitationRepo } from './invitation-repo.js';
 import { InvitationService } from './invitations.js';
@@ -10,7 +11,8 @@ import { PrincipalCache } from './principal-cache.js';
 import type { PrincipalGrant } from './records.js';
 import { IdentityRepo } from './repo.js';
 import { randomToken } from './secrets.js';
-import { IdentityService, type LoginGuard, type NetworkRulesCheck } from './service.js';
+import { IdentityService } from './service.js';
+import type { LoginGuard } from './sessions.js';
 import { TokenSigner } from './tokens.js';
 
 /**
@@ -45,7 +47,7 @@ export async function createIdentity(
 }
 
 export function createInvitations(config: Config, store: MetadataStore, identity: IdentityService): InvitationService {
-  return new InvitationService(new InvitationRepo(store.db), identity, config.auth.invitationTtlSeconds);
+  return new InvitationService(new InvitationRepo(store.db), identity.members, config.auth.invitationTtlSeconds);
 }
 
 const PRINCIPAL_CACHE_TTL_MS = 2_000;

@@ -5,7 +5,8 @@ import { newId } from '../ids.js';
 import type { InvitationRepo, InvitationRecord } from './invitation-repo.js';
 import type { Invitation, WorkspaceWithRole } from './model.js';
 import { mayGrant, permissionsOf, type Role } from './permissions.js';
-import { assertCanGrant, normalizeEmail, type IdentityService } from './service.js';
+import { assertCanGrant, type Members } from './members.js';
+import { normalizeEmail } from './users.js';
 
 /**
  * Invitations: a member with `members:manage` invites an email address; the person becomes a member only by
@@ -16,8 +17,8 @@ import { assertCanGrant, normalizeEmail, type IdentityService } from './service.
 export class InvitationService {
   constructor(
     private readonly repo: InvitationRepo,
-    /** Memberships are made by the identity service, so its bookkeeping (caches, change events) applies. */
-    private readonly identity: Pick<IdentityService, 'joinWorkspace'>,
+    /** Memberships are made through Members, so its bookkeeping (caches, change events) applies. */
+    private readonly members: Pick<Members, 'join'>,
     private readonly ttlSeconds: number,
   ) {}
 
@@ -82,7 +83,7 @@ export class InvitationService {
     const now = new Date().toISOString();
     if (!(await this.repo.answer(id, 'accepted', now, now)))
       throw closed((await this.repo.byId(id, Date.now()))!.invitation);
-    const workspace = await this.identity.joinWorkspace(invitation.workspaceId, caller.userId, invitation.role);
+    const workspace = await this.members.join(invitation.workspaceId, caller.userId, invitation.role);
     return { invitation: (await this.repo.byId(id, Date.now()))!.invitation, workspace };
   }
 

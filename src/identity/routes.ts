@@ -78,7 +78,11 @@ export const identityRoutes: FastifyPluginAsyncTypebox<{ context: AppContext }> 
     },
     async (request, reply) => {
       noteAudit(request, { detail: { email: request.body.email.trim().toLowerCase() } });
-      const { user, tokens } = await identity.login(request.body.email, request.body.password, client(request));
+      const { user, tokens } = await identity.sessions.login(
+        request.body.email,
+        request.body.password,
+        client(request),
+      );
       noteAudit(request, { actorId: user.id, targetType: 'user', targetId: user.id });
       setRefreshCookie(reply, tokens.refreshToken, tokens.refreshExpiresAt);
       reply.header('cache-control', 'no-store');
@@ -108,14 +112,14 @@ export const identityRoutes: FastifyPluginAsyncTypebox<{ context: AppContext }> 
       }
       const token = fromBody ?? cookie(request.headers.cookie, REFRESH_COOKIE);
       if (!token) throw errors.unauthorized('No refresh token: send it in the body or the cookie');
-      const outcome = await identity.refresh(token);
+      const outcome = await identity.sessions.refresh(token);
       noteAudit(request, { actorId: outcome.userId, targetType: 'session', targetId: outcome.sessionId });
       if ('reuseDetected' in outcome) {
         noteAudit(request, { action: 'auth.refresh_reuse', detail: { sessionRevoked: true } });
         clearRefreshCookie(reply);
         throw errors.unauthorized('This refresh token was already used; the session has been revoked');
       }
-      const user = await identity.user(outcome.userId);
+      const user = await identity.users.get(outcome.userId);
       setRefreshCookie(reply, outcome.tokens.refreshToken, outcome.tokens.refreshExpiresAt);
       reply.header('cache-control', 'no-store');
       return { ...outcome.tokens, user };
@@ -136,7 +140,7 @@ export const identityRoutes: FastifyPluginAsyncTypebox<{ context: AppContext }> 
       const principal = principalOf(request);
       if (principal.sessionId === null)
         throw errors.badRequest('API keys have no session to log out of; revoke the key instead');
-      await identity.logout(principal.sessionId);
+      await identity.sessions.logout(principal.sessionId);
       noteAudit(request, { targetType: 'session', targetId: principal.sessionId });
       clearRefreshCookie(reply);
       return reply.code(204).send(null);
@@ -155,7 +159,7 @@ export const identityRoutes: FastifyPluginAsyncTypebox<{ context: AppContext }> 
     },
     async (request) => {
       const principal = principalOf(request);
-      const { user, workspaces, apiKey } = await identity.me(principal);
+      const { user, workspaces, apiKey } = await identity.users.me(principal);
       return {
         user,
         workspace: {
@@ -201,7 +205,7 @@ export const identityRoutes: FastifyPluginAsyncTypebox<{ context: AppContext }> 
     },
     async (request) => {
       const principal = principalOf(request);
-      const { workspaces } = await identity.me(principal);
+      const { workspaces } = await identity.users.me(principal);
       return {
         items: principal.kind === 'apiKey' ? workspaces.filter((w) => w.id === principal.workspaceId) : workspaces,
       };
@@ -220,7 +224,7 @@ export const identityRoutes: FastifyPluginAsyncTypebox<{ context: AppContext }> 
       },
     },
     async (request, reply) => {
-      const ws = await identity.createWorkspace(principalOf(request), request.body);
+      const ws = await identity.workspaces.create(principalOf(request), request.body);
       noteAudit(request, { workspaceId: ws.id, targetType: 'workspace', targetId: ws.id });
       return reply.code(201).send(ws);
     },
@@ -239,7 +243,7 @@ export const identityRoutes: FastifyPluginAsyncTypebox<{ context: AppContext }> 
         response: { 200: Type.Ref('Workspace') },
       },
     },
-    async (request) => identity.workspace(request.params.workspaceId),
+    async (request) => identity.workspaces.get(request.params.workspaceId),
   );
 
   app.patch(
@@ -263,7 +267,7 @@ export const identityRoutes: FastifyPluginAsyncTypebox<{ context: AppContext }> 
         targetId: request.params.workspaceId,
         detail: { ...request.body },
       });
-      return identity.updateWorkspace(principalOf(request), request.params.workspaceId, request.body);
+      return identity.workspaces.update(principalOf(request), request.params.workspaceId, request.body);
     },
   );
 
@@ -278,7 +282,7 @@ export const identityRoutes: FastifyPluginAsyncTypebox<{ context: AppContext }> 
         response: { 200: Type.Object({ items: Type.Array(Type.Ref('Member')) }) },
       },
     },
-    async (request) => ({ items: await identity.members(request.params.workspaceId) }),
+    async (request) => ({ items: await identity.members.list(request.params.workspaceId) }),
   );
 
   app.post(
@@ -313,7 +317,7 @@ export const identityRoutes: FastifyPluginAsyncTypebox<{ context: AppContext }> 
         });
         return reply.code(202).send(invitation);
       }
-      const member = await identity.createMember(principalOf(request), request.params.workspaceId, {
+      const member = await identity.members.create(principalOf(request), request.params.workspaceId, {
         email,
         role,
         password,
@@ -342,7 +346,7 @@ export const identityRoutes: FastifyPluginAsyncTypebox<{ context: AppContext }> 
     },
     async (request) => {
       noteAudit(request, { targetType: 'user', targetId: request.params.userId, detail: { role: request.body.role } });
-      return identity.changeRole(
+      return identity.members.changeRole(
         principalOf(request),
         request.params.workspaceId,
         request.params.userId,
@@ -364,7 +368,7 @@ export const identityRoutes: FastifyPluginAsyncTypebox<{ context: AppContext }> 
     },
     async (request, reply) => {
       noteAudit(request, { targetType: 'user', targetId: request.params.userId });
-      await identity.removeMember(principalOf(request), request.params.workspaceId, request.params.userId);
+      await identity.members.remove(principalOf(request), request.params.workspaceId, request.params.userId);
       return reply.code(204).send(null);
     },
   );
@@ -381,7 +385,7 @@ export const identityRoutes: FastifyPluginAsyncTypebox<{ context: AppContext }> 
         response: { 200: Type.Object({ items: Type.Array(Type.Ref('ApiKey')) }) },
       },
     },
-    async (request) => ({ items: await identity.apiKeys(principalOf(request).workspaceId) }),
+    async (request) => ({ items: await identity.apiKeys.list(principalOf(request).workspaceId) }),
   );
 
   app.post(
@@ -398,7 +402,7 @@ export const identityRoutes: FastifyPluginAsyncTypebox<{ context: AppContext }> 
       },
     },
     async (request, reply) => {
-      const created = await identity.createApiKey(principalOf(request), request.body);
+      const created = await identity.apiKeys.create(principalOf(request), request.body);
       noteAudit(request, { targetType: 'apikey', targetId: created.key.id, detail: { scopes: created.key.scopes } });
       reply.header('cache-control', 'no-store');
       return reply.code(201).send(created);
@@ -418,7 +422,7 @@ export const identityRoutes: FastifyPluginAsyncTypebox<{ context: AppContext }> 
     },
     async (request) => {
       noteAudit(request, { targetType: 'apikey', targetId: request.params.id });
-      return identity.revokeApiKey(principalOf(request).workspaceId, request.params.id);
+      return identity.apiKeys.revoke(principalOf(request).workspaceId, request.params.id);
     },
   );
 
@@ -435,7 +439,7 @@ export const identityRoutes: FastifyPluginAsyncTypebox<{ context: AppContext }> 
         response: { 200: Type.Object({ items: Type.Array(Type.Ref('User')), total: Type.Integer() }) },
       },
     },
-    async (request) => identity.listUsers(request.query.limit, request.query.offset),
+    async (request) => identity.users.list(request.query.limit, request.query.offset),
   );
 
   app.post(
@@ -451,8 +455,8 @@ export const identityRoutes: FastifyPluginAsyncTypebox<{ context: AppContext }> 
     },
     async (request, reply) => {
       const { workspaceId, role } = request.body;
-      if (workspaceId) await identity.workspace(workspaceId);
-      const user = await identity.createUser({ ...request.body, role: role ?? (workspaceId ? 'viewer' : undefined) });
+      if (workspaceId) await identity.workspaces.get(workspaceId);
+      const user = await identity.users.create({ ...request.body, role: role ?? (workspaceId ? 'viewer' : undefined) });
       noteAudit(request, {
         targetType: 'user',
         targetId: user.id,
