@@ -388,6 +388,12 @@ export class DatasetRepo {
     });
   }
 
+  /** The workspace a dataset belongs to, by its id alone; null when there is no such dataset. */
+  async workspaceOf(id: string): Promise<string | null> {
+    const row = await this.db.selectFrom('datasets').select('workspace_id').where('id', '=', id).executeTakeFirst();
+    return row?.workspace_id ?? null;
+  }
+
   // --- keep-last-N (the storage sweep) ---
 
   /** Datasets that keep only their newest versions, paged by id. */

@@ -354,6 +354,11 @@ export class DatasetService {
     log.info({ datasetId: id, versions: keys.length, blobsRemoved: removed }, 'dataset deleted');
   }
 
+  /** The workspace a dataset belongs to, by its id alone (the caller then checks access to that workspace). */
+  workspaceOf(id: string): Promise<string | null> {
+    return this.repo.workspaceOf(id);
+  }
+
   /** The datasets' side of the storage sweep's keep-last-N (src/storage/sweep.ts). */
   get versionRetention(): VersionRetention {
     return this.repo;

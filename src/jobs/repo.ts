@@ -61,6 +61,12 @@ export class JobRepo {
     return row ? toJob(row) : null;
   }
 
+  /** The workspace a job belongs to, by its id alone; null when there is no such job. */
+  async workspaceOf(id: string): Promise<string | null> {
+    const row = await this.db.selectFrom('jobs').select('workspace_id').where('id', '=', id).executeTakeFirst();
+    return row?.workspace_id ?? null;
+  }
+
   async list(q: JobQuery): Promise<{ items: Job[]; total: number }> {
     let base = this.db.selectFrom('jobs').where('workspace_id', '=', q.workspaceId);
     if (q.status && q.status.length > 0) base = base.where('status', 'in', q.status);

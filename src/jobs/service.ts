@@ -110,6 +110,16 @@ export class JobService {
     return job;
   }
 
+  /** The job, or null when it does not exist in that workspace (a watcher's poll: no error to build). */
+  find(workspaceId: string, id: string): Promise<Job | null> {
+    return this.repo.getInWorkspace(workspaceId, id);
+  }
+
+  /** The workspace a job belongs to, by its id alone (the caller then checks access to that workspace). */
+  workspaceOf(id: string): Promise<string | null> {
+    return this.repo.workspaceOf(id);
+  }
+
   list(query: JobQuery): Promise<{ items: Job[]; total: number }> {
     return this.repo.list(query);
   }

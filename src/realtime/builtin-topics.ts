@@ -1,8 +1,8 @@
 import type { TopicKind } from '../bus/types.js';
 import type { DatasetService } from '../datasets/service.js';
+import type { JobService } from '../jobs/service.js';
 import type { UploadService } from '../uploads/service.js';
 import { isAppError } from '../errors.js';
-import type { RealtimeRepo } from './repo.js';
 import { TopicResolvers } from './topics.js';
 
 /** The current state of a topic's object, as the REST API shows it; null when it does not exist in that workspace. */
@@ -22,18 +22,22 @@ export interface TopicCatalog {
  * needs: `jobs:read`. A domain that starts
  * publishing other events on the feed must either add their permission here or publish them elsewhere.
  */
-export function builtinTopics(repo: RealtimeRepo, datasets: DatasetService, uploads: UploadService): TopicCatalog {
+export function builtinTopics(
+  jobs: Pick<JobService, 'workspaceOf' | 'find'>,
+  datasets: Pick<DatasetService, 'workspaceOf' | 'get'>,
+  uploads: Pick<UploadService, 'workspaceOf' | 'view'>,
+): TopicCatalog {
   const resolvers = new TopicResolvers()
     .register('job', async (id) => {
-      const workspaceId = await repo.jobWorkspace(id);
+      const workspaceId = await jobs.workspaceOf(id);
       return workspaceId === null ? null : { workspaceId, permission: 'jobs:read' };
     })
     .register('dataset', async (id) => {
-      const workspaceId = await repo.datasetWorkspace(id);
+      const workspaceId = await datasets.workspaceOf(id);
       return workspaceId === null ? null : { workspaceId, permission: 'datasets:read' };
     })
     .register('upload', async (id) => {
-      const workspaceId = await repo.uploadWorkspace(id);
+      const workspaceId = await uploads.workspaceOf(id);
       return workspaceId === null ? null : { workspaceId, permission: 'datasets:read' };
     })
     .register('workspace', (id) => Promise.resolve({ workspaceId: id, permission: 'jobs:read' }));
@@ -50,7 +54,7 @@ export function builtinTopics(repo: RealtimeRepo, datasets: DatasetService, uplo
       }
     };
   const status = new Map<TopicKind, StatusReader>([
-    ['job', (workspaceId, id) => repo.job(workspaceId, id)],
+    ['job', (workspaceId, id) => jobs.find(workspaceId, id)],
     ['upload', orNull((workspaceId, id) => uploads.view(workspaceId, id))],
     ['dataset', orNull((workspaceId, id) => datasets.get(workspaceId, id))],
   ]);

@@ -10,7 +10,6 @@ import { affects, IDENTITY_CHANGES, parseIdentityChange } from '../identity/chan
 import { isFinished, type Job, type JobStatus } from '../jobs/types.js';
 import type { UnsubscribeReason } from './protocol.js';
 import { reauthenticator, requestToken, revocationMessage, serially } from './reauthorize.js';
-import { RealtimeRepo } from './repo.js';
 import { StreamCaps } from './stream-caps.js';
 
 /** Bus event types of a job topic and the SSE event names they are sent as; other job events are not streamed. */
@@ -46,9 +45,8 @@ interface OpenStream {
  * `unsubscribed`). Each user and each API key holds at most WEIR_SSE_MAX_STREAMS_PER_USER streams per process.
  */
 export const jobEventRoutes: FastifyPluginAsyncTypebox<{ context: AppContext }> = async (app, { context }) => {
-  const { bus, metrics, config } = context;
+  const { bus, metrics, config, jobs } = context;
   const access: AccessControl = context.identity;
-  const repo = new RealtimeRepo(context.store.db);
   const open = new Map<PassThrough, OpenStream>();
   // With authentication off every caller is the same principal: a cap per user would be a cap on the server.
   const caps = config.auth.insecureDisabled
@@ -101,7 +99,7 @@ export const jobEventRoutes: FastifyPluginAsyncTypebox<{ context: AppContext }> 
       let job: Job | null;
       try {
         await bus.whenSubscribed?.(topic);
-        job = await repo.job(workspaceId, request.params.id);
+        job = await jobs.find(workspaceId, request.params.id);
       } catch (e) {
         unsubscribe();
         throw e;
@@ -156,7 +154,7 @@ export const jobEventRoutes: FastifyPluginAsyncTypebox<{ context: AppContext }> 
         recheck();
         if (checking || !stream) return;
         checking = true;
-        repo.job(workspaceId, request.params.id).then(
+        jobs.find(workspaceId, request.params.id).then(
           (current) => {
             checking = false;
             if (gone()) return;

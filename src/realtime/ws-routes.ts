@@ -8,7 +8,6 @@ import { builtinTopics } from './builtin-topics.js';
 import { Connection, type ConnectionLimits } from './connection.js';
 import { Hub } from './hub.js';
 import { reauthenticator, requestToken } from './reauthorize.js';
-import { RealtimeRepo } from './repo.js';
 import { StreamCaps } from './stream-caps.js';
 
 /** Client frames are small JSON requests; a larger frame is abuse and closes the connection (1009). */
@@ -21,7 +20,7 @@ export const websocketRoutes: FastifyPluginAsync<{ context: AppContext }> = asyn
   const { config, metrics } = context;
   const access: AccessControl = context.identity;
   const hub = new Hub(context.bus, context.log, metrics, { heartbeatMs: config.realtime.wsHeartbeatMs });
-  const catalog = builtinTopics(new RealtimeRepo(context.store.db), context.datasets, context.uploads);
+  const catalog = builtinTopics(context.jobs, context.datasets, context.uploads);
   const limits: ConnectionLimits = {
     maxBufferBytes: config.realtime.wsMaxBufferBytes,
     maxSubscriptions: config.realtime.wsMaxSubscriptions,

@@ -253,6 +253,12 @@ export class UploadRepo {
     return Number(res.numUpdatedRows) === 1;
   }
 
+  /** The workspace an upload belongs to, by its id alone; null when there is no such upload. */
+  async workspaceOf(id: string): Promise<string | null> {
+    const row = await this.db.selectFrom('uploads').select('workspace_id').where('id', '=', id).executeTakeFirst();
+    return row?.workspace_id ?? null;
+  }
+
   /** Unfinished uploads past their expiry that no request holds right now, in id order after `afterId`. */
   async expiredUploads(now: string, afterId: string, limit: number): Promise<{ id: string; workspaceId: string }[]> {
     const rows = await this.db

@@ -492,6 +492,11 @@ export class UploadService {
     this.d.events.state({ id, status: 'terminated' });
   }
 
+  /** The workspace an upload belongs to, by its id alone (the caller then checks access to that workspace). */
+  workspaceOf(id: string): Promise<string | null> {
+    return this.d.repo.workspaceOf(id);
+  }
+
   async view(workspaceId: string, id: string): Promise<UploadView> {
     const upload = await this.d.repo.get(workspaceId, id);
     if (!upload) throw errors.notFound('Upload', id);
