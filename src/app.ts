@@ -1,5 +1,4 @@
 import cors from '@fastify/cors';
-import multipart from '@fastify/multipart';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
@@ -155,19 +154,6 @@ export async function buildApp(context: AppContext): Promise<FastifyInstance> {
       maxAge: 600,
     });
   }
-  await app.register(multipart, {
-    // The file name as sent, path included: upload-names.ts refuses a path instead of quietly cutting it (as tus does).
-    preservePath: true,
-    limits: {
-      fileSize: config.maxUploadBytes,
-      files: 1,
-      fields: 20,
-      fieldSize: 64 * 1024,
-      parts: 21,
-      headerPairs: 100,
-    },
-  });
-
   await app.register(swagger, {
     openapi: {
       openapi: '3.1.0',

@@ -1,3 +1,4 @@
+import multipart from '@fastify/multipart';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
@@ -35,6 +36,20 @@ const INGEST_WAIT_MS = 30 * 60_000;
 /** /api/v1/datasets: thin routes over DatasetService. */
 export const datasetRoutes: FastifyPluginAsyncTypebox<{ context: AppContext }> = async (app, { context }) => {
   const { datasets, metrics, scratch, config } = context;
+  // Here, not on the app: the plugin adds two async hooks (a promise each, and a 'close' listener) to every request
+  // of the context it is registered in, and only the uploads below read multipart bodies.
+  await app.register(multipart, {
+    // The file name as sent, path included: upload-names.ts refuses a path instead of quietly cutting it (as tus does).
+    preservePath: true,
+    limits: {
+      fileSize: config.maxUploadBytes,
+      files: 1,
+      fields: 20,
+      fieldSize: 64 * 1024,
+      parts: 21,
+      headerPairs: 100,
+    },
+  });
   app.addSchema(VersionSchema);
   app.addSchema(DatasetSchema);
   app.addSchema(VersionSummarySchema);
