@@ -394,6 +394,16 @@ export class DatasetRepo {
     return row?.workspace_id ?? null;
   }
 
+  /** Bytes of the workspace's stored versions (Parquet, every version): what it holds against its quota. */
+  async storedBytes(workspaceId: string): Promise<number> {
+    const stored = await this.db
+      .selectFrom('dataset_versions')
+      .where('workspace_id', '=', workspaceId)
+      .select((eb) => eb.fn.coalesce(eb.fn.sum<number | string>('parquet_bytes'), sql<number>`0`).as('n'))
+      .executeTakeFirst();
+    return toNumber(stored?.n ?? 0);
+  }
+
   // --- keep-last-N (the storage sweep) ---
 
   /** Datasets that keep only their newest versions, paged by id. */

@@ -359,6 +359,11 @@ export class DatasetService {
     return this.repo.workspaceOf(id);
   }
 
+  /** Bytes of the workspace's stored versions (Parquet), as its upload quota counts them. */
+  storedBytes(workspaceId: string): Promise<number> {
+    return this.repo.storedBytes(workspaceId);
+  }
+
   /** The datasets' side of the storage sweep's keep-last-N (src/storage/sweep.ts). */
   get versionRetention(): VersionRetention {
     return this.repo;

@@ -125,27 +125,20 @@ export class UploadRepo {
   }
 
   /**
-   * Bytes the workspace holds or has been promised: stored dataset versions (Parquet) plus what unfinished
-   * uploads declared (or received, while deferred). A final upload adds nothing: its parts are counted.
+   * Bytes the workspace's unfinished uploads declared (or received, while deferred): what the quota counts as
+   * promised. A final upload adds nothing: its parts are counted.
    */
-  async committedBytes(workspaceId: string): Promise<number> {
-    const [stored, pending] = await Promise.all([
-      this.db
-        .selectFrom('dataset_versions')
-        .where('workspace_id', '=', workspaceId)
-        .select((eb) => eb.fn.coalesce(eb.fn.sum<number | string>('parquet_bytes'), sql<number>`0`).as('n'))
-        .executeTakeFirst(),
-      this.db
-        .selectFrom('uploads')
-        .where('workspace_id', '=', workspaceId)
-        .where('status', 'in', ['uploading', 'complete', 'ingesting'])
-        .where((eb) => eb.or([eb('concat', 'is', null), eb('concat', '=', 'partial')]))
-        .select((eb) =>
-          eb.fn.coalesce(eb.fn.sum<number | string>(eb.fn.coalesce('length', 'offset')), sql<number>`0`).as('n'),
-        )
-        .executeTakeFirst(),
-    ]);
-    return toNumber(stored?.n ?? 0) + toNumber(pending?.n ?? 0);
+  async pendingBytes(workspaceId: string): Promise<number> {
+    const pending = await this.db
+      .selectFrom('uploads')
+      .where('workspace_id', '=', workspaceId)
+      .where('status', 'in', ['uploading', 'complete', 'ingesting'])
+      .where((eb) => eb.or([eb('concat', 'is', null), eb('concat', '=', 'partial')]))
+      .select((eb) =>
+        eb.fn.coalesce(eb.fn.sum<number | string>(eb.fn.coalesce('length', 'offset')), sql<number>`0`).as('n'),
+      )
+      .executeTakeFirst();
+    return toNumber(pending?.n ?? 0);
   }
 
   /** Takes the write lock unless another live writer holds it (`stale` names a dead holder that may be replaced). */

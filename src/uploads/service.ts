@@ -136,7 +136,12 @@ export class UploadService {
   private async checkQuota(workspaceId: string, adding: number): Promise<void> {
     const quota = this.d.limits.quotaBytes;
     if (quota === null) return;
-    const used = await this.d.repo.committedBytes(workspaceId);
+    // Bytes held (stored versions) or promised (unfinished uploads).
+    const [stored, pending] = await Promise.all([
+      this.d.datasets.storedBytes(workspaceId),
+      this.d.repo.pendingBytes(workspaceId),
+    ]);
+    const used = stored + pending;
     if (used + adding > quota) {
       throw new AppError(
         'quota_exceeded',
