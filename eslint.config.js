@@ -24,7 +24,11 @@ export default tseslint.config(
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
       'no-restricted-properties': [
         'error',
-        { object: 'process', property: 'env', message: 'Read configuration in src/config.ts only.' },
+        {
+          object: 'process',
+          property: 'env',
+          message: 'Read configuration in src/config.ts (server) or src/cli/config.ts (CLI client) only.',
+        },
       ],
     },
   },

@@ -1,5 +1,6 @@
 import path from 'node:path';
-import { loadClientConfig, type Config } from './config.js';
+import { loadClientConfig } from './cli/config.js';
+import type { Config } from './config.js';
 import { weirCommand } from './weir-command.js';
 
 export interface ReadyNotice {

@@ -1,5 +1,6 @@
 import { InvalidArgumentError, type Command } from 'commander';
-import { ConfigError, loadClientConfig, WORKSPACE_ID_PATTERN } from '../config.js';
+import { ConfigError } from '../config/reader.js';
+import { loadClientConfig, WORKSPACE_ID_PATTERN } from './config.js';
 import type { Problem } from './api-types.js';
 import { ApiError, AuthRequiredError, UnreachableError, WeirClient } from './client.js';
 import { CredentialsStore, sessionTokens } from './credentials.js';

@@ -1,5 +1,5 @@
 import { InvalidArgumentError, type Command } from 'commander';
-import { parseDuration } from '../config.js';
+import { parseDuration } from '../config/reader.js';
 import { arg, clientAction, printJson, printLine, type ClientContext } from './command.js';
 import { clean, formatDate, table, truncate } from './format.js';
 

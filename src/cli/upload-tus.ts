@@ -4,7 +4,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Upload, type DetailedError, type HttpRequest, type HttpResponse } from 'tus-js-client';
 import { weirCommand } from '../weir-command.js';
 import { TusHttpStack } from './tus-http-stack.js';
-import { loadClientConfig } from '../config.js';
+import { loadClientConfig } from './config.js';
 import type { Problem } from './api-types.js';
 import { ApiError, AuthRequiredError, UnreachableError } from './client.js';
 import type { ClientContext } from './command.js';

@@ -1,7 +1,7 @@
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import { InvalidArgumentError, Option, type Command } from 'commander';
-import { parseByteSize } from '../config.js';
+import { parseByteSize } from '../config/reader.js';
 import { weirCommand } from '../weir-command.js';
 import type { IngestResponse } from './api-types.js';
 import { arg, clientAction, type ClientContext, type SharedOptions } from './command.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseDuration } from '../config.js';
+import { parseDuration } from '../config/reader.js';
 import { backoffDelay, MAX_BACKOFF_MS } from './backoff.js';
 import { percentile, windowDays } from './stats.js';
 
