@@ -111,7 +111,7 @@ export async function createContext(config: Config, log: Logger, options: Contex
     const link = jobsMode === 'supervised' && !config.redisUrl ? new LinkedEventBus('api', log) : null;
     const events = (bus = options.bus ?? link ?? createEventBus(config, log));
     const datasets = new DatasetService(
-      new DatasetRepo(store.db),
+      new DatasetRepo(store.db, store.dialect),
       blobs,
       engine,
       scratch,
@@ -160,7 +160,13 @@ export async function createContext(config: Config, log: Logger, options: Contex
       jobs: () => queue.service,
       limits: config.work,
     });
-    const analytics = createAnalytics({ config, store, engine, datasets });
+    const analytics = createAnalytics({
+      config,
+      engine,
+      datasets,
+      jobs: () => queue.service,
+      workspaces: identity.workspaces,
+    });
     const writeWorkerLog = options.workerLog ?? ((line: string) => void process.stdout.write(`${line}\n`));
     const queue = createJobSystem({
       config,

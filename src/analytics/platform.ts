@@ -1,6 +1,6 @@
-import { sql, type RawBuilder } from 'kysely';
-import type { Db, Dialect } from '../db/index.js';
-import { toNumber } from '../db/values.js';
+import type { DatasetInstanceStats, StoredSums } from '../datasets/repo.js';
+import type { Workspaces } from '../identity/workspaces.js';
+import type { JobService } from '../jobs/service.js';
 import { windowDays } from '../jobs/stats.js';
 import { JOB_STATUSES, type JobStatus } from '../jobs/types.js';
 
@@ -55,7 +55,6 @@ export interface PlatformStats {
 }
 
 const LARGEST = 10;
-const n = (v: number | string | bigint | null | undefined): number => (v === null || v === undefined ? 0 : toNumber(v));
 const emptyTotals = (): StoredTotals => ({ datasets: 0, versions: 0, rows: 0, parquetBytes: 0, sourceBytes: 0 });
 
 function jobCounts(byStatus: Record<JobStatus, number>): JobCounts {
@@ -69,59 +68,25 @@ function jobCounts(byStatus: Record<JobStatus, number>): JobCounts {
 const zeroStatuses = (): Record<JobStatus, number> =>
   Object.fromEntries(JOB_STATUSES.map((s) => [s, 0])) as Record<JobStatus, number>;
 
+/** Where the instance-wide statistics come from: each domain answers for its own tables. */
+export interface PlatformSources {
+  datasets: DatasetInstanceStats;
+  jobs: Pick<JobService, 'instanceCounts'>;
+  workspaces: Pick<Workspaces, 'names'>;
+}
+
 /** Instance-wide statistics of the metadata store, the same in SQLite and PostgreSQL. */
-export async function platformStats(db: Db, dialect: Dialect, days: number, now = new Date()): Promise<PlatformStats> {
+export async function platformStats(sources: PlatformSources, days: number, now = new Date()): Promise<PlatformStats> {
   const dates = windowDays(days, now);
   const since = `${dates[0]}T00:00:00.000Z`;
-  // Timestamps are ISO text in SQLite (the day is its first 10 characters) and timestamptz in PostgreSQL.
-  const day = (column: 'created_at' | 'finished_at'): RawBuilder<string> =>
-    dialect === 'postgres'
-      ? sql<string>`to_char(${sql.ref(column)} at time zone 'UTC', 'YYYY-MM-DD')`
-      : sql<string>`substr(${sql.ref(column)}, 1, 10)`;
-  const sums = [
-    sql<number | string>`count(*)`.as('versions'),
-    sql<number | string | null>`sum(row_count)`.as('rows'),
-    sql<number | string | null>`sum(parquet_bytes)`.as('parquet'),
-    sql<number | string | null>`sum(source_bytes)`.as('source'),
-  ] as const;
+  const { datasets: stored } = sources;
 
-  const [versions, datasets, jobs, dailyVersions, dailyJobs, largest] = await Promise.all([
-    db
-      .selectFrom('dataset_versions')
-      .select(['workspace_id', 'source_format', ...sums])
-      .groupBy(['workspace_id', 'source_format'])
-      .execute(),
-    db
-      .selectFrom('datasets')
-      .select(['workspace_id', 'format', sql<number | string>`count(*)`.as('n')])
-      .groupBy(['workspace_id', 'format'])
-      .execute(),
-    db
-      .selectFrom('jobs')
-      .select(['kind', 'status', sql<number | string>`count(*)`.as('n')])
-      .groupBy(['kind', 'status'])
-      .execute(),
-    db
-      .selectFrom('dataset_versions')
-      .select([day('created_at').as('d'), ...sums])
-      .where('created_at', '>=', since)
-      .groupBy(sql`1`)
-      .execute(),
-    db
-      .selectFrom('jobs')
-      .select([day('finished_at').as('d'), 'status', sql<number | string>`count(*)`.as('n')])
-      .where('finished_at', '>=', since)
-      .where('status', 'in', ['succeeded', 'failed'])
-      .groupBy([sql`1`, 'status'])
-      .execute(),
-    db
-      .selectFrom('dataset_versions')
-      .select(['dataset_id', ...sums])
-      .groupBy('dataset_id')
-      .orderBy(sql`sum(parquet_bytes)`, 'desc')
-      .orderBy('dataset_id')
-      .limit(LARGEST)
-      .execute(),
+  const [versions, datasets, jobs, dailyVersions, largest] = await Promise.all([
+    stored.storedByWorkspaceAndFormat(),
+    stored.countsByWorkspaceAndFormat(),
+    sources.jobs.instanceCounts(since),
+    stored.storedPerDay(since),
+    stored.largestByParquetBytes(LARGEST),
   ]);
 
   const totals = emptyTotals();
@@ -133,44 +98,28 @@ export async function platformStats(db: Db, dialect: Dialect, days: number, now 
     return t;
   };
   for (const r of versions) {
-    for (const t of [totals, entry(byFormat, r.source_format), entry(byWorkspace, r.workspace_id)]) {
-      t.versions += n(r.versions);
-      t.rows += n(r.rows);
-      t.parquetBytes += n(r.parquet);
-      t.sourceBytes += n(r.source);
-    }
+    for (const t of [totals, entry(byFormat, r.sourceFormat), entry(byWorkspace, r.workspaceId)]) addSums(t, r);
   }
   for (const r of datasets) {
-    for (const t of [totals, entry(byFormat, r.format), entry(byWorkspace, r.workspace_id)]) t.datasets += n(r.n);
+    for (const t of [totals, entry(byFormat, r.format), entry(byWorkspace, r.workspaceId)]) t.datasets += r.datasets;
   }
 
-  const workspaceIds = [...byWorkspace.keys()];
-  const largestIds = largest.map((r) => r.dataset_id);
-  const [workspaces, largestRows] = await Promise.all([
-    workspaceIds.length > 0
-      ? db.selectFrom('workspaces').select(['id', 'name']).where('id', 'in', workspaceIds).execute()
-      : [],
-    largestIds.length > 0
-      ? db
-          .selectFrom('datasets as d')
-          .innerJoin('dataset_versions as v', 'v.id', 'd.latest_version_id')
-          .innerJoin('workspaces as w', 'w.id', 'd.workspace_id')
-          .select(['d.id', 'd.name', 'd.workspace_id', 'w.name as workspace_name', 'v.row_count'])
-          .where('d.id', 'in', largestIds)
-          .execute()
-      : [],
+  const [workspaceName, largestRows] = await Promise.all([
+    sources.workspaces.names([...byWorkspace.keys()]),
+    stored.withLatestRowCounts(largest.map((r) => r.datasetId)),
   ]);
-  const workspaceName = new Map(workspaces.map((w) => [w.id, w.name]));
+  // A largest dataset's workspace is among those above unless the dataset is newer than the first reads: name it too.
+  const unnamed = [...new Set(largestRows.map((r) => r.workspaceId).filter((id) => !workspaceName.has(id)))];
+  if (unnamed.length > 0) for (const [id, name] of await sources.workspaces.names(unnamed)) workspaceName.set(id, name);
   const largestById = new Map(largestRows.map((r) => [r.id, r]));
 
   const statuses = zeroStatuses();
   const kinds = new Map<string, Record<JobStatus, number>>();
-  for (const r of jobs) {
-    const status = r.status as JobStatus;
+  for (const r of jobs.byKindAndStatus) {
     let k = kinds.get(r.kind);
     if (!k) kinds.set(r.kind, (k = zeroStatuses()));
-    k[status] = (k[status] ?? 0) + n(r.n);
-    statuses[status] = (statuses[status] ?? 0) + n(r.n);
+    k[r.status] = (k[r.status] ?? 0) + r.count;
+    statuses[r.status] = (statuses[r.status] ?? 0) + r.count;
   }
 
   const daily = new Map(
@@ -180,18 +129,14 @@ export async function platformStats(db: Db, dialect: Dialect, days: number, now 
     ]),
   );
   for (const r of dailyVersions) {
-    const d = daily.get(r.d);
-    if (!d) continue;
-    d.versions += n(r.versions);
-    d.rows += n(r.rows);
-    d.parquetBytes += n(r.parquet);
-    d.sourceBytes += n(r.source);
+    const d = daily.get(r.date);
+    if (d) addSums(d, r);
   }
-  for (const r of dailyJobs) {
-    const d = daily.get(r.d);
+  for (const r of jobs.finishedPerDay) {
+    const d = daily.get(r.date);
     if (!d) continue;
-    d.jobsFinished += n(r.n);
-    if (r.status === 'failed') d.jobsFailed += n(r.n);
+    d.jobsFinished += r.count;
+    if (r.status === 'failed') d.jobsFailed += r.count;
   }
 
   const sorted = <T extends { parquetBytes: number }>(items: T[], key: (t: T) => string) =>
@@ -216,21 +161,29 @@ export async function platformStats(db: Db, dialect: Dialect, days: number, now 
     },
     daily: [...daily.values()],
     largestDatasets: largest.flatMap((r) => {
-      const d = largestById.get(r.dataset_id);
-      // A dataset deleted between the two reads is left out.
-      if (!d) return [];
+      const d = largestById.get(r.datasetId);
+      const ownerName = d && workspaceName.get(d.workspaceId);
+      // A dataset (or its workspace) deleted between the reads is left out.
+      if (!d || ownerName === undefined) return [];
       return [
         {
           id: d.id,
           name: d.name,
-          workspaceId: d.workspace_id,
-          workspaceName: d.workspace_name,
-          versions: n(r.versions),
-          rows: n(d.row_count),
-          parquetBytes: n(r.parquet),
-          sourceBytes: n(r.source),
+          workspaceId: d.workspaceId,
+          workspaceName: ownerName,
+          versions: r.versions,
+          rows: d.rows,
+          parquetBytes: r.parquetBytes,
+          sourceBytes: r.sourceBytes,
         },
       ];
     }),
   };
+}
+
+function addSums(t: Omit<StoredTotals, 'datasets'>, s: StoredSums): void {
+  t.versions += s.versions;
+  t.rows += s.rows;
+  t.parquetBytes += s.parquetBytes;
+  t.sourceBytes += s.sourceBytes;
 }

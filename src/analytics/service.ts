@@ -1,5 +1,4 @@
 import type { Config } from '../config.js';
-import type { MetadataStore } from '../db/index.js';
 import type { DatasetService } from '../datasets/service.js';
 import type { StoredVersion } from '../datasets/model.js';
 import { isOutOfMemory, type Engine } from '../engine/duckdb.js';
@@ -8,7 +7,7 @@ import { parquetSource, type DatasetProfile } from '../engine/profile.js';
 import { AppError, errors } from '../errors.js';
 import { resolveColumn } from './columns.js';
 import { histogram, type Histogram } from './histogram.js';
-import { platformStats, type PlatformStats } from './platform.js';
+import { platformStats, type PlatformSources, type PlatformStats } from './platform.js';
 import { buildAggregateQuery, runAggregateQuery, type AggregateQuery } from './query.js';
 import { correlationAndMissing, type Correlation, type MissingValues } from './stats.js';
 import { AnswerCache } from './cache.js';
@@ -19,9 +18,11 @@ export const DEFAULT_QUERY_ROWS = 1000;
 
 export interface AnalyticsDeps {
   config: Pick<Config, 'analytics' | 'work'>;
-  store: MetadataStore;
   engine: Engine;
   datasets: DatasetService;
+  /** The process's jobs (built after this service), for the instance-wide statistics. */
+  jobs: () => PlatformSources['jobs'];
+  workspaces: PlatformSources['workspaces'];
 }
 
 /**
@@ -239,7 +240,8 @@ export class AnalyticsService {
   }
 
   platform(days: number): Promise<PlatformStats> {
-    return platformStats(this.deps.store.db, this.deps.store.dialect, days);
+    const { datasets, jobs, workspaces } = this.deps;
+    return platformStats({ datasets: datasets.instanceStats, jobs: jobs(), workspaces }, days);
   }
 
   /**

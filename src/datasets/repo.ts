@@ -1,5 +1,6 @@
 import { sql, type Transaction } from 'kysely';
-import type { Db } from '../db/index.js';
+import type { Db, Dialect } from '../db/index.js';
+import { utcDay } from '../db/utc-day.js';
 import { toIso, toNumber } from '../db/values.js';
 import type { Database, DatasetVersionsTable } from '../db/types.js';
 import type { Dataset, DatasetQuery, DatasetSummary, DatasetVersion, StoredVersion } from './model.js';
@@ -40,6 +41,42 @@ function toVersion(r: VersionRow): StoredVersion {
 export type VersionRetention = Pick<
   DatasetRepo,
   'datasetsKeepingVersions' | 'versionBlobs' | 'deleteVersionsExceptLatest' | 'existingVersionIds'
+>;
+
+/** Versions summed: how many, their rows, and their bytes as stored (Parquet) and as uploaded (source). */
+export interface StoredSums {
+  versions: number;
+  rows: number;
+  parquetBytes: number;
+  sourceBytes: number;
+}
+
+const STORED_SUMS = [
+  sql<number | string>`count(*)`.as('versions'),
+  sql<number | string | null>`sum(row_count)`.as('rows'),
+  sql<number | string | null>`sum(parquet_bytes)`.as('parquet'),
+  sql<number | string | null>`sum(source_bytes)`.as('source'),
+] as const;
+
+const sum = (v: number | string | null): number => (v === null ? 0 : toNumber(v));
+
+function storedSums(r: {
+  versions: number | string;
+  rows: number | string | null;
+  parquet: number | string | null;
+  source: number | string | null;
+}): StoredSums {
+  return { versions: sum(r.versions), rows: sum(r.rows), parquetBytes: sum(r.parquet), sourceBytes: sum(r.source) };
+}
+
+/** What the instance-wide statistics read of datasets and their versions (src/analytics/platform.ts). */
+export type DatasetInstanceStats = Pick<
+  DatasetRepo,
+  | 'storedByWorkspaceAndFormat'
+  | 'countsByWorkspaceAndFormat'
+  | 'storedPerDay'
+  | 'largestByParquetBytes'
+  | 'withLatestRowCounts'
 >;
 
 /** The public view of a version (no storage key, no profile). */
@@ -93,7 +130,10 @@ export interface NewDataset {
 
 /** The only code that touches the datasets tables. */
 export class DatasetRepo {
-  constructor(private readonly db: Db) {}
+  constructor(
+    private readonly db: Db,
+    private readonly dialect: Dialect,
+  ) {}
 
   async findVersionBySha(workspaceId: string, sha256: string): Promise<StoredVersion | null> {
     const row = await this.db
@@ -402,6 +442,64 @@ export class DatasetRepo {
       .select((eb) => eb.fn.coalesce(eb.fn.sum<number | string>('parquet_bytes'), sql<number>`0`).as('n'))
       .executeTakeFirst();
     return toNumber(stored?.n ?? 0);
+  }
+
+  // --- instance-wide statistics (src/analytics/platform.ts) ---
+
+  /** Stored versions of every workspace, by workspace and each version's source format. */
+  async storedByWorkspaceAndFormat(): Promise<(StoredSums & { workspaceId: string; sourceFormat: string })[]> {
+    const rows = await this.db
+      .selectFrom('dataset_versions')
+      .select(['workspace_id', 'source_format', ...STORED_SUMS])
+      .groupBy(['workspace_id', 'source_format'])
+      .execute();
+    return rows.map((r) => ({ workspaceId: r.workspace_id, sourceFormat: r.source_format, ...storedSums(r) }));
+  }
+
+  /** Datasets of every workspace, by workspace and their latest version's source format. */
+  async countsByWorkspaceAndFormat(): Promise<{ workspaceId: string; format: string; datasets: number }[]> {
+    const rows = await this.db
+      .selectFrom('datasets')
+      .select(['workspace_id', 'format', sql<number | string>`count(*)`.as('n')])
+      .groupBy(['workspace_id', 'format'])
+      .execute();
+    return rows.map((r) => ({ workspaceId: r.workspace_id, format: r.format, datasets: toNumber(r.n) }));
+  }
+
+  /** Versions stored since `since`, by the UTC day they were created. */
+  async storedPerDay(since: string): Promise<(StoredSums & { date: string })[]> {
+    const rows = await this.db
+      .selectFrom('dataset_versions')
+      .select([utcDay(this.dialect, 'created_at').as('d'), ...STORED_SUMS])
+      .where('created_at', '>=', since)
+      .groupBy(sql`1`)
+      .execute();
+    return rows.map((r) => ({ date: r.d, ...storedSums(r) }));
+  }
+
+  /** The `limit` datasets holding the most Parquet bytes over all their versions, most first (ties by id). */
+  async largestByParquetBytes(limit: number): Promise<(StoredSums & { datasetId: string })[]> {
+    const rows = await this.db
+      .selectFrom('dataset_versions')
+      .select(['dataset_id', ...STORED_SUMS])
+      .groupBy('dataset_id')
+      .orderBy(sql`sum(parquet_bytes)`, 'desc')
+      .orderBy('dataset_id')
+      .limit(limit)
+      .execute();
+    return rows.map((r) => ({ datasetId: r.dataset_id, ...storedSums(r) }));
+  }
+
+  /** These datasets (those that exist and have a latest version) with their latest version's row count. */
+  async withLatestRowCounts(ids: string[]): Promise<{ id: string; name: string; workspaceId: string; rows: number }[]> {
+    if (ids.length === 0) return [];
+    const rows = await this.db
+      .selectFrom('datasets as d')
+      .innerJoin('dataset_versions as v', 'v.id', 'd.latest_version_id')
+      .select(['d.id', 'd.name', 'd.workspace_id', 'v.row_count'])
+      .where('d.id', 'in', ids)
+      .execute();
+    return rows.map((r) => ({ id: r.id, name: r.name, workspaceId: r.workspace_id, rows: toNumber(r.row_count) }));
   }
 
   // --- keep-last-N (the storage sweep) ---

@@ -15,7 +15,7 @@ import type { DatasetEvents } from './events.js';
 import { exportVersion, type ExportFormat } from './export.js';
 import type { Dataset, DatasetQuery, DatasetSummary, DatasetVersion, StoredVersion } from './model.js';
 import type { ReceivedFile } from './receive.js';
-import { DatasetRepo, publicVersion, type VersionRetention } from './repo.js';
+import { DatasetRepo, publicVersion, type DatasetInstanceStats, type VersionRetention } from './repo.js';
 import {
   appendForbidden,
   editForbidden,
@@ -362,6 +362,11 @@ export class DatasetService {
   /** Bytes of the workspace's stored versions (Parquet), as its upload quota counts them. */
   storedBytes(workspaceId: string): Promise<number> {
     return this.repo.storedBytes(workspaceId);
+  }
+
+  /** The datasets' part of the instance-wide statistics (src/analytics/platform.ts). */
+  get instanceStats(): DatasetInstanceStats {
+    return this.repo;
   }
 
   /** The datasets' side of the storage sweep's keep-last-N (src/storage/sweep.ts). */

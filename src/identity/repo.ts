@@ -84,6 +84,13 @@ export class IdentityRepo {
     return row && toWorkspace(row);
   }
 
+  /** Names of these workspaces, by id (ids with no workspace are left out). */
+  async workspaceNames(ids: string[]): Promise<Map<string, string>> {
+    if (ids.length === 0) return new Map();
+    const rows = await this.db.selectFrom('workspaces').select(['id', 'name']).where('id', 'in', ids).execute();
+    return new Map(rows.map((w) => [w.id, w.name]));
+  }
+
   async updateWorkspace(id: string, patch: { name?: string; ipAllow?: string[]; ipDeny?: string[] }): Promise<void> {
     const set: Partial<Record<'name' | 'ip_allow_json' | 'ip_deny_json', string>> = {};
     if (patch.name !== undefined) set.name = patch.name;

@@ -36,6 +36,11 @@ export class Workspaces {
     return ws;
   }
 
+  /** Names of these workspaces, by id (ids with no workspace are left out). */
+  names(ids: string[]): Promise<Map<string, string>> {
+    return this.repo.workspaceNames(ids);
+  }
+
   async update(
     actor: Principal,
     workspaceId: string,

@@ -6,7 +6,7 @@ import type { QueueDriver } from './drivers/types.js';
 import type { JobEvents } from './events.js';
 import type { JobRegistry } from './registry.js';
 import { JobRepo, type JobQuery, type NewJobRow } from './repo.js';
-import { jobStats, type JobStats } from './stats.js';
+import { instanceJobCounts, jobStats, type InstanceJobCounts, type JobStats } from './stats.js';
 import { waitUntilFinished } from './wait.js';
 import type { EnqueueOptions, Job, JobError } from './types.js';
 
@@ -207,6 +207,11 @@ export class JobService {
     limit: number,
   ): Promise<{ id: string; kind: string; payload: unknown }[]> {
     return this.repo.finishedBetween(kinds, since, until, afterId, limit);
+  }
+
+  /** Jobs of every workspace by kind and status, and those finished per UTC day since `since`. */
+  instanceCounts(since: string): Promise<InstanceJobCounts> {
+    return instanceJobCounts(this.o.db, this.o.dialect, since);
   }
 
   /** Queued or running jobs of a kind, across workspaces. */

@@ -1,6 +1,7 @@
 import { sql, type RawBuilder } from 'kysely';
 import type { Db, Dialect } from '../db/index.js';
-import { toIso } from '../db/values.js';
+import { utcDay } from '../db/utc-day.js';
+import { toIso, toNumber } from '../db/values.js';
 import { JOB_STATUSES, type JobStatus } from './types.js';
 
 export interface JobStats {
@@ -124,5 +125,34 @@ export async function jobStats(
     successRate: finishedRuns === 0 ? null : byStatus.succeeded / finishedRuns,
     durationMs: { p50: percentile(ms, 50), p95: percentile(ms, 95), count: ms.length },
     daily: [...daily.values()],
+  };
+}
+
+/** Jobs of every workspace still on record, by kind and status; and per UTC day since `since`, those that finished. */
+export interface InstanceJobCounts {
+  byKindAndStatus: { kind: string; status: JobStatus; count: number }[];
+  /** Succeeded and failed jobs by the day they finished. */
+  finishedPerDay: { date: string; status: JobStatus; count: number }[];
+}
+
+/** The jobs' part of the instance-wide statistics (src/analytics/platform.ts), the same in SQLite and PostgreSQL. */
+export async function instanceJobCounts(db: Db, dialect: Dialect, since: string): Promise<InstanceJobCounts> {
+  const [byKind, perDay] = await Promise.all([
+    db
+      .selectFrom('jobs')
+      .select(['kind', 'status', sql<number | string>`count(*)`.as('n')])
+      .groupBy(['kind', 'status'])
+      .execute(),
+    db
+      .selectFrom('jobs')
+      .select([utcDay(dialect, 'finished_at').as('d'), 'status', sql<number | string>`count(*)`.as('n')])
+      .where('finished_at', '>=', since)
+      .where('status', 'in', ['succeeded', 'failed'])
+      .groupBy([sql`1`, 'status'])
+      .execute(),
+  ]);
+  return {
+    byKindAndStatus: byKind.map((r) => ({ kind: r.kind, status: r.status as JobStatus, count: toNumber(r.n) })),
+    finishedPerDay: perDay.map((r) => ({ date: r.d, status: r.status as JobStatus, count: toNumber(r.n) })),
   };
 }
