@@ -15,7 +15,7 @@ import { UPLOAD_INGEST_KIND, type UploadIngestPayload } from './jobs.js';
 import type { StoredUpload, UploadStatus, UploadView } from './model.js';
 import { declaredFilename, readUploadMetadata, type ChecksumHeader, type ConcatHeader } from './protocol.js';
 import type { UploadRepo } from './repo.js';
-import type { UploadStaging } from './staging.js';
+import type { StagingWrite, UploadStaging } from './staging.js';
 
 export interface UploadLimits {
   /** Largest upload (WEIR_MAX_UPLOAD_BYTES). */
@@ -304,32 +304,61 @@ export class UploadService {
     }
   }
 
+  /**
+   * One PATCH under the upload's lock, in steps: check the offset and any deferred length, stream the body to
+   * staging, keep or discard what arrived (a refused file, an overlong body, a checksum that does not match), commit
+   * the kept bytes and advance the offset, and hand a finished upload to its ingest.
+   */
   private async writeLocked(upload: StoredUpload, owner: string, w: WriteRequest): Promise<StoredUpload> {
     const from = upload.offset;
-    if (w.offset !== from) {
-      throw new AppError(
-        'offset_mismatch',
-        `Upload-Offset ${w.offset} does not match the upload's offset ${from}; ask for it with HEAD and resume from there`,
-        [{ pointer: '/headers/upload-offset', message: `must be ${from}` }],
-        { offset: from },
+    assertOffset(upload, w.offset);
+    const length = await this.lengthAfter(upload, w);
+    const received = await this.receive(upload, owner, w, length);
+    await this.discardUnusable(upload, w, received);
+    const bytes = await this.commitReceived(upload, owner, w, received.sink);
+    this.d.events.progress(upload.id, from + bytes, length);
+    if (received.failure !== null) {
+      w.log.info(
+        { uploadId: upload.id, committed: bytes, offset: from + bytes, reason: (received.failure as Error).message },
+        'upload request cut off; bytes received so far kept',
       );
+      throw received.failure;
     }
-    let length = upload.length;
-    if (w.length !== undefined) {
-      if (length !== null && w.length !== length)
-        throw errors.validation(`Upload-Length ${w.length} differs from the length declared before (${length})`, [
-          { pointer: '/headers/upload-length', message: `the length is already ${length}` },
+    const after: StoredUpload = { ...upload, offset: from + bytes, length };
+    return length !== null && after.offset === length ? this.complete(after, w.log) : after;
+  }
+
+  /** The upload's length once this PATCH is applied: a deferred length may be declared now (checked like at creation). */
+  private async lengthAfter(upload: StoredUpload, w: WriteRequest): Promise<number | null> {
+    const from = upload.offset;
+    const length = upload.length;
+    if (w.length === undefined) return length;
+    if (length !== null && w.length !== length)
+      throw errors.validation(`Upload-Length ${w.length} differs from the length declared before (${length})`, [
+        { pointer: '/headers/upload-length', message: `the length is already ${length}` },
+      ]);
+    if (length === null) {
+      if (w.length < from)
+        throw errors.validation(`Upload-Length ${w.length} is below the bytes already received (${from})`, [
+          { pointer: '/headers/upload-length', message: `must be at least ${from}` },
         ]);
-      if (length === null) {
-        if (w.length < from)
-          throw errors.validation(`Upload-Length ${w.length} is below the bytes already received (${from})`, [
-            { pointer: '/headers/upload-length', message: `must be at least ${from}` },
-          ]);
-        if (w.length > this.d.limits.maxBytes) throw errors.payloadTooLarge(this.d.limits.maxBytes, 'upload');
-        await this.checkQuota(upload.workspaceId, w.length - from);
-      }
-      length = w.length;
+      if (w.length > this.d.limits.maxBytes) throw errors.payloadTooLarge(this.d.limits.maxBytes, 'upload');
+      await this.checkQuota(upload.workspaceId, w.length - from);
     }
+    return w.length;
+  }
+
+  /**
+   * Streams the body to staging through the meter, renewing the lock meanwhile. Never throws for the body: a
+   * failure (a refusal by the meter, a cut-off client) is returned with whatever reached the sink.
+   */
+  private async receive(
+    upload: StoredUpload,
+    owner: string,
+    w: WriteRequest,
+    length: number | null,
+  ): Promise<Received> {
+    const from = upload.offset;
     const limit = length ?? this.d.limits.maxBytes;
     const renew = setInterval(
       () => void this.d.repo.renewLock(upload.id, owner, LOCK_LEASE_MS).catch(() => {}),
@@ -362,26 +391,25 @@ export class UploadService {
     } finally {
       clearInterval(renew);
     }
-    const refused =
-      isAppError(failure) &&
-      (failure.code === 'unsupported_format' ||
-        failure.status === 422 ||
-        failure.code === 'invalid_parquet' ||
-        failure.code === 'invalid_xlsx' ||
-        failure.code === 'empty_file' ||
-        failure.code === 'binary_content' ||
-        failure.code === 'unsupported_encoding' ||
-        failure.code === 'invalid_json');
-    if (refused) {
+    return { sink, meter, failure };
+  }
+
+  /**
+   * Throws, after discarding the received bytes, when none of them may be kept: the file was refused from its first
+   * bytes (the upload is rejected for good), the body ran past its bounds, or checksummed bytes cannot be verified
+   * (checksummed bytes count only when all of them arrived and match).
+   */
+  private async discardUnusable(upload: StoredUpload, w: WriteRequest, r: Received): Promise<void> {
+    const { sink, meter, failure } = r;
+    if (isFileRefusal(failure)) {
       await sink.discard();
-      await this.reject(upload, failure as AppError, w.log);
+      await this.reject(upload, failure, w.log);
       throw failure;
     }
-    if (failure && isAppError(failure) && (failure.status === 413 || failure.status === 400)) {
+    if (isAppError(failure) && (failure.status === 413 || failure.status === 400)) {
       await sink.discard();
       throw failure;
     }
-    // Checksummed bytes count only when all of them arrived and match.
     if (w.checksum && (failure !== null || !meter.checksumMatches())) {
       await sink.discard();
       if (failure !== null) throw failure;
@@ -389,36 +417,38 @@ export class UploadService {
         'checksum_mismatch',
         `The ${w.checksum.algorithm} checksum of the ${meter.bytes} bytes received does not match Upload-Checksum; they were discarded, send them again`,
         [{ pointer: '/headers/upload-checksum', message: 'does not match the body' }],
-        { offset: from },
+        { offset: upload.offset },
       );
     }
+  }
+
+  /**
+   * Keeps the bytes in staging and advances the committed offset (with a newly declared length, and a new expiry);
+   * answers how many bytes were committed. Fails when the lock was taken over meanwhile.
+   */
+  private async commitReceived(
+    upload: StoredUpload,
+    owner: string,
+    w: WriteRequest,
+    sink: StagingWrite,
+  ): Promise<number> {
     const bytes = sink.bytes;
-    if (bytes > 0 || w.length !== undefined) {
-      await sink.commit();
-      if (
-        !(await this.d.repo.commitBytes(upload.id, owner, from, bytes, {
-          length: w.length !== undefined && upload.length === null ? w.length : undefined,
-          expiresAt: this.expiry(),
-        }))
-      ) {
-        throw new AppError(
-          'upload_locked',
-          `Upload '${upload.id}' was taken over by another request while this one wrote; resume from HEAD`,
-        );
-      }
-    } else {
+    // A PATCH that only declares the deferred length still records it.
+    if (bytes === 0 && w.length === undefined) {
       await sink.discard();
+      return 0;
     }
-    this.d.events.progress(upload.id, from + bytes, length);
-    if (failure !== null) {
-      w.log.info(
-        { uploadId: upload.id, committed: bytes, offset: from + bytes, reason: (failure as Error).message },
-        'upload request cut off; bytes received so far kept',
+    await sink.commit();
+    const committed = await this.d.repo.commitBytes(upload.id, owner, upload.offset, bytes, {
+      length: w.length !== undefined && upload.length === null ? w.length : undefined,
+      expiresAt: this.expiry(),
+    });
+    if (!committed)
+      throw new AppError(
+        'upload_locked',
+        `Upload '${upload.id}' was taken over by another request while this one wrote; resume from HEAD`,
       );
-      throw failure;
-    }
-    const after: StoredUpload = { ...upload, offset: from + bytes, length };
-    return length !== null && after.offset === length ? this.complete(after, w.log) : after;
+    return bytes;
   }
 
   private async checkHead(upload: StoredUpload, head: Buffer, length: number | null): Promise<void> {
@@ -555,6 +585,39 @@ export class UploadService {
       finishedAt: u.finishedAt,
     };
   }
+}
+
+/** A PATCH's body as it reached staging: the sink holding its bytes, the meter it passed, and how it ended (null: whole). */
+interface Received {
+  sink: StagingWrite;
+  meter: WriteMeter;
+  failure: unknown;
+}
+
+/** The Upload-Offset of a PATCH must be the committed offset: the client resumes from what HEAD reports. */
+function assertOffset(upload: StoredUpload, offset: number): void {
+  if (offset === upload.offset) return;
+  throw new AppError(
+    'offset_mismatch',
+    `Upload-Offset ${offset} does not match the upload's offset ${upload.offset}; ask for it with HEAD and resume from there`,
+    [{ pointer: '/headers/upload-offset', message: `must be ${upload.offset}` }],
+    { offset: upload.offset },
+  );
+}
+
+/** The failures that say the file itself is refused (its format, content or encoding): the upload is rejected for good. */
+function isFileRefusal(failure: unknown): failure is AppError {
+  return (
+    isAppError(failure) &&
+    (failure.code === 'unsupported_format' ||
+      failure.status === 422 ||
+      failure.code === 'invalid_parquet' ||
+      failure.code === 'invalid_xlsx' ||
+      failure.code === 'empty_file' ||
+      failure.code === 'binary_content' ||
+      failure.code === 'unsupported_encoding' ||
+      failure.code === 'invalid_json')
+  );
 }
 
 function locked(id: string): AppError {
