@@ -213,239 +213,245 @@ describe('weir datasets stats and chart', () => {
   });
 });
 
-describe('weir pipelines by name: output names, save, show, versions, and weir datasets lineage', () => {
-  const summary = () => ({
-    input: { datasetId },
-    steps: [
-      {
-        type: 'aggregate',
-        groupBy: ['site'],
-        aggregations: [{ column: 'temperature', function: 'max', as: 'hottest' }],
-      },
-      { type: 'sort', by: [{ column: 'site' }] },
-    ],
-  });
-  const uploaded = async (name: string, content: string) => {
-    await writeFile(file(`${name}.csv`), content);
-    const r = await weir('upload', file(`${name}.csv`), '--name', name, '--json');
-    expect(r.stderr).toBe('');
-    return JSON.parse(r.stdout) as { id: string; version: { id: string } };
-  };
-  let summaryId = '';
-
-  it('run --name into a name that exists adds a version to that dataset, and is refused for an analyst without datasets:write', async () => {
-    await writeFile(file('summary.json'), JSON.stringify(summary()));
-    const runs: string[] = [];
-    for (let i = 0; i < 2; i++) {
-      const r = await weir('pipelines', 'run', 'summary.json', '--name', 'device summary', '--watch');
+// Each test here is a user's session of 10 to 16 `weir` commands, each a Node process of its own: on a busy 2-core
+// machine one takes 1–3 s, so the suite's 30 s default would time out a session that is only slow, not stuck.
+describe(
+  'weir pipelines by name: output names, save, show, versions, and weir datasets lineage',
+  { timeout: 120_000 },
+  () => {
+    const summary = () => ({
+      input: { datasetId },
+      steps: [
+        {
+          type: 'aggregate',
+          groupBy: ['site'],
+          aggregations: [{ column: 'temperature', function: 'max', as: 'hottest' }],
+        },
+        { type: 'sort', by: [{ column: 'site' }] },
+      ],
+    });
+    const uploaded = async (name: string, content: string) => {
+      await writeFile(file(`${name}.csv`), content);
+      const r = await weir('upload', file(`${name}.csv`), '--name', name, '--json');
       expect(r.stderr).toBe('');
-      expect(r.code).toBe(0);
-      runs.push(r.stdout);
-    }
-    const [first, second] = runs.map((out) => /→ dataset (ds_\w+) version (dv_\w+) \(2 rows/.exec(out));
-    expect(first, runs[0]).not.toBeNull();
-    summaryId = first![1]!;
-    expect(second?.[1], runs[1]).toBe(summaryId);
-    const versions = await weir('datasets', 'versions', 'device summary');
-    expect(versions.code).toBe(0);
-    const lines = versions.stdout.trimEnd().split('\n');
-    expect(lines[0]).toMatch(/^VERSION\s+ID\s+ROWS\s+COLUMNS\s+STORED\s+SOURCE\s+CREATED$/);
-    expect(lines.slice(1).map((l) => l.trim().split(/\s+/).slice(0, 4))).toEqual([
-      ['2', second![2], '2', '2'],
-      ['1', first![2], '2', '2'],
-    ]);
-    expect(JSON.parse((await weir('datasets', 'ls', '--search', 'device summary', '--json')).stdout)).toMatchObject({
-      total: 1,
-    });
-
-    const api = `${server.url}/api/v1`;
-    const analyst = { email: `analyst-${Date.now()}@weir.test`, password: 'a long enough password' };
-    const created = await fetch(`${api}/users`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${server.token}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ ...analyst, workspaceId: 'ws_default', role: 'analyst' }),
-    });
-    expect(created.status, await created.clone().text()).toBe(201);
-    const token = await login(api, analyst.email, analyst.password);
-    const refused = await runCli(['pipelines', 'run', 'summary.json', '--name', 'device summary', '--watch'], {
-      url: server.url,
-      token,
-      cwd: dir,
-    });
-    expect(refused.code).toBe(1);
-    expect(refused.stdout).toBe('');
-    expect(refused.stderr).toBe(
-      `weir: The output name 'device summary' is taken by dataset '${summaryId}', so the run would add a version to it; that needs the permission ` +
-        "'datasets:write'. Ask a workspace admin for it, or choose another output.name to store the result as a new dataset\n  /definition/output/name: needs 'datasets:write'\n",
-    );
-    const fresh = await runCli(['pipelines', 'run', 'summary.json', '--name', 'analyst summary', '--watch'], {
-      url: server.url,
-      token,
-      cwd: dir,
-    });
-    expect(fresh.code, fresh.stderr).toBe(0);
-    expect(JSON.parse((await weir('datasets', 'versions', 'device summary', '--json')).stdout).items).toHaveLength(2);
-  });
-
-  it('save creates a pipeline or a new version of the one of that name; update, show, versions, runs and run take its name', async () => {
-    const saved = await weir('pipelines', 'save', 'summary.json', '--name', 'Site summary');
-    expect(saved.stderr).toBe('');
-    const id = /^saved pipeline (pl_\w+) "Site summary" \(version 1\)\n$/.exec(saved.stdout)?.[1];
-    expect(id, saved.stdout).toBeDefined();
-    await writeFile(file('summary-v2.json'), JSON.stringify({ ...summary(), output: { name: 'device summary' } }));
-    expect((await weir('pipelines', 'save', 'summary-v2.json', '--name', 'Site summary')).stdout).toBe(
-      `saved version 2 of pipeline ${id} "Site summary"\n`,
-    );
-    const updated = await weir(
-      'pipelines',
-      'update',
-      'site summary',
-      'summary-v2.json',
-      '--description',
-      'hottest reading per site',
-    );
-    expect(updated.stderr).toBe('');
-    expect(updated.stdout).toBe(`saved version 3 of pipeline ${id} "Site summary"\n`);
-    const noName = await weir('pipelines', 'save', 'summary.json');
-    expect(noName.code).toBe(1);
-    expect(noName.stderr).toBe(
-      'weir: name the pipeline with --name (or a "name" beside "definition" in summary.json)\n',
-    );
-
-    const show = await weir('pipelines', 'show', 'Site summary');
-    expect(show.stderr).toBe('');
-    const lines = show.stdout.trimEnd().split('\n');
-    expect(lines.slice(0, 7)).toEqual([
-      `id           ${id}`,
-      'name         Site summary',
-      'description  hottest reading per site',
-      'version      3',
-      `input        dataset ${datasetId} (its latest version when run)`,
-      'output       the dataset named "device summary" (the first run creates it when none is)',
-      'parameters   -',
-    ]);
-    expect(lines.slice(-3)).toEqual([
-      'STEP  TYPE       FIELDS',
-      '   0  aggregate  {"groupBy":["site"],"aggregations":[{"column":"temperature","function":"max","as":"hottest"}]}',
-      '   1  sort       {"by":[{"column":"site"}]}',
-    ]);
-    const first = await weir('pipelines', 'show', id!, '--version', '1');
-    expect(first.stdout).toMatch(/^version {6}1 of 3, saved \d{4}-\d\d-\d\d \d\d:\d\d$/m);
-    expect(first.stdout).toContain('output       a new dataset "Site summary output", made by the first run');
-    expect(JSON.parse((await weir('pipelines', 'show', id!, '--version', '1', '--json')).stdout)).toMatchObject({
-      pipelineId: id,
-      version: 1,
-      definition: summary(),
-    });
-
-    const versions = await weir('pipelines', 'versions', 'Site summary');
-    expect(
-      versions.stdout
-        .trimEnd()
-        .split('\n')
-        .map((l) => l.trim().split(/\s+/).slice(0, 3)),
-    ).toEqual([
-      ['VERSION', 'STEPS', 'INPUT'],
-      ['3', '2', datasetId],
-      ['2', '2', datasetId],
-      ['1', '2', datasetId],
-    ]);
-
-    // Run by name: its output.name now names the dataset the ad-hoc runs made, so it adds a third version there.
-    const run = await weir('pipelines', 'run', 'Site summary', '--watch');
-    expect(run.stderr).toBe('');
-    expect(run.stdout).toMatch(
-      new RegExp(`^run run_\\w+ succeeded → dataset ${summaryId} version dv_\\w+ \\(2 rows`, 'm'),
-    );
-    expect(JSON.parse((await weir('datasets', 'versions', summaryId, '--json')).stdout).items).toHaveLength(3);
-    expect((await weir('pipelines', 'runs', 'Site summary')).stdout).toMatch(
-      /^run_\w+\s+3\s+succeeded\s+dv_\w+\s+2\s/m,
-    );
-    const preview = await weir('pipelines', 'preview', 'Site summary');
-    expect(preview.stdout).toContain('step 1: sort');
-
-    const typo = await weir('pipelines', 'run', 'site-sumary');
-    expect(typo.code).toBe(1);
-    expect(typo.stderr).toBe(
-      'weir: site-sumary: no such file, and no pipeline is named "site-sumary" in this workspace; did you mean "Site summary"? (see npx weir pipelines ls)\n',
-    );
-    const named = await weir('pipelines', 'run', 'Site summary', '--name', 'elsewhere');
-    expect(named.code).toBe(1);
-    expect(named.stderr).toMatch(
-      /^weir: --name applies to a definition file; a saved pipeline stores where its definition says/,
-    );
-  });
-
-  it('datasets lineage draws the upstream tree, joins marked; --json prints the API answer', async () => {
-    const sites = await uploaded('sites', 'site,region\nnorth,N\nsouth,S\n');
-    const readings = (
-      JSON.parse((await weir('datasets', 'show', 'readings', '--json')).stdout) as { latestVersion: { id: string } }
-    ).latestVersion.id;
-    await writeFile(
-      file('regions.json'),
-      JSON.stringify({
-        input: { datasetId },
-        steps: [{ type: 'join', dataset: { datasetId: sites.id }, on: ['site'], how: 'inner' }],
-        output: { name: 'readings by region' },
-      }),
-    );
-    const made = async (...args: string[]) => {
-      const r = await weir(...args, '--watch');
-      expect(r.stderr).toBe('');
-      const m = /^run (run_\w+) succeeded → dataset (ds_\w+) version (dv_\w+)/m.exec(r.stdout);
-      expect(m, r.stdout).not.toBeNull();
-      return { run: m![1]!, dataset: m![2]!, version: m![3]! };
+      return JSON.parse(r.stdout) as { id: string; version: { id: string } };
     };
-    const joined = await made('pipelines', 'run', 'regions.json');
-    const tree = await weir('datasets', 'lineage', 'readings by region');
-    expect(tree.stderr).toBe('');
-    expect(tree.stdout).toBe(
-      [
-        `readings by region v1  ${joined.dataset}/${joined.version}`,
-        `└─ ← run ${joined.run}: ad-hoc "readings by region"`,
-        `   ├─ ← readings v1  ${datasetId}/${readings}  uploaded`,
-        `   └─ ← join (step 0): sites v1  ${sites.id}/${sites.version.id}  uploaded`,
-        '',
-      ].join('\n'),
-    );
+    let summaryId = '';
 
-    await writeFile(
-      file('regional.json'),
-      JSON.stringify({
-        input: { datasetId: joined.dataset },
-        steps: [{ type: 'select', columns: ['site', 'region'] }],
-        output: { name: 'regions' },
-      }),
-    );
-    const pipelineId = /^saved pipeline (pl_\w+)/.exec(
-      (await weir('pipelines', 'save', 'regional.json', '--name', 'regional')).stdout,
-    )?.[1];
-    const regions = await made('pipelines', 'run', 'regional');
-    const chained = await weir('datasets', 'lineage', 'regions');
-    expect(chained.stdout.trimEnd().split('\n')).toEqual([
-      `regions v1  ${regions.dataset}/${regions.version}`,
-      `└─ ← run ${regions.run}: pipeline "regional" v1 (${pipelineId})`,
-      `   └─ ← readings by region v1  ${joined.dataset}/${joined.version}`,
-      `      └─ ← run ${joined.run}: ad-hoc "readings by region"`,
-      `         ├─ ← readings v1  ${datasetId}/${readings}  uploaded`,
-      `         └─ ← join (step 0): sites v1  ${sites.id}/${sites.version.id}  uploaded`,
-    ]);
-    expect((await weir('datasets', 'lineage', 'sites')).stdout).toBe(
-      `sites v1  ${sites.id}/${sites.version.id}  uploaded\n`,
-    );
+    it('run --name into a name that exists adds a version to that dataset, and is refused for an analyst without datasets:write', async () => {
+      await writeFile(file('summary.json'), JSON.stringify(summary()));
+      const runs: string[] = [];
+      for (let i = 0; i < 2; i++) {
+        const r = await weir('pipelines', 'run', 'summary.json', '--name', 'device summary', '--watch');
+        expect(r.stderr).toBe('');
+        expect(r.code).toBe(0);
+        runs.push(r.stdout);
+      }
+      const [first, second] = runs.map((out) => /→ dataset (ds_\w+) version (dv_\w+) \(2 rows/.exec(out));
+      expect(first, runs[0]).not.toBeNull();
+      summaryId = first![1]!;
+      expect(second?.[1], runs[1]).toBe(summaryId);
+      const versions = await weir('datasets', 'versions', 'device summary');
+      expect(versions.code).toBe(0);
+      const lines = versions.stdout.trimEnd().split('\n');
+      expect(lines[0]).toMatch(/^VERSION\s+ID\s+ROWS\s+COLUMNS\s+STORED\s+SOURCE\s+CREATED$/);
+      expect(lines.slice(1).map((l) => l.trim().split(/\s+/).slice(0, 4))).toEqual([
+        ['2', second![2], '2', '2'],
+        ['1', first![2], '2', '2'],
+      ]);
+      expect(JSON.parse((await weir('datasets', 'ls', '--search', 'device summary', '--json')).stdout)).toMatchObject({
+        total: 1,
+      });
 
-    const json = JSON.parse((await weir('datasets', 'lineage', 'regions', '--json')).stdout) as {
-      datasetId: string;
-      versionId: string;
-      nodes: unknown[];
-      edges: { role: string; pipelineName: string }[];
-    };
-    expect(json).toMatchObject({ datasetId: regions.dataset, versionId: regions.version, truncated: false });
-    expect(json.nodes).toHaveLength(4);
-    expect(json.edges.map((e) => [e.role, e.pipelineName])).toEqual([
-      ['input', 'regional'],
-      ['input', 'readings by region'],
-      ['join', 'readings by region'],
-    ]);
-  });
-});
+      const api = `${server.url}/api/v1`;
+      const analyst = { email: `analyst-${Date.now()}@weir.test`, password: 'a long enough password' };
+      const created = await fetch(`${api}/users`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${server.token}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ ...analyst, workspaceId: 'ws_default', role: 'analyst' }),
+      });
+      expect(created.status, await created.clone().text()).toBe(201);
+      const token = await login(api, analyst.email, analyst.password);
+      const refused = await runCli(['pipelines', 'run', 'summary.json', '--name', 'device summary', '--watch'], {
+        url: server.url,
+        token,
+        cwd: dir,
+      });
+      expect(refused.code).toBe(1);
+      expect(refused.stdout).toBe('');
+      expect(refused.stderr).toBe(
+        `weir: The output name 'device summary' is taken by dataset '${summaryId}', so the run would add a version to it; that needs the permission ` +
+          "'datasets:write'. Ask a workspace admin for it, or choose another output.name to store the result as a new dataset\n  /definition/output/name: needs 'datasets:write'\n",
+      );
+      const fresh = await runCli(['pipelines', 'run', 'summary.json', '--name', 'analyst summary', '--watch'], {
+        url: server.url,
+        token,
+        cwd: dir,
+      });
+      expect(fresh.code, fresh.stderr).toBe(0);
+      expect(JSON.parse((await weir('datasets', 'versions', 'device summary', '--json')).stdout).items).toHaveLength(2);
+    });
+
+    it('save creates a pipeline or a new version of the one of that name; update, show, versions, runs and run take its name', async () => {
+      const saved = await weir('pipelines', 'save', 'summary.json', '--name', 'Site summary');
+      expect(saved.stderr).toBe('');
+      const id = /^saved pipeline (pl_\w+) "Site summary" \(version 1\)\n$/.exec(saved.stdout)?.[1];
+      expect(id, saved.stdout).toBeDefined();
+      await writeFile(file('summary-v2.json'), JSON.stringify({ ...summary(), output: { name: 'device summary' } }));
+      expect((await weir('pipelines', 'save', 'summary-v2.json', '--name', 'Site summary')).stdout).toBe(
+        `saved version 2 of pipeline ${id} "Site summary"\n`,
+      );
+      const updated = await weir(
+        'pipelines',
+        'update',
+        'site summary',
+        'summary-v2.json',
+        '--description',
+        'hottest reading per site',
+      );
+      expect(updated.stderr).toBe('');
+      expect(updated.stdout).toBe(`saved version 3 of pipeline ${id} "Site summary"\n`);
+      const noName = await weir('pipelines', 'save', 'summary.json');
+      expect(noName.code).toBe(1);
+      expect(noName.stderr).toBe(
+        'weir: name the pipeline with --name (or a "name" beside "definition" in summary.json)\n',
+      );
+
+      const show = await weir('pipelines', 'show', 'Site summary');
+      expect(show.stderr).toBe('');
+      const lines = show.stdout.trimEnd().split('\n');
+      expect(lines.slice(0, 7)).toEqual([
+        `id           ${id}`,
+        'name         Site summary',
+        'description  hottest reading per site',
+        'version      3',
+        `input        dataset ${datasetId} (its latest version when run)`,
+        'output       the dataset named "device summary" (the first run creates it when none is)',
+        'parameters   -',
+      ]);
+      expect(lines.slice(-3)).toEqual([
+        'STEP  TYPE       FIELDS',
+        '   0  aggregate  {"groupBy":["site"],"aggregations":[{"column":"temperature","function":"max","as":"hottest"}]}',
+        '   1  sort       {"by":[{"column":"site"}]}',
+      ]);
+      const first = await weir('pipelines', 'show', id!, '--version', '1');
+      expect(first.stdout).toMatch(/^version {6}1 of 3, saved \d{4}-\d\d-\d\d \d\d:\d\d$/m);
+      expect(first.stdout).toContain('output       a new dataset "Site summary output", made by the first run');
+      expect(JSON.parse((await weir('pipelines', 'show', id!, '--version', '1', '--json')).stdout)).toMatchObject({
+        pipelineId: id,
+        version: 1,
+        definition: summary(),
+      });
+
+      const versions = await weir('pipelines', 'versions', 'Site summary');
+      expect(
+        versions.stdout
+          .trimEnd()
+          .split('\n')
+          .map((l) => l.trim().split(/\s+/).slice(0, 3)),
+      ).toEqual([
+        ['VERSION', 'STEPS', 'INPUT'],
+        ['3', '2', datasetId],
+        ['2', '2', datasetId],
+        ['1', '2', datasetId],
+      ]);
+
+      // Run by name: its output.name now names the dataset the ad-hoc runs made, so it adds a third version there.
+      const run = await weir('pipelines', 'run', 'Site summary', '--watch');
+      expect(run.stderr).toBe('');
+      expect(run.stdout).toMatch(
+        new RegExp(`^run run_\\w+ succeeded → dataset ${summaryId} version dv_\\w+ \\(2 rows`, 'm'),
+      );
+      expect(JSON.parse((await weir('datasets', 'versions', summaryId, '--json')).stdout).items).toHaveLength(3);
+      expect((await weir('pipelines', 'runs', 'Site summary')).stdout).toMatch(
+        /^run_\w+\s+3\s+succeeded\s+dv_\w+\s+2\s/m,
+      );
+      const preview = await weir('pipelines', 'preview', 'Site summary');
+      expect(preview.stdout).toContain('step 1: sort');
+
+      const typo = await weir('pipelines', 'run', 'site-sumary');
+      expect(typo.code).toBe(1);
+      expect(typo.stderr).toBe(
+        'weir: site-sumary: no such file, and no pipeline is named "site-sumary" in this workspace; did you mean "Site summary"? (see npx weir pipelines ls)\n',
+      );
+      const named = await weir('pipelines', 'run', 'Site summary', '--name', 'elsewhere');
+      expect(named.code).toBe(1);
+      expect(named.stderr).toMatch(
+        /^weir: --name applies to a definition file; a saved pipeline stores where its definition says/,
+      );
+    });
+
+    it('datasets lineage draws the upstream tree, joins marked; --json prints the API answer', async () => {
+      const sites = await uploaded('sites', 'site,region\nnorth,N\nsouth,S\n');
+      const readings = (
+        JSON.parse((await weir('datasets', 'show', 'readings', '--json')).stdout) as { latestVersion: { id: string } }
+      ).latestVersion.id;
+      await writeFile(
+        file('regions.json'),
+        JSON.stringify({
+          input: { datasetId },
+          steps: [{ type: 'join', dataset: { datasetId: sites.id }, on: ['site'], how: 'inner' }],
+          output: { name: 'readings by region' },
+        }),
+      );
+      const made = async (...args: string[]) => {
+        const r = await weir(...args, '--watch');
+        expect(r.stderr).toBe('');
+        const m = /^run (run_\w+) succeeded → dataset (ds_\w+) version (dv_\w+)/m.exec(r.stdout);
+        expect(m, r.stdout).not.toBeNull();
+        return { run: m![1]!, dataset: m![2]!, version: m![3]! };
+      };
+      const joined = await made('pipelines', 'run', 'regions.json');
+      const tree = await weir('datasets', 'lineage', 'readings by region');
+      expect(tree.stderr).toBe('');
+      expect(tree.stdout).toBe(
+        [
+          `readings by region v1  ${joined.dataset}/${joined.version}`,
+          `└─ ← run ${joined.run}: ad-hoc "readings by region"`,
+          `   ├─ ← readings v1  ${datasetId}/${readings}  uploaded`,
+          `   └─ ← join (step 0): sites v1  ${sites.id}/${sites.version.id}  uploaded`,
+          '',
+        ].join('\n'),
+      );
+
+      await writeFile(
+        file('regional.json'),
+        JSON.stringify({
+          input: { datasetId: joined.dataset },
+          steps: [{ type: 'select', columns: ['site', 'region'] }],
+          output: { name: 'regions' },
+        }),
+      );
+      const pipelineId = /^saved pipeline (pl_\w+)/.exec(
+        (await weir('pipelines', 'save', 'regional.json', '--name', 'regional')).stdout,
+      )?.[1];
+      const regions = await made('pipelines', 'run', 'regional');
+      const chained = await weir('datasets', 'lineage', 'regions');
+      expect(chained.stdout.trimEnd().split('\n')).toEqual([
+        `regions v1  ${regions.dataset}/${regions.version}`,
+        `└─ ← run ${regions.run}: pipeline "regional" v1 (${pipelineId})`,
+        `   └─ ← readings by region v1  ${joined.dataset}/${joined.version}`,
+        `      └─ ← run ${joined.run}: ad-hoc "readings by region"`,
+        `         ├─ ← readings v1  ${datasetId}/${readings}  uploaded`,
+        `         └─ ← join (step 0): sites v1  ${sites.id}/${sites.version.id}  uploaded`,
+      ]);
+      expect((await weir('datasets', 'lineage', 'sites')).stdout).toBe(
+        `sites v1  ${sites.id}/${sites.version.id}  uploaded\n`,
+      );
+
+      const json = JSON.parse((await weir('datasets', 'lineage', 'regions', '--json')).stdout) as {
+        datasetId: string;
+        versionId: string;
+        nodes: unknown[];
+        edges: { role: string; pipelineName: string }[];
+      };
+      expect(json).toMatchObject({ datasetId: regions.dataset, versionId: regions.version, truncated: false });
+      expect(json.nodes).toHaveLength(4);
+      expect(json.edges.map((e) => [e.role, e.pipelineName])).toEqual([
+        ['input', 'regional'],
+        ['input', 'readings by region'],
+        ['join', 'readings by region'],
+      ]);
+    });
+  },
+);
