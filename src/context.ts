@@ -8,6 +8,7 @@ import type { BlobStore } from './blobs/types.js';
 import { createEventBus } from './bus/index.js';
 import type { EventBus } from './bus/types.js';
 import { LinkedEventBus } from './bus/process-link.js';
+import type { Clock } from './clock.js';
 import { migrateToLatest, openMetadataStore, type MetadataStore } from './db/index.js';
 import { IngestSubmitter, ingestJob } from './datasets/jobs.js';
 import { DatasetRepo } from './datasets/repo.js';
@@ -90,6 +91,8 @@ export interface ContextOptions {
   bus?: EventBus;
   /** Log how to create the first user when none exists (default true; the supervised worker leaves it to its server). */
   firstRunHint?: boolean;
+  /** The time expiry, leases, backoff and retention go by (default the system clock; tests move a ManualClock). */
+  clock?: Clock;
 }
 
 export async function createContext(config: Config, log: Logger, options: ContextOptions = {}): Promise<AppContext> {
@@ -149,6 +152,7 @@ export async function createContext(config: Config, log: Logger, options: Contex
       uploads: uploadRepo,
       versions: datasets.versionRetention,
       queue: () => queue,
+      clock: options.clock,
     });
     const pipelines = createPipelines({
       store,
@@ -171,6 +175,7 @@ export async function createContext(config: Config, log: Logger, options: Contex
     const queue = createJobSystem({
       config,
       log,
+      clock: options.clock,
       store,
       bus: events,
       blobs,
@@ -204,6 +209,7 @@ export async function createContext(config: Config, log: Logger, options: Contex
         expiryMs: config.uploads.expiryMs,
         quotaBytes: config.uploads.workspaceQuotaBytes,
       },
+      clock: options.clock,
     });
     const ingests = new IngestSubmitter(datasets, blobs, scratch, queue.service);
     if (jobsMode !== 'none') await queue.startWorkers();

@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import { isoAfter, type Clock } from '../clock.js';
 import type { AttemptStore, Completion, Fence } from './attempts.js';
 import { backoffDelay } from './backoff.js';
 import type { AttemptOutcome } from './drivers/types.js';
@@ -19,18 +20,19 @@ export interface AttemptOptions {
   progressIntervalMs: number;
   abortGraceMs: number;
   random?: () => number;
+  /** Reads the time for lease ends, retry times and the stamps of the attempt's writes. */
+  clock: Clock;
   /** Runs the kind's handler (in this thread or the pool). */
   invoke(kind: JobKind, job: Job, ctx: JobContext): Promise<unknown>;
 }
 
 /** The parts of AttemptOptions that writing an attempt's end needs. */
-type EndOptions = Pick<AttemptOptions, 'attempts' | 'events' | 'log'>;
+type EndOptions = Pick<AttemptOptions, 'attempts' | 'events' | 'log' | 'clock'>;
 
 const TIMEOUT_ERROR = (ms: number): JobError => ({
   code: 'timeout',
   message: `The attempt ran longer than its timeout of ${ms} ms`,
 });
-const iso = (ms = Date.now()) => new Date(ms).toISOString();
 const attemptCount = (n: number) => `${n} attempt${n === 1 ? '' : 's'}`;
 
 /** The fence of the attempt a worker holds on `job` (its row's attempt count is this attempt's number). */
@@ -45,7 +47,7 @@ export async function recordEnd(
   completion: Completion,
   job: Job,
 ): Promise<AttemptOutcome> {
-  const written = await o.attempts.complete(fence, completion, iso());
+  const written = await o.attempts.complete(fence, completion, isoAfter(o.clock));
   if (!written) {
     o.log.warn(
       { jobId: job.id, attempt: fence.attempt, wanted: completion.status },
@@ -62,7 +64,7 @@ export async function recordEnd(
     return { status: 'cancelled' };
   }
   if (completion.status === 'retry')
-    return { status: 'retry', delayMs: Math.max(0, Date.parse(completion.runAfter) - Date.now()) };
+    return { status: 'retry', delayMs: Math.max(0, Date.parse(completion.runAfter) - o.clock.nowMs()) };
   return { status: completion.status };
 }
 
@@ -129,7 +131,7 @@ export class Attempt {
   }
 
   private renewLease(): void {
-    this.o.attempts.heartbeat(this.fence, iso(), iso(Date.now() + this.o.leaseMs)).then(
+    this.o.attempts.heartbeat(this.fence, isoAfter(this.o.clock), isoAfter(this.o.clock, this.o.leaseMs)).then(
       (h) => {
         if (!h.owned) this.abort('lost');
         else if (h.cancelRequested) this.abort('cancelled');
@@ -139,7 +141,7 @@ export class Attempt {
   }
 
   private async writeProgress(percent: number, message: string | null, data: unknown): Promise<void> {
-    const written = await this.o.attempts.progress(this.fence, percent, message, data, iso());
+    const written = await this.o.attempts.progress(this.fence, percent, message, data, isoAfter(this.o.clock));
     if (written) this.o.events.progress(this.job.workspaceId, { id: this.job.id, progress: percent, message, data });
   }
 
@@ -219,7 +221,7 @@ export class Attempt {
     return {
       status: 'retry',
       error,
-      runAfter: iso(Date.now() + delayMs),
+      runAfter: isoAfter(this.o.clock, delayMs),
       progress: `Attempt ${job.attempts} of ${job.maxAttempts} failed: ${error.message}; retrying`,
     };
   }

@@ -3,6 +3,7 @@ import { hostname } from 'node:os';
 import type { Logger } from 'pino';
 import type { BlobStore } from '../blobs/types.js';
 import type { EventBus } from '../bus/types.js';
+import type { Clock } from '../clock.js';
 import type { Config } from '../config.js';
 import type { MetadataStore } from '../db/index.js';
 import { AttemptStore } from './attempts.js';
@@ -54,6 +55,8 @@ export interface JobSystemOptions {
   random?: () => number;
   /** Tests: progress write interval (default 250 ms). */
   progressIntervalMs?: number;
+  /** The time jobs are stamped, leased, retried and swept by (default the system clock). */
+  clock?: Clock;
 }
 
 /** The queue of a process: the service everyone enqueues through, and this process's workers. */
@@ -83,7 +86,7 @@ export function createJobSystem(o: JobSystemOptions): JobSystem {
   // The sweep looks kinds up (for their artifacts) when it runs, after the registry is complete.
   const registry: JobRegistry = new JobRegistry([
     ...o.definitions,
-    sweepJob({ repo, registry: () => registry, blobs: o.blobs, retentionMs: config.jobs.retentionMs }),
+    sweepJob({ repo, registry: () => registry, blobs: o.blobs, retentionMs: config.jobs.retentionMs, clock: o.clock }),
     ...(config.testJobKinds ? TEST_JOB_KINDS : []),
   ]);
   const threadKinds = new Set(threadDefinitions({ testJobKinds: config.testJobKinds }).map((d) => d.kind));
@@ -105,8 +108,16 @@ export function createJobSystem(o: JobSystemOptions): JobSystem {
     });
   // Supervised on the embedded queue: the worker process claims the rows; this process only tells it of new ones.
   else if (execution.mode === 'supervised') driver = new ForwardingDriver((jobs) => supervisor?.announce(jobs));
-  else driver = new EmbeddedDriver(attempts, { leaseMs, pollMs: config.jobs.pollMs, log });
-  const service = new JobService({ db: store.db, dialect: store.dialect, registry, events, driver, log });
+  else driver = new EmbeddedDriver(attempts, { leaseMs, pollMs: config.jobs.pollMs, log, clock: o.clock });
+  const service = new JobService({
+    db: store.db,
+    dialect: store.dialect,
+    registry,
+    events,
+    driver,
+    log,
+    clock: o.clock,
+  });
   if (execution.mode === 'supervised') {
     const entry = jobThreadEntry();
     if (!entry) throw new Error('supervised job execution needs the weir entry point (setJobThreadEntry)');
@@ -169,6 +180,7 @@ export function createJobSystem(o: JobSystemOptions): JobSystem {
           threads,
           random: o.random,
           progressIntervalMs: o.progressIntervalMs,
+          clock: o.clock,
           workerId: `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`,
           leaseMs,
           heartbeatMs: Math.max(50, Math.min(2000, Math.floor(leaseMs / 3))),

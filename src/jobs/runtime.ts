@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import { systemClock, type Clock } from '../clock.js';
 import { Attempt, fenceOf, recordEnd } from './attempt.js';
 import type { AttemptStore } from './attempts.js';
 import type { AttemptOutcome, Consumer } from './drivers/types.js';
@@ -29,6 +30,8 @@ export interface RuntimeOptions {
   threads: ThreadPool | null;
   /** [0, 1) source for the backoff jitter (tests make it deterministic). */
   random?: () => number;
+  /** Lease ends, retry times and the stamps of attempts' writes (default the system clock). */
+  clock?: Clock;
 }
 
 /**
@@ -62,15 +65,16 @@ export class JobRuntime implements Consumer {
 
   async run(job: Job): Promise<AttemptOutcome> {
     const kind = this.o.registry.get(job.kind);
+    const o = { ...this.o, clock: this.o.clock ?? systemClock };
     this.o.events.state(job);
     if (!kind) {
       const error = { code: 'unknown_kind', message: `No handler for job kind '${job.kind}' in this worker` };
-      return recordEnd(this.o, fenceOf(job, this.workerId), { status: 'failed', error }, job);
+      return recordEnd(o, fenceOf(job, this.workerId), { status: 'failed', error }, job);
     }
-    if (this.draining) return recordEnd(this.o, fenceOf(job, this.workerId), { status: 'requeued' }, job);
+    if (this.draining) return recordEnd(o, fenceOf(job, this.workerId), { status: 'requeued' }, job);
 
     const attempt = new Attempt(job, kind, {
-      ...this.o,
+      ...o,
       progressIntervalMs: this.o.progressIntervalMs ?? 250,
       abortGraceMs: this.o.abortGraceMs ?? 2000,
       invoke: (k, j, ctx) => this.invoke(k, j, ctx),

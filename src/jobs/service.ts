@@ -1,3 +1,4 @@
+import { systemClock, type Clock } from '../clock.js';
 import type { Db, Dialect } from '../db/index.js';
 import { AppError, errors } from '../errors.js';
 import { newId } from '../ids.js';
@@ -16,7 +17,7 @@ export interface EnqueueRequest {
   options: EnqueueOptions;
 }
 
-const iso = (d = new Date()) => d.toISOString();
+const iso = (d: Date) => d.toISOString();
 
 /**
  * Jobs as domain code and the API use them: enqueue (validated against the kind's schema), read, list,
@@ -25,6 +26,7 @@ const iso = (d = new Date()) => d.toISOString();
  */
 export class JobService {
   private readonly repo: JobRepo;
+  private readonly clock: Clock;
 
   constructor(
     private readonly o: {
@@ -34,9 +36,12 @@ export class JobService {
       events: JobEvents;
       driver: QueueDriver;
       log: Log;
+      /** Stamps, run times and cancel and retry times (default the system clock). */
+      clock?: Clock;
     },
   ) {
     this.repo = new JobRepo(o.db);
+    this.clock = o.clock ?? systemClock;
   }
 
   get driverName(): QueueDriver['name'] {
@@ -50,7 +55,7 @@ export class JobService {
 
   /** Validates every request first (all or nothing), inserts the rows in one go, then hands them to the queue. */
   async enqueueMany(requests: EnqueueRequest[]): Promise<Job[]> {
-    const now = new Date();
+    const now = this.clock.now();
     const rows: NewJobRow[] = requests.map((r, i) => this.row(r, now, requests.length > 1 ? `/${i}` : ''));
     const jobs = await this.repo.insert(rows);
     for (const j of jobs) this.o.events.state(j);
@@ -131,7 +136,7 @@ export class JobService {
   async cancel(workspaceId: string, id: string): Promise<Job> {
     for (let round = 0; round < 3; round++) {
       const job = await this.get(workspaceId, id);
-      const now = iso();
+      const now = iso(this.clock.now());
       if (job.status === 'queued') {
         const cancelled = await this.repo.cancelQueued(id, now);
         if (cancelled) {
@@ -162,7 +167,8 @@ export class JobService {
    */
   async retry(workspaceId: string, id: string): Promise<Job & { previousError: JobError | null }> {
     const job = await this.get(workspaceId, id);
-    const retried = job.status === 'failed' || job.status === 'cancelled' ? await this.repo.retry(id, iso()) : null;
+    const retried =
+      job.status === 'failed' || job.status === 'cancelled' ? await this.repo.retry(id, iso(this.clock.now())) : null;
     if (!retried)
       throw new AppError(
         'job_not_retryable',

@@ -1,5 +1,6 @@
 import { Type } from 'typebox';
 import type { BlobStore } from '../blobs/types.js';
+import { isoAfter, systemClock, type Clock } from '../clock.js';
 import type { JobRegistry } from './registry.js';
 import type { JobRepo } from './repo.js';
 import type { JobDefinition } from './types.js';
@@ -26,6 +27,8 @@ export function sweepJob(deps: {
   registry: () => JobRegistry;
   blobs: BlobStore;
   retentionMs: number;
+  /** Default the system clock. */
+  clock?: Clock;
 }): JobDefinition<{ v: 1 }, SweepResult> {
   return {
     kind: SWEEP_KIND,
@@ -34,7 +37,7 @@ export function sweepJob(deps: {
     maxAttempts: 3,
     timeoutMs: 30 * 60_000,
     async handler(_payload, ctx) {
-      const cutoff = new Date(Date.now() - deps.retentionMs).toISOString();
+      const cutoff = isoAfter(deps.clock ?? systemClock, -deps.retentionMs);
       const result: SweepResult = { deleted: 0, artifacts: 0 };
       for (;;) {
         ctx.signal.throwIfAborted();

@@ -1,5 +1,6 @@
 import type { Scratch } from '../blobs/scratch.js';
 import type { BlobStore } from '../blobs/types.js';
+import { systemClock, type Clock } from '../clock.js';
 import type { Config } from '../config.js';
 import type { VersionRetention } from '../datasets/repo.js';
 import type { MetadataStore } from '../db/index.js';
@@ -45,6 +46,8 @@ export function createStorage(o: {
   uploads: UploadRetention;
   versions: VersionRetention;
   queue: () => JobSystem;
+  /** What the sweep takes for now: upload expiry and the ages it deletes by (default the system clock). */
+  clock?: Clock;
 }): Storage {
   const repo = new StorageRepo(o.store.db);
   const system = o.queue;
@@ -72,6 +75,7 @@ export function createStorage(o: {
     scratchRoot: o.scratch.root,
     log: o.log,
     grants: o.grants,
+    now: () => (o.clock ?? systemClock).now(),
     onFinished: () => service.invalidate(),
   });
   let scratchTimer: NodeJS.Timeout | null = null;

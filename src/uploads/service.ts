@@ -1,6 +1,7 @@
 import { createHash, randomBytes, type Hash } from 'node:crypto';
 import { hostname } from 'node:os';
 import { Transform, type Readable } from 'node:stream';
+import { isoAfter, systemClock, type Clock } from '../clock.js';
 import { HEAD_BYTES, detectFormat } from '../datasets/sniff.js';
 import type { DatasetService } from '../datasets/service.js';
 import { AppError, errors, fileRejected, isAppError, isErrorCode } from '../errors.js';
@@ -75,6 +76,7 @@ interface ActiveWriter {
 export class UploadService {
   private readonly writers = new Map<string, ActiveWriter>();
   private readonly host = hostname();
+  private readonly clock: Clock;
 
   constructor(
     private readonly d: {
@@ -84,11 +86,15 @@ export class UploadService {
       jobs: JobService;
       events: UploadEvents;
       limits: UploadLimits;
+      /** Expiry is decided by it (default the system clock). */
+      clock?: Clock;
     },
-  ) {}
+  ) {
+    this.clock = d.clock ?? systemClock;
+  }
 
   private expiry(): string {
-    return new Date(Date.now() + this.d.limits.expiryMs).toISOString();
+    return isoAfter(this.clock, this.d.limits.expiryMs);
   }
 
   async create(c: CreateUpload): Promise<StoredUpload> {
@@ -200,7 +206,7 @@ export class UploadService {
     if (!upload) throw errors.notFound('Upload', id);
     if (
       upload.status === 'expired' ||
-      (upload.status === 'uploading' && upload.expiresAt !== null && upload.expiresAt < new Date().toISOString())
+      (upload.status === 'uploading' && upload.expiresAt !== null && upload.expiresAt < isoAfter(this.clock))
     ) {
       throw new AppError(
         'upload_gone',
@@ -562,7 +568,7 @@ export class UploadService {
       status = 'failed';
       error = job.error ?? { code: job.status, message: `The ingest job was ${job.status}` };
     }
-    if (status === 'uploading' && u.expiresAt !== null && u.expiresAt < new Date().toISOString()) status = 'expired';
+    if (status === 'uploading' && u.expiresAt !== null && u.expiresAt < isoAfter(this.clock)) status = 'expired';
     return {
       id: u.id,
       status,

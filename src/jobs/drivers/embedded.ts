@@ -1,3 +1,4 @@
+import { isoAfter, systemClock, type Clock } from '../../clock.js';
 import type { Log } from '../../logger.js';
 import type { AttemptStore } from '../attempts.js';
 import type { Job } from '../types.js';
@@ -8,9 +9,12 @@ export interface EmbeddedOptions {
   /** How often an idle loop looks for jobs other processes enqueued. */
   pollMs: number;
   log: Log;
+  /**
+   * The time claims, leases and reclaims write and compare (default the system clock). When the loop next wakes is
+   * real time.
+   */
+  clock?: Clock;
 }
-
-const iso = (ms = Date.now()) => new Date(ms).toISOString();
 
 /**
  * The embedded queue: the `jobs` rows are the queue. A worker claims runnable rows (a lease: worker id and
@@ -35,11 +39,14 @@ export class EmbeddedDriver implements QueueDriver {
   private nextPollAt = 0;
   private loopDone: Promise<void> = Promise.resolve();
   private reclaimTimer: NodeJS.Timeout | null = null;
+  private readonly clock: Clock;
 
   constructor(
     private readonly attempts: AttemptStore,
     private readonly o: EmbeddedOptions,
-  ) {}
+  ) {
+    this.clock = o.clock ?? systemClock;
+  }
 
   announce(jobs: Job[]): Promise<void> {
     const now = Date.now();
@@ -104,7 +111,7 @@ export class EmbeddedDriver implements QueueDriver {
 
   private async reclaim(): Promise<void> {
     try {
-      const jobs = await this.attempts.reclaimExpired(iso());
+      const jobs = await this.attempts.reclaimExpired(isoAfter(this.clock));
       if (jobs.length === 0 || !this.consumer) return;
       this.o.log.warn(
         { jobs: jobs.map((j) => ({ id: j.id, status: j.status, attempts: j.attempts })) },
@@ -133,8 +140,8 @@ export class EmbeddedDriver implements QueueDriver {
             kind,
             consumer.workerId,
             free,
-            iso(),
-            iso(Date.now() + this.o.leaseMs),
+            isoAfter(this.clock),
+            isoAfter(this.clock, this.o.leaseMs),
           );
           if (jobs.length < free) this.hungry.delete(kind);
           claimed += jobs.length;
