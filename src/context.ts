@@ -10,13 +10,11 @@ import type { EventBus } from './bus/types.js';
 import { LinkedEventBus } from './bus/process-link.js';
 import type { Clock } from './clock.js';
 import { migrateToLatest, openMetadataStore, type MetadataStore } from './db/index.js';
-import { IngestSubmitter, ingestJob } from './datasets/jobs.js';
-import { DatasetRepo } from './datasets/repo.js';
-import { DatasetService } from './datasets/service.js';
+import { createDatasets, type DatasetService } from './datasets/index.js';
+import type { IngestSubmitter } from './datasets/jobs.js';
 import { Engine } from './engine/duckdb.js';
 import { createJobSystem, type JobSystem } from './jobs/index.js';
 import type { JobService } from './jobs/service.js';
-import { DatasetEvents } from './datasets/events.js';
 import { createIdentity, createInvitations } from './identity/index.js';
 import type { InvitationService } from './identity/invitations.js';
 import { jobGrants } from './identity/job-grants.js';
@@ -25,11 +23,7 @@ import { AuditLog } from './system/audit.js';
 import type { AddressRules, RequestLimits } from './http/auth.js';
 import { createGuards } from './http/guards.js';
 import { Metrics } from './system/metrics.js';
-import { UploadEvents } from './uploads/events.js';
-import { uploadIngestJob } from './uploads/jobs.js';
-import { UploadRepo } from './uploads/repo.js';
-import { UploadService } from './uploads/service.js';
-import { FileStaging, PartStaging } from './uploads/staging.js';
+import { createUploads, type UploadService } from './uploads/index.js';
 import { createStorage, type StorageService } from './storage/index.js';
 import { readVersion } from './version.js';
 import { createPipelines, type PipelineService } from './pipelines/index.js';
@@ -105,6 +99,7 @@ export async function createContext(config: Config, log: Logger, options: Contex
   // DuckDB opens on first use (a preview, a query, an ingest): start-up and an idle process do without it.
   const engine = Engine.lazy({ ...config.duckdb, tempDir: path.join(scratch.dir, 'duckdb') });
   let bus: EventBus | undefined;
+  let openQueue: JobSystem | undefined;
   try {
     const applied = await migrateToLatest(store);
     if (applied.length > 0) log.info({ migrations: applied }, 'database migrated');
@@ -113,15 +108,20 @@ export async function createContext(config: Config, log: Logger, options: Contex
     // Embedded and supervised: events cross to and from the worker process over IPC (Redis carries them otherwise).
     const link = jobsMode === 'supervised' && !config.redisUrl ? new LinkedEventBus('api', log) : null;
     const events = (bus = options.bus ?? link ?? createEventBus(config, log));
-    const datasets = new DatasetService(
-      new DatasetRepo(store.db, store.dialect),
-      blobs,
-      engine,
-      scratch,
+    const metrics = new Metrics();
+    const writeWorkerLog = options.workerLog ?? ((line: string) => void process.stdout.write(`${line}\n`));
+    // Built first: each domain below registers its job kinds on it and enqueues through its service.
+    const queue = (openQueue = createJobSystem({
       config,
-      new DatasetEvents(events, log),
-    );
-    const metrics = new Metrics(() => datasets.totals());
+      log,
+      clock: options.clock,
+      store,
+      bus: events,
+      blobs,
+      execution:
+        jobsMode === 'supervised' ? { mode: 'supervised', config, link, writeLog: writeWorkerLog } : { mode: 'inline' },
+    }));
+    if (queue.supervisor) metrics.watchWorker(queue.supervisor);
     const audit = new AuditLog(store.db, log);
     const guards = await createGuards(config, log);
     const identity = await createIdentity(
@@ -137,11 +137,32 @@ export async function createContext(config: Config, log: Logger, options: Contex
     const invitations = createInvitations(config, store, identity);
     // What a job's creator may do when the job runs: handlers check it again before they store or prune anything.
     const grants = jobGrants(identity, config.auth.insecureDisabled);
-    // Local blobs: an upload is written in place, one file; any other store: one object per PATCH (src/uploads/staging.ts).
-    const staging =
-      config.blobs.driver === 'local' ? new FileStaging(config.blobs.root, scratch) : new PartStaging(blobs, scratch);
-    const uploadRepo = new UploadRepo(store.db);
-    const uploadEvents = new UploadEvents(events, log);
+    const datasets = createDatasets({
+      config,
+      log,
+      store,
+      blobs,
+      engine,
+      scratch,
+      bus: events,
+      metrics,
+      grants,
+      jobs: queue,
+    });
+    metrics.watchDatasets(() => datasets.service.totals());
+    const uploads = createUploads({
+      config,
+      log,
+      store,
+      blobs,
+      scratch,
+      bus: events,
+      datasets: datasets.service,
+      metrics,
+      grants,
+      jobs: queue,
+      clock: options.clock,
+    });
     const storage = createStorage({
       config,
       log,
@@ -149,9 +170,9 @@ export async function createContext(config: Config, log: Logger, options: Contex
       blobs,
       scratch,
       grants,
-      uploads: uploadRepo,
-      versions: datasets.versionRetention,
-      queue: () => queue,
+      uploads: uploads.retention,
+      versions: datasets.service.versionRetention,
+      jobs: queue,
       clock: options.clock,
     });
     const pipelines = createPipelines({
@@ -159,59 +180,18 @@ export async function createContext(config: Config, log: Logger, options: Contex
       blobs,
       scratch,
       engine,
-      datasets,
+      datasets: datasets.service,
       grants,
-      jobs: () => queue.service,
+      jobs: queue,
       limits: config.work,
     });
     const analytics = createAnalytics({
       config,
       engine,
-      datasets,
-      jobs: () => queue.service,
+      datasets: datasets.service,
+      jobs: queue.service,
       workspaces: identity.workspaces,
     });
-    const writeWorkerLog = options.workerLog ?? ((line: string) => void process.stdout.write(`${line}\n`));
-    const queue = createJobSystem({
-      config,
-      log,
-      clock: options.clock,
-      store,
-      bus: events,
-      blobs,
-      execution:
-        jobsMode === 'supervised' ? { mode: 'supervised', config, link, writeLog: writeWorkerLog } : { mode: 'inline' },
-      definitions: [
-        ingestJob({ datasets, blobs, metrics, grants }),
-        ...storage.definitions,
-        ...pipelines.definitions,
-        uploadIngestJob({
-          repo: uploadRepo,
-          staging,
-          datasets,
-          events: uploadEvents,
-          metrics,
-          grants,
-          publishState: (workspaceId, id) => uploads.publishState(workspaceId, id),
-        }),
-      ],
-    });
-    if (queue.supervisor) metrics.watchWorker(queue.supervisor);
-    // Built after the queue it enqueues into; the ingest job above reaches it only when it runs.
-    const uploads = new UploadService({
-      repo: uploadRepo,
-      staging,
-      datasets,
-      jobs: queue.service,
-      events: uploadEvents,
-      limits: {
-        maxBytes: config.maxUploadBytes,
-        expiryMs: config.uploads.expiryMs,
-        quotaBytes: config.uploads.workspaceQuotaBytes,
-      },
-      clock: options.clock,
-    });
-    const ingests = new IngestSubmitter(datasets, blobs, scratch, queue.service);
     if (jobsMode !== 'none') await queue.startWorkers();
     // Sweeps are scheduled where jobs run (once per cluster: the scheduler takes a lock).
     storage.start({ scheduler: jobsMode === 'inline' });
@@ -225,7 +205,7 @@ export async function createContext(config: Config, log: Logger, options: Contex
       scratch,
       engine,
       metrics,
-      datasets,
+      datasets: datasets.service,
       identity,
       invitations,
       audit,
@@ -235,11 +215,11 @@ export async function createContext(config: Config, log: Logger, options: Contex
       bus: events,
       queue,
       jobs: queue.service,
-      ingests,
+      ingests: datasets.ingests,
       storage: storage.service,
-      pipelines: pipelines.service,
+      pipelines,
       analytics,
-      uploads,
+      uploads: uploads.service,
       shuttingDown: false,
       async close() {
         await storage.stop();
@@ -253,6 +233,7 @@ export async function createContext(config: Config, log: Logger, options: Contex
       },
     };
   } catch (e) {
+    await openQueue?.close();
     await bus?.close();
     engine.close();
     await store.close();

@@ -372,7 +372,7 @@ describe('long work', () => {
       repo,
       datasets,
       executor,
-      jobs: () => t.context.jobs,
+      jobs: t.context.jobs,
       previewTimeoutMs: 300,
     });
     const definition = {

@@ -20,8 +20,8 @@ export interface AnalyticsDeps {
   config: Pick<Config, 'analytics' | 'work'>;
   engine: Engine;
   datasets: DatasetService;
-  /** The process's jobs (built after this service), for the instance-wide statistics. */
-  jobs: () => PlatformSources['jobs'];
+  /** The process's jobs, for the instance-wide statistics. */
+  jobs: PlatformSources['jobs'];
   workspaces: PlatformSources['workspaces'];
 }
 
@@ -241,7 +241,7 @@ export class AnalyticsService {
 
   platform(days: number): Promise<PlatformStats> {
     const { datasets, jobs, workspaces } = this.deps;
-    return platformStats({ datasets: datasets.instanceStats, jobs: jobs(), workspaces }, days);
+    return platformStats({ datasets: datasets.instanceStats, jobs, workspaces }, days);
   }
 
   /**

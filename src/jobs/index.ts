@@ -49,8 +49,6 @@ export interface JobSystemOptions {
   store: MetadataStore;
   bus: EventBus;
   blobs: BlobStore;
-  /** The domains' job kinds (ingest, …); the sweep and, with WEIR_TEST_JOB_KINDS, the test kinds are added here. */
-  definitions: JobDefinition[];
   /** Tests: a deterministic jitter source. */
   random?: () => number;
   /** Tests: progress write interval (default 250 ms). */
@@ -63,6 +61,12 @@ export interface JobSystemOptions {
 export interface JobSystem {
   service: JobService;
   registry: JobRegistry;
+  /**
+   * Adds a domain's job kind (ingest, pipeline.run, …); the sweep and, with WEIR_TEST_JOB_KINDS, the test kinds are
+   * registered already. Domains register while the context is built, before workers start: a kind registered later
+   * would have no worker slot, so it throws.
+   */
+  register(definition: JobDefinition): void;
   driver: QueueDriver;
   /** Starts consuming jobs in this process (`weir serve` unless --no-workers, `weir worker`); idempotent. */
   startWorkers(): Promise<void>;
@@ -83,17 +87,22 @@ export function createJobSystem(o: JobSystemOptions): JobSystem {
   const repo = new JobRepo(store.db);
   const attempts = new AttemptStore(store.db, store.dialect);
   const events = new JobEvents(o.bus, log);
-  // The sweep looks kinds up (for their artifacts) when it runs, after the registry is complete.
-  const registry: JobRegistry = new JobRegistry([
-    ...o.definitions,
-    sweepJob({ repo, registry: () => registry, blobs: o.blobs, retentionMs: config.jobs.retentionMs, clock: o.clock }),
-    ...(config.testJobKinds ? TEST_JOB_KINDS : []),
-  ]);
   const threadKinds = new Set(threadDefinitions({ testJobKinds: config.testJobKinds }).map((d) => d.kind));
-  for (const k of registry.all()) {
-    if (k.definition.thread && !threadKinds.has(k.kind))
-      throw new Error(`job kind '${k.kind}' runs in a thread but is missing from src/jobs/threads/definitions.ts`);
-  }
+  const registry = new JobRegistry();
+  let workersStarted = false;
+  const register = (definition: JobDefinition) => {
+    if (workersStarted) throw new Error(`job kind '${definition.kind}' is registered after workers started`);
+    if (definition.thread && !threadKinds.has(definition.kind))
+      throw new Error(
+        `job kind '${definition.kind}' runs in a thread but is missing from src/jobs/threads/definitions.ts`,
+      );
+    registry.register(definition);
+  };
+  // The sweep looks kinds up (for their artifacts) when it runs, after the domains registered theirs.
+  register(
+    sweepJob({ repo, registry: () => registry, blobs: o.blobs, retentionMs: config.jobs.retentionMs, clock: o.clock }),
+  );
+  if (config.testJobKinds) for (const definition of TEST_JOB_KINDS) register(definition);
 
   const leaseMs = config.jobs.leaseMs;
   const execution = o.execution ?? { mode: 'inline' };
@@ -151,6 +160,7 @@ export function createJobSystem(o: JobSystemOptions): JobSystem {
   return {
     service,
     registry,
+    register,
     driver,
     supervisor,
     get activeAttempts() {
@@ -160,6 +170,7 @@ export function createJobSystem(o: JobSystemOptions): JobSystem {
       return runtime?.workerId ?? null;
     },
     startWorkers() {
+      workersStarted = true;
       if (supervisor) {
         supervisor.start();
         return Promise.resolve();

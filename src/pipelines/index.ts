@@ -5,23 +5,14 @@ import type { DatasetService } from '../datasets/service.js';
 import type { MetadataStore } from '../db/index.js';
 import type { Engine } from '../engine/duckdb.js';
 import type { JobGrants } from '../identity/job-grants.js';
-import type { JobService } from '../jobs/service.js';
+import type { JobSystem } from '../jobs/index.js';
 import type { JobDefinition } from '../jobs/types.js';
 import { pipelineRunJob } from './jobs.js';
 import { PipelineRepo } from './repo.js';
 import { PipelineExecutor } from './run.js';
 import { PipelineService } from './service.js';
 
-/** The pipelines of a process: the service the API uses and the `pipeline.run` job kind. */
-export interface Pipelines {
-  service: PipelineService;
-  definitions: JobDefinition[];
-}
-
-/**
- * `jobs` answers the process's job service, which registers this module's job kind and so is built after it: it
- * is called only once the API is used.
- */
+/** Builds the pipelines domain and registers its job kind, `pipeline.run`, with the process's job system. */
 export function createPipelines(o: {
   store: MetadataStore;
   blobs: BlobStore;
@@ -29,10 +20,10 @@ export function createPipelines(o: {
   engine: Engine;
   datasets: DatasetService;
   grants: JobGrants;
-  jobs: () => JobService;
+  jobs: Pick<JobSystem, 'service' | 'register'>;
   /** WEIR_MAX_OUTPUT_ROWS, WEIR_MAX_OUTPUT_BYTES, WEIR_PIPELINE_PREVIEW_TIMEOUT. */
   limits: WorkLimitsConfig;
-}): Pipelines {
+}): PipelineService {
   const repo = new PipelineRepo(o.store.db);
   const limits = { maxRows: o.limits.maxOutputRows, maxBytes: o.limits.maxOutputBytes };
   const executor = new PipelineExecutor({
@@ -46,13 +37,11 @@ export function createPipelines(o: {
     repo,
     datasets: o.datasets,
     executor,
-    jobs: o.jobs,
+    jobs: o.jobs.service,
     previewTimeoutMs: o.limits.previewTimeoutMs,
   });
-  return {
-    service,
-    definitions: [pipelineRunJob({ repo, executor, datasets: o.datasets, grants: o.grants }) as JobDefinition],
-  };
+  o.jobs.register(pipelineRunJob({ repo, executor, datasets: o.datasets, grants: o.grants }) as JobDefinition);
+  return service;
 }
 
 export { PipelineService } from './service.js';

@@ -36,7 +36,7 @@ export interface PipelineServiceOptions {
   repo: PipelineRepo;
   datasets: Pick<DatasetService, 'findSource' | 'versionLabels' | 'assertMayAppend' | 'list'>;
   executor: PipelineExecutor;
-  jobs: () => JobService;
+  jobs: JobService;
   /** A preview's queries are interrupted after this long (ms). */
   previewTimeoutMs: number;
 }
@@ -221,12 +221,14 @@ export class PipelineService {
       createdBy: request.createdBy,
     });
     try {
-      const job = await this.o
-        .jobs()
-        .enqueue(PIPELINE_RUN_KIND, { v: 1, runId, ...output } satisfies PipelineRunPayload, {
+      const job = await this.o.jobs.enqueue(
+        PIPELINE_RUN_KIND,
+        { v: 1, runId, ...output } satisfies PipelineRunPayload,
+        {
           workspaceId,
           createdBy: request.createdBy,
-        });
+        },
+      );
       await this.o.repo.attachJob(runId, job.id);
       request.log.info({ runId, jobId: job.id, pipelineId: what.pipeline?.id ?? null }, 'pipeline run queued');
       return { runId, jobId: job.id, status: 'queued' };

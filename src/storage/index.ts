@@ -18,11 +18,9 @@ import type { UploadRetention } from '../uploads/repo.js';
 /** How often every process clears its own scratch files past WEIR_RETENTION_TMP. */
 export const SCRATCH_SWEEP_EVERY_MS = 60 * 60_000;
 
-/** The storage lifecycle of a process: its job kind, the service the API uses, the cluster-wide schedule. */
+/** The storage lifecycle of a process: the service the API uses, the cluster-wide schedule. */
 export interface Storage {
   service: StorageService;
-  /** `storage.sweep`, registered with the job system. */
-  definitions: JobDefinition[];
   /**
    * The sweep schedule runs in processes with workers (`scheduler: true`); the hourly scratch clean-up in every
    * process, since scratch space is per process and per node.
@@ -31,10 +29,7 @@ export interface Storage {
   stop(): Promise<void>;
 }
 
-/**
- * `queue` answers the process's job system, which registers this module's job kind and so is built after it: it is
- * called only once jobs run or the API is used.
- */
+/** Builds the storage domain and registers its job kind, `storage.sweep`, with the process's job system. */
 export function createStorage(o: {
   config: Pick<Config, 'retention' | 'dataDir'>;
   log: Log;
@@ -45,32 +40,31 @@ export function createStorage(o: {
   /** The uploads and dataset versions retention decides about, read and changed through their own domains. */
   uploads: UploadRetention;
   versions: VersionRetention;
-  queue: () => JobSystem;
+  jobs: Pick<JobSystem, 'service' | 'registry' | 'register'>;
   /** What the sweep takes for now: upload expiry and the ages it deletes by (default the system clock). */
   clock?: Clock;
 }): Storage {
   const repo = new StorageRepo(o.store.db);
-  const system = o.queue;
   const scheduler = new SweepScheduler({
     cron: o.config.retention.sweepCron,
     repo,
-    jobs: () => system().service,
+    jobs: o.jobs.service,
     log: o.log,
   });
   const service = new StorageService({
     config: o.config,
     blobs: o.blobs,
     repo,
-    jobs: () => system().service,
+    jobs: o.jobs.service,
     scheduler,
   });
   const definition = storageSweepJob({
     repo,
     uploads: o.uploads,
     versions: o.versions,
-    jobs: () => system().service,
+    jobs: o.jobs.service,
     blobs: o.blobs,
-    registry: () => system().registry,
+    registry: o.jobs.registry,
     retention: o.config.retention,
     scratchRoot: o.scratch.root,
     log: o.log,
@@ -78,11 +72,11 @@ export function createStorage(o: {
     now: () => (o.clock ?? systemClock).now(),
     onFinished: () => service.invalidate(),
   });
+  o.jobs.register(definition as JobDefinition);
   let scratchTimer: NodeJS.Timeout | null = null;
 
   return {
     service,
-    definitions: [definition as JobDefinition],
     start({ scheduler: schedule }) {
       if (schedule) scheduler.start();
       scratchTimer ??= setInterval(() => {

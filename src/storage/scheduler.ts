@@ -21,7 +21,7 @@ export class SweepScheduler {
   private cron: Cron | null = null;
   private readonly inFlight = new Set<Promise<unknown>>();
 
-  constructor(private readonly o: { cron: string; repo: StorageRepo; jobs: () => JobService; log: Log }) {}
+  constructor(private readonly o: { cron: string; repo: StorageRepo; jobs: JobService; log: Log }) {}
 
   start(): void {
     if (this.cron) return;
@@ -54,9 +54,10 @@ export class SweepScheduler {
       claimed = await this.o.repo.claimSchedule(scheduledFor);
       if (claimed === null) return null;
       const payload: StorageSweepPayload = { v: 1, dryRun: false, scheduledFor };
-      const job = await this.o
-        .jobs()
-        .enqueue(STORAGE_SWEEP_KIND, payload, { workspaceId: SYSTEM_WORKSPACE_ID, priority: -10 });
+      const job = await this.o.jobs.enqueue(STORAGE_SWEEP_KIND, payload, {
+        workspaceId: SYSTEM_WORKSPACE_ID,
+        priority: -10,
+      });
       await this.o.repo.attachJob(claimed, job.id);
       this.o.log.info({ jobId: job.id, scheduledFor }, 'storage sweep scheduled');
       return job;

@@ -43,7 +43,7 @@ export class StorageService {
       config: Pick<Config, 'retention' | 'dataDir'>;
       blobs: BlobStore;
       repo: StorageRepo;
-      jobs: () => JobService;
+      jobs: JobService;
       /** This process's schedule (running only where workers run); tests drive its fire times. */
       scheduler: SweepScheduler;
     },
@@ -89,15 +89,12 @@ export class StorageService {
 
   startSweep(dryRun: boolean, createdBy: string | null): Promise<Job> {
     const payload: StorageSweepPayload = { v: 1, dryRun };
-    return this.o.jobs().enqueue(STORAGE_SWEEP_KIND, payload, { workspaceId: SYSTEM_WORKSPACE_ID, createdBy });
+    return this.o.jobs.enqueue(STORAGE_SWEEP_KIND, payload, { workspaceId: SYSTEM_WORKSPACE_ID, createdBy });
   }
 
   /** A sweep's job; 404 for any other job id. */
   async sweepJob(id: string): Promise<Job> {
-    const job = await this.o
-      .jobs()
-      .get(SYSTEM_WORKSPACE_ID, id)
-      .catch(() => null);
+    const job = await this.o.jobs.get(SYSTEM_WORKSPACE_ID, id).catch(() => null);
     if (!job || job.kind !== STORAGE_SWEEP_KIND) throw errors.notFound('Storage sweep', id);
     return job;
   }

@@ -70,11 +70,11 @@ export interface SweeperDeps {
   uploads: UploadRetention;
   /** Keep-last-N over dataset versions (the datasets domain's rows). */
   versions: VersionRetention;
-  /** The process's jobs, looked up when a sweep runs: which jobs' artifacts are kept, which are due. */
-  jobs: () => Pick<JobService, 'ofKinds' | 'finishedBetween'>;
+  /** The process's jobs: which jobs' artifacts are kept, which are due. */
+  jobs: Pick<JobService, 'ofKinds' | 'finishedBetween'>;
   blobs: BlobStore;
-  /** The process's job registry, looked up when a sweep runs (for each kind's artifacts). */
-  registry: () => JobRegistry;
+  /** The process's job registry, read when a sweep runs (for each kind's artifacts), once every domain registered. */
+  registry: JobRegistry;
   retention: RetentionConfig;
   /** Where every process of this node keeps its scratch directory (src/blobs/scratch.ts). */
   scratchRoot: string;
@@ -244,7 +244,7 @@ export class Sweeper {
     count: (key: string, bytes: number) => void,
     counted: () => void,
   ): Promise<void> {
-    const registry = this.d.registry();
+    const registry = this.d.registry;
     const kinds = registry
       .all()
       .filter((k) => k.definition.artifacts)
@@ -252,7 +252,7 @@ export class Sweeper {
     let after = '';
     for (;;) {
       o.signal.throwIfAborted();
-      const batch = await this.d.jobs().finishedBetween(kinds, window.since, window.until, after, BATCH);
+      const batch = await this.d.jobs.finishedBetween(kinds, window.since, window.until, after, BATCH);
       const work: { key: string; job: string }[] = [];
       for (const job of batch) {
         after = job.id;
@@ -388,14 +388,14 @@ class LazyRefs {
   }
 
   private async load() {
-    const registry = this.d.registry();
+    const registry = this.d.registry;
     const kinds = registry
       .all()
       .filter((k) => k.definition.artifacts)
       .map((k) => k.kind);
     const artifacts = new ArtifactRefs();
     for (let after = ''; ;) {
-      const jobs = await this.d.jobs().ofKinds(kinds, after, 1000);
+      const jobs = await this.d.jobs.ofKinds(kinds, after, 1000);
       for (const job of jobs) {
         after = job.id;
         for (const key of artifactsOf(registry, job, this.d.log)) artifacts.add(key);

@@ -32,7 +32,7 @@ export class Metrics {
   readonly wsDisconnects: Counter<'reason'>;
   readonly sseStreams: Gauge;
 
-  constructor(datasetTotals: () => Promise<DatasetTotals>) {
+  constructor() {
     collectDefaultMetrics({ register: this.registry });
     this.httpRequests = new Counter({
       name: 'weir_http_requests_total',
@@ -82,8 +82,10 @@ export class Metrics {
       help: 'Open server-sent event streams (job progress) of this process.',
       registers: [this.registry],
     });
+  }
 
-    // Dataset gauges are read from the metadata store at scrape time, so every process reports the truth.
+  /** Reports the datasets stored, read from the metadata store at scrape time so that every process reports the truth. */
+  watchDatasets(datasetTotals: () => Promise<DatasetTotals>): void {
     let pending: Promise<DatasetTotals> | null = null;
     const totals = () => (pending ??= datasetTotals().finally(() => setTimeout(() => (pending = null), 0)));
     new Gauge({

@@ -104,7 +104,8 @@ export async function startJobHarness(
   await migrateToLatest(store);
   const bus = createEventBus(config, log);
   const blobs = new LocalBlobStore(path.join(config.dataDir, 'blobs'));
-  const system = createJobSystem({ config, log, store, bus, blobs, definitions, random: opts.random ?? (() => 0.999) });
+  const system = createJobSystem({ config, log, store, bus, blobs, random: opts.random ?? (() => 0.999) });
+  for (const definition of definitions) system.register(definition);
   const workspaceId = `ws_t${randomBytes(4).toString('hex')}`;
   const events: BusEvent[] = [];
   const unsubscribe = bus.subscribe(topics.workspace(workspaceId), (e) => events.push(e));
