@@ -1,6 +1,7 @@
 import http from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ADMIN, login, startTestApp, blobsUnderTest, type TestApp } from './helpers/app.js';
+import { ManualClock } from '../src/clock.js';
 import { PNG } from './helpers/files.js';
 import { actor, bearer, eventually, workspace } from './helpers/identity.js';
 import { TestClient, wsUrl } from './helpers/realtime.js';
@@ -511,6 +512,33 @@ describe(`tus uploads (${blobsUnderTest} blobs)`, () => {
     const bad = await t.fetch(`${t.api}/uploads?limit=0`);
     expect(bad.status).toBe(400);
     expect((await t.fetch(`${t.api}/uploads/nope`)).status).toBe(400);
+  });
+});
+
+describe(`tus upload expiry by the server's clock (${blobsUnderTest} blobs)`, () => {
+  const clock = new ManualClock();
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startTestApp({ WEIR_UPLOAD_EXPIRY: '1h' }, { clock });
+  });
+  afterAll(async () => t?.close());
+
+  it('an upload not written to for its expiry is gone (410), one written to meanwhile is not', async () => {
+    const idle = idOf((await create(t, { 'upload-length': '100' })).headers.get('location'));
+    const written = idOf((await create(t, { 'upload-length': '100' })).headers.get('location'));
+    clock.advance(40 * 60_000);
+    expect((await patch(t, written, 0, Buffer.from('a,b\n'))).status).toBe(204);
+    expect((await t.fetch(`${t.api}/uploads/${idle}`, { method: 'HEAD', headers: TUS })).status).toBe(200);
+    clock.advance(21 * 60_000);
+    expect((await t.fetch(`${t.api}/uploads/${idle}`, { method: 'HEAD', headers: TUS })).status).toBe(410);
+    const res = await patch(t, idle, 0, Buffer.from('abc'));
+    expect(res.status).toBe(410);
+    expect((await problemOf(res)).code).toBe('upload_gone');
+    expect(((await (await t.fetch(`${t.api}/uploads/${idle}`)).json()) as UploadView).status).toBe('expired');
+    // Its expiry moved on with the write: 21 minutes of its hour are gone.
+    const head = await t.fetch(`${t.api}/uploads/${written}`, { method: 'HEAD', headers: TUS });
+    expect(head.status).toBe(200);
+    expect(head.headers.get('upload-offset')).toBe('4');
   });
 });
 

@@ -8,6 +8,7 @@ import pg from 'pg';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../../src/app.js';
 import { loadConfig, type Config } from '../../src/config.js';
+import type { Clock } from '../../src/clock.js';
 import { createContext, type AppContext } from '../../src/context.js';
 import { setJobThreadEntry } from '../../src/jobs/threads/entry-url.js';
 import { createLogger } from '../../src/logger.js';
@@ -85,6 +86,8 @@ export interface TestAppOptions {
    * (below).
    */
   jobs?: 'inline' | 'supervised';
+  /** The time the API process's services go by (expiry, leases, retention); a supervised worker keeps the system's. */
+  clock?: Clock;
 }
 
 /**
@@ -131,7 +134,11 @@ export async function startTestApp(env: Record<string, string> = {}, options: Te
   const log = createLogger(config.logLevel, sink);
   const jobs = options.jobs ?? defaultJobs;
   if (jobs === 'supervised') setJobThreadEntry(pathToFileURL(path.resolve('dist/weir.mjs')));
-  const context = await createContext(config, log, { jobs, workerLog: (line) => void sink.write(`${line}\n`) });
+  const context = await createContext(config, log, {
+    jobs,
+    workerLog: (line) => void sink.write(`${line}\n`),
+    clock: options.clock,
+  });
   const app = await buildApp(context);
   await app.listen({ host: '127.0.0.1', port: 0 });
   const address = app.server.address();
