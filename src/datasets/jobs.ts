@@ -115,16 +115,18 @@ export function ingestJob(deps: {
           signal: ctx.signal,
           onProgress: (percent, message) => ctx.progress(percent, message),
         });
-        const format = result.version.sourceFormat;
-        deps.metrics.ingests.inc({ format, outcome: result.duplicateOf ? 'duplicate' : 'stored' });
-        if (!result.duplicateOf) deps.metrics.ingestDuration.observe({ format }, (performance.now() - started) / 1000);
+        deps.metrics.countIngest({
+          format: result.version.sourceFormat,
+          duplicate: result.duplicateOf !== null,
+          startedMs: started,
+        });
         await deps.blobs.delete(p.uploadKey);
         return ingestResponse(result);
       } catch (e) {
         // A cancelled or timed-out ingest is neither refused nor failed: its upload stays for a retry.
         if (ctx.signal.aborted) throw e;
         const refused = e instanceof AppError && e.status < 500;
-        deps.metrics.ingests.inc({ format: 'unknown', outcome: refused ? 'rejected' : 'failed' });
+        deps.metrics.countIngest({ refused });
         if (refused) await deps.blobs.delete(p.uploadKey);
         throw e;
       } finally {

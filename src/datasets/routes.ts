@@ -81,7 +81,7 @@ export const datasetRoutes: FastifyPluginAsyncTypebox<{ context: AppContext }> =
       requestId: request.id,
     });
     if ('duplicate' in submitted) {
-      metrics.ingests.inc({ format: submitted.duplicate.version.sourceFormat, outcome: 'duplicate' });
+      metrics.countIngest({ format: submitted.duplicate.version.sourceFormat, duplicate: true, startedMs: null });
       return reply.code(200).send(ingestResponse(submitted.duplicate));
     }
     const { jobId } = submitted.accepted;

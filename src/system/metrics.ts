@@ -10,6 +10,16 @@ import {
 } from 'prom-client';
 import type { WorkerSupervisor } from '../jobs/supervisor.js';
 
+/** How one dataset ingest ended, as the ingest metrics count it. */
+export type IngestEnd =
+  /**
+   * With a version: newly stored (timed from `startedMs`, a performance.now() reading), or a duplicate of bytes
+   * already stored (nothing was converted, so it is not timed).
+   */
+  | { format: string; duplicate: boolean; startedMs: number | null }
+  /** Without one, before a format was settled: refused by validation (`rejected`) or broken (`failed`). */
+  | { refused: boolean };
+
 export interface DatasetTotals {
   datasets: number;
   versions: number;
@@ -167,6 +177,17 @@ export class Metrics {
       (m) => m.name.startsWith('weir_') && ['counter', 'histogram'].includes(String(m.type)),
     );
     return AggregatorRegistry.aggregate([own, additive]).metrics();
+  }
+
+  /** Counts an ingest by format and outcome, and times one that stored a new version. */
+  countIngest(end: IngestEnd): void {
+    if ('refused' in end) {
+      this.ingests.inc({ format: 'unknown', outcome: end.refused ? 'rejected' : 'failed' });
+      return;
+    }
+    this.ingests.inc({ format: end.format, outcome: end.duplicate ? 'duplicate' : 'stored' });
+    if (!end.duplicate && end.startedMs !== null)
+      this.ingestDuration.observe({ format: end.format }, (performance.now() - end.startedMs) / 1000);
   }
 
   observeRequest(method: string, route: string, statusCode: number, seconds: number): void {

@@ -122,15 +122,11 @@ export function uploadIngestJob(deps: {
           signal: ctx.signal,
           onProgress: (percent, message) => report(10 + percent * 0.9, message),
         });
-        deps.metrics.ingests.inc({
+        deps.metrics.countIngest({
           format: result.version.sourceFormat,
-          outcome: result.duplicateOf ? 'duplicate' : 'stored',
+          duplicate: result.duplicateOf !== null,
+          startedMs: started,
         });
-        if (!result.duplicateOf)
-          deps.metrics.ingestDuration.observe(
-            { format: result.version.sourceFormat },
-            (performance.now() - started) / 1000,
-          );
         await deps.repo.transition(upload.id, ['ingesting', 'uploading'], 'done', {
           datasetId: result.dataset.id,
           versionId: result.version.id,
@@ -145,7 +141,7 @@ export function uploadIngestJob(deps: {
       } catch (e) {
         if (ctx.signal.aborted) throw e;
         if (e instanceof AppError && e.status < 500) {
-          deps.metrics.ingests.inc({ format: 'unknown', outcome: 'rejected' });
+          deps.metrics.countIngest({ refused: true });
           await deps.repo.transition(upload.id, ['ingesting', 'uploading'], 'rejected', {
             error: { code: e.code, message: e.message, ...(e.errors.length > 0 ? { details: e.errors } : {}) },
             finished: true,
