@@ -249,8 +249,17 @@ export async function buildApp(context: AppContext): Promise<FastifyInstance> {
   await app.register(pipelineRoutes, { context, prefix: '/api/v1/pipelines' });
   await app.register(uploadRoutes, { context, prefix: '/api/v1/uploads' });
   await app.register(jobRoutes, { context, prefix: '/api/v1/jobs' });
-  await app.register(websocketRoutes, { context, prefix: '/api/v1' });
-  await app.register(jobEventRoutes, { context, prefix: '/api/v1/jobs' });
+  const { metrics, realtime, bus } = context;
+  await app.register(websocketRoutes, { config, access: context.identity, metrics, realtime, prefix: '/api/v1' });
+  await app.register(jobEventRoutes, {
+    config,
+    access: context.identity,
+    bus,
+    jobs: context.jobs,
+    metrics,
+    realtime,
+    prefix: '/api/v1/jobs',
+  });
 
   app.addHook('onClose', async () => {
     await context.close();

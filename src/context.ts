@@ -28,6 +28,7 @@ import { createStorage, type StorageService } from './storage/index.js';
 import { readVersion } from './version.js';
 import { createPipelines, type PipelineService } from './pipelines/index.js';
 import { createAnalytics, type AnalyticsService } from './analytics/index.js';
+import { createRealtime, type Realtime } from './realtime/index.js';
 
 /**
  * The composition root: every driver and service of a Weir process, built once from Config. Domain code
@@ -67,6 +68,8 @@ export interface AppContext {
   pipelines: PipelineService;
   /** Statistics, histograms, value counts, time series, queries and charts over dataset versions (src/analytics/). */
   analytics: AnalyticsService;
+  /** The WebSocket hub, its topics and the stream caps (src/realtime/); closed here with the rest. */
+  realtime: Realtime;
   /** Set when shutdown begins: readiness turns 503 so load balancers stop sending traffic. */
   shuttingDown: boolean;
   close(): Promise<void>;
@@ -192,6 +195,15 @@ export async function createContext(config: Config, log: Logger, options: Contex
       jobs: queue.service,
       workspaces: identity.workspaces,
     });
+    const realtime = createRealtime({
+      config,
+      log,
+      bus: events,
+      metrics,
+      jobs: queue.service,
+      datasets: datasets.service,
+      uploads: uploads.service,
+    });
     if (jobsMode !== 'none') await queue.startWorkers();
     // Sweeps are scheduled where jobs run (once per cluster: the scheduler takes a lock).
     storage.start({ scheduler: jobsMode === 'inline' });
@@ -219,9 +231,11 @@ export async function createContext(config: Config, log: Logger, options: Contex
       storage: storage.service,
       pipelines,
       analytics,
+      realtime,
       uploads: uploads.service,
       shuttingDown: false,
       async close() {
+        realtime.close();
         await storage.stop();
         // Running jobs finish (or are queued again) while the database, the bus and DuckDB are still open.
         await queue.stopWorkers(config.shutdownTimeoutMs);

@@ -2,15 +2,18 @@ import { PassThrough } from 'node:stream';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { topics, type BusEvent } from '../bus/types.js';
-import type { AppContext } from '../context.js';
+import type { EventBus } from '../bus/types.js';
+import type { Config } from '../config.js';
 import { errors } from '../errors.js';
 import { principalOf, type AccessControl, type Principal } from '../http/access.js';
 import { Id } from '../http/schema-types.js';
 import { affects, IDENTITY_CHANGES, parseIdentityChange } from '../identity/changes.js';
+import type { JobService } from '../jobs/service.js';
 import { isFinished, type Job, type JobStatus } from '../jobs/types.js';
+import type { Metrics } from '../system/metrics.js';
+import type { Realtime } from './index.js';
 import type { UnsubscribeReason } from './protocol.js';
 import { reauthenticator, requestToken, revocationMessage, serially } from './reauthorize.js';
-import { StreamCaps } from './stream-caps.js';
 
 /** Bus event types of a job topic and the SSE event names they are sent as; other job events are not streamed. */
 const SSE_EVENT: Record<string, 'state' | 'progress'> = { 'job.state': 'state', 'job.progress': 'progress' };
@@ -33,6 +36,16 @@ interface OpenStream {
   recheck(): void;
 }
 
+export interface JobEventRouteOptions {
+  config: Pick<Config, 'realtime' | 'auth'>;
+  /** Authorizes the stream again on every heartbeat and identity change. */
+  access: AccessControl;
+  bus: EventBus;
+  jobs: Pick<JobService, 'find'>;
+  metrics: Metrics;
+  realtime: Pick<Realtime, 'sseCaps'>;
+}
+
 /**
  * GET /api/v1/jobs/:id/events: a job's state and progress as server-sent events, for clients that only want to
  * watch one job (the CLI's `weir jobs watch`, a browser's EventSource). First `event: state` with the job as
@@ -44,14 +57,12 @@ interface OpenStream {
  * a stream whose caller lost it ends with `event: revoked` `{reason, message}` (reasons as the WebSocket's
  * `unsubscribed`). Each user and each API key holds at most WEIR_SSE_MAX_STREAMS_PER_USER streams per process.
  */
-export const jobEventRoutes: FastifyPluginAsyncTypebox<{ context: AppContext }> = async (app, { context }) => {
-  const { bus, metrics, config, jobs } = context;
-  const access: AccessControl = context.identity;
+export const jobEventRoutes: FastifyPluginAsyncTypebox<JobEventRouteOptions> = async (
+  app,
+  { config, access, bus, jobs, metrics, realtime },
+) => {
   const open = new Map<PassThrough, OpenStream>();
-  // With authentication off every caller is the same principal: a cap per user would be a cap on the server.
-  const caps = config.auth.insecureDisabled
-    ? null
-    : new StreamCaps({ perUser: config.realtime.sseMaxStreamsPerUser, perKey: config.realtime.sseMaxStreamsPerUser });
+  const caps = realtime.sseCaps;
 
   const stopWatching = bus.subscribe(IDENTITY_CHANGES, (event) => {
     const change = parseIdentityChange(event.type, event.data);

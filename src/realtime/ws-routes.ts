@@ -1,38 +1,40 @@
 import websocket from '@fastify/websocket';
 import type { FastifyPluginAsync } from 'fastify';
 import { Type } from 'typebox';
-import type { AppContext } from '../context.js';
+import type { Config } from '../config.js';
 import { AppError, errors } from '../errors.js';
 import { principalOf, type AccessControl } from '../http/access.js';
-import { builtinTopics } from './builtin-topics.js';
+import type { Metrics } from '../system/metrics.js';
 import { Connection, type ConnectionLimits } from './connection.js';
-import { Hub } from './hub.js';
+import type { Realtime } from './index.js';
 import { reauthenticator, requestToken } from './reauthorize.js';
-import { StreamCaps } from './stream-caps.js';
 
 /** Client frames are small JSON requests; a larger frame is abuse and closes the connection (1009). */
 const MAX_CLIENT_FRAME_BYTES = 64 * 1024;
 /** Requests one connection may have waiting for an answer. */
 const MAX_PENDING_REQUESTS = 32;
 
+export interface WebsocketRouteOptions {
+  config: Pick<Config, 'realtime' | 'auth'>;
+  /** Authorizes each subscription, and the connection again on heartbeats and identity changes. */
+  access: AccessControl;
+  metrics: Metrics;
+  realtime: Realtime;
+}
+
 /** GET /api/v1/ws: the WebSocket hub (protocol: src/realtime/protocol.ts, docs/realtime.md). */
-export const websocketRoutes: FastifyPluginAsync<{ context: AppContext }> = async (app, { context }) => {
-  const { config, metrics } = context;
-  const access: AccessControl = context.identity;
-  const hub = new Hub(context.bus, context.log, metrics, { heartbeatMs: config.realtime.wsHeartbeatMs });
-  const catalog = builtinTopics(context.jobs, context.datasets, context.uploads);
+export const websocketRoutes: FastifyPluginAsync<WebsocketRouteOptions> = async (
+  app,
+  { config, access, metrics, realtime },
+) => {
+  const hub = realtime.hub();
+  const catalog = realtime.topics;
+  const caps = realtime.wsCaps;
   const limits: ConnectionLimits = {
     maxBufferBytes: config.realtime.wsMaxBufferBytes,
     maxSubscriptions: config.realtime.wsMaxSubscriptions,
     maxPending: MAX_PENDING_REQUESTS,
   };
-  // With authentication off every caller is the same principal: a cap per user would be a cap on the server.
-  const caps = config.auth.insecureDisabled
-    ? null
-    : new StreamCaps({
-        perUser: config.realtime.wsMaxConnectionsPerUser,
-        perKey: config.realtime.wsMaxConnectionsPerKey,
-      });
   await hub.watchingIdentity();
 
   await app.register(websocket, {
@@ -40,7 +42,7 @@ export const websocketRoutes: FastifyPluginAsync<{ context: AppContext }> = asyn
     options: { maxPayload: MAX_CLIENT_FRAME_BYTES, perMessageDeflate: false, clientTracking: false },
     // Instead of the plugin's default (close without a code): 1001 "going away" to every client.
     preClose(done) {
-      hub.close();
+      realtime.close();
       done();
     },
     errorHandler(error, socket, request) {
