@@ -238,18 +238,39 @@ export async function buildApp(context: AppContext): Promise<FastifyInstance> {
     async () => app.swagger(),
   );
 
-  await app.register(systemRoutes, { context });
-  await app.register(identityRoutes, { context });
-  await app.register(auditRoutes, { context });
-  await app.register(storageRoutes, { context, prefix: '/api/v1/system/storage' });
-  await app.register(datasetRoutes, { context, prefix: '/api/v1/datasets' });
-  await app.register(lineageRoutes, { context, prefix: '/api/v1/datasets' });
-  await app.register(analyticsRoutes, { context, prefix: '/api/v1/datasets' });
-  await app.register(platformStatsRoutes, { context, prefix: '/api/v1/system/stats' });
-  await app.register(pipelineRoutes, { context, prefix: '/api/v1/pipelines' });
-  await app.register(uploadRoutes, { context, prefix: '/api/v1/uploads' });
-  await app.register(jobRoutes, { context, prefix: '/api/v1/jobs' });
+  // Each route plugin is handed the services it uses, no more: its options type lists its dependencies.
   const { metrics, realtime, bus } = context;
+  await app.register(systemRoutes, {
+    config,
+    log: context.log,
+    version: context.version,
+    startedAt: context.startedAt,
+    store: context.store,
+    blobs: context.blobs,
+    engine: context.engine,
+    queue: context.queue.driver,
+    bus,
+    metrics,
+    shuttingDown: () => context.shuttingDown,
+  });
+  await app.register(identityRoutes, { config, identity: context.identity, invitations: context.invitations });
+  await app.register(auditRoutes, { audit: context.audit });
+  await app.register(storageRoutes, { storage: context.storage, prefix: '/api/v1/system/storage' });
+  await app.register(datasetRoutes, {
+    config,
+    datasets: context.datasets,
+    ingests: context.ingests,
+    jobs: context.jobs,
+    metrics,
+    scratch: context.scratch,
+    prefix: '/api/v1/datasets',
+  });
+  await app.register(lineageRoutes, { pipelines: context.pipelines, prefix: '/api/v1/datasets' });
+  await app.register(analyticsRoutes, { analytics: context.analytics, prefix: '/api/v1/datasets' });
+  await app.register(platformStatsRoutes, { analytics: context.analytics, prefix: '/api/v1/system/stats' });
+  await app.register(pipelineRoutes, { pipelines: context.pipelines, prefix: '/api/v1/pipelines' });
+  await app.register(uploadRoutes, { config, uploads: context.uploads, prefix: '/api/v1/uploads' });
+  await app.register(jobRoutes, { jobs: context.jobs, prefix: '/api/v1/jobs' });
   await app.register(websocketRoutes, { config, access: context.identity, metrics, realtime, prefix: '/api/v1' });
   await app.register(jobEventRoutes, {
     config,

@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { AppContext } from '../context.js';
+import type { AnalyticsService } from './service.js';
 import { DatasetParams } from '../datasets/schemas.js';
 import { principalOf } from '../http/access.js';
 import { clientGone } from '../http/client-gone.js';
@@ -71,8 +71,10 @@ async function answer<T extends { datasetName: string }>(
 }
 
 /** /api/v1/datasets/:id/{stats,histogram,value-counts,timeseries,query}: thin routes over AnalyticsService. */
-export const analyticsRoutes: FastifyPluginAsyncTypebox<{ context: AppContext }> = async (app, { context }) => {
-  const { analytics } = context;
+export const analyticsRoutes: FastifyPluginAsyncTypebox<{ analytics: AnalyticsService }> = async (
+  app,
+  { analytics },
+) => {
   const workspaceOf = (request: FastifyRequest) => principalOf(request).workspaceId;
 
   app.get(
@@ -196,7 +198,10 @@ export const analyticsRoutes: FastifyPluginAsyncTypebox<{ context: AppContext }>
 };
 
 /** /api/v1/system/stats: instance-wide statistics (instance administrators only). */
-export const platformStatsRoutes: FastifyPluginAsyncTypebox<{ context: AppContext }> = async (app, { context }) => {
+export const platformStatsRoutes: FastifyPluginAsyncTypebox<{ analytics: Pick<AnalyticsService, 'platform'> }> = async (
+  app,
+  { analytics },
+) => {
   app.get(
     '/',
     {
@@ -208,6 +213,6 @@ export const platformStatsRoutes: FastifyPluginAsyncTypebox<{ context: AppContex
         response: { 200: PlatformStatsResponse },
       },
     },
-    async (request) => context.analytics.platform(request.query.days),
+    async (request) => analytics.platform(request.query.days),
   );
 };

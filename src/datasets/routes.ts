@@ -2,7 +2,11 @@ import multipart from '@fastify/multipart';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
-import type { AppContext } from '../context.js';
+import type { Scratch } from '../blobs/scratch.js';
+import type { Config } from '../config.js';
+import type { JobService } from '../jobs/service.js';
+import type { Metrics } from '../system/metrics.js';
+import type { DatasetService } from './service.js';
 import { principalOf } from '../http/access.js';
 import { clientGone } from '../http/client-gone.js';
 import { isFinished } from '../jobs/types.js';
@@ -27,15 +31,27 @@ import {
   VersionQuery,
   VersionSchema,
 } from './schemas.js';
-import { ingestFailure, ingestResponse, type IngestJobResult } from './jobs.js';
+import { ingestFailure, ingestResponse, type IngestJobResult, type IngestSubmitter } from './jobs.js';
 import { readUploadForm } from './upload-form.js';
 
 /** How long `?wait=true` waits for an ingest before answering 202 with the job (a very large file). */
 const INGEST_WAIT_MS = 30 * 60_000;
 
 /** /api/v1/datasets: thin routes over DatasetService. */
-export const datasetRoutes: FastifyPluginAsyncTypebox<{ context: AppContext }> = async (app, { context }) => {
-  const { datasets, metrics, scratch, config } = context;
+export interface DatasetRouteOptions {
+  config: Pick<Config, 'maxUploadBytes'>;
+  datasets: DatasetService;
+  /** Uploads become ingest jobs; `?wait=true` waits for the job. */
+  ingests: IngestSubmitter;
+  jobs: Pick<JobService, 'waitUntilFinished'>;
+  metrics: Metrics;
+  scratch: Scratch;
+}
+
+export const datasetRoutes: FastifyPluginAsyncTypebox<DatasetRouteOptions> = async (
+  app,
+  { config, datasets, ingests, jobs, metrics, scratch },
+) => {
   // Here, not on the app: the plugin adds two async hooks (a promise each, and a 'close' listener) to every request
   // of the context it is registered in, and only the uploads below read multipart bodies.
   await app.register(multipart, {
@@ -69,7 +85,7 @@ export const datasetRoutes: FastifyPluginAsyncTypebox<{ context: AppContext }> =
       });
     const form = await readUploadForm(request, scratch, config.maxUploadBytes, datasetId ? 'version' : 'dataset');
     const principal = principalOf(request);
-    const submitted = await context.ingests.submit({
+    const submitted = await ingests.submit({
       workspaceId: principal.workspaceId,
       createdBy: principal.userId,
       datasetId,
@@ -87,7 +103,7 @@ export const datasetRoutes: FastifyPluginAsyncTypebox<{ context: AppContext }> =
     const { jobId } = submitted.accepted;
     const accepted = () => reply.code(202).header('location', `/api/v1/jobs/${jobId}`).send(submitted.accepted);
     if (!wait) return accepted();
-    const job = await context.jobs.waitUntilFinished(principal.workspaceId, jobId, INGEST_WAIT_MS, clientGone(reply));
+    const job = await jobs.waitUntilFinished(principal.workspaceId, jobId, INGEST_WAIT_MS, clientGone(reply));
     if (job.status === 'succeeded') {
       const result = job.result as IngestJobResult;
       return reply.code(result.duplicateOf ? 200 : 201).send(result);

@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import type { AppContext } from '../context.js';
+import type { InvitationService } from './invitations.js';
 import { noteAudit, principalOf } from '../http/access.js';
 import {
   AcceptedInvitationResponse,
@@ -20,9 +20,10 @@ const INVITE_DESCRIPTION =
  * /api/v1/workspaces/:workspaceId/invitations (the inviter's side) and /api/v1/invitations (the invitee's).
  * Registered inside identityRoutes, whose schemas (Invitation, WorkspaceWithRole) it uses.
  */
-export const invitationRoutes: FastifyPluginAsyncTypebox<{ context: AppContext }> = async (app, { context }) => {
-  const { invitations } = context;
-
+export const invitationRoutes: FastifyPluginAsyncTypebox<{ invitations: InvitationService }> = async (
+  app,
+  { invitations },
+) => {
   app.post(
     '/api/v1/workspaces/:workspaceId/invitations',
     {

@@ -1,7 +1,9 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
-import type { AppContext } from '../context.js';
+import type { Config } from '../config.js';
+import type { InvitationService } from './invitations.js';
+import type { IdentityService } from './service.js';
 import { errors } from '../errors.js';
 import { noteAudit, principalOf } from '../http/access.js';
 import { PERMISSIONS, ROLE_PERMISSIONS, ALL_PERMISSIONS } from '../identity/permissions.js';
@@ -35,8 +37,16 @@ const REFRESH_COOKIE = 'weir_refresh';
 const COOKIE_PATH = '/api/v1/auth';
 
 /** /api/v1/auth, /workspaces, /invitations, /keys, /users, /permissions. */
-export const identityRoutes: FastifyPluginAsyncTypebox<{ context: AppContext }> = async (app, { context }) => {
-  const { identity, invitations, config } = context;
+export interface IdentityRouteOptions {
+  config: Pick<Config, 'auth'>;
+  identity: IdentityService;
+  invitations: InvitationService;
+}
+
+export const identityRoutes: FastifyPluginAsyncTypebox<IdentityRouteOptions> = async (
+  app,
+  { config, identity, invitations },
+) => {
   for (const schema of [
     UserSchema,
     WorkspaceSchema,
@@ -466,7 +476,7 @@ export const identityRoutes: FastifyPluginAsyncTypebox<{ context: AppContext }> 
     },
   );
 
-  await app.register(invitationRoutes, { context });
+  await app.register(invitationRoutes, { invitations });
 };
 
 function cookie(header: string | undefined, name: string): string | undefined {

@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import type { AppContext } from '../context.js';
+import type { JobService } from './service.js';
 import { principalOf } from '../http/access.js';
 import {
   JobListQuery,
@@ -13,8 +13,7 @@ import {
 } from './schemas.js';
 
 /** /api/v1/jobs: thin routes over JobService, always scoped to the caller's workspace. */
-export const jobRoutes: FastifyPluginAsyncTypebox<{ context: AppContext }> = async (app, { context }) => {
-  const { jobs } = context;
+export const jobRoutes: FastifyPluginAsyncTypebox<{ jobs: JobService }> = async (app, { jobs }) => {
   app.addSchema(JobSchema);
 
   app.get(

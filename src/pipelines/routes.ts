@@ -1,12 +1,11 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
-import type { AppContext } from '../context.js';
 import { noteAudit, principalOf } from '../http/access.js';
 import { clientGone } from '../http/client-gone.js';
 import { PipelineDefinitionSchema } from './definition.js';
 import { STEP_KINDS } from './steps/index.js';
-import type { RunAccepted } from './service.js';
+import type { PipelineService, RunAccepted } from './service.js';
 import {
   AdHocRunBody,
   CreateBody,
@@ -48,8 +47,7 @@ const WAIT_DESCRIPTION =
   'A run that adds a version to an existing dataset needs `datasets:write` (and `datasets:delete` when that dataset keeps only its newest versions).';
 
 /** /api/v1/pipelines: thin routes over PipelineService. */
-export const pipelineRoutes: FastifyPluginAsyncTypebox<{ context: AppContext }> = async (app, { context }) => {
-  const { pipelines } = context;
+export const pipelineRoutes: FastifyPluginAsyncTypebox<{ pipelines: PipelineService }> = async (app, { pipelines }) => {
   app.addSchema(PipelineDefinitionSchema);
 
   /** The accepted run, or with `wait` the finished one (bounded, and never past the client hanging up). */
@@ -346,7 +344,10 @@ export const pipelineRoutes: FastifyPluginAsyncTypebox<{ context: AppContext }> 
 };
 
 /** /api/v1/datasets/:id/lineage */
-export const lineageRoutes: FastifyPluginAsyncTypebox<{ context: AppContext }> = async (app, { context }) => {
+export const lineageRoutes: FastifyPluginAsyncTypebox<{ pipelines: Pick<PipelineService, 'lineage'> }> = async (
+  app,
+  { pipelines },
+) => {
   app.get(
     '/:id/lineage',
     {
@@ -362,7 +363,6 @@ export const lineageRoutes: FastifyPluginAsyncTypebox<{ context: AppContext }> =
         response: { 200: LineageResponse },
       },
     },
-    async (request) =>
-      context.pipelines.lineage(principalOf(request).workspaceId, request.params.id, request.query.version),
+    async (request) => pipelines.lineage(principalOf(request).workspaceId, request.params.id, request.query.version),
   );
 };

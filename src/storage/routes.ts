@@ -1,5 +1,5 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import type { AppContext } from '../context.js';
+import type { StorageService } from './service.js';
 import { noteAudit, principalOf } from '../http/access.js';
 import { clientGone } from '../http/client-gone.js';
 import { StatsQuery, StorageStatsResponse, SweepBody, SweepJob, SweepParams, SweepQuery } from './schemas.js';
@@ -8,9 +8,7 @@ import { StatsQuery, StorageStatsResponse, SweepBody, SweepJob, SweepParams, Swe
 const WAIT_BOUND_MS = 60_000;
 
 /** /api/v1/system/storage: statistics, retention policy, and storage sweeps (instance administrators only). */
-export const storageRoutes: FastifyPluginAsyncTypebox<{ context: AppContext }> = async (app, { context }) => {
-  const { storage } = context;
-
+export const storageRoutes: FastifyPluginAsyncTypebox<{ storage: StorageService }> = async (app, { storage }) => {
   app.get(
     '/',
     {

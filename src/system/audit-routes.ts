@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import type { AppContext } from '../context.js';
+import type { AuditLog } from './audit.js';
 import { errors } from '../errors.js';
 import { principalOf } from '../http/access.js';
 import { NullableString, StringEnum } from '../http/schema-types.js';
@@ -46,7 +46,7 @@ const AuditQuery = Type.Object({
 });
 
 /** GET /api/v1/audit: read-only; there is no route that changes or deletes audit rows. */
-export const auditRoutes: FastifyPluginAsyncTypebox<{ context: AppContext }> = async (app, { context }) => {
+export const auditRoutes: FastifyPluginAsyncTypebox<{ audit: Pick<AuditLog, 'list'> }> = async (app, { audit }) => {
   app.addSchema(AuditEventSchema);
   app.get(
     '/api/v1/audit',
@@ -70,7 +70,7 @@ export const auditRoutes: FastifyPluginAsyncTypebox<{ context: AppContext }> = a
       const principal = principalOf(request);
       const { scope, since, until, ...q } = request.query;
       if (scope === 'instance' && !principal.instanceAdmin) throw errors.forbidden('system:admin');
-      const { items, total } = await context.audit.list({
+      const { items, total } = await audit.list({
         ...q,
         workspaceId: scope === 'instance' ? null : principal.workspaceId,
         since: since ? new Date(since).toISOString() : undefined,

@@ -1,13 +1,36 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { errors } from '../errors.js';
-import type { AppContext } from '../context.js';
+import type { BlobStore } from '../blobs/types.js';
+import type { EventBus } from '../bus/types.js';
+import type { Config } from '../config.js';
+import type { MetadataStore } from '../db/index.js';
+import type { Engine } from '../engine/duckdb.js';
+import type { QueueDriver } from '../jobs/drivers/types.js';
+import type { Log } from '../logger.js';
+import type { Metrics } from './metrics.js';
 import { bearerMatches } from '../identity/secrets.js';
 
 const CheckSchema = Type.Object({ ok: Type.Boolean(), ms: Type.Number(), error: Type.Optional(Type.String()) });
 
 /** Health, readiness, metrics and system information. */
-export const systemRoutes: FastifyPluginAsyncTypebox<{ context: AppContext }> = async (app, { context }) => {
+export interface SystemRouteOptions {
+  config: Pick<Config, 'auth'>;
+  log: Log;
+  version: string;
+  startedAt: Date;
+  /** What readiness probes and system information names. */
+  store: Pick<MetadataStore, 'ping' | 'dialect'>;
+  blobs: Pick<BlobStore, 'ping' | 'driver'>;
+  engine: Pick<Engine, 'ping' | 'version'>;
+  queue: Pick<QueueDriver, 'ping' | 'name'>;
+  bus: Pick<EventBus, 'driver'>;
+  metrics: Pick<Metrics, 'exposition' | 'registry'>;
+  /** True once shutdown began: readiness answers 503. */
+  shuttingDown(): boolean;
+}
+
+export const systemRoutes: FastifyPluginAsyncTypebox<SystemRouteOptions> = async (app, o) => {
   app.get(
     '/health/live',
     {
@@ -41,20 +64,20 @@ export const systemRoutes: FastifyPluginAsyncTypebox<{ context: AppContext }> = 
           await withTimeout(fn(), 5000);
           checks[name] = { ok: true, ms: round(performance.now() - start) };
         } catch (e) {
-          context.log.warn({ check: name, err: e }, 'readiness check failed');
+          o.log.warn({ check: name, err: e }, 'readiness check failed');
           checks[name] = { ok: false, ms: round(performance.now() - start), error: 'check failed' };
         }
       };
       await Promise.all([
-        probe('database', () => context.store.ping()),
-        probe('blobs', () => context.blobs.ping()),
-        probe('duckdb', () => context.engine.ping()),
-        probe('queue', () => context.queue.driver.ping()),
+        probe('database', () => o.store.ping()),
+        probe('blobs', () => o.blobs.ping()),
+        probe('duckdb', () => o.engine.ping()),
+        probe('queue', () => o.queue.ping()),
       ]);
       const failing = Object.entries(checks)
         .filter(([, c]) => !c.ok)
         .map(([n]) => n);
-      if (context.shuttingDown) failing.push('shutdown');
+      if (o.shuttingDown()) failing.push('shutdown');
       if (failing.length > 0) throw errors.notReady(`Not ready: ${failing.join(', ')} failing`, failing);
       return { status: 'ready' as const, checks };
     },
@@ -73,11 +96,11 @@ export const systemRoutes: FastifyPluginAsyncTypebox<{ context: AppContext }> = 
       },
     },
     async (request, reply) => {
-      const token = context.config.auth.metricsToken;
+      const token = o.config.auth.metricsToken;
       if (token !== null && !bearerMatches(request.headers.authorization, token))
         throw errors.unauthorized('The metrics endpoint needs the configured metrics token');
-      const body = await context.metrics.exposition();
-      return reply.type(context.metrics.registry.contentType).send(body);
+      const body = await o.metrics.exposition();
+      return reply.type(o.metrics.registry.contentType).send(body);
     },
   );
 
@@ -109,18 +132,18 @@ export const systemRoutes: FastifyPluginAsyncTypebox<{ context: AppContext }> = 
     },
     async () => ({
       name: 'weir' as const,
-      version: context.version,
-      mode: context.store.dialect === 'postgres' ? ('cluster' as const) : ('embedded' as const),
+      version: o.version,
+      mode: o.store.dialect === 'postgres' ? ('cluster' as const) : ('embedded' as const),
       drivers: {
-        metadata: context.store.dialect,
-        blobs: context.blobs.driver,
-        queue: context.queue.driver.name,
-        events: context.bus.driver,
-        engine: `duckdb ${await context.engine.version()}`,
+        metadata: o.store.dialect,
+        blobs: o.blobs.driver,
+        queue: o.queue.name,
+        events: o.bus.driver,
+        engine: `duckdb ${await o.engine.version()}`,
       },
       node: process.version,
-      startedAt: context.startedAt.toISOString(),
-      uptimeSeconds: round((Date.now() - context.startedAt.getTime()) / 1000),
+      startedAt: o.startedAt.toISOString(),
+      uptimeSeconds: round((Date.now() - o.startedAt.getTime()) / 1000),
     }),
   );
 };

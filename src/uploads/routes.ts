@@ -1,12 +1,12 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
-import type { AppContext } from '../context.js';
+import type { Config } from '../config.js';
 import { errors } from '../errors.js';
 import { principalOf } from '../http/access.js';
 import { unsupportedMediaType } from '../http/media-types.js';
 import type { StoredUpload } from './model.js';
-import type { UploadCaller } from './service.js';
+import type { UploadCaller, UploadService } from './service.js';
 import {
   CHECKSUM_ALGORITHMS,
   OFFSET_OCTET_STREAM,
@@ -36,8 +36,12 @@ const Created = {
  * reading `datasets:read`. An upload belongs to its creator: only they write to it (and only the session writing it
  * may take a write over); terminating another member's needs `datasets:delete`.
  */
-export const uploadRoutes: FastifyPluginAsyncTypebox<{ context: AppContext }> = async (app, { context }) => {
-  const { uploads, config } = context;
+export interface UploadRouteOptions {
+  config: Pick<Config, 'maxUploadBytes'>;
+  uploads: UploadService;
+}
+
+export const uploadRoutes: FastifyPluginAsyncTypebox<UploadRouteOptions> = async (app, { config, uploads }) => {
   const prefix = '/api/v1/uploads';
   app.addSchema(UploadViewSchema);
 
