@@ -235,15 +235,18 @@ describe('cancelling an ingest job', () => {
       result: null,
     });
 
-    // The attempt's slot is free only once its handler has returned: after that nothing more can be written.
+    // The attempt's slot is free only once its handler has returned: after that nothing more can be written. In a
+    // supervised worker process the slot's release (IPC) and the handler's log line (its stdout) travel apart, so
+    // wait for both rather than read the log the moment the slot is free.
     const returned = Date.now() + 20_000;
-    while (t.context.queue.activeAttempts > 0) {
-      if (Date.now() > returned) throw new Error('the ingest handler never returned after its cancel');
+    const handlerReturned = () =>
+      t.logs.some((l) => l.jobId === accepted.jobId && l.msg === 'job handler returned after its attempt was aborted');
+    while (t.context.queue.activeAttempts > 0 || !handlerReturned()) {
+      if (Date.now() > returned) break;
       await sleep(20);
     }
-    expect(
-      t.logs.some((l) => l.jobId === accepted.jobId && l.msg === 'job handler returned after its attempt was aborted'),
-    ).toBe(true);
+    expect(t.context.queue.activeAttempts, 'the ingest handler never returned after its cancel').toBe(0);
+    expect(handlerReturned()).toBe(true);
     expect((await t.fetch(`${t.api}/datasets/${accepted.datasetId}`)).status).toBe(404);
     expect(
       await t.context.store.db
