@@ -99,9 +99,7 @@ export function createJobSystem(o: JobSystemOptions): JobSystem {
     registry.register(definition);
   };
   // The sweep looks kinds up (for their artifacts) when it runs, after the domains registered theirs.
-  register(
-    sweepJob({ repo, registry: () => registry, blobs: o.blobs, retentionMs: config.jobs.retentionMs, clock: o.clock }),
-  );
+  register(sweepJob({ repo, registry, blobs: o.blobs, retentionMs: config.jobs.retentionMs, clock: o.clock }));
   if (config.testJobKinds) for (const definition of TEST_JOB_KINDS) register(definition);
 
   const leaseMs = config.jobs.leaseMs;

@@ -24,7 +24,8 @@ export interface SweepResult {
  */
 export function sweepJob(deps: {
   repo: JobRepo;
-  registry: () => JobRegistry;
+  /** Read when the sweep runs, once every domain registered its kinds (for their artifacts). */
+  registry: Pick<JobRegistry, 'get'>;
   blobs: BlobStore;
   retentionMs: number;
   /** Default the system clock. */
@@ -43,7 +44,7 @@ export function sweepJob(deps: {
         ctx.signal.throwIfAborted();
         const batch = await deps.repo.finishedBefore(cutoff, BATCH);
         for (const job of batch) {
-          const keys = deps.registry().get(job.kind)?.definition.artifacts?.(job.payload) ?? [];
+          const keys = deps.registry.get(job.kind)?.definition.artifacts?.(job.payload) ?? [];
           for (const key of keys) await deps.blobs.delete(key);
           result.artifacts += keys.length;
         }
