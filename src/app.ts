@@ -1,6 +1,5 @@
 import cors from '@fastify/cors';
 import swagger from '@fastify/swagger';
-import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
@@ -10,6 +9,7 @@ import { jobRoutes } from './jobs/routes.js';
 import { registerErrorHandling } from './http/errors.js';
 import type { DatasetUses, RouteAccess } from './http/access.js';
 import { datasetIdFields } from './http/dataset-fields.js';
+import { registerApiDocs } from './http/api-docs.js';
 import { registerAuth } from './http/auth.js';
 import { capConnectionsPerAddress } from './http/connection-cap.js';
 import { registerBodyDeadlines, serverTimeouts } from './http/slow-clients.js';
@@ -228,7 +228,7 @@ export async function buildApp(context: AppContext): Promise<FastifyInstance> {
       return { schema: docBody ? { ...documented, body: docBody } : documented, url } as never;
     },
   });
-  await app.register(swaggerUi, { routePrefix: '/docs' });
+  registerApiDocs(app, () => app.swagger());
   app.get(
     '/openapi.json',
     {

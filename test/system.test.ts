@@ -227,6 +227,23 @@ describe('OpenAPI and docs', () => {
     expect(res.status).toBe(200);
     expect(await res.text()).toContain('swagger');
   });
+
+  it('/docs, loaded on its first request, serves the pages, assets and document of the API, and 404s as the API does', async () => {
+    const asset = await fetch(`${t.url}/docs/static/swagger-ui-bundle.js`);
+    expect(asset.status).toBe(200);
+    expect(asset.headers.get('content-type')).toMatch(/^application\/javascript/);
+    expect((await asset.arrayBuffer()).byteLength).toBeGreaterThan(100_000);
+    const redirect = await fetch(`${t.url}/docs/static/index.html`, { redirect: 'manual' });
+    expect(redirect.status).toBe(302);
+    expect(redirect.headers.get('content-type')).toBeNull();
+    const document = (await (await fetch(`${t.url}/docs/json`)).json()) as { paths: Record<string, unknown> };
+    expect(document).toEqual(await (await fetch(`${t.url}/openapi.json`)).json());
+    expect(Object.keys(document.paths).filter((p) => p.startsWith('/docs'))).toEqual([]);
+    const unknown = await fetch(`${t.url}/docs/nope`);
+    expect(unknown.status).toBe(404);
+    expect(unknown.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+    expect(await unknown.json()).toMatchObject({ code: 'route_not_found' });
+  });
 });
 
 describe('metrics', () => {
