@@ -102,6 +102,9 @@ async function getView(ctx: ClientContext, id: string): Promise<UploadView> {
   }
 }
 
+/** What a HEAD answers for an upload whose file was refused: too large (413), not readable (415), invalid (422). */
+const REFUSAL_STATUSES = new Set([413, 415, 422]);
+
 /** Socket-level failures: worth retrying once the link (or the server) is back. */
 const NETWORK_CODES = new Set([
   'ECONNRESET',
@@ -201,6 +204,12 @@ function transfer(
   let rateLimitedUntil = 0;
   /** This run's upload URL once the server created it (or, resuming, the recorded one). */
   let uploadUrl: string | null = resume?.record.uploadUrl ?? null;
+  /**
+   * Set when a HEAD says this upload was refused (the server may answer a refusal while a PATCH is still sending, and
+   * the client can then see a broken connection instead of the answer, and retry). tus-js-client answers any failed
+   * HEAD by creating a fresh upload of the same file, which the server would refuse again: that creation is stopped.
+   */
+  let refusedOnResume = false;
 
   return new Promise<Transferred>((resolve, reject) => {
     const metadata: Record<string, string> = { filename: file.filename };
@@ -224,6 +233,8 @@ function transfer(
       removeFingerprintOnSuccess: false,
       // The CLI's own credentials, fetched per request so a long upload outlives the access token (and, after a 401, renewed once).
       onBeforeRequest: async (req: HttpRequest) => {
+        if (refusedOnResume && req.getMethod() === 'POST')
+          throw new Error('the server refused this upload; not creating another of the same file');
         if (notBefore > Date.now()) await sleep(notBefore - Date.now());
         if (!client.tokens) return;
         if (renewAuthorization && sentAuthorization) {
@@ -233,7 +244,8 @@ function transfer(
         sentAuthorization = await client.tokens.authorization();
         if (sentAuthorization) req.setHeader('Authorization', sentAuthorization);
       },
-      onAfterResponse: (_req, res) => {
+      onAfterResponse: (req, res) => {
+        if (req.getMethod() === 'HEAD' && REFUSAL_STATUSES.has(res.getStatus())) refusedOnResume = true;
         const remaining = Number(res.getHeader('ratelimit-remaining'));
         const reset = Number(res.getHeader('ratelimit-reset'));
         rateLimitedUntil =
