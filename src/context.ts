@@ -110,7 +110,7 @@ export async function createContext(config: Config, log: Logger, options: Contex
     const jobsMode = options.jobs ?? 'inline';
     // Embedded and supervised: events cross to and from the worker process over IPC (Redis carries them otherwise).
     const link = jobsMode === 'supervised' && !config.redisUrl ? new LinkedEventBus('api', log) : null;
-    const events = (bus = options.bus ?? link ?? createEventBus(config, log));
+    const events = (bus = options.bus ?? link ?? (await createEventBus(config, log)));
     const metrics = new Metrics();
     const writeWorkerLog = options.workerLog ?? ((line: string) => void process.stdout.write(`${line}\n`));
     // Built first: each domain below registers its job kinds on it and enqueues through its service.

@@ -1,6 +1,9 @@
-import chardet from 'chardet';
-import { fileTypeFromBuffer } from 'file-type';
 import { fileRejected } from '../errors.js';
+
+// chardet and file-type (with its tokenizer stack, ~300 kB of code) load on the first sniff, not when a process
+// starts: the job worker and an API that takes no uploads never need them.
+const loadChardet = () => import('chardet').then((m) => m.default);
+const loadFileType = () => import('file-type');
 
 /**
  * Recognizes what an uploaded file really is from its first bytes (never from its name alone), its text
@@ -74,9 +77,9 @@ export function isUtf8(bytes: Buffer, partial: boolean): boolean {
 
 const MULTIBYTE_LEGACY = /^(Shift_JIS|EUC-JP|EUC-KR|GB18030|Big5|ISO-2022-.*|UTF-32.*)$/i;
 
-function detectEncoding(head: Buffer, partial: boolean): TextEncoding {
+async function detectEncoding(head: Buffer, partial: boolean): Promise<TextEncoding> {
   if (isUtf8(head, partial)) return 'utf-8';
-  const guesses = chardet.analyse(head);
+  const guesses = (await loadChardet()).analyse(head);
   const top = guesses[0];
   if (top && MULTIBYTE_LEGACY.test(top.name) && top.confidence >= 50) {
     throw fileRejected(
@@ -130,7 +133,7 @@ export async function detectFormat(head: Buffer, totalBytes: number, filename: s
     if (head.subarray(0, 4).toString('latin1') === 'PAR1') return { format: 'parquet', encoding: null, bomBytes: 0 };
     if (head[0] === 0x50 && head[1] === 0x4b && head[2] === 0x03 && head[3] === 0x04)
       return { format: 'xlsx', encoding: null, bomBytes: 0 };
-    const type = await fileTypeFromBuffer(head);
+    const type = await (await loadFileType()).fileTypeFromBuffer(head);
     if (type) {
       throw fileRejected(
         'unsupported_format',
@@ -146,7 +149,7 @@ export async function detectFormat(head: Buffer, totalBytes: number, filename: s
       throw fileRejected('invalid_xlsx', 'The file is named .xlsx but is not a ZIP-based workbook');
   }
 
-  const encoding = bom?.encoding ?? detectEncoding(head, partial);
+  const encoding = bom?.encoding ?? (await detectEncoding(head, partial));
   const bomBytes = bom?.bytes ?? 0;
   checkTextIsText(head, encoding);
   const text = decodeHead(head, encoding, bomBytes);

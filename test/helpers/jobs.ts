@@ -102,7 +102,7 @@ export async function startJobHarness(
   const log = createLogger('warn', new Writable({ write: (_c, _e, done) => done() }));
   const store = await openMetadataStore(config.database);
   await migrateToLatest(store);
-  const bus = createEventBus(config, log);
+  const bus = await createEventBus(config, log);
   const blobs = new LocalBlobStore(path.join(config.dataDir, 'blobs'));
   const system = createJobSystem({ config, log, store, bus, blobs, random: opts.random ?? (() => 0.999) });
   for (const definition of definitions) system.register(definition);
