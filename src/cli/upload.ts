@@ -10,7 +10,6 @@ import { multipartUpload } from './multipart.js';
 import { byteProgress } from './progress.js';
 import { elapsed, followIngest, note, reportIngest, type IngestOptions } from './upload-ingest.js';
 import { DATASETS, resolveId } from './resolve.js';
-import { resumeUpload, tusUpload } from './upload-tus.js';
 
 export interface UploadOptions extends SharedOptions, IngestOptions {
   name?: string;
@@ -107,8 +106,12 @@ async function upload(ctx: ClientContext, given: string, opts: UploadOptions): P
   const file = await localFile(given);
   // Resolved before any byte is sent: a name that is ambiguous or unknown costs nothing.
   if (opts.dataset !== undefined) opts = { ...opts, dataset: await resolveId(ctx.client, DATASETS, opts.dataset) };
-  if (opts.resume) return resumeUpload(ctx, file, opts);
-  if (opts.tus ?? file.bytes > opts.tusThreshold) return tusUpload(ctx, file, opts);
+  if (opts.resume || (opts.tus ?? file.bytes > opts.tusThreshold)) {
+    // tus-js-client and its dependencies (about 300 kB) load for tus uploads only: every `weir` command, the
+    // server included, starts from this bundle's entry.
+    const { resumeUpload, tusUpload } = await import('./upload-tus.js');
+    return opts.resume ? resumeUpload(ctx, file, opts) : tusUpload(ctx, file, opts);
+  }
   return multipart(ctx, file, opts);
 }
 
