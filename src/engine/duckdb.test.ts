@@ -33,6 +33,20 @@ describe('Engine with an AbortSignal (real DuckDB)', () => {
     await expect(engine.ping()).resolves.toBeUndefined();
   });
 
+  it('interrupts the next query when the signal aborts between two of them', async () => {
+    const controller = new AbortController();
+    const reason = new Error('stop between queries');
+    const started = Date.now();
+    const running = engine.withConnection(async (c) => {
+      await c.run('SELECT 1');
+      // Aborted while no query runs on the connection: DuckDB would forget a single interrupt when the next begins.
+      controller.abort(reason);
+      await c.run(ENDLESS);
+    }, controller.signal);
+    await expect(running).rejects.toBe(reason);
+    expect(Date.now() - started).toBeLessThan(3000);
+  });
+
   it('starts nothing for a signal that has already aborted', async () => {
     const controller = new AbortController();
     controller.abort(new Error('too late'));

@@ -9,6 +9,9 @@ export interface EngineOptions {
   tempLimitBytes: number;
 }
 
+/** How often an abort interrupts the connection's query again, until the work it aborts has ended. */
+const INTERRUPT_REPEAT_MS = 50;
+
 /**
  * One in-memory DuckDB instance per process, over Parquet files on disk. Each operation gets its own
  * connection (cheap) so concurrent requests do not serialize on one connection; `close()` waits for none:
@@ -72,7 +75,13 @@ export class Engine {
     signal?.throwIfAborted();
     const connection = await (await this.connectable()).connect();
     this.active.add(connection);
-    const interrupt = () => connection.interrupt();
+    // DuckDB forgets an interrupt when the next query begins: one that lands between two of fn's queries, or while
+    // one is being started, would be lost and the rest of fn would run to its end. So it is repeated until fn ends.
+    let repeating: NodeJS.Timeout | undefined;
+    const interrupt = () => {
+      connection.interrupt();
+      repeating ??= setInterval(() => connection.interrupt(), INTERRUPT_REPEAT_MS);
+    };
     signal?.addEventListener('abort', interrupt, { once: true });
     try {
       // An abort while connecting has no query to interrupt yet: this check covers it.
@@ -83,6 +92,7 @@ export class Engine {
       throw e;
     } finally {
       signal?.removeEventListener('abort', interrupt);
+      clearInterval(repeating);
       this.active.delete(connection);
       connection.closeSync();
     }
