@@ -1,4 +1,5 @@
 import { once } from 'node:events';
+import type { EventEmitter } from 'node:events';
 import { PassThrough } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { setImmediate as nextMacrotask } from 'node:timers/promises';
@@ -17,6 +18,21 @@ const FLOW_CHECK_ROWS = 256;
 
 /** The CSV export's test, so that the two exports can never disagree on what a spreadsheet runs as a formula. */
 const FORMULA_TRIGGER = new RegExp(FORMULA_TRIGGER_REGEX);
+
+/**
+ * Whether the zip entry's input, where exceljs puts the sheet's XML for the deflate thread, holds more than its
+ * high-water mark. exceljs writes to it without waiting (its StreamBuf calls write() and moves on), so on a busy
+ * machine, where deflate lags, XML piles up there while the output towards `out` still looks free; watching it
+ * bounds what is buffered by bytes instead of by how fast the zlib thread happens to run. Internals of exceljs 4
+ * (`_stream`: the sheet's StreamBuf; `pipes`: what it writes to once the archiver reached the entry) and of the
+ * readable-stream 2/3 PassThrough the archiver gives it (`_writableState`; no `writableNeedDrain` there): when
+ * they are not found, the output check alone applies.
+ */
+function congestedSheetInput(sheet: object): EventEmitter | null {
+  const pipes = (sheet as { _stream?: { pipes?: unknown[] } })._stream?.pipes;
+  const input = pipes?.[0] as (EventEmitter & { _writableState?: { needDrain?: unknown } }) | undefined;
+  return input?._writableState?.needDrain === true ? input : null;
+}
 
 const neutralized = (text: string): string => (FORMULA_TRIGGER.test(text) ? `'${text}` : text);
 
@@ -85,6 +101,8 @@ export async function writeXlsx(
       sheet.addRow(Array.from(values, cellOut)).commit();
       if (n % FLOW_CHECK_ROWS === 0) {
         await nextMacrotask();
+        for (let input = congestedSheetInput(sheet); input; input = congestedSheetInput(sheet))
+          await once(input, 'drain', { signal: delivery.signal });
         while (tap.writableNeedDrain) await once(tap, 'drain', { signal: delivery.signal });
       }
     }
