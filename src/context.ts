@@ -127,17 +127,13 @@ export async function createContext(config: Config, log: Logger, options: Contex
     if (queue.supervisor) metrics.watchWorker(queue.supervisor);
     const audit = new AuditLog(store.db, log);
     const guards = await createGuards(config, log);
-    const identity = await createIdentity(
-      config,
-      store,
-      audit,
-      guards.loginGuard,
-      log,
-      (rules, ip) => guards.workspaceNetworkRules(rules.allowJson, rules.denyJson)?.allows(ip) ?? true,
-      events,
-    );
+    const identity = await createIdentity(config, store, audit, guards.loginGuard, log, {
+      networkRules: (rules, ip) => guards.workspaceNetworkRules(rules.allowJson, rules.denyJson)?.allows(ip) ?? true,
+      bus: events,
+      clock: options.clock,
+    });
     await identity.users.bootstrap(config.auth.bootstrapAdmin, { hint: options.firstRunHint });
-    const invitations = createInvitations(config, store, identity);
+    const invitations = createInvitations(config, store, identity, options.clock);
     // What a job's creator may do when the job runs: handlers check it again before they store or prune anything.
     const grants = jobGrants(identity, config.auth.insecureDisabled);
     const datasets = createDatasets({

@@ -1,3 +1,4 @@
+import type { Clock } from '../clock.js';
 import { errors } from '../errors.js';
 import type { AccessControl, Principal } from '../http/access.js';
 import type { Log } from '../logger.js';
@@ -35,6 +36,8 @@ export class IdentityAccess implements AccessControl {
     private readonly principals: PrincipalCache<PrincipalGrant> | null,
     private readonly networkRules: NetworkRulesCheck,
     private readonly log: Log,
+    /** Session and key expiry, and when a key was last used; access tokens keep real time (tokens.ts). */
+    private readonly clock: Clock,
   ) {}
 
   /** For the WebSocket hub and SSE: the principal, carrying `ip` so that topic checks apply workspace network rules. */
@@ -60,7 +63,7 @@ export class IdentityAccess implements AccessControl {
     if (!grant || grant.sessionRevokedAt !== null || grant.disabled)
       throw errors.unauthorized('The access token is no longer valid');
     // Access tokens outlive nothing: past the session's end (the refresh token's lifetime) they stop too.
-    if (Date.parse(grant.sessionExpiresAt) <= Date.now())
+    if (Date.parse(grant.sessionExpiresAt) <= this.clock.nowMs())
       throw errors.unauthorized('The session has ended; log in again');
     return {
       principal: {
@@ -85,7 +88,7 @@ export class IdentityAccess implements AccessControl {
     const key = await this.cached(`k\n${m[1]!}`, () => this.repo.apiKeyPrincipal(m[1]!));
     // The secret is compared on every use, cached or not: the cache is keyed by the key's id, which is public.
     if (!key || !safeEqual(key.secretHash, sha256Hex(m[2]!))) throw errors.unauthorized('The API key is not valid');
-    const now = Date.now();
+    const now = this.clock.nowMs();
     if (key.revokedAt !== null) throw errors.unauthorized('The API key has been revoked');
     if (key.expiresAt !== null && Date.parse(key.expiresAt) <= now)
       throw errors.unauthorized('The API key has expired');

@@ -1,3 +1,4 @@
+import type { Clock } from '../clock.js';
 import { errors } from '../errors.js';
 import type { Principal } from '../http/access.js';
 import { newId } from '../ids.js';
@@ -16,6 +17,7 @@ export class ApiKeys {
   constructor(
     private readonly repo: IdentityRepo,
     private readonly changes: IdentityChangePublisher,
+    private readonly clock: Clock,
   ) {}
 
   async create(
@@ -27,7 +29,7 @@ export class ApiKeys {
     const requested = input.scopes ?? [...grantable];
     const refused = scopeError(requested, grantable);
     if (refused) throw refused;
-    if (input.expiresAt !== undefined && new Date(input.expiresAt).getTime() <= Date.now()) {
+    if (input.expiresAt !== undefined && new Date(input.expiresAt).getTime() <= this.clock.nowMs()) {
       throw errors.validation('expiresAt must be in the future', [
         { pointer: '/body/expiresAt', message: 'must be in the future' },
       ]);
@@ -44,7 +46,7 @@ export class ApiKeys {
         createdBy: actor.userId,
         expiresAt: input.expiresAt ? new Date(input.expiresAt).toISOString() : null,
       },
-      new Date().toISOString(),
+      this.clock.now().toISOString(),
     );
     return { key: (await this.repo.apiKey(actor.workspaceId, id))!, token: `weir_${id}_${secret}` };
   }
@@ -56,7 +58,7 @@ export class ApiKeys {
   async revoke(workspaceId: string, id: string): Promise<ApiKey> {
     const key = await this.repo.apiKey(workspaceId, id);
     if (!key) throw errors.notFound('API key', id);
-    await this.repo.revokeApiKey(workspaceId, id, new Date().toISOString());
+    await this.repo.revokeApiKey(workspaceId, id, this.clock.now().toISOString());
     await this.changes.publish({ kind: 'apikey.revoked', workspaceId, apiKeyId: id });
     return (await this.repo.apiKey(workspaceId, id))!;
   }

@@ -1,4 +1,5 @@
 import type { EventBus } from '../bus/types.js';
+import { systemClock, type Clock } from '../clock.js';
 import type { Config } from '../config.js';
 import type { MetadataStore } from '../db/index.js';
 import type { Log } from '../logger.js';
@@ -15,9 +16,18 @@ import { IdentityService } from './service.js';
 import type { LoginGuard } from './sessions.js';
 import { TokenSigner } from './tokens.js';
 
+export interface IdentityWiring {
+  /** Does an address pass a workspace's stored rules (default: every address does). */
+  networkRules?: NetworkRulesCheck;
+  /** Carries identity changes to open streams; without it (the offline CLI) there are none to tell. */
+  bus?: EventBus | null;
+  /** What session, refresh, API key and invitation expiry go by (default the system clock; tests move a ManualClock). */
+  clock?: Clock;
+}
+
 /**
  * Builds the identity service: the signing secret from config, or the one generated on first run and shared through
- * the DB. `bus` carries identity changes to open streams; without it (the offline CLI) there are none to tell.
+ * the DB.
  */
 export async function createIdentity(
   config: Config,
@@ -25,14 +35,13 @@ export async function createIdentity(
   audit: AuditLog,
   loginGuard: LoginGuard,
   log: Log,
-  networkRules: NetworkRulesCheck = () => true,
-  bus: EventBus | null = null,
+  { networkRules = () => true, bus = null, clock = systemClock }: IdentityWiring = {},
 ): Promise<IdentityService> {
   // With Redis configured several API servers may share the database; a write on one could not clear the others'
   // caches, so resolving stays a database read there (see principal-cache.ts).
   const principals = config.redisUrl === null ? new PrincipalCache<PrincipalGrant>(PRINCIPAL_CACHE_TTL_MS) : null;
   const repo = new IdentityRepo(store.db, () => principals?.clear());
-  const secret = config.auth.jwtSecret ?? (await repo.secret('jwt_hs256', randomToken(48), new Date().toISOString()));
+  const secret = config.auth.jwtSecret ?? (await repo.secret('jwt_hs256', randomToken(48), clock.now().toISOString()));
   const signer = new TokenSigner(secret, config.auth.accessTokenTtlSeconds);
   const changes = bus ? busChangePublisher(bus, log) : undefined;
   return new IdentityService(repo, signer, {
@@ -43,11 +52,17 @@ export async function createIdentity(
     principals,
     networkRules,
     changes,
+    clock,
   });
 }
 
-export function createInvitations(config: Config, store: MetadataStore, identity: IdentityService): InvitationService {
-  return new InvitationService(new InvitationRepo(store.db), identity.members, config.auth.invitationTtlSeconds);
+export function createInvitations(
+  config: Config,
+  store: MetadataStore,
+  identity: IdentityService,
+  clock: Clock = systemClock,
+): InvitationService {
+  return new InvitationService(new InvitationRepo(store.db), identity.members, config.auth.invitationTtlSeconds, clock);
 }
 
 const PRINCIPAL_CACHE_TTL_MS = 2_000;

@@ -1,3 +1,4 @@
+import type { Clock } from '../clock.js';
 import { isUniqueViolation } from '../db/index.js';
 import { AppError, errors } from '../errors.js';
 import type { Principal } from '../http/access.js';
@@ -20,6 +21,7 @@ export class InvitationService {
     /** Memberships are made through Members, so its bookkeeping (caches, change events) applies. */
     private readonly members: Pick<Members, 'join'>,
     private readonly ttlSeconds: number,
+    private readonly clock: Clock,
   ) {}
 
   /** Invites `email`, or renews the open invitation it already has (new role, inviter and expiry). */
@@ -28,7 +30,7 @@ export class InvitationService {
     const email = normalizeEmail(input.email);
     if (await this.repo.isMember(workspaceId, email))
       throw errors.conflict(`'${email}' is already a member of this workspace`);
-    const now = Date.now();
+    const now = this.clock.nowMs();
     const renewal = {
       role: input.role,
       invitedBy: actor.userId,
@@ -50,22 +52,22 @@ export class InvitationService {
   }
 
   ofWorkspace(workspaceId: string, limit: number, offset: number): Promise<{ items: Invitation[]; total: number }> {
-    return this.repo.ofWorkspace(workspaceId, limit, offset, Date.now());
+    return this.repo.ofWorkspace(workspaceId, limit, offset, this.clock.nowMs());
   }
 
   /** Withdraws an unanswered invitation (an expired one too, so it leaves the list of open ones). */
   async revoke(actor: Principal, workspaceId: string, id: string): Promise<Invitation> {
-    const found = await this.repo.byId(id, Date.now());
+    const found = await this.repo.byId(id, this.clock.nowMs());
     if (!found || found.invitation.workspaceId !== workspaceId) throw errors.notFound('Invitation', id);
     assertCanGrant(actor, found.invitation.role);
-    if (!(await this.repo.answer(id, 'revoked', new Date().toISOString())))
-      throw notPending((await this.repo.byId(id, Date.now()))!.invitation);
-    return (await this.repo.byId(id, Date.now()))!.invitation;
+    if (!(await this.repo.answer(id, 'revoked', this.clock.now().toISOString())))
+      throw notPending((await this.repo.byId(id, this.clock.nowMs()))!.invitation);
+    return (await this.repo.byId(id, this.clock.nowMs()))!.invitation;
   }
 
   /** The caller's invitations that can still be accepted. */
   async mine(caller: Principal): Promise<Invitation[]> {
-    return this.repo.openFor(personEmail(caller), Date.now());
+    return this.repo.openFor(personEmail(caller), this.clock.nowMs());
   }
 
   async accept(caller: Principal, id: string): Promise<{ invitation: Invitation; workspace: WorkspaceWithRole }> {
@@ -80,25 +82,25 @@ export class InvitationService {
         `The invitation to '${invitation.workspaceName}' is no longer valid: whoever sent it can no longer grant the role '${invitation.role}'. Ask a member of the workspace for a new invitation.`,
       );
     }
-    const now = new Date().toISOString();
+    const now = this.clock.now().toISOString();
     if (!(await this.repo.answer(id, 'accepted', now, now)))
-      throw closed((await this.repo.byId(id, Date.now()))!.invitation);
+      throw closed((await this.repo.byId(id, this.clock.nowMs()))!.invitation);
     const workspace = await this.members.join(invitation.workspaceId, caller.userId, invitation.role);
-    return { invitation: (await this.repo.byId(id, Date.now()))!.invitation, workspace };
+    return { invitation: (await this.repo.byId(id, this.clock.nowMs()))!.invitation, workspace };
   }
 
   async decline(caller: Principal, id: string): Promise<Invitation> {
     await this.openFor(caller, id);
-    const now = new Date().toISOString();
+    const now = this.clock.now().toISOString();
     if (!(await this.repo.answer(id, 'declined', now, now)))
-      throw closed((await this.repo.byId(id, Date.now()))!.invitation);
-    return (await this.repo.byId(id, Date.now()))!.invitation;
+      throw closed((await this.repo.byId(id, this.clock.nowMs()))!.invitation);
+    return (await this.repo.byId(id, this.clock.nowMs()))!.invitation;
   }
 
   /** The invitation, if it is addressed to the caller (otherwise it does not exist for them) and still open. */
   private async openFor(caller: Principal, id: string): Promise<InvitationRecord> {
     const email = personEmail(caller);
-    const found = await this.repo.byId(id, Date.now());
+    const found = await this.repo.byId(id, this.clock.nowMs());
     if (!found || found.invitation.email !== email) throw errors.notFound('Invitation', id);
     if (found.invitation.status !== 'pending') throw closed(found.invitation);
     return found;

@@ -1,3 +1,4 @@
+import type { Clock } from '../clock.js';
 import { AppError, errors } from '../errors.js';
 import type { Principal } from '../http/access.js';
 import type { IdentityChangePublisher } from './changes.js';
@@ -15,6 +16,7 @@ export class Members {
     private readonly repo: IdentityRepo,
     private readonly users: Pick<Users, 'create'>,
     private readonly changes: IdentityChangePublisher,
+    private readonly clock: Clock,
   ) {}
 
   list(workspaceId: string): Promise<Member[]> {
@@ -49,7 +51,7 @@ export class Members {
     await this.repo.transaction(async (repo) => {
       await repo.lockWorkspace(workspaceId);
       if ((await repo.roleOf(workspaceId, userId)) === undefined)
-        await repo.upsertMembership(workspaceId, userId, role, new Date().toISOString());
+        await repo.upsertMembership(workspaceId, userId, role, this.clock.now().toISOString());
     });
     return (await this.repo.workspacesOf(userId)).find((w) => w.id === workspaceId)!;
   }
@@ -63,7 +65,7 @@ export class Members {
       assertCanGrant(actor, current);
       if (current === 'owner' && role !== 'owner' && (await repo.countOwners(workspaceId)) <= 1)
         throw errors.conflict('A workspace must keep at least one owner');
-      await repo.upsertMembership(workspaceId, userId, role, new Date().toISOString());
+      await repo.upsertMembership(workspaceId, userId, role, this.clock.now().toISOString());
     });
     await this.changes.publish({ kind: 'member.role_changed', workspaceId, userId });
     return (await this.repo.members(workspaceId)).find((m) => m.userId === userId)!;

@@ -58,7 +58,7 @@ export const identityRoutes: FastifyPluginAsyncTypebox<IdentityRouteOptions> = a
     app.addSchema(schema);
 
   const setRefreshCookie = (reply: FastifyReply, token: string, expiresAt: string) => {
-    const maxAge = Math.max(0, Math.floor((new Date(expiresAt).getTime() - Date.now()) / 1000));
+    const maxAge = identity.sessions.secondsUntil(expiresAt);
     reply.header(
       'set-cookie',
       `${REFRESH_COOKIE}=${token}; Path=${COOKIE_PATH}; Max-Age=${maxAge}; HttpOnly; SameSite=Strict${config.auth.cookieSecure ? '; Secure' : ''}`,

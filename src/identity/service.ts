@@ -1,3 +1,4 @@
+import { systemClock, type Clock } from '../clock.js';
 import type { AccessControl, Principal } from '../http/access.js';
 import type { Log } from '../logger.js';
 import type { AuditLog } from '../system/audit.js';
@@ -24,6 +25,8 @@ export interface IdentityOptions {
   networkRules: NetworkRulesCheck;
   /** Tells every API process's open WebSocket and SSE streams to re-authorize (src/identity/changes.ts); default: nobody. */
   changes?: IdentityChangePublisher;
+  /** What session, refresh, API key and invitation expiry go by (default the system clock). */
+  clock?: Clock;
 }
 
 /**
@@ -41,12 +44,13 @@ export class IdentityService implements AccessControl {
 
   constructor(repo: IdentityRepo, signer: TokenSigner, options: IdentityOptions) {
     const changes = options.changes ?? NO_CHANGE_PUBLISHER;
-    this.users = new Users(repo, options.audit, options.log);
-    this.sessions = new Sessions(repo, signer, options.loginGuard, options.refreshTtlSeconds, changes);
-    this.workspaces = new Workspaces(repo, changes);
-    this.members = new Members(repo, this.users, changes);
-    this.apiKeys = new ApiKeys(repo, changes);
-    this.access = new IdentityAccess(repo, signer, options.principals, options.networkRules, options.log);
+    const clock = options.clock ?? systemClock;
+    this.users = new Users(repo, options.audit, options.log, clock);
+    this.sessions = new Sessions(repo, signer, options.loginGuard, options.refreshTtlSeconds, changes, clock);
+    this.workspaces = new Workspaces(repo, changes, clock);
+    this.members = new Members(repo, this.users, changes, clock);
+    this.apiKeys = new ApiKeys(repo, changes, clock);
+    this.access = new IdentityAccess(repo, signer, options.principals, options.networkRules, options.log, clock);
   }
 
   /** Token → principal in the requested workspace (or the default one), with that workspace's network rules. Throws 401. */

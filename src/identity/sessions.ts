@@ -1,3 +1,4 @@
+import type { Clock } from '../clock.js';
 import { errors } from '../errors.js';
 import { newId } from '../ids.js';
 import type { IdentityChangePublisher } from './changes.js';
@@ -33,6 +34,7 @@ export class Sessions {
     private readonly loginGuard: LoginGuard,
     private readonly refreshTtlSeconds: number,
     private readonly changes: IdentityChangePublisher,
+    private readonly clock: Clock,
   ) {}
 
   async login(emailInput: string, password: string, client: ClientInfo): Promise<{ user: User; tokens: TokenPair }> {
@@ -56,7 +58,7 @@ export class Sessions {
     const after = await this.loginGuard.check(email, client.ip);
     if (after.locked) throw errors.rateLimited(after.retryAfterSeconds, 'Too many failed logins; try again later');
     await this.loginGuard.recordSuccess(email, client.ip);
-    const now = new Date();
+    const now = this.clock.now();
     const sessionId = newId('ses');
     const sessionEnds = new Date(now.getTime() + this.refreshTtlSeconds * 1000).toISOString();
     await this.repo.insertSession(
@@ -77,7 +79,7 @@ export class Sessions {
   > {
     const row = await this.repo.refreshTokenByHash(sha256Hex(refreshToken));
     if (!row) throw errors.unauthorized('The refresh token is not valid');
-    const now = new Date();
+    const now = this.clock.now();
     if (row.usedAt !== null || !(await this.repo.useRefreshToken(row.id, now.toISOString()))) {
       await this.repo.revokeSession(row.sessionId, 'refresh token reuse', now.toISOString());
       await this.changes.publish({ kind: 'session.revoked', sessionId: row.sessionId });
@@ -92,8 +94,13 @@ export class Sessions {
     };
   }
 
+  /** Seconds from now until `expiresAt` (at least 0): how long the browser keeps a refresh cookie. */
+  secondsUntil(expiresAt: string): number {
+    return Math.max(0, Math.floor((Date.parse(expiresAt) - this.clock.nowMs()) / 1000));
+  }
+
   async logout(sessionId: string): Promise<void> {
-    await this.repo.revokeSession(sessionId, 'logout', new Date().toISOString());
+    await this.repo.revokeSession(sessionId, 'logout', this.clock.now().toISOString());
     await this.changes.publish({ kind: 'session.revoked', sessionId });
   }
 
@@ -102,7 +109,7 @@ export class Sessions {
     const refreshToken = randomToken();
     await this.repo.insertRefreshToken(
       { id: newId('ses'), sessionId, tokenHash: sha256Hex(refreshToken), expiresAt: sessionEnds },
-      new Date().toISOString(),
+      this.clock.now().toISOString(),
     );
     return {
       accessToken: await this.signer.sign({ sub: userId, sid: sessionId, ws }),

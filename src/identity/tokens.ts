@@ -10,6 +10,10 @@ import { SignJWT } from 'jose';
  * on our machines (a WebCrypto round per call), a tenth of a dataset listing, on every request; this verifier
  * does the same checks (RFC 7519 §7.2 for a fixed algorithm) in a few µs. test/auth.test.ts feeds it forged,
  * `none`, RS256, HS512, wrong-audience, wrong-issuer and expired tokens.
+ *
+ * `iat` and `exp` are read against real time, not the injected Clock (src/clock.ts) the rest of identity goes by: a
+ * token is read by clients and other nodes whose clocks nobody moves, and a short-lived token has nothing a test
+ * would need to wait for (`sign` and `verify` take `now` for that).
  */
 export const ISSUER = 'weir';
 export const AUDIENCE = 'weir-api';

@@ -1,3 +1,4 @@
+import type { Clock } from '../clock.js';
 import { errors } from '../errors.js';
 import type { Principal } from '../http/access.js';
 import { newId } from '../ids.js';
@@ -18,6 +19,7 @@ export class Users {
     private readonly repo: IdentityRepo,
     private readonly audit: AuditLog,
     private readonly log: Log,
+    private readonly clock: Clock,
   ) {}
 
   /**
@@ -73,7 +75,7 @@ export class Users {
     if (await this.repo.emailTaken(email)) throw errors.conflict(`A user with the email '${email}' already exists`);
     const id = newId('usr');
     const passwordHash = await hashPassword(input.password);
-    const now = new Date().toISOString();
+    const now = this.clock.now().toISOString();
     await this.repo.transaction(async (repo) => {
       await repo.insertUser(
         {

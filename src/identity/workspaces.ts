@@ -1,3 +1,4 @@
+import type { Clock } from '../clock.js';
 import { AppError, errors } from '../errors.js';
 import type { Principal } from '../http/access.js';
 import { refusalOf, validateCidrs, type RuleRefusal } from '../http/network-rules.js';
@@ -11,13 +12,14 @@ export class Workspaces {
   constructor(
     private readonly repo: IdentityRepo,
     private readonly changes: IdentityChangePublisher,
+    private readonly clock: Clock,
   ) {}
 
   async create(principal: Principal, input: { name: string; slug?: string }): Promise<WorkspaceWithRole> {
     if (principal.kind !== 'user') throw errors.forbidden('workspaces:create (users only)');
     const slug = (input.slug ?? slugify(input.name)) || 'workspace';
     const id = newId('ws');
-    const now = new Date().toISOString();
+    const now = this.clock.now().toISOString();
     try {
       await this.repo.transaction(async (repo) => {
         await repo.insertWorkspace({ id, slug, name: input.name.trim() }, now);
