@@ -2,7 +2,7 @@ import http from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AppError } from '../src/errors.js';
 import { PrincipalCache } from '../src/identity/principal-cache.js';
-import { IdentityRepo } from '../src/identity/repo.js';
+import { identityRepos } from '../src/identity/repo.js';
 import { jobGrants } from '../src/identity/job-grants.js';
 import { IdentityService } from '../src/identity/service.js';
 import type { LoginGuard } from '../src/identity/sessions.js';
@@ -34,7 +34,7 @@ describe('identity hardening', () => {
       recordFailure: async () => ({ locked: true, retryAfterSeconds: 60 }),
       recordSuccess: async () => {},
     };
-    const identity = new IdentityService(new IdentityRepo(t.context.store.db), new TokenSigner('s'.repeat(48), 900), {
+    const identity = new IdentityService(identityRepos(t.context.store.db), new TokenSigner('s'.repeat(48), 900), {
       refreshTtlSeconds: 3600,
       loginGuard: guard,
       audit: t.context.audit,

@@ -8,6 +8,11 @@ export function toIso(value: Date | string): string {
   return value instanceof Date ? value.toISOString() : new Date(value).toISOString();
 }
 
+/** toIso for a nullable column. */
+export function isoOrNull(value: Date | string | null): string | null {
+  return value === null ? null : toIso(value);
+}
+
 export function toNumber(value: number | string | bigint): number {
   return typeof value === 'number' ? value : Number(value);
 }

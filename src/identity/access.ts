@@ -5,7 +5,7 @@ import type { Log } from '../logger.js';
 import { isPermission, permissionsOf, type Permission, type PrincipalRole, type Role } from './permissions.js';
 import type { PrincipalCache } from './principal-cache.js';
 import type { PrincipalGrant, StoredNetworkRules } from './records.js';
-import type { IdentityRepo } from './repo.js';
+import type { IdentityRepos } from './repo.js';
 import { safeEqual, sha256Hex } from './secrets.js';
 import { looksLikeJwt, type TokenSigner } from './tokens.js';
 
@@ -30,7 +30,7 @@ export class IdentityAccess implements AccessControl {
   private readonly keyTouchedAt = new Map<string, number>();
 
   constructor(
-    private readonly repo: IdentityRepo,
+    private readonly repos: Pick<IdentityRepos, 'principals' | 'memberships' | 'workspaces' | 'apiKeys'>,
     private readonly signer: TokenSigner,
     /** Null turns caching off (several API servers: an invalidation here would not reach the others). */
     private readonly principals: PrincipalCache<PrincipalGrant> | null,
@@ -57,7 +57,7 @@ export class IdentityAccess implements AccessControl {
     const { sub, sid, ws } = verified.claims;
     const workspaceId = requestedWorkspace ?? ws;
     const grant = await this.cached(`s\n${sid}\n${sub}\n${workspaceId}`, () =>
-      this.repo.sessionPrincipal(sub, sid, workspaceId),
+      this.repos.principals.ofSession(sub, sid, workspaceId),
     );
     // A revoked session (logout, refresh reuse) ends its access tokens at once, not when they expire.
     if (!grant || grant.sessionRevokedAt !== null || grant.disabled)
@@ -85,7 +85,7 @@ export class IdentityAccess implements AccessControl {
   private async resolveApiKey(token: string, requestedWorkspace?: string, ip?: string): Promise<ResolvedPrincipal> {
     const m = API_KEY_RE.exec(token);
     if (!m) throw errors.unauthorized('The API key is not valid');
-    const key = await this.cached(`k\n${m[1]!}`, () => this.repo.apiKeyPrincipal(m[1]!));
+    const key = await this.cached(`k\n${m[1]!}`, () => this.repos.principals.ofApiKey(m[1]!));
     // The secret is compared on every use, cached or not: the cache is keyed by the key's id, which is public.
     if (!key || !safeEqual(key.secretHash, sha256Hex(m[2]!))) throw errors.unauthorized('The API key is not valid');
     const now = this.clock.nowMs();
@@ -132,8 +132,8 @@ export class IdentityAccess implements AccessControl {
     if (now - last < KEY_TOUCH_INTERVAL_MS) return;
     this.keyTouchedAt.set(id, now);
     if (this.keyTouchedAt.size > 10_000) this.keyTouchedAt.clear();
-    this.repo
-      .touchApiKey(id, new Date(now).toISOString())
+    this.repos.apiKeys
+      .touch(id, new Date(now).toISOString())
       .catch((e: unknown) => this.log.warn({ err: e, keyId: id }, 'could not record API key use'));
   }
 
@@ -147,11 +147,11 @@ export class IdentityAccess implements AccessControl {
     if (workspaceId === principal.workspaceId) allowed = principal.permissions.has(permission);
     else if (principal.kind === 'apiKey') allowed = false;
     else {
-      const role = await this.repo.roleOf(workspaceId, principal.userId);
+      const role = await this.repos.memberships.roleOf(workspaceId, principal.userId);
       allowed = role !== undefined && permissionsOf(role).has(permission);
     }
     if (!allowed || principal.ip === undefined) return allowed;
-    const rules = await this.repo.networkRulesOf(workspaceId);
+    const rules = await this.repos.workspaces.networkRulesOf(workspaceId);
     return rules !== undefined && this.networkRules(rules, principal.ip);
   }
 
@@ -160,7 +160,7 @@ export class IdentityAccess implements AccessControl {
    * writes, for the user who queued it. A disabled user, a user who left the workspace and a deleted one hold nothing.
    */
   async currentPermissions(workspaceId: string, userId: string): Promise<ReadonlySet<Permission>> {
-    const standing = await this.repo.standing(workspaceId, userId);
+    const standing = await this.repos.principals.standing(workspaceId, userId);
     if (!standing || standing.disabled) return NO_PERMISSIONS;
     return permissionsWith(standing.role, standing.instanceAdmin);
   }

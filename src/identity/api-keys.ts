@@ -5,7 +5,7 @@ import { newId } from '../ids.js';
 import type { IdentityChangePublisher } from './changes.js';
 import type { ApiKey } from './model.js';
 import { ROLE_PERMISSIONS, type Permission } from './permissions.js';
-import type { IdentityRepo } from './repo.js';
+import type { ApiKeyRepo } from './api-key-repo.js';
 import { scopeError } from './scopes.js';
 import { randomToken, sha256Hex } from './secrets.js';
 
@@ -15,7 +15,7 @@ import { randomToken, sha256Hex } from './secrets.js';
  */
 export class ApiKeys {
   constructor(
-    private readonly repo: IdentityRepo,
+    private readonly repo: ApiKeyRepo,
     private readonly changes: IdentityChangePublisher,
     private readonly clock: Clock,
   ) {}
@@ -36,7 +36,7 @@ export class ApiKeys {
     }
     const id = newId('key');
     const secret = randomToken();
-    await this.repo.insertApiKey(
+    await this.repo.insert(
       {
         id,
         workspaceId: actor.workspaceId,
@@ -48,18 +48,18 @@ export class ApiKeys {
       },
       this.clock.now().toISOString(),
     );
-    return { key: (await this.repo.apiKey(actor.workspaceId, id))!, token: `weir_${id}_${secret}` };
+    return { key: (await this.repo.byId(actor.workspaceId, id))!, token: `weir_${id}_${secret}` };
   }
 
   list(workspaceId: string): Promise<ApiKey[]> {
-    return this.repo.apiKeys(workspaceId);
+    return this.repo.ofWorkspace(workspaceId);
   }
 
   async revoke(workspaceId: string, id: string): Promise<ApiKey> {
-    const key = await this.repo.apiKey(workspaceId, id);
+    const key = await this.repo.byId(workspaceId, id);
     if (!key) throw errors.notFound('API key', id);
-    await this.repo.revokeApiKey(workspaceId, id, this.clock.now().toISOString());
+    await this.repo.revoke(workspaceId, id, this.clock.now().toISOString());
     await this.changes.publish({ kind: 'apikey.revoked', workspaceId, apiKeyId: id });
-    return (await this.repo.apiKey(workspaceId, id))!;
+    return (await this.repo.byId(workspaceId, id))!;
   }
 }

@@ -10,7 +10,8 @@ import { InvitationRepo } from './invitation-repo.js';
 import { InvitationService } from './invitations.js';
 import { PrincipalCache } from './principal-cache.js';
 import type { PrincipalGrant } from './records.js';
-import { IdentityRepo } from './repo.js';
+import { identityRepos } from './repo.js';
+import { SecretRepo } from './secret-repo.js';
 import { randomToken } from './secrets.js';
 import { IdentityService } from './service.js';
 import type { LoginGuard } from './sessions.js';
@@ -40,11 +41,13 @@ export async function createIdentity(
   // With Redis configured several API servers may share the database; a write on one could not clear the others'
   // caches, so resolving stays a database read there (see principal-cache.ts).
   const principals = config.redisUrl === null ? new PrincipalCache<PrincipalGrant>(PRINCIPAL_CACHE_TTL_MS) : null;
-  const repo = new IdentityRepo(store.db, () => principals?.clear());
-  const secret = config.auth.jwtSecret ?? (await repo.secret('jwt_hs256', randomToken(48), clock.now().toISOString()));
+  const repos = identityRepos(store.db, () => principals?.clear());
+  const secret =
+    config.auth.jwtSecret ??
+    (await new SecretRepo(store.db).get('jwt_hs256', randomToken(48), clock.now().toISOString()));
   const signer = new TokenSigner(secret, config.auth.accessTokenTtlSeconds);
   const changes = bus ? busChangePublisher(bus, log) : undefined;
-  return new IdentityService(repo, signer, {
+  return new IdentityService(repos, signer, {
     refreshTtlSeconds: config.auth.refreshTokenTtlSeconds,
     loginGuard,
     audit,

@@ -4,7 +4,7 @@ import type { Principal } from '../http/access.js';
 import type { IdentityChangePublisher } from './changes.js';
 import type { Member, WorkspaceWithRole } from './model.js';
 import { mayGrant, type Role } from './permissions.js';
-import type { IdentityRepo } from './repo.js';
+import type { IdentityRepos } from './repo.js';
 import type { Users } from './users.js';
 
 /**
@@ -13,14 +13,14 @@ import type { Users } from './users.js';
  */
 export class Members {
   constructor(
-    private readonly repo: IdentityRepo,
+    private readonly repos: Pick<IdentityRepos, 'memberships' | 'transaction'>,
     private readonly users: Pick<Users, 'create'>,
     private readonly changes: IdentityChangePublisher,
     private readonly clock: Clock,
   ) {}
 
   list(workspaceId: string): Promise<Member[]> {
-    return this.repo.members(workspaceId);
+    return this.repos.memberships.members(workspaceId);
   }
 
   /**
@@ -43,43 +43,43 @@ export class Members {
       );
     }
     const user = await this.users.create({ ...input, workspaceId });
-    return (await this.repo.members(workspaceId)).find((m) => m.userId === user.id)!;
+    return (await this.repos.memberships.members(workspaceId)).find((m) => m.userId === user.id)!;
   }
 
   /** Makes a user a member with `role` (an accepted invitation); a user who already is one keeps their role. */
   async join(workspaceId: string, userId: string, role: Role): Promise<WorkspaceWithRole> {
-    await this.repo.transaction(async (repo) => {
-      await repo.lockWorkspace(workspaceId);
-      if ((await repo.roleOf(workspaceId, userId)) === undefined)
-        await repo.upsertMembership(workspaceId, userId, role, this.clock.now().toISOString());
+    await this.repos.transaction(async (repos) => {
+      await repos.workspaces.lock(workspaceId);
+      if ((await repos.memberships.roleOf(workspaceId, userId)) === undefined)
+        await repos.memberships.upsert(workspaceId, userId, role, this.clock.now().toISOString());
     });
-    return (await this.repo.workspacesOf(userId)).find((w) => w.id === workspaceId)!;
+    return (await this.repos.memberships.workspacesOf(userId)).find((w) => w.id === workspaceId)!;
   }
 
   async changeRole(actor: Principal, workspaceId: string, userId: string, role: Role): Promise<Member> {
-    await this.repo.transaction(async (repo) => {
-      await repo.lockWorkspace(workspaceId);
-      const current = await repo.roleOf(workspaceId, userId);
+    await this.repos.transaction(async (repos) => {
+      await repos.workspaces.lock(workspaceId);
+      const current = await repos.memberships.roleOf(workspaceId, userId);
       if (!current) throw errors.notFound('Member', userId);
       assertCanGrant(actor, role);
       assertCanGrant(actor, current);
-      if (current === 'owner' && role !== 'owner' && (await repo.countOwners(workspaceId)) <= 1)
+      if (current === 'owner' && role !== 'owner' && (await repos.memberships.countOwners(workspaceId)) <= 1)
         throw errors.conflict('A workspace must keep at least one owner');
-      await repo.upsertMembership(workspaceId, userId, role, this.clock.now().toISOString());
+      await repos.memberships.upsert(workspaceId, userId, role, this.clock.now().toISOString());
     });
     await this.changes.publish({ kind: 'member.role_changed', workspaceId, userId });
-    return (await this.repo.members(workspaceId)).find((m) => m.userId === userId)!;
+    return (await this.repos.memberships.members(workspaceId)).find((m) => m.userId === userId)!;
   }
 
   async remove(actor: Principal, workspaceId: string, userId: string): Promise<void> {
-    await this.repo.transaction(async (repo) => {
-      await repo.lockWorkspace(workspaceId);
-      const current = await repo.roleOf(workspaceId, userId);
+    await this.repos.transaction(async (repos) => {
+      await repos.workspaces.lock(workspaceId);
+      const current = await repos.memberships.roleOf(workspaceId, userId);
       if (!current) throw errors.notFound('Member', userId);
       assertCanGrant(actor, current);
-      if (current === 'owner' && (await repo.countOwners(workspaceId)) <= 1)
+      if (current === 'owner' && (await repos.memberships.countOwners(workspaceId)) <= 1)
         throw errors.conflict('A workspace must keep at least one owner');
-      await repo.deleteMembership(workspaceId, userId);
+      await repos.memberships.delete(workspaceId, userId);
     });
     await this.changes.publish({ kind: 'member.removed', workspaceId, userId });
   }

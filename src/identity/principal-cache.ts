@@ -4,10 +4,10 @@
  * (query building plus SQLite) was about a sixth of the request; see bench/results/README.md, "auth".
  *
  * Correctness rests on invalidation, not on the TTL: every write that can change what a token resolves to
- * (session revocation, membership and role changes, workspace network rules, key revocation) goes through
- * IdentityRepo, which clears this cache after the write and again after its transaction commits. That is exact
- * only within one process, so the cache is on only when this process is the only API server (no Redis: the
- * embedded default). The TTL bounds what another writer (the CLI, an operator's SQL) could leave stale.
+ * (session revocation, membership and role changes, workspace network rules, key revocation) goes through the
+ * identity repositories (src/identity/repo.ts), which clear this cache after the write and again after its
+ * transaction commits. That is exact only within one process, so the cache is on only when this process is the only
+ * API server (no Redis: the embedded default). The TTL bounds what another writer (the CLI, an operator's SQL) could leave stale.
  * Expiry of sessions and keys is checked on every use, cached or not.
  */
 export class PrincipalCache<V> {

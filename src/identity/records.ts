@@ -1,7 +1,7 @@
 import type { Role } from './permissions.js';
 
 /**
- * What IdentityRepo hands its services besides the API objects of model.ts: the facts one authentication or one
+ * What the identity repositories hand their services besides the API objects of model.ts: the facts one authentication or one
  * check needs, already in domain terms (booleans, ISO 8601 strings, parsed lists), whichever dialect stored them.
  */
 

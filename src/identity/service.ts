@@ -9,7 +9,7 @@ import { Members } from './members.js';
 import type { Permission } from './permissions.js';
 import type { PrincipalCache } from './principal-cache.js';
 import type { PrincipalGrant } from './records.js';
-import type { IdentityRepo } from './repo.js';
+import type { IdentityRepos } from './repo.js';
 import { Sessions, type LoginGuard } from './sessions.js';
 import type { TokenSigner } from './tokens.js';
 import { Users } from './users.js';
@@ -31,7 +31,7 @@ export interface IdentityOptions {
 
 /**
  * The identity domain as the rest of Weir uses it: one module per idea (users, sessions, workspaces, members, API
- * keys), all over one IdentityRepo, and the access checks every entry point makes: `resolve` for HTTP requests,
+ * keys), each over the identity repositories it uses, and the access checks every entry point makes: `resolve` for HTTP requests,
  * AccessControl for the WebSocket hub and SSE, `currentPermissions` for jobs.
  */
 export class IdentityService implements AccessControl {
@@ -42,15 +42,15 @@ export class IdentityService implements AccessControl {
   readonly apiKeys: ApiKeys;
   private readonly access: IdentityAccess;
 
-  constructor(repo: IdentityRepo, signer: TokenSigner, options: IdentityOptions) {
+  constructor(repos: IdentityRepos, signer: TokenSigner, options: IdentityOptions) {
     const changes = options.changes ?? NO_CHANGE_PUBLISHER;
     const clock = options.clock ?? systemClock;
-    this.users = new Users(repo, options.audit, options.log, clock);
-    this.sessions = new Sessions(repo, signer, options.loginGuard, options.refreshTtlSeconds, changes, clock);
-    this.workspaces = new Workspaces(repo, changes, clock);
-    this.members = new Members(repo, this.users, changes, clock);
-    this.apiKeys = new ApiKeys(repo, changes, clock);
-    this.access = new IdentityAccess(repo, signer, options.principals, options.networkRules, options.log, clock);
+    this.users = new Users(repos, options.audit, options.log, clock);
+    this.sessions = new Sessions(repos, signer, options.loginGuard, options.refreshTtlSeconds, changes, clock);
+    this.workspaces = new Workspaces(repos, changes, clock);
+    this.members = new Members(repos, this.users, changes, clock);
+    this.apiKeys = new ApiKeys(repos.apiKeys, changes, clock);
+    this.access = new IdentityAccess(repos, signer, options.principals, options.networkRules, options.log, clock);
   }
 
   /** Token → principal in the requested workspace (or the default one), with that workspace's network rules. Throws 401. */

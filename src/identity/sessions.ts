@@ -4,7 +4,7 @@ import { newId } from '../ids.js';
 import type { IdentityChangePublisher } from './changes.js';
 import type { TokenPair, User } from './model.js';
 import { burnVerification, verifyPassword } from './passwords.js';
-import type { IdentityRepo } from './repo.js';
+import type { IdentityRepos } from './repo.js';
 import { randomToken, sha256Hex } from './secrets.js';
 import type { TokenSigner } from './tokens.js';
 import { normalizeEmail } from './users.js';
@@ -29,7 +29,7 @@ const INVALID_LOGIN = 'Invalid email or password';
  */
 export class Sessions {
   constructor(
-    private readonly repo: IdentityRepo,
+    private readonly repos: Pick<IdentityRepos, 'users' | 'sessions' | 'memberships'>,
     private readonly signer: TokenSigner,
     private readonly loginGuard: LoginGuard,
     private readonly refreshTtlSeconds: number,
@@ -41,7 +41,7 @@ export class Sessions {
     const email = normalizeEmail(emailInput);
     const lock = await this.loginGuard.check(email, client.ip);
     if (lock.locked) throw errors.rateLimited(lock.retryAfterSeconds, 'Too many failed logins; try again later');
-    const found = await this.repo.userByEmail(email);
+    const found = await this.repos.users.byEmail(email);
     let ok: boolean;
     if (found) ok = await verifyPassword(found.passwordHash, password);
     else {
@@ -61,11 +61,11 @@ export class Sessions {
     const now = this.clock.now();
     const sessionId = newId('ses');
     const sessionEnds = new Date(now.getTime() + this.refreshTtlSeconds * 1000).toISOString();
-    await this.repo.insertSession(
+    await this.repos.sessions.insert(
       { id: sessionId, userId: found.id, expiresAt: sessionEnds, ip: client.ip, userAgent: client.userAgent },
       now.toISOString(),
     );
-    await this.repo.touchLogin(found.id, now.toISOString());
+    await this.repos.users.touchLogin(found.id, now.toISOString());
     const { passwordHash: _, ...user } = found;
     return { user, tokens: await this.issue(found.id, sessionId, sessionEnds) };
   }
@@ -77,11 +77,11 @@ export class Sessions {
     | { userId: string; sessionId: string; tokens: TokenPair }
     | { reuseDetected: true; userId: string; sessionId: string }
   > {
-    const row = await this.repo.refreshTokenByHash(sha256Hex(refreshToken));
+    const row = await this.repos.sessions.refreshTokenByHash(sha256Hex(refreshToken));
     if (!row) throw errors.unauthorized('The refresh token is not valid');
     const now = this.clock.now();
-    if (row.usedAt !== null || !(await this.repo.useRefreshToken(row.id, now.toISOString()))) {
-      await this.repo.revokeSession(row.sessionId, 'refresh token reuse', now.toISOString());
+    if (row.usedAt !== null || !(await this.repos.sessions.useRefreshToken(row.id, now.toISOString()))) {
+      await this.repos.sessions.revoke(row.sessionId, 'refresh token reuse', now.toISOString());
       await this.changes.publish({ kind: 'session.revoked', sessionId: row.sessionId });
       return { reuseDetected: true, userId: row.userId, sessionId: row.sessionId };
     }
@@ -100,14 +100,14 @@ export class Sessions {
   }
 
   async logout(sessionId: string): Promise<void> {
-    await this.repo.revokeSession(sessionId, 'logout', this.clock.now().toISOString());
+    await this.repos.sessions.revoke(sessionId, 'logout', this.clock.now().toISOString());
     await this.changes.publish({ kind: 'session.revoked', sessionId });
   }
 
   private async issue(userId: string, sessionId: string, sessionEnds: string): Promise<TokenPair> {
-    const ws = (await this.repo.defaultWorkspaceOf(userId)) ?? '';
+    const ws = (await this.repos.memberships.defaultWorkspaceOf(userId)) ?? '';
     const refreshToken = randomToken();
-    await this.repo.insertRefreshToken(
+    await this.repos.sessions.insertRefreshToken(
       { id: newId('ses'), sessionId, tokenHash: sha256Hex(refreshToken), expiresAt: sessionEnds },
       this.clock.now().toISOString(),
     );

@@ -8,7 +8,7 @@ import { weirCommand } from '../weir-command.js';
 import type { ApiKey, User, WorkspaceWithRole } from './model.js';
 import { hashPassword, passwordProblem } from './passwords.js';
 import type { Role } from './permissions.js';
-import type { IdentityRepo } from './repo.js';
+import type { IdentityRepos } from './repo.js';
 
 /** The workspace the first migration creates; the first user owns it. */
 export const DEFAULT_WORKSPACE_ID = 'ws_default';
@@ -16,7 +16,7 @@ export const DEFAULT_WORKSPACE_ID = 'ws_default';
 /** Accounts: the first owner, creation, lookup, and who a caller is. */
 export class Users {
   constructor(
-    private readonly repo: IdentityRepo,
+    private readonly repos: Pick<IdentityRepos, 'users' | 'memberships' | 'apiKeys' | 'transaction'>,
     private readonly audit: AuditLog,
     private readonly log: Log,
     private readonly clock: Clock,
@@ -58,7 +58,7 @@ export class Users {
   }
 
   async hasAny(): Promise<boolean> {
-    return (await this.repo.countUsers()) > 0;
+    return (await this.repos.users.count()) > 0;
   }
 
   async create(input: {
@@ -72,12 +72,13 @@ export class Users {
     const email = normalizeEmail(input.email);
     const problem = passwordProblem(input.password);
     if (problem) throw errors.validation(`password ${problem}`, [{ pointer: '/body/password', message: problem }]);
-    if (await this.repo.emailTaken(email)) throw errors.conflict(`A user with the email '${email}' already exists`);
+    if (await this.repos.users.emailTaken(email))
+      throw errors.conflict(`A user with the email '${email}' already exists`);
     const id = newId('usr');
     const passwordHash = await hashPassword(input.password);
     const now = this.clock.now().toISOString();
-    await this.repo.transaction(async (repo) => {
-      await repo.insertUser(
+    await this.repos.transaction(async (repos) => {
+      await repos.users.insert(
         {
           id,
           email,
@@ -87,19 +88,19 @@ export class Users {
         },
         now,
       );
-      if (input.workspaceId) await repo.upsertMembership(input.workspaceId, id, input.role ?? 'viewer', now);
+      if (input.workspaceId) await repos.memberships.upsert(input.workspaceId, id, input.role ?? 'viewer', now);
     });
-    return (await this.repo.userById(id))!;
+    return (await this.repos.users.byId(id))!;
   }
 
   async get(id: string): Promise<User> {
-    const user = await this.repo.userById(id);
+    const user = await this.repos.users.byId(id);
     if (!user) throw errors.unauthorized();
     return user;
   }
 
   list(limit: number, offset: number): Promise<{ items: User[]; total: number }> {
-    return this.repo.listUsers(limit, offset);
+    return this.repos.users.list(limit, offset);
   }
 
   /** Who the caller is: the user (for an API key, its creator), their workspaces, and the key itself when it is one. */
@@ -107,10 +108,10 @@ export class Users {
     const apiKey =
       principal.apiKeyId === null
         ? null
-        : ((await this.repo.apiKey(principal.workspaceId, principal.apiKeyId)) ?? null);
+        : ((await this.repos.apiKeys.byId(principal.workspaceId, principal.apiKeyId)) ?? null);
     return {
       user: await this.get(principal.userId),
-      workspaces: await this.repo.workspacesOf(principal.userId),
+      workspaces: await this.repos.memberships.workspacesOf(principal.userId),
       apiKey,
     };
   }

@@ -5,12 +5,12 @@ import { refusalOf, validateCidrs, type RuleRefusal } from '../http/network-rule
 import { newId } from '../ids.js';
 import type { IdentityChangePublisher } from './changes.js';
 import type { Workspace, WorkspaceWithRole } from './model.js';
-import type { IdentityRepo } from './repo.js';
+import type { IdentityRepos } from './repo.js';
 
 /** Workspaces: creation (its creator owns it), settings, and the network rules that guard them. */
 export class Workspaces {
   constructor(
-    private readonly repo: IdentityRepo,
+    private readonly repos: Pick<IdentityRepos, 'workspaces' | 'transaction'>,
     private readonly changes: IdentityChangePublisher,
     private readonly clock: Clock,
   ) {}
@@ -21,26 +21,26 @@ export class Workspaces {
     const id = newId('ws');
     const now = this.clock.now().toISOString();
     try {
-      await this.repo.transaction(async (repo) => {
-        await repo.insertWorkspace({ id, slug, name: input.name.trim() }, now);
-        await repo.upsertMembership(id, principal.userId, 'owner', now);
+      await this.repos.transaction(async (repos) => {
+        await repos.workspaces.insert({ id, slug, name: input.name.trim() }, now);
+        await repos.memberships.upsert(id, principal.userId, 'owner', now);
       });
     } catch (e) {
       if (await slugTaken(e)) throw errors.conflict(`A workspace with the slug '${slug}' already exists`);
       throw e;
     }
-    return { ...(await this.repo.workspace(id))!, role: 'owner' };
+    return { ...(await this.repos.workspaces.byId(id))!, role: 'owner' };
   }
 
   async get(workspaceId: string): Promise<Workspace> {
-    const ws = await this.repo.workspace(workspaceId);
+    const ws = await this.repos.workspaces.byId(workspaceId);
     if (!ws) throw errors.notFound('Workspace', workspaceId);
     return ws;
   }
 
   /** Names of these workspaces, by id (ids with no workspace are left out). */
   names(ids: string[]): Promise<Map<string, string>> {
-    return this.repo.workspaceNames(ids);
+    return this.repos.workspaces.names(ids);
   }
 
   async update(
@@ -65,7 +65,7 @@ export class Workspaces {
       const refusal = refusalOf(patch.ipAllow ?? current.ipAllow, patch.ipDeny ?? current.ipDeny, actor.ip);
       if (refusal) throw selfLockout(actor.ip, refusal);
     }
-    await this.repo.updateWorkspace(workspaceId, { ...patch, name: patch.name?.trim() });
+    await this.repos.workspaces.update(workspaceId, { ...patch, name: patch.name?.trim() });
     if (patch.ipAllow !== undefined || patch.ipDeny !== undefined)
       await this.changes.publish({ kind: 'workspace.network_rules_changed', workspaceId });
     return this.get(workspaceId);
@@ -74,7 +74,7 @@ export class Workspaces {
   /** `weir admin clear-ip-rules`: the way back from rules that shut everyone out. Answers the workspace as it was. */
   async clearNetworkRules(workspaceId: string): Promise<Workspace> {
     const before = await this.get(workspaceId);
-    await this.repo.updateWorkspace(workspaceId, { ipAllow: [], ipDeny: [] });
+    await this.repos.workspaces.update(workspaceId, { ipAllow: [], ipDeny: [] });
     await this.changes.publish({ kind: 'workspace.network_rules_changed', workspaceId });
     return before;
   }
