@@ -1,30 +1,26 @@
 import type { Logger } from 'pino';
-import { isoAfter, type Clock } from '../clock.js';
-import type { AttemptStore, Completion, Fence } from './attempts.js';
+import { isoAfter } from '../clock.js';
+import type { Completion, Fence } from './attempts.js';
 import { backoffDelay } from './backoff.js';
 import type { AttemptOutcome } from './drivers/types.js';
 import { classifyFailure, JobAborted, type AbortCause } from './errors.js';
-import type { JobEvents } from './events.js';
 import { ProgressThrottle } from './progress.js';
 import type { JobKind } from './registry.js';
+import type { RuntimeOptions } from './runtime.js';
 import type { Job, JobContext, JobError } from './types.js';
 
-/** What one attempt needs from its runtime. */
-export interface AttemptOptions {
-  attempts: AttemptStore;
-  events: JobEvents;
-  log: Logger;
-  workerId: string;
-  heartbeatMs: number;
-  leaseMs: number;
-  progressIntervalMs: number;
-  abortGraceMs: number;
-  random?: () => number;
-  /** Reads the time for lease ends, retry times and the stamps of the attempt's writes. */
-  clock: Clock;
-  /** Runs the kind's handler (in this thread or the pool). */
-  invoke(kind: JobKind, job: Job, ctx: JobContext): Promise<unknown>;
-}
+/**
+ * What one attempt needs from its runtime: the runtime's own options (src/jobs/runtime.ts), with its defaults
+ * applied, and the way to run a handler.
+ */
+export type AttemptOptions = Pick<
+  RuntimeOptions,
+  'attempts' | 'events' | 'log' | 'workerId' | 'heartbeatMs' | 'leaseMs' | 'random'
+> &
+  Required<Pick<RuntimeOptions, 'progressIntervalMs' | 'abortGraceMs' | 'clock'>> & {
+    /** Runs the kind's handler (in this thread or the pool). */
+    invoke(kind: JobKind, job: Job, ctx: JobContext): Promise<unknown>;
+  };
 
 /** The parts of AttemptOptions that writing an attempt's end needs. */
 type EndOptions = Pick<AttemptOptions, 'attempts' | 'events' | 'log' | 'clock'>;
