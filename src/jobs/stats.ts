@@ -1,4 +1,4 @@
-import { sql, type RawBuilder } from 'kysely';
+import { sql } from 'kysely';
 import type { Db, Dialect } from '../db/index.js';
 import { utcDay } from '../db/utc-day.js';
 import { toIso, toNumber } from '../db/values.js';
@@ -49,12 +49,6 @@ export async function jobStats(
 ): Promise<JobStats> {
   const dates = windowDays(days, now);
   const since = `${dates[0]}T00:00:00.000Z`;
-  // Timestamps are ISO text in SQLite (the day is its first 10 characters) and timestamptz in PostgreSQL.
-  const day = (column: 'created_at' | 'finished_at'): RawBuilder<string> =>
-    dialect === 'postgres'
-      ? sql<string>`to_char(${sql.ref(column)} at time zone 'UTC', 'YYYY-MM-DD')`
-      : sql<string>`substr(${sql.ref(column)}, 1, 10)`;
-
   const inWindow = db.selectFrom('jobs').where('workspace_id', '=', workspaceId).where('created_at', '>=', since);
   const [counts, durations, created, finished] = await Promise.all([
     inWindow
@@ -71,14 +65,14 @@ export async function jobStats(
       .execute(),
     db
       .selectFrom('jobs')
-      .select([day('created_at').as('d'), (eb) => eb.fn.countAll<number | string>().as('n')])
+      .select([utcDay(dialect, 'created_at').as('d'), (eb) => eb.fn.countAll<number | string>().as('n')])
       .where('workspace_id', '=', workspaceId)
       .where('created_at', '>=', since)
       .groupBy(sql`1`)
       .execute(),
     db
       .selectFrom('jobs')
-      .select([day('finished_at').as('d'), 'status', (eb) => eb.fn.countAll<number | string>().as('n')])
+      .select([utcDay(dialect, 'finished_at').as('d'), 'status', (eb) => eb.fn.countAll<number | string>().as('n')])
       .where('workspace_id', '=', workspaceId)
       .where('finished_at', '>=', since)
       .where('status', 'in', ['succeeded', 'failed'])
