@@ -39,7 +39,25 @@ const logLines = (output: string) =>
   output
     .split('\n')
     .filter((l) => l.startsWith('{'))
-    .map((l) => JSON.parse(l) as { level: string; msg: string; limitMs?: number });
+    .map((l) => JSON.parse(l) as { level: string; msg: string; limitMs?: number; role?: string; process?: string });
+
+/**
+ * Waits until the process (not its supervised worker) has logged that both of its event-bus connections to Redis
+ * failed: the outage is noticed, so SIGTERM meets a Redis known to be down rather than racing the news of it (a
+ * fixed pause was not always enough on a loaded machine).
+ */
+async function outageNoticed(output: () => string): Promise<void> {
+  for (const deadline = Date.now() + 20_000; ;) {
+    const roles = new Set(
+      logLines(output())
+        .filter((l) => l.msg === 'event bus: Redis connection error' && l.process !== 'worker')
+        .map((l) => l.role),
+    );
+    if (roles.has('publisher') && roles.has('subscriber')) return;
+    if (Date.now() > deadline) throw new Error(`the Redis outage was not noticed:\n${output().slice(-2000)}`);
+    await sleep(25);
+  }
+}
 
 describe.skipIf(!redisUp)('shutdown without Redis', () => {
   let store: TestStore;
@@ -66,7 +84,7 @@ describe.skipIf(!redisUp)('shutdown without Redis', () => {
       WEIR_BUS_CHANNEL_PREFIX: `weirtest-${tag}:`,
     });
     relay.cut();
-    await sleep(200);
+    await outageNoticed(server.output);
     const asked = Date.now();
     server.child.kill('SIGTERM');
     // The bound is WEIR_SHUTDOWN_TIMEOUT_MS plus 10 s for closing connections (src/serve.ts CLOSE_TIMEOUT_MS).
@@ -111,7 +129,7 @@ describe.skipIf(!redisUp)('shutdown without Redis', () => {
         await sleep(50);
       }
       relay.cut();
-      await sleep(200);
+      await outageNoticed(() => out);
       const asked = Date.now();
       child.kill('SIGTERM');
       const code = await Promise.race([
