@@ -12,7 +12,7 @@ import {
   type DriverName,
   type SharedDb,
 } from './helpers/jobs.js';
-import { freePort, MAIN } from './helpers/process.js';
+import { MAIN } from './helpers/process.js';
 
 /**
  * At-least-once, completed exactly once: a worker process is SIGKILLed in the middle of a job; the job is
@@ -47,12 +47,13 @@ afterEach(async () => {
 /** `weir serve` (embedded on SQLite) or `weir worker`, ready once it says its workers started. */
 async function startWorkerProcess(driver: DriverName, db: SharedDb): Promise<Proc> {
   const serve = driver === 'embedded' && !pgAdminUrl;
-  const port = await freePort();
   const child = spawn(process.execPath, [MAIN, serve ? 'serve' : 'worker'], {
     env: {
       ...process.env,
       ...db.env,
-      WEIR_PORT: String(port),
+      // Nothing here calls the API: port 0 lets the OS pick a free one at bind, where a port chosen beforehand
+      // could be taken meanwhile by another process of a busy machine (the server then exits early).
+      WEIR_PORT: '0',
       WEIR_LOG_LEVEL: 'info',
       WEIR_JOB_LEASE: '1s',
       WEIR_JOB_POLL_INTERVAL: '100ms',
@@ -76,9 +77,12 @@ async function startWorkerProcess(driver: DriverName, db: SharedDb): Promise<Pro
       if (child.exitCode !== null) throw new Error(`worker process exited early:\n${out}`);
       return out.includes('job workers started') ? true : undefined;
     },
-    `worker process ready:\n${out}`,
+    'worker process ready',
     30_000,
-  );
+  ).catch((e: unknown) => {
+    // The output as it is when the wait fails (it was read when the wait began, when it was still empty).
+    throw new Error(`${(e as Error).message}; its output:\n${out}`);
+  });
   return proc;
 }
 
