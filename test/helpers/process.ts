@@ -44,11 +44,12 @@ export interface ServerProcess {
  * /health/ready answers 200 and logs ADMIN in.
  */
 export async function startServerProcess(env: Record<string, string>): Promise<ServerProcess> {
-  const port = await freePort();
+  // Port 0: the server binds a port of its own and names it in its "weir is listening" line. A port picked here
+  // and bound there later could be taken in between by another process of a busy machine.
   const child = spawn(process.execPath, [MAIN, 'serve'], {
     env: {
       ...process.env,
-      WEIR_PORT: String(port),
+      WEIR_PORT: '0',
       WEIR_LOG_LEVEL: 'info',
       WEIR_BOOTSTRAP_ADMIN_EMAIL: ADMIN.email,
       WEIR_BOOTSTRAP_ADMIN_PASSWORD: ADMIN.password,
@@ -61,14 +62,15 @@ export async function startServerProcess(env: Record<string, string>): Promise<S
   child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  const url = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + 20_000;
+  let url: string | null = null;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`server exited early: ${out}`);
+    url ??= listeningUrl(out);
     try {
-      if ((await fetch(`${url}/health/ready`)).status === 200) break;
+      if (url !== null && (await fetch(`${url}/health/ready`)).status === 200) break;
     } catch {
-      // not listening yet
+      // not answering yet
     }
     if (Date.now() > deadline) {
       child.kill('SIGKILL');
@@ -81,4 +83,18 @@ export async function startServerProcess(env: Record<string, string>): Promise<S
     throw e;
   });
   return { child, url, token, auth: { authorization: `Bearer ${token}` }, output: () => out, exited };
+}
+
+/** The URL of the server's JSON log line "weir is listening", once it has been written. */
+export function listeningUrl(output: string): string | null {
+  for (const line of output.split('\n')) {
+    if (!line.includes('"weir is listening"')) continue;
+    try {
+      const { msg, url } = JSON.parse(line) as { msg?: unknown; url?: unknown };
+      if (msg === 'weir is listening' && typeof url === 'string') return url;
+    } catch {
+      // an unfinished line: the rest comes with the next chunk
+    }
+  }
+  return null;
 }
