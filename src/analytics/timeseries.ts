@@ -4,6 +4,14 @@ import { ident, literal, typeFamily, type ColumnSchema } from '../engine/sql.js'
 import { readDuration } from '../pipelines/steps/duration.js';
 import { isoOfMicros } from './columns.js';
 import { lttb } from './downsample.js';
+import {
+  alignedSlicing,
+  fineWidthUs,
+  MAX_FINE_BUCKETS,
+  plainSlicing,
+  sliceSql,
+  slicesFromSummarySql,
+} from './summary.js';
 
 export const AGGREGATES = ['mean', 'sum', 'min', 'max', 'count'] as const;
 export type Aggregate = (typeof AGGREGATES)[number];
@@ -49,6 +57,12 @@ export interface TimeseriesRequest {
    * is shared among them. At least 2 points per series (the caller checks `points >= 2 × limit`).
    */
   series?: { column: ColumnSchema; limit: number };
+  /**
+   * The version's min/max summary of this time and value with fine buckets of `fineUs` (src/analytics/summary.ts),
+   * as a DuckDB source, built from `rows` when there is none yet; null: answer from the rows. Asked only for a minmax
+   * request of the rows themselves (no bucket, no split) whose slices are aligned to the fine buckets.
+   */
+  summary?: (fineUs: number, rows: string, signal?: AbortSignal) => Promise<string | null>;
 }
 
 /** How a split answered: which series, and what was left out. */
@@ -92,15 +106,6 @@ const CANDIDATES = [
   { name: 'first', fn: 'arg_min', by: 'us' },
   { name: 'last', fn: 'arg_max', by: 'us' },
 ] as const;
-
-/**
- * An integer written into the SQL. Bound as a parameter, a JS bigint becomes a HUGEINT, and the slice arithmetic
- * over every row with it (tens of times slower than BIGINT).
- */
-function bigint(n: number): string {
-  if (!Number.isSafeInteger(n)) throw new Error(`not a safe integer: ${n}`);
-  return `CAST(${n} AS BIGINT)`;
-}
 
 /** A field of a slice's candidate point: min()/max() where that is what arg_min/arg_max would answer (cheaper). */
 function pick(kind: (typeof CANDIDATES)[number], field: string): string {
@@ -219,14 +224,23 @@ export async function timeseries(
   const share = Math.floor(req.points / count);
   const kinds = req.mode === 'minmax' ? CANDIDATES.slice(0, 2) : CANDIDATES;
   const slices = req.mode === 'minmax' ? Math.max(1, Math.floor(share / 2)) : share;
-  // Whole microseconds: integer division is the cheapest way to a slice number over millions of rows.
-  const width = Math.max(1, Math.ceil((range.hiUs - range.loUs + 1) / slices));
+  // The rows' own minmax slices are aligned to fine buckets whenever they are wide enough, summary or not: that the
+  // summary answers exactly what the rows would rests on it.
+  const fineUs = fineWidthUs(range);
+  const aligned = !step && !split && req.mode === 'minmax' ? alignedSlicing(range, slices, fineUs) : null;
+  const slicing = aligned ?? plainSlicing(range, slices);
+  // Only a summary of the profiled range (the one it was built for) and within the output cap is used.
+  const summary =
+    aligned && req.range && req.summary && MAX_FINE_BUCKETS <= req.maxPoints
+      ? await req.summary(fineUs, rows, signal)
+      : null;
   const fields = step ? ['us', 'v', 'lo', 'hi'] : ['us', 'v'];
   const picks = kinds.flatMap((k) => fields.map((f) => `${pick(k, f)} AS ${k.name}_${f}`));
-  const slice = `greatest(0, least((us - ${bigint(range.loUs)}) // ${bigint(width)}, ${slices - 1}))`;
   const grouped = await engine.all(
-    `SELECT ${split ? 's' : '0'} AS s, ${slice} AS slice, ${step ? 'sum(n)' : 'count(*)'} AS n, count(*) AS length, ${picks.join(', ')} ` +
-      `FROM (${series}) GROUP BY ${split ? 's, 2' : '2'} ORDER BY 1, 2`,
+    summary
+      ? slicesFromSummarySql(summary, slicing)
+      : `SELECT ${split ? 's' : '0'} AS s, ${sliceSql('us', slicing)} AS slice, ${step ? 'sum(n)' : 'count(*)'} AS n, count(*) AS length, ${picks.join(', ')} ` +
+          `FROM (${series}) GROUP BY ${split ? 's, 2' : '2'} ORDER BY 1, 2`,
     params,
     signal,
   );
