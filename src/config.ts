@@ -58,7 +58,12 @@ export interface Config {
   /** Most rows one preview request may return. */
   previewMaxRows: number;
   /** Limits of the analytics endpoints (src/analytics/): how long one DuckDB query may run, how many rows a query may answer. */
-  analytics: { queryTimeoutMs: number; queryMaxRows: number };
+  analytics: {
+    queryTimeoutMs: number;
+    queryMaxRows: number;
+    /** Versions with at least this many rows get min/max summaries for /timeseries (src/analytics/summaries.ts). */
+    timeseriesSummaryMinRows: number;
+  };
   /** DuckDB's own bounds: `tempLimitBytes` caps its spill directory (`max_temp_directory_size`) for the whole instance. */
   duckdb: { memoryLimit: string; threads: number; tempLimitBytes: number };
   /** Bounds on the DuckDB work of pipelines, previews and analytics (src/pipelines/bounds.ts). */
@@ -160,6 +165,8 @@ export function loadConfig(env: Env = process.env): Config {
     analytics: {
       queryTimeoutMs: r.duration('WEIR_QUERY_TIMEOUT', 10_000, 1),
       queryMaxRows: r.int('WEIR_QUERY_MAX_ROWS', 10_000, 1, 1_000_000),
+      // Below a million rows the raw pass takes tens of ms: a summary would save little and cost a file per chart.
+      timeseriesSummaryMinRows: r.int('WEIR_TIMESERIES_SUMMARY_MIN_ROWS', 1_000_000, 0, Number.MAX_SAFE_INTEGER),
     },
     duckdb: {
       memoryLimit,

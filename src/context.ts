@@ -187,6 +187,8 @@ export async function createContext(config: Config, log: Logger, options: Contex
     const analytics = createAnalytics({
       config,
       engine,
+      blobs,
+      scratch,
       datasets: datasets.service,
       jobs: queue.service,
       workspaces: identity.workspaces,

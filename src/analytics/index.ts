@@ -1,8 +1,14 @@
+import type { Scratch } from '../blobs/scratch.js';
+import type { BlobStore } from '../blobs/types.js';
 import { AnalyticsService, type AnalyticsDeps } from './service.js';
+import { TimeseriesSummaries } from './summaries.js';
 
 export { AnalyticsService } from './service.js';
 
 /** Statistics, histograms, value counts, time series, aggregate queries and charts over dataset versions, and instance-wide statistics. */
-export function createAnalytics(deps: AnalyticsDeps): AnalyticsService {
-  return new AnalyticsService(deps);
+export function createAnalytics(
+  deps: Omit<AnalyticsDeps, 'summaries'> & { blobs: BlobStore; scratch: Scratch },
+): AnalyticsService {
+  const { blobs, scratch, ...rest } = deps;
+  return new AnalyticsService({ ...rest, summaries: new TimeseriesSummaries({ blobs, engine: deps.engine, scratch }) });
 }

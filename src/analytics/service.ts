@@ -1,6 +1,7 @@
 import type { Config } from '../config.js';
 import type { DatasetService } from '../datasets/service.js';
 import type { StoredVersion } from '../datasets/model.js';
+import type { LocalBlob } from '../blobs/types.js';
 import { isOutOfMemory, type Engine } from '../engine/duckdb.js';
 import { outputTooLarge } from '../engine/limits.js';
 import { parquetSource, type DatasetProfile } from '../engine/profile.js';
@@ -11,6 +12,7 @@ import { platformStats, type PlatformSources, type PlatformStats } from './platf
 import { buildAggregateQuery, runAggregateQuery, type AggregateQuery } from './query.js';
 import { correlationAndMissing, type Correlation, type MissingValues } from './stats.js';
 import { AnswerCache } from './cache.js';
+import { TimeseriesSummaries } from './summaries.js';
 import { timeseries, type Aggregate, type DownsampleMode, type Timeseries } from './timeseries.js';
 import { valueCounts, type ValueCounts } from './value-counts.js';
 
@@ -23,6 +25,7 @@ export interface AnalyticsDeps {
   /** The process's jobs, for the instance-wide statistics. */
   jobs: PlatformSources['jobs'];
   workspaces: PlatformSources['workspaces'];
+  summaries: TimeseriesSummaries;
 }
 
 /**
@@ -168,7 +171,7 @@ export class AnalyticsService {
       id,
       q.version,
       request,
-      (version, source, signal) => {
+      async (version, source, signal) => {
         const time = resolveColumn(version.schema, q.time, '/query/time', ['temporal']);
         const value = resolveColumn(version.schema, q.value, '/query/value', ['numeric']);
         const series =
@@ -179,28 +182,44 @@ export class AnalyticsService {
         const range = profiled(time.name)?.range;
         const lo = range ? Date.parse(range.min) : NaN;
         const hi = range ? Date.parse(range.max) : NaN;
-        return timeseries(
-          this.deps.engine,
-          source,
-          {
-            time,
-            value,
-            agg: q.agg,
-            bucket: q.bucket,
-            points: q.points,
-            mode: q.mode,
-            // The profile's range is ISO with milliseconds: the bounds are within a millisecond of the data's, and the
-            // slicing clamps to them.
-            range: Number.isFinite(lo) && Number.isFinite(hi) ? { loUs: lo * 1000, hiUs: hi * 1000 } : null,
-            rowsAtMost: Math.min(
-              profiled(time.name)?.count ?? version.rowCount,
-              profiled(value.name)?.count ?? version.rowCount,
-            ),
-            maxPoints: this.deps.config.work.maxOutputRows,
-            series,
-          },
-          signal,
+        const rowsAtMost = Math.min(
+          profiled(time.name)?.count ?? version.rowCount,
+          profiled(value.name)?.count ?? version.rowCount,
         );
+        const held: LocalBlob[] = [];
+        const summary =
+          rowsAtMost >= this.deps.config.analytics.timeseriesSummaryMinRows
+            ? async (fineUs: number, rows: string, s?: AbortSignal) => {
+                const key = TimeseriesSummaries.key(version.blobKey, time.name, value.name, fineUs);
+                const file = await this.deps.summaries.open(key, fineUs, rows, s);
+                held.push(file);
+                return parquetSource(file.path);
+              }
+            : undefined;
+        try {
+          return await timeseries(
+            this.deps.engine,
+            source,
+            {
+              time,
+              value,
+              agg: q.agg,
+              bucket: q.bucket,
+              points: q.points,
+              mode: q.mode,
+              // The profile's range is ISO with milliseconds: the bounds are within a millisecond of the data's, and the
+              // slicing clamps to them.
+              range: Number.isFinite(lo) && Number.isFinite(hi) ? { loUs: lo * 1000, hiUs: hi * 1000 } : null,
+              rowsAtMost,
+              maxPoints: this.deps.config.work.maxOutputRows,
+              series,
+              summary,
+            },
+            signal,
+          );
+        } finally {
+          await Promise.all(held.map((f) => f.release()));
+        }
       },
       gone,
     );

@@ -80,5 +80,12 @@ export function assertValidPrefix(prefix: string): void {
 export const datasetVersionKey = (workspaceId: string, datasetId: string, versionId: string): string =>
   `datasets/${workspaceId}/${datasetId}/${versionId}.parquet`;
 
+/**
+ * Where the derived files of a version (its time series summaries, src/analytics/summaries.ts) live: beside it,
+ * under the dataset's prefix, so they are deleted with the dataset; whoever deletes the version deletes this too.
+ */
+export const versionSummaryPrefix = (versionBlobKey: string): string =>
+  `${versionBlobKey.replace(/\.parquet$/, '')}.summaries/`;
+
 export const datasetPrefix = (workspaceId: string, datasetId: string): string =>
   `datasets/${workspaceId}/${datasetId}/`;

@@ -1,5 +1,5 @@
 import { Type } from 'typebox';
-import type { BlobEntry, BlobStore } from '../blobs/types.js';
+import { versionSummaryPrefix, type BlobEntry, type BlobStore } from '../blobs/types.js';
 import type { RetentionConfig } from '../config.js';
 import { requireJobPermission, type JobGrants } from '../identity/job-grants.js';
 import type { VersionRetention } from '../datasets/repo.js';
@@ -308,7 +308,11 @@ export class Sweeper {
           ).length;
           const still = await this.d.versions.existingVersionIds(doomed.map((v) => v.id));
           gone = doomed.filter((v) => !still.has(v.id));
-          await inParallel(gone, (v) => this.d.blobs.delete(v.blobKey));
+          // The version's file, then what was derived from it (its time series summaries, src/analytics/summaries.ts).
+          await inParallel(gone, async (v) => {
+            await this.d.blobs.delete(v.blobKey);
+            await this.d.blobs.deletePrefix(versionSummaryPrefix(v.blobKey));
+          });
         }
         for (const v of gone) {
           const bytes = sizes.get(v.id);
