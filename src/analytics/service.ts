@@ -191,7 +191,8 @@ export class AnalyticsService {
           rowsAtMost >= this.deps.config.analytics.timeseriesSummaryMinRows
             ? async (fineUs: number, rows: string, s?: AbortSignal) => {
                 const key = TimeseriesSummaries.key(version.blobKey, time.name, value.name, fineUs);
-                const file = await this.deps.summaries.open(key, fineUs, rows, s);
+                const confirm = () => this.deps.datasets.resolveVersion(workspaceId, id, version.id);
+                const file = await this.deps.summaries.open(key, { fineUs, rows, confirm }, s);
                 held.push(file);
                 return parquetSource(file.path);
               }

@@ -28,9 +28,15 @@ export class TimeseriesSummaries {
 
   /**
    * The summary as a local file, built from `rows` (the version's rows with a time and a value, as `t` and `v`) when
-   * it is not stored yet. Release it when done.
+   * it is not stored yet. Release it when done. `confirm` rejects when the version is gone: a summary stored while
+   * its version was being deleted is deleted again (the version's deletion removes its rows before its files, so a
+   * summary stored before the rows went is removed with the files).
    */
-  async open(key: string, fineUs: number, rows: string, signal?: AbortSignal): Promise<LocalBlob> {
+  async open(
+    key: string,
+    b: { fineUs: number; rows: string; confirm: () => Promise<unknown> },
+    signal?: AbortSignal,
+  ): Promise<LocalBlob> {
     try {
       return await this.deps.blobs.localFile(key);
     } catch (e) {
@@ -46,7 +52,7 @@ export class TimeseriesSummaries {
         if (!(e instanceof BlobNotFoundError)) throw e;
       }
     }
-    const build: Promise<void> = this.build(key, fineUs, rows, signal).finally(() => {
+    const build: Promise<void> = this.build(key, b, signal).finally(() => {
       if (this.building.get(key) === build) this.building.delete(key);
     });
     this.building.set(key, build);
@@ -54,17 +60,27 @@ export class TimeseriesSummaries {
     return this.deps.blobs.localFile(key);
   }
 
-  private async build(key: string, fineUs: number, rows: string, signal?: AbortSignal): Promise<void> {
+  private async build(
+    key: string,
+    b: { fineUs: number; rows: string; confirm: () => Promise<unknown> },
+    signal?: AbortSignal,
+  ): Promise<void> {
     const file = this.deps.scratch.file('.parquet');
     try {
       await this.deps.engine.run(
-        `COPY (${summarySql(rows, fineUs)}) TO ${literal(file)} (FORMAT parquet, COMPRESSION zstd)`,
+        `COPY (${summarySql(b.rows, b.fineUs)}) TO ${literal(file)} (FORMAT parquet, COMPRESSION zstd)`,
         undefined,
         signal,
       );
       await this.deps.blobs.putFile(key, file);
     } finally {
       await this.deps.scratch.remove(file);
+    }
+    try {
+      await b.confirm();
+    } catch (e) {
+      await this.deps.blobs.delete(key);
+      throw e;
     }
   }
 }
