@@ -186,6 +186,7 @@ export async function createContext(config: Config, log: Logger, options: Contex
     });
     const analytics = createAnalytics({
       config,
+      log,
       engine,
       blobs,
       scratch,
@@ -234,6 +235,8 @@ export async function createContext(config: Config, log: Logger, options: Contex
       shuttingDown: false,
       async close() {
         realtime.close();
+        // Summary builds are interrupted first: they need DuckDB, the blob store and the database until they stop.
+        await analytics.close();
         await storage.stop();
         // Running jobs finish (or are queued again) while the database, the bus and DuckDB are still open.
         await queue.stopWorkers(config.shutdownTimeoutMs);

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { versionSummaryPrefix, type BlobEntry } from '../src/blobs/types.js';
 import type { Job } from '../src/jobs/types.js';
 import { startTestApp, type TestApp } from './helpers/app.js';
@@ -6,8 +6,9 @@ import { upload, uploadDataset } from './helpers/upload.js';
 
 /**
  * /timeseries answered from the min/max summaries of a version (src/analytics/summaries.ts) through a real server:
- * the same answers as a server that reads the rows, summaries stored beside their version and reused, kept apart
- * per version and column, and deleted with the dataset and with versions the sweep prunes.
+ * the same answers as a server that reads the rows, summaries built in the background after a first request that
+ * answers from the rows, stored beside their version and reused, kept apart per version and column, deleted with the
+ * dataset and with versions the sweep prunes; a summary that cannot be built or opened leaves the rows to answer.
  */
 let summarised: TestApp;
 let raw: TestApp;
@@ -63,27 +64,152 @@ describe('/timeseries from summaries', () => {
     rawIds = await uploadDataset(raw, csv(0), { filename: 'sensor.csv', name: 'sensor' });
   });
 
-  it('answers what the rows answer, for either value column, and keeps one summary per column', async () => {
+  it('answers the first request from the rows, builds in the background, then answers from the summary', async () => {
     const prefix = versionSummaryPrefix(versionKey(ids.id, ids.versionId));
     expect(await listed(summarised, prefix)).toEqual([]);
-    for (const q of ['value=v&points=1000', 'value=v&points=101', 'value=w&points=300', 'value=v&points=4000']) {
+    const queries = ['value=v&points=1000', 'value=v&points=101', 'value=w&points=300', 'value=v&points=4000'];
+    const expected = new Map<string, Series>();
+    for (const q of queries) expected.set(q, await get<Series>(raw, `${rawIds.id}/timeseries?time=ts&${q}`));
+    const same = async (q: string) => {
       const a = await get<Series>(summarised, `${ids.id}/timeseries?time=ts&${q}`);
-      const b = await get<Series>(raw, `${rawIds.id}/timeseries?time=ts&${q}`);
       expect(a.downsampled, q).toBe(true);
-      expect({ ...a, versionId: null }, q).toEqual({ ...b, versionId: null });
+      expect({ ...a, versionId: null }, q).toEqual({ ...expected.get(q)!, versionId: null });
+    };
+    // First requests: answered from the rows, each leaving a build behind it (waited for, so the next one may start).
+    for (const q of queries) {
+      await same(q);
+      await summarised.context.analytics.summariesSettled();
     }
     const stored = await listed(summarised, prefix);
     expect(stored).toHaveLength(2);
-    // Read again, not rebuilt: another point count answers from the same files.
-    await get<Series>(summarised, `${ids.id}/timeseries?time=ts&value=v&points=500`);
+    // The answers are cached per request: other point counts are new requests, which read the stored summaries.
+    const opened = vi.spyOn(summarised.context.blobs, 'localFile');
+    try {
+      for (const q of ['value=v&points=999', 'value=w&points=301']) {
+        expected.set(q, await get<Series>(raw, `${rawIds.id}/timeseries?time=ts&${q}`));
+        await same(q);
+      }
+      const summaryReads = opened.mock.calls.flatMap(([key], i) =>
+        key.startsWith(prefix) ? [opened.mock.settledResults[i]?.type] : [],
+      );
+      expect(summaryReads).toEqual(['fulfilled', 'fulfilled']);
+    } finally {
+      opened.mockRestore();
+    }
     expect(await listed(summarised, prefix)).toEqual(stored);
     // Requests it cannot answer build none.
     await get<Series>(summarised, `${ids.id}/timeseries?time=ts&value=v&points=100&mode=lttb`);
     await get<Series>(summarised, `${ids.id}/timeseries?time=ts&value=v&points=100&series=k`);
     await get<Series>(summarised, `${ids.id}/timeseries?time=ts&value=v&points=100&bucket=1h&agg=max`);
+    await summarised.context.analytics.summariesSettled();
     expect(await listed(summarised, prefix)).toHaveLength(2);
     // The raw server kept none.
     expect(await listed(raw, `datasets/ws_default/${rawIds.id}/`)).toHaveLength(1);
+  });
+
+  it('answers without waiting for the build, and starts no other while one runs', async () => {
+    const d = await uploadDataset(summarised, csv(6), { filename: 'sensor.csv', name: 'slow disk' });
+    const prefix = versionSummaryPrefix(versionKey(d.id, d.versionId));
+    const blobs = summarised.context.blobs;
+    const original = blobs.putFile.bind(blobs);
+    let reached!: () => void;
+    const putReached = new Promise<void>((r) => (reached = r));
+    let unblock!: () => void;
+    const gate = new Promise<void>((r) => (unblock = r));
+    // The build's store write waits until the test lets it go.
+    const put = vi.spyOn(blobs, 'putFile').mockImplementation(async (key, file) => {
+      reached();
+      await gate;
+      return original(key, file);
+    });
+    try {
+      await get<Series>(summarised, `${d.id}/timeseries?time=ts&value=v&points=1000`);
+      await putReached;
+      // Another pair's first request while the build runs: answered from the rows, no second build.
+      await get<Series>(summarised, `${d.id}/timeseries?time=ts&value=w&points=1000`);
+      expect(await listed(summarised, prefix)).toEqual([]);
+      unblock();
+      await summarised.context.analytics.summariesSettled();
+      expect(put).toHaveBeenCalledTimes(1);
+    } finally {
+      unblock();
+      put.mockRestore();
+    }
+    expect(await listed(summarised, prefix)).toHaveLength(1);
+  });
+
+  it('finishes a build its request started when that request is abandoned', async () => {
+    const d = await uploadDataset(summarised, csv(3), { filename: 'sensor.csv', name: 'abandoned' });
+    const prefix = versionSummaryPrefix(versionKey(d.id, d.versionId));
+    const gone = new AbortController();
+    // The client hangs up as the request finds no summary: its query on the rows is stopped, the build is not.
+    const original = summarised.context.blobs.localFile.bind(summarised.context.blobs);
+    const spy = vi.spyOn(summarised.context.blobs, 'localFile').mockImplementation(async (key) => {
+      if (key.startsWith(prefix)) gone.abort(new Error('client hung up'));
+      return original(key);
+    });
+    try {
+      const q = {
+        time: 'ts',
+        value: 'v',
+        agg: 'mean' as const,
+        points: 1000,
+        mode: 'minmax' as const,
+        seriesLimit: 10,
+      };
+      await expect(summarised.context.analytics.timeseries('ws_default', d.id, q, gone.signal)).rejects.toThrow(
+        'client hung up',
+      );
+    } finally {
+      spy.mockRestore();
+    }
+    await summarised.context.analytics.summariesSettled();
+    expect(await listed(summarised, prefix)).toHaveLength(1);
+  });
+
+  it('answers from the rows when a summary cannot be built or opened, and logs why', async () => {
+    const d = await uploadDataset(summarised, csv(4), { filename: 'sensor.csv', name: 'failing' });
+    const r = await uploadDataset(raw, csv(4), { filename: 'sensor.csv', name: 'failing' });
+    const prefix = versionSummaryPrefix(versionKey(d.id, d.versionId));
+    const blobs = summarised.context.blobs;
+    const warned = (key: string) => summarised.logs.filter((l) => l.level === 'warn' && l.key === key);
+    const same = async (points: number) => {
+      const q = `timeseries?time=ts&value=v&points=${points}`;
+      const a = await get<Series>(summarised, `${d.id}/${q}`);
+      const b = await get<Series>(raw, `${r.id}/${q}`);
+      expect({ ...a, versionId: null }).toEqual({ ...b, versionId: null });
+    };
+
+    const put = vi.spyOn(blobs, 'putFile').mockRejectedValue(new Error('ENOSPC: no space left on device'));
+    let key: string;
+    try {
+      await same(1000);
+      await summarised.context.analytics.summariesSettled();
+      expect(put).toHaveBeenCalledTimes(1);
+      key = put.mock.calls[0]![0];
+    } finally {
+      put.mockRestore();
+    }
+    expect(key.startsWith(prefix)).toBe(true);
+    expect(await listed(summarised, prefix)).toEqual([]);
+    expect(warned(key)).toMatchObject([{ err: { message: 'ENOSPC: no space left on device' } }]);
+
+    // Built by the next request once the disk has room; then the store fails to hand it out.
+    await same(998);
+    await summarised.context.analytics.summariesSettled();
+    expect(await listed(summarised, prefix)).toHaveLength(1);
+    const original = blobs.localFile.bind(blobs);
+    const open = vi.spyOn(blobs, 'localFile').mockImplementation(async (k) => {
+      if (k.startsWith(prefix)) throw new Error('connect ECONNREFUSED');
+      return original(k);
+    });
+    try {
+      await same(997);
+    } finally {
+      open.mockRestore();
+    }
+    expect(warned(key)).toHaveLength(2);
+    expect(warned(key)[1]).toMatchObject({ err: { message: 'connect ECONNREFUSED' } });
   });
 
   it('answers each version from its own summary, and deletes them with the dataset', async () => {
@@ -96,6 +222,11 @@ describe('/timeseries from summaries', () => {
     const b = await get<Series>(raw, `${rawIds.id}/timeseries?time=ts&value=v&points=1000`);
     expect(a.versionId).toBe(second);
     expect({ ...a, versionId: null }).toEqual({ ...b, versionId: null });
+    await summarised.context.analytics.summariesSettled();
+    // From the second version's summary now (another point count: not the cached answer).
+    const a2 = await get<Series>(summarised, `${ids.id}/timeseries?time=ts&value=v&points=999`);
+    const b2 = await get<Series>(raw, `${rawIds.id}/timeseries?time=ts&value=v&points=999`);
+    expect({ ...a2, versionId: null }).toEqual({ ...b2, versionId: null });
     const first = await get<Series>(
       summarised,
       `${ids.id}/timeseries?time=ts&value=v&points=1000&version=${ids.versionId}`,
@@ -113,8 +244,10 @@ describe('/timeseries from summaries', () => {
     const res = await upload(summarised, csv(2), { path: `/datasets/${d.id}/versions`, filename: 'sensor.csv' });
     expect(res.status).toBe(201);
     const latest = ((await res.json()) as { version: { id: string } }).version.id;
-    for (const v of [d.versionId, latest])
+    for (const v of [d.versionId, latest]) {
       await get<Series>(summarised, `${d.id}/timeseries?time=ts&value=v&points=200&version=${v}`);
+      await summarised.context.analytics.summariesSettled();
+    }
     expect(await listed(summarised, versionSummaryPrefix(versionKey(d.id, d.versionId)))).toHaveLength(1);
     const patched = await summarised.fetch(`${summarised.api}/datasets/${d.id}`, {
       method: 'PATCH',

@@ -171,7 +171,7 @@ export class AnalyticsService {
       id,
       q.version,
       request,
-      async (version, source, signal) => {
+      async (version, source, signal, retain) => {
         const time = resolveColumn(version.schema, q.time, '/query/time', ['temporal']);
         const value = resolveColumn(version.schema, q.value, '/query/value', ['numeric']);
         const series =
@@ -187,12 +187,18 @@ export class AnalyticsService {
           profiled(value.name)?.count ?? version.rowCount,
         );
         const held: LocalBlob[] = [];
+        // A summary this request could have used but found missing: built once the request has its answer, so the
+        // build does not share DuckDB's threads with it.
+        let missing = null as { key: string; fineUs: number; rows: string } | null;
         const summary =
           rowsAtMost >= this.deps.config.analytics.timeseriesSummaryMinRows
             ? async (fineUs: number, rows: string, s?: AbortSignal) => {
                 const key = TimeseriesSummaries.key(version.blobKey, time.name, value.name, fineUs);
-                const confirm = () => this.deps.datasets.resolveVersion(workspaceId, id, version.id);
-                const file = await this.deps.summaries.open(key, { fineUs, rows, confirm }, s);
+                const file = await this.deps.summaries.open(key, s);
+                if (!file) {
+                  missing = { key, fineUs, rows };
+                  return null;
+                }
                 held.push(file);
                 return parquetSource(file.path);
               }
@@ -220,6 +226,12 @@ export class AnalyticsService {
           );
         } finally {
           await Promise.all(held.map((f) => f.release()));
+          // Whether this request answered, timed out or lost its client: the summary is worth having all the same.
+          if (missing) {
+            const { key, fineUs, rows } = missing;
+            const confirm = () => this.deps.datasets.resolveVersion(workspaceId, id, version.id);
+            this.deps.summaries.start(key, { fineUs, rows, confirm, hold: retain });
+          }
         }
       },
       gone,
@@ -264,19 +276,30 @@ export class AnalyticsService {
     return platformStats({ datasets: datasets.instanceStats, jobs, workspaces }, days);
   }
 
+  /** Stops the background work (summary builds): before the engine closes. */
+  close(): Promise<void> {
+    return this.deps.summaries.close();
+  }
+
+  /** Resolves once the summary builds running now have ended (tests wait for them with this). */
+  summariesSettled(): Promise<void> {
+    return this.deps.summaries.settled();
+  }
+
   /**
    * Runs `fn` over the version's Parquet file, or answers from the cache when `request` (the endpoint and its
    * parameters; null: never cached) was answered for this version before. The version is resolved first either
    * way, so a deleted dataset or version, or another workspace's, is a 404 even with an answer cached. The time
    * limit starts once the file is local (with S3 it is downloaded first), so it bounds DuckDB's work, which the
-   * signal interrupts (as it does when `gone` aborts).
+   * signal interrupts (as it does when `gone` aborts). `retain` keeps the file past the answer, for work that
+   * outlives the request (a summary build, with S3 spared a second download), until the release it returns is called.
    */
   private async read<T>(
     workspaceId: string,
     id: string,
     versionId: string | undefined,
     request: ({ endpoint: string } & Record<string, unknown>) | null,
-    fn: (version: StoredVersion, source: string, signal: AbortSignal) => Promise<T>,
+    fn: (version: StoredVersion, source: string, signal: AbortSignal, retain: () => () => Promise<void>) => Promise<T>,
     gone?: AbortSignal,
   ): Promise<Versioned<T>> {
     const { dataset, version } = await this.deps.datasets.resolveVersion(workspaceId, id, versionId);
@@ -284,11 +307,22 @@ export class AnalyticsService {
     const cached = key ? this.cache.get<T & { versionId: string }>(key) : undefined;
     if (cached) return { ...cached, datasetName: dataset.name };
     const file = await this.deps.datasets.openFile(version);
+    let holders = 1;
+    const release = () => (--holders === 0 ? file.release() : Promise.resolve());
+    const retain = () => {
+      holders++;
+      let released = false;
+      return () => {
+        if (released) return Promise.resolve();
+        released = true;
+        return release();
+      };
+    };
     const timeoutMs = this.deps.config.analytics.queryTimeoutMs;
     const timeout = AbortSignal.timeout(timeoutMs);
     const signal = gone ? AbortSignal.any([timeout, gone]) : timeout;
     try {
-      const answer = { versionId: version.id, ...(await fn(version, parquetSource(file.path), signal)) };
+      const answer = { versionId: version.id, ...(await fn(version, parquetSource(file.path), signal, retain)) };
       if (key) this.cache.set(key, answer);
       return { ...answer, datasetName: dataset.name };
     } catch (e) {
@@ -308,7 +342,7 @@ export class AnalyticsService {
       }
       throw e;
     } finally {
-      await file.release();
+      await release();
     }
   }
 }
