@@ -18,6 +18,16 @@ describe('newId', () => {
     expect(new Set(ids.map((id) => id.slice(4, 14))).size).toBe(1);
   });
 
+  it('stays in order and unique across carries out of the last digits (thousands of ids in one millisecond)', () => {
+    const at = Date.now() + 90_000;
+    const ids = Array.from({ length: 5000 }, () => newId('req', at));
+    expect([...ids].sort()).toEqual(ids);
+    expect(new Set(ids).size).toBe(ids.length);
+    expect(ids.every((id) => /^req_[0-9A-HJKMNP-TV-Z]{26}$/.test(id) && id.slice(4, 14) === ids[0]!.slice(4, 14))).toBe(
+      true,
+    );
+  });
+
   it('encodes the millisecond it is given when time moves forward', () => {
     const a = newId('ds', Date.now() + 120_000);
     const b = newId('ds', Date.now() + 180_000);

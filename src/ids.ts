@@ -17,25 +17,46 @@ export function newId(prefix: IdPrefix, now = Date.now()): string {
     let i = lastRand.length - 1;
     while (i >= 0 && lastRand[i] === 31) lastRand[i--] = 0;
     // 80 random bits overflowing within one millisecond: start a fresh random part (order is lost, never uniqueness).
-    if (i < 0) for (let j = 0; j < lastRand.length; j++) lastRand[j] = randomByte() % 32;
-    else lastRand[i]! += 1;
+    if (i < 0) freshRandom();
+    else {
+      lastRand[i]! += 1;
+      if (i < lastRand.length - 1) randHead = encodeHead();
+    }
   } else {
     lastTime = now;
-    for (let j = 0; j < lastRand.length; j++) lastRand[j] = randomByte() % 32;
+    timeText = encodeTime(now);
+    freshRandom();
   }
-  let time = '';
-  let t = lastTime;
-  for (let i = 0; i < 10; i++) {
-    time = ALPHABET[t % 32]! + time;
-    t = Math.floor(t / 32);
-  }
-  let rand = '';
-  for (const digit of lastRand) rand += ALPHABET[digit]!;
-  return `${prefix}_${time}${rand}`;
+  return `${prefix}_${timeText}${randHead}${ALPHABET[lastRand[lastRand.length - 1]!]}`;
 }
 
 let lastTime = -1;
 const lastRand = new Array<number>(16).fill(0);
+// One id is made per request: the encoded time and all but the last random digit are kept between calls, as
+// most ids of a busy millisecond differ from the one before only in that digit.
+let timeText = '';
+let randHead = '';
+
+function freshRandom(): void {
+  for (let j = 0; j < lastRand.length; j++) lastRand[j] = randomByte() % 32;
+  randHead = encodeHead();
+}
+
+function encodeTime(ms: number): string {
+  let time = '';
+  let t = ms;
+  for (let i = 0; i < 10; i++) {
+    time = ALPHABET[t % 32]! + time;
+    t = Math.floor(t / 32);
+  }
+  return time;
+}
+
+function encodeHead(): string {
+  let head = '';
+  for (let j = 0; j < lastRand.length - 1; j++) head += ALPHABET[lastRand[j]!]!;
+  return head;
+}
 
 // Random bytes are drawn from a pool refilled 4 KiB at a time: one id is made per request, and a call into
 // the CSPRNG per id showed up in request profiles.
