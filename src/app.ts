@@ -21,6 +21,7 @@ import { requestIdFrom } from './http/request-id.js';
 import { jobEventRoutes } from './realtime/sse.js';
 import { websocketRoutes } from './realtime/ws-routes.js';
 import { schemaController } from './http/validation.js';
+import type { RouteRequests } from './system/http-metrics.js';
 import { systemRoutes } from './system/routes.js';
 import { storageRoutes } from './storage/routes.js';
 import { TUS_REQUEST_HEADERS, TUS_RESPONSE_HEADERS } from './uploads/protocol.js';
@@ -39,6 +40,13 @@ export interface RouteEntry {
 }
 
 declare module 'fastify' {
+  interface FastifyContextConfig {
+    /**
+     * Set by buildApp for every route of one method: where its requests are counted, so that a request does not
+     * look its series up by name.
+     */
+    requests?: RouteRequests;
+  }
   interface FastifyInstance {
     /** Every registered route with its declared access: what the route-walk test covers. */
     routeCatalog: RouteEntry[];
@@ -87,6 +95,9 @@ export async function buildApp(context: AppContext): Promise<FastifyInstance> {
   // A mutating route whose request names a dataset (a `ds_…` id in its schema) must also say what it does to it
   // (`config.datasets`, src/http/access.ts): schemas are read in the plugin that registers the route (`this`).
   app.addHook('onRoute', function (route) {
+    const methods = [route.method].flat();
+    if (methods.length === 1)
+      route.config = { ...route.config, requests: context.metrics.http.route(methods[0]!, route.url) };
     if (route.method === 'OPTIONS' || route.url.startsWith('/docs')) return;
     const schema = route.schema as { response?: unknown } | undefined;
     if (!schema?.response) throw new Error(`route ${String(route.method)} ${route.url} has no response schema`);
@@ -126,8 +137,13 @@ export async function buildApp(context: AppContext): Promise<FastifyInstance> {
   });
   // The request log line and the HTTP metrics.
   app.addHook('onResponse', (request, reply, done) => {
-    const route = request.routeOptions.url ?? 'unmatched';
-    context.metrics.observeRequest(request.method, route, reply.statusCode, reply.elapsedTime / 1000);
+    // routeOptions is a getter that builds a new object each time: read once.
+    const routeConfig = request.routeOptions.config;
+    const route = routeConfig.url ?? 'unmatched';
+    (routeConfig.requests ?? context.metrics.http.route(request.method, route)).observe(
+      reply.statusCode,
+      reply.elapsedTime / 1000,
+    );
     // Checked first: building the line (and redacting the URL) costs even when the level drops it.
     if (LOGS_INFO.has(request.log.level))
       request.log.info(

@@ -76,13 +76,15 @@ export function registerAuth(app: FastifyInstance, options: AuthOptions): void {
       request.principal = OPEN_PRINCIPAL;
       return done();
     }
+    // routeOptions is a getter that builds a new object each time: read once.
+    const routeConfig = request.routeOptions.config;
     // Unmatched routes (404) and the interactive docs' static files declare nothing: they are public.
-    const access = request.routeOptions.config.access ?? 'public';
+    const access = routeConfig.access ?? 'public';
     if (access !== 'public') {
       authorize(request, reply, access).then(() => done(), done);
       return;
     }
-    const kind = request.routeOptions.config.rateLimit;
+    const kind = routeConfig.rateLimit;
     if (!limits || kind === 'none') return done();
     (kind === 'login' ? limits.login(request.ip) : limits.ip(request.ip)).then((d) => done(limitError(reply, d)), done);
   });

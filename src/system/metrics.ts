@@ -9,6 +9,7 @@ import {
   type MetricValue,
 } from 'prom-client';
 import type { WorkerSupervisor } from '../jobs/supervisor.js';
+import { HttpMetrics } from './http-metrics.js';
 
 /** How one dataset ingest ended, as the ingest metrics count it. */
 export type IngestEnd =
@@ -33,8 +34,8 @@ export interface DatasetTotals {
  */
 export class Metrics {
   readonly registry = new Registry();
-  readonly httpRequests: Counter<'method' | 'route' | 'status_code'>;
-  readonly httpDuration: Histogram<'method' | 'route' | 'status_code'>;
+  /** weir_http_requests_total and weir_http_request_duration_seconds (src/system/http-metrics.ts says why apart). */
+  readonly http: HttpMetrics;
   readonly ingests: Counter<'format' | 'outcome'>;
   readonly ingestDuration: Histogram<'format'>;
   readonly wsConnections: Gauge;
@@ -44,19 +45,7 @@ export class Metrics {
 
   constructor() {
     collectDefaultMetrics({ register: this.registry });
-    this.httpRequests = new Counter({
-      name: 'weir_http_requests_total',
-      help: 'HTTP requests answered, by route template and status code.',
-      labelNames: ['method', 'route', 'status_code'],
-      registers: [this.registry],
-    });
-    this.httpDuration = new Histogram({
-      name: 'weir_http_request_duration_seconds',
-      help: 'Time from receiving a request to sending the response, in seconds.',
-      labelNames: ['method', 'route', 'status_code'],
-      buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
-      registers: [this.registry],
-    });
+    this.http = new HttpMetrics(this.registry);
     this.ingests = new Counter({
       name: 'weir_dataset_ingests_total',
       help: 'Dataset uploads processed, by detected format and outcome (stored, duplicate, rejected, failed).',
@@ -188,11 +177,5 @@ export class Metrics {
     this.ingests.inc({ format: end.format, outcome: end.duplicate ? 'duplicate' : 'stored' });
     if (!end.duplicate && end.startedMs !== null)
       this.ingestDuration.observe({ format: end.format }, (performance.now() - end.startedMs) / 1000);
-  }
-
-  observeRequest(method: string, route: string, statusCode: number, seconds: number): void {
-    const labels = { method, route, status_code: String(statusCode) };
-    this.httpRequests.inc(labels);
-    this.httpDuration.observe(labels, seconds);
   }
 }
