@@ -13,7 +13,7 @@ import { registerApiDocs } from './http/api-docs.js';
 import { registerAuth } from './http/auth.js';
 import { capConnectionsPerAddress } from './http/connection-cap.js';
 import { registerBodyDeadlines, serverTimeouts } from './http/slow-clients.js';
-import { securityHeaders } from './http/security-headers.js';
+import { setSecurityHeaders } from './http/security-headers.js';
 import { identityRoutes } from './identity/routes.js';
 import { auditRoutes } from './system/audit-routes.js';
 import { ProblemSchema, problemResponses } from './http/problem.js';
@@ -124,7 +124,7 @@ export async function buildApp(context: AppContext): Promise<FastifyInstance> {
   // Callback-style hooks: they run on every request, and async hooks cost a promise each.
   app.addHook('onRequest', (request, reply, done) => {
     reply.header('x-request-id', request.id);
-    reply.headers(securityHeaders(config, request.url));
+    setSecurityHeaders(reply, config, request.url);
     done();
   });
   registerAuth(app, {

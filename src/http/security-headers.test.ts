@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { API_CSP, DOCS_CSP, securityHeaders } from './security-headers.js';
+import { API_CSP, DOCS_CSP, securityHeaders, setSecurityHeaders } from './security-headers.js';
 
 const COMMON = {
   'X-Content-Type-Options': 'nosniff',
@@ -45,5 +45,22 @@ describe('securityHeaders', () => {
     const a = securityHeaders({ hsts: true }, '/api/v1/a');
     expect(securityHeaders({ hsts: true }, '/health')).toBe(a);
     expect(Object.isFrozen(a)).toBe(true);
+  });
+});
+
+describe('setSecurityHeaders', () => {
+  it.each([
+    [false, '/api/v1/datasets'],
+    [true, '/api/v1/datasets'],
+    [false, '/docs/static/x.js'],
+    [true, '/docs'],
+  ])('sets what securityHeaders answers, names in lower case (hsts %s, %s)', (hsts, url) => {
+    const set: Record<string, string> = {};
+    setSecurityHeaders({ header: (name, value) => (set[name] = value) }, { hsts }, url);
+    const expected = Object.fromEntries(
+      Object.entries(securityHeaders({ hsts }, url)).map(([name, value]) => [name.toLowerCase(), value]),
+    );
+    expect(set).toEqual(expected);
+    expect(Object.keys(set).length).toBe(hsts ? 7 : 6);
   });
 });

@@ -60,3 +60,25 @@ export function securityHeaders(config: SecurityHeadersConfig, url: string): Hea
   if (isDocs(url)) return config.hsts ? DOCS_HSTS : DOCS;
   return config.hsts ? API_HSTS : API;
 }
+
+/** A map as lower-case names and values, alternating: the form Fastify keeps reply headers in. */
+const flatLowerCase = (map: HeaderMap): readonly string[] =>
+  Object.freeze(Object.entries(map).flatMap(([name, value]) => [name.toLowerCase(), value]));
+const API_FLAT = flatLowerCase(API);
+const API_HSTS_FLAT = flatLowerCase(API_HSTS);
+const DOCS_FLAT = flatLowerCase(DOCS);
+const DOCS_HSTS_FLAT = flatLowerCase(DOCS_HSTS);
+
+/**
+ * Sets the security headers of a response to `url` (what securityHeaders() answers). Fastify's reply.header()
+ * lower-cases each name it is given, a new string per mixed-case name and request, and reply.headers() lists the
+ * map's keys first; here the names were lower-cased once.
+ */
+export function setSecurityHeaders(
+  reply: { header(name: string, value: string): unknown },
+  config: SecurityHeadersConfig,
+  url: string,
+): void {
+  const flat = isDocs(url) ? (config.hsts ? DOCS_HSTS_FLAT : DOCS_FLAT) : config.hsts ? API_HSTS_FLAT : API_FLAT;
+  for (let i = 0; i < flat.length; i += 2) reply.header(flat[i]!, flat[i + 1]!);
+}
