@@ -1,7 +1,12 @@
 import cors from '@fastify/cors';
 import swagger from '@fastify/swagger';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, {
+  LogController,
+  type FastifyBaseLogger,
+  type FastifyServerOptions,
+  type FastifyInstance,
+} from 'fastify';
 import { Type } from 'typebox';
 import type { AppContext } from './context.js';
 import { datasetRoutes } from './datasets/routes.js';
@@ -18,6 +23,7 @@ import { identityRoutes } from './identity/routes.js';
 import { auditRoutes } from './system/audit-routes.js';
 import { ProblemSchema, problemResponses } from './http/problem.js';
 import { requestIdFrom } from './http/request-id.js';
+import { requestLog } from './http/request-log.js';
 import { jobEventRoutes } from './realtime/sse.js';
 import { websocketRoutes } from './realtime/ws-routes.js';
 import { schemaController } from './http/validation.js';
@@ -75,6 +81,8 @@ export async function buildApp(context: AppContext): Promise<FastifyInstance> {
     loggerInstance: context.log as FastifyBaseLogger,
     // One log line per request, written by the onResponse hook below (Fastify's default is two).
     logController: new LogController({ disableRequestLogging: true, requestIdLogLabel: 'requestId' }),
+    // request.log makes its pino child only when the request writes a line (src/http/request-log.ts).
+    childLoggerFactory: requestLog as unknown as NonNullable<FastifyServerOptions['childLoggerFactory']>,
     genReqId: requestIdFrom,
     bodyLimit: config.maxBodyBytes,
     // Whether X-Forwarded-For is believed, and from whom (WEIR_TRUST_PROXY); request.ip follows it.
