@@ -15,6 +15,7 @@ import { registerErrorHandling } from './http/errors.js';
 import type { DatasetUses, RouteAccess } from './http/access.js';
 import { datasetIdFields } from './http/dataset-fields.js';
 import { registerApiDocs } from './http/api-docs.js';
+import { findWebApp, registerWebApp } from './http/web-app.js';
 import { registerAuth } from './http/auth.js';
 import { capConnectionsPerAddress } from './http/connection-cap.js';
 import { registerBodyDeadlines, serverTimeouts } from './http/slow-clients.js';
@@ -107,6 +108,8 @@ export async function buildApp(context: AppContext): Promise<FastifyInstance> {
     if (methods.length === 1)
       route.config = { ...route.config, requests: context.metrics.http.route(methods[0]!, route.url) };
     if (route.method === 'OPTIONS' || route.url.startsWith('/docs')) return;
+    // The dashboard's static files (src/http/web-app.ts) are not API operations.
+    if ((route.config as { webApp?: unknown } | undefined)?.webApp === true) return;
     const schema = route.schema as { response?: unknown } | undefined;
     if (!schema?.response) throw new Error(`route ${String(route.method)} ${route.url} has no response schema`);
     const access = (route.config as { access?: RouteAccess } | undefined)?.access;
@@ -125,7 +128,9 @@ export async function buildApp(context: AppContext): Promise<FastifyInstance> {
     for (const method of [route.method].flat())
       if (method !== 'HEAD') catalog.push({ method, url: route.url, access, audited, datasets });
   });
-  registerErrorHandling(app);
+  // Navigations to the dashboard's client routes get its index.html instead of a 404 (registered last, below).
+  let webAppFallback: ReturnType<typeof registerWebApp> = () => false;
+  registerErrorHandling(app, (request, reply) => webAppFallback(request, reply));
   // First of the onRequest hooks: a request refused early (401, 429) may still be sent its body slowly.
   registerBodyDeadlines(app, config.http);
 
@@ -305,6 +310,8 @@ export async function buildApp(context: AppContext): Promise<FastifyInstance> {
     realtime,
     prefix: '/api/v1/jobs',
   });
+
+  webAppFallback = registerWebApp(app, findWebApp(config.webDir));
 
   app.addHook('onClose', async () => {
     await context.close();

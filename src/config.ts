@@ -51,6 +51,8 @@ export interface Config {
   logFormat: LogFormat;
   /** Allowed CORS origins; empty = no cross-origin access, ['*'] = any origin. */
   corsOrigins: string[];
+  /** The built dashboard (WEIR_WEB_DIR); undefined: `dist/web` beside the bundle (src/http/web-app.ts). */
+  webDir: string | undefined;
   /** Largest accepted dataset file, in bytes. */
   maxUploadBytes: number;
   /** Largest accepted non-file request body (JSON), in bytes. */
@@ -159,6 +161,7 @@ export function loadConfig(env: Env = process.env): Config {
     logLevel: r.oneOf<LogLevel>('WEIR_LOG_LEVEL', 'info', LOG_LEVELS),
     logFormat: r.oneOf<LogFormat>('WEIR_LOG_FORMAT', 'auto', ['auto', 'json', 'pretty'] as const),
     corsOrigins: parseOrigins(r.list('WEIR_CORS_ORIGINS')),
+    webDir: env.WEIR_WEB_DIR?.trim() || undefined,
     maxUploadBytes: r.bytes('WEIR_MAX_UPLOAD_BYTES', 5 * 1024 ** 3),
     maxBodyBytes: r.bytes('WEIR_MAX_BODY_BYTES', 1024 ** 2),
     previewMaxRows: r.int('WEIR_PREVIEW_MAX_ROWS', 1000, 1, 100_000),

@@ -91,8 +91,14 @@ export function sendProblem(reply: FastifyReply, problem: Problem): FastifyReply
     .send(problem);
 }
 
-/** One error handler and one not-found handler for the whole app. */
-export function registerErrorHandling(app: FastifyInstance): void {
+/**
+ * One error handler and one not-found handler for the whole app. `notFoundFallback` may answer a request no route
+ * matched before it becomes a 404 problem (the dashboard serves its client routes so); it says whether it did.
+ */
+export function registerErrorHandling(
+  app: FastifyInstance,
+  notFoundFallback: (request: FastifyRequest, reply: FastifyReply) => boolean = () => false,
+): void {
   app.setErrorHandler((error: unknown, request: FastifyRequest, reply: FastifyReply) => {
     const problem = toProblem(isWrongBodyType(error, request) ? unsupportedMediaType(request) : error, request.id);
     if (problem.status >= 500) request.log.error({ err: error }, 'request failed');
@@ -103,10 +109,11 @@ export function registerErrorHandling(app: FastifyInstance): void {
     if (problem.status === 429 && typeof retryAfter === 'number') reply.header('retry-after', String(retryAfter));
     return sendProblem(reply, problem);
   });
-  app.setNotFoundHandler((request, reply) =>
-    sendProblem(
+  app.setNotFoundHandler((request, reply) => {
+    if (notFoundFallback(request, reply)) return reply;
+    return sendProblem(
       reply,
       toProblem(new AppError('route_not_found', `No route ${request.method} ${request.url.split('?')[0]}`), request.id),
-    ),
-  );
+    );
+  });
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { API_CSP, DOCS_CSP, securityHeaders, setSecurityHeaders } from './security-headers.js';
+import { API_CSP, APP_CSP, DOCS_CSP, securityHeaders, setSecurityHeaders } from './security-headers.js';
 
 const COMMON = {
   'X-Content-Type-Options': 'nosniff',
@@ -31,9 +31,23 @@ describe('securityHeaders', () => {
     },
   );
 
-  it.each(['/docsx', '/documents', '/api/v1/docs'])('treats %s as API, not docs', (url) => {
+  it.each(['/api/v1/docs', '/api', '/openapi.json', '/metrics', '/health/live'])('treats %s as API', (url) => {
     expect(securityHeaders({ hsts: false }, url)['Content-Security-Policy']).toBe(API_CSP);
   });
+
+  it.each(['/', '/datasets/ds_1?tab=preview', '/assets/index-abc.js', '/favicon.svg', '/docsx', '/apis'])(
+    'gives the dashboard page or asset %s the app policy: own scripts only, never inline or eval',
+    (url) => {
+      const csp = securityHeaders({ hsts: false }, url)['Content-Security-Policy']!;
+      expect(csp).toBe(APP_CSP);
+      expect(csp).toContain("default-src 'self'");
+      expect(csp).toContain("script-src 'self';");
+      expect(csp).toContain("script-src-attr 'none'");
+      expect(csp).toContain("frame-ancestors 'none'");
+      expect(csp).not.toContain('unsafe-eval');
+      expect(/script-src[^;]*unsafe-inline/.test(csp)).toBe(false);
+    },
+  );
 
   it('adds HSTS only when the server is behind HTTPS', () => {
     expect(securityHeaders({ hsts: false }, '/api/v1/x')).not.toHaveProperty('Strict-Transport-Security');

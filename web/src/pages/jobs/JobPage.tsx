@@ -1,0 +1,6 @@
+import { PageHeader } from '../../ui/controls';
+
+// Placeholder until this page is built (issue 15).
+export default function JobPage() {
+  return <PageHeader title="JobPage" />;
+}
