@@ -185,23 +185,14 @@ export function registerAuth(app: FastifyInstance, options: AuthOptions): void {
 
 const auditedRequests = new WeakSet<FastifyRequest>();
 
-/**
- * The workspace a request names: a `:workspaceId` route param wins over the `x-weir-workspace` header. Routes that
- * take `?access_token=` (browsers' WebSockets and EventSources cannot set headers) take `?workspace=` for the header.
- */
+/** The workspace a request names: a `:workspaceId` route param wins over the `x-weir-workspace` header. */
 function requestedWorkspace(request: FastifyRequest): string | undefined {
   const fromParams = (request.params as { workspaceId?: string } | undefined)?.workspaceId;
-  const header = request.headers['x-weir-workspace'] ?? queryWorkspace(request);
+  const header = request.headers['x-weir-workspace'];
   const value = fromParams ?? (Array.isArray(header) ? header[0] : header);
   if (value === undefined || value === '') return undefined;
   if (!WORKSPACE_ID.test(value)) throw errors.notFound('Workspace', value.slice(0, 64));
   return value;
-}
-
-function queryWorkspace(request: FastifyRequest): string | undefined {
-  if (!(request.routeOptions.config as { queryToken?: boolean }).queryToken) return undefined;
-  const value = (request.query as { workspace?: unknown } | undefined)?.workspace;
-  return typeof value === 'string' ? value : undefined;
 }
 
 /**

@@ -4,8 +4,9 @@ import { credentials } from './credentials';
 /**
  * One WebSocket per tab to GET /api/v1/ws (protocol: src/realtime/protocol.ts), shared by every component that
  * watches a topic (`job:<id>`, `dataset:<id>`, `workspace:<id>`). Subscriptions are counted per topic, renewed after
- * a reconnect, and the socket closes when nobody listens. Browsers cannot set headers on a WebSocket, so the token
- * and workspace travel in the query string (the server redacts it from its logs); an expired token (close 4401)
+ * a reconnect, and the socket closes when nobody listens. Each topic is authorized by the caller's role in the
+ * topic's own workspace, so one connection serves every workspace. Browsers cannot set headers on a WebSocket, so
+ * the token travels in the query string (the server redacts it from its logs); an expired token (close 4401)
  * reconnects with a fresh one.
  */
 
@@ -66,7 +67,6 @@ class RealtimeConnection {
     const url = new URL('/api/v1/ws', location.href);
     url.protocol = location.protocol === 'https:' ? 'wss:' : 'ws:';
     url.searchParams.set('access_token', token);
-    if (credentials.workspaceId) url.searchParams.set('workspace', credentials.workspaceId);
     const socket = new WebSocket(url);
     this.socket = socket;
     let opened = false;
@@ -103,12 +103,6 @@ class RealtimeConnection {
     const socket = this.socket;
     this.socket = null;
     socket?.close(1000);
-  }
-
-  /** After a workspace switch or sign-out: reconnect with the new identity. */
-  reset(): void {
-    this.close();
-    if (this.handlers.size > 0) void this.ensureOpen();
   }
 }
 

@@ -1,7 +1,6 @@
 import { DropdownMenu } from 'radix-ui';
 import type { ReactNode } from 'react';
 import { Link, useLocation } from 'wouter';
-import { realtime } from '../api/realtime';
 import { useSession, type Permission } from './session';
 import { useTheme, type ThemeChoice } from './theme';
 
@@ -74,10 +73,7 @@ function WorkspaceSwitcher() {
           <DropdownMenu.Label className="menu-label">Workspaces</DropdownMenu.Label>
           <DropdownMenu.RadioGroup
             value={me.workspace.id}
-            onValueChange={(id) => {
-              switchWorkspace(id);
-              realtime.reset();
-            }}
+            onValueChange={switchWorkspace}
           >
             {me.workspaces.map((w) => (
               <DropdownMenu.RadioItem key={w.id} value={w.id} className="menu-item">
