@@ -89,6 +89,10 @@ export async function buildApp(context: AppContext): Promise<FastifyInstance> {
     // Whether X-Forwarded-For is believed, and from whom (WEIR_TRUST_PROXY); request.ip follows it.
     trustProxy: typeof config.trustProxy === 'number' ? trustHops(config.trustProxy) : config.trustProxy,
     return503OnClosing: true,
+    // A route registered as '/' under a prefix answers at `/api/v1/datasets` alone (one documented path, not a
+    // `/api/v1/datasets/` twin), and every path answers with or without a trailing slash, as clients that wrote
+    // `/api/v1/datasets/` before rely on.
+    routerOptions: { ignoreTrailingSlash: true },
     schemaController: schemaController(),
     // Headers, keep-alive and (not) Node's whole-request timeout; bodies are bounded per route below.
     ...serverTimeouts(config.http),

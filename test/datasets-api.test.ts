@@ -97,6 +97,11 @@ describe('GET /datasets', () => {
     expect((await problemOf(await t.fetch(`${t.api}/datasets?name=`))).errors[0]!.pointer).toBe('/query/name');
   });
 
+  it('answers with a trailing slash too, as clients written before the document dropped it call it', async () => {
+    expect(await t.fetch(`${t.api}/datasets/?sort=name`).then((r) => json<List>(r))).toEqual(await list('?sort=name'));
+    expect(t.app.routeCatalog.filter((r) => r.url.endsWith('/')).map((r) => `${r.method} ${r.url}`)).toEqual([]);
+  });
+
   it('sorts by name both ways', async () => {
     expect((await list('?sort=name')).items.map((d) => d.name)).toEqual(['Beta', 'Sensors', 'alpha readings']);
     expect((await list('?sort=-name')).items.map((d) => d.name)).toEqual(['alpha readings', 'Sensors', 'Beta']);

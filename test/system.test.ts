@@ -184,8 +184,8 @@ describe('OpenAPI and docs', () => {
       ['get', '/health/ready'],
       ['get', '/metrics'],
       ['get', '/api/v1/system/info'],
-      ['post', '/api/v1/datasets/'],
-      ['get', '/api/v1/datasets/'],
+      ['post', '/api/v1/datasets'],
+      ['get', '/api/v1/datasets'],
       ['get', '/api/v1/datasets/{id}'],
       ['patch', '/api/v1/datasets/{id}'],
       ['delete', '/api/v1/datasets/{id}'],
@@ -203,7 +203,7 @@ describe('OpenAPI and docs', () => {
         `${method} ${p} documents a success response`,
       ).toBe(true);
     }
-    expect(doc.paths['/api/v1/datasets/']!.post!.requestBody!.content['multipart/form-data']).toBeDefined();
+    expect(doc.paths['/api/v1/datasets']!.post!.requestBody!.content['multipart/form-data']).toBeDefined();
   });
 
   it('a route without a response schema or an access declaration is refused when it is registered', async () => {
