@@ -114,10 +114,13 @@ export async function buildApp(context: AppContext): Promise<FastifyInstance> {
     if (route.method === 'OPTIONS' || route.url.startsWith('/docs')) return;
     // The dashboard's static files (src/http/web-app.ts) are not API operations.
     if ((route.config as { webApp?: unknown } | undefined)?.webApp === true) return;
-    const schema = route.schema as { response?: unknown } | undefined;
+    const schema = route.schema as { response?: unknown; hide?: boolean; operationId?: string } | undefined;
     if (!schema?.response) throw new Error(`route ${String(route.method)} ${route.url} has no response schema`);
     const access = (route.config as { access?: RouteAccess } | undefined)?.access;
     if (!access) throw new Error(`route ${String(route.method)} ${route.url} declares no config.access`);
+    // Generated clients (the dashboard's) name their calls after it: a documented route names itself, beside it.
+    if (!schema.hide && !schema.operationId)
+      throw new Error(`route ${String(route.method)} ${route.url} has no schema.operationId`);
     const audited = (route.config as { audit?: unknown } | undefined)?.audit !== false;
     const datasets = (route.config as { datasets?: DatasetUses } | undefined)?.datasets ?? {};
     if ([route.method].flat().some((m) => MUTATING_METHODS.has(m))) {

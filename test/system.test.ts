@@ -133,9 +133,13 @@ describe('errors', () => {
     const config = loadConfig({ WEIR_DATA_DIR: dataDir });
     const context = await createContext(config, createLogger('info', { write: (s: string) => void logs.push(s) }));
     const app = await buildApp(context);
-    app.get('/boom', { config: { access: 'public' }, schema: { response: { 200: { type: 'object' } } } }, async () => {
-      throw new Error(`secret failure at ${dataDir}/weir.db`);
-    });
+    app.get(
+      '/boom',
+      { config: { access: 'public' }, schema: { hide: true, response: { 200: { type: 'object' } } } },
+      async () => {
+        throw new Error(`secret failure at ${dataDir}/weir.db`);
+      },
+    );
     try {
       const res = await app.inject({ method: 'GET', url: '/boom' });
       expect(res.statusCode).toBe(500);
@@ -206,7 +210,7 @@ describe('OpenAPI and docs', () => {
     expect(doc.paths['/api/v1/datasets']!.post!.requestBody!.content['multipart/form-data']).toBeDefined();
   });
 
-  it('a route without a response schema or an access declaration is refused when it is registered', async () => {
+  it('a route without a response schema, an access declaration or an operationId is refused when it is registered', async () => {
     const dataDir = await mkdtemp(path.join(tmpdir(), 'weir-schema-'));
     const context = await createContext(loadConfig({ WEIR_DATA_DIR: dataDir }), createLogger('silent'));
     const app = await buildApp(context);
@@ -216,6 +220,14 @@ describe('OpenAPI and docs', () => {
       expect(() =>
         app.get('/unguarded', { schema: { response: { 200: { type: 'object' } } } }, async () => ({})),
       ).toThrow(/GET \/unguarded declares no config.access/);
+      // …and a documented route names its operation, as clients generated from the document call it.
+      expect(() =>
+        app.get(
+          '/unnamed',
+          { config: { access: 'public' }, schema: { response: { 200: { type: 'object' } } } },
+          async () => ({}),
+        ),
+      ).toThrow(/GET \/unnamed has no schema.operationId/);
     } finally {
       await app.close();
       await rm(dataDir, { recursive: true, force: true });

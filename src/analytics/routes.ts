@@ -83,6 +83,7 @@ export const analyticsRoutes: FastifyPluginAsyncTypebox<{ analytics: AnalyticsSe
       config: { access: 'datasets:read' },
       schema: {
         tags: ['analytics'],
+        operationId: 'getDatasetStats',
         summary: 'Profile, correlation matrix and missing values of a version',
         description:
           'The stored profile, plus Pearson correlations of the numeric columns (the first 50; null where undefined, e.g. a constant column) ' +
@@ -109,6 +110,7 @@ export const analyticsRoutes: FastifyPluginAsyncTypebox<{ analytics: AnalyticsSe
       config: { access: 'datasets:read' },
       schema: {
         tags: ['analytics'],
+        operationId: 'getDatasetHistogram',
         summary: 'Histogram of a numeric, timestamp or date column',
         description: `Equal-width bins over [min, max]; nulls are counted apart.${FORMATS_NOTE}`,
         params: DatasetParams,
@@ -133,6 +135,7 @@ export const analyticsRoutes: FastifyPluginAsyncTypebox<{ analytics: AnalyticsSe
       config: { access: 'datasets:read' },
       schema: {
         tags: ['analytics'],
+        operationId: 'getDatasetValueCounts',
         summary: 'Most frequent values of a column',
         description: `Null is a value of its own; ties are ordered by value.${FORMATS_NOTE}`,
         params: DatasetParams,
@@ -157,6 +160,7 @@ export const analyticsRoutes: FastifyPluginAsyncTypebox<{ analytics: AnalyticsSe
       config: { access: 'datasets:read' },
       schema: {
         tags: ['analytics'],
+        operationId: 'getDatasetTimeseries',
         summary: 'A value over time, at most `points` points',
         description:
           'The rows themselves, or with `bucket` one aggregate per bucket (and its min/max as `band`). A longer series is reduced on the ' +
@@ -184,6 +188,7 @@ export const analyticsRoutes: FastifyPluginAsyncTypebox<{ analytics: AnalyticsSe
       config: { access: 'datasets:read', audit: 'dataset.query', datasets: { '/params/id': 'reads' } },
       schema: {
         tags: ['analytics'],
+        operationId: 'queryDataset',
         summary: 'An aggregate query over a version',
         description:
           'Filter, group and aggregate with expressions of the pipeline expression language; read only. At most `limit` rows ' +
@@ -208,6 +213,7 @@ export const platformStatsRoutes: FastifyPluginAsyncTypebox<{ analytics: Pick<An
       config: { access: 'system:admin' },
       schema: {
         tags: ['system'],
+        operationId: 'getPlatformStats',
         summary: 'Datasets, versions, rows, bytes and jobs of the whole instance, with a daily series',
         querystring: PlatformStatsQuery,
         response: { 200: PlatformStatsResponse },

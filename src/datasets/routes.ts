@@ -118,6 +118,7 @@ export const datasetRoutes: FastifyPluginAsyncTypebox<DatasetRouteOptions> = asy
     {
       schema: {
         tags: ['datasets'],
+        operationId: 'createDataset',
         summary: 'Upload a file as a new dataset',
         description:
           'Stores the file durably and answers 202 with the dataset id and an ingest job, which validates the file (real type, encoding, structure), ' +
@@ -137,7 +138,13 @@ export const datasetRoutes: FastifyPluginAsyncTypebox<DatasetRouteOptions> = asy
     '/',
     {
       config: { access: 'datasets:read' },
-      schema: { tags: ['datasets'], summary: 'List datasets', querystring: ListQuery, response: { 200: ListResponse } },
+      schema: {
+        tags: ['datasets'],
+        operationId: 'listDatasets',
+        summary: 'List datasets',
+        querystring: ListQuery,
+        response: { 200: ListResponse },
+      },
     },
     async (request) => {
       const q = request.query;
@@ -156,6 +163,7 @@ export const datasetRoutes: FastifyPluginAsyncTypebox<DatasetRouteOptions> = asy
       config: { access: 'datasets:read' },
       schema: {
         tags: ['datasets'],
+        operationId: 'getDataset',
         summary: 'Get a dataset',
         params: DatasetParams,
         response: { 200: Type.Ref('Dataset') },
@@ -170,6 +178,7 @@ export const datasetRoutes: FastifyPluginAsyncTypebox<DatasetRouteOptions> = asy
       config: { access: 'datasets:read' },
       schema: {
         tags: ['datasets'],
+        operationId: 'listDatasetVersions',
         summary: 'List the versions of a dataset, newest first',
         params: DatasetParams,
         response: { 200: Type.Object({ items: Type.Array(Type.Ref('DatasetVersion')) }) },
@@ -183,6 +192,7 @@ export const datasetRoutes: FastifyPluginAsyncTypebox<DatasetRouteOptions> = asy
     {
       schema: {
         tags: ['datasets'],
+        operationId: 'createDatasetVersion',
         summary: 'Upload a file as a new version of a dataset',
         consumes: ['multipart/form-data'],
         description:
@@ -208,6 +218,7 @@ export const datasetRoutes: FastifyPluginAsyncTypebox<DatasetRouteOptions> = asy
       config: { access: 'datasets:read' },
       schema: {
         tags: ['datasets'],
+        operationId: 'getDatasetPreview',
         summary: 'Rows of a version',
         params: DatasetParams,
         querystring: PreviewQuery,
@@ -235,6 +246,7 @@ export const datasetRoutes: FastifyPluginAsyncTypebox<DatasetRouteOptions> = asy
       config: { access: 'datasets:read' },
       schema: {
         tags: ['datasets'],
+        operationId: 'getDatasetProfile',
         summary: 'Column profile of a version',
         params: DatasetParams,
         querystring: VersionQuery,
@@ -250,6 +262,7 @@ export const datasetRoutes: FastifyPluginAsyncTypebox<DatasetRouteOptions> = asy
       config: { access: 'datasets:read' },
       schema: {
         tags: ['datasets'],
+        operationId: 'downloadDataset',
         summary: 'Download a version as CSV, NDJSON, JSON, Parquet or XLSX (streamed)',
         params: DatasetParams,
         querystring: DownloadQuery,
@@ -279,6 +292,7 @@ export const datasetRoutes: FastifyPluginAsyncTypebox<DatasetRouteOptions> = asy
       config: { access: 'datasets:write', datasets: { '/params/id': 'edits' } },
       schema: {
         tags: ['datasets'],
+        operationId: 'updateDataset',
         summary: 'Rename, describe or tag a dataset, or set how many versions to keep',
         params: DatasetParams,
         body: PatchBody,
@@ -297,6 +311,7 @@ export const datasetRoutes: FastifyPluginAsyncTypebox<DatasetRouteOptions> = asy
       config: { access: 'datasets:delete', datasets: { '/params/id': 'deletes' } },
       schema: {
         tags: ['datasets'],
+        operationId: 'deleteDataset',
         summary: 'Delete a dataset, its versions and their files',
         params: DatasetParams,
         response: { 204: Type.Null() },

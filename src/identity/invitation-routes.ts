@@ -30,6 +30,7 @@ export const invitationRoutes: FastifyPluginAsyncTypebox<{ invitations: Invitati
       config: { access: 'members:manage', audit: 'invitation.create' },
       schema: {
         tags: ['workspaces'],
+        operationId: 'createInvitation',
         summary: 'Invite someone by email address',
         description: INVITE_DESCRIPTION,
         params: WorkspaceParams,
@@ -54,6 +55,7 @@ export const invitationRoutes: FastifyPluginAsyncTypebox<{ invitations: Invitati
       config: { access: 'members:manage' },
       schema: {
         tags: ['workspaces'],
+        operationId: 'listWorkspaceInvitations',
         summary: "The workspace's invitations, newest first, answered or not",
         params: WorkspaceParams,
         querystring: PageQuery,
@@ -69,6 +71,7 @@ export const invitationRoutes: FastifyPluginAsyncTypebox<{ invitations: Invitati
       config: { access: 'members:manage', audit: 'invitation.revoke' },
       schema: {
         tags: ['workspaces'],
+        operationId: 'withdrawInvitation',
         summary: 'Withdraw an invitation that has not been answered',
         params: WorkspaceInvitationParams,
         response: { 200: Type.Ref('Invitation') },
@@ -86,6 +89,7 @@ export const invitationRoutes: FastifyPluginAsyncTypebox<{ invitations: Invitati
       config: { access: 'authenticated' },
       schema: {
         tags: ['workspaces'],
+        operationId: 'listMyInvitations',
         summary: 'Invitations to workspaces that I can accept',
         response: { 200: Type.Object({ items: Type.Array(Type.Ref('Invitation')) }) },
       },
@@ -99,6 +103,7 @@ export const invitationRoutes: FastifyPluginAsyncTypebox<{ invitations: Invitati
       config: { access: 'authenticated', audit: 'invitation.accept' },
       schema: {
         tags: ['workspaces'],
+        operationId: 'acceptInvitation',
         summary: 'Accept an invitation: become a member of its workspace',
         description:
           'Only the person the invitation was sent to (by email address), while it is pending and unexpired.',
@@ -120,6 +125,7 @@ export const invitationRoutes: FastifyPluginAsyncTypebox<{ invitations: Invitati
       config: { access: 'authenticated', audit: 'invitation.decline' },
       schema: {
         tags: ['workspaces'],
+        operationId: 'declineInvitation',
         summary: 'Decline an invitation',
         params: InvitationParams,
         response: { 200: Type.Ref('Invitation') },

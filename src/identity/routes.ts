@@ -79,6 +79,7 @@ export const identityRoutes: FastifyPluginAsyncTypebox<IdentityRouteOptions> = a
       config: { access: 'public', audit: 'auth.login', rateLimit: 'login' },
       schema: {
         tags: ['auth'],
+        operationId: 'login',
         summary: 'Log in with email and password',
         description:
           'Answers a 15-minute access token (JWT) and a rotating refresh token (also as an httpOnly cookie). Wrong email and wrong password answer the same 401; repeated failures lock out, for a growing time (429 with Retry-After), the address that failed against the account, and an address failing across accounts; an address without failures still gets in with the right password.',
@@ -107,6 +108,7 @@ export const identityRoutes: FastifyPluginAsyncTypebox<IdentityRouteOptions> = a
       config: { access: 'public', audit: 'auth.refresh', openapiBody: RefreshBody },
       schema: {
         tags: ['auth'],
+        operationId: 'refreshSession',
         summary: 'Exchange a refresh token for new tokens (rotation)',
         description:
           'The refresh token comes from the body or the cookie. Each one works once; presenting one that was already used revokes the whole session (reuse detection).',
@@ -142,6 +144,7 @@ export const identityRoutes: FastifyPluginAsyncTypebox<IdentityRouteOptions> = a
       config: { access: 'authenticated', audit: 'auth.logout' },
       schema: {
         tags: ['auth'],
+        operationId: 'logout',
         summary: 'End this session: its access and refresh tokens stop working now',
         response: { 204: Type.Null() },
       },
@@ -163,6 +166,7 @@ export const identityRoutes: FastifyPluginAsyncTypebox<IdentityRouteOptions> = a
       config: { access: 'authenticated' },
       schema: {
         tags: ['auth'],
+        operationId: 'getMe',
         summary: 'Who am I: user (or API key and its creator), current workspace and permissions, all workspaces',
         response: { 200: MeResponse },
       },
@@ -191,6 +195,7 @@ export const identityRoutes: FastifyPluginAsyncTypebox<IdentityRouteOptions> = a
       config: { access: 'authenticated' },
       schema: {
         tags: ['auth'],
+        operationId: 'getPermissionMatrix',
         summary: 'The permission matrix: every permission and what each role grants',
         response: { 200: PermissionsResponse },
       },
@@ -209,6 +214,7 @@ export const identityRoutes: FastifyPluginAsyncTypebox<IdentityRouteOptions> = a
       config: { access: 'authenticated' },
       schema: {
         tags: ['workspaces'],
+        operationId: 'listWorkspaces',
         summary: 'Workspaces I belong to, with my role',
         response: { 200: Type.Object({ items: Type.Array(Type.Ref('WorkspaceWithRole')) }) },
       },
@@ -228,6 +234,7 @@ export const identityRoutes: FastifyPluginAsyncTypebox<IdentityRouteOptions> = a
       config: { access: 'authenticated', audit: 'workspace.create' },
       schema: {
         tags: ['workspaces'],
+        operationId: 'createWorkspace',
         summary: 'Create a workspace (you become its owner)',
         body: CreateWorkspaceBody,
         response: { 201: Type.Ref('WorkspaceWithRole') },
@@ -248,6 +255,7 @@ export const identityRoutes: FastifyPluginAsyncTypebox<IdentityRouteOptions> = a
       config: { access: 'members:read', instanceAdminBypassesNetworkRules: true },
       schema: {
         tags: ['workspaces'],
+        operationId: 'getWorkspace',
         summary: 'A workspace',
         params: WorkspaceParams,
         response: { 200: Type.Ref('Workspace') },
@@ -262,6 +270,7 @@ export const identityRoutes: FastifyPluginAsyncTypebox<IdentityRouteOptions> = a
       config: { access: 'workspace:manage', audit: 'workspace.update', instanceAdminBypassesNetworkRules: true },
       schema: {
         tags: ['workspaces'],
+        operationId: 'updateWorkspace',
         summary: 'Rename a workspace or set its IP allow/deny lists',
         description:
           'Rules that would refuse your own address are refused (409 self_lockout) unless you are an instance administrator: ' +
@@ -287,6 +296,7 @@ export const identityRoutes: FastifyPluginAsyncTypebox<IdentityRouteOptions> = a
       config: { access: 'members:read' },
       schema: {
         tags: ['workspaces'],
+        operationId: 'listWorkspaceMembers',
         summary: 'Members of a workspace',
         params: WorkspaceParams,
         response: { 200: Type.Object({ items: Type.Array(Type.Ref('Member')) }) },
@@ -301,6 +311,7 @@ export const identityRoutes: FastifyPluginAsyncTypebox<IdentityRouteOptions> = a
       config: { access: 'members:manage', audit: 'member.add' },
       schema: {
         tags: ['workspaces'],
+        operationId: 'addWorkspaceMember',
         summary:
           'Invite a person by email (202), or, as an instance admin giving a password, create their account as a member (201)',
         description:
@@ -348,6 +359,7 @@ export const identityRoutes: FastifyPluginAsyncTypebox<IdentityRouteOptions> = a
       config: { access: 'members:manage', audit: 'member.role_change' },
       schema: {
         tags: ['workspaces'],
+        operationId: 'updateWorkspaceMember',
         summary: "Change a member's role",
         params: MemberParams,
         body: ChangeRoleBody,
@@ -371,6 +383,7 @@ export const identityRoutes: FastifyPluginAsyncTypebox<IdentityRouteOptions> = a
       config: { access: 'members:manage', audit: 'member.remove' },
       schema: {
         tags: ['workspaces'],
+        operationId: 'removeWorkspaceMember',
         summary: 'Remove a member (a workspace keeps at least one owner)',
         params: MemberParams,
         response: { 204: Type.Null() },
@@ -391,6 +404,7 @@ export const identityRoutes: FastifyPluginAsyncTypebox<IdentityRouteOptions> = a
       config: { access: 'keys:manage' },
       schema: {
         tags: ['keys'],
+        operationId: 'listApiKeys',
         summary: 'API keys of the workspace (never the secrets)',
         response: { 200: Type.Object({ items: Type.Array(Type.Ref('ApiKey')) }) },
       },
@@ -404,6 +418,7 @@ export const identityRoutes: FastifyPluginAsyncTypebox<IdentityRouteOptions> = a
       config: { access: 'keys:manage', audit: 'apikey.create' },
       schema: {
         tags: ['keys'],
+        operationId: 'createApiKey',
         summary: 'Create an API key (the token is shown once)',
         description:
           'Send it as `Authorization: Bearer weir_…`. Its scopes are a subset of what you hold and of the machine role; it acts for you and stops working if you leave the workspace.',
@@ -425,6 +440,7 @@ export const identityRoutes: FastifyPluginAsyncTypebox<IdentityRouteOptions> = a
       config: { access: 'keys:manage', audit: 'apikey.revoke' },
       schema: {
         tags: ['keys'],
+        operationId: 'revokeApiKey',
         summary: 'Revoke an API key: refused from the next request on',
         params: KeyParams,
         response: { 200: Type.Ref('ApiKey') },
@@ -444,6 +460,7 @@ export const identityRoutes: FastifyPluginAsyncTypebox<IdentityRouteOptions> = a
       config: { access: 'system:admin' },
       schema: {
         tags: ['users'],
+        operationId: 'listUsers',
         summary: 'All users of the instance',
         querystring: PageQuery,
         response: { 200: Type.Object({ items: Type.Array(Type.Ref('User')), total: Type.Integer() }) },
@@ -458,6 +475,7 @@ export const identityRoutes: FastifyPluginAsyncTypebox<IdentityRouteOptions> = a
       config: { access: 'system:admin', audit: 'user.create' },
       schema: {
         tags: ['users'],
+        operationId: 'createUser',
         summary: 'Create a user, optionally as a member of a workspace',
         body: CreateUserBody,
         response: { 201: Type.Ref('User') },

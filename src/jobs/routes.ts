@@ -22,6 +22,7 @@ export const jobRoutes: FastifyPluginAsyncTypebox<{ jobs: JobService }> = async 
       config: { access: 'jobs:read' },
       schema: {
         tags: ['jobs'],
+        operationId: 'listJobs',
         summary: 'List jobs, newest first',
         querystring: JobListQuery,
         response: { 200: JobListResponse },
@@ -40,6 +41,7 @@ export const jobRoutes: FastifyPluginAsyncTypebox<{ jobs: JobService }> = async 
       config: { access: 'jobs:read' },
       schema: {
         tags: ['jobs'],
+        operationId: 'getJobStats',
         summary: 'Job statistics of the last N days',
         description:
           'Counts by status and kind of the jobs created in the window, success rate, run-time percentiles, and a zero-filled daily series (UTC days).',
@@ -54,7 +56,13 @@ export const jobRoutes: FastifyPluginAsyncTypebox<{ jobs: JobService }> = async 
     '/:id',
     {
       config: { access: 'jobs:read' },
-      schema: { tags: ['jobs'], summary: 'Get a job', params: JobParams, response: { 200: Type.Ref('Job') } },
+      schema: {
+        tags: ['jobs'],
+        operationId: 'getJob',
+        summary: 'Get a job',
+        params: JobParams,
+        response: { 200: Type.Ref('Job') },
+      },
     },
     async (request) => jobs.get(principalOf(request).workspaceId, request.params.id),
   );
@@ -65,6 +73,7 @@ export const jobRoutes: FastifyPluginAsyncTypebox<{ jobs: JobService }> = async 
       config: { access: 'jobs:manage' },
       schema: {
         tags: ['jobs'],
+        operationId: 'cancelJob',
         summary: 'Cancel a job',
         description:
           'A queued job is cancelled at once; a running one is flagged (cancelRequested) and its attempt aborted, and ends `cancelled` shortly. 409 `job_not_cancellable` once finished.',
@@ -81,6 +90,7 @@ export const jobRoutes: FastifyPluginAsyncTypebox<{ jobs: JobService }> = async 
       config: { access: 'jobs:manage' },
       schema: {
         tags: ['jobs'],
+        operationId: 'retryJob',
         summary: 'Run a failed or cancelled job again',
         description:
           'Queues the job again with its attempts reset, and answers how it ended before (`previousError`). 409 `job_not_retryable` unless it failed or was cancelled.',

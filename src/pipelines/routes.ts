@@ -72,6 +72,7 @@ export const pipelineRoutes: FastifyPluginAsyncTypebox<{ pipelines: PipelineServ
       config: { access: 'pipelines:write', audit: 'pipeline.create', datasets: SAVED_DEFINITION },
       schema: {
         tags: ['pipelines'],
+        operationId: 'createPipeline',
         summary: 'Save a pipeline',
         description:
           'The definition is compiled against its input as it is now: an unknown column, a bad expression or an unknown step type is a 400 ' +
@@ -94,6 +95,7 @@ export const pipelineRoutes: FastifyPluginAsyncTypebox<{ pipelines: PipelineServ
       config: { access: 'pipelines:read' },
       schema: {
         tags: ['pipelines'],
+        operationId: 'listPipelines',
         summary: 'List pipelines, newest first',
         querystring: ListQuery,
         response: { 200: PipelineListResponse },
@@ -118,6 +120,7 @@ export const pipelineRoutes: FastifyPluginAsyncTypebox<{ pipelines: PipelineServ
       config: { access: 'pipelines:read' },
       schema: {
         tags: ['pipelines'],
+        operationId: 'listPipelineSteps',
         summary: 'The step types a definition may use, each with its JSON schema',
         description:
           'What an editor needs to build a step form; the same schemas validate steps when a definition is saved, previewed or run.',
@@ -149,6 +152,7 @@ export const pipelineRoutes: FastifyPluginAsyncTypebox<{ pipelines: PipelineServ
       config: { access: 'pipelines:run', audit: 'pipeline.preview', datasets: SAVED_DEFINITION },
       schema: {
         tags: ['pipelines'],
+        operationId: 'previewPipeline',
         summary: 'Preview a definition: the first rows after each step',
         description:
           'Nothing is written. The queries stop after WEIR_PIPELINE_PREVIEW_TIMEOUT (default 30 s; 422 query_timeout). A step that would ' +
@@ -170,6 +174,7 @@ export const pipelineRoutes: FastifyPluginAsyncTypebox<{ pipelines: PipelineServ
       },
       schema: {
         tags: ['pipelines'],
+        operationId: 'runPipelineDefinition',
         summary: 'Run a definition that is not saved',
         description: WAIT_DESCRIPTION,
         querystring: WaitQuery,
@@ -199,6 +204,7 @@ export const pipelineRoutes: FastifyPluginAsyncTypebox<{ pipelines: PipelineServ
       config: { access: 'pipelines:read' },
       schema: {
         tags: ['pipelines'],
+        operationId: 'getPipelineRun',
         summary: 'A run: status, job, input and output versions, row count, duration, error',
         params: RunParams,
         response: { 200: RunSchema },
@@ -213,6 +219,7 @@ export const pipelineRoutes: FastifyPluginAsyncTypebox<{ pipelines: PipelineServ
       config: { access: 'pipelines:read' },
       schema: {
         tags: ['pipelines'],
+        operationId: 'getPipeline',
         summary: 'A pipeline with its current definition',
         params: PipelineParams,
         response: { 200: PipelineSchema },
@@ -227,6 +234,7 @@ export const pipelineRoutes: FastifyPluginAsyncTypebox<{ pipelines: PipelineServ
       config: { access: 'pipelines:write', audit: 'pipeline.update', datasets: SAVED_DEFINITION },
       schema: {
         tags: ['pipelines'],
+        operationId: 'updatePipeline',
         summary: 'Save a new version of a pipeline',
         description: 'Earlier versions stay readable; the definition is checked as on creation.',
         params: PipelineParams,
@@ -247,6 +255,7 @@ export const pipelineRoutes: FastifyPluginAsyncTypebox<{ pipelines: PipelineServ
       config: { access: 'pipelines:write', audit: 'pipeline.delete' },
       schema: {
         tags: ['pipelines'],
+        operationId: 'deletePipeline',
         summary: 'Delete a pipeline',
         description: 'Its versions go; its runs and the lineage of what it made stay readable.',
         params: PipelineParams,
@@ -266,6 +275,7 @@ export const pipelineRoutes: FastifyPluginAsyncTypebox<{ pipelines: PipelineServ
       config: { access: 'pipelines:read' },
       schema: {
         tags: ['pipelines'],
+        operationId: 'listPipelineVersions',
         summary: 'The versions of a pipeline, newest first',
         params: PipelineParams,
         response: { 200: VersionListResponse },
@@ -280,6 +290,7 @@ export const pipelineRoutes: FastifyPluginAsyncTypebox<{ pipelines: PipelineServ
       config: { access: 'pipelines:read' },
       schema: {
         tags: ['pipelines'],
+        operationId: 'getPipelineVersion',
         summary: 'One version of a pipeline',
         params: PipelineVersionParams,
         response: { 200: VersionSchema },
@@ -295,6 +306,7 @@ export const pipelineRoutes: FastifyPluginAsyncTypebox<{ pipelines: PipelineServ
       config: { access: 'pipelines:run', audit: 'pipeline.run', datasets: { '/pipeline/output/datasetId': 'appends' } },
       schema: {
         tags: ['pipelines'],
+        operationId: 'runPipeline',
         summary: 'Run a saved pipeline',
         description: `${WAIT_DESCRIPTION} \`inputVersionId\` runs it over another version of its input.`,
         params: PipelineParams,
@@ -329,6 +341,7 @@ export const pipelineRoutes: FastifyPluginAsyncTypebox<{ pipelines: PipelineServ
       config: { access: 'pipelines:read' },
       schema: {
         tags: ['pipelines'],
+        operationId: 'listPipelineRuns',
         summary: 'The runs of a pipeline, newest first',
         params: PipelineParams,
         querystring: RunsQuery,
@@ -354,6 +367,7 @@ export const lineageRoutes: FastifyPluginAsyncTypebox<{ pipelines: Pick<Pipeline
       config: { access: 'datasets:read' },
       schema: {
         tags: ['datasets', 'pipelines'],
+        operationId: 'getDatasetLineage',
         summary: 'How a version was made, and its upstream graph',
         description:
           'The run, pipeline, inputs, steps and parameters that made the version (null for an upload), and every ancestor version ' +

@@ -83,6 +83,7 @@ export const jobEventRoutes: FastifyPluginAsyncTypebox<JobEventRouteOptions> = a
     {
       schema: {
         tags: ['jobs'],
+        operationId: 'watchJobEvents',
         summary: 'Watch a job: its state and progress as server-sent events until it ends',
         params: Type.Object({ id: Id('job', 'Job id') }),
         produces: ['text/event-stream'],

@@ -15,6 +15,7 @@ export const storageRoutes: FastifyPluginAsyncTypebox<{ storage: StorageService 
       config: { access: 'system:admin' },
       schema: {
         tags: ['storage'],
+        operationId: 'getStorageUsage',
         summary: 'Storage use per area and workspace, free disk, retention policy, last sweep',
         querystring: StatsQuery,
         response: { 200: StorageStatsResponse },
@@ -29,6 +30,7 @@ export const storageRoutes: FastifyPluginAsyncTypebox<{ storage: StorageService 
       config: { access: 'system:admin', audit: 'storage.sweep' },
       schema: {
         tags: ['storage'],
+        operationId: 'startStorageSweep',
         summary: 'Start a storage sweep',
         description:
           'Enqueues a storage.sweep job and answers 202 with it (follow it at GET /api/v1/system/storage/sweeps/{id}). ' +
@@ -60,6 +62,7 @@ export const storageRoutes: FastifyPluginAsyncTypebox<{ storage: StorageService 
       config: { access: 'system:admin' },
       schema: {
         tags: ['storage'],
+        operationId: 'getStorageSweep',
         summary: 'A storage sweep: its job, progress and result',
         params: SweepParams,
         response: { 200: SweepJob },

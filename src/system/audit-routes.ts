@@ -54,6 +54,7 @@ export const auditRoutes: FastifyPluginAsyncTypebox<{ audit: Pick<AuditLog, 'lis
       config: { access: 'audit:read' },
       schema: {
         tags: ['audit'],
+        operationId: 'listAuditEvents',
         summary: 'The audit log of the workspace, newest first',
         querystring: AuditQuery,
         response: {

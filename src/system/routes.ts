@@ -37,6 +37,7 @@ export const systemRoutes: FastifyPluginAsyncTypebox<SystemRouteOptions> = async
       config: { access: 'public', rateLimit: 'none' },
       schema: {
         tags: ['system'],
+        operationId: 'getLiveness',
         summary: 'Liveness: the process is up',
         response: { 200: Type.Object({ status: Type.Literal('ok') }) },
       },
@@ -50,6 +51,7 @@ export const systemRoutes: FastifyPluginAsyncTypebox<SystemRouteOptions> = async
       config: { access: 'public', rateLimit: 'none' },
       schema: {
         tags: ['system'],
+        operationId: 'getReadiness',
         summary: 'Readiness: metadata DB, blob store and DuckDB (once opened: it opens on first use) all answer',
         response: {
           200: Type.Object({ status: Type.Literal('ready'), checks: Type.Record(Type.String(), CheckSchema) }),
@@ -91,6 +93,7 @@ export const systemRoutes: FastifyPluginAsyncTypebox<SystemRouteOptions> = async
       config: { access: 'public', rateLimit: 'none' },
       schema: {
         tags: ['system'],
+        operationId: 'getMetrics',
         summary: 'Prometheus metrics (text exposition format)',
         response: { 200: Type.String() },
       },
@@ -110,6 +113,7 @@ export const systemRoutes: FastifyPluginAsyncTypebox<SystemRouteOptions> = async
       config: { access: 'authenticated' },
       schema: {
         tags: ['system'],
+        operationId: 'getSystemInfo',
         summary: 'Version, mode, drivers and uptime',
         response: {
           200: Type.Object({

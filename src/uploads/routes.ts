@@ -98,6 +98,7 @@ export const uploadRoutes: FastifyPluginAsyncTypebox<UploadRouteOptions> = async
       config: { access: 'public', rateLimit: 'none' },
       schema: {
         tags: ['uploads'],
+        operationId: 'getUploadCapabilities',
         summary: 'tus discovery: version, extensions, size limit, checksum algorithms',
         response: NoContent,
       },
@@ -125,6 +126,7 @@ export const uploadRoutes: FastifyPluginAsyncTypebox<UploadRouteOptions> = async
       },
       schema: {
         tags: ['uploads'],
+        operationId: 'createUpload',
         summary:
           'Create an upload (tus creation; optionally with its first bytes, a deferred length, or as the concatenation of partial uploads)',
         consumes: [OFFSET_OCTET_STREAM],
@@ -194,6 +196,7 @@ export const uploadRoutes: FastifyPluginAsyncTypebox<UploadRouteOptions> = async
       config: { access: 'datasets:read' },
       schema: {
         tags: ['uploads'],
+        operationId: 'getUploadOffset',
         summary: 'The stored offset of an upload (tus): where to resume',
         params: UploadParams,
         response: { 200: Type.Null() },
@@ -211,6 +214,7 @@ export const uploadRoutes: FastifyPluginAsyncTypebox<UploadRouteOptions> = async
       config: { access: 'datasets:write', audit: false, rateLimit: 'none', uploadBody: true },
       schema: {
         tags: ['uploads'],
+        operationId: 'appendUploadBytes',
         summary:
           'Append bytes at Upload-Offset (tus); `Upload-Checksum` (sha1, sha256, md5) is verified before they count',
         consumes: [OFFSET_OCTET_STREAM],
@@ -247,6 +251,7 @@ export const uploadRoutes: FastifyPluginAsyncTypebox<UploadRouteOptions> = async
       config: { access: 'datasets:write', audit: 'upload.terminate' },
       schema: {
         tags: ['uploads'],
+        operationId: 'terminateUpload',
         summary: 'Terminate an upload (tus): its bytes are deleted',
         description: "Another member's upload needs `datasets:delete`.",
         params: UploadParams,
@@ -266,6 +271,7 @@ export const uploadRoutes: FastifyPluginAsyncTypebox<UploadRouteOptions> = async
       config: { access: 'datasets:read' },
       schema: {
         tags: ['uploads'],
+        operationId: 'getUpload',
         summary:
           'An upload and its ingest: bytes received, status, the dataset version it became or why it was refused',
         params: UploadParams,
@@ -281,6 +287,7 @@ export const uploadRoutes: FastifyPluginAsyncTypebox<UploadRouteOptions> = async
       config: { access: 'datasets:read' },
       schema: {
         tags: ['uploads'],
+        operationId: 'listUploads',
         summary: 'Uploads of the workspace, newest first',
         querystring: UploadListQuery,
         response: { 200: UploadListResponse },
