@@ -198,7 +198,10 @@ export async function buildApp(context: AppContext): Promise<FastifyInstance> {
         version: context.version,
         description:
           'Ingest, validate, store, profile and serve datasets. Errors are RFC 9457 application/problem+json.',
+        license: { name: 'Apache-2.0', identifier: 'Apache-2.0' },
       },
+      // Relative: the API is served from wherever Weir runs, and the paths carry their own /api/v1 prefix.
+      servers: [{ url: '/', description: 'This Weir server' }],
       tags: [
         { name: 'system', description: 'Health, readiness, metrics, system information' },
         { name: 'datasets', description: 'Datasets and their immutable versions' },
@@ -246,6 +249,8 @@ export async function buildApp(context: AppContext): Promise<FastifyInstance> {
       const documented = {
         ...schema,
         response: { ...(schema?.response as object), ...problemResponses },
+        // Public routes say so (`security: []`) rather than leaving a generated client to guess.
+        ...(access === 'public' ? { security: [] } : {}),
         ...(access && access !== 'public'
           ? {
               security: [{ bearer: [] }],
