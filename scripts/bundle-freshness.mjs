@@ -16,6 +16,9 @@ export const BUNDLE_INPUTS = [
   'scripts/bundle.mjs',
 ];
 
+/** What the dashboard (dist/web, scripts/build-web.mjs) is built from. Its browser tests are not. */
+export const WEB_INPUTS = ['web/src', 'web/index.html', 'web/public', 'web/vite.config.ts', 'package-lock.json'];
+
 /** Tests and test helpers beside the sources are never bundled. */
 const NOT_BUNDLED = /\.test\.ts$|(^|\/)test-support\.ts$/;
 

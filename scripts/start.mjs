@@ -5,7 +5,7 @@ import { access } from 'node:fs/promises';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
-import { bundleStaleness } from './bundle-freshness.mjs';
+import { bundleStaleness, WEB_INPUTS } from './bundle-freshness.mjs';
 
 const root = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
 process.chdir(root);
@@ -31,4 +31,17 @@ if (reason !== null) {
     process.exit(1);
   }
   console.error(`built dist/weir.mjs in ${((performance.now() - started) / 1000).toFixed(1)} s; starting the server`);
+}
+
+// The dashboard, the same way: built when missing or older than web/ (Vite; a few seconds).
+const webReason = await bundleStaleness(root, { bundle: 'dist/web/assets.json', inputs: WEB_INPUTS });
+if (webReason !== null) {
+  console.error(`building the dashboard (${webReason === 'no bundle yet' ? 'first start' : webReason})…`);
+  try {
+    await import('./build-web.mjs');
+  } catch (e) {
+    console.error(
+      `weir: the dashboard's build failed${e instanceof Error ? `: ${e.message}` : ''}; the API still starts`,
+    );
+  }
 }

@@ -2,7 +2,7 @@ import { mkdir, mkdtemp, rm, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { bundleStaleness } from '../scripts/bundle-freshness.mjs';
+import { bundleStaleness, WEB_INPUTS } from '../scripts/bundle-freshness.mjs';
 
 /** `npm start` builds dist/weir.mjs only when it is older than what it is built from (scripts/bundle-freshness.mjs). */
 let root: string;
@@ -66,5 +66,36 @@ describe('npm start: is the bundle up to date?', () => {
     await dir('src/jobs', 10);
     await utimes(path.join(root, 'src/jobs/runtime.test.ts'), at(30), at(30));
     expect(await bundleStaleness(root)).toBeNull();
+  });
+});
+
+describe('npm start: is the dashboard up to date?', () => {
+  const web = { bundle: 'dist/web/assets.json', inputs: WEB_INPUTS };
+  beforeEach(async () => {
+    await file('web/src/main.tsx', 10);
+    await file('web/index.html', 10);
+    await dir('web/src', 10);
+    await file('dist/web/assets.json', 20);
+  });
+
+  it('unchanged: no build; none yet: build', async () => {
+    expect(await bundleStaleness(root, web)).toBeNull();
+    await rm(path.join(root, 'dist/web/assets.json'));
+    expect(await bundleStaleness(root, web)).toBe('no bundle yet');
+  });
+
+  it('a changed page or index.html: build', async () => {
+    await file('web/src/pages/x.tsx', 30);
+    await dir('web/src/pages', 25);
+    await dir('web/src', 10);
+    expect(await bundleStaleness(root, web)).toBe('web/src/pages/x.tsx changed since the last build');
+    await file('web/index.html', 40);
+    expect(await bundleStaleness(root, web)).toBe('web/index.html changed since the last build');
+  });
+
+  it('a changed server source or browser test is not the dashboard: no build', async () => {
+    await file('src/main.ts', 30);
+    await file('web/e2e/session.spec.ts', 30);
+    expect(await bundleStaleness(root, web)).toBeNull();
   });
 });

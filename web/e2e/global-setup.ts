@@ -1,14 +1,17 @@
 import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import pg from 'pg';
 import { ADMIN } from './support';
 
 /**
  * Starts one Weir server for the browser suite: the built bundle (`npm test` builds it first) with the built
  * dashboard, on a free port, with a fresh data directory and a bootstrap administrator. Its URL reaches the tests
- * as WEIR_E2E_URL. With WEIR_TEST_DATABASE_URL set (CI's PostgreSQL pass) it uses that database instead of SQLite.
+ * as WEIR_E2E_URL. With WEIR_TEST_DATABASE_URL set (CI's PostgreSQL pass) the server's metadata lives in a fresh
+ * PostgreSQL database made from that admin URL (and dropped afterwards) instead of SQLite.
  */
 export default async function globalSetup(): Promise<() => Promise<void>> {
   const root = fileURLToPath(new URL('../..', import.meta.url));
@@ -23,9 +26,11 @@ export default async function globalSetup(): Promise<() => Promise<void>> {
     WEIR_BOOTSTRAP_ADMIN_EMAIL: ADMIN.email,
     WEIR_BOOTSTRAP_ADMIN_PASSWORD: ADMIN.password,
     // The suite signs in many times from one address.
-    WEIR_RATE_LIMIT_LOGIN_PER_MINUTE: process.env.WEIR_RATE_LIMIT_LOGIN_PER_MINUTE ?? '1000',
+    WEIR_RATE_LIMIT_LOGIN: '1000/min',
   };
   delete env.WEIR_DATABASE_URL;
+  const database = process.env.WEIR_TEST_DATABASE_URL ? await createDatabase(process.env.WEIR_TEST_DATABASE_URL) : null;
+  if (database) env.WEIR_DATABASE_URL = database.url;
   const child = spawn(process.execPath, [path.join(root, 'dist', 'weir.mjs'), 'serve'], {
     cwd: root,
     env,
@@ -71,7 +76,25 @@ export default async function globalSetup(): Promise<() => Promise<void>> {
       });
     });
     await rm(dataDir, { recursive: true, force: true });
+    await database?.drop();
   };
+}
+
+async function createDatabase(adminUrl: string): Promise<{ url: string; drop(): Promise<void> }> {
+  const name = `weir_e2e_${randomBytes(6).toString('hex')}`;
+  const run = async (sql: string) => {
+    const client = new pg.Client({ connectionString: adminUrl });
+    await client.connect();
+    try {
+      await client.query(sql);
+    } finally {
+      await client.end();
+    }
+  };
+  await run(`CREATE DATABASE ${name}`);
+  const url = new URL(adminUrl);
+  url.pathname = `/${name}`;
+  return { url: url.toString(), drop: () => run(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`) };
 }
 
 function listeningUrl(output: string): string | null {
