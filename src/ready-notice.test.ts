@@ -11,6 +11,7 @@ describe('readyNotice', () => {
     const notice = readyNotice(config, 'http://127.0.0.1:8080', true, cwd);
     expect(notice.next).toEqual({
       firstUser: 'npx weir admin create-user --email you@example.com',
+      dashboard: 'http://127.0.0.1:8080/',
       login: 'npx weir login --email you@example.com',
       docs: 'http://127.0.0.1:8080/docs',
       walkthrough: 'README.md, "Walkthrough"',
@@ -19,7 +20,8 @@ describe('readyNotice', () => {
       [
         'Weir is ready at http://127.0.0.1:8080 (data in /home/ada/weir/data)',
         '  first user  npx weir admin create-user --email you@example.com   (no user exists yet; it asks for a password)',
-        '  log in      npx weir login --email you@example.com',
+        '  dashboard   http://127.0.0.1:8080/   (sign in in a browser)',
+        '  CLI log in  npx weir login --email you@example.com',
         '  API docs    http://127.0.0.1:8080/docs',
         '  next        the walkthrough in README.md, "Walkthrough"; Ctrl-C stops the server',
       ].join('\n'),

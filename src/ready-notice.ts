@@ -5,7 +5,7 @@ import { weirCommand } from './weir-command.js';
 
 export interface ReadyNotice {
   /** The next steps as fields of the JSON ready line. */
-  next: { firstUser?: string; login: string; docs: string; walkthrough: string };
+  next: { firstUser?: string; dashboard: string; login: string; docs: string; walkthrough: string };
   /** The same for a terminal: a short block a newcomer reads once. */
   text: string;
 }
@@ -18,6 +18,7 @@ export interface ReadyNotice {
  */
 export function readyNotice(config: Config, url: string, firstRun: boolean, cwd: string): ReadyNotice {
   const docs = `${url}/docs`;
+  const dashboard = `${url}/`;
   const firstUser = firstRun
     ? `${storeEnv(config, cwd)}${weirCommand('admin create-user --email you@example.com')}`
     : undefined;
@@ -35,7 +36,8 @@ export function readyNotice(config: Config, url: string, firstRun: boolean, cwd:
           ],
         ]
       : []),
-    ['log in', login],
+    ['dashboard', `${dashboard}   (sign in in a browser)`],
+    ['CLI log in', login],
     ['API docs', docs],
     ['next', `the walkthrough in ${walkthrough}; Ctrl-C stops the server`],
   ];
@@ -44,7 +46,7 @@ export function readyNotice(config: Config, url: string, firstRun: boolean, cwd:
     `Weir is ready at ${url} (${store})`,
     ...rows.map(([label, value]) => `  ${label.padEnd(11)} ${value}`),
   ].join('\n');
-  return { next: { ...(firstUser ? { firstUser } : {}), login, docs, walkthrough }, text };
+  return { next: { ...(firstUser ? { firstUser } : {}), dashboard, login, docs, walkthrough }, text };
 }
 
 /** The variables that point `weir admin` at this server's metadata database, when the defaults would not. */

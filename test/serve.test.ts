@@ -96,7 +96,8 @@ describe('weir serve', () => {
     );
     expect(out).toContain(`Weir is ready at ${server.url}`);
     expect(out).toMatch(/^ {2}first user {2}(\S+ )?npx weir admin create-user --email you@example\.com {3}\(/m);
-    expect(out).toContain(`  log in      npx weir login --url ${server.url} --email you@example.com\n`);
+    expect(out).toContain(`  dashboard   ${server.url}/   (sign in in a browser)\n`);
+    expect(out).toContain(`  CLI log in  npx weir login --url ${server.url} --email you@example.com\n`);
     expect(out).toContain(`  API docs    ${server.url}/docs\n`);
     expect(out).not.toMatch(/^\{/m);
     server.child.kill('SIGTERM');
