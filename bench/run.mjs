@@ -1,6 +1,6 @@
 // Entry point of the Weir benchmarks (after `npm run build`):
 //   node bench/run.mjs                 all three: ingest, startup, api
-//   node bench/run.mjs ingest|startup|api [...]
+//   node bench/run.mjs ingest|startup|api|jobs|auth|ws-fanout|uploads|pipelines|dashboard [...]
 // Environment: BENCH_ROWS (ingest rows, default 12000000), BENCH_INGEST_REPEATS (default 2),
 // BENCH_DUCKDB_THREADS / BENCH_DUCKDB_MEMORY_LIMIT (default: cores / 512MB), BENCH_STARTUP_RUNS (default 5),
 // BENCH_API_DURATION / BENCH_API_WARMUP / BENCH_API_CONNECTIONS / BENCH_API_DATASETS (10 / 2 / 10 / 1000),
@@ -25,6 +25,7 @@ const BENCHES = {
   'ws-fanout': async () => (await import('./ws-fanout.mjs')).runWsFanout(),
   uploads: async () => (await import('./uploads.mjs')).runUploads(),
   pipelines: async () => (await import('./pipelines.mjs')).runPipelines(),
+  dashboard: async () => (await import('./dashboard.mjs')).runDashboard(),
 };
 
 const wanted = process.argv.slice(2);

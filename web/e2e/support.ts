@@ -1,3 +1,6 @@
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import AxeBuilder from '@axe-core/playwright';
 import { expect, test as base, type Page, type TestInfo } from '@playwright/test';
 
@@ -105,4 +108,22 @@ export async function apiCall<T = unknown>(
 /** A name no other test uses, so tests sharing the server never see each other's objects. */
 export function unique(prefix: string): string {
   return `${prefix}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 6)}`;
+}
+
+/**
+ * Records a performance figure measured in the browser (merged into test-results/browser/dashboard-perf.json).
+ * The suite records; `npm run bench` (bench/dashboard.mjs) runs the @perf tests and judges the figures against the
+ * dashboard's budgets, on a quiet machine, rather than failing CI on a busy one.
+ */
+export function recordPerf(key: string, value: number): void {
+  const file = path.join(fileURLToPath(new URL('../../test-results/browser/', import.meta.url)), 'dashboard-perf.json');
+  mkdirSync(path.dirname(file), { recursive: true });
+  let figures: Record<string, number> = {};
+  try {
+    figures = JSON.parse(readFileSync(file, 'utf8')) as Record<string, number>;
+  } catch {
+    // first figure of this run
+  }
+  figures[key] = value;
+  writeFileSync(file, `${JSON.stringify(figures, null, 2)}\n`);
 }
