@@ -65,8 +65,10 @@ function WorkspaceSwitcher() {
   const current = me.workspaces.find((w) => w.id === me.workspace.id);
   return (
     <DropdownMenu.Root>
-      <DropdownMenu.Trigger className="btn" aria-label={`Workspace: ${current?.name ?? me.workspace.id}`}>
-        <span aria-hidden="true">▦</span> {current?.name ?? me.workspace.id}
+      <DropdownMenu.Trigger className="btn">
+        <span aria-hidden="true">▦</span>
+        <span className="visually-hidden">Workspace: </span>
+        <span>{current?.name ?? me.workspace.id}</span>
       </DropdownMenu.Trigger>
       <DropdownMenu.Portal>
         <DropdownMenu.Content className="menu" align="end" sideOffset={4}>
@@ -125,8 +127,10 @@ function UserMenu() {
   if (!me) return null;
   return (
     <DropdownMenu.Root>
-      <DropdownMenu.Trigger className="btn" aria-label={`Account: ${me.user.email}`}>
-        <span aria-hidden="true">●</span> <span className="user-email">{me.user.displayName || me.user.email}</span>
+      <DropdownMenu.Trigger className="btn" title={me.user.email}>
+        <span aria-hidden="true">●</span>
+        <span className="visually-hidden">Account: </span>
+        <span>{me.user.displayName || me.user.email}</span>
       </DropdownMenu.Trigger>
       <DropdownMenu.Portal>
         <DropdownMenu.Content className="menu" align="end" sideOffset={4}>
