@@ -1,8 +1,11 @@
 import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
+  // The dashboard's modules are TSX with React's automatic runtime (web/tsconfig.json).
+  esbuild: { jsx: 'automatic' },
   test: {
-    include: ['test/**/*.test.ts', 'src/**/*.test.ts'],
+    // web/src: the dashboard's pure logic (its pages are tested in a browser: web/e2e, Playwright).
+    include: ['test/**/*.test.ts', 'src/**/*.test.ts', 'web/src/**/*.test.ts'],
     // Integration tests boot real servers, DuckDB and databases: two cores, so keep the fan-out small.
     pool: 'forks',
     maxWorkers: 2,

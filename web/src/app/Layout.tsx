@@ -73,10 +73,7 @@ function WorkspaceSwitcher() {
       <DropdownMenu.Portal>
         <DropdownMenu.Content className="menu" align="end" sideOffset={4}>
           <DropdownMenu.Label className="menu-label">Workspaces</DropdownMenu.Label>
-          <DropdownMenu.RadioGroup
-            value={me.workspace.id}
-            onValueChange={switchWorkspace}
-          >
+          <DropdownMenu.RadioGroup value={me.workspace.id} onValueChange={switchWorkspace}>
             {me.workspaces.map((w) => (
               <DropdownMenu.RadioItem key={w.id} value={w.id} className="menu-item">
                 <DropdownMenu.ItemIndicator>✓</DropdownMenu.ItemIndicator>
