@@ -29,7 +29,9 @@ export function SignInPage() {
       <div className="card">
         <h1 style={{ marginBottom: '0.25rem' }}>Sign in to Weir</h1>
         <p className="muted" style={{ marginTop: 0 }}>
-          No account yet? An administrator creates one with <code>npx weir admin create-user</code>.
+          First time here? Create the first account in the server&apos;s checkout with{' '}
+          <code>npx weir admin create-user --email you@example.com</code>, then sign in with it. Later accounts are
+          added under Settings.
         </p>
         {endedBecause && !error && (
           <p className="badge badge-warning" role="status">
