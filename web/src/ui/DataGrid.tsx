@@ -47,14 +47,15 @@ export function DataGrid({
   rowCount,
   rowAt,
   onVisibleRangeChange,
-  height = '60vh',
+  maxHeight = '60vh',
 }: {
   label: string;
   columns: readonly GridColumn[];
   rowCount: number;
   rowAt: (index: number) => readonly unknown[] | undefined;
   onVisibleRangeChange?: (first: number, last: number) => void;
-  height?: string;
+  /** The scroll area's height when the rows need more (a CSS length); a few rows take only their own height. */
+  maxHeight?: string;
 }) {
   const scrollRef = useRef<HTMLDivElement>(null);
   const virtualizer = useVirtualizer({
@@ -115,7 +116,8 @@ export function DataGrid({
     <div
       ref={scrollRef}
       className="data-grid-scroll"
-      style={{ height }}
+      // 2 px: the area's borders, so a short grid shows every row without a scrollbar.
+      style={{ height: `min(${maxHeight}, ${HEADER_HEIGHT + rowCount * ROW_HEIGHT + 2}px)` }}
       tabIndex={0}
       role="region"
       aria-label={`${label}: scroll with the arrow keys, Page Up and Page Down`}
