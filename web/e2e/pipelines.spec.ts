@@ -12,7 +12,7 @@ async function uploadDataset(name: string): Promise<string> {
   const { datasetId, jobId } = await apiCall<{ datasetId: string; jobId: string }>(
     token,
     'POST',
-    '/api/v1/datasets/',
+    '/api/v1/datasets',
     form,
   );
   await expect
@@ -97,17 +97,19 @@ test.describe('pipelines', () => {
     const pipelineName = unique('cold days');
     const datasetId = await uploadDataset(datasetName);
     const token = await apiToken();
-    const pipeline = await apiCall<{ id: string }>(token, 'POST', '/api/v1/pipelines/', {
+    const pipeline = await apiCall<{ id: string }>(token, 'POST', '/api/v1/pipelines', {
       name: pipelineName,
       definition: { input: { datasetId }, steps: [{ type: 'filter', expression: 'temp < 20' }] },
     });
+    // Version 2 is a template: a threshold parameter in the filter's expression.
     await apiCall(token, 'PUT', `/api/v1/pipelines/${pipeline.id}`, {
       definition: {
         input: { datasetId },
         steps: [
-          { type: 'filter', expression: 'temp < 20' },
+          { type: 'filter', expression: 'temp < $limit' },
           { type: 'sort', by: [{ column: 'temp' }] },
         ],
+        parameters: [{ name: 'limit', type: 'number', default: 20 }],
       },
     });
     await apiCall(token, 'POST', `/api/v1/pipelines/${pipeline.id}/run?wait=true`, {});
@@ -117,6 +119,7 @@ test.describe('pipelines', () => {
     const item = page.getByRole('listitem').filter({ has: page.getByRole('link', { name: pipelineName }) });
     await expect(item).toContainText('v2');
     await expect(item).toContainText('2 steps');
+    await expect(item).toContainText('template');
     await item.getByRole('button', { name: `Show runs of ${pipelineName}` }).click();
     await expect(item.getByRole('region', { name: `Runs of ${pipelineName}` })).toContainText('succeeded');
 
@@ -126,6 +129,11 @@ test.describe('pipelines', () => {
     // The builder opens the saved pipeline with its generated forms filled in.
     await item.getByRole('link', { name: pipelineName }).click();
     await expect(page.getByRole('heading', { name: /^Step 2 sort$/ })).toBeVisible();
-    await expect(page.getByRole('group', { name: 'By 1' }).getByLabel(/^Column( \*)?$/)).toHaveValue('temp');
+    const sortKey = page.getByRole('group', { name: 'By 1' });
+    await expect(sortKey.getByLabel(/^Column( \*)?$/)).toHaveValue('temp');
+    // Its parameter gets a value field, and single-value fields may take the parameter instead of a value.
+    await expect(page.getByLabel('$limit')).toHaveAttribute('placeholder', '20');
+    await expect(sortKey.getByLabel('Column: a value or a parameter')).toHaveValue('');
+    await expect(page.getByRole('region', { name: 'Output of step 2' })).toContainText('Oslo');
   });
 });

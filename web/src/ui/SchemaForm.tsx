@@ -36,15 +36,22 @@ export interface SchemaFormProps {
   idPrefix?: string;
   /** The label of a root value that is not an object (a list of parameters). */
   label?: string;
+  /**
+   * Names of a Weir template's parameters: each single-value field may then take `{ "$param": name }` instead of a
+   * value, chosen beside the field (the server substitutes it at preview and run time).
+   */
+  parameters?: readonly string[];
 }
 
 interface FormContext {
   errorAt: (pointer: string) => string | undefined;
+  parameters: readonly string[];
   suggest: SchemaFormProps['suggest'];
   id: (pointer: string) => string;
 }
 
 const Context = createContext<FormContext | null>(null);
+const NO_PARAMETERS: readonly string[] = [];
 
 function useForm(): FormContext {
   const form = useContext(Context);
@@ -60,6 +67,7 @@ export function SchemaForm({
   suggest,
   idPrefix,
   label = 'Value',
+  parameters = NO_PARAMETERS,
 }: SchemaFormProps) {
   const generated = useId();
   const prefix = idPrefix ?? generated;
@@ -67,10 +75,11 @@ export function SchemaForm({
   const form = useMemo<FormContext>(
     () => ({
       errorAt: (pointer) => placed.get(pointer),
+      parameters,
       suggest,
       id: (pointer) => `${prefix}-f${pointer.replace(/[^A-Za-z0-9_-]/g, (c) => `_${c.charCodeAt(0)}`)}`,
     }),
-    [placed, suggest, prefix],
+    [placed, suggest, prefix, parameters],
   );
   const k = kindOf(schema);
   // A root that is not an object shows its own error, as any field does.
@@ -109,8 +118,53 @@ interface FieldProps {
   required?: boolean;
 }
 
+const SINGLE_VALUE = new Set(['string', 'number', 'integer', 'boolean', 'choice']);
+
 /** One value of any kind, with its label, hint, required marker and error. */
 export function SchemaField(props: FieldProps) {
+  const form = useForm();
+  if (form.parameters.length > 0 && SINGLE_VALUE.has(kindOf(props.schema).kind))
+    return <ParameterizedField {...props} />;
+  return <PlainField {...props} />;
+}
+
+/** `{ "$param": name }`: the name, or null for any other value. */
+function parameterOf(value: unknown): string | null {
+  return isObject(value) && typeof value.$param === 'string' && Object.keys(value).length === 1 ? value.$param : null;
+}
+
+/** A single value, or a template parameter standing for it. */
+function ParameterizedField(props: FieldProps) {
+  const { value, onChange, pointer, label } = props;
+  const form = useForm();
+  const parameter = parameterOf(value);
+  return (
+    <div className="schema-form-param">
+      {parameter === null ? (
+        <PlainField {...props} />
+      ) : (
+        <Frame {...props} id={form.id(pointer)}>
+          {(aria) => <input {...aria} className="input" readOnly value={`$${parameter}`} />}
+        </Frame>
+      )}
+      <select
+        className="input schema-form-source"
+        aria-label={`${label}: a value or a parameter`}
+        value={parameter ?? ''}
+        onChange={(e) => onChange(e.target.value ? { $param: e.target.value } : undefined)}
+      >
+        <option value="">a value</option>
+        {form.parameters.map((name) => (
+          <option key={name} value={name}>
+            ${name}
+          </option>
+        ))}
+      </select>
+    </div>
+  );
+}
+
+function PlainField(props: FieldProps) {
   const { schema, value, onChange, pointer, required } = props;
   const form = useForm();
   const k = kindOf(schema);

@@ -24,7 +24,7 @@ export function InputPicker({
     queryKey: ['datasets', 'picker'],
     queryFn: () =>
       call(
-        api.GET('/api/v1/datasets/', {
+        api.GET('/api/v1/datasets', {
           params: { query: { limit: DATASETS_OFFERED, offset: 0, sort: 'name' } },
         }),
       ),

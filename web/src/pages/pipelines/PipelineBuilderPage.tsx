@@ -71,18 +71,23 @@ function Builder({ pipeline }: { pipeline: Pipeline | null }) {
   const [untouched, setUntouched] = useState<ReadonlySet<number>>(new Set());
   const [paramValues, setParamValues] = useState<Record<string, unknown>>({});
   const [runError, setRunError] = useState<unknown>(null);
+  const [focusKey, setFocusKey] = useState<number | null>(null);
   const kinds = useStepKinds();
 
   const definition = definitionOf(draft, pipeline?.definition);
   const dirty = snapshot(draft, pipeline) !== saved;
   const params = draft.parameters.length > 0 ? paramValues : undefined;
+  const parameterNames = useMemo(
+    () => draft.parameters.map((p) => p.name).filter((name) => name !== ''),
+    [draft.parameters],
+  );
 
   const save = useMutation({
     mutationFn: async () => {
       const body = { name: draft.name.trim(), description: draft.description, definition };
       return pipeline
         ? call(api.PUT('/api/v1/pipelines/{id}', { params: { path: { id: pipeline.id } }, body }))
-        : call(api.POST('/api/v1/pipelines/', { body }));
+        : call(api.POST('/api/v1/pipelines', { body }));
     },
     onSuccess: (result) => {
       queryClient.setQueryData(pipelineKeys.one(result.id), result);
@@ -113,6 +118,7 @@ function Builder({ pipeline }: { pipeline: Pipeline | null }) {
     });
   const addStep = (kind: StepKind) => {
     const key = newStepKey();
+    setFocusKey(key);
     setUntouched((keys) => new Set([...keys, key]));
     edit((d) => ({
       ...d,
@@ -265,6 +271,8 @@ function Builder({ pipeline }: { pipeline: Pipeline | null }) {
                           : 'loading'
                 }
                 inputColumns={columnsBefore(i)}
+                parameters={parameterNames}
+                focusOnMount={s.key === focusKey}
                 onChange={(value) => editStep(i, value)}
                 onMove={(to) => moveStep(i, to)}
                 onRemove={() => edit((d) => ({ ...d, steps: d.steps.filter((_, j) => j !== i) }))}

@@ -23,7 +23,7 @@ export default function PipelinesPage() {
     placeholderData: keepPreviousData,
     queryFn: () =>
       call(
-        api.GET('/api/v1/pipelines/', {
+        api.GET('/api/v1/pipelines', {
           params: {
             query: {
               limit: PAGE_SIZE,
@@ -130,7 +130,7 @@ function PipelineItem({ pipeline }: { pipeline: PipelineSummary }) {
 
 function Pager({ page, total, onPage }: { page: number; total: number; onPage: (page: number) => void }) {
   const pages = Math.max(1, Math.ceil(total / PAGE_SIZE));
-  if (pages === 1) return <p className="muted">{formatNumber(total)} pipelines</p>;
+  if (pages === 1) return <p className="muted">{total === 1 ? '1 pipeline' : `${formatNumber(total)} pipelines`}</p>;
   return (
     <nav className="row" aria-label="Pages of pipelines">
       <Button small disabled={page <= 1} onClick={() => onPage(page - 1)}>

@@ -1,4 +1,4 @@
-import { useCallback, useId } from 'react';
+import { useCallback, useEffect, useId, useRef } from 'react';
 import type { FieldError } from '../../api/problem';
 import { formatNumber } from '../../lib/format';
 import { Button } from '../../ui/controls';
@@ -33,6 +33,8 @@ export function StepCard({
   preview,
   previewState,
   inputColumns,
+  parameters,
+  focusOnMount,
   onChange,
   onMove,
   onRemove,
@@ -46,11 +48,19 @@ export function StepCard({
   /** Why there is no preview: an error at or before this step, not filled in yet, no permission, or loading. */
   previewState: PreviewState;
   inputColumns: readonly string[];
+  /** The template's parameter names: a field may take one instead of a value. */
+  parameters: readonly string[];
+  /** Takes focus when it appears (a step just added), so keyboard users land in it. */
+  focusOnMount?: boolean;
   onChange: (step: Step) => void;
   onMove: (to: number) => void;
   onRemove: () => void;
 }) {
   const headingId = useId();
+  const heading = useRef<HTMLHeadingElement>(null);
+  useEffect(() => {
+    if (focusOnMount) heading.current?.focus();
+  }, [focusOnMount]);
   const n = index + 1;
   // Weir's column fields are the only patterned strings of the step schemas (names without control characters).
   const suggest = useCallback(
@@ -60,7 +70,7 @@ export function StepCard({
   return (
     <li className="card step-card" aria-labelledby={headingId}>
       <div className="step-card-head">
-        <h3 id={headingId}>
+        <h3 id={headingId} ref={heading} tabIndex={-1}>
           <span className="step-number">Step {n}</span> {step.type}
         </h3>
         <div className="row step-card-actions">
@@ -86,6 +96,7 @@ export function StepCard({
             onChange={(value) => onChange(value as Step)}
             errors={errors}
             suggest={suggest}
+            parameters={parameters}
             idPrefix={`step-${headingId}`}
           />
         </>

@@ -12,7 +12,7 @@ type Json<P extends keyof paths, M extends 'get' | 'post' | 'put', S extends num
   : never;
 
 export type Pipeline = Json<'/api/v1/pipelines/{id}', 'get', 200>;
-export type PipelineSummary = Json<'/api/v1/pipelines/', 'get', 200>['items'][number];
+export type PipelineSummary = Json<'/api/v1/pipelines', 'get', 200>['items'][number];
 export type PipelineVersion = Json<'/api/v1/pipelines/{id}/versions', 'get', 200>['items'][number];
 export type Run = Json<'/api/v1/pipelines/runs/{runId}', 'get', 200>;
 export type RunAccepted = Json<'/api/v1/pipelines/{id}/run', 'post', 202>;
