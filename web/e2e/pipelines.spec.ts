@@ -22,7 +22,7 @@ async function uploadDataset(name: string): Promise<string> {
 }
 
 test.describe('pipelines', () => {
-  test('builds a pipeline from generated step forms, previews each step, saves, runs it and opens its output', async ({
+  test('builds a pipeline from generated step forms, previews each step, shows an error at its field, and saves', async ({
     page,
   }, testInfo) => {
     const datasetName = unique('weather');
@@ -30,7 +30,9 @@ test.describe('pipelines', () => {
     await uploadDataset(datasetName);
     await signIn(page);
 
-    await page.goto('/pipelines/new');
+    // Through the navigation, as a person would (and without reloading the app).
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Pipelines' }).click();
+    await page.getByRole('link', { name: 'New pipeline' }).click();
     await expect(page.getByRole('heading', { name: 'New pipeline' })).toBeVisible();
     await page.getByLabel('Name', { exact: true }).fill(pipelineName);
     await page.getByLabel('Input dataset').selectOption({ label: datasetName });
@@ -72,20 +74,31 @@ test.describe('pipelines', () => {
     await page.getByRole('button', { name: 'Save pipeline' }).click();
     await expect(page).toHaveURL(/\/pipelines\/pl_[0-9A-Z]+$/);
     await expect(page.getByRole('heading', { name: pipelineName, level: 1 })).toBeVisible();
-    await expect(page.getByText('Version 1', { exact: false }).first()).toBeVisible();
+    await expect(page.getByRole('button', { name: 'Run version 1' })).toBeVisible();
+  });
 
-    // Run it: progress comes live over the WebSocket, then the output dataset is linked.
+  test('runs a saved pipeline with live progress and links the output dataset', async ({ page }, testInfo) => {
+    const datasetId = await uploadDataset(unique('weather'));
+    const pipelineName = unique('warm days');
+    const pipeline = await apiCall<{ id: string }>(await apiToken(), 'POST', '/api/v1/pipelines', {
+      name: pipelineName,
+      definition: { input: { datasetId }, steps: [{ type: 'filter', expression: 'temp > 20' }] },
+    });
+    await signIn(page);
+    await page.goto(`/pipelines/${pipeline.id}`);
+
+    // Progress comes live over the WebSocket, then the output dataset is linked.
     await page.getByRole('button', { name: 'Run version 1' }).click();
-    const live = page.getByRole('region', { name: 'This run' });
-    await expect(live).toContainText(/queued|running|succeeded/);
+    await expect(page.getByRole('region', { name: 'This run' })).toContainText(/queued|running|succeeded/);
     const output = page.getByRole('link', { name: 'Open the output dataset' });
     await expect(output).toBeVisible({ timeout: 60_000 });
+    await expect(page.getByRole('region', { name: 'This run' })).toContainText('Stored 3 rows');
     await expect(page.getByRole('region', { name: `Runs of ${pipelineName}` })).toContainText('succeeded');
 
     // At 375 px the builder is still usable: nothing overflows the page sideways.
     await page.setViewportSize({ width: 375, height: 800 });
     expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(375);
-    await screenshotBothThemes(page, testInfo, 'pipeline-builder-375');
+    await screenshotBothThemes(page, testInfo, 'pipeline-run-375');
     await page.setViewportSize({ width: 1280, height: 800 });
 
     await output.click();
@@ -107,9 +120,12 @@ test.describe('pipelines', () => {
         input: { datasetId },
         steps: [
           { type: 'filter', expression: 'temp < $limit' },
-          { type: 'sort', by: [{ column: 'temp' }] },
+          { type: 'sort', by: [{ column: { $param: 'key' } }] },
         ],
-        parameters: [{ name: 'limit', type: 'number', default: 20 }],
+        parameters: [
+          { name: 'limit', type: 'number', default: 20 },
+          { name: 'key', type: 'column', default: 'temp' },
+        ],
       },
     });
     await apiCall(token, 'POST', `/api/v1/pipelines/${pipeline.id}/run?wait=true`, {});
@@ -129,11 +145,11 @@ test.describe('pipelines', () => {
     // The builder opens the saved pipeline with its generated forms filled in.
     await item.getByRole('link', { name: pipelineName }).click();
     await expect(page.getByRole('heading', { name: /^Step 2 sort$/ })).toBeVisible();
-    const sortKey = page.getByRole('group', { name: 'By 1' });
-    await expect(sortKey.getByLabel(/^Column( \*)?$/)).toHaveValue('temp');
-    // Its parameter gets a value field, and single-value fields may take the parameter instead of a value.
+    // Each parameter gets a value field; a step field holding a parameter shows which one.
     await expect(page.getByLabel('$limit')).toHaveAttribute('placeholder', '20');
-    await expect(sortKey.getByLabel('Column: a value or a parameter')).toHaveValue('');
+    const sortKey = page.getByRole('group', { name: 'By 1' });
+    await expect(sortKey.getByLabel(/^Column( \*)?$/)).toHaveValue('$key');
+    await expect(sortKey.getByLabel('Column: a value or a parameter')).toHaveValue('key');
     await expect(page.getByRole('region', { name: 'Output of step 2' })).toContainText('Oslo');
   });
 });

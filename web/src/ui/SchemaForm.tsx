@@ -37,21 +37,41 @@ export interface SchemaFormProps {
   /** The label of a root value that is not an object (a list of parameters). */
   label?: string;
   /**
-   * Names of a Weir template's parameters: each single-value field may then take `{ "$param": name }` instead of a
-   * value, chosen beside the field (the server substitutes it at preview and run time).
+   * A Weir template's parameters: a single-value field may then take `{ "$param": name }` instead of a value, chosen
+   * beside the field from the parameters whose values fit it (the server substitutes it at preview and run time).
    */
-  parameters?: readonly string[];
+  parameters?: readonly FormParameter[];
 }
 
 interface FormContext {
   errorAt: (pointer: string) => string | undefined;
-  parameters: readonly string[];
+  parameters: readonly FormParameter[];
   suggest: SchemaFormProps['suggest'];
   id: (pointer: string) => string;
 }
 
 const Context = createContext<FormContext | null>(null);
-const NO_PARAMETERS: readonly string[] = [];
+const NO_PARAMETERS: readonly FormParameter[] = [];
+
+export interface FormParameter {
+  name: string;
+  /** The JSON type of its values: it is offered to fields of that type (an integer to number fields too). */
+  type: 'string' | 'number' | 'integer' | 'boolean';
+}
+
+/** The parameters whose values a field of `schema` accepts. */
+function parametersFor(schema: JsonSchema, parameters: readonly FormParameter[]): FormParameter[] {
+  const k = kindOf(schema);
+  const wanted =
+    k.kind === 'choice'
+      ? 'string'
+      : k.kind === 'number'
+        ? ['number', 'integer']
+        : k.kind === 'integer'
+          ? 'integer'
+          : k.kind;
+  return parameters.filter((p) => (Array.isArray(wanted) ? wanted.includes(p.type) : p.type === wanted));
+}
 
 function useForm(): FormContext {
   const form = useContext(Context);
@@ -123,8 +143,12 @@ const SINGLE_VALUE = new Set(['string', 'number', 'integer', 'boolean', 'choice'
 /** One value of any kind, with its label, hint, required marker and error. */
 export function SchemaField(props: FieldProps) {
   const form = useForm();
-  if (form.parameters.length > 0 && SINGLE_VALUE.has(kindOf(props.schema).kind))
-    return <ParameterizedField {...props} />;
+  if (SINGLE_VALUE.has(kindOf(props.schema).kind)) {
+    const fitting = parametersFor(props.schema, form.parameters);
+    // A field already holding a parameter keeps its selector, even if the parameter's type has changed since.
+    if (fitting.length > 0 || parameterOf(props.value) !== null)
+      return <ParameterizedField {...props} parameters={fitting} />;
+  }
   return <PlainField {...props} />;
 }
 
@@ -134,7 +158,7 @@ function parameterOf(value: unknown): string | null {
 }
 
 /** A single value, or a template parameter standing for it. */
-function ParameterizedField(props: FieldProps) {
+function ParameterizedField({ parameters, ...props }: FieldProps & { parameters: readonly FormParameter[] }) {
   const { value, onChange, pointer, label } = props;
   const form = useForm();
   const parameter = parameterOf(value);
@@ -154,7 +178,10 @@ function ParameterizedField(props: FieldProps) {
         onChange={(e) => onChange(e.target.value ? { $param: e.target.value } : undefined)}
       >
         <option value="">a value</option>
-        {form.parameters.map((name) => (
+        {parameter !== null && !parameters.some((p) => p.name === parameter) && (
+          <option value={parameter}>${parameter}</option>
+        )}
+        {parameters.map(({ name }) => (
           <option key={name} value={name}>
             ${name}
           </option>

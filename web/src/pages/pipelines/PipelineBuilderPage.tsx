@@ -19,6 +19,7 @@ import {
   draftOf,
   emptyDraft,
   errorsUnder,
+  formParameters,
   newStepKey,
   PARAMETERS_SCHEMA,
   paramsSchema,
@@ -77,10 +78,7 @@ function Builder({ pipeline }: { pipeline: Pipeline | null }) {
   const definition = definitionOf(draft, pipeline?.definition);
   const dirty = snapshot(draft, pipeline) !== saved;
   const params = draft.parameters.length > 0 ? paramValues : undefined;
-  const parameterNames = useMemo(
-    () => draft.parameters.map((p) => p.name).filter((name) => name !== ''),
-    [draft.parameters],
-  );
+  const parameterNames = useMemo(() => formParameters(draft.parameters), [draft.parameters]);
 
   const save = useMutation({
     mutationFn: async () => {

@@ -4,7 +4,7 @@ import { formatNumber } from '../../lib/format';
 import { Button } from '../../ui/controls';
 import type { JsonSchema } from '../../ui/json-schema';
 import { RowsTable, type RowsColumn } from '../../ui/RowsTable';
-import { SchemaForm } from '../../ui/SchemaForm';
+import { SchemaForm, type FormParameter } from '../../ui/SchemaForm';
 import type { Step, StepKind } from './api';
 
 export type PreviewState = 'ready' | 'loading' | 'blocked' | 'untouched' | 'off';
@@ -49,7 +49,7 @@ export function StepCard({
   previewState: PreviewState;
   inputColumns: readonly string[];
   /** The template's parameter names: a field may take one instead of a value. */
-  parameters: readonly string[];
+  parameters: readonly FormParameter[];
   /** Takes focus when it appears (a step just added), so keyboard users land in it. */
   focusOnMount?: boolean;
   onChange: (step: Step) => void;

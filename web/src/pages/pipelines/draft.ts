@@ -1,5 +1,6 @@
 import type { FieldError } from '../../api/problem';
 import type { JsonSchema } from '../../ui/json-schema';
+import type { FormParameter } from '../../ui/SchemaForm';
 import type { Definition, Pipeline, Step, TemplateParameter } from './api';
 
 /**
@@ -108,6 +109,21 @@ const VALUE_SCHEMA: Record<TemplateParameter['type'], JsonSchema> = {
   date: { type: 'string', description: 'YYYY-MM-DD' },
   timestamp: { type: 'string', description: 'ISO 8601, e.g. 2024-01-31T12:00:00Z' },
 };
+
+const VALUE_TYPE: Record<TemplateParameter['type'], FormParameter['type']> = {
+  number: 'number',
+  integer: 'integer',
+  boolean: 'boolean',
+  text: 'string',
+  column: 'string',
+  date: 'string',
+  timestamp: 'string',
+};
+
+/** The declared parameters a step field may take instead of a value (those named so far). */
+export function formParameters(parameters: readonly TemplateParameter[]): FormParameter[] {
+  return parameters.filter((p) => p.name !== '').map((p) => ({ name: p.name, type: VALUE_TYPE[p.type] ?? 'string' }));
+}
 
 /** The form of a template's values: one field per declared parameter, required when it has no default. */
 export function paramsSchema(parameters: readonly TemplateParameter[]): JsonSchema {
