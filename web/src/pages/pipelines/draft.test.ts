@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { definitionOf, draftOf, errorsUnder, paramsSchema, stepIndexOf } from './draft';
+import { definitionOf, draftOf, errorsUnder, formParameters, paramsSchema, stepIndexOf } from './draft';
 
 describe('pipeline drafts', () => {
   it('round-trips a definition, keeping output fields the builder does not edit', () => {
@@ -36,5 +36,18 @@ describe('pipeline drafts', () => {
     ]);
     expect(schema.required).toEqual(['city']);
     expect(schema.properties?.threshold).toMatchObject({ type: 'number', default: 30, title: '$threshold' });
+  });
+
+  it('offers each named parameter to step fields by the JSON type of its values', () => {
+    expect(
+      formParameters([
+        { name: 'limit', type: 'integer' },
+        { name: 'key', type: 'column' },
+        { name: '', type: 'number' },
+      ]),
+    ).toEqual([
+      { name: 'limit', type: 'integer' },
+      { name: 'key', type: 'string' },
+    ]);
   });
 });
