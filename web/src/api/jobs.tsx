@@ -76,7 +76,12 @@ export function JobProgress({ job, label }: { job: Job; label?: string }) {
     <div className="stack" style={{ gap: '0.25rem' }} aria-live="polite">
       <div className="row">
         <JobStatusBadge status={job.status} />
-        <span className="muted">{job.progressMessage ?? (job.status === 'queued' ? 'waiting for a worker' : '')}</span>
+        {/* A finished job's last progress message ("storing") no longer describes it. */}
+        {running && (
+          <span className="muted">
+            {job.status === 'queued' ? 'waiting for a worker' : (job.progressMessage ?? '')}
+          </span>
+        )}
       </div>
       {running && (
         <ProgressBar
