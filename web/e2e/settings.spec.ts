@@ -72,6 +72,9 @@ test.describe('settings', () => {
 
     await row.getByRole('button', { name: `Revoke ${name}` }).click();
     await page.getByRole('dialog').getByRole('button', { name: 'Revoke key' }).click();
+    // The dialog closes once the API has answered (while it is open the rows behind it are hidden from roles).
+    await expect(page.getByRole('dialog')).toBeHidden();
+    await expect(page.getByText('Key revoked', { exact: true })).toBeVisible();
     await expect(row).toHaveCount(0);
     expect(await statusWith(token, 'GET', '/api/v1/auth/me')).toBe(401);
   });
@@ -155,7 +158,7 @@ test.describe('settings', () => {
     const role = page.getByRole('combobox', { name: `Role of ${member.email}` });
     await expect(role).toHaveValue('admin');
     await role.selectOption('viewer');
-    await expect(page.getByText(`${member.email} is now viewer.`)).toBeVisible();
+    await expect(page.getByText(`${member.email} is now viewer.`, { exact: true })).toBeVisible();
     await expect(role).toHaveValue('viewer');
 
     // The member's next page load knows: only the members list is left, read-only.
