@@ -23,9 +23,12 @@ const SettingsPage = page(() => import('../pages/settings/SettingsPage'));
 const SystemPage = page(() => import('../pages/system/SystemPage'));
 
 export function App() {
-  const { status } = useSession();
+  const { status, me } = useSession();
   if (status === 'starting') return <Loading label="Starting…" />;
   if (status === 'signedOut') return <SignInPage />;
+  // Pages read the caller (useMe) as they render: nothing below renders until it is loaded, after a sign-in, a page
+  // load or a workspace switch.
+  if (!me) return <Loading label="Loading your account…" />;
   return (
     <Layout>
       <Suspense fallback={<Loading />}>
