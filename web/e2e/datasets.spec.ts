@@ -1,0 +1,223 @@
+import { readFile, mkdir, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Page } from '@playwright/test';
+import { apiCall, apiToken, expect, expectAccessible, screenshotBothThemes, signIn, test, unique } from './support';
+
+/** Where the browser suite records page timings (merged: other specs add their own keys). */
+const PERF_FILE = fileURLToPath(new URL('../../test-results/browser/dashboard-perf.json', import.meta.url));
+
+/** A CSV of `rows` rows, about 40 bytes each. */
+function csv(rows: number): string {
+  const lines = ['id,city,amount,when'];
+  for (let i = 1; i <= rows; i++) lines.push(`${i},city-${i % 97},${(i * 7.25).toFixed(2)},2026-01-${(i % 28) + 1}`);
+  return lines.join('\n') + '\n';
+}
+
+/**
+ * Drops a file on the page the way a browser does when a person drags it in from their desktop: a DataTransfer
+ * holding a File, and dragenter / dragover / drop dispatched on the body. Resolves once the overlay was shown.
+ */
+async function dropFile(page: Page, name: string, content: string, type = 'text/csv'): Promise<void> {
+  const dataTransfer = await page.evaluateHandle(
+    ({ name, content, type }) => {
+      const dt = new DataTransfer();
+      dt.items.add(new File([content], name, { type }));
+      return dt;
+    },
+    { name, content, type },
+  );
+  await page.dispatchEvent('body', 'dragenter', { dataTransfer });
+  await page.dispatchEvent('body', 'dragover', { dataTransfer });
+  await expect(page.locator('.drop-overlay')).toBeVisible();
+  await page.dispatchEvent('body', 'drop', { dataTransfer });
+  await expect(page.locator('.drop-overlay')).toBeHidden();
+}
+
+/** Slows this page's uploads (Chromium's network emulation) so a transfer lasts long enough to watch and pause. */
+async function throttleUploads(page: Page, bytesPerSecond: number): Promise<() => Promise<void>> {
+  const cdp = await page.context().newCDPSession(page);
+  await cdp.send('Network.enable');
+  const set = (upload: number) =>
+    cdp.send('Network.emulateNetworkConditions', {
+      offline: false,
+      latency: 0,
+      downloadThroughput: -1,
+      uploadThroughput: upload,
+    });
+  await set(bytesPerSecond);
+  return async () => {
+    await set(-1);
+  };
+}
+
+/** Creates a dataset through the API (multipart, waiting for its ingest): test setup, not what is tested. */
+async function createDataset(token: string, name: string, tags: string[], rows = 3): Promise<void> {
+  const form = new FormData();
+  form.set('file', new Blob([csv(rows)], { type: 'text/csv' }), `${name}.csv`);
+  form.set('name', name);
+  form.set('tags', tags.join(','));
+  await apiCall(token, 'POST', '/api/v1/datasets?wait=true', form);
+}
+
+test.describe('datasets page', () => {
+  test('a dropped CSV uploads with progress, pauses and resumes, is ingested live and becomes a dataset', async ({
+    page,
+  }, testInfo) => {
+    await signIn(page);
+    await page.goto('/datasets');
+    await expect(page.getByRole('heading', { name: 'Datasets', level: 1 })).toBeVisible();
+
+    // ~800 kB at 64 kB/s: long enough to see the bytes move and to pause, however busy the machine.
+    const name = `${unique('dropped')}.csv`;
+    const body = csv(20_000);
+    const unthrottle = await throttleUploads(page, 64 * 1024);
+    await dropFile(page, name, body);
+
+    const item = page.locator('.upload-item').filter({ hasText: name });
+    const progress = item.getByRole('progressbar', { name: `Uploading ${name}` });
+    await expect(progress).toBeVisible();
+    // Bytes sent of the total, the rate and the time left, as the transfer goes.
+    await expect(item.getByText(new RegExp(`of ${(body.length / 1024).toFixed(0)} KiB`))).toBeVisible();
+    await expect(item.getByText(/\d[\d.]* (B|KiB|MiB)\/s/)).toBeVisible();
+    await expect(item.getByText(/ left$/)).toBeVisible();
+    await expect.poll(async () => Number(await progress.getAttribute('aria-valuenow'))).toBeGreaterThan(0);
+
+    // Pause stops the transfer; Resume continues it from the bytes the server holds.
+    await item.getByRole('button', { name: `Pause ${name}` }).click();
+    await expect(item.getByText('paused', { exact: true })).toBeVisible();
+    const pausedAt = Number(await progress.getAttribute('aria-valuenow'));
+    expect(pausedAt).toBeGreaterThan(0);
+    expect(pausedAt).toBeLessThan(100);
+    await screenshotBothThemes(page, testInfo, 'datasets-upload-paused');
+    await item.getByRole('button', { name: `Resume ${name}` }).click();
+    await expect(item.getByText('uploading', { exact: true })).toBeVisible();
+    await unthrottle();
+
+    // Then the ingest job, followed live, and the dataset it made.
+    const stored = item.getByRole('link');
+    await expect(stored).toBeVisible({ timeout: 30_000 });
+    await expect(item.getByText('succeeded', { exact: true })).toBeVisible();
+    const datasetName = (await stored.textContent())!;
+    // The list was refreshed: the new dataset is in it, linked to its page.
+    const row = page.locator('table.dataset-table').getByRole('link', { name: datasetName, exact: true });
+    await expect(row).toBeVisible();
+    await expect(row).toHaveAttribute('href', /^\/datasets\/ds_/);
+    await stored.click();
+    await expect(page).toHaveURL(/\/datasets\/ds_[0-9A-Z]+$/);
+  });
+
+  test('a refused file shows why, with its line, in words', async ({ page }) => {
+    await signIn(page);
+    await page.goto('/datasets');
+
+    // Through the keyboard-reachable button and its file chooser this time: a CSV whose third line is ragged.
+    const ragged = `${unique('ragged')}.csv`;
+    const chooser = page.waitForEvent('filechooser');
+    await page.getByRole('button', { name: 'Upload files' }).focus();
+    await page.keyboard.press('Enter');
+    await (
+      await chooser
+    ).setFiles({ name: ragged, mimeType: 'text/csv', buffer: Buffer.from('a,b\n1,2\n3,4,5\n6,7\n') });
+    const raggedItem = page.locator('.upload-item').filter({ hasText: ragged });
+    await expect(raggedItem.getByRole('alert')).toContainText(/line 3/i, { timeout: 30_000 });
+    await expect(raggedItem.getByRole('alert')).toContainText(/3 fields/);
+    await expect(raggedItem.getByRole('link')).toHaveCount(0);
+
+    // A binary file named .csv is refused from its first bytes, while it uploads: the server's words reach the page.
+    const binary = `${unique('binary')}.csv`;
+    await dropFile(page, binary, '\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01', 'text/csv');
+    const binaryItem = page.locator('.upload-item').filter({ hasText: binary });
+    await expect(binaryItem.getByText('refused', { exact: true })).toBeVisible({ timeout: 30_000 });
+    await expect(binaryItem.getByRole('alert')).toContainText(/binary|PNG|not text|unsupported/i);
+    await expect(binaryItem.getByRole('button', { name: `Retry ${binary}` })).toHaveCount(0);
+    await binaryItem.getByRole('button', { name: `Dismiss ${binary}` }).click();
+    await expect(binaryItem).toHaveCount(0);
+  });
+
+  test('filters, sort and page live in the URL and survive a reload', async ({ page }, testInfo) => {
+    const token = await apiToken();
+    const tag = unique('tag');
+    const prefix = unique('filtered');
+    // Different bytes each: identical ones would be stored once (the API answers the duplicate).
+    await createDataset(token, `${prefix}-alpha`, [tag, 'e2e'], 3);
+    await createDataset(token, `${prefix}-beta`, [tag], 4);
+    await createDataset(token, `${unique('other')}-gamma`, ['e2e'], 5);
+
+    await signIn(page);
+    await page.goto('/datasets');
+    await page.getByLabel('Search').fill(prefix);
+    await expect(page).toHaveURL(new RegExp(`search=${prefix}`));
+    await page.getByLabel('Tag').fill(tag);
+    await page.getByLabel('Tag').press('Enter');
+    await page.getByLabel('Format').selectOption('csv');
+    await page.getByLabel('Sort').selectOption('-name');
+    await expect(page).toHaveURL(/format=csv/);
+    await expect(page).toHaveURL(/sort=-name/);
+    await expect(page).toHaveURL(new RegExp(`tag=${tag}`));
+
+    const names = page.locator('table.dataset-table tbody td.dataset-name');
+    await expect(names).toHaveText([`${prefix}-beta`, `${prefix}-alpha`]);
+
+    await page.reload();
+    await expect(page.getByLabel('Search')).toHaveValue(prefix);
+    await expect(page.getByLabel('Tag')).toHaveValue(tag);
+    await expect(page.getByLabel('Format')).toHaveValue('csv');
+    await expect(page.getByLabel('Sort')).toHaveValue('-name');
+    await expect(names).toHaveText([`${prefix}-beta`, `${prefix}-alpha`]);
+
+    // A header click sorts too (and says so to assistive technology).
+    await page.getByRole('button', { name: 'Name' }).click();
+    await expect(page).toHaveURL(/sort=name(&|$)/);
+    await expect(page.getByRole('columnheader', { name: 'Name' })).toHaveAttribute('aria-sort', 'ascending');
+    await expect(names).toHaveText([`${prefix}-alpha`, `${prefix}-beta`]);
+
+    // Paging: one per page, the second page holds the second dataset; the URL keeps it.
+    await page.getByLabel('Per page').selectOption('25');
+    await page.goto(`/datasets?search=${prefix}&sort=name&limit=1&page=2`);
+    await expect(names).toHaveText([`${prefix}-beta`]);
+    await expect(page.getByText('2–2 of 2')).toBeVisible();
+
+    // A filter nothing matches says so, and offers the way back.
+    await page.goto(`/datasets?search=${unique('nothing')}`);
+    await expect(page.getByText('No datasets match these filters.')).toBeVisible();
+
+    await page.goto(`/datasets?tag=${tag}`);
+    await expect(names).toHaveCount(2);
+    await expectAccessible(page, 'the datasets page');
+    await screenshotBothThemes(page, testInfo, 'datasets');
+
+    await page.setViewportSize({ width: 375, height: 800 });
+    await expect(page.getByRole('button', { name: 'Upload files' })).toBeVisible();
+    await expect(page.getByRole('link', { name: `${prefix}-alpha` })).toBeVisible();
+    // Nothing wider than the screen but the table, which scrolls in its own frame.
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    expect(overflow).toBeLessThanOrEqual(0);
+    await expectAccessible(page, 'the datasets page at 375 px');
+    await screenshotBothThemes(page, testInfo, 'datasets-375px');
+  });
+
+  test('is usable in under a second on a fresh load', async ({ page }) => {
+    await signIn(page);
+    // A fresh document: the session resumes from the refresh cookie, then the page's chunk and the list load.
+    await page.goto('/datasets', { waitUntil: 'commit' });
+    await expect(page.locator('table.dataset-table, .state').first()).toBeVisible();
+    const readyMs = await page.evaluate(async () => {
+      for (let i = 0; i < 100 && performance.getEntriesByName('weir:datasets-ready', 'mark').length === 0; i++)
+        await new Promise((r) => setTimeout(r, 50));
+      const mark = performance.getEntriesByName('weir:datasets-ready', 'mark')[0];
+      return mark ? mark.startTime : null;
+    });
+    expect(readyMs, 'the page marks when its list first renders').not.toBeNull();
+
+    let recorded: Record<string, unknown> = {};
+    try {
+      recorded = JSON.parse(await readFile(PERF_FILE, 'utf8')) as Record<string, unknown>;
+    } catch {
+      // first figure of this run
+    }
+    await mkdir(path.dirname(PERF_FILE), { recursive: true });
+    await writeFile(PERF_FILE, JSON.stringify({ ...recorded, datasetsPageReadyMs: Math.round(readyMs!) }, null, 2));
+    expect(readyMs!).toBeLessThan(1000);
+  });
+});
