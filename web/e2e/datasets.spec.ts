@@ -219,6 +219,33 @@ test.describe('datasets page', () => {
     await screenshotBothThemes(page, testInfo, 'datasets-375px');
   });
 
+  test('a viewer sees the list but no upload button, and dropping a file does nothing', async ({ page }) => {
+    const viewer = { email: `${unique('viewer')}@weir.test`, password: 'viewer-password-123' };
+    await apiCall(await apiToken(), 'POST', '/api/v1/users', {
+      ...viewer,
+      workspaceId: 'ws_default',
+      role: 'viewer',
+    });
+    await signIn(page, viewer);
+    await page.goto('/datasets');
+    await expect(page.getByRole('heading', { name: 'Datasets', level: 1 })).toBeVisible();
+    await expect(page.locator('table.dataset-table, .state').first()).toBeVisible();
+    await expect(page.getByRole('button', { name: 'Upload files' })).toHaveCount(0);
+
+    const dataTransfer = await page.evaluateHandle(() => {
+      const dt = new DataTransfer();
+      dt.items.add(new File(['a,b\n1,2\n'], 'viewer.csv', { type: 'text/csv' }));
+      return dt;
+    });
+    await page.dispatchEvent('body', 'dragenter', { dataTransfer });
+    // A writer's page shows the overlay at once (the first test): a frame later, a viewer's still shows none.
+    await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
+    await expect(page.locator('.drop-overlay')).toHaveCount(0);
+    await page.dispatchEvent('body', 'drop', { dataTransfer });
+    await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
+    await expect(page.getByRole('heading', { name: 'Uploads' })).toHaveCount(0);
+  });
+
   // The issue's budget: the datasets page usable in under a second on loopback. Recorded here (every run); judged by
   // `npm run bench` (bench/dashboard.mjs runs the @perf tests on a quiet machine), not on a busy CI machine.
   test('records how soon the page is usable on a fresh load', { tag: '@perf' }, async ({ page }) => {
