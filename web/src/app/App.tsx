@@ -11,16 +11,47 @@ import { NotFoundPage } from '../pages/NotFoundPage';
  * frame (React, the router, the query client, the session and the header). Later domains add their routes here and
  * their entry in NAV (Layout.tsx): `/models`, `/connectors`, `/alerts`.
  */
-const page = (load: () => Promise<{ default: ComponentType }>) => lazy(load);
+type PageModule = Promise<{ default: ComponentType }>;
 
-const DatasetsPage = page(() => import('../pages/datasets/DatasetsPage'));
-const DatasetPage = page(() => import('../pages/dataset/DatasetPage'));
-const PipelinesPage = page(() => import('../pages/pipelines/PipelinesPage'));
-const PipelineBuilderPage = page(() => import('../pages/pipelines/PipelineBuilderPage'));
-const JobsPage = page(() => import('../pages/jobs/JobsPage'));
-const JobPage = page(() => import('../pages/jobs/JobPage'));
-const SettingsPage = page(() => import('../pages/settings/SettingsPage'));
-const SystemPage = page(() => import('../pages/system/SystemPage'));
+/**
+ * A lazily loaded page whose chunk starts downloading at once when the address already points at it: a page load
+ * of `/datasets` fetches the page's code while the session is being resumed, instead of after.
+ */
+function page(load: () => PageModule, isCurrent: (path: string) => boolean) {
+  let started: PageModule | null = null;
+  const once = () => (started ??= load());
+  if (typeof location !== 'undefined' && isCurrent(location.pathname)) void once();
+  return lazy(once);
+}
+
+const under = (prefix: string) => (path: string) => path === prefix || path.startsWith(`${prefix}/`);
+
+const DatasetsPage = page(
+  () => import('../pages/datasets/DatasetsPage'),
+  (path) => path === '/' || path === '/datasets',
+);
+const DatasetPage = page(
+  () => import('../pages/dataset/DatasetPage'),
+  (path) => path.startsWith('/datasets/'),
+);
+const PipelinesPage = page(
+  () => import('../pages/pipelines/PipelinesPage'),
+  (path) => path === '/pipelines',
+);
+const PipelineBuilderPage = page(
+  () => import('../pages/pipelines/PipelineBuilderPage'),
+  (path) => path.startsWith('/pipelines/'),
+);
+const JobsPage = page(
+  () => import('../pages/jobs/JobsPage'),
+  (path) => path === '/jobs',
+);
+const JobPage = page(
+  () => import('../pages/jobs/JobPage'),
+  (path) => path.startsWith('/jobs/'),
+);
+const SettingsPage = page(() => import('../pages/settings/SettingsPage'), under('/settings'));
+const SystemPage = page(() => import('../pages/system/SystemPage'), under('/system'));
 
 export function App() {
   const { status, me } = useSession();
