@@ -360,6 +360,35 @@ describe('GET /datasets/:id/timeseries', () => {
     expect(times).toEqual([...times].sort());
   });
 
+  it('spends `points` on the range between `from` and `to` alone: a zoomed view gets a finer series', async () => {
+    const whole = await get<Series>(`${ids.long}/timeseries?time=ts&value=v&points=100`);
+    // One day of the 69 the data spans: its 1,440 minutes reduced to 100 points, 14-minute slices instead of 1,000.
+    const from = minute(50_000);
+    const to = minute(51_439);
+    const day = await get<Series>(`${ids.long}/timeseries?time=ts&value=v&points=100&from=${from}&to=${to}`);
+    expect(day.rows).toBe(1440);
+    expect(day.downsampled).toBe(true);
+    expect(day.points.length).toBeGreaterThan(90);
+    expect(day.points[0]!.time >= from && day.points.at(-1)!.time <= to).toBe(true);
+    const inDay = whole.points.filter((p) => p.time >= from && p.time <= to).length;
+    expect(day.points.length).toBeGreaterThan(10 * inDay);
+    // Bounds are inclusive; one side alone works; within a day of the spike up, the spike is kept.
+    const three = await get<Series>(`${ids.long}/timeseries?time=ts&value=v&from=${minute(99_997)}`);
+    expect(three.points.map((p) => p.time)).toEqual([minute(99_997), minute(99_998), minute(99_999)]);
+    const spike = await get<Series>(
+      `${ids.long}/timeseries?time=ts&value=v&points=50&from=${minute(SPIKE_UP - 720)}&to=${minute(SPIKE_UP + 720)}`,
+    );
+    expect(spike.points).toContainEqual({ time: minute(SPIKE_UP), value: 1_000_000 });
+    const backwards = await problemOf(
+      await t.fetch(`${t.api}/datasets/${ids.long}/timeseries?time=ts&value=v&from=${to}&to=${from}`),
+    );
+    expect(backwards.errors.map((e) => e.pointer)).toEqual(['/query/to']);
+    const notTime = await problemOf(
+      await t.fetch(`${t.api}/datasets/${ids.long}/timeseries?time=ts&value=v&from=yesterday`),
+    );
+    expect(notTime.status).toBe(400);
+  });
+
   it('downsamples hourly aggregates too, band and points alike', async () => {
     // 100,000 minutes are 1,667 hours: more than 50 points.
     const s = await get<Series>(`${ids.long}/timeseries?time=ts&value=v&bucket=1h&agg=max&points=50`);

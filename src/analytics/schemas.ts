@@ -81,6 +81,13 @@ export const TimeseriesQuery = query({
     description:
       'How a longer series is reduced: minmax keeps the lowest and highest point of each time slice; lttb keeps the points of Largest-Triangle-Three-Buckets',
   }),
+  from: Type.Optional(
+    Type.String({
+      format: 'date-time',
+      description: 'Only rows at or after this instant (a zoomed view asks for its visible range, at full `points`)',
+    }),
+  ),
+  to: Type.Optional(Type.String({ format: 'date-time', description: 'Only rows at or before this instant' })),
   series: Type.Optional(
     Column(
       'One line per value of this column (any column of single values; null is a value): the `seriesLimit` values with the most rows share `points`',

@@ -144,6 +144,8 @@ export class AnalyticsService {
       bucket?: string;
       points: number;
       mode: DownsampleMode;
+      from?: string;
+      to?: string;
       series?: string;
       seriesLimit: number;
     },
@@ -156,6 +158,7 @@ export class AnalyticsService {
       ]);
     }
     const split = q.series === undefined ? {} : { series: q.series, seriesLimit: q.seriesLimit };
+    const within = timeBounds(q.from, q.to);
     const request = {
       endpoint: 'timeseries',
       time: q.time,
@@ -165,6 +168,7 @@ export class AnalyticsService {
       points: q.points,
       mode: q.mode,
       ...split,
+      ...within,
     };
     return this.read(
       workspaceId,
@@ -215,8 +219,12 @@ export class AnalyticsService {
               points: q.points,
               mode: q.mode,
               // The profile's range is ISO with milliseconds: the bounds are within a millisecond of the data's, and the
-              // slicing clamps to them.
-              range: Number.isFinite(lo) && Number.isFinite(hi) ? { loUs: lo * 1000, hiUs: hi * 1000 } : null,
+              // slicing clamps to them. A bounded request's range is its rows' own (queried).
+              range:
+                !within.within && Number.isFinite(lo) && Number.isFinite(hi)
+                  ? { loUs: lo * 1000, hiUs: hi * 1000 }
+                  : null,
+              ...within,
               rowsAtMost,
               maxPoints: this.deps.config.work.maxOutputRows,
               series,
@@ -345,4 +353,21 @@ export class AnalyticsService {
       await release();
     }
   }
+}
+
+/** `from`/`to` (ISO 8601 instants) as the series' bounds in epoch µs; a range that ends before it starts is a 400. */
+function timeBounds(from?: string, to?: string): { within?: { fromUs?: number; toUs?: number } } {
+  if (from === undefined && to === undefined) return {};
+  const fromMs = from === undefined ? undefined : Date.parse(from);
+  const toMs = to === undefined ? undefined : Date.parse(to);
+  if (fromMs !== undefined && toMs !== undefined && fromMs > toMs) {
+    const message = 'must not be before `from`';
+    throw errors.validation(`to ${message}`, [{ pointer: '/query/to', message }]);
+  }
+  return {
+    within: {
+      ...(fromMs === undefined ? {} : { fromUs: fromMs * 1000 }),
+      ...(toMs === undefined ? {} : { toUs: toMs * 1000 }),
+    },
+  };
 }

@@ -48,6 +48,12 @@ export interface TimeseriesRequest {
   mode: DownsampleMode;
   /** The time column's range in µs when known (the stored profile has it); otherwise it is queried. */
   range: { loUs: number; hiUs: number } | null;
+  /**
+   * Only the rows whose time is within these bounds (epoch µs, both inclusive, either may be absent): a zoomed view
+   * asks for its visible range, and the `points` are spent on it alone. Give `range: null` with it (the profile's
+   * range is the whole column's).
+   */
+  within?: { fromUs?: number; toUs?: number };
   /** At least as many as the rows with both a time and a value (the profile's non-null counts): small series skip the grouping. */
   rowsAtMost: number;
   /** The most points an answer may hold (WEIR_MAX_OUTPUT_ROWS): a series that could answer more is refused first. */
@@ -143,7 +149,7 @@ export async function timeseries(
   const v = req.value.type === 'DOUBLE' ? ident(req.value.name) : `CAST(${ident(req.value.name)} AS DOUBLE)`;
   // No isfinite() filter: it would double the cost of the pass. A NaN sorts above every number in DuckDB (a slice's
   // highest point) and is answered as null.
-  const present = `${t} IS NOT NULL AND ${v} IS NOT NULL`;
+  const present = `${t} IS NOT NULL AND ${v} IS NOT NULL${withinSql(t, req.within)}`;
   const base = { time: req.time.name, value: req.value.name, agg: req.agg, bucket: req.bucket ?? null, mode: req.mode };
   const empty = (): Timeseries => ({
     ...base,
@@ -333,6 +339,13 @@ function seriesRank(column: ColumnSchema, keys: (string | null)[]): { sql: strin
     return `WHEN CAST(${c} AS VARCHAR) = ? THEN ${i}`;
   });
   return { sql: `(CASE ${whens.join(' ')} END)`, params };
+}
+
+/** The bounds as a condition on epoch µs (what the points are answered in, so a TIMESTAMPTZ compares by instant). */
+function withinSql(t: string, within: TimeseriesRequest['within']): string {
+  const bound = (op: string, us: number | undefined) =>
+    us === undefined ? '' : ` AND epoch_us(${t}) ${op} ${BigInt(Math.round(us)).toString()}`;
+  return bound('>=', within?.fromUs) + bound('<=', within?.toUs);
 }
 
 function toPoint(r: Record<string, unknown>): SeriesPoint {
