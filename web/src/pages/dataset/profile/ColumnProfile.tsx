@@ -16,6 +16,8 @@ export function fetchProfile(datasetId: string, versionId: string) {
 }
 
 const TOP_VALUES = 5;
+/** Values longer than this do not fit half a card. */
+const WIDE_CHARS = 12;
 const TIME_BINS = 20;
 
 /** A profile value as text: numbers formatted, instants as the grid shows them, anything else as it is. */
@@ -53,7 +55,8 @@ export function ColumnProfile({
       </header>
       <dl className="profile-stats">
         {stats.map(([term, value]) => (
-          <div key={term}>
+          // A long value (an instant, a long text) takes the whole row rather than being cut.
+          <div key={term} className={value.length > WIDE_CHARS ? 'wide' : undefined}>
             <dt>{term}</dt>
             <dd className={kind === 'number' ? 'num' : undefined}>{value}</dd>
           </div>
