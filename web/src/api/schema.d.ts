@@ -4438,6 +4438,10 @@ export interface operations {
                 points: number;
                 /** @description How a longer series is reduced: minmax keeps the lowest and highest point of each time slice; lttb keeps the points of Largest-Triangle-Three-Buckets */
                 mode: "minmax" | "lttb";
+                /** @description Only rows at or after this instant (a zoomed view asks for its visible range, at full `points`) */
+                from?: string;
+                /** @description Only rows at or before this instant */
+                to?: string;
                 /** @description One line per value of this column (any column of single values; null is a value): the `seriesLimit` values with the most rows share `points` */
                 series?: string;
                 /** @description With `series`: at most this many series; the others are left out, and the answer says how many and their rows */

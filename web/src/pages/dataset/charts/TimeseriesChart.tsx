@@ -38,7 +38,6 @@ export function TimeseriesChart({ dataset, version }: DatasetTabProps) {
   const spec = useChartSpec(
     ['timeseries', dataset.id, version.id, time, value, range?.from, range?.to, width],
     () => {
-      // `from`/`to` are newer than the generated client types (src/api/schema.d.ts): passed through as they are.
       const query = {
         version: version.id,
         time,
