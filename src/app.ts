@@ -311,7 +311,11 @@ export async function buildApp(context: AppContext): Promise<FastifyInstance> {
   await app.register(platformStatsRoutes, { analytics: context.analytics, prefix: '/api/v1/system/stats' });
   await app.register(pipelineRoutes, { pipelines: context.pipelines, prefix: '/api/v1/pipelines' });
   await app.register(uploadRoutes, { config, uploads: context.uploads, prefix: '/api/v1/uploads' });
-  await app.register(jobRoutes, { jobs: context.jobs, prefix: '/api/v1/jobs' });
+  await app.register(jobRoutes, {
+    jobs: context.jobs,
+    testKinds: config.testJobKinds,
+    prefix: '/api/v1/jobs',
+  });
   await app.register(websocketRoutes, { config, access: context.identity, metrics, realtime, prefix: '/api/v1' });
   await app.register(jobEventRoutes, {
     config,

@@ -161,6 +161,22 @@ describe('cancel and retry', () => {
   });
 });
 
+describe('POST /jobs/test (WEIR_TEST_JOB_KINDS only)', () => {
+  it('enqueues a test kind in the caller workspace, checks its payload, and refuses other kinds', async () => {
+    const post = (body: unknown) =>
+      t.fetch(`${t.api}/jobs/test`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+    const job = await json<Job>(await post({ kind: 'test.noop', payload: { v: 1 } }), 202);
+    expect(job).toMatchObject({ kind: 'test.noop', workspaceId: WS, status: 'queued' });
+    expect(await waitStatus(job.id, ['succeeded'])).toMatchObject({ result: { ok: true } });
+    expect((await post({ kind: 'test.noop', payload: { v: 2 } })).status).toBe(400);
+    expect((await post({ kind: 'ingest', payload: {} })).status).toBe(400);
+  });
+});
+
 describe('stats', () => {
   it('counts, success rate, percentiles and the zero-filled daily series are exact', async () => {
     const ws = `ws_stats${Date.now()}`;

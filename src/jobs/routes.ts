@@ -2,6 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import type { JobService } from './service.js';
 import { principalOf } from '../http/access.js';
+import { testJobRoutes } from './test-routes.js';
 import {
   JobListQuery,
   JobListResponse,
@@ -13,8 +14,13 @@ import {
 } from './schemas.js';
 
 /** /api/v1/jobs: thin routes over JobService, always scoped to the caller's workspace. */
-export const jobRoutes: FastifyPluginAsyncTypebox<{ jobs: JobService }> = async (app, { jobs }) => {
+export const jobRoutes: FastifyPluginAsyncTypebox<{ jobs: JobService; testKinds?: boolean }> = async (
+  app,
+  { jobs, testKinds },
+) => {
   app.addSchema(JobSchema);
+  // With WEIR_TEST_JOB_KINDS only: a way to enqueue the test kinds over HTTP (the browser suite's long job).
+  if (testKinds) await app.register(testJobRoutes, { jobs });
 
   app.get(
     '/',

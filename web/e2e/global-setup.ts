@@ -27,6 +27,8 @@ export default async function globalSetup(): Promise<() => Promise<void>> {
     WEIR_BOOTSTRAP_ADMIN_PASSWORD: ADMIN.password,
     // The suite signs in many times from one address.
     WEIR_RATE_LIMIT_LOGIN: '1000/min',
+    // jobs.spec.ts cancels a long test.sleep job, enqueued through POST /api/v1/jobs/test (src/jobs/test-routes.ts).
+    WEIR_TEST_JOB_KINDS: '1',
   };
   delete env.WEIR_DATABASE_URL;
   const database = process.env.WEIR_TEST_DATABASE_URL ? await createDatabase(process.env.WEIR_TEST_DATABASE_URL) : null;
