@@ -1,6 +1,34 @@
+import { useMe } from '../../app/session';
 import { PageHeader } from '../../ui/controls';
+import { Empty } from '../../ui/states';
+import { HealthSection } from './HealthSection';
+import { PlatformSection } from './PlatformSection';
+import { StorageSection } from './StorageSection';
+import './system.css';
 
-// Placeholder until this page is built (issue 15).
+/** /system: the instance as its administrators see it. Others get a plain refusal, not a page of errors. */
 export default function SystemPage() {
-  return <PageHeader title="SystemPage" />;
+  const me = useMe();
+  if (!me.user.instanceAdmin)
+    return (
+      <>
+        <PageHeader title="System" />
+        <Empty title="For instance administrators only">
+          <p className="muted">
+            Health, storage and platform statistics are shown to the administrators of this Weir instance. Ask one if
+            you need something here.
+          </p>
+        </Empty>
+      </>
+    );
+  return (
+    <>
+      <PageHeader title="System" subtitle="Health, storage and statistics of this Weir instance." />
+      <div className="stack">
+        <HealthSection />
+        <StorageSection />
+        <PlatformSection />
+      </div>
+    </>
+  );
 }
