@@ -19,6 +19,7 @@ export const testJobRoutes: FastifyPluginAsyncTypebox<{ jobs: Pick<JobService, '
       config: { access: 'jobs:manage' },
       schema: {
         tags: ['jobs'],
+        operationId: 'enqueueTestJob',
         summary: 'TEST ONLY (WEIR_TEST_JOB_KINDS=1): enqueue a test.* job',
         body: Type.Object(
           { kind: Type.String({ pattern: '^test\\.[a-z]+$' }), payload: Type.Unknown() },

@@ -33,8 +33,9 @@ export default function JobPage() {
             <div className="stack">
               <section className="card" aria-labelledby="job-state-title">
                 <h2 id="job-state-title">State</h2>
-                <JobProgress job={j} />
-                {j.error && <JobErrorView error={j.error} />}
+                {/* A failure is shown once, below, with its code and details; a cancel needs no alarm. */}
+                <JobProgress job={{ ...j, error: null }} />
+                {j.error && j.status !== 'cancelled' && <JobErrorView error={j.error} />}
               </section>
               <div className="grid-2">
                 <section className="card" aria-labelledby="job-facts-title">

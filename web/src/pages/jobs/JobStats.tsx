@@ -25,7 +25,9 @@ export function JobStats() {
       <dl className="job-stats-list">
         <div>
           <dt>Last {s.days} days</dt>
-          <dd>{formatNumber(s.total)} jobs</dd>
+          <dd>
+            {formatNumber(s.total)} {s.total === 1 ? 'job' : 'jobs'}
+          </dd>
         </div>
         {STATUSES.map((status) => (
           <div key={status}>

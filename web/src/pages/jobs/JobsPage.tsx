@@ -2,11 +2,11 @@ import { keepPreviousData, useQuery } from '@tanstack/react-query';
 import { Link } from 'wouter';
 import { api, call } from '../../api/client';
 import { JobStatusBadge, type Job, type JobStatus } from '../../api/jobs';
-import { useMe } from '../../app/session';
+import { useSession } from '../../app/session';
 import { formatDateTime, formatDuration, formatNumber, formatRelative } from '../../lib/format';
 import { useUrlState } from '../../lib/url-state';
 import { Button, PageHeader, ProgressBar, SelectField, TextField } from '../../ui/controls';
-import { Empty, QueryView } from '../../ui/states';
+import { Empty, Loading, QueryView } from '../../ui/states';
 import { JobActions } from './job-actions';
 import { JobStats } from './JobStats';
 import { jobDuration } from './job-history';
@@ -30,7 +30,13 @@ const KNOWN_STATUSES = new Set<string>(['queued', 'running', 'succeeded', 'faile
 
 /** /jobs: the workspace's jobs, newest first, filtered and paged in the URL, kept live over the WebSocket. */
 export default function JobsPage() {
-  const me = useMe();
+  // The page can mount before the caller's /auth/me answer is in (a reload, a workspace switch).
+  const { me } = useSession();
+  if (!me) return <Loading />;
+  return <JobsView workspaceId={me.workspace.id} />;
+}
+
+function JobsView({ workspaceId }: { workspaceId: string }) {
   const [filters, setFilters] = useUrlState({ status: '', kind: '', since: '', page: '1' });
   const statuses = filters.status.split(',').filter((s): s is JobStatus => KNOWN_STATUSES.has(s));
   const page = Math.max(1, Number.parseInt(filters.page, 10) || 1);
@@ -44,10 +50,10 @@ export default function JobsPage() {
   const listKey = ['jobs', 'list', query] as const;
   const jobs = useQuery({
     queryKey: listKey,
-    queryFn: () => call(api.GET('/api/v1/jobs/', { params: { query } })),
+    queryFn: () => call(api.GET('/api/v1/jobs', { params: { query } })),
     placeholderData: keepPreviousData,
   });
-  useLiveJobList(me.workspace.id, listKey, statuses);
+  useLiveJobList(workspaceId, listKey, statuses);
 
   const kinds = useQuery({
     queryKey: ['jobs', 'stats', 7],
@@ -175,7 +181,7 @@ function JobRow({ job }: { job: Job }) {
             </span>
           </>
         ) : job.error ? (
-          <span className="danger-text">{job.error.message}</span>
+          <span className={job.status === 'failed' ? 'danger-text' : 'muted'}>{job.error.message}</span>
         ) : (
           <span className="muted">{job.status === 'succeeded' ? 'done' : ''}</span>
         )}

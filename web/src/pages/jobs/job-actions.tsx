@@ -1,6 +1,6 @@
 import { useMutation, useQueryClient } from '@tanstack/react-query';
 import { api, call } from '../../api/client';
-import { jobKey, type Job } from '../../api/jobs';
+import { isFinished, jobKey, type Job } from '../../api/jobs';
 import { useCan } from '../../app/session';
 import { Button } from '../../ui/controls';
 import { ConfirmDialog } from '../../ui/dialog';
@@ -19,8 +19,13 @@ export function JobActions({ job, small = true }: { job: Job; small?: boolean })
   const may = useCan('jobs:manage');
   const queryClient = useQueryClient();
   const toast = useToast();
-  const settle = (updated: Job) => {
-    queryClient.setQueryData(jobKey(updated.id), updated);
+  const settle = (answer: Job) => {
+    // The job's own events may have overtaken this answer (a cancelled job's final state arrives over the WebSocket
+    // before the answer "cancel requested"): an answer never moves a finished job back. Then read it again anyway.
+    queryClient.setQueryData<Job>(jobKey(answer.id), (held) =>
+      held && isFinished(held.status) && answer.status === 'running' ? held : answer,
+    );
+    void queryClient.invalidateQueries({ queryKey: jobKey(answer.id) });
     void queryClient.invalidateQueries({ queryKey: ['jobs'] });
   };
   const retry = useMutation({

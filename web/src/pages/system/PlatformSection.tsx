@@ -7,7 +7,7 @@ import { DailyBars } from './DailyBars';
 const DAYS = 30;
 
 type Stats = Awaited<ReturnType<typeof fetchStats>>;
-const fetchStats = () => call(api.GET('/api/v1/system/stats/', { params: { query: { days: DAYS } } }));
+const fetchStats = () => call(api.GET('/api/v1/system/stats', { params: { query: { days: DAYS } } }));
 
 /** The whole instance: what is stored, jobs on record, the daily series, and the largest datasets. */
 export function PlatformSection() {

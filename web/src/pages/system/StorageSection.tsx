@@ -22,7 +22,7 @@ export function StorageSection() {
     queryFn: () => {
       const fresh = freshNext.current;
       freshNext.current = false;
-      return call(api.GET('/api/v1/system/storage/', { params: { query: { fresh } } }));
+      return call(api.GET('/api/v1/system/storage', { params: { query: { fresh } } }));
     },
   });
   return (
@@ -63,7 +63,7 @@ export function StorageSection() {
               </div>
             )}
             <div className="table-wrap">
-              <table className="table">
+              <table className="table storage-areas">
                 <caption className="visually-hidden">Storage by area</caption>
                 <thead>
                   <tr>

@@ -1,6 +1,6 @@
-import { useMe } from '../../app/session';
+import { useSession } from '../../app/session';
 import { PageHeader } from '../../ui/controls';
-import { Empty } from '../../ui/states';
+import { Empty, Loading } from '../../ui/states';
 import { HealthSection } from './HealthSection';
 import { PlatformSection } from './PlatformSection';
 import { StorageSection } from './StorageSection';
@@ -8,7 +8,9 @@ import './system.css';
 
 /** /system: the instance as its administrators see it. Others get a plain refusal, not a page of errors. */
 export default function SystemPage() {
-  const me = useMe();
+  // The page can mount before the caller's /auth/me answer is in (a reload, a workspace switch).
+  const { me } = useSession();
+  if (!me) return <Loading />;
   if (!me.user.instanceAdmin)
     return (
       <>
