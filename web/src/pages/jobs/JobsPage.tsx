@@ -1,4 +1,4 @@
-import { keepPreviousData, useQuery } from '@tanstack/react-query';
+import { keepPreviousData, replaceEqualDeep, useQuery } from '@tanstack/react-query';
 import { Link } from 'wouter';
 import { api, call } from '../../api/client';
 import { JobStatusBadge, type Job, type JobStatus } from '../../api/jobs';
@@ -10,7 +10,7 @@ import { Empty, Loading, QueryView } from '../../ui/states';
 import { JobActions } from './job-actions';
 import { JobStats } from './JobStats';
 import { jobDuration } from './job-history';
-import { useLiveJobList } from './live-list';
+import { keepNewer, useLiveJobList, type JobPage } from './live-list';
 import './jobs.css';
 
 const PAGE_SIZE = 25;
@@ -52,6 +52,9 @@ function JobsView({ workspaceId }: { workspaceId: string }) {
     queryKey: listKey,
     queryFn: () => call(api.GET('/api/v1/jobs', { params: { query } })),
     placeholderData: keepPreviousData,
+    // A read that started before a job's final event must not move it back (live-list.ts newerJob).
+    structuralSharing: (held, incoming) =>
+      replaceEqualDeep(held, keepNewer(held as JobPage | undefined, incoming as JobPage)),
   });
   useLiveJobList(workspaceId, listKey, statuses);
 

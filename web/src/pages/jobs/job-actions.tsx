@@ -1,11 +1,12 @@
 import { useMutation, useQueryClient } from '@tanstack/react-query';
 import { api, call } from '../../api/client';
-import { isFinished, jobKey, type Job } from '../../api/jobs';
+import { jobKey, type Job } from '../../api/jobs';
 import { useCan } from '../../app/session';
 import { Button } from '../../ui/controls';
 import { ConfirmDialog } from '../../ui/dialog';
 import { useToast } from '../../ui/toast';
 import { ProblemError } from '../../api/problem';
+import { newerJob } from './live-list';
 
 /** The server's rules (src/jobs/service.ts): cancel until the job ends; retry only once it failed or was cancelled. */
 export const canCancel = (job: Job) => (job.status === 'queued' || job.status === 'running') && !job.cancelRequested;
@@ -20,12 +21,9 @@ export function JobActions({ job, small = true }: { job: Job; small?: boolean })
   const queryClient = useQueryClient();
   const toast = useToast();
   const settle = (answer: Job) => {
-    // The job's own events may have overtaken this answer (a cancelled job's final state arrives over the WebSocket
-    // before the answer "cancel requested"): an answer never moves a finished job back. Then read it again anyway.
-    queryClient.setQueryData<Job>(jobKey(answer.id), (held) =>
-      held && isFinished(held.status) && answer.status === 'running' ? held : answer,
-    );
-    void queryClient.invalidateQueries({ queryKey: jobKey(answer.id) });
+    // The job's own events may have overtaken this answer (the final state of a cancelled job can arrive over the
+    // WebSocket before the answer "cancel requested"): newerJob keeps the later one. The list is read again.
+    queryClient.setQueryData<Job>(jobKey(answer.id), (held) => newerJob(held, answer));
     void queryClient.invalidateQueries({ queryKey: ['jobs'] });
   };
   const retry = useMutation({

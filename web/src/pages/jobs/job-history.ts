@@ -43,8 +43,8 @@ export interface Heard {
 }
 
 /**
- * One line per event received on `job:<id>`: each state change, and progress when its message changes or it
- * passes another tenth (a job may report progress thousands of times).
+ * One line per event received on `job:<id>`: each state change, and progress each time it passes another tenth
+ * (a job may report progress thousands of times, each with a new message).
  */
 export function describeEvent(event: TopicEvent, heard: Heard): { entry: HistoryEntry | null; heard: Heard } {
   if (event.event === 'job.state') {
@@ -60,7 +60,7 @@ export function describeEvent(event: TopicEvent, heard: Heard): { entry: History
     const p = event.data as JobProgressEvent;
     const tenth = Math.floor(p.progress / 10);
     const next = { ...heard, tenth, message: p.message };
-    if (heard.message === p.message && heard.tenth === tenth) return { entry: null, heard: next };
+    if (heard.tenth === tenth) return { entry: null, heard: next };
     return {
       entry: { at: event.ts, what: `progress ${Math.round(p.progress)}%`, detail: p.message ?? undefined },
       heard: next,

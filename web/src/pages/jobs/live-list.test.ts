@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Job } from '../../api/jobs';
 import { describeEvent, historyFromRow } from './job-history';
-import { applyToPage, type JobPage } from './live-list';
+import { applyToPage, keepNewer, newerJob, type JobPage } from './live-list';
 
 const job = (id: string, over: Partial<Job> = {}): Job =>
   ({ id, kind: 'test.sleep', status: 'running', progress: 10, progressMessage: null, ...over }) as Job;
@@ -65,7 +65,7 @@ describe('job history', () => {
     expect(entries[2]?.detail).toBe('broke');
   });
 
-  it('notes each state change once, a cancel request, and progress only per tenth or new message', () => {
+  it('notes each state change once, a cancel request, and progress once per tenth', () => {
     let heard = {};
     const lines: string[] = [];
     const feed = (name: string, data: unknown) => {
@@ -76,10 +76,26 @@ describe('job history', () => {
     feed('job.state', job('a', { status: 'running', cancelRequested: false }));
     feed('job.state', job('a', { status: 'running', cancelRequested: false }));
     feed('job.progress', { id: 'a', progress: 11, message: 'step' });
-    feed('job.progress', { id: 'a', progress: 15, message: 'step' });
+    feed('job.progress', { id: 'a', progress: 15, message: 'another step' });
     feed('job.progress', { id: 'a', progress: 21, message: 'step' });
     feed('job.state', job('a', { status: 'running', cancelRequested: true }));
     feed('job.state', job('a', { status: 'cancelled', cancelRequested: true }));
     expect(lines).toEqual(['running', 'progress 11%', 'progress 21%', 'cancel requested', 'cancelled']);
+  });
+});
+
+describe('newerJob and keepNewer', () => {
+  it('keep a finished job against an older copy whose cancel was only requested, and take a retried one', () => {
+    const cancelled = job('a', { status: 'cancelled', cancelRequested: true });
+    const stale = job('a', { status: 'running', cancelRequested: true });
+    const retried = job('a', { status: 'queued', cancelRequested: false });
+    expect(newerJob(cancelled, stale)).toBe(cancelled);
+    expect(newerJob(cancelled, retried)).toBe(retried);
+    expect(newerJob(undefined, stale)).toBe(stale);
+    const read = keepNewer(page(cancelled, job('b')), page(stale, job('b', { progress: 50 })));
+    expect(read.items.map((j) => [j.status, j.progress])).toEqual([
+      ['cancelled', 10],
+      ['running', 50],
+    ]);
   });
 });

@@ -1,6 +1,6 @@
 import { useQueryClient } from '@tanstack/react-query';
 import { useCallback, useEffect, useRef } from 'react';
-import { applyJobEvent, jobKey, type Job, type JobStatus } from '../../api/jobs';
+import { applyJobEvent, isFinished, jobKey, type Job, type JobStatus } from '../../api/jobs';
 import { useTopic, type TopicEvent } from '../../api/realtime';
 
 export interface JobPage {
@@ -30,6 +30,28 @@ export function applyToPage(
   items[index] = updated;
   const leaves = statusFilter.length > 0 && !statusFilter.includes(updated.status);
   return { page: { ...page, items }, stale: leaves };
+}
+
+/**
+ * Which of two copies of a job to keep, when a read or an action's answer may be older than an event already
+ * applied: a job whose cancel was requested only ever ends, so such an unfinished copy never replaces a finished
+ * one (a retried job comes back without cancelRequested, and is taken).
+ */
+export function newerJob(held: Job | undefined, incoming: Job): Job {
+  return held &&
+    held.id === incoming.id &&
+    isFinished(held.status) &&
+    !isFinished(incoming.status) &&
+    incoming.cancelRequested
+    ? held
+    : incoming;
+}
+
+/** newerJob over a page read again: the page's rows as the server sent them, but never moved back. */
+export function keepNewer(held: JobPage | undefined, incoming: JobPage): JobPage {
+  if (!held) return incoming;
+  const heldById = new Map(held.items.map((j) => [j.id, j]));
+  return { ...incoming, items: incoming.items.map((j) => newerJob(heldById.get(j.id), j)) };
 }
 
 /** How long state changes are gathered before the list and statistics are read again (a burst of jobs: one read). */
