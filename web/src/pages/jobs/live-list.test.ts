@@ -92,6 +92,11 @@ describe('newerJob and keepNewer', () => {
     expect(newerJob(cancelled, stale)).toBe(cancelled);
     expect(newerJob(cancelled, retried)).toBe(retried);
     expect(newerJob(undefined, stale)).toBe(stale);
+    // The answer to a retry, overtaken by the new attempt's start.
+    const started = job('a', { status: 'running', attempts: 1 });
+    expect(newerJob(started, job('a', { status: 'queued', attempts: 0 }))).toBe(started);
+    const backoff = job('a', { status: 'queued', attempts: 1 });
+    expect(newerJob(started, backoff)).toBe(backoff);
     const read = keepNewer(page(cancelled, job('b')), page(stale, job('b', { progress: 50 })));
     expect(read.items.map((j) => [j.status, j.progress])).toEqual([
       ['cancelled', 10],

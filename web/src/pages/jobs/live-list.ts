@@ -34,17 +34,16 @@ export function applyToPage(
 
 /**
  * Which of two copies of a job to keep, when a read or an action's answer may be older than an event already
- * applied: a job whose cancel was requested only ever ends, so such an unfinished copy never replaces a finished
- * one (a retried job comes back without cancelRequested, and is taken).
+ * applied (events can overtake the answer to the request that caused them):
+ * - a job whose cancel was requested only ever ends, so such an unfinished copy never replaces a finished one;
+ * - attempts only grow until a retry resets them, so a queued copy never replaces a running one with more attempts.
+ * Anything else (a retried job coming back, a retry after a failed attempt) takes the incoming copy.
  */
 export function newerJob(held: Job | undefined, incoming: Job): Job {
-  return held &&
-    held.id === incoming.id &&
-    isFinished(held.status) &&
-    !isFinished(incoming.status) &&
-    incoming.cancelRequested
-    ? held
-    : incoming;
+  if (!held || held.id !== incoming.id) return incoming;
+  if (isFinished(held.status) && !isFinished(incoming.status) && incoming.cancelRequested) return held;
+  if (held.status === 'running' && incoming.status === 'queued' && held.attempts > incoming.attempts) return held;
+  return incoming;
 }
 
 /** newerJob over a page read again: the page's rows as the server sent them, but never moved back. */
