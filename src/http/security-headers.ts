@@ -42,8 +42,8 @@ export const DOCS_CSP = [
 
 // The dashboard (src/http/web-app.ts): its own scripts only, never inline or eval'd (charts render through
 // vega-interpreter rather than vega's expression compiler, which needs eval). Inline *styles* are allowed: Radix's
-// scroll lock and vega-embed insert <style> elements, and positioning popovers sets style attributes; a style cannot
-// run code.
+// dialog scroll lock inserts a <style> element, and positioning menus sets style attributes; a style cannot run
+// code.
 export const APP_CSP = [
   "default-src 'self'",
   "base-uri 'none'",
