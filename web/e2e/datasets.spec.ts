@@ -253,17 +253,24 @@ test.describe('datasets page', () => {
     const token = await apiToken();
     for (const n of ['one', 'two', 'three']) await createDataset(token, unique(`perf-${n}`), ['perf'], 50);
     await signIn(page);
-    // A fresh document: the session resumes from the refresh cookie, then the page's chunk and the list load.
-    await page.goto('/datasets');
-    await expect(page.locator('table.dataset-table')).toBeVisible();
-    // The page marks the moment its list (or empty state) first renders, in the document's own timeline.
-    const readyMs = await page.evaluate(async () => {
-      for (let i = 0; i < 100 && performance.getEntriesByName('weir:datasets-ready', 'mark').length === 0; i++)
-        await new Promise((r) => setTimeout(r, 50));
-      return performance.getEntriesByName('weir:datasets-ready', 'mark')[0]?.startTime ?? null;
-    });
-    expect(readyMs, 'the page marks when its list first renders').not.toBeNull();
-    expect(readyMs!).toBeGreaterThan(0);
-    recordPerf('datasetsPageReadyMs', Math.round(readyMs!));
+    // Fresh documents: each resumes the session from the refresh cookie, then loads the page's chunk and the list.
+    // Five loads, the median recorded (one load on a shared machine says little); the slowest is recorded beside it.
+    const loads: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      await page.goto('/datasets');
+      await expect(page.locator('table.dataset-table')).toBeVisible();
+      // The page marks the moment its list (or empty state) first renders, in the document's own timeline.
+      const readyMs = await page.evaluate(async () => {
+        for (let i = 0; i < 100 && performance.getEntriesByName('weir:datasets-ready', 'mark').length === 0; i++)
+          await new Promise((r) => setTimeout(r, 50));
+        return performance.getEntriesByName('weir:datasets-ready', 'mark')[0]?.startTime ?? null;
+      });
+      expect(readyMs, 'the page marks when its list first renders').not.toBeNull();
+      expect(readyMs!).toBeGreaterThan(0);
+      loads.push(readyMs!);
+    }
+    loads.sort((a, b) => a - b);
+    recordPerf('datasetsPageReadyMs', Math.round(loads[2]!));
+    recordPerf('datasetsPageReadyMaxMs', Math.round(loads[4]!));
   });
 });
