@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -14,6 +15,11 @@ import { ADMIN } from './support';
  * PostgreSQL database made from that admin URL (and dropped afterwards) instead of SQLite.
  */
 export default async function globalSetup(): Promise<() => Promise<void>> {
+  const chromium = process.env.WEIR_CHROMIUM ?? '/usr/bin/chromium';
+  if (!existsSync(chromium))
+    throw new Error(
+      `The browser suite drives Chromium at ${chromium}, which is not there: install Debian's (\`apt install chromium\`) or set WEIR_CHROMIUM to a Chromium or Chrome executable. (Playwright's own browser download is not used.)`,
+    );
   const root = fileURLToPath(new URL('../..', import.meta.url));
   const dataDir = await mkdtemp(path.join(os.tmpdir(), 'weir-e2e-'));
   const env: NodeJS.ProcessEnv = {
