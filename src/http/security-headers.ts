@@ -69,7 +69,7 @@ const DOCS_HSTS: HeaderMap = Object.freeze({ ...DOCS, ...HSTS });
 const APP: HeaderMap = Object.freeze({ ...COMMON, 'Content-Security-Policy': APP_CSP });
 const APP_HSTS: HeaderMap = Object.freeze({ ...APP, ...HSTS });
 
-type Area = 'api' | 'docs' | 'app';
+export type Area = 'api' | 'docs' | 'app';
 
 /** The docs pages and their assets: `/docs`, `/docs/…`, `/docs?…` (matches the swagger-ui routePrefix in app.ts). */
 function isDocs(url: string): boolean {
@@ -83,7 +83,7 @@ function isDocs(url: string): boolean {
  * docs, or else the dashboard's pages and assets. Checked by first character first: the API's paths all start
  * with `/a`, `/o`, `/m` or `/h`.
  */
-function areaOf(url: string): Area {
+export function areaOf(url: string): Area {
   if (isDocs(url)) return 'docs';
   if (url.startsWith('/api/') || url === '/api') return 'api';
   if (url.startsWith('/openapi.json') || url.startsWith('/metrics') || url.startsWith('/health')) return 'api';

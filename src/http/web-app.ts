@@ -2,6 +2,7 @@ import { createReadStream, existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { areaOf } from './security-headers.js';
 
 /**
  * The dashboard: the static files `npm run build` writes to `dist/web` (scripts/build-web.mjs), served at `/`.
@@ -54,18 +55,6 @@ export function findWebApp(configured?: string): WebApp | null {
     if (manifest.files?.['index.html']) return { dir, manifest };
   }
   return null;
-}
-
-/** Paths the dashboard never answers: the API, its documents and the operational endpoints keep their own 404s. */
-export function isServerPath(url: string): boolean {
-  return (
-    url.startsWith('/api/') ||
-    url === '/api' ||
-    url.startsWith('/docs') ||
-    url.startsWith('/openapi.json') ||
-    url.startsWith('/metrics') ||
-    url.startsWith('/health')
-  );
 }
 
 /** A browser navigation (a page load), not a script's fetch: only those fall back to index.html. */
@@ -130,7 +119,8 @@ export function registerWebApp(
 
   return (request, reply) => {
     const url = request.url;
-    if (isServerPath(url) || url.startsWith('/assets/') || !wantsHtml(request)) return false;
+    // The API, its documents and the operational endpoints keep their own 404s: the same split as their CSPs.
+    if (areaOf(url) !== 'app' || url.startsWith('/assets/') || !wantsHtml(request)) return false;
     // A client route: the app's router draws it (or its own "not found" page).
     void sendAsset(request, reply, web, 'index.html');
     return true;
