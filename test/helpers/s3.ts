@@ -9,6 +9,41 @@ import { createInterface } from 'node:readline';
 import { loadConfig, type BlobsConfig } from '../../src/config.js';
 
 /**
+ * s3rver's filesystem store answers a PUT when the bytes have passed its hashing transform, before its file write
+ * stream has finished, so a HEAD right after the answer can see the object with 0 bytes (Weir's putFile checks the
+ * stored size and, rightly, fails). Real S3 has read-after-write consistency; this makes the test double keep it by
+ * resolving only once the object's file is written.
+ */
+const ACKNOWLEDGE_AFTER_WRITE = `
+{
+  const path = require('node:path');
+  const fs = require('node:fs');
+  const crypto = require('node:crypto');
+  const { Readable, Transform } = require('node:stream');
+  const { pipeline } = require('node:stream/promises');
+  const FilesystemStore = require(path.join(path.dirname(main), 'stores', 'filesystem.js'));
+  FilesystemStore.prototype.putObject = async function (object) {
+    const objectPath = this.getResourcePath(object.bucket, object.key, 'object');
+    await fs.promises.mkdir(path.dirname(objectPath), { recursive: true });
+    const hash = crypto.createHash('md5');
+    let size = 0;
+    const counter = new Transform({
+      transform(chunk, encoding, callback) {
+        hash.update(chunk);
+        size += chunk.length;
+        callback(null, chunk);
+      },
+    });
+    const source = Buffer.isBuffer(object.content) ? Readable.from([object.content]) : object.content;
+    await pipeline(source, counter, fs.createWriteStream(objectPath));
+    const md5 = hash.digest('hex');
+    await this.putMetadata(object.bucket, object.key, object.metadata, md5);
+    return { size, md5 };
+  };
+}
+`;
+
+/**
  * s3rver runs in a child process of its own because it signs ListObjectsV2 continuation tokens with DES, which
  * Node's OpenSSL 3 only offers with --openssl-legacy-provider: in this process any listing of more than one page
  * would fail with InternalError. The child prints its port, and exits when its stdin closes (so it never outlives
@@ -17,6 +52,7 @@ import { loadConfig, type BlobsConfig } from '../../src/config.js';
 const CHILD = `
 const [main, directory, bucket] = process.argv.slice(1);
 const S3rver = require(main);
+${ACKNOWLEDGE_AFTER_WRITE}
 const server = new S3rver({ address: '127.0.0.1', port: 0, directory, silent: true, configureBuckets: [{ name: bucket }] });
 server.run().then(
   (address) => process.stdout.write(JSON.stringify({ port: address.port }) + '\\n'),
