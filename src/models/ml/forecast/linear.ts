@@ -18,7 +18,7 @@ import { windowMoments, windowOrigins } from './windows.js';
 
 const DAY_MS = 86_400_000;
 /** Ridge strengths per window (λ = value × window count), smallest first. */
-export const LAMBDA_GRID = [1e-7, 1e-4, 1e-3, 1e-2, 0.03, 0.1, 0.3, 1, 3];
+export const LAMBDA_GRID = [1e-6, 1e-3, 0.01, 0.1, 0.3, 1];
 export const DLINEAR_KERNEL = 25;
 
 /** A calendar one-hot of the origin: phase = floor(time / unitMs) mod cycle (e.g. hour of day, day of week). */
