@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { Random } from '../random.js';
 import type { SeriesProblem } from '../types.js';
+import { ridgeSolve } from '../linalg.js';
 import { dlinear, linear, linearEnsemble, nlinear } from './linear.js';
 import { originList } from './windows.js';
 
@@ -72,5 +73,38 @@ describe('linear family', () => {
     expect(JSON.parse(JSON.stringify(a1))).toEqual(a1);
     await expect(async () => linear.fit(problemOf(s), { seed: 1, params: { foo: 1 } })).rejects.toThrow(/unknown parameter/);
     await expect(async () => linear.fit(problemOf(s.subarray(0, 40)), { seed: 1 })).rejects.toThrow(/no complete training window/);
+  });
+
+  it('DLinear in the lookback space equals the explicit ridge on trend and remainder features', async () => {
+    const rng = new Random(5);
+    const s = Float64Array.from({ length: 300 }, (_, i) => Math.sin(i / 5) + 0.3 * rng.normal());
+    const L = 9;
+    const problem = { ...problemOf(s), lookback: L, horizon: 1 };
+    const a = await dlinear.fit(problem, { seed: 1, params: { lambda: 0.1, calendar: false } });
+    // Explicit: features [M·x, (I − M)·x, 1] over every window with its target before validEnd (the refit).
+    const trend = (x: number[]) => x.map((_, j) => { let t = 0; for (let i = -4; i <= 4; i++) t += x[Math.min(L - 1, Math.max(0, j + i))]! / 9; return t; });
+    const dim = 2 * L + 1;
+    const g = new Float64Array(dim * dim);
+    const c = new Float64Array(dim);
+    let count = 0;
+    for (let t = L; t < problem.validEnd; t++) {
+      const x = Array.from(s.subarray(t - L, t));
+      const tr = trend(x);
+      const f = [...tr, ...x.map((v, j) => v - tr[j]!), 1];
+      for (let i = 0; i < dim; i++) {
+        c[i]! += f[i]! * s[t]!;
+        for (let j = 0; j < dim; j++) g[i * dim + j]! += f[i]! * f[j]!;
+      }
+      count++;
+    }
+    const penalty = Array.from({ length: dim }, (_, i) => (i < 2 * L ? 1 : 0));
+    const w = ridgeSolve(g, c, dim, 1, 0.1 * count, penalty);
+    for (const t of [150, 200, 290]) {
+      const x = Array.from(s.subarray(t - L, t));
+      const tr = trend(x);
+      const f = [...tr, ...x.map((v, j) => v - tr[j]!), 1];
+      const expected = f.reduce((acc, v, i) => acc + v * w[i]!, 0);
+      expect(dlinear.forecast(a, s, [t], 1, null)[0]).toBeCloseTo(expected, 8);
+    }
   });
 });
