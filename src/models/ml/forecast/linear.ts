@@ -289,6 +289,8 @@ interface Selected {
   validationMse: number;
   /** Fitted on train only, u-space of the full calendar layout. */
   trainPredictor: Float64Array;
+  /** False when the deadline cut the grid short. */
+  complete: boolean;
 }
 
 interface Prepared {
@@ -298,7 +300,27 @@ interface Prepared {
   calendarColumns: number[];
 }
 
+/**
+ * Work shared between the variants and the ensemble when they are fitted on the same problem object (as the
+ * orchestration does): moments, per-variant selections and refits. Keyed by object identity, so a problem must not
+ * be mutated after a fit; results are the same with or without the cache.
+ */
+const shared = new WeakMap<SeriesProblem, Map<string, unknown>>();
+
+function memo<T>(problem: SeriesProblem, key: string, compute: () => T, keep: (v: T) => boolean = () => true): T {
+  let entries = shared.get(problem);
+  if (!entries) shared.set(problem, (entries = new Map()));
+  if (entries.has(key)) return entries.get(key) as T;
+  const value = compute();
+  if (keep(value)) entries.set(key, value);
+  return value;
+}
+
 function prepare(problem: SeriesProblem, allowCalendar: boolean): Prepared {
+  return memo(problem, `prep:${allowCalendar}`, () => computePrepared(problem, allowCalendar));
+}
+
+function computePrepared(problem: SeriesProblem, allowCalendar: boolean): Prepared {
   const terms = allowCalendar && problem.times ? calendarTerms(problem.stepMs, problem.period) : [];
   const train = momentsOf(problem, 0, problem.trainEnd, terms);
   const valid = momentsOf(problem, problem.trainEnd, problem.validEnd, terms);
@@ -319,6 +341,18 @@ function selectVariant(
   opts: FitOptions,
   lambdas: readonly number[],
 ): Selected {
+  const key = `sel:${kind}:${prep.calendarColumns.length}:${lambdas.join(',')}`;
+  // A selection cut short by the deadline is not reused.
+  return memo(problem, key, () => computeSelection(kind, prep, problem, opts, lambdas), (s) => s.complete);
+}
+
+function computeSelection(
+  kind: LinearKind,
+  prep: Prepared,
+  problem: SeriesProblem,
+  opts: FitOptions,
+  lambdas: readonly number[],
+): Selected {
   let best: Selected | null = null;
   const calendarChoices = prep.calendarColumns.length > 0 ? [false, true] : [false];
   const total = calendarChoices.length * lambdas.length;
@@ -331,14 +365,20 @@ function selectVariant(
       const mse = prep.valid.count > 0 ? predictorMse(p, prep.valid) : predictorMse(p, prep.train);
       iteration++;
       opts.progress?.({ phase: 'selecting', algorithm: kind, iteration, of: total, validLoss: mse });
-      if (best === null || mse < best.validationMse) best = { kind, calendar, lambda, validationMse: mse, trainPredictor: p };
-      if (opts.deadline !== undefined && Date.now() > opts.deadline) return best;
+      if (best === null || mse < best.validationMse)
+        best = { kind, calendar, lambda, validationMse: mse, trainPredictor: p, complete: true };
+      if (opts.deadline !== undefined && Date.now() > opts.deadline && iteration < total) return { ...best, complete: false };
     }
   }
   return best!;
 }
 
 function refit(sel: Selected, prep: Prepared, problem: SeriesProblem): Float64Array {
+  const key = `refit:${sel.kind}:${prep.calendarColumns.length}:${sel.calendar}:${sel.lambda}`;
+  return memo(problem, key, () => computeRefit(sel, prep, problem));
+}
+
+function computeRefit(sel: Selected, prep: Prepared, problem: SeriesProblem): Float64Array {
   const all = prep.valid.count > 0 ? addMoments(prep.train, prep.valid) : prep.train;
   const d = design(sel.kind, problem.lookback, all.m, sel.calendar ? prep.calendarColumns : []);
   return solvePredictor(d, all, sel.lambda);

@@ -209,7 +209,7 @@ export async function trainForecast(
     opts.signal?.throwIfAborted();
     const algorithm = FORECAST_ALGORITHMS.get(name)!;
     const isBaseline = BASELINE_NAMES.includes(name);
-    if (!isBaseline && deadline !== undefined && Date.now() > deadline) {
+    if (!isBaseline && deadline !== undefined && Date.now() >= deadline) {
       leaderboard.push({ algorithm: name, params: {}, validation: { mse: null, mae: null }, trainMs: 0, status: 'skipped', reason: 'time budget spent' });
       continue;
     }
