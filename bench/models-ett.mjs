@@ -89,7 +89,18 @@ export async function runModelsEtt() {
         skill: report.metrics[l.algorithm] ? round(report.metrics[l.algorithm].skill, 3) : null,
       }));
       const slowest = Math.max(...report.leaderboard.map((l) => l.trainMs)) / 1000;
-      cells.push({ file, horizon, chosen: report.algorithm, params: report.params, mse: chosen.mse, mae: chosen.mae, published, ratio, cellS, algorithms });
+      cells.push({
+        file,
+        horizon,
+        chosen: report.algorithm,
+        params: report.params,
+        mse: chosen.mse,
+        mae: chosen.mae,
+        published,
+        ratio,
+        cellS,
+        algorithms,
+      });
       log(
         `${file} H=${horizon}: ${report.algorithm} test MSE ${round(chosen.mse, 4)} MAE ${round(chosen.mae, 4)}` +
           ` (published ${published}, ratio ${ratio}) in ${round(cellS, 1)} s; ` +
@@ -111,7 +122,10 @@ export async function runModelsEtt() {
         pass: slowest < TRAIN_TIME_TARGET_S,
       });
       for (const a of algorithms)
-        figures.push([`${file} H=${horizon} ${a.algorithm}: test MSE / MAE (normalized), validation MSE, train s`, `${a.testMse} / ${a.testMae}, ${a.validationMse}, ${a.trainS}`]);
+        figures.push([
+          `${file} H=${horizon} ${a.algorithm}: test MSE / MAE (normalized), validation MSE, train s`,
+          `${a.testMse} / ${a.testMae}, ${a.validationMse}, ${a.trainS}`,
+        ]);
     }
   }
   const result = {

@@ -13,7 +13,16 @@ describe('backtest', () => {
     const { evaluation, origins } = evaluateForecast(
       repeatLast,
       {},
-      { inputs: [s], actuals: [s], scalers: [scaler], times: null, lookback: 5, horizon: 2, period: null, scaleEnd: 20 },
+      {
+        inputs: [s],
+        actuals: [s],
+        scalers: [scaler],
+        times: null,
+        lookback: 5,
+        horizon: 2,
+        period: null,
+        scaleEnd: 20,
+      },
       20,
       30,
     );
@@ -37,7 +46,16 @@ describe('backtest', () => {
     const { evaluation } = evaluateForecast(
       repeatLast,
       {},
-      { inputs: [s], actuals: [actual], scalers: [fitScaler('none', s)], times: null, lookback: 2, horizon: 1, period: null, scaleEnd: 8 },
+      {
+        inputs: [s],
+        actuals: [actual],
+        scalers: [fitScaler('none', s)],
+        times: null,
+        lookback: 2,
+        horizon: 1,
+        period: null,
+        scaleEnd: 8,
+      },
       8,
       12,
     );

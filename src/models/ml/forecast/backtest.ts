@@ -10,8 +10,22 @@ import { originList, windowOrigins } from './windows.js';
 
 export interface ForecastEvaluation {
   windows: number;
-  normalized: { mse: number | null; mae: number | null; rmse: number | null; mape: number | null; smape: number | null; mase: number | null };
-  original: { mse: number | null; mae: number | null; rmse: number | null; mape: number | null; smape: number | null; mase: number | null };
+  normalized: {
+    mse: number | null;
+    mae: number | null;
+    rmse: number | null;
+    mape: number | null;
+    smape: number | null;
+    mase: number | null;
+  };
+  original: {
+    mse: number | null;
+    mae: number | null;
+    rmse: number | null;
+    mape: number | null;
+    smape: number | null;
+    mase: number | null;
+  };
   /** Normalized scale, per horizon step. */
   perStep: { mse: number | null; mae: number | null }[];
 }
@@ -95,8 +109,19 @@ export function evaluateForecast(
       }
     perStep.push({ mse: c > 0 ? se / c : null, mae: c > 0 ? ae / c : null });
   }
-  const pick = (e: typeof en) => ({ mse: e.mse, mae: e.mae, rmse: e.rmse, mape: e.mape, smape: e.smape, mase: maseValue });
-  return { evaluation: { windows: origins.length, normalized: pick(en), original: pick(eo), perStep }, forecasts, origins };
+  const pick = (e: typeof en) => ({
+    mse: e.mse,
+    mae: e.mae,
+    rmse: e.rmse,
+    mape: e.mape,
+    smape: e.smape,
+    mase: maseValue,
+  });
+  return {
+    evaluation: { windows: origins.length, normalized: pick(en), original: pick(eo), perStep },
+    forecasts,
+    origins,
+  };
 }
 
 /**

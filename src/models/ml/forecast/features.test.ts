@@ -32,6 +32,8 @@ describe('lag features for tree forecasting', () => {
   });
 
   it('refuses calendar features without times', () => {
-    expect(() => buildLagFeatures({ lags: 1, period: null, rolling: [], calendar: true }, series, [5], 1, null)).toThrow(/need times/);
+    expect(() =>
+      buildLagFeatures({ lags: 1, period: null, rolling: [], calendar: true }, series, [5], 1, null),
+    ).toThrow(/need times/);
   });
 });

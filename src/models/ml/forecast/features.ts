@@ -21,7 +21,12 @@ export interface LagFeatureSpec {
 export function defaultLagSpec(lookback: number, period: number | null, hasTimes: boolean): LagFeatureSpec {
   const rolling = [Math.min(24, lookback)];
   if (period !== null && period <= lookback && period !== rolling[0]) rolling.push(period);
-  return { lags: Math.min(lookback, 24), period: period !== null && 2 * period <= lookback ? period : null, rolling, calendar: hasTimes };
+  return {
+    lags: Math.min(lookback, 24),
+    period: period !== null && 2 * period <= lookback ? period : null,
+    rolling,
+    calendar: hasTimes,
+  };
 }
 
 export function lagFeatureNames(spec: LagFeatureSpec): string[] {

@@ -16,7 +16,10 @@ export interface IntervalModel {
  * `absResiduals[h]` holds |actual − forecast| of step h over the calibration windows (NaN skipped). Uses the
  * finite-sample rank ⌈(n + 1)·level⌉ (the largest residual when that exceeds n).
  */
-export function conformalQuantiles(absResiduals: ArrayLike<number>[], levels: number[] = DEFAULT_LEVELS): IntervalModel {
+export function conformalQuantiles(
+  absResiduals: ArrayLike<number>[],
+  levels: number[] = DEFAULT_LEVELS,
+): IntervalModel {
   const sorted = absResiduals.map((r) => Float64Array.from(Array.from(r).filter((v) => !Number.isNaN(v))).sort());
   const quantiles = levels.map((level) =>
     sorted.map((s) => {

@@ -71,8 +71,12 @@ describe('linear family', () => {
     const a2 = await dlinear.fit(problemOf(s), { seed: 2 });
     expect(JSON.stringify(a1)).toBe(JSON.stringify(a2));
     expect(JSON.parse(JSON.stringify(a1))).toEqual(a1);
-    await expect(async () => linear.fit(problemOf(s), { seed: 1, params: { foo: 1 } })).rejects.toThrow(/unknown parameter/);
-    await expect(async () => linear.fit(problemOf(s.subarray(0, 40)), { seed: 1 })).rejects.toThrow(/no complete training window/);
+    await expect(async () => linear.fit(problemOf(s), { seed: 1, params: { foo: 1 } })).rejects.toThrow(
+      /unknown parameter/,
+    );
+    await expect(async () => linear.fit(problemOf(s.subarray(0, 40)), { seed: 1 })).rejects.toThrow(
+      /no complete training window/,
+    );
   });
 
   it('DLinear in the lookback space equals the explicit ridge on trend and remainder features', async () => {
@@ -82,7 +86,12 @@ describe('linear family', () => {
     const problem = { ...problemOf(s), lookback: L, horizon: 1 };
     const a = await dlinear.fit(problem, { seed: 1, params: { lambda: 0.1, calendar: false } });
     // Explicit: features [M·x, (I − M)·x, 1] over every window with its target before validEnd (the refit).
-    const trend = (x: number[]) => x.map((_, j) => { let t = 0; for (let i = -4; i <= 4; i++) t += x[Math.min(L - 1, Math.max(0, j + i))]! / 9; return t; });
+    const trend = (x: number[]) =>
+      x.map((_, j) => {
+        let t = 0;
+        for (let i = -4; i <= 4; i++) t += x[Math.min(L - 1, Math.max(0, j + i))]! / 9;
+        return t;
+      });
     const dim = 2 * L + 1;
     const g = new Float64Array(dim * dim);
     const c = new Float64Array(dim);

@@ -70,12 +70,7 @@ export function calendarTerms(stepMs: number | null, period: number | null): Cal
   return terms;
 }
 
-function momentsOf(
-  problem: SeriesProblem,
-  from: number,
-  to: number,
-  calendar: CalendarTerm[],
-): Moments {
+function momentsOf(problem: SeriesProblem, from: number, to: number, calendar: CalendarTerm[]): Moments {
   const L = problem.lookback;
   const H = problem.horizon;
   const w = L + H;
@@ -130,7 +125,14 @@ function momentsOf(
 
 function addMoments(a: Moments, b: Moments): Moments {
   const sum = (x: Float64Array, y: Float64Array) => x.map((v, i) => v + y[i]!);
-  return { m: a.m, horizon: a.horizon, count: a.count + b.count, uu: sum(a.uu, b.uu), uy: sum(a.uy, b.uy), yy: sum(a.yy, b.yy) };
+  return {
+    m: a.m,
+    horizon: a.horizon,
+    count: a.count + b.count,
+    uu: sum(a.uu, b.uu),
+    uy: sum(a.uy, b.uy),
+    yy: sum(a.yy, b.yy),
+  };
 }
 
 /** A variant as sparse feature rows over u, the target offset n (y' = y − n·u) and which features are penalised. */
@@ -343,7 +345,12 @@ function selectVariant(
 ): Selected {
   const key = `sel:${kind}:${prep.calendarColumns.length}:${lambdas.join(',')}`;
   // A selection cut short by the deadline is not reused.
-  return memo(problem, key, () => computeSelection(kind, prep, problem, opts, lambdas), (s) => s.complete);
+  return memo(
+    problem,
+    key,
+    () => computeSelection(kind, prep, problem, opts, lambdas),
+    (s) => s.complete,
+  );
 }
 
 function computeSelection(
@@ -367,7 +374,8 @@ function computeSelection(
       opts.progress?.({ phase: 'selecting', algorithm: kind, iteration, of: total, validLoss: mse });
       if (best === null || mse < best.validationMse)
         best = { kind, calendar, lambda, validationMse: mse, trainPredictor: p, complete: true };
-      if (opts.deadline !== undefined && Date.now() > opts.deadline && iteration < total) return { ...best, complete: false };
+      if (opts.deadline !== undefined && Date.now() > opts.deadline && iteration < total)
+        return { ...best, complete: false };
     }
   }
   return best!;
@@ -406,7 +414,15 @@ function toArtifact(
       for (const row of weights) row.length = problem.lookback + 1;
     }
   }
-  return { kind, lookback: problem.lookback, horizon: problem.horizon, calendar: used, weights, params, validation: { mse: validationMse } };
+  return {
+    kind,
+    lookback: problem.lookback,
+    horizon: problem.horizon,
+    calendar: used,
+    weights,
+    params,
+    validation: { mse: validationMse },
+  };
 }
 
 function readParams(opts: FitOptions): { calendar: boolean; lambdas: readonly number[] } {
@@ -432,7 +448,15 @@ function makeAlgorithm(kind: LinearKind): ForecastAlgorithm<LinearArtifact> {
       opts.progress?.({ phase: 'refitting', algorithm: kind });
       const p = refit(sel, prep, problem);
       return Promise.resolve(
-        toArtifact(kind, problem, prep.terms, p, prep.train.m, { lambda: sel.lambda, calendar: sel.calendar }, sel.validationMse),
+        toArtifact(
+          kind,
+          problem,
+          prep.terms,
+          p,
+          prep.train.m,
+          { lambda: sel.lambda, calendar: sel.calendar },
+          sel.validationMse,
+        ),
       );
     },
     forecast: forecastLinear,
@@ -473,7 +497,11 @@ export const linearEnsemble: ForecastAlgorithm<LinearArtifact> = {
       for (let q = 0; q < size; q++) avg[q]! += p[q]! / best!.subset.length;
     }
     const params = {
-      members: best!.subset.map((i) => ({ kind: members[i]!.kind, lambda: members[i]!.lambda, calendar: members[i]!.calendar })),
+      members: best!.subset.map((i) => ({
+        kind: members[i]!.kind,
+        lambda: members[i]!.lambda,
+        calendar: members[i]!.calendar,
+      })),
     };
     return Promise.resolve(toArtifact('ensemble', problem, prep.terms, avg, m, params, best!.mse));
   },
@@ -488,7 +516,8 @@ function forecastLinear(
   times: ((index: number) => number) | null,
 ): Float64Array {
   const { lookback: L, calendar } = artifact;
-  if (horizon > artifact.horizon) throw new RangeError(`horizon ${horizon} exceeds the trained horizon ${artifact.horizon}`);
+  if (horizon > artifact.horizon)
+    throw new RangeError(`horizon ${horizon} exceeds the trained horizon ${artifact.horizon}`);
   if (calendar.length > 0 && times === null) throw new RangeError('this model uses calendar terms and needs times');
   const offsets: number[] = [];
   let m = L + 1;

@@ -14,7 +14,10 @@ describe('period', () => {
 
   it('detects a period of 12 in a noisy sine and none in white noise', () => {
     const rng = new Random(5);
-    const seasonal = Float64Array.from({ length: 600 }, (_, i) => Math.sin((2 * Math.PI * i) / 12) + 0.2 * rng.normal());
+    const seasonal = Float64Array.from(
+      { length: 600 },
+      (_, i) => Math.sin((2 * Math.PI * i) / 12) + 0.2 * rng.normal(),
+    );
     expect(detectPeriod(seasonal)).toBe(12);
     const noise = Float64Array.from({ length: 600 }, () => rng.normal());
     expect(detectPeriod(noise)).toBeNull();

@@ -9,7 +9,10 @@ const T0 = Date.UTC(2024, 0, 1);
 function seasonalInput(n = 1200, seed = 9): ForecastTrainingInput {
   const rng = new Random(seed);
   const make = (amp: number) =>
-    Float64Array.from({ length: n }, (_, i) => 20 + amp * Math.sin((2 * Math.PI * i) / 24) + 0.01 * i + 0.3 * rng.normal());
+    Float64Array.from(
+      { length: n },
+      (_, i) => 20 + amp * Math.sin((2 * Math.PI * i) / 24) + 0.01 * i + 0.3 * rng.normal(),
+    );
   return {
     series: [make(5), make(3)],
     seriesNames: ['a', 'b'],
@@ -34,7 +37,14 @@ describe('trainForecast', () => {
   it('trains every baseline and the candidates, picks on validation and beats repeat-last on the test part', async () => {
     const { report, artifact } = await trainForecast(seasonalInput(), { seed: 1 });
     expect(report.leaderboard.map((l) => l.algorithm)).toEqual([
-      'repeat-last', 'seasonal-naive', 'mean', 'drift', 'nlinear', 'linear', 'dlinear', 'linear-ensemble',
+      'repeat-last',
+      'seasonal-naive',
+      'mean',
+      'drift',
+      'nlinear',
+      'linear',
+      'dlinear',
+      'linear-ensemble',
     ]);
     expect(report.leaderboard.every((l) => l.status === 'ok')).toBe(true);
     const best = Math.min(...report.leaderboard.map((l) => l.validation['mse']!));
@@ -66,7 +76,9 @@ describe('trainForecast', () => {
     const a = await trainForecast(input, { seed: 1 });
     const b = await trainForecast(changed, { seed: 1 });
     expect(b.artifact).toEqual(a.artifact);
-    expect(b.report.metrics['linear-ensemble']!.normalized['mse']).not.toBe(a.report.metrics['linear-ensemble']!.normalized['mse']);
+    expect(b.report.metrics['linear-ensemble']!.normalized['mse']).not.toBe(
+      a.report.metrics['linear-ensemble']!.normalized['mse'],
+    );
   });
 
   it('forecasts from new history in the original scale, with bands around the point forecast', async () => {
@@ -82,7 +94,9 @@ describe('trainForecast', () => {
     expect(band.lower[0]!).toBeLessThan(out.series[1]!.values[0]!);
     expect(band.upper[0]!).toBeGreaterThan(out.series[1]!.values[0]!);
     expect(() => forecastFrom(artifact, history, 13, lastTime)).toThrow(TrainingInputError);
-    expect(() => forecastFrom(artifact, [history[0]!.subarray(0, 10), history[1]!], 6, lastTime)).toThrow(/at least 48/);
+    expect(() => forecastFrom(artifact, [history[0]!.subarray(0, 10), history[1]!], 6, lastTime)).toThrow(
+      /at least 48/,
+    );
   });
 
   it('refuses input the user must fix, with a pointer', async () => {
@@ -103,7 +117,10 @@ describe('trainForecast', () => {
     const { report } = await trainForecast({ ...input, budgetMs: 0 }, { seed: 1 });
     expect(report.data.missing).toEqual({ a: 2, b: 0 });
     expect(report.leaderboard.filter((l) => l.status === 'skipped').map((l) => l.algorithm)).toEqual([
-      'nlinear', 'linear', 'dlinear', 'linear-ensemble',
+      'nlinear',
+      'linear',
+      'dlinear',
+      'linear-ensemble',
     ]);
     expect(BASELINES_OK(report.leaderboard)).toBe(true);
     expect(report.metrics['seasonal-naive']!.normalized['mse']).not.toBeNull();
@@ -117,5 +134,7 @@ describe('trainForecast', () => {
 });
 
 function BASELINES_OK(leaderboard: { algorithm: string; status: string }[]): boolean {
-  return ['repeat-last', 'seasonal-naive', 'mean', 'drift'].every((b) => leaderboard.find((l) => l.algorithm === b)?.status === 'ok');
+  return ['repeat-last', 'seasonal-naive', 'mean', 'drift'].every(
+    (b) => leaderboard.find((l) => l.algorithm === b)?.status === 'ok',
+  );
 }

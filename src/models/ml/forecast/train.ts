@@ -95,7 +95,8 @@ function prepare(input: ForecastTrainingInput): Prepared {
   if (!Number.isInteger(input.horizon) || input.horizon < 1)
     throw new TrainingInputError('/horizon', 'the horizon must be a positive integer');
   const scaling = input.scaling ?? 'standard';
-  if (!SCALING_KINDS.includes(scaling)) throw new TrainingInputError('/scaling', `unknown scaling "${String(scaling)}"`);
+  if (!SCALING_KINDS.includes(scaling))
+    throw new TrainingInputError('/scaling', `unknown scaling "${String(scaling)}"`);
   if (input.algorithm !== 'auto' && !FORECAST_ALGORITHMS.has(input.algorithm))
     throw new TrainingInputError(
       '/algorithm',
@@ -103,7 +104,11 @@ function prepare(input: ForecastTrainingInput): Prepared {
     );
   const split = input.split ?? { trainEnd: Math.floor(n * 0.7), validEnd: Math.floor(n * 0.8) };
   const { trainEnd, validEnd } = split;
-  if (!Number.isInteger(trainEnd) || !Number.isInteger(validEnd) || !(0 < trainEnd && trainEnd <= validEnd && validEnd < n))
+  if (
+    !Number.isInteger(trainEnd) ||
+    !Number.isInteger(validEnd) ||
+    !(0 < trainEnd && trainEnd <= validEnd && validEnd < n)
+  )
     throw new TrainingInputError('/split', `split boundaries must satisfy 0 < trainEnd ≤ validEnd < ${n}`);
   const H = input.horizon;
   // A lookback needs at least one training window and one test window.
@@ -115,7 +120,10 @@ function prepare(input: ForecastTrainingInput): Prepared {
     );
   const lookback = input.lookback ?? Math.min(DEFAULT_LOOKBACK, Math.max(1, Math.floor(allowed / 2)));
   if (!Number.isInteger(lookback) || lookback < 1 || lookback > allowed)
-    throw new TrainingInputError('/lookback', `the lookback must be an integer in [1, ${allowed}] for this data and horizon`);
+    throw new TrainingInputError(
+      '/lookback',
+      `the lookback must be an integer in [1, ${allowed}] for this data and horizon`,
+    );
   const missing: Record<string, number> = {};
   const scalers: ScalerState[] = [];
   const inputs: Float64Array[] = [];
@@ -210,7 +218,14 @@ export async function trainForecast(
     const algorithm = FORECAST_ALGORITHMS.get(name)!;
     const isBaseline = BASELINE_NAMES.includes(name);
     if (!isBaseline && deadline !== undefined && Date.now() >= deadline) {
-      leaderboard.push({ algorithm: name, params: {}, validation: { mse: null, mae: null }, trainMs: 0, status: 'skipped', reason: 'time budget spent' });
+      leaderboard.push({
+        algorithm: name,
+        params: {},
+        validation: { mse: null, mae: null },
+        trainMs: 0,
+        status: 'skipped',
+        reason: 'time budget spent',
+      });
       continue;
     }
     opts.progress?.({ phase: 'fitting', algorithm: name, iteration: index + 1, of: names.length });
@@ -223,13 +238,22 @@ export async function trainForecast(
       if (validationMse !== null) validation = { mse: validationMse };
       else {
         // Validation of an algorithm without its own: a fit on the training part, measured on the validation part.
-        const valArtifact = await algorithm.fit({ ...full, series: full.series.map((s) => s.subarray(0, p.trainEnd)), validEnd: p.trainEnd }, fitOpts);
+        const valArtifact = await algorithm.fit(
+          { ...full, series: full.series.map((s) => s.subarray(0, p.trainEnd)), validEnd: p.trainEnd },
+          fitOpts,
+        );
         const ev = evaluateForecast(algorithm, valArtifact, evalData(p.trainEnd), p.trainEnd, p.validEnd).evaluation;
         validationMse = ev.windows > 0 ? ev.normalized.mse : null;
         validation = { mse: validationMse, mae: ev.windows > 0 ? ev.normalized.mae : null };
       }
       trained.set(name, { algorithm, artifact, validationMse });
-      leaderboard.push({ algorithm: name, params: artifactParams(artifact), validation, trainMs: Date.now() - t0, status: 'ok' });
+      leaderboard.push({
+        algorithm: name,
+        params: artifactParams(artifact),
+        validation,
+        trainMs: Date.now() - t0,
+        status: 'ok',
+      });
     } catch (e) {
       if (opts.signal?.aborted) throw e;
       if (e instanceof TrainingInputError) throw e;
@@ -252,10 +276,11 @@ export async function trainForecast(
   }
   if (chosen === null) {
     let best = Infinity;
-    for (const [name, t] of trained) if (t.validationMse !== null && t.validationMse < best) {
-      best = t.validationMse;
-      chosen = name;
-    }
+    for (const [name, t] of trained)
+      if (t.validationMse !== null && t.validationMse < best) {
+        best = t.validationMse;
+        chosen = name;
+      }
     chosen ??= 'repeat-last';
   }
   const winner = trained.get(chosen)!;
@@ -281,7 +306,13 @@ export async function trainForecast(
         { ...trainOnly, series: trainOnly.series.map((s) => s.subarray(0, p.trainEnd)) },
         { ...opts, params: input.algorithm === chosen ? input.params : undefined },
       );
-      const { forecasts, origins } = evaluateForecast(winner.algorithm, calArtifact, evalData(p.trainEnd), p.trainEnd, p.validEnd);
+      const { forecasts, origins } = evaluateForecast(
+        winner.algorithm,
+        calArtifact,
+        evalData(p.trainEnd),
+        p.trainEnd,
+        p.validEnd,
+      );
       intervals = conformalQuantiles(residualsByStep(p.actuals, forecasts, origins, H), DEFAULT_LEVELS);
     } catch (e) {
       if (opts.signal?.aborted) throw e;
@@ -306,7 +337,13 @@ export async function trainForecast(
   const report: TrainingReport = {
     task: 'forecast',
     algorithm: chosen,
-    params: { ...artifactParams(winner.artifact), lookback: p.lookback, horizon: H, period: p.period, scaling: input.scaling ?? 'standard' },
+    params: {
+      ...artifactParams(winner.artifact),
+      lookback: p.lookback,
+      horizon: H,
+      period: p.period,
+      scaling: input.scaling ?? 'standard',
+    },
     leaderboard,
     metrics,
     losses: [],
@@ -339,18 +376,23 @@ export function forecastFrom(
   series: { name: string; values: number[]; intervals: { level: number; lower: number[]; upper: number[] }[] }[];
 } {
   if (!Number.isInteger(horizon) || horizon < 1 || horizon > artifact.horizon)
-    throw new TrainingInputError('/horizon', `the horizon must be an integer in [1, ${artifact.horizon}] for this model`);
+    throw new TrainingInputError(
+      '/horizon',
+      `the horizon must be an integer in [1, ${artifact.horizon}] for this model`,
+    );
   if (history.length !== artifact.seriesNames.length)
     throw new TrainingInputError('/history', `expected ${artifact.seriesNames.length} series of history`);
   const algorithm = FORECAST_ALGORITHMS.get(artifact.algorithm);
   if (!algorithm) throw new Error(`unknown algorithm ${artifact.algorithm} in the artifact`);
   const step = artifact.stepMs;
-  const timeOf = lastTime !== null && step !== null ? (len: number) => (i: number) => lastTime + (i - (len - 1)) * step : null;
+  const timeOf =
+    lastTime !== null && step !== null ? (len: number) => (i: number) => lastTime + (i - (len - 1)) * step : null;
   const wanted = levels ?? artifact.intervals?.levels ?? [];
   const series = history.map((h, s) => {
     const name = artifact.seriesNames[s]!;
     const need = Math.max(artifact.lookback, algorithm.minHistory(artifact));
-    if (h.length < need) throw new TrainingInputError(`/history/${s}`, `series "${name}" needs at least ${need} values of history`);
+    if (h.length < need)
+      throw new TrainingInputError(`/history/${s}`, `series "${name}" needs at least ${need} values of history`);
     const sc = artifact.scalers[s]!;
     const scaled = new Float64Array(h.length);
     for (let i = 0; i < h.length; i++) scaled[i] = (h[i]! - sc.center) / sc.scale;
@@ -369,6 +411,7 @@ export function forecastFrom(
         : [];
     return { name, values, intervals: bands };
   });
-  const times = lastTime !== null && step !== null ? Array.from({ length: horizon }, (_, h) => lastTime + (h + 1) * step) : null;
+  const times =
+    lastTime !== null && step !== null ? Array.from({ length: horizon }, (_, h) => lastTime + (h + 1) * step) : null;
   return { times, series };
 }
