@@ -38,8 +38,11 @@ export interface LinearArtifact {
   /** horizon rows × (lookback + 1 + Σ cycle). */
   weights: number[][];
   params: Record<string, unknown>;
-  /** Validation MSE of the selected configuration (fitted on train only), for the leaderboard. */
-  validation: { mse: number };
+  /**
+   * Validation MSE of the selected configuration (fitted on train only), and per consecutive block of validation
+   * origins (blocks about a horizon long, so their errors are roughly independent: a standard error for selection).
+   */
+  validation: { mse: number; blocks: number[] };
 }
 
 /** Moments over a set of windows in u-space (m = lookback + 1 + Σ cycle). */
@@ -71,6 +74,14 @@ export function calendarTerms(stepMs: number | null, period: number | null): Cal
 }
 
 function momentsOf(problem: SeriesProblem, from: number, to: number, calendar: CalendarTerm[]): Moments {
+  return momentsOfOrigins(problem, windowOrigins(from, to, problem.lookback, problem.horizon), calendar);
+}
+
+function momentsOfOrigins(
+  problem: SeriesProblem,
+  range: { first: number; last: number } | null,
+  calendar: CalendarTerm[],
+): Moments {
   const L = problem.lookback;
   const H = problem.horizon;
   const w = L + H;
@@ -84,7 +95,6 @@ function momentsOf(problem: SeriesProblem, from: number, to: number, calendar: C
   const uy = new Float64Array(m * H);
   const yy = new Float64Array(H);
   let count = 0;
-  const range = windowOrigins(from, to, L, H);
   if (!range) return { m, horizon: H, count, uu, uy, yy };
   const phases = new Int32Array(calendar.length);
   for (const s of problem.series) {
@@ -299,6 +309,7 @@ interface Prepared {
   terms: CalendarTerm[];
   train: Moments;
   valid: Moments;
+  validBlocks: Moments[];
   calendarColumns: number[];
 }
 
@@ -325,10 +336,21 @@ function prepare(problem: SeriesProblem, allowCalendar: boolean): Prepared {
 function computePrepared(problem: SeriesProblem, allowCalendar: boolean): Prepared {
   const terms = allowCalendar && problem.times ? calendarTerms(problem.stepMs, problem.period) : [];
   const train = momentsOf(problem, 0, problem.trainEnd, terms);
-  const valid = momentsOf(problem, problem.trainEnd, problem.validEnd, terms);
+  const validBlocks: Moments[] = [];
+  const range = windowOrigins(problem.trainEnd, problem.validEnd, problem.lookback, problem.horizon);
+  if (range) {
+    const n = range.last - range.first + 1;
+    const blocks = Math.max(1, Math.min(10, Math.floor(n / problem.horizon)));
+    for (let b = 0; b < blocks; b++) {
+      const first = range.first + Math.floor((b * n) / blocks);
+      const last = range.first + Math.floor(((b + 1) * n) / blocks) - 1;
+      validBlocks.push(momentsOfOrigins(problem, { first, last }, terms));
+    }
+  }
+  const valid = validBlocks.length > 0 ? validBlocks.reduce(addMoments) : momentsOfOrigins(problem, null, terms);
   const calendarColumns: number[] = [];
   for (let j = problem.lookback + 1; j < train.m; j++) calendarColumns.push(j);
-  return { terms, train, valid, calendarColumns };
+  return { terms, train, valid, validBlocks, calendarColumns };
 }
 
 function checkProblem(problem: SeriesProblem): void {
@@ -400,6 +422,7 @@ function toArtifact(
   m: number,
   params: Record<string, unknown>,
   validationMse: number,
+  blocks: number[],
 ): LinearArtifact {
   // Calendar terms no member uses are dropped so inference needs no times.
   const weights: number[][] = [];
@@ -421,7 +444,7 @@ function toArtifact(
     calendar: used,
     weights,
     params,
-    validation: { mse: validationMse },
+    validation: { mse: validationMse, blocks },
   };
 }
 
@@ -456,6 +479,7 @@ function makeAlgorithm(kind: LinearKind): ForecastAlgorithm<LinearArtifact> {
           prep.train.m,
           { lambda: sel.lambda, calendar: sel.calendar },
           sel.validationMse,
+          prep.validBlocks.map((b) => predictorMse(sel.trainPredictor, b)),
         ),
       );
     },
@@ -482,13 +506,13 @@ export const linearEnsemble: ForecastAlgorithm<LinearArtifact> = {
     const members = kinds.map((k) => selectVariant(k, prep, problem, opts, lambdas));
     const m = prep.train.m;
     const size = problem.horizon * m;
-    let best: { subset: number[]; mse: number } | null = null;
+    let best: { subset: number[]; mse: number; predictor: Float64Array } | null = null;
     for (let mask = 1; mask < 1 << members.length; mask++) {
       const subset = members.map((_, i) => i).filter((i) => mask & (1 << i));
       const avg = new Float64Array(size);
       for (const i of subset) for (let q = 0; q < size; q++) avg[q]! += members[i]!.trainPredictor[q]! / subset.length;
       const mse = predictorMse(avg, prep.valid.count > 0 ? prep.valid : prep.train);
-      if (best === null || mse < best.mse - 1e-12) best = { subset, mse };
+      if (best === null || mse < best.mse - 1e-12) best = { subset, mse, predictor: avg };
     }
     opts.progress?.({ phase: 'refitting', algorithm: 'linear-ensemble' });
     const avg = new Float64Array(size);
@@ -503,7 +527,8 @@ export const linearEnsemble: ForecastAlgorithm<LinearArtifact> = {
         calendar: members[i]!.calendar,
       })),
     };
-    return Promise.resolve(toArtifact('ensemble', problem, prep.terms, avg, m, params, best!.mse));
+    const blocks = prep.validBlocks.map((b) => predictorMse(best!.predictor, b));
+    return Promise.resolve(toArtifact('ensemble', problem, prep.terms, avg, m, params, best!.mse, blocks));
   },
   forecast: forecastLinear,
 };
@@ -529,7 +554,44 @@ function forecastLinear(
   for (let h = 0; h < horizon; h++) flat.set(artifact.weights[h]!, h * m);
   const out = new Float64Array(origins.length * horizon);
   const cols = new Int32Array(calendar.length);
-  for (let o = 0; o < origins.length; o++) {
+  let o = 0;
+  // Four origins at a time share each weight load (about twice as fast as one by one); the rest one by one.
+  const c4 = Array.from({ length: 4 }, () => new Int32Array(calendar.length));
+  for (; o + 4 <= origins.length; o += 4) {
+    for (let q = 0; q < 4; q++)
+      for (let c = 0; c < calendar.length; c++)
+        c4[q]![c] = offsets[c]! + phaseOf(times!(origins[o + q]!), calendar[c]!);
+    const b0 = origins[o]! - L;
+    const b1 = origins[o + 1]! - L;
+    const b2 = origins[o + 2]! - L;
+    const b3 = origins[o + 3]! - L;
+    for (let h = 0; h < horizon; h++) {
+      const row = h * m;
+      const bias = flat[row + L]!;
+      let s0 = bias;
+      let s1 = bias;
+      let s2 = bias;
+      let s3 = bias;
+      for (let j = 0; j < L; j++) {
+        const w = flat[row + j]!;
+        s0 += w * series[b0 + j]!;
+        s1 += w * series[b1 + j]!;
+        s2 += w * series[b2 + j]!;
+        s3 += w * series[b3 + j]!;
+      }
+      for (let c = 0; c < calendar.length; c++) {
+        s0 += flat[row + c4[0]![c]!]!;
+        s1 += flat[row + c4[1]![c]!]!;
+        s2 += flat[row + c4[2]![c]!]!;
+        s3 += flat[row + c4[3]![c]!]!;
+      }
+      out[o * horizon + h] = s0;
+      out[(o + 1) * horizon + h] = s1;
+      out[(o + 2) * horizon + h] = s2;
+      out[(o + 3) * horizon + h] = s3;
+    }
+  }
+  for (; o < origins.length; o++) {
     const t = origins[o]!;
     const base = t - L;
     for (let c = 0; c < calendar.length; c++) cols[c] = offsets[c]! + phaseOf(times!(t), calendar[c]!);

@@ -60,6 +60,12 @@ describe('trainForecast', () => {
     expect(report.data).toEqual({ rows: 1200, train: 840, validation: 120, test: 240, missing: { a: 0, b: 0 } });
     expect(report.intervals!.levels).toEqual([0.8, 0.95]);
     expect(artifact.period).toBe(24);
+    const selection = report.params['selection'] as { rule: string; lowest: string; oneStandardError: string };
+    expect(selection.rule).toBe('best');
+    expect(selection.lowest).toBe(report.algorithm);
+    expect(['nlinear', 'linear', 'dlinear', 'linear-ensemble']).toContain(selection.oneStandardError);
+    const oneSe = await trainForecast({ ...seasonalInput(), selection: 'one-se' }, { seed: 1 });
+    expect(oneSe.report.algorithm).toBe(selection.oneStandardError);
     expect(JSON.parse(JSON.stringify(artifact))).toEqual(artifact);
   });
 

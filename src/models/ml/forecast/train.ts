@@ -35,6 +35,12 @@ export interface ForecastTrainingInput {
   /** Passed to the requested algorithm (not to baselines, nor to 'auto' candidates). */
   params?: Record<string, unknown>;
   budgetMs?: number;
+  /**
+   * How 'auto' picks: 'best' = lowest validation MSE; 'one-se' = the first candidate in parsimony order (nlinear,
+   * linear, dlinear, linear-ensemble) whose validation MSE is within one standard error (over validation blocks) of
+   * the lowest. Default 'best'.
+   */
+  selection?: 'best' | 'one-se';
 }
 
 export interface ForecastModelArtifact {
@@ -173,6 +179,44 @@ function ownValidation(artifact: unknown): number | null {
   return typeof mse === 'number' && Number.isFinite(mse) ? mse : null;
 }
 
+function validationBlocks(artifact: unknown): number[] | null {
+  if (typeof artifact !== 'object' || artifact === null || !('validation' in artifact)) return null;
+  const v = (artifact as { validation: unknown }).validation;
+  const blocks = typeof v === 'object' && v !== null ? (v as { blocks?: unknown }).blocks : undefined;
+  return Array.isArray(blocks) && blocks.every((b) => typeof b === 'number') ? (blocks as number[]) : null;
+}
+
+/** Lowest validation MSE among the trained algorithms (baselines included); null when none has one. */
+function lowestValidation(trained: Map<string, Trained>): string | null {
+  let chosen: string | null = null;
+  let best = Infinity;
+  for (const [name, t] of trained)
+    if (t.validationMse !== null && t.validationMse < best) {
+      best = t.validationMse;
+      chosen = name;
+    }
+  return chosen;
+}
+
+/**
+ * The one-standard-error rule: the most constrained candidate whose validation error exceeds the lowest by no more
+ * than the standard error of the per-block differences (blocks of validation origins about a horizon long).
+ */
+function oneStandardError(trained: Map<string, Trained>, best: string): string {
+  const reference = validationBlocks(trained.get(best)?.artifact);
+  if (!reference || reference.length < 2) return best;
+  for (const name of AUTO_CANDIDATES) {
+    if (name === best) return best;
+    const blocks = validationBlocks(trained.get(name)?.artifact);
+    if (!blocks || blocks.length !== reference.length) continue;
+    const diffs = blocks.map((b, i) => b - reference[i]!);
+    const mean = diffs.reduce((a, b) => a + b, 0) / diffs.length;
+    const variance = diffs.reduce((a, d) => a + (d - mean) ** 2, 0) / (diffs.length - 1);
+    if (mean <= Math.sqrt(variance / diffs.length)) return name;
+  }
+  return best;
+}
+
 function artifactParams(artifact: unknown): Record<string, unknown> {
   if (typeof artifact === 'object' && artifact !== null && 'params' in artifact) {
     const params = (artifact as { params: unknown }).params;
@@ -274,15 +318,9 @@ export async function trainForecast(
     const failure = leaderboard.find((l) => l.algorithm === chosen);
     throw new Error(`algorithm ${chosen} failed: ${failure?.reason ?? 'not trained'}`);
   }
-  if (chosen === null) {
-    let best = Infinity;
-    for (const [name, t] of trained)
-      if (t.validationMse !== null && t.validationMse < best) {
-        best = t.validationMse;
-        chosen = name;
-      }
-    chosen ??= 'repeat-last';
-  }
+  const lowest = lowestValidation(trained) ?? 'repeat-last';
+  const oneSe = oneStandardError(trained, lowest);
+  if (chosen === null) chosen = input.selection === 'one-se' ? oneSe : lowest;
   const winner = trained.get(chosen)!;
 
   opts.progress?.({ phase: 'testing', algorithm: chosen });
@@ -339,6 +377,7 @@ export async function trainForecast(
     algorithm: chosen,
     params: {
       ...artifactParams(winner.artifact),
+      selection: { rule: input.selection ?? 'best', lowest, oneStandardError: oneSe },
       lookback: p.lookback,
       horizon: H,
       period: p.period,
