@@ -88,6 +88,13 @@ export async function runModelsEtt() {
         testMae: report.metrics[l.algorithm] ? round(report.metrics[l.algorithm].normalized.mae, 4) : null,
         skill: report.metrics[l.algorithm] ? round(report.metrics[l.algorithm].skill, 3) : null,
       }));
+      // The one-standard-error rule's pick (an opt-in of trainForecast), measured from the same run.
+      const oneSe = report.params.selection?.oneStandardError ?? report.algorithm;
+      const oneSeMse = report.metrics[oneSe]?.normalized.mse ?? null;
+      figures.push([
+        `${file} H=${horizon}: one-SE rule would choose`,
+        `${oneSe}: test MSE ${round(oneSeMse, 4)}${published ? `, ratio ${round(oneSeMse / published, 3)}` : ''}`,
+      ]);
       const slowest = Math.max(...report.leaderboard.map((l) => l.trainMs)) / 1000;
       cells.push({
         file,
