@@ -100,6 +100,8 @@ export async function runModelsEtt() {
         file,
         horizon,
         chosen: report.algorithm,
+        oneSe,
+        oneSeMse,
         params: report.params,
         mse: chosen.mse,
         mae: chosen.mae,
