@@ -105,6 +105,25 @@ describe('trainForecast', () => {
     );
   });
 
+  it('asks for the last time when a calendar model forecasts without it', async () => {
+    const input = { ...seasonalInput(), algorithm: 'linear', params: { lambda: 0.01 } };
+    const { artifact } = await trainForecast(input, { seed: 1 });
+    const model = artifact.model as { calendar: unknown[] };
+    // The hour-of-day profile makes calendar terms win on validation here.
+    expect(model.calendar.length).toBeGreaterThan(0);
+    const history = input.series.map((s) => s.subarray(0, 1000));
+    const err = (() => {
+      try {
+        forecastFrom(artifact, history, 6, null);
+        return null;
+      } catch (e) {
+        return e;
+      }
+    })();
+    expect(err).toBeInstanceOf(TrainingInputError);
+    expect((err as TrainingInputError).pointer).toBe('/lastTime');
+  });
+
   it('refuses input the user must fix, with a pointer', async () => {
     await expectInputError({ ...seasonalInput(100), horizon: 500, lookback: undefined }, '/horizon');
     const allNull = seasonalInput();

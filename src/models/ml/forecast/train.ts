@@ -438,7 +438,18 @@ export function forecastFrom(
     const filled = fillGaps(scaled);
     if (filled.every((v) => Number.isNaN(v)) || Number.isNaN(filled[0]!))
       throw new TrainingInputError(`/history/${s}`, `series "${name}" has no value in its history`);
-    const point = algorithm.forecast(artifact.model, filled, [h.length], horizon, timeOf ? timeOf(h.length) : null);
+    let point: Float64Array;
+    try {
+      point = algorithm.forecast(artifact.model, filled, [h.length], horizon, timeOf ? timeOf(h.length) : null);
+    } catch (e) {
+      // A model with calendar terms asked for times it was not given: the caller's input, not a server fault.
+      if (e instanceof RangeError && /times/.test(e.message))
+        throw new TrainingInputError(
+          '/lastTime',
+          'this model uses calendar terms: the time of the last history value is required',
+        );
+      throw e;
+    }
     const values = Array.from(point, (v) => v * sc.scale + sc.center);
     const bands =
       artifact.intervals && wanted.length > 0
