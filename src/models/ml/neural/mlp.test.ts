@@ -10,7 +10,14 @@ function linearProblem(): TabularProblem {
     const x = Float64Array.from({ length: rows }, () => random.next() * 2 - 1);
     return { x: { rows, columns: [x] }, y: x.map((v) => 2 * v + 1) };
   };
-  return { task: 'regression', classes: 0, featureNames: ['x'], categorical: [false], train: part(200), validation: part(50) };
+  return {
+    task: 'regression',
+    classes: 0,
+    featureNames: ['x'],
+    categorical: [false],
+    train: part(200),
+    validation: part(50),
+  };
 }
 
 function clustersProblem(): TabularProblem {
@@ -27,7 +34,14 @@ function clustersProblem(): TabularProblem {
     }
     return { x: { rows, columns: [a, b] }, y };
   };
-  return { task: 'classification', classes: 3, featureNames: ['a', 'b'], categorical: [false, false], train: part(150), validation: part(60) };
+  return {
+    task: 'classification',
+    classes: 3,
+    featureNames: ['a', 'b'],
+    categorical: [false, false],
+    train: part(150),
+    validation: part(60),
+  };
 }
 
 const quick = { hidden: [16], epochs: 150, batchSize: 32, learningRate: 0.02, patience: 30 };
@@ -44,7 +58,10 @@ describe('mlp (tabular)', () => {
 
   it('separates separable classes with accuracy 1 and rows of probabilities', async () => {
     const problem = clustersProblem();
-    const artifact = await mlpTabular.fit(problem, { seed: 2, params: { hidden: [16], epochs: 100, learningRate: 0.02 } });
+    const artifact = await mlpTabular.fit(problem, {
+      seed: 2,
+      params: { hidden: [16], epochs: 100, learningRate: 0.02 },
+    });
     const probabilities = mlpTabular.predict(artifact, problem.validation.x, 'classification', 3);
     expect(probabilities.length).toBe(problem.validation.x.rows * 3);
     let correct = 0;
@@ -80,12 +97,21 @@ describe('mlp (tabular)', () => {
     const noise = Float64Array.from({ length: rows }, (_, r) => (r % 7 === 0 ? NaN : r / rows));
     const y = code.map((c) => c * 10);
     const problem: TabularProblem = {
-      task: 'regression', classes: 0, featureNames: ['code', 'noise'], categorical: [true, false],
-      train: { x: { rows, columns: [code, noise] }, y }, validation: { x: { rows: 0, columns: [new Float64Array(), new Float64Array()] }, y: new Float64Array() },
+      task: 'regression',
+      classes: 0,
+      featureNames: ['code', 'noise'],
+      categorical: [true, false],
+      train: { x: { rows, columns: [code, noise] }, y },
+      validation: { x: { rows: 0, columns: [new Float64Array(), new Float64Array()] }, y: new Float64Array() },
     };
     const artifact = await mlpTabular.fit(problem, { seed: 5, params: { ...quick, epochs: 200 } });
     expect(artifact.inputs[0]).toEqual({ kind: 'onehot', levels: 3 });
-    const predicted = mlpTabular.predict(artifact, { rows: 4, columns: [Float64Array.from([0, 2, 9, NaN]), Float64Array.from([NaN, 0.5, 0.5, 0.5])] }, 'regression', 0);
+    const predicted = mlpTabular.predict(
+      artifact,
+      { rows: 4, columns: [Float64Array.from([0, 2, 9, NaN]), Float64Array.from([NaN, 0.5, 0.5, 0.5])] },
+      'regression',
+      0,
+    );
     expect(Math.abs((predicted[0] ?? NaN) - 0)).toBeLessThan(1);
     expect(Math.abs((predicted[1] ?? NaN) - 20)).toBeLessThan(1);
     expect(Number.isFinite(predicted[2])).toBe(true);
@@ -93,15 +119,23 @@ describe('mlp (tabular)', () => {
   });
 
   it('refuses unknown and out-of-range parameters with a pointer', async () => {
-    await expect(mlpTabular.fit(linearProblem(), { seed: 1, params: { epoch: 3 } })).rejects.toMatchObject({ pointer: '/params/epoch' });
-    await expect(mlpTabular.fit(linearProblem(), { seed: 1, params: { dropout: 1.5 } })).rejects.toBeInstanceOf(InvalidParamError);
-    await expect(mlpTabular.fit(linearProblem(), { seed: 1, params: { hidden: [4, 0] } })).rejects.toMatchObject({ pointer: '/params/hidden/1' });
+    await expect(mlpTabular.fit(linearProblem(), { seed: 1, params: { epoch: 3 } })).rejects.toMatchObject({
+      pointer: '/params/epoch',
+    });
+    await expect(mlpTabular.fit(linearProblem(), { seed: 1, params: { dropout: 1.5 } })).rejects.toBeInstanceOf(
+      InvalidParamError,
+    );
+    await expect(mlpTabular.fit(linearProblem(), { seed: 1, params: { hidden: [4, 0] } })).rejects.toMatchObject({
+      pointer: '/params/hidden/1',
+    });
   });
 
   it('rejects with the signal reason when aborted before or during training', async () => {
     const before = new AbortController();
     before.abort(new Error('cancelled early'));
-    await expect(mlpTabular.fit(linearProblem(), { seed: 1, signal: before.signal })).rejects.toThrow('cancelled early');
+    await expect(mlpTabular.fit(linearProblem(), { seed: 1, signal: before.signal })).rejects.toThrow(
+      'cancelled early',
+    );
 
     const during = new AbortController();
     const epochs: number[] = [];
@@ -125,7 +159,11 @@ describe('mlp (tabular)', () => {
     expect(Number.isFinite(mlpTabular.predict(past, x, 'regression', 0)[0])).toBe(true);
 
     const started = Date.now();
-    const timed = await mlpTabular.fit(linearProblem(), { seed: 1, deadline: started + 300, params: { epochs: 10_000, patience: 1000, batchSize: 8 } });
+    const timed = await mlpTabular.fit(linearProblem(), {
+      seed: 1,
+      deadline: started + 300,
+      params: { epochs: 10_000, patience: 1000, batchSize: 8 },
+    });
     expect(timed.losses.length).toBeGreaterThan(0);
     expect(timed.losses.length).toBeLessThan(10_000);
     expect(Date.now() - started).toBeLessThan(3000);
@@ -133,8 +171,19 @@ describe('mlp (tabular)', () => {
 });
 
 function sineProblem(length: number): SeriesProblem {
-  const series = [Float64Array.from({ length }, (_, i) => Math.sin((2 * Math.PI * i) / 16) + 0.3 * Math.sin((2 * Math.PI * i) / 5))];
-  return { series, trainEnd: Math.floor(length * 0.7), validEnd: Math.floor(length * 0.85), horizon: 6, lookback: 32, period: 16, times: null, stepMs: null };
+  const series = [
+    Float64Array.from({ length }, (_, i) => Math.sin((2 * Math.PI * i) / 16) + 0.3 * Math.sin((2 * Math.PI * i) / 5)),
+  ];
+  return {
+    series,
+    trainEnd: Math.floor(length * 0.7),
+    validEnd: Math.floor(length * 0.85),
+    horizon: 6,
+    lookback: 32,
+    period: 16,
+    times: null,
+    stepMs: null,
+  };
 }
 
 describe('mlp (forecast)', () => {
@@ -142,8 +191,14 @@ describe('mlp (forecast)', () => {
     const problem = sineProblem(600);
     const full = problem.series[0] as Float64Array;
     const fitted = { ...problem, series: [full.slice(0, problem.validEnd)] };
-    const artifact = await mlpForecast.fit(fitted, { seed: 9, params: { hidden: [32], epochs: 60, learningRate: 0.005, batchSize: 32 } });
-    const origins = Array.from({ length: full.length - problem.horizon - problem.validEnd + 1 }, (_, k) => problem.validEnd + k);
+    const artifact = await mlpForecast.fit(fitted, {
+      seed: 9,
+      params: { hidden: [32], epochs: 60, learningRate: 0.005, batchSize: 32 },
+    });
+    const origins = Array.from(
+      { length: full.length - problem.horizon - problem.validEnd + 1 },
+      (_, k) => problem.validEnd + k,
+    );
     const forecast = mlpForecast.forecast(artifact, full, origins, problem.horizon, null);
     let model = 0;
     let naive = 0;
@@ -165,7 +220,9 @@ describe('mlp (forecast)', () => {
     expect(JSON.stringify(a)).toBe(JSON.stringify(b));
     const restored = JSON.parse(JSON.stringify(a)) as typeof a;
     const series = problem.series[0] as Float64Array;
-    expect(mlpForecast.forecast(restored, series, [100, 150], 6, null)).toEqual(mlpForecast.forecast(a, series, [100, 150], 6, null));
+    expect(mlpForecast.forecast(restored, series, [100, 150], 6, null)).toEqual(
+      mlpForecast.forecast(a, series, [100, 150], 6, null),
+    );
     const long = mlpForecast.forecast(a, series, [150], 15, null);
     expect(long.length).toBe(15);
     expect(Array.from(long.subarray(0, 6))).toEqual(Array.from(mlpForecast.forecast(a, series, [150], 6, null)));

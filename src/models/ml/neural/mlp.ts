@@ -8,7 +8,15 @@
  * Training is on tfjs (neural/train.ts); artifacts are JSON and prediction is a plain-TypeScript forward pass.
  */
 import { Random } from '../random.js';
-import type { FitOptions, ForecastAlgorithm, Matrix, SeriesProblem, TabularAlgorithm, TabularProblem, TabularTask } from '../types.js';
+import type {
+  FitOptions,
+  ForecastAlgorithm,
+  Matrix,
+  SeriesProblem,
+  TabularAlgorithm,
+  TabularProblem,
+  TabularTask,
+} from '../types.js';
 import { forward, softmaxRows, type DenseNetwork } from './dense.js';
 import { InvalidParamError, readParams } from './params.js';
 import { trainNetwork, type Examples, type LossPoint } from './train.js';
@@ -36,7 +44,14 @@ export interface MlpForecastParams extends MlpParams {
   maxWindows: number;
 }
 
-const tabularDefaults: MlpParams = { hidden: [64, 64], epochs: 200, batchSize: 64, learningRate: 1e-3, dropout: 0, patience: 15 };
+const tabularDefaults: MlpParams = {
+  hidden: [64, 64],
+  epochs: 200,
+  batchSize: 64,
+  learningRate: 1e-3,
+  dropout: 0,
+  patience: 15,
+};
 const forecastDefaults: MlpForecastParams = {
   hidden: [256],
   epochs: 100,
@@ -93,7 +108,12 @@ export const mlpTabular: TabularAlgorithm<MlpTabularArtifact> = {
       'mlp',
       train,
       validation,
-      { ...params, inputs: train.inputs.length / Math.max(train.rows, 1), outputs, loss: classification ? 'softmax' : 'mse' },
+      {
+        ...params,
+        inputs: train.inputs.length / Math.max(train.rows, 1),
+        outputs,
+        loss: classification ? 'softmax' : 'mse',
+      },
       opts,
     );
     return {
@@ -143,7 +163,10 @@ export const mlpForecast: ForecastAlgorithm<MlpForecastArtifact> = {
     let trainOrigins = windowOrigins(problem, lookback, problem.trainEnd);
     let validOrigins = windowOrigins(problem, Math.max(lookback, problem.trainEnd), problem.validEnd);
     if (trainOrigins.length === 0) {
-      throw new InvalidParamError('/horizon', `mlp needs at least lookback + horizon = ${lookback + horizon} training steps`);
+      throw new InvalidParamError(
+        '/horizon',
+        `mlp needs at least lookback + horizon = ${lookback + horizon} training steps`,
+      );
     }
     if (validOrigins.length === 0) {
       const cut = Math.max(1, Math.floor(trainOrigins.length / 5));
@@ -160,10 +183,23 @@ export const mlpForecast: ForecastAlgorithm<MlpForecastArtifact> = {
       { ...params, inputs: lookback, outputs: horizon, loss: 'mse' },
       opts,
     );
-    return { kind: 'mlp-forecast', lookback, horizon, params, network: trained.network, losses: trained.losses, bestEpoch: trained.bestEpoch };
+    return {
+      kind: 'mlp-forecast',
+      lookback,
+      horizon,
+      params,
+      network: trained.network,
+      losses: trained.losses,
+      bestEpoch: trained.bestEpoch,
+    };
   },
 
-  forecast(artifact: MlpForecastArtifact, series: Float64Array, origins: ArrayLike<number>, horizon: number): Float64Array {
+  forecast(
+    artifact: MlpForecastArtifact,
+    series: Float64Array,
+    origins: ArrayLike<number>,
+    horizon: number,
+  ): Float64Array {
     const { lookback } = artifact;
     const out = new Float64Array(origins.length * horizon);
     for (let k = 0; k < origins.length; k++) {
@@ -205,7 +241,11 @@ function fitEncoding(column: Float64Array, categorical: boolean): InputEncoding 
 function standardization(values: Float64Array): { mean: number; scale: number } {
   let n = 0;
   let sum = 0;
-  for (const v of values) if (Number.isFinite(v)) (sum += v), n++;
+  for (const v of values) {
+    if (!Number.isFinite(v)) continue;
+    sum += v;
+    n++;
+  }
   const mean = n > 0 ? sum / n : 0;
   let squares = 0;
   for (const v of values) if (Number.isFinite(v)) squares += (v - mean) ** 2;
@@ -223,7 +263,8 @@ export function encode(x: Matrix, inputs: InputEncoding[]): Float64Array {
     if (!column) throw new RangeError(`feature ${j} is missing from the input matrix`);
     for (let r = 0; r < x.rows; r++) {
       const v = column[r] ?? NaN;
-      if (encoding.kind === 'numeric') out[r * width + offset] = Number.isFinite(v) ? (v - encoding.mean) / encoding.scale : 0;
+      if (encoding.kind === 'numeric')
+        out[r * width + offset] = Number.isFinite(v) ? (v - encoding.mean) / encoding.scale : 0;
       else if (Number.isInteger(v) && v >= 0 && v < encoding.levels) out[r * width + offset + v] = 1;
     }
     offset += encoding.kind === 'onehot' ? encoding.levels : 1;
@@ -236,7 +277,11 @@ function splitTail(examples: Examples, tail: number): [Examples, Examples] {
   const inWidth = examples.inputs.length / examples.rows;
   const outWidth = examples.targets.length / examples.rows;
   return [
-    { rows: head, inputs: examples.inputs.slice(0, head * inWidth), targets: examples.targets.slice(0, head * outWidth) },
+    {
+      rows: head,
+      inputs: examples.inputs.slice(0, head * inWidth),
+      targets: examples.targets.slice(0, head * outWidth),
+    },
     { rows: tail, inputs: examples.inputs.slice(head * inWidth), targets: examples.targets.slice(head * outWidth) },
   ];
 }
@@ -252,7 +297,8 @@ function windowOrigins(problem: SeriesProblem, from: number, end: number): Windo
   problem.series.forEach((values, s) => {
     for (let t = Math.max(from, problem.lookback); t + problem.horizon <= end; t++) {
       let complete = true;
-      for (let i = t - problem.lookback; i < t + problem.horizon && complete; i++) complete = Number.isFinite(values[i] ?? NaN);
+      for (let i = t - problem.lookback; i < t + problem.horizon && complete; i++)
+        complete = Number.isFinite(values[i] ?? NaN);
       if (complete) origins.push({ series: s, origin: t });
     }
   });
@@ -262,7 +308,10 @@ function windowOrigins(problem: SeriesProblem, from: number, end: number): Windo
 /** A seeded subsample of at most `max` origins, kept in their original order. */
 function subsample(origins: WindowOrigin[], max: number, random: Random): WindowOrigin[] {
   if (origins.length <= max) return origins;
-  const picked = random.shuffle(Array.from(origins.keys())).slice(0, max).sort((a, b) => a - b);
+  const picked = random
+    .shuffle(Array.from(origins.keys()))
+    .slice(0, max)
+    .sort((a, b) => a - b);
   return picked.map((i) => origins[i] as WindowOrigin);
 }
 

@@ -47,7 +47,8 @@ export function readParams<S extends Record<string, ParamSpec>>(
   for (const [key, value] of Object.entries(params ?? {})) {
     const spec = specs[key];
     const pointer = `/params/${key}`;
-    if (!spec) throw new InvalidParamError(pointer, `unknown parameter '${key}'; known: ${Object.keys(specs).join(', ')}`);
+    if (!spec)
+      throw new InvalidParamError(pointer, `unknown parameter '${key}'; known: ${Object.keys(specs).join(', ')}`);
     if (value === undefined || value === null) continue;
     out[key] = readValue(pointer, value, spec);
   }
@@ -58,9 +59,13 @@ function readValue(pointer: string, value: unknown, spec: ParamSpec): unknown {
   switch (spec.kind) {
     case 'int':
     case 'number': {
-      const ok = typeof value === 'number' && Number.isFinite(value) && (spec.kind === 'number' || Number.isInteger(value));
+      const ok =
+        typeof value === 'number' && Number.isFinite(value) && (spec.kind === 'number' || Number.isInteger(value));
       if (!ok || value < spec.min || value > spec.max) {
-        throw new InvalidParamError(pointer, `must be ${spec.kind === 'int' ? 'an integer' : 'a number'} in [${spec.min}, ${spec.max}]`);
+        throw new InvalidParamError(
+          pointer,
+          `must be ${spec.kind === 'int' ? 'an integer' : 'a number'} in [${spec.min}, ${spec.max}]`,
+        );
       }
       return value;
     }
@@ -68,7 +73,9 @@ function readValue(pointer: string, value: unknown, spec: ParamSpec): unknown {
       if (!Array.isArray(value) || value.length > spec.maxLength) {
         throw new InvalidParamError(pointer, `must be an array of at most ${spec.maxLength} integers`);
       }
-      return value.map((v: unknown, i) => readValue(`${pointer}/${i}`, v, { kind: 'int', min: spec.min, max: spec.max }));
+      return value.map((v: unknown, i) =>
+        readValue(`${pointer}/${i}`, v, { kind: 'int', min: spec.min, max: spec.max }),
+      );
     }
     case 'choice':
       if (typeof value !== 'string' || !spec.values.includes(value)) {

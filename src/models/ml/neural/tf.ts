@@ -21,7 +21,10 @@ export interface Tf {
 /** The wasm backend could not start; training neural models is impossible in this process. */
 export class TfBackendError extends Error {
   constructor(cause: unknown) {
-    super(`the TensorFlow.js wasm backend failed to initialise: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+    super(
+      `the TensorFlow.js wasm backend failed to initialise: ${cause instanceof Error ? cause.message : String(cause)}`,
+      { cause },
+    );
     this.name = 'TfBackendError';
   }
 }

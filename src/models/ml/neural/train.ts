@@ -130,7 +130,14 @@ export async function trainNetwork(
       const validLoss = tf.tidy(() => lossOf(yValid, forward(xValid, null)).dataSync()[0] ?? NaN);
       const trainLoss = trainSum / Math.max(seen, 1);
       losses.push({ iteration: epoch, train: finiteOrNull(trainLoss), validation: finiteOrNull(validLoss) });
-      const progress: FitProgress = { phase: 'fitting', algorithm, iteration: epoch, of: config.epochs, trainLoss, validLoss };
+      const progress: FitProgress = {
+        phase: 'fitting',
+        algorithm,
+        iteration: epoch,
+        of: config.epochs,
+        trainLoss,
+        validLoss,
+      };
       opts.progress?.(progress);
       if (validLoss < best.loss) best = { loss: validLoss, epoch, weights: snapshot() };
       else if (epoch - best.epoch >= config.patience) {

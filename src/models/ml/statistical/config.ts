@@ -27,10 +27,18 @@ export function validationLoss(
       for (let h = 0; h < problem.horizon; h++) {
         const actual = series[t + h] ?? NaN;
         const predicted = forecast[k * problem.horizon + h] ?? NaN;
-        if (Number.isFinite(actual) && Number.isFinite(predicted)) (sum += (actual - predicted) ** 2), count++;
+        if (!Number.isFinite(actual) || !Number.isFinite(predicted)) continue;
+        sum += (actual - predicted) ** 2;
+        count++;
       }
     });
-    opts.progress?.({ phase: 'fitting', algorithm, iteration: s + 1, of: problem.series.length, validLoss: count > 0 ? sum / count : undefined });
+    opts.progress?.({
+      phase: 'fitting',
+      algorithm,
+      iteration: s + 1,
+      of: problem.series.length,
+      validLoss: count > 0 ? sum / count : undefined,
+    });
   });
   return count > 0 ? sum / count : null;
 }

@@ -38,7 +38,9 @@ describe('ets', () => {
     const phases: string[] = [];
     await ets.fit(trendProblem(0.01), { seed: 1, progress: (p) => phases.push(`${p.phase} ${p.iteration}/${p.of}`) });
     expect(phases).toEqual(['fitting 1/1']);
-    await expect(ets.fit(trendProblem(0.01), { seed: 1, params: { season: 12 } })).rejects.toMatchObject({ pointer: '/params/season' });
+    await expect(ets.fit(trendProblem(0.01), { seed: 1, params: { season: 12 } })).rejects.toMatchObject({
+      pointer: '/params/season',
+    });
     const controller = new AbortController();
     controller.abort(new Error('cancelled'));
     await expect(ets.fit(trendProblem(0.01), { seed: 1, signal: controller.signal })).rejects.toThrow('cancelled');

@@ -45,7 +45,13 @@ export const ets: ForecastAlgorithm<EtsArtifact> = {
       maxRefits: params.maxRefits ?? 48,
       validLoss: null,
     };
-    artifact.validLoss = validationLoss('ets', problem, { window, maxRefits: Math.min(artifact.maxRefits, 16) }, fitter(artifact), opts);
+    artifact.validLoss = validationLoss(
+      'ets',
+      problem,
+      { window, maxRefits: Math.min(artifact.maxRefits, 16) },
+      fitter(artifact),
+      opts,
+    );
     return artifact;
   },
 

@@ -8,7 +8,8 @@ function twoSeasons(): { problem: SeriesProblem; full: Float64Array } {
   const random = new Random(2);
   const full = Float64Array.from(
     { length: 480 },
-    (_, i) => 0.01 * i + Math.sin((2 * Math.PI * i) / 6) + 0.8 * Math.sin((2 * Math.PI * i) / 30) + 0.05 * random.normal(),
+    (_, i) =>
+      0.01 * i + Math.sin((2 * Math.PI * i) / 6) + 0.8 * Math.sin((2 * Math.PI * i) / 30) + 0.05 * random.normal(),
   );
   const problem: SeriesProblem = {
     series: [full.slice(0, 400)],
@@ -48,15 +49,28 @@ describe('mstl', () => {
     expect(artifact.periods).toEqual([6]);
     expect(artifact.window).toBe(200);
     const restored = JSON.parse(JSON.stringify(artifact)) as typeof artifact;
-    expect(mstl.forecast(restored, full, [410, 420], 6, null)).toEqual(mstl.forecast(artifact, full, [410, 420], 6, null));
+    expect(mstl.forecast(restored, full, [410, 420], 6, null)).toEqual(
+      mstl.forecast(artifact, full, [410, 420], 6, null),
+    );
     expect(mstl.minHistory(problem)).toBe(12);
     await expect(mstl.fit({ ...problem, period: null }, { seed: 1 })).rejects.toMatchObject({ pointer: '/period' });
   });
 
   it('adds the weekly period to a daily one on hourly data', async () => {
     const random = new Random(4);
-    const series = [Float64Array.from({ length: 800 }, (_, i) => Math.sin((2 * Math.PI * i) / 24) + 0.1 * random.normal())];
-    const problem: SeriesProblem = { series, trainEnd: 700, validEnd: 800, horizon: 4, lookback: 48, period: 24, times: null, stepMs: 3_600_000 };
+    const series = [
+      Float64Array.from({ length: 800 }, (_, i) => Math.sin((2 * Math.PI * i) / 24) + 0.1 * random.normal()),
+    ];
+    const problem: SeriesProblem = {
+      series,
+      trainEnd: 700,
+      validEnd: 800,
+      horizon: 4,
+      lookback: 48,
+      period: 24,
+      times: null,
+      stepMs: 3_600_000,
+    };
     const artifact = await mstl.fit(problem, { seed: 1, params: { maxRefits: 2 } });
     expect(artifact.periods).toEqual([24, 168]);
     expect(artifact.window).toBe(672);

@@ -37,16 +37,35 @@ export const mstl: ForecastAlgorithm<MstlArtifact> = {
     opts.signal?.throwIfAborted();
     const params = readParams(opts.params, specs);
     let periods = params.periods ?? (problem.period !== null && problem.period >= 2 ? [problem.period] : []);
-    if (periods.length === 0) throw new InvalidParamError('/period', 'mstl needs a seasonal period (none was given or detected)');
+    if (periods.length === 0)
+      throw new InvalidParamError('/period', 'mstl needs a seasonal period (none was given or detected)');
     periods = [...new Set(periods)].sort((a, b) => a - b);
     const longest = periods[periods.length - 1] ?? 2;
     let window = params.window ?? Math.min(5000, Math.max(200, 4 * longest));
-    if (!params.periods && !params.window && problem.stepMs === hourMs && longest === 24 && problem.trainEnd >= 2 * 168) {
+    if (
+      !params.periods &&
+      !params.window &&
+      problem.stepMs === hourMs &&
+      longest === 24 &&
+      problem.trainEnd >= 2 * 168
+    ) {
       periods = [24, 168];
       window = 4 * 168;
     }
-    const artifact: MstlArtifact = { kind: 'mstl', periods, window, maxRefits: params.maxRefits ?? 24, validLoss: null };
-    artifact.validLoss = validationLoss('mstl', problem, { window, maxRefits: Math.min(artifact.maxRefits, 8) }, fitter(artifact), opts);
+    const artifact: MstlArtifact = {
+      kind: 'mstl',
+      periods,
+      window,
+      maxRefits: params.maxRefits ?? 24,
+      validLoss: null,
+    };
+    artifact.validLoss = validationLoss(
+      'mstl',
+      problem,
+      { window, maxRefits: Math.min(artifact.maxRefits, 8) },
+      fitter(artifact),
+      opts,
+    );
     return artifact;
   },
 

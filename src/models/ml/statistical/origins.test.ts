@@ -43,8 +43,12 @@ describe('forecastOrigins', () => {
     const failing = () => {
       throw new Error('no model found');
     };
-    expect(() => forecastOrigins(line, [5], 2, { window: 10, maxRefits: 2 }, failing, 'throw')).toThrow('no model found');
-    expect(Array.from(forecastOrigins(line, [5], 2, { window: 10, maxRefits: 2 }, failing, 'repeat-last'))).toEqual([12, 12]);
+    expect(() => forecastOrigins(line, [5], 2, { window: 10, maxRefits: 2 }, failing, 'throw')).toThrow(
+      'no model found',
+    );
+    expect(Array.from(forecastOrigins(line, [5], 2, { window: 10, maxRefits: 2 }, failing, 'repeat-last'))).toEqual([
+      12, 12,
+    ]);
   });
 });
 

@@ -56,7 +56,8 @@ export function forecastOrigins(
     }
   }
   const out = new Float64Array(origins.length * horizon);
-  for (let k = 0; k < origins.length; k++) out.set(byOrigin.get(origins[k] ?? 0) ?? new Float64Array(horizon).fill(NaN), k * horizon);
+  for (let k = 0; k < origins.length; k++)
+    out.set(byOrigin.get(origins[k] ?? 0) ?? new Float64Array(horizon).fill(NaN), k * horizon);
   return out;
 }
 
