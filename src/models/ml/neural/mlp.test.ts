@@ -152,6 +152,29 @@ describe('mlp (tabular)', () => {
     expect(epochs).toEqual([1, 2, 3]);
   });
 
+  it('sees an abort from a timer within an epoch, not only between epochs', async () => {
+    const rows = 20_000;
+    const x = Float64Array.from({ length: rows }, (_, r) => r / rows);
+    const problem: TabularProblem = {
+      ...linearProblem(),
+      train: { x: { rows, columns: [x] }, y: x.map((v) => 2 * v + 1) },
+    };
+    const controller = new AbortController();
+    const epochs: number[] = [];
+    setTimeout(() => controller.abort(new Error('cancelled by timer')), 100);
+    const started = Date.now();
+    await expect(
+      mlpTabular.fit(problem, {
+        seed: 1,
+        signal: controller.signal,
+        params: { batchSize: 1 },
+        progress: (p) => epochs.push(p.iteration ?? -1),
+      }),
+    ).rejects.toThrow('cancelled by timer');
+    expect(epochs).toEqual([]);
+    expect(Date.now() - started).toBeLessThan(1500);
+  });
+
   it('stops at the deadline and keeps a usable model', async () => {
     const past = await mlpTabular.fit(linearProblem(), { seed: 1, deadline: Date.now() - 1 });
     expect(past.losses).toEqual([]);

@@ -100,6 +100,7 @@ export async function trainNetwork(
   let best = { loss: Infinity, epoch: 0, weights: snapshot() };
   let stoppedBy: TrainedNetwork['stoppedBy'] = 'epochs';
   const order = new Int32Array(train.rows);
+  let lastYield = Date.now();
   try {
     for (let epoch = 1; epoch <= config.epochs; epoch++) {
       for (let i = 0; i < order.length; i++) order[i] = i;
@@ -107,6 +108,11 @@ export async function trainNetwork(
       let trainSum = 0;
       let seen = 0;
       for (let start = 0; start < order.length; start += config.batchSize) {
+        // The batches run synchronously: yield now and then so an abort (or a timer) is seen within ~100 ms.
+        if (Date.now() - lastYield > yieldEveryMs) {
+          await yieldToEventLoop();
+          lastYield = Date.now();
+        }
         opts.signal?.throwIfAborted();
         if (opts.deadline !== undefined && Date.now() >= opts.deadline) {
           stoppedBy = 'deadline';
@@ -144,8 +150,8 @@ export async function trainNetwork(
         stoppedBy = 'patience';
         break;
       }
-      // Let timers (abort, progress forwarding) run between epochs: the loop above is synchronous.
-      await new Promise<void>((resolve) => setImmediate(resolve));
+      await yieldToEventLoop();
+      lastYield = Date.now();
     }
   } finally {
     tf.dispose([xTrain, yTrain, xValid, yValid, ...variables]);
@@ -159,6 +165,12 @@ export async function trainNetwork(
     bias: Array.from(best.weights[kernels.length + l] ?? []),
   }));
   return { network: { layers }, losses, bestEpoch: best.epoch, stoppedBy };
+}
+
+const yieldEveryMs = 100;
+
+function yieldToEventLoop(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
 }
 
 function finiteOrNull(value: number): number | null {
