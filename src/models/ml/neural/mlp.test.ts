@@ -3,6 +3,7 @@ import { Random } from '../random.js';
 import type { SeriesProblem, TabularProblem } from '../types.js';
 import { mlpForecast, mlpTabular } from './mlp.js';
 import { InvalidParamError } from './params.js';
+import { loadTf } from './tf.js';
 
 function linearProblem(): TabularProblem {
   const random = new Random(7);
@@ -159,6 +160,7 @@ describe('mlp (tabular)', () => {
       ...linearProblem(),
       train: { x: { rows, columns: [x] }, y: x.map((v) => 2 * v + 1) },
     };
+    await loadTf(); // loaded beforehand, so the timer fires while batches run, not while tfjs loads
     const controller = new AbortController();
     const epochs: number[] = [];
     setTimeout(() => controller.abort(new Error('cancelled by timer')), 100);
