@@ -254,6 +254,18 @@ describe('mlp (forecast)', () => {
     expect(long.every(Number.isFinite)).toBe(true);
   });
 
+  it('never learns from values after validEnd', async () => {
+    const problem = sineProblem(300);
+    const clean = await mlpForecast.fit(problem, { seed: 6, params: { hidden: [8], epochs: 3 } });
+    const poisoned = Float64Array.from(problem.series[0] as Float64Array);
+    poisoned.fill(1e6, problem.validEnd);
+    const leaked = await mlpForecast.fit(
+      { ...problem, series: [poisoned] },
+      { seed: 6, params: { hidden: [8], epochs: 3 } },
+    );
+    expect(JSON.stringify(leaked)).toBe(JSON.stringify(clean));
+  });
+
   it('refuses a training part shorter than lookback + horizon', async () => {
     const problem = { ...sineProblem(200), lookback: 150 };
     await expect(mlpForecast.fit(problem, { seed: 1 })).rejects.toMatchObject({ pointer: '/horizon' });

@@ -34,6 +34,13 @@ describe('ets', () => {
     expect(forecast.every(Number.isFinite)).toBe(true);
   });
 
+  it('never looks past validEnd while fitting', async () => {
+    const problem = trendProblem(0.03);
+    const poisoned = Float64Array.from(problem.series[0] as Float64Array).fill(1e6, problem.validEnd);
+    const clean = await ets.fit(problem, { seed: 1 });
+    expect(await ets.fit({ ...problem, series: [poisoned] }, { seed: 1 })).toEqual(clean);
+  });
+
   it('reports progress, refuses unknown parameters and rejects when aborted', async () => {
     const phases: string[] = [];
     await ets.fit(trendProblem(0.01), { seed: 1, progress: (p) => phases.push(`${p.phase} ${p.iteration}/${p.of}`) });
