@@ -2,9 +2,15 @@
 import type { ForecastAlgorithm } from '../types.js';
 import { BASELINES } from './baselines.js';
 import { dlinear, linear, linearEnsemble, nlinear } from './linear.js';
+import { mlpForecast } from '../neural/mlp.js';
+import { ets } from '../statistical/ets.js';
+import { mstl } from '../statistical/mstl.js';
 
 export const FORECAST_ALGORITHMS: ReadonlyMap<string, ForecastAlgorithm> = new Map(
-  [...BASELINES, linear, nlinear, dlinear, linearEnsemble].map((a) => [a.name, a as ForecastAlgorithm]),
+  [...BASELINES, linear, nlinear, dlinear, linearEnsemble, mlpForecast, ets, mstl].map((a) => [
+    a.name,
+    a as ForecastAlgorithm,
+  ]),
 );
 
 export const BASELINE_NAMES: readonly string[] = BASELINES.map((b) => b.name);

@@ -3,13 +3,15 @@
  * against its range, so a typo fails the training request instead of being silently ignored.
  */
 
-/** A hyper-parameter the user must fix; `pointer` is a JSON pointer into the request (e.g. /params/epochs). */
-export class InvalidParamError extends Error {
-  constructor(
-    readonly pointer: string,
-    message: string,
-  ) {
-    super(message);
+import { TrainingInputError } from '../errors.js';
+
+/**
+ * A hyper-parameter the user must fix; `pointer` is a JSON pointer into the request (e.g. /params/epochs). It is a
+ * TrainingInputError, so training answers it as the user's mistake (400 with the pointer), never as a failure.
+ */
+export class InvalidParamError extends TrainingInputError {
+  constructor(pointer: string, message: string) {
+    super(pointer, message);
     this.name = 'InvalidParamError';
   }
 }
