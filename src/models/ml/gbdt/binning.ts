@@ -1,0 +1,128 @@
+/**
+ * Feature binning for the histogram algorithm. Every feature is cut into at most 255 value bins (codes 0..254 in a
+ * Uint8Array, one array per feature, i.e. column-major) and missing values get the code MISSING_BIN of their own,
+ * so a split can learn where missing values go.
+ *
+ * Numeric features: bin k holds the values v <= edges[k] (and above edges[k-1]); the last bin holds everything above
+ * the last edge. Edges are midpoints between neighbouring distinct values at quantile cut points of a sample of the
+ * training values, so a split "bin <= k" is exactly "value <= edges[k]" on raw values at prediction time.
+ *
+ * Categorical features (codes 0..k-1): one bin per category; codes at or above maxBins - 1 (and negative or
+ * fractional codes) share the last bin, so a category unseen in training is routed like the rare tail.
+ */
+
+export const MISSING_BIN = 255;
+/** Histogram slots per feature: 255 value bins and the missing bin. */
+export const BIN_SLOTS = 256;
+
+/** How many training values per feature the quantile cut points are taken from (keeps binning O(n)). */
+const QUANTILE_SAMPLE = 200_000;
+
+export interface FeatureBins {
+  categorical: boolean;
+  /** Numeric: upper edges of the bins except the last (length = value bins - 1). Categorical: empty. */
+  edges: number[];
+  /** Value bins in use (missing not counted); categorical: the category cap. */
+  bins: number;
+}
+
+export function fitFeatureBins(values: Float64Array, categorical: boolean, maxBins: number): FeatureBins {
+  if (categorical) {
+    let maxCode = -1;
+    for (let i = 0; i < values.length; i++) {
+      const v = values[i]!;
+      if (v === v && v > maxCode) maxCode = v;
+    }
+    return { categorical: true, edges: [], bins: Math.max(1, Math.min(maxBins, Math.floor(maxCode) + 1)) };
+  }
+  const sample = sampleFinite(values);
+  sample.sort();
+  const distinct = distinctSorted(sample);
+  const edges: number[] = [];
+  if (distinct.length <= maxBins) {
+    for (let k = 0; k + 1 < distinct.length; k++) edges.push(midpoint(distinct[k]!, distinct[k + 1]!));
+  } else {
+    // Quantile cut points over the sample (with repeats, so frequent values get their own bin), then the
+    // midpoint to the next distinct value above the cut.
+    for (let k = 1; k < maxBins; k++) {
+      const value = sample[Math.floor((k * sample.length) / maxBins) - 1]!;
+      const next = firstAbove(distinct, value);
+      if (next === undefined) break;
+      const edge = midpoint(value, next);
+      if (edges.length === 0 || edge > edges[edges.length - 1]!) edges.push(edge);
+    }
+  }
+  return { categorical: false, edges, bins: edges.length + 1 };
+}
+
+/** Bin codes of one feature (column) under `spec`. */
+export function binFeature(values: Float64Array, spec: FeatureBins): Uint8Array {
+  const out = new Uint8Array(values.length);
+  if (spec.categorical) {
+    const last = spec.bins - 1;
+    for (let i = 0; i < values.length; i++) out[i] = categoryBin(values[i]!, last);
+    return out;
+  }
+  const edges = Float64Array.from(spec.edges);
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i]!;
+    out[i] = v === v ? numericBin(v, edges) : MISSING_BIN;
+  }
+  return out;
+}
+
+/** First k with v <= edges[k], or edges.length (the last bin). */
+export function numericBin(v: number, edges: ArrayLike<number>): number {
+  let lo = 0;
+  let hi = edges.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (v <= edges[mid]!) hi = mid;
+    else lo = mid + 1;
+  }
+  return lo;
+}
+
+/** The bin of a category code; `last` is the shared bin of rare, unseen and malformed codes. */
+export function categoryBin(v: number, last: number): number {
+  if (v !== v) return MISSING_BIN;
+  return v >= 0 && v < last && Number.isInteger(v) ? v : last;
+}
+
+function sampleFinite(values: Float64Array): Float64Array {
+  let finite = 0;
+  for (let i = 0; i < values.length; i++) if (Number.isFinite(values[i])) finite++;
+  // A deterministic stride sample: binning must not depend on a seed, and rows are already in arbitrary order.
+  const step = Math.max(1, Math.ceil(finite / QUANTILE_SAMPLE));
+  const out = new Float64Array(Math.ceil(finite / step));
+  let n = 0;
+  let seen = 0;
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i]!;
+    if (!Number.isFinite(v)) continue;
+    if (seen++ % step === 0) out[n++] = v;
+  }
+  return out.subarray(0, n);
+}
+
+function distinctSorted(sorted: Float64Array): Float64Array {
+  const out = new Float64Array(sorted.length);
+  let n = 0;
+  for (let i = 0; i < sorted.length; i++) {
+    if (n === 0 || sorted[i]! !== out[n - 1]) out[n++] = sorted[i]!;
+  }
+  return out.subarray(0, n);
+}
+
+function firstAbove(distinct: Float64Array, v: number): number | undefined {
+  const k = numericBin(v, distinct);
+  // distinct[k] >= v; the next one above v
+  const idx = distinct[k] === v ? k + 1 : k;
+  return idx < distinct.length ? distinct[idx] : undefined;
+}
+
+function midpoint(a: number, b: number): number {
+  const m = a + (b - a) / 2;
+  // Rounding can land on b for neighbouring doubles; the edge must stay below b so b falls in the next bin.
+  return m < b ? m : a;
+}

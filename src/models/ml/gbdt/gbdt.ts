@@ -1,0 +1,214 @@
+/**
+ * The 'gbdt' tabular algorithm: histogram gradient-boosted trees (the LightGBM/XGBoost `hist` algorithm) for
+ * regression (squared error), binary classification (log loss) and multiclass (softmax, one tree per class per
+ * round). Single-threaded; the `model.train` job runs it in a worker thread.
+ */
+import { Random } from '../random.js';
+import type { FitOptions, Matrix, TabularAlgorithm, TabularProblem, TabularTask } from '../types.js';
+import type { GbdtArtifact, GbdtLossPoint } from './artifact.js';
+import { binFeature, fitFeatureBins } from './binning.js';
+import {
+  baseScores,
+  computeGradients,
+  meanLoss,
+  objectiveFor,
+  outputCount,
+} from './objective.js';
+import { packGradients, packingBits } from './histogram.js';
+import { resolveGbdtParams } from './params.js';
+import { predictGbdt } from './predict.js';
+import { addTreeBinned, TreeGrower, type GbdtTree } from './tree.js';
+
+/** How long the fit may hold the thread before yielding, so an abort (a timer, a message) can be seen. */
+const YIELD_EVERY_MS = 50;
+
+export const gbdt: TabularAlgorithm<GbdtArtifact> = {
+  name: 'gbdt',
+  tasks: ['regression', 'classification'],
+  fit: fitGbdt,
+  predict: (artifact: GbdtArtifact, x: Matrix, _task: TabularTask, _classes: number) => predictGbdt(artifact, x),
+  importance: gainImportance,
+};
+
+export async function fitGbdt(problem: TabularProblem, opts: FitOptions): Promise<GbdtArtifact> {
+  opts.signal?.throwIfAborted();
+  const params = resolveGbdtParams(opts.params);
+  checkProblem(problem);
+  const objective = objectiveFor(problem.task, problem.classes);
+  const classes = problem.task === 'classification' ? problem.classes : 0;
+  const outputs = outputCount(objective, classes);
+  const featureCount = problem.featureNames.length;
+  const n = problem.train.x.rows;
+  const nValid = problem.validation.x.rows;
+
+  const specs = problem.train.x.columns.map((column, f) =>
+    fitFeatureBins(column, problem.categorical[f] === true, params.maxBins),
+  );
+  const trainBins = problem.train.x.columns.map((column, f) => binFeature(column, specs[f]!));
+  const validBins = problem.validation.x.columns.map((column, f) => binFeature(column, specs[f]!));
+  const grower = new TreeGrower(
+    trainBins,
+    specs.map((s) => ({ bins: s.bins, categorical: s.categorical })),
+    specs.map((s) => s.edges),
+    n,
+  );
+
+  const yTrain = problem.train.y;
+  const yValid = problem.validation.y;
+  const base = baseScores(objective, yTrain, classes);
+  const score = new Float64Array(n * outputs);
+  const validScore = new Float64Array(nValid * outputs);
+  for (let k = 0; k < outputs; k++) {
+    score.fill(base[k]!, k * n, (k + 1) * n);
+    validScore.fill(base[k]!, k * nValid, (k + 1) * nValid);
+  }
+  const grad = new Float32Array(n * outputs);
+  const hess = new Float32Array(n * outputs);
+  const rng = new Random(opts.seed);
+  const rules = {
+    maxDepth: params.maxDepth,
+    minChildWeight: params.minChildWeight,
+    lambda: params.lambda,
+    learningRate: params.learningRate,
+  };
+  const unitHessian = objective === 'squared-error';
+  const bits = packingBits(n, unitHessian);
+  const packed = new Float64Array(bits.gradientBits > 0 ? n : 0);
+  const uniform = () => rng.next();
+  const earlyStopping = nValid > 0 && params.earlyStoppingRounds > 0;
+
+  const trees: GbdtTree[] = [];
+  const losses: GbdtLossPoint[] = [];
+  let bestLoss = Infinity;
+  let bestRound = 0;
+  let stoppedBy: GbdtArtifact['stoppedBy'] = 'rounds';
+  let lastYield = Date.now();
+  for (let round = 1; round <= params.rounds; round++) {
+    opts.signal?.throwIfAborted();
+    const sample = params.subsample < 1 ? drawRows(rng, n, params.subsample) : null;
+    const features = drawFeatures(rng, featureCount, params.colsampleByTree);
+    // All outputs' gradients come from the scores before this round (multiclass trees are fitted side by side).
+    for (let k = 0; k < outputs; k++) {
+      const slice = [k * n, (k + 1) * n] as const;
+      computeGradients(objective, yTrain, score, classes, k, grad.subarray(...slice), hess.subarray(...slice));
+    }
+    for (let k = 0; k < outputs; k++) {
+      const slice = [k * n, (k + 1) * n] as const;
+      const g = grad.subarray(...slice);
+      const h = hess.subarray(...slice);
+      const packing = bits.gradientBits > 0 ? packGradients(g, h, unitHessian, bits, uniform, packed) : null;
+      const { tree, leaves } = grower.grow(g, h, sample, features, rules, packing);
+      if (sample === null) {
+        const rows = grower.rows;
+        const offset = k * n;
+        for (const leaf of leaves) {
+          for (let i = leaf.start; i < leaf.end; i++) { const r = offset + rows[i]!; score[r] = score[r]! + leaf.value; }
+        }
+      } else {
+        addTreeBinned(tree, trainBins, n, score, k * n);
+      }
+      if (nValid > 0) addTreeBinned(tree, validBins, nValid, validScore, k * nValid);
+      trees.push(tree);
+    }
+    const trainLoss = meanLoss(objective, yTrain, score, classes);
+    const validLoss = nValid > 0 ? meanLoss(objective, yValid, validScore, classes) : null;
+    losses.push({ iteration: round, train: trainLoss, validation: validLoss });
+    opts.progress?.({
+      phase: 'fitting',
+      algorithm: 'gbdt',
+      iteration: round,
+      of: params.rounds,
+      trainLoss,
+      ...(validLoss === null ? {} : { validLoss }),
+    });
+    if (validLoss !== null && validLoss < bestLoss) {
+      bestLoss = validLoss;
+      bestRound = round;
+    }
+    if (earlyStopping && round - bestRound >= params.earlyStoppingRounds) {
+      stoppedBy = 'early-stopping';
+      break;
+    }
+    if (opts.deadline !== undefined && Date.now() >= opts.deadline && round < params.rounds) {
+      stoppedBy = 'deadline';
+      break;
+    }
+    if (Date.now() - lastYield >= YIELD_EVERY_MS) {
+      await new Promise((resolve) => setImmediate(resolve));
+      lastYield = Date.now();
+    }
+  }
+  const roundsTrained = losses.length;
+  const rounds = earlyStopping ? bestRound : roundsTrained;
+  return {
+    format: 'weir-gbdt/1',
+    task: problem.task,
+    objective,
+    classes,
+    outputs,
+    featureNames: [...problem.featureNames],
+    features: specs,
+    baseScore: base,
+    trees: trees.slice(0, rounds * outputs),
+    rounds,
+    roundsTrained,
+    stoppedBy,
+    params,
+    losses,
+  };
+}
+
+/** Total split gain per feature over the kept trees (the importance XGBoost calls total_gain). */
+export function gainImportance(artifact: GbdtArtifact): number[] {
+  const total = new Array<number>(artifact.featureNames.length).fill(0);
+  for (const tree of artifact.trees) {
+    for (let node = 0; node < tree.feature.length; node++) {
+      const f = tree.feature[node]!;
+      if (f >= 0) total[f]! += tree.gain[node]!;
+    }
+  }
+  return total;
+}
+
+function checkProblem(problem: TabularProblem): void {
+  const featureCount = problem.featureNames.length;
+  if (featureCount === 0) throw new Error('gbdt needs at least one feature');
+  if (problem.train.x.rows === 0) throw new Error('gbdt needs at least one training row');
+  for (const part of [problem.train, problem.validation]) {
+    if (part.x.columns.length !== featureCount) {
+      throw new Error(`gbdt: expected ${featureCount} feature columns, got ${part.x.columns.length}`);
+    }
+    for (const column of part.x.columns) {
+      if (column.length !== part.x.rows) throw new Error('gbdt: a feature column differs in length from rows');
+    }
+    if (part.y.length !== part.x.rows) throw new Error('gbdt: the target differs in length from rows');
+    for (let i = 0; i < part.y.length; i++) {
+      const y = part.y[i]!;
+      const ok =
+        problem.task === 'regression'
+          ? Number.isFinite(y)
+          : Number.isInteger(y) && y >= 0 && y < problem.classes;
+      if (!ok) throw new Error(`gbdt: target value ${y} at row ${i} is not valid for ${problem.task}`);
+    }
+  }
+  if (problem.task === 'classification' && problem.classes < 2) {
+    throw new Error('gbdt classification needs at least two classes');
+  }
+}
+
+/** Rows of one round's subsample, ascending (Bernoulli draw, so the expected size is fraction × n). */
+function drawRows(rng: Random, n: number, fraction: number): Uint32Array {
+  const rows = new Uint32Array(n);
+  let m = 0;
+  for (let i = 0; i < n; i++) if (rng.next() < fraction) rows[m++] = i;
+  if (m === 0) rows[m++] = rng.int(n);
+  return rows.subarray(0, m);
+}
+
+/** One tree's feature subset, ascending; at least one feature. */
+function drawFeatures(rng: Random, count: number, fraction: number): Int32Array {
+  const all = Int32Array.from({ length: count }, (_, f) => f);
+  if (fraction >= 1) return all;
+  const take = Math.max(1, Math.round(fraction * count));
+  return rng.shuffle(all).subarray(0, take).sort();
+}

@@ -1,0 +1,130 @@
+/**
+ * The three objectives: squared error (regression), log loss (binary), softmax (multiclass). Raw scores (margins)
+ * are stored class-major: score[k * n + i] for output k of row i; a regression or binary model has one output.
+ */
+import type { TabularTask } from '../types.js';
+
+export type ObjectiveName = 'squared-error' | 'log-loss' | 'softmax';
+
+/** Hessians are floored here so a confident leaf cannot divide by (almost) zero. */
+const MIN_HESSIAN = 1e-16;
+const EPS = 1e-15;
+
+export function objectiveFor(task: TabularTask, classes: number): ObjectiveName {
+  if (task === 'regression') return 'squared-error';
+  return classes <= 2 ? 'log-loss' : 'softmax';
+}
+
+export function outputCount(objective: ObjectiveName, classes: number): number {
+  return objective === 'softmax' ? classes : 1;
+}
+
+/** The constant starting score per output: the mean, the log-odds of the positive rate, or the log class priors. */
+export function baseScores(objective: ObjectiveName, y: Float64Array, classes: number): number[] {
+  const n = y.length;
+  if (objective === 'squared-error') {
+    let sum = 0;
+    for (let i = 0; i < n; i++) sum += y[i]!;
+    return [n > 0 ? sum / n : 0];
+  }
+  if (objective === 'log-loss') {
+    let positives = 0;
+    for (let i = 0; i < n; i++) if (y[i] === 1) positives++;
+    const p = clamp((positives + 0.5) / (n + 1));
+    return [Math.log(p / (1 - p))];
+  }
+  const counts = new Float64Array(classes);
+  for (let i = 0; i < n; i++) counts[y[i]!]! += 1;
+  return Array.from(counts, (c) => Math.log((c + 0.5) / (n + 0.5 * classes)));
+}
+
+/** Gradients and hessians of output `k` for every row, from the current scores. */
+export function computeGradients(
+  objective: ObjectiveName,
+  y: Float64Array,
+  score: Float64Array,
+  classes: number,
+  k: number,
+  grad: Float32Array,
+  hess: Float32Array,
+): void {
+  const n = y.length;
+  if (objective === 'squared-error') {
+    for (let i = 0; i < n; i++) {
+      grad[i] = score[i]! - y[i]!;
+      hess[i] = 1;
+    }
+    return;
+  }
+  if (objective === 'log-loss') {
+    for (let i = 0; i < n; i++) {
+      const p = 1 / (1 + Math.exp(-score[i]!));
+      grad[i] = p - y[i]!;
+      hess[i] = Math.max(p * (1 - p), MIN_HESSIAN);
+    }
+    return;
+  }
+  for (let i = 0; i < n; i++) {
+    const p = softmaxAt(score, n, classes, i, k);
+    grad[i] = p - (y[i] === k ? 1 : 0);
+    // XGBoost's multi:softprob hessian: 2p(1−p), which damps steps while the other classes still move.
+    hess[i] = Math.max(2 * p * (1 - p), MIN_HESSIAN);
+  }
+}
+
+/** Mean loss over the rows: MSE, binary log loss, or multiclass log loss. */
+export function meanLoss(objective: ObjectiveName, y: Float64Array, score: Float64Array, classes: number): number {
+  const n = y.length;
+  if (n === 0) return Number.NaN;
+  let total = 0;
+  if (objective === 'squared-error') {
+    for (let i = 0; i < n; i++) {
+      const e = score[i]! - y[i]!;
+      total += e * e;
+    }
+  } else if (objective === 'log-loss') {
+    for (let i = 0; i < n; i++) {
+      const p = clamp(1 / (1 + Math.exp(-score[i]!)));
+      total -= y[i] === 1 ? Math.log(p) : Math.log(1 - p);
+    }
+  } else {
+    for (let i = 0; i < n; i++) total -= Math.log(clamp(softmaxAt(score, n, classes, i, y[i]!)));
+  }
+  return total / n;
+}
+
+/** Turns raw scores (class-major) into predictions: values (regression) or row-major probabilities. */
+export function scoresToPredictions(
+  objective: ObjectiveName,
+  score: Float64Array,
+  rows: number,
+  classes: number,
+): Float64Array {
+  if (objective === 'squared-error') return score;
+  if (objective === 'log-loss') {
+    const out = new Float64Array(rows * 2);
+    for (let i = 0; i < rows; i++) {
+      const p = 1 / (1 + Math.exp(-score[i]!));
+      out[i * 2] = 1 - p;
+      out[i * 2 + 1] = p;
+    }
+    return out;
+  }
+  const out = new Float64Array(rows * classes);
+  for (let i = 0; i < rows; i++) {
+    for (let k = 0; k < classes; k++) out[i * classes + k] = softmaxAt(score, rows, classes, i, k);
+  }
+  return out;
+}
+
+function softmaxAt(score: Float64Array, n: number, classes: number, i: number, k: number): number {
+  let max = -Infinity;
+  for (let c = 0; c < classes; c++) max = Math.max(max, score[c * n + i]!);
+  let sum = 0;
+  for (let c = 0; c < classes; c++) sum += Math.exp(score[c * n + i]! - max);
+  return Math.exp(score[k * n + i]! - max) / sum;
+}
+
+function clamp(p: number): number {
+  return Math.min(1 - EPS, Math.max(EPS, p));
+}

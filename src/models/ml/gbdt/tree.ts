@@ -1,0 +1,297 @@
+/**
+ * One regression tree on gradients, grown depth-wise over binned features (the `hist` algorithm). Rows of a node
+ * are a contiguous range of one partition array, kept in ascending row order by a stable partition, so histogram
+ * building reads the bin columns forward. Only the smaller child's histogram is built; the larger one is the
+ * parent's minus it, computed in the parent's buffer. Children at the maximum depth get no histogram at all.
+ */
+import { BIN_SLOTS, MISSING_BIN } from './binning.js';
+import {
+  buildHistogram,
+  buildPackedHistogram,
+  findBestSplit,
+  HIST_STRIDE,
+  subtractHistogram,
+  toRowMajor,
+  type FeatureLayout,
+  type GradientPacking,
+  type Split,
+} from './histogram.js';
+
+/** A tree as flat arrays indexed by node (root 0); leaves have feature −1 and children −1. */
+export interface GbdtTree {
+  feature: number[];
+  /** Numeric split: values <= threshold go left. 0 for leaves and categorical splits. */
+  threshold: number[];
+  /** The same threshold as a bin code (training side); −1 for leaves and categorical splits. */
+  bin: number[];
+  /** Categorical split: the category codes (bins) that go left, ascending; null otherwise. */
+  categories: (number[] | null)[];
+  left: number[];
+  right: number[];
+  /** Leaf value, learning rate applied; 0 for inner nodes. */
+  value: number[];
+  /** Where missing values go. */
+  defaultLeft: boolean[];
+  /** Loss reduction of the split; 0 for leaves. */
+  gain: number[];
+}
+
+export interface GrowthRules {
+  maxDepth: number;
+  minChildWeight: number;
+  lambda: number;
+  learningRate: number;
+}
+
+/** A leaf's rows: partition[start, end) of the grower's row array. */
+export interface LeafRange {
+  start: number;
+  end: number;
+  value: number;
+}
+
+interface NodeWork {
+  id: number;
+  start: number;
+  end: number;
+  hist: Float64Array | null;
+  grad: number;
+  hess: number;
+}
+
+export class TreeGrower {
+  /** The partition array: after `grow`, leaf ranges index into it. */
+  readonly rows: Uint32Array;
+  private readonly scratch: Uint32Array;
+  private readonly rowBins: Uint8Array;
+  private readonly packedScratch: Float64Array;
+  private readonly pool: Float64Array[] = [];
+  private readonly goLeft = new Uint8Array(256);
+  private readonly categoryOrder = new Float64Array(256);
+  private readonly categoryIndex = new Int32Array(256);
+
+  constructor(
+    private readonly bins: readonly Uint8Array[],
+    private readonly layout: readonly FeatureLayout[],
+    private readonly edges: readonly (readonly number[])[],
+    rowCount: number,
+  ) {
+    this.rows = new Uint32Array(rowCount);
+    this.scratch = new Uint32Array(rowCount);
+    this.rowBins = toRowMajor(bins, rowCount);
+    this.packedScratch = new Float64Array(layout.length * BIN_SLOTS);
+  }
+
+  /**
+   * Grows a tree on grad/hess over `sample` (ascending row indices) or over all rows when null, splitting only on
+   * `features`. Histograms come from `packing` (quantized gradients of the same rows) when given; leaf values
+   * always from the exact gradients. Returns the tree and its leaves' row ranges (in `this.rows`).
+   */
+  grow(
+    grad: Float32Array,
+    hess: Float32Array,
+    sample: Uint32Array | null,
+    features: Int32Array,
+    rules: GrowthRules,
+    packing: GradientPacking | null,
+  ): { tree: GbdtTree; leaves: LeafRange[] } {
+    const rows = this.rows;
+    let n: number;
+    if (sample === null) {
+      n = rows.length;
+      for (let i = 0; i < n; i++) rows[i] = i;
+    } else {
+      n = sample.length;
+      rows.set(sample);
+    }
+    const tree: GbdtTree = {
+      feature: [],
+      threshold: [],
+      bin: [],
+      categories: [],
+      left: [],
+      right: [],
+      value: [],
+      defaultLeft: [],
+      gain: [],
+    };
+    const leaves: LeafRange[] = [];
+    const rootHist = this.takeHistogram();
+    const rowBins = this.rowBins;
+    const featureCount = this.bins.length;
+    const build = (hist: Float64Array, nodeRows: Uint32Array | null, start: number, end: number): void => {
+      if (packing === null) buildHistogram(hist, rowBins, featureCount, features, nodeRows, start, end, grad, hess);
+      else {
+        const scratch = this.packedScratch;
+        buildPackedHistogram(hist, scratch, rowBins, featureCount, features, nodeRows, start, end, packing);
+      }
+    };
+    build(rootHist, sample === null ? null : rows, 0, n);
+    let rootGrad = 0;
+    let rootHess = 0;
+    const base = features[0]! * HIST_STRIDE;
+    for (let s = base; s < base + HIST_STRIDE; s += 2) {
+      rootGrad += rootHist[s]!;
+      rootHess += rootHist[s + 1]!;
+    }
+    addNode(tree);
+    let level: NodeWork[] = [{ id: 0, start: 0, end: n, hist: rootHist, grad: rootGrad, hess: rootHess }];
+    const splitRules = { lambda: rules.lambda, minChildWeight: rules.minChildWeight };
+    for (let depth = 0; level.length > 0; depth++) {
+      const next: NodeWork[] = [];
+      for (const node of level) {
+        const split =
+          node.hist !== null && depth < rules.maxDepth && node.hess >= 2 * rules.minChildWeight
+            ? findBestSplit(
+                node.hist,
+                features,
+                this.layout,
+                node.grad,
+                node.hess,
+                splitRules,
+                this.categoryOrder,
+                this.categoryIndex,
+              )
+            : null;
+        if (split === null) {
+          let leafGrad = 0;
+          let leafHess = 0;
+          for (let i = node.start; i < node.end; i++) {
+            const row = rows[i]!;
+            leafGrad += grad[row]!;
+            leafHess += hess[row]!;
+          }
+          const value = (-leafGrad / (leafHess + rules.lambda)) * rules.learningRate;
+          tree.value[node.id] = value;
+          leaves.push({ start: node.start, end: node.end, value });
+          if (node.hist !== null) this.pool.push(node.hist);
+          continue;
+        }
+        const mid = this.partition(node.start, node.end, split);
+        const leftId = addNode(tree);
+        const rightId = addNode(tree);
+        this.recordSplit(tree, node.id, split, leftId, rightId);
+        const left: NodeWork = {
+          id: leftId,
+          start: node.start,
+          end: mid,
+          hist: null,
+          grad: split.leftGrad,
+          hess: split.leftHess,
+        };
+        const right: NodeWork = {
+          id: rightId,
+          start: mid,
+          end: node.end,
+          hist: null,
+          grad: node.grad - split.leftGrad,
+          hess: node.hess - split.leftHess,
+        };
+        const parentHist = node.hist!;
+        if (depth + 1 < rules.maxDepth) {
+          const [small, large] = mid - node.start <= node.end - mid ? [left, right] : [right, left];
+          small.hist = this.takeHistogram();
+          build(small.hist, rows, small.start, small.end);
+          subtractHistogram(parentHist, parentHist, small.hist, features);
+          large.hist = parentHist;
+        } else {
+          this.pool.push(parentHist);
+        }
+        next.push(left, right);
+      }
+      level = next;
+    }
+    return { tree, leaves };
+  }
+
+  /** Stable partition of rows[start, end) by the split; returns where the right child starts. */
+  private partition(start: number, end: number, split: Split): number {
+    const goLeft = this.goLeft;
+    if (split.leftCategories === null) {
+      for (let b = 0; b < 256; b++) goLeft[b] = b <= split.bin ? 1 : 0;
+    } else {
+      goLeft.fill(0);
+      for (const c of split.leftCategories) goLeft[c] = 1;
+    }
+    goLeft[MISSING_BIN] = split.defaultLeft ? 1 : 0;
+    const column = this.bins[split.feature]!;
+    const rows = this.rows;
+    const scratch = this.scratch;
+    let l = start;
+    let r = 0;
+    // Branch-free: every row is written to both sides and only one cursor advances; the direction is a coin flip
+    // for the branch predictor, and mispredictions cost more than the extra store.
+    for (let i = start; i < end; i++) {
+      const row = rows[i]!;
+      const toLeft = goLeft[column[row]!]!;
+      rows[l] = row;
+      scratch[r] = row;
+      l += toLeft;
+      r += 1 - toLeft;
+    }
+    rows.set(scratch.subarray(0, r), l);
+    return l;
+  }
+
+  private recordSplit(tree: GbdtTree, id: number, split: Split, leftId: number, rightId: number): void {
+    tree.feature[id] = split.feature;
+    tree.left[id] = leftId;
+    tree.right[id] = rightId;
+    tree.defaultLeft[id] = split.defaultLeft;
+    tree.gain[id] = split.gain;
+    if (split.leftCategories === null) {
+      const edges = this.edges[split.feature]!;
+      tree.bin[id] = split.bin;
+      // The last value bin as a threshold (missing right) means "every value": +Infinity is not JSON, so the
+      // largest double stands in for it.
+      tree.threshold[id] = split.bin < edges.length ? edges[split.bin]! : Number.MAX_VALUE;
+    } else {
+      tree.categories[id] = split.leftCategories;
+    }
+  }
+
+  private takeHistogram(): Float64Array {
+    return this.pool.pop() ?? new Float64Array(this.layout.length * HIST_STRIDE);
+  }
+}
+
+function addNode(tree: GbdtTree): number {
+  const id = tree.feature.length;
+  tree.feature.push(-1);
+  tree.threshold.push(0);
+  tree.bin.push(-1);
+  tree.categories.push(null);
+  tree.left.push(-1);
+  tree.right.push(-1);
+  tree.value.push(0);
+  tree.defaultLeft.push(false);
+  tree.gain.push(0);
+  return id;
+}
+
+/** Adds a tree's output to `score[offset + i]` for every row of binned data (validation, out-of-sample rows). */
+export function addTreeBinned(
+  tree: GbdtTree,
+  bins: readonly Uint8Array[],
+  rowCount: number,
+  score: Float64Array,
+  offset: number,
+): void {
+  const { feature, bin, categories, left, right, value, defaultLeft } = tree;
+  for (let i = 0; i < rowCount; i++) {
+    let node = 0;
+    let f = feature[0]!;
+    while (f >= 0) {
+      const b = bins[f]![i]!;
+      let toLeft: boolean;
+      if (b === MISSING_BIN) toLeft = defaultLeft[node]!;
+      else {
+        const set = categories[node];
+        toLeft = set ? set.includes(b) : b <= bin[node]!;
+      }
+      node = toLeft ? left[node]! : right[node]!;
+      f = feature[node]!;
+    }
+    score[offset + i] = score[offset + i]! + value[node]!;
+  }
+}
