@@ -62,8 +62,8 @@ export async function fitGbdt(problem: TabularProblem, opts: FitOptions): Promis
     score.fill(base[k]!, k * n, (k + 1) * n);
     validScore.fill(base[k]!, k * nValid, (k + 1) * nValid);
   }
-  const grad = new Float32Array(n * outputs);
-  const hess = new Float32Array(n * outputs);
+  const grad = new Float64Array(n * outputs);
+  const hess = new Float64Array(n * outputs);
   const rng = new Random(opts.seed);
   const rules = {
     maxDepth: params.maxDepth,

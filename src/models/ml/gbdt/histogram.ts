@@ -20,8 +20,8 @@ export function buildHistogram(
   rows: Uint32Array | null,
   start: number,
   end: number,
-  grad: Float32Array,
-  hess: Float32Array,
+  grad: Float64Array,
+  hess: Float64Array,
 ): void {
   for (let j = 0; j < features.length; j++) {
     const base = features[j]! * HIST_STRIDE;
@@ -83,8 +83,8 @@ export function packingBits(rowCount: number, unitHessian: boolean): { gradientB
 }
 
 export function packGradients(
-  grad: Float32Array,
-  hess: Float32Array,
+  grad: Float64Array,
+  hess: Float64Array,
   unitHessian: boolean,
   bits: { gradientBits: number; hessianBits: number },
   uniform: () => number,
@@ -234,7 +234,7 @@ export function findBestSplit(
   const { lambda, minChildWeight } = rules;
   const parentScore = (totalGrad * totalGrad) / (totalHess + lambda);
   let best: Split | null = null;
-  let bestGain = 1e-10;
+  let bestGain = 0;
   for (let j = 0; j < features.length; j++) {
     const f = features[j]!;
     const base = f * HIST_STRIDE;

@@ -45,8 +45,8 @@ export function computeGradients(
   score: Float64Array,
   classes: number,
   k: number,
-  grad: Float32Array,
-  hess: Float32Array,
+  grad: Float64Array,
+  hess: Float64Array,
 ): void {
   const n = y.length;
   if (objective === 'squared-error') {

@@ -88,8 +88,8 @@ export class TreeGrower {
    * always from the exact gradients. Returns the tree and its leaves' row ranges (in `this.rows`).
    */
   grow(
-    grad: Float32Array,
-    hess: Float32Array,
+    grad: Float64Array,
+    hess: Float64Array,
     sample: Uint32Array | null,
     features: Int32Array,
     rules: GrowthRules,
