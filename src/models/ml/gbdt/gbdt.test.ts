@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { Random } from '../random.js';
 import type { Matrix, TabularProblem } from '../types.js';
-import { gbdt } from './gbdt.js';
+import { fitGbdt, gbdt } from './gbdt.js';
 import { GbdtParamError } from './params.js';
 
 const empty = (features: number): Matrix => ({
@@ -248,5 +248,19 @@ describe('gbdt', () => {
     await expect(
       gbdt.fit(problem('classification', 2, [x], Float64Array.of(0, 1, 2)), { seed: 1 }),
     ).rejects.toThrow('target value 2 at row 2 is not valid for classification');
+  });
+});
+
+describe('gbdt helper thread', () => {
+  it('gives a bit-identical artifact with and without the histogram helper thread', async () => {
+    const rng = new Random(8);
+    const n = 40_000;
+    const columns = [0, 1, 2].map(() => Float64Array.from({ length: n }, () => rng.next()));
+    const y = Float64Array.from({ length: n }, (_, i) => 10 * columns[0]![i]! * columns[1]![i]! + rng.normal());
+    const p = problem('regression', 0, columns, y);
+    const opts = { seed: 3, params: { rounds: 4, maxDepth: 4, subsample: 0.9 } };
+    const single = await fitGbdt(p, opts, { helperThread: false });
+    const threaded = await fitGbdt(p, opts, { helperThread: true });
+    expect(JSON.stringify(threaded)).toBe(JSON.stringify(single));
   });
 });

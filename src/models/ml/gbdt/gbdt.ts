@@ -6,16 +6,18 @@
 import { Random } from '../random.js';
 import type { FitOptions, Matrix, TabularAlgorithm, TabularProblem, TabularTask } from '../types.js';
 import type { GbdtArtifact, GbdtLossPoint } from './artifact.js';
-import { binFeature, fitFeatureBins } from './binning.js';
+import { availableParallelism } from 'node:os';
+import { binFeature, fitFeatureBins, type FeatureBins } from './binning.js';
 import {
   baseScores,
   computeGradients,
   meanLoss,
   objectiveFor,
   outputCount,
+  type ObjectiveName,
 } from './objective.js';
 import { packGradients, packingBits } from './histogram.js';
-import { resolveGbdtParams } from './params.js';
+import { resolveGbdtParams, type GbdtParams } from './params.js';
 import { predictGbdt } from './predict.js';
 import { addTreeBinned, TreeGrower, type GbdtTree } from './tree.js';
 
@@ -25,33 +27,75 @@ const YIELD_EVERY_MS = 50;
 export const gbdt: TabularAlgorithm<GbdtArtifact> = {
   name: 'gbdt',
   tasks: ['regression', 'classification'],
-  fit: fitGbdt,
+  fit: (problem, opts) => fitGbdt(problem, opts),
   predict: (artifact: GbdtArtifact, x: Matrix, _task: TabularTask, _classes: number) => predictGbdt(artifact, x),
   importance: gainImportance,
 };
 
-export async function fitGbdt(problem: TabularProblem, opts: FitOptions): Promise<GbdtArtifact> {
+/** Rows from which a fit builds histograms on two threads (below, starting the helper costs more than it saves). */
+const HELPER_THREAD_MIN_ROWS = 100_000;
+
+export interface GbdtTuning {
+  /** Use a helper thread for histograms; default: with 2+ cores and at least HELPER_THREAD_MIN_ROWS rows. */
+  helperThread?: boolean;
+}
+
+/** The fit; `tuning` changes speed only, never the result (the artifact is bit-identical either way). */
+export async function fitGbdt(
+  problem: TabularProblem,
+  opts: FitOptions,
+  tuning: GbdtTuning = {},
+): Promise<GbdtArtifact> {
   opts.signal?.throwIfAborted();
   const params = resolveGbdtParams(opts.params);
   checkProblem(problem);
   const objective = objectiveFor(problem.task, problem.classes);
-  const classes = problem.task === 'classification' ? problem.classes : 0;
-  const outputs = outputCount(objective, classes);
-  const featureCount = problem.featureNames.length;
   const n = problem.train.x.rows;
-  const nValid = problem.validation.x.rows;
 
   const specs = problem.train.x.columns.map((column, f) =>
     fitFeatureBins(column, problem.categorical[f] === true, params.maxBins),
   );
   const trainBins = problem.train.x.columns.map((column, f) => binFeature(column, specs[f]!));
   const validBins = problem.validation.x.columns.map((column, f) => binFeature(column, specs[f]!));
+  const unitHessian = objective === 'squared-error';
+  const bits = packingBits(n, unitHessian);
+  const helperThread =
+    bits.gradientBits > 0 &&
+    (tuning.helperThread ?? (n >= HELPER_THREAD_MIN_ROWS && availableParallelism() >= 2));
   const grower = new TreeGrower(
     trainBins,
     specs.map((s) => ({ bins: s.bins, categorical: s.categorical })),
     specs.map((s) => s.edges),
     n,
+    helperThread,
   );
+  try {
+    return await boost(problem, opts, params, grower, { specs, trainBins, validBins, objective, bits });
+  } finally {
+    await grower.close();
+  }
+}
+
+interface Prepared {
+  specs: FeatureBins[];
+  trainBins: Uint8Array[];
+  validBins: Uint8Array[];
+  objective: ObjectiveName;
+  bits: { gradientBits: number; hessianBits: number };
+}
+
+async function boost(
+  problem: TabularProblem,
+  opts: FitOptions,
+  params: GbdtParams,
+  grower: TreeGrower,
+  { specs, trainBins, validBins, objective, bits }: Prepared,
+): Promise<GbdtArtifact> {
+  const classes = problem.task === 'classification' ? problem.classes : 0;
+  const outputs = outputCount(objective, classes);
+  const featureCount = problem.featureNames.length;
+  const n = problem.train.x.rows;
+  const nValid = problem.validation.x.rows;
 
   const yTrain = problem.train.y;
   const yValid = problem.validation.y;
@@ -72,8 +116,7 @@ export async function fitGbdt(problem: TabularProblem, opts: FitOptions): Promis
     learningRate: params.learningRate,
   };
   const unitHessian = objective === 'squared-error';
-  const bits = packingBits(n, unitHessian);
-  const packed = new Float64Array(bits.gradientBits > 0 ? n : 0);
+  const packed = grower.packed;
   const uniform = () => rng.next();
   const earlyStopping = nValid > 0 && params.earlyStoppingRounds > 0;
 

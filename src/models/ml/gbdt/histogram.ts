@@ -122,16 +122,35 @@ export function buildPackedHistogram(
   end: number,
   packing: GradientPacking,
 ): void {
-  const packed = packing.packed;
-  const used = features.length;
+  accumulatePacked(scratch, rowBins, featureCount, features, features.length, rows, start, end, packing.packed);
+  unpackHistogram(hist, scratch, null, features, packing);
+}
+
+/**
+ * Zeroes the used features' slots of `scratch` (BIN_SLOTS per feature) and adds the packed gradients of
+ * rows[start, end) (or rows start..end-1 themselves when `rows` is null). Self-contained on purpose: its source is
+ * also the helper thread's kernel (see helper-thread.ts), so it may only use its arguments.
+ */
+export function accumulatePacked(
+  scratch: Float64Array,
+  rowBins: Uint8Array,
+  featureCount: number,
+  features: Int32Array,
+  used: number,
+  rows: Uint32Array | null,
+  start: number,
+  end: number,
+  packed: Float64Array,
+): void {
+  const slots = 256;
   for (let j = 0; j < used; j++) {
-    const base = features[j]! * BIN_SLOTS;
-    scratch.fill(0, base, base + BIN_SLOTS);
+    const base = features[j]! * slots;
+    scratch.fill(0, base, base + slots);
   }
   if (used === featureCount && rows === null) {
     for (let i = start; i < end; i++) {
       const p = packed[i]!;
-      for (let off = i * featureCount, e = off + featureCount, base = 0; off < e; off++, base += BIN_SLOTS) {
+      for (let off = i * featureCount, e = off + featureCount, base = 0; off < e; off++, base += slots) {
         const slot = base + rowBins[off]!;
         scratch[slot] = scratch[slot]! + p;
       }
@@ -140,7 +159,7 @@ export function buildPackedHistogram(
     for (let i = start; i < end; i++) {
       const row = rows[i]!;
       const p = packed[row]!;
-      for (let off = row * featureCount, e = off + featureCount, base = 0; off < e; off++, base += BIN_SLOTS) {
+      for (let off = row * featureCount, e = off + featureCount, base = 0; off < e; off++, base += slots) {
         const slot = base + rowBins[off]!;
         scratch[slot] = scratch[slot]! + p;
       }
@@ -152,16 +171,27 @@ export function buildPackedHistogram(
       const offset = row * featureCount;
       for (let j = 0; j < used; j++) {
         const f = features[j]!;
-        const slot = f * BIN_SLOTS + rowBins[offset + f]!;
+        const slot = f * slots + rowBins[offset + f]!;
         scratch[slot] = scratch[slot]! + p;
       }
     }
   }
+}
+
+/** Splits packed sums (scratch, plus `other` when a helper thread built part of them) into (gradient, hessian). */
+export function unpackHistogram(
+  hist: Float64Array,
+  scratch: Float64Array,
+  other: Float64Array | null,
+  features: Int32Array,
+  packing: GradientPacking,
+): void {
   const { hessianUnit, gradientScale, hessianScale } = packing;
-  for (let j = 0; j < used; j++) {
+  for (let j = 0; j < features.length; j++) {
     const f = features[j]!;
     for (let b = f * BIN_SLOTS, e = b + BIN_SLOTS; b < e; b++) {
-      const p = scratch[b]!;
+      // Integer sums below 2^53: adding the two halves is exact, so threading does not change the result.
+      const p = other === null ? scratch[b]! : scratch[b]! + other[b]!;
       const h = Math.round(p / hessianUnit);
       hist[b * 2] = (p - h * hessianUnit) / gradientScale;
       hist[b * 2 + 1] = h / hessianScale;
@@ -170,9 +200,10 @@ export function buildPackedHistogram(
 }
 
 /** The bins of all features row by row (row-major), the layout histogram building reads. */
-export function toRowMajor(columns: readonly Uint8Array[], rowCount: number): Uint8Array {
+export function toRowMajor(columns: readonly Uint8Array[], rowCount: number, shared: boolean): Uint8Array {
   const featureCount = columns.length;
-  const out = new Uint8Array(rowCount * featureCount);
+  const bytes = rowCount * featureCount;
+  const out = new Uint8Array(shared ? new SharedArrayBuffer(bytes) : new ArrayBuffer(bytes));
   for (let f = 0; f < featureCount; f++) {
     const column = columns[f]!;
     for (let i = 0, o = f; i < rowCount; i++, o += featureCount) out[o] = column[i]!;

@@ -5,9 +5,11 @@
  * parent's minus it, computed in the parent's buffer. Children at the maximum depth get no histogram at all.
  */
 import { BIN_SLOTS, MISSING_BIN } from './binning.js';
+import { HistogramHelper } from './helper-thread.js';
 import {
+  accumulatePacked,
   buildHistogram,
-  buildPackedHistogram,
+  unpackHistogram,
   findBestSplit,
   HIST_STRIDE,
   subtractHistogram,
@@ -50,6 +52,9 @@ export interface LeafRange {
   value: number;
 }
 
+/** Nodes smaller than this are not worth handing half to the helper thread (the hand-over costs ~10 µs). */
+const HELPER_MIN_ROWS = 16_384;
+
 interface NodeWork {
   id: number;
   start: number;
@@ -70,16 +75,32 @@ export class TreeGrower {
   private readonly categoryOrder = new Float64Array(256);
   private readonly categoryIndex = new Int32Array(256);
 
+  /** Where the fit packs each tree's quantized gradients (see packGradients). */
+  readonly packed: Float64Array;
+  private readonly helper: HistogramHelper | null;
+
+  /**
+   * `helperThread`: build the histograms of large nodes on two threads (bit-identical results; see
+   * helper-thread.ts). Call `close()` when done with a grower that has one.
+   */
   constructor(
     private readonly bins: readonly Uint8Array[],
     private readonly layout: readonly FeatureLayout[],
     private readonly edges: readonly (readonly number[])[],
     rowCount: number,
+    helperThread: boolean,
   ) {
-    this.rows = new Uint32Array(rowCount);
+    const shared = (bytes: number) => (helperThread ? new SharedArrayBuffer(bytes) : new ArrayBuffer(bytes));
+    this.rows = new Uint32Array(shared(rowCount * 4));
+    this.packed = new Float64Array(shared(rowCount * 8));
     this.scratch = new Uint32Array(rowCount);
-    this.rowBins = toRowMajor(bins, rowCount);
+    this.rowBins = toRowMajor(bins, rowCount, helperThread);
     this.packedScratch = new Float64Array(layout.length * BIN_SLOTS);
+    this.helper = helperThread ? new HistogramHelper(this.rowBins, bins.length, this.rows, this.packed) : null;
+  }
+
+  async close(): Promise<void> {
+    await this.helper?.close();
   }
 
   /**
@@ -123,7 +144,18 @@ export class TreeGrower {
       if (packing === null) buildHistogram(hist, rowBins, featureCount, features, nodeRows, start, end, grad, hess);
       else {
         const scratch = this.packedScratch;
-        buildPackedHistogram(hist, scratch, rowBins, featureCount, features, nodeRows, start, end, packing);
+        const used = features.length;
+        const helper = this.helper;
+        if (helper !== null && end - start >= HELPER_MIN_ROWS) {
+          const mid = (start + end) >>> 1;
+          helper.start(features, nodeRows !== null, mid, end);
+          accumulatePacked(scratch, rowBins, featureCount, features, used, nodeRows, start, mid, packing.packed);
+          helper.finish();
+          unpackHistogram(hist, scratch, helper.scratch, features, packing);
+        } else {
+          accumulatePacked(scratch, rowBins, featureCount, features, used, nodeRows, start, end, packing.packed);
+          unpackHistogram(hist, scratch, null, features, packing);
+        }
       }
     };
     build(rootHist, sample === null ? null : rows, 0, n);
