@@ -117,7 +117,6 @@ async function boost(
   };
   const unitHessian = objective === 'squared-error';
   const packed = grower.packed;
-  const uniform = () => rng.next();
   const earlyStopping = nValid > 0 && params.earlyStoppingRounds > 0;
 
   const trees: GbdtTree[] = [];
@@ -139,7 +138,7 @@ async function boost(
       const slice = [k * n, (k + 1) * n] as const;
       const g = grad.subarray(...slice);
       const h = hess.subarray(...slice);
-      const packing = bits.gradientBits > 0 ? packGradients(g, h, unitHessian, bits, uniform, packed) : null;
+      const packing = bits.gradientBits > 0 ? packGradients(g, h, unitHessian, bits, rng.int(0x100000000), packed) : null;
       const { tree, leaves } = grower.grow(g, h, sample, features, rules, packing);
       if (sample === null) {
         const rows = grower.rows;

@@ -60,8 +60,12 @@ interface NodeWork {
   start: number;
   end: number;
   hist: Float64Array | null;
+  /** Gradient sums from the histogram (approximate when gradients are quantized). */
   grad: number;
   hess: number;
+  /** Exact sums when the partition computed them, else NaN. */
+  exactGrad: number;
+  exactHess: number;
 }
 
 export class TreeGrower {
@@ -72,6 +76,7 @@ export class TreeGrower {
   private readonly packedScratch: Float64Array;
   private readonly pool: Float64Array[] = [];
   private readonly goLeft = new Uint8Array(256);
+  private readonly childSums = new Float64Array(4);
   private readonly categoryOrder = new Float64Array(256);
   private readonly categoryIndex = new Int32Array(256);
 
@@ -167,7 +172,8 @@ export class TreeGrower {
       rootHess += rootHist[s + 1]!;
     }
     addNode(tree);
-    let level: NodeWork[] = [{ id: 0, start: 0, end: n, hist: rootHist, grad: rootGrad, hess: rootHess }];
+    const root = { id: 0, start: 0, end: n, hist: rootHist, grad: rootGrad, hess: rootHess };
+    let level: NodeWork[] = [{ ...root, exactGrad: Number.NaN, exactHess: Number.NaN }];
     const splitRules = { lambda: rules.lambda, minChildWeight: rules.minChildWeight };
     for (let depth = 0; level.length > 0; depth++) {
       const next: NodeWork[] = [];
@@ -186,12 +192,16 @@ export class TreeGrower {
               )
             : null;
         if (split === null) {
-          let leafGrad = 0;
-          let leafHess = 0;
-          for (let i = node.start; i < node.end; i++) {
-            const row = rows[i]!;
-            leafGrad += grad[row]!;
-            leafHess += hess[row]!;
+          let leafGrad = node.exactGrad;
+          let leafHess = node.exactHess;
+          if (Number.isNaN(leafGrad)) {
+            leafGrad = 0;
+            leafHess = 0;
+            for (let i = node.start; i < node.end; i++) {
+              const row = rows[i]!;
+              leafGrad += grad[row]!;
+              leafHess += hess[row]!;
+            }
           }
           const value = (-leafGrad / (leafHess + rules.lambda)) * rules.learningRate;
           tree.value[node.id] = value;
@@ -199,7 +209,10 @@ export class TreeGrower {
           if (node.hist !== null) this.pool.push(node.hist);
           continue;
         }
-        const mid = this.partition(node.start, node.end, split);
+        // Children at the maximum depth are leaves: their exact gradient sums come out of the partition pass.
+        const childrenAreLeaves = depth + 1 >= rules.maxDepth;
+        const mid = this.partition(node.start, node.end, split, childrenAreLeaves ? grad : null, hess);
+        const sums = this.childSums;
         const leftId = addNode(tree);
         const rightId = addNode(tree);
         this.recordSplit(tree, node.id, split, leftId, rightId);
@@ -210,6 +223,8 @@ export class TreeGrower {
           hist: null,
           grad: split.leftGrad,
           hess: split.leftHess,
+          exactGrad: childrenAreLeaves ? sums[0]! : Number.NaN,
+          exactHess: childrenAreLeaves ? sums[1]! : Number.NaN,
         };
         const right: NodeWork = {
           id: rightId,
@@ -218,6 +233,8 @@ export class TreeGrower {
           hist: null,
           grad: node.grad - split.leftGrad,
           hess: node.hess - split.leftHess,
+          exactGrad: childrenAreLeaves ? sums[2]! : Number.NaN,
+          exactHess: childrenAreLeaves ? sums[3]! : Number.NaN,
         };
         const parentHist = node.hist!;
         if (depth + 1 < rules.maxDepth) {
@@ -236,8 +253,17 @@ export class TreeGrower {
     return { tree, leaves };
   }
 
-  /** Stable partition of rows[start, end) by the split; returns where the right child starts. */
-  private partition(start: number, end: number, split: Split): number {
+  /**
+   * Stable partition of rows[start, end) by the split; returns where the right child starts. With `grad`, also
+   * sums the children's exact gradients and hessians into `childSums` (left g, left h, right g, right h).
+   */
+  private partition(
+    start: number,
+    end: number,
+    split: Split,
+    grad: Float64Array | null,
+    hess: Float64Array,
+  ): number {
     const goLeft = this.goLeft;
     if (split.leftCategories === null) {
       for (let b = 0; b < 256; b++) goLeft[b] = b <= split.bin ? 1 : 0;
@@ -251,6 +277,33 @@ export class TreeGrower {
     const scratch = this.scratch;
     let l = start;
     let r = 0;
+    if (grad !== null) {
+      let leftGrad = 0;
+      let leftHess = 0;
+      let totalGrad = 0;
+      let totalHess = 0;
+      for (let i = start; i < end; i++) {
+        const row = rows[i]!;
+        const toLeft = goLeft[column[row]!]!;
+        rows[l] = row;
+        scratch[r] = row;
+        l += toLeft;
+        r += 1 - toLeft;
+        const g = grad[row]!;
+        const h = hess[row]!;
+        totalGrad += g;
+        totalHess += h;
+        leftGrad += toLeft * g;
+        leftHess += toLeft * h;
+      }
+      rows.set(scratch.subarray(0, r), l);
+      const sums = this.childSums;
+      sums[0] = leftGrad;
+      sums[1] = leftHess;
+      sums[2] = totalGrad - leftGrad;
+      sums[3] = totalHess - leftHess;
+      return l;
+    }
     // Branch-free: every row is written to both sides and only one cursor advances; the direction is a coin flip
     // for the branch predictor, and mispredictions cost more than the extra store.
     for (let i = start; i < end; i++) {
