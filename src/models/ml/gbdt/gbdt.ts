@@ -1,7 +1,11 @@
 /**
  * The 'gbdt' tabular algorithm: histogram gradient-boosted trees (the LightGBM/XGBoost `hist` algorithm) for
  * regression (squared error), binary classification (log loss) and multiclass (softmax, one tree per class per
- * round). Single-threaded; the `model.train` job runs it in a worker thread.
+ * round). It runs in the caller's thread (the `model.train` job's worker thread) and, for large training sets,
+ * builds histograms of large nodes with one helper thread (helper-thread.ts); the artifact does not depend on it.
+ *
+ * Categorical features: one bin per category code and a sorted-by-gradient partition (LightGBM's many-vs-many
+ * split; see histogram.ts); the artifact stores the set of codes that go left.
  */
 import { Random } from '../random.js';
 import type { FitOptions, Matrix, TabularAlgorithm, TabularProblem, TabularTask } from '../types.js';
