@@ -86,7 +86,10 @@ export async function runModelsTrees() {
   const xgbReg = ref?.xgboost?.regression ?? null;
   const xgbCls = ref?.xgboost?.classification ?? null;
   const mseRatio = xgbReg ? round(weirReg.mse / xgbReg.mse, 3) : null;
-  const timeRatio = xgbReg ? round(weirReg.trainS / xgbReg.trainS, 2) : null;
+  // XGBoost's best time in this run: on 2 shared cores its 2-thread (OpenMP) time can exceed its 1-thread time
+  // several-fold when other processes run, and comparing against that would flatter Weir.
+  const xgbBestS = xgbReg ? Math.min(xgbReg.trainS, xgbReg.trainS1Thread) : null;
+  const timeRatio = xgbReg ? round(weirReg.trainS / xgbBestS, 2) : null;
   const clsTimeRatio = xgbCls ? round(weirCls.trainS / xgbCls.trainS, 2) : null;
   const accuracyGap = xgbCls ? round(xgbCls.accuracy - weirCls.accuracy, 4) : null;
   const result = {
@@ -105,7 +108,7 @@ export async function runModelsTrees() {
         pass: mseRatio !== null && mseRatio <= MSE_TARGET_RATIO,
       },
       {
-        what: `Friedman #1 training time, Weir (1 thread) / XGBoost hist (2 threads)`,
+        what: `Friedman #1 training time, Weir / XGBoost hist (best of 2 threads and 1 thread)`,
         value: timeRatio,
         unit: '×',
         target: `≤ ${TIME_TARGET_RATIO}`,
@@ -144,11 +147,12 @@ export async function runModelsTrees() {
       ],
       ['Classification training time, Weir / XGBoost', clsTimeRatio === null ? 'n/a' : `${clsTimeRatio}×`],
       ['Weir single-row predict (100 trees, in process): p50 / p99 µs', `${latency.p50} / ${latency.p99}`],
+      ['Load average at the start', machine.loadAvgAtStart.join(' / ')],
       ['Versions', ref ? `xgboost ${ref.versions.xgboost}, scikit-learn ${ref.versions.sklearn}, numpy ${ref.versions.numpy}` : 'n/a'],
     ],
     notes: [
       'Same data for every library (generated in JS with a seeded generator, handed to Python as float64 files); 100 rounds, depth 6 (scikit-learn: max_depth 6, max_leaf_nodes unlimited), learning rate 0.1, λ = 1, 255 value bins, no early stopping, no subsampling.',
-      'Weir runs single-threaded (as in its job worker thread); XGBoost and scikit-learn use 2 threads. Times include binning and training from in-memory arrays.',
+      'Weir runs in this process\'s main thread plus, above 100,000 training rows, one helper thread for the histograms of large nodes (2 threads, as XGBoost); XGBoost and scikit-learn use 2 threads (XGBoost also 1). Times include binning and training from in-memory arrays.',
       'XGBoost and scikit-learn run in separate interpreters: with scikit-learn imported, XGBoost with 2 threads ran 13× slower here. On a 2-core machine shared with other work, the 2-thread OpenMP timings swing several-fold (spinning threads); the 1-thread XGBoost figure and the load average are recorded for that reason.',
       ...notes,
     ],
