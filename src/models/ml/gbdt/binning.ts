@@ -56,8 +56,8 @@ export function fitFeatureBins(values: Float64Array, categorical: boolean, maxBi
 }
 
 /** Bin codes of one feature (column) under `spec`. */
-export function binFeature(values: Float64Array, spec: FeatureBins): Uint8Array {
-  const out = new Uint8Array(values.length);
+export function binFeature(values: Float64Array, spec: FeatureBins, shared = false): Uint8Array {
+  const out = new Uint8Array(shared ? new SharedArrayBuffer(values.length) : new ArrayBuffer(values.length));
   if (spec.categorical) {
     const last = spec.bins - 1;
     for (let i = 0; i < values.length; i++) out[i] = categoryBin(values[i]!, last);

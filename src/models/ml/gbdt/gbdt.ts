@@ -59,13 +59,13 @@ export async function fitGbdt(
   const specs = problem.train.x.columns.map((column, f) =>
     fitFeatureBins(column, problem.categorical[f] === true, params.maxBins),
   );
-  const trainBins = problem.train.x.columns.map((column, f) => binFeature(column, specs[f]!));
-  const validBins = problem.validation.x.columns.map((column, f) => binFeature(column, specs[f]!));
   const unitHessian = objective === 'squared-error';
   const bits = packingBits(n, unitHessian);
   const helperThread =
     bits.gradientBits > 0 &&
     (tuning.helperThread ?? (n >= HELPER_THREAD_MIN_ROWS && availableParallelism() >= 2));
+  const trainBins = problem.train.x.columns.map((column, f) => binFeature(column, specs[f]!, helperThread));
+  const validBins = problem.validation.x.columns.map((column, f) => binFeature(column, specs[f]!));
   const grower = new TreeGrower(
     trainBins,
     specs.map((s) => ({ bins: s.bins, categorical: s.categorical })),

@@ -9,25 +9,48 @@
 import { Worker } from 'node:worker_threads';
 import { BIN_SLOTS } from './binning.js';
 import { accumulatePacked } from './histogram.js';
+import { partitionRange } from './partition.js';
+
+export interface HelperArrays {
+  rowBins: Uint8Array;
+  featureCount: number;
+  rows: Uint32Array;
+  packed: Float64Array;
+  /** Column-major bins (what partitions read). */
+  columns: readonly Uint8Array[];
+  /** The partition's scratch rows. */
+  scratch: Uint32Array;
+  goLeft: Uint8Array;
+}
 
 const IDLE = 0;
 const WORK = 1;
 const DONE = 2;
 const EXIT = 3;
 
-/** Control words: state, start, end, used feature count, whether `rows` applies (1) or rows are start..end-1 (0). */
-const CONTROL_WORDS = 5;
+/**
+ * Control words: state, start, end, used feature count, whether `rows` applies (1) or rows are start..end-1 (0),
+ * task (0 histogram, 1 partition), the partition's feature, the partition's left count (result).
+ */
+const CONTROL_WORDS = 8;
+const HISTOGRAM = 0;
+const PARTITION = 1;
 
 const WORKER_SOURCE = `
 const { workerData } = require('node:worker_threads');
 const accumulatePacked = ${accumulatePacked.toString()};
-const { control, scratch, rowBins, featureCount, features, rows, packed } = workerData;
+const partitionRange = ${partitionRange.toString()};
+const { control, scratch, rowBins, featureCount, features, rows, packed, columns, rowScratch, goLeft } = workerData;
 for (;;) {
   const state = Atomics.load(control, 0);
   if (state === ${EXIT}) break;
   if (state !== ${WORK}) { Atomics.wait(control, 0, state); continue; }
-  accumulatePacked(scratch, rowBins, featureCount, features, control[3], control[4] === 1 ? rows : null,
-    control[1], control[2], packed);
+  if (control[5] === ${PARTITION}) {
+    control[7] = partitionRange(rows, rowScratch, columns[control[6]], goLeft, control[1], control[2]);
+  } else {
+    accumulatePacked(scratch, rowBins, featureCount, features, control[3], control[4] === 1 ? rows : null,
+      control[1], control[2], packed);
+  }
   Atomics.store(control, 0, ${DONE});
   Atomics.notify(control, 0);
 }
@@ -40,7 +63,9 @@ export class HistogramHelper {
   private readonly features: Int32Array;
   private readonly worker: Worker;
 
-  constructor(rowBins: Uint8Array, featureCount: number, rows: Uint32Array, packed: Float64Array) {
+  /** Every array must live in a SharedArrayBuffer: the helper reads (and writes) them in place. */
+  constructor(shared: HelperArrays) {
+    const { featureCount } = shared;
     this.scratch = new Float64Array(new SharedArrayBuffer(featureCount * BIN_SLOTS * 8));
     this.features = new Int32Array(new SharedArrayBuffer(featureCount * 4));
     this.worker = new Worker(WORKER_SOURCE, {
@@ -48,17 +73,20 @@ export class HistogramHelper {
       workerData: {
         control: this.control,
         scratch: this.scratch,
-        rowBins,
+        rowBins: shared.rowBins,
         featureCount,
         features: this.features,
-        rows,
-        packed,
+        rows: shared.rows,
+        packed: shared.packed,
+        columns: shared.columns,
+        rowScratch: shared.scratch,
+        goLeft: shared.goLeft,
       },
     });
     this.worker.unref();
   }
 
-  /** Starts the helper on rows[start, end) (or start..end-1 when `useRows` is false). */
+  /** Starts the helper's histogram of rows[start, end) (or start..end-1 when `useRows` is false). */
   start(features: Int32Array, useRows: boolean, start: number, end: number): void {
     this.features.set(features);
     const c = this.control;
@@ -66,8 +94,26 @@ export class HistogramHelper {
     c[2] = end;
     c[3] = features.length;
     c[4] = useRows ? 1 : 0;
+    c[5] = HISTOGRAM;
     Atomics.store(c, 0, WORK);
     Atomics.notify(c, 0);
+  }
+
+  /** Starts partitionRange over rows[start, end) by the `goLeft` table on `feature`'s bins. */
+  startPartition(feature: number, start: number, end: number): void {
+    const c = this.control;
+    c[1] = start;
+    c[2] = end;
+    c[5] = PARTITION;
+    c[6] = feature;
+    Atomics.store(c, 0, WORK);
+    Atomics.notify(c, 0);
+  }
+
+  /** Blocks until the helper's partition is done; returns how many of its rows went left. */
+  finishPartition(): number {
+    this.finish();
+    return this.control[7]!;
   }
 
   /** Blocks until the helper's part is in `scratch`. */

@@ -6,6 +6,7 @@
  */
 import { BIN_SLOTS, MISSING_BIN } from './binning.js';
 import { HistogramHelper } from './helper-thread.js';
+import { partitionRange } from './partition.js';
 import {
   accumulatePacked,
   buildHistogram,
@@ -72,10 +73,11 @@ export class TreeGrower {
   /** The partition array: after `grow`, leaf ranges index into it. */
   readonly rows: Uint32Array;
   private readonly scratch: Uint32Array;
+  /** Which bins go left at the split being applied (shared with the helper thread). */
+  private readonly goLeft: Uint8Array;
   private readonly rowBins: Uint8Array;
   private readonly packedScratch: Float64Array;
   private readonly pool: Float64Array[] = [];
-  private readonly goLeft = new Uint8Array(256);
   private readonly childSums = new Float64Array(4);
   private readonly categoryOrder = new Float64Array(256);
   private readonly categoryIndex = new Int32Array(256);
@@ -98,10 +100,21 @@ export class TreeGrower {
     const shared = (bytes: number) => (helperThread ? new SharedArrayBuffer(bytes) : new ArrayBuffer(bytes));
     this.rows = new Uint32Array(shared(rowCount * 4));
     this.packed = new Float64Array(shared(rowCount * 8));
-    this.scratch = new Uint32Array(rowCount);
+    this.scratch = new Uint32Array(shared(rowCount * 4));
+    this.goLeft = new Uint8Array(shared(256));
     this.rowBins = toRowMajor(bins, rowCount, helperThread);
     this.packedScratch = new Float64Array(layout.length * BIN_SLOTS);
-    this.helper = helperThread ? new HistogramHelper(this.rowBins, bins.length, this.rows, this.packed) : null;
+    this.helper = helperThread
+      ? new HistogramHelper({
+          rowBins: this.rowBins,
+          featureCount: bins.length,
+          rows: this.rows,
+          packed: this.packed,
+          columns: bins,
+          scratch: this.scratch,
+          goLeft: this.goLeft,
+        })
+      : null;
   }
 
   async close(): Promise<void> {
@@ -304,18 +317,25 @@ export class TreeGrower {
       sums[3] = totalHess - leftHess;
       return l;
     }
-    // Branch-free: every row is written to both sides and only one cursor advances; the direction is a coin flip
-    // for the branch predictor, and mispredictions cost more than the extra store.
-    for (let i = start; i < end; i++) {
-      const row = rows[i]!;
-      const toLeft = goLeft[column[row]!]!;
-      rows[l] = row;
-      scratch[r] = row;
-      l += toLeft;
-      r += 1 - toLeft;
+    const helper = this.helper;
+    if (helper !== null && end - start >= HELPER_MIN_ROWS) {
+      // Each thread partitions one half; the halves' lefts, then their rights, are put together in order, which is
+      // exactly the single-threaded stable partition.
+      const mid = (start + end) >>> 1;
+      helper.startPartition(split.feature, mid, end);
+      const leftLow = partitionRange(rows, scratch, column, goLeft, start, mid);
+      const leftHigh = helper.finishPartition();
+      const rightLow = mid - start - leftLow;
+      const rightHigh = end - mid - leftHigh;
+      rows.copyWithin(start + leftLow, mid, mid + leftHigh);
+      const firstRight = start + leftLow + leftHigh;
+      rows.set(scratch.subarray(start, start + rightLow), firstRight);
+      rows.set(scratch.subarray(mid, mid + rightHigh), firstRight + rightLow);
+      return firstRight;
     }
-    rows.set(scratch.subarray(0, r), l);
-    return l;
+    const left = partitionRange(rows, scratch, column, goLeft, start, end);
+    rows.set(scratch.subarray(start, end - left), start + left);
+    return start + left;
   }
 
   private recordSplit(tree: GbdtTree, id: number, split: Split, leftId: number, rightId: number): void {
