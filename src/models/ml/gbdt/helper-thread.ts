@@ -27,6 +27,8 @@ const IDLE = 0;
 const WORK = 1;
 const DONE = 2;
 const EXIT = 3;
+/** The helper's kernel threw: the fit thread must not wait for a result that will never come. */
+const FAILED = 4;
 
 /**
  * Control words: state, start, end, used feature count, whether `rows` applies (1) or rows are start..end-1 (0),
@@ -45,13 +47,18 @@ for (;;) {
   const state = Atomics.load(control, 0);
   if (state === ${EXIT}) break;
   if (state !== ${WORK}) { Atomics.wait(control, 0, state); continue; }
-  if (control[5] === ${PARTITION}) {
-    control[7] = partitionRange(rows, rowScratch, columns[control[6]], goLeft, control[1], control[2]);
-  } else {
-    accumulatePacked(scratch, rowBins, featureCount, features, control[3], control[4] === 1 ? rows : null,
-      control[1], control[2], packed);
+  let outcome = ${DONE};
+  try {
+    if (control[5] === ${PARTITION}) {
+      control[7] = partitionRange(rows, rowScratch, columns[control[6]], goLeft, control[1], control[2]);
+    } else {
+      accumulatePacked(scratch, rowBins, featureCount, features, control[3], control[4] === 1 ? rows : null,
+        control[1], control[2], packed);
+    }
+  } catch {
+    outcome = ${FAILED};
   }
-  Atomics.store(control, 0, ${DONE});
+  Atomics.store(control, 0, outcome);
   Atomics.notify(control, 0);
 }
 `;
@@ -119,8 +126,10 @@ export class HistogramHelper {
   /** Blocks until the helper's part is in `scratch`. */
   finish(): void {
     const c = this.control;
-    for (let state = Atomics.load(c, 0); state === WORK; state = Atomics.load(c, 0)) Atomics.wait(c, 0, WORK);
+    let state = Atomics.load(c, 0);
+    for (; state === WORK; state = Atomics.load(c, 0)) Atomics.wait(c, 0, WORK);
     Atomics.store(c, 0, IDLE);
+    if (state === FAILED) throw new Error('gbdt: the histogram helper thread failed');
   }
 
   async close(): Promise<void> {
