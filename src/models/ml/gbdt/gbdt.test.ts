@@ -237,7 +237,7 @@ describe('gbdt', () => {
     const fit = (params: Record<string, unknown>) => gbdt.fit(problem('regression', 0, columns, y), { seed: 1, params });
     await expect(fit({ learning_rate: 0.1 })).rejects.toThrow(/unknown gbdt parameter 'learning_rate'/);
     await expect(fit({ learning_rate: 0.1 })).rejects.toBeInstanceOf(GbdtParamError);
-    await expect(fit({ maxDepth: 2.5 })).rejects.toMatchObject({ pointer: '/maxDepth' });
+    await expect(fit({ maxDepth: 2.5 })).rejects.toMatchObject({ pointer: '/params/maxDepth' });
     await expect(fit({ subsample: 0 })).rejects.toThrow("gbdt parameter 'subsample' must be in (0, 1]");
     await expect(fit({ maxBins: 300 })).rejects.toThrow("gbdt parameter 'maxBins' must be in [2, 255]");
     await expect(fit({ rounds: '10' })).rejects.toThrow("gbdt parameter 'rounds' must be a finite number");

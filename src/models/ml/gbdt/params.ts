@@ -3,6 +3,8 @@
  * refused rather than ignored, so a typo (`learning_rate`) cannot silently train with the default.
  */
 
+import { TrainingInputError } from '../errors.js';
+
 export interface GbdtParams {
   /** Boosting rounds (one tree per round, or one per class per round for multiclass). */
   rounds: number;
@@ -34,13 +36,13 @@ export const DEFAULT_GBDT_PARAMS: Readonly<GbdtParams> = Object.freeze({
   earlyStoppingRounds: 20,
 });
 
-/** A hyper-parameter the user must fix; `pointer` names it (JSON pointer into the params object). */
-export class GbdtParamError extends Error {
-  constructor(
-    readonly pointer: string,
-    message: string,
-  ) {
-    super(message);
+/**
+ * A hyper-parameter the user must fix; `pointer` is a JSON pointer into the training request (`/params/<key>`). It is
+ * a TrainingInputError, so training answers it as the user's mistake (400 with the pointer), never as a failure.
+ */
+export class GbdtParamError extends TrainingInputError {
+  constructor(pointer: string, message: string) {
+    super(pointer, message);
     this.name = 'GbdtParamError';
   }
 }
@@ -70,22 +72,22 @@ export function resolveGbdtParams(given: Record<string, unknown> | undefined): G
   for (const [key, value] of Object.entries(given ?? {})) {
     if (!Object.hasOwn(RULES, key)) {
       throw new GbdtParamError(
-        `/${key}`,
+        `/params/${key}`,
         `unknown gbdt parameter '${key}'; expected one of ${Object.keys(RULES).join(', ')}`,
       );
     }
     const name = key as keyof GbdtParams;
     const rule = RULES[name];
     if (typeof value !== 'number' || !Number.isFinite(value)) {
-      throw new GbdtParamError(`/${key}`, `gbdt parameter '${key}' must be a finite number`);
+      throw new GbdtParamError(`/params/${key}`, `gbdt parameter '${key}' must be a finite number`);
     }
     if (rule.integer && !Number.isInteger(value)) {
-      throw new GbdtParamError(`/${key}`, `gbdt parameter '${key}' must be an integer`);
+      throw new GbdtParamError(`/params/${key}`, `gbdt parameter '${key}' must be an integer`);
     }
     const tooSmall = rule.minExclusive ? value <= rule.min : value < rule.min;
     if (tooSmall || value > rule.max) {
       const low = rule.minExclusive ? `(${rule.min}` : `[${rule.min}`;
-      throw new GbdtParamError(`/${key}`, `gbdt parameter '${key}' must be in ${low}, ${rule.max}]`);
+      throw new GbdtParamError(`/params/${key}`, `gbdt parameter '${key}' must be in ${low}, ${rule.max}]`);
     }
     params[name] = value;
   }
