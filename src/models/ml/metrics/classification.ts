@@ -23,7 +23,7 @@ export function argmaxRows(probabilities: ArrayLike<number>, classes: number): I
   for (let r = 0; r < rows; r++) {
     let best = 0;
     for (let c = 1; c < classes; c++) {
-      if (probabilities[r * classes + c] > probabilities[r * classes + best]) best = c;
+      if (probabilities[r * classes + c]! > probabilities[r * classes + best]!) best = c;
     }
     out[r] = best;
   }
@@ -34,9 +34,9 @@ export function argmaxRows(probabilities: ArrayLike<number>, classes: number): I
 export function confusionMatrix(actual: ArrayLike<number>, predicted: ArrayLike<number>, classes: number): number[][] {
   const m = Array.from({ length: classes }, () => new Array<number>(classes).fill(0));
   for (let i = 0; i < actual.length; i++) {
-    const a = actual[i];
+    const a = actual[i]!;
     if (Number.isNaN(a)) continue;
-    m[a][predicted[i]]++;
+    m[a]![predicted[i]!]!++;
   }
   return m;
 }
@@ -57,12 +57,12 @@ export function macroF1(confusion: number[][]): number | null {
   let sum = 0;
   let counted = 0;
   for (let c = 0; c < confusion.length; c++) {
-    const tp = confusion[c][c];
+    const tp = confusion[c]![c]!;
     let actualC = 0;
     let predictedC = 0;
     for (let k = 0; k < confusion.length; k++) {
-      actualC += confusion[c][k];
-      predictedC += confusion[k][c];
+      actualC += confusion[c]![k]!;
+      predictedC += confusion[k]![c]!;
     }
     if (actualC === 0 && predictedC === 0) continue;
     counted++;
@@ -75,9 +75,9 @@ export function logLoss(actual: ArrayLike<number>, probabilities: ArrayLike<numb
   let n = 0;
   let sum = 0;
   for (let i = 0; i < actual.length; i++) {
-    const a = actual[i];
+    const a = actual[i]!;
     if (Number.isNaN(a)) continue;
-    const p = Math.min(1 - PROBABILITY_FLOOR, Math.max(PROBABILITY_FLOOR, probabilities[i * classes + a]));
+    const p = Math.min(1 - PROBABILITY_FLOOR, Math.max(PROBABILITY_FLOOR, probabilities[i * classes + a]!));
     sum -= Math.log(p);
     n++;
   }
@@ -86,17 +86,17 @@ export function logLoss(actual: ArrayLike<number>, probabilities: ArrayLike<numb
 
 /** AUC of scores for positives vs negatives (Mann–Whitney, ties count half). */
 function binaryAuc(positive: boolean[], scores: number[]): number | null {
-  const order = scores.map((s, i) => i).sort((a, b) => scores[a] - scores[b]);
+  const order = scores.map((s, i) => i).sort((a, b) => scores[a]! - scores[b]!);
   let pos = 0;
   let neg = 0;
   let rankSum = 0;
   let i = 0;
   while (i < order.length) {
     let j = i;
-    while (j + 1 < order.length && scores[order[j + 1]] === scores[order[i]]) j++;
+    while (j + 1 < order.length && scores[order[j + 1]!] === scores[order[i]!]) j++;
     const midRank = (i + j) / 2 + 1;
     for (let k = i; k <= j; k++) {
-      if (positive[order[k]]) {
+      if (positive[order[k]!]) {
         pos++;
         rankSum += midRank;
       } else neg++;
@@ -113,7 +113,7 @@ export function rocAuc(actual: ArrayLike<number>, probabilities: ArrayLike<numbe
   const aucOf = (c: number) =>
     binaryAuc(
       rows.map((r) => actual[r] === c),
-      rows.map((r) => probabilities[r * classes + c]),
+      rows.map((r) => probabilities[r * classes + c]!),
     );
   if (classes === 2) return aucOf(1);
   let sum = 0;
