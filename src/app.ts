@@ -311,7 +311,11 @@ export async function buildApp(context: AppContext): Promise<FastifyInstance> {
     scratch: context.scratch,
     prefix: '/api/v1/datasets',
   });
-  await app.register(lineageRoutes, { pipelines: context.pipelines, prefix: '/api/v1/datasets' });
+  await app.register(lineageRoutes, {
+    pipelines: context.pipelines,
+    models: context.models,
+    prefix: '/api/v1/datasets',
+  });
   await app.register(analyticsRoutes, { analytics: context.analytics, prefix: '/api/v1/datasets' });
   await app.register(platformStatsRoutes, { analytics: context.analytics, prefix: '/api/v1/system/stats' });
   await app.register(pipelineRoutes, { pipelines: context.pipelines, prefix: '/api/v1/pipelines' });

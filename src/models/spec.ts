@@ -69,15 +69,16 @@ export function resolveSpec(
   };
 
   const target = column('/target', req.target);
-  if (target) {
+  const targetProfile = version.profile.columns.find((c) => c.name === req.target);
+  if (target && targetProfile?.count === 0) {
+    problems.push({ pointer: '/target', message: `'${req.target}' has no values (all null)` });
+  } else if (target) {
     const kind = featureKindOf(target.type);
     const family = typeFamily(target.type);
     if ((req.task === 'regression' || req.task === 'forecast') && kind !== 'numeric')
       problems.push({ pointer: '/target', message: `a ${req.task} target must be numeric; '${req.target}' is ${target.type}` });
     if (req.task === 'classification' && !['text', 'boolean', 'integer'].includes(family))
       problems.push({ pointer: '/target', message: `a classification target must be text, boolean or integer; '${req.target}' is ${target.type}` });
-    const profile = version.profile.columns.find((c) => c.name === req.target);
-    if (profile && profile.count === 0) problems.push({ pointer: '/target', message: `'${req.target}' has no values (all null)` });
   }
 
   const timeColumn = column('/timeColumn', req.timeColumn);
