@@ -24,8 +24,8 @@ export function pointErrors(actual: ArrayLike<number>, predicted: ArrayLike<numb
   let pct = 0;
   let sym = 0;
   for (let i = 0; i < actual.length; i++) {
-    const a = actual[i];
-    const p = predicted[i];
+    const a = actual[i]!;
+    const p = predicted[i]!;
     if (Number.isNaN(a) || Number.isNaN(p)) continue;
     const e = a - p;
     n++;
@@ -56,7 +56,7 @@ export function rSquared(actual: ArrayLike<number>, predicted: ArrayLike<number>
   for (let i = 0; i < actual.length; i++) {
     if (Number.isNaN(actual[i]) || Number.isNaN(predicted[i])) continue;
     n++;
-    sum += actual[i];
+    sum += actual[i]!;
   }
   if (n < 2) return null;
   const mean = sum / n;
@@ -64,8 +64,8 @@ export function rSquared(actual: ArrayLike<number>, predicted: ArrayLike<number>
   let ssTot = 0;
   for (let i = 0; i < actual.length; i++) {
     if (Number.isNaN(actual[i]) || Number.isNaN(predicted[i])) continue;
-    ssRes += (actual[i] - predicted[i]) ** 2;
-    ssTot += (actual[i] - mean) ** 2;
+    ssRes += (actual[i]! - predicted[i]!) ** 2;
+    ssTot += (actual[i]! - mean) ** 2;
   }
   return ssTot > 0 ? 1 - ssRes / ssTot : null;
 }
@@ -84,7 +84,7 @@ export function mase(
   let n = 0;
   let scale = 0;
   for (let i = m; i < trainSeries.length; i++) {
-    const d = trainSeries[i] - trainSeries[i - m];
+    const d = trainSeries[i]! - trainSeries[i - m]!;
     if (Number.isNaN(d)) continue;
     n++;
     scale += Math.abs(d);
