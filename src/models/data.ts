@@ -120,7 +120,8 @@ export async function loadTrainingData(
         name: spec.target,
         values: spec.task === 'classification' ? rows.map((r) => (r.y === null || r.y === undefined ? null : String(r.y))) : Float64Array.from(rows, (r) => toNumber(r.y)),
       },
-      split: splitOf(spec, rows.length),
+      // Fractions of the rows that have a target: trainTabular drops the others before it splits.
+      split: splitOf(spec, rows.filter((r) => r.y !== null && r.y !== undefined).length),
       algorithm: spec.algorithm,
       scaling: spec.scaling,
       params: spec.params,
