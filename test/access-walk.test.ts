@@ -304,6 +304,24 @@ type JobCase = (
   target: string,
 ) => Promise<{ workspaceId: string; jobId: string; untouched?: () => Promise<void> }>;
 const JOB_WRITES: Record<string, JobCase> = {
+  // Scoring stores a new dataset: a creator without datasets:write is refused before anything is read.
+  'model.score': async (createdBy, target) => {
+    const payload = {
+      v: 1,
+      modelId: newId('mdl'),
+      modelVersionId: newId('mv'),
+      datasetId: target,
+      datasetVersionId: newId('dv'),
+      outputDatasetId: newId('ds'),
+      outputVersionId: newId('dv'),
+      outputName: 'scored',
+      column: 'prediction',
+    };
+    return {
+      workspaceId: 'ws_default',
+      jobId: (await t.context.jobs.enqueue('model.score', payload, { workspaceId: 'ws_default', createdBy })).id,
+    };
+  },
   ingest: async (createdBy, target) => {
     const bytes = Buffer.from(`id,n\n${++rows},queued\n`);
     const file = path.join(t.dataDir, `walk-${rows}.csv`);

@@ -222,3 +222,36 @@ describe('bad training requests', () => {
     expect((await ok<{ total: number }>(await call('GET', '/models?q=bad-'))).total).toBe(0);
   });
 });
+
+describe('batch scoring', () => {
+  it('writes the rows with the prediction appended as a new dataset, with lineage to the scored version', async () => {
+    const data = await uploadDataset(t, 'temperature,label\n' + Array.from({ length: 20 }, (_, i) => `${i},${i < 5 ? 'cold' : 'hot'}`).join('\n') + '\n', {
+      filename: 'labelled.csv',
+    });
+    const accepted = await train({ name: 'to-score', datasetId: data.id, task: 'classification', target: 'label' });
+    expect((await finished(accepted.job.id)).status).toBe('succeeded');
+    const fresh = await uploadDataset(t, 'temperature,site\n1,a\n30,b\n', { filename: 'fresh.csv' });
+    const scored = await ok<{ job: Job; outputDatasetId: string; outputVersionId: string }>(
+      await call('POST', `/models/${accepted.model.id}/score`, { datasetId: fresh.id, outputName: 'fresh scored' }),
+      202,
+    );
+    const job = await finished(scored.job.id);
+    expect(job.status, JSON.stringify(job.error)).toBe('succeeded');
+    const preview = await ok<{ columns: { name: string }[]; rows: unknown[][] }>(
+      await call('GET', `/datasets/${scored.outputDatasetId}/preview?limit=10`),
+    );
+    expect(preview.columns.map((c) => c.name)).toEqual(['temperature', 'site', 'prediction']);
+    expect(preview.rows).toEqual([
+      [1, 'a', 'hot'],
+      [30, 'b', 'hot'],
+    ]);
+    const lineage = await ok<{ lineage: { inputs: { versionId: string }[] } }>(
+      await call('GET', `/datasets/${scored.outputDatasetId}/lineage`),
+    );
+    expect(lineage.lineage.inputs.map((i) => i.versionId)).toEqual([fresh.versionId]);
+
+    const clash = await call('POST', `/models/${accepted.model.id}/score`, { datasetId: data.id, outputName: 'x', column: 'label' });
+    expect(clash.status).toBe(400);
+    expect((await problemOf(clash)).errors.map((e) => e.pointer)).toEqual(['/column']);
+  });
+});

@@ -9,6 +9,8 @@ import type { JobSystem } from '../jobs/index.js';
 import type { JobDefinition } from '../jobs/types.js';
 import { modelTrainJob } from './jobs.js';
 import { ModelRepo } from './repo.js';
+import { ArtifactCache } from './inference.js';
+import { modelScoreJob } from './score.js';
 import { ModelService } from './service.js';
 
 /** Builds the models domain and registers its job kind, `model.train`, with the process's job system. */
@@ -25,7 +27,16 @@ export function createModels(o: {
   maxRows: number;
 }): ModelService {
   const repo = new ModelRepo(o.store.db);
-  const service = new ModelService({ repo, datasets: o.datasets, jobs: o.jobs.service, blobs: o.blobs, engine: o.engine, maxRows: o.maxRows });
+  const artifacts = new ArtifactCache(o.blobs);
+  const service = new ModelService({
+    repo,
+    datasets: o.datasets,
+    jobs: o.jobs.service,
+    blobs: o.blobs,
+    engine: o.engine,
+    maxRows: o.maxRows,
+    artifacts,
+  });
   o.jobs.register(
     modelTrainJob({
       repo,
@@ -36,6 +47,17 @@ export function createModels(o: {
       bus: o.bus,
       grants: o.grants,
       jobs: o.jobs,
+      maxRows: o.maxRows,
+    }) as JobDefinition,
+  );
+  o.jobs.register(
+    modelScoreJob({
+      repo,
+      artifacts,
+      datasets: o.datasets,
+      engine: o.engine,
+      scratch: o.scratch,
+      grants: o.grants,
       maxRows: o.maxRows,
     }) as JobDefinition,
   );

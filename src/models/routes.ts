@@ -1,5 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
+import { errors } from '../errors.js';
 import { noteAudit, principalOf } from '../http/access.js';
 import type { ModelService } from './service.js';
 import {
@@ -17,6 +18,8 @@ import {
   PredictBody,
   PredictResponse,
   RetrainBody,
+  ScoreAcceptedSchema,
+  ScoreBody,
   TrainAcceptedSchema,
   UpdateModelBody,
   VersionListResponse,
@@ -258,5 +261,30 @@ export const modelRoutes: FastifyPluginAsyncTypebox<{ models: ModelService }> = 
       },
     },
     async (request) => models.forecast(principalOf(request).workspaceId, request.params.id, request.body),
+  );
+
+  app.post(
+    '/:id/score',
+    {
+      config: { access: 'datasets:write', audit: 'model.score', datasets: { '/body/datasetId': 'reads' } },
+      schema: {
+        tags: TAGS,
+        operationId: 'scoreDatasetWithModel',
+        summary: 'Score every row of a dataset version as a job; the rows with the prediction become a new dataset',
+        description:
+          'Needs `datasets:write` (it creates a dataset) and `models:read`. The new version records its lineage to the scored version. ' +
+          'Answers 202 with the `model.score` job and the id the new dataset will have.',
+        params: ModelParams,
+        body: ScoreBody,
+        response: { 202: ScoreAcceptedSchema },
+      },
+    },
+    async (request, reply) => {
+      const p = principalOf(request);
+      if (!p.permissions.has('models:read')) throw errors.forbidden('models:read');
+      const accepted = await models.score(p.workspaceId, p.userId, request.params.id, request.body);
+      noteAudit(request, { targetType: 'model', targetId: request.params.id, detail: { jobId: accepted.job.id } });
+      return reply.code(202).send(accepted);
+    },
   );
 };

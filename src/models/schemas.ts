@@ -188,3 +188,19 @@ export const ForecastResponse = Type.Object({
     }),
   ),
 });
+
+export const ScoreBody = Type.Object(
+  {
+    datasetId: Id('ds', 'Dataset to score'),
+    versionId: Type.Optional(Id('dv', 'Its version (default: the latest)')),
+    outputName: Name,
+    column: Type.Optional(Column),
+    version: Type.Optional(ModelVersionParams.properties.version),
+  },
+  { additionalProperties: false },
+);
+export const ScoreAcceptedSchema = Type.Object({
+  job: OpaqueObject<Job>('The model.score job'),
+  outputDatasetId: Type.String({ description: 'The dataset the scored rows become (once the job succeeds)' }),
+  outputVersionId: Type.String(),
+});

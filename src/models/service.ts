@@ -15,6 +15,7 @@ import { loadTrainingData } from './data.js';
 import { TrainingInputError } from './ml/errors.js';
 import type { Engine } from '../engine/duckdb.js';
 import { MODEL_TRAIN_KIND, type ModelTrainPayload } from './jobs.js';
+import { MODEL_SCORE_KIND, type ModelScorePayload } from './score.js';
 import type { Model, ModelLineage, ModelSpec, ModelVersion, StoredModelVersion } from './model.js';
 import type { ModelListQuery, ModelRepo, ModelRow } from './repo.js';
 import { resolveSpec, type TrainingRequest } from './spec.js';
@@ -39,9 +40,10 @@ export class ModelService {
       blobs: BlobStore;
       engine: Engine;
       maxRows: number;
+      artifacts?: ArtifactCache;
     },
   ) {
-    this.artifacts = new ArtifactCache(o.blobs);
+    this.artifacts = o.artifacts ?? new ArtifactCache(o.blobs);
   }
 
   private algorithmsFor(task: ModelSpec['task']): string[] {
@@ -253,6 +255,45 @@ export class ModelService {
       horizon,
       ...forecastFrom(f, history.input.series, horizon, lastTime, req.levels),
     };
+  }
+
+  /**
+   * Queues a batch scoring of a dataset version with the current (or given) tabular version: the rows with the
+   * prediction appended become the first version of a new dataset named `outputName`.
+   */
+  async score(
+    workspaceId: string,
+    createdBy: string | null,
+    id: string,
+    req: { datasetId: string; versionId?: string; outputName: string; column?: string; version?: string },
+  ): Promise<{ job: Job; outputDatasetId: string; outputVersionId: string }> {
+    const v = await this.servingVersion(workspaceId, id, req.version);
+    if (v.report.task === 'forecast')
+      throw errors.badRequest('A forecast model does not score rows', [{ pointer: '/datasetId', message: 'use POST /models/:id/forecast' }]);
+    const { version } = await this.o.datasets.resolveVersion(workspaceId, req.datasetId, req.versionId).catch((e: unknown) => {
+      throw rethrowAt(e, req.versionId ? '/versionId' : '/datasetId');
+    });
+    const columns = new Set(version.schema.map((c) => c.name));
+    const column = req.column ?? 'prediction';
+    const problems = v.features
+      .map((f, i) => ({ f, i }))
+      .filter(({ f }) => !columns.has(f.name))
+      .map(({ f }) => ({ pointer: '/datasetId', message: `the dataset version has no column '${f.name}' (a feature of the model)` }));
+    if (columns.has(column)) problems.push({ pointer: req.column ? '/column' : '/datasetId', message: `the dataset version already has a column '${column}'` });
+    if (problems.length > 0) throw errors.validation('The dataset does not fit the model', problems);
+    const payload: ModelScorePayload = {
+      v: 1,
+      modelId: id,
+      modelVersionId: v.id,
+      datasetId: req.datasetId,
+      datasetVersionId: version.id,
+      outputDatasetId: newId('ds'),
+      outputVersionId: newId('dv'),
+      outputName: req.outputName,
+      column,
+    };
+    const job = await this.o.jobs.enqueue(MODEL_SCORE_KIND, payload, { workspaceId, createdBy });
+    return { job, outputDatasetId: payload.outputDatasetId, outputVersionId: payload.outputVersionId };
   }
 
   /** For GET /datasets/:id/lineage: the model versions trained on these dataset versions. */
