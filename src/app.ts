@@ -218,7 +218,8 @@ export async function buildApp(context: AppContext): Promise<FastifyInstance> {
         },
         {
           name: 'models',
-          description: 'Models trained as jobs on dataset versions: registry, versions, compare, promote, predict, forecast',
+          description:
+            'Models trained as jobs on dataset versions: registry, versions, compare, promote, predict, forecast',
         },
         { name: 'uploads', description: 'Resumable uploads (tus 1.0.0) that become dataset versions' },
         {

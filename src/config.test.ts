@@ -113,7 +113,12 @@ describe('loadConfig', () => {
       WEIR_DUCKDB_TEMP_LIMIT: '2GB',
       WEIR_MODEL_MAX_ROWS: '500',
     });
-    expect(c.work).toEqual({ maxOutputRows: 1000, maxOutputBytes: 64 * 1024 ** 2, previewTimeoutMs: 5000, modelMaxRows: 500 });
+    expect(c.work).toEqual({
+      maxOutputRows: 1000,
+      maxOutputBytes: 64 * 1024 ** 2,
+      previewTimeoutMs: 5000,
+      modelMaxRows: 500,
+    });
     expect(c.duckdb.tempLimitBytes).toBe(2e9);
     expect(() => loadConfig({ WEIR_MAX_OUTPUT_ROWS: '0' })).toThrow(
       /WEIR_MAX_OUTPUT_ROWS: expected an integer from 1 to 9007199254740991, got "0"/,

@@ -124,11 +124,12 @@ describe('every mutating route is audited', () => {
     const all = t.app.routeCatalog.filter((r) => ['POST', 'PUT', 'PATCH', 'DELETE'].includes(r.method));
     // The exceptions: a tus PATCH is one chunk of an upload, whose creation and termination are audited; predict and
     // forecast are POSTs that change nothing (models:read), served at request rates where a row each would dominate.
-    expect(all.filter((r) => !r.audited).map((r) => `${r.method} ${r.url}`).sort()).toEqual([
-      'PATCH /api/v1/uploads/:id',
-      'POST /api/v1/models/:id/forecast',
-      'POST /api/v1/models/:id/predict',
-    ]);
+    expect(
+      all
+        .filter((r) => !r.audited)
+        .map((r) => `${r.method} ${r.url}`)
+        .sort(),
+    ).toEqual(['PATCH /api/v1/uploads/:id', 'POST /api/v1/models/:id/forecast', 'POST /api/v1/models/:id/predict']);
     const mutating = all.filter((r) => r.audited);
     expect(mutating.length).toBeGreaterThan(8);
     const ids: string[] = [];

@@ -161,7 +161,12 @@ describe('training and predicting', () => {
 
   it('keeps other workspaces and viewers out', async () => {
     const viewer = await actor(t, 'viewer');
-    const denied = await call('POST', '/models', { name: 'nope', datasetId: regression.id, task: 'regression', target: 'y' }, viewer.headers);
+    const denied = await call(
+      'POST',
+      '/models',
+      { name: 'nope', datasetId: regression.id, task: 'regression', target: 'y' },
+      viewer.headers,
+    );
     expect(denied.status).toBe(403);
     // A viewer still reads and predicts (models:read).
     expect((await call('GET', `/models/${model.id}`, undefined, viewer.headers)).status).toBe(200);
@@ -198,9 +203,13 @@ describe('classification', () => {
 
 describe('bad training requests', () => {
   it('answers 400 with pointers, never 500', async () => {
-    const data = await uploadDataset(t, 'when,amount,city,empty\n2024-01-01,1,Berlin,\n2024-01-02,2,Paris,\n2024-01-03,3,Rome,\n', {
-      filename: 'few.csv',
-    });
+    const data = await uploadDataset(
+      t,
+      'when,amount,city,empty\n2024-01-01,1,Berlin,\n2024-01-02,2,Paris,\n2024-01-03,3,Rome,\n',
+      {
+        filename: 'few.csv',
+      },
+    );
     const cases: [Record<string, unknown>, string[]][] = [
       [{ task: 'regression', target: 'missing' }, ['/target']],
       [{ task: 'regression', target: 'city' }, ['/target']],
@@ -214,9 +223,17 @@ describe('bad training requests', () => {
       const res = await call('POST', '/models', { name: `bad-${pointers.join()}`, datasetId: data.id, ...body });
       expect(res.status, JSON.stringify(body)).toBe(400);
       const problem = await problemOf(res);
-      expect(problem.errors.map((e) => e.pointer), JSON.stringify(body)).toEqual(pointers);
+      expect(
+        problem.errors.map((e) => e.pointer),
+        JSON.stringify(body),
+      ).toEqual(pointers);
     }
-    const unknown = await call('POST', '/models', { name: 'x', datasetId: 'ds_01J00000000000000000000000', task: 'regression', target: 'y' });
+    const unknown = await call('POST', '/models', {
+      name: 'x',
+      datasetId: 'ds_01J00000000000000000000000',
+      task: 'regression',
+      target: 'y',
+    });
     expect(unknown.status).toBe(400);
     expect((await problemOf(unknown)).errors[0]!.pointer).toBe('/datasetId');
     expect((await ok<{ total: number }>(await call('GET', '/models?q=bad-'))).total).toBe(0);
@@ -225,9 +242,13 @@ describe('bad training requests', () => {
 
 describe('batch scoring', () => {
   it('writes the rows with the prediction appended as a new dataset, with lineage to the scored version', async () => {
-    const data = await uploadDataset(t, 'temperature,label\n' + Array.from({ length: 20 }, (_, i) => `${i},${i < 5 ? 'cold' : 'hot'}`).join('\n') + '\n', {
-      filename: 'labelled.csv',
-    });
+    const data = await uploadDataset(
+      t,
+      'temperature,label\n' + Array.from({ length: 20 }, (_, i) => `${i},${i < 5 ? 'cold' : 'hot'}`).join('\n') + '\n',
+      {
+        filename: 'labelled.csv',
+      },
+    );
     const accepted = await train({ name: 'to-score', datasetId: data.id, task: 'classification', target: 'label' });
     expect((await finished(accepted.job.id)).status).toBe('succeeded');
     const fresh = await uploadDataset(t, 'temperature,site\n1,a\n30,b\n', { filename: 'fresh.csv' });
@@ -250,7 +271,11 @@ describe('batch scoring', () => {
     );
     expect(lineage.lineage.inputs.map((i) => i.versionId)).toEqual([fresh.versionId]);
 
-    const clash = await call('POST', `/models/${accepted.model.id}/score`, { datasetId: data.id, outputName: 'x', column: 'label' });
+    const clash = await call('POST', `/models/${accepted.model.id}/score`, {
+      datasetId: data.id,
+      outputName: 'x',
+      column: 'label',
+    });
     expect(clash.status).toBe(400);
     expect((await problemOf(clash)).errors.map((e) => e.pointer)).toEqual(['/column']);
   });

@@ -63,7 +63,14 @@ describe('forecast training in the worker', () => {
     const client = await TestClient.open(wsUrl(t.url), { headers: t.auth });
     try {
       const accepted = await ok<{ model: Model; job: Job }>(
-        await call('POST', '/models', { name: 'load', datasetId: data.id, task: 'forecast', target: 'load', timeColumn: 'at', horizon: 3 }),
+        await call('POST', '/models', {
+          name: 'load',
+          datasetId: data.id,
+          task: 'forecast',
+          target: 'load',
+          timeColumn: 'at',
+          horizon: 3,
+        }),
         202,
       );
       const job = await finished(accepted.job.id);
@@ -82,9 +89,10 @@ describe('forecast training in the worker', () => {
 
       const v = await ok<ModelVersion>(await call('GET', `/models/${accepted.model.id}/versions/1`));
       expect(v.report.data).toMatchObject({ rows: 200, train: 140, validation: 20, test: 40 });
-      const f = await ok<{ times: number[]; series: { name: string; values: number[]; intervals: { level: number }[] }[] }>(
-        await call('POST', `/models/${accepted.model.id}/forecast`, { horizon: 2, levels: [0.8] }),
-      );
+      const f = await ok<{
+        times: number[];
+        series: { name: string; values: number[]; intervals: { level: number }[] }[];
+      }>(await call('POST', `/models/${accepted.model.id}/forecast`, { horizon: 2, levels: [0.8] }));
       // The last reading (row 199) is 9, at 2024-01-01 + 199 h.
       const last = Date.UTC(2024, 0, 1) + 199 * 3_600_000;
       expect(f.times).toEqual([last + 3_600_000, last + 7_200_000]);
@@ -102,7 +110,11 @@ describe('forecast training in the worker', () => {
   });
 
   it('lets no other workspace (nor a key without models:read) watch a model topic', async () => {
-    const data = await uploadDataset(t, 'a,b\n1,2\n2,4\n3,6\n4,8\n5,10\n6,12\n7,14\n8,16\n9,18\n10,20\n11,22\n12,24\n', { filename: 'ab.csv' });
+    const data = await uploadDataset(
+      t,
+      'a,b\n1,2\n2,4\n3,6\n4,8\n5,10\n6,12\n7,14\n8,16\n9,18\n10,20\n11,22\n12,24\n',
+      { filename: 'ab.csv' },
+    );
     const accepted = await ok<{ model: Model; job: Job }>(
       await call('POST', '/models', { name: 'ab', datasetId: data.id, task: 'regression', target: 'b' }),
       202,
@@ -115,8 +127,14 @@ describe('forecast training in the worker', () => {
     const a = await TestClient.open(wsUrl(t.url), { headers: bearer(stranger.token) });
     const b = await TestClient.open(wsUrl(t.url), { headers: bearer(datasetsOnly.token) });
     try {
-      expect(await a.request({ type: 'subscribe', topic, id: 'x' })).toMatchObject({ type: 'error', code: 'not_found' });
-      expect(await b.request({ type: 'subscribe', topic, id: 'y' })).toMatchObject({ type: 'error', code: 'forbidden' });
+      expect(await a.request({ type: 'subscribe', topic, id: 'x' })).toMatchObject({
+        type: 'error',
+        code: 'not_found',
+      });
+      expect(await b.request({ type: 'subscribe', topic, id: 'y' })).toMatchObject({
+        type: 'error',
+        code: 'forbidden',
+      });
     } finally {
       a.close();
       b.close();
@@ -133,7 +151,9 @@ describe('artifact round trip', () => {
       202,
     );
     expect((await finished(accepted.job.id)).status).toBe('succeeded');
-    const before = await ok<{ predictions: unknown[] }>(await call('POST', `/models/${accepted.model.id}/predict`, { rows: [{ x: 3 }] }));
+    const before = await ok<{ predictions: unknown[] }>(
+      await call('POST', `/models/${accepted.model.id}/predict`, { rows: [{ x: 3 }] }),
+    );
     // Train rows 0..20 (21 rows): eleven 4s and ten 8s → mean 124/21.
     expect(before.predictions).toEqual([{ prediction: 124 / 21 }]);
 
@@ -156,7 +176,9 @@ describe('artifact round trip', () => {
 
 describe('cancelling a training', () => {
   it('stops when the job is aborted: no version, no artifact', async () => {
-    const data = await uploadDataset(t, 'p,q\n1,2\n2,3\n3,4\n4,5\n5,6\n6,7\n7,8\n8,9\n9,10\n10,11\n', { filename: 'pq.csv' });
+    const data = await uploadDataset(t, 'p,q\n1,2\n2,3\n3,4\n4,5\n5,6\n6,7\n7,8\n8,9\n9,10\n10,11\n', {
+      filename: 'pq.csv',
+    });
     const accepted = await ok<{ model: Model; job: Job }>(
       await call('POST', '/models', { name: 'pq', datasetId: data.id, task: 'regression', target: 'q' }),
       202,
@@ -174,7 +196,9 @@ describe('cancelling a training', () => {
       grants: { of: () => Promise.resolve(new Set(['models:train'] as const)) },
       jobs: {
         runInThread: (_kind: string, _payload: unknown, ctx: JobContext) =>
-          new Promise((_resolve, reject) => ctx.signal.addEventListener('abort', () => reject(ctx.signal.reason as Error))),
+          new Promise((_resolve, reject) =>
+            ctx.signal.addEventListener('abort', () => reject(ctx.signal.reason as Error)),
+          ),
       },
       maxRows: 1000,
     });
@@ -200,7 +224,10 @@ describe('cancelling a training', () => {
       log: createLogger('silent'),
       progress: (_p, message) => progress.push(message ?? ''),
     });
-    await eventually(() => Promise.resolve(progress), (p) => p.includes('fitting'));
+    await eventually(
+      () => Promise.resolve(progress),
+      (p) => p.includes('fitting'),
+    );
     const started = Date.now();
     controller.abort(new JobAborted('cancelled'));
     await expect(running).rejects.toBeInstanceOf(JobAborted);

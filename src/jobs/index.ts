@@ -173,7 +173,12 @@ export function createJobSystem(o: JobSystemOptions): JobSystem {
       if (!definition) return Promise.reject(new Error(`'${kind}' is not a job thread kind`));
       if (!threads) return definition.handler(payload, ctx);
       const { jobId, workspaceId, createdBy, attempt, maxAttempts } = ctx;
-      return threads.run(payload, { jobId, kind, workspaceId, createdBy, attempt, maxAttempts }, ctx.signal, ctx.progress);
+      return threads.run(
+        payload,
+        { jobId, kind, workspaceId, createdBy, attempt, maxAttempts },
+        ctx.signal,
+        ctx.progress,
+      );
     },
     get activeAttempts() {
       return runtime?.active ?? 0;

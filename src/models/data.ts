@@ -29,7 +29,9 @@ function numericExpr(name: string, type: string): string {
 const toNumber = (v: unknown): number => (typeof v === 'number' ? v : v === null || v === undefined ? NaN : Number(v));
 
 function splitOf(spec: ModelSpec, rows: number): { trainEnd: number; validEnd: number } | undefined {
-  return spec.split ? { trainEnd: Math.floor(rows * spec.split.train), validEnd: Math.floor(rows * spec.split.validation) } : undefined;
+  return spec.split
+    ? { trainEnd: Math.floor(rows * spec.split.train), validEnd: Math.floor(rows * spec.split.validation) }
+    : undefined;
 }
 
 /**
@@ -44,11 +46,15 @@ export async function loadTrainingData(
   signal: AbortSignal,
 ): Promise<FitInput> {
   if (version.rowCount > maxRows)
-    throw new TrainingInputError('/datasetId', `The version has ${version.rowCount} rows; models train on at most ${maxRows} (WEIR_MODEL_MAX_ROWS)`);
+    throw new TrainingInputError(
+      '/datasetId',
+      `The version has ${version.rowCount} rows; models train on at most ${maxRows} (WEIR_MODEL_MAX_ROWS)`,
+    );
   const typeOf = new Map(version.schema.map((c) => [c.name, c.type]));
   const need = (name: string) => {
     const type = typeOf.get(name);
-    if (type === undefined) throw new TrainingInputError('/target', `Column '${name}' is no longer in the dataset version`);
+    if (type === undefined)
+      throw new TrainingInputError('/target', `Column '${name}' is no longer in the dataset version`);
     return type;
   };
   const file = await deps.datasets.openFile(version);
@@ -77,11 +83,17 @@ export async function loadTrainingData(
       if (!first) throw new TrainingInputError('/timeColumn', 'The dataset version has no rows with a time');
       for (const [name, s] of bySeries)
         if (s.t.length !== first.t.length || s.t.some((t, i) => t !== first.t[i]))
-          throw new TrainingInputError('/seriesColumn', `Series '${name}' is not on the same times as the first series`);
+          throw new TrainingInputError(
+            '/seriesColumn',
+            `Series '${name}' is not on the same times as the first series`,
+          );
       const step = first.t.length > 1 ? first.t[1]! - first.t[0]! : null;
       for (let i = 2; i < first.t.length; i++)
         if (first.t[i]! - first.t[i - 1]! !== step)
-          throw new TrainingInputError('/timeColumn', `The time column is not on a regular step (row ${i + 1} of the sorted series breaks it)`);
+          throw new TrainingInputError(
+            '/timeColumn',
+            `The time column is not on a regular step (row ${i + 1} of the sorted series breaks it)`,
+          );
       const family = typeFamily(need(spec.timeColumn!));
       const isTime = family === 'timestamp' || family === 'date';
       const input: ForecastTrainingInput = {
@@ -101,11 +113,18 @@ export async function loadTrainingData(
     }
 
     const projections = spec.features.map((f, i) =>
-      f.kind === 'categorical' ? `CAST(${ident(f.name)} AS VARCHAR) AS f${i}` : `${numericExpr(f.name, need(f.name))} AS f${i}`,
+      f.kind === 'categorical'
+        ? `CAST(${ident(f.name)} AS VARCHAR) AS f${i}`
+        : `${numericExpr(f.name, need(f.name))} AS f${i}`,
     );
     const targetType = need(spec.target);
-    const targetExpr = spec.task === 'classification' ? `CAST(${ident(spec.target)} AS VARCHAR)` : numericExpr(spec.target, targetType);
-    const rows = await deps.engine.all(`SELECT ${[...projections, `${targetExpr} AS y`].join(', ')} FROM ${from}`, undefined, signal);
+    const targetExpr =
+      spec.task === 'classification' ? `CAST(${ident(spec.target)} AS VARCHAR)` : numericExpr(spec.target, targetType);
+    const rows = await deps.engine.all(
+      `SELECT ${[...projections, `${targetExpr} AS y`].join(', ')} FROM ${from}`,
+      undefined,
+      signal,
+    );
     const input: TabularTrainingInput = {
       task: spec.task,
       features: spec.features.map((f, i) => ({
@@ -118,7 +137,10 @@ export async function loadTrainingData(
       })),
       target: {
         name: spec.target,
-        values: spec.task === 'classification' ? rows.map((r) => (r.y === null || r.y === undefined ? null : String(r.y))) : Float64Array.from(rows, (r) => toNumber(r.y)),
+        values:
+          spec.task === 'classification'
+            ? rows.map((r) => (r.y === null || r.y === undefined ? null : String(r.y)))
+            : Float64Array.from(rows, (r) => toNumber(r.y)),
       },
       // Fractions of the rows that have a target: trainTabular drops the others before it splits.
       split: splitOf(spec, rows.filter((r) => r.y !== null && r.y !== undefined).length),

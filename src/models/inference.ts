@@ -33,7 +33,10 @@ export class ArtifactCache {
       this.entries.set(versionId, hit);
       return hit;
     }
-    const loading = this.blobs.read(key).then(readAll).then((text) => JSON.parse(text) as ModelArtifact);
+    const loading = this.blobs
+      .read(key)
+      .then(readAll)
+      .then((text) => JSON.parse(text) as ModelArtifact);
     loading.catch(() => this.entries.delete(versionId));
     this.entries.set(versionId, loading);
     while (this.entries.size > this.size) this.entries.delete(this.entries.keys().next().value!);

@@ -85,7 +85,11 @@ export function modelTrainJob(deps: {
       if (done) return { modelId: p.modelId, versionId: done.id, number: done.number, algorithm: done.algorithm };
       const key = artifactKey(ctx.workspaceId, p.modelId, p.versionId);
       const publish = (type: string, data: unknown) =>
-        void deps.bus.publish(topics.model(p.modelId), type, { modelId: p.modelId, jobId: ctx.jobId, ...(data as object) });
+        void deps.bus.publish(topics.model(p.modelId), type, {
+          modelId: p.modelId,
+          jobId: ctx.jobId,
+          ...(data as object),
+        });
       let stored = false;
       try {
         const grants = await deps.grants.of(ctx.workspaceId, ctx.createdBy);
@@ -127,9 +131,21 @@ export function modelTrainJob(deps: {
           jobId: ctx.jobId,
           createdBy: ctx.createdBy,
         });
-        publish(MODEL_EVENTS.version, { versionId: registered.id, number: registered.number, algorithm: registered.algorithm });
-        ctx.log.info({ modelId: p.modelId, versionId: registered.id, algorithm: registered.algorithm }, 'model version registered');
-        return { modelId: p.modelId, versionId: registered.id, number: registered.number, algorithm: registered.algorithm };
+        publish(MODEL_EVENTS.version, {
+          versionId: registered.id,
+          number: registered.number,
+          algorithm: registered.algorithm,
+        });
+        ctx.log.info(
+          { modelId: p.modelId, versionId: registered.id, algorithm: registered.algorithm },
+          'model version registered',
+        );
+        return {
+          modelId: p.modelId,
+          versionId: registered.id,
+          number: registered.number,
+          algorithm: registered.algorithm,
+        };
       } catch (e) {
         // An artifact whose version was not registered is dropped (a retry writes it again under the same key).
         if (stored && !(await deps.repo.versionByJob(ctx.jobId).catch(() => null)))

@@ -99,7 +99,10 @@ export class ModelRepo {
   }
 
   async get(workspaceId: string, id: string): Promise<ModelRow | null> {
-    const row = await this.modelQuery().where('m.workspace_id', '=', workspaceId).where('m.id', '=', id).executeTakeFirst();
+    const row = await this.modelQuery()
+      .where('m.workspace_id', '=', workspaceId)
+      .where('m.id', '=', id)
+      .executeTakeFirst();
     return row ? toModel(row) : null;
   }
 
@@ -112,16 +115,35 @@ export class ModelRepo {
     let base = this.db.selectFrom('models as m').where('m.workspace_id', '=', q.workspaceId);
     if (q.task) base = base.where('m.task', '=', q.task);
     if (q.datasetId) base = base.where('m.dataset_id', '=', q.datasetId);
-    if (q.q) base = base.where(sql<boolean>`lower(m.name) like ${`%${q.q.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`} escape '\\'`);
+    if (q.q)
+      base = base.where(
+        sql<boolean>`lower(m.name) like ${`%${q.q.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`} escape '\\'`,
+      );
     const total = await base.select((e) => e.fn.countAll<number | string>().as('n')).executeTakeFirstOrThrow();
-    const ids = await base.select('m.id').orderBy('m.created_at', 'desc').orderBy('m.id', 'desc').limit(q.limit).offset(q.offset).execute();
+    const ids = await base
+      .select('m.id')
+      .orderBy('m.created_at', 'desc')
+      .orderBy('m.id', 'desc')
+      .limit(q.limit)
+      .offset(q.offset)
+      .execute();
     if (ids.length === 0) return { items: [], total: toNumber(total.n) };
-    const rows = await this.modelQuery().where('m.id', 'in', ids.map((r) => r.id)).execute();
+    const rows = await this.modelQuery()
+      .where(
+        'm.id',
+        'in',
+        ids.map((r) => r.id),
+      )
+      .execute();
     const byId = new Map(rows.map((r) => [r.id, toModel(r)]));
     return { items: ids.map((r) => byId.get(r.id)!).filter(Boolean), total: toNumber(total.n) };
   }
 
-  async update(workspaceId: string, id: string, patch: { name?: string; description?: string; spec?: ModelSpec }): Promise<boolean> {
+  async update(
+    workspaceId: string,
+    id: string,
+    patch: { name?: string; description?: string; spec?: ModelSpec },
+  ): Promise<boolean> {
     const r = await this.db
       .updateTable('models')
       .set({
@@ -143,9 +165,22 @@ export class ModelRepo {
   /** Deletes the model and its versions; returns the artifact keys to delete from the blob store. */
   async delete(workspaceId: string, id: string): Promise<string[] | null> {
     return this.db.transaction().execute(async (trx) => {
-      const keys = await trx.selectFrom('model_versions').select('artifact_key').where('model_id', '=', id).where('workspace_id', '=', workspaceId).execute();
-      await trx.deleteFrom('model_versions').where('model_id', '=', id).where('workspace_id', '=', workspaceId).execute();
-      const r = await trx.deleteFrom('models').where('workspace_id', '=', workspaceId).where('id', '=', id).executeTakeFirst();
+      const keys = await trx
+        .selectFrom('model_versions')
+        .select('artifact_key')
+        .where('model_id', '=', id)
+        .where('workspace_id', '=', workspaceId)
+        .execute();
+      await trx
+        .deleteFrom('model_versions')
+        .where('model_id', '=', id)
+        .where('workspace_id', '=', workspaceId)
+        .execute();
+      const r = await trx
+        .deleteFrom('models')
+        .where('workspace_id', '=', workspaceId)
+        .where('id', '=', id)
+        .executeTakeFirst();
       return Number(r.numDeletedRows) > 0 ? keys.map((k) => k.artifact_key) : null;
     });
   }
@@ -158,9 +193,17 @@ export class ModelRepo {
     const existing = await this.versionByJob(v.jobId);
     if (existing) return existing;
     await this.db.transaction().execute(async (trx) => {
-      const model = await trx.selectFrom('models').select(['id', 'current_version_id']).where('id', '=', v.modelId).executeTakeFirst();
+      const model = await trx
+        .selectFrom('models')
+        .select(['id', 'current_version_id'])
+        .where('id', '=', v.modelId)
+        .executeTakeFirst();
       if (!model) throw new ModelGoneError(v.modelId);
-      const max = await trx.selectFrom('model_versions').select((e) => e.fn.max('number').as('n')).where('model_id', '=', v.modelId).executeTakeFirst();
+      const max = await trx
+        .selectFrom('model_versions')
+        .select((e) => e.fn.max('number').as('n'))
+        .where('model_id', '=', v.modelId)
+        .executeTakeFirst();
       const number = toNumber((max?.n as number | string | null | undefined) ?? 0) + 1;
       await trx
         .insertInto('model_versions')
@@ -185,7 +228,10 @@ export class ModelRepo {
         .execute();
       await trx
         .updateTable('models')
-        .set({ updated_at: new Date().toISOString(), ...(model.current_version_id === null ? { current_version_id: v.id } : {}) })
+        .set({
+          updated_at: new Date().toISOString(),
+          ...(model.current_version_id === null ? { current_version_id: v.id } : {}),
+        })
         .where('id', '=', v.modelId)
         .execute();
     });
@@ -214,22 +260,43 @@ export class ModelRepo {
   }
 
   async versions(workspaceId: string, modelId: string): Promise<StoredModelVersion[]> {
-    const rows = await this.versionQuery().where('v.workspace_id', '=', workspaceId).where('v.model_id', '=', modelId).orderBy('v.number', 'desc').execute();
+    const rows = await this.versionQuery()
+      .where('v.workspace_id', '=', workspaceId)
+      .where('v.model_id', '=', modelId)
+      .orderBy('v.number', 'desc')
+      .execute();
     return rows.map(toVersion);
   }
 
   async promote(modelId: string, versionId: string): Promise<void> {
-    await this.db.updateTable('models').set({ current_version_id: versionId, updated_at: new Date().toISOString() }).where('id', '=', modelId).execute();
+    await this.db
+      .updateTable('models')
+      .set({ current_version_id: versionId, updated_at: new Date().toISOString() })
+      .where('id', '=', modelId)
+      .execute();
   }
 
   /** Deletes one version; when it was current, the newest remaining version becomes current. */
   async deleteVersion(modelId: string, versionId: string): Promise<void> {
     await this.db.transaction().execute(async (trx) => {
       await trx.deleteFrom('model_versions').where('id', '=', versionId).where('model_id', '=', modelId).execute();
-      const model = await trx.selectFrom('models').select('current_version_id').where('id', '=', modelId).executeTakeFirst();
+      const model = await trx
+        .selectFrom('models')
+        .select('current_version_id')
+        .where('id', '=', modelId)
+        .executeTakeFirst();
       if (model?.current_version_id !== versionId) return;
-      const next = await trx.selectFrom('model_versions').select('id').where('model_id', '=', modelId).orderBy('number', 'desc').executeTakeFirst();
-      await trx.updateTable('models').set({ current_version_id: next?.id ?? null }).where('id', '=', modelId).execute();
+      const next = await trx
+        .selectFrom('model_versions')
+        .select('id')
+        .where('model_id', '=', modelId)
+        .orderBy('number', 'desc')
+        .executeTakeFirst();
+      await trx
+        .updateTable('models')
+        .set({ current_version_id: next?.id ?? null })
+        .where('id', '=', modelId)
+        .execute();
     });
   }
 
@@ -244,7 +311,13 @@ export class ModelRepo {
       .where('v.dataset_version_id', 'in', datasetVersionIds)
       .orderBy('v.created_at')
       .execute();
-    return rows.map((r) => ({ modelId: r.model_id, modelName: r.name, versionId: r.id, number: r.number, datasetVersionId: r.dataset_version_id }));
+    return rows.map((r) => ({
+      modelId: r.model_id,
+      modelName: r.name,
+      versionId: r.id,
+      number: r.number,
+      datasetVersionId: r.dataset_version_id,
+    }));
   }
 }
 
@@ -254,7 +327,9 @@ export class ModelGoneError extends Error {
   }
 }
 
-function toModel(r: Selectable<ModelsTable> & { current_number: number | null; version_count: number | string | null }): ModelRow {
+function toModel(
+  r: Selectable<ModelsTable> & { current_number: number | null; version_count: number | string | null },
+): ModelRow {
   return {
     id: r.id,
     workspaceId: r.workspace_id,

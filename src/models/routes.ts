@@ -67,7 +67,14 @@ export const modelRoutes: FastifyPluginAsyncTypebox<{ models: ModelService }> = 
     },
     async (request) => {
       const { limit, offset, task, datasetId, q } = request.query;
-      const { items, total } = await models.list({ workspaceId: principalOf(request).workspaceId, limit, offset, task, datasetId, q });
+      const { items, total } = await models.list({
+        workspaceId: principalOf(request).workspaceId,
+        limit,
+        offset,
+        task,
+        datasetId,
+        q,
+      });
       return { items, total, limit, offset };
     },
   );
@@ -76,7 +83,13 @@ export const modelRoutes: FastifyPluginAsyncTypebox<{ models: ModelService }> = 
     '/:id',
     {
       config: { access: 'models:read' },
-      schema: { tags: TAGS, operationId: 'getModel', summary: 'A model', params: ModelParams, response: { 200: ModelSchema } },
+      schema: {
+        tags: TAGS,
+        operationId: 'getModel',
+        summary: 'A model',
+        params: ModelParams,
+        response: { 200: ModelSchema },
+      },
     },
     async (request) => models.get(principalOf(request).workspaceId, request.params.id),
   );
@@ -127,7 +140,8 @@ export const modelRoutes: FastifyPluginAsyncTypebox<{ models: ModelService }> = 
         tags: TAGS,
         operationId: 'retrainModel',
         summary: 'Train a new version with the same spec, overridden by the body',
-        description: 'E.g. `{ "versionId": "dv_…" }` to train on a newer dataset version. 202 with the model and the job.',
+        description:
+          'E.g. `{ "versionId": "dv_…" }` to train on a newer dataset version. 202 with the model and the job.',
         params: ModelParams,
         body: RetrainBody,
         response: { 202: TrainAcceptedSchema },
@@ -185,8 +199,17 @@ export const modelRoutes: FastifyPluginAsyncTypebox<{ models: ModelService }> = 
       },
     },
     async (request, reply) => {
-      noteAudit(request, { targetType: 'model', targetId: request.params.id, detail: { version: request.params.version } });
-      await models.deleteVersion(principalOf(request).workspaceId, request.params.id, request.params.version, request.log);
+      noteAudit(request, {
+        targetType: 'model',
+        targetId: request.params.id,
+        detail: { version: request.params.version },
+      });
+      await models.deleteVersion(
+        principalOf(request).workspaceId,
+        request.params.id,
+        request.params.version,
+        request.log,
+      );
       return reply.code(204).send(null);
     },
   );
@@ -204,7 +227,11 @@ export const modelRoutes: FastifyPluginAsyncTypebox<{ models: ModelService }> = 
       },
     },
     async (request) => {
-      noteAudit(request, { targetType: 'model', targetId: request.params.id, detail: { version: request.params.version } });
+      noteAudit(request, {
+        targetType: 'model',
+        targetId: request.params.id,
+        detail: { version: request.params.version },
+      });
       return models.promote(principalOf(request).workspaceId, request.params.id, request.params.version);
     },
   );
@@ -222,7 +249,8 @@ export const modelRoutes: FastifyPluginAsyncTypebox<{ models: ModelService }> = 
         response: { 200: CompareResponse },
       },
     },
-    async (request) => models.compare(principalOf(request).workspaceId, request.params.id, request.query.a, request.query.b),
+    async (request) =>
+      models.compare(principalOf(request).workspaceId, request.params.id, request.query.a, request.query.b),
   );
 
   app.post(

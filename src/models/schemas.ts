@@ -8,36 +8,51 @@ import type { ModelSpec } from './model.js';
 
 const AnyObject = (description: string) =>
   Type.Unsafe<Record<string, unknown>>(Type.Object({}, { additionalProperties: true, description }));
-const OpaqueObject = <T>(description: string) => Type.Unsafe<T>(Type.Object({}, { additionalProperties: true, description }));
+const OpaqueObject = <T>(description: string) =>
+  Type.Unsafe<T>(Type.Object({}, { additionalProperties: true, description }));
 const NullableInteger = (description?: string) =>
   Type.Unsafe<number | null>({ type: ['integer', 'null'], ...(description ? { description } : {}) });
 const Name = Type.String({ minLength: 1, maxLength: 200 });
 const Column = Type.String({ minLength: 1, maxLength: 300 });
 const Task = StringEnum(['forecast', 'regression', 'classification'] as const);
 const Scaling = StringEnum(['standard', 'minmax', 'robust', 'none'] as const);
-const FeatureSpec = Type.Object({ name: Type.String(), kind: StringEnum(['numeric', 'categorical', 'boolean', 'time'] as const) });
+const FeatureSpec = Type.Object({
+  name: Type.String(),
+  kind: StringEnum(['numeric', 'categorical', 'boolean', 'time'] as const),
+});
 
 export const ModelParams = Type.Object({ id: Id('mdl', 'Model id') });
 export const ModelVersionParams = Type.Object({
   id: Id('mdl', 'Model id'),
-  version: Type.String({ pattern: '^([1-9][0-9]{0,8}|mv_[0-9A-HJKMNP-TV-Z]{26})$', description: 'Version number or id' }),
+  version: Type.String({
+    pattern: '^([1-9][0-9]{0,8}|mv_[0-9A-HJKMNP-TV-Z]{26})$',
+    description: 'Version number or id',
+  }),
 });
 
 /** The training fields a retrain may override. */
 const trainingFields = {
   versionId: Type.Optional(Id('dv', 'Dataset version to train on (default: the latest at each training)')),
-  features: Type.Optional(Type.Array(Column, { maxItems: 500, description: 'Feature columns (default: every usable column but the target)' })),
+  features: Type.Optional(
+    Type.Array(Column, { maxItems: 500, description: 'Feature columns (default: every usable column but the target)' }),
+  ),
   timeColumn: Type.Optional(Column),
   seriesColumn: Type.Optional(Column),
   horizon: Type.Optional(Type.Integer({ minimum: 1, maximum: 10_000, description: 'Forecast: steps ahead' })),
   lookback: Type.Optional(Type.Integer({ minimum: 1, maximum: 10_000 })),
-  algorithm: Type.Optional(Type.String({ minLength: 1, maxLength: 50, description: "An algorithm name or 'auto' (default)" })),
+  algorithm: Type.Optional(
+    Type.String({ minLength: 1, maxLength: 50, description: "An algorithm name or 'auto' (default)" }),
+  ),
   params: Type.Optional(AnyObject('Hyper-parameters of the algorithm')),
   split: Type.Optional(
     Type.Object(
       {
         train: Type.Number({ exclusiveMinimum: 0, exclusiveMaximum: 1 }),
-        validation: Type.Number({ exclusiveMinimum: 0, exclusiveMaximum: 1, description: 'End of validation (train + validation share)' }),
+        validation: Type.Number({
+          exclusiveMinimum: 0,
+          exclusiveMaximum: 1,
+          description: 'End of validation (train + validation share)',
+        }),
       },
       { additionalProperties: false },
     ),
@@ -60,7 +75,11 @@ export const CreateModelBody = Type.Object(
 );
 
 export const RetrainBody = Type.Object(
-  { datasetId: Type.Optional(Id('ds', 'Another dataset with the same columns')), target: Type.Optional(Column), ...trainingFields },
+  {
+    datasetId: Type.Optional(Id('ds', 'Another dataset with the same columns')),
+    target: Type.Optional(Column),
+    ...trainingFields,
+  },
   { additionalProperties: false },
 );
 
@@ -109,7 +128,9 @@ export const ModelVersionSchema = Type.Object({
   features: Type.Array(FeatureSpec),
   datasetId: Type.String(),
   datasetVersionId: Type.String({ description: 'The dataset version it learned from' }),
-  report: OpaqueObject<TrainingReport>('TrainingReport: leaderboard, test metrics of the model and every baseline, losses, importance'),
+  report: OpaqueObject<TrainingReport>(
+    'TrainingReport: leaderboard, test metrics of the model and every baseline, losses, importance',
+  ),
   artifactBytes: Type.Integer(),
   trainingMs: Type.Integer(),
   jobId: Type.String(),
@@ -179,12 +200,16 @@ export const ForecastResponse = Type.Object({
   number: Type.Integer(),
   datasetVersionId: Type.String(),
   horizon: Type.Integer(),
-  times: Type.Union([Type.Array(Type.Number()), Type.Null()], { description: 'Epoch ms of each step; null without a time step' }),
+  times: Type.Union([Type.Array(Type.Number()), Type.Null()], {
+    description: 'Epoch ms of each step; null without a time step',
+  }),
   series: Type.Array(
     Type.Object({
       name: Type.String(),
       values: Type.Array(Type.Number()),
-      intervals: Type.Array(Type.Object({ level: Type.Number(), lower: Type.Array(Type.Number()), upper: Type.Array(Type.Number()) })),
+      intervals: Type.Array(
+        Type.Object({ level: Type.Number(), lower: Type.Array(Type.Number()), upper: Type.Array(Type.Number()) }),
+      ),
     }),
   ),
 });

@@ -81,15 +81,24 @@ export function modelScoreJob(deps: {
       const mv = await deps.repo.version(ctx.workspaceId, p.modelId, p.modelVersionId);
       if (!mv) throw new JobFailure('model_missing', `Model version '${p.modelVersionId}' no longer exists`, false);
       const loaded = await deps.artifacts.get(mv.id, mv.artifactKey);
-      if (loaded.kind !== 'tabular') throw new JobFailure('model_input_invalid', 'Only tabular models score rows', false);
+      if (loaded.kind !== 'tabular')
+        throw new JobFailure('model_input_invalid', 'Only tabular models score rows', false);
       const artifact = loaded as TabularModelArtifact;
       const { version } = await deps.datasets.resolveVersion(ctx.workspaceId, p.datasetId, p.datasetVersionId);
       if (version.rowCount > deps.maxRows)
-        throw new JobFailure('model_too_many_rows', `The version has ${version.rowCount} rows; scoring takes at most ${deps.maxRows} (WEIR_MODEL_MAX_ROWS)`, false);
+        throw new JobFailure(
+          'model_too_many_rows',
+          `The version has ${version.rowCount} rows; scoring takes at most ${deps.maxRows} (WEIR_MODEL_MAX_ROWS)`,
+          false,
+        );
       const types = new Map(version.schema.map((c) => [c.name, c.type]));
       const missing = artifact.features.filter((f) => !types.has(f.name)).map((f) => f.name);
       if (missing.length > 0)
-        throw new JobFailure('model_input_invalid', `The dataset version lacks the model's features: ${missing.join(', ')}`, false);
+        throw new JobFailure(
+          'model_input_invalid',
+          `The dataset version lacks the model's features: ${missing.join(', ')}`,
+          false,
+        );
       if (types.has(p.column))
         throw new JobFailure('model_input_invalid', `The dataset version already has a column '${p.column}'`, false);
       const file = await deps.datasets.openFile(version);
@@ -104,7 +113,9 @@ export function modelScoreJob(deps: {
           ctx.signal,
         );
         ctx.progress(30, 'predicting');
-        const named = rows.map((r) => Object.fromEntries(artifact.features.map((f, i) => [f.name, r[`f${i}`] ?? null])));
+        const named = rows.map((r) =>
+          Object.fromEntries(artifact.features.map((f, i) => [f.name, r[`f${i}`] ?? null])),
+        );
         let predictions;
         try {
           predictions = predictRows(artifact, named);
@@ -129,7 +140,11 @@ export function modelScoreJob(deps: {
         const profile = await profileParquet(deps.engine, parquetPath, schema, ctx.signal);
         const stored = await deps.datasets.storeDerived({
           workspaceId: ctx.workspaceId,
-          newDataset: { id: p.outputDatasetId, name: p.outputName, description: `Scored with model version ${mv.number}` },
+          newDataset: {
+            id: p.outputDatasetId,
+            name: p.outputName,
+            description: `Scored with model version ${mv.number}`,
+          },
           versionId: p.outputVersionId,
           parquetPath,
           sourceFilename: `${p.outputName}.parquet`,

@@ -52,9 +52,11 @@ export class ModelService {
 
   /** Resolves the request against its dataset version; 400 with pointers when it does not fit. */
   private async resolve(workspaceId: string, req: TrainingRequest) {
-    const { version } = await this.o.datasets.resolveVersion(workspaceId, req.datasetId, req.versionId).catch((e: unknown) => {
-      throw rethrowAt(e, req.versionId ? '/versionId' : '/datasetId');
-    });
+    const { version } = await this.o.datasets
+      .resolveVersion(workspaceId, req.datasetId, req.versionId)
+      .catch((e: unknown) => {
+        throw rethrowAt(e, req.versionId ? '/versionId' : '/datasetId');
+      });
     const spec = resolveSpec(req, version, {
       pinned: req.versionId !== undefined,
       maxRows: this.o.maxRows,
@@ -63,7 +65,13 @@ export class ModelService {
     return { spec, version };
   }
 
-  private async enqueueTraining(workspaceId: string, createdBy: string | null, modelId: string, spec: ModelSpec, datasetVersionId: string): Promise<Job> {
+  private async enqueueTraining(
+    workspaceId: string,
+    createdBy: string | null,
+    modelId: string,
+    spec: ModelSpec,
+    datasetVersionId: string,
+  ): Promise<Job> {
     const payload: ModelTrainPayload = { v: 1, modelId, versionId: newId('mv'), datasetVersionId, spec };
     const job = await this.o.jobs.enqueue(MODEL_TRAIN_KIND, payload, { workspaceId, createdBy });
     await this.o.repo.setLastJob(modelId, job.id);
@@ -78,10 +86,19 @@ export class ModelService {
     const { spec, version } = await this.resolve(workspaceId, req);
     const id = newId('mdl');
     try {
-      await this.o.repo.insert({ id, workspaceId, name: req.name, description: req.description ?? '', spec, createdBy });
+      await this.o.repo.insert({
+        id,
+        workspaceId,
+        name: req.name,
+        description: req.description ?? '',
+        spec,
+        createdBy,
+      });
     } catch (e) {
       if (isUniqueViolation(e))
-        throw errors.validation(`A model named '${req.name}' already exists`, [{ pointer: '/name', message: 'is taken in this workspace' }]);
+        throw errors.validation(`A model named '${req.name}' already exists`, [
+          { pointer: '/name', message: 'is taken in this workspace' },
+        ]);
       throw e;
     }
     const job = await this.enqueueTraining(workspaceId, createdBy, id, spec, version.id);
@@ -89,7 +106,12 @@ export class ModelService {
   }
 
   /** Trains a new version with the model's spec, overridden by the request (e.g. a newer dataset version). */
-  async retrain(workspaceId: string, createdBy: string | null, id: string, overrides: Partial<TrainingRequest>): Promise<TrainAccepted> {
+  async retrain(
+    workspaceId: string,
+    createdBy: string | null,
+    id: string,
+    overrides: Partial<TrainingRequest>,
+  ): Promise<TrainAccepted> {
     const row = await this.row(workspaceId, id);
     const s = row.spec;
     const req: TrainingRequest = {
@@ -147,7 +169,9 @@ export class ModelService {
       await this.o.repo.update(workspaceId, id, patch);
     } catch (e) {
       if (isUniqueViolation(e))
-        throw errors.validation(`A model named '${patch.name}' already exists`, [{ pointer: '/name', message: 'is taken in this workspace' }]);
+        throw errors.validation(`A model named '${patch.name}' already exists`, [
+          { pointer: '/name', message: 'is taken in this workspace' },
+        ]);
       throw e;
     }
     return this.get(workspaceId, id);
@@ -159,7 +183,8 @@ export class ModelService {
     const keys = await this.o.repo.delete(workspaceId, id);
     if (keys === null) throw errors.notFound('Model', id);
     for (const v of versions) this.artifacts.drop(v.id);
-    for (const key of keys) await this.o.blobs.delete(key).catch((err: unknown) => log.warn({ err, key }, 'model artifact not deleted'));
+    for (const key of keys)
+      await this.o.blobs.delete(key).catch((err: unknown) => log.warn({ err, key }, 'model artifact not deleted'));
   }
 
   private async storedVersion(workspaceId: string, id: string, ref: string): Promise<StoredModelVersion> {
@@ -182,7 +207,9 @@ export class ModelService {
     const v = await this.storedVersion(workspaceId, id, ref);
     await this.o.repo.deleteVersion(id, v.id);
     this.artifacts.drop(v.id);
-    await this.o.blobs.delete(v.artifactKey).catch((err: unknown) => log.warn({ err, key: v.artifactKey }, 'model artifact not deleted'));
+    await this.o.blobs
+      .delete(v.artifactKey)
+      .catch((err: unknown) => log.warn({ err, key: v.artifactKey }, 'model artifact not deleted'));
   }
 
   async promote(workspaceId: string, id: string, ref: string): Promise<Model> {
@@ -193,8 +220,17 @@ export class ModelService {
 
   /** Two versions side by side: their params and test metrics, and per metric of each algorithm b − a. */
   async compare(workspaceId: string, id: string, a: string, b: string) {
-    const [va, vb] = await Promise.all([this.storedVersion(workspaceId, id, a), this.storedVersion(workspaceId, id, b)]);
-    const differences: { algorithm: string; metric: string; a: number | null; b: number | null; delta: number | null }[] = [];
+    const [va, vb] = await Promise.all([
+      this.storedVersion(workspaceId, id, a),
+      this.storedVersion(workspaceId, id, b),
+    ]);
+    const differences: {
+      algorithm: string;
+      metric: string;
+      a: number | null;
+      b: number | null;
+      delta: number | null;
+    }[] = [];
     for (const algorithm of new Set([...Object.keys(va.report.metrics), ...Object.keys(vb.report.metrics)])) {
       const ma = va.report.metrics[algorithm]?.original ?? {};
       const mb = vb.report.metrics[algorithm]?.original ?? {};
@@ -218,7 +254,10 @@ export class ModelService {
   async predict(workspaceId: string, id: string, rows: Record<string, unknown>[], ref?: string) {
     const v = await this.servingVersion(workspaceId, id, ref);
     const artifact = await this.artifacts.get(v.id, v.artifactKey);
-    if (artifact.kind !== 'tabular') throw errors.badRequest('A forecast model forecasts: use POST /models/:id/forecast', [{ pointer: '/rows', message: 'this model takes no rows' }]);
+    if (artifact.kind !== 'tabular')
+      throw errors.badRequest('A forecast model forecasts: use POST /models/:id/forecast', [
+        { pointer: '/rows', message: 'this model takes no rows' },
+      ]);
     let predictions: TabularPrediction[];
     try {
       predictions = predictRows(artifact as TabularModelArtifact, rows);
@@ -230,18 +269,32 @@ export class ModelService {
   }
 
   /** Forecasts from the end of the input dataset's latest version (or the given one). */
-  async forecast(workspaceId: string, id: string, req: { horizon?: number; datasetVersionId?: string; levels?: number[]; version?: string }) {
+  async forecast(
+    workspaceId: string,
+    id: string,
+    req: { horizon?: number; datasetVersionId?: string; levels?: number[]; version?: string },
+  ) {
     const v = await this.servingVersion(workspaceId, id, req.version);
     const artifact = await this.artifacts.get(v.id, v.artifactKey);
-    if (artifact.kind !== 'forecast') throw errors.badRequest('A tabular model predicts rows: use POST /models/:id/predict');
+    if (artifact.kind !== 'forecast')
+      throw errors.badRequest('A tabular model predicts rows: use POST /models/:id/predict');
     const f = artifact as ForecastModelArtifact;
     const horizon = req.horizon ?? f.horizon;
     const row = await this.row(workspaceId, id);
-    const { version } = await this.o.datasets.resolveVersion(workspaceId, v.datasetId, req.datasetVersionId).catch((e: unknown) => {
-      throw rethrowAt(e, '/datasetVersionId');
-    });
-    const history = await loadTrainingData(this.o, row.spec, version, this.o.maxRows, AbortSignal.timeout(60_000)).catch((e: unknown) => {
-      if (e instanceof TrainingInputError) throw errors.validation(e.message, [{ pointer: '/datasetVersionId', message: e.message }]);
+    const { version } = await this.o.datasets
+      .resolveVersion(workspaceId, v.datasetId, req.datasetVersionId)
+      .catch((e: unknown) => {
+        throw rethrowAt(e, '/datasetVersionId');
+      });
+    const history = await loadTrainingData(
+      this.o,
+      row.spec,
+      version,
+      this.o.maxRows,
+      AbortSignal.timeout(60_000),
+    ).catch((e: unknown) => {
+      if (e instanceof TrainingInputError)
+        throw errors.validation(e.message, [{ pointer: '/datasetVersionId', message: e.message }]);
       throw e;
     });
     if (history.kind !== 'forecast') throw new Error('forecast model without a forecast spec');
@@ -269,17 +322,28 @@ export class ModelService {
   ): Promise<{ job: Job; outputDatasetId: string; outputVersionId: string }> {
     const v = await this.servingVersion(workspaceId, id, req.version);
     if (v.report.task === 'forecast')
-      throw errors.badRequest('A forecast model does not score rows', [{ pointer: '/datasetId', message: 'use POST /models/:id/forecast' }]);
-    const { version } = await this.o.datasets.resolveVersion(workspaceId, req.datasetId, req.versionId).catch((e: unknown) => {
-      throw rethrowAt(e, req.versionId ? '/versionId' : '/datasetId');
-    });
+      throw errors.badRequest('A forecast model does not score rows', [
+        { pointer: '/datasetId', message: 'use POST /models/:id/forecast' },
+      ]);
+    const { version } = await this.o.datasets
+      .resolveVersion(workspaceId, req.datasetId, req.versionId)
+      .catch((e: unknown) => {
+        throw rethrowAt(e, req.versionId ? '/versionId' : '/datasetId');
+      });
     const columns = new Set(version.schema.map((c) => c.name));
     const column = req.column ?? 'prediction';
     const problems = v.features
       .map((f, i) => ({ f, i }))
       .filter(({ f }) => !columns.has(f.name))
-      .map(({ f }) => ({ pointer: '/datasetId', message: `the dataset version has no column '${f.name}' (a feature of the model)` }));
-    if (columns.has(column)) problems.push({ pointer: req.column ? '/column' : '/datasetId', message: `the dataset version already has a column '${column}'` });
+      .map(({ f }) => ({
+        pointer: '/datasetId',
+        message: `the dataset version has no column '${f.name}' (a feature of the model)`,
+      }));
+    if (columns.has(column))
+      problems.push({
+        pointer: req.column ? '/column' : '/datasetId',
+        message: `the dataset version already has a column '${column}'`,
+      });
     if (problems.length > 0) throw errors.validation('The dataset does not fit the model', problems);
     const payload: ModelScorePayload = {
       v: 1,

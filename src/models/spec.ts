@@ -76,19 +76,30 @@ export function resolveSpec(
     const kind = featureKindOf(target.type);
     const family = typeFamily(target.type);
     if ((req.task === 'regression' || req.task === 'forecast') && kind !== 'numeric')
-      problems.push({ pointer: '/target', message: `a ${req.task} target must be numeric; '${req.target}' is ${target.type}` });
+      problems.push({
+        pointer: '/target',
+        message: `a ${req.task} target must be numeric; '${req.target}' is ${target.type}`,
+      });
     if (req.task === 'classification' && !['text', 'boolean', 'integer'].includes(family))
-      problems.push({ pointer: '/target', message: `a classification target must be text, boolean or integer; '${req.target}' is ${target.type}` });
+      problems.push({
+        pointer: '/target',
+        message: `a classification target must be text, boolean or integer; '${req.target}' is ${target.type}`,
+      });
   }
 
   const timeColumn = column('/timeColumn', req.timeColumn);
   if (timeColumn && featureKindOf(timeColumn.type) !== 'time' && typeFamily(timeColumn.type) !== 'integer')
-    problems.push({ pointer: '/timeColumn', message: `the time column must be a timestamp, date or integer; '${timeColumn.name}' is ${timeColumn.type}` });
+    problems.push({
+      pointer: '/timeColumn',
+      message: `the time column must be a timestamp, date or integer; '${timeColumn.name}' is ${timeColumn.type}`,
+    });
   const seriesColumn = column('/seriesColumn', req.seriesColumn);
 
   if (req.task === 'forecast') {
-    if (req.timeColumn === undefined) problems.push({ pointer: '/timeColumn', message: 'a forecast needs the time column' });
-    if (req.horizon === undefined) problems.push({ pointer: '/horizon', message: 'a forecast needs a horizon (steps ahead)' });
+    if (req.timeColumn === undefined)
+      problems.push({ pointer: '/timeColumn', message: 'a forecast needs the time column' });
+    if (req.horizon === undefined)
+      problems.push({ pointer: '/horizon', message: 'a forecast needs a horizon (steps ahead)' });
     else if (!seriesColumn && req.horizon >= Math.floor(version.rowCount * DEFAULT_TEST_SHARE))
       problems.push({
         pointer: '/horizon',
@@ -106,8 +117,10 @@ export function resolveSpec(
     req.features.forEach((name, i) => {
       const pointer = `/features/${i}`;
       if (!column(pointer, name)) return;
-      if (name === req.target) problems.push({ pointer, message: `'${name}' is the target; a model cannot learn from its own answer` });
-      else if (req.task === 'forecast' && reserved.has(name)) problems.push({ pointer, message: `'${name}' is the time or series column` });
+      if (name === req.target)
+        problems.push({ pointer, message: `'${name}' is the target; a model cannot learn from its own answer` });
+      else if (req.task === 'forecast' && reserved.has(name))
+        problems.push({ pointer, message: `'${name}' is the time or series column` });
       else if (seen.has(name)) problems.push({ pointer, message: `'${name}' is listed twice` });
       else {
         const kind = kindOf(name);
@@ -129,11 +142,20 @@ export function resolveSpec(
 
   const algorithm = req.algorithm ?? 'auto';
   if (algorithm !== 'auto' && !opts.algorithms.includes(algorithm))
-    problems.push({ pointer: '/algorithm', message: `unknown algorithm '${algorithm}' for ${req.task} (known: auto, ${opts.algorithms.join(', ')})` });
+    problems.push({
+      pointer: '/algorithm',
+      message: `unknown algorithm '${algorithm}' for ${req.task} (known: auto, ${opts.algorithms.join(', ')})`,
+    });
   if (req.split && !(req.split.train > 0 && req.split.validation > req.split.train && req.split.validation < 1))
-    problems.push({ pointer: '/split', message: 'expected 0 < train < validation < 1 (fractions of the rows: train, then train + validation)' });
+    problems.push({
+      pointer: '/split',
+      message: 'expected 0 < train < validation < 1 (fractions of the rows: train, then train + validation)',
+    });
   if (version.rowCount > opts.maxRows)
-    problems.push({ pointer: '/datasetId', message: `the version has ${version.rowCount} rows; models train on at most ${opts.maxRows} (WEIR_MODEL_MAX_ROWS)` });
+    problems.push({
+      pointer: '/datasetId',
+      message: `the version has ${version.rowCount} rows; models train on at most ${opts.maxRows} (WEIR_MODEL_MAX_ROWS)`,
+    });
 
   if (problems.length > 0) throw errors.validation('The training request does not fit the dataset', problems);
   return {

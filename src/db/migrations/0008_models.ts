@@ -31,7 +31,11 @@ export async function up(db: Kysely<unknown>, dialect: Dialect): Promise<void> {
     .addColumn('updated_at', ts, (c) => c.notNull())
     .addUniqueConstraint('models_workspace_name', ['workspace_id', 'name'])
     .execute();
-  await db.schema.createIndex('models_workspace_created').on('models').columns(['workspace_id', 'created_at', 'id']).execute();
+  await db.schema
+    .createIndex('models_workspace_created')
+    .on('models')
+    .columns(['workspace_id', 'created_at', 'id'])
+    .execute();
 
   await db.schema
     .createTable('model_versions')

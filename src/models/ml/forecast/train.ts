@@ -48,7 +48,10 @@ export function trainForecast(
   const n = input.series[0]?.length ?? 0;
   const split = input.split ?? { trainEnd: Math.floor(n * 0.7), validEnd: Math.floor(n * 0.8) };
   if (input.horizon >= n - split.validEnd || split.trainEnd < 1)
-    throw new TrainingInputError('/horizon', `The horizon (${input.horizon}) is longer than the test part (${n - split.validEnd} steps of ${n})`);
+    throw new TrainingInputError(
+      '/horizon',
+      `The horizon (${input.horizon}) is longer than the test part (${n - split.validEnd} steps of ${n})`,
+    );
   if (input.algorithm !== 'auto' && input.algorithm !== 'repeat-last')
     throw new TrainingInputError('/algorithm', `Unknown algorithm '${input.algorithm}'`);
   opts.progress?.({ phase: 'fitting', algorithm: 'repeat-last' });
@@ -67,7 +70,14 @@ export function trainForecast(
   }
   const e = pointErrors(actual, predicted);
   const original = { mse: e.mse, mae: e.mae, rmse: e.rmse, mape: e.mape, smape: e.smape };
-  const quantiles = LEVELS.map((level) => residuals.map((r) => quantile([...r].sort((a, b) => a - b), level)));
+  const quantiles = LEVELS.map((level) =>
+    residuals.map((r) =>
+      quantile(
+        [...r].sort((a, b) => a - b),
+        level,
+      ),
+    ),
+  );
   const report: TrainingReport = {
     task: 'forecast',
     algorithm: 'repeat-last',
@@ -77,12 +87,26 @@ export function trainForecast(
     losses: [],
     importance: [],
     intervals: { levels: LEVELS, quantiles },
-    data: { rows: n, train: split.trainEnd, validation: split.validEnd - split.trainEnd, test: n - split.validEnd, missing: {} },
+    data: {
+      rows: n,
+      train: split.trainEnd,
+      validation: split.validEnd - split.trainEnd,
+      test: n - split.validEnd,
+      missing: {},
+    },
   };
   const lastTime = input.times && input.times.length > 0 ? input.times[input.times.length - 1]! : null;
   return Promise.resolve({
     report,
-    artifact: { kind: 'forecast', algorithm: 'repeat-last', horizon: input.horizon, stepMs: input.stepMs, seriesNames: input.seriesNames, lastTime, intervals: { levels: LEVELS, quantiles } },
+    artifact: {
+      kind: 'forecast',
+      algorithm: 'repeat-last',
+      horizon: input.horizon,
+      stepMs: input.stepMs,
+      seriesNames: input.seriesNames,
+      lastTime,
+      intervals: { levels: LEVELS, quantiles },
+    },
   });
 }
 

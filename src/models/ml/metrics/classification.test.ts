@@ -1,5 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { accuracy, argmaxRows, classificationMetrics, confusionMatrix, logLoss, macroF1, rocAuc } from './classification.js';
+import {
+  accuracy,
+  argmaxRows,
+  classificationMetrics,
+  confusionMatrix,
+  logLoss,
+  macroF1,
+  rocAuc,
+} from './classification.js';
 
 describe('classification metrics', () => {
   it('computes accuracy, confusion and macro F1 by hand', () => {
@@ -37,7 +45,13 @@ describe('classification metrics', () => {
   it('picks the first class on ties and bundles everything', () => {
     expect(Array.from(argmaxRows([0.5, 0.5, 0.2, 0.8], 2))).toEqual([0, 1]);
     const { metrics, confusion } = classificationMetrics([0, 1], [0.5, 0.5, 0.2, 0.8], 2);
-    expect(metrics).toEqual({ accuracy: 1, macroF1: 1, logLoss: (Math.log(2) - Math.log(0.8)) / 2, rocAuc: 1, count: 2 });
+    expect(metrics).toEqual({
+      accuracy: 1,
+      macroF1: 1,
+      logLoss: (Math.log(2) - Math.log(0.8)) / 2,
+      rocAuc: 1,
+      count: 2,
+    });
     expect(confusion).toEqual([
       [1, 0],
       [0, 1],

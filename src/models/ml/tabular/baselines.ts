@@ -27,7 +27,8 @@ export const majorityBaseline: TabularAlgorithm<{ probabilities: number[] }> = {
   },
   predict(artifact, x, _task, classes) {
     const out = new Float64Array(x.rows * classes);
-    for (let r = 0; r < x.rows; r++) for (let c = 0; c < classes; c++) out[r * classes + c] = artifact.probabilities[c]!;
+    for (let r = 0; r < x.rows; r++)
+      for (let c = 0; c < classes; c++) out[r * classes + c] = artifact.probabilities[c]!;
     return out;
   },
 };

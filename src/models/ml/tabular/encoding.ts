@@ -100,9 +100,11 @@ export function encodedColumns(encoders: FeatureEncoder[]): { name: string; sour
   const out: { name: string; source: number; categorical: boolean }[] = [];
   encoders.forEach((e, source) => {
     if (e.kind === 'categorical') out.push({ name: e.name, source, categorical: true });
-    else if (e.kind === 'time') for (const p of CALENDAR_PARTS) out.push({ name: `${e.name}:${p}`, source, categorical: false });
+    else if (e.kind === 'time')
+      for (const p of CALENDAR_PARTS) out.push({ name: `${e.name}:${p}`, source, categorical: false });
     else out.push({ name: e.name, source, categorical: false });
-    if (e.kind !== 'categorical' && e.missingIndicator) out.push({ name: `${e.name}:missing`, source, categorical: false });
+    if (e.kind !== 'categorical' && e.missingIndicator)
+      out.push({ name: `${e.name}:missing`, source, categorical: false });
   });
   return out;
 }
@@ -126,9 +128,7 @@ export function encodeValue(e: FeatureEncoder, value: number | string | null, ou
 export function encodeRows(encoders: FeatureEncoder[], features: RawFeature[], rows: number): Matrix {
   const width = encodedColumns(encoders).length;
   const columns = Array.from({ length: width }, () => new Float64Array(rows));
-  const lookups = encoders.map((e) =>
-    e.kind === 'categorical' ? new Map(e.categories.map((c, i) => [c, i])) : null,
-  );
+  const lookups = encoders.map((e) => (e.kind === 'categorical' ? new Map(e.categories.map((c, i) => [c, i])) : null));
   const cell: number[] = [];
   for (let r = 0; r < rows; r++) {
     cell.length = 0;

@@ -8,9 +8,7 @@ export interface FieldProblem {
   message: string;
 }
 
-export type TabularPrediction =
-  | { prediction: number }
-  | { prediction: string; probabilities: Record<string, number> };
+export type TabularPrediction = { prediction: number } | { prediction: string; probabilities: Record<string, number> };
 
 export class PredictInputError extends Error {
   constructor(readonly errors: FieldProblem[]) {

@@ -70,7 +70,11 @@ describe('trainTabular', () => {
   it('refuses an all-null target, one class only and an unknown algorithm', async () => {
     const nullTarget = { ...regressionInput(), target: { name: 'y', values: new Float64Array(100).fill(NaN) } };
     await expect(trainTabular(nullTarget, { seed: 1 })).rejects.toThrow(TrainingInputError);
-    const one = { ...regressionInput(), task: 'classification' as const, target: { name: 'y', values: new Array<string>(100).fill('a') } };
+    const one = {
+      ...regressionInput(),
+      task: 'classification' as const,
+      target: { name: 'y', values: new Array<string>(100).fill('a') },
+    };
     await expect(trainTabular(one, { seed: 1 })).rejects.toMatchObject({ pointer: '/target' });
     await expect(trainTabular({ ...regressionInput(), algorithm: 'nope' }, { seed: 1 })).rejects.toMatchObject({
       pointer: '/algorithm',

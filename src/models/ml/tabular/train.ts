@@ -5,7 +5,14 @@ import { Random } from '../random.js';
 import type { AlgorithmMetrics, FeatureImportance, LeaderboardEntry, LossPoint, TrainingReport } from '../report.js';
 import type { FitOptions, Matrix, TabularAlgorithm, TabularPart, TabularProblem, TabularTask } from '../types.js';
 import { TABULAR_ALGORITHMS, TABULAR_BASELINES } from './algorithms.js';
-import { encodedColumns, encodeRows, fitEncoders, type FeatureEncoder, type FeatureKind, type RawFeature } from './encoding.js';
+import {
+  encodedColumns,
+  encodeRows,
+  fitEncoders,
+  type FeatureEncoder,
+  type FeatureKind,
+  type RawFeature,
+} from './encoding.js';
 import { applyScaler, fitScaler, type ColumnScaler, type ScalingKind } from './scaling.js';
 
 export interface TabularTrainingInput {
@@ -145,7 +152,10 @@ export async function trainTabular(
   const { keep, labels, y: yRaw } = targetRows(input);
   if (keep.length === 0) throw new TrainingInputError('/target', `Target '${input.target.name}' has no values`);
   if (labels && labels.length < 2)
-    throw new TrainingInputError('/target', `Target '${input.target.name}' has one class only; classification needs two or more`);
+    throw new TrainingInputError(
+      '/target',
+      `Target '${input.target.name}' has one class only; classification needs two or more`,
+    );
   const rows = keep.length;
   if (rows < MIN_ROWS)
     throw new TrainingInputError('/target', `Only ${rows} rows have a target; training needs at least ${MIN_ROWS}`);
@@ -163,7 +173,12 @@ export async function trainTabular(
   const encoders = fitEncoders(features, split.trainEnd);
   const columns = encodedColumns(encoders);
   const encoded = encodeRows(encoders, features, rows);
-  const scaler = fitScaler(encoded, split.trainEnd, input.scaling ?? 'standard', columns.map((c) => c.categorical));
+  const scaler = fitScaler(
+    encoded,
+    split.trainEnd,
+    input.scaling ?? 'standard',
+    columns.map((c) => c.categorical),
+  );
   const x = applyScaler(scaler, encoded);
 
   let targetStats = { mean: 0, std: 1 };
@@ -198,14 +213,24 @@ export async function trainTabular(
   const deadline = input.budgetMs ? Date.now() + input.budgetMs : undefined;
 
   const leaderboard: LeaderboardEntry[] = [];
-  const fitted = new Map<string, { algorithm: TabularAlgorithm; model: unknown; losses: LossPoint[]; params: Record<string, unknown> }>();
+  const fitted = new Map<
+    string,
+    { algorithm: TabularAlgorithm; model: unknown; losses: LossPoint[]; params: Record<string, unknown> }
+  >();
   const all = [...baselines, ...candidates];
   for (const [i, algorithm] of all.entries()) {
     opts.signal?.throwIfAborted();
     const isCandidate = i >= baselines.length;
     const params = isCandidate ? (input.params ?? {}) : {};
     if (isCandidate && deadline !== undefined && Date.now() > deadline && fitted.size > baselines.length) {
-      leaderboard.push({ algorithm: algorithm.name, params, validation: {}, trainMs: 0, status: 'skipped', reason: 'time budget spent' });
+      leaderboard.push({
+        algorithm: algorithm.name,
+        params,
+        validation: {},
+        trainMs: 0,
+        status: 'skipped',
+        reason: 'time budget spent',
+      });
       continue;
     }
     const losses: LossPoint[] = [];
@@ -223,28 +248,51 @@ export async function trainTabular(
           opts.progress?.(p);
         },
       });
-      const validation = evaluate(task, classes, problem.validation.y,
-        algorithm.predict(model, problem.validation.x, task, classes), targetStats);
-      leaderboard.push({ algorithm: algorithm.name, params, validation: validation.normalized, trainMs: Math.round(performance.now() - started), status: 'ok' });
+      const validation = evaluate(
+        task,
+        classes,
+        problem.validation.y,
+        algorithm.predict(model, problem.validation.x, task, classes),
+        targetStats,
+      );
+      leaderboard.push({
+        algorithm: algorithm.name,
+        params,
+        validation: validation.normalized,
+        trainMs: Math.round(performance.now() - started),
+        status: 'ok',
+      });
       fitted.set(algorithm.name, { algorithm, model, losses, params });
     } catch (e) {
       if (opts.signal?.aborted || e instanceof TrainingInputError) throw e;
-      leaderboard.push({ algorithm: algorithm.name, params, validation: {}, trainMs: Math.round(performance.now() - started), status: 'failed', reason: e instanceof Error ? e.message : String(e) });
+      leaderboard.push({
+        algorithm: algorithm.name,
+        params,
+        validation: {},
+        trainMs: Math.round(performance.now() - started),
+        status: 'failed',
+        reason: e instanceof Error ? e.message : String(e),
+      });
     }
   }
 
   // The best candidate by validation loss; the best baseline when no candidate fitted (or none exists yet).
   const ok = (names: string[]) => leaderboard.filter((l) => l.status === 'ok' && names.includes(l.algorithm));
-  const pool = ok(candidates.map((c) => c.name)).length > 0 ? ok(candidates.map((c) => c.name)) : ok(baselines.map((b) => b.name));
+  const pool =
+    ok(candidates.map((c) => c.name)).length > 0 ? ok(candidates.map((c) => c.name)) : ok(baselines.map((b) => b.name));
   if (pool.length === 0) throw new Error('no algorithm could be fitted');
   const best = pool.reduce((a, b) =>
-    selectionLoss(task, { original: {}, normalized: b.validation }) < selectionLoss(task, { original: {}, normalized: a.validation }) ? b : a,
+    selectionLoss(task, { original: {}, normalized: b.validation }) <
+    selectionLoss(task, { original: {}, normalized: a.validation })
+      ? b
+      : a,
   );
   const chosen = fitted.get(best.algorithm)!;
 
   opts.progress?.({ phase: 'evaluating', algorithm: best.algorithm });
   const metrics: Record<string, AlgorithmMetrics> = {};
-  for (const [name, f] of fitted) metrics[name] = evaluate(task, classes, test.y, f.algorithm.predict(f.model, test.x, task, classes), targetStats);
+  for (const [name, f] of fitted)
+    metrics[name] = evaluate(task, classes, test.y, f.algorithm.predict(f.model, test.x, task, classes), targetStats);
 
   const featureNames = features.map((f) => f.name);
   let importance: FeatureImportance[];
@@ -254,9 +302,16 @@ export async function trainTabular(
     gains.forEach((g, c) => (byFeature[columns[c]!.source]! += g));
     importance = featureNames.map((feature, f) => ({ feature, value: byFeature[f]!, kind: 'gain' as const }));
   } else {
-    importance = permutationImportance(chosen.algorithm, chosen.model, problem, problem.validation,
-      columns.map((c) => c.source), featureNames, opts.seed,
-      (p) => selectionLoss(task, evaluate(task, classes, problem.validation.y, p, targetStats)));
+    importance = permutationImportance(
+      chosen.algorithm,
+      chosen.model,
+      problem,
+      problem.validation,
+      columns.map((c) => c.source),
+      featureNames,
+      opts.seed,
+      (p) => selectionLoss(task, evaluate(task, classes, problem.validation.y, p, targetStats)),
+    );
   }
   importance.sort((a, b) => b.value - a.value);
 
@@ -268,7 +323,13 @@ export async function trainTabular(
     metrics,
     losses: chosen.losses,
     importance,
-    data: { rows, train: split.trainEnd, validation: split.validEnd - split.trainEnd, test: rows - split.validEnd, missing },
+    data: {
+      rows,
+      train: split.trainEnd,
+      validation: split.validEnd - split.trainEnd,
+      test: rows - split.validEnd,
+      missing,
+    },
   };
   const artifact: TabularModelArtifact = {
     kind: 'tabular',
