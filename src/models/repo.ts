@@ -259,6 +259,16 @@ export class ModelRepo {
     return row ? toVersion(row) : null;
   }
 
+  /** The model's current version in one round trip (the predict path); null when the model or its version is missing. */
+  async currentVersion(workspaceId: string, modelId: string): Promise<StoredModelVersion | null> {
+    const row = await this.versionQuery()
+      .where('m.workspace_id', '=', workspaceId)
+      .where('m.id', '=', modelId)
+      .whereRef('v.id', '=', 'm.current_version_id')
+      .executeTakeFirst();
+    return row ? toVersion(row) : null;
+  }
+
   async versions(workspaceId: string, modelId: string): Promise<StoredModelVersion[]> {
     const rows = await this.versionQuery()
       .where('v.workspace_id', '=', workspaceId)

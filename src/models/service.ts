@@ -246,6 +246,8 @@ export class ModelService {
   /** The version to serve: the one asked for, else the current one (409 while the model has none yet). */
   private async servingVersion(workspaceId: string, id: string, ref?: string): Promise<StoredModelVersion> {
     if (ref !== undefined) return this.storedVersion(workspaceId, id, ref);
+    const current = await this.o.repo.currentVersion(workspaceId, id);
+    if (current) return current;
     const row = await this.row(workspaceId, id);
     if (!row.currentVersionId) throw errors.conflict(`Model '${id}' has no trained version yet`);
     return this.storedVersion(workspaceId, id, row.currentVersionId);
