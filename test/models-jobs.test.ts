@@ -237,3 +237,56 @@ describe('cancelling a training', () => {
     expect((await repo.versions('ws_default', model.id)).map((v) => v.number)).toEqual([1]);
   });
 });
+
+describe('a retried training', () => {
+  it('registers once: an attempt that finds its version registered answers it, and the artifact is the same key', async () => {
+    const data = await uploadDataset(t, 'u,w\n1,1\n2,2\n3,3\n4,4\n5,5\n6,6\n7,7\n8,8\n9,9\n10,10\n11,11\n', {
+      filename: 'uw.csv',
+    });
+    const accepted = await ok<{ model: Model; job: Job }>(
+      await call('POST', '/models', { name: 'uw', datasetId: data.id, task: 'regression', target: 'w' }),
+      202,
+    );
+    await finished(accepted.job.id);
+    const repo = new ModelRepo(t.context.store.db);
+    const { modelFitThread } = await import('../src/models/fit.js');
+    const handler = modelTrainJob({
+      repo,
+      datasets: t.context.datasets,
+      engine: t.context.engine,
+      blobs: t.context.blobs,
+      scratch: t.context.scratch,
+      bus: t.context.bus,
+      grants: { of: () => Promise.resolve(new Set(['models:train'] as const)) },
+      jobs: { runInThread: (_kind, payload, ctx) => modelFitThread.handler(payload as never, ctx) },
+      maxRows: 1000,
+    });
+    const model = await ok<Model>(await call('GET', `/models/${accepted.model.id}`));
+    const payload: ModelTrainPayload = {
+      v: 1,
+      modelId: model.id,
+      versionId: newId('mv'),
+      datasetVersionId: data.versionId,
+      spec: model.spec,
+    };
+    const jobId = newId('job');
+    const attempt = (n: number) =>
+      handler.handler(payload, {
+        jobId,
+        kind: 'model.train',
+        workspaceId: 'ws_default',
+        createdBy: null,
+        attempt: n,
+        maxAttempts: 3,
+        signal: new AbortController().signal,
+        log: createLogger('silent'),
+        progress: () => {},
+      });
+    const first = await attempt(1);
+    const second = await attempt(2);
+    expect(second).toEqual(first);
+    expect(first.number).toBe(2);
+    expect((await repo.versions('ws_default', model.id)).map((v) => v.number)).toEqual([2, 1]);
+    expect(await t.context.blobs.stat(`models/ws_default/${model.id}/${payload.versionId}.json`)).not.toBeNull();
+  });
+});
