@@ -1,6 +1,6 @@
 // Entry point of the Weir benchmarks (after `npm run build`):
 //   node bench/run.mjs                 all three: ingest, startup, api
-//   node bench/run.mjs ingest|startup|api|jobs|auth|ws-fanout|uploads|pipelines|dashboard [...]
+//   node bench/run.mjs ingest|startup|api|jobs|auth|ws-fanout|uploads|pipelines|dashboard|models [...]
 // Environment: BENCH_ROWS (ingest rows, default 12000000), BENCH_INGEST_REPEATS (default 2),
 // BENCH_DUCKDB_THREADS / BENCH_DUCKDB_MEMORY_LIMIT (default: cores / 512MB), BENCH_STARTUP_RUNS (default 5),
 // BENCH_API_DURATION / BENCH_API_WARMUP / BENCH_API_CONNECTIONS / BENCH_API_DATASETS (10 / 2 / 10 / 1000),
@@ -9,6 +9,7 @@
 // BENCH_WEIR_ENTRY (server entry spawned as `node <entry> serve`, default dist/weir.mjs, the shipped bin; e.g. dist/main.js for the unbundled build),
 // BENCH_UPLOAD_BYTES / BENCH_UPLOAD_CHUNK / BENCH_UPLOAD_REPEATS (uploads: 2e9 / 8 MiB / 2),
 // BENCH_PIPELINE_ROWS / BENCH_PIPELINE_ROUNDS / BENCH_TIMESERIES_REQUESTS (pipelines: 10000000 / 3 / 40),
+// BENCH_ETT_DIR / BENCH_ETT_FILES / BENCH_ETT_HORIZONS / BENCH_ETT_ALGORITHM (models: ../shared/data/ett / ETTh2,ETTm2 / 96,192,336,720 / auto),
 // BENCH_RESULTS_DIR (default bench/results; point it elsewhere for smoke runs).
 // Results: bench/results/<name>-<YYYY-MM-DD>.json and a section in bench/results/README.md.
 // Generated data: bench/.work/ (gitignored).
@@ -26,6 +27,7 @@ const BENCHES = {
   uploads: async () => (await import('./uploads.mjs')).runUploads(),
   pipelines: async () => (await import('./pipelines.mjs')).runPipelines(),
   dashboard: async () => (await import('./dashboard.mjs')).runDashboard(),
+  models: async () => (await import('./models-ett.mjs')).runModelsEtt(),
 };
 
 const wanted = process.argv.slice(2);

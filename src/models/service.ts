@@ -7,6 +7,7 @@ import type { Job } from '../jobs/types.js';
 import type { Log } from '../logger.js';
 import { newId } from '../ids.js';
 import { forecastFrom, type ForecastModelArtifact } from './ml/forecast/train.js';
+import { FORECAST_ALGORITHMS } from './ml/forecast/algorithms.js';
 import { tabularAlgorithmNames } from './ml/tabular/algorithms.js';
 import { predictRows, PredictInputError, type TabularPrediction } from './ml/tabular/predict.js';
 import type { TabularModelArtifact } from './ml/tabular/train.js';
@@ -19,9 +20,6 @@ import { MODEL_SCORE_KIND, type ModelScorePayload } from './score.js';
 import type { Model, ModelLineage, ModelSpec, ModelVersion, StoredModelVersion } from './model.js';
 import type { ModelListQuery, ModelRepo, ModelRow } from './repo.js';
 import { resolveSpec, type TrainingRequest } from './spec.js';
-
-/** The forecast algorithms a request may name until helper A's catalogue lands (the placeholder has one). */
-const FORECAST_ALGORITHMS = ['repeat-last'];
 
 export interface TrainAccepted {
   model: Model;
@@ -47,7 +45,7 @@ export class ModelService {
   }
 
   private algorithmsFor(task: ModelSpec['task']): string[] {
-    return task === 'forecast' ? FORECAST_ALGORITHMS : tabularAlgorithmNames();
+    return task === 'forecast' ? [...FORECAST_ALGORITHMS.keys()] : tabularAlgorithmNames();
   }
 
   /** Resolves the request against its dataset version; 400 with pointers when it does not fit. */

@@ -1,6 +1,7 @@
 /**
- * Input the user must fix (a horizon longer than the data, an all-null target, one class only, ...). The pointer
- * is a JSON pointer into the training request (e.g. `/target`, `/horizon`), so the API answers 400 with it.
+ * Input a user must fix before a model can be trained (a horizon longer than the data, an all-null target, one class
+ * only, ...). `pointer` is a JSON pointer into the training request (e.g. '/horizon', '/target'), so the HTTP layer
+ * can answer 400 with a pointer per bad field instead of a 500.
  */
 export class TrainingInputError extends Error {
   constructor(

@@ -1,58 +1,36 @@
 import type { Task } from './types.js';
 
-/**
- * What training returns and the registry stores with a model version (plain JSON). Every test-part metric is
- * reported for the chosen model and for every baseline, so a reader sees at once whether the model earns its keep.
- */
-
-export type MetricValues = Record<string, number | null>;
-
+/** One candidate tried by a training orchestration, with its validation metrics. */
 export interface LeaderboardEntry {
   algorithm: string;
   params: Record<string, unknown>;
-  /** Validation-part metrics (selection happens on these, never on the test part). */
-  validation: MetricValues;
+  validation: Record<string, number | null>;
   trainMs: number;
   status: 'ok' | 'failed' | 'skipped';
   reason?: string;
 }
 
+/** Test-part metrics of one algorithm (the chosen model and every baseline). */
 export interface AlgorithmMetrics {
-  original: MetricValues;
-  /** Regression: target standardized with train statistics; forecast: the scaler's scale; classification: same as original. */
-  normalized: MetricValues;
-  /** Forecast: error per horizon step. */
+  original: Record<string, number | null>;
+  normalized: Record<string, number | null>;
+  /** Forecast: per horizon step. */
   perStep?: { mse: number | null; mae: number | null }[];
-  /** Forecast: 1 − MSE / MSE(repeat-last). */
+  /** Forecast: 1 − MSE/MSE(repeat-last). */
   skill?: number | null;
-  /** Classification: rows = actual class, columns = predicted class. */
+  /** Classification. */
   confusion?: number[][];
 }
 
-export interface LossPoint {
-  iteration: number;
-  train: number | null;
-  validation: number | null;
-}
-
-export interface FeatureImportance {
-  feature: string;
-  value: number;
-  kind: 'gain' | 'permutation';
-}
-
+/** What a training orchestration returns and the registry stores (plain JSON). */
 export interface TrainingReport {
   task: Task;
-  /** The chosen algorithm. */
   algorithm: string;
-  /** Its hyper-parameters as used. */
   params: Record<string, unknown>;
   leaderboard: LeaderboardEntry[];
-  /** Test part; one entry per algorithm incl. every baseline and the chosen model. */
-  metrics: Record<string, AlgorithmMetrics>;
-  /** The chosen model's curve (may be empty). */
-  losses: LossPoint[];
-  importance: FeatureImportance[];
+  metrics: { [algorithm: string]: AlgorithmMetrics };
+  losses: { iteration: number; train: number | null; validation: number | null }[];
+  importance: { feature: string; value: number; kind: 'gain' | 'permutation' }[];
   /** Forecast: |residual| quantile per level per step. */
   intervals?: { levels: number[]; quantiles: number[][] };
   data: { rows: number; train: number; validation: number; test: number; missing: Record<string, number> };

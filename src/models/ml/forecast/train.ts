@@ -1,115 +1,409 @@
-import { TrainingInputError } from '../errors.js';
-import { pointErrors } from '../metrics/errors.js';
-import type { TrainingReport } from '../report.js';
-import type { FitOptions } from '../types.js';
-
-/*
- * PLACEHOLDER (helper C) until helper A's forecasting lands at this path: the fixed signatures of models.md with
- * repeat-last only, so the model.train flow can be built and tested end to end. The merge replaces this file.
+/**
+ * Forecast training orchestration: checks the input, scales every series with statistics of its training part,
+ * fills gaps, trains every baseline and the requested algorithm(s) (or, with 'auto', the eligible ones within the
+ * budget), selects on validation only, measures everything on the held-back test part on both scales, and
+ * calibrates split-conformal intervals. The test part is never handed to a fit: algorithms see the series up to
+ * validEnd.
  */
+import { TrainingInputError } from '../errors.js';
+import type { LeaderboardEntry, TrainingReport } from '../report.js';
+import { fitScaler, SCALING_KINDS, type ScalerState, type ScalingKind } from '../scaling.js';
+import type { FitOptions, ForecastAlgorithm, SeriesProblem } from '../types.js';
+import { AUTO_CANDIDATES, BASELINE_NAMES, FORECAST_ALGORITHMS } from './algorithms.js';
+import { evaluateForecast, type EvaluationData } from './backtest.js';
+import { conformalQuantiles, DEFAULT_LEVELS, intervalBands, residualsByStep, type IntervalModel } from './intervals.js';
+import { resolvePeriod } from './period.js';
+import { windowCount } from './windows.js';
 
 export interface ForecastTrainingInput {
+  /** One per series (target column per series id, channel-independent), aligned on times. */
   series: Float64Array[];
   seriesNames: string[];
+  /** Epoch ms per index (regular step), or null. */
   times: Float64Array | null;
   stepMs: number | null;
   horizon: number;
+  /** Default: min(336, what the data allows). */
   lookback?: number;
+  /** Default: from the step / detected. */
   period?: number | null;
+  /** Explicit index boundaries; default 70/10/20. */
   split?: { trainEnd: number; validEnd: number };
+  /** An algorithm name or 'auto'. */
   algorithm: string;
-  scaling?: 'standard' | 'minmax' | 'robust' | 'none';
+  scaling?: ScalingKind;
+  /** Passed to the requested algorithm (not to baselines, nor to 'auto' candidates). */
   params?: Record<string, unknown>;
   budgetMs?: number;
+  /**
+   * How 'auto' picks: 'best' = lowest validation MSE; 'one-se' = the first candidate in parsimony order (nlinear,
+   * linear, dlinear, linear-ensemble) whose validation MSE is within one standard error (over validation blocks) of
+   * the lowest. Default 'best'.
+   */
+  selection?: 'best' | 'one-se';
 }
 
 export interface ForecastModelArtifact {
   kind: 'forecast';
+  version: 1;
   algorithm: string;
-  horizon: number;
-  stepMs: number | null;
+  /** The chosen algorithm's own artifact (JSON). */
+  model: unknown;
+  scalers: ScalerState[];
   seriesNames: string[];
+  lookback: number;
+  horizon: number;
+  period: number | null;
+  stepMs: number | null;
+  /** Epoch ms of the last training index (validEnd − 1), or null without times. */
   lastTime: number | null;
-  intervals: { levels: number[]; quantiles: number[][] };
+  /** Normalized-scale |residual| quantiles per level and step. */
+  intervals: IntervalModel | null;
 }
 
-const LEVELS = [0.8, 0.95];
+const DEFAULT_LOOKBACK = 336;
 
-function quantile(sorted: number[], q: number): number {
-  if (sorted.length === 0) return 0;
-  const i = Math.min(sorted.length - 1, Math.ceil(q * (sorted.length + 1)) - 1);
-  return sorted[Math.max(0, i)]!;
+interface Prepared {
+  n: number;
+  trainEnd: number;
+  validEnd: number;
+  lookback: number;
+  period: number | null;
+  scalers: ScalerState[];
+  inputs: Float64Array[];
+  actuals: Float64Array[];
+  missing: Record<string, number>;
 }
 
-export function trainForecast(
+/** Forward fill, then back fill of a leading gap: model inputs never hold NaN. */
+function fillGaps(values: Float64Array): Float64Array {
+  const out = Float64Array.from(values);
+  let last = NaN;
+  for (let i = 0; i < out.length; i++) {
+    if (Number.isNaN(out[i]!)) out[i] = last;
+    else last = out[i]!;
+  }
+  let first = out.findIndex((v) => !Number.isNaN(v));
+  if (first < 0) first = out.length;
+  for (let i = 0; i < first; i++) out[i] = out[first] ?? 0;
+  return out;
+}
+
+function prepare(input: ForecastTrainingInput): Prepared {
+  const n = input.series[0]?.length ?? 0;
+  if (input.series.length === 0 || n === 0) throw new TrainingInputError('/series', 'there is no data to train on');
+  if (input.seriesNames.length !== input.series.length)
+    throw new TrainingInputError('/seriesNames', 'one name per series is required');
+  input.series.forEach((s, i) => {
+    if (s.length !== n) throw new TrainingInputError(`/series/${i}`, 'every series must have the same length');
+  });
+  if (input.times && input.times.length !== n) throw new TrainingInputError('/times', 'one time per index is required');
+  if (!Number.isInteger(input.horizon) || input.horizon < 1)
+    throw new TrainingInputError('/horizon', 'the horizon must be a positive integer');
+  const scaling = input.scaling ?? 'standard';
+  if (!SCALING_KINDS.includes(scaling))
+    throw new TrainingInputError('/scaling', `unknown scaling "${String(scaling)}"`);
+  if (input.algorithm !== 'auto' && !FORECAST_ALGORITHMS.has(input.algorithm))
+    throw new TrainingInputError(
+      '/algorithm',
+      `unknown forecast algorithm "${input.algorithm}"; expected auto or one of ${[...FORECAST_ALGORITHMS.keys()].join(', ')}`,
+    );
+  const split = input.split ?? { trainEnd: Math.floor(n * 0.7), validEnd: Math.floor(n * 0.8) };
+  const { trainEnd, validEnd } = split;
+  if (
+    !Number.isInteger(trainEnd) ||
+    !Number.isInteger(validEnd) ||
+    !(0 < trainEnd && trainEnd <= validEnd && validEnd < n)
+  )
+    throw new TrainingInputError('/split', `split boundaries must satisfy 0 < trainEnd ≤ validEnd < ${n}`);
+  const H = input.horizon;
+  // A lookback needs at least one training window and one test window.
+  const allowed = Math.min(trainEnd - H, validEnd);
+  if (H >= n - validEnd || allowed < 1)
+    throw new TrainingInputError(
+      '/horizon',
+      `a horizon of ${H} is longer than the data allows (${n} rows: test part ${n - validEnd}, training part ${trainEnd})`,
+    );
+  const lookback = input.lookback ?? Math.min(DEFAULT_LOOKBACK, Math.max(1, Math.floor(allowed / 2)));
+  if (!Number.isInteger(lookback) || lookback < 1 || lookback > allowed)
+    throw new TrainingInputError(
+      '/lookback',
+      `the lookback must be an integer in [1, ${allowed}] for this data and horizon`,
+    );
+  const missing: Record<string, number> = {};
+  const scalers: ScalerState[] = [];
+  const inputs: Float64Array[] = [];
+  const actuals: Float64Array[] = [];
+  input.series.forEach((s, i) => {
+    const name = input.seriesNames[i]!;
+    let nan = 0;
+    let trainValues = 0;
+    for (let j = 0; j < n; j++) {
+      if (Number.isNaN(s[j]!)) nan++;
+      else if (j < trainEnd) trainValues++;
+    }
+    missing[name] = nan;
+    if (trainValues === 0)
+      throw new TrainingInputError('/target', `series "${name}" has no value in its training part (all null)`);
+    const sc = fitScaler(scaling, s.subarray(0, trainEnd));
+    scalers.push(sc);
+    const scaled = new Float64Array(n);
+    for (let j = 0; j < n; j++) scaled[j] = (s[j]! - sc.center) / sc.scale;
+    actuals.push(scaled);
+    // Filled from what precedes each index only (forward fill), so test values never leak into earlier inputs;
+    // the back fill of a leading gap uses the first value, which lies in the training part (checked above).
+    inputs.push(fillGaps(scaled));
+  });
+  const period = resolvePeriod(input.period, input.stepMs, inputs[0]!.subarray(0, trainEnd));
+  return { n, trainEnd, validEnd, lookback, period, scalers, inputs, actuals, missing };
+}
+
+function problemOf(input: ForecastTrainingInput, p: Prepared, trainEnd: number, validEnd: number): SeriesProblem {
+  return {
+    series: p.inputs.map((s) => s.subarray(0, validEnd)),
+    trainEnd,
+    validEnd,
+    horizon: input.horizon,
+    lookback: p.lookback,
+    period: p.period,
+    times: input.times,
+    stepMs: input.stepMs,
+  };
+}
+
+function ownValidation(artifact: unknown): number | null {
+  if (typeof artifact !== 'object' || artifact === null || !('validation' in artifact)) return null;
+  const v = (artifact as { validation: unknown }).validation;
+  if (typeof v !== 'object' || v === null) return null;
+  const mse = (v as { mse?: unknown }).mse;
+  return typeof mse === 'number' && Number.isFinite(mse) ? mse : null;
+}
+
+function validationBlocks(artifact: unknown): number[] | null {
+  if (typeof artifact !== 'object' || artifact === null || !('validation' in artifact)) return null;
+  const v = (artifact as { validation: unknown }).validation;
+  const blocks = typeof v === 'object' && v !== null ? (v as { blocks?: unknown }).blocks : undefined;
+  return Array.isArray(blocks) && blocks.every((b) => typeof b === 'number') ? (blocks as number[]) : null;
+}
+
+/** Lowest validation MSE among the trained algorithms (baselines included); null when none has one. */
+function lowestValidation(trained: Map<string, Trained>): string | null {
+  let chosen: string | null = null;
+  let best = Infinity;
+  for (const [name, t] of trained)
+    if (t.validationMse !== null && t.validationMse < best) {
+      best = t.validationMse;
+      chosen = name;
+    }
+  return chosen;
+}
+
+/**
+ * The one-standard-error rule: the most constrained candidate whose validation error exceeds the lowest by no more
+ * than the standard error of the per-block differences (blocks of validation origins about a horizon long).
+ */
+function oneStandardError(trained: Map<string, Trained>, best: string): string {
+  const reference = validationBlocks(trained.get(best)?.artifact);
+  if (!reference || reference.length < 2) return best;
+  for (const name of AUTO_CANDIDATES) {
+    if (name === best) return best;
+    const blocks = validationBlocks(trained.get(name)?.artifact);
+    if (!blocks || blocks.length !== reference.length) continue;
+    const diffs = blocks.map((b, i) => b - reference[i]!);
+    const mean = diffs.reduce((a, b) => a + b, 0) / diffs.length;
+    const variance = diffs.reduce((a, d) => a + (d - mean) ** 2, 0) / (diffs.length - 1);
+    if (mean <= Math.sqrt(variance / diffs.length)) return name;
+  }
+  return best;
+}
+
+function artifactParams(artifact: unknown): Record<string, unknown> {
+  if (typeof artifact === 'object' && artifact !== null && 'params' in artifact) {
+    const params = (artifact as { params: unknown }).params;
+    if (typeof params === 'object' && params !== null) return params as Record<string, unknown>;
+  }
+  return {};
+}
+
+interface Trained {
+  algorithm: ForecastAlgorithm;
+  artifact: unknown;
+  validationMse: number | null;
+}
+
+export async function trainForecast(
   input: ForecastTrainingInput,
   opts: FitOptions,
 ): Promise<{ report: TrainingReport; artifact: ForecastModelArtifact }> {
-  const n = input.series[0]?.length ?? 0;
-  const split = input.split ?? { trainEnd: Math.floor(n * 0.7), validEnd: Math.floor(n * 0.8) };
-  if (input.horizon >= n - split.validEnd || split.trainEnd < 1)
-    throw new TrainingInputError(
-      '/horizon',
-      `The horizon (${input.horizon}) is longer than the test part (${n - split.validEnd} steps of ${n})`,
-    );
-  if (input.algorithm !== 'auto' && input.algorithm !== 'repeat-last')
-    throw new TrainingInputError('/algorithm', `Unknown algorithm '${input.algorithm}'`);
-  opts.progress?.({ phase: 'fitting', algorithm: 'repeat-last' });
-  // |residual| per step over validation origins (split-conformal), and test errors from test origins.
-  const residuals: number[][] = Array.from({ length: input.horizon }, () => []);
-  const actual: number[] = [];
-  const predicted: number[] = [];
-  for (const s of input.series) {
-    for (let t = Math.max(1, split.trainEnd); t + input.horizon <= split.validEnd; t++)
-      for (let h = 0; h < input.horizon; h++) residuals[h]!.push(Math.abs(s[t + h]! - s[t - 1]!));
-    for (let t = split.validEnd; t + input.horizon <= n; t++)
-      for (let h = 0; h < input.horizon; h++) {
-        actual.push(s[t + h]!);
-        predicted.push(s[t - 1]!);
+  const p = prepare(input);
+  const H = input.horizon;
+  const started = Date.now();
+  const deadline = input.budgetMs !== undefined ? started + input.budgetMs : opts.deadline;
+  const requested = input.algorithm === 'auto' ? AUTO_CANDIDATES : [input.algorithm];
+  const names = [...BASELINE_NAMES, ...requested.filter((r) => !BASELINE_NAMES.includes(r))];
+  const timeOf = input.times ? (i: number) => input.times![i]! : null;
+  const evalData = (from: number): EvaluationData => ({
+    inputs: p.inputs,
+    actuals: p.actuals,
+    scalers: p.scalers,
+    times: timeOf,
+    lookback: p.lookback,
+    horizon: H,
+    period: p.period,
+    scaleEnd: from,
+  });
+  const full = problemOf(input, p, p.trainEnd, p.validEnd);
+  const trainOnly = problemOf(input, p, Math.floor(p.trainEnd * 0.875), p.trainEnd);
+  const leaderboard: LeaderboardEntry[] = [];
+  const trained = new Map<string, Trained>();
+
+  for (const [index, name] of names.entries()) {
+    opts.signal?.throwIfAborted();
+    const algorithm = FORECAST_ALGORITHMS.get(name)!;
+    const isBaseline = BASELINE_NAMES.includes(name);
+    if (!isBaseline && deadline !== undefined && Date.now() >= deadline) {
+      leaderboard.push({
+        algorithm: name,
+        params: {},
+        validation: { mse: null, mae: null },
+        trainMs: 0,
+        status: 'skipped',
+        reason: 'time budget spent',
+      });
+      continue;
+    }
+    opts.progress?.({ phase: 'fitting', algorithm: name, iteration: index + 1, of: names.length });
+    const t0 = Date.now();
+    try {
+      const fitOpts: FitOptions = { ...opts, params: input.algorithm === name ? input.params : undefined, deadline };
+      const artifact = await algorithm.fit(full, fitOpts);
+      let validation: Record<string, number | null>;
+      let validationMse = ownValidation(artifact);
+      if (validationMse !== null) validation = { mse: validationMse };
+      else {
+        // Validation of an algorithm without its own: a fit on the training part, measured on the validation part.
+        const valArtifact = await algorithm.fit(
+          { ...full, series: full.series.map((s) => s.subarray(0, p.trainEnd)), validEnd: p.trainEnd },
+          fitOpts,
+        );
+        const ev = evaluateForecast(algorithm, valArtifact, evalData(p.trainEnd), p.trainEnd, p.validEnd).evaluation;
+        validationMse = ev.windows > 0 ? ev.normalized.mse : null;
+        validation = { mse: validationMse, mae: ev.windows > 0 ? ev.normalized.mae : null };
       }
+      trained.set(name, { algorithm, artifact, validationMse });
+      leaderboard.push({
+        algorithm: name,
+        params: artifactParams(artifact),
+        validation,
+        trainMs: Date.now() - t0,
+        status: 'ok',
+      });
+    } catch (e) {
+      if (opts.signal?.aborted) throw e;
+      if (e instanceof TrainingInputError) throw e;
+      leaderboard.push({
+        algorithm: name,
+        params: {},
+        validation: { mse: null },
+        trainMs: Date.now() - t0,
+        status: 'failed',
+        reason: e instanceof Error ? e.message : String(e),
+      });
+    }
   }
-  const e = pointErrors(actual, predicted);
-  const original = { mse: e.mse, mae: e.mae, rmse: e.rmse, mape: e.mape, smape: e.smape };
-  const quantiles = LEVELS.map((level) =>
-    residuals.map((r) =>
-      quantile(
-        [...r].sort((a, b) => a - b),
-        level,
-      ),
-    ),
-  );
+
+  // Selection on validation only: the requested algorithm, or with 'auto' the lowest validation MSE (baselines too).
+  let chosen: string | null = input.algorithm === 'auto' ? null : input.algorithm;
+  if (chosen !== null && !trained.has(chosen)) {
+    const failure = leaderboard.find((l) => l.algorithm === chosen);
+    throw new Error(`algorithm ${chosen} failed: ${failure?.reason ?? 'not trained'}`);
+  }
+  const lowest = lowestValidation(trained) ?? 'repeat-last';
+  const oneSe = oneStandardError(trained, lowest);
+  if (chosen === null) chosen = input.selection === 'one-se' ? oneSe : lowest;
+  const winner = trained.get(chosen)!;
+
+  opts.progress?.({ phase: 'testing', algorithm: chosen });
+  const metrics: TrainingReport['metrics'] = {};
+  for (const [name, t] of trained) {
+    const ev = evaluateForecast(t.algorithm, t.artifact, evalData(p.trainEnd), p.validEnd, p.n).evaluation;
+    metrics[name] = { original: ev.original, normalized: ev.normalized, perStep: ev.perStep };
+  }
+  const reference = metrics['repeat-last']?.normalized['mse'] ?? null;
+  for (const m of Object.values(metrics)) {
+    const mse = m.normalized['mse'] ?? null;
+    m.skill = reference !== null && reference > 0 && mse !== null ? 1 - mse / reference : null;
+  }
+
+  // Split-conformal calibration: the chosen algorithm fitted without the validation part, residuals on it.
+  let intervals: IntervalModel | null = null;
+  if (windowCount(p.trainEnd, p.validEnd, p.lookback, H) > 0) {
+    opts.progress?.({ phase: 'calibrating', algorithm: chosen });
+    try {
+      const calArtifact = await winner.algorithm.fit(
+        { ...trainOnly, series: trainOnly.series.map((s) => s.subarray(0, p.trainEnd)) },
+        { ...opts, params: input.algorithm === chosen ? input.params : undefined },
+      );
+      const { forecasts, origins } = evaluateForecast(
+        winner.algorithm,
+        calArtifact,
+        evalData(p.trainEnd),
+        p.trainEnd,
+        p.validEnd,
+      );
+      intervals = conformalQuantiles(residualsByStep(p.actuals, forecasts, origins, H), DEFAULT_LEVELS);
+    } catch (e) {
+      if (opts.signal?.aborted) throw e;
+      intervals = null; // a training part too short for an inner split: no intervals rather than no model
+    }
+  }
+
+  const artifact: ForecastModelArtifact = {
+    kind: 'forecast',
+    version: 1,
+    algorithm: chosen,
+    model: winner.artifact,
+    scalers: p.scalers,
+    seriesNames: [...input.seriesNames],
+    lookback: p.lookback,
+    horizon: H,
+    period: p.period,
+    stepMs: input.stepMs,
+    lastTime: input.times ? input.times[p.validEnd - 1]! : null,
+    intervals,
+  };
   const report: TrainingReport = {
     task: 'forecast',
-    algorithm: 'repeat-last',
-    params: {},
-    leaderboard: [{ algorithm: 'repeat-last', params: {}, validation: {}, trainMs: 0, status: 'ok' }],
-    metrics: { 'repeat-last': { original, normalized: original, skill: 0 } },
+    algorithm: chosen,
+    params: {
+      ...artifactParams(winner.artifact),
+      selection: { rule: input.selection ?? 'best', lowest, oneStandardError: oneSe },
+      lookback: p.lookback,
+      horizon: H,
+      period: p.period,
+      scaling: input.scaling ?? 'standard',
+    },
+    leaderboard,
+    metrics,
     losses: [],
     importance: [],
-    intervals: { levels: LEVELS, quantiles },
+    ...(intervals ? { intervals: { levels: intervals.levels, quantiles: intervals.quantiles } } : {}),
     data: {
-      rows: n,
-      train: split.trainEnd,
-      validation: split.validEnd - split.trainEnd,
-      test: n - split.validEnd,
-      missing: {},
+      rows: p.n,
+      train: p.trainEnd,
+      validation: p.validEnd - p.trainEnd,
+      test: p.n - p.validEnd,
+      missing: p.missing,
     },
   };
-  const lastTime = input.times && input.times.length > 0 ? input.times[input.times.length - 1]! : null;
-  return Promise.resolve({
-    report,
-    artifact: {
-      kind: 'forecast',
-      algorithm: 'repeat-last',
-      horizon: input.horizon,
-      stepMs: input.stepMs,
-      seriesNames: input.seriesNames,
-      lastTime,
-      intervals: { levels: LEVELS, quantiles },
-    },
-  });
+  return { report, artifact };
 }
 
+/**
+ * Forecasts `horizon` steps after the end of each series' history (original scale), with interval bands. `history`
+ * holds one array per series of the artifact (same order), at least `lookback` long; `lastTime` is the epoch ms of
+ * the last history index (needed by models with calendar terms).
+ */
 export function forecastFrom(
   artifact: ForecastModelArtifact,
   history: Float64Array[],
@@ -120,25 +414,54 @@ export function forecastFrom(
   times: number[] | null;
   series: { name: string; values: number[]; intervals: { level: number; lower: number[]; upper: number[] }[] }[];
 } {
-  const wanted = levels ?? artifact.intervals.levels;
+  if (!Number.isInteger(horizon) || horizon < 1 || horizon > artifact.horizon)
+    throw new TrainingInputError(
+      '/horizon',
+      `the horizon must be an integer in [1, ${artifact.horizon}] for this model`,
+    );
+  if (history.length !== artifact.seriesNames.length)
+    throw new TrainingInputError('/history', `expected ${artifact.seriesNames.length} series of history`);
+  const algorithm = FORECAST_ALGORITHMS.get(artifact.algorithm);
+  if (!algorithm) throw new Error(`unknown algorithm ${artifact.algorithm} in the artifact`);
+  const step = artifact.stepMs;
+  const timeOf =
+    lastTime !== null && step !== null ? (len: number) => (i: number) => lastTime + (i - (len - 1)) * step : null;
+  const wanted = levels ?? artifact.intervals?.levels ?? [];
+  const series = history.map((h, s) => {
+    const name = artifact.seriesNames[s]!;
+    const need = Math.max(artifact.lookback, algorithm.minHistory(artifact));
+    if (h.length < need)
+      throw new TrainingInputError(`/history/${s}`, `series "${name}" needs at least ${need} values of history`);
+    const sc = artifact.scalers[s]!;
+    const scaled = new Float64Array(h.length);
+    for (let i = 0; i < h.length; i++) scaled[i] = (h[i]! - sc.center) / sc.scale;
+    const filled = fillGaps(scaled);
+    if (filled.every((v) => Number.isNaN(v)) || Number.isNaN(filled[0]!))
+      throw new TrainingInputError(`/history/${s}`, `series "${name}" has no value in its history`);
+    let point: Float64Array;
+    try {
+      point = algorithm.forecast(artifact.model, filled, [h.length], horizon, timeOf ? timeOf(h.length) : null);
+    } catch (e) {
+      // A model with calendar terms asked for times it was not given: the caller's input, not a server fault.
+      if (e instanceof RangeError && /times/.test(e.message))
+        throw new TrainingInputError(
+          '/lastTime',
+          'this model uses calendar terms: the time of the last history value is required',
+        );
+      throw e;
+    }
+    const values = Array.from(point, (v) => v * sc.scale + sc.center);
+    const bands =
+      artifact.intervals && wanted.length > 0
+        ? intervalBands(artifact.intervals, point, wanted).map((b) => ({
+            level: b.level,
+            lower: b.lower.map((v) => v * sc.scale + sc.center),
+            upper: b.upper.map((v) => v * sc.scale + sc.center),
+          }))
+        : [];
+    return { name, values, intervals: bands };
+  });
   const times =
-    lastTime !== null && artifact.stepMs !== null
-      ? Array.from({ length: horizon }, (_, h) => lastTime + (h + 1) * artifact.stepMs!)
-      : null;
-  return {
-    times,
-    series: history.map((s, i) => {
-      const last = s[s.length - 1] ?? NaN;
-      const values = new Array<number>(horizon).fill(last);
-      const intervals = wanted
-        .map((level) => ({ level, index: artifact.intervals.levels.indexOf(level) }))
-        .filter((l) => l.index !== -1)
-        .map(({ level, index }) => {
-          const q = artifact.intervals.quantiles[index]!;
-          const width = (h: number) => q[Math.min(h, q.length - 1)] ?? 0;
-          return { level, lower: values.map((v, h) => v - width(h)), upper: values.map((v, h) => v + width(h)) };
-        });
-      return { name: artifact.seriesNames[i] ?? String(i), values, intervals };
-    }),
-  };
+    lastTime !== null && step !== null ? Array.from({ length: horizon }, (_, h) => lastTime + (h + 1) * step) : null;
+  return { times, series };
 }

@@ -24,8 +24,8 @@ export function pointErrors(actual: ArrayLike<number>, predicted: ArrayLike<numb
   let pct = 0;
   let sym = 0;
   for (let i = 0; i < actual.length; i++) {
-    const a = actual[i]!;
-    const p = predicted[i]!;
+    const a = actual[i] ?? NaN;
+    const p = predicted[i] ?? NaN;
     if (Number.isNaN(a) || Number.isNaN(p)) continue;
     const e = a - p;
     n++;
@@ -51,21 +51,22 @@ export function pointErrors(actual: ArrayLike<number>, predicted: ArrayLike<numb
 
 /** Coefficient of determination against the mean of the actual values; null with fewer than 2 pairs or no variance. */
 export function rSquared(actual: ArrayLike<number>, predicted: ArrayLike<number>): number | null {
-  let n = 0;
-  let sum = 0;
+  const pairs: [number, number][] = [];
   for (let i = 0; i < actual.length; i++) {
-    if (Number.isNaN(actual[i]) || Number.isNaN(predicted[i])) continue;
-    n++;
-    sum += actual[i]!;
+    const a = actual[i] ?? NaN;
+    const p = predicted[i] ?? NaN;
+    if (!Number.isNaN(a) && !Number.isNaN(p)) pairs.push([a, p]);
   }
+  const n = pairs.length;
+  let sum = 0;
+  for (const [a] of pairs) sum += a;
   if (n < 2) return null;
   const mean = sum / n;
   let ssRes = 0;
   let ssTot = 0;
-  for (let i = 0; i < actual.length; i++) {
-    if (Number.isNaN(actual[i]) || Number.isNaN(predicted[i])) continue;
-    ssRes += (actual[i]! - predicted[i]!) ** 2;
-    ssTot += (actual[i]! - mean) ** 2;
+  for (const [a, p] of pairs) {
+    ssRes += (a - p) ** 2;
+    ssTot += (a - mean) ** 2;
   }
   return ssTot > 0 ? 1 - ssRes / ssTot : null;
 }
@@ -84,7 +85,7 @@ export function mase(
   let n = 0;
   let scale = 0;
   for (let i = m; i < trainSeries.length; i++) {
-    const d = trainSeries[i]! - trainSeries[i - m]!;
+    const d = (trainSeries[i] ?? NaN) - (trainSeries[i - m] ?? NaN);
     if (Number.isNaN(d)) continue;
     n++;
     scale += Math.abs(d);

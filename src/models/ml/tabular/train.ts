@@ -2,7 +2,7 @@ import { TrainingInputError } from '../errors.js';
 import { classificationMetrics } from '../metrics/classification.js';
 import { pointErrors, rSquared } from '../metrics/errors.js';
 import { Random } from '../random.js';
-import type { AlgorithmMetrics, FeatureImportance, LeaderboardEntry, LossPoint, TrainingReport } from '../report.js';
+import type { AlgorithmMetrics, LeaderboardEntry, TrainingReport } from '../report.js';
 import type { FitOptions, Matrix, TabularAlgorithm, TabularPart, TabularProblem, TabularTask } from '../types.js';
 import { TABULAR_ALGORITHMS, TABULAR_BASELINES } from './algorithms.js';
 import {
@@ -14,6 +14,9 @@ import {
   type RawFeature,
 } from './encoding.js';
 import { applyScaler, fitScaler, type ColumnScaler, type ScalingKind } from './scaling.js';
+
+type FeatureImportance = TrainingReport['importance'][number];
+type LossPoint = TrainingReport['losses'][number];
 
 export interface TabularTrainingInput {
   task: TabularTask;
