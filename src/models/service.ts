@@ -306,7 +306,7 @@ export class ModelService {
       number: v.number,
       datasetVersionId: version.id,
       horizon,
-      ...forecastFrom(f, history.input.series, horizon, lastTime, req.levels),
+      ...forecastOrRefuse(() => forecastFrom(f, history.input.series, horizon, lastTime, req.levels)),
     };
   }
 
@@ -363,6 +363,17 @@ export class ModelService {
   /** For GET /datasets/:id/lineage: the model versions trained on these dataset versions. */
   trainedOn(workspaceId: string, datasetVersionIds: string[]): Promise<ModelLineage[]> {
     return this.o.repo.trainedOn(workspaceId, datasetVersionIds);
+  }
+}
+
+/** What forecastFrom refuses (a horizon past the model's, a missing last time) is the request's to fix: 400. */
+function forecastOrRefuse<T>(run: () => T): T {
+  try {
+    return run();
+  } catch (e) {
+    if (e instanceof TrainingInputError)
+      throw errors.validation(e.message, [{ pointer: e.pointer, message: e.message }]);
+    throw e;
   }
 }
 
