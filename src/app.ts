@@ -35,6 +35,7 @@ import { TUS_REQUEST_HEADERS, TUS_RESPONSE_HEADERS } from './uploads/protocol.js
 import { uploadRoutes } from './uploads/routes.js';
 import { lineageRoutes, pipelineRoutes } from './pipelines/routes.js';
 import { analyticsRoutes, platformStatsRoutes } from './analytics/routes.js';
+import { modelRoutes } from './models/routes.js';
 
 export interface RouteEntry {
   method: string;
@@ -215,6 +216,11 @@ export async function buildApp(context: AppContext): Promise<FastifyInstance> {
           description:
             'Statistics, histograms, value counts, time series and queries over a dataset, as JSON, Vega-Lite or SVG',
         },
+        {
+          name: 'models',
+          description:
+            'Models trained as jobs on dataset versions: registry, versions, compare, promote, predict, forecast',
+        },
         { name: 'uploads', description: 'Resumable uploads (tus 1.0.0) that become dataset versions' },
         {
           name: 'jobs',
@@ -306,10 +312,15 @@ export async function buildApp(context: AppContext): Promise<FastifyInstance> {
     scratch: context.scratch,
     prefix: '/api/v1/datasets',
   });
-  await app.register(lineageRoutes, { pipelines: context.pipelines, prefix: '/api/v1/datasets' });
+  await app.register(lineageRoutes, {
+    pipelines: context.pipelines,
+    models: context.models,
+    prefix: '/api/v1/datasets',
+  });
   await app.register(analyticsRoutes, { analytics: context.analytics, prefix: '/api/v1/datasets' });
   await app.register(platformStatsRoutes, { analytics: context.analytics, prefix: '/api/v1/system/stats' });
   await app.register(pipelineRoutes, { pipelines: context.pipelines, prefix: '/api/v1/pipelines' });
+  await app.register(modelRoutes, { models: context.models, prefix: '/api/v1/models' });
   await app.register(uploadRoutes, { config, uploads: context.uploads, prefix: '/api/v1/uploads' });
   await app.register(jobRoutes, {
     jobs: context.jobs,

@@ -103,6 +103,7 @@ describe('loadConfig', () => {
       maxOutputRows: 100_000_000,
       maxOutputBytes: 10 * 1024 ** 3,
       previewTimeoutMs: 30_000,
+      modelMaxRows: 2_000_000,
     });
     expect(loadConfig({}).duckdb.tempLimitBytes).toBe(20 * 1024 ** 3);
     const c = loadConfig({
@@ -110,8 +111,14 @@ describe('loadConfig', () => {
       WEIR_MAX_OUTPUT_BYTES: '64MiB',
       WEIR_PIPELINE_PREVIEW_TIMEOUT: '5s',
       WEIR_DUCKDB_TEMP_LIMIT: '2GB',
+      WEIR_MODEL_MAX_ROWS: '500',
     });
-    expect(c.work).toEqual({ maxOutputRows: 1000, maxOutputBytes: 64 * 1024 ** 2, previewTimeoutMs: 5000 });
+    expect(c.work).toEqual({
+      maxOutputRows: 1000,
+      maxOutputBytes: 64 * 1024 ** 2,
+      previewTimeoutMs: 5000,
+      modelMaxRows: 500,
+    });
     expect(c.duckdb.tempLimitBytes).toBe(2e9);
     expect(() => loadConfig({ WEIR_MAX_OUTPUT_ROWS: '0' })).toThrow(
       /WEIR_MAX_OUTPUT_ROWS: expected an integer from 1 to 9007199254740991, got "0"/,

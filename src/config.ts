@@ -183,6 +183,8 @@ export function loadConfig(env: Env = process.env): Config {
       maxOutputRows: r.int('WEIR_MAX_OUTPUT_ROWS', 100_000_000, 1, Number.MAX_SAFE_INTEGER),
       maxOutputBytes: r.bytes('WEIR_MAX_OUTPUT_BYTES', 10 * 1024 ** 3),
       previewTimeoutMs: r.duration('WEIR_PIPELINE_PREVIEW_TIMEOUT', 30_000, 1),
+      // Training holds the columns in memory as typed arrays (8 bytes a value) in the worker and its thread.
+      modelMaxRows: r.int('WEIR_MODEL_MAX_ROWS', 2_000_000, 1, 100_000_000),
     },
     xlsx: {
       maxEntries: r.int('WEIR_XLSX_MAX_ENTRIES', 10_000, 1, 1_000_000),

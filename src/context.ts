@@ -28,6 +28,7 @@ import { createStorage, type StorageService } from './storage/index.js';
 import { readVersion } from './version.js';
 import { createPipelines, type PipelineService } from './pipelines/index.js';
 import { createAnalytics, type AnalyticsService } from './analytics/index.js';
+import { createModels, type ModelService } from './models/index.js';
 import { createRealtime, type Realtime } from './realtime/index.js';
 
 /**
@@ -66,6 +67,8 @@ export interface AppContext {
   storage: StorageService;
   /** Saved pipelines, previews and pipeline runs (src/pipelines/). */
   pipelines: PipelineService;
+  /** Models: registry, training jobs and inference (src/models/). */
+  models: ModelService;
   /** Statistics, histograms, value counts, time series, queries and charts over dataset versions (src/analytics/). */
   analytics: AnalyticsService;
   /** The WebSocket hub, its topics and the stream caps (src/realtime/); closed here with the rest. */
@@ -184,6 +187,17 @@ export async function createContext(config: Config, log: Logger, options: Contex
       jobs: queue,
       limits: config.work,
     });
+    const models = createModels({
+      store,
+      blobs,
+      scratch,
+      engine,
+      bus: events,
+      datasets: datasets.service,
+      grants,
+      jobs: queue,
+      maxRows: config.work.modelMaxRows,
+    });
     const analytics = createAnalytics({
       config,
       log,
@@ -202,6 +216,7 @@ export async function createContext(config: Config, log: Logger, options: Contex
       jobs: queue.service,
       datasets: datasets.service,
       uploads: uploads.service,
+      models,
     });
     if (jobsMode !== 'none') await queue.startWorkers();
     // Sweeps are scheduled where jobs run (once per cluster: the scheduler takes a lock).
@@ -229,6 +244,7 @@ export async function createContext(config: Config, log: Logger, options: Contex
       ingests: datasets.ingests,
       storage: storage.service,
       pipelines,
+      models,
       analytics,
       realtime,
       uploads: uploads.service,

@@ -122,8 +122,14 @@ describe('every route is protected', () => {
 describe('every mutating route is audited', () => {
   it('writes one audit row per mutating request, whatever its outcome', async () => {
     const all = t.app.routeCatalog.filter((r) => ['POST', 'PUT', 'PATCH', 'DELETE'].includes(r.method));
-    // The one exception: a tus PATCH is one chunk of an upload, whose creation and termination are audited.
-    expect(all.filter((r) => !r.audited).map((r) => `${r.method} ${r.url}`)).toEqual(['PATCH /api/v1/uploads/:id']);
+    // The exceptions: a tus PATCH is one chunk of an upload, whose creation and termination are audited; predict and
+    // forecast are POSTs that change nothing (models:read), served at request rates where a row each would dominate.
+    expect(
+      all
+        .filter((r) => !r.audited)
+        .map((r) => `${r.method} ${r.url}`)
+        .sort(),
+    ).toEqual(['PATCH /api/v1/uploads/:id', 'POST /api/v1/models/:id/forecast', 'POST /api/v1/models/:id/predict']);
     const mutating = all.filter((r) => r.audited);
     expect(mutating.length).toBeGreaterThan(8);
     const ids: string[] = [];
@@ -291,13 +297,32 @@ describe('what routes write', () => {
  * runs. Every registered kind is listed here, as writing (with a case: queued for a creator who holds nothing the
  * work needs, it fails `forbidden` and writes nothing) or not, so a new kind must be placed.
  */
-const JOBS_WITHOUT_VERSION_WRITES = ['jobs.sweep'];
+// model.train writes a model version, never a dataset version; it too checks its creator still holds models:train.
+const JOBS_WITHOUT_VERSION_WRITES = ['jobs.sweep', 'model.train'];
 /** Queues the job for `createdBy`, its work aimed at dataset `target`; `untouched` checks what else it must have left alone. */
 type JobCase = (
   createdBy: string,
   target: string,
 ) => Promise<{ workspaceId: string; jobId: string; untouched?: () => Promise<void> }>;
 const JOB_WRITES: Record<string, JobCase> = {
+  // Scoring stores a new dataset: a creator without datasets:write is refused before anything is read.
+  'model.score': async (createdBy, target) => {
+    const payload = {
+      v: 1,
+      modelId: newId('mdl'),
+      modelVersionId: newId('mv'),
+      datasetId: target,
+      datasetVersionId: newId('dv'),
+      outputDatasetId: newId('ds'),
+      outputVersionId: newId('dv'),
+      outputName: 'scored',
+      column: 'prediction',
+    };
+    return {
+      workspaceId: 'ws_default',
+      jobId: (await t.context.jobs.enqueue('model.score', payload, { workspaceId: 'ws_default', createdBy })).id,
+    };
+  },
   ingest: async (createdBy, target) => {
     const bytes = Buffer.from(`id,n\n${++rows},queued\n`);
     const file = path.join(t.dataDir, `walk-${rows}.csv`);

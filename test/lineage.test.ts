@@ -52,6 +52,7 @@ describe('lineage', () => {
       versionId: up.versionId,
       lineage: null,
       truncated: false,
+      models: [],
       edges: [],
       nodes: [{ datasetId: up.id, versionId: up.versionId, datasetName: 'plain.csv', versionNumber: 1, runId: null }],
     });

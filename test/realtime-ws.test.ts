@@ -282,8 +282,9 @@ describe('WebSocket hub', () => {
     expect(await c.next('error')).toMatchObject({ code: 'invalid_topic', id: 'x4', topic: 'no-colon' });
     c.send({ type: 'subscribe', topic: 'job:../../etc', id: 'x5' });
     expect(await c.next('error')).toMatchObject({ code: 'invalid_topic', id: 'x5' });
+    // Model topics exist (src/models/); a model that does not is not_found like any other object.
     c.send({ type: 'subscribe', topic: `model:${newId('mdl')}`, id: 'x6' });
-    expect(await c.next('error')).toMatchObject({ code: 'unknown_topic', id: 'x6' });
+    expect(await c.next('error')).toMatchObject({ code: 'not_found', id: 'x6' });
     c.send({ type: 'subscribe', topic: `upload:${newId('up')}`, id: 'x6b' });
     expect(await c.next('error')).toMatchObject({ code: 'not_found', id: 'x6b' });
     c.send({ type: 'unsubscribe', topic: 'bad topic', id: 'x7' });

@@ -19,6 +19,8 @@ export interface WorkLimitsConfig {
   maxOutputBytes: number;
   /** How long a pipeline preview's queries may run before they are interrupted, in ms. */
   previewTimeoutMs: number;
+  /** Rows a model trains on (WEIR_MODEL_MAX_ROWS): training on a larger dataset version fails with a clear error. */
+  modelMaxRows: number;
 }
 
 export interface IngestLimitsConfig {

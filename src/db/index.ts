@@ -10,6 +10,7 @@ import * as m0004 from './migrations/0004_uploads.js';
 import * as m0005 from './migrations/0005_storage.js';
 import * as m0006 from './migrations/0006_pipelines.js';
 import * as m0007 from './migrations/0007_invitations.js';
+import * as m0008 from './migrations/0008_models.js';
 import type { Database } from './types.js';
 
 export type Dialect = DatabaseConfig['dialect'];
@@ -32,6 +33,7 @@ const MIGRATIONS: Record<string, { up(db: Kysely<unknown>, dialect: Dialect): Pr
   '0005_storage': m0005,
   '0006_pipelines': m0006,
   '0007_invitations': m0007,
+  '0008_models': m0008,
 };
 
 /**

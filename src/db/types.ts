@@ -289,6 +289,46 @@ export interface DatasetLineageTable {
   created_at: Timestamp;
 }
 
+/** A named training spec over a dataset (src/models/); its trainings are the rows of `model_versions`. */
+export interface ModelsTable {
+  id: string;
+  workspace_id: string;
+  name: string;
+  description: string;
+  /** forecast | regression | classification */
+  task: string;
+  target: string;
+  dataset_id: string;
+  /** JSON: ModelSpec. */
+  spec_json: string;
+  current_version_id: string | null;
+  last_job_id: string | null;
+  created_by: string | null;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+/** One successful training; registered with its artifact in one transaction keyed by `job_id`. */
+export interface ModelVersionsTable {
+  id: string;
+  model_id: string;
+  workspace_id: string;
+  number: number;
+  algorithm: string;
+  params_json: string;
+  features_json: string;
+  dataset_id: string;
+  dataset_version_id: string;
+  /** JSON: TrainingReport. */
+  report_json: string;
+  artifact_key: string;
+  artifact_bytes: BigCount;
+  training_ms: number;
+  job_id: string;
+  created_by: string | null;
+  created_at: Timestamp;
+}
+
 export interface Database {
   workspaces: WorkspacesTable;
   datasets: DatasetsTable;
@@ -301,6 +341,8 @@ export interface Database {
   pipeline_versions: PipelineVersionsTable;
   pipeline_runs: PipelineRunsTable;
   dataset_lineage: DatasetLineageTable;
+  models: ModelsTable;
+  model_versions: ModelVersionsTable;
   users: UsersTable;
   memberships: MembershipsTable;
   sessions: SessionsTable;

@@ -21,7 +21,7 @@ import { TEST_JOB_KINDS } from './test-kinds.js';
 import { threadDefinitions } from './threads/definitions.js';
 import { jobThreadEntry } from './threads/entry-url.js';
 import { ThreadPool } from './threads/pool.js';
-import type { JobDefinition } from './types.js';
+import type { JobContext, JobDefinition } from './types.js';
 import { WorkerSupervisor } from './supervisor.js';
 import type { LinkedEventBus } from '../bus/process-link.js';
 
@@ -72,6 +72,12 @@ export interface JobSystem {
   startWorkers(): Promise<void>;
   /** Stops taking jobs; running ones get `timeoutMs` to finish, then are queued again (the attempt not counted). */
   stopWorkers(timeoutMs: number): Promise<void>;
+  /**
+   * Runs a thread definition (src/jobs/threads/definitions.ts) for a running job: in the job thread pool when
+   * this process has one (aborting `ctx.signal` terminates the thread), else on this thread with `ctx` itself.
+   * How a queued kind (model.train) does its CPU part off the worker's event loop.
+   */
+  runInThread(kind: string, payload: unknown, ctx: JobContext): Promise<unknown>;
   /** Attempts running in this process now. */
   readonly activeAttempts: number;
   /** What this process's job attempts write into the rows they hold, once workers started here; else null. */
@@ -87,7 +93,8 @@ export function createJobSystem(o: JobSystemOptions): JobSystem {
   const repo = new JobRepo(store.db);
   const attempts = new AttemptStore(store.db, store.dialect);
   const events = new JobEvents(o.bus, log);
-  const threadKinds = new Set(threadDefinitions({ testJobKinds: config.testJobKinds }).map((d) => d.kind));
+  const threadDefs = new Map(threadDefinitions({ testJobKinds: config.testJobKinds }).map((d) => [d.kind, d]));
+  const threadKinds = new Set(threadDefs.keys());
   const registry = new JobRegistry();
   let workersStarted = false;
   const register = (definition: JobDefinition) => {
@@ -161,6 +168,18 @@ export function createJobSystem(o: JobSystemOptions): JobSystem {
     register,
     driver,
     supervisor,
+    runInThread(kind, payload, ctx) {
+      const definition = threadDefs.get(kind);
+      if (!definition) return Promise.reject(new Error(`'${kind}' is not a job thread kind`));
+      if (!threads) return definition.handler(payload, ctx);
+      const { jobId, workspaceId, createdBy, attempt, maxAttempts } = ctx;
+      return threads.run(
+        payload,
+        { jobId, kind, workspaceId, createdBy, attempt, maxAttempts },
+        ctx.signal,
+        ctx.progress,
+      );
+    },
     get activeAttempts() {
       return runtime?.active ?? 0;
     },

@@ -357,10 +357,11 @@ export const pipelineRoutes: FastifyPluginAsyncTypebox<{ pipelines: PipelineServ
 };
 
 /** /api/v1/datasets/:id/lineage */
-export const lineageRoutes: FastifyPluginAsyncTypebox<{ pipelines: Pick<PipelineService, 'lineage'> }> = async (
-  app,
-  { pipelines },
-) => {
+export const lineageRoutes: FastifyPluginAsyncTypebox<{
+  pipelines: Pick<PipelineService, 'lineage'>;
+  /** The model versions trained on a dataset version (src/models/). */
+  models: { trainedOn(workspaceId: string, datasetVersionIds: string[]): Promise<LineageModel[]> };
+}> = async (app, { pipelines, models }) => {
   app.get(
     '/:id/lineage',
     {
@@ -377,6 +378,19 @@ export const lineageRoutes: FastifyPluginAsyncTypebox<{ pipelines: Pick<Pipeline
         response: { 200: LineageResponse },
       },
     },
-    async (request) => pipelines.lineage(principalOf(request).workspaceId, request.params.id, request.query.version),
+    async (request) => {
+      const workspaceId = principalOf(request).workspaceId;
+      const graph = await pipelines.lineage(workspaceId, request.params.id, request.query.version);
+      const trained = await models.trainedOn(workspaceId, [graph.versionId]);
+      return { ...graph, models: trained.map(({ datasetVersionId: _v, ...m }) => m) };
+    },
   );
 };
+
+export interface LineageModel {
+  modelId: string;
+  modelName: string;
+  versionId: string;
+  number: number;
+  datasetVersionId: string;
+}

@@ -238,4 +238,13 @@ export const LineageResponse = Type.Object({
     }),
   ),
   truncated: Type.Boolean({ description: 'The walk stopped at its depth bound (50 generations)' }),
+  models: Type.Array(
+    Type.Object({
+      modelId: Type.String(),
+      modelName: Type.String(),
+      versionId: Type.String({ description: 'The model version trained on this dataset version' }),
+      number: Type.Integer(),
+    }),
+    { description: 'Model versions trained on this dataset version, oldest first' },
+  ),
 });

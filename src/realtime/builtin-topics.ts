@@ -2,6 +2,7 @@ import type { TopicKind } from '../bus/types.js';
 import type { DatasetService } from '../datasets/service.js';
 import type { JobService } from '../jobs/service.js';
 import type { UploadService } from '../uploads/service.js';
+import type { ModelService } from '../models/service.js';
 import { isAppError } from '../errors.js';
 import { TopicResolvers } from './topics.js';
 
@@ -26,6 +27,7 @@ export function builtinTopics(
   jobs: Pick<JobService, 'workspaceOf' | 'find'>,
   datasets: Pick<DatasetService, 'workspaceOf' | 'get'>,
   uploads: Pick<UploadService, 'workspaceOf' | 'view'>,
+  models?: Pick<ModelService, 'workspaceOf' | 'get'>,
 ): TopicCatalog {
   const resolvers = new TopicResolvers()
     .register('job', async (id) => {
@@ -39,6 +41,11 @@ export function builtinTopics(
     .register('upload', async (id) => {
       const workspaceId = await uploads.workspaceOf(id);
       return workspaceId === null ? null : { workspaceId, permission: 'datasets:read' };
+    })
+    // Training progress (`model.progress`) and new versions (`model.version`) of one model: src/models/jobs.ts.
+    .register('model', async (id) => {
+      const workspaceId = models ? await models.workspaceOf(id) : null;
+      return workspaceId === null ? null : { workspaceId, permission: 'models:read' };
     })
     .register('workspace', (id) => Promise.resolve({ workspaceId: id, permission: 'jobs:read' }));
 
@@ -57,6 +64,7 @@ export function builtinTopics(
     ['job', (workspaceId, id) => jobs.find(workspaceId, id)],
     ['upload', orNull((workspaceId, id) => uploads.view(workspaceId, id))],
     ['dataset', orNull((workspaceId, id) => datasets.get(workspaceId, id))],
+    ...(models ? ([['model', orNull((workspaceId, id) => models.get(workspaceId, id))]] as const) : []),
   ]);
   return { resolvers, status };
 }

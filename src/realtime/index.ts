@@ -5,6 +5,7 @@ import type { JobService } from '../jobs/service.js';
 import type { Log } from '../logger.js';
 import type { Metrics } from '../system/metrics.js';
 import type { UploadService } from '../uploads/service.js';
+import type { ModelService } from '../models/service.js';
 import { builtinTopics, type TopicCatalog } from './builtin-topics.js';
 import { Hub } from './hub.js';
 import { StreamCaps } from './stream-caps.js';
@@ -34,6 +35,7 @@ export function createRealtime(o: {
   jobs: Pick<JobService, 'workspaceOf' | 'find'>;
   datasets: Pick<DatasetService, 'workspaceOf' | 'get'>;
   uploads: Pick<UploadService, 'workspaceOf' | 'view'>;
+  models?: Pick<ModelService, 'workspaceOf' | 'get'>;
 }): Realtime {
   const { realtime, auth } = o.config;
   let hub: Hub | null = null;
@@ -43,7 +45,7 @@ export function createRealtime(o: {
       if (closed) throw new Error('the WebSocket hub is closed');
       return (hub ??= new Hub(o.bus, o.log, o.metrics, { heartbeatMs: realtime.wsHeartbeatMs }));
     },
-    topics: builtinTopics(o.jobs, o.datasets, o.uploads),
+    topics: builtinTopics(o.jobs, o.datasets, o.uploads, o.models),
     wsCaps: auth.insecureDisabled
       ? null
       : new StreamCaps({ perUser: realtime.wsMaxConnectionsPerUser, perKey: realtime.wsMaxConnectionsPerKey }),

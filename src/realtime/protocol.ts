@@ -23,8 +23,7 @@ import { Compile } from 'typebox/compile';
  *   {type:'pong', id?}
  *   {type:'error', code, message, id?, topic?}
  *
- * Topics: `job:<id>`, `dataset:<id>`, `workspace:<id>` (`upload:` and `model:` topics are answered with
- * `unknown_topic` until those domains register their resolvers). A topic of another workspace and a topic of an
+ * Topics: `job:<id>`, `dataset:<id>`, `upload:<id>`, `model:<id>`, `workspace:<id>`. A topic of another workspace and a topic of an
  * object that does not exist get the same `not_found`, so subscribing never reveals what exists elsewhere.
  *
  * Nothing a client sends closes its connection except a frame over 64 KiB (close 1009). Close codes the server
