@@ -69,7 +69,15 @@ describe('training and predicting', () => {
 
   beforeAll(async () => {
     regression = await uploadDataset(t, regressionCsv(), { filename: 'lines.csv' });
-    const accepted = await train({ name: 'lines', datasetId: regression.id, task: 'regression', target: 'y', seed: 7 });
+    // The mean baseline as the model: its every figure can be computed by hand below.
+    const accepted = await train({
+      name: 'lines',
+      datasetId: regression.id,
+      task: 'regression',
+      target: 'y',
+      algorithm: 'mean',
+      seed: 7,
+    });
     model = accepted.model;
     expect(accepted.job.kind).toBe('model.train');
     const job = await finished(accepted.job.id);
@@ -184,7 +192,13 @@ describe('training and predicting', () => {
 describe('classification', () => {
   it('trains the majority baseline and answers class probabilities', async () => {
     const data = await uploadDataset(t, classificationCsv(), { filename: 'weather.csv' });
-    const accepted = await train({ name: 'weather', datasetId: data.id, task: 'classification', target: 'label' });
+    const accepted = await train({
+      name: 'weather',
+      datasetId: data.id,
+      task: 'classification',
+      target: 'label',
+      algorithm: 'majority',
+    });
     expect((await finished(accepted.job.id)).status).toBe('succeeded');
     const v = await ok<ModelVersion>(await call('GET', `/models/${accepted.model.id}/versions/1`));
     // Test rows 48..59: cold at 48, 52, 56 → majority 'hot' is right 9 of 12.
@@ -198,6 +212,38 @@ describe('classification', () => {
     );
     // Train rows 0..41: cold at 0, 4, …, 40 = 11 of 42.
     expect(answer.predictions).toEqual([{ prediction: 'hot', probabilities: { cold: 11 / 42, hot: 31 / 42 } }]);
+  });
+});
+
+describe('auto', () => {
+  it('trains the learned algorithms beside the baselines and keeps one that beats them on the test part', async () => {
+    // x visits 0..99 in a scrambled order, so the test part lies inside the range the training part covers.
+    const lines = ['x,colour,y'];
+    for (let i = 0; i < 400; i++) {
+      const x = (i * 37) % 100;
+      const colour = i % 2 === 0 ? 'red' : 'blue';
+      lines.push(`${x},${colour},${3 * x + (colour === 'red' ? 20 : 0)}`);
+    }
+    const data = await uploadDataset(t, lines.join('\n') + '\n', { filename: 'scrambled.csv' });
+    const accepted = await train({ name: 'auto-lines', datasetId: data.id, task: 'regression', target: 'y', seed: 3 });
+    const job = await finished(accepted.job.id);
+    expect(job.status, JSON.stringify(job.error)).toBe('succeeded');
+    const v = await ok<ModelVersion>(await call('GET', `/models/${accepted.model.id}/versions/1`));
+    expect(v.report.leaderboard.map((l) => [l.algorithm, l.status])).toEqual([
+      ['mean', 'ok'],
+      ['gbdt', 'ok'],
+      ['mlp', 'ok'],
+    ]);
+    expect(['gbdt', 'mlp']).toContain(v.report.algorithm);
+    const chosen = v.report.metrics[v.report.algorithm]!.original.mse!;
+    expect(chosen).toBeLessThan(v.report.metrics.mean!.original.mse! / 20);
+    expect(v.report.losses.length).toBeGreaterThan(0);
+    expect(v.report.importance.map((i) => i.feature).sort()).toEqual(['colour', 'x']);
+
+    const answer = await ok<{ predictions: { prediction: number }[] }>(
+      await call('POST', `/models/${accepted.model.id}/predict`, { rows: [{ x: 50, colour: 'red' }] }),
+    );
+    expect(Math.abs(answer.predictions[0]!.prediction - 170)).toBeLessThan(15);
   });
 });
 
@@ -249,7 +295,13 @@ describe('batch scoring', () => {
         filename: 'labelled.csv',
       },
     );
-    const accepted = await train({ name: 'to-score', datasetId: data.id, task: 'classification', target: 'label' });
+    const accepted = await train({
+      name: 'to-score',
+      datasetId: data.id,
+      task: 'classification',
+      target: 'label',
+      algorithm: 'majority',
+    });
     expect((await finished(accepted.job.id)).status).toBe('succeeded');
     const fresh = await uploadDataset(t, 'temperature,site\n1,a\n30,b\n', { filename: 'fresh.csv' });
     const scored = await ok<{ job: Job; outputDatasetId: string; outputVersionId: string }>(

@@ -1,4 +1,6 @@
 import type { TabularAlgorithm } from '../types.js';
+import { gbdt } from '../gbdt/gbdt.js';
+import { mlpTabular } from '../neural/mlp.js';
 import { majorityBaseline, meanBaseline } from './baselines.js';
 
 /** Baselines: always trained and reported beside the model; never what `auto` tries as a candidate. */
@@ -8,10 +10,13 @@ export const TABULAR_BASELINES: Record<string, TabularAlgorithm> = {
 };
 
 /**
- * The learned tabular algorithms `auto` tries and a request may name. 'gbdt' (helper B) and 'mlp' (helper E) are
- * added here when they land.
+ * The learned tabular algorithms a request may name and `auto` tries, in this order (cheapest and strongest first,
+ * so a short budget still yields a good model): gradient-boosted trees, then the MLP.
  */
-export const TABULAR_ALGORITHMS: Record<string, TabularAlgorithm> = {};
+export const TABULAR_ALGORITHMS: Record<string, TabularAlgorithm> = {
+  gbdt: gbdt as TabularAlgorithm,
+  mlp: mlpTabular as TabularAlgorithm,
+};
 
 export function tabularAlgorithm(name: string): TabularAlgorithm | undefined {
   return TABULAR_ALGORITHMS[name] ?? TABULAR_BASELINES[name];

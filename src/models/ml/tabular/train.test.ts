@@ -19,7 +19,7 @@ function regressionInput(rows = 100): TabularTrainingInput {
 
 describe('trainTabular', () => {
   it('trains the mean baseline, splits 70/10/20 and reports metrics on both scales', async () => {
-    const { report, artifact } = await trainTabular(regressionInput(), { seed: 1 });
+    const { report, artifact } = await trainTabular({ ...regressionInput(), algorithm: 'mean' }, { seed: 1 });
     expect(report.algorithm).toBe('mean');
     expect(report.data).toEqual({ rows: 100, train: 70, validation: 10, test: 20, missing: { x: 0, colour: 33 } });
     // Train targets 0..138 step 2: mean 69; test targets 160..198 → MAE = mean(|y − 69|) = 179 − 69 = 110
