@@ -46,7 +46,9 @@ export async function runModelsTrees() {
   const notes = [];
   if (!reference.ok) notes.push(`Reference implementations unavailable: ${reference.reason}`);
 
-  log(`models-trees: generating Friedman #1 (${rows} + ${testRows} rows) and classification (${classRows} + ${testRows})`);
+  log(
+    `models-trees: generating Friedman #1 (${rows} + ${testRows} rows) and classification (${classRows} + ${testRows})`,
+  );
   const rng = new Random(20261206);
   const friedman = { train: friedman1(rng, rows), test: friedman1(rng, testRows) };
   const classSpec = classificationSpec(rng);
@@ -129,12 +131,21 @@ export async function runModelsTrees() {
         'XGBoost hist regression, 1 thread: train s (Weir / XGBoost 1 thread)',
         xgbReg ? `${xgbReg.trainS1Thread} (${round(weirReg.trainS / xgbReg.trainS1Thread, 2)}×)` : 'n/a',
       ],
-      ['Load average at the end', os.loadavg().map((l) => round(l, 2)).join(' / ')],
+      [
+        'Load average at the end',
+        os
+          .loadavg()
+          .map((l) => round(l, 2))
+          .join(' / '),
+      ],
       [
         'scikit-learn HistGradientBoostingRegressor: train s / test MSE',
         ref ? `${ref.sklearn.regression.trainS} / ${round(ref.sklearn.regression.mse, 4)}` : 'n/a',
       ],
-      ['Weir classification: train s / test accuracy / log loss', `${weirCls.trainS} / ${weirCls.accuracy} / ${weirCls.logLoss}`],
+      [
+        'Weir classification: train s / test accuracy / log loss',
+        `${weirCls.trainS} / ${weirCls.accuracy} / ${weirCls.logLoss}`,
+      ],
       [
         'XGBoost binary:logistic: train s / test accuracy / log loss',
         xgbCls ? `${xgbCls.trainS} / ${round(xgbCls.accuracy, 4)} / ${round(xgbCls.logLoss, 4)}` : 'n/a',
@@ -148,15 +159,26 @@ export async function runModelsTrees() {
       ['Classification training time, Weir / XGBoost', clsTimeRatio === null ? 'n/a' : `${clsTimeRatio}×`],
       ['Weir single-row predict (100 trees, in process): p50 / p99 µs', `${latency.p50} / ${latency.p99}`],
       ['Load average at the start', machine.loadAvgAtStart.join(' / ')],
-      ['Versions', ref ? `xgboost ${ref.versions.xgboost}, scikit-learn ${ref.versions.sklearn}, numpy ${ref.versions.numpy}` : 'n/a'],
+      [
+        'Versions',
+        ref
+          ? `xgboost ${ref.versions.xgboost}, scikit-learn ${ref.versions.sklearn}, numpy ${ref.versions.numpy}`
+          : 'n/a',
+      ],
     ],
     notes: [
       'Same data for every library (generated in JS with a seeded generator, handed to Python as float64 files); 100 rounds, depth 6 (scikit-learn: max_depth 6, max_leaf_nodes unlimited), learning rate 0.1, λ = 1, 255 value bins, no early stopping, no subsampling.',
-      'Weir runs in this process\'s main thread plus, above 100,000 training rows, one helper thread for the histograms of large nodes (2 threads, as XGBoost); XGBoost and scikit-learn use 2 threads (XGBoost also 1). Times include binning and training from in-memory arrays.',
+      "Weir runs in this process's main thread plus, above 100,000 training rows, one helper thread for the histograms of large nodes (2 threads, as XGBoost); XGBoost and scikit-learn use 2 threads (XGBoost also 1). Times include binning and training from in-memory arrays.",
       'XGBoost and scikit-learn run in separate interpreters: with scikit-learn imported, XGBoost with 2 threads ran 13× slower here. On a 2-core machine shared with other work, the 2-thread OpenMP timings swing several-fold (spinning threads); the 1-thread XGBoost figure and the load average are recorded for that reason.',
       ...notes,
     ],
-    data: { rows, classRows, testRows, weir: { regression: strip(weirReg), classification: strip(weirCls), latency }, reference: ref },
+    data: {
+      rows,
+      classRows,
+      testRows,
+      weir: { regression: strip(weirReg), classification: strip(weirCls), latency },
+      reference: ref,
+    },
   };
   writeResult(result);
   return result;
@@ -206,7 +228,10 @@ async function fitWeir(gbdt, task, data) {
     featureNames: Array.from({ length: FEATURES }, (_, f) => `x${f + 1}`),
     categorical: new Array(FEATURES).fill(false),
     train: data.train,
-    validation: { x: { rows: 0, columns: Array.from({ length: FEATURES }, () => new Float64Array(0)) }, y: new Float64Array(0) },
+    validation: {
+      x: { rows: 0, columns: Array.from({ length: FEATURES }, () => new Float64Array(0)) },
+      y: new Float64Array(0),
+    },
   };
   const t0 = performance.now();
   const artifact = await gbdt.fit(problem, { seed: 1, params: { ...PARAMS, earlyStoppingRounds: 0 } });

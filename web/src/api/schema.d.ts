@@ -1051,6 +1051,216 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/models": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List models, newest first
+         * @description Requires permission `models:read`.
+         */
+        get: operations["listModels"];
+        put?: never;
+        /**
+         * Create a model and train its first version
+         * @description The request is checked against the dataset version first (an unknown column, a wrong type, the target among the features, a forecast without a horizon or with one longer than the data): 400 with a pointer per problem. Answers 202 with the model and its `model.train` job; progress is on the job and on the `model:<id>` topic.
+         *
+         *     Requires permission `models:train`.
+         */
+        post: operations["createModel"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/models/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A model
+         * @description Requires permission `models:read`.
+         */
+        get: operations["getModel"];
+        put?: never;
+        post?: never;
+        /**
+         * Delete a model with its versions and their artifacts
+         * @description Requires permission `models:train`.
+         */
+        delete: operations["deleteModel"];
+        options?: never;
+        head?: never;
+        /**
+         * Rename a model or change its description
+         * @description Requires permission `models:train`.
+         */
+        patch: operations["updateModel"];
+        trace?: never;
+    };
+    "/api/v1/models/{id}/versions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The versions of a model, newest first
+         * @description Requires permission `models:read`.
+         */
+        get: operations["listModelVersions"];
+        put?: never;
+        /**
+         * Train a new version with the same spec, overridden by the body
+         * @description E.g. `{ "versionId": "dv_…" }` to train on a newer dataset version. 202 with the model and the job.
+         *
+         *     Requires permission `models:train`.
+         */
+        post: operations["retrainModel"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/models/{id}/versions/{version}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A version (by number or id) with its report and its input dataset version
+         * @description Requires permission `models:read`.
+         */
+        get: operations["getModelVersion"];
+        put?: never;
+        post?: never;
+        /**
+         * Delete a version and its artifact
+         * @description When it was current, the newest remaining version becomes current.
+         *
+         *     Requires permission `models:train`.
+         */
+        delete: operations["deleteModelVersion"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/models/{id}/versions/{version}/promote": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Make a version the current one (what predict and forecast serve)
+         * @description Requires permission `models:train`.
+         */
+        post: operations["promoteModelVersion"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/models/{id}/compare": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Two versions side by side: params, reports and the difference of every test metric (b − a)
+         * @description Requires permission `models:read`.
+         */
+        get: operations["compareModelVersions"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/models/{id}/predict": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Predict JSON rows with a tabular model (the current version unless `version` is given)
+         * @description Each row is an object of feature values; a bad field is a 400 with its pointer (`/rows/3/temperature`). A missing or null feature is a missing value. Classification answers the class and the probability of each class.
+         *
+         *     Requires permission `models:read`.
+         */
+        post: operations["predictWithModel"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/models/{id}/forecast": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Forecast from the end of the input dataset's latest version (or a given one), with intervals
+         * @description Requires permission `models:read`.
+         */
+        post: operations["forecastWithModel"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/models/{id}/score": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Score every row of a dataset version as a job; the rows with the prediction become a new dataset
+         * @description Needs `datasets:write` (it creates a dataset) and `models:read`. The new version records its lineage to the scored version. Answers 202 with the `model.score` job and the id the new dataset will have.
+         *
+         *     Requires permission `datasets:write`.
+         */
+        post: operations["scoreDatasetWithModel"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/uploads": {
         parameters: {
             query?: never;
@@ -4065,6 +4275,14 @@ export interface operations {
                         }[];
                         /** @description The walk stopped at its depth bound (50 generations) */
                         truncated: boolean;
+                        /** @description Model versions trained on this dataset version, oldest first */
+                        models: {
+                            modelId: string;
+                            modelName: string;
+                            /** @description The model version trained on this dataset version */
+                            versionId: string;
+                            number: number;
+                        }[];
                     };
                 };
             };
@@ -5747,6 +5965,1031 @@ export interface operations {
                         total: number;
                         limit: number;
                         offset: number;
+                    };
+                };
+            };
+            /** @description Client error */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Server error */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listModels: {
+        parameters: {
+            query: {
+                limit: number;
+                offset: number;
+                task?: "forecast" | "regression" | "classification";
+                /** @description Models trained on this dataset */
+                datasetId?: string;
+                /** @description Case-insensitive substring of the name */
+                q?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        items: {
+                            id: string;
+                            workspaceId: string;
+                            name: string;
+                            description: string;
+                            /** @enum {string} */
+                            task: "forecast" | "regression" | "classification";
+                            target: string;
+                            datasetId: string;
+                            /** @description The resolved training spec */
+                            spec: {
+                                [key: string]: unknown;
+                            };
+                            currentVersionId: string | null;
+                            currentVersion: number | null;
+                            versionCount: number;
+                            /** @description The latest training job */
+                            training: {
+                                jobId: string;
+                                status: string;
+                            } | null;
+                            createdBy: string | null;
+                            /** Format: date-time */
+                            createdAt: string;
+                            /** Format: date-time */
+                            updatedAt: string;
+                        }[];
+                        total: number;
+                        limit: number;
+                        offset: number;
+                    };
+                };
+            };
+            /** @description Client error */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Server error */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    createModel: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    name: string;
+                    description?: string;
+                    /** @description Dataset to train on */
+                    datasetId: string;
+                    /** @enum {string} */
+                    task: "forecast" | "regression" | "classification";
+                    target: string;
+                    /** @description Dataset version to train on (default: the latest at each training) */
+                    versionId?: string;
+                    /** @description Feature columns (default: every usable column but the target) */
+                    features?: string[];
+                    timeColumn?: string;
+                    seriesColumn?: string;
+                    /** @description Forecast: steps ahead */
+                    horizon?: number;
+                    lookback?: number;
+                    /** @description An algorithm name or 'auto' (default) */
+                    algorithm?: string;
+                    /** @description Hyper-parameters of the algorithm */
+                    params?: {
+                        [key: string]: unknown;
+                    };
+                    split?: {
+                        train: number;
+                        /** @description End of validation (train + validation share) */
+                        validation: number;
+                    };
+                    /** @enum {string} */
+                    scaling?: "standard" | "minmax" | "robust" | "none";
+                    budgetSeconds?: number;
+                    seed?: number;
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        model: {
+                            id: string;
+                            workspaceId: string;
+                            name: string;
+                            description: string;
+                            /** @enum {string} */
+                            task: "forecast" | "regression" | "classification";
+                            target: string;
+                            datasetId: string;
+                            /** @description The resolved training spec */
+                            spec: {
+                                [key: string]: unknown;
+                            };
+                            currentVersionId: string | null;
+                            currentVersion: number | null;
+                            versionCount: number;
+                            /** @description The latest training job */
+                            training: {
+                                jobId: string;
+                                status: string;
+                            } | null;
+                            createdBy: string | null;
+                            /** Format: date-time */
+                            createdAt: string;
+                            /** Format: date-time */
+                            updatedAt: string;
+                        };
+                        /** @description The training job */
+                        job: {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+            };
+            /** @description Client error */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Server error */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getModel: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Model id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        id: string;
+                        workspaceId: string;
+                        name: string;
+                        description: string;
+                        /** @enum {string} */
+                        task: "forecast" | "regression" | "classification";
+                        target: string;
+                        datasetId: string;
+                        /** @description The resolved training spec */
+                        spec: {
+                            [key: string]: unknown;
+                        };
+                        currentVersionId: string | null;
+                        currentVersion: number | null;
+                        versionCount: number;
+                        /** @description The latest training job */
+                        training: {
+                            jobId: string;
+                            status: string;
+                        } | null;
+                        createdBy: string | null;
+                        /** Format: date-time */
+                        createdAt: string;
+                        /** Format: date-time */
+                        updatedAt: string;
+                    };
+                };
+            };
+            /** @description Client error */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Server error */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    deleteModel: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Model id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Client error */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Server error */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    updateModel: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Model id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    name?: string;
+                    description?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        id: string;
+                        workspaceId: string;
+                        name: string;
+                        description: string;
+                        /** @enum {string} */
+                        task: "forecast" | "regression" | "classification";
+                        target: string;
+                        datasetId: string;
+                        /** @description The resolved training spec */
+                        spec: {
+                            [key: string]: unknown;
+                        };
+                        currentVersionId: string | null;
+                        currentVersion: number | null;
+                        versionCount: number;
+                        /** @description The latest training job */
+                        training: {
+                            jobId: string;
+                            status: string;
+                        } | null;
+                        createdBy: string | null;
+                        /** Format: date-time */
+                        createdAt: string;
+                        /** Format: date-time */
+                        updatedAt: string;
+                    };
+                };
+            };
+            /** @description Client error */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Server error */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listModelVersions: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Model id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        items: {
+                            id: string;
+                            modelId: string;
+                            number: number;
+                            algorithm: string;
+                            /** @description Hyper-parameters as used */
+                            params: {
+                                [key: string]: unknown;
+                            };
+                            features: {
+                                name: string;
+                                /** @enum {string} */
+                                kind: "numeric" | "categorical" | "boolean" | "time";
+                            }[];
+                            datasetId: string;
+                            /** @description The dataset version it learned from */
+                            datasetVersionId: string;
+                            /** @description TrainingReport: leaderboard, test metrics of the model and every baseline, losses, importance */
+                            report: {
+                                [key: string]: unknown;
+                            };
+                            artifactBytes: number;
+                            trainingMs: number;
+                            jobId: string;
+                            current: boolean;
+                            createdBy: string | null;
+                            /** Format: date-time */
+                            createdAt: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Client error */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Server error */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    retrainModel: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Model id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description Another dataset with the same columns */
+                    datasetId?: string;
+                    target?: string;
+                    /** @description Dataset version to train on (default: the latest at each training) */
+                    versionId?: string;
+                    /** @description Feature columns (default: every usable column but the target) */
+                    features?: string[];
+                    timeColumn?: string;
+                    seriesColumn?: string;
+                    /** @description Forecast: steps ahead */
+                    horizon?: number;
+                    lookback?: number;
+                    /** @description An algorithm name or 'auto' (default) */
+                    algorithm?: string;
+                    /** @description Hyper-parameters of the algorithm */
+                    params?: {
+                        [key: string]: unknown;
+                    };
+                    split?: {
+                        train: number;
+                        /** @description End of validation (train + validation share) */
+                        validation: number;
+                    };
+                    /** @enum {string} */
+                    scaling?: "standard" | "minmax" | "robust" | "none";
+                    budgetSeconds?: number;
+                    seed?: number;
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        model: {
+                            id: string;
+                            workspaceId: string;
+                            name: string;
+                            description: string;
+                            /** @enum {string} */
+                            task: "forecast" | "regression" | "classification";
+                            target: string;
+                            datasetId: string;
+                            /** @description The resolved training spec */
+                            spec: {
+                                [key: string]: unknown;
+                            };
+                            currentVersionId: string | null;
+                            currentVersion: number | null;
+                            versionCount: number;
+                            /** @description The latest training job */
+                            training: {
+                                jobId: string;
+                                status: string;
+                            } | null;
+                            createdBy: string | null;
+                            /** Format: date-time */
+                            createdAt: string;
+                            /** Format: date-time */
+                            updatedAt: string;
+                        };
+                        /** @description The training job */
+                        job: {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+            };
+            /** @description Client error */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Server error */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getModelVersion: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Model id */
+                id: string;
+                /** @description Version number or id */
+                version: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        id: string;
+                        modelId: string;
+                        number: number;
+                        algorithm: string;
+                        /** @description Hyper-parameters as used */
+                        params: {
+                            [key: string]: unknown;
+                        };
+                        features: {
+                            name: string;
+                            /** @enum {string} */
+                            kind: "numeric" | "categorical" | "boolean" | "time";
+                        }[];
+                        datasetId: string;
+                        /** @description The dataset version it learned from */
+                        datasetVersionId: string;
+                        /** @description TrainingReport: leaderboard, test metrics of the model and every baseline, losses, importance */
+                        report: {
+                            [key: string]: unknown;
+                        };
+                        artifactBytes: number;
+                        trainingMs: number;
+                        jobId: string;
+                        current: boolean;
+                        createdBy: string | null;
+                        /** Format: date-time */
+                        createdAt: string;
+                    };
+                };
+            };
+            /** @description Client error */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Server error */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    deleteModelVersion: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Model id */
+                id: string;
+                /** @description Version number or id */
+                version: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Client error */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Server error */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    promoteModelVersion: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Model id */
+                id: string;
+                /** @description Version number or id */
+                version: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        id: string;
+                        workspaceId: string;
+                        name: string;
+                        description: string;
+                        /** @enum {string} */
+                        task: "forecast" | "regression" | "classification";
+                        target: string;
+                        datasetId: string;
+                        /** @description The resolved training spec */
+                        spec: {
+                            [key: string]: unknown;
+                        };
+                        currentVersionId: string | null;
+                        currentVersion: number | null;
+                        versionCount: number;
+                        /** @description The latest training job */
+                        training: {
+                            jobId: string;
+                            status: string;
+                        } | null;
+                        createdBy: string | null;
+                        /** Format: date-time */
+                        createdAt: string;
+                        /** Format: date-time */
+                        updatedAt: string;
+                    };
+                };
+            };
+            /** @description Client error */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Server error */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    compareModelVersions: {
+        parameters: {
+            query: {
+                /** @description Version number or id */
+                a: string;
+                /** @description Version number or id */
+                b: string;
+            };
+            header?: never;
+            path: {
+                /** @description Model id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        a: {
+                            id: string;
+                            modelId: string;
+                            number: number;
+                            algorithm: string;
+                            /** @description Hyper-parameters as used */
+                            params: {
+                                [key: string]: unknown;
+                            };
+                            features: {
+                                name: string;
+                                /** @enum {string} */
+                                kind: "numeric" | "categorical" | "boolean" | "time";
+                            }[];
+                            datasetId: string;
+                            /** @description The dataset version it learned from */
+                            datasetVersionId: string;
+                            /** @description TrainingReport: leaderboard, test metrics of the model and every baseline, losses, importance */
+                            report: {
+                                [key: string]: unknown;
+                            };
+                            artifactBytes: number;
+                            trainingMs: number;
+                            jobId: string;
+                            current: boolean;
+                            createdBy: string | null;
+                            /** Format: date-time */
+                            createdAt: string;
+                        };
+                        b: {
+                            id: string;
+                            modelId: string;
+                            number: number;
+                            algorithm: string;
+                            /** @description Hyper-parameters as used */
+                            params: {
+                                [key: string]: unknown;
+                            };
+                            features: {
+                                name: string;
+                                /** @enum {string} */
+                                kind: "numeric" | "categorical" | "boolean" | "time";
+                            }[];
+                            datasetId: string;
+                            /** @description The dataset version it learned from */
+                            datasetVersionId: string;
+                            /** @description TrainingReport: leaderboard, test metrics of the model and every baseline, losses, importance */
+                            report: {
+                                [key: string]: unknown;
+                            };
+                            artifactBytes: number;
+                            trainingMs: number;
+                            jobId: string;
+                            current: boolean;
+                            createdBy: string | null;
+                            /** Format: date-time */
+                            createdAt: string;
+                        };
+                        differences: {
+                            algorithm: string;
+                            metric: string;
+                            a: number | null;
+                            b: number | null;
+                            /** @description b − a */
+                            delta: number | null;
+                        }[];
+                    };
+                };
+            };
+            /** @description Client error */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Server error */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    predictWithModel: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Model id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    rows: {
+                        [key: string]: unknown;
+                    }[];
+                    /** @description Version number or id */
+                    version?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        modelId: string;
+                        versionId: string;
+                        number: number;
+                        predictions: {
+                            prediction: number | string;
+                            probabilities?: {
+                                [key: string]: number;
+                            };
+                        }[];
+                    };
+                };
+            };
+            /** @description Client error */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Server error */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    forecastWithModel: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Model id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    horizon?: number;
+                    /** @description Forecast from the end of this version (default: the latest) */
+                    datasetVersionId?: string;
+                    levels?: number[];
+                    /** @description Version number or id */
+                    version?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        modelId: string;
+                        versionId: string;
+                        number: number;
+                        datasetVersionId: string;
+                        horizon: number;
+                        /** @description Epoch ms of each step; null without a time step */
+                        times: number[] | null;
+                        series: {
+                            name: string;
+                            values: number[];
+                            intervals: {
+                                level: number;
+                                lower: number[];
+                                upper: number[];
+                            }[];
+                        }[];
+                    };
+                };
+            };
+            /** @description Client error */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Server error */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    scoreDatasetWithModel: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Model id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description Dataset to score */
+                    datasetId: string;
+                    /** @description Its version (default: the latest) */
+                    versionId?: string;
+                    outputName: string;
+                    column?: string;
+                    /** @description Version number or id */
+                    version?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @description The model.score job */
+                        job: {
+                            [key: string]: unknown;
+                        };
+                        /** @description The dataset the scored rows become (once the job succeeds) */
+                        outputDatasetId: string;
+                        outputVersionId: string;
                     };
                 };
             };

@@ -7,7 +7,13 @@ describe('gbdt binning', () => {
     const spec = fitFeatureBins(Float64Array.of(3, 1, 2, 2, Number.NaN, 1), false, 255);
     expect(spec).toEqual({ categorical: false, edges: [1.5, 2.5], bins: 3 });
     expect(Array.from(binFeature(Float64Array.of(1, 1.5, 1.6, 2.5, 9, Number.NaN, -Infinity), spec))).toEqual([
-      0, 0, 1, 1, 2, MISSING_BIN, 0,
+      0,
+      0,
+      1,
+      1,
+      2,
+      MISSING_BIN,
+      0,
     ]);
   });
 
@@ -39,7 +45,14 @@ describe('gbdt binning', () => {
     const spec = fitFeatureBins(Float64Array.of(0, 1, 2, 7, Number.NaN), true, 4);
     expect(spec).toEqual({ categorical: true, edges: [], bins: 4 });
     expect(Array.from(binFeature(Float64Array.of(0, 2, 3, 7, 99, -1, 1.5, Number.NaN), spec))).toEqual([
-      0, 2, 3, 3, 3, 3, 3, MISSING_BIN,
+      0,
+      2,
+      3,
+      3,
+      3,
+      3,
+      3,
+      MISSING_BIN,
     ]);
     expect(categoryBin(2, 3)).toBe(2);
   });

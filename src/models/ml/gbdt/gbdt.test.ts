@@ -39,7 +39,8 @@ function argmaxAccuracy(probabilities: Float64Array, y: Float64Array, classes: n
   let right = 0;
   for (let i = 0; i < y.length; i++) {
     let best = 0;
-    for (let k = 1; k < classes; k++) if (probabilities[i * classes + k]! > probabilities[i * classes + best]!) best = k;
+    for (let k = 1; k < classes; k++)
+      if (probabilities[i * classes + k]! > probabilities[i * classes + best]!) best = k;
     if (best === y[i]) right++;
   }
   return right / y.length;
@@ -130,7 +131,12 @@ describe('gbdt', () => {
     const p = gbdt.predict(artifact, { rows: y.length, columns }, 'classification', 3);
     expect(p[0]! + p[1]! + p[2]!).toBeCloseTo(1, 12);
     expect(argmaxAccuracy(p, y, 3)).toBe(1);
-    const centre = gbdt.predict(artifact, { rows: 1, columns: [Float64Array.of(5), Float64Array.of(5)] }, 'classification', 3);
+    const centre = gbdt.predict(
+      artifact,
+      { rows: 1, columns: [Float64Array.of(5), Float64Array.of(5)] },
+      'classification',
+      3,
+    );
     expect(centre[1]).toBeGreaterThan(0.9);
   });
 
@@ -212,9 +218,9 @@ describe('gbdt', () => {
     const { columns, y } = stepData(300, 2);
     const before = new AbortController();
     before.abort(new Error('cancelled before'));
-    await expect(
-      gbdt.fit(problem('regression', 0, columns, y), { seed: 1, signal: before.signal }),
-    ).rejects.toThrow('cancelled before');
+    await expect(gbdt.fit(problem('regression', 0, columns, y), { seed: 1, signal: before.signal })).rejects.toThrow(
+      'cancelled before',
+    );
 
     const during = new AbortController();
     const iterations: number[] = [];
@@ -234,7 +240,8 @@ describe('gbdt', () => {
 
   it('refuses unknown and out-of-range parameters with a pointer', async () => {
     const { columns, y } = stepData(50, 2);
-    const fit = (params: Record<string, unknown>) => gbdt.fit(problem('regression', 0, columns, y), { seed: 1, params });
+    const fit = (params: Record<string, unknown>) =>
+      gbdt.fit(problem('regression', 0, columns, y), { seed: 1, params });
     await expect(fit({ learning_rate: 0.1 })).rejects.toThrow(/unknown gbdt parameter 'learning_rate'/);
     await expect(fit({ learning_rate: 0.1 })).rejects.toBeInstanceOf(GbdtParamError);
     await expect(fit({ maxDepth: 2.5 })).rejects.toMatchObject({ pointer: '/params/maxDepth' });
@@ -245,9 +252,9 @@ describe('gbdt', () => {
 
   it('refuses class labels outside 0..classes-1', async () => {
     const x = Float64Array.of(0, 1, 2);
-    await expect(
-      gbdt.fit(problem('classification', 2, [x], Float64Array.of(0, 1, 2)), { seed: 1 }),
-    ).rejects.toThrow('target value 2 at row 2 is not valid for classification');
+    await expect(gbdt.fit(problem('classification', 2, [x], Float64Array.of(0, 1, 2)), { seed: 1 })).rejects.toThrow(
+      'target value 2 at row 2 is not valid for classification',
+    );
   });
 });
 

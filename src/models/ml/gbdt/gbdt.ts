@@ -12,14 +12,7 @@ import type { FitOptions, Matrix, TabularAlgorithm, TabularProblem, TabularTask 
 import type { GbdtArtifact, GbdtLossPoint } from './artifact.js';
 import { availableParallelism } from 'node:os';
 import { binFeature, fitFeatureBins, type FeatureBins } from './binning.js';
-import {
-  baseScores,
-  computeGradients,
-  meanLoss,
-  objectiveFor,
-  outputCount,
-  type ObjectiveName,
-} from './objective.js';
+import { baseScores, computeGradients, meanLoss, objectiveFor, outputCount, type ObjectiveName } from './objective.js';
 import { packGradients, packingBits } from './histogram.js';
 import { resolveGbdtParams, type GbdtParams } from './params.js';
 import { predictGbdt } from './predict.js';
@@ -62,8 +55,7 @@ export async function fitGbdt(
   const unitHessian = objective === 'squared-error';
   const bits = packingBits(n, unitHessian);
   const helperThread =
-    bits.gradientBits > 0 &&
-    (tuning.helperThread ?? (n >= HELPER_THREAD_MIN_ROWS && availableParallelism() >= 2));
+    bits.gradientBits > 0 && (tuning.helperThread ?? (n >= HELPER_THREAD_MIN_ROWS && availableParallelism() >= 2));
   const trainBins = problem.train.x.columns.map((column, f) => binFeature(column, specs[f]!, helperThread));
   const validBins = problem.validation.x.columns.map((column, f) => binFeature(column, specs[f]!));
   const grower = new TreeGrower(
@@ -142,13 +134,17 @@ async function boost(
       const slice = [k * n, (k + 1) * n] as const;
       const g = grad.subarray(...slice);
       const h = hess.subarray(...slice);
-      const packing = bits.gradientBits > 0 ? packGradients(g, h, unitHessian, bits, rng.int(0x100000000), packed) : null;
+      const packing =
+        bits.gradientBits > 0 ? packGradients(g, h, unitHessian, bits, rng.int(0x100000000), packed) : null;
       const { tree, leaves } = grower.grow(g, h, sample, features, rules, packing);
       if (sample === null) {
         const rows = grower.rows;
         const offset = k * n;
         for (const leaf of leaves) {
-          for (let i = leaf.start; i < leaf.end; i++) { const r = offset + rows[i]!; score[r] = score[r]! + leaf.value; }
+          for (let i = leaf.start; i < leaf.end; i++) {
+            const r = offset + rows[i]!;
+            score[r] = score[r]! + leaf.value;
+          }
         }
       } else {
         addTreeBinned(tree, trainBins, n, score, k * n);
@@ -231,9 +227,7 @@ function checkProblem(problem: TabularProblem): void {
     for (let i = 0; i < part.y.length; i++) {
       const y = part.y[i]!;
       const ok =
-        problem.task === 'regression'
-          ? Number.isFinite(y)
-          : Number.isInteger(y) && y >= 0 && y < problem.classes;
+        problem.task === 'regression' ? Number.isFinite(y) : Number.isInteger(y) && y >= 0 && y < problem.classes;
       if (!ok) throw new Error(`gbdt: target value ${y} at row ${i} is not valid for ${problem.task}`);
     }
   }

@@ -270,13 +270,7 @@ export class TreeGrower {
    * Stable partition of rows[start, end) by the split; returns where the right child starts. With `grad`, also
    * sums the children's exact gradients and hessians into `childSums` (left g, left h, right g, right h).
    */
-  private partition(
-    start: number,
-    end: number,
-    split: Split,
-    grad: Float64Array | null,
-    hess: Float64Array,
-  ): number {
+  private partition(start: number, end: number, split: Split, grad: Float64Array | null, hess: Float64Array): number {
     const goLeft = this.goLeft;
     if (split.leftCategories === null) {
       for (let b = 0; b < 256; b++) goLeft[b] = b <= split.bin ? 1 : 0;
