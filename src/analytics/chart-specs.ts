@@ -69,16 +69,16 @@ export const TOOLTIP_LAYER = 'tooltips';
 export const NULL_LABEL = '(null)';
 
 const FONT = 'system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif';
-const ACCENT = '#4c78a8';
-const MUTED = '#9aa5b1';
+export const ACCENT = '#4c78a8';
+export const MUTED = '#9aa5b1';
 
-const PADDING = 8;
+export const CHART_PADDING = 8;
 
 /** A quiet house style: white background (the SVG is also opened on its own), light grid, no frame. */
-const CONFIG = {
+export const CHART_CONFIG = {
   background: 'white',
   font: FONT,
-  padding: PADDING,
+  padding: CHART_PADDING,
   view: { stroke: null },
   title: { anchor: 'start', fontSize: 14, fontWeight: 600, color: '#1f2933', offset: 12 },
   axis: {
@@ -116,10 +116,10 @@ export function vegaLiteSpec(chart: ChartData, options: ChartOptions = {}): Vega
   const size = chartSize(options);
   const frame = {
     $schema: VEGA_LITE_SCHEMA,
-    ...(options.title ? { title: { text: options.title, limit: size.width - 2 * PADDING } } : {}),
+    ...(options.title ? { title: { text: options.title, limit: size.width - 2 * CHART_PADDING } } : {}),
     ...size,
     autosize: { type: 'fit', contains: 'padding' },
-    config: CONFIG,
+    config: CHART_CONFIG,
   } as const;
   const spec: TopLevelSpec = { ...frame, ...body(chart, size.width) };
   // Handed on as plain JSON: the Vega-Lite types have no index signature, so the cast goes through unknown.
@@ -391,9 +391,9 @@ function correlation(chart: Extract<ChartData, { kind: 'correlation' }>): Body {
       },
     ],
     config: {
-      ...CONFIG,
+      ...CHART_CONFIG,
       scale: { invalid: { color: { value: '#e4e7eb' } } },
-      axis: { ...CONFIG.axis, grid: false, domain: false, ticks: false },
+      axis: { ...CHART_CONFIG.axis, grid: false, domain: false, ticks: false },
     },
   };
 }

@@ -1,7 +1,11 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { FastifyReply } from 'fastify';
 import { Type } from 'typebox';
 import { errors } from '../errors.js';
 import { noteAudit, principalOf } from '../http/access.js';
+import { API_CSP } from '../http/security-headers.js';
+import { renderSvg } from '../analytics/charts.js';
+import { modelChartSpec, modelChartTitle } from './charts.js';
 import type { ModelService } from './service.js';
 import {
   CompareQuery,
@@ -10,6 +14,9 @@ import {
   ForecastBody,
   ForecastResponse,
   ModelListQuery,
+  ModelChartParams,
+  ModelChartQuery,
+  ModelChartResponse,
   ModelListResponse,
   ModelParams,
   ModelSchema,
@@ -183,6 +190,45 @@ export const modelRoutes: FastifyPluginAsyncTypebox<{ models: ModelService }> = 
       },
     },
     async (request) => models.version(principalOf(request).workspaceId, request.params.id, request.params.version),
+  );
+
+  app.get(
+    '/:id/versions/:version/charts/:chart',
+    {
+      config: { access: 'models:read' },
+      schema: {
+        tags: TAGS,
+        operationId: 'getModelChart',
+        summary: 'A chart of a version: forecast, residuals, loss, importance or horizon-error',
+        description:
+          'The numbers (`?format=json`), a self-contained Vega-Lite spec (`?format=vega-lite`) or the chart drawn on the ' +
+          'server (`?format=svg`, image/svg+xml). forecast and horizon-error are for forecast models, residuals for ' +
+          'forecast and regression models: another task answers 400.',
+        params: ModelChartParams,
+        querystring: ModelChartQuery,
+        response: { 200: ModelChartResponse },
+        produces: ['application/json', 'image/svg+xml'],
+      },
+    },
+    async (request, reply) => {
+      const { id, version: ref, chart } = request.params;
+      const q = request.query;
+      const { modelName, version, data } = await models.chart(principalOf(request).workspaceId, id, ref, chart);
+      if (q.format === 'json') return { modelId: id, versionId: version.id, number: version.number, chart, data };
+      const spec = modelChartSpec(data, {
+        title: q.title ?? modelChartTitle(chart, modelName, version.number),
+        width: q.width,
+        height: q.height,
+      });
+      // Sent as text through the untyped reply, so that the response schema (the JSON shape) does not strip them.
+      const raw: FastifyReply = reply;
+      if (q.format === 'vega-lite') return raw.type('application/json; charset=utf-8').send(JSON.stringify(spec));
+      return raw
+        .type('image/svg+xml; charset=utf-8')
+        .header('content-security-policy', API_CSP)
+        .header('x-content-type-options', 'nosniff')
+        .send(await renderSvg(spec));
+    },
   );
 
   app.delete(

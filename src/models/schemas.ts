@@ -3,6 +3,9 @@ import { Id, NullableString, StringEnum } from '../http/schema-types.js';
 import type { Job } from '../jobs/types.js';
 import type { TrainingReport } from './ml/report.js';
 import type { ModelSpec } from './model.js';
+import { CHART_SIZE } from '../analytics/charts.js';
+import { CHART_FORMATS } from '../analytics/schemas.js';
+import { MODEL_CHARTS, type ModelChartData } from './charts.js';
 
 /** HTTP shapes of /api/v1/models. The training report is plain JSON (TrainingReport, src/models/ml/report.ts). */
 
@@ -228,4 +231,55 @@ export const ScoreAcceptedSchema = Type.Object({
   job: OpaqueObject<Job>('The model.score job'),
   outputDatasetId: Type.String({ description: 'The dataset the scored rows become (once the job succeeds)' }),
   outputVersionId: Type.String(),
+});
+export const ModelChartParams = Type.Object({
+  id: ModelVersionParams.properties.id,
+  version: ModelVersionParams.properties.version,
+  chart: StringEnum(MODEL_CHARTS, {
+    description:
+      'forecast: actual vs forecast over the last window of the test part, with the widest interval band; residuals: actual − ' +
+      'predicted (forecast: per horizon step over that window; regression: against the prediction over the test part); loss: the ' +
+      'train/validation loss curve; importance: gain or permutation importance per feature; horizon-error: test MSE per horizon ' +
+      'step of the model and each baseline',
+  }),
+});
+export const ModelChartQuery = Type.Object(
+  {
+    format: StringEnum(CHART_FORMATS, {
+      default: 'json',
+      description:
+        'json: the numbers; vega-lite: a self-contained Vega-Lite spec (application/json); svg: the chart rendered on the server (image/svg+xml)',
+    }),
+    width: Type.Optional(
+      Type.Integer({
+        minimum: CHART_SIZE.min,
+        maximum: CHART_SIZE.max,
+        description: `Chart width in px (default ${CHART_SIZE.defaultWidth})`,
+      }),
+    ),
+    height: Type.Optional(
+      Type.Integer({
+        minimum: CHART_SIZE.min,
+        maximum: CHART_SIZE.max,
+        description: `Chart height in px (default ${CHART_SIZE.defaultHeight})`,
+      }),
+    ),
+    title: Type.Optional(
+      Type.String({
+        maxLength: 200,
+        pattern: '^[^\\u0000-\\u001f]*$',
+        description: 'Chart title (default: the chart, the model and the version; empty: none)',
+      }),
+    ),
+  },
+  { additionalProperties: false },
+);
+export const ModelChartResponse = Type.Object({
+  modelId: Type.String(),
+  versionId: Type.String(),
+  number: Type.Integer(),
+  chart: StringEnum(MODEL_CHARTS),
+  data: OpaqueObject<ModelChartData>(
+    'The numbers drawn; the shape depends on `chart` (see ModelChartData in src/models/charts.ts)',
+  ),
 });

@@ -20,6 +20,8 @@ import { MODEL_SCORE_KIND, type ModelScorePayload } from './score.js';
 import type { Model, ModelLineage, ModelSpec, ModelVersion, StoredModelVersion } from './model.js';
 import type { ModelListQuery, ModelRepo, ModelRow } from './repo.js';
 import { resolveSpec, type TrainingRequest } from './spec.js';
+import { horizonErrorChart, importanceChart, lossChart, type ModelChartData, type ModelChartName } from './charts.js';
+import { forecastResidualsChart, forecastWindowChart, regressionResidualsChart } from './chart-windows.js';
 
 export interface TrainAccepted {
   model: Model;
@@ -358,6 +360,51 @@ export class ModelService {
     };
     const job = await this.o.jobs.enqueue(MODEL_SCORE_KIND, payload, { workspaceId, createdBy });
     return { job, outputDatasetId: payload.outputDatasetId, outputVersionId: payload.outputVersionId };
+  }
+
+  /**
+   * The data of a chart of a version. The forecast and residual charts run the version again on the exact dataset
+   * version it learned from; the others read its report. A chart the task has no meaning for is a 400.
+   */
+  async chart(
+    workspaceId: string,
+    id: string,
+    ref: string,
+    chart: ModelChartName,
+  ): Promise<{ modelName: string; version: ModelVersion; data: ModelChartData }> {
+    const row = await this.row(workspaceId, id);
+    const v = await this.storedVersion(workspaceId, id, ref);
+    const answer = (data: ModelChartData) => ({ modelName: row.name, version: publicVersion(v), data });
+    const refuse = (why: string) =>
+      errors.badRequest(`No ${chart} chart: ${why}`, [{ pointer: '/params/chart', message: why }]);
+    if (chart === 'loss') return answer(lossChart(v.report));
+    if (chart === 'importance') return answer(importanceChart(v.report));
+    if (chart === 'horizon-error') {
+      if (v.report.task !== 'forecast') throw refuse('the model is not a forecast');
+      return answer(horizonErrorChart(v.report));
+    }
+    if (chart === 'forecast' && v.report.task !== 'forecast') throw refuse('the model is not a forecast');
+    if (chart === 'residuals' && v.report.task === 'classification') throw refuse('a classification has no residuals');
+    const artifact = await this.artifacts.get(v.id, v.artifactKey);
+    const { version } = await this.o.datasets.resolveVersion(workspaceId, v.datasetId, v.datasetVersionId);
+    const data = await loadTrainingData(this.o, row.spec, version, this.o.maxRows, AbortSignal.timeout(60_000)).catch(
+      (e: unknown) => {
+        if (e instanceof TrainingInputError) throw refuse(e.message);
+        throw e;
+      },
+    );
+    if (artifact.kind === 'forecast' && data.kind === 'forecast') {
+      try {
+        const f = artifact as ForecastModelArtifact;
+        return answer(chart === 'forecast' ? forecastWindowChart(f, data) : forecastResidualsChart(f, data));
+      } catch (e) {
+        if (e instanceof RangeError) throw refuse(e.message);
+        throw e;
+      }
+    }
+    if (artifact.kind === 'tabular' && data.kind === 'tabular')
+      return answer(regressionResidualsChart(artifact as TabularModelArtifact, data));
+    throw new Error(`model ${id}: the artifact (${artifact.kind}) does not match the spec (${data.kind})`);
   }
 
   /** For GET /datasets/:id/lineage: the model versions trained on these dataset versions. */
