@@ -6,6 +6,7 @@ import { registerInvitations } from './invitations.js';
 import { registerJobs } from './jobs.js';
 import { registerKeys } from './keys.js';
 import { registerLineage } from './lineage.js';
+import { registerModels } from './models.js';
 import { registerPipelines } from './pipelines.js';
 import { registerStorage } from './storage.js';
 import { registerUpload } from './upload.js';
@@ -20,6 +21,7 @@ export function registerClientCommands(program: Command): void {
   registerAnalytics(datasets);
   registerLineage(datasets);
   registerPipelines(program);
+  registerModels(program);
   registerJobs(program);
   registerAuthCommands(program);
   registerKeys(program);

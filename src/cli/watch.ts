@@ -97,11 +97,24 @@ async function follow(client: WeirClient, id: string, onEvent: (e: SseEvent) => 
   }
 }
 
+/** A job's progress event as the SSE stream carries it; `data` is the kind's own detail (a training's losses, …). */
+export interface JobProgressWire {
+  progress: number;
+  message: string | null;
+  data: unknown;
+}
+
 /**
  * Follows a job live with a progress bar on stderr (with `json`: one JSON event per line on stdout) and returns it
- * finished; throws when it failed or was cancelled, so the command exits 1.
+ * finished; throws when it failed or was cancelled, so the command exits 1. `describe` turns a progress event into
+ * the bar's message (default: the job's progress message); `onProgress` sees every progress event.
  */
-export async function watchJob(client: WeirClient, id: string, json: boolean): Promise<Job> {
+export async function watchJob(
+  client: WeirClient,
+  id: string,
+  json: boolean,
+  opts: { describe?: (p: JobProgressWire) => string | null; onProgress?: (p: JobProgressWire) => void } = {},
+): Promise<Job> {
   const bar = jobBar(id, !json);
   let job: Job;
   try {
@@ -111,8 +124,9 @@ export async function watchJob(client: WeirClient, id: string, json: boolean): P
         const j = e.data as Job;
         bar.update(j.progress, j.status, j.progressMessage);
       } else if (e.event === 'progress') {
-        const p = e.data as { progress: number; message: string | null };
-        bar.update(p.progress, 'running', p.message);
+        const p = e.data as JobProgressWire;
+        bar.update(p.progress, 'running', opts.describe ? opts.describe(p) : p.message);
+        opts.onProgress?.(p);
       }
     });
   } finally {

@@ -46,6 +46,8 @@ export interface ModelListQuery {
   task?: string;
   datasetId?: string;
   q?: string;
+  /** Exactly this name (how the CLI resolves a model named on the command line). */
+  name?: string;
   limit: number;
   offset: number;
 }
@@ -115,6 +117,7 @@ export class ModelRepo {
     let base = this.db.selectFrom('models as m').where('m.workspace_id', '=', q.workspaceId);
     if (q.task) base = base.where('m.task', '=', q.task);
     if (q.datasetId) base = base.where('m.dataset_id', '=', q.datasetId);
+    if (q.name !== undefined) base = base.where('m.name', '=', q.name);
     if (q.q)
       base = base.where(
         sql<boolean>`lower(m.name) like ${`%${q.q.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`} escape '\\'`,

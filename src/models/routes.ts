@@ -73,15 +73,9 @@ export const modelRoutes: FastifyPluginAsyncTypebox<{ models: ModelService }> = 
       },
     },
     async (request) => {
-      const { limit, offset, task, datasetId, q } = request.query;
-      const { items, total } = await models.list({
-        workspaceId: principalOf(request).workspaceId,
-        limit,
-        offset,
-        task,
-        datasetId,
-        q,
-      });
+      const { limit, offset, task, datasetId, q, search, name } = request.query;
+      const workspaceId = principalOf(request).workspaceId;
+      const { items, total } = await models.list({ workspaceId, limit, offset, task, datasetId, q: q ?? search, name });
       return { items, total, limit, offset };
     },
   );
