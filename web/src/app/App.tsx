@@ -50,6 +50,14 @@ const JobPage = page(
   () => import('../pages/jobs/JobPage'),
   (path) => path.startsWith('/jobs/'),
 );
+const ModelsPage = page(
+  () => import('../pages/models/ModelsPage'),
+  (path) => path === '/models',
+);
+const ModelPage = page(
+  () => import('../pages/models/ModelPage'),
+  (path) => path.startsWith('/models/'),
+);
 const SettingsPage = page(() => import('../pages/settings/SettingsPage'), under('/settings'));
 const SystemPage = page(() => import('../pages/system/SystemPage'), under('/system'));
 
@@ -75,6 +83,8 @@ export function App() {
           <Route path="/pipelines" component={PipelinesPage} />
           <Route path="/pipelines/new" component={PipelineBuilderPage} />
           <Route path="/pipelines/:id" component={PipelineBuilderPage} />
+          <Route path="/models" component={ModelsPage} />
+          <Route path="/models/:id" component={ModelPage} />
           <Route path="/jobs" component={JobsPage} />
           <Route path="/jobs/:id" component={JobPage} />
           <Route path="/settings" component={SettingsPage} />

@@ -15,6 +15,7 @@ interface NavItem {
 export const NAV: readonly NavItem[] = [
   { href: '/datasets', label: 'Datasets', needs: 'datasets:read' },
   { href: '/pipelines', label: 'Pipelines', needs: 'pipelines:read' },
+  { href: '/models', label: 'Models', needs: 'models:read' },
   { href: '/jobs', label: 'Jobs', needs: 'jobs:read' },
   { href: '/settings', label: 'Settings' },
   { href: '/system', label: 'System', needs: 'system:admin' },

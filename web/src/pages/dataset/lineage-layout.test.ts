@@ -22,6 +22,7 @@ const graph = (nodes: Lineage['nodes'], edges: Lineage['edges']): Lineage => ({
   datasetId: 'ds_out',
   versionId: 'out',
   lineage: null,
+  models: [],
   nodes,
   edges,
   truncated: false,
