@@ -137,9 +137,12 @@ function body(chart: ModelChartData): Record<string, unknown> {
       return {
         data: { values: chart.points },
         layer: [
-          { mark: { type: 'rule', color: MUTED }, encoding: { y: { datum: 0, type: 'quantitative' } } },
+          // aria: false — the zero line is a guide, not data; a mark without a description fails WCAG's image rule.
+          { mark: { type: 'rule', color: MUTED, aria: false }, encoding: { y: { datum: 0, type: 'quantitative' } } },
           {
-            mark: { type: 'point', color: ACCENT, filled: true, size: 20, opacity: 0.7 },
+            // aria: false — a scatter of hundreds of unlabelled symbols is noise to a screen reader, and Vega leaves their
+            // container an image without a name (axe: svg-img-alt); the chart's description and data table speak for it.
+            mark: { type: 'point', color: ACCENT, filled: true, size: 20, opacity: 0.7, aria: false },
             encoding: {
               x: { field: 'x', type: 'quantitative', title: chart.against === 'step' ? 'Horizon step' : 'Prediction' },
               y: { field: 'residual', type: 'quantitative', title: 'Actual − predicted' },
@@ -150,7 +153,7 @@ function body(chart: ModelChartData): Record<string, unknown> {
     case 'loss':
       return {
         data: { values: chart.points },
-        mark: { type: 'line', point: chart.points.length < 50 },
+        mark: { type: 'line', point: chart.points.length < 50 ? { aria: false } : false },
         encoding: {
           x: { field: 'iteration', type: 'quantitative', title: 'Iteration', axis: { tickMinStep: 1 } },
           y: { field: 'loss', type: 'quantitative', title: 'Loss', scale: { zero: false } },
@@ -169,7 +172,7 @@ function body(chart: ModelChartData): Record<string, unknown> {
     case 'horizon-error':
       return {
         data: { values: chart.points },
-        mark: { type: 'line', point: true },
+        mark: { type: 'line', point: { aria: false } },
         encoding: {
           x: { field: 'step', type: 'quantitative', title: 'Horizon step', axis: { tickMinStep: 1 } },
           y: { field: 'mse', type: 'quantitative', title: 'MSE' },

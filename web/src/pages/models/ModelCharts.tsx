@@ -25,6 +25,10 @@ const TABLES: Partial<Record<ModelChart, { field: string; label: string; format?
     { field: 'part', label: 'Part' },
     { field: 'loss', label: 'Loss', format: (v) => formatNumber(v as number) },
   ],
+  residuals: [
+    { field: 'x', label: 'Step or prediction', format: (v) => formatNumber(v as number) },
+    { field: 'residual', label: 'Residual', format: (v) => formatNumber(v as number) },
+  ],
   'horizon-error': [
     { field: 'step', label: 'Step' },
     { field: 'algorithm', label: 'Algorithm' },
@@ -72,7 +76,7 @@ export function LiveLossChart({ points }: { points: { iteration: number; part: '
     width: 'container',
     height: 200,
     data: { values: points },
-    mark: { type: 'line', point: points.length < 50 },
+    mark: { type: 'line', point: points.length < 50 ? { aria: false } : false },
     encoding: {
       x: { field: 'iteration', type: 'quantitative', title: 'Iteration', axis: { tickMinStep: 1 } },
       y: { field: 'loss', type: 'quantitative', title: 'Loss', scale: { zero: false } },
