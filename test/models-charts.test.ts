@@ -74,36 +74,61 @@ describe('forecast model charts', () => {
 
   beforeAll(async () => {
     const data = await uploadDataset(t, hourlyCsv(200), { filename: 'load.csv' });
-    model = await trained({ name: 'load', datasetId: data.id, task: 'forecast', target: 'load', timeColumn: 'at', horizon: 3 });
+    model = await trained({
+      name: 'load',
+      datasetId: data.id,
+      task: 'forecast',
+      target: 'load',
+      timeColumn: 'at',
+      horizon: 3,
+    });
     version = await ok<ModelVersion>(await call('GET', `/models/${model.id}/versions/1`));
   });
 
   it('draws the last window of the test part: 3 horizons of actuals, the forecast and the widest band', async () => {
-    const answer = await ok<ChartAnswer<{
-      kind: string;
-      temporal: boolean;
-      series: string;
-      actual: { x: number; value: number }[];
-      forecast: { x: number; value: number }[];
-      level: number;
-      band: { x: number; lower: number; upper: number }[];
-    }>>(await call('GET', `/models/${model.id}/versions/1/charts/forecast`));
+    const answer = await ok<
+      ChartAnswer<{
+        kind: string;
+        temporal: boolean;
+        series: string;
+        actual: { x: number; value: number }[];
+        forecast: { x: number; value: number }[];
+        level: number;
+        band: { x: number; lower: number; upper: number }[];
+      }>
+    >(await call('GET', `/models/${model.id}/versions/1/charts/forecast`));
     expect(answer).toMatchObject({ modelId: model.id, versionId: version.id, number: 1, chart: 'forecast' });
     const d = answer.data;
     expect(d).toMatchObject({ kind: 'forecast', temporal: true, series: 'load', level: 0.95 });
     // The origin is row 197 (200 − 3); actuals from 197 − 9 = 188 to 199.
-    expect(d.actual).toEqual(Array.from({ length: 12 }, (_, k) => ({ x: START + (188 + k) * HOUR, value: (188 + k) % 10 })));
+    expect(d.actual).toEqual(
+      Array.from({ length: 12 }, (_, k) => ({ x: START + (188 + k) * HOUR, value: (188 + k) % 10 })),
+    );
     // Repeat-last: row 196 holds 6.
     expect(d.forecast).toEqual([197, 198, 199].map((i) => ({ x: START + i * HOUR, value: 6 })));
     const widths = version.report.intervals!.quantiles[version.report.intervals!.levels.indexOf(0.95)]!;
-    expect(d.band).toEqual([0, 1, 2].map((h) => ({ x: START + (197 + h) * HOUR, lower: 6 - widths[h]!, upper: 6 + widths[h]! })));
+    expect(d.band).toEqual(
+      [0, 1, 2].map((h) => ({ x: START + (197 + h) * HOUR, lower: 6 - widths[h]!, upper: 6 + widths[h]! })),
+    );
   });
 
   it('answers residuals per horizon step and the error per step from the report', async () => {
-    const residuals = await ok<ChartAnswer<unknown>>(await call('GET', `/models/${model.id}/versions/${version.id}/charts/residuals`));
+    const residuals = await ok<ChartAnswer<unknown>>(
+      await call('GET', `/models/${model.id}/versions/${version.id}/charts/residuals`),
+    );
     // Actual 7, 8, 9 against 6.
-    expect(residuals.data).toEqual({ kind: 'residuals', against: 'step', points: [{ x: 1, residual: 1 }, { x: 2, residual: 2 }, { x: 3, residual: 3 }] });
-    const perStep = await ok<ChartAnswer<unknown>>(await call('GET', `/models/${model.id}/versions/1/charts/horizon-error`));
+    expect(residuals.data).toEqual({
+      kind: 'residuals',
+      against: 'step',
+      points: [
+        { x: 1, residual: 1 },
+        { x: 2, residual: 2 },
+        { x: 3, residual: 3 },
+      ],
+    });
+    const perStep = await ok<ChartAnswer<unknown>>(
+      await call('GET', `/models/${model.id}/versions/1/charts/horizon-error`),
+    );
     const expected = Object.entries(version.report.metrics).flatMap(([algorithm, m]) =>
       (m.perStep ?? []).flatMap((s, i) => (s.mse === null ? [] : [{ step: i + 1, algorithm, mse: s.mse }])),
     );
@@ -111,10 +136,19 @@ describe('forecast model charts', () => {
   });
 
   it('answers a self-contained Vega-Lite spec and a server SVG', async () => {
-    const res = await call('GET', `/models/${model.id}/versions/1/charts/forecast?format=vega-lite&width=500&height=200`);
+    const res = await call(
+      'GET',
+      `/models/${model.id}/versions/1/charts/forecast?format=vega-lite&width=500&height=200`,
+    );
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toBe('application/json; charset=utf-8');
-    const spec = (await res.json()) as { $schema: string; width: number; height: number; title: { text: string }; layer: { data: { values: unknown[] } }[] };
+    const spec = (await res.json()) as {
+      $schema: string;
+      width: number;
+      height: number;
+      title: { text: string };
+      layer: { data: { values: unknown[] } }[];
+    };
     expect(spec.$schema).toBe('https://vega.github.io/schema/vega-lite/v6.json');
     expect([spec.width, spec.height]).toEqual([500, 200]);
     expect(spec.title.text).toBe('Actual and forecast · load v1');
@@ -156,12 +190,16 @@ describe('regression model charts', () => {
     // A baseline has no curve (the mapping of a curve is unit-tested in src/models/charts.test.ts).
     expect(v.report.losses).toEqual([]);
     expect(loss.data).toEqual({ kind: 'loss', points: [] });
-    const importance = await ok<ChartAnswer<{ kind: string; bars: unknown[] }>>(await call('GET', `/models/${model.id}/versions/1/charts/importance`));
+    const importance = await ok<ChartAnswer<{ kind: string; bars: unknown[] }>>(
+      await call('GET', `/models/${model.id}/versions/1/charts/importance`),
+    );
     expect(importance.data.kind).toBe('importance');
     expect(importance.data.bars).toEqual(
       [...v.report.importance].sort((a, b) => b.value - a.value).map(({ feature, value }) => ({ feature, value })),
     );
-    const spec = await ok<{ mark: { type: string } }>(await call('GET', `/models/${model.id}/versions/1/charts/loss?format=vega-lite`));
+    const spec = await ok<{ mark: { type: string } }>(
+      await call('GET', `/models/${model.id}/versions/1/charts/loss?format=vega-lite`),
+    );
     expect(spec.mark.type).toBe('line');
   });
 
@@ -169,7 +207,9 @@ describe('regression model charts', () => {
     for (const chart of ['forecast', 'horizon-error']) {
       const res = await call('GET', `/models/${model.id}/versions/1/charts/${chart}`);
       expect(res.status).toBe(400);
-      expect((await problemOf(res)).errors).toEqual([{ pointer: '/params/chart', message: 'the model is not a forecast' }]);
+      expect((await problemOf(res)).errors).toEqual([
+        { pointer: '/params/chart', message: 'the model is not a forecast' },
+      ]);
     }
     expect((await call('GET', `/models/${model.id}/versions/1/charts/pie`)).status).toBe(400);
     expect((await call('GET', `/models/${model.id}/versions/9/charts/loss`)).status).toBe(404);

@@ -10,7 +10,8 @@ import { runCli, startTestServer, type CliResult, type TestServer } from './help
  */
 let server: TestServer;
 let dir: string;
-const weir = (...args: string[]): Promise<CliResult> => runCli(args, { url: server.url, token: server.token, cwd: dir });
+const weir = (...args: string[]): Promise<CliResult> =>
+  runCli(args, { url: server.url, token: server.token, cwd: dir });
 
 beforeAll(async () => {
   server = await startTestServer();
@@ -36,7 +37,8 @@ function ok(r: CliResult): CliResult {
 describe('weir models', () => {
   beforeAll(async () => {
     const hourly = ['at,load'];
-    for (let i = 0; i < 200; i++) hourly.push(`${new Date(Date.UTC(2024, 0, 1) + i * 3_600_000).toISOString()},${i % 10}`);
+    for (let i = 0; i < 200; i++)
+      hourly.push(`${new Date(Date.UTC(2024, 0, 1) + i * 3_600_000).toISOString()},${i % 10}`);
     await upload('load', hourly.join('\n') + '\n');
     const lines = ['x,y'];
     for (let i = 0; i < 100; i++) lines.push(`${i},${2 * i}`);
@@ -44,7 +46,26 @@ describe('weir models', () => {
   });
 
   it('trains a forecast with --watch and prints it beside its baselines; forecasts with intervals', async () => {
-    const r = ok(await weir('models', 'train', 'load', '--task', 'forecast', '--target', 'load', '--time-column', 'at', '--horizon', '3', '--seed', '1', '--name', 'load-3h', '--watch'));
+    const r = ok(
+      await weir(
+        'models',
+        'train',
+        'load',
+        '--task',
+        'forecast',
+        '--target',
+        'load',
+        '--time-column',
+        'at',
+        '--horizon',
+        '3',
+        '--seed',
+        '1',
+        '--name',
+        'load-3h',
+        '--watch',
+      ),
+    );
     expect(r.stdout).toMatch(/^id\s+mdl_\w{26}$/m);
     expect(r.stdout).toMatch(/^task\s+forecast \(horizon 3\)$/m);
     expect(r.stdout).toMatch(/^version\s+v1 mv_\w{26} \(current\)$/m);
@@ -61,19 +82,25 @@ describe('weir models', () => {
       ['load', '2', '2024-01-09T09:00:00.000Z', '9'],
       ['load', '3', '2024-01-09T10:00:00.000Z', '9'],
     ]);
-    const json = JSON.parse(ok(await weir('models', 'forecast', 'load-3h', '--horizon', '2', '--json')).stdout) as { series: { values: number[] }[] };
+    const json = JSON.parse(ok(await weir('models', 'forecast', 'load-3h', '--horizon', '2', '--json')).stdout) as {
+      series: { values: number[] }[];
+    };
     expect(json.series[0]!.values).toEqual([9, 9]);
   });
 
   it('trains, lists, shows, predicts, compares, promotes and deletes a regression', async () => {
-    const accepted = JSON.parse(ok(await weir('models', 'train', 'double', '--task', 'regression', '--target', 'y', '--json')).stdout) as {
+    const accepted = JSON.parse(
+      ok(await weir('models', 'train', 'double', '--task', 'regression', '--target', 'y', '--json')).stdout,
+    ) as {
       model: { id: string; name: string };
       job: { id: string };
     };
     expect(accepted.model.name).toBe('double y regression');
     ok(await weir('jobs', 'watch', accepted.job.id));
     const ls = ok(await weir('models', 'ls', '--task', 'regression'));
-    expect(ls.stdout).toMatch(new RegExp(`^${accepted.model.id}\\s+double y regression\\s+regression\\s+y\\s+v1\\s+1\\s+succeeded`, 'm'));
+    expect(ls.stdout).toMatch(
+      new RegExp(`^${accepted.model.id}\\s+double y regression\\s+regression\\s+y\\s+v1\\s+1\\s+succeeded`, 'm'),
+    );
 
     const show = ok(await weir('models', 'show', 'double y regression'));
     // The mean baseline predicts the train mean (69) for the test rows 80..99 (y = 160..198): MAE 110.
@@ -82,7 +109,16 @@ describe('weir models', () => {
     expect(show.stdout).toMatch(/^Leaderboard \(validation part\):$/m);
 
     const predicted = ok(await weir('models', 'predict', accepted.model.id, '--rows', '[{"x":1},{"x":null}]'));
-    expect(predicted.stdout.trim().split('\n').map((l) => l.trim().split(/\s+/))).toEqual([['ROW', 'PREDICTION', 'PROBABILITIES'], ['0', '69'], ['1', '69']]);
+    expect(
+      predicted.stdout
+        .trim()
+        .split('\n')
+        .map((l) => l.trim().split(/\s+/)),
+    ).toEqual([
+      ['ROW', 'PREDICTION', 'PROBABILITIES'],
+      ['0', '69'],
+      ['1', '69'],
+    ]);
     const bad = await weir('models', 'predict', accepted.model.id, '--rows', '{"x":"one"}');
     expect(bad.code).toBe(1);
     expect(bad.stderr).toContain('/rows/0/x: expected a number');
@@ -110,7 +146,13 @@ describe('weir models', () => {
     expect(refused.stderr).toContain('refusing to delete without --yes');
     ok(await weir('models', 'rm', accepted.model.id, '--version', '2', '--yes'));
     // The current version went: the newest remaining one is current again.
-    expect(ok(await weir('models', 'versions', accepted.model.id)).stdout.trim().split('\n').slice(1).map((l) => l.slice(0, 4))).toEqual(['v1 *']);
+    expect(
+      ok(await weir('models', 'versions', accepted.model.id))
+        .stdout.trim()
+        .split('\n')
+        .slice(1)
+        .map((l) => l.slice(0, 4)),
+    ).toEqual(['v1 *']);
     expect(ok(await weir('models', 'rm', 'double y regression', '--yes')).stdout.trim()).toBe(
       `deleted model ${accepted.model.id} with every version and artifact`,
     );
@@ -120,7 +162,19 @@ describe('weir models', () => {
   });
 
   it('refuses bad training input with the pointer, and unknown options before calling the server', async () => {
-    const r = await weir('models', 'train', 'load', '--task', 'forecast', '--target', 'nope', '--time-column', 'at', '--horizon', '3');
+    const r = await weir(
+      'models',
+      'train',
+      'load',
+      '--task',
+      'forecast',
+      '--target',
+      'nope',
+      '--time-column',
+      'at',
+      '--horizon',
+      '3',
+    );
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/\/target/);
     const task = await weir('models', 'train', 'load', '--task', 'clustering', '--target', 'load');

@@ -3,9 +3,20 @@ import { metricsTable, progressLine, type ReportWire } from './models-format.js'
 
 describe('models output', () => {
   it('prints the live training line: phase, algorithm, iteration, losses, ETA', () => {
-    expect(progressLine({ phase: 'fitting', algorithm: 'gbdt', iteration: 12, of: 100, trainLoss: 0.1234567, validLoss: 0.25, etaMs: 2500 }, 'x')).toBe(
-      'fitting gbdt 12/100 train 0.1235 valid 0.25 ETA 3 s',
-    );
+    expect(
+      progressLine(
+        {
+          phase: 'fitting',
+          algorithm: 'gbdt',
+          iteration: 12,
+          of: 100,
+          trainLoss: 0.1234567,
+          validLoss: 0.25,
+          etaMs: 2500,
+        },
+        'x',
+      ),
+    ).toBe('fitting gbdt 12/100 train 0.1235 valid 0.25 ETA 3 s');
     expect(progressLine({ phase: 'selecting', algorithm: 'linear', iteration: 3 }, null)).toBe('selecting linear #3');
     expect(progressLine(null, 'loading')).toBe('loading');
   });

@@ -8,7 +8,12 @@ export interface ModelWire {
   task: 'forecast' | 'regression' | 'classification';
   target: string;
   datasetId: string;
-  spec: { algorithm: string; horizon: number | null; timeColumn: string | null; features: { name: string; kind: string }[] };
+  spec: {
+    algorithm: string;
+    horizon: number | null;
+    timeColumn: string | null;
+    features: { name: string; kind: string }[];
+  };
   currentVersionId: string | null;
   currentVersion: number | null;
   versionCount: number;
@@ -101,7 +106,10 @@ export function describeModel(m: ModelWire, v: ModelVersionWire | null): string 
     pairs.push(
       ['version', `v${v.number} ${v.id}${v.current ? ' (current)' : ''}`],
       ['algorithm', clean(v.algorithm)],
-      ['trained on', `${v.datasetVersionId}: ${d.rows} rows (train ${d.train}, validation ${d.validation}, test ${d.test})`],
+      [
+        'trained on',
+        `${v.datasetVersionId}: ${d.rows} rows (train ${d.train}, validation ${d.validation}, test ${d.test})`,
+      ],
       ['training time', `${v.trainingMs} ms`],
     );
   }

@@ -43,7 +43,8 @@ const list = (value: string): string[] =>
     .filter(Boolean);
 function levels(value: string): number[] {
   const out = list(value).map(Number);
-  if (out.length === 0 || out.some((l) => !(l > 0 && l < 1))) throw new InvalidArgumentError('expected levels between 0 and 1, e.g. 0.8,0.95');
+  if (out.length === 0 || out.some((l) => !(l > 0 && l < 1)))
+    throw new InvalidArgumentError('expected levels between 0 and 1, e.g. 0.8,0.95');
   return out;
 }
 
@@ -101,13 +102,18 @@ async function train(ctx: ClientContext, datasetArg: string, opts: TrainOptions)
   if (!opts.watch) {
     if (ctx.json) return printJson(accepted);
     printLine(`Training model ${accepted.model.id} "${clean(accepted.model.name)}" as job ${accepted.job.id}.`);
-    return printLine(`Follow it with ${weirCommand(`jobs watch ${accepted.job.id}`)}; then ${weirCommand(`models show ${accepted.model.id}`)}.`);
+    return printLine(
+      `Follow it with ${weirCommand(`jobs watch ${accepted.job.id}`)}; then ${weirCommand(`models show ${accepted.model.id}`)}.`,
+    );
   }
   await watchTraining(ctx, accepted.job.id);
   await show(ctx, accepted.model.id, {});
 }
 
-async function ls(ctx: ClientContext, opts: { task?: string; dataset?: string; search?: string; limit?: number; offset?: number }): Promise<void> {
+async function ls(
+  ctx: ClientContext,
+  opts: { task?: string; dataset?: string; search?: string; limit?: number; offset?: number },
+): Promise<void> {
   const datasetId = opts.dataset ? await resolveId(ctx.client, DATASETS, opts.dataset) : undefined;
   const page = await ctx.client.getJson<{ items: ModelWire[]; total: number; offset: number }>('/api/v1/models', {
     task: opts.task,
@@ -117,7 +123,8 @@ async function ls(ctx: ClientContext, opts: { task?: string; dataset?: string; s
     offset: opts.offset,
   });
   if (ctx.json) return printJson(page);
-  if (page.items.length === 0) return printLine(page.total === 0 ? 'no models' : `no models at offset ${page.offset} (${page.total} in all)`);
+  if (page.items.length === 0)
+    return printLine(page.total === 0 ? 'no models' : `no models at offset ${page.offset} (${page.total} in all)`);
   const rows = page.items.map((m) => [
     m.id,
     truncate(clean(m.name), 40),
@@ -169,12 +176,27 @@ async function compare(ctx: ClientContext, id: string, a: string, b: string): Pr
   const answer = await ctx.client.getJson<CompareWire>(`${modelPath(id)}/compare`, { a, b });
   if (ctx.json) return printJson(answer);
   const n = (v: number | null) => (v === null ? '-' : formatNumber(v));
-  const rows = answer.differences.map((d) => [truncate(clean(d.algorithm), 30), clean(d.metric), n(d.a), n(d.b), d.delta === null ? '-' : (d.delta > 0 ? '+' : '') + formatNumber(d.delta)]);
-  printLine(table(['ALGORITHM', 'METRIC', a.toUpperCase(), b.toUpperCase(), 'DELTA'], rows, ['left', 'left', 'right', 'right', 'right']));
+  const rows = answer.differences.map((d) => [
+    truncate(clean(d.algorithm), 30),
+    clean(d.metric),
+    n(d.a),
+    n(d.b),
+    d.delta === null ? '-' : (d.delta > 0 ? '+' : '') + formatNumber(d.delta),
+  ]);
+  printLine(
+    table(['ALGORITHM', 'METRIC', a.toUpperCase(), b.toUpperCase(), 'DELTA'], rows, [
+      'left',
+      'left',
+      'right',
+      'right',
+      'right',
+    ]),
+  );
 }
 
 async function readRows(opts: { rows?: string; file?: string }): Promise<unknown[]> {
-  const text = opts.rows ?? (opts.file ? await readFile(opts.file === '-' ? '/dev/stdin' : opts.file, 'utf8') : undefined);
+  const text =
+    opts.rows ?? (opts.file ? await readFile(opts.file === '-' ? '/dev/stdin' : opts.file, 'utf8') : undefined);
   if (text === undefined) throw new Error('give the rows with --rows <json> or --file <rows.json> (- for stdin)');
   let parsed: unknown;
   try {
@@ -185,17 +207,28 @@ async function readRows(opts: { rows?: string; file?: string }): Promise<unknown
   return Array.isArray(parsed) ? parsed : [parsed];
 }
 
-async function predict(ctx: ClientContext, id: string, opts: { rows?: string; file?: string; version?: string }): Promise<void> {
+async function predict(
+  ctx: ClientContext,
+  id: string,
+  opts: { rows?: string; file?: string; version?: string },
+): Promise<void> {
   const rows = await readRows(opts);
-  const answer = await ctx.client.postJson<{ number: number; predictions: { prediction: number | string; probabilities?: Record<string, number> }[] }>(
-    `${modelPath(id)}/predict`,
-    { headers: { 'content-type': 'application/json' }, body: JSON.stringify({ rows, ...(opts.version ? { version: opts.version } : {}) }) },
-  );
+  const answer = await ctx.client.postJson<{
+    number: number;
+    predictions: { prediction: number | string; probabilities?: Record<string, number> }[];
+  }>(`${modelPath(id)}/predict`, {
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ rows, ...(opts.version ? { version: opts.version } : {}) }),
+  });
   if (ctx.json) return printJson(answer);
   const out = answer.predictions.map((p, i) => [
     String(i),
     typeof p.prediction === 'number' ? formatNumber(p.prediction) : clean(p.prediction),
-    p.probabilities ? Object.entries(p.probabilities).map(([k, v]) => `${clean(k)}=${formatNumber(v)}`).join(' ') : '',
+    p.probabilities
+      ? Object.entries(p.probabilities)
+          .map(([k, v]) => `${clean(k)}=${formatNumber(v)}`)
+          .join(' ')
+      : '',
   ]);
   printLine(table(['ROW', 'PREDICTION', 'PROBABILITIES'], out, ['right', 'right', 'left']));
 }
@@ -206,7 +239,11 @@ interface ForecastWire {
   series: { name: string; values: number[]; intervals: { level: number; lower: number[]; upper: number[] }[] }[];
 }
 
-async function forecast(ctx: ClientContext, id: string, opts: { horizon?: number; level?: number[]; version?: string }): Promise<void> {
+async function forecast(
+  ctx: ClientContext,
+  id: string,
+  opts: { horizon?: number; level?: number[]; version?: string },
+): Promise<void> {
   const body = {
     ...(opts.horizon !== undefined ? { horizon: opts.horizon } : {}),
     ...(opts.level !== undefined ? { levels: opts.level } : {}),
@@ -247,7 +284,9 @@ async function confirm(question: string): Promise<boolean> {
 }
 
 async function remove(ctx: ClientContext, id: string, opts: { version?: string; yes?: boolean }): Promise<void> {
-  const what = opts.version ? `version ${opts.version} of model ${id} and its artifact` : `model ${id} with every version and artifact`;
+  const what = opts.version
+    ? `version ${opts.version} of model ${id} and its artifact`
+    : `model ${id} with every version and artifact`;
   if (!opts.yes) {
     if (!process.stdin.isTTY || !process.stderr.isTTY)
       throw new Error('refusing to delete without --yes (not running on a terminal, so cannot ask)');
@@ -276,7 +315,11 @@ export function registerModels(program: Command): void {
       .requiredOption('--target <column>', 'the column to learn')
       .option('--horizon <n>', 'forecast: steps ahead', integer(1))
       .option('--algorithm <name>', "an algorithm name or 'auto' (the server's default)")
-      .option('--features <a,b>', 'feature (or exogenous) columns, comma-separated (default: every usable column)', list)
+      .option(
+        '--features <a,b>',
+        'feature (or exogenous) columns, comma-separated (default: every usable column)',
+        list,
+      )
       .option('--time-column <column>', 'forecast: the time column')
       .option('--series-column <column>', 'forecast: one series per value of this column')
       .option('--budget <seconds>', 'time budget of the training', integer(1))
@@ -349,7 +392,9 @@ export function registerModels(program: Command): void {
     models
       .command('rm')
       .alias('delete')
-      .description('delete a model with its versions and artifacts, or one version (asks first on a terminal; elsewhere needs --yes)')
+      .description(
+        'delete a model with its versions and artifacts, or one version (asks first on a terminal; elsewhere needs --yes)',
+      )
       .argument('<model>', 'model name or id')
       .option('--version <version>', 'delete only this version', version)
       .option('-y, --yes', 'delete without asking'),

@@ -34,12 +34,18 @@ function lastWindow(artifact: ForecastModelArtifact, data: Extract<FitInput, { k
 const finite = (v: number): number | null => (Number.isFinite(v) ? v : null);
 
 /** Actual vs forecast of the first series over the last window, with the widest interval band. */
-export function forecastWindowChart(artifact: ForecastModelArtifact, data: Extract<FitInput, { kind: 'forecast' }>): ModelChartData {
+export function forecastWindowChart(
+  artifact: ForecastModelArtifact,
+  data: Extract<FitInput, { kind: 'forecast' }>,
+): ModelChartData {
   const { cut, times, forecast } = lastWindow(artifact, data);
   const actualSeries = data.input.series[0]!;
   const xOf = (i: number) => (times ? times[i]! : i);
   const from = Math.max(0, cut - CONTEXT_HORIZONS * artifact.horizon);
-  const actual = Array.from({ length: actualSeries.length - from }, (_, k) => ({ x: xOf(from + k), value: finite(actualSeries[from + k]!) }));
+  const actual = Array.from({ length: actualSeries.length - from }, (_, k) => ({
+    x: xOf(from + k),
+    value: finite(actualSeries[from + k]!),
+  }));
   const first = forecast.series[0]!;
   const stepX = (h: number) => forecast.times?.[h] ?? (times ? times[cut + h]! : cut + h);
   const widest = [...first.intervals].sort((a, b) => b.level - a.level)[0];
@@ -55,7 +61,10 @@ export function forecastWindowChart(artifact: ForecastModelArtifact, data: Extra
 }
 
 /** Forecast residuals (actual − forecast) per horizon step over the last window, every series. */
-export function forecastResidualsChart(artifact: ForecastModelArtifact, data: Extract<FitInput, { kind: 'forecast' }>): ModelChartData {
+export function forecastResidualsChart(
+  artifact: ForecastModelArtifact,
+  data: Extract<FitInput, { kind: 'forecast' }>,
+): ModelChartData {
   const { cut, forecast } = lastWindow(artifact, data);
   const points: { x: number; residual: number }[] = [];
   forecast.series.forEach((s, i) =>
@@ -68,7 +77,10 @@ export function forecastResidualsChart(artifact: ForecastModelArtifact, data: Ex
 }
 
 /** A row of the training input as predict takes it (JSON values by feature name). */
-function rowAt(features: Extract<FitInput, { kind: 'tabular' }>['input']['features'], r: number): Record<string, unknown> {
+function rowAt(
+  features: Extract<FitInput, { kind: 'tabular' }>['input']['features'],
+  r: number,
+): Record<string, unknown> {
   const row: Record<string, unknown> = {};
   for (const f of features) {
     const v = f.values[r];
@@ -82,7 +94,10 @@ function rowAt(features: Extract<FitInput, { kind: 'tabular' }>['input']['featur
  * Regression residuals against the prediction over the test part (the rows after the validation boundary of the
  * rows that have a target, as training split them).
  */
-export function regressionResidualsChart(artifact: TabularModelArtifact, data: Extract<FitInput, { kind: 'tabular' }>): ModelChartData {
+export function regressionResidualsChart(
+  artifact: TabularModelArtifact,
+  data: Extract<FitInput, { kind: 'tabular' }>,
+): ModelChartData {
   const { features, target, split } = data.input;
   const y = target.values as Float64Array;
   const kept: number[] = [];

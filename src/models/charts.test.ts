@@ -48,18 +48,40 @@ describe('model chart data', () => {
     const data = horizonErrorChart(
       report({
         metrics: {
-          linear: { original: {}, normalized: {}, perStep: [{ mse: 1, mae: 1 }, { mse: null, mae: null }, { mse: 3, mae: 2 }] },
+          linear: {
+            original: {},
+            normalized: {},
+            perStep: [
+              { mse: 1, mae: 1 },
+              { mse: null, mae: null },
+              { mse: 3, mae: 2 },
+            ],
+          },
           mean: { original: {}, normalized: {} },
         },
       }),
     );
-    expect(data).toEqual({ kind: 'horizon-error', points: [{ step: 1, algorithm: 'linear', mse: 1 }, { step: 3, algorithm: 'linear', mse: 3 }] });
+    expect(data).toEqual({
+      kind: 'horizon-error',
+      points: [
+        { step: 1, algorithm: 'linear', mse: 1 },
+        { step: 3, algorithm: 'linear', mse: 3 },
+      ],
+    });
   });
 
   it('keeps user text out of encoding titles', () => {
-    const spec = modelChartSpec({ kind: 'importance', importance: 'permutation', bars: [{ feature: 'a"\\b', value: 1 }] }, { title: 't' });
+    const spec = modelChartSpec(
+      { kind: 'importance', importance: 'permutation', bars: [{ feature: 'a"\\b', value: 1 }] },
+      { title: 't' },
+    );
     const encoding = (spec as { encoding: Record<string, { title: string }> }).encoding;
     expect([encoding.x!.title, encoding.y!.title]).toEqual(['Permutation importance', 'Feature']);
-    expect(spec).toMatchObject({ width: 640, height: 320, title: { text: 't' }, data: { values: [{ feature: 'a"\\b', value: 1 }] } });
+    expect(spec).toMatchObject({
+      width: 640,
+      height: 320,
+      title: { text: 't' },
+      data: { values: [{ feature: 'a"\\b', value: 1 }] },
+    });
   });
 });

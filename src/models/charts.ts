@@ -1,4 +1,12 @@
-import { ACCENT, CHART_CONFIG, CHART_PADDING, CHART_SIZE, MUTED, VEGA_LITE_SCHEMA, type VegaLiteSpec } from '../analytics/charts.js';
+import {
+  ACCENT,
+  CHART_CONFIG,
+  CHART_PADDING,
+  CHART_SIZE,
+  MUTED,
+  VEGA_LITE_SCHEMA,
+  type VegaLiteSpec,
+} from '../analytics/charts.js';
 import type { TrainingReport } from './ml/report.js';
 
 /**
@@ -127,7 +135,18 @@ function body(chart: ModelChartData): Record<string, unknown> {
                 title: 'Line',
                 scale: { domain: ['actual', 'forecast'], range: ['#323f4b', ACCENT] },
               },
-              strokeDash: { field: 'line', type: 'nominal', legend: null, scale: { domain: ['actual', 'forecast'], range: [[1, 0], [4, 2]] } },
+              strokeDash: {
+                field: 'line',
+                type: 'nominal',
+                legend: null,
+                scale: {
+                  domain: ['actual', 'forecast'],
+                  range: [
+                    [1, 0],
+                    [4, 2],
+                  ],
+                },
+              },
             },
           },
         ],
@@ -157,7 +176,12 @@ function body(chart: ModelChartData): Record<string, unknown> {
         encoding: {
           x: { field: 'iteration', type: 'quantitative', title: 'Iteration', axis: { tickMinStep: 1 } },
           y: { field: 'loss', type: 'quantitative', title: 'Loss', scale: { zero: false } },
-          color: { field: 'part', type: 'nominal', title: 'Part', scale: { domain: ['train', 'validation'], range: [ACCENT, '#f58518'] } },
+          color: {
+            field: 'part',
+            type: 'nominal',
+            title: 'Part',
+            scale: { domain: ['train', 'validation'], range: [ACCENT, '#f58518'] },
+          },
         },
       };
     case 'importance':
@@ -166,7 +190,11 @@ function body(chart: ModelChartData): Record<string, unknown> {
         mark: { type: 'bar', color: ACCENT },
         encoding: {
           y: { field: 'feature', type: 'nominal', sort: null, title: 'Feature' },
-          x: { field: 'value', type: 'quantitative', title: chart.importance === 'permutation' ? 'Permutation importance' : 'Gain' },
+          x: {
+            field: 'value',
+            type: 'quantitative',
+            title: chart.importance === 'permutation' ? 'Permutation importance' : 'Gain',
+          },
         },
       };
     case 'horizon-error':

@@ -4,7 +4,8 @@ import { apiCall, apiToken, expect, expectAccessible, screenshotBothThemes, sign
 function hourlyCsv(rows: number): string {
   const lines = ['at,load,temp'];
   const start = Date.UTC(2024, 0, 1);
-  for (let i = 0; i < rows; i++) lines.push(`${new Date(start + i * 3_600_000).toISOString()},${i % 10},${20 + (i % 7)}`);
+  for (let i = 0; i < rows; i++)
+    lines.push(`${new Date(start + i * 3_600_000).toISOString()},${i % 10},${20 + (i % 7)}`);
   return lines.join('\n') + '\n';
 }
 
@@ -13,7 +14,12 @@ async function uploadDataset(name: string): Promise<string> {
   const form = new FormData();
   form.append('name', name);
   form.append('file', new Blob([hourlyCsv(200)], { type: 'text/csv' }), `${name}.csv`);
-  const { datasetId, jobId } = await apiCall<{ datasetId: string; jobId: string }>(token, 'POST', '/api/v1/datasets', form);
+  const { datasetId, jobId } = await apiCall<{ datasetId: string; jobId: string }>(
+    token,
+    'POST',
+    '/api/v1/datasets',
+    form,
+  );
   await expect
     .poll(async () => (await apiCall<{ status: string }>(token, 'GET', `/api/v1/jobs/${jobId}`)).status)
     .toBe('succeeded');

@@ -41,7 +41,8 @@ export function chartsFor(version: ModelVersion): ModelChart[] {
   const report = reportOf(version);
   const forecast = report.task === 'forecast';
   return [
-    ...(forecast ? (['forecast', 'horizon-error'] as const) : []),
+    ...(forecast ? (['forecast'] as const) : []),
+    ...(Object.values(report.metrics).some((m) => (m.perStep ?? []).length > 0) ? (['horizon-error'] as const) : []),
     ...(report.task !== 'classification' ? (['residuals'] as const) : []),
     ...(report.losses.length > 0 ? (['loss'] as const) : []),
     ...(report.importance.length > 0 ? (['importance'] as const) : []),
@@ -70,18 +71,30 @@ export default function ModelCharts({ modelId, version }: { modelId: string; ver
 }
 
 /** The loss curve of a training still running, from the `model.progress` events (drawn in the browser). */
-export function LiveLossChart({ points }: { points: { iteration: number; part: 'train' | 'validation'; loss: number }[] }) {
-  const spec = useMemo<VegaLiteSpec>(() => ({
-    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
-    width: 'container',
-    height: 200,
-    data: { values: points },
-    mark: { type: 'line', point: points.length < 50 ? { aria: false } : false },
-    encoding: {
-      x: { field: 'iteration', type: 'quantitative', title: 'Iteration', axis: { tickMinStep: 1 } },
-      y: { field: 'loss', type: 'quantitative', title: 'Loss', scale: { zero: false } },
-      color: { field: 'part', type: 'nominal', title: 'Part', scale: { domain: ['train', 'validation'], range: ['#4c78a8', '#f58518'] } },
-    },
-  }), [points]);
+export function LiveLossChart({
+  points,
+}: {
+  points: { iteration: number; part: 'train' | 'validation'; loss: number }[];
+}) {
+  const spec = useMemo<VegaLiteSpec>(
+    () => ({
+      $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+      width: 'container',
+      height: 200,
+      data: { values: points },
+      mark: { type: 'line', point: points.length < 50 ? { aria: false } : false },
+      encoding: {
+        x: { field: 'iteration', type: 'quantitative', title: 'Iteration', axis: { tickMinStep: 1 } },
+        y: { field: 'loss', type: 'quantitative', title: 'Loss', scale: { zero: false } },
+        color: {
+          field: 'part',
+          type: 'nominal',
+          title: 'Part',
+          scale: { domain: ['train', 'validation'], range: ['#4c78a8', '#f58518'] },
+        },
+      },
+    }),
+    [points],
+  );
   return <VegaChart spec={spec} label="Live training loss" table={TABLES.loss} />;
 }

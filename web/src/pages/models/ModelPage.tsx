@@ -11,7 +11,16 @@ import { Badge, Button, PageHeader } from '../../ui/controls';
 import { ConfirmDialog } from '../../ui/dialog';
 import { Empty, ErrorState, Loading, QueryView } from '../../ui/states';
 import { useToast } from '../../ui/toast';
-import { modelKeys, reportOf, useModel, useModelVersions, type Model, type ModelProgress, type ModelVersion, type TrainingReport } from './api';
+import {
+  modelKeys,
+  reportOf,
+  useModel,
+  useModelVersions,
+  type Model,
+  type ModelProgress,
+  type ModelVersion,
+  type TrainingReport,
+} from './api';
 import './models.css';
 
 // vega loads with the first chart, never with the page.
@@ -70,7 +79,11 @@ function useTraining(model: Model) {
     },
     [model.id, queryClient],
   );
-  useTopic(`model:${model.id}`, onEvent, () => void queryClient.invalidateQueries({ queryKey: modelKeys.detail(model.id) }));
+  useTopic(
+    `model:${model.id}`,
+    onEvent,
+    () => void queryClient.invalidateQueries({ queryKey: modelKeys.detail(model.id) }),
+  );
   return { progress, points };
 }
 
@@ -139,7 +152,8 @@ function ModelView({ model }: { model: Model }) {
           {training && progress?.phase && (
             <p className="training-phase" aria-live="polite">
               Phase: <strong>{progress.phase}</strong> {progress.algorithm}
-              {progress.iteration !== undefined && ` · iteration ${progress.iteration}${progress.of ? ` of ${progress.of}` : ''}`}
+              {progress.iteration !== undefined &&
+                ` · iteration ${progress.iteration}${progress.of ? ` of ${progress.of}` : ''}`}
               {progress.etaMs ? ` · about ${formatDuration(progress.etaMs)} left` : ''}
             </p>
           )}
@@ -154,13 +168,24 @@ function ModelView({ model }: { model: Model }) {
         query={versions}
         loadingLabel="Loading the versions…"
         isEmpty={(data) => data.items.length === 0}
-        empty={<Empty title="No trained version yet">{training ? 'The first version appears when the training ends.' : 'The training did not register a version.'}</Empty>}
+        empty={
+          <Empty title="No trained version yet">
+            {training
+              ? 'The first version appears when the training ends.'
+              : 'The training did not register a version.'}
+          </Empty>
+        }
       >
         {() =>
           selected ? (
             <>
               <VersionReport model={model} version={selected} />
-              <VersionsTable model={model} versions={items} selected={selected} onSelect={(n) => update({ version: String(n) })} />
+              <VersionsTable
+                model={model}
+                versions={items}
+                selected={selected}
+                onSelect={(n) => update({ version: String(n) })}
+              />
             </>
           ) : null
         }
@@ -170,7 +195,9 @@ function ModelView({ model }: { model: Model }) {
 }
 
 function MetricsTable({ report }: { report: TrainingReport }) {
-  const algorithms = Object.keys(report.metrics).sort((a, b) => (a === report.algorithm ? -1 : b === report.algorithm ? 1 : a.localeCompare(b)));
+  const algorithms = Object.keys(report.metrics).sort((a, b) =>
+    a === report.algorithm ? -1 : b === report.algorithm ? 1 : a.localeCompare(b),
+  );
   const present = new Set(algorithms.flatMap((a) => Object.keys(report.metrics[a]!.original)));
   const order = METRIC_ORDER[report.task] ?? [];
   const metrics = [...order.filter((m) => present.has(m)), ...[...present].filter((m) => !order.includes(m)).sort()];
@@ -237,7 +264,9 @@ function Leaderboard({ report }: { report: TrainingReport }) {
             <tr key={l.algorithm}>
               <th scope="row">{l.algorithm}</th>
               <td>
-                <Badge tone={l.status === 'ok' ? 'success' : l.status === 'failed' ? 'danger' : 'default'}>{l.status}</Badge>
+                <Badge tone={l.status === 'ok' ? 'success' : l.status === 'failed' ? 'danger' : 'default'}>
+                  {l.status}
+                </Badge>
                 {l.reason && <span className="muted"> {l.reason}</span>}
               </td>
               {keys.map((k) => (
@@ -264,8 +293,12 @@ function VersionReport({ model, version }: { model: Model; version: ModelVersion
           Version {version.number}: {report.algorithm}
         </h2>
         <p className="muted">
-          Trained on {formatNumber(d.rows)} rows of <Link href={`/datasets/${model.datasetId}?version=${version.datasetVersionId}`}>dataset version {version.datasetVersionId}</Link>: {formatNumber(d.train)} to train, {formatNumber(d.validation)} to validate,{' '}
-          {formatNumber(d.test)} held back to test. The metrics below are on the held-back part, beside every baseline.
+          Trained on {formatNumber(d.rows)} rows of{' '}
+          <Link href={`/datasets/${model.datasetId}?version=${version.datasetVersionId}`}>
+            dataset version {version.datasetVersionId}
+          </Link>
+          : {formatNumber(d.train)} to train, {formatNumber(d.validation)} to validate, {formatNumber(d.test)} held back
+          to test. The metrics below are on the held-back part, beside every baseline.
         </p>
         <MetricsTable report={report} />
         {report.leaderboard.length > 0 && (
@@ -303,14 +336,20 @@ function VersionsTable({
     ]);
   const promote = useMutation({
     mutationFn: (v: ModelVersion) =>
-      call(api.POST('/api/v1/models/{id}/versions/{version}/promote', { params: { path: { id: model.id, version: v.id } } })),
+      call(
+        api.POST('/api/v1/models/{id}/versions/{version}/promote', {
+          params: { path: { id: model.id, version: v.id } },
+        }),
+      ),
     onSuccess: async (m) => {
       await refresh();
       toast({ title: `Version ${m.currentVersion} is now current` });
     },
   });
   const remove = async (v: ModelVersion) => {
-    await call(api.DELETE('/api/v1/models/{id}/versions/{version}', { params: { path: { id: model.id, version: v.id } } }));
+    await call(
+      api.DELETE('/api/v1/models/{id}/versions/{version}', { params: { path: { id: model.id, version: v.id } } }),
+    );
     await refresh();
     toast({ title: `Version ${v.number} deleted` });
   };
@@ -340,18 +379,32 @@ function VersionsTable({
                 <td>{formatDuration(v.trainingMs)}</td>
                 <td>
                   <div className="row">
-                    <Button small disabled={v.id === selected.id} onClick={() => onSelect(v.number)} aria-label={`Show version ${v.number}`}>
+                    <Button
+                      small
+                      disabled={v.id === selected.id}
+                      onClick={() => onSelect(v.number)}
+                      aria-label={`Show version ${v.number}`}
+                    >
                       Show
                     </Button>
                     {canTrain && !v.current && (
-                      <Button small busy={promote.isPending && promote.variables?.id === v.id} onClick={() => promote.mutate(v)} aria-label={`Promote version ${v.number}`}>
+                      <Button
+                        small
+                        busy={promote.isPending && promote.variables?.id === v.id}
+                        onClick={() => promote.mutate(v)}
+                        aria-label={`Promote version ${v.number}`}
+                      >
                         Promote
                       </Button>
                     )}
                     {canTrain && (
                       <ConfirmDialog
                         title={`Delete version ${v.number}?`}
-                        description={v.current ? 'It is the current version: the newest remaining one becomes current.' : 'Its artifact goes too.'}
+                        description={
+                          v.current
+                            ? 'It is the current version: the newest remaining one becomes current.'
+                            : 'Its artifact goes too.'
+                        }
                         confirmLabel="Delete version"
                         onConfirm={() => remove(v)}
                         trigger={(open) => (

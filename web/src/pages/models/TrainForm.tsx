@@ -12,7 +12,19 @@ const DATASETS_OFFERED = 500;
 
 /** Algorithms a request may name per task besides `auto` (the server refuses one it does not have, at /algorithm). */
 const ALGORITHMS: Record<ModelTask, string[]> = {
-  forecast: ['repeat-last', 'seasonal-naive', 'mean', 'drift', 'linear', 'nlinear', 'dlinear', 'gbdt', 'mlp', 'ets', 'mstl'],
+  forecast: [
+    'repeat-last',
+    'seasonal-naive',
+    'mean',
+    'drift',
+    'linear',
+    'nlinear',
+    'dlinear',
+    'gbdt',
+    'mlp',
+    'ets',
+    'mstl',
+  ],
   regression: ['mean', 'gbdt', 'mlp'],
   classification: ['majority', 'gbdt', 'mlp'],
 };
@@ -44,7 +56,8 @@ export function TrainForm({ onCancel }: { onCancel: () => void }) {
 
   const datasets = useQuery({
     queryKey: ['datasets', 'picker'],
-    queryFn: () => call(api.GET('/api/v1/datasets', { params: { query: { limit: DATASETS_OFFERED, offset: 0, sort: 'name' } } })),
+    queryFn: () =>
+      call(api.GET('/api/v1/datasets', { params: { query: { limit: DATASETS_OFFERED, offset: 0, sort: 'name' } } })),
   });
   const dataset = useQuery({
     queryKey: ['datasets', datasetId],
@@ -118,7 +131,10 @@ export function TrainForm({ onCancel }: { onCancel: () => void }) {
           onChange={(e) => setTarget(e.target.value)}
           error={at('/target')}
           disabled={columns.length === 0}
-          options={[{ value: '', label: 'Choose a column…' }, ...columns.map((c) => ({ value: c.name, label: `${c.name} (${c.type})` }))]}
+          options={[
+            { value: '', label: 'Choose a column…' },
+            ...columns.map((c) => ({ value: c.name, label: `${c.name} (${c.type})` })),
+          ]}
         />
         {forecast && (
           <>
@@ -130,7 +146,9 @@ export function TrainForm({ onCancel }: { onCancel: () => void }) {
               disabled={columns.length === 0}
               options={[
                 { value: '', label: 'Choose a column…' },
-                ...columns.filter((c) => isTimeLike(c.type) && c.name !== target).map((c) => ({ value: c.name, label: `${c.name} (${c.type})` })),
+                ...columns
+                  .filter((c) => isTimeLike(c.type) && c.name !== target)
+                  .map((c) => ({ value: c.name, label: `${c.name} (${c.type})` })),
               ]}
             />
             <TextField
@@ -149,7 +167,10 @@ export function TrainForm({ onCancel }: { onCancel: () => void }) {
           value={algorithm}
           onChange={(e) => setAlgorithm(e.target.value)}
           error={at('/algorithm')}
-          options={[{ value: 'auto', label: 'auto (try each, keep the best on validation)' }, ...(ALGORITHMS[task] ?? []).map((a) => ({ value: a, label: a }))]}
+          options={[
+            { value: 'auto', label: 'auto (try each, keep the best on validation)' },
+            ...(ALGORITHMS[task] ?? []).map((a) => ({ value: a, label: a })),
+          ]}
         />
         <TextField
           label="Time budget (seconds)"

@@ -5,7 +5,8 @@ import type { VegaLiteSpec } from '../../ui/VegaChart';
 
 // The models schemas are inline in the OpenAPI document: their types are read off the operations.
 export type Model = paths['/api/v1/models/{id}']['get']['responses'][200]['content']['application/json'];
-export type ModelVersion = paths['/api/v1/models/{id}/versions/{version}']['get']['responses'][200]['content']['application/json'];
+export type ModelVersion =
+  paths['/api/v1/models/{id}/versions/{version}']['get']['responses'][200]['content']['application/json'];
 export type ModelTask = Model['task'];
 export type ModelChart = 'forecast' | 'residuals' | 'loss' | 'importance' | 'horizon-error';
 
@@ -16,8 +17,22 @@ export interface TrainingReport {
   task: ModelTask;
   algorithm: string;
   params: Record<string, unknown>;
-  leaderboard: { algorithm: string; validation: Metrics; trainMs: number; status: 'ok' | 'failed' | 'skipped'; reason?: string }[];
-  metrics: Record<string, { original: Metrics; normalized: Metrics; skill?: number | null }>;
+  leaderboard: {
+    algorithm: string;
+    validation: Metrics;
+    trainMs: number;
+    status: 'ok' | 'failed' | 'skipped';
+    reason?: string;
+  }[];
+  metrics: Record<
+    string,
+    {
+      original: Metrics;
+      normalized: Metrics;
+      skill?: number | null;
+      perStep?: { mse: number | null; mae: number | null }[];
+    }
+  >;
   losses: { iteration: number; train: number | null; validation: number | null }[];
   importance: { feature: string; value: number; kind: 'gain' | 'permutation' }[];
   intervals?: { levels: number[]; quantiles: number[][] };
@@ -46,7 +61,8 @@ export const modelKeys = {
   list: (search: string, task: string) => ['models', 'list', search, task] as const,
   detail: (id: string) => ['models', id] as const,
   versions: (id: string) => ['models', id, 'versions'] as const,
-  chart: (id: string, versionId: string, chart: ModelChart, width: number) => ['models', id, 'chart', versionId, chart, width] as const,
+  chart: (id: string, versionId: string, chart: ModelChart, width: number) =>
+    ['models', id, 'chart', versionId, chart, width] as const,
 };
 
 export function useModel(id: string) {
@@ -72,7 +88,10 @@ export function useModelChart(id: string, versionId: string, chart: ModelChart, 
     queryFn: async ({ signal }) =>
       (await call(
         api.GET('/api/v1/models/{id}/versions/{version}/charts/{chart}', {
-          params: { path: { id, version: versionId, chart }, query: { format: 'vega-lite', width, height: 280, title: '' } },
+          params: {
+            path: { id, version: versionId, chart },
+            query: { format: 'vega-lite', width, height: 280, title: '' },
+          },
           signal,
         }),
       )) as unknown as VegaLiteSpec,
