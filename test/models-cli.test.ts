@@ -182,3 +182,39 @@ describe('weir models', () => {
     expect(task.stderr).toContain('expected forecast, regression, classification');
   });
 });
+
+describe('weir models --help', () => {
+  const cases: [string[], string[]][] = [
+    [['models'], ['train', 'ls', 'show', 'versions', 'compare', 'predict', 'forecast', 'promote', 'rm']],
+    [
+      ['models', 'train'],
+      [
+        '<dataset>',
+        '--task',
+        '--target',
+        '--horizon',
+        '--algorithm',
+        '--features',
+        '--time-column',
+        '--budget',
+        '--seed',
+        '--name',
+        '--watch',
+      ],
+    ],
+    [
+      ['models', 'show'],
+      ['<model>', 'model name or id (mdl_…)', '--version', '--json'],
+    ],
+    [
+      ['models', 'rm'],
+      ['<model>', '--version', '--yes'],
+    ],
+  ];
+  it.each(cases)('weir %j --help', async (command, mentions) => {
+    const r = await runCli([...command, '--help'], { url: null });
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain(`Usage: weir ${command.join(' ')}`);
+    for (const m of mentions) expect(r.stdout).toContain(m);
+  });
+});
