@@ -21,6 +21,7 @@ import {
   type ModelVersion,
   type TrainingReport,
 } from './api';
+import { applyProgress, NO_TRAINING, type TrainingView } from './training';
 import './models.css';
 
 // vega loads with the first chart, never with the page.
@@ -47,35 +48,17 @@ export default function ModelPage() {
   );
 }
 
-type LossPoint = { iteration: number; part: 'train' | 'validation'; loss: number };
-
-/** The live state of a training from its `model.progress` events. */
+/** The live state of a training from its `model.progress` events (and the new version when it lands). */
 function useTraining(model: Model) {
   const queryClient = useQueryClient();
-  const [progress, setProgress] = useState<ModelProgress | null>(null);
-  const [points, setPoints] = useState<LossPoint[]>([]);
+  const [view, setView] = useState<TrainingView>(NO_TRAINING);
   const onEvent = useCallback(
     (event: TopicEvent) => {
       if (event.event === 'model.version') {
         void queryClient.invalidateQueries({ queryKey: modelKeys.detail(model.id) });
         void queryClient.invalidateQueries({ queryKey: modelKeys.versions(model.id) });
-        return;
-      }
-      if (event.event !== 'model.progress') return;
-      const p = event.data as ModelProgress;
-      setProgress((current) => {
-        // A new training (a retrain) starts a new curve.
-        if (current && current.jobId !== p.jobId) setPoints([]);
-        return p;
-      });
-      if (p.iteration !== undefined && (p.trainLoss !== undefined || p.validLoss !== undefined)) {
-        const it = p.iteration;
-        setPoints((current) => [
-          ...current.filter((q) => q.iteration !== it),
-          ...(p.trainLoss !== undefined ? [{ iteration: it, part: 'train' as const, loss: p.trainLoss }] : []),
-          ...(p.validLoss !== undefined ? [{ iteration: it, part: 'validation' as const, loss: p.validLoss }] : []),
-        ]);
-      }
+      } else if (event.event === 'model.progress')
+        setView((current) => applyProgress(current, event.data as ModelProgress));
     },
     [model.id, queryClient],
   );
@@ -84,7 +67,7 @@ function useTraining(model: Model) {
     onEvent,
     () => void queryClient.invalidateQueries({ queryKey: modelKeys.detail(model.id) }),
   );
-  return { progress, points };
+  return view;
 }
 
 function ModelView({ model }: { model: Model }) {
