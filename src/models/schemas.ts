@@ -98,7 +98,9 @@ export const ModelListQuery = Type.Object(
     task: Type.Optional(Task),
     datasetId: Type.Optional(Id('ds', 'Models trained on this dataset')),
     q: Type.Optional(Type.String({ maxLength: 200, description: 'Case-insensitive substring of the name' })),
-    search: Type.Optional(Type.String({ maxLength: 200, description: 'Same as q (the name the other list endpoints use)' })),
+    search: Type.Optional(
+      Type.String({ maxLength: 200, description: 'Same as q (the name the other list endpoints use)' }),
+    ),
     name: Type.Optional(Type.String({ minLength: 1, maxLength: 200, description: 'Exactly this name' })),
   },
   { additionalProperties: false },

@@ -1157,6 +1157,28 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/models/{id}/versions/{version}/charts/{chart}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A chart of a version: forecast, residuals, loss, importance or horizon-error
+         * @description The numbers (`?format=json`), a self-contained Vega-Lite spec (`?format=vega-lite`) or the chart drawn on the server (`?format=svg`, image/svg+xml). forecast and horizon-error are for forecast models, residuals for forecast and regression models: another task answers 400.
+         *
+         *     Requires permission `models:read`.
+         */
+        get: operations["getModelChart"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/models/{id}/versions/{version}/promote": {
         parameters: {
             query?: never;
@@ -5998,6 +6020,10 @@ export interface operations {
                 datasetId?: string;
                 /** @description Case-insensitive substring of the name */
                 q?: string;
+                /** @description Same as q (the name the other list endpoints use) */
+                search?: string;
+                /** @description Exactly this name */
+                name?: string;
             };
             header?: never;
             path?: never;
@@ -6618,6 +6644,81 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            /** @description Client error */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Server error */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getModelChart: {
+        parameters: {
+            query: {
+                /** @description json: the numbers; vega-lite: a self-contained Vega-Lite spec (application/json); svg: the chart rendered on the server (image/svg+xml) */
+                format: "json" | "vega-lite" | "svg";
+                /** @description Chart width in px (default 640) */
+                width?: number;
+                /** @description Chart height in px (default 320) */
+                height?: number;
+                /** @description Chart title (default: the chart, the model and the version; empty: none) */
+                title?: string;
+            };
+            header?: never;
+            path: {
+                /** @description Model id */
+                id: string;
+                /** @description Version number or id */
+                version: string;
+                /** @description forecast: actual vs forecast over the last window of the test part, with the widest interval band; residuals: actual − predicted (forecast: per horizon step over that window; regression: against the prediction over the test part); loss: the train/validation loss curve; importance: gain or permutation importance per feature; horizon-error: test MSE per horizon step of the model and each baseline */
+                chart: "forecast" | "residuals" | "loss" | "importance" | "horizon-error";
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        modelId: string;
+                        versionId: string;
+                        number: number;
+                        /** @enum {string} */
+                        chart: "forecast" | "residuals" | "loss" | "importance" | "horizon-error";
+                        /** @description The numbers drawn; the shape depends on `chart` (see ModelChartData in src/models/charts.ts) */
+                        data: {
+                            [key: string]: unknown;
+                        };
+                    };
+                    "image/svg+xml": {
+                        modelId: string;
+                        versionId: string;
+                        number: number;
+                        /** @enum {string} */
+                        chart: "forecast" | "residuals" | "loss" | "importance" | "horizon-error";
+                        /** @description The numbers drawn; the shape depends on `chart` (see ModelChartData in src/models/charts.ts) */
+                        data: {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
             };
             /** @description Client error */
             "4XX": {
