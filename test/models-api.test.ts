@@ -231,10 +231,11 @@ describe('auto', () => {
     const v = await ok<ModelVersion>(await call('GET', `/models/${accepted.model.id}/versions/1`));
     expect(v.report.leaderboard.map((l) => [l.algorithm, l.status])).toEqual([
       ['mean', 'ok'],
+      ['linear', 'ok'],
       ['gbdt', 'ok'],
       ['mlp', 'ok'],
     ]);
-    expect(['gbdt', 'mlp']).toContain(v.report.algorithm);
+    expect(['linear', 'gbdt', 'mlp']).toContain(v.report.algorithm);
     const chosen = v.report.metrics[v.report.algorithm]!.original.mse!;
     expect(chosen).toBeLessThan(v.report.metrics.mean!.original.mse! / 20);
     expect(v.report.losses.length).toBeGreaterThan(0);

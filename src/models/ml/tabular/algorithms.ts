@@ -2,6 +2,7 @@ import type { TabularAlgorithm } from '../types.js';
 import { gbdt } from '../gbdt/gbdt.js';
 import { mlpTabular } from '../neural/mlp.js';
 import { majorityBaseline, meanBaseline } from './baselines.js';
+import { linearAlgorithm } from './linear.js';
 
 /** Baselines: always trained and reported beside the model; never what `auto` tries as a candidate. */
 export const TABULAR_BASELINES: Record<string, TabularAlgorithm> = {
@@ -11,9 +12,10 @@ export const TABULAR_BASELINES: Record<string, TabularAlgorithm> = {
 
 /**
  * The learned tabular algorithms a request may name and `auto` tries, in this order (cheapest and strongest first,
- * so a short budget still yields a good model): gradient-boosted trees, then the MLP.
+ * so a short budget still yields a good model): the linear model, gradient-boosted trees, then the MLP.
  */
 export const TABULAR_ALGORITHMS: Record<string, TabularAlgorithm> = {
+  linear: linearAlgorithm as TabularAlgorithm,
   gbdt: gbdt as TabularAlgorithm,
   mlp: mlpTabular as TabularAlgorithm,
 };
