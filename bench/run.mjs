@@ -1,7 +1,8 @@
 // Entry point of the Weir benchmarks (after `npm run build`):
 //   node bench/run.mjs                 all three: ingest, startup, api
-//   node bench/run.mjs ingest|startup|api|jobs|auth|ws-fanout|uploads|pipelines|dashboard|models|models-ett|models-trees [...]
-//   (models = models-ett + models-trees: forecasting accuracy on ETT, trees against XGBoost and scikit-learn)
+//   node bench/run.mjs ingest|startup|api|jobs|auth|ws-fanout|uploads|pipelines|dashboard|models|models-ett|models-trees|models-latency [...]
+//   (models = models-ett + models-trees + models-latency: forecasting accuracy on ETT, trees against XGBoost and
+//   scikit-learn, single-row predict latency against bare Fastify)
 // Environment: BENCH_ROWS (ingest rows, default 12000000), BENCH_INGEST_REPEATS (default 2),
 // BENCH_DUCKDB_THREADS / BENCH_DUCKDB_MEMORY_LIMIT (default: cores / 512MB), BENCH_STARTUP_RUNS (default 5),
 // BENCH_API_DURATION / BENCH_API_WARMUP / BENCH_API_CONNECTIONS / BENCH_API_DATASETS (10 / 2 / 10 / 1000),
@@ -12,6 +13,7 @@
 // BENCH_PIPELINE_ROWS / BENCH_PIPELINE_ROUNDS / BENCH_TIMESERIES_REQUESTS (pipelines: 10000000 / 3 / 40),
 // BENCH_ETT_DIR / BENCH_ETT_FILES / BENCH_ETT_HORIZONS / BENCH_ETT_ALGORITHM (models: ../shared/data/ett / ETTh2,ETTm2 / 96,192,336,720 / auto),
 // BENCH_TREES_ROWS / BENCH_TREES_CLASS_ROWS / BENCH_TREES_TEST_ROWS (models-trees: 1000000 / 200000 / 100000),
+// BENCH_MODELS_REQUESTS / BENCH_MODELS_WARMUP / BENCH_MODELS_ROWS (models-latency: 3000 / 300 / 5000),
 // BENCH_RESULTS_DIR (default bench/results; point it elsewhere for smoke runs).
 // Results: bench/results/<name>-<YYYY-MM-DD>.json and a section in bench/results/README.md.
 // Generated data: bench/.work/ (gitignored).
@@ -31,10 +33,11 @@ const BENCHES = {
   dashboard: async () => (await import('./dashboard.mjs')).runDashboard(),
   'models-ett': async () => (await import('./models-ett.mjs')).runModelsEtt(),
   'models-trees': async () => (await import('./models-trees.mjs')).runModelsTrees(),
+  'models-latency': async () => (await import('./models-latency.mjs')).runModelsLatency(),
 };
 
 /** Names that stand for several benchmarks, run in this order. */
-const GROUPS = { models: ['models-ett', 'models-trees'] };
+const GROUPS = { models: ['models-ett', 'models-trees', 'models-latency'] };
 
 const wanted = process.argv.slice(2).flatMap((w) => GROUPS[w] ?? [w]);
 const unknown = wanted.filter((w) => !(w in BENCHES));

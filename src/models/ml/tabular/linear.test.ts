@@ -44,7 +44,14 @@ function separableProblem(classes: 2 | 3): TabularProblem {
     }
     return { x: matrix([a, b]), y: Float64Array.from(y) };
   };
-  return { task: 'classification', classes, featureNames: ['a', 'b'], categorical: [false, false], train: rows(120), validation: rows(60) };
+  return {
+    task: 'classification',
+    classes,
+    featureNames: ['a', 'b'],
+    categorical: [false, false],
+    train: rows(120),
+    validation: rows(60),
+  };
 }
 
 function accuracy(p: Float64Array, y: Float64Array, classes: number): number {
@@ -65,7 +72,15 @@ describe('linear (tabular)', () => {
     expect(artifact.weights[0]![0]).toBeCloseTo(3, 9);
     expect(artifact.weights[0]![1]).toBeCloseTo(-2, 9);
     expect(artifact.intercepts[0]).toBeCloseTo(1, 9);
-    const p = linearAlgorithm.predict(artifact, matrix([[0, 1, 10], [0, 1, -3]]), 'regression', 0);
+    const p = linearAlgorithm.predict(
+      artifact,
+      matrix([
+        [0, 1, 10],
+        [0, 1, -3],
+      ]),
+      'regression',
+      0,
+    );
     expect(Array.from(p).map((v) => Number(v.toFixed(9)))).toEqual([1, 2, 37]);
   });
 
@@ -76,7 +91,10 @@ describe('linear (tabular)', () => {
     const { report, artifact } = await trainTabular(
       {
         task: 'regression',
-        features: [{ name: 'a', kind: 'numeric', values: a }, { name: 'b', kind: 'numeric', values: b }],
+        features: [
+          { name: 'a', kind: 'numeric', values: a },
+          { name: 'b', kind: 'numeric', values: b },
+        ],
         target: { name: 'y', values: a.map((v, i) => 3 * v - 2 * b[i]! + 1) },
         algorithm: 'auto',
       },
@@ -85,7 +103,10 @@ describe('linear (tabular)', () => {
     expect(report.algorithm).toBe('linear');
     expect(report.metrics.linear!.original.mse).toBeLessThan(1e-18);
     expect(report.metrics.linear!.original.r2).toBeCloseTo(1, 12);
-    expect(report.leaderboard.map((l) => [l.algorithm, l.status])).toEqual([['mean', 'ok'], ['linear', 'ok']]);
+    expect(report.leaderboard.map((l) => [l.algorithm, l.status])).toEqual([
+      ['mean', 'ok'],
+      ['linear', 'ok'],
+    ]);
     const [row] = predictRows(artifact, [{ a: 2, b: 5 }]);
     expect((row as { prediction: number }).prediction).toBeCloseTo(-3, 9);
   });
@@ -127,7 +148,9 @@ describe('linear (tabular)', () => {
     const problem = separableProblem(3);
     const artifact = await linearAlgorithm.fit(problem, { seed: 1 });
     expect(artifact.outputs).toBe(3);
-    expect(accuracy(linearAlgorithm.predict(artifact, problem.validation.x, 'classification', 3), problem.validation.y, 3)).toBe(1);
+    expect(
+      accuracy(linearAlgorithm.predict(artifact, problem.validation.x, 'classification', 3), problem.validation.y, 3),
+    ).toBe(1);
   });
 
   it('is deterministic: the same data give the same artifact, bit for bit, whatever the seed', async () => {
@@ -166,6 +189,8 @@ describe('linear (tabular)', () => {
   it('rejects with the abort reason when the signal is aborted', async () => {
     const controller = new AbortController();
     controller.abort(new Error('cancelled'));
-    await expect(linearAlgorithm.fit(separableProblem(2), { seed: 1, signal: controller.signal })).rejects.toThrow('cancelled');
+    await expect(linearAlgorithm.fit(separableProblem(2), { seed: 1, signal: controller.signal })).rejects.toThrow(
+      'cancelled',
+    );
   });
 });

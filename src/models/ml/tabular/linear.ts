@@ -94,7 +94,13 @@ function design(x: Matrix, inputs: LinearInput[]): Design {
 }
 
 /** Linear scores (rows × outputs, row-major) from a design. */
-function scores(d: Design, weights: Float64Array, intercepts: ArrayLike<number>, outputs: number, width: number): Float64Array {
+function scores(
+  d: Design,
+  weights: Float64Array,
+  intercepts: ArrayLike<number>,
+  outputs: number,
+  width: number,
+): Float64Array {
   const out = new Float64Array(d.rows * outputs);
   for (let r = 0; r < d.rows; r++) {
     for (let k = 0; k < outputs; k++) {
@@ -139,7 +145,13 @@ function pastDeadline(opts: FitOptions): boolean {
 
 // ---- Regression: ridge through the normal equations -------------------------------------------------------------
 
-function fitRidge(problem: TabularProblem, inputs: LinearInput[], width: number, opts: FitOptions, lambda: number | undefined): LinearArtifact {
+function fitRidge(
+  problem: TabularProblem,
+  inputs: LinearInput[],
+  width: number,
+  opts: FitOptions,
+  lambda: number | undefined,
+): LinearArtifact {
   const train = design(problem.train.x, inputs);
   const valid = design(problem.validation.x, inputs);
   const n = train.rows;
@@ -178,8 +190,16 @@ function fitRidge(problem: TabularProblem, inputs: LinearInput[], width: number,
     const weights = w.subarray(0, width);
     const intercept = [w[width]!];
     const trainLoss = meanSquaredError(scores(train, weights, intercept, 1, width), problem.train.y);
-    const validLoss = valid.rows > 0 ? meanSquaredError(scores(valid, weights, intercept, 1, width), problem.validation.y) : trainLoss;
-    opts.progress?.({ phase: 'selecting', algorithm: 'linear', iteration: i + 1, of: grid.length, trainLoss, validLoss });
+    const validLoss =
+      valid.rows > 0 ? meanSquaredError(scores(valid, weights, intercept, 1, width), problem.validation.y) : trainLoss;
+    opts.progress?.({
+      phase: 'selecting',
+      algorithm: 'linear',
+      iteration: i + 1,
+      of: grid.length,
+      trainLoss,
+      validLoss,
+    });
     if (Number.isFinite(validLoss) && (!best || validLoss < best.loss)) best = { lambda: l, w, loss: validLoss };
   }
   if (!best) throw new Error('ridge regression gave no finite solution');
@@ -198,7 +218,15 @@ function fitRidge(problem: TabularProblem, inputs: LinearInput[], width: number,
  * Mean log loss + (λ/2)‖W‖² and its gradient. Parameters: classes × (width + 1), each class's weights then its
  * intercept (unpenalised).
  */
-function logisticObjective(d: Design, y: Float64Array, classes: number, width: number, lambda: number, theta: Float64Array, grad: Float64Array): number {
+function logisticObjective(
+  d: Design,
+  y: Float64Array,
+  classes: number,
+  width: number,
+  lambda: number,
+  theta: Float64Array,
+  grad: Float64Array,
+): number {
   const stride = width + 1;
   grad.fill(0);
   const z = new Float64Array(classes);
@@ -251,7 +279,12 @@ function dot(a: Float64Array, b: Float64Array): number {
 }
 
 /** Minimises `f` from `theta` (updated in place) with L-BFGS (memory 10) and a backtracking Armijo line search. */
-function lbfgs(f: (theta: Float64Array, grad: Float64Array) => number, theta: Float64Array, maxIterations: number, opts: FitOptions): void {
+function lbfgs(
+  f: (theta: Float64Array, grad: Float64Array) => number,
+  theta: Float64Array,
+  maxIterations: number,
+  opts: FitOptions,
+): void {
   const m = 10;
   const size = theta.length;
   const grad = new Float64Array(size);
@@ -328,7 +361,14 @@ function lbfgs(f: (theta: Float64Array, grad: Float64Array) => number, theta: Fl
   }
 }
 
-function fitLogistic(problem: TabularProblem, inputs: LinearInput[], width: number, opts: FitOptions, lambda: number | undefined, maxIterations: number): LinearArtifact {
+function fitLogistic(
+  problem: TabularProblem,
+  inputs: LinearInput[],
+  width: number,
+  opts: FitOptions,
+  lambda: number | undefined,
+  maxIterations: number,
+): LinearArtifact {
   const classes = problem.classes;
   const train = design(problem.train.x, inputs);
   const valid = design(problem.validation.x, inputs);
@@ -358,8 +398,16 @@ function fitLogistic(problem: TabularProblem, inputs: LinearInput[], width: numb
     };
     const trainLoss = meanLogLoss(p(train), problem.train.y, classes);
     const validLoss = valid.rows > 0 ? meanLogLoss(p(valid), problem.validation.y, classes) : trainLoss;
-    opts.progress?.({ phase: 'selecting', algorithm: 'linear', iteration: i + 1, of: grid.length, trainLoss, validLoss });
-    if (Number.isFinite(validLoss) && (!best || validLoss < best.loss)) best = { lambda: l, theta: Float64Array.from(theta), loss: validLoss };
+    opts.progress?.({
+      phase: 'selecting',
+      algorithm: 'linear',
+      iteration: i + 1,
+      of: grid.length,
+      trainLoss,
+      validLoss,
+    });
+    if (Number.isFinite(validLoss) && (!best || validLoss < best.loss))
+      best = { lambda: l, theta: Float64Array.from(theta), loss: validLoss };
   }
   if (!best) throw new Error('logistic regression gave no finite solution');
   const { weights, intercepts } = unpack(best.theta);
