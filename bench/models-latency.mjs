@@ -9,6 +9,7 @@
 // BENCH_MODELS_ROWS (rows of the training CSV, default 5000).
 import { rmSync } from 'node:fs';
 import http from 'node:http';
+import os from 'node:os';
 import path from 'node:path';
 import {
   BENCH_DIR,
@@ -204,11 +205,15 @@ export async function runModelsLatency() {
     }
 
     const bareRuns = [];
+    const weirHealthRuns = [];
     const predictRuns = Object.fromEntries(Object.keys(models).map((a) => [a, []]));
     for (let round_ = 0; round_ < 2; round_++) {
       log(`round ${round_ + 1}/2: bare Fastify GET /health/live ...`);
       bareRuns.push(await latency(`${bareUrl}/health/live`, { requests, warmup }));
       log(`  p50 ${bareRuns.at(-1).latencyMs.p50} ms, p99 ${bareRuns.at(-1).latencyMs.p99} ms`);
+      log(`round ${round_ + 1}/2: Weir GET /health/live ...`);
+      weirHealthRuns.push(await latency(`${weir.url}/health/live`, { requests, warmup }));
+      log(`  p50 ${weirHealthRuns.at(-1).latencyMs.p50} ms, p99 ${weirHealthRuns.at(-1).latencyMs.p99} ms`);
       for (const [algorithm, m] of Object.entries(models)) {
         log(`round ${round_ + 1}/2: Weir predict (${algorithm}, one row) ...`);
         predictRuns[algorithm].push(
@@ -236,6 +241,12 @@ export async function runModelsLatency() {
           .map((r) => `p50 ${r.latencyMs.p50} ms, p99 ${r.latencyMs.p99} ms, max ${r.latencyMs.max} ms`)
           .join('; '),
       ],
+      [
+        'Weir GET /health/live (each run; the framework cost without a model)',
+        weirHealthRuns
+          .map((r) => `p50 ${r.latencyMs.p50} ms, p99 ${r.latencyMs.p99} ms, max ${r.latencyMs.max} ms`)
+          .join('; '),
+      ],
     ];
     for (const [algorithm, runs] of Object.entries(predictRuns)) {
       const b = best(runs);
@@ -254,7 +265,7 @@ export async function runModelsLatency() {
         ],
         [
           `p99 predict (${algorithm}) ÷ p99 bare hello world`,
-          `${ratio}× (${b.latencyMs.p99} / ${bareBest.latencyMs.p99} ms)`,
+          `${ratio}× (${b.latencyMs.p99} / ${bareBest.latencyMs.p99} ms); p50 ${round(b.latencyMs.p50 / bareBest.latencyMs.p50, 2)}× (${b.latencyMs.p50} / ${bareBest.latencyMs.p50} ms)`,
         ],
         [
           `Model (${algorithm})`,
@@ -280,9 +291,15 @@ export async function runModelsLatency() {
           ? `CPU placement: both servers pinned to core ${SERVER_CPU}, the client to core ${LOAD_CPU} (taskset).`
           : 'CPU placement: taskset unavailable, servers and client share the cores unpinned (figures noisier).',
         'The predict request is the full Weir path: bearer-token authentication, workspace and permission (models:read) checks, JSON schema validation, the feature-schema check of the row, encoding, scaling and the model, from the promoted version kept in memory. The bare server is Fastify with one GET route and no plugins.',
+        `Load average at the end: ${os
+          .loadavg()
+          .map((l) => l.toFixed(2))
+          .join(
+            ' / ',
+          )}. The machine is shared: when it is loaded (other processes on both cores), the p99 of every server, bare Fastify included, is dominated by scheduling delays; the p50 and the ratio to bare Fastify in the same run are the stabler figures.`,
         `Training data: ${csvRows} rows, y = 3·x1 − 2·x2 + colour effect + 4·flag + uniform noise in ±0.5 (features: two numeric, one categorical with 4 levels, one boolean), trained with seed 1 and the default 70/10/20 split.`,
       ],
-      data: { requests, warmup, pinned, bareRuns, predictRuns, models },
+      data: { requests, warmup, pinned, bareRuns, weirHealthRuns, predictRuns, models, loadAvgAtEnd: os.loadavg() },
     };
     writeResult(result);
     for (const t of targets) log(`models-latency: ${t.what}: ${t.value} ms (target ${t.target})`);
