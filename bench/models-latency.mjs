@@ -207,6 +207,7 @@ export async function runModelsLatency() {
     const bareRuns = [];
     const weirHealthRuns = [];
     const predictRuns = Object.fromEntries(Object.keys(models).map((a) => [a, []]));
+    const modelGetRuns = Object.fromEntries(Object.keys(models).map((a) => [a, []]));
     for (let round_ = 0; round_ < 2; round_++) {
       log(`round ${round_ + 1}/2: bare Fastify GET /health/live ...`);
       bareRuns.push(await latency(`${bareUrl}/health/live`, { requests, warmup }));
@@ -215,6 +216,13 @@ export async function runModelsLatency() {
       weirHealthRuns.push(await latency(`${weir.url}/health/live`, { requests, warmup }));
       log(`  p50 ${weirHealthRuns.at(-1).latencyMs.p50} ms, p99 ${weirHealthRuns.at(-1).latencyMs.p99} ms`);
       for (const [algorithm, m] of Object.entries(models)) {
+        log(`round ${round_ + 1}/2: Weir GET /api/v1/models/:id (${algorithm}) ...`);
+        modelGetRuns[algorithm].push(
+          await latency(`${weir.url}/api/v1/models/${m.modelId}`, { headers: weir.auth, requests, warmup }),
+        );
+        log(
+          `  p50 ${modelGetRuns[algorithm].at(-1).latencyMs.p50} ms, p99 ${modelGetRuns[algorithm].at(-1).latencyMs.p99} ms`,
+        );
         log(`round ${round_ + 1}/2: Weir predict (${algorithm}, one row) ...`);
         predictRuns[algorithm].push(
           await latency(`${weir.url}/api/v1/models/${m.modelId}/predict`, {
@@ -264,12 +272,18 @@ export async function runModelsLatency() {
           runs.map((r) => `p50 ${r.latencyMs.p50} ms, p99 ${r.latencyMs.p99} ms, max ${r.latencyMs.max} ms`).join('; '),
         ],
         [
+          `Weir GET /api/v1/models/:id, ${algorithm} (each run; authentication and the model's row, no predict)`,
+          modelGetRuns[algorithm]
+            .map((r) => `p50 ${r.latencyMs.p50} ms, p99 ${r.latencyMs.p99} ms, max ${r.latencyMs.max} ms`)
+            .join('; '),
+        ],
+        [
           `p99 predict (${algorithm}) ÷ p99 bare hello world`,
           `${ratio}× (${b.latencyMs.p99} / ${bareBest.latencyMs.p99} ms); p50 ${round(b.latencyMs.p50 / bareBest.latencyMs.p50, 2)}× (${b.latencyMs.p50} / ${bareBest.latencyMs.p50} ms)`,
         ],
         [
           `Model (${algorithm})`,
-          `trained in ${models[algorithm].trainS} s (job, incl. upload-free polling); test RMSE ${models[algorithm].testRmse} vs mean baseline ${models[algorithm].baselineRmse}; predicts ${models[algorithm].prediction} for a row whose noise-free value is ${models[algorithm].expected}`,
+          `trained in ${models[algorithm].trainS} s (model.train job, from the request to its success); test RMSE ${round(models[algorithm].testRmse, 4)} vs mean baseline ${round(models[algorithm].baselineRmse, 4)}; predicts ${models[algorithm].prediction} for a row whose noise-free value is ${models[algorithm].expected}`,
         ],
       );
     }
@@ -299,7 +313,17 @@ export async function runModelsLatency() {
           )}. The machine is shared: when it is loaded (other processes on both cores), the p99 of every server, bare Fastify included, is dominated by scheduling delays; the p50 and the ratio to bare Fastify in the same run are the stabler figures.`,
         `Training data: ${csvRows} rows, y = 3·x1 − 2·x2 + colour effect + 4·flag + uniform noise in ±0.5 (features: two numeric, one categorical with 4 levels, one boolean), trained with seed 1 and the default 70/10/20 split.`,
       ],
-      data: { requests, warmup, pinned, bareRuns, weirHealthRuns, predictRuns, models, loadAvgAtEnd: os.loadavg() },
+      data: {
+        requests,
+        warmup,
+        pinned,
+        bareRuns,
+        weirHealthRuns,
+        modelGetRuns,
+        predictRuns,
+        models,
+        loadAvgAtEnd: os.loadavg(),
+      },
     };
     writeResult(result);
     for (const t of targets) log(`models-latency: ${t.what}: ${t.value} ms (target ${t.target})`);
