@@ -189,6 +189,33 @@ describe('training and predicting', () => {
   });
 });
 
+describe('regression with auto', () => {
+  it('auto picks linear when it beats the baseline, and predicts with it over HTTP', async () => {
+    // One row more than the other regression dataset (an identical upload would be answered as a duplicate).
+    const data = await uploadDataset(t, `${regressionCsv()}100,red,false,290\n`, { filename: 'lines-auto.csv' });
+    const accepted = await train({ name: 'lines-auto', datasetId: data.id, task: 'regression', target: 'y', seed: 7 });
+    expect((await finished(accepted.job.id)).status).toBe('succeeded');
+    const v = await ok<ModelVersion>(await call('GET', `/models/${accepted.model.id}/versions/1`));
+    expect(v.report.algorithm).toBe('linear');
+    expect(v.report.leaderboard.map((l) => [l.algorithm, l.status])).toEqual([
+      ['mean', 'ok'],
+      ['linear', 'ok'],
+    ]);
+    // y = 3·x − 10·(colour = red) exactly: the test part (x = 80..100, beyond the training range) is fitted exactly.
+    expect(v.report.metrics.linear!.original.mae).toBeLessThan(1e-6);
+    const answer = await ok<{ predictions: { prediction: number }[] }>(
+      await call('POST', `/models/${accepted.model.id}/predict`, {
+        rows: [
+          { x: 200, colour: 'red', flag: false },
+          { x: 200, colour: 'blue', flag: true },
+        ],
+      }),
+    );
+    expect(answer.predictions[0]!.prediction).toBeCloseTo(590, 6);
+    expect(answer.predictions[1]!.prediction).toBeCloseTo(600, 6);
+  });
+});
+
 describe('classification', () => {
   it('trains the majority baseline and answers class probabilities', async () => {
     const data = await uploadDataset(t, classificationCsv(), { filename: 'weather.csv' });
