@@ -171,6 +171,20 @@ describe('linear (tabular)', () => {
     expect(Math.abs(fixed.weights[0]![0]!)).toBeLessThan(3);
   });
 
+  it('stops at the deadline with the best strength so far (the first, strongest one)', async () => {
+    const seen: number[] = [];
+    const artifact = await linearAlgorithm.fit(planeProblem(), {
+      seed: 1,
+      deadline: Date.now() - 1,
+      progress: (p) => seen.push(p.iteration!),
+    });
+    expect(seen).toEqual([1]);
+    expect(artifact.lambda).toBe(10);
+    const classifier = await linearAlgorithm.fit(separableProblem(2), { seed: 1, deadline: Date.now() - 1 });
+    expect(classifier.lambda).toBe(1);
+    expect(classifier.weights.flat().every(Number.isFinite)).toBe(true);
+  });
+
   it('refuses bad params with a pointer to the field', async () => {
     const cases: [Record<string, unknown>, string][] = [
       [{ lambda: -1 }, '/params/lambda'],

@@ -41,6 +41,11 @@ const PARAM_SPECS = {
 
 const REGRESSION_GRID = [10, 1, 0.1, 1e-2, 1e-3, 1e-4, 1e-6, 0];
 const CLASSIFICATION_GRID = [1, 0.1, 1e-2, 1e-3, 1e-4, 1e-5];
+/**
+ * The grids run from the strongest penalty to the weakest and the validation loss is normally U-shaped along them:
+ * after this many strengths in a row without a better validation loss, the weaker ones are not tried.
+ */
+const PATIENCE = 2;
 
 /** The rows of a part as sparse active entries: `index` into the expanded width and `value`. */
 interface Design {
@@ -183,6 +188,7 @@ function fitRidge(
 
   const grid = lambda !== undefined ? [lambda] : REGRESSION_GRID;
   let best: { lambda: number; w: Float64Array; loss: number } | null = null;
+  let worse = 0;
   for (const [i, l] of grid.entries()) {
     opts.signal?.throwIfAborted();
     if (best && pastDeadline(opts)) break;
@@ -200,7 +206,10 @@ function fitRidge(
       trainLoss,
       validLoss,
     });
-    if (Number.isFinite(validLoss) && (!best || validLoss < best.loss)) best = { lambda: l, w, loss: validLoss };
+    if (Number.isFinite(validLoss) && (!best || validLoss < best.loss)) {
+      best = { lambda: l, w, loss: validLoss };
+      worse = 0;
+    } else if (++worse === PATIENCE) break;
   }
   if (!best) throw new Error('ridge regression gave no finite solution');
   return {
@@ -385,6 +394,7 @@ function fitLogistic(
   };
   const grid = lambda !== undefined ? [lambda] : CLASSIFICATION_GRID;
   let best: { lambda: number; theta: Float64Array; loss: number } | null = null;
+  let worse = 0;
   // From the strongest penalty to the weakest, each fit warm-started from the previous solution.
   for (const [i, l] of grid.entries()) {
     opts.signal?.throwIfAborted();
@@ -406,8 +416,10 @@ function fitLogistic(
       trainLoss,
       validLoss,
     });
-    if (Number.isFinite(validLoss) && (!best || validLoss < best.loss))
+    if (Number.isFinite(validLoss) && (!best || validLoss < best.loss)) {
       best = { lambda: l, theta: Float64Array.from(theta), loss: validLoss };
+      worse = 0;
+    } else if (++worse === PATIENCE) break;
   }
   if (!best) throw new Error('logistic regression gave no finite solution');
   const { weights, intercepts } = unpack(best.theta);
