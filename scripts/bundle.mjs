@@ -43,6 +43,11 @@ const result = await build({
     'exceljs',
     'vega',
     'vega-lite',
+    // The learning libraries load their .wasm files from their own folders, and are imported only when a model
+    // trains (src/models/ml/neural/tf.ts, src/models/ml/statistical/augurs.ts).
+    '@tensorflow/*',
+    '@bsull/augurs',
+    '@bsull/augurs/*',
   ],
   // CommonJS dependencies inside an ESM bundle still call require().
   banner: {

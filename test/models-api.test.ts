@@ -200,6 +200,8 @@ describe('regression with auto', () => {
     expect(v.report.leaderboard.map((l) => [l.algorithm, l.status])).toEqual([
       ['mean', 'ok'],
       ['linear', 'ok'],
+      ['gbdt', 'ok'],
+      ['mlp', 'ok'],
     ]);
     // y = 3·x − 10·(colour = red) exactly: the test part (x = 80..100, beyond the training range) is fitted exactly.
     expect(v.report.metrics.linear!.original.mae).toBeLessThan(1e-6);

@@ -81,6 +81,8 @@ describe('forecast model charts', () => {
       target: 'load',
       timeColumn: 'at',
       horizon: 3,
+      // Repeat-last, so every drawn figure can be computed by hand below.
+      algorithm: 'repeat-last',
     });
     version = await ok<ModelVersion>(await call('GET', `/models/${model.id}/versions/1`));
   });
@@ -106,10 +108,17 @@ describe('forecast model charts', () => {
     );
     // Repeat-last: row 196 holds 6.
     expect(d.forecast).toEqual([197, 198, 199].map((i) => ({ x: START + i * HOUR, value: 6 })));
+    // The report keeps the interval widths on the normalized scale (one scale serves every series); the chart draws
+    // them on the series' own scale: symmetric around the forecast, each step's half-width the same multiple (the
+    // series' train-part standard deviation) of the report's width.
     const widths = version.report.intervals!.quantiles[version.report.intervals!.levels.indexOf(0.95)]!;
-    expect(d.band).toEqual(
-      [0, 1, 2].map((h) => ({ x: START + (197 + h) * HOUR, lower: 6 - widths[h]!, upper: 6 + widths[h]! })),
-    );
+    expect(d.band.map((b) => b.x)).toEqual([197, 198, 199].map((i) => START + i * HOUR));
+    const scales = d.band.map((b, h) => {
+      expect((b.lower + b.upper) / 2).toBeCloseTo(6, 9);
+      return (b.upper - b.lower) / 2 / widths[h]!;
+    });
+    expect(scales[0]!).toBeGreaterThan(0);
+    for (const k of scales) expect(k).toBeCloseTo(scales[0]!, 9);
   });
 
   it('answers residuals per horizon step and the error per step from the report', async () => {

@@ -59,6 +59,9 @@ describe('weir models', () => {
         'at',
         '--horizon',
         '3',
+        // Repeat-last, so the forecast below can be computed by hand.
+        '--algorithm',
+        'repeat-last',
         '--seed',
         '1',
         '--name',
@@ -69,9 +72,11 @@ describe('weir models', () => {
     expect(r.stdout).toMatch(/^id\s+mdl_\w{26}$/m);
     expect(r.stdout).toMatch(/^task\s+forecast \(horizon 3\)$/m);
     expect(r.stdout).toMatch(/^version\s+v1 mv_\w{26} \(current\)$/m);
-    expect(r.stdout).toContain('Test metrics (original scale; * = the model, the rest are baselines):');
-    expect(r.stdout).toMatch(/^ALGORITHM\s+MSE\s+MAE\s+RMSE\s+MAPE\s+SMAPE\s+SKILL$/m);
-    expect(r.stdout).toMatch(/^\* repeat-last(\s+[-\d.e+]+){6}$/m);
+    expect(r.stdout).toContain(
+      'Test metrics (original scale; * = the model, beside every baseline and the other candidates):',
+    );
+    expect(r.stdout).toMatch(/^ALGORITHM\s+MSE\s+MAE\s+RMSE\s+MAPE\s+SMAPE\s+MASE\s+SKILL$/m);
+    expect(r.stdout).toMatch(/^\* repeat-last(\s+[-\d.e+]+){7}$/m);
 
     const f = ok(await weir('models', 'forecast', 'load-3h', '--level', '0.95'));
     const rows = f.stdout.trim().split('\n');
@@ -103,9 +108,13 @@ describe('weir models', () => {
     );
 
     const show = ok(await weir('models', 'show', 'double y regression'));
-    // The mean baseline predicts the train mean (69) for the test rows 80..99 (y = 160..198): MAE 110.
+    // The mean baseline predicts the train mean (69) for the test rows 80..99 (y = 160..198): MAE 110. The model
+    // (y = 2x: the linear model fits it exactly) is starred, every candidate trained (none failed).
     expect(show.stdout).toMatch(/^ALGORITHM\s+MSE\s+RMSE\s+MAE\s+R2$/m);
-    expect(show.stdout).toMatch(/^\* mean\s+[\d.e+]+\s+[\d.]+\s+110\s+-?[\d.]+$/m);
+    expect(show.stdout).toMatch(/^ {2}mean\s+[\d.e+]+\s+[\d.]+\s+110\s+-?[\d.]+$/m);
+    expect(show.stdout).toMatch(/^\* linear\s/m);
+    expect(show.stdout).toMatch(/^mlp\s+ok\s/m);
+    expect(show.stdout).not.toMatch(/\bfailed\b/);
     expect(show.stdout).toMatch(/^Leaderboard \(validation part\):$/m);
 
     const predicted = ok(await weir('models', 'predict', accepted.model.id, '--rows', '[{"x":1},{"x":null}]'));
@@ -115,8 +124,9 @@ describe('weir models', () => {
         .split('\n')
         .map((l) => l.trim().split(/\s+/)),
     ).toEqual([
+      // y = 2x; a missing x takes the train part's median (34.5).
       ['ROW', 'PREDICTION', 'PROBABILITIES'],
-      ['0', '69'],
+      ['0', '2'],
       ['1', '69'],
     ]);
     const bad = await weir('models', 'predict', accepted.model.id, '--rows', '{"x":"one"}');

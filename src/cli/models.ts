@@ -145,7 +145,7 @@ async function show(ctx: ClientContext, id: string, opts: { version?: string }):
   if (ctx.json) return printJson({ model, version: v });
   printLine(describeModel(model, v));
   if (!v) return printLine(`\nno trained version yet${model.training ? ` (training ${model.training.status})` : ''}`);
-  printLine(`\nTest metrics (original scale; * = the model, the rest are baselines):`);
+  printLine(`\nTest metrics (original scale; * = the model, beside every baseline and the other candidates):`);
   printLine(metricsTable(v.report));
   if (v.report.leaderboard.length > 0) {
     printLine(`\nLeaderboard (validation part):`);

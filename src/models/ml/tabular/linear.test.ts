@@ -106,6 +106,8 @@ describe('linear (tabular)', () => {
     expect(report.leaderboard.map((l) => [l.algorithm, l.status])).toEqual([
       ['mean', 'ok'],
       ['linear', 'ok'],
+      ['gbdt', 'ok'],
+      ['mlp', 'ok'],
     ]);
     const [row] = predictRows(artifact, [{ a: 2, b: 5 }]);
     expect((row as { prediction: number }).prediction).toBeCloseTo(-3, 9);
