@@ -57,6 +57,7 @@ function useTraining(model: Model) {
       if (event.event === 'model.version') {
         void queryClient.invalidateQueries({ queryKey: modelKeys.detail(model.id) });
         void queryClient.invalidateQueries({ queryKey: modelKeys.versions(model.id) });
+        void queryClient.invalidateQueries({ queryKey: modelKeys.lists });
       } else if (event.event === 'model.progress')
         setView((current) => applyProgress(current, event.data as ModelProgress));
     },
@@ -86,6 +87,7 @@ function ModelView({ model }: { model: Model }) {
     setWasTraining(false);
     void queryClient.invalidateQueries({ queryKey: modelKeys.detail(model.id) });
     void queryClient.invalidateQueries({ queryKey: modelKeys.versions(model.id) });
+    void queryClient.invalidateQueries({ queryKey: modelKeys.lists });
   }
 
   const items = versions.data?.items ?? [];
@@ -316,6 +318,7 @@ function VersionsTable({
     Promise.all([
       queryClient.invalidateQueries({ queryKey: modelKeys.detail(model.id) }),
       queryClient.invalidateQueries({ queryKey: modelKeys.versions(model.id) }),
+      queryClient.invalidateQueries({ queryKey: modelKeys.lists }),
     ]);
   const promote = useMutation({
     mutationFn: (v: ModelVersion) =>

@@ -58,6 +58,8 @@ export interface ModelProgress {
 
 export const modelKeys = {
   all: ['models'] as const,
+  /** Every list: a new, promoted or deleted version changes what a list row shows (current version, training). */
+  lists: ['models', 'list'] as const,
   list: (search: string, task: string) => ['models', 'list', search, task] as const,
   detail: (id: string) => ['models', id] as const,
   versions: (id: string) => ['models', id, 'versions'] as const,
