@@ -87,6 +87,18 @@ export interface SeriesProblem {
   times: Float64Array | null;
   /** Step between indices in ms (null when `times` is null). */
   stepMs: number | null;
+  /**
+   * Past covariates shared by every series (scaled with train-part statistics, gaps filled, same index as `series`,
+   * at least validEnd long). A window model may use their last `lookback` values before an origin.
+   */
+  exogenous?: ExogenousInputs;
+}
+
+/** Exogenous columns as model inputs: `series[k]` is column `names[k]`; `lookback` ≤ the target lookback. */
+export interface ExogenousInputs {
+  names: string[];
+  series: Float64Array[];
+  lookback: number;
 }
 
 export interface ForecastAlgorithm<A = unknown> {
@@ -97,7 +109,8 @@ export interface ForecastAlgorithm<A = unknown> {
   /**
    * Forecasts `horizon` steps after each origin of one series: origin t means the history is series[0, t) and the
    * forecast covers t .. t+horizon-1. Returns origins.length × horizon values, row-major. `times` are those of
-   * `series` (and beyond it, for calendar features of the forecast steps) or null.
+   * `series` (and beyond it, for calendar features of the forecast steps) or null. `exogenous` are the covariate
+   * columns on the same index as `series` (scaled), for models fitted with them; other models ignore them.
    */
   forecast(
     artifact: A,
@@ -105,5 +118,6 @@ export interface ForecastAlgorithm<A = unknown> {
     origins: ArrayLike<number>,
     horizon: number,
     times: ((index: number) => number) | null,
+    exogenous?: Float64Array[] | null,
   ): Float64Array;
 }

@@ -35,17 +35,50 @@ export interface LinearArtifact {
   lookback: number;
   horizon: number;
   calendar: CalendarTerm[];
-  /** horizon rows × (lookback + 1 + Σ cycle). */
+  /** Exogenous past covariates the weights use: `count` columns, the last `lookback` values of each. */
+  exogenous?: { count: number; lookback: number };
+  /** horizon rows × (lookback + 1 + exogenous count × lookback + Σ cycle): lags, intercept, covariates, calendar. */
   weights: number[][];
   params: Record<string, unknown>;
   /**
    * Validation MSE of the selected configuration (fitted on train only), and per consecutive block of validation
    * origins (blocks about a horizon long, so their errors are roughly independent: a standard error for selection).
+   * `curve`: the validation MSE per candidate of the selected configuration (per ridge strength of the grid; for the
+   * ensemble, per member subset), the model's loss curve.
    */
-  validation: { mse: number; blocks: number[] };
+  validation: { mse: number; blocks: number[]; curve?: (number | null)[] };
+  /**
+   * Expected permutation importance per input group on the validation windows, in closed form: permuting a group G
+   * across windows raises the MSE by 2·P_Gᵀ·Cov(u_G)·P_G on average (P the weights of a step), averaged over steps.
+   * Groups: lag buckets (a seasonal period long, or an eighth of the lookback), each exogenous column, each calendar
+   * term.
+   */
+  importance?: { feature: string; value: number }[];
 }
 
-/** Moments over a set of windows in u-space (m = lookback + 1 + Σ cycle). */
+/** Where each input sits in u = [lags, 1, exogenous windows, calendar one-hots]. */
+interface Layout {
+  lookback: number;
+  exoCount: number;
+  exoLookback: number;
+  /** First column of each calendar term. */
+  calendarOffsets: number[];
+  m: number;
+}
+
+function layoutOf(lookback: number, exo: { count: number; lookback: number } | null, calendar: CalendarTerm[]): Layout {
+  const exoCount = exo?.count ?? 0;
+  const exoLookback = exo?.lookback ?? 0;
+  let m = lookback + 1 + exoCount * exoLookback;
+  const calendarOffsets: number[] = [];
+  for (const c of calendar) {
+    calendarOffsets.push(m);
+    m += c.cycle;
+  }
+  return { lookback, exoCount, exoLookback, calendarOffsets, m };
+}
+
+/** Moments over a set of windows in u-space (m = lookback + 1 + exogenous inputs + Σ cycle). */
 interface Moments {
   m: number;
   horizon: number;
@@ -73,24 +106,33 @@ export function calendarTerms(stepMs: number | null, period: number | null): Cal
   return terms;
 }
 
-function momentsOf(problem: SeriesProblem, from: number, to: number, calendar: CalendarTerm[]): Moments {
-  return momentsOfOrigins(problem, windowOrigins(from, to, problem.lookback, problem.horizon), calendar);
+function momentsOf(
+  problem: SeriesProblem,
+  from: number,
+  to: number,
+  calendar: CalendarTerm[],
+  useExogenous: boolean,
+): Moments {
+  return momentsOfOrigins(problem, windowOrigins(from, to, problem.lookback, problem.horizon), calendar, useExogenous);
+}
+
+function exogenousOf(problem: SeriesProblem, use: boolean): { count: number; lookback: number } | null {
+  const exo = problem.exogenous;
+  return use && exo && exo.series.length > 0 ? { count: exo.series.length, lookback: exo.lookback } : null;
 }
 
 function momentsOfOrigins(
   problem: SeriesProblem,
   range: { first: number; last: number } | null,
   calendar: CalendarTerm[],
+  useExogenous: boolean,
 ): Moments {
   const L = problem.lookback;
   const H = problem.horizon;
   const w = L + H;
-  const offsets: number[] = [];
-  let m = L + 1;
-  for (const c of calendar) {
-    offsets.push(m);
-    m += c.cycle;
-  }
+  const layout = layoutOf(L, exogenousOf(problem, useExogenous), calendar);
+  const offsets = layout.calendarOffsets;
+  const m = layout.m;
   const uu = new Float64Array(m * m);
   const uy = new Float64Array(m * H);
   const yy = new Float64Array(H);
@@ -130,7 +172,57 @@ function momentsOfOrigins(
       }
     }
   }
+  if (layout.exoCount > 0) addExogenousMoments(problem, range, layout, calendar, uu, uy);
   return { m, horizon: H, count, uu, uy, yy };
+}
+
+/**
+ * The moments of the exogenous windows e_t (the last exoLookback values of each covariate before origin t) with
+ * themselves, the intercept and the calendar (the same for every series, so counted once per series), and with the
+ * lags and targets of each series. Direct accumulation, O(n·E·(E + L + H)).
+ */
+function addExogenousMoments(
+  problem: SeriesProblem,
+  range: { first: number; last: number },
+  layout: Layout,
+  calendar: CalendarTerm[],
+  uu: Float64Array,
+  uy: Float64Array,
+): void {
+  const { lookback: L, exoCount, exoLookback: Lx, m } = layout;
+  const H = problem.horizon;
+  const covariates = problem.exogenous!.series;
+  const E = exoCount * Lx;
+  const base = L + 1;
+  const copies = problem.series.length;
+  const e = new Float64Array(E);
+  for (let t = range.first; t <= range.last; t++) {
+    for (let k = 0; k < exoCount; k++) e.set(covariates[k]!.subarray(t - Lx, t), k * Lx);
+    for (let a = 0; a < E; a++) {
+      const ea = e[a]! * copies;
+      const row = (base + a) * m;
+      for (let b = 0; b < E; b++) uu[row + base + b]! += ea * e[b]!;
+      uu[row + L]! += ea;
+      uu[L * m + base + a]! += ea;
+      for (let c = 0; c < calendar.length; c++) {
+        const r = layout.calendarOffsets[c]! + phaseOf(problem.times![t]!, calendar[c]!);
+        uu[row + r]! += ea;
+        uu[r * m + base + a]! += ea;
+      }
+    }
+    for (const s of problem.series) {
+      for (let a = 0; a < E; a++) {
+        const ea = e[a]!;
+        const row = (base + a) * m;
+        for (let j = 0; j < L; j++) {
+          const v = ea * s[t - L + j]!;
+          uu[row + j]! += v;
+          uu[j * m + base + a]! += v;
+        }
+        for (let h = 0; h < H; h++) uy[(base + a) * H + h]! += ea * s[t + h]!;
+      }
+    }
+  }
 }
 
 function addMoments(a: Moments, b: Moments): Moments {
@@ -183,7 +275,8 @@ function dlinearPenalty(lookback: number): Float64Array {
   return solveSpd(omega, L, identity, L);
 }
 
-function design(kind: LinearKind, lookback: number, m: number, calendarColumns: number[]): Design {
+/** `extraColumns`: penalised inputs beyond the lags and intercept (exogenous windows, calendar one-hots). */
+function design(kind: LinearKind, lookback: number, m: number, extraColumns: number[]): Design {
   const L = lookback;
   const rows: Design['rows'] = [];
   const penalty: number[] = [];
@@ -206,7 +299,7 @@ function design(kind: LinearKind, lookback: number, m: number, calendarColumns: 
   } else for (let j = 0; j < L; j++) row([[j, 1]]);
   row([[L, 1]]);
   penalty[penalty.length - 1] = 0; // the intercept
-  for (const c of calendarColumns) row([[c, 1]]);
+  for (const c of extraColumns) row([[c, 1]]);
   const d: Design = { rows, offset, penalty: Float64Array.from(penalty) };
   if (kind === 'dlinear') {
     d.penaltyBlock = dlinearPenalty(L);
@@ -297,9 +390,12 @@ function predictorMse(p: Float64Array, mo: Moments): number {
 interface Selected {
   kind: LinearKind;
   calendar: boolean;
+  exogenous: boolean;
   lambda: number;
   validationMse: number;
-  /** Fitted on train only, u-space of the full calendar layout. */
+  /** Validation MSE per ridge strength of the selected calendar/exogenous configuration. */
+  curve: (number | null)[];
+  /** Fitted on train only, u-space of the full layout. */
   trainPredictor: Float64Array;
   /** False when the deadline cut the grid short. */
   complete: boolean;
@@ -307,10 +403,12 @@ interface Selected {
 
 interface Prepared {
   terms: CalendarTerm[];
+  layout: Layout;
   train: Moments;
   valid: Moments;
   validBlocks: Moments[];
   calendarColumns: number[];
+  exogenousColumns: number[];
 }
 
 /**
@@ -329,13 +427,17 @@ function memo<T>(problem: SeriesProblem, key: string, compute: () => T, keep: (v
   return value;
 }
 
-function prepare(problem: SeriesProblem, allowCalendar: boolean): Prepared {
-  return memo(problem, `prep:${allowCalendar}`, () => computePrepared(problem, allowCalendar));
+function prepare(problem: SeriesProblem, allowCalendar: boolean, allowExogenous: boolean): Prepared {
+  return memo(problem, `prep:${allowCalendar}:${allowExogenous}`, () =>
+    computePrepared(problem, allowCalendar, allowExogenous),
+  );
 }
 
-function computePrepared(problem: SeriesProblem, allowCalendar: boolean): Prepared {
+function computePrepared(problem: SeriesProblem, allowCalendar: boolean, allowExogenous: boolean): Prepared {
   const terms = allowCalendar && problem.times ? calendarTerms(problem.stepMs, problem.period) : [];
-  const train = momentsOf(problem, 0, problem.trainEnd, terms);
+  const exo = exogenousOf(problem, allowExogenous);
+  const layout = layoutOf(problem.lookback, exo, terms);
+  const train = momentsOf(problem, 0, problem.trainEnd, terms, exo !== null);
   const validBlocks: Moments[] = [];
   const range = windowOrigins(problem.trainEnd, problem.validEnd, problem.lookback, problem.horizon);
   if (range) {
@@ -344,18 +446,33 @@ function computePrepared(problem: SeriesProblem, allowCalendar: boolean): Prepar
     for (let b = 0; b < blocks; b++) {
       const first = range.first + Math.floor((b * n) / blocks);
       const last = range.first + Math.floor(((b + 1) * n) / blocks) - 1;
-      validBlocks.push(momentsOfOrigins(problem, { first, last }, terms));
+      validBlocks.push(momentsOfOrigins(problem, { first, last }, terms, exo !== null));
     }
   }
-  const valid = validBlocks.length > 0 ? validBlocks.reduce(addMoments) : momentsOfOrigins(problem, null, terms);
+  const valid =
+    validBlocks.length > 0 ? validBlocks.reduce(addMoments) : momentsOfOrigins(problem, null, terms, exo !== null);
+  const exogenousColumns: number[] = [];
+  const exoEnd = problem.lookback + 1 + layout.exoCount * layout.exoLookback;
+  for (let j = problem.lookback + 1; j < exoEnd; j++) exogenousColumns.push(j);
   const calendarColumns: number[] = [];
-  for (let j = problem.lookback + 1; j < train.m; j++) calendarColumns.push(j);
-  return { terms, train, valid, validBlocks, calendarColumns };
+  for (let j = exoEnd; j < train.m; j++) calendarColumns.push(j);
+  return { terms, layout, train, valid, validBlocks, calendarColumns, exogenousColumns };
 }
 
 function checkProblem(problem: SeriesProblem): void {
   if (!windowOrigins(0, problem.trainEnd, problem.lookback, problem.horizon))
     throw new RangeError('no complete training window: the training part is shorter than lookback + horizon');
+  const exo = problem.exogenous;
+  if (exo && exo.series.length > 0) {
+    if (!Number.isInteger(exo.lookback) || exo.lookback < 1 || exo.lookback > problem.lookback)
+      throw new RangeError(`the exogenous lookback must be an integer in [1, ${problem.lookback}]`);
+    if (exo.series.some((c) => c.length < problem.validEnd))
+      throw new RangeError('every exogenous column must cover the training and validation parts');
+  }
+}
+
+function extraColumns(prep: Prepared, calendar: boolean, exogenous: boolean): number[] {
+  return [...(exogenous ? prep.exogenousColumns : []), ...(calendar ? prep.calendarColumns : [])];
 }
 
 function selectVariant(
@@ -365,7 +482,7 @@ function selectVariant(
   opts: FitOptions,
   lambdas: readonly number[],
 ): Selected {
-  const key = `sel:${kind}:${prep.calendarColumns.length}:${lambdas.join(',')}`;
+  const key = `sel:${kind}:${prep.calendarColumns.length}:${prep.exogenousColumns.length}:${lambdas.join(',')}`;
   // A selection cut short by the deadline is not reused.
   return memo(
     problem,
@@ -384,79 +501,144 @@ function computeSelection(
 ): Selected {
   let best: Selected | null = null;
   const calendarChoices = prep.calendarColumns.length > 0 ? [false, true] : [false];
-  const total = calendarChoices.length * lambdas.length;
+  const exogenousChoices = prep.exogenousColumns.length > 0 ? [false, true] : [false];
+  const total = calendarChoices.length * exogenousChoices.length * lambdas.length;
   let iteration = 0;
-  for (const calendar of calendarChoices) {
-    const d = design(kind, problem.lookback, prep.train.m, calendar ? prep.calendarColumns : []);
-    for (const lambda of lambdas) {
-      opts.signal?.throwIfAborted();
-      const p = solvePredictor(d, prep.train, lambda);
-      const mse = prep.valid.count > 0 ? predictorMse(p, prep.valid) : predictorMse(p, prep.train);
-      iteration++;
-      opts.progress?.({ phase: 'selecting', algorithm: kind, iteration, of: total, validLoss: mse });
-      if (best === null || mse < best.validationMse)
-        best = { kind, calendar, lambda, validationMse: mse, trainPredictor: p, complete: true };
-      if (opts.deadline !== undefined && Date.now() > opts.deadline && iteration < total)
-        return { ...best, complete: false };
+  for (const exogenous of exogenousChoices)
+    for (const calendar of calendarChoices) {
+      const d = design(kind, problem.lookback, prep.train.m, extraColumns(prep, calendar, exogenous));
+      const curve: (number | null)[] = [];
+      let configBest: Selected | null = null;
+      for (const lambda of lambdas) {
+        opts.signal?.throwIfAborted();
+        const p = solvePredictor(d, prep.train, lambda);
+        const mse = prep.valid.count > 0 ? predictorMse(p, prep.valid) : predictorMse(p, prep.train);
+        curve.push(Number.isFinite(mse) ? mse : null);
+        iteration++;
+        opts.progress?.({ phase: 'selecting', algorithm: kind, iteration, of: total, validLoss: mse });
+        if (configBest === null || mse < configBest.validationMse)
+          configBest = { kind, calendar, exogenous, lambda, validationMse: mse, curve, trainPredictor: p, complete: true };
+        if (opts.deadline !== undefined && Date.now() > opts.deadline && iteration < total) {
+          if (best === null || configBest.validationMse < best.validationMse) best = configBest;
+          return { ...best, complete: false };
+        }
+      }
+      if (best === null || configBest!.validationMse < best.validationMse) best = configBest;
     }
-  }
   return best!;
 }
 
 function refit(sel: Selected, prep: Prepared, problem: SeriesProblem): Float64Array {
-  const key = `refit:${sel.kind}:${prep.calendarColumns.length}:${sel.calendar}:${sel.lambda}`;
+  const key = `refit:${sel.kind}:${prep.calendarColumns.length}:${prep.exogenousColumns.length}:${sel.calendar}:${sel.exogenous}:${sel.lambda}`;
   return memo(problem, key, () => computeRefit(sel, prep, problem));
 }
 
 function computeRefit(sel: Selected, prep: Prepared, problem: SeriesProblem): Float64Array {
   const all = prep.valid.count > 0 ? addMoments(prep.train, prep.valid) : prep.train;
-  const d = design(sel.kind, problem.lookback, all.m, sel.calendar ? prep.calendarColumns : []);
+  const d = design(sel.kind, problem.lookback, all.m, extraColumns(prep, sel.calendar, sel.exogenous));
   return solvePredictor(d, all, sel.lambda);
+}
+
+/** Lag buckets, exogenous columns and calendar terms as named column groups of the layout. */
+function importanceGroups(problem: SeriesProblem, prep: Prepared): { feature: string; columns: number[] }[] {
+  const L = problem.lookback;
+  const groups: { feature: string; columns: number[] }[] = [];
+  const size = problem.period !== null && problem.period >= 2 && problem.period < L ? problem.period : Math.ceil(L / 8);
+  // Lag k (1 = the most recent value) is column L − k.
+  for (let from = 1; from <= L; from += size) {
+    const to = Math.min(L, from + size - 1);
+    const columns: number[] = [];
+    for (let k = from; k <= to; k++) columns.push(L - k);
+    groups.push({ feature: from === to ? `lag ${from}` : `lags ${from}-${to}`, columns });
+  }
+  const { exoCount, exoLookback } = prep.layout;
+  for (let k = 0; k < exoCount; k++)
+    groups.push({
+      feature: problem.exogenous!.names[k]!,
+      columns: Array.from({ length: exoLookback }, (_, j) => L + 1 + k * exoLookback + j),
+    });
+  prep.terms.forEach((term, c) => {
+    const first = prep.layout.calendarOffsets[c]!;
+    const name =
+      term.unitMs === DAY_MS && term.cycle === 7 ? 'day of week' : term.cycle * term.unitMs === DAY_MS ? 'time of day' : `phase of ${term.cycle}`;
+    groups.push({ feature: name, columns: Array.from({ length: term.cycle }, (_, j) => first + j) });
+  });
+  return groups;
+}
+
+/** The closed-form expected permutation importance of predictor P (see LinearArtifact.importance). */
+function permutationImportance(
+  problem: SeriesProblem,
+  prep: Prepared,
+  p: Float64Array,
+): { feature: string; value: number }[] {
+  const mo = prep.valid.count > 0 ? prep.valid : prep.train;
+  const { m, horizon: H, count } = mo;
+  if (count === 0) return [];
+  const mean = new Float64Array(m);
+  for (let i = 0; i < m; i++) mean[i] = mo.uu[i * m + problem.lookback]! / count; // the intercept column is Σ u
+  return importanceGroups(problem, prep)
+    .map(({ feature, columns }) => {
+      let total = 0;
+      for (let h = 0; h < H; h++) {
+        const row = h * m;
+        for (const a of columns) {
+          const pa = p[row + a]!;
+          if (pa === 0) continue;
+          for (const b of columns) {
+            const cov = mo.uu[a * m + b]! / count - mean[a]! * mean[b]!;
+            total += pa * p[row + b]! * cov;
+          }
+        }
+      }
+      return { feature, value: Math.max(0, (2 * total) / H) };
+    })
+    .filter((g) => Number.isFinite(g.value));
 }
 
 function toArtifact(
   kind: LinearArtifact['kind'],
   problem: SeriesProblem,
-  terms: CalendarTerm[],
+  prep: Prepared,
   p: Float64Array,
-  m: number,
   params: Record<string, unknown>,
-  validationMse: number,
-  blocks: number[],
+  validation: LinearArtifact['validation'],
 ): LinearArtifact {
-  // Calendar terms no member uses are dropped so inference needs no times.
+  const m = prep.train.m;
+  const L = problem.lookback;
   const weights: number[][] = [];
   for (let h = 0; h < problem.horizon; h++) weights.push(Array.from(p.subarray(h * m, (h + 1) * m)));
-  let used = terms;
-  if (terms.length > 0) {
-    let any = false;
-    for (let h = 0; h < weights.length && !any; h++)
-      for (let j = problem.lookback + 1; j < m; j++) if (weights[h]![j] !== 0) any = true;
-    if (!any) {
-      used = [];
-      for (const row of weights) row.length = problem.lookback + 1;
-    }
-  }
+  const usesAny = (columns: number[]) => weights.some((row) => columns.some((j) => row[j] !== 0));
+  // Inputs no member uses are dropped so inference needs neither times nor covariates it does not use.
+  const calendar = prep.terms.length > 0 && usesAny(prep.calendarColumns) ? prep.terms : [];
+  const exogenous = prep.exogenousColumns.length > 0 && usesAny(prep.exogenousColumns);
+  const keep = [...Array.from({ length: L + 1 }, (_, j) => j), ...(exogenous ? prep.exogenousColumns : [])];
+  if (calendar.length > 0) keep.push(...prep.calendarColumns);
+  const compact = keep.length === m ? weights : weights.map((row) => keep.map((j) => row[j]!));
   return {
     kind,
-    lookback: problem.lookback,
+    lookback: L,
     horizon: problem.horizon,
-    calendar: used,
-    weights,
+    calendar,
+    ...(exogenous ? { exogenous: { count: prep.layout.exoCount, lookback: prep.layout.exoLookback } } : {}),
+    weights: compact,
     params,
-    validation: { mse: validationMse, blocks },
+    validation,
+    importance: permutationImportance(problem, prep, p),
   };
 }
 
-function readParams(opts: FitOptions): { calendar: boolean; lambdas: readonly number[] } {
+function readParams(opts: FitOptions): { calendar: boolean; exogenous: boolean; lambdas: readonly number[] } {
   const params = opts.params ?? {};
   for (const key of Object.keys(params))
-    if (key !== 'calendar' && key !== 'lambda') throw new RangeError(`unknown parameter "${key}"`);
+    if (key !== 'calendar' && key !== 'lambda' && key !== 'exogenous')
+      throw new RangeError(`unknown parameter "${key}"`);
   const calendar = params['calendar'] === undefined ? true : params['calendar'] === true;
+  const exogenous = params['exogenous'] === undefined ? true : params['exogenous'] === true;
   const lambda = params['lambda'];
   if (lambda !== undefined && (typeof lambda !== 'number' || !(lambda >= 0)))
     throw new RangeError('parameter "lambda" must be a non-negative number');
-  return { calendar, lambdas: typeof lambda === 'number' ? [lambda] : LAMBDA_GRID };
+  return { calendar, exogenous, lambdas: typeof lambda === 'number' ? [lambda] : LAMBDA_GRID };
 }
 
 function makeAlgorithm(kind: LinearKind): ForecastAlgorithm<LinearArtifact> {
@@ -465,8 +647,8 @@ function makeAlgorithm(kind: LinearKind): ForecastAlgorithm<LinearArtifact> {
     minHistory: (p) => p.lookback,
     fit(problem, opts) {
       checkProblem(problem);
-      const { calendar, lambdas } = readParams(opts);
-      const prep = prepare(problem, calendar);
+      const { calendar, exogenous, lambdas } = readParams(opts);
+      const prep = prepare(problem, calendar, exogenous);
       const sel = selectVariant(kind, prep, problem, opts, lambdas);
       opts.progress?.({ phase: 'refitting', algorithm: kind });
       const p = refit(sel, prep, problem);
@@ -474,12 +656,14 @@ function makeAlgorithm(kind: LinearKind): ForecastAlgorithm<LinearArtifact> {
         toArtifact(
           kind,
           problem,
-          prep.terms,
+          prep,
           p,
-          prep.train.m,
-          { lambda: sel.lambda, calendar: sel.calendar },
-          sel.validationMse,
-          prep.validBlocks.map((b) => predictorMse(sel.trainPredictor, b)),
+          { lambda: sel.lambda, calendar: sel.calendar, exogenous: sel.exogenous },
+          {
+            mse: sel.validationMse,
+            blocks: prep.validBlocks.map((b) => predictorMse(sel.trainPredictor, b)),
+            curve: sel.curve,
+          },
         ),
       );
     },
@@ -500,18 +684,20 @@ export const linearEnsemble: ForecastAlgorithm<LinearArtifact> = {
   minHistory: (p) => p.lookback,
   fit(problem, opts) {
     checkProblem(problem);
-    const { calendar, lambdas } = readParams(opts);
-    const prep = prepare(problem, calendar);
+    const { calendar, exogenous, lambdas } = readParams(opts);
+    const prep = prepare(problem, calendar, exogenous);
     const kinds: LinearKind[] = ['linear', 'nlinear', 'dlinear'];
     const members = kinds.map((k) => selectVariant(k, prep, problem, opts, lambdas));
     const m = prep.train.m;
     const size = problem.horizon * m;
     let best: { subset: number[]; mse: number; predictor: Float64Array } | null = null;
+    const curve: (number | null)[] = [];
     for (let mask = 1; mask < 1 << members.length; mask++) {
       const subset = members.map((_, i) => i).filter((i) => mask & (1 << i));
       const avg = new Float64Array(size);
       for (const i of subset) for (let q = 0; q < size; q++) avg[q]! += members[i]!.trainPredictor[q]! / subset.length;
       const mse = predictorMse(avg, prep.valid.count > 0 ? prep.valid : prep.train);
+      curve.push(Number.isFinite(mse) ? mse : null);
       if (best === null || mse < best.mse - 1e-12) best = { subset, mse, predictor: avg };
     }
     opts.progress?.({ phase: 'refitting', algorithm: 'linear-ensemble' });
@@ -525,10 +711,11 @@ export const linearEnsemble: ForecastAlgorithm<LinearArtifact> = {
         kind: members[i]!.kind,
         lambda: members[i]!.lambda,
         calendar: members[i]!.calendar,
+        exogenous: members[i]!.exogenous,
       })),
     };
     const blocks = prep.validBlocks.map((b) => predictorMse(best!.predictor, b));
-    return Promise.resolve(toArtifact('ensemble', problem, prep.terms, avg, m, params, best!.mse, blocks));
+    return Promise.resolve(toArtifact('ensemble', problem, prep, avg, params, { mse: best!.mse, blocks, curve }));
   },
   forecast: forecastLinear,
 };
@@ -539,17 +726,18 @@ function forecastLinear(
   origins: ArrayLike<number>,
   horizon: number,
   times: ((index: number) => number) | null,
+  exogenous?: Float64Array[] | null,
 ): Float64Array {
   const { lookback: L, calendar } = artifact;
   if (horizon > artifact.horizon)
     throw new RangeError(`horizon ${horizon} exceeds the trained horizon ${artifact.horizon}`);
   if (calendar.length > 0 && times === null) throw new RangeError('this model uses calendar terms and needs times');
-  const offsets: number[] = [];
-  let m = L + 1;
-  for (const c of calendar) {
-    offsets.push(m);
-    m += c.cycle;
-  }
+  const exo = artifact.exogenous ?? null;
+  if (exo && (!exogenous || exogenous.length !== exo.count))
+    throw new RangeError(`this model uses ${exo?.count} exogenous columns and needs their history`);
+  const layout = layoutOf(L, exo, calendar);
+  const offsets = layout.calendarOffsets;
+  const m = layout.m;
   const flat = new Float64Array(horizon * m);
   for (let h = 0; h < horizon; h++) flat.set(artifact.weights[h]!, h * m);
   const out = new Float64Array(origins.length * horizon);
@@ -603,5 +791,35 @@ function forecastLinear(
       out[o * horizon + h] = s;
     }
   }
+  if (exo) addExogenousTerms(flat, m, L, exo, exogenous!, origins, horizon, out);
   return out;
+}
+
+/** Adds the covariate windows' contribution Σ_k Σ_j w[h, k, j]·x_k[t − Lx + j] to every forecast. */
+function addExogenousTerms(
+  flat: Float64Array,
+  m: number,
+  L: number,
+  exo: { count: number; lookback: number },
+  columns: Float64Array[],
+  origins: ArrayLike<number>,
+  horizon: number,
+  out: Float64Array,
+): void {
+  const Lx = exo.lookback;
+  for (let o = 0; o < origins.length; o++) {
+    const t = origins[o]!;
+    if (t < Lx) throw new RangeError(`origin ${t} has less than ${Lx} values of exogenous history`);
+    for (let k = 0; k < exo.count; k++) {
+      const x = columns[k]!;
+      if (x.length < t) throw new RangeError('the exogenous history is shorter than the series');
+      const base = L + 1 + k * Lx;
+      for (let h = 0; h < horizon; h++) {
+        const row = h * m + base;
+        let s = 0;
+        for (let j = 0; j < Lx; j++) s += flat[row + j]! * x[t - Lx + j]!;
+        out[o * horizon + h]! += s;
+      }
+    }
+  }
 }
