@@ -43,6 +43,8 @@ export interface EvaluationData {
   period: number | null;
   /** MASE's scale is the in-sample seasonal naive error on [0, scaleEnd) of each series. */
   scaleEnd: number;
+  /** Exogenous covariates (normalized, gaps filled) on the same index, for models fitted with them. */
+  exogenous?: Float64Array[] | null;
 }
 
 /**
@@ -68,7 +70,7 @@ export function evaluateForecast(
   let maseSum = 0;
   let maseCount = 0;
   for (let s = 0; s < data.inputs.length; s++) {
-    const f = algorithm.forecast(artifact, data.inputs[s]!, origins, H, data.times);
+    const f = algorithm.forecast(artifact, data.inputs[s]!, origins, H, data.times, data.exogenous ?? null);
     forecasts.push(f);
     const actual = data.actuals[s]!;
     const sc = data.scalers[s]!;
@@ -176,7 +178,7 @@ export async function rollingOriginBacktest(
     let se = 0;
     let c = 0;
     for (const s of problem.series) {
-      const f = algorithm.forecast(artifact, s, origins, problem.horizon, timeOf);
+      const f = algorithm.forecast(artifact, s, origins, problem.horizon, timeOf, problem.exogenous?.series ?? null);
       for (let o = 0; o < origins.length; o++)
         for (let h = 0; h < problem.horizon; h++) {
           const e = s[origins[o]! + h]! - f[o * problem.horizon + h]!;

@@ -49,7 +49,8 @@ export interface LinearArtifact {
   validation: { mse: number; blocks: number[]; curve?: (number | null)[] };
   /**
    * Expected permutation importance per input group on the validation windows, in closed form: permuting a group G
-   * across windows raises the MSE by 2·P_Gᵀ·Cov(u_G)·P_G on average (P the weights of a step), averaged over steps.
+   * across windows raises the MSE by 2·P_Gᵀ·Cov(u_G)·P_G on average (P the weights of a step; exact when the
+   * residuals are uncorrelated with the inputs, as for a least-squares fit), averaged over steps.
    * Groups: lag buckets (a seasonal period long, or an eighth of the lookback), each exogenous column, each calendar
    * term.
    */
@@ -517,7 +518,16 @@ function computeSelection(
         iteration++;
         opts.progress?.({ phase: 'selecting', algorithm: kind, iteration, of: total, validLoss: mse });
         if (configBest === null || mse < configBest.validationMse)
-          configBest = { kind, calendar, exogenous, lambda, validationMse: mse, curve, trainPredictor: p, complete: true };
+          configBest = {
+            kind,
+            calendar,
+            exogenous,
+            lambda,
+            validationMse: mse,
+            curve,
+            trainPredictor: p,
+            complete: true,
+          };
         if (opts.deadline !== undefined && Date.now() > opts.deadline && iteration < total) {
           if (best === null || configBest.validationMse < best.validationMse) best = configBest;
           return { ...best, complete: false };
@@ -560,7 +570,11 @@ function importanceGroups(problem: SeriesProblem, prep: Prepared): { feature: st
   prep.terms.forEach((term, c) => {
     const first = prep.layout.calendarOffsets[c]!;
     const name =
-      term.unitMs === DAY_MS && term.cycle === 7 ? 'day of week' : term.cycle * term.unitMs === DAY_MS ? 'time of day' : `phase of ${term.cycle}`;
+      term.unitMs === DAY_MS && term.cycle === 7
+        ? 'day of week'
+        : term.cycle * term.unitMs === DAY_MS
+          ? 'time of day'
+          : `phase of ${term.cycle}`;
     groups.push({ feature: name, columns: Array.from({ length: term.cycle }, (_, j) => first + j) });
   });
   return groups;

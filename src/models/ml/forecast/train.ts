@@ -41,6 +41,15 @@ export interface ForecastTrainingInput {
    * the lowest. Default 'best'.
    */
   selection?: 'best' | 'one-se';
+  /**
+   * Exogenous columns on the same index as the series (`values.length` = the series length), one set shared by
+   * every series. They are past covariates: each is scaled with its training-part statistics (the same scaling
+   * kind), gaps forward-filled, and the linear family may use its last `exogenousLookback` values before an origin
+   * (with or without them is chosen on validation). Future values are never needed.
+   */
+  exogenous?: { name: string; values: Float64Array }[];
+  /** How many past values of each exogenous column a model sees; default min(lookback, 48). */
+  exogenousLookback?: number;
 }
 
 export interface ForecastModelArtifact {
@@ -59,9 +68,15 @@ export interface ForecastModelArtifact {
   lastTime: number | null;
   /** Normalized-scale |residual| quantiles per level and step. */
   intervals: IntervalModel | null;
+  /**
+   * The exogenous columns the chosen model uses (absent when it uses none): names, their scalers and how many past
+   * values of each a forecast needs.
+   */
+  exogenous?: { names: string[]; scalers: ScalerState[]; lookback: number };
 }
 
 const DEFAULT_LOOKBACK = 336;
+const DEFAULT_EXOGENOUS_LOOKBACK = 48;
 
 interface Prepared {
   n: number;
@@ -73,6 +88,7 @@ interface Prepared {
   inputs: Float64Array[];
   actuals: Float64Array[];
   missing: Record<string, number>;
+  exogenous: { names: string[]; scalers: ScalerState[]; inputs: Float64Array[]; lookback: number } | null;
 }
 
 /** Forward fill, then back fill of a leading gap: model inputs never hold NaN. */
@@ -155,7 +171,83 @@ function prepare(input: ForecastTrainingInput): Prepared {
     inputs.push(fillGaps(scaled));
   });
   const period = resolvePeriod(input.period, input.stepMs, inputs[0]!.subarray(0, trainEnd));
-  return { n, trainEnd, validEnd, lookback, period, scalers, inputs, actuals, missing };
+  const exogenous = prepareExogenous(input, n, trainEnd, lookback, scaling, missing);
+  return { n, trainEnd, validEnd, lookback, period, scalers, inputs, actuals, missing, exogenous };
+}
+
+function prepareExogenous(
+  input: ForecastTrainingInput,
+  n: number,
+  trainEnd: number,
+  lookback: number,
+  scaling: ScalingKind,
+  missing: Record<string, number>,
+): Prepared['exogenous'] {
+  const columns = input.exogenous ?? [];
+  if (columns.length === 0) return null;
+  const exoLookback = input.exogenousLookback ?? Math.min(lookback, DEFAULT_EXOGENOUS_LOOKBACK);
+  if (!Number.isInteger(exoLookback) || exoLookback < 1 || exoLookback > lookback)
+    throw new TrainingInputError('/exogenousLookback', `the exogenous lookback must be an integer in [1, ${lookback}]`);
+  const names = new Set<string>();
+  const scalers: ScalerState[] = [];
+  const inputs: Float64Array[] = [];
+  columns.forEach((c, k) => {
+    if (typeof c.name !== 'string' || c.name === '' || names.has(c.name))
+      throw new TrainingInputError(`/exogenous/${k}/name`, 'every exogenous column needs a distinct name');
+    names.add(c.name);
+    if (c.values.length !== n)
+      throw new TrainingInputError(`/exogenous/${k}/values`, `exogenous column "${c.name}" must have ${n} values`);
+    let nan = 0;
+    let trainValues = 0;
+    for (let j = 0; j < n; j++) {
+      if (Number.isNaN(c.values[j]!)) nan++;
+      else if (j < trainEnd) trainValues++;
+    }
+    if (trainValues === 0)
+      throw new TrainingInputError(
+        `/exogenous/${k}/values`,
+        `exogenous column "${c.name}" has no value in its training part (all null)`,
+      );
+    if (!(c.name in missing)) missing[c.name] = nan;
+    const sc = fitScaler(scaling, c.values.subarray(0, trainEnd));
+    scalers.push(sc);
+    const scaled = new Float64Array(n);
+    for (let j = 0; j < n; j++) scaled[j] = (c.values[j]! - sc.center) / sc.scale;
+    inputs.push(fillGaps(scaled));
+  });
+  return { names: [...names], scalers, inputs, lookback: exoLookback };
+}
+
+/** Whether an algorithm's artifact uses the exogenous columns (the linear family records it). */
+function usesExogenous(model: unknown): boolean {
+  return typeof model === 'object' && model !== null && 'exogenous' in model && Boolean(model.exogenous);
+}
+
+/** The chosen model's loss curve (validation MSE per candidate, for the linear family). */
+function lossesOf(model: unknown): TrainingReport['losses'] {
+  if (typeof model !== 'object' || model === null || !('validation' in model)) return [];
+  const v = model.validation;
+  const curve = typeof v === 'object' && v !== null && 'curve' in v ? v.curve : undefined;
+  if (!Array.isArray(curve)) return [];
+  return curve.map((value: unknown, iteration) => ({
+    iteration,
+    train: null,
+    validation: typeof value === 'number' && Number.isFinite(value) ? value : null,
+  }));
+}
+
+function importanceOf(model: unknown): TrainingReport['importance'] {
+  if (typeof model !== 'object' || model === null || !('importance' in model) || !Array.isArray(model.importance))
+    return [];
+  return (model.importance as unknown[])
+    .filter(
+      (g): g is { feature: string; value: number } =>
+        typeof g === 'object' &&
+        g !== null &&
+        typeof (g as { feature?: unknown }).feature === 'string' &&
+        typeof (g as { value?: unknown }).value === 'number',
+    )
+    .map((g) => ({ feature: g.feature, value: g.value, kind: 'permutation' as const }));
 }
 
 function problemOf(input: ForecastTrainingInput, p: Prepared, trainEnd: number, validEnd: number): SeriesProblem {
@@ -168,6 +260,15 @@ function problemOf(input: ForecastTrainingInput, p: Prepared, trainEnd: number, 
     period: p.period,
     times: input.times,
     stepMs: input.stepMs,
+    ...(p.exogenous
+      ? {
+          exogenous: {
+            names: p.exogenous.names,
+            series: p.exogenous.inputs.map((c) => c.subarray(0, validEnd)),
+            lookback: p.exogenous.lookback,
+          },
+        }
+      : {}),
   };
 }
 
@@ -251,6 +352,7 @@ export async function trainForecast(
     horizon: H,
     period: p.period,
     scaleEnd: from,
+    exogenous: p.exogenous?.inputs ?? null,
   });
   const full = problemOf(input, p, p.trainEnd, p.validEnd);
   const trainOnly = problemOf(input, p, Math.floor(p.trainEnd * 0.875), p.trainEnd);
@@ -371,6 +473,9 @@ export async function trainForecast(
     stepMs: input.stepMs,
     lastTime: input.times ? input.times[p.validEnd - 1]! : null,
     intervals,
+    ...(p.exogenous && usesExogenous(winner.artifact)
+      ? { exogenous: { names: p.exogenous.names, scalers: p.exogenous.scalers, lookback: p.exogenous.lookback } }
+      : {}),
   };
   const report: TrainingReport = {
     task: 'forecast',
@@ -382,11 +487,14 @@ export async function trainForecast(
       horizon: H,
       period: p.period,
       scaling: input.scaling ?? 'standard',
+      ...(artifact.exogenous
+        ? { exogenous: artifact.exogenous.names, exogenousLookback: artifact.exogenous.lookback }
+        : {}),
     },
     leaderboard,
     metrics,
-    losses: [],
-    importance: [],
+    losses: lossesOf(winner.artifact),
+    importance: importanceOf(winner.artifact),
     ...(intervals ? { intervals: { levels: intervals.levels, quantiles: intervals.quantiles } } : {}),
     data: {
       rows: p.n,
@@ -402,7 +510,9 @@ export async function trainForecast(
 /**
  * Forecasts `horizon` steps after the end of each series' history (original scale), with interval bands. `history`
  * holds one array per series of the artifact (same order), at least `lookback` long; `lastTime` is the epoch ms of
- * the last history index (needed by models with calendar terms).
+ * the last history index (needed by models with calendar terms). `exogenous` is the recent history of the exogenous
+ * columns (by name, original scale, the last value at the same index as the last value of every series' history,
+ * at least `artifact.exogenous.lookback` values), required when the model uses them and ignored otherwise.
  */
 export function forecastFrom(
   artifact: ForecastModelArtifact,
@@ -410,6 +520,7 @@ export function forecastFrom(
   horizon: number,
   lastTime: number | null,
   levels?: number[],
+  exogenous?: { name: string; values: Float64Array }[],
 ): {
   times: number[] | null;
   series: { name: string; values: number[]; intervals: { level: number; lower: number[]; upper: number[] }[] }[];
@@ -427,6 +538,7 @@ export function forecastFrom(
   const timeOf =
     lastTime !== null && step !== null ? (len: number) => (i: number) => lastTime + (i - (len - 1)) * step : null;
   const wanted = levels ?? artifact.intervals?.levels ?? [];
+  const covariates = exogenousHistory(artifact, exogenous);
   const series = history.map((h, s) => {
     const name = artifact.seriesNames[s]!;
     const need = Math.max(artifact.lookback, algorithm.minHistory(artifact));
@@ -440,7 +552,14 @@ export function forecastFrom(
       throw new TrainingInputError(`/history/${s}`, `series "${name}" has no value in its history`);
     let point: Float64Array;
     try {
-      point = algorithm.forecast(artifact.model, filled, [h.length], horizon, timeOf ? timeOf(h.length) : null);
+      point = algorithm.forecast(
+        artifact.model,
+        filled,
+        [h.length],
+        horizon,
+        timeOf ? timeOf(h.length) : null,
+        covariates ? covariates.map((c) => alignEnd(c, h.length)) : null,
+      );
     } catch (e) {
       // A model with calendar terms asked for times it was not given: the caller's input, not a server fault.
       if (e instanceof RangeError && /times/.test(e.message))
@@ -464,4 +583,40 @@ export function forecastFrom(
   const times =
     lastTime !== null && step !== null ? Array.from({ length: horizon }, (_, h) => lastTime + (h + 1) * step) : null;
   return { times, series };
+}
+
+/** The model's exogenous columns from the caller's, scaled and gap-filled, in the artifact's order; null if unused. */
+function exogenousHistory(
+  artifact: ForecastModelArtifact,
+  given: { name: string; values: Float64Array }[] | undefined,
+): Float64Array[] | null {
+  const spec = artifact.exogenous;
+  if (!spec) return null;
+  return spec.names.map((name, k) => {
+    const column = given?.find((c) => c.name === name);
+    if (!column)
+      throw new TrainingInputError('/exogenous', `this model needs the recent history of exogenous column "${name}"`);
+    if (column.values.length < spec.lookback)
+      throw new TrainingInputError(
+        `/exogenous/${given!.indexOf(column)}/values`,
+        `exogenous column "${name}" needs at least ${spec.lookback} values of history`,
+      );
+    const sc = spec.scalers[k]!;
+    const scaled = fillGaps(column.values.map((v) => (v - sc.center) / sc.scale));
+    if (Number.isNaN(scaled[0]!))
+      throw new TrainingInputError(
+        `/exogenous/${given!.indexOf(column)}/values`,
+        `exogenous column "${name}" has no value`,
+      );
+    return scaled;
+  });
+}
+
+/** `values` re-indexed so that its last value sits at index length − 1 (front padded with its first value). */
+function alignEnd(values: Float64Array, length: number): Float64Array {
+  if (values.length === length) return values;
+  if (values.length > length) return values.subarray(values.length - length);
+  const out = new Float64Array(length).fill(values[0]!);
+  out.set(values, length - values.length);
+  return out;
 }
