@@ -696,43 +696,58 @@ export const dlinear = makeAlgorithm('dlinear');
 export const linearEnsemble: ForecastAlgorithm<LinearArtifact> = {
   name: 'linear-ensemble',
   minHistory: (p) => p.lookback,
-  fit(problem, opts) {
-    checkProblem(problem);
-    const { calendar, exogenous, lambdas } = readParams(opts);
-    const prep = prepare(problem, calendar, exogenous);
-    const kinds: LinearKind[] = ['linear', 'nlinear', 'dlinear'];
-    const members = kinds.map((k) => selectVariant(k, prep, problem, opts, lambdas));
-    const m = prep.train.m;
-    const size = problem.horizon * m;
-    let best: { subset: number[]; mse: number; predictor: Float64Array } | null = null;
-    const curve: (number | null)[] = [];
-    for (let mask = 1; mask < 1 << members.length; mask++) {
-      const subset = members.map((_, i) => i).filter((i) => mask & (1 << i));
-      const avg = new Float64Array(size);
-      for (const i of subset) for (let q = 0; q < size; q++) avg[q]! += members[i]!.trainPredictor[q]! / subset.length;
-      const mse = predictorMse(avg, prep.valid.count > 0 ? prep.valid : prep.train);
-      curve.push(Number.isFinite(mse) ? mse : null);
-      if (best === null || mse < best.mse - 1e-12) best = { subset, mse, predictor: avg };
-    }
-    opts.progress?.({ phase: 'refitting', algorithm: 'linear-ensemble' });
-    const avg = new Float64Array(size);
-    for (const i of best!.subset) {
-      const p = refit(members[i]!, prep, problem);
-      for (let q = 0; q < size; q++) avg[q]! += p[q]! / best!.subset.length;
-    }
-    const params = {
-      members: best!.subset.map((i) => ({
-        kind: members[i]!.kind,
-        lambda: members[i]!.lambda,
-        calendar: members[i]!.calendar,
-        exogenous: members[i]!.exogenous,
-      })),
-    };
-    const blocks = prep.validBlocks.map((b) => predictorMse(best!.predictor, b));
-    return Promise.resolve(toArtifact('ensemble', problem, prep, avg, params, { mse: best!.mse, blocks, curve }));
-  },
+  fit: (problem, opts) => Promise.resolve(fitEnsemble(problem, opts).artifact),
   forecast: forecastLinear,
 };
+
+/**
+ * The ensemble as fitted (refitted on train + validation) and as selected (fitted on train only), for a blend that
+ * must weigh it on validation forecasts made without the validation part.
+ */
+export function fitEnsemble(
+  problem: SeriesProblem,
+  opts: FitOptions,
+): { artifact: LinearArtifact; trainOnly: LinearArtifact } {
+  checkProblem(problem);
+  const { calendar, exogenous, lambdas } = readParams(opts);
+  const prep = prepare(problem, calendar, exogenous);
+  const kinds: LinearKind[] = ['linear', 'nlinear', 'dlinear'];
+  const members = kinds.map((k) => selectVariant(k, prep, problem, opts, lambdas));
+  const m = prep.train.m;
+  const size = problem.horizon * m;
+  let best: { subset: number[]; mse: number; predictor: Float64Array } | null = null;
+  const curve: (number | null)[] = [];
+  for (let mask = 1; mask < 1 << members.length; mask++) {
+    const subset = members.map((_, i) => i).filter((i) => mask & (1 << i));
+    const avg = new Float64Array(size);
+    for (const i of subset) for (let q = 0; q < size; q++) avg[q]! += members[i]!.trainPredictor[q]! / subset.length;
+    const mse = predictorMse(avg, prep.valid.count > 0 ? prep.valid : prep.train);
+    curve.push(Number.isFinite(mse) ? mse : null);
+    if (best === null || mse < best.mse - 1e-12) best = { subset, mse, predictor: avg };
+  }
+  opts.progress?.({ phase: 'refitting', algorithm: 'linear-ensemble' });
+  const avg = new Float64Array(size);
+  for (const i of best!.subset) {
+    const p = refit(members[i]!, prep, problem);
+    for (let q = 0; q < size; q++) avg[q]! += p[q]! / best!.subset.length;
+  }
+  const params = {
+    members: best!.subset.map((i) => ({
+      kind: members[i]!.kind,
+      lambda: members[i]!.lambda,
+      calendar: members[i]!.calendar,
+      exogenous: members[i]!.exogenous,
+    })),
+  };
+  const blocks = prep.validBlocks.map((b) => predictorMse(best!.predictor, b));
+  const validation = { mse: best!.mse, blocks, curve };
+  return {
+    artifact: toArtifact('ensemble', problem, prep, avg, params, validation),
+    trainOnly: toArtifact('ensemble', problem, prep, best!.predictor, params, validation),
+  };
+}
+
+export { forecastLinear };
 
 function forecastLinear(
   artifact: LinearArtifact,

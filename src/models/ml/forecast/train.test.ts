@@ -45,11 +45,13 @@ describe('trainForecast', () => {
       'linear',
       'dlinear',
       'linear-ensemble',
+      'gbdt',
+      'blend',
     ]);
     expect(report.leaderboard.every((l) => l.status === 'ok')).toBe(true);
     const best = Math.min(...report.leaderboard.map((l) => l.validation['mse']!));
     expect(report.leaderboard.find((l) => l.algorithm === report.algorithm)!.validation['mse']).toBe(best);
-    expect(['nlinear', 'linear', 'dlinear', 'linear-ensemble']).toContain(report.algorithm);
+    expect(['nlinear', 'linear', 'dlinear', 'linear-ensemble', 'gbdt', 'blend']).toContain(report.algorithm);
     const chosen = report.metrics[report.algorithm]!;
     expect(chosen.skill!).toBeGreaterThan(0.5);
     expect(report.metrics['repeat-last']!.skill).toBe(0);
@@ -63,7 +65,7 @@ describe('trainForecast', () => {
     const selection = report.params['selection'] as { rule: string; lowest: string; oneStandardError: string };
     expect(selection.rule).toBe('best');
     expect(selection.lowest).toBe(report.algorithm);
-    expect(['nlinear', 'linear', 'dlinear', 'linear-ensemble']).toContain(selection.oneStandardError);
+    expect(['nlinear', 'linear', 'dlinear', 'linear-ensemble', 'gbdt', 'blend']).toContain(selection.oneStandardError);
     const oneSe = await trainForecast({ ...seasonalInput(), selection: 'one-se' }, { seed: 1 });
     expect(oneSe.report.algorithm).toBe(selection.oneStandardError);
     expect(JSON.parse(JSON.stringify(artifact))).toEqual(artifact);
@@ -146,6 +148,8 @@ describe('trainForecast', () => {
       'linear',
       'dlinear',
       'linear-ensemble',
+      'gbdt',
+      'blend',
     ]);
     expect(BASELINES_OK(report.leaderboard)).toBe(true);
     expect(report.metrics['seasonal-naive']!.normalized['mse']).not.toBeNull();

@@ -9,7 +9,14 @@ import { TrainingInputError } from '../errors.js';
 import type { LeaderboardEntry, TrainingReport } from '../report.js';
 import { fitScaler, SCALING_KINDS, type ScalerState, type ScalingKind } from '../scaling.js';
 import type { FitOptions, ForecastAlgorithm, SeriesProblem } from '../types.js';
-import { AUTO_CANDIDATES, BASELINE_NAMES, FORECAST_ALGORITHMS } from './algorithms.js';
+import {
+  AUTO_CANDIDATES,
+  BASELINE_NAMES,
+  FORECAST_ALGORITHMS,
+  TREE_CANDIDATES,
+  TREE_MAX_ROWS,
+  TREE_MIN_BUDGET_MS,
+} from './algorithms.js';
 import { evaluateForecast, type EvaluationData } from './backtest.js';
 import { conformalQuantiles, DEFAULT_LEVELS, intervalBands, residualsByStep, type IntervalModel } from './intervals.js';
 import { resolvePeriod } from './period.js';
@@ -223,8 +230,14 @@ function usesExogenous(model: unknown): boolean {
   return typeof model === 'object' && model !== null && 'exogenous' in model && Boolean(model.exogenous);
 }
 
-/** The chosen model's loss curve (validation MSE per candidate, for the linear family). */
+/**
+ * The chosen model's loss curve: its own (train and validation loss per boosting round, for trees) or the
+ * validation MSE per candidate (per ridge strength for the linear family, per member subset for the ensemble, per
+ * weight for the blend).
+ */
 function lossesOf(model: unknown): TrainingReport['losses'] {
+  if (typeof model === 'object' && model !== null && 'losses' in model && Array.isArray(model.losses))
+    return model.losses as TrainingReport['losses'];
   if (typeof model !== 'object' || model === null || !('validation' in model)) return [];
   const v = model.validation;
   const curve = typeof v === 'object' && v !== null && 'curve' in v ? v.curve : undefined;
@@ -241,13 +254,17 @@ function importanceOf(model: unknown): TrainingReport['importance'] {
     return [];
   return (model.importance as unknown[])
     .filter(
-      (g): g is { feature: string; value: number } =>
+      (g): g is { feature: string; value: number; kind?: 'gain' | 'permutation' } =>
         typeof g === 'object' &&
         g !== null &&
         typeof (g as { feature?: unknown }).feature === 'string' &&
         typeof (g as { value?: unknown }).value === 'number',
     )
-    .map((g) => ({ feature: g.feature, value: g.value, kind: 'permutation' as const }));
+    .map((g) => ({
+      feature: g.feature,
+      value: g.value,
+      kind: g.kind === 'gain' ? ('gain' as const) : ('permutation' as const),
+    }));
 }
 
 function problemOf(input: ForecastTrainingInput, p: Prepared, trainEnd: number, validEnd: number): SeriesProblem {
@@ -358,6 +375,13 @@ export async function trainForecast(
   const trainOnly = problemOf(input, p, Math.floor(p.trainEnd * 0.875), p.trainEnd);
   const leaderboard: LeaderboardEntry[] = [];
   const trained = new Map<string, Trained>();
+  const treeRows = windowCount(0, p.trainEnd, p.lookback, H) * H * p.inputs.length;
+  const treeReason = (deadline: number | undefined): string | null =>
+    treeRows > TREE_MAX_ROWS
+      ? `series too long for trees within the budget (${treeRows} rows > ${TREE_MAX_ROWS})`
+      : deadline !== undefined && deadline - Date.now() < TREE_MIN_BUDGET_MS
+        ? 'too little of the time budget left for trees'
+        : null;
 
   for (const [index, name] of names.entries()) {
     opts.signal?.throwIfAborted();
@@ -371,6 +395,18 @@ export async function trainForecast(
         trainMs: 0,
         status: 'skipped',
         reason: 'time budget spent',
+      });
+      continue;
+    }
+    const treeSkip = input.algorithm === 'auto' && TREE_CANDIDATES.includes(name) ? treeReason(deadline) : null;
+    if (treeSkip !== null) {
+      leaderboard.push({
+        algorithm: name,
+        params: {},
+        validation: { mse: null, mae: null },
+        trainMs: 0,
+        status: 'skipped',
+        reason: treeSkip,
       });
       continue;
     }
