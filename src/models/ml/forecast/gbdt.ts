@@ -94,7 +94,7 @@ function readGbdtParams(opts: FitOptions): Record<string, unknown> {
 const fitted = new WeakMap<SeriesProblem, Map<string, Promise<GbdtForecastArtifact>>>();
 
 function fitTrees(problem: SeriesProblem, opts: FitOptions): Promise<GbdtForecastArtifact> {
-  const key = JSON.stringify(readGbdtParams(opts));
+  const key = JSON.stringify([opts.seed, readGbdtParams(opts)]);
   let entries = fitted.get(problem);
   if (!entries) fitted.set(problem, (entries = new Map()));
   const known = entries.get(key);
