@@ -20,10 +20,11 @@ export const BASELINE_NAMES: readonly string[] = BASELINES.map((b) => b.name);
 export const AUTO_CANDIDATES: readonly string[] = ['nlinear', 'linear', 'dlinear', 'linear-ensemble', 'gbdt', 'blend'];
 
 /**
- * Tree candidates of `auto` and the training rows (windows × steps × series, before the stride caps them) up to
- * which they are tried: beyond, the capped sample is too thin a view of the series to compete, and the fit too slow
- * for the default budget. Also skipped when less than TREE_MIN_BUDGET_MS of the budget remains.
+ * Tree candidates of `auto`. Their training rows are a strided sample of the windows capped in size (gbdt.ts), so
+ * their cost does not grow with the series; they are tried up to TREE_MAX_ROWS rows (windows × steps × series)
+ * before the stride, beyond which fewer than one window in 200 would be seen, and when at least
+ * TREE_MIN_BUDGET_MS of the budget remains.
  */
 export const TREE_CANDIDATES: readonly string[] = ['gbdt', 'blend'];
-export const TREE_MAX_ROWS = 2_000_000;
+export const TREE_MAX_ROWS = 30_000_000;
 export const TREE_MIN_BUDGET_MS = 5_000;
