@@ -149,7 +149,7 @@ export async function runModelsEtt() {
     notes: [
       'LTSF protocol: explicit splits, StandardScaler on train rows, every test window (stride 1, drop_last = False), normalized-scale MSE/MAE.',
       "Weir's model is chosen on validation only (auto); every linear candidate is then refitted on train + validation with its selected ridge strength.",
-      "gbdt: direct multi-horizon trees on a strided sample of windows (≤ 150,000 training rows), stopped early on validation, not refitted; blend: the linear ensemble and gbdt weighted by validation MSE (weight grid 0, 0.1, …, 1).",
+      'gbdt: direct multi-horizon trees on a strided sample of windows (≤ 150,000 training rows), stopped early on validation, not refitted; blend: the linear ensemble and gbdt weighted by validation MSE (weight grid 0, 0.1, …, 1).',
       'Published: LTSF-Linear univariate table, best of Linear/NLinear/DLinear per cell.',
     ],
     data: { cells },
