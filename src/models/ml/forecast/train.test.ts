@@ -89,6 +89,16 @@ describe('trainForecast', () => {
     );
   });
 
+  it('never lets the trees or the blend see the test part either', async () => {
+    const input = { ...seasonalInput(), algorithm: 'blend' };
+    const changed = { ...input, series: input.series.map((s) => s.map((v, i) => (i >= 960 ? v * 7 - 100 : v))) };
+    const a = await trainForecast(input, { seed: 1 });
+    const b = await trainForecast(changed, { seed: 1 });
+    expect(JSON.stringify(b.artifact)).toBe(JSON.stringify(a.artifact));
+    expect(b.report.metrics['blend']!.normalized['mse']).not.toBe(a.report.metrics['blend']!.normalized['mse']);
+    expect(a.report.losses).toHaveLength(11); // validation MSE per blend weight
+  });
+
   it('forecasts from new history in the original scale, with bands around the point forecast', async () => {
     const input = { ...seasonalInput(), algorithm: 'seasonal-naive' };
     const { artifact } = await trainForecast(input, { seed: 1 });
