@@ -277,6 +277,37 @@ describe('auto', () => {
   });
 });
 
+describe('forecast with a covariate', () => {
+  it('learns from a feature column that leads the target, forecasts from both histories, and refuses what cannot be a covariate', async () => {
+    // driver is a deterministic irregular signal; load repeats it 6 hours late, so the last 6 hours of driver hold
+    // the next 6 hours of load: a horizon of 3 is predictable from the covariate only.
+    const start = Date.UTC(2024, 0, 1);
+    const driver = (i: number) => Math.round(100 * Math.sin(i * 0.7) + 40 * Math.cos(i * 1.9) + 15 * Math.sin(i * 4.3));
+    const lines = ['at,driver,kind,load'];
+    for (let i = 0; i < 600; i++)
+      lines.push(`${new Date(start + i * 3_600_000).toISOString()},${driver(i)},${i % 2 ? 'a' : 'b'},${driver(i - 6)}`);
+    const data = await uploadDataset(t, lines.join('\n') + '\n', { filename: 'led.csv' });
+    const base = { datasetId: data.id, task: 'forecast', target: 'load', timeColumn: 'at', horizon: 3, seed: 1 };
+    const accepted = await train({ ...base, name: 'led', features: ['driver'], algorithm: 'nlinear' });
+    const job = await finished(accepted.job.id);
+    expect(job.status, JSON.stringify(job.error)).toBe('succeeded');
+    const v = await ok<ModelVersion>(await call('GET', `/models/${accepted.model.id}/versions/1`));
+    expect(v.report.algorithm).toBe('nlinear');
+    expect(v.report.metrics.nlinear!.normalized.mse!).toBeLessThan(1e-3);
+    expect(v.report.metrics['repeat-last']!.normalized.mse!).toBeGreaterThan(0.1);
+
+    const f = await ok<{ series: { values: number[] }[] }>(
+      await call('POST', `/models/${accepted.model.id}/forecast`, { horizon: 3 }),
+    );
+    // The next three hours of load are driver(594..596).
+    f.series[0]!.values.forEach((value, k) => expect(Math.abs(value - driver(594 + k))).toBeLessThan(1));
+
+    const refused = await call('POST', '/models', { ...base, name: 'led-text', features: ['driver', 'kind'] });
+    expect(refused.status).toBe(400);
+    expect((await problemOf(refused)).errors.map((e) => e.pointer)).toEqual(['/features/1']);
+  });
+});
+
 describe('bad training requests', () => {
   it('answers 400 with pointers, never 500', async () => {
     const data = await uploadDataset(

@@ -22,13 +22,15 @@ interface LastWindow {
 }
 
 function lastWindow(artifact: ForecastModelArtifact, data: Extract<FitInput, { kind: 'forecast' }>): LastWindow {
-  const { series, times } = data.input;
+  const { series, times, exogenous } = data.input;
   const n = series[0]?.length ?? 0;
   const cut = n - artifact.horizon;
   if (cut < 1) throw new RangeError(`the data (${n} steps) is not longer than the horizon (${artifact.horizon})`);
   const lastTime = times ? times[cut - 1]! : null;
   const history = series.map((s) => s.subarray(0, cut));
-  return { cut, times, forecast: forecastFrom(artifact, history, artifact.horizon, lastTime) };
+  // The covariates' history ends where the target's does.
+  const covariates = exogenous?.map((x) => ({ name: x.name, values: x.values.subarray(0, cut) }));
+  return { cut, times, forecast: forecastFrom(artifact, history, artifact.horizon, lastTime, undefined, covariates) };
 }
 
 const finite = (v: number): number | null => (Number.isFinite(v) ? v : null);

@@ -65,18 +65,21 @@ export async function loadTrainingData(
       const time = numericExpr(spec.timeColumn!, need(spec.timeColumn!));
       const series = spec.seriesColumn ? `CAST(${ident(spec.seriesColumn)} AS VARCHAR)` : `''`;
       need(spec.seriesColumn ?? spec.target);
+      // Feature columns of a forecast are past covariates (exogenous series), read beside the target.
+      const covariates = spec.features.map((f, i) => `${numericExpr(f.name, need(f.name))} AS x${i}`);
       const rows = await deps.engine.all(
-        `SELECT ${series} AS s, ${time} AS t, ${numericExpr(spec.target, need(spec.target))} AS y FROM ${from} WHERE ${ident(spec.timeColumn!)} IS NOT NULL ORDER BY s, t`,
+        `SELECT ${[`${series} AS s`, `${time} AS t`, `${numericExpr(spec.target, need(spec.target))} AS y`, ...covariates].join(', ')} FROM ${from} WHERE ${ident(spec.timeColumn!)} IS NOT NULL ORDER BY s, t`,
         undefined,
         signal,
       );
-      const bySeries = new Map<string, { t: number[]; y: number[] }>();
+      const bySeries = new Map<string, { t: number[]; y: number[]; x: number[][] }>();
       for (const r of rows) {
         const key = String(r.s ?? '');
         let s = bySeries.get(key);
-        if (!s) bySeries.set(key, (s = { t: [], y: [] }));
+        if (!s) bySeries.set(key, (s = { t: [], y: [], x: spec.features.map(() => []) }));
         s.t.push(toNumber(r.t));
         s.y.push(toNumber(r.y));
+        s.x.forEach((values, i) => values.push(toNumber(r[`x${i}`])));
       }
       const all = [...bySeries.values()];
       const first = all[0];
@@ -99,6 +102,10 @@ export async function loadTrainingData(
       const input: ForecastTrainingInput = {
         series: all.map((s) => Float64Array.from(s.y)),
         seriesNames: [...bySeries.keys()].map((k) => k || spec.target),
+        // One set of covariates serves every series: the spec allows them only without a series column.
+        ...(spec.features.length > 0
+          ? { exogenous: spec.features.map((f, i) => ({ name: f.name, values: Float64Array.from(first.x[i]!) })) }
+          : {}),
         times: isTime ? Float64Array.from(first.t) : null,
         stepMs: isTime ? step : null,
         horizon: spec.horizon!,

@@ -308,7 +308,9 @@ export class ModelService {
       number: v.number,
       datasetVersionId: version.id,
       horizon,
-      ...forecastOrRefuse(() => forecastFrom(f, history.input.series, horizon, lastTime, req.levels)),
+      ...forecastOrRefuse(() =>
+        forecastFrom(f, history.input.series, horizon, lastTime, req.levels, history.input.exogenous),
+      ),
     };
   }
 

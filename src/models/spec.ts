@@ -137,6 +137,21 @@ export function resolveSpec(
         return kind ? [{ name: c.name, kind }] : [];
       });
   }
+  if (req.task === 'forecast' && features.length > 0) {
+    // A forecast's features are past covariates: numbers, one set shared by the series.
+    if (seriesColumn)
+      problems.push({
+        pointer: '/features',
+        message: 'covariates are shared by every series: a forecast with a series column takes no features',
+      });
+    features.forEach((f) => {
+      if (f.kind !== 'numeric' && f.kind !== 'boolean')
+        problems.push({
+          pointer: `/features/${req.features!.indexOf(f.name)}`,
+          message: `'${f.name}' is ${f.kind}: a forecast's covariates are numbers`,
+        });
+    });
+  }
   if (req.task !== 'forecast' && features.length === 0 && problems.length === 0)
     problems.push({ pointer: '/features', message: 'the model needs at least one feature column' });
 
