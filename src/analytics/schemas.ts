@@ -14,9 +14,11 @@ const Column = (description: string) =>
 export const CHART_FORMATS = ['json', 'vega-lite', 'svg'] as const;
 export type ChartFormat = (typeof CHART_FORMATS)[number];
 
-/** `?format=&width=&height=&title=` of every chart endpoint. */
-const ChartQuery = {
-  version: Version,
+/**
+ * `?format=&width=&height=&title=` of every chart endpoint (the dataset charts here, a model version's charts in
+ * src/models/schemas.ts); `titleDescription` says what the default title is.
+ */
+export const chartPresentationQuery = (titleDescription: string) => ({
   format: StringEnum(CHART_FORMATS, {
     default: 'json',
     description:
@@ -37,11 +39,14 @@ const ChartQuery = {
     }),
   ),
   title: Type.Optional(
-    Type.String({
-      maxLength: 200,
-      pattern: '^[^\\u0000-\\u001f]*$',
-      description: 'Chart title (default: what is drawn, of which column, and the dataset name; empty: no title)',
-    }),
+    Type.String({ maxLength: 200, pattern: '^[^\\u0000-\\u001f]*$', description: titleDescription }),
+  ),
+});
+
+const ChartQuery = {
+  version: Version,
+  ...chartPresentationQuery(
+    'Chart title (default: what is drawn, of which column, and the dataset name; empty: no title)',
   ),
 };
 

@@ -3,8 +3,7 @@ import { Id, NullableString, StringEnum } from '../http/schema-types.js';
 import type { Job } from '../jobs/types.js';
 import type { TrainingReport } from './ml/report.js';
 import type { ModelSpec } from './model.js';
-import { CHART_SIZE } from '../analytics/charts.js';
-import { CHART_FORMATS } from '../analytics/schemas.js';
+import { chartPresentationQuery } from '../analytics/schemas.js';
 import { MODEL_CHARTS, type ModelChartData } from './charts.js';
 
 /** HTTP shapes of /api/v1/models. The training report is plain JSON (TrainingReport, src/models/ml/report.ts). */
@@ -248,34 +247,7 @@ export const ModelChartParams = Type.Object({
   }),
 });
 export const ModelChartQuery = Type.Object(
-  {
-    format: StringEnum(CHART_FORMATS, {
-      default: 'json',
-      description:
-        'json: the numbers; vega-lite: a self-contained Vega-Lite spec (application/json); svg: the chart rendered on the server (image/svg+xml)',
-    }),
-    width: Type.Optional(
-      Type.Integer({
-        minimum: CHART_SIZE.min,
-        maximum: CHART_SIZE.max,
-        description: `Chart width in px (default ${CHART_SIZE.defaultWidth})`,
-      }),
-    ),
-    height: Type.Optional(
-      Type.Integer({
-        minimum: CHART_SIZE.min,
-        maximum: CHART_SIZE.max,
-        description: `Chart height in px (default ${CHART_SIZE.defaultHeight})`,
-      }),
-    ),
-    title: Type.Optional(
-      Type.String({
-        maxLength: 200,
-        pattern: '^[^\\u0000-\\u001f]*$',
-        description: 'Chart title (default: the chart, the model and the version; empty: none)',
-      }),
-    ),
-  },
+  chartPresentationQuery('Chart title (default: the chart, the model and the version; empty: none)'),
   { additionalProperties: false },
 );
 export const ModelChartResponse = Type.Object({
