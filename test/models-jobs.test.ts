@@ -250,6 +250,52 @@ describe('cancelling a training', () => {
   });
 });
 
+describe('cancelling a training over HTTP', () => {
+  it('POST /jobs/:id/cancel stops the fit thread mid-training: cancelled, no version, no artifact, and the next training runs', async () => {
+    const lines = ['x1,x2,y'];
+    for (let i = 0; i < 3000; i++) lines.push(`${i % 97},${(i * 7) % 31},${((i % 97) * 3 + ((i * 7) % 31)) % 50}`);
+    const data = await uploadDataset(t, lines.join('\n') + '\n', { filename: 'long-fit.csv' });
+    // 100,000 rounds with no early stopping: far longer than this test may wait, so only the cancel can end it.
+    const accepted = await ok<{ model: Model; job: Job }>(
+      await call('POST', '/models', {
+        name: 'long-fit',
+        datasetId: data.id,
+        task: 'regression',
+        target: 'y',
+        algorithm: 'gbdt',
+        params: { rounds: 100_000, earlyStoppingRounds: 0 },
+      }),
+      202,
+    );
+    const jobId = accepted.job.id;
+    await eventually(
+      async () => ok<Job>(await call('GET', `/jobs/${jobId}`)),
+      (j) => j.status === 'running' && (j.progressMessage ?? '').startsWith('fitting'),
+      30_000,
+    );
+    const requested = Date.now();
+    expect((await call('POST', `/jobs/${jobId}/cancel`)).status).toBe(200);
+    const ended = await finished(jobId);
+    expect(ended.status).toBe('cancelled');
+    // The thread was stopped, not waited for: 100,000 rounds take minutes.
+    expect(Date.now() - requested).toBeLessThan(15_000);
+    const versions = await ok<{ items: ModelVersion[] }>(await call('GET', `/models/${accepted.model.id}/versions`));
+    expect(versions.items).toEqual([]);
+    const stored: string[] = [];
+    for await (const entry of t.context.blobs.list(`models/ws_default/${accepted.model.id}/`)) stored.push(entry.key);
+    expect(stored).toEqual([]);
+
+    // The job threads still serve: a short training of the same model registers version 1.
+    const again = await ok<{ job: Job }>(
+      await call('POST', `/models/${accepted.model.id}/versions`, { params: { rounds: 5 } }),
+      202,
+    );
+    expect((await finished(again.job.id)).status).toBe('succeeded');
+    const after = await ok<{ items: ModelVersion[] }>(await call('GET', `/models/${accepted.model.id}/versions`));
+    expect(after.items.map((v) => v.number)).toEqual([1]);
+  });
+});
+
 describe('a retried training', () => {
   it('registers once: an attempt that finds its version registered answers it, and the artifact is the same key', async () => {
     const data = await uploadDataset(t, 'u,w\n1,1\n2,2\n3,3\n4,4\n5,5\n6,6\n7,7\n8,8\n9,9\n10,10\n11,11\n', {

@@ -43,7 +43,10 @@ export interface ServerProcess {
  * Starts `weir serve` as a real process (bootstrapped with ADMIN on an empty database), waits until
  * /health/ready answers 200 and logs ADMIN in.
  */
-export async function startServerProcess(env: Record<string, string>): Promise<ServerProcess> {
+export async function startServerProcess(
+  env: Record<string, string>,
+  opts: { detached?: boolean } = {},
+): Promise<ServerProcess> {
   // Port 0: the server binds a port of its own and names it in its "weir is listening" line. A port picked here
   // and bound there later could be taken in between by another process of a busy machine.
   const child = spawn(process.execPath, [MAIN, 'serve'], {
@@ -57,6 +60,8 @@ export async function startServerProcess(env: Record<string, string>): Promise<S
       ...env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
+    // A process group of its own, so a test can kill the server and its worker process at once (a power cut).
+    detached: opts.detached ?? false,
   });
   let out = '';
   child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
