@@ -196,6 +196,7 @@ export async function createContext(config: Config, log: Logger, options: Contex
       datasets: datasets.service,
       grants,
       jobs: queue,
+      owners: storage.owners,
       maxRows: config.work.modelMaxRows,
     });
     const analytics = createAnalytics({

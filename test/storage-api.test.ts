@@ -7,7 +7,7 @@ import type { Job } from '../src/jobs/types.js';
 import type { StorageStats } from '../src/storage/service.js';
 import type { SweepResult } from '../src/storage/sweep.js';
 import { blobsUnderTest, startTestApp, type TestApp } from './helpers/app.js';
-import { actor, workspace, type Actor } from './helpers/identity.js';
+import { actor, eventually, workspace, type Actor } from './helpers/identity.js';
 import { problemOf, upload } from './helpers/upload.js';
 
 /**
@@ -73,6 +73,30 @@ async function csvDataset(content: string, headers = t.auth): Promise<{ id: stri
   expect(res.status, await res.clone().text()).toBe(201);
   const body = (await res.json()) as { id: string; version: { id: string } };
   return { id: body.id, versionId: body.version.id };
+}
+
+/** A regression model trained through the API, and where its one version's artifact is stored. */
+async function trainedModel(): Promise<{ modelId: string; artifactKey: string }> {
+  const data = await csvDataset('x,y\n1,2\n2,4\n3,6\n4,8\n5,10\n6,12\n7,14\n8,16\n9,18\n10,20\n');
+  const res = await t.fetch(`${t.api}/models`, {
+    method: 'POST',
+    headers: json,
+    body: JSON.stringify({ name: `kept-${newId('mdl')}`, datasetId: data.id, task: 'regression', target: 'y' }),
+  });
+  expect(res.status, await res.clone().text()).toBe(202);
+  const { model, job } = (await res.json()) as { model: { id: string }; job: Job };
+  const done = await eventually(
+    () => t.fetch(`${t.api}/jobs/${job.id}`).then((r) => r.json() as Promise<Job>),
+    (j) => ['succeeded', 'failed', 'cancelled'].includes(j.status),
+    30_000,
+  );
+  expect(done.status, JSON.stringify(done.error)).toBe('succeeded');
+  const row = await t.context.store.db
+    .selectFrom('model_versions')
+    .select('artifact_key')
+    .where('model_id', '=', model.id)
+    .executeTakeFirstOrThrow();
+  return { modelId: model.id, artifactKey: row.artifact_key };
 }
 
 /** An ingest job naming `uploadKey` as its artifact, left queued until tomorrow or marked finished at `finishedAt`. */
@@ -227,13 +251,21 @@ describe('storage sweep', () => {
     keys.oldExport = 'exports/ws_default/exp/old.csv';
     keys.youngExport = 'exports/ws_default/exp/young.csv';
     keys.oldLog = 'logs/ws_default/old.log';
-    keys.oldModel = 'models/ws_default/mdl_x/model.bin';
     await put(keys.oldCache, 100, 8 * DAY);
     await put(keys.youngCache, 100, 6 * DAY);
     await put(keys.oldExport, 200, 3 * DAY + H);
     await put(keys.youngExport, 200, 3 * DAY - H);
     await put(keys.oldLog, 300, 8 * DAY);
-    await put(keys.oldModel, 400, 400 * DAY);
+
+    // Models: a version's artifact is kept however old; a file no version refers to goes once a day old (a
+    // training killed between storing its artifact and registering it leaves one).
+    const model = await trainedModel();
+    keys.registeredModel = model.artifactKey;
+    await age(keys.registeredModel, 400 * DAY);
+    keys.orphanModel = `models/ws_default/${model.modelId}/${newId('mv')}.json`;
+    keys.youngOrphanModel = `models/ws_default/${model.modelId}/${newId('mv')}.json`;
+    await put(keys.orphanModel, 400, DAY + H);
+    await put(keys.youngOrphanModel, 450, DAY - H);
 
     // Uploads: unreferenced old ones go; those a job names or a live upload owns stay.
     keys.orphanUpload = `uploads/ws_default/${newId('up')}`;
@@ -296,12 +328,13 @@ describe('storage sweep', () => {
 
   let dry: SweepResult;
   // Deleted by age only where objects can be aged; by expiry and as job artifacts everywhere.
-  const byAge = ['oldCache', 'oldExport', 'oldLog', 'orphanUpload', 'done'];
+  const byAge = ['oldCache', 'oldExport', 'oldLog', 'orphanUpload', 'done', 'orphanModel'];
   const doomedBlobs = ['expired', 'staleArtifact', ...(canAge ? byAge : [])];
   const keptBlobs = [
     'youngCache',
     'youngExport',
-    'oldModel',
+    'registeredModel',
+    'youngOrphanModel',
     'queuedUpload',
     'live',
     'ingesting',
@@ -321,7 +354,8 @@ describe('storage sweep', () => {
     expect(dry.areas.cache).toEqual(aged(1, 100));
     expect(dry.areas.exports).toEqual(aged(1, 200));
     expect(dry.areas.logs).toEqual(aged(1, 300));
-    expect(dry.areas.models).toEqual({ objects: 0, bytes: 0 });
+    expect(dry.areas.models).toEqual(aged(1, 400));
+    expect(dry.orphans).toEqual(aged(1, 400));
     expect(dry.areas.uploads).toEqual(
       canAge ? { objects: 4, bytes: 500 + 800 + 1000 + 1100 } : { objects: 2, bytes: 800 + 1100 },
     );
@@ -344,7 +378,7 @@ describe('storage sweep', () => {
   it('a real sweep deletes exactly what the dry run reported', async () => {
     const real = await sweep(false);
     expect(real.dryRun).toBe(false);
-    for (const part of ['areas', 'total', 'expiredUploads', 'prunedVersions'] as const)
+    for (const part of ['areas', 'total', 'expiredUploads', 'prunedVersions', 'orphans'] as const)
       expect(real[part], part).toEqual(dry[part]);
     expect(real.jobArtifacts).toMatchObject({ jobs: 1, objects: 1, bytes: 1100, since: null });
 

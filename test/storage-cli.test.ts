@@ -70,6 +70,7 @@ describe('weir storage', () => {
     expect(dry.stdout).toMatch(/^total\s+2\s+2\.1 KiB$/m);
     expect(dry.stdout).toMatch(/^expired uploads\s+0 /m);
     expect(dry.stdout).toMatch(/^pruned versions\s+0 of 0 datasets/m);
+    expect(dry.stdout).toMatch(/^orphaned models\s+0 files/m);
 
     const json = await weir('storage', 'sweep', '--dry-run', '--json');
     expect(json.code).toBe(0);

@@ -48,6 +48,8 @@ interface SweepResultWire {
   expiredUploads: Totals & { uploads: number };
   prunedVersions: Totals & { versions: number; datasets: number };
   jobArtifacts: Totals & { jobs: number };
+  /** Absent from a server older than the orphan rule. */
+  orphans?: Totals;
 }
 
 const STORAGE = '/api/v1/system/storage';
@@ -168,6 +170,10 @@ function printSweep(r: SweepResultWire): void {
   printLine(
     `job artifacts     ${formatCount(r.jobArtifacts.jobs)} job${r.jobArtifacts.jobs === 1 ? '' : 's'} (${amount(r.jobArtifacts)})`,
   );
+  if (r.orphans)
+    printLine(
+      `orphaned models   ${formatCount(r.orphans.objects)} file${r.orphans.objects === 1 ? '' : 's'} (${amount(r.orphans)})`,
+    );
 }
 
 async function sweep({ client, json }: ClientContext, dryRun: boolean): Promise<void> {

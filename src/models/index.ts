@@ -7,6 +7,7 @@ import type { Engine } from '../engine/duckdb.js';
 import type { JobGrants } from '../identity/job-grants.js';
 import type { JobSystem } from '../jobs/index.js';
 import type { JobDefinition } from '../jobs/types.js';
+import type { BlobOwners } from '../storage/owners.js';
 import { modelTrainJob } from './jobs.js';
 import { ModelRepo } from './repo.js';
 import { ArtifactCache } from './inference.js';
@@ -23,11 +24,14 @@ export function createModels(o: {
   datasets: DatasetService;
   grants: JobGrants;
   jobs: Pick<JobSystem, 'service' | 'register' | 'runInThread'>;
+  /** The storage sweep's registry of kept areas: the models area's orphans are files no version refers to. */
+  owners: Pick<BlobOwners, 'claim'>;
   /** WEIR_MODEL_MAX_ROWS. */
   maxRows: number;
 }): ModelService {
   const repo = new ModelRepo(o.store.db);
   const artifacts = new ArtifactCache(o.blobs);
+  o.owners.claim('models', (keys) => repo.referencedArtifactKeys(keys));
   const service = new ModelService({
     repo,
     datasets: o.datasets,

@@ -241,6 +241,17 @@ export class ModelRepo {
     return (await this.versionByJob(v.jobId))!;
   }
 
+  /** Which of these blob keys a model version's artifact is (the storage sweep deletes the rest, src/storage/owners.ts). */
+  async referencedArtifactKeys(keys: string[]): Promise<Set<string>> {
+    if (keys.length === 0) return new Set();
+    const rows = await this.db
+      .selectFrom('model_versions')
+      .select('artifact_key')
+      .where('artifact_key', 'in', keys)
+      .execute();
+    return new Set(rows.map((r) => r.artifact_key));
+  }
+
   async versionByJob(jobId: string): Promise<StoredModelVersion | null> {
     const row = await this.versionQuery().where('v.job_id', '=', jobId).executeTakeFirst();
     return row ? toVersion(row) : null;

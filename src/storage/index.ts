@@ -8,6 +8,7 @@ import type { JobGrants } from '../identity/job-grants.js';
 import type { JobSystem } from '../jobs/index.js';
 import type { JobDefinition } from '../jobs/types.js';
 import type { Log } from '../logger.js';
+import { BlobOwners } from './owners.js';
 import { StorageRepo } from './repo.js';
 import { sweepScratch } from './scratch.js';
 import { SweepScheduler } from './scheduler.js';
@@ -21,6 +22,8 @@ export const SCRATCH_SWEEP_EVERY_MS = 60 * 60_000;
 /** The storage lifecycle of a process: the service the API uses, the cluster-wide schedule. */
 export interface Storage {
   service: StorageService;
+  /** Where domains that own a kept area (models) say which of its objects are still referred to. */
+  owners: BlobOwners;
   /**
    * The sweep schedule runs in processes with workers (`scheduler: true`); the hourly scratch clean-up in every
    * process, since scratch space is per process and per node.
@@ -58,6 +61,7 @@ export function createStorage(o: {
     jobs: o.jobs.service,
     scheduler,
   });
+  const owners = new BlobOwners();
   const definition = storageSweepJob({
     repo,
     uploads: o.uploads,
@@ -65,6 +69,7 @@ export function createStorage(o: {
     jobs: o.jobs.service,
     blobs: o.blobs,
     registry: o.jobs.registry,
+    owners,
     retention: o.config.retention,
     scratchRoot: o.scratch.root,
     log: o.log,
@@ -77,6 +82,7 @@ export function createStorage(o: {
 
   return {
     service,
+    owners,
     start({ scheduler: schedule }) {
       if (schedule) scheduler.start();
       scratchTimer ??= setInterval(() => {

@@ -37,6 +37,10 @@ export const SweepResultSchema = Type.Object(
       since: NullableString({ format: 'date-time' }),
       until: NullableString({ format: 'date-time' }),
     }),
+    orphans: Type.Object(
+      { objects: Integer, bytes: Integer },
+      { description: 'Model files no model version refers to, older than a day (left by a training killed mid-way)' },
+    ),
   },
   {
     description:

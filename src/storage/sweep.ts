@@ -22,6 +22,7 @@ import {
   type SweepArea,
   type UploadRef,
 } from './policy.js';
+import { ORPHAN_GRACE_MS, type BlobOwners, type ReferencedKeys } from './owners.js';
 import type { StorageRepo } from './repo.js';
 import { sweepScratchRoot } from './scratch.js';
 import type { UploadRetention } from '../uploads/repo.js';
@@ -54,6 +55,8 @@ export interface SweepResult {
   prunedVersions: Totals & { versions: number; datasets: number };
   /** Artifacts of jobs that finished in [since, until). */
   jobArtifacts: Totals & { jobs: number; since: string | null; until: string | null };
+  /** Objects of kept areas (models) that nothing refers to, older than a day (src/storage/owners.ts). */
+  orphans: Totals;
 }
 
 /** Objects handled per batch: the signal is checked between batches. */
@@ -75,6 +78,8 @@ export interface SweeperDeps {
   blobs: BlobStore;
   /** The process's job registry, read when a sweep runs (for each kind's artifacts), once every domain registered. */
   registry: JobRegistry;
+  /** Who tells the orphans of each kept area, read when a sweep runs, once every domain claimed its own. */
+  owners: BlobOwners;
   retention: RetentionConfig;
   /** Where every process of this node keeps its scratch directory (src/blobs/scratch.ts). */
   scratchRoot: string;
@@ -121,10 +126,12 @@ export class Sweeper {
       expiredUploads: { ...zero(), uploads: 0 },
       prunedVersions: { ...zero(), versions: 0, datasets: 0 },
       jobArtifacts: { ...zero(), jobs: 0, since: null, until: null },
+      orphans: zero(),
     };
     const handledKeys = new Set<string>();
     const handledUploads = new Set<string>();
-    const steps = 3 + AGED_AREAS.length + 1;
+    const owned = this.d.owners.all();
+    const steps = 3 + owned.length + AGED_AREAS.length + 1;
     let step = 0;
     const progress = (message: string) =>
       o.progress?.(Math.round((step++ / steps) * 100), message, { step, steps, areas: r.areas });
@@ -172,6 +179,11 @@ export class Sweeper {
         r.prunedVersions.datasets++;
       },
     );
+
+    for (const [area, referenced] of owned) {
+      progress(`orphaned ${area}`);
+      await this.orphans(o, area, referenced, now, (key, bytes) => count(key, bytes, r.orphans));
+    }
 
     const refs = new LazyRefs(this.d, now);
     for (const area of AGED_AREAS) {
@@ -328,6 +340,39 @@ export class Sweeper {
     }
   }
 
+  /** Objects of a kept area older than the grace period that its owner no longer refers to. */
+  private async orphans(
+    o: SweepRun,
+    area: SweepArea,
+    referenced: ReferencedKeys,
+    now: Date,
+    count: (key: string, bytes: number) => void,
+  ): Promise<void> {
+    let batch: BlobEntry[] = [];
+    const flush = async () => {
+      o.signal.throwIfAborted();
+      if (batch.length === 0) return;
+      const keep = await referenced(batch.map((e) => e.key));
+      const doomed = batch.filter((e) => !keep.has(e.key));
+      batch = [];
+      await inParallel(doomed, async (e) => {
+        try {
+          if (!o.dryRun) await this.d.blobs.delete(e.key);
+          count(e.key, e.bytes);
+          this.d.log.info({ key: e.key, bytes: e.bytes, dryRun: o.dryRun }, 'orphaned object deleted');
+        } catch (err) {
+          this.d.log.warn({ err, key: e.key }, 'orphaned object could not be deleted');
+        }
+      });
+    };
+    for await (const e of this.d.blobs.list(`${area}/`)) {
+      if (!isPastRetention(e.modifiedAt, now, ORPHAN_GRACE_MS)) continue;
+      batch.push(e);
+      if (batch.length >= BATCH) await flush();
+    }
+    await flush();
+  }
+
   private async byAge(
     o: SweepRun,
     area: AgedArea,
@@ -457,6 +502,7 @@ export function storageSweepJob(
             expiredUploads: result.expiredUploads.uploads,
             prunedVersions: result.prunedVersions.versions,
             jobArtifacts: result.jobArtifacts.jobs,
+            orphans: result.orphans.objects,
           },
           'storage sweep finished',
         );

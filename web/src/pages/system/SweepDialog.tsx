@@ -142,6 +142,12 @@ function SweepResultView({ result }: { result: SweepResult }) {
           Artifacts of deleted jobs: {formatNumber(result.jobArtifacts.jobs)} jobs (
           {formatBytes(result.jobArtifacts.bytes)})
         </li>
+        {result.orphans && (
+          <li>
+            Model files no version refers to: {formatNumber(result.orphans.objects)} (
+            {formatBytes(result.orphans.bytes)})
+          </li>
+        )}
       </ul>
     </div>
   );

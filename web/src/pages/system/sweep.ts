@@ -10,6 +10,8 @@ export interface SweepResult {
   expiredUploads: { uploads: number; objects: number; bytes: number };
   prunedVersions: { versions: number; datasets: number; objects: number; bytes: number };
   jobArtifacts: { jobs: number; objects: number; bytes: number };
+  /** Absent from sweeps recorded before orphans were swept. */
+  orphans?: { objects: number; bytes: number };
 }
 
 export const sweepResultOf = (job: Job): SweepResult | null =>
