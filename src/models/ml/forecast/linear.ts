@@ -8,9 +8,16 @@
  * refit on train + validation cost O(d³ + d²·H) each, independent of the number of windows (the window moments are
  * nearly Toeplitz and accumulate in O(n·w)).
  *
- * Selection on validation: every variant tries calendar terms on/off (when the index is time) and a grid of ridge
- * strengths, keeps the lowest validation MSE and refits on train + validation with that strength (scaled per window).
- * The ensemble averages the predictors of a subset of variants, the subset chosen on validation too.
+ * Selection: every variant tries calendar terms on/off (when the index is time) and a grid of ridge strengths, keeps
+ * the lowest validation MSE and refits on train + validation with that strength (scaled per window). The ensemble
+ * averages the predictors of a subset of variants, the subset chosen the same way.
+ *
+ * The validation MSE is a blocked K-fold cross-validation over the windows of train + validation (never the test
+ * part) when there are enough windows, else the error on the validation part of a fit on the training part. Why:
+ * one validation part is one stretch of the year. On ETT it is the same season as the start of the training part, so
+ * it rewards models that pull forecasts back to the training level (Linear's intercept) and misses that the test
+ * months lie below anything seen; folds spread over every season measure how a model copes with a level it was not
+ * fitted on. The closed form makes it cheap: a fold's fit is the moments of all windows minus those near the fold.
  */
 import { ridgeSolve, solveSpd } from '../linalg.js';
 import type { FitOptions, ForecastAlgorithm, SeriesProblem } from '../types.js';
@@ -41,8 +48,9 @@ export interface LinearArtifact {
   weights: number[][];
   params: Record<string, unknown>;
   /**
-   * Validation MSE of the selected configuration (fitted on train only), and per consecutive block of validation
-   * origins (blocks about a horizon long, so their errors are roughly independent: a standard error for selection).
+   * Validation MSE of the selected configuration, and per block: per cross-validation fold, or (a series too short
+   * for folds) per consecutive stretch of validation origins about a horizon long, fitted on train only. The blocks'
+   * errors are roughly independent: a standard error for selection.
    * `curve`: the validation MSE per candidate of the selected configuration (per ridge strength of the grid; for the
    * ensemble, per member subset), the model's loss curve.
    */
@@ -238,6 +246,47 @@ function addMoments(a: Moments, b: Moments): Moments {
   };
 }
 
+function subtractMoments(a: Moments, b: Moments): Moments {
+  const diff = (x: Float64Array, y: Float64Array) => x.map((v, i) => v - y[i]!);
+  return {
+    m: a.m,
+    horizon: a.horizon,
+    count: a.count - b.count,
+    uu: diff(a.uu, b.uu),
+    uy: diff(a.uy, b.uy),
+    yy: diff(a.yy, b.yy),
+  };
+}
+
+/** The moments of the targets at `steps` only (a predictor fitted on them has one row per listed step). */
+function restrictSteps(mo: Moments, steps: number[]): Moments {
+  const H = mo.horizon;
+  if (steps.length === H) return mo;
+  const uy = new Float64Array(mo.m * steps.length);
+  for (let i = 0; i < mo.m; i++) steps.forEach((h, k) => (uy[i * steps.length + k] = mo.uy[i * H + h]!));
+  return {
+    m: mo.m,
+    horizon: steps.length,
+    count: mo.count,
+    uu: mo.uu,
+    uy,
+    yy: Float64Array.from(steps, (h) => mo.yy[h]!),
+  };
+}
+
+/**
+ * Horizon steps scored by cross-validation: all up to SCORED_STEPS, else every k-th counted back from the last. The
+ * errors of neighbouring steps differ little, and the cost of a fold's solve and score grows with the steps scored
+ * (it is most of the fitting time at H = 720).
+ */
+export const SCORED_STEPS = 96;
+export function scoredSteps(horizon: number): number[] {
+  const stride = Math.ceil(horizon / SCORED_STEPS);
+  const steps: number[] = [];
+  for (let h = horizon - 1; h >= 0; h -= stride) steps.push(h);
+  return steps.reverse();
+}
+
 /** A variant as sparse feature rows over u, the target offset n (y' = y − n·u) and which features are penalised. */
 interface Design {
   rows: { index: Int32Array; value: Float64Array }[];
@@ -394,12 +443,27 @@ interface Selected {
   exogenous: boolean;
   lambda: number;
   validationMse: number;
+  /** Validation MSE per block of the scheme (per fold, or per stretch of the validation part). */
+  blockMse: number[];
   /** Validation MSE per ridge strength of the selected calendar/exogenous configuration. */
   curve: (number | null)[];
-  /** Fitted on train only, u-space of the full layout. */
+  /** One predictor per fit of the scheme (u-space of the full layout), for the ensemble's subset choice. */
+  predictors: Float64Array[];
+  /** Fitted on train only, u-space of the full layout (for the blend's validation forecasts). */
   trainPredictor: Float64Array;
   /** False when the deadline cut the grid short. */
   complete: boolean;
+}
+
+/**
+ * How a configuration is scored: each block's windows are predicted by the predictor fitted on `fits[block.fit]`.
+ * Cross-validation: one fit per fold. Split: one fit (the training part) for every stretch of the validation part.
+ */
+interface Scheme {
+  kind: 'cross-validation' | 'split';
+  /** With cross-validation, over the scoredSteps of the horizon only. */
+  fits: Moments[];
+  blocks: { fit: number; held: Moments }[];
 }
 
 interface Prepared {
@@ -407,9 +471,76 @@ interface Prepared {
   layout: Layout;
   train: Moments;
   valid: Moments;
-  validBlocks: Moments[];
+  scheme: Scheme;
   calendarColumns: number[];
   exogenousColumns: number[];
+}
+
+/** Folds of the blocked cross-validation. */
+export const CV_FOLDS = 5;
+
+/**
+ * Blocked K-fold cross-validation over the windows of [0, validEnd): fold b holds out a contiguous block of origins
+ * and is fitted on every window that shares no value with it (origins closer than lookback + horizon to the block
+ * are dropped: their inputs or targets overlap the block's), so no held-out value is seen by its fit. Null when a
+ * fold would keep fewer than half of the windows to fit on (short series: the split is used instead).
+ */
+export function crossValidationFolds(
+  first: number,
+  last: number,
+  lookback: number,
+  horizon: number,
+  folds = CV_FOLDS,
+): { held: { first: number; last: number }; dropped: { first: number; last: number } }[] | null {
+  const n = last - first + 1;
+  if (n < folds) return null;
+  const gap = lookback + horizon - 1;
+  const out: { held: { first: number; last: number }; dropped: { first: number; last: number } }[] = [];
+  for (let b = 0; b < folds; b++) {
+    const held = { first: first + Math.floor((b * n) / folds), last: first + Math.floor(((b + 1) * n) / folds) - 1 };
+    const dropped = { first: Math.max(first, held.first - gap), last: Math.min(last, held.last + gap) };
+    if (n - (dropped.last - dropped.first + 1) < n / 2) return null;
+    out.push({ held, dropped });
+  }
+  return out;
+}
+
+function schemeOf(
+  problem: SeriesProblem,
+  train: Moments,
+  validBlocks: Moments[],
+  terms: CalendarTerm[],
+  exo: boolean,
+): Scheme {
+  const range = windowOrigins(0, problem.validEnd, problem.lookback, problem.horizon)!;
+  const folds = crossValidationFolds(range.first, range.last, problem.lookback, problem.horizon);
+  if (folds) {
+    const steps = scoredSteps(problem.horizon);
+    const moments = (r: { first: number; last: number }) =>
+      restrictSteps(momentsOfOrigins(problem, r, terms, exo), steps);
+    // Every window of [0, validEnd), those whose targets straddle trainEnd included.
+    const all = moments(range);
+    return {
+      kind: 'cross-validation',
+      fits: folds.map((f) => subtractMoments(all, moments(f.dropped))),
+      blocks: folds.map((f, b) => ({ fit: b, held: moments(f.held) })),
+    };
+  }
+  // Without a validation part, the training windows themselves (an optimistic last resort).
+  const held = validBlocks.length > 0 ? validBlocks : [train];
+  return { kind: 'split', fits: [train], blocks: held.map((h) => ({ fit: 0, held: h })) };
+}
+
+/** Per-block MSE and their window-weighted mean, each block predicted by its own fit's predictor. */
+function schemeMse(scheme: Scheme, predictors: Float64Array[]): { mse: number; blocks: number[] } {
+  const blocks = scheme.blocks.map((b) => predictorMse(predictors[b.fit]!, b.held));
+  let sum = 0;
+  let count = 0;
+  scheme.blocks.forEach((b, i) => {
+    sum += blocks[i]! * b.held.count;
+    count += b.held.count;
+  });
+  return { mse: count > 0 ? sum / count : NaN, blocks };
 }
 
 /**
@@ -452,12 +583,13 @@ function computePrepared(problem: SeriesProblem, allowCalendar: boolean, allowEx
   }
   const valid =
     validBlocks.length > 0 ? validBlocks.reduce(addMoments) : momentsOfOrigins(problem, null, terms, exo !== null);
+  const scheme = schemeOf(problem, train, validBlocks, terms, exo !== null);
   const exogenousColumns: number[] = [];
   const exoEnd = problem.lookback + 1 + layout.exoCount * layout.exoLookback;
   for (let j = problem.lookback + 1; j < exoEnd; j++) exogenousColumns.push(j);
   const calendarColumns: number[] = [];
   for (let j = exoEnd; j < train.m; j++) calendarColumns.push(j);
-  return { terms, layout, train, valid, validBlocks, calendarColumns, exogenousColumns };
+  return { terms, layout, train, valid, scheme, calendarColumns, exogenousColumns };
 }
 
 function checkProblem(problem: SeriesProblem): void {
@@ -500,10 +632,18 @@ function computeSelection(
   opts: FitOptions,
   lambdas: readonly number[],
 ): Selected {
-  let best: Selected | null = null;
+  let best: { sel: Selected; design: Design } | null = null;
   const calendarChoices = prep.calendarColumns.length > 0 ? [false, true] : [false];
   const exogenousChoices = prep.exogenousColumns.length > 0 ? [false, true] : [false];
   const total = calendarChoices.length * exogenousChoices.length * lambdas.length;
+  const { scheme } = prep;
+  // With a split the one fit is the training part's; with folds (scored on some steps) the blend still needs a
+  // train-only predictor of every step.
+  const finish = (b: { sel: Selected; design: Design }, complete: boolean): Selected => ({
+    ...b.sel,
+    trainPredictor: scheme.kind === 'split' ? b.sel.predictors[0]! : solvePredictor(b.design, prep.train, b.sel.lambda),
+    complete,
+  });
   let iteration = 0;
   for (const exogenous of exogenousChoices)
     for (const calendar of calendarChoices) {
@@ -512,8 +652,8 @@ function computeSelection(
       let configBest: Selected | null = null;
       for (const lambda of lambdas) {
         opts.signal?.throwIfAborted();
-        const p = solvePredictor(d, prep.train, lambda);
-        const mse = prep.valid.count > 0 ? predictorMse(p, prep.valid) : predictorMse(p, prep.train);
+        const predictors = scheme.fits.map((f) => solvePredictor(d, f, lambda));
+        const { mse, blocks } = schemeMse(scheme, predictors);
         curve.push(Number.isFinite(mse) ? mse : null);
         iteration++;
         opts.progress?.({ phase: 'selecting', algorithm: kind, iteration, of: total, validLoss: mse });
@@ -524,18 +664,20 @@ function computeSelection(
             exogenous,
             lambda,
             validationMse: mse,
+            blockMse: blocks,
             curve,
-            trainPredictor: p,
+            predictors,
+            trainPredictor: predictors[0]!,
             complete: true,
           };
         if (opts.deadline !== undefined && Date.now() > opts.deadline && iteration < total) {
-          if (best === null || configBest.validationMse < best.validationMse) best = configBest;
-          return { ...best, complete: false };
+          if (best === null || configBest.validationMse < best.sel.validationMse) best = { sel: configBest, design: d };
+          return finish(best, false);
         }
       }
-      if (best === null || configBest!.validationMse < best.validationMse) best = configBest;
+      if (best === null || configBest!.validationMse < best.sel.validationMse) best = { sel: configBest!, design: d };
     }
-  return best!;
+  return finish(best!, true);
 }
 
 function refit(sel: Selected, prep: Prepared, problem: SeriesProblem): Float64Array {
@@ -675,7 +817,7 @@ function makeAlgorithm(kind: LinearKind): ForecastAlgorithm<LinearArtifact> {
           { lambda: sel.lambda, calendar: sel.calendar, exogenous: sel.exogenous },
           {
             mse: sel.validationMse,
-            blocks: prep.validBlocks.map((b) => predictorMse(sel.trainPredictor, b)),
+            blocks: sel.blockMse,
             curve: sel.curve,
           },
         ),
@@ -690,8 +832,9 @@ export const nlinear = makeAlgorithm('nlinear');
 export const dlinear = makeAlgorithm('dlinear');
 
 /**
- * The average of the best subset of {linear, nlinear, dlinear} (each with its own selected configuration), the
- * subset chosen by validation MSE of the train-only fits; the members are then refitted on train + validation.
+ * The average of a subset of {nlinear, linear, dlinear} (each with its own selected configuration), the subset chosen
+ * on validation by the one-standard-error rule (oneStandardErrorChoice); the members are then refitted on train +
+ * validation.
  */
 export const linearEnsemble: ForecastAlgorithm<LinearArtifact> = {
   name: 'linear-ensemble',
@@ -711,40 +854,76 @@ export function fitEnsemble(
   checkProblem(problem);
   const { calendar, exogenous, lambdas } = readParams(opts);
   const prep = prepare(problem, calendar, exogenous);
-  const kinds: LinearKind[] = ['linear', 'nlinear', 'dlinear'];
+  // Parsimony order: the level-free NLinear first, as in AUTO_CANDIDATES.
+  const kinds: LinearKind[] = ['nlinear', 'linear', 'dlinear'];
   const members = kinds.map((k) => selectVariant(k, prep, problem, opts, lambdas));
   const m = prep.train.m;
   const size = problem.horizon * m;
-  let best: { subset: number[]; mse: number; predictor: Float64Array } | null = null;
-  const curve: (number | null)[] = [];
-  for (let mask = 1; mask < 1 << members.length; mask++) {
-    const subset = members.map((_, i) => i).filter((i) => mask & (1 << i));
+  const average = (subset: number[], pick: (s: Selected) => Float64Array) => {
     const avg = new Float64Array(size);
-    for (const i of subset) for (let q = 0; q < size; q++) avg[q]! += members[i]!.trainPredictor[q]! / subset.length;
-    const mse = predictorMse(avg, prep.valid.count > 0 ? prep.valid : prep.train);
-    curve.push(Number.isFinite(mse) ? mse : null);
-    if (best === null || mse < best.mse - 1e-12) best = { subset, mse, predictor: avg };
-  }
+    for (const i of subset) {
+      const p = pick(members[i]!);
+      for (let q = 0; q < size; q++) avg[q]! += p[q]! / subset.length;
+    }
+    return avg;
+  };
+  const candidates = ensembleSubsets(members.length).map((subset) => {
+    const predictors = prep.scheme.fits.map((_, f) => average(subset, (s) => s.predictors[f]!));
+    return { subset, ...schemeMse(prep.scheme, predictors) };
+  });
+  const curve = candidates.map((c) => (Number.isFinite(c.mse) ? c.mse : null));
+  const best = candidates[oneStandardErrorChoice(candidates)]!;
   opts.progress?.({ phase: 'refitting', algorithm: 'linear-ensemble' });
-  const avg = new Float64Array(size);
-  for (const i of best!.subset) {
+  const refitted = new Float64Array(size);
+  for (const i of best.subset) {
     const p = refit(members[i]!, prep, problem);
-    for (let q = 0; q < size; q++) avg[q]! += p[q]! / best!.subset.length;
+    for (let q = 0; q < size; q++) refitted[q]! += p[q]! / best.subset.length;
   }
   const params = {
-    members: best!.subset.map((i) => ({
+    members: best.subset.map((i) => ({
       kind: members[i]!.kind,
       lambda: members[i]!.lambda,
       calendar: members[i]!.calendar,
       exogenous: members[i]!.exogenous,
     })),
   };
-  const blocks = prep.validBlocks.map((b) => predictorMse(best!.predictor, b));
-  const validation = { mse: best!.mse, blocks, curve };
+  const validation = { mse: best.mse, blocks: best.blocks, curve };
+  const trainOnly = average(best.subset, (s) => s.trainPredictor);
   return {
-    artifact: toArtifact('ensemble', problem, prep, avg, params, validation),
-    trainOnly: toArtifact('ensemble', problem, prep, best!.predictor, params, validation),
+    artifact: toArtifact('ensemble', problem, prep, refitted, params, validation),
+    trainOnly: toArtifact('ensemble', problem, prep, trainOnly, params, validation),
   };
+}
+
+/** Every non-empty subset of `count` members, fewest members first (then in member order): the parsimony order. */
+export function ensembleSubsets(count: number): number[][] {
+  const out: number[][] = [];
+  for (let mask = 1; mask < 1 << count; mask++)
+    out.push(Array.from({ length: count }, (_, i) => i).filter((i) => mask & (1 << i)));
+  return out.sort((a, b) => a.length - b.length || a.join().localeCompare(b.join()));
+}
+
+/**
+ * The one-standard-error rule over candidates in parsimony order: the first whose per-block MSE exceeds the lowest
+ * candidate's by no more than the standard error of the paired per-block differences. Averaging more members only
+ * when it helps by more than the noise of the estimate keeps a near-tie (a few folds) from deciding the model.
+ */
+export function oneStandardErrorChoice(candidates: { mse: number; blocks: number[] }[]): number {
+  let best = 0;
+  candidates.forEach((c, i) => {
+    if (c.mse < candidates[best]!.mse - 1e-12) best = i;
+  });
+  const reference = candidates[best]!.blocks;
+  if (reference.length < 2) return best;
+  for (let i = 0; i < best; i++) {
+    const blocks = candidates[i]!.blocks;
+    if (blocks.length !== reference.length) continue;
+    const diffs = blocks.map((b, k) => b - reference[k]!);
+    const mean = diffs.reduce((a, d) => a + d, 0) / diffs.length;
+    const variance = diffs.reduce((a, d) => a + (d - mean) ** 2, 0) / (diffs.length - 1);
+    if (mean <= Math.sqrt(variance / diffs.length)) return i;
+  }
+  return best;
 }
 
 export { forecastLinear };
