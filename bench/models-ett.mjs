@@ -2,8 +2,8 @@
 // univariate OT, lookback 336, H = 96/192/336/720, explicit splits (train rows [0, 8640·k), validation targets
 // [8640·k, 11520·k), test targets [11520·k, 14400·k), k = 1 hourly, 4 for 15-min), StandardScaler fitted on the
 // training rows, test MSE/MAE on the normalized scale over every test window (stride 1, drop_last = False).
-// Weir's model per cell is what `trainForecast` chooses with algorithm 'auto' on validation; the test part is only
-// measured. Every baseline and candidate is reported beside it.
+// Weir's model per cell is what `trainForecast` chooses with algorithm 'auto' on cross-validation over train +
+// validation; the test part is only measured. Every baseline and candidate is reported beside it.
 //
 // Needs the build (`npm run build`, or `npx tsc -p tsconfig.build.json`): imports dist/models/ml/forecast/train.js.
 // Environment: BENCH_ETT_DIR (default ../shared/data/ett from the repository root), BENCH_ETT_FILES (ETTh2,ETTm2),
@@ -148,8 +148,8 @@ export async function runModelsEtt() {
     figures,
     notes: [
       'LTSF protocol: explicit splits, StandardScaler on train rows, every test window (stride 1, drop_last = False), normalized-scale MSE/MAE.',
-      "Weir's model is chosen on validation only (auto); every linear candidate is then refitted on train + validation with its selected ridge strength.",
-      'gbdt: direct multi-horizon trees on a strided sample of windows (≤ 150,000 training rows), stopped early on validation, not refitted; blend: the linear ensemble and gbdt weighted by validation MSE (weight grid 0, 0.1, …, 1).',
+      "Weir's model is chosen by auto on data before the test part only: every candidate's validation MSE is a blocked 5-fold cross-validation over the train + validation windows (a fold is fitted without every window sharing a value with it; scored on at most 96 horizon steps); every linear candidate is then refitted on train + validation with its selected ridge strength.",
+      'gbdt: direct multi-horizon trees on a strided sample of windows (≤ 150,000 training rows), stopped early on validation, not refitted; its cross-validation folds use the same number of rounds on ≤ 30,000 rows each; blend: the linear ensemble and gbdt weighted by their fold forecasts (weight grid 0, 0.1, …, 1).',
       'Published: LTSF-Linear univariate table, best of Linear/NLinear/DLinear per cell.',
     ],
     data: { cells },

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { Random } from '../random.js';
 import type { SeriesProblem } from '../types.js';
 import { blend, gbdtForecast } from './gbdt.js';
-import { linearEnsemble } from './linear.js';
+import { CV_FOLDS, linearEnsemble } from './linear.js';
 
 const HOUR = 3_600_000;
 const T0 = Date.UTC(2024, 0, 1);
@@ -73,6 +73,19 @@ describe('blend', () => {
     const a = linearEnsemble.forecast(ensemble, s, origins, 6, times);
     const b = gbdtForecast.forecast(artifact.trees, s, origins, 6, times);
     got.forEach((v, i) => expect(v).toBeCloseTo(artifact.weight * a[i]! + (1 - artifact.weight) * b[i]!, 12));
+  });
+
+  it('is weighed on the cross-validation folds, the same windows the trees and the ensemble are scored on', async () => {
+    const problem = stepProblem(1500, 0.3);
+    const artifact = await blend.fit(problem, { seed: 1 });
+    const ensemble = await linearEnsemble.fit(problem, { seed: 1 });
+    expect(artifact.trees.validation.blocks).toHaveLength(CV_FOLDS);
+    expect(ensemble.validation.blocks).toHaveLength(CV_FOLDS);
+    expect(artifact.validation.blocks).toHaveLength(CV_FOLDS);
+    // Weight 0 is the trees alone: their fold forecasts, scored exactly as the trees' own validation MSE.
+    expect(artifact.validation.curve[0]).toBeCloseTo(artifact.trees.validation.mse, 12);
+    // The step profile: the trees' folds beat a repeat of the last value by far (out-of-sample, not a refit).
+    expect(artifact.trees.validation.mse).toBeLessThan(0.3);
   });
 
   it('has no parameters of its own', async () => {

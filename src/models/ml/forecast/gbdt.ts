@@ -12,7 +12,14 @@ import { gbdt } from '../gbdt/gbdt.js';
 import { predictGbdt } from '../gbdt/predict.js';
 import type { FitOptions, ForecastAlgorithm, Matrix, SeriesProblem } from '../types.js';
 import { buildLagFeatures, defaultLagSpec, lagFeatureNames, lagHistory, type LagFeatureSpec } from './features.js';
-import { fitEnsemble, forecastLinear, type LinearArtifact } from './linear.js';
+import {
+  crossValidationFolds,
+  CV_FOLDS,
+  fitEnsemble,
+  forecastLinear,
+  scoredSteps,
+  type LinearArtifact,
+} from './linear.js';
 import { windowOrigins } from './windows.js';
 
 const TRAIN_ROWS = 150_000;
@@ -63,6 +70,34 @@ function stridedOrigins(problem: SeriesProblem, from: number, to: number, cap: n
   return Int32Array.from(out.reverse());
 }
 
+/**
+ * Origins of several ranges (inclusive), every `stride`-th counted back from the last of each, so that
+ * origins × horizon × series ≤ cap over all of them.
+ */
+function stridedRanges(problem: SeriesProblem, ranges: { first: number; last: number }[], cap: number): Int32Array {
+  const kept = ranges.filter((r) => r.last >= r.first);
+  const count = kept.reduce((a, r) => a + r.last - r.first + 1, 0);
+  const stride = Math.max(1, Math.ceil((count * problem.horizon * problem.series.length) / cap));
+  const out: number[] = [];
+  for (const r of kept) {
+    const part: number[] = [];
+    for (let t = r.last; t >= r.first; t -= stride) part.push(t);
+    out.push(...part.reverse());
+  }
+  return Int32Array.from(out);
+}
+
+/**
+ * The trees' out-of-sample forecasts on the cross-validation folds of linear.ts (the same held-out blocks, the same
+ * scored steps): per fold, a fit on a strided sample of the windows that share no value with the block, with the
+ * number of rounds of the main fit (no early stopping on the block it is scored on), forecasting a strided sample of
+ * the block. What the blend weighs its parts on, and the trees' validation MSE, comparable with the linear family's.
+ */
+interface TreeFolds {
+  steps: number[];
+  folds: { origins: Int32Array; forecasts: Float64Array[] }[];
+}
+
 /** Rows of every series at the given origins, stacked, with their targets (changes from the last value). */
 function rowsOf(spec: LagFeatureSpec, problem: SeriesProblem, origins: Int32Array): { x: Matrix; y: Float64Array } {
   const timeOf = problem.times ? (i: number) => problem.times![i]! : null;
@@ -91,9 +126,14 @@ function readGbdtParams(opts: FitOptions): Record<string, unknown> {
 }
 
 /** Fits shared between 'gbdt' and 'blend' on the same problem object (as the orchestration passes it). */
-const fitted = new WeakMap<SeriesProblem, Map<string, Promise<GbdtForecastArtifact>>>();
+const fitted = new WeakMap<SeriesProblem, Map<string, Promise<FittedTrees>>>();
 
-function fitTrees(problem: SeriesProblem, opts: FitOptions): Promise<GbdtForecastArtifact> {
+interface FittedTrees {
+  artifact: GbdtForecastArtifact;
+  folds: TreeFolds | null;
+}
+
+function fitTrees(problem: SeriesProblem, opts: FitOptions): Promise<FittedTrees> {
   const key = JSON.stringify([opts.seed, readGbdtParams(opts)]);
   let entries = fitted.get(problem);
   if (!entries) fitted.set(problem, (entries = new Map()));
@@ -105,7 +145,7 @@ function fitTrees(problem: SeriesProblem, opts: FitOptions): Promise<GbdtForecas
   return promise;
 }
 
-async function computeTrees(problem: SeriesProblem, opts: FitOptions): Promise<GbdtForecastArtifact> {
+async function computeTrees(problem: SeriesProblem, opts: FitOptions): Promise<FittedTrees> {
   const spec = defaultLagSpec(problem.lookback, problem.period, problem.times !== null);
   if (lagHistory(spec) > problem.lookback) throw new RangeError('the lookback is shorter than the lag features');
   const trainOrigins = stridedOrigins(problem, 0, problem.trainEnd, TRAIN_ROWS);
@@ -135,17 +175,104 @@ async function computeTrees(problem: SeriesProblem, opts: FitOptions): Promise<G
     return p.length > 0 ? se / p.length : NaN;
   })();
   const gains = gbdt.importance?.(model) ?? [];
-  return {
+  const folds = await crossValidateTrees(problem, spec, {
+    ...opts,
+    params: { ...params, rounds: Math.max(1, model.rounds), earlyStoppingRounds: 0 },
+  });
+  const cv = folds
+    ? foldsMse(
+        problem,
+        folds,
+        folds.folds.map((f) => f.forecasts),
+      )
+    : null;
+  const artifact: GbdtForecastArtifact = {
     kind: 'gbdt-forecast',
     spec,
     lookback: problem.lookback,
     horizon: problem.horizon,
     model,
     params: { ...model.params, rounds: model.rounds, trainRows: train.x.rows, validationRows: validation.x.rows },
-    validation: { mse, blocks: [] },
+    validation: cv ?? { mse, blocks: [] },
     losses: model.losses.map((l) => ({ iteration: l.iteration, train: l.train, validation: l.validation })),
     importance: names.map((feature, i) => ({ feature, value: gains[i] ?? 0, kind: 'gain' as const })),
   };
+  return { artifact, folds };
+}
+
+async function crossValidateTrees(
+  problem: SeriesProblem,
+  spec: LagFeatureSpec,
+  opts: FitOptions,
+): Promise<TreeFolds | null> {
+  const range = windowOrigins(0, problem.validEnd, problem.lookback, problem.horizon);
+  const folds = range && crossValidationFolds(range.first, range.last, problem.lookback, problem.horizon);
+  if (!range || !folds) return null;
+  const steps = scoredSteps(problem.horizon);
+  const names = lagFeatureNames(spec);
+  const out: TreeFolds['folds'] = [];
+  for (const { held, dropped } of folds) {
+    const trainOrigins = stridedRanges(
+      problem,
+      [
+        { first: range.first, last: dropped.first - 1 },
+        { first: dropped.last + 1, last: range.last },
+      ],
+      TRAIN_ROWS / CV_FOLDS,
+    );
+    const model = await gbdt.fit(
+      {
+        task: 'regression',
+        classes: 0,
+        featureNames: names,
+        categorical: names.map(() => false),
+        train: rowsOf(spec, problem, trainOrigins),
+        validation: { x: { rows: 0, columns: names.map(() => new Float64Array(0)) }, y: new Float64Array(0) },
+      },
+      opts,
+    );
+    const origins = stridedRanges(problem, [held], VALID_ROWS / CV_FOLDS);
+    const timeOf = problem.times ? (i: number) => problem.times![i]! : null;
+    const forecasts = problem.series.map((s) => {
+      const { x, base } = buildLagFeatures(spec, s, origins, problem.horizon, timeOf);
+      const p = predictGbdt(model, x);
+      const scored = new Float64Array(origins.length * steps.length);
+      for (let o = 0; o < origins.length; o++)
+        steps.forEach(
+          (h, k) => (scored[o * steps.length + k] = p[o * problem.horizon + h]! + base[o * problem.horizon + h]!),
+        );
+      return scored;
+    });
+    out.push({ origins, forecasts });
+  }
+  return { steps, folds: out };
+}
+
+/** Per-fold MSE (scored steps) of forecasts laid out as TreeFolds' (fold → series → origin × step), and their mean. */
+function foldsMse(
+  problem: SeriesProblem,
+  folds: TreeFolds,
+  forecasts: Float64Array[][],
+): { mse: number; blocks: number[] } {
+  const { steps } = folds;
+  let sum = 0;
+  let count = 0;
+  const blocks = folds.folds.map((f, b) => {
+    let se = 0;
+    let n = 0;
+    problem.series.forEach((s, i) => {
+      const p = forecasts[b]![i]!;
+      for (let o = 0; o < f.origins.length; o++)
+        steps.forEach((h, k) => {
+          se += (s[f.origins[o]! + h]! - p[o * steps.length + k]!) ** 2;
+          n++;
+        });
+    });
+    sum += se;
+    count += n;
+    return n > 0 ? se / n : NaN;
+  });
+  return { mse: count > 0 ? sum / count : NaN, blocks };
 }
 
 function forecastTrees(
@@ -168,14 +295,15 @@ function forecastTrees(
 export const gbdtForecast: ForecastAlgorithm<GbdtForecastArtifact> = {
   name: 'gbdt',
   minHistory: (p) => p.lookback,
-  fit: (problem, opts) => fitTrees(problem, opts),
+  fit: async (problem, opts) => (await fitTrees(problem, opts)).artifact,
   forecast: forecastTrees,
 };
 
 /**
- * α·(linear ensemble) + (1 − α)·(trees), α chosen on the strided validation windows from forecasts of the
- * train-only linear ensemble and of the trees (fitted on train, stopped early on validation). The blend's
- * parameters are not user-settable: params go to neither part.
+ * α·(linear ensemble) + (1 − α)·(trees), α chosen on forecasts of windows neither part was fitted on: the
+ * cross-validation folds when the series is long enough for them (the parts' fold forecasts), else the strided
+ * validation windows from forecasts of the train-only linear ensemble and of the trees (fitted on train, stopped
+ * early on validation). The blend's parameters are not user-settable: params go to neither part.
  */
 export const blend: ForecastAlgorithm<BlendArtifact> = {
   name: 'blend',
@@ -185,22 +313,48 @@ export const blend: ForecastAlgorithm<BlendArtifact> = {
       throw new RangeError(`unknown parameter "${Object.keys(opts.params)[0]}"`);
     const inner = { ...opts, params: undefined };
     const linearFit = fitEnsemble(problem, inner);
-    const trees = await fitTrees(problem, inner);
-    const origins = stridedOrigins(problem, problem.trainEnd, problem.validEnd, VALID_ROWS);
+    const { artifact: trees, folds } = await fitTrees(problem, inner);
     const timeOf = problem.times ? (i: number) => problem.times![i]! : null;
-    const sse = new Float64Array(BLEND_WEIGHTS.length);
-    let count = 0;
-    for (const s of problem.series) {
-      const a = forecastLinear(linearFit.trainOnly, s, origins, problem.horizon, timeOf, problem.exogenous?.series);
-      const b = forecastTrees(trees, s, origins, problem.horizon, timeOf);
-      for (let o = 0; o < origins.length; o++)
-        for (let h = 0; h < problem.horizon; h++) {
-          const r = o * problem.horizon + h;
-          const actual = s[origins[o]! + h]!;
-          BLEND_WEIGHTS.forEach((w, k) => (sse[k]! += (actual - w * a[r]! - (1 - w) * b[r]!) ** 2));
-          count++;
-        }
+    const exogenous = problem.exogenous?.series;
+    // Squared errors per weight and per block: cross-validation folds when both parts have them, else one block of
+    // validation windows forecast by the train-only ensemble and the trees (fitted on train).
+    const blockSse: Float64Array[] = [];
+    const blockCount: number[] = [];
+    const accumulate = (actual: number, a: number, b: number, block: number) => {
+      const sse = blockSse[block]!;
+      BLEND_WEIGHTS.forEach((w, k) => (sse[k]! += (actual - w * a - (1 - w) * b) ** 2));
+      blockCount[block]!++;
+    };
+    if (folds && linearFit.folds) {
+      folds.folds.forEach((f, b) => {
+        blockSse.push(new Float64Array(BLEND_WEIGHTS.length));
+        blockCount.push(0);
+        const steps = folds.steps;
+        problem.series.forEach((s, i) => {
+          const a = forecastLinear(linearFit.folds![b]!, s, f.origins, steps.length, timeOf, exogenous);
+          const t = f.forecasts[i]!;
+          for (let o = 0; o < f.origins.length; o++)
+            steps.forEach((h, k) =>
+              accumulate(s[f.origins[o]! + h]!, a[o * steps.length + k]!, t[o * steps.length + k]!, b),
+            );
+        });
+      });
+    } else {
+      blockSse.push(new Float64Array(BLEND_WEIGHTS.length));
+      blockCount.push(0);
+      const origins = stridedOrigins(problem, problem.trainEnd, problem.validEnd, VALID_ROWS);
+      for (const s of problem.series) {
+        const a = forecastLinear(linearFit.trainOnly, s, origins, problem.horizon, timeOf, exogenous);
+        const b = forecastTrees(trees, s, origins, problem.horizon, timeOf);
+        for (let o = 0; o < origins.length; o++)
+          for (let h = 0; h < problem.horizon; h++) {
+            const r = o * problem.horizon + h;
+            accumulate(s[origins[o]! + h]!, a[r]!, b[r]!, 0);
+          }
+      }
     }
+    const count = blockCount.reduce((a, c) => a + c, 0);
+    const sse = BLEND_WEIGHTS.map((_, k) => blockSse.reduce((a, b) => a + b[k]!, 0));
     const curve = Array.from(sse, (v) => (count > 0 ? v / count : null));
     // Ties go to the larger linear weight (the cheaper, extrapolating part).
     let best = BLEND_WEIGHTS.length - 1;
@@ -215,7 +369,11 @@ export const blend: ForecastAlgorithm<BlendArtifact> = {
       trees,
       ...(linearFit.artifact.exogenous && weight > 0 ? { exogenous: linearFit.artifact.exogenous } : {}),
       params: { weight },
-      validation: { mse: curve[best] ?? NaN, blocks: [], curve },
+      validation: {
+        mse: curve[best] ?? NaN,
+        blocks: blockSse.length > 1 ? blockSse.map((b, i) => b[best]! / blockCount[i]!) : [],
+        curve,
+      },
     };
   },
   forecast(artifact, series, origins, horizon, times, exogenous) {

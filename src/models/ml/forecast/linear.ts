@@ -844,13 +844,14 @@ export const linearEnsemble: ForecastAlgorithm<LinearArtifact> = {
 };
 
 /**
- * The ensemble as fitted (refitted on train + validation) and as selected (fitted on train only), for a blend that
- * must weigh it on validation forecasts made without the validation part.
+ * The ensemble as fitted (refitted on train + validation), as fitted on train only, and as fitted without each
+ * cross-validation fold (null with a split), for a blend that must weigh it on forecasts of windows its fit did not
+ * see.
  */
 export function fitEnsemble(
   problem: SeriesProblem,
   opts: FitOptions,
-): { artifact: LinearArtifact; trainOnly: LinearArtifact } {
+): { artifact: LinearArtifact; trainOnly: LinearArtifact; folds: LinearArtifact[] | null } {
   checkProblem(problem);
   const { calendar, exogenous, lambdas } = readParams(opts);
   const prep = prepare(problem, calendar, exogenous);
@@ -869,7 +870,7 @@ export function fitEnsemble(
   };
   const candidates = ensembleSubsets(members.length).map((subset) => {
     const predictors = prep.scheme.fits.map((_, f) => average(subset, (s) => s.predictors[f]!));
-    return { subset, ...schemeMse(prep.scheme, predictors) };
+    return { subset, predictors, ...schemeMse(prep.scheme, predictors) };
   });
   const curve = candidates.map((c) => (Number.isFinite(c.mse) ? c.mse : null));
   const best = candidates[oneStandardErrorChoice(candidates)]!;
@@ -892,6 +893,27 @@ export function fitEnsemble(
   return {
     artifact: toArtifact('ensemble', problem, prep, refitted, params, validation),
     trainOnly: toArtifact('ensemble', problem, prep, trainOnly, params, validation),
+    folds: prep.scheme.kind === 'cross-validation' ? best.predictors.map((p) => foldArtifact(problem, prep, p)) : null,
+  };
+}
+
+/**
+ * A fold's predictor as an artifact forecasting the scored steps only (row k is step scoredSteps(horizon)[k]), for
+ * the blend's cross-validated weight. Full layout; not for storage.
+ */
+function foldArtifact(problem: SeriesProblem, prep: Prepared, p: Float64Array): LinearArtifact {
+  const m = prep.train.m;
+  const rows = p.length / m;
+  const { exoCount, exoLookback } = prep.layout;
+  return {
+    kind: 'ensemble',
+    lookback: problem.lookback,
+    horizon: rows,
+    calendar: prep.terms,
+    ...(exoCount > 0 ? { exogenous: { count: exoCount, lookback: exoLookback } } : {}),
+    weights: Array.from({ length: rows }, (_, h) => Array.from(p.subarray(h * m, (h + 1) * m))),
+    params: {},
+    validation: { mse: NaN, blocks: [] },
   };
 }
 
