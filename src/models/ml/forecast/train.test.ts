@@ -49,8 +49,13 @@ describe('trainForecast', () => {
       'blend',
     ]);
     expect(report.leaderboard.every((l) => l.status === 'ok')).toBe(true);
+    // The default rule (one standard error) picks report.algorithm; 'lowest' is the lowest validation MSE's.
     const best = Math.min(...report.leaderboard.map((l) => l.validation['mse']!));
-    expect(report.leaderboard.find((l) => l.algorithm === report.algorithm)!.validation['mse']).toBe(best);
+    const lowest = (report.params['selection'] as { lowest: string }).lowest;
+    expect(report.leaderboard.find((l) => l.algorithm === lowest)!.validation['mse']).toBe(best);
+    expect(report.leaderboard.find((l) => l.algorithm === report.algorithm)!.validation['mse']).toBeGreaterThanOrEqual(
+      best,
+    );
     expect(['nlinear', 'linear', 'dlinear', 'linear-ensemble', 'gbdt', 'blend']).toContain(report.algorithm);
     const chosen = report.metrics[report.algorithm]!;
     expect(chosen.skill!).toBeGreaterThan(0.5);
@@ -63,11 +68,11 @@ describe('trainForecast', () => {
     expect(report.intervals!.levels).toEqual([0.8, 0.95]);
     expect(artifact.period).toBe(24);
     const selection = report.params['selection'] as { rule: string; lowest: string; oneStandardError: string };
-    expect(selection.rule).toBe('best');
-    expect(selection.lowest).toBe(report.algorithm);
+    expect(selection.rule).toBe('one-se');
+    expect(selection.oneStandardError).toBe(report.algorithm);
     expect(['nlinear', 'linear', 'dlinear', 'linear-ensemble', 'gbdt', 'blend']).toContain(selection.oneStandardError);
-    const oneSe = await trainForecast({ ...seasonalInput(), selection: 'one-se' }, { seed: 1 });
-    expect(oneSe.report.algorithm).toBe(selection.oneStandardError);
+    const byLowest = await trainForecast({ ...seasonalInput(), selection: 'best' }, { seed: 1 });
+    expect(byLowest.report.algorithm).toBe(selection.lowest);
     expect(JSON.parse(JSON.stringify(artifact))).toEqual(artifact);
   });
 
