@@ -12,7 +12,7 @@ import type { FitOptions, Matrix, TabularAlgorithm, TabularProblem, TabularTask 
 import type { GbdtArtifact, GbdtLossPoint } from './artifact.js';
 import { availableParallelism } from 'node:os';
 import { binFeature, fitFeatureBins, type FeatureBins } from './binning.js';
-import { baseScores, computeGradients, meanLoss, objectiveFor, outputCount, type ObjectiveName } from './objective.js';
+import { baseScores, lossAndGradients, meanLoss, objectiveFor, outputCount, type ObjectiveName } from './objective.js';
 import { packGradients, packingBits } from './histogram.js';
 import { resolveGbdtParams, type GbdtParams } from './params.js';
 import { predictGbdt } from './predict.js';
@@ -121,6 +121,8 @@ async function boost(
   let bestRound = 0;
   let stoppedBy: GbdtArtifact['stoppedBy'] = 'rounds';
   let lastYield = Date.now();
+  // Each round's gradients come out of the previous round's loss pass; these are the first round's.
+  lossAndGradients(objective, yTrain, score, classes, grad, hess);
   for (let round = 1; round <= params.rounds; round++) {
     opts.signal?.throwIfAborted();
     const sample = params.subsample < 1 ? drawRows(rng, n, params.subsample) : null;
@@ -128,31 +130,24 @@ async function boost(
     // All outputs' gradients come from the scores before this round (multiclass trees are fitted side by side).
     for (let k = 0; k < outputs; k++) {
       const slice = [k * n, (k + 1) * n] as const;
-      computeGradients(objective, yTrain, score, classes, k, grad.subarray(...slice), hess.subarray(...slice));
-    }
-    for (let k = 0; k < outputs; k++) {
-      const slice = [k * n, (k + 1) * n] as const;
       const g = grad.subarray(...slice);
       const h = hess.subarray(...slice);
       const packing =
         bits.gradientBits > 0 ? packGradients(g, h, unitHessian, bits, rng.int(0x100000000), packed) : null;
-      const { tree, leaves } = grower.grow(g, h, sample, features, rules, packing);
+      const { tree, leafValues } = grower.grow(g, h, sample, features, rules, packing);
       if (sample === null) {
-        const rows = grower.rows;
+        // Every row's leaf is known: add the leaf values in row order (sequential, no tree walk).
+        const leafOf = grower.leafOf;
         const offset = k * n;
-        for (const leaf of leaves) {
-          for (let i = leaf.start; i < leaf.end; i++) {
-            const r = offset + rows[i]!;
-            score[r] = score[r]! + leaf.value;
-          }
-        }
+        for (let i = 0; i < n; i++) score[offset + i] = score[offset + i]! + leafValues[leafOf[i]!]!;
       } else {
         addTreeBinned(tree, trainBins, n, score, k * n);
       }
       if (nValid > 0) addTreeBinned(tree, validBins, nValid, validScore, k * nValid);
       trees.push(tree);
     }
-    const trainLoss = meanLoss(objective, yTrain, score, classes);
+    // The loss after this round and the next round's gradients (wasted after the last round: one cheap pass).
+    const trainLoss = lossAndGradients(objective, yTrain, score, classes, grad, hess);
     const validLoss = nValid > 0 ? meanLoss(objective, yValid, validScore, classes) : null;
     losses.push({ iteration: round, train: trainLoss, validation: validLoss });
     opts.progress?.({

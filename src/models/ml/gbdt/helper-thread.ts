@@ -2,13 +2,13 @@
  * A second thread for histogram building: the fit thread hands it the upper half of a large node's rows and sums
  * its partial histogram with its own. The machine has 2 cores and XGBoost's reference time uses both; the job's
  * worker thread is the first. Shared memory only (SharedArrayBuffer + Atomics), no messages, so handing over a
- * node costs microseconds. The helper's code is the same `accumulatePacked` function, passed as source text, so
- * it works from src (vitest), dist and bundles alike. Partial sums are integers (packed gradients), so the result
- * is bit-identical to a single-threaded build.
+ * node costs microseconds. The helper's code is the same `accumulatePacked` function (and the same generator of the
+ * all-features kernel), passed as source text, so it works from src (vitest), dist and bundles alike. Partial sums
+ * are integers (packed gradients), so the result is bit-identical to a single-threaded build.
  */
 import { Worker } from 'node:worker_threads';
 import { BIN_SLOTS } from './binning.js';
-import { accumulatePacked } from './histogram.js';
+import { accumulatePacked, FULL_ROW_KERNEL_MAX_FEATURES, fullRowKernelSource } from './histogram.js';
 import { partitionRange } from './partition.js';
 
 export interface HelperArrays {
@@ -42,7 +42,9 @@ const WORKER_SOURCE = `
 const { workerData } = require('node:worker_threads');
 const accumulatePacked = ${accumulatePacked.toString()};
 const partitionRange = ${partitionRange.toString()};
+const fullRowKernelSource = ${fullRowKernelSource.toString()};
 const { control, scratch, rowBins, featureCount, features, rows, packed, columns, rowScratch, goLeft } = workerData;
+const fullRow = featureCount <= ${FULL_ROW_KERNEL_MAX_FEATURES} ? new Function('return ' + fullRowKernelSource(featureCount))() : null;
 for (;;) {
   const state = Atomics.load(control, 0);
   if (state === ${EXIT}) break;
@@ -51,6 +53,8 @@ for (;;) {
   try {
     if (control[5] === ${PARTITION}) {
       control[7] = partitionRange(rows, rowScratch, columns[control[6]], goLeft, control[1], control[2]);
+    } else if (fullRow !== null && control[3] === featureCount) {
+      fullRow(scratch, rowBins, control[4] === 1 ? rows : null, control[1], control[2], packed);
     } else {
       accumulatePacked(scratch, rowBins, featureCount, features, control[3], control[4] === 1 ? rows : null,
         control[1], control[2], packed);

@@ -190,6 +190,55 @@ export function accumulatePacked(
   }
 }
 
+/** A kernel that adds the packed gradients of rows[start, end) (or rows start..end-1) over every feature. */
+export type FullRowKernel = (
+  scratch: Float64Array,
+  rowBins: Uint8Array,
+  rows: Uint32Array | null,
+  start: number,
+  end: number,
+  packed: Float64Array,
+) => void;
+
+/** Above this many features, the loop of accumulatePacked is used instead of a generated kernel (code size). */
+export const FULL_ROW_KERNEL_MAX_FEATURES = 64;
+
+/**
+ * Source text of accumulatePacked's all-features case for one feature count, with the loop over features
+ * unrolled into straight-line code with constant offsets. V8 runs this about twice as fast over sequential rows
+ * as the loop (no loop-carried offset, and the row's independent adds overlap); the sums are the same integers,
+ * so the result does not change. Self-contained on purpose: the helper thread compiles the same source.
+ */
+export function fullRowKernelSource(featureCount: number): string {
+  const adds: string[] = [];
+  for (let f = 0; f < featureCount; f++) adds.push(`s = ${f * 256} + rowBins[o + ${f}]; scratch[s] += p;`);
+  const body = adds.join('\n');
+  return `(scratch, rowBins, rows, start, end, packed) => {
+  scratch.fill(0, 0, ${featureCount * 256});
+  let s = 0;
+  if (rows === null) {
+    for (let i = start, o = start * ${featureCount}; i < end; i++, o += ${featureCount}) {
+      const p = packed[i];
+      ${body}
+    }
+  } else {
+    for (let i = start; i < end; i++) {
+      const row = rows[i];
+      const p = packed[row];
+      const o = row * ${featureCount};
+      ${body}
+    }
+  }
+}`;
+}
+
+/** The generated kernel for `featureCount` features, or null when there are too many to unroll. */
+export function compileFullRowKernel(featureCount: number): FullRowKernel | null {
+  if (featureCount > FULL_ROW_KERNEL_MAX_FEATURES) return null;
+  // The source is built from integers only (no outside input reaches it).
+  return new Function(`return ${fullRowKernelSource(featureCount)};`)() as FullRowKernel;
+}
+
 /** Splits packed sums (scratch, plus `other` when a helper thread built part of them) into (gradient, hessian). */
 export function unpackHistogram(
   hist: Float64Array,

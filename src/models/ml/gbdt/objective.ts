@@ -38,38 +38,58 @@ export function baseScores(objective: ObjectiveName, y: Float64Array, classes: n
   return Array.from(counts, (c) => Math.log((c + 0.5) / (n + 0.5 * classes)));
 }
 
-/** Gradients and hessians of output `k` for every row, from the current scores. */
-export function computeGradients(
+/**
+ * The mean loss of the current scores (as `meanLoss`) and, in the same pass, every output's gradients and hessians
+ * for the next round (class-major like the scores). One pass instead of two, and one exp per row and class instead
+ * of one for the loss and another for the gradient (softmax: instead of a full softmax per row and class).
+ */
+export function lossAndGradients(
   objective: ObjectiveName,
   y: Float64Array,
   score: Float64Array,
   classes: number,
-  k: number,
   grad: Float64Array,
   hess: Float64Array,
-): void {
+): number {
   const n = y.length;
+  let total = 0;
   if (objective === 'squared-error') {
     for (let i = 0; i < n; i++) {
-      grad[i] = score[i]! - y[i]!;
+      const e = score[i]! - y[i]!;
+      total += e * e;
+      grad[i] = e;
       hess[i] = 1;
     }
-    return;
-  }
-  if (objective === 'log-loss') {
+  } else if (objective === 'log-loss') {
     for (let i = 0; i < n; i++) {
       const p = 1 / (1 + Math.exp(-score[i]!));
-      grad[i] = p - y[i]!;
+      const target = y[i]!;
+      const q = clamp(p);
+      total -= target === 1 ? Math.log(q) : Math.log(1 - q);
+      grad[i] = p - target;
       hess[i] = Math.max(p * (1 - p), MIN_HESSIAN);
     }
-    return;
+  } else {
+    const e = new Float64Array(classes);
+    for (let i = 0; i < n; i++) {
+      let max = -Infinity;
+      for (let c = 0; c < classes; c++) max = Math.max(max, score[c * n + i]!);
+      let sum = 0;
+      for (let c = 0; c < classes; c++) {
+        e[c] = Math.exp(score[c * n + i]! - max);
+        sum += e[c]!;
+      }
+      const target = y[i]!;
+      total -= Math.log(clamp(e[target]! / sum));
+      for (let c = 0; c < classes; c++) {
+        const p = e[c]! / sum;
+        grad[c * n + i] = p - (target === c ? 1 : 0);
+        // XGBoost's multi:softprob hessian: 2p(1−p), which damps steps while the other classes still move.
+        hess[c * n + i] = Math.max(2 * p * (1 - p), MIN_HESSIAN);
+      }
+    }
   }
-  for (let i = 0; i < n; i++) {
-    const p = softmaxAt(score, n, classes, i, k);
-    grad[i] = p - (y[i] === k ? 1 : 0);
-    // XGBoost's multi:softprob hessian: 2p(1−p), which damps steps while the other classes still move.
-    hess[i] = Math.max(2 * p * (1 - p), MIN_HESSIAN);
-  }
+  return n > 0 ? total / n : Number.NaN;
 }
 
 /** Mean loss over the rows: MSE, binary log loss, or multiclass log loss. */

@@ -2,7 +2,8 @@
  * One regression tree on gradients, grown depth-wise over binned features (the `hist` algorithm). Rows of a node
  * are a contiguous range of one partition array, kept in ascending row order by a stable partition, so histogram
  * building reads the bin columns forward. Only the smaller child's histogram is built; the larger one is the
- * parent's minus it, computed in the parent's buffer. Children at the maximum depth get no histogram at all.
+ * parent's minus it, computed in the parent's buffer. Children at the maximum depth get no histogram and no
+ * partition either: one pass sums their gradients and records each row's leaf (see `leafOf`).
  */
 import { BIN_SLOTS, MISSING_BIN } from './binning.js';
 import { HistogramHelper } from './helper-thread.js';
@@ -10,12 +11,14 @@ import { partitionRange } from './partition.js';
 import {
   accumulatePacked,
   buildHistogram,
+  compileFullRowKernel,
   unpackHistogram,
   findBestSplit,
   HIST_STRIDE,
   subtractHistogram,
   toRowMajor,
   type FeatureLayout,
+  type FullRowKernel,
   type GradientPacking,
   type Split,
 } from './histogram.js';
@@ -46,11 +49,12 @@ export interface GrowthRules {
   learningRate: number;
 }
 
-/** A leaf's rows: partition[start, end) of the grower's row array. */
-export interface LeafRange {
-  start: number;
-  end: number;
-  value: number;
+/** A grown tree and its leaves' values; row i of the sample ended in leaf `grower.leafOf[i]`. */
+export interface GrownTree {
+  tree: GbdtTree;
+  /** Leaf values (learning rate applied) by leaf index; only the first `leafCount` are this tree's. */
+  leafValues: Float64Array;
+  leafCount: number;
 }
 
 /** Nodes smaller than this are not worth handing half to the helper thread (the hand-over costs ~10 µs). */
@@ -64,21 +68,27 @@ interface NodeWork {
   /** Gradient sums from the histogram (approximate when gradients are quantized). */
   grad: number;
   hess: number;
-  /** Exact sums when the partition computed them, else NaN. */
-  exactGrad: number;
-  exactHess: number;
 }
 
 export class TreeGrower {
-  /** The partition array: after `grow`, leaf ranges index into it. */
+  /** The partition array: a node's rows are a range of it. */
   readonly rows: Uint32Array;
+  /**
+   * After `grow`: the leaf index of every sampled row, by row (unsampled rows keep stale values). Indexed by row so
+   * the fit adds leaf values to the scores in one sequential pass instead of gathering through the partition.
+   */
+  readonly leafOf: Uint32Array;
+  private leafGrad = new Float64Array(0);
+  private leafHess = new Float64Array(0);
+  private leafValues = new Float64Array(0);
   private readonly scratch: Uint32Array;
   /** Which bins go left at the split being applied (shared with the helper thread). */
   private readonly goLeft: Uint8Array;
   private readonly rowBins: Uint8Array;
   private readonly packedScratch: Float64Array;
+  /** accumulatePacked for trees that use every feature, unrolled (null with very many features). */
+  private readonly fullRowKernel: FullRowKernel | null;
   private readonly pool: Float64Array[] = [];
-  private readonly childSums = new Float64Array(4);
   private readonly categoryOrder = new Float64Array(256);
   private readonly categoryIndex = new Int32Array(256);
 
@@ -99,11 +109,13 @@ export class TreeGrower {
   ) {
     const shared = (bytes: number) => (helperThread ? new SharedArrayBuffer(bytes) : new ArrayBuffer(bytes));
     this.rows = new Uint32Array(shared(rowCount * 4));
+    this.leafOf = new Uint32Array(rowCount);
     this.packed = new Float64Array(shared(rowCount * 8));
     this.scratch = new Uint32Array(shared(rowCount * 4));
     this.goLeft = new Uint8Array(shared(256));
     this.rowBins = toRowMajor(bins, rowCount, helperThread);
     this.packedScratch = new Float64Array(layout.length * BIN_SLOTS);
+    this.fullRowKernel = compileFullRowKernel(bins.length);
     this.helper = helperThread
       ? new HistogramHelper({
           rowBins: this.rowBins,
@@ -124,7 +136,7 @@ export class TreeGrower {
   /**
    * Grows a tree on grad/hess over `sample` (ascending row indices) or over all rows when null, splitting only on
    * `features`. Histograms come from `packing` (quantized gradients of the same rows) when given; leaf values
-   * always from the exact gradients. Returns the tree and its leaves' row ranges (in `this.rows`).
+   * always from the exact gradients. Returns the tree and its leaf values; `leafOf` says which leaf each row is in.
    */
   grow(
     grad: Float64Array,
@@ -133,7 +145,7 @@ export class TreeGrower {
     features: Int32Array,
     rules: GrowthRules,
     packing: GradientPacking | null,
-  ): { tree: GbdtTree; leaves: LeafRange[] } {
+  ): GrownTree {
     const rows = this.rows;
     let n: number;
     if (sample === null) {
@@ -154,7 +166,9 @@ export class TreeGrower {
       defaultLeft: [],
       gain: [],
     };
-    const leaves: LeafRange[] = [];
+    /** Node id of each leaf, by leaf index (the order leaves are found in). */
+    const leafNodes: number[] = [];
+    const leafOf = this.leafOf;
     const rootHist = this.takeHistogram();
     const rowBins = this.rowBins;
     const featureCount = this.bins.length;
@@ -163,15 +177,20 @@ export class TreeGrower {
       else {
         const scratch = this.packedScratch;
         const used = features.length;
+        const kernel = used === featureCount ? this.fullRowKernel : null;
+        const accumulate = (from: number, to: number) => {
+          if (kernel !== null) kernel(scratch, rowBins, nodeRows, from, to, packing.packed);
+          else accumulatePacked(scratch, rowBins, featureCount, features, used, nodeRows, from, to, packing.packed);
+        };
         const helper = this.helper;
         if (helper !== null && end - start >= HELPER_MIN_ROWS) {
           const mid = (start + end) >>> 1;
           helper.start(features, nodeRows !== null, mid, end);
-          accumulatePacked(scratch, rowBins, featureCount, features, used, nodeRows, start, mid, packing.packed);
+          accumulate(start, mid);
           helper.finish();
           unpackHistogram(hist, scratch, helper.scratch, features, packing);
         } else {
-          accumulatePacked(scratch, rowBins, featureCount, features, used, nodeRows, start, end, packing.packed);
+          accumulate(start, end);
           unpackHistogram(hist, scratch, null, features, packing);
         }
       }
@@ -185,8 +204,7 @@ export class TreeGrower {
       rootHess += rootHist[s + 1]!;
     }
     addNode(tree);
-    const root = { id: 0, start: 0, end: n, hist: rootHist, grad: rootGrad, hess: rootHess };
-    let level: NodeWork[] = [{ ...root, exactGrad: Number.NaN, exactHess: Number.NaN }];
+    let level: NodeWork[] = [{ id: 0, start: 0, end: n, hist: rootHist, grad: rootGrad, hess: rootHess }];
     const splitRules = { lambda: rules.lambda, minChildWeight: rules.minChildWeight };
     for (let depth = 0; level.length > 0; depth++) {
       const next: NodeWork[] = [];
@@ -205,30 +223,21 @@ export class TreeGrower {
               )
             : null;
         if (split === null) {
-          let leafGrad = node.exactGrad;
-          let leafHess = node.exactHess;
-          if (Number.isNaN(leafGrad)) {
-            leafGrad = 0;
-            leafHess = 0;
-            for (let i = node.start; i < node.end; i++) {
-              const row = rows[i]!;
-              leafGrad += grad[row]!;
-              leafHess += hess[row]!;
-            }
-          }
-          const value = (-leafGrad / (leafHess + rules.lambda)) * rules.learningRate;
-          tree.value[node.id] = value;
-          leaves.push({ start: node.start, end: node.end, value });
+          const leaf = leafNodes.push(node.id) - 1;
+          for (let i = node.start; i < node.end; i++) leafOf[rows[i]!] = leaf;
           if (node.hist !== null) this.pool.push(node.hist);
           continue;
         }
-        // Children at the maximum depth are leaves: their exact gradient sums come out of the partition pass.
-        const childrenAreLeaves = depth + 1 >= rules.maxDepth;
-        const mid = this.partition(node.start, node.end, split, childrenAreLeaves ? grad : null, hess);
-        const sums = this.childSums;
         const leftId = addNode(tree);
         const rightId = addNode(tree);
         this.recordSplit(tree, node.id, split, leftId, rightId);
+        if (depth + 1 >= rules.maxDepth) {
+          // Children at the maximum depth are leaves: no partition, their rows only learn their leaf.
+          this.assignLeaves(node.start, node.end, split, leafNodes.push(leftId, rightId) - 2);
+          this.pool.push(node.hist!);
+          continue;
+        }
+        const mid = this.partition(node.start, node.end, split);
         const left: NodeWork = {
           id: leftId,
           start: node.start,
@@ -236,8 +245,6 @@ export class TreeGrower {
           hist: null,
           grad: split.leftGrad,
           hess: split.leftHess,
-          exactGrad: childrenAreLeaves ? sums[0]! : Number.NaN,
-          exactHess: childrenAreLeaves ? sums[1]! : Number.NaN,
         };
         const right: NodeWork = {
           id: rightId,
@@ -246,31 +253,78 @@ export class TreeGrower {
           hist: null,
           grad: node.grad - split.leftGrad,
           hess: node.hess - split.leftHess,
-          exactGrad: childrenAreLeaves ? sums[2]! : Number.NaN,
-          exactHess: childrenAreLeaves ? sums[3]! : Number.NaN,
         };
         const parentHist = node.hist!;
-        if (depth + 1 < rules.maxDepth) {
-          const [small, large] = mid - node.start <= node.end - mid ? [left, right] : [right, left];
-          small.hist = this.takeHistogram();
-          build(small.hist, rows, small.start, small.end);
-          subtractHistogram(parentHist, parentHist, small.hist, features);
-          large.hist = parentHist;
-        } else {
-          this.pool.push(parentHist);
-        }
+        const [small, large] = mid - node.start <= node.end - mid ? [left, right] : [right, left];
+        small.hist = this.takeHistogram();
+        build(small.hist, rows, small.start, small.end);
+        subtractHistogram(parentHist, parentHist, small.hist, features);
+        large.hist = parentHist;
         next.push(left, right);
       }
       level = next;
     }
-    return { tree, leaves };
+    const leafCount = leafNodes.length;
+    const leafValues = this.leafSums(grad, hess, sample, n, leafCount, rules);
+    for (let leaf = 0; leaf < leafCount; leaf++) tree.value[leafNodes[leaf]!] = leafValues[leaf]!;
+    return { tree, leafValues, leafCount };
   }
 
   /**
-   * Stable partition of rows[start, end) by the split; returns where the right child starts. With `grad`, also
-   * sums the children's exact gradients and hessians into `childSums` (left g, left h, right g, right h).
+   * Leaf values from the exact gradient sums, taken in one pass in row order over the sampled rows: sequential
+   * reads, where summing each leaf through the partition would gather rows scattered over the whole arrays.
    */
-  private partition(start: number, end: number, split: Split, grad: Float64Array | null, hess: Float64Array): number {
+  private leafSums(
+    grad: Float64Array,
+    hess: Float64Array,
+    sample: Uint32Array | null,
+    n: number,
+    leafCount: number,
+    rules: GrowthRules,
+  ): Float64Array {
+    if (this.leafGrad.length < leafCount) {
+      this.leafGrad = new Float64Array(leafCount * 2);
+      this.leafHess = new Float64Array(leafCount * 2);
+      this.leafValues = new Float64Array(leafCount * 2);
+    }
+    const { leafGrad, leafHess, leafValues, leafOf } = this;
+    leafGrad.fill(0, 0, leafCount);
+    leafHess.fill(0, 0, leafCount);
+    if (sample === null) {
+      for (let row = 0; row < n; row++) {
+        const leaf = leafOf[row]!;
+        leafGrad[leaf] = leafGrad[leaf]! + grad[row]!;
+        leafHess[leaf] = leafHess[leaf]! + hess[row]!;
+      }
+    } else {
+      for (let i = 0; i < n; i++) {
+        const row = sample[i]!;
+        const leaf = leafOf[row]!;
+        leafGrad[leaf] = leafGrad[leaf]! + grad[row]!;
+        leafHess[leaf] = leafHess[leaf]! + hess[row]!;
+      }
+    }
+    for (let leaf = 0; leaf < leafCount; leaf++) {
+      leafValues[leaf] = (-leafGrad[leaf]! / (leafHess[leaf]! + rules.lambda)) * rules.learningRate;
+    }
+    return leafValues;
+  }
+
+  /** Sends rows[start, end) to two leaves without moving them: leafOf[row] = firstLeaf (left) or firstLeaf + 1. */
+  private assignLeaves(start: number, end: number, split: Split, firstLeaf: number): void {
+    const goLeft = this.fillGoLeft(split);
+    const column = this.bins[split.feature]!;
+    const rows = this.rows;
+    const leafOf = this.leafOf;
+    const rightLeaf = firstLeaf + 1;
+    for (let i = start; i < end; i++) {
+      const row = rows[i]!;
+      leafOf[row] = rightLeaf - goLeft[column[row]!]!;
+    }
+  }
+
+  /** Fills the shared `goLeft` table (by bin) for the split and returns it. */
+  private fillGoLeft(split: Split): Uint8Array {
     const goLeft = this.goLeft;
     if (split.leftCategories === null) {
       for (let b = 0; b < 256; b++) goLeft[b] = b <= split.bin ? 1 : 0;
@@ -279,38 +333,15 @@ export class TreeGrower {
       for (const c of split.leftCategories) goLeft[c] = 1;
     }
     goLeft[MISSING_BIN] = split.defaultLeft ? 1 : 0;
+    return goLeft;
+  }
+
+  /** Stable partition of rows[start, end) by the split; returns where the right child starts. */
+  private partition(start: number, end: number, split: Split): number {
+    const goLeft = this.fillGoLeft(split);
     const column = this.bins[split.feature]!;
     const rows = this.rows;
     const scratch = this.scratch;
-    let l = start;
-    let r = 0;
-    if (grad !== null) {
-      let leftGrad = 0;
-      let leftHess = 0;
-      let totalGrad = 0;
-      let totalHess = 0;
-      for (let i = start; i < end; i++) {
-        const row = rows[i]!;
-        const toLeft = goLeft[column[row]!]!;
-        rows[l] = row;
-        scratch[r] = row;
-        l += toLeft;
-        r += 1 - toLeft;
-        const g = grad[row]!;
-        const h = hess[row]!;
-        totalGrad += g;
-        totalHess += h;
-        leftGrad += toLeft * g;
-        leftHess += toLeft * h;
-      }
-      rows.set(scratch.subarray(0, r), l);
-      const sums = this.childSums;
-      sums[0] = leftGrad;
-      sums[1] = leftHess;
-      sums[2] = totalGrad - leftGrad;
-      sums[3] = totalHess - leftHess;
-      return l;
-    }
     const helper = this.helper;
     if (helper !== null && end - start >= HELPER_MIN_ROWS) {
       // Each thread partitions one half; the halves' lefts, then their rights, are put together in order, which is
