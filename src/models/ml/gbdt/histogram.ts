@@ -93,30 +93,34 @@ export function packGradients(
   const n = grad.length;
   let maxGrad = 0;
   let maxHess = 0;
-  for (let i = 0; i < n; i++) {
-    const g = Math.abs(grad[i]!);
-    if (g > maxGrad) maxGrad = g;
-    if (hess[i]! > maxHess) maxHess = hess[i]!;
-  }
+  for (let i = 0; i < n; i++) maxGrad = Math.max(maxGrad, Math.abs(grad[i]!));
+  if (!unitHessian) for (let i = 0; i < n; i++) maxHess = Math.max(maxHess, hess[i]!);
   const gradientScale = maxGrad > 0 ? (2 ** (bits.gradientBits - 1) - 1) / maxGrad : 1;
   const hessianScale = unitHessian || maxHess <= 0 ? 1 : (2 ** bits.hessianBits - 1) / maxHess;
   const rowBits = Math.ceil(Math.log2(n + 1));
   const hessianUnit = 2 ** (bits.gradientBits + rowBits);
-  // Rounding noise from xorshift32 inline: a generator call per row and tree was a tenth of the fit time.
+  // Rounding noise from xorshift32 inline: a generator call per row and tree was a tenth of the fit time. The
+  // unit-hessian loop is separate: with the hessian's branch inside, the loop ran at less than half the speed.
   let state = seed >>> 0 || 0x9e3779b9;
   const toUnit = 1 / 4294967296;
+  if (unitHessian) {
+    for (let i = 0; i < n; i++) {
+      state ^= state << 13;
+      state ^= state >>> 17;
+      state ^= state << 5;
+      packed[i] = Math.floor(grad[i]! * gradientScale + (state >>> 0) * toUnit) + hessianUnit;
+    }
+    return { packed, hessianUnit, gradientScale, hessianScale };
+  }
   for (let i = 0; i < n; i++) {
     state ^= state << 13;
     state ^= state >>> 17;
     state ^= state << 5;
     const g = Math.floor(grad[i]! * gradientScale + (state >>> 0) * toUnit);
-    let h = 1;
-    if (!unitHessian) {
-      state ^= state << 13;
-      state ^= state >>> 17;
-      state ^= state << 5;
-      h = Math.floor(hess[i]! * hessianScale + (state >>> 0) * toUnit);
-    }
+    state ^= state << 13;
+    state ^= state >>> 17;
+    state ^= state << 5;
+    const h = Math.floor(hess[i]! * hessianScale + (state >>> 0) * toUnit);
     packed[i] = g + h * hessianUnit;
   }
   return { packed, hessianUnit, gradientScale, hessianScale };
