@@ -270,4 +270,20 @@ describe('gbdt helper thread', () => {
     const threaded = await fitGbdt(p, opts, { helperThread: true });
     expect(JSON.stringify(threaded)).toBe(JSON.stringify(single));
   });
+
+  it('stays bit-identical when the helper also assigns and sums leaves (no subsample, multiclass offsets)', async () => {
+    const rng = new Random(9);
+    const n = 40_000;
+    const columns = [0, 1, 2].map(() => Float64Array.from({ length: n }, () => rng.next()));
+    const score = (i: number) => 3 * columns[0]![i]! + 2 * columns[1]![i]! + rng.normal();
+    const y = Float64Array.from({ length: n }, (_, i) => Math.min(2, Math.max(0, Math.floor(score(i) - 1))));
+    // Depth 1: the root's two children are leaves of 40k rows between them, so assignLeaves is split too.
+    for (const maxDepth of [1, 3]) {
+      const p = problem('classification', 3, columns, y);
+      const opts = { seed: 4, params: { rounds: 3, maxDepth } };
+      const single = await fitGbdt(p, opts, { helperThread: false });
+      const threaded = await fitGbdt(p, opts, { helperThread: true });
+      expect(JSON.stringify(threaded)).toBe(JSON.stringify(single));
+    }
+  });
 });

@@ -62,8 +62,12 @@ export async function fitGbdt(
     trainBins,
     specs.map((s) => ({ bins: s.bins, categorical: s.categorical })),
     specs.map((s) => s.edges),
-    n,
-    helperThread,
+    {
+      rowCount: n,
+      outputs: outputCount(objective, problem.classes),
+      maxDepth: params.maxDepth,
+      helperThread,
+    },
   );
   try {
     return await boost(problem, opts, params, grower, { specs, trainBins, validBins, objective, bits });
@@ -102,8 +106,7 @@ async function boost(
     score.fill(base[k]!, k * n, (k + 1) * n);
     validScore.fill(base[k]!, k * nValid, (k + 1) * nValid);
   }
-  const grad = new Float64Array(n * outputs);
-  const hess = new Float64Array(n * outputs);
+  const { grad, hess } = grower;
   const rng = new Random(opts.seed);
   const rules = {
     maxDepth: params.maxDepth,

@@ -9,7 +9,7 @@
 import { Worker } from 'node:worker_threads';
 import { BIN_SLOTS } from './binning.js';
 import { accumulatePacked, FULL_ROW_KERNEL_MAX_FEATURES, fullRowKernelSource } from './histogram.js';
-import { partitionRange } from './partition.js';
+import { assignLeafRange, partitionRange, sumLeafRange } from './partition.js';
 
 export interface HelperArrays {
   rowBins: Uint8Array;
@@ -21,6 +21,13 @@ export interface HelperArrays {
   /** The partition's scratch rows. */
   scratch: Uint32Array;
   goLeft: Uint8Array;
+  /** Each row's leaf (see TreeGrower.leafOf). */
+  leafOf: Uint32Array;
+  /** Every output's gradients and hessians, as the fit computes them. */
+  grad: Float64Array;
+  hess: Float64Array;
+  /** The most leaves a tree can have (the size of the helper's leaf sums). */
+  maxLeaves: number;
 }
 
 const IDLE = 0;
@@ -32,18 +39,24 @@ const FAILED = 4;
 
 /**
  * Control words: state, start, end, used feature count, whether `rows` applies (1) or rows are start..end-1 (0),
- * task (0 histogram, 1 partition), the partition's feature, the partition's left count (result).
+ * task (below), the split's feature, the partition's left count (result), the first leaf (leaf assignment), the
+ * gradients' offset and the leaf count (leaf sums).
  */
-const CONTROL_WORDS = 8;
+const CONTROL_WORDS = 11;
 const HISTOGRAM = 0;
 const PARTITION = 1;
+const ASSIGN_LEAVES = 2;
+const LEAF_SUMS = 3;
 
 const WORKER_SOURCE = `
 const { workerData } = require('node:worker_threads');
 const accumulatePacked = ${accumulatePacked.toString()};
 const partitionRange = ${partitionRange.toString()};
 const fullRowKernelSource = ${fullRowKernelSource.toString()};
-const { control, scratch, rowBins, featureCount, features, rows, packed, columns, rowScratch, goLeft } = workerData;
+const assignLeafRange = ${assignLeafRange.toString()};
+const sumLeafRange = ${sumLeafRange.toString()};
+const { control, scratch, rowBins, featureCount, features, rows, packed, columns, rowScratch, goLeft, leafOf, grad, hess,
+  leafGrad, leafHess } = workerData;
 const fullRow = featureCount <= ${FULL_ROW_KERNEL_MAX_FEATURES} ? new Function('return ' + fullRowKernelSource(featureCount))() : null;
 for (;;) {
   const state = Atomics.load(control, 0);
@@ -53,6 +66,12 @@ for (;;) {
   try {
     if (control[5] === ${PARTITION}) {
       control[7] = partitionRange(rows, rowScratch, columns[control[6]], goLeft, control[1], control[2]);
+    } else if (control[5] === ${ASSIGN_LEAVES}) {
+      assignLeafRange(rows, leafOf, columns[control[6]], goLeft, control[8], control[1], control[2]);
+    } else if (control[5] === ${LEAF_SUMS}) {
+      leafGrad.fill(0, 0, control[10]);
+      leafHess.fill(0, 0, control[10]);
+      sumLeafRange(leafGrad, leafHess, leafOf, grad, hess, control[9], control[1], control[2]);
     } else if (fullRow !== null && control[3] === featureCount) {
       fullRow(scratch, rowBins, control[4] === 1 ? rows : null, control[1], control[2], packed);
     } else {
@@ -71,6 +90,9 @@ export class HistogramHelper {
   private readonly control = new Int32Array(new SharedArrayBuffer(CONTROL_WORDS * 4));
   /** The helper's partial histogram (packed sums, BIN_SLOTS per feature). */
   readonly scratch: Float64Array;
+  /** The helper's leaf sums (see startLeafSums). */
+  readonly leafGrad: Float64Array;
+  readonly leafHess: Float64Array;
   private readonly features: Int32Array;
   private readonly worker: Worker;
 
@@ -79,6 +101,8 @@ export class HistogramHelper {
     const { featureCount } = shared;
     this.scratch = new Float64Array(new SharedArrayBuffer(featureCount * BIN_SLOTS * 8));
     this.features = new Int32Array(new SharedArrayBuffer(featureCount * 4));
+    this.leafGrad = new Float64Array(new SharedArrayBuffer(shared.maxLeaves * 8));
+    this.leafHess = new Float64Array(new SharedArrayBuffer(shared.maxLeaves * 8));
     this.worker = new Worker(WORKER_SOURCE, {
       eval: true,
       workerData: {
@@ -92,6 +116,11 @@ export class HistogramHelper {
         columns: shared.columns,
         rowScratch: shared.scratch,
         goLeft: shared.goLeft,
+        leafOf: shared.leafOf,
+        grad: shared.grad,
+        hess: shared.hess,
+        leafGrad: this.leafGrad,
+        leafHess: this.leafHess,
       },
     });
     this.worker.unref();
@@ -119,6 +148,33 @@ export class HistogramHelper {
     c[6] = feature;
     Atomics.store(c, 0, WORK);
     Atomics.notify(c, 0);
+  }
+
+  /** Starts assignLeafRange over rows[start, end) by the `goLeft` table on `feature`'s bins. */
+  startAssignLeaves(feature: number, firstLeaf: number, start: number, end: number): void {
+    const c = this.control;
+    c[1] = start;
+    c[2] = end;
+    c[5] = ASSIGN_LEAVES;
+    c[6] = feature;
+    c[8] = firstLeaf;
+    this.go();
+  }
+
+  /** Starts sumLeafRange of rows start..end-1 (gradients from `offset` on) into `leafGrad`/`leafHess`. */
+  startLeafSums(leafCount: number, offset: number, start: number, end: number): void {
+    const c = this.control;
+    c[1] = start;
+    c[2] = end;
+    c[5] = LEAF_SUMS;
+    c[9] = offset;
+    c[10] = leafCount;
+    this.go();
+  }
+
+  private go(): void {
+    Atomics.store(this.control, 0, WORK);
+    Atomics.notify(this.control, 0);
   }
 
   /** Blocks until the helper's partition is done; returns how many of its rows went left. */

@@ -25,3 +25,44 @@ export function partitionRange(
   }
   return l - start;
 }
+
+/**
+ * Sends rows[start, end) to two leaves without moving them: leafOf[row] = firstLeaf (bin goes left) or firstLeaf
+ * + 1. Self-contained on purpose (also a helper-thread kernel).
+ */
+export function assignLeafRange(
+  rows: Uint32Array,
+  leafOf: Uint32Array,
+  column: Uint8Array,
+  goLeft: Uint8Array,
+  firstLeaf: number,
+  start: number,
+  end: number,
+): void {
+  const rightLeaf = firstLeaf + 1;
+  for (let i = start; i < end; i++) {
+    const row = rows[i]!;
+    leafOf[row] = rightLeaf - goLeft[column[row]!]!;
+  }
+}
+
+/**
+ * Adds grad[offset + row] and hess[offset + row] of rows start..end-1 to their leaf's sums, in row order (sequential
+ * reads). Self-contained on purpose (also a helper-thread kernel).
+ */
+export function sumLeafRange(
+  leafGrad: Float64Array,
+  leafHess: Float64Array,
+  leafOf: Uint32Array,
+  grad: Float64Array,
+  hess: Float64Array,
+  offset: number,
+  start: number,
+  end: number,
+): void {
+  for (let row = start; row < end; row++) {
+    const leaf = leafOf[row]!;
+    leafGrad[leaf] = leafGrad[leaf]! + grad[offset + row]!;
+    leafHess[leaf] = leafHess[leaf]! + hess[offset + row]!;
+  }
+}

@@ -7,7 +7,7 @@
  */
 import { BIN_SLOTS, MISSING_BIN } from './binning.js';
 import { HistogramHelper } from './helper-thread.js';
-import { partitionRange } from './partition.js';
+import { assignLeafRange, partitionRange, sumLeafRange } from './partition.js';
 import {
   accumulatePacked,
   buildHistogram,
@@ -57,6 +57,15 @@ export interface GrownTree {
   leafCount: number;
 }
 
+export interface GrowerOptions {
+  rowCount: number;
+  /** Trees per round (the gradients kept: rowCount × outputs). */
+  outputs: number;
+  /** The deepest a tree may grow (it bounds the leaves). */
+  maxDepth: number;
+  helperThread: boolean;
+}
+
 /** Nodes smaller than this are not worth handing half to the helper thread (the hand-over costs ~10 µs). */
 const HELPER_MIN_ROWS = 16_384;
 
@@ -78,9 +87,9 @@ export class TreeGrower {
    * the fit adds leaf values to the scores in one sequential pass instead of gathering through the partition.
    */
   readonly leafOf: Uint32Array;
-  private leafGrad = new Float64Array(0);
-  private leafHess = new Float64Array(0);
-  private leafValues = new Float64Array(0);
+  private leafGrad: Float64Array;
+  private leafHess: Float64Array;
+  private leafValues: Float64Array;
   private readonly scratch: Uint32Array;
   /** Which bins go left at the split being applied (shared with the helper thread). */
   private readonly goLeft: Uint8Array;
@@ -94,23 +103,39 @@ export class TreeGrower {
 
   /** Where the fit packs each tree's quantized gradients (see packGradients). */
   readonly packed: Float64Array;
+  /**
+   * Where the fit keeps every output's gradients and hessians (output k at k * rowCount); `grow` is given slices of
+   * them, which the helper thread can read.
+   */
+  readonly grad: Float64Array;
+  readonly hess: Float64Array;
   private readonly helper: HistogramHelper | null;
+  /** The upper half's leaf sums when no helper thread takes them (see leafSums). */
+  private upperGrad: Float64Array;
+  private upperHess: Float64Array;
 
   /**
-   * `helperThread`: build the histograms of large nodes on two threads (bit-identical results; see
-   * helper-thread.ts). Call `close()` when done with a grower that has one.
+   * `helperThread`: build the histograms of large nodes (and partition them, and sum their leaves) on two threads
+   * (bit-identical results; see helper-thread.ts). Call `close()` when done with a grower that has one.
    */
   constructor(
     private readonly bins: readonly Uint8Array[],
     private readonly layout: readonly FeatureLayout[],
     private readonly edges: readonly (readonly number[])[],
-    rowCount: number,
-    helperThread: boolean,
+    { rowCount, outputs, maxDepth, helperThread }: GrowerOptions,
   ) {
     const shared = (bytes: number) => (helperThread ? new SharedArrayBuffer(bytes) : new ArrayBuffer(bytes));
     this.rows = new Uint32Array(shared(rowCount * 4));
-    this.leafOf = new Uint32Array(rowCount);
+    this.leafOf = new Uint32Array(shared(rowCount * 4));
     this.packed = new Float64Array(shared(rowCount * 8));
+    this.grad = new Float64Array(shared(rowCount * outputs * 8));
+    this.hess = new Float64Array(shared(rowCount * outputs * 8));
+    // A tree has at most 2^maxDepth leaves and, as long as no leaf is empty, at most a leaf per row; leafSums
+    // grows its arrays (and sums without the helper) should that ever be exceeded.
+    const maxLeaves = Math.max(1, Math.min(rowCount, 2 ** maxDepth));
+    this.leafGrad = new Float64Array(maxLeaves);
+    this.leafHess = new Float64Array(maxLeaves);
+    this.leafValues = new Float64Array(maxLeaves);
     this.scratch = new Uint32Array(shared(rowCount * 4));
     this.goLeft = new Uint8Array(shared(256));
     this.rowBins = toRowMajor(bins, rowCount, helperThread);
@@ -125,8 +150,14 @@ export class TreeGrower {
           columns: bins,
           scratch: this.scratch,
           goLeft: this.goLeft,
+          leafOf: this.leafOf,
+          grad: this.grad,
+          hess: this.hess,
+          maxLeaves,
         })
       : null;
+    this.upperGrad = this.helper?.leafGrad ?? new Float64Array(maxLeaves);
+    this.upperHess = this.helper?.leafHess ?? new Float64Array(maxLeaves);
   }
 
   async close(): Promise<void> {
@@ -272,7 +303,10 @@ export class TreeGrower {
 
   /**
    * Leaf values from the exact gradient sums, taken in one pass in row order over the sampled rows: sequential
-   * reads, where summing each leaf through the partition would gather rows scattered over the whole arrays.
+   * reads, where summing each leaf through the partition would gather rows scattered over the whole arrays. Without
+   * a sample and from HELPER_MIN_ROWS rows on, the two halves of the rows are summed apart and then added, with or
+   * without the helper thread (which takes the upper half when it can read the gradients), so the sums do not
+   * depend on it.
    */
   private leafSums(
     grad: Float64Array,
@@ -282,26 +316,39 @@ export class TreeGrower {
     leafCount: number,
     rules: GrowthRules,
   ): Float64Array {
-    if (this.leafGrad.length < leafCount) {
-      this.leafGrad = new Float64Array(leafCount * 2);
-      this.leafHess = new Float64Array(leafCount * 2);
-      this.leafValues = new Float64Array(leafCount * 2);
+    let helper = grad.buffer === this.grad.buffer && hess.buffer === this.hess.buffer ? this.helper : null;
+    if (leafCount > this.leafGrad.length) {
+      for (const name of ['leafGrad', 'leafHess', 'leafValues', 'upperGrad', 'upperHess'] as const) {
+        this[name] = new Float64Array(leafCount);
+      }
     }
+    if (this.upperGrad !== this.helper?.leafGrad) helper = null;
     const { leafGrad, leafHess, leafValues, leafOf } = this;
     leafGrad.fill(0, 0, leafCount);
     leafHess.fill(0, 0, leafCount);
-    if (sample === null) {
-      for (let row = 0; row < n; row++) {
-        const leaf = leafOf[row]!;
-        leafGrad[leaf] = leafGrad[leaf]! + grad[row]!;
-        leafHess[leaf] = leafHess[leaf]! + hess[row]!;
-      }
-    } else {
+    if (sample !== null) {
       for (let i = 0; i < n; i++) {
         const row = sample[i]!;
         const leaf = leafOf[row]!;
         leafGrad[leaf] = leafGrad[leaf]! + grad[row]!;
         leafHess[leaf] = leafHess[leaf]! + hess[row]!;
+      }
+    } else if (n < HELPER_MIN_ROWS) {
+      sumLeafRange(leafGrad, leafHess, leafOf, grad, hess, 0, 0, n);
+    } else {
+      const mid = n >>> 1;
+      const { upperGrad, upperHess } = this;
+      if (helper !== null) helper.startLeafSums(leafCount, grad.byteOffset >>> 3, mid, n);
+      else {
+        upperGrad.fill(0, 0, leafCount);
+        upperHess.fill(0, 0, leafCount);
+        sumLeafRange(upperGrad, upperHess, leafOf, grad, hess, 0, mid, n);
+      }
+      sumLeafRange(leafGrad, leafHess, leafOf, grad, hess, 0, 0, mid);
+      helper?.finish();
+      for (let leaf = 0; leaf < leafCount; leaf++) {
+        leafGrad[leaf] = leafGrad[leaf]! + upperGrad[leaf]!;
+        leafHess[leaf] = leafHess[leaf]! + upperHess[leaf]!;
       }
     }
     for (let leaf = 0; leaf < leafCount; leaf++) {
@@ -314,13 +361,15 @@ export class TreeGrower {
   private assignLeaves(start: number, end: number, split: Split, firstLeaf: number): void {
     const goLeft = this.fillGoLeft(split);
     const column = this.bins[split.feature]!;
-    const rows = this.rows;
-    const leafOf = this.leafOf;
-    const rightLeaf = firstLeaf + 1;
-    for (let i = start; i < end; i++) {
-      const row = rows[i]!;
-      leafOf[row] = rightLeaf - goLeft[column[row]!]!;
+    const helper = this.helper;
+    if (helper !== null && end - start >= HELPER_MIN_ROWS) {
+      const mid = (start + end) >>> 1;
+      helper.startAssignLeaves(split.feature, firstLeaf, mid, end);
+      assignLeafRange(this.rows, this.leafOf, column, goLeft, firstLeaf, start, mid);
+      helper.finish();
+      return;
     }
+    assignLeafRange(this.rows, this.leafOf, column, goLeft, firstLeaf, start, end);
   }
 
   /** Fills the shared `goLeft` table (by bin) for the split and returns it. */
