@@ -41,6 +41,25 @@ describe('gbdt binning', () => {
     }
   });
 
+  it('bins exactly like a binary search on skewed, offset and narrow data (the grid and its fallbacks)', () => {
+    const rng = new Random(3);
+    const shapes: ((u: number) => number)[] = [
+      (u) => 1e12 + u * 3e10, // timestamps: large magnitude, wide range
+      (u) => 2020 + u * 1e-7, // a range too narrow for the grid
+      (u) => Math.exp(8 * rng.normal()) * (u < 0.5 ? -1 : 1), // crowded edges: the grid gives up
+      (u) => -5 + 10 * u * u, // uneven but gridable
+    ];
+    for (const shape of shapes) {
+      const values = Float64Array.from({ length: 20_000 }, () => shape(rng.next()));
+      const spec = fitFeatureBins(values, false, 255);
+      const probe = Float64Array.from({ length: 20_000 }, (_, i) =>
+        i % 5 === 0 ? spec.edges[i % spec.edges.length]! : i % 5 === 1 ? values[i]! : shape(rng.next() * 1.2 - 0.1),
+      );
+      const bins = binFeature(probe, spec);
+      for (let i = 0; i < probe.length; i++) expect(bins[i]).toBe(numericBin(probe[i]!, spec.edges));
+    }
+  });
+
   it('gives categories their own bins and sends rare, unseen and malformed codes to the last one', () => {
     const spec = fitFeatureBins(Float64Array.of(0, 1, 2, 7, Number.NaN), true, 4);
     expect(spec).toEqual({ categorical: true, edges: [], bins: 4 });

