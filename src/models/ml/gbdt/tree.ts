@@ -209,19 +209,19 @@ export class TreeGrower {
         const scratch = this.packedScratch;
         const used = features.length;
         const kernel = used === featureCount ? this.fullRowKernel : null;
-        const accumulate = (from: number, to: number) => {
-          if (kernel !== null) kernel(scratch, rowBins, nodeRows, from, to, packing.packed);
-          else accumulatePacked(scratch, rowBins, featureCount, features, used, nodeRows, from, to, packing.packed);
+        const accumulate = (into: Float64Array, from: number, to: number) => {
+          if (kernel !== null) kernel(into, rowBins, nodeRows, from, to, packing.packed);
+          else accumulatePacked(into, rowBins, featureCount, features, used, nodeRows, from, to, packing.packed);
         };
         const helper = this.helper;
         if (helper !== null && end - start >= HELPER_MIN_ROWS) {
           const mid = (start + end) >>> 1;
           helper.start(features, nodeRows !== null, mid, end);
-          accumulate(start, mid);
-          helper.finish();
+          accumulate(scratch, start, mid);
+          if (!helper.finish()) accumulate(helper.scratch, mid, end);
           unpackHistogram(hist, scratch, helper.scratch, features, packing);
         } else {
-          accumulate(start, end);
+          accumulate(scratch, start, end);
           unpackHistogram(hist, scratch, null, features, packing);
         }
       }
@@ -345,7 +345,11 @@ export class TreeGrower {
         sumLeafRange(upperGrad, upperHess, leafOf, grad, hess, 0, mid, n);
       }
       sumLeafRange(leafGrad, leafHess, leafOf, grad, hess, 0, 0, mid);
-      helper?.finish();
+      if (helper !== null && !helper.finish()) {
+        upperGrad.fill(0, 0, leafCount);
+        upperHess.fill(0, 0, leafCount);
+        sumLeafRange(upperGrad, upperHess, leafOf, grad, hess, 0, mid, n);
+      }
       for (let leaf = 0; leaf < leafCount; leaf++) {
         leafGrad[leaf] = leafGrad[leaf]! + upperGrad[leaf]!;
         leafHess[leaf] = leafHess[leaf]! + upperHess[leaf]!;
@@ -366,7 +370,7 @@ export class TreeGrower {
       const mid = (start + end) >>> 1;
       helper.startAssignLeaves(split.feature, firstLeaf, mid, end);
       assignLeafRange(this.rows, this.leafOf, column, goLeft, firstLeaf, start, mid);
-      helper.finish();
+      if (!helper.finish()) assignLeafRange(this.rows, this.leafOf, column, goLeft, firstLeaf, mid, end);
       return;
     }
     assignLeafRange(this.rows, this.leafOf, column, goLeft, firstLeaf, start, end);
@@ -398,7 +402,7 @@ export class TreeGrower {
       const mid = (start + end) >>> 1;
       helper.startPartition(split.feature, mid, end);
       const leftLow = partitionRange(rows, scratch, column, goLeft, start, mid);
-      const leftHigh = helper.finishPartition();
+      const leftHigh = helper.finishPartition() ?? partitionRange(rows, scratch, column, goLeft, mid, end);
       const rightLow = mid - start - leftLow;
       const rightHigh = end - mid - leftHigh;
       rows.copyWithin(start + leftLow, mid, mid + leftHigh);
