@@ -55,6 +55,15 @@ const FIT_SLEEPS = 12;
  * slower).
  */
 const SPINS = 2000;
+/**
+ * After this many hand-overs in a row that the fit thread had to take back, it does the next BACKOFF ones alone:
+ * the helper is then descheduled (a busy machine) and posting work only costs the fit thread futex wake-ups (a
+ * tenth of a 200k-row fit when one of the two cores was taken by another process). Only hand-overs of at least
+ * BACKOFF_MIN_ROWS rows count: the fit thread's half of a smaller one can be done before an idle helper wakes up.
+ */
+const MISSES_BEFORE_BACKOFF = 3;
+const BACKOFF = 32;
+const BACKOFF_MIN_ROWS = 32_768;
 const HISTOGRAM = 0;
 const PARTITION = 1;
 const ASSIGN_LEAVES = 2;
@@ -116,6 +125,11 @@ export class HistogramHelper {
   readonly leafHess: Float64Array;
   private readonly features: Int32Array;
   private readonly worker: Worker;
+  /** Hand-overs taken back in a row, and hand-overs still to skip (see MISSES_BEFORE_BACKOFF). */
+  private misses = 0;
+  private skips = 0;
+  /** Rows of the work last posted. */
+  private postedRows = 0;
 
   /** Every array must live in a SharedArrayBuffer: the helper reads (and writes) them in place. */
   constructor(shared: HelperArrays) {
@@ -145,6 +159,13 @@ export class HistogramHelper {
       },
     });
     this.worker.unref();
+  }
+
+  /** Whether to hand work over now (false while backing off); the caller then does all of it itself. */
+  ready(): boolean {
+    if (this.skips === 0) return true;
+    this.skips--;
+    return false;
   }
 
   /** Starts the helper's histogram of rows[start, end) (or start..end-1 when `useRows` is false). */
@@ -192,6 +213,7 @@ export class HistogramHelper {
   }
 
   private go(): void {
+    this.postedRows = this.control[2]! - this.control[1]!;
     // The state is stored before the flag is read and the helper sets its flag before it checks the state
     // (sequentially consistent atomics): one of the two sees the other, so the work is never missed.
     Atomics.store(this.control, 0, WORK);
@@ -211,7 +233,14 @@ export class HistogramHelper {
    */
   finish(): boolean {
     const c = this.control;
-    if (Atomics.compareExchange(c, 0, WORK, IDLE) === WORK) return false;
+    if (Atomics.compareExchange(c, 0, WORK, IDLE) === WORK) {
+      if (this.postedRows >= BACKOFF_MIN_ROWS && ++this.misses >= MISSES_BEFORE_BACKOFF) {
+        this.misses = 0;
+        this.skips = BACKOFF;
+      }
+      return false;
+    }
+    if (this.postedRows >= BACKOFF_MIN_ROWS) this.misses = 0;
     let state = Atomics.load(c, 0);
     for (let spin = 0; spin < SPINS && state === RUNNING; spin++) state = Atomics.load(c, 0);
     while (state === RUNNING) {

@@ -213,8 +213,8 @@ export class TreeGrower {
           if (kernel !== null) kernel(into, rowBins, nodeRows, from, to, packing.packed);
           else accumulatePacked(into, rowBins, featureCount, features, used, nodeRows, from, to, packing.packed);
         };
-        const helper = this.helper;
-        if (helper !== null && end - start >= HELPER_MIN_ROWS) {
+        const helper = this.helperFor(end - start);
+        if (helper !== null) {
           const mid = (start + end) >>> 1;
           helper.start(features, nodeRows !== null, mid, end);
           accumulate(scratch, start, mid);
@@ -316,7 +316,7 @@ export class TreeGrower {
     leafCount: number,
     rules: GrowthRules,
   ): Float64Array {
-    let helper = grad.buffer === this.grad.buffer && hess.buffer === this.hess.buffer ? this.helper : null;
+    let helper = grad.buffer === this.grad.buffer && hess.buffer === this.hess.buffer ? this.helperFor(n) : null;
     if (leafCount > this.leafGrad.length) {
       for (const name of ['leafGrad', 'leafHess', 'leafValues', 'upperGrad', 'upperHess'] as const) {
         this[name] = new Float64Array(leafCount);
@@ -365,8 +365,8 @@ export class TreeGrower {
   private assignLeaves(start: number, end: number, split: Split, firstLeaf: number): void {
     const goLeft = this.fillGoLeft(split);
     const column = this.bins[split.feature]!;
-    const helper = this.helper;
-    if (helper !== null && end - start >= HELPER_MIN_ROWS) {
+    const helper = this.helperFor(end - start);
+    if (helper !== null) {
       const mid = (start + end) >>> 1;
       helper.startAssignLeaves(split.feature, firstLeaf, mid, end);
       assignLeafRange(this.rows, this.leafOf, column, goLeft, firstLeaf, start, mid);
@@ -395,8 +395,8 @@ export class TreeGrower {
     const column = this.bins[split.feature]!;
     const rows = this.rows;
     const scratch = this.scratch;
-    const helper = this.helper;
-    if (helper !== null && end - start >= HELPER_MIN_ROWS) {
+    const helper = this.helperFor(end - start);
+    if (helper !== null) {
       // Each thread partitions one half; the halves' lefts, then their rights, are put together in order, which is
       // exactly the single-threaded stable partition.
       const mid = (start + end) >>> 1;
@@ -431,6 +431,12 @@ export class TreeGrower {
     } else {
       tree.categories[id] = split.leftCategories;
     }
+  }
+
+  /** The helper thread, when there is one, the task of `rows` rows is worth splitting and it is not backing off. */
+  private helperFor(rows: number): HistogramHelper | null {
+    const helper = this.helper;
+    return helper !== null && rows >= HELPER_MIN_ROWS && helper.ready() ? helper : null;
   }
 
   private takeHistogram(): Float64Array {
