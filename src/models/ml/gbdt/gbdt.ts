@@ -2,7 +2,8 @@
  * The 'gbdt' tabular algorithm: histogram gradient-boosted trees (the LightGBM/XGBoost `hist` algorithm) for
  * regression (squared error), binary classification (log loss) and multiclass (softmax, one tree per class per
  * round). It runs in the caller's thread (the `model.train` job's worker thread) and, for large training sets,
- * builds histograms of large nodes with one helper thread (helper-thread.ts); the artifact does not depend on it.
+ * builds histograms of large nodes (and partitions them) with one helper thread (helper-thread.ts); the artifact
+ * does not depend on it.
  *
  * Categorical features: one bin per category code and a sorted-by-gradient partition (LightGBM's many-vs-many
  * split; see histogram.ts); the artifact stores the set of codes that go left.

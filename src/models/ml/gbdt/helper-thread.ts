@@ -1,6 +1,7 @@
 /**
  * A second thread for histogram building: the fit thread hands it the upper half of a large node's rows and sums
- * its partial histogram with its own. The machine has 2 cores and XGBoost's reference time uses both; the job's
+ * its partial histogram with its own (and likewise the upper half of a large node's partition, of the last level's
+ * leaf assignment and of the leaf sums). The machine has 2 cores and XGBoost's reference time uses both; the job's
  * worker thread is the first. Shared memory only (SharedArrayBuffer + Atomics), no messages, so handing over a
  * node costs microseconds. The helper's code is the same `accumulatePacked` function (and the same generator of the
  * all-features kernel), passed as source text, so it works from src (vitest), dist and bundles alike. Partial sums

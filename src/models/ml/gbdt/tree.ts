@@ -3,7 +3,8 @@
  * are a contiguous range of one partition array, kept in ascending row order by a stable partition, so histogram
  * building reads the bin columns forward. Only the smaller child's histogram is built; the larger one is the
  * parent's minus it, computed in the parent's buffer. Children at the maximum depth get no histogram and no
- * partition either: one pass sums their gradients and records each row's leaf (see `leafOf`).
+ * partition either: their rows only record their leaf (`leafOf`), and one sequential pass in row order then sums
+ * every leaf's exact gradients.
  */
 import { BIN_SLOTS, MISSING_BIN } from './binning.js';
 import { HistogramHelper } from './helper-thread.js';
@@ -49,7 +50,7 @@ export interface GrowthRules {
   learningRate: number;
 }
 
-/** A grown tree and its leaves' values; row i of the sample ended in leaf `grower.leafOf[i]`. */
+/** A grown tree and its leaves' values; a sampled row r ended in leaf `grower.leafOf[r]`. */
 export interface GrownTree {
   tree: GbdtTree;
   /** Leaf values (learning rate applied) by leaf index; only the first `leafCount` are this tree's. */
@@ -338,14 +339,9 @@ export class TreeGrower {
     } else {
       const mid = n >>> 1;
       const { upperGrad, upperHess } = this;
-      if (helper !== null) helper.startLeafSums(leafCount, grad.byteOffset >>> 3, mid, n);
-      else {
-        upperGrad.fill(0, 0, leafCount);
-        upperHess.fill(0, 0, leafCount);
-        sumLeafRange(upperGrad, upperHess, leafOf, grad, hess, 0, mid, n);
-      }
+      helper?.startLeafSums(leafCount, grad.byteOffset >>> 3, mid, n);
       sumLeafRange(leafGrad, leafHess, leafOf, grad, hess, 0, 0, mid);
-      if (helper !== null && !helper.finish()) {
+      if (helper === null || !helper.finish()) {
         upperGrad.fill(0, 0, leafCount);
         upperHess.fill(0, 0, leafCount);
         sumLeafRange(upperGrad, upperHess, leafOf, grad, hess, 0, mid, n);
