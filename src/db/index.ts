@@ -66,12 +66,31 @@ export async function openMetadataStore(
     db,
     dialect: config.dialect,
     async ping() {
-      await sql`select 1`.execute(db);
+      // A pooled connection the server has just terminated (a restart, pg_terminate_backend) may be handed out
+      // before its close is heard: that failure says nothing about the database, and the pool drops the
+      // connection. `select 1` is safe to repeat, so the probe tries again on another one, up to three times.
+      for (let attempt = 1; ; attempt++) {
+        try {
+          await sql`select 1`.execute(db);
+          return;
+        } catch (e) {
+          if (config.dialect !== 'postgres' || attempt >= 3 || !isLostConnection(e)) throw e;
+        }
+      }
     },
     async close() {
       await db.destroy();
     },
   };
+}
+
+/** Whether a PostgreSQL error says the connection went away (rather than that the query or the database failed). */
+export function isLostConnection(e: unknown): boolean {
+  if (!(e instanceof Error)) return false;
+  const code = (e as { code?: unknown }).code;
+  // 57P01 admin_shutdown (pg_terminate_backend, a fast shutdown), 57P02 crash_shutdown.
+  if (code === '57P01' || code === '57P02' || code === 'ECONNRESET' || code === 'EPIPE') return true;
+  return /connection terminated|connection ended|not queryable/i.test(e.message);
 }
 
 export async function migrateToLatest(store: MetadataStore): Promise<string[]> {
