@@ -36,7 +36,7 @@ export function fitFeatureBins(values: Float64Array, categorical: boolean, maxBi
     return { categorical: true, edges: [], bins: Math.max(1, Math.min(maxBins, Math.floor(maxCode) + 1)) };
   }
   const sample = sampleFinite(values);
-  sample.sort();
+  sortFinite(sample);
   const distinct = distinctSorted(sample);
   const edges: number[] = [];
   if (distinct.length <= maxBins) {
@@ -163,6 +163,68 @@ function sampleFinite(values: Float64Array): Float64Array {
     if (seen++ % step === 0) out[n++] = v;
   }
   return out.subarray(0, n);
+}
+
+/** Below this many values, sortFinite leaves the sort to the built-in one. */
+const RADIX_SORT_MIN = 1024;
+
+/**
+ * Sorts finite values ascending in place, exactly as Float64Array.prototype.sort does (−0 before +0): an LSD radix
+ * sort on 16-bit digits of the order-preserving bit pattern (sign bit flipped for positives, every bit for
+ * negatives), moved as two 32-bit words so no NaN pattern passes through a float. Sorting the 200,000-value
+ * samples of every feature with the built-in sort was a tenth of a 200k-row classification fit; this is several
+ * times faster, and passes whose digit is the same for every value (the top bits of similar values) are skipped.
+ */
+export function sortFinite(values: Float64Array): void {
+  const n = values.length;
+  if (n < RADIX_SORT_MIN || values.byteOffset % 8 !== 0) {
+    values.sort();
+    return;
+  }
+  const words = new Uint32Array(values.buffer, values.byteOffset, n * 2);
+  for (let i = 0; i < 2 * n; i += 2) {
+    const hi = words[i + 1]!;
+    if (hi >= 0x80000000) {
+      words[i] = ~words[i]!;
+      words[i + 1] = ~hi;
+    } else {
+      words[i + 1] = hi | 0x80000000;
+    }
+  }
+  let from = words;
+  let to = new Uint32Array(n * 2);
+  const count = new Uint32Array(65536);
+  for (let pass = 0; pass < 4; pass++) {
+    const word = pass >>> 1; // 0: the low word, 1: the high word
+    const shift = (pass & 1) * 16;
+    count.fill(0);
+    for (let i = word; i < 2 * n; i += 2) count[(from[i]! >>> shift) & 0xffff]++;
+    if (count[(from[word]! >>> shift) & 0xffff] === n) continue;
+    let sum = 0;
+    for (let d = 0; d < 65536; d++) {
+      const c = count[d]!;
+      count[d] = sum;
+      sum += c;
+    }
+    for (let i = 0; i < 2 * n; i += 2) {
+      const d = (from[i + word]! >>> shift) & 0xffff;
+      const at = count[d]! * 2;
+      count[d] = count[d]! + 1;
+      to[at] = from[i]!;
+      to[at + 1] = from[i + 1]!;
+    }
+    [from, to] = [to, from];
+  }
+  for (let i = 0; i < 2 * n; i += 2) {
+    const hi = from[i + 1]!;
+    if (hi >= 0x80000000) {
+      words[i] = from[i]!;
+      words[i + 1] = hi & 0x7fffffff;
+    } else {
+      words[i] = ~from[i]!;
+      words[i + 1] = ~hi;
+    }
+  }
 }
 
 function distinctSorted(sorted: Float64Array): Float64Array {
