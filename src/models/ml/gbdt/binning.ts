@@ -191,14 +191,17 @@ export function sortFinite(values: Float64Array): void {
       words[i + 1] = hi | 0x80000000;
     }
   }
-  let from = words;
-  let to = new Uint32Array(n * 2);
+  let from: Uint32Array = words;
+  let to: Uint32Array = new Uint32Array(n * 2);
   const count = new Uint32Array(65536);
   for (let pass = 0; pass < 4; pass++) {
     const word = pass >>> 1; // 0: the low word, 1: the high word
     const shift = (pass & 1) * 16;
     count.fill(0);
-    for (let i = word; i < 2 * n; i += 2) count[(from[i]! >>> shift) & 0xffff]++;
+    for (let i = word; i < 2 * n; i += 2) {
+      const d = (from[i]! >>> shift) & 0xffff;
+      count[d] = count[d]! + 1;
+    }
     if (count[(from[word]! >>> shift) & 0xffff] === n) continue;
     let sum = 0;
     for (let d = 0; d < 65536; d++) {

@@ -14,7 +14,7 @@ import type { GbdtArtifact, GbdtLossPoint } from './artifact.js';
 import { availableParallelism } from 'node:os';
 import { binFeature, fitFeatureBins, type FeatureBins } from './binning.js';
 import { baseScores, lossAndGradients, meanLoss, objectiveFor, outputCount, type ObjectiveName } from './objective.js';
-import { packGradients, packingBits } from './histogram.js';
+import { packingBits } from './histogram.js';
 import { resolveGbdtParams, type GbdtParams } from './params.js';
 import { predictGbdt } from './predict.js';
 import { addTreeBinned, TreeGrower, type GbdtTree } from './tree.js';
@@ -118,7 +118,6 @@ async function boost(
     learningRate: params.learningRate,
   };
   const unitHessian = objective === 'squared-error';
-  const packed = grower.packed;
   const earlyStopping = nValid > 0 && params.earlyStoppingRounds > 0;
 
   const trees: GbdtTree[] = [];
@@ -143,7 +142,7 @@ async function boost(
       const g = grad.subarray(...slice);
       const h = hess.subarray(...slice);
       const packing =
-        bits.gradientBits > 0 ? packGradients(g, h, unitHessian, bits, rng.int(0x100000000), packed) : null;
+        bits.gradientBits > 0 ? grower.packGradients(g, h, unitHessian, bits, rng.int(0x100000000)) : null;
       const { tree, leafValues } = grower.grow(g, h, sample, features, rules, packing);
       if (sample === null) {
         // Every row's leaf is known: add the leaf values in row order (sequential, no tree walk).

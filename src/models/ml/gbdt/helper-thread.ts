@@ -9,7 +9,13 @@
  */
 import { Worker } from 'node:worker_threads';
 import { BIN_SLOTS } from './binning.js';
-import { accumulatePacked, FULL_ROW_KERNEL_MAX_FEATURES, fullRowKernelSource } from './histogram.js';
+import {
+  accumulatePacked,
+  FULL_ROW_KERNEL_MAX_FEATURES,
+  fullRowKernelSource,
+  packRange,
+  type GradientPacking,
+} from './histogram.js';
 import { logLossRange } from './objective.js';
 import { assignLeafRange, partitionRange, sumLeafRange } from './partition.js';
 
@@ -74,6 +80,7 @@ const PARTITION = 1;
 const ASSIGN_LEAVES = 2;
 const LEAF_SUMS = 3;
 const LOG_LOSS = 4;
+const PACK = 5;
 
 const WORKER_SOURCE = `
 const { workerData } = require('node:worker_threads');
@@ -83,6 +90,7 @@ const fullRowKernelSource = ${fullRowKernelSource.toString()};
 const assignLeafRange = ${assignLeafRange.toString()};
 const sumLeafRange = ${sumLeafRange.toString()};
 const logLossRange = ${logLossRange.toString()};
+const packRange = ${packRange.toString()};
 const { control, scratch, rowBins, featureCount, features, rows, packed, columns, rowScratch, goLeft, leafOf, grad, hess,
   leafGrad, leafHess, score, labels, lossResult } = workerData;
 const fullRow = featureCount <= ${FULL_ROW_KERNEL_MAX_FEATURES} ? new Function('return ' + fullRowKernelSource(featureCount))() : null;
@@ -107,6 +115,9 @@ for (;;) {
       assignLeafRange(rows, leafOf, columns[control[6]], goLeft, control[8], control[1], control[2]);
     } else if (control[5] === ${LOG_LOSS}) {
       lossResult[0] = logLossRange(labels, score, grad, hess, control[1], control[2]);
+    } else if (control[5] === ${PACK}) {
+      packRange(grad, hess, control[9], control[4] === 1, lossResult[1], lossResult[2], lossResult[3], control[6],
+        packed, control[1], control[2]);
     } else if (control[5] === ${LEAF_SUMS}) {
       leafGrad.fill(0, 0, control[10]);
       leafHess.fill(0, 0, control[10]);
@@ -132,8 +143,8 @@ export class HistogramHelper {
   /** The helper's leaf sums (see startLeafSums). */
   readonly leafGrad: Float64Array;
   readonly leafHess: Float64Array;
-  /** The helper's part of a log-loss pass (see startLogLoss). */
-  private readonly loss = new Float64Array(new SharedArrayBuffer(8));
+  /** The helper's part of a log-loss pass (see startLogLoss), then a packing's three scales (see startPack). */
+  private readonly loss = new Float64Array(new SharedArrayBuffer(4 * 8));
   private readonly features: Int32Array;
   private readonly worker: Worker;
   /** Hand-overs taken back in a row, and hand-overs still to skip (see MISSES_BEFORE_BACKOFF). */
@@ -232,6 +243,21 @@ export class HistogramHelper {
     c[1] = start;
     c[2] = end;
     c[5] = LOG_LOSS;
+    this.go();
+  }
+
+  /** Starts packRange of rows start..end-1 (gradients from `offset` on) with `packing`'s scales into `packed`. */
+  startPack(offset: number, unitHessian: boolean, packing: GradientPacking, seed: number, start: number, end: number) {
+    const c = this.control;
+    c[1] = start;
+    c[2] = end;
+    c[4] = unitHessian ? 1 : 0;
+    c[5] = PACK;
+    c[6] = seed | 0;
+    c[9] = offset;
+    this.loss[1] = packing.gradientScale;
+    this.loss[2] = packing.hessianScale;
+    this.loss[3] = packing.hessianUnit;
     this.go();
   }
 

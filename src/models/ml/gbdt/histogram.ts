@@ -82,12 +82,15 @@ export function packingBits(rowCount: number, unitHessian: boolean): { gradientB
   return { gradientBits: Math.min(gradientBits, 20), hessianBits: Math.min(hessianBits, 16) };
 }
 
-export function packGradients(
+/**
+ * The scales of packGradients for these gradients (a pass for the largest gradient and, unless unit, hessian);
+ * the packing itself is packRange's, over one range or several.
+ */
+export function gradientPacking(
   grad: Float64Array,
   hess: Float64Array,
   unitHessian: boolean,
   bits: { gradientBits: number; hessianBits: number },
-  seed: number,
   packed: Float64Array,
 ): GradientPacking {
   const n = grad.length;
@@ -99,31 +102,65 @@ export function packGradients(
   const hessianScale = unitHessian || maxHess <= 0 ? 1 : (2 ** bits.hessianBits - 1) / maxHess;
   const rowBits = Math.ceil(Math.log2(n + 1));
   const hessianUnit = 2 ** (bits.gradientBits + rowBits);
-  // Rounding noise from xorshift32 inline: a generator call per row and tree was a tenth of the fit time. The
-  // unit-hessian loop is separate: with the hessian's branch inside, the loop ran at less than half the speed.
+  return { packed, hessianUnit, gradientScale, hessianScale };
+}
+
+/** Quantizes and packs every row's gradients in one range, with one noise stream from `seed`. */
+export function packGradients(
+  grad: Float64Array,
+  hess: Float64Array,
+  unitHessian: boolean,
+  bits: { gradientBits: number; hessianBits: number },
+  seed: number,
+  packed: Float64Array,
+): GradientPacking {
+  const packing = gradientPacking(grad, hess, unitHessian, bits, packed);
+  const { gradientScale, hessianScale, hessianUnit } = packing;
+  packRange(grad, hess, 0, unitHessian, gradientScale, hessianScale, hessianUnit, seed, packed, 0, grad.length);
+  return packing;
+}
+
+/**
+ * packed[i] for rows start..end-1 from grad/hess[offset + i], the rounding noise drawn from xorshift32 seeded with
+ * `seed` (inline: a generator call per row and tree was a tenth of the fit time). The unit-hessian loop is separate:
+ * with the hessian's branch inside, the loop ran at less than half the speed. Self-contained on purpose: its source
+ * is also the helper thread's kernel (see helper-thread.ts), so it may only use its arguments.
+ */
+export function packRange(
+  grad: Float64Array,
+  hess: Float64Array,
+  offset: number,
+  unitHessian: boolean,
+  gradientScale: number,
+  hessianScale: number,
+  hessianUnit: number,
+  seed: number,
+  packed: Float64Array,
+  start: number,
+  end: number,
+): void {
   let state = seed >>> 0 || 0x9e3779b9;
   const toUnit = 1 / 4294967296;
   if (unitHessian) {
-    for (let i = 0; i < n; i++) {
+    for (let i = start; i < end; i++) {
       state ^= state << 13;
       state ^= state >>> 17;
       state ^= state << 5;
-      packed[i] = Math.floor(grad[i]! * gradientScale + (state >>> 0) * toUnit) + hessianUnit;
+      packed[i] = Math.floor(grad[offset + i]! * gradientScale + (state >>> 0) * toUnit) + hessianUnit;
     }
-    return { packed, hessianUnit, gradientScale, hessianScale };
+    return;
   }
-  for (let i = 0; i < n; i++) {
+  for (let i = start; i < end; i++) {
     state ^= state << 13;
     state ^= state >>> 17;
     state ^= state << 5;
-    const g = Math.floor(grad[i]! * gradientScale + (state >>> 0) * toUnit);
+    const g = Math.floor(grad[offset + i]! * gradientScale + (state >>> 0) * toUnit);
     state ^= state << 13;
     state ^= state >>> 17;
     state ^= state << 5;
-    const h = Math.floor(hess[i]! * hessianScale + (state >>> 0) * toUnit);
+    const h = Math.floor(hess[offset + i]! * hessianScale + (state >>> 0) * toUnit);
     packed[i] = g + h * hessianUnit;
   }
-  return { packed, hessianUnit, gradientScale, hessianScale };
 }
 
 /** Like buildHistogram, over packed gradients: accumulates into `scratch` and unpacks into `hist`. */

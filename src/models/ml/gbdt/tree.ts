@@ -16,7 +16,9 @@ import {
   compileFullRowKernel,
   unpackHistogram,
   findBestSplit,
+  gradientPacking,
   HIST_STRIDE,
+  packRange,
   subtractHistogram,
   toRowMajor,
   type FeatureLayout,
@@ -308,6 +310,38 @@ export class TreeGrower {
     const leafValues = this.leafSums(grad, hess, sample, n, leafCount, rules);
     for (let leaf = 0; leaf < leafCount; leaf++) tree.value[leafNodes[leaf]!] = leafValues[leaf]!;
     return { tree, leafValues, leafCount };
+  }
+
+  /**
+   * packGradients of one output's gradients (a slice of `grad`/`hess`) into `packed`. From HELPER_MIN_ROWS rows on,
+   * the two halves of the rows are packed apart, each with its own noise stream (the upper one's seed derived from
+   * `seed`), with or without the helper thread (which takes the upper half), so the result does not depend on it.
+   */
+  packGradients(
+    grad: Float64Array,
+    hess: Float64Array,
+    unitHessian: boolean,
+    bits: { gradientBits: number; hessianBits: number },
+    seed: number,
+  ): GradientPacking {
+    const packing = gradientPacking(grad, hess, unitHessian, bits, this.packed);
+    const { gradientScale, hessianScale, hessianUnit, packed } = packing;
+    const n = grad.length;
+    const pack = (from: number, to: number, streamSeed: number) =>
+      packRange(grad, hess, 0, unitHessian, gradientScale, hessianScale, hessianUnit, streamSeed, packed, from, to);
+    if (n < HELPER_MIN_ROWS) {
+      pack(0, n, seed);
+      return packing;
+    }
+    const mid = n >>> 1;
+    // Any fixed mixing will do: the halves only need streams of their own.
+    const upperSeed = Math.imul((seed ^ 0x9e3779b9) >>> 0, 0x85ebca6b) >>> 0;
+    const readable = grad.buffer === this.grad.buffer && hess.buffer === this.hess.buffer;
+    const helper = readable ? this.helperFor(n) : null;
+    helper?.startPack(grad.byteOffset >>> 3, unitHessian, packing, upperSeed, mid, n);
+    pack(0, mid, seed);
+    if (!helper?.finish()) pack(mid, n, upperSeed);
+    return packing;
   }
 
   /**
