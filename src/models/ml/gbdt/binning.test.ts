@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Random } from '../random.js';
-import { binFeature, categoryBin, fitFeatureBins, MISSING_BIN, numericBin } from './binning.js';
+import { binFeature, categoryBin, fitFeatureBins, MISSING_BIN, numericBin, sortFinite } from './binning.js';
 
 describe('gbdt binning', () => {
   it('cuts few distinct values at midpoints and keeps missing values in their own bin', () => {
@@ -74,5 +74,24 @@ describe('gbdt binning', () => {
       MISSING_BIN,
     ]);
     expect(categoryBin(2, 3)).toBe(2);
+  });
+
+  it('sorts finite values exactly like the built-in sort (negative zero, subnormals, repeats, extremes)', () => {
+    const rng = new Random(3);
+    const specials = [0, -0, 1, -1, 5e-324, -5e-324, 1e-300, -1e-300, Number.MAX_VALUE, -Number.MAX_VALUE];
+    const cases = [
+      Float64Array.from({ length: 5000 }, () => 2 * rng.next() - 1),
+      Float64Array.from({ length: 5000 }, () => specials[rng.int(specials.length)]!),
+      Float64Array.from({ length: 5000 }, () => Math.round(10 * rng.next())),
+      Float64Array.from({ length: 5000 }, () => 7),
+      Float64Array.from({ length: 100 }, () => rng.normal()),
+    ];
+    for (const values of cases) {
+      const expected = values.slice().sort();
+      const sorted = values.slice();
+      sortFinite(sorted);
+      expect(Array.from(sorted, (v) => Object.is(v, -0))).toEqual(Array.from(expected, (v) => Object.is(v, -0)));
+      expect(Array.from(sorted)).toEqual(Array.from(expected));
+    }
   });
 });

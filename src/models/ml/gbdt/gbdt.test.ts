@@ -286,4 +286,16 @@ describe('gbdt helper thread', () => {
       expect(JSON.stringify(threaded)).toBe(JSON.stringify(single));
     }
   });
+
+  it('stays bit-identical for binary classification (the log-loss pass and the packing are split too)', async () => {
+    const rng = new Random(10);
+    const n = 40_000;
+    const columns = [0, 1, 2].map(() => Float64Array.from({ length: n }, () => rng.next()));
+    const y = Float64Array.from({ length: n }, (_, i) => (columns[0]![i]! + 0.3 * rng.normal() > 0.5 ? 1 : 0));
+    const p = problem('classification', 2, columns, y);
+    const opts = { seed: 5, params: { rounds: 4, maxDepth: 4 } };
+    const single = await fitGbdt(p, opts, { helperThread: false });
+    const threaded = await fitGbdt(p, opts, { helperThread: true });
+    expect(JSON.stringify(threaded)).toBe(JSON.stringify(single));
+  });
 });
