@@ -348,29 +348,21 @@ export class Sweeper {
     now: Date,
     count: (key: string, bytes: number) => void,
   ): Promise<void> {
-    let batch: BlobEntry[] = [];
-    const flush = async () => {
-      o.signal.throwIfAborted();
-      if (batch.length === 0) return;
-      const keep = await referenced(batch.map((e) => e.key));
-      const doomed = batch.filter((e) => !keep.has(e.key));
-      batch = [];
-      await inParallel(doomed, async (e) => {
-        try {
-          if (!o.dryRun) await this.d.blobs.delete(e.key);
-          count(e.key, e.bytes);
-          this.d.log.info({ key: e.key, bytes: e.bytes, dryRun: o.dryRun }, 'orphaned object deleted');
-        } catch (err) {
-          this.d.log.warn({ err, key: e.key }, 'orphaned object could not be deleted');
-        }
-      });
-    };
-    for await (const e of this.d.blobs.list(`${area}/`)) {
-      if (!isPastRetention(e.modifiedAt, now, ORPHAN_GRACE_MS)) continue;
-      batch.push(e);
-      if (batch.length >= BATCH) await flush();
-    }
-    await flush();
+    await this.deleteOlderThan(
+      o,
+      area,
+      now,
+      ORPHAN_GRACE_MS,
+      async (batch) => {
+        const keep = await referenced(batch.map((e) => e.key));
+        return batch.filter((e) => !keep.has(e.key));
+      },
+      (key, bytes) => {
+        count(key, bytes);
+        this.d.log.info({ key, bytes, dryRun: o.dryRun }, 'orphaned object deleted');
+      },
+      'orphaned object could not be deleted',
+    );
   }
 
   private async byAge(
@@ -382,31 +374,56 @@ export class Sweeper {
     handledUploads: Set<string>,
     count: (key: string, bytes: number) => void,
   ): Promise<void> {
+    await this.deleteOlderThan(
+      o,
+      area,
+      now,
+      maxAgeMs(area, this.d.retention),
+      async (batch) => {
+        const { artifacts, liveUploads } = await refs.get();
+        return batch.filter((e) => {
+          if (handledKeys.has(e.key)) return false;
+          const upload = area === 'uploads' ? uploadIdOf(e.key) : null;
+          if (upload !== null && handledUploads.has(upload)) return false;
+          return ageDecision(e, { now, retention: this.d.retention, artifacts, liveUploads }) === 'delete';
+        });
+      },
+      count,
+      'object past retention could not be deleted',
+    );
+  }
+
+  /**
+   * Lists `area`, gathers its objects older than `maxAge` into batches and deletes (in a dry run, only counts)
+   * those `doomed` picks from each batch. Only old objects reach `doomed`, so the reference sets it may load are
+   * loaded by few sweeps of a tidy store. A delete that fails is logged; the next sweep tries again.
+   */
+  private async deleteOlderThan(
+    o: SweepRun,
+    area: SweepArea,
+    now: Date,
+    maxAge: number | null,
+    doomed: (batch: BlobEntry[]) => Promise<BlobEntry[]>,
+    count: (key: string, bytes: number) => void,
+    failure: string,
+  ): Promise<void> {
     let batch: BlobEntry[] = [];
     const flush = async () => {
       o.signal.throwIfAborted();
       if (batch.length === 0) return;
-      const { artifacts, liveUploads } = await refs.get();
-      const doomed = batch.filter((e) => {
-        if (handledKeys.has(e.key)) return false;
-        const upload = area === 'uploads' ? uploadIdOf(e.key) : null;
-        if (upload !== null && handledUploads.has(upload)) return false;
-        return ageDecision(e, { now, retention: this.d.retention, artifacts, liveUploads }) === 'delete';
-      });
+      const chosen = await doomed(batch);
       batch = [];
-      await inParallel(doomed, async (e) => {
+      await inParallel(chosen, async (e) => {
         try {
           if (!o.dryRun) await this.d.blobs.delete(e.key);
           count(e.key, e.bytes);
         } catch (err) {
-          this.d.log.warn({ err, key: e.key }, 'object past retention could not be deleted');
+          this.d.log.warn({ err, key: e.key }, failure);
         }
       });
     };
-    const limit = maxAgeMs(area, this.d.retention);
     for await (const e of this.d.blobs.list(`${area}/`)) {
-      // Only objects past retention need the reference sets; most sweeps of a tidy store load none.
-      if (!isPastRetention(e.modifiedAt, now, limit)) continue;
+      if (!isPastRetention(e.modifiedAt, now, maxAge)) continue;
       batch.push(e);
       if (batch.length >= BATCH) await flush();
     }
