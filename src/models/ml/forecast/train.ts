@@ -389,26 +389,20 @@ export async function trainForecast(
     opts.signal?.throwIfAborted();
     const algorithm = FORECAST_ALGORITHMS.get(name)!;
     const isBaseline = BASELINE_NAMES.includes(name);
-    if (!isBaseline && deadline !== undefined && Date.now() >= deadline) {
+    const skipped =
+      !isBaseline && deadline !== undefined && Date.now() >= deadline
+        ? 'time budget spent'
+        : input.algorithm === 'auto' && TREE_CANDIDATES.includes(name)
+          ? treeReason(deadline)
+          : null;
+    if (skipped !== null) {
       leaderboard.push({
         algorithm: name,
         params: {},
         validation: { mse: null, mae: null },
         trainMs: 0,
         status: 'skipped',
-        reason: 'time budget spent',
-      });
-      continue;
-    }
-    const treeSkip = input.algorithm === 'auto' && TREE_CANDIDATES.includes(name) ? treeReason(deadline) : null;
-    if (treeSkip !== null) {
-      leaderboard.push({
-        algorithm: name,
-        params: {},
-        validation: { mse: null, mae: null },
-        trainMs: 0,
-        status: 'skipped',
-        reason: treeSkip,
+        reason: skipped,
       });
       continue;
     }
