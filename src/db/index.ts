@@ -59,7 +59,12 @@ export async function openMetadataStore(
     // Loaded only in PostgreSQL mode: the embedded default should not pay for it at start-up.
     const { default: pg } = await import('pg');
     const pool = new pg.Pool({ connectionString: config.url, max: 10 });
-    pool.on('error', onConnectionError);
+    // Every client hears its own errors, checked out or idle: the pool listens only to idle ones, and a client
+    // checked out between two queries (inside a transaction) that loses its connection would otherwise emit an
+    // unheard 'error', which crashes the process. Its next query fails instead, and the pool drops it on release.
+    // The pool's own re-emission of an idle client's error is then heard here already.
+    pool.on('connect', (client) => client.on('error', onConnectionError));
+    pool.on('error', () => {});
     db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   }
   return {
