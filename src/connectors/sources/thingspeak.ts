@@ -103,14 +103,13 @@ export class ThingSpeakSource implements PollSource {
 
   async poll(cursor: string | null, ctx: PollContext): Promise<PollResult> {
     if (cursor === null) {
-      // The newest page: the first sync and the dry run, the same URL within the cache TTL.
-      const feed = await this.request(null, null, ctx, true);
+      const feed = await this.request(null, null, ctx);
       if (!('entries' in feed)) return feed;
       return this.toResult(feed, feed.entries, false);
     }
     const after = parseThingSpeakCursor(cursor);
     if (after.atMs === null) {
-      const feed = await this.request(null, null, ctx, false);
+      const feed = await this.request(null, null, ctx);
       if (!('entries' in feed)) return feed;
       return this.toResult(
         feed,
@@ -142,7 +141,7 @@ export class ThingSpeakSource implements PollSource {
     let high: number | null = endMs; // the window tried next ends here
     let last = false;
     for (let step = 0; ; step += 1) {
-      const feed = await this.request(startMs, high, ctx, false);
+      const feed = await this.request(startMs, high, ctx);
       if (!('entries' in feed)) return feed;
       const fresh = after === null ? feed.entries : feed.entries.filter((e) => Number(e.entry_id) > after.entryId);
       const full = feed.entries.length >= this.results;
@@ -186,16 +185,12 @@ export class ThingSpeakSource implements PollSource {
   }
 
   /** One page; malformed JSON is a rejected page (returned as a PollResult), access and API errors throw. */
-  private async request(
-    startMs: number | null,
-    endMs: number | null,
-    ctx: PollContext,
-    cacheable: boolean,
-  ): Promise<Feed | PollResult> {
+  private async request(startMs: number | null, endMs: number | null, ctx: PollContext): Promise<Feed | PollResult> {
     const channel = `ThingSpeak channel ${this.config.channelId}`;
     let body: string;
     try {
-      body = (await ctx.fetch({ url: this.url(startMs, endMs), cacheable }, ctx.signal)).body;
+      // Never `cacheable`: a poll wants what is new. A dry run may wrap ctx.fetch to ask for the cache.
+      body = (await ctx.fetch({ url: this.url(startMs, endMs) }, ctx.signal)).body;
     } catch (error) {
       throw this.explain(error, channel);
     }
