@@ -2,7 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { RateLimiterRedis } from 'rate-limiter-flexible';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createSourceLimiter, SourceError, SourceGuard } from '../src/connectors/safety.js';
+import { createSourceLimiter, SourceGuard } from '../src/connectors/safety.js';
+import { SourceError } from '../src/connectors/source-error.js';
 import { FakeThingSpeak } from './helpers/fake-thingspeak.js';
 
 /**

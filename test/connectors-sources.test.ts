@@ -1,7 +1,8 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { ManualClock } from '../src/clock.js';
 import type { Log } from '../src/logger.js';
-import { SourceError, SourceGuard, type SourceGuardOptions } from '../src/connectors/safety.js';
+import { SourceGuard, type SourceGuardOptions } from '../src/connectors/safety.js';
+import { SourceError } from '../src/connectors/source-error.js';
 import { HttpJsonSource, nextLink } from '../src/connectors/sources/http-json.js';
 import {
   parseThingSpeakCursor,
@@ -352,7 +353,37 @@ describe('HTTP JSON source', () => {
       context(),
     );
     expect(capped.records).toHaveLength(4);
-    expect(capped.more).toBe(true);
+    // Without a cursor in the URL another poll would reread the same pages: the rest waits for the next poll.
+    expect(capped.more).toBe(false);
+  });
+
+  it('more pages than the cap: `more` when the cursor lets the next poll continue', async () => {
+    fake.route('/since', (url) => {
+      const after = Number(url.searchParams.get('after') || '0');
+      const page = Number(url.searchParams.get('page') ?? '1');
+      const rows = items.filter((item) => item.ts > after).slice((page - 1) * 2, page * 2);
+      return { body: rows };
+    });
+    const source = new HttpJsonSource({
+      url: `${fake.url}/since?after={cursor}`,
+      recordsPath: '$',
+      fields,
+      cursorPath: '$.ts',
+      keyPath: '$.id',
+      pagination: { kind: 'page', param: 'page' },
+      maxPagesPerPoll: 2,
+    });
+    const ctx = context();
+    const keys: unknown[] = [];
+    let cursor: string | null = null;
+    for (let polls = 0; polls < 10; polls += 1) {
+      const result = await source.poll(cursor, ctx);
+      keys.push(...result.records.map((record) => record.key));
+      cursor = result.cursor ?? cursor;
+      if (!result.more) break;
+    }
+    expect(keys).toEqual(items.map((item) => item.id));
+    expect(cursor).toBe(String(items.at(-1)!.ts));
   });
 
   it('Link header pagination, relative and absolute', async () => {

@@ -5,15 +5,9 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { FakeThingSpeak } from '../../test/helpers/fake-thingspeak.js';
 import { ManualClock } from '../clock.js';
 import type { Log } from '../logger.js';
-import {
-  createSourceLimiter,
-  redactUrl,
-  SourceError,
-  SourceGuard,
-  SourceResponseCache,
-  type BreakerState,
-  type SourceGuardOptions,
-} from './safety.js';
+import { SourceResponseCache } from './response-cache.js';
+import { createSourceLimiter, SourceGuard, type BreakerState, type SourceGuardOptions } from './safety.js';
+import { redactUrl, requestSecrets, SourceError } from './source-error.js';
 
 let fake: FakeThingSpeak;
 const guards: SourceGuard[] = [];
@@ -242,6 +236,21 @@ describe('SourceGuard: secrets', () => {
     expect(everything).not.toContain('TOPSECRET');
     expect(everything).not.toContain('s3cr3t-token');
     expect(error.body).toContain('[redacted]');
+  });
+
+  it("hides a request's own credentials without being told them", async () => {
+    const log = recordingLog();
+    const g = guard({ retries: 1, log });
+    fake.route('/echo', (url, request) => ({
+      status: 500,
+      body: `key ${url.searchParams.get('api_key')} auth ${request.headers.authorization}`,
+    }));
+    const request = { url: `${fake.url}/echo?api_key=K3Y-VALUE`, headers: { authorization: 'Bearer T0KEN-VALUE' } };
+    expect(requestSecrets(request)).toEqual(['K3Y-VALUE', 'Bearer T0KEN-VALUE', 'T0KEN-VALUE']);
+    const error = await failure(g.fetch(request));
+    const everything = [error.message, error.body ?? '', ...log.lines].join('\n');
+    expect(error.body).toBe('key [redacted] auth [redacted]');
+    expect(everything).not.toMatch(/K3Y-VALUE|T0KEN-VALUE/);
   });
 
   it('redactUrl hides credential-like parameters and user info only', () => {

@@ -13,6 +13,8 @@ import type { Redis } from 'ioredis';
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
 import { systemClock, type Clock } from '../clock.js';
 import type { Log } from '../logger.js';
+import { SourceResponseCache } from './response-cache.js';
+import { redactText, redactUrl, requestSecrets, SourceError } from './source-error.js';
 import type { GuardedFetch, SourceRequest, SourceResponse } from './sources/types.js';
 
 /**
@@ -25,53 +27,7 @@ import type { GuardedFetch, SourceRequest, SourceResponse } from './sources/type
  * the source (each retry is one), and a request refused locally (breaker open, out of tokens) costs no token.
  */
 
-export type SourceErrorKind = 'rate_limited' | 'breaker_open' | 'timeout' | 'network' | 'http' | 'too_large' | 'data';
-
-export class SourceError extends Error {
-  override name = 'SourceError';
-  readonly kind: SourceErrorKind;
-  /** The HTTP status, for 'http' (and 'rate_limited' when the source said so). */
-  readonly status?: number;
-  /** When asking again makes sense, for 'rate_limited' and 'breaker_open'. */
-  readonly retryAfterMs?: number;
-  /** The start of an error response's body (at most 2 KiB, secrets removed), for a source to read its error shape. */
-  readonly body?: string;
-
-  constructor(
-    kind: SourceErrorKind,
-    message: string,
-    details: { status?: number; retryAfterMs?: number; body?: string; cause?: unknown } = {},
-  ) {
-    super(message, details.cause === undefined ? undefined : { cause: details.cause });
-    this.kind = kind;
-    if (details.status !== undefined) this.status = details.status;
-    if (details.retryAfterMs !== undefined) this.retryAfterMs = details.retryAfterMs;
-    if (details.body !== undefined) this.body = details.body;
-  }
-}
-
 export type BreakerState = 'closed' | 'open' | 'half-open';
-
-/** Query parameters whose values are credentials (ThingSpeak's api_key, OAuth tokens, signed URLs). */
-const SECRET_PARAM = /key|token|secret|password|passwd|auth|signature|sig$|credential/i;
-
-/** `url` with the values of secret-looking query parameters replaced, for logs and messages. */
-export function redactUrl(url: string): string {
-  let parsed: URL;
-  try {
-    parsed = new URL(url);
-  } catch {
-    return '[unparsable url]';
-  }
-  if (parsed.username || parsed.password) {
-    parsed.username = parsed.username ? 'redacted' : '';
-    parsed.password = '';
-  }
-  for (const name of [...parsed.searchParams.keys()]) {
-    if (SECRET_PARAM.test(name)) parsed.searchParams.set(name, 'redacted');
-  }
-  return parsed.toString();
-}
 
 export interface SourceLimiterOptions {
   /** Cluster mode: every node draws from the same budget in Redis. Null: this process only. */
@@ -96,47 +52,6 @@ export function createSourceLimiter(options: SourceLimiterOptions): RateLimiterA
     rejectIfRedisNotReady: true,
     insuranceLimiter: new RateLimiterMemory(base),
   });
-}
-
-interface CachedResponse {
-  response: SourceResponse;
-  storedAtMs: number;
-}
-
-/** Successful responses by connector and URL, bounded; one per process is shared by every guard. */
-export class SourceResponseCache {
-  private readonly entries = new Map<string, CachedResponse>();
-
-  constructor(readonly maxEntries = 1000) {}
-
-  get size(): number {
-    return this.entries.size;
-  }
-
-  get(key: string, maxAgeMs: number, nowMs: number): SourceResponse | null {
-    const entry = this.entries.get(key);
-    if (!entry) return null;
-    this.entries.delete(key);
-    if (nowMs - entry.storedAtMs >= maxAgeMs) return null;
-    // Re-inserted so Map order is least recently used first.
-    this.entries.set(key, entry);
-    return entry.response;
-  }
-
-  set(key: string, response: SourceResponse, nowMs: number): void {
-    this.entries.delete(key);
-    this.entries.set(key, { response, storedAtMs: nowMs });
-    while (this.entries.size > this.maxEntries) {
-      const oldest = this.entries.keys().next().value;
-      if (oldest === undefined) break;
-      this.entries.delete(oldest);
-    }
-  }
-
-  /** Drops a connector's entries (its configuration changed, or it was deleted). */
-  forget(connectorId: string): void {
-    for (const key of this.entries.keys()) if (key.startsWith(`${connectorId}\n`)) this.entries.delete(key);
-  }
 }
 
 export interface SourceGuardOptions {
@@ -295,11 +210,9 @@ export class SourceGuard {
     this.listeners.clear();
   }
 
-  /** `text` without the connector's secrets or secret query parameter values. */
-  redact(text: string): string {
-    let result = text.replace(/https?:\/\/[^\s"'<>]+/g, (url) => redactUrl(url));
-    for (const secret of this.secrets) result = result.split(secret).join('[redacted]');
-    return result;
+  /** `text` without the connector's secrets, `extra` ones, or secret query parameter values. */
+  redact(text: string, extra: readonly string[] = []): string {
+    return redactText(text, [...this.secrets, ...extra]);
   }
 
   private changeState(next: BreakerState): void {
@@ -377,7 +290,8 @@ export class SourceGuard {
 
   private async takeToken(signal?: AbortSignal): Promise<void> {
     if (!this.limiter) return;
-    const deadline = this.clock.nowMs() + this.options.maxRateLimitWaitMs;
+    // Waits are real timers, so they are bounded by real elapsed time, not by the injected clock.
+    const deadline = performance.now() + this.options.maxRateLimitWaitMs;
     for (;;) {
       let waitMs: number;
       try {
@@ -387,7 +301,7 @@ export class SourceGuard {
         if (!(rejection instanceof RateLimiterRes)) throw rejection;
         waitMs = Math.max(1, rejection.msBeforeNext);
       }
-      if (this.clock.nowMs() + waitMs > deadline) {
+      if (performance.now() + waitMs > deadline) {
         throw new SourceError(
           'rate_limited',
           `connector ${this.options.connectorId}: rate limit of ${this.limiter.points} requests per ${this.limiter.duration} s reached`,
@@ -400,7 +314,8 @@ export class SourceGuard {
 
   private async send(request: SourceRequest, signal?: AbortSignal): Promise<SourceResponse> {
     const id = this.options.connectorId;
-    const what = `connector ${id}: GET ${redactUrl(request.url)}`;
+    const secrets = requestSecrets(request);
+    const what = this.redact(`connector ${id}: GET ${redactUrl(request.url)}`, secrets);
     const timeout = AbortSignal.timeout(this.options.timeoutMs);
     const combined = signal ? AbortSignal.any([signal, timeout]) : timeout;
     const fail = (error: unknown): never => {
@@ -411,7 +326,7 @@ export class SourceGuard {
       if (error instanceof SourceError) throw error;
       const cause = (error as { cause?: { code?: string; message?: string } }).cause;
       const reason = cause?.code ?? cause?.message ?? (error as Error).message;
-      throw new SourceError('network', this.redact(`${what} failed: ${reason}`), { cause: error });
+      throw new SourceError('network', this.redact(`${what} failed: ${reason}`, secrets), { cause: error });
     };
 
     let response: Response;
@@ -444,7 +359,7 @@ export class SourceGuard {
     if (status < 200 || status > 299) {
       throw new SourceError('http', `${what} answered ${status}`, {
         status,
-        body: this.redact(body.slice(0, ERROR_BODY_CHARS)),
+        body: this.redact(body.slice(0, ERROR_BODY_CHARS), secrets),
       });
     }
     const headers: Record<string, string> = {};

@@ -1,6 +1,6 @@
 import { compileJsonPath, JsonPathError } from '../json-path.js';
 import { coerceValue, inferFields, sampleOf, type TimestampFormat } from '../records.js';
-import { SourceError } from '../safety.js';
+import { SourceError } from '../source-error.js';
 import type {
   FieldSpec,
   FieldType,
@@ -155,7 +155,13 @@ export class HttpJsonSource implements PollSource {
     }
     const { records, fields } = this.map(objects, rejected);
     const cursor = records.findLast((record) => record.cursor !== null)?.cursor ?? null;
-    return { records, rejected, cursor, more: url !== null, fields };
+    // Asking again continues only where the next poll starts from the new cursor; otherwise it would reread the
+    // same pages forever, so the pages past the cap wait for the next scheduled poll.
+    const resumable = this.readCursor !== null && cursor !== null && this.config.url.includes('{cursor}');
+    if (url !== null) {
+      ctx.log.warn({ pages, resumable }, `HTTP JSON source: stopped after ${pages} pages (maxPagesPerPoll)`);
+    }
+    return { records, rejected, cursor, more: url !== null && resumable, fields };
   }
 
   private nextUrl(

@@ -1,5 +1,5 @@
 import { coerceValue, sampleOf } from '../records.js';
-import { SourceError } from '../safety.js';
+import { SourceError } from '../source-error.js';
 import type { FieldSpec, PollContext, PollResult, PollSource, RejectedInput, SourceRecord } from './types.js';
 
 /**
