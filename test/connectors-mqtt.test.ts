@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { connect as connectTcp, createServer, type AddressInfo, type Socket } from 'node:net';
 import { connectAsync, type MqttClient, type Packet } from 'mqtt';
 import type { LogFn } from 'pino';
 import { afterEach, describe, expect, it, vi } from 'vitest';
@@ -88,6 +89,51 @@ async function publishReadings(pub: MqttClient, topic: string, ids: number[]): P
 
 const range = (from: number, count: number): number[] => Array.from({ length: count }, (_, i) => from + i);
 const sortedKeys = (ids: number[]): string[] => ids.map(String).sort();
+
+/**
+ * A TCP relay to the broker that the test can take down (every connection cut, new ones refused) and bring back,
+ * to simulate a broker outage without touching the shared Mosquitto.
+ */
+async function brokerProxy(): Promise<{ url: string; down: () => void; up: () => void }> {
+  const broker = new URL(MQTT_URL);
+  const sockets = new Set<Socket>();
+  let isDown = false;
+  const server = createServer((client) => {
+    if (isDown) {
+      client.destroy();
+      return;
+    }
+    const upstream = connectTcp(Number(broker.port || 1883), broker.hostname);
+    for (const [a, b] of [
+      [client, upstream],
+      [upstream, client],
+    ] as const) {
+      sockets.add(a);
+      a.pipe(b);
+      a.on('error', () => b.destroy());
+      a.on('close', () => {
+        sockets.delete(a);
+        b.destroy();
+      });
+    }
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  cleanups.push(async () => {
+    for (const socket of sockets) socket.destroy();
+    await new Promise((resolve) => server.close(resolve));
+  });
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `mqtt://127.0.0.1:${port}`,
+    down: () => {
+      isDown = true;
+      for (const socket of sockets) socket.destroy();
+    },
+    up: () => {
+      isDown = false;
+    },
+  };
+}
 
 /** The PUBACKs a source writes to the wire, in order with the sink's events. */
 function spyPubacks(source: MqttSource, events: string[]): void {
@@ -294,6 +340,31 @@ describe('MqttSource against Mosquitto', () => {
     expect(statuses).toContain('reconnecting');
     await vi.waitFor(() => expect(source.status).toBe('connected'), { timeout: 10_000, interval: 20 });
     await source.stop();
+  });
+
+  it('reconnects after the broker went away and gets what was published meanwhile; stops while reconnecting', async () => {
+    const prefix = testPrefix();
+    const proxy = await brokerProxy();
+    const statuses: MqttSourceStatus[] = [];
+    const sink = new CollectingSink();
+    const source = newSource({ topics: [`${prefix}/#`], url: proxy.url }, { onStatus: (s) => statuses.push(s) });
+    await source.start(sink);
+    const pub = await publisher(prefix);
+    await publishReadings(pub, `${prefix}/d`, range(1, 50));
+    await vi.waitFor(() => expect(source.counters.acked).toBe(50), { timeout: 10_000, interval: 20 });
+
+    proxy.down();
+    await vi.waitFor(() => expect(source.status).toBe('reconnecting'), { timeout: 10_000, interval: 20 });
+    await publishReadings(pub, `${prefix}/d`, range(51, 50));
+    proxy.up();
+    await vi.waitFor(() => expect(sink.records).toHaveLength(100), { timeout: 10_000, interval: 20 });
+    expect(sink.keys().sort()).toEqual(sortedKeys(range(1, 100)));
+    expect(statuses).toEqual(['connecting', 'connected', 'reconnecting', 'connected']);
+
+    proxy.down();
+    await vi.waitFor(() => expect(source.status).toBe('reconnecting'), { timeout: 10_000, interval: 20 });
+    await source.stop();
+    expect(source.status).toBe('stopped');
   });
 
   it('rejects start when the broker cannot be reached, and is stopped', async () => {
