@@ -10,7 +10,7 @@ import {
   ThingSpeakSource,
 } from '../src/connectors/sources/thingspeak.js';
 import type { PollContext, PollResult, PollSource } from '../src/connectors/sources/types.js';
-import { FakeThingSpeak } from './helpers/fake-thingspeak.js';
+import { FakeThingSpeak, thingSpeakError } from './helpers/fake-thingspeak.js';
 
 const silent: Log = { info: () => undefined, warn: () => undefined, error: () => undefined, debug: () => undefined };
 
@@ -141,11 +141,7 @@ describe('ThingSpeak source', () => {
     expect(missing.message).toBe(
       'ThingSpeak channel 999: ThingSpeak error error_resource_not_found: Resource not found',
     );
-    fake.script({
-      kind: 'respond',
-      status: 400,
-      body: JSON.stringify({ status: '400', error: { error_code: 'error_bad_request', message: 'Bad request' } }),
-    });
+    fake.script(thingSpeakError(400, 'error_bad_request', 'Bad request'));
     const bad = await failure(new ThingSpeakSource({ channelId: 42, baseUrl: fake.url }).poll(null, context()));
     expect(bad.message).toContain('error_bad_request: Bad request');
     expect(fake.count()).toBe(2);
