@@ -116,7 +116,7 @@ export async function createConnectors(o: {
       if (resealed > 0) log.info({ connectors: resealed }, 'connector secrets resealed under the current key');
       if (!run) return;
       if (o.config.redisUrl) {
-        const { Redis: RedisClient } = await import('ioredis');
+        const { Redis: RedisClient } = (await import('ioredis')).default;
         redis = new RedisClient(o.config.redisUrl, { maxRetriesPerRequest: 2, enableOfflineQueue: true });
         redis.on('error', (err) => log.warn({ err: { message: err.message } }, 'connector rate-limit Redis error'));
       }
