@@ -298,6 +298,26 @@ describe('MqttSource against Mosquitto', () => {
     await a.stop();
   });
 
+  it('a node leaving the share group while messages flow loses none of them', async () => {
+    const prefix = testPrefix();
+    const sinkA = new CollectingSink();
+    const sinkB = new CollectingSink();
+    const a = newSource({ topics: [`${prefix}/#`], shared: 'weir' });
+    const b = newSource({ topics: [`${prefix}/#`], shared: 'weir' });
+    await a.start(sinkA);
+    await b.start(sinkB);
+
+    const pub = await publisher(prefix);
+    const publishing = publishReadings(pub, `${prefix}/d`, range(1, 3000));
+    await vi.waitFor(() => expect(sinkB.records.length).toBeGreaterThan(100), { timeout: 10_000, interval: 5 });
+    await b.stop();
+    await publishing;
+    const union = (): Set<string> => new Set([...sinkA.keys(), ...sinkB.keys()]);
+    await vi.waitFor(() => expect(union().size).toBe(3000), { timeout: 15_000, interval: 20 });
+    expect(sinkB.records.length).toBeLessThan(3000);
+    await a.stop();
+  });
+
   it('counts a payload that is not JSON as rejected and loses nothing around it', async () => {
     const prefix = testPrefix();
     const sink = new CollectingSink();
@@ -357,8 +377,9 @@ describe('MqttSource against Mosquitto', () => {
     await vi.waitFor(() => expect(source.status).toBe('reconnecting'), { timeout: 10_000, interval: 20 });
     await publishReadings(pub, `${prefix}/d`, range(51, 50));
     proxy.up();
-    await vi.waitFor(() => expect(sink.records).toHaveLength(100), { timeout: 10_000, interval: 20 });
-    expect(sink.keys().sort()).toEqual(sortedKeys(range(1, 100)));
+    // PUBACKs still inside the relay when it was cut are lost, so some of the first 50 may come again: at least once.
+    await vi.waitFor(() => expect(new Set(sink.keys()).size).toBe(100), { timeout: 10_000, interval: 20 });
+    expect([...new Set(sink.keys())].sort()).toEqual(sortedKeys(range(1, 100)));
     expect(statuses).toEqual(['connecting', 'connected', 'reconnecting', 'connected']);
 
     proxy.down();

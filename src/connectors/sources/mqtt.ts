@@ -250,16 +250,24 @@ export class MqttSource implements StreamSource {
         );
       });
     }
+    // Leaving the group, what came before the UNSUBACK is still taken: an unacked message of a session that ends is
+    // discarded by Mosquitto, not handed to another member. Staying, it is left unacked for the next start.
+    if (leaveGroup) await this.drain();
     this.stopping = true;
     this.releaseHeld();
+    await this.drain();
+    await client.endAsync(false, leaveGroup ? { properties: { sessionExpiryInterval: 0 } } : {}).catch(() => undefined);
+    this.client = null;
+    this.setStatus('stopped');
+  }
+
+  /** Commits the filling batch and waits until no commit is in flight. */
+  private async drain(): Promise<void> {
     this.flush();
     while (this.committing !== null) {
       await this.committing;
       this.flush();
     }
-    await client.endAsync(false, leaveGroup ? { properties: { sessionExpiryInterval: 0 } } : {}).catch(() => undefined);
-    this.client = null;
-    this.setStatus('stopped');
   }
 
   /**
@@ -299,7 +307,8 @@ export class MqttSource implements StreamSource {
   private onPublish(packet: IPublishPacket, callback: (err?: Error) => void): void {
     const epoch = this.epoch;
     const accept = (): void => this.accept(packet, callback, epoch);
-    if (this.committing !== null && this.filling.records.length + this.filling.rejected.length >= this.batchMax) {
+    const full = this.filling.records.length + this.filling.rejected.length >= this.batchMax;
+    if (!this.stopping && this.committing !== null && full) {
       this.held = accept;
       return;
     }
@@ -360,12 +369,13 @@ export class MqttSource implements StreamSource {
     try {
       await sink.append(batch.records, batch.rejected);
     } catch (e) {
-      // Nothing of this batch is acknowledged: dropping the connection makes the broker redeliver all of it.
+      // Nothing of this batch is acknowledged: dropping the connection makes the broker redeliver all of it (unless
+      // its connection is gone already, and the redelivery under way).
       this.options.log.error(
         { err: e, records: batch.records.length },
         'mqtt source: sink failed, reconnecting for redelivery',
       );
-      this.dropConnection();
+      if (batch.epoch === this.epoch) this.dropConnection();
       return;
     }
     const client = this.client;
