@@ -318,6 +318,30 @@ describe('MqttSource against Mosquitto', () => {
     await a.stop();
   });
 
+  it("a crashed member's share waits at the broker for it to come back (Mosquitto does not move it)", async () => {
+    const prefix = testPrefix();
+    const clientIdB = `weir-test-${randomUUID()}`;
+    const sinkA = new CollectingSink();
+    const a = newSource({ topics: [`${prefix}/#`], shared: 'weir' });
+    const b = newSource({ topics: [`${prefix}/#`], shared: 'weir', clientId: clientIdB });
+    await a.start(sinkA);
+    await b.start(new CollectingSink());
+    b.abort();
+
+    const pub = await publisher(prefix);
+    await publishReadings(pub, `${prefix}/d`, range(1, 400));
+    await vi.waitFor(() => expect(sinkA.records.length).toBeGreaterThan(0), { timeout: 10_000, interval: 20 });
+
+    const sinkB = new CollectingSink();
+    const restarted = newSource({ topics: [`${prefix}/#`], shared: 'weir', clientId: clientIdB });
+    await restarted.start(sinkB);
+    const union = (): Set<string> => new Set([...sinkA.keys(), ...sinkB.keys()]);
+    await vi.waitFor(() => expect(union().size).toBe(400), { timeout: 15_000, interval: 20 });
+    expect(sinkB.records.length).toBeGreaterThan(0);
+    await restarted.stop();
+    await a.stop();
+  });
+
   it('counts a payload that is not JSON as rejected and loses nothing around it', async () => {
     const prefix = testPrefix();
     const sink = new CollectingSink();
