@@ -9,10 +9,10 @@ import { createTestDatabase, pgAdminUrl } from './helpers/app.js';
 import { FakeThingSpeak } from './helpers/fake-thingspeak.js';
 import { eventually } from './helpers/identity.js';
 import { startServerProcess, type ServerProcess } from './helpers/process.js';
-import { REDIS_URL, redisAvailable } from './helpers/realtime.js';
+import { MQTT_URL, REDIS_URL, mqttAvailable, redisAvailable } from './helpers/realtime.js';
 
-const MQTT_URL = process.env.WEIR_TEST_MQTT_URL ?? 'mqtt://127.0.0.1:1883';
 const haveRedis = await redisAvailable();
+const haveBroker = haveRedis && (await mqttAvailable());
 
 /**
  * Connectors on two Weir nodes sharing a database and Redis: an MQTT topic is split between the nodes by a shared
@@ -72,59 +72,63 @@ describe.skipIf(!haveRedis)('connectors in cluster mode (two nodes)', () => {
     return (await res.json()) as T;
   }
 
-  it('splits an MQTT topic between the nodes and stores each message once', { timeout: 120_000 }, async () => {
-    const topic = `${prefix}/sensors`;
-    const { connector } = await ok<{ connector: Connector }>(
-      await call(nodes[0]!, 'POST', '/connectors', {
-        name: 'shared-mqtt',
-        type: 'mqtt',
-        config: { url: MQTT_URL, topics: [`${topic}/+`], qos: 1, payload: 'json', keyField: 'id' },
-        fields: [
-          { name: 'id', type: 'bigint' },
-          { name: 'value', type: 'double' },
-          { name: 'topic', type: 'varchar' },
-        ],
-        live: { flushMs: 200 },
-      }),
-      201,
-    );
-    // Each node subscribes (the second hears of the connector on the bus).
-    for (const node of nodes)
-      await eventually(
-        async () => (await ok<Connector>(await call(node, 'GET', `/connectors/${connector.id}`))).health.stream,
-        (s) => s === 'connected',
-        30_000,
+  it.skipIf(!haveBroker)(
+    'splits an MQTT topic between the nodes and stores each message once',
+    { timeout: 120_000 },
+    async () => {
+      const topic = `${prefix}/sensors`;
+      const { connector } = await ok<{ connector: Connector }>(
+        await call(nodes[0]!, 'POST', '/connectors', {
+          name: 'shared-mqtt',
+          type: 'mqtt',
+          config: { url: MQTT_URL, topics: [`${topic}/+`], qos: 1, payload: 'json', keyField: 'id' },
+          fields: [
+            { name: 'id', type: 'bigint' },
+            { name: 'value', type: 'double' },
+            { name: 'topic', type: 'varchar' },
+          ],
+          live: { flushMs: 200 },
+        }),
+        201,
       );
-    const publisher = await mqtt.connectAsync(MQTT_URL, { protocolVersion: 5, clientId: `${prefix}-pub` });
-    const total = 1000;
-    for (let i = 0; i < total; i++)
-      await publisher.publishAsync(`${topic}/s${i % 10}`, JSON.stringify({ id: i, value: i / 2 }), { qos: 1 });
-    await publisher.endAsync();
-    const counted = await eventually(
-      async () => {
-        const res = await ok<{ rows: unknown[][] }>(
-          await call(nodes[1]!, 'POST', `/datasets/${connector.datasetId}/query`, {
-            aggregations: [
-              { function: 'count', as: 'rows' },
-              { function: 'count_distinct', expression: 'id', as: 'ids' },
-            ],
-          }),
+      // Each node subscribes (the second hears of the connector on the bus).
+      for (const node of nodes)
+        await eventually(
+          async () => (await ok<Connector>(await call(node, 'GET', `/connectors/${connector.id}`))).health.stream,
+          (s) => s === 'connected',
+          30_000,
         );
-        return res.rows[0]!.map(Number);
-      },
-      ([rows]) => rows! >= total,
-      60_000,
-    );
-    expect(counted).toEqual([total, total]);
-    // Both nodes took a share: each counts what it stored in its own metrics.
-    for (const node of nodes) {
-      const metrics = await (await fetch(`${node.url}/metrics`)).text();
-      const stored = new RegExp(
-        `weir_connector_records_total\\{connector="${connector.id}",outcome="stored"\\} (\\d+)`,
-      ).exec(metrics);
-      expect(Number(stored?.[1] ?? 0)).toBeGreaterThan(0);
-    }
-  });
+      const publisher = await mqtt.connectAsync(MQTT_URL, { protocolVersion: 5, clientId: `${prefix}-pub` });
+      const total = 1000;
+      for (let i = 0; i < total; i++)
+        await publisher.publishAsync(`${topic}/s${i % 10}`, JSON.stringify({ id: i, value: i / 2 }), { qos: 1 });
+      await publisher.endAsync();
+      const counted = await eventually(
+        async () => {
+          const res = await ok<{ rows: unknown[][] }>(
+            await call(nodes[1]!, 'POST', `/datasets/${connector.datasetId}/query`, {
+              aggregations: [
+                { function: 'count', as: 'rows' },
+                { function: 'count_distinct', expression: 'id', as: 'ids' },
+              ],
+            }),
+          );
+          return res.rows[0]!.map(Number);
+        },
+        ([rows]) => rows! >= total,
+        60_000,
+      );
+      expect(counted).toEqual([total, total]);
+      // Both nodes took a share: each counts what it stored in its own metrics.
+      for (const node of nodes) {
+        const metrics = await (await fetch(`${node.url}/metrics`)).text();
+        const stored = new RegExp(
+          `weir_connector_records_total\\{connector="${connector.id}",outcome="stored"\\} (\\d+)`,
+        ).exec(metrics);
+        expect(Number(stored?.[1] ?? 0)).toBeGreaterThan(0);
+      }
+    },
+  );
 
   it('holds one rate limit for both nodes together', { timeout: 60_000 }, async () => {
     const { connector } = await ok<{ connector: Connector }>(

@@ -3,6 +3,7 @@ import { connect as connectTcp, createServer, type AddressInfo, type Socket } fr
 import { connectAsync, type MqttClient, type Packet } from 'mqtt';
 import type { LogFn } from 'pino';
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { MQTT_URL, mqttAvailable } from './helpers/realtime.js';
 import type { Log } from '../src/logger.js';
 import {
   MqttSource,
@@ -14,7 +15,7 @@ import type { RecordSink, RejectedInput, SourceRecord } from '../src/connectors/
 
 // The real broker (.ci/run starts Mosquitto); every test has its own topic prefix and client ids, and its sessions
 // expire a minute after the test so the broker's persistence does not fill up with them.
-const MQTT_URL = process.env.WEIR_TEST_MQTT_URL ?? 'mqtt://127.0.0.1:1883';
+const haveBroker = await mqttAvailable();
 const SESSION_EXPIRY_S = 60;
 
 const noop = (() => undefined) as LogFn;
@@ -145,7 +146,7 @@ function spyPubacks(source: MqttSource, events: string[]): void {
   });
 }
 
-describe('MqttSource against Mosquitto', () => {
+describe.skipIf(!haveBroker)('MqttSource against Mosquitto', () => {
   it('delivers matching messages into the sink with the topic as a column, and acknowledges them', async () => {
     const prefix = testPrefix();
     const statuses: MqttSourceStatus[] = [];

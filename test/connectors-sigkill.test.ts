@@ -9,6 +9,7 @@ import { blobsUnderTest, createTestDatabase, pgAdminUrl } from './helpers/app.js
 import { eventually } from './helpers/identity.js';
 import { startServerProcess, type ServerProcess } from './helpers/process.js';
 import { startS3Server } from './helpers/s3.js';
+import { MQTT_URL, mqttAvailable } from './helpers/realtime.js';
 
 /**
  * A live dataset under kill -9: devices push records while the server flushes them into segments and compacts
@@ -16,7 +17,7 @@ import { startS3Server } from './helpers/s3.js';
  * work and restarted on the same data. Every record whose push was answered is in the dataset afterwards, and no
  * record is there twice (a push in flight at the kill may or may not have been stored, once).
  */
-const MQTT_URL = process.env.WEIR_TEST_MQTT_URL ?? 'mqtt://127.0.0.1:1883';
+const haveBroker = await mqttAvailable();
 const cleanups: (() => Promise<unknown>)[] = [];
 afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();

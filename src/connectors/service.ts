@@ -212,12 +212,14 @@ export class ConnectorService {
   }
 
   private async sample(type: ConnectorType, config: Record<string, unknown>, secrets: SourceSecrets) {
+    // Dry runs share one cache entry per URL for the cache's lifetime: "Test connection" pressed again, and the create
+    // that follows a dry run, do not spend the source's rate limit twice.
     const probe = {
-      id: 'con_test',
+      id: 'con_dryrun',
       name: 'test',
       type,
       config,
-      safety: { ...DEFAULT_SAFETY, cacheTtlMs: 0, retries: 0 },
+      safety: { ...DEFAULT_SAFETY, retries: 0 },
     } as unknown as StoredConnector;
     const guard = createGuard({
       connector: probe,
@@ -227,7 +229,11 @@ export class ConnectorService {
     });
     try {
       const source = pollSourceFor(probe, secrets);
-      const ctx: PollContext = { fetch: guard.fetch, signal: AbortSignal.timeout(30_000), log: this.o.log };
+      const ctx: PollContext = {
+        fetch: (request, signal) => guard.fetch({ ...request, cacheable: true }, signal),
+        signal: AbortSignal.timeout(30_000),
+        log: this.o.log,
+      };
       const page = await source.poll(null, ctx).catch((e: unknown) => {
         throw new AppError('bad_request', `The source could not be read: ${(e as Error).message}`, [
           { pointer: '/body/config', message: 'check the address, the id and the key' },
