@@ -225,12 +225,12 @@ async function fakeThingSpeak() {
   };
 }
 
-async function httpPolling() {
+export async function httpPolling() {
   const fake = await fakeThingSpeak();
   const dataDir = path.join(WORK_DIR, 'connectors-poll');
   const weir = await startWeir({
     dataDir,
-    env: { ...HIGH_RATE_LIMITS, WEIR_CONNECTORS_ALLOW_PRIVATE: 'true' },
+    env: { ...HIGH_RATE_LIMITS, WEIR_CONNECTORS_ALLOW_PRIVATE: 'true', ...(process.env.BENCH_PROFILE ? { NODE_OPTIONS: '--cpu-prof --cpu-prof-dir=/tmp/prof' } : {}) },
   });
   try {
     log(`connectors: creating ${CHANNELS} ThingSpeak connectors`);
