@@ -71,6 +71,8 @@ export class AnalyticsService {
       { endpoint: 'stats' },
       async (version, source, signal) => ({
         ...version.profile,
+        // A live dataset's profile describes its compacted version; its row count includes what was flushed since.
+        rowCount: version.rowCount,
         ...(await correlationAndMissing(this.deps.engine, source, version.schema, signal)),
       }),
       gone,

@@ -146,7 +146,7 @@ export class LiveWriter {
         d.rows += stored;
         d.target = target;
       } else this.dirty.set(target.connectorId, { rows: stored, since: now, target });
-      if ((d?.rows ?? stored) >= target.policy.flushRows) void this.flush(target).catch(() => {});
+      if ((d?.rows ?? stored) >= target.policy.flushRows) this.flushInBackground(target);
     }
     return { stored, duplicates: records.length - stored };
   }
@@ -156,7 +156,7 @@ export class LiveWriter {
     const now = this.now();
     for (const [id, d] of this.dirty) {
       if (now - d.since >= d.target.policy.flushMs || d.rows >= d.target.policy.flushRows) {
-        void this.flush(d.target).catch(() => {});
+        this.flushInBackground(d.target);
         if (this.dirty.get(id) === d) this.dirty.delete(id);
       }
     }
@@ -168,11 +168,21 @@ export class LiveWriter {
       for (const id of waiting) {
         if (this.dirty.has(id) || this.chains.has(id)) continue;
         const target = await this.o.target(id);
-        if (target) void this.flush(target).catch(() => {});
+        if (target) this.flushInBackground(target);
       }
     } catch (err) {
       this.o.log.warn({ err }, 'looking for live records waiting to be flushed failed');
     }
+  }
+
+  /** A flush nobody waits for: its failure is logged (the records stay in the append log for the next one). */
+  private flushInBackground(target: LiveTarget): void {
+    this.flush(target).catch((err: unknown) =>
+      this.o.log.warn(
+        { err, connectorId: target.connectorId, datasetId: target.datasetId },
+        'flushing a live dataset failed',
+      ),
+    );
   }
 
   /** Runs `work` after everything this process already does for the connector. */
