@@ -36,6 +36,7 @@ import { uploadRoutes } from './uploads/routes.js';
 import { lineageRoutes, pipelineRoutes } from './pipelines/routes.js';
 import { analyticsRoutes, platformStatsRoutes } from './analytics/routes.js';
 import { modelRoutes } from './models/routes.js';
+import { connectorRoutes } from './connectors/routes.js';
 
 export interface RouteEntry {
   method: string;
@@ -321,6 +322,11 @@ export async function buildApp(context: AppContext): Promise<FastifyInstance> {
   await app.register(platformStatsRoutes, { analytics: context.analytics, prefix: '/api/v1/system/stats' });
   await app.register(pipelineRoutes, { pipelines: context.pipelines, prefix: '/api/v1/pipelines' });
   await app.register(modelRoutes, { models: context.models, prefix: '/api/v1/models' });
+  await app.register(connectorRoutes, {
+    connectors: context.connectors,
+    maxBodyBytes: config.maxBodyBytes,
+    prefix: '/api/v1/connectors',
+  });
   await app.register(uploadRoutes, { config, uploads: context.uploads, prefix: '/api/v1/uploads' });
   await app.register(jobRoutes, {
     jobs: context.jobs,

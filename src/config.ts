@@ -1,3 +1,4 @@
+import { parseSecretsKey } from './connectors/secrets.js';
 import { availableParallelism, totalmem } from 'node:os';
 import path from 'node:path';
 import { parseAuth, type AuthConfig } from './config/auth.js';
@@ -98,6 +99,8 @@ export interface Config {
   blobs: BlobsConfig;
   /** Resumable (tus) uploads (src/uploads/). */
   uploads: UploadsConfig;
+  /** Connectors (src/connectors/): how their credentials are sealed, which addresses they may reach, whether this process runs them. */
+  connectors: ConnectorsConfig;
   /** Retention per blob area and the storage sweep's schedule (src/storage/). */
   retention: RetentionConfig;
   /** TEST ONLY (WEIR_TEST_JOB_KINDS=1): registers the `test.*` job kinds the job tests use. Never set in production. */
@@ -145,6 +148,25 @@ export interface WorkerConfig {
 }
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+export interface ConnectorsConfig {
+  /** WEIR_SECRETS_KEY (32 bytes); null: a key file in the data dir, made on first use (one machine only). */
+  secretsKey: Buffer | null;
+  /** WEIR_SECRETS_OLD_KEYS: keys of a rotation, kept only to open what they sealed. */
+  secretsOldKeys: Buffer[];
+  /** Sources may be on loopback and private networks (WEIR_CONNECTORS_ALLOW_PRIVATE=true; off by default: SSRF). */
+  allowPrivateNetworks: boolean;
+  /** This process polls, subscribes and flushes (WEIR_CONNECTORS=off leaves it to other nodes). */
+  run: boolean;
+}
+
+function secretsKey(name: string, text: string): Buffer {
+  try {
+    return parseSecretsKey(text);
+  } catch (e) {
+    throw new ConfigError(name, (e as Error).message, '(hidden)');
+  }
+}
 
 export function loadConfig(env: Env = process.env): Config {
   const r = new Reader(env);
@@ -241,6 +263,12 @@ export function loadConfig(env: Env = process.env): Config {
       cacheMs: r.duration('WEIR_RETENTION_CACHE', 7 * 86_400_000, 1000),
       exportsMs: r.duration('WEIR_RETENTION_EXPORTS', 72 * 3_600_000, 1000),
       sweepCron: parseCron(r.string('WEIR_STORAGE_SWEEP_CRON', '17 * * * *')),
+    },
+    connectors: {
+      secretsKey: env.WEIR_SECRETS_KEY ? secretsKey('WEIR_SECRETS_KEY', env.WEIR_SECRETS_KEY) : null,
+      secretsOldKeys: r.list('WEIR_SECRETS_OLD_KEYS').map((k) => secretsKey('WEIR_SECRETS_OLD_KEYS', k)),
+      allowPrivateNetworks: r.oneOf('WEIR_CONNECTORS_ALLOW_PRIVATE', 'false', ['true', 'false'] as const) === 'true',
+      run: r.oneOf('WEIR_CONNECTORS', 'on', ['on', 'off'] as const) === 'on',
     },
     testJobKinds: ['1', 'true'].includes(r.oneOf('WEIR_TEST_JOB_KINDS', '0', ['0', '1', 'true', 'false'] as const)),
   };

@@ -30,6 +30,7 @@ import { createPipelines, type PipelineService } from './pipelines/index.js';
 import { createAnalytics, type AnalyticsService } from './analytics/index.js';
 import { createModels, type ModelService } from './models/index.js';
 import { createRealtime, type Realtime } from './realtime/index.js';
+import { createConnectors, type ConnectorService } from './connectors/index.js';
 
 /**
  * The composition root: every driver and service of a Weir process, built once from Config. Domain code
@@ -69,6 +70,8 @@ export interface AppContext {
   pipelines: PipelineService;
   /** Models: registry, training jobs and inference (src/models/). */
   models: ModelService;
+  /** Connectors and the live datasets they feed (src/connectors/, src/live/). */
+  connectors: ConnectorService;
   /** Statistics, histograms, value counts, time series, queries and charts over dataset versions (src/analytics/). */
   analytics: AnalyticsService;
   /** The WebSocket hub, its topics and the stream caps (src/realtime/); closed here with the rest. */
@@ -91,6 +94,11 @@ export interface ContextOptions {
   bus?: EventBus;
   /** Log how to create the first user when none exists (default true; the supervised worker leaves it to its server). */
   firstRunHint?: boolean;
+  /**
+   * Run connectors here: schedules, MQTT subscriptions and the live datasets' flush loop (`weir serve` and test
+   * apps; default false: job worker processes only build them, for backfill jobs).
+   */
+  connectors?: boolean;
   /** The time expiry, leases, backoff and retention go by (default the system clock; tests move a ManualClock). */
   clock?: Clock;
 }
@@ -199,6 +207,18 @@ export async function createContext(config: Config, log: Logger, options: Contex
       owners: storage.owners,
       maxRows: config.work.modelMaxRows,
     });
+    const connectors = await createConnectors({
+      config,
+      log,
+      store,
+      blobs,
+      scratch,
+      engine,
+      bus: events,
+      metrics,
+      datasets: datasets.service,
+      jobs: queue,
+    });
     const analytics = createAnalytics({
       config,
       log,
@@ -218,8 +238,10 @@ export async function createContext(config: Config, log: Logger, options: Contex
       datasets: datasets.service,
       uploads: uploads.service,
       models,
+      connectors: connectors.service,
     });
     if (jobsMode !== 'none') await queue.startWorkers();
+    await connectors.start(options.connectors === true && config.connectors.run);
     // Sweeps are scheduled where jobs run (once per cluster: the scheduler takes a lock).
     storage.start({ scheduler: jobsMode === 'inline' });
     return {
@@ -246,12 +268,15 @@ export async function createContext(config: Config, log: Logger, options: Contex
       storage: storage.service,
       pipelines,
       models,
+      connectors: connectors.service,
       analytics,
       realtime,
       uploads: uploads.service,
       shuttingDown: false,
       async close() {
         realtime.close();
+        // Subscriptions stop and what they received is flushed while DuckDB, blobs and the database are open.
+        await connectors.stop();
         // Summary builds are interrupted first: they need DuckDB, the blob store and the database until they stop.
         await analytics.close();
         await storage.stop();

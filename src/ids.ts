@@ -5,7 +5,24 @@ import { randomFillSync } from 'node:crypto';
  * base32, so ids sort by creation time as strings, in both SQLite and PostgreSQL.
  */
 export type IdPrefix =
-  'ws' | 'ds' | 'dv' | 'job' | 'up' | 'mdl' | 'mv' | 'usr' | 'key' | 'req' | 'ses' | 'aud' | 'pl' | 'run' | 'inv';
+  | 'ws'
+  | 'ds'
+  | 'dv'
+  | 'job'
+  | 'up'
+  | 'mdl'
+  | 'mv'
+  | 'usr'
+  | 'key'
+  | 'req'
+  | 'ses'
+  | 'aud'
+  | 'pl'
+  | 'run'
+  | 'inv'
+  | 'con'
+  | 'cs'
+  | 'seg';
 
 const ALPHABET = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
 

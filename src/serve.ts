@@ -26,6 +26,7 @@ export async function startServer(config: Config, log: Logger, options: ServeOpt
   const context = await createContext(config, log, {
     jobs: options.workers === false ? 'none' : 'supervised',
     workerLog: options.workerLog,
+    connectors: true,
   });
   const app = await buildApp(context);
   await app.listen({ host: config.host, port: config.port });

@@ -183,19 +183,19 @@ export class AnalyticsService {
             ? undefined
             : { column: resolveColumn(version.schema, q.series, '/query/series', ['scalar']), limit: q.seriesLimit };
         const profiled = (name: string) => version.profile.columns.find((c) => c.name === name);
-        const range = profiled(time.name)?.range;
+        // A live dataset's profile describes its compacted version only: records flushed since lie outside its range.
+        const range = version.live ? undefined : profiled(time.name)?.range;
         const lo = range ? Date.parse(range.min) : NaN;
         const hi = range ? Date.parse(range.max) : NaN;
-        const rowsAtMost = Math.min(
-          profiled(time.name)?.count ?? version.rowCount,
-          profiled(value.name)?.count ?? version.rowCount,
-        );
+        const rowsAtMost = version.live
+          ? version.rowCount
+          : Math.min(profiled(time.name)?.count ?? version.rowCount, profiled(value.name)?.count ?? version.rowCount);
         const held: LocalBlob[] = [];
         // A summary this request could have used but found missing: built once the request has its answer, so the
         // build does not share DuckDB's threads with it.
         let missing = null as { key: string; fineUs: number; rows: string } | null;
         const summary =
-          rowsAtMost >= this.deps.config.analytics.timeseriesSummaryMinRows
+          !version.live && rowsAtMost >= this.deps.config.analytics.timeseriesSummaryMinRows
             ? async (fineUs: number, rows: string, s?: AbortSignal) => {
                 const key = TimeseriesSummaries.key(version.blobKey, time.name, value.name, fineUs);
                 const file = await this.deps.summaries.open(key, s);
@@ -311,7 +311,9 @@ export class AnalyticsService {
     gone?: AbortSignal,
   ): Promise<Versioned<T>> {
     const { dataset, version } = await this.deps.datasets.resolveVersion(workspaceId, id, versionId);
-    const key = request ? AnswerCache.key(version.id, request.endpoint, request) : null;
+    // A live dataset's latest changes with every flush: its answers are cached per flushed state.
+    const cacheId = version.live ? `${version.id}@${version.live.lastSeq}` : version.id;
+    const key = request ? AnswerCache.key(cacheId, request.endpoint, request) : null;
     const cached = key ? this.cache.get<T & { versionId: string }>(key) : undefined;
     if (cached) return { ...cached, datasetName: dataset.name };
     const file = await this.deps.datasets.openFile(version);
@@ -330,7 +332,7 @@ export class AnalyticsService {
     const timeout = AbortSignal.timeout(timeoutMs);
     const signal = gone ? AbortSignal.any([timeout, gone]) : timeout;
     try {
-      const answer = { versionId: version.id, ...(await fn(version, parquetSource(file.path), signal, retain)) };
+      const answer = { versionId: version.id, ...(await fn(version, file.source, signal, retain)) };
       if (key) this.cache.set(key, answer);
       return { ...answer, datasetName: dataset.name };
     } catch (e) {

@@ -4,7 +4,7 @@
  * in cluster mode, so a client on API node A sees the progress of a job running on worker B.
  */
 
-export type TopicKind = 'job' | 'dataset' | 'upload' | 'model' | 'workspace';
+export type TopicKind = 'job' | 'dataset' | 'upload' | 'model' | 'connector' | 'workspace';
 
 /**
  * `job:<id>`, `dataset:<id>`, `upload:<id>`, `model:<id>`, `workspace:<id>`; and the internal topics between
@@ -13,17 +13,18 @@ export type TopicKind = 'job' | 'dataset' | 'upload' | 'model' | 'workspace';
 export type Topic = `${TopicKind}:${string}` | InternalTopic;
 
 /** `internal:identity`: memberships, roles, keys, sessions or network rules changed (src/identity/changes.ts). */
-export type InternalTopic = 'internal:identity';
+export type InternalTopic = 'internal:identity' | 'internal:connectors';
 
 export const topics = {
   job: (id: string): Topic => `job:${id}`,
   dataset: (id: string): Topic => `dataset:${id}`,
   upload: (id: string): Topic => `upload:${id}`,
   model: (id: string): Topic => `model:${id}`,
+  connector: (id: string): Topic => `connector:${id}`,
   workspace: (id: string): Topic => `workspace:${id}`,
 };
 
-const TOPIC_RE = /^(job|dataset|upload|model|workspace):([A-Za-z0-9_-]{1,64})$/;
+const TOPIC_RE = /^(job|dataset|upload|model|connector|workspace):([A-Za-z0-9_-]{1,64})$/;
 
 export function parseTopic(value: string): { kind: TopicKind; id: string } | null {
   const m = TOPIC_RE.exec(value);

@@ -280,6 +280,7 @@ export const BackfillBody = Type.Object(
   { from: Type.String({ format: 'date-time' }), to: Type.String({ format: 'date-time' }) },
   { additionalProperties: false },
 );
+export type BackfillBody = Static<typeof BackfillBody>;
 
 export const PushQuery = Type.Object({
   api_key: Type.Optional(Type.String({ maxLength: 200, description: 'The push key (or Authorization: Bearer)' })),

@@ -3,7 +3,6 @@ import fs from 'node:fs/promises';
 import { PassThrough, type Readable } from 'node:stream';
 import type { Scratch } from '../blobs/scratch.js';
 import { toPlain, type Engine } from '../engine/duckdb.js';
-import { parquetSource } from '../engine/profile.js';
 import {
   FORMULA_TRIGGER_REGEX,
   ident,
@@ -61,13 +60,14 @@ function jsonProjection(col: ColumnSchema): string {
 export async function exportVersion(
   engine: Engine,
   scratch: Scratch,
-  parquetFile: string,
+  file: { path: string; source: string; single: boolean },
   schema: ColumnSchema[],
   rowCount: number,
   format: ExportFormat,
 ): Promise<Readable> {
-  const source = parquetSource(parquetFile);
-  if (format === 'parquet') return createReadStream(parquetFile);
+  const source = file.source;
+  // A live dataset's latest is its version and the segments flushed since: written out as one file.
+  if (format === 'parquet' && file.single) return createReadStream(file.path);
   if (format === 'xlsx') {
     if (rowCount > XLSX_MAX_ROWS) {
       throw new AppError(
@@ -80,15 +80,19 @@ export async function exportVersion(
   const out = scratch.file(`.${format}`);
   const values = `SELECT ${schema.map(format === 'csv' ? csvProjection : jsonProjection).join(', ')} FROM ${source}`;
   const select =
-    format === 'csv'
-      ? `SELECT ${schema.map((c) => `${ident(c.name)} AS ${ident(csvHeaderName(c.name))}`).join(', ')} FROM (${values})`
-      : values;
+    format === 'parquet'
+      ? `SELECT * FROM ${source}`
+      : format === 'csv'
+        ? `SELECT ${schema.map((c) => `${ident(c.name)} AS ${ident(csvHeaderName(c.name))}`).join(', ')} FROM (${values})`
+        : values;
   const options =
     format === 'csv'
       ? "(FORMAT csv, HEADER true, DELIMITER ',', QUOTE '\"')"
       : format === 'json'
         ? '(FORMAT json, ARRAY true)'
-        : '(FORMAT json)';
+        : format === 'parquet'
+          ? '(FORMAT parquet, COMPRESSION zstd)'
+          : '(FORMAT json)';
   try {
     await engine.run(`COPY (${select}) TO ${literal(out)} ${options}`);
   } catch (e) {

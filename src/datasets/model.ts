@@ -1,6 +1,7 @@
 import type { DatasetProfile } from '../engine/profile.js';
 import type { ColumnSchema } from '../engine/sql.js';
 import type { SourceFormat } from './sniff.js';
+import type { LiveHead } from '../live/writer.js';
 
 /** A dataset as the API returns it. */
 export interface Dataset {
@@ -44,6 +45,11 @@ export type DatasetSummary = Omit<Dataset, 'latestVersion'> & { latestVersion: D
 export interface StoredVersion extends DatasetVersion {
   blobKey: string;
   profile: DatasetProfile;
+  /**
+   * Set on the latest version of a live dataset when segments were flushed since its compaction: queries read them
+   * with it, `rowCount` counts them, and the profile describes the compacted version only.
+   */
+  live?: LiveHead;
 }
 
 export type DatasetSort = 'createdAt' | '-createdAt' | 'name' | '-name' | 'updatedAt' | '-updatedAt';

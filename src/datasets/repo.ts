@@ -342,6 +342,21 @@ export class DatasetRepo {
   }
 
   /** Creates the dataset (when new) and appends the version, in one transaction. */
+  /**
+   * Stores a version (and a new dataset) and whatever `alsoInTransaction` writes, in one transaction: a live
+   * dataset's compaction records its lineage and retires the segments it folded in atomically with the version.
+   */
+  async insertVersionWith(
+    dataset: NewDataset | null,
+    version: NewVersion,
+    alsoInTransaction: (trx: Transaction<Database>) => Promise<void>,
+  ): Promise<void> {
+    await this.db.transaction().execute(async (trx) => {
+      await appendVersion(trx, dataset, version, new Date().toISOString());
+      await alsoInTransaction(trx);
+    });
+  }
+
   async insertVersion(dataset: NewDataset | null, version: NewVersion): Promise<void> {
     await this.db.transaction().execute((trx) => appendVersion(trx, dataset, version, new Date().toISOString()));
   }

@@ -7,8 +7,11 @@ import { fsyncPath, type Scratch } from '../blobs/scratch.js';
 import { isUniqueViolation } from '../db/index.js';
 import type { Engine } from '../engine/duckdb.js';
 import { parquetSource, profileParquet, type DatasetProfile } from '../engine/profile.js';
-import { jsonFriendly, type ColumnSchema } from '../engine/sql.js';
-import { errors } from '../errors.js';
+import { jsonFriendly, literal, type ColumnSchema } from '../engine/sql.js';
+import type { LiveHead } from '../live/writer.js';
+import type { Transaction } from 'kysely';
+import type { Database } from '../db/types.js';
+import { AppError, errors } from '../errors.js';
 import { newId } from '../ids.js';
 import { convertToParquet } from './convert.js';
 import type { DatasetEvents } from './events.js';
@@ -73,7 +76,30 @@ export interface Preview {
   versionId: string;
 }
 
+/**
+ * What the datasets domain asks of live datasets (src/live/): the segments flushed since a live dataset's latest
+ * version was compacted, which queries of "the latest" read with it, and which connector feeds a dataset.
+ */
+export interface LiveDatasets {
+  head(datasetId: string): Promise<LiveHead | null>;
+  /** The connector that feeds the dataset, or null when it is not a live dataset. */
+  feeder(datasetId: string): Promise<{ id: string; name: string } | null>;
+  /** Folds every record stored so far into a new immutable version (pipelines and trainings read versions). */
+  settle(workspaceId: string, datasetId: string): Promise<void>;
+}
+
+/** A version's data on local disk: `source` is the DuckDB relation over it (the file, or it and its live segments). */
+export interface VersionFile {
+  path: string;
+  source: string;
+  /** The version is one file (no live segments): what an export of Parquet can hand out as it is. */
+  single: boolean;
+  release(): Promise<void>;
+}
+
 export class DatasetService {
+  private live: LiveDatasets | null = null;
+
   constructor(
     private readonly repo: DatasetRepo,
     private readonly blobs: BlobStore,
@@ -206,8 +232,36 @@ export class DatasetService {
     refused: Refused,
   ): Promise<void> {
     const dataset = await this.requireDataset(workspaceId, id);
+    await this.refuseLive(id);
     const missing = firstMissing(grants, permissionsToAppend(dataset));
     if (missing) throw appendForbidden(dataset, missing, refused);
+  }
+
+  /** Wired once live datasets exist (they are built after this service, which they store versions through). */
+  useLive(live: LiveDatasets): void {
+    this.live = live;
+  }
+
+  /** A live dataset is written by its connector only: uploads and pipelines cannot add versions to it. */
+  private async refuseLive(id: string, pointer?: string): Promise<void> {
+    const feeder = await this.live?.feeder(id);
+    if (feeder)
+      throw new AppError(
+        'conflict',
+        `Dataset '${id}' is the live dataset of connector '${feeder.name}': only the connector adds to it; store the result as a new dataset`,
+        pointer ? [{ pointer, message: 'is a live dataset' }] : [],
+        { connectorId: feeder.id },
+      );
+  }
+
+  /** See LiveDatasets.settle; nothing to do for a dataset that is not live. */
+  async settle(workspaceId: string, datasetId: string): Promise<void> {
+    if (this.live && (await this.live.feeder(datasetId))) await this.live.settle(workspaceId, datasetId);
+  }
+
+  /** The dataset with its latest stored version (the live writer compacts onto it). */
+  requireStored(workspaceId: string, id: string) {
+    return this.requireDataset(workspaceId, id);
   }
 
   list(query: DatasetQuery): Promise<{ items: DatasetSummary[]; total: number }> {
@@ -239,7 +293,12 @@ export class DatasetService {
     versionId?: string,
   ): Promise<{ dataset: Dataset; version: StoredVersion }> {
     const dataset = await this.requireDataset(workspaceId, id);
-    if (!versionId) return { dataset, version: dataset.latest };
+    if (!versionId) {
+      // The latest of a live dataset includes the records flushed since its last compaction.
+      const head = this.live ? await this.live.head(id) : null;
+      if (!head) return { dataset, version: dataset.latest };
+      return { dataset, version: { ...dataset.latest, rowCount: dataset.latest.rowCount + head.rows, live: head } };
+    }
     const version = await this.repo.getVersion(workspaceId, id, versionId);
     if (!version) throw errors.notFound('Version', versionId);
     return { dataset, version };
@@ -265,10 +324,10 @@ export class DatasetService {
         total: v.rowCount,
         versionId: v.id,
       };
-    const blob = await this.blobs.localFile(v.blobKey);
+    const blob = await this.openFile(v);
     try {
       const { rows } = await this.engine.rows(
-        `SELECT ${columns.map((c) => jsonFriendly(c)).join(', ')} FROM ${parquetSource(blob.path)} LIMIT ${opts.limit} OFFSET ${opts.offset}`,
+        `SELECT ${columns.map((c) => jsonFriendly(c)).join(', ')} FROM ${blob.source} LIMIT ${opts.limit} OFFSET ${opts.offset}`,
       );
       return { columns: columns.map(({ name, type }) => ({ name, type })), rows, total: v.rowCount, versionId: v.id };
     } finally {
@@ -304,8 +363,25 @@ export class DatasetService {
    * A version's Parquet file on local disk, for read-only queries (analytics). The caller must call `release()` when
    * done: with S3 the file is a downloaded copy.
    */
-  openFile(version: StoredVersion): Promise<LocalBlob> {
-    return this.blobs.localFile(version.blobKey);
+  async openFile(version: StoredVersion): Promise<VersionFile> {
+    const keys = [version.blobKey, ...(version.live?.segments.map((s) => s.blobKey) ?? [])];
+    const files: LocalBlob[] = [];
+    const release = async () => void (await Promise.all(files.map((f) => f.release())));
+    try {
+      for (const key of keys) files.push(await this.blobs.localFile(key));
+    } catch (e) {
+      await release();
+      throw e;
+    }
+    return {
+      path: files[0]!.path,
+      source:
+        files.length === 1
+          ? parquetSource(files[0]!.path)
+          : `read_parquet([${files.map((f) => literal(f.path)).join(', ')}], union_by_name = true)`,
+      single: files.length === 1,
+      release,
+    };
   }
 
   async download(
@@ -315,9 +391,9 @@ export class DatasetService {
     versionId?: string,
   ): Promise<{ stream: Readable; filename: string; version: DatasetVersion }> {
     const { dataset, version: v } = await this.version(workspaceId, id, versionId);
-    const blob = await this.blobs.localFile(v.blobKey);
+    const blob = await this.openFile(v);
     try {
-      const stream = await exportVersion(this.engine, this.scratch, blob.path, v.schema, v.rowCount, format);
+      const stream = await exportVersion(this.engine, this.scratch, blob, v.schema, v.rowCount, format);
       stream.once('close', () => void blob.release());
       return { stream, filename: `${safeFilename(dataset.name)}-v${v.number}.${format}`, version: publicVersion(v) };
     } catch (e) {
@@ -347,6 +423,19 @@ export class DatasetService {
 
   /** Removes metadata first (the dataset disappears at once), then the blobs. */
   async delete(workspaceId: string, id: string, log: Log): Promise<void> {
+    const feeder = await this.live?.feeder(id);
+    if (feeder)
+      throw new AppError(
+        'conflict',
+        `Dataset '${id}' is the live dataset of connector '${feeder.name}': delete the connector, which deletes its dataset`,
+        [],
+        { connectorId: feeder.id },
+      );
+    await this.deleteStored(workspaceId, id, log);
+  }
+
+  /** Deletes a dataset, its versions and its blobs (a connector's delete calls it for its live dataset). */
+  async deleteStored(workspaceId: string, id: string, log: Log): Promise<void> {
     const keys = await this.repo.delete(workspaceId, id);
     if (!keys) throw errors.notFound('Dataset', id);
     this.events?.deleted(id);
@@ -445,6 +534,57 @@ export class DatasetService {
       if (blobKey) await this.blobs.delete(blobKey);
       throw e;
     } finally {
+      await this.scratch.remove(input.parquetPath);
+    }
+  }
+
+  /**
+   * Stores a live dataset's version (its empty first one with `newDataset`, or a compaction) together with what
+   * `alsoInTransaction` writes. The file is taken over; an aborted call leaves no blob and no row.
+   */
+  async storeLive(input: {
+    workspaceId: string;
+    datasetId: string;
+    newDataset?: { name: string; description: string; tags: string[] };
+    versionId: string;
+    parquetPath: string;
+    sourceFilename: string;
+    schema: ColumnSchema[];
+    rowCount: number;
+    profile: DatasetProfile;
+    alsoInTransaction: (trx: Transaction<Database>) => Promise<void>;
+  }): Promise<void> {
+    const { workspaceId, datasetId, versionId } = input;
+    let blobKey: string | null = datasetVersionKey(workspaceId, datasetId, versionId);
+    try {
+      const stored = await this.blobs.putFile(blobKey, input.parquetPath);
+      await this.repo.insertVersionWith(
+        input.newDataset ? { id: datasetId, workspaceId, ...input.newDataset } : null,
+        {
+          id: versionId,
+          datasetId,
+          workspaceId,
+          sourceFilename: input.sourceFilename,
+          sourceFormat: 'parquet',
+          sourceEncoding: null,
+          sourceBytes: stored.bytes,
+          sha256: null,
+          parquetBytes: stored.bytes,
+          rowCount: input.rowCount,
+          schema: input.schema,
+          profileJson: JSON.stringify(input.profile),
+          blobKey,
+        },
+        input.alsoInTransaction,
+      );
+      blobKey = null;
+      const [dataset, version] = await Promise.all([
+        this.get(workspaceId, datasetId),
+        this.repo.getVersion(workspaceId, datasetId, versionId),
+      ]);
+      this.events?.versionStored(dataset, publicVersion(version!));
+    } finally {
+      if (blobKey) await this.blobs.delete(blobKey);
       await this.scratch.remove(input.parquetPath);
     }
   }

@@ -11,6 +11,7 @@ import * as m0005 from './migrations/0005_storage.js';
 import * as m0006 from './migrations/0006_pipelines.js';
 import * as m0007 from './migrations/0007_invitations.js';
 import * as m0008 from './migrations/0008_models.js';
+import * as m0009 from './migrations/0009_connectors.js';
 import type { Database } from './types.js';
 
 export type Dialect = DatabaseConfig['dialect'];
@@ -34,6 +35,7 @@ const MIGRATIONS: Record<string, { up(db: Kysely<unknown>, dialect: Dialect): Pr
   '0006_pipelines': m0006,
   '0007_invitations': m0007,
   '0008_models': m0008,
+  '0009_connectors': m0009,
 };
 
 /**

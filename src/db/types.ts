@@ -1,4 +1,4 @@
-import type { ColumnType, Generated as _Generated } from 'kysely';
+import type { ColumnType, Generated } from 'kysely';
 
 /**
  * Table types of the metadata store. Timestamps are written as ISO 8601 strings; SQLite keeps them as TEXT,
@@ -329,6 +329,105 @@ export interface ModelVersionsTable {
   created_at: Timestamp;
 }
 
+/** A source of records and its live dataset (src/connectors/). */
+export interface ConnectorsTable {
+  id: string;
+  workspace_id: string;
+  name: string;
+  description: string;
+  type: string;
+  config_json: string;
+  secrets_sealed: string | null;
+  fields_json: string;
+  safety_json: string;
+  live_json: string;
+  schedule: string | null;
+  dataset_id: string;
+  state: string;
+  paused_reason: string | null;
+  cursor: string | null;
+  consecutive_failures: number;
+  last_sync_at: Timestamp | null;
+  last_success_at: Timestamp | null;
+  last_record_at: Timestamp | null;
+  last_error: string | null;
+  stale: number;
+  push_key_hash: string | null;
+  created_by: string | null;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+export interface ConnectorSyncsTable {
+  id: string;
+  connector_id: string;
+  workspace_id: string;
+  trigger: string;
+  status: string;
+  records: number;
+  duplicates: number;
+  rejected: number;
+  errors_json: string;
+  cursor_from: string | null;
+  cursor_to: string | null;
+  started_at: Timestamp;
+  duration_ms: number;
+}
+
+export interface ConnectorFiresTable {
+  connector_id: string;
+  scheduled_for: string;
+  claimed_at: Timestamp;
+}
+
+export interface LiveRecordsTable {
+  seq: Generated<number | string>;
+  connector_id: string;
+  cursor: string | null;
+  row_json: string;
+  received_at: Timestamp;
+}
+
+export interface LiveKeysTable {
+  connector_id: string;
+  source_key: string;
+  seen_at: Timestamp;
+}
+
+export interface LiveSegmentsTable {
+  id: string;
+  connector_id: string;
+  dataset_id: string;
+  workspace_id: string;
+  first_seq: BigCount;
+  last_seq: BigCount;
+  rows: number;
+  bytes: BigCount;
+  blob_key: string;
+  cursor_from: string | null;
+  cursor_to: string | null;
+  created_at: Timestamp;
+}
+
+export interface LiveCompactionsTable {
+  version_id: string;
+  dataset_id: string;
+  connector_id: string;
+  first_seq: BigCount | null;
+  last_seq: BigCount | null;
+  rows: BigCount;
+  segments: number;
+  cursor_from: string | null;
+  cursor_to: string | null;
+  created_at: Timestamp;
+}
+
+export interface LiveLeasesTable {
+  connector_id: string;
+  owner: string;
+  until: string;
+}
+
 export interface Database {
   workspaces: WorkspacesTable;
   datasets: DatasetsTable;
@@ -351,4 +450,12 @@ export interface Database {
   invitations: InvitationsTable;
   instance_secrets: InstanceSecretsTable;
   audit_events: AuditEventsTable;
+  connectors: ConnectorsTable;
+  connector_syncs: ConnectorSyncsTable;
+  connector_fires: ConnectorFiresTable;
+  live_records: LiveRecordsTable;
+  live_keys: LiveKeysTable;
+  live_segments: LiveSegmentsTable;
+  live_compactions: LiveCompactionsTable;
+  live_leases: LiveLeasesTable;
 }

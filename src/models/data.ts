@@ -59,7 +59,7 @@ export async function loadTrainingData(
   };
   const file = await deps.datasets.openFile(version);
   try {
-    const from = `read_parquet(${literal(file.path)})`;
+    const from = file.source;
     const budgetMs = spec.budgetSeconds === null ? undefined : spec.budgetSeconds * 1000;
     if (spec.task === 'forecast') {
       const time = numericExpr(spec.timeColumn!, need(spec.timeColumn!));

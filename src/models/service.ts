@@ -52,6 +52,8 @@ export class ModelService {
 
   /** Resolves the request against its dataset version; 400 with pointers when it does not fit. */
   private async resolve(workspaceId: string, req: TrainingRequest) {
+    // A live dataset is read as an immutable version holding every record stored so far.
+    if (!req.versionId) await this.o.datasets.settle(workspaceId, req.datasetId);
     const { version } = await this.o.datasets
       .resolveVersion(workspaceId, req.datasetId, req.versionId)
       .catch((e: unknown) => {
@@ -329,6 +331,8 @@ export class ModelService {
       throw errors.badRequest('A forecast model does not score rows', [
         { pointer: '/datasetId', message: 'use POST /models/:id/forecast' },
       ]);
+    // A live dataset is read as an immutable version holding every record stored so far.
+    if (!req.versionId) await this.o.datasets.settle(workspaceId, req.datasetId);
     const { version } = await this.o.datasets
       .resolveVersion(workspaceId, req.datasetId, req.versionId)
       .catch((e: unknown) => {

@@ -28,7 +28,7 @@ export interface ExecutorDeps {
   engine: Engine;
   blobs: BlobStore;
   scratch: Scratch;
-  datasets: Pick<DatasetService, 'findSource'>;
+  datasets: Pick<DatasetService, 'findSource' | 'settle'>;
   limits: OutputLimits;
 }
 
@@ -85,6 +85,8 @@ export class PipelineExecutor {
   async withCompiled<T>(request: CompileRequest, fn: (compiled: Compiled) => Promise<T>): Promise<T> {
     const held: LocalBlob[] = [];
     const resolveDataset = async (ref: DatasetRef, pointer: string): Promise<ResolvedDataset> => {
+      // A live dataset is read as an immutable version holding every record stored so far (lineage names it).
+      if (!ref.versionId) await this.deps.datasets.settle(request.workspaceId, ref.datasetId);
       const found = await this.deps.datasets.findSource(request.workspaceId, ref.datasetId, ref.versionId);
       // Another workspace's dataset looks exactly like one that does not exist.
       if (!found.exists) throw notFoundAt(`${pointer}/datasetId`, `Dataset '${ref.datasetId}' does not exist`);

@@ -3,6 +3,7 @@ import type { DatasetService } from '../datasets/service.js';
 import type { JobService } from '../jobs/service.js';
 import type { UploadService } from '../uploads/service.js';
 import type { ModelService } from '../models/service.js';
+import type { ConnectorService } from '../connectors/service.js';
 import { isAppError } from '../errors.js';
 import { TopicResolvers } from './topics.js';
 
@@ -28,6 +29,7 @@ export function builtinTopics(
   datasets: Pick<DatasetService, 'workspaceOf' | 'get'>,
   uploads: Pick<UploadService, 'workspaceOf' | 'view'>,
   models?: Pick<ModelService, 'workspaceOf' | 'get'>,
+  connectors?: Pick<ConnectorService, 'workspaceOf' | 'get'>,
 ): TopicCatalog {
   const resolvers = new TopicResolvers()
     .register('job', async (id) => {
@@ -47,6 +49,11 @@ export function builtinTopics(
       const workspaceId = models ? await models.workspaceOf(id) : null;
       return workspaceId === null ? null : { workspaceId, permission: 'models:read' };
     })
+    // State changes, syncs and a throttled tail of incoming records of one connector: src/connectors/events.ts.
+    .register('connector', async (id) => {
+      const workspaceId = connectors ? await connectors.workspaceOf(id) : null;
+      return workspaceId === null ? null : { workspaceId, permission: 'connectors:read' };
+    })
     .register('workspace', (id) => Promise.resolve({ workspaceId: id, permission: 'jobs:read' }));
 
   const orNull =
@@ -65,6 +72,7 @@ export function builtinTopics(
     ['upload', orNull((workspaceId, id) => uploads.view(workspaceId, id))],
     ['dataset', orNull((workspaceId, id) => datasets.get(workspaceId, id))],
     ...(models ? ([['model', orNull((workspaceId, id) => models.get(workspaceId, id))]] as const) : []),
+    ...(connectors ? ([['connector', orNull((workspaceId, id) => connectors.get(workspaceId, id))]] as const) : []),
   ]);
   return { resolvers, status };
 }

@@ -6,6 +6,7 @@ import type { Log } from '../logger.js';
 import type { Metrics } from '../system/metrics.js';
 import type { UploadService } from '../uploads/service.js';
 import type { ModelService } from '../models/service.js';
+import type { ConnectorService } from '../connectors/service.js';
 import { builtinTopics, type TopicCatalog } from './builtin-topics.js';
 import { Hub } from './hub.js';
 import { StreamCaps } from './stream-caps.js';
@@ -36,6 +37,7 @@ export function createRealtime(o: {
   datasets: Pick<DatasetService, 'workspaceOf' | 'get'>;
   uploads: Pick<UploadService, 'workspaceOf' | 'view'>;
   models?: Pick<ModelService, 'workspaceOf' | 'get'>;
+  connectors?: Pick<ConnectorService, 'workspaceOf' | 'get'>;
 }): Realtime {
   const { realtime, auth } = o.config;
   let hub: Hub | null = null;
@@ -45,7 +47,7 @@ export function createRealtime(o: {
       if (closed) throw new Error('the WebSocket hub is closed');
       return (hub ??= new Hub(o.bus, o.log, o.metrics, { heartbeatMs: realtime.wsHeartbeatMs }));
     },
-    topics: builtinTopics(o.jobs, o.datasets, o.uploads, o.models),
+    topics: builtinTopics(o.jobs, o.datasets, o.uploads, o.models, o.connectors),
     wsCaps: auth.insecureDisabled
       ? null
       : new StreamCaps({ perUser: realtime.wsMaxConnectionsPerUser, perKey: realtime.wsMaxConnectionsPerKey }),

@@ -136,6 +136,7 @@ export async function startTestApp(env: Record<string, string> = {}, options: Te
   if (jobs === 'supervised') setJobThreadEntry(pathToFileURL(path.resolve('dist/weir.mjs')));
   const context = await createContext(config, log, {
     jobs,
+    connectors: true,
     workerLog: (line) => void sink.write(`${line}\n`),
     clock: options.clock,
   });
