@@ -1290,10 +1290,18 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** @description Requires permission `connectors:read`. */
+        /**
+         * List connectors, newest first
+         * @description Requires permission `connectors:read`.
+         */
         get: operations["listConnectors"];
         put?: never;
-        /** @description Requires permission `connectors:manage`. */
+        /**
+         * Create a connector and its live dataset
+         * @description Columns are given in `fields`, or inferred from a sample of a ThingSpeak or HTTP source. Secrets in `config` (apiKey, authHeader.value, password) are sealed at rest and never answered. A push connector answers its push key once.
+         *
+         *     Requires permission `connectors:manage`.
+         */
         post: operations["createConnector"];
         delete?: never;
         options?: never;
@@ -1310,7 +1318,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** @description Requires permission `connectors:manage`. */
+        /**
+         * Dry run: fetch a sample and infer its columns, storing nothing
+         * @description Requires permission `connectors:manage`.
+         */
         post: operations["testConnector"];
         delete?: never;
         options?: never;
@@ -1325,50 +1336,25 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** @description Requires permission `connectors:read`. */
+        /**
+         * A connector with its health
+         * @description Requires permission `connectors:read`.
+         */
         get: operations["getConnector"];
         put?: never;
         post?: never;
-        /** @description Requires permission `connectors:manage`. */
+        /**
+         * Delete a connector, its history and its live dataset
+         * @description Requires permission `connectors:manage`.
+         */
         delete: operations["deleteConnector"];
         options?: never;
         head?: never;
-        /** @description Requires permission `connectors:manage`. */
+        /**
+         * Rename a connector or change its schedule, safety or flush policy
+         * @description Requires permission `connectors:manage`.
+         */
         patch: operations["updateConnector"];
-        trace?: never;
-    };
-    "/api/v1/connectors/{id}/sync": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /** @description Requires permission `connectors:manage`. */
-        post: operations["syncConnector"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/v1/connectors/{id}/backfill": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /** @description Requires permission `connectors:manage`. */
-        post: operations["backfillConnector"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
         trace?: never;
     };
     "/api/v1/connectors/{id}/pause": {
@@ -1380,7 +1366,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** @description Requires permission `connectors:manage`. */
+        /**
+         * Pause a connector
+         * @description Requires permission `connectors:manage`.
+         */
         post: operations["pauseConnector"];
         delete?: never;
         options?: never;
@@ -1397,8 +1386,51 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** @description Requires permission `connectors:manage`. */
+        /**
+         * Resume a paused connector
+         * @description Requires permission `connectors:manage`.
+         */
         post: operations["resumeConnector"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/connectors/{id}/sync": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Poll the source now and answer the sync
+         * @description Requires permission `connectors:manage`.
+         */
+        post: operations["syncConnector"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/connectors/{id}/backfill": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Fetch a past time range into the live dataset, as a job
+         * @description Requires permission `connectors:manage`.
+         */
+        post: operations["backfillConnector"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1412,7 +1444,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** @description Requires permission `connectors:read`. */
+        /**
+         * Sync history, newest first: counts, errors, durations, cursors
+         * @description Requires permission `connectors:read`.
+         */
         get: operations["listConnectorSyncs"];
         put?: never;
         post?: never;
@@ -1429,26 +1464,13 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** @description Requires permission `connectors:read`. */
-        get: operations["connectorLatest"];
+        /**
+         * The last value received per field
+         * @description Requires permission `connectors:read`.
+         */
+        get: operations["getConnectorLatest"];
         put?: never;
         post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/v1/connectors/{id}/records": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        post: operations["pushRecords"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1464,8 +1486,51 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** @description Requires permission `connectors:manage`. */
-        post: operations["rotatePushKey"];
+        /**
+         * Issue a new push key (the old one stops working); it is shown once
+         * @description Requires permission `connectors:manage`.
+         */
+        post: operations["rotateConnectorPushKey"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/connectors/{id}/records": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Device push: a JSON array or NDJSON of records, answered once they are durable
+         * @description Authenticated by the connector push key: `Authorization: Bearer <key>` or `?api_key=`.
+         */
+        post: operations["pushConnectorRecords"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/connectors/{id}/update": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Device push in the ThingSpeak update shape (form fields field1…, created_at)
+         * @description Authenticated by the connector push key: `Authorization: Bearer <key>` or `?api_key=`.
+         */
+        post: operations["pushConnectorUpdate"];
         delete?: never;
         options?: never;
         head?: never;
@@ -8104,121 +8169,6 @@ export interface operations {
             };
         };
     };
-    syncConnector: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                /** @description Connector id */
-                id: string;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Default Response */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        id: string;
-                        connectorId: string;
-                        /** @enum {string} */
-                        trigger: "schedule" | "manual" | "backfill" | "stream" | "push";
-                        /** @enum {string} */
-                        status: "succeeded" | "failed" | "partial";
-                        /** @description New records stored */
-                        records: number;
-                        duplicates: number;
-                        rejected: number;
-                        errors: {
-                            reason: string;
-                            sample?: string;
-                        }[];
-                        cursorFrom: string | null;
-                        cursorTo: string | null;
-                        /** Format: date-time */
-                        startedAt: string;
-                        durationMs: number;
-                    };
-                };
-            };
-            /** @description Client error */
-            "4XX": {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Server error */
-            "5XX": {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-        };
-    };
-    backfillConnector: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                /** @description Connector id */
-                id: string;
-            };
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                "application/json": {
-                    /** Format: date-time */
-                    from: string;
-                    /** Format: date-time */
-                    to: string;
-                };
-            };
-        };
-        responses: {
-            /** @description Default Response */
-            202: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        job: {
-                            [key: string]: unknown;
-                        };
-                    };
-                };
-            };
-            /** @description Client error */
-            "4XX": {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Server error */
-            "5XX": {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-        };
-    };
     pauseConnector: {
         parameters: {
             query?: never;
@@ -8439,6 +8389,167 @@ export interface operations {
             };
         };
     };
+    syncConnector: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Connector id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        id: string;
+                        connectorId: string;
+                        /** @enum {string} */
+                        trigger: "schedule" | "manual" | "backfill" | "stream" | "push";
+                        /** @enum {string} */
+                        status: "succeeded" | "failed" | "partial";
+                        /** @description New records stored */
+                        records: number;
+                        duplicates: number;
+                        rejected: number;
+                        errors: {
+                            reason: string;
+                            sample?: string;
+                        }[];
+                        cursorFrom: string | null;
+                        cursorTo: string | null;
+                        /** Format: date-time */
+                        startedAt: string;
+                        durationMs: number;
+                    };
+                };
+            };
+            /** @description Client error */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Server error */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    backfillConnector: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Connector id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** Format: date-time */
+                    from: string;
+                    /** Format: date-time */
+                    to: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        job: {
+                            id: string;
+                            kind: string;
+                            workspaceId: string;
+                            /** @description User who created the job; null for jobs the system schedules */
+                            createdBy: string | null;
+                            parentId: string | null;
+                            payload: unknown;
+                            /** @enum {string} */
+                            status: "queued" | "running" | "succeeded" | "failed" | "cancelled";
+                            /** @description Higher runs first among queued jobs of a kind */
+                            priority: number;
+                            progress: number;
+                            progressMessage: string | null;
+                            progressData: unknown;
+                            /** @description Attempts started so far */
+                            attempts: number;
+                            maxAttempts: number;
+                            timeoutMs: number;
+                            /** @description What the handler returned (succeeded jobs) */
+                            result: unknown;
+                            /** @description The failure of the last attempt: a stable code and a message */
+                            error: {
+                                code: string;
+                                message: string;
+                                /** @description Where a rejected input went wrong (as in a problem document's errors[]) */
+                                details?: {
+                                    pointer: string;
+                                    message: string;
+                                    line?: number;
+                                    row?: number;
+                                }[];
+                            } | null;
+                            cancelRequested: boolean;
+                            /** Format: date-time */
+                            createdAt: string;
+                            /**
+                             * Format: date-time
+                             * @description Start of the latest attempt
+                             */
+                            startedAt: string | null;
+                            /** Format: date-time */
+                            finishedAt: string | null;
+                            /**
+                             * Format: date-time
+                             * @description Earliest start of the next attempt
+                             */
+                            runAfter: string;
+                        };
+                    };
+                };
+            };
+            /** @description Client error */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Server error */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     listConnectorSyncs: {
         parameters: {
             query: {
@@ -8506,7 +8617,7 @@ export interface operations {
             };
         };
     };
-    connectorLatest: {
+    getConnectorLatest: {
         parameters: {
             query?: never;
             header?: never;
@@ -8555,7 +8666,50 @@ export interface operations {
             };
         };
     };
-    pushRecords: {
+    rotateConnectorPushKey: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Connector id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        pushKey: string;
+                    };
+                };
+            };
+            /** @description Client error */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Server error */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    pushConnectorRecords: {
         parameters: {
             query?: {
                 /** @description The push key (or Authorization: Bearer) */
@@ -8608,9 +8762,12 @@ export interface operations {
             };
         };
     };
-    rotatePushKey: {
+    pushConnectorUpdate: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description The push key (or Authorization: Bearer) */
+                api_key?: string;
+            };
             header?: never;
             path: {
                 /** @description Connector id */
@@ -8627,7 +8784,14 @@ export interface operations {
                 };
                 content: {
                     "application/json": {
-                        pushKey: string;
+                        /** @description New records stored (durable when this answer is sent) */
+                        accepted: number;
+                        duplicates: number;
+                        rejected: number;
+                        errors: {
+                            reason: string;
+                            sample?: string;
+                        }[];
                     };
                 };
             };
