@@ -141,7 +141,12 @@ export function CreateConnectorForm({ onCancel }: { onCancel: () => void }) {
       <div className="grid-2">
         <TextAreaField
           label="Fields"
-          hint="One name:type a line (double, bigint, boolean, varchar, timestamp). Empty: inferred from a sample."
+          hint={
+            polled
+              ? 'One name:type a line (double, bigint, boolean, varchar, timestamp). Empty: inferred from a sample.'
+              : 'One name:type a line (double, bigint, boolean, varchar, timestamp): the columns records are typed to.'
+          }
+          required={!polled}
           rows={3}
           value={values.fields}
           onChange={(e) => set('fields', e.target.value)}

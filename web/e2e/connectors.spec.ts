@@ -1,0 +1,124 @@
+import {
+  apiCall,
+  apiToken,
+  expect,
+  expectAccessible,
+  screenshotBothThemes,
+  serverUrl,
+  signIn,
+  test,
+  unique,
+} from './support';
+
+/** Sends records as a device would: the connector's push key, no user credentials. */
+async function push(connectorId: string, key: string, records: unknown[]) {
+  const response = await fetch(`${serverUrl()}/api/v1/connectors/${connectorId}/records`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+    body: JSON.stringify(records),
+  });
+  const body = (await response.json()) as { accepted: number; duplicates: number; rejected: number };
+  expect(response.status, JSON.stringify(body)).toBe(200);
+  return body;
+}
+
+test.describe('connectors', () => {
+  test('creates a push connector from the form, shows its key once, and draws pushed records live', async ({
+    page,
+  }, testInfo) => {
+    const name = unique('greenhouse');
+    await signIn(page);
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Connectors' }).click();
+    await expect(page.getByRole('heading', { name: 'Connectors', level: 1 })).toBeVisible();
+    await page.getByRole('button', { name: 'New connector' }).click();
+    const form = page.getByRole('form', { name: 'Create a connector' });
+    await form.getByLabel('Source type').selectOption('push');
+    // A push connector cannot be tried first: nothing to fetch a sample from.
+    await expect(form.getByRole('button', { name: 'Test connection' })).toHaveCount(0);
+    await form.getByLabel('Name').fill(name);
+    await form.getByLabel('Fields').fill('at:timestamp\ntemp:double\nhumidity:double\nroom:varchar');
+    await form.getByLabel('Key field').fill('at');
+    await expectAccessible(page, 'the create form');
+    await form.getByRole('button', { name: 'Create' }).click();
+
+    // The connector's page, with the key shown this once.
+    await expect(page).toHaveURL(/\/connectors\/con_[0-9A-Z]+$/);
+    await expect(page.getByRole('heading', { name, level: 1 })).toBeVisible();
+    const keyText = page.getByLabel('Push key');
+    await expect(keyText).toHaveText(/\S{16,}/);
+    const key = (await keyText.textContent())!.trim();
+    const connectorId = page.url().split('/').pop()!;
+    await expect(page.getByText('Waiting for records…')).toBeVisible();
+
+    // Records pushed from outside arrive in the live view: the table, the counter and the chart.
+    const start = Date.UTC(2026, 0, 1, 12);
+    const readings = [0, 1, 2].map((i) => ({
+      at: new Date(start + i * 60_000).toISOString(),
+      temp: 21.5 + i,
+      humidity: 40 + i,
+      room: 'north bay',
+    }));
+    expect(await push(connectorId, key, readings)).toMatchObject({ accepted: 3, duplicates: 0, rejected: 0 });
+    const recent = page.getByRole('table', { name: 'Latest records' });
+    await expect(recent).toContainText('23.5');
+    await expect(recent).toContainText('north bay');
+    await expect(page.getByText(/^3 records received/)).toBeVisible();
+    const chart = page
+      .getByRole('region', { name: 'Live', exact: true })
+      .locator('.vega-chart-host[data-state="drawn"]');
+    await expect(chart).toBeVisible({ timeout: 30_000 });
+
+    // More arrive (one a duplicate by the key field, which is dropped) and the view follows.
+    expect(
+      await push(connectorId, key, [readings[2], { at: new Date(start + 3 * 60_000).toISOString(), temp: 30.25 }]),
+    ).toMatchObject({ accepted: 1, duplicates: 1 });
+    await expect(recent).toContainText('30.25');
+    await expect(page.getByRole('table', { name: 'Latest values' })).toContainText('30.25');
+    await expectAccessible(page, 'the connector page');
+    await screenshotBothThemes(page, testInfo, 'connector');
+
+    // The key is shown once: the page read again shows no key, and a wrong key is refused.
+    await page.reload();
+    await expect(page.getByRole('heading', { name, level: 1 })).toBeVisible();
+    await expect(page.getByLabel('Push key')).toHaveCount(0);
+    const refused = await fetch(`${serverUrl()}/api/v1/connectors/${connectorId}/records`, {
+      method: 'POST',
+      headers: { authorization: 'Bearer wpk_wrong', 'content-type': 'application/json' },
+      body: '[]',
+    });
+    await refused.body?.cancel();
+    expect(refused.status).toBe(401);
+
+    // Pause and resume from the page; the list shows the connector's state.
+    await page.getByRole('button', { name: 'Pause' }).click();
+    await expect(page.getByRole('region', { name: 'Health' })).toContainText('paused');
+    await page.getByRole('button', { name: 'Resume' }).click();
+    await expect(page.getByRole('button', { name: 'Pause' })).toBeVisible();
+    await page.getByRole('link', { name: 'Connectors' }).first().click();
+    const row = page.getByRole('row').filter({ has: page.getByRole('link', { name }) });
+    await expect(row).toContainText('active');
+    await expect(row).toContainText('Device push');
+    await expectAccessible(page, 'the connectors list');
+    await screenshotBothThemes(page, testInfo, 'connectors');
+
+    const token = await apiToken();
+    await apiCall(token, 'DELETE', `/api/v1/connectors/${connectorId}`);
+  });
+
+  test('shows what the server refuses at the field it names', async ({ page }) => {
+    await signIn(page);
+    await page.goto('/connectors?create=1');
+    const form = page.getByRole('form', { name: 'Create a connector' });
+    await form.getByLabel('Source type').selectOption('push');
+    await form.getByLabel('Name').fill(unique('no columns'));
+    // A push connector needs its columns: nothing to infer them from.
+    await form.getByRole('button', { name: 'Create' }).click();
+    await expect(form.getByLabel('Fields')).toHaveAttribute('aria-invalid', 'true');
+    await expect(form.getByLabel('Fields')).toHaveAccessibleDescription(/list the columns/);
+    // A field list the form cannot read is refused before anything is sent.
+    await form.getByLabel('Fields').fill('temp:float');
+    await form.getByRole('button', { name: 'Create' }).click();
+    await expect(form.getByLabel('Fields')).toHaveAccessibleDescription(/the type is one of double/);
+    await expect(page).toHaveURL(/\/connectors\?create=1$/);
+  });
+});
