@@ -65,10 +65,11 @@ const DUCK_TYPES: Record<FieldType, string> = {
 
 export const duckType = (t: FieldType): string => DUCK_TYPES[t];
 
-/** How long a flush lease lasts; renewed with every flush, taken over by another process after a crash. */
-const FLUSH_LEASE_MS = 60_000;
-/** A compaction rewrites the whole dataset: it holds the lease longer. */
-const COMPACT_LEASE_MS = 15 * 60_000;
+/**
+ * How long the writer lease lasts unless renewed: a process that died holding it (kill -9 mid-flush or
+ * mid-compaction) blocks the others this long at most. It is renewed every third of it while work goes on.
+ */
+const LEASE_MS = 15_000;
 /** How often this process looks for records any process (a dead one too) left waiting past their flush time. */
 const SWEEP_EVERY_MS = 2_000;
 /** Deleted segment files linger this long, so a query that listed them a moment ago can still read them. */
@@ -193,21 +194,43 @@ export class LiveWriter {
   flush(target: LiveTarget): Promise<number> {
     return this.serial(target.connectorId, async () => {
       this.dirty.delete(target.connectorId);
-      let total = 0;
-      for (;;) {
-        const now = this.now();
-        if (!(await this.o.repo.lease(target.connectorId, this.owner, iso(now), iso(now + FLUSH_LEASE_MS)))) break;
-        const batch = await this.o.repo.pending(target.connectorId, Math.max(1, target.policy.flushRows));
-        if (batch.length === 0) break;
-        const segment = await this.writeSegment(target, batch);
-        total += batch.length;
-        this.flushed.set(target.connectorId, (this.flushed.get(target.connectorId) ?? 0) + batch.length);
-        for (const l of this.listeners) l(target, segment);
-        if (batch.length < target.policy.flushRows) break;
-      }
-      await this.compactIfDue(target);
-      return total;
+      return (await this.withLease(target.connectorId, () => this.flushHeld(target))) ?? 0;
     });
+  }
+
+  /**
+   * Runs `work` holding the connector's writer lease, renewed while it runs and released after; null when another
+   * process holds it (that process does the work).
+   */
+  private async withLease<T>(connectorId: string, work: () => Promise<T>): Promise<T | null> {
+    const take = () => {
+      const now = this.now();
+      return this.o.repo.lease(connectorId, this.owner, iso(now), iso(now + LEASE_MS));
+    };
+    if (!(await take())) return null;
+    const renew = setInterval(() => void take().catch(() => {}), LEASE_MS / 3);
+    renew.unref();
+    try {
+      return await work();
+    } finally {
+      clearInterval(renew);
+      await this.o.repo.releaseLease(connectorId, this.owner).catch(() => {});
+    }
+  }
+
+  private async flushHeld(target: LiveTarget): Promise<number> {
+    let total = 0;
+    for (;;) {
+      const batch = await this.o.repo.pending(target.connectorId, Math.max(1, target.policy.flushRows));
+      if (batch.length === 0) break;
+      const segment = await this.writeSegment(target, batch);
+      total += batch.length;
+      this.flushed.set(target.connectorId, (this.flushed.get(target.connectorId) ?? 0) + batch.length);
+      for (const l of this.listeners) l(target, segment);
+      if (batch.length < target.policy.flushRows) break;
+    }
+    await this.compactIfDue(target);
+    return total;
   }
 
   private async writeSegment(
@@ -267,13 +290,24 @@ export class LiveWriter {
    * Flushes what waits and folds every segment into a new version, so the dataset's latest version holds every
    * record stored before the call: what pipelines and trainings read, since they need an immutable version.
    */
-  settle(target: LiveTarget): Promise<void> {
-    return this.flush(target).then(() => this.serial(target.connectorId, () => this.compactNow(target, 'requested')));
+  async settle(target: LiveTarget): Promise<void> {
+    for (let attempt = 0; ; attempt++) {
+      const done = await this.serial(target.connectorId, () =>
+        this.withLease(target.connectorId, async () => {
+          await this.flushHeld(target);
+          await this.compactNow(target, 'requested');
+          return true;
+        }),
+      );
+      if (done) return;
+      // Another process is flushing or compacting this dataset: its work ends within a lease.
+      if (attempt * 250 > 2 * LEASE_MS) throw new Error(`live dataset ${target.datasetId} is held by another writer`);
+      await new Promise((r) => setTimeout(r, 250));
+    }
   }
 
+  /** Folds every segment into a new version; the caller holds the lease. */
   private async compactNow(target: LiveTarget, reason: string): Promise<void> {
-    const now = this.now();
-    if (!(await this.o.repo.lease(target.connectorId, this.owner, iso(now), iso(now + COMPACT_LEASE_MS)))) return;
     const segments = await this.o.repo.segments(target.datasetId);
     if (segments.length === 0) return;
     const started = this.now();
