@@ -4,6 +4,7 @@ import {
   connectorsTable,
   describeConnector,
   formatLag,
+  latestLines,
   parseFieldList,
   parseFieldMapping,
   recordLine,
@@ -150,6 +151,13 @@ describe('connectors output', () => {
     ]);
   });
 
+  it('prints the latest value per field under the time they are from, even with a field named at', () => {
+    expect(
+      latestLines({ connectorId: 'c', at: 'not a date', values: { at: '2026-12-06T10:00:00Z', temp: 21.5 } }),
+    ).toBe('as of not a date\nat    2026-12-06T10:00:00Z\ntemp  21.5');
+    expect(latestLines({ connectorId: 'c', at: null, values: {} })).toBe('no values yet');
+  });
+
   it('prints a tail record on one line, quoting strings with spaces', () => {
     expect(recordLine({ at: '2026-12-06T10:00:00Z', temp: 21.25, room: 'living room', on: true })).toBe(
       'at=2026-12-06T10:00:00Z temp=21.25 room="living room" on=true',
@@ -184,14 +192,14 @@ describe('connectors output', () => {
       results: 50,
       channelId: 12397,
     });
-    expect(configFromFlags('mqtt', { url: 'mqtt://127.0.0.1:1883', topic: ['a/+', 'b/#'], qos: 1 })).toEqual({
+    expect(configFromFlags('mqtt', { sourceUrl: 'mqtt://127.0.0.1:1883', topic: ['a/+', 'b/#'], qos: 1 })).toEqual({
       url: 'mqtt://127.0.0.1:1883',
       topics: ['a/+', 'b/#'],
       qos: 1,
     });
     expect(
       configFromFlags('http', {
-        url: 'http://127.0.0.1/x?since={cursor}',
+        sourceUrl: 'http://127.0.0.1/x?since={cursor}',
         recordsPath: '$.items',
         map: [{ name: 't', path: '$.t', type: 'double' }],
         authHeader: 'Authorization: Bearer abc:def',

@@ -237,7 +237,8 @@ export function latestLines(latest: LatestWire): string {
   const entries = Object.entries(latest.values);
   if (entries.length === 0) return 'no values yet';
   const pairs = entries.map(([k, v]): [string, string] => [clean(k), truncate(formatValue(v), 80)]);
-  return keyValues([['at', latest.at ? formatDate(latest.at) : '-'], ...pairs]);
+  // The time goes on its own line: a field may well be named `at` or `time`.
+  return `as of ${latest.at ? formatDate(latest.at) : '-'}\n${keyValues(pairs)}`;
 }
 
 /** A record of the live tail on one line: `name=value` pairs in the record's order (strings quoted when they hold spaces). */
@@ -295,7 +296,7 @@ export interface SourceFlags {
   apiKey?: string;
   baseUrl?: string;
   results?: number;
-  url?: string;
+  sourceUrl?: string;
   topic?: string[];
   qos?: number;
   payload?: string;
@@ -331,7 +332,7 @@ export function configFromFlags(
       set(out, 'results', flags.results);
       break;
     case 'http': {
-      set(out, 'url', flags.url);
+      set(out, 'url', flags.sourceUrl);
       set(out, 'recordsPath', flags.recordsPath);
       if (flags.map && flags.map.length > 0) out.fields = flags.map;
       set(out, 'keyPath', flags.keyPath);
@@ -344,7 +345,7 @@ export function configFromFlags(
       break;
     }
     case 'mqtt':
-      set(out, 'url', flags.url);
+      set(out, 'url', flags.sourceUrl);
       if (flags.topic && flags.topic.length > 0) out.topics = flags.topic;
       set(out, 'qos', flags.qos);
       set(out, 'payload', flags.payload);

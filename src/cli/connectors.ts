@@ -97,31 +97,34 @@ async function baseConfig(opts: { config?: string; configFile?: string }): Promi
 
 /** Adds the source flags of every type to `command` (those of other types than --type are ignored). */
 function sourceOptions(command: Command): Command {
-  return command
-    .requiredOption('--type <type>', CONNECTOR_TYPES.join(', '), connectorType)
-    .option('--config <json>', 'the source settings as a JSON object (flags below are laid over it)')
-    .option('--config-file <path>', 'read the source settings from a JSON file (- for stdin)')
-    .option('--channel <id>', 'thingspeak: channel id', integer(1))
-    .option('--api-key <key>', 'thingspeak: read API key of a private channel')
-    .option('--base-url <url>', 'thingspeak: server (default https://api.thingspeak.com)')
-    .option('--results <n>', 'thingspeak: entries a poll asks for (≤ 8000)', integer(1))
-    .option('--url <url>', 'http: URL template (may hold {cursor}); mqtt: broker URL (mqtt://host:1883)')
-    .option('--records-path <path>', 'http: JSON path of the records array, e.g. $.data')
-    .option(
-      '--map <name=$.path:type>',
-      'http: a field from a JSON path, e.g. temp=$.main.temp:double or at=$.ts:timestamp:epoch_s (repeatable)',
-      fieldMapping,
-    )
-    .option('--key-path <path>', "http: JSON path of a record's dedupe key")
-    .option('--cursor-path <path>', "http: JSON path of a record's cursor")
-    .option('--auth-header <"Name: value">', 'http: a header sent with each request (kept encrypted)')
-    .option('--topic <filter>', 'mqtt: topic filter, + and # allowed (repeatable)', repeated)
-    .option('--qos <n>', 'mqtt: 0 or 1 (default 1)', qos)
-    .option('--payload <kind>', 'mqtt: json, kv or auto')
-    .option('--username <name>', 'mqtt: user name')
-    .option('--password <password>', 'mqtt: password (kept encrypted)')
-    .option('--key-field <field>', 'mqtt, push: the field that identifies a record (duplicates are dropped)')
-    .option('--timestamp-field <field>', "mqtt: the field holding a record's time");
+  return (
+    command
+      .requiredOption('--type <type>', CONNECTOR_TYPES.join(', '), connectorType)
+      .option('--config <json>', 'the source settings as a JSON object (flags below are laid over it)')
+      .option('--config-file <path>', 'read the source settings from a JSON file (- for stdin)')
+      .option('--channel <id>', 'thingspeak: channel id', integer(1))
+      .option('--api-key <key>', 'thingspeak: read API key of a private channel')
+      .option('--base-url <url>', 'thingspeak: server (default https://api.thingspeak.com)')
+      .option('--results <n>', 'thingspeak: entries a poll asks for (≤ 8000)', integer(1))
+      // Not --url: that is the Weir server's, on every client command.
+      .option('--source-url <url>', 'http: URL template (may hold {cursor}); mqtt: broker URL (mqtt://host:1883)')
+      .option('--records-path <path>', 'http: JSON path of the records array, e.g. $.data')
+      .option(
+        '--map <name=$.path:type>',
+        'http: a field from a JSON path, e.g. temp=$.main.temp:double or at=$.ts:timestamp:epoch_s (repeatable)',
+        fieldMapping,
+      )
+      .option('--key-path <path>', "http: JSON path of a record's dedupe key")
+      .option('--cursor-path <path>', "http: JSON path of a record's cursor")
+      .option('--auth-header <"Name: value">', 'http: a header sent with each request (kept encrypted)')
+      .option('--topic <filter>', 'mqtt: topic filter, + and # allowed (repeatable)', repeated)
+      .option('--qos <n>', 'mqtt: 0 or 1 (default 1)', qos)
+      .option('--payload <kind>', 'mqtt: json, kv or auto')
+      .option('--username <name>', 'mqtt: user name')
+      .option('--password <password>', 'mqtt: password (kept encrypted)')
+      .option('--key-field <field>', 'mqtt, push: the field that identifies a record (duplicates are dropped)')
+      .option('--timestamp-field <field>', "mqtt: the field holding a record's time")
+  );
 }
 
 async function ls(

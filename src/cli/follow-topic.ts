@@ -17,6 +17,8 @@ const RECONNECT_MAX_MS = 15_000;
 const MAX_FAILED_OPENS = 8;
 /** Close codes of the protocol: the server going away, a slow consumer, expired credentials. */
 const CLOSE_CREDENTIALS = 4401;
+/** How long a stopped follow waits for the server's close frame before dropping the connection. */
+const CLOSE_GRACE_MS = 300;
 
 /** How one connection ended. */
 type Ended =
@@ -98,6 +100,8 @@ function connectOnce(
     const stop = () => {
       settle({ kind: 'stopped' });
       ws.close(1000);
+      // Ctrl-C should end the command at once, not when a slow server answers the closing handshake.
+      setTimeout(() => ws.terminate(), CLOSE_GRACE_MS).unref();
     };
     signal.addEventListener('abort', stop, { once: true });
     ws.on('open', () => {

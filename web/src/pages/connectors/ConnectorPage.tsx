@@ -1,5 +1,5 @@
 import { useMutation, useQueryClient } from '@tanstack/react-query';
-import { lazy, Suspense, useCallback, useState, type ReactNode } from 'react';
+import { lazy, Suspense, useCallback, useEffect, useState, type ReactNode } from 'react';
 import { Link, useLocation, useParams } from 'wouter';
 import { api, call } from '../../api/client';
 import { useTopic, type TopicEvent } from '../../api/realtime';
@@ -21,7 +21,7 @@ import {
   type Sync,
 } from './api';
 import { ConnectorBadges, LagText, RateLimitText } from './ConnectorState';
-import { applyRecords, mergeLatest, NO_SERIES, numericFields, records, type LiveSeries } from './live';
+import { applyRecords, mergeLatest, NO_SERIES, numericFields, records, withRecordAt, type LiveSeries } from './live';
 import './connectors.css';
 
 // vega loads with the chart, never with the page.
@@ -67,6 +67,9 @@ function useLive(connector: Connector): LiveView {
         }));
         queryClient.setQueryData<Latest>(connectorKeys.latest(connector.id), (latest) =>
           latest ? mergeLatest(latest, tail.records, raw.ts) : latest,
+        );
+        queryClient.setQueryData<Connector>(connectorKeys.detail(connector.id), (held) =>
+          held ? withRecordAt(held, raw.ts) : held,
         );
       } else if (e.event === 'connector.alert') {
         void queryClient.invalidateQueries({ queryKey: connectorKeys.detail(connector.id) });
@@ -191,11 +194,11 @@ function PushPanel({ connector: c, canManage }: { connector: Connector; canManag
     mutationFn: () => call(api.POST('/api/v1/connectors/{id}/push-key', { params: { path: { id: c.id } } })),
     onSuccess: (answer) => setKey(answer.pushKey),
   });
-  const dismiss = () => {
-    // Forget it in the history entry too, so going back and forth does not show it again.
-    history.replaceState(null, '');
-    setKey(null);
-  };
+  useEffect(() => {
+    // Browsers keep a history entry's state across reloads and back/forward: forget the key there at once, so it
+    // is shown this once only.
+    if (pushKeyFromHistory() !== null) history.replaceState(null, '');
+  }, []);
   return (
     <section className="card stack" aria-labelledby="push-title">
       <h2 id="push-title">Device push</h2>
@@ -215,7 +218,7 @@ function PushPanel({ connector: c, canManage }: { connector: Connector; canManag
             <Button small onClick={() => void navigator.clipboard?.writeText(key)}>
               Copy
             </Button>
-            <Button small variant="ghost" onClick={dismiss}>
+            <Button small variant="ghost" onClick={() => setKey(null)}>
               I have copied it
             </Button>
           </div>

@@ -57,10 +57,19 @@ describe('the live series of a connector', () => {
 
   it('lays the newest record over the latest values', () => {
     const latest = { connectorId: 'con_1', at: null, values: { temp: 20, hum: 40 } };
-    expect(mergeLatest(latest, [{ temp: 21 }, { temp: 22 }], '2026-12-06T10:00:00Z')).toEqual({
+    expect(
+      mergeLatest(
+        latest,
+        [
+          { temp: 21, hum: 41 },
+          { temp: 22, hum: null },
+        ],
+        '2026-12-06T10:00:00Z',
+      ),
+    ).toEqual({
       connectorId: 'con_1',
       at: '2026-12-06T10:00:00Z',
-      values: { temp: 22, hum: 40 },
+      values: { temp: 22, hum: 41 },
     });
     expect(mergeLatest(latest, [], 'x')).toBe(latest);
   });

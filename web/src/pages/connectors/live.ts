@@ -101,15 +101,28 @@ export function applyRecords(
   };
 }
 
-/** The latest values with the newest tail record laid over them: what the page shows without asking again. */
+/**
+ * The latest values with the tail's records laid over them, oldest first: what the page shows without asking again.
+ * A null is a missing reading, not a new value (as the server keeps them: src/connectors/runtime.ts `remember`).
+ */
 export function mergeLatest<L extends { at: string | null; values: Record<string, unknown> }>(
   latest: L,
   records: Record<string, unknown>[],
   eventTime: string,
 ): L {
-  const last = records[records.length - 1];
-  if (!last) return latest;
-  return { ...latest, at: eventTime, values: { ...latest.values, ...last } };
+  if (records.length === 0) return latest;
+  const values = { ...latest.values };
+  for (const record of records)
+    for (const [k, v] of Object.entries(record)) if (v !== null && v !== undefined) values[k] = v;
+  return { ...latest, at: eventTime, values };
+}
+
+/** The connector's health once records came at `eventTime`: its last record and lag, until it is read again. */
+export function withRecordAt<C extends { health: { lastRecordAt: string | null; lagSeconds: number | null } }>(
+  connector: C,
+  eventTime: string,
+): C {
+  return { ...connector, health: { ...connector.health, lastRecordAt: eventTime, lagSeconds: 0 } };
 }
 
 /** "5 records", "1 record". */
