@@ -1,3 +1,5 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import {
   apiCall,
   apiToken,
@@ -22,6 +24,44 @@ async function push(connectorId: string, key: string, records: unknown[]) {
   return body;
 }
 
+/**
+ * A ThingSpeak channel on 127.0.0.1 answering `feeds.json` in the documented shape (values as strings, labels in
+ * `channel.fieldN`), one entry more at each request, so a sync after the test connection has something new.
+ */
+async function fakeThingSpeak(channelId: number): Promise<{ url: string; close: () => Promise<void> }> {
+  let served = 2;
+  const server: Server = createServer((request, response) => {
+    if (request.url?.split('?')[0] !== `/channels/${channelId}/feeds.json`) {
+      response.writeHead(404, { 'content-type': 'application/json' }).end('{"status":"404","error":"Not Found"}');
+      return;
+    }
+    served++;
+    const feeds = Array.from({ length: served }, (_, i) => ({
+      created_at: new Date(Date.UTC(2026, 11, 6, 12, i)).toISOString().replace('.000', ''),
+      entry_id: i + 1,
+      field1: (20 + i / 4).toFixed(2),
+      field2: String(50 - i),
+    }));
+    const channel = {
+      id: channelId,
+      name: 'Greenhouse',
+      field1: 'Temperature',
+      field2: 'Humidity',
+      last_entry_id: served,
+    };
+    response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ channel, feeds }));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    close: () => {
+      server.closeAllConnections();
+      return new Promise((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
 test.describe('connectors', () => {
   test('creates a push connector from the form, shows its key once, and draws pushed records live', async ({
     page,
@@ -36,7 +76,9 @@ test.describe('connectors', () => {
     // A push connector cannot be tried first: nothing to fetch a sample from.
     await expect(form.getByRole('button', { name: 'Test connection' })).toHaveCount(0);
     await form.getByLabel('Name').fill(name);
-    await form.getByLabel('Fields').fill('at:timestamp\ntemp:double\nhumidity:double\nroom:varchar');
+    await form
+      .getByRole('textbox', { name: 'Fields', exact: true })
+      .fill('at:timestamp\ntemp:double\nhumidity:double\nroom:varchar');
     await form.getByLabel('Key field').fill('at');
     await expectAccessible(page, 'the create form');
     await form.getByRole('button', { name: 'Create' }).click();
@@ -105,6 +147,41 @@ test.describe('connectors', () => {
     await apiCall(token, 'DELETE', `/api/v1/connectors/${connectorId}`);
   });
 
+  test('tests a ThingSpeak channel before creating it, then syncs it now', async ({ page }) => {
+    const source = await fakeThingSpeak(4242);
+    try {
+      const name = unique('thingspeak');
+      await signIn(page);
+      await page.goto('/connectors?create=1');
+      const form = page.getByRole('form', { name: 'Create a connector' });
+      await expect(form.getByLabel('Source type')).toHaveValue('thingspeak');
+      await form.getByLabel('Name').fill(name);
+      await form.getByLabel('Channel id').fill('4242');
+      await form.getByLabel('Server').fill(source.url);
+      await form.getByLabel('Schedule').fill('');
+      await form.getByRole('button', { name: 'Test connection' }).click();
+      // The fields inferred from the labels, and the sample, before anything is stored.
+      const inferred = form.getByRole('table', { name: 'Inferred fields' });
+      await expect(inferred).toContainText('temperature');
+      await expect(inferred).toContainText('humidity');
+      await expect(form.getByRole('region', { name: 'Sample records' })).toContainText('20.25');
+      await expectAccessible(page, 'the test result');
+      await form.getByRole('button', { name: 'Use these fields' }).click();
+      await expect(form.getByRole('textbox', { name: 'Fields', exact: true })).toHaveValue(/temperature:double/);
+      await form.getByRole('button', { name: 'Create' }).click();
+
+      await expect(page.getByRole('heading', { name, level: 1 })).toBeVisible();
+      await page.getByRole('button', { name: 'Sync now' }).click();
+      const history = page.getByRole('table', { name: 'Sync history' });
+      await expect(history.getByRole('row').filter({ hasText: 'manual' })).toContainText('succeeded');
+      await expect(page.getByRole('table', { name: 'Latest values' })).toContainText('temperature');
+      const id = page.url().split('/').pop()!;
+      await apiCall(await apiToken(), 'DELETE', `/api/v1/connectors/${id}`);
+    } finally {
+      await source.close();
+    }
+  });
+
   test('shows what the server refuses at the field it names', async ({ page }) => {
     await signIn(page);
     await page.goto('/connectors?create=1');
@@ -113,12 +190,16 @@ test.describe('connectors', () => {
     await form.getByLabel('Name').fill(unique('no columns'));
     // A push connector needs its columns: nothing to infer them from.
     await form.getByRole('button', { name: 'Create' }).click();
-    await expect(form.getByLabel('Fields')).toHaveAttribute('aria-invalid', 'true');
-    await expect(form.getByLabel('Fields')).toHaveAccessibleDescription(/list the columns/);
+    await expect(form.getByRole('textbox', { name: 'Fields', exact: true })).toHaveAttribute('aria-invalid', 'true');
+    await expect(form.getByRole('textbox', { name: 'Fields', exact: true })).toHaveAccessibleDescription(
+      /list the columns/,
+    );
     // A field list the form cannot read is refused before anything is sent.
-    await form.getByLabel('Fields').fill('temp:float');
+    await form.getByRole('textbox', { name: 'Fields', exact: true }).fill('temp:float');
     await form.getByRole('button', { name: 'Create' }).click();
-    await expect(form.getByLabel('Fields')).toHaveAccessibleDescription(/the type is one of double/);
+    await expect(form.getByRole('textbox', { name: 'Fields', exact: true })).toHaveAccessibleDescription(
+      /the type is one of double/,
+    );
     await expect(page).toHaveURL(/\/connectors\?create=1$/);
   });
 });
