@@ -1,6 +1,6 @@
 // Entry point of the Weir benchmarks (after `npm run build`):
 //   node bench/run.mjs                 all three: ingest, startup, api
-//   node bench/run.mjs ingest|startup|api|jobs|auth|ws-fanout|uploads|pipelines|dashboard|models|models-ett|models-trees|models-latency [...]
+//   node bench/run.mjs ingest|startup|api|jobs|auth|ws-fanout|uploads|pipelines|dashboard|models|models-ett|models-trees|models-latency|connectors [...]
 //   (models = models-ett + models-trees + models-latency: forecasting accuracy on ETT, trees against XGBoost and
 //   scikit-learn, single-row predict latency against bare Fastify)
 // Environment: BENCH_ROWS (ingest rows, default 12000000), BENCH_INGEST_REPEATS (default 2),
@@ -14,6 +14,8 @@
 // BENCH_ETT_DIR / BENCH_ETT_FILES / BENCH_ETT_HORIZONS / BENCH_ETT_ALGORITHM (models: ../shared/data/ett / ETTh2,ETTm2 / 96,192,336,720 / auto),
 // BENCH_TREES_ROWS / BENCH_TREES_CLASS_ROWS / BENCH_TREES_TEST_ROWS (models-trees: 1000000 / 200000 / 100000),
 // BENCH_MODELS_REQUESTS / BENCH_MODELS_WARMUP / BENCH_MODELS_ROWS (models-latency: 3000 / 300 / 5000),
+// BENCH_MQTT_URL / BENCH_MQTT_MESSAGES / BENCH_FLUSH_MS / BENCH_POLL_CHANNELS / BENCH_POLL_MINUTES (connectors: mqtt://127.0.0.1:1883 /
+// 200000 / 5000 / 1000 / 3),
 // BENCH_RESULTS_DIR (default bench/results; point it elsewhere for smoke runs).
 // Results: bench/results/<name>-<YYYY-MM-DD>.json and a section in bench/results/README.md.
 // Generated data: bench/.work/ (gitignored).
@@ -34,6 +36,7 @@ const BENCHES = {
   'models-ett': async () => (await import('./models-ett.mjs')).runModelsEtt(),
   'models-trees': async () => (await import('./models-trees.mjs')).runModelsTrees(),
   'models-latency': async () => (await import('./models-latency.mjs')).runModelsLatency(),
+  connectors: async () => (await import('./connectors.mjs')).runConnectors(),
 };
 
 /** Names that stand for several benchmarks, run in this order. */

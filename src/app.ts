@@ -218,6 +218,11 @@ export async function buildApp(context: AppContext): Promise<FastifyInstance> {
             'Statistics, histograms, value counts, time series and queries over a dataset, as JSON, Vega-Lite or SVG',
         },
         {
+          name: 'connectors',
+          description:
+            'Connectors that pull (ThingSpeak, HTTP JSON), subscribe (MQTT) or receive (device push) records into live datasets',
+        },
+        {
           name: 'models',
           description:
             'Models trained as jobs on dataset versions: registry, versions, compare, promote, predict, forecast',

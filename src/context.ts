@@ -218,6 +218,7 @@ export async function createContext(config: Config, log: Logger, options: Contex
       metrics,
       datasets: datasets.service,
       jobs: queue,
+      grants,
     });
     const analytics = createAnalytics({
       config,

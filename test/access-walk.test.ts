@@ -24,6 +24,9 @@ const PUBLIC = new Set([
   'GET /openapi.json',
   'POST /api/v1/auth/login',
   'POST /api/v1/auth/refresh',
+  // Device pushes: authenticated by the connector's own push key, checked by the service (test/connectors-live.test.ts).
+  'POST /api/v1/connectors/:id/records',
+  'POST /api/v1/connectors/:id/update',
 ]);
 
 let t: TestApp;
@@ -388,6 +391,14 @@ const JOB_WRITES: Record<string, JobCase> = {
     return {
       workspaceId: 'ws_default',
       jobId: (await t.context.jobs.enqueue('pipeline.run', payload, { workspaceId: 'ws_default', createdBy })).id,
+    };
+  },
+  // A backfill appends to its connector's live dataset: refused before the source is asked for anything.
+  'connector.backfill': async (createdBy) => {
+    const payload = { v: 1, connectorId: newId('con'), from: '2026-01-01T00:00:00Z', to: '2026-01-02T00:00:00Z' };
+    return {
+      workspaceId: 'ws_default',
+      jobId: (await t.context.jobs.enqueue('connector.backfill', payload, { workspaceId: 'ws_default', createdBy })).id,
     };
   },
   'storage.sweep': async (createdBy) => {

@@ -250,6 +250,26 @@ describe('device push into a live dataset', () => {
     });
     expect(badCron.status).toBe(400);
     expect((await problemOf(badCron)).errors?.[0]?.pointer).toBe('/body/schedule');
+    const badTopic = await call('POST', '/connectors', {
+      name: 'badtopic',
+      type: 'mqtt',
+      config: { url: 'mqtt://broker.example', topics: ['plant/#/temperature'] },
+      fields: FIELDS,
+    });
+    expect(badTopic.status).toBe(400);
+    expect((await problemOf(badTopic)).detail).toMatch(/#/);
+    const badPath = await call('POST', '/connectors', {
+      name: 'badpath',
+      type: 'http',
+      config: {
+        url: 'https://api.example/x',
+        recordsPath: '$.items[',
+        fields: [{ name: 'x', path: '$.x', type: 'double' }],
+      },
+      fields: [{ name: 'x', type: 'double' }],
+    });
+    expect(badPath.status).toBe(400);
+    expect((await problemOf(badPath)).errors?.[0]?.pointer).toBe('/body/config');
     // Without WEIR_CONNECTORS_ALLOW_PRIVATE a source on loopback is refused (SSRF).
     const ssrf = await call('POST', '/connectors', {
       name: 'ssrf',

@@ -10,7 +10,7 @@ import {
   ThingSpeakSource,
 } from '../src/connectors/sources/thingspeak.js';
 import type { PollContext, PollResult, PollSource } from '../src/connectors/sources/types.js';
-import { FakeThingSpeak } from './helpers/fake-thingspeak.js';
+import { FakeThingSpeak, thingSpeakError } from './helpers/fake-thingspeak.js';
 
 const silent: Log = { info: () => undefined, warn: () => undefined, error: () => undefined, debug: () => undefined };
 
@@ -105,6 +105,24 @@ describe('ThingSpeak source', () => {
     expect(query.has('api_key')).toBe(false);
   });
 
+  it('adds location and status columns when asked for and present', async () => {
+    fake.addEntries(42, [
+      { fields: { 1: 1 }, extra: { latitude: '52.1', longitude: 'east', elevation: '', status: 'ok' } },
+    ]);
+    const source = new ThingSpeakSource({ channelId: 42, baseUrl: fake.url, location: true, status: true });
+    const result = await source.poll(null, context());
+    expect(result.fields!.slice(-4)).toEqual([
+      { name: 'latitude', type: 'double' },
+      { name: 'longitude', type: 'double' },
+      { name: 'elevation', type: 'double' },
+      { name: 'status', type: 'varchar' },
+    ]);
+    expect(result.records[0]!.values).toMatchObject({ latitude: 52.1, longitude: null, elevation: null, status: 'ok' });
+    expect(result.rejected.map((r) => r.reason)).toEqual(["entry 1: longitude: 'east' is not a number"]);
+    expect(fake.requests[0]!.query.get('location')).toBe('true');
+    expect(fake.requests[0]!.query.get('status')).toBe('true');
+  });
+
   it('column names never collide with the fixed columns and fall back to fieldN', () => {
     const names = thingSpeakColumnNames(
       new Map([
@@ -141,11 +159,7 @@ describe('ThingSpeak source', () => {
     expect(missing.message).toBe(
       'ThingSpeak channel 999: ThingSpeak error error_resource_not_found: Resource not found',
     );
-    fake.script({
-      kind: 'respond',
-      status: 400,
-      body: JSON.stringify({ status: '400', error: { error_code: 'error_bad_request', message: 'Bad request' } }),
-    });
+    fake.script(thingSpeakError(400, 'error_bad_request', 'Bad request'));
     const bad = await failure(new ThingSpeakSource({ channelId: 42, baseUrl: fake.url }).poll(null, context()));
     expect(bad.message).toContain('error_bad_request: Bad request');
     expect(fake.count()).toBe(2);

@@ -33,6 +33,8 @@ const PUBLIC_OPERATIONS = [
   'getReadiness',
   'getUploadCapabilities',
   'login',
+  'pushConnectorRecords',
+  'pushConnectorUpdate',
   'refreshSession',
 ];
 

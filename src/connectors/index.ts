@@ -11,6 +11,7 @@ import type { MetadataStore } from '../db/index.js';
 import type { Engine } from '../engine/duckdb.js';
 import type { JobSystem } from '../jobs/index.js';
 import type { JobDefinition } from '../jobs/types.js';
+import type { JobGrants } from '../identity/job-grants.js';
 import { LiveRepo } from '../live/repo.js';
 import { LiveWriter } from '../live/writer.js';
 import type { Log } from '../logger.js';
@@ -47,6 +48,7 @@ export async function createConnectors(o: {
   metrics: Metrics;
   datasets: DatasetService;
   jobs: Pick<JobSystem, 'service' | 'register'>;
+  grants: JobGrants;
 }): Promise<Connectors> {
   const log = o.log;
   const repo = new ConnectorRepo(o.store.db);
@@ -106,7 +108,7 @@ export async function createConnectors(o: {
       if (c && runtime) await writer.settle(runtime.target(c));
     },
   });
-  o.jobs.register(connectorBackfillJob({ repo, runtime, secrets: secretsOf }) as JobDefinition);
+  o.jobs.register(connectorBackfillJob({ repo, runtime, secrets: secretsOf, grants: o.grants }) as JobDefinition);
   const rt = runtime;
   return {
     service,
@@ -116,7 +118,7 @@ export async function createConnectors(o: {
       if (resealed > 0) log.info({ connectors: resealed }, 'connector secrets resealed under the current key');
       if (!run) return;
       if (o.config.redisUrl) {
-        const { Redis: RedisClient } = await import('ioredis');
+        const { Redis: RedisClient } = (await import('ioredis')).default;
         redis = new RedisClient(o.config.redisUrl, { maxRetriesPerRequest: 2, enableOfflineQueue: true });
         redis.on('error', (err) => log.warn({ err: { message: err.message } }, 'connector rate-limit Redis error'));
       }

@@ -1,6 +1,7 @@
 import { Type } from 'typebox';
 import type { JobContext, JobDefinition } from '../jobs/types.js';
 import { JobFailure } from '../jobs/errors.js';
+import { requireJobPermission, type JobGrants } from '../identity/job-grants.js';
 import type { ConnectorRepo } from './repo.js';
 import type { ConnectorRuntime } from './runtime.js';
 import { pollSourceFor, type SourceSecrets } from './sources/index.js';
@@ -35,6 +36,7 @@ export function connectorBackfillJob(o: {
   repo: ConnectorRepo;
   runtime: ConnectorRuntime;
   secrets: (c: StoredConnector) => SourceSecrets;
+  grants: JobGrants;
 }): JobDefinition<BackfillPayload, Sync> {
   return {
     kind: CONNECTOR_BACKFILL_KIND,
@@ -43,6 +45,12 @@ export function connectorBackfillJob(o: {
     maxAttempts: 3,
     concurrency: 1,
     async handler(p: BackfillPayload, ctx: JobContext) {
+      // Checked again when it runs: a creator who lost the permission since asking stores nothing.
+      requireJobPermission(
+        await o.grants.of(ctx.workspaceId, ctx.createdBy),
+        'connectors:manage',
+        'Backfilling a connector',
+      );
       const c = await o.repo.get(ctx.workspaceId, p.connectorId);
       if (!c) throw new JobFailure('not_found', `Connector '${p.connectorId}' no longer exists`, false);
       const range = { from: new Date(p.from), to: new Date(p.to) };

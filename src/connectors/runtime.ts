@@ -477,7 +477,9 @@ export class ConnectorRuntime {
         },
       });
     } catch (err) {
-      this.o.log.warn({ err, connectorId: c.id }, 'subscribing failed; the client keeps trying');
+      // The broker could not be reached at all: the next reconcile (every 15 s) tries again.
+      if (this.streams.get(c.id)?.source === source) this.streams.delete(c.id);
+      this.o.log.warn({ err, connectorId: c.id }, 'subscribing failed; trying again shortly');
     }
   }
 

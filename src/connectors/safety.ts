@@ -99,6 +99,8 @@ const DEFAULTS = {
 
 /** A 429 without Retry-After: back off for one rate-limit window. */
 const DEFAULT_RETRY_AFTER_MS = 60_000;
+/** A mistaken or hostile Retry-After must not silence a connector for longer than a day. */
+const MAX_RETRY_AFTER_MS = 24 * 60 * 60_000;
 const ERROR_BODY_CHARS = 2048;
 
 function isRetryable(error: unknown): boolean {
@@ -298,7 +300,12 @@ export class SourceGuard {
         await this.limiter.consume(this.options.connectorId);
         return;
       } catch (rejection) {
-        if (!(rejection instanceof RateLimiterRes)) throw rejection;
+        if (!(rejection instanceof RateLimiterRes)) {
+          // Only a limiter without an insurance limiter gets here (createSourceLimiter always sets one).
+          throw new SourceError('network', `connector ${this.options.connectorId}: rate-limit store unavailable`, {
+            cause: rejection,
+          });
+        }
         waitMs = Math.max(1, rejection.msBeforeNext);
       }
       if (performance.now() + waitMs > deadline) {
@@ -371,9 +378,9 @@ export class SourceGuard {
   private parseRetryAfter(value: string | null): number {
     if (value !== null) {
       const text = value.trim();
-      if (/^\d+$/.test(text)) return Number(text) * 1000;
+      if (/^\d+$/.test(text)) return Math.min(Number(text) * 1000, MAX_RETRY_AFTER_MS);
       const at = Date.parse(text);
-      if (Number.isFinite(at)) return Math.max(0, at - this.clock.nowMs());
+      if (Number.isFinite(at)) return Math.min(Math.max(0, at - this.clock.nowMs()), MAX_RETRY_AFTER_MS);
     }
     return DEFAULT_RETRY_AFTER_MS;
   }

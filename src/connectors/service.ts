@@ -22,6 +22,7 @@ import type { BackfillBody, CreateConnectorBody, TestConnectorBody, UpdateConnec
 import type { SecretBox } from './secrets.js';
 import { assertReachable, createGuard, pollSourceFor, splitSecrets, type SourceSecrets } from './sources/index.js';
 import type { FieldSpec, PollContext } from './sources/types.js';
+import { mqttSourceConfigErrors, type MqttSourceConfig } from './sources/mqtt-config.js';
 import { typeRecords } from './typing.js';
 
 /** A sample for the dry run and for inferring a new connector's columns: a page of the source. */
@@ -128,8 +129,9 @@ export class ConnectorService {
       throw errors.validation('Only polling connectors have a schedule', [
         { pointer: '/body/schedule', message: `a ${body.type} connector receives records as they come` },
       ]);
-    await this.checkReachable(body.type, body.config as Record<string, unknown>);
     const { config, secrets } = splitSecrets(body.type, body.config as Record<string, unknown>);
+    assertSourceConfig(body.type, config, secrets);
+    await this.checkReachable(body.type, body.config as Record<string, unknown>);
     let fields = body.fields;
     if (!fields) {
       if (body.type === 'mqtt' || body.type === 'push')
@@ -210,12 +212,14 @@ export class ConnectorService {
   }
 
   private async sample(type: ConnectorType, config: Record<string, unknown>, secrets: SourceSecrets) {
+    // Dry runs share one cache entry per URL for the cache's lifetime: "Test connection" pressed again, and the create
+    // that follows a dry run, do not spend the source's rate limit twice.
     const probe = {
-      id: 'con_test',
+      id: 'con_dryrun',
       name: 'test',
       type,
       config,
-      safety: { ...DEFAULT_SAFETY, cacheTtlMs: 0, retries: 0 },
+      safety: { ...DEFAULT_SAFETY, retries: 0 },
     } as unknown as StoredConnector;
     const guard = createGuard({
       connector: probe,
@@ -225,7 +229,11 @@ export class ConnectorService {
     });
     try {
       const source = pollSourceFor(probe, secrets);
-      const ctx: PollContext = { fetch: guard.fetch, signal: AbortSignal.timeout(30_000), log: this.o.log };
+      const ctx: PollContext = {
+        fetch: (request, signal) => guard.fetch({ ...request, cacheable: true }, signal),
+        signal: AbortSignal.timeout(30_000),
+        log: this.o.log,
+      };
       const page = await source.poll(null, ctx).catch((e: unknown) => {
         throw new AppError('bad_request', `The source could not be read: ${(e as Error).message}`, [
           { pointer: '/body/config', message: 'check the address, the id and the key' },
@@ -386,6 +394,32 @@ export class ConnectorService {
       n++;
     }
     return n;
+  }
+}
+
+/** Builds the source once, so a bad topic filter or JSON path is a 400 with its pointer, not a failing sync. */
+function assertSourceConfig(type: ConnectorType, config: Record<string, unknown>, secrets: SourceSecrets): void {
+  if (type === 'mqtt') {
+    const problems = mqttSourceConfigErrors({
+      ...(config as unknown as MqttSourceConfig),
+      qos: (config.qos as 0 | 1 | undefined) ?? 1,
+      payload: (config.payload as MqttSourceConfig['payload'] | undefined) ?? 'auto',
+      clientId: 'weir-check',
+    });
+    if (problems.length > 0)
+      throw errors.validation(
+        `The MQTT settings are not valid: ${problems.join('; ')}`,
+        problems.map((message) => ({ pointer: '/body/config', message })),
+      );
+  }
+  if (type === 'http' || type === 'thingspeak') {
+    try {
+      pollSourceFor({ type, config }, secrets);
+    } catch (e) {
+      throw errors.validation(`The source settings are not valid: ${(e as Error).message}`, [
+        { pointer: '/body/config', message: (e as Error).message },
+      ]);
+    }
   }
 }
 

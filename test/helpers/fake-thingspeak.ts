@@ -54,6 +54,15 @@ export interface RouteAnswer {
 
 export type RouteHandler = (url: URL, request: IncomingMessage) => RouteAnswer;
 
+/** A scripted answer in ThingSpeak's error shape: `{status, error: {error_code, message, details}}`. */
+export function thingSpeakError(status: number, code: string, message: string): FakeStep {
+  return { kind: 'respond', status, body: errorBody(status, code, message) };
+}
+
+function errorBody(status: number, code: string, message: string): string {
+  return JSON.stringify({ status: String(status), error: { error_code: code, message, details: message } });
+}
+
 const RESULTS_DEFAULT = 100;
 const RESULTS_MAX = 8000;
 
@@ -223,9 +232,6 @@ export class FakeThingSpeak {
   }
 
   private error(status: number, code: string, message: string): { status: number; body: string } {
-    return {
-      status,
-      body: JSON.stringify({ status: String(status), error: { error_code: code, message, details: message } }),
-    };
+    return { status, body: errorBody(status, code, message) };
   }
 }

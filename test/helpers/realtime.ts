@@ -228,3 +228,30 @@ export async function insertWorkspace(db: Kysely<Database>): Promise<string> {
     .execute();
   return id;
 }
+
+export const MQTT_URL = process.env.WEIR_TEST_MQTT_URL ?? 'mqtt://127.0.0.1:1883';
+
+/**
+ * Whether an MQTT broker answers at MQTT_URL (Mosquitto on 127.0.0.1:1883). MQTT tests skip without it, unless
+ * WEIR_TEST_REQUIRE_MQTT=1 (CI), where its absence is a failure: the embedded-default suite needs no services.
+ */
+export async function mqttAvailable(): Promise<boolean> {
+  const { hostname, port } = new URL(MQTT_URL);
+  const { connect } = await import('node:net');
+  const up = await new Promise<boolean>((resolve) => {
+    const socket = connect(Number(port || 1883), hostname);
+    socket.setTimeout(1000);
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('timeout', () => {
+      socket.destroy();
+      resolve(false);
+    });
+    socket.once('error', () => resolve(false));
+  });
+  if (!up && process.env.WEIR_TEST_REQUIRE_MQTT === '1')
+    throw new Error(`WEIR_TEST_REQUIRE_MQTT=1 but no MQTT broker answers at ${MQTT_URL}`);
+  return up;
+}

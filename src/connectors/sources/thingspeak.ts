@@ -267,6 +267,8 @@ export class ThingSpeakSource implements PollSource {
       ...[...columns.values()].map((name): FieldSpec => ({ name, type: 'double' })),
       ...extras.map((name): FieldSpec => ({ name, type: name === 'status' ? 'varchar' : 'double' })),
     ];
+    // [key in the entry, column name]
+    const typed: (readonly [string, string])[] = [...columns, ...extras.map((name) => [name, name] as const)];
     const records: SourceRecord[] = [];
     const rejected: RejectedInput[] = [];
     let cursor: string | null = null;
@@ -278,10 +280,6 @@ export class ThingSpeakSource implements PollSource {
         continue;
       }
       const values: Record<string, unknown> = { entry_id: id.value, created_at: at.value };
-      const typed = [
-        ...[...columns].map(([field, name]) => [field, name] as const),
-        ...extras.map((n) => [n, n] as const),
-      ];
       for (const [field, name] of typed) {
         const coerced = coerceValue(entry[field], name === 'status' ? 'varchar' : 'double');
         if (coerced.ok) {
