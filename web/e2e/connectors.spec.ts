@@ -1,5 +1,6 @@
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { connect as connectTcp, type AddressInfo } from 'node:net';
+import { connectAsync } from 'mqtt';
 import {
   apiCall,
   apiToken,
@@ -62,6 +63,28 @@ async function fakeThingSpeak(channelId: number): Promise<{ url: string; close: 
   };
 }
 
+const MQTT_URL = process.env.WEIR_TEST_MQTT_URL ?? 'mqtt://127.0.0.1:1883';
+
+/** Whether the broker answers (Mosquitto; `.ci/run` starts it). Without it the MQTT test skips, unless CI requires it. */
+async function brokerUp(): Promise<boolean> {
+  const { hostname, port } = new URL(MQTT_URL);
+  const up = await new Promise<boolean>((resolve) => {
+    const socket = connectTcp(Number(port || 1883), hostname);
+    socket.setTimeout(1000, () => {
+      socket.destroy();
+      resolve(false);
+    });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+  if (!up && process.env.WEIR_TEST_REQUIRE_MQTT === '1')
+    throw new Error(`WEIR_TEST_REQUIRE_MQTT=1 but no MQTT broker answers at ${MQTT_URL}`);
+  return up;
+}
+
 test.describe('connectors', () => {
   test('creates a push connector from the form, shows its key once, and draws pushed records live', async ({
     page,
@@ -75,7 +98,7 @@ test.describe('connectors', () => {
     await form.getByLabel('Source type').selectOption('push');
     // A push connector cannot be tried first: nothing to fetch a sample from.
     await expect(form.getByRole('button', { name: 'Test connection' })).toHaveCount(0);
-    await form.getByLabel('Name').fill(name);
+    await form.getByLabel('Name', { exact: true }).fill(name);
     await form
       .getByRole('textbox', { name: 'Fields', exact: true })
       .fill('at:timestamp\ntemp:double\nhumidity:double\nroom:varchar');
@@ -155,7 +178,7 @@ test.describe('connectors', () => {
       await page.goto('/connectors?create=1');
       const form = page.getByRole('form', { name: 'Create a connector' });
       await expect(form.getByLabel('Source type')).toHaveValue('thingspeak');
-      await form.getByLabel('Name').fill(name);
+      await form.getByLabel('Name', { exact: true }).fill(name);
       await form.getByLabel('Channel id').fill('4242');
       await form.getByLabel('Server').fill(source.url);
       await form.getByLabel('Schedule').fill('');
@@ -180,6 +203,44 @@ test.describe('connectors', () => {
     } finally {
       await source.close();
     }
+  });
+
+  test('subscribes to MQTT topics from the form and draws the published readings live', async ({ page }) => {
+    test.skip(!(await brokerUp()), `no MQTT broker at ${MQTT_URL}`);
+    const name = unique('mqtt');
+    const prefix = `weir-e2e/${name}`;
+    await signIn(page);
+    await page.goto('/connectors?create=1');
+    const form = page.getByRole('form', { name: 'Create a connector' });
+    await form.getByLabel('Source type').selectOption('mqtt');
+    await form.getByLabel('Name', { exact: true }).fill(name);
+    await form.getByLabel('Broker URL').fill(MQTT_URL);
+    await form.getByLabel('Topics').fill(`${prefix}/+`);
+    await form.getByLabel('Payload').selectOption('json');
+    await form.getByRole('textbox', { name: 'Fields', exact: true }).fill('topic:varchar\ntemp:double');
+    await form.getByRole('button', { name: 'Create' }).click();
+    await expect(page.getByRole('heading', { name, level: 1 })).toBeVisible();
+    // Messages published before the subscription would not be delivered: wait for it.
+    await expect(page.getByRole('region', { name: 'Health' })).toContainText('connected', { timeout: 30_000 });
+
+    const publisher = await connectAsync(MQTT_URL, { protocolVersion: 4 });
+    try {
+      for (const [device, temp] of [
+        ['a', 18.5],
+        ['b', 19.75],
+      ] as const)
+        await publisher.publishAsync(`${prefix}/${device}`, JSON.stringify({ temp }), { qos: 1 });
+    } finally {
+      await publisher.endAsync();
+    }
+    const recent = page.getByRole('table', { name: 'Latest records' });
+    await expect(recent).toContainText('19.75');
+    await expect(recent).toContainText(`${prefix}/a`);
+    await expect(
+      page.getByRole('region', { name: 'Live', exact: true }).locator('.vega-chart-host[data-state="drawn"]'),
+    ).toBeVisible({ timeout: 30_000 });
+    const id = page.url().split('/').pop()!;
+    await apiCall(await apiToken(), 'DELETE', `/api/v1/connectors/${id}`);
   });
 
   test('shows what the server refuses at the field it names', async ({ page }) => {
