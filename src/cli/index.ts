@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { registerAuthCommands } from './auth.js';
 import { registerAnalytics } from './analytics.js';
+import { registerConnectors } from './connectors.js';
 import { registerDatasets } from './datasets.js';
 import { registerInvitations } from './invitations.js';
 import { registerJobs } from './jobs.js';
@@ -22,6 +23,7 @@ export function registerClientCommands(program: Command): void {
   registerLineage(datasets);
   registerPipelines(program);
   registerModels(program);
+  registerConnectors(program);
   registerJobs(program);
   registerAuthCommands(program);
   registerKeys(program);

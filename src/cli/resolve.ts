@@ -33,6 +33,12 @@ export const PIPELINES: ResourceKind = {
   path: '/api/v1/pipelines',
   listCommand: weirCommand('pipelines ls'),
 };
+export const CONNECTORS: ResourceKind = {
+  noun: 'connector',
+  prefix: 'con',
+  path: '/api/v1/connectors',
+  listCommand: weirCommand('connectors ls'),
+};
 
 /** What the list endpoints answer about each item, as far as resolving reads it. */
 export interface Named {

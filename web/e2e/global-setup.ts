@@ -35,6 +35,8 @@ export default async function globalSetup(): Promise<() => Promise<void>> {
     WEIR_RATE_LIMIT_LOGIN: '1000/min',
     // jobs.spec.ts cancels a long test.sleep job, enqueued through POST /api/v1/jobs/test (src/jobs/test-routes.ts).
     WEIR_TEST_JOB_KINDS: '1',
+    // The connectors spec's fake ThingSpeak listens on 127.0.0.1, which connectors refuse by default (SSRF).
+    WEIR_CONNECTORS_ALLOW_PRIVATE: 'true',
   };
   delete env.WEIR_DATABASE_URL;
   const database = process.env.WEIR_TEST_DATABASE_URL ? await createDatabase(process.env.WEIR_TEST_DATABASE_URL) : null;

@@ -1283,6 +1283,260 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/connectors": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List connectors, newest first
+         * @description Requires permission `connectors:read`.
+         */
+        get: operations["listConnectors"];
+        put?: never;
+        /**
+         * Create a connector and its live dataset
+         * @description Columns are given in `fields`, or inferred from a sample of a ThingSpeak or HTTP source. Secrets in `config` (apiKey, authHeader.value, password) are sealed at rest and never answered. A push connector answers its push key once.
+         *
+         *     Requires permission `connectors:manage`.
+         */
+        post: operations["createConnector"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/connectors/test": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Dry run: fetch a sample and infer its columns, storing nothing
+         * @description Requires permission `connectors:manage`.
+         */
+        post: operations["testConnector"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/connectors/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A connector with its health
+         * @description Requires permission `connectors:read`.
+         */
+        get: operations["getConnector"];
+        put?: never;
+        post?: never;
+        /**
+         * Delete a connector, its history and its live dataset
+         * @description Requires permission `connectors:manage`.
+         */
+        delete: operations["deleteConnector"];
+        options?: never;
+        head?: never;
+        /**
+         * Rename a connector or change its schedule, safety or flush policy
+         * @description Requires permission `connectors:manage`.
+         */
+        patch: operations["updateConnector"];
+        trace?: never;
+    };
+    "/api/v1/connectors/{id}/pause": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Pause a connector
+         * @description Requires permission `connectors:manage`.
+         */
+        post: operations["pauseConnector"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/connectors/{id}/resume": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Resume a paused connector
+         * @description Requires permission `connectors:manage`.
+         */
+        post: operations["resumeConnector"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/connectors/{id}/sync": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Poll the source now and answer the sync
+         * @description Requires permission `connectors:manage`.
+         */
+        post: operations["syncConnector"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/connectors/{id}/backfill": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Fetch a past time range into the live dataset, as a job
+         * @description Requires permission `connectors:manage`.
+         */
+        post: operations["backfillConnector"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/connectors/{id}/syncs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Sync history, newest first: counts, errors, durations, cursors
+         * @description Requires permission `connectors:read`.
+         */
+        get: operations["listConnectorSyncs"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/connectors/{id}/latest": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The last value received per field
+         * @description Requires permission `connectors:read`.
+         */
+        get: operations["getConnectorLatest"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/connectors/{id}/push-key": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Issue a new push key (the old one stops working); it is shown once
+         * @description Requires permission `connectors:manage`.
+         */
+        post: operations["rotateConnectorPushKey"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/connectors/{id}/records": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Device push: a JSON array or NDJSON of records, answered once they are durable
+         * @description Authenticated by the connector push key: `Authorization: Bearer <key>` or `?api_key=`.
+         */
+        post: operations["pushConnectorRecords"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/connectors/{id}/update": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Device push in the ThingSpeak update shape (form fields field1…, created_at)
+         * @description Authenticated by the connector push key: `Authorization: Bearer <key>` or `?api_key=`.
+         */
+        post: operations["pushConnectorUpdate"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/uploads": {
         parameters: {
             query?: never;
@@ -7091,6 +7345,1453 @@ export interface operations {
                         /** @description The dataset the scored rows become (once the job succeeds) */
                         outputDatasetId: string;
                         outputVersionId: string;
+                    };
+                };
+            };
+            /** @description Client error */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Server error */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listConnectors: {
+        parameters: {
+            query: {
+                limit: number;
+                offset: number;
+                type?: "thingspeak" | "http" | "mqtt" | "push";
+                name?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        items: {
+                            id: string;
+                            workspaceId: string;
+                            name: string;
+                            description: string;
+                            /** @enum {string} */
+                            type: "thingspeak" | "http" | "mqtt" | "push";
+                            /** @description The source settings, secrets left out */
+                            config: {
+                                [key: string]: unknown;
+                            };
+                            /** @description Which secrets the connector holds (never their values) */
+                            secrets: string[];
+                            fields: {
+                                name: string;
+                                /** @enum {string} */
+                                type: "double" | "bigint" | "boolean" | "varchar" | "timestamp";
+                            }[];
+                            schedule: string | null;
+                            /** Format: date-time */
+                            nextSyncAt: string | null;
+                            safety: {
+                                requestsPerMinute: number;
+                                timeoutMs: number;
+                                retries: number;
+                                breakerFailures: number;
+                                breakerResetMs: number;
+                                cacheTtlMs: number;
+                                pauseAfterFailures: number;
+                                staleAfterMinutes: number;
+                            };
+                            live: {
+                                flushRows: number;
+                                flushMs: number;
+                                compactRows: number;
+                                compactMs: number;
+                                maxSegments: number;
+                                dedupeWindowMs: number;
+                            };
+                            datasetId: string;
+                            datasetName: string;
+                            /** @enum {string} */
+                            state: "active" | "paused";
+                            pausedReason: string | null;
+                            cursor: string | null;
+                            health: {
+                                /** @enum {string} */
+                                breaker: "closed" | "open" | "half-open";
+                                consecutiveFailures: number;
+                                /** Format: date-time */
+                                lastSyncAt: string | null;
+                                /** Format: date-time */
+                                lastSuccessAt: string | null;
+                                /** Format: date-time */
+                                lastRecordAt: string | null;
+                                lastError: string | null;
+                                stale: boolean;
+                                lagSeconds: number | null;
+                                rateLimit: {
+                                    used: number;
+                                    limit: number;
+                                } | null;
+                                stream: string | null;
+                                pendingRecords: number;
+                            };
+                            /** Format: date-time */
+                            createdAt: string;
+                            /** Format: date-time */
+                            updatedAt: string;
+                        }[];
+                        total: number;
+                        limit: number;
+                        offset: number;
+                    };
+                };
+            };
+            /** @description Client error */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Server error */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    createConnector: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    name: string;
+                    /** @enum {string} */
+                    type: "thingspeak";
+                    config: {
+                        channelId: number;
+                        baseUrl?: string;
+                        /** @description Entries a poll asks for */
+                        results?: number;
+                        apiKey?: string;
+                    };
+                    description?: string;
+                    /** @description The live dataset columns (default: inferred from a sample of the source) */
+                    fields?: {
+                        name: string;
+                        /** @enum {string} */
+                        type: "double" | "bigint" | "boolean" | "varchar" | "timestamp";
+                    }[];
+                    schedule?: string | null;
+                    safety?: {
+                        requestsPerMinute?: number;
+                        timeoutMs?: number;
+                        retries?: number;
+                        breakerFailures?: number;
+                        breakerResetMs?: number;
+                        cacheTtlMs?: number;
+                        pauseAfterFailures?: number;
+                        staleAfterMinutes?: number;
+                    };
+                    live?: {
+                        flushRows?: number;
+                        flushMs?: number;
+                        compactRows?: number;
+                        compactMs?: number;
+                        maxSegments?: number;
+                        dedupeWindowMs?: number;
+                    };
+                } | {
+                    name: string;
+                    /** @enum {string} */
+                    type: "http";
+                    config: {
+                        /** @description May hold {cursor} */
+                        url: string;
+                        authHeader?: {
+                            name: string;
+                            value: string;
+                        };
+                        recordsPath: string;
+                        fields: {
+                            name: string;
+                            path: string;
+                            /** @enum {string} */
+                            type: "double" | "bigint" | "boolean" | "varchar" | "timestamp";
+                            /** @enum {string} */
+                            format?: "iso" | "epoch_s" | "epoch_ms";
+                        }[];
+                        keyPath?: string;
+                        cursorPath?: string;
+                        pagination?: {
+                            /** @enum {string} */
+                            kind: "none";
+                        } | {
+                            /** @enum {string} */
+                            kind: "cursor";
+                            nextPath: string;
+                            param: string;
+                        } | {
+                            /** @enum {string} */
+                            kind: "page";
+                            param: string;
+                            start?: number;
+                        } | {
+                            /** @enum {string} */
+                            kind: "link";
+                        };
+                        maxPages?: number;
+                    };
+                    description?: string;
+                    /** @description The live dataset columns (default: inferred from a sample of the source) */
+                    fields?: {
+                        name: string;
+                        /** @enum {string} */
+                        type: "double" | "bigint" | "boolean" | "varchar" | "timestamp";
+                    }[];
+                    schedule?: string | null;
+                    safety?: {
+                        requestsPerMinute?: number;
+                        timeoutMs?: number;
+                        retries?: number;
+                        breakerFailures?: number;
+                        breakerResetMs?: number;
+                        cacheTtlMs?: number;
+                        pauseAfterFailures?: number;
+                        staleAfterMinutes?: number;
+                    };
+                    live?: {
+                        flushRows?: number;
+                        flushMs?: number;
+                        compactRows?: number;
+                        compactMs?: number;
+                        maxSegments?: number;
+                        dedupeWindowMs?: number;
+                    };
+                } | {
+                    name: string;
+                    /** @enum {string} */
+                    type: "mqtt";
+                    config: {
+                        url: string;
+                        topics: string[];
+                        qos?: 0 | 1;
+                        /** @enum {string} */
+                        payload?: "json" | "kv" | "auto";
+                        keyField?: string;
+                        timestampField?: string;
+                        username?: string;
+                        password?: string;
+                    };
+                    description?: string;
+                    /** @description The live dataset columns (default: inferred from a sample of the source) */
+                    fields?: {
+                        name: string;
+                        /** @enum {string} */
+                        type: "double" | "bigint" | "boolean" | "varchar" | "timestamp";
+                    }[];
+                    schedule?: string | null;
+                    safety?: {
+                        requestsPerMinute?: number;
+                        timeoutMs?: number;
+                        retries?: number;
+                        breakerFailures?: number;
+                        breakerResetMs?: number;
+                        cacheTtlMs?: number;
+                        pauseAfterFailures?: number;
+                        staleAfterMinutes?: number;
+                    };
+                    live?: {
+                        flushRows?: number;
+                        flushMs?: number;
+                        compactRows?: number;
+                        compactMs?: number;
+                        maxSegments?: number;
+                        dedupeWindowMs?: number;
+                    };
+                } | {
+                    name: string;
+                    /** @enum {string} */
+                    type: "push";
+                    config: {
+                        /** @description Dedupe key of a record */
+                        keyField?: string;
+                    };
+                    description?: string;
+                    /** @description The live dataset columns (default: inferred from a sample of the source) */
+                    fields?: {
+                        name: string;
+                        /** @enum {string} */
+                        type: "double" | "bigint" | "boolean" | "varchar" | "timestamp";
+                    }[];
+                    schedule?: string | null;
+                    safety?: {
+                        requestsPerMinute?: number;
+                        timeoutMs?: number;
+                        retries?: number;
+                        breakerFailures?: number;
+                        breakerResetMs?: number;
+                        cacheTtlMs?: number;
+                        pauseAfterFailures?: number;
+                        staleAfterMinutes?: number;
+                    };
+                    live?: {
+                        flushRows?: number;
+                        flushMs?: number;
+                        compactRows?: number;
+                        compactMs?: number;
+                        maxSegments?: number;
+                        dedupeWindowMs?: number;
+                    };
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        connector: {
+                            id: string;
+                            workspaceId: string;
+                            name: string;
+                            description: string;
+                            /** @enum {string} */
+                            type: "thingspeak" | "http" | "mqtt" | "push";
+                            /** @description The source settings, secrets left out */
+                            config: {
+                                [key: string]: unknown;
+                            };
+                            /** @description Which secrets the connector holds (never their values) */
+                            secrets: string[];
+                            fields: {
+                                name: string;
+                                /** @enum {string} */
+                                type: "double" | "bigint" | "boolean" | "varchar" | "timestamp";
+                            }[];
+                            schedule: string | null;
+                            /** Format: date-time */
+                            nextSyncAt: string | null;
+                            safety: {
+                                requestsPerMinute: number;
+                                timeoutMs: number;
+                                retries: number;
+                                breakerFailures: number;
+                                breakerResetMs: number;
+                                cacheTtlMs: number;
+                                pauseAfterFailures: number;
+                                staleAfterMinutes: number;
+                            };
+                            live: {
+                                flushRows: number;
+                                flushMs: number;
+                                compactRows: number;
+                                compactMs: number;
+                                maxSegments: number;
+                                dedupeWindowMs: number;
+                            };
+                            datasetId: string;
+                            datasetName: string;
+                            /** @enum {string} */
+                            state: "active" | "paused";
+                            pausedReason: string | null;
+                            cursor: string | null;
+                            health: {
+                                /** @enum {string} */
+                                breaker: "closed" | "open" | "half-open";
+                                consecutiveFailures: number;
+                                /** Format: date-time */
+                                lastSyncAt: string | null;
+                                /** Format: date-time */
+                                lastSuccessAt: string | null;
+                                /** Format: date-time */
+                                lastRecordAt: string | null;
+                                lastError: string | null;
+                                stale: boolean;
+                                lagSeconds: number | null;
+                                rateLimit: {
+                                    used: number;
+                                    limit: number;
+                                } | null;
+                                stream: string | null;
+                                pendingRecords: number;
+                            };
+                            /** Format: date-time */
+                            createdAt: string;
+                            /** Format: date-time */
+                            updatedAt: string;
+                        };
+                        pushKey?: string;
+                    };
+                };
+            };
+            /** @description Client error */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Server error */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    testConnector: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @enum {string} */
+                    type: "thingspeak";
+                    config: {
+                        channelId: number;
+                        baseUrl?: string;
+                        /** @description Entries a poll asks for */
+                        results?: number;
+                        apiKey?: string;
+                    };
+                } | {
+                    /** @enum {string} */
+                    type: "http";
+                    config: {
+                        /** @description May hold {cursor} */
+                        url: string;
+                        authHeader?: {
+                            name: string;
+                            value: string;
+                        };
+                        recordsPath: string;
+                        fields: {
+                            name: string;
+                            path: string;
+                            /** @enum {string} */
+                            type: "double" | "bigint" | "boolean" | "varchar" | "timestamp";
+                            /** @enum {string} */
+                            format?: "iso" | "epoch_s" | "epoch_ms";
+                        }[];
+                        keyPath?: string;
+                        cursorPath?: string;
+                        pagination?: {
+                            /** @enum {string} */
+                            kind: "none";
+                        } | {
+                            /** @enum {string} */
+                            kind: "cursor";
+                            nextPath: string;
+                            param: string;
+                        } | {
+                            /** @enum {string} */
+                            kind: "page";
+                            param: string;
+                            start?: number;
+                        } | {
+                            /** @enum {string} */
+                            kind: "link";
+                        };
+                        maxPages?: number;
+                    };
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        fields: {
+                            name: string;
+                            /** @enum {string} */
+                            type: "double" | "bigint" | "boolean" | "varchar" | "timestamp";
+                        }[];
+                        sample: {
+                            [key: string]: unknown;
+                        }[];
+                        rejected: {
+                            reason: string;
+                            sample?: string;
+                        }[];
+                        cursor: string | null;
+                    };
+                };
+            };
+            /** @description Client error */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Server error */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getConnector: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Connector id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        id: string;
+                        workspaceId: string;
+                        name: string;
+                        description: string;
+                        /** @enum {string} */
+                        type: "thingspeak" | "http" | "mqtt" | "push";
+                        /** @description The source settings, secrets left out */
+                        config: {
+                            [key: string]: unknown;
+                        };
+                        /** @description Which secrets the connector holds (never their values) */
+                        secrets: string[];
+                        fields: {
+                            name: string;
+                            /** @enum {string} */
+                            type: "double" | "bigint" | "boolean" | "varchar" | "timestamp";
+                        }[];
+                        schedule: string | null;
+                        /** Format: date-time */
+                        nextSyncAt: string | null;
+                        safety: {
+                            requestsPerMinute: number;
+                            timeoutMs: number;
+                            retries: number;
+                            breakerFailures: number;
+                            breakerResetMs: number;
+                            cacheTtlMs: number;
+                            pauseAfterFailures: number;
+                            staleAfterMinutes: number;
+                        };
+                        live: {
+                            flushRows: number;
+                            flushMs: number;
+                            compactRows: number;
+                            compactMs: number;
+                            maxSegments: number;
+                            dedupeWindowMs: number;
+                        };
+                        datasetId: string;
+                        datasetName: string;
+                        /** @enum {string} */
+                        state: "active" | "paused";
+                        pausedReason: string | null;
+                        cursor: string | null;
+                        health: {
+                            /** @enum {string} */
+                            breaker: "closed" | "open" | "half-open";
+                            consecutiveFailures: number;
+                            /** Format: date-time */
+                            lastSyncAt: string | null;
+                            /** Format: date-time */
+                            lastSuccessAt: string | null;
+                            /** Format: date-time */
+                            lastRecordAt: string | null;
+                            lastError: string | null;
+                            stale: boolean;
+                            lagSeconds: number | null;
+                            rateLimit: {
+                                used: number;
+                                limit: number;
+                            } | null;
+                            stream: string | null;
+                            pendingRecords: number;
+                        };
+                        /** Format: date-time */
+                        createdAt: string;
+                        /** Format: date-time */
+                        updatedAt: string;
+                    };
+                };
+            };
+            /** @description Client error */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Server error */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    deleteConnector: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Connector id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Client error */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Server error */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    updateConnector: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Connector id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    name?: string;
+                    description?: string;
+                    schedule?: string | null;
+                    safety?: {
+                        requestsPerMinute?: number;
+                        timeoutMs?: number;
+                        retries?: number;
+                        breakerFailures?: number;
+                        breakerResetMs?: number;
+                        cacheTtlMs?: number;
+                        pauseAfterFailures?: number;
+                        staleAfterMinutes?: number;
+                    };
+                    live?: {
+                        flushRows?: number;
+                        flushMs?: number;
+                        compactRows?: number;
+                        compactMs?: number;
+                        maxSegments?: number;
+                        dedupeWindowMs?: number;
+                    };
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        id: string;
+                        workspaceId: string;
+                        name: string;
+                        description: string;
+                        /** @enum {string} */
+                        type: "thingspeak" | "http" | "mqtt" | "push";
+                        /** @description The source settings, secrets left out */
+                        config: {
+                            [key: string]: unknown;
+                        };
+                        /** @description Which secrets the connector holds (never their values) */
+                        secrets: string[];
+                        fields: {
+                            name: string;
+                            /** @enum {string} */
+                            type: "double" | "bigint" | "boolean" | "varchar" | "timestamp";
+                        }[];
+                        schedule: string | null;
+                        /** Format: date-time */
+                        nextSyncAt: string | null;
+                        safety: {
+                            requestsPerMinute: number;
+                            timeoutMs: number;
+                            retries: number;
+                            breakerFailures: number;
+                            breakerResetMs: number;
+                            cacheTtlMs: number;
+                            pauseAfterFailures: number;
+                            staleAfterMinutes: number;
+                        };
+                        live: {
+                            flushRows: number;
+                            flushMs: number;
+                            compactRows: number;
+                            compactMs: number;
+                            maxSegments: number;
+                            dedupeWindowMs: number;
+                        };
+                        datasetId: string;
+                        datasetName: string;
+                        /** @enum {string} */
+                        state: "active" | "paused";
+                        pausedReason: string | null;
+                        cursor: string | null;
+                        health: {
+                            /** @enum {string} */
+                            breaker: "closed" | "open" | "half-open";
+                            consecutiveFailures: number;
+                            /** Format: date-time */
+                            lastSyncAt: string | null;
+                            /** Format: date-time */
+                            lastSuccessAt: string | null;
+                            /** Format: date-time */
+                            lastRecordAt: string | null;
+                            lastError: string | null;
+                            stale: boolean;
+                            lagSeconds: number | null;
+                            rateLimit: {
+                                used: number;
+                                limit: number;
+                            } | null;
+                            stream: string | null;
+                            pendingRecords: number;
+                        };
+                        /** Format: date-time */
+                        createdAt: string;
+                        /** Format: date-time */
+                        updatedAt: string;
+                    };
+                };
+            };
+            /** @description Client error */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Server error */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    pauseConnector: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Connector id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        id: string;
+                        workspaceId: string;
+                        name: string;
+                        description: string;
+                        /** @enum {string} */
+                        type: "thingspeak" | "http" | "mqtt" | "push";
+                        /** @description The source settings, secrets left out */
+                        config: {
+                            [key: string]: unknown;
+                        };
+                        /** @description Which secrets the connector holds (never their values) */
+                        secrets: string[];
+                        fields: {
+                            name: string;
+                            /** @enum {string} */
+                            type: "double" | "bigint" | "boolean" | "varchar" | "timestamp";
+                        }[];
+                        schedule: string | null;
+                        /** Format: date-time */
+                        nextSyncAt: string | null;
+                        safety: {
+                            requestsPerMinute: number;
+                            timeoutMs: number;
+                            retries: number;
+                            breakerFailures: number;
+                            breakerResetMs: number;
+                            cacheTtlMs: number;
+                            pauseAfterFailures: number;
+                            staleAfterMinutes: number;
+                        };
+                        live: {
+                            flushRows: number;
+                            flushMs: number;
+                            compactRows: number;
+                            compactMs: number;
+                            maxSegments: number;
+                            dedupeWindowMs: number;
+                        };
+                        datasetId: string;
+                        datasetName: string;
+                        /** @enum {string} */
+                        state: "active" | "paused";
+                        pausedReason: string | null;
+                        cursor: string | null;
+                        health: {
+                            /** @enum {string} */
+                            breaker: "closed" | "open" | "half-open";
+                            consecutiveFailures: number;
+                            /** Format: date-time */
+                            lastSyncAt: string | null;
+                            /** Format: date-time */
+                            lastSuccessAt: string | null;
+                            /** Format: date-time */
+                            lastRecordAt: string | null;
+                            lastError: string | null;
+                            stale: boolean;
+                            lagSeconds: number | null;
+                            rateLimit: {
+                                used: number;
+                                limit: number;
+                            } | null;
+                            stream: string | null;
+                            pendingRecords: number;
+                        };
+                        /** Format: date-time */
+                        createdAt: string;
+                        /** Format: date-time */
+                        updatedAt: string;
+                    };
+                };
+            };
+            /** @description Client error */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Server error */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    resumeConnector: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Connector id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        id: string;
+                        workspaceId: string;
+                        name: string;
+                        description: string;
+                        /** @enum {string} */
+                        type: "thingspeak" | "http" | "mqtt" | "push";
+                        /** @description The source settings, secrets left out */
+                        config: {
+                            [key: string]: unknown;
+                        };
+                        /** @description Which secrets the connector holds (never their values) */
+                        secrets: string[];
+                        fields: {
+                            name: string;
+                            /** @enum {string} */
+                            type: "double" | "bigint" | "boolean" | "varchar" | "timestamp";
+                        }[];
+                        schedule: string | null;
+                        /** Format: date-time */
+                        nextSyncAt: string | null;
+                        safety: {
+                            requestsPerMinute: number;
+                            timeoutMs: number;
+                            retries: number;
+                            breakerFailures: number;
+                            breakerResetMs: number;
+                            cacheTtlMs: number;
+                            pauseAfterFailures: number;
+                            staleAfterMinutes: number;
+                        };
+                        live: {
+                            flushRows: number;
+                            flushMs: number;
+                            compactRows: number;
+                            compactMs: number;
+                            maxSegments: number;
+                            dedupeWindowMs: number;
+                        };
+                        datasetId: string;
+                        datasetName: string;
+                        /** @enum {string} */
+                        state: "active" | "paused";
+                        pausedReason: string | null;
+                        cursor: string | null;
+                        health: {
+                            /** @enum {string} */
+                            breaker: "closed" | "open" | "half-open";
+                            consecutiveFailures: number;
+                            /** Format: date-time */
+                            lastSyncAt: string | null;
+                            /** Format: date-time */
+                            lastSuccessAt: string | null;
+                            /** Format: date-time */
+                            lastRecordAt: string | null;
+                            lastError: string | null;
+                            stale: boolean;
+                            lagSeconds: number | null;
+                            rateLimit: {
+                                used: number;
+                                limit: number;
+                            } | null;
+                            stream: string | null;
+                            pendingRecords: number;
+                        };
+                        /** Format: date-time */
+                        createdAt: string;
+                        /** Format: date-time */
+                        updatedAt: string;
+                    };
+                };
+            };
+            /** @description Client error */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Server error */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    syncConnector: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Connector id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        id: string;
+                        connectorId: string;
+                        /** @enum {string} */
+                        trigger: "schedule" | "manual" | "backfill" | "stream" | "push";
+                        /** @enum {string} */
+                        status: "succeeded" | "failed" | "partial";
+                        /** @description New records stored */
+                        records: number;
+                        duplicates: number;
+                        rejected: number;
+                        errors: {
+                            reason: string;
+                            sample?: string;
+                        }[];
+                        cursorFrom: string | null;
+                        cursorTo: string | null;
+                        /** Format: date-time */
+                        startedAt: string;
+                        durationMs: number;
+                    };
+                };
+            };
+            /** @description Client error */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Server error */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    backfillConnector: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Connector id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** Format: date-time */
+                    from: string;
+                    /** Format: date-time */
+                    to: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        job: {
+                            id: string;
+                            kind: string;
+                            workspaceId: string;
+                            /** @description User who created the job; null for jobs the system schedules */
+                            createdBy: string | null;
+                            parentId: string | null;
+                            payload: unknown;
+                            /** @enum {string} */
+                            status: "queued" | "running" | "succeeded" | "failed" | "cancelled";
+                            /** @description Higher runs first among queued jobs of a kind */
+                            priority: number;
+                            progress: number;
+                            progressMessage: string | null;
+                            progressData: unknown;
+                            /** @description Attempts started so far */
+                            attempts: number;
+                            maxAttempts: number;
+                            timeoutMs: number;
+                            /** @description What the handler returned (succeeded jobs) */
+                            result: unknown;
+                            /** @description The failure of the last attempt: a stable code and a message */
+                            error: {
+                                code: string;
+                                message: string;
+                                /** @description Where a rejected input went wrong (as in a problem document's errors[]) */
+                                details?: {
+                                    pointer: string;
+                                    message: string;
+                                    line?: number;
+                                    row?: number;
+                                }[];
+                            } | null;
+                            cancelRequested: boolean;
+                            /** Format: date-time */
+                            createdAt: string;
+                            /**
+                             * Format: date-time
+                             * @description Start of the latest attempt
+                             */
+                            startedAt: string | null;
+                            /** Format: date-time */
+                            finishedAt: string | null;
+                            /**
+                             * Format: date-time
+                             * @description Earliest start of the next attempt
+                             */
+                            runAfter: string;
+                        };
+                    };
+                };
+            };
+            /** @description Client error */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Server error */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listConnectorSyncs: {
+        parameters: {
+            query: {
+                limit: number;
+                offset: number;
+            };
+            header?: never;
+            path: {
+                /** @description Connector id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        items: {
+                            id: string;
+                            connectorId: string;
+                            /** @enum {string} */
+                            trigger: "schedule" | "manual" | "backfill" | "stream" | "push";
+                            /** @enum {string} */
+                            status: "succeeded" | "failed" | "partial";
+                            /** @description New records stored */
+                            records: number;
+                            duplicates: number;
+                            rejected: number;
+                            errors: {
+                                reason: string;
+                                sample?: string;
+                            }[];
+                            cursorFrom: string | null;
+                            cursorTo: string | null;
+                            /** Format: date-time */
+                            startedAt: string;
+                            durationMs: number;
+                        }[];
+                        total: number;
+                    };
+                };
+            };
+            /** @description Client error */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Server error */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getConnectorLatest: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Connector id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        connectorId: string;
+                        /** Format: date-time */
+                        at: string | null;
+                        /** @description The last value received per field */
+                        values: {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+            };
+            /** @description Client error */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Server error */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    rotateConnectorPushKey: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Connector id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        pushKey: string;
+                    };
+                };
+            };
+            /** @description Client error */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Server error */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    pushConnectorRecords: {
+        parameters: {
+            query?: {
+                /** @description The push key (or Authorization: Bearer) */
+                api_key?: string;
+            };
+            header?: never;
+            path: {
+                /** @description Connector id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @description New records stored (durable when this answer is sent) */
+                        accepted: number;
+                        duplicates: number;
+                        rejected: number;
+                        errors: {
+                            reason: string;
+                            sample?: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Client error */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Server error */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    pushConnectorUpdate: {
+        parameters: {
+            query?: {
+                /** @description The push key (or Authorization: Bearer) */
+                api_key?: string;
+            };
+            header?: never;
+            path: {
+                /** @description Connector id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @description New records stored (durable when this answer is sent) */
+                        accepted: number;
+                        duplicates: number;
+                        rejected: number;
+                        errors: {
+                            reason: string;
+                            sample?: string;
+                        }[];
                     };
                 };
             };

@@ -58,6 +58,14 @@ const ModelPage = page(
   () => import('../pages/models/ModelPage'),
   (path) => path.startsWith('/models/'),
 );
+const ConnectorsPage = page(
+  () => import('../pages/connectors/ConnectorsPage'),
+  (path) => path === '/connectors',
+);
+const ConnectorPage = page(
+  () => import('../pages/connectors/ConnectorPage'),
+  (path) => path.startsWith('/connectors/'),
+);
 const SettingsPage = page(() => import('../pages/settings/SettingsPage'), under('/settings'));
 const SystemPage = page(() => import('../pages/system/SystemPage'), under('/system'));
 
@@ -85,6 +93,8 @@ export function App() {
           <Route path="/pipelines/:id" component={PipelineBuilderPage} />
           <Route path="/models" component={ModelsPage} />
           <Route path="/models/:id" component={ModelPage} />
+          <Route path="/connectors" component={ConnectorsPage} />
+          <Route path="/connectors/:id" component={ConnectorPage} />
           <Route path="/jobs" component={JobsPage} />
           <Route path="/jobs/:id" component={JobPage} />
           <Route path="/settings" component={SettingsPage} />

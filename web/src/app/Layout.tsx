@@ -16,6 +16,7 @@ export const NAV: readonly NavItem[] = [
   { href: '/datasets', label: 'Datasets', needs: 'datasets:read' },
   { href: '/pipelines', label: 'Pipelines', needs: 'pipelines:read' },
   { href: '/models', label: 'Models', needs: 'models:read' },
+  { href: '/connectors', label: 'Connectors', needs: 'connectors:read' },
   { href: '/jobs', label: 'Jobs', needs: 'jobs:read' },
   { href: '/settings', label: 'Settings' },
   { href: '/system', label: 'System', needs: 'system:admin' },
