@@ -129,6 +129,10 @@ describe('device push into a live dataset', () => {
     expect(pushed.reduce((n, s) => n + s.records, 0)).toBe(5);
     expect(pushed.reduce((n, s) => n + s.rejected, 0)).toBe(3);
 
+    // Found by a part of its name in any case, as datasets are.
+    const found = await ok<{ items: { id: string }[] }>(await call('GET', '/connectors?search=GREENH'));
+    expect(found.items.map((c) => c.id)).toEqual([connector.id]);
+
     const latest = await ok<{ values: Record<string, unknown> }>(
       await call('GET', `/connectors/${connector.id}/latest`),
     );

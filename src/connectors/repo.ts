@@ -1,7 +1,7 @@
 import type { Db } from '../db/index.js';
 import type { ConnectorsTable, Database } from '../db/types.js';
 import { isoOrNull, toIso } from '../db/values.js';
-import type { Kysely, Selectable, Updateable } from 'kysely';
+import { sql, type Kysely, type Selectable, type Updateable } from 'kysely';
 import type { ConnectorType, StoredConnector, Sync } from './model.js';
 
 function fromRow(r: Selectable<ConnectorsTable>): StoredConnector {
@@ -103,10 +103,15 @@ export class ConnectorRepo {
     offset: number;
     type?: ConnectorType;
     name?: string;
+    search?: string;
   }): Promise<{ items: StoredConnector[]; total: number }> {
     let base = this.db.selectFrom('connectors').where('workspace_id', '=', q.workspaceId);
     if (q.type) base = base.where('type', '=', q.type);
     if (q.name) base = base.where('name', '=', q.name);
+    if (q.search) {
+      const pattern = `%${q.search.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+      base = base.where(sql<boolean>`lower(name) like ${pattern} escape '\\'`);
+    }
     const [rows, count] = await Promise.all([
       base.selectAll().orderBy('created_at', 'desc').orderBy('id', 'desc').limit(q.limit).offset(q.offset).execute(),
       base.select((eb) => eb.fn.countAll<number | string>().as('n')).executeTakeFirstOrThrow(),

@@ -47,13 +47,14 @@ export const connectorRoutes: FastifyPluginAsyncTypebox<{
       },
     },
     async (request) => {
-      const { limit, offset, type, name } = request.query;
+      const { limit, offset, type, name, search } = request.query;
       const { items, total } = await connectors.list({
         workspaceId: principalOf(request).workspaceId,
         limit,
         offset,
         type,
         name,
+        search,
       });
       return { items, total, limit, offset };
     },

@@ -369,8 +369,8 @@ export class ConnectorRuntime {
     const all = [...rejectedBySource, ...rejected];
     for (const r of all.slice(0, 5))
       this.o.log.warn({ connectorId: c.id, reason: r.reason }, 'connector input rejected');
-    const { stored, duplicates } =
-      typed.length > 0 ? await this.o.writer.append(this.target(c), typed) : { stored: 0, duplicates: 0 };
+    const { stored, duplicates, kept } =
+      typed.length > 0 ? await this.o.writer.append(this.target(c), typed) : { stored: 0, duplicates: 0, kept: [] };
     this.o.metrics.ingested(c.id, stored, duplicates, all.length);
     if (stored > 0) {
       const at = new Date(this.now()).toISOString();
@@ -379,7 +379,8 @@ export class ConnectorRuntime {
         c.stale = false;
         this.o.events.alert(c.id, c.workspaceId, 'fresh', `Records arrive again for '${c.name}'`);
       }
-      const rows = typed.map((t) => t.row);
+      // Only what was stored: a duplicate dropped by its key is not news.
+      const rows = kept.map((t) => t.row);
       this.remember(c.id, rows, at);
       this.o.events.records(c.id, rows.slice(-50));
     }

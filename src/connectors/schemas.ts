@@ -230,7 +230,10 @@ export const ConnectorListQuery = Type.Object({
   limit: Type.Integer({ minimum: 1, maximum: 500, default: 50 }),
   offset: Type.Integer({ minimum: 0, default: 0 }),
   type: Type.Optional(ConnectorType),
-  name: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
+  name: Type.Optional(Type.String({ minLength: 1, maxLength: 200, description: 'Exactly this name' })),
+  search: Type.Optional(
+    Type.String({ minLength: 1, maxLength: 200, description: 'Names containing this, in any case' }),
+  ),
 });
 
 export const ConnectorListResponse = Type.Object({

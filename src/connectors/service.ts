@@ -66,7 +66,14 @@ export class ConnectorService {
     return this.toPublic(await this.require(workspaceId, id));
   }
 
-  async list(q: { workspaceId: string; limit: number; offset: number; type?: ConnectorType; name?: string }) {
+  async list(q: {
+    workspaceId: string;
+    limit: number;
+    offset: number;
+    type?: ConnectorType;
+    name?: string;
+    search?: string;
+  }) {
     const { items, total } = await this.o.repo.list(q);
     return { items: await Promise.all(items.map((c) => this.toPublic(c))), total };
   }

@@ -40,10 +40,10 @@ export class LiveRepo {
 
   /**
    * Appends records in one transaction: a record whose source key is already known (within the dedupe window)
-   * is dropped, as is a second record with the same key in the same batch. Answers how many were stored.
+   * is dropped, as is a second record with the same key in the same batch. Answers the records stored.
    */
-  async append(connectorId: string, records: TypedRecord[], now: string): Promise<{ stored: number }> {
-    if (records.length === 0) return { stored: 0 };
+  async append(connectorId: string, records: TypedRecord[], now: string): Promise<{ stored: TypedRecord[] }> {
+    if (records.length === 0) return { stored: [] };
     return this.db.transaction().execute(async (trx) => {
       let keep = records;
       const keyed = records.filter((r) => r.key !== null);
@@ -79,7 +79,7 @@ export class LiveRepo {
           )
           .execute();
       }
-      return { stored: keep.length };
+      return { stored: keep };
     });
   }
 

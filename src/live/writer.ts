@@ -137,9 +137,13 @@ export class LiveWriter {
    * Stores records durably: once this resolves they survive a kill -9, and records whose source key was already
    * stored are dropped. Answers how many were new.
    */
-  async append(target: LiveTarget, records: TypedRecord[]): Promise<{ stored: number; duplicates: number }> {
+  async append(
+    target: LiveTarget,
+    records: TypedRecord[],
+  ): Promise<{ stored: number; duplicates: number; kept: TypedRecord[] }> {
     const now = this.now();
-    const { stored } = await this.o.repo.append(target.connectorId, records, new Date(now).toISOString());
+    const { stored: kept } = await this.o.repo.append(target.connectorId, records, new Date(now).toISOString());
+    const stored = kept.length;
     if (stored > 0) {
       const d = this.dirty.get(target.connectorId);
       if (d) {
@@ -148,7 +152,7 @@ export class LiveWriter {
       } else this.dirty.set(target.connectorId, { rows: stored, since: now, target });
       if ((d?.rows ?? stored) >= target.policy.flushRows) this.flushInBackground(target);
     }
-    return { stored, duplicates: records.length - stored };
+    return { stored, duplicates: records.length - stored, kept };
   }
 
   private async tick(): Promise<void> {

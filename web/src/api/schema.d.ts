@@ -7374,7 +7374,10 @@ export interface operations {
                 limit: number;
                 offset: number;
                 type?: "thingspeak" | "http" | "mqtt" | "push";
+                /** @description Exactly this name */
                 name?: string;
+                /** @description Names containing this, in any case */
+                search?: string;
             };
             header?: never;
             path?: never;
