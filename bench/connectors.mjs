@@ -13,13 +13,14 @@
 //    cron with the channel's second). Figures: polls made against polls due, the server's CPU per poll, and its CPU
 //    share (CPU time / wall time) while polling.
 //
-// Environment: BENCH_MQTT_URL (mqtt://127.0.0.1:1883), BENCH_MQTT_MESSAGES (200000), BENCH_POLL_CHANNELS (1000),
+// Environment: BENCH_MQTT_URL (default: a Mosquitto of the benchmark's own, see privateBroker), BENCH_MQTT_MESSAGES (200000), BENCH_POLL_CHANNELS (1000),
 // BENCH_POLL_MINUTES (3), BENCH_FLUSH_MS (5000).
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { rmSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
 import { mqttFloor, publishMessages } from './connectors-mqtt-floor.mjs';
 import {
   HIGH_RATE_LIMITS,
@@ -28,15 +29,18 @@ import {
   cpuTimeMs,
   childPids,
   describeMachine,
+  freePort,
   log,
   performance,
   round,
   sleep,
+  startChild,
   startWeir,
   writeResult,
 } from './lib.mjs';
 
-const MQTT_URL = process.env.BENCH_MQTT_URL || 'mqtt://127.0.0.1:1883';
+/** Set: use that broker as it is. Unset: a Mosquitto of the benchmark's own, configured for high-rate QoS 1 (below). */
+const GIVEN_MQTT_URL = process.env.BENCH_MQTT_URL || null;
 const MESSAGES = Number(process.env.BENCH_MQTT_MESSAGES || 200_000);
 const CHANNELS = Number(process.env.BENCH_POLL_CHANNELS || 1000);
 const POLL_MINUTES = Number(process.env.BENCH_POLL_MINUTES || 3);
@@ -70,7 +74,58 @@ function serverCpuMs(pid) {
   return [pid, ...childPids(pid)].reduce((n, p) => n + (cpuTimeMs(p) ?? 0), 0);
 }
 
+/**
+ * A Mosquitto (the Debian package) of this run, on a free loopback port, with the two limits a high-rate QoS 1
+ * subscriber needs lifted: `max_inflight_messages` (default 20 unacknowledged messages to a client, which caps any
+ * subscriber that acknowledges only what it stored, Weir's group commit included, at 20 per commit) and
+ * `max_queued_messages` (default 1000: beyond it a busy subscriber's messages are dropped). docs/connectors.md says
+ * to set both on a production broker.
+ */
+async function privateBroker() {
+  const port = await freePort();
+  const dir = path.join(WORK_DIR, 'mosquitto');
+  mkdirSync(dir, { recursive: true });
+  const conf = path.join(dir, 'mosquitto.conf');
+  writeFileSync(
+    conf,
+    [
+      `listener ${port} 127.0.0.1`,
+      'allow_anonymous true',
+      'persistence false',
+      'max_inflight_messages 0',
+      'max_queued_messages 0',
+      'log_type error',
+      '',
+    ].join('\n'),
+  );
+  const proc = startChild('mosquitto', ['-c', conf], { label: 'mosquitto' });
+  const url = `mqtt://127.0.0.1:${port}`;
+  for (let i = 0; ; i++) {
+    const up = await new Promise((resolve) => {
+      const socket = net.connect(port, '127.0.0.1');
+      socket.once('connect', () => (socket.destroy(), resolve(true)));
+      socket.once('error', () => resolve(false));
+    });
+    if (up) break;
+    if (i > 100) throw new Error('the benchmark Mosquitto did not start (is the mosquitto package installed?)');
+    await sleep(50);
+  }
+  return { url, stop: () => proc.stop() };
+}
+
 async function mqttIngest() {
+  const broker = GIVEN_MQTT_URL ? { url: GIVEN_MQTT_URL, stop: async () => {} } : await privateBroker();
+  try {
+    return {
+      broker: GIVEN_MQTT_URL ? 'given' : 'private (max_inflight_messages 0, max_queued_messages 0)',
+      ...(await mqttIngestOn(broker.url)),
+    };
+  } finally {
+    await broker.stop();
+  }
+}
+
+async function mqttIngestOn(MQTT_URL) {
   const floor = await mqttFloor({ url: MQTT_URL, messages: MESSAGES });
   const dataDir = path.join(WORK_DIR, 'connectors-mqtt');
   const weir = await startWeir({
@@ -158,6 +213,7 @@ async function mqttIngest() {
     // behind the ingest on Weir's event loop, so the first non-zero sample is no good start mark.
     const seconds = last ? (last.at - wallBefore) / 1000 : null;
     const rate = seconds ? round(last.n / seconds, 0) : null;
+    if (!last) log(`connectors: only ${await stored()} of ${MESSAGES} messages were stored within the time allowed`);
     return {
       floor,
       weir: {
@@ -230,7 +286,11 @@ export async function httpPolling() {
   const dataDir = path.join(WORK_DIR, 'connectors-poll');
   const weir = await startWeir({
     dataDir,
-    env: { ...HIGH_RATE_LIMITS, WEIR_CONNECTORS_ALLOW_PRIVATE: 'true', ...(process.env.BENCH_PROFILE ? { NODE_OPTIONS: '--cpu-prof --cpu-prof-dir=/tmp/prof' } : {}) },
+    env: {
+      ...HIGH_RATE_LIMITS,
+      WEIR_CONNECTORS_ALLOW_PRIVATE: 'true',
+      ...(process.env.BENCH_PROFILE ? { NODE_OPTIONS: '--cpu-prof --cpu-prof-dir=/tmp/prof' } : {}),
+    },
   });
   try {
     log(`connectors: creating ${CHANNELS} ThingSpeak connectors`);
@@ -359,7 +419,7 @@ export async function runConnectors() {
     ],
     notes: [
       'The floor writes to a file through a buffered stream without fsync; Weir acknowledges a message (PUBACK) only once it is in the append log (SQLite WAL, synchronous=NORMAL: durable across a process crash).',
-      'Both subscribers are fed by the same publisher process, one after the other, on the same Mosquitto.',
+      `Both subscribers are fed by the same publisher process, one after the other, on the same Mosquitto (${mqtt.broker}).`,
       `Load average at the end: ${os
         .loadavg()
         .map((x) => round(x, 2))

@@ -139,6 +139,44 @@ describe('device push into a live dataset', () => {
     expect(latest.values.temperature).toBe(24);
   });
 
+  it('says when a connector goes stale and when records arrive again, once each, on the bus', async () => {
+    const { connector, pushKey } = await pushConnector('quiet');
+    const alerts: { connectorId: string; kind: string }[] = [];
+    const stop = t.context.bus.subscribe('internal:connectors', (e) => {
+      if (e.type === 'connector.alert') alerts.push(e.data as { connectorId: string; kind: string });
+    });
+    try {
+      const ours = () => alerts.filter((a) => a.connectorId === connector.id).map((a) => a.kind);
+      // Nothing for longer than its window (60 minutes): the staleness check marks it, once.
+      const hourAgo = new Date(Date.now() - 61 * 60_000).toISOString();
+      await t.context.store.db
+        .updateTable('connectors')
+        .set({ created_at: hourAgo })
+        .where('id', '=', connector.id)
+        .execute();
+      const runtime = (t.context.connectors as unknown as { o: { runtime: { checkStaleness(): Promise<void> } } }).o
+        .runtime;
+      await runtime.checkStaleness();
+      await runtime.checkStaleness();
+      await eventually(
+        async () => ours(),
+        (k) => k.includes('stale'),
+      );
+      expect(ours()).toEqual(['stale']);
+      expect((await ok<Connector>(await call('GET', `/connectors/${connector.id}`))).health.stale).toBe(true);
+      // A record: fresh again at once.
+      await ok(await push(connector.id, pushKey, JSON.stringify([{ id: 'late', temperature: 1 }])));
+      await eventually(
+        async () => ours(),
+        (k) => k.includes('fresh'),
+      );
+      expect(ours()).toEqual(['stale', 'fresh']);
+      expect((await ok<Connector>(await call('GET', `/connectors/${connector.id}`))).health.stale).toBe(false);
+    } finally {
+      stop();
+    }
+  });
+
   it('refuses a wrong or missing push key, and a push to a paused connector', async () => {
     const { connector, pushKey } = await pushConnector('refusals');
     const wrong = await push(connector.id, 'wpk_wrong', '[]');

@@ -134,13 +134,13 @@ export class ConnectorRepo {
     await this.db.deleteFrom('connectors').where('id', '=', id).execute();
   }
 
-  /** Marks a connector stale; true for the one process (of a cluster) whose update changed it. */
-  async markStale(id: string): Promise<boolean> {
+  /** Marks a connector stale (or fresh again); true for the one process (of a cluster) whose update changed it. */
+  async markStale(id: string, stale: boolean): Promise<boolean> {
     const r = await this.db
       .updateTable('connectors')
-      .set({ stale: 1 })
+      .set({ stale: stale ? 1 : 0 })
       .where('id', '=', id)
-      .where('stale', '=', 0)
+      .where('stale', '=', stale ? 0 : 1)
       .executeTakeFirst();
     return Number(r.numUpdatedRows) > 0;
   }

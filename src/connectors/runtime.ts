@@ -53,6 +53,9 @@ export class ConnectorRuntime {
   private readonly guards = new Map<string, { signature: string; guard: SourceGuard }>();
   private readonly syncing = new Map<string, Promise<Sync>>();
   private readonly latestValues = new Map<string, { at: string; values: Record<string, unknown> }>();
+  private readonly lastRecordWrites = new Map<string, number>();
+  /** Connectors this process marked stale: a subscription holds the connector as it was when it started. */
+  private readonly markedStale = new Set<string>();
   private readonly tallies = new Map<
     string,
     { connector: StoredConnector; trigger: SyncTrigger; tally: StreamTally }
@@ -374,9 +377,16 @@ export class ConnectorRuntime {
     this.o.metrics.ingested(c.id, stored, duplicates, all.length);
     if (stored > 0) {
       const at = new Date(this.now()).toISOString();
-      await this.o.repo.update(c.id, { last_record_at: at, ...(c.stale ? { stale: 0 } : {}) });
-      if (c.stale) {
+      // At most once a second a connector (a stream commits many batches a second); at once when it was stale.
+      const written = this.lastRecordWrites.get(c.id) ?? 0;
+      const wasStale = c.stale || this.markedStale.has(c.id);
+      if (wasStale || this.now() - written >= 1000) {
+        this.lastRecordWrites.set(c.id, this.now());
+        await this.o.repo.update(c.id, { last_record_at: at, ...(wasStale ? { stale: 0 } : {}) });
+      }
+      if (wasStale) {
         c.stale = false;
+        this.markedStale.delete(c.id);
         this.o.events.alert(c.id, c.workspaceId, 'fresh', `Records arrive again for '${c.name}'`);
       }
       // Only what was stored: a duplicate dropped by its key is not news.
@@ -472,10 +482,8 @@ export class ConnectorRuntime {
     this.streams.set(c.id, { signature, source });
     try {
       await source.start({
-        append: async (records, rejected) => {
-          const fresh = (await this.o.repo.byId(c.id)) ?? c;
-          await this.ingestStreamed(fresh, 'stream', records, rejected);
-        },
+        // The connector as subscribed: a change of its settings or state restarts the subscription.
+        append: async (records, rejected) => void (await this.ingestStreamed(c, 'stream', records, rejected)),
       });
     } catch (err) {
       // The broker could not be reached at all: the next reconcile (every 15 s) tries again.
@@ -488,16 +496,24 @@ export class ConnectorRuntime {
   async checkStaleness(): Promise<void> {
     const now = this.now();
     for (const c of await this.o.repo.all()) {
-      if (c.state !== 'active' || c.stale) continue;
+      if (c.state !== 'active') continue;
       const last = Date.parse(c.lastRecordAt ?? c.createdAt);
-      if (now - last < c.safety.staleAfterMinutes * 60_000) continue;
-      if (await this.o.repo.markStale(c.id))
+      const fresh = now - last < c.safety.staleAfterMinutes * 60_000;
+      // Records arrived on another node since it was marked: fresh again, said once per cluster.
+      if (c.stale && fresh && (await this.o.repo.markStale(c.id, false))) {
+        this.markedStale.delete(c.id);
+        this.o.events.alert(c.id, c.workspaceId, 'fresh', `Records arrive again for '${c.name}'`);
+      }
+      if (c.stale || fresh) continue;
+      if (await this.o.repo.markStale(c.id, true)) {
+        this.markedStale.add(c.id);
         this.o.events.alert(
           c.id,
           c.workspaceId,
           'stale',
           `No record for '${c.name}' in ${c.safety.staleAfterMinutes} minutes`,
         );
+      }
     }
   }
 }
