@@ -32,6 +32,21 @@ async function kill(server: ServerProcess): Promise<void> {
   await server.exited;
 }
 
+/** [rows, distinct ids] of a dataset, asked of the server's query endpoint. */
+async function rowsAndIds(server: ServerProcess, datasetId: string): Promise<number[]> {
+  const res = await fetch(`${server.url}/api/v1/datasets/${datasetId}/query`, {
+    method: 'POST',
+    headers: { ...server.auth, 'content-type': 'application/json' },
+    body: JSON.stringify({
+      aggregations: [
+        { function: 'count', as: 'rows' },
+        { function: 'count_distinct', expression: 'id', as: 'ids' },
+      ],
+    }),
+  });
+  return ((await res.json()) as { rows: unknown[][] }).rows[0]!.map(Number);
+}
+
 describe(`SIGKILL while a live dataset flushes and compacts (${blobsUnderTest} blobs)`, () => {
   it('loses no acknowledged record and stores none twice', { timeout: 180_000 }, async () => {
     const dataDir = await mkdtemp(path.join(tmpdir(), 'weir-livekill-'));
@@ -107,21 +122,7 @@ describe(`SIGKILL while a live dataset flushes and compacts (${blobsUnderTest} b
     }
 
     // After the restart the records of the killed process are flushed (once its lease runs out).
-    const count = async () => {
-      const res = await fetch(`${api()}/datasets/${connector.datasetId}/query`, {
-        method: 'POST',
-        headers: { ...server.auth, 'content-type': 'application/json' },
-        body: JSON.stringify({
-          aggregations: [
-            { function: 'count', as: 'rows' },
-            { function: 'count_distinct', expression: 'id', as: 'ids' },
-            { function: 'max', expression: 'id', as: 'top' },
-          ],
-        }),
-      });
-      const body = (await res.json()) as { rows: unknown[][] };
-      return body.rows[0]!.map(Number);
-    };
+    const count = () => rowsAndIds(server, connector.datasetId);
     const pending = async () =>
       ((await (await fetch(`${api()}/connectors/${connector.id}`, { headers: server.auth })).json()) as Connector)
         .health.pendingRecords;
@@ -190,19 +191,7 @@ describe(`SIGKILL while a live dataset flushes and compacts (${blobsUnderTest} b
       await publisher.publishAsync(topic, Buffer.from([0xff, 0x00, 0xfe]), { qos: 1 });
       server = await startServerProcess(env, { detached: true });
 
-      const count = async () => {
-        const res = await fetch(`${api()}/datasets/${connector.datasetId}/query`, {
-          method: 'POST',
-          headers: { ...server.auth, 'content-type': 'application/json' },
-          body: JSON.stringify({
-            aggregations: [
-              { function: 'count', as: 'rows' },
-              { function: 'count_distinct', expression: 'id', as: 'ids' },
-            ],
-          }),
-        });
-        return ((await res.json()) as { rows: unknown[][] }).rows[0]!.map(Number);
-      };
+      const count = () => rowsAndIds(server, connector.datasetId);
       const counted = await eventually(count, ([rows]) => rows! >= 600, 60_000);
       expect(counted).toEqual([600, 600]);
       // The payload that is no record is counted in the sync history, with a sample.

@@ -18,7 +18,13 @@ import type { DatasetEvents } from './events.js';
 import { exportVersion, type ExportFormat } from './export.js';
 import type { Dataset, DatasetQuery, DatasetSummary, DatasetVersion, StoredVersion } from './model.js';
 import type { ReceivedFile } from './receive.js';
-import { DatasetRepo, publicVersion, type DatasetInstanceStats, type VersionRetention } from './repo.js';
+import {
+  DatasetRepo,
+  publicVersion,
+  type DatasetInstanceStats,
+  type NewVersion,
+  type VersionRetention,
+} from './repo.js';
 import {
   appendForbidden,
   editForbidden,
@@ -501,21 +507,7 @@ export class DatasetService {
       signal?.throwIfAborted();
       await this.repo.insertDerivedVersion(
         input.datasetId ? null : { ...input.newDataset!, workspaceId, tags: [] },
-        {
-          id: versionId,
-          datasetId,
-          workspaceId,
-          sourceFilename: input.sourceFilename,
-          sourceFormat: 'parquet',
-          sourceEncoding: null,
-          sourceBytes: stored.bytes,
-          sha256: null,
-          parquetBytes: stored.bytes,
-          rowCount: input.rowCount,
-          schema: input.schema,
-          profileJson: JSON.stringify(input.profile),
-          blobKey,
-        },
+        writtenVersion({ ...input, id: versionId, datasetId, blobKey, bytes: stored.bytes }),
         input.lineage,
       );
       blobKey = null;
@@ -560,21 +552,7 @@ export class DatasetService {
       const stored = await this.blobs.putFile(blobKey, input.parquetPath);
       await this.repo.insertVersionWith(
         input.newDataset ? { id: datasetId, workspaceId, ...input.newDataset } : null,
-        {
-          id: versionId,
-          datasetId,
-          workspaceId,
-          sourceFilename: input.sourceFilename,
-          sourceFormat: 'parquet',
-          sourceEncoding: null,
-          sourceBytes: stored.bytes,
-          sha256: null,
-          parquetBytes: stored.bytes,
-          rowCount: input.rowCount,
-          schema: input.schema,
-          profileJson: JSON.stringify(input.profile),
-          blobKey,
-        },
+        writtenVersion({ ...input, id: versionId, datasetId, blobKey, bytes: stored.bytes }),
         input.alsoInTransaction,
       );
       blobKey = null;
@@ -588,6 +566,35 @@ export class DatasetService {
       await this.scratch.remove(input.parquetPath);
     }
   }
+}
+
+/** The row of a version whose Parquet file Weir wrote itself: a pipeline's output, a live dataset's compaction. */
+function writtenVersion(v: {
+  id: string;
+  datasetId: string;
+  workspaceId: string;
+  sourceFilename: string;
+  rowCount: number;
+  schema: ColumnSchema[];
+  profile: DatasetProfile;
+  blobKey: string;
+  bytes: number;
+}): NewVersion {
+  return {
+    id: v.id,
+    datasetId: v.datasetId,
+    workspaceId: v.workspaceId,
+    sourceFilename: v.sourceFilename,
+    sourceFormat: 'parquet',
+    sourceEncoding: null,
+    sourceBytes: v.bytes,
+    sha256: null,
+    parquetBytes: v.bytes,
+    rowCount: v.rowCount,
+    schema: v.schema,
+    profileJson: JSON.stringify(v.profile),
+    blobKey: v.blobKey,
+  };
 }
 
 export function normalizeTags(tags: string[]): string[] {
