@@ -186,10 +186,27 @@ async function create(ctx: ClientContext, opts: CreateOptions): Promise<void> {
     printLine(`  ${created.pushKey}`);
     printLine(`\nsend records with:`);
     printLine(
-      `  curl -X POST ${ctx.url}${connectorPath(c.id)}/records -H 'authorization: Bearer <push key>' -H 'content-type: application/json' -d '[{"temp": 21.5}]'`,
+      `  curl -X POST ${ctx.url}${connectorPath(c.id)}/records -H 'authorization: Bearer <push key>' -H 'content-type: application/json' -d '${JSON.stringify([exampleRecord(c.fields)])}'`,
     );
   }
   printLine(`\nwatch it with ${weirCommand(`connectors tail ${c.id}`)}`);
+}
+
+/** A record of the connector's own columns, for the curl line a new push connector prints. */
+function exampleRecord(fields: { name: string; type: string }[]): Record<string, unknown> {
+  const example: Record<string, unknown> = {};
+  for (const f of fields.slice(0, 6))
+    example[f.name] =
+      f.type === 'double'
+        ? 21.5
+        : f.type === 'bigint'
+          ? 1
+          : f.type === 'boolean'
+            ? true
+            : f.type === 'timestamp'
+              ? new Date().toISOString().slice(0, 19) + 'Z'
+              : 'sensor-1';
+  return example;
 }
 
 async function test(ctx: ClientContext, opts: SourceOptions & { rows?: number }): Promise<void> {
