@@ -1,6 +1,6 @@
 import type { DatasetService } from '../datasets/service.js';
 import type { Engine } from '../engine/duckdb.js';
-import { ident, literal, typeFamily } from '../engine/sql.js';
+import { ident, typeFamily } from '../engine/sql.js';
 import type { StoredVersion } from '../datasets/model.js';
 import { TrainingInputError } from './ml/errors.js';
 import type { ForecastTrainingInput } from './ml/forecast/train.js';
