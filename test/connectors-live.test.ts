@@ -243,6 +243,53 @@ describe('device push into a live dataset', () => {
     expect(run.rowCount).toBe(9);
   });
 
+  it('trains a model on a live dataset: on a version holding every record stored before the request', async () => {
+    const fields = [
+      { name: 'x', type: 'double' },
+      { name: 'y', type: 'double' },
+    ];
+    const created = await ok<{ connector: Connector; pushKey: string }>(
+      await call('POST', '/connectors', { name: 'learning', type: 'push', config: {}, fields, live: { flushMs: 100 } }),
+      201,
+    );
+    const rows = Array.from({ length: 100 }, (_, i) => ({ x: i, y: 3 * i + 1 }));
+    await ok(await push(created.connector.id, created.pushKey, JSON.stringify(rows)));
+    // Not yet compacted: the latest version is the empty first one, and the records are in segments.
+    await eventually(
+      () => preview(created.connector.datasetId),
+      (p) => p.total === 100,
+      10_000,
+    );
+    const accepted = await ok<{ model: { id: string }; job: { id: string } }>(
+      await call('POST', '/models', {
+        name: 'from live',
+        datasetId: created.connector.datasetId,
+        task: 'regression',
+        target: 'y',
+        algorithm: 'linear',
+      }),
+      202,
+    );
+    const job = await eventually(
+      async () => ok<{ status: string; error: unknown }>(await call('GET', `/jobs/${accepted.job.id}`)),
+      (j) => ['succeeded', 'failed'].includes(j.status),
+      30_000,
+    );
+    expect(job.status, JSON.stringify(job.error)).toBe('succeeded');
+    const version = await ok<{ datasetVersionId: string; report: { data: { rows: number } } }>(
+      await call('GET', `/models/${accepted.model.id}/versions/1`),
+    );
+    expect(version.report.data.rows).toBe(100);
+    const versions = await ok<{ items: { id: string; number: number; rowCount: number; sourceFilename: string }[] }>(
+      await call('GET', `/datasets/${created.connector.datasetId}/versions`),
+    );
+    expect(versions.items.find((v) => v.id === version.datasetVersionId)).toMatchObject({
+      number: 2,
+      rowCount: 100,
+      sourceFilename: 'connector:learning',
+    });
+  });
+
   it('keeps the live dataset to its connector: no uploads, no delete but through the connector', async () => {
     const { connector } = await pushConnector('guarded');
     const del = await call('DELETE', `/datasets/${connector.datasetId}`);
