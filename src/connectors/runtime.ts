@@ -105,6 +105,8 @@ export class ConnectorRuntime {
     };
     every(RECONCILE_EVERY_MS, () => this.reconcile());
     every(STALE_CHECK_EVERY_MS, () => this.checkStaleness());
+    // A fire time's claim only has to outlive the fire's moment on every node's clock: an hour is plenty.
+    every(STALE_CHECK_EVERY_MS, () => this.o.repo.pruneFires(new Date(this.now() - 3_600_000).toISOString()));
     every(STREAM_SYNC_EVERY_MS, () => this.writeTallies());
     await this.reconcile().catch((err: unknown) => this.o.log.warn({ err }, 'starting connectors failed'));
   }
