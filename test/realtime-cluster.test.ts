@@ -51,10 +51,11 @@ describe.skipIf(!haveRedis)('real-time over the Redis event bus (one app)', () =
     const c = await TestClient.open(wsUrl(t.url), { headers: t.auth });
     // `subscribed` is sent once Redis confirmed the channel: an event published right after must arrive.
     expect(await c.request({ type: 'subscribe', topic, id: 's' })).toEqual({ type: 'subscribed', topic, id: 's' });
-    // Besides the topic's channel, the one of identity changes that the hub and SSE hold for as long as they run.
-    const identity = `${prefix}internal:identity`;
+    // Besides the topic's channel, the ones held for as long as the process runs: identity changes (the hub and SSE)
+    // and connector changes (the connector runtime: a connector edited on another node).
+    const held = [`${prefix}internal:connectors`, `${prefix}internal:identity`];
     expect(((await admin.pubsub('CHANNELS', `${prefix}*`)) as string[]).sort()).toEqual(
-      [identity, `${prefix}${topic}`].sort(),
+      [...held, `${prefix}${topic}`].sort(),
     );
     await publisher.publish(topic, 'job.progress', { id: jobId, progress: 12 });
     expect(await c.next('event')).toMatchObject({ topic, event: 'job.progress', data: { progress: 12 } });
@@ -62,7 +63,8 @@ describe.skipIf(!haveRedis)('real-time over the Redis event bus (one app)', () =
     c.close();
     await c.closed;
     await until(
-      async () => JSON.stringify(await admin.pubsub('CHANNELS', `${prefix}*`)) === JSON.stringify([identity]),
+      async () =>
+        JSON.stringify(((await admin.pubsub('CHANNELS', `${prefix}*`)) as string[]).sort()) === JSON.stringify(held),
       'the channel to be released',
     );
   });
