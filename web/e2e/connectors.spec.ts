@@ -86,6 +86,14 @@ async function brokerUp(): Promise<boolean> {
 }
 
 test.describe('connectors', () => {
+  // The server is shared by every spec: the connectors made here (an MQTT subscription, a ThingSpeak schedule aimed
+  // at a fake server that is gone) are deleted, so later specs run beside no background work of these.
+  test.afterAll(async () => {
+    const token = await apiToken();
+    const { items } = await apiCall<{ items: { id: string }[] }>(token, 'GET', '/api/v1/connectors?limit=500');
+    for (const c of items) await apiCall(token, 'DELETE', `/api/v1/connectors/${c.id}`);
+  });
+
   test('creates a push connector from the form, shows its key once, and draws pushed records live', async ({
     page,
   }, testInfo) => {
