@@ -61,6 +61,7 @@ export class ConnectorRuntime {
     { connector: StoredConnector; trigger: SyncTrigger; tally: StreamTally }
   >();
   private timers: NodeJS.Timeout[] = [];
+  private reconciling: Promise<void> = Promise.resolve();
   private unsubscribe: (() => void) | null = null;
   private started = false;
   readonly nodeId = `${hostname()}-${process.pid}`;
@@ -133,8 +134,17 @@ export class ConnectorRuntime {
     await this.o.bus.publish('internal:connectors', 'connector.changed', {}).catch(() => {});
   }
 
-  /** Brings schedules and subscriptions in line with the connectors table. */
-  async reconcile(): Promise<void> {
+  /**
+   * Brings schedules and subscriptions in line with the connectors table. One pass at a time: a timer's pass and a
+   * change's pass must not both start a subscription for the same connector.
+   */
+  reconcile(): Promise<void> {
+    const pass = this.reconciling.then(() => this.reconcileOnce());
+    this.reconciling = pass.catch(() => {});
+    return pass;
+  }
+
+  private async reconcileOnce(): Promise<void> {
     if (!this.started) return;
     const all = await this.o.repo.all();
     const seen = new Set<string>();
@@ -475,7 +485,7 @@ export class ConnectorRuntime {
   }
 
   private async subscribe(c: StoredConnector, signature: string): Promise<void> {
-    const source = streamSourceFor(c, this.o.secrets(c), {
+    const source = await streamSourceFor(c, this.o.secrets(c), {
       clientId: `weir-${c.id}-${this.o.cluster ? this.nodeId : 'node'}`.slice(0, 120),
       shared: this.o.cluster ? 'weir' : null,
       log: this.o.log,

@@ -9,7 +9,7 @@ import { createSourceLimiter, SourceGuard, type BreakerState } from '../safety.j
 import { SourceResponseCache } from '../response-cache.js';
 import { SourceError } from '../source-error.js';
 import { HttpJsonSource, type HttpJsonConfig } from './http-json.js';
-import { MqttSource, type MqttSourceStatus } from './mqtt.js';
+import type { MqttSourceStatus } from './mqtt.js';
 import { ThingSpeakSource } from './thingspeak.js';
 import type { GuardedFetch, PollSource, StreamSource } from './types.js';
 
@@ -111,14 +111,18 @@ export function pollSourceFor(c: Pick<StoredConnector, 'type' | 'config'>, secre
   throw new Error(`a ${c.type} connector is not polled`);
 }
 
-/** The stream source of an MQTT connector. */
-export function streamSourceFor(
+/**
+ * The stream source of an MQTT connector. MQTT.js is loaded on the first subscription: processes without an MQTT
+ * connector (job workers, most API nodes) do without it at start-up.
+ */
+export async function streamSourceFor(
   c: Pick<StoredConnector, 'type' | 'config'>,
   secrets: SourceSecrets,
   o: { clientId: string; shared: string | null; log: Log; onStatus?: (status: MqttSourceStatus) => void },
-): StreamSource {
+): Promise<StreamSource> {
   if (c.type !== 'mqtt') throw new Error(`a ${c.type} connector is not a stream`);
   const cfg = c.config;
+  const { MqttSource } = await import('./mqtt.js');
   return new MqttSource(
     {
       url: cfg.url as string,
