@@ -436,8 +436,47 @@ describe.skipIf(!haveBroker)('MqttSource against Mosquitto', () => {
     await publishReadings(pub, `${prefix}/d`, range(1, 20_000));
     await vi.waitFor(() => expect(source.counters.acked).toBe(20_000), { timeout: 60_000, interval: 50 });
     expect(new Set(sink.keys()).size).toBe(20_000);
-    // Group commit: far fewer appends than messages.
-    expect(sink.appends).toBeLessThan(2_000);
+    // No bound on the number of appends here: with a sink that commits at once, how many messages share one depends
+    // on how the kernel splits the broker's stream into reads, which a busy machine changes (2,541 appends in one CI
+    // run, under 1,000 on a quiet one). Group commit itself is pinned by the held-sink tests above and below.
+    await source.stop();
+  });
+
+  it('commits what arrived during a commit as the next batch (linger 0, the default), then acknowledges it', async () => {
+    const prefix = testPrefix();
+    const events: string[] = [];
+    const sink = new CollectingSink(events);
+    const source = newSource({ topics: [`${prefix}/#`] });
+    await source.start(sink);
+    spyPubacks(source, events);
+    sink.hold();
+
+    // One message first, so the held append 1 is known to hold exactly it.
+    const pub = await publisher(prefix);
+    await publishReadings(pub, `${prefix}/d`, [1]);
+    await vi.waitFor(() => expect(sink.appends).toBe(1), { timeout: 10_000, interval: 20 });
+    const published = publishReadings(pub, `${prefix}/d`, range(2, 59));
+    // The broker keeps sending until its in-flight window is full of unacknowledged messages; every one that
+    // arrives while append 1 is held waits in the filling batch.
+    await vi.waitFor(() => expect(source.counters.received).toBeGreaterThanOrEqual(5), {
+      timeout: 10_000,
+      interval: 20,
+    });
+    expect(sink.appends).toBe(1);
+    // Nothing can arrive between here and the release: no I/O callback runs between these statements.
+    const waiting = source.counters.received - 1;
+    sink.release();
+    await vi.waitFor(() => expect(source.counters.acked).toBe(60), { timeout: 10_000, interval: 20 });
+    await published;
+
+    // All that arrived while append 1 was held is append 2, whole, each acknowledged as soon as it was durable.
+    expect(events.slice(0, 3 + waiting)).toEqual([
+      'append 1 durable (1)',
+      'puback',
+      `append 2 durable (${waiting})`,
+      ...Array<string>(waiting).fill('puback'),
+    ]);
+    expect(sink.keys().sort()).toEqual(sortedKeys(range(1, 60)));
     await source.stop();
   });
 });

@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { createWriteStream, existsSync, mkdirSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -41,17 +41,25 @@ export default async function globalSetup(): Promise<() => Promise<void>> {
   delete env.WEIR_DATABASE_URL;
   const database = process.env.WEIR_TEST_DATABASE_URL ? await createDatabase(process.env.WEIR_TEST_DATABASE_URL) : null;
   if (database) env.WEIR_DATABASE_URL = database.url;
+  let url: string | null = null;
   const child = spawn(process.execPath, [path.join(root, 'dist', 'weir.mjs'), 'serve'], {
     cwd: root,
     env,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  // The server's log is kept for the whole run (beside Playwright's output directory, which Playwright empties when
+  // it starts): a failed test is diagnosed from what the server and its worker said, here and in CI's summary.
+  const logFile = path.join(root, 'test-results', 'browser-server.log');
+  mkdirSync(path.dirname(logFile), { recursive: true });
+  const serverLog = createWriteStream(logFile);
   let output = '';
-  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  for (const stream of [child.stdout, child.stderr])
+    stream.on('data', (chunk: Buffer) => {
+      serverLog.write(chunk);
+      output += chunk.toString();
+    });
 
   const deadline = Date.now() + 60_000;
-  let url: string | null = null;
   while (url === null) {
     if (child.exitCode !== null) throw new Error(`weir serve exited early:\n${output}`);
     if (Date.now() > deadline) {
@@ -85,6 +93,7 @@ export default async function globalSetup(): Promise<() => Promise<void>> {
         resolve(undefined);
       });
     });
+    await new Promise((resolve) => serverLog.end(resolve));
     await rm(dataDir, { recursive: true, force: true });
     await database?.drop();
   };

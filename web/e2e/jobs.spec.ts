@@ -95,6 +95,36 @@ test.describe('jobs', () => {
     await expect(live).toContainText('cancelled');
   });
 
+  test('a job that ends before the page is subscribed to it is shown ended: the page reads it again once the subscription is in place', async ({
+    page,
+  }) => {
+    const token = await apiToken();
+    const job = await longJob(token);
+    // The page's subscription to this job is held at the WebSocket until the job has ended: its end is published
+    // while nobody listens, as when the server is slow to take a subscription and the job is quick.
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    await page.routeWebSocket(/\/api\/v1\/ws/, (ws) => {
+      const server = ws.connectToServer();
+      ws.onMessage(async (message) => {
+        if (typeof message === 'string' && message.includes('"subscribe"') && message.includes(`"job:${job.id}"`))
+          await released;
+        server.send(message);
+      });
+    });
+    await signIn(page);
+    await page.goto(`/jobs/${job.id}`);
+    const title = page.getByRole('heading', { level: 1 });
+    await expect(title).toContainText('running');
+
+    await apiCall(token, 'POST', `/api/v1/jobs/${job.id}/cancel`);
+    await expect
+      .poll(async () => (await apiCall<Job>(token, 'GET', `/api/v1/jobs/${job.id}`)).status, { timeout: 30_000 })
+      .toBe('cancelled');
+    release();
+    await expect(title).toContainText('cancelled');
+  });
+
   test('a viewer sees jobs without cancel or retry, and the system page refuses them plainly (375 px)', async ({
     page,
   }, testInfo) => {

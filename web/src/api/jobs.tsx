@@ -1,5 +1,5 @@
 import { useQuery, useQueryClient } from '@tanstack/react-query';
-import { useCallback } from 'react';
+import { useCallback, useState } from 'react';
 import { Badge, ProgressBar, type Tone } from '../ui/controls';
 import { api, call } from './client';
 import { useTopic, type TopicEvent } from './realtime';
@@ -36,22 +36,53 @@ export function applyJobEvent(job: Job | undefined, event: TopicEvent): Job | un
 }
 
 /**
- * A job, live: read once from the API, then kept current by its `job:<id>` topic over the WebSocket (and read
- * again after a reconnect, in case events were missed while the connection was down).
+ * Reads of one job that never undo what its events said. A read answers the job as it was when the server read it;
+ * a `job.state` event heard while that read was in flight may be newer (the run finished meanwhile), and putting
+ * the read's answer in the cache would then show a finished job as running, with no event left to correct it. So
+ * a read that overlapped a state event keeps what the events said: the subscription was in place when that event
+ * came, so every later change comes as an event too.
+ */
+export class JobReads {
+  private stateEvents = 0;
+
+  /** Counts the event; call it for every event of the job's topic, before applying it. */
+  heard(event: TopicEvent): void {
+    if (event.event === 'job.state') this.stateEvents += 1;
+  }
+
+  /** `fetch`'s answer, or what `held` says after it when a state event came while it was in flight. */
+  async read(fetch: () => Promise<Job>, held: () => Job | undefined): Promise<Job> {
+    const before = this.stateEvents;
+    const fetched = await fetch();
+    if (this.stateEvents === before) return fetched;
+    return held() ?? fetched;
+  }
+}
+
+/**
+ * A job, live: kept current by its `job:<id>` topic over the WebSocket, and read from the API when the hook mounts
+ * and each time the subscription is in place (first, and after a reconnect), since events may have been missed
+ * before that.
  */
 export function useJob(id: string | null) {
   const queryClient = useQueryClient();
+  const [reads] = useState(() => new JobReads());
   const query = useQuery({
     queryKey: jobKey(id ?? ''),
     enabled: id !== null,
-    queryFn: () => call(api.GET('/api/v1/jobs/{id}', { params: { path: { id: id! } } })),
+    queryFn: () =>
+      reads.read(
+        () => call(api.GET('/api/v1/jobs/{id}', { params: { path: { id: id! } } })),
+        () => queryClient.getQueryData<Job>(jobKey(id!)),
+      ),
   });
   const onEvent = useCallback(
     (event: TopicEvent) => {
       if (!id) return;
+      reads.heard(event);
       queryClient.setQueryData<Job>(jobKey(id), (job) => applyJobEvent(job, event));
     },
-    [id, queryClient],
+    [id, queryClient, reads],
   );
   useTopic(id ? `job:${id}` : null, onEvent, () => void query.refetch());
   return query;

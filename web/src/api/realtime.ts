@@ -20,40 +20,53 @@ export interface TopicEvent {
 
 type Handler = (event: TopicEvent) => void;
 
+/** One watcher of a topic: its events, and a call each time its subscription is (again) in place at the server. */
+interface Watcher {
+  handler: Handler;
+  onSubscribed?: () => void;
+}
+
 const RECONNECT_MIN_MS = 500;
 const RECONNECT_MAX_MS = 15_000;
 
-class RealtimeConnection {
+export class RealtimeConnection {
   private socket: WebSocket | null = null;
-  private readonly handlers = new Map<string, Set<Handler>>();
+  private readonly watchers = new Map<string, Set<Watcher>>();
+  /** Topics the server confirmed on the current socket: events published from then on reach us. */
+  private readonly confirmed = new Set<string>();
   private reconnectDelay = RECONNECT_MIN_MS;
   private reconnectTimer: ReturnType<typeof setTimeout> | null = null;
-  private readonly reconnectListeners = new Set<() => void>();
 
-  subscribe(topic: string, handler: Handler): () => void {
-    let set = this.handlers.get(topic);
+  /**
+   * Starts delivering `topic`'s events to `handler`. `onSubscribed` is called once the server has confirmed the
+   * subscription, and again after every reconnect: anything read before that moment may predate events that were
+   * never sent to us, so that is when a watcher reads the current state.
+   */
+  subscribe(topic: string, handler: Handler, onSubscribed?: () => void): () => void {
+    const watcher: Watcher = { handler, onSubscribed };
+    let set = this.watchers.get(topic);
     if (!set) {
       set = new Set();
-      this.handlers.set(topic, set);
+      this.watchers.set(topic, set);
       this.send({ type: 'subscribe', topic });
+    } else if (this.confirmed.has(topic) && onSubscribed) {
+      // Already flowing: this watcher's own read, from now on, cannot miss an event.
+      queueMicrotask(() => {
+        if (this.watchers.get(topic)?.has(watcher)) onSubscribed();
+      });
     }
-    set.add(handler);
+    set.add(watcher);
     this.ensureOpen();
     return () => {
-      const current = this.handlers.get(topic);
+      const current = this.watchers.get(topic);
       if (!current) return;
-      current.delete(handler);
+      current.delete(watcher);
       if (current.size > 0) return;
-      this.handlers.delete(topic);
+      this.watchers.delete(topic);
+      this.confirmed.delete(topic);
       this.send({ type: 'unsubscribe', topic });
-      if (this.handlers.size === 0) this.close();
+      if (this.watchers.size === 0) this.close();
     };
-  }
-
-  /** Called after each reconnect: events may have been missed, so watchers refetch. */
-  onReconnect(listener: () => void): () => void {
-    this.reconnectListeners.add(listener);
-    return () => this.reconnectListeners.delete(listener);
   }
 
   private send(message: object): void {
@@ -63,7 +76,7 @@ class RealtimeConnection {
   private async ensureOpen(): Promise<void> {
     if (this.socket || this.reconnectTimer) return;
     const token = await credentials.freshToken();
-    if (!token || this.socket || this.handlers.size === 0) return;
+    if (!token || this.socket || this.watchers.size === 0) return;
     const url = new URL('/api/v1/ws', location.href);
     url.protocol = location.protocol === 'https:' ? 'wss:' : 'ws:';
     url.searchParams.set('access_token', token);
@@ -73,8 +86,7 @@ class RealtimeConnection {
     socket.onopen = () => {
       opened = true;
       this.reconnectDelay = RECONNECT_MIN_MS;
-      for (const topic of this.handlers.keys()) this.send({ type: 'subscribe', topic });
-      for (const listener of this.reconnectListeners) listener();
+      for (const topic of this.watchers.keys()) this.send({ type: 'subscribe', topic });
     };
     socket.onmessage = (message) => {
       let parsed: { type?: string; topic?: string } & Partial<TopicEvent>;
@@ -83,13 +95,24 @@ class RealtimeConnection {
       } catch {
         return;
       }
-      if (parsed.type !== 'event' || !parsed.topic) return;
-      for (const handler of this.handlers.get(parsed.topic) ?? []) handler(parsed as TopicEvent);
+      if (!parsed.topic) return;
+      const watchers = this.watchers.get(parsed.topic);
+      if (!watchers) return;
+      if (parsed.type === 'subscribed') {
+        this.confirmed.add(parsed.topic);
+        for (const watcher of [...watchers]) watcher.onSubscribed?.();
+      } else if (parsed.type === 'event') {
+        for (const watcher of [...watchers]) watcher.handler(parsed as TopicEvent);
+      } else if (parsed.type === 'unsubscribed') {
+        // The server ended it (the caller lost access to the topic): no more events will come.
+        this.confirmed.delete(parsed.topic);
+      }
     };
     socket.onclose = () => {
       if (this.socket !== socket) return;
       this.socket = null;
-      if (this.handlers.size === 0) return;
+      this.confirmed.clear();
+      if (this.watchers.size === 0) return;
       const delay = opened ? RECONNECT_MIN_MS : this.reconnectDelay;
       this.reconnectDelay = Math.min(RECONNECT_MAX_MS, this.reconnectDelay * 2);
       this.reconnectTimer = setTimeout(() => {
@@ -102,6 +125,7 @@ class RealtimeConnection {
   private close(): void {
     const socket = this.socket;
     this.socket = null;
+    this.confirmed.clear();
     socket?.close(1000);
   }
 }
@@ -110,20 +134,20 @@ export const realtime = new RealtimeConnection();
 
 /**
  * Calls `handler` with each event of `topic` while the component is mounted (null: nothing to watch), and
- * `onReconnect` when the connection came back (to refetch what may have been missed).
+ * `onSubscribed` each time the subscription is in place at the server: first, and after every reconnect. A read made
+ * before that may have missed events, so this is where a watcher reads the current state again.
  */
-export function useTopic(topic: string | null, handler: Handler, onReconnect?: () => void): void {
+export function useTopic(topic: string | null, handler: Handler, onSubscribed?: () => void): void {
   const handlerRef = useRef(handler);
-  const reconnectRef = useRef(onReconnect);
+  const subscribedRef = useRef(onSubscribed);
   handlerRef.current = handler;
-  reconnectRef.current = onReconnect;
+  subscribedRef.current = onSubscribed;
   useEffect(() => {
     if (!topic) return;
-    const off = realtime.subscribe(topic, (event) => handlerRef.current(event));
-    const offReconnect = realtime.onReconnect(() => reconnectRef.current?.());
-    return () => {
-      off();
-      offReconnect();
-    };
+    return realtime.subscribe(
+      topic,
+      (event) => handlerRef.current(event),
+      () => subscribedRef.current?.(),
+    );
   }, [topic]);
 }
