@@ -372,5 +372,18 @@ describe('device push into a live dataset', () => {
     });
     expect(ssrf.status).toBe(400);
     expect((await problemOf(ssrf)).detail).toMatch(/private or loopback/);
+    // A public address is taken (no schedule: nothing is sent to it). Every IPv4 address was refused before, public
+    // ones too, by a rule meant for IPv4-mapped IPv6 addresses.
+    const publicSource = await call('POST', '/connectors', {
+      name: 'public',
+      type: 'http',
+      config: {
+        url: 'http://203.0.113.10/feed',
+        recordsPath: '$',
+        fields: [{ name: 'x', path: '$.x', type: 'double' }],
+      },
+      fields: [{ name: 'x', type: 'double' }],
+    });
+    expect(publicSource.status).toBe(201);
   });
 });

@@ -53,6 +53,7 @@ afterEach(async () => {
 function node(limiter: ConstructorParameters<typeof SourceGuard>[0]['limiter'], maxWaitMs = 0): SourceGuard {
   const guard = new SourceGuard({
     connectorId: 'shared-connector',
+    network: { allowPrivate: true },
     limiter,
     maxRateLimitWaitMs: maxWaitMs,
     retries: 0,

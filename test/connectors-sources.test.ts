@@ -29,6 +29,8 @@ afterEach(async () => {
 function context(options: Partial<SourceGuardOptions> = {}): PollContext & { guard: SourceGuard } {
   const guard = new SourceGuard({
     connectorId: 'conn-1',
+    // The fake sources listen on loopback.
+    network: { allowPrivate: true },
     limiter: null,
     retryInitialDelayMs: 1,
     retryMaxDelayMs: 5,

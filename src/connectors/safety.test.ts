@@ -25,6 +25,8 @@ afterEach(async () => {
 function guard(options: Partial<SourceGuardOptions> = {}): SourceGuard {
   const created = new SourceGuard({
     connectorId: 'c1',
+    // The fake source listens on loopback; the policy's own tests name what they refuse.
+    network: { allowPrivate: true },
     limiter: null,
     retryInitialDelayMs: 1,
     retryMaxDelayMs: 5,

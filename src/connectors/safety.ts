@@ -13,6 +13,7 @@ import type { Redis } from 'ioredis';
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
 import { systemClock, type Clock } from '../clock.js';
 import type { Log } from '../logger.js';
+import { Outbound, RefusedDestination, type NetworkPolicy, type OutboundResponse } from './outbound.js';
 import { SourceResponseCache } from './response-cache.js';
 import { redactText, redactUrl, requestSecrets, SourceError } from './source-error.js';
 import type { GuardedFetch, SourceRequest, SourceResponse } from './sources/types.js';
@@ -56,6 +57,8 @@ export function createSourceLimiter(options: SourceLimiterOptions): RateLimiterA
 
 export interface SourceGuardOptions {
   connectorId: string;
+  /** Where the source may be: private networks are refused at every connection unless allowed (outbound.ts). */
+  network: NetworkPolicy;
   /** From createSourceLimiter; null: no rate limit. */
   limiter: RateLimiterAbstract | null;
   /** Out of tokens, wait for the next one when it comes within this long, else fail 'rate_limited'. Default 5 s. */
@@ -133,9 +136,10 @@ function delay(ms: number, signal?: AbortSignal): Promise<void> {
 export class SourceGuard {
   readonly fetch: GuardedFetch;
   private readonly options: Required<
-    Omit<SourceGuardOptions, 'cache' | 'log' | 'onStateChange' | 'secrets' | 'clock' | 'limiter'>
+    Omit<SourceGuardOptions, 'cache' | 'log' | 'onStateChange' | 'secrets' | 'clock' | 'limiter' | 'network'>
   >;
   private readonly limiter: RateLimiterAbstract | null;
+  private readonly outbound: Outbound;
   private readonly clock: Clock;
   private readonly cache: SourceResponseCache;
   private readonly log: Log | undefined;
@@ -153,9 +157,10 @@ export class SourceGuard {
   private misses = 0;
 
   constructor(options: SourceGuardOptions) {
-    const { cache, log, onStateChange, secrets, clock, limiter, ...rest } = options;
+    const { cache, log, onStateChange, secrets, clock, limiter, network, ...rest } = options;
     this.options = { ...DEFAULTS, ...rest };
     this.limiter = limiter;
+    this.outbound = new Outbound(network);
     this.clock = clock ?? systemClock;
     this.cache = cache ?? new SourceResponseCache();
     this.log = log;
@@ -210,6 +215,7 @@ export class SourceGuard {
   dispose(): void {
     for (const subscription of this.subscriptions) subscription.dispose();
     this.listeners.clear();
+    this.outbound.dispose();
   }
 
   /** `text` without the connector's secrets, `extra` ones, or secret query parameter values. */
@@ -331,21 +337,24 @@ export class SourceGuard {
         throw new SourceError('timeout', `${what} timed out after ${this.options.timeoutMs} ms`, { cause: error });
       }
       if (error instanceof SourceError) throw error;
+      // Asking again cannot help: not retried, and not counted by the breaker.
+      if (error instanceof RefusedDestination)
+        throw new SourceError('refused_destination', this.redact(`${what} refused: ${error.message}`, secrets));
       const cause = (error as { cause?: { code?: string; message?: string } }).cause;
       const reason = cause?.code ?? cause?.message ?? (error as Error).message;
       throw new SourceError('network', this.redact(`${what} failed: ${reason}`, secrets), { cause: error });
     };
 
-    let response: Response;
+    let response: OutboundResponse;
     try {
-      response = await fetch(request.url, { headers: request.headers, signal: combined, redirect: 'follow' });
+      response = await this.outbound.get(request.url, { headers: request.headers, signal: combined });
     } catch (error) {
       return fail(error);
     }
     const status = response.status;
     const retryAfter = response.headers.get('retry-after');
     if (status === 429 || (status === 503 && retryAfter !== null)) {
-      await response.body?.cancel().catch(() => undefined);
+      response.body.destroy();
       const retryAfterMs = this.parseRetryAfter(retryAfter);
       this.blockedUntilMs = Math.max(this.blockedUntilMs, this.clock.nowMs() + retryAfterMs);
       throw new SourceError(
@@ -386,27 +395,23 @@ export class SourceGuard {
   }
 
   /** The body as UTF-8 text, refused past maxBodyBytes without reading the rest. */
-  private async readBody(response: Response, what: string): Promise<string> {
+  private async readBody(response: OutboundResponse, what: string): Promise<string> {
     const max = this.options.maxBodyBytes;
     const tooLarge = (): SourceError => new SourceError('too_large', `${what}: response body larger than ${max} bytes`);
     const declared = Number(response.headers.get('content-length'));
     if (Number.isFinite(declared) && declared > max) {
-      await response.body?.cancel().catch(() => undefined);
+      response.body.destroy();
       throw tooLarge();
     }
-    if (!response.body) return '';
-    const reader = response.body.getReader();
-    const chunks: Uint8Array[] = [];
+    const chunks: Buffer[] = [];
     let total = 0;
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      total += value.byteLength;
+    for await (const chunk of response.body as AsyncIterable<Buffer>) {
+      total += chunk.byteLength;
       if (total > max) {
-        await reader.cancel().catch(() => undefined);
+        response.body.destroy();
         throw tooLarge();
       }
-      chunks.push(value);
+      chunks.push(chunk);
     }
     return new TextDecoder().decode(Buffer.concat(chunks));
   }

@@ -2,7 +2,16 @@ import type { SourceRequest } from './sources/types.js';
 
 /** What a source's request or answer can fail with, shared by the safety layer and every source type. */
 
-export type SourceErrorKind = 'rate_limited' | 'breaker_open' | 'timeout' | 'network' | 'http' | 'too_large' | 'data';
+export type SourceErrorKind =
+  | 'rate_limited'
+  | 'breaker_open'
+  | 'timeout'
+  | 'network'
+  | 'http'
+  | 'too_large'
+  | 'data'
+  /** The source's address, or a redirect's, is on a network connectors may not reach (outbound.ts). */
+  | 'refused_destination';
 
 export class SourceError extends Error {
   override name = 'SourceError';

@@ -1,10 +1,11 @@
 import { lookup } from 'node:dns/promises';
-import { BlockList, isIP } from 'node:net';
+import { isIP } from 'node:net';
 import type { Redis } from 'ioredis';
 import { AppError } from '../../errors.js';
 import type { Log } from '../../logger.js';
 import type { ConnectorMetrics } from '../metrics.js';
 import { SECRET_PATHS, type ConnectorType, type StoredConnector } from '../model.js';
+import { isPrivateAddress } from '../outbound.js';
 import { createSourceLimiter, SourceGuard, type BreakerState } from '../safety.js';
 import { SourceResponseCache } from '../response-cache.js';
 import { SourceError } from '../source-error.js';
@@ -52,6 +53,7 @@ export function createGuard(o: {
   const s = o.connector.safety;
   return new SourceGuard({
     connectorId: o.connector.id,
+    network: { allowPrivate: o.allowPrivateNetworks },
     limiter: createSourceLimiter({
       redis: o.redis,
       keyPrefix: `${o.redisPrefix}:connectors:rl`,
@@ -141,30 +143,9 @@ export async function streamSourceFor(
 }
 
 /**
- * Loopback, private, link-local (cloud metadata), CGNAT and unique-local addresses: a connector may not reach them
- * unless WEIR_CONNECTORS_ALLOW_PRIVATE=true, or any workspace member with `connectors:manage` could read the
- * server's own network through it (SSRF).
+ * A friendly refusal at create and dry-run time, with a pointer to the field; every connection is checked again where
+ * it is made (outbound.ts), so a name that later resolves elsewhere or a redirect gains nothing.
  */
-const PRIVATE = new BlockList();
-for (const [net, bits] of [
-  ['0.0.0.0', 8],
-  ['10.0.0.0', 8],
-  ['100.64.0.0', 10],
-  ['127.0.0.0', 8],
-  ['169.254.0.0', 16],
-  ['172.16.0.0', 12],
-  ['192.168.0.0', 16],
-] as const)
-  PRIVATE.addSubnet(net, bits, 'ipv4');
-for (const [net, bits] of [
-  ['::', 128],
-  ['::1', 128],
-  ['fc00::', 7],
-  ['fe80::', 10],
-  ['::ffff:0:0', 96],
-] as const)
-  PRIVATE.addSubnet(net, bits, 'ipv6');
-
 export async function assertReachable(url: string, pointer: string): Promise<void> {
   let host: string;
   try {
@@ -180,7 +161,7 @@ export async function assertReachable(url: string, pointer: string): Promise<voi
         ]);
       });
   for (const a of addresses)
-    if (PRIVATE.check(a.address, a.family === 6 ? 'ipv6' : 'ipv4'))
+    if (isPrivateAddress(a.address, a.family))
       throw new AppError(
         'validation_failed',
         `The source address ${host} is on a private or loopback network, which connectors may not reach (WEIR_CONNECTORS_ALLOW_PRIVATE)`,
