@@ -1,9 +1,11 @@
 import { randomUUID } from 'node:crypto';
+import type { LookupAddress } from 'node:dns';
 import { connect as connectTcp, createServer, type AddressInfo, type Socket } from 'node:net';
 import { connectAsync, type MqttClient, type Packet } from 'mqtt';
 import type { LogFn } from 'pino';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { MQTT_URL, mqttAvailable } from './helpers/realtime.js';
+import type { NetworkPolicy } from '../src/connectors/outbound.js';
 import type { Log } from '../src/logger.js';
 import {
   MqttSource,
@@ -70,7 +72,14 @@ function testPrefix(): string {
 function newSource(config: Partial<MqttSourceConfig> & { topics: string[] }, options: Partial<MqttSourceOptions> = {}) {
   const source = new MqttSource(
     { url: MQTT_URL, qos: 1, payload: 'json', keyField: 'id', clientId: `weir-test-${randomUUID()}`, ...config },
-    { log: silentLog, sessionExpirySeconds: SESSION_EXPIRY_S, reconnectPeriodMs: 200, ...options },
+    {
+      log: silentLog,
+      // The test broker is on loopback; the policy's own test below names what it refuses.
+      network: { allowPrivate: true },
+      sessionExpirySeconds: SESSION_EXPIRY_S,
+      reconnectPeriodMs: 200,
+      ...options,
+    },
   );
   // abort, not stop: a test that failed may have left a sink holding a batch forever.
   cleanups.push(async () => source.abort());
@@ -425,6 +434,48 @@ describe.skipIf(!haveBroker)('MqttSource against Mosquitto', () => {
     await expect(source.start(new CollectingSink())).rejects.toThrow(/ECONNREFUSED/);
     expect(source.status).toBe('stopped');
     expect(statuses).toEqual(['connecting', 'stopped']);
+  });
+
+  it('connects only where the network policy allows, checked at every connection', async () => {
+    const broker = new URL(MQTT_URL);
+    const port = Number(broker.port || 1883);
+    // The test broker is on loopback: this policy stands in for the default one, refusing it as private.
+    const refusesBroker: NetworkPolicy = { allowPrivate: false, refuses: (address) => address === '127.0.0.1' };
+    const resolver = ((hostname: string, _o: unknown, cb: (e: Error | null, a: LookupAddress[]) => void) =>
+      hostname === 'broker.test'
+        ? cb(null, [{ address: '127.0.0.1', family: 4 }])
+        : cb(
+            Object.assign(new Error(`${hostname} unknown`), { code: 'ENOTFOUND' }),
+            [],
+          )) as unknown as NetworkPolicy['lookup'];
+
+    // An address literal fails before connecting; a name that resolves inside fails on the address it resolved to.
+    const literal = newSource(
+      { topics: ['weir-test/policy'], url: `mqtt://127.0.0.1:${port}` },
+      { network: refusesBroker },
+    );
+    await expect(literal.start(new CollectingSink())).rejects.toThrow(
+      /127\.0\.0\.1 is on a private, loopback or link-local network/,
+    );
+    const named = newSource(
+      { topics: ['weir-test/policy'], url: `mqtt://broker.test:${port}` },
+      { network: { ...refusesBroker, lookup: resolver } },
+    );
+    await expect(named.start(new CollectingSink())).rejects.toThrow(/broker\.test \(127\.0\.0\.1\) is on a private/);
+    expect([literal.status, named.status]).toEqual(['stopped', 'stopped']);
+
+    // The same name, allowed, connects through the same resolver: the socket uses the checked lookup.
+    const prefix = testPrefix();
+    const sink = new CollectingSink();
+    const allowed = newSource(
+      { topics: [`${prefix}/#`], url: `mqtt://broker.test:${port}` },
+      { network: { allowPrivate: false, refuses: () => false, lookup: resolver } },
+    );
+    await allowed.start(sink);
+    const pub = await publisher(prefix);
+    await publishReadings(pub, `${prefix}/d`, range(1, 3));
+    await vi.waitFor(() => expect(allowed.counters.acked).toBe(3), { timeout: 10_000, interval: 20 });
+    await allowed.stop();
   });
 
   it('takes 20,000 QoS 1 messages published as fast as the broker accepts them', { timeout: 90_000 }, async () => {

@@ -71,6 +71,43 @@ export class RefusedDestination extends Error {
   }
 }
 
+/** The addresses `policy` refuses, or null when it allows every destination. */
+function refusalOf(policy: NetworkPolicy): ((address: string, family: number) => boolean) | null {
+  return policy.allowPrivate ? null : (policy.refuses ?? isPrivateAddress);
+}
+
+/**
+ * Why a connection to `host` must not even start, when `host` is an address literal the policy refuses (a socket
+ * does no lookup for a literal, so `checkedLookup` never sees it); null otherwise.
+ */
+export function refusedLiteral(policy: NetworkPolicy, host: string): RefusedDestination | null {
+  const bare = host.replace(/^\[|\]$/g, '');
+  const family = isIP(bare);
+  const refuses = refusalOf(policy);
+  return refuses && family !== 0 && refuses(bare, family) ? new RefusedDestination(bare, bare) : null;
+}
+
+/**
+ * A socket `lookup` that fails the connection when any address the name resolves to is refused: the check is made
+ * on the addresses the socket will use, so it holds however the name resolves by then.
+ */
+export function checkedLookup(policy: NetworkPolicy): LookupFunction {
+  const refuses = refusalOf(policy);
+  const lookup = policy.lookup ?? dnsLookup;
+  return (hostname, options, callback) => {
+    lookup(hostname, { ...options, all: true }, (error, found) => {
+      if (error) return callback(error, '', 0);
+      const addresses = found as unknown as LookupAddress[];
+      const refused = refuses ? addresses.find((a) => refuses(a.address, a.family)) : undefined;
+      if (refused) return callback(new RefusedDestination(hostname, refused.address), '', 0);
+      if (options.all) return (callback as unknown as (e: null, a: LookupAddress[]) => void)(null, addresses);
+      const first = addresses[0];
+      if (!first) return callback(Object.assign(new Error(`${hostname} has no address`), { code: 'ENOTFOUND' }), '', 0);
+      callback(null, first.address, first.family);
+    });
+  };
+}
+
 export interface OutboundResponse {
   status: number;
   headers: Headers;
@@ -90,13 +127,11 @@ const CROSS_ORIGIN_HEADERS = new Set(['accept', 'user-agent']);
  * GET that follows redirects and refuses destinations `policy` refuses (see the module comment).
  */
 export class Outbound {
-  private readonly refuses: ((address: string, family: number) => boolean) | null;
   private readonly http: HttpAgent;
   private readonly https: HttpsAgent;
 
   constructor(private readonly policy: NetworkPolicy) {
-    this.refuses = policy.allowPrivate ? null : (policy.refuses ?? isPrivateAddress);
-    const agentOptions = { keepAlive: true, maxSockets: 4, lookup: this.guardedLookup() };
+    const agentOptions = { keepAlive: true, maxSockets: 4, lookup: checkedLookup(policy) };
     this.http = new HttpAgent(agentOptions);
     this.https = new HttpsAgent(agentOptions);
   }
@@ -142,12 +177,10 @@ export class Outbound {
     headers: Record<string, string>,
     signal: AbortSignal | undefined,
   ): Promise<IncomingMessage> {
-    const host = url.hostname.replace(/^\[|\]$/g, '');
     if (url.protocol !== 'http:' && url.protocol !== 'https:')
       return Promise.reject(new Error(`${url.protocol} is not an HTTP address`));
-    // An address literal is connected to without a lookup: checked here.
-    if (this.refuses && isIP(host) && this.refuses(host, isIP(host)))
-      return Promise.reject(new RefusedDestination(host, host));
+    const refused = refusedLiteral(this.policy, url.hostname);
+    if (refused) return Promise.reject(refused);
     const https = url.protocol === 'https:';
     return new Promise((resolve, reject) => {
       const req = (https ? httpsRequest : httpRequest)(url, {
@@ -161,26 +194,7 @@ export class Outbound {
       req.end();
     });
   }
-
-  /** The sockets' name resolution: the connection is refused when any address the name resolves to is refused. */
-  private guardedLookup(): LookupFunction {
-    const lookup = this.policy.lookup ?? dnsLookup;
-    return (hostname, options, callback) => {
-      lookup(hostname, { ...options, all: true }, (error, found) => {
-        if (error) return callback(error, '', 0);
-        const addresses = found as unknown as LookupAddress[];
-        const refused = this.refuses ? addresses.find((a) => this.refuses!(a.address, a.family)) : undefined;
-        if (refused) return callback(new RefusedDestination(hostname, refused.address), '', 0);
-        if (options.all) return (callback as unknown as (e: null, a: LookupAddress[]) => void)(null, addresses);
-        const first = addresses[0];
-        if (!first)
-          return callback(Object.assign(new Error(`${hostname} has no address`), { code: 'ENOTFOUND' }), '', 0);
-        callback(null, first.address, first.family);
-      });
-    };
-  }
 }
-
 function headersOf(response: IncomingMessage): Headers {
   const headers = new Headers();
   for (const [name, value] of Object.entries(response.headers)) {

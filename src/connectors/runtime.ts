@@ -489,6 +489,7 @@ export class ConnectorRuntime {
       clientId: `weir-${c.id}-${this.o.cluster ? this.nodeId : 'node'}`.slice(0, 120),
       shared: this.o.cluster ? 'weir' : null,
       log: this.o.log,
+      allowPrivateNetworks: this.o.allowPrivateNetworks,
       onStatus: (status) => this.o.log.info({ connectorId: c.id, status }, 'connector stream status'),
     });
     this.streams.set(c.id, { signature, source });

@@ -120,7 +120,13 @@ export function pollSourceFor(c: Pick<StoredConnector, 'type' | 'config'>, secre
 export async function streamSourceFor(
   c: Pick<StoredConnector, 'type' | 'config'>,
   secrets: SourceSecrets,
-  o: { clientId: string; shared: string | null; log: Log; onStatus?: (status: MqttSourceStatus) => void },
+  o: {
+    clientId: string;
+    shared: string | null;
+    log: Log;
+    allowPrivateNetworks: boolean;
+    onStatus?: (status: MqttSourceStatus) => void;
+  },
 ): Promise<StreamSource> {
   if (c.type !== 'mqtt') throw new Error(`a ${c.type} connector is not a stream`);
   const cfg = c.config;
@@ -138,7 +144,7 @@ export async function streamSourceFor(
       clientId: o.clientId,
       shared: o.shared,
     },
-    { log: o.log, onStatus: o.onStatus },
+    { log: o.log, network: { allowPrivate: o.allowPrivateNetworks }, onStatus: o.onStatus },
   );
 }
 

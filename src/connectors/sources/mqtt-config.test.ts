@@ -48,14 +48,26 @@ describe('MQTT source config', () => {
       ],
     );
     expect(mqttSourceConfigErrors(config({ topics: [] }))).toEqual(['at least one topic filter is needed']);
+    // The url is stored and answered unsealed: credentials belong in username and password.
+    expect(mqttSourceConfigErrors(config({ url: 'mqtt://sensor:hunter2@broker.example:1883' }))).toEqual([
+      'url must not carry a user name or password: give them as username and password',
+    ]);
+    expect(mqttSourceConfigErrors(config({ url: 'mqtt://broker.example/x@y' }))).toEqual([]);
   });
 
   it('refuses to build a source from an invalid config, without echoing the password', () => {
-    expect(() => new MqttSource(config({ topics: ['#/x'], password: 'hunter2' }), { log: console })).toThrow(
-      /invalid MQTT source: topic '#\/x'/,
-    );
+    expect(
+      () =>
+        new MqttSource(config({ topics: ['#/x'], password: 'hunter2' }), {
+          log: console,
+          network: { allowPrivate: true },
+        }),
+    ).toThrow(/invalid MQTT source: topic '#\/x'/);
     try {
-      new MqttSource(config({ topics: ['#/x'], password: 'hunter2' }), { log: console });
+      new MqttSource(config({ topics: ['#/x'], password: 'hunter2' }), {
+        log: console,
+        network: { allowPrivate: true },
+      });
     } catch (e) {
       expect(String(e)).not.toContain('hunter2');
     }

@@ -39,6 +39,9 @@ export function topicFilterError(filter: string): string | null {
 export function mqttSourceConfigErrors(config: MqttSourceConfig): string[] {
   const problems: string[] = [];
   if (!/^mqtts?:\/\//.test(config.url)) problems.push('url must start with mqtt:// or mqtts://');
+  // The url is stored and answered as it is; only the password field is sealed.
+  else if (/^mqtts?:\/\/[^/?#]*@/.test(config.url))
+    problems.push('url must not carry a user name or password: give them as username and password');
   if (config.topics.length === 0) problems.push('at least one topic filter is needed');
   for (const topic of config.topics) {
     const error = topicFilterError(topic);

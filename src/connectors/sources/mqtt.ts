@@ -1,5 +1,9 @@
-import { connect, type IPublishPacket, type MqttClient, type Packet } from 'mqtt';
+import { createConnection, isIP } from 'node:net';
+import { PassThrough } from 'node:stream';
+import { connect as tlsConnect } from 'node:tls';
+import { MqttClient, type IPublishPacket, type IStream, type Packet } from 'mqtt';
 import type { Log } from '../../logger.js';
+import { checkedLookup, refusedLiteral, type NetworkPolicy } from '../outbound.js';
 import { mqttSourceConfigErrors, subscriptionFilters, type MqttSourceConfig } from './mqtt-config.js';
 import { parseMqttPayload, type MqttPayloadOptions } from './mqtt-payload.js';
 import type { RecordSink, RejectedInput, SourceRecord, StreamSource } from './types.js';
@@ -28,6 +32,8 @@ export interface MqttSourceCounters {
 
 export interface MqttSourceOptions {
   log: Log;
+  /** Where the broker may be: checked at every (re)connection, as for HTTP sources (outbound.ts). */
+  network: NetworkPolicy;
   onStatus?: (status: MqttSourceStatus, detail?: { error?: string }) => void;
   /** Messages per sink.append (group commit). */
   batchMax?: number;
@@ -120,7 +126,7 @@ export class MqttSource implements StreamSource {
     if (this.client !== null) throw new Error('MQTT source already started');
     this.sink = sink;
     this.stopping = false;
-    const client = connect(this.config.url, {
+    const client = new MqttClient(this.streamBuilder(), {
       clientId: this.config.clientId,
       protocolVersion: 5,
       clean: false,
@@ -180,6 +186,31 @@ export class MqttSource implements StreamSource {
       this.setStatus('connected');
     });
     this.setStatus('connected');
+  }
+
+  /**
+   * The broker connection, made by us rather than by MQTT.js so that each (re)connection goes through the network
+   * policy: a refused address literal fails before connecting, a host name on the addresses the socket will use.
+   */
+  private streamBuilder(): () => IStream {
+    const url = new URL(this.config.url);
+    const secure = url.protocol === 'mqtts:';
+    const host = url.hostname.replace(/^\[|\]$/g, '');
+    const port = Number(url.port || (secure ? 8883 : 1883));
+    const policy = this.options.network;
+    const lookup = checkedLookup(policy);
+    return () => {
+      const refused = refusedLiteral(policy, host);
+      if (refused) {
+        // MQTT.js wants a stream: one that fails at once goes through its usual error and reconnect path.
+        const failed = new PassThrough();
+        process.nextTick(() => failed.destroy(refused));
+        return failed;
+      }
+      if (!secure) return createConnection({ host, port, lookup });
+      const socket = tlsConnect({ host, port, lookup, ...(isIP(host) === 0 && { servername: host }) });
+      return socket;
+    };
   }
 
   /**
