@@ -230,6 +230,34 @@ describe('device push into a live dataset', () => {
     expect(versions.items.length).toBeGreaterThanOrEqual(2);
     expect(versions.items.every((v) => v.sourceFilename === 'connector:compacting')).toBe(true);
 
+    // The compacted segments are retired in the database, their files kept through the grace period for queries that
+    // listed them, then deleted by a sweep that needs nothing but those rows: a process dying in between leaks none.
+    const retired = await t.context.store.db
+      .selectFrom('live_segments')
+      .select(['id', 'blob_key'])
+      .where('dataset_id', '=', connector.datasetId)
+      .where('retired_at', 'is not', null)
+      .execute();
+    expect(retired.length).toBeGreaterThan(0);
+    const files = async () => Promise.all(retired.map((r) => t.context.blobs.stat(r.blob_key)));
+    expect((await files()).every((f) => f !== null)).toBe(true);
+    const writer = (t.context.connectors as unknown as { o: { writer: { deleteRetired(now: number): Promise<void> } } })
+      .o.writer;
+    await writer.deleteRetired(Date.now());
+    expect((await files()).every((f) => f !== null)).toBe(true);
+    await writer.deleteRetired(Date.now() + 61_000);
+    expect((await files()).every((f) => f === null)).toBe(true);
+    const left = await t.context.store.db
+      .selectFrom('live_segments')
+      .select('id')
+      .where(
+        'id',
+        'in',
+        retired.map((r) => r.id),
+      )
+      .execute();
+    expect(left).toEqual([]);
+
     // A pipeline run reads an immutable version holding every record stored before it started.
     await ok(await push(connector.id, pushKey, JSON.stringify([{ id: 'last', temperature: 100 }])));
     const run = await ok<{ status: string; rowCount: number; input: { versionId: string } }>(

@@ -407,6 +407,7 @@ export interface LiveSegmentsTable {
   cursor_from: string | null;
   cursor_to: string | null;
   created_at: Timestamp;
+  retired_at: ColumnType<Date | string | null, string | null | undefined, string | null>;
 }
 
 export interface LiveCompactionsTable {

@@ -151,11 +151,29 @@ export class LiveRepo {
     });
   }
 
+  /** Segments a compaction retired before `before`: their files may go (no query can still be reading them). */
+  async retiredBefore(before: string, limit = 500): Promise<{ id: string; blobKey: string }[]> {
+    const rows = await this.db
+      .selectFrom('live_segments')
+      .select(['id', 'blob_key'])
+      .where('retired_at', '<', before)
+      .limit(limit)
+      .execute();
+    return rows.map((r) => ({ id: r.id, blobKey: r.blob_key }));
+  }
+
+  /** Forgets retired segments whose files are deleted. */
+  async dropRetired(ids: string[]): Promise<void> {
+    if (ids.length === 0) return;
+    await this.db.deleteFrom('live_segments').where('id', 'in', ids).where('retired_at', 'is not', null).execute();
+  }
+
   async segments(datasetId: string): Promise<Segment[]> {
     const rows = await this.db
       .selectFrom('live_segments')
       .selectAll()
       .where('dataset_id', '=', datasetId)
+      .where('retired_at', 'is', null)
       .orderBy('first_seq')
       .execute();
     return rows.map((r) => ({
@@ -191,15 +209,17 @@ export class LiveRepo {
   ): Promise<void> {
     const { segments } = compaction;
     if (segments.length > 0) {
-      const deleted = await trx
-        .deleteFrom('live_segments')
+      const retired = await trx
+        .updateTable('live_segments')
+        .set({ retired_at: now })
         .where(
           'id',
           'in',
           segments.map((s) => s.id),
         )
+        .where('retired_at', 'is', null)
         .executeTakeFirst();
-      if (Number(deleted.numDeletedRows) !== segments.length)
+      if (Number(retired.numUpdatedRows) !== segments.length)
         throw new Error(`compaction of ${compaction.datasetId}: its segments were compacted by another writer`);
     }
     await trx

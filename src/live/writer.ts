@@ -72,8 +72,10 @@ export const duckType = (t: FieldType): string => DUCK_TYPES[t];
 const LEASE_MS = 15_000;
 /** How often this process looks for records any process (a dead one too) left waiting past their flush time. */
 const SWEEP_EVERY_MS = 2_000;
-/** Deleted segment files linger this long, so a query that listed them a moment ago can still read them. */
+/** Retired segment files linger this long, so a query that listed them a moment ago can still read them. */
 const RETIRED_SEGMENT_GRACE_MS = 60_000;
+/** How often this process deletes the files of segments retired past the grace period. */
+const RETIRED_SWEEP_EVERY_MS = 30_000;
 
 /**
  * The one writer of live datasets in this process: appends records durably (the append log), flushes them into
@@ -88,6 +90,7 @@ export class LiveWriter {
   private readonly chains = new Map<string, Promise<unknown>>();
   private timer: NodeJS.Timeout | null = null;
   private lastSweep = 0;
+  private lastRetiredSweep = 0;
   private closed = false;
   /** Flushed records per connector since start (metrics and the benchmark read it). */
   readonly flushed = new Map<string, number>();
@@ -177,6 +180,27 @@ export class LiveWriter {
     } catch (err) {
       this.o.log.warn({ err }, 'looking for live records waiting to be flushed failed');
     }
+    if (now - this.lastRetiredSweep >= RETIRED_SWEEP_EVERY_MS) {
+      this.lastRetiredSweep = now;
+      await this.deleteRetired(now).catch((err: unknown) =>
+        this.o.log.warn({ err }, 'deleting retired live segment files failed'),
+      );
+    }
+  }
+
+  /**
+   * Deletes the files of segments compacted more than the grace period ago, then their rows: whichever process
+   * sweeps first does it, so a compaction's process dying within the grace period leaks no file. A file deleted
+   * twice (two processes at once) is no error.
+   */
+  private async deleteRetired(now: number): Promise<void> {
+    const retired = await this.o.repo.retiredBefore(iso(now - RETIRED_SEGMENT_GRACE_MS));
+    if (retired.length === 0) return;
+    const results = await Promise.allSettled(retired.map((s) => this.o.blobs.delete(s.blobKey)));
+    const deleted = retired.filter((_, i) => results[i]?.status === 'fulfilled');
+    await this.o.repo.dropRetired(deleted.map((s) => s.id));
+    if (deleted.length < retired.length)
+      this.o.log.warn({ failed: retired.length - deleted.length }, 'some retired live segment files were not deleted');
   }
 
   /** A flush nobody waits for: its failure is logged (the records stay in the append log for the next one). */
@@ -366,11 +390,6 @@ export class LiveWriter {
         },
         'live dataset compacted',
       );
-      const retired = segments.map((s) => s.blobKey);
-      setTimeout(
-        () => void Promise.allSettled(retired.map((k) => this.o.blobs.delete(k))),
-        RETIRED_SEGMENT_GRACE_MS,
-      ).unref();
     } finally {
       await Promise.all(local.map((f) => f.release()));
       await this.o.scratch.remove(parquet);

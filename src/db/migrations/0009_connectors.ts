@@ -134,6 +134,9 @@ export async function up(db: Kysely<unknown>, dialect: Dialect): Promise<void> {
     .addColumn('cursor_from', 'text')
     .addColumn('cursor_to', 'text')
     .addColumn('created_at', ts, (c) => c.notNull())
+    // Set by the compaction that folded the segment into a version; its file is deleted a grace period later by
+    // whichever process sweeps first (a row, not a timer: a process that dies meanwhile leaks nothing).
+    .addColumn('retired_at', ts)
     .execute();
   await db.schema
     .createIndex('live_segments_dataset')
