@@ -355,6 +355,13 @@ describe('device push into a live dataset', () => {
   });
 
   it('answers bad definitions with pointers', async () => {
+    /** An HTTP JSON connector of one column `x`, read from `url`. */
+    const httpConnector = (name: string, url: string, recordsPath = '$') => ({
+      name,
+      type: 'http',
+      config: { url, recordsPath, fields: [{ name: 'x', path: '$.x', type: 'double' }] },
+      fields: [{ name: 'x', type: 'double' }],
+    });
     const noFields = await call('POST', '/connectors', { name: 'nofields', type: 'push', config: {} });
     expect(noFields.status).toBe(400);
     expect((await problemOf(noFields)).errors?.[0]?.pointer).toBe('/body/fields');
@@ -375,43 +382,16 @@ describe('device push into a live dataset', () => {
     });
     expect(badTopic.status).toBe(400);
     expect((await problemOf(badTopic)).detail).toMatch(/#/);
-    const badPath = await call('POST', '/connectors', {
-      name: 'badpath',
-      type: 'http',
-      config: {
-        url: 'https://api.example/x',
-        recordsPath: '$.items[',
-        fields: [{ name: 'x', path: '$.x', type: 'double' }],
-      },
-      fields: [{ name: 'x', type: 'double' }],
-    });
+    const badPath = await call('POST', '/connectors', httpConnector('badpath', 'https://api.example/x', '$.items['));
     expect(badPath.status).toBe(400);
     expect((await problemOf(badPath)).errors?.[0]?.pointer).toBe('/body/config');
     // Without WEIR_CONNECTORS_ALLOW_PRIVATE a source on loopback is refused (SSRF).
-    const ssrf = await call('POST', '/connectors', {
-      name: 'ssrf',
-      type: 'http',
-      config: {
-        url: 'http://169.254.169.254/latest/meta-data',
-        recordsPath: '$',
-        fields: [{ name: 'x', path: '$.x', type: 'double' }],
-      },
-      fields: [{ name: 'x', type: 'double' }],
-    });
+    const ssrf = await call('POST', '/connectors', httpConnector('ssrf', 'http://169.254.169.254/latest/meta-data'));
     expect(ssrf.status).toBe(400);
     expect((await problemOf(ssrf)).detail).toMatch(/private or loopback/);
     // A public address is taken (no schedule: nothing is sent to it). Every IPv4 address was refused before, public
     // ones too, by a rule meant for IPv4-mapped IPv6 addresses.
-    const publicSource = await call('POST', '/connectors', {
-      name: 'public',
-      type: 'http',
-      config: {
-        url: 'http://203.0.113.10/feed',
-        recordsPath: '$',
-        fields: [{ name: 'x', path: '$.x', type: 'double' }],
-      },
-      fields: [{ name: 'x', type: 'double' }],
-    });
+    const publicSource = await call('POST', '/connectors', httpConnector('public', 'http://203.0.113.10/feed'));
     expect(publicSource.status).toBe(201);
   });
 });

@@ -1,8 +1,19 @@
 import type { Db } from '../db/index.js';
+import { containsInAnyCase } from '../db/filters.js';
 import type { ConnectorsTable, Database } from '../db/types.js';
 import { isoOrNull, toIso } from '../db/values.js';
-import { sql, type Kysely, type Selectable, type Updateable } from 'kysely';
+import type { Kysely, Selectable, Updateable } from 'kysely';
 import type { ConnectorType, StoredConnector, Sync } from './model.js';
+
+/** A page of a workspace's connectors: `name` exactly, `search` within names in any case. */
+export interface ConnectorListFilter {
+  workspaceId: string;
+  limit: number;
+  offset: number;
+  type?: ConnectorType;
+  name?: string;
+  search?: string;
+}
 
 function fromRow(r: Selectable<ConnectorsTable>): StoredConnector {
   return {
@@ -97,21 +108,11 @@ export class ConnectorRepo {
     return (await this.db.selectFrom('connectors').selectAll().orderBy('id').execute()).map(fromRow);
   }
 
-  async list(q: {
-    workspaceId: string;
-    limit: number;
-    offset: number;
-    type?: ConnectorType;
-    name?: string;
-    search?: string;
-  }): Promise<{ items: StoredConnector[]; total: number }> {
+  async list(q: ConnectorListFilter): Promise<{ items: StoredConnector[]; total: number }> {
     let base = this.db.selectFrom('connectors').where('workspace_id', '=', q.workspaceId);
     if (q.type) base = base.where('type', '=', q.type);
     if (q.name) base = base.where('name', '=', q.name);
-    if (q.search) {
-      const pattern = `%${q.search.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
-      base = base.where(sql<boolean>`lower(name) like ${pattern} escape '\\'`);
-    }
+    if (q.search) base = base.where(containsInAnyCase('name', q.search));
     const [rows, count] = await Promise.all([
       base.selectAll().orderBy('created_at', 'desc').orderBy('id', 'desc').limit(q.limit).offset(q.offset).execute(),
       base.select((eb) => eb.fn.countAll<number | string>().as('n')).executeTakeFirstOrThrow(),

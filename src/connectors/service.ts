@@ -16,7 +16,7 @@ import { duckType } from '../live/writer.js';
 import { CONNECTOR_BACKFILL_KIND, type BackfillPayload } from './jobs.js';
 import { DEFAULT_SAFETY, type Connector, type ConnectorType, type StoredConnector, type Sync } from './model.js';
 import { parsePushBody } from './push.js';
-import type { ConnectorRepo } from './repo.js';
+import type { ConnectorListFilter, ConnectorRepo } from './repo.js';
 import type { ConnectorRuntime } from './runtime.js';
 import type { BackfillBody, CreateConnectorBody, TestConnectorBody, UpdateConnectorBody } from './schemas.js';
 import type { SecretBox } from './secrets.js';
@@ -66,14 +66,7 @@ export class ConnectorService {
     return this.toPublic(await this.require(workspaceId, id));
   }
 
-  async list(q: {
-    workspaceId: string;
-    limit: number;
-    offset: number;
-    type?: ConnectorType;
-    name?: string;
-    search?: string;
-  }) {
+  async list(q: ConnectorListFilter) {
     const { items, total } = await this.o.repo.list(q);
     return { items: await Promise.all(items.map((c) => this.toPublic(c))), total };
   }

@@ -1,5 +1,6 @@
 import { sql, type Transaction } from 'kysely';
 import type { Db, Dialect } from '../db/index.js';
+import { containsInAnyCase } from '../db/filters.js';
 import { utcDay } from '../db/utc-day.js';
 import { toIso, toNumber } from '../db/values.js';
 import type { Database, DatasetVersionsTable } from '../db/types.js';
@@ -248,10 +249,7 @@ export class DatasetRepo {
 
   async list(q: DatasetQuery): Promise<{ items: DatasetSummary[]; total: number }> {
     let base = this.db.selectFrom('datasets').where('datasets.workspace_id', '=', q.workspaceId);
-    if (q.search) {
-      const pattern = `%${q.search.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
-      base = base.where(sql<boolean>`lower(datasets.name) like ${pattern} escape '\\'`);
-    }
+    if (q.search) base = base.where(containsInAnyCase('datasets.name', q.search));
     if (q.name !== undefined) base = base.where('datasets.name', '=', q.name);
     if (q.tag) {
       const tag = q.tag;

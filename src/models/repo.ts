@@ -1,5 +1,6 @@
-import { sql, type Selectable } from 'kysely';
+import type { Selectable } from 'kysely';
 import type { Db } from '../db/index.js';
+import { containsInAnyCase } from '../db/filters.js';
 import type { ModelVersionsTable, ModelsTable } from '../db/types.js';
 import { toIso, toNumber } from '../db/values.js';
 import type { Task } from './ml/types.js';
@@ -118,10 +119,7 @@ export class ModelRepo {
     if (q.task) base = base.where('m.task', '=', q.task);
     if (q.datasetId) base = base.where('m.dataset_id', '=', q.datasetId);
     if (q.name !== undefined) base = base.where('m.name', '=', q.name);
-    if (q.q)
-      base = base.where(
-        sql<boolean>`lower(m.name) like ${`%${q.q.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`} escape '\\'`,
-      );
+    if (q.q) base = base.where(containsInAnyCase('m.name', q.q));
     const total = await base.select((e) => e.fn.countAll<number | string>().as('n')).executeTakeFirstOrThrow();
     const ids = await base
       .select('m.id')

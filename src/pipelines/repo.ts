@@ -1,5 +1,6 @@
-import { sql, type Selectable } from 'kysely';
+import type { Selectable } from 'kysely';
 import type { Db } from '../db/index.js';
+import { containsInAnyCase } from '../db/filters.js';
 import type { DatasetLineageTable, JobsTable, PipelineRunsTable, PipelinesTable } from '../db/types.js';
 import { toIso, toNumber } from '../db/values.js';
 import type { JobError, JobStatus } from '../jobs/types.js';
@@ -129,10 +130,7 @@ export class PipelineRepo {
     name?: string;
   }): Promise<{ items: PipelineSummary[]; total: number }> {
     let base = this.db.selectFrom('pipelines as p').where('p.workspace_id', '=', q.workspaceId);
-    if (q.search) {
-      const pattern = `%${q.search.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
-      base = base.where(sql<boolean>`lower(p.name) like ${pattern} escape '\\'`);
-    }
+    if (q.search) base = base.where(containsInAnyCase('p.name', q.search));
     if (q.name !== undefined) base = base.where('p.name', '=', q.name);
     const [rows, count] = await Promise.all([
       base
