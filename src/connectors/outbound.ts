@@ -195,6 +195,7 @@ export class Outbound {
     });
   }
 }
+
 function headersOf(response: IncomingMessage): Headers {
   const headers = new Headers();
   for (const [name, value] of Object.entries(response.headers)) {

@@ -208,8 +208,7 @@ export class MqttSource implements StreamSource {
         return failed;
       }
       if (!secure) return createConnection({ host, port, lookup });
-      const socket = tlsConnect({ host, port, lookup, ...(isIP(host) === 0 && { servername: host }) });
-      return socket;
+      return tlsConnect({ host, port, lookup, ...(isIP(host) === 0 && { servername: host }) });
     };
   }
 
